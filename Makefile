@@ -1,0 +1,64 @@
+# Thin front end over CMake. The README's two commands are `make run` and
+# `make test`; both install what is missing first (scripts/deps.sh).
+#
+#   make                      build into build/
+#   make test                 build and run the suite through CTest
+#   make run                  build and run the demo host over examples/
+#   make test SANITIZE=address|thread   the same under ASan+UBSan or TSan
+#   make valgrind             a subset of the suite under valgrind memcheck
+#   make bench                run the benchmarks (Release build)
+#   make format | format-check | tidy
+SANITIZE ?=
+MAKEFLAGS += --no-print-directory
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+DEPS_DIR := $(CURDIR)/build/_deps
+
+ifeq ($(SANITIZE),)
+BDIR := build
+else
+BDIR := build/san-$(SANITIZE)
+endif
+
+CMAKE_ARGS := -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DPOLYPLUG_SANITIZE=$(SANITIZE) \
+	-DPOLYPLUG_DEPS_DIR=$(DEPS_DIR)
+
+.PHONY: all deps build test run valgrind bench format format-check tidy clean install
+
+all: build
+
+deps:
+	@SANITIZE=$(SANITIZE) scripts/deps.sh $(DEPS_DIR)
+
+$(BDIR)/CMakeCache.txt:
+	@cmake -S . -B $(BDIR) $(CMAKE_ARGS) >/dev/null
+
+build: deps $(BDIR)/CMakeCache.txt
+	@cmake --build $(BDIR) -j $(JOBS)
+
+test: build
+	@ctest --test-dir $(BDIR) --output-on-failure -j $(JOBS)
+
+run: build
+	@$(BDIR)/examples/demo_host examples
+
+valgrind: build
+	@ctest --test-dir $(BDIR) --output-on-failure -L valgrind
+
+bench:
+	@$(MAKE) --no-print-directory build BDIR=build/bench BUILD_TYPE=Release
+	@build/bench/bench/pp_bench
+
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h')
+format:
+	@clang-format -i $(FORMAT_FILES)
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_FILES)
+tidy: build
+	@clang-tidy -p $(BDIR) --quiet $(shell git ls-files 'src/*.c' 'tools/*.c') 2>/dev/null
+
+install: build
+	@cmake --install $(BDIR) --prefix $(or $(PREFIX),/usr/local)
+
+clean:
+	@rm -rf build/san-* build/bench $(filter-out build/_deps,$(wildcard build/*))

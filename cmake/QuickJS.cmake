@@ -1,0 +1,31 @@
+# QuickJS 2025-04-26. A system copy is used for plain builds when present;
+# otherwise (and always for sanitizer builds, which must instrument it) the
+# sources fetched by scripts/deps.sh are built here with our compiler flags.
+set(PP_QJS_VERSION 2025.04.26)
+set(PP_QJS_SRC "${POLYPLUG_DEPS_DIR}/quickjs-${PP_QJS_VERSION}")
+
+if(POLYPLUG_SANITIZE STREQUAL "")
+  find_path(PP_SYSTEM_QJS_INCLUDE quickjs.h PATH_SUFFIXES quickjs NO_CACHE)
+  find_library(PP_SYSTEM_QJS_LIB NAMES quickjs qjs PATH_SUFFIXES quickjs NO_CACHE)
+endif()
+
+if(PP_SYSTEM_QJS_INCLUDE AND PP_SYSTEM_QJS_LIB)
+  message(STATUS "QuickJS: system copy ${PP_SYSTEM_QJS_LIB}")
+  add_library(pp_quickjs INTERFACE)
+  target_include_directories(pp_quickjs SYSTEM INTERFACE ${PP_SYSTEM_QJS_INCLUDE})
+  target_link_libraries(pp_quickjs INTERFACE ${PP_SYSTEM_QJS_LIB} m Threads::Threads)
+else()
+  if(NOT EXISTS "${PP_QJS_SRC}/quickjs.c")
+    message(FATAL_ERROR "QuickJS sources not found in ${PP_QJS_SRC}: run scripts/deps.sh (make does)")
+  endif()
+  message(STATUS "QuickJS: building ${PP_QJS_SRC}")
+  add_library(pp_quickjs STATIC
+    ${PP_QJS_SRC}/quickjs.c ${PP_QJS_SRC}/dtoa.c ${PP_QJS_SRC}/libregexp.c
+    ${PP_QJS_SRC}/libunicode.c ${PP_QJS_SRC}/cutils.c)
+  target_compile_definitions(pp_quickjs PRIVATE _GNU_SOURCE CONFIG_VERSION="2025-04-26")
+  # Third-party code: built with our flags but not held to our warning policy.
+  target_compile_options(pp_quickjs PRIVATE -w)
+  set_target_properties(pp_quickjs PROPERTIES C_EXTENSIONS ON C_STANDARD 11)
+  target_include_directories(pp_quickjs SYSTEM INTERFACE ${PP_QJS_SRC})
+  target_link_libraries(pp_quickjs PUBLIC m Threads::Threads)
+endif()

@@ -1,0 +1,207 @@
+/*
+ * polyplug/polyplug.h — the host program's API to libpolyplug.
+ *
+ * A host creates a pp_runtime, registers the host contracts it offers,
+ * loads bundles (plugins), and finds, resolves and calls the guest contracts
+ * they provide. Every call takes the runtime first; nothing is global, so two
+ * runtimes in one process never see each other.
+ *
+ * Errors: functions returning pp_status give PP_OK (0) or one of the PP_ERR_*
+ * codes of abi.h; the message for the calling thread's last failure is
+ * pp_last_error(rt). Messages name the bundle, the file and the cause.
+ *
+ * Threads: everything here may be called from any thread. Loads, unloads and
+ * reloads are serialised per runtime; finds, resolves and calls take no
+ * runtime-wide lock. pp_runtime_free must not race with any other call.
+ */
+#ifndef POLYPLUG_H
+#define POLYPLUG_H
+
+#include "abi.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(PP_BUILDING_LIBRARY)
+#define PP_API __attribute__((visibility("default")))
+#else
+#define PP_API
+#endif
+
+typedef struct pp_runtime pp_runtime;
+typedef uint32_t pp_status;
+
+/* ---- Runtime ------------------------------------------------------------- */
+
+/* Receives every log record at or below the configured level. scope and
+ * message are borrowed for the call and not NUL-terminated. The callback must
+ * not call back into the runtime. */
+typedef void (*pp_log_fn)(void *userdata, uint32_t level, pp_string_view scope,
+			  pp_string_view message);
+
+/* Optional allocator for memory handed to plugins (host->alloc/free, arenas,
+ * arrays). free receives the size and alignment given to alloc. */
+typedef void *(*pp_alloc_fn)(void *userdata, size_t size, size_t align);
+typedef void (*pp_free_fn)(void *userdata, void *ptr, size_t size, size_t align);
+
+/* Reload phases reported to on_reload. */
+enum {
+	PP_RELOAD_PREPARING = 0, /* about to swap: destroy your instances of this bundle */
+	PP_RELOAD_RELOADED = 1,  /* the new code serves; handles stayed valid */
+	PP_RELOAD_FAILED = 2,    /* the new code did not load; the old one keeps serving */
+	PP_RELOAD_UNLOADING = 3  /* the bundle is being unloaded */
+};
+/* name and reason are valid during the call; reason is NULL unless phase is FAILED. */
+typedef void (*pp_reload_fn)(void *userdata, uint64_t bundle_id, const char *name,
+			     uint32_t phase, const char *reason);
+
+typedef struct pp_runtime_config {
+	pp_log_fn log;      /* NULL: Error and Warn records go to stderr */
+	void *log_userdata;
+	uint32_t log_level; /* most verbose level delivered to `log` (default PP_LOG_INFO) */
+	pp_alloc_fn alloc;  /* NULL: malloc / aligned_alloc */
+	pp_free_fn free;
+	void *alloc_userdata;
+	bool hot_reload_enabled; /* default true; false makes reload fail with PP_ERR_UNSUPPORTED */
+	pp_reload_fn on_reload;
+	void *reload_userdata;
+} pp_runtime_config;
+
+/* Fills cfg with the defaults. */
+PP_API void pp_runtime_config_init(pp_runtime_config *cfg);
+
+/* Creates a runtime. cfg may be NULL for the defaults; it is copied. */
+PP_API pp_status pp_runtime_new(const pp_runtime_config *cfg, pp_runtime **out);
+
+/* Unloads every bundle, waits until their code and VMs are reclaimed, and frees
+ * the runtime. Must not be called from inside a plugin call. */
+PP_API void pp_runtime_free(pp_runtime *rt);
+
+/* The message of this thread's last failing call on rt, or "" if none. Valid
+ * until this thread's next failing call on rt. */
+PP_API const char *pp_last_error(pp_runtime *rt);
+
+/* The host table plugins receive; also usable by the host itself. Valid until
+ * pp_runtime_free. */
+PP_API const pp_host_api *pp_runtime_host_api(pp_runtime *rt);
+
+/* Address of the revision counter, bumped by every load, reload and unload.
+ * A caller that caches a resolved interface compares the value (acquire load)
+ * before each call and re-resolves when it moved. Valid until pp_runtime_free. */
+PP_API const uint64_t *pp_revision_counter(pp_runtime *rt);
+
+/* Blocks until every unloaded or replaced bundle's code has been reclaimed.
+ * Refused (PP_ERR_REENTRANT_CALL) from inside a plugin call. */
+PP_API pp_status pp_runtime_quiesce(pp_runtime *rt);
+
+typedef struct pp_stats {
+	uint32_t bundles;          /* loaded bundles */
+	uint32_t contracts;        /* published guest contracts */
+	uint32_t host_contracts;   /* registered host contracts */
+	uint64_t pending_reclaims; /* code/VMs/interfaces waiting for a grace period */
+	uint64_t reclaimed;        /* reclaimed so far */
+} pp_stats;
+
+PP_API void pp_runtime_stats(pp_runtime *rt, pp_stats *out);
+
+/* ---- Host contracts ------------------------------------------------------ */
+
+/* Offers a host contract to plugins. The runtime keeps the pointer (it must
+ * stay valid until pp_runtime_free). A singleton's instance is created here
+ * and destroyed by pp_runtime_free. Registering the same contract id twice is
+ * PP_ERR_DUPLICATE_PROVIDER. */
+PP_API pp_status pp_host_contract_register(pp_runtime *rt, const pp_host_contract_interface *iface);
+
+/* ---- Bundles ------------------------------------------------------------- */
+
+/* A dependency on a guest contract that a bundle declares (manifests fill this
+ * in; hosts may pass it directly). During its init a bundle can find only the
+ * contracts it declared; a bundle that others depend on cannot be unloaded
+ * without a cascade. */
+typedef struct pp_dependency {
+	uint64_t contract_id;
+	uint32_t min_version;
+} pp_dependency;
+
+typedef struct pp_load_options {
+	const char *name;   /* bundle name; NULL: derived from the path */
+	const char *loader; /* "native" or "js-quickjs"; NULL: chosen from the path */
+	const pp_dependency *dependencies;
+	size_t dependency_count;
+	bool reinit_on_dep_reload; /* reload this bundle after a dependency reloads */
+} pp_load_options;
+
+/* Loads a bundle from a directory or a file (a native .so, a .js). On success
+ * *out_id (may be NULL) receives the bundle id. A bundle whose init fails,
+ * that registers nothing, or whose name is already loaded, leaves the runtime
+ * exactly as it was. opts may be NULL. */
+PP_API pp_status pp_bundle_load(pp_runtime *rt, const char *path, const pp_load_options *opts,
+				uint64_t *out_id);
+
+/* Loads a bundle from source held in memory, for loaders that take it (JS).
+ * opts->name is required; opts->loader defaults to "js-quickjs". The bytes
+ * are copied. */
+PP_API pp_status pp_bundle_load_source(pp_runtime *rt, const void *source, size_t len,
+				       const pp_load_options *opts, uint64_t *out_id);
+
+/* Unload flags. */
+enum { PP_UNLOAD_CASCADE = 1u /* unload the bundles that depend on it first */ };
+
+/* Unloads a bundle: its handles go stale at once; its code is reclaimed after
+ * every call running in it has returned. */
+PP_API pp_status pp_bundle_unload(pp_runtime *rt, uint64_t bundle_id, uint32_t flags);
+
+/* Reloads a bundle from where it was loaded. Handles stay valid and resolve to
+ * the new code; if the new code fails to load, the old one keeps serving. */
+PP_API pp_status pp_bundle_reload(pp_runtime *rt, uint64_t bundle_id);
+
+typedef struct pp_bundle_info {
+	uint64_t id;
+	const char *name;
+	const char *path;   /* "" for in-memory sources */
+	const char *loader; /* loader name */
+	uint32_t contract_count;
+	uint32_t reload_count;
+} pp_bundle_info;
+
+/* Calls fn once per loaded bundle, in load order; info is valid during the
+ * call. fn must not load, unload or reload. Returns the number of bundles. */
+PP_API size_t pp_bundle_foreach(pp_runtime *rt, void (*fn)(void *ud, const pp_bundle_info *info),
+				void *ud);
+
+/* ---- Guest contracts ----------------------------------------------------- */
+
+/* The first registered provider of contract_id matching min_version (see
+ * docs/abi.md for how min_version is read), or the null handle. */
+PP_API pp_guest_contract_handle pp_find(pp_runtime *rt, uint64_t contract_id, uint32_t min_version);
+
+/* Every matching provider in registration order: writes up to cap handles and
+ * returns how many match in all. */
+PP_API size_t pp_find_all(pp_runtime *rt, uint64_t contract_id, uint32_t min_version,
+			  pp_guest_contract_handle *out, size_t cap);
+
+/* The interface behind a handle, or NULL if the handle is null or stale. The
+ * pointer stays valid until the revision counter moves; a caller that keeps it
+ * while other threads may unload should call through pp_call instead. */
+PP_API const pp_guest_contract_interface *pp_resolve(pp_runtime *rt, pp_guest_contract_handle h);
+
+/* Calls function fn_id of the contract behind h on instance (NULL data for the
+ * default implementation). Safe against a concurrent unload or reload. arena
+ * may be NULL. Returns the call's code (PP_OK, a runtime code such as
+ * PP_ERR_STALE_HANDLE, or the plugin's own code); a message the plugin
+ * returned is in pp_last_error. */
+PP_API uint32_t pp_call(pp_runtime *rt, pp_guest_contract_handle h,
+			pp_guest_contract_instance instance, uint32_t fn_id, const void *args,
+			void *out, pp_call_arena *arena);
+
+/* Creates / destroys an instance of the contract behind h. */
+PP_API pp_status pp_instance_create(pp_runtime *rt, pp_guest_contract_handle h, const void *args,
+				    pp_guest_contract_instance *out);
+PP_API pp_status pp_instance_destroy(pp_runtime *rt, pp_guest_contract_handle h,
+				     pp_guest_contract_instance instance);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* POLYPLUG_H */

@@ -1,0 +1,241 @@
+/*
+ * native_loader.c — loads bundles that are shared libraries. Each load dlopens
+ * a private copy of the .so (RTLD_LOCAL), so a reload really maps the new code
+ * and two runtimes never share a plugin's globals; the copy is closed and
+ * deleted after the grace period that follows its unload or replacement.
+ */
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../runtime/internal.h"
+
+typedef struct native_code {
+	void *dl;
+	char *copy_path;
+	pp_shutdown_fn shutdown;
+	const pp_host_api *host;
+} native_code;
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Finds the one shared library in a bundle directory. Returns a malloc'd path,
+ * or NULL with *why set. */
+static char *find_library_in(pp_runtime *rt, const pp_bundle_source *src, pp_status *why)
+{
+	DIR *d = opendir(src->path);
+	if (!d) {
+		*why = pp__error(rt, PP_ERR_IO, "bundle '%s': cannot open directory '%s': %s",
+				 src->name, src->path, strerror(errno));
+		return NULL;
+	}
+	char *found = NULL;
+	int count = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (!has_suffix(e->d_name, ".so"))
+			continue;
+		if (count++ == 0) {
+			size_t n = strlen(src->path) + strlen(e->d_name) + 2;
+			found = malloc(n);
+			if (found)
+				snprintf(found, n, "%s/%s", src->path, e->d_name);
+		}
+	}
+	closedir(d);
+	if (count == 1 && found)
+		return found;
+	free(found);
+	*why = count == 0 ? pp__error(rt, PP_ERR_LOAD_FAILED,
+				      "bundle '%s': no shared library (.so) in directory '%s'",
+				      src->name, src->path)
+			  : pp__error(rt, PP_ERR_LOAD_FAILED,
+				      "bundle '%s': %d shared libraries in '%s'; expected one (a "
+				      "manifest can name it)",
+				      src->name, count, src->path);
+	return NULL;
+}
+
+static bool native_accepts(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return false;
+	if (S_ISREG(st.st_mode))
+		return has_suffix(path, ".so");
+	if (!S_ISDIR(st.st_mode))
+		return false;
+	DIR *d = opendir(path);
+	if (!d)
+		return false;
+	bool any = false;
+	struct dirent *e;
+	while (!any && (e = readdir(d)) != NULL)
+		any = has_suffix(e->d_name, ".so");
+	closedir(d);
+	return any;
+}
+
+/* Copies lib to a fresh file so dlopen maps this exact version. */
+static char *copy_aside(pp_runtime *rt, const pp_bundle_source *src, const char *lib,
+			pp_status *why)
+{
+	const char *tmp = getenv("TMPDIR");
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	size_t n = strlen(tmp) + strlen(src->name) + 64;
+	char *path = malloc(n);
+	if (!path) {
+		*why = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+		return NULL;
+	}
+	snprintf(path, n, "%s/polyplug-%ld-%.40s-XXXXXX", tmp, (long)getpid(), src->name);
+	int out = mkstemp(path);
+	int in = open(lib, O_RDONLY | O_CLOEXEC);
+	bool ok = out >= 0 && in >= 0;
+	char buf[65536];
+	while (ok) {
+		ssize_t r = read(in, buf, sizeof buf);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			ok = errno == EINTR;
+			continue;
+		}
+		for (ssize_t off = 0; ok && off < r;) {
+			ssize_t w = write(out, buf + off, (size_t)(r - off));
+			if (w < 0)
+				ok = errno == EINTR;
+			else
+				off += w;
+		}
+	}
+	int saved = errno;
+	if (in >= 0)
+		close(in);
+	if (out >= 0 && close(out) != 0)
+		ok = false;
+	if (!ok) {
+		*why = pp__error(rt, PP_ERR_IO, "bundle '%s': cannot copy '%s' to '%s': %s",
+				 src->name, lib, path, strerror(saved));
+		if (out >= 0)
+			unlink(path);
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
+static void code_free(native_code *c)
+{
+	if (c->dl)
+		dlclose(c->dl);
+	if (c->copy_path) {
+		unlink(c->copy_path);
+		free(c->copy_path);
+	}
+	free(c);
+}
+
+static pp_status native_load(pp_runtime *rt, const pp_loader *self, const pp_bundle_source *src,
+			     void **out_code)
+{
+	(void)self;
+	pp_status st = PP_OK;
+	if (src->code)
+		return pp__error(rt, PP_ERR_UNSUPPORTED,
+				 "bundle '%s': the native loader cannot load from memory",
+				 src->name);
+	struct stat sb;
+	if (stat(src->path, &sb) != 0)
+		return pp__error(rt, PP_ERR_IO, "bundle '%s': cannot open '%s': %s", src->name,
+				 src->path, strerror(errno));
+	char *lib = S_ISDIR(sb.st_mode) ? find_library_in(rt, src, &st) : pp__strdup(src->path);
+	if (!lib)
+		return st != PP_OK ? st : pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+
+	native_code *c = calloc(1, sizeof *c);
+	if (!c) {
+		free(lib);
+		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+	}
+	c->host = &rt->host;
+	c->copy_path = copy_aside(rt, src, lib, &st);
+	if (!c->copy_path)
+		goto fail;
+	c->dl = dlopen(c->copy_path, RTLD_NOW | RTLD_LOCAL);
+	if (!c->dl) {
+		const char *e = dlerror();
+		st = pp__error(rt, PP_ERR_LOAD_FAILED, "bundle '%s' (%s): dlopen failed: %s",
+			       src->name, lib, e ? e : "unknown error");
+		goto fail;
+	}
+	dlerror();
+	pp_abi_version_fn abi = (pp_abi_version_fn)dlsym(c->dl, "polyplug_abi_version");
+	pp_init_fn init = (pp_init_fn)dlsym(c->dl, "polyplug_init");
+	c->shutdown = (pp_shutdown_fn)dlsym(c->dl, "polyplug_shutdown");
+	if (!abi || !init) {
+		st = pp__error(rt, PP_ERR_LOAD_FAILED,
+			       "bundle '%s' (%s): missing symbol %s (is it exported with PP_EXPORT?)",
+			       src->name, lib, !abi ? "polyplug_abi_version" : "polyplug_init");
+		goto fail;
+	}
+	uint32_t v = abi();
+	if (v != PP_ABI_VERSION) {
+		st = pp__error(rt, PP_ERR_ABI_MISMATCH,
+			       "bundle '%s' (%s): built for ABI version %u, this runtime speaks %u",
+			       src->name, lib, v, PP_ABI_VERSION);
+		goto fail;
+	}
+	pp_bundle_init_context ctx = {src->bundle_id,
+				      {(const uint8_t *)src->path, strlen(src->path)}};
+	pp_abi_error err = init(&rt->host, &ctx);
+	if (err.code != PP_OK) {
+		char msg[1024];
+		pp__view_copy(msg, sizeof msg, err.message);
+		st = pp__error(rt, PP_ERR_INIT_FAILED,
+			       "bundle '%s' (%s): polyplug_init failed with code %u%s%s", src->name,
+			       lib, err.code, *msg ? ": " : "", msg);
+		c->shutdown = NULL; /* it never initialised */
+		goto fail;
+	}
+	free(lib);
+	*out_code = c;
+	return PP_OK;
+fail:
+	free(lib);
+	code_free(c);
+	return st;
+}
+
+static void native_release(pp_runtime *rt, const pp_loader *self, void *code)
+{
+	(void)rt;
+	(void)self;
+	native_code *c = code;
+	if (!c)
+		return;
+	if (c->shutdown)
+		c->shutdown(c->host);
+	code_free(c);
+}
+
+const pp_loader pp_native_loader = {
+    .name = "native",
+    .language = 1,
+    .supports_hot_reload = true,
+    .accepts = native_accepts,
+    .load = native_load,
+    .release = native_release,
+    .userdata = NULL,
+};

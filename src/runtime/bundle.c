@@ -1,0 +1,454 @@
+/*
+ * bundle.c — loading, unloading and reloading bundles: picks the loader, runs
+ * the bundle's init with its registrations attributed to it, publishes them as
+ * one transaction, and hands replaced code to deferred reclamation.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+/* The name a bundle gets from its path: a directory's name, or a file's name
+ * without "lib" and its extension. */
+static char *name_from_path(const char *path)
+{
+	size_t len = strlen(path);
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	char *trimmed = pp__strndup(path, len);
+	if (!trimmed)
+		return NULL;
+	struct stat st;
+	const char *base = base_name(trimmed);
+	size_t n = strlen(base);
+	if (stat(trimmed, &st) == 0 && S_ISREG(st.st_mode)) {
+		if (strncmp(base, "lib", 3) == 0 && n > 3) {
+			base += 3;
+			n -= 3;
+		}
+		const char *dot = strrchr(base, '.');
+		if (dot && dot != base)
+			n = (size_t)(dot - base);
+	}
+	char *name = pp__strndup(base, n);
+	free(trimmed);
+	return name;
+}
+
+static const pp_loader *loader_by_name(pp_runtime *rt, const char *name)
+{
+	for (size_t i = 0; i < rt->loader_count; i++)
+		if (strcmp(rt->loaders[i]->name, name) == 0)
+			return rt->loaders[i];
+	return NULL;
+}
+
+pp_bundle *pp__bundle_by_id(pp_runtime *rt, uint64_t id)
+{
+	for (pp_bundle *b = rt->bundles; b; b = b->next)
+		if (b->id == id)
+			return b;
+	return NULL;
+}
+
+static void bundle_free(pp_bundle *b)
+{
+	free(b->name);
+	free(b->path);
+	free(b->source);
+	free(b->deps);
+	free(b);
+}
+
+static pp_bundle *bundle_new(pp_runtime *rt, const char *name, const char *path,
+			     const pp_load_options *opts)
+{
+	pp_bundle *b = calloc(1, sizeof *b);
+	if (!b)
+		return NULL;
+	b->rt = rt;
+	b->name = pp__strdup(name);
+	b->path = pp__strdup(path);
+	b->id = pp_bundle_id(name);
+	if (opts && opts->dependency_count) {
+		b->deps = malloc(opts->dependency_count * sizeof *b->deps);
+		if (b->deps) {
+			memcpy(b->deps, opts->dependencies, opts->dependency_count * sizeof *b->deps);
+			b->dep_count = opts->dependency_count;
+		}
+	}
+	b->reinit_on_dep_reload = opts && opts->reinit_on_dep_reload;
+	if (!b->name || !b->path || (opts && opts->dependency_count && !b->deps)) {
+		bundle_free(b);
+		return NULL;
+	}
+	return b;
+}
+
+/* Runs loader->load for b with registrations staged on b. On success *code
+ * holds the loaded code and b->staged what it registered. */
+static pp_status run_load(pp_runtime *rt, pp_bundle *b, void **code)
+{
+	pp_tstate *ts = pp__tstate(rt);
+	if (!ts)
+		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+	if (ts->init_depth == PP_INIT_DEPTH_MAX)
+		return pp__error(rt, PP_ERR_LOAD_FAILED,
+				 "bundle '%s': bundles loading bundles nest deeper than %d", b->name,
+				 PP_INIT_DEPTH_MAX);
+	pp_bundle_source src = {b->name, b->id, b->path, b->source, b->source_len};
+	ts->init_stack[ts->init_depth++] = b;
+	*code = NULL;
+	pp_status st = b->loader->load(rt, b->loader, &src, code);
+	ts->init_depth--;
+	if (st != PP_OK) {
+		pp__registry_discard_staged(rt, b);
+		return st;
+	}
+	if (b->staged_count == 0) {
+		b->loader->release(rt, b->loader, *code);
+		*code = NULL;
+		return pp__error(rt, PP_ERR_LOAD_FAILED,
+				 "bundle '%s' (%s): its init succeeded but registered no contracts",
+				 b->name, *b->path ? b->path : "in-memory source");
+	}
+	return PP_OK;
+}
+
+/* Deferred: the code of an unloaded or replaced bundle version. */
+typedef struct retired_code {
+	struct rcu_head rcu;
+	pp_runtime *rt;
+	const pp_loader *loader;
+	void *code;
+	pp_bundle *bundle; /* freed too when the bundle itself was unloaded */
+} retired_code;
+
+static void code_reclaim(struct rcu_head *head)
+{
+	retired_code *r = caa_container_of(head, retired_code, rcu);
+	pp__reclaimed(r->rt);
+	r->loader->release(r->rt, r->loader, r->code);
+	if (r->bundle)
+		bundle_free(r->bundle);
+	free(r);
+}
+
+static void retire_code(pp_runtime *rt, const pp_loader *loader, void *code, pp_bundle *b)
+{
+	retired_code *r = malloc(sizeof *r);
+	if (!r) {
+		/* Cannot defer: leaking is the only safe choice left. */
+		pp__log(rt, PP_LOG_ERROR, "runtime", "out of memory retiring bundle code; leaking it");
+		return;
+	}
+	r->rt = rt;
+	r->loader = loader;
+	r->code = code;
+	r->bundle = b;
+	pp__defer(rt, &r->rcu, code_reclaim);
+}
+
+static pp_status load_bundle(pp_runtime *rt, pp_bundle *b, const char *loader_name,
+			     uint64_t *out_id)
+{
+	if (loader_name) {
+		b->loader = loader_by_name(rt, loader_name);
+		if (!b->loader) {
+			pp_status st = pp__error(rt, PP_ERR_UNSUPPORTED,
+						 "bundle '%s': no loader named '%s'", b->name,
+						 loader_name);
+			bundle_free(b);
+			return st;
+		}
+	} else {
+		for (size_t i = 0; i < rt->loader_count && !b->loader; i++)
+			if (rt->loaders[i]->accepts(b->path))
+				b->loader = rt->loaders[i];
+		if (!b->loader) {
+			struct stat st;
+			pp_status code =
+			    stat(b->path, &st) != 0
+				? pp__error(rt, PP_ERR_IO, "bundle '%s': cannot open '%s'", b->name,
+					    b->path)
+				: pp__error(rt, PP_ERR_UNSUPPORTED,
+					    "bundle '%s': no loader takes '%s' (expected a native "
+					    ".so or a directory holding one)",
+					    b->name, b->path);
+			bundle_free(b);
+			return code;
+		}
+	}
+
+	pthread_mutex_lock(&rt->lock);
+	if (pp__bundle_by_id(rt, b->id)) {
+		pthread_mutex_unlock(&rt->lock);
+		pp_status st =
+		    pp__error(rt, PP_ERR_DUPLICATE_PROVIDER, "bundle '%s' is already loaded", b->name);
+		bundle_free(b);
+		return st;
+	}
+	void *code;
+	pp_status st = run_load(rt, b, &code);
+	if (st == PP_OK) {
+		st = pp__registry_publish(rt, b);
+		if (st != PP_OK) {
+			pp__registry_discard_staged(rt, b);
+			b->loader->release(rt, b->loader, code);
+		}
+	}
+	if (st != PP_OK) {
+		pthread_mutex_unlock(&rt->lock);
+		bundle_free(b);
+		return st;
+	}
+	b->code = code;
+	pp_bundle **tail = &rt->bundles;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = b;
+	rt->bundle_count++;
+	pp__bump_revision(rt);
+	pthread_mutex_unlock(&rt->lock);
+	pp__log(rt, PP_LOG_INFO, "runtime", "loaded bundle '%s' (%s loader)", b->name,
+		b->loader->name);
+	if (out_id)
+		*out_id = b->id;
+	return PP_OK;
+}
+
+pp_status pp_bundle_load(pp_runtime *rt, const char *path, const pp_load_options *opts,
+			 uint64_t *out_id)
+{
+	if (!rt || !path || !*path)
+		return rt ? pp__error(rt, PP_ERR_INVALID_ARGUMENT, "pp_bundle_load: empty path")
+			  : PP_ERR_INVALID_ARGUMENT;
+	char *name = opts && opts->name ? pp__strdup(opts->name) : name_from_path(path);
+	if (!name)
+		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+	pp_bundle *b = *name ? bundle_new(rt, name, path, opts) : NULL;
+	pp_status st = PP_OK;
+	if (!*name)
+		st = pp__error(rt, PP_ERR_INVALID_ARGUMENT, "cannot derive a bundle name from '%s'",
+			       path);
+	else if (!b)
+		st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+	free(name);
+	if (st != PP_OK)
+		return st;
+	return load_bundle(rt, b, opts ? opts->loader : NULL, out_id);
+}
+
+pp_status pp_bundle_load_source(pp_runtime *rt, const void *source, size_t len,
+				const pp_load_options *opts, uint64_t *out_id)
+{
+	if (!opts || !opts->name || !*opts->name)
+		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
+				 "pp_bundle_load_source: a bundle name is required");
+	if (!source && len)
+		return pp__error(rt, PP_ERR_INVALID_POINTER, "bundle '%s': NULL source",
+				 opts->name);
+	pp_bundle *b = bundle_new(rt, opts->name, "", opts);
+	if (!b)
+		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+	b->source = malloc(len ? len : 1);
+	if (!b->source) {
+		bundle_free(b);
+		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+	}
+	if (len)
+		memcpy(b->source, source, len);
+	b->source_len = len;
+	return load_bundle(rt, b, opts->loader ? opts->loader : "js-quickjs", out_id);
+}
+
+/* ---- Unload --------------------------------------------------------------- */
+
+static bool depends_on(const pp_bundle *d, const pp_bundle *b)
+{
+	for (size_t i = 0; i < d->dep_count; i++)
+		for (const pp_contract_node *n = b->contracts; n; n = n->next)
+			if (n->iface.contract_id == d->deps[i].contract_id)
+				return true;
+	return false;
+}
+
+static void notify(pp_runtime *rt, const pp_bundle *b, uint32_t phase, const char *reason)
+{
+	if (rt->cfg.on_reload)
+		rt->cfg.on_reload(rt->cfg.reload_userdata, b->id, b->name, phase, reason);
+}
+
+/* Caller holds rt->lock. */
+static pp_status unload_locked(pp_runtime *rt, pp_bundle *b, uint32_t flags, int depth)
+{
+	if (depth > 64)
+		return pp__error(rt, PP_ERR_DEPENDENCY_IN_USE,
+				 "bundle '%s': dependency chain too deep to cascade", b->name);
+	char names[512];
+	size_t used = 0;
+	names[0] = '\0';
+	for (pp_bundle *d = rt->bundles; d;) {
+		if (d == b || !depends_on(d, b)) {
+			d = d->next;
+			continue;
+		}
+		if (flags & PP_UNLOAD_CASCADE) {
+			pp_status st = unload_locked(rt, d, flags, depth + 1);
+			if (st != PP_OK)
+				return st;
+			d = rt->bundles; /* the list changed; start over */
+			continue;
+		}
+		int n = snprintf(names + used, sizeof names - used, "%s'%s'", used ? ", " : "",
+				 d->name);
+		if (n > 0 && (size_t)n < sizeof names - used)
+			used += (size_t)n;
+		d = d->next;
+	}
+	if (used)
+		return pp__error(rt, PP_ERR_DEPENDENCY_IN_USE,
+				 "cannot unload bundle '%s': %s depend%s on it", b->name, names,
+				 strchr(names, ',') ? "" : "s");
+
+	notify(rt, b, PP_RELOAD_UNLOADING, NULL);
+	pp_bundle **link = &rt->bundles;
+	while (*link != b)
+		link = &(*link)->next;
+	*link = b->next;
+	rt->bundle_count--;
+	pp__registry_unpublish(rt, b);
+	pp__bump_revision(rt);
+	pp__log(rt, PP_LOG_INFO, "runtime", "unloaded bundle '%s'", b->name);
+	retire_code(rt, b->loader, b->code, b);
+	return PP_OK;
+}
+
+pp_status pp_bundle_unload(pp_runtime *rt, uint64_t bundle_id, uint32_t flags)
+{
+	pthread_mutex_lock(&rt->lock);
+	pp_bundle *b = pp__bundle_by_id(rt, bundle_id);
+	pp_status st = b ? unload_locked(rt, b, flags, 0)
+			 : pp__error(rt, PP_ERR_NOT_FOUND, "no bundle with id %016llx is loaded",
+				     (unsigned long long)bundle_id);
+	pthread_mutex_unlock(&rt->lock);
+	return st;
+}
+
+void pp__bundles_unload_all(pp_runtime *rt)
+{
+	pthread_mutex_lock(&rt->lock);
+	/* Last loaded first, so dependents go before what they depend on. */
+	while (rt->bundles) {
+		pp_bundle *last = rt->bundles;
+		while (last->next)
+			last = last->next;
+		if (unload_locked(rt, last, PP_UNLOAD_CASCADE, 0) != PP_OK) {
+			/* cascades cannot fail short of a 64-deep chain; force it */
+			pp_bundle **link = &rt->bundles;
+			while (*link != last)
+				link = &(*link)->next;
+			*link = NULL;
+			rt->bundle_count--;
+			pp__registry_unpublish(rt, last);
+			retire_code(rt, last->loader, last->code, last);
+		}
+	}
+	pthread_mutex_unlock(&rt->lock);
+}
+
+/* ---- Reload --------------------------------------------------------------- */
+
+typedef struct visited {
+	uint64_t ids[64];
+	size_t n;
+} visited;
+
+static pp_status reload_locked(pp_runtime *rt, pp_bundle *b, visited *seen)
+{
+	if (seen->n == sizeof seen->ids / sizeof seen->ids[0])
+		return PP_OK;
+	for (size_t i = 0; i < seen->n; i++)
+		if (seen->ids[i] == b->id)
+			return PP_OK; /* a dependency cycle: each bundle reloads once */
+	seen->ids[seen->n++] = b->id;
+
+	if (!rt->cfg.hot_reload_enabled)
+		return pp__error(rt, PP_ERR_UNSUPPORTED,
+				 "cannot reload bundle '%s': hot reload is disabled in the runtime "
+				 "config",
+				 b->name);
+	if (!b->loader->supports_hot_reload)
+		return pp__error(rt, PP_ERR_UNSUPPORTED,
+				 "cannot reload bundle '%s': the %s loader does not support it",
+				 b->name, b->loader->name);
+
+	notify(rt, b, PP_RELOAD_PREPARING, NULL);
+	void *code;
+	pp_status st = run_load(rt, b, &code);
+	if (st == PP_OK) {
+		st = pp__registry_publish(rt, b);
+		if (st != PP_OK) {
+			pp__registry_discard_staged(rt, b);
+			b->loader->release(rt, b->loader, code);
+		}
+	}
+	if (st != PP_OK) {
+		const char *why = pp_last_error(rt);
+		pp__log(rt, PP_LOG_ERROR, "runtime", "reload of '%s' failed, old version kept: %s",
+			b->name, why);
+		notify(rt, b, PP_RELOAD_FAILED, why);
+		return st;
+	}
+	retire_code(rt, b->loader, b->code, NULL);
+	b->code = code;
+	b->reload_count++;
+	pp__bump_revision(rt);
+	pp__log(rt, PP_LOG_INFO, "runtime", "reloaded bundle '%s'", b->name);
+	notify(rt, b, PP_RELOAD_RELOADED, NULL);
+
+	/* Dependents that asked for it are reinitialised against the new code. */
+	for (pp_bundle *d = rt->bundles; d; d = d->next)
+		if (d != b && d->reinit_on_dep_reload && depends_on(d, b))
+			reload_locked(rt, d, seen);
+	return PP_OK;
+}
+
+pp_status pp_bundle_reload(pp_runtime *rt, uint64_t bundle_id)
+{
+	pthread_mutex_lock(&rt->lock);
+	pp_bundle *b = pp__bundle_by_id(rt, bundle_id);
+	visited seen = {.n = 0};
+	pp_status st = b ? reload_locked(rt, b, &seen)
+			 : pp__error(rt, PP_ERR_NOT_FOUND, "no bundle with id %016llx is loaded",
+				     (unsigned long long)bundle_id);
+	pthread_mutex_unlock(&rt->lock);
+	return st;
+}
+
+/* ---- Listing -------------------------------------------------------------- */
+
+size_t pp_bundle_foreach(pp_runtime *rt, void (*fn)(void *ud, const pp_bundle_info *info),
+			 void *ud)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&rt->lock);
+	for (pp_bundle *b = rt->bundles; b; b = b->next, n++) {
+		if (!fn)
+			continue;
+		pp_bundle_info info = {b->id, b->name, b->path, b->loader->name, 0, b->reload_count};
+		for (const pp_contract_node *c = b->contracts; c; c = c->next)
+			info.contract_count++;
+		fn(ud, &info);
+	}
+	pthread_mutex_unlock(&rt->lock);
+	return n;
+}

@@ -1,0 +1,317 @@
+/*
+ * host_api.c — the pp_host_api table every plugin receives: thin, self-passing
+ * entry points that forward to the runtime. Each failing entry leaves its
+ * message as the calling thread's last error.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define RT(self) ((pp_runtime *)(self)->runtime)
+
+static void set_out(pp_runtime *rt, pp_abi_error *out_err, pp_status code)
+{
+	if (!out_err)
+		return;
+	out_err->code = code;
+	out_err->message.ptr = NULL;
+	out_err->message.len = 0;
+	if (code != PP_OK) {
+		const char *m = pp_last_error(rt);
+		out_err->message.ptr = (const uint8_t *)m;
+		out_err->message.len = strlen(m);
+	}
+}
+
+static void h_register_guest_contract(const pp_host_api *self, const pp_plugin_descriptor *d,
+				      const pp_guest_contract_interface *iface, pp_abi_error *out_err)
+{
+	pp_runtime *rt = RT(self);
+	pp_bundle *b = pp__init_bundle(rt);
+	pp_status st;
+	if (!b) {
+		st = pp__error(rt, PP_ERR_GENERIC,
+			       "register_guest_contract is only allowed during a bundle's init");
+	} else {
+		pthread_mutex_lock(&rt->lock);
+		st = pp__registry_stage(rt, b, d, iface);
+		pthread_mutex_unlock(&rt->lock);
+	}
+	set_out(rt, out_err, st);
+}
+
+static void *h_alloc(const pp_host_api *self, size_t size, size_t align)
+{
+	return pp__host_alloc(RT(self), size, align);
+}
+
+static void h_free(const pp_host_api *self, void *ptr, size_t size, size_t align)
+{
+	pp__host_free(RT(self), ptr, size, align);
+}
+
+static pp_guest_contract_handle h_find(const pp_host_api *self, uint64_t contract_id,
+				       uint32_t min_version)
+{
+	pp_runtime *rt = RT(self);
+	return pp__registry_find(rt, contract_id, min_version, pp__init_bundle(rt));
+}
+
+static pp_array h_find_all(const pp_host_api *self, uint64_t contract_id, uint32_t min_version)
+{
+	pp_runtime *rt = RT(self);
+	pp_array a = {NULL, 0, _Alignof(pp_guest_contract_handle)};
+	pp_bundle *viewer = pp__init_bundle(rt);
+	for (;;) {
+		size_t n = pp__registry_find_all(rt, contract_id, min_version, viewer, NULL, 0);
+		if (n == 0)
+			return a;
+		pp_guest_contract_handle *items =
+		    pp__host_alloc(rt, n * sizeof *items, _Alignof(pp_guest_contract_handle));
+		if (!items) {
+			pp__error(rt, PP_ERR_OUT_OF_MEMORY, "find_all_guest_contracts: out of memory");
+			return a;
+		}
+		size_t got = pp__registry_find_all(rt, contract_id, min_version, viewer, items, n);
+		if (got <= n) {
+			a.items = items;
+			a.len = got;
+			return a;
+		}
+		/* a provider appeared in between: try again with more room */
+		pp__host_free(rt, items, n * sizeof *items, _Alignof(pp_guest_contract_handle));
+	}
+}
+
+static const pp_guest_contract_interface *h_resolve(const pp_host_api *self,
+						    pp_guest_contract_handle h)
+{
+	pp_runtime *rt = RT(self);
+	rcu_read_lock();
+	const pp_contract_node *n = pp__registry_resolve(rt, h);
+	rcu_read_unlock();
+	if (!n)
+		pp__error(rt, PP_ERR_STALE_HANDLE, "resolve_guest_contract: handle %u:%u is %s",
+			  h.index, h.generation, pp_handle_is_null(h) ? "null" : "stale");
+	return n ? &n->iface : NULL;
+}
+
+static pp_host_contract_instance h_get_host_contract(const pp_host_api *self, uint64_t contract_id,
+						     uint32_t min_version)
+{
+	pp_runtime *rt = RT(self);
+	pp_host_contract_instance inst = {NULL};
+	uint32_t why;
+	rcu_read_lock();
+	const pp_host_entry *e = pp__host_contracts_find(rt, contract_id, min_version, &why);
+	if (e)
+		inst = e->iface->singleton ? e->singleton : e->iface->create_instance(e->iface, NULL);
+	PP_TSAN_RELEASE(&rt->tsan_sync);
+	rcu_read_unlock();
+	if (!e)
+		pp__error(rt, why, "host contract %016llx (min version %u): %s",
+			  (unsigned long long)contract_id, min_version,
+			  why == PP_ERR_HOST_CONTRACT_VERSION_MISMATCH ? "version mismatch"
+								       : "not registered");
+	return inst;
+}
+
+static const pp_host_contract_interface *h_resolve_host(const pp_host_api *self,
+							uint64_t contract_id, uint32_t min_version)
+{
+	pp_runtime *rt = RT(self);
+	uint32_t why;
+	rcu_read_lock();
+	const pp_host_entry *e = pp__host_contracts_find(rt, contract_id, min_version, &why);
+	const pp_host_contract_interface *iface = e ? e->iface : NULL;
+	PP_TSAN_RELEASE(&rt->tsan_sync);
+	rcu_read_unlock();
+	if (!iface)
+		pp__error(rt, why, "host contract %016llx (min version %u): %s",
+			  (unsigned long long)contract_id, min_version,
+			  why == PP_ERR_HOST_CONTRACT_VERSION_MISMATCH ? "version mismatch"
+								       : "not registered");
+	return iface;
+}
+
+static pp_array h_list_bundles(const pp_host_api *self)
+{
+	pp_runtime *rt = RT(self);
+	pp_array a = {NULL, 0, _Alignof(uint64_t)};
+	pthread_mutex_lock(&rt->lock);
+	if (rt->bundle_count) {
+		uint64_t *ids = pp__host_alloc(rt, rt->bundle_count * sizeof *ids, _Alignof(uint64_t));
+		if (ids) {
+			size_t i = 0;
+			for (pp_bundle *b = rt->bundles; b; b = b->next)
+				ids[i++] = b->id;
+			a.items = ids;
+			a.len = i;
+		}
+	}
+	pthread_mutex_unlock(&rt->lock);
+	return a;
+}
+
+static pp_array h_get_dependencies(const pp_host_api *self)
+{
+	pp_runtime *rt = RT(self);
+	pp_array a = {NULL, 0, _Alignof(pp_dependency_info)};
+	pp_bundle *b = pp__init_bundle(rt);
+	if (!b || !b->dep_count)
+		return a;
+	pp_dependency_info *items =
+	    pp__host_alloc(rt, b->dep_count * sizeof *items, _Alignof(pp_dependency_info));
+	if (!items)
+		return a;
+	for (size_t i = 0; i < b->dep_count; i++) {
+		memset(&items[i], 0, sizeof items[i]);
+		items[i].contract_id = b->deps[i].contract_id;
+		items[i].min_version = b->deps[i].min_version;
+	}
+	a.items = items;
+	a.len = b->dep_count;
+	return a;
+}
+
+static void h_load_bundle(const pp_host_api *self, const uint8_t *path, size_t len,
+			  pp_abi_error *out_err)
+{
+	pp_runtime *rt = RT(self);
+	char *p = pp__strndup(path, len);
+	pp_status st = p ? pp_bundle_load(rt, p, NULL, NULL) : PP_ERR_OUT_OF_MEMORY;
+	free(p);
+	set_out(rt, out_err, st);
+}
+
+static void h_reload_bundle(const pp_host_api *self, const uint8_t *path, size_t len,
+			    pp_abi_error *out_err)
+{
+	pp_runtime *rt = RT(self);
+	uint64_t id = 0;
+	pthread_mutex_lock(&rt->lock);
+	for (pp_bundle *b = rt->bundles; b; b = b->next)
+		if (strlen(b->path) == len && memcmp(b->path, path, len) == 0)
+			id = b->id;
+	pthread_mutex_unlock(&rt->lock);
+	pp_status st = id ? pp_bundle_reload(rt, id)
+			  : pp__error(rt, PP_ERR_NOT_FOUND, "reload_bundle: no bundle loaded from '%.*s'",
+				      (int)len, (const char *)path);
+	set_out(rt, out_err, st);
+}
+
+static void h_register_host_contract(const pp_host_api *self,
+				     const pp_host_contract_interface *iface, pp_abi_error *out_err)
+{
+	pp_runtime *rt = RT(self);
+	set_out(rt, out_err, pp__host_contracts_register(rt, iface));
+}
+
+static void h_register_loader(const pp_host_api *self, void *loader, pp_abi_error *out_err)
+{
+	pp_runtime *rt = RT(self);
+	const pp_loader *l = loader;
+	pp_status st = PP_OK;
+	pthread_mutex_lock(&rt->lock);
+	if (!l || !l->name || !l->load || !l->release || !l->accepts)
+		st = pp__error(rt, PP_ERR_INVALID_POINTER, "register_loader: incomplete loader");
+	else if (rt->loader_count == sizeof rt->loaders / sizeof rt->loaders[0])
+		st = pp__error(rt, PP_ERR_GENERIC, "register_loader: too many loaders");
+	else
+		rt->loaders[rt->loader_count++] = l;
+	pthread_mutex_unlock(&rt->lock);
+	set_out(rt, out_err, st);
+}
+
+static size_t h_get_last_error(const pp_host_api *self, uint8_t *buf, size_t buf_len)
+{
+	const char *m = pp_last_error(RT(self));
+	size_t n = strlen(m);
+	if (n == 0 || !buf || buf_len < n)
+		return 0;
+	memcpy(buf, m, n);
+	return n;
+}
+
+static size_t h_get_error_len(const pp_host_api *self)
+{
+	return strlen(pp_last_error(RT(self)));
+}
+
+static void h_unload_bundle(const pp_host_api *self, uint64_t bundle_id, pp_abi_error *out_err)
+{
+	pp_runtime *rt = RT(self);
+	set_out(rt, out_err, pp_bundle_unload(rt, bundle_id, 0));
+}
+
+static void h_log(const pp_host_api *self, uint32_t level, pp_string_view scope,
+		  pp_string_view message)
+{
+	pp__log_view(RT(self), level, scope, message);
+}
+
+static pp_vm_loader_data loader_data_of(const pp_guest_contract_interface *iface)
+{
+	pp_vm_loader_data none = {NULL};
+	return iface->dispatch_type == PP_DISPATCH_VM ? iface->dispatch.vm.loader_data : none;
+}
+
+static void h_create_guest_instance(const pp_host_api *self,
+				    const pp_guest_contract_interface *iface, const void *args,
+				    pp_guest_contract_instance *out)
+{
+	if (!out)
+		return;
+	out->data = NULL;
+	out->contract_id = 0;
+	if (!iface)
+		return;
+	rcu_read_lock();
+	iface->create_instance(loader_data_of(iface), self, args, out);
+	rcu_read_unlock();
+}
+
+static void h_destroy_guest_instance(const pp_host_api *self,
+				     const pp_guest_contract_interface *iface,
+				     pp_guest_contract_instance instance)
+{
+	if (!iface)
+		return;
+	rcu_read_lock();
+	iface->destroy_instance(loader_data_of(iface), self, instance);
+	rcu_read_unlock();
+}
+
+static const uint64_t *h_revision_counter(const pp_host_api *self)
+{
+	return pp_revision_counter(RT(self));
+}
+
+void pp__host_api_init(pp_runtime *rt)
+{
+	pp_host_api *h = &rt->host;
+	h->runtime = rt;
+	h->register_guest_contract = h_register_guest_contract;
+	h->alloc = h_alloc;
+	h->free = h_free;
+	h->find_guest_contract = h_find;
+	h->find_all_guest_contracts = h_find_all;
+	h->resolve_guest_contract = h_resolve;
+	h->get_host_contract = h_get_host_contract;
+	h->resolve_host_contract_interface = h_resolve_host;
+	h->list_bundles = h_list_bundles;
+	h->get_dependencies = h_get_dependencies;
+	h->load_bundle = h_load_bundle;
+	h->reload_bundle = h_reload_bundle;
+	h->register_host_contract = h_register_host_contract;
+	h->register_loader = h_register_loader;
+	h->get_last_error = h_get_last_error;
+	h->get_error_len = h_get_error_len;
+	h->unload_bundle = h_unload_bundle;
+	h->log = h_log;
+	h->create_guest_instance = h_create_guest_instance;
+	h->destroy_guest_instance = h_destroy_guest_instance;
+	h->revision_counter = h_revision_counter;
+	h->reserved = NULL;
+}

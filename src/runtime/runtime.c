@@ -1,0 +1,378 @@
+/*
+ * runtime.c — the pp_runtime object: creation and teardown, configuration,
+ * the plugin-facing allocator, the logging funnel, per-thread last errors and
+ * the deferred-reclamation bookkeeping every other part relies on.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+void pp_runtime_config_init(pp_runtime_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->log_level = PP_LOG_INFO;
+	cfg->hot_reload_enabled = true;
+}
+
+/* ---- Per-thread state ----------------------------------------------------- */
+
+static void tstate_unlink(pp_runtime *rt, pp_tstate *ts)
+{
+	if (ts->prev)
+		ts->prev->next = ts->next;
+	else
+		rt->tstates = ts->next;
+	if (ts->next)
+		ts->next->prev = ts->prev;
+}
+
+static void tstate_free(pp_tstate *ts)
+{
+	free(ts->err);
+	free(ts);
+}
+
+/* pthread key destructor: the thread is exiting. */
+static void tstate_thread_exit(void *p)
+{
+	pp_tstate *ts = p;
+	pthread_mutex_lock(&ts->rt->tstate_lock);
+	tstate_unlink(ts->rt, ts);
+	pthread_mutex_unlock(&ts->rt->tstate_lock);
+	tstate_free(ts);
+}
+
+pp_tstate *pp__tstate(pp_runtime *rt)
+{
+	pp_tstate *ts = pthread_getspecific(rt->tkey);
+	if (ts)
+		return ts;
+	ts = calloc(1, sizeof *ts);
+	if (!ts)
+		return NULL;
+	ts->rt = rt;
+	if (pthread_setspecific(rt->tkey, ts) != 0) {
+		free(ts);
+		return NULL;
+	}
+	pthread_mutex_lock(&rt->tstate_lock);
+	ts->next = rt->tstates;
+	if (rt->tstates)
+		rt->tstates->prev = ts;
+	rt->tstates = ts;
+	pthread_mutex_unlock(&rt->tstate_lock);
+	return ts;
+}
+
+pp_bundle *pp__init_bundle(pp_runtime *rt)
+{
+	pp_tstate *ts = pthread_getspecific(rt->tkey);
+	return ts && ts->init_depth > 0 ? ts->init_stack[ts->init_depth - 1] : NULL;
+}
+
+/* ---- Errors --------------------------------------------------------------- */
+
+static pp_status set_error_v(pp_runtime *rt, pp_status code, const char *fmt, va_list ap)
+{
+	pp_tstate *ts = pp__tstate(rt);
+	if (!ts)
+		return code;
+	va_list ap2;
+	va_copy(ap2, ap);
+	int n = vsnprintf(ts->err, ts->err_cap, fmt, ap);
+	if (n >= 0 && (size_t)n >= ts->err_cap) {
+		char *bigger = realloc(ts->err, (size_t)n + 1);
+		if (bigger) {
+			ts->err = bigger;
+			ts->err_cap = (size_t)n + 1;
+			vsnprintf(ts->err, ts->err_cap, fmt, ap2);
+		}
+	}
+	va_end(ap2);
+	return code;
+}
+
+pp_status pp__error(pp_runtime *rt, pp_status code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	set_error_v(rt, code, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+void pp__clear_error(pp_runtime *rt)
+{
+	pp_tstate *ts = pthread_getspecific(rt->tkey);
+	if (ts && ts->err)
+		ts->err[0] = '\0';
+}
+
+const char *pp_last_error(pp_runtime *rt)
+{
+	pp_tstate *ts = rt ? pthread_getspecific(rt->tkey) : NULL;
+	return ts && ts->err ? ts->err : "";
+}
+
+/* ---- Logging -------------------------------------------------------------- */
+
+static const char *level_name(uint32_t level)
+{
+	static const char *const names[] = {"error", "error", "warn", "info", "debug", "trace"};
+	return level <= PP_LOG_TRACE ? names[level] : "error";
+}
+
+void pp__log_view(pp_runtime *rt, uint32_t level, pp_string_view scope, pp_string_view msg)
+{
+	if (level < PP_LOG_ERROR || level > PP_LOG_TRACE)
+		level = PP_LOG_ERROR;
+	if (rt->cfg.log) {
+		if (level <= rt->cfg.log_level)
+			rt->cfg.log(rt->cfg.log_userdata, level, scope, msg);
+		return;
+	}
+	if (level <= PP_LOG_WARN)
+		fprintf(stderr, "polyplug %s [%.*s] %.*s\n", level_name(level), (int)scope.len,
+			scope.ptr ? (const char *)scope.ptr : "", (int)msg.len,
+			msg.ptr ? (const char *)msg.ptr : "");
+}
+
+void pp__log(pp_runtime *rt, uint32_t level, const char *scope, const char *fmt, ...)
+{
+	if (rt->cfg.log ? level > rt->cfg.log_level : level > PP_LOG_WARN)
+		return;
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	pp_string_view s = {(const uint8_t *)scope, strlen(scope)};
+	pp_string_view m = {(const uint8_t *)buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1};
+	pp__log_view(rt, level, s, m);
+}
+
+/* ---- Memory --------------------------------------------------------------- */
+
+void *pp__host_alloc(pp_runtime *rt, size_t size, size_t align)
+{
+	if (size == 0 || align == 0 || (align & (align - 1)))
+		return NULL;
+	if (rt->cfg.alloc)
+		return rt->cfg.alloc(rt->cfg.alloc_userdata, size, align);
+	if (align <= _Alignof(max_align_t))
+		return malloc(size);
+	if (size > SIZE_MAX - align)
+		return NULL;
+	return aligned_alloc(align, (size + align - 1) & ~(align - 1));
+}
+
+void pp__host_free(pp_runtime *rt, void *ptr, size_t size, size_t align)
+{
+	if (!ptr)
+		return;
+	if (rt->cfg.free)
+		rt->cfg.free(rt->cfg.alloc_userdata, ptr, size, align);
+	else
+		free(ptr);
+}
+
+const char *pp__view_copy(char *buf, size_t cap, pp_string_view v)
+{
+	size_t n = v.ptr ? v.len : 0;
+	if (n >= cap)
+		n = cap - 1;
+	if (n)
+		memmove(buf, v.ptr, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+char *pp__strndup(const void *s, size_t n)
+{
+	char *d = malloc(n + 1);
+	if (d) {
+		if (n)
+			memcpy(d, s, n);
+		d[n] = '\0';
+	}
+	return d;
+}
+
+char *pp__strdup(const char *s)
+{
+	return pp__strndup(s, strlen(s));
+}
+
+bool pp__utf8_valid(const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		uint8_t c = s[i];
+		size_t len;
+		uint32_t cp;
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if ((c & 0xE0) == 0xC0) {
+			len = 2;
+			cp = c & 0x1F;
+		} else if ((c & 0xF0) == 0xE0) {
+			len = 3;
+			cp = c & 0x0F;
+		} else if ((c & 0xF8) == 0xF0) {
+			len = 4;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (n - i < len)
+			return false;
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3F);
+		}
+		/* overlong forms, surrogates, beyond U+10FFFF */
+		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+		    (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+/* ---- Deferred reclamation ------------------------------------------------- */
+
+void pp__defer(pp_runtime *rt, struct rcu_head *head, void (*fn)(struct rcu_head *))
+{
+	atomic_fetch_add_explicit(&rt->pending_reclaims, 1, memory_order_relaxed);
+	PP_TSAN_RELEASE(&rt->tsan_sync);
+	call_rcu(head, fn);
+}
+
+void pp__reclaimed(pp_runtime *rt)
+{
+	PP_TSAN_ACQUIRE(&rt->tsan_sync);
+	atomic_fetch_sub_explicit(&rt->pending_reclaims, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&rt->reclaimed, 1, memory_order_relaxed);
+}
+
+void pp__bump_revision(pp_runtime *rt)
+{
+	atomic_fetch_add_explicit(&rt->revision, 1, memory_order_acq_rel);
+}
+
+const uint64_t *pp_revision_counter(pp_runtime *rt)
+{
+	/* _Atomic uint64_t has the representation of uint64_t on every target we
+	 * support; readers load it with acquire ordering. */
+	return (const uint64_t *)(const void *)&rt->revision;
+}
+
+pp_status pp_runtime_quiesce(pp_runtime *rt)
+{
+	if (rcu_read_ongoing())
+		return pp__error(rt, PP_ERR_REENTRANT_CALL,
+				 "pp_runtime_quiesce called from inside a plugin call");
+	/* Callbacks may queue further callbacks (a bundle's release frees its
+	 * contract nodes); wait until nothing of ours is pending. */
+	do
+		rcu_barrier();
+	while (atomic_load_explicit(&rt->pending_reclaims, memory_order_relaxed) != 0);
+	PP_TSAN_ACQUIRE(&rt->tsan_sync);
+	return PP_OK;
+}
+
+void pp_runtime_stats(pp_runtime *rt, pp_stats *out)
+{
+	pthread_mutex_lock(&rt->lock);
+	out->bundles = rt->bundle_count;
+	out->contracts = rt->reg.published;
+	pthread_mutex_unlock(&rt->lock);
+	rcu_read_lock();
+	pp_host_table *t = rcu_dereference(rt->hosts);
+	PP_TSAN_ACQUIRE(&rt->tsan_sync);
+	out->host_contracts = t ? (uint32_t)t->count : 0;
+	PP_TSAN_RELEASE(&rt->tsan_sync);
+	rcu_read_unlock();
+	out->pending_reclaims = atomic_load_explicit(&rt->pending_reclaims, memory_order_relaxed);
+	out->reclaimed = atomic_load_explicit(&rt->reclaimed, memory_order_relaxed);
+}
+
+/* ---- Lifetime ------------------------------------------------------------- */
+
+pp_status pp_runtime_new(const pp_runtime_config *cfg, pp_runtime **out)
+{
+	if (!out)
+		return PP_ERR_INVALID_ARGUMENT;
+	*out = NULL;
+	pp_runtime *rt = calloc(1, sizeof *rt);
+	if (!rt)
+		return PP_ERR_OUT_OF_MEMORY;
+	if (cfg)
+		rt->cfg = *cfg;
+	else
+		pp_runtime_config_init(&rt->cfg);
+	if ((rt->cfg.alloc == NULL) != (rt->cfg.free == NULL)) {
+		free(rt);
+		return PP_ERR_INVALID_ARGUMENT; /* an allocator needs both halves */
+	}
+	if (pthread_key_create(&rt->tkey, tstate_thread_exit) != 0) {
+		free(rt);
+		return PP_ERR_OUT_OF_MEMORY;
+	}
+	pthread_mutexattr_t attr;
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&rt->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
+	pthread_mutex_init(&rt->tstate_lock, NULL);
+	atomic_init(&rt->revision, 0);
+	atomic_init(&rt->hosts, NULL);
+	atomic_init(&rt->pending_reclaims, 0);
+	atomic_init(&rt->reclaimed, 0);
+
+	if (pp__registry_init(rt) != PP_OK) {
+		pthread_key_delete(rt->tkey);
+		pthread_mutex_destroy(&rt->lock);
+		pthread_mutex_destroy(&rt->tstate_lock);
+		free(rt);
+		return PP_ERR_OUT_OF_MEMORY;
+	}
+	rt->loaders[rt->loader_count++] = &pp_native_loader;
+	pp__host_api_init(rt);
+	*out = rt;
+	return PP_OK;
+}
+
+void pp_runtime_free(pp_runtime *rt)
+{
+	if (!rt)
+		return;
+	pp__bundles_unload_all(rt);
+	pp_runtime_quiesce(rt);
+	pp__host_contracts_destroy(rt);
+	pp_runtime_quiesce(rt);
+	pp__registry_destroy(rt);
+
+	pthread_key_delete(rt->tkey);
+	pp_tstate *ts = rt->tstates;
+	while (ts) {
+		pp_tstate *next = ts->next;
+		tstate_free(ts);
+		ts = next;
+	}
+	pthread_mutex_destroy(&rt->tstate_lock);
+	pthread_mutex_destroy(&rt->lock);
+	free(rt);
+}
+
+const pp_host_api *pp_runtime_host_api(pp_runtime *rt)
+{
+	return &rt->host;
+}

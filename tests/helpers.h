@@ -1,0 +1,106 @@
+/* helpers.h — shared by the cmocka test programs. */
+#ifndef PP_TEST_HELPERS_H
+#define PP_TEST_HELPERS_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "polyplug/polyplug.h"
+
+/* Path of a test plugin built from tests/fixtures. */
+static inline const char *fx(const char *name)
+{
+	static _Thread_local char buf[4][512];
+	static _Thread_local int next;
+	char *p = buf[next++ % 4];
+	snprintf(p, sizeof buf[0], "%s/%s.so", PP_FIXTURE_DIR, name);
+	return p;
+}
+
+/* Captures log records so that expected failures do not spam the output. */
+typedef struct log_capture {
+	int count[6];
+	char last[1024];
+	char last_scope[64];
+	uint32_t last_level;
+} log_capture;
+
+static inline void capture_log(void *ud, uint32_t level, pp_string_view scope,
+			       pp_string_view msg)
+{
+	log_capture *c = ud;
+	c->count[level <= 5 ? level : 0]++;
+	c->last_level = level;
+	snprintf(c->last, sizeof c->last, "%.*s", (int)msg.len, (const char *)msg.ptr);
+	snprintf(c->last_scope, sizeof c->last_scope, "%.*s", (int)scope.len,
+		 (const char *)scope.ptr);
+}
+
+static inline pp_runtime *rt_with_log(log_capture *c, uint32_t level)
+{
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.log = capture_log;
+	cfg.log_userdata = c;
+	cfg.log_level = level;
+	pp_runtime *rt = NULL;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	return rt;
+}
+
+static inline pp_runtime *rt_new(void)
+{
+	static log_capture sink; /* shared sink; tests that read logs use their own */
+	return rt_with_log(&sink, PP_LOG_TRACE);
+}
+
+static inline uint64_t load_ok(pp_runtime *rt, const char *path)
+{
+	uint64_t id = 0;
+	pp_status st = pp_bundle_load(rt, path, NULL, &id);
+	if (st != PP_OK)
+		fail_msg("loading %s: %u %s", path, st, pp_last_error(rt));
+	return id;
+}
+
+typedef struct {
+	int32_t a, b;
+} pair;
+
+static inline int32_t calc_add(pp_runtime *rt, int32_t a, int32_t b)
+{
+	pair p = {a, b};
+	int32_t out = -1;
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("test.calc", 1), 1);
+	pp_guest_contract_instance none = {NULL, 0};
+	uint32_t code = pp_call(rt, h, none, 0, &p, &out, NULL);
+	if (code != PP_OK)
+		fail_msg("calc add: %u %s", code, pp_last_error(rt));
+	return out;
+}
+
+static inline int32_t call_i32(pp_runtime *rt, const char *contract, uint32_t fn, int32_t arg,
+			       uint32_t *code)
+{
+	int32_t out = -1;
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id(contract, 1), 0);
+	pp_guest_contract_instance none = {NULL, 0};
+	*code = pp_call(rt, h, none, fn, &arg, &out, NULL);
+	return out;
+}
+
+#define assert_contains(haystack, needle)                                                          \
+	do {                                                                                       \
+		const char *h_ = (haystack);                                                       \
+		if (!strstr(h_, (needle)))                                                         \
+			fail_msg("expected \"%s\" in \"%s\"", (needle), h_);                      \
+	} while (0)
+
+#endif

@@ -1,0 +1,280 @@
+/* test_abi.c — the ABI's fixed layouts, the identity hashes and the call arena. */
+#include "helpers.h"
+
+#define OFF(type, field, expected) assert_int_equal(offsetof(type, field), (expected))
+
+static void layouts_match_the_reference(void **state)
+{
+	(void)state;
+	assert_int_equal(sizeof(pp_string_view), 16);
+	OFF(pp_string_view, ptr, 0);
+	OFF(pp_string_view, len, 8);
+	assert_int_equal(sizeof(pp_abi_error), 24);
+	OFF(pp_abi_error, code, 0);
+	OFF(pp_abi_error, message, 8);
+	assert_int_equal(sizeof(pp_version), 12);
+	OFF(pp_version, minor, 4);
+	OFF(pp_version, patch, 8);
+	assert_int_equal(sizeof(pp_guest_contract_handle), 8);
+	OFF(pp_guest_contract_handle, generation, 4);
+	assert_int_equal(sizeof(pp_guest_contract_instance), 16);
+	OFF(pp_guest_contract_instance, contract_id, 8);
+	assert_int_equal(sizeof(pp_vm_loader_data), 8);
+	assert_int_equal(sizeof(pp_native_dispatch), 16);
+	OFF(pp_native_dispatch, functions, 8);
+	assert_int_equal(sizeof(pp_vm_dispatch), 16);
+	OFF(pp_vm_dispatch, loader_data, 8);
+	assert_int_equal(sizeof(pp_dispatch_mechanisms), 16);
+
+	assert_int_equal(sizeof(pp_guest_contract_interface), 56);
+	OFF(pp_guest_contract_interface, contract_id, 0);
+	OFF(pp_guest_contract_interface, contract_version, 8);
+	OFF(pp_guest_contract_interface, dispatch_type, 20);
+	OFF(pp_guest_contract_interface, create_instance, 24);
+	OFF(pp_guest_contract_interface, destroy_instance, 32);
+	OFF(pp_guest_contract_interface, dispatch, 40);
+
+	assert_int_equal(sizeof(pp_host_contract_interface), 64);
+	OFF(pp_host_contract_interface, contract_version, 8);
+	OFF(pp_host_contract_interface, singleton, 20);
+	OFF(pp_host_contract_interface, dispatch_type, 24);
+	OFF(pp_host_contract_interface, create_instance, 32);
+	OFF(pp_host_contract_interface, destroy_instance, 40);
+	OFF(pp_host_contract_interface, dispatch, 48);
+	assert_int_equal(sizeof(pp_host_contract_instance), 8);
+
+	assert_int_equal(sizeof(pp_plugin_descriptor), 48);
+	OFF(pp_plugin_descriptor, contract_name, 16);
+	OFF(pp_plugin_descriptor, version, 32);
+	assert_int_equal(sizeof(pp_bundle_init_context), 24);
+	OFF(pp_bundle_init_context, bundle_path, 8);
+	assert_int_equal(sizeof(pp_array), 24);
+	assert_int_equal(sizeof(pp_dependency_info), 24);
+	OFF(pp_dependency_info, min_version, 8);
+	OFF(pp_dependency_info, bundle_id, 16);
+
+	assert_int_equal(sizeof(pp_call_arena), 40);
+	OFF(pp_call_arena, end, 8);
+	OFF(pp_call_arena, base, 16);
+	OFF(pp_call_arena, host, 24);
+	OFF(pp_call_arena, first_overflow, 32);
+	assert_int_equal(sizeof(pp_arena_overflow_block), 24);
+}
+
+static void host_api_field_order_matches_the_reference(void **state)
+{
+	(void)state;
+	assert_int_equal(sizeof(pp_host_api), 184);
+	OFF(pp_host_api, runtime, 0);
+	OFF(pp_host_api, register_guest_contract, 8);
+	OFF(pp_host_api, alloc, 16);
+	OFF(pp_host_api, free, 24);
+	OFF(pp_host_api, find_guest_contract, 32);
+	OFF(pp_host_api, find_all_guest_contracts, 40);
+	OFF(pp_host_api, resolve_guest_contract, 48);
+	OFF(pp_host_api, get_host_contract, 56);
+	OFF(pp_host_api, resolve_host_contract_interface, 64);
+	OFF(pp_host_api, list_bundles, 72);
+	OFF(pp_host_api, get_dependencies, 80);
+	OFF(pp_host_api, load_bundle, 88);
+	OFF(pp_host_api, reload_bundle, 96);
+	OFF(pp_host_api, register_host_contract, 104);
+	OFF(pp_host_api, register_loader, 112);
+	OFF(pp_host_api, get_last_error, 120);
+	OFF(pp_host_api, get_error_len, 128);
+	OFF(pp_host_api, unload_bundle, 136);
+	OFF(pp_host_api, log, 144);
+	OFF(pp_host_api, create_guest_instance, 152);
+	OFF(pp_host_api, destroy_guest_instance, 160);
+	OFF(pp_host_api, revision_counter, 168);
+	OFF(pp_host_api, reserved, 176);
+}
+
+static void host_api_entries_are_all_set(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	const pp_host_api *h = pp_runtime_host_api(rt);
+	const void *const *slots = (const void *const *)(const void *)h;
+	assert_ptr_equal(h->runtime, rt);
+	for (size_t i = 1; i < sizeof *h / sizeof(void *) - 1; i++)
+		if (!slots[i])
+			fail_msg("HostApi entry %zu is NULL", i);
+	assert_null(h->reserved);
+	pp_runtime_free(rt);
+}
+
+static void fnv_golden_values(void **state)
+{
+	(void)state;
+	assert_true(pp_fnv1a64("image.decode@1", 14) == 0xa1ba05dd7da18569ull);
+	assert_true(pp_bundle_id("my-bundle") == 0xfe6226876e3a35b2ull);
+	assert_true(pp_fnv1a64("", 0) == PP_FNV_OFFSET);
+	/* The contract helpers hash the documented strings. */
+	const char *g = "guest_contract:pipeline.Decoder@1";
+	assert_true(pp_guest_contract_id("pipeline.Decoder", 1) == pp_fnv1a64(g, strlen(g)));
+	const char *hc = "host_contract:host.Logger@12";
+	assert_true(pp_host_contract_id("host.Logger", 12) == pp_fnv1a64(hc, strlen(hc)));
+	const char *big = "guest_contract:x@4294967295";
+	assert_true(pp_guest_contract_id("x", UINT32_MAX) == pp_fnv1a64(big, strlen(big)));
+	assert_true(pp_guest_contract_id("a", 1) != pp_host_contract_id("a", 1));
+	assert_true(pp_guest_contract_id("a", 1) != pp_guest_contract_id("a", 2));
+}
+
+static void handles_pack_like_the_reference(void **state)
+{
+	(void)state;
+	pp_guest_contract_handle null = pp_handle_null();
+	assert_true(pp_handle_is_null(null));
+	assert_true(pp_handle_pack(null) == UINT64_MAX);
+	assert_true(pp_handle_is_null(pp_handle_unpack(UINT64_MAX)));
+	pp_guest_contract_handle h = {0x80000001u, 0xFFFFFFFEu};
+	uint64_t packed = pp_handle_pack(h);
+	assert_true(packed == 0xFFFFFFFE80000001ull);
+	pp_guest_contract_handle back = pp_handle_unpack(packed);
+	assert_int_equal(back.index, h.index);
+	assert_int_equal(back.generation, h.generation);
+	assert_int_equal(pp_version_pack(1, 2), 0x10002);
+}
+
+/* ---- Arena ---------------------------------------------------------------- */
+
+typedef struct counting_host {
+	pp_host_api api;
+	int allocs, frees;
+	size_t live_bytes;
+	bool fail;
+} counting_host;
+
+static void *c_alloc(const pp_host_api *self, size_t size, size_t align)
+{
+	counting_host *c = (counting_host *)(void *)self;
+	if (c->fail)
+		return NULL;
+	void *p = aligned_alloc(align, (size + align - 1) & ~(align - 1));
+	c->allocs++;
+	c->live_bytes += size;
+	return p;
+}
+
+static void c_free(const pp_host_api *self, void *ptr, size_t size, size_t align)
+{
+	(void)align;
+	counting_host *c = (counting_host *)(void *)self;
+	c->frees++;
+	c->live_bytes -= size;
+	free(ptr);
+}
+
+static counting_host *new_counting_host(void)
+{
+	counting_host *c = calloc(1, sizeof *c);
+	c->api.alloc = c_alloc;
+	c->api.free = c_free;
+	return c;
+}
+
+static void arena_bumps_within_its_buffer(void **state)
+{
+	(void)state;
+	counting_host *h = new_counting_host();
+	_Alignas(16) uint8_t buf[256];
+	pp_call_arena a;
+	pp_call_arena_init(&a, buf, sizeof buf, &h->api);
+	uint8_t *p1 = pp_call_arena_alloc(&a, 3, 1);
+	uint8_t *p2 = pp_call_arena_alloc(&a, 8, 8);
+	uint8_t *p3 = pp_call_arena_alloc(&a, 16, 16);
+	assert_ptr_equal(p1, buf);
+	assert_true(((uintptr_t)p2 & 7) == 0 && p2 >= p1 + 3);
+	assert_true(((uintptr_t)p3 & 15) == 0 && p3 >= p2 + 8);
+	assert_true(p3 + 16 <= buf + sizeof buf);
+	assert_int_equal(h->allocs, 0);
+	/* refused requests */
+	assert_null(pp_call_arena_alloc(&a, 0, 1));
+	assert_null(pp_call_arena_alloc(&a, 8, 3));
+	assert_null(pp_call_arena_alloc(&a, 8, 0));
+	pp_call_arena_reset(&a);
+	assert_ptr_equal(pp_call_arena_alloc(&a, 1, 1), buf);
+	pp_call_arena_free(&a);
+	assert_int_equal(h->frees, 0);
+	free(h);
+}
+
+static void arena_overflows_into_host_blocks_and_keeps_them(void **state)
+{
+	(void)state;
+	counting_host *h = new_counting_host();
+	uint8_t buf[64];
+	pp_call_arena a;
+	pp_call_arena_init(&a, buf, sizeof buf, &h->api);
+	assert_non_null(pp_call_arena_alloc(&a, 60, 1));
+	uint8_t *o1 = pp_call_arena_alloc(&a, 100, 8); /* does not fit the buffer */
+	assert_non_null(o1);
+	assert_true(o1 < buf || o1 >= buf + sizeof buf);
+	assert_int_equal(h->allocs, 1);
+	assert_non_null(a.first_overflow);
+	assert_true(a.first_overflow->capacity >= PP_ARENA_BLOCK_MIN);
+	memset(o1, 0xAB, 100);
+	/* a second small one shares the block */
+	assert_non_null(pp_call_arena_alloc(&a, 100, 8));
+	assert_int_equal(h->allocs, 1);
+	/* a big one chains a new block sized for it */
+	uint8_t *big = pp_call_arena_alloc(&a, 100000, 64);
+	assert_non_null(big);
+	assert_true(((uintptr_t)big & 63) == 0);
+	memset(big, 1, 100000);
+	assert_int_equal(h->allocs, 2);
+	assert_true(a.first_overflow->capacity >= 100000 + sizeof(pp_arena_overflow_block));
+
+	/* reset keeps the blocks and reuses them */
+	pp_call_arena_reset(&a);
+	assert_ptr_equal(pp_call_arena_alloc(&a, 10, 1), buf);
+	assert_non_null(pp_call_arena_alloc(&a, 90000, 8));
+	assert_non_null(pp_call_arena_alloc(&a, 2000, 8));
+	assert_int_equal(h->allocs, 2);
+
+	pp_call_arena_free(&a);
+	assert_int_equal(h->frees, 2);
+	assert_int_equal(h->live_bytes, 0);
+	assert_null(a.first_overflow);
+	free(h);
+}
+
+static void arena_without_buffer_or_host(void **state)
+{
+	(void)state;
+	counting_host *h = new_counting_host();
+	pp_call_arena a;
+	pp_call_arena_init(&a, NULL, 0, &h->api);
+	assert_non_null(pp_call_arena_alloc(&a, 1, 1));
+	assert_int_equal(h->allocs, 1);
+	h->fail = true;
+	assert_null(pp_call_arena_alloc(&a, 8192, 1)); /* host refuses: NULL, no crash */
+	h->fail = false;
+	pp_call_arena_free(&a);
+	assert_int_equal(h->live_bytes, 0);
+
+	pp_call_arena no_host;
+	uint8_t buf[16];
+	pp_call_arena_init(&no_host, buf, sizeof buf, NULL);
+	assert_non_null(pp_call_arena_alloc(&no_host, 16, 1));
+	assert_null(pp_call_arena_alloc(&no_host, 1, 1));
+	pp_call_arena_free(&no_host);
+	assert_null(pp_call_arena_alloc(&no_host, SIZE_MAX - 8, 1));
+	free(h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(layouts_match_the_reference),
+	    cmocka_unit_test(host_api_field_order_matches_the_reference),
+	    cmocka_unit_test(host_api_entries_are_all_set),
+	    cmocka_unit_test(fnv_golden_values),
+	    cmocka_unit_test(handles_pack_like_the_reference),
+	    cmocka_unit_test(arena_bumps_within_its_buffer),
+	    cmocka_unit_test(arena_overflows_into_host_blocks_and_keeps_them),
+	    cmocka_unit_test(arena_without_buffer_or_host),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,270 @@
+/* test_lifecycle.c — bundles coming and going while the host keeps working:
+ * bounded memory over many load/unload cycles, calls racing unloads and
+ * reloads on real threads, re-entrant cross-bundle calls, and a bundle that
+ * unloads itself mid-call. */
+#include <dirent.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+#define CALC pp_guest_contract_id("test.calc", 1)
+
+/* Private plugin copies still mapped into this process (each maps several
+ * segments; count the files). */
+static int plugin_mappings(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return -1;
+	char line[1024], needle[64], last[1024] = "";
+	snprintf(needle, sizeof needle, "/polyplug-%ld-", (long)getpid());
+	int n = 0;
+	while (fgets(line, sizeof line, f)) {
+		char *path = strstr(line, needle);
+		if (path && strcmp(path, last) != 0) {
+			n++;
+			snprintf(last, sizeof last, "%s", path);
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+/* Private plugin copies left on disk. */
+static int plugin_copies(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	DIR *d = opendir(tmp && *tmp ? tmp : "/tmp");
+	if (!d)
+		return -1;
+	char prefix[64];
+	snprintf(prefix, sizeof prefix, "polyplug-%ld-", (long)getpid());
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+	closedir(d);
+	return n;
+}
+
+static long rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	long pages = 0, resident = 0;
+	if (f) {
+		if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+			resident = 0;
+		fclose(f);
+	}
+	return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static void assert_everything_reclaimed(pp_runtime *rt)
+{
+	assert_int_equal(pp_runtime_quiesce(rt), PP_OK);
+	pp_stats st;
+	pp_runtime_stats(rt, &st);
+	assert_int_equal(st.bundles, 0);
+	assert_int_equal(st.contracts, 0);
+	assert_int_equal(st.pending_reclaims, 0);
+	assert_int_equal(plugin_mappings(), 0);
+	assert_int_equal(plugin_copies(), 0);
+}
+
+static void load_unload_a_thousand_times_keeps_memory_bounded(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	long baseline = 0;
+	for (int i = 0; i < 1000; i++) {
+		uint64_t id = load_ok(rt, fx("calc_v1"));
+		assert_int_equal(calc_add(rt, i, 1), i + 1);
+		assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+		if (i % 100 == 99) {
+			/* never parked forever: each grace period reclaims everything */
+			assert_everything_reclaimed(rt);
+			if (i == 99)
+				baseline = rss_kib();
+		}
+	}
+	pp_stats st;
+	pp_runtime_stats(rt, &st);
+	assert_true(st.reclaimed >= 2000); /* every version's code and contract */
+#if !defined(PP_SANITIZE_ADDRESS) && !defined(PP_SANITIZE_THREAD)
+	long growth = rss_kib() - baseline;
+	if (growth > 4096)
+		fail_msg("RSS grew by %ld KiB over 900 load/unload cycles", growth);
+#else
+	(void)baseline;
+#endif
+	pp_runtime_free(rt);
+}
+
+static void reload_many_times_reclaims_each_version(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	uint64_t id = load_ok(rt, fx("calc_v1"));
+	pp_guest_contract_handle h = pp_find(rt, CALC, 0);
+	for (int i = 0; i < 300; i++) {
+		assert_int_equal(pp_bundle_reload(rt, id), PP_OK);
+		pp_guest_contract_instance none = {NULL, 0};
+		pair p = {i, i};
+		int32_t out = 0;
+		assert_int_equal(pp_call(rt, h, none, 0, &p, &out, NULL), PP_OK);
+		assert_int_equal(out, 2 * i);
+	}
+	assert_int_equal(pp_runtime_quiesce(rt), PP_OK);
+	assert_int_equal(plugin_mappings(), 1); /* only the live version */
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	assert_everything_reclaimed(rt);
+	pp_runtime_free(rt);
+}
+
+typedef struct race {
+	pp_runtime *rt;
+	atomic_bool stop;
+	atomic_long ok_calls, gone_calls, wrong;
+} race;
+
+static void *caller(void *p)
+{
+	race *r = p;
+	pp_guest_contract_instance none = {NULL, 0};
+	long i = 0;
+	while (!atomic_load(&r->stop)) {
+		pp_guest_contract_handle h = pp_find(r->rt, CALC, 0);
+		pair args = {(int32_t)(i & 0xFFFF), 3};
+		int32_t out = 0;
+		uint32_t code = pp_call(r->rt, h, none, 0, &args, &out, NULL);
+		if (code == PP_OK) {
+			if (out != args.a + 3)
+				atomic_fetch_add(&r->wrong, 1);
+			atomic_fetch_add(&r->ok_calls, 1);
+		} else if (code == PP_ERR_STALE_HANDLE) {
+			atomic_fetch_add(&r->gone_calls, 1);
+		} else {
+			atomic_fetch_add(&r->wrong, 1);
+		}
+		/* also through an instance, created and destroyed around the call */
+		pp_guest_contract_instance inst;
+		if (pp_instance_create(r->rt, h, NULL, &inst) == PP_OK && inst.data) {
+			int64_t n = 0;
+			code = pp_call(r->rt, h, inst, 3, NULL, &n, NULL);
+			if (code == PP_OK && n != 1)
+				atomic_fetch_add(&r->wrong, 1);
+			pp_instance_destroy(r->rt, h, inst);
+		}
+		i++;
+	}
+	return NULL;
+}
+
+static void calls_race_unloads_and_reloads_safely(void **state)
+{
+	(void)state;
+	race r = {.rt = rt_new()};
+	atomic_init(&r.stop, false);
+	atomic_init(&r.ok_calls, 0);
+	atomic_init(&r.gone_calls, 0);
+	atomic_init(&r.wrong, 0);
+	load_ok(r.rt, fx("calc_v1"));
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, caller, &r), 0);
+	for (int i = 0; i < 150; i++) {
+		uint64_t id = pp_bundle_id("calc_v1");
+		assert_int_equal(pp_bundle_reload(r.rt, id), PP_OK);
+		assert_int_equal(pp_bundle_unload(r.rt, id, 0), PP_OK);
+		usleep(200);
+		load_ok(r.rt, fx("calc_v1"));
+		usleep(200);
+	}
+	/* keep going until both callers have seen the bundle serving */
+	while (atomic_load(&r.ok_calls) < 100)
+		usleep(1000);
+	atomic_store(&r.stop, true);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	assert_int_equal(atomic_load(&r.wrong), 0);
+	assert_true(atomic_load(&r.ok_calls) >= 100);
+	pp_runtime_free(r.rt);
+}
+
+static void reentrant_calls_across_bundles_nest(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	load_ok(rt, fx("ping"));
+	load_ok(rt, fx("pong"));
+	uint32_t code;
+	assert_int_equal(call_i32(rt, "test.ping", 0, 500, &code), 500);
+	assert_int_equal(code, PP_OK);
+	pp_runtime_free(rt);
+}
+
+static void bundle_unloading_itself_mid_call_keeps_running(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	load_ok(rt, fx("selfunload"));
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("test.self", 1), 0);
+	pp_guest_contract_instance none = {NULL, 0};
+	int32_t out = 0;
+	assert_int_equal(pp_call(rt, h, none, 0, NULL, &out, NULL), PP_OK);
+	int32_t expect = 0;
+	for (const char *s = "still mapped"; *s; s++)
+		expect += *s;
+	assert_int_equal(out, expect);
+	assert_null(pp_resolve(rt, h));
+	assert_everything_reclaimed(rt);
+	pp_runtime_free(rt);
+}
+
+static void *own_runtime(void *p)
+{
+	long *result = p;
+	pp_runtime *rt = NULL;
+	if (pp_runtime_new(NULL, &rt) != PP_OK)
+		return NULL;
+	long sum = 0;
+	for (int i = 0; i < 50; i++) {
+		uint64_t id;
+		if (pp_bundle_load(rt, fx(i % 2 ? "calc_v1" : "calc_v2"), NULL, &id) != PP_OK)
+			break;
+		uint32_t code;
+		sum += call_i32(rt, "test.calc", 1, 0, &code);
+		pp_bundle_unload(rt, id, 0);
+	}
+	pp_runtime_free(rt);
+	*result = sum;
+	return NULL;
+}
+
+static void runtimes_on_four_threads_stay_isolated(void **state)
+{
+	(void)state;
+	pthread_t t[4];
+	long sums[4] = {0};
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, own_runtime, &sums[i]), 0);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(sums[i], 25 * 1 + 25 * 2);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(load_unload_a_thousand_times_keeps_memory_bounded),
+	    cmocka_unit_test(reload_many_times_reclaims_each_version),
+	    cmocka_unit_test(calls_race_unloads_and_reloads_safely),
+	    cmocka_unit_test(reentrant_calls_across_bundles_nest),
+	    cmocka_unit_test(bundle_unloading_itself_mid_call_keeps_running),
+	    cmocka_unit_test(runtimes_on_four_threads_stay_isolated),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,313 @@
+/* test_native_loader.c — loading shared-library bundles, and every way a load
+ * can fail leaving the runtime as it was. */
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+static void assert_untouched(pp_runtime *rt)
+{
+	pp_stats st;
+	pp_runtime_stats(rt, &st);
+	assert_int_equal(st.bundles, 0);
+	assert_int_equal(st.contracts, 0);
+	/* and still fully usable */
+	uint64_t id = load_ok(rt, fx("calc_v1"));
+	assert_int_equal(calc_add(rt, 40, 2), 42);
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+}
+
+static void good_bundle_loads_and_answers(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	uint64_t id = load_ok(rt, fx("calc_v1"));
+	assert_true(id == pp_bundle_id("calc_v1")); /* named after the file */
+	assert_int_equal(calc_add(rt, 2, 3), 5);
+	assert_int_equal(calc_add(rt, -7, 3), -4);
+	const pp_guest_contract_interface *i =
+	    pp_resolve(rt, pp_find(rt, pp_guest_contract_id("test.calc", 1), 0));
+	assert_non_null(i);
+	assert_int_equal(i->dispatch_type, PP_DISPATCH_NATIVE);
+	assert_int_equal(i->dispatch.native.function_count, 4);
+	assert_int_equal(i->contract_version.minor, 2);
+	pp_runtime_free(rt);
+}
+
+static void init_failure_names_bundle_and_cause(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	assert_int_equal(pp_bundle_load(rt, fx("broken_init_fail"), NULL, NULL),
+			 PP_ERR_INIT_FAILED);
+	const char *e = pp_last_error(rt);
+	assert_contains(e, "bundle 'broken_init_fail'");
+	assert_contains(e, "broken_init_fail.so");
+	assert_contains(e, "code 42");
+	assert_contains(e, "no config file found");
+	/* it registered before failing: nothing of it may be visible */
+	assert_true(pp_handle_is_null(pp_find(rt, pp_guest_contract_id("test.broken", 1), 0)));
+	assert_untouched(rt);
+	pp_runtime_free(rt);
+}
+
+static void wrong_abi_version_is_refused(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	assert_int_equal(pp_bundle_load(rt, fx("broken_wrong_abi"), NULL, NULL),
+			 PP_ERR_ABI_MISMATCH);
+	assert_contains(pp_last_error(rt), "broken_wrong_abi");
+	assert_contains(pp_last_error(rt), "ABI version 2");
+	assert_untouched(rt);
+	pp_runtime_free(rt);
+}
+
+static void missing_init_symbol_is_named(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	assert_int_equal(pp_bundle_load(rt, fx("broken_no_init"), NULL, NULL), PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "missing symbol polyplug_init");
+	assert_contains(pp_last_error(rt), "broken_no_init");
+	assert_untouched(rt);
+	pp_runtime_free(rt);
+}
+
+static void bundle_that_registers_nothing_is_refused(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	assert_int_equal(pp_bundle_load(rt, fx("broken_nothing"), NULL, NULL), PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "registered no contracts");
+	assert_contains(pp_last_error(rt), "broken_nothing");
+	assert_untouched(rt);
+	pp_runtime_free(rt);
+}
+
+static void unreadable_and_foreign_paths_fail_cleanly(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	assert_int_equal(pp_bundle_load(rt, "/nonexistent/thing.so", NULL, NULL), PP_ERR_IO);
+	assert_contains(pp_last_error(rt), "/nonexistent/thing.so");
+	assert_int_equal(pp_bundle_load(rt, "/etc/hostname", NULL, NULL), PP_ERR_UNSUPPORTED);
+	assert_contains(pp_last_error(rt), "no loader takes");
+	assert_int_equal(pp_bundle_load(rt, "", NULL, NULL), PP_ERR_INVALID_ARGUMENT);
+	pp_load_options o = {.loader = "cobol"};
+	assert_int_equal(pp_bundle_load(rt, fx("calc_v1"), &o, NULL), PP_ERR_UNSUPPORTED);
+	assert_contains(pp_last_error(rt), "no loader named 'cobol'");
+	/* not a shared library at all, forced through the native loader */
+	char dir[] = "/tmp/pp-native-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[600];
+	snprintf(path, sizeof path, "%s/fake.so", dir);
+	FILE *f = fopen(path, "w");
+	fputs("not an ELF file\n", f);
+	fclose(f);
+	assert_int_equal(pp_bundle_load(rt, path, NULL, NULL), PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "dlopen failed");
+	assert_contains(pp_last_error(rt), "bundle 'fake'");
+	unlink(path);
+	rmdir(dir);
+	assert_untouched(rt);
+	pp_runtime_free(rt);
+}
+
+static void loading_the_same_bundle_twice_is_refused(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	load_ok(rt, fx("calc_v1"));
+	assert_int_equal(pp_bundle_load(rt, fx("calc_v1"), NULL, NULL), PP_ERR_DUPLICATE_PROVIDER);
+	assert_contains(pp_last_error(rt), "already loaded");
+	/* under another name it is a second, independent provider */
+	pp_load_options o = {.name = "calc-copy"};
+	uint64_t id;
+	assert_int_equal(pp_bundle_load(rt, fx("calc_v1"), &o, &id), PP_OK);
+	assert_true(id == pp_bundle_id("calc-copy"));
+	pp_guest_contract_handle all[3];
+	assert_int_equal(pp_find_all(rt, pp_guest_contract_id("test.calc", 1), 0, all, 3), 2);
+	pp_runtime_free(rt);
+}
+
+static void bundle_directory_is_loaded_by_its_library(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/pp-dir-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char cmd[1400];
+	snprintf(cmd, sizeof cmd, "mkdir %s/my-calc && cp %s %s/my-calc/", dir, fx("calc_v2"), dir);
+	assert_int_equal(system(cmd), 0);
+	char bundle[600];
+	snprintf(bundle, sizeof bundle, "%s/my-calc/", dir);
+	pp_runtime *rt = rt_new();
+	uint64_t id = 0;
+	assert_int_equal(pp_bundle_load(rt, bundle, NULL, &id), PP_OK);
+	assert_true(id == pp_bundle_id("my-calc"));
+	uint32_t code;
+	assert_int_equal(call_i32(rt, "test.calc", 1, 0, &code), 2);
+	/* two libraries: ambiguous */
+	snprintf(cmd, sizeof cmd, "mkdir %s/two && cp %s %s %s/two/", dir, fx("calc_v1"),
+		 fx("calc_v2"), dir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(bundle, sizeof bundle, "%s/two", dir);
+	assert_int_equal(pp_bundle_load(rt, bundle, NULL, NULL), PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "2 shared libraries");
+	pp_runtime_free(rt);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void bundles_call_each_other(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	load_ok(rt, fx("ping"));
+	uint32_t code;
+	/* the peer is missing: the error comes back as a code */
+	call_i32(rt, "test.ping", 0, 3, &code);
+	assert_int_equal(code, PP_ERR_NOT_FOUND);
+	load_ok(rt, fx("pong"));
+	assert_int_equal(call_i32(rt, "test.ping", 0, 9, &code), 9);
+	assert_int_equal(code, PP_OK);
+	assert_int_equal(call_i32(rt, "test.pong", 0, 100, &code), 100);
+	assert_int_equal(code, PP_OK);
+	pp_runtime_free(rt);
+}
+
+static void two_runtimes_do_not_share_plugin_state(void **state)
+{
+	(void)state;
+	pp_runtime *a = rt_new(), *b = rt_new();
+	load_ok(a, fx("calc_v1"));
+	assert_true(pp_handle_is_null(pp_find(b, pp_guest_contract_id("test.calc", 1), 0)));
+	load_ok(b, fx("calc_v2"));
+	uint32_t code;
+	assert_int_equal(call_i32(a, "test.calc", 1, 0, &code), 1);
+	assert_int_equal(call_i32(b, "test.calc", 1, 0, &code), 2);
+	/* errors are per runtime */
+	assert_int_not_equal(pp_bundle_load(a, "/nonexistent", NULL, NULL), PP_OK);
+	assert_string_equal(pp_last_error(b), "");
+	pp_runtime_free(a);
+	assert_int_equal(call_i32(b, "test.calc", 1, 0, &code), 2);
+	pp_runtime_free(b);
+
+	/* ping keeps its host table in a global: each runtime must get its own
+	 * copy of the library, or b's load would redirect a's calls into b */
+	a = rt_new();
+	b = rt_new();
+	load_ok(a, fx("ping"));
+	load_ok(a, fx("pong"));
+	load_ok(b, fx("ping"));
+	assert_int_equal(call_i32(a, "test.ping", 0, 4, &code), 4);
+	assert_int_equal(code, PP_OK);
+	call_i32(b, "test.ping", 0, 4, &code);
+	assert_int_equal(code, PP_ERR_NOT_FOUND);
+	pp_runtime_free(a);
+	pp_runtime_free(b);
+}
+
+static void unload_refuses_while_a_dependent_is_loaded(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	uint64_t calc = load_ok(rt, fx("calc_v1"));
+	pp_dependency dep = {pp_guest_contract_id("test.calc", 1), 1};
+	pp_load_options o = {.dependencies = &dep, .dependency_count = 1};
+	uint64_t peek;
+	assert_int_equal(pp_bundle_load(rt, fx("peeker"), &o, &peek), PP_OK);
+	assert_int_equal(pp_bundle_unload(rt, calc, 0), PP_ERR_DEPENDENCY_IN_USE);
+	assert_contains(pp_last_error(rt), "'peeker' depends on it");
+	assert_int_equal(calc_add(rt, 1, 1), 2);
+	assert_int_equal(pp_bundle_unload(rt, calc, PP_UNLOAD_CASCADE), PP_OK);
+	assert_int_equal(pp_bundle_foreach(rt, NULL, NULL), 0);
+	assert_int_equal(pp_bundle_unload(rt, peek, 0), PP_ERR_NOT_FOUND);
+	pp_runtime_free(rt);
+}
+
+static void list_info(void *ud, const pp_bundle_info *info)
+{
+	char *out = ud;
+	char line[256];
+	snprintf(line, sizeof line, "%s:%s:%u;", info->name, info->loader, info->contract_count);
+	strcat(out, line);
+}
+
+static void bundles_are_listed_in_load_order(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	load_ok(rt, fx("pong"));
+	load_ok(rt, fx("calc_v1"));
+	char out[1024] = "";
+	assert_int_equal(pp_bundle_foreach(rt, list_info, out), 2);
+	assert_string_equal(out, "pong:native:1;calc_v1:native:1;");
+	const pp_host_api *host = pp_runtime_host_api(rt);
+	pp_array ids = host->list_bundles(host);
+	assert_int_equal(ids.len, 2);
+	assert_true(((uint64_t *)ids.items)[1] == pp_bundle_id("calc_v1"));
+	host->free(host, ids.items, ids.len * sizeof(uint64_t), ids.align);
+	pp_runtime_free(rt);
+}
+
+static void shutdown_runs_after_unload(void **state)
+{
+	(void)state;
+	log_capture logs = {0};
+	pp_runtime *rt = rt_with_log(&logs, PP_LOG_DEBUG);
+	uint64_t id = load_ok(rt, fx("calc_v1"));
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	assert_int_equal(pp_runtime_quiesce(rt), PP_OK);
+	/* calc's polyplug_shutdown logs at debug level under its own scope */
+	assert_string_equal(logs.last_scope, "fixture.calc");
+	assert_string_equal(logs.last, "shutdown");
+	pp_stats st;
+	pp_runtime_stats(rt, &st);
+	assert_int_equal(st.pending_reclaims, 0);
+	assert_true(st.reclaimed >= 2); /* the code and its contract */
+	pp_runtime_free(rt);
+}
+
+static void host_table_loads_and_unloads(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	const pp_host_api *host = pp_runtime_host_api(rt);
+	const char *p = fx("calc_v1");
+	pp_abi_error err;
+	host->load_bundle(host, (const uint8_t *)p, strlen(p), &err);
+	assert_int_equal(err.code, PP_OK);
+	assert_int_equal(calc_add(rt, 1, 2), 3);
+	host->reload_bundle(host, (const uint8_t *)p, strlen(p), &err);
+	assert_int_equal(err.code, PP_OK);
+	host->reload_bundle(host, (const uint8_t *)"/x", 2, &err);
+	assert_int_equal(err.code, PP_ERR_NOT_FOUND);
+	host->unload_bundle(host, pp_bundle_id("calc_v1"), &err);
+	assert_int_equal(err.code, PP_OK);
+	host->unload_bundle(host, pp_bundle_id("calc_v1"), &err);
+	assert_int_equal(err.code, PP_ERR_NOT_FOUND);
+	assert_non_null(err.message.ptr);
+	pp_runtime_free(rt);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(good_bundle_loads_and_answers),
+	    cmocka_unit_test(init_failure_names_bundle_and_cause),
+	    cmocka_unit_test(wrong_abi_version_is_refused),
+	    cmocka_unit_test(missing_init_symbol_is_named),
+	    cmocka_unit_test(bundle_that_registers_nothing_is_refused),
+	    cmocka_unit_test(unreadable_and_foreign_paths_fail_cleanly),
+	    cmocka_unit_test(loading_the_same_bundle_twice_is_refused),
+	    cmocka_unit_test(bundle_directory_is_loaded_by_its_library),
+	    cmocka_unit_test(bundles_call_each_other),
+	    cmocka_unit_test(two_runtimes_do_not_share_plugin_state),
+	    cmocka_unit_test(unload_refuses_while_a_dependent_is_loaded),
+	    cmocka_unit_test(bundles_are_listed_in_load_order),
+	    cmocka_unit_test(shutdown_runs_after_unload),
+	    cmocka_unit_test(host_table_loads_and_unloads),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

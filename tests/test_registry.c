@@ -1,0 +1,299 @@
+/* test_registry.c — registry semantics through real native bundles: version
+ * matching, several providers, duplicates, stale handles, the revision
+ * counter, reload swaps, and the init-time trust rule. */
+#include <stdatomic.h>
+
+#include "helpers.h"
+
+#define CALC pp_guest_contract_id("test.calc", 1)
+
+static uint64_t revision(pp_runtime *rt)
+{
+	return atomic_load_explicit((_Atomic uint64_t *)(void *)pp_revision_counter(rt),
+				    memory_order_acquire);
+}
+
+static void find_matches_major_and_minimum_minor(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	load_ok(rt, fx("calc_v1")); /* test.calc 1.2 */
+	assert_false(pp_handle_is_null(pp_find(rt, CALC, 0)));
+	assert_false(pp_handle_is_null(pp_find(rt, CALC, 1)));          /* plain major */
+	assert_true(pp_handle_is_null(pp_find(rt, CALC, 2)));           /* other major */
+	assert_false(pp_handle_is_null(pp_find(rt, CALC, 0x10000)));    /* 1.0 */
+	assert_false(pp_handle_is_null(pp_find(rt, CALC, 0x10002)));    /* 1.2 */
+	assert_true(pp_handle_is_null(pp_find(rt, CALC, 0x10003)));     /* 1.3 */
+	assert_true(pp_handle_is_null(pp_find(rt, CALC, 0x20000)));     /* 2.0 */
+	assert_true(pp_handle_is_null(pp_find(rt, pp_guest_contract_id("test.calc", 2), 0)));
+	assert_true(pp_handle_is_null(pp_find(rt, pp_guest_contract_id("nope", 1), 0)));
+	pp_runtime_free(rt);
+}
+
+static void several_bundles_provide_one_contract_in_registration_order(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	load_ok(rt, fx("calc_alt")); /* 1.0, tag 7 */
+	load_ok(rt, fx("calc_v1"));  /* 1.2, tag 1 */
+	pp_guest_contract_handle all[4];
+	assert_int_equal(pp_find_all(rt, CALC, 0, all, 4), 2);
+	uint32_t code;
+	int32_t tag;
+	pp_guest_contract_instance none = {NULL, 0};
+	assert_int_equal(pp_call(rt, all[0], none, 1, NULL, &tag, NULL), PP_OK);
+	assert_int_equal(tag, 7);
+	assert_int_equal(pp_call(rt, all[1], none, 1, NULL, &tag, NULL), PP_OK);
+	assert_int_equal(tag, 1);
+	/* find gives the first registered that matches */
+	assert_int_equal(call_i32(rt, "test.calc", 1, 0, &code), 7);
+	assert_int_equal(code, PP_OK);
+	pp_guest_contract_handle h = pp_find(rt, CALC, 0x10001);
+	assert_int_equal(pp_call(rt, h, none, 1, NULL, &tag, NULL), PP_OK);
+	assert_int_equal(tag, 1);
+	assert_int_equal(pp_find_all(rt, CALC, 0x10001, all, 4), 1);
+	/* a small buffer still reports the full count */
+	assert_int_equal(pp_find_all(rt, CALC, 0, all, 1), 2);
+
+	/* the host table's find_all returns an array the caller frees */
+	const pp_host_api *host = pp_runtime_host_api(rt);
+	pp_array a = host->find_all_guest_contracts(host, CALC, 0);
+	assert_int_equal(a.len, 2);
+	assert_int_equal(a.align, _Alignof(pp_guest_contract_handle));
+	host->free(host, a.items, a.len * sizeof(pp_guest_contract_handle), a.align);
+	pp_runtime_free(rt);
+}
+
+static void same_bundle_registering_twice_is_a_duplicate(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	assert_int_equal(pp_bundle_load(rt, fx("broken_dup"), NULL, NULL), PP_ERR_INIT_FAILED);
+	assert_contains(pp_last_error(rt), "broken_dup");
+	assert_contains(pp_last_error(rt), "code 7");
+	assert_contains(pp_last_error(rt), "twice");
+	assert_true(pp_handle_is_null(pp_find(rt, pp_guest_contract_id("test.broken", 1), 0)));
+	pp_stats st;
+	pp_runtime_stats(rt, &st);
+	assert_int_equal(st.contracts, 0);
+	assert_int_equal(st.bundles, 0);
+	pp_runtime_free(rt);
+}
+
+static void unload_makes_old_handles_stale(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	uint64_t id = load_ok(rt, fx("calc_v1"));
+	pp_guest_contract_handle h = pp_find(rt, CALC, 0);
+	assert_non_null(pp_resolve(rt, h));
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	assert_null(pp_resolve(rt, h));
+	assert_true(pp_handle_is_null(pp_find(rt, CALC, 0)));
+	pp_guest_contract_instance none = {NULL, 0};
+	int32_t out;
+	pair p = {1, 2};
+	assert_int_equal(pp_call(rt, h, none, 0, &p, &out, NULL), PP_ERR_STALE_HANDLE);
+	assert_contains(pp_last_error(rt), "stale");
+	/* the host table agrees */
+	const pp_host_api *host = pp_runtime_host_api(rt);
+	assert_null(host->resolve_guest_contract(host, h));
+
+	/* the slot is reused, but the old handle never resolves to the newcomer */
+	load_ok(rt, fx("calc_v2"));
+	pp_guest_contract_handle h2 = pp_find(rt, CALC, 0);
+	assert_int_equal(h2.index, h.index);
+	assert_true(h2.generation != h.generation);
+	assert_null(pp_resolve(rt, h));
+	assert_non_null(pp_resolve(rt, h2));
+	/* null and out-of-range handles */
+	assert_null(pp_resolve(rt, pp_handle_null()));
+	pp_guest_contract_handle wild = {123456, 1};
+	assert_null(pp_resolve(rt, wild));
+	assert_int_equal(pp_call(rt, pp_handle_null(), none, 0, &p, &out, NULL),
+			 PP_ERR_STALE_HANDLE);
+	pp_runtime_free(rt);
+}
+
+static void unknown_function_is_not_available(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	load_ok(rt, fx("calc_v1"));
+	pp_guest_contract_instance none = {NULL, 0};
+	int32_t out;
+	pp_guest_contract_handle h = pp_find(rt, CALC, 0);
+	assert_int_equal(pp_call(rt, h, none, 4, NULL, &out, NULL), PP_ERR_FUNCTION_NOT_AVAILABLE);
+	assert_int_equal(pp_call(rt, h, none, UINT32_MAX, NULL, &out, NULL),
+			 PP_ERR_FUNCTION_NOT_AVAILABLE);
+	assert_contains(pp_last_error(rt), "test.calc");
+	/* plugin-defined codes and messages pass through verbatim */
+	assert_int_equal(pp_call(rt, h, none, 2, NULL, &out, NULL), 300);
+	assert_contains(pp_last_error(rt), "calc refused: negative input");
+	assert_contains(pp_last_error(rt), "calc_v1");
+	pp_runtime_free(rt);
+}
+
+static void revision_counter_moves_on_every_change(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	const pp_host_api *host = pp_runtime_host_api(rt);
+	assert_ptr_equal(host->revision_counter(host), pp_revision_counter(rt));
+	uint64_t r0 = revision(rt);
+	uint64_t id = load_ok(rt, fx("calc_v1"));
+	uint64_t r1 = revision(rt);
+	assert_true(r1 > r0);
+	/* a failed load changes nothing */
+	assert_int_not_equal(pp_bundle_load(rt, fx("broken_init_fail"), NULL, NULL), PP_OK);
+	assert_true(revision(rt) == r1);
+	assert_int_equal(pp_bundle_reload(rt, id), PP_OK);
+	uint64_t r2 = revision(rt);
+	assert_true(r2 > r1);
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	assert_true(revision(rt) > r2);
+	pp_runtime_free(rt);
+}
+
+static void reload_swaps_code_behind_the_same_handle(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/pp-reg-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char so[600], cmd[1400];
+	snprintf(so, sizeof so, "%s/calc.so", dir);
+	snprintf(cmd, sizeof cmd, "cp %s %s", fx("calc_v1"), so);
+	assert_int_equal(system(cmd), 0);
+
+	pp_runtime *rt = rt_new();
+	uint64_t id = load_ok(rt, so);
+	pp_guest_contract_handle h = pp_find(rt, CALC, 0);
+	uint32_t code;
+	assert_int_equal(call_i32(rt, "test.calc", 1, 0, &code), 1);
+	snprintf(cmd, sizeof cmd, "cp %s %s", fx("calc_v2"), so);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(pp_bundle_reload(rt, id), PP_OK);
+	pp_guest_contract_instance none = {NULL, 0};
+	int32_t tag;
+	assert_int_equal(pp_call(rt, h, none, 1, NULL, &tag, NULL), PP_OK);
+	assert_int_equal(tag, 2); /* same handle, new code */
+	pp_guest_contract_handle again = pp_find(rt, CALC, 0);
+	assert_int_equal(again.index, h.index);
+	assert_int_equal(again.generation, h.generation);
+
+	/* a reload whose new code fails keeps the old version serving */
+	snprintf(cmd, sizeof cmd, "cp %s %s", fx("broken_init_fail"), so);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(pp_bundle_reload(rt, id), PP_ERR_INIT_FAILED);
+	assert_contains(pp_last_error(rt), "no config file found");
+	assert_int_equal(pp_call(rt, h, none, 1, NULL, &tag, NULL), PP_OK);
+	assert_int_equal(tag, 2);
+	pp_runtime_free(rt);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void init_sees_only_declared_dependencies(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	load_ok(rt, fx("calc_v1"));
+	uint32_t code;
+	/* no declared dependency: the lookup during init finds nothing */
+	uint64_t id = load_ok(rt, fx("peeker"));
+	assert_int_equal(call_i32(rt, "test.peek", 0, 0, &code), 0);
+	assert_int_equal(call_i32(rt, "test.peek", 1, 0, &code), 0);
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	/* declared: visible, and get_dependencies reports it */
+	pp_dependency dep = {CALC, 1};
+	pp_load_options o = {.dependencies = &dep, .dependency_count = 1};
+	assert_int_equal(pp_bundle_load(rt, fx("peeker"), &o, NULL), PP_OK);
+	assert_int_equal(call_i32(rt, "test.peek", 0, 0, &code), 1);
+	assert_int_equal(call_i32(rt, "test.peek", 1, 0, &code), 1);
+	/* outside any init the host sees everything */
+	assert_false(pp_handle_is_null(pp_find(rt, CALC, 0)));
+	pp_runtime_free(rt);
+}
+
+static void registration_outside_init_is_refused(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	const pp_host_api *host = pp_runtime_host_api(rt);
+	pp_guest_contract_interface iface = {0};
+	pp_plugin_descriptor d = {{(const uint8_t *)"x", 1}, {(const uint8_t *)"x@1", 3}, {1, 0, 0}};
+	pp_abi_error err = {0, {NULL, 0}};
+	host->register_guest_contract(host, &d, &iface, &err);
+	assert_int_equal(err.code, PP_ERR_GENERIC);
+	assert_non_null(err.message.ptr);
+	assert_contains((const char *)err.message.ptr, "only allowed during a bundle's init");
+	pp_runtime_free(rt);
+}
+
+static void bad_interfaces_are_refused_and_never_stored(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {"broken_null_fn", "broken_bad_dispatch",
+					  "broken_bad_utf8"};
+	static const char *const why[] = {"NULL function at index 1", "unknown dispatch type 7",
+					  "valid UTF-8"};
+	pp_runtime *rt = rt_new();
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(pp_bundle_load(rt, fx(bad[i]), NULL, NULL), PP_ERR_INIT_FAILED);
+		assert_contains(pp_last_error(rt), bad[i]);
+		assert_contains(pp_last_error(rt), why[i]);
+		assert_true(
+		    pp_handle_is_null(pp_find(rt, pp_guest_contract_id("test.broken", 1), 0)));
+	}
+	pp_stats st;
+	pp_runtime_stats(rt, &st);
+	assert_int_equal(st.contracts, 0);
+	load_ok(rt, fx("calc_v1")); /* still usable */
+	assert_int_equal(calc_add(rt, 2, 3), 5);
+	pp_runtime_free(rt);
+}
+
+static void instances_are_created_and_destroyed_through_the_runtime(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	load_ok(rt, fx("calc_v1"));
+	pp_guest_contract_handle h = pp_find(rt, CALC, 0);
+	pp_guest_contract_instance a, b;
+	int64_t start = 10;
+	assert_int_equal(pp_instance_create(rt, h, &start, &a), PP_OK);
+	assert_int_equal(pp_instance_create(rt, h, NULL, &b), PP_OK);
+	assert_non_null(a.data);
+	assert_true(a.contract_id == CALC);
+	int64_t n;
+	assert_int_equal(pp_call(rt, h, a, 3, NULL, &n, NULL), PP_OK);
+	assert_int_equal(n, 11);
+	assert_int_equal(pp_call(rt, h, a, 3, NULL, &n, NULL), PP_OK);
+	assert_int_equal(n, 12);
+	assert_int_equal(pp_call(rt, h, b, 3, NULL, &n, NULL), PP_OK);
+	assert_int_equal(n, 1); /* instances never share state */
+	assert_int_equal(pp_instance_destroy(rt, h, a), PP_OK);
+	assert_int_equal(pp_instance_destroy(rt, h, b), PP_OK);
+	pp_guest_contract_instance c;
+	assert_int_equal(pp_instance_create(rt, pp_handle_null(), NULL, &c), PP_ERR_STALE_HANDLE);
+	assert_null(c.data);
+	pp_runtime_free(rt);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(find_matches_major_and_minimum_minor),
+	    cmocka_unit_test(several_bundles_provide_one_contract_in_registration_order),
+	    cmocka_unit_test(same_bundle_registering_twice_is_a_duplicate),
+	    cmocka_unit_test(unload_makes_old_handles_stale),
+	    cmocka_unit_test(unknown_function_is_not_available),
+	    cmocka_unit_test(revision_counter_moves_on_every_change),
+	    cmocka_unit_test(reload_swaps_code_behind_the_same_handle),
+	    cmocka_unit_test(init_sees_only_declared_dependencies),
+	    cmocka_unit_test(registration_outside_init_is_refused),
+	    cmocka_unit_test(bad_interfaces_are_refused_and_never_stored),
+	    cmocka_unit_test(instances_are_created_and_destroyed_through_the_runtime),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,188 @@
+/* test_runtime.c — the runtime object itself: configuration, the logging
+ * funnel, per-thread last errors and the plugin allocator. */
+#include <pthread.h>
+
+#include "helpers.h"
+
+static void config_defaults(void **state)
+{
+	(void)state;
+	pp_runtime_config cfg;
+	memset(&cfg, 0xFF, sizeof cfg);
+	pp_runtime_config_init(&cfg);
+	assert_null(cfg.log);
+	assert_int_equal(cfg.log_level, PP_LOG_INFO);
+	assert_true(cfg.hot_reload_enabled);
+	assert_null(cfg.alloc);
+	pp_runtime *rt = NULL;
+	assert_int_equal(pp_runtime_new(NULL, &rt), PP_OK);
+	assert_non_null(rt);
+	pp_runtime_free(rt);
+	pp_runtime_free(NULL);
+	assert_int_equal(pp_runtime_new(NULL, NULL), PP_ERR_INVALID_ARGUMENT);
+}
+
+static void *only_alloc(void *ud, size_t size, size_t align)
+{
+	(void)ud;
+	(void)align;
+	return malloc(size);
+}
+
+static void half_an_allocator_is_refused(void **state)
+{
+	(void)state;
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.alloc = only_alloc;
+	pp_runtime *rt = (pp_runtime *)&cfg;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_ERR_INVALID_ARGUMENT);
+	assert_null(rt);
+}
+
+static void log_levels_filter_and_clamp(void **state)
+{
+	(void)state;
+	log_capture c = {0};
+	pp_runtime *rt = rt_with_log(&c, PP_LOG_INFO);
+	const pp_host_api *h = pp_runtime_host_api(rt);
+	pp_string_view scope = {(const uint8_t *)"guest.test", 10};
+	pp_string_view msg = {(const uint8_t *)"hello", 5};
+	h->log(h, PP_LOG_INFO, scope, msg);
+	assert_int_equal(c.count[PP_LOG_INFO], 1);
+	assert_string_equal(c.last, "hello");
+	assert_string_equal(c.last_scope, "guest.test");
+	h->log(h, PP_LOG_DEBUG, scope, msg); /* below the configured level */
+	assert_int_equal(c.count[PP_LOG_DEBUG], 0);
+	h->log(h, 99, scope, msg); /* unknown levels are errors */
+	h->log(h, 0, scope, msg);
+	assert_int_equal(c.count[PP_LOG_ERROR], 2);
+	assert_int_equal(c.last_level, PP_LOG_ERROR);
+	pp_string_view empty = {NULL, 0};
+	h->log(h, PP_LOG_WARN, empty, empty); /* null views are legal */
+	assert_int_equal(c.count[PP_LOG_WARN], 1);
+	assert_string_equal(c.last, "");
+	pp_runtime_free(rt);
+}
+
+static void runtime_logs_loads_through_the_funnel(void **state)
+{
+	(void)state;
+	log_capture c = {0};
+	pp_runtime *rt = rt_with_log(&c, PP_LOG_INFO);
+	load_ok(rt, fx("calc_v1"));
+	assert_contains(c.last, "loaded bundle 'calc_v1'");
+	assert_string_equal(c.last_scope, "runtime");
+	pp_runtime_free(rt);
+}
+
+typedef struct {
+	pp_runtime *rt;
+	char seen[256];
+} err_thread;
+
+static void *fail_in_thread(void *p)
+{
+	err_thread *t = p;
+	pp_bundle_load(t->rt, "/nonexistent/other.so", NULL, NULL);
+	snprintf(t->seen, sizeof t->seen, "%s", pp_last_error(t->rt));
+	return NULL;
+}
+
+static void last_error_is_per_thread(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	assert_string_equal(pp_last_error(rt), "");
+	assert_int_equal(pp_bundle_load(rt, "/nonexistent/mine.so", NULL, NULL), PP_ERR_IO);
+	err_thread t = {rt, ""};
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, fail_in_thread, &t), 0);
+	pthread_join(th, NULL);
+	assert_contains(t.seen, "other.so");
+	assert_contains(pp_last_error(rt), "mine.so");
+	pp_runtime_free(rt);
+}
+
+typedef struct counting_alloc {
+	int allocs, frees;
+	size_t live;
+} counting_alloc;
+
+static void *ca_alloc(void *ud, size_t size, size_t align)
+{
+	counting_alloc *c = ud;
+	c->allocs++;
+	c->live += size;
+	return aligned_alloc(align, (size + align - 1) & ~(align - 1));
+}
+
+static void ca_free(void *ud, void *ptr, size_t size, size_t align)
+{
+	(void)align;
+	counting_alloc *c = ud;
+	c->frees++;
+	c->live -= size;
+	free(ptr);
+}
+
+static void plugin_memory_goes_through_the_configured_allocator(void **state)
+{
+	(void)state;
+	counting_alloc c = {0};
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.alloc = ca_alloc;
+	cfg.free = ca_free;
+	cfg.alloc_userdata = &c;
+	pp_runtime *rt;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	load_ok(rt, fx("calc_v1"));
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("test.calc", 1), 0);
+	pp_guest_contract_instance inst;
+	assert_int_equal(pp_instance_create(rt, h, NULL, &inst), PP_OK);
+	assert_int_equal(c.allocs, 1); /* calc allocates its counter with host->alloc */
+	assert_int_equal(pp_instance_destroy(rt, h, inst), PP_OK);
+	assert_int_equal(c.frees, 1);
+
+	const pp_host_api *host = pp_runtime_host_api(rt);
+	void *p = host->alloc(host, 100, 64);
+	assert_non_null(p);
+	assert_true(((uintptr_t)p & 63) == 0);
+	host->free(host, p, 100, 64);
+	assert_null(host->alloc(host, 0, 8));
+	assert_null(host->alloc(host, 8, 3));
+	host->free(host, NULL, 0, 1);
+	assert_int_equal(c.live, 0);
+	pp_runtime_free(rt);
+}
+
+static void default_allocator_honours_alignment(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	const pp_host_api *host = pp_runtime_host_api(rt);
+	size_t aligns[] = {1, 8, 16, 64, 4096};
+	for (size_t i = 0; i < 5; i++) {
+		void *p = host->alloc(host, 33, aligns[i]);
+		assert_non_null(p);
+		assert_true(((uintptr_t)p & (aligns[i] - 1)) == 0);
+		memset(p, 0, 33);
+		host->free(host, p, 33, aligns[i]);
+	}
+	pp_runtime_free(rt);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(config_defaults),
+	    cmocka_unit_test(half_an_allocator_is_refused),
+	    cmocka_unit_test(log_levels_filter_and_clamp),
+	    cmocka_unit_test(runtime_logs_loads_through_the_funnel),
+	    cmocka_unit_test(last_error_is_per_thread),
+	    cmocka_unit_test(plugin_memory_goes_through_the_configured_allocator),
+	    cmocka_unit_test(default_allocator_honours_alignment),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
