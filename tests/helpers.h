@@ -2,6 +2,7 @@
 #ifndef PP_TEST_HELPERS_H
 #define PP_TEST_HELPERS_H
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,6 +27,7 @@ static inline const char *fx(const char *name)
 
 /* Captures log records so that expected failures do not spam the output. */
 typedef struct log_capture {
+	pthread_mutex_t lock; /* the runtime logs from any thread */
 	int count[6];
 	char last[1024];
 	char last_scope[64];
@@ -36,11 +38,13 @@ static inline void capture_log(void *ud, uint32_t level, pp_string_view scope,
 			       pp_string_view msg)
 {
 	log_capture *c = ud;
+	pthread_mutex_lock(&c->lock);
 	c->count[level <= 5 ? level : 0]++;
 	c->last_level = level;
 	snprintf(c->last, sizeof c->last, "%.*s", (int)msg.len, (const char *)msg.ptr);
 	snprintf(c->last_scope, sizeof c->last_scope, "%.*s", (int)scope.len,
 		 (const char *)scope.ptr);
+	pthread_mutex_unlock(&c->lock);
 }
 
 static inline pp_runtime *rt_with_log(log_capture *c, uint32_t level)
@@ -57,7 +61,7 @@ static inline pp_runtime *rt_with_log(log_capture *c, uint32_t level)
 
 static inline pp_runtime *rt_new(void)
 {
-	static log_capture sink; /* shared sink; tests that read logs use their own */
+	static log_capture sink = {.lock = PTHREAD_MUTEX_INITIALIZER}; /* tests that read logs use their own */
 	return rt_with_log(&sink, PP_LOG_TRACE);
 }
 

@@ -254,7 +254,7 @@ static void bundles_are_listed_in_load_order(void **state)
 static void shutdown_runs_after_unload(void **state)
 {
 	(void)state;
-	log_capture logs = {0};
+	log_capture logs = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	pp_runtime *rt = rt_with_log(&logs, PP_LOG_DEBUG);
 	uint64_t id = load_ok(rt, fx("calc_v1"));
 	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);

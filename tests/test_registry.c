@@ -280,6 +280,61 @@ static void instances_are_created_and_destroyed_through_the_runtime(void **state
 	pp_runtime_free(rt);
 }
 
+typedef struct {
+	int allocs, frees;
+} tally;
+
+static void *t_alloc(void *ud, size_t size, size_t align)
+{
+	((tally *)ud)->allocs++;
+	return aligned_alloc(align, (size + align - 1) & ~(align - 1));
+}
+
+static void t_free(void *ud, void *ptr, size_t size, size_t align)
+{
+	(void)size;
+	(void)align;
+	((tally *)ud)->frees++;
+	free(ptr);
+}
+
+static void instances_left_behind_are_destroyed_with_their_version(void **state)
+{
+	(void)state;
+	tally t = {0, 0};
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.alloc = t_alloc;
+	cfg.free = t_free;
+	cfg.alloc_userdata = &t;
+	pp_runtime *rt;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	uint64_t id = load_ok(rt, fx("calc_v1"));
+	pp_guest_contract_handle h = pp_find(rt, CALC, 0);
+	pp_guest_contract_instance a, b;
+	assert_int_equal(pp_instance_create(rt, h, NULL, &a), PP_OK);
+	assert_int_equal(pp_instance_create(rt, h, NULL, &b), PP_OK);
+	assert_int_equal(t.allocs, 2);
+
+	/* a reload retires the version that made them */
+	assert_int_equal(pp_bundle_reload(rt, id), PP_OK);
+	assert_int_equal(pp_instance_destroy(rt, h, a), PP_ERR_STALE_HANDLE);
+	assert_contains(pp_last_error(rt), "not created by the version now loaded");
+	assert_int_equal(pp_runtime_quiesce(rt), PP_OK);
+	assert_int_equal(t.frees, 2);
+
+	/* an unload does the same */
+	pp_guest_contract_instance c;
+	assert_int_equal(pp_instance_create(rt, h, NULL, &c), PP_OK);
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	assert_int_equal(pp_instance_destroy(rt, h, c), PP_ERR_STALE_HANDLE);
+	assert_int_equal(pp_runtime_quiesce(rt), PP_OK);
+	assert_int_equal(t.allocs, 3);
+	assert_int_equal(t.frees, 3);
+	(void)b;
+	pp_runtime_free(rt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -294,6 +349,7 @@ int main(void)
 	    cmocka_unit_test(registration_outside_init_is_refused),
 	    cmocka_unit_test(bad_interfaces_are_refused_and_never_stored),
 	    cmocka_unit_test(instances_are_created_and_destroyed_through_the_runtime),
+	    cmocka_unit_test(instances_left_behind_are_destroyed_with_their_version),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,7 +43,7 @@ static void half_an_allocator_is_refused(void **state)
 static void log_levels_filter_and_clamp(void **state)
 {
 	(void)state;
-	log_capture c = {0};
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	pp_runtime *rt = rt_with_log(&c, PP_LOG_INFO);
 	const pp_host_api *h = pp_runtime_host_api(rt);
 	pp_string_view scope = {(const uint8_t *)"guest.test", 10};
@@ -68,7 +68,7 @@ static void log_levels_filter_and_clamp(void **state)
 static void runtime_logs_loads_through_the_funnel(void **state)
 {
 	(void)state;
-	log_capture c = {0};
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	pp_runtime *rt = rt_with_log(&c, PP_LOG_INFO);
 	load_ok(rt, fx("calc_v1"));
 	assert_contains(c.last, "loaded bundle 'calc_v1'");

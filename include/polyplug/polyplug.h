@@ -35,8 +35,10 @@ typedef uint32_t pp_status;
 /* ---- Runtime ------------------------------------------------------------- */
 
 /* Receives every log record at or below the configured level. scope and
- * message are borrowed for the call and not NUL-terminated. The callback must
- * not call back into the runtime. */
+ * message are borrowed for the call and not NUL-terminated. It may be called
+ * from any thread, including the runtime's reclamation thread (a plugin's
+ * shutdown may log), so it must be thread-safe; it must not call back into
+ * the runtime. */
 typedef void (*pp_log_fn)(void *userdata, uint32_t level, pp_string_view scope,
 			  pp_string_view message);
 
@@ -195,7 +197,13 @@ PP_API uint32_t pp_call(pp_runtime *rt, pp_guest_contract_handle h,
 			pp_guest_contract_instance instance, uint32_t fn_id, const void *args,
 			void *out, pp_call_arena *arena);
 
-/* Creates / destroys an instance of the contract behind h. */
+/* Creates / destroys an instance of the contract behind h. The runtime keeps
+ * track of the instances made here: those still alive when their bundle is
+ * unloaded or reloaded are destroyed by the runtime with the code that made
+ * them, so nothing leaks. Destroying an instance made by a version that has
+ * since been replaced returns PP_ERR_STALE_HANDLE (the runtime reclaims it);
+ * calling a replaced version's instance through the new code is the host's
+ * error, which is why reload announces PP_RELOAD_PREPARING first. */
 PP_API pp_status pp_instance_create(pp_runtime *rt, pp_guest_contract_handle h, const void *args,
 				    pp_guest_contract_instance *out);
 PP_API pp_status pp_instance_destroy(pp_runtime *rt, pp_guest_contract_handle h,

@@ -135,11 +135,14 @@ typedef struct retired_code {
 static void code_reclaim(struct rcu_head *head)
 {
 	retired_code *r = caa_container_of(head, retired_code, rcu);
-	pp__reclaimed(r->rt);
-	r->loader->release(r->rt, r->loader, r->code);
+	PP_TSAN_ACQUIRE(head);
+	pp_runtime *rt = r->rt;
+	pp__reclaim_begin(rt);
+	r->loader->release(rt, r->loader, r->code);
 	if (r->bundle)
 		bundle_free(r->bundle);
 	free(r);
+	pp__reclaim_end(rt);
 }
 
 static void retire_code(pp_runtime *rt, const pp_loader *loader, void *code, pp_bundle *b)

@@ -83,23 +83,43 @@ pp_status pp_instance_create(pp_runtime *rt, pp_guest_contract_handle h, const v
 {
 	out->data = NULL;
 	out->contract_id = 0;
+	pp_status st = PP_OK;
 	rcu_read_lock();
-	const pp_contract_node *n = pp__registry_resolve(rt, h);
-	if (n)
+	/* The registry hands out const nodes; instance tracking is the one
+	 * mutable part, guarded by the node's own lock. */
+	pp_contract_node *n = (pp_contract_node *)pp__registry_resolve(rt, h);
+	if (n) {
 		n->iface.create_instance(loader_data(&n->iface), &rt->host, args, out);
+		if (out->data && pp__instance_track(n, out->data) != PP_OK) {
+			n->iface.destroy_instance(loader_data(&n->iface), &rt->host, *out);
+			out->data = NULL;
+			st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+		}
+	}
 	PP_TSAN_RELEASE(&rt->tsan_sync);
 	rcu_read_unlock();
-	return n ? PP_OK : stale(rt, h);
+	return n ? st : stale(rt, h);
 }
 
 pp_status pp_instance_destroy(pp_runtime *rt, pp_guest_contract_handle h,
 			      pp_guest_contract_instance instance)
 {
+	pp_status st = PP_OK;
 	rcu_read_lock();
-	const pp_contract_node *n = pp__registry_resolve(rt, h);
-	if (n)
+	pp_contract_node *n = (pp_contract_node *)pp__registry_resolve(rt, h);
+	if (!n) {
+		st = stale(rt, h);
+	} else if (instance.data && !pp__instance_untrack(n, instance.data)) {
+		/* Made by a version that has since been replaced (or never made
+		 * here): the runtime destroys it with that version's code. */
+		st = pp__error(rt, PP_ERR_STALE_HANDLE,
+			       "instance %p of contract '%s' was not created by the version now "
+			       "loaded; the runtime reclaims it with the replaced version",
+			       instance.data, n->contract_name);
+	} else {
 		n->iface.destroy_instance(loader_data(&n->iface), &rt->host, instance);
+	}
 	PP_TSAN_RELEASE(&rt->tsan_sync);
 	rcu_read_unlock();
-	return n ? PP_OK : stale(rt, h);
+	return st;
 }

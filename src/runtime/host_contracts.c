@@ -11,8 +11,11 @@
 static void table_reclaim(struct rcu_head *head)
 {
 	pp_host_table *t = caa_container_of(head, pp_host_table, rcu);
-	pp__reclaimed(t->rt);
+	PP_TSAN_ACQUIRE(head);
+	pp_runtime *rt = t->rt;
+	pp__reclaim_begin(rt);
 	free(t);
+	pp__reclaim_end(rt);
 }
 
 pp_status pp__host_contracts_register(pp_runtime *rt, const pp_host_contract_interface *iface)

@@ -62,7 +62,17 @@ typedef struct pp_contract_node {
 	char *contract_name;
 	char *plugin_name;
 	struct pp_contract_node *next; /* bundle's list (staged or published) */
+	/* Instances made through pp_instance_create and not yet destroyed: when
+	 * this version is retired, the runtime destroys them with this version's
+	 * code (before the code itself is released). */
+	pthread_mutex_t inst_lock;
+	struct pp_live_instance *live;
 } pp_contract_node;
+
+typedef struct pp_live_instance {
+	void *data;
+	struct pp_live_instance *next;
+} pp_live_instance;
 
 typedef struct pp_slot {
 	pp_contract_node *_Atomic node; /* NULL when free */
@@ -171,7 +181,10 @@ const char *pp__view_copy(char *buf, size_t cap, pp_string_view v);
 char *pp__strndup(const void *s, size_t n);
 bool pp__utf8_valid(const uint8_t *s, size_t n);
 void pp__defer(pp_runtime *rt, struct rcu_head *head, void (*fn)(struct rcu_head *));
-void pp__reclaimed(pp_runtime *rt); /* called first by every deferred callback */
+/* Every deferred callback starts with pp__reclaim_begin and ends with
+ * pp__reclaim_end (which may be its last use of rt). */
+void pp__reclaim_begin(pp_runtime *rt);
+void pp__reclaim_end(pp_runtime *rt);
 void pp__bump_revision(pp_runtime *rt);
 
 /* registry.c */
@@ -187,6 +200,8 @@ pp_guest_contract_handle pp__registry_find(pp_runtime *rt, uint64_t contract_id,
 size_t pp__registry_find_all(pp_runtime *rt, uint64_t contract_id, uint32_t min_version,
 			     const pp_bundle *viewer, pp_guest_contract_handle *out, size_t cap);
 const pp_contract_node *pp__registry_resolve(pp_runtime *rt, pp_guest_contract_handle h);
+pp_status pp__instance_track(pp_contract_node *n, void *data);
+bool pp__instance_untrack(pp_contract_node *n, void *data);
 bool pp__version_matches(pp_version v, uint32_t min_version);
 
 /* host_contracts.c */

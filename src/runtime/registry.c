@@ -21,6 +21,7 @@ static unsigned long hash_id(uint64_t id)
 static int match_id(struct cds_lfht_node *n, const void *key)
 {
 	const pp_contract_node *c = caa_container_of(n, pp_contract_node, ht_node);
+	PP_TSAN_ACQUIRE(c); /* published through liburcu, which TSan cannot see */
 	return c->iface.contract_id == *(const uint64_t *)key;
 }
 
@@ -37,6 +38,12 @@ pp_status pp__registry_init(pp_runtime *rt)
 
 static void node_free(pp_contract_node *n)
 {
+	while (n->live) {
+		pp_live_instance *l = n->live;
+		n->live = l->next;
+		free(l);
+	}
+	pthread_mutex_destroy(&n->inst_lock);
 	free(n->contract_name);
 	free(n->plugin_name);
 	free(n);
@@ -174,6 +181,7 @@ pp_status pp__registry_stage(pp_runtime *rt, pp_bundle *b, const pp_plugin_descr
 	pp_contract_node *n = calloc(1, sizeof *n);
 	if (!n)
 		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+	pthread_mutex_init(&n->inst_lock, NULL);
 	n->iface = *iface;
 	n->iface.dispatch_type = dt;
 	n->rt = rt;
@@ -205,11 +213,58 @@ void pp__registry_discard_staged(pp_runtime *rt, pp_bundle *b)
 
 /* ---- Publish / unpublish -------------------------------------------------- */
 
+/* Runs after the grace period, and before the version's code is released
+ * (call_rcu callbacks run in the order they were queued, and a version's
+ * nodes are always retired before its code). */
 static void node_reclaim(struct rcu_head *head)
 {
 	pp_contract_node *n = caa_container_of(head, pp_contract_node, rcu);
-	pp__reclaimed(n->rt);
+	PP_TSAN_ACQUIRE(head);
+	pp_runtime *rt = n->rt;
+	pp__reclaim_begin(rt);
+	pthread_mutex_lock(&n->inst_lock);
+	pp_live_instance *left = n->live;
+	n->live = NULL;
+	pthread_mutex_unlock(&n->inst_lock);
+	pp_vm_loader_data ld = {n->iface.dispatch_type == PP_DISPATCH_VM
+				    ? n->iface.dispatch.vm.loader_data.data
+				    : NULL};
+	while (left) {
+		pp_live_instance *l = left;
+		left = l->next;
+		pp_guest_contract_instance inst = {l->data, n->iface.contract_id};
+		n->iface.destroy_instance(ld, &rt->host, inst);
+		free(l);
+	}
 	node_free(n);
+	pp__reclaim_end(rt);
+}
+
+pp_status pp__instance_track(pp_contract_node *n, void *data)
+{
+	pp_live_instance *l = malloc(sizeof *l);
+	if (!l)
+		return PP_ERR_OUT_OF_MEMORY;
+	l->data = data;
+	pthread_mutex_lock(&n->inst_lock);
+	l->next = n->live;
+	n->live = l;
+	pthread_mutex_unlock(&n->inst_lock);
+	return PP_OK;
+}
+
+bool pp__instance_untrack(pp_contract_node *n, void *data)
+{
+	pthread_mutex_lock(&n->inst_lock);
+	pp_live_instance **link = &n->live;
+	while (*link && (*link)->data != data)
+		link = &(*link)->next;
+	pp_live_instance *l = *link;
+	if (l)
+		*link = l->next;
+	pthread_mutex_unlock(&n->inst_lock);
+	free(l);
+	return l != NULL;
 }
 
 /* Removes a published node from the table and schedules it for reclamation. */
@@ -283,6 +338,7 @@ pp_status pp__registry_publish(pp_runtime *rt, pp_bundle *b)
 			n->seq = r->next_seq++;
 		}
 		PP_TSAN_RELEASE(&rt->tsan_sync);
+		PP_TSAN_RELEASE(n);
 		rcu_read_lock();
 		cds_lfht_add(r->ht, hash_id(n->iface.contract_id), &n->ht_node);
 		rcu_read_unlock();

@@ -252,14 +252,20 @@ void pp__defer(pp_runtime *rt, struct rcu_head *head, void (*fn)(struct rcu_head
 {
 	atomic_fetch_add_explicit(&rt->pending_reclaims, 1, memory_order_relaxed);
 	PP_TSAN_RELEASE(&rt->tsan_sync);
+	PP_TSAN_RELEASE(head); /* the callback acquires it before reading its object */
 	call_rcu(head, fn);
 }
 
-void pp__reclaimed(pp_runtime *rt)
+void pp__reclaim_begin(pp_runtime *rt)
 {
 	PP_TSAN_ACQUIRE(&rt->tsan_sync);
-	atomic_fetch_sub_explicit(&rt->pending_reclaims, 1, memory_order_relaxed);
+}
+
+void pp__reclaim_end(pp_runtime *rt)
+{
 	atomic_fetch_add_explicit(&rt->reclaimed, 1, memory_order_relaxed);
+	PP_TSAN_RELEASE(&rt->tsan_sync);
+	atomic_fetch_sub_explicit(&rt->pending_reclaims, 1, memory_order_release);
 }
 
 void pp__bump_revision(pp_runtime *rt)
@@ -283,7 +289,7 @@ pp_status pp_runtime_quiesce(pp_runtime *rt)
 	 * contract nodes); wait until nothing of ours is pending. */
 	do
 		rcu_barrier();
-	while (atomic_load_explicit(&rt->pending_reclaims, memory_order_relaxed) != 0);
+	while (atomic_load_explicit(&rt->pending_reclaims, memory_order_acquire) != 0);
 	PP_TSAN_ACQUIRE(&rt->tsan_sync);
 	return PP_OK;
 }
