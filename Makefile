@@ -33,8 +33,10 @@ deps:
 $(BDIR)/CMakeCache.txt:
 	@cmake -S . -B $(BDIR) $(CMAKE_ARGS) >/dev/null
 
+# Quiet when it works; the whole log when it does not.
 build: deps $(BDIR)/CMakeCache.txt
-	@cmake --build $(BDIR) -j $(JOBS)
+	@cmake --build $(BDIR) -j $(JOBS) >$(BDIR)/build.log 2>&1 || \
+		{ cat $(BDIR)/build.log; echo "build failed (log: $(BDIR)/build.log)" >&2; exit 1; }
 
 test: build
 	@ctest --test-dir $(BDIR) --output-on-failure -j $(JOBS)
@@ -46,8 +48,8 @@ valgrind: build
 	@ctest --test-dir $(BDIR) --output-on-failure -L valgrind
 
 bench:
-	@$(MAKE) --no-print-directory build BDIR=build/bench BUILD_TYPE=Release
-	@build/bench/bench/pp_bench
+	@$(MAKE) --no-print-directory build BDIR=build/release BUILD_TYPE=Release
+	@build/release/bench/pp_bench
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h')
 format:
@@ -61,4 +63,4 @@ install: build
 	@cmake --install $(BDIR) --prefix $(or $(PREFIX),/usr/local)
 
 clean:
-	@rm -rf build/san-* build/bench $(filter-out build/_deps,$(wildcard build/*))
+	@rm -rf build/san-* build/release $(filter-out build/_deps,$(wildcard build/*))

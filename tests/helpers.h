@@ -34,8 +34,7 @@ typedef struct log_capture {
 	uint32_t last_level;
 } log_capture;
 
-static inline void capture_log(void *ud, uint32_t level, pp_string_view scope,
-			       pp_string_view msg)
+static inline void capture_log(void *ud, uint32_t level, pp_string_view scope, pp_string_view msg)
 {
 	log_capture *c = ud;
 	pthread_mutex_lock(&c->lock);
@@ -43,7 +42,7 @@ static inline void capture_log(void *ud, uint32_t level, pp_string_view scope,
 	c->last_level = level;
 	snprintf(c->last, sizeof c->last, "%.*s", (int)msg.len, (const char *)msg.ptr);
 	snprintf(c->last_scope, sizeof c->last_scope, "%.*s", (int)scope.len,
-		 (const char *)scope.ptr);
+	         (const char *)scope.ptr);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -61,7 +60,8 @@ static inline pp_runtime *rt_with_log(log_capture *c, uint32_t level)
 
 static inline pp_runtime *rt_new(void)
 {
-	static log_capture sink = {.lock = PTHREAD_MUTEX_INITIALIZER}; /* tests that read logs use their own */
+	static log_capture sink = {
+	        .lock = PTHREAD_MUTEX_INITIALIZER}; /* tests that read logs use their own */
 	return rt_with_log(&sink, PP_LOG_TRACE);
 }
 
@@ -91,7 +91,7 @@ static inline int32_t calc_add(pp_runtime *rt, int32_t a, int32_t b)
 }
 
 static inline int32_t call_i32(pp_runtime *rt, const char *contract, uint32_t fn, int32_t arg,
-			       uint32_t *code)
+                               uint32_t *code)
 {
 	int32_t out = -1;
 	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id(contract, 1), 0);
@@ -100,11 +100,11 @@ static inline int32_t call_i32(pp_runtime *rt, const char *contract, uint32_t fn
 	return out;
 }
 
-#define assert_contains(haystack, needle)                                                          \
-	do {                                                                                       \
-		const char *h_ = (haystack);                                                       \
-		if (!strstr(h_, (needle)))                                                         \
-			fail_msg("expected \"%s\" in \"%s\"", (needle), h_);                      \
+#define assert_contains(haystack, needle)                                    \
+	do {                                                                 \
+		const char *h_ = (haystack);                                 \
+		if (!strstr(h_, (needle)))                                   \
+			fail_msg("expected \"%s\" in \"%s\"", (needle), h_); \
 	} while (0)
 
 #endif

@@ -267,14 +267,14 @@ static void arena_without_buffer_or_host(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(layouts_match_the_reference),
-	    cmocka_unit_test(host_api_field_order_matches_the_reference),
-	    cmocka_unit_test(host_api_entries_are_all_set),
-	    cmocka_unit_test(fnv_golden_values),
-	    cmocka_unit_test(handles_pack_like_the_reference),
-	    cmocka_unit_test(arena_bumps_within_its_buffer),
-	    cmocka_unit_test(arena_overflows_into_host_blocks_and_keeps_them),
-	    cmocka_unit_test(arena_without_buffer_or_host),
+	        cmocka_unit_test(layouts_match_the_reference),
+	        cmocka_unit_test(host_api_field_order_matches_the_reference),
+	        cmocka_unit_test(host_api_entries_are_all_set),
+	        cmocka_unit_test(fnv_golden_values),
+	        cmocka_unit_test(handles_pack_like_the_reference),
+	        cmocka_unit_test(arena_bumps_within_its_buffer),
+	        cmocka_unit_test(arena_overflows_into_host_blocks_and_keeps_them),
+	        cmocka_unit_test(arena_without_buffer_or_host),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

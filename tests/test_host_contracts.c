@@ -25,7 +25,7 @@ static void counter_add(void *state, const void *args, void *out, pp_abi_error *
 static const void *const counter_fns[] = {(const void *)counter_add};
 
 static pp_host_contract_instance counter_create(const pp_host_contract_interface *self,
-						const void *args)
+                                                const void *args)
 {
 	(void)args;
 	counter_host *h = (counter_host *)(void *)self;
@@ -120,7 +120,8 @@ static void lookups_check_the_packed_version(void **state)
 	assert_null(api->resolve_host_contract_interface(api, COUNTER, 0x20000));
 	assert_null(api->resolve_host_contract_interface(api, pp_host_contract_id("x", 1), 0));
 	assert_contains(pp_last_error(rt), "not registered");
-	pp_host_contract_instance none = api->get_host_contract(api, pp_host_contract_id("x", 1), 0);
+	pp_host_contract_instance none =
+	        api->get_host_contract(api, pp_host_contract_id("x", 1), 0);
 	assert_null(none.data);
 
 	/* get_last_error copies the whole message or nothing */
@@ -174,11 +175,11 @@ static void registration_is_validated(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(singleton_is_created_once_and_shared),
-	    cmocka_unit_test(per_call_instances_are_created_and_destroyed_each_call),
-	    cmocka_unit_test(lookups_check_the_packed_version),
-	    cmocka_unit_test(plugin_sees_missing_host_contract),
-	    cmocka_unit_test(registration_is_validated),
+	        cmocka_unit_test(singleton_is_created_once_and_shared),
+	        cmocka_unit_test(per_call_instances_are_created_and_destroyed_each_call),
+	        cmocka_unit_test(lookups_check_the_packed_version),
+	        cmocka_unit_test(plugin_sees_missing_host_contract),
+	        cmocka_unit_test(registration_is_validated),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -259,12 +259,12 @@ static void runtimes_on_four_threads_stay_isolated(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(load_unload_a_thousand_times_keeps_memory_bounded),
-	    cmocka_unit_test(reload_many_times_reclaims_each_version),
-	    cmocka_unit_test(calls_race_unloads_and_reloads_safely),
-	    cmocka_unit_test(reentrant_calls_across_bundles_nest),
-	    cmocka_unit_test(bundle_unloading_itself_mid_call_keeps_running),
-	    cmocka_unit_test(runtimes_on_four_threads_stay_isolated),
+	        cmocka_unit_test(load_unload_a_thousand_times_keeps_memory_bounded),
+	        cmocka_unit_test(reload_many_times_reclaims_each_version),
+	        cmocka_unit_test(calls_race_unloads_and_reloads_safely),
+	        cmocka_unit_test(reentrant_calls_across_bundles_nest),
+	        cmocka_unit_test(bundle_unloading_itself_mid_call_keeps_running),
+	        cmocka_unit_test(runtimes_on_four_threads_stay_isolated),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,7 +26,7 @@ static void good_bundle_loads_and_answers(void **state)
 	assert_int_equal(calc_add(rt, 2, 3), 5);
 	assert_int_equal(calc_add(rt, -7, 3), -4);
 	const pp_guest_contract_interface *i =
-	    pp_resolve(rt, pp_find(rt, pp_guest_contract_id("test.calc", 1), 0));
+	        pp_resolve(rt, pp_find(rt, pp_guest_contract_id("test.calc", 1), 0));
 	assert_non_null(i);
 	assert_int_equal(i->dispatch_type, PP_DISPATCH_NATIVE);
 	assert_int_equal(i->dispatch.native.function_count, 4);
@@ -39,7 +39,7 @@ static void init_failure_names_bundle_and_cause(void **state)
 	(void)state;
 	pp_runtime *rt = rt_new();
 	assert_int_equal(pp_bundle_load(rt, fx("broken_init_fail"), NULL, NULL),
-			 PP_ERR_INIT_FAILED);
+	                 PP_ERR_INIT_FAILED);
 	const char *e = pp_last_error(rt);
 	assert_contains(e, "bundle 'broken_init_fail'");
 	assert_contains(e, "broken_init_fail.so");
@@ -56,7 +56,7 @@ static void wrong_abi_version_is_refused(void **state)
 	(void)state;
 	pp_runtime *rt = rt_new();
 	assert_int_equal(pp_bundle_load(rt, fx("broken_wrong_abi"), NULL, NULL),
-			 PP_ERR_ABI_MISMATCH);
+	                 PP_ERR_ABI_MISMATCH);
 	assert_contains(pp_last_error(rt), "broken_wrong_abi");
 	assert_contains(pp_last_error(rt), "ABI version 2");
 	assert_untouched(rt);
@@ -149,7 +149,7 @@ static void bundle_directory_is_loaded_by_its_library(void **state)
 	assert_int_equal(call_i32(rt, "test.calc", 1, 0, &code), 2);
 	/* two libraries: ambiguous */
 	snprintf(cmd, sizeof cmd, "mkdir %s/two && cp %s %s %s/two/", dir, fx("calc_v1"),
-		 fx("calc_v2"), dir);
+	         fx("calc_v2"), dir);
 	assert_int_equal(system(cmd), 0);
 	snprintf(bundle, sizeof bundle, "%s/two", dir);
 	assert_int_equal(pp_bundle_load(rt, bundle, NULL, NULL), PP_ERR_LOAD_FAILED);
@@ -294,20 +294,20 @@ static void host_table_loads_and_unloads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(good_bundle_loads_and_answers),
-	    cmocka_unit_test(init_failure_names_bundle_and_cause),
-	    cmocka_unit_test(wrong_abi_version_is_refused),
-	    cmocka_unit_test(missing_init_symbol_is_named),
-	    cmocka_unit_test(bundle_that_registers_nothing_is_refused),
-	    cmocka_unit_test(unreadable_and_foreign_paths_fail_cleanly),
-	    cmocka_unit_test(loading_the_same_bundle_twice_is_refused),
-	    cmocka_unit_test(bundle_directory_is_loaded_by_its_library),
-	    cmocka_unit_test(bundles_call_each_other),
-	    cmocka_unit_test(two_runtimes_do_not_share_plugin_state),
-	    cmocka_unit_test(unload_refuses_while_a_dependent_is_loaded),
-	    cmocka_unit_test(bundles_are_listed_in_load_order),
-	    cmocka_unit_test(shutdown_runs_after_unload),
-	    cmocka_unit_test(host_table_loads_and_unloads),
+	        cmocka_unit_test(good_bundle_loads_and_answers),
+	        cmocka_unit_test(init_failure_names_bundle_and_cause),
+	        cmocka_unit_test(wrong_abi_version_is_refused),
+	        cmocka_unit_test(missing_init_symbol_is_named),
+	        cmocka_unit_test(bundle_that_registers_nothing_is_refused),
+	        cmocka_unit_test(unreadable_and_foreign_paths_fail_cleanly),
+	        cmocka_unit_test(loading_the_same_bundle_twice_is_refused),
+	        cmocka_unit_test(bundle_directory_is_loaded_by_its_library),
+	        cmocka_unit_test(bundles_call_each_other),
+	        cmocka_unit_test(two_runtimes_do_not_share_plugin_state),
+	        cmocka_unit_test(unload_refuses_while_a_dependent_is_loaded),
+	        cmocka_unit_test(bundles_are_listed_in_load_order),
+	        cmocka_unit_test(shutdown_runs_after_unload),
+	        cmocka_unit_test(host_table_loads_and_unloads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

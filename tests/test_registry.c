@@ -10,7 +10,7 @@
 static uint64_t revision(pp_runtime *rt)
 {
 	return atomic_load_explicit((_Atomic uint64_t *)(void *)pp_revision_counter(rt),
-				    memory_order_acquire);
+	                            memory_order_acquire);
 }
 
 static void find_matches_major_and_minimum_minor(void **state)
@@ -19,12 +19,12 @@ static void find_matches_major_and_minimum_minor(void **state)
 	pp_runtime *rt = rt_new();
 	load_ok(rt, fx("calc_v1")); /* test.calc 1.2 */
 	assert_false(pp_handle_is_null(pp_find(rt, CALC, 0)));
-	assert_false(pp_handle_is_null(pp_find(rt, CALC, 1)));          /* plain major */
-	assert_true(pp_handle_is_null(pp_find(rt, CALC, 2)));           /* other major */
-	assert_false(pp_handle_is_null(pp_find(rt, CALC, 0x10000)));    /* 1.0 */
-	assert_false(pp_handle_is_null(pp_find(rt, CALC, 0x10002)));    /* 1.2 */
-	assert_true(pp_handle_is_null(pp_find(rt, CALC, 0x10003)));     /* 1.3 */
-	assert_true(pp_handle_is_null(pp_find(rt, CALC, 0x20000)));     /* 2.0 */
+	assert_false(pp_handle_is_null(pp_find(rt, CALC, 1)));       /* plain major */
+	assert_true(pp_handle_is_null(pp_find(rt, CALC, 2)));        /* other major */
+	assert_false(pp_handle_is_null(pp_find(rt, CALC, 0x10000))); /* 1.0 */
+	assert_false(pp_handle_is_null(pp_find(rt, CALC, 0x10002))); /* 1.2 */
+	assert_true(pp_handle_is_null(pp_find(rt, CALC, 0x10003)));  /* 1.3 */
+	assert_true(pp_handle_is_null(pp_find(rt, CALC, 0x20000)));  /* 2.0 */
 	assert_true(pp_handle_is_null(pp_find(rt, pp_guest_contract_id("test.calc", 2), 0)));
 	assert_true(pp_handle_is_null(pp_find(rt, pp_guest_contract_id("nope", 1), 0)));
 	pp_runtime_free(rt);
@@ -111,7 +111,7 @@ static void unload_makes_old_handles_stale(void **state)
 	pp_guest_contract_handle wild = {123456, 1};
 	assert_null(pp_resolve(rt, wild));
 	assert_int_equal(pp_call(rt, pp_handle_null(), none, 0, &p, &out, NULL),
-			 PP_ERR_STALE_HANDLE);
+	                 PP_ERR_STALE_HANDLE);
 	pp_runtime_free(rt);
 }
 
@@ -125,7 +125,7 @@ static void unknown_function_is_not_available(void **state)
 	pp_guest_contract_handle h = pp_find(rt, CALC, 0);
 	assert_int_equal(pp_call(rt, h, none, 4, NULL, &out, NULL), PP_ERR_FUNCTION_NOT_AVAILABLE);
 	assert_int_equal(pp_call(rt, h, none, UINT32_MAX, NULL, &out, NULL),
-			 PP_ERR_FUNCTION_NOT_AVAILABLE);
+	                 PP_ERR_FUNCTION_NOT_AVAILABLE);
 	assert_contains(pp_last_error(rt), "test.calc");
 	/* plugin-defined codes and messages pass through verbatim */
 	assert_int_equal(pp_call(rt, h, none, 2, NULL, &out, NULL), 300);
@@ -221,7 +221,8 @@ static void registration_outside_init_is_refused(void **state)
 	pp_runtime *rt = rt_new();
 	const pp_host_api *host = pp_runtime_host_api(rt);
 	pp_guest_contract_interface iface = {0};
-	pp_plugin_descriptor d = {{(const uint8_t *)"x", 1}, {(const uint8_t *)"x@1", 3}, {1, 0, 0}};
+	pp_plugin_descriptor d = {
+	        {(const uint8_t *)"x", 1}, {(const uint8_t *)"x@1", 3}, {1, 0, 0}};
 	pp_abi_error err = {0, {NULL, 0}};
 	host->register_guest_contract(host, &d, &iface, &err);
 	assert_int_equal(err.code, PP_ERR_GENERIC);
@@ -234,16 +235,16 @@ static void bad_interfaces_are_refused_and_never_stored(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {"broken_null_fn", "broken_bad_dispatch",
-					  "broken_bad_utf8"};
+	                                  "broken_bad_utf8"};
 	static const char *const why[] = {"NULL function at index 1", "unknown dispatch type 7",
-					  "valid UTF-8"};
+	                                  "valid UTF-8"};
 	pp_runtime *rt = rt_new();
 	for (size_t i = 0; i < 3; i++) {
 		assert_int_equal(pp_bundle_load(rt, fx(bad[i]), NULL, NULL), PP_ERR_INIT_FAILED);
 		assert_contains(pp_last_error(rt), bad[i]);
 		assert_contains(pp_last_error(rt), why[i]);
 		assert_true(
-		    pp_handle_is_null(pp_find(rt, pp_guest_contract_id("test.broken", 1), 0)));
+		        pp_handle_is_null(pp_find(rt, pp_guest_contract_id("test.broken", 1), 0)));
 	}
 	pp_stats st;
 	pp_runtime_stats(rt, &st);
@@ -338,18 +339,18 @@ static void instances_left_behind_are_destroyed_with_their_version(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(find_matches_major_and_minimum_minor),
-	    cmocka_unit_test(several_bundles_provide_one_contract_in_registration_order),
-	    cmocka_unit_test(same_bundle_registering_twice_is_a_duplicate),
-	    cmocka_unit_test(unload_makes_old_handles_stale),
-	    cmocka_unit_test(unknown_function_is_not_available),
-	    cmocka_unit_test(revision_counter_moves_on_every_change),
-	    cmocka_unit_test(reload_swaps_code_behind_the_same_handle),
-	    cmocka_unit_test(init_sees_only_declared_dependencies),
-	    cmocka_unit_test(registration_outside_init_is_refused),
-	    cmocka_unit_test(bad_interfaces_are_refused_and_never_stored),
-	    cmocka_unit_test(instances_are_created_and_destroyed_through_the_runtime),
-	    cmocka_unit_test(instances_left_behind_are_destroyed_with_their_version),
+	        cmocka_unit_test(find_matches_major_and_minimum_minor),
+	        cmocka_unit_test(several_bundles_provide_one_contract_in_registration_order),
+	        cmocka_unit_test(same_bundle_registering_twice_is_a_duplicate),
+	        cmocka_unit_test(unload_makes_old_handles_stale),
+	        cmocka_unit_test(unknown_function_is_not_available),
+	        cmocka_unit_test(revision_counter_moves_on_every_change),
+	        cmocka_unit_test(reload_swaps_code_behind_the_same_handle),
+	        cmocka_unit_test(init_sees_only_declared_dependencies),
+	        cmocka_unit_test(registration_outside_init_is_refused),
+	        cmocka_unit_test(bad_interfaces_are_refused_and_never_stored),
+	        cmocka_unit_test(instances_are_created_and_destroyed_through_the_runtime),
+	        cmocka_unit_test(instances_left_behind_are_destroyed_with_their_version),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

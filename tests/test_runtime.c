@@ -176,13 +176,13 @@ static void default_allocator_honours_alignment(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(config_defaults),
-	    cmocka_unit_test(half_an_allocator_is_refused),
-	    cmocka_unit_test(log_levels_filter_and_clamp),
-	    cmocka_unit_test(runtime_logs_loads_through_the_funnel),
-	    cmocka_unit_test(last_error_is_per_thread),
-	    cmocka_unit_test(plugin_memory_goes_through_the_configured_allocator),
-	    cmocka_unit_test(default_allocator_honours_alignment),
+	        cmocka_unit_test(config_defaults),
+	        cmocka_unit_test(half_an_allocator_is_refused),
+	        cmocka_unit_test(log_levels_filter_and_clamp),
+	        cmocka_unit_test(runtime_logs_loads_through_the_funnel),
+	        cmocka_unit_test(last_error_is_per_thread),
+	        cmocka_unit_test(plugin_memory_goes_through_the_configured_allocator),
+	        cmocka_unit_test(default_allocator_honours_alignment),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -54,10 +54,10 @@ enum {
 	PP_ERR_ABI_MISMATCH = 13,      /* a native bundle was built for another ABI version */
 	PP_ERR_INIT_FAILED = 14,       /* a bundle's polyplug_init refused to initialise */
 	PP_ERR_OUT_OF_MEMORY = 15,
-	PP_ERR_IO = 16,                /* a file could not be read or copied */
-	PP_ERR_UNSUPPORTED = 17,       /* no loader for this kind of bundle, or feature off */
-	PP_ERR_TIMEOUT = 18,           /* a guest call exceeded its CPU-time limit */
-	PP_ERR_VM_DEAD = 19,           /* a guest VM was shut down after a fatal fault */
+	PP_ERR_IO = 16,          /* a file could not be read or copied */
+	PP_ERR_UNSUPPORTED = 17, /* no loader for this kind of bundle, or feature off */
+	PP_ERR_TIMEOUT = 18,     /* a guest call exceeded its CPU-time limit */
+	PP_ERR_VM_DEAD = 19,     /* a guest VM was shut down after a fatal fault */
 	PP_ERR_HOST_CONTRACT_NOT_FOUND = 100,
 	PP_ERR_HOST_CONTRACT_VERSION_MISMATCH = 101,
 	PP_ERR_HOST_CONTRACT_CALL_FAILED = 102,
@@ -136,14 +136,14 @@ typedef struct pp_host_contract_interface pp_host_contract_interface;
 
 /* A native guest function slot. args/out follow the argument layout rules
  * (docs/abi.md); out_err is never NULL and starts as PP_OK. */
-typedef void (*pp_native_guest_fn)(pp_guest_contract_instance instance, const void *args,
-				   void *out, pp_abi_error *out_err);
+typedef void (*pp_native_guest_fn)(pp_guest_contract_instance instance, const void *args, void *out,
+                                   pp_abi_error *out_err);
 /* A native host-contract function slot; state is the instance's data. */
 typedef void (*pp_native_host_fn)(void *state, const void *args, void *out, pp_abi_error *out_err);
 
 typedef void (*pp_vm_call_fn)(pp_vm_loader_data loader_data, pp_guest_contract_instance instance,
-			      uint32_t fn_id, const void *args, void *out, pp_call_arena *arena,
-			      pp_abi_error *out_err);
+                              uint32_t fn_id, const void *args, void *out, pp_call_arena *arena,
+                              pp_abi_error *out_err);
 
 typedef struct pp_native_dispatch {
 	uint32_t function_count;
@@ -165,9 +165,9 @@ struct pp_guest_contract_interface {
 	pp_version contract_version;
 	uint32_t dispatch_type; /* PP_DISPATCH_*; validated on registration */
 	void (*create_instance)(pp_vm_loader_data loader_data, const pp_host_api *host,
-				const void *args, pp_guest_contract_instance *out);
+	                        const void *args, pp_guest_contract_instance *out);
 	void (*destroy_instance)(pp_vm_loader_data loader_data, const pp_host_api *host,
-				 pp_guest_contract_instance instance);
+	                         pp_guest_contract_instance instance);
 	pp_dispatch_mechanisms dispatch;
 };
 
@@ -184,9 +184,9 @@ struct pp_host_contract_interface {
 	bool singleton; /* one instance for all callers, created at registration */
 	uint32_t dispatch_type;
 	pp_host_contract_instance (*create_instance)(const pp_host_contract_interface *self,
-						     const void *args);
+	                                             const void *args);
 	void (*destroy_instance)(const pp_host_contract_interface *self,
-				 pp_host_contract_instance instance);
+	                         pp_host_contract_instance instance);
 	pp_dispatch_mechanisms dispatch;
 };
 
@@ -215,39 +215,43 @@ typedef struct pp_dependency_info {
  * thread, every entry non-NULL; valid until the runtime is freed. */
 struct pp_host_api {
 	void *runtime;
-	void (*register_guest_contract)(const pp_host_api *self, const pp_plugin_descriptor *descriptor,
-					const pp_guest_contract_interface *iface, pp_abi_error *out_err);
+	void (*register_guest_contract)(const pp_host_api *self,
+	                                const pp_plugin_descriptor *descriptor,
+	                                const pp_guest_contract_interface *iface,
+	                                pp_abi_error *out_err);
 	void *(*alloc)(const pp_host_api *self, size_t size, size_t align);
 	void (*free)(const pp_host_api *self, void *ptr, size_t size, size_t align);
-	pp_guest_contract_handle (*find_guest_contract)(const pp_host_api *self, uint64_t contract_id,
-							uint32_t min_version);
+	pp_guest_contract_handle (*find_guest_contract)(const pp_host_api *self,
+	                                                uint64_t contract_id, uint32_t min_version);
 	pp_array (*find_all_guest_contracts)(const pp_host_api *self, uint64_t contract_id,
-					     uint32_t min_version);
-	const pp_guest_contract_interface *(*resolve_guest_contract)(const pp_host_api *self,
-								     pp_guest_contract_handle handle);
-	pp_host_contract_instance (*get_host_contract)(const pp_host_api *self, uint64_t contract_id,
-						       uint32_t min_version);
+	                                     uint32_t min_version);
+	const pp_guest_contract_interface *(*resolve_guest_contract)(
+	        const pp_host_api *self, pp_guest_contract_handle handle);
+	pp_host_contract_instance (*get_host_contract)(const pp_host_api *self,
+	                                               uint64_t contract_id, uint32_t min_version);
 	const pp_host_contract_interface *(*resolve_host_contract_interface)(
-	    const pp_host_api *self, uint64_t contract_id, uint32_t min_version);
-	pp_array (*list_bundles)(const pp_host_api *self); /* items: uint64_t bundle ids */
+	        const pp_host_api *self, uint64_t contract_id, uint32_t min_version);
+	pp_array (*list_bundles)(const pp_host_api *self);     /* items: uint64_t bundle ids */
 	pp_array (*get_dependencies)(const pp_host_api *self); /* items: pp_dependency_info */
 	void (*load_bundle)(const pp_host_api *self, const uint8_t *path, size_t path_len,
-			    pp_abi_error *out_err);
+	                    pp_abi_error *out_err);
 	void (*reload_bundle)(const pp_host_api *self, const uint8_t *path, size_t path_len,
-			      pp_abi_error *out_err);
-	void (*register_host_contract)(const pp_host_api *self, const pp_host_contract_interface *iface,
-				       pp_abi_error *out_err);
+	                      pp_abi_error *out_err);
+	void (*register_host_contract)(const pp_host_api *self,
+	                               const pp_host_contract_interface *iface,
+	                               pp_abi_error *out_err);
 	void (*register_loader)(const pp_host_api *self, void *loader, pp_abi_error *out_err);
 	size_t (*get_last_error)(const pp_host_api *self, uint8_t *buf, size_t buf_len);
 	size_t (*get_error_len)(const pp_host_api *self);
 	void (*unload_bundle)(const pp_host_api *self, uint64_t bundle_id, pp_abi_error *out_err);
 	void (*log)(const pp_host_api *self, uint32_t level, pp_string_view scope,
-		    pp_string_view message);
-	void (*create_guest_instance)(const pp_host_api *self, const pp_guest_contract_interface *iface,
-				      const void *args, pp_guest_contract_instance *out);
+	            pp_string_view message);
+	void (*create_guest_instance)(const pp_host_api *self,
+	                              const pp_guest_contract_interface *iface, const void *args,
+	                              pp_guest_contract_instance *out);
 	void (*destroy_guest_instance)(const pp_host_api *self,
-				       const pp_guest_contract_interface *iface,
-				       pp_guest_contract_instance instance);
+	                               const pp_guest_contract_interface *iface,
+	                               pp_guest_contract_instance instance);
 	const uint64_t *(*revision_counter)(const pp_host_api *self);
 	const void *reserved; /* NULL */
 };
@@ -349,7 +353,7 @@ struct pp_call_arena {
 /* Sets the arena up over a caller-owned buffer (which may be NULL/0: then
  * every allocation comes from overflow blocks). */
 static inline void pp_call_arena_init(pp_call_arena *a, void *buf, size_t len,
-				      const pp_host_api *host)
+                                      const pp_host_api *host)
 {
 	a->base = a->cur = (uint8_t *)buf;
 	a->end = a->base ? a->base + len : a->base;
@@ -372,7 +376,7 @@ static inline void *pp_call_arena_alloc_overflow__(pp_call_arena *a, size_t size
 	const size_t header = sizeof(pp_arena_overflow_block);
 	for (pp_arena_overflow_block *b = a->first_overflow; b; b = b->next) {
 		uint8_t *p = pp_arena_bump__((uint8_t *)b + b->used, (uint8_t *)b + b->capacity,
-					     size, align);
+		                             size, align);
 		if (p) {
 			b->used = (size_t)(p - (uint8_t *)b) + size;
 			return p;
@@ -384,7 +388,7 @@ static inline void *pp_call_arena_alloc_overflow__(pp_call_arena *a, size_t size
 	if (cap < PP_ARENA_BLOCK_MIN)
 		cap = PP_ARENA_BLOCK_MIN;
 	pp_arena_overflow_block *b = (pp_arena_overflow_block *)a->host->alloc(
-	    a->host, cap, _Alignof(pp_arena_overflow_block));
+	        a->host, cap, _Alignof(pp_arena_overflow_block));
 	if (!b)
 		return NULL;
 	b->next = a->first_overflow;

@@ -40,7 +40,7 @@ typedef uint32_t pp_status;
  * shutdown may log), so it must be thread-safe; it must not call back into
  * the runtime. */
 typedef void (*pp_log_fn)(void *userdata, uint32_t level, pp_string_view scope,
-			  pp_string_view message);
+                          pp_string_view message);
 
 /* Optional allocator for memory handed to plugins (host->alloc/free, arenas,
  * arrays). free receives the size and alignment given to alloc. */
@@ -55,11 +55,11 @@ enum {
 	PP_RELOAD_UNLOADING = 3  /* the bundle is being unloaded */
 };
 /* name and reason are valid during the call; reason is NULL unless phase is FAILED. */
-typedef void (*pp_reload_fn)(void *userdata, uint64_t bundle_id, const char *name,
-			     uint32_t phase, const char *reason);
+typedef void (*pp_reload_fn)(void *userdata, uint64_t bundle_id, const char *name, uint32_t phase,
+                             const char *reason);
 
 typedef struct pp_runtime_config {
-	pp_log_fn log;      /* NULL: Error and Warn records go to stderr */
+	pp_log_fn log; /* NULL: Error and Warn records go to stderr */
 	void *log_userdata;
 	uint32_t log_level; /* most verbose level delivered to `log` (default PP_LOG_INFO) */
 	pp_alloc_fn alloc;  /* NULL: malloc / aligned_alloc */
@@ -139,13 +139,13 @@ typedef struct pp_load_options {
  * that registers nothing, or whose name is already loaded, leaves the runtime
  * exactly as it was. opts may be NULL. */
 PP_API pp_status pp_bundle_load(pp_runtime *rt, const char *path, const pp_load_options *opts,
-				uint64_t *out_id);
+                                uint64_t *out_id);
 
 /* Loads a bundle from source held in memory, for loaders that take it (JS).
  * opts->name is required; opts->loader defaults to "js-quickjs". The bytes
  * are copied. */
 PP_API pp_status pp_bundle_load_source(pp_runtime *rt, const void *source, size_t len,
-				       const pp_load_options *opts, uint64_t *out_id);
+                                       const pp_load_options *opts, uint64_t *out_id);
 
 /* Unload flags. */
 enum { PP_UNLOAD_CASCADE = 1u /* unload the bundles that depend on it first */ };
@@ -170,7 +170,7 @@ typedef struct pp_bundle_info {
 /* Calls fn once per loaded bundle, in load order; info is valid during the
  * call. fn must not load, unload or reload. Returns the number of bundles. */
 PP_API size_t pp_bundle_foreach(pp_runtime *rt, void (*fn)(void *ud, const pp_bundle_info *info),
-				void *ud);
+                                void *ud);
 
 /* ---- Guest contracts ----------------------------------------------------- */
 
@@ -181,7 +181,7 @@ PP_API pp_guest_contract_handle pp_find(pp_runtime *rt, uint64_t contract_id, ui
 /* Every matching provider in registration order: writes up to cap handles and
  * returns how many match in all. */
 PP_API size_t pp_find_all(pp_runtime *rt, uint64_t contract_id, uint32_t min_version,
-			  pp_guest_contract_handle *out, size_t cap);
+                          pp_guest_contract_handle *out, size_t cap);
 
 /* The interface behind a handle, or NULL if the handle is null or stale. The
  * pointer stays valid until the revision counter moves; a caller that keeps it
@@ -194,8 +194,8 @@ PP_API const pp_guest_contract_interface *pp_resolve(pp_runtime *rt, pp_guest_co
  * PP_ERR_STALE_HANDLE, or the plugin's own code); a message the plugin
  * returned is in pp_last_error. */
 PP_API uint32_t pp_call(pp_runtime *rt, pp_guest_contract_handle h,
-			pp_guest_contract_instance instance, uint32_t fn_id, const void *args,
-			void *out, pp_call_arena *arena);
+                        pp_guest_contract_instance instance, uint32_t fn_id, const void *args,
+                        void *out, pp_call_arena *arena);
 
 /* Creates / destroys an instance of the contract behind h. The runtime keeps
  * track of the instances made here: those still alive when their bundle is
@@ -205,9 +205,9 @@ PP_API uint32_t pp_call(pp_runtime *rt, pp_guest_contract_handle h,
  * calling a replaced version's instance through the new code is the host's
  * error, which is why reload announces PP_RELOAD_PREPARING first. */
 PP_API pp_status pp_instance_create(pp_runtime *rt, pp_guest_contract_handle h, const void *args,
-				    pp_guest_contract_instance *out);
+                                    pp_guest_contract_instance *out);
 PP_API pp_status pp_instance_destroy(pp_runtime *rt, pp_guest_contract_handle h,
-				     pp_guest_contract_instance instance);
+                                     pp_guest_contract_instance instance);
 
 #ifdef __cplusplus
 }

@@ -69,7 +69,7 @@ static void bundle_free(pp_bundle *b)
 }
 
 static pp_bundle *bundle_new(pp_runtime *rt, const char *name, const char *path,
-			     const pp_load_options *opts)
+                             const pp_load_options *opts)
 {
 	pp_bundle *b = calloc(1, sizeof *b);
 	if (!b)
@@ -81,7 +81,8 @@ static pp_bundle *bundle_new(pp_runtime *rt, const char *name, const char *path,
 	if (opts && opts->dependency_count) {
 		b->deps = malloc(opts->dependency_count * sizeof *b->deps);
 		if (b->deps) {
-			memcpy(b->deps, opts->dependencies, opts->dependency_count * sizeof *b->deps);
+			memcpy(b->deps, opts->dependencies,
+			       opts->dependency_count * sizeof *b->deps);
 			b->dep_count = opts->dependency_count;
 		}
 	}
@@ -102,8 +103,8 @@ static pp_status run_load(pp_runtime *rt, pp_bundle *b, void **code)
 		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 	if (ts->init_depth == PP_INIT_DEPTH_MAX)
 		return pp__error(rt, PP_ERR_LOAD_FAILED,
-				 "bundle '%s': bundles loading bundles nest deeper than %d", b->name,
-				 PP_INIT_DEPTH_MAX);
+		                 "bundle '%s': bundles loading bundles nest deeper than %d",
+		                 b->name, PP_INIT_DEPTH_MAX);
 	pp_bundle_source src = {b->name, b->id, b->path, b->source, b->source_len};
 	ts->init_stack[ts->init_depth++] = b;
 	*code = NULL;
@@ -117,8 +118,8 @@ static pp_status run_load(pp_runtime *rt, pp_bundle *b, void **code)
 		b->loader->release(rt, b->loader, *code);
 		*code = NULL;
 		return pp__error(rt, PP_ERR_LOAD_FAILED,
-				 "bundle '%s' (%s): its init succeeded but registered no contracts",
-				 b->name, *b->path ? b->path : "in-memory source");
+		                 "bundle '%s' (%s): its init succeeded but registered no contracts",
+		                 b->name, *b->path ? b->path : "in-memory source");
 	}
 	return PP_OK;
 }
@@ -150,7 +151,8 @@ static void retire_code(pp_runtime *rt, const pp_loader *loader, void *code, pp_
 	retired_code *r = malloc(sizeof *r);
 	if (!r) {
 		/* Cannot defer: leaking is the only safe choice left. */
-		pp__log(rt, PP_LOG_ERROR, "runtime", "out of memory retiring bundle code; leaking it");
+		pp__log(rt, PP_LOG_ERROR, "runtime",
+		        "out of memory retiring bundle code; leaking it");
 		return;
 	}
 	r->rt = rt;
@@ -161,14 +163,14 @@ static void retire_code(pp_runtime *rt, const pp_loader *loader, void *code, pp_
 }
 
 static pp_status load_bundle(pp_runtime *rt, pp_bundle *b, const char *loader_name,
-			     uint64_t *out_id)
+                             uint64_t *out_id)
 {
 	if (loader_name) {
 		b->loader = loader_by_name(rt, loader_name);
 		if (!b->loader) {
 			pp_status st = pp__error(rt, PP_ERR_UNSUPPORTED,
-						 "bundle '%s': no loader named '%s'", b->name,
-						 loader_name);
+			                         "bundle '%s': no loader named '%s'", b->name,
+			                         loader_name);
 			bundle_free(b);
 			return st;
 		}
@@ -179,13 +181,14 @@ static pp_status load_bundle(pp_runtime *rt, pp_bundle *b, const char *loader_na
 		if (!b->loader) {
 			struct stat st;
 			pp_status code =
-			    stat(b->path, &st) != 0
-				? pp__error(rt, PP_ERR_IO, "bundle '%s': cannot open '%s'", b->name,
-					    b->path)
-				: pp__error(rt, PP_ERR_UNSUPPORTED,
-					    "bundle '%s': no loader takes '%s' (expected a native "
-					    ".so or a directory holding one)",
-					    b->name, b->path);
+			        stat(b->path, &st) != 0
+			                ? pp__error(rt, PP_ERR_IO, "bundle '%s': cannot open '%s'",
+			                            b->name, b->path)
+			                : pp__error(rt, PP_ERR_UNSUPPORTED,
+			                            "bundle '%s': no loader takes '%s' (expected a "
+			                            "native "
+			                            ".so or a directory holding one)",
+			                            b->name, b->path);
 			bundle_free(b);
 			return code;
 		}
@@ -194,8 +197,8 @@ static pp_status load_bundle(pp_runtime *rt, pp_bundle *b, const char *loader_na
 	pthread_mutex_lock(&rt->lock);
 	if (pp__bundle_by_id(rt, b->id)) {
 		pthread_mutex_unlock(&rt->lock);
-		pp_status st =
-		    pp__error(rt, PP_ERR_DUPLICATE_PROVIDER, "bundle '%s' is already loaded", b->name);
+		pp_status st = pp__error(rt, PP_ERR_DUPLICATE_PROVIDER,
+		                         "bundle '%s' is already loaded", b->name);
 		bundle_free(b);
 		return st;
 	}
@@ -222,18 +225,18 @@ static pp_status load_bundle(pp_runtime *rt, pp_bundle *b, const char *loader_na
 	pp__bump_revision(rt);
 	pthread_mutex_unlock(&rt->lock);
 	pp__log(rt, PP_LOG_INFO, "runtime", "loaded bundle '%s' (%s loader)", b->name,
-		b->loader->name);
+	        b->loader->name);
 	if (out_id)
 		*out_id = b->id;
 	return PP_OK;
 }
 
 pp_status pp_bundle_load(pp_runtime *rt, const char *path, const pp_load_options *opts,
-			 uint64_t *out_id)
+                         uint64_t *out_id)
 {
 	if (!rt || !path || !*path)
 		return rt ? pp__error(rt, PP_ERR_INVALID_ARGUMENT, "pp_bundle_load: empty path")
-			  : PP_ERR_INVALID_ARGUMENT;
+		          : PP_ERR_INVALID_ARGUMENT;
 	char *name = opts && opts->name ? pp__strdup(opts->name) : name_from_path(path);
 	if (!name)
 		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
@@ -241,7 +244,7 @@ pp_status pp_bundle_load(pp_runtime *rt, const char *path, const pp_load_options
 	pp_status st = PP_OK;
 	if (!*name)
 		st = pp__error(rt, PP_ERR_INVALID_ARGUMENT, "cannot derive a bundle name from '%s'",
-			       path);
+		               path);
 	else if (!b)
 		st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 	free(name);
@@ -251,14 +254,14 @@ pp_status pp_bundle_load(pp_runtime *rt, const char *path, const pp_load_options
 }
 
 pp_status pp_bundle_load_source(pp_runtime *rt, const void *source, size_t len,
-				const pp_load_options *opts, uint64_t *out_id)
+                                const pp_load_options *opts, uint64_t *out_id)
 {
 	if (!opts || !opts->name || !*opts->name)
 		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
-				 "pp_bundle_load_source: a bundle name is required");
+		                 "pp_bundle_load_source: a bundle name is required");
 	if (!source && len)
 		return pp__error(rt, PP_ERR_INVALID_POINTER, "bundle '%s': NULL source",
-				 opts->name);
+		                 opts->name);
 	pp_bundle *b = bundle_new(rt, opts->name, "", opts);
 	if (!b)
 		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
@@ -295,7 +298,7 @@ static pp_status unload_locked(pp_runtime *rt, pp_bundle *b, uint32_t flags, int
 {
 	if (depth > 64)
 		return pp__error(rt, PP_ERR_DEPENDENCY_IN_USE,
-				 "bundle '%s': dependency chain too deep to cascade", b->name);
+		                 "bundle '%s': dependency chain too deep to cascade", b->name);
 	char names[512];
 	size_t used = 0;
 	names[0] = '\0';
@@ -312,15 +315,15 @@ static pp_status unload_locked(pp_runtime *rt, pp_bundle *b, uint32_t flags, int
 			continue;
 		}
 		int n = snprintf(names + used, sizeof names - used, "%s'%s'", used ? ", " : "",
-				 d->name);
+		                 d->name);
 		if (n > 0 && (size_t)n < sizeof names - used)
 			used += (size_t)n;
 		d = d->next;
 	}
 	if (used)
 		return pp__error(rt, PP_ERR_DEPENDENCY_IN_USE,
-				 "cannot unload bundle '%s': %s depend%s on it", b->name, names,
-				 strchr(names, ',') ? "" : "s");
+		                 "cannot unload bundle '%s': %s depend%s on it", b->name, names,
+		                 strchr(names, ',') ? "" : "s");
 
 	notify(rt, b, PP_RELOAD_UNLOADING, NULL);
 	pp_bundle **link = &rt->bundles;
@@ -340,8 +343,8 @@ pp_status pp_bundle_unload(pp_runtime *rt, uint64_t bundle_id, uint32_t flags)
 	pthread_mutex_lock(&rt->lock);
 	pp_bundle *b = pp__bundle_by_id(rt, bundle_id);
 	pp_status st = b ? unload_locked(rt, b, flags, 0)
-			 : pp__error(rt, PP_ERR_NOT_FOUND, "no bundle with id %016llx is loaded",
-				     (unsigned long long)bundle_id);
+	                 : pp__error(rt, PP_ERR_NOT_FOUND, "no bundle with id %016llx is loaded",
+	                             (unsigned long long)bundle_id);
 	pthread_mutex_unlock(&rt->lock);
 	return st;
 }
@@ -386,13 +389,13 @@ static pp_status reload_locked(pp_runtime *rt, pp_bundle *b, visited *seen)
 
 	if (!rt->cfg.hot_reload_enabled)
 		return pp__error(rt, PP_ERR_UNSUPPORTED,
-				 "cannot reload bundle '%s': hot reload is disabled in the runtime "
-				 "config",
-				 b->name);
+		                 "cannot reload bundle '%s': hot reload is disabled in the runtime "
+		                 "config",
+		                 b->name);
 	if (!b->loader->supports_hot_reload)
 		return pp__error(rt, PP_ERR_UNSUPPORTED,
-				 "cannot reload bundle '%s': the %s loader does not support it",
-				 b->name, b->loader->name);
+		                 "cannot reload bundle '%s': the %s loader does not support it",
+		                 b->name, b->loader->name);
 
 	notify(rt, b, PP_RELOAD_PREPARING, NULL);
 	void *code;
@@ -407,7 +410,7 @@ static pp_status reload_locked(pp_runtime *rt, pp_bundle *b, visited *seen)
 	if (st != PP_OK) {
 		const char *why = pp_last_error(rt);
 		pp__log(rt, PP_LOG_ERROR, "runtime", "reload of '%s' failed, old version kept: %s",
-			b->name, why);
+		        b->name, why);
 		notify(rt, b, PP_RELOAD_FAILED, why);
 		return st;
 	}
@@ -431,23 +434,23 @@ pp_status pp_bundle_reload(pp_runtime *rt, uint64_t bundle_id)
 	pp_bundle *b = pp__bundle_by_id(rt, bundle_id);
 	visited seen = {.n = 0};
 	pp_status st = b ? reload_locked(rt, b, &seen)
-			 : pp__error(rt, PP_ERR_NOT_FOUND, "no bundle with id %016llx is loaded",
-				     (unsigned long long)bundle_id);
+	                 : pp__error(rt, PP_ERR_NOT_FOUND, "no bundle with id %016llx is loaded",
+	                             (unsigned long long)bundle_id);
 	pthread_mutex_unlock(&rt->lock);
 	return st;
 }
 
 /* ---- Listing -------------------------------------------------------------- */
 
-size_t pp_bundle_foreach(pp_runtime *rt, void (*fn)(void *ud, const pp_bundle_info *info),
-			 void *ud)
+size_t pp_bundle_foreach(pp_runtime *rt, void (*fn)(void *ud, const pp_bundle_info *info), void *ud)
 {
 	size_t n = 0;
 	pthread_mutex_lock(&rt->lock);
 	for (pp_bundle *b = rt->bundles; b; b = b->next, n++) {
 		if (!fn)
 			continue;
-		pp_bundle_info info = {b->id, b->name, b->path, b->loader->name, 0, b->reload_count};
+		pp_bundle_info info = {b->id,           b->name, b->path,
+		                       b->loader->name, 0,       b->reload_count};
 		for (const pp_contract_node *c = b->contracts; c; c = c->next)
 			info.contract_count++;
 		fn(ud, &info);

@@ -12,7 +12,7 @@ pp_guest_contract_handle pp_find(pp_runtime *rt, uint64_t contract_id, uint32_t 
 }
 
 size_t pp_find_all(pp_runtime *rt, uint64_t contract_id, uint32_t min_version,
-		   pp_guest_contract_handle *out, size_t cap)
+                   pp_guest_contract_handle *out, size_t cap)
 {
 	return pp__registry_find_all(rt, contract_id, min_version, NULL, out, cap);
 }
@@ -28,22 +28,23 @@ const pp_guest_contract_interface *pp_resolve(pp_runtime *rt, pp_guest_contract_
 static uint32_t stale(pp_runtime *rt, pp_guest_contract_handle h)
 {
 	return pp__error(rt, PP_ERR_STALE_HANDLE, "handle %u:%u is %s", h.index, h.generation,
-			 pp_handle_is_null(h) ? "null" : "stale (its bundle was unloaded)");
+	                 pp_handle_is_null(h) ? "null" : "stale (its bundle was unloaded)");
 }
 
 static uint32_t call_failed(pp_runtime *rt, const pp_contract_node *n, uint32_t fn_id,
-			    pp_abi_error err)
+                            pp_abi_error err)
 {
 	char msg[1024];
 	if (*pp__view_copy(msg, sizeof msg, err.message))
 		return pp__error(rt, err.code, "bundle '%s', contract '%s', function %u: %s",
-				 n->bundle->name, n->contract_name, fn_id, msg);
-	return pp__error(rt, err.code, "bundle '%s', contract '%s', function %u failed with code %u",
-			 n->bundle->name, n->contract_name, fn_id, err.code);
+		                 n->bundle->name, n->contract_name, fn_id, msg);
+	return pp__error(rt, err.code,
+	                 "bundle '%s', contract '%s', function %u failed with code %u",
+	                 n->bundle->name, n->contract_name, fn_id, err.code);
 }
 
 uint32_t pp_call(pp_runtime *rt, pp_guest_contract_handle h, pp_guest_contract_instance instance,
-		 uint32_t fn_id, const void *args, void *out, pp_call_arena *arena)
+                 uint32_t fn_id, const void *args, void *out, pp_call_arena *arena)
 {
 	pp_abi_error err = {PP_OK, {NULL, 0}};
 	rcu_read_lock();
@@ -57,14 +58,14 @@ uint32_t pp_call(pp_runtime *rt, pp_guest_contract_handle h, pp_guest_contract_i
 		if (fn_id >= iface->dispatch.native.function_count) {
 			rcu_read_unlock();
 			return pp__error(rt, PP_ERR_FUNCTION_NOT_AVAILABLE,
-					 "contract '%s' of bundle '%s' has no function %u",
-					 n->contract_name, n->bundle->name, fn_id);
+			                 "contract '%s' of bundle '%s' has no function %u",
+			                 n->contract_name, n->bundle->name, fn_id);
 		}
 		pp_native_guest_fn fn = (pp_native_guest_fn)iface->dispatch.native.functions[fn_id];
 		fn(instance, args, out, &err);
 	} else {
 		iface->dispatch.vm.call(iface->dispatch.vm.loader_data, instance, fn_id, args, out,
-					arena, &err);
+		                        arena, &err);
 	}
 	uint32_t code = err.code == PP_OK ? PP_OK : call_failed(rt, n, fn_id, err);
 	PP_TSAN_RELEASE(&rt->tsan_sync);
@@ -79,7 +80,7 @@ static pp_vm_loader_data loader_data(const pp_guest_contract_interface *iface)
 }
 
 pp_status pp_instance_create(pp_runtime *rt, pp_guest_contract_handle h, const void *args,
-			     pp_guest_contract_instance *out)
+                             pp_guest_contract_instance *out)
 {
 	out->data = NULL;
 	out->contract_id = 0;
@@ -102,7 +103,7 @@ pp_status pp_instance_create(pp_runtime *rt, pp_guest_contract_handle h, const v
 }
 
 pp_status pp_instance_destroy(pp_runtime *rt, pp_guest_contract_handle h,
-			      pp_guest_contract_instance instance)
+                              pp_guest_contract_instance instance)
 {
 	pp_status st = PP_OK;
 	rcu_read_lock();
@@ -113,9 +114,9 @@ pp_status pp_instance_destroy(pp_runtime *rt, pp_guest_contract_handle h,
 		/* Made by a version that has since been replaced (or never made
 		 * here): the runtime destroys it with that version's code. */
 		st = pp__error(rt, PP_ERR_STALE_HANDLE,
-			       "instance %p of contract '%s' was not created by the version now "
-			       "loaded; the runtime reclaims it with the replaced version",
-			       instance.data, n->contract_name);
+		               "instance %p of contract '%s' was not created by the version now "
+		               "loaded; the runtime reclaims it with the replaced version",
+		               instance.data, n->contract_name);
 	} else {
 		n->iface.destroy_instance(loader_data(&n->iface), &rt->host, instance);
 	}

@@ -25,14 +25,15 @@ static void set_out(pp_runtime *rt, pp_abi_error *out_err, pp_status code)
 }
 
 static void h_register_guest_contract(const pp_host_api *self, const pp_plugin_descriptor *d,
-				      const pp_guest_contract_interface *iface, pp_abi_error *out_err)
+                                      const pp_guest_contract_interface *iface,
+                                      pp_abi_error *out_err)
 {
 	pp_runtime *rt = RT(self);
 	pp_bundle *b = pp__init_bundle(rt);
 	pp_status st;
 	if (!b) {
 		st = pp__error(rt, PP_ERR_GENERIC,
-			       "register_guest_contract is only allowed during a bundle's init");
+		               "register_guest_contract is only allowed during a bundle's init");
 	} else {
 		pthread_mutex_lock(&rt->lock);
 		st = pp__registry_stage(rt, b, d, iface);
@@ -52,7 +53,7 @@ static void h_free(const pp_host_api *self, void *ptr, size_t size, size_t align
 }
 
 static pp_guest_contract_handle h_find(const pp_host_api *self, uint64_t contract_id,
-				       uint32_t min_version)
+                                       uint32_t min_version)
 {
 	pp_runtime *rt = RT(self);
 	return pp__registry_find(rt, contract_id, min_version, pp__init_bundle(rt));
@@ -68,9 +69,10 @@ static pp_array h_find_all(const pp_host_api *self, uint64_t contract_id, uint32
 		if (n == 0)
 			return a;
 		pp_guest_contract_handle *items =
-		    pp__host_alloc(rt, n * sizeof *items, _Alignof(pp_guest_contract_handle));
+		        pp__host_alloc(rt, n * sizeof *items, _Alignof(pp_guest_contract_handle));
 		if (!items) {
-			pp__error(rt, PP_ERR_OUT_OF_MEMORY, "find_all_guest_contracts: out of memory");
+			pp__error(rt, PP_ERR_OUT_OF_MEMORY,
+			          "find_all_guest_contracts: out of memory");
 			return a;
 		}
 		size_t got = pp__registry_find_all(rt, contract_id, min_version, viewer, items, n);
@@ -85,7 +87,7 @@ static pp_array h_find_all(const pp_host_api *self, uint64_t contract_id, uint32
 }
 
 static const pp_guest_contract_interface *h_resolve(const pp_host_api *self,
-						    pp_guest_contract_handle h)
+                                                    pp_guest_contract_handle h)
 {
 	pp_runtime *rt = RT(self);
 	rcu_read_lock();
@@ -93,12 +95,12 @@ static const pp_guest_contract_interface *h_resolve(const pp_host_api *self,
 	rcu_read_unlock();
 	if (!n)
 		pp__error(rt, PP_ERR_STALE_HANDLE, "resolve_guest_contract: handle %u:%u is %s",
-			  h.index, h.generation, pp_handle_is_null(h) ? "null" : "stale");
+		          h.index, h.generation, pp_handle_is_null(h) ? "null" : "stale");
 	return n ? &n->iface : NULL;
 }
 
 static pp_host_contract_instance h_get_host_contract(const pp_host_api *self, uint64_t contract_id,
-						     uint32_t min_version)
+                                                     uint32_t min_version)
 {
 	pp_runtime *rt = RT(self);
 	pp_host_contract_instance inst = {NULL};
@@ -106,19 +108,20 @@ static pp_host_contract_instance h_get_host_contract(const pp_host_api *self, ui
 	rcu_read_lock();
 	const pp_host_entry *e = pp__host_contracts_find(rt, contract_id, min_version, &why);
 	if (e)
-		inst = e->iface->singleton ? e->singleton : e->iface->create_instance(e->iface, NULL);
+		inst = e->iface->singleton ? e->singleton
+		                           : e->iface->create_instance(e->iface, NULL);
 	PP_TSAN_RELEASE(&rt->tsan_sync);
 	rcu_read_unlock();
 	if (!e)
 		pp__error(rt, why, "host contract %016llx (min version %u): %s",
-			  (unsigned long long)contract_id, min_version,
-			  why == PP_ERR_HOST_CONTRACT_VERSION_MISMATCH ? "version mismatch"
-								       : "not registered");
+		          (unsigned long long)contract_id, min_version,
+		          why == PP_ERR_HOST_CONTRACT_VERSION_MISMATCH ? "version mismatch"
+		                                                       : "not registered");
 	return inst;
 }
 
 static const pp_host_contract_interface *h_resolve_host(const pp_host_api *self,
-							uint64_t contract_id, uint32_t min_version)
+                                                        uint64_t contract_id, uint32_t min_version)
 {
 	pp_runtime *rt = RT(self);
 	uint32_t why;
@@ -129,9 +132,9 @@ static const pp_host_contract_interface *h_resolve_host(const pp_host_api *self,
 	rcu_read_unlock();
 	if (!iface)
 		pp__error(rt, why, "host contract %016llx (min version %u): %s",
-			  (unsigned long long)contract_id, min_version,
-			  why == PP_ERR_HOST_CONTRACT_VERSION_MISMATCH ? "version mismatch"
-								       : "not registered");
+		          (unsigned long long)contract_id, min_version,
+		          why == PP_ERR_HOST_CONTRACT_VERSION_MISMATCH ? "version mismatch"
+		                                                       : "not registered");
 	return iface;
 }
 
@@ -141,7 +144,8 @@ static pp_array h_list_bundles(const pp_host_api *self)
 	pp_array a = {NULL, 0, _Alignof(uint64_t)};
 	pthread_mutex_lock(&rt->lock);
 	if (rt->bundle_count) {
-		uint64_t *ids = pp__host_alloc(rt, rt->bundle_count * sizeof *ids, _Alignof(uint64_t));
+		uint64_t *ids =
+		        pp__host_alloc(rt, rt->bundle_count * sizeof *ids, _Alignof(uint64_t));
 		if (ids) {
 			size_t i = 0;
 			for (pp_bundle *b = rt->bundles; b; b = b->next)
@@ -162,7 +166,7 @@ static pp_array h_get_dependencies(const pp_host_api *self)
 	if (!b || !b->dep_count)
 		return a;
 	pp_dependency_info *items =
-	    pp__host_alloc(rt, b->dep_count * sizeof *items, _Alignof(pp_dependency_info));
+	        pp__host_alloc(rt, b->dep_count * sizeof *items, _Alignof(pp_dependency_info));
 	if (!items)
 		return a;
 	for (size_t i = 0; i < b->dep_count; i++) {
@@ -176,7 +180,7 @@ static pp_array h_get_dependencies(const pp_host_api *self)
 }
 
 static void h_load_bundle(const pp_host_api *self, const uint8_t *path, size_t len,
-			  pp_abi_error *out_err)
+                          pp_abi_error *out_err)
 {
 	pp_runtime *rt = RT(self);
 	char *p = pp__strndup(path, len);
@@ -186,7 +190,7 @@ static void h_load_bundle(const pp_host_api *self, const uint8_t *path, size_t l
 }
 
 static void h_reload_bundle(const pp_host_api *self, const uint8_t *path, size_t len,
-			    pp_abi_error *out_err)
+                            pp_abi_error *out_err)
 {
 	pp_runtime *rt = RT(self);
 	uint64_t id = 0;
@@ -195,14 +199,15 @@ static void h_reload_bundle(const pp_host_api *self, const uint8_t *path, size_t
 		if (strlen(b->path) == len && memcmp(b->path, path, len) == 0)
 			id = b->id;
 	pthread_mutex_unlock(&rt->lock);
-	pp_status st = id ? pp_bundle_reload(rt, id)
-			  : pp__error(rt, PP_ERR_NOT_FOUND, "reload_bundle: no bundle loaded from '%.*s'",
-				      (int)len, (const char *)path);
+	pp_status st =
+	        id ? pp_bundle_reload(rt, id)
+	           : pp__error(rt, PP_ERR_NOT_FOUND, "reload_bundle: no bundle loaded from '%.*s'",
+	                       (int)len, (const char *)path);
 	set_out(rt, out_err, st);
 }
 
 static void h_register_host_contract(const pp_host_api *self,
-				     const pp_host_contract_interface *iface, pp_abi_error *out_err)
+                                     const pp_host_contract_interface *iface, pp_abi_error *out_err)
 {
 	pp_runtime *rt = RT(self);
 	set_out(rt, out_err, pp__host_contracts_register(rt, iface));
@@ -246,7 +251,7 @@ static void h_unload_bundle(const pp_host_api *self, uint64_t bundle_id, pp_abi_
 }
 
 static void h_log(const pp_host_api *self, uint32_t level, pp_string_view scope,
-		  pp_string_view message)
+                  pp_string_view message)
 {
 	pp__log_view(RT(self), level, scope, message);
 }
@@ -258,8 +263,8 @@ static pp_vm_loader_data loader_data_of(const pp_guest_contract_interface *iface
 }
 
 static void h_create_guest_instance(const pp_host_api *self,
-				    const pp_guest_contract_interface *iface, const void *args,
-				    pp_guest_contract_instance *out)
+                                    const pp_guest_contract_interface *iface, const void *args,
+                                    pp_guest_contract_instance *out)
 {
 	if (!out)
 		return;
@@ -273,8 +278,8 @@ static void h_create_guest_instance(const pp_host_api *self,
 }
 
 static void h_destroy_guest_instance(const pp_host_api *self,
-				     const pp_guest_contract_interface *iface,
-				     pp_guest_contract_instance instance)
+                                     const pp_guest_contract_interface *iface,
+                                     pp_guest_contract_instance instance)
 {
 	if (!iface)
 		return;

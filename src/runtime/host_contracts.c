@@ -21,32 +21,33 @@ static void table_reclaim(struct rcu_head *head)
 pp_status pp__host_contracts_register(pp_runtime *rt, const pp_host_contract_interface *iface)
 {
 	if (!iface)
-		return pp__error(rt, PP_ERR_INVALID_POINTER, "register_host_contract: NULL interface");
+		return pp__error(rt, PP_ERR_INVALID_POINTER,
+		                 "register_host_contract: NULL interface");
 	uint32_t dt = iface->dispatch_type;
 	if (dt != PP_DISPATCH_NATIVE && dt != PP_DISPATCH_VM)
 		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
-				 "host contract %016llx: unknown dispatch type %u",
-				 (unsigned long long)iface->contract_id, dt);
+		                 "host contract %016llx: unknown dispatch type %u",
+		                 (unsigned long long)iface->contract_id, dt);
 	if (!iface->create_instance || !iface->destroy_instance)
 		return pp__error(rt, PP_ERR_INVALID_POINTER,
-				 "host contract %016llx: create_instance and destroy_instance are "
-				 "required",
-				 (unsigned long long)iface->contract_id);
+		                 "host contract %016llx: create_instance and destroy_instance are "
+		                 "required",
+		                 (unsigned long long)iface->contract_id);
 	if (dt == PP_DISPATCH_NATIVE) {
 		const pp_native_dispatch *nd = &iface->dispatch.native;
 		if (nd->function_count && !nd->functions)
 			return pp__error(rt, PP_ERR_INVALID_POINTER,
-					 "host contract %016llx: NULL function table",
-					 (unsigned long long)iface->contract_id);
+			                 "host contract %016llx: NULL function table",
+			                 (unsigned long long)iface->contract_id);
 		for (uint32_t i = 0; i < nd->function_count; i++)
 			if (!nd->functions[i])
 				return pp__error(rt, PP_ERR_INVALID_POINTER,
-						 "host contract %016llx: NULL function at index %u",
-						 (unsigned long long)iface->contract_id, i);
+				                 "host contract %016llx: NULL function at index %u",
+				                 (unsigned long long)iface->contract_id, i);
 	} else if (!iface->dispatch.vm.call) {
 		return pp__error(rt, PP_ERR_INVALID_POINTER,
-				 "host contract %016llx: VM dispatch with a NULL call",
-				 (unsigned long long)iface->contract_id);
+		                 "host contract %016llx: VM dispatch with a NULL call",
+		                 (unsigned long long)iface->contract_id);
 	}
 
 	pthread_mutex_lock(&rt->lock);
@@ -56,8 +57,8 @@ pp_status pp__host_contracts_register(pp_runtime *rt, const pp_host_contract_int
 		if (old->entries[i].iface->contract_id == iface->contract_id) {
 			pthread_mutex_unlock(&rt->lock);
 			return pp__error(rt, PP_ERR_DUPLICATE_PROVIDER,
-					 "host contract %016llx is already registered",
-					 (unsigned long long)iface->contract_id);
+			                 "host contract %016llx is already registered",
+			                 (unsigned long long)iface->contract_id);
 		}
 	}
 	pp_host_table *t = malloc(sizeof *t + (n + 1) * sizeof t->entries[0]);
@@ -83,7 +84,7 @@ pp_status pp__host_contracts_register(pp_runtime *rt, const pp_host_contract_int
 
 /* Caller holds the read lock. */
 const pp_host_entry *pp__host_contracts_find(pp_runtime *rt, uint64_t contract_id,
-					     uint32_t min_version, uint32_t *why)
+                                             uint32_t min_version, uint32_t *why)
 {
 	pp_host_table *t = atomic_load_explicit(&rt->hosts, memory_order_acquire);
 	PP_TSAN_ACQUIRE(&rt->tsan_sync);
@@ -96,7 +97,7 @@ const pp_host_entry *pp__host_contracts_find(pp_runtime *rt, uint64_t contract_i
 			continue;
 		/* Host lookups pack major << 16 | minor; 0 takes any version. */
 		if (min_version != 0 && (h->contract_version.major != (min_version >> 16) ||
-					 h->contract_version.minor < (min_version & 0xFFFFu))) {
+		                         h->contract_version.minor < (min_version & 0xFFFFu))) {
 			*why = PP_ERR_HOST_CONTRACT_VERSION_MISMATCH;
 			return NULL;
 		}
@@ -114,7 +115,7 @@ void pp__host_contracts_destroy(pp_runtime *rt)
 	for (size_t i = 0; i < t->count; i++)
 		if (t->entries[i].iface->singleton)
 			t->entries[i].iface->destroy_instance(t->entries[i].iface,
-							      t->entries[i].singleton);
+			                                      t->entries[i].singleton);
 	pp__defer(rt, &t->rcu, table_reclaim);
 }
 

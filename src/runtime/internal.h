@@ -19,10 +19,10 @@ typedef struct pp_loader pp_loader;
 
 /* What a loader is given to load: a path (directory or file) or source bytes. */
 typedef struct pp_bundle_source {
-	const char *name;     /* bundle name */
+	const char *name; /* bundle name */
 	uint64_t bundle_id;
-	const char *path;     /* directory or file as given; "" for in-memory */
-	const void *code;     /* in-memory source, or NULL */
+	const char *path; /* directory or file as given; "" for in-memory */
+	const void *code; /* in-memory source, or NULL */
 	size_t code_len;
 } pp_bundle_source;
 
@@ -37,7 +37,7 @@ struct pp_loader {
 	/* true if this loader takes the file or directory at path */
 	bool (*accepts)(const char *path);
 	pp_status (*load)(pp_runtime *rt, const pp_loader *self, const pp_bundle_source *src,
-			  void **out_code);
+	                  void **out_code);
 	void (*release)(pp_runtime *rt, const pp_loader *self, void *code);
 	void *userdata;
 };
@@ -56,7 +56,7 @@ typedef struct pp_contract_node {
 	pp_runtime *rt;
 	pp_bundle *bundle;
 	uint64_t bundle_id;
-	uint64_t seq;        /* registration order, for find */
+	uint64_t seq; /* registration order, for find */
 	uint32_t slot;
 	uint32_t generation;
 	char *contract_name;
@@ -113,10 +113,10 @@ struct pp_bundle {
 	uint64_t id;
 	char *name;
 	char *path;
-	void *source;        /* copy of in-memory source, or NULL */
+	void *source; /* copy of in-memory source, or NULL */
 	size_t source_len;
 	const pp_loader *loader;
-	void *code;          /* what loader->load produced */
+	void *code;                  /* what loader->load produced */
 	pp_contract_node *contracts; /* published */
 	pp_contract_node *staged;    /* during init */
 	uint32_t staged_count;
@@ -146,7 +146,7 @@ struct pp_runtime {
 
 	pthread_mutex_t lock; /* recursive: loads, unloads, reloads, registrations */
 	pp_registry reg;
-	pp_bundle *bundles;   /* load order */
+	pp_bundle *bundles; /* load order */
 	uint32_t bundle_count;
 	const pp_loader *loaders[8];
 	size_t loader_count;
@@ -159,16 +159,16 @@ struct pp_runtime {
 
 	_Atomic uint64_t pending_reclaims;
 	_Atomic uint64_t reclaimed;
-	uint64_t tmp_seq;    /* unique names for native copies (under lock) */
-	int tsan_sync;       /* address TSan annotations synchronise on */
+	uint64_t tmp_seq; /* unique names for native copies (under lock) */
+	int tsan_sync;    /* address TSan annotations synchronise on */
 };
 
 /* runtime.c */
 pp_status pp__error(pp_runtime *rt, pp_status code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 void pp__clear_error(pp_runtime *rt);
 void pp__log(pp_runtime *rt, uint32_t level, const char *scope, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+        __attribute__((format(printf, 4, 5)));
 void pp__log_view(pp_runtime *rt, uint32_t level, pp_string_view scope, pp_string_view msg);
 pp_tstate *pp__tstate(pp_runtime *rt);
 pp_bundle *pp__init_bundle(pp_runtime *rt); /* bundle being initialised on this thread */
@@ -191,14 +191,14 @@ void pp__bump_revision(pp_runtime *rt);
 pp_status pp__registry_init(pp_runtime *rt);
 void pp__registry_destroy(pp_runtime *rt);
 pp_status pp__registry_stage(pp_runtime *rt, pp_bundle *b, const pp_plugin_descriptor *d,
-			     const pp_guest_contract_interface *iface);
+                             const pp_guest_contract_interface *iface);
 void pp__registry_discard_staged(pp_runtime *rt, pp_bundle *b);
 pp_status pp__registry_publish(pp_runtime *rt, pp_bundle *b);
 void pp__registry_unpublish(pp_runtime *rt, pp_bundle *b);
 pp_guest_contract_handle pp__registry_find(pp_runtime *rt, uint64_t contract_id,
-					   uint32_t min_version, const pp_bundle *viewer);
+                                           uint32_t min_version, const pp_bundle *viewer);
 size_t pp__registry_find_all(pp_runtime *rt, uint64_t contract_id, uint32_t min_version,
-			     const pp_bundle *viewer, pp_guest_contract_handle *out, size_t cap);
+                             const pp_bundle *viewer, pp_guest_contract_handle *out, size_t cap);
 const pp_contract_node *pp__registry_resolve(pp_runtime *rt, pp_guest_contract_handle h);
 pp_status pp__instance_track(pp_contract_node *n, void *data);
 bool pp__instance_untrack(pp_contract_node *n, void *data);
@@ -207,7 +207,7 @@ bool pp__version_matches(pp_version v, uint32_t min_version);
 /* host_contracts.c */
 pp_status pp__host_contracts_register(pp_runtime *rt, const pp_host_contract_interface *iface);
 const pp_host_entry *pp__host_contracts_find(pp_runtime *rt, uint64_t contract_id,
-					     uint32_t min_version, uint32_t *why);
+                                             uint32_t min_version, uint32_t *why);
 void pp__host_contracts_destroy(pp_runtime *rt);
 
 /* host_api.c */

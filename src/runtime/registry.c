@@ -32,7 +32,7 @@ pp_status pp__registry_init(pp_runtime *rt)
 		atomic_init(&r->chunks[i], NULL);
 	r->free_head = UINT32_MAX;
 	r->ht = cds_lfht_new_flavor(16, 16, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
-				    &urcu_bp_flavor, NULL);
+	                            &urcu_bp_flavor, NULL);
 	return r->ht ? PP_OK : PP_ERR_OUT_OF_MEMORY;
 }
 
@@ -75,7 +75,8 @@ static pp_slot *slot_at(pp_registry *r, uint32_t index)
 {
 	if (index / PP_SLOT_CHUNK >= PP_MAX_CHUNKS)
 		return NULL;
-	pp_slot *chunk = atomic_load_explicit(&r->chunks[index / PP_SLOT_CHUNK], memory_order_acquire);
+	pp_slot *chunk =
+	        atomic_load_explicit(&r->chunks[index / PP_SLOT_CHUNK], memory_order_acquire);
 	return chunk ? &chunk[index % PP_SLOT_CHUNK] : NULL;
 }
 
@@ -127,16 +128,16 @@ static bool view_ok(pp_string_view v)
 }
 
 pp_status pp__registry_stage(pp_runtime *rt, pp_bundle *b, const pp_plugin_descriptor *d,
-			     const pp_guest_contract_interface *iface)
+                             const pp_guest_contract_interface *iface)
 {
 	if (!d || !iface)
 		return pp__error(rt, PP_ERR_INVALID_POINTER,
-				 "bundle '%s': register_guest_contract with a NULL %s", b->name,
-				 d ? "interface" : "descriptor");
+		                 "bundle '%s': register_guest_contract with a NULL %s", b->name,
+		                 d ? "interface" : "descriptor");
 	if (!view_ok(d->name) || !view_ok(d->contract_name))
 		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
-				 "bundle '%s': contract descriptor names must be valid UTF-8",
-				 b->name);
+		                 "bundle '%s': contract descriptor names must be valid UTF-8",
+		                 b->name);
 	/* Read the dispatch type as the raw integer it is on the wire. */
 	uint32_t dt;
 	memcpy(&dt, (const uint8_t *)iface + offsetof(pp_guest_contract_interface, dispatch_type),
@@ -145,38 +146,38 @@ pp_status pp__registry_stage(pp_runtime *rt, pp_bundle *b, const pp_plugin_descr
 	int clen = (int)d->contract_name.len;
 	if (dt != PP_DISPATCH_NATIVE && dt != PP_DISPATCH_VM)
 		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
-				 "bundle '%s': contract '%.*s%s' has unknown dispatch type %u",
-				 b->name, clen, (const char *)d->contract_name.ptr, cname, dt);
+		                 "bundle '%s': contract '%.*s%s' has unknown dispatch type %u",
+		                 b->name, clen, (const char *)d->contract_name.ptr, cname, dt);
 	if (!iface->create_instance || !iface->destroy_instance)
 		return pp__error(rt, PP_ERR_INVALID_POINTER,
-				 "bundle '%s': contract '%.*s%s' lacks create_instance or "
-				 "destroy_instance",
-				 b->name, clen, (const char *)d->contract_name.ptr, cname);
+		                 "bundle '%s': contract '%.*s%s' lacks create_instance or "
+		                 "destroy_instance",
+		                 b->name, clen, (const char *)d->contract_name.ptr, cname);
 	if (dt == PP_DISPATCH_NATIVE) {
 		const pp_native_dispatch *nd = &iface->dispatch.native;
 		if (nd->function_count && !nd->functions)
 			return pp__error(rt, PP_ERR_INVALID_POINTER,
-					 "bundle '%s': contract '%.*s%s' declares %u functions "
-					 "but a NULL table",
-					 b->name, clen, (const char *)d->contract_name.ptr, cname,
-					 nd->function_count);
+			                 "bundle '%s': contract '%.*s%s' declares %u functions "
+			                 "but a NULL table",
+			                 b->name, clen, (const char *)d->contract_name.ptr, cname,
+			                 nd->function_count);
 		for (uint32_t i = 0; i < nd->function_count; i++)
 			if (!nd->functions[i])
 				return pp__error(rt, PP_ERR_INVALID_POINTER,
-						 "bundle '%s': contract '%.*s%s' has a NULL "
-						 "function at index %u",
-						 b->name, clen, (const char *)d->contract_name.ptr,
-						 cname, i);
+				                 "bundle '%s': contract '%.*s%s' has a NULL "
+				                 "function at index %u",
+				                 b->name, clen, (const char *)d->contract_name.ptr,
+				                 cname, i);
 	} else if (!iface->dispatch.vm.call) {
 		return pp__error(rt, PP_ERR_INVALID_POINTER,
-				 "bundle '%s': contract '%.*s%s' has VM dispatch with a NULL call",
-				 b->name, clen, (const char *)d->contract_name.ptr, cname);
+		                 "bundle '%s': contract '%.*s%s' has VM dispatch with a NULL call",
+		                 b->name, clen, (const char *)d->contract_name.ptr, cname);
 	}
 	for (const pp_contract_node *n = b->staged; n; n = n->next)
 		if (n->iface.contract_id == iface->contract_id)
 			return pp__error(rt, PP_ERR_DUPLICATE_PROVIDER,
-					 "bundle '%s' registered contract '%s' twice", b->name,
-					 n->contract_name);
+			                 "bundle '%s' registered contract '%s' twice", b->name,
+			                 n->contract_name);
 
 	pp_contract_node *n = calloc(1, sizeof *n);
 	if (!n)
@@ -227,8 +228,8 @@ static void node_reclaim(struct rcu_head *head)
 	n->live = NULL;
 	pthread_mutex_unlock(&n->inst_lock);
 	pp_vm_loader_data ld = {n->iface.dispatch_type == PP_DISPATCH_VM
-				    ? n->iface.dispatch.vm.loader_data.data
-				    : NULL};
+	                                ? n->iface.dispatch.vm.loader_data.data
+	                                : NULL};
 	while (left) {
 		pp_live_instance *l = left;
 		left = l->next;
@@ -309,7 +310,7 @@ pp_status pp__registry_publish(pp_runtime *rt, pp_bundle *b)
 				slot_release(r, fresh[i]);
 			free(fresh);
 			return pp__error(rt, PP_ERR_OUT_OF_MEMORY,
-					 "bundle '%s': the registry is full", b->name);
+			                 "bundle '%s': the registry is full", b->name);
 		}
 	}
 
@@ -388,7 +389,7 @@ static bool visible_to(const pp_bundle *viewer, uint64_t contract_id)
 /* Calls fn for each live provider of contract_id that matches min_version,
  * in no particular order. The caller holds the read lock. */
 static void for_each_match(pp_runtime *rt, uint64_t contract_id, uint32_t min_version,
-			   void (*fn)(const pp_contract_node *n, void *ud), void *ud)
+                           void (*fn)(const pp_contract_node *n, void *ud), void *ud)
 {
 	struct cds_lfht_iter it;
 	struct cds_lfht_node *hn;
@@ -400,7 +401,7 @@ static void for_each_match(pp_runtime *rt, uint64_t contract_id, uint32_t min_ve
 		/* During a reload swap both nodes are in the table; the slot says
 		 * which one is live. */
 		if (atomic_load_explicit(&slot_at(&rt->reg, n->slot)->node, memory_order_acquire) ==
-			n &&
+		            n &&
 		    pp__version_matches(n->iface.contract_version, min_version))
 			fn(n, ud);
 	}
@@ -422,7 +423,7 @@ static void keep_first(const pp_contract_node *n, void *ud)
 }
 
 pp_guest_contract_handle pp__registry_find(pp_runtime *rt, uint64_t contract_id,
-					   uint32_t min_version, const pp_bundle *viewer)
+                                           uint32_t min_version, const pp_bundle *viewer)
 {
 	ordered_handle best = {UINT64_MAX, pp_handle_null()};
 	if (!visible_to(viewer, contract_id))
@@ -466,7 +467,7 @@ static int by_seq(const void *a, const void *b)
 }
 
 size_t pp__registry_find_all(pp_runtime *rt, uint64_t contract_id, uint32_t min_version,
-			     const pp_bundle *viewer, pp_guest_contract_handle *out, size_t cap)
+                             const pp_bundle *viewer, pp_guest_contract_handle *out, size_t cap)
 {
 	if (!visible_to(viewer, contract_id))
 		return 0;

@@ -136,8 +136,8 @@ void pp__log_view(pp_runtime *rt, uint32_t level, pp_string_view scope, pp_strin
 	}
 	if (level <= PP_LOG_WARN)
 		fprintf(stderr, "polyplug %s [%.*s] %.*s\n", level_name(level), (int)scope.len,
-			scope.ptr ? (const char *)scope.ptr : "", (int)msg.len,
-			msg.ptr ? (const char *)msg.ptr : "");
+		        scope.ptr ? (const char *)scope.ptr : "", (int)msg.len,
+		        msg.ptr ? (const char *)msg.ptr : "");
 }
 
 void pp__log(pp_runtime *rt, uint32_t level, const char *scope, const char *fmt, ...)
@@ -152,7 +152,8 @@ void pp__log(pp_runtime *rt, uint32_t level, const char *scope, const char *fmt,
 	if (n < 0)
 		return;
 	pp_string_view s = {(const uint8_t *)scope, strlen(scope)};
-	pp_string_view m = {(const uint8_t *)buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1};
+	pp_string_view m = {(const uint8_t *)buf,
+	                    (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1};
 	pp__log_view(rt, level, s, m);
 }
 
@@ -238,8 +239,8 @@ bool pp__utf8_valid(const uint8_t *s, size_t n)
 			cp = (cp << 6) | (s[i + k] & 0x3F);
 		}
 		/* overlong forms, surrogates, beyond U+10FFFF */
-		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-		    (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+		    (len == 4 && cp < 0x10000) || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
 			return false;
 		i += len;
 	}
@@ -284,7 +285,7 @@ pp_status pp_runtime_quiesce(pp_runtime *rt)
 {
 	if (rcu_read_ongoing())
 		return pp__error(rt, PP_ERR_REENTRANT_CALL,
-				 "pp_runtime_quiesce called from inside a plugin call");
+		                 "pp_runtime_quiesce called from inside a plugin call");
 	/* Callbacks may queue further callbacks (a bundle's release frees its
 	 * contract nodes); wait until nothing of ours is pending. */
 	do

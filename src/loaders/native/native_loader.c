@@ -36,7 +36,7 @@ static char *find_library_in(pp_runtime *rt, const pp_bundle_source *src, pp_sta
 	DIR *d = opendir(src->path);
 	if (!d) {
 		*why = pp__error(rt, PP_ERR_IO, "bundle '%s': cannot open directory '%s': %s",
-				 src->name, src->path, strerror(errno));
+		                 src->name, src->path, strerror(errno));
 		return NULL;
 	}
 	char *found = NULL;
@@ -57,12 +57,12 @@ static char *find_library_in(pp_runtime *rt, const pp_bundle_source *src, pp_sta
 		return found;
 	free(found);
 	*why = count == 0 ? pp__error(rt, PP_ERR_LOAD_FAILED,
-				      "bundle '%s': no shared library (.so) in directory '%s'",
-				      src->name, src->path)
-			  : pp__error(rt, PP_ERR_LOAD_FAILED,
-				      "bundle '%s': %d shared libraries in '%s'; expected one (a "
-				      "manifest can name it)",
-				      src->name, count, src->path);
+	                              "bundle '%s': no shared library (.so) in directory '%s'",
+	                              src->name, src->path)
+	                  : pp__error(rt, PP_ERR_LOAD_FAILED,
+	                              "bundle '%s': %d shared libraries in '%s'; expected one (a "
+	                              "manifest can name it)",
+	                              src->name, count, src->path);
 	return NULL;
 }
 
@@ -88,7 +88,7 @@ static bool native_accepts(const char *path)
 
 /* Copies lib to a fresh file so dlopen maps this exact version. */
 static char *copy_aside(pp_runtime *rt, const pp_bundle_source *src, const char *lib,
-			pp_status *why)
+                        pp_status *why)
 {
 	const char *tmp = getenv("TMPDIR");
 	if (!tmp || !*tmp)
@@ -127,7 +127,7 @@ static char *copy_aside(pp_runtime *rt, const pp_bundle_source *src, const char 
 		ok = false;
 	if (!ok) {
 		*why = pp__error(rt, PP_ERR_IO, "bundle '%s': cannot copy '%s' to '%s': %s",
-				 src->name, lib, path, strerror(saved));
+		                 src->name, lib, path, strerror(saved));
 		if (out >= 0)
 			unlink(path);
 		free(path);
@@ -148,18 +148,18 @@ static void code_free(native_code *c)
 }
 
 static pp_status native_load(pp_runtime *rt, const pp_loader *self, const pp_bundle_source *src,
-			     void **out_code)
+                             void **out_code)
 {
 	(void)self;
 	pp_status st = PP_OK;
 	if (src->code)
 		return pp__error(rt, PP_ERR_UNSUPPORTED,
-				 "bundle '%s': the native loader cannot load from memory",
-				 src->name);
+		                 "bundle '%s': the native loader cannot load from memory",
+		                 src->name);
 	struct stat sb;
 	if (stat(src->path, &sb) != 0)
 		return pp__error(rt, PP_ERR_IO, "bundle '%s': cannot open '%s': %s", src->name,
-				 src->path, strerror(errno));
+		                 src->path, strerror(errno));
 	char *lib = S_ISDIR(sb.st_mode) ? find_library_in(rt, src, &st) : pp__strdup(src->path);
 	if (!lib)
 		return st != PP_OK ? st : pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
@@ -177,7 +177,7 @@ static pp_status native_load(pp_runtime *rt, const pp_loader *self, const pp_bun
 	if (!c->dl) {
 		const char *e = dlerror();
 		st = pp__error(rt, PP_ERR_LOAD_FAILED, "bundle '%s' (%s): dlopen failed: %s",
-			       src->name, lib, e ? e : "unknown error");
+		               src->name, lib, e ? e : "unknown error");
 		goto fail;
 	}
 	dlerror();
@@ -185,27 +185,28 @@ static pp_status native_load(pp_runtime *rt, const pp_loader *self, const pp_bun
 	pp_init_fn init = (pp_init_fn)dlsym(c->dl, "polyplug_init");
 	c->shutdown = (pp_shutdown_fn)dlsym(c->dl, "polyplug_shutdown");
 	if (!abi || !init) {
-		st = pp__error(rt, PP_ERR_LOAD_FAILED,
-			       "bundle '%s' (%s): missing symbol %s (is it exported with PP_EXPORT?)",
-			       src->name, lib, !abi ? "polyplug_abi_version" : "polyplug_init");
+		st = pp__error(
+		        rt, PP_ERR_LOAD_FAILED,
+		        "bundle '%s' (%s): missing symbol %s (is it exported with PP_EXPORT?)",
+		        src->name, lib, !abi ? "polyplug_abi_version" : "polyplug_init");
 		goto fail;
 	}
 	uint32_t v = abi();
 	if (v != PP_ABI_VERSION) {
 		st = pp__error(rt, PP_ERR_ABI_MISMATCH,
-			       "bundle '%s' (%s): built for ABI version %u, this runtime speaks %u",
-			       src->name, lib, v, PP_ABI_VERSION);
+		               "bundle '%s' (%s): built for ABI version %u, this runtime speaks %u",
+		               src->name, lib, v, PP_ABI_VERSION);
 		goto fail;
 	}
 	pp_bundle_init_context ctx = {src->bundle_id,
-				      {(const uint8_t *)src->path, strlen(src->path)}};
+	                              {(const uint8_t *)src->path, strlen(src->path)}};
 	pp_abi_error err = init(&rt->host, &ctx);
 	if (err.code != PP_OK) {
 		char msg[1024];
 		pp__view_copy(msg, sizeof msg, err.message);
 		st = pp__error(rt, PP_ERR_INIT_FAILED,
-			       "bundle '%s' (%s): polyplug_init failed with code %u%s%s", src->name,
-			       lib, err.code, *msg ? ": " : "", msg);
+		               "bundle '%s' (%s): polyplug_init failed with code %u%s%s", src->name,
+		               lib, err.code, *msg ? ": " : "", msg);
 		c->shutdown = NULL; /* it never initialised */
 		goto fail;
 	}
@@ -231,11 +232,11 @@ static void native_release(pp_runtime *rt, const pp_loader *self, void *code)
 }
 
 const pp_loader pp_native_loader = {
-    .name = "native",
-    .language = 1,
-    .supports_hot_reload = true,
-    .accepts = native_accepts,
-    .load = native_load,
-    .release = native_release,
-    .userdata = NULL,
+        .name = "native",
+        .language = 1,
+        .supports_hot_reload = true,
+        .accepts = native_accepts,
+        .load = native_load,
+        .release = native_release,
+        .userdata = NULL,
 };
