@@ -8,6 +8,7 @@
 #   make valgrind             a subset of the suite under valgrind memcheck
 #   make bench                run the benchmarks (Release build)
 #   make format | format-check | tidy
+SHELL := /bin/bash
 SANITIZE ?=
 MAKEFLAGS += --no-print-directory
 BUILD_TYPE ?= RelWithDebInfo
@@ -56,8 +57,10 @@ format:
 	@clang-format -i $(FORMAT_FILES)
 format-check:
 	@clang-format --dry-run --Werror $(FORMAT_FILES)
+TIDY_FILES = $(shell git ls-files '*.c')
 tidy: build
-	@clang-tidy -p $(BDIR) --quiet $(shell git ls-files 'src/*.c' 'tools/*.c') 2>/dev/null
+	@clang-tidy -p $(BDIR) --quiet $(TIDY_FILES) 2>/dev/null | grep -E -A3 'warning:|error:' ; \
+		test $${PIPESTATUS[0]} -eq 0
 
 install: build
 	@cmake --install $(BDIR) --prefix $(or $(PREFIX),/usr/local)

@@ -2,7 +2,11 @@
 #ifndef PP_TEST_HELPERS_H
 #define PP_TEST_HELPERS_H
 
+#include <fcntl.h>
+#include <ftw.h>
 #include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -98,6 +102,45 @@ static inline int32_t call_i32(pp_runtime *rt, const char *contract, uint32_t fn
 	pp_guest_contract_instance none = {NULL, 0};
 	*code = pp_call(rt, h, none, fn, &arg, &out, NULL);
 	return out;
+}
+
+/* Copies a file (the tests swap plugin versions on disk). */
+static inline void copy_file(const char *from, const char *to)
+{
+	int in = open(from, O_RDONLY);
+	int out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	if (in < 0 || out < 0)
+		fail_msg("cannot copy %s to %s", from, to);
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(in, buf, sizeof buf)) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			fail_msg("short write to %s", to);
+	close(in);
+	close(out);
+}
+
+static inline int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* rm -rf */
+static inline void remove_tree(const char *dir)
+{
+	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A fresh directory under /tmp, in buf. */
+static inline const char *temp_dir(char *buf, size_t cap)
+{
+	snprintf(buf, cap, "/tmp/pp-test-XXXXXX");
+	if (!mkdtemp(buf))
+		fail_msg("mkdtemp failed");
+	return buf;
 }
 
 #define assert_contains(haystack, needle)                                    \

@@ -52,12 +52,15 @@ static int plugin_copies(void)
 static long rss_kib(void)
 {
 	FILE *f = fopen("/proc/self/statm", "r");
-	long pages = 0, resident = 0;
+	char line[128] = "";
 	if (f) {
-		if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
-			resident = 0;
+		if (!fgets(line, sizeof line, f))
+			line[0] = '\0';
 		fclose(f);
 	}
+	char *rest;
+	strtol(line, &rest, 10); /* total pages, then resident pages */
+	long resident = strtol(rest, NULL, 10);
 	return resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 

@@ -98,9 +98,8 @@ static void unreadable_and_foreign_paths_fail_cleanly(void **state)
 	assert_int_equal(pp_bundle_load(rt, fx("calc_v1"), &o, NULL), PP_ERR_UNSUPPORTED);
 	assert_contains(pp_last_error(rt), "no loader named 'cobol'");
 	/* not a shared library at all, forced through the native loader */
-	char dir[] = "/tmp/pp-native-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	char path[600];
+	char dir[64], path[128];
+	temp_dir(dir, sizeof dir);
 	snprintf(path, sizeof path, "%s/fake.so", dir);
 	FILE *f = fopen(path, "w");
 	fputs("not an ELF file\n", f);
@@ -108,8 +107,7 @@ static void unreadable_and_foreign_paths_fail_cleanly(void **state)
 	assert_int_equal(pp_bundle_load(rt, path, NULL, NULL), PP_ERR_LOAD_FAILED);
 	assert_contains(pp_last_error(rt), "dlopen failed");
 	assert_contains(pp_last_error(rt), "bundle 'fake'");
-	unlink(path);
-	rmdir(dir);
+	remove_tree(dir);
 	assert_untouched(rt);
 	pp_runtime_free(rt);
 }
@@ -134,13 +132,13 @@ static void loading_the_same_bundle_twice_is_refused(void **state)
 static void bundle_directory_is_loaded_by_its_library(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/pp-dir-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	char cmd[1400];
-	snprintf(cmd, sizeof cmd, "mkdir %s/my-calc && cp %s %s/my-calc/", dir, fx("calc_v2"), dir);
-	assert_int_equal(system(cmd), 0);
-	char bundle[600];
-	snprintf(bundle, sizeof bundle, "%s/my-calc/", dir);
+	char dir[64], bundle[128], file[256];
+	temp_dir(dir, sizeof dir);
+	snprintf(bundle, sizeof bundle, "%s/my-calc", dir);
+	mkdir(bundle, 0755);
+	snprintf(file, sizeof file, "%s/libmycalc.so", bundle);
+	copy_file(fx("calc_v2"), file);
+	strcat(bundle, "/");
 	pp_runtime *rt = rt_new();
 	uint64_t id = 0;
 	assert_int_equal(pp_bundle_load(rt, bundle, NULL, &id), PP_OK);
@@ -148,15 +146,16 @@ static void bundle_directory_is_loaded_by_its_library(void **state)
 	uint32_t code;
 	assert_int_equal(call_i32(rt, "test.calc", 1, 0, &code), 2);
 	/* two libraries: ambiguous */
-	snprintf(cmd, sizeof cmd, "mkdir %s/two && cp %s %s %s/two/", dir, fx("calc_v1"),
-	         fx("calc_v2"), dir);
-	assert_int_equal(system(cmd), 0);
 	snprintf(bundle, sizeof bundle, "%s/two", dir);
+	mkdir(bundle, 0755);
+	snprintf(file, sizeof file, "%s/a.so", bundle);
+	copy_file(fx("calc_v1"), file);
+	snprintf(file, sizeof file, "%s/b.so", bundle);
+	copy_file(fx("calc_v2"), file);
 	assert_int_equal(pp_bundle_load(rt, bundle, NULL, NULL), PP_ERR_LOAD_FAILED);
 	assert_contains(pp_last_error(rt), "2 shared libraries");
 	pp_runtime_free(rt);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
+	remove_tree(dir);
 }
 
 static void bundles_call_each_other(void **state)

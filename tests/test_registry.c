@@ -158,20 +158,17 @@ static void revision_counter_moves_on_every_change(void **state)
 static void reload_swaps_code_behind_the_same_handle(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/pp-reg-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	char so[600], cmd[1400];
+	char dir[64], so[128];
+	temp_dir(dir, sizeof dir);
 	snprintf(so, sizeof so, "%s/calc.so", dir);
-	snprintf(cmd, sizeof cmd, "cp %s %s", fx("calc_v1"), so);
-	assert_int_equal(system(cmd), 0);
+	copy_file(fx("calc_v1"), so);
 
 	pp_runtime *rt = rt_new();
 	uint64_t id = load_ok(rt, so);
 	pp_guest_contract_handle h = pp_find(rt, CALC, 0);
 	uint32_t code;
 	assert_int_equal(call_i32(rt, "test.calc", 1, 0, &code), 1);
-	snprintf(cmd, sizeof cmd, "cp %s %s", fx("calc_v2"), so);
-	assert_int_equal(system(cmd), 0);
+	copy_file(fx("calc_v2"), so);
 	assert_int_equal(pp_bundle_reload(rt, id), PP_OK);
 	pp_guest_contract_instance none = {NULL, 0};
 	int32_t tag;
@@ -182,15 +179,13 @@ static void reload_swaps_code_behind_the_same_handle(void **state)
 	assert_int_equal(again.generation, h.generation);
 
 	/* a reload whose new code fails keeps the old version serving */
-	snprintf(cmd, sizeof cmd, "cp %s %s", fx("broken_init_fail"), so);
-	assert_int_equal(system(cmd), 0);
+	copy_file(fx("broken_init_fail"), so);
 	assert_int_equal(pp_bundle_reload(rt, id), PP_ERR_INIT_FAILED);
 	assert_contains(pp_last_error(rt), "no config file found");
 	assert_int_equal(pp_call(rt, h, none, 1, NULL, &tag, NULL), PP_OK);
 	assert_int_equal(tag, 2);
 	pp_runtime_free(rt);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
+	remove_tree(dir);
 }
 
 static void init_sees_only_declared_dependencies(void **state)

@@ -34,6 +34,9 @@ typedef struct pp_string_view {
 	size_t len;
 } pp_string_view;
 
+/* A view of a string literal: PP_SV("name"). */
+#define PP_SV(lit) ((pp_string_view){(const uint8_t *)("" lit), sizeof(lit) - 1})
+
 /* Error codes. 0–255 belong to the runtime; 256 and up are plugin-defined and
  * pass through the runtime verbatim. Codes crossing the ABI are raw uint32_t. */
 enum {
@@ -361,7 +364,7 @@ static inline void pp_call_arena_init(pp_call_arena *a, void *buf, size_t len,
 	a->first_overflow = NULL;
 }
 
-static inline uint8_t *pp_arena_bump__(uint8_t *from, uint8_t *end, size_t size, size_t align)
+static inline uint8_t *pp_arena_bump__(uint8_t *from, const uint8_t *end, size_t size, size_t align)
 {
 	if (!from)
 		return NULL;

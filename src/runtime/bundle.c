@@ -10,37 +10,34 @@
 
 #include "internal.h"
 
-static const char *base_name(const char *path)
+static bool ends_with(const char *s, size_t n, const char *suffix)
 {
-	const char *slash = strrchr(path, '/');
-	return slash ? slash + 1 : path;
+	size_t m = strlen(suffix);
+	return n >= m && memcmp(s + n - m, suffix, m) == 0;
 }
 
-/* The name a bundle gets from its path: a directory's name, or a file's name
- * without "lib" and its extension. */
+/* The name a bundle gets from its path: a directory's name, or a library's
+ * or script's file name without "lib" and the extension. */
 static char *name_from_path(const char *path)
 {
 	size_t len = strlen(path);
 	while (len > 1 && path[len - 1] == '/')
 		len--;
-	char *trimmed = pp__strndup(path, len);
-	if (!trimmed)
-		return NULL;
+	const char *base = path;
+	for (size_t i = 0; i < len; i++)
+		if (path[i] == '/' && i + 1 < len)
+			base = path + i + 1;
+	size_t n = len - (size_t)(base - path);
 	struct stat st;
-	const char *base = base_name(trimmed);
-	size_t n = strlen(base);
-	if (stat(trimmed, &st) == 0 && S_ISREG(st.st_mode)) {
-		if (strncmp(base, "lib", 3) == 0 && n > 3) {
+	bool is_dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+	if (!is_dir && (ends_with(base, n, ".so") || ends_with(base, n, ".js"))) {
+		n -= 3;
+		if (n > 3 && strncmp(base, "lib", 3) == 0) {
 			base += 3;
 			n -= 3;
 		}
-		const char *dot = strrchr(base, '.');
-		if (dot && dot != base)
-			n = (size_t)(dot - base);
 	}
-	char *name = pp__strndup(base, n);
-	free(trimmed);
-	return name;
+	return pp__strndup(base, n);
 }
 
 static const pp_loader *loader_by_name(pp_runtime *rt, const char *name)
@@ -202,7 +199,7 @@ static pp_status load_bundle(pp_runtime *rt, pp_bundle *b, const char *loader_na
 		bundle_free(b);
 		return st;
 	}
-	void *code;
+	void *code = NULL;
 	pp_status st = run_load(rt, b, &code);
 	if (st == PP_OK) {
 		st = pp__registry_publish(rt, b);
@@ -327,7 +324,7 @@ static pp_status unload_locked(pp_runtime *rt, pp_bundle *b, uint32_t flags, int
 
 	notify(rt, b, PP_RELOAD_UNLOADING, NULL);
 	pp_bundle **link = &rt->bundles;
-	while (*link != b)
+	while (*link && *link != b)
 		link = &(*link)->next;
 	*link = b->next;
 	rt->bundle_count--;
@@ -398,7 +395,7 @@ static pp_status reload_locked(pp_runtime *rt, pp_bundle *b, visited *seen)
 		                 b->name, b->loader->name);
 
 	notify(rt, b, PP_RELOAD_PREPARING, NULL);
-	void *code;
+	void *code = NULL;
 	pp_status st = run_load(rt, b, &code);
 	if (st == PP_OK) {
 		st = pp__registry_publish(rt, b);

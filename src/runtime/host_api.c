@@ -235,7 +235,7 @@ static size_t h_get_last_error(const pp_host_api *self, uint8_t *buf, size_t buf
 	size_t n = strlen(m);
 	if (n == 0 || !buf || buf_len < n)
 		return 0;
-	memcpy(buf, m, n);
+	memcpy(buf, m, n); /* NOLINT(bugprone-not-null-terminated-result): bytes, by the ABI */
 	return n;
 }
 

@@ -334,6 +334,8 @@ pp_status pp__registry_publish(pp_runtime *rt, pp_bundle *b)
 			n->generation = o->generation;
 			n->seq = o->seq;
 		} else {
+			if (!fresh || next_fresh >= need)
+				abort(); /* counted above: a broken invariant, not bad input */
 			n->slot = fresh[next_fresh++];
 			n->generation = slot_at(r, n->slot)->generation;
 			n->seq = r->next_seq++;

@@ -187,7 +187,7 @@ const char *pp__view_copy(char *buf, size_t cap, pp_string_view v)
 	size_t n = v.ptr ? v.len : 0;
 	if (n >= cap)
 		n = cap - 1;
-	if (n)
+	if (v.ptr && n)
 		memmove(buf, v.ptr, n);
 	buf[n] = '\0';
 	return buf;
@@ -302,7 +302,7 @@ void pp_runtime_stats(pp_runtime *rt, pp_stats *out)
 	out->contracts = rt->reg.published;
 	pthread_mutex_unlock(&rt->lock);
 	rcu_read_lock();
-	pp_host_table *t = rcu_dereference(rt->hosts);
+	pp_host_table *t = atomic_load_explicit(&rt->hosts, memory_order_acquire);
 	PP_TSAN_ACQUIRE(&rt->tsan_sync);
 	out->host_contracts = t ? (uint32_t)t->count : 0;
 	PP_TSAN_RELEASE(&rt->tsan_sync);
