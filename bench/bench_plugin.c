@@ -41,10 +41,7 @@ PP_EXPORT void bench_add_direct(pp_guest_contract_instance self, const void *arg
 	add(self, args, out, err);
 }
 
-PP_EXPORT uint32_t polyplug_abi_version(void)
-{
-	return PP_ABI_VERSION;
-}
+PP_DEFINE_ABI_VERSION()
 
 PP_EXPORT pp_abi_error polyplug_init(const pp_host_api *h, const pp_bundle_init_context *ctx)
 {

@@ -14,6 +14,8 @@
 #ifndef DEMO_CONTRACTS_H
 #define DEMO_CONTRACTS_H
 
+#include <stdio.h>
+
 #include <polyplug/abi.h>
 
 #define DEMO_WORDCOUNT pp_guest_contract_id("demo.WordCount", 1)
@@ -43,6 +45,32 @@ static inline void demo_stateless_destroy(pp_vm_loader_data ld, const pp_host_ap
 	(void)ld;
 	(void)h;
 	(void)inst;
+}
+
+/* Registers a native contract "name@1" (version 1.0.0) of bundle `bundle`
+ * with the given function table and instance hooks. The runtime copies the
+ * interface; the table must outlive the bundle (make it static). */
+static inline pp_abi_error
+demo_register(const pp_host_api *h, const char *bundle, const char *contract,
+              const void *const *functions, uint32_t count,
+              void (*create)(pp_vm_loader_data, const pp_host_api *, const void *,
+                             pp_guest_contract_instance *),
+              void (*destroy)(pp_vm_loader_data, const pp_host_api *, pp_guest_contract_instance))
+{
+	pp_guest_contract_interface iface = {
+	        .contract_id = pp_guest_contract_id(contract, 1),
+	        .contract_version = {1, 0, 0},
+	        .dispatch_type = PP_DISPATCH_NATIVE,
+	        .create_instance = create,
+	        .destroy_instance = destroy,
+	        .dispatch.native = {count, functions},
+	};
+	char full[128];
+	snprintf(full, sizeof full, "%s@1", contract);
+	pp_plugin_descriptor d = {demo_view(bundle), demo_view(full), {1, 0, 0}};
+	pp_abi_error err = {0, {NULL, 0}};
+	h->register_guest_contract(h, &d, &iface, &err);
+	return err;
 }
 
 #endif

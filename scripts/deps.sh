@@ -21,7 +21,8 @@ as_root() {
 }
 
 # --- Debian packages ---------------------------------------------------------
-packages=(build-essential cmake pkg-config xz-utils liburcu-dev libcmocka-dev valgrind)
+packages=(build-essential cmake pkg-config xz-utils liburcu-dev libcmocka-dev valgrind
+	clang-format clang-tidy)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -38,24 +38,10 @@ static void destroy(pp_vm_loader_data ld, const pp_host_api *h, pp_guest_contrac
 		h->free(h, inst.data, sizeof(counter), _Alignof(counter));
 }
 
-PP_EXPORT uint32_t polyplug_abi_version(void)
-{
-	return PP_ABI_VERSION;
-}
+PP_DEFINE_ABI_VERSION()
 
 PP_EXPORT pp_abi_error polyplug_init(const pp_host_api *h, const pp_bundle_init_context *ctx)
 {
 	(void)ctx;
-	pp_guest_contract_interface iface = {
-	        .contract_id = DEMO_COUNTER,
-	        .contract_version = {1, 0, 0},
-	        .dispatch_type = PP_DISPATCH_NATIVE,
-	        .create_instance = create,
-	        .destroy_instance = destroy,
-	        .dispatch.native = {1, functions},
-	};
-	pp_plugin_descriptor d = {demo_view("counter"), demo_view("demo.Counter@1"), {1, 0, 0}};
-	pp_abi_error err = {0, {NULL, 0}};
-	h->register_guest_contract(h, &d, &iface, &err);
-	return err;
+	return demo_register(h, "counter", "demo.Counter", functions, 1, create, destroy);
 }

@@ -25,25 +25,12 @@ static void transform(pp_guest_contract_instance self, const void *args, void *o
 
 static const void *const functions[] = {(const void *)transform};
 
-PP_EXPORT uint32_t polyplug_abi_version(void)
-{
-	return PP_ABI_VERSION;
-}
+PP_DEFINE_ABI_VERSION()
 
 PP_EXPORT pp_abi_error polyplug_init(const pp_host_api *h, const pp_bundle_init_context *ctx)
 {
 	(void)ctx;
 	host = h;
-	pp_guest_contract_interface iface = {
-	        .contract_id = DEMO_TRANSFORM,
-	        .contract_version = {1, 0, 0},
-	        .dispatch_type = PP_DISPATCH_NATIVE,
-	        .create_instance = demo_stateless_create,
-	        .destroy_instance = demo_stateless_destroy,
-	        .dispatch.native = {1, functions},
-	};
-	pp_plugin_descriptor d = {demo_view("shout"), demo_view("demo.Transform@1"), {1, 0, 0}};
-	pp_abi_error err = {0, {NULL, 0}};
-	h->register_guest_contract(h, &d, &iface, &err);
-	return err;
+	return demo_register(h, "shout", "demo.Transform", functions, 1, demo_stateless_create,
+	                     demo_stateless_destroy);
 }

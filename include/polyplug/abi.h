@@ -269,6 +269,13 @@ typedef void (*pp_shutdown_fn)(const pp_host_api *host);
 
 #define PP_EXPORT __attribute__((visibility("default")))
 
+/* Defines polyplug_abi_version() to report the ABI this header describes. */
+#define PP_DEFINE_ABI_VERSION()                       \
+	PP_EXPORT uint32_t polyplug_abi_version(void) \
+	{                                             \
+		return PP_ABI_VERSION;                \
+	}
+
 /* Prototypes of a native bundle's exports; define them with PP_EXPORT. */
 uint32_t polyplug_abi_version(void);
 pp_abi_error polyplug_init(const pp_host_api *host, const pp_bundle_init_context *ctx);

@@ -121,6 +121,22 @@ static pp_status run_load(pp_runtime *rt, pp_bundle *b, void **code)
 	return PP_OK;
 }
 
+/* run_load, then publish what it staged. On failure nothing of the new code
+ * is left: staged registrations are dropped and the code is released. */
+static pp_status load_and_publish(pp_runtime *rt, pp_bundle *b, void **code)
+{
+	pp_status st = run_load(rt, b, code);
+	if (st != PP_OK)
+		return st;
+	st = pp__registry_publish(rt, b);
+	if (st != PP_OK) {
+		pp__registry_discard_staged(rt, b);
+		b->loader->release(rt, b->loader, *code);
+		*code = NULL;
+	}
+	return st;
+}
+
 /* Deferred: the code of an unloaded or replaced bundle version. */
 typedef struct retired_code {
 	struct rcu_head rcu;
@@ -200,14 +216,7 @@ static pp_status load_bundle(pp_runtime *rt, pp_bundle *b, const char *loader_na
 		return st;
 	}
 	void *code = NULL;
-	pp_status st = run_load(rt, b, &code);
-	if (st == PP_OK) {
-		st = pp__registry_publish(rt, b);
-		if (st != PP_OK) {
-			pp__registry_discard_staged(rt, b);
-			b->loader->release(rt, b->loader, code);
-		}
-	}
+	pp_status st = load_and_publish(rt, b, &code);
 	if (st != PP_OK) {
 		pthread_mutex_unlock(&rt->lock);
 		bundle_free(b);
@@ -396,14 +405,7 @@ static pp_status reload_locked(pp_runtime *rt, pp_bundle *b, visited *seen)
 
 	notify(rt, b, PP_RELOAD_PREPARING, NULL);
 	void *code = NULL;
-	pp_status st = run_load(rt, b, &code);
-	if (st == PP_OK) {
-		st = pp__registry_publish(rt, b);
-		if (st != PP_OK) {
-			pp__registry_discard_staged(rt, b);
-			b->loader->release(rt, b->loader, code);
-		}
-	}
+	pp_status st = load_and_publish(rt, b, &code);
 	if (st != PP_OK) {
 		const char *why = pp_last_error(rt);
 		pp__log(rt, PP_LOG_ERROR, "runtime", "reload of '%s' failed, old version kept: %s",

@@ -99,6 +99,15 @@ static const pp_guest_contract_interface *h_resolve(const pp_host_api *self,
 	return n ? &n->iface : NULL;
 }
 
+static void host_lookup_failed(pp_runtime *rt, uint32_t why, uint64_t contract_id,
+                               uint32_t min_version)
+{
+	pp__error(rt, why, "host contract %016llx (min version %u): %s",
+	          (unsigned long long)contract_id, min_version,
+	          why == PP_ERR_HOST_CONTRACT_VERSION_MISMATCH ? "version mismatch"
+	                                                       : "not registered");
+}
+
 static pp_host_contract_instance h_get_host_contract(const pp_host_api *self, uint64_t contract_id,
                                                      uint32_t min_version)
 {
@@ -113,10 +122,7 @@ static pp_host_contract_instance h_get_host_contract(const pp_host_api *self, ui
 	PP_TSAN_RELEASE(&rt->tsan_sync);
 	rcu_read_unlock();
 	if (!e)
-		pp__error(rt, why, "host contract %016llx (min version %u): %s",
-		          (unsigned long long)contract_id, min_version,
-		          why == PP_ERR_HOST_CONTRACT_VERSION_MISMATCH ? "version mismatch"
-		                                                       : "not registered");
+		host_lookup_failed(rt, why, contract_id, min_version);
 	return inst;
 }
 
@@ -131,10 +137,7 @@ static const pp_host_contract_interface *h_resolve_host(const pp_host_api *self,
 	PP_TSAN_RELEASE(&rt->tsan_sync);
 	rcu_read_unlock();
 	if (!iface)
-		pp__error(rt, why, "host contract %016llx (min version %u): %s",
-		          (unsigned long long)contract_id, min_version,
-		          why == PP_ERR_HOST_CONTRACT_VERSION_MISMATCH ? "version mismatch"
-		                                                       : "not registered");
+		host_lookup_failed(rt, why, contract_id, min_version);
 	return iface;
 }
 
