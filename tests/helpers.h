@@ -62,6 +62,46 @@ static inline pp_runtime *rt_with_log(log_capture *c, uint32_t level)
 	return rt;
 }
 
+/* An allocator that counts, for runtimes whose plugin memory is checked. */
+typedef struct counting_alloc {
+	pthread_mutex_t lock;
+	int allocs, frees;
+	size_t live;
+} counting_alloc;
+
+static inline void *ca_alloc(void *ud, size_t size, size_t align)
+{
+	counting_alloc *c = ud;
+	pthread_mutex_lock(&c->lock);
+	c->allocs++;
+	c->live += size;
+	pthread_mutex_unlock(&c->lock);
+	return aligned_alloc(align, (size + align - 1) & ~(align - 1));
+}
+
+static inline void ca_free(void *ud, void *ptr, size_t size, size_t align)
+{
+	(void)align;
+	counting_alloc *c = ud;
+	pthread_mutex_lock(&c->lock);
+	c->frees++;
+	c->live -= size;
+	pthread_mutex_unlock(&c->lock);
+	free(ptr);
+}
+
+static inline pp_runtime *rt_counting(counting_alloc *c)
+{
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.alloc = ca_alloc;
+	cfg.free = ca_free;
+	cfg.alloc_userdata = c;
+	pp_runtime *rt = NULL;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	return rt;
+}
+
 static inline pp_runtime *rt_new(void)
 {
 	static log_capture sink = {

@@ -276,35 +276,11 @@ static void instances_are_created_and_destroyed_through_the_runtime(void **state
 	pp_runtime_free(rt);
 }
 
-typedef struct {
-	int allocs, frees;
-} tally;
-
-static void *t_alloc(void *ud, size_t size, size_t align)
-{
-	((tally *)ud)->allocs++;
-	return aligned_alloc(align, (size + align - 1) & ~(align - 1));
-}
-
-static void t_free(void *ud, void *ptr, size_t size, size_t align)
-{
-	(void)size;
-	(void)align;
-	((tally *)ud)->frees++;
-	free(ptr);
-}
-
 static void instances_left_behind_are_destroyed_with_their_version(void **state)
 {
 	(void)state;
-	tally t = {0, 0};
-	pp_runtime_config cfg;
-	pp_runtime_config_init(&cfg);
-	cfg.alloc = t_alloc;
-	cfg.free = t_free;
-	cfg.alloc_userdata = &t;
-	pp_runtime *rt;
-	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	counting_alloc t = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_counting(&t);
 	uint64_t id = load_ok(rt, fx("calc_v1"));
 	pp_guest_contract_handle h = pp_find(rt, CALC, 0);
 	pp_guest_contract_instance a, b;
@@ -327,6 +303,7 @@ static void instances_left_behind_are_destroyed_with_their_version(void **state)
 	assert_int_equal(pp_runtime_quiesce(rt), PP_OK);
 	assert_int_equal(t.allocs, 3);
 	assert_int_equal(t.frees, 3);
+	assert_int_equal(t.live, 0);
 	(void)b;
 	pp_runtime_free(rt);
 }

@@ -104,39 +104,11 @@ static void last_error_is_per_thread(void **state)
 	pp_runtime_free(rt);
 }
 
-typedef struct counting_alloc {
-	int allocs, frees;
-	size_t live;
-} counting_alloc;
-
-static void *ca_alloc(void *ud, size_t size, size_t align)
-{
-	counting_alloc *c = ud;
-	c->allocs++;
-	c->live += size;
-	return aligned_alloc(align, (size + align - 1) & ~(align - 1));
-}
-
-static void ca_free(void *ud, void *ptr, size_t size, size_t align)
-{
-	(void)align;
-	counting_alloc *c = ud;
-	c->frees++;
-	c->live -= size;
-	free(ptr);
-}
-
 static void plugin_memory_goes_through_the_configured_allocator(void **state)
 {
 	(void)state;
-	counting_alloc c = {0};
-	pp_runtime_config cfg;
-	pp_runtime_config_init(&cfg);
-	cfg.alloc = ca_alloc;
-	cfg.free = ca_free;
-	cfg.alloc_userdata = &c;
-	pp_runtime *rt;
-	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	counting_alloc c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_counting(&c);
 	load_ok(rt, fx("calc_v1"));
 	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("test.calc", 1), 0);
 	pp_guest_contract_instance inst;
