@@ -58,6 +58,22 @@ enum {
 typedef void (*pp_reload_fn)(void *userdata, uint64_t bundle_id, const char *name, uint32_t phase,
                              const char *reason);
 
+/* Engine limits of a JavaScript bundle's VM. 0 means "the default": in the
+ * runtime config, the built-in default below; in pp_load_options, the
+ * runtime config's value. */
+typedef struct pp_js_limits {
+	size_t memory_bytes; /* heap of one bundle's VM (default 256 MiB); an allocation
+	                        past it fails the call with PP_ERR_OUT_OF_MEMORY */
+	size_t stack_bytes;  /* native stack JS may use (default 1 MiB); deeper recursion
+	                        throws a RangeError in the guest */
+	uint32_t cpu_ms;     /* CPU time for one call or init (default 5000 ms); past it
+	                        the call returns PP_ERR_TIMEOUT and the VM stays usable */
+} pp_js_limits;
+
+#define PP_JS_DEFAULT_MEMORY_BYTES (256u << 20)
+#define PP_JS_DEFAULT_STACK_BYTES (1u << 20)
+#define PP_JS_DEFAULT_CPU_MS 5000u
+
 typedef struct pp_runtime_config {
 	pp_log_fn log; /* NULL: Error and Warn records go to stderr */
 	void *log_userdata;
@@ -68,6 +84,7 @@ typedef struct pp_runtime_config {
 	bool hot_reload_enabled; /* default true; false makes reload fail with PP_ERR_UNSUPPORTED */
 	pp_reload_fn on_reload;
 	void *reload_userdata;
+	pp_js_limits js; /* limits for each JavaScript bundle's VM (see pp_js_limits) */
 } pp_runtime_config;
 
 /* Fills cfg with the defaults. */
@@ -132,6 +149,7 @@ typedef struct pp_load_options {
 	const pp_dependency *dependencies;
 	size_t dependency_count;
 	bool reinit_on_dep_reload; /* reload this bundle after a dependency reloads */
+	pp_js_limits js;           /* per-bundle overrides of the runtime's JS limits */
 } pp_load_options;
 
 /* Loads a bundle from a directory or a file (a native .so, a .js). On success

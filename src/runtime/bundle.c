@@ -84,6 +84,13 @@ static pp_bundle *bundle_new(pp_runtime *rt, const char *name, const char *path,
 		}
 	}
 	b->reinit_on_dep_reload = opts && opts->reinit_on_dep_reload;
+	b->js = rt->cfg.js;
+	if (opts && opts->js.memory_bytes)
+		b->js.memory_bytes = opts->js.memory_bytes;
+	if (opts && opts->js.stack_bytes)
+		b->js.stack_bytes = opts->js.stack_bytes;
+	if (opts && opts->js.cpu_ms)
+		b->js.cpu_ms = opts->js.cpu_ms;
 	if (!b->name || !b->path || (opts && opts->dependency_count && !b->deps)) {
 		bundle_free(b);
 		return NULL;
@@ -102,7 +109,7 @@ static pp_status run_load(pp_runtime *rt, pp_bundle *b, void **code)
 		return pp__error(rt, PP_ERR_LOAD_FAILED,
 		                 "bundle '%s': bundles loading bundles nest deeper than %d",
 		                 b->name, PP_INIT_DEPTH_MAX);
-	pp_bundle_source src = {b->name, b->id, b->path, b->source, b->source_len};
+	pp_bundle_source src = {b->name, b->id, b->path, b->source, b->source_len, b->js};
 	ts->init_stack[ts->init_depth++] = b;
 	*code = NULL;
 	pp_status st = b->loader->load(rt, b->loader, &src, code);
@@ -199,8 +206,8 @@ static pp_status load_bundle(pp_runtime *rt, pp_bundle *b, const char *loader_na
 			                            b->name, b->path)
 			                : pp__error(rt, PP_ERR_UNSUPPORTED,
 			                            "bundle '%s': no loader takes '%s' (expected a "
-			                            "native "
-			                            ".so or a directory holding one)",
+			                            "native .so, a .js file, or a directory holding "
+			                            "one of them)",
 			                            b->name, b->path);
 			bundle_free(b);
 			return code;

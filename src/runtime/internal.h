@@ -24,6 +24,7 @@ typedef struct pp_bundle_source {
 	const char *path; /* directory or file as given; "" for in-memory */
 	const void *code; /* in-memory source, or NULL */
 	size_t code_len;
+	pp_js_limits js; /* effective limits (defaults resolved) */
 } pp_bundle_source;
 
 /* A loader turns a bundle into registrations. load runs the bundle's init
@@ -43,6 +44,7 @@ struct pp_loader {
 };
 
 extern const pp_loader pp_native_loader; /* immutable; safe to share */
+extern const pp_loader pp_js_loader;
 
 /* ---- Registry ------------------------------------------------------------ */
 
@@ -123,6 +125,7 @@ struct pp_bundle {
 	pp_dependency *deps;
 	size_t dep_count;
 	bool reinit_on_dep_reload;
+	pp_js_limits js; /* effective JS limits */
 	uint32_t reload_count;
 	pp_bundle *next;
 	struct rcu_head rcu;

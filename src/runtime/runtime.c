@@ -15,6 +15,9 @@ void pp_runtime_config_init(pp_runtime_config *cfg)
 	memset(cfg, 0, sizeof *cfg);
 	cfg->log_level = PP_LOG_INFO;
 	cfg->hot_reload_enabled = true;
+	cfg->js.memory_bytes = PP_JS_DEFAULT_MEMORY_BYTES;
+	cfg->js.stack_bytes = PP_JS_DEFAULT_STACK_BYTES;
+	cfg->js.cpu_ms = PP_JS_DEFAULT_CPU_MS;
 }
 
 /* ---- Per-thread state ----------------------------------------------------- */
@@ -325,6 +328,12 @@ pp_status pp_runtime_new(const pp_runtime_config *cfg, pp_runtime **out)
 		rt->cfg = *cfg;
 	else
 		pp_runtime_config_init(&rt->cfg);
+	if (!rt->cfg.js.memory_bytes)
+		rt->cfg.js.memory_bytes = PP_JS_DEFAULT_MEMORY_BYTES;
+	if (!rt->cfg.js.stack_bytes)
+		rt->cfg.js.stack_bytes = PP_JS_DEFAULT_STACK_BYTES;
+	if (!rt->cfg.js.cpu_ms)
+		rt->cfg.js.cpu_ms = PP_JS_DEFAULT_CPU_MS;
 	if ((rt->cfg.alloc == NULL) != (rt->cfg.free == NULL)) {
 		free(rt);
 		return PP_ERR_INVALID_ARGUMENT; /* an allocator needs both halves */
@@ -352,6 +361,7 @@ pp_status pp_runtime_new(const pp_runtime_config *cfg, pp_runtime **out)
 		return PP_ERR_OUT_OF_MEMORY;
 	}
 	rt->loaders[rt->loader_count++] = &pp_native_loader;
+	rt->loaders[rt->loader_count++] = &pp_js_loader;
 	pp__host_api_init(rt);
 	*out = rt;
 	return PP_OK;

@@ -1,0 +1,547 @@
+/*
+ * js_bridge.c — the bridge object handed to a JS bundle's polyplug_init, its
+ * factory and every dispatch: the reference loader's functions, with the same
+ * names, arguments, return shapes and number handling. Pointers travel as
+ * Numbers (user-space addresses fit in 2^53); unsigned 32-bit values and
+ * pointer halves come back as exact non-negative Numbers.
+ *
+ * polyplug-c adds one property, `fast`, an object with what generated glue
+ * uses to avoid a bridge call per field: `scratch` (an ArrayBuffer that
+ * fast-path functions read their args from and write their result to) and
+ * UTF-8 string helpers. The bridge's own functions are exactly the reference's.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "js_vm.h"
+
+static js_vm *vm_of(JSContext *ctx)
+{
+	return JS_GetContextOpaque(ctx);
+}
+
+/* ---- Number conversions --------------------------------------------------- */
+
+/* A Number as an unsigned 64-bit value the way the reference reads pointers
+ * (f64 -> u64, saturating; NaN and negatives are 0). */
+static int arg_u64(JSContext *ctx, JSValueConst v, uint64_t *out)
+{
+	double d;
+	if (JS_ToFloat64(ctx, &d, v))
+		return -1;
+	if (!(d > 0))
+		*out = 0;
+	else if (d >= 18446744073709551616.0)
+		*out = UINT64_MAX;
+	else
+		*out = (uint64_t)d;
+	return 0;
+}
+
+static int arg_ptr(JSContext *ctx, JSValueConst v, void **out)
+{
+	uint64_t u;
+	if (arg_u64(ctx, v, &u))
+		return -1;
+	*out = (void *)(uintptr_t)u;
+	return 0;
+}
+
+/* A 32-bit unsigned argument: values up to 2^32 - 1 are exact. */
+static int arg_u32(JSContext *ctx, JSValueConst v, uint32_t *out)
+{
+	return JS_ToUint32(ctx, out, v);
+}
+
+static uint64_t join(uint32_t lo, uint32_t hi)
+{
+	return (uint64_t)hi << 32 | lo;
+}
+
+/* [lo, hi] as two exact Numbers. */
+static JSValue split(JSContext *ctx, uint64_t v)
+{
+	JSValue a = JS_NewArray(ctx);
+	if (JS_IsException(a))
+		return a;
+	JS_SetPropertyUint32(ctx, a, 0, JS_NewUint32(ctx, (uint32_t)v));
+	JS_SetPropertyUint32(ctx, a, 1, JS_NewUint32(ctx, (uint32_t)(v >> 32)));
+	return a;
+}
+
+static JSValue number_u64(JSContext *ctx, uint64_t v)
+{
+	return JS_NewFloat64(ctx, (double)v);
+}
+
+/* Reads argv[i] as u32 / pointer into locals, or returns the exception. */
+#define ARG_U32(i, name)                  \
+	uint32_t name;                    \
+	if (arg_u32(ctx, argv[i], &name)) \
+	return JS_EXCEPTION
+#define ARG_PTR(i, name)                  \
+	void *name;                       \
+	if (arg_ptr(ctx, argv[i], &name)) \
+	return JS_EXCEPTION
+
+/* ---- Registry ------------------------------------------------------------- */
+
+static JSValue b_find_by_contract(JSContext *ctx, JSValueConst this_val, int argc,
+                                  JSValueConst *argv)
+{
+	(void)this_val;
+	(void)argc;
+	ARG_U32(0, lo);
+	ARG_U32(1, hi);
+	ARG_U32(2, min_ver);
+	const pp_host_api *h = vm_of(ctx)->host;
+	pp_guest_contract_handle handle = h->find_guest_contract(h, join(lo, hi), min_ver);
+	return pp_handle_is_null(handle) ? JS_NULL : number_u64(ctx, pp_handle_pack(handle));
+}
+
+static JSValue b_find_by_bundle(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	/* Kept for compatibility: the reference's HostApi has no bundle lookup. */
+	(void)ctx;
+	(void)this_val;
+	(void)argc;
+	(void)argv;
+	return JS_NULL;
+}
+
+static JSValue b_find_all_by_contract(JSContext *ctx, JSValueConst this_val, int argc,
+                                      JSValueConst *argv)
+{
+	(void)this_val;
+	(void)argc;
+	ARG_U32(0, lo);
+	ARG_U32(1, hi);
+	ARG_U32(2, min_ver);
+	const pp_host_api *h = vm_of(ctx)->host;
+	pp_array a = h->find_all_guest_contracts(h, join(lo, hi), min_ver);
+	if (a.items)
+		h->free(h, a.items, a.len * sizeof(pp_guest_contract_handle), a.align);
+	return JS_NewUint32(ctx, (uint32_t)a.len);
+}
+
+static JSValue b_resolve_guest_contract(JSContext *ctx, JSValueConst this_val, int argc,
+                                        JSValueConst *argv)
+{
+	(void)this_val;
+	(void)argc;
+	uint64_t packed;
+	if (arg_u64(ctx, argv[0], &packed))
+		return JS_EXCEPTION;
+	const pp_host_api *h = vm_of(ctx)->host;
+	const pp_guest_contract_interface *iface =
+	        h->resolve_guest_contract(h, pp_handle_unpack(packed));
+	return iface ? number_u64(ctx, (uint64_t)(uintptr_t)iface) : JS_NULL;
+}
+
+static JSValue b_revision(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	(void)this_val;
+	(void)argc;
+	(void)argv;
+	const pp_host_api *h = vm_of(ctx)->host;
+	const uint64_t *counter = h->revision_counter(h);
+	uint64_t v = counter ? atomic_load_explicit((const _Atomic uint64_t *)(const void *)counter,
+	                                            memory_order_acquire)
+	                     : 0;
+	return split(ctx, v);
+}
+
+/* ---- Calls ---------------------------------------------------------------- */
+
+/* find -> resolve -> create an instance with the peer's own loader data ->
+ * dispatch by type with bounds checks -> destroy the instance. */
+static uint32_t dispatch_peer(js_vm *vm, uint64_t contract_id, uint32_t min_version, uint32_t fn_id,
+                              const void *args, void *out)
+{
+	const pp_host_api *h = vm->host;
+	uint32_t code;
+	rcu_read_lock(); /* the peer cannot be reclaimed while we are in it */
+	pp_guest_contract_handle handle = h->find_guest_contract(h, contract_id, min_version);
+	const pp_guest_contract_interface *iface = h->resolve_guest_contract(h, handle);
+	if (!iface) {
+		rcu_read_unlock();
+		return PP_ERR_NOT_FOUND;
+	}
+	pp_vm_loader_data ld = {iface->dispatch_type == PP_DISPATCH_VM
+	                                ? iface->dispatch.vm.loader_data.data
+	                                : NULL};
+	pp_guest_contract_instance inst = {NULL, 0};
+	iface->create_instance(ld, h, NULL, &inst);
+	/* A same-VM peer refuses to create (a null instance); route by id anyway. */
+	inst.contract_id = contract_id;
+	pp_abi_error err = {PP_OK, {NULL, 0}};
+	if (iface->dispatch_type == PP_DISPATCH_NATIVE) {
+		const pp_native_dispatch *nd = &iface->dispatch.native;
+		if (fn_id >= nd->function_count || !nd->functions || !nd->functions[fn_id])
+			err.code = PP_ERR_FUNCTION_NOT_AVAILABLE;
+		else
+			((pp_native_guest_fn)nd->functions[fn_id])(inst, args, out, &err);
+	} else {
+		iface->dispatch.vm.call(iface->dispatch.vm.loader_data, inst, fn_id, args, out,
+		                        NULL, &err);
+	}
+	iface->destroy_instance(ld, h, inst);
+	code = err.code;
+	rcu_read_unlock();
+	return code;
+}
+
+static JSValue b_dispatch_peer(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	(void)this_val;
+	(void)argc;
+	ARG_U32(0, lo);
+	ARG_U32(1, hi);
+	ARG_U32(2, min_ver);
+	ARG_U32(3, fn_id);
+	ARG_PTR(4, args);
+	ARG_PTR(5, out);
+	return JS_NewUint32(ctx,
+	                    dispatch_peer(vm_of(ctx), join(lo, hi), min_ver, fn_id, args, out));
+}
+
+/* resolve the host interface -> get an instance -> dispatch native or VM with
+ * a null instance and arena -> destroy a non-singleton instance. */
+static uint32_t call_host_contract(js_vm *vm, uint64_t contract_id, uint32_t min_version,
+                                   uint32_t fn_id, const void *args, void *out)
+{
+	const pp_host_api *h = vm->host;
+	const pp_host_contract_interface *iface =
+	        h->resolve_host_contract_interface(h, contract_id, min_version);
+	if (!iface)
+		return PP_ERR_NOT_FOUND;
+	pp_host_contract_instance inst = h->get_host_contract(h, contract_id, min_version);
+	pp_abi_error err = {PP_OK, {NULL, 0}};
+	if (iface->dispatch_type == PP_DISPATCH_NATIVE) {
+		const pp_native_dispatch *nd = &iface->dispatch.native;
+		if (fn_id >= nd->function_count || !nd->functions || !nd->functions[fn_id])
+			err.code = PP_ERR_FUNCTION_NOT_AVAILABLE;
+		else
+			((pp_native_host_fn)nd->functions[fn_id])(inst.data, args, out, &err);
+	} else {
+		pp_guest_contract_instance none = {NULL, 0};
+		iface->dispatch.vm.call(iface->dispatch.vm.loader_data, none, fn_id, args, out,
+		                        NULL, &err);
+	}
+	if (!iface->singleton)
+		iface->destroy_instance(iface, inst);
+	return err.code;
+}
+
+static JSValue b_call_host_contract(JSContext *ctx, JSValueConst this_val, int argc,
+                                    JSValueConst *argv)
+{
+	(void)this_val;
+	(void)argc;
+	ARG_U32(0, lo);
+	ARG_U32(1, hi);
+	ARG_U32(2, min_ver);
+	ARG_U32(3, fn_id);
+	ARG_PTR(4, args);
+	ARG_PTR(5, out);
+	return JS_NewUint32(
+	        ctx, call_host_contract(vm_of(ctx), join(lo, hi), min_ver, fn_id, args, out));
+}
+
+/* ---- Memory --------------------------------------------------------------- */
+
+static JSValue b_alloc(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	(void)this_val;
+	(void)argc;
+	ARG_U32(0, size);
+	const pp_host_api *h = vm_of(ctx)->host;
+	return split(ctx, (uint64_t)(uintptr_t)h->alloc(h, size, 1));
+}
+
+static JSValue b_arena_alloc(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	(void)this_val;
+	(void)argc;
+	ARG_U32(0, size);
+	ARG_PTR(1, arena);
+	const pp_host_api *h = vm_of(ctx)->host;
+	void *p = arena ? pp_call_arena_alloc(arena, size, 1) : h->alloc(h, size, 1);
+	return split(ctx, (uint64_t)(uintptr_t)p);
+}
+
+static JSValue b_free(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	(void)this_val;
+	(void)argc;
+	uint64_t lo, hi;
+	if (arg_u64(ctx, argv[0], &lo) || arg_u64(ctx, argv[1], &hi))
+		return JS_EXCEPTION;
+	ARG_U32(2, size);
+	ARG_U32(3, align);
+	void *p = (void *)(uintptr_t)(hi << 32 | (uint32_t)lo);
+	const pp_host_api *h = vm_of(ctx)->host;
+	if (p)
+		h->free(h, p, size, align);
+	return JS_UNDEFINED;
+}
+
+/* ---- Logging -------------------------------------------------------------- */
+
+static JSValue b_log(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	(void)this_val;
+	(void)argc;
+	double d;
+	if (JS_ToFloat64(ctx, &d, argv[0]))
+		return JS_EXCEPTION;
+	/* Whole numbers 1..5 are levels; anything else (fractions, NaN) is Error. */
+	uint32_t level = (d >= 1 && d <= 5 && floor(d) == d) ? (uint32_t)d : PP_LOG_ERROR;
+	size_t slen, mlen;
+	const char *scope = JS_ToCStringLen(ctx, &slen, argv[1]);
+	if (!scope)
+		return JS_EXCEPTION;
+	const char *msg = JS_ToCStringLen(ctx, &mlen, argv[2]);
+	if (!msg) {
+		JS_FreeCString(ctx, scope);
+		return JS_EXCEPTION;
+	}
+	const pp_host_api *h = vm_of(ctx)->host;
+	pp_string_view s = {(const uint8_t *)scope, slen}, m = {(const uint8_t *)msg, mlen};
+	h->log(h, level, s, m);
+	JS_FreeCString(ctx, scope);
+	JS_FreeCString(ctx, msg);
+	return JS_UNDEFINED;
+}
+
+/* ---- Raw reads and writes (0 reads as 0; writes to 0 do nothing) ---------- */
+
+#define READER(fname, type, make)                                                                 \
+	static JSValue fname(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) \
+	{                                                                                         \
+		(void)this_val;                                                                   \
+		(void)argc;                                                                       \
+		ARG_PTR(0, p);                                                                    \
+		type v = 0;                                                                       \
+		if (p)                                                                            \
+			memcpy(&v, p, sizeof v);                                                  \
+		return make(ctx, v);                                                              \
+	}
+
+READER(b_read_i32, int32_t, JS_NewInt32)
+READER(b_read_u32, uint32_t, JS_NewUint32)
+READER(b_read_f32, float, JS_NewFloat64)
+READER(b_read_f64, double, JS_NewFloat64)
+READER(b_read_byte, uint8_t, JS_NewInt32)
+
+static JSValue b_write_i32(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	(void)this_val;
+	(void)argc;
+	ARG_PTR(0, p);
+	int32_t v;
+	if (JS_ToInt32(ctx, &v, argv[1]))
+		return JS_EXCEPTION;
+	if (p)
+		memcpy(p, &v, sizeof v);
+	return JS_UNDEFINED;
+}
+
+static JSValue b_write_u32(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	(void)this_val;
+	(void)argc;
+	ARG_PTR(0, p);
+	uint64_t wide; /* the reference's `value as u64 as u32` */
+	if (arg_u64(ctx, argv[1], &wide))
+		return JS_EXCEPTION;
+	uint32_t v = (uint32_t)wide;
+	if (p)
+		memcpy(p, &v, sizeof v);
+	return JS_UNDEFINED;
+}
+
+static JSValue b_write_byte(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	(void)this_val;
+	(void)argc;
+	ARG_PTR(0, p);
+	ARG_U32(1, v);
+	if (p)
+		*(uint8_t *)p = (uint8_t)v;
+	return JS_UNDEFINED;
+}
+
+static JSValue b_write_f64(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	(void)this_val;
+	(void)argc;
+	ARG_PTR(0, p);
+	double v;
+	if (JS_ToFloat64(ctx, &v, argv[1]))
+		return JS_EXCEPTION;
+	if (p)
+		memcpy(p, &v, sizeof v);
+	return JS_UNDEFINED;
+}
+
+static JSValue b_write_f32(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	(void)this_val;
+	(void)argc;
+	ARG_PTR(0, p);
+	double d;
+	if (JS_ToFloat64(ctx, &d, argv[1]))
+		return JS_EXCEPTION;
+	float v = (float)d;
+	if (p)
+		memcpy(p, &v, sizeof v);
+	return JS_UNDEFINED;
+}
+
+static JSValue b_read_memory(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	(void)this_val;
+	(void)argc;
+	ARG_PTR(0, p);
+	ARG_U32(1, len);
+	JSValue a = JS_NewArray(ctx);
+	if (JS_IsException(a) || !p)
+		return a;
+	const uint8_t *bytes = p;
+	for (uint32_t i = 0; i < len; i++)
+		if (JS_SetPropertyUint32(ctx, a, i, JS_NewInt32(ctx, bytes[i])) < 0) {
+			JS_FreeValue(ctx, a);
+			return JS_EXCEPTION;
+		}
+	return a;
+}
+
+/* ---- polyplug-c extensions (bridge.fast) ----------------------------------- */
+
+/* readString(ptr, len): UTF-8 bytes to a string in one call. */
+static JSValue f_read_string(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	(void)this_val;
+	(void)argc;
+	ARG_PTR(0, p);
+	ARG_U32(1, len);
+	return JS_NewStringLen(ctx, p ? p : "", p ? len : 0);
+}
+
+/* utf8Length(str): how many bytes writeString will need. */
+static JSValue f_utf8_length(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	(void)this_val;
+	(void)argc;
+	size_t len;
+	const char *s = JS_ToCStringLen(ctx, &len, argv[0]);
+	if (!s)
+		return JS_EXCEPTION;
+	JS_FreeCString(ctx, s);
+	return JS_NewFloat64(ctx, (double)len);
+}
+
+/* writeString(ptr, cap, str): writes str's UTF-8 bytes (at most cap) and
+ * returns how many it wrote. */
+static JSValue f_write_string(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	(void)this_val;
+	(void)argc;
+	ARG_PTR(0, p);
+	ARG_U32(1, cap);
+	size_t len;
+	const char *s = JS_ToCStringLen(ctx, &len, argv[2]);
+	if (!s)
+		return JS_EXCEPTION;
+	if (len > cap)
+		len = cap;
+	if (p && len)
+		memcpy(p, s, len);
+	JS_FreeCString(ctx, s);
+	return JS_NewFloat64(ctx, p ? (double)len : 0);
+}
+
+static void scratch_keep(JSRuntime *rt, void *opaque, void *ptr)
+{
+	/* The VM owns the scratch buffer and frees it after the runtime. */
+	(void)rt;
+	(void)opaque;
+	(void)ptr;
+}
+
+/* ---- The object ------------------------------------------------------------ */
+
+typedef struct bridge_fn {
+	const char *name;
+	JSCFunction *fn;
+	int length;
+} bridge_fn;
+
+static const bridge_fn bridge_functions[] = {
+        {"findByContract", b_find_by_contract, 3},
+        {"findByBundle", b_find_by_bundle, 5},
+        {"findAllByContract", b_find_all_by_contract, 3},
+        {"resolveGuestContract", b_resolve_guest_contract, 1},
+        {"revision", b_revision, 0},
+        {"dispatchPeer", b_dispatch_peer, 6},
+        {"callHostContract", b_call_host_contract, 6},
+        {"alloc", b_alloc, 1},
+        {"arenaAlloc", b_arena_alloc, 2},
+        {"free", b_free, 4},
+        {"log", b_log, 3},
+        {"readI32", b_read_i32, 1},
+        {"writeI32", b_write_i32, 2},
+        {"readU32", b_read_u32, 1},
+        {"writeU32", b_write_u32, 2},
+        {"readF32", b_read_f32, 1},
+        {"writeF32", b_write_f32, 2},
+        {"readF64", b_read_f64, 1},
+        {"writeF64", b_write_f64, 2},
+        {"readByte", b_read_byte, 1},
+        {"writeByte", b_write_byte, 2},
+        {"readMemory", b_read_memory, 2},
+};
+
+static const bridge_fn fast_functions[] = {
+        {"readString", f_read_string, 2},
+        {"utf8Length", f_utf8_length, 1},
+        {"writeString", f_write_string, 3},
+};
+
+/* Plain (enumerable, writable) properties, as the reference sets them. */
+static int set_functions(JSContext *ctx, JSValueConst obj, const bridge_fn *fns, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		JSValue f = JS_NewCFunction(ctx, fns[i].fn, fns[i].name, fns[i].length);
+		if (JS_IsException(f) || JS_SetPropertyStr(ctx, obj, fns[i].name, f) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+JSValue pp_js_bridge_new(js_vm *vm)
+{
+	JSContext *ctx = vm->ctx;
+	JSValue bridge = JS_NewObject(ctx);
+	if (JS_IsException(bridge))
+		return bridge;
+	JSValue fast = JS_NewObject(ctx);
+	if (JS_IsException(fast) ||
+	    set_functions(ctx, bridge, bridge_functions,
+	                  sizeof bridge_functions / sizeof bridge_functions[0]) < 0 ||
+	    set_functions(ctx, fast, fast_functions,
+	                  sizeof fast_functions / sizeof fast_functions[0]) < 0 ||
+	    JS_SetPropertyStr(ctx, fast, "scratch",
+	                      JS_NewArrayBuffer(ctx, vm->scratch, PP_JS_SCRATCH_SIZE, scratch_keep,
+	                                        NULL, 0)) < 0 ||
+	    JS_SetPropertyStr(ctx, fast, "scratchOut", JS_NewInt32(ctx, PP_JS_SCRATCH_OUT)) < 0 ||
+	    JS_SetPropertyStr(ctx, bridge, "fast", JS_DupValue(ctx, fast)) < 0) {
+		JS_FreeValue(ctx, fast);
+		JS_FreeValue(ctx, bridge);
+		return JS_EXCEPTION;
+	}
+	JS_FreeValue(ctx, fast);
+	return bridge;
+}

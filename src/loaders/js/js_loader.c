@@ -1,0 +1,858 @@
+/*
+ * js_loader.c — the QuickJS loader ("js-quickjs"): one JSRuntime and
+ * JSContext per bundle, the polyplug_init protocol of the reference loader,
+ * VM dispatch, per-instance impl objects, and per-bundle engine limits
+ * (memory, stack, CPU time per call).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "js_vm.h"
+
+#define SCOPE "loader.js"
+
+/* ---- Instance map (id -> impl object), used with the VM lock held --------- */
+
+#define MAP_EMPTY 0u
+#define MAP_GONE UINT64_MAX
+
+static size_t map_slot(const js_instance_map *m, uint64_t key)
+{
+	uint64_t h = key * 0x9E3779B97F4A7C15ull;
+	return (size_t)(h >> 32) & (m->cap - 1);
+}
+
+static bool map_grow(js_instance_map *m)
+{
+	size_t cap = m->cap ? m->cap * 2 : 16;
+	uint64_t *keys = calloc(cap, sizeof *keys);
+	JSValue *values = calloc(cap, sizeof *values);
+	if (!keys || !values) {
+		free(keys);
+		free(values);
+		return false;
+	}
+	js_instance_map bigger = {keys, values, cap, 0};
+	for (size_t i = 0; i < m->cap; i++) {
+		if (m->keys[i] == MAP_EMPTY || m->keys[i] == MAP_GONE)
+			continue;
+		size_t j = map_slot(&bigger, m->keys[i]);
+		while (bigger.keys[j] != MAP_EMPTY)
+			j = (j + 1) & (cap - 1);
+		bigger.keys[j] = m->keys[i];
+		bigger.values[j] = m->values[i];
+		bigger.used++;
+	}
+	free(m->keys);
+	free(m->values);
+	*m = bigger;
+	return true;
+}
+
+static bool map_put(js_instance_map *m, uint64_t key, JSValue v)
+{
+	if ((m->used + 1) * 2 > m->cap && !map_grow(m))
+		return false;
+	size_t i = map_slot(m, key);
+	while (m->keys[i] != MAP_EMPTY && m->keys[i] != MAP_GONE)
+		i = (i + 1) & (m->cap - 1);
+	m->keys[i] = key;
+	m->values[i] = v;
+	m->used++;
+	return true;
+}
+
+static JSValue *map_get(js_instance_map *m, uint64_t key)
+{
+	if (!m->cap || key == MAP_EMPTY || key == MAP_GONE)
+		return NULL;
+	for (size_t i = map_slot(m, key), n = 0; n < m->cap; i = (i + 1) & (m->cap - 1), n++) {
+		if (m->keys[i] == key)
+			return &m->values[i];
+		if (m->keys[i] == MAP_EMPTY)
+			return NULL;
+	}
+	return NULL;
+}
+
+/* Removes key, handing its value to the caller. */
+static bool map_take(js_instance_map *m, uint64_t key, JSValue *out)
+{
+	JSValue *v = map_get(m, key);
+	if (!v)
+		return false;
+	*out = *v;
+	m->keys[v - m->values] = MAP_GONE; /* slot stays counted until the next grow */
+	return true;
+}
+
+/* ---- VM entry and limits --------------------------------------------------- */
+
+static uintptr_t this_thread(void)
+{
+	return (uintptr_t)pthread_self();
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* QuickJS polls this every few thousand operations. The budget starts at the
+ * first poll of a call, so short calls never read the clock at all. */
+static int interrupt_handler(JSRuntime *qrt, void *opaque)
+{
+	(void)qrt;
+	js_vm *vm = opaque;
+	uint64_t now = thread_cpu_ns();
+	if (!vm->call_started_ns) {
+		vm->call_started_ns = now;
+		return 0;
+	}
+	if (now - vm->call_started_ns <= vm->cpu_budget_ns)
+		return 0;
+	vm->interrupted = true;
+	return 1;
+}
+
+/* Takes the VM for one call. A nested call from the thread already inside is
+ * refused before the VM is touched; a call from another thread waits. */
+static uint32_t vm_enter(js_vm *vm)
+{
+	uintptr_t me = this_thread();
+	if (atomic_load_explicit(&vm->owner, memory_order_relaxed) == me)
+		return PP_ERR_REENTRANT_CALL;
+	pthread_mutex_lock(&vm->lock);
+	atomic_store_explicit(&vm->owner, me, memory_order_relaxed);
+	/* The caller's stack, wherever it is, is where JS's stack budget starts. */
+	JS_UpdateStackTop(vm->qrt);
+	vm->call_started_ns = 0;
+	vm->interrupted = false;
+	return PP_OK;
+}
+
+static void vm_leave(js_vm *vm)
+{
+	atomic_store_explicit(&vm->owner, 0, memory_order_relaxed);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+char *pp_js_exception_text(JSContext *ctx)
+{
+	JSValue exc = JS_GetException(ctx);
+	const char *what = JS_ToCString(ctx, exc);
+	const char *stack = NULL;
+	JSValue sv = JS_UNDEFINED;
+	if (JS_IsObject(exc)) {
+		sv = JS_GetPropertyStr(ctx, exc, "stack");
+		if (JS_IsString(sv))
+			stack = JS_ToCString(ctx, sv);
+	}
+	if (!what)
+		JS_FreeValue(ctx, JS_GetException(ctx)); /* toString itself threw */
+	size_t n =
+	        strlen(what ? what : "(unprintable exception)") + (stack ? strlen(stack) : 0) + 2;
+	char *text = malloc(n);
+	if (text) {
+		snprintf(text, n, "%s%s%s", what ? what : "(unprintable exception)",
+		         stack && *stack ? "\n" : "", stack ? stack : "");
+		/* drop the stack's trailing newline */
+		size_t len = strlen(text);
+		if (len && text[len - 1] == '\n')
+			text[len - 1] = '\0';
+	}
+	JS_FreeCString(ctx, what);
+	JS_FreeCString(ctx, stack);
+	JS_FreeValue(ctx, sv);
+	JS_FreeValue(ctx, exc);
+	return text;
+}
+
+/* Classifies the pending exception: a limit that stopped the guest, or an
+ * error it threw. Consumes the exception and returns its text in *text. */
+static uint32_t exception_code(js_vm *vm, char **text)
+{
+	*text = pp_js_exception_text(vm->ctx);
+	if (vm->interrupted)
+		return PP_ERR_TIMEOUT;
+	if (*text && strncmp(*text, "InternalError: out of memory", 28) == 0) {
+		JS_RunGC(vm->qrt); /* whatever the failed call built is garbage now */
+		return PP_ERR_OUT_OF_MEMORY;
+	}
+	return PP_ERR_GENERIC;
+}
+
+/* ---- Dispatch -------------------------------------------------------------- */
+
+static JSValue number_ptr(JSContext *ctx, const void *p)
+{
+	return JS_NewFloat64(ctx, (double)(uintptr_t)p);
+}
+
+static void log_failure(js_vm *vm, const js_contract *c, uint32_t fn_id, uint32_t code,
+                        const char *text)
+{
+	if (code == PP_ERR_TIMEOUT)
+		pp__log(vm->rt, PP_LOG_ERROR, SCOPE,
+		        "bundle '%s', contract '%s', function %u: stopped after its CPU limit of "
+		        "%llu ms",
+		        vm->bundle, c->name, fn_id,
+		        (unsigned long long)(vm->cpu_budget_ns / 1000000u));
+	else
+		pp__log(vm->rt, PP_LOG_ERROR, SCOPE,
+		        "bundle '%s', contract '%s', function %u: JS function call failed: %s",
+		        vm->bundle, c->name, fn_id, text ? text : "out of memory");
+}
+
+/* vm.call: functions[fn_id](impl, args_ptr, out_ptr, arena_ptr, bridge). */
+static void js_call(pp_vm_loader_data ld, pp_guest_contract_instance inst, uint32_t fn_id,
+                    const void *args, void *out, pp_call_arena *arena, pp_abi_error *err)
+{
+	js_contract *c = ld.data;
+	js_vm *vm = c->vm;
+	uint32_t code = vm_enter(vm);
+	if (code != PP_OK) {
+		err->code = code;
+		return;
+	}
+	char *failure = NULL;
+	JSValue *impl = NULL;
+	if (fn_id < c->fn_count)
+		impl = inst.data ? map_get(&c->instances, (uint64_t)(uintptr_t)inst.data)
+		                 : &c->default_impl;
+	if (!impl) {
+		code = PP_ERR_FUNCTION_NOT_AVAILABLE;
+	} else {
+		JSContext *ctx = vm->ctx;
+		bool fast = c->arg_bytes && c->arg_bytes[fn_id] != UINT32_MAX;
+		if (fast && args && c->arg_bytes[fn_id])
+			memcpy(vm->scratch, args, c->arg_bytes[fn_id]);
+		JSValue argv[5] = {*impl, number_ptr(ctx, args), number_ptr(ctx, out),
+		                   number_ptr(ctx, arena), vm->bridge};
+		JSValue ret = JS_Call(ctx, c->functions[fn_id], JS_UNDEFINED, 5, argv);
+		int32_t rc;
+		if (JS_IsException(ret)) {
+			code = exception_code(vm, &failure);
+		} else if (JS_IsNumber(ret) && JS_ToInt32(ctx, &rc, ret) == 0) {
+			code = (uint32_t)rc;
+		} else {
+			const char *shown = JS_ToCString(ctx, ret);
+			size_t n = 64 + (shown ? strlen(shown) : 0);
+			failure = malloc(n);
+			if (failure)
+				snprintf(failure, n, "returned %s, not a status number",
+				         shown ? shown : "a value");
+			JS_FreeCString(ctx, shown);
+			code = PP_ERR_GENERIC;
+		}
+		JS_FreeValue(ctx, ret);
+		if (fast && code == PP_OK && out && c->out_bytes[fn_id])
+			memcpy(out, vm->scratch + PP_JS_SCRATCH_OUT, c->out_bytes[fn_id]);
+	}
+	vm_leave(vm);
+	/* Log outside the VM: the host's logger never runs under our lock. */
+	if (code != PP_OK && (failure || code == PP_ERR_TIMEOUT || code == PP_ERR_OUT_OF_MEMORY))
+		log_failure(vm, c, fn_id, code, failure);
+	free(failure);
+	err->code = code;
+}
+
+/* ---- Instances ------------------------------------------------------------- */
+
+static void js_create_instance(pp_vm_loader_data ld, const pp_host_api *host, const void *args,
+                               pp_guest_contract_instance *out)
+{
+	(void)host;
+	(void)args;
+	js_contract *c = ld.data;
+	out->data = NULL;
+	out->contract_id = 0;
+	/* No loader data, or a nested create on the thread inside this VM: a null
+	 * instance (the caller routes to the default impl). */
+	if (!c || vm_enter(c->vm) != PP_OK)
+		return;
+	js_vm *vm = c->vm;
+	JSValue argv[3] = {vm->bridge, JS_NewFloat64(vm->ctx, vm->host_lo),
+	                   JS_NewFloat64(vm->ctx, vm->host_hi)};
+	JSValue impl = JS_Call(vm->ctx, c->factory, JS_UNDEFINED, 3, argv);
+	char *failure = NULL;
+	uint32_t code = PP_OK;
+	if (JS_IsException(impl)) {
+		code = exception_code(vm, &failure);
+	} else {
+		uint64_t id = c->next_id++;
+		if (map_put(&c->instances, id, impl)) {
+			out->data = (void *)(uintptr_t)id;
+			out->contract_id = c->contract_id;
+		} else {
+			JS_FreeValue(vm->ctx, impl);
+			code = PP_ERR_OUT_OF_MEMORY;
+		}
+	}
+	vm_leave(vm);
+	if (code != PP_OK)
+		pp__log(vm->rt, PP_LOG_ERROR, SCOPE,
+		        "bundle '%s', contract '%s': JS create_instance: factory call failed: %s",
+		        vm->bundle, c->name, failure ? failure : "out of memory or time");
+	free(failure);
+}
+
+static void js_destroy_instance(pp_vm_loader_data ld, const pp_host_api *host,
+                                pp_guest_contract_instance inst)
+{
+	(void)host;
+	js_contract *c = ld.data;
+	uint64_t id = (uint64_t)(uintptr_t)inst.data;
+	if (!c || id == 0)
+		return; /* the default impl lives as long as the bundle */
+	js_vm *vm = c->vm;
+	/* Freeing a value from inside a call on this same thread is safe: the
+	 * thread already holds the VM. */
+	bool inside = atomic_load_explicit(&vm->owner, memory_order_relaxed) == this_thread();
+	if (!inside)
+		pthread_mutex_lock(&vm->lock);
+	JSValue impl;
+	if (map_take(&c->instances, id, &impl))
+		JS_FreeValue(vm->ctx, impl);
+	if (!inside)
+		pthread_mutex_unlock(&vm->lock);
+}
+
+/* ---- Loading --------------------------------------------------------------- */
+
+static void contract_free(js_vm *vm, js_contract *c)
+{
+	JSContext *ctx = vm->ctx;
+	for (uint32_t i = 0; c->functions && i < c->fn_count; i++)
+		JS_FreeValue(ctx, c->functions[i]);
+	for (size_t i = 0; i < c->instances.cap; i++)
+		if (c->instances.keys[i] != MAP_EMPTY && c->instances.keys[i] != MAP_GONE)
+			JS_FreeValue(ctx, c->instances.values[i]);
+	JS_FreeValue(ctx, c->factory);
+	JS_FreeValue(ctx, c->default_impl);
+	free(c->instances.keys);
+	free(c->instances.values);
+	free(c->functions);
+	free(c->arg_bytes);
+	free(c->out_bytes);
+	free(c->name);
+}
+
+static void vm_free(js_vm *vm)
+{
+	if (!vm)
+		return;
+	if (vm->ctx) {
+		JS_UpdateStackTop(vm->qrt);
+		for (size_t i = 0; i < vm->contract_count; i++)
+			contract_free(vm, &vm->contracts[i]);
+		JS_FreeValue(vm->ctx, vm->bridge);
+		JS_FreeContext(vm->ctx);
+	}
+	if (vm->qrt)
+		JS_FreeRuntime(vm->qrt);
+	free(vm->contracts);
+	free(vm->scratch);
+	free(vm->bundle);
+	pthread_mutex_destroy(&vm->lock);
+	free(vm);
+}
+
+static js_vm *vm_new(pp_runtime *rt, const pp_bundle_source *src)
+{
+	js_vm *vm = calloc(1, sizeof *vm);
+	if (!vm)
+		return NULL;
+	pthread_mutex_init(&vm->lock, NULL);
+	atomic_init(&vm->owner, 0);
+	vm->rt = rt;
+	vm->host = &rt->host;
+	vm->bridge = JS_UNDEFINED;
+	vm->bundle = pp__strdup(src->name);
+	vm->scratch = calloc(1, PP_JS_SCRATCH_SIZE);
+	uintptr_t host = (uintptr_t)vm->host;
+	vm->host_lo = (double)(uint32_t)host;
+	vm->host_hi = (double)(uint32_t)((uint64_t)host >> 32);
+	vm->cpu_budget_ns = (uint64_t)src->js.cpu_ms * 1000000u;
+	vm->qrt = vm->bundle && vm->scratch ? JS_NewRuntime() : NULL;
+	if (!vm->qrt) {
+		vm_free(vm);
+		return NULL;
+	}
+	JS_SetMemoryLimit(vm->qrt, src->js.memory_bytes);
+	JS_SetMaxStackSize(vm->qrt, src->js.stack_bytes);
+	JS_SetInterruptHandler(vm->qrt, interrupt_handler, vm);
+	vm->ctx = JS_NewContext(vm->qrt);
+	if (!vm->ctx) {
+		vm_free(vm);
+		return NULL;
+	}
+	JS_SetContextOpaque(vm->ctx, vm);
+	return vm;
+}
+
+/* Reads a whole file into a NUL-terminated buffer. */
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *buf = NULL;
+	size_t cap = 0, n = 0;
+	for (;;) {
+		if (n + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 16384;
+			char *bigger = realloc(buf, cap);
+			if (!bigger) {
+				free(buf);
+				fclose(f);
+				errno = ENOMEM;
+				return NULL;
+			}
+			buf = bigger;
+		}
+		size_t got = fread(buf + n, 1, cap - n - 1, f);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	bool failed = ferror(f);
+	fclose(f);
+	if (failed) {
+		free(buf);
+		errno = EIO;
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/* Where the source comes from: the directory (bundlePath), the file name for
+ * stack traces, and the source itself (NUL-terminated, valid UTF-8). */
+typedef struct js_source {
+	char *dir;
+	char *file;
+	char *code;
+	size_t len;
+} js_source;
+
+static void source_free(js_source *s)
+{
+	free(s->dir);
+	free(s->file);
+	free(s->code);
+}
+
+static bool is_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static pp_status source_read(pp_runtime *rt, const pp_bundle_source *src, js_source *s)
+{
+	memset(s, 0, sizeof *s);
+	if (src->code) {
+		s->dir = pp__strdup("");
+		s->file = pp__strdup(src->name);
+		s->code = pp__strndup(src->code, src->code_len);
+		s->len = src->code_len;
+		if (!s->dir || !s->file || !s->code)
+			return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+	} else {
+		size_t n = strlen(src->path);
+		while (n > 1 && src->path[n - 1] == '/')
+			n--;
+		if (is_dir(src->path)) {
+			s->dir = pp__strndup(src->path, n);
+			s->file = malloc(n + sizeof "/bundle.js");
+			if (s->file)
+				snprintf(s->file, n + sizeof "/bundle.js", "%.*s/bundle.js", (int)n,
+				         src->path);
+		} else {
+			s->file = pp__strndup(src->path, n);
+			const char *slash =
+			        memchr(src->path, '/', n) ? strrchr(s->file, '/') : NULL;
+			s->dir = slash ? pp__strndup(s->file, (size_t)(slash - s->file))
+			               : pp__strdup(".");
+		}
+		if (!s->dir || !s->file)
+			return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+		s->code = read_file(s->file, &s->len);
+		if (!s->code)
+			return pp__error(rt, PP_ERR_IO, "bundle '%s': cannot read '%s': %s",
+			                 src->name, s->file, strerror(errno));
+	}
+	if (!pp__utf8_valid((const uint8_t *)s->code, s->len)) {
+		size_t bad = 0;
+		while (pp__utf8_valid((const uint8_t *)s->code, bad + 1))
+			bad++;
+		return pp__error(
+		        rt, PP_ERR_LOAD_FAILED,
+		        "bundle '%s' (%s): the source is not valid UTF-8 (bad byte at offset "
+		        "%zu)",
+		        src->name, s->file, bad);
+	}
+	return PP_OK;
+}
+
+/* The error for a failure inside the VM while loading: a limit, or a throw. */
+static pp_status load_exception(js_vm *vm, const js_source *s, pp_status code, const char *what)
+{
+	char *text;
+	uint32_t why = exception_code(vm, &text);
+	pp_status st;
+	if (why == PP_ERR_TIMEOUT)
+		st = pp__error(vm->rt, PP_ERR_TIMEOUT,
+		               "bundle '%s' (%s): %s exceeded the CPU limit of %llu ms", vm->bundle,
+		               s->file, what, (unsigned long long)(vm->cpu_budget_ns / 1000000u));
+	else
+		st = pp__error(vm->rt, why == PP_ERR_OUT_OF_MEMORY ? PP_ERR_OUT_OF_MEMORY : code,
+		               "bundle '%s' (%s): %s failed: %s", vm->bundle, s->file, what,
+		               text ? text : "out of memory");
+	free(text);
+	return st;
+}
+
+static double prop_number(JSContext *ctx, JSValueConst obj, const char *name)
+{
+	JSValue v = JS_GetPropertyStr(ctx, obj, name);
+	double d = 0;
+	if (JS_IsNumber(v))
+		JS_ToFloat64(ctx, &d, v);
+	JS_FreeValue(ctx, v);
+	return d;
+}
+
+/* The reference reads u32 fields as `f64 as u32` (saturating). */
+static uint32_t prop_u32(JSContext *ctx, JSValueConst obj, const char *name)
+{
+	double d = prop_number(ctx, obj, name);
+	return !(d > 0) ? 0 : d >= 4294967295.0 ? UINT32_MAX : (uint32_t)d;
+}
+
+/* Reads the optional fast-path layouts: interface.layouts[i] = [argBytes,
+ * outBytes] (or null) for function i. */
+static pp_status read_layouts(js_vm *vm, const js_source *s, JSValueConst iface, js_contract *c)
+{
+	JSContext *ctx = vm->ctx;
+	JSValue layouts = JS_GetPropertyStr(ctx, iface, "layouts");
+	pp_status st = PP_OK;
+	if (JS_IsUndefined(layouts) || JS_IsNull(layouts))
+		goto done;
+	c->arg_bytes = malloc(c->fn_count * sizeof *c->arg_bytes + 1);
+	c->out_bytes = malloc(c->fn_count * sizeof *c->out_bytes + 1);
+	if (!c->arg_bytes || !c->out_bytes) {
+		st = pp__error(vm->rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+		goto done;
+	}
+	for (uint32_t i = 0; i < c->fn_count; i++) {
+		JSValue l = JS_GetPropertyUint32(ctx, layouts, i);
+		c->arg_bytes[i] = c->out_bytes[i] = UINT32_MAX;
+		if (JS_IsObject(l)) {
+			c->arg_bytes[i] = prop_u32(ctx, l, "0");
+			c->out_bytes[i] = prop_u32(ctx, l, "1");
+			if (c->arg_bytes[i] > PP_JS_SCRATCH_OUT ||
+			    c->out_bytes[i] > PP_JS_SCRATCH_SIZE - PP_JS_SCRATCH_OUT)
+				st = pp__error(
+				        vm->rt, PP_ERR_LOAD_FAILED,
+				        "bundle '%s' (%s): contract '%s' function %u: fast-path "
+				        "layout [%u, %u] exceeds the scratch buffer (%u, %u)",
+				        vm->bundle, s->file, c->name, i, c->arg_bytes[i],
+				        c->out_bytes[i], PP_JS_SCRATCH_OUT,
+				        PP_JS_SCRATCH_SIZE - PP_JS_SCRATCH_OUT);
+		}
+		JS_FreeValue(ctx, l);
+		if (st != PP_OK)
+			break;
+	}
+done:
+	JS_FreeValue(ctx, layouts);
+	return st;
+}
+
+/* Reads registrations[i] into c, and builds its default impl. */
+static pp_status read_registration(js_vm *vm, const js_source *s, JSValueConst entry,
+                                   js_contract *c)
+{
+	JSContext *ctx = vm->ctx;
+	pp_status st = PP_OK;
+	c->vm = vm;
+	c->factory = c->default_impl = JS_UNDEFINED;
+	c->next_id = 1;
+	uint32_t lo = prop_u32(ctx, entry, "contractLo"), hi = prop_u32(ctx, entry, "contractHi");
+	c->contract_id = (uint64_t)hi << 32 | lo;
+	c->fn_count = prop_u32(ctx, entry, "fnCount");
+	c->version = (pp_version){prop_u32(ctx, entry, "version") >> 16, 0, 0};
+
+	JSValue name = JS_GetPropertyStr(ctx, entry, "contractName");
+	const char *cname = JS_IsString(name) ? JS_ToCString(ctx, name) : NULL;
+	JS_FreeValue(ctx, name);
+	if (!cname)
+		return pp__error(vm->rt, PP_ERR_INIT_FAILED,
+		                 "bundle '%s' (%s): registration entry missing contractName",
+		                 vm->bundle, s->file);
+	c->name = pp__strdup(cname);
+	JS_FreeCString(ctx, cname);
+	if (!c->name)
+		return pp__error(vm->rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+
+	JSValue iface = JS_GetPropertyStr(ctx, entry, "interface");
+	JSValue fns = JS_UNDEFINED;
+	if (!JS_IsObject(iface)) {
+		st = pp__error(vm->rt, PP_ERR_INIT_FAILED,
+		               "bundle '%s' (%s): registration entry missing interface", vm->bundle,
+		               s->file);
+		goto done;
+	}
+	fns = JS_GetPropertyStr(ctx, iface, "functions");
+	if (!JS_IsObject(fns)) {
+		st = pp__error(
+		        vm->rt, PP_ERR_INIT_FAILED,
+		        "bundle '%s' (%s): interface for contract '%s' has no 'functions' array",
+		        vm->bundle, s->file, c->name);
+		goto done;
+	}
+	c->functions = calloc(c->fn_count + 1u, sizeof *c->functions);
+	if (!c->functions) {
+		st = pp__error(vm->rt, PP_ERR_OUT_OF_MEMORY, "bundle '%s': fnCount %u is too large",
+		               vm->bundle, c->fn_count);
+		goto done;
+	}
+	for (uint32_t i = 0; i < c->fn_count; i++) {
+		c->functions[i] = JS_GetPropertyUint32(ctx, fns, i);
+		if (!JS_IsFunction(ctx, c->functions[i])) {
+			st = pp__error(
+			        vm->rt, PP_ERR_INIT_FAILED,
+			        "bundle '%s' (%s): interface for contract '%s' declares fnCount=%u "
+			        "but functions[%u] is missing or not a function",
+			        vm->bundle, s->file, c->name, c->fn_count, i);
+			c->fn_count = i + 1; /* free what was read */
+			goto done;
+		}
+	}
+	c->factory = JS_GetPropertyStr(ctx, iface, "factory");
+	if (!JS_IsFunction(ctx, c->factory)) {
+		st = pp__error(
+		        vm->rt, PP_ERR_INIT_FAILED,
+		        "bundle '%s' (%s): interface for contract '%s' has no 'factory' function",
+		        vm->bundle, s->file, c->name);
+		goto done;
+	}
+	st = read_layouts(vm, s, iface, c);
+	if (st != PP_OK)
+		goto done;
+	JSValue argv[3] = {vm->bridge, JS_NewFloat64(ctx, vm->host_lo),
+	                   JS_NewFloat64(ctx, vm->host_hi)};
+	c->default_impl = JS_Call(ctx, c->factory, JS_UNDEFINED, 3, argv);
+	if (JS_IsException(c->default_impl)) {
+		c->default_impl = JS_UNDEFINED;
+		st = load_exception(vm, s, PP_ERR_INIT_FAILED, "the default impl factory call");
+	}
+done:
+	JS_FreeValue(ctx, fns);
+	JS_FreeValue(ctx, iface);
+	return st;
+}
+
+/* Evaluates the bundle and runs the polyplug_init protocol, filling
+ * vm->contracts. Runs with the VM entered. */
+static pp_status run_init(js_vm *vm, const pp_bundle_source *src, const js_source *s)
+{
+	JSContext *ctx = vm->ctx;
+	vm->bridge = pp_js_bridge_new(vm);
+	if (JS_IsException(vm->bridge)) {
+		vm->bridge = JS_UNDEFINED;
+		return load_exception(vm, s, PP_ERR_LOAD_FAILED, "creating the bridge");
+	}
+	JSValue global = JS_GetGlobalObject(ctx);
+	JS_SetPropertyStr(ctx, global, "bundlePath", JS_NewString(ctx, s->dir));
+	pp_status st = PP_OK;
+	JSValue init = JS_UNDEFINED, result = JS_UNDEFINED, abi_err = JS_UNDEFINED,
+	        regs = JS_UNDEFINED;
+
+	JSValue ev = JS_Eval(ctx, s->code, s->len, s->file, JS_EVAL_TYPE_GLOBAL);
+	if (JS_IsException(ev)) {
+		st = load_exception(vm, s, PP_ERR_LOAD_FAILED, "evaluating the bundle");
+		goto done;
+	}
+	JS_FreeValue(ctx, ev);
+	init = JS_GetPropertyStr(ctx, global, "polyplug_init");
+	if (!JS_IsFunction(ctx, init)) {
+		st = pp__error(vm->rt, PP_ERR_LOAD_FAILED,
+		               "bundle '%s' (%s): no global function polyplug_init", vm->bundle,
+		               s->file);
+		goto done;
+	}
+
+	pp_bundle_init_context ictx = {src->bundle_id, {(const uint8_t *)s->dir, strlen(s->dir)}};
+	uint64_t ip = (uint64_t)(uintptr_t)&ictx;
+	JSValue argv[5] = {JS_NewFloat64(ctx, vm->host_lo), JS_NewFloat64(ctx, vm->host_hi),
+	                   JS_NewFloat64(ctx, (double)(uint32_t)ip),
+	                   JS_NewFloat64(ctx, (double)(uint32_t)(ip >> 32)), vm->bridge};
+	result = JS_Call(ctx, init, JS_UNDEFINED, 5, argv);
+	if (JS_IsException(result)) {
+		st = load_exception(vm, s, PP_ERR_INIT_FAILED, "the polyplug_init call");
+		goto done;
+	}
+	/* [registrations, {code, message}]: the error first. */
+	abi_err = JS_IsObject(result) ? JS_GetPropertyUint32(ctx, result, 1) : JS_UNDEFINED;
+	if (!JS_IsObject(abi_err)) {
+		st = pp__error(vm->rt, PP_ERR_INIT_FAILED,
+		               "bundle '%s' (%s): polyplug_init did not return [registrations, "
+		               "{code, message}]",
+		               vm->bundle, s->file);
+		goto done;
+	}
+	uint32_t code = prop_u32(ctx, abi_err, "code");
+	if (code != PP_OK) {
+		JSValue m = JS_GetPropertyStr(ctx, abi_err, "message");
+		const char *msg = JS_IsString(m) ? JS_ToCString(ctx, m) : NULL;
+		st = pp__error(vm->rt, PP_ERR_INIT_FAILED,
+		               "bundle '%s' (%s): polyplug_init returned error code %u%s%s%s",
+		               vm->bundle, s->file, code, msg && *msg ? " (" : "",
+		               msg && *msg ? msg : "", msg && *msg ? ")" : "");
+		JS_FreeCString(ctx, msg);
+		JS_FreeValue(ctx, m);
+		goto done;
+	}
+	regs = JS_GetPropertyUint32(ctx, result, 0);
+	if (JS_IsArray(ctx, regs) != 1) {
+		st = pp__error(
+		        vm->rt, PP_ERR_INIT_FAILED,
+		        "bundle '%s' (%s): polyplug_init did not return a registrations array",
+		        vm->bundle, s->file);
+		goto done;
+	}
+	uint32_t n = prop_u32(ctx, regs, "length");
+	if (n == 0) {
+		st = pp__error(
+		        vm->rt, PP_ERR_INIT_FAILED,
+		        "bundle '%s' (%s): polyplug_init returned an empty registrations array",
+		        vm->bundle, s->file);
+		goto done;
+	}
+	vm->contracts = calloc(n, sizeof *vm->contracts);
+	if (!vm->contracts) {
+		st = pp__error(vm->rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+		goto done;
+	}
+	for (uint32_t i = 0; i < n && st == PP_OK; i++) {
+		JSValue entry = JS_GetPropertyUint32(ctx, regs, i);
+		vm->contract_count = i + 1;
+		if (!JS_IsObject(entry))
+			st = pp__error(vm->rt, PP_ERR_INIT_FAILED,
+			               "bundle '%s' (%s): registrations[%u] is not an object",
+			               vm->bundle, s->file, i);
+		else
+			st = read_registration(vm, s, entry, &vm->contracts[i]);
+		JS_FreeValue(ctx, entry);
+	}
+done:
+	JS_FreeValue(ctx, regs);
+	JS_FreeValue(ctx, abi_err);
+	JS_FreeValue(ctx, result);
+	JS_FreeValue(ctx, init);
+	JS_FreeValue(ctx, global);
+	return st;
+}
+
+/* Registers every contract through the host table, so the runtime stages
+ * them for this bundle; any refusal fails the whole load. */
+static pp_status register_contracts(js_vm *vm, const js_source *s)
+{
+	for (size_t i = 0; i < vm->contract_count; i++) {
+		js_contract *c = &vm->contracts[i];
+		pp_guest_contract_interface iface = {
+		        .contract_id = c->contract_id,
+		        .dispatch_type = PP_DISPATCH_VM,
+		        .create_instance = js_create_instance,
+		        .destroy_instance = js_destroy_instance,
+		        .dispatch.vm = {js_call, {c}},
+		};
+		iface.contract_version = c->version;
+		pp_plugin_descriptor d = {PP_SV("js-quickjs-plugin"),
+		                          {(const uint8_t *)c->name, strlen(c->name)},
+		                          c->version};
+		pp_abi_error err = {PP_OK, {NULL, 0}};
+		vm->host->register_guest_contract(vm->host, &d, &iface, &err);
+		if (err.code != PP_OK) {
+			char msg[1024];
+			pp__view_copy(msg, sizeof msg, err.message);
+			return pp__error(
+			        vm->rt, PP_ERR_INIT_FAILED,
+			        "bundle '%s' (%s): registering contract '%s' failed (code %u): %s",
+			        vm->bundle, s->file, c->name, err.code, msg);
+		}
+	}
+	return PP_OK;
+}
+
+static pp_status js_load(pp_runtime *rt, const pp_loader *self, const pp_bundle_source *src,
+                         void **out_code)
+{
+	(void)self;
+	js_source s;
+	pp_status st = source_read(rt, src, &s);
+	if (st != PP_OK) {
+		source_free(&s);
+		return st;
+	}
+	js_vm *vm = vm_new(rt, src);
+	if (!vm) {
+		source_free(&s);
+		return pp__error(rt, PP_ERR_OUT_OF_MEMORY,
+		                 "bundle '%s': cannot create a QuickJS runtime", src->name);
+	}
+	vm_enter(vm);
+	st = run_init(vm, src, &s);
+	vm_leave(vm);
+	if (st == PP_OK)
+		st = register_contracts(vm, &s);
+	source_free(&s);
+	if (st != PP_OK) {
+		vm_free(vm); /* nothing of it was published */
+		return st;
+	}
+	*out_code = vm;
+	return PP_OK;
+}
+
+static void js_release(pp_runtime *rt, const pp_loader *self, void *code)
+{
+	(void)rt;
+	(void)self;
+	vm_free(code);
+}
+
+static bool js_accepts(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return false;
+	size_t n = strlen(path);
+	if (S_ISREG(st.st_mode))
+		return n > 3 && strcmp(path + n - 3, ".js") == 0;
+	if (!S_ISDIR(st.st_mode))
+		return false;
+	char file[4096];
+	snprintf(file, sizeof file, "%s/bundle.js", path);
+	return stat(file, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+const pp_loader pp_js_loader = {
+        .name = "js-quickjs",
+        .language = 5, /* SupportedLanguage::JavaScript */
+        .supports_hot_reload = true,
+        .accepts = js_accepts,
+        .load = js_load,
+        .release = js_release,
+        .userdata = NULL,
+};

@@ -1,0 +1,79 @@
+/*
+ * js_vm.h — the QuickJS loader's per-bundle state, shared by js_loader.c
+ * (loading, dispatch, instances, limits) and js_bridge.c (the bridge object
+ * JavaScript reaches the host through).
+ */
+#ifndef PP_JS_VM_H
+#define PP_JS_VM_H
+
+#include <quickjs.h>
+
+#include "../../runtime/internal.h"
+
+/* JS reaches args/out of fast-path functions through this VM-owned buffer:
+ * args are copied in at offset 0, the result is copied out of PP_JS_SCRATCH_OUT. */
+#define PP_JS_SCRATCH_SIZE 1024u
+#define PP_JS_SCRATCH_OUT 512u
+
+typedef struct js_vm js_vm;
+
+/* Live per-instance impl objects of one contract, keyed by instance id. */
+typedef struct js_instance_map {
+	uint64_t *keys; /* 0 = empty, UINT64_MAX = deleted */
+	JSValue *values;
+	size_t cap, used;
+} js_instance_map;
+
+/* One contract a JS bundle registered. Its address is the interface's
+ * loader data. Everything JS in it belongs to the VM and is touched only
+ * with the VM's lock held. */
+typedef struct js_contract {
+	js_vm *vm;
+	uint64_t contract_id;
+	pp_version version; /* {version >> 16, 0, 0}, as the reference registers it */
+	char *name;
+	uint32_t fn_count;
+	JSValue *functions;
+	uint32_t *arg_bytes; /* fast-path layout per function, or NULL */
+	uint32_t *out_bytes;
+	JSValue factory;
+	JSValue default_impl;
+	js_instance_map instances;
+	uint64_t next_id; /* instance ids start at 1 */
+} js_contract;
+
+struct js_vm {
+	pp_runtime *rt;
+	const pp_host_api *host;
+	char *bundle; /* name, for messages */
+	JSRuntime *qrt;
+	JSContext *ctx;
+	JSValue bridge;
+	double host_lo, host_hi;
+
+	/* One call at a time. `owner` is the thread inside (0 if none): a
+	 * nested call from that same thread is refused before the VM is touched. */
+	pthread_mutex_t lock;
+	_Atomic uintptr_t owner;
+	uintptr_t last_thread; /* for JS_UpdateStackTop */
+
+	/* CPU limit: the interrupt handler reads the clock only once a call has
+	 * run long enough for QuickJS to poll, and stops it past the budget. */
+	uint64_t cpu_budget_ns;
+	uint64_t call_started_ns; /* 0 until the first poll of the current call */
+	bool interrupted;
+
+	uint8_t *scratch; /* PP_JS_SCRATCH_SIZE bytes, freed after the runtime */
+
+	js_contract *contracts;
+	size_t contract_count;
+};
+
+/* js_bridge.c: a new bridge object for vm (JS_EXCEPTION on failure). */
+JSValue pp_js_bridge_new(js_vm *vm);
+
+/* js_loader.c */
+/* The message and stack of the pending exception, as one malloc'd string. */
+char *pp_js_exception_text(JSContext *ctx);
+
+#endif

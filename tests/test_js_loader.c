@@ -1,0 +1,550 @@
+/* test_js_loader.c — the QuickJS loader against the reference loader's
+ * behaviour: the polyplug_init protocol, every way a load fails, dispatch,
+ * instances, and every bridge function with its edge cases. */
+#include <math.h>
+#include <sys/mman.h>
+
+#include "js_helpers.h"
+
+#define ADD_FN                              \
+	"function (impl, a, o, arena, b) {" \
+	" b.writeI32(o, b.readI32(a) + b.readI32(a + 4)); return 0; }"
+
+/* ---- Loading --------------------------------------------------------------- */
+
+static void loads_by_directory_and_by_file(void **state)
+{
+	(void)state;
+	char dir[64], file[128];
+	js_write_dir(dir, sizeof dir,
+	             JS_PRELUDE "function polyplug_init(hl, hh, cl, ch, bridge) {\n"
+	                        "  var path = globalThis.bundlePath;\n"
+	                        "  return ok([reg('js.path', [function (i, a, o, ar, b) {\n"
+	                        "    b.writeI32(o, path.length); return 0; }])]);\n}\n");
+	pp_runtime *rt = rt_new();
+	uint64_t id;
+	assert_int_equal(pp_bundle_load(rt, dir, NULL, &id), PP_OK);
+	int32_t len = 0;
+	assert_int_equal(js_call(rt, "js.path", 0, NULL, &len), PP_OK);
+	assert_int_equal(len, strlen(dir)); /* bundlePath is the bundle directory */
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	snprintf(file, sizeof file, "%s/bundle.js", dir);
+	pp_load_options o = {.name = "by-file"};
+	assert_int_equal(pp_bundle_load(rt, file, &o, NULL), PP_OK);
+	assert_int_equal(js_call(rt, "js.path", 0, NULL, &len), PP_OK);
+	assert_int_equal(len, strlen(dir));
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
+static void code_and_path_sources_give_the_same_results(void **state)
+{
+	(void)state;
+	const char *src = JS_ONE("js.add", ADD_FN);
+	char dir[64];
+	js_write_dir(dir, sizeof dir, src);
+	pp_runtime *a = rt_new(), *b = rt_new();
+	load_ok(a, dir);
+	js_load_ok(b, "adder", src);
+	pair p = {19, 23};
+	int32_t ra = 0, rb = 0;
+	assert_int_equal(js_call(a, "js.add", 0, &p, &ra), PP_OK);
+	assert_int_equal(js_call(b, "js.add", 0, &p, &rb), PP_OK);
+	assert_int_equal(ra, 42);
+	assert_int_equal(rb, 42);
+	pp_runtime_free(a);
+	pp_runtime_free(b);
+	remove_tree(dir);
+}
+
+static void bytes_must_be_valid_utf8(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	char src[4096];
+	snprintf(src, sizeof src, "%s// caf\xc3\xa9 \xe2\x82\xac\n", JS_ONE("js.add", ADD_FN));
+	js_load_ok(rt, "utf8", src);
+	snprintf(src, sizeof src, "%s// bad \xff\xfe\n", JS_ONE("js.other", ADD_FN));
+	assert_int_equal(js_load_src(rt, "latin1", src, NULL), PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "bundle 'latin1'");
+	assert_contains(pp_last_error(rt), "not valid UTF-8");
+	pp_runtime_free(rt);
+}
+
+static void every_registration_is_registered(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	uint64_t id = js_load_ok(rt, "two",
+	                         JS_PRELUDE "function polyplug_init(hl, hh, cl, ch, b) {\n"
+	                                    "  return ok([reg('js.one', [" ADD_FN "]),\n"
+	                                    "             reg('js.two', [" ADD_FN "])]);\n}\n");
+	pair p = {1, 2};
+	int32_t r;
+	assert_int_equal(js_call(rt, "js.one", 0, &p, &r), PP_OK);
+	assert_int_equal(js_call(rt, "js.two", 0, &p, &r), PP_OK);
+	assert_int_equal(r, 3);
+	pp_stats st;
+	pp_runtime_stats(rt, &st);
+	assert_int_equal(st.contracts, 2);
+	/* attributed to the real bundle: unloading it takes both */
+	assert_true(id == pp_bundle_id("two"));
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	pp_runtime_stats(rt, &st);
+	assert_int_equal(st.contracts, 0);
+	pp_runtime_free(rt);
+}
+
+static void one_bad_registration_publishes_none(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	assert_int_equal(js_load_src(rt, "half",
+	                             JS_PRELUDE "function polyplug_init(hl, hh, cl, ch, b) {\n"
+	                                        "  var bad = reg('js.two', [" ADD_FN "]);\n"
+	                                        "  delete bad.interface.factory;\n"
+	                                        "  return ok([reg('js.one', [" ADD_FN
+	                                        "]), bad]);\n}\n",
+	                             NULL),
+	                 PP_ERR_INIT_FAILED);
+	assert_contains(pp_last_error(rt), "no 'factory' function");
+	assert_true(pp_handle_is_null(pp_find(rt, pp_guest_contract_id("js.one", 1), 0)));
+	/* the same with a registration the registry itself refuses (a duplicate) */
+	assert_int_equal(js_load_src(rt, "dup",
+	                             JS_PRELUDE "function polyplug_init(hl, hh, cl, ch, b) {\n"
+	                                        "  return ok([reg('js.one', [" ADD_FN "]),\n"
+	                                        "             reg('js.one', [" ADD_FN "])]);\n}\n",
+	                             NULL),
+	                 PP_ERR_INIT_FAILED);
+	assert_contains(pp_last_error(rt), "code 7");
+	assert_true(pp_handle_is_null(pp_find(rt, pp_guest_contract_id("js.one", 1), 0)));
+	pp_stats st;
+	pp_runtime_stats(rt, &st);
+	assert_int_equal(st.bundles, 0);
+	pp_runtime_free(rt);
+}
+
+typedef struct {
+	const char *name, *src, *expect;
+	pp_status code;
+} bad_bundle;
+
+static void load_errors_name_the_bundle_and_the_missing_piece(void **state)
+{
+	(void)state;
+	static const bad_bundle cases[] = {
+	        {"syntax", "function polyplug_init() {\n  return [[], {code: 0}];\n}\nvar x = );\n",
+	         "SyntaxError", PP_ERR_LOAD_FAILED},
+	        {"throws", "throw new Error('top-level boom');\n", "top-level boom",
+	         PP_ERR_LOAD_FAILED},
+	        {"no-init", "var nothing = 1;\n", "no global function polyplug_init",
+	         PP_ERR_LOAD_FAILED},
+	        {"init-throws", "function polyplug_init() { throw new TypeError('init boom'); }\n",
+	         "TypeError: init boom", PP_ERR_INIT_FAILED},
+	        {"code-msg",
+	         "function polyplug_init() { return [[], {code: 42, message: 'nope'}]; }\n",
+	         "returned error code 42 (nope)", PP_ERR_INIT_FAILED},
+	        {"code-only", "function polyplug_init() { return [[], {code: 300}]; }\n",
+	         "returned error code 300", PP_ERR_INIT_FAILED},
+	        {"no-abierror", "function polyplug_init() { return 5; }\n", "did not return",
+	         PP_ERR_INIT_FAILED},
+	        {"no-array", "function polyplug_init() { return [{}, {code: 0}]; }\n",
+	         "registrations array", PP_ERR_INIT_FAILED},
+	        {"empty", "function polyplug_init() { return [[], {code: 0}]; }\n",
+	         "empty registrations array", PP_ERR_INIT_FAILED},
+	        {"no-name",
+	         JS_PRELUDE "function polyplug_init() { var r = reg('x', []);"
+	                    " delete r.contractName; return ok([r]); }\n",
+	         "missing contractName", PP_ERR_INIT_FAILED},
+	        {"no-iface",
+	         JS_PRELUDE "function polyplug_init() { var r = reg('x', []);"
+	                    " delete r.interface; return ok([r]); }\n",
+	         "missing interface", PP_ERR_INIT_FAILED},
+	        {"no-functions",
+	         JS_PRELUDE "function polyplug_init() { var r = reg('x', []);"
+	                    " delete r.interface.functions; return ok([r]); }\n",
+	         "has no 'functions' array", PP_ERR_INIT_FAILED},
+	        {"short",
+	         JS_PRELUDE "function polyplug_init() { var r = reg('x', [" ADD_FN "]);"
+	                    " r.fnCount = 3; return ok([r]); }\n",
+	         "fnCount=3 but functions[1] is missing", PP_ERR_INIT_FAILED},
+	        {"not-fn", JS_PRELUDE "function polyplug_init() { return ok([reg('x', [42])]); }\n",
+	         "functions[0] is missing or not a function", PP_ERR_INIT_FAILED},
+	        {"factory-throws",
+	         JS_PRELUDE "function polyplug_init() { return ok([reg('x', [], function () {"
+	                    " throw new Error('factory boom'); })]); }\n",
+	         "factory boom", PP_ERR_INIT_FAILED},
+	};
+	log_capture logs = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_with_log(&logs, PP_LOG_TRACE);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		pp_status st = js_load_src(rt, cases[i].name, cases[i].src, NULL);
+		if (st != cases[i].code)
+			fail_msg("%s: got %u (%s)", cases[i].name, st, pp_last_error(rt));
+		char want[64];
+		snprintf(want, sizeof want, "bundle '%s'", cases[i].name);
+		assert_contains(pp_last_error(rt), want);
+		assert_contains(pp_last_error(rt), cases[i].expect);
+	}
+	/* a syntax error says where */
+	js_load_src(rt, "syntax", cases[0].src, NULL);
+	assert_contains(pp_last_error(rt), "syntax:4");
+	pp_stats st;
+	pp_runtime_stats(rt, &st);
+	assert_int_equal(st.bundles, 0);
+	js_load_ok(rt, "fine", JS_ONE("js.add", ADD_FN)); /* and the runtime is still usable */
+	pp_runtime_free(rt);
+}
+
+static void missing_file_fails(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	char dir[64];
+	temp_dir(dir, sizeof dir);
+	pp_load_options o = {.loader = "js-quickjs"};
+	assert_int_equal(pp_bundle_load(rt, dir, &o, NULL), PP_ERR_IO);
+	assert_contains(pp_last_error(rt), "bundle.js");
+	assert_int_equal(pp_bundle_load(rt, "/nonexistent/x.js", &o, NULL), PP_ERR_IO);
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
+/* ---- Dispatch ---------------------------------------------------------------- */
+
+static void registration_is_vm_dispatch_with_loader_data(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	js_load_ok(rt, "adder", JS_ONE("js.add", ADD_FN));
+	const pp_guest_contract_interface *i =
+	        pp_resolve(rt, pp_find(rt, pp_guest_contract_id("js.add", 1), 0));
+	assert_non_null(i);
+	assert_int_equal(i->dispatch_type, PP_DISPATCH_VM);
+	assert_non_null(i->dispatch.vm.loader_data.data);
+	assert_true(i->contract_id == pp_guest_contract_id("js.add", 1)); /* lo/hi round trip */
+	assert_int_equal(i->contract_version.major, 1);
+	assert_int_equal(i->contract_version.minor, 0);
+	/* called directly through the interface, as generated callers do */
+	pair p = {-5, 3};
+	int32_t out = 0;
+	pp_abi_error err = {PP_OK, {NULL, 0}};
+	pp_guest_contract_instance none = {NULL, 0};
+	i->dispatch.vm.call(i->dispatch.vm.loader_data, none, 0, &p, &out, NULL, &err);
+	assert_int_equal(err.code, PP_OK);
+	assert_int_equal(out, -2);
+	pp_runtime_free(rt);
+}
+
+static void return_values_and_throws_become_codes(void **state)
+{
+	(void)state;
+	log_capture logs = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_with_log(&logs, PP_LOG_TRACE);
+	js_load_ok(rt, "codes",
+	           JS_ONE("js.codes", "function () { return 0; },"
+	                              "function () { return 300; },"
+	                              "function () { throw new Error('guest exploded'); },"
+	                              "function () { return 'yes'; },"
+	                              "function () { }"));
+	assert_int_equal(js_call(rt, "js.codes", 0, NULL, NULL), PP_OK);
+	assert_int_equal(js_call(rt, "js.codes", 1, NULL, NULL), 300);
+	assert_int_equal(js_call(rt, "js.codes", 2, NULL, NULL), PP_ERR_GENERIC);
+	assert_string_equal(logs.last_scope, "loader.js");
+	assert_contains(logs.last, "guest exploded");
+	assert_contains(logs.last, "at "); /* the stack came along */
+	assert_int_equal(js_call(rt, "js.codes", 3, NULL, NULL), PP_ERR_GENERIC);
+	assert_contains(logs.last, "not a status number");
+	assert_int_equal(js_call(rt, "js.codes", 4, NULL, NULL), PP_ERR_GENERIC);
+	/* fnCount is out of range; the VM is fine afterwards */
+	assert_int_equal(js_call(rt, "js.codes", 5, NULL, NULL), PP_ERR_FUNCTION_NOT_AVAILABLE);
+	assert_int_equal(js_call(rt, "js.codes", 0, NULL, NULL), PP_OK);
+	pp_runtime_free(rt);
+}
+
+static void instances_have_their_own_state(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	js_load_ok(rt, "counter",
+	           JS_ONE("js.count", "function (impl, a, o, ar, b) {"
+	                              " impl.n++; b.writeI32(o, impl.n); return 0; }"));
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("js.count", 1), 0);
+	pp_guest_contract_instance x, y, none = {NULL, 0};
+	assert_int_equal(pp_instance_create(rt, h, NULL, &x), PP_OK);
+	assert_int_equal(pp_instance_create(rt, h, NULL, &y), PP_OK);
+	assert_true((uintptr_t)x.data == 1 && (uintptr_t)y.data == 2); /* ids from 1 */
+	assert_true(x.contract_id == pp_guest_contract_id("js.count", 1));
+	int32_t n;
+	pp_call(rt, h, x, 0, NULL, &n, NULL);
+	pp_call(rt, h, x, 0, NULL, &n, NULL);
+	assert_int_equal(n, 2);
+	pp_call(rt, h, y, 0, NULL, &n, NULL);
+	assert_int_equal(n, 1);
+	pp_call(rt, h, none, 0, NULL, &n, NULL);
+	assert_int_equal(n, 1); /* the default impl */
+	assert_int_equal(pp_instance_destroy(rt, h, x), PP_OK);
+	/* a destroyed (or never made) instance is not available */
+	assert_int_equal(pp_call(rt, h, x, 0, NULL, &n, NULL), PP_ERR_FUNCTION_NOT_AVAILABLE);
+	pp_guest_contract_instance bogus = {(void *)(uintptr_t)77, 0};
+	assert_int_equal(pp_call(rt, h, bogus, 0, NULL, &n, NULL), PP_ERR_FUNCTION_NOT_AVAILABLE);
+	pp_runtime_free(rt); /* y is destroyed by the runtime */
+}
+
+/* ---- The bridge -------------------------------------------------------------- */
+
+static void bridge_has_every_method_and_is_never_global(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	js_load_ok(
+	        rt, "shape",
+	        JS_PRELUDE
+	        "var names = ['findByContract', 'findByBundle', 'findAllByContract',\n"
+	        "  'resolveGuestContract', 'revision', 'dispatchPeer', 'callHostContract',\n"
+	        "  'alloc', 'arenaAlloc', 'free', 'log', 'readI32', 'writeI32', 'readU32',\n"
+	        "  'writeU32', 'readF32', 'writeF32', 'readF64', 'writeF64', 'readByte',\n"
+	        "  'writeByte', 'readMemory'];\n"
+	        "var missing = -1, leaked = 0, sameBridge = 0, hostOk = 0;\n"
+	        "function polyplug_init(hl, hh, cl, ch, bridge) {\n"
+	        "  names.forEach(function (n, i) {\n"
+	        "    if (typeof bridge[n] !== 'function' && missing < 0) missing = i; });\n"
+	        "  for (var k in globalThis) if (globalThis[k] === bridge) leaked = 1;\n"
+	        "  hostOk = (hl === Math.floor(hl) && hh === Math.floor(hh) && hl >= 0) ? 1 : 0;\n"
+	        "  return ok([reg('js.shape', [function (i, a, o, ar, b) {\n"
+	        "    sameBridge = (b === bridge) ? 1 : 0;\n"
+	        "    b.writeI32(o, missing * 1000 + leaked * 100 + sameBridge * 10 + hostOk);\n"
+	        "    return 0; }])]);\n}\n");
+	int32_t r = 0;
+	assert_int_equal(js_call(rt, "js.shape", 0, NULL, &r), PP_OK);
+	assert_int_equal(r, -1000 + 0 + 10 + 1);
+	pp_runtime_free(rt);
+}
+
+/* Memory at an address whose low half is above 2^31, so pointer halves and
+ * pointers passed as Numbers are tested where sign extension would bite. */
+static void *high_memory(size_t len)
+{
+	void *want = (void *)(uintptr_t)0x7e00c0000000ull;
+	void *p = mmap(want, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		fail_msg("mmap failed");
+	return p;
+}
+
+typedef struct {
+	uint8_t *base;
+	size_t used;
+	int allocs, frees;
+	size_t live;
+} high_alloc;
+
+static void *ha_alloc(void *ud, size_t size, size_t align)
+{
+	high_alloc *h = ud;
+	h->used = (h->used + align - 1) & ~(align - 1);
+	void *p = h->base + h->used;
+	h->used += size;
+	h->allocs++;
+	h->live += size;
+	return p;
+}
+
+static void ha_free(void *ud, void *ptr, size_t size, size_t align)
+{
+	(void)ptr;
+	(void)align;
+	high_alloc *h = ud;
+	h->frees++;
+	h->live -= size;
+}
+
+static void pointer_halves_and_u32_values_stay_exact(void **state)
+{
+	(void)state;
+	high_alloc ha = {high_memory(1 << 20), 0, 0, 0, 0};
+	assert_true(((uintptr_t)ha.base & 0xFFFFFFFFu) >= 0x80000000u);
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.alloc = ha_alloc;
+	cfg.free = ha_free;
+	cfg.alloc_userdata = &ha;
+	pp_runtime *rt;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	js_load_ok(
+	        rt, "mem",
+	        JS_ONE("js.mem",
+	               /* 0: alloc, write through the joined pointer, free with the size */
+	               "function (i, a, o, ar, b) {"
+	               "  var p = b.alloc(16);"
+	               "  if (p[0] < 2147483648 || p[0] !== Math.floor(p[0])) return 901;"
+	               "  var ptr = p[1] * 4294967296 + p[0];"
+	               "  b.writeU32(ptr, 4000000000);"
+	               "  var back = b.readU32(ptr);"
+	               "  b.free(p[0], p[1], 16, 1);"
+	               "  return back === 4000000000 ? 0 : 902; },"
+	               /* 1: u32 round trips and the reference's saturating writeU32 */
+	               "function (i, a, o, ar, b) {"
+	               "  b.writeU32(o, 4294967295); if (b.readU32(o) !== 4294967295) return 911;"
+	               "  b.writeU32(o, -1); if (b.readU32(o) !== 0) return 912;"
+	               "  b.writeU32(o, 2147483648); if (b.readI32(o) !== -2147483648) return 913;"
+	               "  b.writeI32(o, -7); if (b.readU32(o) !== 4294967289) return 914;"
+	               "  b.writeByte(o, 0x1ff); if (b.readByte(o) !== 255) return 915;"
+	               "  return 0; },"
+	               /* 2: zero pointers read 0 and writes to them do nothing */
+	               "function (i, a, o, ar, b) {"
+	               "  b.writeI32(0, 5); b.writeF64(0, 1.5); b.writeU32(0, 1); b.writeByte(0, "
+	               "1);"
+	               "  if (b.readI32(0) !== 0 || b.readU32(0) !== 0 || b.readF64(0) !== 0"
+	               "      || b.readByte(0) !== 0 || b.readMemory(0, 4).length !== 0) return "
+	               "921;"
+	               "  b.free(0, 0, 16, 1); return 0; },"
+	               /* 3: floats keep their bits */
+	               "function (i, a, o, ar, b) {"
+	               "  b.writeF64(o, b.readF64(a) * 2.0 + 0.25);"
+	               "  b.writeF32(o + 8, 1.5); return b.readF32(o + 8) === 1.5 ? 0 : 931; },"
+	               /* 4: readMemory gives a plain array of bytes */
+	               "function (i, a, o, ar, b) {"
+	               "  var m = b.readMemory(a, 4);"
+	               "  return (Array.isArray(m) && m.join() === '1,2,254,255') ? 0 : 941; }"));
+	int32_t scratch[8];
+	assert_int_equal(js_call(rt, "js.mem", 0, NULL, scratch), PP_OK);
+	assert_int_equal(ha.live, 0); /* freed with the size it was allocated with */
+	assert_int_equal(ha.allocs, ha.frees);
+	uint32_t *out = (uint32_t *)(void *)(ha.base + 4096); /* a high address, too */
+	assert_int_equal(js_call(rt, "js.mem", 1, NULL, out), PP_OK);
+	assert_int_equal(js_call(rt, "js.mem", 2, NULL, out), PP_OK);
+	double in = 1234.5625;
+	double fout[2] = {0, 0};
+	assert_int_equal(js_call(rt, "js.mem", 3, &in, fout), PP_OK);
+	assert_true(fout[0] == 2469.375);
+	uint8_t bytes[4] = {1, 2, 254, 255};
+	assert_int_equal(js_call(rt, "js.mem", 4, bytes, NULL), PP_OK);
+	pp_runtime_free(rt);
+	munmap(ha.base, 1 << 20);
+}
+
+static void arena_alloc_overflows_into_host_blocks(void **state)
+{
+	(void)state;
+	counting_alloc ca = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_counting(&ca);
+	js_load_ok(rt, "arena",
+	           JS_ONE("js.arena",
+	                  /* writes `n` bytes of 7 into arena memory, returns the view in out */
+	                  "function (impl, a, o, ar, b) {"
+	                  "  var n = b.readU32(a);"
+	                  "  var p = b.arenaAlloc(n, ar); var ptr = p[1] * 4294967296 + p[0];"
+	                  "  for (var k = 0; k < n; k += 997) b.writeByte(ptr + k, 7);"
+	                  "  b.writeByte(ptr + n - 1, 7);"
+	                  "  b.writeU32(o, p[0]); b.writeU32(o + 4, p[1]); b.writeU32(o + 8, n);"
+	                  "  return 0; }"));
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("js.arena", 1), 0);
+	pp_guest_contract_instance none = {NULL, 0};
+	uint8_t buf[64];
+	pp_call_arena arena;
+	pp_call_arena_init(&arena, buf, sizeof buf, pp_runtime_host_api(rt));
+	uint32_t n = 32;
+	pp_string_view out = {NULL, 0};
+	assert_int_equal(pp_call(rt, h, none, 0, &n, &out, &arena), PP_OK);
+	assert_ptr_equal(out.ptr, buf); /* fits the arena's own buffer */
+	assert_int_equal(out.len, 32);
+	n = 10000; /* does not: a host block is chained */
+	assert_int_equal(pp_call(rt, h, none, 0, &n, &out, &arena), PP_OK);
+	assert_true(out.ptr < buf || out.ptr >= buf + sizeof buf);
+	assert_int_equal(out.ptr[9999], 7);
+	assert_int_equal(ca.allocs, 1);
+	pp_call_arena_free(&arena);
+	assert_int_equal(ca.live, 0);
+	/* without an arena, arenaAlloc falls back to host->alloc */
+	n = 16;
+	assert_int_equal(pp_call(rt, h, none, 0, &n, &out, NULL), PP_OK);
+	assert_int_equal(ca.allocs, 2);
+	const pp_host_api *host = pp_runtime_host_api(rt);
+	host->free(host, (void *)out.ptr, 16, 1);
+	assert_int_equal(ca.live, 0);
+	pp_runtime_free(rt);
+}
+
+static void log_levels_arrive_as_the_reference_maps_them(void **state)
+{
+	(void)state;
+	log_capture logs = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_with_log(&logs, PP_LOG_TRACE);
+	js_load_ok(rt, "logger",
+	           JS_ONE("js.log",
+	                  "function (i, a, o, ar, b) {"
+	                  " b.log(b.readF64(a), 'guest.logger', 'level test'); return 0; }"));
+	double levels[] = {3, 99, 2.5, NAN, 5, -1, 0};
+	uint32_t expect[] = {PP_LOG_INFO,  PP_LOG_ERROR, PP_LOG_ERROR, PP_LOG_ERROR,
+	                     PP_LOG_TRACE, PP_LOG_ERROR, PP_LOG_ERROR};
+	for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++) {
+		assert_int_equal(js_call(rt, "js.log", 0, &levels[i], NULL), PP_OK);
+		assert_int_equal(logs.last_level, expect[i]);
+		assert_string_equal(logs.last_scope, "guest.logger");
+		assert_string_equal(logs.last, "level test");
+	}
+	pp_runtime_free(rt);
+}
+
+static void alloc_and_free_work_during_init(void **state)
+{
+	(void)state;
+	counting_alloc ca = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_counting(&ca);
+	js_load_ok(rt, "init-mem",
+	           JS_PRELUDE
+	           "var made = 0;\n"
+	           "function polyplug_init(hl, hh, cl, ch, b) {\n"
+	           "  var p = b.alloc(64); var ptr = p[1] * 4294967296 + p[0];\n"
+	           "  b.writeI32(ptr, 99); made = b.readI32(ptr); b.free(p[0], p[1], 64, 1);\n"
+	           "  return ok([reg('js.made', [function (i, a, o, ar, bb) {"
+	           " bb.writeI32(o, made); return 0; }])]);\n}\n");
+	int32_t made = 0;
+	assert_int_equal(js_call(rt, "js.made", 0, NULL, &made), PP_OK);
+	assert_int_equal(made, 99);
+	assert_int_equal(ca.allocs, 1);
+	assert_int_equal(ca.live, 0);
+	pp_runtime_free(rt);
+}
+
+static void init_context_carries_the_bundle_id(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	js_load_ok(rt, "who-am-i",
+	           JS_PRELUDE
+	           "var idlo = 0, idhi = 0;\n"
+	           "function polyplug_init(hl, hh, cl, ch, b) {\n"
+	           "  var ctx = ch * 4294967296 + cl;\n"
+	           "  idlo = b.readU32(ctx); idhi = b.readU32(ctx + 4);\n"
+	           "  return ok([reg('js.who', [function (i, a, o, ar, bb) {"
+	           " bb.writeU32(o, idlo); bb.writeU32(o + 4, idhi); return 0; }])]);\n}\n");
+	uint64_t id = 0;
+	assert_int_equal(js_call(rt, "js.who", 0, NULL, &id), PP_OK);
+	assert_true(id == pp_bundle_id("who-am-i"));
+	pp_runtime_free(rt);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(loads_by_directory_and_by_file),
+	        cmocka_unit_test(code_and_path_sources_give_the_same_results),
+	        cmocka_unit_test(bytes_must_be_valid_utf8),
+	        cmocka_unit_test(every_registration_is_registered),
+	        cmocka_unit_test(one_bad_registration_publishes_none),
+	        cmocka_unit_test(load_errors_name_the_bundle_and_the_missing_piece),
+	        cmocka_unit_test(missing_file_fails),
+	        cmocka_unit_test(registration_is_vm_dispatch_with_loader_data),
+	        cmocka_unit_test(return_values_and_throws_become_codes),
+	        cmocka_unit_test(instances_have_their_own_state),
+	        cmocka_unit_test(bridge_has_every_method_and_is_never_global),
+	        cmocka_unit_test(pointer_halves_and_u32_values_stay_exact),
+	        cmocka_unit_test(arena_alloc_overflows_into_host_blocks),
+	        cmocka_unit_test(log_levels_arrive_as_the_reference_maps_them),
+	        cmocka_unit_test(alloc_and_free_work_during_init),
+	        cmocka_unit_test(init_context_carries_the_bundle_id),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
