@@ -322,14 +322,22 @@ static void bridge_has_every_method_and_is_never_global(void **state)
 }
 
 /* Memory at an address whose low half is above 2^31, so pointer halves and
- * pointers passed as Numbers are tested where sign extension would bite. */
-static void *high_memory(size_t len)
+ * pointers passed as Numbers are tested where sign extension would bite.
+ * Any 4 GiB window holds such an address: reserve one, open len bytes. */
+#define HIGH_SPAN ((size_t)4 << 30)
+static uint8_t *high_memory(size_t len, void **reservation)
 {
-	void *want = (void *)(uintptr_t)0x7e00c0000000ull;
-	void *p = mmap(want, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		fail_msg("mmap failed");
-	return p;
+	uint8_t *r = mmap(NULL, HIGH_SPAN + 2 * len, PROT_NONE,
+	                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (r == MAP_FAILED)
+		fail_msg("cannot reserve address space");
+	uintptr_t p = ((uintptr_t)r + 4095) & ~(uintptr_t)4095;
+	if ((p & 0xFFFFFFFFu) < 0x80000000u)
+		p += 0x80000000u - (p & 0xFFFFFFFFu);
+	if (mprotect((void *)p, len, PROT_READ | PROT_WRITE) != 0)
+		fail_msg("mprotect failed");
+	*reservation = r;
+	return (uint8_t *)p;
 }
 
 typedef struct {
@@ -362,7 +370,8 @@ static void ha_free(void *ud, void *ptr, size_t size, size_t align)
 static void pointer_halves_and_u32_values_stay_exact(void **state)
 {
 	(void)state;
-	high_alloc ha = {high_memory(1 << 20), 0, 0, 0, 0};
+	void *reservation;
+	high_alloc ha = {high_memory(1 << 20, &reservation), 0, 0, 0, 0};
 	assert_true(((uintptr_t)ha.base & 0xFFFFFFFFu) >= 0x80000000u);
 	pp_runtime_config cfg;
 	pp_runtime_config_init(&cfg);
@@ -421,7 +430,7 @@ static void pointer_halves_and_u32_values_stay_exact(void **state)
 	uint8_t bytes[4] = {1, 2, 254, 255};
 	assert_int_equal(js_call(rt, "js.mem", 4, bytes, NULL), PP_OK);
 	pp_runtime_free(rt);
-	munmap(ha.base, 1 << 20);
+	munmap(reservation, HIGH_SPAN + 2 * (1 << 20));
 }
 
 static void arena_alloc_overflows_into_host_blocks(void **state)
