@@ -204,11 +204,12 @@ static pp_status load_bundle(pp_runtime *rt, pp_bundle *b, const char *loader_na
 			        stat(b->path, &st) != 0
 			                ? pp__error(rt, PP_ERR_IO, "bundle '%s': cannot open '%s'",
 			                            b->name, b->path)
-			                : pp__error(rt, PP_ERR_UNSUPPORTED,
-			                            "bundle '%s': no loader takes '%s' (expected a "
-			                            "native .so, a .js file, or a directory holding "
-			                            "one of them)",
-			                            b->name, b->path);
+			                : pp__error(
+			                          rt, PP_ERR_UNSUPPORTED,
+			                          "bundle '%s': no loader takes '%s' (expected a "
+			                          "native .so, a .js file, or a directory holding "
+			                          "one of them)",
+			                          b->name, b->path);
 			bundle_free(b);
 			return code;
 		}

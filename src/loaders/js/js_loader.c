@@ -14,6 +14,7 @@
 #include "js_vm.h"
 
 #define SCOPE "loader.js"
+#define MAX_FRAMES 16 /* of a guest's stack in messages */
 
 /* ---- Instance map (id -> impl object), used with the VM lock held --------- */
 
@@ -162,7 +163,12 @@ char *pp_js_exception_text(JSContext *ctx)
 	if (text) {
 		snprintf(text, n, "%s%s%s", what ? what : "(unprintable exception)",
 		         stack && *stack ? "\n" : "", stack ? stack : "");
-		/* drop the stack's trailing newline */
+		/* at most MAX_FRAMES frames of the stack, without its last newline */
+		char *line = text;
+		for (int frames = 0; line && frames <= MAX_FRAMES; frames++)
+			line = strchr(line + 1, '\n');
+		if (line)
+			strcpy(line, "\n    ...");
 		size_t len = strlen(text);
 		if (len && text[len - 1] == '\n')
 			text[len - 1] = '\0';

@@ -1,0 +1,642 @@
+/* test_js_runtime.c — JS bundles inside the runtime: peer calls across
+ * languages, host contracts called from JS, threads (serialisation,
+ * re-entry, parallelism, changing threads), engine limits, and reclamation. */
+#include <stdatomic.h>
+
+#include "js_helpers.h"
+
+#define ADD_FN                              \
+	"function (impl, a, o, arena, b) {" \
+	" b.writeI32(o, b.readI32(a) + b.readI32(a + 4)); return 0; }"
+
+/* ---- Peers ----------------------------------------------------------------- */
+
+/* bounce(n) = n, alternating with a peer; the JS side of ping.c. */
+#define JS_BOUNCE(self, peer)                                                                \
+	JS_PRELUDE "var peer = cid('guest_contract:" peer "@1');\n"                          \
+	           "function polyplug_init(hl, hh, cl, ch, bridge) {\n"                      \
+	           "  return ok([reg('" self "', [function (impl, a, o, ar, b) {\n"          \
+	           "    var n = b.readI32(a); if (n <= 0) { b.writeI32(o, 0); return 0; }\n" \
+	           "    var p = b.alloc(8); var ptr = p[1] * 4294967296 + p[0];\n"           \
+	           "    b.writeI32(ptr, n - 1);\n"                                           \
+	           "    var code = b.dispatchPeer(peer[0], peer[1], 0, 0, ptr, ptr + 4);\n"  \
+	           "    var got = b.readI32(ptr + 4); b.free(p[0], p[1], 8, 1);\n"           \
+	           "    if (code !== 0) return code;\n"                                      \
+	           "    b.writeI32(o, got + 1); return 0; }])]);\n}\n"
+
+static void peers_call_across_languages(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	uint32_t code;
+	/* JS -> JS: one hop */
+	js_load_ok(rt, "js-ping", JS_BOUNCE("test.ping", "test.pong"));
+	js_load_ok(rt, "js-pong", JS_BOUNCE("test.pong", "test.ping"));
+	assert_int_equal(call_i32(rt, "test.ping", 0, 1, &code), 1);
+	assert_int_equal(code, PP_OK);
+	/* a second hop would re-enter ping's VM on this thread: refused, as the
+	 * reference refuses it, and ping's VM answers again afterwards */
+	call_i32(rt, "test.ping", 0, 2, &code);
+	assert_int_equal(code, PP_ERR_REENTRANT_CALL);
+	assert_int_equal(call_i32(rt, "test.ping", 0, 0, &code), 0);
+	assert_int_equal(code, PP_OK);
+	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("js-ping"), 0), PP_OK);
+	/* C -> JS -> C: the native ping fixture against the JS pong */
+	load_ok(rt, fx("ping"));
+	assert_int_equal(call_i32(rt, "test.ping", 0, 2, &code), 2);
+	assert_int_equal(code, PP_OK);
+	/* JS -> C, and JS -> C -> (the same JS VM) is re-entry again */
+	assert_int_equal(call_i32(rt, "test.pong", 0, 1, &code), 1);
+	assert_int_equal(code, PP_OK);
+	call_i32(rt, "test.pong", 0, 2, &code);
+	assert_int_equal(code, PP_ERR_REENTRANT_CALL);
+	/* a missing peer is NotFound */
+	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("ping"), 0), PP_OK);
+	call_i32(rt, "test.pong", 0, 3, &code);
+	assert_int_equal(code, PP_ERR_NOT_FOUND);
+	pp_runtime_free(rt);
+}
+
+static void js_calls_native_contracts_with_bounds_checks(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	load_ok(rt, fx("calc_v1"));
+	js_load_ok(rt, "caller",
+	           JS_PRELUDE
+	           "var calc = cid('guest_contract:test.calc@1');\n"
+	           "function polyplug_init(hl, hh, cl, ch, bridge) {\n"
+	           "  return ok([reg('js.caller', [function (impl, a, o, ar, b) {\n"
+	           "    return b.dispatchPeer(calc[0], calc[1], 1, b.readU32(a), a + 4, o);\n"
+	           "  }])]);\n}\n");
+	struct {
+		uint32_t fn;
+		int32_t x, y;
+	} args = {0, 20, 22};
+	int32_t out = 0;
+	assert_int_equal(js_call(rt, "js.caller", 0, &args, &out), PP_OK);
+	assert_int_equal(out, 42);
+	args.fn = 2; /* calc_fail: its own code comes back */
+	assert_int_equal(js_call(rt, "js.caller", 0, &args, &out), 300);
+	args.fn = 4; /* past the table */
+	assert_int_equal(js_call(rt, "js.caller", 0, &args, &out), PP_ERR_FUNCTION_NOT_AVAILABLE);
+	pp_runtime_free(rt);
+}
+
+static void calling_into_the_same_vm_is_reentrant_and_recovers(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	js_load_ok(rt, "selfish",
+	           JS_PRELUDE
+	           "var me = cid('guest_contract:js.self@1');\n"
+	           "function polyplug_init(hl, hh, cl, ch, bridge) {\n"
+	           "  return ok([reg('js.self', [function (impl, a, o, ar, b) {\n"
+	           "    b.writeI32(o, b.dispatchPeer(me[0], me[1], 0, 1, 0, 0)); return 0;\n"
+	           "  }, function () { return 0; }])]);\n}\n");
+	int32_t nested = 0;
+	assert_int_equal(js_call(rt, "js.self", 0, NULL, &nested), PP_OK);
+	assert_int_equal(nested, PP_ERR_REENTRANT_CALL);
+	assert_int_equal(js_call(rt, "js.self", 1, NULL, NULL), PP_OK); /* still usable */
+	pp_runtime_free(rt);
+}
+
+/* ---- Host contracts -------------------------------------------------------- */
+
+typedef struct counter_host {
+	pp_host_contract_interface iface;
+	atomic_int created, destroyed;
+} counter_host;
+
+static void counter_add(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	(void)err;
+	int64_t *total = state;
+	*total += *(const int32_t *)args;
+	*(int64_t *)out = *total;
+}
+
+static const void *const counter_fns[] = {(const void *)counter_add};
+
+static pp_host_contract_instance counter_create(const pp_host_contract_interface *self,
+                                                const void *args)
+{
+	(void)args;
+	atomic_fetch_add(&((counter_host *)(void *)self)->created, 1);
+	pp_host_contract_instance inst = {calloc(1, sizeof(int64_t))};
+	return inst;
+}
+
+static void counter_destroy(const pp_host_contract_interface *self, pp_host_contract_instance inst)
+{
+	atomic_fetch_add(&((counter_host *)(void *)self)->destroyed, 1);
+	free(inst.data);
+}
+
+/* A VM-dispatched host contract: the runtime calls `call` with fn ids. */
+static void vm_host_call(pp_vm_loader_data ld, pp_guest_contract_instance inst, uint32_t fn_id,
+                         const void *args, void *out, pp_call_arena *arena, pp_abi_error *err)
+{
+	(void)inst;
+	(void)arena;
+	if (fn_id != 0) {
+		err->code = PP_ERR_FUNCTION_NOT_AVAILABLE;
+		return;
+	}
+	*(int32_t *)out = *(const int32_t *)args * *(const int32_t *)ld.data;
+}
+
+#define JS_HOSTCALL(name, major)                                                          \
+	JS_PRELUDE                                                                        \
+	"var hc = cid('host_contract:" name "@" major "');\n"                             \
+	"function polyplug_init(hl, hh, cl, ch, bridge) {\n"                              \
+	"  return ok([reg('js.hostcall', [function (impl, a, o, ar, b) {\n"               \
+	"    return b.callHostContract(hc[0], hc[1], 0x10000, b.readU32(a), a + 4, o);\n" \
+	"  }])]);\n}\n"
+
+static void js_calls_host_contracts(void **state)
+{
+	(void)state;
+	counter_host single = {.iface = {.contract_version = {1, 0, 0},
+	                                 .singleton = true,
+	                                 .dispatch_type = PP_DISPATCH_NATIVE,
+	                                 .create_instance = counter_create,
+	                                 .destroy_instance = counter_destroy,
+	                                 .dispatch.native = {1, counter_fns}}};
+	counter_host per_call = single;
+	single.iface.contract_id = pp_host_contract_id("test.single", 1);
+	per_call.iface.contract_id = pp_host_contract_id("test.percall", 1);
+	per_call.iface.singleton = false;
+	int32_t factor = 3;
+	pp_host_contract_interface vm_iface = {.contract_id = pp_host_contract_id("test.vm", 1),
+	                                       .contract_version = {1, 0, 0},
+	                                       .singleton = true,
+	                                       .dispatch_type = PP_DISPATCH_VM,
+	                                       .create_instance = counter_create,
+	                                       .destroy_instance = counter_destroy,
+	                                       .dispatch.vm = {vm_host_call, {&factor}}};
+	counter_host vm_host = {.iface = vm_iface};
+
+	pp_runtime *rt = rt_new();
+	assert_int_equal(pp_host_contract_register(rt, &single.iface), PP_OK);
+	assert_int_equal(pp_host_contract_register(rt, &per_call.iface), PP_OK);
+	assert_int_equal(pp_host_contract_register(rt, &vm_host.iface), PP_OK);
+	js_load_ok(rt, "single", JS_HOSTCALL("test.single", "1"));
+	struct {
+		uint32_t fn;
+		int32_t n;
+	} args = {0, 5};
+	int64_t total = 0;
+	assert_int_equal(js_call(rt, "js.hostcall", 0, &args, &total), PP_OK);
+	assert_int_equal(js_call(rt, "js.hostcall", 0, &args, &total), PP_OK);
+	assert_int_equal(total, 10); /* one shared instance */
+	assert_int_equal(atomic_load(&single.created), 1);
+
+	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("single"), 0), PP_OK);
+	js_load_ok(rt, "percall", JS_HOSTCALL("test.percall", "1"));
+	assert_int_equal(js_call(rt, "js.hostcall", 0, &args, &total), PP_OK);
+	assert_int_equal(js_call(rt, "js.hostcall", 0, &args, &total), PP_OK);
+	assert_int_equal(total, 5); /* a fresh instance each call */
+	args.fn = 9;                /* out of range: created and destroyed all the same */
+	assert_int_equal(js_call(rt, "js.hostcall", 0, &args, &total),
+	                 PP_ERR_FUNCTION_NOT_AVAILABLE);
+	assert_int_equal(atomic_load(&per_call.created), 3);
+	assert_int_equal(atomic_load(&per_call.destroyed), 3);
+
+	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("percall"), 0), PP_OK);
+	js_load_ok(rt, "vm", JS_HOSTCALL("test.vm", "1"));
+	args.fn = 0;
+	int32_t product = 0;
+	assert_int_equal(js_call(rt, "js.hostcall", 0, &args, &product), PP_OK);
+	assert_int_equal(product, 15);
+	args.fn = 1;
+	assert_int_equal(js_call(rt, "js.hostcall", 0, &args, &product),
+	                 PP_ERR_FUNCTION_NOT_AVAILABLE);
+
+	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("vm"), 0), PP_OK);
+	js_load_ok(rt, "missing", JS_HOSTCALL("test.nobody", "1"));
+	args.fn = 0;
+	assert_int_equal(js_call(rt, "js.hostcall", 0, &args, &product), PP_ERR_NOT_FOUND);
+	pp_runtime_free(rt);
+}
+
+/* ---- Threads --------------------------------------------------------------- */
+
+/* A host contract whose function blocks until released, so a JS call can be
+ * held inside its VM while other threads act. */
+typedef struct gate {
+	pp_host_contract_interface iface;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int inside, open;
+} gate;
+
+static void gate_wait(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	(void)args;
+	(void)err;
+	gate *g = state;
+	pthread_mutex_lock(&g->lock);
+	g->inside++;
+	pthread_cond_broadcast(&g->cond);
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	int seen = 0;
+	/* with open == 0, wait to be released; with open == N, wait until N
+	 * callers are inside at once (parallelism) */
+	while (g->open == 0 || (g->open > 1 && g->inside < g->open)) {
+		if (pthread_cond_timedwait(&g->cond, &g->lock, &until) != 0)
+			break;
+	}
+	seen = g->inside;
+	pthread_mutex_unlock(&g->lock);
+	*(int32_t *)out = seen;
+}
+
+static const void *const gate_fns[] = {(const void *)gate_wait};
+
+static pp_host_contract_instance gate_create(const pp_host_contract_interface *self,
+                                             const void *args)
+{
+	(void)args;
+	pp_host_contract_instance inst = {(void *)self};
+	return inst;
+}
+
+static void gate_destroy(const pp_host_contract_interface *self, pp_host_contract_instance inst)
+{
+	(void)self;
+	(void)inst;
+}
+
+static void gate_init(gate *g, int open)
+{
+	memset(g, 0, sizeof *g);
+	pthread_mutex_init(&g->lock, NULL);
+	pthread_cond_init(&g->cond, NULL);
+	g->open = open;
+	g->iface.contract_id = pp_host_contract_id("test.gate", 1);
+	g->iface.contract_version = (pp_version){1, 0, 0};
+	g->iface.singleton = true;
+	g->iface.dispatch_type = PP_DISPATCH_NATIVE;
+	g->iface.create_instance = gate_create;
+	g->iface.destroy_instance = gate_destroy;
+	g->iface.dispatch.native.function_count = 1;
+	g->iface.dispatch.native.functions = gate_fns;
+}
+
+static void gate_release(gate *g)
+{
+	pthread_mutex_lock(&g->lock);
+	g->open = 1;
+	pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+}
+
+static void gate_wait_inside(gate *g, int n)
+{
+	pthread_mutex_lock(&g->lock);
+	while (g->inside < n)
+		pthread_cond_wait(&g->cond, &g->lock);
+	pthread_mutex_unlock(&g->lock);
+}
+
+/* fn 0 waits at the gate; fn 1 returns 0 at once. */
+#define JS_GATED(contract)                                                              \
+	JS_PRELUDE "var g = cid('host_contract:test.gate@1');\n"                        \
+	           "function polyplug_init(hl, hh, cl, ch, bridge) {\n"                 \
+	           "  return ok([reg('" contract "', [function (impl, a, o, ar, b) {\n" \
+	           "    return b.callHostContract(g[0], g[1], 0, 0, 0, o);\n"           \
+	           "  }, function () { return 0; }])]);\n}\n"
+
+typedef struct call_job {
+	pp_runtime *rt;
+	const char *contract;
+	uint32_t fn;
+	uint32_t code;
+	int32_t out;
+} call_job;
+
+static void *call_thread(void *p)
+{
+	call_job *j = p;
+	j->code = js_call(j->rt, j->contract, j->fn, NULL, &j->out);
+	return NULL;
+}
+
+static void a_second_thread_waits_for_the_vm_then_succeeds(void **state)
+{
+	(void)state;
+	gate g;
+	gate_init(&g, 0);
+	pp_runtime *rt = rt_new();
+	assert_int_equal(pp_host_contract_register(rt, &g.iface), PP_OK);
+	js_load_ok(rt, "gated", JS_GATED("js.gated"));
+	call_job a = {rt, "js.gated", 0, 99, 0}, b = {rt, "js.gated", 1, 99, 0};
+	pthread_t ta, tb;
+	assert_int_equal(pthread_create(&ta, NULL, call_thread, &a), 0);
+	gate_wait_inside(&g, 1); /* a is inside the VM */
+	assert_int_equal(pthread_create(&tb, NULL, call_thread, &b), 0);
+	usleep(50000);
+	assert_int_equal(b.code, 99); /* still waiting: one call at a time */
+	gate_release(&g);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	assert_int_equal(a.code, PP_OK);
+	assert_int_equal(b.code, PP_OK); /* not ReentrantCall */
+	pp_runtime_free(rt);
+}
+
+static void different_bundles_run_in_parallel(void **state)
+{
+	(void)state;
+	gate g;
+	gate_init(&g, 2); /* each call waits until both are inside at once */
+	pp_runtime *rt = rt_new();
+	assert_int_equal(pp_host_contract_register(rt, &g.iface), PP_OK);
+	js_load_ok(rt, "left", JS_GATED("js.left"));
+	js_load_ok(rt, "right", JS_GATED("js.right"));
+	call_job a = {rt, "js.left", 0, 99, 0}, b = {rt, "js.right", 0, 99, 0};
+	pthread_t ta, tb;
+	assert_int_equal(pthread_create(&ta, NULL, call_thread, &a), 0);
+	assert_int_equal(pthread_create(&tb, NULL, call_thread, &b), 0);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	assert_int_equal(a.code, PP_OK);
+	assert_int_equal(b.code, PP_OK);
+	assert_int_equal(a.out, 2); /* both were inside their VMs together */
+	assert_int_equal(b.out, 2);
+	pp_runtime_free(rt);
+}
+
+typedef struct deep_job {
+	pp_runtime *rt;
+	uint32_t code;
+	int32_t out;
+} deep_job;
+
+static void *deep_call(void *p)
+{
+	deep_job *j = p;
+	int32_t depth = 300;
+	j->code = js_call(j->rt, "js.deep", 0, &depth, &j->out);
+	return NULL;
+}
+
+static void calls_from_other_threads_get_their_own_stack(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	js_load_ok(rt, "deep",
+	           JS_ONE("js.deep", "function (impl, a, o, ar, b) {"
+	                             " function r(n) { return n ? 1 + r(n - 1) : 0; }"
+	                             " b.writeI32(o, r(b.readI32(a))); return 0; }"));
+	for (int i = 0; i < 3; i++) {
+		deep_job j = {rt, 99, 0};
+		pthread_t t;
+		pthread_attr_t attr;
+		pthread_attr_init(&attr);
+		pthread_attr_setstacksize(&attr, (size_t)(4 + 2 * i) << 20);
+		assert_int_equal(pthread_create(&t, &attr, deep_call, &j), 0);
+		pthread_join(t, NULL);
+		pthread_attr_destroy(&attr);
+		assert_int_equal(j.code, PP_OK);
+		assert_int_equal(j.out, 300);
+	}
+	pp_runtime_free(rt);
+}
+
+/* ---- Limits ---------------------------------------------------------------- */
+
+static void endless_loop_times_out_and_the_vm_still_works(void **state)
+{
+	(void)state;
+	log_capture logs = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_with_log(&logs, PP_LOG_TRACE);
+	pp_load_options o = {.name = "spinner", .js = {.cpu_ms = 200}};
+	const char *src =
+	        JS_ONE("js.spin", "function () { while (true) {} },"
+	                          "function () { try { while (true) {} } catch (e) {} }," ADD_FN);
+	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &o, NULL), PP_OK);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(js_call(rt, "js.spin", 0, NULL, NULL), PP_ERR_TIMEOUT);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	assert_true(ms >= 150 && ms < 5000);
+	assert_contains(logs.last, "CPU limit of 200 ms");
+	/* the guest cannot catch the interruption */
+	assert_int_equal(js_call(rt, "js.spin", 1, NULL, NULL), PP_ERR_TIMEOUT);
+	pair p = {2, 3};
+	int32_t r = 0;
+	assert_int_equal(js_call(rt, "js.spin", 2, &p, &r), PP_OK);
+	assert_int_equal(r, 5);
+	/* an endless loop at load time fails the load the same way */
+	const char *bad = "while (true) {}\n";
+	pp_load_options o2 = {.name = "stuck", .js = {.cpu_ms = 100}};
+	assert_int_equal(pp_bundle_load_source(rt, bad, strlen(bad), &o2, NULL), PP_ERR_TIMEOUT);
+	assert_contains(pp_last_error(rt), "bundle 'stuck'");
+	pp_runtime_free(rt);
+}
+
+static void allocation_bomb_fails_the_call_not_the_process(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	pp_load_options o = {.name = "bomb", .js = {.memory_bytes = 16u << 20}};
+	const char *src = JS_ONE(
+	        "js.bomb",
+	        "function () { var a = []; for (;;) a.push(new Array(1e5).fill(1)); },"
+	        "function () { var keep = []; for (;;) keep.push(new Uint8Array(1 << 20)); },"
+	        "function () { return new Uint8Array(1 << 30).length; }," ADD_FN);
+	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &o, NULL), PP_OK);
+	assert_int_equal(js_call(rt, "js.bomb", 0, NULL, NULL), PP_ERR_OUT_OF_MEMORY);
+	assert_int_equal(js_call(rt, "js.bomb", 1, NULL, NULL), PP_ERR_OUT_OF_MEMORY);
+	assert_int_equal(js_call(rt, "js.bomb", 2, NULL, NULL), PP_ERR_OUT_OF_MEMORY);
+	pair p = {40, 2};
+	int32_t r = 0;
+	assert_int_equal(js_call(rt, "js.bomb", 3, &p, &r), PP_OK);
+	assert_int_equal(r, 42);
+	pp_runtime_free(rt);
+}
+
+static void runaway_recursion_is_a_guest_error(void **state)
+{
+	(void)state;
+	log_capture logs = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_with_log(&logs, PP_LOG_TRACE);
+	pp_load_options o = {.name = "recurse", .js = {.stack_bytes = 256u << 10}};
+	const char *src = JS_ONE("js.rec", "function f() { return f() + 1; }, " ADD_FN);
+	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &o, NULL), PP_OK);
+	assert_int_equal(js_call(rt, "js.rec", 0, NULL, NULL), PP_ERR_GENERIC);
+	assert_contains(logs.last, "InternalError: stack overflow");
+	pair p = {1, 1};
+	int32_t r = 0;
+	assert_int_equal(js_call(rt, "js.rec", 1, &p, &r), PP_OK);
+	assert_int_equal(r, 2);
+	pp_runtime_free(rt);
+}
+
+/* ---- Lifecycle ------------------------------------------------------------- */
+
+static long rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	char line[128] = "";
+	if (f) {
+		if (!fgets(line, sizeof line, f))
+			line[0] = '\0';
+		fclose(f);
+	}
+	char *rest;
+	strtol(line, &rest, 10);
+	return strtol(rest, NULL, 10) * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static void load_unload_a_thousand_js_bundles_keeps_memory_bounded(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	const char *src = JS_ONE("js.add", ADD_FN);
+	long baseline = 0;
+	for (int i = 0; i < 1000; i++) {
+		uint64_t id = js_load_ok(rt, "cycle", src);
+		pair p = {i, 1};
+		int32_t r = 0;
+		assert_int_equal(js_call(rt, "js.add", 0, &p, &r), PP_OK);
+		assert_int_equal(r, i + 1);
+		assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+		if (i % 100 == 99) {
+			assert_int_equal(pp_runtime_quiesce(rt), PP_OK);
+			pp_stats st;
+			pp_runtime_stats(rt, &st);
+			assert_int_equal(st.pending_reclaims, 0);
+			if (i == 99)
+				baseline = rss_kib();
+		}
+	}
+#if !defined(PP_SANITIZE_ADDRESS) && !defined(PP_SANITIZE_THREAD)
+	long growth = rss_kib() - baseline;
+	if (growth > 8192)
+		fail_msg("RSS grew by %ld KiB over 900 JS load/unload cycles", growth);
+#else
+	(void)baseline;
+#endif
+	pp_runtime_free(rt);
+}
+
+static void reload_replaces_the_vm_behind_live_handles(void **state)
+{
+	(void)state;
+	char dir[64], file[128];
+	js_write_dir(dir, sizeof dir,
+	             JS_ONE("js.ver", "function (i, a, o, ar, b) { b.writeI32(o, 1); return 0; }"));
+	snprintf(file, sizeof file, "%s/bundle.js", dir);
+	pp_runtime *rt = rt_new();
+	uint64_t id = load_ok(rt, dir);
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("js.ver", 1), 0);
+	pp_guest_contract_instance none = {NULL, 0}, inst;
+	assert_int_equal(pp_instance_create(rt, h, NULL, &inst), PP_OK);
+	int32_t v = 0;
+	assert_int_equal(pp_call(rt, h, none, 0, NULL, &v, NULL), PP_OK);
+	assert_int_equal(v, 1);
+	FILE *f = fopen(file, "w");
+	fputs(JS_ONE("js.ver", "function (i, a, o, ar, b) { b.writeI32(o, 2); return 0; }"), f);
+	fclose(f);
+	assert_int_equal(pp_bundle_reload(rt, id), PP_OK);
+	assert_int_equal(pp_call(rt, h, none, 0, NULL, &v, NULL), PP_OK);
+	assert_int_equal(v, 2);
+	/* a broken new version keeps the old one serving */
+	f = fopen(file, "w");
+	fputs("syntax error here(\n", f);
+	fclose(f);
+	assert_int_equal(pp_bundle_reload(rt, id), PP_ERR_LOAD_FAILED);
+	assert_int_equal(pp_call(rt, h, none, 0, NULL, &v, NULL), PP_OK);
+	assert_int_equal(v, 2);
+	assert_int_equal(pp_runtime_quiesce(rt), PP_OK);
+	pp_stats st;
+	pp_runtime_stats(rt, &st);
+	assert_int_equal(st.pending_reclaims, 0); /* the first VM (and its instance) is gone */
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
+static void *own_js_runtime(void *p)
+{
+	int *ok = p;
+	pp_runtime *rt = NULL;
+	if (pp_runtime_new(NULL, &rt) != PP_OK)
+		return NULL;
+	const char *src = JS_ONE("js.add", ADD_FN);
+	int good = 0;
+	for (int i = 0; i < 20; i++) {
+		uint64_t id;
+		if (js_load_src(rt, "threaded", src, &id) != PP_OK)
+			break;
+		pair args = {i, i};
+		int32_t r = -1;
+		good += js_call(rt, "js.add", 0, &args, &r) == PP_OK && r == 2 * i;
+		pp_bundle_unload(rt, id, 0);
+	}
+	pp_runtime_free(rt);
+	*ok = good;
+	return NULL;
+}
+
+static void loads_on_four_threads_each_with_its_own_runtime(void **state)
+{
+	(void)state;
+	pthread_t t[4];
+	int ok[4] = {0, 0, 0, 0};
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, own_js_runtime, &ok[i]), 0);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(ok[i], 20);
+	}
+}
+
+static void runtimes_on_one_thread_stay_isolated(void **state)
+{
+	(void)state;
+	const char *src = JS_PRELUDE
+	        "var n = 0;\n"
+	        "function polyplug_init(hl, hh, cl, ch, b) {\n"
+	        "  return ok([reg('js.n', [function (i, a, o, ar, bb) { n++; bb.writeI32(o, n);"
+	        " return 0; }])]);\n}\n";
+	pp_runtime *a = rt_new(), *b = rt_new();
+	js_load_ok(a, "iso", src);
+	js_load_ok(b, "iso", src);
+	int32_t v = 0;
+	js_call(a, "js.n", 0, NULL, &v);
+	js_call(a, "js.n", 0, NULL, &v);
+	assert_int_equal(v, 2);
+	js_call(b, "js.n", 0, NULL, &v);
+	assert_int_equal(v, 1);
+	pp_runtime_free(a);
+	js_call(b, "js.n", 0, NULL, &v);
+	assert_int_equal(v, 2);
+	pp_runtime_free(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(peers_call_across_languages),
+	        cmocka_unit_test(js_calls_native_contracts_with_bounds_checks),
+	        cmocka_unit_test(calling_into_the_same_vm_is_reentrant_and_recovers),
+	        cmocka_unit_test(js_calls_host_contracts),
+	        cmocka_unit_test(a_second_thread_waits_for_the_vm_then_succeeds),
+	        cmocka_unit_test(different_bundles_run_in_parallel),
+	        cmocka_unit_test(calls_from_other_threads_get_their_own_stack),
+	        cmocka_unit_test(endless_loop_times_out_and_the_vm_still_works),
+	        cmocka_unit_test(allocation_bomb_fails_the_call_not_the_process),
+	        cmocka_unit_test(runaway_recursion_is_a_guest_error),
+	        cmocka_unit_test(load_unload_a_thousand_js_bundles_keeps_memory_bounded),
+	        cmocka_unit_test(reload_replaces_the_vm_behind_live_handles),
+	        cmocka_unit_test(loads_on_four_threads_each_with_its_own_runtime),
+	        cmocka_unit_test(runtimes_on_one_thread_stay_isolated),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
