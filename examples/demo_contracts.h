@@ -10,6 +10,13 @@
  *   demo.Counter@1    create_instance(i64 start)
  *                     fn 0  add(i64 n) -> i64 (the instance's new total)
  *   demo.Log@1        host contract, fn 0  log(StringView line)
+ *
+ * and, provided by the JS examples:
+ *   demo.Headline@1   fn 0  headline(StringView text) -> StringView (in the
+ *                           caller's arena)
+ *   demo.Score@1      fn 0  score(StringView word) -> u32
+ *                     fn 1  best(StringView a, StringView b) -> StringView
+ *                           (in the caller's arena)
  */
 #ifndef DEMO_CONTRACTS_H
 #define DEMO_CONTRACTS_H
@@ -22,6 +29,8 @@
 #define DEMO_TRANSFORM pp_guest_contract_id("demo.Transform", 1)
 #define DEMO_COUNTER pp_guest_contract_id("demo.Counter", 1)
 #define DEMO_LOG pp_host_contract_id("demo.Log", 1)
+#define DEMO_HEADLINE pp_guest_contract_id("demo.Headline", 1)
+#define DEMO_SCORE pp_guest_contract_id("demo.Score", 1)
 
 static inline pp_string_view demo_view(const char *s)
 {

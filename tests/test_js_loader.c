@@ -309,6 +309,11 @@ static void bridge_has_every_method_and_is_never_global(void **state)
 	        "function polyplug_init(hl, hh, cl, ch, bridge) {\n"
 	        "  names.forEach(function (n, i) {\n"
 	        "    if (typeof bridge[n] !== 'function' && missing < 0) missing = i; });\n"
+	        "  /* exactly those, enumerable, in that order, plus polyplug-c's `fast` */\n"
+	        "  if (Object.keys(bridge).join() !== names.concat(['fast']).join()) missing = "
+	        "99;\n"
+	        "  if (Object.keys(bridge.fast).join() !== 'readString,utf8Length,writeString')\n"
+	        "    missing = 98;\n"
 	        "  for (var k in globalThis) if (globalThis[k] === bridge) leaked = 1;\n"
 	        "  hostOk = (hl === Math.floor(hl) && hh === Math.floor(hh) && hl >= 0) ? 1 : 0;\n"
 	        "  return ok([reg('js.shape', [function (i, a, o, ar, b) {\n"
@@ -430,7 +435,7 @@ static void pointer_halves_and_u32_values_stay_exact(void **state)
 	uint8_t bytes[4] = {1, 2, 254, 255};
 	assert_int_equal(js_call(rt, "js.mem", 4, bytes, NULL), PP_OK);
 	pp_runtime_free(rt);
-	munmap(reservation, HIGH_SPAN + 2 * (1 << 20));
+	munmap(reservation, HIGH_SPAN + 2 * ((size_t)1 << 20));
 }
 
 static void arena_alloc_overflows_into_host_blocks(void **state)

@@ -160,6 +160,44 @@ static void run_counter(pp_runtime *rt)
 	pp_instance_destroy(rt, h, b);
 }
 
+/* JS -> C peers and a host contract, in one call. */
+static void run_headline(pp_runtime *rt)
+{
+	uint8_t mem[256];
+	pp_call_arena arena;
+	pp_call_arena_init(&arena, mem, sizeof mem, pp_runtime_host_api(rt));
+	pp_guest_contract_handle h = pp_find(rt, DEMO_HEADLINE, 1);
+	pp_string_view in = demo_view("plugins written in two languages"), out = {NULL, 0};
+	uint32_t code = pp_call(rt, h, no_instance(), 0, &in, &out, &arena);
+	if (code == PP_OK)
+		printf("demo.Headline (JS, via C and the host): \"%.*s\"\n", (int)out.len,
+		       (const char *)out.ptr);
+	else
+		printf("demo.Headline failed (%u): %s\n", code, pp_last_error(rt));
+	pp_call_arena_free(&arena);
+}
+
+/* Typed signatures: the JS functions see plain strings. */
+static void run_score(pp_runtime *rt)
+{
+	uint8_t mem[64];
+	pp_call_arena arena;
+	pp_call_arena_init(&arena, mem, sizeof mem, pp_runtime_host_api(rt));
+	pp_guest_contract_handle h = pp_find(rt, DEMO_SCORE, 1);
+	pp_string_view pair[2] = {demo_view("quartz"), demo_view("jukebox")}, best = {NULL, 0};
+	uint32_t points = 0;
+	uint32_t code = pp_call(rt, h, no_instance(), 0, &pair[0], &points, NULL);
+	if (code == PP_OK)
+		code = pp_call(rt, h, no_instance(), 1, pair, &best, &arena);
+	if (code == PP_OK)
+		printf("demo.Score (JS, typed): \"quartz\" scores %u; of quartz and jukebox the "
+		       "better word is \"%.*s\"\n",
+		       points, (int)best.len, (const char *)best.ptr);
+	else
+		printf("demo.Score failed (%u): %s\n", code, pp_last_error(rt));
+	pp_call_arena_free(&arena);
+}
+
 static void run_reload(pp_runtime *rt)
 {
 	pp_guest_contract_handle h = pp_find(rt, DEMO_WORDCOUNT, 1);
@@ -202,6 +240,8 @@ int main(int argc, char **argv)
 	run_wordcount(rt);
 	run_transform(rt);
 	run_counter(rt);
+	run_headline(rt);
+	run_score(rt);
 	run_reload(rt);
 
 	pp_runtime_free(rt);

@@ -65,7 +65,7 @@ typedef struct pp_js_limits {
 	size_t memory_bytes; /* heap of one bundle's VM (default 256 MiB); an allocation
 	                        past it fails the call with PP_ERR_OUT_OF_MEMORY */
 	size_t stack_bytes;  /* native stack JS may use (default 1 MiB); deeper recursion
-	                        throws a RangeError in the guest */
+	                        throws "InternalError: stack overflow" in the guest */
 	uint32_t cpu_ms;     /* CPU time for one call or init (default 5000 ms); past it
 	                        the call returns PP_ERR_TIMEOUT and the VM stays usable */
 } pp_js_limits;

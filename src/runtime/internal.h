@@ -182,6 +182,8 @@ char *pp__strdup(const char *s);
  * safe when the view points into this thread's last-error buffer. */
 const char *pp__view_copy(char *buf, size_t cap, pp_string_view v);
 char *pp__strndup(const void *s, size_t n);
+/* dir "/" name, malloc'd (NULL if out of memory). */
+char *pp__path_join(const char *dir, const char *name);
 bool pp__utf8_valid(const uint8_t *s, size_t n);
 void pp__defer(pp_runtime *rt, struct rcu_head *head, void (*fn)(struct rcu_head *));
 /* Every deferred callback starts with pp__reclaim_begin and ends with

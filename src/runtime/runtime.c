@@ -207,6 +207,15 @@ char *pp__strndup(const void *s, size_t n)
 	return d;
 }
 
+char *pp__path_join(const char *dir, const char *name)
+{
+	size_t n = strlen(dir) + strlen(name) + 2;
+	char *p = malloc(n);
+	if (p)
+		snprintf(p, n, "%s/%s", dir, name);
+	return p;
+}
+
 char *pp__strdup(const char *s)
 {
 	return pp__strndup(s, strlen(s));

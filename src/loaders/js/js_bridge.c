@@ -5,10 +5,10 @@
  * Numbers (user-space addresses fit in 2^53); unsigned 32-bit values and
  * pointer halves come back as exact non-negative Numbers.
  *
- * polyplug-c adds one property, `fast`, an object with what generated glue
- * uses to avoid a bridge call per field: `scratch` (an ArrayBuffer that
- * fast-path functions read their args from and write their result to) and
- * UTF-8 string helpers. The bridge's own functions are exactly the reference's.
+ * polyplug-c adds one property, `fast`, with UTF-8 string helpers that move a
+ * whole string in one call (readString, utf8Length, writeString). The
+ * bridge's own functions are exactly the reference's. (Typed signatures, the
+ * other fast path, live in js_sig.c.)
  */
 #include <math.h>
 #include <stdlib.h>
@@ -76,14 +76,16 @@ static JSValue number_u64(JSContext *ctx, uint64_t v)
 }
 
 /* Reads argv[i] as u32 / pointer into locals, or returns the exception. */
-#define ARG_U32(i, name)                  \
-	uint32_t name;                    \
-	if (arg_u32(ctx, argv[i], &name)) \
+/* NOLINTBEGIN(bugprone-macro-parentheses): `name` declares a variable */
+#define ARG_U32(i, name)                    \
+	uint32_t name;                      \
+	if (arg_u32(ctx, argv[(i)], &name)) \
 	return JS_EXCEPTION
-#define ARG_PTR(i, name)                  \
-	void *name;                       \
-	if (arg_ptr(ctx, argv[i], &name)) \
+#define ARG_PTR(i, name)                    \
+	void *name;                         \
+	if (arg_ptr(ctx, argv[(i)], &name)) \
 	return JS_EXCEPTION
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 /* ---- Registry ------------------------------------------------------------- */
 
@@ -463,62 +465,55 @@ static JSValue f_write_string(JSContext *ctx, JSValueConst this_val, int argc, J
 	return JS_NewFloat64(ctx, p ? (double)len : 0);
 }
 
-static void scratch_keep(JSRuntime *rt, void *opaque, void *ptr)
-{
-	/* The VM owns the scratch buffer and frees it after the runtime. */
-	(void)rt;
-	(void)opaque;
-	(void)ptr;
-}
-
 /* ---- The object ------------------------------------------------------------ */
 
-typedef struct bridge_fn {
-	const char *name;
-	JSCFunction *fn;
-	int length;
-} bridge_fn;
-
-static const bridge_fn bridge_functions[] = {
-        {"findByContract", b_find_by_contract, 3},
-        {"findByBundle", b_find_by_bundle, 5},
-        {"findAllByContract", b_find_all_by_contract, 3},
-        {"resolveGuestContract", b_resolve_guest_contract, 1},
-        {"revision", b_revision, 0},
-        {"dispatchPeer", b_dispatch_peer, 6},
-        {"callHostContract", b_call_host_contract, 6},
-        {"alloc", b_alloc, 1},
-        {"arenaAlloc", b_arena_alloc, 2},
-        {"free", b_free, 4},
-        {"log", b_log, 3},
-        {"readI32", b_read_i32, 1},
-        {"writeI32", b_write_i32, 2},
-        {"readU32", b_read_u32, 1},
-        {"writeU32", b_write_u32, 2},
-        {"readF32", b_read_f32, 1},
-        {"writeF32", b_write_f32, 2},
-        {"readF64", b_read_f64, 1},
-        {"writeF64", b_write_f64, 2},
-        {"readByte", b_read_byte, 1},
-        {"writeByte", b_write_byte, 2},
-        {"readMemory", b_read_memory, 2},
-};
-
-static const bridge_fn fast_functions[] = {
-        {"readString", f_read_string, 2},
-        {"utf8Length", f_utf8_length, 1},
-        {"writeString", f_write_string, 3},
-};
-
-/* Plain (enumerable, writable) properties, as the reference sets them. */
-static int set_functions(JSContext *ctx, JSValueConst obj, const bridge_fn *fns, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		JSValue f = JS_NewCFunction(ctx, fns[i].fn, fns[i].name, fns[i].length);
-		if (JS_IsException(f) || JS_SetPropertyStr(ctx, obj, fns[i].name, f) < 0)
-			return -1;
+/* Plain (enumerable, writable, configurable) properties, as the reference
+ * sets them; defined from a static list, the cheapest way QuickJS has. */
+#define BRIDGE_FN(name, length, fn)                                                     \
+	{                                                                               \
+		name, JS_PROP_C_W_E, JS_DEF_CFUNC, 0,                                   \
+		        .u = {.func = {(length), JS_CFUNC_generic, {.generic = (fn)}} } \
 	}
-	return 0;
+
+static const JSCFunctionListEntry bridge_functions[] = {
+        BRIDGE_FN("findByContract", 3, b_find_by_contract),
+        BRIDGE_FN("findByBundle", 5, b_find_by_bundle),
+        BRIDGE_FN("findAllByContract", 3, b_find_all_by_contract),
+        BRIDGE_FN("resolveGuestContract", 1, b_resolve_guest_contract),
+        BRIDGE_FN("revision", 0, b_revision),
+        BRIDGE_FN("dispatchPeer", 6, b_dispatch_peer),
+        BRIDGE_FN("callHostContract", 6, b_call_host_contract),
+        BRIDGE_FN("alloc", 1, b_alloc),
+        BRIDGE_FN("arenaAlloc", 2, b_arena_alloc),
+        BRIDGE_FN("free", 4, b_free),
+        BRIDGE_FN("log", 3, b_log),
+        BRIDGE_FN("readI32", 1, b_read_i32),
+        BRIDGE_FN("writeI32", 2, b_write_i32),
+        BRIDGE_FN("readU32", 1, b_read_u32),
+        BRIDGE_FN("writeU32", 2, b_write_u32),
+        BRIDGE_FN("readF32", 1, b_read_f32),
+        BRIDGE_FN("writeF32", 2, b_write_f32),
+        BRIDGE_FN("readF64", 1, b_read_f64),
+        BRIDGE_FN("writeF64", 2, b_write_f64),
+        BRIDGE_FN("readByte", 1, b_read_byte),
+        BRIDGE_FN("writeByte", 2, b_write_byte),
+        BRIDGE_FN("readMemory", 2, b_read_memory),
+};
+
+static const JSCFunctionListEntry fast_functions[] = {
+        BRIDGE_FN("readString", 2, f_read_string),
+        BRIDGE_FN("utf8Length", 1, f_utf8_length),
+        BRIDGE_FN("writeString", 3, f_write_string),
+};
+
+#define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* QuickJS's JS_SetPropertyFunctionList reports nothing; an exception left
+ * pending (out of memory) is how a failure shows. */
+static int set_functions(JSContext *ctx, JSValueConst obj, const JSCFunctionListEntry *fns, int n)
+{
+	JS_SetPropertyFunctionList(ctx, obj, fns, n);
+	return JS_HasException(ctx) ? -1 : 0;
 }
 
 JSValue pp_js_bridge_new(js_vm *vm)
@@ -529,14 +524,8 @@ JSValue pp_js_bridge_new(js_vm *vm)
 		return bridge;
 	JSValue fast = JS_NewObject(ctx);
 	if (JS_IsException(fast) ||
-	    set_functions(ctx, bridge, bridge_functions,
-	                  sizeof bridge_functions / sizeof bridge_functions[0]) < 0 ||
-	    set_functions(ctx, fast, fast_functions,
-	                  sizeof fast_functions / sizeof fast_functions[0]) < 0 ||
-	    JS_SetPropertyStr(ctx, fast, "scratch",
-	                      JS_NewArrayBuffer(ctx, vm->scratch, PP_JS_SCRATCH_SIZE, scratch_keep,
-	                                        NULL, 0)) < 0 ||
-	    JS_SetPropertyStr(ctx, fast, "scratchOut", JS_NewInt32(ctx, PP_JS_SCRATCH_OUT)) < 0 ||
+	    set_functions(ctx, bridge, bridge_functions, COUNT(bridge_functions)) < 0 ||
+	    set_functions(ctx, fast, fast_functions, COUNT(fast_functions)) < 0 ||
 	    JS_SetPropertyStr(ctx, bridge, "fast", JS_DupValue(ctx, fast)) < 0) {
 		JS_FreeValue(ctx, fast);
 		JS_FreeValue(ctx, bridge);

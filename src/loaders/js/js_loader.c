@@ -5,6 +5,7 @@
  * (memory, stack, CPU time per call).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,9 +94,16 @@ static bool map_take(js_instance_map *m, uint64_t key, JSValue *out)
 
 /* ---- VM entry and limits --------------------------------------------------- */
 
-static uintptr_t this_thread(void)
+/* The calling thread's identity: on glibc, the same value pthread_self()
+ * returns, read without a call. */
+static inline uintptr_t this_thread(void)
 {
+#if defined(__GLIBC__) && (defined(__x86_64__) || defined(__aarch64__)) && \
+        (defined(__clang__) || __GNUC__ >= 11)
+	return (uintptr_t)__builtin_thread_pointer();
+#else
 	return (uintptr_t)pthread_self();
+#endif
 }
 
 static uint64_t thread_cpu_ns(void)
@@ -122,15 +130,54 @@ static int interrupt_handler(JSRuntime *qrt, void *opaque)
 	return 1;
 }
 
+/* Waits for the VM to be free and takes it: the slow path of vm_take. */
+static void vm_wait(js_vm *vm, uintptr_t me)
+{
+	pthread_mutex_lock(&vm->park);
+	atomic_fetch_add_explicit(&vm->parked, 1, memory_order_seq_cst);
+	for (;;) {
+		uintptr_t free_ = 0;
+		if (atomic_compare_exchange_strong_explicit(
+		            &vm->owner, &free_, me, memory_order_acquire, memory_order_relaxed))
+			break;
+		pthread_cond_wait(&vm->unparked, &vm->park);
+	}
+	atomic_fetch_sub_explicit(&vm->parked, 1, memory_order_relaxed);
+	pthread_mutex_unlock(&vm->park);
+}
+
+/* Takes the VM for the calling thread, waiting while another thread has
+ * it. Returns false, without waiting, if the calling thread already has it. */
+static inline bool vm_take(js_vm *vm, uintptr_t me)
+{
+	uintptr_t seen = 0;
+	if (atomic_compare_exchange_strong_explicit(&vm->owner, &seen, me, memory_order_acquire,
+	                                            memory_order_relaxed))
+		return true;
+	if (seen == me)
+		return false;
+	vm_wait(vm, me);
+	return true;
+}
+
+static inline void vm_give(js_vm *vm)
+{
+	/* seq_cst store then load: a thread that parks after our load sees the
+	 * VM free when it tries again, and one parked before it is woken. */
+	atomic_store_explicit(&vm->owner, 0, memory_order_seq_cst);
+	if (__builtin_expect(atomic_load_explicit(&vm->parked, memory_order_seq_cst) != 0, 0)) {
+		pthread_mutex_lock(&vm->park);
+		pthread_cond_signal(&vm->unparked);
+		pthread_mutex_unlock(&vm->park);
+	}
+}
+
 /* Takes the VM for one call. A nested call from the thread already inside is
  * refused before the VM is touched; a call from another thread waits. */
-static uint32_t vm_enter(js_vm *vm)
+static inline uint32_t vm_enter(js_vm *vm)
 {
-	uintptr_t me = this_thread();
-	if (atomic_load_explicit(&vm->owner, memory_order_relaxed) == me)
+	if (!vm_take(vm, this_thread()))
 		return PP_ERR_REENTRANT_CALL;
-	pthread_mutex_lock(&vm->lock);
-	atomic_store_explicit(&vm->owner, me, memory_order_relaxed);
 	/* The caller's stack, wherever it is, is where JS's stack budget starts. */
 	JS_UpdateStackTop(vm->qrt);
 	vm->call_started_ns = 0;
@@ -138,10 +185,9 @@ static uint32_t vm_enter(js_vm *vm)
 	return PP_OK;
 }
 
-static void vm_leave(js_vm *vm)
+static inline void vm_leave(js_vm *vm)
 {
-	atomic_store_explicit(&vm->owner, 0, memory_order_relaxed);
-	pthread_mutex_unlock(&vm->lock);
+	vm_give(vm);
 }
 
 char *pp_js_exception_text(JSContext *ctx)
@@ -216,7 +262,73 @@ static void log_failure(js_vm *vm, const js_contract *c, uint32_t fn_id, uint32_
 		        vm->bundle, c->name, fn_id, text ? text : "out of memory");
 }
 
-/* vm.call: functions[fn_id](impl, args_ptr, out_ptr, arena_ptr, bridge). */
+/* A malloc'd formatted string (NULL if out of memory). */
+static char *text_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *text_printf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	char *text = n >= 0 ? malloc((size_t)n + 1) : NULL;
+	if (text) {
+		va_start(ap, fmt);
+		vsnprintf(text, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
+	return text;
+}
+
+/* A typed function reports a status other than Generic by throwing an object
+ * whose `code` is an integer in 1 .. 2^32-1. Leaves the exception pending. */
+static uint32_t thrown_status(JSContext *ctx)
+{
+	JSValue exc = JS_GetException(ctx);
+	uint32_t code = 0;
+	if (JS_IsObject(exc)) {
+		JSValue v = JS_GetPropertyStr(ctx, exc, "code");
+		double d;
+		if (JS_IsNumber(v) && JS_ToFloat64(ctx, &d, v) == 0 && d >= 1 && d <= UINT32_MAX &&
+		    d == (double)(uint32_t)d)
+			code = (uint32_t)d;
+		JS_FreeValue(ctx, v);
+	}
+	JS_Throw(ctx, exc); /* replaces anything the getter threw */
+	return code;
+}
+
+/* A function with a typed signature: functions[fn_id](impl, ...params), its
+ * returned value written to out. */
+static uint32_t call_typed(js_vm *vm, const js_contract *c, uint32_t fn_id, JSValueConst impl,
+                           const void *args, void *out, pp_call_arena *arena, char **failure)
+{
+	JSContext *ctx = vm->ctx;
+	const js_sig *sig = &c->sigs[fn_id];
+	JSValue argv[1 + PP_JS_SIG_MAX_PARAMS];
+	argv[0] = impl;
+	if (!pp_js_sig_args(ctx, sig, args, argv + 1))
+		return exception_code(vm, failure);
+	JSValue ret = JS_Call(ctx, c->functions[fn_id], JS_UNDEFINED, 1 + sig->nparams, argv);
+	for (uint8_t i = 1; i <= sig->nparams; i++)
+		JS_FreeValue(ctx, argv[i]);
+	uint32_t code;
+	if (JS_IsException(ret)) {
+		uint32_t custom = thrown_status(ctx);
+		code = exception_code(vm, failure);
+		if (custom && code == PP_ERR_GENERIC)
+			code = custom;
+		return code;
+	}
+	char why[160];
+	code = pp_js_sig_result(ctx, sig, ret, out, arena, why, sizeof why);
+	JS_FreeValue(ctx, ret);
+	if (code != PP_OK)
+		*failure = text_printf("%s", why);
+	return code;
+}
+
+/* vm.call: functions[fn_id](impl, args_ptr, out_ptr, arena_ptr, bridge), or
+ * for a typed function, functions[fn_id](impl, ...params). */
 static void js_call(pp_vm_loader_data ld, pp_guest_contract_instance inst, uint32_t fn_id,
                     const void *args, void *out, pp_call_arena *arena, pp_abi_error *err)
 {
@@ -234,38 +346,36 @@ static void js_call(pp_vm_loader_data ld, pp_guest_contract_instance inst, uint3
 		                 : &c->default_impl;
 	if (!impl) {
 		code = PP_ERR_FUNCTION_NOT_AVAILABLE;
+	} else if (c->sigs && c->sigs[fn_id].typed) {
+		code = call_typed(vm, c, fn_id, *impl, args, out, arena, &failure);
 	} else {
 		JSContext *ctx = vm->ctx;
-		bool fast = c->arg_bytes && c->arg_bytes[fn_id] != UINT32_MAX;
-		if (fast && args && c->arg_bytes[fn_id])
-			memcpy(vm->scratch, args, c->arg_bytes[fn_id]);
 		JSValue argv[5] = {*impl, number_ptr(ctx, args), number_ptr(ctx, out),
 		                   number_ptr(ctx, arena), vm->bridge};
 		JSValue ret = JS_Call(ctx, c->functions[fn_id], JS_UNDEFINED, 5, argv);
 		int32_t rc;
-		if (JS_IsException(ret)) {
+		if (JS_VALUE_GET_TAG(ret) == JS_TAG_INT) {
+			code = (uint32_t)JS_VALUE_GET_INT(ret);
+		} else if (JS_IsException(ret)) {
 			code = exception_code(vm, &failure);
 		} else if (JS_IsNumber(ret) && JS_ToInt32(ctx, &rc, ret) == 0) {
 			code = (uint32_t)rc;
 		} else {
 			const char *shown = JS_ToCString(ctx, ret);
-			size_t n = 64 + (shown ? strlen(shown) : 0);
-			failure = malloc(n);
-			if (failure)
-				snprintf(failure, n, "returned %s, not a status number",
-				         shown ? shown : "a value");
+			failure = text_printf("returned %s, not a status number",
+			                      shown ? shown : "a value");
 			JS_FreeCString(ctx, shown);
 			code = PP_ERR_GENERIC;
 		}
 		JS_FreeValue(ctx, ret);
-		if (fast && code == PP_OK && out && c->out_bytes[fn_id])
-			memcpy(out, vm->scratch + PP_JS_SCRATCH_OUT, c->out_bytes[fn_id]);
 	}
 	vm_leave(vm);
 	/* Log outside the VM: the host's logger never runs under our lock. */
-	if (code != PP_OK && (failure || code == PP_ERR_TIMEOUT || code == PP_ERR_OUT_OF_MEMORY))
-		log_failure(vm, c, fn_id, code, failure);
-	free(failure);
+	if (__builtin_expect(code != PP_OK, 0)) {
+		if (failure || code == PP_ERR_TIMEOUT || code == PP_ERR_OUT_OF_MEMORY)
+			log_failure(vm, c, fn_id, code, failure);
+		free(failure);
+	}
 	err->code = code;
 }
 
@@ -320,14 +430,12 @@ static void js_destroy_instance(pp_vm_loader_data ld, const pp_host_api *host,
 	js_vm *vm = c->vm;
 	/* Freeing a value from inside a call on this same thread is safe: the
 	 * thread already holds the VM. */
-	bool inside = atomic_load_explicit(&vm->owner, memory_order_relaxed) == this_thread();
-	if (!inside)
-		pthread_mutex_lock(&vm->lock);
+	bool took = vm_take(vm, this_thread());
 	JSValue impl;
 	if (map_take(&c->instances, id, &impl))
 		JS_FreeValue(vm->ctx, impl);
-	if (!inside)
-		pthread_mutex_unlock(&vm->lock);
+	if (took)
+		vm_give(vm);
 }
 
 /* ---- Loading --------------------------------------------------------------- */
@@ -345,8 +453,7 @@ static void contract_free(js_vm *vm, js_contract *c)
 	free(c->instances.keys);
 	free(c->instances.values);
 	free(c->functions);
-	free(c->arg_bytes);
-	free(c->out_bytes);
+	free(c->sigs);
 	free(c->name);
 }
 
@@ -364,9 +471,9 @@ static void vm_free(js_vm *vm)
 	if (vm->qrt)
 		JS_FreeRuntime(vm->qrt);
 	free(vm->contracts);
-	free(vm->scratch);
 	free(vm->bundle);
-	pthread_mutex_destroy(&vm->lock);
+	pthread_mutex_destroy(&vm->park);
+	pthread_cond_destroy(&vm->unparked);
 	free(vm);
 }
 
@@ -375,18 +482,19 @@ static js_vm *vm_new(pp_runtime *rt, const pp_bundle_source *src)
 	js_vm *vm = calloc(1, sizeof *vm);
 	if (!vm)
 		return NULL;
-	pthread_mutex_init(&vm->lock, NULL);
+	pthread_mutex_init(&vm->park, NULL);
+	pthread_cond_init(&vm->unparked, NULL);
 	atomic_init(&vm->owner, 0);
+	atomic_init(&vm->parked, 0);
 	vm->rt = rt;
 	vm->host = &rt->host;
 	vm->bridge = JS_UNDEFINED;
 	vm->bundle = pp__strdup(src->name);
-	vm->scratch = calloc(1, PP_JS_SCRATCH_SIZE);
 	uintptr_t host = (uintptr_t)vm->host;
 	vm->host_lo = (double)(uint32_t)host;
 	vm->host_hi = (double)(uint32_t)((uint64_t)host >> 32);
 	vm->cpu_budget_ns = (uint64_t)src->js.cpu_ms * 1000000u;
-	vm->qrt = vm->bundle && vm->scratch ? JS_NewRuntime() : NULL;
+	vm->qrt = vm->bundle ? JS_NewRuntime() : NULL;
 	if (!vm->qrt) {
 		vm_free(vm);
 		return NULL;
@@ -478,10 +586,7 @@ static pp_status source_read(pp_runtime *rt, const pp_bundle_source *src, js_sou
 			n--;
 		if (is_dir(src->path)) {
 			s->dir = pp__strndup(src->path, n);
-			s->file = malloc(n + sizeof "/bundle.js");
-			if (s->file)
-				snprintf(s->file, n + sizeof "/bundle.js", "%.*s/bundle.js", (int)n,
-				         src->path);
+			s->file = s->dir ? pp__path_join(s->dir, "bundle.js") : NULL;
 		} else {
 			s->file = pp__strndup(src->path, n);
 			const char *slash =
@@ -544,43 +649,40 @@ static uint32_t prop_u32(JSContext *ctx, JSValueConst obj, const char *name)
 	return !(d > 0) ? 0 : d >= 4294967295.0 ? UINT32_MAX : (uint32_t)d;
 }
 
-/* Reads the optional fast-path layouts: interface.layouts[i] = [argBytes,
- * outBytes] (or null) for function i. */
-static pp_status read_layouts(js_vm *vm, const js_source *s, JSValueConst iface, js_contract *c)
+/* Reads the optional typed signatures: interface.signatures[i] = {params,
+ * result} (or null) for function i. */
+static pp_status read_signatures(js_vm *vm, const js_source *s, JSValueConst iface, js_contract *c)
 {
 	JSContext *ctx = vm->ctx;
-	JSValue layouts = JS_GetPropertyStr(ctx, iface, "layouts");
+	JSValue sigs = JS_GetPropertyStr(ctx, iface, "signatures");
 	pp_status st = PP_OK;
-	if (JS_IsUndefined(layouts) || JS_IsNull(layouts))
+	if (JS_IsUndefined(sigs) || JS_IsNull(sigs))
 		goto done;
-	c->arg_bytes = malloc(c->fn_count * sizeof *c->arg_bytes + 1);
-	c->out_bytes = malloc(c->fn_count * sizeof *c->out_bytes + 1);
-	if (!c->arg_bytes || !c->out_bytes) {
+	if (!JS_IsArray(ctx, sigs)) {
+		st = pp__error(vm->rt, PP_ERR_INIT_FAILED,
+		               "bundle '%s' (%s): contract '%s': interface.signatures is not an "
+		               "array",
+		               vm->bundle, s->file, c->name);
+		goto done;
+	}
+	c->sigs = calloc(c->fn_count + 1u, sizeof *c->sigs);
+	if (!c->sigs) {
 		st = pp__error(vm->rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 		goto done;
 	}
-	for (uint32_t i = 0; i < c->fn_count; i++) {
-		JSValue l = JS_GetPropertyUint32(ctx, layouts, i);
-		c->arg_bytes[i] = c->out_bytes[i] = UINT32_MAX;
-		if (JS_IsObject(l)) {
-			c->arg_bytes[i] = prop_u32(ctx, l, "0");
-			c->out_bytes[i] = prop_u32(ctx, l, "1");
-			if (c->arg_bytes[i] > PP_JS_SCRATCH_OUT ||
-			    c->out_bytes[i] > PP_JS_SCRATCH_SIZE - PP_JS_SCRATCH_OUT)
-				st = pp__error(
-				        vm->rt, PP_ERR_LOAD_FAILED,
-				        "bundle '%s' (%s): contract '%s' function %u: fast-path "
-				        "layout [%u, %u] exceeds the scratch buffer (%u, %u)",
-				        vm->bundle, s->file, c->name, i, c->arg_bytes[i],
-				        c->out_bytes[i], PP_JS_SCRATCH_OUT,
-				        PP_JS_SCRATCH_SIZE - PP_JS_SCRATCH_OUT);
-		}
-		JS_FreeValue(ctx, l);
-		if (st != PP_OK)
-			break;
+	for (uint32_t i = 0; i < c->fn_count && st == PP_OK; i++) {
+		JSValue spec = JS_GetPropertyUint32(ctx, sigs, i);
+		char why[160];
+		if (!JS_IsUndefined(spec) && !JS_IsNull(spec) &&
+		    !pp_js_sig_read(ctx, spec, &c->sigs[i], why, sizeof why))
+			st = pp__error(
+			        vm->rt, PP_ERR_INIT_FAILED,
+			        "bundle '%s' (%s): contract '%s' function %u: bad signature: %s",
+			        vm->bundle, s->file, c->name, i, why);
+		JS_FreeValue(ctx, spec);
 	}
 done:
-	JS_FreeValue(ctx, layouts);
+	JS_FreeValue(ctx, sigs);
 	return st;
 }
 
@@ -652,7 +754,7 @@ static pp_status read_registration(js_vm *vm, const js_source *s, JSValueConst e
 		        vm->bundle, s->file, c->name);
 		goto done;
 	}
-	st = read_layouts(vm, s, iface, c);
+	st = read_signatures(vm, s, iface, c);
 	if (st != PP_OK)
 		goto done;
 	JSValue argv[3] = {vm->bridge, JS_NewFloat64(ctx, vm->host_lo),

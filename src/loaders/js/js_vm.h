@@ -9,11 +9,7 @@
 #include <quickjs.h>
 
 #include "../../runtime/internal.h"
-
-/* JS reaches args/out of fast-path functions through this VM-owned buffer:
- * args are copied in at offset 0, the result is copied out of PP_JS_SCRATCH_OUT. */
-#define PP_JS_SCRATCH_SIZE 1024u
-#define PP_JS_SCRATCH_OUT 512u
+#include "js_sig.h"
 
 typedef struct js_vm js_vm;
 
@@ -34,8 +30,7 @@ typedef struct js_contract {
 	char *name;
 	uint32_t fn_count;
 	JSValue *functions;
-	uint32_t *arg_bytes; /* fast-path layout per function, or NULL */
-	uint32_t *out_bytes;
+	js_sig *sigs; /* typed signature per function, or NULL if none has one */
 	JSValue factory;
 	JSValue default_impl;
 	js_instance_map instances;
@@ -51,19 +46,20 @@ struct js_vm {
 	JSValue bridge;
 	double host_lo, host_hi;
 
-	/* One call at a time. `owner` is the thread inside (0 if none): a
-	 * nested call from that same thread is refused before the VM is touched. */
-	pthread_mutex_t lock;
+	/* One call at a time. `owner` is the thread inside (0 if none), taken
+	 * with one compare-and-swap; a nested call from that same thread is
+	 * refused before the VM is touched. Threads that find it busy park on
+	 * `park`/`unparked`, counted in `parked`. */
 	_Atomic uintptr_t owner;
-	uintptr_t last_thread; /* for JS_UpdateStackTop */
+	_Atomic uint32_t parked;
+	pthread_mutex_t park;
+	pthread_cond_t unparked;
 
 	/* CPU limit: the interrupt handler reads the clock only once a call has
 	 * run long enough for QuickJS to poll, and stops it past the budget. */
 	uint64_t cpu_budget_ns;
 	uint64_t call_started_ns; /* 0 until the first poll of the current call */
 	bool interrupted;
-
-	uint8_t *scratch; /* PP_JS_SCRATCH_SIZE bytes, freed after the runtime */
 
 	js_contract *contracts;
 	size_t contract_count;

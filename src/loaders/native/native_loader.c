@@ -45,12 +45,8 @@ static char *find_library_in(pp_runtime *rt, const pp_bundle_source *src, pp_sta
 	while ((e = readdir(d)) != NULL) {
 		if (!has_suffix(e->d_name, ".so"))
 			continue;
-		if (count++ == 0) {
-			size_t n = strlen(src->path) + strlen(e->d_name) + 2;
-			found = malloc(n);
-			if (found)
-				snprintf(found, n, "%s/%s", src->path, e->d_name);
-		}
+		if (count++ == 0)
+			found = pp__path_join(src->path, e->d_name);
 	}
 	closedir(d);
 	if (count == 1 && found)

@@ -1,0 +1,283 @@
+/*
+ * bench_js.c — host -> JS guest calls and JS bundle loads, next to the
+ * QuickJS floors of SPEC §7 measured in the same run with the same QuickJS:
+ *
+ *   call floor   JS_Call of an empty JS function with 5 Number args
+ *   load floor   JS_NewRuntime + JS_NewContext, then free both
+ *
+ * Through the runtime, a JS bundle's functions are called the way generated
+ * callers call (a resolved interface's vm.call) and through pp_call:
+ *   empty        fn 0: returns 0
+ *   add, bridge  fn 1: reads both args and writes the sum with one bridge
+ *                call per field (how the reference's bundles do it)
+ *   add, typed   fn 2: the same through polyplug-c's typed signatures (the
+ *                loader reads the args struct and writes the returned value)
+ * and small bundles are loaded (each with its own contract), next to creating
+ * as many bare runtime+context pairs.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <polyplug/polyplug.h>
+#include <quickjs.h>
+
+#include "bench.h"
+
+typedef struct {
+	int32_t a, b;
+} add_args;
+
+enum { FN_EMPTY, FN_ADD_BRIDGE, FN_ADD_TYPED, FN_COUNT };
+
+/* %s: the contract name; %" PRIu32 ": its id halves. */
+static const char bundle_fmt[] =
+        "function polyplug_init(hostLo, hostHi, ctxLo, ctxHi, bridge) {\n"
+        "  const functions = [\n"
+        "    function (impl, args, o, arena, b) { return 0; },\n"
+        "    function (impl, args, o, arena, b) {\n"
+        "      b.writeI32(o, (b.readI32(args) + b.readI32(args + 4)) | 0);\n"
+        "      return 0;\n"
+        "    },\n"
+        "    function (impl, a, b) { return (a + b) | 0; },\n"
+        "  ];\n"
+        "  return [[{ contractLo: %" PRIu32 ", contractHi: %" PRIu32 ",\n"
+        "             contractName: '%s@1', version: 0x00010000, fnCount: functions.length,\n"
+        "             interface: { factory: function () { return {}; }, functions: functions,\n"
+        "                          signatures: [null, null,\n"
+        "                                       { params: ['i32', 'i32'], result: 'i32' }] } }],\n"
+        "          { code: 0, message: '' }];\n"
+        "}\n";
+
+typedef struct js_bench {
+	long iters;
+	/* the floors' own VM */
+	JSRuntime *qrt;
+	JSContext *ctx;
+	JSValue empty;
+	/* the runtime's */
+	pp_runtime *rt;
+	pp_guest_contract_handle h;
+	const pp_guest_contract_interface *iface;
+	uint32_t fn;
+	/* loads: one source per bundle (each its own contract) */
+	int loads;
+	char **sources;
+	uint64_t *ids;
+} js_bench;
+
+static volatile int32_t sink;
+
+static char *bundle_source(const char *contract)
+{
+	uint64_t id = pp_guest_contract_id(contract, 1);
+	size_t cap = sizeof bundle_fmt + 64 + strlen(contract);
+	char *src = malloc(cap);
+	if (src)
+		snprintf(src, cap, bundle_fmt, (uint32_t)id, (uint32_t)(id >> 32), contract);
+	return src;
+}
+
+static double floor_call(void *p)
+{
+	js_bench *b = p;
+	add_args args = {0, 1};
+	int32_t out = 0;
+	double t0 = bench_now_ns();
+	for (long i = 0; i < b->iters; i++) {
+		args.a = (int32_t)i;
+		JSValue argv[5] = {JS_NewFloat64(b->ctx, (double)(uintptr_t)b),
+		                   JS_NewFloat64(b->ctx, (double)(uintptr_t)&args),
+		                   JS_NewFloat64(b->ctx, (double)(uintptr_t)&out),
+		                   JS_NewFloat64(b->ctx, 0), JS_NewFloat64(b->ctx, (double)i)};
+		JS_FreeValue(b->ctx, JS_Call(b->ctx, b->empty, JS_UNDEFINED, 5, argv));
+	}
+	double t = bench_now_ns() - t0;
+	return t / (double)b->iters;
+}
+
+/* Creates and frees a runtime+context pair b->loads times: µs each. */
+static double floor_new_context(void *p)
+{
+	js_bench *b = p;
+	double t0 = bench_now_ns();
+	for (int i = 0; i < b->loads; i++) {
+		JSRuntime *qrt = JS_NewRuntime();
+		JSContext *ctx = qrt ? JS_NewContext(qrt) : NULL;
+		if (ctx)
+			JS_FreeContext(ctx);
+		if (qrt)
+			JS_FreeRuntime(qrt);
+	}
+	return (bench_now_ns() - t0) / (double)b->loads / 1000.0;
+}
+
+/* How generated callers call: straight into the resolved interface. */
+static double js_resolved(void *p)
+{
+	js_bench *b = p;
+	pp_vm_dispatch d = b->iface->dispatch.vm;
+	pp_guest_contract_instance none = {NULL, 0};
+	add_args args = {0, 1};
+	int32_t out = 0;
+	double t0 = bench_now_ns();
+	for (long i = 0; i < b->iters; i++) {
+		pp_abi_error err = {0, {NULL, 0}};
+		args.a = (int32_t)i;
+		d.call(d.loader_data, none, b->fn, &args, &out, NULL, &err);
+	}
+	double t = bench_now_ns() - t0;
+	sink = out;
+	return t / (double)b->iters;
+}
+
+static double js_pp_call(void *p)
+{
+	js_bench *b = p;
+	pp_guest_contract_instance none = {NULL, 0};
+	add_args args = {0, 1};
+	int32_t out = 0;
+	double t0 = bench_now_ns();
+	for (long i = 0; i < b->iters; i++) {
+		args.a = (int32_t)i;
+		pp_call(b->rt, b->h, none, b->fn, &args, &out, NULL);
+	}
+	double t = bench_now_ns() - t0;
+	sink = out;
+	return t / (double)b->iters;
+}
+
+/* Loads every source as its own bundle: µs each, as the loading thread
+ * sees it. Unloaded untimed: a bundle's VM is freed on liburcu's call_rcu
+ * thread, which batches its work. */
+static double js_load(void *p)
+{
+	js_bench *b = p;
+	double t0 = bench_now_ns();
+	for (int i = 0; i < b->loads; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "load%d", i);
+		pp_load_options o = {.name = name};
+		b->ids[i] = 0;
+		pp_bundle_load_source(b->rt, b->sources[i], strlen(b->sources[i]), &o, &b->ids[i]);
+	}
+	double t = bench_now_ns() - t0;
+	for (int i = 0; i < b->loads; i++)
+		pp_bundle_unload(b->rt, b->ids[i], 0);
+	pp_runtime_quiesce(b->rt);
+	return t / (double)b->loads / 1000.0;
+}
+
+/* Before timing anything: every variant must compute 2 + 3. */
+static int check_calls(js_bench *b)
+{
+	for (uint32_t fn = FN_ADD_BRIDGE; fn < FN_COUNT; fn++) {
+		add_args args = {2, 3};
+		int32_t out = 0;
+		pp_guest_contract_instance none = {NULL, 0};
+		uint32_t rc = pp_call(b->rt, b->h, none, fn, &args, &out, NULL);
+		if (rc != PP_OK || out != 5) {
+			fprintf(stderr, "bench: JS fn %u gave %d (status %u), not 5\n", fn, out, rc);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int setup(js_bench *b)
+{
+	b->qrt = JS_NewRuntime();
+	b->ctx = b->qrt ? JS_NewContext(b->qrt) : NULL;
+	if (!b->ctx)
+		return 1;
+	static const char empty[] = "(function (a, b, c, d, e) {})";
+	b->empty = JS_Eval(b->ctx, empty, sizeof empty - 1, "<floor>", JS_EVAL_TYPE_GLOBAL);
+	if (!JS_IsFunction(b->ctx, b->empty))
+		return 1;
+
+	if (pp_runtime_new(NULL, &b->rt) != PP_OK)
+		return 1;
+	char *src = bundle_source("bench.JsAdd");
+	pp_load_options o = {.name = "bench-js"};
+	pp_status st = src ? pp_bundle_load_source(b->rt, src, strlen(src), &o, NULL)
+	                   : PP_ERR_OUT_OF_MEMORY;
+	free(src);
+	if (st != PP_OK) {
+		fprintf(stderr, "bench: %s\n", pp_last_error(b->rt));
+		return 1;
+	}
+	b->h = pp_find(b->rt, pp_guest_contract_id("bench.JsAdd", 1), 1);
+	b->iface = pp_resolve(b->rt, b->h);
+	if (!b->iface || check_calls(b))
+		return 1;
+
+	b->sources = calloc((size_t)b->loads, sizeof *b->sources);
+	b->ids = calloc((size_t)b->loads, sizeof *b->ids);
+	if (!b->sources || !b->ids)
+		return 1;
+	for (int i = 0; i < b->loads; i++) {
+		char contract[32];
+		snprintf(contract, sizeof contract, "bench.Load%d", i);
+		if (!(b->sources[i] = bundle_source(contract)))
+			return 1;
+	}
+	return 0;
+}
+
+static void teardown(js_bench *b)
+{
+	if (b->ctx) {
+		JS_FreeValue(b->ctx, b->empty);
+		JS_FreeContext(b->ctx);
+	}
+	if (b->qrt)
+		JS_FreeRuntime(b->qrt);
+	if (b->rt)
+		pp_runtime_free(b->rt);
+	for (int i = 0; b->sources && i < b->loads; i++)
+		free(b->sources[i]);
+	free(b->sources);
+	free(b->ids);
+}
+
+static void row(const char *what, double ns, double floor, const char *goal)
+{
+	printf("  %-34s %8.2f  %7.2f%s\n", what, ns, ns / floor, goal);
+}
+
+int bench_js(bool quick, int rounds)
+{
+	js_bench b = {.iters = quick ? 2000 : 2000000, .loads = quick ? 4 : 100,
+	              .empty = JS_UNDEFINED};
+	if (setup(&b)) {
+		fprintf(stderr, "bench: cannot set up the JS benchmark\n");
+		teardown(&b);
+		return 1;
+	}
+	floor_call(&b); /* warm-up: caches, branch predictors, clock speed */
+	double floor = bench_best(floor_call, &b, rounds);
+	double t[FN_COUNT][2];
+	for (uint32_t fn = 0; fn < FN_COUNT; fn++) {
+		b.fn = fn;
+		t[fn][0] = bench_best(js_resolved, &b, rounds);
+		t[fn][1] = bench_best(js_pp_call, &b, rounds);
+	}
+	double load_floor = bench_best(floor_new_context, &b, rounds);
+	double load = bench_best(js_load, &b, rounds);
+
+	printf("\nJS guest (QuickJS, %ld calls per round)\n", b.iters);
+	printf("                                      ns/call  x floor\n");
+	row("JS_Call, empty fn, 5 Numbers (floor)", floor, floor, "");
+	row("empty fn, resolved interface", t[FN_EMPTY][0], floor, "  (goal <= 1.5)");
+	row("empty fn, pp_call", t[FN_EMPTY][1], floor, "");
+	row("add, bridge per field, resolved", t[FN_ADD_BRIDGE][0], floor, "");
+	row("add, bridge per field, pp_call", t[FN_ADD_BRIDGE][1], floor, "");
+	row("add, typed signature, resolved", t[FN_ADD_TYPED][0], floor, "  (goal <= 2.5)");
+	row("add, typed signature, pp_call", t[FN_ADD_TYPED][1], floor, "");
+	printf("                                      us/load  x floor\n");
+	row("new runtime+context, free (floor)", load_floor, load_floor, "");
+	row("small bundle load", load, load_floor, "  (goal <= 1.5)");
+	teardown(&b);
+	return 0;
+}

@@ -1,0 +1,352 @@
+/*
+ * js_sig.c — typed signatures (see js_sig.h): parsing them at load, and
+ * converting args and results at each call.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "js_sig.h"
+
+#include <polyplug/polyplug.h>
+
+enum {
+	T_VOID,
+	T_BOOL,
+	T_I8,
+	T_U8,
+	T_I16,
+	T_U16,
+	T_I32,
+	T_U32,
+	T_I64,
+	T_U64,
+	T_F32,
+	T_F64,
+	T_STRING,
+	T_BUFFER,
+};
+
+static const struct {
+	const char *name;
+	uint8_t size; /* also the alignment */
+} types[] = {
+        [T_VOID] = {"void", 0},  [T_BOOL] = {"bool", 1},    [T_I8] = {"i8", 1},
+        [T_U8] = {"u8", 1},      [T_I16] = {"i16", 2},      [T_U16] = {"u16", 2},
+        [T_I32] = {"i32", 4},    [T_U32] = {"u32", 4},      [T_I64] = {"i64", 8},
+        [T_U64] = {"u64", 8},    [T_F32] = {"f32", 4},      [T_F64] = {"f64", 8},
+        [T_STRING] = {"StringView", 16}, [T_BUFFER] = {"Buffer", 16},
+};
+
+_Static_assert(sizeof(pp_string_view) == 16, "StringView and Buffer are {ptr, len}");
+
+static void drop_exception(JSContext *ctx)
+{
+	if (JS_HasException(ctx))
+		JS_FreeValue(ctx, JS_GetException(ctx));
+}
+
+/* The type named by v, or -1 (why says so). */
+static int type_of(JSContext *ctx, JSValueConst v, const char *where, char *why, size_t cap)
+{
+	const char *name = JS_IsString(v) ? JS_ToCString(ctx, v) : NULL;
+	if (!name) {
+		snprintf(why, cap, "%s is not a type name (a string)", where);
+		return -1;
+	}
+	int found = -1;
+	for (int t = 0; t < (int)(sizeof types / sizeof types[0]); t++)
+		if (strcmp(name, types[t].name) == 0)
+			found = t;
+	if (found < 0)
+		snprintf(why, cap, "%s: unknown type '%s'", where, name);
+	JS_FreeCString(ctx, name);
+	return found;
+}
+
+bool pp_js_sig_read(JSContext *ctx, JSValueConst spec, js_sig *sig, char *why, size_t cap)
+{
+	memset(sig, 0, sizeof *sig);
+	if (!JS_IsObject(spec)) {
+		snprintf(why, cap, "a signature must be an object {params, result}");
+		return false;
+	}
+	bool ok = false;
+	JSValue params = JS_GetPropertyStr(ctx, spec, "params");
+	JSValue result = JS_GetPropertyStr(ctx, spec, "result");
+	int64_t n = -1;
+	if (JS_IsArray(ctx, params) > 0) {
+		JSValue length = JS_GetPropertyStr(ctx, params, "length");
+		if (JS_ToInt64(ctx, &n, length) < 0)
+			n = -1;
+		JS_FreeValue(ctx, length);
+	}
+	if (n < 0) {
+		snprintf(why, cap, "its params must be an array of type names");
+		goto done;
+	}
+	if (n > PP_JS_SIG_MAX_PARAMS) {
+		snprintf(why, cap, "it has %lld params; at most %d are supported", (long long)n,
+		         PP_JS_SIG_MAX_PARAMS);
+		goto done;
+	}
+	size_t offset = 0;
+	for (int64_t i = 0; i < n; i++) {
+		char where[32];
+		snprintf(where, sizeof where, "params[%lld]", (long long)i);
+		JSValue p = JS_GetPropertyUint32(ctx, params, (uint32_t)i);
+		int t = type_of(ctx, p, where, why, cap);
+		JS_FreeValue(ctx, p);
+		if (t < 0)
+			goto done;
+		if (t == T_VOID) {
+			snprintf(why, cap, "%s: void is only a result type", where);
+			goto done;
+		}
+		size_t align = types[t].size;
+		offset = (offset + align - 1) & ~(align - 1);
+		sig->types[i] = (uint8_t)t;
+		sig->offsets[i] = (uint16_t)offset;
+		offset += types[t].size;
+	}
+	int r = JS_IsUndefined(result) ? T_VOID : type_of(ctx, result, "result", why, cap);
+	if (r < 0)
+		goto done;
+	sig->nparams = (uint8_t)n;
+	sig->result = (uint8_t)r;
+	sig->typed = true;
+	ok = true;
+done:
+	drop_exception(ctx);
+	JS_FreeValue(ctx, params);
+	JS_FreeValue(ctx, result);
+	return ok;
+}
+
+/* ---- Args: C struct -> JS values ------------------------------------------ */
+
+#define LOAD(T, p) (*(const T *)(const void *)(p)) /* offsets are naturally aligned */
+
+static JSValue to_js(JSContext *ctx, uint8_t type, const uint8_t *p)
+{
+	switch (type) {
+	case T_BOOL:
+		return JS_NewBool(ctx, LOAD(uint8_t, p) != 0);
+	case T_I8:
+		return JS_NewInt32(ctx, LOAD(int8_t, p));
+	case T_U8:
+		return JS_NewInt32(ctx, LOAD(uint8_t, p));
+	case T_I16:
+		return JS_NewInt32(ctx, LOAD(int16_t, p));
+	case T_U16:
+		return JS_NewInt32(ctx, LOAD(uint16_t, p));
+	case T_I32:
+		return JS_NewInt32(ctx, LOAD(int32_t, p));
+	case T_U32:
+		return JS_NewUint32(ctx, LOAD(uint32_t, p));
+	case T_I64:
+		return JS_NewBigInt64(ctx, LOAD(int64_t, p));
+	case T_U64:
+		return JS_NewBigUint64(ctx, LOAD(uint64_t, p));
+	case T_F32:
+		return JS_NewFloat64(ctx, LOAD(float, p));
+	case T_F64:
+		return JS_NewFloat64(ctx, LOAD(double, p));
+	case T_STRING: {
+		pp_string_view v = LOAD(pp_string_view, p);
+		return v.ptr ? JS_NewStringLen(ctx, (const char *)v.ptr, v.len) : JS_NewString(ctx, "");
+	}
+	default: { /* T_BUFFER: a copy, so JS can neither keep nor write the caller's bytes */
+		pp_string_view v = LOAD(pp_string_view, p);
+		static const uint8_t none[1];
+		JSValue ab = JS_NewArrayBufferCopy(ctx, v.ptr ? v.ptr : none, v.ptr ? v.len : 0);
+		if (JS_IsException(ab))
+			return ab;
+		/* the constructor reads (buffer, offset, length) whatever argc says */
+		JSValue targs[3] = {ab, JS_UNDEFINED, JS_UNDEFINED};
+		JSValue u8 = JS_NewTypedArray(ctx, 3, targs, JS_TYPED_ARRAY_UINT8);
+		JS_FreeValue(ctx, ab);
+		return u8;
+	}
+	}
+}
+
+bool pp_js_sig_args(JSContext *ctx, const js_sig *sig, const void *args, JSValue *argv)
+{
+	const uint8_t *base = args;
+	for (uint8_t i = 0; i < sig->nparams; i++) {
+		if (!base) {
+			JS_ThrowTypeError(ctx, "the args pointer is NULL");
+			argv[i] = JS_EXCEPTION;
+		} else {
+			argv[i] = to_js(ctx, sig->types[i], base + sig->offsets[i]);
+		}
+		if (JS_IsException(argv[i])) {
+			while (i--)
+				JS_FreeValue(ctx, argv[i]);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* ---- Result: JS value -> out ------------------------------------------------ */
+
+#define STORE(T, p, v) (*(T *)(void *)(p) = (T)(v))
+
+/* bytes into the call's arena, then {ptr, len} into out. */
+static uint32_t put_bytes(const uint8_t *bytes, size_t len, void *out, pp_call_arena *arena,
+                          char *why, size_t cap)
+{
+	pp_string_view v = {NULL, 0};
+	if (len) {
+		uint8_t *copy = arena ? pp_call_arena_alloc(arena, len, 1) : NULL;
+		if (!copy) {
+			snprintf(why, cap, "%s for a %zu-byte result",
+			         arena ? "the call arena could not allocate"
+			               : "no call arena was passed",
+			         len);
+			return arena ? PP_ERR_OUT_OF_MEMORY : PP_ERR_INVALID_ARGUMENT;
+		}
+		memcpy(copy, bytes, len);
+		v.ptr = copy;
+		v.len = len;
+	}
+	STORE(pp_string_view, out, v);
+	return PP_OK;
+}
+
+/* The window [offset, offset + length) of an ArrayBuffer, or NULL if the
+ * buffer is not one (or detached) or the window does not fit it. */
+static const uint8_t *window_of(JSContext *ctx, JSValueConst ab, uint64_t offset, uint64_t length,
+                                size_t *len)
+{
+	size_t size = 0;
+	uint8_t *p = JS_GetArrayBuffer(ctx, &size, ab);
+	drop_exception(ctx);
+	if (offset > size || length > size - offset)
+		return NULL;
+	*len = (size_t)length;
+	return length ? p + offset : (const uint8_t *)"";
+}
+
+/* The bytes of an ArrayBuffer, a typed array or a DataView. */
+static const uint8_t *view_bytes(JSContext *ctx, JSValueConst v, size_t *len)
+{
+	size_t size = 0;
+	uint8_t *p = JS_GetArrayBuffer(ctx, &size, v);
+	if (p || !JS_HasException(ctx)) {
+		*len = p ? size : 0;
+		return p ? p : (const uint8_t *)"";
+	}
+	drop_exception(ctx);
+	size_t offset = 0, length = 0, per = 0;
+	JSValue ab = JS_GetTypedArrayBuffer(ctx, v, &offset, &length, &per);
+	if (!JS_IsException(ab)) {
+		const uint8_t *bytes = window_of(ctx, ab, offset, length, len);
+		JS_FreeValue(ctx, ab);
+		return bytes;
+	}
+	drop_exception(ctx);
+	/* a DataView: QuickJS has no C accessor, so read what it reports and
+	 * check it against the buffer itself */
+	if (!JS_IsObject(v))
+		return NULL;
+	ab = JS_GetPropertyStr(ctx, v, "buffer");
+	JSValue off = JS_GetPropertyStr(ctx, v, "byteOffset");
+	JSValue n = JS_GetPropertyStr(ctx, v, "byteLength");
+	uint64_t o64 = 0, n64 = 0;
+	const uint8_t *bytes = NULL;
+	if (JS_IsNumber(off) && JS_IsNumber(n) && JS_ToIndex(ctx, &o64, off) == 0 &&
+	    JS_ToIndex(ctx, &n64, n) == 0)
+		bytes = window_of(ctx, ab, o64, n64, len);
+	drop_exception(ctx);
+	JS_FreeValue(ctx, ab);
+	JS_FreeValue(ctx, off);
+	JS_FreeValue(ctx, n);
+	return bytes;
+}
+
+uint32_t pp_js_sig_result(JSContext *ctx, const js_sig *sig, JSValueConst ret, void *out,
+                          pp_call_arena *arena, char *why, size_t cap)
+{
+	uint8_t t = sig->result;
+	if (t == T_VOID)
+		return PP_OK;
+	if (!out) {
+		snprintf(why, cap, "no out pointer for its %s result", types[t].name);
+		return PP_ERR_INVALID_ARGUMENT;
+	}
+	int32_t i32 = 0;
+	uint32_t u32 = 0;
+	int64_t i64 = 0;
+	double d = 0;
+	int rc = 0;
+	switch (t) {
+	case T_BOOL:
+		rc = JS_ToBool(ctx, ret);
+		if (rc >= 0)
+			STORE(uint8_t, out, rc);
+		break;
+	case T_I8:
+	case T_U8:
+	case T_I16:
+	case T_U16:
+	case T_I32:
+		rc = JS_ToInt32(ctx, &i32, ret);
+		if (t == T_I32)
+			STORE(int32_t, out, i32);
+		else if (t == T_I16 || t == T_U16)
+			STORE(uint16_t, out, (uint32_t)i32);
+		else
+			STORE(uint8_t, out, (uint32_t)i32);
+		break;
+	case T_U32:
+		rc = JS_ToUint32(ctx, &u32, ret);
+		STORE(uint32_t, out, u32);
+		break;
+	case T_I64:
+	case T_U64:
+		/* BigInt or Number, wrapped to 64 bits */
+		rc = JS_ToInt64Ext(ctx, &i64, ret);
+		STORE(uint64_t, out, (uint64_t)i64);
+		break;
+	case T_F32:
+	case T_F64:
+		rc = JS_ToFloat64(ctx, &d, ret);
+		if (t == T_F32)
+			STORE(float, out, d);
+		else
+			STORE(double, out, d);
+		break;
+	case T_STRING: {
+		if (!JS_IsString(ret)) {
+			snprintf(why, cap, "returned a non-string for its StringView result");
+			return PP_ERR_GENERIC;
+		}
+		size_t len;
+		const char *s = JS_ToCStringLen(ctx, &len, ret);
+		if (!s)
+			break;
+		uint32_t st = put_bytes((const uint8_t *)s, len, out, arena, why, cap);
+		JS_FreeCString(ctx, s);
+		return st;
+	}
+	default: { /* T_BUFFER */
+		size_t len = 0;
+		const uint8_t *p = view_bytes(ctx, ret, &len);
+		if (!p) {
+			snprintf(why, cap,
+			         "returned neither an ArrayBuffer nor a typed array for its Buffer "
+			         "result");
+			return PP_ERR_GENERIC;
+		}
+		return put_bytes(p, len, out, arena, why, cap);
+	}
+	}
+	if (rc < 0 || JS_HasException(ctx)) {
+		JS_FreeValue(ctx, JS_GetException(ctx));
+		snprintf(why, cap, "its result could not be converted to %s", types[t].name);
+		return PP_ERR_GENERIC;
+	}
+	return PP_OK;
+}

@@ -1,0 +1,525 @@
+/*
+ * test_js_typed.c — typed signatures, the JS loader's fast path: every type
+ * in both directions (host -> JS args, JS -> host results), strings and
+ * buffers of every size with arena overflow, status codes, bad signatures,
+ * instances, and a raw JS caller reaching a typed function as a peer.
+ */
+#include <stdbool.h>
+
+#include "js_helpers.h"
+
+/* treg(name, fns, sigs): a registration whose interface has signatures. */
+#define TYPED_PRELUDE                                                          \
+	JS_PRELUDE                                                             \
+	"function treg(name, fns, sigs, factory) {\n"                         \
+	"  var r = reg(name, fns, factory); r.interface.signatures = sigs; return r;\n" \
+	"}\n"
+
+/* A bundle with one typed contract: fns and sigs are JS array bodies. */
+#define JS_TYPED(contract, fns, sigs)                                      \
+	TYPED_PRELUDE "function polyplug_init(hl, hh, cl, ch, bridge) {\n" \
+	              "  return ok([treg('" contract "', [" fns "], [" sigs "])]);\n}\n"
+
+static uint32_t call_on(pp_runtime *rt, const char *contract, uint32_t fn, const void *args,
+                        void *out, pp_call_arena *arena)
+{
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id(contract, 1), 0);
+	pp_guest_contract_instance none = {NULL, 0};
+	return pp_call(rt, h, none, fn, args, out, arena);
+}
+
+static bool view_is(pp_string_view v, const char *s)
+{
+	return v.len == strlen(s) && (v.len == 0 || memcmp(v.ptr, s, v.len) == 0);
+}
+
+/* ---- Host -> JS: every param type, laid out as C lays out the struct ----- */
+
+typedef struct {
+	bool b;
+	int8_t i8;
+	uint8_t u8;
+	int16_t i16;
+	uint16_t u16;
+	int32_t i32;
+	uint32_t u32;
+	int64_t i64;
+	uint64_t u64;
+	float f32;
+	double f64;
+	pp_string_view s;
+	pp_string_view buf;
+} all_args;
+
+static void every_param_type_arrives_exactly(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	js_load_ok(rt, "params",
+	           JS_TYPED("js.params",
+	                    "function (impl, b, i8, u8, i16, u16, i32, u32, i64, u64, f32, f64, s, "
+	                    "buf) {\n"
+	                    "  var kinds = [b, i8, u8, i16, u16, i32, u32, i64, u64, f32, f64, s, "
+	                    "buf].map(function (v) { return typeof v; }).join(' ');\n"
+	                    "  var bytes = Array.prototype.join.call(buf, '.');\n"
+	                    "  return [b, i8, u8, i16, u16, i32, u32, i64, u64, f32, f64, s, "
+	                    "buf instanceof Uint8Array, bytes].join(',') + '|' + kinds; }",
+	                    "{ params: ['bool', 'i8', 'u8', 'i16', 'u16', 'i32', 'u32', 'i64', "
+	                    "'u64', 'f32', 'f64', 'StringView', 'Buffer'], result: 'StringView' }"));
+	static const uint8_t bytes[] = {1, 2, 255};
+	all_args a = {true,
+	              INT8_MIN,
+	              UINT8_MAX,
+	              INT16_MIN,
+	              UINT16_MAX,
+	              INT32_MIN,
+	              UINT32_MAX,
+	              INT64_MIN,
+	              UINT64_MAX,
+	              1.5f,
+	              -2.25,
+	              {(const uint8_t *)"h\xc3\xa9", 3},
+	              {bytes, 3}};
+	uint8_t mem[256];
+	pp_call_arena arena;
+	pp_call_arena_init(&arena, mem, sizeof mem, pp_runtime_host_api(rt));
+	pp_string_view out = {NULL, 0};
+	assert_int_equal(call_on(rt, "js.params", 0, &a, &out, &arena), PP_OK);
+	const char *want = "true,-128,255,-32768,65535,-2147483648,4294967295,"
+	                   "-9223372036854775808,18446744073709551615,1.5,-2.25,h\xc3\xa9,true,"
+	                   "1.2.255|boolean number number number number number number bigint "
+	                   "bigint number number string object";
+	if (!view_is(out, want))
+		fail_msg("got '%.*s'", (int)out.len, (const char *)out.ptr);
+	pp_call_arena_free(&arena);
+	pp_runtime_free(rt);
+}
+
+/* ---- JS -> host: every result type ----------------------------------------- */
+
+#define ID "function (impl, x) { return x; }"
+#define SIG(t) "{ params: ['" t "'], result: '" t "' }"
+
+static void every_result_type_is_written_back(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	js_load_ok(rt, "results",
+	           JS_TYPED("js.results",
+	                    ID "," ID "," ID "," ID "," ID "," ID "," ID "," ID "," ID "," ID
+	                       "," ID ",",
+	                    SIG("bool") "," SIG("i8") "," SIG("u8") "," SIG("i16") "," SIG(
+	                            "u16") "," SIG("i32") "," SIG("u32") "," SIG("i64") "," SIG("u64")
+	                            "," SIG("f32") "," SIG("f64")));
+	union {
+		uint8_t u8;
+		int8_t i8;
+		int16_t i16;
+		uint16_t u16;
+		int32_t i32;
+		uint32_t u32;
+		int64_t i64;
+		uint64_t u64;
+		float f32;
+		double f64;
+		uint8_t raw[8];
+	} in, out;
+#define ROUND_TRIP(fn, field, value)                                                  \
+	do {                                                                          \
+		memset(&in, 0, sizeof in);                                            \
+		memset(&out, 0xEE, sizeof out);                                       \
+		in.field = (value);                                                   \
+		assert_int_equal(call_on(rt, "js.results", fn, &in, &out, NULL), PP_OK); \
+		assert_true(out.field == in.field);                                   \
+	} while (0)
+	ROUND_TRIP(0, u8, 1);
+	ROUND_TRIP(1, i8, -7);
+	ROUND_TRIP(2, u8, 200);
+	ROUND_TRIP(3, i16, -30000);
+	ROUND_TRIP(4, u16, 60000);
+	ROUND_TRIP(5, i32, INT32_MIN);
+	ROUND_TRIP(6, u32, 0x80000001u);
+	ROUND_TRIP(7, i64, INT64_MIN + 1);
+	ROUND_TRIP(8, u64, UINT64_MAX - 1);
+	ROUND_TRIP(9, f32, -0.375f);
+	ROUND_TRIP(10, f64, 1e300);
+#undef ROUND_TRIP
+	/* only the result's own bytes are written */
+	memset(&out, 0xEE, sizeof out);
+	in.u16 = 0x1234;
+	assert_int_equal(call_on(rt, "js.results", 4, &in, &out, NULL), PP_OK);
+	assert_int_equal(out.raw[2], 0xEE);
+	pp_runtime_free(rt);
+}
+
+static void results_convert_like_c_casts(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	js_load_ok(rt, "casts",
+	           JS_TYPED("js.casts",
+	                    "function () { return 300; },"        /* u8: wraps */
+	                    "function () { return -1; },"         /* u32: wraps */
+	                    "function () { return 2 ** 53; },"    /* i64 from a Number */
+	                    "function () { return 'yes'; },"      /* bool: truthy */
+	                    "function () { return 2.75; },"       /* i32: truncates */
+	                    "function () { return 'not void'; },", /* void: ignored */
+	                    "{ params: [], result: 'u8' }, { params: [], result: 'u32' },"
+	                    "{ params: [], result: 'i64' }, { params: [], result: 'bool' },"
+	                    "{ params: [], result: 'i32' }, { params: [], result: 'void' }"));
+	uint8_t u8 = 0;
+	assert_int_equal(call_on(rt, "js.casts", 0, NULL, &u8, NULL), PP_OK);
+	assert_int_equal(u8, 44);
+	uint32_t u32 = 0;
+	assert_int_equal(call_on(rt, "js.casts", 1, NULL, &u32, NULL), PP_OK);
+	assert_int_equal(u32, UINT32_MAX);
+	int64_t i64 = 0;
+	assert_int_equal(call_on(rt, "js.casts", 2, NULL, &i64, NULL), PP_OK);
+	assert_true(i64 == (int64_t)1 << 53);
+	bool b = false;
+	assert_int_equal(call_on(rt, "js.casts", 3, NULL, &b, NULL), PP_OK);
+	assert_true(b);
+	int32_t i32 = 0;
+	assert_int_equal(call_on(rt, "js.casts", 4, NULL, &i32, NULL), PP_OK);
+	assert_int_equal(i32, 2);
+	assert_int_equal(call_on(rt, "js.casts", 5, NULL, NULL, NULL), PP_OK);
+	pp_runtime_free(rt);
+}
+
+/* ---- Strings and buffers --------------------------------------------------- */
+
+static void strings_cross_as_utf8_of_any_size(void **state)
+{
+	(void)state;
+	counting_alloc ca = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_counting(&ca);
+	js_load_ok(rt, "strings",
+	           JS_TYPED("js.strings",
+	                    "function (impl, s) { return s + s; },"
+	                    "function (impl, s) { return s.length; }",
+	                    "{ params: ['StringView'], result: 'StringView' },"
+	                    "{ params: ['StringView'], result: 'u32' }"));
+	uint8_t mem[64];
+	pp_call_arena arena;
+	pp_call_arena_init(&arena, mem, sizeof mem, pp_runtime_host_api(rt));
+	pp_string_view in = {(const uint8_t *)"", 0}, out = {NULL, 0};
+	/* empty, and a NULL view, are the empty string; an empty result is {NULL, 0} */
+	assert_int_equal(call_on(rt, "js.strings", 0, &in, &out, &arena), PP_OK);
+	assert_int_equal(out.len, 0);
+	in.ptr = NULL;
+	uint32_t n = 99;
+	assert_int_equal(call_on(rt, "js.strings", 1, &in, &n, NULL), PP_OK);
+	assert_int_equal(n, 0);
+	/* multi-byte UTF-8 both ways; fits the arena's own buffer */
+	const char *s = "h\xc3\xa9llo \xe2\x9c\x93 \xf0\x9f\x98\x80";
+	in = (pp_string_view){(const uint8_t *)s, strlen(s)};
+	assert_int_equal(call_on(rt, "js.strings", 0, &in, &out, &arena), PP_OK);
+	assert_int_equal(out.len, 2 * strlen(s));
+	assert_memory_equal(out.ptr, s, strlen(s));
+	assert_memory_equal(out.ptr + strlen(s), s, strlen(s));
+	assert_true(out.ptr >= mem && out.ptr < mem + sizeof mem);
+	assert_int_equal(ca.allocs, 0);
+	assert_int_equal(call_on(rt, "js.strings", 1, &in, &n, NULL), PP_OK);
+	assert_int_equal(n, 10); /* UTF-16 units: the emoji is a pair */
+	/* 1 MiB: the result overflows into a host block */
+	size_t big = (size_t)1 << 20;
+	char *text = malloc(big);
+	memset(text, 'x', big);
+	text[big / 2] = 'y';
+	in = (pp_string_view){(const uint8_t *)text, big};
+	assert_int_equal(call_on(rt, "js.strings", 0, &in, &out, &arena), PP_OK);
+	assert_int_equal(out.len, 2 * big);
+	assert_int_equal(out.ptr[big / 2], 'y');
+	assert_int_equal(out.ptr[big + big / 2], 'y');
+	assert_true(out.ptr < mem || out.ptr >= mem + sizeof mem);
+	assert_int_equal(ca.allocs, 1);
+	pp_call_arena_free(&arena);
+	assert_int_equal(ca.live, 0);
+	free(text);
+	pp_runtime_free(rt);
+}
+
+static void string_results_need_an_arena(void **state)
+{
+	(void)state;
+	log_capture logs = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_with_log(&logs, PP_LOG_TRACE);
+	js_load_ok(rt, "noarena",
+	           JS_TYPED("js.noarena",
+	                    "function () { return 'abc'; }, function () { return ''; },"
+	                    "function () { return 42; }",
+	                    "{ params: [], result: 'StringView' }, { params: [], result: "
+	                    "'StringView' }, { params: [], result: 'StringView' }"));
+	pp_string_view out = {NULL, 0};
+	assert_int_equal(call_on(rt, "js.noarena", 0, NULL, &out, NULL), PP_ERR_INVALID_ARGUMENT);
+	assert_contains(logs.last, "no call arena");
+	assert_contains(logs.last, "bundle 'noarena'");
+	/* an empty string needs no memory */
+	assert_int_equal(call_on(rt, "js.noarena", 1, NULL, &out, NULL), PP_OK);
+	assert_int_equal(out.len, 0);
+	/* a result of the wrong kind is an error, not a guess */
+	uint8_t mem[32];
+	pp_call_arena arena;
+	pp_call_arena_init(&arena, mem, sizeof mem, pp_runtime_host_api(rt));
+	assert_int_equal(call_on(rt, "js.noarena", 2, NULL, &out, &arena), PP_ERR_GENERIC);
+	assert_contains(logs.last, "non-string");
+	/* no out pointer for a result */
+	assert_int_equal(call_on(rt, "js.noarena", 0, NULL, NULL, &arena), PP_ERR_INVALID_ARGUMENT);
+	pp_call_arena_free(&arena);
+	pp_runtime_free(rt);
+}
+
+static void buffers_are_copies_in_and_any_view_out(void **state)
+{
+	(void)state;
+	log_capture logs = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_with_log(&logs, PP_LOG_TRACE);
+	js_load_ok(rt, "buffers",
+	           JS_TYPED("js.buffers",
+	                    /* reverses a copy, scribbling on the one it was given */
+	                    "function (impl, u8) { var r = u8.slice().reverse(); u8.fill(0);"
+	                    "  return r; },"
+	                    "function (impl, u8) { return u8.buffer; },"
+	                    "function (impl, u8) { return new DataView(u8.buffer, 1, 2); },"
+	                    "function (impl, u8) { return new Uint16Array([0x0201, 0x0403]);"
+	                    "  },"
+	                    "function (impl, u8) { return u8.subarray(2); },"
+	                    "function (impl, u8) { return 'text'; }",
+	                    "{ params: ['Buffer'], result: 'Buffer' },"
+	                    "{ params: ['Buffer'], result: 'Buffer' },"
+	                    "{ params: ['Buffer'], result: 'Buffer' },"
+	                    "{ params: ['Buffer'], result: 'Buffer' },"
+	                    "{ params: ['Buffer'], result: 'Buffer' },"
+	                    "{ params: ['Buffer'], result: 'Buffer' }"));
+	static const uint8_t data[] = {10, 20, 30, 40}; /* read-only memory: JS writes a copy */
+	pp_string_view in = {data, sizeof data}, out = {NULL, 0};
+	uint8_t mem[64];
+	pp_call_arena arena;
+	pp_call_arena_init(&arena, mem, sizeof mem, pp_runtime_host_api(rt));
+	assert_int_equal(call_on(rt, "js.buffers", 0, &in, &out, &arena), PP_OK);
+	assert_int_equal(out.len, 4);
+	assert_memory_equal(out.ptr, ((uint8_t[]){40, 30, 20, 10}), 4);
+	assert_int_equal(data[0], 10);
+	assert_int_equal(call_on(rt, "js.buffers", 1, &in, &out, &arena), PP_OK);
+	assert_memory_equal(out.ptr, data, 4);
+	assert_int_equal(call_on(rt, "js.buffers", 2, &in, &out, &arena), PP_OK);
+	assert_int_equal(out.len, 2);
+	assert_memory_equal(out.ptr, ((uint8_t[]){20, 30}), 2);
+	assert_int_equal(call_on(rt, "js.buffers", 3, &in, &out, &arena), PP_OK);
+	assert_int_equal(out.len, 4);
+	assert_memory_equal(out.ptr, ((uint8_t[]){1, 2, 3, 4}), 4);
+	assert_int_equal(call_on(rt, "js.buffers", 4, &in, &out, &arena), PP_OK);
+	assert_int_equal(out.len, 2);
+	assert_memory_equal(out.ptr, ((uint8_t[]){30, 40}), 2);
+	assert_int_equal(call_on(rt, "js.buffers", 5, &in, &out, &arena), PP_ERR_GENERIC);
+	assert_contains(logs.last, "neither an ArrayBuffer nor a typed array");
+	/* empty and NULL buffers are empty Uint8Arrays */
+	in = (pp_string_view){NULL, 0};
+	assert_int_equal(call_on(rt, "js.buffers", 0, &in, &out, &arena), PP_OK);
+	assert_int_equal(out.len, 0);
+	/* 4 MiB each way, through a host block */
+	size_t big = (size_t)4 << 20;
+	uint8_t *blob = malloc(big);
+	for (size_t i = 0; i < big; i++)
+		blob[i] = (uint8_t)(i * 7);
+	in = (pp_string_view){blob, big};
+	assert_int_equal(call_on(rt, "js.buffers", 0, &in, &out, &arena), PP_OK);
+	assert_int_equal(out.len, big);
+	assert_int_equal(out.ptr[0], blob[big - 1]);
+	assert_int_equal(out.ptr[big - 1], blob[0]);
+	assert_int_equal(blob[5], (uint8_t)35);
+	free(blob);
+	pp_call_arena_free(&arena);
+	pp_runtime_free(rt);
+}
+
+/* bridge.fast: whole strings in one call for glue that keeps the raw
+ * protocol (reading a StringView arg, writing a StringView result). */
+static void fast_string_helpers_move_whole_strings(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	js_load_ok(rt, "fast",
+	           JS_ONE("js.fast",
+	                  "function (impl, a, o, ar, b) {\n"
+	                  "  var ptr = b.readU32(a + 4) * 4294967296 + b.readU32(a);\n"
+	                  "  var s = b.fast.readString(ptr, b.readU32(a + 8)).toUpperCase();\n"
+	                  "  var n = b.fast.utf8Length(s);\n"
+	                  "  var m = b.arenaAlloc(n, ar); var p = m[1] * 4294967296 + m[0];\n"
+	                  "  var wrote = b.fast.writeString(p, n, s);\n"
+	                  "  var short = b.fast.writeString(p, 2, s);\n"
+	                  "  var none = b.fast.writeString(0, 5, s);\n"
+	                  "  b.writeU32(o, m[0]); b.writeU32(o + 4, m[1]);\n"
+	                  "  b.writeU32(o + 8, wrote); b.writeU32(o + 12, short * 100 + none);\n"
+	                  "  return 0; }"));
+	const char *s = "gr\xc3\xbc\xc3\x9f \xe2\x82\xac";
+	pp_string_view in = {(const uint8_t *)s, strlen(s)};
+	struct {
+		uint32_t lo, hi, wrote, truncated_and_null;
+	} out;
+	uint8_t mem[64];
+	pp_call_arena arena;
+	pp_call_arena_init(&arena, mem, sizeof mem, pp_runtime_host_api(rt));
+	assert_int_equal(call_on(rt, "js.fast", 0, &in, &out, &arena), PP_OK);
+	/* "GRÜSS €": ß upper-cases to SS; the bytes went into the arena */
+	const char *want = "GR\xc3\x9cSS \xe2\x82\xac";
+	const uint8_t *p = (const uint8_t *)(uintptr_t)((uint64_t)out.hi << 32 | out.lo);
+	assert_int_equal(out.wrote, strlen(want));
+	assert_memory_equal(p, want, strlen(want));
+	assert_true(p >= mem && p < mem + sizeof mem);
+	/* a short capacity writes that many bytes; a NULL pointer writes none */
+	assert_int_equal(out.truncated_and_null, 2 * 100 + 0);
+	pp_call_arena_free(&arena);
+	pp_runtime_free(rt);
+}
+
+/* ---- Status codes and errors ----------------------------------------------- */
+
+static void throws_give_codes_and_messages(void **state)
+{
+	(void)state;
+	log_capture logs = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_with_log(&logs, PP_LOG_TRACE);
+	js_load_ok(rt, "throws",
+	           JS_TYPED("js.throws",
+	                    "function () { var e = new Error('not found'); e.code = 404;"
+	                    "  throw e; },"
+	                    "function () { throw new Error('typed guest exploded'); },"
+	                    "function () { throw { code: 'ENOENT' }; },"
+	                    "function (impl, x) { return x * 2; }",
+	                    "{ params: [], result: 'i32' }, { params: [], result: 'i32' },"
+	                    "{ params: [], result: 'i32' }, { params: ['i32'], result: 'i32' }"));
+	int32_t out = 0;
+	assert_int_equal(call_on(rt, "js.throws", 0, NULL, &out, NULL), 404);
+	assert_contains(logs.last, "not found");
+	assert_int_equal(call_on(rt, "js.throws", 1, NULL, &out, NULL), PP_ERR_GENERIC);
+	assert_contains(logs.last, "typed guest exploded");
+	assert_contains(pp_last_error(rt), "bundle 'throws'");
+	assert_int_equal(call_on(rt, "js.throws", 2, NULL, &out, NULL), PP_ERR_GENERIC);
+	/* args are read from the struct: a NULL one is an error, not a crash */
+	assert_int_equal(call_on(rt, "js.throws", 3, NULL, &out, NULL), PP_ERR_GENERIC);
+	int32_t x = 21;
+	assert_int_equal(call_on(rt, "js.throws", 3, &x, &out, NULL), PP_OK);
+	assert_int_equal(out, 42);
+	pp_runtime_free(rt);
+}
+
+static void bad_signatures_fail_the_load_by_name(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	static const struct {
+		const char *sigs, *expect;
+	} cases[] = {
+	        {"{ params: ['i33'], result: 'i32' }", "unknown type 'i33'"},
+	        {"{ params: ['i32'], result: 'string' }", "unknown type 'string'"},
+	        {"{ params: 'i32', result: 'i32' }", "params must be an array"},
+	        {"{ params: ['void'] }", "void is only a result type"},
+	        {"{ params: [7] }", "params[0] is not a type name"},
+	        {"'i32'", "must be an object"},
+	        {"{ params: ['i32','i32','i32','i32','i32','i32','i32','i32','i32','i32',"
+	         "'i32','i32','i32','i32','i32','i32','i32'] }",
+	         "at most 16"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char src[4096];
+		snprintf(src, sizeof src,
+		         TYPED_PRELUDE "function polyplug_init(hl, hh, cl, ch, bridge) {\n"
+		                       "  return ok([treg('js.bad', [function () { return 0; }],"
+		                       " [%s])]);\n}\n",
+		         cases[i].sigs);
+		assert_int_equal(js_load_src(rt, "badsig", src, NULL), PP_ERR_INIT_FAILED);
+		assert_contains(pp_last_error(rt), "bundle 'badsig'");
+		assert_contains(pp_last_error(rt), "contract 'js.bad@1' function 0");
+		assert_contains(pp_last_error(rt), cases[i].expect);
+	}
+	/* not an array at all */
+	assert_int_equal(js_load_src(rt, "badsig",
+	                             TYPED_PRELUDE
+	                             "function polyplug_init(hl, hh, cl, ch, bridge) {\n"
+	                             "  return ok([treg('js.bad', [function () { return 0; }],"
+	                             " 'i32')]);\n}\n",
+	                             NULL),
+	                 PP_ERR_INIT_FAILED);
+	assert_contains(pp_last_error(rt), "signatures is not an array");
+	/* nothing was left registered; a good one loads under the same name */
+	assert_true(pp_handle_is_null(pp_find(rt, pp_guest_contract_id("js.bad", 1), 0)));
+	js_load_ok(rt, "badsig",
+	           JS_TYPED("js.bad", "function (impl, a) { return a + 1; }",
+	                    "{ params: ['i32'], result: 'i32' }"));
+	int32_t a = 1, out = 0;
+	assert_int_equal(call_on(rt, "js.bad", 0, &a, &out, NULL), PP_OK);
+	assert_int_equal(out, 2);
+	pp_runtime_free(rt);
+}
+
+/* ---- Instances and peers ---------------------------------------------------- */
+
+static void typed_functions_get_the_instance_impl(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	js_load_ok(rt, "acc",
+	           TYPED_PRELUDE
+	           "function polyplug_init(hl, hh, cl, ch, bridge) {\n"
+	           "  return ok([treg('js.acc', [function (impl, x) { impl.n += x; return "
+	           "impl.n; }],\n"
+	           "    [{ params: ['i64'], result: 'i64' }],\n"
+	           "    function () { return { n: 0n }; })]);\n}\n");
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("js.acc", 1), 0);
+	pp_guest_contract_instance i1, i2;
+	assert_int_equal(pp_instance_create(rt, h, NULL, &i1), PP_OK);
+	assert_int_equal(pp_instance_create(rt, h, NULL, &i2), PP_OK);
+	int64_t x = 5, out = 0;
+	assert_int_equal(pp_call(rt, h, i1, 0, &x, &out, NULL), PP_OK);
+	assert_int_equal(pp_call(rt, h, i1, 0, &x, &out, NULL), PP_OK);
+	assert_true(out == 10);
+	x = -1;
+	assert_int_equal(pp_call(rt, h, i2, 0, &x, &out, NULL), PP_OK);
+	assert_true(out == -1);
+	assert_int_equal(pp_instance_destroy(rt, h, i1), PP_OK);
+	assert_int_equal(pp_instance_destroy(rt, h, i2), PP_OK);
+	pp_runtime_free(rt);
+}
+
+/* A bundle using the reference's raw protocol calls a typed function of
+ * another bundle with dispatchPeer: callers cannot tell the difference. */
+static void raw_peers_call_typed_functions(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	js_load_ok(rt, "typed-add",
+	           JS_TYPED("js.tadd", "function (impl, a, b) { return a + b; }",
+	                    "{ params: ['i32', 'i32'], result: 'i32' }"));
+	js_load_ok(rt, "raw-caller",
+	           JS_ONE("js.rawcaller",
+	                  "function (impl, a, o, ar, b) {\n"
+	                  "  var id = cid('guest_contract:js.tadd@1');\n"
+	                  "  var m = b.alloc(12); var p = m[1] * 4294967296 + m[0];\n"
+	                  "  b.writeI32(p, b.readI32(a)); b.writeI32(p + 4, 1000);\n"
+	                  "  var rc = b.dispatchPeer(id[0], id[1], 1, 0, p, p + 8);\n"
+	                  "  b.writeI32(o, b.readI32(p + 8)); b.free(m[0], m[1], 12, 8);\n"
+	                  "  return rc; }"));
+	int32_t a = 234, out = 0;
+	assert_int_equal(call_on(rt, "js.rawcaller", 0, &a, &out, NULL), PP_OK);
+	assert_int_equal(out, 1234);
+	pp_runtime_free(rt);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(every_param_type_arrives_exactly),
+	        cmocka_unit_test(every_result_type_is_written_back),
+	        cmocka_unit_test(results_convert_like_c_casts),
+	        cmocka_unit_test(strings_cross_as_utf8_of_any_size),
+	        cmocka_unit_test(string_results_need_an_arena),
+	        cmocka_unit_test(buffers_are_copies_in_and_any_view_out),
+	        cmocka_unit_test(fast_string_helpers_move_whole_strings),
+	        cmocka_unit_test(throws_give_codes_and_messages),
+	        cmocka_unit_test(bad_signatures_fail_the_load_by_name),
+	        cmocka_unit_test(typed_functions_get_the_instance_impl),
+	        cmocka_unit_test(raw_peers_call_typed_functions),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
