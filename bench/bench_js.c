@@ -178,7 +178,8 @@ static int check_calls(js_bench *b)
 		pp_guest_contract_instance none = {NULL, 0};
 		uint32_t rc = pp_call(b->rt, b->h, none, fn, &args, &out, NULL);
 		if (rc != PP_OK || out != 5) {
-			fprintf(stderr, "bench: JS fn %u gave %d (status %u), not 5\n", fn, out, rc);
+			fprintf(stderr, "bench: JS fn %u gave %d (status %u), not 5\n", fn, out,
+			        rc);
 			return 1;
 		}
 	}
@@ -248,8 +249,8 @@ static void row(const char *what, double ns, double floor, const char *goal)
 
 int bench_js(bool quick, int rounds)
 {
-	js_bench b = {.iters = quick ? 2000 : 2000000, .loads = quick ? 4 : 100,
-	              .empty = JS_UNDEFINED};
+	js_bench b = {
+	        .iters = quick ? 2000 : 2000000, .loads = quick ? 4 : 100, .empty = JS_UNDEFINED};
 	if (setup(&b)) {
 		fprintf(stderr, "bench: cannot set up the JS benchmark\n");
 		teardown(&b);

@@ -9,9 +9,9 @@
 #include "js_helpers.h"
 
 /* treg(name, fns, sigs): a registration whose interface has signatures. */
-#define TYPED_PRELUDE                                                          \
-	JS_PRELUDE                                                             \
-	"function treg(name, fns, sigs, factory) {\n"                         \
+#define TYPED_PRELUDE                                                                   \
+	JS_PRELUDE                                                                      \
+	"function treg(name, fns, sigs, factory) {\n"                                   \
 	"  var r = reg(name, fns, factory); r.interface.signatures = sigs; return r;\n" \
 	"}\n"
 
@@ -55,30 +55,22 @@ static void every_param_type_arrives_exactly(void **state)
 {
 	(void)state;
 	pp_runtime *rt = rt_new();
-	js_load_ok(rt, "params",
-	           JS_TYPED("js.params",
-	                    "function (impl, b, i8, u8, i16, u16, i32, u32, i64, u64, f32, f64, s, "
-	                    "buf) {\n"
-	                    "  var kinds = [b, i8, u8, i16, u16, i32, u32, i64, u64, f32, f64, s, "
-	                    "buf].map(function (v) { return typeof v; }).join(' ');\n"
-	                    "  var bytes = Array.prototype.join.call(buf, '.');\n"
-	                    "  return [b, i8, u8, i16, u16, i32, u32, i64, u64, f32, f64, s, "
-	                    "buf instanceof Uint8Array, bytes].join(',') + '|' + kinds; }",
-	                    "{ params: ['bool', 'i8', 'u8', 'i16', 'u16', 'i32', 'u32', 'i64', "
-	                    "'u64', 'f32', 'f64', 'StringView', 'Buffer'], result: 'StringView' }"));
+	js_load_ok(
+	        rt, "params",
+	        JS_TYPED("js.params",
+	                 "function (impl, b, i8, u8, i16, u16, i32, u32, i64, u64, f32, f64, s, "
+	                 "buf) {\n"
+	                 "  var kinds = [b, i8, u8, i16, u16, i32, u32, i64, u64, f32, f64, s, "
+	                 "buf].map(function (v) { return typeof v; }).join(' ');\n"
+	                 "  var bytes = Array.prototype.join.call(buf, '.');\n"
+	                 "  return [b, i8, u8, i16, u16, i32, u32, i64, u64, f32, f64, s, "
+	                 "buf instanceof Uint8Array, bytes].join(',') + '|' + kinds; }",
+	                 "{ params: ['bool', 'i8', 'u8', 'i16', 'u16', 'i32', 'u32', 'i64', "
+	                 "'u64', 'f32', 'f64', 'StringView', 'Buffer'], result: 'StringView' }"));
 	static const uint8_t bytes[] = {1, 2, 255};
-	all_args a = {true,
-	              INT8_MIN,
-	              UINT8_MAX,
-	              INT16_MIN,
-	              UINT16_MAX,
-	              INT32_MIN,
-	              UINT32_MAX,
-	              INT64_MIN,
-	              UINT64_MAX,
-	              1.5f,
-	              -2.25,
-	              {(const uint8_t *)"h\xc3\xa9", 3},
+	all_args a = {true,       INT8_MIN,  UINT8_MAX,  INT16_MIN,
+	              UINT16_MAX, INT32_MIN, UINT32_MAX, INT64_MIN,
+	              UINT64_MAX, 1.5f,      -2.25,      {(const uint8_t *)"h\xc3\xa9", 3},
 	              {bytes, 3}};
 	uint8_t mem[256];
 	pp_call_arena arena;
@@ -104,13 +96,15 @@ static void every_result_type_is_written_back(void **state)
 {
 	(void)state;
 	pp_runtime *rt = rt_new();
-	js_load_ok(rt, "results",
-	           JS_TYPED("js.results",
-	                    ID "," ID "," ID "," ID "," ID "," ID "," ID "," ID "," ID "," ID
-	                       "," ID ",",
-	                    SIG("bool") "," SIG("i8") "," SIG("u8") "," SIG("i16") "," SIG(
-	                            "u16") "," SIG("i32") "," SIG("u32") "," SIG("i64") "," SIG("u64")
-	                            "," SIG("f32") "," SIG("f64")));
+	js_load_ok(
+	        rt, "results",
+	        JS_TYPED(
+	                "js.results",
+	                ID "," ID "," ID "," ID "," ID "," ID "," ID "," ID "," ID "," ID "," ID
+	                   ",",
+	                SIG("bool") "," SIG("i8") "," SIG("u8") "," SIG("i16") "," SIG("u16") "," SIG("i32") "," SIG(
+	                        "u32") "," SIG("i64") "," SIG("u64") "," SIG("f32") "," SIG("f6"
+	                                                                                    "4")));
 	union {
 		uint8_t u8;
 		int8_t i8;
@@ -124,13 +118,13 @@ static void every_result_type_is_written_back(void **state)
 		double f64;
 		uint8_t raw[8];
 	} in, out;
-#define ROUND_TRIP(fn, field, value)                                                  \
-	do {                                                                          \
-		memset(&in, 0, sizeof in);                                            \
-		memset(&out, 0xEE, sizeof out);                                       \
-		in.field = (value);                                                   \
+#define ROUND_TRIP(fn, field, value)                                                     \
+	do {                                                                             \
+		memset(&in, 0, sizeof in);                                               \
+		memset(&out, 0xEE, sizeof out);                                          \
+		in.field = (value);                                                      \
 		assert_int_equal(call_on(rt, "js.results", fn, &in, &out, NULL), PP_OK); \
-		assert_true(out.field == in.field);                                   \
+		assert_true(out.field == in.field);                                      \
 	} while (0)
 	ROUND_TRIP(0, u8, 1);
 	ROUND_TRIP(1, i8, -7);
@@ -158,11 +152,11 @@ static void results_convert_like_c_casts(void **state)
 	pp_runtime *rt = rt_new();
 	js_load_ok(rt, "casts",
 	           JS_TYPED("js.casts",
-	                    "function () { return 300; },"        /* u8: wraps */
-	                    "function () { return -1; },"         /* u32: wraps */
-	                    "function () { return 2 ** 53; },"    /* i64 from a Number */
-	                    "function () { return 'yes'; },"      /* bool: truthy */
-	                    "function () { return 2.75; },"       /* i32: truncates */
+	                    "function () { return 300; },"         /* u8: wraps */
+	                    "function () { return -1; },"          /* u32: wraps */
+	                    "function () { return 2 ** 53; },"     /* i64 from a Number */
+	                    "function () { return 'yes'; },"       /* bool: truthy */
+	                    "function () { return 2.75; },"        /* i32: truncates */
 	                    "function () { return 'not void'; },", /* void: ignored */
 	                    "{ params: [], result: 'u8' }, { params: [], result: 'u32' },"
 	                    "{ params: [], result: 'i64' }, { params: [], result: 'bool' },"

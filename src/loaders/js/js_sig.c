@@ -30,11 +30,20 @@ static const struct {
 	const char *name;
 	uint8_t size; /* also the alignment */
 } types[] = {
-        [T_VOID] = {"void", 0},  [T_BOOL] = {"bool", 1},    [T_I8] = {"i8", 1},
-        [T_U8] = {"u8", 1},      [T_I16] = {"i16", 2},      [T_U16] = {"u16", 2},
-        [T_I32] = {"i32", 4},    [T_U32] = {"u32", 4},      [T_I64] = {"i64", 8},
-        [T_U64] = {"u64", 8},    [T_F32] = {"f32", 4},      [T_F64] = {"f64", 8},
-        [T_STRING] = {"StringView", 16}, [T_BUFFER] = {"Buffer", 16},
+        [T_VOID] = {"void", 0},
+        [T_BOOL] = {"bool", 1},
+        [T_I8] = {"i8", 1},
+        [T_U8] = {"u8", 1},
+        [T_I16] = {"i16", 2},
+        [T_U16] = {"u16", 2},
+        [T_I32] = {"i32", 4},
+        [T_U32] = {"u32", 4},
+        [T_I64] = {"i64", 8},
+        [T_U64] = {"u64", 8},
+        [T_F32] = {"f32", 4},
+        [T_F64] = {"f64", 8},
+        [T_STRING] = {"StringView", 16},
+        [T_BUFFER] = {"Buffer", 16},
 };
 
 _Static_assert(sizeof(pp_string_view) == 16, "StringView and Buffer are {ptr, len}");
@@ -153,7 +162,8 @@ static JSValue to_js(JSContext *ctx, uint8_t type, const uint8_t *p)
 		return JS_NewFloat64(ctx, LOAD(double, p));
 	case T_STRING: {
 		pp_string_view v = LOAD(pp_string_view, p);
-		return v.ptr ? JS_NewStringLen(ctx, (const char *)v.ptr, v.len) : JS_NewString(ctx, "");
+		return v.ptr ? JS_NewStringLen(ctx, (const char *)v.ptr, v.len)
+		             : JS_NewString(ctx, "");
 	}
 	default: { /* T_BUFFER: a copy, so JS can neither keep nor write the caller's bytes */
 		pp_string_view v = LOAD(pp_string_view, p);
