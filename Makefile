@@ -7,6 +7,7 @@
 #   make test SANITIZE=address|thread   the same under ASan+UBSan or TSan
 #   make valgrind             a subset of the suite under valgrind memcheck
 #   make bench                run the benchmarks (Release build)
+#   make fuzz [FUZZ_SECONDS=30]  libFuzzer targets (clang), bounded time each
 #   make format | format-check | tidy
 SHELL := /bin/bash
 SANITIZE ?=
@@ -24,7 +25,9 @@ endif
 CMAKE_ARGS := -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DPOLYPLUG_SANITIZE=$(SANITIZE) \
 	-DPOLYPLUG_DEPS_DIR=$(DEPS_DIR)
 
-.PHONY: all deps build test run valgrind bench format format-check tidy clean install
+FUZZ_SECONDS ?= 30
+
+.PHONY: all deps build test run valgrind bench fuzz format format-check tidy clean install
 
 all: build
 
@@ -48,6 +51,9 @@ run: build
 valgrind: build
 	@ctest --test-dir $(BDIR) --output-on-failure -L valgrind
 
+fuzz: deps
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
+
 bench:
 	@$(MAKE) --no-print-directory build BDIR=build/release BUILD_TYPE=Release
 	@build/release/bench/pp_bench
@@ -57,7 +63,7 @@ format:
 	@clang-format -i $(FORMAT_FILES)
 format-check:
 	@clang-format --dry-run --Werror $(FORMAT_FILES)
-TIDY_FILES = $(shell git ls-files '*.c')
+TIDY_FILES = $(shell git ls-files '*.c' ':!fuzz/*')  # fuzz/ builds with clang -Werror on its own
 tidy: build
 	@clang-tidy -p $(BDIR) --quiet $(TIDY_FILES) 2>/dev/null | grep -E -A3 'warning:|error:' ; \
 		test $${PIPESTATUS[0]} -eq 0

@@ -22,7 +22,7 @@ as_root() {
 
 # --- Debian packages ---------------------------------------------------------
 packages=(build-essential cmake pkg-config xz-utils liburcu-dev libcmocka-dev valgrind
-	clang-format clang-tidy)
+	clang-format clang-tidy clang)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
