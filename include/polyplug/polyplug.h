@@ -47,14 +47,18 @@ typedef void (*pp_log_fn)(void *userdata, uint32_t level, pp_string_view scope,
 typedef void *(*pp_alloc_fn)(void *userdata, size_t size, size_t align);
 typedef void (*pp_free_fn)(void *userdata, void *ptr, size_t size, size_t align);
 
-/* Reload phases reported to on_reload. */
+/* Bundle lifecycle events reported to on_reload (SPEC's reload phases 0-3,
+ * plus LOADED). */
 enum {
 	PP_RELOAD_PREPARING = 0, /* about to swap: destroy your instances of this bundle */
 	PP_RELOAD_RELOADED = 1,  /* the new code serves; handles stayed valid */
 	PP_RELOAD_FAILED = 2,    /* the new code did not load; the old one keeps serving */
-	PP_RELOAD_UNLOADING = 3  /* the bundle is being unloaded */
+	PP_RELOAD_UNLOADING = 3, /* the bundle is being unloaded */
+	PP_RELOAD_LOADED = 4     /* the bundle was loaded and its contracts published */
 };
-/* name and reason are valid during the call; reason is NULL unless phase is FAILED. */
+/* name and reason are valid during the call; reason is NULL unless phase is
+ * FAILED. Called with the runtime's bundle lock held: the callback may call
+ * and find contracts but must not load, unload or reload bundles. */
 typedef void (*pp_reload_fn)(void *userdata, uint64_t bundle_id, const char *name, uint32_t phase,
                              const char *reason);
 
@@ -152,7 +156,10 @@ typedef struct pp_load_options {
 	pp_js_limits js;           /* per-bundle overrides of the runtime's JS limits */
 } pp_load_options;
 
-/* Loads a bundle from a directory or a file (a native .so, a .js). On success
+/* Loads a bundle from a directory or a file (a native .so, a .js). A
+ * directory with a manifest.toml is loaded as it says (name, loader, file,
+ * dependencies; what the bundle registers must match its provides and
+ * function_count). On success
  * *out_id (may be NULL) receives the bundle id. A bundle whose init fails,
  * that registers nothing, or whose name is already loaded, leaves the runtime
  * exactly as it was. opts may be NULL. */
@@ -164,6 +171,29 @@ PP_API pp_status pp_bundle_load(pp_runtime *rt, const char *path, const pp_load_
  * are copied. */
 PP_API pp_status pp_bundle_load_source(pp_runtime *rt, const void *source, size_t len,
                                        const pp_load_options *opts, uint64_t *out_id);
+
+/* What pp_bundle_load_dir reports for each bundle it finds. Valid during
+ * the report call. */
+typedef struct pp_dir_entry {
+	const char *name;   /* the manifest's name, or the directory's */
+	const char *path;   /* the bundle's directory */
+	uint64_t bundle_id; /* 0 unless loaded */
+	pp_status status;   /* PP_OK: loaded */
+	const char *error;  /* why it did not load, or NULL */
+	uint32_t order;     /* load order among those loaded, from 0; UINT32_MAX if not */
+} pp_dir_entry;
+
+/* Loads every bundle under a plugins directory: each subdirectory holding a
+ * manifest.toml, a bundle.js or a shared library. Bundles load after what
+ * their manifests say they need (contracts another bundle provides, bundles
+ * by name); bundles without a manifest load first. A dependency nobody
+ * provides or a cycle fails the bundles concerned, naming them, and the rest
+ * still load. report (may be NULL) sees every bundle found, in directory
+ * order. Returns PP_OK if all loaded, else the first failure's status;
+ * *loaded (may be NULL) counts the bundles loaded. */
+PP_API pp_status pp_bundle_load_dir(pp_runtime *rt, const char *dir,
+                                    void (*report)(void *ud, const pp_dir_entry *e), void *ud,
+                                    size_t *loaded);
 
 /* Unload flags. */
 enum { PP_UNLOAD_CASCADE = 1u /* unload the bundles that depend on it first */ };

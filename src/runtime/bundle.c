@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "internal.h"
+#include "manifest.h"
 
 static bool ends_with(const char *s, size_t n, const char *suffix)
 {
@@ -40,6 +41,12 @@ static char *name_from_path(const char *path)
 	return pp__strndup(base, n);
 }
 
+static bool is_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 static const pp_loader *loader_by_name(pp_runtime *rt, const char *name)
 {
 	for (size_t i = 0; i < rt->loader_count; i++)
@@ -60,9 +67,47 @@ static void bundle_free(pp_bundle *b)
 {
 	free(b->name);
 	free(b->path);
+	free(b->load_path);
 	free(b->source);
 	free(b->deps);
+	for (size_t i = 0; i < b->bundle_dep_count; i++)
+		free(b->bundle_deps[i]);
+	free(b->bundle_deps);
+	pp__manifest_free(b->manifest);
 	free(b);
+}
+
+/* Takes the manifest's dependencies (contracts, and bundles by name) in
+ * addition to those the host passed. */
+static bool add_manifest_deps(pp_bundle *b, const pp_manifest *m)
+{
+	b->reinit_on_dep_reload |= m->reinit_on_dep_reload;
+	if (m->dep_count) {
+		pp_dependency *deps =
+		        realloc(b->deps, (b->dep_count + m->dep_count) * sizeof *deps);
+		if (!deps)
+			return false;
+		b->deps = deps;
+		for (size_t i = 0; i < m->dep_count; i++)
+			b->deps[b->dep_count++] = m->deps[i].dep;
+	}
+	size_t nb = m->bundle_dep_count;
+	for (size_t i = 0; i < m->dep_count; i++)
+		nb += m->deps[i].bundle != NULL;
+	if (nb == 0)
+		return true;
+	char **names = calloc(nb, sizeof *names);
+	if (!names)
+		return false;
+	b->bundle_deps = names;
+	for (size_t i = 0; i < m->bundle_dep_count; i++)
+		if (!(names[b->bundle_dep_count++] = pp__strdup(m->bundle_deps[i])))
+			return false;
+	for (size_t i = 0; i < m->dep_count; i++)
+		if (m->deps[i].bundle &&
+		    !(names[b->bundle_dep_count++] = pp__strdup(m->deps[i].bundle)))
+			return false;
+	return true;
 }
 
 static pp_bundle *bundle_new(pp_runtime *rt, const char *name, const char *path,
@@ -109,7 +154,8 @@ static pp_status run_load(pp_runtime *rt, pp_bundle *b, void **code)
 		return pp__error(rt, PP_ERR_LOAD_FAILED,
 		                 "bundle '%s': bundles loading bundles nest deeper than %d",
 		                 b->name, PP_INIT_DEPTH_MAX);
-	pp_bundle_source src = {b->name, b->id, b->path, b->source, b->source_len, b->js};
+	pp_bundle_source src = {b->name,   b->id,         b->load_path ? b->load_path : b->path,
+	                        b->source, b->source_len, b->js};
 	ts->init_stack[ts->init_depth++] = b;
 	*code = NULL;
 	pp_status st = b->loader->load(rt, b->loader, &src, code);
@@ -125,7 +171,14 @@ static pp_status run_load(pp_runtime *rt, pp_bundle *b, void **code)
 		                 "bundle '%s' (%s): its init succeeded but registered no contracts",
 		                 b->name, *b->path ? b->path : "in-memory source");
 	}
-	return PP_OK;
+	/* What it registered must be what its manifest says it provides. */
+	st = b->manifest ? pp__manifest_check(rt, b->manifest, b) : PP_OK;
+	if (st != PP_OK) {
+		pp__registry_discard_staged(rt, b);
+		b->loader->release(rt, b->loader, *code);
+		*code = NULL;
+	}
+	return st;
 }
 
 /* run_load, then publish what it staged. On failure nothing of the new code
@@ -182,6 +235,12 @@ static void retire_code(pp_runtime *rt, const pp_loader *loader, void *code, pp_
 	pp__defer(rt, &r->rcu, code_reclaim);
 }
 
+static void notify(pp_runtime *rt, const pp_bundle *b, uint32_t phase, const char *reason)
+{
+	if (rt->cfg.on_reload)
+		rt->cfg.on_reload(rt->cfg.reload_userdata, b->id, b->name, phase, reason);
+}
+
 static pp_status load_bundle(pp_runtime *rt, pp_bundle *b, const char *loader_name,
                              uint64_t *out_id)
 {
@@ -195,8 +254,9 @@ static pp_status load_bundle(pp_runtime *rt, pp_bundle *b, const char *loader_na
 			return st;
 		}
 	} else {
+		const char *at = b->load_path ? b->load_path : b->path;
 		for (size_t i = 0; i < rt->loader_count && !b->loader; i++)
-			if (rt->loaders[i]->accepts(b->path))
+			if (rt->loaders[i]->accepts(at))
 				b->loader = rt->loaders[i];
 		if (!b->loader) {
 			struct stat st;
@@ -237,6 +297,7 @@ static pp_status load_bundle(pp_runtime *rt, pp_bundle *b, const char *loader_na
 	*tail = b;
 	rt->bundle_count++;
 	pp__bump_revision(rt);
+	notify(rt, b, PP_RELOAD_LOADED, NULL);
 	pthread_mutex_unlock(&rt->lock);
 	pp__log(rt, PP_LOG_INFO, "runtime", "loaded bundle '%s' (%s loader)", b->name,
 	        b->loader->name);
@@ -251,20 +312,45 @@ pp_status pp_bundle_load(pp_runtime *rt, const char *path, const pp_load_options
 	if (!rt || !path || !*path)
 		return rt ? pp__error(rt, PP_ERR_INVALID_ARGUMENT, "pp_bundle_load: empty path")
 		          : PP_ERR_INVALID_ARGUMENT;
-	char *name = opts && opts->name ? pp__strdup(opts->name) : name_from_path(path);
-	if (!name)
-		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
-	pp_bundle *b = *name ? bundle_new(rt, name, path, opts) : NULL;
+	pp_manifest *m = NULL;
+	if (is_dir(path) && pp__manifest_exists(path)) {
+		pp_status st = pp__manifest_read(rt, path, &m);
+		if (st != PP_OK)
+			return st;
+	}
+	char *name = opts && opts->name ? pp__strdup(opts->name)
+	             : m                ? pp__strdup(m->name)
+	                                : name_from_path(path);
+	pp_bundle *b = name && *name ? bundle_new(rt, name, path, opts) : NULL;
 	pp_status st = PP_OK;
-	if (!*name)
+	if (name && !*name)
 		st = pp__error(rt, PP_ERR_INVALID_ARGUMENT, "cannot derive a bundle name from '%s'",
 		               path);
 	else if (!b)
 		st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 	free(name);
-	if (st != PP_OK)
+	if (!b) {
+		pp__manifest_free(m);
 		return st;
-	return load_bundle(rt, b, opts ? opts->loader : NULL, out_id);
+	}
+	b->manifest = m;
+	bool stored = !m || ((!m->file || (b->load_path = pp__strdup(m->file)) != NULL) &&
+	                     add_manifest_deps(b, m));
+	if (!stored)
+		st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+	struct stat sb;
+	if (st == PP_OK && m && b->load_path && stat(b->load_path, &sb) != 0)
+		st = pp__error(rt, PP_ERR_IO,
+		               "bundle '%s': %s names file '%s', which cannot be opened", b->name,
+		               m->file_path, b->load_path);
+	if (st != PP_OK) {
+		bundle_free(b);
+		return st;
+	}
+	const char *loader = opts && opts->loader ? opts->loader
+	                     : b->manifest        ? b->manifest->loader
+	                                          : NULL;
+	return load_bundle(rt, b, loader, out_id);
 }
 
 pp_status pp_bundle_load_source(pp_runtime *rt, const void *source, size_t len,
@@ -294,17 +380,14 @@ pp_status pp_bundle_load_source(pp_runtime *rt, const void *source, size_t len,
 
 static bool depends_on(const pp_bundle *d, const pp_bundle *b)
 {
+	for (size_t i = 0; i < d->bundle_dep_count; i++)
+		if (strcmp(d->bundle_deps[i], b->name) == 0)
+			return true;
 	for (size_t i = 0; i < d->dep_count; i++)
 		for (const pp_contract_node *n = b->contracts; n; n = n->next)
 			if (n->iface.contract_id == d->deps[i].contract_id)
 				return true;
 	return false;
-}
-
-static void notify(pp_runtime *rt, const pp_bundle *b, uint32_t phase, const char *reason)
-{
-	if (rt->cfg.on_reload)
-		rt->cfg.on_reload(rt->cfg.reload_userdata, b->id, b->name, phase, reason);
 }
 
 /* Caller holds rt->lock. */
@@ -412,8 +495,35 @@ static pp_status reload_locked(pp_runtime *rt, pp_bundle *b, visited *seen)
 		                 b->name, b->loader->name);
 
 	notify(rt, b, PP_RELOAD_PREPARING, NULL);
+	/* A bundle directory's manifest is read again: the new version may
+	 * provide other contracts or live in another file. */
+	pp_manifest *old_manifest = b->manifest, *m = NULL;
+	char *old_load_path = b->load_path;
+	pp_status st = PP_OK;
+	if (*b->path && is_dir(b->path) && pp__manifest_exists(b->path)) {
+		st = pp__manifest_read(rt, b->path, &m);
+		if (st == PP_OK && m->file && !(b->load_path = pp__strdup(m->file)))
+			st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+		if (st == PP_OK && !m->file)
+			b->load_path = NULL;
+		b->manifest = m;
+	}
 	void *code = NULL;
-	pp_status st = load_and_publish(rt, b, &code);
+	if (st == PP_OK)
+		st = load_and_publish(rt, b, &code);
+	if (b->manifest != old_manifest) {
+		if (st == PP_OK) {
+			pp__manifest_free(old_manifest);
+			if (b->load_path != old_load_path)
+				free(old_load_path);
+		} else {
+			pp__manifest_free(b->manifest);
+			if (b->load_path != old_load_path)
+				free(b->load_path);
+			b->manifest = old_manifest;
+			b->load_path = old_load_path;
+		}
+	}
 	if (st != PP_OK) {
 		const char *why = pp_last_error(rt);
 		pp__log(rt, PP_LOG_ERROR, "runtime", "reload of '%s' failed, old version kept: %s",

@@ -63,6 +63,7 @@ typedef struct pp_contract_node {
 	uint32_t generation;
 	char *contract_name;
 	char *plugin_name;
+	uint32_t function_count;       /* native: the table's; VM: what its loader says */
 	struct pp_contract_node *next; /* bundle's list (staged or published) */
 	/* Instances made through pp_instance_create and not yet destroyed: when
 	 * this version is retired, the runtime destroys them with this version's
@@ -124,8 +125,12 @@ struct pp_bundle {
 	uint32_t staged_count;
 	pp_dependency *deps;
 	size_t dep_count;
+	char **bundle_deps; /* names of bundles this one needs loaded first */
+	size_t bundle_dep_count;
 	bool reinit_on_dep_reload;
-	pp_js_limits js; /* effective JS limits */
+	struct pp_manifest *manifest; /* manifest.toml of a bundle directory, or NULL */
+	char *load_path;              /* what the loader opens (path, or the manifest's file) */
+	pp_js_limits js;              /* effective JS limits */
 	uint32_t reload_count;
 	pp_bundle *next;
 	struct rcu_head rcu;
@@ -182,6 +187,8 @@ char *pp__strdup(const char *s);
  * safe when the view points into this thread's last-error buffer. */
 const char *pp__view_copy(char *buf, size_t cap, pp_string_view v);
 char *pp__strndup(const void *s, size_t n);
+/* A whole file, NUL-terminated, malloc'd; NULL with errno set on failure. */
+char *pp__read_file(const char *path, size_t *len);
 /* dir "/" name, malloc'd (NULL if out of memory). */
 char *pp__path_join(const char *dir, const char *name);
 bool pp__utf8_valid(const uint8_t *s, size_t n);
@@ -198,6 +205,9 @@ void pp__registry_destroy(pp_runtime *rt);
 pp_status pp__registry_stage(pp_runtime *rt, pp_bundle *b, const pp_plugin_descriptor *d,
                              const pp_guest_contract_interface *iface);
 void pp__registry_discard_staged(pp_runtime *rt, pp_bundle *b);
+/* A VM loader reports how many functions the contract it just registered
+ * (during init) has; manifests' function_count is checked against it. */
+void pp__registry_staged_function_count(pp_runtime *rt, uint64_t contract_id, uint32_t count);
 pp_status pp__registry_publish(pp_runtime *rt, pp_bundle *b);
 void pp__registry_unpublish(pp_runtime *rt, pp_bundle *b);
 pp_guest_contract_handle pp__registry_find(pp_runtime *rt, uint64_t contract_id,

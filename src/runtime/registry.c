@@ -194,11 +194,20 @@ pp_status pp__registry_stage(pp_runtime *rt, pp_bundle *b, const pp_plugin_descr
 		node_free(n);
 		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 	}
+	n->function_count = dt == PP_DISPATCH_NATIVE ? iface->dispatch.native.function_count : 0;
 	cds_lfht_node_init(&n->ht_node);
 	n->next = b->staged;
 	b->staged = n;
 	b->staged_count++;
 	return PP_OK;
+}
+
+void pp__registry_staged_function_count(pp_runtime *rt, uint64_t contract_id, uint32_t count)
+{
+	pp_bundle *b = pp__init_bundle(rt);
+	for (pp_contract_node *n = b ? b->staged : NULL; n; n = n->next)
+		if (n->iface.contract_id == contract_id)
+			n->function_count = count;
 }
 
 void pp__registry_discard_staged(pp_runtime *rt, pp_bundle *b)
@@ -377,20 +386,34 @@ void pp__registry_unpublish(pp_runtime *rt, pp_bundle *b)
 
 /* ---- Reads ---------------------------------------------------------------- */
 
-/* During a bundle's init it sees only what it declared as dependencies. */
-static bool visible_to(const pp_bundle *viewer, uint64_t contract_id)
+/* During a bundle's init it sees only what it declared as dependencies:
+ * contracts it named (from anyone), and anything the bundles it named by
+ * name provide. NULL viewer (the host, calls after init): everything. */
+typedef enum { SEE_ALL, SEE_NONE, SEE_FROM_BUNDLE_DEPS } visibility;
+
+static visibility visible_to(const pp_bundle *viewer, uint64_t contract_id)
 {
 	if (!viewer)
-		return true;
+		return SEE_ALL;
 	for (size_t i = 0; i < viewer->dep_count; i++)
 		if (viewer->deps[i].contract_id == contract_id)
+			return SEE_ALL;
+	return viewer->bundle_dep_count ? SEE_FROM_BUNDLE_DEPS : SEE_NONE;
+}
+
+static bool from_bundle_deps(const pp_bundle *viewer, const pp_contract_node *n)
+{
+	for (size_t i = 0; i < viewer->bundle_dep_count; i++)
+		if (pp_bundle_id(viewer->bundle_deps[i]) == n->bundle_id)
 			return true;
 	return false;
 }
 
-/* Calls fn for each live provider of contract_id that matches min_version,
- * in no particular order. The caller holds the read lock. */
+/* Calls fn for each live provider of contract_id that matches min_version
+ * (and, with only_deps_of, that one of its bundle dependencies provides), in
+ * no particular order. The caller holds the read lock. */
 static void for_each_match(pp_runtime *rt, uint64_t contract_id, uint32_t min_version,
+                           const pp_bundle *only_deps_of,
                            void (*fn)(const pp_contract_node *n, void *ud), void *ud)
 {
 	struct cds_lfht_iter it;
@@ -404,7 +427,8 @@ static void for_each_match(pp_runtime *rt, uint64_t contract_id, uint32_t min_ve
 		 * which one is live. */
 		if (atomic_load_explicit(&slot_at(&rt->reg, n->slot)->node, memory_order_acquire) ==
 		            n &&
-		    pp__version_matches(n->iface.contract_version, min_version))
+		    pp__version_matches(n->iface.contract_version, min_version) &&
+		    (!only_deps_of || from_bundle_deps(only_deps_of, n)))
 			fn(n, ud);
 	}
 }
@@ -428,10 +452,12 @@ pp_guest_contract_handle pp__registry_find(pp_runtime *rt, uint64_t contract_id,
                                            uint32_t min_version, const pp_bundle *viewer)
 {
 	ordered_handle best = {UINT64_MAX, pp_handle_null()};
-	if (!visible_to(viewer, contract_id))
+	visibility vis = visible_to(viewer, contract_id);
+	if (vis == SEE_NONE)
 		return best.h;
 	rcu_read_lock();
-	for_each_match(rt, contract_id, min_version, keep_first, &best);
+	for_each_match(rt, contract_id, min_version, vis == SEE_ALL ? NULL : viewer, keep_first,
+	               &best);
 	PP_TSAN_RELEASE(&rt->tsan_sync);
 	rcu_read_unlock();
 	return best.h;
@@ -471,14 +497,15 @@ static int by_seq(const void *a, const void *b)
 size_t pp__registry_find_all(pp_runtime *rt, uint64_t contract_id, uint32_t min_version,
                              const pp_bundle *viewer, pp_guest_contract_handle *out, size_t cap)
 {
-	if (!visible_to(viewer, contract_id))
+	visibility vis = visible_to(viewer, contract_id);
+	if (vis == SEE_NONE)
 		return 0;
 	handle_list l;
 	l.all = l.local;
 	l.count = 0;
 	l.room = sizeof l.local / sizeof l.local[0];
 	rcu_read_lock();
-	for_each_match(rt, contract_id, min_version, collect, &l);
+	for_each_match(rt, contract_id, min_version, vis == SEE_ALL ? NULL : viewer, collect, &l);
 	PP_TSAN_RELEASE(&rt->tsan_sync);
 	rcu_read_unlock();
 	qsort(l.all, l.count, sizeof *l.all, by_seq);

@@ -511,43 +511,6 @@ static js_vm *vm_new(pp_runtime *rt, const pp_bundle_source *src)
 	return vm;
 }
 
-/* Reads a whole file into a NUL-terminated buffer. */
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	char *buf = NULL;
-	size_t cap = 0, n = 0;
-	for (;;) {
-		if (n + 4096 + 1 > cap) {
-			cap = cap ? cap * 2 : 16384;
-			char *bigger = realloc(buf, cap);
-			if (!bigger) {
-				free(buf);
-				fclose(f);
-				errno = ENOMEM;
-				return NULL;
-			}
-			buf = bigger;
-		}
-		size_t got = fread(buf + n, 1, cap - n - 1, f);
-		n += got;
-		if (got == 0)
-			break;
-	}
-	bool failed = ferror(f);
-	fclose(f);
-	if (failed) {
-		free(buf);
-		errno = EIO;
-		return NULL;
-	}
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-}
-
 /* Where the source comes from: the directory (bundlePath), the file name for
  * stack traces, and the source itself (NUL-terminated, valid UTF-8). */
 typedef struct js_source {
@@ -596,7 +559,7 @@ static pp_status source_read(pp_runtime *rt, const pp_bundle_source *src, js_sou
 		}
 		if (!s->dir || !s->file)
 			return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
-		s->code = read_file(s->file, &s->len);
+		s->code = pp__read_file(s->file, &s->len);
 		if (!s->code)
 			return pp__error(rt, PP_ERR_IO, "bundle '%s': cannot read '%s': %s",
 			                 src->name, s->file, strerror(errno));
@@ -899,6 +862,7 @@ static pp_status register_contracts(js_vm *vm, const js_source *s)
 			        "bundle '%s' (%s): registering contract '%s' failed (code %u): %s",
 			        vm->bundle, s->file, c->name, err.code, msg);
 		}
+		pp__registry_staged_function_count(vm->rt, c->contract_id, c->fn_count);
 	}
 	return PP_OK;
 }

@@ -1,0 +1,457 @@
+/*
+ * manifest.c — reading and checking manifest.toml (see manifest.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "manifest.h"
+#include "toml.h"
+
+#if defined(__x86_64__)
+#define PP_ARCH "x86_64"
+#elif defined(__aarch64__)
+#define PP_ARCH "aarch64"
+#elif defined(__i386__)
+#define PP_ARCH "x86"
+#else
+#define PP_ARCH "unknown"
+#endif
+#define PP_OS "linux"
+
+bool pp__manifest_exists(const char *dir)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/manifest.toml", dir);
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+void pp__manifest_free(pp_manifest *m)
+{
+	if (!m)
+		return;
+	free(m->file_path);
+	free(m->name);
+	free(m->version);
+	free(m->loader);
+	free(m->file);
+	for (size_t i = 0; i < m->provides_count; i++)
+		free(m->provides[i].name);
+	free(m->provides);
+	for (size_t i = 0; i < m->dep_count; i++) {
+		free(m->deps[i].contract);
+		free(m->deps[i].bundle);
+	}
+	free(m->deps);
+	for (size_t i = 0; i < m->bundle_dep_count; i++)
+		free(m->bundle_deps[i]);
+	free(m->bundle_deps);
+	free(m);
+}
+
+bool pp__contract_ref(const char *s, char *name, size_t cap, uint32_t *major)
+{
+	const char *at = strrchr(s, '@');
+	if (!at || at == s || !at[1])
+		return false;
+	unsigned long long v = 0;
+	for (const char *p = at + 1; *p; p++) {
+		if (*p < '0' || *p > '9' || v > 0xFFFFFFFFull / 10)
+			return false;
+		v = v * 10 + (unsigned)(*p - '0');
+	}
+	if (v > 0xFFFFFFFFull || (size_t)(at - s) >= cap)
+		return false;
+	memcpy(name, s, (size_t)(at - s));
+	name[at - s] = '\0';
+	*major = (uint32_t)v;
+	return true;
+}
+
+/* ---- Reading ------------------------------------------------------------------ */
+
+typedef struct reader {
+	pp_runtime *rt;
+	const char *file;
+	pp_status st;
+} reader;
+
+/* The first error wins; it names file, line, column and key. */
+__attribute__((format(printf, 4, 5))) static void bad(reader *r, const pp_toml_value *at,
+                                                      const char *key, const char *fmt, ...)
+{
+	if (r->st != PP_OK)
+		return;
+	char what[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	r->st = pp__error(r->rt, PP_ERR_LOAD_FAILED, "%s:%d:%d: key '%s': %s", r->file,
+	                  at ? at->line : 1, at ? at->col : 1, key, what);
+}
+
+static const pp_toml_value *typed(reader *r, const pp_toml_value *t, const char *key,
+                                  pp_toml_type type)
+{
+	const pp_toml_value *v = pp_toml_get(t, key);
+	if (v && v->type != type) {
+		bad(r, v, key, "expected %s, found %s", pp_toml_type_name(type),
+		    pp_toml_type_name(v->type));
+		return NULL;
+	}
+	return v;
+}
+
+static char *string_of(reader *r, const pp_toml_value *v, const char *key)
+{
+	if (!v)
+		return NULL;
+	if (strlen(v->u.string.ptr) != v->u.string.len) {
+		bad(r, v, key, "contains a NUL character");
+		return NULL;
+	}
+	char *s = pp__strdup(v->u.string.ptr);
+	if (!s)
+		bad(r, v, key, "out of memory");
+	return s;
+}
+
+/* One of two spellings of a key (the second is the older one). */
+static const pp_toml_value *either(reader *r, const pp_toml_value *t, const char *key,
+                                   const char *old, pp_toml_type type, const char **used)
+{
+	const pp_toml_value *a = typed(r, t, key, type), *b = typed(r, t, old, type);
+	if (a && b)
+		bad(r, b, old, "give either '%s' or '%s', not both", key, old);
+	*used = b && !a ? old : key;
+	return a ? a : b;
+}
+
+static void read_file_key(reader *r, const pp_toml_value *root, const char *dir, pp_manifest *m)
+{
+	const pp_toml_value *f = pp_toml_get(root, "file");
+	if (!f)
+		return;
+	const pp_toml_value *name = f;
+	if (f->type == PP_TOML_TABLE) {
+		name = pp_toml_get(pp_toml_get(f, PP_OS), PP_ARCH);
+		if (!name) {
+			bad(r, f, "file", "no entry for this platform (%s.%s)", PP_OS, PP_ARCH);
+			return;
+		}
+	}
+	if (name->type != PP_TOML_STRING) {
+		bad(r, name, "file", "expected a string or a table of os.arch = \"file\", found %s",
+		    pp_toml_type_name(name->type));
+		return;
+	}
+	const char *s = name->u.string.ptr;
+	if (!*s || strlen(s) != name->u.string.len || s[0] == '/' || strstr(s, "..")) {
+		bad(r, name, "file", "'%s' is not a file name inside the bundle directory", s);
+		return;
+	}
+	m->file = pp__path_join(dir, s);
+	if (!m->file)
+		bad(r, name, "file", "out of memory");
+}
+
+/* "Name@major" into a contract entry. */
+static bool contract_of(reader *r, const pp_toml_value *v, const char *key, char **out_name,
+                        uint64_t *id, uint32_t *major)
+{
+	char name[256];
+	if (v->type != PP_TOML_STRING) {
+		bad(r, v, key, "expected a contract \"Name@major\", found %s",
+		    pp_toml_type_name(v->type));
+		return false;
+	}
+	if (!pp__contract_ref(v->u.string.ptr, name, sizeof name, major)) {
+		bad(r, v, key, "'%s' is not a contract \"Name@major\"", v->u.string.ptr);
+		return false;
+	}
+	*id = pp_guest_contract_id(name, *major);
+	*out_name = string_of(r, v, key);
+	return *out_name != NULL;
+}
+
+static void read_provides(reader *r, const pp_toml_value *root, pp_manifest *m)
+{
+	const pp_toml_value *p = typed(r, root, "provides", PP_TOML_ARRAY);
+	if (!p)
+		return;
+	m->provides = calloc(p->u.array.count + 1, sizeof *m->provides);
+	if (!m->provides) {
+		bad(r, p, "provides", "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < p->u.array.count && r->st == PP_OK; i++) {
+		pp_manifest_contract *c = &m->provides[m->provides_count];
+		uint32_t major;
+		if (!contract_of(r, p->u.array.items[i], "provides", &c->name, &c->id, &major))
+			break;
+		c->function_count = UINT32_MAX;
+		m->provides_count++;
+		for (size_t j = 0; j + 1 < m->provides_count; j++)
+			if (m->provides[j].id == c->id)
+				bad(r, p->u.array.items[i], "provides", "'%s' is listed twice",
+				    c->name);
+	}
+	const pp_toml_value *fc = typed(r, root, "function_count", PP_TOML_TABLE);
+	for (size_t i = 0; fc && i < fc->u.table.count && r->st == PP_OK; i++) {
+		const char *cname = fc->u.table.keys[i];
+		const pp_toml_value *n = fc->u.table.values[i];
+		pp_manifest_contract *c = NULL;
+		for (size_t j = 0; j < m->provides_count; j++)
+			if (strcmp(m->provides[j].name, cname) == 0)
+				c = &m->provides[j];
+		if (!c)
+			bad(r, n, "function_count", "'%s' is not in provides", cname);
+		else if (n->type != PP_TOML_INTEGER || n->u.integer.is_unsigned ||
+		         n->u.integer.value < 0 || n->u.integer.value > UINT32_MAX - 1)
+			bad(r, n, "function_count", "'%s' must be a count (0 or more)", cname);
+		else
+			c->function_count = (uint32_t)n->u.integer.value;
+	}
+}
+
+/* min_version: "major.minor" (packed major << 16 | minor) or an integer
+ * major; it must agree with the contract's @major. */
+static bool min_version_of(reader *r, const pp_toml_value *v, uint32_t major, uint32_t *out)
+{
+	if (!v) {
+		*out = major;
+		return true;
+	}
+	unsigned long maj = 0, min = 0;
+	if (v->type == PP_TOML_INTEGER && !v->u.integer.is_unsigned && v->u.integer.value >= 0 &&
+	    v->u.integer.value <= 0xFFFF) {
+		maj = (unsigned long)v->u.integer.value;
+	} else if (v->type == PP_TOML_STRING) {
+		char *end;
+		errno = 0;
+		maj = strtoul(v->u.string.ptr, &end, 10);
+		if (*end == '.')
+			min = strtoul(end + 1, &end, 10);
+		if (*end == '.') /* a patch number is allowed and ignored */
+			(void)strtoul(end + 1, &end, 10);
+		if (*end || errno || end == v->u.string.ptr || maj > 0xFFFF || min > 0xFFFF) {
+			bad(r, v, "min_version", "'%s' is not a version \"major.minor\"",
+			    v->u.string.ptr);
+			return false;
+		}
+	} else {
+		bad(r, v, "min_version", "expected \"major.minor\" or an integer");
+		return false;
+	}
+	if (maj != major) {
+		bad(r, v, "min_version", "major %lu does not match the contract's @%u", maj, major);
+		return false;
+	}
+	*out = (uint32_t)(maj << 16 | min);
+	return true;
+}
+
+static void read_dependency(reader *r, const pp_toml_value *t, const char *key, pp_manifest *m)
+{
+	if (t->type != PP_TOML_TABLE) {
+		bad(r, t, key, "expected a table {contract, min_version, …}, found %s",
+		    pp_toml_type_name(t->type));
+		return;
+	}
+	pp_manifest_dep *d = &m->deps[m->dep_count];
+	const pp_toml_value *c = pp_toml_get(t, "contract");
+	if (!c) {
+		bad(r, t, key, "a dependency needs 'contract'");
+		return;
+	}
+	uint32_t major;
+	if (!contract_of(r, c, "contract", &d->contract, &d->dep.contract_id, &major))
+		return;
+	m->dep_count++;
+	if (!min_version_of(r, pp_toml_get(t, "min_version"), major, &d->dep.min_version))
+		return;
+	const pp_toml_value *id = pp_toml_get(t, "contract_id");
+	if (id &&
+	    (id->type != PP_TOML_INTEGER || (uint64_t)id->u.integer.value != d->dep.contract_id))
+		bad(r, id, "contract_id", "does not match '%s' (expected %llu)", d->contract,
+		    (unsigned long long)d->dep.contract_id);
+	const pp_toml_value *b = typed(r, t, "bundle", PP_TOML_STRING);
+	d->bundle = string_of(r, b, "bundle");
+	const pp_toml_value *bid = pp_toml_get(t, "bundle_id");
+	if (bid && d->bundle &&
+	    (bid->type != PP_TOML_INTEGER ||
+	     (uint64_t)bid->u.integer.value != pp_bundle_id(d->bundle)))
+		bad(r, bid, "bundle_id", "does not match bundle '%s'", d->bundle);
+	const pp_toml_value *kind = typed(r, t, "kind", PP_TOML_STRING);
+	if (kind && strcmp(kind->u.string.ptr, "contract") != 0 &&
+	    strcmp(kind->u.string.ptr, "bundle") != 0)
+		bad(r, kind, "kind", "expected \"contract\" or \"bundle\", found '%s'",
+		    kind->u.string.ptr);
+	if (kind && strcmp(kind->u.string.ptr, "bundle") == 0 && !d->bundle)
+		bad(r, kind, "kind", "a \"bundle\" dependency needs 'bundle'");
+}
+
+static void read_dependencies(reader *r, const pp_toml_value *root, pp_manifest *m)
+{
+	const char *used;
+	const pp_toml_value *deps =
+	        either(r, root, "dependency", "dependencies", PP_TOML_ARRAY, &used);
+	if (deps) {
+		m->deps = calloc(deps->u.array.count + 1, sizeof *m->deps);
+		if (!m->deps)
+			bad(r, deps, used, "out of memory");
+		for (size_t i = 0; m->deps && i < deps->u.array.count && r->st == PP_OK; i++)
+			read_dependency(r, deps->u.array.items[i], used, m);
+	}
+	const pp_toml_value *bd = typed(r, root, "bundle_dependencies", PP_TOML_ARRAY);
+	if (!bd)
+		return;
+	m->bundle_deps = calloc(bd->u.array.count + 1, sizeof *m->bundle_deps);
+	if (!m->bundle_deps) {
+		bad(r, bd, "bundle_dependencies", "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < bd->u.array.count && r->st == PP_OK; i++) {
+		const pp_toml_value *v = bd->u.array.items[i];
+		if (v->type != PP_TOML_STRING || !v->u.string.len) {
+			bad(r, v, "bundle_dependencies", "expected bundle names (strings)");
+			return;
+		}
+		m->bundle_deps[m->bundle_dep_count] = string_of(r, v, "bundle_dependencies");
+		if (m->bundle_deps[m->bundle_dep_count])
+			m->bundle_dep_count++;
+	}
+}
+
+static const char *const known_keys[] = {
+        "name",
+        "bundle_name",
+        "id",
+        "bundle_id",
+        "version",
+        "loader",
+        "runtime",
+        "file",
+        "provides",
+        "function_count",
+        "dependency",
+        "dependencies",
+        "bundle_dependencies",
+        "needs_reinit_on_dep_reload",
+        "description",
+        "authors",
+        "license",
+};
+
+static void read_root(reader *r, const pp_toml_value *root, const char *dir, pp_manifest *m)
+{
+	const char *used;
+	const pp_toml_value *name = either(r, root, "name", "bundle_name", PP_TOML_STRING, &used);
+	if (!name && r->st == PP_OK)
+		bad(r, NULL, "name", "missing: a manifest names its bundle");
+	if (name && !name->u.string.len)
+		bad(r, name, used, "the bundle name is empty");
+	m->name = string_of(r, name, used);
+	const pp_toml_value *id = either(r, root, "id", "bundle_id", PP_TOML_INTEGER, &used);
+	if (id && m->name && (uint64_t)id->u.integer.value != pp_bundle_id(m->name))
+		bad(r, id, used, "%llu is not the id of bundle '%s' (%llu)",
+		    (unsigned long long)id->u.integer.value, m->name,
+		    (unsigned long long)pp_bundle_id(m->name));
+	m->version = string_of(r, typed(r, root, "version", PP_TOML_STRING), "version");
+	const pp_toml_value *loader = either(r, root, "loader", "runtime", PP_TOML_STRING, &used);
+	m->loader = string_of(r, loader, used);
+	read_file_key(r, root, dir, m);
+	read_provides(r, root, m);
+	read_dependencies(r, root, m);
+	const pp_toml_value *re = typed(r, root, "needs_reinit_on_dep_reload", PP_TOML_BOOL);
+	m->reinit_on_dep_reload = re && re->u.boolean;
+	for (size_t i = 0; i < root->u.table.count && r->st == PP_OK; i++) {
+		bool known = false;
+		for (size_t k = 0; k < sizeof known_keys / sizeof known_keys[0]; k++)
+			known |= strcmp(root->u.table.keys[i], known_keys[k]) == 0;
+		if (!known) {
+			const pp_toml_value *v = root->u.table.values[i];
+			pp__log(r->rt, PP_LOG_WARN, "manifest",
+			        "%s:%d:%d: unknown key '%s' ignored", r->file, v->line, v->col,
+			        root->u.table.keys[i]);
+		}
+	}
+}
+
+pp_status pp__manifest_read(pp_runtime *rt, const char *dir, pp_manifest **out)
+{
+	*out = NULL;
+	pp_manifest *m = calloc(1, sizeof *m);
+	char *path = pp__path_join(dir, "manifest.toml");
+	if (!m || !path) {
+		free(m);
+		free(path);
+		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+	}
+	m->file_path = path;
+	size_t len = 0;
+	char *text = pp__read_file(path, &len);
+	if (!text) {
+		pp_status st =
+		        pp__error(rt, PP_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+		pp__manifest_free(m);
+		return st;
+	}
+	char err[512];
+	pp_toml_value *root = pp_toml_parse(text, len, path, err, sizeof err);
+	free(text);
+	if (!root) {
+		pp__manifest_free(m);
+		return pp__error(rt, PP_ERR_LOAD_FAILED, "%s", err);
+	}
+	reader r = {rt, path, PP_OK};
+	read_root(&r, root, dir, m);
+	pp_toml_free(root);
+	if (r.st != PP_OK) {
+		pp__manifest_free(m);
+		return r.st;
+	}
+	*out = m;
+	return PP_OK;
+}
+
+/* ---- Checking a load against it ------------------------------------------------ */
+
+pp_status pp__manifest_check(pp_runtime *rt, const pp_manifest *m, const pp_bundle *b)
+{
+	if (!m->provides) /* no provides key: nothing declared, nothing to check */
+		return PP_OK;
+	for (size_t i = 0; i < m->provides_count; i++) {
+		const pp_manifest_contract *c = &m->provides[i];
+		const pp_contract_node *n = b->staged;
+		while (n && n->iface.contract_id != c->id)
+			n = n->next;
+		if (!n)
+			return pp__error(
+			        rt, PP_ERR_LOAD_FAILED,
+			        "bundle '%s': %s declares it provides '%s', but its init did "
+			        "not register it",
+			        b->name, m->file_path, c->name);
+		if (c->function_count != UINT32_MAX && n->function_count != c->function_count)
+			return pp__error(rt, PP_ERR_LOAD_FAILED,
+			                 "bundle '%s': %s declares %u functions for '%s', but it "
+			                 "registered %u",
+			                 b->name, m->file_path, c->function_count, c->name,
+			                 n->function_count);
+	}
+	for (const pp_contract_node *n = b->staged; n; n = n->next) {
+		bool declared = false;
+		for (size_t i = 0; i < m->provides_count; i++)
+			declared |= m->provides[i].id == n->iface.contract_id;
+		if (!declared)
+			return pp__error(rt, PP_ERR_LOAD_FAILED,
+			                 "bundle '%s' registered '%s', which %s does not list in "
+			                 "provides",
+			                 b->name, n->contract_name, m->file_path);
+	}
+	return PP_OK;
+}
