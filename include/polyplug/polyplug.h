@@ -195,6 +195,17 @@ PP_API pp_status pp_bundle_load_dir(pp_runtime *rt, const char *dir,
                                     void (*report)(void *ud, const pp_dir_entry *e), void *ud,
                                     size_t *loaded);
 
+/* Hot reload: a thread that watches every loaded bundle's files (a bundle
+ * directory, or a bundle file's name in its directory) and reloads a bundle
+ * once its files have been quiet for debounce_ms (0: the default), so a
+ * save or a build makes one reload. Bundles loaded later are watched too.
+ * A failed reload keeps the old version serving; it is logged and reported
+ * to on_reload as PP_RELOAD_FAILED. Stopped by pp_watch_stop or
+ * pp_runtime_free. */
+#define PP_WATCH_DEFAULT_DEBOUNCE_MS 100u
+PP_API pp_status pp_watch_start(pp_runtime *rt, uint32_t debounce_ms);
+PP_API void pp_watch_stop(pp_runtime *rt);
+
 /* Unload flags. */
 enum { PP_UNLOAD_CASCADE = 1u /* unload the bundles that depend on it first */ };
 

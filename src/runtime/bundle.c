@@ -297,6 +297,7 @@ static pp_status load_bundle(pp_runtime *rt, pp_bundle *b, const char *loader_na
 	*tail = b;
 	rt->bundle_count++;
 	pp__bump_revision(rt);
+	atomic_fetch_add_explicit(&rt->bundle_changes, 1, memory_order_relaxed);
 	notify(rt, b, PP_RELOAD_LOADED, NULL);
 	pthread_mutex_unlock(&rt->lock);
 	pp__log(rt, PP_LOG_INFO, "runtime", "loaded bundle '%s' (%s loader)", b->name,
@@ -430,6 +431,7 @@ static pp_status unload_locked(pp_runtime *rt, pp_bundle *b, uint32_t flags, int
 	rt->bundle_count--;
 	pp__registry_unpublish(rt, b);
 	pp__bump_revision(rt);
+	atomic_fetch_add_explicit(&rt->bundle_changes, 1, memory_order_relaxed);
 	pp__log(rt, PP_LOG_INFO, "runtime", "unloaded bundle '%s'", b->name);
 	retire_code(rt, b->loader, b->code, b);
 	return PP_OK;

@@ -13,6 +13,7 @@
 #include "rcu.h"
 
 typedef struct pp_bundle pp_bundle;
+typedef struct pp_watcher pp_watcher;
 typedef struct pp_loader pp_loader;
 
 /* ---- Loaders ------------------------------------------------------------- */
@@ -167,8 +168,10 @@ struct pp_runtime {
 
 	_Atomic uint64_t pending_reclaims;
 	_Atomic uint64_t reclaimed;
-	uint64_t tmp_seq; /* unique names for native copies (under lock) */
-	int tsan_sync;    /* address TSan annotations synchronise on */
+	uint64_t tmp_seq;                /* unique names for native copies (under lock) */
+	_Atomic uint64_t bundle_changes; /* bumped by every load and unload */
+	pp_watcher *watcher;             /* hot-reload thread, or NULL */
+	int tsan_sync;                   /* address TSan annotations synchronise on */
 };
 
 /* runtime.c */

@@ -416,6 +416,7 @@ void pp_runtime_free(pp_runtime *rt)
 {
 	if (!rt)
 		return;
+	pp_watch_stop(rt);
 	pp__bundles_unload_all(rt);
 	pp_runtime_quiesce(rt);
 	pp__host_contracts_destroy(rt);
