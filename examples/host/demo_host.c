@@ -1,18 +1,19 @@
 /*
  * demo_host.c — what `make run` runs: a host program that offers a logging
- * contract, loads every example bundle under the directory it is given, calls
- * what they provide, reloads one while holding a handle, and unloads them.
+ * contract, loads every bundle under the plugins directory it is given (in
+ * dependency order, as their manifests say), calls what they provide,
+ * reloads one while holding a handle, hot-reloads a JS bundle it rewrites on
+ * disk, and unloads them all.
  *
  *   demo_host EXAMPLES_DIR
- *
- * A C example is the directory EXAMPLES_DIR/NAME with NAME.c; its built
- * library lives in PP_EXAMPLES_BUILD_DIR/NAME. A JS example holds bundle.js.
  */
 #define _POSIX_C_SOURCE 200809L
-#include <dirent.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <polyplug/polyplug.h>
 
@@ -58,40 +59,13 @@ static pp_host_contract_interface log_contract = {
 
 /* ---- Loading the examples ------------------------------------------------ */
 
-static int is_file(const char *path)
+static void report(void *ud, const pp_dir_entry *e)
 {
-	struct stat st;
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-static int load_examples(pp_runtime *rt, const char *dir)
-{
-	struct dirent **entries;
-	int n = scandir(dir, &entries, NULL, alphasort);
-	if (n < 0) {
-		fprintf(stderr, "demo: cannot open %s\n", dir);
-		return -1;
-	}
-	char src[1024], bundle[1024];
-	int loaded = 0;
-	for (int i = 0; i < n; i++) {
-		const char *name = entries[i]->d_name;
-		snprintf(src, sizeof src, "%s/%s/%s.c", dir, name, name);
-		snprintf(bundle, sizeof bundle, "%s/%s/bundle.js", dir, name);
-		if (name[0] != '.' && (is_file(src) || is_file(bundle))) {
-			/* C examples load from where CMake built them */
-			snprintf(bundle, sizeof bundle, "%s/%s",
-			         is_file(src) ? PP_EXAMPLES_BUILD_DIR : dir, name);
-			pp_load_options opts = {.name = name};
-			if (pp_bundle_load(rt, bundle, &opts, NULL) == PP_OK)
-				loaded++;
-			else
-				printf("could not load %s: %s\n", name, pp_last_error(rt));
-		}
-		free(entries[i]);
-	}
-	free(entries);
-	return loaded;
+	(void)ud;
+	if (e->status == PP_OK)
+		printf("  #%u %-10s from %s\n", e->order, e->name, e->path);
+	else
+		printf("  %-13s NOT LOADED: %s\n", e->name, e->error);
 }
 
 static void print_bundle(void *ud, const pp_bundle_info *info)
@@ -215,11 +189,102 @@ static void run_reload(pp_runtime *rt)
 	       code);
 }
 
+/* ---- Hot reload ----------------------------------------------------------- */
+
+static _Atomic int reloads;
+
+static void on_event(void *ud, uint64_t id, const char *name, uint32_t phase, const char *why)
+{
+	(void)ud;
+	(void)id;
+	if (phase == PP_RELOAD_RELOADED && strcmp(name, "live") == 0)
+		atomic_fetch_add(&reloads, 1);
+	else if (phase == PP_RELOAD_FAILED)
+		printf("  reload of '%s' failed: %s\n", name, why);
+}
+
+static void write_live_bundle(const char *dir, const char *greeting)
+{
+	char path[512], tmp[512];
+	snprintf(path, sizeof path, "%s/bundle.js", dir);
+	snprintf(tmp, sizeof tmp, "%s/.bundle.js.swp", dir);
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return;
+	/* demo.Transform@2: transform(text) -> "<greeting>, <text>" (typed) */
+	fprintf(f,
+	        "function polyplug_init(hl, hh, cl, ch, bridge) {\n"
+	        "  let h = 0xcbf29ce484222325n;\n"
+	        "  for (const c of 'guest_contract:demo.Transform@2')\n"
+	        "    h = ((h ^ BigInt(c.charCodeAt(0))) * 0x100000001b3n) & 0xffffffffffffffffn;\n"
+	        "  return [[{ contractLo: Number(h & 0xffffffffn), contractHi: Number(h >> 32n),\n"
+	        "    contractName: 'demo.Transform@2', version: 0x00020000, fnCount: 1,\n"
+	        "    interface: { factory: () => ({}),\n"
+	        "      functions: [(impl, text) => '%s, ' + text],\n"
+	        "      signatures: [{ params: ['StringView'], result: 'StringView' }] } }],\n"
+	        "    { code: 0, message: '' }];\n"
+	        "}\n",
+	        greeting);
+	fclose(f);
+	rename(tmp, path);
+}
+
+static void greet(pp_runtime *rt, pp_guest_contract_handle h, const char *when)
+{
+	uint8_t mem[128];
+	pp_call_arena arena;
+	pp_call_arena_init(&arena, mem, sizeof mem, pp_runtime_host_api(rt));
+	pp_string_view in = demo_view("world"), out = {NULL, 0};
+	uint32_t code = pp_call(rt, h, no_instance(), 0, &in, &out, &arena);
+	if (code == PP_OK)
+		printf("  %s: \"%.*s\"\n", when, (int)out.len, (const char *)out.ptr);
+	else
+		printf("  %s: error %u (%s)\n", when, code, pp_last_error(rt));
+	pp_call_arena_free(&arena);
+}
+
+/* Writes a JS bundle to a scratch directory, watches it, rewrites it, and
+ * shows the running host picking up the new code by itself. */
+static void run_hot_reload(pp_runtime *rt)
+{
+	char dir[] = "/tmp/polyplug-demo-XXXXXX";
+	if (!mkdtemp(dir))
+		return;
+	write_live_bundle(dir, "Hello");
+	pp_load_options opts = {.name = "live"};
+	if (pp_bundle_load(rt, dir, &opts, NULL) != PP_OK || pp_watch_start(rt, 50) != PP_OK) {
+		printf("hot reload demo: %s\n", pp_last_error(rt));
+		return;
+	}
+	printf("hot reload: watching %s/bundle.js\n", dir);
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("demo.Transform", 2), 2);
+	greet(rt, h, "before the edit");
+	struct timespec pause = {0, 200 * 1000000L};
+	nanosleep(&pause, NULL); /* the watcher has picked the bundle up */
+	write_live_bundle(dir, "Bonjour");
+	for (int i = 0; i < 200 && atomic_load(&reloads) == 0; i++) {
+		struct timespec tick = {0, 10 * 1000000L};
+		nanosleep(&tick, NULL);
+	}
+	greet(rt, h,
+	      atomic_load(&reloads) ? "after the edit, reloaded by the watcher"
+	                            : "after the edit (no reload seen!)");
+	pp_watch_stop(rt);
+	pp_bundle_unload(rt, pp_bundle_id("live"), 0);
+	char path[512];
+	snprintf(path, sizeof path, "%s/bundle.js", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
 	const char *dir = argc > 1 ? argv[1] : "examples";
 	pp_runtime *rt;
-	if (pp_runtime_new(NULL, &rt) != PP_OK) {
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.on_reload = on_event;
+	if (pp_runtime_new(&cfg, &rt) != PP_OK) {
 		fprintf(stderr, "demo: cannot create a runtime\n");
 		return 1;
 	}
@@ -229,8 +294,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "demo: %s\n", pp_last_error(rt));
 		return 1;
 	}
-	if (load_examples(rt, dir) <= 0) {
-		fprintf(stderr, "demo: no example bundles loaded from %s\n", dir);
+	printf("loading %s in dependency order:\n", dir);
+	size_t loaded = 0;
+	if (pp_bundle_load_dir(rt, dir, report, NULL, &loaded) != PP_OK || loaded == 0) {
+		fprintf(stderr, "demo: %s\n", pp_last_error(rt));
 		pp_runtime_free(rt);
 		return 1;
 	}
@@ -243,6 +310,7 @@ int main(int argc, char **argv)
 	run_headline(rt);
 	run_score(rt);
 	run_reload(rt);
+	run_hot_reload(rt);
 
 	pp_runtime_free(rt);
 	printf("runtime freed; every bundle unloaded\n");

@@ -206,6 +206,21 @@ PP_API pp_status pp_bundle_load_dir(pp_runtime *rt, const char *dir,
 PP_API pp_status pp_watch_start(pp_runtime *rt, uint32_t debounce_ms);
 PP_API void pp_watch_stop(pp_runtime *rt);
 
+/* One contract a bundle provides, as pp_bundle_contracts reports it. */
+typedef struct pp_contract_info {
+	const char *name; /* the registered name, e.g. "demo.WordCount@1" */
+	uint64_t contract_id;
+	pp_version version;
+	uint32_t function_count; /* for JS bundles, what the bundle declared */
+	uint32_t dispatch_type;  /* PP_DISPATCH_NATIVE or PP_DISPATCH_VM */
+} pp_contract_info;
+
+/* Calls fn (may be NULL) for each contract the bundle provides; returns how
+ * many. 0 if no such bundle is loaded. fn runs under the bundle lock: it
+ * must not load, unload or reload. */
+PP_API size_t pp_bundle_contracts(pp_runtime *rt, uint64_t bundle_id,
+                                  void (*fn)(void *ud, const pp_contract_info *c), void *ud);
+
 /* Unload flags. */
 enum { PP_UNLOAD_CASCADE = 1u /* unload the bundles that depend on it first */ };
 
@@ -224,6 +239,7 @@ typedef struct pp_bundle_info {
 	const char *loader; /* loader name */
 	uint32_t contract_count;
 	uint32_t reload_count;
+	const char *version; /* its manifest's version, or NULL */
 } pp_bundle_info;
 
 /* Calls fn once per loaded bundle, in load order; info is valid during the

@@ -276,12 +276,30 @@ static pp_status load_bundle(pp_runtime *rt, pp_bundle *b, const char *loader_na
 	}
 
 	pthread_mutex_lock(&rt->lock);
-	if (pp__bundle_by_id(rt, b->id)) {
+	pp_status need = PP_OK;
+	if (pp__bundle_by_id(rt, b->id))
+		need = pp__error(rt, PP_ERR_DUPLICATE_PROVIDER, "bundle '%s' is already loaded",
+		                 b->name);
+	/* What the manifest says the bundle needs must be there already. */
+	const pp_manifest *m = b->manifest;
+	for (size_t i = 0; need == PP_OK && m && i < m->dep_count; i++)
+		if (pp_handle_is_null(
+		            pp_find(rt, m->deps[i].dep.contract_id, m->deps[i].dep.min_version)))
+			need = pp__error(
+			        rt, PP_ERR_NOT_FOUND,
+			        "bundle '%s' needs contract '%s' (min version %u.%u), which no "
+			        "loaded bundle provides",
+			        b->name, m->deps[i].contract, m->deps[i].dep.min_version >> 16,
+			        m->deps[i].dep.min_version & 0xFFFFu);
+	for (size_t i = 0; need == PP_OK && i < b->bundle_dep_count; i++)
+		if (!pp__bundle_by_id(rt, pp_bundle_id(b->bundle_deps[i])))
+			need = pp__error(rt, PP_ERR_NOT_FOUND,
+			                 "bundle '%s' needs bundle '%s', which is not loaded",
+			                 b->name, b->bundle_deps[i]);
+	if (need != PP_OK) {
 		pthread_mutex_unlock(&rt->lock);
-		pp_status st = pp__error(rt, PP_ERR_DUPLICATE_PROVIDER,
-		                         "bundle '%s' is already loaded", b->name);
 		bundle_free(b);
-		return st;
+		return need;
 	}
 	void *code = NULL;
 	pp_status st = load_and_publish(rt, b, &code);
@@ -568,11 +586,33 @@ size_t pp_bundle_foreach(pp_runtime *rt, void (*fn)(void *ud, const pp_bundle_in
 	for (pp_bundle *b = rt->bundles; b; b = b->next, n++) {
 		if (!fn)
 			continue;
-		pp_bundle_info info = {b->id,           b->name, b->path,
-		                       b->loader->name, 0,       b->reload_count};
+		pp_bundle_info info = {b->id,
+		                       b->name,
+		                       b->path,
+		                       b->loader->name,
+		                       0,
+		                       b->reload_count,
+		                       b->manifest ? b->manifest->version : NULL};
 		for (const pp_contract_node *c = b->contracts; c; c = c->next)
 			info.contract_count++;
 		fn(ud, &info);
+	}
+	pthread_mutex_unlock(&rt->lock);
+	return n;
+}
+
+size_t pp_bundle_contracts(pp_runtime *rt, uint64_t bundle_id,
+                           void (*fn)(void *ud, const pp_contract_info *c), void *ud)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&rt->lock);
+	pp_bundle *b = pp__bundle_by_id(rt, bundle_id);
+	for (const pp_contract_node *c = b ? b->contracts : NULL; c; c = c->next, n++) {
+		pp_contract_info info = {c->contract_name, c->iface.contract_id,
+		                         c->iface.contract_version, c->function_count,
+		                         c->iface.dispatch_type};
+		if (fn)
+			fn(ud, &info);
 	}
 	pthread_mutex_unlock(&rt->lock);
 	return n;

@@ -173,6 +173,11 @@ static bool contract_of(reader *r, const pp_toml_value *v, const char *key, char
 		bad(r, v, key, "'%s' is not a contract \"Name@major\"", v->u.string.ptr);
 		return false;
 	}
+	if (*major > 0xFFFF) {
+		bad(r, v, key, "'%s': a major version above 65535 cannot be matched",
+		    v->u.string.ptr);
+		return false;
+	}
 	*id = pp_guest_contract_id(name, *major);
 	*out_name = string_of(r, v, key);
 	return *out_name != NULL;
@@ -218,12 +223,12 @@ static void read_provides(reader *r, const pp_toml_value *root, pp_manifest *m)
 	}
 }
 
-/* min_version: "major.minor" (packed major << 16 | minor) or an integer
- * major; it must agree with the contract's @major. */
+/* min_version: "major.minor" or an integer major, packed major << 16 |
+ * minor; it must agree with the contract's @major. */
 static bool min_version_of(reader *r, const pp_toml_value *v, uint32_t major, uint32_t *out)
 {
 	if (!v) {
-		*out = major;
+		*out = major << 16; /* any minor of that major */
 		return true;
 	}
 	unsigned long maj = 0, min = 0;

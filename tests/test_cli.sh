@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# test_cli.sh POLYPLUG EXAMPLES_DIR — the polyplug command-line tool end to
+# end: help, list and check on the examples, failures and exit statuses,
+# scaffolding C and JS bundles that build and load, and watch reloading.
+set -uo pipefail
+cli=$1
+examples=$2
+work=$(mktemp -d /tmp/pp-cli-XXXXXX)
+trap 'kill $watch_pid 2>/dev/null; rm -rf "$work"' EXIT
+watch_pid=
+failures=0
+
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+expect_status() { # want, description, command...
+	local want=$1 what=$2; shift 2
+	"$@" >"$work/out" 2>&1
+	local got=$?
+	[ "$got" = "$want" ] || { fail "$what: exit $got, want $want"; cat "$work/out" >&2; }
+}
+expect_output() { # pattern, description
+	grep -qE -- "$1" "$work/out" || { fail "$2: no '$1' in:"; cat "$work/out" >&2; }
+}
+
+# help and usage
+expect_status 0 "--help" "$cli" --help
+expect_output "list DIR" "--help lists commands"
+for c in list check watch new; do
+	expect_status 0 "$c --help" "$cli" $c --help
+	expect_output "usage: polyplug $c" "$c --help"
+done
+expect_status 2 "no command" "$cli"
+expect_status 2 "unknown command" "$cli" frobnicate
+expect_output "unknown command 'frobnicate'" "unknown command"
+expect_status 2 "check without DIR" "$cli" check
+expect_status 2 "check on a file" "$cli" check "$0"
+
+# the repo's own examples
+expect_status 0 "check examples" "$cli" check "$examples"
+expect_output "5 bundles loaded, 0 failed" "check examples"
+expect_status 0 "list examples" "$cli" list "$examples"
+expect_output "#[0-9] +headline +1.0.0 +js-quickjs" "list shows headline"
+expect_output "provides demo.Score@1 +version 1.0.0, 2 functions, VM dispatch" "list contracts"
+
+# a plugins directory with problems: exit 1, each failure named
+mkdir -p "$work/bad/fine" "$work/bad/broken" "$work/bad/needy"
+cat >"$work/bad/fine/bundle.js" <<'JS'
+function polyplug_init(hl, hh, cl, ch, b) {
+  return [[{ contractLo: 1, contractHi: 2, contractName: 'x.Fine@1', version: 0x10000,
+             fnCount: 1, interface: { factory: () => ({}), functions: [() => 0] } }],
+          { code: 0, message: '' }];
+}
+JS
+printf 'name = "broken"\nprovides = ["x.B@1"\n' >"$work/bad/broken/manifest.toml"
+printf 'name = "needy"\n[[dependency]]\ncontract = "x.Missing@1"\n' >"$work/bad/needy/manifest.toml"
+cp "$work/bad/fine/bundle.js" "$work/bad/needy/"
+expect_status 1 "check a bad directory" "$cli" check "$work/bad"
+expect_output "FAIL broken +.*manifest.toml:3:1: unterminated array" "manifest error named"
+expect_output "FAIL needy +bundle 'needy' needs contract 'x.Missing@1'" "missing dependency named"
+expect_output "ok +fine" "the good one still loads"
+expect_status 1 "check -q" "$cli" check -q "$work/bad"
+grep -q "ok   fine" "$work/out" && fail "check -q printed a success line"
+
+# scaffolds that build and load
+(cd "$work" && "$cli" new c hello_c >/dev/null && "$cli" new js hello_js >/dev/null) ||
+	fail "new c / new js"
+expect_status 2 "new refuses an existing directory" sh -c "cd '$work' && '$cli' new js hello_js"
+expect_status 2 "new refuses a bad name" sh -c "cd '$work' && '$cli' new c 'bad name'"
+expect_status 0 "the C scaffold builds" make -C "$work/hello_c"
+mkdir -p "$work/scaffolds" && mv "$work/hello_c" "$work/hello_js" "$work/scaffolds/"
+expect_status 0 "the scaffolds load" "$cli" check "$work/scaffolds"
+expect_output "2 bundles loaded, 0 failed" "both scaffolds load"
+expect_status 0 "list the scaffolds" "$cli" list "$work/scaffolds"
+expect_output "provides hello_c.Hello@1" "C scaffold contract"
+expect_output "provides hello_js.Hello@1" "JS scaffold contract"
+
+# watch: a rewrite is reloaded and reported; Ctrl-C ends it with status 0
+"$cli" watch --debounce 50 "$work/scaffolds" >"$work/watch.out" 2>&1 &
+watch_pid=$!
+for _ in $(seq 100); do grep -q "^watching" "$work/watch.out" && break; sleep 0.05; done
+sleep 0.3
+sed -i "s/'Hello, '/'Hi, '/" "$work/scaffolds/hello_js/bundle.js"
+for _ in $(seq 200); do grep -q "\[hello_js\] reloaded" "$work/watch.out" && break; sleep 0.05; done
+grep -q "\[hello_js\] reloaded" "$work/watch.out" || { fail "watch did not report a reload"; cat "$work/watch.out" >&2; }
+echo "function polyplug_init( {" >"$work/scaffolds/hello_js/bundle.js"
+for _ in $(seq 200); do grep -q "\[hello_js\] reload FAILED" "$work/watch.out" && break; sleep 0.05; done
+grep -q "\[hello_js\] reload FAILED: .*SyntaxError" "$work/watch.out" ||
+	{ fail "watch did not report the failed reload"; cat "$work/watch.out" >&2; }
+kill -INT $watch_pid
+wait $watch_pid
+status=$?
+watch_pid=
+[ $status = 0 ] || fail "watch exited $status after SIGINT"
+
+[ $failures = 0 ] && echo "cli: all checks passed"
+exit $((failures > 0))

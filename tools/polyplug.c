@@ -1,0 +1,488 @@
+/*
+ * polyplug.c — the command-line tool: inspect, check and watch plugins
+ * directories, and scaffold new bundles. See docs/cli.md.
+ *
+ *   polyplug list DIR        bundles, contracts, versions, loader, load order, errors
+ *   polyplug check DIR       validate manifests and load everything (exit 1 on errors)
+ *   polyplug watch DIR       load everything and hot-reload, printing events
+ *   polyplug new c|js NAME   scaffold a bundle directory NAME that builds and loads
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <polyplug/polyplug.h>
+
+static const char usage_main[] =
+        "usage: polyplug COMMAND [ARGS]\n"
+        "\n"
+        "Commands:\n"
+        "  list DIR          show the bundles under DIR: load order, version, loader,\n"
+        "                    contracts, and why any did not load\n"
+        "  check DIR         validate every manifest and load every bundle under DIR;\n"
+        "                    exit status 0 if all load, 1 if any does not\n"
+        "  watch DIR         load the bundles under DIR and reload each one when its\n"
+        "                    files change, printing what happens (Ctrl-C stops)\n"
+        "  new c|js NAME     create the bundle directory NAME (manifest, source, and\n"
+        "                    for C a Makefile) that builds and loads as it is\n"
+        "\n"
+        "polyplug COMMAND --help describes one command. Exit status: 0 success,\n"
+        "1 bundles failed to load, 2 usage or I/O error.\n";
+
+static const char usage_list[] =
+        "usage: polyplug list DIR\n"
+        "\n"
+        "Loads every bundle under DIR (each subdirectory with a manifest.toml, a\n"
+        "bundle.js or a shared library) in dependency order and prints, per bundle,\n"
+        "its position in that order (#N), version, loader, directory and contracts\n"
+        "(name, version, function count, dispatch), or the reason it did not load.\n"
+        "Exit status 1 if any bundle did not load.\n";
+
+static const char usage_check[] =
+        "usage: polyplug check [-q] DIR\n"
+        "\n"
+        "Validates every manifest under DIR and loads every bundle, checking what\n"
+        "each registers against its manifest. Prints one line per bundle (-q: only\n"
+        "failures) and exits 0 if all loaded, 1 if not: meant for scripts and CI.\n";
+
+static const char usage_watch[] =
+        "usage: polyplug watch [--debounce MS] DIR\n"
+        "\n"
+        "Loads every bundle under DIR, then watches their files and reloads a bundle\n"
+        "when they change (once per save: changes are debounced, default 100 ms).\n"
+        "Prints loads, reloads and failed reloads (the old version keeps serving)\n"
+        "until interrupted.\n";
+
+static const char usage_new[] =
+        "usage: polyplug new c|js NAME\n"
+        "\n"
+        "Creates the directory NAME holding a bundle that provides NAME.Hello@1\n"
+        "(fn 0: hello(StringView who) -> StringView):\n"
+        "  c:  manifest.toml, NAME.c and a Makefile (`make -C NAME` builds NAME.so)\n"
+        "  js: manifest.toml and bundle.js\n"
+        "Then `polyplug check .` in the parent directory loads it.\n";
+
+static int usage(const char *text, int status)
+{
+	fputs(text, status ? stderr : stdout);
+	return status;
+}
+
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	return false;
+}
+
+/* ---- list / check ----------------------------------------------------------- */
+
+typedef struct tally {
+	pp_runtime *rt;
+	bool quiet;
+	bool details;
+	int failed;
+} tally;
+
+static void print_contract(void *ud, const pp_contract_info *c)
+{
+	(void)ud;
+	printf("      provides %-28s version %u.%u.%u, %u function%s, %s dispatch\n", c->name,
+	       c->version.major, c->version.minor, c->version.patch, c->function_count,
+	       c->function_count == 1 ? "" : "s",
+	       c->dispatch_type == PP_DISPATCH_NATIVE ? "native" : "VM");
+}
+
+typedef struct about {
+	uint64_t id;
+	char loader[32];
+	char version[32];
+} about;
+
+static void find_bundle(void *ud, const pp_bundle_info *b)
+{
+	about *a = ud;
+	if (b->id != a->id)
+		return;
+	snprintf(a->loader, sizeof a->loader, "%s", b->loader);
+	snprintf(a->version, sizeof a->version, "%s", b->version ? b->version : "-");
+}
+
+static void report(void *ud, const pp_dir_entry *e)
+{
+	tally *t = ud;
+	if (e->status != PP_OK) {
+		t->failed++;
+		printf("  FAIL %-20s %s\n", e->name, e->error);
+		return;
+	}
+	if (t->quiet)
+		return;
+	if (!t->details) {
+		printf("  ok   %s\n", e->name);
+		return;
+	}
+	about a = {e->bundle_id, "?", "-"};
+	pp_bundle_foreach(t->rt, find_bundle, &a);
+	printf("  #%-3u %-20s %-8s %-10s %s\n", e->order, e->name, a.version, a.loader, e->path);
+	pp_bundle_contracts(t->rt, e->bundle_id, print_contract, NULL);
+}
+
+/* Errors from loading go to the report, not to stderr twice. */
+static void quiet_log(void *ud, uint32_t level, pp_string_view scope, pp_string_view msg)
+{
+	(void)ud;
+	if (level <= PP_LOG_WARN)
+		fprintf(stderr, "polyplug: [%.*s] %.*s\n", (int)scope.len, (const char *)scope.ptr,
+		        (int)msg.len, (const char *)msg.ptr);
+}
+
+static pp_runtime *new_runtime(pp_reload_fn events)
+{
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.log = quiet_log;
+	cfg.log_level = PP_LOG_WARN;
+	cfg.on_reload = events;
+	pp_runtime *rt = NULL;
+	if (pp_runtime_new(&cfg, &rt) != PP_OK) {
+		fprintf(stderr, "polyplug: cannot create a runtime\n");
+		return NULL;
+	}
+	return rt;
+}
+
+static int load_and_report(const char *dir, bool details, bool quiet)
+{
+	struct stat st;
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "polyplug: '%s' is not a directory\n", dir);
+		return 2;
+	}
+	pp_runtime *rt = new_runtime(NULL);
+	if (!rt)
+		return 2;
+	tally t = {rt, quiet, details, 0};
+	size_t loaded = 0;
+	if (!quiet)
+		printf("%s:\n", dir);
+	pp_bundle_load_dir(rt, dir, report, &t, &loaded);
+	if (!quiet || t.failed)
+		printf("%zu bundle%s loaded, %d failed\n", loaded, loaded == 1 ? "" : "s",
+		       t.failed);
+	pp_runtime_free(rt);
+	return t.failed ? 1 : 0;
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	if (wants_help(argc, argv))
+		return usage(usage_list, 0);
+	if (argc != 1)
+		return usage(usage_list, 2);
+	return load_and_report(argv[0], true, false);
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	if (wants_help(argc, argv))
+		return usage(usage_check, 0);
+	bool quiet = argc == 2 && strcmp(argv[0], "-q") == 0;
+	if (argc != 1 && !quiet)
+		return usage(usage_check, 2);
+	return load_and_report(argv[argc - 1], false, quiet);
+}
+
+/* ---- watch -------------------------------------------------------------------- */
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void print_event(void *ud, uint64_t id, const char *name, uint32_t phase, const char *why)
+{
+	(void)ud;
+	(void)id;
+	static const char *const what[] = {"preparing to reload", "reloaded", "reload FAILED",
+	                                   "unloading", "loaded"};
+	printf("[%s] %s%s%s\n", name, phase < 5 ? what[phase] : "?", why ? ": " : "",
+	       why ? why : "");
+	fflush(stdout);
+}
+
+static int cmd_watch(int argc, char **argv)
+{
+	if (wants_help(argc, argv))
+		return usage(usage_watch, 0);
+	unsigned long debounce = 0;
+	if (argc == 3 && strcmp(argv[0], "--debounce") == 0) {
+		char *end;
+		debounce = strtoul(argv[1], &end, 10);
+		if (*end || debounce > 60000)
+			return usage(usage_watch, 2);
+		argv += 2;
+		argc -= 2;
+	}
+	if (argc != 1)
+		return usage(usage_watch, 2);
+	pp_runtime *rt = new_runtime(print_event);
+	if (!rt)
+		return 2;
+	tally t = {rt, false, false, 0};
+	size_t loaded = 0;
+	pp_bundle_load_dir(rt, argv[0], report, &t, &loaded);
+	if (pp_watch_start(rt, (uint32_t)debounce) != PP_OK) {
+		fprintf(stderr, "polyplug: %s\n", pp_last_error(rt));
+		pp_runtime_free(rt);
+		return 2;
+	}
+	printf("watching %zu bundle%s under %s (Ctrl-C stops)\n", loaded, loaded == 1 ? "" : "s",
+	       argv[0]);
+	fflush(stdout);
+	struct sigaction sa = {0};
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	while (!stop)
+		pause();
+	pp_runtime_free(rt);
+	return 0;
+}
+
+/* ---- new ------------------------------------------------------------------------ */
+
+static int write_file(const char *dir, const char *name, const char *text)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
+		fprintf(stderr, "polyplug: cannot write %s: %s\n", path, strerror(errno));
+		return 2;
+	}
+	return 0;
+}
+
+/* Replaces every "@NAME@" in tmpl with name (into a malloc'd string). */
+static char *fill(const char *tmpl, const char *name)
+{
+	size_t n = strlen(tmpl), count = 0;
+	for (const char *p = tmpl; (p = strstr(p, "@NAME@")) != NULL; p += 6)
+		count++;
+	char *out = malloc(n + count * strlen(name) + 1);
+	if (!out)
+		return NULL;
+	char *o = out;
+	for (const char *p = tmpl; *p;) {
+		if (strncmp(p, "@NAME@", 6) == 0) {
+			o += sprintf(o, "%s", name);
+			p += 6;
+		} else {
+			*o++ = *p++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+static const char c_manifest[] = "name = \"@NAME@\"\n"
+                                 "version = \"0.1.0\"\n"
+                                 "loader = \"native\"\n"
+                                 "file = \"@NAME@.so\"\n"
+                                 "provides = [\"@NAME@.Hello@1\"]\n"
+                                 "function_count = { \"@NAME@.Hello@1\" = 1 }\n";
+
+static const char c_source[] =
+        "/* @NAME@ — a polyplug-c bundle providing @NAME@.Hello@1:\n"
+        " *   fn 0: hello(StringView who) -> StringView (in the caller's arena) */\n"
+        "#include <string.h>\n"
+        "\n"
+        "#include <polyplug/abi.h>\n"
+        "\n"
+        "static const pp_host_api *host;\n"
+        "\n"
+        "static void hello(pp_guest_contract_instance self, const void *args, void *out,\n"
+        "                  pp_abi_error *err)\n"
+        "{\n"
+        "\t(void)self;\n"
+        "\tconst pp_string_view *who = args;\n"
+        "\tsize_t len = 7 + who->len;\n"
+        "\tuint8_t *text = host->alloc(host, len, 1);\n"
+        "\tif (!text) {\n"
+        "\t\terr->code = PP_ERR_OUT_OF_MEMORY;\n"
+        "\t\treturn;\n"
+        "\t}\n"
+        "\tmemcpy(text, \"Hello, \", 7);\n"
+        "\tif (who->len)\n"
+        "\t\tmemcpy(text + 7, who->ptr, who->len);\n"
+        "\tpp_string_view result = {text, len}; /* the caller frees it with host->free */\n"
+        "\t*(pp_string_view *)out = result;\n"
+        "}\n"
+        "\n"
+        "static void no_state(pp_vm_loader_data d, const pp_host_api *h, const void *a,\n"
+        "                     pp_guest_contract_instance *out)\n"
+        "{\n"
+        "\t(void)d;\n"
+        "\t(void)h;\n"
+        "\t(void)a;\n"
+        "\tout->data = NULL;\n"
+        "}\n"
+        "\n"
+        "static void no_cleanup(pp_vm_loader_data d, const pp_host_api *h,\n"
+        "                       pp_guest_contract_instance i)\n"
+        "{\n"
+        "\t(void)d;\n"
+        "\t(void)h;\n"
+        "\t(void)i;\n"
+        "}\n"
+        "\n"
+        "static const void *const functions[] = {(const void *)hello};\n"
+        "\n"
+        "PP_DEFINE_ABI_VERSION()\n"
+        "\n"
+        "PP_EXPORT pp_abi_error polyplug_init(const pp_host_api *h, const pp_bundle_init_context "
+        "*ctx)\n"
+        "{\n"
+        "\t(void)ctx;\n"
+        "\thost = h;\n"
+        "\tpp_guest_contract_interface iface = {\n"
+        "\t        .contract_id = pp_guest_contract_id(\"@NAME@.Hello\", 1),\n"
+        "\t        .contract_version = {1, 0, 0},\n"
+        "\t        .dispatch_type = PP_DISPATCH_NATIVE,\n"
+        "\t        .create_instance = no_state,\n"
+        "\t        .destroy_instance = no_cleanup,\n"
+        "\t        .dispatch.native = {1, functions}};\n"
+        "\tpp_plugin_descriptor desc = {PP_SV(\"@NAME@\"), PP_SV(\"@NAME@.Hello@1\"), {1, 0, "
+        "0}};\n"
+        "\tpp_abi_error err = {PP_OK, {NULL, 0}};\n"
+        "\th->register_guest_contract(h, &desc, &iface, &err);\n"
+        "\treturn err;\n"
+        "}\n";
+
+static const char c_makefile[] =
+        "# Builds @NAME@.so next to its manifest. The polyplug headers come from\n"
+        "# pkg-config (an installed polyplug-c) or POLYPLUG_INCLUDE.\n"
+        "POLYPLUG_INCLUDE ?= " PP_INCLUDE_DIR "\n"
+        "CFLAGS ?= -O2 -g\n"
+        "CFLAGS += -std=c11 -Wall -Wextra -fPIC -fvisibility=hidden\n"
+        "CPPFLAGS += $(shell pkg-config --cflags polyplug 2>/dev/null || echo "
+        "-I$(POLYPLUG_INCLUDE))\n"
+        "\n"
+        "@NAME@.so: @NAME@.c\n"
+        "\t$(CC) $(CPPFLAGS) $(CFLAGS) -shared -o $@ $<\n"
+        "\n"
+        "clean:\n"
+        "\trm -f @NAME@.so\n";
+
+static const char js_manifest[] = "name = \"@NAME@\"\n"
+                                  "version = \"0.1.0\"\n"
+                                  "loader = \"js-quickjs\"\n"
+                                  "file = \"bundle.js\"\n"
+                                  "provides = [\"@NAME@.Hello@1\"]\n"
+                                  "function_count = { \"@NAME@.Hello@1\" = 1 }\n";
+
+static const char js_source[] =
+        "// @NAME@ — a polyplug JS bundle providing @NAME@.Hello@1:\n"
+        "//   fn 0: hello(StringView who) -> StringView\n"
+        "// The typed signature lets the loader pass `who` as a string and copy the\n"
+        "// returned string into the caller's arena (see docs/js.md).\n"
+        "\n"
+        "function contractId(name) { // FNV-1a 64 of \"guest_contract:\" + name\n"
+        "  let h = 0xcbf29ce484222325n;\n"
+        "  for (const c of 'guest_contract:' + name)\n"
+        "    h = ((h ^ BigInt(c.charCodeAt(0))) * 0x100000001b3n) & 0xffffffffffffffffn;\n"
+        "  return [Number(h & 0xffffffffn), Number(h >> 32n)];\n"
+        "}\n"
+        "\n"
+        "function polyplug_init(hostLo, hostHi, ctxLo, ctxHi, bridge) {\n"
+        "  const [lo, hi] = contractId('@NAME@.Hello@1');\n"
+        "  return [[{\n"
+        "    contractLo: lo, contractHi: hi, contractName: '@NAME@.Hello@1',\n"
+        "    version: 0x00010000, fnCount: 1,\n"
+        "    interface: {\n"
+        "      factory: () => ({}),\n"
+        "      functions: [(impl, who) => 'Hello, ' + who],\n"
+        "      signatures: [{ params: ['StringView'], result: 'StringView' }],\n"
+        "    },\n"
+        "  }], { code: 0, message: '' }];\n"
+        "}\n";
+
+static bool valid_name(const char *name)
+{
+	if (!*name || strlen(name) > 64)
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+			return false;
+	return true;
+}
+
+static int cmd_new(int argc, char **argv)
+{
+	if (wants_help(argc, argv))
+		return usage(usage_new, 0);
+	if (argc != 2 || (strcmp(argv[0], "c") != 0 && strcmp(argv[0], "js") != 0))
+		return usage(usage_new, 2);
+	const char *name = argv[1];
+	if (!valid_name(name)) {
+		fprintf(stderr, "polyplug: '%s' is not a bundle name (letters, digits, _ and -)\n",
+		        name);
+		return 2;
+	}
+	if (mkdir(name, 0755) != 0) {
+		fprintf(stderr, "polyplug: cannot create %s: %s\n", name, strerror(errno));
+		return 2;
+	}
+	bool c = strcmp(argv[0], "c") == 0;
+	char source[80];
+	snprintf(source, sizeof source, "%s.c", name);
+	const struct {
+		const char *file, *tmpl;
+	} files[] = {{"manifest.toml", c ? c_manifest : js_manifest},
+	             {c ? source : "bundle.js", c ? c_source : js_source},
+	             {c ? "Makefile" : NULL, c_makefile}};
+	for (size_t i = 0; i < 3; i++) {
+		if (!files[i].file)
+			continue;
+		char *text = fill(files[i].tmpl, name);
+		int st = text ? write_file(name, files[i].file, text) : 2;
+		free(text);
+		if (st)
+			return st;
+	}
+	printf("created %s/ (%s bundle providing %s.Hello@1)\n", name, c ? "C" : "JS", name);
+	if (c)
+		printf("build it: make -C %s\n", name);
+	printf("check it: polyplug check .\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage(usage_main, 2);
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0)
+		return usage(usage_main, 0);
+	static const struct {
+		const char *name;
+		int (*run)(int argc, char **argv);
+	} commands[] = {
+	        {"list", cmd_list}, {"check", cmd_check}, {"watch", cmd_watch}, {"new", cmd_new}};
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(cmd, commands[i].name) == 0)
+			return commands[i].run(argc - 2, argv + 2);
+	fprintf(stderr, "polyplug: unknown command '%s'\n\n", cmd);
+	return usage(usage_main, 2);
+}
