@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# test_install.sh BUILD_DIR HOST_C BUNDLE_JS — installs the build into a
+# scratch prefix the way `make install PREFIX=...` does, then builds the
+# README's host against the installed copy with pkg-config (shared library)
+# and with find_package(polyplug) (shared and static), runs each on a JS
+# bundle, and runs the installed polyplug tool.
+set -euo pipefail
+build=$1 host_c=$2 bundle=$3
+work=$(mktemp -d /tmp/pp-install-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+prefix=$work/prefix
+
+cmake --install "$build" --prefix "$prefix" >"$work/install.log"
+for f in include/polyplug/polyplug.h include/polyplug/abi.h lib/libpolyplug.so \
+	lib/libpolyplug.a lib/pkgconfig/polyplug.pc lib/cmake/polyplug/polyplugConfig.cmake \
+	bin/polyplug; do
+	[ -e "$prefix/$f" ] || { echo "not installed: $f" >&2; exit 1; }
+done
+"$prefix/bin/polyplug" --help >/dev/null
+
+# pkg-config, shared
+export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+cc -std=c11 -Wall -Werror -Wno-unused-parameter "$host_c" -o "$work/host_pc" \
+	$(pkg-config --cflags --libs polyplug) -Wl,-rpath,"$prefix/lib"
+"$work/host_pc" "$bundle" | grep -q "40 + 2 = 42 (code 0)"
+ldd "$work/host_pc" | grep -q "$prefix/lib/libpolyplug.so"
+
+# find_package, shared and static
+mkdir -p "$work/proj"
+cp "$host_c" "$work/proj/host.c"
+cat >"$work/proj/CMakeLists.txt" <<'CMAKE'
+cmake_minimum_required(VERSION 3.20)
+project(tiny_host C)
+find_package(polyplug 0.1 REQUIRED)
+add_executable(host_shared host.c)
+target_link_libraries(host_shared PRIVATE polyplug::polyplug)
+add_executable(host_static host.c)
+target_link_libraries(host_static PRIVATE polyplug::polyplug_static)
+CMAKE
+cmake -S "$work/proj" -B "$work/proj/build" -DCMAKE_PREFIX_PATH="$prefix" \
+	-DCMAKE_BUILD_TYPE=Release >"$work/cmake.log" 2>&1 || { cat "$work/cmake.log" >&2; exit 1; }
+cmake --build "$work/proj/build" >>"$work/cmake.log" 2>&1 || { cat "$work/cmake.log" >&2; exit 1; }
+"$work/proj/build/host_shared" "$bundle" | grep -q "40 + 2 = 42 (code 0)"
+"$work/proj/build/host_static" "$bundle" | grep -q "40 + 2 = 42 (code 0)"
+if ldd "$work/proj/build/host_static" | grep -q libpolyplug; then
+	echo "host_static is linked to the shared library" >&2
+	exit 1
+fi
+echo "install: pkg-config and find_package hosts built and ran"
