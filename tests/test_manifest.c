@@ -200,6 +200,34 @@ static void dependencies_guard_unload_and_reload_rereads(void **state)
 	remove_tree(root);
 }
 
+/* A new version that declares a new dependency sees it during its init
+ * (the trust rule follows the manifest being loaded, not the old one). */
+static void reload_applies_new_dependencies(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	char root[256], a[512], b[512];
+	temp_dir(root, sizeof root);
+	js_bundle(subdir(a, sizeof a, root, "a"), "bundle.js", "m.A", 1, NULL);
+	put(a, "manifest.toml", "name = \"a\"\nprovides = [\"m.A@1\"]\n");
+	js_bundle(subdir(b, sizeof b, root, "b"), "bundle.js", "m.B", 2, NULL);
+	put(b, "manifest.toml", "name = \"b\"\nprovides = [\"m.B@1\"]\n");
+	assert_int_equal(pp_bundle_load(rt, a, NULL, NULL), PP_OK);
+	assert_int_equal(pp_bundle_load(rt, b, NULL, NULL), PP_OK);
+	/* v2 of b looks m.A up at init: without declaring it, it cannot see it */
+	js_bundle(b, "bundle.js", "m.B", 3, "m.A");
+	assert_int_equal(pp_bundle_reload(rt, pp_bundle_id("b")), PP_ERR_INIT_FAILED);
+	assert_int_equal(value_of(rt, "m.B"), 2);
+	put(b, "manifest.toml",
+	    "name = \"b\"\nprovides = [\"m.B@1\"]\n[[dependency]]\ncontract = \"m.A@1\"\n");
+	assert_int_equal(pp_bundle_reload(rt, pp_bundle_id("b")), PP_OK);
+	assert_int_equal(value_of(rt, "m.B"), 3);
+	/* and now it guards a */
+	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("a"), 0), PP_ERR_DEPENDENCY_IN_USE);
+	pp_runtime_free(rt);
+	remove_tree(root);
+}
+
 /* ---- Plugins directories -------------------------------------------------------- */
 
 typedef struct seen {
@@ -367,6 +395,7 @@ int main(void)
 	        cmocka_unit_test(reads_generated_reference_manifests),
 	        cmocka_unit_test(bad_manifests_fail_by_file_line_and_key),
 	        cmocka_unit_test(dependencies_guard_unload_and_reload_rereads),
+	        cmocka_unit_test(reload_applies_new_dependencies),
 	        cmocka_unit_test(plugins_load_in_dependency_order),
 	        cmocka_unit_test(missing_dependencies_and_cycles_are_named),
 	        cmocka_unit_test(lifecycle_events_reach_the_host),

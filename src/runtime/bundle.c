@@ -63,6 +63,13 @@ pp_bundle *pp__bundle_by_id(pp_runtime *rt, uint64_t id)
 	return NULL;
 }
 
+static void free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
 static void bundle_free(pp_bundle *b)
 {
 	free(b->name);
@@ -70,44 +77,69 @@ static void bundle_free(pp_bundle *b)
 	free(b->load_path);
 	free(b->source);
 	free(b->deps);
-	for (size_t i = 0; i < b->bundle_dep_count; i++)
-		free(b->bundle_deps[i]);
-	free(b->bundle_deps);
+	free_names(b->bundle_deps, b->bundle_dep_count);
 	pp__manifest_free(b->manifest);
 	free(b);
 }
 
-/* Takes the manifest's dependencies (contracts, and bundles by name) in
- * addition to those the host passed. */
-static bool add_manifest_deps(pp_bundle *b, const pp_manifest *m)
+/* What a bundle depends on, the host's declarations plus its manifest's. */
+typedef struct dep_set {
+	pp_dependency *deps;
+	size_t dep_count;
+	char **bundle_deps;
+	size_t bundle_dep_count;
+	bool reinit;
+} dep_set;
+
+static void dep_set_free(dep_set *d)
 {
-	b->reinit_on_dep_reload |= m->reinit_on_dep_reload;
-	if (m->dep_count) {
-		pp_dependency *deps =
-		        realloc(b->deps, (b->dep_count + m->dep_count) * sizeof *deps);
-		if (!deps)
-			return false;
-		b->deps = deps;
-		for (size_t i = 0; i < m->dep_count; i++)
-			b->deps[b->dep_count++] = m->deps[i].dep;
-	}
-	size_t nb = m->bundle_dep_count;
-	for (size_t i = 0; i < m->dep_count; i++)
+	free(d->deps);
+	free_names(d->bundle_deps, d->bundle_dep_count);
+}
+
+/* b's host dependencies combined with m's (m may be NULL), in fresh arrays. */
+static bool dep_set_build(const pp_bundle *b, const pp_manifest *m, dep_set *out)
+{
+	memset(out, 0, sizeof *out);
+	out->reinit = b->host_reinit || (m && m->reinit_on_dep_reload);
+	size_t nd = b->host_dep_count + (m ? m->dep_count : 0);
+	size_t nb = m ? m->bundle_dep_count : 0;
+	for (size_t i = 0; m && i < m->dep_count; i++)
 		nb += m->deps[i].bundle != NULL;
-	if (nb == 0)
-		return true;
-	char **names = calloc(nb, sizeof *names);
-	if (!names)
+	out->deps = nd ? malloc(nd * sizeof *out->deps) : NULL;
+	out->bundle_deps = nb ? calloc(nb, sizeof *out->bundle_deps) : NULL;
+	if ((nd && !out->deps) || (nb && !out->bundle_deps)) {
+		dep_set_free(out);
 		return false;
-	b->bundle_deps = names;
-	for (size_t i = 0; i < m->bundle_dep_count; i++)
-		if (!(names[b->bundle_dep_count++] = pp__strdup(m->bundle_deps[i])))
-			return false;
-	for (size_t i = 0; i < m->dep_count; i++)
-		if (m->deps[i].bundle &&
-		    !(names[b->bundle_dep_count++] = pp__strdup(m->deps[i].bundle)))
-			return false;
-	return true;
+	}
+	for (size_t i = 0; i < b->host_dep_count; i++)
+		out->deps[out->dep_count++] = b->deps[i];
+	for (size_t i = 0; m && i < m->dep_count; i++)
+		out->deps[out->dep_count++] = m->deps[i].dep;
+	bool ok = true;
+	for (size_t i = 0; m && i < m->bundle_dep_count; i++)
+		ok &= (out->bundle_deps[out->bundle_dep_count++] = pp__strdup(m->bundle_deps[i])) !=
+		      NULL;
+	for (size_t i = 0; m && i < m->dep_count; i++)
+		if (m->deps[i].bundle)
+			ok &= (out->bundle_deps[out->bundle_dep_count++] =
+			               pp__strdup(m->deps[i].bundle)) != NULL;
+	if (!ok)
+		dep_set_free(out);
+	return ok;
+}
+
+/* Puts d in b, handing b's previous set back in d. */
+static void dep_set_swap(pp_bundle *b, dep_set *d)
+{
+	dep_set old = {b->deps, b->dep_count, b->bundle_deps, b->bundle_dep_count,
+	               b->reinit_on_dep_reload};
+	b->deps = d->deps;
+	b->dep_count = d->dep_count;
+	b->bundle_deps = d->bundle_deps;
+	b->bundle_dep_count = d->bundle_dep_count;
+	b->reinit_on_dep_reload = d->reinit;
+	*d = old;
 }
 
 static pp_bundle *bundle_new(pp_runtime *rt, const char *name, const char *path,
@@ -125,10 +157,10 @@ static pp_bundle *bundle_new(pp_runtime *rt, const char *name, const char *path,
 		if (b->deps) {
 			memcpy(b->deps, opts->dependencies,
 			       opts->dependency_count * sizeof *b->deps);
-			b->dep_count = opts->dependency_count;
+			b->dep_count = b->host_dep_count = opts->dependency_count;
 		}
 	}
-	b->reinit_on_dep_reload = opts && opts->reinit_on_dep_reload;
+	b->reinit_on_dep_reload = b->host_reinit = opts && opts->reinit_on_dep_reload;
 	b->js = rt->cfg.js;
 	if (opts && opts->js.memory_bytes)
 		b->js.memory_bytes = opts->js.memory_bytes;
@@ -353,8 +385,13 @@ pp_status pp_bundle_load(pp_runtime *rt, const char *path, const pp_load_options
 		return st;
 	}
 	b->manifest = m;
+	dep_set deps;
 	bool stored = !m || ((!m->file || (b->load_path = pp__strdup(m->file)) != NULL) &&
-	                     add_manifest_deps(b, m));
+	                     dep_set_build(b, m, &deps));
+	if (stored && m) {
+		dep_set_swap(b, &deps);
+		dep_set_free(&deps);
+	}
 	if (!stored)
 		st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 	struct stat sb;
@@ -519,6 +556,8 @@ static pp_status reload_locked(pp_runtime *rt, pp_bundle *b, visited *seen)
 	 * provide other contracts or live in another file. */
 	pp_manifest *old_manifest = b->manifest, *m = NULL;
 	char *old_load_path = b->load_path;
+	dep_set deps; /* the new dependencies while loading; the old ones after */
+	bool swapped = false;
 	pp_status st = PP_OK;
 	if (*b->path && is_dir(b->path) && pp__manifest_exists(b->path)) {
 		st = pp__manifest_read(rt, b->path, &m);
@@ -526,11 +565,19 @@ static pp_status reload_locked(pp_runtime *rt, pp_bundle *b, visited *seen)
 			st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 		if (st == PP_OK && !m->file)
 			b->load_path = NULL;
+		if (st == PP_OK && !(swapped = dep_set_build(b, m, &deps)))
+			st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+		if (swapped)
+			dep_set_swap(b, &deps); /* its init sees what it now declares */
 		b->manifest = m;
 	}
 	void *code = NULL;
 	if (st == PP_OK)
 		st = load_and_publish(rt, b, &code);
+	if (swapped && st != PP_OK)
+		dep_set_swap(b, &deps); /* back to what the serving version declared */
+	if (swapped)
+		dep_set_free(&deps);
 	if (b->manifest != old_manifest) {
 		if (st == PP_OK) {
 			pp__manifest_free(old_manifest);

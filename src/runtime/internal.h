@@ -124,11 +124,11 @@ struct pp_bundle {
 	pp_contract_node *contracts; /* published */
 	pp_contract_node *staged;    /* during init */
 	uint32_t staged_count;
-	pp_dependency *deps;
-	size_t dep_count;
+	pp_dependency *deps; /* the host's (first host_dep_count), then the manifest's */
+	size_t dep_count, host_dep_count;
 	char **bundle_deps; /* names of bundles this one needs loaded first */
 	size_t bundle_dep_count;
-	bool reinit_on_dep_reload;
+	bool reinit_on_dep_reload, host_reinit;
 	struct pp_manifest *manifest; /* manifest.toml of a bundle directory, or NULL */
 	char *load_path;              /* what the loader opens (path, or the manifest's file) */
 	pp_js_limits js;              /* effective JS limits */
