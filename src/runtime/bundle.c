@@ -106,9 +106,9 @@ static bool dep_set_build(const pp_bundle *b, const pp_manifest *m, dep_set *out
 	size_t nb = m ? m->bundle_dep_count : 0;
 	for (size_t i = 0; m && i < m->dep_count; i++)
 		nb += m->deps[i].bundle != NULL;
-	out->deps = nd ? malloc(nd * sizeof *out->deps) : NULL;
-	out->bundle_deps = nb ? calloc(nb, sizeof *out->bundle_deps) : NULL;
-	if ((nd && !out->deps) || (nb && !out->bundle_deps)) {
+	out->deps = malloc((nd + 1) * sizeof *out->deps); /* + 1: never a 0-byte request */
+	out->bundle_deps = calloc(nb + 1, sizeof *out->bundle_deps);
+	if (!out->deps || !out->bundle_deps) {
 		dep_set_free(out);
 		return false;
 	}
