@@ -233,34 +233,68 @@ static void strings_cross_as_utf8_of_any_size(void **state)
 	pp_runtime_free(rt);
 }
 
-static void string_results_need_an_arena(void **state)
+/* Where a result's bytes go: an Arena param in the args struct (how
+ * generated glue says it), else the call's arena, else the host's
+ * allocator, the caller freeing with host->free. */
+static void result_bytes_go_to_the_args_arena_call_arena_or_host(void **state)
 {
 	(void)state;
 	log_capture logs = {.lock = PTHREAD_MUTEX_INITIALIZER};
-	pp_runtime *rt = rt_with_log(&logs, PP_LOG_TRACE);
-	js_load_ok(rt, "noarena",
-	           JS_TYPED("js.noarena",
+	counting_alloc ca = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.log = capture_log;
+	cfg.log_userdata = &logs;
+	cfg.alloc = ca_alloc;
+	cfg.free = ca_free;
+	cfg.alloc_userdata = &ca;
+	pp_runtime *rt = NULL;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	js_load_ok(rt, "where",
+	           JS_TYPED("js.where",
 	                    "function () { return 'abc'; }, function () { return ''; },"
-	                    "function () { return 42; }",
+	                    "function () { return 42; },"
+	                    "function (impl, n) { return 'x'.repeat(n); }",
 	                    "{ params: [], result: 'StringView' }, { params: [], result: "
-	                    "'StringView' }, { params: [], result: 'StringView' }"));
+	                    "'StringView' }, { params: [], result: 'StringView' },"
+	                    "{ params: ['u32', 'Arena'], result: 'StringView' }"));
+	const pp_host_api *host = pp_runtime_host_api(rt);
 	pp_string_view out = {NULL, 0};
-	assert_int_equal(call_on(rt, "js.noarena", 0, NULL, &out, NULL), PP_ERR_INVALID_ARGUMENT);
-	assert_contains(logs.last, "no call arena");
-	assert_contains(logs.last, "bundle 'noarena'");
+	/* no arena at all: the host's allocator */
+	assert_int_equal(call_on(rt, "js.where", 0, NULL, &out, NULL), PP_OK);
+	assert_true(view_is(out, "abc"));
+	assert_int_equal(ca.allocs, 1);
+	host->free(host, (void *)out.ptr, out.len, 1);
+	assert_int_equal(ca.live, 0);
 	/* an empty string needs no memory */
-	assert_int_equal(call_on(rt, "js.noarena", 1, NULL, &out, NULL), PP_OK);
+	assert_int_equal(call_on(rt, "js.where", 1, NULL, &out, NULL), PP_OK);
 	assert_int_equal(out.len, 0);
+	assert_int_equal(ca.allocs, 1);
+	/* the args' Arena wins over the call's */
+	uint8_t mem1[32], mem2[32];
+	pp_call_arena a1, a2;
+	pp_call_arena_init(&a1, mem1, sizeof mem1, host);
+	pp_call_arena_init(&a2, mem2, sizeof mem2, host);
+	struct {
+		uint32_t n;
+		pp_call_arena *arena;
+	} args = {5, &a1};
+	assert_int_equal(call_on(rt, "js.where", 3, &args, &out, &a2), PP_OK);
+	assert_true(view_is(out, "xxxxx"));
+	assert_true(out.ptr >= mem1 && out.ptr < mem1 + sizeof mem1);
+	args.arena = NULL; /* then the call's */
+	assert_int_equal(call_on(rt, "js.where", 3, &args, &out, &a2), PP_OK);
+	assert_true(out.ptr >= mem2 && out.ptr < mem2 + sizeof mem2);
 	/* a result of the wrong kind is an error, not a guess */
-	uint8_t mem[32];
-	pp_call_arena arena;
-	pp_call_arena_init(&arena, mem, sizeof mem, pp_runtime_host_api(rt));
-	assert_int_equal(call_on(rt, "js.noarena", 2, NULL, &out, &arena), PP_ERR_GENERIC);
+	assert_int_equal(call_on(rt, "js.where", 2, NULL, &out, &a1), PP_ERR_GENERIC);
 	assert_contains(logs.last, "non-string");
+	assert_contains(logs.last, "bundle 'where'");
 	/* no out pointer for a result */
-	assert_int_equal(call_on(rt, "js.noarena", 0, NULL, NULL, &arena), PP_ERR_INVALID_ARGUMENT);
-	pp_call_arena_free(&arena);
+	assert_int_equal(call_on(rt, "js.where", 0, NULL, NULL, &a1), PP_ERR_INVALID_ARGUMENT);
+	pp_call_arena_free(&a1);
+	pp_call_arena_free(&a2);
 	pp_runtime_free(rt);
+	assert_int_equal(ca.live, 0);
 }
 
 static void buffers_are_copies_in_and_any_view_out(void **state)
@@ -367,6 +401,43 @@ static void fast_string_helpers_move_whole_strings(void **state)
 	pp_runtime_free(rt);
 }
 
+static void fast_byte_helpers_move_whole_buffers(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	js_load_ok(
+	        rt, "bytes",
+	        JS_ONE("js.bytes",
+	               "function (impl, a, o, ar, b) {\n"
+	               "  var ptr = b.readU32(a + 4) * 4294967296 + b.readU32(a);\n"
+	               "  var u8 = b.fast.readBytes(ptr, b.readU32(a + 8));\n"
+	               "  if (!(u8 instanceof Uint8Array)) return 90;\n"
+	               "  u8.reverse();\n"
+	               "  var m = b.arenaAlloc(u8.length, ar); var p = m[1] * 4294967296 + m[0];\n"
+	               "  var wrote = b.fast.writeBytes(p, u8.length, u8.subarray(0));\n"
+	               "  var viaBuffer = b.fast.writeBytes(p, 1, u8.buffer);\n"
+	               "  var bad = 0; try { b.fast.writeBytes(p, 1, 'text'); } catch (e) { bad = "
+	               "1; }\n"
+	               "  b.writeU32(o, m[0]); b.writeU32(o + 4, m[1]);\n"
+	               "  b.writeU32(o + 8, wrote); b.writeU32(o + 12, viaBuffer * 10 + bad);\n"
+	               "  return 0; }"));
+	static const uint8_t data[] = {1, 2, 3, 250};
+	pp_string_view in = {data, sizeof data};
+	struct {
+		uint32_t lo, hi, wrote, checks;
+	} out;
+	uint8_t mem[64];
+	pp_call_arena arena;
+	pp_call_arena_init(&arena, mem, sizeof mem, pp_runtime_host_api(rt));
+	assert_int_equal(call_on(rt, "js.bytes", 0, &in, &out, &arena), PP_OK);
+	const uint8_t *p = (const uint8_t *)(uintptr_t)((uint64_t)out.hi << 32 | out.lo);
+	assert_int_equal(out.wrote, 4);
+	assert_memory_equal(p, ((uint8_t[]){250, 3, 2, 1}), 4);
+	assert_int_equal(out.checks, 11); /* one byte via the ArrayBuffer; a string refused */
+	pp_call_arena_free(&arena);
+	pp_runtime_free(rt);
+}
+
 /* ---- Status codes and errors ----------------------------------------------- */
 
 static void throws_give_codes_and_messages(void **state)
@@ -410,6 +481,8 @@ static void bad_signatures_fail_the_load_by_name(void **state)
 	        {"{ params: 'i32', result: 'i32' }", "params must be an array"},
 	        {"{ params: ['void'] }", "void is only a result type"},
 	        {"{ params: [7] }", "params[0] is not a type name"},
+	        {"{ params: ['Arena', 'Arena'] }", "only one Arena param"},
+	        {"{ params: [], result: 'Arena' }", "Arena is only a param type"},
 	        {"'i32'", "must be an object"},
 	        {"{ params: ['i32','i32','i32','i32','i32','i32','i32','i32','i32','i32',"
 	         "'i32','i32','i32','i32','i32','i32','i32'] }",
@@ -507,9 +580,10 @@ int main(void)
 	        cmocka_unit_test(every_result_type_is_written_back),
 	        cmocka_unit_test(results_convert_like_c_casts),
 	        cmocka_unit_test(strings_cross_as_utf8_of_any_size),
-	        cmocka_unit_test(string_results_need_an_arena),
+	        cmocka_unit_test(result_bytes_go_to_the_args_arena_call_arena_or_host),
 	        cmocka_unit_test(buffers_are_copies_in_and_any_view_out),
 	        cmocka_unit_test(fast_string_helpers_move_whole_strings),
+	        cmocka_unit_test(fast_byte_helpers_move_whole_buffers),
 	        cmocka_unit_test(throws_give_codes_and_messages),
 	        cmocka_unit_test(bad_signatures_fail_the_load_by_name),
 	        cmocka_unit_test(typed_functions_get_the_instance_impl),

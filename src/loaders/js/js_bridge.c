@@ -5,8 +5,9 @@
  * Numbers (user-space addresses fit in 2^53); unsigned 32-bit values and
  * pointer halves come back as exact non-negative Numbers.
  *
- * polyplug-c adds one property, `fast`, with UTF-8 string helpers that move a
- * whole string in one call (readString, utf8Length, writeString). The
+ * polyplug-c adds one property, `fast`, with helpers that move a whole string
+ * or byte run in one call (readString, utf8Length, writeString, readBytes,
+ * writeBytes). The
  * bridge's own functions are exactly the reference's. (Typed signatures, the
  * other fast path, live in js_sig.c.)
  */
@@ -465,6 +466,55 @@ static JSValue f_write_string(JSContext *ctx, JSValueConst this_val, int argc, J
 	return JS_NewFloat64(ctx, p ? (double)len : 0);
 }
 
+/* readBytes(ptr, len): a Uint8Array copy of len bytes in one call. */
+static JSValue f_read_bytes(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	(void)this_val;
+	(void)argc;
+	ARG_PTR(0, p);
+	ARG_U32(1, len);
+	static const uint8_t none[1];
+	JSValue ab = JS_NewArrayBufferCopy(ctx, p && len ? (const uint8_t *)p : none, p ? len : 0);
+	if (JS_IsException(ab))
+		return ab;
+	/* the constructor reads (buffer, offset, length) whatever argc says */
+	JSValue targs[3] = {ab, JS_UNDEFINED, JS_UNDEFINED};
+	JSValue u8 = JS_NewTypedArray(ctx, 3, targs, JS_TYPED_ARRAY_UINT8);
+	JS_FreeValue(ctx, ab);
+	return u8;
+}
+
+/* writeBytes(ptr, cap, bytes): copies an ArrayBuffer's or typed array's bytes
+ * (at most cap) to ptr; returns how many it wrote. */
+static JSValue f_write_bytes(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	(void)this_val;
+	(void)argc;
+	ARG_PTR(0, p);
+	ARG_U32(1, cap);
+	size_t len = 0, off = 0, per = 0, size = 0;
+	uint8_t *src = JS_GetArrayBuffer(ctx, &size, argv[2]);
+	if (src) {
+		len = size;
+	} else {
+		JS_FreeValue(ctx, JS_GetException(ctx));
+		JSValue ab = JS_GetTypedArrayBuffer(ctx, argv[2], &off, &len, &per);
+		if (JS_IsException(ab))
+			return JS_ThrowTypeError(
+			        ctx, "writeBytes: expected an ArrayBuffer or typed array");
+		src = JS_GetArrayBuffer(ctx, &size, ab);
+		JS_FreeValue(ctx, ab);
+		if (!src || off + len > size)
+			return JS_ThrowTypeError(ctx, "writeBytes: the buffer is detached");
+		src += off;
+	}
+	if (len > cap)
+		len = cap;
+	if (p && len)
+		memcpy(p, src, len);
+	return JS_NewFloat64(ctx, p ? (double)len : 0);
+}
+
 /* ---- The object ------------------------------------------------------------ */
 
 /* Plain (enumerable, writable, configurable) properties, as the reference
@@ -501,9 +551,9 @@ static const JSCFunctionListEntry bridge_functions[] = {
 };
 
 static const JSCFunctionListEntry fast_functions[] = {
-        BRIDGE_FN("readString", 2, f_read_string),
-        BRIDGE_FN("utf8Length", 1, f_utf8_length),
-        BRIDGE_FN("writeString", 3, f_write_string),
+        BRIDGE_FN("readString", 2, f_read_string),   BRIDGE_FN("utf8Length", 1, f_utf8_length),
+        BRIDGE_FN("writeString", 3, f_write_string), BRIDGE_FN("readBytes", 2, f_read_bytes),
+        BRIDGE_FN("writeBytes", 3, f_write_bytes),
 };
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))

@@ -306,10 +306,11 @@ static uint32_t call_typed(js_vm *vm, const js_contract *c, uint32_t fn_id, JSVa
 	const js_sig *sig = &c->sigs[fn_id];
 	JSValue argv[1 + PP_JS_SIG_MAX_PARAMS];
 	argv[0] = impl;
-	if (!pp_js_sig_args(ctx, sig, args, argv + 1))
+	int n = pp_js_sig_args(ctx, sig, args, argv + 1);
+	if (n < 0)
 		return exception_code(vm, failure);
-	JSValue ret = JS_Call(ctx, c->functions[fn_id], JS_UNDEFINED, 1 + sig->nparams, argv);
-	for (uint8_t i = 1; i <= sig->nparams; i++)
+	JSValue ret = JS_Call(ctx, c->functions[fn_id], JS_UNDEFINED, 1 + n, argv);
+	for (int i = 1; i <= n; i++)
 		JS_FreeValue(ctx, argv[i]);
 	uint32_t code;
 	if (JS_IsException(ret)) {
@@ -320,7 +321,8 @@ static uint32_t call_typed(js_vm *vm, const js_contract *c, uint32_t fn_id, JSVa
 		return code;
 	}
 	char why[160];
-	code = pp_js_sig_result(ctx, sig, ret, out, arena, why, sizeof why);
+	code = pp_js_sig_result(ctx, sig, ret, out, vm->host, pp_js_sig_arena(sig, args, arena),
+	                        why, sizeof why);
 	JS_FreeValue(ctx, ret);
 	if (code != PP_OK)
 		*failure = text_printf("%s", why);

@@ -24,6 +24,7 @@ enum {
 	T_F64,
 	T_STRING,
 	T_BUFFER,
+	T_ARENA, /* a hidden param: where a StringView/Buffer result's bytes go */
 };
 
 static const struct {
@@ -44,6 +45,7 @@ static const struct {
         [T_F64] = {"f64", 8},
         [T_STRING] = {"StringView", 16},
         [T_BUFFER] = {"Buffer", 16},
+        [T_ARENA] = {"Arena", 8},
 };
 
 _Static_assert(sizeof(pp_string_view) == 16, "StringView and Buffer are {ptr, len}");
@@ -111,15 +113,27 @@ bool pp_js_sig_read(JSContext *ctx, JSValueConst spec, js_sig *sig, char *why, s
 			snprintf(why, cap, "%s: void is only a result type", where);
 			goto done;
 		}
+		if (t == T_ARENA && sig->has_arena) {
+			snprintf(why, cap, "%s: only one Arena param", where);
+			goto done;
+		}
 		size_t align = types[t].size;
 		offset = (offset + align - 1) & ~(align - 1);
 		sig->types[i] = (uint8_t)t;
 		sig->offsets[i] = (uint16_t)offset;
+		if (t == T_ARENA) {
+			sig->has_arena = true;
+			sig->arena_offset = (uint16_t)offset;
+		}
 		offset += types[t].size;
 	}
 	int r = JS_IsUndefined(result) ? T_VOID : type_of(ctx, result, "result", why, cap);
 	if (r < 0)
 		goto done;
+	if (r == T_ARENA) {
+		snprintf(why, cap, "result: Arena is only a param type");
+		goto done;
+	}
 	sig->nparams = (uint8_t)n;
 	sig->result = (uint8_t)r;
 	sig->typed = true;
@@ -180,42 +194,54 @@ static JSValue to_js(JSContext *ctx, uint8_t type, const uint8_t *p)
 	}
 }
 
-bool pp_js_sig_args(JSContext *ctx, const js_sig *sig, const void *args, JSValue *argv)
+int pp_js_sig_args(JSContext *ctx, const js_sig *sig, const void *args, JSValue *argv)
 {
 	const uint8_t *base = args;
+	int n = 0;
 	for (uint8_t i = 0; i < sig->nparams; i++) {
+		if (sig->types[i] == T_ARENA)
+			continue; /* the loader's, not the function's */
 		if (!base) {
 			JS_ThrowTypeError(ctx, "the args pointer is NULL");
-			argv[i] = JS_EXCEPTION;
+			argv[n] = JS_EXCEPTION;
 		} else {
-			argv[i] = to_js(ctx, sig->types[i], base + sig->offsets[i]);
+			argv[n] = to_js(ctx, sig->types[i], base + sig->offsets[i]);
 		}
-		if (JS_IsException(argv[i])) {
-			while (i--)
-				JS_FreeValue(ctx, argv[i]);
-			return false;
+		if (JS_IsException(argv[n])) {
+			while (n--)
+				JS_FreeValue(ctx, argv[n]);
+			return -1;
 		}
+		n++;
 	}
-	return true;
+	return n;
+}
+
+pp_call_arena *pp_js_sig_arena(const js_sig *sig, const void *args, pp_call_arena *call_arena)
+{
+	pp_call_arena *a = NULL;
+	if (sig->has_arena && args)
+		memcpy(&a, (const uint8_t *)args + sig->arena_offset, sizeof a);
+	return a ? a : call_arena;
 }
 
 /* ---- Result: JS value -> out ------------------------------------------------ */
 
 #define STORE(T, p, v) (*(T *)(void *)(p) = (T)(v))
 
-/* bytes into the call's arena, then {ptr, len} into out. */
-static uint32_t put_bytes(const uint8_t *bytes, size_t len, void *out, pp_call_arena *arena,
-                          char *why, size_t cap)
+/* bytes into the call's arena (the host's allocator when there is none: the
+ * caller frees them with host->free(ptr, len, 1)), then {ptr, len} into out. */
+static uint32_t put_bytes(const pp_host_api *host, const uint8_t *bytes, size_t len, void *out,
+                          pp_call_arena *arena, char *why, size_t cap)
 {
 	pp_string_view v = {NULL, 0};
 	if (len) {
-		uint8_t *copy = arena ? pp_call_arena_alloc(arena, len, 1) : NULL;
+		uint8_t *copy =
+		        arena ? pp_call_arena_alloc(arena, len, 1) : host->alloc(host, len, 1);
 		if (!copy) {
-			snprintf(why, cap, "%s for a %zu-byte result",
-			         arena ? "the call arena could not allocate"
-			               : "no call arena was passed",
-			         len);
-			return arena ? PP_ERR_OUT_OF_MEMORY : PP_ERR_INVALID_ARGUMENT;
+			snprintf(why, cap, "%s could not allocate a %zu-byte result",
+			         arena ? "the call arena" : "the host allocator", len);
+			return PP_ERR_OUT_OF_MEMORY;
 		}
 		memcpy(copy, bytes, len);
 		v.ptr = copy;
@@ -277,7 +303,7 @@ static const uint8_t *view_bytes(JSContext *ctx, JSValueConst v, size_t *len)
 }
 
 uint32_t pp_js_sig_result(JSContext *ctx, const js_sig *sig, JSValueConst ret, void *out,
-                          pp_call_arena *arena, char *why, size_t cap)
+                          const pp_host_api *host, pp_call_arena *arena, char *why, size_t cap)
 {
 	uint8_t t = sig->result;
 	if (t == T_VOID)
@@ -337,7 +363,7 @@ uint32_t pp_js_sig_result(JSContext *ctx, const js_sig *sig, JSValueConst ret, v
 		const char *s = JS_ToCStringLen(ctx, &len, ret);
 		if (!s)
 			break;
-		uint32_t st = put_bytes((const uint8_t *)s, len, out, arena, why, cap);
+		uint32_t st = put_bytes(host, (const uint8_t *)s, len, out, arena, why, cap);
 		JS_FreeCString(ctx, s);
 		return st;
 	}
@@ -350,7 +376,7 @@ uint32_t pp_js_sig_result(JSContext *ctx, const js_sig *sig, JSValueConst ret, v
 			         "result");
 			return PP_ERR_GENERIC;
 		}
-		return put_bytes(p, len, out, arena, why, cap);
+		return put_bytes(host, p, len, out, arena, why, cap);
 	}
 	}
 	if (rc < 0 || JS_HasException(ctx)) {

@@ -9,8 +9,10 @@
  * pointer arithmetic in JS. Types: bool, i8, u8, i16, u16, i32, u32, i64, u64
  * (BigInt), f32, f64, StringView (a string, UTF-8 on the C side), Buffer
  * (a Uint8Array copy in; an ArrayBuffer or any typed array / DataView out),
- * and void (result only). StringView and Buffer results are copied into the
- * call's arena.
+ * void (result only), and Arena: a hidden param (the pointer generated glue
+ * puts in the args struct) naming where a StringView/Buffer result's bytes
+ * go. Those bytes go to that arena, else the call's, else the host's
+ * allocator (the caller then frees them with host->free(ptr, len, 1)).
  */
 #ifndef PP_JS_SIG_H
 #define PP_JS_SIG_H
@@ -23,7 +25,9 @@
 
 typedef struct js_sig {
 	bool typed; /* false: the function takes the reference's raw arguments */
-	uint8_t nparams;
+	bool has_arena;
+	uint16_t arena_offset;
+	uint8_t nparams; /* Arena included */
 	uint8_t result;
 	uint8_t types[PP_JS_SIG_MAX_PARAMS];
 	uint16_t offsets[PP_JS_SIG_MAX_PARAMS];
@@ -33,13 +37,17 @@ typedef struct js_sig {
  * reason in why (a pending JS exception is consumed). */
 bool pp_js_sig_read(JSContext *ctx, JSValueConst spec, js_sig *sig, char *why, size_t cap);
 
-/* Converts the args struct into argv[0..nparams). On failure returns false
- * with a JS exception pending and nothing left to free. */
-bool pp_js_sig_args(JSContext *ctx, const js_sig *sig, const void *args, JSValue *argv);
+/* Converts the args struct into argv (Arena params are not passed) and
+ * returns how many values it made. On failure returns -1 with a JS
+ * exception pending and nothing left to free. */
+int pp_js_sig_args(JSContext *ctx, const js_sig *sig, const void *args, JSValue *argv);
+
+/* Where a result's bytes go: the args' Arena member if set, else the call's. */
+pp_call_arena *pp_js_sig_arena(const js_sig *sig, const void *args, pp_call_arena *call_arena);
 
 /* Writes a typed function's returned value to out. Returns PP_OK, or a status
- * with the reason in why. */
+ * with the reason in why. Bytes go to arena, or to host->alloc without one. */
 uint32_t pp_js_sig_result(JSContext *ctx, const js_sig *sig, JSValueConst ret, void *out,
-                          pp_call_arena *arena, char *why, size_t cap);
+                          const pp_host_api *host, pp_call_arena *arena, char *why, size_t cap);
 
 #endif

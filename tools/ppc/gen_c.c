@@ -1,0 +1,448 @@
+/*
+ * gen_c.c — the C header ppc writes for a contract file: types, ids and
+ * layouts (checked by static assertions), the guest-side skeleton, typed
+ * host-contract callers for plugins, and typed guest-contract callers for
+ * hosts. See docs/contracts.md for how each part is used.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "gen.h"
+
+static const char *c_scalar(ppc_kind k)
+{
+	static const char *const names[] = {
+	        [PPC_VOID] = "void",
+	        [PPC_BOOL] = "bool",
+	        [PPC_I8] = "int8_t",
+	        [PPC_U8] = "uint8_t",
+	        [PPC_I16] = "int16_t",
+	        [PPC_U16] = "uint16_t",
+	        [PPC_I32] = "int32_t",
+	        [PPC_U32] = "uint32_t",
+	        [PPC_I64] = "int64_t",
+	        [PPC_U64] = "uint64_t",
+	        [PPC_F32] = "float",
+	        [PPC_F64] = "double",
+	        [PPC_STRING] = "pp_string_view",
+	        [PPC_BUFFER] = "pp_string_view",
+	};
+	return names[k];
+}
+
+static const char *c_type(ppc_type t)
+{
+	return t.kind == PPC_ENUM     ? t.en->name
+	       : t.kind == PPC_STRUCT ? t.st->name
+	                              : c_scalar(t.kind);
+}
+
+static void upper(const char *s, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (; *s && n + 1 < cap; s++)
+		out[n++] = (char)(*s >= 'a' && *s <= 'z' ? *s - 32 : *s);
+	out[n] = '\0';
+}
+
+/* A docs string as a C comment body (no "*" "/" inside). */
+static void comment(FILE *f, const char *indent, const char *docs)
+{
+	if (!docs || !*docs)
+		return;
+	fprintf(f, "%s/* ", indent);
+	for (const char *p = docs; *p; p++) {
+		if (p[0] == '*' && p[1] == '/')
+			fputs("* ", f);
+		else if (*p == '\n')
+			fprintf(f, "\n%s * ", indent);
+		else
+			fputc(*p, f);
+	}
+	fputs(" */\n", f);
+}
+
+static void params_decl(FILE *f, const ppc_function *fn)
+{
+	for (size_t i = 0; i < fn->param_count; i++)
+		fprintf(f, ", %s %s", c_type(fn->params[i].type), fn->params[i].name);
+}
+
+static void types(FILE *f, const ppc_model *m)
+{
+	for (size_t i = 0; i < m->enum_count; i++) {
+		const ppc_enum *e = &m->enums[i];
+		fputc('\n', f);
+		comment(f, "", e->docs);
+		fprintf(f, "typedef %s %s;\nenum {\n", c_scalar(e->repr), e->name);
+		for (size_t j = 0; j < e->variant_count; j++) {
+			comment(f, "\t", e->variants[j].docs);
+			fprintf(f, "\t%s_%s = %lld,\n", e->name, e->variants[j].name,
+			        (long long)e->variants[j].value);
+		}
+		fputs("};\n", f);
+	}
+	for (size_t i = 0; i < m->struct_count; i++) {
+		const ppc_struct *s = &m->structs[i];
+		fputc('\n', f);
+		comment(f, "", s->docs);
+		fprintf(f, "typedef struct %s {\n", s->name);
+		for (size_t j = 0; j < s->field_count; j++) {
+			comment(f, "\t", s->fields[j].docs);
+			fprintf(f, "\t%s %s;\n", c_type(s->fields[j].type), s->fields[j].name);
+		}
+		fprintf(f, "} %s;\n", s->name);
+		fprintf(f, "_Static_assert(sizeof(%s) == %zu, \"ppc layout of %s\");\n", s->name,
+		        s->size, s->name);
+		for (size_t j = 0; j < s->field_count; j++)
+			fprintf(f, "_Static_assert(offsetof(%s, %s) == %zu, \"ppc layout\");\n",
+			        s->name, s->fields[j].name, s->fields[j].offset);
+	}
+}
+
+/* ids, function ids and the args structs of one contract */
+static void contract_layout(FILE *f, const ppc_contract *c, const char *id, const char *ID)
+{
+	fprintf(f, "\n/* ---- %s %s@%u (%u.%u.%u) ", c->host ? "host contract" : "contract",
+	        c->name, c->major, c->major, c->minor, c->patch);
+	for (size_t n = strlen(c->name); n < 40; n++)
+		fputc('-', f);
+	fputs(" */\n", f);
+	comment(f, "", c->docs);
+	fprintf(f, "#define %s_NAME \"%s\"\n", ID, c->name);
+	fprintf(f, "#define %s_ID UINT64_C(0x%016llx) /* %s_contract_id(\"%s\", %u) */\n", ID,
+	        (unsigned long long)c->id, c->host ? "pp_host" : "pp_guest", c->name, c->major);
+	fprintf(f, "#define %s_VERSION_MAJOR %u\n#define %s_VERSION_MINOR %u\n", ID, c->major, ID,
+	        c->minor);
+	fprintf(f, "#define %s_VERSION_PATCH %u\n", ID, c->patch);
+	fprintf(f, "enum {\n");
+	for (size_t i = 0; i < c->function_count; i++) {
+		char FN[128];
+		upper(c->functions[i].name, FN, sizeof FN);
+		fprintf(f, "\t%s_FN_%s = %zu,\n", ID, FN, i);
+	}
+	fprintf(f, "\t%s_FUNCTION_COUNT = %zu\n};\n", ID, c->function_count);
+	for (size_t i = 0; i < c->function_count; i++) {
+		const ppc_function *fn = &c->functions[i];
+		fputc('\n', f);
+		comment(f, "", fn->docs);
+		fprintf(f, "typedef struct %s_%s_args {\n", id, fn->name);
+		for (size_t j = 0; j < fn->param_count; j++) {
+			comment(f, "\t", fn->params[j].docs);
+			fprintf(f, "\t%s %s;\n", c_type(fn->params[j].type), fn->params[j].name);
+		}
+		if (fn->needs_arena)
+			fputs("\tpp_call_arena *arena; /* where the result's bytes go */\n", f);
+		if (!fn->param_count && !fn->needs_arena)
+			fputs("\tuint8_t unused_; /* no params: args may be NULL */\n", f);
+		fprintf(f, "} %s_%s_args;\n", id, fn->name);
+		if (fn->param_count || fn->needs_arena)
+			fprintf(f, "_Static_assert(sizeof(%s_%s_args) == %zu, \"ppc layout\");\n",
+			        id, fn->name, fn->args_size);
+	}
+}
+
+/* Plugins implement <id>_<fn>_impl; the thunks, the interface and
+ * polyplug_init come with PPC_IMPLEMENT_<ID>. */
+static void guest_skeleton(FILE *f, const ppc_contract *c, const char *id, const char *ID)
+{
+	fprintf(f, "\n/* What a bundle providing %s writes (see docs/contracts.md). */\n", c->name);
+	for (size_t i = 0; i < c->function_count; i++) {
+		const ppc_function *fn = &c->functions[i];
+		fprintf(f, "uint32_t %s_%s_impl(ppc_ctx *ctx", id, fn->name);
+		params_decl(f, fn);
+		if (fn->result.kind != PPC_VOID)
+			fprintf(f, ", %s *result", c_type(fn->result));
+		fputs(");\n", f);
+	}
+	fprintf(f, "#ifdef %s_STATEFUL\n", ID);
+	fprintf(f, "void *%s_create(ppc_ctx *ctx, const void *args);\n", id);
+	fprintf(f, "void %s_destroy(ppc_ctx *ctx, void *self);\n#endif\n", id);
+
+	fprintf(f, "\n#ifdef PPC_IMPLEMENT_%s\n", ID);
+	for (size_t i = 0; i < c->function_count; i++) {
+		const ppc_function *fn = &c->functions[i];
+		fprintf(f,
+		        "static void ppc__%s_%s(pp_guest_contract_instance self, const void *args, "
+		        "void *out,\n                  pp_abi_error *err)\n{\n",
+		        id, fn->name);
+		if (fn->param_count || fn->needs_arena) {
+			fprintf(f, "\tconst %s_%s_args *a = (const %s_%s_args *)args;\n", id,
+			        fn->name, id, fn->name);
+			fprintf(f, "\tif (!a) {\n\t\terr->code = "
+			           "PP_ERR_INVALID_POINTER;\n\t\treturn;\n\t}\n");
+		} else {
+			fputs("\t(void)args;\n", f);
+		}
+		if (fn->result.kind != PPC_VOID)
+			fprintf(f, "\tif (!out) {\n\t\terr->code = "
+			           "PP_ERR_INVALID_POINTER;\n\t\treturn;\n\t}\n");
+		else
+			fputs("\t(void)out;\n", f);
+		fprintf(f, "\tppc_ctx ctx = {ppc__host, self.data, %s};\n",
+		        fn->needs_arena ? "a->arena" : "NULL");
+		fprintf(f, "\terr->code = %s_%s_impl(&ctx", id, fn->name);
+		for (size_t j = 0; j < fn->param_count; j++)
+			fprintf(f, ", a->%s", fn->params[j].name);
+		if (fn->result.kind != PPC_VOID)
+			fprintf(f, ", (%s *)out", c_type(fn->result));
+		fputs(");\n}\n", f);
+	}
+	fprintf(f, "static const void *const ppc__%s_functions[] = {\n", id);
+	for (size_t i = 0; i < c->function_count; i++)
+		fprintf(f, "        (const void *)ppc__%s_%s,\n", id, c->functions[i].name);
+	fputs("};\n", f);
+	fprintf(f,
+	        "static void ppc__%s_create(pp_vm_loader_data ld, const pp_host_api *h, const void "
+	        "*args,\n                  pp_guest_contract_instance *out)\n{\n"
+	        "\t(void)ld;\n\tout->contract_id = %s_ID;\n"
+	        "#ifdef %s_STATEFUL\n\tppc_ctx ctx = {h, NULL, NULL};\n"
+	        "\tout->data = %s_create(&ctx, args);\n#else\n\t(void)h;\n\t(void)args;\n"
+	        "\tout->data = NULL;\n#endif\n}\n",
+	        id, ID, ID, id);
+	fprintf(f,
+	        "static void ppc__%s_destroy(pp_vm_loader_data ld, const pp_host_api *h,\n"
+	        "                  pp_guest_contract_instance inst)\n{\n\t(void)ld;\n"
+	        "#ifdef %s_STATEFUL\n\tppc_ctx ctx = {h, inst.data, NULL};\n"
+	        "\tif (inst.data)\n\t\t%s_destroy(&ctx, inst.data);\n#else\n\t(void)h;\n"
+	        "\t(void)inst;\n#endif\n}\n",
+	        id, ID, id);
+	fprintf(f,
+	        "static pp_abi_error ppc__%s_register(const pp_host_api *h)\n{\n"
+	        "\tpp_guest_contract_interface iface;\n\tmemset(&iface, 0, sizeof iface);\n"
+	        "\tiface.contract_id = %s_ID;\n\tiface.contract_version.major = %u;\n"
+	        "\tiface.contract_version.minor = %u;\n\tiface.contract_version.patch = %u;\n"
+	        "\tiface.dispatch_type = PP_DISPATCH_NATIVE;\n"
+	        "\tiface.create_instance = ppc__%s_create;\n"
+	        "\tiface.destroy_instance = ppc__%s_destroy;\n"
+	        "\tiface.dispatch.native.function_count = %s_FUNCTION_COUNT;\n"
+	        "\tiface.dispatch.native.functions = ppc__%s_functions;\n"
+	        "\tpp_plugin_descriptor d = {PP_SV(PPC_BUNDLE_NAME), PP_SV(\"%s@%u\"), {%u, %u, "
+	        "%u}};\n"
+	        "\tpp_abi_error err = {PP_OK, {NULL, 0}};\n"
+	        "\th->register_guest_contract(h, &d, &iface, &err);\n\treturn err;\n}\n"
+	        "#endif\n",
+	        id, ID, c->major, c->minor, c->patch, id, id, ID, id, c->name, c->major, c->major,
+	        c->minor, c->patch);
+}
+
+/* Typed callers of a host contract, for plugins (through the host table). */
+static void host_callers(FILE *f, const ppc_contract *c, const char *id, const char *ID)
+{
+	fprintf(f, "\n/* Calling host contract %s from a plugin: %s_<fn>(host, ...). */\n", c->name,
+	        id);
+	for (size_t i = 0; i < c->function_count; i++) {
+		const ppc_function *fn = &c->functions[i];
+		char FN[128];
+		upper(fn->name, FN, sizeof FN);
+		comment(f, "", fn->docs);
+		fprintf(f, "static inline uint32_t %s_%s(const pp_host_api *host", id, fn->name);
+		params_decl(f, fn);
+		if (fn->needs_arena)
+			fputs(", pp_call_arena *arena", f);
+		if (fn->result.kind != PPC_VOID)
+			fprintf(f, ", %s *result", c_type(fn->result));
+		fputs(")\n{\n", f);
+		fprintf(f, "\t%s_%s_args a;\n\tmemset(&a, 0, sizeof a);\n", id, fn->name);
+		for (size_t j = 0; j < fn->param_count; j++)
+			fprintf(f, "\ta.%s = %s;\n", fn->params[j].name, fn->params[j].name);
+		if (fn->needs_arena)
+			fputs("\ta.arena = arena;\n", f);
+		fprintf(f,
+		        "\treturn ppc_call_host(host, %s_ID, (%s_VERSION_MAJOR << 16) | "
+		        "%s_VERSION_MINOR, %s_FN_%s, &a, %s);\n}\n",
+		        ID, ID, ID, ID, FN, fn->result.kind != PPC_VOID ? "result" : "NULL");
+	}
+}
+
+/* Typed callers of a guest contract, for hosts: a handle that finds the
+ * contract, keeps an instance, and starts over when the runtime's revision
+ * counter says bundles changed. */
+static void guest_callers(FILE *f, const ppc_contract *c, const char *id, const char *ID)
+{
+	fprintf(f,
+	        "\n/* Calling %s from a host: %s c; %s_open(&c, rt); %s_<fn>(&c, ...);\n"
+	        " * %s_close(&c). */\n",
+	        c->name, id, id, id, id);
+	fprintf(f, "typedef struct %s {\n\tppc_caller base;\n} %s;\n", id, id);
+	fprintf(f,
+	        "static inline pp_status %s_open(%s *c, pp_runtime *rt)\n{\n"
+	        "\treturn ppc_caller_open(&c->base, rt, %s_ID, %s_VERSION_MAJOR);\n}\n"
+	        "static inline void %s_close(%s *c)\n{\n\tppc_caller_close(&c->base);\n}\n",
+	        id, id, ID, ID, id, id);
+	for (size_t i = 0; i < c->function_count; i++) {
+		const ppc_function *fn = &c->functions[i];
+		char FN[128];
+		upper(fn->name, FN, sizeof FN);
+		comment(f, "", fn->docs);
+		fprintf(f, "static inline uint32_t %s_%s(%s *c", id, fn->name, id);
+		params_decl(f, fn);
+		if (fn->needs_arena)
+			fputs(", pp_call_arena *arena", f);
+		if (fn->result.kind != PPC_VOID)
+			fprintf(f, ", %s *result", c_type(fn->result));
+		fputs(")\n{\n", f);
+		fprintf(f, "\t%s_%s_args a;\n\tmemset(&a, 0, sizeof a);\n", id, fn->name);
+		for (size_t j = 0; j < fn->param_count; j++)
+			fprintf(f, "\ta.%s = %s;\n", fn->params[j].name, fn->params[j].name);
+		if (fn->needs_arena)
+			fputs("\ta.arena = arena;\n", f);
+		fprintf(f, "\treturn ppc_caller_call(&c->base, %s_FN_%s, &a, %s, %s);\n}\n", ID, FN,
+		        fn->result.kind != PPC_VOID ? "result" : "NULL",
+		        fn->needs_arena ? "arena" : "NULL");
+	}
+}
+
+static const char runtime_support[] =
+        "\n#ifndef PPC_SUPPORT_\n#define PPC_SUPPORT_\n"
+        "/* What an implementation function gets: the host table, its instance's\n"
+        " * state (NULL for the default instance) and, for functions returning\n"
+        " * StringView or Buffer, the caller's arena for the result's bytes. */\n"
+        "typedef struct ppc_ctx {\n\tconst pp_host_api *host;\n\tvoid *self;\n"
+        "\tpp_call_arena *arena;\n} ppc_ctx;\n\n"
+        "/* Copies bytes for a StringView/Buffer result into the caller's arena\n"
+        " * (the host's allocator when the caller passed none: it frees them with\n"
+        " * host->free(ptr, len, 1)). Returns PP_OK or PP_ERR_OUT_OF_MEMORY. */\n"
+        "static inline uint32_t ppc_result_bytes(ppc_ctx *ctx, const void *bytes, size_t len,\n"
+        "                                        pp_string_view *result)\n{\n"
+        "\tuint8_t *p = NULL;\n\tif (len) {\n"
+        "\t\tp = ctx->arena ? (uint8_t *)pp_call_arena_alloc(ctx->arena, len, 1)\n"
+        "\t\t               : (uint8_t *)ctx->host->alloc(ctx->host, len, 1);\n"
+        "\t\tif (!p)\n\t\t\treturn PP_ERR_OUT_OF_MEMORY;\n\t\tmemcpy(p, bytes, len);\n\t}\n"
+        "\tresult->ptr = p;\n\tresult->len = len;\n\treturn PP_OK;\n}\n\n"
+        "static inline pp_string_view ppc_str(const char *s)\n{\n"
+        "\tpp_string_view v = {(const uint8_t *)s, s ? strlen(s) : 0};\n\treturn v;\n}\n\n"
+        "/* One call of a host contract function through the host table. */\n"
+        "static inline uint32_t ppc_call_host(const pp_host_api *host, uint64_t id, uint32_t "
+        "min_version,\n                                     uint32_t fn, const void *args, "
+        "void *out)\n{\n"
+        "\tconst pp_host_contract_interface *i =\n"
+        "\t        host->resolve_host_contract_interface(host, id, min_version);\n"
+        "\tif (!i)\n\t\treturn PP_ERR_NOT_FOUND;\n"
+        "\tpp_host_contract_instance inst = host->get_host_contract(host, id, min_version);\n"
+        "\tpp_abi_error err = {PP_OK, {NULL, 0}};\n"
+        "\tif (i->dispatch_type == PP_DISPATCH_NATIVE) {\n"
+        "\t\tif (fn >= i->dispatch.native.function_count)\n"
+        "\t\t\terr.code = PP_ERR_FUNCTION_NOT_AVAILABLE;\n\t\telse\n"
+        "\t\t\t((pp_native_host_fn)i->dispatch.native.functions[fn])(inst.data, args, out, "
+        "&err);\n"
+        "\t} else {\n\t\tpp_guest_contract_instance none = {NULL, 0};\n"
+        "\t\ti->dispatch.vm.call(i->dispatch.vm.loader_data, none, fn, args, out, NULL, &err);\n"
+        "\t}\n\tif (!i->singleton)\n\t\ti->destroy_instance(i, inst);\n\treturn err.code;\n}\n"
+        "#endif\n";
+
+static const char host_support[] =
+        "\n#if defined(PPC_HOST) && !defined(PPC_HOST_SUPPORT_)\n#define PPC_HOST_SUPPORT_\n"
+        "#include <stdatomic.h>\n#include <polyplug/polyplug.h>\n\n"
+        "/* A host's handle on one guest contract. Calls go through pp_call (safe\n"
+        " * against concurrent unload); when the revision counter moves (a bundle\n"
+        " * was loaded, reloaded or unloaded) the next call finds the contract\n"
+        " * again and makes a new instance, since instances do not survive a reload. */\n"
+        "typedef struct ppc_caller {\n\tpp_runtime *rt;\n\tuint64_t id;\n\tuint32_t major;\n"
+        "\tpp_guest_contract_handle h;\n\tpp_guest_contract_instance inst;\n"
+        "\tbool has_inst;\n\tuint64_t seen;\n} ppc_caller;\n\n"
+        "static inline uint64_t ppc_revision(pp_runtime *rt)\n{\n"
+        "\treturn atomic_load_explicit((const _Atomic uint64_t *)(const void "
+        "*)pp_revision_counter(rt),\n\t                            memory_order_acquire);\n}\n\n"
+        "static inline void ppc_caller_close(ppc_caller *c)\n{\n"
+        "\tif (c->has_inst)\n\t\tpp_instance_destroy(c->rt, c->h, c->inst);\n"
+        "\tc->has_inst = false;\n}\n\n"
+        "static inline pp_status ppc_caller_refresh(ppc_caller *c)\n{\n"
+        "\tppc_caller_close(c);\n\tc->seen = ppc_revision(c->rt);\n"
+        "\tc->h = pp_find(c->rt, c->id, c->major);\n"
+        "\tif (pp_handle_is_null(c->h))\n\t\treturn PP_ERR_NOT_FOUND;\n"
+        "\tpp_status st = pp_instance_create(c->rt, c->h, NULL, &c->inst);\n"
+        "\tc->has_inst = st == PP_OK;\n\treturn st;\n}\n\n"
+        "static inline pp_status ppc_caller_open(ppc_caller *c, pp_runtime *rt, uint64_t id, "
+        "uint32_t major)\n{\n"
+        "\tmemset(c, 0, sizeof *c);\n\tc->rt = rt;\n\tc->id = id;\n\tc->major = major;\n"
+        "\treturn ppc_caller_refresh(c);\n}\n\n"
+        "static inline uint32_t ppc_caller_call(ppc_caller *c, uint32_t fn, const void *args, "
+        "void *out,\n                                       pp_call_arena *arena)\n{\n"
+        "\tif (ppc_revision(c->rt) != c->seen || !c->has_inst) {\n"
+        "\t\tpp_status st = ppc_caller_refresh(c);\n\t\tif (st != PP_OK)\n\t\t\treturn st;\n"
+        "\t}\n\treturn pp_call(c->rt, c->h, c->inst, fn, args, out, arena);\n}\n#endif\n";
+
+int ppc_gen_c(FILE *f, const ppc_model *m, const char *guard)
+{
+	fprintf(f,
+	        "/* Generated by ppc from %s. Do not edit: change the contract file and run\n"
+	        " * ppc again. How to use it: docs/contracts.md.\n"
+	        " *\n"
+	        " * Plugins: #define PPC_IMPLEMENT_<CONTRACT> (one per contract the bundle\n"
+	        " * provides) and PPC_BUNDLE_NAME in one .c file before including this, and\n"
+	        " * write the <contract>_<fn>_impl functions; polyplug_init is generated.\n"
+	        " * Hosts: #define PPC_HOST before including it for the typed callers. */\n",
+	        m->file);
+	fprintf(f, "#ifndef %s\n#define %s\n\n", guard, guard);
+	fputs("#include <stdbool.h>\n#include <stddef.h>\n#include <stdint.h>\n#include "
+	      "<string.h>\n\n"
+	      "#include <polyplug/abi.h>\n",
+	      f);
+	fputs(runtime_support, f);
+	/* the condition "this translation unit implements something" */
+	char implements[4096] = "0";
+	size_t used = 1;
+	for (size_t i = 0; i < m->contract_count; i++) {
+		if (m->contracts[i].host)
+			continue;
+		char id[160], ID[160];
+		ppc_c_ident(m->contracts[i].name, id, sizeof id);
+		upper(id, ID, sizeof ID);
+		int w = snprintf(implements + used, sizeof implements - used,
+		                 " || defined(PPC_IMPLEMENT_%s)", ID);
+		if (w < 0 || (size_t)w >= sizeof implements - used)
+			return -1;
+		used += (size_t)w;
+	}
+	fprintf(f,
+	        "\n#if %s\n#ifndef PPC_BUNDLE_NAME\n#define PPC_BUNDLE_NAME "
+	        "\"ppc-bundle\"\n#endif\n"
+	        "static const pp_host_api *ppc__host; /* set by polyplug_init */\n#endif\n",
+	        implements);
+	types(f, m);
+	for (size_t i = 0; i < m->contract_count; i++) {
+		const ppc_contract *c = &m->contracts[i];
+		char id[160], ID[160];
+		ppc_c_ident(c->name, id, sizeof id);
+		upper(id, ID, sizeof ID);
+		contract_layout(f, c, id, ID);
+		if (c->host)
+			host_callers(f, c, id, ID);
+		else
+			guest_skeleton(f, c, id, ID);
+	}
+	fputs(host_support, f);
+	fputs("\n#ifdef PPC_HOST\n", f);
+	for (size_t i = 0; i < m->contract_count; i++) {
+		const ppc_contract *c = &m->contracts[i];
+		char id[160], ID[160];
+		ppc_c_ident(c->name, id, sizeof id);
+		upper(id, ID, sizeof ID);
+		if (!c->host)
+			guest_callers(f, c, id, ID);
+	}
+	fputs("#endif /* PPC_HOST */\n", f);
+
+	/* polyplug_init for whatever this translation unit implements */
+	fprintf(f, "\n#if %s\n", implements);
+	fputs("PP_DEFINE_ABI_VERSION()\n"
+	      "PP_EXPORT pp_abi_error polyplug_init(const pp_host_api *host, "
+	      "const pp_bundle_init_context *init)\n{\n"
+	      "\t(void)init;\n\tppc__host = host;\n\tpp_abi_error err = {PP_OK, {NULL, 0}};\n",
+	      f);
+	for (size_t i = 0; i < m->contract_count; i++) {
+		if (m->contracts[i].host)
+			continue;
+		char id[160], ID[160];
+		ppc_c_ident(m->contracts[i].name, id, sizeof id);
+		upper(id, ID, sizeof ID);
+		fprintf(f,
+		        "#ifdef PPC_IMPLEMENT_%s\n\tif (err.code == PP_OK)\n\t\terr = "
+		        "ppc__%s_register(host);\n#endif\n",
+		        ID, id);
+	}
+	fputs("\treturn err;\n}\n#endif\n", f);
+	fprintf(f, "\n#endif /* %s */\n", guard);
+	return ferror(f) ? -1 : 0;
+}

@@ -1,0 +1,602 @@
+/*
+ * model.c — reading a contract file (TOML, the reference's api.toml shape)
+ * into a ppc_model and computing layouts. Every error names the file, the
+ * line and column, and the key.
+ */
+#include "model.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <polyplug/abi.h>
+
+#include "runtime/toml.h"
+
+typedef struct reader {
+	const char *file;
+	char *err;
+	size_t errcap;
+	bool failed;
+	const pp_toml_value *root;
+} reader;
+
+__attribute__((format(printf, 4, 5))) static void bad(reader *r, const pp_toml_value *at,
+                                                      const char *key, const char *fmt, ...)
+{
+	if (r->failed)
+		return;
+	r->failed = true;
+	int n = snprintf(r->err, r->errcap, "%s:%d:%d: key '%s': ", r->file, at ? at->line : 1,
+	                 at ? at->col : 1, key);
+	if (n < 0 || (size_t)n >= r->errcap)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->err + n, r->errcap - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+static char *dup(reader *r, const char *s)
+{
+	char *d = strdup(s ? s : "");
+	if (!d)
+		bad(r, NULL, "-", "out of memory");
+	return d;
+}
+
+/* ---- Types ------------------------------------------------------------------ */
+
+static const struct {
+	const char *name;
+	ppc_kind kind;
+	uint8_t size;
+} builtins[] = {
+        {"void", PPC_VOID, 0},
+        {"bool", PPC_BOOL, 1},
+        {"i8", PPC_I8, 1},
+        {"u8", PPC_U8, 1},
+        {"i16", PPC_I16, 2},
+        {"u16", PPC_U16, 2},
+        {"i32", PPC_I32, 4},
+        {"u32", PPC_U32, 4},
+        {"i64", PPC_I64, 8},
+        {"u64", PPC_U64, 8},
+        {"f32", PPC_F32, 4},
+        {"f64", PPC_F64, 8},
+        {"StringView", PPC_STRING, 16},
+        {"Buffer", PPC_BUFFER, 16},
+};
+
+size_t ppc_type_size(ppc_type t)
+{
+	if (t.kind == PPC_ENUM)
+		return builtins[t.en->repr].size;
+	if (t.kind == PPC_STRUCT)
+		return t.st->size;
+	return builtins[t.kind].size;
+}
+
+size_t ppc_type_align(ppc_type t)
+{
+	if (t.kind == PPC_STRUCT)
+		return t.st->align;
+	size_t s = ppc_type_size(t);
+	return s > 8 ? 8 : s ? s : 1;
+}
+
+const char *ppc_type_name(ppc_type t)
+{
+	if (t.kind == PPC_ENUM)
+		return t.en->name;
+	if (t.kind == PPC_STRUCT)
+		return t.st->name;
+	return builtins[t.kind].name;
+}
+
+void ppc_c_ident(const char *name, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (const char *p = name; *p && n + 1 < cap; p++)
+		out[n++] = *p == '.' || *p == '-' ? '_'
+		                                  : (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	out[n] = '\0';
+}
+
+static bool identifier(const char *s)
+{
+	if (!*s || (*s >= '0' && *s <= '9'))
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_'))
+			return false;
+	return true;
+}
+
+/* "a.b.C": dot-separated identifiers */
+static bool contract_name_ok(const char *s)
+{
+	char part[128];
+	size_t n = 0;
+	for (;; s++) {
+		if (*s == '.' || !*s) {
+			part[n] = '\0';
+			if (!identifier(part))
+				return false;
+			if (!*s)
+				return true;
+			n = 0;
+		} else if (n + 1 < sizeof part) {
+			part[n++] = *s;
+		} else {
+			return false;
+		}
+	}
+}
+
+/* ---- Field access ------------------------------------------------------------- */
+
+static const pp_toml_value *get(reader *r, const pp_toml_value *t, const char *key,
+                                pp_toml_type type, bool required)
+{
+	const pp_toml_value *v = pp_toml_get(t, key);
+	if (!v) {
+		if (required)
+			bad(r, t, key, "missing");
+		return NULL;
+	}
+	if (v->type != type) {
+		bad(r, v, key, "expected %s, found %s", pp_toml_type_name(type),
+		    pp_toml_type_name(v->type));
+		return NULL;
+	}
+	return v;
+}
+
+static char *get_string(reader *r, const pp_toml_value *t, const char *key, bool required)
+{
+	const pp_toml_value *v = get(r, t, key, PP_TOML_STRING, required);
+	return v ? dup(r, v->u.string.ptr) : required ? NULL : dup(r, "");
+}
+
+/* Only the keys given may appear in t. */
+static void only_keys(reader *r, const pp_toml_value *t, const char *where, const char *const *keys)
+{
+	for (size_t i = 0; t && t->type == PP_TOML_TABLE && i < t->u.table.count; i++) {
+		bool known = false;
+		for (const char *const *k = keys; *k; k++)
+			known |= strcmp(*k, t->u.table.keys[i]) == 0;
+		if (!known)
+			bad(r, t->u.table.values[i], t->u.table.keys[i], "unknown key in %s",
+			    where);
+	}
+}
+
+/* ---- Enums and structs ---------------------------------------------------------- */
+
+static int builtin_kind(const char *name)
+{
+	for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
+		if (strcmp(builtins[i].name, name) == 0)
+			return (int)builtins[i].kind;
+	return -1;
+}
+
+static bool resolve_type(reader *r, ppc_model *m, const pp_toml_value *v, const char *key,
+                         ppc_type *out)
+{
+	memset(out, 0, sizeof *out);
+	if (!v || v->type != PP_TOML_STRING) {
+		bad(r, v, key, "expected a type name");
+		return false;
+	}
+	const char *name = v->u.string.ptr;
+	int k = builtin_kind(name);
+	if (k >= 0) {
+		out->kind = (ppc_kind)k;
+		return true;
+	}
+	for (size_t i = 0; i < m->enum_count; i++)
+		if (strcmp(m->enums[i].name, name) == 0) {
+			out->kind = PPC_ENUM;
+			out->en = &m->enums[i];
+			return true;
+		}
+	for (size_t i = 0; i < m->struct_count; i++)
+		if (strcmp(m->structs[i].name, name) == 0) {
+			out->kind = PPC_STRUCT;
+			out->st = &m->structs[i];
+			return true;
+		}
+	bad(r, v, key, "unknown type '%s'", name);
+	return false;
+}
+
+static const pp_toml_value *array_of_tables(reader *r, const pp_toml_value *t, const char *key)
+{
+	const pp_toml_value *a = get(r, t, key, PP_TOML_ARRAY, false);
+	for (size_t i = 0; a && i < a->u.array.count; i++)
+		if (a->u.array.items[i]->type != PP_TOML_TABLE) {
+			bad(r, a->u.array.items[i], key, "expected tables");
+			return NULL;
+		}
+	return a;
+}
+
+static int64_t int_of(reader *r, const pp_toml_value *v, const char *key)
+{
+	if (v && v->type == PP_TOML_INTEGER && !v->u.integer.is_unsigned)
+		return v->u.integer.value;
+	if (v && v->type == PP_TOML_STRING) { /* the reference writes value = "0" */
+		char *end;
+		long long x = strtoll(v->u.string.ptr, &end, 0);
+		if (*v->u.string.ptr && !*end)
+			return x;
+	}
+	bad(r, v, key, "expected an integer");
+	return 0;
+}
+
+static void read_enums(reader *r, ppc_model *m)
+{
+	const pp_toml_value *a = array_of_tables(r, r->root, "enum");
+	if (!a || r->failed)
+		return;
+	m->enums = calloc(a->u.array.count + 1, sizeof *m->enums);
+	if (!m->enums) {
+		bad(r, a, "enum", "out of memory");
+		return;
+	}
+	static const char *const keys[] = {"name", "docs", "repr", "variants", NULL};
+	for (size_t i = 0; i < a->u.array.count && !r->failed; i++) {
+		const pp_toml_value *t = a->u.array.items[i];
+		ppc_enum *e = &m->enums[m->enum_count++];
+		only_keys(r, t, "an enum", keys);
+		e->name = get_string(r, t, "name", true);
+		e->docs = get_string(r, t, "docs", false);
+		if (r->failed)
+			return;
+		if (!identifier(e->name) || builtin_kind(e->name) >= 0) {
+			bad(r, pp_toml_get(t, "name"), "name", "'%s' is not a free identifier",
+			    e->name);
+			return;
+		}
+		const pp_toml_value *rv = get(r, t, "repr", PP_TOML_STRING, false);
+		int k = rv ? builtin_kind(rv->u.string.ptr) : PPC_U32;
+		if (k < PPC_I8 || k > PPC_U64) {
+			bad(r, rv, "repr", "an enum's repr is an integer type (i8 … u64)");
+			return;
+		}
+		e->repr = (ppc_kind)k;
+		const pp_toml_value *vs = array_of_tables(r, t, "variants");
+		if (!vs || !vs->u.array.count) {
+			bad(r, t, "variants", "an enum needs at least one variant");
+			return;
+		}
+		e->variants = calloc(vs->u.array.count, sizeof *e->variants);
+		if (!e->variants) {
+			bad(r, vs, "variants", "out of memory");
+			return;
+		}
+		static const char *const vkeys[] = {"name", "value", "docs", NULL};
+		for (size_t j = 0; j < vs->u.array.count && !r->failed; j++) {
+			const pp_toml_value *vt = vs->u.array.items[j];
+			ppc_variant *var = &e->variants[e->variant_count++];
+			only_keys(r, vt, "a variant", vkeys);
+			var->name = get_string(r, vt, "name", true);
+			var->docs = get_string(r, vt, "docs", false);
+			var->value = int_of(r, pp_toml_get(vt, "value"), "value");
+			if (!r->failed && !identifier(var->name))
+				bad(r, pp_toml_get(vt, "name"), "name", "'%s' is not an identifier",
+				    var->name);
+		}
+	}
+}
+
+/* Lays a list of fields out as a C struct; returns size and alignment. */
+static void lay_out(ppc_field *f, size_t n, size_t *size, size_t *align)
+{
+	size_t off = 0, al = 1;
+	for (size_t i = 0; i < n; i++) {
+		size_t a = ppc_type_align(f[i].type);
+		off = (off + a - 1) & ~(a - 1);
+		f[i].offset = off;
+		off += ppc_type_size(f[i].type);
+		if (a > al)
+			al = a;
+	}
+	*size = (off + al - 1) & ~(al - 1);
+	*align = al;
+}
+
+/* name/type/docs entries (params and struct fields). */
+static ppc_field *read_fields(reader *r, ppc_model *m, const pp_toml_value *a, const char *key,
+                              bool allow_variable, size_t *count)
+{
+	*count = 0;
+	ppc_field *f = calloc(a->u.array.count + 1, sizeof *f);
+	if (!f) {
+		bad(r, a, key, "out of memory");
+		return NULL;
+	}
+	static const char *const keys[] = {"name", "type", "docs", NULL};
+	for (size_t i = 0; i < a->u.array.count && !r->failed; i++) {
+		const pp_toml_value *t = a->u.array.items[i];
+		if (t->type != PP_TOML_TABLE) {
+			bad(r, t, key, "expected {name, type, docs} tables");
+			break;
+		}
+		ppc_field *fd = &f[(*count)++];
+		only_keys(r, t, key, keys);
+		fd->name = get_string(r, t, "name", true);
+		fd->docs = get_string(r, t, "docs", false);
+		if (r->failed)
+			break;
+		if (!identifier(fd->name)) {
+			bad(r, pp_toml_get(t, "name"), "name", "'%s' is not an identifier",
+			    fd->name);
+			break;
+		}
+		for (size_t j = 0; j + 1 < *count; j++)
+			if (strcmp(f[j].name, fd->name) == 0)
+				bad(r, pp_toml_get(t, "name"), "name", "'%s' is used twice",
+				    fd->name);
+		const pp_toml_value *tv = pp_toml_get(t, "type");
+		if (!resolve_type(r, m, tv, "type", &fd->type))
+			break;
+		if (fd->type.kind == PPC_VOID)
+			bad(r, tv, "type", "void is only a return type");
+		else if (!allow_variable &&
+		         (fd->type.kind == PPC_STRING || fd->type.kind == PPC_BUFFER))
+			bad(r, tv, "type", "a struct field has a fixed size: %s is not allowed",
+			    ppc_type_name(fd->type));
+	}
+	return f;
+}
+
+static void read_structs(reader *r, ppc_model *m)
+{
+	const pp_toml_value *a = array_of_tables(r, r->root, "struct");
+	if (!a || r->failed)
+		return;
+	m->structs = calloc(a->u.array.count + 1, sizeof *m->structs);
+	if (!m->structs) {
+		bad(r, a, "struct", "out of memory");
+		return;
+	}
+	static const char *const keys[] = {"name", "docs", "fields", NULL};
+	/* names first: fields may name any struct; a struct may only contain
+	 * structs declared before it (so there are no cycles) */
+	for (size_t i = 0; i < a->u.array.count && !r->failed; i++) {
+		const pp_toml_value *t = a->u.array.items[i];
+		ppc_struct *s = &m->structs[m->struct_count++];
+		only_keys(r, t, "a struct", keys);
+		s->name = get_string(r, t, "name", true);
+		s->docs = get_string(r, t, "docs", false);
+		if (r->failed)
+			return;
+		if (!identifier(s->name) || builtin_kind(s->name) >= 0) {
+			bad(r, pp_toml_get(t, "name"), "name", "'%s' is not a free identifier",
+			    s->name);
+			return;
+		}
+		for (size_t j = 0; j < m->enum_count; j++)
+			if (strcmp(m->enums[j].name, s->name) == 0) {
+				bad(r, pp_toml_get(t, "name"), "name", "'%s' is already an enum",
+				    s->name);
+				return;
+			}
+		const pp_toml_value *fs = get(r, t, "fields", PP_TOML_ARRAY, true);
+		if (!fs || !fs->u.array.count) {
+			bad(r, fs ? fs : t, "fields", "a struct needs at least one field");
+			return;
+		}
+		m->struct_count--; /* its fields see only the structs before it */
+		s->fields = read_fields(r, m, fs, "fields", false, &s->field_count);
+		m->struct_count++;
+		if (r->failed)
+			return;
+		lay_out(s->fields, s->field_count, &s->size, &s->align);
+	}
+}
+
+/* ---- Contracts ------------------------------------------------------------------ */
+
+static void read_function(reader *r, ppc_model *m, const pp_toml_value *t, ppc_function *fn)
+{
+	static const char *const keys[] = {"name", "docs", "params", "return", NULL};
+	only_keys(r, t, "a function", keys);
+	fn->name = get_string(r, t, "name", true);
+	fn->docs = get_string(r, t, "docs", false);
+	if (r->failed)
+		return;
+	if (!identifier(fn->name)) {
+		bad(r, pp_toml_get(t, "name"), "name", "'%s' is not an identifier", fn->name);
+		return;
+	}
+	const pp_toml_value *ps = get(r, t, "params", PP_TOML_ARRAY, false);
+	if (ps)
+		fn->params = read_fields(r, m, ps, "params", true, &fn->param_count);
+	const pp_toml_value *ret = pp_toml_get(t, "return");
+	const pp_toml_value *rt = ret;
+	if (ret && ret->type == PP_TOML_TABLE) {
+		static const char *const rkeys[] = {"type", "docs", NULL};
+		only_keys(r, ret, "return", rkeys);
+		rt = pp_toml_get(ret, "type");
+		fn->result_docs = get_string(r, ret, "docs", false);
+		if (!rt) {
+			bad(r, ret, "return", "a return table needs 'type'");
+			return;
+		}
+	} else {
+		fn->result_docs = dup(r, "");
+	}
+	if (rt && !resolve_type(r, m, rt, "return", &fn->result))
+		return;
+	if (r->failed)
+		return;
+	/* the args struct: params, then the hidden arena when the result needs memory */
+	lay_out(fn->params, fn->param_count, &fn->args_size, &fn->args_align);
+	fn->needs_arena = fn->result.kind == PPC_STRING || fn->result.kind == PPC_BUFFER;
+	if (fn->needs_arena) {
+		size_t end = fn->param_count
+		                     ? fn->params[fn->param_count - 1].offset +
+		                               ppc_type_size(fn->params[fn->param_count - 1].type)
+		                     : 0;
+		fn->arena_offset = (end + 7) & ~(size_t)7;
+		fn->args_size = fn->arena_offset + 8;
+		fn->args_align = 8;
+	}
+}
+
+static void read_contracts(reader *r, ppc_model *m, const char *key, bool host)
+{
+	const pp_toml_value *a = array_of_tables(r, r->root, key);
+	if (!a || r->failed)
+		return;
+	ppc_contract *all =
+	        realloc(m->contracts, (m->contract_count + a->u.array.count + 1) * sizeof *all);
+	if (!all) {
+		bad(r, a, key, "out of memory");
+		return;
+	}
+	m->contracts = all;
+	static const char *const keys[] = {"name", "version", "docs", "functions", NULL};
+	for (size_t i = 0; i < a->u.array.count && !r->failed; i++) {
+		const pp_toml_value *t = a->u.array.items[i];
+		ppc_contract *c = &m->contracts[m->contract_count++];
+		memset(c, 0, sizeof *c);
+		c->host = host;
+		c->line = t->line;
+		only_keys(r, t, host ? "a host contract" : "a guest contract", keys);
+		c->name = get_string(r, t, "name", true);
+		c->docs = get_string(r, t, "docs", false);
+		char *version = get_string(r, t, "version", true);
+		if (r->failed) {
+			free(version);
+			return;
+		}
+		const pp_toml_value *nv = pp_toml_get(t, "name");
+		if (!contract_name_ok(c->name))
+			bad(r, nv, "name",
+			    "'%s' is not a contract name (identifiers joined by '.')", c->name);
+		unsigned maj, min, pat;
+		char extra;
+		if (!r->failed && (sscanf(version, "%u.%u.%u%c", &maj, &min, &pat, &extra) != 3 ||
+		                   maj > 0xFFFF || min > 0xFFFF || pat > 0xFFFF))
+			bad(r, pp_toml_get(t, "version"), "version",
+			    "'%s' is not \"major.minor.patch\"", version);
+		free(version);
+		if (r->failed)
+			return;
+		c->major = maj;
+		c->minor = min;
+		c->patch = pat;
+		c->id = host ? pp_host_contract_id(c->name, maj)
+		             : pp_guest_contract_id(c->name, maj);
+		for (size_t j = 0; j + 1 < m->contract_count; j++)
+			if (m->contracts[j].id == c->id) {
+				bad(r, nv, "name", "contract '%s@%u' is declared twice", c->name,
+				    maj);
+				return;
+			}
+		const pp_toml_value *fs = array_of_tables(r, t, "functions");
+		if (!fs || !fs->u.array.count) {
+			bad(r, fs ? fs : t, "functions", "a contract needs at least one function");
+			return;
+		}
+		c->functions = calloc(fs->u.array.count, sizeof *c->functions);
+		if (!c->functions) {
+			bad(r, fs, "functions", "out of memory");
+			return;
+		}
+		for (size_t j = 0; j < fs->u.array.count && !r->failed; j++) {
+			ppc_function *fn = &c->functions[c->function_count++];
+			read_function(r, m, fs->u.array.items[j], fn);
+			for (size_t k = 0; !r->failed && k + 1 < c->function_count; k++)
+				if (strcmp(c->functions[k].name, fn->name) == 0)
+					bad(r, pp_toml_get(fs->u.array.items[j], "name"), "name",
+					    "function '%s' is declared twice", fn->name);
+		}
+	}
+}
+
+/* ---- Whole file ----------------------------------------------------------------- */
+
+static void free_fields(ppc_field *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(f[i].name);
+		free(f[i].docs);
+	}
+	free(f);
+}
+
+void ppc_model_free(ppc_model *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->contract_count; i++) {
+		ppc_contract *c = &m->contracts[i];
+		for (size_t j = 0; j < c->function_count; j++) {
+			free(c->functions[j].name);
+			free(c->functions[j].docs);
+			free(c->functions[j].result_docs);
+			free_fields(c->functions[j].params, c->functions[j].param_count);
+		}
+		free(c->functions);
+		free(c->name);
+		free(c->docs);
+	}
+	free(m->contracts);
+	for (size_t i = 0; i < m->enum_count; i++) {
+		for (size_t j = 0; j < m->enums[i].variant_count; j++) {
+			free(m->enums[i].variants[j].name);
+			free(m->enums[i].variants[j].docs);
+		}
+		free(m->enums[i].variants);
+		free(m->enums[i].name);
+		free(m->enums[i].docs);
+	}
+	free(m->enums);
+	for (size_t i = 0; i < m->struct_count; i++) {
+		free_fields(m->structs[i].fields, m->structs[i].field_count);
+		free(m->structs[i].name);
+		free(m->structs[i].docs);
+	}
+	free(m->structs);
+	free(m->file);
+	free(m);
+}
+
+ppc_model *ppc_model_read(const char *text, size_t len, const char *file, char *err, size_t errcap)
+{
+	pp_toml_value *root = pp_toml_parse(text, len, file, err, errcap);
+	if (!root)
+		return NULL;
+	ppc_model *m = calloc(1, sizeof *m);
+	reader r = {file, err, errcap, false, root};
+	if (!m) {
+		pp_toml_free(root);
+		snprintf(err, errcap, "%s: out of memory", file);
+		return NULL;
+	}
+	m->file = dup(&r, file);
+	static const char *const keys[] = {"guest_contract", "host_contract", "enum", "struct",
+	                                   NULL};
+	only_keys(&r, root, "a contract file", keys);
+	read_enums(&r, m);
+	read_structs(&r, m);
+	read_contracts(&r, m, "guest_contract", false);
+	read_contracts(&r, m, "host_contract", true);
+	if (!r.failed && m->contract_count == 0)
+		bad(&r, NULL, "guest_contract", "the file declares no contracts");
+	pp_toml_free(root);
+	if (r.failed) {
+		ppc_model_free(m);
+		return NULL;
+	}
+	return m;
+}

@@ -1,0 +1,121 @@
+/*
+ * model.h — ppc's view of a contract file: contracts, functions, types,
+ * enums and structs, with the C layout of every args struct and result.
+ *
+ * Layout rules (docs/contracts.md): a function's args are a C struct of its
+ * params in declaration order with natural alignment; a function whose
+ * result needs memory (StringView, Buffer) has one more, hidden, trailing
+ * member `pp_call_arena *arena` that says where the result goes. The result
+ * is written to `out`. Function ids are declaration order from 0.
+ */
+#ifndef PPC_MODEL_H
+#define PPC_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum ppc_kind {
+	PPC_VOID,
+	PPC_BOOL,
+	PPC_I8,
+	PPC_U8,
+	PPC_I16,
+	PPC_U16,
+	PPC_I32,
+	PPC_U32,
+	PPC_I64,
+	PPC_U64,
+	PPC_F32,
+	PPC_F64,
+	PPC_STRING, /* StringView */
+	PPC_BUFFER, /* Buffer */
+	PPC_ENUM,
+	PPC_STRUCT,
+} ppc_kind;
+
+typedef struct ppc_struct ppc_struct;
+typedef struct ppc_enum ppc_enum;
+
+typedef struct ppc_type {
+	ppc_kind kind;
+	const ppc_enum *en;   /* PPC_ENUM */
+	const ppc_struct *st; /* PPC_STRUCT */
+} ppc_type;
+
+typedef struct ppc_field {
+	char *name;
+	char *docs;
+	ppc_type type;
+	size_t offset;
+} ppc_field;
+
+struct ppc_struct {
+	char *name;
+	char *docs;
+	ppc_field *fields;
+	size_t field_count;
+	size_t size, align;
+};
+
+typedef struct ppc_variant {
+	char *name;
+	char *docs;
+	int64_t value;
+} ppc_variant;
+
+struct ppc_enum {
+	char *name;
+	char *docs;
+	ppc_kind repr; /* an integer kind */
+	ppc_variant *variants;
+	size_t variant_count;
+};
+
+typedef struct ppc_function {
+	char *name;
+	char *docs;
+	ppc_field *params; /* offsets within the args struct */
+	size_t param_count;
+	ppc_type result;
+	char *result_docs;
+	bool needs_arena;    /* result is StringView or Buffer */
+	size_t arena_offset; /* of the hidden arena member */
+	size_t args_size, args_align;
+} ppc_function;
+
+typedef struct ppc_contract {
+	char *name; /* "pipeline.Decoder" */
+	char *docs;
+	bool host; /* [[host_contract]] */
+	uint32_t major, minor, patch;
+	uint64_t id;
+	ppc_function *functions;
+	size_t function_count;
+	int line; /* where it was declared */
+} ppc_contract;
+
+typedef struct ppc_model {
+	char *file;
+	ppc_contract *contracts;
+	size_t contract_count;
+	ppc_enum *enums;
+	size_t enum_count;
+	ppc_struct *structs;
+	size_t struct_count;
+} ppc_model;
+
+/* Reads a contract file. On failure returns NULL with "FILE:LINE:COL: key
+ * 'k': what" in err. */
+ppc_model *ppc_model_read(const char *text, size_t len, const char *file, char *err, size_t errcap);
+void ppc_model_free(ppc_model *m);
+
+size_t ppc_type_size(ppc_type t);
+size_t ppc_type_align(ppc_type t);
+/* The contract-file spelling of a type: "i32", "StringView", "Point". */
+const char *ppc_type_name(ppc_type t);
+
+/* "pipeline.Decoder" -> "pipeline_decoder" (lowercase, '.' -> '_') */
+void ppc_c_ident(const char *name, char *out, size_t cap);
+
+#endif
