@@ -8,6 +8,10 @@ set -euo pipefail
 build=$1 host_c=$2 bundle=$3
 work=$(mktemp -d /tmp/pp-install-XXXXXX)
 trap 'rm -rf "$work"' EXIT
+trap 'echo "test_install.sh: failed at line $LINENO" >&2' ERR
+# (no `cmd | grep -q` below: with pipefail, grep quitting early can fail cmd
+# with SIGPIPE; outputs are captured first)
+has() { grep -q -- "$2" <<<"$1"; }
 prefix=$work/prefix
 
 cmake --install "$build" --prefix "$prefix" >"$work/install.log"
@@ -22,8 +26,8 @@ done
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 cc -std=c11 -Wall -Werror -Wno-unused-parameter "$host_c" -o "$work/host_pc" \
 	$(pkg-config --cflags --libs polyplug) -Wl,-rpath,"$prefix/lib"
-"$work/host_pc" "$bundle" | grep -q "40 + 2 = 42 (code 0)"
-ldd "$work/host_pc" | grep -q "$prefix/lib/libpolyplug.so"
+has "$("$work/host_pc" "$bundle")" "40 + 2 = 42 (code 0)"
+has "$(ldd "$work/host_pc")" "$prefix/lib/libpolyplug.so"
 
 # find_package, shared and static
 mkdir -p "$work/proj"
@@ -40,9 +44,9 @@ CMAKE
 cmake -S "$work/proj" -B "$work/proj/build" -DCMAKE_PREFIX_PATH="$prefix" \
 	-DCMAKE_BUILD_TYPE=Release >"$work/cmake.log" 2>&1 || { cat "$work/cmake.log" >&2; exit 1; }
 cmake --build "$work/proj/build" >>"$work/cmake.log" 2>&1 || { cat "$work/cmake.log" >&2; exit 1; }
-"$work/proj/build/host_shared" "$bundle" | grep -q "40 + 2 = 42 (code 0)"
-"$work/proj/build/host_static" "$bundle" | grep -q "40 + 2 = 42 (code 0)"
-if ldd "$work/proj/build/host_static" | grep -q libpolyplug; then
+has "$("$work/proj/build/host_shared" "$bundle")" "40 + 2 = 42 (code 0)"
+has "$("$work/proj/build/host_static" "$bundle")" "40 + 2 = 42 (code 0)"
+if has "$(ldd "$work/proj/build/host_static")" libpolyplug; then
 	echo "host_static is linked to the shared library" >&2
 	exit 1
 fi
