@@ -4,7 +4,7 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-set(PP_INSTALL_TARGETS polyplug polyplug_static polyplug_cli)
+set(PP_INSTALL_TARGETS polyplug polyplug_static polyplug_cli ppc)
 if(TARGET pp_quickjs)
   get_target_property(pp_qjs_type pp_quickjs TYPE)
   if(pp_qjs_type STREQUAL "STATIC_LIBRARY")

@@ -17,7 +17,7 @@ prefix=$work/prefix
 cmake --install "$build" --prefix "$prefix" >"$work/install.log"
 for f in include/polyplug/polyplug.h include/polyplug/abi.h lib/libpolyplug.so \
 	lib/libpolyplug.a lib/pkgconfig/polyplug.pc lib/cmake/polyplug/polyplugConfig.cmake \
-	bin/polyplug; do
+	bin/polyplug bin/ppc; do
 	[ -e "$prefix/$f" ] || { echo "not installed: $f" >&2; exit 1; }
 done
 "$prefix/bin/polyplug" --help >/dev/null

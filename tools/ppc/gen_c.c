@@ -255,6 +255,36 @@ static void host_callers(FILE *f, const ppc_contract *c, const char *id, const c
 	}
 }
 
+/* Typed callers of a guest contract, for plugins calling peers (through the
+ * host table; the call a plugin runs in keeps the peer's code alive). */
+static void peer_callers(FILE *f, const ppc_contract *c, const char *id, const char *ID)
+{
+	fprintf(f, "\n/* Calling %s from a plugin: %s_peer_<fn>(host, ...). */\n", c->name, id);
+	for (size_t i = 0; i < c->function_count; i++) {
+		const ppc_function *fn = &c->functions[i];
+		char FN[128];
+		upper(fn->name, FN, sizeof FN);
+		fprintf(f, "static inline uint32_t %s_peer_%s(const pp_host_api *host", id,
+		        fn->name);
+		params_decl(f, fn);
+		if (fn->needs_arena)
+			fputs(", pp_call_arena *arena", f);
+		if (fn->result.kind != PPC_VOID)
+			fprintf(f, ", %s *result", c_type(fn->result));
+		fputs(")\n{\n", f);
+		fprintf(f, "\t%s_%s_args a;\n\tmemset(&a, 0, sizeof a);\n", id, fn->name);
+		for (size_t j = 0; j < fn->param_count; j++)
+			fprintf(f, "\ta.%s = %s;\n", fn->params[j].name, fn->params[j].name);
+		if (fn->needs_arena)
+			fputs("\ta.arena = arena;\n", f);
+		fprintf(f,
+		        "\treturn ppc_call_peer(host, %s_ID, %s_VERSION_MAJOR, %s_FN_%s, &a, %s, "
+		        "%s);\n}\n",
+		        ID, ID, ID, FN, fn->result.kind != PPC_VOID ? "result" : "NULL",
+		        fn->needs_arena ? "arena" : "NULL");
+	}
+}
+
 /* Typed callers of a guest contract, for hosts: a handle that finds the
  * contract, keeps an instance, and starts over when the runtime's revision
  * counter says bundles changed. */
@@ -328,7 +358,27 @@ static const char runtime_support[] =
         "&err);\n"
         "\t} else {\n\t\tpp_guest_contract_instance none = {NULL, 0};\n"
         "\t\ti->dispatch.vm.call(i->dispatch.vm.loader_data, none, fn, args, out, NULL, &err);\n"
-        "\t}\n\tif (!i->singleton)\n\t\ti->destroy_instance(i, inst);\n\treturn err.code;\n}\n"
+        "\t}\n\tif (!i->singleton)\n\t\ti->destroy_instance(i, inst);\n\treturn err.code;\n}\n\n"
+        "/* One call of a peer's guest contract function through the host table. */\n"
+        "static inline uint32_t ppc_call_peer(const pp_host_api *host, uint64_t id, uint32_t "
+        "major,\n                                     uint32_t fn, const void *args, void *out,\n"
+        "                                     pp_call_arena *arena)\n{\n"
+        "\tconst pp_guest_contract_interface *i =\n"
+        "\t        host->resolve_guest_contract(host, host->find_guest_contract(host, id, "
+        "major));\n"
+        "\tif (!i)\n\t\treturn PP_ERR_NOT_FOUND;\n"
+        "\tpp_vm_loader_data ld = {i->dispatch_type == PP_DISPATCH_VM ? "
+        "i->dispatch.vm.loader_data.data : NULL};\n"
+        "\tpp_guest_contract_instance inst = {NULL, 0};\n"
+        "\ti->create_instance(ld, host, NULL, &inst);\n\tinst.contract_id = id;\n"
+        "\tpp_abi_error err = {PP_OK, {NULL, 0}};\n"
+        "\tif (i->dispatch_type == PP_DISPATCH_NATIVE) {\n"
+        "\t\tif (fn >= i->dispatch.native.function_count)\n"
+        "\t\t\terr.code = PP_ERR_FUNCTION_NOT_AVAILABLE;\n\t\telse\n"
+        "\t\t\t((pp_native_guest_fn)i->dispatch.native.functions[fn])(inst, args, out, &err);\n"
+        "\t} else {\n"
+        "\t\ti->dispatch.vm.call(i->dispatch.vm.loader_data, inst, fn, args, out, arena, &err);\n"
+        "\t}\n\ti->destroy_instance(ld, host, inst);\n\treturn err.code;\n}\n"
         "#endif\n";
 
 static const char host_support[] =
@@ -409,8 +459,10 @@ int ppc_gen_c(FILE *f, const ppc_model *m, const char *guard)
 		contract_layout(f, c, id, ID);
 		if (c->host)
 			host_callers(f, c, id, ID);
-		else
+		else {
 			guest_skeleton(f, c, id, ID);
+			peer_callers(f, c, id, ID);
+		}
 	}
 	fputs(host_support, f);
 	fputs("\n#ifdef PPC_HOST\n", f);

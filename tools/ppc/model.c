@@ -98,9 +98,14 @@ const char *ppc_type_name(ppc_type t)
 void ppc_c_ident(const char *name, char *out, size_t cap)
 {
 	size_t n = 0;
-	for (const char *p = name; *p && n + 1 < cap; p++)
-		out[n++] = *p == '.' || *p == '-' ? '_'
-		                                  : (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	for (const char *p = name; *p && n + 1 < cap; p++) {
+		char c = *p;
+		if (c == '.' || c == '-')
+			c = '_';
+		else if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		out[n++] = c;
+	}
 	out[n] = '\0';
 }
 
@@ -482,10 +487,19 @@ static void read_contracts(reader *r, ppc_model *m, const char *key, bool host)
 		if (!contract_name_ok(c->name))
 			bad(r, nv, "name",
 			    "'%s' is not a contract name (identifiers joined by '.')", c->name);
-		unsigned maj, min, pat;
-		char extra;
-		if (!r->failed && (sscanf(version, "%u.%u.%u%c", &maj, &min, &pat, &extra) != 3 ||
-		                   maj > 0xFFFF || min > 0xFFFF || pat > 0xFFFF))
+		unsigned long parts[3] = {0, 0, 0};
+		const char *p = version;
+		bool well_formed = true;
+		for (int k = 0; k < 3 && well_formed; k++) {
+			char *end;
+			well_formed = *p >= '0' && *p <= '9';
+			parts[k] = strtoul(p, &end, 10);
+			well_formed &= parts[k] <= 0xFFFF && *end == (k < 2 ? '.' : '\0');
+			p = end + (k < 2);
+		}
+		unsigned maj = (unsigned)parts[0], min = (unsigned)parts[1],
+		         pat = (unsigned)parts[2];
+		if (!r->failed && !well_formed)
 			bad(r, pp_toml_get(t, "version"), "version",
 			    "'%s' is not \"major.minor.patch\"", version);
 		free(version);

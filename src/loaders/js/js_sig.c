@@ -221,7 +221,7 @@ pp_call_arena *pp_js_sig_arena(const js_sig *sig, const void *args, pp_call_aren
 {
 	pp_call_arena *a = NULL;
 	if (sig->has_arena && args)
-		memcpy(&a, (const uint8_t *)args + sig->arena_offset, sizeof a);
+		memcpy(&a, (const uint8_t *)args + sig->arena_offset, sizeof(pp_call_arena *));
 	return a ? a : call_arena;
 }
 

@@ -1,0 +1,56 @@
+// every_impl.js — the JS side of ppc's test contracts: plain classes; the
+// generated glue (ppc js) registers them. EveryJs mirrors the C bundle's
+// test.EveryC; RelayJs drives test.EveryC through the generated peer callers.
+
+class EveryJs {
+  constructor(ctx) { this.ctx = ctx; }
+  scalars(b, s8, u8v, s16, u16v, s32, u32v, s64, u64v, f, d) {
+    return [b, s8, u8v, s16, u16v, s32, u32v, s64, u64v, f, d].join(',');
+  }
+  echo(text) { return text + '!'; }
+  reverse(data) { return data.slice().reverse(); }
+  next_mood(m) { return m === 0 ? 1 : m === 1 ? -2 : 0; }
+  // y - x modulo 2^64 (QuickJS 2025-04-26's BigInt.asUintN(64, …) answers signed)
+  wide(x, y) { const m = 1n << 64n; return (((y - x) % m) + m) % m; }
+  ping() {}
+  fail(code) {
+    if (code !== 0) { const e = new Error('asked to fail'); e.code = code; throw e; }
+    return true;
+  }
+  shout(line) {
+    this.ctx.host.log.log(1, line);
+    return line.toUpperCase();
+  }
+}
+
+class RelayJs {
+  constructor(ctx) { this.every = ctx.peers.everyC; this.log = ctx.host.log; }
+  check() {
+    const e = this.every;
+    const expect = (got, want, what) => {
+      if (got !== want) throw new Error(what + ': got ' + String(got) + ', want ' + String(want));
+    };
+    expect(e.scalars(true, -128, 255, -32768, 65535, -2147483648, 4294967295,
+                     -9223372036854775808n, 18446744073709551615n, 1.5, -0.25),
+           'true,-128,255,-32768,65535,-2147483648,4294967295,' +
+           '-9223372036854775808,18446744073709551615,1.5,-0.25', 'scalars');
+    expect(e.echo('h\u00e9'), 'h\u00e9!', 'echo');
+    expect(e.echo(''), '!', 'empty echo');
+    const big = 'y'.repeat(200000);
+    expect(e.echo(big), big + '!', 'big echo');
+    expect(Array.from(e.reverse(new Uint8Array([1, 2, 3]))).join(), '3,2,1', 'reverse');
+    expect(e.reverse(new Uint8Array(0)).length, 0, 'empty reverse');
+    expect(e.next_mood(1), -2, 'next_mood');
+    expect(e.wide(-1n, 1n), 2n, 'wide');
+    expect(e.ping(), undefined, 'ping');
+    expect(e.fail(0), true, 'fail(0)');
+    let code = 0;
+    try { e.fail(42); } catch (err) { code = err.code; }
+    expect(code, 42, 'fail(42)');
+    expect(e.shout('from js'), 'FROM JS', 'shout');
+    const before = this.log.count();
+    this.log.log(0, 'relay checked');
+    expect(this.log.count(), before + 1, 'host log count');
+    return 'ok';
+  }
+}

@@ -1,0 +1,261 @@
+/*
+ * test_ppc.c — ppc's generated code end to end. The header (every.h) and the
+ * JS bundle are generated at build time from tests/contracts/every.toml; a C
+ * bundle (tests/ppc/every_c.c) and a JS bundle (tests/ppc/every_impl.js)
+ * implement the same functions. Every type goes host -> C and host -> JS
+ * through the generated typed callers; test.RelayC and test.RelayJs check
+ * C -> JS and JS -> C through the generated peer callers; both call the
+ * host's test.Log through the generated host-contract callers.
+ */
+#include <inttypes.h>
+
+#define PPC_HOST
+#include "every.h"
+#include "helpers.h"
+
+/* ---- The host's test.Log ------------------------------------------------------ */
+
+typedef struct log_state {
+	pthread_mutex_t lock;
+	uint32_t count;
+	char last[128];
+	Mood last_mood;
+} log_state;
+
+static log_state host_log = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void log_fn(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	(void)state;
+	(void)out;
+	(void)err;
+	const test_log_log_args *a = args;
+	pthread_mutex_lock(&host_log.lock);
+	host_log.count++;
+	host_log.last_mood = a->mood;
+	snprintf(host_log.last, sizeof host_log.last, "%.*s", (int)a->line.len,
+	         (const char *)a->line.ptr);
+	pthread_mutex_unlock(&host_log.lock);
+}
+
+static void count_fn(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	(void)state;
+	(void)args;
+	(void)err;
+	pthread_mutex_lock(&host_log.lock);
+	*(uint32_t *)out = host_log.count;
+	pthread_mutex_unlock(&host_log.lock);
+}
+
+static const void *const log_fns[] = {(const void *)log_fn, (const void *)count_fn};
+
+static pp_host_contract_instance log_create(const pp_host_contract_interface *self,
+                                            const void *args)
+{
+	(void)self;
+	(void)args;
+	pp_host_contract_instance none = {NULL};
+	return none;
+}
+
+static void log_destroy(const pp_host_contract_interface *self, pp_host_contract_instance i)
+{
+	(void)self;
+	(void)i;
+}
+
+static pp_host_contract_interface log_iface = {
+        .contract_id = TEST_LOG_ID,
+        .contract_version = {TEST_LOG_VERSION_MAJOR, TEST_LOG_VERSION_MINOR, 0},
+        .singleton = true,
+        .dispatch_type = PP_DISPATCH_NATIVE,
+        .create_instance = log_create,
+        .destroy_instance = log_destroy,
+        .dispatch.native = {TEST_LOG_FUNCTION_COUNT, log_fns},
+};
+
+static log_capture logs = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static pp_runtime *setup(void)
+{
+	pp_runtime *rt = rt_with_log(&logs, PP_LOG_TRACE);
+	assert_int_equal(pp_host_contract_register(rt, &log_iface), PP_OK);
+	load_ok(rt, PPC_EVERY_C);
+	pp_load_options o = {.name = "every_js"};
+	if (pp_bundle_load(rt, PPC_EVERY_JS, &o, NULL) != PP_OK)
+		fail_msg("loading the ppc JS bundle: %s", pp_last_error(rt));
+	return rt;
+}
+
+static bool view_is(pp_string_view v, const char *s)
+{
+	return v.len == strlen(s) && (!v.len || memcmp(v.ptr, s, v.len) == 0);
+}
+
+/* ---- host -> C and host -> JS: one set of checks, run against both ------------ */
+
+/* The two generated callers have the same shape; a macro runs the checks on
+ * either (C has no generics). */
+#define CHECK_EVERY(prefix, c)                                                                    \
+	do {                                                                                      \
+		uint8_t mem[64];                                                                  \
+		pp_call_arena arena;                                                              \
+		pp_call_arena_init(&arena, mem, sizeof mem, pp_runtime_host_api(rt));             \
+		pp_string_view out = {NULL, 0};                                                   \
+		assert_int_equal(prefix##_scalars(c, true, INT8_MIN, UINT8_MAX, INT16_MIN,        \
+		                                  UINT16_MAX, INT32_MIN, UINT32_MAX, INT64_MIN,   \
+		                                  UINT64_MAX, 1.5f, -0.25, &arena, &out),         \
+		                 PP_OK);                                                          \
+		if (!view_is(out, "true,-128,255,-32768,65535,-2147483648,4294967295,"            \
+		                  "-9223372036854775808,18446744073709551615,1.5,-0.25"))         \
+			fail_msg(#prefix " scalars: %.*s", (int)out.len, (const char *)out.ptr);  \
+		assert_int_equal(                                                                 \
+		        prefix##_scalars(c, false, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, &arena, &out),   \
+		        PP_OK);                                                                   \
+		assert_true(view_is(out, "false,0,0,0,0,0,0,0,0,0,0"));                           \
+		assert_int_equal(prefix##_echo(c, ppc_str("h\xc3\xa9llo"), &arena, &out), PP_OK); \
+		assert_true(view_is(out, "h\xc3\xa9llo!"));                                       \
+		pp_string_view none = {NULL, 0};                                                  \
+		assert_int_equal(prefix##_echo(c, none, &arena, &out), PP_OK);                    \
+		assert_true(view_is(out, "!"));                                                   \
+		/* 1 MiB through a 64-byte arena: overflow blocks */                              \
+		size_t big = (size_t)1 << 20;                                                     \
+		char *text = malloc(big + 1);                                                     \
+		memset(text, 'q', big);                                                           \
+		text[big] = '\0';                                                                 \
+		assert_int_equal(prefix##_echo(c, ppc_str(text), &arena, &out), PP_OK);           \
+		assert_int_equal(out.len, big + 1);                                               \
+		assert_true(out.ptr[big - 1] == 'q' && out.ptr[big] == '!');                      \
+		assert_true(out.ptr < mem || out.ptr >= mem + sizeof mem);                        \
+		free(text);                                                                       \
+		uint8_t *blob = malloc(big);                                                      \
+		for (size_t i = 0; i < big; i++)                                                  \
+			blob[i] = (uint8_t)(i * 31);                                              \
+		pp_string_view bytes = {blob, big};                                               \
+		assert_int_equal(prefix##_reverse(c, bytes, &arena, &out), PP_OK);                \
+		assert_int_equal(out.len, big);                                                   \
+		assert_true(out.ptr[0] == blob[big - 1] && out.ptr[big - 1] == blob[0]);          \
+		free(blob);                                                                       \
+		assert_int_equal(prefix##_reverse(c, none, &arena, &out), PP_OK);                 \
+		assert_int_equal(out.len, 0);                                                     \
+		Mood m = Mood_Calm;                                                               \
+		assert_int_equal(prefix##_next_mood(c, Mood_Happy, &m), PP_OK);                   \
+		assert_int_equal(m, Mood_Grumpy);                                                 \
+		assert_int_equal(prefix##_next_mood(c, Mood_Grumpy, &m), PP_OK);                  \
+		assert_int_equal(m, Mood_Calm);                                                   \
+		uint64_t w = 0;                                                                   \
+		assert_int_equal(prefix##_wide(c, INT64_MIN, 0, &w), PP_OK);                      \
+		assert_true(w == (uint64_t)1 << 63);                                              \
+		assert_int_equal(prefix##_ping(c), PP_OK);                                        \
+		bool ok = false;                                                                  \
+		assert_int_equal(prefix##_fail(c, 0, &ok), PP_OK);                                \
+		assert_true(ok);                                                                  \
+		assert_int_equal(prefix##_fail(c, 4242, &ok), 4242);                              \
+		/* without an arena the bytes are the host's: the caller frees them */            \
+		assert_int_equal(prefix##_shout(c, ppc_str("hey"), NULL, &out), PP_OK);           \
+		assert_true(view_is(out, "HEY"));                                                 \
+		const pp_host_api *h_ = pp_runtime_host_api(rt);                                  \
+		h_->free(h_, (void *)out.ptr, out.len, 1);                                        \
+		assert_string_equal(host_log.last, "hey");                                        \
+		assert_int_equal(host_log.last_mood, Mood_Happy);                                 \
+		pp_call_arena_free(&arena);                                                       \
+	} while (0)
+
+static void every_type_host_to_c(void **state)
+{
+	(void)state;
+	pp_runtime *rt = setup();
+	test_everyc c;
+	assert_int_equal(test_everyc_open(&c, rt), PP_OK);
+	CHECK_EVERY(test_everyc, &c);
+	test_everyc_close(&c);
+	pp_runtime_free(rt);
+}
+
+static void every_type_host_to_js(void **state)
+{
+	(void)state;
+	pp_runtime *rt = setup();
+	test_everyjs c;
+	assert_int_equal(test_everyjs_open(&c, rt), PP_OK);
+	CHECK_EVERY(test_everyjs, &c);
+	test_everyjs_close(&c);
+	pp_runtime_free(rt);
+}
+
+static void relays_check_c_to_js_and_js_to_c(void **state)
+{
+	(void)state;
+	pp_runtime *rt = setup();
+	uint8_t mem[256];
+	pp_call_arena arena;
+	pp_call_arena_init(&arena, mem, sizeof mem, pp_runtime_host_api(rt));
+	pp_string_view out = {NULL, 0};
+	test_relayc rc;
+	assert_int_equal(test_relayc_open(&rc, rt), PP_OK);
+	assert_int_equal(test_relayc_check(&rc, &arena, &out), PP_OK);
+	if (!view_is(out, "ok"))
+		fail_msg("C -> JS: %.*s", (int)out.len, (const char *)out.ptr);
+	test_relayjs rj;
+	assert_int_equal(test_relayjs_open(&rj, rt), PP_OK);
+	uint32_t st = test_relayjs_check(&rj, &arena, &out);
+	if (st != PP_OK || !view_is(out, "ok"))
+		fail_msg("JS -> C: %u %s (log: %s)", st, pp_last_error(rt), logs.last);
+	assert_string_equal(host_log.last, "relay checked");
+	test_relayc_close(&rc);
+	test_relayjs_close(&rj);
+	pp_call_arena_free(&arena);
+	pp_runtime_free(rt);
+}
+
+static void structs_by_value(void **state)
+{
+	(void)state;
+	pp_runtime *rt = setup();
+	test_geometry g;
+	assert_int_equal(test_geometry_open(&g, rt), PP_OK);
+	Segment s = {{1, 2.0, 4.0f, Mood_Happy}, {2, 4.0, -4.0f, Mood_Happy}};
+	Point mid;
+	memset(&mid, 0xEE, sizeof mid);
+	assert_int_equal(test_geometry_midpoint(&g, s, &mid), PP_OK);
+	assert_int_equal(mid.tag, 3);
+	assert_true(mid.x == 3.0 && mid.y == 0.0f);
+	assert_int_equal(mid.mood, Mood_Happy);
+	test_geometry_close(&g);
+	pp_runtime_free(rt);
+}
+
+/* The generated caller notices the revision counter: after a reload it
+ * finds the contract again and makes a new instance. */
+static void callers_follow_reloads_and_report_missing_contracts(void **state)
+{
+	(void)state;
+	pp_runtime *rt = setup();
+	test_everyjs c;
+	assert_int_equal(test_everyjs_open(&c, rt), PP_OK);
+	uint64_t w = 0;
+	assert_int_equal(test_everyjs_wide(&c, 1, 3, &w), PP_OK);
+	assert_int_equal(pp_bundle_reload(rt, pp_bundle_id("every_js")), PP_OK);
+	assert_int_equal(test_everyjs_wide(&c, 1, 5, &w), PP_OK);
+	assert_true(w == 4);
+	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("every_js"), PP_UNLOAD_CASCADE), PP_OK);
+	assert_int_equal(test_everyjs_wide(&c, 1, 5, &w), PP_ERR_NOT_FOUND);
+	test_everyjs_close(&c);
+	test_everyjs none;
+	assert_int_equal(test_everyjs_open(&none, rt), PP_ERR_NOT_FOUND);
+	test_everyjs_close(&none);
+	pp_runtime_free(rt);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(every_type_host_to_c),
+	        cmocka_unit_test(every_type_host_to_js),
+	        cmocka_unit_test(relays_check_c_to_js_and_js_to_c),
+	        cmocka_unit_test(structs_by_value),
+	        cmocka_unit_test(callers_follow_reloads_and_report_missing_contracts),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

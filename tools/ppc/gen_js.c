@@ -1,0 +1,464 @@
+/*
+ * gen_js.c — the JS side: a bundle.js made of the author's classes followed
+ * by generated glue (polyplug_init, typed-signature wrappers, the factory,
+ * peer and host-contract callers), and TypeScript declarations.
+ *
+ * Incoming calls use the JS loader's typed signatures, so values arrive as
+ * JS values and strings cross as UTF-8 without per-byte bridge calls.
+ * Outgoing calls (peers, host contracts) marshal the args struct with one
+ * bridge call per field and bridge.fast for strings and bytes.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "gen.h"
+
+/* The JS loader's signature name of a type, or NULL if it has none. */
+static const char *sig_type(ppc_type t)
+{
+	if (t.kind == PPC_STRUCT)
+		return NULL;
+	if (t.kind == PPC_ENUM) {
+		ppc_type r = {t.en->repr, NULL, NULL};
+		return ppc_type_name(r);
+	}
+	return ppc_type_name(t);
+}
+
+static ppc_kind base_kind(ppc_type t)
+{
+	return t.kind == PPC_ENUM ? t.en->repr : t.kind;
+}
+
+static const char *last_segment(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	return dot ? dot + 1 : name;
+}
+
+/* A JS property name for a contract: "host.logger" -> "logger",
+ * "pipeline.Validator" -> "validator". */
+static void js_member(const char *name, char *out, size_t cap)
+{
+	const char *s = last_segment(name);
+	snprintf(out, cap, "%c%s", s[0] >= 'A' && s[0] <= 'Z' ? s[0] + 32 : s[0], s + 1);
+}
+
+static bool js_supported(const ppc_function *fn, char *why, size_t cap, const char *contract)
+{
+	for (size_t i = 0; i < fn->param_count; i++)
+		if (!sig_type(fn->params[i].type)) {
+			snprintf(why, cap,
+			         "%s.%s: param '%s' is struct %s; JS glue does not take struct "
+			         "params yet",
+			         contract, fn->name, fn->params[i].name,
+			         ppc_type_name(fn->params[i].type));
+			return false;
+		}
+	if (!sig_type(fn->result)) {
+		snprintf(why, cap, "%s.%s: returns struct %s; JS glue does not return structs yet",
+		         contract, fn->name, ppc_type_name(fn->result));
+		return false;
+	}
+	return true;
+}
+
+/* True if every function of c can cross to or from JS. */
+static bool contract_js_ok(const ppc_contract *c)
+{
+	char why[256];
+	for (size_t k = 0; k < c->function_count; k++)
+		if (!js_supported(&c->functions[k], why, sizeof why, c->name))
+			return false;
+	return true;
+}
+
+/* ---- Outgoing calls ------------------------------------------------------- */
+
+/* JS that writes value `v` of type t at address expression `at`. */
+static void write_field(FILE *f, ppc_type t, const char *at, const char *v)
+{
+	switch (base_kind(t)) {
+	case PPC_BOOL:
+		fprintf(f, "      $b.writeByte(%s, %s ? 1 : 0);\n", at, v);
+		break;
+	case PPC_I8:
+	case PPC_U8:
+		fprintf(f, "      $b.writeByte(%s, %s & 0xff);\n", at, v);
+		break;
+	case PPC_I16:
+	case PPC_U16:
+		fprintf(f,
+		        "      $b.writeByte(%s, %s & 0xff); $b.writeByte(%s + 1, (%s >> 8) & "
+		        "0xff);\n",
+		        at, v, at, v);
+		break;
+	case PPC_I32:
+		fprintf(f, "      $b.writeI32(%s, %s);\n", at, v);
+		break;
+	case PPC_U32:
+		fprintf(f, "      $b.writeU32(%s, %s);\n", at, v);
+		break;
+	case PPC_I64:
+	case PPC_U64:
+		fprintf(f, "      $ppc.write64(%s, %s);\n", at, v);
+		break;
+	case PPC_F32:
+		fprintf(f, "      $b.writeF32(%s, %s);\n", at, v);
+		break;
+	case PPC_F64:
+		fprintf(f, "      $b.writeF64(%s, %s);\n", at, v);
+		break;
+	case PPC_STRING:
+		fprintf(f, "      $ppc.writeString(%s, %s, $temps);\n", at, v);
+		break;
+	case PPC_BUFFER:
+		fprintf(f, "      $ppc.writeBuffer(%s, %s, $temps);\n", at, v);
+		break;
+	default:
+		break;
+	}
+}
+
+static const char *read_expr(ppc_type t)
+{
+	switch (base_kind(t)) {
+	case PPC_BOOL:
+		return "$b.readByte($out) !== 0";
+	case PPC_I8:
+		return "($b.readByte($out) << 24) >> 24";
+	case PPC_U8:
+		return "$b.readByte($out)";
+	case PPC_I16:
+		return "(($b.readByte($out) | ($b.readByte($out + 1) << 8)) << 16) >> 16";
+	case PPC_U16:
+		return "$b.readByte($out) | ($b.readByte($out + 1) << 8)";
+	case PPC_I32:
+		return "$b.readI32($out)";
+	case PPC_U32:
+		return "$b.readU32($out)";
+	case PPC_I64:
+		return "$ppc.signed64($ppc.read64($out))";
+	case PPC_U64:
+		return "$ppc.read64($out)";
+	case PPC_F32:
+		return "$b.readF32($out)";
+	case PPC_F64:
+		return "$b.readF64($out)";
+	case PPC_STRING:
+		return "$ppc.takeString($out)";
+	case PPC_BUFFER:
+		return "$ppc.takeBuffer($out)";
+	default:
+		return "undefined";
+	}
+}
+
+/* One caller object: { fn(args...) { ... } } for a peer or host contract. */
+static void callers(FILE *f, const ppc_contract *c)
+{
+	char member[128];
+	js_member(c->name, member, sizeof member);
+	fprintf(f, "    %s: {\n", member);
+	for (size_t i = 0; i < c->function_count; i++) {
+		const ppc_function *fn = &c->functions[i];
+		fprintf(f, "    %s(", fn->name);
+		for (size_t j = 0; j < fn->param_count; j++)
+			fprintf(f, "%s%s", j ? ", " : "", fn->params[j].name);
+		fputs(") {\n      const $temps = [];\n", f);
+		fprintf(f, "      const $args = $ppc.alloc(%zu, $temps);\n",
+		        fn->args_size ? fn->args_size : 1);
+		for (size_t j = 0; j < fn->param_count; j++) {
+			char at[64];
+			snprintf(at, sizeof at, "$args + %zu", fn->params[j].offset);
+			write_field(f, fn->params[j].type, at, fn->params[j].name);
+		}
+		if (fn->needs_arena)
+			fprintf(f,
+			        "      $b.writeU32($args + %zu, 0); $b.writeU32($args + %zu, 0);\n",
+			        fn->arena_offset, fn->arena_offset + 4);
+		size_t out_size = fn->result.kind == PPC_VOID ? 1 : ppc_type_size(fn->result);
+		fprintf(f, "      const $out = $ppc.alloc(%zu, $temps);\n", out_size);
+		if (c->host)
+			fprintf(f,
+			        "      const $rc = $b.callHostContract(%u, %u, 0x%08x, %zu, $args, "
+			        "$out);\n",
+			        (unsigned)(uint32_t)c->id, (unsigned)(uint32_t)(c->id >> 32),
+			        c->major << 16 | c->minor, i);
+		else
+			fprintf(f,
+			        "      const $rc = $b.dispatchPeer(%u, %u, %u, %zu, $args, "
+			        "$out);\n",
+			        (unsigned)(uint32_t)c->id, (unsigned)(uint32_t)(c->id >> 32),
+			        c->major, i);
+		fprintf(f,
+		        "      try {\n        if ($rc !== 0) throw $ppc.failed('%s.%s', $rc);\n"
+		        "        return %s;\n      } finally {\n        $ppc.release($temps);\n    "
+		        "  }\n"
+		        "    },\n",
+		        c->name, fn->name,
+		        fn->result.kind == PPC_VOID ? "undefined" : read_expr(fn->result));
+	}
+	fputs("    },\n", f);
+}
+
+static const char js_support[] =
+        "  // Memory for outgoing calls: allocated from the host, freed after the call.\n"
+        "  function makeSupport(b) {\n"
+        "    const TWO32 = 4294967296;\n"
+        "    const ptrOf = (pair) => pair[1] * TWO32 + pair[0];\n"
+        "    const ppc = {\n"
+        "      alloc(size, temps) {\n"
+        "        const pair = b.alloc(size);\n"
+        "        const p = ptrOf(pair);\n"
+        "        if (p === 0) throw new Error('ppc: out of memory');\n"
+        "        temps.push([pair[0], pair[1], size]);\n"
+        "        return p;\n"
+        "      },\n"
+        "      release(temps) {\n"
+        "        for (const t of temps) b.free(t[0], t[1], t[2], 1);\n"
+        "      },\n"
+        "      // (not BigInt.asUintN(64, …): QuickJS 2025-04-26 returns it signed)\n"
+        "      write64(at, v) {\n"
+        "        let x = BigInt(v) % 18446744073709551616n;\n"
+        "        if (x < 0n) x += 18446744073709551616n;\n"
+        "        b.writeU32(at, Number(x & 0xffffffffn));\n"
+        "        b.writeU32(at + 4, Number(x >> 32n));\n"
+        "      },\n"
+        "      signed64(x) { return x >= 9223372036854775808n ? x - 18446744073709551616n : x; },\n"
+        "      read64(at) {\n"
+        "        return (BigInt(b.readU32(at + 4)) << 32n) | BigInt(b.readU32(at));\n"
+        "      },\n"
+        "      writeView(at, p, n) {\n"
+        "        b.writeU32(at, p % TWO32); b.writeU32(at + 4, Math.floor(p / TWO32));\n"
+        "        b.writeU32(at + 8, n); b.writeU32(at + 12, 0);\n"
+        "      },\n"
+        "      writeString(at, s, temps) {\n"
+        "        s = String(s);\n"
+        "        const n = b.fast.utf8Length(s);\n"
+        "        const p = n ? ppc.alloc(n, temps) : 0;\n"
+        "        if (n) b.fast.writeString(p, n, s);\n"
+        "        ppc.writeView(at, p, n);\n"
+        "      },\n"
+        "      writeBuffer(at, bytes, temps) {\n"
+        "        const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);\n"
+        "        const n = u8.length;\n"
+        "        const p = n ? ppc.alloc(n, temps) : 0;\n"
+        "        if (n) b.fast.writeBytes(p, n, u8);\n"
+        "        ppc.writeView(at, p, n);\n"
+        "      },\n"
+        "      // a StringView/Buffer result: the callee's host-allocated bytes, freed here\n"
+        "      takeView(at, read) {\n"
+        "        const lo = b.readU32(at), hi = b.readU32(at + 4), n = b.readU32(at + 8);\n"
+        "        const p = hi * TWO32 + lo;\n"
+        "        const v = read(p, n);\n"
+        "        if (p !== 0 && n !== 0) b.free(lo, hi, n, 1);\n"
+        "        return v;\n"
+        "      },\n"
+        "      takeString(at) { return ppc.takeView(at, (p, n) => b.fast.readString(p, n)); },\n"
+        "      takeBuffer(at) { return ppc.takeView(at, (p, n) => b.fast.readBytes(p, n)); },\n"
+        "      failed(what, rc) {\n"
+        "        const e = new Error(what + ' failed with code ' + rc);\n"
+        "        e.code = rc;\n"
+        "        return e;\n"
+        "      },\n"
+        "    };\n"
+        "    return ppc;\n"
+        "  }\n";
+
+int ppc_gen_js(FILE *f, const ppc_model *m, const char *const *names, size_t count,
+               const char *impl, size_t impl_len, const char *impl_file, char *err, size_t errcap)
+{
+	const ppc_contract *mine[64];
+	if (count == 0 || count > 64) {
+		snprintf(err, errcap, "name between 1 and 64 contracts to implement");
+		return -1;
+	}
+	for (size_t i = 0; i < count; i++) {
+		mine[i] = NULL;
+		for (size_t j = 0; j < m->contract_count; j++)
+			if (!m->contracts[j].host && strcmp(m->contracts[j].name, names[i]) == 0)
+				mine[i] = &m->contracts[j];
+		if (!mine[i]) {
+			snprintf(err, errcap, "%s declares no guest contract '%s'", m->file,
+			         names[i]);
+			return -1;
+		}
+		for (size_t k = 0; k < mine[i]->function_count; k++)
+			if (!js_supported(&mine[i]->functions[k], err, errcap, mine[i]->name))
+				return -1;
+	}
+	fprintf(f, "// ---- %s (the implementation) ----\n", impl_file);
+	fwrite(impl, 1, impl_len, f);
+	if (impl_len && impl[impl_len - 1] != '\n')
+		fputc('\n', f);
+	fprintf(f,
+	        "\n// ---- generated by ppc from %s: do not edit below this line ----\n"
+	        "var polyplug_init = (function () {\n  'use strict';\n",
+	        m->file);
+	fputs(js_support, f);
+
+	/* peers and host contracts, for the implementation's constructor */
+	fputs("  function makeContext($b, $ppc) {\n    const peers = {\n", f);
+	for (int want_host = 0; want_host < 2; want_host++) {
+		for (size_t j = 0; j < m->contract_count; j++)
+			if (m->contracts[j].host == want_host && contract_js_ok(&m->contracts[j]))
+				callers(f, &m->contracts[j]);
+		if (!want_host)
+			fputs("    };\n    const host = {\n", f);
+	}
+	fputs("    };\n    return { bridge: $b, peers, host };\n  }\n\n", f);
+
+	fputs("  return function polyplug_init(hostLo, hostHi, ctxLo, ctxHi, bridge) {\n"
+	      "    const ppc = makeSupport(bridge);\n"
+	      "    const context = makeContext(bridge, ppc);\n"
+	      "    const registrations = [];\n",
+	      f);
+	for (size_t i = 0; i < count; i++) {
+		const ppc_contract *c = mine[i];
+		const char *cls = last_segment(c->name);
+		fprintf(f,
+		        "    if (typeof %s !== 'function')\n"
+		        "      return [[], { code: 1, message: 'the bundle must define class %s "
+		        "(implementing %s)' }];\n",
+		        cls, cls, c->name);
+		fprintf(f,
+		        "    registrations.push({\n"
+		        "      contractLo: %u, contractHi: %u, contractName: '%s@%u',\n"
+		        "      version: 0x%08x, fnCount: %zu,\n"
+		        "      interface: {\n"
+		        "        factory: () => new %s(context),\n"
+		        "        functions: [\n",
+		        (unsigned)(uint32_t)c->id, (unsigned)(uint32_t)(c->id >> 32), c->name,
+		        c->major, c->major << 16 | c->minor, c->function_count, cls);
+		for (size_t k = 0; k < c->function_count; k++) {
+			const ppc_function *fn = &c->functions[k];
+			fputs("          (impl", f);
+			for (size_t j = 0; j < fn->param_count; j++)
+				fprintf(f, ", %s", fn->params[j].name);
+			fprintf(f, ") => impl.%s(", fn->name);
+			for (size_t j = 0; j < fn->param_count; j++)
+				fprintf(f, "%s%s", j ? ", " : "", fn->params[j].name);
+			fputs("),\n", f);
+		}
+		fputs("        ],\n        signatures: [\n", f);
+		for (size_t k = 0; k < c->function_count; k++) {
+			const ppc_function *fn = &c->functions[k];
+			fputs("          { params: [", f);
+			for (size_t j = 0; j < fn->param_count; j++)
+				fprintf(f, "%s'%s'", j ? ", " : "", sig_type(fn->params[j].type));
+			if (fn->needs_arena)
+				fprintf(f, "%s'Arena'", fn->param_count ? ", " : "");
+			fprintf(f, "], result: '%s' },\n", sig_type(fn->result));
+		}
+		fputs("        ],\n      },\n    });\n", f);
+	}
+	fputs("    return [registrations, { code: 0, message: '' }];\n  };\n})();\n", f);
+	return ferror(f) ? -1 : 0;
+}
+
+/* ---- TypeScript ----------------------------------------------------------------- */
+
+static const char *ts_type(ppc_type t)
+{
+	switch (t.kind) {
+	case PPC_VOID:
+		return "void";
+	case PPC_BOOL:
+		return "boolean";
+	case PPC_I64:
+	case PPC_U64:
+		return "bigint";
+	case PPC_STRING:
+		return "string";
+	case PPC_BUFFER:
+		return "Uint8Array";
+	case PPC_ENUM:
+	case PPC_STRUCT:
+		return ppc_type_name(t);
+	default:
+		return "number";
+	}
+}
+
+static void ts_doc(FILE *f, const char *indent, const char *docs)
+{
+	if (docs && *docs)
+		fprintf(f, "%s/** %s */\n", indent, docs);
+}
+
+static void ts_methods(FILE *f, const ppc_contract *c)
+{
+	for (size_t i = 0; i < c->function_count; i++) {
+		const ppc_function *fn = &c->functions[i];
+		ts_doc(f, "  ", fn->docs);
+		fprintf(f, "  %s(", fn->name);
+		for (size_t j = 0; j < fn->param_count; j++) {
+			fprintf(f, "%s%s: %s", j ? ", " : "", fn->params[j].name,
+			        ts_type(fn->params[j].type));
+		}
+		fprintf(f, "): %s;\n", ts_type(fn->result));
+	}
+}
+
+int ppc_gen_dts(FILE *f, const ppc_model *m)
+{
+	fprintf(f, "// Generated by ppc from %s. Do not edit.\n", m->file);
+	for (size_t i = 0; i < m->enum_count; i++) {
+		const ppc_enum *e = &m->enums[i];
+		ts_doc(f, "", e->docs);
+		fprintf(f, "declare const enum %s {\n", e->name);
+		for (size_t j = 0; j < e->variant_count; j++)
+			fprintf(f, "  %s = %lld,\n", e->variants[j].name,
+			        (long long)e->variants[j].value);
+		fputs("}\n", f);
+	}
+	for (size_t i = 0; i < m->struct_count; i++) {
+		const ppc_struct *s = &m->structs[i];
+		ts_doc(f, "", s->docs);
+		fprintf(f, "interface %s {\n", s->name);
+		for (size_t j = 0; j < s->field_count; j++)
+			fprintf(f, "  %s: %s;\n", s->fields[j].name, ts_type(s->fields[j].type));
+		fputs("}\n", f);
+	}
+	fputs("\n/** What the generated glue passes to each implementation class's constructor. "
+	      "*/\n"
+	      "interface PpcContext {\n  bridge: unknown;\n  peers: {\n",
+	      f);
+	for (size_t i = 0; i < m->contract_count; i++) {
+		const ppc_contract *c = &m->contracts[i];
+		char member[128];
+		js_member(c->name, member, sizeof member);
+		if (!c->host && contract_js_ok(c))
+			fprintf(f, "    %s: %sCaller;\n", member, last_segment(c->name));
+	}
+	fputs("  };\n  host: {\n", f);
+	for (size_t i = 0; i < m->contract_count; i++) {
+		const ppc_contract *c = &m->contracts[i];
+		char member[128];
+		js_member(c->name, member, sizeof member);
+		if (c->host && contract_js_ok(c))
+			fprintf(f, "    %s: %sCaller;\n", member, last_segment(c->name));
+	}
+	fputs("  };\n}\n", f);
+	for (size_t i = 0; i < m->contract_count; i++) {
+		const ppc_contract *c = &m->contracts[i];
+		const char *cls = last_segment(c->name);
+		if (!contract_js_ok(c))
+			continue; /* no JS glue for it (struct values) */
+		fputc('\n', f);
+		if (!c->host) {
+			ts_doc(f, "", c->docs);
+			fprintf(f, "/** Implement this as `class %s` (%s@%u). */\ninterface %s {\n",
+			        cls, c->name, c->major, cls);
+			ts_methods(f, c);
+			fputs("}\n", f);
+		}
+		fprintf(f, "/** Calls %s %s@%u (a failure throws an Error with .code). */\n",
+		        c->host ? "host contract" : "contract", c->name, c->major);
+		fprintf(f, "interface %sCaller {\n", cls);
+		ts_methods(f, c);
+		fputs("}\n", f);
+	}
+	return ferror(f) ? -1 : 0;
+}

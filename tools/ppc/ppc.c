@@ -1,0 +1,226 @@
+/*
+ * ppc.c — the contract compiler's command line. See docs/contracts.md.
+ *
+ *   ppc check CONTRACTS.toml                 validate; print ids and layouts
+ *   ppc c CONTRACTS.toml -o OUT.h            the C header (both sides)
+ *   ppc js CONTRACTS.toml --implement NAME[,NAME...] --impl SRC.js -o bundle.js
+ *   ppc dts CONTRACTS.toml -o OUT.d.ts       TypeScript declarations
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gen.h"
+
+static const char usage_text[] =
+        "usage: ppc COMMAND CONTRACTS.toml [OPTIONS]\n"
+        "\n"
+        "Commands:\n"
+        "  check FILE                     validate FILE; print each contract's id and each\n"
+        "                                 function's args layout\n"
+        "  c FILE -o OUT.h                the C header: types, ids, layouts, the guest\n"
+        "                                 skeleton and the typed callers\n"
+        "  js FILE --implement NAMES --impl SRC.js -o bundle.js\n"
+        "                                 a JS bundle: SRC.js (defining one class per\n"
+        "                                 contract, named after its last segment) plus\n"
+        "                                 the glue; NAMES is a comma-separated list\n"
+        "  dts FILE -o OUT.d.ts           TypeScript declarations for JS authors\n"
+        "\n"
+        "Errors name the file, line, column and key. Exit status: 0 success, 1 a bad\n"
+        "contract file, 2 usage or I/O error.\n";
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	while (buf) {
+		size_t got = fread(buf + n, 1, cap - n - 1, f);
+		n += got;
+		if (got == 0)
+			break;
+		if (n + 1 == cap) {
+			char *bigger = realloc(buf, cap * 2);
+			if (!bigger) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = bigger;
+			cap *= 2;
+		}
+	}
+	bool bad = ferror(f);
+	fclose(f);
+	if (!buf || bad) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+static const char *option(int argc, char **argv, const char *name)
+{
+	for (int i = 0; i + 1 < argc; i++)
+		if (strcmp(argv[i], name) == 0)
+			return argv[i + 1];
+	return NULL;
+}
+
+/* Writes through a temporary file so a failed run leaves no half output. */
+typedef int (*writer)(FILE *f, void *ud);
+
+static int write_out(const char *path, writer w, void *ud)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	if (!f) {
+		fprintf(stderr, "ppc: cannot write %s: %s\n", tmp, strerror(errno));
+		return 2;
+	}
+	int st = w(f, ud);
+	if (fclose(f) != 0 || st != 0 || rename(tmp, path) != 0) {
+		remove(tmp);
+		if (st == 0)
+			fprintf(stderr, "ppc: cannot write %s: %s\n", path, strerror(errno));
+		return st ? st : 2;
+	}
+	return 0;
+}
+
+typedef struct job {
+	const ppc_model *m;
+	const char *out;
+	const char *const *names;
+	size_t count;
+	const char *impl;
+	size_t impl_len;
+	const char *impl_file;
+} job;
+
+static int write_c(FILE *f, void *ud)
+{
+	const job *j = ud;
+	char guard[256] = "PPC_";
+	size_t n = 4;
+	const char *base = strrchr(j->out, '/');
+	for (const char *p = base ? base + 1 : j->out; *p && n + 3 < sizeof guard; p++)
+		guard[n++] = (char)((*p >= 'a' && *p <= 'z')                               ? *p - 32
+		                    : (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ? *p
+		                                                                           : '_');
+	guard[n] = '\0';
+	return ppc_gen_c(f, j->m, guard) ? 2 : 0;
+}
+
+static int write_js(FILE *f, void *ud)
+{
+	const job *j = ud;
+	char err[512];
+	if (ppc_gen_js(f, j->m, j->names, j->count, j->impl, j->impl_len, j->impl_file, err,
+	               sizeof err) != 0) {
+		fprintf(stderr, "ppc: %s\n", err);
+		return 1;
+	}
+	return 0;
+}
+
+static int write_dts(FILE *f, void *ud)
+{
+	const job *j = ud;
+	return ppc_gen_dts(f, j->m) ? 2 : 0;
+}
+
+static void print_layouts(const ppc_model *m)
+{
+	for (size_t i = 0; i < m->contract_count; i++) {
+		const ppc_contract *c = &m->contracts[i];
+		printf("%s %s@%u (%u.%u.%u) id 0x%016llx\n", c->host ? "host contract" : "contract",
+		       c->name, c->major, c->major, c->minor, c->patch, (unsigned long long)c->id);
+		for (size_t k = 0; k < c->function_count; k++) {
+			const ppc_function *fn = &c->functions[k];
+			printf("  fn %zu %s(", k, fn->name);
+			for (size_t p = 0; p < fn->param_count; p++)
+				printf("%s%s %s @%zu", p ? ", " : "",
+				       ppc_type_name(fn->params[p].type), fn->params[p].name,
+				       fn->params[p].offset);
+			if (fn->needs_arena)
+				printf("%sarena @%zu", fn->param_count ? ", " : "",
+				       fn->arena_offset);
+			printf(") -> %s; args %zu bytes\n", ppc_type_name(fn->result),
+			       fn->args_size);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (argc < 3) {
+		fputs(usage_text, stderr);
+		return 2;
+	}
+	const char *cmd = argv[1], *file = argv[2];
+	size_t len;
+	char *text = slurp(file, &len);
+	if (!text) {
+		fprintf(stderr, "ppc: cannot read %s: %s\n", file, strerror(errno));
+		return 2;
+	}
+	char err[1024];
+	ppc_model *m = ppc_model_read(text, len, file, err, sizeof err);
+	free(text);
+	if (!m) {
+		fprintf(stderr, "ppc: %s\n", err);
+		return 1;
+	}
+	int st = 2;
+	const char *out = option(argc, argv, "-o");
+	job j = {m, out, NULL, 0, NULL, 0, NULL};
+	if (strcmp(cmd, "check") == 0) {
+		print_layouts(m);
+		st = 0;
+	} else if (!out) {
+		fputs(usage_text, stderr);
+	} else if (strcmp(cmd, "c") == 0) {
+		st = write_out(out, write_c, &j);
+	} else if (strcmp(cmd, "dts") == 0) {
+		st = write_out(out, write_dts, &j);
+	} else if (strcmp(cmd, "js") == 0) {
+		const char *names = option(argc, argv, "--implement");
+		const char *impl = option(argc, argv, "--impl");
+		char *list = names ? strdup(names) : NULL;
+		const char *parts[64];
+		size_t n = 0;
+		for (char *save = NULL, *p = list ? strtok_r(list, ",", &save) : NULL; p && n < 64;
+		     p = strtok_r(NULL, ",", &save))
+			parts[n++] = p;
+		char *src = impl ? slurp(impl, &j.impl_len) : NULL;
+		if (!names || !impl) {
+			fputs(usage_text, stderr);
+		} else if (!src) {
+			fprintf(stderr, "ppc: cannot read %s: %s\n", impl, strerror(errno));
+		} else {
+			j.names = parts;
+			j.count = n;
+			j.impl = src;
+			j.impl_file = impl;
+			st = write_out(out, write_js, &j);
+		}
+		free(src);
+		free(list);
+	} else {
+		fprintf(stderr, "ppc: unknown command '%s'\n\n%s", cmd, usage_text);
+	}
+	ppc_model_free(m);
+	return st;
+}
