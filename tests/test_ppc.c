@@ -226,6 +226,34 @@ static void structs_by_value(void **state)
 	pp_runtime_free(rt);
 }
 
+static void stateful_contracts_get_an_instance_per_caller(void **state)
+{
+	(void)state;
+	counting_alloc ca = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_counting(&ca);
+	assert_int_equal(pp_host_contract_register(rt, &log_iface), PP_OK);
+	load_ok(rt, PPC_EVERY_C);
+	test_tally a, b;
+	assert_int_equal(test_tally_open(&a, rt), PP_OK);
+	assert_int_equal(test_tally_open(&b, rt), PP_OK);
+	int64_t t = 0;
+	assert_int_equal(test_tally_add(&a, 5, &t), PP_OK);
+	assert_int_equal(test_tally_add(&a, 5, &t), PP_OK);
+	assert_true(t == 10);
+	assert_int_equal(test_tally_add(&b, -1, &t), PP_OK);
+	assert_true(t == -1);
+	test_tally_close(&a);
+	test_tally_close(&b);
+	assert_int_equal(ca.live, 0); /* both states freed */
+	/* the default instance, reached with a plain pp_call, has none */
+	pp_guest_contract_instance none = {NULL, 0};
+	test_tally_add_args args = {1};
+	assert_int_equal(pp_call(rt, pp_find(rt, TEST_TALLY_ID, 1), none, TEST_TALLY_FN_ADD, &args,
+	                         &t, NULL),
+	                 PP_ERR_FUNCTION_NOT_AVAILABLE);
+	pp_runtime_free(rt);
+}
+
 /* The generated caller notices the revision counter: after a reload it
  * finds the contract again and makes a new instance. */
 static void callers_follow_reloads_and_report_missing_contracts(void **state)
@@ -255,6 +283,7 @@ int main(void)
 	        cmocka_unit_test(every_type_host_to_js),
 	        cmocka_unit_test(relays_check_c_to_js_and_js_to_c),
 	        cmocka_unit_test(structs_by_value),
+	        cmocka_unit_test(stateful_contracts_get_an_instance_per_caller),
 	        cmocka_unit_test(callers_follow_reloads_and_report_missing_contracts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

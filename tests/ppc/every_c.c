@@ -9,6 +9,8 @@
 #define PPC_IMPLEMENT_TEST_EVERYC
 #define PPC_IMPLEMENT_TEST_GEOMETRY
 #define PPC_IMPLEMENT_TEST_RELAYC
+#define PPC_IMPLEMENT_TEST_TALLY
+#define TEST_TALLY_STATEFUL
 #include "every.h"
 
 /* ---- test.EveryC ------------------------------------------------------------ */
@@ -99,6 +101,32 @@ uint32_t test_geometry_midpoint_impl(ppc_ctx *ctx, Segment s, Point *result)
 	result->mood = s.from.mood;
 	if (s.from.mood != s.to.mood)
 		result->mood = Mood_Grumpy;
+	return PP_OK;
+}
+
+/* ---- test.Tally: state per instance ------------------------------------------------ */
+
+void *test_tally_create(ppc_ctx *ctx, const void *args)
+{
+	(void)args;
+	int64_t *total = ctx->host->alloc(ctx->host, sizeof *total, _Alignof(int64_t));
+	if (total)
+		*total = 0;
+	return total;
+}
+
+void test_tally_destroy(ppc_ctx *ctx, void *self)
+{
+	ctx->host->free(ctx->host, self, sizeof(int64_t), _Alignof(int64_t));
+}
+
+uint32_t test_tally_add_impl(ppc_ctx *ctx, int64_t n, int64_t *result)
+{
+	int64_t *total = ctx->self;
+	if (!total)
+		return PP_ERR_FUNCTION_NOT_AVAILABLE; /* the default instance has no state */
+	*total += n;
+	*result = *total;
 	return PP_OK;
 }
 

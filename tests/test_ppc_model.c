@@ -1,0 +1,170 @@
+/*
+ * test_ppc_model.c — ppc's contract-file reader: layouts it computes, and
+ * every way a contract file can be wrong, each named by file, line, column
+ * and key. Also replays the ppc fuzz corpus and regressions.
+ */
+#include <dirent.h>
+
+#include "helpers.h"
+#include "model.h"
+
+static ppc_model *read_ok(const char *text)
+{
+	char err[512];
+	ppc_model *m = ppc_model_read(text, strlen(text), "c.toml", err, sizeof err);
+	if (!m)
+		fail_msg("rejected: %s", err);
+	return m;
+}
+
+static void layouts_follow_c(void **state)
+{
+	(void)state;
+	ppc_model *m = read_ok(
+	        "[[enum]]\nname = \"E\"\nrepr = \"u8\"\nvariants = [{ name = \"A\", value = 1 }]\n"
+	        "[[struct]]\nname = \"P\"\n"
+	        "fields = [{ name = \"a\", type = \"u8\" }, { name = \"b\", type = \"f64\" },"
+	        " { name = \"c\", type = \"E\" }]\n"
+	        "[[guest_contract]]\nname = \"x.Y\"\nversion = \"3.1.4\"\n"
+	        "[[guest_contract.functions]]\nname = \"f\"\n"
+	        "params = [{ name = \"a\", type = \"u8\" }, { name = \"p\", type = \"P\" },"
+	        " { name = \"s\", type = \"StringView\" }, { name = \"e\", type = \"E\" }]\n"
+	        "return = \"Buffer\"\n"
+	        "[[guest_contract.functions]]\nname = \"g\"\n");
+	typedef struct {
+		uint8_t a;
+		double b;
+		uint8_t c;
+	} P;
+	typedef struct {
+		uint8_t a;
+		P p;
+		pp_string_view s;
+		uint8_t e;
+		pp_call_arena *arena;
+	} F;
+	assert_int_equal(m->struct_count, 1);
+	assert_int_equal(m->structs[0].size, sizeof(P));
+	assert_int_equal(m->structs[0].fields[2].offset, offsetof(P, c));
+	const ppc_contract *c = &m->contracts[0];
+	assert_true(c->id == pp_guest_contract_id("x.Y", 3));
+	assert_int_equal(c->minor, 1);
+	const ppc_function *f = &c->functions[0];
+	assert_int_equal(f->params[1].offset, offsetof(F, p));
+	assert_int_equal(f->params[2].offset, offsetof(F, s));
+	assert_int_equal(f->params[3].offset, offsetof(F, e));
+	assert_true(f->needs_arena);
+	assert_int_equal(f->arena_offset, offsetof(F, arena));
+	assert_int_equal(f->args_size, sizeof(F));
+	assert_int_equal(c->functions[1].result.kind, PPC_VOID);
+	assert_int_equal(c->functions[1].args_size, 0);
+	ppc_model_free(m);
+}
+
+static void errors_name_file_line_column_and_key(void **state)
+{
+	(void)state;
+	static const char head[] = "[[guest_contract]]\nname = \"x.Y\"\nversion = \"1.0.0\"\n"
+	                           "[[guest_contract.functions]]\nname = \"f\"\n";
+	static const struct {
+		const char *tail, *expect;
+	} bad[] = {
+	        {"params = [{ name = \"a\", type = \"i33\" }]\n",
+	         "c.toml:6:32: key 'type': unknown type 'i33'"},
+	        {"params = [{ name = \"a\", type = \"void\" }]\n",
+	         "key 'type': void is only a return type"},
+	        {"params = [{ name = \"a\" }]\n", "key 'type': expected a type name"},
+	        {"params = [{ name = \"a b\", type = \"u8\" }]\n",
+	         "key 'name': 'a b' is not an identifier"},
+	        {"params = [{ name = \"a\", type = \"u8\" }, { name = \"a\", type = \"u8\" }]\n",
+	         "key 'name': 'a' is used twice"},
+	        {"params = [{ name = \"a\", type = \"u8\", kind = 1 }]\n",
+	         "key 'kind': unknown key in params"},
+	        {"return = { docs = \"x\" }\n", "key 'return': a return table needs 'type'"},
+	        {"return = 5\n", "key 'return': expected a type name"},
+	        {"colour = \"red\"\n", "c.toml:6:10: key 'colour': unknown key in a function"},
+	        {"[[guest_contract.functions]]\nname = \"f\"\n",
+	         "key 'name': function 'f' is declared twice"},
+	        {"[[guest_contract]]\nname = \"x.Y\"\nversion = \"1.2.0\"\n"
+	         "[[guest_contract.functions]]\nname = \"g\"\n",
+	         "c.toml:7:8: key 'name': contract 'x.Y@1' is declared twice"},
+	        {"[[guest_contract]]\nname = \"x..Y\"\nversion = \"1.0.0\"\n",
+	         "is not a contract name"},
+	        {"[[guest_contract]]\nname = \"x.Z\"\nversion = \"1.0\"\n",
+	         "key 'version': '1.0' is not \"major.minor.patch\""},
+	        {"[[guest_contract]]\nname = \"x.Z\"\nversion = \"1.0.0\"\n",
+	         "key 'functions': a contract needs at least one function"},
+	        {"[[struct]]\nname = \"S\"\nfields = [{ name = \"t\", type = \"StringView\" }]\n",
+	         "a struct field has a fixed size: StringView is not allowed"},
+	        {"[[struct]]\nname = \"S\"\nfields = [{ name = \"t\", type = \"S\" }]\n",
+	         "key 'type': unknown type 'S'"},
+	        {"[[enum]]\nname = \"E\"\nrepr = \"f32\"\nvariants = [{ name = \"A\", value = 1 "
+	         "}]\n",
+	         "key 'repr': an enum's repr is an integer type"},
+	        {"[[enum]]\nname = \"E\"\nvariants = []\n", "an enum needs at least one variant"},
+	        {"[[enum]]\nname = \"E\"\nvariants = [{ name = \"A\", value = \"x\" }]\n",
+	         "key 'value': expected an integer"},
+	        {"[[enum]]\nname = \"u8\"\nvariants = [{ name = \"A\", value = 1 }]\n",
+	         "'u8' is not a free identifier"},
+	        {"[[widget]]\nname = \"w\"\n", "key 'widget': unknown key in a contract file"},
+	        {"params = [{ name = \"a\", type = \"u8\" ]\n", "c.toml:6:"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char text[1024], err[512];
+		snprintf(text, sizeof text, "%s%s", head, bad[i].tail);
+		ppc_model *m = ppc_model_read(text, strlen(text), "c.toml", err, sizeof err);
+		if (m) {
+			ppc_model_free(m);
+			fail_msg("case %zu accepted", i);
+		}
+		if (!strstr(err, bad[i].expect))
+			fail_msg("case %zu: got '%s', want '%s'", i, err, bad[i].expect);
+	}
+	char err[256];
+	assert_null(ppc_model_read("", 0, "empty.toml", err, sizeof err));
+	assert_contains(err,
+	                "empty.toml:1:1: key 'guest_contract': the file declares no contracts");
+}
+
+static int replay_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		char path[1024];
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		FILE *f = fopen(path, "rb");
+		if (!f)
+			continue;
+		static char data[1 << 16];
+		size_t len = fread(data, 1, sizeof data, f);
+		fclose(f);
+		char err[512];
+		ppc_model_free(ppc_model_read(data, len, e->d_name, err, sizeof err));
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static void fuzz_corpus_and_regressions_replay(void **state)
+{
+	(void)state;
+	assert_true(replay_dir(PP_SOURCE_DIR "/fuzz/corpus/ppc") > 0);
+	replay_dir(PP_SOURCE_DIR "/fuzz/regressions/ppc");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(layouts_follow_c),
+	        cmocka_unit_test(errors_name_file_line_column_and_key),
+	        cmocka_unit_test(fuzz_corpus_and_regressions_replay),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
