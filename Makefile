@@ -3,7 +3,8 @@
 #
 #   make                      build into build/
 #   make test                 build and run the suite through CTest
-#   make run                  build and run the demo host over examples/
+#   make run                  build and run the demo host over examples/, then the
+#                             pipeline example over examples/pipeline/data.csv
 #   make test SANITIZE=address|thread   the same under ASan+UBSan or TSan
 #   make valgrind             a subset of the suite under valgrind memcheck
 #   make bench                run the benchmarks (Release build)
@@ -47,6 +48,8 @@ test: build
 
 run: build
 	@$(BDIR)/examples/demo_host examples
+	@echo
+	@$(BDIR)/examples/pipeline/pipeline_host examples/pipeline/bundles examples/pipeline/data.csv
 
 valgrind: build
 	@ctest --test-dir $(BDIR) --output-on-failure -L valgrind

@@ -1,0 +1,19 @@
+// transformer — pipeline.Transformer in JS. It double-checks each record
+// with the validator (a JS peer) and logs through the host.
+class Transformer {
+  constructor(ctx) {
+    this.validator = ctx.peers.validator;
+    this.log = ctx.host.logger;
+  }
+  transform(input) {
+    const record = 'DECODED:' + input.slice(input.indexOf(':') + 1);
+    if (!this.validator.validate(record).startsWith('VALID:')) {
+      const e = new Error('transformer: refusing an invalid record');
+      e.code = 22;
+      throw e;
+    }
+    const [name, value, count] = input.slice(6).split('|');
+    this.log.log(1 /* Info */, `transformer: ${name} -> ${name.toUpperCase()}`);
+    return `TRANSFORMED:${name.toUpperCase()}|${value} (transformed)|${Number(count) + 1}`;
+  }
+}
