@@ -17,5 +17,6 @@ int main(int argc, char **argv)
 	       quick ? ", --quick: timings meaningless" : "");
 	int failed = bench_native(quick, rounds);
 	failed |= bench_js(quick, rounds);
+	failed |= bench_ppc(quick, rounds);
 	return failed;
 }

@@ -31,5 +31,8 @@ static inline double bench_best(bench_fn fn, void *ctx, int rounds)
 /* Each section returns 0, or 1 after printing why it could not run. */
 int bench_native(bool quick, int rounds);
 int bench_js(bool quick, int rounds);
+int bench_ppc(bool quick, int rounds);
+/* The raw JS_Call floor (empty function, 5 Numbers), measured now. */
+double bench_js_call_floor(bool quick, int rounds);
 
 #endif

@@ -247,6 +247,25 @@ static void row(const char *what, double ns, double floor, const char *goal)
 	printf("  %-34s %8.2f  %7.2f%s\n", what, ns, ns / floor, goal);
 }
 
+double bench_js_call_floor(bool quick, int rounds)
+{
+	js_bench b = {.iters = quick ? 2000 : 2000000, .empty = JS_UNDEFINED};
+	b.qrt = JS_NewRuntime();
+	b.ctx = b.qrt ? JS_NewContext(b.qrt) : NULL;
+	double floor = 0;
+	if (b.ctx) {
+		static const char empty[] = "(function (a, b, c, d, e) {})";
+		b.empty = JS_Eval(b.ctx, empty, sizeof empty - 1, "<floor>", JS_EVAL_TYPE_GLOBAL);
+		floor_call(&b); /* warm-up */
+		floor = bench_best(floor_call, &b, rounds);
+		JS_FreeValue(b.ctx, b.empty);
+		JS_FreeContext(b.ctx);
+	}
+	if (b.qrt)
+		JS_FreeRuntime(b.qrt);
+	return floor;
+}
+
 int bench_js(bool quick, int rounds)
 {
 	js_bench b = {

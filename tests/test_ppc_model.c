@@ -81,6 +81,8 @@ static void errors_name_file_line_column_and_key(void **state)
 	        {"params = [{ name = \"a\", type = \"u8\", kind = 1 }]\n",
 	         "key 'kind': unknown key in params"},
 	        {"return = { docs = \"x\" }\n", "key 'return': a return table needs 'type'"},
+	        {"params = [{ name = \"class\", type = \"u8\" }]\n", "'class' is reserved"},
+	        {"params = [{ name = \"ppc_x\", type = \"u8\" }]\n", "'ppc_x' is reserved"},
 	        {"return = 5\n", "key 'return': expected a type name"},
 	        {"colour = \"red\"\n", "c.toml:6:10: key 'colour': unknown key in a function"},
 	        {"[[guest_contract.functions]]\nname = \"f\"\n",

@@ -149,43 +149,44 @@ static void guest_skeleton(FILE *f, const ppc_contract *c, const char *id, const
 	fprintf(f, "\n/* What a bundle providing %s writes (see docs/contracts.md). */\n", c->name);
 	for (size_t i = 0; i < c->function_count; i++) {
 		const ppc_function *fn = &c->functions[i];
-		fprintf(f, "uint32_t %s_%s_impl(ppc_ctx *ctx", id, fn->name);
+		fprintf(f, "uint32_t %s_%s_impl(ppc_ctx *ppc_ctx_", id, fn->name);
 		params_decl(f, fn);
 		if (fn->result.kind != PPC_VOID)
-			fprintf(f, ", %s *result", c_type(fn->result));
+			fprintf(f, ", %s *ppc_result_", c_type(fn->result));
 		fputs(");\n", f);
 	}
 	fprintf(f, "#ifdef %s_STATEFUL\n", ID);
-	fprintf(f, "void *%s_create(ppc_ctx *ctx, const void *args);\n", id);
-	fprintf(f, "void %s_destroy(ppc_ctx *ctx, void *self);\n#endif\n", id);
+	fprintf(f, "void *%s_create(ppc_ctx *ppc_ctx_, const void *ppc_args_);\n", id);
+	fprintf(f, "void %s_destroy(ppc_ctx *ppc_ctx_, void *ppc_self_);\n#endif\n", id);
 
 	fprintf(f, "\n#ifdef PPC_IMPLEMENT_%s\n", ID);
 	for (size_t i = 0; i < c->function_count; i++) {
 		const ppc_function *fn = &c->functions[i];
 		fprintf(f,
-		        "static void ppc__%s_%s(pp_guest_contract_instance self, const void *args, "
-		        "void *out,\n                  pp_abi_error *err)\n{\n",
+		        "static void ppc__%s_%s(pp_guest_contract_instance ppc_self_, const void "
+		        "*ppc_args_, "
+		        "void *ppc_out_,\n                  pp_abi_error *ppc_err_)\n{\n",
 		        id, fn->name);
 		if (fn->param_count || fn->needs_arena) {
-			fprintf(f, "\tconst %s_%s_args *a = (const %s_%s_args *)args;\n", id,
-			        fn->name, id, fn->name);
-			fprintf(f, "\tif (!a) {\n\t\terr->code = "
+			fprintf(f, "\tconst %s_%s_args *ppc_a_ = (const %s_%s_args *)ppc_args_;\n",
+			        id, fn->name, id, fn->name);
+			fprintf(f, "\tif (!ppc_a_) {\n\t\tppc_err_->code = "
 			           "PP_ERR_INVALID_POINTER;\n\t\treturn;\n\t}\n");
 		} else {
-			fputs("\t(void)args;\n", f);
+			fputs("\t(void)ppc_args_;\n", f);
 		}
 		if (fn->result.kind != PPC_VOID)
-			fprintf(f, "\tif (!out) {\n\t\terr->code = "
+			fprintf(f, "\tif (!ppc_out_) {\n\t\tppc_err_->code = "
 			           "PP_ERR_INVALID_POINTER;\n\t\treturn;\n\t}\n");
 		else
-			fputs("\t(void)out;\n", f);
-		fprintf(f, "\tppc_ctx ctx = {ppc__host, self.data, %s};\n",
-		        fn->needs_arena ? "a->arena" : "NULL");
-		fprintf(f, "\terr->code = %s_%s_impl(&ctx", id, fn->name);
+			fputs("\t(void)ppc_out_;\n", f);
+		fprintf(f, "\tppc_ctx ppc_ctx_ = {ppc__host, ppc_self_.data, %s};\n",
+		        fn->needs_arena ? "ppc_a_->arena" : "NULL");
+		fprintf(f, "\tppc_err_->code = %s_%s_impl(&ppc_ctx_", id, fn->name);
 		for (size_t j = 0; j < fn->param_count; j++)
-			fprintf(f, ", a->%s", fn->params[j].name);
+			fprintf(f, ", ppc_a_->%s", fn->params[j].name);
 		if (fn->result.kind != PPC_VOID)
-			fprintf(f, ", (%s *)out", c_type(fn->result));
+			fprintf(f, ", (%s *)ppc_out_", c_type(fn->result));
 		fputs(");\n}\n", f);
 	}
 	fprintf(f, "static const void *const ppc__%s_functions[] = {\n", id);
@@ -236,22 +237,24 @@ static void host_callers(FILE *f, const ppc_contract *c, const char *id, const c
 		char FN[128];
 		upper(fn->name, FN, sizeof FN);
 		comment(f, "", fn->docs);
-		fprintf(f, "static inline uint32_t %s_%s(const pp_host_api *host", id, fn->name);
+		fprintf(f, "static inline uint32_t %s_%s(const pp_host_api *ppc_host_", id,
+		        fn->name);
 		params_decl(f, fn);
 		if (fn->needs_arena)
-			fputs(", pp_call_arena *arena", f);
+			fputs(", pp_call_arena *ppc_arena_", f);
 		if (fn->result.kind != PPC_VOID)
-			fprintf(f, ", %s *result", c_type(fn->result));
+			fprintf(f, ", %s *ppc_result_", c_type(fn->result));
 		fputs(")\n{\n", f);
-		fprintf(f, "\t%s_%s_args a;\n\tmemset(&a, 0, sizeof a);\n", id, fn->name);
+		fprintf(f, "\t%s_%s_args ppc_a_;\n\tmemset(&ppc_a_, 0, sizeof ppc_a_);\n", id,
+		        fn->name);
 		for (size_t j = 0; j < fn->param_count; j++)
-			fprintf(f, "\ta.%s = %s;\n", fn->params[j].name, fn->params[j].name);
+			fprintf(f, "\tppc_a_.%s = %s;\n", fn->params[j].name, fn->params[j].name);
 		if (fn->needs_arena)
-			fputs("\ta.arena = arena;\n", f);
+			fputs("\tppc_a_.arena = ppc_arena_;\n", f);
 		fprintf(f,
-		        "\treturn ppc_call_host(host, %s_ID, (%s_VERSION_MAJOR << 16) | "
-		        "%s_VERSION_MINOR, %s_FN_%s, &a, %s);\n}\n",
-		        ID, ID, ID, ID, FN, fn->result.kind != PPC_VOID ? "result" : "NULL");
+		        "\treturn ppc_call_host(ppc_host_, %s_ID, (%s_VERSION_MAJOR << 16) | "
+		        "%s_VERSION_MINOR, %s_FN_%s, &ppc_a_, %s);\n}\n",
+		        ID, ID, ID, ID, FN, fn->result.kind != PPC_VOID ? "ppc_result_" : "NULL");
 	}
 }
 
@@ -264,24 +267,26 @@ static void peer_callers(FILE *f, const ppc_contract *c, const char *id, const c
 		const ppc_function *fn = &c->functions[i];
 		char FN[128];
 		upper(fn->name, FN, sizeof FN);
-		fprintf(f, "static inline uint32_t %s_peer_%s(const pp_host_api *host", id,
+		fprintf(f, "static inline uint32_t %s_peer_%s(const pp_host_api *ppc_host_", id,
 		        fn->name);
 		params_decl(f, fn);
 		if (fn->needs_arena)
-			fputs(", pp_call_arena *arena", f);
+			fputs(", pp_call_arena *ppc_arena_", f);
 		if (fn->result.kind != PPC_VOID)
-			fprintf(f, ", %s *result", c_type(fn->result));
+			fprintf(f, ", %s *ppc_result_", c_type(fn->result));
 		fputs(")\n{\n", f);
-		fprintf(f, "\t%s_%s_args a;\n\tmemset(&a, 0, sizeof a);\n", id, fn->name);
+		fprintf(f, "\t%s_%s_args ppc_a_;\n\tmemset(&ppc_a_, 0, sizeof ppc_a_);\n", id,
+		        fn->name);
 		for (size_t j = 0; j < fn->param_count; j++)
-			fprintf(f, "\ta.%s = %s;\n", fn->params[j].name, fn->params[j].name);
+			fprintf(f, "\tppc_a_.%s = %s;\n", fn->params[j].name, fn->params[j].name);
 		if (fn->needs_arena)
-			fputs("\ta.arena = arena;\n", f);
+			fputs("\tppc_a_.arena = ppc_arena_;\n", f);
 		fprintf(f,
-		        "\treturn ppc_call_peer(host, %s_ID, %s_VERSION_MAJOR, %s_FN_%s, &a, %s, "
+		        "\treturn ppc_call_peer(ppc_host_, %s_ID, %s_VERSION_MAJOR, %s_FN_%s, "
+		        "&ppc_a_, %s, "
 		        "%s);\n}\n",
-		        ID, ID, ID, FN, fn->result.kind != PPC_VOID ? "result" : "NULL",
-		        fn->needs_arena ? "arena" : "NULL");
+		        ID, ID, ID, FN, fn->result.kind != PPC_VOID ? "ppc_result_" : "NULL",
+		        fn->needs_arena ? "ppc_arena_" : "NULL");
 	}
 }
 
@@ -305,21 +310,23 @@ static void guest_callers(FILE *f, const ppc_contract *c, const char *id, const 
 		char FN[128];
 		upper(fn->name, FN, sizeof FN);
 		comment(f, "", fn->docs);
-		fprintf(f, "static inline uint32_t %s_%s(%s *c", id, fn->name, id);
+		fprintf(f, "static inline uint32_t %s_%s(%s *ppc_c_", id, fn->name, id);
 		params_decl(f, fn);
 		if (fn->needs_arena)
-			fputs(", pp_call_arena *arena", f);
+			fputs(", pp_call_arena *ppc_arena_", f);
 		if (fn->result.kind != PPC_VOID)
-			fprintf(f, ", %s *result", c_type(fn->result));
+			fprintf(f, ", %s *ppc_result_", c_type(fn->result));
 		fputs(")\n{\n", f);
-		fprintf(f, "\t%s_%s_args a;\n\tmemset(&a, 0, sizeof a);\n", id, fn->name);
+		fprintf(f, "\t%s_%s_args ppc_a_;\n\tmemset(&ppc_a_, 0, sizeof ppc_a_);\n", id,
+		        fn->name);
 		for (size_t j = 0; j < fn->param_count; j++)
-			fprintf(f, "\ta.%s = %s;\n", fn->params[j].name, fn->params[j].name);
+			fprintf(f, "\tppc_a_.%s = %s;\n", fn->params[j].name, fn->params[j].name);
 		if (fn->needs_arena)
-			fputs("\ta.arena = arena;\n", f);
-		fprintf(f, "\treturn ppc_caller_call(&c->base, %s_FN_%s, &a, %s, %s);\n}\n", ID, FN,
-		        fn->result.kind != PPC_VOID ? "result" : "NULL",
-		        fn->needs_arena ? "arena" : "NULL");
+			fputs("\tppc_a_.arena = ppc_arena_;\n", f);
+		fprintf(f,
+		        "\treturn ppc_caller_call(&ppc_c_->base, %s_FN_%s, &ppc_a_, %s, %s);\n}\n",
+		        ID, FN, fn->result.kind != PPC_VOID ? "ppc_result_" : "NULL",
+		        fn->needs_arena ? "ppc_arena_" : "NULL");
 	}
 }
 

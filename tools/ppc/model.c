@@ -120,6 +120,30 @@ static bool identifier(const char *s)
 	return true;
 }
 
+/* Names the generated C or JS could not use: keywords of either language,
+ * and the ppc_ prefix the glue keeps for itself. */
+static bool reserved(const char *s)
+{
+	static const char *const words[] = {
+	        "auto",      "break",   "case",     "char",   "const",     "continue",   "default",
+	        "do",        "double",  "else",     "enum",   "extern",    "float",      "for",
+	        "goto",      "if",      "inline",   "int",    "long",      "register",   "restrict",
+	        "return",    "short",   "signed",   "sizeof", "static",    "struct",     "switch",
+	        "typedef",   "union",   "unsigned", "void",   "volatile",  "while",      "bool",
+	        "true",      "false",   "catch",    "class",  "debugger",  "delete",     "export",
+	        "extends",   "finally", "function", "import", "in",        "instanceof", "new",
+	        "null",      "super",   "this",     "throw",  "try",       "typeof",     "var",
+	        "with",      "yield",   "let",      "await",  "arguments", "eval",       "impl",
+	        "undefined",
+	};
+	if (strncmp(s, "ppc_", 4) == 0 || strncmp(s, "$", 1) == 0)
+		return true;
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (strcmp(words[i], s) == 0)
+			return true;
+	return false;
+}
+
 /* "a.b.C": dot-separated identifiers */
 static bool contract_name_ok(const char *s)
 {
@@ -344,6 +368,12 @@ static ppc_field *read_fields(reader *r, ppc_model *m, const pp_toml_value *a, c
 			    fd->name);
 			break;
 		}
+		if (reserved(fd->name)) {
+			bad(r, pp_toml_get(t, "name"), "name",
+			    "'%s' is reserved (a C or JS keyword, or the glue's ppc_ prefix)",
+			    fd->name);
+			break;
+		}
 		for (size_t j = 0; j + 1 < *count; j++)
 			if (strcmp(f[j].name, fd->name) == 0)
 				bad(r, pp_toml_get(t, "name"), "name", "'%s' is used twice",
@@ -417,8 +447,9 @@ static void read_function(reader *r, ppc_model *m, const pp_toml_value *t, ppc_f
 	fn->docs = get_string(r, t, "docs", false);
 	if (r->failed)
 		return;
-	if (!identifier(fn->name)) {
-		bad(r, pp_toml_get(t, "name"), "name", "'%s' is not an identifier", fn->name);
+	if (!identifier(fn->name) || reserved(fn->name)) {
+		bad(r, pp_toml_get(t, "name"), "name", "'%s' is not a usable function name",
+		    fn->name);
 		return;
 	}
 	const pp_toml_value *ps = get(r, t, "params", PP_TOML_ARRAY, false);

@@ -1,0 +1,125 @@
+/*
+ * bench_ppc.c — calls through ppc's generated glue, next to the floors
+ * measured in the same run:
+ *   JS   add(i32,i32) and echo(StringView, 1 KiB) through the generated host
+ *        caller into a generated JS bundle, against the raw JS_Call floor
+ *   C    add(i32,i32) through the generated host caller into a generated C
+ *        bundle, against a direct call through a function pointer
+ */
+#include <stdio.h>
+#include <string.h>
+
+#define PPC_HOST
+#include "gen.h"
+
+#include "bench.h"
+
+typedef struct gen_bench {
+	pp_runtime *rt;
+	long iters;
+	bench_genjs js;
+	bench_genc c;
+	pp_call_arena arena;
+	char text[1024];
+} gen_bench;
+
+static volatile int32_t sink;
+
+static int32_t direct_add(int32_t a, int32_t b)
+{
+	return a + b;
+}
+
+static double floor_direct(void *p)
+{
+	gen_bench *g = p;
+	int32_t (*volatile fn)(int32_t, int32_t) = direct_add;
+	int32_t out = 0;
+	double t0 = bench_now_ns();
+	for (long i = 0; i < g->iters; i++)
+		out = fn((int32_t)i, out & 1);
+	double t = bench_now_ns() - t0;
+	sink = out;
+	return t / (double)g->iters;
+}
+
+static double gen_c_add(void *p)
+{
+	gen_bench *g = p;
+	int32_t out = 0;
+	double t0 = bench_now_ns();
+	for (long i = 0; i < g->iters; i++)
+		bench_genc_add(&g->c, (int32_t)i, out & 1, &out);
+	double t = bench_now_ns() - t0;
+	sink = out;
+	return t / (double)g->iters;
+}
+
+static double gen_js_add(void *p)
+{
+	gen_bench *g = p;
+	int32_t out = 0;
+	double t0 = bench_now_ns();
+	for (long i = 0; i < g->iters; i++)
+		bench_genjs_add(&g->js, (int32_t)i, out & 1, &out);
+	double t = bench_now_ns() - t0;
+	sink = out;
+	return t / (double)g->iters;
+}
+
+static double gen_js_echo(void *p)
+{
+	gen_bench *g = p;
+	pp_string_view in = {(const uint8_t *)g->text, sizeof g->text}, out = {NULL, 0};
+	long n = g->iters / 4;
+	double t0 = bench_now_ns();
+	for (long i = 0; i < n; i++) {
+		bench_genjs_echo(&g->js, in, &g->arena, &out);
+		pp_call_arena_reset(&g->arena);
+	}
+	double t = bench_now_ns() - t0;
+	sink = (int32_t)out.len;
+	return t / (double)n;
+}
+
+int bench_ppc(bool quick, int rounds)
+{
+	gen_bench g = {.iters = quick ? 2000 : 2000000};
+	memset(g.text, 'x', sizeof g.text);
+	uint8_t mem[4096];
+	if (pp_runtime_new(NULL, &g.rt) != PP_OK)
+		return 1;
+	pp_call_arena_init(&g.arena, mem, sizeof mem, pp_runtime_host_api(g.rt));
+	pp_load_options o = {.name = "bench_gen_js"};
+	int failed = pp_bundle_load(g.rt, PP_BENCH_GEN_JS, &o, NULL) != PP_OK ||
+	             pp_bundle_load(g.rt, PP_BENCH_GEN_C, NULL, NULL) != PP_OK ||
+	             bench_genjs_open(&g.js, g.rt) != PP_OK || bench_genc_open(&g.c, g.rt) != PP_OK;
+	int32_t check = 0;
+	if (!failed)
+		failed = bench_genjs_add(&g.js, 2, 3, &check) != PP_OK || check != 5 ||
+		         bench_genc_add(&g.c, 2, 3, &check) != PP_OK || check != 5;
+	if (failed) {
+		fprintf(stderr, "bench: ppc glue: %s\n", pp_last_error(g.rt));
+	} else {
+		double js_floor = bench_js_call_floor(quick, rounds);
+		double c_floor = bench_best(floor_direct, &g, rounds);
+		double js_add = bench_best(gen_js_add, &g, rounds);
+		double js_echo = bench_best(gen_js_echo, &g, rounds);
+		double c_add = bench_best(gen_c_add, &g, rounds);
+		printf("\nppc-generated glue (%ld calls per round)\n", g.iters);
+		printf("                                      ns/call  x floor\n");
+		printf("  %-34s %8.2f  %7.2f\n", "JS_Call, empty fn (floor)", js_floor, 1.0);
+		printf("  %-34s %8.2f  %7.2f\n", "JS add(i32,i32), generated caller", js_add,
+		       js_add / js_floor);
+		printf("  %-34s %8.2f  %7.2f\n", "JS echo(1 KiB string), generated", js_echo,
+		       js_echo / js_floor);
+		printf("  %-34s %8.2f  %7.2f\n", "C direct call (floor)", c_floor, 1.0);
+		printf("  %-34s %8.2f  %7.2f\n", "C add(i32,i32), generated caller", c_add,
+		       c_add / c_floor);
+	}
+	bench_genjs_close(&g.js);
+	bench_genc_close(&g.c);
+	pp_call_arena_free(&g.arena);
+	pp_runtime_free(g.rt);
+	return failed;
+}
