@@ -24,7 +24,9 @@ else()
     ${PP_QJS_SRC}/libunicode.c ${PP_QJS_SRC}/cutils.c)
   target_compile_definitions(pp_quickjs PRIVATE _GNU_SOURCE CONFIG_VERSION="2025-04-26")
   # Third-party code: built with our flags but not held to our warning policy.
-  target_compile_options(pp_quickjs PRIVATE -w)
+  # QuickJS counts on signed arithmetic wrapping (e.g. it negates INT32_MIN
+  # in ToInt32): -fwrapv makes that defined, in every build.
+  target_compile_options(pp_quickjs PRIVATE -w -fwrapv)
   if(POLYPLUG_SANITIZE STREQUAL "address")
     # Still fully instrumented for ASan and the rest of UBSan, less two checks
     # QuickJS trips by design: it shifts into the sign bit on purpose (opcode
