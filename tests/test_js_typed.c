@@ -482,6 +482,11 @@ static void bad_signatures_fail_the_load_by_name(void **state)
 	        {"{ params: ['void'] }", "void is only a result type"},
 	        {"{ params: [7] }", "params[0] is not a type name"},
 	        {"{ params: ['Arena', 'Arena'] }", "only one Arena param"},
+	        {"{ params: [{ struct: [] }] }", "with 1 to 64 fields"},
+	        {"{ params: [{ struct: [['s', 'StringView']] }] }",
+	         "a struct field has a fixed size"},
+	        {"{ params: [{ struct: [[7, 'u8']] }] }", "with a string name"},
+	        {"{ params: [{ struct: [['a', 'u9']] }] }", "unknown type 'u9'"},
 	        {"{ params: [], result: 'Arena' }", "Arena is only a param type"},
 	        {"'i32'", "must be an object"},
 	        {"{ params: ['i32','i32','i32','i32','i32','i32','i32','i32','i32','i32',"

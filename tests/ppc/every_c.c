@@ -90,8 +90,14 @@ uint32_t test_everyc_shout_impl(ppc_ctx *ctx, pp_string_view line, pp_string_vie
 	return st;
 }
 
+uint32_t test_everyc_midpoint_impl(ppc_ctx *ctx, Segment s, Point *result)
+{
+	return test_geometry_midpoint_impl(ctx, s, result);
+}
+
 /* ---- test.Geometry -------------------------------------------------------------- */
 
+uint32_t test_geometry_midpoint_impl(ppc_ctx *ctx, Segment s, Point *result);
 uint32_t test_geometry_midpoint_impl(ppc_ctx *ctx, Segment s, Point *result)
 {
 	(void)ctx;
@@ -183,6 +189,13 @@ uint32_t test_relayc_check_impl(ppc_ctx *ctx, pp_string_view *result)
 	bool ok = false;
 	EXPECT(test_everyjs_peer_fail(h, 0, &ok) == PP_OK && ok, "fail(0) differs");
 	EXPECT(test_everyjs_peer_fail(h, 42, &ok) == 42, "fail(42) differs");
+	Segment seg = {{1, 2.0, 4.0f, Mood_Happy}, {2, 4.0, -4.0f, Mood_Happy}};
+	Point mid;
+	memset(&mid, 0, sizeof mid);
+	st = test_everyjs_peer_midpoint(h, seg, &mid);
+	EXPECT(st == PP_OK && mid.tag == 3 && mid.x == 3.0 && mid.y == 0.0f &&
+	               mid.mood == Mood_Happy,
+	       "midpoint differs");
 	st = test_everyjs_peer_shout(h, ppc_str("from c"), NULL, &out); /* no arena: host memory */
 	EXPECT(st == PP_OK && view_is(out, "FROM C"), "shout differs");
 	h->free(h, (void *)out.ptr, out.len, 1);

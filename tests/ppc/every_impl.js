@@ -21,10 +21,18 @@ class EveryJs {
     this.ctx.host.log.log(1, line);
     return line.toUpperCase();
   }
+  midpoint(s) {
+    return { tag: s.from.tag + s.to.tag, x: (s.from.x + s.to.x) / 2, y: (s.from.y + s.to.y) / 2,
+             mood: s.from.mood === s.to.mood ? s.from.mood : -2 };
+  }
 }
 
 class RelayJs {
-  constructor(ctx) { this.every = ctx.peers.everyC; this.log = ctx.host.log; }
+  constructor(ctx) {
+    this.every = ctx.peers.everyC;
+    this.geometry = ctx.peers.geometry;
+    this.log = ctx.host.log;
+  }
   check() {
     const e = this.every;
     const expect = (got, want, what) => {
@@ -48,6 +56,11 @@ class RelayJs {
     try { e.fail(42); } catch (err) { code = err.code; }
     expect(code, 42, 'fail(42)');
     expect(e.shout('from js'), 'FROM JS', 'shout');
+    const mid = e.midpoint({ from: { tag: 1, x: 2, y: 4, mood: 1 }, to: { tag: 2, x: 4, y: -4, mood: 1 } });
+    expect(JSON.stringify(mid), '{"tag":3,"x":3,"y":0,"mood":1}', 'midpoint');
+    const g = this.geometry.midpoint({ from: { tag: 5, x: 0.5, y: 1, mood: 0 },
+                                       to: { tag: 250, x: 1.5, y: 3, mood: 1 } });
+    expect(JSON.stringify(g), '{"tag":255,"x":1,"y":2,"mood":-2}', 'geometry');
     const before = this.log.count();
     this.log.log(0, 'relay checked');
     expect(this.log.count(), before + 1, 'host log count');

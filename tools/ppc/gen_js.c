@@ -13,16 +13,28 @@
 
 #include "gen.h"
 
-/* The JS loader's signature name of a type, or NULL if it has none. */
-static const char *sig_type(ppc_type t)
+/* The JS loader's signature spelling of a type: a name, or for a struct
+ * { struct: [['field', type], ...] } (nested as deep as the struct is). */
+static void sig_spec(ppc_type t, char *buf, size_t cap)
 {
-	if (t.kind == PPC_STRUCT)
-		return NULL;
 	if (t.kind == PPC_ENUM) {
 		ppc_type r = {t.en->repr, NULL, NULL};
-		return ppc_type_name(r);
+		snprintf(buf, cap, "'%s'", ppc_type_name(r));
+		return;
 	}
-	return ppc_type_name(t);
+	if (t.kind != PPC_STRUCT) {
+		snprintf(buf, cap, "'%s'", ppc_type_name(t));
+		return;
+	}
+	size_t n = (size_t)snprintf(buf, cap, "{ struct: [");
+	for (size_t i = 0; i < t.st->field_count && n < cap; i++) {
+		char sub[2048];
+		sig_spec(t.st->fields[i].type, sub, sizeof sub);
+		n += (size_t)snprintf(buf + n, cap - n, "%s['%s', %s]", i ? ", " : "",
+		                      t.st->fields[i].name, sub);
+	}
+	if (n < cap)
+		snprintf(buf + n, cap - n, "] }");
 }
 
 static ppc_kind base_kind(ppc_type t)
@@ -42,35 +54,6 @@ static void js_member(const char *name, char *out, size_t cap)
 {
 	const char *s = last_segment(name);
 	snprintf(out, cap, "%c%s", s[0] >= 'A' && s[0] <= 'Z' ? s[0] + 32 : s[0], s + 1);
-}
-
-static bool js_supported(const ppc_function *fn, char *why, size_t cap, const char *contract)
-{
-	for (size_t i = 0; i < fn->param_count; i++)
-		if (!sig_type(fn->params[i].type)) {
-			snprintf(why, cap,
-			         "%s.%s: param '%s' is struct %s; JS glue does not take struct "
-			         "params yet",
-			         contract, fn->name, fn->params[i].name,
-			         ppc_type_name(fn->params[i].type));
-			return false;
-		}
-	if (!sig_type(fn->result)) {
-		snprintf(why, cap, "%s.%s: returns struct %s; JS glue does not return structs yet",
-		         contract, fn->name, ppc_type_name(fn->result));
-		return false;
-	}
-	return true;
-}
-
-/* True if every function of c can cross to or from JS. */
-static bool contract_js_ok(const ppc_contract *c)
-{
-	char why[256];
-	for (size_t k = 0; k < c->function_count; k++)
-		if (!js_supported(&c->functions[k], why, sizeof why, c->name))
-			return false;
-	return true;
 }
 
 /* ---- Outgoing calls ------------------------------------------------------- */
@@ -115,42 +98,79 @@ static void write_field(FILE *f, ppc_type t, const char *at, const char *v)
 	case PPC_BUFFER:
 		fprintf(f, "      $ppc.writeBuffer(%s, %s, $temps);\n", at, v);
 		break;
+	case PPC_STRUCT:
+		for (size_t i = 0; i < t.st->field_count; i++) {
+			char fat[256], fv[256];
+			snprintf(fat, sizeof fat, "%s + %zu", at, t.st->fields[i].offset);
+			snprintf(fv, sizeof fv, "%s.%s", v, t.st->fields[i].name);
+			write_field(f, t.st->fields[i].type, fat, fv);
+		}
+		break;
 	default:
 		break;
 	}
 }
 
-static const char *read_expr(ppc_type t)
+/* A JS expression reading a value of type t at address expression `at`. */
+static void read_expr(ppc_type t, const char *at, char *buf, size_t cap)
 {
 	switch (base_kind(t)) {
 	case PPC_BOOL:
-		return "$b.readByte($out) !== 0";
+		snprintf(buf, cap, "$b.readByte(%s) !== 0", at);
+		break;
 	case PPC_I8:
-		return "($b.readByte($out) << 24) >> 24";
+		snprintf(buf, cap, "($b.readByte(%s) << 24) >> 24", at);
+		break;
 	case PPC_U8:
-		return "$b.readByte($out)";
+		snprintf(buf, cap, "$b.readByte(%s)", at);
+		break;
 	case PPC_I16:
-		return "(($b.readByte($out) | ($b.readByte($out + 1) << 8)) << 16) >> 16";
+		snprintf(buf, cap, "(($b.readByte(%s) | ($b.readByte(%s + 1) << 8)) << 16) >> 16",
+		         at, at);
+		break;
 	case PPC_U16:
-		return "$b.readByte($out) | ($b.readByte($out + 1) << 8)";
+		snprintf(buf, cap, "($b.readByte(%s) | ($b.readByte(%s + 1) << 8))", at, at);
+		break;
 	case PPC_I32:
-		return "$b.readI32($out)";
+		snprintf(buf, cap, "$b.readI32(%s)", at);
+		break;
 	case PPC_U32:
-		return "$b.readU32($out)";
+		snprintf(buf, cap, "$b.readU32(%s)", at);
+		break;
 	case PPC_I64:
-		return "$ppc.signed64($ppc.read64($out))";
+		snprintf(buf, cap, "$ppc.signed64($ppc.read64(%s))", at);
+		break;
 	case PPC_U64:
-		return "$ppc.read64($out)";
+		snprintf(buf, cap, "$ppc.read64(%s)", at);
+		break;
 	case PPC_F32:
-		return "$b.readF32($out)";
+		snprintf(buf, cap, "$b.readF32(%s)", at);
+		break;
 	case PPC_F64:
-		return "$b.readF64($out)";
+		snprintf(buf, cap, "$b.readF64(%s)", at);
+		break;
 	case PPC_STRING:
-		return "$ppc.takeString($out)";
+		snprintf(buf, cap, "$ppc.takeString(%s)", at);
+		break;
 	case PPC_BUFFER:
-		return "$ppc.takeBuffer($out)";
+		snprintf(buf, cap, "$ppc.takeBuffer(%s)", at);
+		break;
+	case PPC_STRUCT: {
+		size_t n = (size_t)snprintf(buf, cap, "{ ");
+		for (size_t i = 0; i < t.st->field_count && n < cap; i++) {
+			char fat[256], sub[4096];
+			snprintf(fat, sizeof fat, "%s + %zu", at, t.st->fields[i].offset);
+			read_expr(t.st->fields[i].type, fat, sub, sizeof sub);
+			n += (size_t)snprintf(buf + n, cap - n, "%s%s: %s", i ? ", " : "",
+			                      t.st->fields[i].name, sub);
+		}
+		if (n < cap)
+			snprintf(buf + n, cap - n, " }");
+		break;
+	}
 	default:
-		return "undefined";
+		snprintf(buf, cap, "undefined");
+		break;
 	}
 }
 
@@ -191,13 +211,15 @@ static void callers(FILE *f, const ppc_contract *c)
 			        "$out);\n",
 			        (unsigned)(uint32_t)c->id, (unsigned)(uint32_t)(c->id >> 32),
 			        c->major, i);
+		char result[8192] = "undefined";
+		if (fn->result.kind != PPC_VOID)
+			read_expr(fn->result, "$out", result, sizeof result);
 		fprintf(f,
 		        "      try {\n        if ($rc !== 0) throw $ppc.failed('%s.%s', $rc);\n"
 		        "        return %s;\n      } finally {\n        $ppc.release($temps);\n    "
 		        "  }\n"
 		        "    },\n",
-		        c->name, fn->name,
-		        fn->result.kind == PPC_VOID ? "undefined" : read_expr(fn->result));
+		        c->name, fn->name, result);
 	}
 	fputs("    },\n", f);
 }
@@ -284,9 +306,6 @@ int ppc_gen_js(FILE *f, const ppc_model *m, const char *const *names, size_t cou
 			         names[i]);
 			return -1;
 		}
-		for (size_t k = 0; k < mine[i]->function_count; k++)
-			if (!js_supported(&mine[i]->functions[k], err, errcap, mine[i]->name))
-				return -1;
 	}
 	fprintf(f, "// ---- %s (the implementation) ----\n", impl_file);
 	fwrite(impl, 1, impl_len, f);
@@ -302,7 +321,7 @@ int ppc_gen_js(FILE *f, const ppc_model *m, const char *const *names, size_t cou
 	fputs("  function makeContext($b, $ppc) {\n    const peers = {\n", f);
 	for (int want_host = 0; want_host < 2; want_host++) {
 		for (size_t j = 0; j < m->contract_count; j++)
-			if (m->contracts[j].host == want_host && contract_js_ok(&m->contracts[j]))
+			if (m->contracts[j].host == want_host && true)
 				callers(f, &m->contracts[j]);
 		if (!want_host)
 			fputs("    };\n    const host = {\n", f);
@@ -345,11 +364,15 @@ int ppc_gen_js(FILE *f, const ppc_model *m, const char *const *names, size_t cou
 		for (size_t k = 0; k < c->function_count; k++) {
 			const ppc_function *fn = &c->functions[k];
 			fputs("          { params: [", f);
-			for (size_t j = 0; j < fn->param_count; j++)
-				fprintf(f, "%s'%s'", j ? ", " : "", sig_type(fn->params[j].type));
+			char spec[4096];
+			for (size_t j = 0; j < fn->param_count; j++) {
+				sig_spec(fn->params[j].type, spec, sizeof spec);
+				fprintf(f, "%s%s", j ? ", " : "", spec);
+			}
 			if (fn->needs_arena)
 				fprintf(f, "%s'Arena'", fn->param_count ? ", " : "");
-			fprintf(f, "], result: '%s' },\n", sig_type(fn->result));
+			sig_spec(fn->result, spec, sizeof spec);
+			fprintf(f, "], result: %s },\n", spec);
 		}
 		fputs("        ],\n      },\n    });\n", f);
 	}
@@ -429,7 +452,7 @@ int ppc_gen_dts(FILE *f, const ppc_model *m)
 		const ppc_contract *c = &m->contracts[i];
 		char member[128];
 		js_member(c->name, member, sizeof member);
-		if (!c->host && contract_js_ok(c))
+		if (!c->host)
 			fprintf(f, "    %s: %sCaller;\n", member, last_segment(c->name));
 	}
 	fputs("  };\n  host: {\n", f);
@@ -437,15 +460,13 @@ int ppc_gen_dts(FILE *f, const ppc_model *m)
 		const ppc_contract *c = &m->contracts[i];
 		char member[128];
 		js_member(c->name, member, sizeof member);
-		if (c->host && contract_js_ok(c))
+		if (c->host)
 			fprintf(f, "    %s: %sCaller;\n", member, last_segment(c->name));
 	}
 	fputs("  };\n}\n", f);
 	for (size_t i = 0; i < m->contract_count; i++) {
 		const ppc_contract *c = &m->contracts[i];
 		const char *cls = last_segment(c->name);
-		if (!contract_js_ok(c))
-			continue; /* no JS glue for it (struct values) */
 		fputc('\n', f);
 		if (!c->host) {
 			ts_doc(f, "", c->docs);

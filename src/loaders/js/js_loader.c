@@ -455,6 +455,8 @@ static void contract_free(js_vm *vm, js_contract *c)
 	free(c->instances.keys);
 	free(c->instances.values);
 	free(c->functions);
+	for (uint32_t i = 0; c->sigs && i < c->fn_count; i++)
+		pp_js_sig_free(ctx, &c->sigs[i]);
 	free(c->sigs);
 	free(c->name);
 }

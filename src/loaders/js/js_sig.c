@@ -3,6 +3,7 @@
  * converting args and results at each call.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "js_sig.h"
@@ -25,6 +26,7 @@ enum {
 	T_STRING,
 	T_BUFFER,
 	T_ARENA, /* a hidden param: where a StringView/Buffer result's bytes go */
+	T_STRUCT,
 };
 
 static const struct {
@@ -46,6 +48,7 @@ static const struct {
         [T_STRING] = {"StringView", 16},
         [T_BUFFER] = {"Buffer", 16},
         [T_ARENA] = {"Arena", 8},
+        [T_STRUCT] = {"struct", 0},
 };
 
 _Static_assert(sizeof(pp_string_view) == 16, "StringView and Buffer are {ptr, len}");
@@ -65,13 +68,137 @@ static int type_of(JSContext *ctx, JSValueConst v, const char *where, char *why,
 		return -1;
 	}
 	int found = -1;
-	for (int t = 0; t < (int)(sizeof types / sizeof types[0]); t++)
+	for (int t = 0; t < T_STRUCT; t++)
 		if (strcmp(name, types[t].name) == 0)
 			found = t;
 	if (found < 0)
 		snprintf(why, cap, "%s: unknown type '%s'", where, name);
 	JS_FreeCString(ctx, name);
 	return found;
+}
+
+static size_t type_size(const js_sig *sig, js_type t)
+{
+	return t.kind == T_STRUCT ? sig->structs[t.st].size : types[t.kind].size;
+}
+
+static size_t type_align(const js_sig *sig, js_type t)
+{
+	return t.kind == T_STRUCT ? sig->structs[t.st].align : types[t.kind].size;
+}
+
+void pp_js_sig_free(JSContext *ctx, js_sig *sig)
+{
+	for (uint8_t i = 0; i < sig->nstructs; i++) {
+		for (uint8_t k = 0; k < sig->structs[i].count; k++)
+			JS_FreeAtom(ctx, sig->structs[i].fields[k].name);
+		free(sig->structs[i].fields);
+	}
+	free(sig->structs);
+	sig->structs = NULL;
+	sig->nstructs = 0;
+}
+
+static int64_t length_of(JSContext *ctx, JSValueConst a)
+{
+	int64_t n = -1;
+	if (JS_IsArray(ctx, a) > 0) {
+		JSValue length = JS_GetPropertyStr(ctx, a, "length");
+		if (JS_ToInt64(ctx, &n, length) < 0)
+			n = -1;
+		JS_FreeValue(ctx, length);
+	}
+	return n;
+}
+
+static bool parse_type(JSContext *ctx, JSValueConst v, const char *where, js_sig *sig, int depth,
+                       js_type *out, char *why, size_t cap);
+
+/* { struct: [[name, type], ...] } into a new entry of sig->structs. */
+static bool parse_struct(JSContext *ctx, JSValueConst v, const char *where, js_sig *sig, int depth,
+                         js_type *out, char *why, size_t cap)
+{
+	if (depth > 8 || sig->nstructs == PP_JS_SIG_MAX_STRUCTS) {
+		snprintf(why, cap, "%s: structs nest too deep or are too many", where);
+		return false;
+	}
+	JSValue fields = JS_GetPropertyStr(ctx, v, "struct");
+	int64_t n = length_of(ctx, fields);
+	bool ok = n > 0 && n <= 64;
+	if (!ok)
+		snprintf(why, cap,
+		         "%s: a struct is { struct: [[name, type], ...] } with 1 to 64 fields",
+		         where);
+	js_struct st = {NULL, 0, 0, 1};
+	if (ok && !(st.fields = calloc((size_t)n, sizeof *st.fields))) {
+		snprintf(why, cap, "out of memory");
+		ok = false;
+	}
+	size_t offset = 0;
+	for (int64_t i = 0; ok && i < n; i++) {
+		char at[64];
+		snprintf(at, sizeof at, "%s.struct[%lld]", where, (long long)i);
+		JSValue f = JS_GetPropertyUint32(ctx, fields, (uint32_t)i);
+		JSValue name = JS_GetPropertyUint32(ctx, f, 0);
+		JSValue type = JS_GetPropertyUint32(ctx, f, 1);
+		js_field *fd = &st.fields[i];
+		ok = JS_IsString(name);
+		if (!ok)
+			snprintf(why, cap, "%s: a field is [name, type] with a string name", at);
+		else
+			ok = parse_type(ctx, type, at, sig, depth + 1, &fd->type, why, cap);
+		if (ok && (fd->type.kind == T_VOID || fd->type.kind == T_STRING ||
+		           fd->type.kind == T_BUFFER || fd->type.kind == T_ARENA)) {
+			snprintf(why, cap, "%s: a struct field has a fixed size: not %s", at,
+			         types[fd->type.kind].name);
+			ok = false;
+		}
+		if (ok) {
+			fd->name = JS_ValueToAtom(ctx, name);
+			st.count++;
+			size_t a = type_align(sig, fd->type);
+			offset = (offset + a - 1) & ~(a - 1);
+			fd->offset = (uint16_t)offset;
+			offset += type_size(sig, fd->type);
+			if (a > st.align)
+				st.align = (uint16_t)a;
+		}
+		JS_FreeValue(ctx, name);
+		JS_FreeValue(ctx, type);
+		JS_FreeValue(ctx, f);
+	}
+	JS_FreeValue(ctx, fields);
+	if (!ok) {
+		for (uint8_t k = 0; k < st.count; k++)
+			JS_FreeAtom(ctx, st.fields[k].name);
+		free(st.fields);
+		return false;
+	}
+	st.size = (uint16_t)((offset + st.align - 1) & ~((size_t)st.align - 1));
+	js_struct *all = realloc(sig->structs, (sig->nstructs + 1u) * sizeof *all);
+	if (!all) {
+		for (uint8_t k = 0; k < st.count; k++)
+			JS_FreeAtom(ctx, st.fields[k].name);
+		free(st.fields);
+		snprintf(why, cap, "out of memory");
+		return false;
+	}
+	sig->structs = all;
+	sig->structs[sig->nstructs] = st;
+	out->kind = T_STRUCT;
+	out->st = sig->nstructs++;
+	return true;
+}
+
+static bool parse_type(JSContext *ctx, JSValueConst v, const char *where, js_sig *sig, int depth,
+                       js_type *out, char *why, size_t cap)
+{
+	out->st = 0;
+	if (JS_IsObject(v))
+		return parse_struct(ctx, v, where, sig, depth, out, why, cap);
+	int t = type_of(ctx, v, where, why, cap);
+	out->kind = (uint8_t)(t < 0 ? 0 : t);
+	return t >= 0;
 }
 
 bool pp_js_sig_read(JSContext *ctx, JSValueConst spec, js_sig *sig, char *why, size_t cap)
@@ -84,13 +211,7 @@ bool pp_js_sig_read(JSContext *ctx, JSValueConst spec, js_sig *sig, char *why, s
 	bool ok = false;
 	JSValue params = JS_GetPropertyStr(ctx, spec, "params");
 	JSValue result = JS_GetPropertyStr(ctx, spec, "result");
-	int64_t n = -1;
-	if (JS_IsArray(ctx, params) > 0) {
-		JSValue length = JS_GetPropertyStr(ctx, params, "length");
-		if (JS_ToInt64(ctx, &n, length) < 0)
-			n = -1;
-		JS_FreeValue(ctx, length);
-	}
+	int64_t n = length_of(ctx, params);
 	if (n < 0) {
 		snprintf(why, cap, "its params must be an array of type names");
 		goto done;
@@ -105,10 +226,12 @@ bool pp_js_sig_read(JSContext *ctx, JSValueConst spec, js_sig *sig, char *why, s
 		char where[32];
 		snprintf(where, sizeof where, "params[%lld]", (long long)i);
 		JSValue p = JS_GetPropertyUint32(ctx, params, (uint32_t)i);
-		int t = type_of(ctx, p, where, why, cap);
+		js_type jt;
+		bool parsed = parse_type(ctx, p, where, sig, 0, &jt, why, cap);
 		JS_FreeValue(ctx, p);
-		if (t < 0)
+		if (!parsed)
 			goto done;
+		int t = jt.kind;
 		if (t == T_VOID) {
 			snprintf(why, cap, "%s: void is only a result type", where);
 			goto done;
@@ -117,28 +240,30 @@ bool pp_js_sig_read(JSContext *ctx, JSValueConst spec, js_sig *sig, char *why, s
 			snprintf(why, cap, "%s: only one Arena param", where);
 			goto done;
 		}
-		size_t align = types[t].size;
+		size_t align = type_align(sig, jt);
 		offset = (offset + align - 1) & ~(align - 1);
-		sig->types[i] = (uint8_t)t;
+		sig->types[i] = jt;
 		sig->offsets[i] = (uint16_t)offset;
 		if (t == T_ARENA) {
 			sig->has_arena = true;
 			sig->arena_offset = (uint16_t)offset;
 		}
-		offset += types[t].size;
+		offset += type_size(sig, jt);
 	}
-	int r = JS_IsUndefined(result) ? T_VOID : type_of(ctx, result, "result", why, cap);
-	if (r < 0)
+	js_type r = {T_VOID, 0};
+	if (!JS_IsUndefined(result) && !parse_type(ctx, result, "result", sig, 0, &r, why, cap))
 		goto done;
-	if (r == T_ARENA) {
+	if (r.kind == T_ARENA) {
 		snprintf(why, cap, "result: Arena is only a param type");
 		goto done;
 	}
 	sig->nparams = (uint8_t)n;
-	sig->result = (uint8_t)r;
+	sig->result = r;
 	sig->typed = true;
 	ok = true;
 done:
+	if (!ok)
+		pp_js_sig_free(ctx, sig);
 	drop_exception(ctx);
 	JS_FreeValue(ctx, params);
 	JS_FreeValue(ctx, result);
@@ -149,9 +274,22 @@ done:
 
 #define LOAD(T, p) (*(const T *)(const void *)(p)) /* offsets are naturally aligned */
 
-static JSValue to_js(JSContext *ctx, uint8_t type, const uint8_t *p)
+static JSValue to_js(JSContext *ctx, const js_sig *sig, js_type t, const uint8_t *p)
 {
-	switch (type) {
+	switch (t.kind) {
+	case T_STRUCT: {
+		const js_struct *st = &sig->structs[t.st];
+		JSValue obj = JS_NewObject(ctx);
+		for (uint8_t i = 0; i < st->count && !JS_IsException(obj); i++) {
+			JSValue v = to_js(ctx, sig, st->fields[i].type, p + st->fields[i].offset);
+			if (JS_IsException(v) ||
+			    JS_SetProperty(ctx, obj, st->fields[i].name, v) < 0) {
+				JS_FreeValue(ctx, obj);
+				obj = JS_EXCEPTION;
+			}
+		}
+		return obj;
+	}
 	case T_BOOL:
 		return JS_NewBool(ctx, LOAD(uint8_t, p) != 0);
 	case T_I8:
@@ -199,13 +337,13 @@ int pp_js_sig_args(JSContext *ctx, const js_sig *sig, const void *args, JSValue 
 	const uint8_t *base = args;
 	int n = 0;
 	for (uint8_t i = 0; i < sig->nparams; i++) {
-		if (sig->types[i] == T_ARENA)
+		if (sig->types[i].kind == T_ARENA)
 			continue; /* the loader's, not the function's */
 		if (!base) {
 			JS_ThrowTypeError(ctx, "the args pointer is NULL");
 			argv[n] = JS_EXCEPTION;
 		} else {
-			argv[n] = to_js(ctx, sig->types[i], base + sig->offsets[i]);
+			argv[n] = to_js(ctx, sig, sig->types[i], base + sig->offsets[i]);
 		}
 		if (JS_IsException(argv[n])) {
 			while (n--)
@@ -302,72 +440,96 @@ static const uint8_t *view_bytes(JSContext *ctx, JSValueConst v, size_t *len)
 	return bytes;
 }
 
-uint32_t pp_js_sig_result(JSContext *ctx, const js_sig *sig, JSValueConst ret, void *out,
-                          const pp_host_api *host, pp_call_arena *arena, char *why, size_t cap)
+/* Stores JS value v as a fixed-size type at out (C-cast conversions);
+ * returns < 0 with an exception pending if v does not convert. */
+static int store_value(JSContext *ctx, const js_sig *sig, js_type t, JSValueConst v, uint8_t *out)
 {
-	uint8_t t = sig->result;
-	if (t == T_VOID)
-		return PP_OK;
-	if (!out) {
-		snprintf(why, cap, "no out pointer for its %s result", types[t].name);
-		return PP_ERR_INVALID_ARGUMENT;
-	}
 	int32_t i32 = 0;
 	uint32_t u32 = 0;
 	int64_t i64 = 0;
 	double d = 0;
 	int rc = 0;
-	switch (t) {
+	switch (t.kind) {
+	case T_STRUCT: {
+		const js_struct *st = &sig->structs[t.st];
+		if (!JS_IsObject(v)) {
+			JS_ThrowTypeError(ctx, "expected an object for a struct");
+			return -1;
+		}
+		for (uint8_t i = 0; i < st->count && rc >= 0; i++) {
+			JSValue f = JS_GetProperty(ctx, v, st->fields[i].name);
+			rc = JS_IsException(f) ? -1
+			                       : store_value(ctx, sig, st->fields[i].type, f,
+			                                     out + st->fields[i].offset);
+			JS_FreeValue(ctx, f);
+		}
+		return rc;
+	}
 	case T_BOOL:
-		rc = JS_ToBool(ctx, ret);
+		rc = JS_ToBool(ctx, v);
 		if (rc >= 0)
 			STORE(uint8_t, out, rc);
-		break;
+		return rc;
 	case T_I8:
 	case T_U8:
 	case T_I16:
 	case T_U16:
 	case T_I32:
-		rc = JS_ToInt32(ctx, &i32, ret);
-		if (t == T_I32)
+		rc = JS_ToInt32(ctx, &i32, v);
+		if (t.kind == T_I32)
 			STORE(int32_t, out, i32);
-		else if (t == T_I16 || t == T_U16)
+		else if (t.kind == T_I16 || t.kind == T_U16)
 			STORE(uint16_t, out, (uint32_t)i32);
 		else
 			STORE(uint8_t, out, (uint32_t)i32);
-		break;
+		return rc;
 	case T_U32:
-		rc = JS_ToUint32(ctx, &u32, ret);
+		rc = JS_ToUint32(ctx, &u32, v);
 		STORE(uint32_t, out, u32);
-		break;
+		return rc;
 	case T_I64:
 	case T_U64:
 		/* BigInt or Number, wrapped to 64 bits */
-		rc = JS_ToInt64Ext(ctx, &i64, ret);
+		rc = JS_ToInt64Ext(ctx, &i64, v);
 		STORE(uint64_t, out, (uint64_t)i64);
-		break;
-	case T_F32:
-	case T_F64:
-		rc = JS_ToFloat64(ctx, &d, ret);
-		if (t == T_F32)
+		return rc;
+	default: /* T_F32, T_F64 */
+		rc = JS_ToFloat64(ctx, &d, v);
+		if (t.kind == T_F32)
 			STORE(float, out, d);
 		else
 			STORE(double, out, d);
-		break;
-	case T_STRING: {
+		return rc;
+	}
+}
+
+uint32_t pp_js_sig_result(JSContext *ctx, const js_sig *sig, JSValueConst ret, void *out,
+                          const pp_host_api *host, pp_call_arena *arena, char *why, size_t cap)
+{
+	js_type t = sig->result;
+	if (t.kind == T_VOID)
+		return PP_OK;
+	if (!out) {
+		snprintf(why, cap, "no out pointer for its %s result", types[t.kind].name);
+		return PP_ERR_INVALID_ARGUMENT;
+	}
+	if (t.kind == T_STRING) {
 		if (!JS_IsString(ret)) {
 			snprintf(why, cap, "returned a non-string for its StringView result");
 			return PP_ERR_GENERIC;
 		}
 		size_t len;
 		const char *s = JS_ToCStringLen(ctx, &len, ret);
-		if (!s)
-			break;
+		if (!s) {
+			drop_exception(ctx);
+			snprintf(why, cap, "its string result could not be converted");
+			return PP_ERR_GENERIC;
+		}
 		uint32_t st = put_bytes(host, (const uint8_t *)s, len, out, arena, why, cap);
 		JS_FreeCString(ctx, s);
 		return st;
 	}
-	default: { /* T_BUFFER */
+	if (t.kind == T_BUFFER) {
 		size_t len = 0;
 		const uint8_t *p = view_bytes(ctx, ret, &len);
 		if (!p) {
@@ -378,10 +540,9 @@ uint32_t pp_js_sig_result(JSContext *ctx, const js_sig *sig, JSValueConst ret, v
 		}
 		return put_bytes(host, p, len, out, arena, why, cap);
 	}
-	}
-	if (rc < 0 || JS_HasException(ctx)) {
-		JS_FreeValue(ctx, JS_GetException(ctx));
-		snprintf(why, cap, "its result could not be converted to %s", types[t].name);
+	if (store_value(ctx, sig, t, ret, out) < 0 || JS_HasException(ctx)) {
+		drop_exception(ctx);
+		snprintf(why, cap, "its result could not be converted to %s", types[t.kind].name);
 		return PP_ERR_GENERIC;
 	}
 	return PP_OK;

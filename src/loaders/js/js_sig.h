@@ -9,7 +9,9 @@
  * pointer arithmetic in JS. Types: bool, i8, u8, i16, u16, i32, u32, i64, u64
  * (BigInt), f32, f64, StringView (a string, UTF-8 on the C side), Buffer
  * (a Uint8Array copy in; an ArrayBuffer or any typed array / DataView out),
- * void (result only), and Arena: a hidden param (the pointer generated glue
+ * void (result only), structs written { struct: [[name, type], ...] }
+ * (fixed-size fields, nested structs allowed; a JS object on the JS side),
+ * and Arena: a hidden param (the pointer generated glue
  * puts in the args struct) naming where a StringView/Buffer result's bytes
  * go. Those bytes go to that arena, else the call's, else the host's
  * allocator (the caller then frees them with host->free(ptr, len, 1)).
@@ -23,15 +25,42 @@
 
 #define PP_JS_SIG_MAX_PARAMS 16
 
+#define PP_JS_SIG_MAX_STRUCTS 32
+
+/* A type: a kind, and for a struct, which of the signature's structs. */
+typedef struct js_type {
+	uint8_t kind;
+	uint8_t st;
+} js_type;
+
+typedef struct js_field {
+	JSAtom name;
+	js_type type;
+	uint16_t offset;
+} js_field;
+
+/* { struct: [[name, type], ...] }: a JS object on the JS side, a C struct
+ * of fixed-size fields (natural alignment) on the C side. */
+typedef struct js_struct {
+	js_field *fields;
+	uint8_t count;
+	uint16_t size, align;
+} js_struct;
+
 typedef struct js_sig {
 	bool typed; /* false: the function takes the reference's raw arguments */
 	bool has_arena;
 	uint16_t arena_offset;
 	uint8_t nparams; /* Arena included */
-	uint8_t result;
-	uint8_t types[PP_JS_SIG_MAX_PARAMS];
+	js_type result;
+	js_type types[PP_JS_SIG_MAX_PARAMS];
 	uint16_t offsets[PP_JS_SIG_MAX_PARAMS];
+	js_struct *structs; /* NULL if it uses none */
+	uint8_t nstructs;
 } js_sig;
+
+/* Frees what pp_js_sig_read allocated (atoms and structs). */
+void pp_js_sig_free(JSContext *ctx, js_sig *sig);
 
 /* Reads one signature object into *sig. On a bad one returns false with the
  * reason in why (a pending JS exception is consumed). */
