@@ -128,6 +128,43 @@ static void errors_name_file_line_column_and_key(void **state)
 	                "empty.toml:1:1: key 'guest_contract': the file declares no contracts");
 }
 
+static void layout_changes_need_a_new_major(void **state)
+{
+	(void)state;
+	static const char base[] =
+	        "[[struct]]\nname = \"P\"\nfields = [{ name = \"x\", type = \"i32\" }]\n"
+	        "[[guest_contract]]\nname = \"x.Y\"\nversion = \"%s\"\n"
+	        "[[guest_contract.functions]]\nname = \"f\"\n"
+	        "params = [{ name = \"a\", type = \"%s\" }]\nreturn = \"%s\"\n%s";
+	char text[1024], err[512];
+	snprintf(text, sizeof text, base, "1.0.0", "i32", "P", "");
+	ppc_model *old = read_ok(text);
+	static const struct {
+		const char *version, *param, *result, *extra, *expect;
+	} cases[] = {
+	        {"1.0.0", "i32", "P", "", NULL},
+	        {"1.0.1", "i32", "P", "", NULL},
+	        {"1.1.0", "i32", "P", "[[guest_contract.functions]]\nname = \"g\"\n", NULL},
+	        {"2.0.0", "i64", "P", "", NULL}, /* a new major is a new contract */
+	        {"1.0.0", "i64", "P", "", "function 'f' changed the type of a param"},
+	        {"1.0.0", "i32", "i32", "", "function 'f' changed its return type"},
+	        {"1.0.0", "i32", "P", "[[guest_contract.functions]]\nname = \"g\"\n",
+	         "functions were added; that needs version 1.1.0"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(text, sizeof text, base, cases[i].version, cases[i].param, cases[i].result,
+		         cases[i].extra);
+		ppc_model *m = read_ok(text);
+		bool ok = ppc_model_compatible(old, m, err, sizeof err);
+		ppc_model_free(m);
+		if (ok != !cases[i].expect || (!ok && !strstr(err, cases[i].expect)))
+			fail_msg("case %zu: %s", i, ok ? "accepted" : err);
+		if (!ok)
+			assert_contains(err, "needs version");
+	}
+	ppc_model_free(old);
+}
+
 static int replay_dir(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -166,6 +203,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(layouts_follow_c),
 	        cmocka_unit_test(errors_name_file_line_column_and_key),
+	        cmocka_unit_test(layout_changes_need_a_new_major),
 	        cmocka_unit_test(fuzz_corpus_and_regressions_replay),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -645,3 +645,81 @@ ppc_model *ppc_model_read(const char *text, size_t len, const char *file, char *
 	}
 	return m;
 }
+
+/* ---- Compatibility ------------------------------------------------------------- */
+
+static bool same_layout(ppc_type a, ppc_type b)
+{
+	ppc_kind ka = a.kind == PPC_ENUM ? a.en->repr : a.kind;
+	ppc_kind kb = b.kind == PPC_ENUM ? b.en->repr : b.kind;
+	if (ka != kb)
+		return false;
+	if (ka != PPC_STRUCT)
+		return true;
+	if (a.st->field_count != b.st->field_count || a.st->size != b.st->size)
+		return false;
+	for (size_t i = 0; i < a.st->field_count; i++)
+		if (a.st->fields[i].offset != b.st->fields[i].offset ||
+		    !same_layout(a.st->fields[i].type, b.st->fields[i].type))
+			return false;
+	return true;
+}
+
+static const char *function_break(const ppc_function *o, const ppc_function *n)
+{
+	if (strcmp(o->name, n->name) != 0)
+		return "was replaced by another function at its position";
+	if (o->param_count != n->param_count)
+		return "changed its number of params";
+	for (size_t i = 0; i < o->param_count; i++)
+		if (!same_layout(o->params[i].type, n->params[i].type))
+			return "changed the type of a param";
+	if (!same_layout(o->result, n->result))
+		return "changed its return type";
+	return NULL;
+}
+
+bool ppc_model_compatible(const ppc_model *older, const ppc_model *newer, char *err, size_t errcap)
+{
+	for (size_t i = 0; i < older->contract_count; i++) {
+		const ppc_contract *o = &older->contracts[i];
+		const ppc_contract *n = NULL;
+		for (size_t j = 0; j < newer->contract_count && !n; j++)
+			if (newer->contracts[j].host == o->host &&
+			    strcmp(newer->contracts[j].name, o->name) == 0 &&
+			    newer->contracts[j].major == o->major)
+				n = &newer->contracts[j];
+		if (!n)
+			continue; /* gone, or a new major: a different contract */
+		const char *why = NULL;
+		const char *fn = "";
+		if (n->function_count < o->function_count) {
+			why = "removed functions";
+			fn = o->functions[n->function_count].name;
+		}
+		for (size_t k = 0; !why && k < o->function_count; k++) {
+			why = function_break(&o->functions[k], &n->functions[k]);
+			fn = o->functions[k].name;
+		}
+		if (why) {
+			snprintf(err, errcap,
+			         "%s:%d: contract '%s@%u': function '%s' %s since %s; a change of "
+			         "layout "
+			         "needs version %u.0.0",
+			         newer->file, n->line, n->name, n->major, fn, why, older->file,
+			         o->major + 1);
+			return false;
+		}
+		if (n->minor < o->minor ||
+		    (n->function_count > o->function_count && n->minor == o->minor)) {
+			snprintf(err, errcap,
+			         "%s:%d: contract '%s@%u': %s; that needs version %u.%u.0",
+			         newer->file, n->line, n->name, n->major,
+			         n->minor < o->minor ? "its minor version went down"
+			                             : "functions were added",
+			         o->major, o->minor + 1);
+			return false;
+		}
+	}
+	return true;
+}

@@ -110,6 +110,13 @@ typedef struct ppc_model {
 ppc_model *ppc_model_read(const char *text, size_t len, const char *file, char *err, size_t errcap);
 void ppc_model_free(ppc_model *m);
 
+/* Checks that newer keeps the layout of every contract older has under the
+ * same name and major version (the same functions in the same order with
+ * the same params and results; new functions only at the end). Returns
+ * false with the first break in err, naming the contract, the function and
+ * the version it needs. */
+bool ppc_model_compatible(const ppc_model *older, const ppc_model *newer, char *err, size_t errcap);
+
 size_t ppc_type_size(ppc_type t);
 size_t ppc_type_align(ppc_type t);
 /* The contract-file spelling of a type: "i32", "StringView", "Point". */

@@ -18,8 +18,10 @@ static const char usage_text[] =
         "usage: ppc COMMAND CONTRACTS.toml [OPTIONS]\n"
         "\n"
         "Commands:\n"
-        "  check FILE                     validate FILE; print each contract's id and each\n"
-        "                                 function's args layout\n"
+        "  check FILE [--against OLD]     validate FILE; print each contract's id and each\n"
+        "                                 function's args layout; with --against, fail if\n"
+        "                                 a contract changed layout without a new major\n"
+        "                                 version (or added functions without a new minor)\n"
         "  c FILE -o OUT.h                the C header: types, ids, layouts, the guest\n"
         "                                 skeleton and the typed callers\n"
         "  js FILE --implement NAMES --impl SRC.js -o bundle.js\n"
@@ -189,6 +191,24 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "check") == 0) {
 		print_layouts(m);
 		st = 0;
+		const char *against = option(argc, argv, "--against");
+		if (against) {
+			size_t olen;
+			char *old_text = slurp(against, &olen);
+			ppc_model *old =
+			        old_text ? ppc_model_read(old_text, olen, against, err, sizeof err)
+			                 : NULL;
+			free(old_text);
+			if (!old) {
+				fprintf(stderr, "ppc: %s\n",
+				        old_text ? err : "cannot read the older file");
+				st = 2;
+			} else if (!ppc_model_compatible(old, m, err, sizeof err)) {
+				fprintf(stderr, "ppc: %s\n", err);
+				st = 1;
+			}
+			ppc_model_free(old);
+		}
 	} else if (!out) {
 		fputs(usage_text, stderr);
 	} else if (strcmp(cmd, "c") == 0) {
