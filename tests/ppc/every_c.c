@@ -179,6 +179,14 @@ uint32_t test_relayc_check_impl(ppc_ctx *ctx, pp_string_view *result)
 	st = test_everyjs_peer_reverse(h, in, &arena, &out);
 	EXPECT(st == PP_OK && out.len == 3 && out.ptr[0] == 3 && out.ptr[2] == 1,
 	       "reverse differs");
+	static uint8_t blob[1 << 20];
+	for (size_t i = 0; i < sizeof blob; i++)
+		blob[i] = (uint8_t)(i * 13);
+	pp_string_view large = {blob, sizeof blob};
+	st = test_everyjs_peer_reverse(h, large, &arena, &out);
+	EXPECT(st == PP_OK && out.len == sizeof blob && out.ptr[0] == blob[sizeof blob - 1] &&
+	               out.ptr[sizeof blob - 1] == blob[0],
+	       "large reverse differs");
 	Mood m = Mood_Calm;
 	st = test_everyjs_peer_next_mood(h, Mood_Happy, &m);
 	EXPECT(st == PP_OK && m == Mood_Grumpy, "next_mood differs");
