@@ -2,6 +2,7 @@
 #ifndef PP_TEST_HELPERS_H
 #define PP_TEST_HELPERS_H
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
@@ -181,6 +182,34 @@ static inline const char *temp_dir(char *buf, size_t cap)
 	if (!mkdtemp(buf))
 		fail_msg("mkdtemp failed");
 	return buf;
+}
+
+/* Feeds every file of dir (its first 64 KiB; dotfiles skipped) to fn;
+ * returns how many. For fuzz corpora and regressions. */
+static inline int replay_dir(const char *dir,
+                             void (*fn)(const char *data, size_t len, const char *name))
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	int n = 0;
+	struct dirent *e;
+	static char data[1 << 16];
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		char path[1024];
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		FILE *f = fopen(path, "rb");
+		if (!f)
+			continue;
+		size_t len = fread(data, 1, sizeof data, f);
+		fclose(f);
+		fn(data, len, e->d_name);
+		n++;
+	}
+	closedir(d);
+	return n;
 }
 
 #define assert_contains(haystack, needle)                                    \

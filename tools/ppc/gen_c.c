@@ -227,6 +227,37 @@ static void guest_skeleton(FILE *f, const ppc_contract *c, const char *id, const
 	        c->minor, c->patch);
 }
 
+/* The head and body shared by every typed caller: its signature (first
+ * param `first`, then the function's params, an arena if its result needs
+ * one, and a result pointer) and the filling of the args struct. The caller
+ * writes the return statement. */
+static void caller_start(FILE *f, const char *name, const char *first, const char *id,
+                         const ppc_function *fn)
+{
+	fprintf(f, "static inline uint32_t %s(%s", name, first);
+	params_decl(f, fn);
+	if (fn->needs_arena)
+		fputs(", pp_call_arena *ppc_arena_", f);
+	if (fn->result.kind != PPC_VOID)
+		fprintf(f, ", %s *ppc_result_", c_type(fn->result));
+	fputs(")\n{\n", f);
+	fprintf(f, "\t%s_%s_args ppc_a_;\n\tmemset(&ppc_a_, 0, sizeof ppc_a_);\n", id, fn->name);
+	for (size_t j = 0; j < fn->param_count; j++)
+		fprintf(f, "\tppc_a_.%s = %s;\n", fn->params[j].name, fn->params[j].name);
+	if (fn->needs_arena)
+		fputs("\tppc_a_.arena = ppc_arena_;\n", f);
+}
+
+static const char *result_arg(const ppc_function *fn)
+{
+	return fn->result.kind != PPC_VOID ? "ppc_result_" : "NULL";
+}
+
+static const char *arena_arg(const ppc_function *fn)
+{
+	return fn->needs_arena ? "ppc_arena_" : "NULL";
+}
+
 /* Typed callers of a host contract, for plugins (through the host table). */
 static void host_callers(FILE *f, const ppc_contract *c, const char *id, const char *ID)
 {
@@ -234,27 +265,15 @@ static void host_callers(FILE *f, const ppc_contract *c, const char *id, const c
 	        id);
 	for (size_t i = 0; i < c->function_count; i++) {
 		const ppc_function *fn = &c->functions[i];
-		char FN[128];
+		char FN[128], name[320];
 		upper(fn->name, FN, sizeof FN);
+		snprintf(name, sizeof name, "%s_%s", id, fn->name);
 		comment(f, "", fn->docs);
-		fprintf(f, "static inline uint32_t %s_%s(const pp_host_api *ppc_host_", id,
-		        fn->name);
-		params_decl(f, fn);
-		if (fn->needs_arena)
-			fputs(", pp_call_arena *ppc_arena_", f);
-		if (fn->result.kind != PPC_VOID)
-			fprintf(f, ", %s *ppc_result_", c_type(fn->result));
-		fputs(")\n{\n", f);
-		fprintf(f, "\t%s_%s_args ppc_a_;\n\tmemset(&ppc_a_, 0, sizeof ppc_a_);\n", id,
-		        fn->name);
-		for (size_t j = 0; j < fn->param_count; j++)
-			fprintf(f, "\tppc_a_.%s = %s;\n", fn->params[j].name, fn->params[j].name);
-		if (fn->needs_arena)
-			fputs("\tppc_a_.arena = ppc_arena_;\n", f);
+		caller_start(f, name, "const pp_host_api *ppc_host_", id, fn);
 		fprintf(f,
 		        "\treturn ppc_call_host(ppc_host_, %s_ID, (%s_VERSION_MAJOR << 16) | "
 		        "%s_VERSION_MINOR, %s_FN_%s, &ppc_a_, %s);\n}\n",
-		        ID, ID, ID, ID, FN, fn->result.kind != PPC_VOID ? "ppc_result_" : "NULL");
+		        ID, ID, ID, ID, FN, result_arg(fn));
 	}
 }
 
@@ -265,28 +284,14 @@ static void peer_callers(FILE *f, const ppc_contract *c, const char *id, const c
 	fprintf(f, "\n/* Calling %s from a plugin: %s_peer_<fn>(host, ...). */\n", c->name, id);
 	for (size_t i = 0; i < c->function_count; i++) {
 		const ppc_function *fn = &c->functions[i];
-		char FN[128];
+		char FN[128], name[320];
 		upper(fn->name, FN, sizeof FN);
-		fprintf(f, "static inline uint32_t %s_peer_%s(const pp_host_api *ppc_host_", id,
-		        fn->name);
-		params_decl(f, fn);
-		if (fn->needs_arena)
-			fputs(", pp_call_arena *ppc_arena_", f);
-		if (fn->result.kind != PPC_VOID)
-			fprintf(f, ", %s *ppc_result_", c_type(fn->result));
-		fputs(")\n{\n", f);
-		fprintf(f, "\t%s_%s_args ppc_a_;\n\tmemset(&ppc_a_, 0, sizeof ppc_a_);\n", id,
-		        fn->name);
-		for (size_t j = 0; j < fn->param_count; j++)
-			fprintf(f, "\tppc_a_.%s = %s;\n", fn->params[j].name, fn->params[j].name);
-		if (fn->needs_arena)
-			fputs("\tppc_a_.arena = ppc_arena_;\n", f);
+		snprintf(name, sizeof name, "%s_peer_%s", id, fn->name);
+		caller_start(f, name, "const pp_host_api *ppc_host_", id, fn);
 		fprintf(f,
 		        "\treturn ppc_call_peer(ppc_host_, %s_ID, %s_VERSION_MAJOR, %s_FN_%s, "
-		        "&ppc_a_, %s, "
-		        "%s);\n}\n",
-		        ID, ID, ID, FN, fn->result.kind != PPC_VOID ? "ppc_result_" : "NULL",
-		        fn->needs_arena ? "ppc_arena_" : "NULL");
+		        "&ppc_a_, %s, %s);\n}\n",
+		        ID, ID, ID, FN, result_arg(fn), arena_arg(fn));
 	}
 }
 
@@ -307,26 +312,15 @@ static void guest_callers(FILE *f, const ppc_contract *c, const char *id, const 
 	        id, id, ID, ID, id, id);
 	for (size_t i = 0; i < c->function_count; i++) {
 		const ppc_function *fn = &c->functions[i];
-		char FN[128];
+		char FN[128], name[320], first[200];
 		upper(fn->name, FN, sizeof FN);
+		snprintf(name, sizeof name, "%s_%s", id, fn->name);
+		snprintf(first, sizeof first, "%s *ppc_c_", id);
 		comment(f, "", fn->docs);
-		fprintf(f, "static inline uint32_t %s_%s(%s *ppc_c_", id, fn->name, id);
-		params_decl(f, fn);
-		if (fn->needs_arena)
-			fputs(", pp_call_arena *ppc_arena_", f);
-		if (fn->result.kind != PPC_VOID)
-			fprintf(f, ", %s *ppc_result_", c_type(fn->result));
-		fputs(")\n{\n", f);
-		fprintf(f, "\t%s_%s_args ppc_a_;\n\tmemset(&ppc_a_, 0, sizeof ppc_a_);\n", id,
-		        fn->name);
-		for (size_t j = 0; j < fn->param_count; j++)
-			fprintf(f, "\tppc_a_.%s = %s;\n", fn->params[j].name, fn->params[j].name);
-		if (fn->needs_arena)
-			fputs("\tppc_a_.arena = ppc_arena_;\n", f);
+		caller_start(f, name, first, id, fn);
 		fprintf(f,
 		        "\treturn ppc_caller_call(&ppc_c_->base, %s_FN_%s, &ppc_a_, %s, %s);\n}\n",
-		        ID, FN, fn->result.kind != PPC_VOID ? "ppc_result_" : "NULL",
-		        fn->needs_arena ? "ppc_arena_" : "NULL");
+		        ID, FN, result_arg(fn), arena_arg(fn));
 	}
 }
 
