@@ -554,6 +554,39 @@ static void typed_functions_get_the_instance_impl(void **state)
 	pp_runtime_free(rt);
 }
 
+/* { method: 'name' }: the loader calls the impl's method with the impl as
+ * this (no wrapper function); a missing method is an error, not a crash. */
+static void methods_are_called_on_the_impl(void **state)
+{
+	(void)state;
+	log_capture logs = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_with_log(&logs, PP_LOG_TRACE);
+	js_load_ok(rt, "methods",
+	           TYPED_PRELUDE
+	           "class Acc { constructor() { this.n = 10; } add(x) { return this.n += x; } }\n"
+	           "function polyplug_init(hl, hh, cl, ch, bridge) {\n"
+	           "  return ok([treg('js.methods', [function () { return 99; }, function () {}],\n"
+	           "    [{ params: ['i32'], result: 'i32', method: 'add' },\n"
+	           "     { params: [], result: 'i32', method: 'missing' }],\n"
+	           "    function () { return new Acc(); })]);\n}\n");
+	int32_t x = 5, out = 0;
+	assert_int_equal(call_on(rt, "js.methods", 0, &x, &out, NULL), PP_OK);
+	assert_int_equal(out, 15); /* the method ran, not functions[0] */
+	assert_int_equal(call_on(rt, "js.methods", 0, &x, &out, NULL), PP_OK);
+	assert_int_equal(out, 20);
+	assert_int_equal(call_on(rt, "js.methods", 1, NULL, &out, NULL), PP_ERR_GENERIC);
+	assert_contains(logs.last, "no method");
+	assert_int_equal(js_load_src(rt, "badmethod",
+	                             TYPED_PRELUDE
+	                             "function polyplug_init(hl, hh, cl, ch, bridge) {\n"
+	                             "  return ok([treg('js.bm', [function () { return 0; }],"
+	                             " [{ params: [], method: 7 }])]);\n}\n",
+	                             NULL),
+	                 PP_ERR_INIT_FAILED);
+	assert_contains(pp_last_error(rt), "method must be a string");
+	pp_runtime_free(rt);
+}
+
 /* A bundle using the reference's raw protocol calls a typed function of
  * another bundle with dispatchPeer: callers cannot tell the difference. */
 static void raw_peers_call_typed_functions(void **state)
@@ -592,6 +625,7 @@ int main(void)
 	        cmocka_unit_test(throws_give_codes_and_messages),
 	        cmocka_unit_test(bad_signatures_fail_the_load_by_name),
 	        cmocka_unit_test(typed_functions_get_the_instance_impl),
+	        cmocka_unit_test(methods_are_called_on_the_impl),
 	        cmocka_unit_test(raw_peers_call_typed_functions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -372,7 +372,7 @@ int ppc_gen_js(FILE *f, const ppc_model *m, const char *const *names, size_t cou
 			if (fn->needs_arena)
 				fprintf(f, "%s'Arena'", fn->param_count ? ", " : "");
 			sig_spec(fn->result, spec, sizeof spec);
-			fprintf(f, "], result: %s },\n", spec);
+			fprintf(f, "], result: %s, method: '%s' },\n", spec, fn->name);
 		}
 		fputs("        ],\n      },\n    });\n", f);
 	}

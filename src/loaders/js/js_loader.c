@@ -309,7 +309,20 @@ static uint32_t call_typed(js_vm *vm, const js_contract *c, uint32_t fn_id, JSVa
 	int n = pp_js_sig_args(ctx, sig, args, argv + 1);
 	if (n < 0)
 		return exception_code(vm, failure);
-	JSValue ret = JS_Call(ctx, c->functions[fn_id], JS_UNDEFINED, 1 + n, argv);
+	JSValue ret;
+	if (sig->method != JS_ATOM_NULL) {
+		JSValue fn = JS_GetProperty(ctx, impl, sig->method);
+		if (JS_IsFunction(ctx, fn))
+			ret = JS_Call(ctx, fn, impl, n, argv + 1);
+		else if (JS_IsException(fn))
+			ret = JS_EXCEPTION;
+		else
+			ret = JS_ThrowTypeError(
+			        ctx, "the implementation has no method for function %u", fn_id);
+		JS_FreeValue(ctx, fn);
+	} else {
+		ret = JS_Call(ctx, c->functions[fn_id], JS_UNDEFINED, 1 + n, argv);
+	}
 	for (int i = 1; i <= n; i++)
 		JS_FreeValue(ctx, argv[i]);
 	uint32_t code;

@@ -89,6 +89,9 @@ static size_t type_align(const js_sig *sig, js_type t)
 
 void pp_js_sig_free(JSContext *ctx, js_sig *sig)
 {
+	if (sig->method != JS_ATOM_NULL)
+		JS_FreeAtom(ctx, sig->method);
+	sig->method = JS_ATOM_NULL;
 	for (uint8_t i = 0; i < sig->nstructs; i++) {
 		for (uint8_t k = 0; k < sig->structs[i].count; k++)
 			JS_FreeAtom(ctx, sig->structs[i].fields[k].name);
@@ -204,6 +207,7 @@ static bool parse_type(JSContext *ctx, JSValueConst v, const char *where, js_sig
 bool pp_js_sig_read(JSContext *ctx, JSValueConst spec, js_sig *sig, char *why, size_t cap)
 {
 	memset(sig, 0, sizeof *sig);
+	sig->method = JS_ATOM_NULL;
 	if (!JS_IsObject(spec)) {
 		snprintf(why, cap, "a signature must be an object {params, result}");
 		return false;
@@ -259,6 +263,15 @@ bool pp_js_sig_read(JSContext *ctx, JSValueConst spec, js_sig *sig, char *why, s
 	}
 	sig->nparams = (uint8_t)n;
 	sig->result = r;
+	JSValue method = JS_GetPropertyStr(ctx, spec, "method");
+	if (JS_IsString(method)) {
+		sig->method = JS_ValueToAtom(ctx, method);
+	} else if (!JS_IsUndefined(method)) {
+		snprintf(why, cap, "its method must be a string");
+		JS_FreeValue(ctx, method);
+		goto done;
+	}
+	JS_FreeValue(ctx, method);
 	sig->typed = true;
 	ok = true;
 done:

@@ -11,6 +11,8 @@
  * (a Uint8Array copy in; an ArrayBuffer or any typed array / DataView out),
  * void (result only), structs written { struct: [[name, type], ...] }
  * (fixed-size fields, nested structs allowed; a JS object on the JS side),
+ * a `method` name (the loader then calls impl[method](...values) with impl
+ * as `this`, instead of functions[fn]: one JS call less for generated glue),
  * and Arena: a hidden param (the pointer generated glue
  * puts in the args struct) naming where a StringView/Buffer result's bytes
  * go. Those bytes go to that arena, else the call's, else the host's
@@ -57,6 +59,7 @@ typedef struct js_sig {
 	uint16_t offsets[PP_JS_SIG_MAX_PARAMS];
 	js_struct *structs; /* NULL if it uses none */
 	uint8_t nstructs;
+	JSAtom method; /* { method: 'name' }: call impl.name(...) directly, or JS_ATOM_NULL */
 } js_sig;
 
 /* Frees what pp_js_sig_read allocated (atoms and structs). */
