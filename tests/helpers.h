@@ -212,6 +212,38 @@ static inline int replay_dir(const char *dir,
 	return n;
 }
 
+/* Writes text to DIR/NAME. */
+static inline void write_text(const char *dir, const char *name, const char *text)
+{
+	char path[1024];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	if (!f)
+		fail_msg("cannot write %s", path);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Records the runtime's lifecycle events (on_reload) as "phase:name ". */
+typedef struct event_log {
+	pthread_mutex_t lock;
+	char log[8192];
+} event_log;
+
+static inline void record_event(void *ud, uint64_t id, const char *name, uint32_t phase,
+                                const char *why)
+{
+	(void)id;
+	(void)why;
+	static const char *const names[] = {"preparing", "reloaded", "failed", "unloading",
+	                                    "loaded"};
+	event_log *e = ud;
+	pthread_mutex_lock(&e->lock);
+	size_t n = strlen(e->log);
+	snprintf(e->log + n, sizeof e->log - n, "%s:%s ", phase < 5 ? names[phase] : "?", name);
+	pthread_mutex_unlock(&e->lock);
+}
+
 #define assert_contains(haystack, needle)                                    \
 	do {                                                                 \
 		const char *h_ = (haystack);                                 \

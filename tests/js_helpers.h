@@ -47,13 +47,7 @@ static inline uint64_t js_load_ok(pp_runtime *rt, const char *name, const char *
 static inline const char *js_write_dir(char *buf, size_t cap, const char *src)
 {
 	temp_dir(buf, cap);
-	char file[512];
-	snprintf(file, sizeof file, "%s/bundle.js", buf);
-	FILE *f = fopen(file, "w");
-	if (!f)
-		fail_msg("cannot write %s", file);
-	fputs(src, f);
-	fclose(f);
+	write_text(buf, "bundle.js", src);
 	return buf;
 }
 

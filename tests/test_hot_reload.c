@@ -21,14 +21,11 @@ static void sleep_ms(int ms)
 /* Writes DIR/NAME the way editors save: a scratch file, then a rename. */
 static void save(const char *dir, const char *name, const char *text)
 {
-	char tmp[1024], path[1024];
-	snprintf(tmp, sizeof tmp, "%s/.%s.swp", dir, name);
+	char scratch[256], tmp[1024], path[1024];
+	snprintf(scratch, sizeof scratch, ".%s.swp", name);
+	write_text(dir, scratch, text);
+	snprintf(tmp, sizeof tmp, "%s/%s", dir, scratch);
 	snprintf(path, sizeof path, "%s/%s", dir, name);
-	FILE *f = fopen(tmp, "w");
-	if (!f)
-		fail_msg("cannot write %s", tmp);
-	fputs(text, f);
-	fclose(f);
 	if (rename(tmp, path) != 0)
 		fail_msg("cannot rename to %s", path);
 }
@@ -44,25 +41,7 @@ static void js_value_bundle(const char *dir, const char *contract, int value)
 
 /* ---- Events ------------------------------------------------------------------- */
 
-typedef struct events {
-	pthread_mutex_t lock;
-	char log[8192];
-} events;
-
-static void on_event(void *ud, uint64_t id, const char *name, uint32_t phase, const char *why)
-{
-	(void)id;
-	(void)why;
-	static const char *const names[] = {"preparing", "reloaded", "failed", "unloading",
-	                                    "loaded"};
-	events *e = ud;
-	pthread_mutex_lock(&e->lock);
-	size_t n = strlen(e->log);
-	snprintf(e->log + n, sizeof e->log - n, "%s:%s ", phase < 5 ? names[phase] : "?", name);
-	pthread_mutex_unlock(&e->lock);
-}
-
-static int count(events *e, const char *what)
+static int count(event_log *e, const char *what)
 {
 	pthread_mutex_lock(&e->lock);
 	int n = 0;
@@ -73,7 +52,7 @@ static int count(events *e, const char *what)
 }
 
 /* Waits (up to 10 s) until `what` has happened n times. */
-static void await_events(events *e, const char *what, int n)
+static void await_events(event_log *e, const char *what, int n)
 {
 	for (int waited = 0; count(e, what) < n; waited += 10) {
 		if (waited > 10000)
@@ -82,14 +61,13 @@ static void await_events(events *e, const char *what, int n)
 	}
 }
 
-static pp_runtime *watched_runtime(events *e)
+static pp_runtime *watched_runtime(event_log *e)
 {
 	pp_runtime_config cfg;
 	pp_runtime_config_init(&cfg);
-	cfg.on_reload = on_event;
+	cfg.on_reload = record_event;
 	cfg.reload_userdata = e;
 	cfg.log_level = 0;
-	cfg.log = NULL;
 	static log_capture quiet = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	cfg.log = capture_log;
 	cfg.log_userdata = &quiet;
@@ -110,7 +88,7 @@ static int32_t value_of(pp_runtime *rt, const char *contract, uint32_t fn)
 static void a_save_makes_one_reload(void **state)
 {
 	(void)state;
-	events ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	pp_runtime *rt = watched_runtime(&ev);
 	char dir[256];
 	temp_dir(dir, sizeof dir);
@@ -130,11 +108,7 @@ static void a_save_makes_one_reload(void **state)
 	assert_int_equal(count(&ev, "reloaded:"), 1);
 	assert_int_equal(value_of(rt, "w.Save", 0), 4);
 	/* scratch files alone do nothing */
-	char scratch[512];
-	snprintf(scratch, sizeof scratch, "%s/notes.txt~", dir);
-	FILE *f = fopen(scratch, "w");
-	fputs("x", f);
-	fclose(f);
+	write_text(dir, "notes.txt~", "x");
 	sleep_ms(5 * DEBOUNCE_MS);
 	assert_int_equal(count(&ev, "reloaded:"), 1);
 	pp_watch_stop(rt);
@@ -175,7 +149,7 @@ static void *keep_calling(void *arg)
 static void js_and_native_rewritten_under_load(void **state)
 {
 	(void)state;
-	events ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	pp_runtime *rt = watched_runtime(&ev);
 	char js[256], native[256], lib[512];
 	temp_dir(js, sizeof js);
@@ -221,7 +195,7 @@ static void js_and_native_rewritten_under_load(void **state)
 static void a_broken_version_keeps_the_old_one(void **state)
 {
 	(void)state;
-	events ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	pp_runtime *rt = watched_runtime(&ev);
 	char dir[256];
 	temp_dir(dir, sizeof dir);
@@ -242,7 +216,7 @@ static void a_broken_version_keeps_the_old_one(void **state)
 static void dependents_reinit_after_a_dependency_reloads(void **state)
 {
 	(void)state;
-	events ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	pp_runtime *rt = watched_runtime(&ev);
 	char base[256], user[256];
 	temp_dir(base, sizeof base);

@@ -529,10 +529,9 @@ static void load_unload_a_thousand_js_bundles_keeps_memory_bounded(void **state)
 static void reload_replaces_the_vm_behind_live_handles(void **state)
 {
 	(void)state;
-	char dir[64], file[128];
+	char dir[64];
 	js_write_dir(dir, sizeof dir,
 	             JS_ONE("js.ver", "function (i, a, o, ar, b) { b.writeI32(o, 1); return 0; }"));
-	snprintf(file, sizeof file, "%s/bundle.js", dir);
 	pp_runtime *rt = rt_new();
 	uint64_t id = load_ok(rt, dir);
 	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("js.ver", 1), 0);
@@ -541,16 +540,13 @@ static void reload_replaces_the_vm_behind_live_handles(void **state)
 	int32_t v = 0;
 	assert_int_equal(pp_call(rt, h, none, 0, NULL, &v, NULL), PP_OK);
 	assert_int_equal(v, 1);
-	FILE *f = fopen(file, "w");
-	fputs(JS_ONE("js.ver", "function (i, a, o, ar, b) { b.writeI32(o, 2); return 0; }"), f);
-	fclose(f);
+	write_text(dir, "bundle.js",
+	           JS_ONE("js.ver", "function (i, a, o, ar, b) { b.writeI32(o, 2); return 0; }"));
 	assert_int_equal(pp_bundle_reload(rt, id), PP_OK);
 	assert_int_equal(pp_call(rt, h, none, 0, NULL, &v, NULL), PP_OK);
 	assert_int_equal(v, 2);
 	/* a broken new version keeps the old one serving */
-	f = fopen(file, "w");
-	fputs("syntax error here(\n", f);
-	fclose(f);
+	write_text(dir, "bundle.js", "syntax error here(\n");
 	assert_int_equal(pp_bundle_reload(rt, id), PP_ERR_LOAD_FAILED);
 	assert_int_equal(pp_call(rt, h, none, 0, NULL, &v, NULL), PP_OK);
 	assert_int_equal(v, 2);

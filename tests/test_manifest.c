@@ -7,18 +7,6 @@
  */
 #include "js_helpers.h"
 
-/* Writes DIR/NAME with text. */
-static void put(const char *dir, const char *name, const char *text)
-{
-	char path[1024];
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	FILE *f = fopen(path, "w");
-	if (!f)
-		fail_msg("cannot write %s", path);
-	fputs(text, f);
-	fclose(f);
-}
-
 /* DIR/SUB as a fresh directory, in buf. */
 static const char *subdir(char *buf, size_t cap, const char *dir, const char *sub)
 {
@@ -44,7 +32,7 @@ static void js_bundle(const char *dir, const char *file, const char *contract, i
 	                    "  return ok([reg('%s', [function (i, a, o, ar, b) {\n"
 	                    "    b.writeI32(o, %d); return 0; }])]);\n}\n",
 	         needs ? "'" : "", needs ? needs : "null", needs ? "'" : "", contract, value);
-	put(dir, file, src);
+	write_text(dir, file, src);
 }
 
 static int32_t value_of(pp_runtime *rt, const char *contract)
@@ -63,9 +51,10 @@ static void manifest_sets_name_loader_and_file(void **state)
 	char dir[256];
 	temp_dir(dir, sizeof dir);
 	js_bundle(dir, "main.js", "m.One", 11, NULL);
-	put(dir, "manifest.toml",
-	    "name = \"one\"\nversion = \"1.2.0\"\nloader = \"js-quickjs\"\nfile = \"main.js\"\n"
-	    "provides = [\"m.One@1\"]\nfunction_count = { \"m.One@1\" = 1 }\n");
+	write_text(
+	        dir, "manifest.toml",
+	        "name = \"one\"\nversion = \"1.2.0\"\nloader = \"js-quickjs\"\nfile = \"main.js\"\n"
+	        "provides = [\"m.One@1\"]\nfunction_count = { \"m.One@1\" = 1 }\n");
 	uint64_t id = 0;
 	assert_int_equal(pp_bundle_load(rt, dir, NULL, &id), PP_OK);
 	assert_true(id == pp_bundle_id("one"));
@@ -90,7 +79,7 @@ static void reads_generated_reference_manifests(void **state)
 	         "function_count = { \"test.calc@1\" = 4 }\nneeds_reinit_on_dep_reload = false\n"
 	         "[file]\nlinux.aarch64 = \"libcalc.so\"\nlinux.x86_64 = \"libcalc.so\"\n",
 	         (unsigned long long)pp_bundle_id("cpp_calc"));
-	put(dir, "manifest.toml", text);
+	write_text(dir, "manifest.toml", text);
 	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_OK);
 	assert_int_equal(calc_add(rt, 40, 2), 42);
 	pp_runtime_free(rt);
@@ -150,7 +139,7 @@ static void bad_manifests_fail_by_file_line_and_key(void **state)
 		char dir[256];
 		temp_dir(dir, sizeof dir);
 		js_bundle(dir, "bundle.js", "m.B", 1, NULL);
-		put(dir, "manifest.toml", bad[i].manifest);
+		write_text(dir, "manifest.toml", bad[i].manifest);
 		uint64_t before = *pp_revision_counter(rt);
 		pp_status st = pp_bundle_load(rt, dir, NULL, NULL);
 		if (st != bad[i].code || !strstr(pp_last_error(rt), bad[i].expect))
@@ -175,10 +164,10 @@ static void dependencies_guard_unload_and_reload_rereads(void **state)
 	subdir(a, sizeof a, root, "a");
 	subdir(b, sizeof b, root, "b");
 	js_bundle(a, "bundle.js", "m.A", 1, NULL);
-	put(a, "manifest.toml", "name = \"a\"\nprovides = [\"m.A@1\"]\n");
+	write_text(a, "manifest.toml", "name = \"a\"\nprovides = [\"m.A@1\"]\n");
 	js_bundle(b, "bundle.js", "m.B", 2, "m.A");
-	put(b, "manifest.toml",
-	    "name = \"b\"\nprovides = [\"m.B@1\"]\nbundle_dependencies = [\"a\"]\n");
+	write_text(b, "manifest.toml",
+	           "name = \"b\"\nprovides = [\"m.B@1\"]\nbundle_dependencies = [\"a\"]\n");
 	assert_int_equal(pp_bundle_load(rt, a, NULL, NULL), PP_OK);
 	assert_int_equal(pp_bundle_load(rt, b, NULL, NULL), PP_OK);
 	/* a is needed by name */
@@ -186,11 +175,11 @@ static void dependencies_guard_unload_and_reload_rereads(void **state)
 	assert_contains(pp_last_error(rt), "'b'");
 	/* reload reads the manifest again: the new version provides another contract */
 	js_bundle(a, "bundle.js", "m.A2", 5, NULL);
-	put(a, "manifest.toml", "name = \"a\"\nprovides = [\"m.A2@1\"]\n");
+	write_text(a, "manifest.toml", "name = \"a\"\nprovides = [\"m.A2@1\"]\n");
 	assert_int_equal(pp_bundle_reload(rt, pp_bundle_id("a")), PP_OK);
 	assert_int_equal(value_of(rt, "m.A2"), 5);
 	/* a reload whose manifest is broken keeps the old version */
-	put(a, "manifest.toml", "name = \"a\"\nprovides = [\"m.A2@1\"\n");
+	write_text(a, "manifest.toml", "name = \"a\"\nprovides = [\"m.A2@1\"\n");
 	assert_int_equal(pp_bundle_reload(rt, pp_bundle_id("a")), PP_ERR_LOAD_FAILED);
 	assert_contains(pp_last_error(rt), "manifest.toml:3:1: unterminated array");
 	assert_int_equal(value_of(rt, "m.A2"), 5);
@@ -209,17 +198,17 @@ static void reload_applies_new_dependencies(void **state)
 	char root[256], a[512], b[512];
 	temp_dir(root, sizeof root);
 	js_bundle(subdir(a, sizeof a, root, "a"), "bundle.js", "m.A", 1, NULL);
-	put(a, "manifest.toml", "name = \"a\"\nprovides = [\"m.A@1\"]\n");
+	write_text(a, "manifest.toml", "name = \"a\"\nprovides = [\"m.A@1\"]\n");
 	js_bundle(subdir(b, sizeof b, root, "b"), "bundle.js", "m.B", 2, NULL);
-	put(b, "manifest.toml", "name = \"b\"\nprovides = [\"m.B@1\"]\n");
+	write_text(b, "manifest.toml", "name = \"b\"\nprovides = [\"m.B@1\"]\n");
 	assert_int_equal(pp_bundle_load(rt, a, NULL, NULL), PP_OK);
 	assert_int_equal(pp_bundle_load(rt, b, NULL, NULL), PP_OK);
 	/* v2 of b looks m.A up at init: without declaring it, it cannot see it */
 	js_bundle(b, "bundle.js", "m.B", 3, "m.A");
 	assert_int_equal(pp_bundle_reload(rt, pp_bundle_id("b")), PP_ERR_INIT_FAILED);
 	assert_int_equal(value_of(rt, "m.B"), 2);
-	put(b, "manifest.toml",
-	    "name = \"b\"\nprovides = [\"m.B@1\"]\n[[dependency]]\ncontract = \"m.A@1\"\n");
+	write_text(b, "manifest.toml",
+	           "name = \"b\"\nprovides = [\"m.B@1\"]\n[[dependency]]\ncontract = \"m.A@1\"\n");
 	assert_int_equal(pp_bundle_reload(rt, pp_bundle_id("b")), PP_OK);
 	assert_int_equal(value_of(rt, "m.B"), 3);
 	/* and now it guards a */
@@ -266,18 +255,19 @@ static void plugins_load_in_dependency_order(void **state)
 	/* 1-last needs 2-middle's contract; 2-middle needs 3-first by name:
 	 * directory order is the reverse of what works */
 	js_bundle(subdir(d, sizeof d, root, "1-last"), "bundle.js", "m.Last", 1, "m.Middle");
-	put(d, "manifest.toml",
-	    "name = \"last\"\nprovides = [\"m.Last@1\"]\n"
-	    "[[dependency]]\nkind = \"contract\"\ncontract = \"m.Middle@1\"\nmin_version = "
-	    "\"1.0\"\n");
+	write_text(d, "manifest.toml",
+	           "name = \"last\"\nprovides = [\"m.Last@1\"]\n"
+	           "[[dependency]]\nkind = \"contract\"\ncontract = \"m.Middle@1\"\nmin_version = "
+	           "\"1.0\"\n");
 	js_bundle(subdir(d, sizeof d, root, "2-middle"), "bundle.js", "m.Middle", 2, "m.First");
-	put(d, "manifest.toml",
-	    "name = \"middle\"\nprovides = [\"m.Middle@1\"]\nbundle_dependencies = [\"first\"]\n");
+	write_text(d, "manifest.toml",
+	           "name = \"middle\"\nprovides = [\"m.Middle@1\"]\nbundle_dependencies = "
+	           "[\"first\"]\n");
 	js_bundle(subdir(d, sizeof d, root, "3-first"), "bundle.js", "m.First", 3, NULL);
-	put(d, "manifest.toml", "name = \"first\"\nprovides = [\"m.First@1\"]\n");
+	write_text(d, "manifest.toml", "name = \"first\"\nprovides = [\"m.First@1\"]\n");
 	/* not bundles: skipped */
 	subdir(d, sizeof d, root, "docs");
-	put(root, "README", "plugins live here\n");
+	write_text(root, "README", "plugins live here\n");
 	/* a bundle without a manifest loads first */
 	js_bundle(subdir(d, sizeof d, root, "4-plain"), "bundle.js", "m.Plain", 4, NULL);
 
@@ -302,24 +292,24 @@ static void missing_dependencies_and_cycles_are_named(void **state)
 	char root[256], d[512];
 	temp_dir(root, sizeof root);
 	js_bundle(subdir(d, sizeof d, root, "x"), "bundle.js", "m.X", 1, NULL);
-	put(d, "manifest.toml",
-	    "name = \"x\"\nprovides = [\"m.X@1\"]\n[[dependency]]\ncontract = \"m.Y@1\"\n");
+	write_text(d, "manifest.toml",
+	           "name = \"x\"\nprovides = [\"m.X@1\"]\n[[dependency]]\ncontract = \"m.Y@1\"\n");
 	js_bundle(subdir(d, sizeof d, root, "y"), "bundle.js", "m.Y", 2, NULL);
-	put(d, "manifest.toml",
-	    "name = \"y\"\nprovides = [\"m.Y@1\"]\n[[dependency]]\ncontract = \"m.X@1\"\n");
+	write_text(d, "manifest.toml",
+	           "name = \"y\"\nprovides = [\"m.Y@1\"]\n[[dependency]]\ncontract = \"m.X@1\"\n");
 	js_bundle(subdir(d, sizeof d, root, "lonely"), "bundle.js", "m.L", 3, NULL);
-	put(d, "manifest.toml",
-	    "name = \"lonely\"\nprovides = [\"m.L@1\"]\nbundle_dependencies = [\"ghost\"]\n"
-	    "[[dependency]]\ncontract = \"m.Nobody@1\"\n");
+	write_text(d, "manifest.toml",
+	           "name = \"lonely\"\nprovides = [\"m.L@1\"]\nbundle_dependencies = [\"ghost\"]\n"
+	           "[[dependency]]\ncontract = \"m.Nobody@1\"\n");
 	js_bundle(subdir(d, sizeof d, root, "broken"), "bundle.js", "m.Broken", 4, NULL);
-	put(d, "bundle.js", "function polyplug_init( {\n");
-	put(d, "manifest.toml", "name = \"broken\"\nprovides = [\"m.Broken@1\"]\n");
+	write_text(d, "bundle.js", "function polyplug_init( {\n");
+	write_text(d, "manifest.toml", "name = \"broken\"\nprovides = [\"m.Broken@1\"]\n");
 	js_bundle(subdir(d, sizeof d, root, "needs-broken"), "bundle.js", "m.NB", 5, NULL);
-	put(d, "manifest.toml",
-	    "name = \"needs-broken\"\nprovides = [\"m.NB@1\"]\nbundle_dependencies = "
-	    "[\"broken\"]\n");
+	write_text(d, "manifest.toml",
+	           "name = \"needs-broken\"\nprovides = [\"m.NB@1\"]\nbundle_dependencies = "
+	           "[\"broken\"]\n");
 	js_bundle(subdir(d, sizeof d, root, "fine"), "bundle.js", "m.Fine", 6, NULL);
-	put(d, "manifest.toml", "name = \"fine\"\nprovides = [\"m.Fine@1\"]\n");
+	write_text(d, "manifest.toml", "name = \"fine\"\nprovides = [\"m.Fine@1\"]\n");
 
 	seen s = {.n = 0};
 	size_t loaded = 9;
@@ -344,31 +334,13 @@ static void missing_dependencies_and_cycles_are_named(void **state)
 	remove_tree(root);
 }
 
-typedef struct events {
-	pthread_mutex_t lock;
-	char log[1024];
-} events;
-
-static void on_event(void *ud, uint64_t id, const char *name, uint32_t phase, const char *why)
-{
-	(void)id;
-	(void)why;
-	events *e = ud;
-	static const char *const names[] = {"preparing", "reloaded", "failed", "unloading",
-	                                    "loaded"};
-	pthread_mutex_lock(&e->lock);
-	size_t n = strlen(e->log);
-	snprintf(e->log + n, sizeof e->log - n, "%s:%s ", phase < 5 ? names[phase] : "?", name);
-	pthread_mutex_unlock(&e->lock);
-}
-
 static void lifecycle_events_reach_the_host(void **state)
 {
 	(void)state;
-	events ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	pp_runtime_config cfg;
 	pp_runtime_config_init(&cfg);
-	cfg.on_reload = on_event;
+	cfg.on_reload = record_event;
 	cfg.reload_userdata = &ev;
 	cfg.log_level = 0;
 	pp_runtime *rt = NULL;
@@ -376,10 +348,10 @@ static void lifecycle_events_reach_the_host(void **state)
 	char dir[256];
 	temp_dir(dir, sizeof dir);
 	js_bundle(dir, "bundle.js", "m.E", 1, NULL);
-	put(dir, "manifest.toml", "name = \"ev\"\n");
+	write_text(dir, "manifest.toml", "name = \"ev\"\n");
 	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_OK);
 	assert_int_equal(pp_bundle_reload(rt, pp_bundle_id("ev")), PP_OK);
-	put(dir, "bundle.js", "syntax error here");
+	write_text(dir, "bundle.js", "syntax error here");
 	assert_int_not_equal(pp_bundle_reload(rt, pp_bundle_id("ev")), PP_OK);
 	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("ev"), 0), PP_OK);
 	assert_string_equal(ev.log, "loaded:ev preparing:ev reloaded:ev preparing:ev failed:ev "

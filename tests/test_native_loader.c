@@ -100,10 +100,8 @@ static void unreadable_and_foreign_paths_fail_cleanly(void **state)
 	/* not a shared library at all, forced through the native loader */
 	char dir[64], path[128];
 	temp_dir(dir, sizeof dir);
+	write_text(dir, "fake.so", "not an ELF file\n");
 	snprintf(path, sizeof path, "%s/fake.so", dir);
-	FILE *f = fopen(path, "w");
-	fputs("not an ELF file\n", f);
-	fclose(f);
 	assert_int_equal(pp_bundle_load(rt, path, NULL, NULL), PP_ERR_LOAD_FAILED);
 	assert_contains(pp_last_error(rt), "dlopen failed");
 	assert_contains(pp_last_error(rt), "bundle 'fake'");
