@@ -21,7 +21,7 @@ as_root() {
 }
 
 # --- Debian packages ---------------------------------------------------------
-packages=(build-essential cmake pkg-config xz-utils liburcu-dev libcmocka-dev valgrind
+packages=(build-essential cmake pkg-config xz-utils libcmocka-dev valgrind
 	clang-format clang-tidy clang)
 missing=()
 for p in "${packages[@]}"; do

@@ -77,6 +77,11 @@ typedef struct pp_version {
 	uint32_t major, minor, patch;
 } pp_version;
 
+/* Limits the runtime enforces on what a plugin registers: a registration
+ * past them is refused at load with a message naming the limit. */
+#define PP_MAX_CONTRACT_FUNCTIONS 65536u /* functions in one contract */
+#define PP_MAX_REGISTRATIONS 4096u       /* contracts one JS bundle's init returns */
+
 /* Log levels; any other value is treated as PP_LOG_ERROR. */
 enum { PP_LOG_ERROR = 1, PP_LOG_WARN = 2, PP_LOG_INFO = 3, PP_LOG_DEBUG = 4, PP_LOG_TRACE = 5 };
 

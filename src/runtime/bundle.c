@@ -1,7 +1,20 @@
 /*
- * bundle.c — loading, unloading and reloading bundles: picks the loader, runs
- * the bundle's init with its registrations attributed to it, publishes them as
- * one transaction, and hands replaced code to deferred reclamation.
+ * bundle.c — loading, unloading and reloading bundles.
+ *
+ * A load or reload builds a new bundle version: it picks the loader, runs
+ * the bundle's init with the version's registrations staged on it, and
+ * checks them against the manifest. Then, under rt->lock, it publishes the
+ * version as one transaction; a reload's old version is retired as one unit
+ * and reclaimed (instances, host-contract singletons, code) after a grace
+ * period. An unload unpublishes the serving version and retires it with the
+ * bundle itself.
+ *
+ * Locking: rt->lock guards the bundle list, the registry's writer side and
+ * the host table's; it is never held while plugin or host code runs (init,
+ * shutdown, factories, on_reload, listing callbacks). A bundle that one
+ * thread is loading, reloading or unloading is "busy": other host threads
+ * wait for it, while a thread running plugin code (which may hold what the
+ * busy thread needs) is refused with PP_ERR_REENTRANT_CALL instead.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +30,12 @@ static bool ends_with(const char *s, size_t n, const char *suffix)
 	return n >= m && memcmp(s + n - m, suffix, m) == 0;
 }
 
+static bool is_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 /* The name a bundle gets from its path: a directory's name, or a library's
  * or script's file name without "lib" and the extension. */
 static char *name_from_path(const char *path)
@@ -29,9 +48,7 @@ static char *name_from_path(const char *path)
 		if (path[i] == '/' && i + 1 < len)
 			base = path + i + 1;
 	size_t n = len - (size_t)(base - path);
-	struct stat st;
-	bool is_dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-	if (!is_dir && (ends_with(base, n, ".so") || ends_with(base, n, ".js"))) {
+	if (!is_dir(path) && (ends_with(base, n, ".so") || ends_with(base, n, ".js"))) {
 		n -= 3;
 		if (n > 3 && strncmp(base, "lib", 3) == 0) {
 			base += 3;
@@ -41,25 +58,76 @@ static char *name_from_path(const char *path)
 	return pp__strndup(base, n);
 }
 
-static bool is_dir(const char *path)
+/* A bundle name is used in messages, file names and lookups: printable,
+ * no path separators, no "." or "..". */
+static pp_status check_name(pp_runtime *rt, const char *name, const char *path)
 {
-	struct stat st;
-	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+	size_t n = strlen(name);
+	const char *why = NULL;
+	if (n == 0)
+		why = "it is empty";
+	else if (n > 255)
+		why = "it is longer than 255 bytes";
+	else if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		why = "it is '.' or '..'";
+	for (size_t i = 0; !why && i < n; i++)
+		if (name[i] == '/' || name[i] == '\\')
+			why = "it contains a path separator";
+		else if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			why = "it contains a control character";
+	if (!why && !pp__utf8_valid((const uint8_t *)name, n))
+		why = "it is not valid UTF-8";
+	if (!why)
+		return PP_OK;
+	return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
+	                 "bundle name '%.*s' (from '%s') is refused: %s", (int)(n > 64 ? 64 : n),
+	                 name, path && *path ? path : "load options", why);
 }
 
 static const pp_loader *loader_by_name(pp_runtime *rt, const char *name)
 {
-	for (size_t i = 0; i < rt->loader_count; i++)
+	const pp_loader *found = NULL;
+	pthread_mutex_lock(&rt->lock);
+	for (size_t i = 0; i < rt->loader_count && !found; i++)
 		if (strcmp(rt->loaders[i]->name, name) == 0)
-			return rt->loaders[i];
+			found = rt->loaders[i];
+	pthread_mutex_unlock(&rt->lock);
+	return found;
+}
+
+static const pp_loader *loader_for_path(pp_runtime *rt, const char *path)
+{
+	const pp_loader *l[8];
+	pthread_mutex_lock(&rt->lock);
+	size_t n = rt->loader_count;
+	memcpy(l, rt->loaders, n * sizeof l[0]);
+	pthread_mutex_unlock(&rt->lock);
+	for (size_t i = 0; i < n; i++)
+		if (l[i]->accepts(path))
+			return l[i];
+	return NULL;
+}
+
+/* Any bundle in the list with this id, loading or loaded. Caller holds the lock. */
+static pp_bundle *bundle_any(pp_runtime *rt, uint64_t id)
+{
+	for (pp_bundle *b = rt->bundles; b; b = b->next)
+		if (b->id == id)
+			return b;
 	return NULL;
 }
 
 pp_bundle *pp__bundle_by_id(pp_runtime *rt, uint64_t id)
 {
+	pp_bundle *b = bundle_any(rt, id);
+	return b && b->cur ? b : NULL;
+}
+
+pp_bundle_version *pp__version_owning(pp_runtime *rt, const void *addr)
+{
 	for (pp_bundle *b = rt->bundles; b; b = b->next)
-		if (b->id == id)
-			return b;
+		if (b->cur && b->cur->loader->owns && b->cur->loader->owns(b->cur->code, addr))
+			return b->cur;
 	return NULL;
 }
 
@@ -70,76 +138,16 @@ static void free_names(char **names, size_t n)
 	free(names);
 }
 
+/* ---- Bundles and versions ------------------------------------------------- */
+
 static void bundle_free(pp_bundle *b)
 {
 	free(b->name);
 	free(b->path);
-	free(b->load_path);
 	free(b->source);
-	free(b->deps);
-	free_names(b->bundle_deps, b->bundle_dep_count);
-	pp__manifest_free(b->manifest);
+	free(b->loader_name);
+	free(b->host_deps);
 	free(b);
-}
-
-/* What a bundle depends on, the host's declarations plus its manifest's. */
-typedef struct dep_set {
-	pp_dependency *deps;
-	size_t dep_count;
-	char **bundle_deps;
-	size_t bundle_dep_count;
-	bool reinit;
-} dep_set;
-
-static void dep_set_free(dep_set *d)
-{
-	free(d->deps);
-	free_names(d->bundle_deps, d->bundle_dep_count);
-}
-
-/* b's host dependencies combined with m's (m may be NULL), in fresh arrays. */
-static bool dep_set_build(const pp_bundle *b, const pp_manifest *m, dep_set *out)
-{
-	memset(out, 0, sizeof *out);
-	out->reinit = b->host_reinit || (m && m->reinit_on_dep_reload);
-	size_t nd = b->host_dep_count + (m ? m->dep_count : 0);
-	size_t nb = m ? m->bundle_dep_count : 0;
-	for (size_t i = 0; m && i < m->dep_count; i++)
-		nb += m->deps[i].bundle != NULL;
-	out->deps = malloc((nd + 1) * sizeof *out->deps); /* + 1: never a 0-byte request */
-	out->bundle_deps = calloc(nb + 1, sizeof *out->bundle_deps);
-	if (!out->deps || !out->bundle_deps) {
-		dep_set_free(out);
-		return false;
-	}
-	for (size_t i = 0; i < b->host_dep_count; i++)
-		out->deps[out->dep_count++] = b->deps[i];
-	for (size_t i = 0; m && i < m->dep_count; i++)
-		out->deps[out->dep_count++] = m->deps[i].dep;
-	bool ok = true;
-	for (size_t i = 0; m && i < m->bundle_dep_count; i++)
-		ok &= (out->bundle_deps[out->bundle_dep_count++] = pp__strdup(m->bundle_deps[i])) !=
-		      NULL;
-	for (size_t i = 0; m && i < m->dep_count; i++)
-		if (m->deps[i].bundle)
-			ok &= (out->bundle_deps[out->bundle_dep_count++] =
-			               pp__strdup(m->deps[i].bundle)) != NULL;
-	if (!ok)
-		dep_set_free(out);
-	return ok;
-}
-
-/* Puts d in b, handing b's previous set back in d. */
-static void dep_set_swap(pp_bundle *b, dep_set *d)
-{
-	dep_set old = {b->deps, b->dep_count, b->bundle_deps, b->bundle_dep_count,
-	               b->reinit_on_dep_reload};
-	b->deps = d->deps;
-	b->dep_count = d->dep_count;
-	b->bundle_deps = d->bundle_deps;
-	b->bundle_dep_count = d->bundle_dep_count;
-	b->reinit_on_dep_reload = d->reinit;
-	*d = old;
 }
 
 static pp_bundle *bundle_new(pp_runtime *rt, const char *name, const char *path,
@@ -152,15 +160,21 @@ static pp_bundle *bundle_new(pp_runtime *rt, const char *name, const char *path,
 	b->name = pp__strdup(name);
 	b->path = pp__strdup(path);
 	b->id = pp_bundle_id(name);
+	bool ok = b->name && b->path;
 	if (opts && opts->dependency_count) {
-		b->deps = malloc(opts->dependency_count * sizeof *b->deps);
-		if (b->deps) {
-			memcpy(b->deps, opts->dependencies,
-			       opts->dependency_count * sizeof *b->deps);
-			b->dep_count = b->host_dep_count = opts->dependency_count;
+		size_t n = opts->dependency_count;
+		b->host_deps = n <= SIZE_MAX / sizeof *b->host_deps && opts->dependencies
+		                       ? malloc(n * sizeof *b->host_deps)
+		                       : NULL;
+		if (b->host_deps) {
+			memcpy(b->host_deps, opts->dependencies, n * sizeof *b->host_deps);
+			b->host_dep_count = n;
 		}
+		ok &= b->host_deps != NULL;
 	}
-	b->reinit_on_dep_reload = b->host_reinit = opts && opts->reinit_on_dep_reload;
+	if (opts && opts->loader)
+		ok &= (b->loader_name = pp__strdup(opts->loader)) != NULL;
+	b->host_reinit = opts && opts->reinit_on_dep_reload;
 	b->js = rt->cfg.js;
 	if (opts && opts->js.memory_bytes)
 		b->js.memory_bytes = opts->js.memory_bytes;
@@ -168,17 +182,93 @@ static pp_bundle *bundle_new(pp_runtime *rt, const char *name, const char *path,
 		b->js.stack_bytes = opts->js.stack_bytes;
 	if (opts && opts->js.cpu_ms)
 		b->js.cpu_ms = opts->js.cpu_ms;
-	if (!b->name || !b->path || (opts && opts->dependency_count && !b->deps)) {
+	if (!ok) {
 		bundle_free(b);
 		return NULL;
 	}
 	return b;
 }
 
-/* Runs loader->load for b with registrations staged on b. On success *code
- * holds the loaded code and b->staged what it registered. */
-static pp_status run_load(pp_runtime *rt, pp_bundle *b, void **code)
+static void version_free(pp_bundle_version *v)
 {
+	free(v->load_path);
+	free(v->deps);
+	free_names(v->bundle_deps, v->bundle_dep_count);
+	pp__manifest_free(v->manifest);
+	free(v);
+}
+
+/* A version of b as manifest m describes it (m may be NULL; the version
+ * takes it, even on failure). NULL if out of memory. */
+static pp_bundle_version *version_new(pp_bundle *b, pp_manifest *m)
+{
+	pp_bundle_version *v = calloc(1, sizeof *v);
+	if (!v) {
+		pp__manifest_free(m);
+		return NULL;
+	}
+	v->bundle = b;
+	v->manifest = m;
+	v->reinit_on_dep_reload = b->host_reinit || (m && m->reinit_on_dep_reload);
+	size_t nd = b->host_dep_count + (m ? m->dep_count : 0);
+	size_t nb = m ? m->bundle_dep_count : 0;
+	for (size_t i = 0; m && i < m->dep_count; i++)
+		nb += m->deps[i].bundle != NULL;
+	v->deps = malloc((nd + 1) * sizeof *v->deps); /* + 1: never a 0-byte request */
+	v->bundle_deps = calloc(nb + 1, sizeof *v->bundle_deps);
+	bool ok = v->deps && v->bundle_deps;
+	if (ok && b->host_dep_count)
+		memcpy(v->deps, b->host_deps, b->host_dep_count * sizeof *v->deps);
+	v->dep_count = ok ? b->host_dep_count : 0;
+	for (size_t i = 0; ok && m && i < m->dep_count; i++)
+		v->deps[v->dep_count++] = m->deps[i].dep;
+	for (size_t i = 0; ok && m && i < m->bundle_dep_count; i++)
+		ok = (v->bundle_deps[v->bundle_dep_count++] = pp__strdup(m->bundle_deps[i])) !=
+		     NULL;
+	for (size_t i = 0; ok && m && i < m->dep_count; i++)
+		if (m->deps[i].bundle)
+			ok = (v->bundle_deps[v->bundle_dep_count++] =
+			              pp__strdup(m->deps[i].bundle)) != NULL;
+	if (ok && m && m->file)
+		ok = (v->load_path = pp__strdup(m->file)) != NULL;
+	if (!ok) {
+		version_free(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* Undoes a version that was never published: its registrations, its
+ * host-contract singletons, its code. No lock held: this runs plugin code. */
+static void version_discard(pp_runtime *rt, pp_bundle_version *v)
+{
+	pp__registry_free_nodes(rt, v);
+	pp__host_contracts_free(rt, v);
+	if (v->code)
+		v->loader->release(rt, v->loader, v->code);
+	version_free(v);
+}
+
+/* A retired version, after its grace period: the instances still alive are
+ * destroyed and the singletons dropped with its code still loaded, then the
+ * code is released — one unit, in this order, on the reclaimer thread. */
+static void version_reclaim(pp_runtime *rt, pp_retired *r)
+{
+	pp_bundle_version *v = pp_container_of(r, pp_bundle_version, retired);
+	pp_bundle *b = v->frees_bundle ? v->bundle : NULL;
+	pp__registry_free_nodes(rt, v);
+	pp__host_contracts_free(rt, v);
+	v->loader->release(rt, v->loader, v->code);
+	version_free(v);
+	if (b)
+		bundle_free(b);
+}
+
+/* Runs the loader for v: its init registers into v. On failure nothing of
+ * v's code is left loaded. No lock held. */
+static pp_status build_version(pp_runtime *rt, pp_bundle_version *v)
+{
+	pp_bundle *b = v->bundle;
 	pp_tstate *ts = pp__tstate(rt);
 	if (!ts)
 		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
@@ -186,85 +276,44 @@ static pp_status run_load(pp_runtime *rt, pp_bundle *b, void **code)
 		return pp__error(rt, PP_ERR_LOAD_FAILED,
 		                 "bundle '%s': bundles loading bundles nest deeper than %d",
 		                 b->name, PP_INIT_DEPTH_MAX);
-	pp_bundle_source src = {b->name,   b->id,         b->load_path ? b->load_path : b->path,
+	pp_bundle_source src = {b->name,   b->id,         v->load_path ? v->load_path : b->path,
 	                        b->source, b->source_len, b->js};
-	ts->init_stack[ts->init_depth++] = b;
-	*code = NULL;
-	pp_status st = b->loader->load(rt, b->loader, &src, code);
+	ts->init_stack[ts->init_depth++] = v;
+	pp_status st = v->loader->load(rt, v->loader, &src, &v->code);
 	ts->init_depth--;
-	if (st != PP_OK) {
-		pp__registry_discard_staged(rt, b);
-		return st;
-	}
-	if (b->staged_count == 0) {
-		b->loader->release(rt, b->loader, *code);
-		*code = NULL;
-		return pp__error(rt, PP_ERR_LOAD_FAILED,
-		                 "bundle '%s' (%s): its init succeeded but registered no contracts",
-		                 b->name, *b->path ? b->path : "in-memory source");
-	}
+	if (st == PP_OK && v->contract_count == 0)
+		st = pp__error(rt, PP_ERR_LOAD_FAILED,
+		               "bundle '%s' (%s): its init succeeded but registered no contracts",
+		               b->name, *b->path ? b->path : "in-memory source");
 	/* What it registered must be what its manifest says it provides. */
-	st = b->manifest ? pp__manifest_check(rt, b->manifest, b) : PP_OK;
-	if (st != PP_OK) {
-		pp__registry_discard_staged(rt, b);
-		b->loader->release(rt, b->loader, *code);
-		*code = NULL;
-	}
+	if (st == PP_OK && v->manifest)
+		st = pp__manifest_check(rt, v->manifest, v);
 	return st;
 }
 
-/* run_load, then publish what it staged. On failure nothing of the new code
- * is left: staged registrations are dropped and the code is released. */
-static pp_status load_and_publish(pp_runtime *rt, pp_bundle *b, void **code)
+/* Publishes nv in place of old (NULL for a first load): its contracts and
+ * its host contracts, all or nothing. Caller holds the lock. */
+static pp_status publish(pp_runtime *rt, pp_bundle_version *nv, pp_bundle_version *old)
 {
-	pp_status st = run_load(rt, b, code);
-	if (st != PP_OK)
-		return st;
-	st = pp__registry_publish(rt, b);
-	if (st != PP_OK) {
-		pp__registry_discard_staged(rt, b);
-		b->loader->release(rt, b->loader, *code);
-		*code = NULL;
-	}
+	pp_host_table *t;
+	pp_status st = pp__host_contracts_prepare(rt, nv, old, &t);
+	if (st == PP_OK && (st = pp__registry_publish(rt, nv, old)) != PP_OK)
+		free(t);
+	if (st == PP_OK)
+		pp__host_contracts_commit(rt, t);
 	return st;
 }
 
-/* Deferred: the code of an unloaded or replaced bundle version. */
-typedef struct retired_code {
-	struct rcu_head rcu;
-	pp_runtime *rt;
-	const pp_loader *loader;
-	void *code;
-	pp_bundle *bundle; /* freed too when the bundle itself was unloaded */
-} retired_code;
-
-static void code_reclaim(struct rcu_head *head)
+/* Takes v's contracts and host contracts out of sight. Caller holds the lock. */
+static pp_status unpublish(pp_runtime *rt, pp_bundle_version *v)
 {
-	retired_code *r = caa_container_of(head, retired_code, rcu);
-	PP_TSAN_ACQUIRE(head);
-	pp_runtime *rt = r->rt;
-	pp__reclaim_begin(rt);
-	r->loader->release(rt, r->loader, r->code);
-	if (r->bundle)
-		bundle_free(r->bundle);
-	free(r);
-	pp__reclaim_end(rt);
-}
-
-static void retire_code(pp_runtime *rt, const pp_loader *loader, void *code, pp_bundle *b)
-{
-	retired_code *r = malloc(sizeof *r);
-	if (!r) {
-		/* Cannot defer: leaking is the only safe choice left. */
-		pp__log(rt, PP_LOG_ERROR, "runtime",
-		        "out of memory retiring bundle code; leaking it");
-		return;
-	}
-	r->rt = rt;
-	r->loader = loader;
-	r->code = code;
-	r->bundle = b;
-	pp__defer(rt, &r->rcu, code_reclaim);
+	pp_host_table *t;
+	pp_status st = pp__host_contracts_prepare(rt, NULL, v, &t);
+	if (st == PP_OK && (st = pp__registry_unpublish(rt, v)) != PP_OK)
+		free(t);
+	if (st == PP_OK)
+		pp__host_contracts_commit(rt, t);
+	return st;
 }
 
 static void notify(pp_runtime *rt, const pp_bundle *b, uint32_t phase, const char *reason)
@@ -273,88 +322,161 @@ static void notify(pp_runtime *rt, const pp_bundle *b, uint32_t phase, const cha
 		rt->cfg.on_reload(rt->cfg.reload_userdata, b->id, b->name, phase, reason);
 }
 
-static pp_status load_bundle(pp_runtime *rt, pp_bundle *b, const char *loader_name,
-                             uint64_t *out_id)
+/* Marks the loaded bundle with this id busy for this thread, waiting while
+ * another thread has it (unless this thread runs plugin code). Caller holds
+ * the lock. */
+static pp_status claim(pp_runtime *rt, uint64_t id, const char *what, pp_bundle **out)
 {
-	if (loader_name) {
-		b->loader = loader_by_name(rt, loader_name);
-		if (!b->loader) {
-			pp_status st = pp__error(rt, PP_ERR_UNSUPPORTED,
-			                         "bundle '%s': no loader named '%s'", b->name,
-			                         loader_name);
-			bundle_free(b);
-			return st;
+	uintptr_t me = pp__thread_id();
+	for (;;) {
+		pp_bundle *b = bundle_any(rt, id);
+		if (!b || (!b->cur && !b->busy))
+			return pp__error(rt, PP_ERR_NOT_FOUND,
+			                 "cannot %s: no bundle with id %016llx is loaded", what,
+			                 (unsigned long long)id);
+		if (!b->busy) {
+			b->busy = me;
+			*out = b;
+			return PP_OK;
 		}
-	} else {
-		const char *at = b->load_path ? b->load_path : b->path;
-		for (size_t i = 0; i < rt->loader_count && !b->loader; i++)
-			if (rt->loaders[i]->accepts(at))
-				b->loader = rt->loaders[i];
-		if (!b->loader) {
-			struct stat st;
-			pp_status code =
-			        stat(b->path, &st) != 0
-			                ? pp__error(rt, PP_ERR_IO, "bundle '%s': cannot open '%s'",
-			                            b->name, b->path)
-			                : pp__error(
-			                          rt, PP_ERR_UNSUPPORTED,
-			                          "bundle '%s': no loader takes '%s' (expected a "
-			                          "native .so, a .js file, or a directory holding "
-			                          "one of them)",
-			                          b->name, b->path);
-			bundle_free(b);
-			return code;
-		}
+		if (b->busy == me)
+			return pp__error(
+			        rt, PP_ERR_REENTRANT_CALL,
+			        "cannot %s bundle '%s': this thread is loading, reloading or "
+			        "unloading it (from its init or a callback)",
+			        what, b->name);
+		if (pp__in_plugin(rt))
+			return pp__error(
+			        rt, PP_ERR_REENTRANT_CALL,
+			        "cannot %s bundle '%s': another thread is loading, reloading "
+			        "or unloading it, and plugin code must not wait for that",
+			        what, b->name);
+		pthread_cond_wait(&rt->idle, &rt->lock);
 	}
+}
 
-	pthread_mutex_lock(&rt->lock);
-	pp_status need = PP_OK;
-	if (pp__bundle_by_id(rt, b->id))
-		need = pp__error(rt, PP_ERR_DUPLICATE_PROVIDER, "bundle '%s' is already loaded",
-		                 b->name);
-	/* What the manifest says the bundle needs must be there already. */
-	const pp_manifest *m = b->manifest;
-	for (size_t i = 0; need == PP_OK && m && i < m->dep_count; i++)
+static void unclaim(pp_runtime *rt, pp_bundle *b)
+{
+	b->busy = 0;
+	pthread_cond_broadcast(&rt->idle);
+}
+
+/* ---- Load ----------------------------------------------------------------- */
+
+/* What the manifest says the bundle needs must be there already. */
+static pp_status check_needs(pp_runtime *rt, const pp_bundle_version *v)
+{
+	const pp_manifest *m = v->manifest;
+	for (size_t i = 0; m && i < m->dep_count; i++)
 		if (pp_handle_is_null(
 		            pp_find(rt, m->deps[i].dep.contract_id, m->deps[i].dep.min_version)))
-			need = pp__error(
+			return pp__error(
 			        rt, PP_ERR_NOT_FOUND,
-			        "bundle '%s' needs contract '%s' (min version %u.%u), which no "
-			        "loaded bundle provides",
-			        b->name, m->deps[i].contract, m->deps[i].dep.min_version >> 16,
+			        "bundle '%s' needs contract '%s' (min version %u.%u), which "
+			        "no loaded bundle provides",
+			        v->bundle->name, m->deps[i].contract,
+			        m->deps[i].dep.min_version >> 16,
 			        m->deps[i].dep.min_version & 0xFFFFu);
-	for (size_t i = 0; need == PP_OK && i < b->bundle_dep_count; i++)
-		if (!pp__bundle_by_id(rt, pp_bundle_id(b->bundle_deps[i])))
-			need = pp__error(rt, PP_ERR_NOT_FOUND,
+	for (size_t i = 0; i < v->bundle_dep_count; i++)
+		if (!pp__bundle_by_id(rt, pp_bundle_id(v->bundle_deps[i])))
+			return pp__error(rt, PP_ERR_NOT_FOUND,
 			                 "bundle '%s' needs bundle '%s', which is not loaded",
-			                 b->name, b->bundle_deps[i]);
-	if (need != PP_OK) {
-		pthread_mutex_unlock(&rt->lock);
-		bundle_free(b);
-		return need;
+			                 v->bundle->name, v->bundle_deps[i]);
+	return PP_OK;
+}
+
+/* Loads b (not yet listed) as version v. Takes both. */
+static pp_status load_bundle(pp_runtime *rt, pp_bundle *b, pp_bundle_version *v, uint64_t *out_id)
+{
+	const uint64_t id = b->id;
+	pp_status st = PP_OK;
+	pthread_mutex_lock(&rt->lock);
+	pp_bundle *other = bundle_any(rt, id);
+	if (rt->closing)
+		st = pp__error(rt, PP_ERR_UNSUPPORTED,
+		               "bundle '%s': the runtime is being freed; no more loads", b->name);
+	else if (other)
+		st = pp__error(rt, PP_ERR_DUPLICATE_PROVIDER, "bundle '%s' is already %s", b->name,
+		               other->cur ? "loaded" : "being loaded");
+	else
+		st = check_needs(rt, v);
+	if (st == PP_OK) { /* reserve the name: a second load of it now fails */
+		b->busy = pp__thread_id();
+		pp_bundle **tail = &rt->bundles;
+		while (*tail)
+			tail = &(*tail)->next;
+		*tail = b;
 	}
-	void *code = NULL;
-	pp_status st = load_and_publish(rt, b, &code);
+	pthread_mutex_unlock(&rt->lock);
 	if (st != PP_OK) {
-		pthread_mutex_unlock(&rt->lock);
+		version_free(v);
 		bundle_free(b);
 		return st;
 	}
-	b->code = code;
-	pp_bundle **tail = &rt->bundles;
-	while (*tail)
-		tail = &(*tail)->next;
-	*tail = b;
-	rt->bundle_count++;
-	pp__bump_revision(rt);
-	atomic_fetch_add_explicit(&rt->bundle_changes, 1, memory_order_relaxed);
-	notify(rt, b, PP_RELOAD_LOADED, NULL);
+
+	st = build_version(rt, v);
+	pthread_mutex_lock(&rt->lock);
+	if (st == PP_OK)
+		st = publish(rt, v, NULL);
+	if (st == PP_OK) {
+		b->cur = v;
+		rt->bundle_count++;
+		pp__bump_revision(rt);
+		atomic_fetch_add_explicit(&rt->bundle_changes, 1, memory_order_relaxed);
+	} else {
+		pp_bundle **link = &rt->bundles;
+		while (*link != b)
+			link = &(*link)->next;
+		*link = b->next;
+		unclaim(rt, b);
+	}
 	pthread_mutex_unlock(&rt->lock);
+	if (st != PP_OK) {
+		version_discard(rt, v);
+		bundle_free(b);
+		return st;
+	}
 	pp__log(rt, PP_LOG_INFO, "runtime", "loaded bundle '%s' (%s loader)", b->name,
-	        b->loader->name);
+	        v->loader->name);
+	notify(rt, b, PP_RELOAD_LOADED, NULL);
+	pthread_mutex_lock(&rt->lock);
+	unclaim(rt, b);
+	pthread_mutex_unlock(&rt->lock);
 	if (out_id)
-		*out_id = b->id;
+		*out_id = id;
 	return PP_OK;
+}
+
+/* The loader for v: named by the host, else by the manifest, else the first
+ * that takes the path. */
+static pp_status pick_loader(pp_runtime *rt, pp_bundle_version *v, const pp_loader *fallback)
+{
+	pp_bundle *b = v->bundle;
+	const char *name = b->loader_name ? b->loader_name
+	                   : v->manifest  ? v->manifest->loader
+	                                  : NULL;
+	if (name) {
+		v->loader = loader_by_name(rt, name);
+		if (!v->loader)
+			return pp__error(rt, PP_ERR_UNSUPPORTED,
+			                 "bundle '%s': no loader named '%s'", b->name, name);
+		return PP_OK;
+	}
+	if (fallback) {
+		v->loader = fallback;
+		return PP_OK;
+	}
+	const char *at = v->load_path ? v->load_path : b->path;
+	v->loader = loader_for_path(rt, at);
+	if (v->loader)
+		return PP_OK;
+	struct stat st;
+	if (stat(at, &st) != 0)
+		return pp__error(rt, PP_ERR_IO, "bundle '%s': cannot open '%s'", b->name, at);
+	return pp__error(rt, PP_ERR_UNSUPPORTED,
+	                 "bundle '%s': no loader takes '%s' (expected a native .so, a .js file, "
+	                 "or a directory holding one of them)",
+	                 b->name, at);
 }
 
 pp_status pp_bundle_load(pp_runtime *rt, const char *path, const pp_load_options *opts,
@@ -363,6 +485,7 @@ pp_status pp_bundle_load(pp_runtime *rt, const char *path, const pp_load_options
 	if (!rt || !path || !*path)
 		return rt ? pp__error(rt, PP_ERR_INVALID_ARGUMENT, "pp_bundle_load: empty path")
 		          : PP_ERR_INVALID_ARGUMENT;
+	/* The manifest is read before any lock is taken. */
 	pp_manifest *m = NULL;
 	if (is_dir(path) && pp__manifest_exists(path)) {
 		pp_status st = pp__manifest_read(rt, path, &m);
@@ -372,41 +495,32 @@ pp_status pp_bundle_load(pp_runtime *rt, const char *path, const pp_load_options
 	char *name = opts && opts->name ? pp__strdup(opts->name)
 	             : m                ? pp__strdup(m->name)
 	                                : name_from_path(path);
-	pp_bundle *b = name && *name ? bundle_new(rt, name, path, opts) : NULL;
-	pp_status st = PP_OK;
-	if (name && !*name)
-		st = pp__error(rt, PP_ERR_INVALID_ARGUMENT, "cannot derive a bundle name from '%s'",
-		               path);
-	else if (!b)
-		st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
-	free(name);
-	if (!b) {
+	pp_status st = name ? check_name(rt, name, path)
+	                    : pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+	pp_bundle *b = st == PP_OK ? bundle_new(rt, name, path, opts) : NULL;
+	pp_bundle_version *v = NULL;
+	if (b)
+		v = version_new(b, m); /* takes m */
+	else
 		pp__manifest_free(m);
-		return st;
-	}
-	b->manifest = m;
-	dep_set deps;
-	bool stored = !m || ((!m->file || (b->load_path = pp__strdup(m->file)) != NULL) &&
-	                     dep_set_build(b, m, &deps));
-	if (stored && m) {
-		dep_set_swap(b, &deps);
-		dep_set_free(&deps);
-	}
-	if (!stored)
+	free(name);
+	if (st == PP_OK && !v)
 		st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 	struct stat sb;
-	if (st == PP_OK && m && b->load_path && stat(b->load_path, &sb) != 0)
+	if (st == PP_OK && v->load_path && stat(v->load_path, &sb) != 0)
 		st = pp__error(rt, PP_ERR_IO,
 		               "bundle '%s': %s names file '%s', which cannot be opened", b->name,
-		               m->file_path, b->load_path);
+		               v->manifest->file_path, v->load_path);
+	if (st == PP_OK)
+		st = pick_loader(rt, v, NULL);
 	if (st != PP_OK) {
-		bundle_free(b);
+		if (v)
+			version_free(v);
+		if (b)
+			bundle_free(b);
 		return st;
 	}
-	const char *loader = opts && opts->loader ? opts->loader
-	                     : b->manifest        ? b->manifest->loader
-	                                          : NULL;
-	return load_bundle(rt, b, loader, out_id);
+	return load_bundle(rt, b, v, out_id);
 }
 
 pp_status pp_bundle_load_source(pp_runtime *rt, const void *source, size_t len,
@@ -418,111 +532,145 @@ pp_status pp_bundle_load_source(pp_runtime *rt, const void *source, size_t len,
 	if (!source && len)
 		return pp__error(rt, PP_ERR_INVALID_POINTER, "bundle '%s': NULL source",
 		                 opts->name);
+	pp_status st = check_name(rt, opts->name, "");
+	if (st != PP_OK)
+		return st;
 	pp_bundle *b = bundle_new(rt, opts->name, "", opts);
-	if (!b)
-		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
-	b->source = malloc(len ? len : 1);
-	if (!b->source) {
-		bundle_free(b);
+	pp_bundle_version *v = b ? version_new(b, NULL) : NULL;
+	if (b && (b->source = malloc(len ? len : 1)) != NULL && len)
+		memcpy(b->source, source, len);
+	if (!v || !b->source) {
+		if (v)
+			version_free(v);
+		if (b)
+			bundle_free(b);
 		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 	}
-	if (len)
-		memcpy(b->source, source, len);
 	b->source_len = len;
-	return load_bundle(rt, b, opts->loader ? opts->loader : "js-quickjs", out_id);
+	if (!b->loader_name)
+		v->loader = loader_by_name(rt, "js-quickjs");
+	st = v->loader ? PP_OK : pick_loader(rt, v, NULL);
+	if (st != PP_OK) {
+		version_free(v);
+		bundle_free(b);
+		return st;
+	}
+	return load_bundle(rt, b, v, out_id);
 }
 
 /* ---- Unload --------------------------------------------------------------- */
 
-static bool depends_on(const pp_bundle *d, const pp_bundle *b)
+/* True if version d needs what b's serving version provides, or b by name. */
+static bool depends_on(const pp_bundle_version *d, const pp_bundle *b)
 {
 	for (size_t i = 0; i < d->bundle_dep_count; i++)
 		if (strcmp(d->bundle_deps[i], b->name) == 0)
 			return true;
-	for (size_t i = 0; i < d->dep_count; i++)
-		for (const pp_contract_node *n = b->contracts; n; n = n->next)
+	for (size_t i = 0; b->cur && i < d->dep_count; i++)
+		for (const pp_contract_node *n = b->cur->contracts; n; n = n->next)
 			if (n->iface.contract_id == d->deps[i].contract_id)
 				return true;
 	return false;
 }
 
-/* Caller holds rt->lock. */
-static pp_status unload_locked(pp_runtime *rt, pp_bundle *b, uint32_t flags, int depth)
+static pp_status unload(pp_runtime *rt, uint64_t id, uint32_t flags, int depth)
 {
 	if (depth > 64)
 		return pp__error(rt, PP_ERR_DEPENDENCY_IN_USE,
-		                 "bundle '%s': dependency chain too deep to cascade", b->name);
-	char names[512];
-	size_t used = 0;
-	names[0] = '\0';
-	for (pp_bundle *d = rt->bundles; d;) {
-		if (d == b || !depends_on(d, b)) {
-			d = d->next;
-			continue;
+		                 "bundle %016llx: dependency chain too deep to cascade",
+		                 (unsigned long long)id);
+	pp_bundle *b;
+	pthread_mutex_lock(&rt->lock);
+	for (;;) {
+		pp_status st = claim(rt, id, "unload", &b);
+		if (st != PP_OK) {
+			pthread_mutex_unlock(&rt->lock);
+			return st;
 		}
-		if (flags & PP_UNLOAD_CASCADE) {
-			pp_status st = unload_locked(rt, d, flags, depth + 1);
-			if (st != PP_OK)
-				return st;
-			d = rt->bundles; /* the list changed; start over */
-			continue;
+		char names[512];
+		size_t used = 0;
+		uint64_t first = 0;
+		for (pp_bundle *d = rt->bundles; d; d = d->next) {
+			if (d == b || !d->cur || !depends_on(d->cur, b))
+				continue;
+			if (!used)
+				first = d->id;
+			int n = snprintf(names + used, sizeof names - used, "%s'%s'",
+			                 used ? ", " : "", d->name);
+			if (n > 0 && (size_t)n < sizeof names - used)
+				used += (size_t)n;
 		}
-		int n = snprintf(names + used, sizeof names - used, "%s'%s'", used ? ", " : "",
-		                 d->name);
-		if (n > 0 && (size_t)n < sizeof names - used)
-			used += (size_t)n;
-		d = d->next;
+		if (!used)
+			break;
+		unclaim(rt, b);
+		if (!(flags & PP_UNLOAD_CASCADE)) {
+			st = pp__error(rt, PP_ERR_DEPENDENCY_IN_USE,
+			               "cannot unload bundle '%s': %s depend%s on it", b->name,
+			               names, strchr(names, ',') ? "" : "s");
+			pthread_mutex_unlock(&rt->lock);
+			return st;
+		}
+		pthread_mutex_unlock(&rt->lock);
+		st = unload(rt, first, flags, depth + 1);
+		if (st != PP_OK)
+			return st;
+		pthread_mutex_lock(&rt->lock);
 	}
-	if (used)
-		return pp__error(rt, PP_ERR_DEPENDENCY_IN_USE,
-		                 "cannot unload bundle '%s': %s depend%s on it", b->name, names,
-		                 strchr(names, ',') ? "" : "s");
+	pthread_mutex_unlock(&rt->lock);
 
 	notify(rt, b, PP_RELOAD_UNLOADING, NULL);
-	pp_bundle **link = &rt->bundles;
-	while (*link && *link != b)
-		link = &(*link)->next;
-	*link = b->next;
-	rt->bundle_count--;
-	pp__registry_unpublish(rt, b);
-	pp__bump_revision(rt);
-	atomic_fetch_add_explicit(&rt->bundle_changes, 1, memory_order_relaxed);
-	pp__log(rt, PP_LOG_INFO, "runtime", "unloaded bundle '%s'", b->name);
-	retire_code(rt, b->loader, b->code, b);
-	return PP_OK;
+	pthread_mutex_lock(&rt->lock);
+	pp_bundle_version *v = b->cur;
+	char name[256];
+	snprintf(name, sizeof name, "%s", b->name);
+	pp_status st = unpublish(rt, v);
+	if (st == PP_OK) {
+		pp_bundle **link = &rt->bundles;
+		while (*link != b)
+			link = &(*link)->next;
+		*link = b->next;
+		rt->bundle_count--;
+		pp__bump_revision(rt);
+		atomic_fetch_add_explicit(&rt->bundle_changes, 1, memory_order_relaxed);
+	}
+	/* Waiters look b up again by id and do not find it. b is not touched
+	 * after the retire: the reclaimer may free it at once. */
+	unclaim(rt, b);
+	if (st == PP_OK) {
+		v->frees_bundle = true;
+		pp__retire(rt, &v->retired, version_reclaim);
+	}
+	pthread_mutex_unlock(&rt->lock);
+	if (st == PP_OK)
+		pp__log(rt, PP_LOG_INFO, "runtime", "unloaded bundle '%s'", name);
+	return st;
 }
 
 pp_status pp_bundle_unload(pp_runtime *rt, uint64_t bundle_id, uint32_t flags)
 {
-	pthread_mutex_lock(&rt->lock);
-	pp_bundle *b = pp__bundle_by_id(rt, bundle_id);
-	pp_status st = b ? unload_locked(rt, b, flags, 0)
-	                 : pp__error(rt, PP_ERR_NOT_FOUND, "no bundle with id %016llx is loaded",
-	                             (unsigned long long)bundle_id);
-	pthread_mutex_unlock(&rt->lock);
-	return st;
+	return unload(rt, bundle_id, flags, 0);
 }
 
 void pp__bundles_unload_all(pp_runtime *rt)
 {
-	pthread_mutex_lock(&rt->lock);
 	/* Last loaded first, so dependents go before what they depend on. */
-	while (rt->bundles) {
-		pp_bundle *last = rt->bundles;
-		while (last->next)
-			last = last->next;
-		if (unload_locked(rt, last, PP_UNLOAD_CASCADE, 0) != PP_OK) {
-			/* cascades cannot fail short of a 64-deep chain; force it */
-			pp_bundle **link = &rt->bundles;
-			while (*link != last)
-				link = &(*link)->next;
-			*link = NULL;
-			rt->bundle_count--;
-			pp__registry_unpublish(rt, last);
-			retire_code(rt, last->loader, last->code, last);
+	for (;;) {
+		pthread_mutex_lock(&rt->lock);
+		uint64_t id = 0;
+		for (pp_bundle *b = rt->bundles; b; b = b->next)
+			if (b->cur)
+				id = b->id;
+		pthread_mutex_unlock(&rt->lock);
+		if (!id)
+			return;
+		if (unload(rt, id, PP_UNLOAD_CASCADE, 0) != PP_OK) {
+			/* Out of memory, or a plugin thread still busy with it: leaking
+			 * is the only safe choice left. */
+			pp__log(rt, PP_LOG_ERROR, "runtime",
+			        "cannot unload at teardown, leaking: %s", pp_last_error(rt));
+			return;
 		}
 	}
-	pthread_mutex_unlock(&rt->lock);
 }
 
 /* ---- Reload --------------------------------------------------------------- */
@@ -532,135 +680,179 @@ typedef struct visited {
 	size_t n;
 } visited;
 
-static pp_status reload_locked(pp_runtime *rt, pp_bundle *b, visited *seen)
+static pp_status reload(pp_runtime *rt, uint64_t id, visited *seen)
 {
 	if (seen->n == sizeof seen->ids / sizeof seen->ids[0])
 		return PP_OK;
 	for (size_t i = 0; i < seen->n; i++)
-		if (seen->ids[i] == b->id)
+		if (seen->ids[i] == id)
 			return PP_OK; /* a dependency cycle: each bundle reloads once */
-	seen->ids[seen->n++] = b->id;
+	seen->ids[seen->n++] = id;
 
-	if (!rt->cfg.hot_reload_enabled)
-		return pp__error(rt, PP_ERR_UNSUPPORTED,
-		                 "cannot reload bundle '%s': hot reload is disabled in the runtime "
-		                 "config",
-		                 b->name);
-	if (!b->loader->supports_hot_reload)
-		return pp__error(rt, PP_ERR_UNSUPPORTED,
-		                 "cannot reload bundle '%s': the %s loader does not support it",
-		                 b->name, b->loader->name);
+	pp_bundle *b;
+	pthread_mutex_lock(&rt->lock);
+	pp_status st = claim(rt, id, "reload", &b);
+	if (st == PP_OK) {
+		if (!rt->cfg.hot_reload_enabled)
+			st = pp__error(rt, PP_ERR_UNSUPPORTED,
+			               "cannot reload bundle '%s': hot reload is disabled in the "
+			               "runtime config",
+			               b->name);
+		else if (!b->cur->loader->supports_hot_reload)
+			st = pp__error(
+			        rt, PP_ERR_UNSUPPORTED,
+			        "cannot reload bundle '%s': the %s loader does not support it",
+			        b->name, b->cur->loader->name);
+		if (st != PP_OK)
+			unclaim(rt, b);
+	}
+	pp_bundle_version *old = st == PP_OK ? b->cur : NULL;
+	pthread_mutex_unlock(&rt->lock);
+	if (st != PP_OK)
+		return st;
 
 	notify(rt, b, PP_RELOAD_PREPARING, NULL);
-	/* A bundle directory's manifest is read again: the new version may
-	 * provide other contracts or live in another file. */
-	pp_manifest *old_manifest = b->manifest, *m = NULL;
-	char *old_load_path = b->load_path;
-	dep_set deps; /* the new dependencies while loading; the old ones after */
-	bool swapped = false;
-	pp_status st = PP_OK;
-	if (*b->path && is_dir(b->path) && pp__manifest_exists(b->path)) {
+	/* A bundle directory's manifest is read again (no lock held): the new
+	 * version may provide other contracts or live in another file. */
+	pp_manifest *m = NULL;
+	if (*b->path && is_dir(b->path) && pp__manifest_exists(b->path))
 		st = pp__manifest_read(rt, b->path, &m);
-		if (st == PP_OK && m->file && !(b->load_path = pp__strdup(m->file)))
-			st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
-		if (st == PP_OK && !m->file)
-			b->load_path = NULL;
-		if (st == PP_OK && !(swapped = dep_set_build(b, m, &deps)))
-			st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
-		if (swapped)
-			dep_set_swap(b, &deps); /* its init sees what it now declares */
-		b->manifest = m;
-	}
-	void *code = NULL;
+	pp_bundle_version *v = st == PP_OK ? version_new(b, m) : NULL;
+	if (st == PP_OK && !v)
+		st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+	if (st == PP_OK && !m && old->load_path && !(v->load_path = pp__strdup(old->load_path)))
+		st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 	if (st == PP_OK)
-		st = load_and_publish(rt, b, &code);
-	if (swapped && st != PP_OK)
-		dep_set_swap(b, &deps); /* back to what the serving version declared */
-	if (swapped)
-		dep_set_free(&deps);
-	if (b->manifest != old_manifest) {
-		if (st == PP_OK) {
-			pp__manifest_free(old_manifest);
-			if (b->load_path != old_load_path)
-				free(old_load_path);
-		} else {
-			pp__manifest_free(b->manifest);
-			if (b->load_path != old_load_path)
-				free(b->load_path);
-			b->manifest = old_manifest;
-			b->load_path = old_load_path;
-		}
+		st = pick_loader(rt, v, m && m->loader ? NULL : old->loader);
+	if (st == PP_OK)
+		st = build_version(rt, v);
+	pthread_mutex_lock(&rt->lock);
+	if (st == PP_OK)
+		st = publish(rt, v, old);
+	if (st == PP_OK) {
+		b->cur = v;
+		b->reload_count++;
+		pp__bump_revision(rt);
+		pp__retire(rt, &old->retired, version_reclaim);
 	}
+	pthread_mutex_unlock(&rt->lock);
+
 	if (st != PP_OK) {
-		const char *why = pp_last_error(rt);
+		/* The reason is copied: a failing call made by the callback must
+		 * not change it under the callback. */
+		char *why = pp__strdup(pp_last_error(rt));
+		if (v)
+			version_discard(rt, v);
 		pp__log(rt, PP_LOG_ERROR, "runtime", "reload of '%s' failed, old version kept: %s",
-		        b->name, why);
-		notify(rt, b, PP_RELOAD_FAILED, why);
-		return st;
+		        b->name, why ? why : "out of memory");
+		notify(rt, b, PP_RELOAD_FAILED, why ? why : "out of memory");
+		if (why)
+			pp__error(rt, st, "%s", why);
+		free(why);
+	} else {
+		pp__log(rt, PP_LOG_INFO, "runtime", "reloaded bundle '%s'", b->name);
+		notify(rt, b, PP_RELOAD_RELOADED, NULL);
 	}
-	retire_code(rt, b->loader, b->code, NULL);
-	b->code = code;
-	b->reload_count++;
-	pp__bump_revision(rt);
-	pp__log(rt, PP_LOG_INFO, "runtime", "reloaded bundle '%s'", b->name);
-	notify(rt, b, PP_RELOAD_RELOADED, NULL);
 
 	/* Dependents that asked for it are reinitialised against the new code. */
-	for (pp_bundle *d = rt->bundles; d; d = d->next)
-		if (d != b && d->reinit_on_dep_reload && depends_on(d, b))
-			reload_locked(rt, d, seen);
-	return PP_OK;
+	uint64_t again[64];
+	size_t n_again = 0;
+	pthread_mutex_lock(&rt->lock);
+	unclaim(rt, b);
+	for (pp_bundle *d = rt->bundles; st == PP_OK && d && n_again < 64; d = d->next)
+		if (d != b && d->cur && d->cur->reinit_on_dep_reload && depends_on(d->cur, b))
+			again[n_again++] = d->id;
+	pthread_mutex_unlock(&rt->lock);
+	for (size_t i = 0; i < n_again; i++)
+		reload(rt, again[i], seen);
+	return st;
 }
 
 pp_status pp_bundle_reload(pp_runtime *rt, uint64_t bundle_id)
 {
-	pthread_mutex_lock(&rt->lock);
-	pp_bundle *b = pp__bundle_by_id(rt, bundle_id);
 	visited seen = {.n = 0};
-	pp_status st = b ? reload_locked(rt, b, &seen)
-	                 : pp__error(rt, PP_ERR_NOT_FOUND, "no bundle with id %016llx is loaded",
-	                             (unsigned long long)bundle_id);
-	pthread_mutex_unlock(&rt->lock);
-	return st;
+	return reload(rt, bundle_id, &seen);
 }
 
 /* ---- Listing -------------------------------------------------------------- */
 
+/* Listing callbacks are host code: they run on a snapshot, without the lock,
+ * so they may call anything (even load or unload). */
+typedef struct snapshot {
+	pp_bundle_info *infos;
+	pp_contract_info *contracts;
+	char **strings;
+	size_t count, string_count;
+} snapshot;
+
+static void snapshot_free(snapshot *s)
+{
+	free_names(s->strings, s->string_count);
+	free(s->infos);
+	free(s->contracts);
+}
+
+static const char *keep(snapshot *s, const char *str, size_t cap)
+{
+	if (!str || s->string_count == cap)
+		return str ? "" : NULL;
+	char *copy = pp__strdup(str);
+	if (copy)
+		s->strings[s->string_count++] = copy;
+	return copy ? copy : "";
+}
+
 size_t pp_bundle_foreach(pp_runtime *rt, void (*fn)(void *ud, const pp_bundle_info *info), void *ud)
 {
-	size_t n = 0;
+	snapshot s = {0};
 	pthread_mutex_lock(&rt->lock);
-	for (pp_bundle *b = rt->bundles; b; b = b->next, n++) {
-		if (!fn)
+	size_t n = rt->bundle_count, cap = 4 * n;
+	if (fn && n) {
+		s.infos = calloc(n, sizeof *s.infos);
+		s.strings = calloc(cap + 1, sizeof *s.strings);
+	}
+	for (pp_bundle *b = rt->bundles; fn && s.infos && s.strings && b; b = b->next) {
+		if (!b->cur)
 			continue;
-		pp_bundle_info info = {b->id,
-		                       b->name,
-		                       b->path,
-		                       b->loader->name,
-		                       0,
-		                       b->reload_count,
-		                       b->manifest ? b->manifest->version : NULL};
-		for (const pp_contract_node *c = b->contracts; c; c = c->next)
-			info.contract_count++;
-		fn(ud, &info);
+		pp_bundle_info *info = &s.infos[s.count++];
+		info->id = b->id;
+		info->name = keep(&s, b->name, cap);
+		info->path = keep(&s, b->path, cap);
+		info->loader = keep(&s, b->cur->loader->name, cap);
+		info->contract_count = b->cur->contract_count;
+		info->reload_count = b->reload_count;
+		info->version = keep(&s, b->cur->manifest ? b->cur->manifest->version : NULL, cap);
 	}
 	pthread_mutex_unlock(&rt->lock);
+	for (size_t i = 0; i < s.count; i++)
+		fn(ud, &s.infos[i]);
+	snapshot_free(&s);
 	return n;
 }
 
 size_t pp_bundle_contracts(pp_runtime *rt, uint64_t bundle_id,
                            void (*fn)(void *ud, const pp_contract_info *c), void *ud)
 {
-	size_t n = 0;
+	snapshot s = {0};
 	pthread_mutex_lock(&rt->lock);
 	pp_bundle *b = pp__bundle_by_id(rt, bundle_id);
-	for (const pp_contract_node *c = b ? b->contracts : NULL; c; c = c->next, n++) {
-		pp_contract_info info = {c->contract_name, c->iface.contract_id,
-		                         c->iface.contract_version, c->function_count,
-		                         c->iface.dispatch_type};
-		if (fn)
-			fn(ud, &info);
+	size_t n = b ? b->cur->contract_count : 0;
+	if (fn && n) {
+		s.contracts = calloc(n, sizeof *s.contracts);
+		s.strings = calloc(n + 1, sizeof *s.strings);
+	}
+	for (const pp_contract_node *c = b ? b->cur->contracts : NULL;
+	     fn && s.contracts && s.strings && c; c = c->next) {
+		pp_contract_info *info = &s.contracts[s.count++];
+		info->name = keep(&s, c->contract_name, n);
+		info->contract_id = c->iface.contract_id;
+		info->version = c->iface.contract_version;
+		info->function_count = c->function_count;
+		info->dispatch_type = c->iface.dispatch_type;
 	}
 	pthread_mutex_unlock(&rt->lock);
+	for (size_t i = 0; i < s.count; i++)
+		fn(ud, &s.contracts[i]);
+	snapshot_free(&s);
 	return n;
 }

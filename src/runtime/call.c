@@ -1,6 +1,6 @@
 /*
  * call.c — the host program's hot path: find, resolve and call guest
- * contracts. Calls run inside an RCU read-side section, so the code they
+ * contracts. Calls run inside a read section (grace.c), so the code they
  * enter cannot be reclaimed under them; nothing here takes a lock or
  * allocates.
  */
@@ -19,9 +19,11 @@ size_t pp_find_all(pp_runtime *rt, uint64_t contract_id, uint32_t min_version,
 
 const pp_guest_contract_interface *pp_resolve(pp_runtime *rt, pp_guest_contract_handle h)
 {
-	rcu_read_lock();
+	pp_tstate *ts = pp__read_lock(rt);
+	if (!ts)
+		return NULL;
 	const pp_contract_node *n = pp__registry_resolve(rt, h);
-	rcu_read_unlock();
+	pp__read_unlock(ts);
 	return n ? &n->iface : NULL;
 }
 
@@ -37,29 +39,31 @@ static uint32_t call_failed(pp_runtime *rt, const pp_contract_node *n, uint32_t 
 	char msg[1024];
 	if (*pp__view_copy(msg, sizeof msg, err.message))
 		return pp__error(rt, err.code, "bundle '%s', contract '%s', function %u: %s",
-		                 n->bundle->name, n->contract_name, fn_id, msg);
+		                 n->version->bundle->name, n->contract_name, fn_id, msg);
 	return pp__error(rt, err.code,
 	                 "bundle '%s', contract '%s', function %u failed with code %u",
-	                 n->bundle->name, n->contract_name, fn_id, err.code);
+	                 n->version->bundle->name, n->contract_name, fn_id, err.code);
 }
 
 uint32_t pp_call(pp_runtime *rt, pp_guest_contract_handle h, pp_guest_contract_instance instance,
                  uint32_t fn_id, const void *args, void *out, pp_call_arena *arena)
 {
 	pp_abi_error err = {PP_OK, {NULL, 0}};
-	rcu_read_lock();
+	pp_tstate *ts = pp__read_lock(rt);
+	if (__builtin_expect(!ts, 0))
+		return PP_ERR_OUT_OF_MEMORY;
 	const pp_contract_node *n = pp__registry_resolve(rt, h);
 	if (!n) {
-		rcu_read_unlock();
+		pp__read_unlock(ts);
 		return stale(rt, h);
 	}
 	const pp_guest_contract_interface *iface = &n->iface;
 	if (iface->dispatch_type == PP_DISPATCH_NATIVE) {
 		if (fn_id >= iface->dispatch.native.function_count) {
-			rcu_read_unlock();
+			pp__read_unlock(ts);
 			return pp__error(rt, PP_ERR_FUNCTION_NOT_AVAILABLE,
 			                 "contract '%s' of bundle '%s' has no function %u",
-			                 n->contract_name, n->bundle->name, fn_id);
+			                 n->contract_name, n->version->bundle->name, fn_id);
 		}
 		pp_native_guest_fn fn = (pp_native_guest_fn)iface->dispatch.native.functions[fn_id];
 		fn(instance, args, out, &err);
@@ -68,8 +72,7 @@ uint32_t pp_call(pp_runtime *rt, pp_guest_contract_handle h, pp_guest_contract_i
 		                        arena, &err);
 	}
 	uint32_t code = err.code == PP_OK ? PP_OK : call_failed(rt, n, fn_id, err);
-	PP_TSAN_RELEASE(&rt->tsan_sync);
-	rcu_read_unlock();
+	pp__read_unlock(ts);
 	return code;
 }
 
@@ -85,7 +88,9 @@ pp_status pp_instance_create(pp_runtime *rt, pp_guest_contract_handle h, const v
 	out->data = NULL;
 	out->contract_id = 0;
 	pp_status st = PP_OK;
-	rcu_read_lock();
+	pp_tstate *ts = pp__read_lock(rt);
+	if (!ts)
+		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 	/* The registry hands out const nodes; instance tracking is the one
 	 * mutable part, guarded by the node's own lock. */
 	pp_contract_node *n = (pp_contract_node *)pp__registry_resolve(rt, h);
@@ -97,8 +102,7 @@ pp_status pp_instance_create(pp_runtime *rt, pp_guest_contract_handle h, const v
 			st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 		}
 	}
-	PP_TSAN_RELEASE(&rt->tsan_sync);
-	rcu_read_unlock();
+	pp__read_unlock(ts);
 	return n ? st : stale(rt, h);
 }
 
@@ -106,7 +110,9 @@ pp_status pp_instance_destroy(pp_runtime *rt, pp_guest_contract_handle h,
                               pp_guest_contract_instance instance)
 {
 	pp_status st = PP_OK;
-	rcu_read_lock();
+	pp_tstate *ts = pp__read_lock(rt);
+	if (!ts)
+		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 	pp_contract_node *n = (pp_contract_node *)pp__registry_resolve(rt, h);
 	if (!n) {
 		st = stale(rt, h);
@@ -120,7 +126,6 @@ pp_status pp_instance_destroy(pp_runtime *rt, pp_guest_contract_handle h,
 	} else {
 		n->iface.destroy_instance(loader_data(&n->iface), &rt->host, instance);
 	}
-	PP_TSAN_RELEASE(&rt->tsan_sync);
-	rcu_read_unlock();
+	pp__read_unlock(ts);
 	return st;
 }

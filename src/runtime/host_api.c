@@ -29,16 +29,13 @@ static void h_register_guest_contract(const pp_host_api *self, const pp_plugin_d
                                       pp_abi_error *out_err)
 {
 	pp_runtime *rt = RT(self);
-	pp_bundle *b = pp__init_bundle(rt);
-	pp_status st;
-	if (!b) {
-		st = pp__error(rt, PP_ERR_GENERIC,
-		               "register_guest_contract is only allowed during a bundle's init");
-	} else {
-		pthread_mutex_lock(&rt->lock);
-		st = pp__registry_stage(rt, b, d, iface);
-		pthread_mutex_unlock(&rt->lock);
-	}
+	/* The version being initialised belongs to this thread alone until it
+	 * is published: staging needs no lock. */
+	pp_bundle_version *v = pp__init_version(rt);
+	pp_status st = v ? pp__registry_stage(rt, v, d, iface)
+	                 : pp__error(rt, PP_ERR_GENERIC,
+	                             "register_guest_contract is only allowed during a bundle's "
+	                             "init");
 	set_out(rt, out_err, st);
 }
 
@@ -56,14 +53,14 @@ static pp_guest_contract_handle h_find(const pp_host_api *self, uint64_t contrac
                                        uint32_t min_version)
 {
 	pp_runtime *rt = RT(self);
-	return pp__registry_find(rt, contract_id, min_version, pp__init_bundle(rt));
+	return pp__registry_find(rt, contract_id, min_version, pp__init_version(rt));
 }
 
 static pp_array h_find_all(const pp_host_api *self, uint64_t contract_id, uint32_t min_version)
 {
 	pp_runtime *rt = RT(self);
 	pp_array a = {NULL, 0, _Alignof(pp_guest_contract_handle)};
-	pp_bundle *viewer = pp__init_bundle(rt);
+	const pp_bundle_version *viewer = pp__init_version(rt);
 	for (;;) {
 		size_t n = pp__registry_find_all(rt, contract_id, min_version, viewer, NULL, 0);
 		if (n == 0)
@@ -90,9 +87,10 @@ static const pp_guest_contract_interface *h_resolve(const pp_host_api *self,
                                                     pp_guest_contract_handle h)
 {
 	pp_runtime *rt = RT(self);
-	rcu_read_lock();
-	const pp_contract_node *n = pp__registry_resolve(rt, h);
-	rcu_read_unlock();
+	pp_tstate *ts = pp__read_lock(rt);
+	const pp_contract_node *n = ts ? pp__registry_resolve(rt, h) : NULL;
+	if (ts)
+		pp__read_unlock(ts);
 	if (!n)
 		pp__error(rt, PP_ERR_STALE_HANDLE, "resolve_guest_contract: handle %u:%u is %s",
 		          h.index, h.generation, pp_handle_is_null(h) ? "null" : "stale");
@@ -113,14 +111,15 @@ static pp_host_contract_instance h_get_host_contract(const pp_host_api *self, ui
 {
 	pp_runtime *rt = RT(self);
 	pp_host_contract_instance inst = {NULL};
-	uint32_t why;
-	rcu_read_lock();
-	const pp_host_entry *e = pp__host_contracts_find(rt, contract_id, min_version, &why);
+	uint32_t why = PP_ERR_OUT_OF_MEMORY;
+	pp_tstate *ts = pp__read_lock(rt);
+	const pp_host_entry *e =
+	        ts ? pp__host_contracts_find(rt, contract_id, min_version, &why) : NULL;
 	if (e)
 		inst = e->iface->singleton ? e->singleton
 		                           : e->iface->create_instance(e->iface, NULL);
-	PP_TSAN_RELEASE(&rt->tsan_sync);
-	rcu_read_unlock();
+	if (ts)
+		pp__read_unlock(ts);
 	if (!e)
 		host_lookup_failed(rt, why, contract_id, min_version);
 	return inst;
@@ -130,12 +129,13 @@ static const pp_host_contract_interface *h_resolve_host(const pp_host_api *self,
                                                         uint64_t contract_id, uint32_t min_version)
 {
 	pp_runtime *rt = RT(self);
-	uint32_t why;
-	rcu_read_lock();
-	const pp_host_entry *e = pp__host_contracts_find(rt, contract_id, min_version, &why);
+	uint32_t why = PP_ERR_OUT_OF_MEMORY;
+	pp_tstate *ts = pp__read_lock(rt);
+	const pp_host_entry *e =
+	        ts ? pp__host_contracts_find(rt, contract_id, min_version, &why) : NULL;
 	const pp_host_contract_interface *iface = e ? e->iface : NULL;
-	PP_TSAN_RELEASE(&rt->tsan_sync);
-	rcu_read_unlock();
+	if (ts)
+		pp__read_unlock(ts);
 	if (!iface)
 		host_lookup_failed(rt, why, contract_id, min_version);
 	return iface;
@@ -145,27 +145,38 @@ static pp_array h_list_bundles(const pp_host_api *self)
 {
 	pp_runtime *rt = RT(self);
 	pp_array a = {NULL, 0, _Alignof(uint64_t)};
-	pthread_mutex_lock(&rt->lock);
-	if (rt->bundle_count) {
-		uint64_t *ids =
-		        pp__host_alloc(rt, rt->bundle_count * sizeof *ids, _Alignof(uint64_t));
-		if (ids) {
-			size_t i = 0;
-			for (pp_bundle *b = rt->bundles; b; b = b->next)
+	/* Copied under the lock into a local list: the host allocator is host
+	 * code and never runs under the lock. */
+	for (;;) {
+		pthread_mutex_lock(&rt->lock);
+		size_t n = rt->bundle_count;
+		pthread_mutex_unlock(&rt->lock);
+		if (n == 0)
+			return a;
+		uint64_t *ids = pp__host_alloc(rt, n * sizeof *ids, _Alignof(uint64_t));
+		if (!ids)
+			return a;
+		size_t i = 0;
+		pthread_mutex_lock(&rt->lock);
+		bool fits = rt->bundle_count <= n;
+		for (pp_bundle *b = rt->bundles; fits && b; b = b->next)
+			if (b->cur)
 				ids[i++] = b->id;
+		pthread_mutex_unlock(&rt->lock);
+		if (fits) {
 			a.items = ids;
 			a.len = i;
+			return a;
 		}
+		pp__host_free(rt, ids, n * sizeof *ids, _Alignof(uint64_t));
 	}
-	pthread_mutex_unlock(&rt->lock);
-	return a;
 }
 
 static pp_array h_get_dependencies(const pp_host_api *self)
 {
 	pp_runtime *rt = RT(self);
 	pp_array a = {NULL, 0, _Alignof(pp_dependency_info)};
-	pp_bundle *b = pp__init_bundle(rt);
+	const pp_bundle_version *b = pp__init_version(rt);
 	if (!b || !b->dep_count)
 		return a;
 	pp_dependency_info *items =
@@ -199,7 +210,7 @@ static void h_reload_bundle(const pp_host_api *self, const uint8_t *path, size_t
 	uint64_t id = 0;
 	pthread_mutex_lock(&rt->lock);
 	for (pp_bundle *b = rt->bundles; b; b = b->next)
-		if (strlen(b->path) == len && memcmp(b->path, path, len) == 0)
+		if (b->cur && strlen(b->path) == len && memcmp(b->path, path, len) == 0)
 			id = b->id;
 	pthread_mutex_unlock(&rt->lock);
 	pp_status st =
@@ -213,7 +224,18 @@ static void h_register_host_contract(const pp_host_api *self,
                                      const pp_host_contract_interface *iface, pp_abi_error *out_err)
 {
 	pp_runtime *rt = RT(self);
-	set_out(rt, out_err, pp__host_contracts_register(rt, iface));
+	/* A plugin's host contract lives as long as the version that made it:
+	 * the one initialising on this thread, or else the one whose code holds
+	 * the interface or its functions. Anything else is the host's own. */
+	pp_bundle_version *owner = pp__init_version(rt);
+	if (!owner && iface) {
+		pthread_mutex_lock(&rt->lock);
+		owner = pp__version_owning(rt, iface);
+		if (!owner)
+			owner = pp__version_owning(rt, (const void *)iface->create_instance);
+		pthread_mutex_unlock(&rt->lock);
+	}
+	set_out(rt, out_err, pp__host_contracts_register(rt, iface, owner));
 }
 
 static void h_register_loader(const pp_host_api *self, void *loader, pp_abi_error *out_err)
@@ -275,9 +297,11 @@ static void h_create_guest_instance(const pp_host_api *self,
 	out->contract_id = 0;
 	if (!iface)
 		return;
-	rcu_read_lock();
+	pp_tstate *ts = pp__read_lock(RT(self));
+	if (!ts)
+		return;
 	iface->create_instance(loader_data_of(iface), self, args, out);
-	rcu_read_unlock();
+	pp__read_unlock(ts);
 }
 
 static void h_destroy_guest_instance(const pp_host_api *self,
@@ -286,9 +310,11 @@ static void h_destroy_guest_instance(const pp_host_api *self,
 {
 	if (!iface)
 		return;
-	rcu_read_lock();
+	pp_tstate *ts = pp__read_lock(RT(self));
+	if (!ts)
+		return;
 	iface->destroy_instance(loader_data_of(iface), self, instance);
-	rcu_read_unlock();
+	pp__read_unlock(ts);
 }
 
 static const uint64_t *h_revision_counter(const pp_host_api *self)

@@ -1,97 +1,212 @@
 /*
- * host_contracts.c — contracts the host program offers to plugins. The table
- * is an immutable array published through RCU: lookups take no lock, and a
- * registration copies the array and swaps it in.
+ * host_contracts.c — contracts offered to plugins through the host table:
+ * by the host program, or by a plugin (host->register_host_contract). The
+ * table is an immutable array swapped in whole under rt->lock and read in
+ * read sections without a lock.
+ *
+ * Each entry has an owner: NULL for the host, else the bundle version that
+ * registered it. A plugin's entries leave the table when that version is
+ * replaced or unloaded, and their singletons are destroyed with the
+ * version's code, before it is unmapped.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
-static void table_reclaim(struct rcu_head *head)
+static void table_reclaim(pp_runtime *rt, pp_retired *r)
 {
-	pp_host_table *t = caa_container_of(head, pp_host_table, rcu);
-	PP_TSAN_ACQUIRE(head);
-	pp_runtime *rt = t->rt;
-	pp__reclaim_begin(rt);
-	free(t);
-	pp__reclaim_end(rt);
+	(void)rt;
+	free(pp_container_of(r, pp_host_table, retired));
 }
 
-pp_status pp__host_contracts_register(pp_runtime *rt, const pp_host_contract_interface *iface)
+static pp_status check_iface(pp_runtime *rt, const pp_host_contract_interface *iface)
 {
 	if (!iface)
 		return pp__error(rt, PP_ERR_INVALID_POINTER,
 		                 "register_host_contract: NULL interface");
+	unsigned long long id = (unsigned long long)iface->contract_id;
 	uint32_t dt = iface->dispatch_type;
 	if (dt != PP_DISPATCH_NATIVE && dt != PP_DISPATCH_VM)
 		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
-		                 "host contract %016llx: unknown dispatch type %u",
-		                 (unsigned long long)iface->contract_id, dt);
+		                 "host contract %016llx: unknown dispatch type %u", id, dt);
 	if (!iface->create_instance || !iface->destroy_instance)
 		return pp__error(rt, PP_ERR_INVALID_POINTER,
 		                 "host contract %016llx: create_instance and destroy_instance are "
 		                 "required",
-		                 (unsigned long long)iface->contract_id);
+		                 id);
 	if (dt == PP_DISPATCH_NATIVE) {
 		const pp_native_dispatch *nd = &iface->dispatch.native;
+		if (nd->function_count > PP_MAX_CONTRACT_FUNCTIONS)
+			return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
+			                 "host contract %016llx: %u functions; the limit is %u", id,
+			                 nd->function_count, PP_MAX_CONTRACT_FUNCTIONS);
 		if (nd->function_count && !nd->functions)
 			return pp__error(rt, PP_ERR_INVALID_POINTER,
-			                 "host contract %016llx: NULL function table",
-			                 (unsigned long long)iface->contract_id);
+			                 "host contract %016llx: NULL function table", id);
 		for (uint32_t i = 0; i < nd->function_count; i++)
 			if (!nd->functions[i])
 				return pp__error(rt, PP_ERR_INVALID_POINTER,
 				                 "host contract %016llx: NULL function at index %u",
-				                 (unsigned long long)iface->contract_id, i);
+				                 id, i);
 	} else if (!iface->dispatch.vm.call) {
 		return pp__error(rt, PP_ERR_INVALID_POINTER,
-		                 "host contract %016llx: VM dispatch with a NULL call",
-		                 (unsigned long long)iface->contract_id);
+		                 "host contract %016llx: VM dispatch with a NULL call", id);
 	}
-
-	pthread_mutex_lock(&rt->lock);
-	pp_host_table *old = atomic_load_explicit(&rt->hosts, memory_order_relaxed);
-	size_t n = old ? old->count : 0;
-	for (size_t i = 0; i < n; i++) {
-		if (old->entries[i].iface->contract_id == iface->contract_id) {
-			pthread_mutex_unlock(&rt->lock);
-			return pp__error(rt, PP_ERR_DUPLICATE_PROVIDER,
-			                 "host contract %016llx is already registered",
-			                 (unsigned long long)iface->contract_id);
-		}
-	}
-	pp_host_table *t = malloc(sizeof *t + (n + 1) * sizeof t->entries[0]);
-	if (!t) {
-		pthread_mutex_unlock(&rt->lock);
-		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
-	}
-	t->rt = rt;
-	t->count = n + 1;
-	if (n)
-		memcpy(t->entries, old->entries, n * sizeof t->entries[0]);
-	t->entries[n].iface = iface;
-	t->entries[n].singleton.data = NULL;
-	if (iface->singleton)
-		t->entries[n].singleton = iface->create_instance(iface, NULL);
-	PP_TSAN_RELEASE(&rt->tsan_sync);
-	atomic_store_explicit(&rt->hosts, t, memory_order_release);
-	if (old)
-		pp__defer(rt, &old->rcu, table_reclaim);
-	pthread_mutex_unlock(&rt->lock);
 	return PP_OK;
 }
 
-/* Caller holds the read lock. */
+static pp_status duplicate(pp_runtime *rt, uint64_t id)
+{
+	return pp__error(rt, PP_ERR_DUPLICATE_PROVIDER,
+	                 "host contract %016llx is already registered", (unsigned long long)id);
+}
+
+/* True if the table has id from anyone but drop's bundle version. */
+static bool taken(const pp_host_table *t, uint64_t id, const pp_bundle_version *drop)
+{
+	for (size_t i = 0; t && i < t->count; i++)
+		if (t->entries[i].iface->contract_id == id &&
+		    !(drop && t->entries[i].owner == drop))
+			return true;
+	return false;
+}
+
+/* A new table: the current one less drop's entries plus add[0..n). Caller
+ * holds rt->lock. *out is NULL when nothing would change. */
+static pp_status table_build(pp_runtime *rt, const pp_host_entry *add, size_t n,
+                             const pp_bundle_version *drop, pp_host_table **out)
+{
+	*out = NULL;
+	pp_host_table *old = atomic_load_explicit(&rt->hosts, memory_order_relaxed);
+	size_t keep = 0, dropped = 0;
+	for (size_t i = 0; old && i < old->count; i++) {
+		bool gone = drop && old->entries[i].owner == drop;
+		keep += !gone;
+		dropped += gone;
+	}
+	if (n == 0 && dropped == 0)
+		return PP_OK;
+	for (size_t i = 0; i < n; i++) {
+		if (taken(old, add[i].iface->contract_id, drop))
+			return duplicate(rt, add[i].iface->contract_id);
+		for (size_t j = 0; j < i; j++)
+			if (add[j].iface->contract_id == add[i].iface->contract_id)
+				return duplicate(rt, add[i].iface->contract_id);
+	}
+	pp_host_table *t = malloc(sizeof *t + (keep + n + 1) * sizeof t->entries[0]);
+	if (!t)
+		return pp__error(rt, PP_ERR_OUT_OF_MEMORY,
+		                 "out of memory registering a host contract");
+	t->count = 0;
+	for (size_t i = 0; old && i < old->count; i++)
+		if (!(drop && old->entries[i].owner == drop))
+			t->entries[t->count++] = old->entries[i];
+	for (size_t i = 0; i < n; i++)
+		t->entries[t->count++] = add[i];
+	*out = t;
+	return PP_OK;
+}
+
+void pp__host_contracts_commit(pp_runtime *rt, pp_host_table *t)
+{
+	if (!t)
+		return;
+	PP_TSAN_RELEASE(&rt->tsan_sync);
+	pp_host_table *old = atomic_exchange_explicit(&rt->hosts, t, memory_order_acq_rel);
+	if (old)
+		pp__retire(rt, &old->retired, table_reclaim);
+}
+
+static pp_host_contract_instance make_singleton(const pp_host_contract_interface *iface)
+{
+	pp_host_contract_instance none = {NULL};
+	return iface->singleton ? iface->create_instance(iface, NULL) : none;
+}
+
+static void drop_singleton(const pp_host_entry *e)
+{
+	if (e->iface->singleton)
+		e->iface->destroy_instance(e->iface, e->singleton);
+}
+
+/* Appends e to v's list (v's init, or rt->lock held). */
+static bool remember(pp_bundle_version *v, const pp_host_entry *e)
+{
+	pp_host_entry *bigger = realloc(v->hosts, (v->host_count + 1) * sizeof *bigger);
+	if (!bigger)
+		return false;
+	bigger[v->host_count++] = *e;
+	v->hosts = bigger;
+	return true;
+}
+
+pp_status pp__host_contracts_register(pp_runtime *rt, const pp_host_contract_interface *iface,
+                                      pp_bundle_version *owner)
+{
+	pp_status st = check_iface(rt, iface);
+	if (st != PP_OK)
+		return st;
+	bool staging = owner && pp__init_version(rt) == owner;
+	if (staging) {
+		/* Published with the version; checked early for a clear error. */
+		for (size_t i = 0; i < owner->host_count; i++)
+			if (owner->hosts[i].iface->contract_id == iface->contract_id)
+				return duplicate(rt, iface->contract_id);
+		pthread_mutex_lock(&rt->lock);
+		bool dup = taken(atomic_load_explicit(&rt->hosts, memory_order_relaxed),
+		                 iface->contract_id, owner->bundle->cur);
+		pthread_mutex_unlock(&rt->lock);
+		if (dup)
+			return duplicate(rt, iface->contract_id);
+	}
+	/* The singleton is made outside the lock: it is plugin or host code. */
+	pp_host_entry e = {iface, make_singleton(iface), owner};
+	if (staging) {
+		if (!remember(owner, &e)) {
+			drop_singleton(&e);
+			return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+		}
+		return PP_OK;
+	}
+	pthread_mutex_lock(&rt->lock);
+	pp_host_table *t = NULL;
+	st = table_build(rt, &e, 1, NULL, &t);
+	if (st == PP_OK && owner && !remember(owner, &e)) {
+		free(t);
+		st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+	}
+	if (st == PP_OK)
+		pp__host_contracts_commit(rt, t);
+	pthread_mutex_unlock(&rt->lock);
+	if (st != PP_OK)
+		drop_singleton(&e);
+	return st;
+}
+
+pp_status pp__host_contracts_prepare(pp_runtime *rt, const pp_bundle_version *nv,
+                                     const pp_bundle_version *old, pp_host_table **out)
+{
+	return table_build(rt, nv ? nv->hosts : NULL, nv ? nv->host_count : 0, old, out);
+}
+
+void pp__host_contracts_free(pp_runtime *rt, pp_bundle_version *v)
+{
+	(void)rt;
+	for (size_t i = 0; i < v->host_count; i++)
+		drop_singleton(&v->hosts[i]);
+	free(v->hosts);
+	v->hosts = NULL;
+	v->host_count = 0;
+}
+
 const pp_host_entry *pp__host_contracts_find(pp_runtime *rt, uint64_t contract_id,
                                              uint32_t min_version, uint32_t *why)
 {
 	pp_host_table *t = atomic_load_explicit(&rt->hosts, memory_order_acquire);
 	PP_TSAN_ACQUIRE(&rt->tsan_sync);
 	*why = PP_ERR_HOST_CONTRACT_NOT_FOUND;
-	if (!t)
-		return NULL;
-	for (size_t i = 0; i < t->count; i++) {
+	for (size_t i = 0; t && i < t->count; i++) {
 		const pp_host_contract_interface *h = t->entries[i].iface;
 		if (h->contract_id != contract_id)
 			continue;
@@ -109,17 +224,19 @@ const pp_host_entry *pp__host_contracts_find(pp_runtime *rt, uint64_t contract_i
 
 void pp__host_contracts_destroy(pp_runtime *rt)
 {
+	/* Every bundle is unloaded: what is left is the host's own. */
+	pthread_mutex_lock(&rt->lock);
 	pp_host_table *t = atomic_exchange_explicit(&rt->hosts, NULL, memory_order_acq_rel);
+	pthread_mutex_unlock(&rt->lock);
 	if (!t)
 		return;
 	for (size_t i = 0; i < t->count; i++)
-		if (t->entries[i].iface->singleton)
-			t->entries[i].iface->destroy_instance(t->entries[i].iface,
-			                                      t->entries[i].singleton);
-	pp__defer(rt, &t->rcu, table_reclaim);
+		if (!t->entries[i].owner)
+			drop_singleton(&t->entries[i]);
+	pp__retire(rt, &t->retired, table_reclaim);
 }
 
 pp_status pp_host_contract_register(pp_runtime *rt, const pp_host_contract_interface *iface)
 {
-	return pp__host_contracts_register(rt, iface);
+	return pp__host_contracts_register(rt, iface, NULL);
 }

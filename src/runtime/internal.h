@@ -8,9 +8,13 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 
 #include "polyplug/polyplug.h"
-#include "rcu.h"
+#include "tsan.h"
+
+/* The struct of type T whose member m is at ptr. */
+#define pp_container_of(ptr, T, m) ((T *)(void *)((char *)(ptr)-offsetof(T, m)))
 
 typedef struct pp_bundle pp_bundle;
 typedef struct pp_watcher pp_watcher;
@@ -41,31 +45,43 @@ struct pp_loader {
 	pp_status (*load)(pp_runtime *rt, const pp_loader *self, const pp_bundle_source *src,
 	                  void **out_code);
 	void (*release)(pp_runtime *rt, const pp_loader *self, void *code);
+	/* true if addr lies in the code load produced (may be NULL: never) */
+	bool (*owns)(const void *code, const void *addr);
 	void *userdata;
 };
 
 extern const pp_loader pp_native_loader; /* immutable; safe to share */
 extern const pp_loader pp_js_loader;
 
+/* ---- Grace periods (grace.c) -------------------------------------------- */
+
+/* Something unpublished that may be freed once no reader can still see it.
+ * Each retired object is self-contained: it is safe to reclaim after any
+ * grace period that began after it was unpublished, in any order. */
+typedef struct pp_retired {
+	struct pp_retired *next;
+	uint64_t seq;
+	void (*reclaim)(pp_runtime *rt, struct pp_retired *r);
+} pp_retired;
+
 /* ---- Registry ------------------------------------------------------------ */
 
-/* One published (or staged) guest contract. Immutable once published; freed
- * after a grace period when unpublished. iface comes first: resolve hands out
- * &node->iface. */
+typedef struct pp_bundle_version pp_bundle_version;
+
+/* One published (or staged) guest contract of one bundle version. Immutable
+ * once published; freed with its version. iface comes first: resolve hands
+ * out &node->iface. */
 typedef struct pp_contract_node {
 	pp_guest_contract_interface iface;
-	struct cds_lfht_node ht_node;
-	struct rcu_head rcu;
 	pp_runtime *rt;
-	pp_bundle *bundle;
-	uint64_t bundle_id;
+	pp_bundle_version *version;
 	uint64_t seq; /* registration order, for find */
 	uint32_t slot;
 	uint32_t generation;
 	char *contract_name;
 	char *plugin_name;
 	uint32_t function_count;       /* native: the table's; VM: what its loader says */
-	struct pp_contract_node *next; /* bundle's list (staged or published) */
+	struct pp_contract_node *next; /* the version's list */
 	/* Instances made through pp_instance_create and not yet destroyed: when
 	 * this version is retired, the runtime destroys them with this version's
 	 * code (before the code itself is released). */
@@ -87,13 +103,21 @@ typedef struct pp_slot {
 #define PP_SLOT_CHUNK 256u
 #define PP_MAX_CHUNKS 4096u
 
+/* The lookup index: every published node, sorted by (contract id, seq).
+ * Immutable; a publish builds a new one, swaps it in and retires the old. */
+typedef struct pp_index {
+	pp_retired retired;
+	size_t count;
+	pp_contract_node *nodes[];
+} pp_index;
+
 typedef struct pp_registry {
 	pp_slot *_Atomic chunks[PP_MAX_CHUNKS];
 	uint32_t slot_count;
 	uint32_t free_head; /* UINT32_MAX when empty */
 	uint32_t published;
 	uint64_t next_seq;
-	struct cds_lfht *ht;
+	pp_index *_Atomic index;
 } pp_registry;
 
 /* ---- Host contracts ------------------------------------------------------ */
@@ -101,16 +125,43 @@ typedef struct pp_registry {
 typedef struct pp_host_entry {
 	const pp_host_contract_interface *iface;
 	pp_host_contract_instance singleton;
+	pp_bundle_version *owner; /* the bundle version that registered it; NULL: the host */
 } pp_host_entry;
 
 typedef struct pp_host_table {
+	pp_retired retired;
 	size_t count;
-	struct rcu_head rcu;
-	pp_runtime *rt;
 	pp_host_entry entries[];
 } pp_host_table;
 
 /* ---- Bundles ------------------------------------------------------------- */
+
+/*
+ * A bundle is an identity (name, id, where it loads from, what the host
+ * asked for); a bundle version is one load of its code: the code, the
+ * manifest it was loaded with, the dependencies it declared, the contracts
+ * and host contracts it registered. A version is immutable once published;
+ * a reload publishes a new version in its place and retires the old one as
+ * one unit, after a grace period.
+ */
+struct pp_bundle_version {
+	pp_bundle *bundle;
+	const pp_loader *loader;
+	void *code;                   /* what loader->load produced */
+	struct pp_manifest *manifest; /* manifest.toml of a bundle directory, or NULL */
+	char *load_path;              /* what the loader opens (path, or the manifest's file) */
+	pp_dependency *deps;          /* the host's, then the manifest's */
+	size_t dep_count;
+	char **bundle_deps; /* names of bundles this one needs loaded first */
+	size_t bundle_dep_count;
+	bool reinit_on_dep_reload;
+	pp_contract_node *contracts; /* staged during init, published after */
+	uint32_t contract_count;
+	pp_host_entry *hosts; /* host contracts it registered (staged, then published) */
+	size_t host_count;
+	bool frees_bundle; /* retired by an unload: the bundle goes with it */
+	pp_retired retired;
+};
 
 struct pp_bundle {
 	pp_runtime *rt;
@@ -119,31 +170,30 @@ struct pp_bundle {
 	char *path;
 	void *source; /* copy of in-memory source, or NULL */
 	size_t source_len;
-	const pp_loader *loader;
-	void *code;                  /* what loader->load produced */
-	pp_contract_node *contracts; /* published */
-	pp_contract_node *staged;    /* during init */
-	uint32_t staged_count;
-	pp_dependency *deps; /* the host's (first host_dep_count), then the manifest's */
-	size_t dep_count, host_dep_count;
-	char **bundle_deps; /* names of bundles this one needs loaded first */
-	size_t bundle_dep_count;
-	bool reinit_on_dep_reload, host_reinit;
-	struct pp_manifest *manifest; /* manifest.toml of a bundle directory, or NULL */
-	char *load_path;              /* what the loader opens (path, or the manifest's file) */
-	pp_js_limits js;              /* effective JS limits */
+	char *loader_name;        /* the loader the host named, or NULL */
+	pp_dependency *host_deps; /* what the host declared in pp_load_options */
+	size_t host_dep_count;
+	bool host_reinit;
+	pp_js_limits js;        /* effective JS limits */
+	pp_bundle_version *cur; /* the serving version; NULL while first loading */
 	uint32_t reload_count;
+	uintptr_t busy; /* the thread loading, reloading or unloading it; 0 if none */
 	pp_bundle *next;
-	struct rcu_head rcu;
 };
 
-/* Per (runtime, thread) state: the last error and the init-bundle stack. */
+/* Per (runtime, thread) state: the last error, the init stack, and the
+ * thread's read-side section (grace.c). */
 #define PP_INIT_DEPTH_MAX 16
 typedef struct pp_tstate {
 	pp_runtime *rt;
+	_Atomic uint64_t reader; /* epoch of the outermost read section, 0 outside */
+	uint32_t read_nest;
+	bool in_use;              /* false once its thread exited: the next new thread takes it */
+	_Atomic uintptr_t thread; /* pp__thread_id() of the thread using it */
+	_Atomic uintptr_t *_Atomic waiting_on; /* owner word of the guest VM it waits for */
 	char *err;
 	size_t err_cap;
-	pp_bundle *init_stack[PP_INIT_DEPTH_MAX];
+	pp_bundle_version *init_stack[PP_INIT_DEPTH_MAX];
 	int init_depth;
 	struct pp_tstate *prev, *next;
 } pp_tstate;
@@ -153,26 +203,103 @@ struct pp_runtime {
 	pp_runtime_config cfg;
 	_Atomic uint64_t revision;
 
-	pthread_mutex_t lock; /* recursive: loads, unloads, reloads, registrations */
+	/* Loads, unloads, reloads and registrations. Never held while plugin code
+	 * runs (init, shutdown, factories, callbacks), so plugins cannot take
+	 * part in a lock cycle through it. */
+	pthread_mutex_t lock;
+	pthread_cond_t idle; /* a bundle stopped being busy */
 	pp_registry reg;
-	pp_bundle *bundles; /* load order */
+	pp_bundle *bundles; /* load order; includes bundles being loaded */
 	uint32_t bundle_count;
 	const pp_loader *loaders[8];
 	size_t loader_count;
+	bool closing; /* pp_runtime_free has begun: no more loads */
 
 	pp_host_table *_Atomic hosts;
 
 	pthread_key_t tkey;
-	pthread_mutex_t tstate_lock;
+	pthread_mutex_t tstate_lock; /* the tstates list */
 	pp_tstate *tstates;
 
+	/* Grace periods and reclamation (grace.c): readers publish the epoch
+	 * they entered in; a reclaimer thread of this runtime frees what was
+	 * retired once every reader of this runtime has moved past it. */
+	_Atomic uint64_t epoch;
+	bool membarrier; /* readers need only a compiler barrier */
+	pthread_mutex_t gp_lock;
+	pthread_mutex_t rq_lock;
+	pthread_cond_t rq_work, rq_done;
+	pp_retired *rq_head, **rq_tail;
+	uint64_t rq_retired, rq_reclaimed; /* sequence numbers (under rq_lock) */
+	bool rq_stop;
+	pthread_t reclaimer;
 	_Atomic uint64_t pending_reclaims;
 	_Atomic uint64_t reclaimed;
-	uint64_t tmp_seq;                /* unique names for native copies (under lock) */
-	_Atomic uint64_t bundle_changes; /* bumped by every load and unload */
-	pp_watcher *watcher;             /* hot-reload thread, or NULL */
-	int tsan_sync;                   /* address TSan annotations synchronise on */
+
+	_Atomic uint64_t next_instance_id; /* VM loaders' instance ids, unique per runtime */
+	uint64_t tmp_seq;                  /* unique names for native copies (under lock) */
+	_Atomic uint64_t bundle_changes;   /* bumped by every load and unload */
+	pp_watcher *watcher;               /* hot-reload thread, or NULL */
+	int tsan_sync;                     /* address TSan annotations synchronise on */
 };
+
+/* The calling thread's identity (never 0): on glibc the value pthread_self()
+ * returns, read without a call. */
+static inline uintptr_t pp__thread_id(void)
+{
+#if defined(__GLIBC__) && (defined(__x86_64__) || defined(__aarch64__)) && \
+        (defined(__clang__) || __GNUC__ >= 11)
+	return (uintptr_t)__builtin_thread_pointer();
+#else
+	return (uintptr_t)pthread_self();
+#endif
+}
+
+/* grace.c */
+pp_status pp__grace_init(pp_runtime *rt);
+/* Reclaims everything retired so far and stops the reclaimer thread. */
+void pp__grace_shutdown(pp_runtime *rt);
+/* Queues r for reclamation by fn after a grace period. Never blocks on
+ * readers; callable with rt->lock held. */
+void pp__retire(pp_runtime *rt, pp_retired *r, void (*fn)(pp_runtime *rt, pp_retired *r));
+/* Waits until every read section of rt that began before the call has ended.
+ * Must not be called from inside a read section. */
+void pp__synchronize(pp_runtime *rt);
+/* True on the runtime's reclaimer thread. */
+bool pp__on_reclaimer(pp_runtime *rt);
+
+/* A read section: nothing unpublished while it runs is reclaimed before it
+ * ends. Nests; costs a thread-local store and (without membarrier) a fence.
+ * Returns NULL only when the thread's state cannot be allocated. */
+pp_tstate *pp__tstate(pp_runtime *rt);
+static inline pp_tstate *pp__read_lock(pp_runtime *rt)
+{
+	pp_tstate *ts = pthread_getspecific(rt->tkey);
+	if (__builtin_expect(ts == NULL, 0) && (ts = pp__tstate(rt)) == NULL)
+		return NULL;
+	if (ts->read_nest++ == 0) {
+		atomic_store_explicit(&ts->reader,
+		                      atomic_load_explicit(&rt->epoch, memory_order_relaxed),
+		                      memory_order_relaxed);
+		/* Order the store before the section's reads. With membarrier the
+		 * writer supplies the fence on our behalf. */
+#if defined(PP_SANITIZE_THREAD)
+		atomic_thread_fence(memory_order_seq_cst);
+#else
+		if (rt->membarrier)
+			atomic_signal_fence(memory_order_seq_cst);
+		else
+			atomic_thread_fence(memory_order_seq_cst);
+#endif
+	}
+	return ts;
+}
+
+static inline void pp__read_unlock(pp_tstate *ts)
+{
+	if (--ts->read_nest == 0)
+		atomic_store_explicit(&ts->reader, 0, memory_order_release);
+}
 
 /* runtime.c */
 pp_status pp__error(pp_runtime *rt, pp_status code, const char *fmt, ...)
@@ -181,8 +308,12 @@ void pp__clear_error(pp_runtime *rt);
 void pp__log(pp_runtime *rt, uint32_t level, const char *scope, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 void pp__log_view(pp_runtime *rt, uint32_t level, pp_string_view scope, pp_string_view msg);
-pp_tstate *pp__tstate(pp_runtime *rt);
-pp_bundle *pp__init_bundle(pp_runtime *rt); /* bundle being initialised on this thread */
+/* The bundle version whose init runs on this thread, or NULL. */
+pp_bundle_version *pp__init_version(pp_runtime *rt);
+/* True while the calling thread runs plugin code of rt: inside a call (a read
+ * section) or an init. Such a thread must never wait for another thread's
+ * bundle operation: it may hold what that operation needs. */
+bool pp__in_plugin(pp_runtime *rt);
 void *pp__host_alloc(pp_runtime *rt, size_t size, size_t align);
 void pp__host_free(pp_runtime *rt, void *ptr, size_t size, size_t align);
 char *pp__strdup(const char *s);
@@ -195,35 +326,55 @@ char *pp__read_file(const char *path, size_t *len);
 /* dir "/" name, malloc'd (NULL if out of memory). */
 char *pp__path_join(const char *dir, const char *name);
 bool pp__utf8_valid(const uint8_t *s, size_t n);
-void pp__defer(pp_runtime *rt, struct rcu_head *head, void (*fn)(struct rcu_head *));
-/* Every deferred callback starts with pp__reclaim_begin and ends with
- * pp__reclaim_end (which may be its last use of rt). */
-void pp__reclaim_begin(pp_runtime *rt);
-void pp__reclaim_end(pp_runtime *rt);
 void pp__bump_revision(pp_runtime *rt);
+/* True if the thread `me`, about to wait on the VM owner word `word`, would
+ * wait for itself: word's owner waits for a VM whose owner ... is me. */
+bool pp__wait_would_cycle(pp_runtime *rt, _Atomic uintptr_t *word, uintptr_t me);
 
 /* registry.c */
 pp_status pp__registry_init(pp_runtime *rt);
 void pp__registry_destroy(pp_runtime *rt);
-pp_status pp__registry_stage(pp_runtime *rt, pp_bundle *b, const pp_plugin_descriptor *d,
+pp_status pp__registry_stage(pp_runtime *rt, pp_bundle_version *v, const pp_plugin_descriptor *d,
                              const pp_guest_contract_interface *iface);
-void pp__registry_discard_staged(pp_runtime *rt, pp_bundle *b);
 /* A VM loader reports how many functions the contract it just registered
  * (during init) has; manifests' function_count is checked against it. */
 void pp__registry_staged_function_count(pp_runtime *rt, uint64_t contract_id, uint32_t count);
-pp_status pp__registry_publish(pp_runtime *rt, pp_bundle *b);
-void pp__registry_unpublish(pp_runtime *rt, pp_bundle *b);
+/* Publishes nv's contracts in place of old's (old may be NULL): contracts
+ * both provide keep their slots, so handles stay valid. All or nothing.
+ * Caller holds rt->lock. */
+pp_status pp__registry_publish(pp_runtime *rt, pp_bundle_version *nv, pp_bundle_version *old);
+/* Unpublishes v's contracts (their handles go stale). Caller holds rt->lock. */
+pp_status pp__registry_unpublish(pp_runtime *rt, pp_bundle_version *v);
+/* Frees v's contract nodes, first destroying the instances still alive with
+ * v's code. Runs after a grace period (or for a version never published). */
+void pp__registry_free_nodes(pp_runtime *rt, pp_bundle_version *v);
 pp_guest_contract_handle pp__registry_find(pp_runtime *rt, uint64_t contract_id,
-                                           uint32_t min_version, const pp_bundle *viewer);
+                                           uint32_t min_version, const pp_bundle_version *viewer);
 size_t pp__registry_find_all(pp_runtime *rt, uint64_t contract_id, uint32_t min_version,
-                             const pp_bundle *viewer, pp_guest_contract_handle *out, size_t cap);
+                             const pp_bundle_version *viewer, pp_guest_contract_handle *out,
+                             size_t cap);
+/* Caller is in a read section. */
 const pp_contract_node *pp__registry_resolve(pp_runtime *rt, pp_guest_contract_handle h);
 pp_status pp__instance_track(pp_contract_node *n, void *data);
 bool pp__instance_untrack(pp_contract_node *n, void *data);
 bool pp__version_matches(pp_version v, uint32_t min_version);
 
 /* host_contracts.c */
-pp_status pp__host_contracts_register(pp_runtime *rt, const pp_host_contract_interface *iface);
+/* Registers a host contract for owner (NULL: the host itself). During
+ * owner's init it is staged and published with owner. */
+pp_status pp__host_contracts_register(pp_runtime *rt, const pp_host_contract_interface *iface,
+                                      pp_bundle_version *owner);
+/* Builds the host table with old's entries swapped for nv's (either may be
+ * NULL); *out is NULL if nothing changes. Fails for a duplicate or out of
+ * memory, changing nothing. commit publishes what prepare built (NULL: no
+ * change); a prepared table not committed is simply freed. Caller holds
+ * rt->lock for both. */
+pp_status pp__host_contracts_prepare(pp_runtime *rt, const pp_bundle_version *nv,
+                                     const pp_bundle_version *old, pp_host_table **out);
+void pp__host_contracts_commit(pp_runtime *rt, pp_host_table *t);
+/* Destroys v's singletons (with v's code still loaded) and forgets them. */
+void pp__host_contracts_free(pp_runtime *rt, pp_bundle_version *v);
+/* Caller is in a read section. */
 const pp_host_entry *pp__host_contracts_find(pp_runtime *rt, uint64_t contract_id,
                                              uint32_t min_version, uint32_t *why);
 void pp__host_contracts_destroy(pp_runtime *rt);
@@ -233,6 +384,9 @@ void pp__host_api_init(pp_runtime *rt);
 
 /* bundle.c */
 void pp__bundles_unload_all(pp_runtime *rt);
+/* The loaded (published) bundle with this id, or NULL. Caller holds rt->lock. */
 pp_bundle *pp__bundle_by_id(pp_runtime *rt, uint64_t id);
+/* The serving version whose code holds addr, or NULL. Caller holds rt->lock. */
+pp_bundle_version *pp__version_owning(pp_runtime *rt, const void *addr);
 
 #endif

@@ -426,13 +426,14 @@ pp_status pp__manifest_read(pp_runtime *rt, const char *dir, pp_manifest **out)
 
 /* ---- Checking a load against it ------------------------------------------------ */
 
-pp_status pp__manifest_check(pp_runtime *rt, const pp_manifest *m, const pp_bundle *b)
+pp_status pp__manifest_check(pp_runtime *rt, const pp_manifest *m, const pp_bundle_version *v)
 {
+	const pp_bundle *b = v->bundle;
 	if (!m->provides) /* no provides key: nothing declared, nothing to check */
 		return PP_OK;
 	for (size_t i = 0; i < m->provides_count; i++) {
 		const pp_manifest_contract *c = &m->provides[i];
-		const pp_contract_node *n = b->staged;
+		const pp_contract_node *n = v->contracts;
 		while (n && n->iface.contract_id != c->id)
 			n = n->next;
 		if (!n)
@@ -448,7 +449,7 @@ pp_status pp__manifest_check(pp_runtime *rt, const pp_manifest *m, const pp_bund
 			                 b->name, m->file_path, c->function_count, c->name,
 			                 n->function_count);
 	}
-	for (const pp_contract_node *n = b->staged; n; n = n->next) {
+	for (const pp_contract_node *n = v->contracts; n; n = n->next) {
 		bool declared = false;
 		for (size_t i = 0; i < m->provides_count; i++)
 			declared |= m->provides[i].id == n->iface.contract_id;

@@ -60,9 +60,9 @@ pp_status pp__manifest_read(pp_runtime *rt, const char *dir, pp_manifest **out);
 
 void pp__manifest_free(pp_manifest *m);
 
-/* Checks what a bundle registered (b->staged) against m: every contract it
+/* Checks what a bundle version registered against m: every contract it
  * provides and nothing else, with the declared function counts. */
-pp_status pp__manifest_check(pp_runtime *rt, const pp_manifest *m, const pp_bundle *b);
+pp_status pp__manifest_check(pp_runtime *rt, const pp_manifest *m, const pp_bundle_version *v);
 
 /* "name@major" -> name and major; false if s has no "@major". */
 bool pp__contract_ref(const char *s, char *name, size_t cap, uint32_t *major);

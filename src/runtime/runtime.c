@@ -22,30 +22,18 @@ void pp_runtime_config_init(pp_runtime_config *cfg)
 
 /* ---- Per-thread state ----------------------------------------------------- */
 
-static void tstate_unlink(pp_runtime *rt, pp_tstate *ts)
-{
-	if (ts->prev)
-		ts->prev->next = ts->next;
-	else
-		rt->tstates = ts->next;
-	if (ts->next)
-		ts->next->prev = ts->prev;
-}
-
-static void tstate_free(pp_tstate *ts)
-{
-	free(ts->err);
-	free(ts);
-}
+/* A thread's state lives on the runtime's list from its first call until
+ * pp_runtime_free. When the thread exits it is marked free and a later
+ * thread reuses it, so the list never shrinks under a grace period's scan
+ * and grows only to the number of threads alive at once. */
 
 /* pthread key destructor: the thread is exiting. */
 static void tstate_thread_exit(void *p)
 {
 	pp_tstate *ts = p;
 	pthread_mutex_lock(&ts->rt->tstate_lock);
-	tstate_unlink(ts->rt, ts);
+	ts->in_use = false;
 	pthread_mutex_unlock(&ts->rt->tstate_lock);
-	tstate_free(ts);
 }
 
 pp_tstate *pp__tstate(pp_runtime *rt)
@@ -53,27 +41,67 @@ pp_tstate *pp__tstate(pp_runtime *rt)
 	pp_tstate *ts = pthread_getspecific(rt->tkey);
 	if (ts)
 		return ts;
-	ts = calloc(1, sizeof *ts);
-	if (!ts)
-		return NULL;
-	ts->rt = rt;
-	if (pthread_setspecific(rt->tkey, ts) != 0) {
-		free(ts);
-		return NULL;
-	}
 	pthread_mutex_lock(&rt->tstate_lock);
-	ts->next = rt->tstates;
-	if (rt->tstates)
-		rt->tstates->prev = ts;
-	rt->tstates = ts;
+	for (ts = rt->tstates; ts && ts->in_use; ts = ts->next)
+		;
+	bool fresh = ts == NULL;
+	if (fresh && (ts = calloc(1, sizeof *ts)) != NULL) {
+		ts->rt = rt;
+		atomic_init(&ts->reader, 0);
+	}
+	if (ts) {
+		ts->in_use = true;
+		atomic_store_explicit(&ts->thread, pp__thread_id(), memory_order_relaxed);
+		atomic_store_explicit(&ts->waiting_on, NULL, memory_order_relaxed);
+		ts->init_depth = 0;
+		ts->read_nest = 0;
+		if (ts->err)
+			ts->err[0] = '\0';
+	}
+	if (ts && pthread_setspecific(rt->tkey, ts) != 0) {
+		ts->in_use = false;
+		if (fresh)
+			free(ts);
+		ts = NULL;
+		fresh = false;
+	}
+	if (fresh && ts) {
+		ts->next = rt->tstates; /* written before the state is reachable */
+		rt->tstates = ts;
+	}
 	pthread_mutex_unlock(&rt->tstate_lock);
 	return ts;
 }
 
-pp_bundle *pp__init_bundle(pp_runtime *rt)
+bool pp__wait_would_cycle(pp_runtime *rt, _Atomic uintptr_t *word, uintptr_t me)
+{
+	pthread_mutex_lock(&rt->tstate_lock);
+	pp_tstate *first = rt->tstates; /* never freed before the runtime: walk unlocked */
+	pthread_mutex_unlock(&rt->tstate_lock);
+	for (int hops = 0; word && hops < 64; hops++) {
+		uintptr_t owner = atomic_load_explicit(word, memory_order_seq_cst);
+		if (owner == 0)
+			return false;
+		if (owner == me)
+			return true;
+		word = NULL;
+		for (pp_tstate *ts = first; ts; ts = ts->next)
+			if (atomic_load_explicit(&ts->thread, memory_order_relaxed) == owner)
+				word = atomic_load_explicit(&ts->waiting_on, memory_order_seq_cst);
+	}
+	return false;
+}
+
+pp_bundle_version *pp__init_version(pp_runtime *rt)
 {
 	pp_tstate *ts = pthread_getspecific(rt->tkey);
 	return ts && ts->init_depth > 0 ? ts->init_stack[ts->init_depth - 1] : NULL;
+}
+
+bool pp__in_plugin(pp_runtime *rt)
+{
+	pp_tstate *ts = pthread_getspecific(rt->tkey);
+	return (ts && (ts->read_nest > 0 || ts->init_depth > 0)) || pp__on_reclaimer(rt);
 }
 
 /* ---- Errors --------------------------------------------------------------- */
@@ -295,28 +323,6 @@ bool pp__utf8_valid(const uint8_t *s, size_t n)
 	return true;
 }
 
-/* ---- Deferred reclamation ------------------------------------------------- */
-
-void pp__defer(pp_runtime *rt, struct rcu_head *head, void (*fn)(struct rcu_head *))
-{
-	atomic_fetch_add_explicit(&rt->pending_reclaims, 1, memory_order_relaxed);
-	PP_TSAN_RELEASE(&rt->tsan_sync);
-	PP_TSAN_RELEASE(head); /* the callback acquires it before reading its object */
-	call_rcu(head, fn);
-}
-
-void pp__reclaim_begin(pp_runtime *rt)
-{
-	PP_TSAN_ACQUIRE(&rt->tsan_sync);
-}
-
-void pp__reclaim_end(pp_runtime *rt)
-{
-	atomic_fetch_add_explicit(&rt->reclaimed, 1, memory_order_relaxed);
-	PP_TSAN_RELEASE(&rt->tsan_sync);
-	atomic_fetch_sub_explicit(&rt->pending_reclaims, 1, memory_order_release);
-}
-
 void pp__bump_revision(pp_runtime *rt)
 {
 	atomic_fetch_add_explicit(&rt->revision, 1, memory_order_acq_rel);
@@ -329,32 +335,14 @@ const uint64_t *pp_revision_counter(pp_runtime *rt)
 	return (const uint64_t *)(const void *)&rt->revision;
 }
 
-pp_status pp_runtime_quiesce(pp_runtime *rt)
-{
-	if (rcu_read_ongoing())
-		return pp__error(rt, PP_ERR_REENTRANT_CALL,
-		                 "pp_runtime_quiesce called from inside a plugin call");
-	/* Callbacks may queue further callbacks (a bundle's release frees its
-	 * contract nodes); wait until nothing of ours is pending. */
-	do
-		rcu_barrier();
-	while (atomic_load_explicit(&rt->pending_reclaims, memory_order_acquire) != 0);
-	PP_TSAN_ACQUIRE(&rt->tsan_sync);
-	return PP_OK;
-}
-
 void pp_runtime_stats(pp_runtime *rt, pp_stats *out)
 {
 	pthread_mutex_lock(&rt->lock);
 	out->bundles = rt->bundle_count;
 	out->contracts = rt->reg.published;
-	pthread_mutex_unlock(&rt->lock);
-	rcu_read_lock();
 	pp_host_table *t = atomic_load_explicit(&rt->hosts, memory_order_acquire);
-	PP_TSAN_ACQUIRE(&rt->tsan_sync);
 	out->host_contracts = t ? (uint32_t)t->count : 0;
-	PP_TSAN_RELEASE(&rt->tsan_sync);
-	rcu_read_unlock();
+	pthread_mutex_unlock(&rt->lock);
 	out->pending_reclaims = atomic_load_explicit(&rt->pending_reclaims, memory_order_relaxed);
 	out->reclaimed = atomic_load_explicit(&rt->reclaimed, memory_order_relaxed);
 }
@@ -387,20 +375,19 @@ pp_status pp_runtime_new(const pp_runtime_config *cfg, pp_runtime **out)
 		free(rt);
 		return PP_ERR_OUT_OF_MEMORY;
 	}
-	pthread_mutexattr_t attr;
-	pthread_mutexattr_init(&attr);
-	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
-	pthread_mutex_init(&rt->lock, &attr);
-	pthread_mutexattr_destroy(&attr);
+	pthread_mutex_init(&rt->lock, NULL);
+	pthread_cond_init(&rt->idle, NULL);
 	pthread_mutex_init(&rt->tstate_lock, NULL);
 	atomic_init(&rt->revision, 0);
 	atomic_init(&rt->hosts, NULL);
-	atomic_init(&rt->pending_reclaims, 0);
-	atomic_init(&rt->reclaimed, 0);
-
-	if (pp__registry_init(rt) != PP_OK) {
+	atomic_init(&rt->next_instance_id, 1);
+	bool registry = pp__registry_init(rt) == PP_OK;
+	if (!registry || pp__grace_init(rt) != PP_OK) {
+		if (registry)
+			pp__registry_destroy(rt);
 		pthread_key_delete(rt->tkey);
 		pthread_mutex_destroy(&rt->lock);
+		pthread_cond_destroy(&rt->idle);
 		pthread_mutex_destroy(&rt->tstate_lock);
 		free(rt);
 		return PP_ERR_OUT_OF_MEMORY;
@@ -416,21 +403,25 @@ void pp_runtime_free(pp_runtime *rt)
 {
 	if (!rt)
 		return;
+	pthread_mutex_lock(&rt->lock);
+	rt->closing = true; /* plugin code run from here on cannot load bundles */
+	pthread_mutex_unlock(&rt->lock);
 	pp_watch_stop(rt);
 	pp__bundles_unload_all(rt);
-	pp_runtime_quiesce(rt);
 	pp__host_contracts_destroy(rt);
-	pp_runtime_quiesce(rt);
+	pp__grace_shutdown(rt); /* reclaims everything retired, then stops */
 	pp__registry_destroy(rt);
 
 	pthread_key_delete(rt->tkey);
 	pp_tstate *ts = rt->tstates;
 	while (ts) {
 		pp_tstate *next = ts->next;
-		tstate_free(ts);
+		free(ts->err);
+		free(ts);
 		ts = next;
 	}
 	pthread_mutex_destroy(&rt->tstate_lock);
+	pthread_cond_destroy(&rt->idle);
 	pthread_mutex_destroy(&rt->lock);
 	free(rt);
 }

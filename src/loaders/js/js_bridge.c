@@ -164,11 +164,13 @@ static uint32_t dispatch_peer(js_vm *vm, uint64_t contract_id, uint32_t min_vers
 {
 	const pp_host_api *h = vm->host;
 	uint32_t code;
-	rcu_read_lock(); /* the peer cannot be reclaimed while we are in it */
+	pp_tstate *ts = pp__read_lock(vm->rt); /* the peer cannot be reclaimed under us */
+	if (!ts)
+		return PP_ERR_OUT_OF_MEMORY;
 	pp_guest_contract_handle handle = h->find_guest_contract(h, contract_id, min_version);
 	const pp_guest_contract_interface *iface = h->resolve_guest_contract(h, handle);
 	if (!iface) {
-		rcu_read_unlock();
+		pp__read_unlock(ts);
 		return PP_ERR_NOT_FOUND;
 	}
 	pp_vm_loader_data ld = {iface->dispatch_type == PP_DISPATCH_VM
@@ -191,7 +193,7 @@ static uint32_t dispatch_peer(js_vm *vm, uint64_t contract_id, uint32_t min_vers
 	}
 	iface->destroy_instance(ld, h, inst);
 	code = err.code;
-	rcu_read_unlock();
+	pp__read_unlock(ts);
 	return code;
 }
 

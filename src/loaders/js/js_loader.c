@@ -94,18 +94,6 @@ static bool map_take(js_instance_map *m, uint64_t key, JSValue *out)
 
 /* ---- VM entry and limits --------------------------------------------------- */
 
-/* The calling thread's identity: on glibc, the same value pthread_self()
- * returns, read without a call. */
-static inline uintptr_t this_thread(void)
-{
-#if defined(__GLIBC__) && (defined(__x86_64__) || defined(__aarch64__)) && \
-        (defined(__clang__) || __GNUC__ >= 11)
-	return (uintptr_t)__builtin_thread_pointer();
-#else
-	return (uintptr_t)pthread_self();
-#endif
-}
-
 static uint64_t thread_cpu_ns(void)
 {
 	struct timespec ts;
@@ -130,9 +118,19 @@ static int interrupt_handler(JSRuntime *qrt, void *opaque)
 	return 1;
 }
 
-/* Waits for the VM to be free and takes it: the slow path of vm_take. */
-static void vm_wait(js_vm *vm, uintptr_t me)
+/* Waits for the VM to be free and takes it: the slow path of vm_take.
+ * While waiting, the thread says which VM it waits for (in its pp_tstate),
+ * so a thread about to wait can follow "owner waits for a VM whose owner
+ * waits for ..." and refuse at once when the chain comes back to itself: a
+ * wait cycle between bundles calling each other from two threads. Each
+ * waiter publishes its wait before it looks, so of the threads closing a
+ * cycle the last one sees it; the others are woken by its refusal. */
+static uint32_t vm_wait(js_vm *vm, uintptr_t me)
 {
+	pp_tstate *ts = pp__tstate(vm->rt);
+	if (ts)
+		atomic_store_explicit(&ts->waiting_on, &vm->owner, memory_order_seq_cst);
+	uint32_t code = PP_OK;
 	pthread_mutex_lock(&vm->park);
 	atomic_fetch_add_explicit(&vm->parked, 1, memory_order_seq_cst);
 	for (;;) {
@@ -140,24 +138,38 @@ static void vm_wait(js_vm *vm, uintptr_t me)
 		if (atomic_compare_exchange_strong_explicit(
 		            &vm->owner, &free_, me, memory_order_acquire, memory_order_relaxed))
 			break;
-		pthread_cond_wait(&vm->unparked, &vm->park);
+		if (pp__wait_would_cycle(vm->rt, &vm->owner, me)) {
+			code = PP_ERR_REENTRANT_CALL;
+			break;
+		}
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 20 * 1000000L; /* look again: a cycle may close later */
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&vm->unparked, &vm->park, &until);
 	}
 	atomic_fetch_sub_explicit(&vm->parked, 1, memory_order_relaxed);
 	pthread_mutex_unlock(&vm->park);
+	if (ts)
+		atomic_store_explicit(&ts->waiting_on, NULL, memory_order_seq_cst);
+	return code;
 }
 
 /* Takes the VM for the calling thread, waiting while another thread has
- * it. Returns false, without waiting, if the calling thread already has it. */
-static inline bool vm_take(js_vm *vm, uintptr_t me)
+ * it. PP_ERR_REENTRANT_CALL, without waiting, if the calling thread already
+ * has it or waiting would close a cycle. */
+static inline uint32_t vm_take(js_vm *vm, uintptr_t me)
 {
 	uintptr_t seen = 0;
 	if (atomic_compare_exchange_strong_explicit(&vm->owner, &seen, me, memory_order_acquire,
 	                                            memory_order_relaxed))
-		return true;
+		return PP_OK;
 	if (seen == me)
-		return false;
-	vm_wait(vm, me);
-	return true;
+		return PP_ERR_REENTRANT_CALL;
+	return vm_wait(vm, me);
 }
 
 static inline void vm_give(js_vm *vm)
@@ -176,8 +188,9 @@ static inline void vm_give(js_vm *vm)
  * refused before the VM is touched; a call from another thread waits. */
 static inline uint32_t vm_enter(js_vm *vm)
 {
-	if (!vm_take(vm, this_thread()))
-		return PP_ERR_REENTRANT_CALL;
+	uint32_t code = vm_take(vm, pp__thread_id());
+	if (code != PP_OK)
+		return code;
 	/* The caller's stack, wherever it is, is where JS's stack budget starts. */
 	JS_UpdateStackTop(vm->qrt);
 	vm->call_started_ns = 0;
@@ -417,7 +430,10 @@ static void js_create_instance(pp_vm_loader_data ld, const pp_host_api *host, co
 	if (JS_IsException(impl)) {
 		code = exception_code(vm, &failure);
 	} else {
-		uint64_t id = c->next_id++;
+		/* Unique in the runtime, never reused: an id from a replaced
+		 * version can never name an instance of the new one. */
+		uint64_t id = atomic_fetch_add_explicit(&vm->rt->next_instance_id, 1,
+		                                        memory_order_relaxed);
 		if (map_put(&c->instances, id, impl)) {
 			out->data = (void *)(uintptr_t)id;
 			out->contract_id = c->contract_id;
@@ -445,7 +461,11 @@ static void js_destroy_instance(pp_vm_loader_data ld, const pp_host_api *host,
 	js_vm *vm = c->vm;
 	/* Freeing a value from inside a call on this same thread is safe: the
 	 * thread already holds the VM. */
-	bool took = vm_take(vm, this_thread());
+	/* On a wait cycle the impl is left to the VM's teardown. */
+	uintptr_t me = pp__thread_id();
+	bool took = atomic_load_explicit(&vm->owner, memory_order_relaxed) != me;
+	if (took && vm_take(vm, me) != PP_OK)
+		return;
 	JSValue impl;
 	if (map_take(&c->instances, id, &impl))
 		JS_FreeValue(vm->ctx, impl);
@@ -612,21 +632,33 @@ static pp_status load_exception(js_vm *vm, const js_source *s, pp_status code, c
 	return st;
 }
 
-static double prop_number(JSContext *ctx, JSValueConst obj, const char *name)
+/* obj[name]; a getter that throws (or runs past the CPU limit) fails the
+ * load with that cause instead of reading as undefined. */
+static pp_status get_prop(js_vm *vm, const js_source *s, JSValueConst obj, const char *name,
+                          JSValue *out)
 {
-	JSValue v = JS_GetPropertyStr(ctx, obj, name);
-	double d = 0;
-	if (JS_IsNumber(v))
-		JS_ToFloat64(ctx, &d, v);
-	JS_FreeValue(ctx, v);
-	return d;
+	*out = JS_GetPropertyStr(vm->ctx, obj, name);
+	if (!JS_IsException(*out))
+		return PP_OK;
+	*out = JS_UNDEFINED;
+	char what[96];
+	snprintf(what, sizeof what, "reading '%s' of a registration", name);
+	return load_exception(vm, s, PP_ERR_INIT_FAILED, what);
 }
 
-/* The reference reads u32 fields as `f64 as u32` (saturating). */
-static uint32_t prop_u32(JSContext *ctx, JSValueConst obj, const char *name)
+/* obj[name] read the way the reference reads u32 fields: `f64 as u32`
+ * (saturating; anything but a number is 0). */
+static pp_status prop_u32(js_vm *vm, const js_source *s, JSValueConst obj, const char *name,
+                          uint32_t *out)
 {
-	double d = prop_number(ctx, obj, name);
-	return !(d > 0) ? 0 : d >= 4294967295.0 ? UINT32_MAX : (uint32_t)d;
+	JSValue v;
+	pp_status st = get_prop(vm, s, obj, name, &v);
+	double d = 0;
+	if (JS_IsNumber(v))
+		JS_ToFloat64(vm->ctx, &d, v);
+	JS_FreeValue(vm->ctx, v);
+	*out = !(d > 0) ? 0 : d >= 4294967295.0 ? UINT32_MAX : (uint32_t)d;
+	return st;
 }
 
 /* Reads the optional typed signatures: interface.signatures[i] = {params,
@@ -634,9 +666,9 @@ static uint32_t prop_u32(JSContext *ctx, JSValueConst obj, const char *name)
 static pp_status read_signatures(js_vm *vm, const js_source *s, JSValueConst iface, js_contract *c)
 {
 	JSContext *ctx = vm->ctx;
-	JSValue sigs = JS_GetPropertyStr(ctx, iface, "signatures");
-	pp_status st = PP_OK;
-	if (JS_IsUndefined(sigs) || JS_IsNull(sigs))
+	JSValue sigs;
+	pp_status st = get_prop(vm, s, iface, "signatures", &sigs);
+	if (st != PP_OK || JS_IsUndefined(sigs) || JS_IsNull(sigs))
 		goto done;
 	if (!JS_IsArray(ctx, sigs)) {
 		st = pp__error(vm->rt, PP_ERR_INIT_FAILED,
@@ -645,7 +677,7 @@ static pp_status read_signatures(js_vm *vm, const js_source *s, JSValueConst ifa
 		               vm->bundle, s->file, c->name);
 		goto done;
 	}
-	c->sigs = calloc(c->fn_count + 1u, sizeof *c->sigs);
+	c->sigs = calloc((size_t)c->fn_count + 1, sizeof *c->sigs);
 	if (!c->sigs) {
 		st = pp__error(vm->rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 		goto done;
@@ -653,8 +685,12 @@ static pp_status read_signatures(js_vm *vm, const js_source *s, JSValueConst ifa
 	for (uint32_t i = 0; i < c->fn_count && st == PP_OK; i++) {
 		JSValue spec = JS_GetPropertyUint32(ctx, sigs, i);
 		char why[160];
-		if (!JS_IsUndefined(spec) && !JS_IsNull(spec) &&
-		    !pp_js_sig_read(ctx, spec, &c->sigs[i], why, sizeof why))
+		if (JS_IsException(spec)) {
+			spec = JS_UNDEFINED;
+			st = load_exception(vm, s, PP_ERR_INIT_FAILED,
+			                    "reading interface.signatures");
+		} else if (!JS_IsUndefined(spec) && !JS_IsNull(spec) &&
+		           !pp_js_sig_read(ctx, spec, &c->sigs[i], why, sizeof why))
 			st = pp__error(
 			        vm->rt, PP_ERR_INIT_FAILED,
 			        "bundle '%s' (%s): contract '%s' function %u: bad signature: %s",
@@ -674,33 +710,50 @@ static pp_status read_registration(js_vm *vm, const js_source *s, JSValueConst e
 	pp_status st = PP_OK;
 	c->vm = vm;
 	c->factory = c->default_impl = JS_UNDEFINED;
-	c->next_id = 1;
-	uint32_t lo = prop_u32(ctx, entry, "contractLo"), hi = prop_u32(ctx, entry, "contractHi");
+	uint32_t lo = 0, hi = 0, packed = 0, fns_n = 0;
+	if ((st = prop_u32(vm, s, entry, "contractLo", &lo)) != PP_OK ||
+	    (st = prop_u32(vm, s, entry, "contractHi", &hi)) != PP_OK ||
+	    (st = prop_u32(vm, s, entry, "fnCount", &fns_n)) != PP_OK ||
+	    (st = prop_u32(vm, s, entry, "version", &packed)) != PP_OK)
+		return st;
 	c->contract_id = (uint64_t)hi << 32 | lo;
-	c->fn_count = prop_u32(ctx, entry, "fnCount");
-	c->version = (pp_version){prop_u32(ctx, entry, "version") >> 16, 0, 0};
+	/* major << 16 | minor: a registration of 1.2 is found with min 1.1 */
+	c->version = (pp_version){packed >> 16, packed & 0xFFFFu, 0};
 
-	JSValue name = JS_GetPropertyStr(ctx, entry, "contractName");
+	JSValue name;
+	if ((st = get_prop(vm, s, entry, "contractName", &name)) != PP_OK)
+		return st;
 	const char *cname = JS_IsString(name) ? JS_ToCString(ctx, name) : NULL;
 	JS_FreeValue(ctx, name);
 	if (!cname)
 		return pp__error(vm->rt, PP_ERR_INIT_FAILED,
 		                 "bundle '%s' (%s): registration entry missing contractName",
 		                 vm->bundle, s->file);
+	if (fns_n > PP_MAX_CONTRACT_FUNCTIONS) {
+		st = pp__error(
+		        vm->rt, PP_ERR_INIT_FAILED,
+		        "bundle '%s' (%s): contract '%s' declares fnCount=%u; the limit is %u",
+		        vm->bundle, s->file, cname, fns_n, PP_MAX_CONTRACT_FUNCTIONS);
+		JS_FreeCString(ctx, cname);
+		return st;
+	}
+	c->fn_count = fns_n;
 	c->name = pp__strdup(cname);
 	JS_FreeCString(ctx, cname);
 	if (!c->name)
 		return pp__error(vm->rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 
-	JSValue iface = JS_GetPropertyStr(ctx, entry, "interface");
-	JSValue fns = JS_UNDEFINED;
+	JSValue iface, fns = JS_UNDEFINED;
+	if ((st = get_prop(vm, s, entry, "interface", &iface)) != PP_OK)
+		goto done;
 	if (!JS_IsObject(iface)) {
 		st = pp__error(vm->rt, PP_ERR_INIT_FAILED,
 		               "bundle '%s' (%s): registration entry missing interface", vm->bundle,
 		               s->file);
 		goto done;
 	}
-	fns = JS_GetPropertyStr(ctx, iface, "functions");
+	if ((st = get_prop(vm, s, iface, "functions", &fns)) != PP_OK)
+		goto done;
 	if (!JS_IsObject(fns)) {
 		st = pp__error(
 		        vm->rt, PP_ERR_INIT_FAILED,
@@ -708,14 +761,20 @@ static pp_status read_registration(js_vm *vm, const js_source *s, JSValueConst e
 		        vm->bundle, s->file, c->name);
 		goto done;
 	}
-	c->functions = calloc(c->fn_count + 1u, sizeof *c->functions);
+	c->functions = calloc((size_t)c->fn_count + 1, sizeof *c->functions);
 	if (!c->functions) {
-		st = pp__error(vm->rt, PP_ERR_OUT_OF_MEMORY, "bundle '%s': fnCount %u is too large",
-		               vm->bundle, c->fn_count);
+		st = pp__error(vm->rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 		goto done;
 	}
 	for (uint32_t i = 0; i < c->fn_count; i++) {
 		c->functions[i] = JS_GetPropertyUint32(ctx, fns, i);
+		if (JS_IsException(c->functions[i])) {
+			c->functions[i] = JS_UNDEFINED;
+			c->fn_count = i + 1; /* free what was read */
+			st = load_exception(vm, s, PP_ERR_INIT_FAILED,
+			                    "reading interface.functions");
+			goto done;
+		}
 		if (!JS_IsFunction(ctx, c->functions[i])) {
 			st = pp__error(
 			        vm->rt, PP_ERR_INIT_FAILED,
@@ -726,7 +785,8 @@ static pp_status read_registration(js_vm *vm, const js_source *s, JSValueConst e
 			goto done;
 		}
 	}
-	c->factory = JS_GetPropertyStr(ctx, iface, "factory");
+	if ((st = get_prop(vm, s, iface, "factory", &c->factory)) != PP_OK)
+		goto done;
 	if (!JS_IsFunction(ctx, c->factory)) {
 		st = pp__error(
 		        vm->rt, PP_ERR_INIT_FAILED,
@@ -799,7 +859,9 @@ static pp_status run_init(js_vm *vm, const pp_bundle_source *src, const js_sourc
 		               vm->bundle, s->file);
 		goto done;
 	}
-	uint32_t code = prop_u32(ctx, abi_err, "code");
+	uint32_t code;
+	if ((st = prop_u32(vm, s, abi_err, "code", &code)) != PP_OK)
+		goto done;
 	if (code != PP_OK) {
 		JSValue m = JS_GetPropertyStr(ctx, abi_err, "message");
 		const char *msg = JS_IsString(m) ? JS_ToCString(ctx, m) : NULL;
@@ -819,7 +881,17 @@ static pp_status run_init(js_vm *vm, const pp_bundle_source *src, const js_sourc
 		        vm->bundle, s->file);
 		goto done;
 	}
-	uint32_t n = prop_u32(ctx, regs, "length");
+	uint32_t n;
+	if ((st = prop_u32(vm, s, regs, "length", &n)) != PP_OK)
+		goto done;
+	if (n > PP_MAX_REGISTRATIONS) {
+		st = pp__error(
+		        vm->rt, PP_ERR_INIT_FAILED,
+		        "bundle '%s' (%s): polyplug_init returned %u registrations; the limit "
+		        "is %u",
+		        vm->bundle, s->file, n, PP_MAX_REGISTRATIONS);
+		goto done;
+	}
 	if (n == 0) {
 		st = pp__error(
 		        vm->rt, PP_ERR_INIT_FAILED,
@@ -943,5 +1015,6 @@ const pp_loader pp_js_loader = {
         .accepts = js_accepts,
         .load = js_load,
         .release = js_release,
+        .owns = NULL,
         .userdata = NULL,
 };

@@ -33,8 +33,7 @@ typedef struct js_contract {
 	js_sig *sigs; /* typed signature per function, or NULL if none has one */
 	JSValue factory;
 	JSValue default_impl;
-	js_instance_map instances;
-	uint64_t next_id; /* instance ids start at 1 */
+	js_instance_map instances; /* ids from the runtime's next_instance_id */
 } js_contract;
 
 struct js_vm {

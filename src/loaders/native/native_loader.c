@@ -18,6 +18,7 @@
 
 typedef struct native_code {
 	void *dl;
+	void *base; /* where the library is mapped (dladdr's dli_fbase) */
 	char *copy_path;
 	pp_shutdown_fn shutdown;
 	const pp_host_api *host;
@@ -187,6 +188,9 @@ static pp_status native_load(pp_runtime *rt, const pp_loader *self, const pp_bun
 		        src->name, lib, !abi ? "polyplug_abi_version" : "polyplug_init");
 		goto fail;
 	}
+	Dl_info where;
+	if (dladdr((const void *)init, &where))
+		c->base = where.dli_fbase;
 	uint32_t v = abi();
 	if (v != PP_ABI_VERSION) {
 		st = pp__error(rt, PP_ERR_ABI_MISMATCH,
@@ -227,6 +231,13 @@ static void native_release(pp_runtime *rt, const pp_loader *self, void *code)
 	code_free(c);
 }
 
+static bool native_owns(const void *code, const void *addr)
+{
+	const native_code *c = code;
+	Dl_info where;
+	return c && c->base && addr && dladdr(addr, &where) && where.dli_fbase == c->base;
+}
+
 const pp_loader pp_native_loader = {
         .name = "native",
         .language = 1,
@@ -234,5 +245,6 @@ const pp_loader pp_native_loader = {
         .accepts = native_accepts,
         .load = native_load,
         .release = native_release,
+        .owns = native_owns,
         .userdata = NULL,
 };

@@ -1,0 +1,195 @@
+/*
+ * grace.c — grace periods and deferred reclamation, per runtime.
+ *
+ * Readers (calls, finds, resolves) run in read sections: on entry a thread
+ * publishes the runtime's current epoch in its pp_tstate, on exit it stores
+ * 0. A writer unpublishes an object (swaps a pointer) and retires it; the
+ * runtime's own reclaimer thread then advances the epoch and waits until
+ * every thread of this runtime is either outside a section or entered one
+ * after the advance — a grace period — before freeing what it took.
+ *
+ * Why not a process-wide RCU library: its grace periods wait for every
+ * reader in the process, so a long plugin call in one runtime stalled the
+ * reclamation (and pp_runtime_quiesce) of every other, and its callbacks ran
+ * plugin shutdowns on a worker shared with other libraries. Here a runtime
+ * waits only for its own readers, and plugin teardown runs on its thread.
+ *
+ * Ordering: with membarrier(2) (PRIVATE_EXPEDITED) the writer forces a full
+ * barrier on every running thread, so a reader's entry needs only a compiler
+ * barrier; without it, readers use a fence. Either way: a reader whose entry
+ * the writer's scan did not see reads the new state; one it did see is
+ * waited for. Epochs are 64-bit and only grow, so a stale snapshot always
+ * reads as "before".
+ */
+#include <errno.h>
+#include <linux/membarrier.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static int membarrier(int cmd)
+{
+	return (int)syscall(__NR_membarrier, cmd, 0, 0);
+}
+
+/* A full barrier on every thread of the process (or just ours). */
+static void heavy_fence(pp_runtime *rt)
+{
+	if (!rt->membarrier || membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0)
+		atomic_thread_fence(memory_order_seq_cst);
+}
+
+static void backoff(unsigned *round)
+{
+	if (*round < 64) {
+		sched_yield();
+	} else {
+		unsigned shift = *round - 64 < 7 ? *round - 64 : 7; /* 8 µs .. 1 ms */
+		struct timespec ts = {0, 8000L << shift};
+		nanosleep(&ts, NULL);
+	}
+	(*round)++;
+}
+
+void pp__synchronize(pp_runtime *rt)
+{
+	pthread_mutex_lock(&rt->gp_lock);
+	uint64_t target = atomic_fetch_add_explicit(&rt->epoch, 1, memory_order_seq_cst) + 1;
+	heavy_fence(rt);
+	/* The list only grows at its head (thread states are reused, never
+	 * unlinked before pp_runtime_free); a thread added after this snapshot
+	 * reads the new epoch. No lock is held while waiting, so a thread's
+	 * first call never waits for someone else's long call. */
+	pthread_mutex_lock(&rt->tstate_lock);
+	pp_tstate *first = rt->tstates;
+	pthread_mutex_unlock(&rt->tstate_lock);
+	for (pp_tstate *ts = first; ts; ts = ts->next) {
+		unsigned round = 0;
+		for (;;) {
+			uint64_t e = atomic_load_explicit(&ts->reader, memory_order_acquire);
+			if (e == 0 || e >= target)
+				break;
+			backoff(&round);
+		}
+	}
+	heavy_fence(rt);
+	PP_TSAN_ACQUIRE(&rt->tsan_sync);
+	pthread_mutex_unlock(&rt->gp_lock);
+}
+
+/* ---- The reclaimer thread ------------------------------------------------- */
+
+void pp__retire(pp_runtime *rt, pp_retired *r, void (*fn)(pp_runtime *rt, pp_retired *r))
+{
+	r->reclaim = fn;
+	r->next = NULL;
+	PP_TSAN_RELEASE(&rt->tsan_sync);
+	atomic_fetch_add_explicit(&rt->pending_reclaims, 1, memory_order_relaxed);
+	pthread_mutex_lock(&rt->rq_lock);
+	r->seq = ++rt->rq_retired;
+	*rt->rq_tail = r;
+	rt->rq_tail = &r->next;
+	pthread_cond_signal(&rt->rq_work);
+	pthread_mutex_unlock(&rt->rq_lock);
+}
+
+static void *reclaimer_main(void *arg)
+{
+	pp_runtime *rt = arg;
+	pthread_mutex_lock(&rt->rq_lock);
+	for (;;) {
+		while (!rt->rq_head && !rt->rq_stop)
+			pthread_cond_wait(&rt->rq_work, &rt->rq_lock);
+		if (!rt->rq_head)
+			break; /* stopping, and nothing left */
+		pp_retired *batch = rt->rq_head;
+		uint64_t last = rt->rq_retired;
+		rt->rq_head = NULL;
+		rt->rq_tail = &rt->rq_head;
+		pthread_mutex_unlock(&rt->rq_lock);
+
+		pp__synchronize(rt);
+		while (batch) {
+			pp_retired *r = batch;
+			batch = r->next;
+			r->reclaim(rt, r); /* may free r; may retire more */
+			atomic_fetch_add_explicit(&rt->reclaimed, 1, memory_order_relaxed);
+			atomic_fetch_sub_explicit(&rt->pending_reclaims, 1, memory_order_release);
+		}
+		PP_TSAN_RELEASE(&rt->tsan_sync);
+
+		pthread_mutex_lock(&rt->rq_lock);
+		rt->rq_reclaimed = last;
+		pthread_cond_broadcast(&rt->rq_done);
+	}
+	pthread_mutex_unlock(&rt->rq_lock);
+	return NULL;
+}
+
+bool pp__on_reclaimer(pp_runtime *rt)
+{
+	return pthread_equal(pthread_self(), rt->reclaimer);
+}
+
+pp_status pp__grace_init(pp_runtime *rt)
+{
+	atomic_init(&rt->epoch, 1);
+	atomic_init(&rt->pending_reclaims, 0);
+	atomic_init(&rt->reclaimed, 0);
+	rt->rq_head = NULL;
+	rt->rq_tail = &rt->rq_head;
+	/* Registering is per process and idempotent; a kernel without it (or a
+	 * sandbox that forbids it) leaves readers on fences. */
+	rt->membarrier = membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
+	pthread_mutex_init(&rt->gp_lock, NULL);
+	pthread_mutex_init(&rt->rq_lock, NULL);
+	pthread_cond_init(&rt->rq_work, NULL);
+	pthread_cond_init(&rt->rq_done, NULL);
+	if (pthread_create(&rt->reclaimer, NULL, reclaimer_main, rt) != 0) {
+		pthread_cond_destroy(&rt->rq_done);
+		pthread_cond_destroy(&rt->rq_work);
+		pthread_mutex_destroy(&rt->rq_lock);
+		pthread_mutex_destroy(&rt->gp_lock);
+		return PP_ERR_OUT_OF_MEMORY;
+	}
+	return PP_OK;
+}
+
+void pp__grace_shutdown(pp_runtime *rt)
+{
+	pthread_mutex_lock(&rt->rq_lock);
+	rt->rq_stop = true;
+	pthread_cond_signal(&rt->rq_work);
+	pthread_mutex_unlock(&rt->rq_lock);
+	pthread_join(rt->reclaimer, NULL);
+	PP_TSAN_ACQUIRE(&rt->tsan_sync);
+	pthread_cond_destroy(&rt->rq_done);
+	pthread_cond_destroy(&rt->rq_work);
+	pthread_mutex_destroy(&rt->rq_lock);
+	pthread_mutex_destroy(&rt->gp_lock);
+}
+
+pp_status pp_runtime_quiesce(pp_runtime *rt)
+{
+	pp_tstate *ts = pthread_getspecific(rt->tkey);
+	if (ts && ts->read_nest)
+		return pp__error(rt, PP_ERR_REENTRANT_CALL,
+		                 "pp_runtime_quiesce called from inside a plugin call");
+	if (pp__on_reclaimer(rt))
+		return pp__error(rt, PP_ERR_REENTRANT_CALL,
+		                 "pp_runtime_quiesce called from a plugin's teardown (the runtime's "
+		                 "reclaimer thread)");
+	/* What was retired before this call; what reclamation itself retires
+	 * meanwhile is not waited for, so churn elsewhere cannot livelock us. */
+	pthread_mutex_lock(&rt->rq_lock);
+	uint64_t target = rt->rq_retired;
+	while (rt->rq_reclaimed < target)
+		pthread_cond_wait(&rt->rq_done, &rt->rq_lock);
+	pthread_mutex_unlock(&rt->rq_lock);
+	PP_TSAN_ACQUIRE(&rt->tsan_sync);
+	return PP_OK;
+}
