@@ -180,9 +180,10 @@ pp_status pp_runtime_quiesce(pp_runtime *rt)
 		return pp__error(rt, PP_ERR_REENTRANT_CALL,
 		                 "pp_runtime_quiesce called from inside a plugin call");
 	if (pp__on_reclaimer(rt))
-		return pp__error(rt, PP_ERR_REENTRANT_CALL,
-		                 "pp_runtime_quiesce called from a plugin's teardown (the runtime's "
-		                 "reclaimer thread)");
+		return pp__error(
+		        rt, PP_ERR_REENTRANT_CALL,
+		        "pp_runtime_quiesce called from a plugin's teardown (the runtime's "
+		        "reclaimer thread)");
 	/* What was retired before this call; what reclamation itself retires
 	 * meanwhile is not waited for, so churn elsewhere cannot livelock us. */
 	pthread_mutex_lock(&rt->rq_lock);

@@ -239,7 +239,8 @@ struct pp_runtime {
 	_Atomic uint64_t next_instance_id; /* VM loaders' instance ids, unique per runtime */
 	uint64_t tmp_seq;                  /* unique names for native copies (under lock) */
 	_Atomic uint64_t bundle_changes;   /* bumped by every load and unload */
-	pp_watcher *watcher;               /* hot-reload thread, or NULL */
+	pp_watcher *watcher;               /* hot-reload thread, or NULL (under lock) */
+	pp_watcher *watcher_done;          /* one that stopped itself, not yet joined */
 	int tsan_sync;                     /* address TSan annotations synchronise on */
 };
 

@@ -103,32 +103,47 @@ static void rebuild(pp_watcher *w)
 			pending[pending_n++].due = w->items[i].due_ms;
 		}
 	clear_watches(w);
+	/* The bundles are listed under the lock; watches are added (and
+	 * failures logged) without it. */
 	pp_runtime *rt = w->rt;
+	struct {
+		uint64_t id;
+		char *path;
+	} *list = NULL;
+	size_t n = 0;
 	pthread_mutex_lock(&rt->lock);
 	w->seen_changes = atomic_load_explicit(&rt->bundle_changes, memory_order_relaxed);
-	for (pp_bundle *b = rt->bundles; b; b = b->next) {
-		if (!*b->path)
-			continue; /* loaded from memory: nothing on disk */
+	list = calloc(rt->bundle_count + 1, sizeof *list);
+	for (pp_bundle *b = rt->bundles; list && b; b = b->next)
+		if (b->cur && *b->path) /* loaded, from disk */
+			if ((list[n].path = pp__strdup(b->path)) != NULL)
+				list[n++].id = b->id;
+	pthread_mutex_unlock(&rt->lock);
+	if (!list)
+		pp__log(rt, PP_LOG_ERROR, "watch", "out of memory listing bundles to watch");
+	for (size_t i = 0; i < n; i++) {
+		const char *path = list[i].path;
 		struct stat st;
-		if (stat(b->path, &st) != 0)
-			continue;
-		bool ok;
-		if (S_ISDIR(st.st_mode)) {
-			ok = add_watch(w, b->path, NULL, b->id);
+		bool ok = true;
+		if (stat(path, &st) != 0) {
+			/* gone for now */
+		} else if (S_ISDIR(st.st_mode)) {
+			ok = add_watch(w, path, NULL, list[i].id);
 		} else {
-			char *dir = pp__strdup(b->path);
+			char *dir = pp__strdup(path);
 			char *slash = dir ? strrchr(dir, '/') : NULL;
-			const char *file = slash ? slash + 1 : b->path;
+			const char *file = slash ? slash + 1 : path;
 			if (slash)
 				*slash = '\0';
-			ok = dir && add_watch(w, slash ? (*dir ? dir : "/") : ".", file, b->id);
+			ok = dir &&
+			     add_watch(w, slash ? (*dir ? dir : "/") : ".", file, list[i].id);
 			free(dir);
 		}
 		if (!ok)
-			pp__log(rt, PP_LOG_ERROR, "watch", "out of memory watching bundle '%s'",
-			        b->name);
+			pp__log(rt, PP_LOG_ERROR, "watch", "out of memory watching '%s'", path);
+		free(list[i].path);
 	}
-	pthread_mutex_unlock(&rt->lock);
+	free(list);
 	for (size_t k = 0; k < pending_n; k++)
 		for (size_t i = 0; i < w->count; i++)
 			if (w->items[i].bundle_id == pending[k].id)
@@ -202,11 +217,40 @@ static void *watch_main(void *arg)
 	return NULL;
 }
 
+static void watcher_free(pp_watcher *w)
+{
+	pthread_join(w->thread, NULL);
+	clear_watches(w);
+	close(w->fd);
+	close(w->stop[0]);
+	close(w->stop[1]);
+	free(w);
+}
+
+/* Joins a watcher that stopped itself (from an on_reload callback on its
+ * own thread), unless that thread is the caller. */
+static void reap(pp_runtime *rt)
+{
+	pthread_mutex_lock(&rt->lock);
+	pp_watcher *w = rt->watcher_done;
+	if (w && pthread_equal(pthread_self(), w->thread))
+		w = NULL;
+	if (w)
+		rt->watcher_done = NULL;
+	pthread_mutex_unlock(&rt->lock);
+	if (w)
+		watcher_free(w);
+}
+
 pp_status pp_watch_start(pp_runtime *rt, uint32_t debounce_ms)
 {
 	if (!rt)
 		return PP_ERR_INVALID_ARGUMENT;
-	if (rt->watcher)
+	reap(rt);
+	pthread_mutex_lock(&rt->lock);
+	bool running = rt->watcher != NULL;
+	pthread_mutex_unlock(&rt->lock);
+	if (running)
 		return pp__error(rt, PP_ERR_INVALID_ARGUMENT, "the watcher is already running");
 	if (!rt->cfg.hot_reload_enabled)
 		return pp__error(rt, PP_ERR_UNSUPPORTED,
@@ -234,22 +278,41 @@ pp_status pp_watch_start(pp_runtime *rt, uint32_t debounce_ms)
 		free(w);
 		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "cannot start the watcher thread");
 	}
-	rt->watcher = w;
+	pthread_mutex_lock(&rt->lock);
+	running = rt->watcher != NULL;
+	if (!running)
+		rt->watcher = w;
+	pthread_mutex_unlock(&rt->lock);
+	if (running) { /* another thread started one meanwhile */
+		ssize_t n = write(w->stop[1], "x", 1);
+		(void)n;
+		watcher_free(w);
+		return pp__error(rt, PP_ERR_INVALID_ARGUMENT, "the watcher is already running");
+	}
 	return PP_OK;
 }
 
 void pp_watch_stop(pp_runtime *rt)
 {
-	pp_watcher *w = rt ? rt->watcher : NULL;
-	if (!w)
+	if (!rt)
 		return;
+	pthread_mutex_lock(&rt->lock);
+	pp_watcher *w = rt->watcher;
 	rt->watcher = NULL;
-	ssize_t n = write(w->stop[1], "x", 1);
-	(void)n;
-	pthread_join(w->thread, NULL);
-	clear_watches(w);
-	close(w->fd);
-	close(w->stop[0]);
-	close(w->stop[1]);
-	free(w);
+	bool self = w && pthread_equal(pthread_self(), w->thread);
+	if (self)
+		rt->watcher_done = w;
+	pthread_mutex_unlock(&rt->lock);
+	if (w) {
+		ssize_t n = write(w->stop[1], "x", 1);
+		(void)n;
+	}
+	/* Called from a callback on the watcher's own thread: it cannot join
+	 * itself. It sees the stop byte once the callback returns, and is joined
+	 * by the next pp_watch_start, pp_watch_stop or pp_runtime_free. */
+	if (self)
+		return;
+	if (w)
+		watcher_free(w);
+	reap(rt);
 }

@@ -118,6 +118,38 @@ static int interrupt_handler(JSRuntime *qrt, void *opaque)
 	return 1;
 }
 
+/* Room the host keeps below a guest's stack budget: QuickJS checks its limit
+ * on function entry, and builtins, the runtime and the host's own frames
+ * need stack past that point. */
+#define HOST_STACK_RESERVE (96u << 10)
+
+/* The stack a guest entered from here may use: the configured budget, but
+ * never more than what remains of the calling thread's real stack below this
+ * frame, less the host's reserve. A nested entry (a guest calling a peer in
+ * another VM) measures from where it is, so a chain of VMs shares one
+ * thread's stack instead of each assuming a fresh one. */
+static size_t stack_room(size_t configured)
+{
+	static _Thread_local uintptr_t low; /* this thread's stack bottom; 1: unknown */
+	if (!low) {
+		low = 1;
+		pthread_attr_t attr;
+		if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+			void *addr;
+			size_t size;
+			if (pthread_attr_getstack(&attr, &addr, &size) == 0 && addr)
+				low = (uintptr_t)addr;
+			pthread_attr_destroy(&attr);
+		}
+	}
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	if (low == 1 || sp <= low)
+		return configured;
+	size_t avail = sp - low;
+	size_t room = avail > HOST_STACK_RESERVE ? avail - HOST_STACK_RESERVE : 1;
+	return room < configured ? room : configured; /* never 0: that means "no limit" */
+}
+
 /* Waits for the VM to be free and takes it: the slow path of vm_take.
  * While waiting, the thread says which VM it waits for (in its pp_tstate),
  * so a thread about to wait can follow "owner waits for a VM whose owner
@@ -191,7 +223,9 @@ static inline uint32_t vm_enter(js_vm *vm)
 	uint32_t code = vm_take(vm, pp__thread_id());
 	if (code != PP_OK)
 		return code;
-	/* The caller's stack, wherever it is, is where JS's stack budget starts. */
+	/* The caller's stack, wherever it is, is where JS's stack budget starts,
+	 * and the budget never exceeds what is left of the thread's stack. */
+	JS_SetMaxStackSize(vm->qrt, stack_room(vm->stack_bytes));
 	JS_UpdateStackTop(vm->qrt);
 	vm->call_started_ns = 0;
 	vm->interrupted = false;
@@ -537,6 +571,7 @@ static js_vm *vm_new(pp_runtime *rt, const pp_bundle_source *src)
 		return NULL;
 	}
 	JS_SetMemoryLimit(vm->qrt, src->js.memory_bytes);
+	vm->stack_bytes = src->js.stack_bytes;
 	JS_SetMaxStackSize(vm->qrt, src->js.stack_bytes);
 	JS_SetInterruptHandler(vm->qrt, interrupt_handler, vm);
 	vm->ctx = JS_NewContext(vm->qrt);

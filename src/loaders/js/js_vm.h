@@ -57,6 +57,7 @@ struct js_vm {
 	/* CPU limit: the interrupt handler reads the clock only once a call has
 	 * run long enough for QuickJS to poll, and stops it past the budget. */
 	uint64_t cpu_budget_ns;
+	size_t stack_bytes;       /* configured stack budget (each entry may get less) */
 	uint64_t call_started_ns; /* 0 until the first poll of the current call */
 	bool interrupted;
 

@@ -1,0 +1,636 @@
+/* test_hardening.c — what a hostile plugin or a host with many threads must
+ * not be able to do to the runtime: leave code behind that was unmapped,
+ * deadlock bundles against each other, overflow the host's stack, stall
+ * another runtime, reuse an identity, or sneak an unchecked size past a
+ * limit. Threads are real; a watchdog turns a deadlock into a failure. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "js_helpers.h"
+
+/* Joins n threads, failing the test if they are not done within `seconds`
+ * (a deadlock), instead of hanging until CTest's timeout. */
+static void join_within(pthread_t *threads, size_t n, int seconds)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += seconds;
+	for (size_t i = 0; i < n; i++)
+		if (pthread_timedjoin_np(threads[i], NULL, &until) != 0)
+			fail_msg("thread %zu still running after %d s: a deadlock", i, seconds);
+}
+
+static const pp_host_contract_interface *host_iface(pp_runtime *rt, const char *name)
+{
+	const pp_host_api *h = pp_runtime_host_api(rt);
+	return h->resolve_host_contract_interface(h, pp_host_contract_id(name, 1), 0);
+}
+
+static uint32_t bundle_count(pp_runtime *rt)
+{
+	pp_stats st;
+	pp_runtime_stats(rt, &st);
+	return st.bundles;
+}
+
+/* ---- Lifetimes ------------------------------------------------------------ */
+
+static void host_contracts_a_plugin_registered_leave_with_its_version(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	const pp_host_api *h = pp_runtime_host_api(rt);
+	uint64_t id = load_ok(rt, fx("hostprov"));
+	assert_non_null(host_iface(rt, "test.provided"));
+	assert_null(host_iface(rt, "test.late"));
+	uint32_t code;
+	/* registered from a call, outside init: still the bundle's */
+	assert_int_equal(call_i32(rt, "test.hostprov", 0, 0, &code), PP_OK);
+	assert_int_equal(code, PP_OK);
+	assert_non_null(host_iface(rt, "test.late"));
+
+	assert_int_equal(pp_bundle_reload(rt, id), PP_OK);
+	assert_non_null(host_iface(rt, "test.provided")); /* the new version's */
+	assert_null(host_iface(rt, "test.late"));         /* the old version's went with it */
+	pp_host_contract_instance inst =
+	        h->get_host_contract(h, pp_host_contract_id("test.provided", 1), 0);
+	assert_non_null(inst.data);
+
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	assert_null(host_iface(rt, "test.provided"));
+	inst = h->get_host_contract(h, pp_host_contract_id("test.provided", 1), 0);
+	assert_null(inst.data);
+	assert_int_equal(pp_runtime_quiesce(rt), PP_OK);
+	pp_stats st;
+	pp_runtime_stats(rt, &st);
+	assert_int_equal(st.host_contracts, 0);
+	pp_runtime_free(rt); /* nothing left to call into unmapped code */
+}
+
+static void a_bundle_loading_itself_from_its_init_yields_one_bundle(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	load_ok(rt, fx("selfload"));
+	uint32_t code;
+	assert_int_equal(call_i32(rt, "test.selfload", 0, 0, &code), PP_ERR_DUPLICATE_PROVIDER);
+	assert_int_equal(code, PP_OK);
+	assert_int_equal(bundle_count(rt), 1);
+	pp_runtime_free(rt);
+}
+
+typedef struct racer {
+	pp_runtime *rt;
+	const char *src;
+	atomic_int *go;
+	int rounds;
+	pp_status st;
+	char why[256];
+	int bad; /* statuses outside the allowed set */
+} racer;
+
+static void *load_once(void *p)
+{
+	racer *r = p;
+	while (!atomic_load(r->go))
+		;
+	r->st = js_load_src(r->rt, "twin", r->src, NULL);
+	snprintf(r->why, sizeof r->why, "%s", r->st ? pp_last_error(r->rt) : "");
+	return NULL;
+}
+
+static void concurrent_loads_of_one_name_yield_one_bundle(void **state)
+{
+	(void)state;
+	/* top-level work widens the window in which the loads overlap */
+	static const char src[] = "for (var i = 0; i < 200000; i++) {}\n" JS_ONE(
+	        "test.twin", "function () { return 0; }");
+	for (int round = 0; round < 5; round++) {
+		pp_runtime *rt = rt_new();
+		atomic_int go = 0;
+		racer r[4];
+		pthread_t t[4];
+		for (int i = 0; i < 4; i++) {
+			r[i] = (racer){.rt = rt, .src = src, .go = &go};
+			pthread_create(&t[i], NULL, load_once, &r[i]);
+		}
+		atomic_store(&go, 1);
+		join_within(t, 4, 60);
+		int ok = 0;
+		for (int i = 0; i < 4; i++) {
+			if (r[i].st == PP_OK) {
+				ok++;
+				continue;
+			}
+			assert_int_equal(r[i].st, PP_ERR_DUPLICATE_PROVIDER);
+			assert_contains(r[i].why, "bundle 'twin' is already");
+		}
+		assert_int_equal(ok, 1);
+		assert_int_equal(bundle_count(rt), 1);
+		pp_runtime_free(rt);
+	}
+}
+
+static void *churn_loads(void *p)
+{
+	racer *r = p;
+	for (int i = 0; i < r->rounds; i++) {
+		pp_status st = js_load_src(r->rt, "churn", r->src, NULL);
+		r->bad += st != PP_OK && st != PP_ERR_DUPLICATE_PROVIDER;
+	}
+	return NULL;
+}
+
+static void *churn_unloads(void *p)
+{
+	racer *r = p;
+	for (int i = 0; i < r->rounds; i++) {
+		pp_status st = pp_bundle_unload(r->rt, pp_bundle_id("churn"), 0);
+		r->bad += st != PP_OK && st != PP_ERR_NOT_FOUND;
+	}
+	return NULL;
+}
+
+static void *churn_calls(void *p)
+{
+	racer *r = p;
+	for (int i = 0; i < r->rounds * 4; i++) {
+		int32_t out = 0;
+		uint32_t st = js_call(r->rt, "test.churn", 0, NULL, &out);
+		r->bad += st != PP_OK && st != PP_ERR_STALE_HANDLE;
+	}
+	return NULL;
+}
+
+static void loads_unloads_and_calls_racing_never_touch_a_freed_bundle(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	static const char src[] = JS_ONE("test.churn", "function () { return 0; }");
+	racer r[3] = {{.rt = rt, .src = src, .rounds = 150},
+	              {.rt = rt, .src = src, .rounds = 150},
+	              {.rt = rt, .src = src, .rounds = 150}};
+	pthread_t t[3];
+	pthread_create(&t[0], NULL, churn_loads, &r[0]);
+	pthread_create(&t[1], NULL, churn_unloads, &r[1]);
+	pthread_create(&t[2], NULL, churn_calls, &r[2]);
+	join_within(t, 3, 120);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(r[i].bad, 0);
+	pp_runtime_free(rt);
+}
+
+/* ---- Callbacks ------------------------------------------------------------ */
+
+typedef struct reload_probe {
+	pp_runtime *rt;
+	bool stop_watch;
+	atomic_int failed;
+	char reason[512];
+} reload_probe;
+
+static void probe_reload(void *ud, uint64_t id, const char *name, uint32_t phase,
+                         const char *reason)
+{
+	(void)id;
+	(void)name;
+	reload_probe *p = ud;
+	if (phase != PP_RELOAD_FAILED)
+		return;
+	/* a failing call replaces this thread's last error */
+	pp_guest_contract_handle bad = {12345, 99};
+	pp_guest_contract_instance none = {NULL, 0};
+	int32_t out;
+	pp_call(p->rt, bad, none, 0, NULL, &out, NULL);
+	if (p->stop_watch)
+		pp_watch_stop(p->rt); /* on the watcher's own thread */
+	snprintf(p->reason, sizeof p->reason, "%s", reason ? reason : "(null)");
+	atomic_store(&p->failed, 1);
+}
+
+static pp_runtime *rt_probed(reload_probe *p)
+{
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.log_level = PP_LOG_ERROR;
+	cfg.on_reload = probe_reload;
+	cfg.reload_userdata = p;
+	pp_runtime *rt = NULL;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	p->rt = rt;
+	return rt;
+}
+
+#define BROKEN_JS "function polyplug_init() { throw new Error('broken on purpose'); }\n"
+
+static void reload_reason_outlives_a_failing_call_in_the_callback(void **state)
+{
+	(void)state;
+	reload_probe p = {0};
+	pp_runtime *rt = rt_probed(&p);
+	char dir[256];
+	js_write_dir(dir, sizeof dir, JS_ONE("test.r", "function () { return 0; }"));
+	uint64_t id = load_ok(rt, dir);
+	write_text(dir, "bundle.js", BROKEN_JS);
+	assert_int_not_equal(pp_bundle_reload(rt, id), PP_OK);
+	assert_int_equal(atomic_load(&p.failed), 1);
+	assert_contains(p.reason, "broken on purpose");
+	assert_contains(pp_last_error(rt), "broken on purpose"); /* the reload's, again */
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
+static void watch_stop_from_on_reload_on_the_watcher_thread_is_safe(void **state)
+{
+	(void)state;
+	reload_probe p = {.stop_watch = true};
+	pp_runtime *rt = rt_probed(&p);
+	char dir[256];
+	js_write_dir(dir, sizeof dir, JS_ONE("test.w", "function () { return 0; }"));
+	load_ok(rt, dir);
+	assert_int_equal(pp_watch_start(rt, 20), PP_OK);
+	usleep(100 * 1000); /* the watcher builds its set */
+	write_text(dir, "bundle.js", BROKEN_JS);
+	for (int i = 0; i < 1000 && !atomic_load(&p.failed); i++)
+		usleep(10 * 1000);
+	assert_int_equal(atomic_load(&p.failed), 1);
+	assert_contains(p.reason, "broken on purpose");
+	usleep(50 * 1000);
+	write_text(dir, "bundle.js", BROKEN_JS); /* nobody watches any more */
+	pp_runtime_free(rt);                     /* joins the watcher that stopped itself */
+	remove_tree(dir);
+}
+
+/* ---- Instances and versions ----------------------------------------------- */
+
+#define COUNTER_JS                                                                    \
+	JS_PRELUDE "function polyplug_init(hl, hh, cl, ch, bridge) {\n"               \
+	           "  return ok([reg('test.ctr', [function (impl, a, o, ar, b) {\n"   \
+	           "    impl.n++; b.writeI32(o, impl.n); return 0; }])]);\n}\n"
+
+static void instance_ids_are_never_reused_across_versions(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	char dir[256];
+	js_write_dir(dir, sizeof dir, COUNTER_JS);
+	uint64_t id = load_ok(rt, dir);
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("test.ctr", 1), 0);
+	pp_guest_contract_instance old, fresh;
+	int32_t out = 0;
+	assert_int_equal(pp_instance_create(rt, h, NULL, &old), PP_OK);
+	assert_int_equal(pp_call(rt, h, old, 0, NULL, &out, NULL), PP_OK);
+	assert_int_equal(out, 1);
+	assert_int_equal(pp_bundle_reload(rt, id), PP_OK);
+	assert_int_equal(pp_instance_create(rt, h, NULL, &fresh), PP_OK);
+	assert_ptr_not_equal(old.data, fresh.data);
+	/* the replaced version's instance is not the new one's */
+	assert_int_equal(pp_instance_destroy(rt, h, old), PP_ERR_STALE_HANDLE);
+	assert_int_equal(pp_call(rt, h, fresh, 0, NULL, &out, NULL), PP_OK);
+	assert_int_equal(out, 1);
+	assert_int_equal(pp_call(rt, h, fresh, 0, NULL, &out, NULL), PP_OK);
+	assert_int_equal(out, 2);
+	assert_int_equal(pp_instance_destroy(rt, h, fresh), PP_OK);
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
+static void js_registrations_keep_their_minor_version(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	static const char src[] = JS_PRELUDE
+	        "function polyplug_init() {\n"
+	        "  var r = reg('test.minor', [function () { return 0; }]);\n"
+	        "  r.version = 0x00010002;\n"
+	        "  return ok([r]);\n}\n";
+	js_load_ok(rt, "minor", src);
+	uint64_t cid = pp_guest_contract_id("test.minor", 1);
+	assert_false(pp_handle_is_null(pp_find(rt, cid, pp_version_pack(1, 1))));
+	assert_false(pp_handle_is_null(pp_find(rt, cid, pp_version_pack(1, 2))));
+	assert_true(pp_handle_is_null(pp_find(rt, cid, pp_version_pack(1, 3))));
+	const pp_guest_contract_interface *i = pp_resolve(rt, pp_find(rt, cid, 1));
+	assert_non_null(i);
+	assert_int_equal(i->contract_version.major, 1);
+	assert_int_equal(i->contract_version.minor, 2);
+	pp_runtime_free(rt);
+}
+
+/* ---- Sizes from plugin input ---------------------------------------------- */
+
+static void expect_refused(pp_runtime *rt, const char *src, pp_status want, const char *needle)
+{
+	pp_status st = js_load_src(rt, "huge", src, NULL);
+	if (st != want)
+		fail_msg("status %u (want %u): %s", st, want, pp_last_error(rt));
+	assert_contains(pp_last_error(rt), needle);
+	assert_int_equal(bundle_count(rt), 0);
+}
+
+#define WITH_FN_COUNT(count)                                                       \
+	JS_PRELUDE "function polyplug_init() {\n"                                  \
+	           "  var r = reg('test.huge', [function () { return 0; }]);\n"    \
+	           "  r.fnCount = " count ";\n"                                    \
+	           "  return ok([r]);\n}\n"
+
+static void sizes_from_plugins_are_bounded_before_they_reach_an_allocator(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	expect_refused(rt, WITH_FN_COUNT("4294967295"), PP_ERR_INIT_FAILED, "limit is 65536");
+	expect_refused(rt, WITH_FN_COUNT("2 ** 53"), PP_ERR_INIT_FAILED, "limit is 65536");
+	expect_refused(rt, WITH_FN_COUNT("Infinity"), PP_ERR_INIT_FAILED, "limit is 65536");
+	expect_refused(rt, WITH_FN_COUNT("65537"), PP_ERR_INIT_FAILED, "limit is 65536");
+	/* more functions declared than given: refused, naming the missing one */
+	expect_refused(rt, WITH_FN_COUNT("3"), PP_ERR_INIT_FAILED, "functions[1]");
+	expect_refused(rt,
+	               JS_PRELUDE "function polyplug_init() {\n"
+	                          "  var r = []; r.length = 4294967295;\n"
+	                          "  return ok(r);\n}\n",
+	               PP_ERR_INIT_FAILED, "limit is 4096");
+	/* NaN and negative counts read as 0, as the reference reads them */
+	js_load_ok(rt, "nan", WITH_FN_COUNT("NaN"));
+	int32_t out;
+	assert_int_equal(js_call(rt, "test.huge", 0, NULL, &out), PP_ERR_FUNCTION_NOT_AVAILABLE);
+	assert_int_equal(pp_bundle_load(rt, fx("broken_huge_count"), NULL, NULL),
+	                 PP_ERR_INIT_FAILED);
+	assert_contains(pp_last_error(rt), "limit is 65536");
+	/* and the runtime is as usable as before */
+	js_load_ok(rt, "fine", JS_ONE("test.fine", "function () { return 0; }"));
+	assert_int_equal(js_call(rt, "test.fine", 0, NULL, &out), PP_OK);
+	pp_runtime_free(rt);
+}
+
+static void a_throwing_registration_getter_fails_the_load_with_its_cause(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	expect_refused(rt,
+	               JS_PRELUDE "function polyplug_init() {\n"
+	                          "  var r = reg('test.g', [function () { return 0; }]);\n"
+	                          "  Object.defineProperty(r, 'fnCount', { get: function () {\n"
+	                          "    throw new Error('no count for you'); } });\n"
+	                          "  return ok([r]);\n}\n",
+	               PP_ERR_INIT_FAILED, "no count for you");
+	expect_refused(rt,
+	               JS_PRELUDE "function polyplug_init() {\n"
+	                          "  var r = reg('test.g', [function () { return 0; }]);\n"
+	                          "  Object.defineProperty(r.interface, 'functions', { get: "
+	                          "function () {\n"
+	                          "    throw new TypeError('functions withheld'); } });\n"
+	                          "  return ok([r]);\n}\n",
+	               PP_ERR_INIT_FAILED, "functions withheld");
+	pp_runtime_free(rt);
+}
+
+/* ---- Threads -------------------------------------------------------------- */
+
+/* Bundle SELF: fn 0 spins, then calls fn 1 of PEER; fn 1 returns at once. */
+#define PINGPONG_JS(self, peer)                                                          \
+	JS_PRELUDE "function spin(ms) { var t = Date.now(); while (Date.now() - t < ms) {} }\n" \
+	           "var peer = cid('guest_contract:" peer "@1');\n"                          \
+	           "function polyplug_init() {\n"                                            \
+	           "  return ok([reg('" self "', [\n"                                        \
+	           "    function (impl, a, o, ar, b) { spin(2);\n"                           \
+	           "      return b.dispatchPeer(peer[0], peer[1], 0, 1, 0, 0); },\n"         \
+	           "    function () { return 0; }])]);\n}\n"
+
+typedef struct caller {
+	pp_runtime *rt;
+	const char *contract;
+	int rounds, ok, refused, other;
+} caller;
+
+static void *call_loop(void *p)
+{
+	caller *c = p;
+	for (int i = 0; i < c->rounds; i++) {
+		int32_t out;
+		uint32_t st = js_call(c->rt, c->contract, 0, NULL, &out);
+		if (st == PP_OK)
+			c->ok++;
+		else if (st == PP_ERR_REENTRANT_CALL)
+			c->refused++;
+		else
+			c->other++;
+	}
+	return NULL;
+}
+
+static void peer_calls_between_two_js_bundles_never_deadlock(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	js_load_ok(rt, "ping", PINGPONG_JS("test.jping", "test.jpong"));
+	js_load_ok(rt, "pong", PINGPONG_JS("test.jpong", "test.jping"));
+	caller c[2] = {{rt, "test.jping", 150, 0, 0, 0}, {rt, "test.jpong", 150, 0, 0, 0}};
+	pthread_t t[2];
+	pthread_create(&t[0], NULL, call_loop, &c[0]);
+	pthread_create(&t[1], NULL, call_loop, &c[1]);
+	join_within(t, 2, 120);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(c[i].other, 0);
+		assert_int_equal(c[i].ok + c[i].refused, 150);
+	}
+	assert_true(c[0].ok + c[1].ok > 0);
+	pp_runtime_free(rt);
+}
+
+typedef struct inside {
+	pp_runtime *rt;
+	atomic_int entered;
+	uint32_t st;
+} inside;
+
+static void *call_slow_x(void *p)
+{
+	inside *in = p;
+	atomic_store(&in->entered, 1);
+	int32_t out;
+	in->st = js_call(in->rt, "test.x", 0, NULL, &out);
+	return NULL;
+}
+
+static void a_load_whose_init_calls_a_busy_bundle_never_deadlocks(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	load_ok(rt, fx("hostprov"));
+	/* X, fn 0: spin, then call a native plugin that uses the host table
+	 * (register_host_contract takes the runtime's lock). */
+	js_load_ok(rt, "x",
+	           JS_PRELUDE "function spin(ms) { var t = Date.now(); while (Date.now() - t < ms) "
+	                      "{} }\n"
+	                      "var hp = cid('guest_contract:test.hostprov@1');\n"
+	                      "function polyplug_init(hl, hh, cl, ch, bridge) {\n"
+	                      "  return ok([reg('test.x', [\n"
+	                      "    function (impl, a, o, ar, b) { spin(300);\n"
+	                      "      return b.dispatchPeer(hp[0], hp[1], 0, 0, 0, o); },\n"
+	                      "    function () { return 0; }])]);\n}\n");
+	inside in = {.rt = rt};
+	pthread_t t;
+	pthread_create(&t, NULL, call_slow_x, &in);
+	while (!atomic_load(&in.entered))
+		;
+	usleep(50 * 1000);
+	/* Y's init calls X, which the other thread is inside. */
+	pp_dependency needs_x = {pp_guest_contract_id("test.x", 1), 0};
+	pp_load_options o = {.name = "y", .dependencies = &needs_x, .dependency_count = 1};
+	static const char y[] =
+	        JS_PRELUDE "var x = cid('guest_contract:test.x@1');\n"
+	                   "function polyplug_init(hl, hh, cl, ch, b) {\n"
+	                   "  var st = b.dispatchPeer(x[0], x[1], 0, 1, 0, 0);\n"
+	                   "  if (st !== 0) throw new Error('x said ' + st);\n"
+	                   "  return ok([reg('test.y', [function () { return 0; }])]);\n}\n";
+	assert_int_equal(pp_bundle_load_source(rt, y, strlen(y), &o, NULL), PP_OK);
+	join_within(&t, 1, 60);
+	assert_int_equal(in.st, PP_OK);
+	assert_non_null(host_iface(rt, "test.late"));
+	pp_runtime_free(rt);
+}
+
+#define RECURSE_JS                                                                     \
+	JS_PRELUDE "function deep(n) { return deep(n + 1) + 1; }\n"                    \
+	           "function polyplug_init() {\n"                                      \
+	           "  return ok([reg('test.deep', [function () { return deep(0); }])]);\n}\n"
+
+static void *call_deep(void *p)
+{
+	inside *in = p;
+	int32_t out;
+	in->st = js_call(in->rt, "test.deep", 0, NULL, &out);
+	return NULL;
+}
+
+static void deep_recursion_on_a_small_thread_throws_in_the_guest(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new(); /* the default JS stack budget (1 MiB) exceeds the thread's */
+	js_load_ok(rt, "deep", RECURSE_JS);
+	inside in = {.rt = rt};
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256u << 10);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, &attr, call_deep, &in), 0);
+	pthread_attr_destroy(&attr);
+	join_within(&t, 1, 60);
+	assert_int_equal(in.st, PP_ERR_GENERIC); /* "stack overflow", thrown in the guest */
+	pp_runtime_free(rt);
+}
+
+/* Each bundle of the chain recurses until its stack budget runs out, then
+ * calls the next one from there. */
+#define CHAIN_JS(self, next)                                                               \
+	JS_PRELUDE "var next = cid('guest_contract:" next "@1'); var b;\n"                   \
+	           "function dive() { try { return dive() + 1; } catch (e) {\n"              \
+	           "  return b.dispatchPeer(next[0], next[1], 0, 0, 0, 0); } }\n" \
+	           "function polyplug_init() {\n"                                            \
+	           "  return ok([reg('" self "', [function (impl, a, o, ar, br) {\n"          \
+	           "    b = br; dive(); return 0; }])]);\n}\n"
+
+static void *call_chain(void *p)
+{
+	inside *in = p;
+	int32_t out;
+	in->st = js_call(in->rt, "test.c1", 0, NULL, &out);
+	return NULL;
+}
+
+static void nested_vm_entries_share_the_thread_stack(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	js_load_ok(rt, "c3", CHAIN_JS("test.c3", "test.none"));
+	js_load_ok(rt, "c2", CHAIN_JS("test.c2", "test.c3"));
+	js_load_ok(rt, "c1", CHAIN_JS("test.c1", "test.c2"));
+	inside in = {.rt = rt};
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 1u << 20);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, &attr, call_chain, &in), 0);
+	pthread_attr_destroy(&attr);
+	join_within(&t, 1, 60);
+	assert_int_equal(in.st, PP_OK); /* it returned: no SIGSEGV on the way */
+	pp_runtime_free(rt);
+}
+
+/* ---- Grace periods -------------------------------------------------------- */
+
+static void *call_slow(void *p)
+{
+	inside *in = p;
+	atomic_store(&in->entered, 1);
+	int32_t out;
+	in->st = js_call(in->rt, "test.slow", 0, NULL, &out);
+	atomic_store(&in->entered, 2);
+	return NULL;
+}
+
+static void quiesce_is_not_held_up_by_a_long_call_in_another_runtime(void **state)
+{
+	(void)state;
+	pp_runtime *busy = rt_new(), *rt = rt_new();
+	js_load_ok(busy, "slow",
+	           JS_ONE("test.slow",
+	                  "function () { var t = Date.now(); while (Date.now() - t < 1500) {} "
+	                  "return 0; }"));
+	inside in = {.rt = busy};
+	pthread_t t;
+	pthread_create(&t, NULL, call_slow, &in);
+	while (!atomic_load(&in.entered))
+		;
+	usleep(20 * 1000);
+	uint64_t id = js_load_ok(rt, "quick", JS_ONE("test.quick", "function () { return 0; }"));
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	assert_int_equal(pp_runtime_quiesce(rt), PP_OK);
+	pp_stats st;
+	pp_runtime_stats(rt, &st);
+	assert_int_equal(st.pending_reclaims, 0);
+	assert_int_equal(atomic_load(&in.entered), 1); /* the other call still runs */
+	join_within(&t, 1, 60);
+	assert_int_equal(in.st, PP_OK);
+	pp_runtime_free(rt);
+	pp_runtime_free(busy);
+}
+
+static void quiesce_returns_under_load_and_unload_churn(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	static const char src[] = JS_ONE("test.churn", "function () { return 0; }");
+	racer r[2] = {{.rt = rt, .src = src, .rounds = 300}, {.rt = rt, .src = src, .rounds = 300}};
+	pthread_t t[2];
+	pthread_create(&t[0], NULL, churn_loads, &r[0]);
+	pthread_create(&t[1], NULL, churn_unloads, &r[1]);
+	for (int i = 0; i < 30; i++)
+		assert_int_equal(pp_runtime_quiesce(rt), PP_OK);
+	join_within(t, 2, 120);
+	pp_runtime_free(rt);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(host_contracts_a_plugin_registered_leave_with_its_version),
+	        cmocka_unit_test(a_bundle_loading_itself_from_its_init_yields_one_bundle),
+	        cmocka_unit_test(concurrent_loads_of_one_name_yield_one_bundle),
+	        cmocka_unit_test(loads_unloads_and_calls_racing_never_touch_a_freed_bundle),
+	        cmocka_unit_test(reload_reason_outlives_a_failing_call_in_the_callback),
+	        cmocka_unit_test(watch_stop_from_on_reload_on_the_watcher_thread_is_safe),
+	        cmocka_unit_test(instance_ids_are_never_reused_across_versions),
+	        cmocka_unit_test(js_registrations_keep_their_minor_version),
+	        cmocka_unit_test(sizes_from_plugins_are_bounded_before_they_reach_an_allocator),
+	        cmocka_unit_test(a_throwing_registration_getter_fails_the_load_with_its_cause),
+	        cmocka_unit_test(peer_calls_between_two_js_bundles_never_deadlock),
+	        cmocka_unit_test(a_load_whose_init_calls_a_busy_bundle_never_deadlocks),
+	        cmocka_unit_test(deep_recursion_on_a_small_thread_throws_in_the_guest),
+	        cmocka_unit_test(nested_vm_entries_share_the_thread_stack),
+	        cmocka_unit_test(quiesce_is_not_held_up_by_a_long_call_in_another_runtime),
+	        cmocka_unit_test(quiesce_returns_under_load_and_unload_churn),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
