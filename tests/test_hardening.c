@@ -35,6 +35,12 @@ static uint32_t bundle_count(pp_runtime *rt)
 	return st.bundles;
 }
 
+typedef struct inside {
+	pp_runtime *rt;
+	atomic_int entered;
+	uint32_t st;
+} inside;
+
 /* ---- Lifetimes ------------------------------------------------------------ */
 
 static void host_contracts_a_plugin_registered_leave_with_its_version(void **state)
@@ -182,6 +188,200 @@ static void loads_unloads_and_calls_racing_never_touch_a_freed_bundle(void **sta
 	pp_runtime_free(rt);
 }
 
+static void a_native_init_that_offers_a_host_contract_then_fails_leaves_nothing(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	assert_int_equal(pp_bundle_load(rt, fx("broken_host_then_fail"), NULL, NULL),
+	                 PP_ERR_INIT_FAILED);
+	assert_contains(pp_last_error(rt), "changed my mind");
+	assert_null(host_iface(rt, "test.doomed"));
+	assert_int_equal(bundle_count(rt), 0);
+	pp_runtime_free(rt);
+}
+
+typedef struct late_call {
+	pp_runtime *rt;
+	atomic_int entered;
+	uint32_t st;
+	int32_t out;
+} late_call;
+
+static void *register_late_slowly(void *p)
+{
+	late_call *c = p;
+	atomic_store(&c->entered, 1);
+	c->out = call_i32(c->rt, "test.hostprov", 0, 300, &c->st);
+	return NULL;
+}
+
+static void replaced_code_cannot_register_a_host_contract(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	uint64_t id = load_ok(rt, fx("hostprov"));
+	late_call c = {.rt = rt};
+	pthread_t t;
+	pthread_create(&t, NULL, register_late_slowly, &c);
+	while (!atomic_load(&c.entered))
+		;
+	usleep(50 * 1000);
+	/* the call sleeps in the old version's code, then registers from it */
+	assert_int_equal(pp_bundle_reload(rt, id), PP_OK);
+	join_within(&t, 1, 60);
+	/* the plugin passes the registration's error on as its call's */
+	assert_int_equal(c.st, PP_ERR_STALE_HANDLE);
+	assert_int_equal(c.out, PP_ERR_STALE_HANDLE);
+	assert_null(host_iface(rt, "test.late"));
+	assert_int_equal(pp_runtime_quiesce(rt), PP_OK); /* the old code is unmapped */
+	assert_null(host_iface(rt, "test.late"));
+	pp_runtime_free(rt);
+}
+
+static void *load_dependent(void *p)
+{
+	inside *in = p;
+	atomic_store(&in->entered, 1);
+	/* its init calls calc again and again while calc is unloaded under it */
+	pp_dependency needs = {pp_guest_contract_id("test.calc", 1), 0};
+	pp_load_options o = {.name = "dependent", .dependencies = &needs, .dependency_count = 1};
+	static const char src[] = JS_PRELUDE
+	        "var calc = cid('guest_contract:test.calc@1');\n"
+	        "function polyplug_init(hl, hh, cl, ch, b) {\n"
+	        "  var t = Date.now();\n"
+	        "  while (Date.now() - t < 300) {\n"
+	        "    var h = b.findByContract(calc[0], calc[1], 0);\n"
+	        "    b.resolveGuestContract(h);\n"
+	        "    var p = b.alloc(12), ptr = p[0] + p[1] * 4294967296;\n"
+	        "    b.writeI32(ptr, 1); b.writeI32(ptr + 4, 2);\n"
+	        "    b.dispatchPeer(calc[0], calc[1], 0, 0, ptr, ptr + 8);\n"
+	        "    b.free(p[0], p[1], 12, 1);\n"
+	        "  }\n"
+	        "  return ok([reg('test.dependent', [function () { return 0; }])]);\n}\n";
+	in->st = pp_bundle_load_source(in->rt, src, strlen(src), &o, NULL);
+	return NULL;
+}
+
+static void
+a_dependency_unloaded_during_a_dependents_init_stays_mapped_until_it_returns(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	uint64_t calc = load_ok(rt, fx("calc_v1"));
+	inside in = {.rt = rt};
+	pthread_t t;
+	pthread_create(&t, NULL, load_dependent, &in);
+	while (!atomic_load(&in.entered))
+		;
+	usleep(80 * 1000);
+	assert_int_equal(pp_bundle_unload(rt, calc, 0), PP_OK);
+	assert_int_equal(pp_runtime_quiesce(rt), PP_OK);
+	join_within(&t, 1, 60);
+	assert_int_equal(in.st, PP_OK);
+	pp_runtime_free(rt);
+}
+
+typedef struct finder {
+	pp_runtime *rt;
+	atomic_int done;
+	long lookups, misses;
+} finder;
+
+static void *find_forever(void *p)
+{
+	finder *f = p;
+	uint64_t cid = pp_guest_contract_id("test.stay", 1);
+	while (!atomic_load(&f->done)) {
+		f->lookups++;
+		f->misses += pp_handle_is_null(pp_find(f->rt, cid, 0));
+	}
+	return NULL;
+}
+
+static void find_never_misses_a_contract_that_is_being_reloaded(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	char dir[256];
+	js_write_dir(dir, sizeof dir, JS_ONE("test.stay", "function () { return 0; }"));
+	uint64_t id = load_ok(rt, dir);
+	finder f = {.rt = rt};
+	pthread_t t;
+	pthread_create(&t, NULL, find_forever, &f);
+	for (int i = 0; i < 150; i++)
+		assert_int_equal(pp_bundle_reload(rt, id), PP_OK);
+	atomic_store(&f.done, 1);
+	join_within(&t, 1, 60);
+	assert_true(f.lookups > 0);
+	assert_int_equal(f.misses, 0);
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
+/* Reloading bundle `a` (index 0) or `b` (1) makes its PREPARING callback
+ * reload the other one. */
+typedef struct crossed {
+	pp_runtime *rt;
+	uint64_t ids[2];
+	atomic_int nested_ok, nested_refused, nested_other;
+} crossed;
+
+static void reload_the_other(void *ud, uint64_t id, const char *name, uint32_t phase,
+                             const char *reason)
+{
+	(void)name;
+	(void)reason;
+	crossed *x = ud;
+	if (phase != PP_RELOAD_PREPARING || !x->rt)
+		return;
+	usleep(10 * 1000);
+	pp_status st = pp_bundle_reload(x->rt, id == x->ids[0] ? x->ids[1] : x->ids[0]);
+	if (st == PP_OK)
+		atomic_fetch_add(&x->nested_ok, 1);
+	else if (st == PP_ERR_REENTRANT_CALL)
+		atomic_fetch_add(&x->nested_refused, 1);
+	else
+		atomic_fetch_add(&x->nested_other, 1);
+}
+
+typedef struct reloader {
+	pp_runtime *rt;
+	uint64_t id;
+} reloader;
+
+static void *reload_five_times(void *p)
+{
+	reloader *r = p;
+	for (int i = 0; i < 5; i++)
+		pp_bundle_reload(r->rt, r->id);
+	return NULL;
+}
+
+static void reloads_crossed_through_callbacks_never_deadlock(void **state)
+{
+	(void)state;
+	crossed x = {0};
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.log_level = PP_LOG_ERROR;
+	cfg.on_reload = reload_the_other;
+	cfg.reload_userdata = &x;
+	pp_runtime *rt = NULL;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	x.ids[0] = js_load_ok(rt, "a", JS_ONE("test.a", "function () { return 0; }"));
+	x.ids[1] = js_load_ok(rt, "b", JS_ONE("test.b", "function () { return 0; }"));
+	x.rt = rt;
+	reloader r[2] = {{rt, x.ids[0]}, {rt, x.ids[1]}};
+	pthread_t t[2];
+	pthread_create(&t[0], NULL, reload_five_times, &r[0]);
+	pthread_create(&t[1], NULL, reload_five_times, &r[1]);
+	join_within(t, 2, 60);
+	assert_int_equal(atomic_load(&x.nested_other), 0);
+	assert_true(atomic_load(&x.nested_ok) + atomic_load(&x.nested_refused) > 0);
+	x.rt = NULL;
+	pp_runtime_free(rt);
+}
+
 /* ---- Callbacks ------------------------------------------------------------ */
 
 typedef struct reload_probe {
@@ -265,9 +465,9 @@ static void watch_stop_from_on_reload_on_the_watcher_thread_is_safe(void **state
 
 /* ---- Instances and versions ----------------------------------------------- */
 
-#define COUNTER_JS                                                                    \
-	JS_PRELUDE "function polyplug_init(hl, hh, cl, ch, bridge) {\n"               \
-	           "  return ok([reg('test.ctr', [function (impl, a, o, ar, b) {\n"   \
+#define COUNTER_JS                                                                  \
+	JS_PRELUDE "function polyplug_init(hl, hh, cl, ch, bridge) {\n"             \
+	           "  return ok([reg('test.ctr', [function (impl, a, o, ar, b) {\n" \
 	           "    impl.n++; b.writeI32(o, impl.n); return 0; }])]);\n}\n"
 
 static void instance_ids_are_never_reused_across_versions(void **state)
@@ -301,11 +501,11 @@ static void js_registrations_keep_their_minor_version(void **state)
 {
 	(void)state;
 	pp_runtime *rt = rt_new();
-	static const char src[] = JS_PRELUDE
-	        "function polyplug_init() {\n"
-	        "  var r = reg('test.minor', [function () { return 0; }]);\n"
-	        "  r.version = 0x00010002;\n"
-	        "  return ok([r]);\n}\n";
+	static const char src[] =
+	        JS_PRELUDE "function polyplug_init() {\n"
+	                   "  var r = reg('test.minor', [function () { return 0; }]);\n"
+	                   "  r.version = 0x00010002;\n"
+	                   "  return ok([r]);\n}\n";
 	js_load_ok(rt, "minor", src);
 	uint64_t cid = pp_guest_contract_id("test.minor", 1);
 	assert_false(pp_handle_is_null(pp_find(rt, cid, pp_version_pack(1, 1))));
@@ -329,10 +529,10 @@ static void expect_refused(pp_runtime *rt, const char *src, pp_status want, cons
 	assert_int_equal(bundle_count(rt), 0);
 }
 
-#define WITH_FN_COUNT(count)                                                       \
-	JS_PRELUDE "function polyplug_init() {\n"                                  \
-	           "  var r = reg('test.huge', [function () { return 0; }]);\n"    \
-	           "  r.fnCount = " count ";\n"                                    \
+#define WITH_FN_COUNT(count)                                                    \
+	JS_PRELUDE "function polyplug_init() {\n"                               \
+	           "  var r = reg('test.huge', [function () { return 0; }]);\n" \
+	           "  r.fnCount = " count ";\n"                                 \
 	           "  return ok([r]);\n}\n"
 
 static void sizes_from_plugins_are_bounded_before_they_reach_an_allocator(void **state)
@@ -388,13 +588,13 @@ static void a_throwing_registration_getter_fails_the_load_with_its_cause(void **
 /* ---- Threads -------------------------------------------------------------- */
 
 /* Bundle SELF: fn 0 spins, then calls fn 1 of PEER; fn 1 returns at once. */
-#define PINGPONG_JS(self, peer)                                                          \
+#define PINGPONG_JS(self, peer)                                                                 \
 	JS_PRELUDE "function spin(ms) { var t = Date.now(); while (Date.now() - t < ms) {} }\n" \
-	           "var peer = cid('guest_contract:" peer "@1');\n"                          \
-	           "function polyplug_init() {\n"                                            \
-	           "  return ok([reg('" self "', [\n"                                        \
-	           "    function (impl, a, o, ar, b) { spin(2);\n"                           \
-	           "      return b.dispatchPeer(peer[0], peer[1], 0, 1, 0, 0); },\n"         \
+	           "var peer = cid('guest_contract:" peer "@1');\n"                             \
+	           "function polyplug_init() {\n"                                               \
+	           "  return ok([reg('" self "', [\n"                                           \
+	           "    function (impl, a, o, ar, b) { spin(2);\n"                              \
+	           "      return b.dispatchPeer(peer[0], peer[1], 0, 1, 0, 0); },\n"            \
 	           "    function () { return 0; }])]);\n}\n"
 
 typedef struct caller {
@@ -437,12 +637,6 @@ static void peer_calls_between_two_js_bundles_never_deadlock(void **state)
 	assert_true(c[0].ok + c[1].ok > 0);
 	pp_runtime_free(rt);
 }
-
-typedef struct inside {
-	pp_runtime *rt;
-	atomic_int entered;
-	uint32_t st;
-} inside;
 
 static void *call_slow_x(void *p)
 {
@@ -491,9 +685,9 @@ static void a_load_whose_init_calls_a_busy_bundle_never_deadlocks(void **state)
 	pp_runtime_free(rt);
 }
 
-#define RECURSE_JS                                                                     \
-	JS_PRELUDE "function deep(n) { return deep(n + 1) + 1; }\n"                    \
-	           "function polyplug_init() {\n"                                      \
+#define RECURSE_JS                                                  \
+	JS_PRELUDE "function deep(n) { return deep(n + 1) + 1; }\n" \
+	           "function polyplug_init() {\n"                   \
 	           "  return ok([reg('test.deep', [function () { return deep(0); }])]);\n}\n"
 
 static void *call_deep(void *p)
@@ -523,12 +717,12 @@ static void deep_recursion_on_a_small_thread_throws_in_the_guest(void **state)
 
 /* Each bundle of the chain recurses until its stack budget runs out, then
  * calls the next one from there. */
-#define CHAIN_JS(self, next)                                                               \
-	JS_PRELUDE "var next = cid('guest_contract:" next "@1'); var b;\n"                   \
-	           "function dive() { try { return dive() + 1; } catch (e) {\n"              \
-	           "  return b.dispatchPeer(next[0], next[1], 0, 0, 0, 0); } }\n" \
-	           "function polyplug_init() {\n"                                            \
-	           "  return ok([reg('" self "', [function (impl, a, o, ar, br) {\n"          \
+#define CHAIN_JS(self, next)                                                         \
+	JS_PRELUDE "var next = cid('guest_contract:" next "@1'); var b;\n"           \
+	           "function dive() { try { return dive() + 1; } catch (e) {\n"      \
+	           "  return b.dispatchPeer(next[0], next[1], 0, 0, 0, 0); } }\n"    \
+	           "function polyplug_init() {\n"                                    \
+	           "  return ok([reg('" self "', [function (impl, a, o, ar, br) {\n" \
 	           "    b = br; dive(); return 0; }])]);\n}\n"
 
 static void *call_chain(void *p)
@@ -619,6 +813,13 @@ int main(void)
 	        cmocka_unit_test(a_bundle_loading_itself_from_its_init_yields_one_bundle),
 	        cmocka_unit_test(concurrent_loads_of_one_name_yield_one_bundle),
 	        cmocka_unit_test(loads_unloads_and_calls_racing_never_touch_a_freed_bundle),
+	        cmocka_unit_test(
+	                a_native_init_that_offers_a_host_contract_then_fails_leaves_nothing),
+	        cmocka_unit_test(replaced_code_cannot_register_a_host_contract),
+	        cmocka_unit_test(
+	                a_dependency_unloaded_during_a_dependents_init_stays_mapped_until_it_returns),
+	        cmocka_unit_test(find_never_misses_a_contract_that_is_being_reloaded),
+	        cmocka_unit_test(reloads_crossed_through_callbacks_never_deadlock),
 	        cmocka_unit_test(reload_reason_outlives_a_failing_call_in_the_callback),
 	        cmocka_unit_test(watch_stop_from_on_reload_on_the_watcher_thread_is_safe),
 	        cmocka_unit_test(instance_ids_are_never_reused_across_versions),

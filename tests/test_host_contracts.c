@@ -8,6 +8,7 @@
 typedef struct counter_host {
 	pp_host_contract_interface iface;
 	int created, destroyed;
+	int64_t total_at_destroy; /* of the last instance destroyed */
 } counter_host;
 
 typedef struct counter {
@@ -38,6 +39,7 @@ static void counter_destroy(const pp_host_contract_interface *self, pp_host_cont
 {
 	counter_host *h = (counter_host *)(void *)self;
 	h->destroyed++;
+	h->total_at_destroy = ((counter *)inst.data)->total;
 	free(inst.data);
 }
 
@@ -100,7 +102,25 @@ static void per_call_instances_are_created_and_destroyed_each_call(void **state)
 	assert_int_equal(host.created, 2);
 	assert_int_equal(host.destroyed, 2);
 	pp_runtime_free(rt);
-	assert_int_equal(host.destroyed, 2);
+	/* host_caller's shutdown made one more call on its way out */
+	assert_int_equal(host.created, 3);
+	assert_int_equal(host.destroyed, 3);
+}
+
+static void plugin_shutdown_still_finds_the_hosts_singleton(void **state)
+{
+	(void)state;
+	counter_host host;
+	counter_init(&host, true, 0);
+	pp_runtime *rt = rt_new();
+	assert_int_equal(pp_host_contract_register(rt, &host.iface), PP_OK);
+	load_ok(rt, fx("host_caller"));
+	uint32_t code;
+	assert_int_equal(hostcall(rt, 5, &code), 5);
+	pp_runtime_free(rt);
+	/* the shutdown's call (+1) reached the singleton before it was destroyed */
+	assert_int_equal(host.destroyed, 1);
+	assert_int_equal(host.total_at_destroy, 6);
 }
 
 static void lookups_check_the_packed_version(void **state)
@@ -177,6 +197,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(singleton_is_created_once_and_shared),
 	        cmocka_unit_test(per_call_instances_are_created_and_destroyed_each_call),
+	        cmocka_unit_test(plugin_shutdown_still_finds_the_hosts_singleton),
 	        cmocka_unit_test(lookups_check_the_packed_version),
 	        cmocka_unit_test(plugin_sees_missing_host_contract),
 	        cmocka_unit_test(registration_is_validated),

@@ -278,8 +278,12 @@ static pp_status build_version(pp_runtime *rt, pp_bundle_version *v)
 		                 b->name, PP_INIT_DEPTH_MAX);
 	pp_bundle_source src = {b->name,   b->id,         v->load_path ? v->load_path : b->path,
 	                        b->source, b->source_len, b->js};
+	/* Init runs in a read section, like a call: what it finds and calls
+	 * (its dependencies) cannot be reclaimed under it. */
 	ts->init_stack[ts->init_depth++] = v;
+	pp__read_lock(rt);
 	pp_status st = v->loader->load(rt, v->loader, &src, &v->code);
+	pp__read_unlock(ts);
 	ts->init_depth--;
 	if (st == PP_OK && v->contract_count == 0)
 		st = pp__error(rt, PP_ERR_LOAD_FAILED,
@@ -328,6 +332,9 @@ static void notify(pp_runtime *rt, const pp_bundle *b, uint32_t phase, const cha
 static pp_status claim(pp_runtime *rt, uint64_t id, const char *what, pp_bundle **out)
 {
 	uintptr_t me = pp__thread_id();
+	pp_tstate *ts = pp__tstate(rt);
+	if (!ts)
+		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 	for (;;) {
 		pp_bundle *b = bundle_any(rt, id);
 		if (!b || (!b->cur && !b->busy))
@@ -336,6 +343,7 @@ static pp_status claim(pp_runtime *rt, uint64_t id, const char *what, pp_bundle 
 			                 (unsigned long long)id);
 		if (!b->busy) {
 			b->busy = me;
+			ts->claims++;
 			*out = b;
 			return PP_OK;
 		}
@@ -345,18 +353,26 @@ static pp_status claim(pp_runtime *rt, uint64_t id, const char *what, pp_bundle 
 			        "cannot %s bundle '%s': this thread is loading, reloading or "
 			        "unloading it (from its init or a callback)",
 			        what, b->name);
-		if (pp__in_plugin(rt))
+		/* A thread in plugin code, or one that has a bundle busy itself
+		 * (an on_reload callback), may hold what the other thread needs:
+		 * it is refused rather than made to wait. */
+		if (pp__in_plugin(rt) || ts->claims)
 			return pp__error(
 			        rt, PP_ERR_REENTRANT_CALL,
 			        "cannot %s bundle '%s': another thread is loading, reloading "
-			        "or unloading it, and plugin code must not wait for that",
-			        what, b->name);
+			        "or unloading it, and this thread %s",
+			        what, b->name,
+			        ts->claims ? "has a bundle busy itself (a lifecycle callback)"
+			                   : "runs plugin code, which must not wait for that");
 		pthread_cond_wait(&rt->idle, &rt->lock);
 	}
 }
 
 static void unclaim(pp_runtime *rt, pp_bundle *b)
 {
+	pp_tstate *ts = pthread_getspecific(rt->tkey); /* made by claim */
+	if (ts && ts->claims)
+		ts->claims--;
 	b->busy = 0;
 	pthread_cond_broadcast(&rt->idle);
 }
@@ -400,8 +416,12 @@ static pp_status load_bundle(pp_runtime *rt, pp_bundle *b, pp_bundle_version *v,
 		               other->cur ? "loaded" : "being loaded");
 	else
 		st = check_needs(rt, v);
+	pp_tstate *ts = st == PP_OK ? pp__tstate(rt) : NULL;
+	if (st == PP_OK && !ts)
+		st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 	if (st == PP_OK) { /* reserve the name: a second load of it now fails */
 		b->busy = pp__thread_id();
+		ts->claims++;
 		pp_bundle **tail = &rt->bundles;
 		while (*tail)
 			tail = &(*tail)->next;
@@ -416,6 +436,9 @@ static pp_status load_bundle(pp_runtime *rt, pp_bundle *b, pp_bundle_version *v,
 
 	st = build_version(rt, v);
 	pthread_mutex_lock(&rt->lock);
+	if (st == PP_OK && rt->closing)
+		st = pp__error(rt, PP_ERR_UNSUPPORTED,
+		               "bundle '%s': the runtime is being freed; no more loads", b->name);
 	if (st == PP_OK)
 		st = publish(rt, v, NULL);
 	if (st == PP_OK) {
@@ -621,8 +644,6 @@ static pp_status unload(pp_runtime *rt, uint64_t id, uint32_t flags, int depth)
 	notify(rt, b, PP_RELOAD_UNLOADING, NULL);
 	pthread_mutex_lock(&rt->lock);
 	pp_bundle_version *v = b->cur;
-	char name[256];
-	snprintf(name, sizeof name, "%s", b->name);
 	pp_status st = unpublish(rt, v);
 	if (st == PP_OK) {
 		pp_bundle **link = &rt->bundles;
@@ -633,17 +654,17 @@ static pp_status unload(pp_runtime *rt, uint64_t id, uint32_t flags, int depth)
 		pp__bump_revision(rt);
 		atomic_fetch_add_explicit(&rt->bundle_changes, 1, memory_order_relaxed);
 	}
-	/* Waiters look b up again by id and do not find it. b is not touched
-	 * after the retire: the reclaimer may free it at once. */
+	/* Waiters look b up again by id and do not find it. */
 	unclaim(rt, b);
-	if (st == PP_OK) {
-		v->frees_bundle = true;
-		pp__retire(rt, &v->retired, version_reclaim);
-	}
 	pthread_mutex_unlock(&rt->lock);
-	if (st == PP_OK)
-		pp__log(rt, PP_LOG_INFO, "runtime", "unloaded bundle '%s'", name);
-	return st;
+	if (st != PP_OK)
+		return st;
+	pp__log(rt, PP_LOG_INFO, "runtime", "unloaded bundle '%s'", b->name);
+	/* Last: the reclaimer may free v and b (and run the plugin's shutdown)
+	 * at once. */
+	v->frees_bundle = true;
+	pp__retire(rt, &v->retired, version_reclaim);
+	return PP_OK;
 }
 
 pp_status pp_bundle_unload(pp_runtime *rt, uint64_t bundle_id, uint32_t flags)

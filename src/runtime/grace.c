@@ -24,7 +24,9 @@
 #include <errno.h>
 #include <linux/membarrier.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,8 +41,18 @@ static int membarrier(int cmd)
 /* A full barrier on every thread of the process (or just ours). */
 static void heavy_fence(pp_runtime *rt)
 {
-	if (!rt->membarrier || membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0)
-		atomic_thread_fence(memory_order_seq_cst);
+	if (!rt->membarrier) {
+		PP_FULL_FENCE(rt);
+		return;
+	}
+	/* Readers skip their fence because of this call: it cannot be replaced
+	 * by a local one. It does not fail once registration succeeded. */
+	for (int tries = 0; membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0; tries++)
+		if (errno != EINTR || tries == 100) {
+			fprintf(stderr, "polyplug: membarrier failed after registration: %s\n",
+			        strerror(errno));
+			abort();
+		}
 }
 
 static void backoff(unsigned *round)
@@ -91,10 +103,22 @@ void pp__retire(pp_runtime *rt, pp_retired *r, void (*fn)(pp_runtime *rt, pp_ret
 	atomic_fetch_add_explicit(&rt->pending_reclaims, 1, memory_order_relaxed);
 	pthread_mutex_lock(&rt->rq_lock);
 	r->seq = ++rt->rq_retired;
+	if (pp__on_reclaimer(rt))
+		rt->rq_followups++; /* part of what is being reclaimed now */
 	*rt->rq_tail = r;
 	rt->rq_tail = &r->next;
 	pthread_cond_signal(&rt->rq_work);
 	pthread_mutex_unlock(&rt->rq_lock);
+}
+
+/* Takes the whole queue (caller holds rq_lock). */
+static pp_retired *take_all(pp_runtime *rt)
+{
+	pp_retired *batch = rt->rq_head;
+	rt->rq_head = NULL;
+	rt->rq_tail = &rt->rq_head;
+	rt->rq_followups = 0;
+	return batch;
 }
 
 static void *reclaimer_main(void *arg)
@@ -106,23 +130,26 @@ static void *reclaimer_main(void *arg)
 			pthread_cond_wait(&rt->rq_work, &rt->rq_lock);
 		if (!rt->rq_head)
 			break; /* stopping, and nothing left */
-		pp_retired *batch = rt->rq_head;
-		uint64_t last = rt->rq_retired;
-		rt->rq_head = NULL;
-		rt->rq_tail = &rt->rq_head;
-		pthread_mutex_unlock(&rt->rq_lock);
-
-		pp__synchronize(rt);
-		while (batch) {
-			pp_retired *r = batch;
-			batch = r->next;
-			r->reclaim(rt, r); /* may free r; may retire more */
-			atomic_fetch_add_explicit(&rt->reclaimed, 1, memory_order_relaxed);
-			atomic_fetch_sub_explicit(&rt->pending_reclaims, 1, memory_order_release);
-		}
-		PP_TSAN_RELEASE(&rt->tsan_sync);
-
-		pthread_mutex_lock(&rt->rq_lock);
+		uint64_t last;
+		/* What a reclamation retires in turn (a VM after its version)
+		 * belongs to it: the batch counts as done only once that is
+		 * reclaimed too, so quiesce covers it. */
+		do {
+			last = rt->rq_retired;
+			pp_retired *batch = take_all(rt);
+			pthread_mutex_unlock(&rt->rq_lock);
+			pp__synchronize(rt);
+			while (batch) {
+				pp_retired *r = batch;
+				batch = r->next;
+				r->reclaim(rt, r); /* may free r; may retire more */
+				atomic_fetch_add_explicit(&rt->reclaimed, 1, memory_order_relaxed);
+				atomic_fetch_sub_explicit(&rt->pending_reclaims, 1,
+				                          memory_order_release);
+			}
+			PP_TSAN_RELEASE(&rt->tsan_sync);
+			pthread_mutex_lock(&rt->rq_lock);
+		} while (rt->rq_followups);
 		rt->rq_reclaimed = last;
 		pthread_cond_broadcast(&rt->rq_done);
 	}
@@ -144,7 +171,12 @@ pp_status pp__grace_init(pp_runtime *rt)
 	rt->rq_tail = &rt->rq_head;
 	/* Registering is per process and idempotent; a kernel without it (or a
 	 * sandbox that forbids it) leaves readers on fences. */
+#if defined(PP_SANITIZE_THREAD)
+	rt->membarrier = false; /* TSan sees fences (its stand-in), not membarrier */
+#else
 	rt->membarrier = membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
+#endif
+	atomic_init(&rt->fence_word, 0);
 	pthread_mutex_init(&rt->gp_lock, NULL);
 	pthread_mutex_init(&rt->rq_lock, NULL);
 	pthread_cond_init(&rt->rq_work, NULL);

@@ -224,18 +224,10 @@ static void h_register_host_contract(const pp_host_api *self,
                                      const pp_host_contract_interface *iface, pp_abi_error *out_err)
 {
 	pp_runtime *rt = RT(self);
-	/* A plugin's host contract lives as long as the version that made it:
-	 * the one initialising on this thread, or else the one whose code holds
-	 * the interface or its functions. Anything else is the host's own. */
-	pp_bundle_version *owner = pp__init_version(rt);
-	if (!owner && iface) {
-		pthread_mutex_lock(&rt->lock);
-		owner = pp__version_owning(rt, iface);
-		if (!owner)
-			owner = pp__version_owning(rt, (const void *)iface->create_instance);
-		pthread_mutex_unlock(&rt->lock);
-	}
-	set_out(rt, out_err, pp__host_contracts_register(rt, iface, owner));
+	/* A plugin's host contract lives as long as the version that made it
+	 * (host_contracts.c); one the host registers through this table is the
+	 * host's. */
+	set_out(rt, out_err, pp__host_contracts_register(rt, iface, true));
 }
 
 static void h_register_loader(const pp_host_api *self, void *loader, pp_abi_error *out_err)

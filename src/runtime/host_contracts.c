@@ -142,37 +142,57 @@ static bool remember(pp_bundle_version *v, const pp_host_entry *e)
 }
 
 pp_status pp__host_contracts_register(pp_runtime *rt, const pp_host_contract_interface *iface,
-                                      pp_bundle_version *owner)
+                                      bool by_plugin)
 {
 	pp_status st = check_iface(rt, iface);
 	if (st != PP_OK)
 		return st;
-	bool staging = owner && pp__init_version(rt) == owner;
+	pp_bundle_version *staging = pp__init_version(rt);
 	if (staging) {
 		/* Published with the version; checked early for a clear error. */
-		for (size_t i = 0; i < owner->host_count; i++)
-			if (owner->hosts[i].iface->contract_id == iface->contract_id)
+		for (size_t i = 0; i < staging->host_count; i++)
+			if (staging->hosts[i].iface->contract_id == iface->contract_id)
 				return duplicate(rt, iface->contract_id);
 		pthread_mutex_lock(&rt->lock);
 		bool dup = taken(atomic_load_explicit(&rt->hosts, memory_order_relaxed),
-		                 iface->contract_id, owner->bundle->cur);
+		                 iface->contract_id, staging->bundle->cur);
 		pthread_mutex_unlock(&rt->lock);
 		if (dup)
 			return duplicate(rt, iface->contract_id);
-	}
-	/* The singleton is made outside the lock: it is plugin or host code. */
-	pp_host_entry e = {iface, make_singleton(iface), owner};
-	if (staging) {
-		if (!remember(owner, &e)) {
+		pp_host_entry e = {iface, make_singleton(iface), staging};
+		if (!remember(staging, &e)) {
 			drop_singleton(&e);
 			return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 		}
 		return PP_OK;
 	}
+	/* The singleton is made outside the lock: it is plugin or host code. */
+	pp_host_entry e = {iface, make_singleton(iface), NULL};
 	pthread_mutex_lock(&rt->lock);
+	if (rt->closing)
+		st = pp__error(rt, PP_ERR_UNSUPPORTED,
+		               "host contract %016llx: the runtime is being freed",
+		               (unsigned long long)iface->contract_id);
+	/* From plugin code outside init: the version whose code holds it owns
+	 * it, found in the same locked section that publishes it, so a reload
+	 * cannot retire the owner in between. Code of a replaced version may
+	 * not register at all: nothing would remove it before its unmapping. */
+	if (st == PP_OK && by_plugin) {
+		e.owner = pp__version_owning(rt, iface);
+		if (!e.owner)
+			e.owner = pp__version_owning(rt, (const void *)iface->create_instance);
+		if (!e.owner && (pp__native_is_bundle_code(iface) ||
+		                 pp__native_is_bundle_code((const void *)iface->create_instance)))
+			st = pp__error(
+			        rt, PP_ERR_STALE_HANDLE,
+			        "host contract %016llx: registered from the code of a bundle "
+			        "version that has been replaced or unloaded",
+			        (unsigned long long)iface->contract_id);
+	}
 	pp_host_table *t = NULL;
-	st = table_build(rt, &e, 1, NULL, &t);
-	if (st == PP_OK && owner && !remember(owner, &e)) {
+	if (st == PP_OK)
+		st = table_build(rt, &e, 1, NULL, &t);
+	if (st == PP_OK && e.owner && !remember(e.owner, &e)) {
 		free(t);
 		st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 	}
@@ -238,5 +258,5 @@ void pp__host_contracts_destroy(pp_runtime *rt)
 
 pp_status pp_host_contract_register(pp_runtime *rt, const pp_host_contract_interface *iface)
 {
-	return pp__host_contracts_register(rt, iface, NULL);
+	return pp__host_contracts_register(rt, iface, false);
 }

@@ -35,7 +35,8 @@ typedef struct pp_bundle_source {
 /* A loader turns a bundle into registrations. load runs the bundle's init
  * while the runtime attributes every registration to that bundle; release
  * frees what load produced and runs only after a grace period (no call can
- * still be inside the code). */
+ * still be inside the code). A load that fails after init ran may still set
+ * *out_code: the runtime drops what init registered, then releases it. */
 struct pp_loader {
 	const char *name;
 	uint32_t language; /* SupportedLanguage: 1 native (C), 5 JavaScript */
@@ -188,6 +189,7 @@ typedef struct pp_tstate {
 	pp_runtime *rt;
 	_Atomic uint64_t reader; /* epoch of the outermost read section, 0 outside */
 	uint32_t read_nest;
+	uint32_t claims;          /* bundles this thread has busy (bundle.c) */
 	bool in_use;              /* false once its thread exited: the next new thread takes it */
 	_Atomic uintptr_t thread; /* pp__thread_id() of the thread using it */
 	_Atomic uintptr_t *_Atomic waiting_on; /* owner word of the guest VM it waits for */
@@ -225,12 +227,14 @@ struct pp_runtime {
 	 * they entered in; a reclaimer thread of this runtime frees what was
 	 * retired once every reader of this runtime has moved past it. */
 	_Atomic uint64_t epoch;
-	bool membarrier; /* readers need only a compiler barrier */
+	bool membarrier;             /* readers need only a compiler barrier */
+	_Atomic uint32_t fence_word; /* PP_FULL_FENCE's stand-in under TSan */
 	pthread_mutex_t gp_lock;
 	pthread_mutex_t rq_lock;
 	pthread_cond_t rq_work, rq_done;
 	pp_retired *rq_head, **rq_tail;
 	uint64_t rq_retired, rq_reclaimed; /* sequence numbers (under rq_lock) */
+	uint32_t rq_followups;             /* retired by reclamation itself, not yet taken */
 	bool rq_stop;
 	pthread_t reclaimer;
 	_Atomic uint64_t pending_reclaims;
@@ -243,6 +247,15 @@ struct pp_runtime {
 	pp_watcher *watcher_done;          /* one that stopped itself, not yet joined */
 	int tsan_sync;                     /* address TSan annotations synchronise on */
 };
+
+/* A full memory barrier. GCC's TSan refuses standalone fences; there a
+ * seq_cst read-modify-write of a runtime word stands in for one. */
+#if defined(PP_SANITIZE_THREAD)
+#define PP_FULL_FENCE(rt) \
+	((void)atomic_fetch_add_explicit(&(rt)->fence_word, 0, memory_order_seq_cst))
+#else
+#define PP_FULL_FENCE(rt) atomic_thread_fence(memory_order_seq_cst)
+#endif
 
 /* The calling thread's identity (never 0): on glibc the value pthread_self()
  * returns, read without a call. */
@@ -279,19 +292,16 @@ static inline pp_tstate *pp__read_lock(pp_runtime *rt)
 	if (__builtin_expect(ts == NULL, 0) && (ts = pp__tstate(rt)) == NULL)
 		return NULL;
 	if (ts->read_nest++ == 0) {
+		/* acquire: the section's reads cannot move above this load */
 		atomic_store_explicit(&ts->reader,
-		                      atomic_load_explicit(&rt->epoch, memory_order_relaxed),
+		                      atomic_load_explicit(&rt->epoch, memory_order_acquire),
 		                      memory_order_relaxed);
 		/* Order the store before the section's reads. With membarrier the
 		 * writer supplies the fence on our behalf. */
-#if defined(PP_SANITIZE_THREAD)
-		atomic_thread_fence(memory_order_seq_cst);
-#else
 		if (rt->membarrier)
 			atomic_signal_fence(memory_order_seq_cst);
 		else
-			atomic_thread_fence(memory_order_seq_cst);
-#endif
+			PP_FULL_FENCE(rt);
 	}
 	return ts;
 }
@@ -361,10 +371,13 @@ bool pp__instance_untrack(pp_contract_node *n, void *data);
 bool pp__version_matches(pp_version v, uint32_t min_version);
 
 /* host_contracts.c */
-/* Registers a host contract for owner (NULL: the host itself). During
- * owner's init it is staged and published with owner. */
+/* Registers a host contract. During a bundle's init (on this thread) it is
+ * staged and published with that version. Otherwise, with by_plugin, its
+ * owner is the serving version whose code holds the interface or its
+ * functions (refused if that code is a replaced version's); without, or if
+ * no bundle's code holds it, it is the host's own. */
 pp_status pp__host_contracts_register(pp_runtime *rt, const pp_host_contract_interface *iface,
-                                      pp_bundle_version *owner);
+                                      bool by_plugin);
 /* Builds the host table with old's entries swapped for nv's (either may be
  * NULL); *out is NULL if nothing changes. Fails for a duplicate or out of
  * memory, changing nothing. commit publishes what prepare built (NULL: no
@@ -389,5 +402,9 @@ void pp__bundles_unload_all(pp_runtime *rt);
 pp_bundle *pp__bundle_by_id(pp_runtime *rt, uint64_t id);
 /* The serving version whose code holds addr, or NULL. Caller holds rt->lock. */
 pp_bundle_version *pp__version_owning(pp_runtime *rt, const void *addr);
+
+/* native_loader.c: true if addr lies in a library the native loader mapped
+ * for any runtime (serving, replaced or unloading). */
+bool pp__native_is_bundle_code(const void *addr);
 
 #endif

@@ -426,11 +426,13 @@ static size_t matches(pp_runtime *rt, uint64_t contract_id, uint32_t min_version
 	}
 	for (size_t i = lo; i < idx->count && idx->nodes[i]->iface.contract_id == contract_id;
 	     i++) {
-		const pp_contract_node *n = idx->nodes[i];
-		/* A node replaced or unloaded since this index was built is not
-		 * live: its slot says so. */
-		if (atomic_load_explicit(&slot_at(&rt->reg, n->slot)->node, memory_order_acquire) !=
-		            n ||
+		/* The slot says what is live: a node unloaded since this index was
+		 * built is gone (its slot is empty or has another generation); one
+		 * reloaded since has its successor there, with the same handle. */
+		const pp_contract_node *n = atomic_load_explicit(
+		        &slot_at(&rt->reg, idx->nodes[i]->slot)->node, memory_order_acquire);
+		if (!n || n->generation != idx->nodes[i]->generation ||
+		    n->iface.contract_id != contract_id ||
 		    !pp__version_matches(n->iface.contract_version, min_version) ||
 		    (vis == SEE_FROM_BUNDLE_DEPS && !from_bundle_deps(viewer, n)))
 			continue;

@@ -33,6 +33,8 @@ static void tstate_thread_exit(void *p)
 	pp_tstate *ts = p;
 	pthread_mutex_lock(&ts->rt->tstate_lock);
 	ts->in_use = false;
+	atomic_store_explicit(&ts->thread, 0, memory_order_relaxed); /* ids are reused */
+	atomic_store_explicit(&ts->waiting_on, NULL, memory_order_relaxed);
 	pthread_mutex_unlock(&ts->rt->tstate_lock);
 }
 
@@ -55,6 +57,7 @@ pp_tstate *pp__tstate(pp_runtime *rt)
 		atomic_store_explicit(&ts->waiting_on, NULL, memory_order_relaxed);
 		ts->init_depth = 0;
 		ts->read_nest = 0;
+		ts->claims = 0;
 		if (ts->err)
 			ts->err[0] = '\0';
 	}
@@ -84,10 +87,10 @@ bool pp__wait_would_cycle(pp_runtime *rt, _Atomic uintptr_t *word, uintptr_t me)
 			return false;
 		if (owner == me)
 			return true;
-		word = NULL;
-		for (pp_tstate *ts = first; ts; ts = ts->next)
-			if (atomic_load_explicit(&ts->thread, memory_order_relaxed) == owner)
-				word = atomic_load_explicit(&ts->waiting_on, memory_order_seq_cst);
+		pp_tstate *ts = first;
+		while (ts && atomic_load_explicit(&ts->thread, memory_order_relaxed) != owner)
+			ts = ts->next;
+		word = ts ? atomic_load_explicit(&ts->waiting_on, memory_order_seq_cst) : NULL;
 	}
 	return false;
 }
@@ -408,6 +411,11 @@ void pp_runtime_free(pp_runtime *rt)
 	pthread_mutex_unlock(&rt->lock);
 	pp_watch_stop(rt);
 	pp__bundles_unload_all(rt);
+	/* Plugin teardown (shutdowns, instance destroys) runs on the reclaimer
+	 * and may still use host contracts: the host's go only after it. */
+	do
+		pp_runtime_quiesce(rt);
+	while (atomic_load_explicit(&rt->pending_reclaims, memory_order_acquire) != 0);
 	pp__host_contracts_destroy(rt);
 	pp__grace_shutdown(rt); /* reclaims everything retired, then stops */
 	pp__registry_destroy(rt);

@@ -1021,11 +1021,22 @@ static pp_status js_load(pp_runtime *rt, const pp_loader *self, const pp_bundle_
 	return PP_OK;
 }
 
-static void js_release(pp_runtime *rt, const pp_loader *self, void *code)
+static void vm_reclaim(pp_runtime *rt, pp_retired *r)
 {
 	(void)rt;
+	vm_free(pp_container_of(r, js_vm, retired));
+}
+
+/* Runs after the grace period that followed the version's retirement. The
+ * VM itself waits one more: a thread looking for wait cycles may have read
+ * the address of its owner word from another thread's state just before
+ * that thread stopped waiting, and must be able to read it once more. */
+static void js_release(pp_runtime *rt, const pp_loader *self, void *code)
+{
 	(void)self;
-	vm_free(code);
+	js_vm *vm = code;
+	if (vm)
+		pp__retire(rt, &vm->retired, vm_reclaim);
 }
 
 static bool js_accepts(const char *path)

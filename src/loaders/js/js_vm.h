@@ -63,6 +63,7 @@ struct js_vm {
 
 	js_contract *contracts;
 	size_t contract_count;
+	pp_retired retired; /* its teardown, a grace period after its release */
 };
 
 /* js_bridge.c: a new bridge object for vm (JS_EXCEPTION on failure). */

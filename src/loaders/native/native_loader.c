@@ -16,6 +16,9 @@
 
 #include "../../runtime/internal.h"
 
+/* The file names of the private copies: COPY_PREFIX pid "-" name "-" random. */
+#define COPY_PREFIX "polyplug-"
+
 typedef struct native_code {
 	void *dl;
 	void *base; /* where the library is mapped (dladdr's dli_fbase) */
@@ -96,7 +99,7 @@ static char *copy_aside(pp_runtime *rt, const pp_bundle_source *src, const char 
 		*why = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 		return NULL;
 	}
-	snprintf(path, n, "%s/polyplug-%ld-%.40s-XXXXXX", tmp, (long)getpid(), src->name);
+	snprintf(path, n, "%s/" COPY_PREFIX "%ld-%.40s-XXXXXX", tmp, (long)getpid(), src->name);
 	int out = mkstemp(path);
 	int in = open(lib, O_RDONLY | O_CLOEXEC);
 	bool ok = out >= 0 && in >= 0;
@@ -207,8 +210,13 @@ static pp_status native_load(pp_runtime *rt, const pp_loader *self, const pp_bun
 		st = pp__error(rt, PP_ERR_INIT_FAILED,
 		               "bundle '%s' (%s): polyplug_init failed with code %u%s%s", src->name,
 		               lib, err.code, *msg ? ": " : "", msg);
-		c->shutdown = NULL; /* it never initialised */
-		goto fail;
+		/* It never initialised, so no shutdown; but what it registered
+		 * before failing points into its code, which stays mapped until
+		 * the runtime has dropped that (it releases the code after). */
+		c->shutdown = NULL;
+		free(lib);
+		*out_code = c;
+		return st;
 	}
 	free(lib);
 	*out_code = c;
@@ -229,6 +237,15 @@ static void native_release(pp_runtime *rt, const pp_loader *self, void *code)
 	if (c->shutdown)
 		c->shutdown(c->host);
 	code_free(c);
+}
+
+bool pp__native_is_bundle_code(const void *addr)
+{
+	Dl_info where;
+	if (!addr || !dladdr(addr, &where) || !where.dli_fname)
+		return false;
+	const char *base = strrchr(where.dli_fname, '/');
+	return strncmp(base ? base + 1 : where.dli_fname, COPY_PREFIX, strlen(COPY_PREFIX)) == 0;
 }
 
 static bool native_owns(const void *code, const void *addr)
