@@ -17,11 +17,12 @@ static void add(pp_guest_contract_instance self, const void *args, void *out, pp
 static const void *const functions[] = {(const void *)add};
 
 static void create(pp_vm_loader_data ld, const pp_host_api *h, const void *args,
-                   pp_guest_contract_instance *out)
+                   pp_guest_contract_instance *out, pp_abi_error *err)
 {
 	(void)ld;
 	(void)h;
 	(void)args;
+	(void)err;
 	out->data = NULL;
 }
 

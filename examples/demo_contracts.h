@@ -40,11 +40,13 @@ static inline pp_string_view demo_view(const char *s)
 
 /* Instance hooks for a stateless contract: every caller shares the default. */
 static inline void demo_stateless_create(pp_vm_loader_data ld, const pp_host_api *h,
-                                         const void *args, pp_guest_contract_instance *out)
+                                         const void *args, pp_guest_contract_instance *out,
+                                         pp_abi_error *err)
 {
 	(void)ld;
 	(void)h;
 	(void)args;
+	(void)err;
 	out->data = NULL;
 }
 
@@ -63,7 +65,7 @@ static inline pp_abi_error
 demo_register(const pp_host_api *h, const char *bundle, const char *contract,
               const void *const *functions, uint32_t count,
               void (*create)(pp_vm_loader_data, const pp_host_api *, const void *,
-                             pp_guest_contract_instance *),
+                             pp_guest_contract_instance *, pp_abi_error *),
               void (*destroy)(pp_vm_loader_data, const pp_host_api *, pp_guest_contract_instance))
 {
 	pp_guest_contract_interface iface = {

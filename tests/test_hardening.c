@@ -585,6 +585,93 @@ static void a_throwing_registration_getter_fails_the_load_with_its_cause(void **
 	pp_runtime_free(rt);
 }
 
+/* ---- The ABI: failures and sizes ------------------------------------------ */
+
+static void instance_creation_failures_reach_the_caller_with_their_cause(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	static const char src[] = JS_PRELUDE
+	        "var made = 0;\n"
+	        "function polyplug_init() {\n"
+	        "  return ok([reg('test.fussy', [function () { return 0; }],\n"
+	        "    function () { if (made++ > 0) throw new Error('no more instances');\n"
+	        "                  return {}; }),\n"
+	        "    reg('test.slowmake', [function () { return 0; }],\n"
+	        "    function () { if (made > 1) for (;;) {} return {}; })]);\n}\n";
+	pp_load_options o = {.name = "fussy", .js = {.cpu_ms = 100}};
+	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &o, NULL), PP_OK);
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("test.fussy", 1), 0);
+	pp_guest_contract_instance inst = {(void *)1, 1};
+	assert_int_equal(pp_instance_create(rt, h, NULL, &inst), PP_ERR_GENERIC);
+	assert_null(inst.data);
+	assert_contains(pp_last_error(rt), "bundle 'fussy', contract 'test.fussy@1'");
+	assert_contains(pp_last_error(rt), "no more instances");
+	h = pp_find(rt, pp_guest_contract_id("test.slowmake", 1), 0);
+	assert_int_equal(pp_instance_create(rt, h, NULL, &inst), PP_ERR_TIMEOUT);
+	assert_null(inst.data);
+	assert_contains(pp_last_error(rt), "CPU limit of 100 ms");
+	/* the VM is still usable */
+	int32_t out;
+	assert_int_equal(js_call(rt, "test.fussy", 0, NULL, &out), PP_OK);
+	pp_runtime_free(rt);
+}
+
+static pp_host_contract_instance no_instance(const pp_host_contract_interface *self,
+                                             const void *args)
+{
+	(void)self;
+	(void)args;
+	pp_host_contract_instance none = {NULL};
+	return none;
+}
+
+static void drop_instance(const pp_host_contract_interface *self, pp_host_contract_instance i)
+{
+	(void)self;
+	(void)i;
+}
+
+static void structs_smaller_than_any_version_are_refused(void **state)
+{
+	(void)state;
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	assert_int_equal(cfg.size, sizeof cfg);
+	cfg.size = 8;
+	pp_runtime *rt = NULL;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_ERR_INVALID_ARGUMENT);
+	assert_null(rt);
+	cfg.size = 0; /* 0: this version's size */
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+
+	pp_load_options o = {.size = 4, .name = "tiny"};
+	static const char src[] = JS_ONE("test.tiny", "function () { return 0; }");
+	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &o, NULL),
+	                 PP_ERR_INVALID_ARGUMENT);
+	assert_contains(pp_last_error(rt), "pp_load_options.size is 4");
+	o.size = sizeof o;
+	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &o, NULL), PP_OK);
+
+	pp_host_contract_interface hc = {
+	        .size = 16,
+	        .contract_id = pp_host_contract_id("test.small", 1),
+	        .contract_version = {1, 0, 0},
+	        .dispatch_type = PP_DISPATCH_NATIVE,
+	        .create_instance = no_instance,
+	        .destroy_instance = drop_instance,
+	};
+	assert_int_equal(pp_host_contract_register(rt, &hc), PP_ERR_ABI_MISMATCH);
+	assert_contains(pp_last_error(rt), "smaller than any version");
+	hc.size = sizeof hc;
+	hc.flags = 0x80;
+	assert_int_equal(pp_host_contract_register(rt, &hc), PP_ERR_INVALID_ARGUMENT);
+	assert_contains(pp_last_error(rt), "unknown flags 0x80");
+	hc.flags = 0;
+	assert_int_equal(pp_host_contract_register(rt, &hc), PP_OK);
+	pp_runtime_free(rt);
+}
+
 /* ---- Threads -------------------------------------------------------------- */
 
 /* Bundle SELF: fn 0 spins, then calls fn 1 of PEER; fn 1 returns at once. */
@@ -826,6 +913,8 @@ int main(void)
 	        cmocka_unit_test(js_registrations_keep_their_minor_version),
 	        cmocka_unit_test(sizes_from_plugins_are_bounded_before_they_reach_an_allocator),
 	        cmocka_unit_test(a_throwing_registration_getter_fails_the_load_with_its_cause),
+	        cmocka_unit_test(instance_creation_failures_reach_the_caller_with_their_cause),
+	        cmocka_unit_test(structs_smaller_than_any_version_are_refused),
 	        cmocka_unit_test(peer_calls_between_two_js_bundles_never_deadlock),
 	        cmocka_unit_test(a_load_whose_init_calls_a_busy_bundle_never_deadlocks),
 	        cmocka_unit_test(deep_recursion_on_a_small_thread_throws_in_the_guest),

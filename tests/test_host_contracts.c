@@ -48,7 +48,7 @@ static void counter_init(counter_host *h, bool singleton, uint32_t minor)
 	memset(h, 0, sizeof *h);
 	h->iface.contract_id = COUNTER;
 	h->iface.contract_version = (pp_version){1, minor, 0};
-	h->iface.singleton = singleton;
+	h->iface.flags = singleton ? PP_HOST_CONTRACT_SINGLETON : 0;
 	h->iface.dispatch_type = PP_DISPATCH_NATIVE;
 	h->iface.create_instance = counter_create;
 	h->iface.destroy_instance = counter_destroy;

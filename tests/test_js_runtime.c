@@ -158,7 +158,7 @@ static void js_calls_host_contracts(void **state)
 {
 	(void)state;
 	counter_host single = {.iface = {.contract_version = {1, 0, 0},
-	                                 .singleton = true,
+	                                 .flags = PP_HOST_CONTRACT_SINGLETON,
 	                                 .dispatch_type = PP_DISPATCH_NATIVE,
 	                                 .create_instance = counter_create,
 	                                 .destroy_instance = counter_destroy,
@@ -166,11 +166,11 @@ static void js_calls_host_contracts(void **state)
 	counter_host per_call = single;
 	single.iface.contract_id = pp_host_contract_id("test.single", 1);
 	per_call.iface.contract_id = pp_host_contract_id("test.percall", 1);
-	per_call.iface.singleton = false;
+	per_call.iface.flags = 0;
 	int32_t factor = 3;
 	pp_host_contract_interface vm_iface = {.contract_id = pp_host_contract_id("test.vm", 1),
 	                                       .contract_version = {1, 0, 0},
-	                                       .singleton = true,
+	                                       .flags = PP_HOST_CONTRACT_SINGLETON,
 	                                       .dispatch_type = PP_DISPATCH_VM,
 	                                       .create_instance = counter_create,
 	                                       .destroy_instance = counter_destroy,
@@ -278,7 +278,7 @@ static void gate_init(gate *g, int open)
 	g->open = open;
 	g->iface.contract_id = pp_host_contract_id("test.gate", 1);
 	g->iface.contract_version = (pp_version){1, 0, 0};
-	g->iface.singleton = true;
+	g->iface.flags = PP_HOST_CONTRACT_SINGLETON;
 	g->iface.dispatch_type = PP_DISPATCH_NATIVE;
 	g->iface.create_instance = gate_create;
 	g->iface.destroy_instance = gate_destroy;

@@ -68,7 +68,7 @@ static void log_destroy(const pp_host_contract_interface *self, pp_host_contract
 static pp_host_contract_interface log_iface = {
         .contract_id = TEST_LOG_ID,
         .contract_version = {TEST_LOG_VERSION_MAJOR, TEST_LOG_VERSION_MINOR, 0},
-        .singleton = true,
+        .flags = PP_HOST_CONTRACT_SINGLETON,
         .dispatch_type = PP_DISPATCH_NATIVE,
         .create_instance = log_create,
         .destroy_instance = log_destroy,

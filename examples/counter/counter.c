@@ -21,12 +21,14 @@ static void add(pp_guest_contract_instance self, const void *args, void *out, pp
 static const void *const functions[] = {(const void *)add};
 
 static void create(pp_vm_loader_data ld, const pp_host_api *h, const void *args,
-                   pp_guest_contract_instance *out)
+                   pp_guest_contract_instance *out, pp_abi_error *err)
 {
 	(void)ld;
 	counter *c = h->alloc(h, sizeof *c, _Alignof(counter));
 	if (c)
 		c->total = args ? *(const int64_t *)args : 0;
+	else
+		*err = (pp_abi_error){PP_ERR_OUT_OF_MEMORY, PP_SV("no memory for a counter")};
 	out->data = c;
 	out->contract_id = DEMO_COUNTER;
 }

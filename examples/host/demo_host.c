@@ -50,7 +50,7 @@ static void log_destroy(const pp_host_contract_interface *self, pp_host_contract
 /* The runtime keeps this pointer: it lives as long as the program. */
 static pp_host_contract_interface log_contract = {
         .contract_version = {1, 0, 0},
-        .singleton = true,
+        .flags = PP_HOST_CONTRACT_SINGLETON,
         .dispatch_type = PP_DISPATCH_NATIVE,
         .create_instance = log_create,
         .destroy_instance = log_destroy,

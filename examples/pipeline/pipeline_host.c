@@ -46,7 +46,7 @@ static void no_cleanup(const pp_host_contract_interface *self, pp_host_contract_
 static pp_host_contract_interface logger = {
         .contract_id = HOST_LOGGER_ID,
         .contract_version = {HOST_LOGGER_VERSION_MAJOR, HOST_LOGGER_VERSION_MINOR, 0},
-        .singleton = true,
+        .flags = PP_HOST_CONTRACT_SINGLETON,
         .dispatch_type = PP_DISPATCH_NATIVE,
         .create_instance = no_state,
         .destroy_instance = no_cleanup,

@@ -18,7 +18,7 @@ static void log_line(const char *line)
 	pp_string_view v = demo_view(line);
 	pp_abi_error err = {0, {NULL, 0}};
 	((pp_native_host_fn)log->dispatch.native.functions[0])(inst.data, &v, NULL, &err);
-	if (!log->singleton)
+	if (!(log->flags & PP_HOST_CONTRACT_SINGLETON))
 		log->destroy_instance(log, inst);
 }
 

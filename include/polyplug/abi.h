@@ -11,6 +11,13 @@
  * duration of the call that hands it over unless stated otherwise); memory
  * from host->alloc is owned by whoever received it and goes back through
  * host->free with the same size and alignment.
+ *
+ * Growth: the structs that may gain members (the interfaces, the host table,
+ * the host's config and load options) start with `uint32_t size`, the
+ * sizeof the producer was built with. New members are only ever appended;
+ * a reader takes a member only if size covers it, else its default. 0 means
+ * the size this ABI version first shipped (so `= {0}` and designated
+ * initialisers keep working).
  */
 #ifndef POLYPLUG_ABI_H
 #define POLYPLUG_ABI_H
@@ -24,7 +31,9 @@
 extern "C" {
 #endif
 
-#define PP_ABI_VERSION 1u
+/* 2: growable structs lead with their size, create_instance reports failure,
+ * no bool in any struct, host contract flags. */
+#define PP_ABI_VERSION 2u
 
 /* ---- Basic types --------------------------------------------------------- */
 
@@ -168,12 +177,17 @@ typedef union pp_dispatch_mechanisms {
 	pp_vm_dispatch vm;
 } pp_dispatch_mechanisms;
 
+/* create_instance: out->data NULL is the stateless default instance; a
+ * failure sets *out_err (never NULL, starts PP_OK), and the caller gets that
+ * code and message instead of an instance. */
 struct pp_guest_contract_interface {
+	uint32_t size;          /* sizeof as built, or 0 (see "Growth") */
+	uint32_t dispatch_type; /* PP_DISPATCH_*; validated on registration */
 	uint64_t contract_id;
 	pp_version contract_version;
-	uint32_t dispatch_type; /* PP_DISPATCH_*; validated on registration */
 	void (*create_instance)(pp_vm_loader_data loader_data, const pp_host_api *host,
-	                        const void *args, pp_guest_contract_instance *out);
+	                        const void *args, pp_guest_contract_instance *out,
+	                        pp_abi_error *out_err);
 	void (*destroy_instance)(pp_vm_loader_data loader_data, const pp_host_api *host,
 	                         pp_guest_contract_instance instance);
 	pp_dispatch_mechanisms dispatch;
@@ -183,13 +197,18 @@ typedef struct pp_host_contract_instance {
 	void *data;
 } pp_host_contract_instance;
 
+/* Host contract flags. */
+enum { PP_HOST_CONTRACT_SINGLETON = 1u /* one instance for all callers, made at registration */ };
+
 /* A host-provided contract. The runtime keeps the pointer it is given (it does
  * not copy), so a host may embed this struct in its own state and recover it
- * from `self` in create_instance. It must stay valid until the runtime is freed. */
+ * from `self` in create_instance. It must stay valid until the runtime is freed
+ * (or, registered by a plugin, until that bundle version is retired). */
 struct pp_host_contract_interface {
+	uint32_t size;  /* sizeof as built, or 0 (see "Growth") */
+	uint32_t flags; /* PP_HOST_CONTRACT_* */
 	uint64_t contract_id;
 	pp_version contract_version;
-	bool singleton; /* one instance for all callers, created at registration */
 	uint32_t dispatch_type;
 	pp_host_contract_instance (*create_instance)(const pp_host_contract_interface *self,
 	                                             const void *args);
@@ -222,6 +241,8 @@ typedef struct pp_dependency_info {
 /* Passed to every plugin. Self-passing (host->f(host, ...)), callable from any
  * thread, every entry non-NULL; valid until the runtime is freed. */
 struct pp_host_api {
+	uint32_t size;        /* sizeof the runtime's table: entries past it are absent */
+	uint32_t abi_version; /* PP_ABI_VERSION of the runtime */
 	void *runtime;
 	void (*register_guest_contract)(const pp_host_api *self,
 	                                const pp_plugin_descriptor *descriptor,
@@ -256,7 +277,7 @@ struct pp_host_api {
 	            pp_string_view message);
 	void (*create_guest_instance)(const pp_host_api *self,
 	                              const pp_guest_contract_interface *iface, const void *args,
-	                              pp_guest_contract_instance *out);
+	                              pp_guest_contract_instance *out, pp_abi_error *out_err);
 	void (*destroy_guest_instance)(const pp_host_api *self,
 	                               const pp_guest_contract_interface *iface,
 	                               pp_guest_contract_instance instance);
@@ -306,7 +327,7 @@ static inline uint64_t pp_fnv1a64(const void *data, size_t len)
 	return pp_fnv1a64_update(PP_FNV_OFFSET, data, len);
 }
 
-static inline uint64_t pp_contract_id__(const char *prefix, const char *name, uint32_t major)
+static inline uint64_t pp_contract_id_prefixed(const char *prefix, const char *name, uint32_t major)
 {
 	char digits[11];
 	int n = 0;
@@ -325,12 +346,12 @@ static inline uint64_t pp_contract_id__(const char *prefix, const char *name, ui
 /* H("guest_contract:" name "@" major) */
 static inline uint64_t pp_guest_contract_id(const char *name, uint32_t major)
 {
-	return pp_contract_id__("guest_contract:", name, major);
+	return pp_contract_id_prefixed("guest_contract:", name, major);
 }
 /* H("host_contract:" name "@" major) */
 static inline uint64_t pp_host_contract_id(const char *name, uint32_t major)
 {
-	return pp_contract_id__("host_contract:", name, major);
+	return pp_contract_id_prefixed("host_contract:", name, major);
 }
 /* H(bundle name) */
 static inline uint64_t pp_bundle_id(const char *name)
@@ -376,7 +397,8 @@ static inline void pp_call_arena_init(pp_call_arena *a, void *buf, size_t len,
 	a->first_overflow = NULL;
 }
 
-static inline uint8_t *pp_arena_bump__(uint8_t *from, const uint8_t *end, size_t size, size_t align)
+static inline uint8_t *pp_call_arena_bump(uint8_t *from, const uint8_t *end, size_t size,
+                                          size_t align)
 {
 	if (!from)
 		return NULL;
@@ -386,12 +408,12 @@ static inline uint8_t *pp_arena_bump__(uint8_t *from, const uint8_t *end, size_t
 	return from + (at - (uintptr_t)from);
 }
 
-static inline void *pp_call_arena_alloc_overflow__(pp_call_arena *a, size_t size, size_t align)
+static inline void *pp_call_arena_alloc_overflow(pp_call_arena *a, size_t size, size_t align)
 {
 	const size_t header = sizeof(pp_arena_overflow_block);
 	for (pp_arena_overflow_block *b = a->first_overflow; b; b = b->next) {
-		uint8_t *p = pp_arena_bump__((uint8_t *)b + b->used, (uint8_t *)b + b->capacity,
-		                             size, align);
+		uint8_t *p = pp_call_arena_bump((uint8_t *)b + b->used, (uint8_t *)b + b->capacity,
+		                                size, align);
 		if (p) {
 			b->used = (size_t)(p - (uint8_t *)b) + size;
 			return p;
@@ -410,7 +432,7 @@ static inline void *pp_call_arena_alloc_overflow__(pp_call_arena *a, size_t size
 	b->capacity = cap;
 	b->used = header;
 	a->first_overflow = b;
-	uint8_t *p = pp_arena_bump__((uint8_t *)b + header, (uint8_t *)b + cap, size, align);
+	uint8_t *p = pp_call_arena_bump((uint8_t *)b + header, (uint8_t *)b + cap, size, align);
 	b->used = (size_t)(p - (uint8_t *)b) + size;
 	return p;
 }
@@ -421,12 +443,12 @@ static inline void *pp_call_arena_alloc(pp_call_arena *a, size_t size, size_t al
 {
 	if (size == 0 || align == 0 || (align & (align - 1)))
 		return NULL;
-	uint8_t *p = pp_arena_bump__(a->cur, a->end, size, align);
+	uint8_t *p = pp_call_arena_bump(a->cur, a->end, size, align);
 	if (p) {
 		a->cur = p + size;
 		return p;
 	}
-	return pp_call_arena_alloc_overflow__(a, size, align);
+	return pp_call_arena_alloc_overflow(a, size, align);
 }
 
 /* Rewinds the arena; overflow blocks are kept for reuse. */
@@ -461,13 +483,13 @@ _Static_assert(sizeof(pp_guest_contract_handle) == 8, "handle is 8 bytes");
 _Static_assert(sizeof(pp_guest_contract_instance) == 16, "instance is 16 bytes");
 _Static_assert(sizeof(pp_native_dispatch) == 16, "NativeDispatch is 16 bytes");
 _Static_assert(sizeof(pp_dispatch_mechanisms) == 16, "DispatchMechanisms is 16 bytes");
-_Static_assert(sizeof(pp_guest_contract_interface) == 56, "GuestContractInterface is 56 bytes");
+_Static_assert(sizeof(pp_guest_contract_interface) == 64, "GuestContractInterface is 64 bytes");
 _Static_assert(sizeof(pp_host_contract_interface) == 64, "HostContractInterface is 64 bytes");
 _Static_assert(sizeof(pp_plugin_descriptor) == 48, "PluginDescriptor is 48 bytes");
 _Static_assert(sizeof(pp_bundle_init_context) == 24, "BundleInitContext is 24 bytes");
 _Static_assert(sizeof(pp_call_arena) == 40, "CallArena is 40 bytes");
-_Static_assert(sizeof(pp_host_api) == 184, "HostApi is 184 bytes");
-_Static_assert(offsetof(pp_host_api, revision_counter) == 168, "HostApi tail");
+_Static_assert(sizeof(pp_host_api) == 192, "HostApi is 192 bytes");
+_Static_assert(offsetof(pp_host_api, revision_counter) == 176, "HostApi tail");
 #endif
 
 #ifdef __cplusplus

@@ -79,13 +79,14 @@ typedef struct pp_js_limits {
 #define PP_JS_DEFAULT_CPU_MS 5000u
 
 typedef struct pp_runtime_config {
+	uint32_t size; /* sizeof as built (pp_runtime_config_init sets it), or 0 (see abi.h) */
 	pp_log_fn log; /* NULL: Error and Warn records go to stderr */
 	void *log_userdata;
 	uint32_t log_level; /* most verbose level delivered to `log` (default PP_LOG_INFO) */
 	pp_alloc_fn alloc;  /* NULL: malloc / aligned_alloc */
 	pp_free_fn free;
 	void *alloc_userdata;
-	bool hot_reload_enabled; /* default true; false makes reload fail with PP_ERR_UNSUPPORTED */
+	uint32_t hot_reload_enabled; /* default 1; 0 makes reload fail with PP_ERR_UNSUPPORTED */
 	pp_reload_fn on_reload;
 	void *reload_userdata;
 	pp_js_limits js; /* limits for each JavaScript bundle's VM (see pp_js_limits) */
@@ -148,12 +149,13 @@ typedef struct pp_dependency {
 } pp_dependency;
 
 typedef struct pp_load_options {
+	uint32_t size;      /* sizeof as built, or 0 (see abi.h) */
 	const char *name;   /* bundle name; NULL: derived from the path */
 	const char *loader; /* "native" or "js-quickjs"; NULL: chosen from the path */
 	const pp_dependency *dependencies;
 	size_t dependency_count;
-	bool reinit_on_dep_reload; /* reload this bundle after a dependency reloads */
-	pp_js_limits js;           /* per-bundle overrides of the runtime's JS limits */
+	uint32_t reinit_on_dep_reload; /* 1: reload this bundle after a dependency reloads */
+	pp_js_limits js;               /* per-bundle overrides of the runtime's JS limits */
 } pp_load_options;
 
 /* Loads a bundle from a directory or a file (a native .so, a .js). A

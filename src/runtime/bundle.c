@@ -502,12 +502,24 @@ static pp_status pick_loader(pp_runtime *rt, pp_bundle_version *v, const pp_load
 	                 b->name, at);
 }
 
+/* Load options from a host built against this header or a later one. */
+static pp_status check_options(pp_runtime *rt, const pp_load_options *opts)
+{
+	if (opts && opts->size && opts->size < sizeof *opts)
+		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
+		                 "pp_load_options.size is %u, smaller than any version of it (%zu)",
+		                 opts->size, sizeof *opts);
+	return PP_OK;
+}
+
 pp_status pp_bundle_load(pp_runtime *rt, const char *path, const pp_load_options *opts,
                          uint64_t *out_id)
 {
 	if (!rt || !path || !*path)
 		return rt ? pp__error(rt, PP_ERR_INVALID_ARGUMENT, "pp_bundle_load: empty path")
 		          : PP_ERR_INVALID_ARGUMENT;
+	if (check_options(rt, opts) != PP_OK)
+		return PP_ERR_INVALID_ARGUMENT;
 	/* The manifest is read before any lock is taken. */
 	pp_manifest *m = NULL;
 	if (is_dir(path) && pp__manifest_exists(path)) {
@@ -555,7 +567,9 @@ pp_status pp_bundle_load_source(pp_runtime *rt, const void *source, size_t len,
 	if (!source && len)
 		return pp__error(rt, PP_ERR_INVALID_POINTER, "bundle '%s': NULL source",
 		                 opts->name);
-	pp_status st = check_name(rt, opts->name, "");
+	pp_status st = check_options(rt, opts);
+	if (st == PP_OK)
+		st = check_name(rt, opts->name, "");
 	if (st != PP_OK)
 		return st;
 	pp_bundle *b = bundle_new(rt, opts->name, "", opts);

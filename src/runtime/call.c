@@ -95,8 +95,18 @@ pp_status pp_instance_create(pp_runtime *rt, pp_guest_contract_handle h, const v
 	 * mutable part, guarded by the node's own lock. */
 	pp_contract_node *n = (pp_contract_node *)pp__registry_resolve(rt, h);
 	if (n) {
-		n->iface.create_instance(loader_data(&n->iface), &rt->host, args, out);
-		if (out->data && pp__instance_track(n, out->data) != PP_OK) {
+		pp_abi_error err = {PP_OK, {NULL, 0}};
+		n->iface.create_instance(loader_data(&n->iface), &rt->host, args, out, &err);
+		if (err.code != PP_OK) {
+			char msg[1024];
+			pp__view_copy(msg, sizeof msg, err.message);
+			st = pp__error(rt, err.code,
+			               "bundle '%s', contract '%s': create_instance failed%s%s",
+			               n->version->bundle->name, n->contract_name, *msg ? ": " : "",
+			               *msg ? msg : "");
+			out->data = NULL; /* whatever it left there is not an instance */
+			out->contract_id = 0;
+		} else if (out->data && pp__instance_track(n, out->data) != PP_OK) {
 			n->iface.destroy_instance(loader_data(&n->iface), &rt->host, *out);
 			out->data = NULL;
 			st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");

@@ -116,8 +116,9 @@ static pp_host_contract_instance h_get_host_contract(const pp_host_api *self, ui
 	const pp_host_entry *e =
 	        ts ? pp__host_contracts_find(rt, contract_id, min_version, &why) : NULL;
 	if (e)
-		inst = e->iface->singleton ? e->singleton
-		                           : e->iface->create_instance(e->iface, NULL);
+		inst = e->iface->flags & PP_HOST_CONTRACT_SINGLETON
+		               ? e->singleton
+		               : e->iface->create_instance(e->iface, NULL);
 	if (ts)
 		pp__read_unlock(ts);
 	if (!e)
@@ -281,19 +282,27 @@ static pp_vm_loader_data loader_data_of(const pp_guest_contract_interface *iface
 
 static void h_create_guest_instance(const pp_host_api *self,
                                     const pp_guest_contract_interface *iface, const void *args,
-                                    pp_guest_contract_instance *out)
+                                    pp_guest_contract_instance *out, pp_abi_error *out_err)
 {
-	if (!out)
+	pp_runtime *rt = RT(self);
+	pp_abi_error err = {PP_OK, {NULL, 0}};
+	if (!out || !iface) {
+		set_out(rt, out_err,
+		        pp__error(rt, PP_ERR_INVALID_POINTER, "create_guest_instance: NULL %s",
+		                  out ? "interface" : "out"));
 		return;
+	}
 	out->data = NULL;
 	out->contract_id = 0;
-	if (!iface)
+	pp_tstate *ts = pp__read_lock(rt);
+	if (!ts) {
+		set_out(rt, out_err, pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory"));
 		return;
-	pp_tstate *ts = pp__read_lock(RT(self));
-	if (!ts)
-		return;
-	iface->create_instance(loader_data_of(iface), self, args, out);
+	}
+	iface->create_instance(loader_data_of(iface), self, args, out, &err);
 	pp__read_unlock(ts);
+	if (out_err)
+		*out_err = err;
 }
 
 static void h_destroy_guest_instance(const pp_host_api *self,
@@ -317,6 +326,8 @@ static const uint64_t *h_revision_counter(const pp_host_api *self)
 void pp__host_api_init(pp_runtime *rt)
 {
 	pp_host_api *h = &rt->host;
+	h->size = (uint32_t)sizeof *h;
+	h->abi_version = PP_ABI_VERSION;
 	h->runtime = rt;
 	h->register_guest_contract = h_register_guest_contract;
 	h->alloc = h_alloc;

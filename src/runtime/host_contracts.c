@@ -27,6 +27,16 @@ static pp_status check_iface(pp_runtime *rt, const pp_host_contract_interface *i
 		                 "register_host_contract: NULL interface");
 	unsigned long long id = (unsigned long long)iface->contract_id;
 	uint32_t dt = iface->dispatch_type;
+	if (iface->size && iface->size < sizeof *iface)
+		return pp__error(
+		        rt, PP_ERR_ABI_MISMATCH,
+		        "host contract %016llx: an interface of %u bytes, smaller than any "
+		        "version of it (%zu)",
+		        id, iface->size, sizeof *iface);
+	if (iface->flags & ~(uint32_t)PP_HOST_CONTRACT_SINGLETON)
+		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
+		                 "host contract %016llx: unknown flags %#x", id,
+		                 iface->flags & ~(uint32_t)PP_HOST_CONTRACT_SINGLETON);
 	if (dt != PP_DISPATCH_NATIVE && dt != PP_DISPATCH_VM)
 		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
 		                 "host contract %016llx: unknown dispatch type %u", id, dt);
@@ -121,12 +131,13 @@ void pp__host_contracts_commit(pp_runtime *rt, pp_host_table *t)
 static pp_host_contract_instance make_singleton(const pp_host_contract_interface *iface)
 {
 	pp_host_contract_instance none = {NULL};
-	return iface->singleton ? iface->create_instance(iface, NULL) : none;
+	return iface->flags & PP_HOST_CONTRACT_SINGLETON ? iface->create_instance(iface, NULL)
+	                                                 : none;
 }
 
 static void drop_singleton(const pp_host_entry *e)
 {
-	if (e->iface->singleton)
+	if (e->iface->flags & PP_HOST_CONTRACT_SINGLETON)
 		e->iface->destroy_instance(e->iface, e->singleton);
 }
 

@@ -134,12 +134,21 @@ pp_status pp__registry_stage(pp_runtime *rt, pp_bundle_version *v, const pp_plug
 		                 "bundle '%s': contract descriptor names must be valid UTF-8 of "
 		                 "less than 1 MiB",
 		                 bname);
-	/* Read the dispatch type as the raw integer it is on the wire. */
-	uint32_t dt;
+	/* Read the size and dispatch type as the raw integers they are on the
+	 * wire; copy only what the plugin's struct has. */
+	uint32_t size, dt;
+	memcpy(&size, iface, sizeof size);
 	memcpy(&dt, (const uint8_t *)iface + offsetof(pp_guest_contract_interface, dispatch_type),
 	       sizeof dt);
 	const char *cname = d->contract_name.len ? "" : "(unnamed)";
 	int clen = (int)d->contract_name.len;
+	if (size && size < sizeof *iface)
+		return pp__error(
+		        rt, PP_ERR_ABI_MISMATCH,
+		        "bundle '%s': contract '%.*s%s' has an interface of %u bytes, smaller "
+		        "than any version of it (%zu)",
+		        bname, clen, (const char *)d->contract_name.ptr, cname, size,
+		        sizeof *iface);
 	if (dt != PP_DISPATCH_NATIVE && dt != PP_DISPATCH_VM)
 		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
 		                 "bundle '%s': contract '%.*s%s' has unknown dispatch type %u",
@@ -186,7 +195,8 @@ pp_status pp__registry_stage(pp_runtime *rt, pp_bundle_version *v, const pp_plug
 	if (!n)
 		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 	pthread_mutex_init(&n->inst_lock, NULL);
-	n->iface = *iface;
+	n->iface = *iface; /* all a v2 interface has; later members are not read */
+	n->iface.size = (uint32_t)sizeof n->iface;
 	n->iface.dispatch_type = dt;
 	n->rt = rt;
 	n->version = v;

@@ -13,8 +13,9 @@
 void pp_runtime_config_init(pp_runtime_config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
+	cfg->size = (uint32_t)sizeof *cfg;
 	cfg->log_level = PP_LOG_INFO;
-	cfg->hot_reload_enabled = true;
+	cfg->hot_reload_enabled = 1;
 	cfg->js.memory_bytes = PP_JS_DEFAULT_MEMORY_BYTES;
 	cfg->js.stack_bytes = PP_JS_DEFAULT_STACK_BYTES;
 	cfg->js.cpu_ms = PP_JS_DEFAULT_CPU_MS;
@@ -360,10 +361,17 @@ pp_status pp_runtime_new(const pp_runtime_config *cfg, pp_runtime **out)
 	pp_runtime *rt = calloc(1, sizeof *rt);
 	if (!rt)
 		return PP_ERR_OUT_OF_MEMORY;
-	if (cfg)
-		rt->cfg = *cfg;
-	else
-		pp_runtime_config_init(&rt->cfg);
+	pp_runtime_config_init(&rt->cfg);
+	if (cfg) {
+		/* Only what the host's struct has; the rest keeps its default. */
+		size_t n = cfg->size ? cfg->size : sizeof *cfg;
+		if (n < offsetof(pp_runtime_config, js) + sizeof cfg->js) {
+			free(rt);
+			return PP_ERR_INVALID_ARGUMENT; /* smaller than any version ever was */
+		}
+		memcpy(&rt->cfg, cfg, n < sizeof *cfg ? n : sizeof *cfg);
+		rt->cfg.size = (uint32_t)sizeof rt->cfg;
+	}
 	if (!rt->cfg.js.memory_bytes)
 		rt->cfg.js.memory_bytes = PP_JS_DEFAULT_MEMORY_BYTES;
 	if (!rt->cfg.js.stack_bytes)

@@ -195,12 +195,15 @@ static void guest_skeleton(FILE *f, const ppc_contract *c, const char *id, const
 	fputs("};\n", f);
 	fprintf(f,
 	        "static void ppc__%s_create(pp_vm_loader_data ld, const pp_host_api *h, const void "
-	        "*args,\n                  pp_guest_contract_instance *out)\n{\n"
+	        "*args,\n                  pp_guest_contract_instance *out, pp_abi_error *err)\n{\n"
 	        "\t(void)ld;\n\tout->contract_id = %s_ID;\n"
 	        "#ifdef %s_STATEFUL\n\tppc_ctx ctx = {h, NULL, NULL};\n"
-	        "\tout->data = %s_create(&ctx, args);\n#else\n\t(void)h;\n\t(void)args;\n"
+	        "\tout->data = %s_create(&ctx, args);\n"
+	        "\tif (!out->data) {\n\t\terr->code = PP_ERR_GENERIC;\n"
+	        "\t\terr->message = PP_SV(\"%s_create returned NULL\");\n\t}\n"
+	        "#else\n\t(void)h;\n\t(void)args;\n\t(void)err;\n"
 	        "\tout->data = NULL;\n#endif\n}\n",
-	        id, ID, ID, id);
+	        id, ID, ID, id, id);
 	fprintf(f,
 	        "static void ppc__%s_destroy(pp_vm_loader_data ld, const pp_host_api *h,\n"
 	        "                  pp_guest_contract_instance inst)\n{\n\t(void)ld;\n"
@@ -359,7 +362,8 @@ static const char runtime_support[] =
         "&err);\n"
         "\t} else {\n\t\tpp_guest_contract_instance none = {NULL, 0};\n"
         "\t\ti->dispatch.vm.call(i->dispatch.vm.loader_data, none, fn, args, out, NULL, &err);\n"
-        "\t}\n\tif (!i->singleton)\n\t\ti->destroy_instance(i, inst);\n\treturn err.code;\n}\n\n"
+        "\t}\n\tif (!(i->flags & PP_HOST_CONTRACT_SINGLETON))\n\t\ti->destroy_instance(i, "
+        "inst);\n\treturn err.code;\n}\n\n"
         "/* One call of a peer's guest contract function through the host table. */\n"
         "static inline uint32_t ppc_call_peer(const pp_host_api *host, uint64_t id, uint32_t "
         "major,\n                                     uint32_t fn, const void *args, void *out,\n"
@@ -371,8 +375,10 @@ static const char runtime_support[] =
         "\tpp_vm_loader_data ld = {i->dispatch_type == PP_DISPATCH_VM ? "
         "i->dispatch.vm.loader_data.data : NULL};\n"
         "\tpp_guest_contract_instance inst = {NULL, 0};\n"
-        "\ti->create_instance(ld, host, NULL, &inst);\n\tinst.contract_id = id;\n"
         "\tpp_abi_error err = {PP_OK, {NULL, 0}};\n"
+        "\ti->create_instance(ld, host, NULL, &inst, &err);\n"
+        "\tif (err.code != PP_OK && err.code != PP_ERR_REENTRANT_CALL)\n\t\treturn err.code;\n"
+        "\terr.code = PP_OK;\n\tinst.contract_id = id;\n"
         "\tif (i->dispatch_type == PP_DISPATCH_NATIVE) {\n"
         "\t\tif (fn >= i->dispatch.native.function_count)\n"
         "\t\t\terr.code = PP_ERR_FUNCTION_NOT_AVAILABLE;\n\t\telse\n"

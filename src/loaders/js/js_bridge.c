@@ -177,10 +177,16 @@ static uint32_t dispatch_peer(js_vm *vm, uint64_t contract_id, uint32_t min_vers
 	                                ? iface->dispatch.vm.loader_data.data
 	                                : NULL};
 	pp_guest_contract_instance inst = {NULL, 0};
-	iface->create_instance(ld, h, NULL, &inst);
-	/* A same-VM peer refuses to create (a null instance); route by id anyway. */
-	inst.contract_id = contract_id;
 	pp_abi_error err = {PP_OK, {NULL, 0}};
+	iface->create_instance(ld, h, NULL, &inst, &err);
+	/* A same-VM peer refuses to create (reentrant): its default instance
+	 * serves, as in the reference. Any other failure is the call's. */
+	if (err.code != PP_OK && err.code != PP_ERR_REENTRANT_CALL) {
+		pp__read_unlock(ts);
+		return err.code;
+	}
+	err = (pp_abi_error){PP_OK, {NULL, 0}};
+	inst.contract_id = contract_id;
 	if (iface->dispatch_type == PP_DISPATCH_NATIVE) {
 		const pp_native_dispatch *nd = &iface->dispatch.native;
 		if (fn_id >= nd->function_count || !nd->functions || !nd->functions[fn_id])
@@ -234,7 +240,7 @@ static uint32_t call_host_contract(js_vm *vm, uint64_t contract_id, uint32_t min
 		iface->dispatch.vm.call(iface->dispatch.vm.loader_data, none, fn_id, args, out,
 		                        NULL, &err);
 	}
-	if (!iface->singleton)
+	if (!(iface->flags & PP_HOST_CONTRACT_SINGLETON))
 		iface->destroy_instance(iface, inst);
 	return err.code;
 }

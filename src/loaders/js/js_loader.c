@@ -443,24 +443,39 @@ static void js_call(pp_vm_loader_data ld, pp_guest_contract_instance inst, uint3
 
 /* ---- Instances ------------------------------------------------------------- */
 
+/* The error a create reports: the message is left as the thread's last
+ * error, which the caller copies before anything else can change it. */
+static void create_failed(js_vm *vm, const js_contract *c, uint32_t code, const char *why,
+                          pp_abi_error *err)
+{
+	pp__error(vm->rt, code, "bundle '%s', contract '%s': JS create_instance: %s", vm->bundle,
+	          c->name, why);
+	const char *m = pp_last_error(vm->rt);
+	err->code = code;
+	err->message = (pp_string_view){(const uint8_t *)m, strlen(m)};
+}
+
 static void js_create_instance(pp_vm_loader_data ld, const pp_host_api *host, const void *args,
-                               pp_guest_contract_instance *out)
+                               pp_guest_contract_instance *out, pp_abi_error *err)
 {
 	(void)host;
 	(void)args;
 	js_contract *c = ld.data;
 	out->data = NULL;
 	out->contract_id = 0;
-	/* No loader data, or a nested create on the thread inside this VM: a null
-	 * instance (the caller routes to the default impl). */
-	if (!c || vm_enter(c->vm) != PP_OK)
-		return;
 	js_vm *vm = c->vm;
+	uint32_t code = vm_enter(vm);
+	if (code != PP_OK) {
+		create_failed(vm, c, code,
+		              "this thread is inside the bundle's VM already, or waiting for it "
+		              "would deadlock",
+		              err);
+		return;
+	}
 	JSValue argv[3] = {vm->bridge, JS_NewFloat64(vm->ctx, vm->host_lo),
 	                   JS_NewFloat64(vm->ctx, vm->host_hi)};
 	JSValue impl = JS_Call(vm->ctx, c->factory, JS_UNDEFINED, 3, argv);
 	char *failure = NULL;
-	uint32_t code = PP_OK;
 	if (JS_IsException(impl)) {
 		code = exception_code(vm, &failure);
 	} else {
@@ -477,10 +492,17 @@ static void js_create_instance(pp_vm_loader_data ld, const pp_host_api *host, co
 		}
 	}
 	vm_leave(vm);
-	if (code != PP_OK)
-		pp__log(vm->rt, PP_LOG_ERROR, SCOPE,
-		        "bundle '%s', contract '%s': JS create_instance: factory call failed: %s",
-		        vm->bundle, c->name, failure ? failure : "out of memory or time");
+	if (code == PP_ERR_TIMEOUT) {
+		char why[96];
+		snprintf(why, sizeof why, "the factory stopped after its CPU limit of %llu ms",
+		         (unsigned long long)(vm->cpu_budget_ns / 1000000u));
+		create_failed(vm, c, code, why, err);
+	} else if (code != PP_OK) {
+		char *why =
+		        text_printf("the factory failed: %s", failure ? failure : "out of memory");
+		create_failed(vm, c, code, why ? why : "the factory failed (out of memory)", err);
+		free(why);
+	}
 	free(failure);
 }
 
@@ -966,6 +988,7 @@ static pp_status register_contracts(js_vm *vm, const js_source *s)
 	for (size_t i = 0; i < vm->contract_count; i++) {
 		js_contract *c = &vm->contracts[i];
 		pp_guest_contract_interface iface = {
+		        .size = (uint32_t)sizeof iface,
 		        .contract_id = c->contract_id,
 		        .dispatch_type = PP_DISPATCH_VM,
 		        .create_instance = js_create_instance,

@@ -136,10 +136,19 @@ static char *copy_aside(pp_runtime *rt, const pp_bundle_source *src, const char 
 	return path;
 }
 
+/* dlopen and dlclose are serialised inside the dynamic loader, so a library
+ * closed by one runtime happens before one opened at the same addresses by
+ * another. TSan cannot see that ordering (nor that the addresses now hold a
+ * different library); this address, in TSan builds only, tells it. */
+static const char dl_order; /* only its address is used; never written */
+
 static void code_free(native_code *c)
 {
-	if (c->dl)
+	if (c->dl) {
+		PP_TSAN_ACQUIRE(&dl_order);
 		dlclose(c->dl);
+		PP_TSAN_RELEASE(&dl_order);
+	}
 	if (c->copy_path) {
 		unlink(c->copy_path);
 		free(c->copy_path);
@@ -174,6 +183,7 @@ static pp_status native_load(pp_runtime *rt, const pp_loader *self, const pp_bun
 	if (!c->copy_path)
 		goto fail;
 	c->dl = dlopen(c->copy_path, RTLD_NOW | RTLD_LOCAL);
+	PP_TSAN_ACQUIRE(&dl_order);
 	if (!c->dl) {
 		const char *e = dlerror();
 		st = pp__error(rt, PP_ERR_LOAD_FAILED, "bundle '%s' (%s): dlopen failed: %s",
