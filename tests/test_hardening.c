@@ -382,6 +382,40 @@ static void reloads_crossed_through_callbacks_never_deadlock(void **state)
 	pp_runtime_free(rt);
 }
 
+static void a_native_bundle_finds_libraries_beside_it_through_origin(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	char path[512];
+	snprintf(path, sizeof path, "%s/origin/origin.so", PP_FIXTURE_DIR);
+	uint64_t id = load_ok(rt, path);
+	uint32_t code;
+	assert_int_equal(call_i32(rt, "test.origin", 0, 0, &code), 42);
+	assert_int_equal(code, PP_OK);
+	assert_int_equal(pp_bundle_reload(rt, id), PP_OK); /* a second copy, same place */
+	assert_int_equal(call_i32(rt, "test.origin", 0, 0, &code), 42);
+	pp_runtime_free(rt);
+}
+
+static void bundle_names_that_are_paths_are_refused_for_every_loader(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	static const char *const bad[] = {"a/b", "..", ".", "../up", "tab\there", ""};
+	static const char src[] = JS_ONE("test.n", "function () { return 0; }");
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		pp_load_options o = {.name = bad[i]};
+		assert_int_equal(pp_bundle_load(rt, fx("calc_v1"), &o, NULL),
+		                 PP_ERR_INVALID_ARGUMENT);
+		if (*bad[i])
+			assert_contains(pp_last_error(rt), "is refused");
+		assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &o, NULL),
+		                 PP_ERR_INVALID_ARGUMENT);
+	}
+	assert_int_equal(bundle_count(rt), 0);
+	pp_runtime_free(rt);
+}
+
 /* ---- Callbacks ------------------------------------------------------------ */
 
 typedef struct reload_probe {
@@ -903,6 +937,8 @@ int main(void)
 	        cmocka_unit_test(
 	                a_native_init_that_offers_a_host_contract_then_fails_leaves_nothing),
 	        cmocka_unit_test(replaced_code_cannot_register_a_host_contract),
+	        cmocka_unit_test(a_native_bundle_finds_libraries_beside_it_through_origin),
+	        cmocka_unit_test(bundle_names_that_are_paths_are_refused_for_every_loader),
 	        cmocka_unit_test(
 	                a_dependency_unloaded_during_a_dependents_init_stays_mapped_until_it_returns),
 	        cmocka_unit_test(find_never_misses_a_contract_that_is_being_reloaded),

@@ -19,7 +19,7 @@ static int plugin_mappings(void)
 	if (!f)
 		return -1;
 	char line[1024], needle[64], last[1024] = "";
-	snprintf(needle, sizeof needle, "/polyplug-%ld-", (long)getpid());
+	snprintf(needle, sizeof needle, "/.polyplug-%ld-", (long)getpid());
 	int n = 0;
 	while (fgets(line, sizeof line, f)) {
 		char *path = strstr(line, needle);
@@ -32,21 +32,26 @@ static int plugin_mappings(void)
 	return n;
 }
 
-/* Private plugin copies left on disk. */
-static int plugin_copies(void)
+/* Private plugin copies left on disk, beside the fixtures or in $TMPDIR. */
+static int copies_in(const char *dir)
 {
-	const char *tmp = getenv("TMPDIR");
-	DIR *d = opendir(tmp && *tmp ? tmp : "/tmp");
+	DIR *d = opendir(dir);
 	if (!d)
-		return -1;
+		return 0;
 	char prefix[64];
-	snprintf(prefix, sizeof prefix, "polyplug-%ld-", (long)getpid());
+	snprintf(prefix, sizeof prefix, ".polyplug-%ld-", (long)getpid());
 	int n = 0;
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL)
 		n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
 	closedir(d);
 	return n;
+}
+
+static int plugin_copies(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	return copies_in(PP_FIXTURE_DIR) + copies_in(tmp && *tmp ? tmp : "/tmp");
 }
 
 static long rss_kib(void)
@@ -121,6 +126,7 @@ static void reload_many_times_reclaims_each_version(void **state)
 	}
 	assert_int_equal(pp_runtime_quiesce(rt), PP_OK);
 	assert_int_equal(plugin_mappings(), 1); /* only the live version */
+	assert_int_equal(plugin_copies(), 0);   /* mapped, yet nothing on disk to leak */
 	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
 	assert_everything_reclaimed(rt);
 	pp_runtime_free(rt);

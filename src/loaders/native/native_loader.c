@@ -17,7 +17,7 @@
 #include "../../runtime/internal.h"
 
 /* The file names of the private copies: COPY_PREFIX pid "-" name "-" random. */
-#define COPY_PREFIX "polyplug-"
+#define COPY_PREFIX ".polyplug-"
 
 typedef struct native_code {
 	void *dl;
@@ -86,21 +86,55 @@ static bool native_accepts(const char *path)
 	return any;
 }
 
+/* A fresh file for a copy of lib: in lib's own directory when it is
+ * writable, so $ORIGIN in the library's run path still finds what ships next
+ * to it; else in $TMPDIR (logged: $ORIGIN then names that directory). The
+ * name starts with a dot, which the watcher ignores. */
+static int copy_file_for(pp_runtime *rt, const pp_bundle_source *src, const char *lib,
+                         char **out_path)
+{
+	const char *slash = strrchr(lib, '/');
+	const char *tmp = getenv("TMPDIR");
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	for (int pass = 0; pass < 2; pass++) {
+		int dn = pass == 0 ? (slash ? (int)(slash - lib) : 1) : (int)strlen(tmp);
+		const char *dir = pass == 0 ? (slash ? lib : ".") : tmp;
+		size_t n = (size_t)dn + strlen(src->name) + 64;
+		char *path = malloc(n);
+		if (!path)
+			return -1;
+		snprintf(path, n, "%.*s/" COPY_PREFIX "%ld-%.40s-XXXXXX", dn ? dn : 1,
+		         dn ? dir : "/", (long)getpid(), src->name);
+		int fd = mkstemp(path);
+		if (fd >= 0) {
+			if (pass == 1)
+				pp__log(rt, PP_LOG_WARN, "loader.native",
+				        "bundle '%s': '%.*s' is not writable, so its private copy "
+				        "lives in "
+				        "%s; $ORIGIN in its run path names that directory",
+				        src->name, slash ? (int)(slash - lib) : 1,
+				        slash ? lib : ".", tmp);
+			*out_path = path;
+			return fd;
+		}
+		free(path);
+	}
+	return -1;
+}
+
 /* Copies lib to a fresh file so dlopen maps this exact version. */
 static char *copy_aside(pp_runtime *rt, const pp_bundle_source *src, const char *lib,
                         pp_status *why)
 {
-	const char *tmp = getenv("TMPDIR");
-	if (!tmp || !*tmp)
-		tmp = "/tmp";
-	size_t n = strlen(tmp) + strlen(src->name) + 64;
-	char *path = malloc(n);
-	if (!path) {
-		*why = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+	char *path = NULL;
+	int out = copy_file_for(rt, src, lib, &path);
+	if (out < 0) {
+		*why = pp__error(rt, errno == ENOMEM ? PP_ERR_OUT_OF_MEMORY : PP_ERR_IO,
+		                 "bundle '%s': cannot create a private copy of '%s': %s", src->name,
+		                 lib, strerror(errno));
 		return NULL;
 	}
-	snprintf(path, n, "%s/" COPY_PREFIX "%ld-%.40s-XXXXXX", tmp, (long)getpid(), src->name);
-	int out = mkstemp(path);
 	int in = open(lib, O_RDONLY | O_CLOEXEC);
 	bool ok = out >= 0 && in >= 0;
 	char buf[65536];
@@ -128,8 +162,7 @@ static char *copy_aside(pp_runtime *rt, const pp_bundle_source *src, const char 
 	if (!ok) {
 		*why = pp__error(rt, PP_ERR_IO, "bundle '%s': cannot copy '%s' to '%s': %s",
 		                 src->name, lib, path, strerror(saved));
-		if (out >= 0)
-			unlink(path);
+		unlink(path);
 		free(path);
 		return NULL;
 	}
@@ -184,6 +217,11 @@ static pp_status native_load(pp_runtime *rt, const pp_loader *self, const pp_bun
 		goto fail;
 	c->dl = dlopen(c->copy_path, RTLD_NOW | RTLD_LOCAL);
 	PP_TSAN_ACQUIRE(&dl_order);
+	/* Mapped (or failed): the file is not needed any more, and a host that
+	 * is killed from here on leaves nothing behind. */
+	unlink(c->copy_path);
+	free(c->copy_path);
+	c->copy_path = NULL;
 	if (!c->dl) {
 		const char *e = dlerror();
 		st = pp__error(rt, PP_ERR_LOAD_FAILED, "bundle '%s' (%s): dlopen failed: %s",
