@@ -3,6 +3,7 @@
  * every way a contract file can be wrong, each named by file, line, column
  * and key. Also replays the ppc fuzz corpus and regressions.
  */
+#include "gen.h"
 #include "helpers.h"
 #include "model.h"
 
@@ -176,6 +177,171 @@ static void fuzz_corpus_and_regressions_replay(void **state)
 	replay_dir(PP_SOURCE_DIR "/fuzz/regressions/ppc", parse_one);
 }
 
+/* A growing text for generated contract files. */
+typedef struct text {
+	char *p;
+	size_t len;
+	FILE *f;
+} text;
+
+static void text_open(text *t)
+{
+	t->p = NULL;
+	t->len = 0;
+	t->f = open_memstream(&t->p, &t->len);
+	assert_non_null(t->f);
+}
+
+static const char *text_close(text *t)
+{
+	fclose(t->f);
+	return t->p;
+}
+
+static void expect_refused(const char *src, const char *line, const char *needle)
+{
+	char err[512];
+	ppc_model *m = ppc_model_read(src, strlen(src), "c.toml", err, sizeof err);
+	if (m)
+		fail_msg("accepted a contract the loader would refuse (%s)", needle);
+	assert_contains(err, line);
+	assert_contains(err, needle);
+}
+
+/* n params of type `type` for function f of contract x.Y, on line 4 */
+static char *with_params(int n, const char *type, const char *ret)
+{
+	text t;
+	text_open(&t);
+	fprintf(t.f, "[[guest_contract]]\nname = \"x.Y\"\nversion = \"1.0.0\"\n"
+	             "[[guest_contract.functions]]\nname = \"f\"\nparams = [");
+	for (int i = 0; i < n; i++)
+		fprintf(t.f, "%s{ name = \"p%d\", type = \"%s\" }", i ? ", " : "", i, type);
+	fprintf(t.f, "]\nreturn = \"%s\"\n", ret);
+	return (char *)text_close(&t);
+}
+
+/* struct S0 { a: i32 }, S(k) { inner: S(k-1), b: i32 }: S(n-1) nests n deep */
+static void nested_structs(FILE *f, int n)
+{
+	fprintf(f, "[[struct]]\nname = \"S0\"\nfields = [{ name = \"a\", type = \"i32\" }]\n");
+	for (int k = 1; k < n; k++)
+		fprintf(f,
+		        "[[struct]]\nname = \"S%d\"\nfields = [{ name = \"inner\", type = \"S%d\" "
+		        "}, "
+		        "{ name = \"b\", type = \"i32\" }]\n",
+		        k, k - 1);
+}
+
+static void contracts_past_the_loaders_limits_are_refused_with_their_place(void **state)
+{
+	(void)state;
+	char *src = with_params(PPC_MAX_PARAMS + 1, "i32", "void");
+	expect_refused(src, "c.toml:6:", "17 params; the limit is 16");
+	free(src);
+	src = with_params(PPC_MAX_PARAMS, "i32", "StringView"); /* + the hidden arena */
+	expect_refused(src, "c.toml:6:", "and a hidden arena; the limit is 16");
+	free(src);
+	src = with_params(PPC_MAX_PARAMS, "i32", "i32"); /* exactly at the limit: fine */
+	ppc_model_free(read_ok(src));
+	free(src);
+
+	text t;
+	text_open(&t);
+	fputs("[[struct]]\nname = \"Wide\"\nfields = [", t.f);
+	for (int i = 0; i <= PPC_MAX_FIELDS; i++)
+		fprintf(t.f, "%s{ name = \"f%d\", type = \"u8\" }", i ? ", " : "", i);
+	fputs("]\n", t.f);
+	src = (char *)text_close(&t);
+	expect_refused(src, "c.toml:3:", "65 fields; the limit is 64");
+	free(src);
+
+	text_open(&t);
+	nested_structs(t.f, PPC_MAX_DEPTH + 1);
+	src = (char *)text_close(&t);
+	expect_refused(src, "c.toml:", "nests structs 10 deep; the limit is 9");
+	free(src);
+
+	/* 33 struct values in one signature: 3 params of an 11-struct nest */
+	text_open(&t);
+	nested_structs(t.f, 8);
+	fputs("[[struct]]\nname = \"T\"\nfields = [{ name = \"x\", type = \"S7\" }, "
+	      "{ name = \"y\", type = \"S1\" }]\n",
+	      t.f);
+	fputs("[[guest_contract]]\nname = \"x.Y\"\nversion = \"1.0.0\"\n"
+	      "[[guest_contract.functions]]\nname = \"f\"\n"
+	      "params = [{ name = \"a\", type = \"T\" }, { name = \"b\", type = \"T\" }, "
+	      "{ name = \"c\", type = \"T\" }]\n",
+	      t.f);
+	src = (char *)text_close(&t);
+	expect_refused(src, "c.toml:", "spells out 33 structs in its signature; the limit is 32");
+	free(src);
+
+	char name[200];
+	memset(name, 'n', PPC_MAX_IDENT + 1);
+	name[PPC_MAX_IDENT + 1] = '\0';
+	text_open(&t);
+	fprintf(t.f, "[[struct]]\nname = \"P\"\nfields = [{ name = \"%s\", type = \"u8\" }]\n",
+	        name);
+	src = (char *)text_close(&t);
+	expect_refused(src, "c.toml:3:", "not an identifier of at most 63 bytes");
+	free(src);
+	memset(name, 'c', PPC_MAX_CONTRACT_NAME + 1);
+	name[PPC_MAX_CONTRACT_NAME + 1] = '\0';
+	text_open(&t);
+	fprintf(t.f,
+	        "[[guest_contract]]\nname = \"%s\"\nversion = \"1.0.0\"\n"
+	        "[[guest_contract.functions]]\nname = \"f\"\n",
+	        name);
+	src = (char *)text_close(&t);
+	expect_refused(src, "c.toml:2:", "at most 127 bytes");
+	free(src);
+}
+
+static void glue_for_the_widest_deepest_structs_is_never_cut_short(void **state)
+{
+	(void)state;
+	/* 64 fields of long names, nested as deep as allowed */
+	text t;
+	text_open(&t);
+	fputs("[[struct]]\nname = \"S0\"\nfields = [", t.f);
+	for (int i = 0; i < PPC_MAX_FIELDS; i++)
+		fprintf(t.f,
+		        "%s{ name = \"field_number_%02d_with_a_rather_long_name_to_fill\", "
+		        "type = \"u8\" }",
+		        i ? ", " : "", i);
+	fputs("]\n", t.f);
+	for (int k = 1; k < 4; k++)
+		fprintf(t.f,
+		        "[[struct]]\nname = \"S%d\"\nfields = [{ name = \"inner_%d\", type = "
+		        "\"S%d\" "
+		        "}]\n",
+		        k, k, k - 1);
+	fputs("[[guest_contract]]\nname = \"x.Y\"\nversion = \"1.0.0\"\n"
+	      "[[guest_contract.functions]]\nname = \"f\"\n"
+	      "params = [{ name = \"deep\", type = \"S3\" }]\nreturn = \"S3\"\n",
+	      t.f);
+	char *src = (char *)text_close(&t);
+	ppc_model *m = read_ok(src);
+	text out;
+	text_open(&out);
+	const char *names[] = {"x.Y"};
+	char err[256];
+	assert_int_equal(
+	        ppc_gen_js(out.f, m, names, 1, "class Y {}\n", 11, "y.js", err, sizeof err), 0);
+	const char *js = text_close(&out);
+	/* the last field of the innermost struct, in the signature and in the
+	 * peer caller's reader and writer */
+	assert_contains(js, "['field_number_63_with_a_rather_long_name_to_fill', 'u8']");
+	assert_contains(js,
+	                "field_number_63_with_a_rather_long_name_to_fill: $b.readByte($out + 63)");
+	assert_contains(
+	        js, "deep.inner_3.inner_2.inner_1.field_number_63_with_a_rather_long_name_to_fill");
+	free(out.p);
+	ppc_model_free(m);
+	free(src);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -183,6 +349,8 @@ int main(void)
 	        cmocka_unit_test(errors_name_file_line_column_and_key),
 	        cmocka_unit_test(layout_changes_need_a_new_major),
 	        cmocka_unit_test(fuzz_corpus_and_regressions_replay),
+	        cmocka_unit_test(contracts_past_the_loaders_limits_are_refused_with_their_place),
+	        cmocka_unit_test(glue_for_the_widest_deepest_structs_is_never_cut_short),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

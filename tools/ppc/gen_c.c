@@ -420,6 +420,21 @@ static const char host_support[] =
         "\t\tpp_status st = ppc_caller_refresh(c);\n\t\tif (st != PP_OK)\n\t\t\treturn st;\n"
         "\t}\n\treturn pp_call(c->rt, c->h, c->inst, fn, args, out, arena);\n}\n#endif\n";
 
+/* "#if" the translation unit implements at least one guest contract. */
+static void implements_something(FILE *f, const ppc_model *m)
+{
+	fputs("\n#if 0", f);
+	for (size_t i = 0; i < m->contract_count; i++) {
+		if (m->contracts[i].host)
+			continue;
+		char id[160], ID[160]; /* contract names are at most 127 bytes */
+		ppc_c_ident(m->contracts[i].name, id, sizeof id);
+		upper(id, ID, sizeof ID);
+		fprintf(f, " || defined(PPC_IMPLEMENT_%s)", ID);
+	}
+	fputs("\n", f);
+}
+
 int ppc_gen_c(FILE *f, const ppc_model *m, const char *guard)
 {
 	fprintf(f,
@@ -437,26 +452,11 @@ int ppc_gen_c(FILE *f, const ppc_model *m, const char *guard)
 	      "#include <polyplug/abi.h>\n",
 	      f);
 	fputs(runtime_support, f);
-	/* the condition "this translation unit implements something" */
-	char implements[4096] = "0";
-	size_t used = 1;
-	for (size_t i = 0; i < m->contract_count; i++) {
-		if (m->contracts[i].host)
-			continue;
-		char id[160], ID[160];
-		ppc_c_ident(m->contracts[i].name, id, sizeof id);
-		upper(id, ID, sizeof ID);
-		int w = snprintf(implements + used, sizeof implements - used,
-		                 " || defined(PPC_IMPLEMENT_%s)", ID);
-		if (w < 0 || (size_t)w >= sizeof implements - used)
-			return -1;
-		used += (size_t)w;
-	}
-	fprintf(f,
-	        "\n#if %s\n#ifndef PPC_BUNDLE_NAME\n#define PPC_BUNDLE_NAME "
-	        "\"ppc-bundle\"\n#endif\n"
-	        "static const pp_host_api *ppc__host; /* set by polyplug_init */\n#endif\n",
-	        implements);
+	implements_something(f, m);
+	fputs("#ifndef PPC_BUNDLE_NAME\n#define PPC_BUNDLE_NAME "
+	      "\"ppc-bundle\"\n#endif\n"
+	      "static const pp_host_api *ppc__host; /* set by polyplug_init */\n#endif\n",
+	      f);
 	types(f, m);
 	for (size_t i = 0; i < m->contract_count; i++) {
 		const ppc_contract *c = &m->contracts[i];
@@ -484,7 +484,7 @@ int ppc_gen_c(FILE *f, const ppc_model *m, const char *guard)
 	fputs("#endif /* PPC_HOST */\n", f);
 
 	/* polyplug_init for whatever this translation unit implements */
-	fprintf(f, "\n#if %s\n", implements);
+	implements_something(f, m);
 	fputs("PP_DEFINE_ABI_VERSION()\n"
 	      "PP_EXPORT pp_abi_error polyplug_init(const pp_host_api *host, "
 	      "const pp_bundle_init_context *init)\n{\n"

@@ -13,28 +13,30 @@
 
 #include "gen.h"
 
+/* Expressions are written straight to the output, never built in a fixed
+ * buffer: however wide and deep a struct (within the model's limits), nothing
+ * is cut short. */
+
 /* The JS loader's signature spelling of a type: a name, or for a struct
  * { struct: [['field', type], ...] } (nested as deep as the struct is). */
-static void sig_spec(ppc_type t, char *buf, size_t cap)
+static void sig_spec(FILE *f, ppc_type t)
 {
 	if (t.kind == PPC_ENUM) {
 		ppc_type r = {t.en->repr, NULL, NULL};
-		snprintf(buf, cap, "'%s'", ppc_type_name(r));
+		fprintf(f, "'%s'", ppc_type_name(r));
 		return;
 	}
 	if (t.kind != PPC_STRUCT) {
-		snprintf(buf, cap, "'%s'", ppc_type_name(t));
+		fprintf(f, "'%s'", ppc_type_name(t));
 		return;
 	}
-	size_t n = (size_t)snprintf(buf, cap, "{ struct: [");
-	for (size_t i = 0; i < t.st->field_count && n < cap; i++) {
-		char sub[2048];
-		sig_spec(t.st->fields[i].type, sub, sizeof sub);
-		n += (size_t)snprintf(buf + n, cap - n, "%s['%s', %s]", i ? ", " : "",
-		                      t.st->fields[i].name, sub);
+	fputs("{ struct: [", f);
+	for (size_t i = 0; i < t.st->field_count; i++) {
+		fprintf(f, "%s['%s', ", i ? ", " : "", t.st->fields[i].name);
+		sig_spec(f, t.st->fields[i].type);
+		fputs("]", f);
 	}
-	if (n < cap)
-		snprintf(buf + n, cap - n, "] }");
+	fputs("] }", f);
 }
 
 static ppc_kind base_kind(ppc_type t)
@@ -58,52 +60,55 @@ static void js_member(const char *name, char *out, size_t cap)
 
 /* ---- Outgoing calls ------------------------------------------------------- */
 
-/* JS that writes value `v` of type t at address expression `at`. */
-static void write_field(FILE *f, ppc_type t, const char *at, const char *v)
+/* JS that writes value `v` of type t at `base + off`. v grows by one
+ * ".field" per struct level: PPC_MAX_DEPTH levels of PPC_MAX_IDENT-byte
+ * names always fit. */
+static void write_field(FILE *f, ppc_type t, const char *base, size_t off, const char *v)
 {
 	switch (base_kind(t)) {
 	case PPC_BOOL:
-		fprintf(f, "      $b.writeByte(%s, %s ? 1 : 0);\n", at, v);
+		fprintf(f, "      $b.writeByte(%s + %zu, %s ? 1 : 0);\n", base, off, v);
 		break;
 	case PPC_I8:
 	case PPC_U8:
-		fprintf(f, "      $b.writeByte(%s, %s & 0xff);\n", at, v);
+		fprintf(f, "      $b.writeByte(%s + %zu, %s & 0xff);\n", base, off, v);
 		break;
 	case PPC_I16:
 	case PPC_U16:
 		fprintf(f,
-		        "      $b.writeByte(%s, %s & 0xff); $b.writeByte(%s + 1, (%s >> 8) & "
+		        "      $b.writeByte(%s + %zu, %s & 0xff); $b.writeByte(%s + %zu, (%s >> 8) "
+		        "& "
 		        "0xff);\n",
-		        at, v, at, v);
+		        base, off, v, base, off + 1, v);
 		break;
 	case PPC_I32:
-		fprintf(f, "      $b.writeI32(%s, %s);\n", at, v);
+		fprintf(f, "      $b.writeI32(%s + %zu, %s);\n", base, off, v);
 		break;
 	case PPC_U32:
-		fprintf(f, "      $b.writeU32(%s, %s);\n", at, v);
+		fprintf(f, "      $b.writeU32(%s + %zu, %s);\n", base, off, v);
 		break;
 	case PPC_I64:
 	case PPC_U64:
-		fprintf(f, "      $ppc.write64(%s, %s);\n", at, v);
+		fprintf(f, "      $ppc.write64(%s + %zu, %s);\n", base, off, v);
 		break;
 	case PPC_F32:
-		fprintf(f, "      $b.writeF32(%s, %s);\n", at, v);
+		fprintf(f, "      $b.writeF32(%s + %zu, %s);\n", base, off, v);
 		break;
 	case PPC_F64:
-		fprintf(f, "      $b.writeF64(%s, %s);\n", at, v);
+		fprintf(f, "      $b.writeF64(%s + %zu, %s);\n", base, off, v);
 		break;
 	case PPC_STRING:
-		fprintf(f, "      $ppc.writeString(%s, %s, $temps);\n", at, v);
+		fprintf(f, "      $ppc.writeString(%s + %zu, %s, $temps);\n", base, off, v);
 		break;
 	case PPC_BUFFER:
-		fprintf(f, "      $ppc.writeBuffer(%s, %s, $temps);\n", at, v);
+		fprintf(f, "      $ppc.writeBuffer(%s + %zu, %s, $temps);\n", base, off, v);
 		break;
 	case PPC_STRUCT:
 		for (size_t i = 0; i < t.st->field_count; i++) {
-			char fat[256], fv[256];
-			snprintf(fat, sizeof fat, "%s + %zu", at, t.st->fields[i].offset);
+			char fv[(PPC_MAX_IDENT + 2) * (PPC_MAX_DEPTH + 2)];
 			snprintf(fv, sizeof fv, "%s.%s", v, t.st->fields[i].name);
-			write_field(f, t.st->fields[i].type, fat, fv);
+			write_field(f, t.st->fields[i].type, base, off + t.st->fields[i].offset,
+			            fv);
 		}
 		break;
 	default:
@@ -111,65 +116,61 @@ static void write_field(FILE *f, ppc_type t, const char *at, const char *v)
 	}
 }
 
-/* A JS expression reading a value of type t at address expression `at`. */
-static void read_expr(ppc_type t, const char *at, char *buf, size_t cap)
+/* A JS expression reading a value of type t at `base + off`. */
+static void read_expr(FILE *f, ppc_type t, const char *base, size_t off)
 {
 	switch (base_kind(t)) {
 	case PPC_BOOL:
-		snprintf(buf, cap, "$b.readByte(%s) !== 0", at);
+		fprintf(f, "$b.readByte(%s + %zu) !== 0", base, off);
 		break;
 	case PPC_I8:
-		snprintf(buf, cap, "($b.readByte(%s) << 24) >> 24", at);
+		fprintf(f, "($b.readByte(%s + %zu) << 24) >> 24", base, off);
 		break;
 	case PPC_U8:
-		snprintf(buf, cap, "$b.readByte(%s)", at);
+		fprintf(f, "$b.readByte(%s + %zu)", base, off);
 		break;
 	case PPC_I16:
-		snprintf(buf, cap, "(($b.readByte(%s) | ($b.readByte(%s + 1) << 8)) << 16) >> 16",
-		         at, at);
+		fprintf(f, "(($b.readByte(%s + %zu) | ($b.readByte(%s + %zu) << 8)) << 16) >> 16",
+		        base, off, base, off + 1);
 		break;
 	case PPC_U16:
-		snprintf(buf, cap, "($b.readByte(%s) | ($b.readByte(%s + 1) << 8))", at, at);
+		fprintf(f, "($b.readByte(%s + %zu) | ($b.readByte(%s + %zu) << 8))", base, off,
+		        base, off + 1);
 		break;
 	case PPC_I32:
-		snprintf(buf, cap, "$b.readI32(%s)", at);
+		fprintf(f, "$b.readI32(%s + %zu)", base, off);
 		break;
 	case PPC_U32:
-		snprintf(buf, cap, "$b.readU32(%s)", at);
+		fprintf(f, "$b.readU32(%s + %zu)", base, off);
 		break;
 	case PPC_I64:
-		snprintf(buf, cap, "$ppc.signed64($ppc.read64(%s))", at);
+		fprintf(f, "$ppc.signed64($ppc.read64(%s + %zu))", base, off);
 		break;
 	case PPC_U64:
-		snprintf(buf, cap, "$ppc.read64(%s)", at);
+		fprintf(f, "$ppc.read64(%s + %zu)", base, off);
 		break;
 	case PPC_F32:
-		snprintf(buf, cap, "$b.readF32(%s)", at);
+		fprintf(f, "$b.readF32(%s + %zu)", base, off);
 		break;
 	case PPC_F64:
-		snprintf(buf, cap, "$b.readF64(%s)", at);
+		fprintf(f, "$b.readF64(%s + %zu)", base, off);
 		break;
 	case PPC_STRING:
-		snprintf(buf, cap, "$ppc.takeString(%s)", at);
+		fprintf(f, "$ppc.takeString(%s + %zu)", base, off);
 		break;
 	case PPC_BUFFER:
-		snprintf(buf, cap, "$ppc.takeBuffer(%s)", at);
+		fprintf(f, "$ppc.takeBuffer(%s + %zu)", base, off);
 		break;
-	case PPC_STRUCT: {
-		size_t n = (size_t)snprintf(buf, cap, "{ ");
-		for (size_t i = 0; i < t.st->field_count && n < cap; i++) {
-			char fat[256], sub[4096];
-			snprintf(fat, sizeof fat, "%s + %zu", at, t.st->fields[i].offset);
-			read_expr(t.st->fields[i].type, fat, sub, sizeof sub);
-			n += (size_t)snprintf(buf + n, cap - n, "%s%s: %s", i ? ", " : "",
-			                      t.st->fields[i].name, sub);
+	case PPC_STRUCT:
+		fputs("{ ", f);
+		for (size_t i = 0; i < t.st->field_count; i++) {
+			fprintf(f, "%s%s: ", i ? ", " : "", t.st->fields[i].name);
+			read_expr(f, t.st->fields[i].type, base, off + t.st->fields[i].offset);
 		}
-		if (n < cap)
-			snprintf(buf + n, cap - n, " }");
+		fputs(" }", f);
 		break;
-	}
 	default:
-		snprintf(buf, cap, "undefined");
+		fputs("undefined", f);
 		break;
 	}
 }
@@ -188,11 +189,9 @@ static void callers(FILE *f, const ppc_contract *c)
 		fputs(") {\n      const $temps = [];\n", f);
 		fprintf(f, "      const $args = $ppc.alloc(%zu, $temps);\n",
 		        fn->args_size ? fn->args_size : 1);
-		for (size_t j = 0; j < fn->param_count; j++) {
-			char at[64];
-			snprintf(at, sizeof at, "$args + %zu", fn->params[j].offset);
-			write_field(f, fn->params[j].type, at, fn->params[j].name);
-		}
+		for (size_t j = 0; j < fn->param_count; j++)
+			write_field(f, fn->params[j].type, "$args", fn->params[j].offset,
+			            fn->params[j].name);
 		if (fn->needs_arena)
 			fprintf(f,
 			        "      $b.writeU32($args + %zu, 0); $b.writeU32($args + %zu, 0);\n",
@@ -211,15 +210,15 @@ static void callers(FILE *f, const ppc_contract *c)
 			        "$out);\n",
 			        (unsigned)(uint32_t)c->id, (unsigned)(uint32_t)(c->id >> 32),
 			        c->major, i);
-		char result[8192] = "undefined";
-		if (fn->result.kind != PPC_VOID)
-			read_expr(fn->result, "$out", result, sizeof result);
 		fprintf(f,
 		        "      try {\n        if ($rc !== 0) throw $ppc.failed('%s.%s', $rc);\n"
-		        "        return %s;\n      } finally {\n        $ppc.release($temps);\n    "
-		        "  }\n"
-		        "    },\n",
-		        c->name, fn->name, result);
+		        "        return ",
+		        c->name, fn->name);
+		if (fn->result.kind != PPC_VOID)
+			read_expr(f, fn->result, "$out", 0);
+		else
+			fputs("undefined", f);
+		fputs(";\n      } finally {\n        $ppc.release($temps);\n      }\n    },\n", f);
 	}
 	fputs("    },\n", f);
 }
@@ -364,15 +363,15 @@ int ppc_gen_js(FILE *f, const ppc_model *m, const char *const *names, size_t cou
 		for (size_t k = 0; k < c->function_count; k++) {
 			const ppc_function *fn = &c->functions[k];
 			fputs("          { params: [", f);
-			char spec[4096];
 			for (size_t j = 0; j < fn->param_count; j++) {
-				sig_spec(fn->params[j].type, spec, sizeof spec);
-				fprintf(f, "%s%s", j ? ", " : "", spec);
+				fputs(j ? ", " : "", f);
+				sig_spec(f, fn->params[j].type);
 			}
 			if (fn->needs_arena)
 				fprintf(f, "%s'Arena'", fn->param_count ? ", " : "");
-			sig_spec(fn->result, spec, sizeof spec);
-			fprintf(f, "], result: %s, method: '%s' },\n", spec, fn->name);
+			fputs("], result: ", f);
+			sig_spec(f, fn->result);
+			fprintf(f, ", method: '%s' },\n", fn->name);
 		}
 		fputs("        ],\n      },\n    });\n", f);
 	}

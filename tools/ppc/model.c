@@ -111,7 +111,7 @@ void ppc_c_ident(const char *name, char *out, size_t cap)
 
 static bool identifier(const char *s)
 {
-	if (!*s || (*s >= '0' && *s <= '9'))
+	if (!*s || (*s >= '0' && *s <= '9') || strlen(s) > PPC_MAX_IDENT)
 		return false;
 	for (; *s; s++)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
@@ -364,8 +364,9 @@ static ppc_field *read_fields(reader *r, ppc_model *m, const pp_toml_value *a, c
 		if (r->failed)
 			break;
 		if (!identifier(fd->name)) {
-			bad(r, pp_toml_get(t, "name"), "name", "'%s' is not an identifier",
-			    fd->name);
+			bad(r, pp_toml_get(t, "name"), "name",
+			    "'%.80s' is not an identifier of at most %d bytes", fd->name,
+			    PPC_MAX_IDENT);
 			break;
 		}
 		if (reserved(fd->name)) {
@@ -428,12 +429,34 @@ static void read_structs(reader *r, ppc_model *m)
 			bad(r, fs ? fs : t, "fields", "a struct needs at least one field");
 			return;
 		}
+		if (fs->u.array.count > PPC_MAX_FIELDS) {
+			bad(r, fs, "fields", "struct '%s' has %zu fields; the limit is %d", s->name,
+			    fs->u.array.count, PPC_MAX_FIELDS);
+			return;
+		}
 		m->struct_count--; /* its fields see only the structs before it */
 		s->fields = read_fields(r, m, fs, "fields", false, &s->field_count);
 		m->struct_count++;
 		if (r->failed)
 			return;
 		lay_out(s->fields, s->field_count, &s->size, &s->align);
+		s->depth = 1;
+		s->structs = 1;
+		for (size_t k = 0; k < s->field_count; k++)
+			if (s->fields[k].type.kind == PPC_STRUCT) {
+				const ppc_struct *in = s->fields[k].type.st;
+				if (in->depth + 1 > s->depth)
+					s->depth = in->depth + 1;
+				s->structs += in->structs;
+			}
+		if (s->depth > PPC_MAX_DEPTH)
+			bad(r, pp_toml_get(t, "name"), "name",
+			    "struct '%s' nests structs %zu deep; the limit is %d", s->name,
+			    s->depth, PPC_MAX_DEPTH);
+		else if (s->structs > PPC_MAX_STRUCTS)
+			bad(r, pp_toml_get(t, "name"), "name",
+			    "struct '%s' spells out %zu structs; a signature may hold %d", s->name,
+			    s->structs, PPC_MAX_STRUCTS);
 	}
 }
 
@@ -471,6 +494,21 @@ static void read_function(reader *r, ppc_model *m, const pp_toml_value *t, ppc_f
 	}
 	if (rt && !resolve_type(r, m, rt, "return", &fn->result))
 		return;
+	if (r->failed)
+		return;
+	/* what the JS loader's typed signature for it may hold */
+	bool arena = fn->result.kind == PPC_STRING || fn->result.kind == PPC_BUFFER;
+	size_t structs = fn->result.kind == PPC_STRUCT ? fn->result.st->structs : 0;
+	for (size_t i = 0; i < fn->param_count; i++)
+		if (fn->params[i].type.kind == PPC_STRUCT)
+			structs += fn->params[i].type.st->structs;
+	if (fn->param_count + arena > PPC_MAX_PARAMS)
+		bad(r, ps, "params", "function '%s' has %zu params%s; the limit is %d", fn->name,
+		    fn->param_count, arena ? " and a hidden arena" : "", PPC_MAX_PARAMS);
+	else if (structs > PPC_MAX_STRUCTS)
+		bad(r, ps ? ps : t, "params",
+		    "function '%s' spells out %zu structs in its signature; the limit is %d",
+		    fn->name, structs, PPC_MAX_STRUCTS);
 	if (r->failed)
 		return;
 	/* the args struct: params, then the hidden arena when the result needs memory */
@@ -515,9 +553,12 @@ static void read_contracts(reader *r, ppc_model *m, const char *key, bool host)
 			return;
 		}
 		const pp_toml_value *nv = pp_toml_get(t, "name");
-		if (!contract_name_ok(c->name))
+		if (strlen(c->name) > PPC_MAX_CONTRACT_NAME || !contract_name_ok(c->name))
 			bad(r, nv, "name",
-			    "'%s' is not a contract name (identifiers joined by '.')", c->name);
+			    "'%.140s' is not a contract name (identifiers joined by '.', at most "
+			    "%d "
+			    "bytes)",
+			    c->name, PPC_MAX_CONTRACT_NAME);
 		unsigned long parts[3] = {0, 0, 0};
 		const char *p = version;
 		bool well_formed = true;
@@ -550,6 +591,11 @@ static void read_contracts(reader *r, ppc_model *m, const char *key, bool host)
 		const pp_toml_value *fs = array_of_tables(r, t, "functions");
 		if (!fs || !fs->u.array.count) {
 			bad(r, fs ? fs : t, "functions", "a contract needs at least one function");
+			return;
+		}
+		if (fs->u.array.count > PPC_MAX_FUNCTIONS) {
+			bad(r, fs, "functions", "contract '%s' has %zu functions; the limit is %d",
+			    c->name, fs->u.array.count, PPC_MAX_FUNCTIONS);
 			return;
 		}
 		c->functions = calloc(fs->u.array.count, sizeof *c->functions);

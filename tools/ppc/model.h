@@ -15,6 +15,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Limits: what the JS loader's typed signatures accept (src/loaders/js/
+ * js_sig.h) and what the runtime accepts, plus name lengths that keep every
+ * generated name whole. A contract file past one is refused with
+ * FILE:LINE:COL and the limit. */
+#define PPC_MAX_IDENT 63          /* bytes of a name: param, field, function, struct, enum */
+#define PPC_MAX_CONTRACT_NAME 127 /* bytes of a contract name ("a.b.C") */
+#define PPC_MAX_PARAMS 16         /* params of a function, its hidden arena included */
+#define PPC_MAX_FIELDS 64         /* fields of a struct */
+#define PPC_MAX_DEPTH 9           /* structs nested in structs, the outermost counted */
+#define PPC_MAX_STRUCTS 32        /* struct values spelled out in one function's signature */
+#define PPC_MAX_FUNCTIONS 65536   /* functions of a contract (PP_MAX_CONTRACT_FUNCTIONS) */
+
 typedef enum ppc_kind {
 	PPC_VOID,
 	PPC_BOOL,
@@ -56,6 +68,8 @@ struct ppc_struct {
 	ppc_field *fields;
 	size_t field_count;
 	size_t size, align;
+	size_t depth;   /* 1 + the deepest struct among its fields */
+	size_t structs; /* struct values a signature spells out for one of these */
 };
 
 typedef struct ppc_variant {

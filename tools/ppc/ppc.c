@@ -80,11 +80,17 @@ typedef int (*writer)(FILE *f, void *ud);
 
 static int write_out(const char *path, writer w, void *ud)
 {
-	char tmp[4096];
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	size_t n = strlen(path) + sizeof ".tmp";
+	char *tmp = malloc(n);
+	if (!tmp) {
+		fprintf(stderr, "ppc: out of memory\n");
+		return 2;
+	}
+	snprintf(tmp, n, "%s.tmp", path);
 	FILE *f = fopen(tmp, "w");
 	if (!f) {
 		fprintf(stderr, "ppc: cannot write %s: %s\n", tmp, strerror(errno));
+		free(tmp);
 		return 2;
 	}
 	int st = w(f, ud);
@@ -92,8 +98,10 @@ static int write_out(const char *path, writer w, void *ud)
 		remove(tmp);
 		if (st == 0)
 			fprintf(stderr, "ppc: cannot write %s: %s\n", path, strerror(errno));
+		free(tmp);
 		return st ? st : 2;
 	}
+	free(tmp);
 	return 0;
 }
 
@@ -110,15 +118,22 @@ typedef struct job {
 static int write_c(FILE *f, void *ud)
 {
 	const job *j = ud;
-	char guard[256] = "PPC_";
-	size_t n = 4;
 	const char *base = strrchr(j->out, '/');
-	for (const char *p = base ? base + 1 : j->out; *p && n + 3 < sizeof guard; p++)
+	base = base ? base + 1 : j->out;
+	char *guard = malloc(strlen(base) + 5); /* the whole name: never cut short */
+	if (!guard)
+		return 2;
+	size_t n = 0;
+	for (const char *p = "PPC_"; *p; p++)
+		guard[n++] = *p;
+	for (const char *p = base; *p; p++)
 		guard[n++] = (char)((*p >= 'a' && *p <= 'z')                               ? *p - 32
 		                    : (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ? *p
 		                                                                           : '_');
 	guard[n] = '\0';
-	return ppc_gen_c(f, j->m, guard) ? 2 : 0;
+	int st = ppc_gen_c(f, j->m, guard) ? 2 : 0;
+	free(guard);
+	return st;
 }
 
 static int write_js(FILE *f, void *ud)
