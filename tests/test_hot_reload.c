@@ -6,6 +6,7 @@
  * needs_reinit_on_dep_reload.
  */
 #include <stdatomic.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "js_helpers.h"
@@ -241,6 +242,134 @@ static void dependents_reinit_after_a_dependency_reloads(void **state)
 	remove_tree(user);
 }
 
+static void a_bundle_directory_deleted_and_recreated_is_reloaded(void **state)
+{
+	(void)state;
+	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = watched_runtime(&ev);
+	char dir[256];
+	temp_dir(dir, sizeof dir);
+	js_value_bundle(dir, "w.Phoenix", 1);
+	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_OK);
+	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
+	sleep_ms(300);
+	remove_tree(dir); /* the loaded version keeps serving */
+	sleep_ms(3 * DEBOUNCE_MS);
+	assert_int_equal(value_of(rt, "w.Phoenix", 0), 1);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	js_value_bundle(dir, "w.Phoenix", 2);
+	for (int i = 0; i < 500 && value_of(rt, "w.Phoenix", 0) != 2; i++)
+		sleep_ms(20);
+	assert_int_equal(value_of(rt, "w.Phoenix", 0), 2);
+	/* and the new directory is watched in turn */
+	js_value_bundle(dir, "w.Phoenix", 3);
+	for (int i = 0; i < 500 && value_of(rt, "w.Phoenix", 0) != 3; i++)
+		sleep_ms(20);
+	assert_int_equal(value_of(rt, "w.Phoenix", 0), 3);
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
+/* Holds the watcher inside its first reload's callback while the test
+ * floods the kernel's event queue and changes another bundle unseen. */
+typedef struct stall {
+	event_log ev;
+	atomic_int held, release;
+} stall;
+
+static void stall_watcher(void *ud, uint64_t id, const char *name, uint32_t phase,
+                          const char *reason)
+{
+	stall *s = ud;
+	record_event(&s->ev, id, name, phase, reason);
+	if (phase == PP_RELOAD_RELOADED && atomic_exchange(&s->held, 1) == 0)
+		while (!atomic_load(&s->release))
+			sleep_ms(5);
+}
+
+static void lost_events_are_found_by_a_rescan(void **state)
+{
+	(void)state;
+	stall s = {.ev = {.lock = PTHREAD_MUTEX_INITIALIZER}};
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.on_reload = stall_watcher;
+	cfg.reload_userdata = &s;
+	cfg.log_level = PP_LOG_WARN;
+	log_capture warnings = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	cfg.log = capture_log;
+	cfg.log_userdata = &warnings;
+	pp_runtime *rt = NULL;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	char a[256], b[256];
+	temp_dir(a, sizeof a);
+	temp_dir(b, sizeof b);
+	js_value_bundle(a, "w.A", 1);
+	js_value_bundle(b, "w.B", 1);
+	assert_int_equal(pp_bundle_load(rt, a, NULL, NULL), PP_OK);
+	assert_int_equal(pp_bundle_load(rt, b, NULL, NULL), PP_OK);
+	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
+	sleep_ms(300);
+	js_value_bundle(a, "w.A", 2); /* the watcher reloads A and is held there */
+	for (int i = 0; i < 500 && !atomic_load(&s.held); i++)
+		sleep_ms(10);
+	assert_int_equal(atomic_load(&s.held), 1);
+	/* more events than the kernel queues (fs.inotify.max_queued_events) */
+	long max = 16384;
+	FILE *f = fopen("/proc/sys/fs/inotify/max_queued_events", "r");
+	if (f) {
+		if (fscanf(f, "%ld", &max) != 1)
+			max = 16384;
+		fclose(f);
+	}
+	char path[512];
+	snprintf(path, sizeof path, "%s/.churn", b);
+	for (long i = 0; i < max / 2 + 64; i++) {
+		FILE *t = fopen(path, "w"); /* create + modify + close: several events */
+		if (t)
+			fclose(t);
+	}
+	js_value_bundle(b, "w.B", 2); /* its events are lost in the overflow */
+	atomic_store(&s.release, 1);
+	for (int i = 0; i < 500 && value_of(rt, "w.B", 0) != 2; i++)
+		sleep_ms(20);
+	assert_int_equal(value_of(rt, "w.B", 0), 2);
+	assert_int_equal(value_of(rt, "w.A", 0), 2);
+	pp_runtime_free(rt);
+	assert_true(warnings.count[PP_LOG_WARN] >= 1); /* the overflow did happen */
+	assert_contains(warnings.last, "rescanning");
+	remove_tree(a);
+	remove_tree(b);
+}
+
+static void a_bundle_directory_added_to_a_plugins_directory_is_loaded(void **state)
+{
+	(void)state;
+	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = watched_runtime(&ev);
+	char root[256], first[512], later[512];
+	temp_dir(root, sizeof root);
+	snprintf(first, sizeof first, "%s/first", root);
+	snprintf(later, sizeof later, "%s/later", root);
+	assert_int_equal(mkdir(first, 0700), 0);
+	js_value_bundle(first, "w.First", 1);
+	size_t loaded = 0;
+	assert_int_equal(pp_bundle_load_dir(rt, root, NULL, NULL, &loaded), PP_OK);
+	assert_int_equal(loaded, 1);
+	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
+	sleep_ms(300);
+	/* made empty first, filled afterwards, as a copy or an unpack does */
+	assert_int_equal(mkdir(later, 0700), 0);
+	sleep_ms(2 * DEBOUNCE_MS);
+	js_value_bundle(later, "w.Later", 7);
+	for (int i = 0; i < 500 && value_of(rt, "w.Later", 0) != 7; i++)
+		sleep_ms(20);
+	assert_int_equal(value_of(rt, "w.Later", 0), 7);
+	await_events(&ev, "loaded:later", 1);
+	pp_runtime_free(rt);
+	remove_tree(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -248,6 +377,9 @@ int main(void)
 	        cmocka_unit_test(js_and_native_rewritten_under_load),
 	        cmocka_unit_test(a_broken_version_keeps_the_old_one),
 	        cmocka_unit_test(dependents_reinit_after_a_dependency_reloads),
+	        cmocka_unit_test(a_bundle_directory_deleted_and_recreated_is_reloaded),
+	        cmocka_unit_test(lost_events_are_found_by_a_rescan),
+	        cmocka_unit_test(a_bundle_directory_added_to_a_plugins_directory_is_loaded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -214,6 +214,27 @@ static void visit(scan *s, size_t i, size_t *stack, size_t depth)
 	s->order[s->ordered++] = i;
 }
 
+/* The watcher loads bundle directories that appear in a plugins directory
+ * later; it learns of the directory here. */
+static void remember_dir(pp_runtime *rt, const char *dir)
+{
+	pthread_mutex_lock(&rt->lock);
+	bool seen = false;
+	for (size_t i = 0; i < rt->plugin_dir_count && !seen; i++)
+		seen = strcmp(rt->plugin_dirs[i], dir) == 0;
+	char **bigger =
+	        seen ? NULL : realloc(rt->plugin_dirs, (rt->plugin_dir_count + 1) * sizeof *bigger);
+	if (bigger) {
+		rt->plugin_dirs = bigger;
+		if ((bigger[rt->plugin_dir_count] = pp__strdup(dir)) != NULL) {
+			rt->plugin_dir_count++;
+			/* the watcher rebuilds its set on the next turn */
+			atomic_fetch_add_explicit(&rt->bundle_changes, 1, memory_order_relaxed);
+		}
+	}
+	pthread_mutex_unlock(&rt->lock);
+}
+
 pp_status pp_bundle_load_dir(pp_runtime *rt, const char *dir,
                              void (*report)(void *ud, const pp_dir_entry *e), void *ud,
                              size_t *loaded)
@@ -226,6 +247,8 @@ pp_status pp_bundle_load_dir(pp_runtime *rt, const char *dir,
 		          : PP_ERR_INVALID_ARGUMENT;
 	scan s = {rt, dir, NULL, 0, NULL, 0};
 	pp_status st = find_bundles(&s);
+	if (st == PP_OK)
+		remember_dir(rt, dir);
 	if (st == PP_OK)
 		st = link_dependencies(&s);
 	size_t *stack = st == PP_OK ? calloc(s.count + 1, sizeof *stack) : NULL;

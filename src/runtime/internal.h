@@ -245,7 +245,9 @@ struct pp_runtime {
 	_Atomic uint64_t bundle_changes;   /* bumped by every load and unload */
 	pp_watcher *watcher;               /* hot-reload thread, or NULL (under lock) */
 	pp_watcher *watcher_done;          /* one that stopped itself, not yet joined */
-	int tsan_sync;                     /* address TSan annotations synchronise on */
+	char **plugin_dirs; /* loaded with pp_bundle_load_dir, watched for new bundles (under lock) */
+	size_t plugin_dir_count;
+	int tsan_sync; /* address TSan annotations synchronise on */
 };
 
 /* A full memory barrier. GCC's TSan refuses standalone fences; there a

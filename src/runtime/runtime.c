@@ -428,6 +428,9 @@ void pp_runtime_free(pp_runtime *rt)
 	pp__grace_shutdown(rt); /* reclaims everything retired, then stops */
 	pp__registry_destroy(rt);
 
+	for (size_t i = 0; i < rt->plugin_dir_count; i++)
+		free(rt->plugin_dirs[i]);
+	free(rt->plugin_dirs);
 	pthread_key_delete(rt->tkey);
 	pp_tstate *ts = rt->tstates;
 	while (ts) {

@@ -6,10 +6,15 @@
  * (bundle.c logs it and reports PP_RELOAD_FAILED).
  *
  * The watch set follows the bundle list: a directory bundle's directory is
- * watched (its manifest, script or library changing), a file bundle's
- * parent directory is watched for that file name (editors replace files by
- * renaming, which a watch on the file itself would miss).
+ * watched (its manifest, script or library changing), and every bundle's
+ * parent directory for the bundle's own name (editors replace files by
+ * renaming, which a watch on the file itself would miss; a directory may be
+ * deleted and made again). Plugins directories loaded with
+ * pp_bundle_load_dir are watched too: a bundle directory that appears in
+ * one is loaded. If the kernel's event queue overflows, what changed is
+ * found by comparing each bundle's file signature, and the set is rebuilt.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -25,9 +30,28 @@
 typedef struct watched {
 	int wd;
 	uint64_t bundle_id;
-	char *file;      /* only this name in the directory, or NULL for any */
-	uint64_t due_ms; /* reload when the clock passes this; 0: nothing pending */
+	char *file;         /* only this name in the directory, or NULL for any */
+	char *path;         /* what the signature is of: the bundle's directory or file */
+	uint64_t signature; /* of path's contents when watched, for rescans */
+	uint64_t due_ms;    /* reload when the clock passes this; 0: nothing pending */
 } watched;
+
+/* A plugins directory (pp_bundle_load_dir): bundle directories that appear in
+ * it are loaded. `known` are the names already seen there. */
+typedef struct plugins_dir {
+	int wd;
+	char *dir;
+	char **known;
+	size_t known_count;
+} plugins_dir;
+
+/* A directory that appeared in a plugins directory, loaded once it holds a
+ * bundle and has been quiet for the debounce interval. */
+typedef struct arrival {
+	char *path;
+	uint64_t due_ms;
+	int tries; /* a directory still empty is looked at again, for a while */
+} arrival;
 
 struct pp_watcher {
 	pp_runtime *rt;
@@ -36,8 +60,13 @@ struct pp_watcher {
 	int stop[2]; /* pipe: a byte stops the thread */
 	uint32_t debounce_ms;
 	uint64_t seen_changes; /* rt->bundle_changes the watch set was built for */
+	bool dirty;            /* a watched directory went away or came back: rebuild */
 	watched *items;
 	size_t count;
+	plugins_dir *plugins;
+	size_t plugin_count;
+	arrival *arrivals;
+	size_t arrival_count;
 };
 
 static uint64_t now_ms(void)
@@ -52,6 +81,7 @@ static void clear_watches(pp_watcher *w)
 	for (size_t i = 0; i < w->count; i++) {
 		inotify_rm_watch(w->fd, w->items[i].wd);
 		free(w->items[i].file);
+		free(w->items[i].path);
 	}
 	free(w->items);
 	w->items = NULL;
@@ -67,15 +97,64 @@ static bool ignored_name(const char *name)
 	       (n > 4 && strcmp(name + n - 4, ".tmp") == 0);
 }
 
-static bool add_watch(pp_watcher *w, const char *dir, const char *file, uint64_t id)
+static uint64_t mix(uint64_t h, const void *p, size_t n)
+{
+	return pp_fnv1a64_update(h, p, n);
+}
+
+static uint64_t stat_mix(uint64_t h, const struct stat *st)
+{
+	h = mix(h, &st->st_mtim, sizeof st->st_mtim);
+	h = mix(h, &st->st_size, sizeof st->st_size);
+	return mix(h, &st->st_ino, sizeof st->st_ino);
+}
+
+/* What a rescan compares: names, sizes and times of a bundle's files (a
+ * directory's entries, or one file). 0 when it is not there. */
+static uint64_t signature_of(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return 0;
+	uint64_t h = stat_mix(PP_FNV_OFFSET, &st);
+	if (!S_ISDIR(st.st_mode))
+		return h;
+	DIR *d = opendir(path);
+	if (!d)
+		return h;
+	struct dirent *e;
+	uint64_t sum = 0; /* order-free: readdir's order is not stable */
+	while ((e = readdir(d)) != NULL) {
+		if (ignored_name(e->d_name))
+			continue;
+		char *full = pp__path_join(path, e->d_name);
+		struct stat es;
+		if (full && stat(full, &es) == 0)
+			sum += stat_mix(mix(PP_FNV_OFFSET, e->d_name, strlen(e->d_name)), &es);
+		free(full);
+	}
+	closedir(d);
+	return mix(h, &sum, sizeof sum);
+}
+
+static int watch_dir(pp_watcher *w, const char *dir)
 {
 	int wd = inotify_add_watch(w->fd, dir,
-	                           IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE |
-	                                   IN_MODIFY | IN_ATTRIB | IN_ONLYDIR);
-	if (wd < 0) {
+	                           IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
+	                                   IN_DELETE | IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF |
+	                                   IN_MOVE_SELF | IN_ONLYDIR);
+	if (wd < 0 && errno != ENOENT)
 		pp__log(w->rt, PP_LOG_WARN, "watch", "cannot watch '%s': %s", dir, strerror(errno));
-		return true;
-	}
+	return wd;
+}
+
+/* Watches dir (for `file` only, or everything in it) on behalf of a bundle. */
+static bool add_watch(pp_watcher *w, const char *dir, const char *file, uint64_t id,
+                      const char *path)
+{
+	int wd = watch_dir(w, dir);
+	if (wd < 0)
+		return true; /* logged (or gone for now: a rebuild tries again) */
 	watched *items = realloc(w->items, (w->count + 1) * sizeof *items);
 	if (!items)
 		return false;
@@ -84,12 +163,140 @@ static bool add_watch(pp_watcher *w, const char *dir, const char *file, uint64_t
 	it->wd = wd;
 	it->bundle_id = id;
 	it->file = file ? pp__strdup(file) : NULL;
+	it->path = pp__strdup(path);
+	it->signature = signature_of(path);
 	it->due_ms = 0;
-	return !file || it->file;
+	return (!file || it->file) && it->path;
+}
+
+/* Watches path's parent directory for path's own name (file bundles, and
+ * a directory bundle's directory being deleted, replaced or recreated). */
+static bool add_parent_watch(pp_watcher *w, const char *path, uint64_t id)
+{
+	char *dir = pp__strdup(path);
+	if (!dir)
+		return false;
+	size_t n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		dir[--n] = '\0';
+	char *slash = strrchr(dir, '/');
+	const char *file = slash ? slash + 1 : dir;
+	bool ok;
+	if (slash) {
+		*slash = '\0';
+		ok = add_watch(w, *dir ? dir : "/", file, id, path);
+	} else {
+		ok = add_watch(w, ".", file, id, path);
+	}
+	free(dir);
+	return ok;
+}
+
+static bool known(const plugins_dir *pd, const char *name)
+{
+	for (size_t i = 0; i < pd->known_count; i++)
+		if (strcmp(pd->known[i], name) == 0)
+			return true;
+	return false;
+}
+
+static void remember(plugins_dir *pd, const char *name)
+{
+	char **bigger = realloc(pd->known, (pd->known_count + 1) * sizeof *bigger);
+	if (!bigger)
+		return;
+	pd->known = bigger;
+	if ((pd->known[pd->known_count] = pp__strdup(name)) != NULL)
+		pd->known_count++;
+}
+
+static void arrive(pp_watcher *w, const char *dir, const char *name)
+{
+	char *path = pp__path_join(dir, name);
+	if (!path)
+		return;
+	for (size_t i = 0; i < w->arrival_count; i++)
+		if (strcmp(w->arrivals[i].path, path) == 0) {
+			w->arrivals[i].due_ms = now_ms() + w->debounce_ms; /* quiet restarts */
+			free(path);
+			return;
+		}
+	arrival *bigger = realloc(w->arrivals, (w->arrival_count + 1) * sizeof *bigger);
+	if (!bigger) {
+		free(path);
+		return;
+	}
+	w->arrivals = bigger;
+	w->arrivals[w->arrival_count++] = (arrival){path, now_ms() + w->debounce_ms, 0};
+}
+
+/* Names in a plugins directory not seen before become arrivals. */
+static void scan_plugins(pp_watcher *w, plugins_dir *pd, bool first)
+{
+	DIR *d = opendir(pd->dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (ignored_name(e->d_name) || known(pd, e->d_name))
+			continue;
+		remember(pd, e->d_name);
+		if (!first)
+			arrive(w, pd->dir, e->d_name);
+	}
+	closedir(d);
+}
+
+static void plugins_free(pp_watcher *w)
+{
+	for (size_t i = 0; i < w->plugin_count; i++) {
+		inotify_rm_watch(w->fd, w->plugins[i].wd);
+		for (size_t k = 0; k < w->plugins[i].known_count; k++)
+			free(w->plugins[i].known[k]);
+		free(w->plugins[i].known);
+		free(w->plugins[i].dir);
+	}
+	free(w->plugins);
+	w->plugins = NULL;
+	w->plugin_count = 0;
+	for (size_t i = 0; i < w->arrival_count; i++)
+		free(w->arrivals[i].path);
+	free(w->arrivals);
+	w->arrivals = NULL;
+	w->arrival_count = 0;
+}
+
+/* Watches the plugins directories the runtime loaded, keeping what each has
+ * seen. */
+static void watch_plugins(pp_watcher *w, char **dirs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		plugins_dir *pd = NULL;
+		for (size_t k = 0; k < w->plugin_count && !pd; k++)
+			if (strcmp(w->plugins[k].dir, dirs[i]) == 0)
+				pd = &w->plugins[k];
+		bool fresh = pd == NULL;
+		if (fresh) {
+			plugins_dir *bigger =
+			        realloc(w->plugins, (w->plugin_count + 1) * sizeof *bigger);
+			char *dir = pp__strdup(dirs[i]);
+			if (!bigger || !dir) {
+				free(dir);
+				if (bigger)
+					w->plugins = bigger;
+				continue;
+			}
+			w->plugins = bigger;
+			pd = &w->plugins[w->plugin_count++];
+			*pd = (plugins_dir){-1, dir, NULL, 0};
+		}
+		pd->wd = watch_dir(w, pd->dir); /* the same wd if it is watched already */
+		scan_plugins(w, pd, fresh);
+	}
 }
 
 /* The watch set for the bundles loaded now (the list changed: a load or an
- * unload happened). */
+ * unload happened, or a watched directory went away or came back). */
 static void rebuild(pp_watcher *w)
 {
 	/* reloads already due carry over to the new set */
@@ -103,14 +310,16 @@ static void rebuild(pp_watcher *w)
 			pending[pending_n++].due = w->items[i].due_ms;
 		}
 	clear_watches(w);
-	/* The bundles are listed under the lock; watches are added (and
-	 * failures logged) without it. */
+	w->dirty = false;
+	/* The bundles and plugins directories are listed under the lock;
+	 * watches are added (and failures logged) without it. */
 	pp_runtime *rt = w->rt;
 	struct {
 		uint64_t id;
 		char *path;
 	} *list = NULL;
-	size_t n = 0;
+	size_t n = 0, nd = 0;
+	char **dirs = NULL;
 	pthread_mutex_lock(&rt->lock);
 	w->seen_changes = atomic_load_explicit(&rt->bundle_changes, memory_order_relaxed);
 	list = calloc(rt->bundle_count + 1, sizeof *list);
@@ -118,36 +327,59 @@ static void rebuild(pp_watcher *w)
 		if (b->cur && *b->path) /* loaded, from disk */
 			if ((list[n].path = pp__strdup(b->path)) != NULL)
 				list[n++].id = b->id;
+	dirs = calloc(rt->plugin_dir_count + 1, sizeof *dirs);
+	for (size_t i = 0; dirs && i < rt->plugin_dir_count; i++)
+		if ((dirs[nd] = pp__strdup(rt->plugin_dirs[i])) != NULL)
+			nd++;
 	pthread_mutex_unlock(&rt->lock);
-	if (!list)
-		pp__log(rt, PP_LOG_ERROR, "watch", "out of memory listing bundles to watch");
+	if (!list || !dirs)
+		pp__log(rt, PP_LOG_ERROR, "watch", "out of memory listing what to watch");
 	for (size_t i = 0; i < n; i++) {
 		const char *path = list[i].path;
 		struct stat st;
 		bool ok = true;
-		if (stat(path, &st) != 0) {
-			/* gone for now */
-		} else if (S_ISDIR(st.st_mode)) {
-			ok = add_watch(w, path, NULL, list[i].id);
-		} else {
-			char *dir = pp__strdup(path);
-			char *slash = dir ? strrchr(dir, '/') : NULL;
-			const char *file = slash ? slash + 1 : path;
-			if (slash)
-				*slash = '\0';
-			ok = dir &&
-			     add_watch(w, slash ? (*dir ? dir : "/") : ".", file, list[i].id);
-			free(dir);
-		}
+		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			ok = add_watch(w, path, NULL, list[i].id, path);
+		/* the parent too: a file replaced, a directory deleted or recreated */
+		ok = add_parent_watch(w, path, list[i].id) && ok;
 		if (!ok)
 			pp__log(rt, PP_LOG_ERROR, "watch", "out of memory watching '%s'", path);
 		free(list[i].path);
 	}
 	free(list);
+	watch_plugins(w, dirs, nd);
+	for (size_t i = 0; i < nd; i++)
+		free(dirs[i]);
+	free(dirs);
 	for (size_t k = 0; k < pending_n; k++)
 		for (size_t i = 0; i < w->count; i++)
 			if (w->items[i].bundle_id == pending[k].id)
 				w->items[i].due_ms = pending[k].due;
+}
+
+/* Events were lost (the kernel's queue overflowed): whatever changed since
+ * it was watched is found by comparing signatures, new bundle directories by
+ * listing the plugins directories, and the watches are made anew. */
+static void rescan(pp_watcher *w)
+{
+	pp__log(w->rt, PP_LOG_WARN, "watch", "inotify queue overflowed; rescanning");
+	for (size_t i = 0; i < w->count; i++)
+		if (signature_of(w->items[i].path) != w->items[i].signature)
+			w->items[i].due_ms = now_ms() + w->debounce_ms;
+	for (size_t i = 0; i < w->plugin_count; i++)
+		scan_plugins(w, &w->plugins[i], false);
+	w->dirty = true;
+}
+
+static bool watching(const pp_watcher *w, int wd)
+{
+	for (size_t i = 0; i < w->count; i++)
+		if (w->items[i].wd == wd)
+			return true;
+	for (size_t i = 0; i < w->plugin_count; i++)
+		if (w->plugins[i].wd == wd)
+			return true;
+	return false;
 }
 
 static void take_events(pp_watcher *w)
@@ -160,17 +392,63 @@ static void take_events(pp_watcher *w)
 		for (char *p = buf; p < buf + n;) {
 			const struct inotify_event *e = (const struct inotify_event *)(void *)p;
 			p += sizeof *e + e->len;
+			if (e->mask & IN_Q_OVERFLOW) {
+				rescan(w);
+				continue;
+			}
+			/* A watched directory went away (not one a rebuild removed). */
+			if ((e->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)) &&
+			    watching(w, e->wd))
+				w->dirty = true;
 			if (e->len && ignored_name(e->name))
 				continue;
 			for (size_t i = 0; i < w->count; i++) {
 				watched *it = &w->items[i];
-				if (it->wd == e->wd &&
-				    (!it->file || (e->len && strcmp(it->file, e->name) == 0)))
-					it->due_ms = now_ms() +
-					             w->debounce_ms; /* quiet period restarts */
+				if (it->wd != e->wd ||
+				    (it->file && (!e->len || strcmp(it->file, e->name) != 0)))
+					continue;
+				it->due_ms = now_ms() + w->debounce_ms; /* quiet period restarts */
+				if (it->file)
+					w->dirty = true; /* the bundle itself was replaced */
+			}
+			for (size_t i = 0; i < w->plugin_count; i++) {
+				plugins_dir *pd = &w->plugins[i];
+				if (pd->wd == e->wd && e->len &&
+				    (e->mask & (IN_CREATE | IN_MOVED_TO)) && !known(pd, e->name)) {
+					remember(pd, e->name);
+					arrive(w, pd->dir, e->name);
+				}
 			}
 		}
 	}
+}
+
+static bool bundle_at(pp_runtime *rt, const char *path)
+{
+	bool found = false;
+	pthread_mutex_lock(&rt->lock);
+	for (pp_bundle *b = rt->bundles; b && !found; b = b->next)
+		found = strcmp(b->path, path) == 0;
+	pthread_mutex_unlock(&rt->lock);
+	return found;
+}
+
+static bool holds_a_bundle(pp_runtime *rt, const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+		return false;
+	const pp_loader *l[8];
+	pthread_mutex_lock(&rt->lock);
+	size_t n = rt->loader_count;
+	memcpy(l, rt->loaders, n * sizeof l[0]);
+	pthread_mutex_unlock(&rt->lock);
+	char *manifest = pp__path_join(path, "manifest.toml");
+	bool yes = manifest && stat(manifest, &st) == 0;
+	free(manifest);
+	for (size_t i = 0; i < n && !yes; i++)
+		yes = l[i]->accepts(path);
+	return yes;
 }
 
 static void reload_due(pp_watcher *w)
@@ -181,10 +459,37 @@ static void reload_due(pp_watcher *w)
 		if (!it->due_ms || it->due_ms > now)
 			continue;
 		it->due_ms = 0;
+		uint64_t id = it->bundle_id;
+		for (size_t k = i + 1; k < w->count; k++) /* one reload per bundle */
+			if (w->items[k].bundle_id == id)
+				w->items[k].due_ms = 0;
 		pp__log(w->rt, PP_LOG_INFO, "watch", "files of bundle %016llx changed; reloading",
-		        (unsigned long long)it->bundle_id);
+		        (unsigned long long)id);
 		/* failures are logged and reported as PP_RELOAD_FAILED by the reload */
-		pp_bundle_reload(w->rt, it->bundle_id);
+		pp_bundle_reload(w->rt, id);
+		it->signature = signature_of(it->path);
+	}
+	for (size_t i = 0; i < w->arrival_count;) {
+		arrival *a = &w->arrivals[i];
+		if (a->due_ms > now) {
+			i++;
+			continue;
+		}
+		bool ready = holds_a_bundle(w->rt, a->path);
+		if (!ready && ++a->tries < 40) { /* a directory being filled: look again */
+			a->due_ms = now + 250;
+			i++;
+			continue;
+		}
+		if (ready && !bundle_at(w->rt, a->path)) {
+			pp__log(w->rt, PP_LOG_INFO, "watch", "new bundle directory '%s'; loading",
+			        a->path);
+			if (pp_bundle_load(w->rt, a->path, NULL, NULL) != PP_OK)
+				pp__log(w->rt, PP_LOG_ERROR, "watch", "loading '%s' failed: %s",
+				        a->path, pp_last_error(w->rt));
+		}
+		free(a->path);
+		w->arrivals[i] = w->arrivals[--w->arrival_count];
 	}
 }
 
@@ -192,8 +497,8 @@ static void *watch_main(void *arg)
 {
 	pp_watcher *w = arg;
 	for (;;) {
-		if (atomic_load_explicit(&w->rt->bundle_changes, memory_order_relaxed) !=
-		    w->seen_changes)
+		if (w->dirty || atomic_load_explicit(&w->rt->bundle_changes,
+		                                     memory_order_relaxed) != w->seen_changes)
 			rebuild(w);
 		int timeout = 250; /* also how soon new bundles get watched */
 		uint64_t now = now_ms();
@@ -204,6 +509,12 @@ static void *watch_main(void *arg)
 				if ((int)left < timeout)
 					timeout = (int)left;
 			}
+		for (size_t i = 0; i < w->arrival_count; i++) {
+			uint64_t due = w->arrivals[i].due_ms;
+			uint64_t left = due > now ? due - now : 0;
+			if ((int)left < timeout)
+				timeout = (int)left;
+		}
 		struct pollfd fds[2] = {{w->fd, POLLIN, 0}, {w->stop[0], POLLIN, 0}};
 		int r = poll(fds, 2, timeout);
 		if (r < 0 && errno != EINTR)
@@ -221,6 +532,7 @@ static void watcher_free(pp_watcher *w)
 {
 	pthread_join(w->thread, NULL);
 	clear_watches(w);
+	plugins_free(w);
 	close(w->fd);
 	close(w->stop[0]);
 	close(w->stop[1]);
