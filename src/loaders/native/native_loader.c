@@ -178,9 +178,8 @@ static const char dl_order; /* only its address is used; never written */
 static void code_free(native_code *c)
 {
 	if (c->dl) {
-		PP_TSAN_ACQUIRE(&dl_order);
+		PP_TSAN_RELEASE(&dl_order); /* before the addresses can be reused */
 		dlclose(c->dl);
-		PP_TSAN_RELEASE(&dl_order);
 	}
 	if (c->copy_path) {
 		unlink(c->copy_path);
