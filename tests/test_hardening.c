@@ -416,6 +416,39 @@ static void bundle_names_that_are_paths_are_refused_for_every_loader(void **stat
 	pp_runtime_free(rt);
 }
 
+static void a_bundle_running_out_of_memory_while_compiling_fails_cleanly(void **state)
+{
+	(void)state;
+	/* QuickJS's parser crashes when an allocation fails under it; the loader
+	 * compiles outside the limit, so wherever the limit falls, the load fails
+	 * (or succeeds) with a status */
+	size_t cap = 1u << 20, n = 0;
+	char *src = malloc(cap);
+	assert_non_null(src);
+	for (int i = 0; i < 5000 && n + 200 < cap; i++)
+		n += (size_t)snprintf(
+		        src + n, cap - n,
+		        "function f%d(a, b) { var x = [a, b, %d]; return x.length + a * b; }\n", i,
+		        i);
+	n += (size_t)snprintf(src + n, cap - n, "%s",
+	                      JS_PRELUDE "function polyplug_init() {\n"
+	                                 "  return ok([reg('test.big', [f1])]);\n}\n");
+	pp_runtime *rt = rt_new();
+	for (size_t limit = 200000; limit < 4000000; limit += 37000) {
+		pp_load_options o = {.name = "big", .js = {.memory_bytes = limit}};
+		pp_status st = pp_bundle_load_source(rt, src, n, &o, NULL);
+		if (st == PP_OK)
+			assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("big"), 0), PP_OK);
+		else
+			assert_true(*pp_last_error(rt));
+	}
+	pp_load_options o = {.name = "big", .js = {.memory_bytes = 100000}};
+	assert_int_equal(pp_bundle_load_source(rt, src, n, &o, NULL), PP_ERR_OUT_OF_MEMORY);
+	assert_contains(pp_last_error(rt), "more than the VM's memory limit of 100000 bytes");
+	pp_runtime_free(rt);
+	free(src);
+}
+
 /* ---- Callbacks ------------------------------------------------------------ */
 
 typedef struct reload_probe {
@@ -939,6 +972,7 @@ int main(void)
 	        cmocka_unit_test(replaced_code_cannot_register_a_host_contract),
 	        cmocka_unit_test(a_native_bundle_finds_libraries_beside_it_through_origin),
 	        cmocka_unit_test(bundle_names_that_are_paths_are_refused_for_every_loader),
+	        cmocka_unit_test(a_bundle_running_out_of_memory_while_compiling_fails_cleanly),
 	        cmocka_unit_test(
 	                a_dependency_unloaded_during_a_dependents_init_stays_mapped_until_it_returns),
 	        cmocka_unit_test(find_never_misses_a_contract_that_is_being_reloaded),

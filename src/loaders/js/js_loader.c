@@ -592,15 +592,28 @@ static js_vm *vm_new(pp_runtime *rt, const pp_bundle_source *src)
 		vm_free(vm);
 		return NULL;
 	}
+	/* QuickJS 2025-04-26 does not survive running out of memory while it
+	 * builds a context (it dereferences what it failed to allocate). So the
+	 * memory limit is set only once the context exists: a small limit cannot
+	 * reach that code. A failing malloc still can; should QuickJS come back
+	 * with a broken context, its runtime is left allocated (logged), since
+	 * freeing it crashes in the collector. */
+	vm->ctx = JS_NewContext(vm->qrt);
+	if (!vm->ctx || JS_HasException(vm->ctx)) {
+		pp__log(rt, PP_LOG_ERROR, SCOPE,
+		        "bundle '%s': out of memory creating its QuickJS context; the partial "
+		        "runtime cannot be freed safely and is left allocated",
+		        src->name);
+		vm->qrt = NULL;
+		vm->ctx = NULL;
+		vm_free(vm);
+		return NULL;
+	}
+	vm->memory_bytes = src->js.memory_bytes;
 	JS_SetMemoryLimit(vm->qrt, src->js.memory_bytes);
 	vm->stack_bytes = src->js.stack_bytes;
 	JS_SetMaxStackSize(vm->qrt, src->js.stack_bytes);
 	JS_SetInterruptHandler(vm->qrt, interrupt_handler, vm);
-	vm->ctx = JS_NewContext(vm->qrt);
-	if (!vm->ctx) {
-		vm_free(vm);
-		return NULL;
-	}
 	JS_SetContextOpaque(vm->ctx, vm);
 	return vm;
 }
@@ -883,7 +896,27 @@ static pp_status run_init(js_vm *vm, const pp_bundle_source *src, const js_sourc
 	JSValue init = JS_UNDEFINED, result = JS_UNDEFINED, abi_err = JS_UNDEFINED,
 	        regs = JS_UNDEFINED;
 
-	JSValue ev = JS_Eval(ctx, s->code, s->len, s->file, JS_EVAL_TYPE_GLOBAL);
+	/* QuickJS's parser does not survive running out of memory (it goes on
+	 * with a failed allocation's -1 or NULL and crashes), so the bundle is
+	 * compiled without the memory limit, its size bounded by the source's
+	 * (itself at most the limit); its top-level code then runs under it. */
+	if (s->len > vm->memory_bytes) {
+		st = pp__error(
+		        vm->rt, PP_ERR_OUT_OF_MEMORY,
+		        "bundle '%s' (%s): the source is %zu bytes, more than the VM's memory "
+		        "limit of %zu bytes",
+		        vm->bundle, s->file, s->len, vm->memory_bytes);
+		goto done;
+	}
+	JS_SetMemoryLimit(vm->qrt, (size_t)-1);
+	JSValue fn = JS_Eval(ctx, s->code, s->len, s->file,
+	                     JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY);
+	JS_SetMemoryLimit(vm->qrt, vm->memory_bytes);
+	if (JS_IsException(fn)) {
+		st = load_exception(vm, s, PP_ERR_LOAD_FAILED, "compiling the bundle");
+		goto done;
+	}
+	JSValue ev = JS_EvalFunction(ctx, fn); /* takes fn */
 	if (JS_IsException(ev)) {
 		st = load_exception(vm, s, PP_ERR_LOAD_FAILED, "evaluating the bundle");
 		goto done;

@@ -58,6 +58,7 @@ struct js_vm {
 	 * run long enough for QuickJS to poll, and stops it past the budget. */
 	uint64_t cpu_budget_ns;
 	size_t stack_bytes;       /* configured stack budget (each entry may get less) */
+	size_t memory_bytes;      /* the VM's memory limit */
 	uint64_t call_started_ns; /* 0 until the first poll of the current call */
 	bool interrupted;
 
