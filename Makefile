@@ -9,6 +9,7 @@
 #   make valgrind             a subset of the suite under valgrind memcheck
 #   make bench                run the benchmarks (Release build)
 #   make fuzz [FUZZ_SECONDS=30]  libFuzzer targets (clang), bounded time each
+#   make soak [SOAK_SECONDS=300] [SANITIZE=…]  load/reload/unload under calls
 #   make format | format-check | tidy
 SHELL := /bin/bash
 SANITIZE ?=
@@ -27,8 +28,9 @@ CMAKE_ARGS := -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DPOLYPLUG_SANITIZE=$(SANITIZE) \
 	-DPOLYPLUG_DEPS_DIR=$(DEPS_DIR)
 
 FUZZ_SECONDS ?= 30
+SOAK_SECONDS ?= 300
 
-.PHONY: all deps build test run valgrind bench fuzz format format-check tidy clean install
+.PHONY: all deps build test run valgrind bench fuzz soak format format-check tidy clean install
 
 all: build
 
@@ -56,6 +58,9 @@ valgrind: build
 
 fuzz: deps
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
+
+soak: build
+	@$(BDIR)/tests/pp_soak $(SOAK_SECONDS)
 
 bench:
 	@$(MAKE) --no-print-directory build BDIR=build/release BUILD_TYPE=Release

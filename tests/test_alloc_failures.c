@@ -72,8 +72,9 @@ static void native_dir(char *dir, size_t cap)
 
 static void js_dir(char *dir, size_t cap)
 {
-	js_write_dir(dir, cap,
-	             JS_ONE("test.js", "function (i, a, o, ar, b) { b.writeI32(o, 7); return 0; }"));
+	js_write_dir(
+	        dir, cap,
+	        JS_ONE("test.js", "function (i, a, o, ar, b) { b.writeI32(o, 7); return 0; }"));
 	write_text(dir, "manifest.toml",
 	           "name = \"jsb\"\nversion = \"1.0.0\"\nprovides = [\"test.js@1\"]\n"
 	           "function_count = { \"test.js@1\" = 1 }\n");
