@@ -409,8 +409,8 @@ static void js_call(pp_vm_loader_data ld, pp_guest_contract_instance inst, uint3
 	if (!impl) {
 		/* No such function, or an instance this VM never made (one made
 		 * by a replaced version, or destroyed): ids are never reused, so
-		 * it cannot be mistaken for another. */
-		code = fn_id < c->fn_count ? PP_ERR_STALE_HANDLE : PP_ERR_FUNCTION_NOT_AVAILABLE;
+		 * it cannot be mistaken for another. The reference's code. */
+		code = PP_ERR_FUNCTION_NOT_AVAILABLE;
 	} else if (c->sigs && c->sigs[fn_id].typed) {
 		code = call_typed(vm, c, fn_id, *impl, args, out, arena, &failure);
 	} else {
