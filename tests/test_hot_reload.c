@@ -64,17 +64,7 @@ static void await_events(event_log *e, const char *what, int n)
 
 static pp_runtime *watched_runtime(event_log *e)
 {
-	pp_runtime_config cfg;
-	pp_runtime_config_init(&cfg);
-	cfg.on_reload = record_event;
-	cfg.reload_userdata = e;
-	cfg.log_level = 0;
-	static log_capture quiet = {.lock = PTHREAD_MUTEX_INITIALIZER};
-	cfg.log = capture_log;
-	cfg.log_userdata = &quiet;
-	pp_runtime *rt = NULL;
-	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
-	return rt;
+	return rt_reporting(record_event, e);
 }
 
 static int32_t value_of(pp_runtime *rt, const char *contract, uint32_t fn)
@@ -82,6 +72,28 @@ static int32_t value_of(pp_runtime *rt, const char *contract, uint32_t fn)
 	int32_t out = -1;
 	uint32_t code = js_call(rt, contract, fn, NULL, &out);
 	return code == PP_OK ? out : -(int32_t)code;
+}
+
+/* Waits (up to 10 s) until fn 0 of contract answers want. */
+static void await_value(pp_runtime *rt, const char *contract, int32_t want)
+{
+	for (int i = 0; i < 500 && value_of(rt, contract, 0) != want; i++)
+		sleep_ms(20);
+	assert_int_equal(value_of(rt, contract, 0), want);
+}
+
+/* A fresh directory DIR holding a JS bundle whose fn 0 answers value,
+ * loaded into rt; the watcher (started if `watch`) has built its set. */
+static void watched_bundle(pp_runtime *rt, char *dir, size_t cap, const char *contract, int value,
+                           bool watch)
+{
+	temp_dir(dir, cap);
+	js_value_bundle(dir, contract, value);
+	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_OK);
+	if (watch) {
+		assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
+		sleep_ms(300);
+	}
 }
 
 /* ---- Tests ------------------------------------------------------------------------ */
@@ -199,11 +211,7 @@ static void a_broken_version_keeps_the_old_one(void **state)
 	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	pp_runtime *rt = watched_runtime(&ev);
 	char dir[256];
-	temp_dir(dir, sizeof dir);
-	js_value_bundle(dir, "w.Broken", 1);
-	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_OK);
-	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
-	sleep_ms(300);
+	watched_bundle(rt, dir, sizeof dir, "w.Broken", 1, true);
 	save(dir, "bundle.js", "function polyplug_init( { syntax error\n");
 	await_events(&ev, "failed:", 1);
 	assert_int_equal(value_of(rt, "w.Broken", 0), 1);
@@ -248,24 +256,16 @@ static void a_bundle_directory_deleted_and_recreated_is_reloaded(void **state)
 	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	pp_runtime *rt = watched_runtime(&ev);
 	char dir[256];
-	temp_dir(dir, sizeof dir);
-	js_value_bundle(dir, "w.Phoenix", 1);
-	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_OK);
-	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
-	sleep_ms(300);
+	watched_bundle(rt, dir, sizeof dir, "w.Phoenix", 1, true);
 	remove_tree(dir); /* the loaded version keeps serving */
 	sleep_ms(3 * DEBOUNCE_MS);
 	assert_int_equal(value_of(rt, "w.Phoenix", 0), 1);
 	assert_int_equal(mkdir(dir, 0700), 0);
 	js_value_bundle(dir, "w.Phoenix", 2);
-	for (int i = 0; i < 500 && value_of(rt, "w.Phoenix", 0) != 2; i++)
-		sleep_ms(20);
-	assert_int_equal(value_of(rt, "w.Phoenix", 0), 2);
+	await_value(rt, "w.Phoenix", 2);
 	/* and the new directory is watched in turn */
 	js_value_bundle(dir, "w.Phoenix", 3);
-	for (int i = 0; i < 500 && value_of(rt, "w.Phoenix", 0) != 3; i++)
-		sleep_ms(20);
-	assert_int_equal(value_of(rt, "w.Phoenix", 0), 3);
+	await_value(rt, "w.Phoenix", 3);
 	pp_runtime_free(rt);
 	remove_tree(dir);
 }
@@ -291,25 +291,11 @@ static void lost_events_are_found_by_a_rescan(void **state)
 {
 	(void)state;
 	stall s = {.ev = {.lock = PTHREAD_MUTEX_INITIALIZER}};
-	pp_runtime_config cfg;
-	pp_runtime_config_init(&cfg);
-	cfg.on_reload = stall_watcher;
-	cfg.reload_userdata = &s;
-	cfg.log_level = PP_LOG_WARN;
 	log_capture warnings = {.lock = PTHREAD_MUTEX_INITIALIZER};
-	cfg.log = capture_log;
-	cfg.log_userdata = &warnings;
-	pp_runtime *rt = NULL;
-	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	pp_runtime *rt = rt_with(&warnings, PP_LOG_WARN, stall_watcher, &s);
 	char a[256], b[256];
-	temp_dir(a, sizeof a);
-	temp_dir(b, sizeof b);
-	js_value_bundle(a, "w.A", 1);
-	js_value_bundle(b, "w.B", 1);
-	assert_int_equal(pp_bundle_load(rt, a, NULL, NULL), PP_OK);
-	assert_int_equal(pp_bundle_load(rt, b, NULL, NULL), PP_OK);
-	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
-	sleep_ms(300);
+	watched_bundle(rt, a, sizeof a, "w.A", 1, false);
+	watched_bundle(rt, b, sizeof b, "w.B", 1, true);
 	js_value_bundle(a, "w.A", 2); /* the watcher reloads A and is held there */
 	for (int i = 0; i < 500 && !atomic_load(&s.held); i++)
 		sleep_ms(10);
@@ -331,9 +317,7 @@ static void lost_events_are_found_by_a_rescan(void **state)
 	}
 	js_value_bundle(b, "w.B", 2); /* its events are lost in the overflow */
 	atomic_store(&s.release, 1);
-	for (int i = 0; i < 500 && value_of(rt, "w.B", 0) != 2; i++)
-		sleep_ms(20);
-	assert_int_equal(value_of(rt, "w.B", 0), 2);
+	await_value(rt, "w.B", 2);
 	assert_int_equal(value_of(rt, "w.A", 0), 2);
 	pp_runtime_free(rt);
 	assert_true(warnings.count[PP_LOG_WARN] >= 1); /* the overflow did happen */
@@ -362,9 +346,7 @@ static void a_bundle_directory_added_to_a_plugins_directory_is_loaded(void **sta
 	assert_int_equal(mkdir(later, 0700), 0);
 	sleep_ms(2 * DEBOUNCE_MS);
 	js_value_bundle(later, "w.Later", 7);
-	for (int i = 0; i < 500 && value_of(rt, "w.Later", 0) != 7; i++)
-		sleep_ms(20);
-	assert_int_equal(value_of(rt, "w.Later", 0), 7);
+	await_value(rt, "w.Later", 7);
 	await_events(&ev, "loaded:later", 1);
 	pp_runtime_free(rt);
 	remove_tree(root);

@@ -401,6 +401,21 @@ static pp_status check_needs(pp_runtime *rt, const pp_bundle_version *v)
 	return PP_OK;
 }
 
+static pp_status closing(pp_runtime *rt, const pp_bundle *b)
+{
+	return pp__error(rt, PP_ERR_UNSUPPORTED,
+	                 "bundle '%s': the runtime is being freed; no more loads", b->name);
+}
+
+/* Takes b off the bundle list (caller holds the lock). */
+static void unlink_bundle(pp_runtime *rt, pp_bundle *b)
+{
+	pp_bundle **link = &rt->bundles;
+	while (*link != b)
+		link = &(*link)->next;
+	*link = b->next;
+}
+
 /* Loads b (not yet listed) as version v. Takes both. */
 static pp_status load_bundle(pp_runtime *rt, pp_bundle *b, pp_bundle_version *v, uint64_t *out_id)
 {
@@ -409,8 +424,7 @@ static pp_status load_bundle(pp_runtime *rt, pp_bundle *b, pp_bundle_version *v,
 	pthread_mutex_lock(&rt->lock);
 	pp_bundle *other = bundle_any(rt, id);
 	if (rt->closing)
-		st = pp__error(rt, PP_ERR_UNSUPPORTED,
-		               "bundle '%s': the runtime is being freed; no more loads", b->name);
+		st = closing(rt, b);
 	else if (other)
 		st = pp__error(rt, PP_ERR_DUPLICATE_PROVIDER, "bundle '%s' is already %s", b->name,
 		               other->cur ? "loaded" : "being loaded");
@@ -437,8 +451,7 @@ static pp_status load_bundle(pp_runtime *rt, pp_bundle *b, pp_bundle_version *v,
 	st = build_version(rt, v);
 	pthread_mutex_lock(&rt->lock);
 	if (st == PP_OK && rt->closing)
-		st = pp__error(rt, PP_ERR_UNSUPPORTED,
-		               "bundle '%s': the runtime is being freed; no more loads", b->name);
+		st = closing(rt, b);
 	if (st == PP_OK)
 		st = publish(rt, v, NULL);
 	if (st == PP_OK) {
@@ -447,10 +460,7 @@ static pp_status load_bundle(pp_runtime *rt, pp_bundle *b, pp_bundle_version *v,
 		pp__bump_revision(rt);
 		atomic_fetch_add_explicit(&rt->bundle_changes, 1, memory_order_relaxed);
 	} else {
-		pp_bundle **link = &rt->bundles;
-		while (*link != b)
-			link = &(*link)->next;
-		*link = b->next;
+		unlink_bundle(rt, b);
 		unclaim(rt, b);
 	}
 	pthread_mutex_unlock(&rt->lock);
@@ -660,10 +670,7 @@ static pp_status unload(pp_runtime *rt, uint64_t id, uint32_t flags, int depth)
 	pp_bundle_version *v = b->cur;
 	pp_status st = unpublish(rt, v);
 	if (st == PP_OK) {
-		pp_bundle **link = &rt->bundles;
-		while (*link != b)
-			link = &(*link)->next;
-		*link = b->next;
+		unlink_bundle(rt, b);
 		rt->bundle_count--;
 		pp__bump_revision(rt);
 		atomic_fetch_add_explicit(&rt->bundle_changes, 1, memory_order_relaxed);
