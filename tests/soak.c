@@ -43,13 +43,14 @@ typedef struct soak {
 static long rss_kib(void)
 {
 	FILE *f = fopen("/proc/self/statm", "r");
-	long pages = 0, resident = 0;
+	char line[128] = "";
 	if (f) {
-		if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
-			resident = 0;
+		if (!fgets(line, sizeof line, f))
+			line[0] = '\0';
 		fclose(f);
 	}
-	return resident * (sysconf(_SC_PAGESIZE) / 1024);
+	char *resident = strchr(line, ' '); /* "size resident shared ..." in pages */
+	return resident ? strtol(resident, NULL, 10) * (sysconf(_SC_PAGESIZE) / 1024) : 0;
 }
 
 static bool allowed(uint32_t st)
@@ -146,8 +147,8 @@ static double now_s(void)
 
 int main(int argc, char **argv)
 {
-	double seconds = argc > 1 ? atof(argv[1]) : 300;
-	if (seconds <= 0)
+	double seconds = argc > 1 ? strtod(argv[1], NULL) : 300;
+	if (!(seconds > 0))
 		seconds = 300;
 	soak s = {0};
 	snprintf(s.native, sizeof s.native, "%s/calc_v1.so", PP_FIXTURE_DIR);
@@ -162,7 +163,10 @@ int main(int argc, char **argv)
 	unsigned seed = 12345;
 	double start = now_s(), warm_at = start + seconds / 5;
 	long warm = 0, peak = 0;
-	for (double now = start; now - start < seconds; now = now_s()) {
+	for (;;) {
+		double now = now_s();
+		if (now - start >= seconds)
+			break;
 		churn(&s, &seed);
 		if (rand_r(&seed) % 64 == 0)
 			pp_runtime_quiesce(s.rt);
@@ -191,7 +195,7 @@ int main(int argc, char **argv)
 	       warm, peak, end, growth);
 	int failed = atomic_load(&s.bad) != 0;
 #if !defined(PP_SANITIZE_ADDRESS) && !defined(PP_SANITIZE_THREAD)
-	if (growth > 16 * 1024) {
+	if (growth > 16L * 1024) {
 		printf("soak: RSS grew by more than 16 MiB after warm-up\n");
 		failed = 1;
 	}

@@ -100,7 +100,7 @@ static const pp_loader *loader_for_path(pp_runtime *rt, const char *path)
 	const pp_loader *l[8];
 	pthread_mutex_lock(&rt->lock);
 	size_t n = rt->loader_count;
-	memcpy(l, rt->loaders, n * sizeof l[0]);
+	memcpy(l, rt->loaders, n * sizeof(const pp_loader *));
 	pthread_mutex_unlock(&rt->lock);
 	for (size_t i = 0; i < n; i++)
 		if (l[i]->accepts(path))
@@ -433,7 +433,7 @@ static pp_status load_bundle(pp_runtime *rt, pp_bundle *b, pp_bundle_version *v,
 	pp_tstate *ts = st == PP_OK ? pp__tstate(rt) : NULL;
 	if (st == PP_OK && !ts)
 		st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
-	if (st == PP_OK) { /* reserve the name: a second load of it now fails */
+	if (st == PP_OK && ts) { /* reserve the name: a second load of it now fails */
 		b->busy = pp__thread_id();
 		ts->claims++;
 		pp_bundle **tail = &rt->bundles;
@@ -552,13 +552,13 @@ pp_status pp_bundle_load(pp_runtime *rt, const char *path, const pp_load_options
 	if (st == PP_OK && !v)
 		st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 	struct stat sb;
-	if (st == PP_OK && v->load_path && stat(v->load_path, &sb) != 0)
+	if (st == PP_OK && v && v->load_path && stat(v->load_path, &sb) != 0)
 		st = pp__error(rt, PP_ERR_IO,
 		               "bundle '%s': %s names file '%s', which cannot be opened", b->name,
 		               v->manifest->file_path, v->load_path);
-	if (st == PP_OK)
+	if (st == PP_OK && v)
 		st = pick_loader(rt, v, NULL);
-	if (st != PP_OK) {
+	if (st != PP_OK || !b || !v) {
 		if (v)
 			version_free(v);
 		if (b)
@@ -731,10 +731,10 @@ static pp_status reload(pp_runtime *rt, uint64_t id, visited *seen)
 			return PP_OK; /* a dependency cycle: each bundle reloads once */
 	seen->ids[seen->n++] = id;
 
-	pp_bundle *b;
+	pp_bundle *b = NULL;
 	pthread_mutex_lock(&rt->lock);
 	pp_status st = claim(rt, id, "reload", &b);
-	if (st == PP_OK) {
+	if (st == PP_OK && b) {
 		if (!rt->cfg.hot_reload_enabled)
 			st = pp__error(rt, PP_ERR_UNSUPPORTED,
 			               "cannot reload bundle '%s': hot reload is disabled in the "
@@ -748,9 +748,9 @@ static pp_status reload(pp_runtime *rt, uint64_t id, visited *seen)
 		if (st != PP_OK)
 			unclaim(rt, b);
 	}
-	pp_bundle_version *old = st == PP_OK ? b->cur : NULL;
+	pp_bundle_version *old = st == PP_OK && b ? b->cur : NULL;
 	pthread_mutex_unlock(&rt->lock);
-	if (st != PP_OK)
+	if (st != PP_OK || !b || !old)
 		return st;
 
 	notify(rt, b, PP_RELOAD_PREPARING, NULL);
@@ -762,16 +762,17 @@ static pp_status reload(pp_runtime *rt, uint64_t id, visited *seen)
 	pp_bundle_version *v = st == PP_OK ? version_new(b, m) : NULL;
 	if (st == PP_OK && !v)
 		st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
-	if (st == PP_OK && !m && old->load_path && !(v->load_path = pp__strdup(old->load_path)))
+	if (st == PP_OK && v && !m && old->load_path &&
+	    !(v->load_path = pp__strdup(old->load_path)))
 		st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
-	if (st == PP_OK)
+	if (st == PP_OK && v)
 		st = pick_loader(rt, v, m && m->loader ? NULL : old->loader);
-	if (st == PP_OK)
+	if (st == PP_OK && v)
 		st = build_version(rt, v);
 	pthread_mutex_lock(&rt->lock);
-	if (st == PP_OK)
+	if (st == PP_OK && v)
 		st = publish(rt, v, old);
-	if (st == PP_OK) {
+	if (st == PP_OK && v) {
 		b->cur = v;
 		b->reload_count++;
 		pp__bump_revision(rt);

@@ -315,8 +315,18 @@ static inline void pp__read_unlock(pp_tstate *ts)
 }
 
 /* runtime.c */
-pp_status pp__error(pp_runtime *rt, pp_status code, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+/* Leaves the message as the calling thread's last error and returns code
+ * (inline, so that callers — and the static analyser — see what it returns). */
+void pp__error_setv(pp_runtime *rt, const char *fmt, va_list ap);
+static inline __attribute__((format(printf, 3, 4))) pp_status
+pp__error(pp_runtime *rt, pp_status code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	pp__error_setv(rt, fmt, ap);
+	va_end(ap);
+	return code;
+}
 void pp__clear_error(pp_runtime *rt);
 void pp__log(pp_runtime *rt, uint32_t level, const char *scope, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));

@@ -295,7 +295,7 @@ static void index_fill(pp_registry *r, pp_index *idx)
 		if (n)
 			idx->nodes[idx->count++] = n;
 	}
-	qsort(idx->nodes, idx->count, sizeof idx->nodes[0], by_id_then_seq);
+	qsort(idx->nodes, idx->count, sizeof(pp_contract_node *), by_id_then_seq);
 }
 
 static void index_swap(pp_runtime *rt, pp_index *idx)
@@ -325,7 +325,7 @@ pp_status pp__registry_publish(pp_runtime *rt, pp_bundle_version *nv, pp_bundle_
 		gone += find_in(nv, o->iface.contract_id) == NULL;
 	/* Everything that can fail is done before anything becomes visible. */
 	size_t total = (size_t)r->published + fresh_count - gone;
-	pp_index *idx = malloc(sizeof *idx + (total + 1) * sizeof idx->nodes[0]);
+	pp_index *idx = malloc(sizeof *idx + (total + 1) * sizeof(pp_contract_node *));
 	uint32_t *fresh = calloc(fresh_count + 1u, sizeof *fresh);
 	if (!idx || !fresh) {
 		free(idx);
@@ -374,7 +374,7 @@ pp_status pp__registry_publish(pp_runtime *rt, pp_bundle_version *nv, pp_bundle_
 pp_status pp__registry_unpublish(pp_runtime *rt, pp_bundle_version *v)
 {
 	pp_registry *r = &rt->reg;
-	pp_index *idx = malloc(sizeof *idx + (r->published + 1) * sizeof idx->nodes[0]);
+	pp_index *idx = malloc(sizeof *idx + (r->published + 1) * sizeof(pp_contract_node *));
 	if (!idx)
 		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "bundle '%s': out of memory unloading",
 		                 v->bundle->name);

@@ -110,11 +110,11 @@ bool pp__in_plugin(pp_runtime *rt)
 
 /* ---- Errors --------------------------------------------------------------- */
 
-static pp_status set_error_v(pp_runtime *rt, pp_status code, const char *fmt, va_list ap)
+void pp__error_setv(pp_runtime *rt, const char *fmt, va_list ap)
 {
 	pp_tstate *ts = pp__tstate(rt);
 	if (!ts)
-		return code;
+		return;
 	va_list ap2;
 	va_copy(ap2, ap);
 	int n = vsnprintf(ts->err, ts->err_cap, fmt, ap);
@@ -127,16 +127,6 @@ static pp_status set_error_v(pp_runtime *rt, pp_status code, const char *fmt, va
 		}
 	}
 	va_end(ap2);
-	return code;
-}
-
-pp_status pp__error(pp_runtime *rt, pp_status code, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	set_error_v(rt, code, fmt, ap);
-	va_end(ap);
-	return code;
 }
 
 void pp__clear_error(pp_runtime *rt)

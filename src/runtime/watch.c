@@ -441,7 +441,7 @@ static bool holds_a_bundle(pp_runtime *rt, const char *path)
 	const pp_loader *l[8];
 	pthread_mutex_lock(&rt->lock);
 	size_t n = rt->loader_count;
-	memcpy(l, rt->loaders, n * sizeof l[0]);
+	memcpy(l, rt->loaders, n * sizeof(const pp_loader *));
 	pthread_mutex_unlock(&rt->lock);
 	char *manifest = pp__path_join(path, "manifest.toml");
 	bool yes = manifest && stat(manifest, &st) == 0;
