@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../fuzz/js_init_gen.h"
 #include "js_helpers.h"
 
 /* Joins n threads, failing the test if they are not done within `seconds`
@@ -39,6 +40,7 @@ typedef struct inside {
 	pp_runtime *rt;
 	atomic_int entered;
 	uint32_t st;
+	const void *data;
 } inside;
 
 /* ---- Lifetimes ------------------------------------------------------------ */
@@ -84,6 +86,8 @@ static void a_bundle_loading_itself_from_its_init_yields_one_bundle(void **state
 	assert_int_equal(call_i32(rt, "test.selfload", 0, 0, &code), PP_ERR_DUPLICATE_PROVIDER);
 	assert_int_equal(code, PP_OK);
 	assert_int_equal(bundle_count(rt), 1);
+	/* nor may a plugin register a loader: it would be called after it is gone */
+	assert_int_equal(call_i32(rt, "test.selfload", 1, 0, &code), PP_ERR_UNSUPPORTED);
 	pp_runtime_free(rt);
 }
 
@@ -441,6 +445,91 @@ static void a_bundle_running_out_of_memory_while_compiling_fails_cleanly(void **
 	assert_contains(pp_last_error(rt), "more than the VM's memory limit of 100000 bytes");
 	pp_runtime_free(rt);
 	free(src);
+}
+
+static pp_runtime *replay_rt;
+
+static void replay_js_init(const char *data, size_t len, const char *name)
+{
+	(void)name;
+	js_init_run(replay_rt, (const uint8_t *)data, len);
+	assert_int_equal(pp_runtime_quiesce(replay_rt), PP_OK);
+}
+
+static void the_js_init_fuzz_corpus_loads_or_fails_cleanly(void **state)
+{
+	(void)state;
+	replay_rt = rt_new();
+	assert_true(replay_dir(PP_SOURCE_DIR "/fuzz/corpus/js_init", replay_js_init) > 0);
+	replay_dir(PP_SOURCE_DIR "/fuzz/regressions/js_init", replay_js_init);
+	/* and the runtime is as usable as before */
+	int32_t out;
+	js_load_ok(replay_rt, "after", JS_ONE("test.after", "function () { return 0; }"));
+	assert_int_equal(js_call(replay_rt, "test.after", 0, NULL, &out), PP_OK);
+	pp_runtime_free(replay_rt);
+}
+
+static void instances_made_through_the_host_table_are_tracked_like_the_hosts(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	const pp_host_api *h = pp_runtime_host_api(rt);
+	uint64_t id = load_ok(rt, fx("calc_v1")); /* its instances are host->alloc'd */
+	pp_guest_contract_handle hd = pp_find(rt, pp_guest_contract_id("test.calc", 1), 0);
+	const pp_guest_contract_interface *iface = h->resolve_guest_contract(h, hd);
+	assert_non_null(iface);
+	/* made by the host, destroyed through the table: destroyed once */
+	pp_guest_contract_instance a;
+	assert_int_equal(pp_instance_create(rt, hd, NULL, &a), PP_OK);
+	h->destroy_guest_instance(h, iface, a);
+	h->destroy_guest_instance(h, iface, a); /* again: refused, not freed twice */
+	assert_contains(pp_last_error(rt), "is not live");
+	assert_int_equal(pp_instance_destroy(rt, hd, a), PP_ERR_STALE_HANDLE);
+	/* made through the table and left alive: the unload destroys it */
+	pp_guest_contract_instance b;
+	pp_abi_error err = {PP_OK, {NULL, 0}};
+	h->create_guest_instance(h, iface, NULL, &b, &err);
+	assert_int_equal(err.code, PP_OK);
+	assert_non_null(b.data);
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	assert_int_equal(pp_runtime_quiesce(rt), PP_OK); /* LeakSanitizer: b is gone */
+	pp_runtime_free(rt);
+}
+
+static void *load_with_manifest_dependency(void *p)
+{
+	inside *in = p;
+	atomic_store(&in->entered, 1);
+	in->st = pp_bundle_load(in->rt, (const char *)in->data, NULL, NULL);
+	return NULL;
+}
+
+static void a_dependency_unloaded_during_init_fails_the_dependents_load(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	uint64_t calc = load_ok(rt, fx("calc_v1"));
+	char dir[256];
+	js_write_dir(dir, sizeof dir,
+	             JS_PRELUDE
+	             "function polyplug_init() {\n"
+	             "  var t = Date.now(); while (Date.now() - t < 300) {}\n"
+	             "  return ok([reg('test.needy', [function () { return 0; }])]);\n}\n");
+	write_text(dir, "manifest.toml",
+	           "name = \"needy\"\nprovides = [\"test.needy@1\"]\n"
+	           "[[dependency]]\ncontract = \"test.calc@1\"\nmin_version = \"1.0\"\n");
+	inside in = {.rt = rt, .data = dir};
+	pthread_t t;
+	pthread_create(&t, NULL, load_with_manifest_dependency, &in);
+	while (!atomic_load(&in.entered))
+		;
+	usleep(100 * 1000);
+	assert_int_equal(pp_bundle_unload(rt, calc, 0), PP_OK);
+	join_within(&t, 1, 60);
+	assert_int_equal(in.st, PP_ERR_NOT_FOUND);
+	assert_int_equal(bundle_count(rt), 0);
+	pp_runtime_free(rt);
+	remove_tree(dir);
 }
 
 /* ---- Callbacks ------------------------------------------------------------ */
@@ -956,6 +1045,8 @@ int main(void)
 	        cmocka_unit_test(
 	                a_native_init_that_offers_a_host_contract_then_fails_leaves_nothing),
 	        cmocka_unit_test(replaced_code_cannot_register_a_host_contract),
+	        cmocka_unit_test(instances_made_through_the_host_table_are_tracked_like_the_hosts),
+	        cmocka_unit_test(a_dependency_unloaded_during_init_fails_the_dependents_load),
 	        cmocka_unit_test(a_native_bundle_finds_libraries_beside_it_through_origin),
 	        cmocka_unit_test(bundle_names_that_are_paths_are_refused_for_every_loader),
 	        cmocka_unit_test(a_bundle_running_out_of_memory_while_compiling_fails_cleanly),
@@ -969,6 +1060,7 @@ int main(void)
 	        cmocka_unit_test(js_registrations_keep_their_minor_version),
 	        cmocka_unit_test(sizes_from_plugins_are_bounded_before_they_reach_an_allocator),
 	        cmocka_unit_test(a_throwing_registration_getter_fails_the_load_with_its_cause),
+	        cmocka_unit_test(the_js_init_fuzz_corpus_loads_or_fails_cleanly),
 	        cmocka_unit_test(instance_creation_failures_reach_the_caller_with_their_cause),
 	        cmocka_unit_test(structs_smaller_than_any_version_are_refused),
 	        cmocka_unit_test(peer_calls_between_two_js_bundles_never_deadlock),

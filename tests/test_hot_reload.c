@@ -5,6 +5,7 @@
  * reload only the new one), a new version that fails to load, and
  * needs_reinit_on_dep_reload.
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -352,6 +353,60 @@ static void a_bundle_directory_added_to_a_plugins_directory_is_loaded(void **sta
 	remove_tree(root);
 }
 
+/* A host thread's lifecycle callback stops the watcher while the watcher
+ * waits for the very bundle that the callback keeps busy. */
+typedef struct stopper {
+	pp_runtime *rt;
+	const char *dir;
+	uint64_t id;
+	atomic_int armed;
+	pp_status st;
+} stopper;
+
+static void stop_from_callback(void *ud, uint64_t id, const char *name, uint32_t phase,
+                               const char *reason)
+{
+	(void)id;
+	(void)name;
+	(void)reason;
+	stopper *s = ud;
+	if (phase != PP_RELOAD_PREPARING || !atomic_exchange(&s->armed, 0))
+		return;
+	js_value_bundle(s->dir, "w.Stop", 3); /* the watcher will want this bundle */
+	sleep_ms(4 * DEBOUNCE_MS);
+	pp_watch_stop(s->rt); /* must not wait for a watcher that waits for us */
+}
+
+static void *reload_it(void *p)
+{
+	stopper *s = p;
+	s->st = pp_bundle_reload(s->rt, s->id);
+	return NULL;
+}
+
+static void watch_stop_from_a_busy_bundles_callback_never_deadlocks(void **state)
+{
+	(void)state;
+	stopper s = {0};
+	pp_runtime *rt = rt_reporting(stop_from_callback, &s);
+	char dir[256];
+	watched_bundle(rt, dir, sizeof dir, "w.Stop", 1, true);
+	s.rt = rt;
+	s.dir = dir;
+	s.id = pp_bundle_id(strrchr(dir, '/') + 1);
+	atomic_store(&s.armed, 1);
+	pthread_t t;
+	pthread_create(&t, NULL, reload_it, &s);
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 30;
+	if (pthread_timedjoin_np(t, NULL, &until) != 0)
+		fail_msg("the reload whose callback stopped the watcher never returned");
+	assert_int_equal(s.st, PP_OK);
+	pp_runtime_free(rt); /* joins the watcher once it is done */
+	remove_tree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -362,6 +417,7 @@ int main(void)
 	        cmocka_unit_test(a_bundle_directory_deleted_and_recreated_is_reloaded),
 	        cmocka_unit_test(lost_events_are_found_by_a_rescan),
 	        cmocka_unit_test(a_bundle_directory_added_to_a_plugins_directory_is_loaded),
+	        cmocka_unit_test(watch_stop_from_a_busy_bundles_callback_never_deadlocks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

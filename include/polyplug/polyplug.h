@@ -11,8 +11,10 @@
  * pp_last_error(rt). Messages name the bundle, the file and the cause.
  *
  * Threads: everything here may be called from any thread. Loads, unloads and
- * reloads are serialised per runtime; finds, resolves and calls take no
- * runtime-wide lock. pp_runtime_free must not race with any other call.
+ * reloads of one bundle are serialised; no plugin or host callback runs under
+ * a runtime lock; finds, resolves and calls take no lock at all
+ * (docs/runtime.md, "Threads"). pp_runtime_free must not race with any other
+ * call.
  */
 #ifndef POLYPLUG_H
 #define POLYPLUG_H
@@ -57,8 +59,10 @@ enum {
 	PP_RELOAD_LOADED = 4     /* the bundle was loaded and its contracts published */
 };
 /* name and reason are valid during the call; reason is NULL unless phase is
- * FAILED. Called with the runtime's bundle lock held: the callback may call
- * and find contracts but must not load, unload or reload bundles. */
+ * FAILED (a copy, valid through the call). Called without the runtime's lock:
+ * the callback may find, call, load and unload; the bundle it reports on is
+ * busy meanwhile (reloading it from here is PP_ERR_REENTRANT_CALL), and an
+ * operation on another busy bundle is refused rather than waited for. */
 typedef void (*pp_reload_fn)(void *userdata, uint64_t bundle_id, const char *name, uint32_t phase,
                              const char *reason);
 
@@ -115,8 +119,9 @@ PP_API const pp_host_api *pp_runtime_host_api(pp_runtime *rt);
  * before each call and re-resolves when it moved. Valid until pp_runtime_free. */
 PP_API const uint64_t *pp_revision_counter(pp_runtime *rt);
 
-/* Blocks until every unloaded or replaced bundle's code has been reclaimed.
- * Refused (PP_ERR_REENTRANT_CALL) from inside a plugin call. */
+/* Blocks until everything unloaded or replaced before the call (code, VMs,
+ * instances, host contracts) has been reclaimed. Refused
+ * (PP_ERR_REENTRANT_CALL) from inside a plugin call or from plugin teardown. */
 PP_API pp_status pp_runtime_quiesce(pp_runtime *rt);
 
 typedef struct pp_stats {
@@ -218,8 +223,8 @@ typedef struct pp_contract_info {
 } pp_contract_info;
 
 /* Calls fn (may be NULL) for each contract the bundle provides; returns how
- * many. 0 if no such bundle is loaded. fn runs under the bundle lock: it
- * must not load, unload or reload. */
+ * many. 0 if no such bundle is loaded. fn runs on a snapshot, without the
+ * runtime's lock: it may call anything. */
 PP_API size_t pp_bundle_contracts(pp_runtime *rt, uint64_t bundle_id,
                                   void (*fn)(void *ud, const pp_contract_info *c), void *ud);
 
@@ -244,8 +249,9 @@ typedef struct pp_bundle_info {
 	const char *version; /* its manifest's version, or NULL */
 } pp_bundle_info;
 
-/* Calls fn once per loaded bundle, in load order; info is valid during the
- * call. fn must not load, unload or reload. Returns the number of bundles. */
+/* Calls fn once per loaded bundle, in load order, on a snapshot taken
+ * without holding the lock while fn runs (it may call anything); info is
+ * valid during the call. Returns the number of bundles. */
 PP_API size_t pp_bundle_foreach(pp_runtime *rt, void (*fn)(void *ud, const pp_bundle_info *info),
                                 void *ud);
 

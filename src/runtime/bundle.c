@@ -95,7 +95,7 @@ static const pp_loader *loader_by_name(pp_runtime *rt, const char *name)
 	return found;
 }
 
-static const pp_loader *loader_for_path(pp_runtime *rt, const char *path)
+const pp_loader *pp__loader_for_path(pp_runtime *rt, const char *path)
 {
 	const pp_loader *l[8];
 	pthread_mutex_lock(&rt->lock);
@@ -452,6 +452,8 @@ static pp_status load_bundle(pp_runtime *rt, pp_bundle *b, pp_bundle_version *v,
 	pthread_mutex_lock(&rt->lock);
 	if (st == PP_OK && rt->closing)
 		st = closing(rt, b);
+	if (st == PP_OK) /* a dependency may have been unloaded while it initialised */
+		st = check_needs(rt, v);
 	if (st == PP_OK)
 		st = publish(rt, v, NULL);
 	if (st == PP_OK) {
@@ -500,7 +502,7 @@ static pp_status pick_loader(pp_runtime *rt, pp_bundle_version *v, const pp_load
 		return PP_OK;
 	}
 	const char *at = v->load_path ? v->load_path : b->path;
-	v->loader = loader_for_path(rt, at);
+	v->loader = pp__loader_for_path(rt, at);
 	if (v->loader)
 		return PP_OK;
 	struct stat st;

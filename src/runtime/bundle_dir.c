@@ -58,12 +58,7 @@ __attribute__((format(printf, 3, 4))) static void node_fail(node *n, pp_status s
 
 static bool is_bundle_dir(pp_runtime *rt, const char *path)
 {
-	if (pp__manifest_exists(path))
-		return true;
-	for (size_t i = 0; i < rt->loader_count; i++)
-		if (rt->loaders[i]->accepts(path))
-			return true;
-	return false;
+	return pp__manifest_exists(path) || pp__loader_for_path(rt, path) != NULL;
 }
 
 static bool add_dep(node *n, size_t dep)

@@ -210,14 +210,15 @@ static void h_reload_bundle(const pp_host_api *self, const uint8_t *path, size_t
 	pp_runtime *rt = RT(self);
 	uint64_t id = 0;
 	pthread_mutex_lock(&rt->lock);
-	for (pp_bundle *b = rt->bundles; b; b = b->next)
+	for (pp_bundle *b = rt->bundles; path && b; b = b->next)
 		if (b->cur && strlen(b->path) == len && memcmp(b->path, path, len) == 0)
 			id = b->id;
 	pthread_mutex_unlock(&rt->lock);
 	pp_status st =
 	        id ? pp_bundle_reload(rt, id)
 	           : pp__error(rt, PP_ERR_NOT_FOUND, "reload_bundle: no bundle loaded from '%.*s'",
-	                       (int)len, (const char *)path);
+	                       path ? (int)(len > 1024 ? 1024 : len) : 0,
+	                       path ? (const char *)path : "");
 	set_out(rt, out_err, st);
 }
 
@@ -236,6 +237,15 @@ static void h_register_loader(const pp_host_api *self, void *loader, pp_abi_erro
 	pp_runtime *rt = RT(self);
 	const pp_loader *l = loader;
 	pp_status st = PP_OK;
+	/* Loaders live as long as the runtime: a plugin's would be called after
+	 * its code is gone, so only the host may add one. */
+	if (pp__in_plugin(rt) || pp__native_is_bundle_code(l) ||
+	    (l && pp__native_is_bundle_code((const void *)l->load))) {
+		set_out(rt, out_err,
+		        pp__error(rt, PP_ERR_UNSUPPORTED,
+		                  "register_loader: only the host may register a loader"));
+		return;
+	}
 	pthread_mutex_lock(&rt->lock);
 	if (!l || !l->name || !l->load || !l->release || !l->accepts)
 		st = pp__error(rt, PP_ERR_INVALID_POINTER, "register_loader: incomplete loader");
@@ -300,6 +310,16 @@ static void h_create_guest_instance(const pp_host_api *self,
 		return;
 	}
 	iface->create_instance(loader_data_of(iface), self, args, out, &err);
+	/* An interface the registry handed out: the instance is tracked like one
+	 * from pp_instance_create, so its version's retirement finds it. */
+	pp_contract_node *n =
+	        err.code == PP_OK && out->data ? pp__registry_node_of(rt, iface) : NULL;
+	if (n && pp__instance_track(n, out->data) != PP_OK) {
+		iface->destroy_instance(loader_data_of(iface), self, *out);
+		out->data = NULL;
+		err = (pp_abi_error){PP_ERR_OUT_OF_MEMORY,
+		                     PP_SV("out of memory tracking an instance")};
+	}
 	pp__read_unlock(ts);
 	if (out_err)
 		*out_err = err;
@@ -311,10 +331,20 @@ static void h_destroy_guest_instance(const pp_host_api *self,
 {
 	if (!iface)
 		return;
-	pp_tstate *ts = pp__read_lock(RT(self));
+	pp_runtime *rt = RT(self);
+	pp_tstate *ts = pp__read_lock(rt);
 	if (!ts)
 		return;
-	iface->destroy_instance(loader_data_of(iface), self, instance);
+	/* Of a registry interface, only an instance it still tracks: one its
+	 * version already destroyed (or never made) is left alone. */
+	pp_contract_node *n = instance.data ? pp__registry_node_of(rt, iface) : NULL;
+	if (!n || pp__instance_untrack(n, instance.data))
+		iface->destroy_instance(loader_data_of(iface), self, instance);
+	else
+		pp__error(rt, PP_ERR_STALE_HANDLE,
+		          "destroy_guest_instance: instance %p of contract '%s' is not live in the "
+		          "version now loaded",
+		          instance.data, n->contract_name);
 	pp__read_unlock(ts);
 }
 

@@ -152,6 +152,48 @@ static bool remember(pp_bundle_version *v, const pp_host_entry *e)
 	return true;
 }
 
+/* Adds the owner of one pointer of a plugin's host contract. */
+static pp_status owner_of(pp_runtime *rt, const void *p, uint64_t id, pp_bundle_version **owner)
+{
+	pp_bundle_version *v = pp__version_owning(rt, p);
+	if (!v && pp__native_is_bundle_code(p))
+		return pp__error(rt, PP_ERR_STALE_HANDLE,
+		                 "host contract %016llx: registered with code of a bundle version "
+		                 "that is not serving (replaced, unloaded, or still initialising)",
+		                 (unsigned long long)id);
+	if (v && *owner && v != *owner)
+		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
+		                 "host contract %016llx: its code lies in two bundles",
+		                 (unsigned long long)id);
+	if (v)
+		*owner = v;
+	return PP_OK;
+}
+
+/* The serving version whose code holds the interface or any code it points
+ * to (NULL: none, the host's). Refused when one of those pointers reaches
+ * into a bundle copy that is not serving, or they reach into two bundles.
+ * Caller holds rt->lock. */
+static pp_status find_owner(pp_runtime *rt, const pp_host_contract_interface *iface,
+                            pp_bundle_version **owner)
+{
+	uint64_t id = iface->contract_id;
+	*owner = NULL;
+	pp_status st = owner_of(rt, iface, id, owner);
+	if (st == PP_OK)
+		st = owner_of(rt, (const void *)iface->create_instance, id, owner);
+	if (st == PP_OK)
+		st = owner_of(rt, (const void *)iface->destroy_instance, id, owner);
+	if (st == PP_OK && iface->dispatch_type == PP_DISPATCH_VM)
+		st = owner_of(rt, (const void *)iface->dispatch.vm.call, id, owner);
+	const pp_native_dispatch *nd = &iface->dispatch.native;
+	for (uint32_t i = 0;
+	     st == PP_OK && iface->dispatch_type == PP_DISPATCH_NATIVE && i < nd->function_count;
+	     i++)
+		st = owner_of(rt, nd->functions[i], id, owner);
+	return st;
+}
+
 pp_status pp__host_contracts_register(pp_runtime *rt, const pp_host_contract_interface *iface,
                                       bool by_plugin)
 {
@@ -188,18 +230,8 @@ pp_status pp__host_contracts_register(pp_runtime *rt, const pp_host_contract_int
 	 * it, found in the same locked section that publishes it, so a reload
 	 * cannot retire the owner in between. Code of a replaced version may
 	 * not register at all: nothing would remove it before its unmapping. */
-	if (st == PP_OK && by_plugin) {
-		e.owner = pp__version_owning(rt, iface);
-		if (!e.owner)
-			e.owner = pp__version_owning(rt, (const void *)iface->create_instance);
-		if (!e.owner && (pp__native_is_bundle_code(iface) ||
-		                 pp__native_is_bundle_code((const void *)iface->create_instance)))
-			st = pp__error(
-			        rt, PP_ERR_STALE_HANDLE,
-			        "host contract %016llx: registered from the code of a bundle "
-			        "version that has been replaced or unloaded",
-			        (unsigned long long)iface->contract_id);
-	}
+	if (st == PP_OK && by_plugin)
+		st = find_owner(rt, iface, &e.owner);
 	pp_host_table *t = NULL;
 	if (st == PP_OK)
 		st = table_build(rt, &e, 1, NULL, &t);

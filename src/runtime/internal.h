@@ -378,6 +378,9 @@ size_t pp__registry_find_all(pp_runtime *rt, uint64_t contract_id, uint32_t min_
                              size_t cap);
 /* Caller is in a read section. */
 const pp_contract_node *pp__registry_resolve(pp_runtime *rt, pp_guest_contract_handle h);
+/* The published node whose interface is at iface (resolve hands those out),
+ * or NULL. Caller is in a read section. */
+pp_contract_node *pp__registry_node_of(pp_runtime *rt, const pp_guest_contract_interface *iface);
 pp_status pp__instance_track(pp_contract_node *n, void *data);
 bool pp__instance_untrack(pp_contract_node *n, void *data);
 bool pp__version_matches(pp_version v, uint32_t min_version);
@@ -412,6 +415,8 @@ void pp__host_api_init(pp_runtime *rt);
 void pp__bundles_unload_all(pp_runtime *rt);
 /* The loaded (published) bundle with this id, or NULL. Caller holds rt->lock. */
 pp_bundle *pp__bundle_by_id(pp_runtime *rt, uint64_t id);
+/* The first loader that takes path (the list is copied under the lock). */
+const pp_loader *pp__loader_for_path(pp_runtime *rt, const char *path);
 /* The serving version whose code holds addr, or NULL. Caller holds rt->lock. */
 pp_bundle_version *pp__version_owning(pp_runtime *rt, const void *addr);
 

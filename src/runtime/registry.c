@@ -471,6 +471,19 @@ size_t pp__registry_find_all(pp_runtime *rt, uint64_t contract_id, uint32_t min_
 	return matches(rt, contract_id, min_version, viewer, out, out ? cap : 0);
 }
 
+pp_contract_node *pp__registry_node_of(pp_runtime *rt, const pp_guest_contract_interface *iface)
+{
+	const pp_index *idx = atomic_load_explicit(&rt->reg.index, memory_order_acquire);
+	for (size_t i = 0; i < idx->count; i++) /* by address: iface may be anything */
+		if (&idx->nodes[i]->iface == iface) {
+			pp_contract_node *n = idx->nodes[i];
+			pp_contract_node *live = atomic_load_explicit(
+			        &slot_at(&rt->reg, n->slot)->node, memory_order_acquire);
+			return live == n ? n : NULL;
+		}
+	return NULL;
+}
+
 const pp_contract_node *pp__registry_resolve(pp_runtime *rt, pp_guest_contract_handle h)
 {
 	if (h.generation == 0)

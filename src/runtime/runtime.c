@@ -36,6 +36,11 @@ static void tstate_thread_exit(void *p)
 	ts->in_use = false;
 	atomic_store_explicit(&ts->thread, 0, memory_order_relaxed); /* ids are reused */
 	atomic_store_explicit(&ts->waiting_on, NULL, memory_order_relaxed);
+	/* A thread that ended inside a call (pthread_exit, cancellation) must
+	 * not hold grace periods up forever. */
+	ts->read_nest = 0;
+	ts->init_depth = 0;
+	atomic_store_explicit(&ts->reader, 0, memory_order_release);
 	pthread_mutex_unlock(&ts->rt->tstate_lock);
 }
 
@@ -154,6 +159,15 @@ void pp__log_view(pp_runtime *rt, uint32_t level, pp_string_view scope, pp_strin
 {
 	if (level < PP_LOG_ERROR || level > PP_LOG_TRACE)
 		level = PP_LOG_ERROR;
+	/* From a plugin: a NULL text is empty, and no length passes 64 KiB. */
+	if (!scope.ptr)
+		scope.len = 0;
+	if (!msg.ptr)
+		msg.len = 0;
+	if (scope.len > 256)
+		scope.len = 256;
+	if (msg.len > 65536)
+		msg.len = 65536;
 	if (rt->cfg.log) {
 		if (level <= rt->cfg.log_level)
 			rt->cfg.log(rt->cfg.log_userdata, level, scope, msg);

@@ -46,11 +46,15 @@ typedef struct plugins_dir {
 } plugins_dir;
 
 /* A directory that appeared in a plugins directory, loaded once it holds a
- * bundle and has been quiet for the debounce interval. */
+ * bundle whose files stayed the same over a debounce interval (a copy in
+ * progress is not loaded half-written). A failed load is tried again when
+ * the files change, for a while. */
 typedef struct arrival {
 	char *path;
 	uint64_t due_ms;
-	int tries; /* a directory still empty is looked at again, for a while */
+	int tries;          /* looks at it left, then it is dropped */
+	uint64_t seen;      /* its signature at the last look */
+	uint64_t failed_at; /* its signature when a load failed, or 0 */
 } arrival;
 
 struct pp_watcher {
@@ -227,7 +231,7 @@ static void arrive(pp_watcher *w, const char *dir, const char *name)
 		return;
 	}
 	w->arrivals = bigger;
-	w->arrivals[w->arrival_count++] = (arrival){path, now_ms() + w->debounce_ms, 0};
+	w->arrivals[w->arrival_count++] = (arrival){path, now_ms() + w->debounce_ms, 480, 0, 0};
 }
 
 /* Names in a plugins directory not seen before become arrivals. */
@@ -438,17 +442,10 @@ static bool holds_a_bundle(pp_runtime *rt, const char *path)
 	struct stat st;
 	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
 		return false;
-	const pp_loader *l[8];
-	pthread_mutex_lock(&rt->lock);
-	size_t n = rt->loader_count;
-	memcpy(l, rt->loaders, n * sizeof(const pp_loader *));
-	pthread_mutex_unlock(&rt->lock);
 	char *manifest = pp__path_join(path, "manifest.toml");
 	bool yes = manifest && stat(manifest, &st) == 0;
 	free(manifest);
-	for (size_t i = 0; i < n && !yes; i++)
-		yes = l[i]->accepts(path);
-	return yes;
+	return yes || pp__loader_for_path(rt, path) != NULL;
 }
 
 static void reload_due(pp_watcher *w)
@@ -475,18 +472,26 @@ static void reload_due(pp_watcher *w)
 			i++;
 			continue;
 		}
-		bool ready = holds_a_bundle(w->rt, a->path);
-		if (!ready && ++a->tries < 40) { /* a directory being filled: look again */
-			a->due_ms = now + 250;
+		uint64_t sig = holds_a_bundle(w->rt, a->path) ? signature_of(a->path) : 0;
+		bool settled = sig && sig == a->seen && sig != a->failed_at;
+		a->seen = sig;
+		if (!settled && --a->tries > 0 && !bundle_at(w->rt, a->path)) {
+			a->due_ms = now + (sig ? w->debounce_ms : 250); /* filling, or failed */
 			i++;
 			continue;
 		}
-		if (ready && !bundle_at(w->rt, a->path)) {
+		if (settled && !bundle_at(w->rt, a->path)) {
 			pp__log(w->rt, PP_LOG_INFO, "watch", "new bundle directory '%s'; loading",
 			        a->path);
-			if (pp_bundle_load(w->rt, a->path, NULL, NULL) != PP_OK)
-				pp__log(w->rt, PP_LOG_ERROR, "watch", "loading '%s' failed: %s",
+			if (pp_bundle_load(w->rt, a->path, NULL, NULL) != PP_OK) {
+				pp__log(w->rt, PP_LOG_ERROR, "watch",
+				        "loading '%s' failed (tried again when it changes): %s",
 				        a->path, pp_last_error(w->rt));
+				a->failed_at = sig;
+				a->due_ms = now + 1000;
+				i++;
+				continue;
+			}
 		}
 		free(a->path);
 		w->arrivals[i] = w->arrivals[--w->arrival_count];
@@ -572,6 +577,8 @@ pp_status pp_watch_start(pp_runtime *rt, uint32_t debounce_ms)
 		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 	w->rt = rt;
 	w->debounce_ms = debounce_ms ? debounce_ms : PP_WATCH_DEFAULT_DEBOUNCE_MS;
+	if (w->debounce_ms > 3600u * 1000u) /* poll() takes an int of milliseconds */
+		w->debounce_ms = 3600u * 1000u;
 	w->seen_changes = UINT64_MAX; /* build the set on the first turn */
 	w->stop[0] = w->stop[1] = -1;
 	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -608,10 +615,13 @@ void pp_watch_stop(pp_runtime *rt)
 {
 	if (!rt)
 		return;
+	/* The watcher may be waiting for a bundle this thread has busy (a stop
+	 * from a lifecycle callback): then it cannot be joined here either. */
+	pp_tstate *ts = pthread_getspecific(rt->tkey);
 	pthread_mutex_lock(&rt->lock);
 	pp_watcher *w = rt->watcher;
 	rt->watcher = NULL;
-	bool self = w && pthread_equal(pthread_self(), w->thread);
+	bool self = w && (pthread_equal(pthread_self(), w->thread) || (ts && ts->claims));
 	if (self)
 		rt->watcher_done = w;
 	pthread_mutex_unlock(&rt->lock);

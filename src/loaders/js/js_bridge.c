@@ -222,12 +222,21 @@ static JSValue b_dispatch_peer(JSContext *ctx, JSValueConst this_val, int argc, 
 static uint32_t call_host_contract(js_vm *vm, uint64_t contract_id, uint32_t min_version,
                                    uint32_t fn_id, const void *args, void *out)
 {
-	const pp_host_api *h = vm->host;
-	const pp_host_contract_interface *iface =
-	        h->resolve_host_contract_interface(h, contract_id, min_version);
-	if (!iface)
+	/* One lookup, in one read section: the interface and the instance come
+	 * from the same entry, and its code stays while the call runs. */
+	pp_tstate *ts = pp__read_lock(vm->rt);
+	if (!ts)
+		return PP_ERR_OUT_OF_MEMORY;
+	uint32_t why;
+	const pp_host_entry *e = pp__host_contracts_find(vm->rt, contract_id, min_version, &why);
+	if (!e) {
+		pp__read_unlock(ts);
 		return PP_ERR_NOT_FOUND;
-	pp_host_contract_instance inst = h->get_host_contract(h, contract_id, min_version);
+	}
+	const pp_host_contract_interface *iface = e->iface;
+	bool single = iface->flags & PP_HOST_CONTRACT_SINGLETON;
+	pp_host_contract_instance inst =
+	        single ? e->singleton : iface->create_instance(iface, NULL);
 	pp_abi_error err = {PP_OK, {NULL, 0}};
 	if (iface->dispatch_type == PP_DISPATCH_NATIVE) {
 		const pp_native_dispatch *nd = &iface->dispatch.native;
@@ -240,8 +249,9 @@ static uint32_t call_host_contract(js_vm *vm, uint64_t contract_id, uint32_t min
 		iface->dispatch.vm.call(iface->dispatch.vm.loader_data, none, fn_id, args, out,
 		                        NULL, &err);
 	}
-	if (!(iface->flags & PP_HOST_CONTRACT_SINGLETON))
+	if (!single)
 		iface->destroy_instance(iface, inst);
+	pp__read_unlock(ts);
 	return err.code;
 }
 

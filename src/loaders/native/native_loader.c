@@ -106,7 +106,7 @@ static int copy_file_for(pp_runtime *rt, const pp_bundle_source *src, const char
 			return -1;
 		snprintf(path, n, "%.*s/" COPY_PREFIX "%ld-%.40s-XXXXXX", dn ? dn : 1,
 		         dn ? dir : "/", (long)getpid(), src->name);
-		int fd = mkstemp(path);
+		int fd = mkostemp(path, O_CLOEXEC);
 		if (fd >= 0) {
 			if (pass == 1)
 				pp__log(rt, PP_LOG_WARN, "loader.native",
