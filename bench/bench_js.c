@@ -149,8 +149,8 @@ static double js_pp_call(void *p)
 }
 
 /* Loads every source as its own bundle: µs each, as the loading thread
- * sees it. Unloaded untimed: a bundle's VM is freed on liburcu's call_rcu
- * thread, which batches its work. */
+ * sees it. Unloaded untimed: a bundle's VM is freed on the runtime's
+ * reclaimer thread, which batches its work. */
 static double js_load(void *p)
 {
 	js_bench *b = p;
