@@ -41,16 +41,16 @@ static inline void gen_put(js_gen *g, const char *s)
 }
 
 static const char *const gen_numbers[] = {
-        "0",          "1",          "-1",       "NaN",         "Infinity",  "-Infinity",
-        "0.5",        "2 ** 31",    "2 ** 32 - 1", "2 ** 32",  "2 ** 32 + 5", "2 ** 53",
-        "-(2 ** 53)", "1e308",      "65536",    "65537",       "4096",      "4097",
-        "0x00010002", "0x7fffffff", "3",        "-0",          "2 ** 40",   "255"};
+        "0",          "1",          "-1",          "NaN",     "Infinity",    "-Infinity",
+        "0.5",        "2 ** 31",    "2 ** 32 - 1", "2 ** 32", "2 ** 32 + 5", "2 ** 53",
+        "-(2 ** 53)", "1e308",      "65536",       "65537",   "4096",        "4097",
+        "0x00010002", "0x7fffffff", "3",           "-0",      "2 ** 40",     "255"};
 static const char *const gen_keys[] = {
         "contractLo", "contractHi", "contractName", "version", "fnCount", "interface",
         "factory",    "functions",  "signatures",   "code",    "message", "params",
         "result",     "method",     "struct",       "length",  "0",       "1"};
-static const char *const gen_types[] = {"'i32'",    "'u8'",         "'f64'", "'StringView'",
-                                        "'Buffer'", "'Arena'",      "'i64'", "'bool'",
+static const char *const gen_types[] = {"'i32'",    "'u8'",          "'f64'", "'StringView'",
+                                        "'Buffer'", "'Arena'",       "'i64'", "'bool'",
                                         "'nope'",   "{ struct: [] }"};
 
 static inline void gen_value(js_gen *g);
@@ -64,7 +64,8 @@ static inline void gen_object(js_gen *g, int fields)
 		if (k % 7 == 6) { /* a getter that throws, or runs forever */
 			gen_put(g, "get ");
 			gen_put(g, gen_keys[k % (sizeof gen_keys / sizeof *gen_keys)]);
-			gen_put(g, k & 0x80 ? "() { for (;;) {} }" : "() { throw new Error('getter'); }");
+			gen_put(g, k & 0x80 ? "() { for (;;) {} }"
+			                    : "() { throw new Error('getter'); }");
 			continue;
 		}
 		gen_put(g, "'");
@@ -156,20 +157,20 @@ static inline size_t js_init_bundle(const uint8_t *in, size_t len, char *out, si
 {
 	js_gen g = {in, len, 0, out, cap, 0, 0};
 	out[0] = '\0';
-	gen_put(&g,
-	        "function cid(s) { var h = 0xcbf29ce484222325n;\n"
-	        "  for (var i = 0; i < s.length; i++) {\n"
-	        "    h ^= BigInt(s.charCodeAt(i)); h = (h * 0x100000001b3n) & 0xffffffffffffffffn; }\n"
-	        "  return [Number(h & 0xffffffffn), Number(h >> 32n)]; }\n"
-	        "function reg(name, n, extra) {\n"
-	        "  var id = cid('guest_contract:' + name + '@1'), fns = [];\n"
-	        "  for (var i = 0; i < n; i++) fns.push(function () { return 0; });\n"
-	        "  var r = { contractLo: id[0], contractHi: id[1], contractName: name + '@1',\n"
-	        "    version: 0x00010000, fnCount: n,\n"
-	        "    interface: { factory: function () { return {}; }, functions: fns } };\n"
-	        "  if (extra && typeof extra === 'object') Object.assign(r.interface, extra);\n"
-	        "  return r; }\n"
-	        "function polyplug_init(hl, hh, cl, ch, bridge) {\n  return ");
+	gen_put(&g, "function cid(s) { var h = 0xcbf29ce484222325n;\n"
+	            "  for (var i = 0; i < s.length; i++) {\n"
+	            "    h ^= BigInt(s.charCodeAt(i)); h = (h * 0x100000001b3n) & "
+	            "0xffffffffffffffffn; }\n"
+	            "  return [Number(h & 0xffffffffn), Number(h >> 32n)]; }\n"
+	            "function reg(name, n, extra) {\n"
+	            "  var id = cid('guest_contract:' + name + '@1'), fns = [];\n"
+	            "  for (var i = 0; i < n; i++) fns.push(function () { return 0; });\n"
+	            "  var r = { contractLo: id[0], contractHi: id[1], contractName: name + '@1',\n"
+	            "    version: 0x00010000, fnCount: n,\n"
+	            "    interface: { factory: function () { return {}; }, functions: fns } };\n"
+	            "  if (extra && typeof extra === 'object') Object.assign(r.interface, extra);\n"
+	            "  return r; }\n"
+	            "function polyplug_init(hl, hh, cl, ch, bridge) {\n  return ");
 	switch (gen_byte(&g) % 4) {
 	case 0: /* anything at all */
 		gen_value(&g);
