@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rss.h"
+
 #define JS_SOURCE                                                                               \
 	"function cid(s) { var h = 0xcbf29ce484222325n;\n"                                      \
 	"  for (var i = 0; i < s.length; i++) {\n"                                              \
@@ -39,19 +41,6 @@ typedef struct soak {
 	atomic_long calls, instances, bad, churns;
 	char native[512];
 } soak;
-
-static long rss_kib(void)
-{
-	FILE *f = fopen("/proc/self/statm", "r");
-	char line[128] = "";
-	if (f) {
-		if (!fgets(line, sizeof line, f))
-			line[0] = '\0';
-		fclose(f);
-	}
-	char *resident = strchr(line, ' '); /* "size resident shared ..." in pages */
-	return resident ? strtol(resident, NULL, 10) * (sysconf(_SC_PAGESIZE) / 1024) : 0;
-}
 
 static bool allowed(uint32_t st)
 {

@@ -4,6 +4,7 @@
 #include <stdatomic.h>
 
 #include "js_helpers.h"
+#include "rss.h"
 
 #define ADD_FN                              \
 	"function (impl, a, o, arena, b) {" \
@@ -479,20 +480,6 @@ static void runaway_recursion_is_a_guest_error(void **state)
 }
 
 /* ---- Lifecycle ------------------------------------------------------------- */
-
-static long rss_kib(void)
-{
-	FILE *f = fopen("/proc/self/statm", "r");
-	char line[128] = "";
-	if (f) {
-		if (!fgets(line, sizeof line, f))
-			line[0] = '\0';
-		fclose(f);
-	}
-	char *rest;
-	strtol(line, &rest, 10);
-	return strtol(rest, NULL, 10) * (sysconf(_SC_PAGESIZE) / 1024);
-}
 
 static void load_unload_a_thousand_js_bundles_keeps_memory_bounded(void **state)
 {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
+#include "rss.h"
 
 #define CALC pp_guest_contract_id("test.calc", 1)
 
@@ -52,21 +53,6 @@ static int plugin_copies(void)
 {
 	const char *tmp = getenv("TMPDIR");
 	return copies_in(PP_FIXTURE_DIR) + copies_in(tmp && *tmp ? tmp : "/tmp");
-}
-
-static long rss_kib(void)
-{
-	FILE *f = fopen("/proc/self/statm", "r");
-	char line[128] = "";
-	if (f) {
-		if (!fgets(line, sizeof line, f))
-			line[0] = '\0';
-		fclose(f);
-	}
-	char *rest;
-	strtol(line, &rest, 10); /* total pages, then resident pages */
-	long resident = strtol(rest, NULL, 10);
-	return resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 static void assert_everything_reclaimed(pp_runtime *rt)
