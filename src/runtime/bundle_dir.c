@@ -252,14 +252,14 @@ pp_status pp_bundle_load_dir(pp_runtime *rt, const char *dir,
 		st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 	/* bundles without a manifest first: they may provide what others need */
 	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; st == PP_OK && i < s.count; i++)
+		for (size_t i = 0; st == PP_OK && stack && s.order && i < s.count; i++)
 			if ((s.nodes[i].manifest != NULL) == pass)
 				visit(&s, i, stack, 0);
 	free(stack);
 
 	pp_status first = st;
 	uint32_t order = 0;
-	for (size_t k = 0; st == PP_OK && k < s.ordered; k++) {
+	for (size_t k = 0; st == PP_OK && s.order && k < s.ordered; k++) {
 		node *n = &s.nodes[s.order[k]];
 		for (size_t d = 0; d < n->dep_count && n->status == PP_OK; d++)
 			if (s.nodes[n->deps[d]].status != PP_OK)
