@@ -883,6 +883,104 @@ done:
 	return st;
 }
 
+/* ---- Parsing at run time ----------------------------------------------------- */
+
+/* eval and the Function constructors parse JavaScript while the bundle runs.
+ * QuickJS's parser does not survive an allocation failing under it, so a
+ * bundle near its memory limit could crash the host through them. Each is
+ * replaced by a wrapper that converts its arguments to strings under the
+ * limit, parses with the limit lifted (the source is in memory already,
+ * within the limit; what parsing needs is a multiple of it), and runs
+ * whatever runs under the limit again. A side effect: `eval` is always the
+ * global (indirect) eval. */
+
+static void limit_lifted(js_vm *vm, bool lifted)
+{
+	JS_SetMemoryLimit(vm->qrt, lifted ? (size_t)-1 : vm->memory_bytes);
+}
+
+static JSValue parse_eval(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	(void)this_val;
+	if (argc < 1 || !JS_IsString(argv[0]))
+		return JS_DupValue(ctx, argc < 1 ? JS_UNDEFINED : argv[0]); /* as eval does */
+	js_vm *vm = JS_GetContextOpaque(ctx);
+	size_t len;
+	const char *src = JS_ToCStringLen(ctx, &len, argv[0]);
+	if (!src)
+		return JS_EXCEPTION;
+	limit_lifted(vm, true);
+	JSValue fn =
+	        JS_Eval(ctx, src, len, "<eval>", JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY);
+	limit_lifted(vm, false);
+	JS_FreeCString(ctx, src);
+	return JS_IsException(fn) ? fn : JS_EvalFunction(ctx, fn);
+}
+
+/* data[0]: the constructor wrapped. Parsing makes a function; nothing runs. */
+static JSValue parse_function(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv,
+                              int magic, JSValue *data)
+{
+	(void)this_val;
+	(void)magic;
+	js_vm *vm = JS_GetContextOpaque(ctx);
+	JSValue strs[16];
+	if (argc > 16)
+		return JS_ThrowRangeError(ctx, "more than 16 arguments to a Function constructor");
+	for (int i = 0; i < argc; i++) {
+		strs[i] = JS_ToString(ctx, argv[i]); /* user code, under the limit */
+		if (JS_IsException(strs[i])) {
+			while (i--)
+				JS_FreeValue(ctx, strs[i]);
+			return JS_EXCEPTION;
+		}
+	}
+	limit_lifted(vm, true);
+	JSValue fn = JS_Call(ctx, data[0], JS_UNDEFINED, argc, (JSValueConst *)strs);
+	limit_lifted(vm, false);
+	for (int i = 0; i < argc; i++)
+		JS_FreeValue(ctx, strs[i]);
+	return fn;
+}
+
+/* Puts a wrapper in place of ctor: as ctor.prototype.constructor, and as
+ * global[name] when given. */
+static int wrap_constructor(JSContext *ctx, JSValueConst global, JSValue ctor, const char *name)
+{
+	JSValue proto = JS_GetPropertyStr(ctx, ctor, "prototype");
+	JSValue w = JS_NewCFunctionData(ctx, parse_function, 1, 0, 1, &ctor);
+	int ok = !JS_IsException(proto) && !JS_IsException(w) && JS_SetConstructorBit(ctx, w, 1) &&
+	         JS_DefinePropertyValueStr(ctx, w, "prototype", JS_DupValue(ctx, proto), 0) >= 0 &&
+	         JS_DefinePropertyValueStr(ctx, proto, "constructor", JS_DupValue(ctx, w),
+	                                   JS_PROP_CONFIGURABLE | JS_PROP_WRITABLE) >= 0 &&
+	         (!name || JS_SetPropertyStr(ctx, global, name, JS_DupValue(ctx, w)) >= 0);
+	JS_FreeValue(ctx, w);
+	JS_FreeValue(ctx, proto);
+	JS_FreeValue(ctx, ctor);
+	return ok ? 0 : -1;
+}
+
+static int guard_parsers(js_vm *vm)
+{
+	JSContext *ctx = vm->ctx;
+	JSValue global = JS_GetGlobalObject(ctx);
+	static const char find[] =
+	        "[Function, Object.getPrototypeOf(async function () {}).constructor,"
+	        " Object.getPrototypeOf(function* () {}).constructor,"
+	        " Object.getPrototypeOf(async function* () {}).constructor]";
+	JSValue ctors = JS_Eval(ctx, find, sizeof find - 1, "<polyplug>", JS_EVAL_TYPE_GLOBAL);
+	int st = JS_IsException(ctors) ? -1 : 0;
+	for (uint32_t i = 0; st == 0 && i < 4; i++)
+		st = wrap_constructor(ctx, global, JS_GetPropertyUint32(ctx, ctors, i),
+		                      i == 0 ? "Function" : NULL);
+	JSValue ev = st == 0 ? JS_NewCFunction(ctx, parse_eval, "eval", 1) : JS_EXCEPTION;
+	if (st == 0 && (JS_IsException(ev) || JS_SetPropertyStr(ctx, global, "eval", ev) < 0))
+		st = -1;
+	JS_FreeValue(ctx, ctors);
+	JS_FreeValue(ctx, global);
+	return st;
+}
+
 /* Evaluates the bundle and runs the polyplug_init protocol, filling
  * vm->contracts. Runs with the VM entered. */
 static pp_status run_init(js_vm *vm, const pp_bundle_source *src, const js_source *s)
@@ -893,6 +991,8 @@ static pp_status run_init(js_vm *vm, const pp_bundle_source *src, const js_sourc
 		vm->bridge = JS_UNDEFINED;
 		return load_exception(vm, s, PP_ERR_LOAD_FAILED, "creating the bridge");
 	}
+	if (guard_parsers(vm) != 0)
+		return load_exception(vm, s, PP_ERR_LOAD_FAILED, "guarding eval and Function");
 	JSValue global = JS_GetGlobalObject(ctx);
 	JS_SetPropertyStr(ctx, global, "bundlePath", JS_NewString(ctx, s->dir));
 	pp_status st = PP_OK;
