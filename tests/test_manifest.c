@@ -132,6 +132,24 @@ static void bad_manifests_fail_by_file_line_and_key(void **state)
 	        {"name = \"b\"\nprovides = []\n", "registered 'm.B@1', which", PP_ERR_LOAD_FAILED},
 	        {"name = \"b\"\nversion = 1.0\n", "manifest.toml:2:12: floats, dates and times",
 	         PP_ERR_LOAD_FAILED},
+	        /* the reference's shapes, wrong */
+	        {"name = \"b\"\nbundle_name = \"c\"\n",
+	         "manifest.toml:2:15: key 'bundle_name': 'c' differs from name = 'b'",
+	         PP_ERR_LOAD_FAILED},
+	        {"name = \"b\"\n[[dependency]]\nkind = \"contract\"\ncontract = \"m.Bystander\"\n"
+	         "contract_id = 0x1234\nmin_version = \"1.0\"\n",
+	         "manifest.toml:5:15: key 'contract_id': does not match 'm.Bystander@1'",
+	         PP_ERR_LOAD_FAILED},
+	        {"name = \"b\"\n[[dependency]]\nkind = \"contract\"\ncontract = \"m.Bystander\"\n",
+	         "manifest.toml:4:12: key 'contract': 'm.Bystander' has no @major, so min_version",
+	         PP_ERR_LOAD_FAILED},
+	        {"name = \"b\"\n[[dependency]]\nkind = \"capability\"\ncontract = "
+	         "\"m.Bystander@1\"\n",
+	         "manifest.toml:3:8: key 'kind': expected \"contract\" or \"bundle\", found "
+	         "'capability'",
+	         PP_ERR_LOAD_FAILED},
+	        {"name = \"b\"\n[[dependency]]\nkind = \"bundle\"\ncontract = \"m.Bystander@1\"\n",
+	         "key 'kind': a \"bundle\" dependency needs 'bundle'", PP_ERR_LOAD_FAILED},
 	};
 	pp_runtime *rt = rt_new();
 	js_load_ok(rt, "bystander", JS_ONE("m.Bystander", "function () { return 0; }"));
@@ -285,6 +303,51 @@ static void plugins_load_in_dependency_order(void **state)
 	remove_tree(root);
 }
 
+/* What polyplug's own files write: name and bundle_name both (the same),
+ * the id as hex, a [function_count] table, and generated [[dependency]]
+ * tables with a bare contract name, its id and a "major.minor" minimum. */
+static void reference_manifests_load_unchanged_and_order_the_directory(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	char root[256], d[512], text[1024];
+	temp_dir(root, sizeof root);
+	js_bundle(subdir(d, sizeof d, root, "1-user"), "bundle.js", "pipeline.User", 1,
+	          "pipeline.Validator");
+	snprintf(text, sizeof text,
+	         "name = \"user\"\nbundle_name = \"user\"\nid = %#llx\nversion = \"1.0.0\"\n"
+	         "provides = [\"pipeline.User@1\"]\n"
+	         "[function_count]\n\"pipeline.User@1\" = 1\n"
+	         "[[dependency]]\nkind = \"contract\"\ncontract = \"pipeline.Validator\"\n"
+	         "contract_id = 0x%llX\nmin_version = \"1.0\"\n"
+	         "[[dependency]]\nkind = \"bundle\"\nbundle = \"validator\"\nbundle_id = %llu\n"
+	         "contract = \"pipeline.Validator\"\ncontract_id = %llu\nmin_version = \"1.0\"\n",
+	         (unsigned long long)pp_bundle_id("user"),
+	         (unsigned long long)pp_guest_contract_id("pipeline.Validator", 1),
+	         (unsigned long long)pp_bundle_id("validator"),
+	         (unsigned long long)pp_guest_contract_id("pipeline.Validator", 1));
+	write_text(d, "manifest.toml", text);
+	js_bundle(subdir(d, sizeof d, root, "2-validator"), "bundle.js", "pipeline.Validator", 2,
+	          NULL);
+	write_text(d, "manifest.toml",
+	           "bundle_name = \"validator\"\nname = \"validator\"\n"
+	           "provides = [\"pipeline.Validator@1\"]\n");
+	seen s = {.n = 0};
+	size_t loaded = 0;
+	if (pp_bundle_load_dir(rt, root, record, &s, &loaded) != PP_OK)
+		fail_msg("%s: %s / %s", pp_last_error(rt), s.errors[0], s.errors[1]);
+	assert_int_equal(loaded, 2);
+	/* the bare-named dependency ordered the directory: validator first */
+	assert_int_equal(s.order[find_seen(&s, "validator")], 0);
+	assert_int_equal(s.order[find_seen(&s, "user")], 1);
+	assert_int_equal(value_of(rt, "pipeline.User"), 1);
+	/* and it is a real dependency: the validator cannot go first */
+	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("validator"), 0),
+	                 PP_ERR_DEPENDENCY_IN_USE);
+	pp_runtime_free(rt);
+	remove_tree(root);
+}
+
 static void missing_dependencies_and_cycles_are_named(void **state)
 {
 	(void)state;
@@ -369,6 +432,7 @@ int main(void)
 	        cmocka_unit_test(dependencies_guard_unload_and_reload_rereads),
 	        cmocka_unit_test(reload_applies_new_dependencies),
 	        cmocka_unit_test(plugins_load_in_dependency_order),
+	        cmocka_unit_test(reference_manifests_load_unchanged_and_order_the_directory),
 	        cmocka_unit_test(missing_dependencies_and_cycles_are_named),
 	        cmocka_unit_test(lifecycle_events_reach_the_host),
 	};

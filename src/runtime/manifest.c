@@ -125,8 +125,18 @@ static const pp_toml_value *either(reader *r, const pp_toml_value *t, const char
                                    const char *old, pp_toml_type type, const char **used)
 {
 	const pp_toml_value *a = typed(r, t, key, type), *b = typed(r, t, old, type);
-	if (a && b)
-		bad(r, b, old, "give either '%s' or '%s', not both", key, old);
+	/* The reference's own files give both with the same value. */
+	bool same = a && b &&
+	            ((type == PP_TOML_STRING && strcmp(a->u.string.ptr, b->u.string.ptr) == 0) ||
+	             (type == PP_TOML_INTEGER && a->u.integer.value == b->u.integer.value));
+	if (a && b && !same) {
+		if (type == PP_TOML_STRING)
+			bad(r, b, old, "'%s' differs from %s = '%s'", b->u.string.ptr, key,
+			    a->u.string.ptr);
+		else
+			bad(r, b, old, "give either '%s' or '%s', not both with different values",
+			    key, old);
+	}
 	*used = b && !a ? old : key;
 	return a ? a : b;
 }
@@ -225,12 +235,11 @@ static void read_provides(reader *r, const pp_toml_value *root, pp_manifest *m)
 
 /* min_version: "major.minor" or an integer major, packed major << 16 |
  * minor; it must agree with the contract's @major. */
-static bool min_version_of(reader *r, const pp_toml_value *v, uint32_t major, uint32_t *out)
+/* min_version as written: "major.minor" (a patch is ignored) or an integer
+ * major. */
+static bool version_of(reader *r, const pp_toml_value *v, unsigned long *maj_out,
+                       unsigned long *min_out)
 {
-	if (!v) {
-		*out = major << 16; /* any minor of that major */
-		return true;
-	}
 	unsigned long maj = 0, min = 0;
 	if (v->type == PP_TOML_INTEGER && !v->u.integer.is_unsigned && v->u.integer.value >= 0 &&
 	    v->u.integer.value <= 0xFFFF) {
@@ -252,11 +261,57 @@ static bool min_version_of(reader *r, const pp_toml_value *v, uint32_t major, ui
 		bad(r, v, "min_version", "expected \"major.minor\" or an integer");
 		return false;
 	}
+	*maj_out = maj;
+	*min_out = min;
+	return true;
+}
+
+static bool min_version_of(reader *r, const pp_toml_value *v, uint32_t major, uint32_t *out)
+{
+	if (!v) {
+		*out = major << 16; /* any minor of that major */
+		return true;
+	}
+	unsigned long maj, min;
+	if (!version_of(r, v, &maj, &min))
+		return false;
 	if (maj != major) {
 		bad(r, v, "min_version", "major %lu does not match the contract's @%u", maj, major);
 		return false;
 	}
 	*out = (uint32_t)(maj << 16 | min);
+	return true;
+}
+
+/* The reference generator's form: `contract` a bare name, its major taken
+ * from min_version ("major.minor"); d->contract becomes "name@major". */
+static bool bare_contract(reader *r, const pp_toml_value *c, const pp_toml_value *mv,
+                          pp_manifest_dep *d, uint32_t *major)
+{
+	unsigned long maj, min;
+	if (!mv) {
+		bad(r, c, "contract",
+		    "'%s' has no @major, so min_version (\"major.minor\") is required",
+		    c->u.string.ptr);
+		return false;
+	}
+	if (!version_of(r, mv, &maj, &min))
+		return false;
+	size_t n = strlen(c->u.string.ptr) + 16;
+	char *ref = malloc(n);
+	if (!ref) {
+		bad(r, c, "contract", "out of memory");
+		return false;
+	}
+	snprintf(ref, n, "%s@%lu", c->u.string.ptr, maj);
+	char name[256];
+	if (!pp__contract_ref(ref, name, sizeof name, major) || !*name) {
+		bad(r, c, "contract", "'%s' is not a contract name", c->u.string.ptr);
+		free(ref);
+		return false;
+	}
+	d->contract = ref;
+	d->dep.contract_id = pp_guest_contract_id(name, *major);
 	return true;
 }
 
@@ -273,16 +328,21 @@ static void read_dependency(reader *r, const pp_toml_value *t, const char *key, 
 		bad(r, t, key, "a dependency needs 'contract'");
 		return;
 	}
-	uint32_t major;
-	if (!contract_of(r, c, "contract", &d->contract, &d->dep.contract_id, &major))
+	const pp_toml_value *mv = pp_toml_get(t, "min_version");
+	uint32_t major = 0;
+	if (c->type == PP_TOML_STRING && !strchr(c->u.string.ptr, '@') &&
+	    !bare_contract(r, c, mv, d, &major))
+		return;
+	if (!d->contract &&
+	    !contract_of(r, c, "contract", &d->contract, &d->dep.contract_id, &major))
 		return;
 	m->dep_count++;
-	if (!min_version_of(r, pp_toml_get(t, "min_version"), major, &d->dep.min_version))
+	if (!min_version_of(r, mv, major, &d->dep.min_version))
 		return;
 	const pp_toml_value *id = pp_toml_get(t, "contract_id");
 	if (id &&
 	    (id->type != PP_TOML_INTEGER || (uint64_t)id->u.integer.value != d->dep.contract_id))
-		bad(r, id, "contract_id", "does not match '%s' (expected %llu)", d->contract,
+		bad(r, id, "contract_id", "does not match '%s' (expected %#llx)", d->contract,
 		    (unsigned long long)d->dep.contract_id);
 	const pp_toml_value *b = typed(r, t, "bundle", PP_TOML_STRING);
 	d->bundle = string_of(r, b, "bundle");

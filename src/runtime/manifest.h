@@ -2,7 +2,7 @@
  * manifest.h — manifest.toml, the description a bundle directory carries
  * (SPEC §6, with the keys polyplug's generated manifests use):
  *
- *   name = "decoder"                 (older key: bundle_name)
+ *   name = "decoder"                 (older key: bundle_name; both: same value)
  *   id = 1234…                       (optional, also bundle_id: must equal
  *                                     the FNV-1a id of name)
  *   version = "1.0.0"
@@ -13,7 +13,7 @@
  *   bundle_dependencies = ["other"]
  *   needs_reinit_on_dep_reload = false
  *   [[dependency]]                   (also: dependencies = [{…}, …])
- *   contract = "pipeline.Validator@1"
+ *   contract = "pipeline.Validator@1" (or a bare name: major from min_version)
  *   min_version = "1.2"              ("major.minor" or an integer major)
  *   bundle = "validator"             (optional: that bundle must provide it)
  *   kind = "contract" | "bundle"     (optional, as generated manifests write)
