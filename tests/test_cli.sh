@@ -37,6 +37,23 @@ expect_status 2 "check on a file" "$cli" check "$0"
 # the repo's own examples
 expect_status 0 "check examples" "$cli" check "$examples"
 expect_output "5 bundles loaded, 0 failed" "check examples"
+expect_status 0 "check --strict examples" "$cli" check --strict "$examples"
+
+# an unknown manifest key: a warning, an error with --strict
+mkdir -p "$work/keys/odd"
+cat >"$work/keys/odd/bundle.js" <<'JS'
+function polyplug_init() {
+  return [[{ contractLo: 1, contractHi: 2, contractName: 'odd.Thing@1', version: 0x00010000,
+             fnCount: 0, interface: { factory: () => ({}), functions: [] } }],
+          { code: 0, message: '' }];
+}
+JS
+printf 'name = "odd"\nflavour = "strange"\n' >"$work/keys/odd/manifest.toml"
+expect_status 0 "check with an unknown key" "$cli" check "$work/keys"
+expect_output "unknown key 'flavour' ignored" "the unknown key is a warning"
+expect_status 1 "check --strict with an unknown key" "$cli" check -q --strict "$work/keys"
+expect_output "1 unknown manifest key: an error with --strict" "--strict says why"
+expect_status 2 "check with an unknown flag" "$cli" check --frobnicate "$work/keys"
 expect_status 0 "list examples" "$cli" list "$examples"
 expect_output "#[0-9] +headline +1.0.0 +js-quickjs" "list shows headline"
 expect_output "provides demo.Score@1 +version 1.0.0, 2 functions, VM dispatch" "list contracts"

@@ -9,6 +9,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,11 +45,13 @@ static const char usage_list[] =
         "Exit status 1 if any bundle did not load.\n";
 
 static const char usage_check[] =
-        "usage: polyplug check [-q] DIR\n"
+        "usage: polyplug check [-q] [--strict] DIR\n"
         "\n"
         "Validates every manifest under DIR and loads every bundle, checking what\n"
         "each registers against its manifest. Prints one line per bundle (-q: only\n"
-        "failures) and exits 0 if all loaded, 1 if not: meant for scripts and CI.\n";
+        "failures) and exits 0 if all loaded, 1 if not: meant for scripts and CI.\n"
+        "--strict: a manifest key polyplug does not know (a warning otherwise) is\n"
+        "an error too.\n";
 
 static const char usage_watch[] =
         "usage: polyplug watch [--debounce MS] DIR\n"
@@ -134,20 +137,44 @@ static void report(void *ud, const pp_dir_entry *e)
 	pp_bundle_contracts(t->rt, e->bundle_id, print_contract, NULL);
 }
 
+/* Warnings seen (a manifest is read twice, by the scan and by the load:
+ * each warning is printed once), and how many were about manifest keys. */
+typedef struct warnings {
+	pthread_mutex_t lock;
+	uint64_t seen[256];
+	int count, unknown_keys;
+} warnings;
+
 /* Errors from loading go to the report, not to stderr twice. */
 static void quiet_log(void *ud, uint32_t level, pp_string_view scope, pp_string_view msg)
 {
-	(void)ud;
-	if (level <= PP_LOG_WARN)
-		fprintf(stderr, "polyplug: [%.*s] %.*s\n", (int)scope.len, (const char *)scope.ptr,
-		        (int)msg.len, (const char *)msg.ptr);
+	if (level > PP_LOG_WARN)
+		return;
+	warnings *w = ud;
+	uint64_t h = pp_fnv1a64_update(pp_fnv1a64(scope.ptr, scope.len), msg.ptr, msg.len);
+	pthread_mutex_lock(&w->lock);
+	bool again = false;
+	for (int i = 0; i < w->count && !again; i++)
+		again = w->seen[i] == h;
+	if (!again && w->count < 256)
+		w->seen[w->count++] = h;
+	char text[512];
+	snprintf(text, sizeof text, "%.*s", (int)msg.len, (const char *)msg.ptr);
+	if (!again && scope.len == 8 && memcmp(scope.ptr, "manifest", 8) == 0 &&
+	    strstr(text, "unknown key"))
+		w->unknown_keys++;
+	pthread_mutex_unlock(&w->lock);
+	if (!again)
+		fprintf(stderr, "polyplug: [%.*s] %s\n", (int)scope.len, (const char *)scope.ptr,
+		        text);
 }
 
-static pp_runtime *new_runtime(pp_reload_fn events)
+static pp_runtime *new_runtime(pp_reload_fn events, warnings *w)
 {
 	pp_runtime_config cfg;
 	pp_runtime_config_init(&cfg);
 	cfg.log = quiet_log;
+	cfg.log_userdata = w;
 	cfg.log_level = PP_LOG_WARN;
 	cfg.on_reload = events;
 	pp_runtime *rt = NULL;
@@ -158,14 +185,15 @@ static pp_runtime *new_runtime(pp_reload_fn events)
 	return rt;
 }
 
-static int load_and_report(const char *dir, bool details, bool quiet)
+static int load_and_report(const char *dir, bool details, bool quiet, bool strict)
 {
 	struct stat st;
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "polyplug: '%s' is not a directory\n", dir);
 		return 2;
 	}
-	pp_runtime *rt = new_runtime(NULL);
+	warnings w = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = new_runtime(NULL, &w);
 	if (!rt)
 		return 2;
 	tally t = {rt, quiet, details, 0};
@@ -177,7 +205,11 @@ static int load_and_report(const char *dir, bool details, bool quiet)
 		printf("%zu bundle%s loaded, %d failed\n", loaded, loaded == 1 ? "" : "s",
 		       t.failed);
 	pp_runtime_free(rt);
-	return t.failed ? 1 : 0;
+	int unknown = w.unknown_keys;
+	if (strict && unknown)
+		printf("%d unknown manifest key%s: an error with --strict\n", unknown,
+		       unknown == 1 ? "" : "s");
+	return t.failed || (strict && unknown) ? 1 : 0;
 }
 
 static int cmd_list(int argc, char **argv)
@@ -186,17 +218,24 @@ static int cmd_list(int argc, char **argv)
 		return usage(usage_list, 0);
 	if (argc != 1)
 		return usage(usage_list, 2);
-	return load_and_report(argv[0], true, false);
+	return load_and_report(argv[0], true, false, false);
 }
 
 static int cmd_check(int argc, char **argv)
 {
 	if (wants_help(argc, argv))
 		return usage(usage_check, 0);
-	bool quiet = argc == 2 && strcmp(argv[0], "-q") == 0;
-	if (argc != 1 && !quiet)
+	bool quiet = false, strict = false;
+	for (; argc > 1; argc--, argv++)
+		if (strcmp(argv[0], "-q") == 0)
+			quiet = true;
+		else if (strcmp(argv[0], "--strict") == 0)
+			strict = true;
+		else
+			return usage(usage_check, 2);
+	if (argc != 1)
 		return usage(usage_check, 2);
-	return load_and_report(argv[argc - 1], false, quiet);
+	return load_and_report(argv[0], false, quiet, strict);
 }
 
 /* ---- watch -------------------------------------------------------------------- */
@@ -235,7 +274,8 @@ static int cmd_watch(int argc, char **argv)
 	}
 	if (argc != 1)
 		return usage(usage_watch, 2);
-	pp_runtime *rt = new_runtime(print_event);
+	static warnings w = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = new_runtime(print_event, &w);
 	if (!rt)
 		return 2;
 	tally t = {rt, false, false, 0};
