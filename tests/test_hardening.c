@@ -23,6 +23,18 @@ static void join_within(pthread_t *threads, size_t n, int seconds)
 			fail_msg("thread %zu still running after %d s: a deadlock", i, seconds);
 }
 
+/* Runs fn(arg) on a thread with a stack of `bytes`, to its end (watchdog). */
+static void run_with_stack(size_t bytes, void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, bytes);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, &attr, fn, arg), 0);
+	pthread_attr_destroy(&attr);
+	join_within(&t, 1, 60);
+}
+
 static const pp_host_contract_interface *host_iface(pp_runtime *rt, const char *name)
 {
 	const pp_host_api *h = pp_runtime_host_api(rt);
@@ -987,13 +999,7 @@ static void deep_recursion_on_a_small_thread_throws_in_the_guest(void **state)
 	pp_runtime *rt = rt_new(); /* the default JS stack budget (1 MiB) exceeds the thread's */
 	js_load_ok(rt, "deep", RECURSE_JS);
 	inside in = {.rt = rt};
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 256u << 10);
-	pthread_t t;
-	assert_int_equal(pthread_create(&t, &attr, call_deep, &in), 0);
-	pthread_attr_destroy(&attr);
-	join_within(&t, 1, 60);
+	run_with_stack(256u << 10, call_deep, &in);
 	assert_int_equal(in.st, PP_ERR_GENERIC); /* "stack overflow", thrown in the guest */
 	pp_runtime_free(rt);
 }
@@ -1024,13 +1030,7 @@ static void nested_vm_entries_share_the_thread_stack(void **state)
 	js_load_ok(rt, "c2", CHAIN_JS("test.c2", "test.c3"));
 	js_load_ok(rt, "c1", CHAIN_JS("test.c1", "test.c2"));
 	inside in = {.rt = rt};
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 1u << 20);
-	pthread_t t;
-	assert_int_equal(pthread_create(&t, &attr, call_chain, &in), 0);
-	pthread_attr_destroy(&attr);
-	join_within(&t, 1, 60);
+	run_with_stack(1u << 20, call_chain, &in);
 	assert_int_equal(in.st, PP_OK); /* it returned: no SIGSEGV on the way */
 	pp_runtime_free(rt);
 }

@@ -76,12 +76,6 @@ uint32_t pp_call(pp_runtime *rt, pp_guest_contract_handle h, pp_guest_contract_i
 	return code;
 }
 
-static pp_vm_loader_data loader_data(const pp_guest_contract_interface *iface)
-{
-	pp_vm_loader_data none = {NULL};
-	return iface->dispatch_type == PP_DISPATCH_VM ? iface->dispatch.vm.loader_data : none;
-}
-
 pp_status pp_instance_create(pp_runtime *rt, pp_guest_contract_handle h, const void *args,
                              pp_guest_contract_instance *out)
 {
@@ -96,7 +90,7 @@ pp_status pp_instance_create(pp_runtime *rt, pp_guest_contract_handle h, const v
 	pp_contract_node *n = (pp_contract_node *)pp__registry_resolve(rt, h);
 	if (n) {
 		pp_abi_error err = {PP_OK, {NULL, 0}};
-		n->iface.create_instance(loader_data(&n->iface), &rt->host, args, out, &err);
+		n->iface.create_instance(pp__loader_data(&n->iface), &rt->host, args, out, &err);
 		if (err.code != PP_OK) {
 			char msg[1024];
 			pp__view_copy(msg, sizeof msg, err.message);
@@ -107,7 +101,7 @@ pp_status pp_instance_create(pp_runtime *rt, pp_guest_contract_handle h, const v
 			out->data = NULL; /* whatever it left there is not an instance */
 			out->contract_id = 0;
 		} else if (out->data && pp__instance_track(n, out->data) != PP_OK) {
-			n->iface.destroy_instance(loader_data(&n->iface), &rt->host, *out);
+			n->iface.destroy_instance(pp__loader_data(&n->iface), &rt->host, *out);
 			out->data = NULL;
 			st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 		}
@@ -134,7 +128,7 @@ pp_status pp_instance_destroy(pp_runtime *rt, pp_guest_contract_handle h,
 		               "loaded; the runtime reclaims it with the replaced version",
 		               instance.data, n->contract_name);
 	} else {
-		n->iface.destroy_instance(loader_data(&n->iface), &rt->host, instance);
+		n->iface.destroy_instance(pp__loader_data(&n->iface), &rt->host, instance);
 	}
 	pp__read_unlock(ts);
 	return st;

@@ -284,12 +284,6 @@ static void h_log(const pp_host_api *self, uint32_t level, pp_string_view scope,
 	pp__log_view(RT(self), level, scope, message);
 }
 
-static pp_vm_loader_data loader_data_of(const pp_guest_contract_interface *iface)
-{
-	pp_vm_loader_data none = {NULL};
-	return iface->dispatch_type == PP_DISPATCH_VM ? iface->dispatch.vm.loader_data : none;
-}
-
 static void h_create_guest_instance(const pp_host_api *self,
                                     const pp_guest_contract_interface *iface, const void *args,
                                     pp_guest_contract_instance *out, pp_abi_error *out_err)
@@ -309,13 +303,13 @@ static void h_create_guest_instance(const pp_host_api *self,
 		set_out(rt, out_err, pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory"));
 		return;
 	}
-	iface->create_instance(loader_data_of(iface), self, args, out, &err);
+	iface->create_instance(pp__loader_data(iface), self, args, out, &err);
 	/* An interface the registry handed out: the instance is tracked like one
 	 * from pp_instance_create, so its version's retirement finds it. */
 	pp_contract_node *n =
 	        err.code == PP_OK && out->data ? pp__registry_node_of(rt, iface) : NULL;
 	if (n && pp__instance_track(n, out->data) != PP_OK) {
-		iface->destroy_instance(loader_data_of(iface), self, *out);
+		iface->destroy_instance(pp__loader_data(iface), self, *out);
 		out->data = NULL;
 		err = (pp_abi_error){PP_ERR_OUT_OF_MEMORY,
 		                     PP_SV("out of memory tracking an instance")};
@@ -339,7 +333,7 @@ static void h_destroy_guest_instance(const pp_host_api *self,
 	 * version already destroyed (or never made) is left alone. */
 	pp_contract_node *n = instance.data ? pp__registry_node_of(rt, iface) : NULL;
 	if (!n || pp__instance_untrack(n, instance.data))
-		iface->destroy_instance(loader_data_of(iface), self, instance);
+		iface->destroy_instance(pp__loader_data(iface), self, instance);
 	else
 		pp__error(rt, PP_ERR_STALE_HANDLE,
 		          "destroy_guest_instance: instance %p of contract '%s' is not live in the "

@@ -259,6 +259,14 @@ struct pp_runtime {
 #define PP_FULL_FENCE(rt) atomic_thread_fence(memory_order_seq_cst)
 #endif
 
+/* What an interface's instance hooks take as loader data: the VM dispatch's,
+ * or none for native dispatch. */
+static inline pp_vm_loader_data pp__loader_data(const pp_guest_contract_interface *iface)
+{
+	pp_vm_loader_data none = {NULL};
+	return iface->dispatch_type == PP_DISPATCH_VM ? iface->dispatch.vm.loader_data : none;
+}
+
 /* The calling thread's identity (never 0): on glibc the value pthread_self()
  * returns, read without a call. */
 static inline uintptr_t pp__thread_id(void)

@@ -232,9 +232,7 @@ void pp__registry_free_nodes(pp_runtime *rt, pp_bundle_version *v)
 		pp_live_instance *left = n->live;
 		n->live = NULL;
 		pthread_mutex_unlock(&n->inst_lock);
-		pp_vm_loader_data ld = {n->iface.dispatch_type == PP_DISPATCH_VM
-		                                ? n->iface.dispatch.vm.loader_data.data
-		                                : NULL};
+		pp_vm_loader_data ld = pp__loader_data(&n->iface);
 		while (left) {
 			pp_live_instance *l = left;
 			left = l->next;

@@ -173,9 +173,7 @@ static uint32_t dispatch_peer(js_vm *vm, uint64_t contract_id, uint32_t min_vers
 		pp__read_unlock(ts);
 		return PP_ERR_NOT_FOUND;
 	}
-	pp_vm_loader_data ld = {iface->dispatch_type == PP_DISPATCH_VM
-	                                ? iface->dispatch.vm.loader_data.data
-	                                : NULL};
+	pp_vm_loader_data ld = pp__loader_data(iface);
 	pp_guest_contract_instance inst = {NULL, 0};
 	pp_abi_error err = {PP_OK, {NULL, 0}};
 	iface->create_instance(ld, h, NULL, &inst, &err);
