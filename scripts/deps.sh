@@ -3,12 +3,12 @@
 # the QuickJS sources into the build tree. Idempotent; silent when all is there.
 #
 #   scripts/deps.sh [DEPS_DIR]      (DEPS_DIR defaults to build/_deps)
-#   SANITIZE=address|thread         also fetch QuickJS when a system copy exists,
-#                                   since sanitizer builds must instrument it
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 deps_dir=${1:-$root/build/_deps}
+mkdir -p "$deps_dir"
+deps_dir=$(cd "$deps_dir" && pwd)
 
 QJS_VERSION=2025.04.26
 QJS_TARBALL=quickjs_${QJS_VERSION}.orig.tar.xz
@@ -21,7 +21,7 @@ as_root() {
 }
 
 # --- Debian packages ---------------------------------------------------------
-packages=(build-essential cmake pkg-config xz-utils libcmocka-dev valgrind
+packages=(build-essential patch cmake pkg-config xz-utils libcmocka-dev valgrind
 	clang-format clang-tidy clang)
 missing=()
 for p in "${packages[@]}"; do
@@ -35,50 +35,57 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # --- QuickJS -----------------------------------------------------------------
-# A system QuickJS is honoured for plain builds; the CMake side finds it too.
-system_qjs() {
-	for h in /usr/include/quickjs/quickjs.h /usr/local/include/quickjs/quickjs.h \
-		/usr/include/quickjs.h /usr/local/include/quickjs.h; do
-		[ -f "$h" ] && return 0
-	done
-	return 1
-}
-if [ -z "${SANITIZE:-}" ] && system_qjs; then
-	exit 0
-fi
-
+# Always built from source with our patches (scripts/quickjs/*.patch): the CPU
+# limit inside builtins depends on them, so a system copy is not used. The
+# unpacked tree records which patches it carries; a change re-unpacks it.
 src_dir=$deps_dir/quickjs-$QJS_VERSION
-[ -f "$src_dir/quickjs.c" ] && exit 0
+tarball=$deps_dir/$QJS_TARBALL
+patches=("$root"/scripts/quickjs/*.patch)
+stamp=$(cat "${patches[@]}" | sha256sum | cut -c1-16)
+[ -f "$src_dir/.polyplug-patches-$stamp" ] && exit 0
 
 # Debian 12 has no QuickJS package; Debian 13 ships its source. Ask apt for it
 # through a private state directory so the machine's apt set-up stays untouched.
 # The mirror is the one this machine already uses.
-uri=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
-if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
-	uri=$(awk '$1 == "deb" { print $2; exit }' /etc/apt/sources.list)
+fetch_tarball() {
+	uri=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+	if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
+		uri=$(awk '$1 == "deb" { print $2; exit }' /etc/apt/sources.list)
+	fi
+	[ -n "$uri" ] || { say "cannot find a Debian mirror in /etc/apt"; exit 1; }
+
+	apt_dir=$deps_dir/apt
+	mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/fetch"
+	echo "deb-src $uri trixie main" >"$apt_dir/sources.list"
+	apt_opts=(-q -o "Dir::Etc::sourcelist=$apt_dir/sources.list" -o Dir::Etc::sourceparts=/dev/null
+		-o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache"
+		-o APT::Sandbox::User=root)
+	say "fetching QuickJS $QJS_VERSION sources"
+	apt-get "${apt_opts[@]}" update >"$apt_dir/update.log" 2>&1 ||
+		{ cat "$apt_dir/update.log" >&2; exit 1; }
+	(cd "$apt_dir/fetch" && apt-get "${apt_opts[@]}" source --download-only quickjs) \
+		>"$apt_dir/source.log" 2>&1 || { cat "$apt_dir/source.log" >&2; exit 1; }
+
+	fetched=$apt_dir/fetch/$QJS_TARBALL
+	[ -f "$fetched" ] || { say "apt did not deliver $QJS_TARBALL (got: $(ls "$apt_dir/fetch"))"; exit 1; }
+	echo "$QJS_SHA256  $fetched" | sha256sum --check --quiet ||
+		{ say "checksum mismatch for $QJS_TARBALL"; exit 1; }
+	mv "$fetched" "$tarball"
+	rm -rf "$apt_dir/fetch"
+}
+
+if ! { [ -f "$tarball" ] && echo "$QJS_SHA256  $tarball" | sha256sum --check --quiet; }; then
+	fetch_tarball
 fi
-[ -n "$uri" ] || { say "cannot find a Debian mirror in /etc/apt"; exit 1; }
-
-apt_dir=$deps_dir/apt
-mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/fetch"
-echo "deb-src $uri trixie main" >"$apt_dir/sources.list"
-apt_opts=(-q -o "Dir::Etc::sourcelist=$apt_dir/sources.list" -o Dir::Etc::sourceparts=/dev/null
-	-o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache"
-	-o APT::Sandbox::User=root)
-say "fetching QuickJS $QJS_VERSION sources"
-apt-get "${apt_opts[@]}" update >"$apt_dir/update.log" 2>&1 ||
-	{ cat "$apt_dir/update.log" >&2; exit 1; }
-(cd "$apt_dir/fetch" && apt-get "${apt_opts[@]}" source --download-only quickjs) \
-	>"$apt_dir/source.log" 2>&1 || { cat "$apt_dir/source.log" >&2; exit 1; }
-
-tarball=$apt_dir/fetch/$QJS_TARBALL
-[ -f "$tarball" ] || { say "apt did not deliver $QJS_TARBALL (got: $(ls "$apt_dir/fetch"))"; exit 1; }
-echo "$QJS_SHA256  $tarball" | sha256sum --check --quiet ||
-	{ say "checksum mismatch for $QJS_TARBALL"; exit 1; }
 
 tmp=$(mktemp -d "$deps_dir/unpack.XXXXXX")
 tar -xJf "$tarball" -C "$tmp"
 [ -f "$tmp/quickjs-$QJS_VERSION/quickjs.c" ] || { say "unexpected tarball layout"; exit 1; }
+for p in "${patches[@]}"; do
+	patch -d "$tmp/quickjs-$QJS_VERSION" -p1 --quiet --forward <"$p" ||
+		{ say "patch $(basename "$p") does not apply"; exit 1; }
+done
+touch "$tmp/quickjs-$QJS_VERSION/.polyplug-patches-$stamp"
 rm -rf "$src_dir"
 mv "$tmp/quickjs-$QJS_VERSION" "$src_dir"
-rm -rf "$tmp" "$apt_dir/fetch"
+rm -rf "$tmp"

@@ -253,12 +253,70 @@ static void return_values_and_throws_become_codes(void **state)
 	assert_string_equal(logs.last_scope, "loader.js");
 	assert_contains(logs.last, "guest exploded");
 	assert_contains(logs.last, "at "); /* the stack came along */
+	assert_contains(pp_last_error(rt), "function 2: ");
+	assert_contains(pp_last_error(rt), "Error: guest exploded"); /* the cause reaches the caller */
 	assert_int_equal(js_call(rt, "js.codes", 3, NULL, NULL), PP_ERR_GENERIC);
-	assert_contains(logs.last, "not a status number");
+	assert_contains(logs.last, "returned the string \"yes\"; a status is an integer");
 	assert_int_equal(js_call(rt, "js.codes", 4, NULL, NULL), PP_ERR_GENERIC);
+	assert_contains(pp_last_error(rt), "returned undefined");
 	/* fnCount is out of range; the VM is fine afterwards */
 	assert_int_equal(js_call(rt, "js.codes", 5, NULL, NULL), PP_ERR_FUNCTION_NOT_AVAILABLE);
 	assert_int_equal(js_call(rt, "js.codes", 0, NULL, NULL), PP_OK);
+	pp_runtime_free(rt);
+}
+
+/* A status is an integer in [0, 2^32): nothing wraps into PP_OK (2^32) or
+ * another code (2^32 + 5 would be PP_ERR_STALE_HANDLE). */
+static void statuses_that_are_not_u32_integers_fail_naming_the_value(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	static const struct {
+		const char *value, *shown;
+	} bad[] = {
+	        {"NaN", "returned NaN"},
+	        {"Infinity", "returned Infinity"},
+	        {"-Infinity", "returned -Infinity"},
+	        {"0.5", "returned 0.5"},
+	        {"-1", "returned -1"},
+	        {"2 ** 32", "returned 4294967296"},
+	        {"2 ** 32 + 5", "returned 4294967301"},
+	        {"2 ** 40", "returned 1099511627776"},
+	        {"2 ** 53", "returned 9007199254740992"},
+	        {"({ valueOf() { return 0; } })", "returned an object"},
+	        {"0n", "returned a value that is not a number"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		char src[2048];
+		snprintf(src, sizeof src,
+		         JS_ONE("js.status", "function () { return %s; },"
+		                             "function () { return 4294967295; },"
+		                             "function () { return -0; }"),
+		         bad[i].value);
+		uint64_t id = js_load_ok(rt, "status", src);
+		assert_int_equal(js_call(rt, "js.status", 0, NULL, NULL), PP_ERR_GENERIC);
+		assert_contains(pp_last_error(rt), bad[i].shown);
+		assert_contains(pp_last_error(rt), "a status is an integer in 0 .. 4294967295");
+		assert_int_equal(js_call(rt, "js.status", 1, NULL, NULL), UINT32_MAX);
+		assert_int_equal(js_call(rt, "js.status", 2, NULL, NULL), PP_OK);
+		assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	}
+	/* polyplug_init's { code } follows the same rule; a missing code is
+	 * success, as in the reference */
+	static const char *const codes[] = {"NaN", "0.5", "2 ** 32", "-1", "'0'"};
+	for (size_t i = 0; i < sizeof codes / sizeof *codes; i++) {
+		char src[512];
+		snprintf(src, sizeof src,
+		         "function polyplug_init() { return [[], { code: %s, message: '' }]; }",
+		         codes[i]);
+		assert_int_equal(js_load_src(rt, "init_status", src, NULL), PP_ERR_INIT_FAILED);
+		assert_contains(pp_last_error(rt), "polyplug_init returned code");
+		assert_contains(pp_last_error(rt), "a status is an integer");
+	}
+	const char *absent = JS_PRELUDE "function polyplug_init() {"
+	                                " return [[reg('js.ok', [function () { return 0; }])], {}]; }";
+	js_load_ok(rt, "no_code", absent);
+	assert_int_equal(js_call(rt, "js.ok", 0, NULL, NULL), PP_OK);
 	pp_runtime_free(rt);
 }
 
@@ -553,6 +611,7 @@ int main(void)
 	        cmocka_unit_test(missing_file_fails),
 	        cmocka_unit_test(registration_is_vm_dispatch_with_loader_data),
 	        cmocka_unit_test(return_values_and_throws_become_codes),
+	        cmocka_unit_test(statuses_that_are_not_u32_integers_fail_naming_the_value),
 	        cmocka_unit_test(instances_have_their_own_state),
 	        cmocka_unit_test(bridge_has_every_method_and_is_never_global),
 	        cmocka_unit_test(pointer_halves_and_u32_values_stay_exact),

@@ -441,6 +441,68 @@ static void endless_loop_times_out_and_the_vm_still_works(void **state)
 	pp_runtime_free(rt);
 }
 
+/* How much slower the sanitizer builds run QuickJS. */
+#if defined(PP_SANITIZE_THREAD)
+#define SLOWDOWN 8
+#elif defined(PP_SANITIZE_ADDRESS)
+#define SLOWDOWN 4
+#else
+#define SLOWDOWN 1
+#endif
+
+static double thread_cpu_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Each spends its time inside C builtins, where QuickJS's own polling
+ * (every 10000 bytecode branches) never comes, or comes minutes apart. */
+static const char *const builtin_hogs[] = {
+        "Array.prototype.indexOf.call({ length: 2 ** 53 - 1 }, 1)",
+        "Array.prototype.lastIndexOf.call({ length: 2 ** 53 - 1 }, 1)",
+        "new Array(2 ** 32 - 1).join('')",
+        "for (;;) new Array(1 << 17).fill(0)",
+        "var keep = []; for (;;) { try { keep.push(new Array(1e5).fill(1)); } catch (e) {} }",
+        "var s = 'a'.repeat(1 << 24); for (;;) s.indexOf('b')",
+        "var u = new Uint8Array(1 << 25); for (;;) u.fill(1)",
+        "var t = new Float64Array(1 << 21); for (var i = 0; i < t.length; i++) t[i] = "
+        "Math.random(); for (;;) t.slice().sort()",
+        "var a = []; for (var i = 0; i < 3e5; i++) a.push(i); for (;;) a.slice().sort()",
+        "for (;;) 'ab'.repeat(1 << 22)",
+        "/(a+)+$/.test('a'.repeat(40) + 'b')",
+        "Array.prototype.reverse.call({ length: 2 ** 53 - 1 })",
+        "Array.prototype.forEach.call({ length: 2 ** 53 - 1 }, Math.abs)",
+};
+
+static void the_cpu_limit_stops_calls_inside_builtins(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	pp_load_options o = {.name = "hog", .js = {.cpu_ms = 300, .memory_bytes = 64u << 20}};
+	for (size_t i = 0; i < sizeof builtin_hogs / sizeof *builtin_hogs; i++) {
+		char src[4096];
+		snprintf(src, sizeof src,
+		         JS_ONE("js.hog", "function () { %s; return 0; }," ADD_FN),
+		         builtin_hogs[i]);
+		uint64_t id = 0;
+		assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &o, &id), PP_OK);
+		double t0 = thread_cpu_ms();
+		uint32_t code = js_call(rt, "js.hog", 0, NULL, NULL);
+		double ms = thread_cpu_ms() - t0;
+		if (code != PP_ERR_TIMEOUT || ms > 2 * 300 * SLOWDOWN)
+			fail_msg("'%s': status %u after %.0f ms of CPU (limit 300 ms)",
+			         builtin_hogs[i], code, ms);
+		pair p = {40, 2};
+		int32_t r = 0;
+		assert_int_equal(js_call(rt, "js.hog", 1, &p, &r), PP_OK);
+		assert_int_equal(r, 42);
+		assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	}
+	pp_runtime_free(rt);
+}
+
 static void allocation_bomb_fails_the_call_not_the_process(void **state)
 {
 	(void)state;
@@ -614,6 +676,7 @@ int main(void)
 	        cmocka_unit_test(different_bundles_run_in_parallel),
 	        cmocka_unit_test(calls_from_other_threads_get_their_own_stack),
 	        cmocka_unit_test(endless_loop_times_out_and_the_vm_still_works),
+	        cmocka_unit_test(the_cpu_limit_stops_calls_inside_builtins),
 	        cmocka_unit_test(allocation_bomb_fails_the_call_not_the_process),
 	        cmocka_unit_test(runaway_recursion_is_a_guest_error),
 	        cmocka_unit_test(load_unload_a_thousand_js_bundles_keeps_memory_bounded),

@@ -36,7 +36,7 @@ static uint32_t stale(pp_runtime *rt, pp_guest_contract_handle h)
 static uint32_t call_failed(pp_runtime *rt, const pp_contract_node *n, uint32_t fn_id,
                             pp_abi_error err)
 {
-	char msg[1024];
+	char msg[2048]; /* a guest's message and the top frames of its stack */
 	if (*pp__view_copy(msg, sizeof msg, err.message))
 		return pp__error(rt, err.code, "bundle '%s', contract '%s', function %u: %s",
 		                 n->version->bundle->name, n->contract_name, fn_id, msg);

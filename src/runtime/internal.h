@@ -200,6 +200,14 @@ typedef struct pp_tstate {
 	struct pp_tstate *prev, *next;
 } pp_tstate;
 
+/* Something the runtime's watchdog looks at every period_ns (watchdog.c). */
+typedef struct pp_watched pp_watched;
+struct pp_watched {
+	pp_watched *next;                /* the watchdog's list (under wd_lock) */
+	uint64_t period_ns;              /* how often check must run, at least */
+	void (*check)(pp_watched *self); /* on the watchdog thread: short, never blocks */
+};
+
 struct pp_runtime {
 	pp_host_api host; /* first: plugins get &rt->host */
 	pp_runtime_config cfg;
@@ -248,6 +256,13 @@ struct pp_runtime {
 	char **plugin_dirs; /* loaded with pp_bundle_load_dir, watched for new bundles (under lock) */
 	size_t plugin_dir_count;
 	int tsan_sync; /* address TSan annotations synchronise on */
+
+	/* The watchdog (watchdog.c): started by the first registration. */
+	pthread_mutex_t wd_lock;
+	pthread_cond_t wd_wake; /* on CLOCK_MONOTONIC */
+	pp_watched *wd_list;
+	pthread_t wd_thread;
+	bool wd_started, wd_stop;
 };
 
 /* A full memory barrier. GCC's TSan refuses standalone fences; there a
@@ -278,6 +293,12 @@ static inline uintptr_t pp__thread_id(void)
 	return (uintptr_t)pthread_self();
 #endif
 }
+
+/* watchdog.c */
+void pp__watchdog_init(pp_runtime *rt);
+pp_status pp__watchdog_add(pp_runtime *rt, pp_watched *w);
+void pp__watchdog_remove(pp_runtime *rt, pp_watched *w); /* its check has stopped */
+void pp__watchdog_shutdown(pp_runtime *rt);
 
 /* grace.c */
 pp_status pp__grace_init(pp_runtime *rt);

@@ -396,6 +396,7 @@ pp_status pp_runtime_new(const pp_runtime_config *cfg, pp_runtime **out)
 	atomic_init(&rt->revision, 0);
 	atomic_init(&rt->hosts, NULL);
 	atomic_init(&rt->next_instance_id, 1);
+	pp__watchdog_init(rt);
 	bool registry = pp__registry_init(rt) == PP_OK;
 	if (!registry || pp__grace_init(rt) != PP_OK) {
 		if (registry)
@@ -404,6 +405,7 @@ pp_status pp_runtime_new(const pp_runtime_config *cfg, pp_runtime **out)
 		pthread_mutex_destroy(&rt->lock);
 		pthread_cond_destroy(&rt->idle);
 		pthread_mutex_destroy(&rt->tstate_lock);
+		pp__watchdog_shutdown(rt);
 		free(rt);
 		return PP_ERR_OUT_OF_MEMORY;
 	}
@@ -430,6 +432,7 @@ void pp_runtime_free(pp_runtime *rt)
 	while (atomic_load_explicit(&rt->pending_reclaims, memory_order_acquire) != 0);
 	pp__host_contracts_destroy(rt);
 	pp__grace_shutdown(rt); /* reclaims everything retired, then stops */
+	pp__watchdog_shutdown(rt); /* after the last VM is gone */
 	pp__registry_destroy(rt);
 
 	for (size_t i = 0; i < rt->plugin_dir_count; i++)

@@ -5,6 +5,7 @@
  * (memory, stack, CPU time per call).
  */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,6 +119,29 @@ static int interrupt_handler(JSRuntime *qrt, void *opaque)
 	return 1;
 }
 
+/* The watchdog's tick: a VM still inside the call it was in at the previous
+ * tick is asked to poll its handler now. Asking a VM that runs no JS (its
+ * owner is loading it, or destroying an instance) only makes its next call
+ * poll once early. */
+static void vm_watch(pp_watched *w)
+{
+	js_vm *vm = pp_container_of(w, js_vm, watched);
+	uint64_t calls = atomic_load_explicit(&vm->calls, memory_order_relaxed);
+	if (atomic_load_explicit(&vm->owner, memory_order_relaxed) && calls == vm->seen_calls)
+		JS_RequestInterrupt(vm->qrt);
+	vm->seen_calls = calls;
+}
+
+/* How often the watchdog looks at a VM: an eighth of its CPU limit (within
+ * 1 ms .. 250 ms). A long call is asked to poll within two ticks, where its
+ * budget starts, and, once past the budget, within one more: it ends by
+ * 1 3/8 of its limit, plus the one builtin step it was in (docs/js.md). */
+static uint64_t watch_period_ns(uint64_t budget_ns)
+{
+	uint64_t p = budget_ns / 8;
+	return p < 1000000u ? 1000000u : p > 250000000u ? 250000000u : p;
+}
+
 /* Room the host keeps below a guest's stack budget: QuickJS checks its limit
  * on function entry, and builtins, the runtime and the host's own frames
  * need stack past that point. */
@@ -227,6 +251,8 @@ static inline uint32_t vm_enter(js_vm *vm)
 	 * and the budget never exceeds what is left of the thread's stack. */
 	JS_SetMaxStackSize(vm->qrt, stack_room(vm->stack_bytes));
 	JS_UpdateStackTop(vm->qrt);
+	atomic_store_explicit(&vm->calls, atomic_load_explicit(&vm->calls, memory_order_relaxed) + 1,
+	                      memory_order_relaxed);
 	vm->call_started_ns = 0;
 	vm->interrupted = false;
 	return PP_OK;
@@ -326,6 +352,59 @@ static char *text_printf(const char *fmt, ...)
 	return text;
 }
 
+/* A status a guest hands back (a raw function's result, init's `code`, a
+ * thrown `code`): an integer in [0, 2^32). Anything else — NaN, Infinity,
+ * 0.5, -1, 2^40, a string — is refused, never converted: wrapping would turn
+ * 2^32 into PP_OK and 2^32+5 into PP_ERR_STALE_HANDLE. */
+static bool status_value(JSValueConst v, uint32_t *out)
+{
+	int tag = JS_VALUE_GET_TAG(v);
+	if (tag == JS_TAG_INT && JS_VALUE_GET_INT(v) >= 0) {
+		*out = (uint32_t)JS_VALUE_GET_INT(v);
+		return true;
+	}
+	if (JS_TAG_IS_FLOAT64(tag)) {
+		double d = JS_VALUE_GET_FLOAT64(v);
+		if (d >= 0 && d <= UINT32_MAX && d == (double)(uint32_t)d) {
+			*out = (uint32_t)d;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* v, for a message, without running guest code (no toString). */
+static void describe_value(JSContext *ctx, JSValueConst v, char *buf, size_t cap)
+{
+	int tag = JS_VALUE_GET_TAG(v);
+	if (tag == JS_TAG_INT) {
+		snprintf(buf, cap, "%d", JS_VALUE_GET_INT(v));
+	} else if (JS_TAG_IS_FLOAT64(tag)) {
+		double d = JS_VALUE_GET_FLOAT64(v);
+		if (isnan(d))
+			snprintf(buf, cap, "NaN");
+		else if (isinf(d))
+			snprintf(buf, cap, "%sInfinity", d < 0 ? "-" : "");
+		else
+			snprintf(buf, cap, "%.17g", d);
+	} else if (JS_IsString(v)) {
+		const char *str = JS_ToCString(ctx, v);
+		snprintf(buf, cap, "the string \"%.40s%s\"", str ? str : "",
+		         str && strlen(str) > 40 ? "..." : "");
+		JS_FreeCString(ctx, str);
+	} else {
+		snprintf(buf, cap, "%s",
+		         JS_IsUndefined(v) ? "undefined"
+		         : JS_IsNull(v)    ? "null"
+		         : JS_IsBool(v)    ? (JS_ToBool(ctx, v) ? "true" : "false")
+		         : JS_IsFunction(ctx, v) ? "a function"
+		         : JS_IsObject(v)        ? "an object"
+		                                 : "a value that is not a number");
+	}
+}
+
+#define STATUS_RULE "a status is an integer in 0 .. 4294967295"
+
 /* A typed function reports a status other than Generic by throwing an object
  * whose `code` is an integer in 1 .. 2^32-1. Leaves the exception pending. */
 static uint32_t thrown_status(JSContext *ctx)
@@ -334,10 +413,8 @@ static uint32_t thrown_status(JSContext *ctx)
 	uint32_t code = 0;
 	if (JS_IsObject(exc)) {
 		JSValue v = JS_GetPropertyStr(ctx, exc, "code");
-		double d;
-		if (JS_IsNumber(v) && JS_ToFloat64(ctx, &d, v) == 0 && d >= 1 && d <= UINT32_MAX &&
-		    d == (double)(uint32_t)d)
-			code = (uint32_t)d;
+		if (!status_value(v, &code))
+			code = 0;
 		JS_FreeValue(ctx, v);
 	}
 	JS_Throw(ctx, exc); /* replaces anything the getter threw */
@@ -389,6 +466,24 @@ static uint32_t call_typed(js_vm *vm, const js_contract *c, uint32_t fn_id, JSVa
 	return code;
 }
 
+/* The cause of a failed call, as the message the caller's pp_last_error
+ * gets (prefixed there with bundle, contract and function): left as this
+ * thread's last error, which the caller copies before anything can change
+ * it. */
+static void call_failure(js_vm *vm, uint32_t code, const char *failure, pp_abi_error *err)
+{
+	if (code == PP_ERR_TIMEOUT)
+		pp__error(vm->rt, code, "stopped after its CPU limit of %llu ms",
+		          (unsigned long long)(vm->cpu_budget_ns / 1000000u));
+	else if (code == PP_ERR_OUT_OF_MEMORY)
+		pp__error(vm->rt, code, "ran out of memory (the VM's limit is %zu bytes)%s%s",
+		          vm->memory_bytes, failure ? ": " : "", failure ? failure : "");
+	else
+		pp__error(vm->rt, code, "%s", failure);
+	const char *m = pp_last_error(vm->rt);
+	err->message = (pp_string_view){(const uint8_t *)m, strlen(m)};
+}
+
 /* vm.call: functions[fn_id](impl, args_ptr, out_ptr, arena_ptr, bridge), or
  * for a typed function, functions[fn_id](impl, ...params). */
 static void js_call(pp_vm_loader_data ld, pp_guest_contract_instance inst, uint32_t fn_id,
@@ -418,18 +513,12 @@ static void js_call(pp_vm_loader_data ld, pp_guest_contract_instance inst, uint3
 		JSValue argv[5] = {*impl, number_ptr(ctx, args), number_ptr(ctx, out),
 		                   number_ptr(ctx, arena), vm->bridge};
 		JSValue ret = JS_Call(ctx, c->functions[fn_id], JS_UNDEFINED, 5, argv);
-		int32_t rc;
-		if (JS_VALUE_GET_TAG(ret) == JS_TAG_INT) {
-			code = (uint32_t)JS_VALUE_GET_INT(ret);
-		} else if (JS_IsException(ret)) {
+		if (JS_IsException(ret)) {
 			code = exception_code(vm, &failure);
-		} else if (JS_IsNumber(ret) && JS_ToInt32(ctx, &rc, ret) == 0) {
-			code = (uint32_t)rc;
-		} else {
-			const char *shown = JS_ToCString(ctx, ret);
-			failure = text_printf("returned %s, not a status number",
-			                      shown ? shown : "a value");
-			JS_FreeCString(ctx, shown);
+		} else if (!status_value(ret, &code)) {
+			char shown[80];
+			describe_value(ctx, ret, shown, sizeof shown);
+			failure = text_printf("returned %s; " STATUS_RULE, shown);
 			code = PP_ERR_GENERIC;
 		}
 		JS_FreeValue(ctx, ret);
@@ -437,8 +526,10 @@ static void js_call(pp_vm_loader_data ld, pp_guest_contract_instance inst, uint3
 	vm_leave(vm);
 	/* Log outside the VM: the host's logger never runs under our lock. */
 	if (__builtin_expect(code != PP_OK, 0)) {
-		if (failure || code == PP_ERR_TIMEOUT || code == PP_ERR_OUT_OF_MEMORY)
+		if (failure || code == PP_ERR_TIMEOUT || code == PP_ERR_OUT_OF_MEMORY) {
 			log_failure(vm, c, fn_id, code, failure);
+			call_failure(vm, code, failure, err);
+		}
 		free(failure);
 	}
 	err->code = code;
@@ -557,6 +648,8 @@ static void vm_free(js_vm *vm)
 {
 	if (!vm)
 		return;
+	if (vm->watched.check)
+		pp__watchdog_remove(vm->rt, &vm->watched);
 	if (vm->ctx) {
 		JS_UpdateStackTop(vm->qrt);
 		for (size_t i = 0; i < vm->contract_count; i++)
@@ -582,6 +675,7 @@ static js_vm *vm_new(pp_runtime *rt, const pp_bundle_source *src)
 	pthread_cond_init(&vm->unparked, NULL);
 	atomic_init(&vm->owner, 0);
 	atomic_init(&vm->parked, 0);
+	atomic_init(&vm->calls, 0);
 	vm->rt = rt;
 	vm->host = &rt->host;
 	vm->bridge = JS_UNDEFINED;
@@ -618,6 +712,13 @@ static js_vm *vm_new(pp_runtime *rt, const pp_bundle_source *src)
 	JS_SetMaxStackSize(vm->qrt, src->js.stack_bytes);
 	JS_SetInterruptHandler(vm->qrt, interrupt_handler, vm);
 	JS_SetContextOpaque(vm->ctx, vm);
+	vm->watched.period_ns = watch_period_ns(vm->cpu_budget_ns);
+	vm->watched.check = vm_watch;
+	if (pp__watchdog_add(rt, &vm->watched) != PP_OK) {
+		vm->watched.check = NULL;
+		vm_free(vm);
+		return NULL;
+	}
 	return vm;
 }
 
@@ -1052,8 +1153,22 @@ static pp_status run_init(js_vm *vm, const pp_bundle_source *src, const js_sourc
 		               vm->bundle, s->file);
 		goto done;
 	}
-	uint32_t code;
-	if ((st = prop_u32(vm, s, abi_err, "code", &code)) != PP_OK)
+	/* A missing code is success, as in the reference; a number must be a
+	 * status (where the reference would truncate it). */
+	JSValue cv;
+	if ((st = get_prop(vm, s, abi_err, "code", &cv)) != PP_OK)
+		goto done;
+	uint32_t code = PP_OK;
+	bool valid = JS_IsUndefined(cv) || JS_IsNull(cv) || status_value(cv, &code);
+	if (!valid) {
+		char shown[80];
+		describe_value(ctx, cv, shown, sizeof shown);
+		st = pp__error(vm->rt, PP_ERR_INIT_FAILED,
+		               "bundle '%s' (%s): polyplug_init returned code %s; " STATUS_RULE,
+		               vm->bundle, s->file, shown);
+	}
+	JS_FreeValue(ctx, cv);
+	if (!valid)
 		goto done;
 	if (code != PP_OK) {
 		JSValue m = JS_GetPropertyStr(ctx, abi_err, "message");

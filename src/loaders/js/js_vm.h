@@ -55,8 +55,14 @@ struct js_vm {
 	pthread_cond_t unparked;
 
 	/* CPU limit: the interrupt handler reads the clock only once a call has
-	 * run long enough for QuickJS to poll, and stops it past the budget. */
+	 * run long enough for QuickJS to poll, and stops it past the budget.
+	 * QuickJS polls it every 10000 polls, and the runtime's watchdog asks
+	 * for a poll whenever the VM is still in the call it was in at the
+	 * previous tick (`calls` counts entries; `watched`, `seen_calls`). */
 	uint64_t cpu_budget_ns;
+	_Atomic uint64_t calls; /* written by the owner only */
+	uint64_t seen_calls;    /* the watchdog's, under its lock */
+	pp_watched watched;
 	size_t stack_bytes;       /* configured stack budget (each entry may get less) */
 	size_t memory_bytes;      /* the VM's memory limit */
 	uint64_t call_started_ns; /* 0 until the first poll of the current call */
