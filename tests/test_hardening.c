@@ -426,6 +426,110 @@ static void bundle_names_that_are_paths_are_refused_for_every_loader(void **stat
 	pp_runtime_free(rt);
 }
 
+static void a_source_with_a_bad_last_byte_is_refused_at_once_with_its_offset(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	size_t n = 1u << 20;
+	char *src = malloc(n);
+	assert_non_null(src);
+	memset(src, ' ', n);
+	memcpy(src, "//", 2);
+	src[n - 1] = (char)0xFF;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pp_load_options o = {.name = "bad_utf8"};
+	assert_int_equal(pp_bundle_load_source(rt, src, n, &o, NULL), PP_ERR_LOAD_FAILED);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_contains(pp_last_error(rt), "not valid UTF-8 (bad byte at offset 1048575)");
+	/* one pass: the old scan took minutes here */
+	assert_true(t1.tv_sec - t0.tv_sec < 5);
+	/* the same from a file */
+	char dir[256];
+	temp_dir(dir, sizeof dir);
+	char path[512];
+	snprintf(path, sizeof path, "%s/bundle.js", dir);
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(src, 1, n, f), n);
+	fclose(f);
+	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "bad byte at offset 1048575");
+	free(src);
+	remove_tree(dir);
+	pp_runtime_free(rt);
+}
+
+static void contract_names_too_long_or_not_utf8_say_which(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	char src[8192];
+	snprintf(src, sizeof src,
+	         JS_PRELUDE "function polyplug_init() { var r = reg('x.Long', [function () {"
+	                    " return 0; }]); r.contractName = 'n'.repeat(%u) + '@1';"
+	                    " return ok([r]); }",
+	         PP_MAX_NAME_BYTES);
+	assert_int_equal(js_load_src(rt, "long_name", src, NULL), PP_ERR_INIT_FAILED);
+	assert_contains(pp_last_error(rt), "bytes long; the limit is 4096 (PP_MAX_NAME_BYTES)");
+	snprintf(src, sizeof src,
+	         JS_PRELUDE "function polyplug_init() { var r = reg('x.Bad', [function () {"
+	                    " return 0; }]); r.contractName = 'ab\\uD800@1'; return ok([r]); }");
+	assert_int_equal(js_load_src(rt, "surrogate_name", src, NULL), PP_ERR_INIT_FAILED);
+	assert_contains(pp_last_error(rt), "contract name 'ab...' is not valid UTF-8 (bad byte at "
+	                                   "offset 2)");
+	assert_int_equal(bundle_count(rt), 0);
+	pp_runtime_free(rt);
+}
+
+static void files_resolving_outside_the_bundle_directory_are_refused(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	char outside[256], dir[256], link[512], target[512];
+	temp_dir(outside, sizeof outside);
+	static const char src[] = JS_ONE("test.escape", "function () { return 0; }");
+	write_text(outside, "evil.js", src);
+	snprintf(target, sizeof target, "%s/evil.js", outside);
+
+	/* bundle.js itself a symlink to outside */
+	temp_dir(dir, sizeof dir);
+	snprintf(link, sizeof link, "%s/bundle.js", dir);
+	assert_int_equal(symlink(target, link), 0);
+	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "outside the bundle directory");
+	remove_tree(dir);
+
+	/* a manifest's file through a symlinked subdirectory */
+	temp_dir(dir, sizeof dir);
+	snprintf(link, sizeof link, "%s/sub", dir);
+	assert_int_equal(symlink(outside, link), 0);
+	write_text(dir, "manifest.toml", "name = \"escape\"\nfile = \"sub/evil.js\"\n");
+	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "resolves to");
+	assert_contains(pp_last_error(rt), "outside the bundle directory");
+	remove_tree(dir);
+
+	/* a native library symlinked from outside */
+	temp_dir(dir, sizeof dir);
+	snprintf(link, sizeof link, "%s/calc.so", dir);
+	assert_int_equal(symlink(fx("calc_v1"), link), 0);
+	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "outside the bundle directory");
+	remove_tree(dir);
+	assert_int_equal(bundle_count(rt), 0);
+
+	/* a symlink that stays inside is fine */
+	temp_dir(dir, sizeof dir);
+	write_text(dir, "real.js", src);
+	snprintf(link, sizeof link, "%s/bundle.js", dir);
+	assert_int_equal(symlink("real.js", link), 0);
+	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_OK);
+	remove_tree(dir);
+	remove_tree(outside);
+	pp_runtime_free(rt);
+}
+
 static void a_bundle_running_out_of_memory_while_compiling_fails_cleanly(void **state)
 {
 	(void)state;
@@ -1103,6 +1207,9 @@ int main(void)
 	        cmocka_unit_test(a_dependency_unloaded_during_init_fails_the_dependents_load),
 	        cmocka_unit_test(a_native_bundle_finds_libraries_beside_it_through_origin),
 	        cmocka_unit_test(bundle_names_that_are_paths_are_refused_for_every_loader),
+	        cmocka_unit_test(a_source_with_a_bad_last_byte_is_refused_at_once_with_its_offset),
+	        cmocka_unit_test(contract_names_too_long_or_not_utf8_say_which),
+	        cmocka_unit_test(files_resolving_outside_the_bundle_directory_are_refused),
 	        cmocka_unit_test(a_bundle_running_out_of_memory_while_compiling_fails_cleanly),
 	        cmocka_unit_test(eval_and_function_near_the_memory_limit_never_crash_the_host),
 	        cmocka_unit_test(

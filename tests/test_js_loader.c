@@ -254,7 +254,8 @@ static void return_values_and_throws_become_codes(void **state)
 	assert_contains(logs.last, "guest exploded");
 	assert_contains(logs.last, "at "); /* the stack came along */
 	assert_contains(pp_last_error(rt), "function 2: ");
-	assert_contains(pp_last_error(rt), "Error: guest exploded"); /* the cause reaches the caller */
+	assert_contains(pp_last_error(rt),
+	                "Error: guest exploded"); /* the cause reaches the caller */
 	assert_int_equal(js_call(rt, "js.codes", 3, NULL, NULL), PP_ERR_GENERIC);
 	assert_contains(logs.last, "returned the string \"yes\"; a status is an integer");
 	assert_int_equal(js_call(rt, "js.codes", 4, NULL, NULL), PP_ERR_GENERIC);
@@ -313,8 +314,9 @@ static void statuses_that_are_not_u32_integers_fail_naming_the_value(void **stat
 		assert_contains(pp_last_error(rt), "polyplug_init returned code");
 		assert_contains(pp_last_error(rt), "a status is an integer");
 	}
-	const char *absent = JS_PRELUDE "function polyplug_init() {"
-	                                " return [[reg('js.ok', [function () { return 0; }])], {}]; }";
+	const char *absent =
+	        JS_PRELUDE "function polyplug_init() {"
+	                   " return [[reg('js.ok', [function () { return 0; }])], {}]; }";
 	js_load_ok(rt, "no_code", absent);
 	assert_int_equal(js_call(rt, "js.ok", 0, NULL, NULL), PP_OK);
 	pp_runtime_free(rt);

@@ -483,8 +483,7 @@ static void the_cpu_limit_stops_calls_inside_builtins(void **state)
 	pp_load_options o = {.name = "hog", .js = {.cpu_ms = 300, .memory_bytes = 64u << 20}};
 	for (size_t i = 0; i < sizeof builtin_hogs / sizeof *builtin_hogs; i++) {
 		char src[4096];
-		snprintf(src, sizeof src,
-		         JS_ONE("js.hog", "function () { %s; return 0; }," ADD_FN),
+		snprintf(src, sizeof src, JS_ONE("js.hog", "function () { %s; return 0; }," ADD_FN),
 		         builtin_hogs[i]);
 		uint64_t id = 0;
 		assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &o, &id), PP_OK);

@@ -90,6 +90,7 @@ typedef struct pp_version {
  * past them is refused at load with a message naming the limit. */
 #define PP_MAX_CONTRACT_FUNCTIONS 65536u /* functions in one contract */
 #define PP_MAX_REGISTRATIONS 4096u       /* contracts one JS bundle's init returns */
+#define PP_MAX_NAME_BYTES 4096u          /* a descriptor's plugin or contract name */
 
 /* Log levels; any other value is treated as PP_LOG_ERROR. */
 enum { PP_LOG_ERROR = 1, PP_LOG_WARN = 2, PP_LOG_INFO = 3, PP_LOG_DEBUG = 4, PP_LOG_TRACE = 5 };

@@ -276,8 +276,15 @@ static pp_status build_version(pp_runtime *rt, pp_bundle_version *v)
 		return pp__error(rt, PP_ERR_LOAD_FAILED,
 		                 "bundle '%s': bundles loading bundles nest deeper than %d",
 		                 b->name, PP_INIT_DEPTH_MAX);
-	pp_bundle_source src = {b->name,   b->id,         v->load_path ? v->load_path : b->path,
-	                        b->source, b->source_len, b->js};
+	pp_bundle_source src = {
+	        .name = b->name,
+	        .bundle_id = b->id,
+	        .path = v->load_path ? v->load_path : b->path,
+	        .dir = *b->path && is_dir(b->path) ? b->path : NULL,
+	        .code = b->source,
+	        .code_len = b->source_len,
+	        .js = b->js,
+	};
 	/* Init runs in a read section, like a call: what it finds and calls
 	 * (its dependencies) cannot be reclaimed under it. */
 	ts->init_stack[ts->init_depth++] = v;

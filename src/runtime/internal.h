@@ -27,6 +27,7 @@ typedef struct pp_bundle_source {
 	const char *name; /* bundle name */
 	uint64_t bundle_id;
 	const char *path; /* directory or file as given; "" for in-memory */
+	const char *dir;  /* the bundle directory its files must stay in, or NULL */
 	const void *code; /* in-memory source, or NULL */
 	size_t code_len;
 	pp_js_limits js; /* effective limits (defaults resolved) */
@@ -373,11 +374,25 @@ char *pp__strdup(const char *s);
  * safe when the view points into this thread's last-error buffer. */
 const char *pp__view_copy(char *buf, size_t cap, pp_string_view v);
 char *pp__strndup(const void *s, size_t n);
-/* A whole file, NUL-terminated, malloc'd; NULL with errno set on failure. */
+/* A whole file, NUL-terminated, malloc'd; NULL with errno set on failure.
+ * pp__read_fd reads from an open descriptor and closes it. */
 char *pp__read_file(const char *path, size_t *len);
+char *pp__read_fd(int fd, size_t *len);
+/* Opens path of src's bundle for reading: a descriptor, or -1 with the error
+ * set. When the bundle came from a directory, a file that resolves outside
+ * it (through a symlink anywhere on its path) is refused; the check is made
+ * on the opened file, so the path cannot be swapped after it. */
+int pp__open_bundle_file(pp_runtime *rt, const pp_bundle_source *src, const char *path,
+                         pp_status *st);
 /* dir "/" name, malloc'd (NULL if out of memory). */
 char *pp__path_join(const char *dir, const char *name);
-bool pp__utf8_valid(const uint8_t *s, size_t n);
+/* The length of s's longest valid UTF-8 prefix: n if all of s is valid,
+ * else the offset of the first bad byte. One pass. */
+size_t pp__utf8_prefix(const uint8_t *s, size_t n);
+static inline bool pp__utf8_valid(const uint8_t *s, size_t n)
+{
+	return pp__utf8_prefix(s, n) == n;
+}
 void pp__bump_revision(pp_runtime *rt);
 /* True if the thread `me`, about to wait on the VM owner word `word`, would
  * wait for itself: word's owner waits for a VM whose owner ... is me. */

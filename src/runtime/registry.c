@@ -116,9 +116,26 @@ static void slot_release(pp_registry *r, uint32_t index)
 
 /* ---- Staging -------------------------------------------------------------- */
 
-static bool view_ok(pp_string_view v)
+/* Refuses a descriptor name (what = "plugin name" or "contract name") that
+ * is not a string we can keep and print. */
+static pp_status check_name(pp_runtime *rt, const char *bundle, const char *what, pp_string_view v)
 {
-	return (v.ptr != NULL || v.len == 0) && v.len < (1u << 20) && pp__utf8_valid(v.ptr, v.len);
+	if (!v.ptr && v.len)
+		return pp__error(rt, PP_ERR_INVALID_POINTER,
+		                 "bundle '%s': the descriptor's %s is NULL with a length of %zu",
+		                 bundle, what, v.len);
+	if (v.len > PP_MAX_NAME_BYTES)
+		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
+		                 "bundle '%s': the descriptor's %s is %zu bytes long; the limit is "
+		                 "%u (PP_MAX_NAME_BYTES)",
+		                 bundle, what, v.len, PP_MAX_NAME_BYTES);
+	size_t ok = pp__utf8_prefix(v.ptr, v.len);
+	if (ok != v.len)
+		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
+		                 "bundle '%s': the descriptor's %s '%.*s...' is not valid UTF-8 "
+		                 "(bad byte at offset %zu)",
+		                 bundle, what, (int)ok, (const char *)v.ptr, ok);
+	return PP_OK;
 }
 
 pp_status pp__registry_stage(pp_runtime *rt, pp_bundle_version *v, const pp_plugin_descriptor *d,
@@ -129,11 +146,11 @@ pp_status pp__registry_stage(pp_runtime *rt, pp_bundle_version *v, const pp_plug
 		return pp__error(rt, PP_ERR_INVALID_POINTER,
 		                 "bundle '%s': register_guest_contract with a NULL %s", bname,
 		                 d ? "interface" : "descriptor");
-	if (!view_ok(d->name) || !view_ok(d->contract_name))
-		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
-		                 "bundle '%s': contract descriptor names must be valid UTF-8 of "
-		                 "less than 1 MiB",
-		                 bname);
+	pp_status st = check_name(rt, bname, "plugin name", d->name);
+	if (st == PP_OK)
+		st = check_name(rt, bname, "contract name", d->contract_name);
+	if (st != PP_OK)
+		return st;
 	/* Read the size and dispatch type as the raw integers they are on the
 	 * wire; copy only what the plugin's struct has. */
 	uint32_t size, dt;

@@ -4,9 +4,12 @@
  * the deferred-reclamation bookkeeping every other part relies on.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -243,11 +246,8 @@ char *pp__strndup(const void *s, size_t n)
 	return d;
 }
 
-char *pp__read_file(const char *path, size_t *len)
+char *pp__read_fd(int fd, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
 	char *buf = NULL;
 	size_t cap = 0, n = 0;
 	for (;;) {
@@ -256,27 +256,74 @@ char *pp__read_file(const char *path, size_t *len)
 			char *bigger = realloc(buf, cap);
 			if (!bigger) {
 				free(buf);
-				fclose(f);
+				close(fd);
 				errno = ENOMEM;
 				return NULL;
 			}
 			buf = bigger;
 		}
-		size_t got = fread(buf + n, 1, cap - n - 1, f);
-		n += got;
+		ssize_t got = read(fd, buf + n, cap - n - 1);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			int saved = errno;
+			free(buf);
+			close(fd);
+			errno = saved;
+			return NULL;
+		}
 		if (got == 0)
 			break;
+		n += (size_t)got;
 	}
-	bool failed = ferror(f);
-	fclose(f);
-	if (failed) {
-		free(buf);
-		errno = EIO;
-		return NULL;
-	}
+	close(fd);
 	buf[n] = '\0';
 	*len = n;
 	return buf;
+}
+
+char *pp__read_file(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? NULL : pp__read_fd(fd, len);
+}
+
+int pp__open_bundle_file(pp_runtime *rt, const pp_bundle_source *src, const char *path,
+                         pp_status *st)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		*st = pp__error(rt, errno == ENOMEM ? PP_ERR_OUT_OF_MEMORY : PP_ERR_IO,
+		                "bundle '%s': cannot open '%s': %s", src->name, path,
+		                strerror(errno));
+		return -1;
+	}
+	if (!src->dir || !*src->dir)
+		return fd;
+	/* Where the opened file really is, against where the directory is. */
+	char link[32], file[PATH_MAX], *dir = realpath(src->dir, NULL);
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, file, sizeof file - 1);
+	if (!dir || n < 0) {
+		*st = pp__error(rt, PP_ERR_IO, "bundle '%s': cannot resolve '%s': %s", src->name,
+		                dir ? path : src->dir, strerror(errno));
+		free(dir);
+		close(fd);
+		return -1;
+	}
+	file[n] = '\0';
+	size_t dn = strlen(dir);
+	bool inside = strncmp(file, dir, dn) == 0 && (file[dn] == '/' || (dn == 1 && *dir == '/'));
+	if (!inside) {
+		*st = pp__error(rt, PP_ERR_LOAD_FAILED,
+		                "bundle '%s': '%s' resolves to '%s', outside the bundle directory "
+		                "'%s'",
+		                src->name, path, file, dir);
+		close(fd);
+		fd = -1;
+	}
+	free(dir);
+	return fd;
 }
 
 char *pp__path_join(const char *dir, const char *name)
@@ -293,7 +340,7 @@ char *pp__strdup(const char *s)
 	return pp__strndup(s, strlen(s));
 }
 
-bool pp__utf8_valid(const uint8_t *s, size_t n)
+size_t pp__utf8_prefix(const uint8_t *s, size_t n)
 {
 	size_t i = 0;
 	while (i < n) {
@@ -313,22 +360,22 @@ bool pp__utf8_valid(const uint8_t *s, size_t n)
 			len = 4;
 			cp = c & 0x07;
 		} else {
-			return false;
+			return i;
 		}
 		if (n - i < len)
-			return false;
+			return i;
 		for (size_t k = 1; k < len; k++) {
 			if ((s[i + k] & 0xC0) != 0x80)
-				return false;
+				return i;
 			cp = (cp << 6) | (s[i + k] & 0x3F);
 		}
 		/* overlong forms, surrogates, beyond U+10FFFF */
 		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
 		    (len == 4 && cp < 0x10000) || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-			return false;
+			return i;
 		i += len;
 	}
-	return true;
+	return n;
 }
 
 void pp__bump_revision(pp_runtime *rt)
@@ -431,7 +478,7 @@ void pp_runtime_free(pp_runtime *rt)
 		pp_runtime_quiesce(rt);
 	while (atomic_load_explicit(&rt->pending_reclaims, memory_order_acquire) != 0);
 	pp__host_contracts_destroy(rt);
-	pp__grace_shutdown(rt); /* reclaims everything retired, then stops */
+	pp__grace_shutdown(rt);    /* reclaims everything retired, then stops */
 	pp__watchdog_shutdown(rt); /* after the last VM is gone */
 	pp__registry_destroy(rt);
 

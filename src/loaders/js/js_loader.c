@@ -251,7 +251,8 @@ static inline uint32_t vm_enter(js_vm *vm)
 	 * and the budget never exceeds what is left of the thread's stack. */
 	JS_SetMaxStackSize(vm->qrt, stack_room(vm->stack_bytes));
 	JS_UpdateStackTop(vm->qrt);
-	atomic_store_explicit(&vm->calls, atomic_load_explicit(&vm->calls, memory_order_relaxed) + 1,
+	atomic_store_explicit(&vm->calls,
+	                      atomic_load_explicit(&vm->calls, memory_order_relaxed) + 1,
 	                      memory_order_relaxed);
 	vm->call_started_ns = 0;
 	vm->interrupted = false;
@@ -394,9 +395,9 @@ static void describe_value(JSContext *ctx, JSValueConst v, char *buf, size_t cap
 		JS_FreeCString(ctx, str);
 	} else {
 		snprintf(buf, cap, "%s",
-		         JS_IsUndefined(v) ? "undefined"
-		         : JS_IsNull(v)    ? "null"
-		         : JS_IsBool(v)    ? (JS_ToBool(ctx, v) ? "true" : "false")
+		         JS_IsUndefined(v)       ? "undefined"
+		         : JS_IsNull(v)          ? "null"
+		         : JS_IsBool(v)          ? (JS_ToBool(ctx, v) ? "true" : "false")
 		         : JS_IsFunction(ctx, v) ? "a function"
 		         : JS_IsObject(v)        ? "an object"
 		                                 : "a value that is not a number");
@@ -770,15 +771,22 @@ static pp_status source_read(pp_runtime *rt, const pp_bundle_source *src, js_sou
 		}
 		if (!s->dir || !s->file)
 			return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
-		s->code = pp__read_file(s->file, &s->len);
+		/* bundle.js of a directory must be inside it, like a manifest's file */
+		pp_bundle_source at = *src;
+		if (!at.dir && is_dir(src->path))
+			at.dir = src->path;
+		pp_status st;
+		int fd = pp__open_bundle_file(rt, &at, s->file, &st);
+		if (fd < 0)
+			return st;
+		s->code = pp__read_fd(fd, &s->len);
 		if (!s->code)
-			return pp__error(rt, PP_ERR_IO, "bundle '%s': cannot read '%s': %s",
-			                 src->name, s->file, strerror(errno));
+			return pp__error(rt, errno == ENOMEM ? PP_ERR_OUT_OF_MEMORY : PP_ERR_IO,
+			                 "bundle '%s': cannot read '%s': %s", src->name, s->file,
+			                 strerror(errno));
 	}
-	if (!pp__utf8_valid((const uint8_t *)s->code, s->len)) {
-		size_t bad = 0;
-		while (pp__utf8_valid((const uint8_t *)s->code, bad + 1))
-			bad++;
+	size_t bad = pp__utf8_prefix((const uint8_t *)s->code, s->len);
+	if (bad != s->len) {
 		return pp__error(
 		        rt, PP_ERR_LOAD_FAILED,
 		        "bundle '%s' (%s): the source is not valid UTF-8 (bad byte at offset "
@@ -897,12 +905,24 @@ static pp_status read_registration(js_vm *vm, const js_source *s, JSValueConst e
 	JSValue name;
 	if ((st = get_prop(vm, s, entry, "contractName", &name)) != PP_OK)
 		return st;
-	const char *cname = JS_IsString(name) ? JS_ToCString(ctx, name) : NULL;
+	size_t cname_len = 0;
+	const char *cname = JS_IsString(name) ? JS_ToCStringLen(ctx, &cname_len, name) : NULL;
 	JS_FreeValue(ctx, name);
 	if (!cname)
 		return pp__error(vm->rt, PP_ERR_INIT_FAILED,
 		                 "bundle '%s' (%s): registration entry missing contractName",
 		                 vm->bundle, s->file);
+	if (cname_len > PP_MAX_NAME_BYTES || strlen(cname) != cname_len) {
+		st = pp__error(vm->rt, PP_ERR_INIT_FAILED,
+		               cname_len > PP_MAX_NAME_BYTES
+		                       ? "bundle '%s' (%s): contractName '%.40s...' is %zu bytes "
+		                         "long; the limit is %u (PP_MAX_NAME_BYTES)"
+		                       : "bundle '%s' (%s): contractName '%s' contains a NUL "
+		                         "character (%zu bytes; limit %u)",
+		               vm->bundle, s->file, cname, cname_len, PP_MAX_NAME_BYTES);
+		JS_FreeCString(ctx, cname);
+		return st;
+	}
 	if (fns_n > PP_MAX_CONTRACT_FUNCTIONS) {
 		st = pp__error(
 		        vm->rt, PP_ERR_INIT_FAILED,

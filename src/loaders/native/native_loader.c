@@ -135,8 +135,14 @@ static char *copy_aside(pp_runtime *rt, const pp_bundle_source *src, const char 
 		                 lib, strerror(errno));
 		return NULL;
 	}
-	int in = open(lib, O_RDONLY | O_CLOEXEC);
-	bool ok = out >= 0 && in >= 0;
+	int in = pp__open_bundle_file(rt, src, lib, why);
+	if (in < 0) {
+		close(out);
+		unlink(path);
+		free(path);
+		return NULL;
+	}
+	bool ok = true;
 	char buf[65536];
 	while (ok) {
 		ssize_t r = read(in, buf, sizeof buf);
