@@ -894,6 +894,18 @@ static void a_throwing_registration_getter_fails_the_load_with_its_cause(void **
 	                          "    throw new TypeError('functions withheld'); } });\n"
 	                          "  return ok([r]);\n}\n",
 	               PP_ERR_INIT_FAILED, "functions withheld");
+	/* a getter that never returns is stopped by the CPU limit */
+	static const char loop[] =
+	        JS_PRELUDE "function polyplug_init() {\n"
+	                   "  var r = reg('test.g', [function () { return 0; }]);\n"
+	                   "  Object.defineProperty(r, 'contractLo', { get: function () {\n"
+	                   "    for (;;) {} } });\n"
+	                   "  return ok([r]);\n}\n";
+	pp_load_options o = {.name = "looping_getter", .js = {.cpu_ms = 100}};
+	assert_int_equal(pp_bundle_load_source(rt, loop, strlen(loop), &o, NULL), PP_ERR_TIMEOUT);
+	assert_contains(pp_last_error(rt), "reading 'contractLo' of a registration exceeded the "
+	                                   "CPU limit of 100 ms");
+	assert_int_equal(bundle_count(rt), 0);
 	pp_runtime_free(rt);
 }
 
