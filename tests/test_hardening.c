@@ -530,6 +530,64 @@ static void files_resolving_outside_the_bundle_directory_are_refused(void **stat
 	pp_runtime_free(rt);
 }
 
+/* Fills the heap to the limit in a different shape each trial, then does a
+ * little of everything with it exhausted: throws (backtraces), generators,
+ * closures, regexps, JSON, eval. Each of these found a QuickJS bug under
+ * ASan (scripts/quickjs/0003-survive-out-of-memory.patch). */
+#define EXHAUSTED_JS                                                                             \
+	"function f(n) { if (n) return f(n - 1); throw new Error('deep' + n); }\n"               \
+	"var ops = [\n"                                                                          \
+	" function () { f(5); }, function () { null.x; },\n"                                     \
+	" function () { JSON.parse('{\"a\":[1,2,3,{\"b\":\"c\"}]}'); },\n"                       \
+	" function () { /(\\d+)-(\\d+)/.exec('12-34'); },\n"                                     \
+	" function () { 'abc'.split('').map(function (c) { return c + c; }).join('|'); },\n"     \
+	" function () { new Map([[1, 2]]); }, function () { [3, 1, 2].sort(); },\n"              \
+	" function () { Promise.resolve(1).then(function () {}); },\n"                           \
+	" function () { class A { constructor() { this.x = 1; } }; new A(); },\n"                \
+	" function () { new Error('e').stack; }, function () { eval('1 + 1'); },\n"              \
+	" function () { new Proxy({}, { get: function () { throw new TypeError('t'); }"          \
+	" }).q; },\n"                                                                            \
+	" function () { (function* () { yield 1; })().next(); },\n"                              \
+	" function () { (async function () { await 1; })(); },\n"                                \
+	" function () { Reflect.ownKeys(globalThis); }, function () { String(Symbol('q')); },\n" \
+	"];\n"                                                                                   \
+	"function exhaust(impl, args, out) {\n"                                                  \
+	"  for (var t = 0; t < 60; t++) {\n"                                                     \
+	"    var a = [];\n"                                                                      \
+	"    try { for (var i = 0;; i++) a.push(i % (t % 7 + 1) ? { k: i } :"                    \
+	" 'y'.repeat(t % 50) + i); } catch (e) {}\n"                                             \
+	"    for (var o = 0; o < ops.length; o++) {\n"                                           \
+	"      try { ops[(o + t) % ops.length](); } catch (e) { try { e.stack; } catch (e2) {} " \
+	"}\n"                                                                                    \
+	"    }\n"                                                                                \
+	"    a = null;\n"                                                                        \
+	"  }\n"                                                                                  \
+	"  return 0;\n"                                                                          \
+	"}\n"
+
+static void a_guest_working_with_its_heap_exhausted_never_corrupts_the_host(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	static const char src[] = JS_PRELUDE EXHAUSTED_JS
+	        "function polyplug_init() {\n"
+	        "  return ok([reg('test.exhaust', [exhaust, function (i, a, o, ar, b) {"
+	        " b.writeI32(o, 42); return 0; }])]);\n}\n";
+	pp_load_options o = {.name = "exhaust", .js = {.memory_bytes = 2u << 20, .cpu_ms = 3000}};
+	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &o, NULL), PP_OK);
+	for (int round = 0; round < 3; round++) {
+		uint32_t code = js_call(rt, "test.exhaust", 0, NULL, NULL);
+		/* it may finish, run out of memory where it did not catch, or time out */
+		if (code != PP_OK && code != PP_ERR_OUT_OF_MEMORY && code != PP_ERR_GENERIC &&
+		    code != PP_ERR_TIMEOUT)
+			fail_msg("status %u: %s", code, pp_last_error(rt));
+		int32_t r = 0;
+		assert_int_equal(js_call(rt, "test.exhaust", 1, NULL, &r), PP_OK);
+		assert_int_equal(r, 42);
+	}
+	pp_runtime_free(rt);
+}
+
 static void a_bundle_running_out_of_memory_while_compiling_fails_cleanly(void **state)
 {
 	(void)state;
@@ -1222,6 +1280,7 @@ int main(void)
 	        cmocka_unit_test(a_source_with_a_bad_last_byte_is_refused_at_once_with_its_offset),
 	        cmocka_unit_test(contract_names_too_long_or_not_utf8_say_which),
 	        cmocka_unit_test(files_resolving_outside_the_bundle_directory_are_refused),
+	        cmocka_unit_test(a_guest_working_with_its_heap_exhausted_never_corrupts_the_host),
 	        cmocka_unit_test(a_bundle_running_out_of_memory_while_compiling_fails_cleanly),
 	        cmocka_unit_test(eval_and_function_near_the_memory_limit_never_crash_the_host),
 	        cmocka_unit_test(

@@ -304,10 +304,16 @@ char *pp_js_exception_text(JSContext *ctx)
  * error it threw. Consumes the exception and returns its text in *text. */
 static uint32_t exception_code(js_vm *vm, char **text)
 {
+	/* Out of memory is QuickJS's InternalError, or null when it could not
+	 * even allocate that error. A guest that throws either itself reads as
+	 * out of memory too: its own claim, as a status it returned would be. */
+	JSValue exc = JS_GetException(vm->ctx);
+	bool null = JS_IsNull(exc);
+	JS_Throw(vm->ctx, exc);
 	*text = pp_js_exception_text(vm->ctx);
 	if (vm->interrupted)
 		return PP_ERR_TIMEOUT;
-	if (*text && strncmp(*text, "InternalError: out of memory", 28) == 0) {
+	if (null || (*text && strncmp(*text, "InternalError: out of memory", 28) == 0)) {
 		JS_RunGC(vm->qrt); /* whatever the failed call built is garbage now */
 		return PP_ERR_OUT_OF_MEMORY;
 	}
