@@ -70,13 +70,25 @@ typedef void (*pp_reload_fn)(void *userdata, uint64_t bundle_id, const char *nam
  * runtime config, the built-in default below; in pp_load_options, the
  * runtime config's value. */
 typedef struct pp_js_limits {
-	size_t memory_bytes; /* heap of one bundle's VM (default 256 MiB); an allocation
+	size_t memory_bytes;  /* heap of one bundle's VM (default 256 MiB); an allocation
 	                        past it fails the call with PP_ERR_OUT_OF_MEMORY */
-	size_t stack_bytes;  /* native stack JS may use (default 1 MiB); deeper recursion
+	size_t stack_bytes;   /* native stack JS may use (default 1 MiB); deeper recursion
 	                        throws "InternalError: stack overflow" in the guest */
-	uint32_t cpu_ms;     /* CPU time for one call or init (default 5000 ms); past it
+	uint32_t cpu_ms;      /* CPU time for one call or init (default 5000 ms); past it
 	                        the call returns PP_ERR_TIMEOUT and the VM stays usable */
+	uint32_t memory_mode; /* PP_JS_MEMORY_*: whether bridge memory access is checked
+	                         (docs/js.md "Memory safety"); 0: the runtime's (AUTO) */
 } pp_js_limits;
+
+/* How a JS bundle's bridge reaches host memory. AUTO: guarded when every
+ * function's sizes are known (typed signatures or declared layouts), else
+ * the reference's unchecked compat mode. GUARDED: required; a bundle that
+ * cannot be guarded (or whose manifest asks for compat) is refused at load.
+ * COMPAT: unchecked (in pp_load_options: the host's own choice for one
+ * bundle; a manifest may still ask for guarded). */
+#define PP_JS_MEMORY_AUTO 0u
+#define PP_JS_MEMORY_GUARDED 1u
+#define PP_JS_MEMORY_COMPAT 2u
 
 #define PP_JS_DEFAULT_MEMORY_BYTES (256u << 20)
 #define PP_JS_DEFAULT_STACK_BYTES (1u << 20)

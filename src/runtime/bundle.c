@@ -182,6 +182,8 @@ static pp_bundle *bundle_new(pp_runtime *rt, const char *name, const char *path,
 		b->js.stack_bytes = opts->js.stack_bytes;
 	if (opts && opts->js.cpu_ms)
 		b->js.cpu_ms = opts->js.cpu_ms;
+	if (opts && opts->js.memory_mode)
+		b->js.memory_mode = opts->js.memory_mode;
 	if (!ok) {
 		bundle_free(b);
 		return NULL;
@@ -276,6 +278,17 @@ static pp_status build_version(pp_runtime *rt, pp_bundle_version *v)
 		return pp__error(rt, PP_ERR_LOAD_FAILED,
 		                 "bundle '%s': bundles loading bundles nest deeper than %d",
 		                 b->name, PP_INIT_DEPTH_MAX);
+	/* The manifest may ask for guarded memory, or for compat unless the
+	 * host requires guarded. */
+	pp_js_limits js = b->js;
+	uint32_t asked = v->manifest ? v->manifest->memory_mode : PP_JS_MEMORY_AUTO;
+	if (asked == PP_JS_MEMORY_COMPAT && js.memory_mode == PP_JS_MEMORY_GUARDED)
+		return pp__error(rt, PP_ERR_LOAD_FAILED,
+		                 "bundle '%s': %s asks for memory = \"compat\", but the host "
+		                 "requires guarded memory for JS bundles",
+		                 b->name, v->manifest->file_path);
+	if (asked == PP_JS_MEMORY_GUARDED || js.memory_mode == PP_JS_MEMORY_AUTO)
+		js.memory_mode = asked ? asked : js.memory_mode;
 	pp_bundle_source src = {
 	        .name = b->name,
 	        .bundle_id = b->id,
@@ -283,7 +296,7 @@ static pp_status build_version(pp_runtime *rt, pp_bundle_version *v)
 	        .dir = *b->path && is_dir(b->path) ? b->path : NULL,
 	        .code = b->source,
 	        .code_len = b->source_len,
-	        .js = b->js,
+	        .js = js,
 	};
 	/* Init runs in a read section, like a call: what it finds and calls
 	 * (its dependencies) cannot be reclaimed under it. */
@@ -528,6 +541,10 @@ static pp_status check_options(pp_runtime *rt, const pp_load_options *opts)
 		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
 		                 "pp_load_options.size is %u, smaller than any version of it (%zu)",
 		                 opts->size, sizeof *opts);
+	if (opts && opts->js.memory_mode > PP_JS_MEMORY_COMPAT)
+		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
+		                 "pp_load_options.js.memory_mode is %u, not a PP_JS_MEMORY_* value",
+		                 opts->js.memory_mode);
 	return PP_OK;
 }
 

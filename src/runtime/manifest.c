@@ -407,6 +407,7 @@ static const char *const known_keys[] = {
         "dependencies",
         "bundle_dependencies",
         "needs_reinit_on_dep_reload",
+        "memory",
         "description",
         "authors",
         "license",
@@ -434,6 +435,14 @@ static void read_root(reader *r, const pp_toml_value *root, const char *dir, pp_
 	read_dependencies(r, root, m);
 	const pp_toml_value *re = typed(r, root, "needs_reinit_on_dep_reload", PP_TOML_BOOL);
 	m->reinit_on_dep_reload = re && re->u.boolean;
+	const pp_toml_value *mem = typed(r, root, "memory", PP_TOML_STRING);
+	if (mem && strcmp(mem->u.string.ptr, "guarded") == 0)
+		m->memory_mode = PP_JS_MEMORY_GUARDED;
+	else if (mem && strcmp(mem->u.string.ptr, "compat") == 0)
+		m->memory_mode = PP_JS_MEMORY_COMPAT;
+	else if (mem)
+		bad(r, mem, "memory", "expected \"guarded\" or \"compat\", found \"%s\"",
+		    mem->u.string.ptr);
 	for (size_t i = 0; i < root->u.table.count && r->st == PP_OK; i++) {
 		bool known = false;
 		for (size_t k = 0; k < sizeof known_keys / sizeof known_keys[0]; k++)

@@ -49,6 +49,7 @@ typedef struct pp_manifest {
 	char **bundle_deps;
 	size_t bundle_dep_count;
 	bool reinit_on_dep_reload;
+	uint32_t memory_mode; /* `memory = "guarded" | "compat"`: PP_JS_MEMORY_*, or AUTO */
 } pp_manifest;
 
 /* True if dir holds a manifest.toml. */

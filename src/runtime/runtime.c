@@ -429,7 +429,8 @@ pp_status pp_runtime_new(const pp_runtime_config *cfg, pp_runtime **out)
 		rt->cfg.js.stack_bytes = PP_JS_DEFAULT_STACK_BYTES;
 	if (!rt->cfg.js.cpu_ms)
 		rt->cfg.js.cpu_ms = PP_JS_DEFAULT_CPU_MS;
-	if ((rt->cfg.alloc == NULL) != (rt->cfg.free == NULL)) {
+	if ((rt->cfg.alloc == NULL) != (rt->cfg.free == NULL) ||
+	    rt->cfg.js.memory_mode > PP_JS_MEMORY_COMPAT) {
 		free(rt);
 		return PP_ERR_INVALID_ARGUMENT; /* an allocator needs both halves */
 	}

@@ -175,6 +175,20 @@ static void read_expr(FILE *f, ppc_type t, const char *base, size_t off)
 	}
 }
 
+/* ", [offsets]": where in out a result's StringView/Buffer values are. Their
+ * bytes are the callee's, handed to the caller; a guarded bundle names them
+ * so the loader lets it read and free them (docs/js.md "Memory safety"). */
+static void view_offsets(FILE *f, ppc_type t, size_t off, bool *any)
+{
+	if (t.kind == PPC_STRING || t.kind == PPC_BUFFER) {
+		fprintf(f, "%s%zu", *any ? ", " : ", [", off);
+		*any = true;
+	} else if (t.kind == PPC_STRUCT) {
+		for (size_t i = 0; i < t.st->field_count; i++)
+			view_offsets(f, t.st->fields[i].type, off + t.st->fields[i].offset, any);
+	}
+}
+
 /* One caller object: { fn(args...) { ... } } for a peer or host contract. */
 static void callers(FILE *f, const ppc_contract *c)
 {
@@ -201,15 +215,16 @@ static void callers(FILE *f, const ppc_contract *c)
 		if (c->host)
 			fprintf(f,
 			        "      const $rc = $b.callHostContract(%u, %u, 0x%08x, %zu, $args, "
-			        "$out);\n",
+			        "$out",
 			        (unsigned)(uint32_t)c->id, (unsigned)(uint32_t)(c->id >> 32),
 			        c->major << 16 | c->minor, i);
 		else
-			fprintf(f,
-			        "      const $rc = $b.dispatchPeer(%u, %u, %u, %zu, $args, "
-			        "$out);\n",
+			fprintf(f, "      const $rc = $b.dispatchPeer(%u, %u, %u, %zu, $args, $out",
 			        (unsigned)(uint32_t)c->id, (unsigned)(uint32_t)(c->id >> 32),
 			        c->major, i);
+		bool any = false;
+		view_offsets(f, fn->result, 0, &any);
+		fputs(any ? "]);\n" : ");\n", f);
 		fprintf(f,
 		        "      try {\n        if ($rc !== 0) throw $ppc.failed('%s.%s', $rc);\n"
 		        "        return ",

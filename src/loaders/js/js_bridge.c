@@ -55,6 +55,31 @@ static int arg_u32(JSContext *ctx, JSValueConst v, uint32_t *out)
 	return JS_ToUint32(ctx, out, v);
 }
 
+/* A size or length from the guest. Guarded: an integer in [0, 2^32); NaN,
+ * -1, 2^40 or 2^53 would wrap (to 0 or to 4 GiB) under ToUint32 and are
+ * refused. Compat: ToUint32, as the reference converts a u32. */
+static int arg_size(JSContext *ctx, const char *entry, JSValueConst v, uint32_t *out)
+{
+	if (!vm_of(ctx)->guard.on)
+		return JS_ToUint32(ctx, out, v);
+	double d;
+	if (JS_ToFloat64(ctx, &d, v))
+		return -1;
+	if (!(d >= 0 && d <= UINT32_MAX && d == (double)(uint32_t)d)) {
+		pp_js_guard_bad_size(vm_of(ctx), entry, d);
+		return -1;
+	}
+	*out = (uint32_t)d;
+	return 0;
+}
+
+/* May the guest touch [p, p + len)? (See js_guard.c; always, in compat.) */
+static inline bool may(JSContext *ctx, const char *entry, const void *p, size_t len, bool write)
+{
+	js_vm *vm = vm_of(ctx);
+	return !vm->guard.on || pp_js_guard_access(vm, entry, (uintptr_t)p, len, write);
+}
+
 static uint64_t join(uint32_t lo, uint32_t hi)
 {
 	return (uint64_t)hi << 32 | lo;
@@ -85,6 +110,10 @@ static JSValue number_u64(JSContext *ctx, uint64_t v)
 #define ARG_PTR(i, name)                    \
 	void *name;                         \
 	if (arg_ptr(ctx, argv[(i)], &name)) \
+	return JS_EXCEPTION
+#define ARG_SIZE(i, entry, name)                      \
+	uint32_t name;                                \
+	if (arg_size(ctx, (entry), argv[(i)], &name)) \
 	return JS_EXCEPTION
 /* NOLINTEND(bugprone-macro-parentheses) */
 
@@ -201,18 +230,75 @@ static uint32_t dispatch_peer(js_vm *vm, uint64_t contract_id, uint32_t min_vers
 	return code;
 }
 
+/* A guarded caller's args and out must be its own memory, as large as the
+ * callee's layout when the callee is a JS function that declares one (a
+ * native callee's reads are its own contract's; at least one byte). */
+static bool may_pass(JSContext *ctx, const char *entry, const void *args, void *out,
+                     const js_layout *callee)
+{
+	size_t a = callee ? callee->args : 1, o = callee ? callee->out : 1;
+	return (!args || !a || may(ctx, entry, args, a, false)) &&
+	       (!out || !o || may(ctx, entry, out, o, true));
+}
+
+/* The StringView/Buffer results a guarded caller names (out offsets): the
+ * callee's host-allocated bytes become blocks of the caller, which it reads
+ * and then frees with free(ptr, len, 1). */
+static int adopt_views(JSContext *ctx, js_vm *vm, JSValueConst offsets, void *out)
+{
+	if (JS_IsUndefined(offsets) || !out)
+		return 0;
+	JSValue n = JS_GetPropertyStr(ctx, offsets, "length");
+	uint32_t count;
+	int st = JS_IsException(n) ? -1 : arg_size(ctx, "dispatchPeer", n, &count);
+	JS_FreeValue(ctx, n);
+	for (uint32_t i = 0; st == 0 && i < count && i < 64; i++) {
+		JSValue v = JS_GetPropertyUint32(ctx, offsets, i);
+		uint32_t off;
+		st = JS_IsException(v) ? -1 : arg_size(ctx, "dispatchPeer", v, &off);
+		JS_FreeValue(ctx, v);
+		pp_string_view view;
+		uint8_t *at = (uint8_t *)out + off;
+		if (st == 0 && !may(ctx, "dispatchPeer", at, sizeof view, false))
+			st = -1;
+		if (st != 0)
+			break;
+		memcpy(&view, at, sizeof view);
+		if (view.ptr && view.len && !pp_js_guard_add_block(vm, (void *)view.ptr, view.len))
+			st = (JS_ThrowOutOfMemory(ctx), -1);
+	}
+	return st;
+}
+
 static JSValue b_dispatch_peer(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
 	(void)this_val;
-	(void)argc;
+	js_vm *vm = vm_of(ctx);
 	ARG_U32(0, lo);
 	ARG_U32(1, hi);
 	ARG_U32(2, min_ver);
 	ARG_U32(3, fn_id);
 	ARG_PTR(4, args);
 	ARG_PTR(5, out);
-	return JS_NewUint32(ctx,
-	                    dispatch_peer(vm_of(ctx), join(lo, hi), min_ver, fn_id, args, out));
+	if (vm->guard.on) {
+		const js_layout *callee = NULL;
+		pp_tstate *ts = pp__read_lock(vm->rt);
+		const pp_host_api *h = vm->host;
+		if (ts) {
+			const pp_guest_contract_interface *iface = h->resolve_guest_contract(
+			        h, h->find_guest_contract(h, join(lo, hi), min_ver));
+			callee = iface ? pp_js_layout_of(iface, fn_id) : NULL;
+			js_layout copy = callee ? *callee : (js_layout){0, 0, false};
+			pp__read_unlock(ts);
+			callee = callee ? &copy : NULL;
+			if (!may_pass(ctx, "dispatchPeer", args, out, callee))
+				return JS_EXCEPTION;
+		}
+	}
+	uint32_t code = dispatch_peer(vm, join(lo, hi), min_ver, fn_id, args, out);
+	if (code == PP_OK && argc > 6 && vm->guard.on && adopt_views(ctx, vm, argv[6], out) < 0)
+		return JS_EXCEPTION;
+	return JS_NewUint32(ctx, code);
 }
 
 /* resolve the host interface -> get an instance -> dispatch native or VM with
@@ -264,29 +350,82 @@ static JSValue b_call_host_contract(JSContext *ctx, JSValueConst this_val, int a
 	ARG_U32(3, fn_id);
 	ARG_PTR(4, args);
 	ARG_PTR(5, out);
-	return JS_NewUint32(
-	        ctx, call_host_contract(vm_of(ctx), join(lo, hi), min_ver, fn_id, args, out));
+	js_vm *vm = vm_of(ctx);
+	if (vm->guard.on && !may_pass(ctx, "callHostContract", args, out, NULL))
+		return JS_EXCEPTION;
+	uint32_t code = call_host_contract(vm, join(lo, hi), min_ver, fn_id, args, out);
+	if (code == PP_OK && argc > 6 && vm->guard.on && adopt_views(ctx, vm, argv[6], out) < 0)
+		return JS_EXCEPTION;
+	return JS_NewUint32(ctx, code);
 }
 
 /* ---- Memory --------------------------------------------------------------- */
+
+/* Host memory the bundle takes counts against its VM's memory limit, with
+ * its JS heap and what the current call took from arenas: past it, an out
+ * of memory error (which fails the call unless caught), not a host
+ * allocation. The heap's own limit is lowered by what blocks hold, and
+ * blocks leave it a reserve: a bundle holding all it may can still run the
+ * code that frees. */
+static bool within_limit(js_vm *vm, uint32_t size)
+{
+	size_t limit = vm->memory_bytes;
+	size_t reserve = limit / 16 < (256u << 10) ? limit / 16 : (256u << 10);
+	size_t held = JS_GetMemoryInUse(vm->qrt) + vm->guard.block_bytes + vm->call_bytes + reserve;
+	if (held > limit || size > limit - held) {
+		JS_ThrowOutOfMemory(vm->ctx);
+		return false;
+	}
+	return true;
+}
+
+static void heap_limit_follows_blocks(js_vm *vm)
+{
+	size_t b = vm->guard.block_bytes;
+	JS_SetMemoryLimit(vm->qrt, b < vm->memory_bytes ? vm->memory_bytes - b : 1);
+}
 
 static JSValue b_alloc(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
 	(void)this_val;
 	(void)argc;
-	ARG_U32(0, size);
-	const pp_host_api *h = vm_of(ctx)->host;
-	return split(ctx, (uint64_t)(uintptr_t)h->alloc(h, size, 1));
+	js_vm *vm = vm_of(ctx);
+	ARG_SIZE(0, "alloc", size);
+	if (!within_limit(vm, size))
+		return JS_EXCEPTION;
+	const pp_host_api *h = vm->host;
+	void *p = h->alloc(h, size, 1);
+	if (p && !pp_js_guard_add_block(vm, p, size)) {
+		h->free(h, p, size, 1);
+		return JS_ThrowOutOfMemory(ctx);
+	}
+	if (p)
+		heap_limit_follows_blocks(vm);
+	return split(ctx, (uint64_t)(uintptr_t)p);
 }
 
+/* Bytes for the caller: from the call's arena (only the call's own, when
+ * guarded), or with no arena from the host, the caller freeing them. They
+ * are the guest's until the call ends. */
 static JSValue b_arena_alloc(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
 	(void)this_val;
 	(void)argc;
-	ARG_U32(0, size);
+	js_vm *vm = vm_of(ctx);
+	ARG_SIZE(0, "arenaAlloc", size);
 	ARG_PTR(1, arena);
-	const pp_host_api *h = vm_of(ctx)->host;
+	if (vm->guard.on && arena && arena != vm->call_arena) {
+		pp_js_guard_access(vm, "arenaAlloc", (uintptr_t)arena, sizeof(pp_call_arena), true);
+		return JS_EXCEPTION;
+	}
+	if (!within_limit(vm, size))
+		return JS_EXCEPTION;
+	const pp_host_api *h = vm->host;
 	void *p = arena ? pp_call_arena_alloc(arena, size, 1) : h->alloc(h, size, 1);
+	if (p) {
+		vm->call_bytes += size;
+		pp_js_guard_arena_block(vm, p, size);
+	}
 	return split(ctx, (uint64_t)(uintptr_t)p);
 }
 
@@ -294,15 +433,22 @@ static JSValue b_free(JSContext *ctx, JSValueConst this_val, int argc, JSValueCo
 {
 	(void)this_val;
 	(void)argc;
+	js_vm *vm = vm_of(ctx);
 	uint64_t lo, hi;
 	if (arg_u64(ctx, argv[0], &lo) || arg_u64(ctx, argv[1], &hi))
 		return JS_EXCEPTION;
-	ARG_U32(2, size);
+	ARG_SIZE(2, "free", size);
 	ARG_U32(3, align);
 	void *p = (void *)(uintptr_t)(hi << 32 | (uint32_t)lo);
-	const pp_host_api *h = vm_of(ctx)->host;
-	if (p)
-		h->free(h, p, size, align);
+	if (!p)
+		return JS_UNDEFINED;
+	int ours = pp_js_guard_take_block(vm, "free", p, size);
+	if (ours < 0)
+		return JS_EXCEPTION;
+	const pp_host_api *h = vm->host;
+	h->free(h, p, size, align);
+	if (ours)
+		heap_limit_follows_blocks(vm);
 	return JS_UNDEFINED;
 }
 
@@ -336,23 +482,25 @@ static JSValue b_log(JSContext *ctx, JSValueConst this_val, int argc, JSValueCon
 
 /* ---- Raw reads and writes (0 reads as 0; writes to 0 do nothing) ---------- */
 
-#define READER(fname, type, make)                                                                 \
+#define READER(fname, entry, type, make)                                                          \
 	static JSValue fname(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) \
 	{                                                                                         \
 		(void)this_val;                                                                   \
 		(void)argc;                                                                       \
 		ARG_PTR(0, p);                                                                    \
+		if (!may(ctx, entry, p, sizeof(type), false))                                     \
+			return JS_EXCEPTION;                                                      \
 		type v = 0;                                                                       \
 		if (p)                                                                            \
 			memcpy(&v, p, sizeof v);                                                  \
 		return make(ctx, v);                                                              \
 	}
 
-READER(b_read_i32, int32_t, JS_NewInt32)
-READER(b_read_u32, uint32_t, JS_NewUint32)
-READER(b_read_f32, float, JS_NewFloat64)
-READER(b_read_f64, double, JS_NewFloat64)
-READER(b_read_byte, uint8_t, JS_NewInt32)
+READER(b_read_i32, "readI32", int32_t, JS_NewInt32)
+READER(b_read_u32, "readU32", uint32_t, JS_NewUint32)
+READER(b_read_f32, "readF32", float, JS_NewFloat64)
+READER(b_read_f64, "readF64", double, JS_NewFloat64)
+READER(b_read_byte, "readByte", uint8_t, JS_NewInt32)
 
 static JSValue b_write_i32(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
@@ -360,7 +508,7 @@ static JSValue b_write_i32(JSContext *ctx, JSValueConst this_val, int argc, JSVa
 	(void)argc;
 	ARG_PTR(0, p);
 	int32_t v;
-	if (JS_ToInt32(ctx, &v, argv[1]))
+	if (JS_ToInt32(ctx, &v, argv[1]) || !may(ctx, "writeI32", p, sizeof v, true))
 		return JS_EXCEPTION;
 	if (p)
 		memcpy(p, &v, sizeof v);
@@ -376,6 +524,8 @@ static JSValue b_write_u32(JSContext *ctx, JSValueConst this_val, int argc, JSVa
 	if (arg_u64(ctx, argv[1], &wide))
 		return JS_EXCEPTION;
 	uint32_t v = (uint32_t)wide;
+	if (!may(ctx, "writeU32", p, sizeof v, true))
+		return JS_EXCEPTION;
 	if (p)
 		memcpy(p, &v, sizeof v);
 	return JS_UNDEFINED;
@@ -387,6 +537,8 @@ static JSValue b_write_byte(JSContext *ctx, JSValueConst this_val, int argc, JSV
 	(void)argc;
 	ARG_PTR(0, p);
 	ARG_U32(1, v);
+	if (!may(ctx, "writeByte", p, 1, true))
+		return JS_EXCEPTION;
 	if (p)
 		*(uint8_t *)p = (uint8_t)v;
 	return JS_UNDEFINED;
@@ -398,7 +550,7 @@ static JSValue b_write_f64(JSContext *ctx, JSValueConst this_val, int argc, JSVa
 	(void)argc;
 	ARG_PTR(0, p);
 	double v;
-	if (JS_ToFloat64(ctx, &v, argv[1]))
+	if (JS_ToFloat64(ctx, &v, argv[1]) || !may(ctx, "writeF64", p, sizeof v, true))
 		return JS_EXCEPTION;
 	if (p)
 		memcpy(p, &v, sizeof v);
@@ -414,6 +566,8 @@ static JSValue b_write_f32(JSContext *ctx, JSValueConst this_val, int argc, JSVa
 	if (JS_ToFloat64(ctx, &d, argv[1]))
 		return JS_EXCEPTION;
 	float v = (float)d;
+	if (!may(ctx, "writeF32", p, sizeof v, true))
+		return JS_EXCEPTION;
 	if (p)
 		memcpy(p, &v, sizeof v);
 	return JS_UNDEFINED;
@@ -424,7 +578,9 @@ static JSValue b_read_memory(JSContext *ctx, JSValueConst this_val, int argc, JS
 	(void)this_val;
 	(void)argc;
 	ARG_PTR(0, p);
-	ARG_U32(1, len);
+	ARG_SIZE(1, "readMemory", len);
+	if (!may(ctx, "readMemory", p, len, false))
+		return JS_EXCEPTION;
 	JSValue a = JS_NewArray(ctx);
 	if (JS_IsException(a) || !p)
 		return a;
@@ -445,7 +601,9 @@ static JSValue f_read_string(JSContext *ctx, JSValueConst this_val, int argc, JS
 	(void)this_val;
 	(void)argc;
 	ARG_PTR(0, p);
-	ARG_U32(1, len);
+	ARG_SIZE(1, "fast.readString", len);
+	if (!may(ctx, "fast.readString", p, len, false))
+		return JS_EXCEPTION;
 	return JS_NewStringLen(ctx, p ? p : "", p ? len : 0);
 }
 
@@ -469,13 +627,17 @@ static JSValue f_write_string(JSContext *ctx, JSValueConst this_val, int argc, J
 	(void)this_val;
 	(void)argc;
 	ARG_PTR(0, p);
-	ARG_U32(1, cap);
+	ARG_SIZE(1, "fast.writeString", cap);
 	size_t len;
 	const char *s = JS_ToCStringLen(ctx, &len, argv[2]);
 	if (!s)
 		return JS_EXCEPTION;
 	if (len > cap)
 		len = cap;
+	if (!may(ctx, "fast.writeString", p, len, true)) {
+		JS_FreeCString(ctx, s);
+		return JS_EXCEPTION;
+	}
 	if (p && len)
 		memcpy(p, s, len);
 	JS_FreeCString(ctx, s);
@@ -488,7 +650,9 @@ static JSValue f_read_bytes(JSContext *ctx, JSValueConst this_val, int argc, JSV
 	(void)this_val;
 	(void)argc;
 	ARG_PTR(0, p);
-	ARG_U32(1, len);
+	ARG_SIZE(1, "fast.readBytes", len);
+	if (!may(ctx, "fast.readBytes", p, len, false))
+		return JS_EXCEPTION;
 	static const uint8_t none[1];
 	JSValue ab = JS_NewArrayBufferCopy(ctx, p && len ? (const uint8_t *)p : none, p ? len : 0);
 	if (JS_IsException(ab))
@@ -507,7 +671,7 @@ static JSValue f_write_bytes(JSContext *ctx, JSValueConst this_val, int argc, JS
 	(void)this_val;
 	(void)argc;
 	ARG_PTR(0, p);
-	ARG_U32(1, cap);
+	ARG_SIZE(1, "fast.writeBytes", cap);
 	size_t len = 0, off = 0, per = 0, size = 0;
 	uint8_t *src = JS_GetArrayBuffer(ctx, &size, argv[2]);
 	if (src) {
@@ -526,6 +690,8 @@ static JSValue f_write_bytes(JSContext *ctx, JSValueConst this_val, int argc, JS
 	}
 	if (len > cap)
 		len = cap;
+	if (!may(ctx, "fast.writeBytes", p, len, true))
+		return JS_EXCEPTION;
 	if (p && len)
 		memcpy(p, src, len);
 	return JS_NewFloat64(ctx, p ? (double)len : 0);

@@ -363,7 +363,7 @@ static char *text_printf(const char *fmt, ...)
  * thrown `code`): an integer in [0, 2^32). Anything else — NaN, Infinity,
  * 0.5, -1, 2^40, a string — is refused, never converted: wrapping would turn
  * 2^32 into PP_OK and 2^32+5 into PP_ERR_STALE_HANDLE. */
-static bool status_value(JSValueConst v, uint32_t *out)
+static bool exact_u32(JSValueConst v, uint32_t *out)
 {
 	int tag = JS_VALUE_GET_TAG(v);
 	if (tag == JS_TAG_INT && JS_VALUE_GET_INT(v) >= 0) {
@@ -420,7 +420,7 @@ static uint32_t thrown_status(JSContext *ctx)
 	uint32_t code = 0;
 	if (JS_IsObject(exc)) {
 		JSValue v = JS_GetPropertyStr(ctx, exc, "code");
-		if (!status_value(v, &code))
+		if (!exact_u32(v, &code))
 			code = 0;
 		JS_FreeValue(ctx, v);
 	}
@@ -491,6 +491,30 @@ static void call_failure(js_vm *vm, uint32_t code, const char *failure, pp_abi_e
 	err->message = (pp_string_view){(const uint8_t *)m, strlen(m)};
 }
 
+/* A call's guarded regions: its args and out (the sizes its layout gives;
+ * a typed function's guest never sees them), and its arena. */
+static void guard_begin(js_vm *vm, pp_call_arena *arena, const void *args, size_t args_len,
+                        void *out, size_t out_len)
+{
+	vm->call_arena = arena;
+	vm->call_bytes = 0;
+	pp_js_guard_begin(vm, args, args_len, out, out_len);
+}
+
+/* A violation in the call fails it, whatever the guest made of the
+ * RangeError: PP_ERR_INVALID_POINTER with the violation as its message. */
+static uint32_t guard_end(js_vm *vm, uint32_t code, char **failure)
+{
+	vm->call_arena = NULL;
+	vm->call_bytes = 0;
+	char *v = pp_js_guard_end(vm);
+	if (!v)
+		return code;
+	free(*failure);
+	*failure = v;
+	return PP_ERR_INVALID_POINTER;
+}
+
 /* vm.call: functions[fn_id](impl, args_ptr, out_ptr, arena_ptr, bridge), or
  * for a typed function, functions[fn_id](impl, ...params). */
 static void js_call(pp_vm_loader_data ld, pp_guest_contract_instance inst, uint32_t fn_id,
@@ -514,21 +538,26 @@ static void js_call(pp_vm_loader_data ld, pp_guest_contract_instance inst, uint3
 		 * it cannot be mistaken for another. The reference's code. */
 		code = PP_ERR_FUNCTION_NOT_AVAILABLE;
 	} else if (c->sigs && c->sigs[fn_id].typed) {
+		guard_begin(vm, arena, NULL, 0, NULL, 0);
 		code = call_typed(vm, c, fn_id, *impl, args, out, arena, &failure);
+		code = guard_end(vm, code, &failure);
 	} else {
 		JSContext *ctx = vm->ctx;
+		const js_layout *l = &c->layouts[fn_id];
+		guard_begin(vm, arena, args, l->args, out, l->out);
 		JSValue argv[5] = {*impl, number_ptr(ctx, args), number_ptr(ctx, out),
 		                   number_ptr(ctx, arena), vm->bridge};
 		JSValue ret = JS_Call(ctx, c->functions[fn_id], JS_UNDEFINED, 5, argv);
 		if (JS_IsException(ret)) {
 			code = exception_code(vm, &failure);
-		} else if (!status_value(ret, &code)) {
+		} else if (!exact_u32(ret, &code)) {
 			char shown[80];
 			describe_value(ctx, ret, shown, sizeof shown);
 			failure = text_printf("returned %s; " STATUS_RULE, shown);
 			code = PP_ERR_GENERIC;
 		}
 		JS_FreeValue(ctx, ret);
+		code = guard_end(vm, code, &failure);
 	}
 	vm_leave(vm);
 	/* Log outside the VM: the host's logger never runs under our lock. */
@@ -575,10 +604,14 @@ static void js_create_instance(pp_vm_loader_data ld, const pp_host_api *host, co
 	}
 	JSValue argv[3] = {vm->bridge, JS_NewFloat64(vm->ctx, vm->host_lo),
 	                   JS_NewFloat64(vm->ctx, vm->host_hi)};
+	guard_begin(vm, NULL, NULL, 0, NULL, 0);
 	JSValue impl = JS_Call(vm->ctx, c->factory, JS_UNDEFINED, 3, argv);
 	char *failure = NULL;
-	if (JS_IsException(impl)) {
+	if (JS_IsException(impl))
 		code = exception_code(vm, &failure);
+	code = guard_end(vm, code, &failure);
+	if (code != PP_OK) {
+		JS_FreeValue(vm->ctx, impl);
 	} else {
 		/* Unique in the runtime, never reused: an id from a replaced
 		 * version can never name an instance of the new one. */
@@ -598,6 +631,8 @@ static void js_create_instance(pp_vm_loader_data ld, const pp_host_api *host, co
 		snprintf(why, sizeof why, "the factory stopped after its CPU limit of %llu ms",
 		         (unsigned long long)(vm->cpu_budget_ns / 1000000u));
 		create_failed(vm, c, code, why, err);
+	} else if (code == PP_ERR_INVALID_POINTER) {
+		create_failed(vm, c, code, failure, err);
 	} else if (code != PP_OK) {
 		char *why =
 		        text_printf("the factory failed: %s", failure ? failure : "out of memory");
@@ -648,6 +683,7 @@ static void contract_free(js_vm *vm, js_contract *c)
 	for (uint32_t i = 0; c->sigs && i < c->fn_count; i++)
 		pp_js_sig_free(ctx, &c->sigs[i]);
 	free(c->sigs);
+	free(c->layouts);
 	free(c->name);
 }
 
@@ -657,6 +693,7 @@ static void vm_free(js_vm *vm)
 		return;
 	if (vm->watched.check)
 		pp__watchdog_remove(vm->rt, &vm->watched);
+	pp_js_guard_free(vm); /* a guarded bundle's live blocks go with it */
 	if (vm->ctx) {
 		JS_UpdateStackTop(vm->qrt);
 		for (size_t i = 0; i < vm->contract_count; i++)
@@ -719,6 +756,13 @@ static js_vm *vm_new(pp_runtime *rt, const pp_bundle_source *src)
 	JS_SetMaxStackSize(vm->qrt, src->js.stack_bytes);
 	JS_SetInterruptHandler(vm->qrt, interrupt_handler, vm);
 	JS_SetContextOpaque(vm->ctx, vm);
+	vm->memory_mode = src->js.memory_mode;
+	/* required: checked from the first line of the bundle on */
+	vm->guard.on = vm->memory_mode == PP_JS_MEMORY_GUARDED;
+	if (!pp_js_guard_init(&vm->guard)) {
+		vm_free(vm);
+		return NULL;
+	}
 	vm->watched.period_ns = watch_period_ns(vm->cpu_budget_ns);
 	vm->watched.check = vm_watch;
 	if (pp__watchdog_add(rt, &vm->watched) != PP_OK) {
@@ -832,6 +876,75 @@ static pp_status get_prop(js_vm *vm, const js_source *s, JSValueConst obj, const
 	char what[96];
 	snprintf(what, sizeof what, "reading '%s' of a registration", name);
 	return load_exception(vm, s, PP_ERR_INIT_FAILED, what);
+}
+
+/* A byte count the guest declares: an integer in [0, 2^31). */
+static bool layout_size(JSContext *ctx, JSValueConst obj, const char *name, uint32_t *out,
+                        char *why, size_t cap)
+{
+	JSValue v = JS_GetPropertyStr(ctx, obj, name);
+	if (JS_IsException(v))
+		return false;
+	uint32_t n = 0;
+	bool ok = exact_u32(v, &n) && n < (1u << 31);
+	if (!ok) {
+		char shown[80];
+		describe_value(ctx, v, shown, sizeof shown);
+		snprintf(why, cap, "%s is %s, not a byte count (an integer in 0 .. 2^31-1)", name,
+		         shown);
+	}
+	JS_FreeValue(ctx, v);
+	*out = n;
+	return ok;
+}
+
+/* Each function's layout: from its typed signature, else from the
+ * registration's `interface.layouts[i] = { args: bytes, out: bytes }` (a
+ * polyplug-c extension the reference ignores), else unknown. */
+static pp_status read_layouts(js_vm *vm, const js_source *s, JSValueConst iface, js_contract *c)
+{
+	JSContext *ctx = vm->ctx;
+	c->layouts = calloc((size_t)c->fn_count + 1, sizeof *c->layouts);
+	if (!c->layouts)
+		return pp__error(vm->rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+	JSValue all;
+	pp_status st = get_prop(vm, s, iface, "layouts", &all);
+	bool given = st == PP_OK && !JS_IsUndefined(all) && !JS_IsNull(all);
+	if (given && !JS_IsArray(ctx, all))
+		st = pp__error(vm->rt, PP_ERR_INIT_FAILED,
+		               "bundle '%s' (%s): contract '%s': interface.layouts is not an array",
+		               vm->bundle, s->file, c->name);
+	for (uint32_t i = 0; st == PP_OK && i < c->fn_count; i++) {
+		js_layout *l = &c->layouts[i];
+		if (c->sigs && c->sigs[i].typed) {
+			*l = (js_layout){c->sigs[i].args_size, c->sigs[i].out_size, true};
+			continue;
+		}
+		if (!given)
+			continue;
+		JSValue spec = JS_GetPropertyUint32(ctx, all, i);
+		char why[160] = "";
+		if (JS_IsException(spec)) {
+			spec = JS_UNDEFINED;
+			st = load_exception(vm, s, PP_ERR_INIT_FAILED, "reading interface.layouts");
+		} else if (JS_IsObject(spec)) {
+			if (layout_size(ctx, spec, "args", &l->args, why, sizeof why) &&
+			    layout_size(ctx, spec, "out", &l->out, why, sizeof why))
+				l->known = true;
+			else if (!*why)
+				st = load_exception(vm, s, PP_ERR_INIT_FAILED,
+				                    "reading interface.layouts");
+		} else if (!JS_IsUndefined(spec) && !JS_IsNull(spec)) {
+			snprintf(why, sizeof why, "it is not an object { args, out }");
+		}
+		if (st == PP_OK && *why)
+			st = pp__error(vm->rt, PP_ERR_INIT_FAILED,
+			               "bundle '%s' (%s): contract '%s': interface.layouts[%u]: %s",
+			               vm->bundle, s->file, c->name, i, why);
+		JS_FreeValue(ctx, spec);
+	}
+	JS_FreeValue(ctx, all);
+	return st;
 }
 
 /* obj[name] read the way the reference reads u32 fields: `f64 as u32`
@@ -995,6 +1108,8 @@ static pp_status read_registration(js_vm *vm, const js_source *s, JSValueConst e
 		goto done;
 	}
 	st = read_signatures(vm, s, iface, c);
+	if (st == PP_OK)
+		st = read_layouts(vm, s, iface, c);
 	if (st != PP_OK)
 		goto done;
 	JSValue argv[3] = {vm->bridge, JS_NewFloat64(ctx, vm->host_lo),
@@ -1021,9 +1136,12 @@ done:
  * whatever runs under the limit again. A side effect: `eval` is always the
  * global (indirect) eval. */
 
-static void limit_lifted(js_vm *vm, bool lifted)
+void pp_js_heap_limit(js_vm *vm, bool lifted)
 {
-	JS_SetMemoryLimit(vm->qrt, lifted ? (size_t)-1 : vm->memory_bytes);
+	size_t b = vm->guard.block_bytes;
+	JS_SetMemoryLimit(vm->qrt, lifted                 ? (size_t)-1
+	                           : b < vm->memory_bytes ? vm->memory_bytes - b
+	                                                  : 1);
 }
 
 static JSValue parse_eval(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
@@ -1036,10 +1154,10 @@ static JSValue parse_eval(JSContext *ctx, JSValueConst this_val, int argc, JSVal
 	const char *src = JS_ToCStringLen(ctx, &len, argv[0]);
 	if (!src)
 		return JS_EXCEPTION;
-	limit_lifted(vm, true);
+	pp_js_heap_limit(vm, true);
 	JSValue fn =
 	        JS_Eval(ctx, src, len, "<eval>", JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY);
-	limit_lifted(vm, false);
+	pp_js_heap_limit(vm, false);
 	JS_FreeCString(ctx, src);
 	return JS_IsException(fn) ? fn : JS_EvalFunction(ctx, fn);
 }
@@ -1062,9 +1180,9 @@ static JSValue parse_function(JSContext *ctx, JSValueConst this_val, int argc, J
 			return JS_EXCEPTION;
 		}
 	}
-	limit_lifted(vm, true);
+	pp_js_heap_limit(vm, true);
 	JSValue fn = JS_Call(ctx, data[0], JS_UNDEFINED, argc, (JSValueConst *)strs);
-	limit_lifted(vm, false);
+	pp_js_heap_limit(vm, false);
 	for (int i = 0; i < argc; i++)
 		JS_FreeValue(ctx, strs[i]);
 	return fn;
@@ -1138,10 +1256,10 @@ static pp_status run_init(js_vm *vm, const pp_bundle_source *src, const js_sourc
 		        vm->bundle, s->file, s->len, vm->memory_bytes);
 		goto done;
 	}
-	JS_SetMemoryLimit(vm->qrt, (size_t)-1);
+	pp_js_heap_limit(vm, true);
 	JSValue fn = JS_Eval(ctx, s->code, s->len, s->file,
 	                     JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY);
-	JS_SetMemoryLimit(vm->qrt, vm->memory_bytes);
+	pp_js_heap_limit(vm, false);
 	if (JS_IsException(fn)) {
 		st = load_exception(vm, s, PP_ERR_LOAD_FAILED, "compiling the bundle");
 		goto done;
@@ -1185,7 +1303,7 @@ static pp_status run_init(js_vm *vm, const pp_bundle_source *src, const js_sourc
 	if ((st = get_prop(vm, s, abi_err, "code", &cv)) != PP_OK)
 		goto done;
 	uint32_t code = PP_OK;
-	bool valid = JS_IsUndefined(cv) || JS_IsNull(cv) || status_value(cv, &code);
+	bool valid = JS_IsUndefined(cv) || JS_IsNull(cv) || exact_u32(cv, &code);
 	if (!valid) {
 		char shown[80];
 		describe_value(ctx, cv, shown, sizeof shown);
@@ -1258,6 +1376,25 @@ done:
 	return st;
 }
 
+/* Guarded or compat, once the functions are known (see PP_JS_MEMORY_*). */
+static pp_status choose_memory_mode(js_vm *vm, const js_source *s)
+{
+	const js_contract *lacking = NULL;
+	uint32_t fn = 0;
+	for (size_t i = 0; i < vm->contract_count && !lacking; i++)
+		for (fn = 0; fn < vm->contracts[i].fn_count && !lacking; fn++)
+			if (!vm->contracts[i].layouts[fn].known)
+				lacking = &vm->contracts[i];
+	if (lacking && vm->memory_mode == PP_JS_MEMORY_GUARDED)
+		return pp__error(vm->rt, PP_ERR_LOAD_FAILED,
+		                 "bundle '%s' (%s): guarded memory is required, but function %u of "
+		                 "contract '%s' has neither a typed signature nor a layout "
+		                 "(interface.layouts[%u] = { args, out })",
+		                 vm->bundle, s->file, fn - 1, lacking->name, fn - 1);
+	vm->guard.on = vm->memory_mode != PP_JS_MEMORY_COMPAT && !lacking;
+	return PP_OK;
+}
+
 /* Registers every contract through the host table, so the runtime stages
  * them for this bundle; any refusal fails the whole load. */
 static pp_status register_contracts(js_vm *vm, const js_source *s)
@@ -1308,8 +1445,16 @@ static pp_status js_load(pp_runtime *rt, const pp_loader *self, const pp_bundle_
 		                 "bundle '%s': cannot create a QuickJS runtime", src->name);
 	}
 	vm_enter(vm);
+	guard_begin(vm, NULL, NULL, 0, NULL, 0);
 	st = run_init(vm, src, &s);
+	char *violation = NULL;
+	if (guard_end(vm, PP_OK, &violation) != PP_OK && st == PP_OK)
+		st = pp__error(rt, PP_ERR_INVALID_POINTER, "bundle '%s' (%s): loading: %s",
+		               src->name, s.file, violation);
+	free(violation);
 	vm_leave(vm);
+	if (st == PP_OK)
+		st = choose_memory_mode(vm, &s);
 	if (st == PP_OK)
 		st = register_contracts(vm, &s);
 	source_free(&s);
@@ -1364,3 +1509,11 @@ const pp_loader pp_js_loader = {
         .owns = NULL,
         .userdata = NULL,
 };
+
+const js_layout *pp_js_layout_of(const pp_guest_contract_interface *iface, uint32_t fn)
+{
+	if (iface->dispatch_type != PP_DISPATCH_VM || iface->dispatch.vm.call != js_call)
+		return NULL;
+	const js_contract *c = iface->dispatch.vm.loader_data.data;
+	return fn < c->fn_count && c->layouts[fn].known ? &c->layouts[fn] : NULL;
+}

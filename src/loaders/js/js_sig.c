@@ -263,6 +263,8 @@ bool pp_js_sig_read(JSContext *ctx, JSValueConst spec, js_sig *sig, char *why, s
 	}
 	sig->nparams = (uint8_t)n;
 	sig->result = r;
+	sig->args_size = (uint32_t)offset;
+	sig->out_size = r.kind == T_VOID ? 0 : (uint32_t)type_size(sig, r);
 	JSValue method = JS_GetPropertyStr(ctx, spec, "method");
 	if (JS_IsString(method)) {
 		sig->method = JS_ValueToAtom(ctx, method);

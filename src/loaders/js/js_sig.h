@@ -53,7 +53,8 @@ typedef struct js_sig {
 	bool typed; /* false: the function takes the reference's raw arguments */
 	bool has_arena;
 	uint16_t arena_offset;
-	uint8_t nparams; /* Arena included */
+	uint8_t nparams;              /* Arena included */
+	uint32_t args_size, out_size; /* bytes the args struct and the result use */
 	js_type result;
 	js_type types[PP_JS_SIG_MAX_PARAMS];
 	uint16_t offsets[PP_JS_SIG_MAX_PARAMS];

@@ -13,6 +13,55 @@
 
 typedef struct js_vm js_vm;
 
+/* ---- Guarded memory (js_guard.c) ---- */
+
+enum { JS_REGION_ARGS, JS_REGION_OUT, JS_REGION_ARENA, JS_REGION_BLOCK };
+#define JS_REGION_WRITABLE 1u
+
+/* Memory a guest was given: [base, base + len). */
+typedef struct js_region {
+	uintptr_t base;
+	size_t len;
+	uint8_t kind;  /* JS_REGION_* */
+	uint8_t flags; /* JS_REGION_WRITABLE */
+} js_region;
+
+typedef struct js_guard {
+	bool on;         /* guarded: every bridge memory access is checked */
+	js_region *call; /* the current call's regions */
+	size_t call_n, call_cap;
+	js_region *blocks; /* live alloc blocks, sorted by base */
+	size_t block_n, block_cap;
+	size_t block_bytes; /* their total, counted against the memory limit */
+	char *violation;    /* the current call's first violation, or NULL */
+} js_guard;
+
+bool pp_js_guard_init(js_guard *g);
+/* Starts a call's regions (args read-only, out writable; NULL or 0: none). */
+void pp_js_guard_begin(js_vm *vm, const void *args, size_t args_len, void *out, size_t out_len);
+/* Ends the call's regions; returns its violation message (malloc'd) or NULL. */
+char *pp_js_guard_end(js_vm *vm);
+/* May the guest touch [addr, addr + len)? Always in compat mode; in guarded
+ * mode only inside its regions, else false with a RangeError pending. */
+bool pp_js_guard_access(js_vm *vm, const char *entry, uintptr_t addr, size_t len, bool write);
+void pp_js_guard_arena_block(js_vm *vm, void *p, size_t len);
+/* Refuses a size that is not an integer in [0, 2^32) (pending). */
+void pp_js_guard_bad_size(js_vm *vm, const char *entry, double d);
+/* Tracks a block as the bundle's (false: out of memory). */
+bool pp_js_guard_add_block(js_vm *vm, void *p, size_t len);
+/* Untracks the block at p of len bytes: 1 if it was the bundle's, 0 if not
+ * (compat: the caller frees it anyway), -1 on a guarded violation (pending). */
+int pp_js_guard_take_block(js_vm *vm, const char *entry, void *p, size_t len);
+/* Frees what a guarded bundle still holds, and the tables. */
+void pp_js_guard_free(js_vm *vm);
+
+/* What a function's args and out blocks hold, when known (a typed
+ * signature, or a layout the registration declared). */
+typedef struct js_layout {
+	uint32_t args, out;
+	bool known;
+} js_layout;
+
 /* Live per-instance impl objects of one contract, keyed by instance id. */
 typedef struct js_instance_map {
 	uint64_t *keys; /* 0 = empty, UINT64_MAX = deleted */
@@ -30,7 +79,8 @@ typedef struct js_contract {
 	char *name;
 	uint32_t fn_count;
 	JSValue *functions;
-	js_sig *sigs; /* typed signature per function, or NULL if none has one */
+	js_sig *sigs;       /* typed signature per function, or NULL if none has one */
+	js_layout *layouts; /* per function */
 	JSValue factory;
 	JSValue default_impl;
 	js_instance_map instances; /* ids from the runtime's next_instance_id */
@@ -68,6 +118,11 @@ struct js_vm {
 	uint64_t call_started_ns; /* 0 until the first poll of the current call */
 	bool interrupted;
 
+	js_guard guard;
+	uint32_t memory_mode;      /* PP_JS_MEMORY_*, as the load resolved it */
+	pp_call_arena *call_arena; /* the current call's (guarded arenaAlloc takes no other) */
+	size_t call_bytes;         /* arena bytes the current call took */
+
 	js_contract *contracts;
 	size_t contract_count;
 	pp_retired retired; /* its teardown, a grace period after its release */
@@ -77,6 +132,12 @@ struct js_vm {
 JSValue pp_js_bridge_new(js_vm *vm);
 
 /* js_loader.c */
+/* Sets QuickJS's heap limit: the VM's limit less what its alloc blocks hold,
+ * or none while the loader parses (lifted). */
+void pp_js_heap_limit(js_vm *vm, bool lifted);
+/* The layout of fn of a contract served by this loader, or NULL when iface is
+ * another loader's or the layout is unknown. */
+const js_layout *pp_js_layout_of(const pp_guest_contract_interface *iface, uint32_t fn);
 /* The message and stack of the pending exception, as one malloc'd string. */
 char *pp_js_exception_text(JSContext *ctx);
 

@@ -1,0 +1,222 @@
+/*
+ * js_guard.c — guarded memory: what host memory a JS bundle may touch.
+ *
+ * The bridge takes raw addresses (as the reference's does). In a guarded
+ * bundle every bridge entry point that touches memory checks the whole
+ * access against the regions the guest was given:
+ *
+ *   - during a call: the args block (read-only) and the out block, sized by
+ *     the function's typed signature or its declared layout, and every
+ *     block arenaAlloc handed out in the call; all end with the call;
+ *   - always: the blocks the bundle allocated with bridge.alloc (or adopted
+ *     as a peer's result) and has not freed, each with its size.
+ *
+ * A violation throws a RangeError naming the bundle, the entry point, the
+ * address and the size, and taints the call: whatever the guest does with
+ * the exception, the call returns PP_ERR_INVALID_POINTER with that message.
+ *
+ * Blocks are tracked in both modes, so that bridge.alloc counts against the
+ * VM's memory limit everywhere; only a guarded bundle has them checked on
+ * free and freed at unload (a compat bundle may hand its blocks to a
+ * caller, as the reference allows). Everything here runs with the VM held.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "js_vm.h"
+
+static const char *const kind_names[] = {
+        [JS_REGION_ARGS] = "the call's args",
+        [JS_REGION_OUT] = "the call's out",
+        [JS_REGION_ARENA] = "a block from arenaAlloc",
+        [JS_REGION_BLOCK] = "a block from alloc",
+};
+
+/* [addr, addr + len) inside r? Overflow-safe: len may be anything. */
+static bool contains(const js_region *r, uintptr_t addr, size_t len)
+{
+	return addr >= r->base && addr - r->base <= r->len && len <= r->len - (addr - r->base);
+}
+
+/* The block whose range holds addr, by binary search (blocks are sorted by
+ * base and never overlap), or NULL. */
+static js_region *block_at(js_guard *g, uintptr_t addr)
+{
+	size_t lo = 0, hi = g->block_n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (g->blocks[mid].base <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	js_region *r = &g->blocks[lo - 1];
+	return addr - r->base < r->len || (addr == r->base) ? r : NULL;
+}
+
+static bool grow(js_region **v, size_t n, size_t *cap)
+{
+	if (n < *cap)
+		return true;
+	size_t c = *cap ? *cap * 2 : 8;
+	js_region *bigger = realloc(*v, c * sizeof *bigger);
+	if (!bigger)
+		return false;
+	*v = bigger;
+	*cap = c;
+	return true;
+}
+
+/* Records msg as the call's violation (its first) and throws it. */
+static void refuse(js_vm *vm, const char *msg)
+{
+	if (!vm->guard.violation)
+		vm->guard.violation = pp__strdup(msg);
+	JS_ThrowRangeError(vm->ctx, "%s", msg);
+}
+
+static void violation(js_vm *vm, const char *entry, uintptr_t addr, size_t len, const char *why)
+{
+	char msg[320];
+	snprintf(msg, sizeof msg,
+	         "bundle '%s': bridge.%s at address 0x%" PRIxPTR " (%zu bytes): %s", vm->bundle,
+	         entry, addr, len, why);
+	refuse(vm, msg);
+}
+
+void pp_js_guard_bad_size(js_vm *vm, const char *entry, double d)
+{
+	char msg[200], shown[32];
+	if (isnan(d))
+		snprintf(shown, sizeof shown, "NaN");
+	else
+		snprintf(shown, sizeof shown, "%.17g", d);
+	snprintf(msg, sizeof msg,
+	         "bundle '%s': bridge.%s: a size must be an integer in 0 .. 4294967295, not %s",
+	         vm->bundle, entry, shown);
+	refuse(vm, msg);
+}
+
+bool pp_js_guard_access(js_vm *vm, const char *entry, uintptr_t addr, size_t len, bool write)
+{
+	js_guard *g = &vm->guard;
+	if (!g->on || len == 0) /* nothing is touched */
+		return true;
+	const js_region *hit = NULL;
+	for (size_t i = 0; i < g->call_n && !hit; i++)
+		if (contains(&g->call[i], addr, len))
+			hit = &g->call[i];
+	if (!hit) {
+		const js_region *b = block_at(g, addr);
+		if (b && contains(b, addr, len))
+			hit = b;
+	}
+	if (!hit) {
+		violation(vm, entry, addr, len,
+		          "outside the memory this bundle was given (its call's args and out, "
+		          "arena blocks of the call, and its live alloc blocks)");
+		return false;
+	}
+	if (write && !(hit->flags & JS_REGION_WRITABLE)) {
+		char why[96];
+		snprintf(why, sizeof why, "%s, which is read-only", kind_names[hit->kind]);
+		violation(vm, entry, addr, len, why);
+		return false;
+	}
+	return true;
+}
+
+void pp_js_guard_begin(js_vm *vm, const void *args, size_t args_len, void *out, size_t out_len)
+{
+	js_guard *g = &vm->guard;
+	g->call_n = 0;
+	if (!g->on)
+		return;
+	/* room for two is kept from the load on (pp_js_guard_init) */
+	if (args && args_len)
+		g->call[g->call_n++] = (js_region){(uintptr_t)args, args_len, JS_REGION_ARGS, 0};
+	if (out && out_len)
+		g->call[g->call_n++] = (js_region){(uintptr_t)out, out_len, JS_REGION_OUT,
+		                                   JS_REGION_WRITABLE};
+}
+
+char *pp_js_guard_end(js_vm *vm)
+{
+	js_guard *g = &vm->guard;
+	g->call_n = 0;
+	char *v = g->violation;
+	g->violation = NULL;
+	return v;
+}
+
+bool pp_js_guard_init(js_guard *g)
+{
+	return grow(&g->call, 0, &g->call_cap); /* args and out never need more */
+}
+
+void pp_js_guard_arena_block(js_vm *vm, void *p, size_t len)
+{
+	js_guard *g = &vm->guard;
+	if (!g->on || !p || !len)
+		return;
+	if (grow(&g->call, g->call_n, &g->call_cap))
+		g->call[g->call_n++] =
+		        (js_region){(uintptr_t)p, len, JS_REGION_ARENA, JS_REGION_WRITABLE};
+	/* else the block stays unreachable: a later access is refused */
+}
+
+bool pp_js_guard_add_block(js_vm *vm, void *p, size_t len)
+{
+	js_guard *g = &vm->guard;
+	if (!grow(&g->blocks, g->block_n, &g->block_cap))
+		return false;
+	uintptr_t base = (uintptr_t)p;
+	size_t at = g->block_n;
+	while (at > 0 && g->blocks[at - 1].base > base)
+		at--;
+	memmove(&g->blocks[at + 1], &g->blocks[at], (g->block_n - at) * sizeof *g->blocks);
+	g->blocks[at] = (js_region){base, len, JS_REGION_BLOCK, JS_REGION_WRITABLE};
+	g->block_n++;
+	g->block_bytes += len;
+	return true;
+}
+
+int pp_js_guard_take_block(js_vm *vm, const char *entry, void *p, size_t len)
+{
+	js_guard *g = &vm->guard;
+	uintptr_t base = (uintptr_t)p;
+	js_region *b = block_at(g, base);
+	if (b && b->base == base && (b->len == len || !g->on)) {
+		g->block_bytes -= b->len;
+		size_t at = (size_t)(b - g->blocks);
+		memmove(b, b + 1, (g->block_n - at - 1) * sizeof *g->blocks);
+		g->block_n--;
+		return 1;
+	}
+	if (!g->on)
+		return 0; /* compat: not ours, freed as the reference would */
+	violation(vm, entry, base, len,
+	          b && b->base == base
+	                  ? "a live block of this bundle, but of another size"
+	                  : "not a live block this bundle allocated (never allocated, freed "
+	                    "already, or not the start of a block)");
+	return -1;
+}
+
+void pp_js_guard_free(js_vm *vm)
+{
+	js_guard *g = &vm->guard;
+	const pp_host_api *h = vm->host;
+	if (g->on)
+		for (size_t i = 0; i < g->block_n; i++)
+			h->free(h, (void *)g->blocks[i].base, g->blocks[i].len, 1);
+	free(g->blocks);
+	free(g->call);
+	free(g->violation);
+	memset(g, 0, sizeof *g);
+}

@@ -1,0 +1,274 @@
+/*
+ * test_js_guarded.c — guarded memory (docs/js.md "Memory safety"): a JS
+ * bundle whose functions' sizes are known touches only the memory it was
+ * given, and every abuse fails its call without touching the host.
+ */
+#include <stdatomic.h>
+
+#include "js_helpers.h"
+
+/* regl(name, fns, layouts): a registration with interface.layouts. */
+#define GUARD_PRELUDE                                                       \
+	JS_PRELUDE "function regl(name, fns, layouts) {\n"                  \
+	           "  var r = reg(name, fns); r.interface.layouts = layouts;\n" \
+	           "  return r;\n}\n"
+
+#define ADD_RAW                             \
+	"function (impl, a, o, arena, b) {" \
+	" b.writeI32(o, b.readI32(a) + b.readI32(a + 4)); return 0; }"
+
+/* Function 0 adds; each other one abuses the bridge once. Every function
+ * declares args 8, out 4. */
+static const struct abuse {
+	const char *body; /* of function (impl, a, o, arena, b) */
+	const char *entry, *needle;
+} abuses[] = {
+        {"b.writeI32(0, 1)", "bridge.writeI32 at address 0x0 (4 bytes)", "outside the memory"},
+        {"b.writeI32(16, 1)", "bridge.writeI32 at address 0x10 (4 bytes)", "outside the memory"},
+        {"b.writeI32(o + 4, 1)", "bridge.writeI32", "outside the memory"},
+        {"b.writeByte(o + 4, 1)", "bridge.writeByte", "outside the memory"},
+        {"b.writeI32(a, 1)", "bridge.writeI32", "the call's args, which is read-only"},
+        {"b.fast.writeString(a, 8, 'overflow')", "bridge.fast.writeString", "read-only"},
+        {"b.readI32(o + 2)", "bridge.readI32", "outside the memory"},
+        {"b.readMemory(a, 9)", "bridge.readMemory", "outside the memory"},
+        {"b.fast.readBytes(a + 4, 5)", "bridge.fast.readBytes", "outside the memory"},
+        {"var p = b.alloc(16); var at = p[1] * 4294967296 + p[0];"
+         " b.free(p[0], p[1], 16, 1); b.writeI32(at, 1)",
+         "bridge.writeI32", "outside the memory"},
+        {"var p = b.alloc(16); b.free(p[0], p[1], 16, 1); b.free(p[0], p[1], 16, 1)",
+         "bridge.free", "not a live block this bundle allocated"},
+        {"var p = b.alloc(16); b.free(p[0], p[1], 8, 1)", "bridge.free",
+         "a live block of this bundle, but of another size"},
+        {"var p = b.alloc(16); b.free(p[0] + 4, p[1], 12, 1)", "bridge.free",
+         "not a live block this bundle allocated"},
+        {"b.free(16, 0, 4, 1)", "bridge.free", "not a live block"},
+        {"b.alloc(2 ** 40)", "bridge.alloc", "a size must be an integer"},
+        {"b.alloc(-1)", "bridge.alloc", "not -1"},
+        {"b.alloc(2 ** 53)", "bridge.alloc", "not 9007199254740992"},
+        {"b.alloc(NaN)", "bridge.alloc", "not NaN"},
+        {"b.arenaAlloc(2 ** 40, arena)", "bridge.arenaAlloc", "a size must be an integer"},
+        {"b.arenaAlloc(NaN, arena)", "bridge.arenaAlloc", "a size must be an integer"},
+        {"b.arenaAlloc(8, 4096)", "bridge.arenaAlloc at address 0x1000", "outside the memory"},
+        {"var id = cid('guest_contract:test.guard@1');"
+         " b.dispatchPeer(id[0], id[1], 1, 0, 16, o)",
+         "bridge.dispatchPeer at address 0x10", "outside the memory"},
+        {"var id = cid('guest_contract:test.guard@1');"
+         " b.dispatchPeer(id[0], id[1], 1, 0, a, a)",
+         "bridge.dispatchPeer", "read-only"},
+        {"var id = cid('guest_contract:test.guard@1');"
+         " b.dispatchPeer(id[0], id[1], 1, 0, a + 4, o)",
+         "bridge.dispatchPeer", "(8 bytes): outside the memory"},
+        {"b.callHostContract(1, 2, 0x10000, 0, a, 16)", "bridge.callHostContract at address 0x10",
+         "outside the memory"},
+        /* a guest that catches the RangeError still fails its call */
+        {"try { b.writeI32(0, 1); } catch (e) { }", "bridge.writeI32", "outside the memory"},
+        /* an address kept from an earlier call is not this call's */
+        {"if (!globalThis.kept) { globalThis.kept = o; return 0; } b.writeI32(kept, 1)",
+         "bridge.writeI32", "outside the memory"},
+};
+
+#define N_ABUSES (sizeof abuses / sizeof abuses[0])
+
+static char *guarded_source(void)
+{
+	size_t cap = 1 << 16;
+	char *src = malloc(cap);
+	assert_non_null(src);
+	size_t n = (size_t)snprintf(src, cap, "%s", GUARD_PRELUDE);
+	n += (size_t)snprintf(src + n, cap - n,
+	                      "function polyplug_init() {\n  var fns = [" ADD_RAW);
+	for (size_t i = 0; i < N_ABUSES; i++)
+		n += (size_t)snprintf(src + n, cap - n,
+		                      ",\n function (impl, a, o, arena, b) { %s; return 0; }",
+		                      abuses[i].body);
+	n += (size_t)snprintf(src + n, cap - n,
+	                      "];\n  var layouts = fns.map(function () {"
+	                      " return { args: 8, out: 4 }; });\n"
+	                      "  return ok([regl('test.guard', fns, layouts)]);\n}\n");
+	assert_true(n < cap);
+	return src;
+}
+
+static uint32_t call_fn(pp_runtime *rt, uint32_t fn, pair *p, int32_t *out)
+{
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("test.guard", 1), 0);
+	pp_guest_contract_instance none = {NULL, 0};
+	uint8_t buf[256];
+	pp_call_arena arena;
+	pp_call_arena_init(&arena, buf, sizeof buf, pp_runtime_host_api(rt));
+	uint32_t code = pp_call(rt, h, none, fn, p, out, &arena);
+	pp_call_arena_free(&arena);
+	return code;
+}
+
+static void every_abuse_fails_its_call_and_the_bundle_keeps_working(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	char *src = guarded_source();
+	js_load_ok(rt, "g", src);
+	free(src);
+	for (uint32_t i = 0; i < N_ABUSES; i++) {
+		pair p = {40, 2};
+		int32_t r = 0;
+		int32_t other[2];
+		uint32_t code = call_fn(rt, 1 + i, &p, &other[0]);
+		if (strstr(abuses[i].body, "kept") && code == PP_OK) /* the first call keeps */
+			code = call_fn(rt, 1 + i, &p, &other[1]);
+		const char *m = pp_last_error(rt);
+		if (code != PP_ERR_INVALID_POINTER || !strstr(m, "bundle 'g'") ||
+		    !strstr(m, abuses[i].entry) || !strstr(m, abuses[i].needle))
+			fail_msg("abuse '%s': status %u, message '%s'", abuses[i].body, code, m);
+		/* the args were not written, and the VM still works */
+		assert_int_equal(p.a, 40);
+		assert_int_equal(call_fn(rt, 0, &p, &r), PP_OK);
+		assert_int_equal(r, 42);
+	}
+	pp_runtime_free(rt);
+}
+
+/* Counts the host allocator's live bytes. */
+typedef struct counting {
+	_Atomic long long live;
+} counting;
+
+static void *count_alloc(void *ud, size_t size, size_t align)
+{
+	(void)align;
+	atomic_fetch_add(&((counting *)ud)->live, (long long)size);
+	return malloc(size ? size : 1);
+}
+
+static void count_free(void *ud, void *p, size_t size, size_t align)
+{
+	(void)align;
+	atomic_fetch_sub(&((counting *)ud)->live, (long long)size);
+	free(p);
+}
+
+static void bridge_allocations_count_against_the_limit_and_go_with_the_bundle(void **state)
+{
+	(void)state;
+	counting c = {0};
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.alloc = count_alloc;
+	cfg.free = count_free;
+	cfg.alloc_userdata = &c;
+	cfg.log = NULL;
+	cfg.log_level = 0;
+	pp_runtime *rt = NULL;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	static const char src[] = GUARD_PRELUDE
+	        "var keep = [];\n"
+	        "function polyplug_init() {\n"
+	        "  var fns = [" ADD_RAW ",\n"
+	        "    function (i, a, o, ar, b) { for (;;) keep.push(b.alloc(1 << 20)); },\n"
+	        "    function (i, a, o, ar, b) { for (var k = 0; k < 4; k++)"
+	        " keep.push(b.alloc(1000)); return 0; },\n"
+	        "    function (i, a, o, ar, b) { for (;;) b.arenaAlloc(1 << 20, 0); },\n"
+	        "    function (i, a, o, ar, b) { while (keep.length) { var p = keep.pop();"
+	        " b.free(p[0], p[1], 1 << 20, 1); } return 0; }];\n"
+	        "  return ok([regl('test.guard', fns, fns.map(function () {"
+	        " return { args: 8, out: 4 }; }))]);\n}\n";
+	pp_load_options o = {.name = "bomb", .js = {.memory_bytes = 16u << 20}};
+	uint64_t id = 0;
+	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &o, &id), PP_OK);
+	pair p = {1, 2};
+	int32_t r = 0;
+	assert_int_equal(call_fn(rt, 1, &p, &r), PP_ERR_OUT_OF_MEMORY);
+	assert_true(atomic_load(&c.live) <= (16 << 20)); /* stopped at the limit */
+	/* holding all it may in blocks, it still has room to run and free them */
+	assert_int_equal(call_fn(rt, 0, &p, &r), PP_OK);
+	assert_int_equal(call_fn(rt, 4, &p, &r), PP_OK);
+	/* arena-less arenaAlloc (the caller's to free) is bounded per call too */
+	long long before = atomic_load(&c.live);
+	assert_int_equal(call_fn(rt, 3, &p, &r), PP_ERR_OUT_OF_MEMORY);
+	assert_true(atomic_load(&c.live) - before <= (16 << 20));
+	assert_int_equal(call_fn(rt, 0, &p, &r), PP_OK);
+	assert_int_equal(r, 3);
+	/* the bundle's live blocks are freed when it unloads */
+	assert_int_equal(call_fn(rt, 2, &p, &r), PP_OK);
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	pp_runtime_quiesce(rt);
+	pp_runtime_quiesce(rt);
+	/* what remains is what the arena-less bomb handed to its (absent) caller */
+	assert_true(atomic_load(&c.live) - before <= (16 << 20));
+	pp_runtime_free(rt);
+}
+
+/* A raw bundle (the reference's way) keeps running unchecked; a host or a
+ * manifest can require guarded memory. */
+static void modes_follow_the_functions_the_host_and_the_manifest(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	static const char raw[] = JS_ONE("test.raw", "function (i, a, o, ar, b) {"
+	                                             " b.writeI32(0, 1); return 0; }");
+	js_load_ok(rt, "raw", raw);
+	/* compat: a write to 0 does nothing, as in the reference */
+	assert_int_equal(js_call(rt, "test.raw", 0, NULL, NULL), PP_OK);
+
+	/* a host that requires guarded memory refuses it, naming the function */
+	pp_load_options req = {.name = "raw2", .js = {.memory_mode = PP_JS_MEMORY_GUARDED}};
+	assert_int_equal(pp_bundle_load_source(rt, raw, strlen(raw), &req, NULL),
+	                 PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "function 0 of contract 'test.raw@1' has neither a "
+	                                   "typed signature nor a layout");
+	/* the same for the whole runtime */
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.js.memory_mode = PP_JS_MEMORY_GUARDED;
+	pp_runtime *strict = NULL;
+	assert_int_equal(pp_runtime_new(&cfg, &strict), PP_OK);
+	pp_load_options plain = {.name = "raw3"};
+	assert_int_equal(pp_bundle_load_source(strict, raw, strlen(raw), &plain, NULL),
+	                 PP_ERR_LOAD_FAILED);
+	/* ...unless the host allows one bundle compat */
+	pp_load_options allow = {.name = "raw4", .js = {.memory_mode = PP_JS_MEMORY_COMPAT}};
+	assert_int_equal(pp_bundle_load_source(strict, raw, strlen(raw), &allow, NULL), PP_OK);
+
+	/* manifests: memory = "guarded" requires it; "compat" is refused where
+	 * the host requires guarded */
+	char dir[256];
+	temp_dir(dir, sizeof dir);
+	write_text(dir, "bundle.js", raw);
+	write_text(dir, "manifest.toml", "name = \"m1\"\nmemory = \"guarded\"\n");
+	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "guarded memory is required");
+	write_text(dir, "manifest.toml", "name = \"m2\"\nmemory = \"compat\"\n");
+	assert_int_equal(pp_bundle_load(strict, dir, NULL, NULL), PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(strict), "asks for memory = \"compat\", but the host requires");
+	write_text(dir, "manifest.toml", "name = \"m3\"\nmemory = \"loose\"\n");
+	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "expected \"guarded\" or \"compat\"");
+	remove_tree(dir);
+
+	/* a guarded-able bundle that asks for compat runs unchecked */
+	char *src = guarded_source();
+	pp_load_options compat = {.name = "g", .js = {.memory_mode = PP_JS_MEMORY_COMPAT}};
+	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &compat, NULL), PP_OK);
+	free(src);
+	pair p = {1, 2};
+	int32_t r = 0;
+	assert_int_equal(call_fn(rt, 1, &p, &r), PP_OK); /* writeI32(0, 1): nothing, as raw */
+
+	/* bad layouts are refused at load */
+	static const char bad[] = GUARD_PRELUDE
+	        "function polyplug_init() { return ok([regl('test.bad', [function () {"
+	        " return 0; }], [{ args: NaN, out: 4 }])]); }";
+	assert_int_equal(js_load_src(rt, "bad", bad, NULL), PP_ERR_INIT_FAILED);
+	assert_contains(pp_last_error(rt), "interface.layouts[0]: args is NaN, not a byte count");
+	pp_runtime_free(strict);
+	pp_runtime_free(rt);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(every_abuse_fails_its_call_and_the_bundle_keeps_working),
+	        cmocka_unit_test(bridge_allocations_count_against_the_limit_and_go_with_the_bundle),
+	        cmocka_unit_test(modes_follow_the_functions_the_host_and_the_manifest),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
