@@ -14,6 +14,12 @@
  *                loader reads the args struct and writes the returned value)
  * and small bundles are loaded (each with its own contract), next to creating
  * as many bare runtime+context pairs.
+ *
+ * Guarded vs compat memory: the same bundle, once as written (raw functions
+ * without layouts: compat, the bridge unchecked) and once declaring every
+ * function's layout (guarded: each bridge read and write is checked against
+ * the call's args and out). The typed add runs in each too: there the loader,
+ * not the guest, touches memory, so guarding should cost nothing.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -31,7 +37,8 @@ typedef struct {
 
 enum { FN_EMPTY, FN_ADD_BRIDGE, FN_ADD_TYPED, FN_COUNT };
 
-/* %s: the contract name; %" PRIu32 ": its id halves. */
+/* %" PRIu32 ": the contract id's halves; %s: its name, then more interface
+ * properties (layouts, or nothing). */
 static const char bundle_fmt[] =
         "function polyplug_init(hostLo, hostHi, ctxLo, ctxHi, bridge) {\n"
         "  const functions = [\n"
@@ -46,7 +53,8 @@ static const char bundle_fmt[] =
         "             contractName: '%s@1', version: 0x00010000, fnCount: functions.length,\n"
         "             interface: { factory: function () { return {}; }, functions: functions,\n"
         "                          signatures: [null, null,\n"
-        "                                       { params: ['i32', 'i32'], result: 'i32' }] } }],\n"
+        "                                       { params: ['i32', 'i32'], result: 'i32' }]%s } "
+        "}],\n"
         "          { code: 0, message: '' }];\n"
         "}\n";
 
@@ -60,6 +68,7 @@ typedef struct js_bench {
 	pp_runtime *rt;
 	pp_guest_contract_handle h;
 	const pp_guest_contract_interface *iface;
+	const pp_guest_contract_interface *iface_guarded; /* the same with layouts */
 	uint32_t fn;
 	/* loads: one source per bundle (each its own contract) */
 	int loads;
@@ -69,13 +78,16 @@ typedef struct js_bench {
 
 static volatile int32_t sink;
 
-static char *bundle_source(const char *contract)
+static const char guarded_layouts[] =
+        ",\n layouts: [{ args: 8, out: 4 }, { args: 8, out: 4 }, null]";
+
+static char *bundle_source(const char *contract, const char *more)
 {
 	uint64_t id = pp_guest_contract_id(contract, 1);
-	size_t cap = sizeof bundle_fmt + 64 + strlen(contract);
+	size_t cap = sizeof bundle_fmt + 64 + strlen(contract) + strlen(more);
 	char *src = malloc(cap);
 	if (src)
-		snprintf(src, cap, bundle_fmt, (uint32_t)id, (uint32_t)(id >> 32), contract);
+		snprintf(src, cap, bundle_fmt, (uint32_t)id, (uint32_t)(id >> 32), contract, more);
 	return src;
 }
 
@@ -170,13 +182,16 @@ static double js_load(void *p)
 }
 
 /* Before timing anything: every variant must compute 2 + 3. */
-static int check_calls(js_bench *b)
+static int check_calls(const pp_guest_contract_interface *iface)
 {
 	for (uint32_t fn = FN_ADD_BRIDGE; fn < FN_COUNT; fn++) {
 		add_args args = {2, 3};
 		int32_t out = 0;
 		pp_guest_contract_instance none = {NULL, 0};
-		uint32_t rc = pp_call(b->rt, b->h, none, fn, &args, &out, NULL);
+		pp_abi_error err = {0, {NULL, 0}};
+		iface->dispatch.vm.call(iface->dispatch.vm.loader_data, none, fn, &args, &out, NULL,
+		                        &err);
+		uint32_t rc = err.code;
 		if (rc != PP_OK || out != 5) {
 			fprintf(stderr, "bench: JS fn %u gave %d (status %u), not 5\n", fn, out,
 			        rc);
@@ -199,19 +214,28 @@ static int setup(js_bench *b)
 
 	if (pp_runtime_new(NULL, &b->rt) != PP_OK)
 		return 1;
-	char *src = bundle_source("bench.JsAdd");
-	pp_load_options o = {.name = "bench-js"};
-	pp_status st = src ? pp_bundle_load_source(b->rt, src, strlen(src), &o, NULL)
-	                   : PP_ERR_OUT_OF_MEMORY;
-	free(src);
-	if (st != PP_OK) {
-		fprintf(stderr, "bench: %s\n", pp_last_error(b->rt));
-		return 1;
+	for (int guarded = 0; guarded < 2; guarded++) {
+		const char *contract = guarded ? "bench.JsAddGuarded" : "bench.JsAdd";
+		char *src = bundle_source(contract, guarded ? guarded_layouts : "");
+		pp_load_options o = {.name = guarded ? "bench-js-guarded" : "bench-js"};
+		pp_status st = src ? pp_bundle_load_source(b->rt, src, strlen(src), &o, NULL)
+		                   : PP_ERR_OUT_OF_MEMORY;
+		free(src);
+		if (st != PP_OK) {
+			fprintf(stderr, "bench: %s\n", pp_last_error(b->rt));
+			return 1;
+		}
+		pp_guest_contract_handle h = pp_find(b->rt, pp_guest_contract_id(contract, 1), 1);
+		const pp_guest_contract_interface *iface = pp_resolve(b->rt, h);
+		if (!iface || check_calls(iface))
+			return 1;
+		if (guarded) {
+			b->iface_guarded = iface;
+		} else {
+			b->h = h;
+			b->iface = iface;
+		}
 	}
-	b->h = pp_find(b->rt, pp_guest_contract_id("bench.JsAdd", 1), 1);
-	b->iface = pp_resolve(b->rt, b->h);
-	if (!b->iface || check_calls(b))
-		return 1;
 
 	b->sources = calloc((size_t)b->loads, sizeof *b->sources);
 	b->ids = calloc((size_t)b->loads, sizeof *b->ids);
@@ -220,7 +244,7 @@ static int setup(js_bench *b)
 	for (int i = 0; i < b->loads; i++) {
 		char contract[32];
 		snprintf(contract, sizeof contract, "bench.Load%d", i);
-		if (!(b->sources[i] = bundle_source(contract)))
+		if (!(b->sources[i] = bundle_source(contract, "")))
 			return 1;
 	}
 	return 0;
@@ -283,6 +307,15 @@ int bench_js(bool quick, int rounds)
 		t[fn][0] = bench_best(js_resolved, &b, rounds);
 		t[fn][1] = bench_best(js_pp_call, &b, rounds);
 	}
+	/* the same two adds in the guarded copy of the bundle */
+	double g[FN_COUNT] = {0};
+	const pp_guest_contract_interface *compat = b.iface;
+	b.iface = b.iface_guarded;
+	for (uint32_t fn = FN_ADD_BRIDGE; fn < FN_COUNT; fn++) {
+		b.fn = fn;
+		g[fn] = bench_best(js_resolved, &b, rounds);
+	}
+	b.iface = compat;
 	double load_floor = bench_best(floor_new_context, &b, rounds);
 	double load = bench_best(js_load, &b, rounds);
 
@@ -295,6 +328,13 @@ int bench_js(bool quick, int rounds)
 	row("add, bridge per field, pp_call", t[FN_ADD_BRIDGE][1], floor, "");
 	row("add, typed signature, resolved", t[FN_ADD_TYPED][0], floor, "  (goal <= 2.5)");
 	row("add, typed signature, pp_call", t[FN_ADD_TYPED][1], floor, "");
+	printf("\nGuarded vs compat memory (the same bundle with and without layouts)\n");
+	printf("                                       compat  guarded    ratio\n");
+	printf("  %-34s %7.2f  %7.2f  %7.2f  (goal <= 1.10)\n", "add, bridge per field, resolved",
+	       t[FN_ADD_BRIDGE][0], g[FN_ADD_BRIDGE], g[FN_ADD_BRIDGE] / t[FN_ADD_BRIDGE][0]);
+	printf("  %-34s %7.2f  %7.2f  %7.2f  (goal: no measurable cost)\n",
+	       "add, typed signature, resolved", t[FN_ADD_TYPED][0], g[FN_ADD_TYPED],
+	       g[FN_ADD_TYPED] / t[FN_ADD_TYPED][0]);
 	printf("                                      us/load  x floor\n");
 	row("new runtime+context, free (floor)", load_floor, load_floor, "");
 	row("small bundle load", load, load_floor, "  (goal <= 1.5)");

@@ -8,8 +8,8 @@
 #include "js_helpers.h"
 
 /* regl(name, fns, layouts): a registration with interface.layouts. */
-#define GUARD_PRELUDE                                                       \
-	JS_PRELUDE "function regl(name, fns, layouts) {\n"                  \
+#define GUARD_PRELUDE                                                           \
+	JS_PRELUDE "function regl(name, fns, layouts) {\n"                      \
 	           "  var r = reg(name, fns); r.interface.layouts = layouts;\n" \
 	           "  return r;\n}\n"
 
@@ -35,8 +35,8 @@ static const struct abuse {
         {"var p = b.alloc(16); var at = p[1] * 4294967296 + p[0];"
          " b.free(p[0], p[1], 16, 1); b.writeI32(at, 1)",
          "bridge.writeI32", "outside the memory"},
-        {"var p = b.alloc(16); b.free(p[0], p[1], 16, 1); b.free(p[0], p[1], 16, 1)",
-         "bridge.free", "not a live block this bundle allocated"},
+        {"var p = b.alloc(16); b.free(p[0], p[1], 16, 1); b.free(p[0], p[1], 16, 1)", "bridge.free",
+         "not a live block this bundle allocated"},
         {"var p = b.alloc(16); b.free(p[0], p[1], 8, 1)", "bridge.free",
          "a live block of this bundle, but of another size"},
         {"var p = b.alloc(16); b.free(p[0] + 4, p[1], 12, 1)", "bridge.free",
@@ -238,7 +238,8 @@ static void modes_follow_the_functions_the_host_and_the_manifest(void **state)
 	assert_contains(pp_last_error(rt), "guarded memory is required");
 	write_text(dir, "manifest.toml", "name = \"m2\"\nmemory = \"compat\"\n");
 	assert_int_equal(pp_bundle_load(strict, dir, NULL, NULL), PP_ERR_LOAD_FAILED);
-	assert_contains(pp_last_error(strict), "asks for memory = \"compat\", but the host requires");
+	assert_contains(pp_last_error(strict),
+	                "asks for memory = \"compat\", but the host requires");
 	write_text(dir, "manifest.toml", "name = \"m3\"\nmemory = \"loose\"\n");
 	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_ERR_LOAD_FAILED);
 	assert_contains(pp_last_error(rt), "expected \"guarded\" or \"compat\"");

@@ -77,7 +77,7 @@ static int arg_size(JSContext *ctx, const char *entry, JSValueConst v, uint32_t 
 static inline bool may(JSContext *ctx, const char *entry, const void *p, size_t len, bool write)
 {
 	js_vm *vm = vm_of(ctx);
-	return !vm->guard.on || pp_js_guard_access(vm, entry, (uintptr_t)p, len, write);
+	return pp_js_guard_ok(&vm->guard, vm, entry, (uintptr_t)p, len, write);
 }
 
 static uint64_t join(uint32_t lo, uint32_t hi)

@@ -141,8 +141,8 @@ void pp_js_guard_begin(js_vm *vm, const void *args, size_t args_len, void *out, 
 	if (args && args_len)
 		g->call[g->call_n++] = (js_region){(uintptr_t)args, args_len, JS_REGION_ARGS, 0};
 	if (out && out_len)
-		g->call[g->call_n++] = (js_region){(uintptr_t)out, out_len, JS_REGION_OUT,
-		                                   JS_REGION_WRITABLE};
+		g->call[g->call_n++] =
+		        (js_region){(uintptr_t)out, out_len, JS_REGION_OUT, JS_REGION_WRITABLE};
 }
 
 char *pp_js_guard_end(js_vm *vm)

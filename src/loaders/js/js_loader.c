@@ -493,20 +493,24 @@ static void call_failure(js_vm *vm, uint32_t code, const char *failure, pp_abi_e
 
 /* A call's guarded regions: its args and out (the sizes its layout gives;
  * a typed function's guest never sees them), and its arena. */
-static void guard_begin(js_vm *vm, pp_call_arena *arena, const void *args, size_t args_len,
-                        void *out, size_t out_len)
+static inline void guard_begin(js_vm *vm, pp_call_arena *arena, const void *args, size_t args_len,
+                               void *out, size_t out_len)
 {
-	vm->call_arena = arena;
 	vm->call_bytes = 0;
-	pp_js_guard_begin(vm, args, args_len, out, out_len);
+	if (vm->guard.on) {
+		vm->call_arena = arena;
+		pp_js_guard_begin(vm, args, args_len, out, out_len);
+	}
 }
 
 /* A violation in the call fails it, whatever the guest made of the
  * RangeError: PP_ERR_INVALID_POINTER with the violation as its message. */
-static uint32_t guard_end(js_vm *vm, uint32_t code, char **failure)
+static inline uint32_t guard_end(js_vm *vm, uint32_t code, char **failure)
 {
-	vm->call_arena = NULL;
 	vm->call_bytes = 0;
+	if (!vm->guard.on)
+		return code;
+	vm->call_arena = NULL;
 	char *v = pp_js_guard_end(vm);
 	if (!v)
 		return code;
@@ -543,8 +547,10 @@ static void js_call(pp_vm_loader_data ld, pp_guest_contract_instance inst, uint3
 		code = guard_end(vm, code, &failure);
 	} else {
 		JSContext *ctx = vm->ctx;
-		const js_layout *l = &c->layouts[fn_id];
-		guard_begin(vm, arena, args, l->args, out, l->out);
+		vm->call_bytes = 0;
+		if (vm->guard.on)
+			guard_begin(vm, arena, args, c->layouts[fn_id].args, out,
+			            c->layouts[fn_id].out);
 		JSValue argv[5] = {*impl, number_ptr(ctx, args), number_ptr(ctx, out),
 		                   number_ptr(ctx, arena), vm->bridge};
 		JSValue ret = JS_Call(ctx, c->functions[fn_id], JS_UNDEFINED, 5, argv);
