@@ -405,8 +405,9 @@ static JSValue b_alloc(JSContext *ctx, JSValueConst this_val, int argc, JSValueC
 }
 
 /* Bytes for the caller: from the call's arena (only the call's own, when
- * guarded), or with no arena from the host, the caller freeing them. They
- * are the guest's until the call ends. */
+ * guarded, which also serves a guarded request without one), or with no
+ * arena from the host, the caller freeing them. They are the guest's until
+ * the call ends. */
 static JSValue b_arena_alloc(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
 	(void)this_val;
@@ -418,6 +419,8 @@ static JSValue b_arena_alloc(JSContext *ctx, JSValueConst this_val, int argc, JS
 		pp_js_guard_access(vm, "arenaAlloc", (uintptr_t)arena, sizeof(pp_call_arena), true);
 		return JS_EXCEPTION;
 	}
+	if (vm->guard.on && !arena)
+		arena = vm->call_arena;
 	if (!within_limit(vm, size))
 		return JS_EXCEPTION;
 	const pp_host_api *h = vm->host;
