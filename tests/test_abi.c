@@ -27,7 +27,9 @@ static void layouts_are_pinned(void **state)
 	assert_int_equal(sizeof(pp_dispatch_mechanisms), 16);
 
 	/* ABI 2: growable structs lead with their size */
-	assert_int_equal(sizeof(pp_guest_contract_interface), 64);
+	assert_int_equal(sizeof(pp_guest_contract_interface), 72);
+	assert_int_equal(PP_GUEST_CONTRACT_INTERFACE_V2_SIZE, 64); /* what size 0 means */
+	OFF(pp_guest_contract_interface, layouts, 64);
 	OFF(pp_guest_contract_interface, size, 0);
 	OFF(pp_guest_contract_interface, dispatch_type, 4);
 	OFF(pp_guest_contract_interface, contract_id, 8);
@@ -36,7 +38,9 @@ static void layouts_are_pinned(void **state)
 	OFF(pp_guest_contract_interface, destroy_instance, 40);
 	OFF(pp_guest_contract_interface, dispatch, 48);
 
-	assert_int_equal(sizeof(pp_host_contract_interface), 64);
+	assert_int_equal(sizeof(pp_host_contract_interface), 72);
+	assert_int_equal(PP_HOST_CONTRACT_INTERFACE_V2_SIZE, 64);
+	OFF(pp_host_contract_interface, layouts, 64);
 	OFF(pp_host_contract_interface, size, 0);
 	OFF(pp_host_contract_interface, flags, 4);
 	OFF(pp_host_contract_interface, contract_id, 8);

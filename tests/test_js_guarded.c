@@ -265,12 +265,90 @@ static void modes_follow_the_functions_the_host_and_the_manifest(void **state)
 	pp_runtime_free(rt);
 }
 
+/* A host contract writing 8 bytes of out. */
+static void write8(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	(void)state;
+	(void)args;
+	(void)err;
+	memset(out, 7, 8);
+}
+
+static pp_host_contract_instance stateless(const pp_host_contract_interface *self,
+                                           const void *args)
+{
+	(void)self;
+	(void)args;
+	return (pp_host_contract_instance){NULL};
+}
+
+static void no_destroy(const pp_host_contract_interface *self, pp_host_contract_instance i)
+{
+	(void)self;
+	(void)i;
+}
+
+/* A native callee that declares its layouts gets blocks at least that large
+ * from a guarded caller; one built before layouts existed (size 64) is not
+ * read past its size. */
+static void native_callees_declaring_layouts_get_blocks_that_large(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	static const void *const fns[] = {(const void *)write8};
+	static const pp_fn_layout layouts[] = {{0, 8}};
+	pp_host_contract_interface sized = {
+	        .size = sizeof sized,
+	        .contract_id = pp_host_contract_id("test.Write8", 1),
+	        .contract_version = {1, 0, 0},
+	        .dispatch_type = PP_DISPATCH_NATIVE,
+	        .create_instance = stateless,
+	        .destroy_instance = no_destroy,
+	        .dispatch.native = {1, fns},
+	        .layouts = layouts,
+	};
+	pp_host_contract_interface old = sized;
+	old.size = PP_HOST_CONTRACT_INTERFACE_V2_SIZE;
+	old.contract_id = pp_host_contract_id("test.Write8Old", 1);
+	old.layouts = (const pp_fn_layout *)(uintptr_t)8; /* beyond its size: never read */
+	assert_int_equal(pp_host_contract_register(rt, &sized), PP_OK);
+	assert_int_equal(pp_host_contract_register(rt, &old), PP_OK);
+	static const char src[] = GUARD_PRELUDE
+	        "function hid(s) { return cid('host_contract:' + s + '@1'); }\n"
+	        "function polyplug_init() {\n"
+	        "  var fns = [" ADD_RAW ",\n"
+	        "    function (i, a, o, ar, b) { var id = hid('test.Write8');"
+	        " var p = b.alloc(4); var at = p[1] * 4294967296 + p[0];"
+	        " return b.callHostContract(id[0], id[1], 0x10000, 0, 0, at); },\n"
+	        "    function (i, a, o, ar, b) { var id = hid('test.Write8');"
+	        " var p = b.alloc(8); var at = p[1] * 4294967296 + p[0];"
+	        " var rc = b.callHostContract(id[0], id[1], 0x10000, 0, 0, at);"
+	        " b.writeI32(o, b.readI32(at)); b.free(p[0], p[1], 8, 1); return rc; },\n"
+	        "    function (i, a, o, ar, b) { var id = hid('test.Write8Old');"
+	        " var p = b.alloc(8); var at = p[1] * 4294967296 + p[0];"
+	        " var rc = b.callHostContract(id[0], id[1], 0x10000, 0, 0, at);"
+	        " b.free(p[0], p[1], 8, 1); return rc; }];\n"
+	        "  return ok([regl('test.guard', fns, fns.map(function () {"
+	        " return { args: 8, out: 4 }; }))]);\n}\n";
+	js_load_ok(rt, "caller", src);
+	pair p = {1, 2};
+	int32_t r = 0;
+	assert_int_equal(call_fn(rt, 1, &p, &r), PP_ERR_INVALID_POINTER); /* 4 < 8 */
+	assert_contains(pp_last_error(rt), "bridge.callHostContract");
+	assert_contains(pp_last_error(rt), "(8 bytes): outside the memory");
+	assert_int_equal(call_fn(rt, 2, &p, &r), PP_OK);
+	assert_int_equal(r, 0x07070707);
+	assert_int_equal(call_fn(rt, 3, &p, &r), PP_OK);
+	pp_runtime_free(rt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(every_abuse_fails_its_call_and_the_bundle_keeps_working),
 	        cmocka_unit_test(bridge_allocations_count_against_the_limit_and_go_with_the_bundle),
 	        cmocka_unit_test(modes_follow_the_functions_the_host_and_the_manifest),
+	        cmocka_unit_test(native_callees_declaring_layouts_get_blocks_that_large),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

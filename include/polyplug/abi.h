@@ -163,6 +163,12 @@ typedef void (*pp_vm_call_fn)(pp_vm_loader_data loader_data, pp_guest_contract_i
                               uint32_t fn_id, const void *args, void *out, pp_call_arena *arena,
                               pp_abi_error *out_err);
 
+/* The sizes of one function's args struct and out value (docs/abi.md): what
+ * a guarded JS caller must pass at least (docs/js.md "Memory safety"). */
+typedef struct pp_fn_layout {
+	uint32_t args_size, out_size;
+} pp_fn_layout;
+
 typedef struct pp_native_dispatch {
 	uint32_t function_count;
 	const void *const *functions; /* each entry is a pp_native_*_fn */
@@ -192,7 +198,15 @@ struct pp_guest_contract_interface {
 	void (*destroy_instance)(pp_vm_loader_data loader_data, const pp_host_api *host,
 	                         pp_guest_contract_instance instance);
 	pp_dispatch_mechanisms dispatch;
+	/* Appended in 0.2 (read only when size covers it): one entry per function,
+	 * or NULL when not known. */
+	const pp_fn_layout *layouts;
 };
+
+/* The size the interface structs first shipped with in ABI 2 (what size 0
+ * means); smaller is refused. */
+#define PP_GUEST_CONTRACT_INTERFACE_V2_SIZE offsetof(pp_guest_contract_interface, layouts)
+#define PP_HOST_CONTRACT_INTERFACE_V2_SIZE offsetof(pp_host_contract_interface, layouts)
 
 typedef struct pp_host_contract_instance {
 	void *data;
@@ -216,6 +230,9 @@ struct pp_host_contract_interface {
 	void (*destroy_instance)(const pp_host_contract_interface *self,
 	                         pp_host_contract_instance instance);
 	pp_dispatch_mechanisms dispatch;
+	/* Appended in 0.2 (read only when size covers it): one entry per function,
+	 * or NULL when not known. */
+	const pp_fn_layout *layouts;
 };
 
 typedef struct pp_plugin_descriptor {
@@ -484,8 +501,10 @@ _Static_assert(sizeof(pp_guest_contract_handle) == 8, "handle is 8 bytes");
 _Static_assert(sizeof(pp_guest_contract_instance) == 16, "instance is 16 bytes");
 _Static_assert(sizeof(pp_native_dispatch) == 16, "NativeDispatch is 16 bytes");
 _Static_assert(sizeof(pp_dispatch_mechanisms) == 16, "DispatchMechanisms is 16 bytes");
-_Static_assert(sizeof(pp_guest_contract_interface) == 64, "GuestContractInterface is 64 bytes");
-_Static_assert(sizeof(pp_host_contract_interface) == 64, "HostContractInterface is 64 bytes");
+_Static_assert(PP_GUEST_CONTRACT_INTERFACE_V2_SIZE == 64, "GuestContractInterface shipped at 64");
+_Static_assert(PP_HOST_CONTRACT_INTERFACE_V2_SIZE == 64, "HostContractInterface shipped at 64");
+_Static_assert(sizeof(pp_guest_contract_interface) == 72, "GuestContractInterface is 72 bytes");
+_Static_assert(sizeof(pp_host_contract_interface) == 72, "HostContractInterface is 72 bytes");
 _Static_assert(sizeof(pp_plugin_descriptor) == 48, "PluginDescriptor is 48 bytes");
 _Static_assert(sizeof(pp_bundle_init_context) == 24, "BundleInitContext is 24 bytes");
 _Static_assert(sizeof(pp_call_arena) == 40, "CallArena is 40 bytes");

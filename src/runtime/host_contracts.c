@@ -27,12 +27,12 @@ static pp_status check_iface(pp_runtime *rt, const pp_host_contract_interface *i
 		                 "register_host_contract: NULL interface");
 	unsigned long long id = (unsigned long long)iface->contract_id;
 	uint32_t dt = iface->dispatch_type;
-	if (iface->size && iface->size < sizeof *iface)
+	if (iface->size && iface->size < PP_HOST_CONTRACT_INTERFACE_V2_SIZE)
 		return pp__error(
 		        rt, PP_ERR_ABI_MISMATCH,
 		        "host contract %016llx: an interface of %u bytes, smaller than any "
 		        "version of it (%zu)",
-		        id, iface->size, sizeof *iface);
+		        id, iface->size, (size_t)PP_HOST_CONTRACT_INTERFACE_V2_SIZE);
 	if (iface->flags & ~(uint32_t)PP_HOST_CONTRACT_SINGLETON)
 		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
 		                 "host contract %016llx: unknown flags %#x", id,

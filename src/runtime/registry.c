@@ -159,13 +159,13 @@ pp_status pp__registry_stage(pp_runtime *rt, pp_bundle_version *v, const pp_plug
 	       sizeof dt);
 	const char *cname = d->contract_name.len ? "" : "(unnamed)";
 	int clen = (int)d->contract_name.len;
-	if (size && size < sizeof *iface)
+	if (size && size < PP_GUEST_CONTRACT_INTERFACE_V2_SIZE)
 		return pp__error(
 		        rt, PP_ERR_ABI_MISMATCH,
 		        "bundle '%s': contract '%.*s%s' has an interface of %u bytes, smaller "
 		        "than any version of it (%zu)",
 		        bname, clen, (const char *)d->contract_name.ptr, cname, size,
-		        sizeof *iface);
+		        (size_t)PP_GUEST_CONTRACT_INTERFACE_V2_SIZE);
 	if (dt != PP_DISPATCH_NATIVE && dt != PP_DISPATCH_VM)
 		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
 		                 "bundle '%s': contract '%.*s%s' has unknown dispatch type %u",
@@ -212,7 +212,10 @@ pp_status pp__registry_stage(pp_runtime *rt, pp_bundle_version *v, const pp_plug
 	if (!n)
 		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 	pthread_mutex_init(&n->inst_lock, NULL);
-	n->iface = *iface; /* all a v2 interface has; later members are not read */
+	/* what the plugin's struct has; members it lacks keep their defaults */
+	size_t have = size ? size : PP_GUEST_CONTRACT_INTERFACE_V2_SIZE;
+	memset(&n->iface, 0, sizeof n->iface);
+	memcpy(&n->iface, iface, have < sizeof n->iface ? have : sizeof n->iface);
 	n->iface.size = (uint32_t)sizeof n->iface;
 	n->iface.dispatch_type = dt;
 	n->rt = rt;

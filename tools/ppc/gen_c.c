@@ -193,6 +193,14 @@ static void guest_skeleton(FILE *f, const ppc_contract *c, const char *id, const
 	for (size_t i = 0; i < c->function_count; i++)
 		fprintf(f, "        (const void *)ppc__%s_%s,\n", id, c->functions[i].name);
 	fputs("};\n", f);
+	/* each function's args and out sizes, for guarded JS callers */
+	fprintf(f, "static const pp_fn_layout ppc__%s_layouts[] = {\n", id);
+	for (size_t i = 0; i < c->function_count; i++) {
+		const ppc_function *fn = &c->functions[i];
+		fprintf(f, "        {%zu, %zu},\n", fn->args_size,
+		        fn->result.kind == PPC_VOID ? (size_t)0 : ppc_type_size(fn->result));
+	}
+	fputs("};\n", f);
 	fprintf(f,
 	        "static void ppc__%s_create(pp_vm_loader_data ld, const pp_host_api *h, const void "
 	        "*args,\n                  pp_guest_contract_instance *out, pp_abi_error *err)\n{\n"
@@ -214,6 +222,7 @@ static void guest_skeleton(FILE *f, const ppc_contract *c, const char *id, const
 	fprintf(f,
 	        "static pp_abi_error ppc__%s_register(const pp_host_api *h)\n{\n"
 	        "\tpp_guest_contract_interface iface;\n\tmemset(&iface, 0, sizeof iface);\n"
+	        "\tiface.size = (uint32_t)sizeof iface;\n"
 	        "\tiface.contract_id = %s_ID;\n\tiface.contract_version.major = %u;\n"
 	        "\tiface.contract_version.minor = %u;\n\tiface.contract_version.patch = %u;\n"
 	        "\tiface.dispatch_type = PP_DISPATCH_NATIVE;\n"
@@ -221,13 +230,14 @@ static void guest_skeleton(FILE *f, const ppc_contract *c, const char *id, const
 	        "\tiface.destroy_instance = ppc__%s_destroy;\n"
 	        "\tiface.dispatch.native.function_count = %s_FUNCTION_COUNT;\n"
 	        "\tiface.dispatch.native.functions = ppc__%s_functions;\n"
+	        "\tiface.layouts = ppc__%s_layouts;\n"
 	        "\tpp_plugin_descriptor d = {PP_SV(PPC_BUNDLE_NAME), PP_SV(\"%s@%u\"), {%u, %u, "
 	        "%u}};\n"
 	        "\tpp_abi_error err = {PP_OK, {NULL, 0}};\n"
 	        "\th->register_guest_contract(h, &d, &iface, &err);\n\treturn err;\n}\n"
 	        "#endif\n",
-	        id, ID, c->major, c->minor, c->patch, id, id, ID, id, c->name, c->major, c->major,
-	        c->minor, c->patch);
+	        id, ID, c->major, c->minor, c->patch, id, id, ID, id, id, c->name, c->major,
+	        c->major, c->minor, c->patch);
 }
 
 /* The head and body shared by every typed caller: its signature (first

@@ -231,8 +231,8 @@ static uint32_t dispatch_peer(js_vm *vm, uint64_t contract_id, uint32_t min_vers
 }
 
 /* A guarded caller's args and out must be its own memory, as large as the
- * callee's layout when the callee is a JS function that declares one (a
- * native callee's reads are its own contract's; at least one byte). */
+ * callee's layout when it is known (a JS callee's, or one its interface
+ * declares); otherwise at least one byte of each. */
 static bool may_pass(JSContext *ctx, const char *entry, const void *args, void *out,
                      const js_layout *callee)
 {
@@ -270,6 +270,54 @@ static int adopt_views(JSContext *ctx, js_vm *vm, JSValueConst offsets, void *ou
 	return st;
 }
 
+/* A native callee's layout, when its interface declares one. */
+static bool native_layout(uint32_t dispatch_type, const pp_native_dispatch *nd,
+                          const pp_fn_layout *layouts, uint32_t fn, js_layout *out)
+{
+	if (dispatch_type != PP_DISPATCH_NATIVE || !layouts || fn >= nd->function_count)
+		return false;
+	*out = (js_layout){layouts[fn].args_size, layouts[fn].out_size, true};
+	return true;
+}
+
+/* The layout of fn of the peer a call would reach: a JS callee's, or what a
+ * native callee's interface declares. */
+static bool peer_layout(js_vm *vm, uint64_t id, uint32_t min_ver, uint32_t fn, js_layout *out)
+{
+	const pp_host_api *h = vm->host;
+	pp_tstate *ts = pp__read_lock(vm->rt);
+	if (!ts)
+		return false;
+	const pp_guest_contract_interface *iface =
+	        h->resolve_guest_contract(h, h->find_guest_contract(h, id, min_ver));
+	const js_layout *js = iface ? pp_js_layout_of(iface, fn) : NULL;
+	bool known = js ? (*out = *js, true)
+	             : iface
+	                     ? native_layout(iface->dispatch_type, &iface->dispatch.native,
+	                                     iface->layouts, fn, out)
+	                     : false;
+	pp__read_unlock(ts);
+	return known;
+}
+
+/* The same for a host contract (whose interface the host keeps: its
+ * layouts member is read only when its size covers it). */
+static bool host_layout(js_vm *vm, uint64_t id, uint32_t min_ver, uint32_t fn, js_layout *out)
+{
+	pp_tstate *ts = pp__read_lock(vm->rt);
+	if (!ts)
+		return false;
+	uint32_t why;
+	const pp_host_entry *e = pp__host_contracts_find(vm->rt, id, min_ver, &why);
+	const pp_host_contract_interface *i = e ? e->iface : NULL;
+	bool covered = i && i->size >= offsetof(pp_host_contract_interface, layouts) +
+	                                        sizeof i->layouts;
+	bool known = covered && native_layout(i->dispatch_type, &i->dispatch.native, i->layouts,
+	                                      fn, out);
+	pp__read_unlock(ts);
+	return known;
+}
+
 static JSValue b_dispatch_peer(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
 	(void)this_val;
@@ -281,19 +329,10 @@ static JSValue b_dispatch_peer(JSContext *ctx, JSValueConst this_val, int argc, 
 	ARG_PTR(4, args);
 	ARG_PTR(5, out);
 	if (vm->guard.on) {
-		const js_layout *callee = NULL;
-		pp_tstate *ts = pp__read_lock(vm->rt);
-		const pp_host_api *h = vm->host;
-		if (ts) {
-			const pp_guest_contract_interface *iface = h->resolve_guest_contract(
-			        h, h->find_guest_contract(h, join(lo, hi), min_ver));
-			callee = iface ? pp_js_layout_of(iface, fn_id) : NULL;
-			js_layout copy = callee ? *callee : (js_layout){0, 0, false};
-			pp__read_unlock(ts);
-			callee = callee ? &copy : NULL;
-			if (!may_pass(ctx, "dispatchPeer", args, out, callee))
-				return JS_EXCEPTION;
-		}
+		js_layout l;
+		bool known = peer_layout(vm, join(lo, hi), min_ver, fn_id, &l);
+		if (!may_pass(ctx, "dispatchPeer", args, out, known ? &l : NULL))
+			return JS_EXCEPTION;
 	}
 	uint32_t code = dispatch_peer(vm, join(lo, hi), min_ver, fn_id, args, out);
 	if (code == PP_OK && argc > 6 && vm->guard.on && adopt_views(ctx, vm, argv[6], out) < 0)
@@ -351,8 +390,12 @@ static JSValue b_call_host_contract(JSContext *ctx, JSValueConst this_val, int a
 	ARG_PTR(4, args);
 	ARG_PTR(5, out);
 	js_vm *vm = vm_of(ctx);
-	if (vm->guard.on && !may_pass(ctx, "callHostContract", args, out, NULL))
-		return JS_EXCEPTION;
+	if (vm->guard.on) {
+		js_layout l;
+		bool known = host_layout(vm, join(lo, hi), min_ver, fn_id, &l);
+		if (!may_pass(ctx, "callHostContract", args, out, known ? &l : NULL))
+			return JS_EXCEPTION;
+	}
 	uint32_t code = call_host_contract(vm, join(lo, hi), min_ver, fn_id, args, out);
 	if (code == PP_OK && argc > 6 && vm->guard.on && adopt_views(ctx, vm, argv[6], out) < 0)
 		return JS_EXCEPTION;

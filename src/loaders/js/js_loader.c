@@ -690,6 +690,7 @@ static void contract_free(js_vm *vm, js_contract *c)
 		pp_js_sig_free(ctx, &c->sigs[i]);
 	free(c->sigs);
 	free(c->layouts);
+	free(c->fn_layouts);
 	free(c->name);
 }
 
@@ -1398,6 +1399,14 @@ static pp_status choose_memory_mode(js_vm *vm, const js_source *s)
 		                 "(interface.layouts[%u] = { args, out })",
 		                 vm->bundle, s->file, fn - 1, lacking->name, fn - 1);
 	vm->guard.on = vm->memory_mode != PP_JS_MEMORY_COMPAT && !lacking;
+	/* every function's sizes known: the interfaces say so to their callers */
+	for (size_t i = 0; i < vm->contract_count && !lacking; i++) {
+		js_contract *c = &vm->contracts[i];
+		if (!(c->fn_layouts = calloc((size_t)c->fn_count + 1, sizeof *c->fn_layouts)))
+			return pp__error(vm->rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+		for (uint32_t f = 0; f < c->fn_count; f++)
+			c->fn_layouts[f] = (pp_fn_layout){c->layouts[f].args, c->layouts[f].out};
+	}
 	return PP_OK;
 }
 
@@ -1416,6 +1425,7 @@ static pp_status register_contracts(js_vm *vm, const js_source *s)
 		        .dispatch.vm = {js_call, {c}},
 		};
 		iface.contract_version = c->version;
+		iface.layouts = c->fn_layouts;
 		pp_plugin_descriptor d = {PP_SV("js-quickjs-plugin"),
 		                          {(const uint8_t *)c->name, strlen(c->name)},
 		                          c->version};

@@ -90,6 +90,7 @@ typedef struct js_instance_map {
  * with the VM's lock held. */
 typedef struct js_contract {
 	js_vm *vm;
+	pp_fn_layout *fn_layouts; /* the interface's layouts when all are known, else NULL */
 	uint64_t contract_id;
 	pp_version version; /* {version >> 16, 0, 0}, as the reference registers it */
 	char *name;
