@@ -274,8 +274,7 @@ static void write8(void *state, const void *args, void *out, pp_abi_error *err)
 	memset(out, 7, 8);
 }
 
-static pp_host_contract_instance stateless(const pp_host_contract_interface *self,
-                                           const void *args)
+static pp_host_contract_instance stateless(const pp_host_contract_interface *self, const void *args)
 {
 	(void)self;
 	(void)args;
@@ -342,6 +341,120 @@ static void native_callees_declaring_layouts_get_blocks_that_large(void **state)
 	pp_runtime_free(rt);
 }
 
+static void noop(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	(void)state;
+	(void)args;
+	(void)out;
+	(void)err;
+}
+
+/* Peers and host contracts cannot be used to reach memory: results a caller
+ * pre-fills are cleared before the callee runs, a raw JS callee's views are
+ * not adopted, a typed JS callee's pointer params must be the caller's, and
+ * a function cannot hand out its own alloc blocks. */
+static void outgoing_calls_cannot_forge_or_hand_out_memory(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	static const void *const fns[] = {(const void *)noop};
+	pp_host_contract_interface hc = {
+	        .size = sizeof hc,
+	        .contract_id = pp_host_contract_id("test.Noop", 1),
+	        .contract_version = {1, 0, 0},
+	        .dispatch_type = PP_DISPATCH_NATIVE,
+	        .create_instance = stateless,
+	        .destroy_instance = no_destroy,
+	        .dispatch.native = {1, fns},
+	};
+	assert_int_equal(pp_host_contract_register(rt, &hc), PP_OK);
+	/* peers: a typed echo (Buffer, Arena) -> Buffer, and a raw one that
+	 * writes a forged view (the host table's address) */
+	static const char peers[] = GUARD_PRELUDE
+	        "function polyplug_init(hl, hh) {\n"
+	        "  var echo = reg('test.echo', [function (impl, u8) { return u8; }]);\n"
+	        "  echo.interface.signatures = [{ params: ['Buffer', 'Arena'], result: 'Buffer' "
+	        "}];\n"
+	        "  var forge = regl('test.forge', [function (i, a, o, ar, b) {"
+	        " b.writeU32(o, hl); b.writeU32(o + 4, hh); b.writeU32(o + 8, 64);"
+	        " b.writeU32(o + 12, 0); return 0; }], [{ args: 0, out: 16 }]);\n"
+	        "  return ok([echo, forge]);\n}\n";
+	js_load_ok(rt, "peers", peers);
+	static const char src[] = GUARD_PRELUDE
+	        "function hid(s) { return cid('host_contract:' + s + '@1'); }\n"
+	        "function at(p) { return p[1] * 4294967296 + p[0]; }\n"
+	        "function polyplug_init(hl, hh) {\n"
+	        "  var fns = [" ADD_RAW ",\n"
+	        /* 1: pre-filled view, native callee that writes nothing */
+	        "    function (i, a, o, ar, b) { var id = hid('test.Noop');"
+	        " var p = at(b.alloc(16)); b.writeU32(p, hl); b.writeU32(p + 4, hh);"
+	        " b.writeU32(p + 8, 64); b.callHostContract(id[0], id[1], 0x10000, 0, 0, p, [0]);"
+	        " var lo = b.readU32(p), hi = b.readU32(p + 4);"
+	        " if (lo || hi) return 99; return b.readI32(hi * 4294967296 + lo + 8); },\n"
+	        /* 2: a raw JS callee's forged view is not adopted */
+	        "    function (i, a, o, ar, b) { var id = cid('guest_contract:test.forge@1');"
+	        " var p = at(b.alloc(16));"
+	        " b.dispatchPeer(id[0], id[1], 1, 0, 0, p, [0]);"
+	        " return b.readI32(b.readU32(p + 4) * 4294967296 + b.readU32(p)); },\n"
+	        /* 3: a typed peer's Buffer param pointing at the host table */
+	        "    function (i, a, o, ar, b) { var id = cid('guest_contract:test.echo@1');"
+	        " var args = at(b.alloc(24)), out = at(b.alloc(16));"
+	        " b.writeU32(args, hl); b.writeU32(args + 4, hh); b.writeU32(args + 8, 64);"
+	        " return b.dispatchPeer(id[0], id[1], 1, 0, args, out, [0]); },\n"
+	        /* 4: a typed peer's Arena param set */
+	        "    function (i, a, o, ar, b) { var id = cid('guest_contract:test.echo@1');"
+	        " var args = at(b.alloc(24)), out = at(b.alloc(16));"
+	        " b.writeU32(args + 16, 4096);"
+	        " return b.dispatchPeer(id[0], id[1], 1, 0, args, out, [0]); },\n"
+	        /* 5: the same, honest: the echoed bytes are adopted, read, freed */
+	        "    function (i, a, o, ar, b) { var id = cid('guest_contract:test.echo@1');"
+	        " var args = at(b.alloc(24)), out = at(b.alloc(16)), data = at(b.alloc(4));"
+	        " b.writeI32(data, 1234); b.writeU32(args, data % 4294967296);"
+	        " b.writeU32(args + 4, Math.floor(data / 4294967296)); b.writeU32(args + 8, 4);"
+	        " b.writeU32(args + 12, 0); b.writeU32(args + 16, 0); b.writeU32(args + 20, 0);"
+	        " var rc = b.dispatchPeer(id[0], id[1], 1, 0, args, out, [0]); if (rc) return rc;"
+	        " var lo = b.readU32(out), hi = b.readU32(out + 4);"
+	        " b.writeI32(o, b.readI32(hi * 4294967296 + lo)); b.free(lo, hi, 4, 1);"
+	        " return 0; },\n"
+	        /* 6: handing out an alloc block as a result */
+	        "    function (i, a, o, ar, b) { var p = b.alloc(16); b.writeU32(o, p[0]);"
+	        " b.writeU32(o + 4, p[1]); b.writeU32(o + 8, 16); b.writeU32(o + 12, 0);"
+	        " return 0; },\n"
+	        /* 7: readMemory runs no setter mid-copy */
+	        "    function (i, a, o, ar, b) { var p = b.alloc(8), called = 0;"
+	        " Object.defineProperty(Array.prototype, 1, { set: function () { called++;"
+	        " b.free(p[0], p[1], 8, 1); }, configurable: true });"
+	        " var m = b.readMemory(at(p), 8); delete Array.prototype[1];"
+	        " b.free(p[0], p[1], 8, 1); return called ? 98 : m.length === 8 ? 0 : 97; }];\n"
+	        "  var l = fns.map(function () { return { args: 8, out: 16 }; });\n"
+	        "  return ok([regl('test.guard', fns, l)]);\n}\n";
+	js_load_ok(rt, "caller", src);
+	struct {
+		uint32_t fn, code;
+		const char *needle;
+	} cases[] = {
+	        {1, PP_ERR_INVALID_POINTER, "bridge.readI32 at address 0x8 "},
+	        {2, PP_ERR_INVALID_POINTER, "bridge.readI32"},
+	        {3, PP_ERR_INVALID_POINTER, "bridge.dispatchPeer"},
+	        {4, PP_ERR_INVALID_POINTER, "bridge.dispatchPeer at address 0x0 (1 bytes)"},
+	        {5, PP_OK, NULL},
+	        {6, PP_ERR_INVALID_POINTER, "which stays the bundle's"},
+	        {7, PP_OK, NULL},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		pair p = {1, 2};
+		int32_t r[4] = {0};
+		uint32_t code = call_fn(rt, cases[i].fn, &p, r);
+		if (code != cases[i].code ||
+		    (cases[i].needle && !strstr(pp_last_error(rt), cases[i].needle)))
+			fail_msg("fn %u: status %u, '%s'", cases[i].fn, code, pp_last_error(rt));
+		if (cases[i].fn == 5)
+			assert_int_equal(r[0], 1234);
+		assert_int_equal(call_fn(rt, 0, &p, r), PP_OK);
+	}
+	pp_runtime_free(rt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -349,6 +462,7 @@ int main(void)
 	        cmocka_unit_test(bridge_allocations_count_against_the_limit_and_go_with_the_bundle),
 	        cmocka_unit_test(modes_follow_the_functions_the_host_and_the_manifest),
 	        cmocka_unit_test(native_callees_declaring_layouts_get_blocks_that_large),
+	        cmocka_unit_test(outgoing_calls_cannot_forge_or_hand_out_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

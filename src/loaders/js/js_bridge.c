@@ -184,12 +184,125 @@ static JSValue b_revision(JSContext *ctx, JSValueConst this_val, int argc, JSVal
 	return split(ctx, v);
 }
 
+static bool within_limit(js_vm *vm, uint32_t size);
+
 /* ---- Calls ---------------------------------------------------------------- */
 
-/* find -> resolve -> create an instance with the peer's own loader data ->
- * dispatch by type with bounds checks -> destroy the instance. */
+/* A guarded caller's outgoing call (dispatchPeer, callHostContract): what
+ * it passes is checked against the callee, resolved in the same read
+ * section the call runs in, and the results it names are adopted. */
+typedef struct outgoing {
+	JSContext *ctx;
+	js_vm *vm;
+	const char *entry;
+	const void *args;
+	void *out;
+	uint32_t fn;
+	uint32_t views[16]; /* out offsets of StringView/Buffer results to adopt */
+	uint32_t nviews;
+	bool adopt; /* the callee's views are real allocations: native code, or a
+	               typed JS function whose loader writes them */
+} outgoing;
+
+static bool readable(void *ud, const void *p, size_t len)
+{
+	const outgoing *o = ud;
+	return may(o->ctx, o->entry, p, len, false);
+}
+
+/* args and out must be the caller's own memory, as large as the callee's
+ * layout when it is known (then NULL is refused too); unknown, at least a
+ * byte of each that is not NULL. A typed JS callee's StringView/Buffer
+ * params must point into the caller's memory, and its Arena param be NULL:
+ * its loader follows them. */
+static bool check_callee(outgoing *o, uint32_t dispatch_type, const pp_native_dispatch *nd,
+                         const pp_fn_layout *layouts, const pp_guest_contract_interface *guest)
+{
+	js_layout l = {1, 1, false};
+	const js_sig *sig = NULL;
+	const js_layout *jl = guest ? pp_js_layout_of(guest, o->fn) : NULL;
+	if (jl) {
+		l = *jl;
+		sig = pp_js_callee_sig(guest, o->fn);
+	} else if (dispatch_type == PP_DISPATCH_NATIVE && layouts && o->fn < nd->function_count) {
+		l = (js_layout){layouts[o->fn].args_size, layouts[o->fn].out_size, true};
+	}
+	o->adopt = dispatch_type == PP_DISPATCH_NATIVE || sig;
+	if (l.args && (l.known || o->args) && !may(o->ctx, o->entry, o->args, l.args, false))
+		return false;
+	if (l.out && (l.known || o->out) && !may(o->ctx, o->entry, o->out, l.out, true))
+		return false;
+	return !sig || pp_js_sig_args_ok(sig, o->args, readable, o);
+}
+
+/* Reads the out offsets a guarded caller names (argv[6]) and clears those
+ * slots, so that only the callee can fill them. */
+static int named_views(outgoing *o, JSValueConst offsets)
+{
+	o->nviews = 0;
+	if (JS_IsUndefined(offsets))
+		return 0;
+	JSContext *ctx = o->ctx;
+	JSValue n = JS_GetPropertyStr(ctx, offsets, "length");
+	uint32_t count = 0;
+	int st = JS_IsException(n) ? -1 : arg_size(ctx, o->entry, n, &count);
+	JS_FreeValue(ctx, n);
+	if (st == 0 && count > 16) {
+		JS_ThrowRangeError(ctx, "bridge.%s: at most 16 result views", o->entry);
+		st = -1;
+	}
+	for (uint32_t i = 0; st == 0 && i < count; i++) {
+		JSValue v = JS_GetPropertyUint32(ctx, offsets, i);
+		st = JS_IsException(v) ? -1 : arg_size(ctx, o->entry, v, &o->views[i]);
+		JS_FreeValue(ctx, v);
+		if (st == 0)
+			o->nviews = i + 1;
+	}
+	/* checked and cleared after every getter above has run */
+	for (uint32_t i = 0; st == 0 && i < o->nviews; i++) {
+		uint8_t *at = (uint8_t *)o->out + o->views[i];
+		if (!o->out || !may(ctx, o->entry, at, sizeof(pp_string_view), true))
+			st = -1;
+		else
+			memset(at, 0, sizeof(pp_string_view));
+	}
+	return st;
+}
+
+/* After a successful call: the named results become the caller's blocks
+ * (counted against its limit; an overlap with a block it has is refused).
+ * A result that cannot be adopted is freed. Views from a callee whose
+ * results are not real allocations (a raw JS function) are left alone: the
+ * caller cannot read them. */
+static int adopt_views(outgoing *o)
+{
+	js_vm *vm = o->vm;
+	const pp_host_api *h = vm->host;
+	int st = 0;
+	for (uint32_t i = 0; o->adopt && i < o->nviews; i++) {
+		pp_string_view v;
+		memcpy(&v, (uint8_t *)o->out + o->views[i], sizeof v);
+		if (!v.ptr || !v.len)
+			continue;
+		bool fits = st == 0 && v.len <= UINT32_MAX && within_limit(vm, (uint32_t)v.len);
+		if (fits && pp_js_guard_add_block(vm, (void *)v.ptr, v.len)) {
+			pp_js_heap_limit(vm, false);
+			continue;
+		}
+		if (fits) /* an overlap or no memory: add_block left an exception */
+			JS_ThrowOutOfMemory(o->ctx);
+		h->free(h, (void *)v.ptr, v.len, 1);
+		memset((uint8_t *)o->out + o->views[i], 0, sizeof v);
+		st = -1;
+	}
+	return st;
+}
+
+/* find -> resolve -> (check) -> create an instance with the peer's own
+ * loader data -> dispatch by type with bounds checks -> destroy the
+ * instance. *refused: the check failed (an exception is pending). */
 static uint32_t dispatch_peer(js_vm *vm, uint64_t contract_id, uint32_t min_version, uint32_t fn_id,
-                              const void *args, void *out)
+                              const void *args, void *out, outgoing *check, bool *refused)
 {
 	const pp_host_api *h = vm->host;
 	uint32_t code;
@@ -201,6 +314,12 @@ static uint32_t dispatch_peer(js_vm *vm, uint64_t contract_id, uint32_t min_vers
 	if (!iface) {
 		pp__read_unlock(ts);
 		return PP_ERR_NOT_FOUND;
+	}
+	if (check && !check_callee(check, iface->dispatch_type, &iface->dispatch.native,
+	                           iface->layouts, iface)) {
+		pp__read_unlock(ts);
+		*refused = true;
+		return PP_ERR_INVALID_POINTER;
 	}
 	pp_vm_loader_data ld = pp__loader_data(iface);
 	pp_guest_contract_instance inst = {NULL, 0};
@@ -230,120 +349,21 @@ static uint32_t dispatch_peer(js_vm *vm, uint64_t contract_id, uint32_t min_vers
 	return code;
 }
 
-/* A guarded caller's args and out must be its own memory, as large as the
- * callee's layout when it is known (a JS callee's, or one its interface
- * declares); otherwise at least one byte of each. */
-static bool may_pass(JSContext *ctx, const char *entry, const void *args, void *out,
-                     const js_layout *callee)
+/* The host keeps its interfaces: their layouts member is read only when
+ * their size covers it. */
+static const pp_fn_layout *host_layouts(const pp_host_contract_interface *i)
 {
-	size_t a = callee ? callee->args : 1, o = callee ? callee->out : 1;
-	return (!args || !a || may(ctx, entry, args, a, false)) &&
-	       (!out || !o || may(ctx, entry, out, o, true));
+	return i->size >= offsetof(pp_host_contract_interface, layouts) + sizeof i->layouts
+	               ? i->layouts
+	               : NULL;
 }
 
-/* The StringView/Buffer results a guarded caller names (out offsets): the
- * callee's host-allocated bytes become blocks of the caller, which it reads
- * and then frees with free(ptr, len, 1). */
-static int adopt_views(JSContext *ctx, js_vm *vm, JSValueConst offsets, void *out)
-{
-	if (JS_IsUndefined(offsets) || !out)
-		return 0;
-	JSValue n = JS_GetPropertyStr(ctx, offsets, "length");
-	uint32_t count;
-	int st = JS_IsException(n) ? -1 : arg_size(ctx, "dispatchPeer", n, &count);
-	JS_FreeValue(ctx, n);
-	for (uint32_t i = 0; st == 0 && i < count && i < 64; i++) {
-		JSValue v = JS_GetPropertyUint32(ctx, offsets, i);
-		uint32_t off;
-		st = JS_IsException(v) ? -1 : arg_size(ctx, "dispatchPeer", v, &off);
-		JS_FreeValue(ctx, v);
-		pp_string_view view;
-		uint8_t *at = (uint8_t *)out + off;
-		if (st == 0 && !may(ctx, "dispatchPeer", at, sizeof view, false))
-			st = -1;
-		if (st != 0)
-			break;
-		memcpy(&view, at, sizeof view);
-		if (view.ptr && view.len && !pp_js_guard_add_block(vm, (void *)view.ptr, view.len))
-			st = (JS_ThrowOutOfMemory(ctx), -1);
-	}
-	return st;
-}
-
-/* A native callee's layout, when its interface declares one. */
-static bool native_layout(uint32_t dispatch_type, const pp_native_dispatch *nd,
-                          const pp_fn_layout *layouts, uint32_t fn, js_layout *out)
-{
-	if (dispatch_type != PP_DISPATCH_NATIVE || !layouts || fn >= nd->function_count)
-		return false;
-	*out = (js_layout){layouts[fn].args_size, layouts[fn].out_size, true};
-	return true;
-}
-
-/* The layout of fn of the peer a call would reach: a JS callee's, or what a
- * native callee's interface declares. */
-static bool peer_layout(js_vm *vm, uint64_t id, uint32_t min_ver, uint32_t fn, js_layout *out)
-{
-	const pp_host_api *h = vm->host;
-	pp_tstate *ts = pp__read_lock(vm->rt);
-	if (!ts)
-		return false;
-	const pp_guest_contract_interface *iface =
-	        h->resolve_guest_contract(h, h->find_guest_contract(h, id, min_ver));
-	const js_layout *js = iface ? pp_js_layout_of(iface, fn) : NULL;
-	bool known = js ? (*out = *js, true)
-	             : iface
-	                     ? native_layout(iface->dispatch_type, &iface->dispatch.native,
-	                                     iface->layouts, fn, out)
-	                     : false;
-	pp__read_unlock(ts);
-	return known;
-}
-
-/* The same for a host contract (whose interface the host keeps: its
- * layouts member is read only when its size covers it). */
-static bool host_layout(js_vm *vm, uint64_t id, uint32_t min_ver, uint32_t fn, js_layout *out)
-{
-	pp_tstate *ts = pp__read_lock(vm->rt);
-	if (!ts)
-		return false;
-	uint32_t why;
-	const pp_host_entry *e = pp__host_contracts_find(vm->rt, id, min_ver, &why);
-	const pp_host_contract_interface *i = e ? e->iface : NULL;
-	bool covered = i && i->size >= offsetof(pp_host_contract_interface, layouts) +
-	                                        sizeof i->layouts;
-	bool known = covered && native_layout(i->dispatch_type, &i->dispatch.native, i->layouts,
-	                                      fn, out);
-	pp__read_unlock(ts);
-	return known;
-}
-
-static JSValue b_dispatch_peer(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
-{
-	(void)this_val;
-	js_vm *vm = vm_of(ctx);
-	ARG_U32(0, lo);
-	ARG_U32(1, hi);
-	ARG_U32(2, min_ver);
-	ARG_U32(3, fn_id);
-	ARG_PTR(4, args);
-	ARG_PTR(5, out);
-	if (vm->guard.on) {
-		js_layout l;
-		bool known = peer_layout(vm, join(lo, hi), min_ver, fn_id, &l);
-		if (!may_pass(ctx, "dispatchPeer", args, out, known ? &l : NULL))
-			return JS_EXCEPTION;
-	}
-	uint32_t code = dispatch_peer(vm, join(lo, hi), min_ver, fn_id, args, out);
-	if (code == PP_OK && argc > 6 && vm->guard.on && adopt_views(ctx, vm, argv[6], out) < 0)
-		return JS_EXCEPTION;
-	return JS_NewUint32(ctx, code);
-}
-
-/* resolve the host interface -> get an instance -> dispatch native or VM with
- * a null instance and arena -> destroy a non-singleton instance. */
+/* resolve the host interface -> (check) -> get an instance -> dispatch
+ * native or VM with a null instance and arena -> destroy a non-singleton
+ * instance. */
 static uint32_t call_host_contract(js_vm *vm, uint64_t contract_id, uint32_t min_version,
-                                   uint32_t fn_id, const void *args, void *out)
+                                   uint32_t fn_id, const void *args, void *out, outgoing *check,
+                                   bool *refused)
 {
 	/* One lookup, in one read section: the interface and the instance come
 	 * from the same entry, and its code stays while the call runs. */
@@ -357,6 +377,12 @@ static uint32_t call_host_contract(js_vm *vm, uint64_t contract_id, uint32_t min
 		return PP_ERR_NOT_FOUND;
 	}
 	const pp_host_contract_interface *iface = e->iface;
+	if (check && !check_callee(check, iface->dispatch_type, &iface->dispatch.native,
+	                           host_layouts(iface), NULL)) {
+		pp__read_unlock(ts);
+		*refused = true;
+		return PP_ERR_INVALID_POINTER;
+	}
 	bool single = iface->flags & PP_HOST_CONTRACT_SINGLETON;
 	pp_host_contract_instance inst =
 	        single ? e->singleton : iface->create_instance(iface, NULL);
@@ -378,28 +404,50 @@ static uint32_t call_host_contract(js_vm *vm, uint64_t contract_id, uint32_t min
 	return err.code;
 }
 
-static JSValue b_call_host_contract(JSContext *ctx, JSValueConst this_val, int argc,
-                                    JSValueConst *argv)
+/* dispatchPeer(lo, hi, minVersion, fn, args, out[, resultViews]) and
+ * callHostContract(...): the same shape; guarded, checked and adopting. */
+static JSValue outgoing_call(JSContext *ctx, int argc, JSValueConst *argv, bool host)
 {
-	(void)this_val;
-	(void)argc;
+	js_vm *vm = vm_of(ctx);
 	ARG_U32(0, lo);
 	ARG_U32(1, hi);
 	ARG_U32(2, min_ver);
 	ARG_U32(3, fn_id);
 	ARG_PTR(4, args);
 	ARG_PTR(5, out);
-	js_vm *vm = vm_of(ctx);
-	if (vm->guard.on) {
-		js_layout l;
-		bool known = host_layout(vm, join(lo, hi), min_ver, fn_id, &l);
-		if (!may_pass(ctx, "callHostContract", args, out, known ? &l : NULL))
-			return JS_EXCEPTION;
-	}
-	uint32_t code = call_host_contract(vm, join(lo, hi), min_ver, fn_id, args, out);
-	if (code == PP_OK && argc > 6 && vm->guard.on && adopt_views(ctx, vm, argv[6], out) < 0)
+	outgoing o = {.ctx = ctx,
+	              .vm = vm,
+	              .entry = host ? "callHostContract" : "dispatchPeer",
+	              .args = args,
+	              .out = out,
+	              .fn = fn_id};
+	outgoing *check = vm->guard.on ? &o : NULL;
+	/* foreign addresses are refused whether or not the callee exists */
+	if (check && ((args && !may(ctx, o.entry, args, 1, false)) ||
+	              (out && !may(ctx, o.entry, out, 1, true)) ||
+	              named_views(&o, argc > 6 ? argv[6] : JS_UNDEFINED) < 0))
+		return JS_EXCEPTION;
+	bool refused = false;
+	uint32_t code =
+	        host ? call_host_contract(vm, join(lo, hi), min_ver, fn_id, args, out, check,
+	                                  &refused)
+	             : dispatch_peer(vm, join(lo, hi), min_ver, fn_id, args, out, check, &refused);
+	if (refused || (check && code == PP_OK && adopt_views(&o) < 0))
 		return JS_EXCEPTION;
 	return JS_NewUint32(ctx, code);
+}
+
+static JSValue b_dispatch_peer(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	(void)this_val;
+	return outgoing_call(ctx, argc, argv, false);
+}
+
+static JSValue b_call_host_contract(JSContext *ctx, JSValueConst this_val, int argc,
+                                    JSValueConst *argv)
+{
+	(void)this_val;
+	return outgoing_call(ctx, argc, argv, true);
 }
 
 /* ---- Memory --------------------------------------------------------------- */
@@ -492,7 +540,7 @@ static JSValue b_free(JSContext *ctx, JSValueConst this_val, int argc, JSValueCo
 	if (ours < 0)
 		return JS_EXCEPTION;
 	const pp_host_api *h = vm->host;
-	h->free(h, p, size, align);
+	h->free(h, p, size, vm->guard.on ? 1 : align); /* guarded: as it was allocated */
 	if (ours)
 		heap_limit_follows_blocks(vm);
 	return JS_UNDEFINED;
@@ -631,8 +679,11 @@ static JSValue b_read_memory(JSContext *ctx, JSValueConst this_val, int argc, JS
 	if (JS_IsException(a) || !p)
 		return a;
 	const uint8_t *bytes = p;
+	/* defined, not set: a setter on Array.prototype must not run (and free
+	 * the memory) in the middle of the copy */
 	for (uint32_t i = 0; i < len; i++)
-		if (JS_SetPropertyUint32(ctx, a, i, JS_NewInt32(ctx, bytes[i])) < 0) {
+		if (JS_DefinePropertyValueUint32(ctx, a, i, JS_NewInt32(ctx, bytes[i]),
+		                                 JS_PROP_C_W_E) < 0) {
 			JS_FreeValue(ctx, a);
 			return JS_EXCEPTION;
 		}

@@ -75,6 +75,7 @@ static bool grow(js_region **v, size_t n, size_t *cap)
 /* Records msg as the call's violation (its first) and throws it. */
 static void refuse(js_vm *vm, const char *msg)
 {
+	vm->guard.violated = true; /* even if the message cannot be kept */
 	if (!vm->guard.violation)
 		vm->guard.violation = pp__strdup(msg);
 	JS_ThrowRangeError(vm->ctx, "%s", msg);
@@ -145,13 +146,41 @@ void pp_js_guard_begin(js_vm *vm, const void *args, size_t args_len, void *out, 
 		        (js_region){(uintptr_t)out, out_len, JS_REGION_OUT, JS_REGION_WRITABLE};
 }
 
-char *pp_js_guard_end(js_vm *vm)
+bool pp_js_guard_end(js_vm *vm, char **message)
 {
 	js_guard *g = &vm->guard;
+	bool violated = g->violated;
+	if (violated && !g->violation)
+		g->violation = pp__strdup("a bridge memory violation (its message did not fit in "
+		                          "memory)");
+	*message = g->violation;
 	g->call_n = 0;
-	char *v = g->violation;
 	g->violation = NULL;
-	return v;
+	g->violated = false;
+	return violated;
+}
+
+bool pp_js_guard_out_holds_blocks(js_vm *vm, const void *out, size_t len)
+{
+	js_guard *g = &vm->guard;
+	if (!g->on || !g->block_n || !out)
+		return false;
+	for (size_t off = 0; off + sizeof(uintptr_t) <= len; off += sizeof(uintptr_t)) {
+		uintptr_t word;
+		memcpy(&word, (const uint8_t *)out + off, sizeof word);
+		const js_region *b = word ? block_at(g, word) : NULL;
+		if (b && b->base == word) {
+			char msg[320];
+			snprintf(msg, sizeof msg,
+			         "bundle '%s': the call's out holds the address 0x%" PRIxPTR
+			         " of a block from alloc (%zu bytes), which stays the bundle's; "
+			         "bytes handed to the caller must come from arenaAlloc",
+			         vm->bundle, word, b->len);
+			refuse(vm, msg);
+			return true;
+		}
+	}
+	return false;
 }
 
 bool pp_js_guard_init(js_guard *g)

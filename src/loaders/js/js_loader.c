@@ -511,8 +511,8 @@ static inline uint32_t guard_end(js_vm *vm, uint32_t code, char **failure)
 	if (!vm->guard.on)
 		return code;
 	vm->call_arena = NULL;
-	char *v = pp_js_guard_end(vm);
-	if (!v)
+	char *v;
+	if (!pp_js_guard_end(vm, &v))
 		return code;
 	free(*failure);
 	*failure = v;
@@ -563,6 +563,9 @@ static void js_call(pp_vm_loader_data ld, pp_guest_contract_instance inst, uint3
 			code = PP_ERR_GENERIC;
 		}
 		JS_FreeValue(ctx, ret);
+		if (code == PP_OK && vm->guard.on &&
+		    pp_js_guard_out_holds_blocks(vm, out, c->layouts[fn_id].out))
+			JS_FreeValue(ctx, JS_GetException(ctx)); /* recorded; nobody to catch it */
 		code = guard_end(vm, code, &failure);
 	}
 	vm_leave(vm);
@@ -1532,4 +1535,12 @@ const js_layout *pp_js_layout_of(const pp_guest_contract_interface *iface, uint3
 		return NULL;
 	const js_contract *c = iface->dispatch.vm.loader_data.data;
 	return fn < c->fn_count && c->layouts[fn].known ? &c->layouts[fn] : NULL;
+}
+
+const js_sig *pp_js_callee_sig(const pp_guest_contract_interface *iface, uint32_t fn)
+{
+	if (iface->dispatch_type != PP_DISPATCH_VM || iface->dispatch.vm.call != js_call)
+		return NULL;
+	const js_contract *c = iface->dispatch.vm.loader_data.data;
+	return fn < c->fn_count && c->sigs && c->sigs[fn].typed ? &c->sigs[fn] : NULL;
 }

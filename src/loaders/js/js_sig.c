@@ -370,6 +370,27 @@ int pp_js_sig_args(JSContext *ctx, const js_sig *sig, const void *args, JSValue 
 	return n;
 }
 
+bool pp_js_sig_args_ok(const js_sig *sig, const void *args,
+                       bool (*readable)(void *ud, const void *p, size_t len), void *ud)
+{
+	const uint8_t *base = args;
+	for (uint8_t i = 0; i < sig->nparams; i++) {
+		int t = sig->types[i].kind;
+		if (t == T_STRING || t == T_BUFFER) {
+			pp_string_view v;
+			memcpy(&v, base + sig->offsets[i], sizeof v);
+			if (!readable(ud, v.ptr, v.len))
+				return false;
+		} else if (t == T_ARENA) {
+			void *a;
+			memcpy(&a, base + sig->offsets[i], sizeof a);
+			if (a && !readable(ud, NULL, 1))
+				return false;
+		}
+	}
+	return true;
+}
+
 pp_call_arena *pp_js_sig_arena(const js_sig *sig, const void *args, pp_call_arena *call_arena)
 {
 	pp_call_arena *a = NULL;

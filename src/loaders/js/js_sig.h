@@ -75,6 +75,13 @@ bool pp_js_sig_read(JSContext *ctx, JSValueConst spec, js_sig *sig, char *why, s
  * exception pending and nothing left to free. */
 int pp_js_sig_args(JSContext *ctx, const js_sig *sig, const void *args, JSValue *argv);
 
+/* For a guarded caller: every StringView/Buffer param's bytes pass
+ * readable(ptr, len), and an Arena param is NULL (a non-NULL one is put to
+ * readable(NULL, 1), which refuses it). The args struct itself is the
+ * caller's to have checked. */
+bool pp_js_sig_args_ok(const js_sig *sig, const void *args,
+                       bool (*readable)(void *ud, const void *p, size_t len), void *ud);
+
 /* Where a result's bytes go: the args' Arena member if set, else the call's. */
 pp_call_arena *pp_js_sig_arena(const js_sig *sig, const void *args, pp_call_arena *call_arena);
 

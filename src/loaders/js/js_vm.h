@@ -34,13 +34,19 @@ typedef struct js_guard {
 	size_t block_n, block_cap;
 	size_t block_bytes; /* their total, counted against the memory limit */
 	char *violation;    /* the current call's first violation, or NULL */
+	bool violated;      /* the current call had one (its message may not fit) */
 } js_guard;
 
 bool pp_js_guard_init(js_guard *g);
 /* Starts a call's regions (args read-only, out writable; NULL or 0: none). */
 void pp_js_guard_begin(js_vm *vm, const void *args, size_t args_len, void *out, size_t out_len);
-/* Ends the call's regions; returns its violation message (malloc'd) or NULL. */
-char *pp_js_guard_end(js_vm *vm);
+/* Ends the call's regions; true if it had a violation, whose message
+ * (malloc'd, or NULL) goes to *message. */
+bool pp_js_guard_end(js_vm *vm, char **message);
+/* A guarded raw function must not hand out its alloc blocks (the caller
+ * would free what the bundle still holds): true, with a violation pending,
+ * if out's pointer-sized words hold a block's address. */
+bool pp_js_guard_out_holds_blocks(js_vm *vm, const void *out, size_t len);
 /* May the guest touch [addr, addr + len)? Always in compat mode; in guarded
  * mode only inside its regions, else false with a RangeError pending. */
 bool pp_js_guard_access(js_vm *vm, const char *entry, uintptr_t addr, size_t len, bool write);
@@ -155,6 +161,8 @@ void pp_js_heap_limit(js_vm *vm, bool lifted);
 /* The layout of fn of a contract served by this loader, or NULL when iface is
  * another loader's or the layout is unknown. */
 const js_layout *pp_js_layout_of(const pp_guest_contract_interface *iface, uint32_t fn);
+/* fn's typed signature when iface is this loader's and fn has one, else NULL. */
+const js_sig *pp_js_callee_sig(const pp_guest_contract_interface *iface, uint32_t fn);
 /* The message and stack of the pending exception, as one malloc'd string. */
 char *pp_js_exception_text(JSContext *ctx);
 
