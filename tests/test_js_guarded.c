@@ -404,6 +404,7 @@ static void outgoing_calls_cannot_forge_or_hand_out_memory(void **state)
 	        /* 4: a typed peer's Arena param set */
 	        "    function (i, a, o, ar, b) { var id = cid('guest_contract:test.echo@1');"
 	        " var args = at(b.alloc(24)), out = at(b.alloc(16));"
+	        " for (var k = 0; k < 24; k += 4) b.writeU32(args + k, 0);"
 	        " b.writeU32(args + 16, 4096);"
 	        " return b.dispatchPeer(id[0], id[1], 1, 0, args, out, [0]); },\n"
 	        /* 5: the same, honest: the echoed bytes are adopted, read, freed */
@@ -455,6 +456,48 @@ static void outgoing_calls_cannot_forge_or_hand_out_memory(void **state)
 	pp_runtime_free(rt);
 }
 
+/* Sizes a bundle declares about itself are bounded by what the host
+ * declares for the contract, and a raw bundle takes the host's sizes. */
+static void host_declared_layouts_bound_what_a_bundle_declares(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	uint64_t id = pp_guest_contract_id("test.guard", 1);
+	static const pp_fn_layout host[] = {{8, 4}, {8, 4}};
+	assert_int_equal(pp_contract_declare_layouts(rt, id, host, 2), PP_OK);
+	/* a bundle claiming a bigger out than the host passes is refused */
+	static const char liar[] = GUARD_PRELUDE
+	        "function polyplug_init() { return ok([regl('test.guard', [" ADD_RAW ","
+	        " function (i, a, o, ar, b) { b.writeI32(o + 64, 1); return 0; }],"
+	        " [{ args: 8, out: 4 }, { args: 8, out: 4096 }])]); }";
+	assert_int_equal(js_load_src(rt, "liar", liar, NULL), PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "function 1 declares args of 8 and out of 4096 bytes; "
+	                                   "the host's callers pass 8 and 4");
+	/* so is a typed result larger than the host's out */
+	static const char typed[] = GUARD_PRELUDE
+	        "function polyplug_init() { var r = reg('test.guard', [function () { return 1; },"
+	        " function () { return 2; }]);\n"
+	        " r.interface.signatures = [{ params: ['i32', 'i32'], result: 'i32' },"
+	        " { params: [], result: { struct: [['a', 'u64'], ['b', 'u64']] } }];"
+	        " return ok([r]); }";
+	assert_int_equal(js_load_src(rt, "typed", typed, NULL), PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "function 1 declares args of 0 and out of 16 bytes");
+	/* a raw bundle (the reference's way) declares nothing: it takes the
+	 * host's sizes and runs guarded */
+	static const char raw[] =
+	        JS_ONE("test.guard", ADD_RAW ", function (i, a, o, ar, b) {"
+	                                     " b.writeI32(o + 4, 1); return 0; }");
+	js_load_ok(rt, "raw", raw);
+	pair p = {40, 2};
+	int32_t r = 0;
+	assert_int_equal(call_fn(rt, 0, &p, &r), PP_OK);
+	assert_int_equal(r, 42);
+	assert_int_equal(call_fn(rt, 1, &p, &r), PP_ERR_INVALID_POINTER);
+	assert_contains(pp_last_error(rt), "bridge.writeI32");
+	assert_int_equal(pp_contract_declare_layouts(rt, id, NULL, 3), PP_ERR_INVALID_ARGUMENT);
+	pp_runtime_free(rt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -463,6 +506,7 @@ int main(void)
 	        cmocka_unit_test(modes_follow_the_functions_the_host_and_the_manifest),
 	        cmocka_unit_test(native_callees_declaring_layouts_get_blocks_that_large),
 	        cmocka_unit_test(outgoing_calls_cannot_forge_or_hand_out_memory),
+	        cmocka_unit_test(host_declared_layouts_bound_what_a_bundle_declares),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

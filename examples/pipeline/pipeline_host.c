@@ -121,7 +121,12 @@ int main(int argc, char **argv)
 	size_t loaded = 0;
 	stages s;
 	int status = 1;
-	if (pp_host_contract_register(rt, &logger) != PP_OK ||
+	/* The host states its contracts' sizes before loading: a guarded JS
+	 * bundle is then held to them, whatever it declares about itself. */
+	if (pipeline_decoder_declare(rt) != PP_OK || pipeline_validator_declare(rt) != PP_OK ||
+	    pipeline_transformer_declare(rt) != PP_OK || pipeline_encoder_declare(rt) != PP_OK ||
+	    pipeline_reporter_declare(rt) != PP_OK ||
+	    pp_host_contract_register(rt, &logger) != PP_OK ||
 	    pp_bundle_load_dir(rt, argv[1], report, NULL, &loaded) != PP_OK ||
 	    pipeline_decoder_open(&s.decoder, rt) != PP_OK ||
 	    pipeline_validator_open(&s.validator, rt) != PP_OK ||

@@ -146,6 +146,20 @@ typedef struct pp_stats {
 
 PP_API void pp_runtime_stats(pp_runtime *rt, pp_stats *out);
 
+/* ---- Contract layouts ---------------------------------------------------- */
+
+/* Declares, as the host, the sizes of each function's args struct and out
+ * value of a guest contract: what the host's callers pass (ppc's host header
+ * declares them for you). A JS bundle that provides the contract runs
+ * guarded against these sizes: it may declare smaller ones (a typed
+ * signature or a layout), never larger (refused at load), and a function
+ * it declares nothing for takes the host's. Without a declaration, the
+ * sizes a bundle declares about itself are trusted. Applies to bundles
+ * loaded (or reloaded) afterwards; declaring the same contract again
+ * replaces its layouts. docs/js.md "Memory safety". */
+PP_API pp_status pp_contract_declare_layouts(pp_runtime *rt, uint64_t contract_id,
+                                             const pp_fn_layout *layouts, uint32_t count);
+
 /* ---- Host contracts ------------------------------------------------------ */
 
 /* Offers a host contract to plugins. The runtime keeps the pointer (it must

@@ -258,6 +258,11 @@ struct pp_runtime {
 	size_t plugin_dir_count;
 	int tsan_sync; /* address TSan annotations synchronise on */
 
+	/* Contract layouts the host declared (pp_contract_declare_layouts;
+	 * under lock). */
+	struct pp_declared_layouts *declared;
+	size_t declared_count;
+
 	/* The watchdog (watchdog.c): started by the first registration. */
 	pthread_mutex_t wd_lock;
 	pthread_cond_t wd_wake; /* on CLOCK_MONOTONIC */
@@ -294,6 +299,10 @@ static inline uintptr_t pp__thread_id(void)
 	return (uintptr_t)pthread_self();
 #endif
 }
+
+/* runtime.c: a copy of the layouts the host declared for contract_id
+ * (malloc'd, *count entries), or NULL (none, or out of memory). */
+pp_fn_layout *pp__declared_layouts(pp_runtime *rt, uint64_t contract_id, uint32_t *count);
 
 /* watchdog.c */
 void pp__watchdog_init(pp_runtime *rt);

@@ -402,6 +402,74 @@ void pp_runtime_stats(pp_runtime *rt, pp_stats *out)
 	out->reclaimed = atomic_load_explicit(&rt->reclaimed, memory_order_relaxed);
 }
 
+/* ---- Contract layouts the host declares ------------------------------------ */
+
+typedef struct pp_declared_layouts {
+	uint64_t contract_id;
+	uint32_t count;
+	pp_fn_layout *layouts;
+} pp_declared_layouts;
+
+pp_status pp_contract_declare_layouts(pp_runtime *rt, uint64_t contract_id,
+                                      const pp_fn_layout *layouts, uint32_t count)
+{
+	if (!rt)
+		return PP_ERR_INVALID_ARGUMENT;
+	if ((!layouts && count) || count > PP_MAX_CONTRACT_FUNCTIONS)
+		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
+		                 "pp_contract_declare_layouts: %u layouts at %p (at most %u)",
+		                 count, (const void *)layouts, PP_MAX_CONTRACT_FUNCTIONS);
+	pp_fn_layout *copy = malloc(((size_t)count + 1) * sizeof *copy);
+	if (!copy)
+		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+	if (count)
+		memcpy(copy, layouts, (size_t)count * sizeof *copy);
+	pthread_mutex_lock(&rt->lock);
+	pp_declared_layouts *d = NULL;
+	for (size_t i = 0; i < rt->declared_count && !d; i++)
+		if (rt->declared[i].contract_id == contract_id)
+			d = &rt->declared[i];
+	if (!d) {
+		pp_declared_layouts *more =
+		        realloc(rt->declared, (rt->declared_count + 1) * sizeof *more);
+		if (more) {
+			rt->declared = more;
+			d = &more[rt->declared_count++];
+			d->layouts = NULL;
+		}
+	}
+	if (d) {
+		free(d->layouts);
+		*d = (pp_declared_layouts){contract_id, count, copy};
+	}
+	pthread_mutex_unlock(&rt->lock);
+	if (!d) {
+		free(copy);
+		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+	}
+	return PP_OK;
+}
+
+pp_fn_layout *pp__declared_layouts(pp_runtime *rt, uint64_t contract_id, uint32_t *count)
+{
+	pp_fn_layout *copy = NULL;
+	*count = 0;
+	pthread_mutex_lock(&rt->lock);
+	for (size_t i = 0; i < rt->declared_count; i++) {
+		const pp_declared_layouts *d = &rt->declared[i];
+		if (d->contract_id != contract_id)
+			continue;
+		copy = malloc(((size_t)d->count + 1) * sizeof *copy);
+		if (copy) {
+			memcpy(copy, d->layouts, (size_t)d->count * sizeof *copy);
+			*count = d->count;
+		}
+		break;
+	}
+	pthread_mutex_unlock(&rt->lock);
+	return copy;
+}
+
 /* ---- Lifetime ------------------------------------------------------------- */
 
 pp_status pp_runtime_new(const pp_runtime_config *cfg, pp_runtime **out)
@@ -483,6 +551,9 @@ void pp_runtime_free(pp_runtime *rt)
 	pp__watchdog_shutdown(rt); /* after the last VM is gone */
 	pp__registry_destroy(rt);
 
+	for (size_t i = 0; i < rt->declared_count; i++)
+		free(rt->declared[i].layouts);
+	free(rt->declared);
 	for (size_t i = 0; i < rt->plugin_dir_count; i++)
 		free(rt->plugin_dirs[i]);
 	free(rt->plugin_dirs);

@@ -142,6 +142,20 @@ static void contract_layout(FILE *f, const ppc_contract *c, const char *id, cons
 	}
 }
 
+/* Each function's args and out sizes: ppc__ID_layouts[]. */
+static void layouts_table(FILE *f, const ppc_contract *c, const char *id)
+{
+	/* guarded: a translation unit may be both a host and an implementation */
+	fprintf(f, "#ifndef PPC_LAYOUTS_%s_\n#define PPC_LAYOUTS_%s_\n", id, id);
+	fprintf(f, "static const pp_fn_layout ppc__%s_layouts[] = {\n", id);
+	for (size_t i = 0; i < c->function_count; i++) {
+		const ppc_function *fn = &c->functions[i];
+		fprintf(f, "        {%zu, %zu},\n", fn->args_size,
+		        fn->result.kind == PPC_VOID ? (size_t)0 : ppc_type_size(fn->result));
+	}
+	fputs("};\n#endif\n", f);
+}
+
 /* Plugins implement <id>_<fn>_impl; the thunks, the interface and
  * polyplug_init come with PPC_IMPLEMENT_<ID>. */
 static void guest_skeleton(FILE *f, const ppc_contract *c, const char *id, const char *ID)
@@ -193,14 +207,7 @@ static void guest_skeleton(FILE *f, const ppc_contract *c, const char *id, const
 	for (size_t i = 0; i < c->function_count; i++)
 		fprintf(f, "        (const void *)ppc__%s_%s,\n", id, c->functions[i].name);
 	fputs("};\n", f);
-	/* each function's args and out sizes, for guarded JS callers */
-	fprintf(f, "static const pp_fn_layout ppc__%s_layouts[] = {\n", id);
-	for (size_t i = 0; i < c->function_count; i++) {
-		const ppc_function *fn = &c->functions[i];
-		fprintf(f, "        {%zu, %zu},\n", fn->args_size,
-		        fn->result.kind == PPC_VOID ? (size_t)0 : ppc_type_size(fn->result));
-	}
-	fputs("};\n", f);
+	layouts_table(f, c, id);
 	fprintf(f,
 	        "static void ppc__%s_create(pp_vm_loader_data ld, const pp_host_api *h, const void "
 	        "*args,\n                  pp_guest_contract_instance *out, pp_abi_error *err)\n{\n"
@@ -310,9 +317,17 @@ static void peer_callers(FILE *f, const ppc_contract *c, const char *id, const c
 
 /* Typed callers of a guest contract, for hosts: a handle that finds the
  * contract, keeps an instance, and starts over when the runtime's revision
- * counter says bundles changed. */
+ * counter says bundles changed; and the declaration of its layouts, which
+ * a guarded JS provider is held to. */
 static void guest_callers(FILE *f, const ppc_contract *c, const char *id, const char *ID)
 {
+	layouts_table(f, c, id);
+	fprintf(f,
+	        "/* Declares %s's layouts to rt: call before loading its providers. */\n"
+	        "static inline pp_status %s_declare(pp_runtime *rt)\n{\n"
+	        "\treturn pp_contract_declare_layouts(rt, %s_ID, ppc__%s_layouts,\n"
+	        "\t                                   %s_FUNCTION_COUNT);\n}\n",
+	        c->name, id, ID, id, ID);
 	fprintf(f,
 	        "\n/* Calling %s from a host: %s c; %s_open(&c, rt); %s_<fn>(&c, ...);\n"
 	        " * %s_close(&c). */\n",

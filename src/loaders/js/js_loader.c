@@ -1386,9 +1386,38 @@ done:
 	return st;
 }
 
+/* The sizes the host declared for a contract bound what the bundle may
+ * declare, and stand in for what it does not. */
+static pp_status apply_declared_layouts(js_vm *vm, const js_source *s, js_contract *c)
+{
+	uint32_t n;
+	pp_fn_layout *host = pp__declared_layouts(vm->rt, c->contract_id, &n);
+	pp_status st = PP_OK;
+	for (uint32_t f = 0; host && f < c->fn_count && f < n && st == PP_OK; f++) {
+		js_layout *l = &c->layouts[f];
+		if (!l->known)
+			*l = (js_layout){host[f].args_size, host[f].out_size, true};
+		else if (l->args > host[f].args_size || l->out > host[f].out_size)
+			st = pp__error(
+			        vm->rt, PP_ERR_LOAD_FAILED,
+			        "bundle '%s' (%s): contract '%s', function %u declares args of "
+			        "%u and out of %u bytes; the host's callers pass %u and %u "
+			        "(pp_contract_declare_layouts)",
+			        vm->bundle, s->file, c->name, f, l->args, l->out, host[f].args_size,
+			        host[f].out_size);
+	}
+	free(host);
+	return st;
+}
+
 /* Guarded or compat, once the functions are known (see PP_JS_MEMORY_*). */
 static pp_status choose_memory_mode(js_vm *vm, const js_source *s)
 {
+	for (size_t i = 0; i < vm->contract_count; i++) {
+		pp_status st = apply_declared_layouts(vm, s, &vm->contracts[i]);
+		if (st != PP_OK)
+			return st;
+	}
 	const js_contract *lacking = NULL;
 	uint32_t fn = 0;
 	for (size_t i = 0; i < vm->contract_count && !lacking; i++)
