@@ -35,12 +35,6 @@ static const char *const kind_names[] = {
         [JS_REGION_BLOCK] = "a block from alloc",
 };
 
-/* [addr, addr + len) inside r? Overflow-safe: len may be anything. */
-static bool contains(const js_region *r, uintptr_t addr, size_t len)
-{
-	return addr >= r->base && addr - r->base <= r->len && len <= r->len - (addr - r->base);
-}
-
 /* The block whose range holds addr, by binary search (blocks are sorted by
  * base and never overlap), or NULL. */
 static js_region *block_at(js_guard *g, uintptr_t addr)
@@ -110,11 +104,11 @@ bool pp_js_guard_access(js_vm *vm, const char *entry, uintptr_t addr, size_t len
 		return true;
 	const js_region *hit = NULL;
 	for (size_t i = 0; i < g->call_n && !hit; i++)
-		if (contains(&g->call[i], addr, len))
+		if (pp_js_region_holds(&g->call[i], addr, len))
 			hit = &g->call[i];
 	if (!hit) {
 		const js_region *b = block_at(g, addr);
-		if (b && contains(b, addr, len))
+		if (b && pp_js_region_holds(b, addr, len))
 			hit = b;
 	}
 	if (!hit) {
@@ -208,6 +202,11 @@ bool pp_js_guard_add_block(js_vm *vm, void *p, size_t len)
 	size_t at = g->block_n;
 	while (at > 0 && g->blocks[at - 1].base > base)
 		at--;
+	/* blocks never overlap (block_at relies on it): an adopted view that
+	 * would is refused */
+	if ((at > 0 && g->blocks[at - 1].len > base - g->blocks[at - 1].base) ||
+	    (at < g->block_n && g->blocks[at].base - base < len) || base + len < base)
+		return false;
 	memmove(&g->blocks[at + 1], &g->blocks[at], (g->block_n - at) * sizeof *g->blocks);
 	g->blocks[at] = (js_region){base, len, JS_REGION_BLOCK, JS_REGION_WRITABLE};
 	g->block_n++;

@@ -61,6 +61,12 @@ int pp_js_guard_take_block(js_vm *vm, const char *entry, void *p, size_t len);
 /* Frees what a guarded bundle still holds, and the tables. */
 void pp_js_guard_free(js_vm *vm);
 
+/* [addr, addr + len) inside r? Overflow-safe: len may be anything. */
+static inline bool pp_js_region_holds(const js_region *r, uintptr_t addr, size_t len)
+{
+	return addr >= r->base && addr - r->base <= r->len && len <= r->len - (addr - r->base);
+}
+
 /* pp_js_guard_access with its common case inline: an access inside one of
  * the call's regions (args, out). */
 static inline bool pp_js_guard_ok(const js_guard *g, js_vm *vm, const char *entry, uintptr_t addr,
@@ -70,8 +76,7 @@ static inline bool pp_js_guard_ok(const js_guard *g, js_vm *vm, const char *entr
 		return true;
 	for (size_t i = 0; i < g->call_n; i++) {
 		const js_region *r = &g->call[i];
-		if (addr >= r->base && addr - r->base <= r->len &&
-		    len <= r->len - (addr - r->base) && (!write || (r->flags & JS_REGION_WRITABLE)))
+		if (pp_js_region_holds(r, addr, len) && (!write || (r->flags & JS_REGION_WRITABLE)))
 			return true;
 	}
 	return pp_js_guard_access(vm, entry, addr, len, write);
