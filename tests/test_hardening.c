@@ -434,7 +434,7 @@ static void a_source_with_a_bad_last_byte_is_refused_at_once_with_its_offset(voi
 	char *src = malloc(n);
 	assert_non_null(src);
 	memset(src, ' ', n);
-	memcpy(src, "//", 2);
+	src[0] = src[1] = '/';
 	src[n - 1] = (char)0xFF;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -467,8 +467,7 @@ static const char *const builtin_hogs[] = {
         "var keep = []; for (;;) { try { keep.push(new Array(1e5).fill(1)); } catch (e) {} }",
         "var s = 'a'.repeat(1 << 24); for (;;) s.indexOf('b')",
         "var u = new Uint8Array(1 << 25); for (;;) u.fill(1)",
-        "var t = new Float64Array(1 << 21); for (var i = 0; i < t.length; i++) t[i] = "
-        "Math.random(); for (;;) t.slice().sort()",
+        "var t = new Float64Array(1 << 21).map(Math.random); for (;;) t.slice().sort()",
         "var a = []; for (var i = 0; i < 3e5; i++) a.push(i); for (;;) a.slice().sort()",
         "for (;;) 'ab'.repeat(1 << 22)",
         "/(a+)+$/.test('a'.repeat(40) + 'b')",

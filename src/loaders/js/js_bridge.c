@@ -353,7 +353,7 @@ static uint32_t dispatch_peer(js_vm *vm, uint64_t contract_id, uint32_t min_vers
  * their size covers it. */
 static const pp_fn_layout *host_layouts(const pp_host_contract_interface *i)
 {
-	return i->size >= offsetof(pp_host_contract_interface, layouts) + sizeof i->layouts
+	return i->size >= offsetof(pp_host_contract_interface, layouts) + sizeof(const void *)
 	               ? i->layouts
 	               : NULL;
 }
