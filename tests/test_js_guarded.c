@@ -288,14 +288,17 @@ static void no_destroy(const pp_host_contract_interface *self, pp_host_contract_
 }
 
 /* A native callee that declares its layouts gets blocks at least that large
- * from a guarded caller; one built before layouts existed (size 64) is not
- * read past its size. */
+ * from a guarded caller, and only the caller's memory behind the pointers in
+ * args it follows; one that declares none (built before layouts existed, size
+ * 64, is not read past its size) cannot be called by a guarded bundle. */
 static void native_callees_declaring_layouts_get_blocks_that_large(void **state)
 {
 	(void)state;
 	pp_runtime *rt = rt_new();
-	static const void *const fns[] = {(const void *)write8};
-	static const pp_fn_layout layouts[] = {{0, 8}};
+	static const void *const fns[] = {(const void *)write8, (const void *)write8};
+	static const uint32_t views[] = {0};
+	static const pp_fn_layout layouts[] = {{0, 8, PP_LAYOUT_NO_ARENA, 0, NULL},
+	                                       {24, 8, 16, 1, views}};
 	pp_host_contract_interface sized = {
 	        .size = sizeof sized,
 	        .contract_id = pp_host_contract_id("test.Write8", 1),
@@ -303,7 +306,7 @@ static void native_callees_declaring_layouts_get_blocks_that_large(void **state)
 	        .dispatch_type = PP_DISPATCH_NATIVE,
 	        .create_instance = stateless,
 	        .destroy_instance = no_destroy,
-	        .dispatch.native = {1, fns},
+	        .dispatch.native = {2, fns},
 	        .layouts = layouts,
 	};
 	pp_host_contract_interface old = sized;
@@ -314,7 +317,7 @@ static void native_callees_declaring_layouts_get_blocks_that_large(void **state)
 	assert_int_equal(pp_host_contract_register(rt, &old), PP_OK);
 	static const char src[] = GUARD_PRELUDE
 	        "function hid(s) { return cid('host_contract:' + s + '@1'); }\n"
-	        "function polyplug_init() {\n"
+	        "function polyplug_init(hl, hh) {\n"
 	        "  var fns = [" ADD_RAW ",\n"
 	        "    function (i, a, o, ar, b) { var id = hid('test.Write8');"
 	        " var p = b.alloc(4); var at = p[1] * 4294967296 + p[0];"
@@ -326,7 +329,18 @@ static void native_callees_declaring_layouts_get_blocks_that_large(void **state)
 	        "    function (i, a, o, ar, b) { var id = hid('test.Write8Old');"
 	        " var p = b.alloc(8); var at = p[1] * 4294967296 + p[0];"
 	        " var rc = b.callHostContract(id[0], id[1], 0x10000, 0, 0, at);"
-	        " b.free(p[0], p[1], 8, 1); return rc; }];\n"
+	        " b.free(p[0], p[1], 8, 1); return rc; },\n"
+	        /* 4-6: function 1 follows a StringView at 0 and an arena at 16 */
+	        "    function (i, a, o, ar, b) { return viaArgs(b, hl, hh, 0); },\n"
+	        "    function (i, a, o, ar, b) { return viaArgs(b, 0, 0, 4096); },\n"
+	        "    function (i, a, o, ar, b) { var d = b.alloc(4);"
+	        " return viaArgs(b, d[0], d[1], 0); }];\n"
+	        "  function viaArgs(b, lo, hi, arena) { var id = hid('test.Write8');"
+	        " var args = b.alloc(24), out = b.alloc(8), at = args[1] * 4294967296 + args[0];"
+	        " b.writeU32(at, lo); b.writeU32(at + 4, hi); b.writeU32(at + 8, lo || hi ? 4 : 0);"
+	        " b.writeU32(at + 12, 0); b.writeU32(at + 16, arena); b.writeU32(at + 20, 0);"
+	        " return b.callHostContract(id[0], id[1], 0x10000, 1, at,"
+	        " out[1] * 4294967296 + out[0]); }\n"
 	        "  return ok([regl('test.guard', fns, fns.map(function () {"
 	        " return { args: 8, out: 4 }; }))]);\n}\n";
 	js_load_ok(rt, "caller", src);
@@ -337,7 +351,13 @@ static void native_callees_declaring_layouts_get_blocks_that_large(void **state)
 	assert_contains(pp_last_error(rt), "(8 bytes): outside the memory");
 	assert_int_equal(call_fn(rt, 2, &p, &r), PP_OK);
 	assert_int_equal(r, 0x07070707);
-	assert_int_equal(call_fn(rt, 3, &p, &r), PP_OK);
+	assert_int_equal(call_fn(rt, 3, &p, &r), PP_ERR_INVALID_POINTER);
+	assert_contains(pp_last_error(rt), "declares no layout");
+	assert_int_equal(call_fn(rt, 4, &p, &r), PP_ERR_INVALID_POINTER); /* the host table */
+	assert_contains(pp_last_error(rt), "bridge.callHostContract");
+	assert_int_equal(call_fn(rt, 5, &p, &r), PP_ERR_INVALID_POINTER); /* a foreign arena */
+	assert_contains(pp_last_error(rt), "bridge.callHostContract at address 0x0 (1 bytes)");
+	assert_int_equal(call_fn(rt, 6, &p, &r), PP_OK);
 	pp_runtime_free(rt);
 }
 
@@ -358,6 +378,7 @@ static void outgoing_calls_cannot_forge_or_hand_out_memory(void **state)
 	(void)state;
 	pp_runtime *rt = rt_new();
 	static const void *const fns[] = {(const void *)noop};
+	static const pp_fn_layout noop_layout[] = {{0, 16, PP_LAYOUT_NO_ARENA, 0, NULL}};
 	pp_host_contract_interface hc = {
 	        .size = sizeof hc,
 	        .contract_id = pp_host_contract_id("test.Noop", 1),
@@ -366,6 +387,7 @@ static void outgoing_calls_cannot_forge_or_hand_out_memory(void **state)
 	        .create_instance = stateless,
 	        .destroy_instance = no_destroy,
 	        .dispatch.native = {1, fns},
+	        .layouts = noop_layout,
 	};
 	assert_int_equal(pp_host_contract_register(rt, &hc), PP_OK);
 	/* peers: a typed echo (Buffer, Arena) -> Buffer, and a raw one that
@@ -463,7 +485,8 @@ static void host_declared_layouts_bound_what_a_bundle_declares(void **state)
 	(void)state;
 	pp_runtime *rt = rt_new();
 	uint64_t id = pp_guest_contract_id("test.guard", 1);
-	static const pp_fn_layout host[] = {{8, 4}, {8, 4}};
+	static const pp_fn_layout host[] = {{8, 4, PP_LAYOUT_NO_ARENA, 0, NULL},
+	                                    {8, 4, PP_LAYOUT_NO_ARENA, 0, NULL}};
 	assert_int_equal(pp_contract_declare_layouts(rt, id, host, 2), PP_OK);
 	/* a bundle claiming a bigger out than the host passes is refused */
 	static const char liar[] = GUARD_PRELUDE

@@ -66,6 +66,7 @@ static void log_destroy(const pp_host_contract_interface *self, pp_host_contract
 }
 
 static pp_host_contract_interface log_iface = {
+        .size = sizeof(pp_host_contract_interface),
         .contract_id = TEST_LOG_ID,
         .contract_version = {TEST_LOG_VERSION_MAJOR, TEST_LOG_VERSION_MINOR, 0},
         .flags = PP_HOST_CONTRACT_SINGLETON,
@@ -73,6 +74,7 @@ static pp_host_contract_interface log_iface = {
         .create_instance = log_create,
         .destroy_instance = log_destroy,
         .dispatch.native = {TEST_LOG_FUNCTION_COUNT, log_fns},
+        .layouts = ppc__test_log_layouts,
 };
 
 static log_capture logs = {.lock = PTHREAD_MUTEX_INITIALIZER};

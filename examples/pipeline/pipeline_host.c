@@ -44,6 +44,7 @@ static void no_cleanup(const pp_host_contract_interface *self, pp_host_contract_
 }
 
 static pp_host_contract_interface logger = {
+        .size = sizeof(pp_host_contract_interface),
         .contract_id = HOST_LOGGER_ID,
         .contract_version = {HOST_LOGGER_VERSION_MAJOR, HOST_LOGGER_VERSION_MINOR, 0},
         .flags = PP_HOST_CONTRACT_SINGLETON,
@@ -51,6 +52,7 @@ static pp_host_contract_interface logger = {
         .create_instance = no_state,
         .destroy_instance = no_cleanup,
         .dispatch.native = {HOST_LOGGER_FUNCTION_COUNT, logger_fns},
+        .layouts = ppc__host_logger_layouts, /* guarded JS bundles call only declared sizes */
 };
 
 /* ---- The run ------------------------------------------------------------------- */

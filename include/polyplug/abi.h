@@ -163,11 +163,17 @@ typedef void (*pp_vm_call_fn)(pp_vm_loader_data loader_data, pp_guest_contract_i
                               uint32_t fn_id, const void *args, void *out, pp_call_arena *arena,
                               pp_abi_error *out_err);
 
-/* The sizes of one function's args struct and out value (docs/abi.md): what
- * a guarded JS caller must pass at least (docs/js.md "Memory safety"). */
+/* One function's args struct and out value as its callee reads and writes
+ * them (docs/abi.md): what a guarded JS caller must pass at least, and the
+ * pointers inside args the callee follows (docs/js.md "Memory safety"). */
 typedef struct pp_fn_layout {
 	uint32_t args_size, out_size;
+	uint32_t arena_offset; /* of a pp_call_arena * member of args, or PP_LAYOUT_NO_ARENA */
+	uint32_t view_count;   /* StringView/Buffer members of args (nested ones too) */
+	const uint32_t *view_offsets;
 } pp_fn_layout;
+
+#define PP_LAYOUT_NO_ARENA UINT32_MAX
 
 typedef struct pp_native_dispatch {
 	uint32_t function_count;

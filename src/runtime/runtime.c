@@ -422,8 +422,11 @@ pp_status pp_contract_declare_layouts(pp_runtime *rt, uint64_t contract_id,
 	pp_fn_layout *copy = malloc(((size_t)count + 1) * sizeof *copy);
 	if (!copy)
 		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
-	if (count)
-		memcpy(copy, layouts, (size_t)count * sizeof *copy);
+	/* the sizes are what a JS provider is held to; the pointers inside
+	 * args are the callers' business */
+	for (uint32_t i = 0; i < count; i++)
+		copy[i] = (pp_fn_layout){layouts[i].args_size, layouts[i].out_size,
+		                         PP_LAYOUT_NO_ARENA, 0, NULL};
 	pthread_mutex_lock(&rt->lock);
 	pp_declared_layouts *d = NULL;
 	for (size_t i = 0; i < rt->declared_count && !d; i++)

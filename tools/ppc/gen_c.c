@@ -142,16 +142,55 @@ static void contract_layout(FILE *f, const ppc_contract *c, const char *id, cons
 	}
 }
 
-/* Each function's args and out sizes: ppc__ID_layouts[]. */
+/* Collects the offsets of the StringView/Buffer values in a type at off. */
+static size_t views_in(ppc_type t, size_t off, size_t *out, size_t n, size_t cap)
+{
+	if ((t.kind == PPC_STRING || t.kind == PPC_BUFFER) && n < cap)
+		out[n++] = off;
+	else if (t.kind == PPC_STRUCT)
+		for (size_t i = 0; i < t.st->field_count; i++)
+			n = views_in(t.st->fields[i].type, off + t.st->fields[i].offset, out, n,
+			             cap);
+	return n;
+}
+
+/* Each function's layout: its args and out sizes, the StringView/Buffer
+ * members of args and its arena member (what the callee follows), as
+ * ppc__ID_layouts[]. */
 static void layouts_table(FILE *f, const ppc_contract *c, const char *id)
 {
 	/* guarded: a translation unit may be both a host and an implementation */
 	fprintf(f, "#ifndef PPC_LAYOUTS_%s_\n#define PPC_LAYOUTS_%s_\n", id, id);
+	for (size_t i = 0; i < c->function_count; i++) {
+		const ppc_function *fn = &c->functions[i];
+		size_t offs[64], n = 0;
+		for (size_t j = 0; j < fn->param_count; j++)
+			n = views_in(fn->params[j].type, fn->params[j].offset, offs, n, 64);
+		if (!n)
+			continue;
+		fprintf(f, "static const uint32_t ppc__%s_%s_views[] = {", id, fn->name);
+		for (size_t k = 0; k < n; k++)
+			fprintf(f, "%s%zu", k ? ", " : "", offs[k]);
+		fputs("};\n", f);
+	}
 	fprintf(f, "static const pp_fn_layout ppc__%s_layouts[] = {\n", id);
 	for (size_t i = 0; i < c->function_count; i++) {
 		const ppc_function *fn = &c->functions[i];
-		fprintf(f, "        {%zu, %zu},\n", fn->args_size,
-		        fn->result.kind == PPC_VOID ? (size_t)0 : ppc_type_size(fn->result));
+		size_t offs[64], n = 0;
+		for (size_t j = 0; j < fn->param_count; j++)
+			n = views_in(fn->params[j].type, fn->params[j].offset, offs, n, 64);
+		char arena[32];
+		if (fn->needs_arena)
+			snprintf(arena, sizeof arena, "%zu", fn->arena_offset);
+		else
+			snprintf(arena, sizeof arena, "PP_LAYOUT_NO_ARENA");
+		fprintf(f, "        {%zu, %zu, %s, %zu, ", fn->args_size,
+		        fn->result.kind == PPC_VOID ? (size_t)0 : ppc_type_size(fn->result), arena,
+		        n);
+		if (n)
+			fprintf(f, "ppc__%s_%s_views},\n", id, fn->name);
+		else
+			fputs("NULL},\n", f);
 	}
 	fputs("};\n#endif\n", f);
 }
@@ -505,6 +544,8 @@ int ppc_gen_c(FILE *f, const ppc_model *m, const char *guard)
 		upper(id, ID, sizeof ID);
 		if (!c->host)
 			guest_callers(f, c, id, ID);
+		else /* for the host's interface: .layouts = ppc__ID_layouts */
+			layouts_table(f, c, id);
 	}
 	fputs("#endif /* PPC_HOST */\n", f);
 

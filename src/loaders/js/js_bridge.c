@@ -210,28 +210,67 @@ static bool readable(void *ud, const void *p, size_t len)
 	return may(o->ctx, o->entry, p, len, false);
 }
 
-/* args and out must be the caller's own memory, as large as the callee's
- * layout when it is known (then NULL is refused too); unknown, at least a
- * byte of each that is not NULL. A typed JS callee's StringView/Buffer
- * params must point into the caller's memory, and its Arena param be NULL:
- * its loader follows them. */
+/* The pointers a native callee follows in args, as its layout declares:
+ * each StringView/Buffer's bytes must be the caller's, and an arena member
+ * NULL (the callee would write into whatever it points at). */
+static bool native_args_ok(outgoing *o, const pp_fn_layout *fl)
+{
+	const uint8_t *args = o->args;
+	for (uint32_t i = 0; i < fl->view_count; i++) {
+		pp_string_view v;
+		if (fl->view_offsets[i] > fl->args_size ||
+		    fl->args_size - fl->view_offsets[i] < sizeof v)
+			continue; /* a layout that contradicts itself: outside what was checked */
+		memcpy(&v, args + fl->view_offsets[i], sizeof v);
+		if (!readable(o, v.ptr, v.len))
+			return false;
+	}
+	if (fl->arena_offset != PP_LAYOUT_NO_ARENA && fl->arena_offset <= fl->args_size &&
+	    fl->args_size - fl->arena_offset >= sizeof(void *)) {
+		void *a;
+		memcpy(&a, args + fl->arena_offset, sizeof a);
+		if (a)
+			return readable(o, NULL, 1); /* refused: names the arena */
+	}
+	return true;
+}
+
+/* What a guarded caller may pass: only to a callee whose layout the runtime
+ * knows (a JS callee's, or the layouts a native interface declares; others
+ * are refused), args and out of the caller's own memory at least that
+ * large, and inside args only pointers the callee may follow: its
+ * StringView/Buffer members pointing into the caller's memory and its arena
+ * member NULL. */
 static bool check_callee(outgoing *o, uint32_t dispatch_type, const pp_native_dispatch *nd,
                          const pp_fn_layout *layouts, const pp_guest_contract_interface *guest)
 {
-	js_layout l = {1, 1, false};
+	js_layout l;
 	const js_sig *sig = NULL;
+	const pp_fn_layout *fl = NULL;
 	const js_layout *jl = guest ? pp_js_layout_of(guest, o->fn) : NULL;
 	if (jl) {
 		l = *jl;
 		sig = pp_js_callee_sig(guest, o->fn);
 	} else if (dispatch_type == PP_DISPATCH_NATIVE && layouts && o->fn < nd->function_count) {
-		l = (js_layout){layouts[o->fn].args_size, layouts[o->fn].out_size, true};
+		fl = &layouts[o->fn];
+		l = (js_layout){fl->args_size, fl->out_size, true};
+	} else {
+		char msg[200];
+		snprintf(msg, sizeof msg,
+		         "bundle '%s': bridge.%s: the callee's function %u declares no layout, and "
+		         "a "
+		         "guarded bundle may call only callees whose sizes are known",
+		         o->vm->bundle, o->entry, o->fn);
+		pp_js_guard_refuse(o->vm, msg);
+		return false;
 	}
 	o->adopt = dispatch_type == PP_DISPATCH_NATIVE || sig;
-	if (l.args && (l.known || o->args) && !may(o->ctx, o->entry, o->args, l.args, false))
+	if (l.args && !may(o->ctx, o->entry, o->args, l.args, false))
 		return false;
-	if (l.out && (l.known || o->out) && !may(o->ctx, o->entry, o->out, l.out, true))
+	if (l.out && !may(o->ctx, o->entry, o->out, l.out, true))
 		return false;
+	if (fl)
+		return native_args_ok(o, fl);
 	return !sig || pp_js_sig_args_ok(sig, o->args, readable, o);
 }
 

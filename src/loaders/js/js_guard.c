@@ -67,7 +67,7 @@ static bool grow(js_region **v, size_t n, size_t *cap)
 }
 
 /* Records msg as the call's violation (its first) and throws it. */
-static void refuse(js_vm *vm, const char *msg)
+void pp_js_guard_refuse(js_vm *vm, const char *msg)
 {
 	vm->guard.violated = true; /* even if the message cannot be kept */
 	if (!vm->guard.violation)
@@ -81,7 +81,7 @@ static void violation(js_vm *vm, const char *entry, uintptr_t addr, size_t len, 
 	snprintf(msg, sizeof msg,
 	         "bundle '%s': bridge.%s at address 0x%" PRIxPTR " (%zu bytes): %s", vm->bundle,
 	         entry, addr, len, why);
-	refuse(vm, msg);
+	pp_js_guard_refuse(vm, msg);
 }
 
 void pp_js_guard_bad_size(js_vm *vm, const char *entry, double d)
@@ -94,7 +94,7 @@ void pp_js_guard_bad_size(js_vm *vm, const char *entry, double d)
 	snprintf(msg, sizeof msg,
 	         "bundle '%s': bridge.%s: a size must be an integer in 0 .. 4294967295, not %s",
 	         vm->bundle, entry, shown);
-	refuse(vm, msg);
+	pp_js_guard_refuse(vm, msg);
 }
 
 bool pp_js_guard_access(js_vm *vm, const char *entry, uintptr_t addr, size_t len, bool write)
@@ -170,7 +170,7 @@ bool pp_js_guard_out_holds_blocks(js_vm *vm, const void *out, size_t len)
 			         " of a block from alloc (%zu bytes), which stays the bundle's; "
 			         "bytes handed to the caller must come from arenaAlloc",
 			         vm->bundle, word, b->len);
-			refuse(vm, msg);
+			pp_js_guard_refuse(vm, msg);
 			return true;
 		}
 	}

@@ -1437,7 +1437,8 @@ static pp_status choose_memory_mode(js_vm *vm, const js_source *s)
 		if (!(c->fn_layouts = calloc((size_t)c->fn_count + 1, sizeof *c->fn_layouts)))
 			return pp__error(vm->rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 		for (uint32_t f = 0; f < c->fn_count; f++)
-			c->fn_layouts[f] = (pp_fn_layout){c->layouts[f].args, c->layouts[f].out};
+			c->fn_layouts[f] = (pp_fn_layout){c->layouts[f].args, c->layouts[f].out,
+			                                  PP_LAYOUT_NO_ARENA, 0, NULL};
 	}
 	return PP_OK;
 }

@@ -51,6 +51,8 @@ bool pp_js_guard_out_holds_blocks(js_vm *vm, const void *out, size_t len);
  * mode only inside its regions, else false with a RangeError pending. */
 bool pp_js_guard_access(js_vm *vm, const char *entry, uintptr_t addr, size_t len, bool write);
 void pp_js_guard_arena_block(js_vm *vm, void *p, size_t len);
+/* Records msg as the call's violation and throws it as a RangeError. */
+void pp_js_guard_refuse(js_vm *vm, const char *msg);
 /* Refuses a size that is not an integer in [0, 2^32) (pending). */
 void pp_js_guard_bad_size(js_vm *vm, const char *entry, double d);
 /* Tracks a block as the bundle's (false: out of memory). */
