@@ -216,6 +216,8 @@ static bool readable(void *ud, const void *p, size_t len)
 static bool native_args_ok(outgoing *o, const pp_fn_layout *fl)
 {
 	const uint8_t *args = o->args;
+	if (!args)
+		return true; /* then args_size is 0 (else the size check refused it) */
 	for (uint32_t i = 0; i < fl->view_count; i++) {
 		pp_string_view v;
 		if (fl->view_offsets[i] > fl->args_size ||
