@@ -48,6 +48,8 @@ static const struct abuse {
         {"b.alloc(NaN)", "bridge.alloc", "not NaN"},
         {"b.arenaAlloc(2 ** 40, arena)", "bridge.arenaAlloc", "a size must be an integer"},
         {"b.arenaAlloc(NaN, arena)", "bridge.arenaAlloc", "a size must be an integer"},
+        {"b.arenaAlloc(-1, arena)", "bridge.arenaAlloc", "not -1"},
+        {"b.arenaAlloc(2 ** 53, arena)", "bridge.arenaAlloc", "not 9007199254740992"},
         {"b.arenaAlloc(8, 4096)", "bridge.arenaAlloc at address 0x1000", "outside the memory"},
         {"var id = cid('guest_contract:test.guard@1');"
          " b.dispatchPeer(id[0], id[1], 1, 0, 16, o)",
@@ -195,6 +197,12 @@ static void bridge_allocations_count_against_the_limit_and_go_with_the_bundle(vo
 	pp_runtime_quiesce(rt);
 	pp_runtime_quiesce(rt);
 	assert_true(atomic_load(&c.live) == baseline); /* nothing of it is left */
+	/* a load that fails frees what its init allocated */
+	static const char failing[] = "function polyplug_init(hl, hh, cl, ch, b) {"
+	                              " for (var i = 0; i < 4; i++) b.alloc(1000);"
+	                              " throw new Error('no'); }";
+	assert_int_equal(js_load_src(rt, "failing", failing, NULL), PP_ERR_INIT_FAILED);
+	assert_true(atomic_load(&c.live) == baseline);
 	pp_runtime_free(rt);
 }
 

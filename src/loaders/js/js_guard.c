@@ -236,11 +236,11 @@ int pp_js_guard_take_block(js_vm *vm, const char *entry, void *p, size_t len)
 	return -1;
 }
 
-void pp_js_guard_free(js_vm *vm)
+void pp_js_guard_free(js_vm *vm, bool blocks)
 {
 	js_guard *g = &vm->guard;
 	const pp_host_api *h = vm->host;
-	if (g->on)
+	if (blocks)
 		for (size_t i = 0; i < g->block_n; i++)
 			h->free(h, (void *)g->blocks[i].base, g->blocks[i].len, 1);
 	free(g->blocks);

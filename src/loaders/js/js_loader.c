@@ -703,7 +703,10 @@ static void vm_free(js_vm *vm)
 		return;
 	if (vm->watched.check)
 		pp__watchdog_remove(vm->rt, &vm->watched);
-	pp_js_guard_free(vm); /* a guarded bundle's live blocks go with it */
+	/* A guarded bundle's live blocks go with it, and so do those of a load
+	 * that failed (nothing of it was published); a compat bundle may have
+	 * handed its own to a caller. */
+	pp_js_guard_free(vm, vm->guard.on || !vm->published);
 	if (vm->ctx) {
 		JS_UpdateStackTop(vm->qrt);
 		for (size_t i = 0; i < vm->contract_count; i++)
@@ -1506,6 +1509,7 @@ static pp_status js_load(pp_runtime *rt, const pp_loader *self, const pp_bundle_
 		st = choose_memory_mode(vm, &s);
 	if (st == PP_OK)
 		st = register_contracts(vm, &s);
+	vm->published = st == PP_OK;
 	source_free(&s);
 	if (st != PP_OK) {
 		vm_free(vm); /* nothing of it was published */

@@ -60,8 +60,8 @@ bool pp_js_guard_add_block(js_vm *vm, void *p, size_t len);
 /* Untracks the block at p of len bytes: 1 if it was the bundle's, 0 if not
  * (compat: the caller frees it anyway), -1 on a guarded violation (pending). */
 int pp_js_guard_take_block(js_vm *vm, const char *entry, void *p, size_t len);
-/* Frees what a guarded bundle still holds, and the tables. */
-void pp_js_guard_free(js_vm *vm);
+/* Frees the tables, and with `blocks` the live blocks too. */
+void pp_js_guard_free(js_vm *vm, bool blocks);
 
 /* [addr, addr + len) inside r? Overflow-safe: len may be anything. */
 static inline bool pp_js_region_holds(const js_region *r, uintptr_t addr, size_t len)
@@ -150,6 +150,7 @@ struct js_vm {
 
 	js_guard guard;
 	uint32_t memory_mode;      /* PP_JS_MEMORY_*, as the load resolved it */
+	bool published;            /* its load succeeded */
 	pp_call_arena *call_arena; /* the current call's (guarded arenaAlloc takes no other) */
 	size_t call_bytes;         /* arena bytes the current call took */
 
