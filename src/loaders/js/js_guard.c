@@ -21,7 +21,6 @@
  * caller, as the reference allows). Everything here runs with the VM held.
  */
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,10 +86,7 @@ static void violation(js_vm *vm, const char *entry, uintptr_t addr, size_t len, 
 void pp_js_guard_bad_size(js_vm *vm, const char *entry, double d)
 {
 	char msg[200], shown[32];
-	if (isnan(d))
-		snprintf(shown, sizeof shown, "NaN");
-	else
-		snprintf(shown, sizeof shown, "%.17g", d);
+	pp_js_describe_number(d, shown, sizeof shown);
 	snprintf(msg, sizeof msg,
 	         "bundle '%s': bridge.%s: a size must be an integer in 0 .. 4294967295, not %s",
 	         vm->bundle, entry, shown);

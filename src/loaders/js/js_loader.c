@@ -380,6 +380,16 @@ static bool exact_u32(JSValueConst v, uint32_t *out)
 	return false;
 }
 
+void pp_js_describe_number(double d, char *buf, size_t cap)
+{
+	if (isnan(d))
+		snprintf(buf, cap, "NaN");
+	else if (isinf(d))
+		snprintf(buf, cap, "%sInfinity", d < 0 ? "-" : "");
+	else
+		snprintf(buf, cap, "%.17g", d);
+}
+
 /* v, for a message, without running guest code (no toString). */
 static void describe_value(JSContext *ctx, JSValueConst v, char *buf, size_t cap)
 {
@@ -387,13 +397,7 @@ static void describe_value(JSContext *ctx, JSValueConst v, char *buf, size_t cap
 	if (tag == JS_TAG_INT) {
 		snprintf(buf, cap, "%d", JS_VALUE_GET_INT(v));
 	} else if (JS_TAG_IS_FLOAT64(tag)) {
-		double d = JS_VALUE_GET_FLOAT64(v);
-		if (isnan(d))
-			snprintf(buf, cap, "NaN");
-		else if (isinf(d))
-			snprintf(buf, cap, "%sInfinity", d < 0 ? "-" : "");
-		else
-			snprintf(buf, cap, "%.17g", d);
+		pp_js_describe_number(JS_VALUE_GET_FLOAT64(v), buf, cap);
 	} else if (JS_IsString(v)) {
 		const char *str = JS_ToCString(ctx, v);
 		snprintf(buf, cap, "the string \"%.40s%s\"", str ? str : "",
