@@ -407,10 +407,63 @@ static void watch_stop_from_a_busy_bundles_callback_never_deadlocks(void **state
 	remove_tree(dir);
 }
 
+static uint64_t load_acq(const uint64_t *counter)
+{
+	return atomic_load_explicit((const _Atomic uint64_t *)(const void *)counter,
+	                            memory_order_acquire);
+}
+
+/* Each contract has its own revision: loading, reloading or unloading bundle
+ * A moves A's contracts' counters (and the runtime's), not B's, so B's
+ * cached callers keep their handle and instance. */
+static void a_reload_moves_only_its_own_contracts_revisions(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	char a[256], b[256], c[256];
+	temp_dir(a, sizeof a);
+	temp_dir(b, sizeof b);
+	temp_dir(c, sizeof c);
+	js_value_bundle(a, "rev.A", 1);
+	js_value_bundle(b, "rev.B", 2);
+	js_value_bundle(c, "rev.C", 3);
+	const uint64_t *ra = pp_contract_revision_counter(rt, pp_guest_contract_id("rev.A", 1));
+	const uint64_t *rb = pp_contract_revision_counter(rt, pp_guest_contract_id("rev.B", 1));
+	const uint64_t *all = pp_revision_counter(rt);
+	uint64_t ida = 0;
+	assert_int_equal(pp_bundle_load(rt, a, NULL, &ida), PP_OK);
+	uint64_t a0 = load_acq(ra), all0 = load_acq(all);
+	assert_true(a0 > 0);
+	assert_int_equal(pp_bundle_load(rt, b, NULL, NULL), PP_OK);
+	uint64_t b0 = load_acq(rb);
+	assert_true(b0 > 0);
+	assert_int_equal(load_acq(ra), a0); /* loading B leaves A's */
+	/* a caller of B that keeps its handle and instance */
+	pp_guest_contract_handle hb = pp_find(rt, pp_guest_contract_id("rev.B", 1), 0);
+	pp_guest_contract_instance ib;
+	assert_int_equal(pp_instance_create(rt, hb, NULL, &ib), PP_OK);
+	assert_int_equal(pp_bundle_load(rt, c, NULL, NULL), PP_OK); /* another bundle */
+	assert_int_equal(pp_bundle_reload(rt, ida), PP_OK);         /* A again */
+	assert_true(load_acq(ra) > a0);
+	assert_int_equal(load_acq(rb), b0);
+	assert_true(load_acq(all) > all0); /* the runtime's still moves for every change */
+	int32_t out = 0;
+	assert_int_equal(pp_call(rt, hb, ib, 0, NULL, &out, NULL), PP_OK); /* still good */
+	assert_int_equal(out, 2);
+	assert_int_equal(pp_bundle_unload(rt, ida, 0), PP_OK);
+	assert_int_equal(load_acq(rb), b0);
+	pp_instance_destroy(rt, hb, ib);
+	pp_runtime_free(rt);
+	remove_tree(a);
+	remove_tree(b);
+	remove_tree(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(a_save_makes_one_reload),
+	        cmocka_unit_test(a_reload_moves_only_its_own_contracts_revisions),
 	        cmocka_unit_test(js_and_native_rewritten_under_load),
 	        cmocka_unit_test(a_broken_version_keeps_the_old_one),
 	        cmocka_unit_test(dependents_reinit_after_a_dependency_reloads),

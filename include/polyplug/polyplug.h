@@ -131,6 +131,13 @@ PP_API const pp_host_api *pp_runtime_host_api(pp_runtime *rt);
  * before each call and re-resolves when it moved. Valid until pp_runtime_free. */
 PP_API const uint64_t *pp_revision_counter(pp_runtime *rt);
 
+/* Address of one contract's revision counter, bumped when a bundle that
+ * provides it is loaded, reloaded or unloaded — and not by other bundles'
+ * changes, so a caller that caches a handle and an instance of contract_id
+ * starts over only when its own provider changed (ppc's callers do). Valid
+ * until pp_runtime_free; the runtime's own counter if out of memory. */
+PP_API const uint64_t *pp_contract_revision_counter(pp_runtime *rt, uint64_t contract_id);
+
 /* Blocks until everything unloaded or replaced before the call (code, VMs,
  * instances, host contracts) has been reclaimed. Refused
  * (PP_ERR_REENTRANT_CALL) from inside a plugin call or from plugin teardown. */

@@ -479,7 +479,7 @@ static pp_status load_bundle(pp_runtime *rt, pp_bundle *b, pp_bundle_version *v,
 	if (st == PP_OK) {
 		b->cur = v;
 		rt->bundle_count++;
-		pp__bump_revision(rt);
+		pp__bump_revision(rt, v, NULL);
 		atomic_fetch_add_explicit(&rt->bundle_changes, 1, memory_order_relaxed);
 	} else {
 		unlink_bundle(rt, b);
@@ -698,7 +698,7 @@ static pp_status unload(pp_runtime *rt, uint64_t id, uint32_t flags, int depth)
 	if (st == PP_OK) {
 		unlink_bundle(rt, b);
 		rt->bundle_count--;
-		pp__bump_revision(rt);
+		pp__bump_revision(rt, v, NULL);
 		atomic_fetch_add_explicit(&rt->bundle_changes, 1, memory_order_relaxed);
 	}
 	/* Waiters look b up again by id and do not find it. */
@@ -801,7 +801,7 @@ static pp_status reload(pp_runtime *rt, uint64_t id, visited *seen)
 	if (st == PP_OK && v) {
 		b->cur = v;
 		b->reload_count++;
-		pp__bump_revision(rt);
+		pp__bump_revision(rt, v, old);
 		pp__retire(rt, &old->retired, version_reclaim);
 	}
 	pthread_mutex_unlock(&rt->lock);

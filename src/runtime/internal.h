@@ -258,6 +258,11 @@ struct pp_runtime {
 	size_t plugin_dir_count;
 	int tsan_sync; /* address TSan annotations synchronise on */
 
+	/* One revision counter per contract id ever published or asked about,
+	 * each allocated on its own so its address stays (under lock). */
+	struct pp_contract_revision **contract_revs;
+	size_t contract_rev_count;
+
 	/* Contract layouts the host declared (pp_contract_declare_layouts;
 	 * under lock). */
 	struct pp_declared_layouts *declared;
@@ -402,7 +407,9 @@ static inline bool pp__utf8_valid(const uint8_t *s, size_t n)
 {
 	return pp__utf8_prefix(s, n) == n;
 }
-void pp__bump_revision(pp_runtime *rt);
+/* Bumps the runtime's revision and those of the contracts versions a and b
+ * (either may be NULL) provide. Caller holds the lock. */
+void pp__bump_revision(pp_runtime *rt, const pp_bundle_version *a, const pp_bundle_version *b);
 /* True if the thread `me`, about to wait on the VM owner word `word`, would
  * wait for itself: word's owner waits for a VM whose owner ... is me. */
 bool pp__wait_would_cycle(pp_runtime *rt, _Atomic uintptr_t *word, uintptr_t me);

@@ -378,9 +378,56 @@ size_t pp__utf8_prefix(const uint8_t *s, size_t n)
 	return n;
 }
 
-void pp__bump_revision(pp_runtime *rt)
+typedef struct pp_contract_revision {
+	uint64_t contract_id;
+	_Atomic uint64_t value;
+} pp_contract_revision;
+
+/* The counter of contract_id, made on first use (NULL if out of memory).
+ * Caller holds the lock. */
+static pp_contract_revision *contract_revision(pp_runtime *rt, uint64_t contract_id)
 {
+	for (size_t i = 0; i < rt->contract_rev_count; i++)
+		if (rt->contract_revs[i]->contract_id == contract_id)
+			return rt->contract_revs[i];
+	pp_contract_revision *r = malloc(sizeof *r);
+	pp_contract_revision **more =
+	        r ? realloc(rt->contract_revs, (rt->contract_rev_count + 1) * sizeof *more) : NULL;
+	if (!more) {
+		free(r);
+		return NULL;
+	}
+	r->contract_id = contract_id;
+	atomic_init(&r->value, 0);
+	rt->contract_revs = more;
+	more[rt->contract_rev_count++] = r;
+	return r;
+}
+
+static void bump_contracts(pp_runtime *rt, const pp_bundle_version *v)
+{
+	for (const pp_contract_node *n = v ? v->contracts : NULL; n; n = n->next) {
+		pp_contract_revision *r = contract_revision(rt, n->iface.contract_id);
+		/* no counter (out of memory): nobody has one to read, since
+		 * reading makes it */
+		if (r)
+			atomic_fetch_add_explicit(&r->value, 1, memory_order_acq_rel);
+	}
+}
+
+void pp__bump_revision(pp_runtime *rt, const pp_bundle_version *a, const pp_bundle_version *b)
+{
+	bump_contracts(rt, a);
+	bump_contracts(rt, b);
 	atomic_fetch_add_explicit(&rt->revision, 1, memory_order_acq_rel);
+}
+
+const uint64_t *pp_contract_revision_counter(pp_runtime *rt, uint64_t contract_id)
+{
+	pthread_mutex_lock(&rt->lock);
+	pp_contract_revision *r = contract_revision(rt, contract_id);
+	pthread_mutex_unlock(&rt->lock);
+	return r ? (const uint64_t *)(const void *)&r->value : pp_revision_counter(rt);
 }
 
 const uint64_t *pp_revision_counter(pp_runtime *rt)
@@ -554,6 +601,9 @@ void pp_runtime_free(pp_runtime *rt)
 	pp__watchdog_shutdown(rt); /* after the last VM is gone */
 	pp__registry_destroy(rt);
 
+	for (size_t i = 0; i < rt->contract_rev_count; i++)
+		free(rt->contract_revs[i]);
+	free(rt->contract_revs);
 	for (size_t i = 0; i < rt->declared_count; i++)
 		free(rt->declared[i].layouts);
 	free(rt->declared);
