@@ -392,7 +392,8 @@ static pp_contract_revision *contract_revision(pp_runtime *rt, uint64_t contract
 			return rt->contract_revs[i];
 	pp_contract_revision *r = malloc(sizeof *r);
 	pp_contract_revision **more =
-	        r ? realloc(rt->contract_revs, (rt->contract_rev_count + 1) * sizeof *more) : NULL;
+	        r ? realloc(rt->contract_revs, (rt->contract_rev_count + 1) * sizeof(void *))
+	          : NULL;
 	if (!more) {
 		free(r);
 		return NULL;
