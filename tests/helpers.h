@@ -270,4 +270,21 @@ static inline void record_event(void *ud, uint64_t id, const char *name, uint32_
 			fail_msg("expected \"%s\" in \"%s\"", (needle), h_); \
 	} while (0)
 
+/* A host contract's instance hooks for stateless test contracts. */
+static inline pp_host_contract_instance no_instance(const pp_host_contract_interface *self,
+                                                    const void *args)
+{
+	(void)self;
+	(void)args;
+	pp_host_contract_instance none = {NULL};
+	return none;
+}
+
+static inline void drop_instance(const pp_host_contract_interface *self,
+                                 pp_host_contract_instance i)
+{
+	(void)self;
+	(void)i;
+}
+
 #endif

@@ -999,21 +999,6 @@ static void instance_creation_failures_reach_the_caller_with_their_cause(void **
 	pp_runtime_free(rt);
 }
 
-static pp_host_contract_instance no_instance(const pp_host_contract_interface *self,
-                                             const void *args)
-{
-	(void)self;
-	(void)args;
-	pp_host_contract_instance none = {NULL};
-	return none;
-}
-
-static void drop_instance(const pp_host_contract_interface *self, pp_host_contract_instance i)
-{
-	(void)self;
-	(void)i;
-}
-
 static void structs_smaller_than_any_version_are_refused(void **state)
 {
 	(void)state;

@@ -282,19 +282,6 @@ static void write8(void *state, const void *args, void *out, pp_abi_error *err)
 	memset(out, 7, 8);
 }
 
-static pp_host_contract_instance stateless(const pp_host_contract_interface *self, const void *args)
-{
-	(void)self;
-	(void)args;
-	return (pp_host_contract_instance){NULL};
-}
-
-static void no_destroy(const pp_host_contract_interface *self, pp_host_contract_instance i)
-{
-	(void)self;
-	(void)i;
-}
-
 /* A native callee that declares its layouts gets blocks at least that large
  * from a guarded caller, and only the caller's memory behind the pointers in
  * args it follows; one that declares none (built before layouts existed, size
@@ -312,8 +299,8 @@ static void native_callees_declaring_layouts_get_blocks_that_large(void **state)
 	        .contract_id = pp_host_contract_id("test.Write8", 1),
 	        .contract_version = {1, 0, 0},
 	        .dispatch_type = PP_DISPATCH_NATIVE,
-	        .create_instance = stateless,
-	        .destroy_instance = no_destroy,
+	        .create_instance = no_instance,
+	        .destroy_instance = drop_instance,
 	        .dispatch.native = {2, fns},
 	        .layouts = layouts,
 	};
@@ -392,8 +379,8 @@ static void outgoing_calls_cannot_forge_or_hand_out_memory(void **state)
 	        .contract_id = pp_host_contract_id("test.Noop", 1),
 	        .contract_version = {1, 0, 0},
 	        .dispatch_type = PP_DISPATCH_NATIVE,
-	        .create_instance = stateless,
-	        .destroy_instance = no_destroy,
+	        .create_instance = no_instance,
+	        .destroy_instance = drop_instance,
 	        .dispatch.native = {1, fns},
 	        .layouts = noop_layout,
 	};

@@ -511,12 +511,6 @@ static bool within_limit(js_vm *vm, uint32_t size)
 	return true;
 }
 
-static void heap_limit_follows_blocks(js_vm *vm)
-{
-	size_t b = vm->guard.block_bytes;
-	JS_SetMemoryLimit(vm->qrt, b < vm->memory_bytes ? vm->memory_bytes - b : 1);
-}
-
 static JSValue b_alloc(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
 	(void)this_val;
@@ -532,7 +526,7 @@ static JSValue b_alloc(JSContext *ctx, JSValueConst this_val, int argc, JSValueC
 		return JS_ThrowOutOfMemory(ctx);
 	}
 	if (p)
-		heap_limit_follows_blocks(vm);
+		pp_js_heap_limit(vm, false);
 	return split(ctx, (uint64_t)(uintptr_t)p);
 }
 
@@ -583,7 +577,7 @@ static JSValue b_free(JSContext *ctx, JSValueConst this_val, int argc, JSValueCo
 	const pp_host_api *h = vm->host;
 	h->free(h, p, size, vm->guard.on ? 1 : align); /* guarded: as it was allocated */
 	if (ours)
-		heap_limit_follows_blocks(vm);
+		pp_js_heap_limit(vm, false);
 	return JS_UNDEFINED;
 }
 
