@@ -104,6 +104,62 @@ static void last_error_is_per_thread(void **state)
 	pp_runtime_free(rt);
 }
 
+/* The thread-local fast path to a thread's state must never confuse two
+ * runtimes, nor outlive one: a worker alternates between two, then one is
+ * freed while the worker lives (its cached state with it) and a new one —
+ * often at the same address — takes its place. */
+typedef struct alternating {
+	pp_runtime *rt[2];
+	pthread_barrier_t step;
+	char err[2][256];
+	int32_t sum;
+} alternating;
+
+static void *alternate_then_use_a_successor(void *p)
+{
+	alternating *a = p;
+	for (int i = 0; i < 1000; i++)
+		a->sum += calc_add(a->rt[i & 1], i, 1);
+	pp_bundle_load(a->rt[0], "/nonexistent/zero.so", NULL, NULL);
+	calc_add(a->rt[1], 1, 1);
+	pp_bundle_load(a->rt[1], "/nonexistent/one.so", NULL, NULL);
+	calc_add(a->rt[0], 1, 1); /* rt[0]'s state is the cached one now */
+	snprintf(a->err[0], sizeof a->err[0], "%s", pp_last_error(a->rt[0]));
+	snprintf(a->err[1], sizeof a->err[1], "%s", pp_last_error(a->rt[1]));
+	pthread_barrier_wait(&a->step); /* rt[0] is freed and replaced */
+	pthread_barrier_wait(&a->step);
+	a->sum += calc_add(a->rt[0], 2, 3);
+	snprintf(a->err[0], sizeof a->err[0], "%s", pp_last_error(a->rt[0]));
+	return NULL;
+}
+
+static void a_thread_alternating_runtimes_keeps_each_ones_state(void **state)
+{
+	(void)state;
+	alternating a = {.sum = 0};
+	for (int i = 0; i < 2; i++) {
+		a.rt[i] = rt_new();
+		load_ok(a.rt[i], fx("calc_v1"));
+	}
+	pthread_barrier_init(&a.step, NULL, 2);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, alternate_then_use_a_successor, &a), 0);
+	pthread_barrier_wait(&a.step);
+	assert_contains(a.err[0], "zero.so");
+	assert_contains(a.err[1], "one.so");
+	assert_int_equal(a.sum, 999 * 1000 / 2 + 1000);
+	pp_runtime_free(a.rt[0]);
+	a.rt[0] = rt_new();
+	load_ok(a.rt[0], fx("calc_v1"));
+	pthread_barrier_wait(&a.step);
+	pthread_join(th, NULL);
+	assert_int_equal(a.sum, 999 * 1000 / 2 + 1000 + 5);
+	assert_string_equal(a.err[0], ""); /* a new runtime's state, not the freed one's */
+	pthread_barrier_destroy(&a.step);
+	pp_runtime_free(a.rt[0]);
+	pp_runtime_free(a.rt[1]);
+}
+
 static void plugin_memory_goes_through_the_configured_allocator(void **state)
 {
 	(void)state;
@@ -153,6 +209,7 @@ int main(void)
 	        cmocka_unit_test(log_levels_filter_and_clamp),
 	        cmocka_unit_test(runtime_logs_loads_through_the_funnel),
 	        cmocka_unit_test(last_error_is_per_thread),
+	        cmocka_unit_test(a_thread_alternating_runtimes_keeps_each_ones_state),
 	        cmocka_unit_test(plugin_memory_goes_through_the_configured_allocator),
 	        cmocka_unit_test(default_allocator_honours_alignment),
 	};

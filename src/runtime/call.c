@@ -59,14 +59,13 @@ uint32_t pp_call(pp_runtime *rt, pp_guest_contract_handle h, pp_guest_contract_i
 	}
 	const pp_guest_contract_interface *iface = &n->iface;
 	if (iface->dispatch_type == PP_DISPATCH_NATIVE) {
-		if (fn_id >= iface->dispatch.native.function_count) {
+		if (fn_id >= n->function_count) {
 			pp__read_unlock(ts);
 			return pp__error(rt, PP_ERR_FUNCTION_NOT_AVAILABLE,
 			                 "contract '%s' of bundle '%s' has no function %u",
 			                 n->contract_name, n->version->bundle->name, fn_id);
 		}
-		pp_native_guest_fn fn = (pp_native_guest_fn)iface->dispatch.native.functions[fn_id];
-		fn(instance, args, out, &err);
+		((pp_native_guest_fn)n->fns[fn_id])(instance, args, out, &err);
 	} else {
 		iface->dispatch.vm.call(iface->dispatch.vm.loader_data, instance, fn_id, args, out,
 		                        arena, &err);

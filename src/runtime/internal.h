@@ -74,21 +74,25 @@ typedef struct pp_bundle_version pp_bundle_version;
  * once published; freed with its version. iface comes first: resolve hands
  * out &node->iface. */
 typedef struct pp_contract_node {
+	uint32_t generation;     /* what a handle to it carries */
+	uint32_t function_count; /* native: the table's; VM: what its loader says */
 	pp_guest_contract_interface iface;
 	pp_runtime *rt;
 	pp_bundle_version *version;
 	uint64_t seq; /* registration order, for find */
 	uint32_t slot;
-	uint32_t generation;
 	char *contract_name;
 	char *plugin_name;
-	uint32_t function_count;       /* native: the table's; VM: what its loader says */
 	struct pp_contract_node *next; /* the version's list */
 	/* Instances made through pp_instance_create and not yet destroyed: when
 	 * this version is retired, the runtime destroys them with this version's
 	 * code (before the code itself is released). */
 	pthread_mutex_t inst_lock;
 	struct pp_live_instance *live;
+	/* Native dispatch: the plugin's function table as registration checked
+	 * it, copied (iface's points here): the plugin cannot change it later,
+	 * and a call reaches it straight from the node. */
+	const void *fns[];
 } pp_contract_node;
 
 typedef struct pp_live_instance {
@@ -102,8 +106,10 @@ typedef struct pp_slot {
 	uint32_t next_free;
 } pp_slot;
 
-#define PP_SLOT_CHUNK 256u
-#define PP_MAX_CHUNKS 4096u
+/* Slots live in one table reserved whole at creation (address space only:
+ * pages are touched as slots are first used), so a handle's slot is one
+ * index away and never moves. */
+#define PP_MAX_SLOTS (1u << 20)
 
 /* The lookup index: every published node, sorted by (contract id, seq).
  * Immutable; a publish builds a new one, swaps it in and retires the old. */
@@ -114,7 +120,7 @@ typedef struct pp_index {
 } pp_index;
 
 typedef struct pp_registry {
-	pp_slot *_Atomic chunks[PP_MAX_CHUNKS];
+	pp_slot *slots; /* PP_MAX_SLOTS of them, set before any reader runs */
 	uint32_t slot_count;
 	uint32_t free_head; /* UINT32_MAX when empty */
 	uint32_t published;
@@ -198,8 +204,18 @@ typedef struct pp_tstate {
 	size_t err_cap;
 	pp_bundle_version *init_stack[PP_INIT_DEPTH_MAX];
 	int init_depth;
+	/* Its thread's pp__tls_tstate while that thread lives (NULL after):
+	 * pp_runtime_free empties it there if it still names this state. */
+	struct pp_tstate *_Atomic *_Atomic tls;
 	struct pp_tstate *prev, *next;
 } pp_tstate;
+
+/* The state of the runtime this thread entered last: the read side's fast
+ * path, one thread-local load (initial-exec: no call to find it) instead of
+ * pthread_getspecific. It only caches what the runtime's key holds; the
+ * thread's exit and pp_runtime_free clear it, so it never names a freed
+ * state. Two runtimes used in turn by one thread just miss it. */
+extern _Thread_local pp_tstate *_Atomic pp__tls_tstate __attribute__((tls_model("initial-exec")));
 
 /* Something the runtime's watchdog looks at every period_ns (watchdog.c). */
 typedef struct pp_watched pp_watched;
@@ -334,10 +350,10 @@ bool pp__on_reclaimer(pp_runtime *rt);
 pp_tstate *pp__tstate(pp_runtime *rt);
 static inline pp_tstate *pp__read_lock(pp_runtime *rt)
 {
-	pp_tstate *ts = pthread_getspecific(rt->tkey);
-	if (__builtin_expect(ts == NULL, 0) && (ts = pp__tstate(rt)) == NULL)
+	pp_tstate *ts = atomic_load_explicit(&pp__tls_tstate, memory_order_relaxed);
+	if (__builtin_expect(!ts || ts->rt != rt, 0) && (ts = pp__tstate(rt)) == NULL)
 		return NULL;
-	if (ts->read_nest++ == 0) {
+	if (__builtin_expect(ts->read_nest++ == 0, 1)) {
 		/* acquire: the section's reads cannot move above this load */
 		atomic_store_explicit(&ts->reader,
 		                      atomic_load_explicit(&rt->epoch, memory_order_acquire),
@@ -354,7 +370,7 @@ static inline pp_tstate *pp__read_lock(pp_runtime *rt)
 
 static inline void pp__read_unlock(pp_tstate *ts)
 {
-	if (--ts->read_nest == 0)
+	if (__builtin_expect(--ts->read_nest == 0, 1))
 		atomic_store_explicit(&ts->reader, 0, memory_order_release);
 }
 
@@ -436,8 +452,22 @@ pp_guest_contract_handle pp__registry_find(pp_runtime *rt, uint64_t contract_id,
 size_t pp__registry_find_all(pp_runtime *rt, uint64_t contract_id, uint32_t min_version,
                              const pp_bundle_version *viewer, pp_guest_contract_handle *out,
                              size_t cap);
-/* Caller is in a read section. */
-const pp_contract_node *pp__registry_resolve(pp_runtime *rt, pp_guest_contract_handle h);
+/* The slot of index, or NULL past the table (any reader). */
+static inline pp_slot *pp__slot_at(pp_registry *r, uint32_t index)
+{
+	return index < PP_MAX_SLOTS ? &r->slots[index] : NULL;
+}
+/* The live node h names, or NULL. Caller is in a read section. Inline: it is
+ * half of every pp_call. (A null handle's generation, 0, is no node's.) */
+static inline const pp_contract_node *pp__registry_resolve(pp_runtime *rt,
+                                                           pp_guest_contract_handle h)
+{
+	if (h.index >= PP_MAX_SLOTS)
+		return NULL;
+	pp_contract_node *n = atomic_load_explicit(&rt->reg.slots[h.index].node, memory_order_acquire);
+	PP_TSAN_ACQUIRE(&rt->tsan_sync);
+	return n && n->generation == h.generation ? n : NULL;
+}
 /* The published node whose interface is at iface (resolve hands those out),
  * or NULL. Caller is in a read section. */
 pp_contract_node *pp__registry_node_of(pp_runtime *rt, const pp_guest_contract_interface *iface);

@@ -10,6 +10,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 
@@ -35,12 +36,19 @@ static void index_reclaim(pp_runtime *rt, pp_retired *r)
 pp_status pp__registry_init(pp_runtime *rt)
 {
 	pp_registry *r = &rt->reg;
-	for (size_t i = 0; i < PP_MAX_CHUNKS; i++)
-		atomic_init(&r->chunks[i], NULL);
+	void *slots = mmap(NULL, (size_t)PP_MAX_SLOTS * sizeof(pp_slot), PROT_READ | PROT_WRITE,
+	                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (slots == MAP_FAILED)
+		return PP_ERR_OUT_OF_MEMORY;
+	r->slots = slots; /* zero: every node NULL, every generation 0 */
 	r->free_head = UINT32_MAX;
 	pp_index *empty = calloc(1, sizeof *empty);
 	atomic_init(&r->index, empty);
-	return empty ? PP_OK : PP_ERR_OUT_OF_MEMORY;
+	if (!empty) {
+		munmap(r->slots, (size_t)PP_MAX_SLOTS * sizeof(pp_slot));
+		return PP_ERR_OUT_OF_MEMORY;
+	}
+	return PP_OK;
 }
 
 void pp__registry_destroy(pp_runtime *rt)
@@ -48,8 +56,7 @@ void pp__registry_destroy(pp_runtime *rt)
 	pp_registry *r = &rt->reg;
 	/* Every bundle is gone and reclaimed by now. */
 	free(atomic_load_explicit(&r->index, memory_order_relaxed));
-	for (size_t i = 0; i < PP_MAX_CHUNKS; i++)
-		free(atomic_load_explicit(&r->chunks[i], memory_order_relaxed));
+	munmap(r->slots, (size_t)PP_MAX_SLOTS * sizeof(pp_slot));
 }
 
 bool pp__version_matches(pp_version v, uint32_t min_version)
@@ -65,15 +72,6 @@ bool pp__version_matches(pp_version v, uint32_t min_version)
 
 /* ---- Slots ---------------------------------------------------------------- */
 
-static pp_slot *slot_at(pp_registry *r, uint32_t index)
-{
-	if (index / PP_SLOT_CHUNK >= PP_MAX_CHUNKS)
-		return NULL;
-	pp_slot *chunk =
-	        atomic_load_explicit(&r->chunks[index / PP_SLOT_CHUNK], memory_order_acquire);
-	return chunk ? &chunk[index % PP_SLOT_CHUNK] : NULL;
-}
-
 /* Takes a free slot (writer side). Its generation is bumped, so handles to a
  * previous occupant can never match the new one. */
 static pp_slot *slot_acquire(pp_registry *r, uint32_t *out_index)
@@ -81,23 +79,14 @@ static pp_slot *slot_acquire(pp_registry *r, uint32_t *out_index)
 	uint32_t index;
 	if (r->free_head != UINT32_MAX) {
 		index = r->free_head;
-		r->free_head = slot_at(r, index)->next_free;
+		r->free_head = pp__slot_at(r, index)->next_free;
 	} else {
 		index = r->slot_count;
-		uint32_t chunk = index / PP_SLOT_CHUNK;
-		if (chunk >= PP_MAX_CHUNKS)
+		if (index >= PP_MAX_SLOTS)
 			return NULL;
-		if (!atomic_load_explicit(&r->chunks[chunk], memory_order_relaxed)) {
-			pp_slot *c = calloc(PP_SLOT_CHUNK, sizeof *c);
-			if (!c)
-				return NULL;
-			for (uint32_t i = 0; i < PP_SLOT_CHUNK; i++)
-				atomic_init(&c[i].node, NULL);
-			atomic_store_explicit(&r->chunks[chunk], c, memory_order_release);
-		}
 		r->slot_count++;
 	}
-	pp_slot *s = slot_at(r, index);
+	pp_slot *s = pp__slot_at(r, index);
 	s->generation++;
 	if (s->generation == 0)
 		s->generation = 1; /* 0 is the null handle's */
@@ -107,7 +96,7 @@ static pp_slot *slot_acquire(pp_registry *r, uint32_t *out_index)
 
 static void slot_release(pp_registry *r, uint32_t index)
 {
-	pp_slot *s = slot_at(r, index);
+	pp_slot *s = pp__slot_at(r, index);
 	atomic_store_explicit(&s->node, NULL, memory_order_release);
 	s->generation++; /* stale from now on, even before reuse */
 	s->next_free = r->free_head;
@@ -208,7 +197,8 @@ pp_status pp__registry_stage(pp_runtime *rt, pp_bundle_version *v, const pp_plug
 			                 "bundle '%s' registered contract '%s' twice", bname,
 			                 n->contract_name);
 
-	pp_contract_node *n = calloc(1, sizeof *n);
+	uint32_t fn_count = dt == PP_DISPATCH_NATIVE ? iface->dispatch.native.function_count : 0;
+	pp_contract_node *n = calloc(1, sizeof *n + fn_count * sizeof(const void *));
 	if (!n)
 		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 	pthread_mutex_init(&n->inst_lock, NULL);
@@ -226,7 +216,11 @@ pp_status pp__registry_stage(pp_runtime *rt, pp_bundle_version *v, const pp_plug
 		node_free(n);
 		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 	}
-	n->function_count = dt == PP_DISPATCH_NATIVE ? iface->dispatch.native.function_count : 0;
+	n->function_count = fn_count;
+	for (uint32_t i = 0; i < fn_count; i++)
+		n->fns[i] = iface->dispatch.native.functions[i];
+	if (dt == PP_DISPATCH_NATIVE)
+		n->iface.dispatch.native.functions = n->fns;
 	pp_contract_node **tail = &v->contracts; /* registration order */
 	while (*tail)
 		tail = &(*tail)->next;
@@ -309,7 +303,7 @@ static void index_fill(pp_registry *r, pp_index *idx)
 	idx->count = 0;
 	for (uint32_t i = 0; i < r->slot_count; i++) {
 		pp_contract_node *n =
-		        atomic_load_explicit(&slot_at(r, i)->node, memory_order_relaxed);
+		        atomic_load_explicit(&pp__slot_at(r, i)->node, memory_order_relaxed);
 		if (n)
 			idx->nodes[idx->count++] = n;
 	}
@@ -370,12 +364,12 @@ pp_status pp__registry_publish(pp_runtime *rt, pp_bundle_version *nv, pp_bundle_
 			n->seq = o->seq;
 		} else {
 			n->slot = fresh[next_fresh++];
-			n->generation = slot_at(r, n->slot)->generation;
+			n->generation = pp__slot_at(r, n->slot)->generation;
 			n->seq = r->next_seq++;
 			r->published++;
 		}
 		PP_TSAN_RELEASE(&rt->tsan_sync);
-		atomic_store_explicit(&slot_at(r, n->slot)->node, n, memory_order_release);
+		atomic_store_explicit(&pp__slot_at(r, n->slot)->node, n, memory_order_release);
 	}
 	/* Whatever the old version provided and the new one does not. */
 	for (pp_contract_node *o = old ? old->contracts : NULL; o; o = o->next)
@@ -458,7 +452,7 @@ static size_t matches(pp_runtime *rt, uint64_t contract_id, uint32_t min_version
 		 * built is gone (its slot is empty or has another generation); one
 		 * reloaded since has its successor there, with the same handle. */
 		const pp_contract_node *n = atomic_load_explicit(
-		        &slot_at(&rt->reg, idx->nodes[i]->slot)->node, memory_order_acquire);
+		        &pp__slot_at(&rt->reg, idx->nodes[i]->slot)->node, memory_order_acquire);
 		if (!n || n->generation != idx->nodes[i]->generation ||
 		    n->iface.contract_id != contract_id ||
 		    !pp__version_matches(n->iface.contract_version, min_version) ||
@@ -496,20 +490,9 @@ pp_contract_node *pp__registry_node_of(pp_runtime *rt, const pp_guest_contract_i
 		if (&idx->nodes[i]->iface == iface) {
 			pp_contract_node *n = idx->nodes[i];
 			pp_contract_node *live = atomic_load_explicit(
-			        &slot_at(&rt->reg, n->slot)->node, memory_order_acquire);
+			        &pp__slot_at(&rt->reg, n->slot)->node, memory_order_acquire);
 			return live == n ? n : NULL;
 		}
 	return NULL;
 }
 
-const pp_contract_node *pp__registry_resolve(pp_runtime *rt, pp_guest_contract_handle h)
-{
-	if (h.generation == 0)
-		return NULL;
-	pp_slot *s = slot_at(&rt->reg, h.index);
-	if (!s)
-		return NULL;
-	pp_contract_node *n = atomic_load_explicit(&s->node, memory_order_acquire);
-	PP_TSAN_ACQUIRE(&rt->tsan_sync);
-	return n && n->generation == h.generation ? n : NULL;
-}

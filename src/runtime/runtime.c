@@ -31,11 +31,18 @@ void pp_runtime_config_init(pp_runtime_config *cfg)
  * thread reuses it, so the list never shrinks under a grace period's scan
  * and grows only to the number of threads alive at once. */
 
+_Thread_local pp_tstate *_Atomic pp__tls_tstate;
+
 /* pthread key destructor: the thread is exiting. */
 static void tstate_thread_exit(void *p)
 {
 	pp_tstate *ts = p;
 	pthread_mutex_lock(&ts->rt->tstate_lock);
+	/* a later destructor calling in must not find the state a new thread
+	 * may take over */
+	pp_tstate *expect = ts;
+	atomic_compare_exchange_strong(&pp__tls_tstate, &expect, NULL);
+	atomic_store_explicit(&ts->tls, NULL, memory_order_relaxed);
 	ts->in_use = false;
 	atomic_store_explicit(&ts->thread, 0, memory_order_relaxed); /* ids are reused */
 	atomic_store_explicit(&ts->waiting_on, NULL, memory_order_relaxed);
@@ -47,11 +54,21 @@ static void tstate_thread_exit(void *p)
 	pthread_mutex_unlock(&ts->rt->tstate_lock);
 }
 
+/* Caches ts, this thread's state, as the one to try first. */
+static pp_tstate *tstate_cache(pp_tstate *ts)
+{
+	atomic_store_explicit(&ts->tls, &pp__tls_tstate, memory_order_relaxed);
+	atomic_store_explicit(&pp__tls_tstate, ts, memory_order_relaxed);
+	return ts;
+}
+
 pp_tstate *pp__tstate(pp_runtime *rt)
 {
-	pp_tstate *ts = pthread_getspecific(rt->tkey);
-	if (ts)
+	pp_tstate *ts = atomic_load_explicit(&pp__tls_tstate, memory_order_relaxed);
+	if (ts && ts->rt == rt)
 		return ts;
+	if ((ts = pthread_getspecific(rt->tkey)) != NULL)
+		return tstate_cache(ts);
 	pthread_mutex_lock(&rt->tstate_lock);
 	for (ts = rt->tstates; ts && ts->in_use; ts = ts->next)
 		;
@@ -81,6 +98,8 @@ pp_tstate *pp__tstate(pp_runtime *rt)
 		ts->next = rt->tstates; /* written before the state is reachable */
 		rt->tstates = ts;
 	}
+	if (ts)
+		tstate_cache(ts);
 	pthread_mutex_unlock(&rt->tstate_lock);
 	return ts;
 }
@@ -611,7 +630,18 @@ void pp_runtime_free(pp_runtime *rt)
 	for (size_t i = 0; i < rt->plugin_dir_count; i++)
 		free(rt->plugin_dirs[i]);
 	free(rt->plugin_dirs);
+	/* Threads still alive may have a state of ours cached: not any more. An
+	 * exiting thread's destructor did it already (under the lock) or will
+	 * not run (the key is deleted while we hold it). */
+	pthread_mutex_lock(&rt->tstate_lock);
+	for (pp_tstate *ts = rt->tstates; ts; ts = ts->next) {
+		pp_tstate *expect = ts;
+		pp_tstate *_Atomic *slot = atomic_load_explicit(&ts->tls, memory_order_relaxed);
+		if (slot)
+			atomic_compare_exchange_strong(slot, &expect, NULL);
+	}
 	pthread_key_delete(rt->tkey);
+	pthread_mutex_unlock(&rt->tstate_lock);
 	pp_tstate *ts = rt->tstates;
 	while (ts) {
 		pp_tstate *next = ts->next;
