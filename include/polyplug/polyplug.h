@@ -78,7 +78,12 @@ typedef struct pp_js_limits {
 	                        the call returns PP_ERR_TIMEOUT and the VM stays usable */
 	uint32_t memory_mode; /* PP_JS_MEMORY_*: whether bridge memory access is checked
 	                         (docs/js.md "Memory safety"); 0: the runtime's (AUTO) */
+	uint32_t concurrency; /* VMs per bundle, 1..PP_JS_MAX_CONCURRENCY (default 1): calls
+	                         on the default implementation take any free one; each VM
+	                         has the limits above (docs/js.md "VM pools") */
 } pp_js_limits;
+
+#define PP_JS_MAX_CONCURRENCY 64u
 
 /* How a JS bundle's bridge reaches host memory. AUTO: guarded when every
  * function's sizes are known (typed signatures or declared layouts), else

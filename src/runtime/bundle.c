@@ -184,6 +184,9 @@ static pp_bundle *bundle_new(pp_runtime *rt, const char *name, const char *path,
 		b->js.cpu_ms = opts->js.cpu_ms;
 	if (opts && opts->js.memory_mode)
 		b->js.memory_mode = opts->js.memory_mode;
+	if (opts && opts->js.concurrency)
+		b->js.concurrency = opts->js.concurrency;
+	b->host_concurrency = opts ? opts->js.concurrency : 0;
 	if (!ok) {
 		bundle_free(b);
 		return NULL;
@@ -289,6 +292,12 @@ static pp_status build_version(pp_runtime *rt, pp_bundle_version *v)
 		                 b->name, v->manifest->file_path);
 	if (asked == PP_JS_MEMORY_GUARDED || js.memory_mode == PP_JS_MEMORY_AUTO)
 		js.memory_mode = asked ? asked : js.memory_mode;
+	/* VMs: the host's choice for this bundle, else its manifest's, else the
+	 * runtime's */
+	if (!b->host_concurrency && v->manifest && v->manifest->concurrency)
+		js.concurrency = v->manifest->concurrency;
+	if (!js.concurrency)
+		js.concurrency = 1;
 	pp_bundle_source src = {
 	        .name = b->name,
 	        .bundle_id = b->id,
@@ -534,17 +543,28 @@ static pp_status pick_loader(pp_runtime *rt, pp_bundle_version *v, const pp_load
 	                 b->name, at);
 }
 
-/* Load options from a host built against this header or a later one. */
-static pp_status check_options(pp_runtime *rt, const pp_load_options *opts)
+/* Load options as this runtime reads them: what the host's struct has (its
+ * size, or ours when 0), members it lacks zero. Checked. */
+static pp_status take_options(pp_runtime *rt, const pp_load_options *opts, pp_load_options *out)
 {
-	if (opts && opts->size && opts->size < sizeof *opts)
+	memset(out, 0, sizeof *out);
+	if (!opts)
+		return PP_OK;
+	size_t n = opts->size ? opts->size : sizeof *opts;
+	if (n < offsetof(pp_load_options, js.concurrency))
 		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
 		                 "pp_load_options.size is %u, smaller than any version of it (%zu)",
-		                 opts->size, sizeof *opts);
-	if (opts && opts->js.memory_mode > PP_JS_MEMORY_COMPAT)
+		                 opts->size, offsetof(pp_load_options, js.concurrency));
+	memcpy(out, opts, n < sizeof *out ? n : sizeof *out);
+	out->size = (uint32_t)sizeof *out;
+	if (out->js.memory_mode > PP_JS_MEMORY_COMPAT)
 		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
 		                 "pp_load_options.js.memory_mode is %u, not a PP_JS_MEMORY_* value",
-		                 opts->js.memory_mode);
+		                 out->js.memory_mode);
+	if (out->js.concurrency > PP_JS_MAX_CONCURRENCY)
+		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
+		                 "pp_load_options.js.concurrency is %u VMs; the limit is %u",
+		                 out->js.concurrency, PP_JS_MAX_CONCURRENCY);
 	return PP_OK;
 }
 
@@ -554,8 +574,10 @@ pp_status pp_bundle_load(pp_runtime *rt, const char *path, const pp_load_options
 	if (!rt || !path || !*path)
 		return rt ? pp__error(rt, PP_ERR_INVALID_ARGUMENT, "pp_bundle_load: empty path")
 		          : PP_ERR_INVALID_ARGUMENT;
-	if (check_options(rt, opts) != PP_OK)
+	pp_load_options o;
+	if (take_options(rt, opts, &o) != PP_OK)
 		return PP_ERR_INVALID_ARGUMENT;
+	opts = opts ? &o : NULL;
 	/* The manifest is read before any lock is taken. */
 	pp_manifest *m = NULL;
 	if (is_dir(path) && pp__manifest_exists(path)) {
@@ -603,7 +625,9 @@ pp_status pp_bundle_load_source(pp_runtime *rt, const void *source, size_t len,
 	if (!source && len)
 		return pp__error(rt, PP_ERR_INVALID_POINTER, "bundle '%s': NULL source",
 		                 opts->name);
-	pp_status st = check_options(rt, opts);
+	pp_load_options o;
+	pp_status st = take_options(rt, opts, &o);
+	opts = &o;
 	if (st == PP_OK)
 		st = check_name(rt, opts->name, "");
 	if (st != PP_OK)

@@ -182,8 +182,9 @@ struct pp_bundle {
 	pp_dependency *host_deps; /* what the host declared in pp_load_options */
 	size_t host_dep_count;
 	bool host_reinit;
-	pp_js_limits js;        /* effective JS limits */
-	pp_bundle_version *cur; /* the serving version; NULL while first loading */
+	uint32_t host_concurrency; /* pp_load_options.js.concurrency (0: not given) */
+	pp_js_limits js;           /* effective JS limits */
+	pp_bundle_version *cur;    /* the serving version; NULL while first loading */
 	uint32_t reload_count;
 	uintptr_t busy; /* the thread loading, reloading or unloading it; 0 if none */
 	pp_bundle *next;
@@ -400,6 +401,10 @@ bool pp__in_plugin(pp_runtime *rt);
 void *pp__host_alloc(pp_runtime *rt, size_t size, size_t align);
 void pp__host_free(pp_runtime *rt, void *ptr, size_t size, size_t align);
 char *pp__strdup(const char *s);
+/* Zeroed memory on cache lines of its own (free() it): for what one thread
+ * writes on every call (its state, a VM), so that two threads working
+ * apart never write to the same line. NULL when out of memory. */
+void *pp__calloc_lines(size_t size);
 /* Copies a borrowed view into buf (NUL-terminated, truncated to cap - 1);
  * safe when the view points into this thread's last-error buffer. */
 const char *pp__view_copy(char *buf, size_t cap, pp_string_view v);
@@ -464,7 +469,8 @@ static inline const pp_contract_node *pp__registry_resolve(pp_runtime *rt,
 {
 	if (h.index >= PP_MAX_SLOTS)
 		return NULL;
-	pp_contract_node *n = atomic_load_explicit(&rt->reg.slots[h.index].node, memory_order_acquire);
+	pp_contract_node *n =
+	        atomic_load_explicit(&rt->reg.slots[h.index].node, memory_order_acquire);
 	PP_TSAN_ACQUIRE(&rt->tsan_sync);
 	return n && n->generation == h.generation ? n : NULL;
 }

@@ -408,6 +408,7 @@ static const char *const known_keys[] = {
         "bundle_dependencies",
         "needs_reinit_on_dep_reload",
         "memory",
+        "concurrency",
         "description",
         "authors",
         "license",
@@ -443,6 +444,12 @@ static void read_root(reader *r, const pp_toml_value *root, const char *dir, pp_
 	else if (mem)
 		bad(r, mem, "memory", "expected \"guarded\" or \"compat\", found \"%s\"",
 		    mem->u.string.ptr);
+	const pp_toml_value *conc = typed(r, root, "concurrency", PP_TOML_INTEGER);
+	if (conc && (conc->u.integer.value < 1 || conc->u.integer.value > PP_JS_MAX_CONCURRENCY))
+		bad(r, conc, "concurrency", "%lld VMs: expected 1 to %u",
+		    (long long)conc->u.integer.value, PP_JS_MAX_CONCURRENCY);
+	else if (conc)
+		m->concurrency = (uint32_t)conc->u.integer.value;
 	for (size_t i = 0; i < root->u.table.count && r->st == PP_OK; i++) {
 		bool known = false;
 		for (size_t k = 0; k < sizeof known_keys / sizeof known_keys[0]; k++)

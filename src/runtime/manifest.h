@@ -50,6 +50,7 @@ typedef struct pp_manifest {
 	size_t bundle_dep_count;
 	bool reinit_on_dep_reload;
 	uint32_t memory_mode; /* `memory = "guarded" | "compat"`: PP_JS_MEMORY_*, or AUTO */
+	uint32_t concurrency; /* `concurrency = N`: a JS bundle's VMs; 0 if not given */
 } pp_manifest;
 
 /* True if dir holds a manifest.toml. */

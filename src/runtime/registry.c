@@ -495,4 +495,3 @@ pp_contract_node *pp__registry_node_of(pp_runtime *rt, const pp_guest_contract_i
 		}
 	return NULL;
 }
-

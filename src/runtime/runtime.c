@@ -73,7 +73,7 @@ pp_tstate *pp__tstate(pp_runtime *rt)
 	for (ts = rt->tstates; ts && ts->in_use; ts = ts->next)
 		;
 	bool fresh = ts == NULL;
-	if (fresh && (ts = calloc(1, sizeof *ts)) != NULL) {
+	if (fresh && (ts = pp__calloc_lines(sizeof *ts)) != NULL) {
 		ts->rt = rt;
 		atomic_init(&ts->reader, 0);
 	}
@@ -354,6 +354,18 @@ char *pp__path_join(const char *dir, const char *name)
 	return p;
 }
 
+void *pp__calloc_lines(size_t size)
+{
+	enum { LINE = 64 };
+	if (size > SIZE_MAX - LINE)
+		return NULL;
+	size_t n = (size + LINE - 1) / LINE * LINE;
+	void *p = aligned_alloc(LINE, n);
+	if (p)
+		memset(p, 0, n);
+	return p;
+}
+
 char *pp__strdup(const char *s)
 {
 	return pp__strndup(s, strlen(s));
@@ -554,7 +566,7 @@ pp_status pp_runtime_new(const pp_runtime_config *cfg, pp_runtime **out)
 	if (cfg) {
 		/* Only what the host's struct has; the rest keeps its default. */
 		size_t n = cfg->size ? cfg->size : sizeof *cfg;
-		if (n < offsetof(pp_runtime_config, js) + sizeof cfg->js) {
+		if (n < offsetof(pp_runtime_config, js.concurrency)) {
 			free(rt);
 			return PP_ERR_INVALID_ARGUMENT; /* smaller than any version ever was */
 		}
@@ -568,7 +580,8 @@ pp_status pp_runtime_new(const pp_runtime_config *cfg, pp_runtime **out)
 	if (!rt->cfg.js.cpu_ms)
 		rt->cfg.js.cpu_ms = PP_JS_DEFAULT_CPU_MS;
 	if ((rt->cfg.alloc == NULL) != (rt->cfg.free == NULL) ||
-	    rt->cfg.js.memory_mode > PP_JS_MEMORY_COMPAT) {
+	    rt->cfg.js.memory_mode > PP_JS_MEMORY_COMPAT ||
+	    rt->cfg.js.concurrency > PP_JS_MAX_CONCURRENCY) {
 		free(rt);
 		return PP_ERR_INVALID_ARGUMENT; /* an allocator needs both halves */
 	}

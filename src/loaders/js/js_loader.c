@@ -240,15 +240,11 @@ static inline void vm_give(js_vm *vm)
 	}
 }
 
-/* Takes the VM for one call. A nested call from the thread already inside is
- * refused before the VM is touched; a call from another thread waits. */
-static inline uint32_t vm_enter(js_vm *vm)
+/* A VM just taken starts a call: the caller's stack, wherever it is, is
+ * where JS's stack budget starts, and the budget never exceeds what is left
+ * of the thread's stack. */
+static inline void vm_begin(js_vm *vm)
 {
-	uint32_t code = vm_take(vm, pp__thread_id());
-	if (code != PP_OK)
-		return code;
-	/* The caller's stack, wherever it is, is where JS's stack budget starts,
-	 * and the budget never exceeds what is left of the thread's stack. */
 	JS_SetMaxStackSize(vm->qrt, stack_room(vm->stack_bytes));
 	JS_UpdateStackTop(vm->qrt);
 	atomic_store_explicit(&vm->calls,
@@ -256,6 +252,74 @@ static inline uint32_t vm_enter(js_vm *vm)
 	                      memory_order_relaxed);
 	vm->call_started_ns = 0;
 	vm->interrupted = false;
+}
+
+/* Takes the VM for one call. A nested call from the thread already inside is
+ * refused before the VM is touched; a call from another thread waits. */
+static inline uint32_t vm_enter(js_vm *vm)
+{
+	uint32_t code = vm_take(vm, pp__thread_id());
+	if (code == PP_OK)
+		vm_begin(vm);
+	return code;
+}
+
+/* The VM an instance id names: the one that made it. An id from a replaced
+ * version names some VM that does not know it. */
+static inline js_vm *instance_vm(const js_pool *pool, uint64_t id)
+{
+	return pool->vms[id % PP_JS_MAX_CONCURRENCY % pool->n];
+}
+
+/* Takes a free VM of the pool: this thread's last one if free, else the
+ * first free one after it; when all are busy, waits for one this thread is
+ * not inside (refused if it is inside all of them). */
+static uint32_t pool_take(js_pool *pool, js_vm **out)
+{
+	static _Thread_local uint32_t last; /* a hint: the VM this thread had last */
+	uintptr_t me = pp__thread_id();
+	js_vm *wait_for = NULL;
+	for (uint32_t i = 0; i < pool->n; i++) {
+		js_vm *vm = pool->vms[(last + i) % pool->n];
+		uintptr_t seen = 0;
+		if (atomic_compare_exchange_strong_explicit(
+		            &vm->owner, &seen, me, memory_order_acquire, memory_order_relaxed)) {
+			last = vm->index;
+			*out = vm;
+			return PP_OK;
+		}
+		if (seen != me && !wait_for)
+			wait_for = vm;
+	}
+	if (!wait_for)
+		return PP_ERR_REENTRANT_CALL;
+	uint32_t code = vm_wait(wait_for, me);
+	*out = wait_for;
+	return code;
+}
+
+/* Enters the VM for a call on *cp (a contract as the runtime sees it: the
+ * first VM's) and points *cp at that VM's own copy. inst_id: the instance
+ * called, or 0 for the default implementation (any free VM). */
+static inline uint32_t pool_enter(js_contract **cp, uint64_t inst_id)
+{
+	js_contract *c = *cp; /* read-only here: other threads' VMs are written */
+	js_pool *pool = c->pool;
+	js_vm *vm;
+	uint32_t code;
+	if (pool->n == 1) {
+		vm = c->vm;
+		code = vm_take(vm, pp__thread_id());
+	} else if (inst_id) {
+		vm = instance_vm(pool, inst_id);
+		code = vm_take(vm, pp__thread_id());
+	} else {
+		code = pool_take(pool, &vm);
+	}
+	if (code != PP_OK)
+		return code;
+	vm_begin(vm);
+	*cp = &vm->contracts[c->slot];
 	return PP_OK;
 }
 
@@ -529,12 +593,12 @@ static void js_call(pp_vm_loader_data ld, pp_guest_contract_instance inst, uint3
                     const void *args, void *out, pp_call_arena *arena, pp_abi_error *err)
 {
 	js_contract *c = ld.data;
-	js_vm *vm = c->vm;
-	uint32_t code = vm_enter(vm);
+	uint32_t code = pool_enter(&c, (uint64_t)(uintptr_t)inst.data);
 	if (code != PP_OK) {
 		err->code = code;
 		return;
 	}
+	js_vm *vm = c->vm;
 	char *failure = NULL;
 	JSValue *impl = NULL;
 	if (fn_id < c->fn_count)
@@ -606,8 +670,8 @@ static void js_create_instance(pp_vm_loader_data ld, const pp_host_api *host, co
 	js_contract *c = ld.data;
 	out->data = NULL;
 	out->contract_id = 0;
+	uint32_t code = pool_enter(&c, 0);
 	js_vm *vm = c->vm;
-	uint32_t code = vm_enter(vm);
 	if (code != PP_OK) {
 		create_failed(vm, c, code,
 		              "this thread is inside the bundle's VM already, or waiting for it "
@@ -627,9 +691,12 @@ static void js_create_instance(pp_vm_loader_data ld, const pp_host_api *host, co
 		JS_FreeValue(vm->ctx, impl);
 	} else {
 		/* Unique in the runtime, never reused: an id from a replaced
-		 * version can never name an instance of the new one. */
+		 * version can never name an instance of the new one. Its rest
+		 * modulo PP_JS_MAX_CONCURRENCY is the VM that made it. */
 		uint64_t id = atomic_fetch_add_explicit(&vm->rt->next_instance_id, 1,
-		                                        memory_order_relaxed);
+		                                        memory_order_relaxed) *
+		                      PP_JS_MAX_CONCURRENCY +
+		              vm->index;
 		if (map_put(&c->instances, id, impl)) {
 			out->data = (void *)(uintptr_t)id;
 			out->contract_id = c->contract_id;
@@ -663,7 +730,8 @@ static void js_destroy_instance(pp_vm_loader_data ld, const pp_host_api *host,
 	uint64_t id = (uint64_t)(uintptr_t)inst.data;
 	if (!c || id == 0)
 		return; /* the default impl lives as long as the bundle */
-	js_vm *vm = c->vm;
+	js_vm *vm = instance_vm(c->pool, id);
+	c = &vm->contracts[c->slot];
 	/* Freeing a value from inside a call on this same thread is safe: the
 	 * thread already holds the VM. */
 	/* On a wait cycle the impl is left to the VM's teardown. */
@@ -729,7 +797,7 @@ static void vm_free(js_vm *vm)
 
 static js_vm *vm_new(pp_runtime *rt, const pp_bundle_source *src)
 {
-	js_vm *vm = calloc(1, sizeof *vm);
+	js_vm *vm = pp__calloc_lines(sizeof *vm); /* written by every call */
 	if (!vm)
 		return NULL;
 	pthread_mutex_init(&vm->park, NULL);
@@ -1027,6 +1095,8 @@ static pp_status read_registration(js_vm *vm, const js_source *s, JSValueConst e
 	JSContext *ctx = vm->ctx;
 	pp_status st = PP_OK;
 	c->vm = vm;
+	c->pool = vm->pool;
+	c->slot = (uint32_t)(c - vm->contracts);
 	c->factory = c->default_impl = JS_UNDEFINED;
 	uint32_t lo = 0, hi = 0, packed = 0, fns_n = 0;
 	if ((st = prop_u32(vm, s, entry, "contractLo", &lo)) != PP_OK ||
@@ -1484,61 +1554,121 @@ static pp_status register_contracts(js_vm *vm, const js_source *s)
 	return PP_OK;
 }
 
+/* Loads one VM of a pool: runs the bundle's init in it and settles its
+ * memory mode. */
+static pp_status load_vm(pp_runtime *rt, const pp_bundle_source *src, const js_source *s,
+                         js_pool *pool, uint32_t index)
+{
+	js_vm *vm = vm_new(rt, src);
+	if (!vm)
+		return pp__error(rt, PP_ERR_OUT_OF_MEMORY,
+		                 "bundle '%s': cannot create a QuickJS runtime", src->name);
+	vm->pool = pool;
+	vm->index = index;
+	pool->vms[index] = vm;
+	vm_enter(vm);
+	guard_begin(vm, NULL, NULL, 0, NULL, 0);
+	pp_status st = run_init(vm, src, s);
+	char *violation = NULL;
+	if (guard_end(vm, PP_OK, &violation) != PP_OK && st == PP_OK)
+		st = pp__error(rt, PP_ERR_INVALID_POINTER, "bundle '%s' (%s): loading: %s",
+		               src->name, s->file, violation);
+	free(violation);
+	vm_leave(vm);
+	return st == PP_OK ? choose_memory_mode(vm, s) : st;
+}
+
+/* A pool's VMs must serve the same contracts the same way: calls go to any
+ * of them through the first one's interfaces. */
+static pp_status same_as_first(const js_vm *first, const js_vm *vm, const js_source *s)
+{
+	const char *what = NULL;
+	size_t i = 0;
+	uint32_t f = 0;
+	if (vm->contract_count != first->contract_count)
+		what = "a different number of contracts";
+	for (i = 0; i < first->contract_count && !what; i++) {
+		const js_contract *a = &first->contracts[i], *b = &vm->contracts[i];
+		if (a->contract_id != b->contract_id || a->fn_count != b->fn_count ||
+		    (a->version.major != b->version.major) ||
+		    (a->version.minor != b->version.minor))
+			what = "a different contract, version or function count";
+		else if (vm->guard.on != first->guard.on)
+			what = "functions of different sizes (guarded in one, not in the other)";
+		for (f = 0; f < a->fn_count && !what; f++) {
+			bool typed_a = a->sigs && a->sigs[f].typed,
+			     typed_b = b->sigs && b->sigs[f].typed;
+			if (a->layouts[f].known != b->layouts[f].known ||
+			    a->layouts[f].args != b->layouts[f].args ||
+			    a->layouts[f].out != b->layouts[f].out || typed_a != typed_b ||
+			    (typed_a && !pp_js_sig_same_shape(&a->sigs[f], &b->sigs[f])))
+				what = "a different layout or signature";
+		}
+	}
+	if (!what)
+		return PP_OK;
+	return pp__error(first->rt, PP_ERR_LOAD_FAILED,
+	                 "bundle '%s' (%s): with concurrency = %u, VM %u registered %s than VM 0 "
+	                 "(registrations %zu, function %u): every VM runs the same init and must "
+	                 "register the same contracts",
+	                 first->bundle, s->file, first->pool->n, vm->index, what, i ? i - 1 : 0,
+	                 f ? f - 1 : 0);
+}
+
+static void pool_free(js_pool *pool)
+{
+	for (uint32_t i = 0; i < pool->n; i++)
+		vm_free(pool->vms[i]);
+	free(pool);
+}
+
 static pp_status js_load(pp_runtime *rt, const pp_loader *self, const pp_bundle_source *src,
                          void **out_code)
 {
 	(void)self;
 	js_source s;
 	pp_status st = source_read(rt, src, &s);
-	if (st != PP_OK) {
-		source_free(&s);
-		return st;
+	uint32_t n = src->js.concurrency ? src->js.concurrency : 1;
+	js_pool *pool = NULL;
+	if (st == PP_OK && !(pool = calloc(1, sizeof *pool + n * sizeof(js_vm *))))
+		st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+	if (pool)
+		pool->n = n;
+	for (uint32_t i = 0; i < n && st == PP_OK; i++) {
+		st = load_vm(rt, src, &s, pool, i);
+		if (st == PP_OK && i > 0)
+			st = same_as_first(pool->vms[0], pool->vms[i], &s);
 	}
-	js_vm *vm = vm_new(rt, src);
-	if (!vm) {
-		source_free(&s);
-		return pp__error(rt, PP_ERR_OUT_OF_MEMORY,
-		                 "bundle '%s': cannot create a QuickJS runtime", src->name);
-	}
-	vm_enter(vm);
-	guard_begin(vm, NULL, NULL, 0, NULL, 0);
-	st = run_init(vm, src, &s);
-	char *violation = NULL;
-	if (guard_end(vm, PP_OK, &violation) != PP_OK && st == PP_OK)
-		st = pp__error(rt, PP_ERR_INVALID_POINTER, "bundle '%s' (%s): loading: %s",
-		               src->name, s.file, violation);
-	free(violation);
-	vm_leave(vm);
 	if (st == PP_OK)
-		st = choose_memory_mode(vm, &s);
-	if (st == PP_OK)
-		st = register_contracts(vm, &s);
-	vm->published = st == PP_OK;
+		st = register_contracts(pool->vms[0], &s);
+	for (uint32_t i = 0; pool && i < n && pool->vms[i]; i++)
+		pool->vms[i]->published = st == PP_OK;
 	source_free(&s);
 	if (st != PP_OK) {
-		vm_free(vm); /* nothing of it was published */
+		if (pool)
+			pool_free(pool); /* nothing of it was published */
 		return st;
 	}
-	*out_code = vm;
+	*out_code = pool;
 	return PP_OK;
 }
 
-static void vm_reclaim(pp_runtime *rt, pp_retired *r)
+static void pool_reclaim(pp_runtime *rt, pp_retired *r)
 {
 	(void)rt;
-	vm_free(pp_container_of(r, js_vm, retired));
+	pool_free(pp_container_of(r, js_pool, retired));
 }
 
 /* Runs after the grace period that followed the version's retirement. The
- * VM itself waits one more: a thread looking for wait cycles may have read
- * the address of its owner word from another thread's state just before
- * that thread stopped waiting, and must be able to read it once more. */
+ * VMs wait one more: a thread looking for wait cycles may have read the
+ * address of an owner word from another thread's state just before that
+ * thread stopped waiting, and must be able to read it once more. */
 static void js_release(pp_runtime *rt, const pp_loader *self, void *code)
 {
 	(void)self;
-	js_vm *vm = code;
-	if (vm)
-		pp__retire(rt, &vm->retired, vm_reclaim);
+	js_pool *pool = code;
+	if (pool)
+		pp__retire(rt, &pool->retired, pool_reclaim);
 }
 
 static bool js_accepts(const char *path)

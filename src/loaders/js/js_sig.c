@@ -102,6 +102,34 @@ void pp_js_sig_free(JSContext *ctx, js_sig *sig)
 	sig->nstructs = 0;
 }
 
+static bool same_type(js_type a, js_type b)
+{
+	return a.kind == b.kind && a.st == b.st;
+}
+
+bool pp_js_sig_same_shape(const js_sig *a, const js_sig *b)
+{
+	if (a->typed != b->typed || a->has_arena != b->has_arena ||
+	    a->arena_offset != b->arena_offset || a->nparams != b->nparams ||
+	    a->args_size != b->args_size || a->out_size != b->out_size ||
+	    !same_type(a->result, b->result) || a->nstructs != b->nstructs ||
+	    (a->method == JS_ATOM_NULL) != (b->method == JS_ATOM_NULL))
+		return false;
+	for (uint8_t i = 0; i < a->nparams; i++)
+		if (!same_type(a->types[i], b->types[i]) || a->offsets[i] != b->offsets[i])
+			return false;
+	for (uint8_t i = 0; i < a->nstructs; i++) {
+		const js_struct *x = &a->structs[i], *y = &b->structs[i];
+		if (x->count != y->count || x->size != y->size || x->align != y->align)
+			return false;
+		for (uint8_t k = 0; k < x->count; k++)
+			if (!same_type(x->fields[k].type, y->fields[k].type) ||
+			    x->fields[k].offset != y->fields[k].offset)
+				return false;
+	}
+	return true;
+}
+
 static int64_t length_of(JSContext *ctx, JSValueConst a)
 {
 	int64_t n = -1;

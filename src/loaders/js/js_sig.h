@@ -65,6 +65,9 @@ typedef struct js_sig {
 
 /* Frees what pp_js_sig_read allocated (atoms and structs). */
 void pp_js_sig_free(JSContext *ctx, js_sig *sig);
+/* Whether two signatures (of two VMs, so their atoms differ) describe the
+ * same memory: kinds, sizes, offsets, structs and whether a method is named. */
+bool pp_js_sig_same_shape(const js_sig *a, const js_sig *b);
 
 /* Reads one signature object into *sig. On a bad one returns false with the
  * reason in why (a pending JS exception is consumed). */

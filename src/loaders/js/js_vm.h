@@ -98,11 +98,24 @@ typedef struct js_instance_map {
 	size_t cap, used;
 } js_instance_map;
 
+/* A bundle's VMs: `concurrency` of them, each loaded from the same source
+ * and registering contracts of the same shape. The runtime sees the first
+ * VM's contracts; a call on the default implementation runs on any free VM,
+ * an instance's calls on the VM that made it (its id says which). Loaded,
+ * replaced and retired as one unit. */
+typedef struct js_pool {
+	pp_retired retired; /* its teardown, a grace period after its release */
+	uint32_t n;
+	js_vm *vms[];
+} js_pool;
+
 /* One contract a JS bundle registered. Its address is the interface's
  * loader data. Everything JS in it belongs to the VM and is touched only
  * with the VM's lock held. */
 typedef struct js_contract {
 	js_vm *vm;
+	js_pool *pool;            /* vm's, here so that choosing a VM reads no VM */
+	uint32_t slot;            /* its index in vm->contracts, the same in every VM */
 	pp_fn_layout *fn_layouts; /* the interface's layouts when all are known, else NULL */
 	uint64_t contract_id;
 	pp_version version; /* {version >> 16, 0, 0}, as the reference registers it */
@@ -117,6 +130,8 @@ typedef struct js_contract {
 } js_contract;
 
 struct js_vm {
+	js_pool *pool;
+	uint32_t index; /* in pool->vms */
 	pp_runtime *rt;
 	const pp_host_api *host;
 	char *bundle; /* name, for messages */
@@ -156,7 +171,6 @@ struct js_vm {
 
 	js_contract *contracts;
 	size_t contract_count;
-	pp_retired retired; /* its teardown, a grace period after its release */
 };
 
 /* js_bridge.c: a new bridge object for vm (JS_EXCEPTION on failure). */

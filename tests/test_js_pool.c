@@ -1,0 +1,348 @@
+/*
+ * test_js_pool.c — VM pools: a JS bundle with `concurrency = N` runs N calls
+ * at once, keeps each instance on the VM that made it, loads and reloads its
+ * VMs as one unit, and refuses VMs that register differently.
+ *
+ * Concurrency is shown, not timed: the bundle's function waits inside a host
+ * contract until `want` callers are inside at once (a rendezvous). Two
+ * callers meet only if two VMs serve them; with one VM the first one gives
+ * up after its wait and only then lets the second in.
+ */
+#include <time.h>
+
+#include "js_helpers.h"
+
+/* ---- Host contracts the bundles call --------------------------------------- */
+
+typedef struct meeting {
+	pthread_mutex_t lock;
+	pthread_cond_t arrived_cv;
+	int arrived, want;
+	int ticket; /* test.Ticket's counter */
+} meeting;
+
+static meeting the_meeting = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 2, 0};
+
+/* test.Meet fn 0: writes 1 to out once `want` callers are inside at once, 0
+ * if they were not within 400 ms. */
+static void meet(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	(void)state;
+	(void)args;
+	(void)err;
+	meeting *m = &the_meeting;
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += 400 * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&m->lock);
+	m->arrived++;
+	pthread_cond_broadcast(&m->arrived_cv);
+	while (m->arrived < m->want)
+		if (pthread_cond_timedwait(&m->arrived_cv, &m->lock, &until) != 0)
+			break;
+	int32_t met = m->arrived >= m->want;
+	pthread_mutex_unlock(&m->lock);
+	memcpy(out, &met, sizeof met);
+}
+
+/* test.Ticket fn 0: writes 1, 2, 3, ... to out. */
+static void ticket(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	(void)state;
+	(void)args;
+	(void)err;
+	pthread_mutex_lock(&the_meeting.lock);
+	int32_t t = ++the_meeting.ticket;
+	pthread_mutex_unlock(&the_meeting.lock);
+	memcpy(out, &t, sizeof t);
+}
+
+static void meeting_reset(int want)
+{
+	pthread_mutex_lock(&the_meeting.lock);
+	the_meeting.arrived = 0;
+	the_meeting.want = want;
+	the_meeting.ticket = 0;
+	pthread_mutex_unlock(&the_meeting.lock);
+}
+
+static pp_runtime *rt_with_host_contracts(uint32_t concurrency)
+{
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.log = capture_log;
+	cfg.log_userdata = quiet_log();
+	cfg.js.concurrency = concurrency;
+	pp_runtime *rt = NULL;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	static const void *const meet_fns[] = {(const void *)meet};
+	static const void *const ticket_fns[] = {(const void *)ticket};
+	/* the runtime keeps the interfaces' addresses */
+	static pp_host_contract_interface m = {
+	        .size = sizeof m,
+	        .contract_id = 0, /* set below: not a constant expression */
+	        .contract_version = {1, 0, 0},
+	        .dispatch_type = PP_DISPATCH_NATIVE,
+	        .create_instance = no_instance,
+	        .destroy_instance = drop_instance,
+	        .dispatch.native = {1, meet_fns},
+	};
+	m.contract_id = pp_host_contract_id("test.Meet", 1);
+	static pp_host_contract_interface t;
+	t = m;
+	t.contract_id = pp_host_contract_id("test.Ticket", 1);
+	t.dispatch.native.functions = ticket_fns;
+	assert_int_equal(pp_host_contract_register(rt, &m), PP_OK);
+	assert_int_equal(pp_host_contract_register(rt, &t), PP_OK);
+	return rt;
+}
+
+/* ---- The bundle ------------------------------------------------------------ */
+
+/* Each VM takes a ticket in its init (vm = 1, 2, ...). Function 0 meets and
+ * writes [met, VERSION]; 1 writes this VM's ticket; 2 counts calls on its
+ * implementation; with EXTRA, VMs after the first register one more
+ * function than the first. */
+#define POOL_BUNDLE(VERSION, EXTRA)                                                      \
+	JS_PRELUDE                                                                       \
+	"function hid(s) { return cid('host_contract:' + s + '@1'); }\n"                 \
+	"var vm = 0;\n"                                                                  \
+	"function polyplug_init(hl, hh, cl, ch, b) {\n"                                  \
+	"  var p = b.alloc(4), at = p[1] * 4294967296 + p[0], t = hid('test.Ticket');\n" \
+	"  b.callHostContract(t[0], t[1], 0x10000, 0, 0, at); vm = b.readI32(at);\n"     \
+	"  b.free(p[0], p[1], 4, 1);\n"                                                  \
+	"  var fns = [\n"                                                                \
+	"    function (i, a, o, ar, b) { var m = hid('test.Meet');"                      \
+	" var rc = b.callHostContract(m[0], m[1], 0x10000, 0, 0, o);"                    \
+	" b.writeI32(o + 4, " VERSION "); return rc; },\n"                               \
+	"    function (i, a, o, ar, b) { b.writeI32(o, vm); return 0; },\n"              \
+	"    function (i, a, o, ar, b) { i.n++; b.writeI32(o, i.n); return 0; }];\n"     \
+	"  if (" EXTRA " && vm > 1) fns.push(function () { return 0; });\n"              \
+	"  return ok([reg('js.pool', fns)]);\n"                                          \
+	"}\n"
+
+static const char *pool_dir(char *buf, size_t cap, const char *manifest_extra, const char *src)
+{
+	temp_dir(buf, cap);
+	write_text(buf, "bundle.js", src);
+	char manifest[512];
+	snprintf(manifest, sizeof manifest,
+	         "name = \"pool\"\nloader = \"js-quickjs\"\nprovides = [\"js.pool@1\"]\n%s",
+	         manifest_extra);
+	write_text(buf, "manifest.toml", manifest);
+	return buf;
+}
+
+static pp_guest_contract_handle pool_handle(pp_runtime *rt)
+{
+	return pp_find(rt, pp_guest_contract_id("js.pool", 1), 0);
+}
+
+/* Two threads call function 0 at once. */
+typedef struct meet_call {
+	pp_runtime *rt;
+	int32_t out[2];
+	uint32_t code;
+} meet_call;
+
+static void *call_meet(void *p)
+{
+	meet_call *c = p;
+	pp_guest_contract_instance none = {NULL, 0};
+	c->code = pp_call(c->rt, pool_handle(c->rt), none, 0, NULL, c->out, NULL);
+	return NULL;
+}
+
+/* How many of two simultaneous callers met the other; each answer's
+ * version goes to versions[]. */
+static int two_callers_meet(pp_runtime *rt, int32_t versions[2])
+{
+	meeting_reset(2);
+	meet_call calls[2] = {{rt, {0, 0}, 0}, {rt, {0, 0}, 0}};
+	pthread_t th[2];
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, call_meet, &calls[i]), 0);
+	int met = 0;
+	for (int i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		if (calls[i].code != PP_OK)
+			fail_msg("call %d: %u %s", i, calls[i].code, pp_last_error(rt));
+		met += calls[i].out[0];
+		if (versions)
+			versions[i] = calls[i].out[1];
+	}
+	return met;
+}
+
+/* ---- Tests ----------------------------------------------------------------- */
+
+static void a_pool_runs_calls_from_two_threads_at_once(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_with_host_contracts(0);
+	pp_load_options two = {.size = sizeof two, .name = "two", .js.concurrency = 2};
+	static const char src[] = POOL_BUNDLE("1", "false");
+	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &two, NULL), PP_OK);
+	assert_int_equal(two_callers_meet(rt, NULL), 2);
+	pp_runtime_free(rt);
+
+	/* one VM (the default): the second caller waits for the first */
+	rt = rt_with_host_contracts(0);
+	js_load_ok(rt, "one", src);
+	assert_int_equal(two_callers_meet(rt, NULL), 1);
+	pp_runtime_free(rt);
+
+	/* the runtime's default applies to every JS bundle */
+	rt = rt_with_host_contracts(2);
+	js_load_ok(rt, "default_two", src);
+	assert_int_equal(two_callers_meet(rt, NULL), 2);
+	pp_runtime_free(rt);
+}
+
+/* Calls on an instance, from several threads, while others use the default
+ * implementation: every one reaches the instance's own VM (another VM would
+ * not know it), in order. */
+typedef struct counting {
+	pp_runtime *rt;
+	pp_guest_contract_instance inst;
+	int32_t seen[50];
+	uint32_t bad;
+} counting;
+
+static void *count_on_instance(void *p)
+{
+	counting *c = p;
+	for (int i = 0; i < 50; i++) {
+		uint32_t code =
+		        pp_call(c->rt, pool_handle(c->rt), c->inst, 2, NULL, &c->seen[i], NULL);
+		if (code != PP_OK)
+			c->bad = code;
+	}
+	return NULL;
+}
+
+static void instances_stay_on_the_vm_that_made_them(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_with_host_contracts(0);
+	meeting_reset(2);
+	char dir[64];
+	pool_dir(dir, sizeof dir, "concurrency = 3\n", POOL_BUNDLE("1", "false"));
+	load_ok(rt, dir);
+	pp_guest_contract_handle h = pool_handle(rt);
+	pp_guest_contract_instance x, none = {NULL, 0};
+	assert_int_equal(pp_instance_create(rt, h, NULL, &x), PP_OK);
+	int32_t vm_of_x = 0, vm = 0;
+	assert_int_equal(pp_call(rt, h, x, 1, NULL, &vm_of_x, NULL), PP_OK);
+	assert_in_range(vm_of_x, 1, 3); /* one ticket per VM's init */
+
+	counting c[3];
+	pthread_t th[3];
+	for (int i = 0; i < 3; i++) {
+		c[i] = (counting){.rt = rt, .inst = i < 2 ? x : none};
+		assert_int_equal(pthread_create(&th[i], NULL, count_on_instance, &c[i]), 0);
+	}
+	bool seen[101] = {false};
+	for (int i = 0; i < 3; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(c[i].bad, PP_OK);
+		for (int k = 0; i < 2 && k < 50; k++) {
+			assert_in_range(c[i].seen[k], 1, 100);
+			assert_false(seen[c[i].seen[k]]); /* one counter, each value once */
+			seen[c[i].seen[k]] = true;
+		}
+	}
+	assert_int_equal(pp_call(rt, h, x, 1, NULL, &vm, NULL), PP_OK);
+	assert_int_equal(vm, vm_of_x);
+	assert_int_equal(pp_instance_destroy(rt, h, x), PP_OK);
+	assert_int_equal(pp_call(rt, h, x, 2, NULL, &vm, NULL), PP_ERR_FUNCTION_NOT_AVAILABLE);
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
+static void a_reload_replaces_every_vm_of_the_pool(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_with_host_contracts(0);
+	char dir[64];
+	pool_dir(dir, sizeof dir, "concurrency = 2\n", POOL_BUNDLE("1", "false"));
+	uint64_t id = load_ok(rt, dir);
+	int32_t versions[2];
+	assert_int_equal(two_callers_meet(rt, versions), 2);
+	assert_true(versions[0] == 1 && versions[1] == 1);
+	write_text(dir, "bundle.js", POOL_BUNDLE("2", "false"));
+	assert_int_equal(pp_bundle_reload(rt, id), PP_OK);
+	/* two callers inside at once are on two VMs: both are new */
+	assert_int_equal(two_callers_meet(rt, versions), 2);
+	assert_true(versions[0] == 2 && versions[1] == 2);
+	pp_runtime_free(rt);
+
+	/* the host's option wins over the manifest */
+	rt = rt_with_host_contracts(0);
+	pp_load_options one = {.size = sizeof one, .js.concurrency = 1};
+	assert_int_equal(pp_bundle_load(rt, dir, &one, NULL), PP_OK);
+	assert_int_equal(two_callers_meet(rt, NULL), 1);
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
+static void every_vm_of_a_pool_must_register_the_same_contracts(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_with_host_contracts(0);
+	meeting_reset(2);
+	pp_load_options three = {.size = sizeof three, .name = "uneven", .js.concurrency = 3};
+	static const char src[] = POOL_BUNDLE("1", "true");
+	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &three, NULL),
+	                 PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "bundle 'uneven'");
+	assert_contains(pp_last_error(rt), "concurrency = 3, VM 1 registered a different");
+	assert_true(pp_handle_is_null(pool_handle(rt)));
+	/* nothing of it stayed: the same bundle with one VM loads */
+	js_load_ok(rt, "uneven", src);
+	pp_runtime_free(rt);
+}
+
+static void concurrency_outside_1_to_64_is_refused(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_with_host_contracts(0);
+	static const char src[] = POOL_BUNDLE("1", "false");
+	const char *bad[] = {"concurrency = 0\n", "concurrency = 65\n", "concurrency = -1\n",
+	                     "concurrency = \"2\"\n"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char dir[64];
+		pool_dir(dir, sizeof dir, bad[i], src);
+		assert_int_not_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_OK);
+		assert_contains(pp_last_error(rt), "concurrency");
+		remove_tree(dir);
+	}
+	pp_load_options many = {.size = sizeof many, .name = "many", .js.concurrency = 65};
+	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &many, NULL),
+	                 PP_ERR_INVALID_ARGUMENT);
+	assert_contains(pp_last_error(rt), "js.concurrency is 65 VMs; the limit is 64");
+	pp_runtime_free(rt);
+
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.js.concurrency = PP_JS_MAX_CONCURRENCY + 1;
+	pp_runtime *none = NULL;
+	assert_int_equal(pp_runtime_new(&cfg, &none), PP_ERR_INVALID_ARGUMENT);
+	assert_null(none);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(a_pool_runs_calls_from_two_threads_at_once),
+	        cmocka_unit_test(instances_stay_on_the_vm_that_made_them),
+	        cmocka_unit_test(a_reload_replaces_every_vm_of_the_pool),
+	        cmocka_unit_test(every_vm_of_a_pool_must_register_the_same_contracts),
+	        cmocka_unit_test(concurrency_outside_1_to_64_is_refused),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
