@@ -32,7 +32,8 @@ static inline double bench_best(bench_fn fn, void *ctx, int rounds)
 int bench_native(bool quick, int rounds);
 int bench_js(bool quick, int rounds);
 int bench_ppc(bool quick, int rounds);
-/* The raw JS_Call floor (empty function, 5 Numbers), measured now. */
-double bench_js_call_floor(bool quick, int rounds);
+/* The raw JS_Call floors, measured now: an empty function with 5 Numbers,
+ * and add(a, b) with two Int32s and its result read back. */
+void bench_js_floors(bool quick, int rounds, double *empty, double *add);
 
 #endif

@@ -2,7 +2,10 @@
  * bench_js.c — host -> JS guest calls and JS bundle loads, next to the
  * QuickJS floors of SPEC §7 measured in the same run with the same QuickJS:
  *
- *   call floor   JS_Call of an empty JS function with 5 Number args
+ *   call floor   JS_Call of an empty JS function with 5 Number args (what
+ *                a raw-protocol call passes)
+ *   add floor    JS_Call of (a, b) => (a + b) | 0 with two Int32 args and the
+ *                result read back with JS_ToInt32: a raw embedder's add
  *   load floor   JS_NewRuntime + JS_NewContext, then free both
  *
  * Through the runtime, a JS bundle's functions are called the way generated
@@ -15,6 +18,12 @@
  * and small bundles are loaded (each with its own contract), next to creating
  * as many bare runtime+context pairs.
  *
+ * Threads: calls per second of one thread against two, each making the same
+ * number of typed-add pp_calls: into two different bundles (one each), into
+ * one bundle with one VM (they take turns), and into one bundle with
+ * concurrency = 2 (a VM each). Memory: the heap in use grown per small
+ * bundle loaded (its VM, context, parsed code and the runtime's records).
+ *
  * Guarded vs compat memory: the same bundle, once as written (raw functions
  * without layouts: compat, the bridge unchecked) and once declaring every
  * function's layout (guarded: each bridge read and write is checked against
@@ -22,6 +31,8 @@
  * not the guest, touches memory, so guarding should cost nothing.
  */
 #include <inttypes.h>
+#include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,7 +74,7 @@ typedef struct js_bench {
 	/* the floors' own VM */
 	JSRuntime *qrt;
 	JSContext *ctx;
-	JSValue empty;
+	JSValue empty, add;
 	/* the runtime's */
 	pp_runtime *rt;
 	pp_guest_contract_handle h;
@@ -107,6 +118,50 @@ static double floor_call(void *p)
 	}
 	double t = bench_now_ns() - t0;
 	return t / (double)b->iters;
+}
+
+static double floor_add(void *p)
+{
+	js_bench *b = p;
+	int32_t out = 0;
+	double t0 = bench_now_ns();
+	for (long i = 0; i < b->iters; i++) {
+		JSValue argv[2] = {JS_NewInt32(b->ctx, (int32_t)i), JS_NewInt32(b->ctx, 1)};
+		JSValue r = JS_Call(b->ctx, b->add, JS_UNDEFINED, 2, argv);
+		JS_ToInt32(b->ctx, &out, r);
+		JS_FreeValue(b->ctx, r);
+	}
+	double t = bench_now_ns() - t0;
+	sink = out;
+	return t / (double)b->iters;
+}
+
+/* The floors' VM and its two functions (0, or 1 on failure). */
+static int floors_setup(js_bench *b)
+{
+	b->empty = b->add = JS_UNDEFINED;
+	b->qrt = JS_NewRuntime();
+	b->ctx = b->qrt ? JS_NewContext(b->qrt) : NULL;
+	if (!b->ctx)
+		return 1;
+	static const char empty[] = "(function (a, b, c, d, e) {})";
+	static const char add[] = "(function (a, b) { return (a + b) | 0; })";
+	b->empty = JS_Eval(b->ctx, empty, sizeof empty - 1, "<floor>", JS_EVAL_TYPE_GLOBAL);
+	b->add = JS_Eval(b->ctx, add, sizeof add - 1, "<floor>", JS_EVAL_TYPE_GLOBAL);
+	return !JS_IsFunction(b->ctx, b->empty) || !JS_IsFunction(b->ctx, b->add);
+}
+
+static void floors_teardown(js_bench *b)
+{
+	if (b->ctx) {
+		JS_FreeValue(b->ctx, b->empty);
+		JS_FreeValue(b->ctx, b->add);
+		JS_FreeContext(b->ctx);
+	}
+	if (b->qrt)
+		JS_FreeRuntime(b->qrt);
+	b->ctx = NULL;
+	b->qrt = NULL;
 }
 
 /* Creates and frees a runtime+context pair b->loads times: µs each. */
@@ -203,15 +258,8 @@ static int check_calls(const pp_guest_contract_interface *iface)
 
 static int setup(js_bench *b)
 {
-	b->qrt = JS_NewRuntime();
-	b->ctx = b->qrt ? JS_NewContext(b->qrt) : NULL;
-	if (!b->ctx)
+	if (floors_setup(b))
 		return 1;
-	static const char empty[] = "(function (a, b, c, d, e) {})";
-	b->empty = JS_Eval(b->ctx, empty, sizeof empty - 1, "<floor>", JS_EVAL_TYPE_GLOBAL);
-	if (!JS_IsFunction(b->ctx, b->empty))
-		return 1;
-
 	if (pp_runtime_new(NULL, &b->rt) != PP_OK)
 		return 1;
 	for (int guarded = 0; guarded < 2; guarded++) {
@@ -252,12 +300,7 @@ static int setup(js_bench *b)
 
 static void teardown(js_bench *b)
 {
-	if (b->ctx) {
-		JS_FreeValue(b->ctx, b->empty);
-		JS_FreeContext(b->ctx);
-	}
-	if (b->qrt)
-		JS_FreeRuntime(b->qrt);
+	floors_teardown(b);
 	if (b->rt)
 		pp_runtime_free(b->rt);
 	for (int i = 0; b->sources && i < b->loads; i++)
@@ -271,23 +314,140 @@ static void row(const char *what, double ns, double floor, const char *goal)
 	printf("  %-34s %8.2f  %7.2f%s\n", what, ns, ns / floor, goal);
 }
 
-double bench_js_call_floor(bool quick, int rounds)
+void bench_js_floors(bool quick, int rounds, double *empty, double *add)
 {
-	js_bench b = {.iters = quick ? 2000 : 2000000, .empty = JS_UNDEFINED};
-	b.qrt = JS_NewRuntime();
-	b.ctx = b.qrt ? JS_NewContext(b.qrt) : NULL;
-	double floor = 0;
-	if (b.ctx) {
-		static const char empty[] = "(function (a, b, c, d, e) {})";
-		b.empty = JS_Eval(b.ctx, empty, sizeof empty - 1, "<floor>", JS_EVAL_TYPE_GLOBAL);
+	js_bench b = {.iters = quick ? 2000 : 2000000};
+	*empty = *add = 0;
+	if (floors_setup(&b) == 0) {
 		floor_call(&b); /* warm-up */
-		floor = bench_best(floor_call, &b, rounds);
-		JS_FreeValue(b.ctx, b.empty);
-		JS_FreeContext(b.ctx);
+		*empty = bench_best(floor_call, &b, rounds);
+		*add = bench_best(floor_add, &b, rounds);
 	}
-	if (b.qrt)
-		JS_FreeRuntime(b.qrt);
-	return floor;
+	floors_teardown(&b);
+}
+
+/* ---- Threads ---------------------------------------------------------------- */
+
+typedef struct worker {
+	pp_runtime *rt;
+	pp_guest_contract_handle h;
+	long iters;
+	pthread_barrier_t *go;
+	uint32_t failed;
+	double start, end; /* its own clock: the main thread may not run meanwhile */
+} worker;
+
+static void *work(void *p)
+{
+	worker *w = p;
+	pp_guest_contract_instance none = {NULL, 0};
+	add_args args = {0, 1};
+	int32_t out = 0;
+	uint32_t failed = 0; /* a local: the workers' structs share a cache line */
+	pthread_barrier_wait(w->go);
+	w->start = bench_now_ns();
+	for (long i = 0; i < w->iters; i++) {
+		args.a = (int32_t)i;
+		failed |= pp_call(w->rt, w->h, none, FN_ADD_TYPED, &args, &out, NULL);
+	}
+	w->end = bench_now_ns();
+	w->failed = failed;
+	sink = out;
+	return NULL;
+}
+
+/* Calls per µs of n threads, thread i calling h[i] iters times: from the
+ * first one's start to the last one's end. */
+static double throughput(pp_runtime *rt, const pp_guest_contract_handle *h, int n, long iters)
+{
+	pthread_barrier_t go;
+	pthread_barrier_init(&go, NULL, (unsigned)n);
+	worker w[2];
+	pthread_t th[2];
+	for (int i = 0; i < n; i++) {
+		w[i] = (worker){rt, h[i], iters, &go, 0, 0, 0};
+		pthread_create(&th[i], NULL, work, &w[i]);
+	}
+	uint32_t failed = 0;
+	double start = 1e300, end = 0;
+	for (int i = 0; i < n; i++) {
+		pthread_join(th[i], NULL);
+		failed |= w[i].failed;
+		start = w[i].start < start ? w[i].start : start;
+		end = w[i].end > end ? w[i].end : end;
+	}
+	pthread_barrier_destroy(&go);
+	return failed ? 0 : (double)iters * n / (end - start) * 1000.0;
+}
+
+/* Loads the bench bundle as `name` providing `contract`, with VMs. */
+static pp_guest_contract_handle load_copy(pp_runtime *rt, const char *name, const char *contract,
+                                          uint32_t vms)
+{
+	char *src = bundle_source(contract, "");
+	pp_load_options o = {.size = sizeof o, .name = name, .js.concurrency = vms};
+	pp_status st =
+	        src ? pp_bundle_load_source(rt, src, strlen(src), &o, NULL) : PP_ERR_OUT_OF_MEMORY;
+	free(src);
+	if (st != PP_OK)
+		fprintf(stderr, "bench: %s\n", pp_last_error(rt));
+	return pp_find(rt, pp_guest_contract_id(contract, 1), 1);
+}
+
+/* Bytes malloc has handed out and not taken back (this thread's arena and
+ * its large mappings): what loading bundles adds, whatever the process's
+ * resident size already held. */
+static double heap_in_use(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+	return (double)mi.uordblks + (double)mi.hblkhd;
+}
+
+static int bench_threads(bool quick, int rounds)
+{
+	pp_runtime *rt;
+	if (pp_runtime_new(NULL, &rt) != PP_OK)
+		return 1;
+	pp_guest_contract_handle a = load_copy(rt, "t-a", "bench.ThreadA", 1);
+	pp_guest_contract_handle b = load_copy(rt, "t-b", "bench.ThreadB", 1);
+	pp_guest_contract_handle pool = load_copy(rt, "t-pool", "bench.ThreadPool", 2);
+	if (pp_handle_is_null(a) || pp_handle_is_null(b) || pp_handle_is_null(pool)) {
+		pp_runtime_free(rt);
+		return 1;
+	}
+	long iters = quick ? 2000 : 1000000;
+	double best[4] = {0, 0, 0, 0}; /* one thread; two: different, one VM, pool */
+	for (int r = 0; r < rounds; r++) {
+		pp_guest_contract_handle ab[2] = {a, b}, aa[2] = {a, a}, pp[2] = {pool, pool};
+		double t[4] = {throughput(rt, &a, 1, iters), throughput(rt, ab, 2, iters),
+		               throughput(rt, aa, 2, iters), throughput(rt, pp, 2, iters)};
+		for (int i = 0; i < 4; i++)
+			best[i] = t[i] > best[i] ? t[i] : best[i];
+	}
+	printf("\nThreads: typed add via pp_call, %ld calls per thread\n", iters);
+	printf("                                     calls/us   x one thread\n");
+	printf("  %-34s %8.2f  %7.2f\n", "one thread (floor)", best[0], 1.0);
+	printf("  %-34s %8.2f  %7.2f\n", "two threads, two bundles", best[1], best[1] / best[0]);
+	printf("  %-34s %8.2f  %7.2f\n", "two threads, one bundle, one VM", best[2],
+	       best[2] / best[0]);
+	printf("  %-34s %8.2f  %7.2f  (goal >= 1.8)\n", "two threads, one bundle, 2 VMs", best[3],
+	       best[3] / best[0]);
+
+	/* memory: many small bundles loaded at once */
+	int n = quick ? 4 : 50;
+	pp_runtime_quiesce(rt);
+	double before = heap_in_use();
+	for (int i = 0; i < n; i++) {
+		char name[32], contract[32];
+		snprintf(name, sizeof name, "mem%d", i);
+		snprintf(contract, sizeof contract, "bench.Mem%d", i);
+		load_copy(rt, name, contract, 1);
+	}
+	double grown = heap_in_use() - before;
+	printf("  %-34s %8.0f KiB per bundle (heap in use, %d loaded)\n",
+	       "memory of a small JS bundle", grown / n / 1024, n);
+	pp_runtime_free(rt);
+	return 0;
 }
 
 int bench_js(bool quick, int rounds)
@@ -301,6 +461,7 @@ int bench_js(bool quick, int rounds)
 	}
 	floor_call(&b); /* warm-up: caches, branch predictors, clock speed */
 	double floor = bench_best(floor_call, &b, rounds);
+	double add_floor = bench_best(floor_add, &b, rounds);
 	double t[FN_COUNT][2];
 	for (uint32_t fn = 0; fn < FN_COUNT; fn++) {
 		b.fn = fn;
@@ -322,12 +483,13 @@ int bench_js(bool quick, int rounds)
 	printf("\nJS guest (QuickJS, %ld calls per round)\n", b.iters);
 	printf("                                      ns/call  x floor\n");
 	row("JS_Call, empty fn, 5 Numbers (floor)", floor, floor, "");
-	row("empty fn, resolved interface", t[FN_EMPTY][0], floor, "  (goal <= 1.5)");
-	row("empty fn, pp_call", t[FN_EMPTY][1], floor, "");
-	row("add, bridge per field, resolved", t[FN_ADD_BRIDGE][0], floor, "");
-	row("add, bridge per field, pp_call", t[FN_ADD_BRIDGE][1], floor, "");
-	row("add, typed signature, resolved", t[FN_ADD_TYPED][0], floor, "  (goal <= 2.5)");
-	row("add, typed signature, pp_call", t[FN_ADD_TYPED][1], floor, "");
+	row("empty fn, resolved interface", t[FN_EMPTY][0], floor, "");
+	row("empty fn, pp_call", t[FN_EMPTY][1], floor, "  (goal <= 1.2)");
+	row("JS_Call, add(a, b), Int32s (floor)", add_floor, add_floor, "");
+	row("add, typed signature, resolved", t[FN_ADD_TYPED][0], add_floor, "");
+	row("add, typed signature, pp_call", t[FN_ADD_TYPED][1], add_floor, "  (goal <= 1.5)");
+	row("add, bridge per field, resolved", t[FN_ADD_BRIDGE][0], add_floor, "");
+	row("add, bridge per field, pp_call", t[FN_ADD_BRIDGE][1], add_floor, "");
 	printf("\nGuarded vs compat memory (the same bundle with and without layouts)\n");
 	printf("                                       compat  guarded    ratio\n");
 	printf("  %-34s %7.2f  %7.2f  %7.2f  (goal <= 1.10)\n", "add, bridge per field, resolved",
@@ -339,5 +501,5 @@ int bench_js(bool quick, int rounds)
 	row("new runtime+context, free (floor)", load_floor, load_floor, "");
 	row("small bundle load", load, load_floor, "  (goal <= 1.5)");
 	teardown(&b);
-	return 0;
+	return bench_threads(quick, rounds);
 }

@@ -3,6 +3,9 @@
  *   floor     the plugin's add() called directly through a function pointer
  *   resolved  the way generated callers call: a cached interface, one
  *             acquire load of the revision counter per call, then the slot
+ *   bare      an out-of-line function with pp_call's signature that only
+ *             calls the plugin: the part of pp_call's cost that is being a
+ *             call at all
  *   pp_call   the runtime-mediated call (safe against concurrent unload)
  *   cold      find + resolve + call every time
  */
@@ -90,6 +93,40 @@ static double run_resolved(void *ctx)
 	return t / (double)c->iters;
 }
 
+/* An out-of-line function with pp_call's signature that only makes the
+ * plugin call: what any non-inline entry point costs before it does any
+ * work of its own (7 arguments, two of them on the stack). */
+__attribute__((noinline)) static uint32_t bare_entry(pp_native_guest_fn fn, pp_runtime *rt,
+                                                     pp_guest_contract_handle h,
+                                                     pp_guest_contract_instance inst,
+                                                     uint32_t fn_id, const void *args, void *out,
+                                                     pp_call_arena *arena)
+{
+	(void)rt;
+	(void)h;
+	(void)fn_id;
+	(void)arena;
+	pp_abi_error err = {0, {NULL, 0}};
+	fn(inst, args, out, &err);
+	return err.code;
+}
+
+static double run_bare_entry(void *ctx)
+{
+	bench_ctx *c = ctx;
+	pp_native_guest_fn volatile fn = c->direct;
+	pp_guest_contract_instance none = {NULL, 0};
+	int32_t out = 0;
+	double t0 = bench_now_ns();
+	for (long i = 0; i < c->iters; i++) {
+		add_args a = {(int32_t)i, 1};
+		bare_entry(fn, c->rt, c->h, none, 0, &a, &out, NULL);
+	}
+	double t = bench_now_ns() - t0;
+	sink = out;
+	return t / (double)c->iters;
+}
+
 static double run_pp_call(void *ctx)
 {
 	bench_ctx *c = ctx;
@@ -147,16 +184,20 @@ int bench_native(bool quick, int rounds)
 
 	double floor = bench_best(run_floor, &c, rounds);
 	double resolved = bench_best(run_resolved, &c, rounds);
+	double bare = bench_best(run_bare_entry, &c, rounds);
 	double mediated = bench_best(run_pp_call, &c, rounds);
 	double cold = bench_best(run_cold, &c, rounds);
 
 	printf("\nnative guest add(i32,i32)->i32 (%ld calls per round)\n", c.iters);
 	printf("                                    ns/call   x floor   overhead\n");
 	printf("  direct call (floor)               %7.2f      1.00\n", floor);
-	printf("  resolved interface + revision     %7.2f   %7.2f   %+6.2f ns  (goal <= +1 ns)\n",
+	printf("  resolved interface + revision     %7.2f   %7.2f   %+6.2f ns  (not unload-safe)\n",
 	       resolved, resolved / floor, resolved - floor);
-	printf("  pp_call (unload-safe)             %7.2f   %7.2f   %+6.2f ns\n", mediated,
-	       mediated / floor, mediated - floor);
+	printf("  bare entry, pp_call's signature   %7.2f   %7.2f   %+6.2f ns  (no work: the call "
+	       "itself)\n",
+	       bare, bare / floor, bare - floor);
+	printf("  pp_call (unload-safe)             %7.2f   %7.2f   %+6.2f ns  (goal <= +1 ns)\n",
+	       mediated, mediated / floor, mediated - floor);
 	printf("  find + pp_call every time         %7.2f   %7.2f   %+6.2f ns\n", cold,
 	       cold / floor, cold - floor);
 	dlclose(dl);
