@@ -619,17 +619,21 @@ pp_status pp_bundle_load(pp_runtime *rt, const char *path, const pp_load_options
 pp_status pp_bundle_load_source(pp_runtime *rt, const void *source, size_t len,
                                 const pp_load_options *opts, uint64_t *out_id)
 {
-	if (!opts || !opts->name || !*opts->name)
+	pp_load_options o;
+	if (!opts)
+		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
+		                 "pp_bundle_load_source: options with a bundle name are required");
+	pp_status st = take_options(rt, opts, &o);
+	if (st != PP_OK)
+		return st;
+	opts = &o;
+	if (!opts->name || !*opts->name)
 		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
 		                 "pp_bundle_load_source: a bundle name is required");
 	if (!source && len)
 		return pp__error(rt, PP_ERR_INVALID_POINTER, "bundle '%s': NULL source",
 		                 opts->name);
-	pp_load_options o;
-	pp_status st = take_options(rt, opts, &o);
-	opts = &o;
-	if (st == PP_OK)
-		st = check_name(rt, opts->name, "");
+	st = check_name(rt, opts->name, "");
 	if (st != PP_OK)
 		return st;
 	pp_bundle *b = bundle_new(rt, opts->name, "", opts);

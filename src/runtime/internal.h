@@ -205,18 +205,24 @@ typedef struct pp_tstate {
 	size_t err_cap;
 	pp_bundle_version *init_stack[PP_INIT_DEPTH_MAX];
 	int init_depth;
-	/* Its thread's pp__tls_tstate while that thread lives (NULL after):
-	 * pp_runtime_free empties it there if it still names this state. */
-	struct pp_tstate *_Atomic *_Atomic tls;
+	/* Its thread's pp__tls while that thread lives (NULL after):
+	 * pp_runtime_free empties it there if it still names this runtime. */
+	struct pp_tls *_Atomic tls;
 	struct pp_tstate *prev, *next;
 } pp_tstate;
 
-/* The state of the runtime this thread entered last: the read side's fast
- * path, one thread-local load (initial-exec: no call to find it) instead of
- * pthread_getspecific. It only caches what the runtime's key holds; the
- * thread's exit and pp_runtime_free clear it, so it never names a freed
- * state. Two runtimes used in turn by one thread just miss it. */
-extern _Thread_local pp_tstate *_Atomic pp__tls_tstate __attribute__((tls_model("initial-exec")));
+/* The runtime this thread entered last and its state there: the read side's
+ * fast path, a thread-local compare (initial-exec: no call to find it)
+ * instead of pthread_getspecific. Matched by the runtime's address alone —
+ * the state is never read to check it — and only its thread writes `ts`;
+ * the thread's exit and pp_runtime_free empty `rt`, so a runtime freed (and
+ * another made at its address) is never matched. Two runtimes used in turn
+ * by one thread just miss it. */
+typedef struct pp_tls {
+	pp_runtime *_Atomic rt;
+	pp_tstate *ts;
+} pp_tls;
+extern _Thread_local pp_tls pp__tls __attribute__((tls_model("initial-exec")));
 
 /* Something the runtime's watchdog looks at every period_ns (watchdog.c). */
 typedef struct pp_watched pp_watched;
@@ -351,8 +357,10 @@ bool pp__on_reclaimer(pp_runtime *rt);
 pp_tstate *pp__tstate(pp_runtime *rt);
 static inline pp_tstate *pp__read_lock(pp_runtime *rt)
 {
-	pp_tstate *ts = atomic_load_explicit(&pp__tls_tstate, memory_order_relaxed);
-	if (__builtin_expect(!ts || ts->rt != rt, 0) && (ts = pp__tstate(rt)) == NULL)
+	pp_tstate *ts;
+	if (__builtin_expect(atomic_load_explicit(&pp__tls.rt, memory_order_relaxed) == rt, 1))
+		ts = pp__tls.ts;
+	else if ((ts = pp__tstate(rt)) == NULL)
 		return NULL;
 	if (__builtin_expect(ts->read_nest++ == 0, 1)) {
 		/* acquire: the section's reads cannot move above this load */

@@ -164,28 +164,29 @@ pp_status pp__registry_stage(pp_runtime *rt, pp_bundle_version *v, const pp_plug
 		                 "bundle '%s': contract '%.*s%s' lacks create_instance or "
 		                 "destroy_instance",
 		                 bname, clen, (const char *)d->contract_name.ptr, cname);
+	/* The count and the table are read once, the table into the node, and
+	 * checked there: a plugin changing its own copy meanwhile changes
+	 * nothing. */
+	uint32_t fn_count = 0;
+	const void *const *table = NULL;
 	if (dt == PP_DISPATCH_NATIVE) {
-		const pp_native_dispatch *nd = &iface->dispatch.native;
-		if (nd->function_count > PP_MAX_CONTRACT_FUNCTIONS)
+		pp_native_dispatch nd;
+		memcpy(&nd, &iface->dispatch.native, sizeof nd);
+		fn_count = nd.function_count;
+		table = nd.functions;
+		if (fn_count > PP_MAX_CONTRACT_FUNCTIONS)
 			return pp__error(
 			        rt, PP_ERR_INVALID_ARGUMENT,
 			        "bundle '%s': contract '%.*s%s' declares %u functions; the "
 			        "limit is %u",
-			        bname, clen, (const char *)d->contract_name.ptr, cname,
-			        nd->function_count, PP_MAX_CONTRACT_FUNCTIONS);
-		if (nd->function_count && !nd->functions)
+			        bname, clen, (const char *)d->contract_name.ptr, cname, fn_count,
+			        PP_MAX_CONTRACT_FUNCTIONS);
+		if (fn_count && !table)
 			return pp__error(rt, PP_ERR_INVALID_POINTER,
 			                 "bundle '%s': contract '%.*s%s' declares %u functions "
 			                 "but a NULL table",
 			                 bname, clen, (const char *)d->contract_name.ptr, cname,
-			                 nd->function_count);
-		for (uint32_t i = 0; i < nd->function_count; i++)
-			if (!nd->functions[i])
-				return pp__error(rt, PP_ERR_INVALID_POINTER,
-				                 "bundle '%s': contract '%.*s%s' has a NULL "
-				                 "function at index %u",
-				                 bname, clen, (const char *)d->contract_name.ptr,
-				                 cname, i);
+			                 fn_count);
 	} else if (!iface->dispatch.vm.call) {
 		return pp__error(rt, PP_ERR_INVALID_POINTER,
 		                 "bundle '%s': contract '%.*s%s' has VM dispatch with a NULL call",
@@ -197,10 +198,19 @@ pp_status pp__registry_stage(pp_runtime *rt, pp_bundle_version *v, const pp_plug
 			                 "bundle '%s' registered contract '%s' twice", bname,
 			                 n->contract_name);
 
-	uint32_t fn_count = dt == PP_DISPATCH_NATIVE ? iface->dispatch.native.function_count : 0;
 	pp_contract_node *n = calloc(1, sizeof *n + fn_count * sizeof(const void *));
 	if (!n)
 		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+	for (uint32_t i = 0; i < fn_count; i++)
+		n->fns[i] = table[i];
+	for (uint32_t i = 0; i < fn_count; i++)
+		if (!n->fns[i]) {
+			free(n);
+			return pp__error(rt, PP_ERR_INVALID_POINTER,
+			                 "bundle '%s': contract '%.*s%s' has a NULL function at "
+			                 "index %u",
+			                 bname, clen, (const char *)d->contract_name.ptr, cname, i);
+		}
 	pthread_mutex_init(&n->inst_lock, NULL);
 	/* what the plugin's struct has; members it lacks keep their defaults */
 	size_t have = size ? size : PP_GUEST_CONTRACT_INTERFACE_V2_SIZE;
@@ -217,10 +227,10 @@ pp_status pp__registry_stage(pp_runtime *rt, pp_bundle_version *v, const pp_plug
 		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 	}
 	n->function_count = fn_count;
-	for (uint32_t i = 0; i < fn_count; i++)
-		n->fns[i] = iface->dispatch.native.functions[i];
-	if (dt == PP_DISPATCH_NATIVE)
+	if (dt == PP_DISPATCH_NATIVE) {
+		n->iface.dispatch.native.function_count = fn_count;
 		n->iface.dispatch.native.functions = n->fns;
+	}
 	pp_contract_node **tail = &v->contracts; /* registration order */
 	while (*tail)
 		tail = &(*tail)->next;

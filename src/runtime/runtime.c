@@ -31,7 +31,7 @@ void pp_runtime_config_init(pp_runtime_config *cfg)
  * thread reuses it, so the list never shrinks under a grace period's scan
  * and grows only to the number of threads alive at once. */
 
-_Thread_local pp_tstate *_Atomic pp__tls_tstate;
+_Thread_local pp_tls pp__tls;
 
 /* pthread key destructor: the thread is exiting. */
 static void tstate_thread_exit(void *p)
@@ -40,8 +40,8 @@ static void tstate_thread_exit(void *p)
 	pthread_mutex_lock(&ts->rt->tstate_lock);
 	/* a later destructor calling in must not find the state a new thread
 	 * may take over */
-	pp_tstate *expect = ts;
-	atomic_compare_exchange_strong(&pp__tls_tstate, &expect, NULL);
+	pp_runtime *expect = ts->rt;
+	atomic_compare_exchange_strong(&pp__tls.rt, &expect, NULL);
 	atomic_store_explicit(&ts->tls, NULL, memory_order_relaxed);
 	ts->in_use = false;
 	atomic_store_explicit(&ts->thread, 0, memory_order_relaxed); /* ids are reused */
@@ -57,17 +57,19 @@ static void tstate_thread_exit(void *p)
 /* Caches ts, this thread's state, as the one to try first. */
 static pp_tstate *tstate_cache(pp_tstate *ts)
 {
-	atomic_store_explicit(&ts->tls, &pp__tls_tstate, memory_order_relaxed);
-	atomic_store_explicit(&pp__tls_tstate, ts, memory_order_relaxed);
+	atomic_store_explicit(&ts->tls, &pp__tls, memory_order_relaxed);
+	atomic_store_explicit(&pp__tls.rt, NULL, memory_order_relaxed);
+	pp__tls.ts = ts;
+	atomic_store_explicit(&pp__tls.rt, ts->rt, memory_order_relaxed);
 	return ts;
 }
 
 pp_tstate *pp__tstate(pp_runtime *rt)
 {
-	pp_tstate *ts = atomic_load_explicit(&pp__tls_tstate, memory_order_relaxed);
-	if (ts && ts->rt == rt)
-		return ts;
-	if ((ts = pthread_getspecific(rt->tkey)) != NULL)
+	if (atomic_load_explicit(&pp__tls.rt, memory_order_relaxed) == rt)
+		return pp__tls.ts;
+	pp_tstate *ts = pthread_getspecific(rt->tkey);
+	if (ts)
 		return tstate_cache(ts);
 	pthread_mutex_lock(&rt->tstate_lock);
 	for (ts = rt->tstates; ts && ts->in_use; ts = ts->next)
@@ -643,15 +645,15 @@ void pp_runtime_free(pp_runtime *rt)
 	for (size_t i = 0; i < rt->plugin_dir_count; i++)
 		free(rt->plugin_dirs[i]);
 	free(rt->plugin_dirs);
-	/* Threads still alive may have a state of ours cached: not any more. An
-	 * exiting thread's destructor did it already (under the lock) or will
-	 * not run (the key is deleted while we hold it). */
+	/* Threads still alive may have us cached: not any more. (Threads that
+	 * used the runtime must not be exiting now: one inside its key
+	 * destructor would wait for this lock and then use freed state.) */
 	pthread_mutex_lock(&rt->tstate_lock);
 	for (pp_tstate *ts = rt->tstates; ts; ts = ts->next) {
-		pp_tstate *expect = ts;
-		pp_tstate *_Atomic *slot = atomic_load_explicit(&ts->tls, memory_order_relaxed);
+		pp_runtime *expect = rt;
+		pp_tls *slot = atomic_load_explicit(&ts->tls, memory_order_relaxed);
 		if (slot)
-			atomic_compare_exchange_strong(slot, &expect, NULL);
+			atomic_compare_exchange_strong(&slot->rt, &expect, NULL);
 	}
 	pthread_key_delete(rt->tkey);
 	pthread_mutex_unlock(&rt->tstate_lock);

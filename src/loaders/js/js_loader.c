@@ -272,15 +272,16 @@ static inline js_vm *instance_vm(const js_pool *pool, uint64_t id)
 }
 
 /* Takes a free VM of the pool: this thread's last one if free, else the
- * first free one after it; when all are busy, waits for one this thread is
- * not inside (refused if it is inside all of them). */
+ * first free one after it. When all are busy it waits for one this thread
+ * is not inside; one whose wait would close a cycle is passed over for the
+ * next. Refused only when every VM is this thread's or a cycle's. */
 static uint32_t pool_take(js_pool *pool, js_vm **out)
 {
 	static _Thread_local uint32_t last; /* a hint: the VM this thread had last */
 	uintptr_t me = pp__thread_id();
-	js_vm *wait_for = NULL;
+	uint32_t start = last % pool->n;
 	for (uint32_t i = 0; i < pool->n; i++) {
-		js_vm *vm = pool->vms[(last + i) % pool->n];
+		js_vm *vm = pool->vms[(start + i) % pool->n];
 		uintptr_t seen = 0;
 		if (atomic_compare_exchange_strong_explicit(
 		            &vm->owner, &seen, me, memory_order_acquire, memory_order_relaxed)) {
@@ -288,14 +289,17 @@ static uint32_t pool_take(js_pool *pool, js_vm **out)
 			*out = vm;
 			return PP_OK;
 		}
-		if (seen != me && !wait_for)
-			wait_for = vm;
 	}
-	if (!wait_for)
-		return PP_ERR_REENTRANT_CALL;
-	uint32_t code = vm_wait(wait_for, me);
-	*out = wait_for;
-	return code;
+	for (uint32_t i = 0; i < pool->n; i++) {
+		js_vm *vm = pool->vms[(start + i) % pool->n];
+		if (atomic_load_explicit(&vm->owner, memory_order_relaxed) != me &&
+		    vm_wait(vm, me) == PP_OK) {
+			last = vm->index;
+			*out = vm;
+			return PP_OK;
+		}
+	}
+	return PP_ERR_REENTRANT_CALL;
 }
 
 /* Enters the VM for a call on *cp (a contract as the runtime sees it: the
@@ -1557,9 +1561,10 @@ static pp_status register_contracts(js_vm *vm, const js_source *s)
 /* Loads one VM of a pool: runs the bundle's init in it and settles its
  * memory mode. */
 static pp_status load_vm(pp_runtime *rt, const pp_bundle_source *src, const js_source *s,
-                         js_pool *pool, uint32_t index)
+                         js_pool *pool, uint32_t index, js_vm **out)
 {
 	js_vm *vm = vm_new(rt, src);
+	*out = vm;
 	if (!vm)
 		return pp__error(rt, PP_ERR_OUT_OF_MEMORY,
 		                 "bundle '%s': cannot create a QuickJS runtime", src->name);
@@ -1634,13 +1639,17 @@ static pp_status js_load(pp_runtime *rt, const pp_loader *self, const pp_bundle_
 		st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 	if (pool)
 		pool->n = n;
+	js_vm *first = NULL;
 	for (uint32_t i = 0; i < n && st == PP_OK; i++) {
-		st = load_vm(rt, src, &s, pool, i);
-		if (st == PP_OK && i > 0)
-			st = same_as_first(pool->vms[0], pool->vms[i], &s);
+		js_vm *vm = NULL;
+		st = load_vm(rt, src, &s, pool, i, &vm);
+		if (i == 0)
+			first = vm;
+		else if (st == PP_OK && first && vm)
+			st = same_as_first(first, vm, &s);
 	}
-	if (st == PP_OK)
-		st = register_contracts(pool->vms[0], &s);
+	if (st == PP_OK && first)
+		st = register_contracts(first, &s);
 	for (uint32_t i = 0; pool && i < n && pool->vms[i]; i++)
 		pool->vms[i]->published = st == PP_OK;
 	source_free(&s);
