@@ -1640,7 +1640,7 @@ static pp_status js_load(pp_runtime *rt, const pp_loader *self, const pp_bundle_
 	if (pool)
 		pool->n = n;
 	js_vm *first = NULL;
-	for (uint32_t i = 0; i < n && st == PP_OK; i++) {
+	for (uint32_t i = 0; pool && i < n && st == PP_OK; i++) {
 		js_vm *vm = NULL;
 		st = load_vm(rt, src, &s, pool, i, &vm);
 		if (i == 0)
