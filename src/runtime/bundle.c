@@ -184,8 +184,6 @@ static pp_bundle *bundle_new(pp_runtime *rt, const char *name, const char *path,
 		b->js.cpu_ms = opts->js.cpu_ms;
 	if (opts && opts->js.memory_mode)
 		b->js.memory_mode = opts->js.memory_mode;
-	if (opts && opts->js.concurrency)
-		b->js.concurrency = opts->js.concurrency;
 	b->host_concurrency = opts ? opts->js.concurrency : 0;
 	if (!ok) {
 		bundle_free(b);
@@ -294,7 +292,9 @@ static pp_status build_version(pp_runtime *rt, pp_bundle_version *v)
 		js.memory_mode = asked ? asked : js.memory_mode;
 	/* VMs: the host's choice for this bundle, else its manifest's, else the
 	 * runtime's */
-	if (!b->host_concurrency && v->manifest && v->manifest->concurrency)
+	if (b->host_concurrency)
+		js.concurrency = b->host_concurrency;
+	else if (v->manifest && v->manifest->concurrency)
 		js.concurrency = v->manifest->concurrency;
 	if (!js.concurrency)
 		js.concurrency = 1;
@@ -550,13 +550,10 @@ static pp_status take_options(pp_runtime *rt, const pp_load_options *opts, pp_lo
 	memset(out, 0, sizeof *out);
 	if (!opts)
 		return PP_OK;
-	size_t n = opts->size ? opts->size : sizeof *opts;
-	if (n < offsetof(pp_load_options, js.concurrency))
+	if (!pp__take_grown(out, sizeof *out, opts, offsetof(pp_load_options, js.concurrency)))
 		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
 		                 "pp_load_options.size is %u, smaller than any version of it (%zu)",
 		                 opts->size, offsetof(pp_load_options, js.concurrency));
-	memcpy(out, opts, n < sizeof *out ? n : sizeof *out);
-	out->size = (uint32_t)sizeof *out;
 	if (out->js.memory_mode > PP_JS_MEMORY_COMPAT)
 		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
 		                 "pp_load_options.js.memory_mode is %u, not a PP_JS_MEMORY_* value",

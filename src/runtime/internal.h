@@ -409,6 +409,11 @@ bool pp__in_plugin(pp_runtime *rt);
 void *pp__host_alloc(pp_runtime *rt, size_t size, size_t align);
 void pp__host_free(pp_runtime *rt, void *ptr, size_t size, size_t align);
 char *pp__strdup(const char *s);
+/* Reads a host's growable struct (abi.h "Growth": it leads with its size,
+ * 0 meaning ours) into dst, of dst_size bytes: only what the host's struct
+ * has, dst's later members kept; dst's size becomes dst_size. False, dst
+ * untouched, when the struct is smaller than min (its first version). */
+bool pp__take_grown(void *dst, size_t dst_size, const void *src, size_t min);
 /* Zeroed memory on cache lines of its own (free() it): for what one thread
  * writes on every call (its state, a VM), so that two threads working
  * apart never write to the same line. NULL when out of memory. */

@@ -368,6 +368,19 @@ void *pp__calloc_lines(size_t size)
 	return p;
 }
 
+bool pp__take_grown(void *dst, size_t dst_size, const void *src, size_t min)
+{
+	uint32_t size;
+	memcpy(&size, src, sizeof size);
+	size_t n = size ? size : dst_size;
+	if (n < min)
+		return false;
+	memcpy(dst, src, n < dst_size ? n : dst_size);
+	size = (uint32_t)dst_size;
+	memcpy(dst, &size, sizeof size);
+	return true;
+}
+
 char *pp__strdup(const char *s)
 {
 	return pp__strndup(s, strlen(s));
@@ -566,14 +579,12 @@ pp_status pp_runtime_new(const pp_runtime_config *cfg, pp_runtime **out)
 		return PP_ERR_OUT_OF_MEMORY;
 	pp_runtime_config_init(&rt->cfg);
 	if (cfg) {
-		/* Only what the host's struct has; the rest keeps its default. */
-		size_t n = cfg->size ? cfg->size : sizeof *cfg;
-		if (n < offsetof(pp_runtime_config, js.concurrency)) {
+		/* members the host's struct lacks keep their defaults */
+		if (!pp__take_grown(&rt->cfg, sizeof rt->cfg, cfg,
+		                    offsetof(pp_runtime_config, js.concurrency))) {
 			free(rt);
 			return PP_ERR_INVALID_ARGUMENT; /* smaller than any version ever was */
 		}
-		memcpy(&rt->cfg, cfg, n < sizeof *cfg ? n : sizeof *cfg);
-		rt->cfg.size = (uint32_t)sizeof rt->cfg;
 	}
 	if (!rt->cfg.js.memory_bytes)
 		rt->cfg.js.memory_bytes = PP_JS_DEFAULT_MEMORY_BYTES;
