@@ -555,27 +555,66 @@ static void typed_functions_get_the_instance_impl(void **state)
 }
 
 /* { method: 'name' }: the loader calls the impl's method with the impl as
- * this (no wrapper function); a missing method is an error, not a crash. */
-static void methods_are_called_on_the_impl(void **state)
+ * this (no wrapper function). Methods are looked up once, when the factory
+ * has made the impl: a method replaced later is not seen, and a missing one
+ * fails the load (the default impl) or the create (an instance), naming it. */
+static void methods_are_bound_when_the_impl_is_made(void **state)
 {
 	(void)state;
-	log_capture logs = {.lock = PTHREAD_MUTEX_INITIALIZER};
-	pp_runtime *rt = rt_with_log(&logs, PP_LOG_TRACE);
+	pp_runtime *rt = rt_new();
 	js_load_ok(rt, "methods",
 	           TYPED_PRELUDE
 	           "class Acc { constructor() { this.n = 10; } add(x) { return this.n += x; } }\n"
+	           "var made = 0;\n"
 	           "function polyplug_init(hl, hh, cl, ch, bridge) {\n"
-	           "  return ok([treg('js.methods', [function () { return 99; }, function () {}],\n"
+	           "  return ok([treg('js.methods', [function () { return 99; },\n"
+	           "                                 function () { return 0; }],\n"
 	           "    [{ params: ['i32'], result: 'i32', method: 'add' },\n"
-	           "     { params: [], result: 'i32', method: 'missing' }],\n"
-	           "    function () { return new Acc(); })]);\n}\n");
+	           "     { params: [], result: 'i32' }],\n"
+	           "    function () {\n"
+	           "      var a = new Acc(), n = made++;\n"
+	           "      if (n === 1) a.add = function () { return -1; };\n"
+	           "      if (n === 2) delete Acc.prototype.add;\n"
+	           "      return a; })]);\n}\n");
 	int32_t x = 5, out = 0;
 	assert_int_equal(call_on(rt, "js.methods", 0, &x, &out, NULL), PP_OK);
 	assert_int_equal(out, 15); /* the method ran, not functions[0] */
 	assert_int_equal(call_on(rt, "js.methods", 0, &x, &out, NULL), PP_OK);
 	assert_int_equal(out, 20);
-	assert_int_equal(call_on(rt, "js.methods", 1, NULL, &out, NULL), PP_ERR_GENERIC);
-	assert_contains(logs.last, "no method");
+	/* an instance whose own add shadows the class's gets its own */
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("js.methods", 1), 0);
+	pp_guest_contract_instance inst;
+	assert_int_equal(pp_instance_create(rt, h, NULL, &inst), PP_OK);
+	assert_int_equal(pp_call(rt, h, inst, 0, &x, &out, NULL), PP_OK);
+	assert_int_equal(out, -1);
+	assert_int_equal(pp_instance_destroy(rt, h, inst), PP_OK);
+	/* the default impl keeps the method it was made with */
+	assert_int_equal(call_on(rt, "js.methods", 0, &x, &out, NULL), PP_OK);
+	assert_int_equal(out, 25);
+	/* the third factory call deletes the method from the class: the create
+	 * fails naming it, and the runtime stays usable */
+	pp_guest_contract_instance none = {NULL, 0};
+	assert_int_equal(pp_instance_create(rt, h, NULL, &inst), PP_ERR_GENERIC);
+	assert_true(inst.data == NULL);
+	assert_contains(pp_last_error(rt), "no method 'add' (function 0)");
+	assert_contains(pp_last_error(rt), "js.methods");
+	assert_int_equal(pp_call(rt, h, none, 0, &x, &out, NULL), PP_OK);
+	assert_int_equal(out, 30);
+
+	assert_int_equal(
+	        js_load_src(rt, "missing",
+	                    TYPED_PRELUDE
+	                    "class Half { a() { return 1; } }\n"
+	                    "function polyplug_init(hl, hh, cl, ch, bridge) {\n"
+	                    "  return ok([treg('js.half', [function () {}, function () {}],\n"
+	                    "    [{ params: [], result: 'i32', method: 'a' },\n"
+	                    "     { params: [], result: 'i32', method: 'b' }],\n"
+	                    "    function () { return new Half(); })]);\n}\n",
+	                    NULL),
+	        PP_ERR_INIT_FAILED);
+	assert_contains(pp_last_error(rt), "bundle 'missing'");
+	assert_contains(pp_last_error(rt), "contract 'js.half@1'");
+	assert_contains(pp_last_error(rt), "no method 'b' (function 1)");
 	assert_int_equal(js_load_src(rt, "badmethod",
 	                             TYPED_PRELUDE
 	                             "function polyplug_init(hl, hh, cl, ch, bridge) {\n"
@@ -625,7 +664,7 @@ int main(void)
 	        cmocka_unit_test(throws_give_codes_and_messages),
 	        cmocka_unit_test(bad_signatures_fail_the_load_by_name),
 	        cmocka_unit_test(typed_functions_get_the_instance_impl),
-	        cmocka_unit_test(methods_are_called_on_the_impl),
+	        cmocka_unit_test(methods_are_bound_when_the_impl_is_made),
 	        cmocka_unit_test(raw_peers_call_typed_functions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,7 +18,57 @@
 #define SCOPE "loader.js"
 #define MAX_FRAMES 16 /* of a guest's stack in messages */
 
-/* ---- Instance map (id -> impl object), used with the VM lock held --------- */
+static char *text_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- Implementations and the instance map (id -> impl), under the VM ------ */
+
+static void impl_free(JSContext *ctx, const js_contract *c, js_impl *impl)
+{
+	if (!impl)
+		return;
+	JS_FreeValue(ctx, impl->obj);
+	for (uint32_t i = 0; c->methods && i < c->fn_count; i++)
+		JS_FreeValue(ctx, impl->methods[i]);
+	free(impl);
+}
+
+/* Wraps obj (a factory's result, owned from here on) with its methods. NULL
+ * on failure, obj freed, with *why the reason (NULL: out of memory) and a
+ * JS exception pending if a getter threw. */
+static js_impl *impl_new(JSContext *ctx, const js_contract *c, JSValue obj, char **why)
+{
+	*why = NULL;
+	size_t n = c->methods ? c->fn_count : 0;
+	js_impl *impl = malloc(sizeof *impl + n * sizeof(JSValue));
+	if (!impl) {
+		JS_FreeValue(ctx, obj);
+		return NULL;
+	}
+	impl->obj = obj;
+	for (size_t i = 0; i < n; i++)
+		impl->methods[i] = JS_UNDEFINED;
+	for (uint32_t i = 0; i < n; i++) {
+		JSAtom name = c->sigs[i].method;
+		if (name == JS_ATOM_NULL)
+			continue;
+		JSValue m = JS_GetProperty(ctx, obj, name);
+		impl->methods[i] = m;
+		if (JS_IsException(m) || !JS_IsFunction(ctx, m)) {
+			impl->methods[i] = JS_UNDEFINED;
+			if (!JS_IsException(m)) {
+				const char *shown = JS_AtomToCString(ctx, name);
+				*why = text_printf(
+				        "its implementation has no method '%s' (function %u)",
+				        shown ? shown : "?", i);
+				JS_FreeCString(ctx, shown);
+			}
+			JS_FreeValue(ctx, m);
+			impl_free(ctx, c, impl);
+			return NULL;
+		}
+	}
+	return impl;
+}
 
 #define MAP_EMPTY 0u
 #define MAP_GONE UINT64_MAX
@@ -33,7 +83,7 @@ static bool map_grow(js_instance_map *m)
 {
 	size_t cap = m->cap ? m->cap * 2 : 16;
 	uint64_t *keys = calloc(cap, sizeof *keys);
-	JSValue *values = calloc(cap, sizeof *values);
+	js_impl **values = calloc(cap, sizeof(js_impl *));
 	if (!keys || !values) {
 		free(keys);
 		free(values);
@@ -56,7 +106,7 @@ static bool map_grow(js_instance_map *m)
 	return true;
 }
 
-static bool map_put(js_instance_map *m, uint64_t key, JSValue v)
+static bool map_put(js_instance_map *m, uint64_t key, js_impl *v)
 {
 	if ((m->used + 1) * 2 > m->cap && !map_grow(m))
 		return false;
@@ -69,7 +119,7 @@ static bool map_put(js_instance_map *m, uint64_t key, JSValue v)
 	return true;
 }
 
-static JSValue *map_get(js_instance_map *m, uint64_t key)
+static js_impl **map_get(js_instance_map *m, uint64_t key)
 {
 	if (!m->cap || key == MAP_EMPTY || key == MAP_GONE)
 		return NULL;
@@ -83,9 +133,9 @@ static JSValue *map_get(js_instance_map *m, uint64_t key)
 }
 
 /* Removes key, handing its value to the caller. */
-static bool map_take(js_instance_map *m, uint64_t key, JSValue *out)
+static bool map_take(js_instance_map *m, uint64_t key, js_impl **out)
 {
-	JSValue *v = map_get(m, key);
+	js_impl **v = map_get(m, key);
 	if (!v)
 		return false;
 	*out = *v;
@@ -147,6 +197,10 @@ static uint64_t watch_period_ns(uint64_t budget_ns)
  * need stack past that point. */
 #define HOST_STACK_RESERVE (96u << 10)
 
+/* The calling thread's stack bottom, found at its first entry (1: unknown).
+ * Initial-exec, like pp__tls: reading it is one load, with no call. */
+static _Thread_local uintptr_t stack_low __attribute__((tls_model("initial-exec")));
+
 /* The stack a guest entered from here may use: the configured budget, but
  * never more than what remains of the calling thread's real stack below this
  * frame, less the host's reserve. A nested entry (a guest calling a peer in
@@ -154,22 +208,21 @@ static uint64_t watch_period_ns(uint64_t budget_ns)
  * thread's stack instead of each assuming a fresh one. */
 static size_t stack_room(size_t configured)
 {
-	static _Thread_local uintptr_t low; /* this thread's stack bottom; 1: unknown */
-	if (!low) {
-		low = 1;
+	if (!stack_low) {
+		stack_low = 1;
 		pthread_attr_t attr;
 		if (pthread_getattr_np(pthread_self(), &attr) == 0) {
 			void *addr;
 			size_t size;
 			if (pthread_attr_getstack(&attr, &addr, &size) == 0 && addr)
-				low = (uintptr_t)addr;
+				stack_low = (uintptr_t)addr;
 			pthread_attr_destroy(&attr);
 		}
 	}
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-	if (low == 1 || sp <= low)
+	if (stack_low == 1 || sp <= stack_low)
 		return configured;
-	size_t avail = sp - low;
+	size_t avail = sp - stack_low;
 	size_t room = avail > HOST_STACK_RESERVE ? avail - HOST_STACK_RESERVE : 1;
 	return room < configured ? room : configured; /* never 0: that means "no limit" */
 }
@@ -242,11 +295,19 @@ static inline void vm_give(js_vm *vm)
 
 /* A VM just taken starts a call: the caller's stack, wherever it is, is
  * where JS's stack budget starts, and the budget never exceeds what is left
- * of the thread's stack. */
-static inline void vm_begin(js_vm *vm)
+ * of the thread's stack. `at`: the frame of the function entering, when that
+ * function is js_call (0 otherwise). A call entered from the same frame of a
+ * stack with the same bottom as the VM's previous one would set exactly what
+ * is set already (the budget and QuickJS's stack top depend on nothing
+ * else), so the hot path of a host calling in a loop skips both. */
+static inline void vm_begin(js_vm *vm, uintptr_t at)
 {
-	JS_SetMaxStackSize(vm->qrt, stack_room(vm->stack_bytes));
-	JS_UpdateStackTop(vm->qrt);
+	if (!at || at != vm->entered_at || stack_low != vm->entered_low) {
+		JS_SetMaxStackSize(vm->qrt, stack_room(vm->stack_bytes));
+		JS_UpdateStackTop(vm->qrt);
+		vm->entered_at = at;
+		vm->entered_low = stack_low;
+	}
 	atomic_store_explicit(&vm->calls,
 	                      atomic_load_explicit(&vm->calls, memory_order_relaxed) + 1,
 	                      memory_order_relaxed);
@@ -260,7 +321,7 @@ static inline uint32_t vm_enter(js_vm *vm)
 {
 	uint32_t code = vm_take(vm, pp__thread_id());
 	if (code == PP_OK)
-		vm_begin(vm);
+		vm_begin(vm, 0);
 	return code;
 }
 
@@ -277,7 +338,8 @@ static inline js_vm *instance_vm(const js_pool *pool, uint64_t id)
  * next. Refused only when every VM is this thread's or a cycle's. */
 static uint32_t pool_take(js_pool *pool, js_vm **out)
 {
-	static _Thread_local uint32_t last; /* a hint: the VM this thread had last */
+	/* a hint: the VM this thread had last */
+	static _Thread_local uint32_t last __attribute__((tls_model("initial-exec")));
 	uintptr_t me = pp__thread_id();
 	uint32_t start = last % pool->n;
 	for (uint32_t i = 0; i < pool->n; i++) {
@@ -304,8 +366,9 @@ static uint32_t pool_take(js_pool *pool, js_vm **out)
 
 /* Enters the VM for a call on *cp (a contract as the runtime sees it: the
  * first VM's) and points *cp at that VM's own copy. inst_id: the instance
- * called, or 0 for the default implementation (any free VM). */
-static inline uint32_t pool_enter(js_contract **cp, uint64_t inst_id)
+ * called, or 0 for the default implementation (any free VM); at: as for
+ * vm_begin. */
+static inline uint32_t pool_enter(js_contract **cp, uint64_t inst_id, uintptr_t at)
 {
 	js_contract *c = *cp; /* read-only here: other threads' VMs are written */
 	js_pool *pool = c->pool;
@@ -322,7 +385,7 @@ static inline uint32_t pool_enter(js_contract **cp, uint64_t inst_id)
 	}
 	if (code != PP_OK)
 		return code;
-	vm_begin(vm);
+	vm_begin(vm, at);
 	*cp = &vm->contracts[c->slot];
 	return PP_OK;
 }
@@ -411,7 +474,6 @@ static void log_failure(js_vm *vm, const js_contract *c, uint32_t fn_id, uint32_
 }
 
 /* A malloc'd formatted string (NULL if out of memory). */
-static char *text_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *text_printf(const char *fmt, ...)
 {
 	va_list ap;
@@ -502,30 +564,19 @@ static uint32_t thrown_status(JSContext *ctx)
 
 /* A function with a typed signature: functions[fn_id](impl, ...params), its
  * returned value written to out. */
-static uint32_t call_typed(js_vm *vm, const js_contract *c, uint32_t fn_id, JSValueConst impl,
+static uint32_t call_typed(js_vm *vm, const js_contract *c, uint32_t fn_id, const js_impl *impl,
                            const void *args, void *out, pp_call_arena *arena, char **failure)
 {
 	JSContext *ctx = vm->ctx;
 	const js_sig *sig = &c->sigs[fn_id];
 	JSValue argv[1 + PP_JS_SIG_MAX_PARAMS];
-	argv[0] = impl;
+	argv[0] = impl->obj;
 	int n = pp_js_sig_args(ctx, sig, args, argv + 1);
 	if (n < 0)
 		return exception_code(vm, failure);
-	JSValue ret;
-	if (sig->method != JS_ATOM_NULL) {
-		JSValue fn = JS_GetProperty(ctx, impl, sig->method);
-		if (JS_IsFunction(ctx, fn))
-			ret = JS_Call(ctx, fn, impl, n, argv + 1);
-		else if (JS_IsException(fn))
-			ret = JS_EXCEPTION;
-		else
-			ret = JS_ThrowTypeError(
-			        ctx, "the implementation has no method for function %u", fn_id);
-		JS_FreeValue(ctx, fn);
-	} else {
-		ret = JS_Call(ctx, c->functions[fn_id], JS_UNDEFINED, 1 + n, argv);
-	}
+	JSValue ret = sig->method != JS_ATOM_NULL
+	                      ? JS_Call(ctx, impl->methods[fn_id], impl->obj, n, argv + 1)
+	                      : JS_Call(ctx, c->functions[fn_id], JS_UNDEFINED, 1 + n, argv);
 	for (int i = 1; i <= n; i++)
 		JS_FreeValue(ctx, argv[i]);
 	uint32_t code;
@@ -537,8 +588,7 @@ static uint32_t call_typed(js_vm *vm, const js_contract *c, uint32_t fn_id, JSVa
 		return code;
 	}
 	char why[160];
-	code = pp_js_sig_result(ctx, sig, ret, out, vm->host, pp_js_sig_arena(sig, args, arena),
-	                        why, sizeof why);
+	code = pp_js_sig_result(ctx, sig, ret, out, vm->host, args, arena, why, sizeof why);
 	JS_FreeValue(ctx, ret);
 	if (code != PP_OK)
 		*failure = text_printf("%s", why);
@@ -597,14 +647,15 @@ static void js_call(pp_vm_loader_data ld, pp_guest_contract_instance inst, uint3
                     const void *args, void *out, pp_call_arena *arena, pp_abi_error *err)
 {
 	js_contract *c = ld.data;
-	uint32_t code = pool_enter(&c, (uint64_t)(uintptr_t)inst.data);
+	uint32_t code = pool_enter(&c, (uint64_t)(uintptr_t)inst.data,
+	                           (uintptr_t)__builtin_frame_address(0));
 	if (code != PP_OK) {
 		err->code = code;
 		return;
 	}
 	js_vm *vm = c->vm;
 	char *failure = NULL;
-	JSValue *impl = NULL;
+	js_impl *const *impl = NULL;
 	if (fn_id < c->fn_count)
 		impl = inst.data ? map_get(&c->instances, (uint64_t)(uintptr_t)inst.data)
 		                 : &c->default_impl;
@@ -623,7 +674,7 @@ static void js_call(pp_vm_loader_data ld, pp_guest_contract_instance inst, uint3
 		if (vm->guard.on)
 			guard_begin(vm, arena, args, c->layouts[fn_id].args, out,
 			            c->layouts[fn_id].out);
-		JSValue argv[5] = {*impl, number_ptr(ctx, args), number_ptr(ctx, out),
+		JSValue argv[5] = {(*impl)->obj, number_ptr(ctx, args), number_ptr(ctx, out),
 		                   number_ptr(ctx, arena), vm->bridge};
 		JSValue ret = JS_Call(ctx, c->functions[fn_id], JS_UNDEFINED, 5, argv);
 		if (JS_IsException(ret)) {
@@ -674,7 +725,7 @@ static void js_create_instance(pp_vm_loader_data ld, const pp_host_api *host, co
 	js_contract *c = ld.data;
 	out->data = NULL;
 	out->contract_id = 0;
-	uint32_t code = pool_enter(&c, 0);
+	uint32_t code = pool_enter(&c, 0, 0);
 	js_vm *vm = c->vm;
 	if (code != PP_OK) {
 		create_failed(vm, c, code,
@@ -686,13 +737,18 @@ static void js_create_instance(pp_vm_loader_data ld, const pp_host_api *host, co
 	JSValue argv[3] = {vm->bridge, JS_NewFloat64(vm->ctx, vm->host_lo),
 	                   JS_NewFloat64(vm->ctx, vm->host_hi)};
 	guard_begin(vm, NULL, NULL, 0, NULL, 0);
-	JSValue impl = JS_Call(vm->ctx, c->factory, JS_UNDEFINED, 3, argv);
+	JSValue obj = JS_Call(vm->ctx, c->factory, JS_UNDEFINED, 3, argv);
 	char *failure = NULL;
-	if (JS_IsException(impl))
+	js_impl *impl = NULL;
+	if (JS_IsException(obj))
 		code = exception_code(vm, &failure);
+	else if ((impl = impl_new(vm->ctx, c, obj, &failure)) == NULL)
+		code = failure                    ? PP_ERR_GENERIC
+		       : JS_HasException(vm->ctx) ? exception_code(vm, &failure)
+		                                  : PP_ERR_OUT_OF_MEMORY;
 	code = guard_end(vm, code, &failure);
 	if (code != PP_OK) {
-		JS_FreeValue(vm->ctx, impl);
+		impl_free(vm->ctx, c, impl);
 	} else {
 		/* Unique in the runtime, never reused: an id from a replaced
 		 * version can never name an instance of the new one. Its rest
@@ -705,7 +761,7 @@ static void js_create_instance(pp_vm_loader_data ld, const pp_host_api *host, co
 			out->data = (void *)(uintptr_t)id;
 			out->contract_id = c->contract_id;
 		} else {
-			JS_FreeValue(vm->ctx, impl);
+			impl_free(vm->ctx, c, impl);
 			code = PP_ERR_OUT_OF_MEMORY;
 		}
 	}
@@ -743,9 +799,9 @@ static void js_destroy_instance(pp_vm_loader_data ld, const pp_host_api *host,
 	bool took = atomic_load_explicit(&vm->owner, memory_order_relaxed) != me;
 	if (took && vm_take(vm, me) != PP_OK)
 		return;
-	JSValue impl;
+	js_impl *impl;
 	if (map_take(&c->instances, id, &impl))
-		JS_FreeValue(vm->ctx, impl);
+		impl_free(vm->ctx, c, impl);
 	if (took)
 		vm_give(vm);
 }
@@ -759,9 +815,9 @@ static void contract_free(js_vm *vm, js_contract *c)
 		JS_FreeValue(ctx, c->functions[i]);
 	for (size_t i = 0; i < c->instances.cap; i++)
 		if (c->instances.keys[i] != MAP_EMPTY && c->instances.keys[i] != MAP_GONE)
-			JS_FreeValue(ctx, c->instances.values[i]);
+			impl_free(ctx, c, c->instances.values[i]);
 	JS_FreeValue(ctx, c->factory);
-	JS_FreeValue(ctx, c->default_impl);
+	impl_free(ctx, c, c->default_impl);
 	free(c->instances.keys);
 	free(c->instances.values);
 	free(c->functions);
@@ -1085,6 +1141,7 @@ static pp_status read_signatures(js_vm *vm, const js_source *s, JSValueConst ifa
 			        vm->rt, PP_ERR_INIT_FAILED,
 			        "bundle '%s' (%s): contract '%s' function %u: bad signature: %s",
 			        vm->bundle, s->file, c->name, i, why);
+		c->methods = c->methods || c->sigs[i].method != JS_ATOM_NULL;
 		JS_FreeValue(ctx, spec);
 	}
 done:
@@ -1101,7 +1158,8 @@ static pp_status read_registration(js_vm *vm, const js_source *s, JSValueConst e
 	c->vm = vm;
 	c->pool = vm->pool;
 	c->slot = (uint32_t)(c - vm->contracts);
-	c->factory = c->default_impl = JS_UNDEFINED;
+	c->factory = JS_UNDEFINED;
+	c->default_impl = NULL;
 	uint32_t lo = 0, hi = 0, packed = 0, fns_n = 0;
 	if ((st = prop_u32(vm, s, entry, "contractLo", &lo)) != PP_OK ||
 	    (st = prop_u32(vm, s, entry, "contractHi", &hi)) != PP_OK ||
@@ -1205,11 +1263,23 @@ static pp_status read_registration(js_vm *vm, const js_source *s, JSValueConst e
 		goto done;
 	JSValue argv[3] = {vm->bridge, JS_NewFloat64(ctx, vm->host_lo),
 	                   JS_NewFloat64(ctx, vm->host_hi)};
-	c->default_impl = JS_Call(ctx, c->factory, JS_UNDEFINED, 3, argv);
-	if (JS_IsException(c->default_impl)) {
-		c->default_impl = JS_UNDEFINED;
+	JSValue obj = JS_Call(ctx, c->factory, JS_UNDEFINED, 3, argv);
+	if (JS_IsException(obj)) {
 		st = load_exception(vm, s, PP_ERR_INIT_FAILED, "the default impl factory call");
+		goto done;
 	}
+	char *why;
+	c->default_impl = impl_new(ctx, c, obj, &why);
+	if (why)
+		st = pp__error(vm->rt, PP_ERR_INIT_FAILED,
+		               "bundle '%s' (%s): contract '%s': the default implementation: %s",
+		               vm->bundle, s->file, c->name, why);
+	else if (!c->default_impl && JS_HasException(ctx))
+		st = load_exception(vm, s, PP_ERR_INIT_FAILED,
+		                    "reading the default impl's methods");
+	else if (!c->default_impl)
+		st = pp__error(vm->rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+	free(why);
 done:
 	JS_FreeValue(ctx, fns);
 	JS_FreeValue(ctx, iface);

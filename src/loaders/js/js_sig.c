@@ -10,45 +10,26 @@
 
 #include <polyplug/polyplug.h>
 
-enum {
-	T_VOID,
-	T_BOOL,
-	T_I8,
-	T_U8,
-	T_I16,
-	T_U16,
-	T_I32,
-	T_U32,
-	T_I64,
-	T_U64,
-	T_F32,
-	T_F64,
-	T_STRING,
-	T_BUFFER,
-	T_ARENA, /* a hidden param: where a StringView/Buffer result's bytes go */
-	T_STRUCT,
-};
-
 static const struct {
 	const char *name;
 	uint8_t size; /* also the alignment */
 } types[] = {
-        [T_VOID] = {"void", 0},
-        [T_BOOL] = {"bool", 1},
-        [T_I8] = {"i8", 1},
-        [T_U8] = {"u8", 1},
-        [T_I16] = {"i16", 2},
-        [T_U16] = {"u16", 2},
-        [T_I32] = {"i32", 4},
-        [T_U32] = {"u32", 4},
-        [T_I64] = {"i64", 8},
-        [T_U64] = {"u64", 8},
-        [T_F32] = {"f32", 4},
-        [T_F64] = {"f64", 8},
-        [T_STRING] = {"StringView", 16},
-        [T_BUFFER] = {"Buffer", 16},
-        [T_ARENA] = {"Arena", 8},
-        [T_STRUCT] = {"struct", 0},
+        [SIG_VOID] = {"void", 0},
+        [SIG_BOOL] = {"bool", 1},
+        [SIG_I8] = {"i8", 1},
+        [SIG_U8] = {"u8", 1},
+        [SIG_I16] = {"i16", 2},
+        [SIG_U16] = {"u16", 2},
+        [SIG_I32] = {"i32", 4},
+        [SIG_U32] = {"u32", 4},
+        [SIG_I64] = {"i64", 8},
+        [SIG_U64] = {"u64", 8},
+        [SIG_F32] = {"f32", 4},
+        [SIG_F64] = {"f64", 8},
+        [SIG_STRING] = {"StringView", 16},
+        [SIG_BUFFER] = {"Buffer", 16},
+        [SIG_ARENA] = {"Arena", 8},
+        [SIG_STRUCT] = {"struct", 0},
 };
 
 _Static_assert(sizeof(pp_string_view) == 16, "StringView and Buffer are {ptr, len}");
@@ -68,7 +49,7 @@ static int type_of(JSContext *ctx, JSValueConst v, const char *where, char *why,
 		return -1;
 	}
 	int found = -1;
-	for (int t = 0; t < T_STRUCT; t++)
+	for (int t = 0; t < SIG_STRUCT; t++)
 		if (strcmp(name, types[t].name) == 0)
 			found = t;
 	if (found < 0)
@@ -79,12 +60,12 @@ static int type_of(JSContext *ctx, JSValueConst v, const char *where, char *why,
 
 static size_t type_size(const js_sig *sig, js_type t)
 {
-	return t.kind == T_STRUCT ? sig->structs[t.st].size : types[t.kind].size;
+	return t.kind == SIG_STRUCT ? sig->structs[t.st].size : types[t.kind].size;
 }
 
 static size_t type_align(const js_sig *sig, js_type t)
 {
-	return t.kind == T_STRUCT ? sig->structs[t.st].align : types[t.kind].size;
+	return t.kind == SIG_STRUCT ? sig->structs[t.st].align : types[t.kind].size;
 }
 
 void pp_js_sig_free(JSContext *ctx, js_sig *sig)
@@ -178,8 +159,8 @@ static bool parse_struct(JSContext *ctx, JSValueConst v, const char *where, js_s
 			snprintf(why, cap, "%s: a field is [name, type] with a string name", at);
 		else
 			ok = parse_type(ctx, type, at, sig, depth + 1, &fd->type, why, cap);
-		if (ok && (fd->type.kind == T_VOID || fd->type.kind == T_STRING ||
-		           fd->type.kind == T_BUFFER || fd->type.kind == T_ARENA)) {
+		if (ok && (fd->type.kind == SIG_VOID || fd->type.kind == SIG_STRING ||
+		           fd->type.kind == SIG_BUFFER || fd->type.kind == SIG_ARENA)) {
 			snprintf(why, cap, "%s: a struct field has a fixed size: not %s", at,
 			         types[fd->type.kind].name);
 			ok = false;
@@ -216,7 +197,7 @@ static bool parse_struct(JSContext *ctx, JSValueConst v, const char *where, js_s
 	}
 	sig->structs = all;
 	sig->structs[sig->nstructs] = st;
-	out->kind = T_STRUCT;
+	out->kind = SIG_STRUCT;
 	out->st = sig->nstructs++;
 	return true;
 }
@@ -264,11 +245,11 @@ bool pp_js_sig_read(JSContext *ctx, JSValueConst spec, js_sig *sig, char *why, s
 		if (!parsed)
 			goto done;
 		int t = jt.kind;
-		if (t == T_VOID) {
+		if (t == SIG_VOID) {
 			snprintf(why, cap, "%s: void is only a result type", where);
 			goto done;
 		}
-		if (t == T_ARENA && sig->has_arena) {
+		if (t == SIG_ARENA && sig->has_arena) {
 			snprintf(why, cap, "%s: only one Arena param", where);
 			goto done;
 		}
@@ -276,23 +257,26 @@ bool pp_js_sig_read(JSContext *ctx, JSValueConst spec, js_sig *sig, char *why, s
 		offset = (offset + align - 1) & ~(align - 1);
 		sig->types[i] = jt;
 		sig->offsets[i] = (uint16_t)offset;
-		if (t == T_ARENA) {
+		if (t == SIG_ARENA) {
 			sig->has_arena = true;
 			sig->arena_offset = (uint16_t)offset;
 		}
 		offset += type_size(sig, jt);
 	}
-	js_type r = {T_VOID, 0};
+	js_type r = {SIG_VOID, 0};
 	if (!JS_IsUndefined(result) && !parse_type(ctx, result, "result", sig, 0, &r, why, cap))
 		goto done;
-	if (r.kind == T_ARENA) {
+	if (r.kind == SIG_ARENA) {
 		snprintf(why, cap, "result: Arena is only a param type");
 		goto done;
 	}
 	sig->nparams = (uint8_t)n;
+	sig->scalars = true;
+	for (uint8_t i = 0; i < sig->nparams; i++)
+		sig->scalars = sig->scalars && pp_js_sig_scalar(sig->types[i].kind);
 	sig->result = r;
 	sig->args_size = (uint32_t)offset;
-	sig->out_size = r.kind == T_VOID ? 0 : (uint32_t)type_size(sig, r);
+	sig->out_size = r.kind == SIG_VOID ? 0 : (uint32_t)type_size(sig, r);
 	JSValue method = JS_GetPropertyStr(ctx, spec, "method");
 	if (JS_IsString(method)) {
 		sig->method = JS_ValueToAtom(ctx, method);
@@ -315,12 +299,14 @@ done:
 
 /* ---- Args: C struct -> JS values ------------------------------------------ */
 
-#define LOAD(T, p) (*(const T *)(const void *)(p)) /* offsets are naturally aligned */
+#define LOAD PP_JS_SIG_LOAD
 
 static JSValue to_js(JSContext *ctx, const js_sig *sig, js_type t, const uint8_t *p)
 {
+	if (pp_js_sig_scalar(t.kind))
+		return pp_js_scalar_to_js(ctx, t.kind, p);
 	switch (t.kind) {
-	case T_STRUCT: {
+	case SIG_STRUCT: {
 		const js_struct *st = &sig->structs[t.st];
 		JSValue obj = JS_NewObject(ctx);
 		for (uint8_t i = 0; i < st->count && !JS_IsException(obj); i++) {
@@ -333,34 +319,16 @@ static JSValue to_js(JSContext *ctx, const js_sig *sig, js_type t, const uint8_t
 		}
 		return obj;
 	}
-	case T_BOOL:
-		return JS_NewBool(ctx, LOAD(uint8_t, p) != 0);
-	case T_I8:
-		return JS_NewInt32(ctx, LOAD(int8_t, p));
-	case T_U8:
-		return JS_NewInt32(ctx, LOAD(uint8_t, p));
-	case T_I16:
-		return JS_NewInt32(ctx, LOAD(int16_t, p));
-	case T_U16:
-		return JS_NewInt32(ctx, LOAD(uint16_t, p));
-	case T_I32:
-		return JS_NewInt32(ctx, LOAD(int32_t, p));
-	case T_U32:
-		return JS_NewUint32(ctx, LOAD(uint32_t, p));
-	case T_I64:
+	case SIG_I64:
 		return JS_NewBigInt64(ctx, LOAD(int64_t, p));
-	case T_U64:
+	case SIG_U64:
 		return JS_NewBigUint64(ctx, LOAD(uint64_t, p));
-	case T_F32:
-		return JS_NewFloat64(ctx, LOAD(float, p));
-	case T_F64:
-		return JS_NewFloat64(ctx, LOAD(double, p));
-	case T_STRING: {
+	case SIG_STRING: {
 		pp_string_view v = LOAD(pp_string_view, p);
 		return v.ptr ? JS_NewStringLen(ctx, (const char *)v.ptr, v.len)
 		             : JS_NewString(ctx, "");
 	}
-	default: { /* T_BUFFER: a copy, so JS can neither keep nor write the caller's bytes */
+	default: { /* SIG_BUFFER: a copy, so JS can neither keep nor write the caller's bytes */
 		pp_string_view v = LOAD(pp_string_view, p);
 		static const uint8_t none[1];
 		JSValue ab = JS_NewArrayBufferCopy(ctx, v.ptr ? v.ptr : none, v.ptr ? v.len : 0);
@@ -375,27 +343,29 @@ static JSValue to_js(JSContext *ctx, const js_sig *sig, js_type t, const uint8_t
 	}
 }
 
-int pp_js_sig_args(JSContext *ctx, const js_sig *sig, const void *args, JSValue *argv)
+int pp_js_sig_args_any(JSContext *ctx, const js_sig *sig, const void *args, JSValue *argv)
 {
 	const uint8_t *base = args;
 	int n = 0;
 	for (uint8_t i = 0; i < sig->nparams; i++) {
-		if (sig->types[i].kind == T_ARENA)
+		js_type t = sig->types[i];
+		if (t.kind == SIG_ARENA)
 			continue; /* the loader's, not the function's */
 		if (!base) {
 			JS_ThrowTypeError(ctx, "the args pointer is NULL");
-			argv[n] = JS_EXCEPTION;
-		} else {
-			argv[n] = to_js(ctx, sig, sig->types[i], base + sig->offsets[i]);
+			goto fail;
 		}
-		if (JS_IsException(argv[n])) {
-			while (n--)
-				JS_FreeValue(ctx, argv[n]);
-			return -1;
-		}
+		const uint8_t *p = base + sig->offsets[i];
+		argv[n] = to_js(ctx, sig, t, p);
+		if (JS_IsException(argv[n]))
+			goto fail;
 		n++;
 	}
 	return n;
+fail:
+	while (n--)
+		JS_FreeValue(ctx, argv[n]);
+	return -1;
 }
 
 bool pp_js_sig_args_ok(const js_sig *sig, const void *args,
@@ -404,12 +374,12 @@ bool pp_js_sig_args_ok(const js_sig *sig, const void *args,
 	const uint8_t *base = args;
 	for (uint8_t i = 0; i < sig->nparams; i++) {
 		int t = sig->types[i].kind;
-		if (t == T_STRING || t == T_BUFFER) {
+		if (t == SIG_STRING || t == SIG_BUFFER) {
 			pp_string_view v;
 			memcpy(&v, base + sig->offsets[i], sizeof v);
 			if (!readable(ud, v.ptr, v.len))
 				return false;
-		} else if (t == T_ARENA) {
+		} else if (t == SIG_ARENA) {
 			void *a;
 			memcpy(&a, base + sig->offsets[i], sizeof a);
 			if (a && !readable(ud, NULL, 1))
@@ -419,7 +389,8 @@ bool pp_js_sig_args_ok(const js_sig *sig, const void *args,
 	return true;
 }
 
-pp_call_arena *pp_js_sig_arena(const js_sig *sig, const void *args, pp_call_arena *call_arena)
+/* Where a result's bytes go: the args' Arena member if set, else the call's. */
+static pp_call_arena *sig_arena(const js_sig *sig, const void *args, pp_call_arena *call_arena)
 {
 	pp_call_arena *a = NULL;
 	if (sig->has_arena && args)
@@ -429,7 +400,7 @@ pp_call_arena *pp_js_sig_arena(const js_sig *sig, const void *args, pp_call_aren
 
 /* ---- Result: JS value -> out ------------------------------------------------ */
 
-#define STORE(T, p, v) (*(T *)(void *)(p) = (T)(v))
+#define STORE PP_JS_SIG_STORE
 
 /* bytes into the call's arena (the host's allocator when there is none: the
  * caller frees them with host->free(ptr, len, 1)), then {ptr, len} into out. */
@@ -514,7 +485,7 @@ static int store_value(JSContext *ctx, const js_sig *sig, js_type t, JSValueCons
 	double d = 0;
 	int rc = 0;
 	switch (t.kind) {
-	case T_STRUCT: {
+	case SIG_STRUCT: {
 		const js_struct *st = &sig->structs[t.st];
 		if (!JS_IsObject(v)) {
 			JS_ThrowTypeError(ctx, "expected an object for a struct");
@@ -529,37 +500,37 @@ static int store_value(JSContext *ctx, const js_sig *sig, js_type t, JSValueCons
 		}
 		return rc;
 	}
-	case T_BOOL:
+	case SIG_BOOL:
 		rc = JS_ToBool(ctx, v);
 		if (rc >= 0)
 			STORE(uint8_t, out, rc);
 		return rc;
-	case T_I8:
-	case T_U8:
-	case T_I16:
-	case T_U16:
-	case T_I32:
+	case SIG_I8:
+	case SIG_U8:
+	case SIG_I16:
+	case SIG_U16:
+	case SIG_I32:
 		rc = JS_ToInt32(ctx, &i32, v);
-		if (t.kind == T_I32)
+		if (t.kind == SIG_I32)
 			STORE(int32_t, out, i32);
-		else if (t.kind == T_I16 || t.kind == T_U16)
+		else if (t.kind == SIG_I16 || t.kind == SIG_U16)
 			STORE(uint16_t, out, (uint32_t)i32);
 		else
 			STORE(uint8_t, out, (uint32_t)i32);
 		return rc;
-	case T_U32:
+	case SIG_U32:
 		rc = JS_ToUint32(ctx, &u32, v);
 		STORE(uint32_t, out, u32);
 		return rc;
-	case T_I64:
-	case T_U64:
+	case SIG_I64:
+	case SIG_U64:
 		/* BigInt or Number, wrapped to 64 bits */
 		rc = JS_ToInt64Ext(ctx, &i64, v);
 		STORE(uint64_t, out, (uint64_t)i64);
 		return rc;
-	default: /* T_F32, T_F64 */
+	default: /* SIG_F32, SIG_F64 */
 		rc = JS_ToFloat64(ctx, &d, v);
-		if (t.kind == T_F32)
+		if (t.kind == SIG_F32)
 			STORE(float, out, d);
 		else
 			STORE(double, out, d);
@@ -567,17 +538,19 @@ static int store_value(JSContext *ctx, const js_sig *sig, js_type t, JSValueCons
 	}
 }
 
-uint32_t pp_js_sig_result(JSContext *ctx, const js_sig *sig, JSValueConst ret, void *out,
-                          const pp_host_api *host, pp_call_arena *arena, char *why, size_t cap)
+uint32_t pp_js_sig_result_any(JSContext *ctx, const js_sig *sig, JSValueConst ret, void *out,
+                              const pp_host_api *host, const void *args, pp_call_arena *call_arena,
+                              char *why, size_t cap)
 {
 	js_type t = sig->result;
-	if (t.kind == T_VOID)
+	if (t.kind == SIG_VOID)
 		return PP_OK;
 	if (!out) {
 		snprintf(why, cap, "no out pointer for its %s result", types[t.kind].name);
 		return PP_ERR_INVALID_ARGUMENT;
 	}
-	if (t.kind == T_STRING) {
+	pp_call_arena *arena = sig_arena(sig, args, call_arena);
+	if (t.kind == SIG_STRING) {
 		if (!JS_IsString(ret)) {
 			snprintf(why, cap, "returned a non-string for its StringView result");
 			return PP_ERR_GENERIC;
@@ -593,7 +566,7 @@ uint32_t pp_js_sig_result(JSContext *ctx, const js_sig *sig, JSValueConst ret, v
 		JS_FreeCString(ctx, s);
 		return st;
 	}
-	if (t.kind == T_BUFFER) {
+	if (t.kind == SIG_BUFFER) {
 		size_t len = 0;
 		const uint8_t *p = view_bytes(ctx, ret, &len);
 		if (!p) {

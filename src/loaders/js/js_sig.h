@@ -27,6 +27,26 @@
 
 #define PP_JS_SIG_MAX_PARAMS 16
 
+/* The kinds of a type. */
+enum {
+	SIG_VOID,
+	SIG_BOOL,
+	SIG_I8,
+	SIG_U8,
+	SIG_I16,
+	SIG_U16,
+	SIG_I32,
+	SIG_U32,
+	SIG_I64,
+	SIG_U64,
+	SIG_F32,
+	SIG_F64,
+	SIG_STRING,
+	SIG_BUFFER,
+	SIG_ARENA, /* a hidden param: where a StringView/Buffer result's bytes go */
+	SIG_STRUCT,
+};
+
 #define PP_JS_SIG_MAX_STRUCTS 32
 
 /* A type: a kind, and for a struct, which of the signature's structs. */
@@ -54,6 +74,7 @@ typedef struct js_sig {
 	bool has_arena;
 	uint16_t arena_offset;
 	uint8_t nparams;              /* Arena included */
+	bool scalars;                 /* every param a number or bool (see below) */
 	uint32_t args_size, out_size; /* bytes the args struct and the result use */
 	js_type result;
 	js_type types[PP_JS_SIG_MAX_PARAMS];
@@ -75,8 +96,8 @@ bool pp_js_sig_read(JSContext *ctx, JSValueConst spec, js_sig *sig, char *why, s
 
 /* Converts the args struct into argv (Arena params are not passed) and
  * returns how many values it made. On failure returns -1 with a JS
- * exception pending and nothing left to free. */
-int pp_js_sig_args(JSContext *ctx, const js_sig *sig, const void *args, JSValue *argv);
+ * exception pending and nothing left to free. Inline below. */
+int pp_js_sig_args_any(JSContext *ctx, const js_sig *sig, const void *args, JSValue *argv);
 
 /* For a guarded caller: every StringView/Buffer param's bytes pass
  * readable(ptr, len), and an Arena param is NULL (a non-NULL one is put to
@@ -85,12 +106,105 @@ int pp_js_sig_args(JSContext *ctx, const js_sig *sig, const void *args, JSValue 
 bool pp_js_sig_args_ok(const js_sig *sig, const void *args,
                        bool (*readable)(void *ud, const void *p, size_t len), void *ud);
 
-/* Where a result's bytes go: the args' Arena member if set, else the call's. */
-pp_call_arena *pp_js_sig_arena(const js_sig *sig, const void *args, pp_call_arena *call_arena);
-
 /* Writes a typed function's returned value to out. Returns PP_OK, or a status
- * with the reason in why. Bytes go to arena, or to host->alloc without one. */
-uint32_t pp_js_sig_result(JSContext *ctx, const js_sig *sig, JSValueConst ret, void *out,
-                          const pp_host_api *host, pp_call_arena *arena, char *why, size_t cap);
+ * with the reason in why. A StringView/Buffer result's bytes go to the args'
+ * Arena member if it is set, else to call_arena, else to host->alloc. Inline
+ * below. */
+uint32_t pp_js_sig_result_any(JSContext *ctx, const js_sig *sig, JSValueConst ret, void *out,
+                              const pp_host_api *host, const void *args, pp_call_arena *call_arena,
+                              char *why, size_t cap);
+
+/* ---- The hot path, inline: numbers and bools ---------------------------------
+ * Their JS values are immediates (no allocation, nothing to free) and a
+ * small integer result comes back as an int-tagged value: a typed call of
+ * numbers converts in place, with no call and no exception to check. */
+
+#define PP_JS_SIG_LOAD(T, p) (*(const T *)(const void *)(p)) /* naturally aligned */
+#define PP_JS_SIG_STORE(T, p, v) (*(T *)(void *)(p) = (T)(v))
+
+/* A number or bool param: a value QuickJS makes without allocating. */
+static inline bool pp_js_sig_scalar(uint8_t kind)
+{
+	return kind >= SIG_BOOL && kind <= SIG_F64 && kind != SIG_I64 && kind != SIG_U64;
+}
+
+static inline JSValue pp_js_scalar_to_js(JSContext *ctx, uint8_t kind, const uint8_t *p)
+{
+	switch (kind) {
+	case SIG_BOOL:
+		return JS_NewBool(ctx, PP_JS_SIG_LOAD(uint8_t, p) != 0);
+	case SIG_I8:
+		return JS_NewInt32(ctx, PP_JS_SIG_LOAD(int8_t, p));
+	case SIG_U8:
+		return JS_NewInt32(ctx, PP_JS_SIG_LOAD(uint8_t, p));
+	case SIG_I16:
+		return JS_NewInt32(ctx, PP_JS_SIG_LOAD(int16_t, p));
+	case SIG_U16:
+		return JS_NewInt32(ctx, PP_JS_SIG_LOAD(uint16_t, p));
+	case SIG_I32:
+		return JS_NewInt32(ctx, PP_JS_SIG_LOAD(int32_t, p));
+	case SIG_U32:
+		return JS_NewUint32(ctx, PP_JS_SIG_LOAD(uint32_t, p));
+	case SIG_F32:
+		return JS_NewFloat64(ctx, PP_JS_SIG_LOAD(float, p));
+	default: /* SIG_F64 */
+		return JS_NewFloat64(ctx, PP_JS_SIG_LOAD(double, p));
+	}
+}
+
+static inline int pp_js_sig_args(JSContext *ctx, const js_sig *sig, const void *args, JSValue *argv)
+{
+	if (!sig->scalars || !args)
+		return pp_js_sig_args_any(ctx, sig, args, argv);
+	for (uint8_t i = 0; i < sig->nparams; i++)
+		argv[i] = pp_js_scalar_to_js(ctx, sig->types[i].kind,
+		                             (const uint8_t *)args + sig->offsets[i]);
+	return sig->nparams;
+}
+
+/* Stores a JS int as a number or bool kind, as the general path would
+ * (C-cast conversions); false for any other kind. */
+static inline bool pp_js_store_int(uint8_t kind, int32_t v, void *out)
+{
+	switch (kind) {
+	case SIG_BOOL:
+		PP_JS_SIG_STORE(uint8_t, out, v != 0);
+		return true;
+	case SIG_I8:
+	case SIG_U8:
+		PP_JS_SIG_STORE(uint8_t, out, (uint32_t)v);
+		return true;
+	case SIG_I16:
+	case SIG_U16:
+		PP_JS_SIG_STORE(uint16_t, out, (uint32_t)v);
+		return true;
+	case SIG_I32:
+	case SIG_U32:
+		PP_JS_SIG_STORE(uint32_t, out, (uint32_t)v);
+		return true;
+	case SIG_I64:
+	case SIG_U64:
+		PP_JS_SIG_STORE(int64_t, out, v);
+		return true;
+	case SIG_F32:
+		PP_JS_SIG_STORE(float, out, v);
+		return true;
+	case SIG_F64:
+		PP_JS_SIG_STORE(double, out, v);
+		return true;
+	default:
+		return false;
+	}
+}
+
+static inline uint32_t pp_js_sig_result(JSContext *ctx, const js_sig *sig, JSValueConst ret,
+                                        void *out, const pp_host_api *host, const void *args,
+                                        pp_call_arena *call_arena, char *why, size_t cap)
+{
+	if (JS_VALUE_GET_TAG(ret) == JS_TAG_INT && out &&
+	    pp_js_store_int(sig->result.kind, JS_VALUE_GET_INT(ret), out))
+		return PP_OK;
+	return pp_js_sig_result_any(ctx, sig, ret, out, host, args, call_arena, why, cap);
+}
 
 #endif

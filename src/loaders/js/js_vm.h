@@ -91,10 +91,22 @@ typedef struct js_layout {
 	bool known;
 } js_layout;
 
-/* Live per-instance impl objects of one contract, keyed by instance id. */
+/* An implementation object (the default one, or an instance's) and the
+ * methods its contract's typed signatures name, looked up once when the
+ * factory has made it, as a vtable is: a call finds its method without a
+ * property lookup, a missing method is reported when the object is made,
+ * and a method replaced on the object later is not seen. methods[fn] is
+ * JS_UNDEFINED where function fn names none; the array is empty when no
+ * function does. */
+typedef struct js_impl {
+	JSValue obj;
+	JSValue methods[];
+} js_impl;
+
+/* Live per-instance implementations of one contract, keyed by instance id. */
 typedef struct js_instance_map {
 	uint64_t *keys; /* 0 = empty, UINT64_MAX = deleted */
-	JSValue *values;
+	js_impl **values;
 	size_t cap, used;
 } js_instance_map;
 
@@ -123,9 +135,10 @@ typedef struct js_contract {
 	uint32_t fn_count;
 	JSValue *functions;
 	js_sig *sigs;       /* typed signature per function, or NULL if none has one */
+	bool methods;       /* some signature names a method */
 	js_layout *layouts; /* per function */
 	JSValue factory;
-	JSValue default_impl;
+	js_impl *default_impl;
 	js_instance_map instances; /* ids from the runtime's next_instance_id */
 } js_contract;
 
@@ -159,6 +172,8 @@ struct js_vm {
 	uint64_t seen_calls;    /* the watchdog's, under its lock */
 	pp_watched watched;
 	size_t stack_bytes;       /* configured stack budget (each entry may get less) */
+	uintptr_t entered_at;     /* js_call's frame at the last entry (0: not js_call) */
+	uintptr_t entered_low;    /* and the bottom of that entry's stack */
 	size_t memory_bytes;      /* the VM's memory limit */
 	uint64_t call_started_ns; /* 0 until the first poll of the current call */
 	bool interrupted;
