@@ -626,6 +626,64 @@ static void methods_are_bound_when_the_impl_is_made(void **state)
 	pp_runtime_free(rt);
 }
 
+/* test.Destroy fn 0: destroys the instance named here, from inside a call. */
+static struct {
+	pp_runtime *rt;
+	pp_guest_contract_handle h;
+	pp_guest_contract_instance inst;
+} doomed;
+
+static void destroy_doomed(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	(void)state;
+	(void)args;
+	(void)out;
+	err->code = pp_instance_destroy(doomed.rt, doomed.h, doomed.inst);
+}
+
+/* A method that has the host destroy its own instance keeps running on live
+ * objects: the call holds the impl and the method (valgrind and ASan see a
+ * use after free otherwise). */
+static void an_instance_destroyed_inside_its_own_call_outlives_the_call(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	static const void *const fns[] = {(const void *)destroy_doomed};
+	static const pp_fn_layout none[] = {{0, 0, PP_LAYOUT_NO_ARENA, 0, NULL}};
+	static pp_host_contract_interface d = {
+	        .size = sizeof d,
+	        .contract_version = {1, 0, 0},
+	        .dispatch_type = PP_DISPATCH_NATIVE,
+	        .create_instance = no_instance,
+	        .destroy_instance = drop_instance,
+	        .dispatch.native = {1, fns},
+	        .layouts = none,
+	};
+	d.contract_id = pp_host_contract_id("test.Destroy", 1);
+	assert_int_equal(pp_host_contract_register(rt, &d), PP_OK);
+	js_load_ok(rt, "selfdestroy",
+	           TYPED_PRELUDE
+	           "function polyplug_init(hl, hh, cl, ch, b) {\n"
+	           "  return ok([treg('js.selfdestroy', [function () { return 0; }],\n"
+	           "    [{ params: ['i32'], result: 'i32', method: 'run' }],\n"
+	           "    function (bridge) {\n"
+	           "      var n = 7;\n"
+	           "      return { k: 100, run: function (x) {\n"
+	           "        var d = cid('host_contract:test.Destroy@1');\n"
+	           "        var rc = bridge.callHostContract(d[0], d[1], 0x10000, 0, 0, 0);\n"
+	           "        return rc === 0 ? x + n + this.k : -rc; } }; })]);\n}\n");
+	doomed.rt = rt;
+	doomed.h = pp_find(rt, pp_guest_contract_id("js.selfdestroy", 1), 0);
+	assert_int_equal(pp_instance_create(rt, doomed.h, NULL, &doomed.inst), PP_OK);
+	int32_t x = 5, out = 0;
+	assert_int_equal(pp_call(rt, doomed.h, doomed.inst, 0, &x, &out, NULL), PP_OK);
+	assert_int_equal(out, 112);
+	/* gone now: a second call is refused, not run */
+	assert_int_equal(pp_call(rt, doomed.h, doomed.inst, 0, &x, &out, NULL),
+	                 PP_ERR_FUNCTION_NOT_AVAILABLE);
+	pp_runtime_free(rt);
+}
+
 /* A bundle using the reference's raw protocol calls a typed function of
  * another bundle with dispatchPeer: callers cannot tell the difference. */
 static void raw_peers_call_typed_functions(void **state)
@@ -665,6 +723,7 @@ int main(void)
 	        cmocka_unit_test(bad_signatures_fail_the_load_by_name),
 	        cmocka_unit_test(typed_functions_get_the_instance_impl),
 	        cmocka_unit_test(methods_are_bound_when_the_impl_is_made),
+	        cmocka_unit_test(an_instance_destroyed_inside_its_own_call_outlives_the_call),
 	        cmocka_unit_test(raw_peers_call_typed_functions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -57,9 +57,12 @@ static js_impl *impl_new(JSContext *ctx, const js_contract *c, JSValue obj, char
 			impl->methods[i] = JS_UNDEFINED;
 			if (!JS_IsException(m)) {
 				const char *shown = JS_AtomToCString(ctx, name);
-				*why = text_printf(
-				        "its implementation has no method '%s' (function %u)",
-				        shown ? shown : "?", i);
+				if (shown)
+					*why = text_printf("its implementation has no method '%s' "
+					                   "(function %u)",
+					                   shown, i);
+				else /* out of memory: the exception it left is the cause */
+					JS_FreeValue(ctx, JS_GetException(ctx));
 				JS_FreeCString(ctx, shown);
 			}
 			JS_FreeValue(ctx, m);
@@ -570,13 +573,21 @@ static uint32_t call_typed(js_vm *vm, const js_contract *c, uint32_t fn_id, cons
 	JSContext *ctx = vm->ctx;
 	const js_sig *sig = &c->sigs[fn_id];
 	JSValue argv[1 + PP_JS_SIG_MAX_PARAMS];
-	argv[0] = impl->obj;
 	int n = pp_js_sig_args(ctx, sig, args, argv + 1);
 	if (n < 0)
 		return exception_code(vm, failure);
-	JSValue ret = sig->method != JS_ATOM_NULL
-	                      ? JS_Call(ctx, impl->methods[fn_id], impl->obj, n, argv + 1)
-	                      : JS_Call(ctx, c->functions[fn_id], JS_UNDEFINED, 1 + n, argv);
+	/* Held for the call: QuickJS borrows the function and `this`, and the
+	 * guest may have the host destroy this very instance meanwhile. */
+	argv[0] = JS_DupValue(ctx, impl->obj);
+	JSValue ret;
+	if (sig->method != JS_ATOM_NULL) {
+		JSValue fn = JS_DupValue(ctx, impl->methods[fn_id]);
+		ret = JS_Call(ctx, fn, argv[0], n, argv + 1);
+		JS_FreeValue(ctx, fn);
+	} else {
+		ret = JS_Call(ctx, c->functions[fn_id], JS_UNDEFINED, 1 + n, argv);
+	}
+	JS_FreeValue(ctx, argv[0]);
 	for (int i = 1; i <= n; i++)
 		JS_FreeValue(ctx, argv[i]);
 	uint32_t code;
@@ -674,9 +685,11 @@ static void js_call(pp_vm_loader_data ld, pp_guest_contract_instance inst, uint3
 		if (vm->guard.on)
 			guard_begin(vm, arena, args, c->layouts[fn_id].args, out,
 			            c->layouts[fn_id].out);
-		JSValue argv[5] = {(*impl)->obj, number_ptr(ctx, args), number_ptr(ctx, out),
-		                   number_ptr(ctx, arena), vm->bridge};
+		/* impl held for the call, as in call_typed */
+		JSValue argv[5] = {JS_DupValue(ctx, (*impl)->obj), number_ptr(ctx, args),
+		                   number_ptr(ctx, out), number_ptr(ctx, arena), vm->bridge};
 		JSValue ret = JS_Call(ctx, c->functions[fn_id], JS_UNDEFINED, 5, argv);
+		JS_FreeValue(ctx, argv[0]);
 		if (JS_IsException(ret)) {
 			code = exception_code(vm, &failure);
 		} else if (!exact_u32(ret, &code)) {
@@ -792,8 +805,9 @@ static void js_destroy_instance(pp_vm_loader_data ld, const pp_host_api *host,
 		return; /* the default impl lives as long as the bundle */
 	js_vm *vm = instance_vm(c->pool, id);
 	c = &vm->contracts[c->slot];
-	/* Freeing a value from inside a call on this same thread is safe: the
-	 * thread already holds the VM. */
+	/* Destroying from inside a call on this same thread is safe: the thread
+	 * already holds the VM, and a call holds its own references to the impl
+	 * and the method it runs. */
 	/* On a wait cycle the impl is left to the VM's teardown. */
 	uintptr_t me = pp__thread_id();
 	bool took = atomic_load_explicit(&vm->owner, memory_order_relaxed) != me;
