@@ -480,7 +480,6 @@ static const uint8_t *view_bytes(JSContext *ctx, JSValueConst v, size_t *len)
 static int store_value(JSContext *ctx, const js_sig *sig, js_type t, JSValueConst v, uint8_t *out)
 {
 	int32_t i32 = 0;
-	uint32_t u32 = 0;
 	int64_t i64 = 0;
 	double d = 0;
 	int rc = 0;
@@ -510,17 +509,9 @@ static int store_value(JSContext *ctx, const js_sig *sig, js_type t, JSValueCons
 	case SIG_I16:
 	case SIG_U16:
 	case SIG_I32:
+	case SIG_U32: /* ToUint32 is ToInt32's bits */
 		rc = JS_ToInt32(ctx, &i32, v);
-		if (t.kind == SIG_I32)
-			STORE(int32_t, out, i32);
-		else if (t.kind == SIG_I16 || t.kind == SIG_U16)
-			STORE(uint16_t, out, (uint32_t)i32);
-		else
-			STORE(uint8_t, out, (uint32_t)i32);
-		return rc;
-	case SIG_U32:
-		rc = JS_ToUint32(ctx, &u32, v);
-		STORE(uint32_t, out, u32);
+		pp_js_store_int(t.kind, i32, out);
 		return rc;
 	case SIG_I64:
 	case SIG_U64:

@@ -162,8 +162,8 @@ static inline int pp_js_sig_args(JSContext *ctx, const js_sig *sig, const void *
 	return sig->nparams;
 }
 
-/* Stores a JS int as a number or bool kind, as the general path would
- * (C-cast conversions); false for any other kind. */
+/* Stores a JS int as a number or bool kind (C-cast conversions); false for
+ * any other kind. The general path stores its ToInt32 results here too. */
 static inline bool pp_js_store_int(uint8_t kind, int32_t v, void *out)
 {
 	switch (kind) {
