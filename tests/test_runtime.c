@@ -9,9 +9,10 @@ static void config_defaults(void **state)
 	(void)state;
 	pp_runtime_config cfg;
 	memset(&cfg, 0xFF, sizeof cfg);
+	unsetenv("POLYPLUG_LOG");
 	pp_runtime_config_init(&cfg);
 	assert_null(cfg.log);
-	assert_int_equal(cfg.log_level, PP_LOG_INFO);
+	assert_int_equal(cfg.log_level, 0); /* "the default": Info, or Warn on stderr */
 	assert_true(cfg.hot_reload_enabled);
 	assert_null(cfg.alloc);
 	pp_runtime *rt = NULL;
@@ -74,6 +75,139 @@ static void runtime_logs_loads_through_the_funnel(void **state)
 	assert_contains(c.last, "loaded bundle 'calc_v1'");
 	assert_string_equal(c.last_scope, "runtime");
 	pp_runtime_free(rt);
+}
+
+/* Logs one record at each level through the host table. */
+static void log_every_level(pp_runtime *rt)
+{
+	const pp_host_api *h = pp_runtime_host_api(rt);
+	for (uint32_t l = PP_LOG_ERROR; l <= PP_LOG_TRACE; l++)
+		h->log(h, l, PP_SV("guest.test"), PP_SV("record"));
+}
+
+static void log_level_zero_means_info_for_a_callback(void **state)
+{
+	(void)state;
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	unsetenv("POLYPLUG_LOG");
+	pp_runtime *rt = rt_with_log(&c, 0);
+	log_every_level(rt);
+	assert_int_equal(c.count[PP_LOG_INFO], 1);
+	assert_int_equal(c.count[PP_LOG_DEBUG], 0);
+	pp_runtime_free(rt);
+}
+
+static void polyplug_log_sets_the_default_level(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *value;
+		uint32_t level;
+	} cases[] = {{"error", PP_LOG_ERROR}, {"WARN", PP_LOG_WARN},   {"info", PP_LOG_INFO},
+	             {"Debug", PP_LOG_DEBUG}, {"trace", PP_LOG_TRACE}, {"4", PP_LOG_DEBUG},
+	             {"1", PP_LOG_ERROR}};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		setenv("POLYPLUG_LOG", cases[i].value, 1);
+		pp_runtime_config cfg;
+		pp_runtime_config_init(&cfg);
+		assert_int_equal(cfg.log_level, cases[i].level);
+		log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+		cfg.log = capture_log;
+		cfg.log_userdata = &c;
+		pp_runtime *rt = NULL;
+		assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+		log_every_level(rt);
+		for (uint32_t l = PP_LOG_ERROR; l <= PP_LOG_TRACE; l++)
+			assert_int_equal(c.count[l], l <= cases[i].level);
+		pp_runtime_free(rt);
+	}
+	/* a host's own choice wins over the environment */
+	setenv("POLYPLUG_LOG", "trace", 1);
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_with_log(&c, PP_LOG_WARN);
+	log_every_level(rt);
+	assert_int_equal(c.count[PP_LOG_INFO] + c.count[PP_LOG_DEBUG] + c.count[PP_LOG_TRACE], 0);
+	pp_runtime_free(rt);
+	/* a value naming no level is ignored, and said so */
+	static const char *const bad[] = {"loud", "0", "6", "45", "debugx"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		setenv("POLYPLUG_LOG", bad[i], 1);
+		memset(&c, 0, sizeof c);
+		pthread_mutex_init(&c.lock, NULL);
+		rt = rt_with_log(&c, 0);
+		assert_int_equal(c.count[PP_LOG_WARN], 1);
+		assert_contains(c.last, "POLYPLUG_LOG=");
+		assert_contains(c.last, bad[i]);
+		log_every_level(rt); /* the default stands: Info */
+		assert_int_equal(c.count[PP_LOG_INFO], 1);
+		assert_int_equal(c.count[PP_LOG_DEBUG], 0);
+		pp_runtime_free(rt);
+		pthread_mutex_destroy(&c.lock);
+	}
+	unsetenv("POLYPLUG_LOG");
+}
+
+/* With no callback, records at or below the level go to stderr. */
+static void without_a_callback_the_level_filters_stderr(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *env;
+		int lines;
+	} cases[] = {{NULL, 2}, {"error", 1}, {"debug", 4}};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		if (cases[i].env)
+			setenv("POLYPLUG_LOG", cases[i].env, 1);
+		else
+			unsetenv("POLYPLUG_LOG");
+		fflush(stderr);
+		FILE *tmp = tmpfile();
+		assert_non_null(tmp);
+		int saved = dup(2);
+		assert_true(saved >= 0 && dup2(fileno(tmp), 2) == 2);
+		pp_runtime *rt = NULL;
+		assert_int_equal(pp_runtime_new(NULL, &rt), PP_OK);
+		log_every_level(rt);
+		pp_runtime_free(rt);
+		fflush(stderr);
+		dup2(saved, 2);
+		close(saved);
+		rewind(tmp);
+		char line[256];
+		int lines = 0;
+		while (fgets(line, sizeof line, tmp))
+			lines += strstr(line, "[guest.test] record") != NULL;
+		fclose(tmp);
+		assert_int_equal(lines, cases[i].lines);
+	}
+	unsetenv("POLYPLUG_LOG");
+}
+
+static void status_codes_have_names_and_descriptions(void **state)
+{
+	(void)state;
+	assert_string_equal(pp_status_name(PP_OK), "PP_OK");
+	assert_string_equal(pp_status_name(PP_ERR_TIMEOUT), "PP_ERR_TIMEOUT");
+	assert_string_equal(pp_status_name(PP_ERR_HOST_CONTRACT_CALL_FAILED),
+	                    "PP_ERR_HOST_CONTRACT_CALL_FAILED");
+	assert_string_equal(pp_status_name(PP_ERR_PLUGIN_FIRST), "PP_ERR_PLUGIN");
+	assert_string_equal(pp_status_name(UINT32_MAX), "PP_ERR_PLUGIN");
+	assert_string_equal(pp_status_name(42), "PP_ERR_UNKNOWN");
+	assert_contains(pp_status_describe(PP_ERR_TIMEOUT), "CPU-time limit");
+	assert_contains(pp_status_describe(300), "plugin");
+	/* every runtime code abi.h defines has its own name and a description */
+	for (uint32_t code = 0; code < PP_ERR_PLUGIN_FIRST; code++) {
+		const char *name = pp_status_name(code);
+		const char *what = pp_status_describe(code);
+		assert_non_null(name);
+		assert_true(what && *what);
+		bool defined = code <= PP_ERR_VM_DEAD || (code >= PP_ERR_HOST_CONTRACT_NOT_FOUND &&
+		                                          code <= PP_ERR_HOST_CONTRACT_CALL_FAILED);
+		assert_int_equal(strcmp(name, "PP_ERR_UNKNOWN") != 0, defined);
+		for (uint32_t other = 0; defined && other < code; other++)
+			if (strcmp(pp_status_name(other), "PP_ERR_UNKNOWN") != 0)
+				assert_string_not_equal(pp_status_name(other), name);
+	}
 }
 
 typedef struct {
@@ -207,6 +341,10 @@ int main(void)
 	        cmocka_unit_test(config_defaults),
 	        cmocka_unit_test(half_an_allocator_is_refused),
 	        cmocka_unit_test(log_levels_filter_and_clamp),
+	        cmocka_unit_test(log_level_zero_means_info_for_a_callback),
+	        cmocka_unit_test(polyplug_log_sets_the_default_level),
+	        cmocka_unit_test(without_a_callback_the_level_filters_stderr),
+	        cmocka_unit_test(status_codes_have_names_and_descriptions),
 	        cmocka_unit_test(runtime_logs_loads_through_the_funnel),
 	        cmocka_unit_test(last_error_is_per_thread),
 	        cmocka_unit_test(a_thread_alternating_runtimes_keeps_each_ones_state),

@@ -122,7 +122,7 @@ static void report(void *ud, const pp_dir_entry *e)
 	tally *t = ud;
 	if (e->status != PP_OK) {
 		t->failed++;
-		printf("  FAIL %-20s %s\n", e->name, e->error);
+		printf("  FAIL %-20s %s: %s\n", e->name, pp_status_name(e->status), e->error);
 		return;
 	}
 	if (t->quiet)
@@ -148,8 +148,6 @@ typedef struct warnings {
 /* Errors from loading go to the report, not to stderr twice. */
 static void quiet_log(void *ud, uint32_t level, pp_string_view scope, pp_string_view msg)
 {
-	if (level > PP_LOG_WARN)
-		return;
 	warnings *w = ud;
 	uint64_t h = pp_fnv1a64_update(pp_fnv1a64(scope.ptr, scope.len), msg.ptr, msg.len);
 	pthread_mutex_lock(&w->lock);
@@ -164,9 +162,12 @@ static void quiet_log(void *ud, uint32_t level, pp_string_view scope, pp_string_
 	    strstr(text, "unknown key"))
 		w->unknown_keys++;
 	pthread_mutex_unlock(&w->lock);
+	static const char *const verbose[] = {"info ", "debug ", "trace "};
 	if (!again)
-		fprintf(stderr, "polyplug: [%.*s] %s\n", (int)scope.len, (const char *)scope.ptr,
-		        text);
+		fprintf(stderr, "polyplug: %s[%.*s] %s\n",
+		        level > PP_LOG_WARN && level <= PP_LOG_TRACE ? verbose[level - PP_LOG_INFO]
+		                                                     : "",
+		        (int)scope.len, (const char *)scope.ptr, text);
 }
 
 static pp_runtime *new_runtime(pp_reload_fn events, warnings *w)
@@ -175,7 +176,8 @@ static pp_runtime *new_runtime(pp_reload_fn events, warnings *w)
 	pp_runtime_config_init(&cfg);
 	cfg.log = quiet_log;
 	cfg.log_userdata = w;
-	cfg.log_level = PP_LOG_WARN;
+	if (!cfg.log_level) /* POLYPLUG_LOG did not choose */
+		cfg.log_level = PP_LOG_WARN;
 	cfg.on_reload = events;
 	pp_runtime *rt = NULL;
 	if (pp_runtime_new(&cfg, &rt) != PP_OK) {

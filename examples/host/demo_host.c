@@ -92,7 +92,7 @@ static void run_wordcount(pp_runtime *rt)
 	if (code == PP_OK)
 		printf("demo.WordCount: \"%s\" has %u words\n", text, words);
 	else
-		printf("demo.WordCount failed (%u): %s\n", code, pp_last_error(rt));
+		printf("demo.WordCount failed (%s): %s\n", pp_status_name(code), pp_last_error(rt));
 }
 
 static void run_transform(pp_runtime *rt)
@@ -102,7 +102,7 @@ static void run_transform(pp_runtime *rt)
 	pp_string_view in = demo_view("make some noise"), out = {NULL, 0};
 	uint32_t code = pp_call(rt, h, no_instance(), 0, &in, &out, NULL);
 	if (code != PP_OK) {
-		printf("demo.Transform failed (%u): %s\n", code, pp_last_error(rt));
+		printf("demo.Transform failed (%s): %s\n", pp_status_name(code), pp_last_error(rt));
 		return;
 	}
 	printf("demo.Transform: \"%.*s\" -> \"%.*s\"\n", (int)in.len, (const char *)in.ptr,
@@ -147,7 +147,7 @@ static void run_headline(pp_runtime *rt)
 		printf("demo.Headline (JS, via C and the host): \"%.*s\"\n", (int)out.len,
 		       (const char *)out.ptr);
 	else
-		printf("demo.Headline failed (%u): %s\n", code, pp_last_error(rt));
+		printf("demo.Headline failed (%s): %s\n", pp_status_name(code), pp_last_error(rt));
 	pp_call_arena_free(&arena);
 }
 
@@ -168,7 +168,7 @@ static void run_score(pp_runtime *rt)
 		       "better word is \"%.*s\"\n",
 		       points, (int)best.len, (const char *)best.ptr);
 	else
-		printf("demo.Score failed (%u): %s\n", code, pp_last_error(rt));
+		printf("demo.Score failed (%s): %s\n", pp_status_name(code), pp_last_error(rt));
 	pp_call_arena_free(&arena);
 }
 
@@ -184,9 +184,9 @@ static void run_reload(pp_runtime *rt)
 	uint32_t words = 0;
 	uint32_t code = pp_call(rt, h, no_instance(), 0, &in, &words, NULL);
 	printf("reloaded 'wordcount' (revision %llu -> %llu); the old handle still works: %u words "
-	       "(code %u)\n",
+	       "(%s)\n",
 	       (unsigned long long)before, (unsigned long long)*pp_revision_counter(rt), words,
-	       code);
+	       pp_status_name(code));
 }
 
 /* ---- Hot reload ----------------------------------------------------------- */

@@ -82,12 +82,14 @@ static bool run_record(pp_runtime *rt, stages *s, const char *line, pp_call_aren
 	pp_string_view decoded, validated, transformed, encoded, words;
 	uint32_t rc = pipeline_decoder_decode(&s->decoder, ppc_str(line), arena, &decoded);
 	if (rc != PP_OK) {
-		printf("  %-32s -> decoder refused it (code %u)\n", line, rc);
+		printf("  %-32s -> decoder refused it (%s): %s\n", line, pp_status_name(rc),
+		       pp_last_error(rt));
 		return false;
 	}
 	rc = pipeline_validator_validate(&s->validator, decoded, arena, &validated);
 	if (rc != PP_OK) {
-		printf("  %-32s -> validator failed (code %u)\n", line, rc);
+		printf("  %-32s -> validator failed (%s): %s\n", line, pp_status_name(rc),
+		       pp_last_error(rt));
 		return false;
 	}
 	if (validated.len >= 8 && memcmp(validated.ptr, "INVALID:", 8) == 0) {
@@ -100,7 +102,7 @@ static bool run_record(pp_runtime *rt, stages *s, const char *line, pp_call_aren
 	if (rc == PP_OK)
 		rc = pipeline_reporter_report(&s->reporter, transformed, arena, &words);
 	if (rc != PP_OK) {
-		printf("  %-32s -> failed (code %u): %s\n", line, rc, pp_last_error(rt));
+		printf("  %-32s -> failed (%s): %s\n", line, pp_status_name(rc), pp_last_error(rt));
 		return false;
 	}
 	printf("  %-32s -> %.*s\n  %32s    %.*s\n", line, SHOW(encoded), "", SHOW(words));

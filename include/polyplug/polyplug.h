@@ -101,10 +101,14 @@ typedef struct pp_js_limits {
 
 typedef struct pp_runtime_config {
 	uint32_t size; /* sizeof as built (pp_runtime_config_init sets it), or 0 (see abi.h) */
-	pp_log_fn log; /* NULL: Error and Warn records go to stderr */
+	pp_log_fn log; /* NULL: records go to stderr */
 	void *log_userdata;
-	uint32_t log_level; /* most verbose level delivered to `log` (default PP_LOG_INFO) */
-	pp_alloc_fn alloc;  /* NULL: malloc / aligned_alloc */
+	/* The most verbose level delivered (PP_LOG_ERROR=1 .. PP_LOG_TRACE=5).
+	 * 0: the default, PP_LOG_INFO with a `log` callback and PP_LOG_WARN on
+	 * stderr. pp_runtime_config_init sets it from the environment variable
+	 * POLYPLUG_LOG (error|warn|info|debug|trace, or 1-5) when that is set. */
+	uint32_t log_level;
+	pp_alloc_fn alloc; /* NULL: malloc / aligned_alloc */
 	pp_free_fn free;
 	void *alloc_userdata;
 	uint32_t hot_reload_enabled; /* default 1; 0 makes reload fail with PP_ERR_UNSUPPORTED */
@@ -126,6 +130,13 @@ PP_API void pp_runtime_free(pp_runtime *rt);
 /* The message of this thread's last failing call on rt, or "" if none. Valid
  * until this thread's next failing call on rt. */
 PP_API const char *pp_last_error(pp_runtime *rt);
+
+/* The name of a status code as spelled in abi.h ("PP_ERR_TIMEOUT"), and a
+ * one-line description of it. Codes from PP_ERR_PLUGIN_FIRST up are the
+ * plugin's own ("PP_ERR_PLUGIN"); other unknown codes are "PP_ERR_UNKNOWN".
+ * Static strings; never NULL. */
+PP_API const char *pp_status_name(uint32_t code);
+PP_API const char *pp_status_describe(uint32_t code);
 
 /* The host table plugins receive; also usable by the host itself. Valid until
  * pp_runtime_free. */

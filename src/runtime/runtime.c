@@ -9,15 +9,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "internal.h"
+
+/* Log level names, index = level (0 stands for "unknown" in output). */
+static const char *const level_names[] = {"error", "error", "warn", "info", "debug", "trace"};
+
+/* The level POLYPLUG_LOG names ("warn", or "2"), 0 if unset, UINT32_MAX if
+ * it names none. */
+static uint32_t env_log_level(void)
+{
+	const char *v = getenv("POLYPLUG_LOG");
+	if (!v || !*v)
+		return 0;
+	for (uint32_t l = PP_LOG_ERROR; l <= PP_LOG_TRACE; l++)
+		if (strcasecmp(v, level_names[l]) == 0 || (v[0] == (char)('0' + l) && !v[1]))
+			return l;
+	return UINT32_MAX;
+}
 
 void pp_runtime_config_init(pp_runtime_config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
 	cfg->size = (uint32_t)sizeof *cfg;
-	cfg->log_level = PP_LOG_INFO;
+	uint32_t env = env_log_level();
+	cfg->log_level = env == UINT32_MAX ? 0 : env;
 	cfg->hot_reload_enabled = 1;
 	cfg->js.memory_bytes = PP_JS_DEFAULT_MEMORY_BYTES;
 	cfg->js.stack_bytes = PP_JS_DEFAULT_STACK_BYTES;
@@ -175,8 +193,7 @@ const char *pp_last_error(pp_runtime *rt)
 
 static const char *level_name(uint32_t level)
 {
-	static const char *const names[] = {"error", "error", "warn", "info", "debug", "trace"};
-	return level <= PP_LOG_TRACE ? names[level] : "error";
+	return level <= PP_LOG_TRACE ? level_names[level] : "error";
 }
 
 void pp__log_view(pp_runtime *rt, uint32_t level, pp_string_view scope, pp_string_view msg)
@@ -192,12 +209,11 @@ void pp__log_view(pp_runtime *rt, uint32_t level, pp_string_view scope, pp_strin
 		scope.len = 256;
 	if (msg.len > 65536)
 		msg.len = 65536;
-	if (rt->cfg.log) {
-		if (level <= rt->cfg.log_level)
-			rt->cfg.log(rt->cfg.log_userdata, level, scope, msg);
+	if (level > rt->cfg.log_level)
 		return;
-	}
-	if (level <= PP_LOG_WARN)
+	if (rt->cfg.log)
+		rt->cfg.log(rt->cfg.log_userdata, level, scope, msg);
+	else
 		fprintf(stderr, "polyplug %s [%.*s] %.*s\n", level_name(level), (int)scope.len,
 		        scope.ptr ? (const char *)scope.ptr : "", (int)msg.len,
 		        msg.ptr ? (const char *)msg.ptr : "");
@@ -205,7 +221,7 @@ void pp__log_view(pp_runtime *rt, uint32_t level, pp_string_view scope, pp_strin
 
 void pp__log(pp_runtime *rt, uint32_t level, const char *scope, const char *fmt, ...)
 {
-	if (rt->cfg.log ? level > rt->cfg.log_level : level > PP_LOG_WARN)
+	if (level > rt->cfg.log_level)
 		return;
 	char buf[1024];
 	va_list ap;
@@ -586,6 +602,8 @@ pp_status pp_runtime_new(const pp_runtime_config *cfg, pp_runtime **out)
 			return PP_ERR_INVALID_ARGUMENT; /* smaller than any version ever was */
 		}
 	}
+	if (!rt->cfg.log_level)
+		rt->cfg.log_level = rt->cfg.log ? PP_LOG_INFO : PP_LOG_WARN;
 	if (!rt->cfg.js.memory_bytes)
 		rt->cfg.js.memory_bytes = PP_JS_DEFAULT_MEMORY_BYTES;
 	if (!rt->cfg.js.stack_bytes)
@@ -624,6 +642,11 @@ pp_status pp_runtime_new(const pp_runtime_config *cfg, pp_runtime **out)
 	rt->loaders[rt->loader_count++] = &pp_native_loader;
 	rt->loaders[rt->loader_count++] = &pp_js_loader;
 	pp__host_api_init(rt);
+	if (env_log_level() == UINT32_MAX)
+		pp__log(rt, PP_LOG_WARN, "runtime",
+		        "POLYPLUG_LOG='%s' is none of error, warn, info, debug, trace (or 1-5); "
+		        "ignored",
+		        getenv("POLYPLUG_LOG"));
 	*out = rt;
 	return PP_OK;
 }

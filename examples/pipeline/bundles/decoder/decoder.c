@@ -1,12 +1,13 @@
 /* decoder — pipeline.Decoder in C: "name,value,42" -> "DECODED:name|value|42".
- * Fields are trimmed; a record without exactly three fields fails with 22. */
+ * Fields are trimmed; a record without exactly three fields fails with the plugin code
+ * ERR_MALFORMED (plugin codes start at PP_ERR_PLUGIN_FIRST, 256). */
 #include <stdio.h>
 
 #define PPC_BUNDLE_NAME "decoder"
 #define PPC_IMPLEMENT_PIPELINE_DECODER
 #include "pipeline.h"
 
-enum { ERR_MALFORMED = 22 };
+enum { ERR_MALFORMED = PP_ERR_PLUGIN_FIRST };
 
 static void trim(const uint8_t **p, size_t *n)
 {

@@ -9,7 +9,7 @@ class Transformer {
     const record = 'DECODED:' + input.slice(input.indexOf(':') + 1);
     if (!this.validator.validate(record).startsWith('VALID:')) {
       const e = new Error('transformer: refusing an invalid record');
-      e.code = 22;
+      e.code = 256; // a plugin code: 0-255 belong to the runtime
       throw e;
     }
     const [name, value, count] = input.slice(6).split('|');
