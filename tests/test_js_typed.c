@@ -708,6 +708,70 @@ static void raw_peers_call_typed_functions(void **state)
 	pp_runtime_free(rt);
 }
 
+/* Whatever stops a JS call, the host's pp_last_error says where (bundle,
+ * contract, function and its name) and why (the exception and the frames
+ * with file:line, or the limit); "no such function" reads the same for
+ * every loader. */
+static void a_failed_call_names_its_function_cause_and_frames(void **state)
+{
+	(void)state;
+	log_capture logs = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.log = capture_log;
+	cfg.log_userdata = &logs;
+	cfg.js.cpu_ms = 100;
+	cfg.js.memory_bytes = 16u << 20;
+	pp_runtime *rt = NULL;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	js_load_ok(rt, "named",
+	           TYPED_PRELUDE "function helper(a) {\n"
+	                         "  throw new RangeError('bad ' + a);\n"
+	                         "}\n"
+	                         "class Adder { add(a, b) { return helper(a); } }\n"
+	                         "function polyplug_init() {\n"
+	                         "  return ok([treg('js.named', [function () {},\n"
+	                         "    function explode() { throw new Error('raw boom'); },\n"
+	                         "    function spin() { for (;;) {} },\n"
+	                         "    function hog() { return 'x'.repeat(1 << 25).length; }],\n"
+	                         "    [{ params: ['i32', 'i32'], result: 'i32', method: 'add' }, "
+	                         "null, null, null],\n"
+	                         "    function () { return new Adder(); })]);\n}\n");
+	int32_t ab[2] = {1, 2}, out = 0;
+	assert_int_equal(call_on(rt, "js.named", 0, ab, &out, NULL), PP_ERR_GENERIC);
+	const char *e = pp_last_error(rt);
+	assert_contains(e, "bundle 'named', contract 'js.named@1', function 0: in add(): "
+	                   "RangeError: bad 1");
+	/* the frames, with file:line (the prelude takes lines 1-18) */
+	assert_contains(e, "\n    at helper (named:20:");
+	assert_contains(e, "\n    at add (named:22:");
+	assert_contains(logs.last, e); /* the log has the same, whole */
+	assert_int_equal(call_on(rt, "js.named", 1, NULL, &out, NULL), PP_ERR_GENERIC);
+	assert_contains(pp_last_error(rt), "function 1: in explode(): Error: raw boom");
+	assert_int_equal(call_on(rt, "js.named", 2, NULL, &out, NULL), PP_ERR_TIMEOUT);
+	assert_contains(pp_last_error(rt),
+	                "function 2: in spin(): stopped after its CPU limit of 100 ms");
+	assert_int_equal(call_on(rt, "js.named", 3, NULL, &out, NULL), PP_ERR_OUT_OF_MEMORY);
+	assert_contains(pp_last_error(rt), "function 3: in hog(): ran out of memory (the VM's "
+	                                   "limit is 16777216 bytes)");
+	assert_int_equal(call_on(rt, "js.named", 9, NULL, &out, NULL),
+	                 PP_ERR_FUNCTION_NOT_AVAILABLE);
+	assert_string_equal(pp_last_error(rt), "bundle 'named', contract 'js.named@1' has no "
+	                                       "function 9 (it has 4, numbered from 0)");
+	/* a native bundle's missing function reads the same */
+	load_ok(rt, fx("calc_v1"));
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("test.calc", 1), 0);
+	pp_guest_contract_instance none = {NULL, 0};
+	assert_int_equal(pp_call(rt, h, none, 9, NULL, NULL, NULL), PP_ERR_FUNCTION_NOT_AVAILABLE);
+	assert_contains(pp_last_error(rt), "' has no function 9 (it has ");
+	/* an instance this version never made */
+	pp_guest_contract_instance alien = {(void *)(uintptr_t)123456, 0};
+	h = pp_find(rt, pp_guest_contract_id("js.named", 1), 0);
+	assert_int_equal(pp_call(rt, h, alien, 0, ab, &out, NULL), PP_ERR_FUNCTION_NOT_AVAILABLE);
+	assert_contains(pp_last_error(rt), "was not made by this version of the bundle");
+	pp_runtime_free(rt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -723,6 +787,7 @@ int main(void)
 	        cmocka_unit_test(bad_signatures_fail_the_load_by_name),
 	        cmocka_unit_test(typed_functions_get_the_instance_impl),
 	        cmocka_unit_test(methods_are_bound_when_the_impl_is_made),
+	        cmocka_unit_test(a_failed_call_names_its_function_cause_and_frames),
 	        cmocka_unit_test(an_instance_destroyed_inside_its_own_call_outlives_the_call),
 	        cmocka_unit_test(raw_peers_call_typed_functions),
 	};

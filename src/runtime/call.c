@@ -33,11 +33,23 @@ static uint32_t stale(pp_runtime *rt, pp_guest_contract_handle h)
 	                 pp_handle_is_null(h) ? "null" : "stale (its bundle was unloaded)");
 }
 
+/* One wording for every loader. */
+static uint32_t no_such_function(pp_runtime *rt, const pp_contract_node *n, uint32_t fn_id)
+{
+	return pp__error(
+	        rt, PP_ERR_FUNCTION_NOT_AVAILABLE,
+	        "bundle '%s', contract '%s' has no function %u (it has %u, numbered from 0)",
+	        n->version->bundle->name, n->contract_name, fn_id, n->function_count);
+}
+
 static uint32_t call_failed(pp_runtime *rt, const pp_contract_node *n, uint32_t fn_id,
                             pp_abi_error err)
 {
 	char msg[2048]; /* a guest's message and the top frames of its stack */
-	if (*pp__view_copy(msg, sizeof msg, err.message))
+	if (!*pp__view_copy(msg, sizeof msg, err.message) &&
+	    err.code == PP_ERR_FUNCTION_NOT_AVAILABLE && fn_id >= n->function_count)
+		return no_such_function(rt, n, fn_id);
+	if (*msg)
 		return pp__error(rt, err.code, "bundle '%s', contract '%s', function %u: %s",
 		                 n->version->bundle->name, n->contract_name, fn_id, msg);
 	return pp__error(rt, err.code,
@@ -60,10 +72,9 @@ uint32_t pp_call(pp_runtime *rt, pp_guest_contract_handle h, pp_guest_contract_i
 	const pp_guest_contract_interface *iface = &n->iface;
 	if (iface->dispatch_type == PP_DISPATCH_NATIVE) {
 		if (fn_id >= n->function_count) {
+			uint32_t code = no_such_function(rt, n, fn_id);
 			pp__read_unlock(ts);
-			return pp__error(rt, PP_ERR_FUNCTION_NOT_AVAILABLE,
-			                 "contract '%s' of bundle '%s' has no function %u",
-			                 n->contract_name, n->version->bundle->name, fn_id);
+			return code;
 		}
 		((pp_native_guest_fn)n->fns[fn_id])(instance, args, out, &err);
 	} else {

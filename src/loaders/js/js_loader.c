@@ -461,21 +461,6 @@ static JSValue number_ptr(JSContext *ctx, const void *p)
 	return JS_NewFloat64(ctx, (double)(uintptr_t)p);
 }
 
-static void log_failure(js_vm *vm, const js_contract *c, uint32_t fn_id, uint32_t code,
-                        const char *text)
-{
-	if (code == PP_ERR_TIMEOUT)
-		pp__log(vm->rt, PP_LOG_ERROR, SCOPE,
-		        "bundle '%s', contract '%s', function %u: stopped after its CPU limit of "
-		        "%llu ms",
-		        vm->bundle, c->name, fn_id,
-		        (unsigned long long)(vm->cpu_budget_ns / 1000000u));
-	else
-		pp__log(vm->rt, PP_LOG_ERROR, SCOPE,
-		        "bundle '%s', contract '%s', function %u: JS function call failed: %s",
-		        vm->bundle, c->name, fn_id, text ? text : "out of memory");
-}
-
 /* A malloc'd formatted string (NULL if out of memory). */
 static char *text_printf(const char *fmt, ...)
 {
@@ -609,18 +594,25 @@ static uint32_t call_typed(js_vm *vm, const js_contract *c, uint32_t fn_id, cons
 /* The cause of a failed call, as the message the caller's pp_last_error
  * gets (prefixed there with bundle, contract and function): left as this
  * thread's last error, which the caller copies before anything can change
- * it. */
-static void call_failure(js_vm *vm, uint32_t code, const char *failure, pp_abi_error *err)
+ * it. The log gets it too, whole. */
+static void call_failure(js_vm *vm, const js_contract *c, uint32_t fn_id, uint32_t code,
+                         const char *failure, pp_abi_error *err)
 {
+	const char *name = fn_id < c->fn_count ? c->fn_names[fn_id] : NULL;
+	char in[96] = "";
+	if (name)
+		snprintf(in, sizeof in, "in %s(): ", name);
 	if (code == PP_ERR_TIMEOUT)
-		pp__error(vm->rt, code, "stopped after its CPU limit of %llu ms",
+		pp__error(vm->rt, code, "%sstopped after its CPU limit of %llu ms", in,
 		          (unsigned long long)(vm->cpu_budget_ns / 1000000u));
 	else if (code == PP_ERR_OUT_OF_MEMORY)
-		pp__error(vm->rt, code, "ran out of memory (the VM's limit is %zu bytes)%s%s",
+		pp__error(vm->rt, code, "%sran out of memory (the VM's limit is %zu bytes)%s%s", in,
 		          vm->memory_bytes, failure ? ": " : "", failure ? failure : "");
 	else
-		pp__error(vm->rt, code, "%s", failure);
+		pp__error(vm->rt, code, "%s%s", in, failure);
 	const char *m = pp_last_error(vm->rt);
+	pp__log(vm->rt, PP_LOG_ERROR, SCOPE, "bundle '%s', contract '%s', function %u: %s",
+	        vm->bundle, c->name, fn_id, m);
 	err->message = (pp_string_view){(const uint8_t *)m, strlen(m)};
 }
 
@@ -671,10 +663,15 @@ static void js_call(pp_vm_loader_data ld, pp_guest_contract_instance inst, uint3
 		impl = inst.data ? map_get(&c->instances, (uint64_t)(uintptr_t)inst.data)
 		                 : &c->default_impl;
 	if (!impl) {
-		/* No such function, or an instance this VM never made (one made
-		 * by a replaced version, or destroyed): ids are never reused, so
-		 * it cannot be mistaken for another. The reference's code. */
+		/* No such function (the runtime words that), or an instance this
+		 * VM never made (one made by a replaced version, or destroyed):
+		 * ids are never reused, so it cannot be mistaken for another. The
+		 * reference's code. */
 		code = PP_ERR_FUNCTION_NOT_AVAILABLE;
+		if (fn_id < c->fn_count)
+			failure = text_printf("instance %p was not made by this version of the "
+			                      "bundle, or was destroyed",
+			                      inst.data);
 	} else if (c->sigs && c->sigs[fn_id].typed) {
 		guard_begin(vm, arena, NULL, 0, NULL, 0);
 		code = call_typed(vm, c, fn_id, *impl, args, out, arena, &failure);
@@ -707,10 +704,8 @@ static void js_call(pp_vm_loader_data ld, pp_guest_contract_instance inst, uint3
 	vm_leave(vm);
 	/* Log outside the VM: the host's logger never runs under our lock. */
 	if (__builtin_expect(code != PP_OK, 0)) {
-		if (failure || code == PP_ERR_TIMEOUT || code == PP_ERR_OUT_OF_MEMORY) {
-			log_failure(vm, c, fn_id, code, failure);
-			call_failure(vm, code, failure, err);
-		}
+		if (failure || code == PP_ERR_TIMEOUT || code == PP_ERR_OUT_OF_MEMORY)
+			call_failure(vm, c, fn_id, code, failure, err);
 		free(failure);
 	}
 	err->code = code;
@@ -835,6 +830,9 @@ static void contract_free(js_vm *vm, js_contract *c)
 	free(c->instances.keys);
 	free(c->instances.values);
 	free(c->functions);
+	for (uint32_t i = 0; c->fn_names && i < c->fn_count; i++)
+		free(c->fn_names[i]);
+	free(c->fn_names);
 	for (uint32_t i = 0; c->sigs && i < c->fn_count; i++)
 		pp_js_sig_free(ctx, &c->sigs[i]);
 	free(c->sigs);
@@ -1121,6 +1119,44 @@ static pp_status prop_u32(js_vm *vm, const js_source *s, JSValueConst obj, const
 	return st;
 }
 
+/* A function's name for messages: the method its signature names, else the
+ * function's own `name` (a getter's throw or a non-string is no name). At
+ * most 64 bytes, printable ASCII; NULL if none (or out of memory). */
+static char *function_name(JSContext *ctx, const js_contract *c, uint32_t i)
+{
+	const char *text = NULL;
+	JSValue v = JS_UNDEFINED;
+	if (c->sigs && c->sigs[i].method != JS_ATOM_NULL) {
+		text = JS_AtomToCString(ctx, c->sigs[i].method);
+	} else {
+		v = JS_GetPropertyStr(ctx, c->functions[i], "name");
+		if (JS_IsString(v))
+			text = JS_ToCString(ctx, v);
+	}
+	if (JS_HasException(ctx))
+		JS_FreeValue(ctx, JS_GetException(ctx));
+	char *name = NULL;
+	if (text && *text && (name = malloc(65))) {
+		size_t n = 0;
+		for (; text[n] && n < 64; n++)
+			name[n] = text[n] >= 0x20 && text[n] < 0x7f ? text[n] : '?';
+		name[n] = '\0';
+	}
+	JS_FreeCString(ctx, text);
+	JS_FreeValue(ctx, v);
+	return name;
+}
+
+static pp_status read_names(js_vm *vm, js_contract *c)
+{
+	c->fn_names = calloc((size_t)c->fn_count + 1, sizeof(char *));
+	if (!c->fn_names)
+		return pp__error(vm->rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+	for (uint32_t i = 0; i < c->fn_count; i++)
+		c->fn_names[i] = function_name(vm->ctx, c, i);
+	return PP_OK;
+}
+
 /* Reads the optional typed signatures: interface.signatures[i] = {params,
  * result} (or null) for function i. */
 static pp_status read_signatures(js_vm *vm, const js_source *s, JSValueConst iface, js_contract *c)
@@ -1273,6 +1309,8 @@ static pp_status read_registration(js_vm *vm, const js_source *s, JSValueConst e
 	st = read_signatures(vm, s, iface, c);
 	if (st == PP_OK)
 		st = read_layouts(vm, s, iface, c);
+	if (st == PP_OK)
+		st = read_names(vm, c);
 	if (st != PP_OK)
 		goto done;
 	JSValue argv[3] = {vm->bridge, JS_NewFloat64(ctx, vm->host_lo),

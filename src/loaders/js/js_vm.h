@@ -134,6 +134,7 @@ typedef struct js_contract {
 	char *name;
 	uint32_t fn_count;
 	JSValue *functions;
+	char **fn_names;    /* per function: its method or JS name for messages, or NULL */
 	js_sig *sigs;       /* typed signature per function, or NULL if none has one */
 	bool methods;       /* some signature names a method */
 	js_layout *layouts; /* per function */
