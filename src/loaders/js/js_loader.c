@@ -1138,8 +1138,10 @@ static char *function_name(JSContext *ctx, const js_contract *c, uint32_t i)
 	char *name = NULL;
 	if (text && *text && (name = malloc(65))) {
 		size_t n = 0;
-		for (; text[n] && n < 64; n++)
-			name[n] = text[n] >= 0x20 && text[n] < 0x7f ? text[n] : '?';
+		for (; text[n] && n < 64; n++) {
+			bool printable = text[n] >= 0x20 && text[n] < 0x7f;
+			name[n] = printable ? text[n] : (char)'?';
+		}
 		name[n] = '\0';
 	}
 	JS_FreeCString(ctx, text);
