@@ -1139,8 +1139,9 @@ static char *function_name(JSContext *ctx, const js_contract *c, uint32_t i)
 	if (text && *text && (name = malloc(65))) {
 		size_t n = 0;
 		for (; text[n] && n < 64; n++) {
-			bool printable = text[n] >= 0x20 && text[n] < 0x7f;
-			name[n] = printable ? text[n] : (char)'?';
+			name[n] = '?';
+			if (text[n] >= 0x20 && text[n] < 0x7f)
+				name[n] = text[n];
 		}
 		name[n] = '\0';
 	}
