@@ -43,7 +43,7 @@ expect_status 0 "check --strict examples" "$cli" check --strict "$examples"
 mkdir -p "$work/keys/odd"
 cat >"$work/keys/odd/bundle.js" <<'JS'
 function polyplug_init() {
-  return [[{ contractLo: 1, contractHi: 2, contractName: 'odd.Thing@1', version: 0x00010000,
+  return [[{ contractLo: 1930144460, contractHi: 2389194174, contractName: 'odd.Thing@1', version: 0x00010000,
              fnCount: 0, interface: { factory: () => ({}), functions: [] } }],
           { code: 0, message: '' }];
 }
@@ -68,7 +68,7 @@ expect_output "provides demo.Score@1 +version 1.0.0, 2 functions, VM dispatch" "
 mkdir -p "$work/bad/fine" "$work/bad/broken" "$work/bad/needy"
 cat >"$work/bad/fine/bundle.js" <<'JS'
 function polyplug_init(hl, hh, cl, ch, b) {
-  return [[{ contractLo: 1, contractHi: 2, contractName: 'x.Fine@1', version: 0x10000,
+  return [[{ contractLo: 1822434217, contractHi: 886099779, contractName: 'x.Fine@1', version: 0x10000,
              fnCount: 1, interface: { factory: () => ({}), functions: [() => 0] } }],
           { code: 0, message: '' }];
 }
@@ -76,9 +76,13 @@ JS
 printf 'name = "broken"\nprovides = ["x.B@1"\n' >"$work/bad/broken/manifest.toml"
 printf 'name = "needy"\n[[dependency]]\ncontract = "x.Missing@1"\n' >"$work/bad/needy/manifest.toml"
 cp "$work/bad/fine/bundle.js" "$work/bad/needy/"
+mkdir -p "$work/bad/misnamed" # an id that is not its name's
+sed 's/contractLo: 1822434217/contractLo: 1822434218/' "$work/bad/fine/bundle.js" \
+	>"$work/bad/misnamed/bundle.js"
 expect_status 1 "check a bad directory" "$cli" check "$work/bad"
 expect_output "FAIL broken +PP_ERR_[A-Z_]+: .*manifest.toml:3:1: unterminated array" "manifest error named"
 expect_output "FAIL needy +PP_ERR_[A-Z_]+: bundle 'needy' needs contract 'x.Missing@1'" "missing dependency named"
+expect_output "FAIL misnamed +PP_ERR_INIT_FAILED: .*registering contract 'x.Fine@1' failed \(PP_ERR_INVALID_ARGUMENT\): .* has id 0x34d0cf436ca023aa, but its name gives 0x34d0cf436ca023a9" "an id that is not its name's is refused"
 expect_output "ok +fine" "the good one still loads"
 expect_status 1 "check -q" "$cli" check -q "$work/bad"
 grep -q "ok   fine" "$work/out" && fail "check -q printed a success line"

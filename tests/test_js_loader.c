@@ -116,7 +116,7 @@ static void one_bad_registration_publishes_none(void **state)
 	                                        "             reg('js.one', [" ADD_FN "])]);\n}\n",
 	                             NULL),
 	                 PP_ERR_INIT_FAILED);
-	assert_contains(pp_last_error(rt), "code 7");
+	assert_contains(pp_last_error(rt), "(PP_ERR_DUPLICATE_PROVIDER)");
 	assert_true(pp_handle_is_null(pp_find(rt, pp_guest_contract_id("js.one", 1), 0)));
 	pp_stats st;
 	pp_runtime_stats(rt, &st);
@@ -143,9 +143,9 @@ static void load_errors_name_the_bundle_and_the_missing_piece(void **state)
 	         "TypeError: init boom", PP_ERR_INIT_FAILED},
 	        {"code-msg",
 	         "function polyplug_init() { return [[], {code: 42, message: 'nope'}]; }\n",
-	         "returned error code 42 (nope)", PP_ERR_INIT_FAILED},
+	         "returned error code 42 (PP_ERR_UNKNOWN): nope", PP_ERR_INIT_FAILED},
 	        {"code-only", "function polyplug_init() { return [[], {code: 300}]; }\n",
-	         "returned error code 300", PP_ERR_INIT_FAILED},
+	         "returned error code 300 (PP_ERR_PLUGIN)", PP_ERR_INIT_FAILED},
 	        {"no-abierror", "function polyplug_init() { return 5; }\n", "did not return",
 	         PP_ERR_INIT_FAILED},
 	        {"no-array", "function polyplug_init() { return [{}, {code: 0}]; }\n",
@@ -193,6 +193,115 @@ static void load_errors_name_the_bundle_and_the_missing_piece(void **state)
 	pp_runtime_stats(rt, &st);
 	assert_int_equal(st.bundles, 0);
 	js_load_ok(rt, "fine", JS_ONE("js.add", ADD_FN)); /* and the runtime is still usable */
+	pp_runtime_free(rt);
+}
+
+/* A registration's id must be the one its name gives: a mistyped id would
+ * otherwise publish the contract where no caller of that name finds it. */
+static void a_contract_id_that_is_not_its_names_is_refused(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	static const char wrong[] =
+	        JS_PRELUDE "function polyplug_init() {\n"
+	                   "  var r = reg('js.named', [function () { return 0; }]);\n"
+	                   "  r.contractLo = (r.contractLo + 1) >>> 0;\n"
+	                   "  return ok([r]);\n}\n";
+	assert_int_equal(js_load_src(rt, "wrong", wrong, NULL), PP_ERR_INIT_FAILED);
+	assert_contains(pp_last_error(rt), "bundle 'wrong'");
+	assert_contains(pp_last_error(rt), "contract 'js.named@1' has id 0x");
+	assert_contains(pp_last_error(rt), "but its name gives 0x");
+	pp_stats stats;
+	pp_runtime_stats(rt, &stats);
+	assert_int_equal(stats.bundles, 0);
+	/* a name without "@major" takes the version's major */
+	static const char plain[] =
+	        JS_PRELUDE "function polyplug_init() {\n"
+	                   "  var r = reg('js.plain', [function () { return 0; }]);\n"
+	                   "  r.contractName = 'js.plain'; r.version = 0x00010002;\n"
+	                   "  return ok([r]);\n}\n";
+	js_load_ok(rt, "plain", plain);
+	assert_int_equal(js_call(rt, "js.plain", 0, NULL, NULL), PP_OK);
+	static const char major2[] =
+	        JS_PRELUDE "function polyplug_init() {\n"
+	                   "  var r = reg('js.two', [function () { return 0; }]);\n"
+	                   "  r.contractName = 'js.two'; r.version = 0x00020000;\n"
+	                   "  return ok([r]);\n}\n";
+	assert_int_equal(js_load_src(rt, "major2", major2, NULL), PP_ERR_INIT_FAILED);
+	assert_contains(pp_last_error(rt), "contract 'js.two' has id");
+	pp_runtime_free(rt);
+}
+
+/* A bundle named `bundle` whose contract `name` (e.g. 'math.Adder'), version
+ * 1.minor, answers `answer` from function 0. */
+static void load_provider(pp_runtime *rt, const char *bundle, const char *name, int minor,
+                          int answer)
+{
+	char src[2048];
+	snprintf(src, sizeof src,
+	         JS_PRELUDE "function polyplug_init() {\n"
+	                    "  var r = reg('%s', [function () { return %d; }]);\n"
+	                    "  r.version = 0x%08x;\n"
+	                    "  return ok([r]);\n}\n",
+	         name, answer, 0x10000 | minor);
+	js_load_ok(rt, bundle, src);
+}
+
+static void a_lookup_that_finds_nothing_says_what_is_loaded(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	uint64_t id = pp_guest_contract_id("math.Adder", 1);
+	assert_true(pp_handle_is_null(pp_find(rt, id, 1)));
+	char want[128];
+	snprintf(want, sizeof want,
+	         "no bundle provides contract 0x%016llx with major 1 (nothing is "
+	         "loaded)",
+	         (unsigned long long)id);
+	assert_string_equal(pp_last_error(rt), want);
+	load_provider(rt, "adder", "math.Adder", 0, 300);
+	assert_true(pp_handle_is_null(pp_find_named(rt, "math.Addr@1", 0, NULL)));
+	assert_string_equal(pp_last_error(rt),
+	                    "no bundle provides math.Addr@1 (loaded: math.Adder@1 1.0.0 from "
+	                    "bundle 'adder'); did you mean math.Adder@1?");
+	pp_guest_contract_handle h = pp_find_named(rt, "math.Adder@1", 0, NULL);
+	pp_guest_contract_handle by_id = pp_find(rt, id, 0);
+	assert_false(pp_handle_is_null(h));
+	assert_true(h.index == by_id.index && h.generation == by_id.generation);
+	/* too old a version says so */
+	assert_true(
+	        pp_handle_is_null(pp_find_named(rt, "math.Adder@1", pp_version_pack(1, 2), NULL)));
+	assert_string_equal(pp_last_error(rt), "no bundle provides math.Adder@1 at 1.2 or later "
+	                                       "(loaded: math.Adder@1 1.0.0 from bundle 'adder')");
+	/* one bundle's provider among several */
+	load_provider(rt, "adder2", "math.Adder", 3, 301);
+	pp_guest_contract_instance none = {NULL, 0};
+	h = pp_find_named(rt, "math.Adder@1", 0, "adder2");
+	assert_int_equal(pp_call(rt, h, none, 0, NULL, NULL, NULL), 301);
+	h = pp_find_named(rt, "math.Adder@1", 0, "adder");
+	assert_int_equal(pp_call(rt, h, none, 0, NULL, NULL, NULL), 300);
+	assert_true(pp_handle_is_null(pp_find_named(rt, "math.Adder@1", 0, "other")));
+	assert_contains(pp_last_error(rt),
+	                "no bundle named 'other' provides math.Adder@1 (loaded: ");
+	assert_contains(pp_last_error(rt), "math.Adder@1 1.3.0 from bundle 'adder2'");
+	/* a long list is cut short */
+	for (int i = 0; i < 10; i++) {
+		char bundle[16], name[32];
+		snprintf(bundle, sizeof bundle, "b%d", i);
+		snprintf(name, sizeof name, "many.C%d", i);
+		load_provider(rt, bundle, name, 0, 0);
+	}
+	assert_true(pp_handle_is_null(pp_find_named(rt, "nothing.Like@7", 0, NULL)));
+	assert_contains(pp_last_error(rt), " and 4 more)");
+	assert_null(strstr(pp_last_error(rt), "did you mean"));
+	/* what is not a name with its major is refused, and said so */
+	static const char *const bad[] = {"math.Adder", "math.Adder@", "math.Adder@1a", "@x"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_true(pp_handle_is_null(pp_find_named(rt, bad[i], 0, NULL)));
+		assert_contains(pp_last_error(rt), "is not a contract name with its major");
+	}
+	assert_true(pp_handle_is_null(pp_find_named(rt, NULL, 0, NULL)));
+	assert_contains(pp_last_error(rt), "'(null)' is not a contract name");
 	pp_runtime_free(rt);
 }
 
@@ -610,6 +719,8 @@ int main(void)
 	        cmocka_unit_test(every_registration_is_registered),
 	        cmocka_unit_test(one_bad_registration_publishes_none),
 	        cmocka_unit_test(load_errors_name_the_bundle_and_the_missing_piece),
+	        cmocka_unit_test(a_contract_id_that_is_not_its_names_is_refused),
+	        cmocka_unit_test(a_lookup_that_finds_nothing_says_what_is_loaded),
 	        cmocka_unit_test(missing_file_fails),
 	        cmocka_unit_test(registration_is_vm_dispatch_with_loader_data),
 	        cmocka_unit_test(return_values_and_throws_become_codes),

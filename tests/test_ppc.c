@@ -274,7 +274,28 @@ static void callers_follow_reloads_and_report_missing_contracts(void **state)
 	test_everyjs_close(&c);
 	test_everyjs none;
 	assert_int_equal(test_everyjs_open(&none, rt), PP_ERR_NOT_FOUND);
+	/* the failed open says what is loaded instead */
+	assert_contains(pp_last_error(rt), "no bundle provides test.EveryJs@1 (loaded: ");
+	assert_contains(pp_last_error(rt), "test.EveryC@1 1.");
 	test_everyjs_close(&none);
+	pp_runtime_free(rt);
+}
+
+/* open_in targets one bundle's provider rather than the first. */
+static void callers_can_target_a_bundle_by_name(void **state)
+{
+	(void)state;
+	pp_runtime *rt = setup();
+	test_everyjs c;
+	assert_int_equal(test_everyjs_open_in(&c, rt, "every_js"), PP_OK);
+	uint64_t w = 0;
+	assert_int_equal(test_everyjs_wide(&c, 1, 3, &w), PP_OK);
+	test_everyjs_close(&c);
+	assert_int_equal(test_everyjs_open_in(&c, rt, "elsewhere"), PP_ERR_NOT_FOUND);
+	assert_contains(pp_last_error(rt), "no bundle named 'elsewhere' provides test.EveryJs@1 "
+	                                   "(loaded: ");
+	assert_contains(pp_last_error(rt), "test.EveryJs@1 1.0.0 from bundle 'every_js'");
+	test_everyjs_close(&c);
 	pp_runtime_free(rt);
 }
 
@@ -282,6 +303,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(every_type_host_to_c),
+	        cmocka_unit_test(callers_can_target_a_bundle_by_name),
 	        cmocka_unit_test(every_type_host_to_js),
 	        cmocka_unit_test(relays_check_c_to_js_and_js_to_c),
 	        cmocka_unit_test(structs_by_value),

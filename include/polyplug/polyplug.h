@@ -307,8 +307,17 @@ PP_API size_t pp_bundle_foreach(pp_runtime *rt, void (*fn)(void *ud, const pp_bu
 /* ---- Guest contracts ----------------------------------------------------- */
 
 /* The first registered provider of contract_id matching min_version (see
- * docs/abi.md for how min_version is read), or the null handle. */
+ * docs/abi.md for how min_version is read), or the null handle; then
+ * pp_last_error lists what is loaded. */
 PP_API pp_guest_contract_handle pp_find(pp_runtime *rt, uint64_t contract_id, uint32_t min_version);
+
+/* The same by name: contract is the name with its major ("math.Adder@1"),
+ * whose id is pp_guest_contract_id("math.Adder", 1). With bundle non-NULL,
+ * only that bundle's provider. On a miss pp_last_error says what is loaded
+ * and the nearest name: "no bundle provides math.Addr@1 (loaded:
+ * math.Adder@1 1.0.0 from bundle 'adder'); did you mean math.Adder@1?". */
+PP_API pp_guest_contract_handle pp_find_named(pp_runtime *rt, const char *contract,
+                                              uint32_t min_version, const char *bundle);
 
 /* Every matching provider in registration order: writes up to cap handles and
  * returns how many match in all. */

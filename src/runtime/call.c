@@ -4,11 +4,36 @@
  * enter cannot be reclaimed under them; nothing here takes a lock or
  * allocates.
  */
+#include <string.h>
+
 #include "internal.h"
 
 pp_guest_contract_handle pp_find(pp_runtime *rt, uint64_t contract_id, uint32_t min_version)
 {
-	return pp__registry_find(rt, contract_id, min_version, NULL);
+	pp_guest_contract_handle h = pp__registry_find(rt, contract_id, min_version, NULL);
+	if (pp_handle_is_null(h))
+		pp__registry_not_found(rt, contract_id, min_version, NULL, NULL);
+	return h;
+}
+
+pp_guest_contract_handle pp_find_named(pp_runtime *rt, const char *contract, uint32_t min_version,
+                                       const char *bundle)
+{
+	const char *at = contract ? strrchr(contract, '@') : NULL;
+	if (!at || !at[1] || strspn(at + 1, "0123456789") != strlen(at + 1)) {
+		pp__error(rt, PP_ERR_INVALID_ARGUMENT,
+		          "pp_find_named: '%s' is not a contract name with its major, such as "
+		          "'math.Adder@1'",
+		          contract ? contract : "(null)");
+		return pp_handle_null();
+	}
+	uint64_t id = pp__contract_id_of_name(
+	        (pp_string_view){(const uint8_t *)contract, strlen(contract)}, 0);
+	pp_guest_contract_handle h = bundle ? pp__registry_find_in(rt, id, min_version, bundle)
+	                                    : pp__registry_find(rt, id, min_version, NULL);
+	if (pp_handle_is_null(h))
+		pp__registry_not_found(rt, id, min_version, contract, bundle);
+	return h;
 }
 
 size_t pp_find_all(pp_runtime *rt, uint64_t contract_id, uint32_t min_version,
@@ -53,8 +78,9 @@ static uint32_t call_failed(pp_runtime *rt, const pp_contract_node *n, uint32_t 
 		return pp__error(rt, err.code, "bundle '%s', contract '%s', function %u: %s",
 		                 n->version->bundle->name, n->contract_name, fn_id, msg);
 	return pp__error(rt, err.code,
-	                 "bundle '%s', contract '%s', function %u failed with code %u",
-	                 n->version->bundle->name, n->contract_name, fn_id, err.code);
+	                 "bundle '%s', contract '%s', function %u failed with code %u (%s)",
+	                 n->version->bundle->name, n->contract_name, fn_id, err.code,
+	                 pp_status_name(err.code));
 }
 
 uint32_t pp_call(pp_runtime *rt, pp_guest_contract_handle h, pp_guest_contract_instance instance,

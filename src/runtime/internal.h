@@ -470,6 +470,14 @@ pp_guest_contract_handle pp__registry_find(pp_runtime *rt, uint64_t contract_id,
 size_t pp__registry_find_all(pp_runtime *rt, uint64_t contract_id, uint32_t min_version,
                              const pp_bundle_version *viewer, pp_guest_contract_handle *out,
                              size_t cap);
+/* The first live provider from the bundle named `bundle` (host view). */
+pp_guest_contract_handle pp__registry_find_in(pp_runtime *rt, uint64_t contract_id,
+                                              uint32_t min_version, const char *bundle);
+/* Sets this thread's error for a find that found nothing, listing what is
+ * loaded (and the nearest name to `name`, when given); returns
+ * PP_ERR_NOT_FOUND. name and bundle may be NULL. */
+uint32_t pp__registry_not_found(pp_runtime *rt, uint64_t contract_id, uint32_t min_version,
+                                const char *name, const char *bundle);
 /* The slot of index, or NULL past the table (any reader). */
 static inline pp_slot *pp__slot_at(pp_registry *r, uint32_t index)
 {
@@ -493,6 +501,9 @@ pp_contract_node *pp__registry_node_of(pp_runtime *rt, const pp_guest_contract_i
 pp_status pp__instance_track(pp_contract_node *n, void *data);
 bool pp__instance_untrack(pp_contract_node *n, void *data);
 bool pp__version_matches(pp_version v, uint32_t min_version);
+/* The id a guest contract's name gives: H("guest_contract:" name), with
+ * "@major" appended when the name does not carry one. */
+uint64_t pp__contract_id_of_name(pp_string_view name, uint32_t major);
 
 /* host_contracts.c */
 /* Registers a host contract. During a bundle's init (on this thread) it is

@@ -8,6 +8,7 @@
  * old or the new index. Writers hold rt->lock. Nodes belong to their bundle
  * version and are freed with it, after a grace period.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -127,6 +128,17 @@ static pp_status check_name(pp_runtime *rt, const char *bundle, const char *what
 	return PP_OK;
 }
 
+uint64_t pp__contract_id_of_name(pp_string_view name, uint32_t major)
+{
+	uint64_t h = pp_fnv1a64("guest_contract:", 15);
+	h = pp_fnv1a64_update(h, name.ptr, name.len);
+	if (name.len && memchr(name.ptr, '@', name.len))
+		return h; /* "math.Adder@1": the name carries its major */
+	char digits[16];
+	int n = snprintf(digits, sizeof digits, "@%u", major);
+	return pp_fnv1a64_update(h, digits, (size_t)n);
+}
+
 pp_status pp__registry_stage(pp_runtime *rt, pp_bundle_version *v, const pp_plugin_descriptor *d,
                              const pp_guest_contract_interface *iface)
 {
@@ -192,6 +204,13 @@ pp_status pp__registry_stage(pp_runtime *rt, pp_bundle_version *v, const pp_plug
 		                 "bundle '%s': contract '%.*s%s' has VM dispatch with a NULL call",
 		                 bname, clen, (const char *)d->contract_name.ptr, cname);
 	}
+	uint64_t named = pp__contract_id_of_name(d->contract_name, iface->contract_version.major);
+	if (named != iface->contract_id)
+		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
+		                 "bundle '%s': contract '%.*s%s' has id 0x%016llx, but its name "
+		                 "gives 0x%016llx (H(\"guest_contract:\" + name + \"@\" + major))",
+		                 bname, clen, (const char *)d->contract_name.ptr, cname,
+		                 (unsigned long long)iface->contract_id, (unsigned long long)named);
 	for (const pp_contract_node *n = v->contracts; n; n = n->next)
 		if (n->iface.contract_id == iface->contract_id)
 			return pp__error(rt, PP_ERR_DUPLICATE_PROVIDER,
@@ -437,8 +456,26 @@ static bool from_bundle_deps(const pp_bundle_version *viewer, const pp_contract_
 /* Writes up to cap handles of the live providers of contract_id matching
  * min_version (and visible to viewer), in registration order; returns how
  * many there are in all. */
+/* The node index entry i stands for, if it is still published: a node
+ * unloaded since this index was built is gone (its slot is empty or has
+ * another generation); one reloaded since has its successor there, with the
+ * same handle. */
+static const pp_contract_node *live_at(pp_runtime *rt, const pp_index *idx, size_t i)
+{
+	const pp_contract_node *n = atomic_load_explicit(
+	        &pp__slot_at(&rt->reg, idx->nodes[i]->slot)->node, memory_order_acquire);
+	if (!n || n->generation != idx->nodes[i]->generation ||
+	    n->iface.contract_id != idx->nodes[i]->iface.contract_id)
+		return NULL;
+	return n;
+}
+
+/* Handles of the live providers of contract_id that match min_version (and
+ * come from the bundle named `bundle`, unless NULL); returns how many match
+ * in all, writing at most cap. */
 static size_t matches(pp_runtime *rt, uint64_t contract_id, uint32_t min_version,
-                      const pp_bundle_version *viewer, pp_guest_contract_handle *out, size_t cap)
+                      const pp_bundle_version *viewer, const char *bundle,
+                      pp_guest_contract_handle *out, size_t cap)
 {
 	visibility vis = visible_to(viewer, contract_id);
 	if (vis == SEE_NONE)
@@ -458,15 +495,10 @@ static size_t matches(pp_runtime *rt, uint64_t contract_id, uint32_t min_version
 	}
 	for (size_t i = lo; i < idx->count && idx->nodes[i]->iface.contract_id == contract_id;
 	     i++) {
-		/* The slot says what is live: a node unloaded since this index was
-		 * built is gone (its slot is empty or has another generation); one
-		 * reloaded since has its successor there, with the same handle. */
-		const pp_contract_node *n = atomic_load_explicit(
-		        &pp__slot_at(&rt->reg, idx->nodes[i]->slot)->node, memory_order_acquire);
-		if (!n || n->generation != idx->nodes[i]->generation ||
-		    n->iface.contract_id != contract_id ||
-		    !pp__version_matches(n->iface.contract_version, min_version) ||
-		    (vis == SEE_FROM_BUNDLE_DEPS && !from_bundle_deps(viewer, n)))
+		const pp_contract_node *n = live_at(rt, idx, i);
+		if (!n || !pp__version_matches(n->iface.contract_version, min_version) ||
+		    (vis == SEE_FROM_BUNDLE_DEPS && !from_bundle_deps(viewer, n)) ||
+		    (bundle && strcmp(n->version->bundle->name, bundle) != 0))
 			continue;
 		if (found < cap) {
 			out[found].index = n->slot;
@@ -482,7 +514,7 @@ pp_guest_contract_handle pp__registry_find(pp_runtime *rt, uint64_t contract_id,
                                            uint32_t min_version, const pp_bundle_version *viewer)
 {
 	pp_guest_contract_handle h = pp_handle_null();
-	matches(rt, contract_id, min_version, viewer, &h, 1);
+	matches(rt, contract_id, min_version, viewer, NULL, &h, 1);
 	return h;
 }
 
@@ -490,7 +522,100 @@ size_t pp__registry_find_all(pp_runtime *rt, uint64_t contract_id, uint32_t min_
                              const pp_bundle_version *viewer, pp_guest_contract_handle *out,
                              size_t cap)
 {
-	return matches(rt, contract_id, min_version, viewer, out, out ? cap : 0);
+	return matches(rt, contract_id, min_version, viewer, NULL, out, out ? cap : 0);
+}
+
+pp_guest_contract_handle pp__registry_find_in(pp_runtime *rt, uint64_t contract_id,
+                                              uint32_t min_version, const char *bundle)
+{
+	pp_guest_contract_handle h = pp_handle_null();
+	matches(rt, contract_id, min_version, NULL, bundle, &h, 1);
+	return h;
+}
+
+/* Edit distance of two short strings, for "did you mean" (0..64 bytes;
+ * longer ones are "far"). */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la > 64 || lb > 64)
+		return SIZE_MAX;
+	size_t row[65];
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* What min_version asks for, said after the contract: "", " with major 1",
+ * " at 1.2 or later". A name carries its major: saying it again is noise. */
+static void wanted_version(uint32_t min_version, bool named, char *buf, size_t cap)
+{
+	if (min_version == 0 || (named && min_version < 65536))
+		buf[0] = '\0';
+	else if (min_version < 65536)
+		snprintf(buf, cap, " with major %u", min_version);
+	else
+		snprintf(buf, cap, " at %u.%u or later", min_version >> 16, min_version & 0xFFFFu);
+}
+
+uint32_t pp__registry_not_found(pp_runtime *rt, uint64_t contract_id, uint32_t min_version,
+                                const char *name, const char *bundle)
+{
+	enum { SHOWN = 8 };
+	char loaded[1024] = "", guess[160] = "", want[48], label[160];
+	size_t used = 0, total = 0, best = SIZE_MAX;
+	wanted_version(min_version, name != NULL, want, sizeof want);
+	if (name)
+		snprintf(label, sizeof label, "%s", name);
+	else
+		snprintf(label, sizeof label, "contract 0x%016llx",
+		         (unsigned long long)contract_id);
+	pp_tstate *ts = pp__read_lock(rt);
+	if (ts) {
+		const pp_index *idx = atomic_load_explicit(&rt->reg.index, memory_order_acquire);
+		PP_TSAN_ACQUIRE(&rt->tsan_sync);
+		for (size_t i = 0; i < idx->count; i++) {
+			const pp_contract_node *n = live_at(rt, idx, i);
+			if (!n)
+				continue;
+			pp_version v = n->iface.contract_version;
+			if (total++ < SHOWN && used < sizeof loaded) {
+				int k = snprintf(loaded + used, sizeof loaded - used,
+				                 "%s%s %u.%u.%u from bundle '%s'", used ? ", " : "",
+				                 n->contract_name, v.major, v.minor, v.patch,
+				                 n->version->bundle->name);
+				used += k > 0 ? (size_t)k : 0;
+			}
+			size_t d = name ? distance(name, n->contract_name) : SIZE_MAX;
+			if (d < best && d <= 3 && strcmp(name, n->contract_name) != 0) {
+				best = d;
+				snprintf(guess, sizeof guess, "; did you mean %s?",
+				         n->contract_name);
+			}
+		}
+		pp__read_unlock(ts);
+	}
+	if (used >= sizeof loaded)
+		used = sizeof loaded - 1;
+	if (total > SHOWN)
+		snprintf(loaded + used, sizeof loaded - used, " and %zu more", total - SHOWN);
+	return pp__error(rt, PP_ERR_NOT_FOUND, "no bundle%s%s%s provides %s%s (%s%s)%s",
+	                 bundle ? " named '" : "", bundle ? bundle : "", bundle ? "'" : "", label,
+	                 want, total ? "loaded: " : "nothing is loaded", loaded, guess);
 }
 
 pp_contract_node *pp__registry_node_of(pp_runtime *rt, const pp_guest_contract_interface *iface)

@@ -369,14 +369,19 @@ static void guest_callers(FILE *f, const ppc_contract *c, const char *id, const 
 	        c->name, id, ID, id, ID);
 	fprintf(f,
 	        "\n/* Calling %s from a host: %s c; %s_open(&c, rt); %s_<fn>(&c, ...);\n"
-	        " * %s_close(&c). */\n",
+	        " * %s_close(&c). open takes the first provider; open_in the one from the\n"
+	        " * bundle named `bundle` (borrowed: it must outlive c). When none is\n"
+	        " * loaded, pp_last_error says what is. */\n",
 	        c->name, id, id, id, id);
 	fprintf(f, "typedef struct %s {\n\tppc_caller base;\n} %s;\n", id, id);
 	fprintf(f,
+	        "static inline pp_status %s_open_in(%s *c, pp_runtime *rt, const char *bundle)\n"
+	        "{\n\treturn ppc_caller_open(&c->base, rt, %s_ID, %s_VERSION_MAJOR, \"%s@%u\", "
+	        "bundle);\n}\n"
 	        "static inline pp_status %s_open(%s *c, pp_runtime *rt)\n{\n"
-	        "\treturn ppc_caller_open(&c->base, rt, %s_ID, %s_VERSION_MAJOR);\n}\n"
+	        "\treturn %s_open_in(c, rt, NULL);\n}\n"
 	        "static inline void %s_close(%s *c)\n{\n\tppc_caller_close(&c->base);\n}\n",
-	        id, id, ID, ID, id, id);
+	        id, id, ID, ID, c->name, c->major, id, id, id, id, id);
 	for (size_t i = 0; i < c->function_count; i++) {
 		const ppc_function *fn = &c->functions[i];
 		char FN[128], name[320], first[200];
@@ -461,6 +466,8 @@ static const char host_support[] =
         " * leave it) the next call finds the contract again and makes a new\n"
         " * instance, since instances do not survive a reload. */\n"
         "typedef struct ppc_caller {\n\tpp_runtime *rt;\n\tuint64_t id;\n\tuint32_t major;\n"
+        "\tconst char *name;   /* \"math.Adder@1\" */\n"
+        "\tconst char *bundle; /* the provider's bundle, or NULL for the first */\n"
         "\tpp_guest_contract_handle h;\n\tpp_guest_contract_instance inst;\n"
         "\tbool has_inst;\n\tuint64_t seen;\n\tconst uint64_t *rev;\n} ppc_caller;\n\n"
         "static inline uint64_t ppc_revision(const ppc_caller *c)\n{\n"
@@ -471,13 +478,15 @@ static const char host_support[] =
         "\tc->has_inst = false;\n}\n\n"
         "static inline pp_status ppc_caller_refresh(ppc_caller *c)\n{\n"
         "\tppc_caller_close(c);\n\tc->seen = ppc_revision(c);\n"
-        "\tc->h = pp_find(c->rt, c->id, c->major);\n"
+        "\tc->h = pp_find_named(c->rt, c->name, c->major, c->bundle);\n"
         "\tif (pp_handle_is_null(c->h))\n\t\treturn PP_ERR_NOT_FOUND;\n"
         "\tpp_status st = pp_instance_create(c->rt, c->h, NULL, &c->inst);\n"
         "\tc->has_inst = st == PP_OK;\n\treturn st;\n}\n\n"
         "static inline pp_status ppc_caller_open(ppc_caller *c, pp_runtime *rt, uint64_t id, "
-        "uint32_t major)\n{\n"
+        "uint32_t major,\n                                        const char *name, const char "
+        "*bundle)\n{\n"
         "\tmemset(c, 0, sizeof *c);\n\tc->rt = rt;\n\tc->id = id;\n\tc->major = major;\n"
+        "\tc->name = name;\n\tc->bundle = bundle;\n"
         "\tc->rev = pp_contract_revision_counter(rt, id);\n"
         "\treturn ppc_caller_refresh(c);\n}\n\n"
         "static inline uint32_t ppc_caller_call(ppc_caller *c, uint32_t fn, const void *args, "

@@ -1534,9 +1534,9 @@ static pp_status run_init(js_vm *vm, const pp_bundle_source *src, const js_sourc
 		JSValue m = JS_GetPropertyStr(ctx, abi_err, "message");
 		const char *msg = JS_IsString(m) ? JS_ToCString(ctx, m) : NULL;
 		st = pp__error(vm->rt, PP_ERR_INIT_FAILED,
-		               "bundle '%s' (%s): polyplug_init returned error code %u%s%s%s",
-		               vm->bundle, s->file, code, msg && *msg ? " (" : "",
-		               msg && *msg ? msg : "", msg && *msg ? ")" : "");
+		               "bundle '%s' (%s): polyplug_init returned error code %u (%s)%s%s",
+		               vm->bundle, s->file, code, pp_status_name(code),
+		               msg && *msg ? ": " : "", msg && *msg ? msg : "");
 		JS_FreeCString(ctx, msg);
 		JS_FreeValue(ctx, m);
 		goto done;
@@ -1675,8 +1675,8 @@ static pp_status register_contracts(js_vm *vm, const js_source *s)
 			pp__view_copy(msg, sizeof msg, err.message);
 			return pp__error(
 			        vm->rt, PP_ERR_INIT_FAILED,
-			        "bundle '%s' (%s): registering contract '%s' failed (code %u): %s",
-			        vm->bundle, s->file, c->name, err.code, msg);
+			        "bundle '%s' (%s): registering contract '%s' failed (%s): %s",
+			        vm->bundle, s->file, c->name, pp_status_name(err.code), msg);
 		}
 		pp__registry_staged_function_count(vm->rt, c->contract_id, c->fn_count);
 	}

@@ -261,8 +261,9 @@ static pp_status native_load(pp_runtime *rt, const pp_loader *self, const pp_bun
 		char msg[1024];
 		pp__view_copy(msg, sizeof msg, err.message);
 		st = pp__error(rt, PP_ERR_INIT_FAILED,
-		               "bundle '%s' (%s): polyplug_init failed with code %u%s%s", src->name,
-		               lib, err.code, *msg ? ": " : "", msg);
+		               "bundle '%s' (%s): polyplug_init failed with code %u (%s)%s%s",
+		               src->name, lib, err.code, pp_status_name(err.code), *msg ? ": " : "",
+		               msg);
 		/* It never initialised, so no shutdown; but what it registered
 		 * before failing points into its code, which stays mapped until
 		 * the runtime has dropped that (it releases the code after). */
