@@ -394,7 +394,7 @@ static void statuses_that_are_not_u32_integers_fail_naming_the_value(void **stat
 	        {"2 ** 40", "returned 1099511627776"},
 	        {"2 ** 53", "returned 9007199254740992"},
 	        {"({ valueOf() { return 0; } })", "returned an object"},
-	        {"0n", "returned a value that is not a number"},
+	        {"0n", "returned a BigInt"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		char src[2048];

@@ -146,37 +146,99 @@ static void every_result_type_is_written_back(void **state)
 	pp_runtime_free(rt);
 }
 
-static void results_convert_like_c_casts(void **state)
+/* A typed result is the type it declares, in range, or the call fails
+ * naming the function, the field, the value and what was expected: never a
+ * silent 0 or a wrapped number. */
+static void results_of_the_wrong_type_or_range_fail_naming_them(void **state)
 {
 	(void)state;
 	pp_runtime *rt = rt_new();
-	js_load_ok(rt, "casts",
-	           JS_TYPED("js.casts",
-	                    "function () { return 300; },"         /* u8: wraps */
-	                    "function () { return -1; },"          /* u32: wraps */
-	                    "function () { return 2 ** 53; },"     /* i64 from a Number */
-	                    "function () { return 'yes'; },"       /* bool: truthy */
-	                    "function () { return 2.75; },"        /* i32: truncates */
-	                    "function () { return 'not void'; },", /* void: ignored */
-	                    "{ params: [], result: 'u8' }, { params: [], result: 'u32' },"
-	                    "{ params: [], result: 'i64' }, { params: [], result: 'bool' },"
-	                    "{ params: [], result: 'i32' }, { params: [], result: 'void' }"));
-	uint8_t u8 = 0;
-	assert_int_equal(call_on(rt, "js.casts", 0, NULL, &u8, NULL), PP_OK);
-	assert_int_equal(u8, 44);
-	uint32_t u32 = 0;
-	assert_int_equal(call_on(rt, "js.casts", 1, NULL, &u32, NULL), PP_OK);
-	assert_int_equal(u32, UINT32_MAX);
-	int64_t i64 = 0;
-	assert_int_equal(call_on(rt, "js.casts", 2, NULL, &i64, NULL), PP_OK);
-	assert_true(i64 == (int64_t)1 << 53);
-	bool b = false;
-	assert_int_equal(call_on(rt, "js.casts", 3, NULL, &b, NULL), PP_OK);
-	assert_true(b);
-	int32_t i32 = 0;
-	assert_int_equal(call_on(rt, "js.casts", 4, NULL, &i32, NULL), PP_OK);
-	assert_int_equal(i32, 2);
-	assert_int_equal(call_on(rt, "js.casts", 5, NULL, NULL, NULL), PP_OK);
+	static const struct {
+		const char *type, *value;
+		const char *error; /* NULL: accepted */
+	} cases[] = {
+	        {"u8", "255", NULL},
+	        {"u8", "300", "its u8 result is 300; expected an integer in 0..255"},
+	        {"u8", "-1", "its u8 result is -1; expected an integer in 0..255"},
+	        {"i8", "-128", NULL},
+	        {"i8", "128", "expected an integer in -128..127"},
+	        {"i16", "-32769", "expected an integer in -32768..32767"},
+	        {"u16", "65536", "expected an integer in 0..65535"},
+	        {"u32", "-1", "its u32 result is -1; expected an integer in 0..4294967295"},
+	        {"u32", "4294967295", NULL},
+	        {"u32", "-0", NULL},
+	        {"u32", "2 ** 32", "its u32 result is 4294967296"},
+	        {"i32", "2.75", "its i32 result is 2.75; expected an integer"},
+	        {"i32", "NaN", "its i32 result is NaN"},
+	        {"i32", "Infinity", "its i32 result is Infinity"},
+	        {"i32", "'7'", "its i32 result is the string \"7\"; expected an integer"},
+	        {"i32", "undefined", "its i32 result is undefined"},
+	        {"i32", "null", "its i32 result is null"},
+	        {"i32", "true", "its i32 result is true"},
+	        {"i32", "7n", "its i32 result is a BigInt"},
+	        {"i32", "({ valueOf() { return 1; } })", "its i32 result is an object"},
+	        {"i32", "Promise.resolve(1)",
+	         "its i32 result is a Promise; expected an integer in -2147483648..2147483647 (a "
+	         "Promise is not awaited"},
+	        {"i64", "2 ** 53", NULL},
+	        {"i64", "-(2 ** 63)", NULL},
+	        {"i64", "2 ** 63", "its i64 result is 9.2233720368547758e+18"},
+	        {"i64", "2n ** 63n - 1n", NULL},
+	        {"i64", "2n ** 63n",
+	         "its i64 result is a BigInt; expected a BigInt or an integer "
+	         "Number in -2^63..2^63-1"},
+	        {"u64", "2n ** 64n - 1n", NULL},
+	        {"u64", "2 ** 63", NULL},
+	        {"u64", "-1n", "its u64 result is a BigInt"},
+	        {"u64", "2 ** 64", "its u64 result is 1.8446744073709552e+19"},
+	        {"u64", "0.5", "its u64 result is 0.5"},
+	        {"bool", "true", NULL},
+	        {"bool", "1", "its bool result is 1; expected true or false"},
+	        {"bool", "'yes'", "its bool result is the string \"yes\"; expected true or false"},
+	        {"f64", "NaN", NULL},
+	        {"f64", "1n", "its f64 result is a BigInt; expected a Number"},
+	        {"f32", "'1.5'", "its f32 result is the string \"1.5\"; expected a Number"},
+	        {"void", "'not void'", NULL},
+	        {"{ struct: [['x', 'i32'], ['y', 'f64']] }", "({ x: 1, y: 2.5 })", NULL},
+	        {"{ struct: [['x', 'i32'], ['y', 'f64']] }", "({ x: 1 })",
+	         "its struct result, field 'y', is undefined; expected a Number"},
+	        {"{ struct: [['x', 'i32'], ['y', 'f64']] }", "({ x: 1.5, y: 0 })",
+	         "its struct result, field 'x', is 1.5; expected an integer"},
+	        {"{ struct: [['p', { struct: [['a', 'u8']] }]] }", "({ p: { a: 256 } })",
+	         "its struct result, field 'p.a', is 256; expected an integer in 0..255"},
+	        {"{ struct: [['x', 'i32']] }", "7", "its struct result is 7; expected an object"},
+	        {"StringView", "42", "its StringView result is 42; expected a string"},
+	        {"Buffer", "'text'",
+	         "its Buffer result is the string \"text\"; expected an "
+	         "ArrayBuffer, a typed array or a DataView"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char src[4096];
+		snprintf(src, sizeof src,
+		         JS_TYPED("js.results", "function value() { return %s; }",
+		                  "{ params: [], result: %s%s%s }"),
+		         cases[i].value, cases[i].type[0] == '{' ? "" : "'", cases[i].type,
+		         cases[i].type[0] == '{' ? "" : "'");
+		uint64_t id = js_load_ok(rt, "results", src);
+		uint64_t out[4] = {0};
+		uint8_t mem[64];
+		pp_call_arena arena;
+		pp_call_arena_init(&arena, mem, sizeof mem, pp_runtime_host_api(rt));
+		uint32_t code = call_on(rt, "js.results", 0, NULL, out, &arena);
+		pp_call_arena_free(&arena);
+		if (!cases[i].error) {
+			if (code != PP_OK)
+				fail_msg("%s %s: %s", cases[i].type, cases[i].value,
+				         pp_last_error(rt));
+		} else {
+			if (code != PP_ERR_GENERIC)
+				fail_msg("%s %s: accepted (code %u)", cases[i].type, cases[i].value,
+				         code);
+			assert_contains(pp_last_error(rt), "function 0: in value(): ");
+			assert_contains(pp_last_error(rt), cases[i].error);
+		}
+		assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	}
 	pp_runtime_free(rt);
 }
 
@@ -287,7 +349,7 @@ static void result_bytes_go_to_the_args_arena_call_arena_or_host(void **state)
 	assert_true(out.ptr >= mem2 && out.ptr < mem2 + sizeof mem2);
 	/* a result of the wrong kind is an error, not a guess */
 	assert_int_equal(call_on(rt, "js.where", 2, NULL, &out, &a1), PP_ERR_GENERIC);
-	assert_contains(logs.last, "non-string");
+	assert_contains(logs.last, "its StringView result is 42; expected a string");
 	assert_contains(logs.last, "bundle 'where'");
 	/* no out pointer for a result */
 	assert_int_equal(call_on(rt, "js.where", 0, NULL, NULL, &a1), PP_ERR_INVALID_ARGUMENT);
@@ -340,7 +402,8 @@ static void buffers_are_copies_in_and_any_view_out(void **state)
 	assert_int_equal(out.len, 2);
 	assert_memory_equal(out.ptr, ((uint8_t[]){30, 40}), 2);
 	assert_int_equal(call_on(rt, "js.buffers", 5, &in, &out, &arena), PP_ERR_GENERIC);
-	assert_contains(logs.last, "neither an ArrayBuffer nor a typed array");
+	assert_contains(logs.last, "its Buffer result is the string \"text\"; expected an "
+	                           "ArrayBuffer, a typed array or a DataView");
 	/* empty and NULL buffers are empty Uint8Arrays */
 	in = (pp_string_view){NULL, 0};
 	assert_int_equal(call_on(rt, "js.buffers", 0, &in, &out, &arena), PP_OK);
@@ -777,7 +840,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(every_param_type_arrives_exactly),
 	        cmocka_unit_test(every_result_type_is_written_back),
-	        cmocka_unit_test(results_convert_like_c_casts),
+	        cmocka_unit_test(results_of_the_wrong_type_or_range_fail_naming_them),
 	        cmocka_unit_test(strings_cross_as_utf8_of_any_size),
 	        cmocka_unit_test(result_bytes_go_to_the_args_arena_call_arena_or_host),
 	        cmocka_unit_test(buffers_are_copies_in_and_any_view_out),

@@ -129,7 +129,8 @@ static void run_counter(pp_runtime *rt)
 	printf("; instance B (from 100) counts %lld\n", (long long)total);
 	/* the default instance has no state: the plugin says so */
 	uint32_t code = pp_call(rt, h, no_instance(), 0, &step, &total, NULL);
-	printf("demo.Counter without an instance: error %u (%s)\n", code, pp_last_error(rt));
+	printf("demo.Counter without an instance: %s (%s)\n", pp_status_name(code),
+	       pp_last_error(rt));
 	pp_instance_destroy(rt, h, a);
 	pp_instance_destroy(rt, h, b);
 }
@@ -239,7 +240,7 @@ static void greet(pp_runtime *rt, pp_guest_contract_handle h, const char *when)
 	if (code == PP_OK)
 		printf("  %s: \"%.*s\"\n", when, (int)out.len, (const char *)out.ptr);
 	else
-		printf("  %s: error %u (%s)\n", when, code, pp_last_error(rt));
+		printf("  %s: %s (%s)\n", when, pp_status_name(code), pp_last_error(rt));
 	pp_call_arena_free(&arena);
 }
 

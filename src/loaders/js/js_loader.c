@@ -498,40 +498,6 @@ static bool exact_u32(JSValueConst v, uint32_t *out)
 	return false;
 }
 
-void pp_js_describe_number(double d, char *buf, size_t cap)
-{
-	if (isnan(d))
-		snprintf(buf, cap, "NaN");
-	else if (isinf(d))
-		snprintf(buf, cap, "%sInfinity", d < 0 ? "-" : "");
-	else
-		snprintf(buf, cap, "%.17g", d);
-}
-
-/* v, for a message, without running guest code (no toString). */
-static void describe_value(JSContext *ctx, JSValueConst v, char *buf, size_t cap)
-{
-	int tag = JS_VALUE_GET_TAG(v);
-	if (tag == JS_TAG_INT) {
-		snprintf(buf, cap, "%d", JS_VALUE_GET_INT(v));
-	} else if (JS_TAG_IS_FLOAT64(tag)) {
-		pp_js_describe_number(JS_VALUE_GET_FLOAT64(v), buf, cap);
-	} else if (JS_IsString(v)) {
-		const char *str = JS_ToCString(ctx, v);
-		snprintf(buf, cap, "the string \"%.40s%s\"", str ? str : "",
-		         str && strlen(str) > 40 ? "..." : "");
-		JS_FreeCString(ctx, str);
-	} else {
-		snprintf(buf, cap, "%s",
-		         JS_IsUndefined(v)       ? "undefined"
-		         : JS_IsNull(v)          ? "null"
-		         : JS_IsBool(v)          ? (JS_ToBool(ctx, v) ? "true" : "false")
-		         : JS_IsFunction(ctx, v) ? "a function"
-		         : JS_IsObject(v)        ? "an object"
-		                                 : "a value that is not a number");
-	}
-}
-
 #define STATUS_RULE "a status is an integer in 0 .. 4294967295"
 
 /* A typed function reports a status other than Generic by throwing an object
@@ -691,7 +657,7 @@ static void js_call(pp_vm_loader_data ld, pp_guest_contract_instance inst, uint3
 			code = exception_code(vm, &failure);
 		} else if (!exact_u32(ret, &code)) {
 			char shown[80];
-			describe_value(ctx, ret, shown, sizeof shown);
+			pp_js_describe_value(ctx, ret, shown, sizeof shown);
 			failure = text_printf("returned %s; " STATUS_RULE, shown);
 			code = PP_ERR_GENERIC;
 		}
@@ -1046,7 +1012,7 @@ static bool layout_size(JSContext *ctx, JSValueConst obj, const char *name, uint
 	bool ok = exact_u32(v, &n) && n < (1u << 31);
 	if (!ok) {
 		char shown[80];
-		describe_value(ctx, v, shown, sizeof shown);
+		pp_js_describe_value(ctx, v, shown, sizeof shown);
 		snprintf(why, cap, "%s is %s, not a byte count (an integer in 0 .. 2^31-1)", name,
 		         shown);
 	}
@@ -1522,7 +1488,7 @@ static pp_status run_init(js_vm *vm, const pp_bundle_source *src, const js_sourc
 	bool valid = JS_IsUndefined(cv) || JS_IsNull(cv) || exact_u32(cv, &code);
 	if (!valid) {
 		char shown[80];
-		describe_value(ctx, cv, shown, sizeof shown);
+		pp_js_describe_value(ctx, cv, shown, sizeof shown);
 		st = pp__error(vm->rt, PP_ERR_INIT_FAILED,
 		               "bundle '%s' (%s): polyplug_init returned code %s; " STATUS_RULE,
 		               vm->bundle, s->file, shown);

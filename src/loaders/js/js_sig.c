@@ -2,6 +2,7 @@
  * js_sig.c — typed signatures (see js_sig.h): parsing them at load, and
  * converting args and results at each call.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -475,58 +476,191 @@ static const uint8_t *view_bytes(JSContext *ctx, JSValueConst v, size_t *len)
 	return bytes;
 }
 
-/* Stores JS value v as a fixed-size type at out (C-cast conversions);
- * returns < 0 with an exception pending if v does not convert. */
-static int store_value(JSContext *ctx, const js_sig *sig, js_type t, JSValueConst v, uint8_t *out)
+void pp_js_describe_number(double d, char *buf, size_t cap)
 {
-	int32_t i32 = 0;
-	int64_t i64 = 0;
-	double d = 0;
-	int rc = 0;
-	switch (t.kind) {
-	case SIG_STRUCT: {
+	if (isnan(d))
+		snprintf(buf, cap, "NaN");
+	else if (isinf(d))
+		snprintf(buf, cap, "%sInfinity", d < 0 ? "-" : "");
+	else
+		snprintf(buf, cap, "%.17g", d);
+}
+
+void pp_js_describe_value(JSContext *ctx, JSValueConst v, char *buf, size_t cap)
+{
+	int tag = JS_VALUE_GET_TAG(v);
+	if (tag == JS_TAG_INT) {
+		snprintf(buf, cap, "%d", JS_VALUE_GET_INT(v));
+	} else if (JS_TAG_IS_FLOAT64(tag)) {
+		pp_js_describe_number(JS_VALUE_GET_FLOAT64(v), buf, cap);
+	} else if (JS_IsString(v)) {
+		const char *str = JS_ToCString(ctx, v);
+		snprintf(buf, cap, "the string \"%.40s%s\"", str ? str : "",
+		         str && strlen(str) > 40 ? "..." : "");
+		JS_FreeCString(ctx, str);
+		drop_exception(ctx);
+	} else if (JS_IsBigInt(ctx, v)) {
+		snprintf(buf, cap, "a BigInt");
+	} else {
+		snprintf(buf, cap, "%s",
+		         JS_IsUndefined(v)       ? "undefined"
+		         : JS_IsNull(v)          ? "null"
+		         : JS_IsBool(v)          ? (JS_VALUE_GET_BOOL(v) ? "true" : "false")
+		         : JS_IsSymbol(v)        ? "a symbol"
+		         : JS_IsFunction(ctx, v) ? "a function"
+		         : (int)JS_PromiseState(ctx, v) >= 0 ? "a Promise"
+		         : JS_IsArray(ctx, v) > 0            ? "an array"
+		         : JS_IsObject(v)                    ? "an object"
+		                                             : "a value that is not a number");
+	}
+}
+
+/* What a kind accepts, for messages. */
+static const char *expected(uint8_t kind)
+{
+	switch (kind) {
+	case SIG_BOOL:
+		return "true or false";
+	case SIG_I8:
+		return "an integer in -128..127";
+	case SIG_U8:
+		return "an integer in 0..255";
+	case SIG_I16:
+		return "an integer in -32768..32767";
+	case SIG_U16:
+		return "an integer in 0..65535";
+	case SIG_I32:
+		return "an integer in -2147483648..2147483647";
+	case SIG_U32:
+		return "an integer in 0..4294967295";
+	case SIG_I64:
+		return "a BigInt or an integer Number in -2^63..2^63-1";
+	case SIG_U64:
+		return "a BigInt or an integer Number in 0..2^64-1";
+	case SIG_STRUCT:
+		return "an object";
+	case SIG_STRING:
+		return "a string";
+	case SIG_BUFFER:
+		return "an ArrayBuffer, a typed array or a DataView";
+	default:
+		return "a Number";
+	}
+}
+
+/* Where a refused value sits: "its i32 result", or "its struct result,
+ * field 'pos.x',". */
+typedef struct value_at {
+	const char *result; /* "its struct result" */
+	char path[128];     /* dotted field names, "" for the result itself */
+} value_at;
+
+/* Refuses v: "its i32 result is a Promise; expected ...". */
+static int refuse(JSContext *ctx, JSValueConst v, const value_at *at, uint8_t kind, char *why,
+                  size_t cap)
+{
+	char shown[80];
+	pp_js_describe_value(ctx, v, shown, sizeof shown);
+	snprintf(why, cap, "%s%s%s%s is %s; expected %s%s", at->result,
+	         *at->path ? ", field '" : "", at->path, *at->path ? "'," : "", shown,
+	         expected(kind),
+	         (int)JS_PromiseState(ctx, (JSValue)v) >= 0
+	                 ? " (a Promise is not awaited: the function must return its value)"
+	                 : "");
+	return -1;
+}
+
+/* A 64-bit integer from a BigInt that holds it exactly. */
+static bool bigint_exact(JSContext *ctx, JSValueConst v, bool is_unsigned, int64_t *out)
+{
+	if (JS_ToBigInt64(ctx, out, v) < 0) { /* wraps, as BigInt.asIntN(64) */
+		drop_exception(ctx);
+		return false;
+	}
+	JSValue back =
+	        is_unsigned ? JS_NewBigUint64(ctx, (uint64_t)*out) : JS_NewBigInt64(ctx, *out);
+	bool same = !JS_IsException(back) && JS_StrictEq(ctx, back, v);
+	JS_FreeValue(ctx, back);
+	drop_exception(ctx);
+	return same;
+}
+
+/* Stores v as type t at out, or refuses it (why names `at`, the field
+ * path, the value and the type expected). Never runs guest code but a
+ * struct's property getters. */
+static int store_value(JSContext *ctx, const js_sig *sig, js_type t, JSValueConst v, uint8_t *out,
+                       value_at *at, char *why, size_t cap)
+{
+	if (t.kind == SIG_STRUCT) {
 		const js_struct *st = &sig->structs[t.st];
-		if (!JS_IsObject(v)) {
-			JS_ThrowTypeError(ctx, "expected an object for a struct");
-			return -1;
-		}
-		for (uint8_t i = 0; i < st->count && rc >= 0; i++) {
+		if (!JS_IsObject(v))
+			return refuse(ctx, v, at, t.kind, why, cap);
+		size_t len = strlen(at->path);
+		int rc = 0;
+		for (uint8_t i = 0; i < st->count && rc == 0; i++) {
+			const char *name = JS_AtomToCString(ctx, st->fields[i].name);
+			snprintf(at->path + len, sizeof at->path - len, "%s%s", len ? "." : "",
+			         name ? name : "?");
+			JS_FreeCString(ctx, name);
+			drop_exception(ctx);
 			JSValue f = JS_GetProperty(ctx, v, st->fields[i].name);
-			rc = JS_IsException(f) ? -1
-			                       : store_value(ctx, sig, st->fields[i].type, f,
-			                                     out + st->fields[i].offset);
+			if (JS_IsException(f)) {
+				drop_exception(ctx);
+				snprintf(why, cap, "%s, field '%s': reading it threw", at->result,
+				         at->path);
+				return -1;
+			}
+			rc = store_value(ctx, sig, st->fields[i].type, f,
+			                 out + st->fields[i].offset, at, why, cap);
 			JS_FreeValue(ctx, f);
 		}
+		if (rc == 0)
+			at->path[len] = '\0';
 		return rc;
 	}
-	case SIG_BOOL:
-		rc = JS_ToBool(ctx, v);
-		if (rc >= 0)
-			STORE(uint8_t, out, rc);
-		return rc;
-	case SIG_I8:
-	case SIG_U8:
-	case SIG_I16:
-	case SIG_U16:
-	case SIG_I32:
-	case SIG_U32: /* ToUint32 is ToInt32's bits */
-		rc = JS_ToInt32(ctx, &i32, v);
-		pp_js_store_int(t.kind, i32, out);
-		return rc;
-	case SIG_I64:
-	case SIG_U64:
-		/* BigInt or Number, wrapped to 64 bits */
-		rc = JS_ToInt64Ext(ctx, &i64, v);
-		STORE(uint64_t, out, (uint64_t)i64);
-		return rc;
-	default: /* SIG_F32, SIG_F64 */
-		rc = JS_ToFloat64(ctx, &d, v);
+	if (t.kind == SIG_BOOL) {
+		if (!JS_IsBool(v))
+			return refuse(ctx, v, at, t.kind, why, cap);
+		STORE(uint8_t, out, JS_VALUE_GET_BOOL(v) != 0);
+		return 0;
+	}
+	int tag = JS_VALUE_GET_TAG(v);
+	if (t.kind == SIG_F32 || t.kind == SIG_F64) {
+		if (!JS_IsNumber(v))
+			return refuse(ctx, v, at, t.kind, why, cap);
+		double d = tag == JS_TAG_INT ? JS_VALUE_GET_INT(v) : JS_VALUE_GET_FLOAT64(v);
 		if (t.kind == SIG_F32)
 			STORE(float, out, d);
 		else
 			STORE(double, out, d);
-		return rc;
+		return 0;
 	}
+	/* the integers */
+	bool wide = t.kind == SIG_I64 || t.kind == SIG_U64;
+	int64_t x = 0;
+	if (tag == JS_TAG_INT) {
+		x = JS_VALUE_GET_INT(v);
+	} else if (JS_TAG_IS_FLOAT64(tag)) {
+		double d = JS_VALUE_GET_FLOAT64(v);
+		/* integral and inside the 64-bit range (2^63 and 2^64 are exact) */
+		if (!(d == trunc(d)) || d < -9223372036854775808.0 || d >= 18446744073709551616.0)
+			return refuse(ctx, v, at, t.kind, why, cap);
+		if (d >= 9223372036854775808.0) { /* only a u64 holds it */
+			if (t.kind != SIG_U64)
+				return refuse(ctx, v, at, t.kind, why, cap);
+			STORE(uint64_t, out, (uint64_t)d);
+			return 0;
+		}
+		x = (int64_t)d;
+	} else if (wide && JS_IsBigInt(ctx, v)) {
+		if (!bigint_exact(ctx, v, t.kind == SIG_U64, &x))
+			return refuse(ctx, v, at, t.kind, why, cap);
+		STORE(int64_t, out, x); /* a u64's bits */
+		return 0;
+	} else {
+		return refuse(ctx, v, at, t.kind, why, cap);
+	}
+	return pp_js_store_int(t.kind, x, out) ? 0 : refuse(ctx, v, at, t.kind, why, cap);
 }
 
 uint32_t pp_js_sig_result_any(JSContext *ctx, const js_sig *sig, JSValueConst ret, void *out,
@@ -543,7 +677,8 @@ uint32_t pp_js_sig_result_any(JSContext *ctx, const js_sig *sig, JSValueConst re
 	pp_call_arena *arena = sig_arena(sig, args, call_arena);
 	if (t.kind == SIG_STRING) {
 		if (!JS_IsString(ret)) {
-			snprintf(why, cap, "returned a non-string for its StringView result");
+			refuse(ctx, ret, &(value_at){"its StringView result", ""}, t.kind, why,
+			       cap);
 			return PP_ERR_GENERIC;
 		}
 		size_t len;
@@ -561,17 +696,15 @@ uint32_t pp_js_sig_result_any(JSContext *ctx, const js_sig *sig, JSValueConst re
 		size_t len = 0;
 		const uint8_t *p = view_bytes(ctx, ret, &len);
 		if (!p) {
-			snprintf(why, cap,
-			         "returned neither an ArrayBuffer nor a typed array for its Buffer "
-			         "result");
+			refuse(ctx, ret, &(value_at){"its Buffer result", ""}, t.kind, why, cap);
 			return PP_ERR_GENERIC;
 		}
 		return put_bytes(host, p, len, out, arena, why, cap);
 	}
-	if (store_value(ctx, sig, t, ret, out) < 0 || JS_HasException(ctx)) {
-		drop_exception(ctx);
-		snprintf(why, cap, "its result could not be converted to %s", types[t.kind].name);
+	char result[32];
+	snprintf(result, sizeof result, "its %s result", types[t.kind].name);
+	value_at at = {result, ""};
+	if (store_value(ctx, sig, t, ret, out, &at, why, cap) < 0)
 		return PP_ERR_GENERIC;
-	}
 	return PP_OK;
 }

@@ -106,8 +106,16 @@ int pp_js_sig_args_any(JSContext *ctx, const js_sig *sig, const void *args, JSVa
 bool pp_js_sig_args_ok(const js_sig *sig, const void *args,
                        bool (*readable)(void *ud, const void *p, size_t len), void *ud);
 
+/* A Number for a message, as JS prints NaN and Infinity. */
+void pp_js_describe_number(double d, char *buf, size_t cap);
+/* v for a message ("the string \"x\"", "a Promise", "undefined"), without
+ * running guest code (no toString). */
+void pp_js_describe_value(JSContext *ctx, JSValueConst v, char *buf, size_t cap);
+
 /* Writes a typed function's returned value to out. Returns PP_OK, or a status
- * with the reason in why. A StringView/Buffer result's bytes go to the args'
+ * with the reason in why. A value of the wrong type or out of its type's
+ * range is refused, never converted: "its i32 result is the string \"7\";
+ * expected an integer in -2147483648..2147483647". A StringView/Buffer result's bytes go to the args'
  * Arena member if it is set, else to call_arena, else to host->alloc. Inline
  * below. */
 uint32_t pp_js_sig_result_any(JSContext *ctx, const js_sig *sig, JSValueConst ret, void *out,
@@ -162,29 +170,50 @@ static inline int pp_js_sig_args(JSContext *ctx, const js_sig *sig, const void *
 	return sig->nparams;
 }
 
-/* Stores a JS int as a number or bool kind (C-cast conversions); false for
- * any other kind. The general path stores its ToInt32 results here too. */
-static inline bool pp_js_store_int(uint8_t kind, int32_t v, void *out)
+/* Stores integer v as a number kind when the kind holds it exactly (an i8
+ * holds -128..127, a u64 no negative); false otherwise, and for kinds that
+ * are not numbers (a bool is true or false, never 1). The general path
+ * stores its checked integers here too. */
+static inline bool pp_js_store_int(uint8_t kind, int64_t v, void *out)
 {
 	switch (kind) {
-	case SIG_BOOL:
-		PP_JS_SIG_STORE(uint8_t, out, v != 0);
-		return true;
 	case SIG_I8:
+		if (v < INT8_MIN || v > INT8_MAX)
+			return false;
+		PP_JS_SIG_STORE(int8_t, out, v);
+		return true;
 	case SIG_U8:
-		PP_JS_SIG_STORE(uint8_t, out, (uint32_t)v);
+		if (v < 0 || v > UINT8_MAX)
+			return false;
+		PP_JS_SIG_STORE(uint8_t, out, v);
 		return true;
 	case SIG_I16:
+		if (v < INT16_MIN || v > INT16_MAX)
+			return false;
+		PP_JS_SIG_STORE(int16_t, out, v);
+		return true;
 	case SIG_U16:
-		PP_JS_SIG_STORE(uint16_t, out, (uint32_t)v);
+		if (v < 0 || v > UINT16_MAX)
+			return false;
+		PP_JS_SIG_STORE(uint16_t, out, v);
 		return true;
 	case SIG_I32:
+		if (v < INT32_MIN || v > INT32_MAX)
+			return false;
+		PP_JS_SIG_STORE(int32_t, out, v);
+		return true;
 	case SIG_U32:
-		PP_JS_SIG_STORE(uint32_t, out, (uint32_t)v);
+		if (v < 0 || v > UINT32_MAX)
+			return false;
+		PP_JS_SIG_STORE(uint32_t, out, v);
 		return true;
 	case SIG_I64:
-	case SIG_U64:
 		PP_JS_SIG_STORE(int64_t, out, v);
+		return true;
+	case SIG_U64:
+		if (v < 0)
+			return false;
+		PP_JS_SIG_STORE(uint64_t, out, v);
 		return true;
 	case SIG_F32:
 		PP_JS_SIG_STORE(float, out, v);

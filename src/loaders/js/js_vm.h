@@ -193,8 +193,6 @@ struct js_vm {
 JSValue pp_js_bridge_new(js_vm *vm);
 
 /* js_loader.c */
-/* A Number for a message, as JS prints NaN and Infinity. */
-void pp_js_describe_number(double d, char *buf, size_t cap);
 /* Sets QuickJS's heap limit: the VM's limit less what its alloc blocks hold,
  * or none while the loader parses (lifted). */
 void pp_js_heap_limit(js_vm *vm, bool lifted);
