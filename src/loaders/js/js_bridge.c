@@ -785,15 +785,7 @@ static JSValue f_read_bytes(JSContext *ctx, JSValueConst this_val, int argc, JSV
 	ARG_SIZE(1, "fast.readBytes", len);
 	if (!may(ctx, "fast.readBytes", p, len, false))
 		return JS_EXCEPTION;
-	static const uint8_t none[1];
-	JSValue ab = JS_NewArrayBufferCopy(ctx, p && len ? (const uint8_t *)p : none, p ? len : 0);
-	if (JS_IsException(ab))
-		return ab;
-	/* the constructor reads (buffer, offset, length) whatever argc says */
-	JSValue targs[3] = {ab, JS_UNDEFINED, JS_UNDEFINED};
-	JSValue u8 = JS_NewTypedArray(ctx, 3, targs, JS_TYPED_ARRAY_UINT8);
-	JS_FreeValue(ctx, ab);
-	return u8;
+	return pp_js_new_u8_copy(ctx, p, len);
 }
 
 /* writeBytes(ptr, cap, bytes): copies an ArrayBuffer's or typed array's bytes

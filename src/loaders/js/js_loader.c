@@ -538,6 +538,7 @@ static uint32_t call_typed(js_vm *vm, const js_contract *c, uint32_t fn_id, cons
 	} else {
 		ret = JS_Call(ctx, c->functions[fn_id], JS_UNDEFINED, 1 + n, argv);
 	}
+	ret = pp_js_settle(vm, ret);
 	JS_FreeValue(ctx, argv[0]);
 	for (int i = 1; i <= n; i++)
 		JS_FreeValue(ctx, argv[i]);
@@ -651,7 +652,8 @@ static void js_call(pp_vm_loader_data ld, pp_guest_contract_instance inst, uint3
 		/* impl held for the call, as in call_typed */
 		JSValue argv[5] = {JS_DupValue(ctx, (*impl)->obj), number_ptr(ctx, args),
 		                   number_ptr(ctx, out), number_ptr(ctx, arena), vm->bridge};
-		JSValue ret = JS_Call(ctx, c->functions[fn_id], JS_UNDEFINED, 5, argv);
+		JSValue ret =
+		        pp_js_settle(vm, JS_Call(ctx, c->functions[fn_id], JS_UNDEFINED, 5, argv));
 		JS_FreeValue(ctx, argv[0]);
 		if (JS_IsException(ret)) {
 			code = exception_code(vm, &failure);
@@ -711,7 +713,7 @@ static void js_create_instance(pp_vm_loader_data ld, const pp_host_api *host, co
 	JSValue argv[3] = {vm->bridge, JS_NewFloat64(vm->ctx, vm->host_lo),
 	                   JS_NewFloat64(vm->ctx, vm->host_hi)};
 	guard_begin(vm, NULL, NULL, 0, NULL, 0);
-	JSValue obj = JS_Call(vm->ctx, c->factory, JS_UNDEFINED, 3, argv);
+	JSValue obj = pp_js_settle(vm, JS_Call(vm->ctx, c->factory, JS_UNDEFINED, 3, argv));
 	char *failure = NULL;
 	js_impl *impl = NULL;
 	if (JS_IsException(obj))
@@ -1284,7 +1286,7 @@ static pp_status read_registration(js_vm *vm, const js_source *s, JSValueConst e
 		goto done;
 	JSValue argv[3] = {vm->bridge, JS_NewFloat64(ctx, vm->host_lo),
 	                   JS_NewFloat64(ctx, vm->host_hi)};
-	JSValue obj = JS_Call(ctx, c->factory, JS_UNDEFINED, 3, argv);
+	JSValue obj = pp_js_settle(vm, JS_Call(ctx, c->factory, JS_UNDEFINED, 3, argv));
 	if (JS_IsException(obj)) {
 		st = load_exception(vm, s, PP_ERR_INIT_FAILED, "the default impl factory call");
 		goto done;
@@ -1420,6 +1422,8 @@ static pp_status run_init(js_vm *vm, const pp_bundle_source *src, const js_sourc
 	}
 	if (guard_parsers(vm) != 0)
 		return load_exception(vm, s, PP_ERR_LOAD_FAILED, "guarding eval and Function");
+	if (pp_js_globals_install(vm) != 0)
+		return load_exception(vm, s, PP_ERR_LOAD_FAILED, "making console and TextEncoder");
 	JSValue global = JS_GetGlobalObject(ctx);
 	JS_SetPropertyStr(ctx, global, "bundlePath", JS_NewString(ctx, s->dir));
 	pp_status st = PP_OK;
@@ -1446,7 +1450,7 @@ static pp_status run_init(js_vm *vm, const pp_bundle_source *src, const js_sourc
 		st = load_exception(vm, s, PP_ERR_LOAD_FAILED, "compiling the bundle");
 		goto done;
 	}
-	JSValue ev = JS_EvalFunction(ctx, fn); /* takes fn */
+	JSValue ev = pp_js_settle(vm, JS_EvalFunction(ctx, fn)); /* takes fn */
 	if (JS_IsException(ev)) {
 		st = load_exception(vm, s, PP_ERR_LOAD_FAILED, "evaluating the bundle");
 		goto done;
@@ -1465,7 +1469,7 @@ static pp_status run_init(js_vm *vm, const pp_bundle_source *src, const js_sourc
 	JSValue argv[5] = {JS_NewFloat64(ctx, vm->host_lo), JS_NewFloat64(ctx, vm->host_hi),
 	                   JS_NewFloat64(ctx, (double)(uint32_t)ip),
 	                   JS_NewFloat64(ctx, (double)(uint32_t)(ip >> 32)), vm->bridge};
-	result = JS_Call(ctx, init, JS_UNDEFINED, 5, argv);
+	result = pp_js_settle(vm, JS_Call(ctx, init, JS_UNDEFINED, 5, argv));
 	if (JS_IsException(result)) {
 		st = load_exception(vm, s, PP_ERR_INIT_FAILED, "the polyplug_init call");
 		goto done;

@@ -331,17 +331,22 @@ static JSValue to_js(JSContext *ctx, const js_sig *sig, js_type t, const uint8_t
 	}
 	default: { /* SIG_BUFFER: a copy, so JS can neither keep nor write the caller's bytes */
 		pp_string_view v = LOAD(pp_string_view, p);
-		static const uint8_t none[1];
-		JSValue ab = JS_NewArrayBufferCopy(ctx, v.ptr ? v.ptr : none, v.ptr ? v.len : 0);
-		if (JS_IsException(ab))
-			return ab;
-		/* the constructor reads (buffer, offset, length) whatever argc says */
-		JSValue targs[3] = {ab, JS_UNDEFINED, JS_UNDEFINED};
-		JSValue u8 = JS_NewTypedArray(ctx, 3, targs, JS_TYPED_ARRAY_UINT8);
-		JS_FreeValue(ctx, ab);
-		return u8;
+		return pp_js_new_u8_copy(ctx, v.ptr, v.ptr ? v.len : 0);
 	}
 	}
+}
+
+JSValue pp_js_new_u8_copy(JSContext *ctx, const void *p, size_t len)
+{
+	static const uint8_t none[1];
+	JSValue ab = JS_NewArrayBufferCopy(ctx, p && len ? (const uint8_t *)p : none, p ? len : 0);
+	if (JS_IsException(ab))
+		return ab;
+	/* the constructor reads (buffer, offset, length) whatever argc says */
+	JSValue targs[3] = {ab, JS_UNDEFINED, JS_UNDEFINED};
+	JSValue u8 = JS_NewTypedArray(ctx, 3, targs, JS_TYPED_ARRAY_UINT8);
+	JS_FreeValue(ctx, ab);
+	return u8;
 }
 
 int pp_js_sig_args_any(JSContext *ctx, const js_sig *sig, const void *args, JSValue *argv)
@@ -439,8 +444,7 @@ static const uint8_t *window_of(JSContext *ctx, JSValueConst ab, uint64_t offset
 	return length ? p + offset : (const uint8_t *)"";
 }
 
-/* The bytes of an ArrayBuffer, a typed array or a DataView. */
-static const uint8_t *view_bytes(JSContext *ctx, JSValueConst v, size_t *len)
+const uint8_t *pp_js_view_bytes(JSContext *ctx, JSValueConst v, size_t *len)
 {
 	size_t size = 0;
 	uint8_t *p = JS_GetArrayBuffer(ctx, &size, v);
@@ -561,12 +565,11 @@ static int refuse(JSContext *ctx, JSValueConst v, const value_at *at, uint8_t ki
 {
 	char shown[80];
 	pp_js_describe_value(ctx, v, shown, sizeof shown);
-	snprintf(why, cap, "%s%s%s%s is %s; expected %s%s", at->result,
-	         *at->path ? ", field '" : "", at->path, *at->path ? "'," : "", shown,
-	         expected(kind),
-	         (int)JS_PromiseState(ctx, (JSValue)v) >= 0
-	                 ? " (a Promise is not awaited: the function must return its value)"
-	                 : "");
+	snprintf(
+	        why, cap, "%s%s%s%s is %s; expected %s%s", at->result, *at->path ? ", field '" : "",
+	        at->path, *at->path ? "'," : "", shown, expected(kind),
+	        (int)JS_PromiseState(ctx, (JSValue)v) >= 0 ? " (only a returned Promise is awaited)"
+	                                                   : "");
 	return -1;
 }
 
@@ -694,7 +697,7 @@ uint32_t pp_js_sig_result_any(JSContext *ctx, const js_sig *sig, JSValueConst re
 	}
 	if (t.kind == SIG_BUFFER) {
 		size_t len = 0;
-		const uint8_t *p = view_bytes(ctx, ret, &len);
+		const uint8_t *p = pp_js_view_bytes(ctx, ret, &len);
 		if (!p) {
 			refuse(ctx, ret, &(value_at){"its Buffer result", ""}, t.kind, why, cap);
 			return PP_ERR_GENERIC;

@@ -106,6 +106,11 @@ int pp_js_sig_args_any(JSContext *ctx, const js_sig *sig, const void *args, JSVa
 bool pp_js_sig_args_ok(const js_sig *sig, const void *args,
                        bool (*readable)(void *ud, const void *p, size_t len), void *ud);
 
+/* The bytes of an ArrayBuffer, a typed array or a DataView (*len set), or
+ * NULL if v is none. Valid until guest code runs. */
+const uint8_t *pp_js_view_bytes(JSContext *ctx, JSValueConst v, size_t *len);
+/* A new Uint8Array holding a copy of len bytes at p (NULL p: empty). */
+JSValue pp_js_new_u8_copy(JSContext *ctx, const void *p, size_t len);
 /* A Number for a message, as JS prints NaN and Infinity. */
 void pp_js_describe_number(double d, char *buf, size_t cap);
 /* v for a message ("the string \"x\"", "a Promise", "undefined"), without

@@ -192,6 +192,21 @@ struct js_vm {
 /* js_bridge.c: a new bridge object for vm (JS_EXCEPTION on failure). */
 JSValue pp_js_bridge_new(js_vm *vm);
 
+/* js_globals.c: console, TextEncoder/TextDecoder, queueMicrotask on the
+ * VM's global object (-1 with an exception pending on failure). */
+int pp_js_globals_install(js_vm *vm);
+JSValue pp_js_settle_slow(js_vm *vm, JSValue ret);
+
+/* What a guest function returned, once the VM's job queue has run: a
+ * Promise becomes what it settled to (a rejection is thrown), anything
+ * else stays. Takes ret. Cheap when no job is queued and ret is no object. */
+static inline JSValue pp_js_settle(js_vm *vm, JSValue ret)
+{
+	if (!JS_IsObject(ret) && !JS_IsJobPending(vm->qrt))
+		return ret;
+	return pp_js_settle_slow(vm, ret);
+}
+
 /* js_loader.c */
 /* Sets QuickJS's heap limit: the VM's limit less what its alloc blocks hold,
  * or none while the loader parses (lifted). */

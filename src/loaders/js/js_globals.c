@@ -1,0 +1,504 @@
+/*
+ * js_globals.c — what a bundle's VM has beyond ECMAScript, and its job
+ * queue.
+ *
+ * Globals: console.log/info/warn/error/debug/trace (to the host's log, the
+ * bundle's name as scope), TextEncoder and TextDecoder (UTF-8 only, as the
+ * WHATWG Encoding standard has them, without streaming) and
+ * queueMicrotask. Deliberately absent: timers and I/O — a call runs to its
+ * end, and a bundle reaches the world only through contracts.
+ *
+ * Jobs (promise reactions, microtasks) run before a call returns, within its
+ * CPU limit and guard: pp_js_settle drains the queue and, when the function
+ * returned a Promise, uses what it settled to. Nothing is left queued
+ * between calls.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "js_vm.h"
+
+/* ---- console ---------------------------------------------------------------- */
+
+/* Appends v to buf as console prints it: strings as they are, errors with
+ * their stack, other objects as JSON when they have a JSON form. */
+static void append_value(JSContext *ctx, JSValueConst v, char *buf, size_t cap, size_t *used)
+{
+	JSValue text = JS_UNDEFINED;
+	if (JS_IsObject(v) && !JS_IsFunction(ctx, v)) {
+		JSValue stack = JS_GetPropertyStr(ctx, v, "stack");
+		if (JS_IsString(stack) && JS_IsError(ctx, v)) {
+			JSValue head = JS_ToString(ctx, v);
+			const char *h = JS_IsException(head) ? NULL : JS_ToCString(ctx, head);
+			const char *s = JS_ToCString(ctx, stack);
+			char *both = malloc((h ? strlen(h) : 0) + (s ? strlen(s) : 0) + 2);
+			if (both) {
+				sprintf(both, "%s\n%s", h ? h : "", s ? s : "");
+				text = JS_NewString(ctx, both);
+				free(both);
+			}
+			JS_FreeCString(ctx, h);
+			JS_FreeCString(ctx, s);
+			JS_FreeValue(ctx, head);
+		} else {
+			text = JS_JSONStringify(ctx, v, JS_UNDEFINED, JS_UNDEFINED);
+		}
+		JS_FreeValue(ctx, stack);
+		if (JS_IsException(text) || !JS_IsString(text)) { /* a cycle, or no JSON form */
+			JS_FreeValue(ctx, JS_GetException(ctx));
+			JS_FreeValue(ctx, text);
+			text = JS_UNDEFINED;
+		}
+	}
+	if (JS_IsUndefined(text) && JS_IsSymbol(v))
+		text = JS_NewString(ctx, "Symbol()");
+	if (JS_IsUndefined(text))
+		text = JS_ToString(ctx, v);
+	const char *s = JS_IsException(text) ? NULL : JS_ToCString(ctx, text);
+	if (!s)
+		JS_FreeValue(ctx, JS_GetException(ctx));
+	int n = snprintf(buf + *used, cap - *used, "%s%s", *used ? " " : "",
+	                 s ? s : "(unprintable)");
+	*used += n > 0 ? (size_t)n : 0;
+	if (*used >= cap)
+		*used = cap - 1;
+	JS_FreeCString(ctx, s);
+	JS_FreeValue(ctx, text);
+}
+
+/* console.<level>(...args): magic is the PP_LOG_* level. */
+static JSValue console_log(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv,
+                           int magic)
+{
+	(void)this_val;
+	js_vm *vm = JS_GetContextOpaque(ctx);
+	enum { CAP = 16384 };
+	char *buf = malloc(CAP);
+	if (!buf)
+		return JS_ThrowOutOfMemory(ctx);
+	size_t used = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < argc && used < CAP - 1; i++)
+		append_value(ctx, argv[i], buf, CAP, &used);
+	pp__log_view(vm->rt, (uint32_t)magic,
+	             (pp_string_view){(const uint8_t *)vm->bundle, strlen(vm->bundle)},
+	             (pp_string_view){(const uint8_t *)buf, used});
+	free(buf);
+	return JS_UNDEFINED;
+}
+
+static const JSCFunctionListEntry console_fns[] = {
+        JS_CFUNC_MAGIC_DEF("log", 0, console_log, PP_LOG_INFO),
+        JS_CFUNC_MAGIC_DEF("info", 0, console_log, PP_LOG_INFO),
+        JS_CFUNC_MAGIC_DEF("warn", 0, console_log, PP_LOG_WARN),
+        JS_CFUNC_MAGIC_DEF("error", 0, console_log, PP_LOG_ERROR),
+        JS_CFUNC_MAGIC_DEF("debug", 0, console_log, PP_LOG_DEBUG),
+        JS_CFUNC_MAGIC_DEF("trace", 0, console_log, PP_LOG_TRACE),
+};
+
+/* ---- UTF-8 -------------------------------------------------------------------- */
+
+/* U+FFFD, the replacement character, in UTF-8. */
+static const uint8_t replacement[3] = {0xEF, 0xBF, 0xBD};
+
+/* The length of the valid UTF-8 sequence at p (1..4), or 0 if the bytes
+ * there start none: the maximal subpart rule of the Encoding standard
+ * replaces each invalid prefix with one U+FFFD, *bad says how many bytes. */
+static size_t utf8_seq(const uint8_t *p, size_t n, size_t *bad)
+{
+	uint8_t c = p[0];
+	size_t need;
+	uint8_t lo = 0x80, hi = 0xBF;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF) {
+		need = 1;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		need = 2;
+		if (c == 0xE0)
+			lo = 0xA0;
+		if (c == 0xED) /* no surrogates */
+			hi = 0x9F;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		need = 3;
+		if (c == 0xF0)
+			lo = 0x90;
+		if (c == 0xF4)
+			hi = 0x8F;
+	} else {
+		*bad = 1;
+		return 0;
+	}
+	for (size_t i = 1; i <= need; i++) {
+		if (i >= n || p[i] < lo || p[i] > hi) {
+			*bad = i;
+			return 0;
+		}
+		lo = 0x80;
+		hi = 0xBF;
+	}
+	return need + 1;
+}
+
+/* Decodes UTF-8 into a JS string: invalid bytes become U+FFFD, or with
+ * fatal a TypeError. A leading BOM is dropped unless keep_bom. */
+static JSValue decode_utf8(JSContext *ctx, const uint8_t *p, size_t n, bool fatal, bool keep_bom)
+{
+	if (!keep_bom && n >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF) {
+		p += 3;
+		n -= 3;
+	}
+	size_t extra = 0, at = 0;
+	while (at < n) { /* each invalid byte grows to at most 3 */
+		size_t bad = 0, k = utf8_seq(p + at, n - at, &bad);
+		if (!k) {
+			if (fatal)
+				return JS_ThrowTypeError(ctx, "TextDecoder: invalid UTF-8 at byte %zu",
+				                         at);
+			extra += 3;
+			k = bad;
+		}
+		at += k;
+	}
+	if (!extra)
+		return JS_NewStringLen(ctx, (const char *)p, n);
+	if (n > SIZE_MAX - extra)
+		return JS_ThrowRangeError(ctx, "TextDecoder: input too large");
+	uint8_t *clean = js_malloc(ctx, n + extra);
+	if (!clean)
+		return JS_EXCEPTION;
+	size_t out = 0;
+	for (at = 0; at < n;) {
+		size_t bad = 0, k = utf8_seq(p + at, n - at, &bad);
+		if (k) {
+			memcpy(clean + out, p + at, k);
+			out += k;
+			at += k;
+		} else {
+			memcpy(clean + out, replacement, sizeof replacement);
+			out += 3;
+			at += bad;
+		}
+	}
+	JSValue s = JS_NewStringLen(ctx, (const char *)clean, out);
+	js_free(ctx, clean);
+	return s;
+}
+
+/* A string's UTF-8 with each lone surrogate (which QuickJS writes as its
+ * 3-byte form) replaced by U+FFFD, the same length. */
+static const char *encode_utf8(JSContext *ctx, JSValueConst v, size_t *len, char **owned)
+{
+	*owned = NULL;
+	const char *s = JS_ToCStringLen(ctx, len, v);
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i + 2 < *len; i++) {
+		const uint8_t *b = (const uint8_t *)s + i;
+		if (b[0] != 0xED || b[1] < 0xA0)
+			continue;
+		if (!*owned) {
+			*owned = malloc(*len + 1);
+			if (!*owned) {
+				JS_FreeCString(ctx, s);
+				JS_ThrowOutOfMemory(ctx);
+				return NULL;
+			}
+			memcpy(*owned, s, *len + 1);
+		}
+		memcpy(*owned + i, replacement, sizeof replacement);
+		i += 2;
+	}
+	return s;
+}
+
+/* ---- TextEncoder / TextDecoder ----------------------------------------------- */
+
+/* `new Ctor()` makes a plain object with Ctor.prototype. */
+static JSValue new_from(JSContext *ctx, JSValueConst new_target)
+{
+	if (JS_IsUndefined(new_target))
+		return JS_ThrowTypeError(ctx, "the constructor must be called with 'new'");
+	JSValue proto = JS_GetPropertyStr(ctx, new_target, "prototype");
+	if (JS_IsException(proto))
+		return proto;
+	JSValue obj = JS_NewObjectProto(ctx, proto);
+	JS_FreeValue(ctx, proto);
+	return obj;
+}
+
+static JSValue encoder_new(JSContext *ctx, JSValueConst new_target, int argc, JSValueConst *argv)
+{
+	(void)argc;
+	(void)argv;
+	return new_from(ctx, new_target);
+}
+
+static JSValue encoder_encode(JSContext *ctx, JSValueConst this_val, int argc,
+                              JSValueConst *argv)
+{
+	(void)this_val;
+	size_t len = 0;
+	char *owned = NULL;
+	const char *s = NULL;
+	if (argc > 0 && !JS_IsUndefined(argv[0]) && !(s = encode_utf8(ctx, argv[0], &len, &owned)))
+		return JS_EXCEPTION;
+	JSValue u8 = pp_js_new_u8_copy(ctx, owned ? owned : s, len);
+	JS_FreeCString(ctx, s);
+	free(owned);
+	return u8;
+}
+
+/* encodeInto(string, uint8array) -> { read, written }: whole characters
+ * only, as many as fit. */
+static JSValue encoder_encode_into(JSContext *ctx, JSValueConst this_val, int argc,
+                                   JSValueConst *argv)
+{
+	(void)this_val;
+	if (argc < 2)
+		return JS_ThrowTypeError(ctx, "encodeInto(string, Uint8Array)");
+	/* The string first: converting it may run guest code (toString), which
+	 * could shrink or detach the destination; nothing runs after the
+	 * destination is read below. */
+	size_t len;
+	char *owned;
+	const char *s = encode_utf8(ctx, argv[0], &len, &owned);
+	if (!s)
+		return JS_EXCEPTION;
+	size_t off = 0, cap = 0, per = 0, ab_len = 0;
+	JSValue ab = JS_GetTypedArrayBuffer(ctx, argv[1], &off, &cap, &per);
+	uint8_t *base = JS_IsException(ab) ? NULL : JS_GetArrayBuffer(ctx, &ab_len, ab);
+	JS_FreeValue(ctx, ab);
+	if (!base || per != 1 || off > ab_len || cap > ab_len - off) {
+		JS_FreeCString(ctx, s);
+		free(owned);
+		return JS_ThrowTypeError(ctx, "encodeInto: the destination is not a live Uint8Array");
+	}
+	const uint8_t *u = (const uint8_t *)(owned ? owned : s);
+	size_t written = 0;
+	double read = 0;
+	while (written < len) {
+		size_t k = u[written] < 0x80 ? 1 : u[written] < 0xE0 ? 2 : u[written] < 0xF0 ? 3 : 4;
+		if (k > cap - written)
+			break;
+		memcpy(base + off + written, u + written, k);
+		written += k;
+		read += k == 4 ? 2 : 1; /* UTF-16 units */
+	}
+	JS_FreeCString(ctx, s);
+	free(owned);
+	JSValue r = JS_NewObject(ctx);
+	if (JS_IsException(r))
+		return r;
+	if (JS_SetPropertyStr(ctx, r, "read", JS_NewFloat64(ctx, read)) < 0 ||
+	    JS_SetPropertyStr(ctx, r, "written", JS_NewFloat64(ctx, (double)written)) < 0) {
+		JS_FreeValue(ctx, r);
+		return JS_EXCEPTION;
+	}
+	return r;
+}
+
+/* Reads a boolean option of an options object (absent: false). */
+static int option(JSContext *ctx, JSValueConst opts, const char *name)
+{
+	if (!JS_IsObject(opts))
+		return 0;
+	JSValue v = JS_GetPropertyStr(ctx, opts, name);
+	int b = JS_IsException(v) ? -1 : JS_ToBool(ctx, v);
+	JS_FreeValue(ctx, v);
+	return b;
+}
+
+static JSValue decoder_new(JSContext *ctx, JSValueConst new_target, int argc, JSValueConst *argv)
+{
+	if (argc > 0 && !JS_IsUndefined(argv[0])) {
+		const char *label = JS_ToCString(ctx, argv[0]);
+		if (!label)
+			return JS_EXCEPTION;
+		const char *l = label + strspn(label, " \t\n\f\r");
+		size_t n = strlen(l);
+		while (n && strchr(" \t\n\f\r", l[n - 1]))
+			n--;
+		bool utf8 = (n == 5 && strncasecmp(l, "utf-8", 5) == 0) ||
+		            (n == 4 && strncasecmp(l, "utf8", 4) == 0) ||
+		            (n == 17 && strncasecmp(l, "unicode-1-1-utf-8", 17) == 0);
+		JSValue err = utf8 ? JS_UNDEFINED
+		                   : JS_ThrowRangeError(ctx,
+		                                        "TextDecoder: encoding '%s' is not "
+		                                        "supported (only utf-8 is)",
+		                                        label);
+		JS_FreeCString(ctx, label);
+		if (!utf8)
+			return err;
+	}
+	int fatal = option(ctx, argc > 1 ? argv[1] : JS_UNDEFINED, "fatal");
+	int keep_bom = option(ctx, argc > 1 ? argv[1] : JS_UNDEFINED, "ignoreBOM");
+	if (fatal < 0 || keep_bom < 0)
+		return JS_EXCEPTION;
+	JSValue obj = new_from(ctx, new_target);
+	if (JS_IsException(obj))
+		return obj;
+	if (JS_DefinePropertyValueStr(ctx, obj, "encoding", JS_NewString(ctx, "utf-8"), 0) < 0 ||
+	    JS_DefinePropertyValueStr(ctx, obj, "fatal", JS_NewBool(ctx, fatal), 0) < 0 ||
+	    JS_DefinePropertyValueStr(ctx, obj, "ignoreBOM", JS_NewBool(ctx, keep_bom), 0) < 0) {
+		JS_FreeValue(ctx, obj);
+		return JS_EXCEPTION;
+	}
+	return obj;
+}
+
+static JSValue decoder_decode(JSContext *ctx, JSValueConst this_val, int argc,
+                              JSValueConst *argv)
+{
+	int stream = option(ctx, argc > 1 ? argv[1] : JS_UNDEFINED, "stream");
+	int fatal = option(ctx, this_val, "fatal");
+	int keep_bom = option(ctx, this_val, "ignoreBOM");
+	if (stream < 0 || fatal < 0 || keep_bom < 0)
+		return JS_EXCEPTION;
+	if (stream)
+		return JS_ThrowTypeError(ctx, "TextDecoder: { stream: true } is not supported");
+	if (argc < 1 || JS_IsUndefined(argv[0]))
+		return JS_NewString(ctx, "");
+	size_t len = 0;
+	const uint8_t *p = pp_js_view_bytes(ctx, argv[0], &len);
+	if (!p)
+		return JS_ThrowTypeError(ctx, "TextDecoder.decode: expected an ArrayBuffer, a typed "
+		                              "array or a DataView");
+	return decode_utf8(ctx, p, len, fatal, keep_bom);
+}
+
+static const JSCFunctionListEntry encoder_proto[] = {
+        JS_CFUNC_DEF("encode", 0, encoder_encode),
+        JS_CFUNC_DEF("encodeInto", 2, encoder_encode_into),
+        JS_PROP_STRING_DEF("encoding", "utf-8", JS_PROP_CONFIGURABLE),
+};
+
+static const JSCFunctionListEntry decoder_proto[] = {
+        JS_CFUNC_DEF("decode", 0, decoder_decode),
+};
+
+/* global[name] = a constructor whose prototype has fns. */
+static int add_class(JSContext *ctx, JSValueConst global, const char *name, JSCFunction *ctor,
+                     const JSCFunctionListEntry *fns, int count)
+{
+	JSValue proto = JS_NewObject(ctx);
+	if (JS_IsException(proto))
+		return -1;
+	JSValue fn = JS_NewCFunction2(ctx, ctor, name, 0, JS_CFUNC_constructor, 0);
+	if (JS_IsException(fn)) {
+		JS_FreeValue(ctx, proto);
+		return -1;
+	}
+	JS_SetPropertyFunctionList(ctx, proto, fns, count);
+	if (JS_HasException(ctx)) { /* out of memory */
+		JS_FreeValue(ctx, proto);
+		JS_FreeValue(ctx, fn);
+		return -1;
+	}
+	JS_SetConstructor(ctx, fn, proto);
+	JS_FreeValue(ctx, proto);
+	return JS_DefinePropertyValueStr(ctx, global, name, fn,
+	                                 JS_PROP_WRITABLE | JS_PROP_CONFIGURABLE);
+}
+
+/* ---- queueMicrotask ----------------------------------------------------------- */
+
+static JSValue microtask_job(JSContext *ctx, int argc, JSValueConst *argv)
+{
+	(void)argc;
+	return JS_Call(ctx, argv[0], JS_UNDEFINED, 0, NULL);
+}
+
+static JSValue queue_microtask(JSContext *ctx, JSValueConst this_val, int argc,
+                               JSValueConst *argv)
+{
+	(void)this_val;
+	if (argc < 1 || !JS_IsFunction(ctx, argv[0]))
+		return JS_ThrowTypeError(ctx, "queueMicrotask: the argument must be a function");
+	if (JS_EnqueueJob(ctx, microtask_job, 1, argv) < 0)
+		return JS_EXCEPTION;
+	return JS_UNDEFINED;
+}
+
+int pp_js_globals_install(js_vm *vm)
+{
+	JSContext *ctx = vm->ctx;
+	JSValue global = JS_GetGlobalObject(ctx);
+	JSValue console = JS_NewObject(ctx);
+	int st = JS_IsException(console) ? -1 : 0;
+	if (st == 0) {
+		JS_SetPropertyFunctionList(ctx, console, console_fns,
+		                           sizeof console_fns / sizeof console_fns[0]);
+		st = JS_HasException(ctx) ? -1 : 0;
+	}
+	if (st == 0)
+		st = JS_DefinePropertyValueStr(ctx, global, "console", JS_DupValue(ctx, console),
+		                               JS_PROP_WRITABLE | JS_PROP_CONFIGURABLE);
+	JS_FreeValue(ctx, console);
+	if (st >= 0)
+		st = add_class(ctx, global, "TextEncoder", encoder_new, encoder_proto,
+		               sizeof encoder_proto / sizeof encoder_proto[0]);
+	if (st >= 0)
+		st = add_class(ctx, global, "TextDecoder", decoder_new, decoder_proto,
+		               sizeof decoder_proto / sizeof decoder_proto[0]);
+	if (st >= 0) {
+		JSValue q = JS_NewCFunction(ctx, queue_microtask, "queueMicrotask", 1);
+		st = JS_DefinePropertyValueStr(ctx, global, "queueMicrotask", q,
+		                               JS_PROP_WRITABLE | JS_PROP_CONFIGURABLE);
+	}
+	JS_FreeValue(ctx, global);
+	return st < 0 ? -1 : 0;
+}
+
+/* ---- The job queue -------------------------------------------------------------- */
+
+/* Runs every queued job. false if the CPU limit stopped it (its exception
+ * pending); a job that threw otherwise is reported, as nobody can catch it. */
+static bool drain(js_vm *vm)
+{
+	while (JS_IsJobPending(vm->qrt)) {
+		JSContext *job_ctx;
+		if (JS_ExecutePendingJob(vm->qrt, &job_ctx) >= 0)
+			continue;
+		if (vm->interrupted)
+			return false;
+		char *text = pp_js_exception_text(vm->ctx);
+		pp__log(vm->rt, PP_LOG_ERROR, vm->bundle, "uncaught exception in a microtask: %s",
+		        text ? text : "(out of memory)");
+		free(text);
+	}
+	return true;
+}
+
+JSValue pp_js_settle_slow(js_vm *vm, JSValue ret)
+{
+	JSContext *ctx = vm->ctx;
+	/* a throw stays the call's result; the jobs it queued still run */
+	JSValue thrown = JS_IsException(ret) ? JS_GetException(ctx) : JS_UNDEFINED;
+	for (;;) {
+		if (!drain(vm)) {
+			JS_FreeValue(ctx, thrown);
+			JS_FreeValue(ctx, ret);
+			return JS_EXCEPTION;
+		}
+		if (JS_IsException(ret))
+			return JS_Throw(ctx, thrown);
+		int state = (int)JS_PromiseState(ctx, ret);
+		if (state < 0)
+			return ret; /* not a Promise: as it is */
+		if (state == JS_PROMISE_PENDING) {
+			if (JS_IsJobPending(vm->qrt))
+				continue;
+			JS_FreeValue(ctx, ret);
+			return JS_ThrowTypeError(ctx, "the returned Promise never settled: nothing is "
+			                              "left to run (a bundle has no timers or I/O)");
+		}
+		JSValue v = JS_PromiseResult(ctx, ret);
+		JS_FreeValue(ctx, ret);
+		if (state == JS_PROMISE_REJECTED)
+			return JS_Throw(ctx, v);
+		return v;
+	}
+}

@@ -1,0 +1,199 @@
+/* test_js_env.c — the JavaScript environment a bundle runs in beyond
+ * ECMAScript: console, TextEncoder/TextDecoder, queueMicrotask, and async
+ * functions settled within the call. */
+#include "js_helpers.h"
+
+/* A runtime logging to c at Trace, JS calls limited to cpu_ms. */
+static pp_runtime *rt_env(log_capture *c, uint32_t cpu_ms)
+{
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.log = capture_log;
+	cfg.log_userdata = c;
+	cfg.log_level = PP_LOG_TRACE;
+	cfg.js.cpu_ms = cpu_ms;
+	pp_runtime *rt = NULL;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	return rt;
+}
+
+/* A bundle 'env' whose contract js.env@1 has the given raw functions (each
+ * returns a status). */
+static void load_env(pp_runtime *rt, const char *fns)
+{
+	char src[8192];
+	snprintf(src, sizeof src, JS_PRELUDE "function polyplug_init() {\n"
+	                                     "  return ok([reg('js.env', [%s])]);\n}\n",
+	         fns);
+	js_load_ok(rt, "env", src);
+}
+
+static void console_routes_to_the_host_log_with_the_bundle_as_scope(void **state)
+{
+	(void)state;
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_env(&c, 0);
+	load_env(rt, "function () { console.log('hello', 42, { a: [1, 'x'] }, null, undefined);"
+	             "  return 0; },"
+	             "function () { console.warn('careful'); return 0; },"
+	             "function () { console.error(new RangeError('bad')); return 0; },"
+	             "function () { console.debug('dbg'); console.info('inf'); return 0; },"
+	             "function () { var o = {}; o.self = o; console.log(o, Symbol('s'),"
+	             "  function f() {}, 10n); return 0; },"
+	             "function () { console.trace('deep'); return 0; }");
+	assert_int_equal(js_call(rt, "js.env", 0, NULL, NULL), PP_OK);
+	assert_string_equal(c.last_scope, "env");
+	assert_int_equal(c.last_level, PP_LOG_INFO);
+	assert_string_equal(c.last, "hello 42 {\"a\":[1,\"x\"]} null undefined");
+	assert_int_equal(js_call(rt, "js.env", 1, NULL, NULL), PP_OK);
+	assert_int_equal(c.last_level, PP_LOG_WARN);
+	assert_string_equal(c.last, "careful");
+	assert_int_equal(js_call(rt, "js.env", 2, NULL, NULL), PP_OK);
+	assert_int_equal(c.last_level, PP_LOG_ERROR);
+	assert_contains(c.last, "RangeError: bad\n    at "); /* an error comes with its stack */
+	int debug = c.count[PP_LOG_DEBUG];
+	assert_int_equal(js_call(rt, "js.env", 3, NULL, NULL), PP_OK);
+	assert_int_equal(c.count[PP_LOG_DEBUG], debug + 1);
+	assert_string_equal(c.last, "inf");
+	/* a cycle, a symbol, a function and a BigInt print, and nothing throws */
+	assert_int_equal(js_call(rt, "js.env", 4, NULL, NULL), PP_OK);
+	assert_contains(c.last, "[object Object] Symbol() function f() {} 10");
+	assert_int_equal(js_call(rt, "js.env", 5, NULL, NULL), PP_OK);
+	assert_int_equal(c.last_level, PP_LOG_TRACE);
+	pp_runtime_free(rt);
+}
+
+static void text_encoder_and_decoder_speak_utf8(void **state)
+{
+	(void)state;
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_env(&c, 0);
+	/* each function checks one behaviour and returns 0, or the number of the
+	 * check that failed */
+	load_env(rt,
+	         "function () {\n"
+	         "  var e = new TextEncoder(), d = new TextDecoder();\n"
+	         "  if (e.encoding !== 'utf-8' || d.encoding !== 'utf-8') return 1;\n"
+	         "  var b = e.encode('h\\u00e9\\u20ac\\ud83d\\ude00');\n"
+	         "  if (!(b instanceof Uint8Array) || b.length !== 10) return 2;\n"
+	         "  if (b.join() !== '104,195,169,226,130,172,240,159,152,128') return 3;\n"
+	         "  if (d.decode(b) !== 'h\\u00e9\\u20ac\\ud83d\\ude00') return 4;\n"
+	         "  if (d.decode(b.buffer) !== d.decode(new DataView(b.buffer))) return 5;\n"
+	         "  if (e.encode().length !== 0 || d.decode() !== '') return 6;\n"
+	         "  if (e.encode('\\ud800x').join() !== '239,191,189,120') return 7;\n"
+	         "  return 0; },\n"
+	         "function () {\n" /* invalid input: replacement, or fatal */
+	         "  var d = new TextDecoder();\n"
+	         "  var bad = new Uint8Array([0x61, 0xff, 0x62, 0xed, 0xa0, 0x80, 0xe2, 0x82]);\n"
+	         "  if (d.decode(bad) !== 'a\\ufffdb\\ufffd\\ufffd\\ufffd\\ufffd') return 1;\n"
+	         "  var f = new TextDecoder('utf-8', { fatal: true });\n"
+	         "  try { f.decode(bad); return 2; } catch (x) {\n"
+	         "    if (!(x instanceof TypeError)) return 3; }\n"
+	         "  var bom = new Uint8Array([0xef, 0xbb, 0xbf, 0x41]);\n"
+	         "  if (d.decode(bom) !== 'A') return 4;\n"
+	         "  if (new TextDecoder('UTF8', { ignoreBOM: true }).decode(bom) !== '\\ufeffA')\n"
+	         "    return 5;\n"
+	         "  try { new TextDecoder('latin1'); return 6; } catch (x) {\n"
+	         "    if (!(x instanceof RangeError)) return 7; }\n"
+	         "  try { d.decode(bom, { stream: true }); return 8; } catch (x) {}\n"
+	         "  try { d.decode('text'); return 9; } catch (x) {}\n"
+	         "  try { TextDecoder(); return 10; } catch (x) {}\n"
+	         "  return 0; },\n"
+	         "function () {\n" /* encodeInto: whole characters, as many as fit */
+	         "  var e = new TextEncoder(), u = new Uint8Array(5);\n"
+	         "  var r = e.encodeInto('a\\u20ac\\ud83d\\ude00', u);\n"
+	         "  if (r.read !== 2 || r.written !== 4) return 1;\n"
+	         "  if (Array.from(u.subarray(0, 4)).join() !== '97,226,130,172') return 2;\n"
+	         "  r = e.encodeInto('\\ud83d\\ude00', new Uint8Array(4));\n"
+	         "  if (r.read !== 2 || r.written !== 4) return 3;\n"
+	         "  try { e.encodeInto('x', [1, 2]); return 4; } catch (x) {}\n"
+	         "  return 0; },\n"
+	         "function () {\n" /* a toString that detaches the destination */
+	         "  var ab = new ArrayBuffer(8), u = new Uint8Array(ab);\n"
+	         "  var evil = { toString() { ab.transfer(); return 'xxxxxxxx'; } };\n"
+	         "  try { new TextEncoder().encodeInto(evil, u); return 1; } catch (x) {\n"
+	         "    return x instanceof TypeError ? 0 : 2; } }");
+	for (uint32_t fn = 0; fn < 4; fn++) {
+		uint32_t code = js_call(rt, "js.env", fn, NULL, NULL);
+		if (code != PP_OK)
+			fail_msg("function %u: check %u failed (%s)", fn, code, pp_last_error(rt));
+	}
+	pp_runtime_free(rt);
+}
+
+static void microtasks_and_promises_run_before_the_call_returns(void **state)
+{
+	(void)state;
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_env(&c, 200);
+	load_env(rt, "function () { var seen = [];\n"
+	             "  queueMicrotask(() => seen.push(1));\n"
+	             "  Promise.resolve().then(() => seen.push(2));\n"
+	             "  globalThis.seen = seen; return 0; },\n"
+	             "function () { return globalThis.seen.join() === '1,2' ? 0 : 7; },\n"
+	             "async function (impl) { await null; impl.n = (impl.n || 0) + 1;\n"
+	             "  return impl.n === 1 ? 0 : 8; },\n"
+	             "async function () { await null; throw new Error('later'); },\n"
+	             "function () { return new Promise(() => {}); },\n"
+	             "function () { queueMicrotask(() => { throw new Error('in a task'); });\n"
+	             "  return 0; },\n"
+	             "async function () { await null; for (;;) {} },\n"
+	             "function () { try { queueMicrotask(5); } catch (e) {\n"
+	             "  return e instanceof TypeError ? 0 : 9; } return 10; },\n"
+	             "async function () { var e = new Error('coded'); e.code = 300;\n"
+	             "  await null; throw e; }");
+	/* the jobs a call queued ran before it returned */
+	assert_int_equal(js_call(rt, "js.env", 0, NULL, NULL), PP_OK);
+	assert_int_equal(js_call(rt, "js.env", 1, NULL, NULL), PP_OK);
+	/* an async function's resolved value is the status; a rejection is a throw */
+	assert_int_equal(js_call(rt, "js.env", 2, NULL, NULL), PP_OK);
+	assert_int_equal(js_call(rt, "js.env", 3, NULL, NULL), PP_ERR_GENERIC);
+	assert_contains(pp_last_error(rt), "Error: later");
+	assert_int_equal(js_call(rt, "js.env", 4, NULL, NULL), PP_ERR_GENERIC);
+	assert_contains(pp_last_error(rt), "the returned Promise never settled");
+	/* a microtask that throws is reported; the call itself succeeded */
+	assert_int_equal(js_call(rt, "js.env", 5, NULL, NULL), PP_OK);
+	assert_string_equal(c.last_scope, "env");
+	assert_contains(c.last, "uncaught exception in a microtask: Error: in a task");
+	/* the CPU limit holds inside jobs, and the VM stays usable */
+	assert_int_equal(js_call(rt, "js.env", 6, NULL, NULL), PP_ERR_TIMEOUT);
+	assert_contains(pp_last_error(rt), "CPU limit of 200 ms");
+	assert_int_equal(js_call(rt, "js.env", 1, NULL, NULL), PP_OK);
+	assert_int_equal(js_call(rt, "js.env", 7, NULL, NULL), PP_OK);
+	pp_runtime_free(rt);
+}
+
+/* Async typed functions and an async polyplug_init: the settled value is
+ * what the loader uses. */
+static void async_typed_functions_and_init_are_awaited(void **state)
+{
+	(void)state;
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_env(&c, 0);
+	js_load_ok(rt, "async",
+	           JS_PRELUDE
+	           "async function polyplug_init() {\n"
+	           "  await null;\n"
+	           "  var r = reg('js.async', [async (impl, a, b) => { await null; return a + b; },\n"
+	           "                           async () => { await null; throw 'plain'; }]);\n"
+	           "  r.interface.signatures = [{ params: ['i32', 'i32'], result: 'i32' },\n"
+	           "                            { params: [], result: 'i32' }];\n"
+	           "  return ok([r]);\n}\n");
+	int32_t ab[2] = {40, 2}, out = 0;
+	assert_int_equal(js_call(rt, "js.async", 0, ab, &out), PP_OK);
+	assert_int_equal(out, 42);
+	assert_int_equal(js_call(rt, "js.async", 1, NULL, &out), PP_ERR_GENERIC);
+	assert_contains(pp_last_error(rt), "plain");
+	pp_runtime_free(rt);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(console_routes_to_the_host_log_with_the_bundle_as_scope),
+	        cmocka_unit_test(text_encoder_and_decoder_speak_utf8),
+	        cmocka_unit_test(microtasks_and_promises_run_before_the_call_returns),
+	        cmocka_unit_test(async_typed_functions_and_init_are_awaited),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
