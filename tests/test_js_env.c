@@ -22,8 +22,9 @@ static pp_runtime *rt_env(log_capture *c, uint32_t cpu_ms)
 static void load_env(pp_runtime *rt, const char *fns)
 {
 	char src[8192];
-	snprintf(src, sizeof src, JS_PRELUDE "function polyplug_init() {\n"
-	                                     "  return ok([reg('js.env', [%s])]);\n}\n",
+	snprintf(src, sizeof src,
+	         JS_PRELUDE "function polyplug_init() {\n"
+	                    "  return ok([reg('js.env', [%s])]);\n}\n",
 	         fns);
 	js_load_ok(rt, "env", src);
 }
@@ -170,15 +171,16 @@ static void async_typed_functions_and_init_are_awaited(void **state)
 	(void)state;
 	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	pp_runtime *rt = rt_env(&c, 0);
-	js_load_ok(rt, "async",
-	           JS_PRELUDE
-	           "async function polyplug_init() {\n"
-	           "  await null;\n"
-	           "  var r = reg('js.async', [async (impl, a, b) => { await null; return a + b; },\n"
-	           "                           async () => { await null; throw 'plain'; }]);\n"
-	           "  r.interface.signatures = [{ params: ['i32', 'i32'], result: 'i32' },\n"
-	           "                            { params: [], result: 'i32' }];\n"
-	           "  return ok([r]);\n}\n");
+	js_load_ok(
+	        rt, "async",
+	        JS_PRELUDE
+	        "async function polyplug_init() {\n"
+	        "  await null;\n"
+	        "  var r = reg('js.async', [async (impl, a, b) => { await null; return a + b; },\n"
+	        "                           async () => { await null; throw 'plain'; }]);\n"
+	        "  r.interface.signatures = [{ params: ['i32', 'i32'], result: 'i32' },\n"
+	        "                            { params: [], result: 'i32' }];\n"
+	        "  return ok([r]);\n}\n");
 	int32_t ab[2] = {40, 2}, out = 0;
 	assert_int_equal(js_call(rt, "js.async", 0, ab, &out), PP_OK);
 	assert_int_equal(out, 42);

@@ -222,6 +222,20 @@ static void a_contract_id_that_is_not_its_names_is_refused(void **state)
 	                   "  return ok([r]);\n}\n";
 	js_load_ok(rt, "plain", plain);
 	assert_int_equal(js_call(rt, "js.plain", 0, NULL, NULL), PP_OK);
+	/* a name carrying its major must carry the version's */
+	static const char wrong_major[] = JS_PRELUDE
+	        "function polyplug_init() {\n"
+	        "  var r = reg('js.maj', [function () { return 0; }]);\n"
+	        "  r.contractName = 'js.maj@2'; var id = cid('guest_contract:js.maj@2');\n"
+	        "  r.contractLo = id[0]; r.contractHi = id[1];\n"
+	        "  return ok([r]);\n}\n";
+	assert_int_equal(js_load_src(rt, "wrong_major", wrong_major, NULL), PP_ERR_INIT_FAILED);
+	assert_contains(pp_last_error(rt), "contract 'js.maj@2' is version 1.0.0; its name must "
+	                                   "end in \"@1\"");
+	/* ... and the name's suggestion for a caller carries it */
+	assert_true(pp_handle_is_null(pp_find_named(rt, "js.plainn@1", 0, NULL)));
+	assert_contains(pp_last_error(rt), "js.plain@1 1.2.0 from bundle 'plain'");
+	assert_contains(pp_last_error(rt), "did you mean js.plain@1?");
 	static const char major2[] =
 	        JS_PRELUDE "function polyplug_init() {\n"
 	                   "  var r = reg('js.two', [function () { return 0; }]);\n"
@@ -284,6 +298,12 @@ static void a_lookup_that_finds_nothing_says_what_is_loaded(void **state)
 	assert_contains(pp_last_error(rt),
 	                "no bundle named 'other' provides math.Adder@1 (loaded: ");
 	assert_contains(pp_last_error(rt), "math.Adder@1 1.3.0 from bundle 'adder2'");
+	/* asking for another major than the name's is a mistake, said so */
+	assert_true(pp_handle_is_null(pp_find_named(rt, "math.Adder@1", 2, NULL)));
+	assert_contains(pp_last_error(rt), "'math.Adder@1' is major 1, but min_version asks for "
+	                                   "major 2");
+	assert_false(
+	        pp_handle_is_null(pp_find_named(rt, "math.Adder@1", pp_version_pack(1, 3), NULL)));
 	/* a long list is cut short */
 	for (int i = 0; i < 10; i++) {
 		char bundle[16], name[32];
@@ -294,6 +314,21 @@ static void a_lookup_that_finds_nothing_says_what_is_loaded(void **state)
 	assert_true(pp_handle_is_null(pp_find_named(rt, "nothing.Like@7", 0, NULL)));
 	assert_contains(pp_last_error(rt), " and 4 more)");
 	assert_null(strstr(pp_last_error(rt), "did you mean"));
+	/* long names: whole entries only, and the count of the rest survives */
+	char longname[160];
+	memset(longname, 'z', 150);
+	longname[150] = '\0';
+	for (int i = 0; i < 8; i++) {
+		char bundle[200], name[200];
+		snprintf(bundle, sizeof bundle, "%.150s%d", longname, i);
+		snprintf(name, sizeof name, "long.%.150s%d", longname, i);
+		load_provider(rt, bundle, name, 0, 0);
+	}
+	assert_true(pp_handle_is_null(pp_find_named(rt, "nothing.Like@7", 0, NULL)));
+	const char *e = pp_last_error(rt);
+	assert_true(strlen(e) > 6);
+	assert_string_equal(e + strlen(e) - 6, " more)"); /* the count of the rest survives */
+	assert_null(strstr(e, "zzz,"));                   /* no entry cut in the middle */
 	/* what is not a name with its major is refused, and said so */
 	static const char *const bad[] = {"math.Adder", "math.Adder@", "math.Adder@1a", "@x"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -838,6 +838,57 @@ static void a_failed_call_names_its_function_cause_and_frames(void **state)
 	pp_runtime_free(rt);
 }
 
+/* Guest code the loader runs for itself — a struct result's getter, a
+ * function's name getter at load — is held to the CPU limit like a call,
+ * and what it leaves behind cannot fail a later call. */
+static void getters_the_loader_runs_are_held_to_the_limits(void **state)
+{
+	(void)state;
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.log = capture_log;
+	cfg.log_userdata = quiet_log();
+	cfg.js.cpu_ms = 100;
+	pp_runtime *rt = NULL;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	js_load_ok(rt, "getters",
+	           JS_TYPED("js.getters",
+	                    "function () { return { get x() { for (;;) {} } }; },"
+	                    "function () { return { get x() { throw new Error('no x'); } }; },"
+	                    "function () { var r = Proxy.revocable({}, {}); r.revoke();"
+	                    "  return r.proxy; },"
+	                    "function () { return 7; }",
+	                    "{ params: [], result: { struct: [['x', 'i32']] } },"
+	                    "{ params: [], result: { struct: [['x', 'i32']] } },"
+	                    "{ params: [], result: 'i32' }, { params: [], result: 'i32' }"));
+	int32_t out = 0;
+	assert_int_equal(call_on(rt, "js.getters", 0, NULL, &out, NULL), PP_ERR_TIMEOUT);
+	assert_contains(pp_last_error(rt), "CPU limit of 100 ms");
+	assert_int_equal(call_on(rt, "js.getters", 1, NULL, &out, NULL), PP_ERR_GENERIC);
+	assert_contains(pp_last_error(rt), "its struct result, field 'x': reading it failed: "
+	                                   "Error: no x");
+	assert_int_equal(call_on(rt, "js.getters", 2, NULL, &out, NULL), PP_ERR_GENERIC);
+	assert_contains(pp_last_error(rt), "its i32 result is an object");
+	/* nothing was left pending: an instance and a call still work */
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("js.getters", 1), 0);
+	pp_guest_contract_instance inst;
+	assert_int_equal(pp_instance_create(rt, h, NULL, &inst), PP_OK);
+	assert_int_equal(pp_call(rt, h, inst, 3, NULL, &out, NULL), PP_OK);
+	assert_int_equal(out, 7);
+	assert_int_equal(pp_instance_destroy(rt, h, inst), PP_OK);
+	/* a function's name getter that never returns fails the load in time */
+	assert_int_equal(js_load_src(rt, "slow_name",
+	                             JS_PRELUDE "function polyplug_init() {\n"
+	                                        "  var f = function () { return 0; };\n"
+	                                        "  Object.defineProperty(f, 'name', { get() {"
+	                                        " for (;;) {} } });\n"
+	                                        "  return ok([reg('js.slowname', [f])]);\n}\n",
+	                             NULL),
+	                 PP_ERR_TIMEOUT);
+	assert_contains(pp_last_error(rt), "reading a function's name exceeded the CPU limit");
+	pp_runtime_free(rt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -854,6 +905,7 @@ int main(void)
 	        cmocka_unit_test(typed_functions_get_the_instance_impl),
 	        cmocka_unit_test(methods_are_bound_when_the_impl_is_made),
 	        cmocka_unit_test(a_failed_call_names_its_function_cause_and_frames),
+	        cmocka_unit_test(getters_the_loader_runs_are_held_to_the_limits),
 	        cmocka_unit_test(an_instance_destroyed_inside_its_own_call_outlives_the_call),
 	        cmocka_unit_test(raw_peers_call_typed_functions),
 	};

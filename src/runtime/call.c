@@ -4,6 +4,7 @@
  * enter cannot be reclaimed under them; nothing here takes a lock or
  * allocates.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -20,11 +21,19 @@ pp_guest_contract_handle pp_find_named(pp_runtime *rt, const char *contract, uin
                                        const char *bundle)
 {
 	const char *at = contract ? strrchr(contract, '@') : NULL;
-	if (!at || !at[1] || strspn(at + 1, "0123456789") != strlen(at + 1)) {
+	if (!at || !at[1] || strspn(at + 1, "0123456789") != strlen(at + 1) || strlen(at + 1) > 9) {
 		pp__error(rt, PP_ERR_INVALID_ARGUMENT,
 		          "pp_find_named: '%s' is not a contract name with its major, such as "
 		          "'math.Adder@1'",
 		          contract ? contract : "(null)");
+		return pp_handle_null();
+	}
+	unsigned long major = strtoul(at + 1, NULL, 10);
+	uint32_t asked = min_version < 65536 ? min_version : min_version >> 16;
+	if (min_version && asked != major) {
+		pp__error(rt, PP_ERR_INVALID_ARGUMENT,
+		          "pp_find_named: '%s' is major %lu, but min_version asks for major %u",
+		          contract, major, asked);
 		return pp_handle_null();
 	}
 	uint64_t id = pp__contract_id_of_name(

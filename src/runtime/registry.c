@@ -128,11 +128,26 @@ static pp_status check_name(pp_runtime *rt, const char *bundle, const char *what
 	return PP_OK;
 }
 
+/* Whether a name carries its major ("math.Adder@1"): sets *major. */
+static bool name_major(pp_string_view name, uint32_t *major)
+{
+	const uint8_t *at = name.len ? memrchr(name.ptr, '@', name.len) : NULL;
+	if (!at)
+		return false;
+	size_t n = name.len - (size_t)(at + 1 - name.ptr);
+	uint64_t v = 0;
+	for (size_t i = 0; i < n && v <= UINT32_MAX; i++)
+		v = at[1 + i] >= '0' && at[1 + i] <= '9' ? v * 10 + (at[1 + i] - '0') : UINT64_MAX;
+	*major = v <= UINT32_MAX && n ? (uint32_t)v : UINT32_MAX;
+	return true;
+}
+
 uint64_t pp__contract_id_of_name(pp_string_view name, uint32_t major)
 {
 	uint64_t h = pp_fnv1a64("guest_contract:", 15);
 	h = pp_fnv1a64_update(h, name.ptr, name.len);
-	if (name.len && memchr(name.ptr, '@', name.len))
+	uint32_t carried;
+	if (name_major(name, &carried))
 		return h; /* "math.Adder@1": the name carries its major */
 	char digits[16];
 	int n = snprintf(digits, sizeof digits, "@%u", major);
@@ -204,6 +219,15 @@ pp_status pp__registry_stage(pp_runtime *rt, pp_bundle_version *v, const pp_plug
 		                 "bundle '%s': contract '%.*s%s' has VM dispatch with a NULL call",
 		                 bname, clen, (const char *)d->contract_name.ptr, cname);
 	}
+	uint32_t carried;
+	if (name_major(d->contract_name, &carried) && carried != iface->contract_version.major)
+		return pp__error(
+		        rt, PP_ERR_INVALID_ARGUMENT,
+		        "bundle '%s': contract '%.*s%s' is version %u.%u.%u; its name must "
+		        "end in \"@%u\"",
+		        bname, clen, (const char *)d->contract_name.ptr, cname,
+		        iface->contract_version.major, iface->contract_version.minor,
+		        iface->contract_version.patch, iface->contract_version.major);
 	uint64_t named = pp__contract_id_of_name(d->contract_name, iface->contract_version.major);
 	if (named != iface->contract_id)
 		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
@@ -576,8 +600,9 @@ uint32_t pp__registry_not_found(pp_runtime *rt, uint64_t contract_id, uint32_t m
                                 const char *name, const char *bundle)
 {
 	enum { SHOWN = 8 };
-	char loaded[1024] = "", guess[160] = "", want[48], label[160];
-	size_t used = 0, total = 0, best = SIZE_MAX;
+	/* Whole entries only, with room kept for " and N more". */
+	char loaded[1024] = "", guess[160] = "", want[48], label[160], entry[600];
+	size_t used = 0, shown = 0, total = 0, best = SIZE_MAX;
 	wanted_version(min_version, name != NULL, want, sizeof want);
 	if (name)
 		snprintf(label, sizeof label, "%s", name);
@@ -592,27 +617,37 @@ uint32_t pp__registry_not_found(pp_runtime *rt, uint64_t contract_id, uint32_t m
 			const pp_contract_node *n = live_at(rt, idx, i);
 			if (!n)
 				continue;
+			total++;
 			pp_version v = n->iface.contract_version;
-			if (total++ < SHOWN && used < sizeof loaded) {
-				int k = snprintf(loaded + used, sizeof loaded - used,
-				                 "%s%s %u.%u.%u from bundle '%s'", used ? ", " : "",
-				                 n->contract_name, v.major, v.minor, v.patch,
-				                 n->version->bundle->name);
-				used += k > 0 ? (size_t)k : 0;
+			/* its name as a caller spells it: with "@major" */
+			char full[PP_MAX_NAME_BYTES + 16];
+			uint32_t carried;
+			snprintf(full, sizeof full,
+			         name_major((pp_string_view){(const uint8_t *)n->contract_name,
+			                                     strlen(n->contract_name)},
+			                    &carried)
+			                 ? "%s"
+			                 : "%s@%u",
+			         n->contract_name, v.major);
+			int k = snprintf(entry, sizeof entry, "%s%s %u.%u.%u from bundle '%s'",
+			                 shown ? ", " : "", full, v.major, v.minor, v.patch,
+			                 n->version->bundle->name);
+			if (shown < SHOWN && k > 0 && (size_t)k < sizeof entry &&
+			    used + (size_t)k + 32 < sizeof loaded) {
+				memcpy(loaded + used, entry, (size_t)k + 1);
+				used += (size_t)k;
+				shown++;
 			}
-			size_t d = name ? distance(name, n->contract_name) : SIZE_MAX;
-			if (d < best && d <= 3 && strcmp(name, n->contract_name) != 0) {
+			size_t d = name ? distance(name, full) : SIZE_MAX;
+			if (d < best && d <= 3 && strcmp(name, full) != 0 && strlen(full) < 128) {
 				best = d;
-				snprintf(guess, sizeof guess, "; did you mean %s?",
-				         n->contract_name);
+				snprintf(guess, sizeof guess, "; did you mean %s?", full);
 			}
 		}
 		pp__read_unlock(ts);
 	}
-	if (used >= sizeof loaded)
-		used = sizeof loaded - 1;
-	if (total > SHOWN)
-		snprintf(loaded + used, sizeof loaded - used, " and %zu more", total - SHOWN);
+	if (total > shown)
+		snprintf(loaded + used, sizeof loaded - used, " and %zu more", total - shown);
 	return pp__error(rt, PP_ERR_NOT_FOUND, "no bundle%s%s%s provides %s%s (%s%s)%s",
 	                 bundle ? " named '" : "", bundle ? bundle : "", bundle ? "'" : "", label,
 	                 want, total ? "loaded: " : "nothing is loaded", loaded, guess);

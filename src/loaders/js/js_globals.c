@@ -155,8 +155,8 @@ static JSValue decode_utf8(JSContext *ctx, const uint8_t *p, size_t n, bool fata
 		size_t bad = 0, k = utf8_seq(p + at, n - at, &bad);
 		if (!k) {
 			if (fatal)
-				return JS_ThrowTypeError(ctx, "TextDecoder: invalid UTF-8 at byte %zu",
-				                         at);
+				return JS_ThrowTypeError(
+				        ctx, "TextDecoder: invalid UTF-8 at byte %zu", at);
 			extra += 3;
 			k = bad;
 		}
@@ -236,8 +236,7 @@ static JSValue encoder_new(JSContext *ctx, JSValueConst new_target, int argc, JS
 	return new_from(ctx, new_target);
 }
 
-static JSValue encoder_encode(JSContext *ctx, JSValueConst this_val, int argc,
-                              JSValueConst *argv)
+static JSValue encoder_encode(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
 	(void)this_val;
 	size_t len = 0;
@@ -274,13 +273,17 @@ static JSValue encoder_encode_into(JSContext *ctx, JSValueConst this_val, int ar
 	if (!base || per != 1 || off > ab_len || cap > ab_len - off) {
 		JS_FreeCString(ctx, s);
 		free(owned);
-		return JS_ThrowTypeError(ctx, "encodeInto: the destination is not a live Uint8Array");
+		return JS_ThrowTypeError(ctx,
+		                         "encodeInto: the destination is not a live Uint8Array");
 	}
 	const uint8_t *u = (const uint8_t *)(owned ? owned : s);
 	size_t written = 0;
 	double read = 0;
 	while (written < len) {
-		size_t k = u[written] < 0x80 ? 1 : u[written] < 0xE0 ? 2 : u[written] < 0xF0 ? 3 : 4;
+		size_t k = u[written] < 0x80   ? 1
+		           : u[written] < 0xE0 ? 2
+		           : u[written] < 0xF0 ? 3
+		                               : 4;
 		if (k > cap - written)
 			break;
 		memcpy(base + off + written, u + written, k);
@@ -349,8 +352,7 @@ static JSValue decoder_new(JSContext *ctx, JSValueConst new_target, int argc, JS
 	return obj;
 }
 
-static JSValue decoder_decode(JSContext *ctx, JSValueConst this_val, int argc,
-                              JSValueConst *argv)
+static JSValue decoder_decode(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
 	int stream = option(ctx, argc > 1 ? argv[1] : JS_UNDEFINED, "stream");
 	int fatal = option(ctx, this_val, "fatal");
@@ -364,8 +366,9 @@ static JSValue decoder_decode(JSContext *ctx, JSValueConst this_val, int argc,
 	size_t len = 0;
 	const uint8_t *p = pp_js_view_bytes(ctx, argv[0], &len);
 	if (!p)
-		return JS_ThrowTypeError(ctx, "TextDecoder.decode: expected an ArrayBuffer, a typed "
-		                              "array or a DataView");
+		return JS_ThrowTypeError(ctx,
+		                         "TextDecoder.decode: expected an ArrayBuffer, a typed "
+		                         "array or a DataView");
 	return decode_utf8(ctx, p, len, fatal, keep_bom);
 }
 
@@ -411,8 +414,7 @@ static JSValue microtask_job(JSContext *ctx, int argc, JSValueConst *argv)
 	return JS_Call(ctx, argv[0], JS_UNDEFINED, 0, NULL);
 }
 
-static JSValue queue_microtask(JSContext *ctx, JSValueConst this_val, int argc,
-                               JSValueConst *argv)
+static JSValue queue_microtask(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
 	(void)this_val;
 	if (argc < 1 || !JS_IsFunction(ctx, argv[0]))
@@ -492,8 +494,9 @@ JSValue pp_js_settle_slow(js_vm *vm, JSValue ret)
 			if (JS_IsJobPending(vm->qrt))
 				continue;
 			JS_FreeValue(ctx, ret);
-			return JS_ThrowTypeError(ctx, "the returned Promise never settled: nothing is "
-			                              "left to run (a bundle has no timers or I/O)");
+			return JS_ThrowTypeError(ctx,
+			                         "the returned Promise never settled: nothing is "
+			                         "left to run (a bundle has no timers or I/O)");
 		}
 		JSValue v = JS_PromiseResult(ctx, ret);
 		JS_FreeValue(ctx, ret);

@@ -553,8 +553,14 @@ static uint32_t call_typed(js_vm *vm, const js_contract *c, uint32_t fn_id, cons
 	char why[160];
 	code = pp_js_sig_result(ctx, sig, ret, out, vm->host, args, arena, why, sizeof why);
 	JS_FreeValue(ctx, ret);
-	if (code != PP_OK)
+	if (code != PP_OK && JS_HasException(ctx)) { /* a getter threw, or a limit hit */
+		char *text;
+		code = exception_code(vm, &text);
+		*failure = text_printf("%s: %s", why, text ? text : "out of memory");
+		free(text);
+	} else if (code != PP_OK) {
 		*failure = text_printf("%s", why);
+	}
 	return code;
 }
 
@@ -578,9 +584,9 @@ static void call_failure(js_vm *vm, const js_contract *c, uint32_t fn_id, uint32
 	else
 		pp__error(vm->rt, code, "%s%s", in, failure);
 	const char *m = pp_last_error(vm->rt);
+	err->message = (pp_string_view){(const uint8_t *)m, strlen(m)};
 	pp__log(vm->rt, PP_LOG_ERROR, SCOPE, "bundle '%s', contract '%s', function %u: %s",
 	        vm->bundle, c->name, fn_id, m);
-	err->message = (pp_string_view){(const uint8_t *)m, strlen(m)};
 }
 
 /* A call's guarded regions: its args and out (the sizes its layout gives;
@@ -1101,7 +1107,9 @@ static char *function_name(JSContext *ctx, const js_contract *c, uint32_t i)
 		if (JS_IsString(v))
 			text = JS_ToCString(ctx, v);
 	}
-	if (JS_HasException(ctx))
+	/* a getter that threw is no name; one the CPU limit stopped stays pending */
+	const js_vm *vm = JS_GetContextOpaque(ctx);
+	if (JS_HasException(ctx) && !vm->interrupted)
 		JS_FreeValue(ctx, JS_GetException(ctx));
 	char *name = NULL;
 	if (text && *text && (name = malloc(65))) {
@@ -1118,13 +1126,17 @@ static char *function_name(JSContext *ctx, const js_contract *c, uint32_t i)
 	return name;
 }
 
-static pp_status read_names(js_vm *vm, js_contract *c)
+static pp_status read_names(js_vm *vm, const js_source *s, js_contract *c)
 {
 	c->fn_names = calloc((size_t)c->fn_count + 1, sizeof(char *));
 	if (!c->fn_names)
 		return pp__error(vm->rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
-	for (uint32_t i = 0; i < c->fn_count; i++)
+	for (uint32_t i = 0; i < c->fn_count; i++) {
 		c->fn_names[i] = function_name(vm->ctx, c, i);
+		if (JS_HasException(vm->ctx)) /* a name getter ran past a limit */
+			return load_exception(vm, s, PP_ERR_INIT_FAILED,
+			                      "reading a function's name");
+	}
 	return PP_OK;
 }
 
@@ -1281,7 +1293,7 @@ static pp_status read_registration(js_vm *vm, const js_source *s, JSValueConst e
 	if (st == PP_OK)
 		st = read_layouts(vm, s, iface, c);
 	if (st == PP_OK)
-		st = read_names(vm, c);
+		st = read_names(vm, s, c);
 	if (st != PP_OK)
 		goto done;
 	JSValue argv[3] = {vm->bridge, JS_NewFloat64(ctx, vm->host_lo),

@@ -506,6 +506,8 @@ void pp_js_describe_value(JSContext *ctx, JSValueConst v, char *buf, size_t cap)
 	} else if (JS_IsBigInt(ctx, v)) {
 		snprintf(buf, cap, "a BigInt");
 	} else {
+		int array = JS_IsArray(ctx, v); /* a revoked Proxy throws */
+		drop_exception(ctx);
 		snprintf(buf, cap, "%s",
 		         JS_IsUndefined(v)       ? "undefined"
 		         : JS_IsNull(v)          ? "null"
@@ -513,7 +515,7 @@ void pp_js_describe_value(JSContext *ctx, JSValueConst v, char *buf, size_t cap)
 		         : JS_IsSymbol(v)        ? "a symbol"
 		         : JS_IsFunction(ctx, v) ? "a function"
 		         : (int)JS_PromiseState(ctx, v) >= 0 ? "a Promise"
-		         : JS_IsArray(ctx, v) > 0            ? "an array"
+		         : array > 0                         ? "an array"
 		         : JS_IsObject(v)                    ? "an object"
 		                                             : "a value that is not a number");
 	}
@@ -607,9 +609,8 @@ static int store_value(JSContext *ctx, const js_sig *sig, js_type t, JSValueCons
 			JS_FreeCString(ctx, name);
 			drop_exception(ctx);
 			JSValue f = JS_GetProperty(ctx, v, st->fields[i].name);
-			if (JS_IsException(f)) {
-				drop_exception(ctx);
-				snprintf(why, cap, "%s, field '%s': reading it threw", at->result,
+			if (JS_IsException(f)) { /* left pending: the caller classifies it */
+				snprintf(why, cap, "%s, field '%s': reading it failed", at->result,
 				         at->path);
 				return -1;
 			}

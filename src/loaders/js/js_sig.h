@@ -120,7 +120,8 @@ void pp_js_describe_value(JSContext *ctx, JSValueConst v, char *buf, size_t cap)
 /* Writes a typed function's returned value to out. Returns PP_OK, or a status
  * with the reason in why. A value of the wrong type or out of its type's
  * range is refused, never converted: "its i32 result is the string \"7\";
- * expected an integer in -2147483648..2147483647". A StringView/Buffer result's bytes go to the args'
+ * expected an integer in -2147483648..2147483647". A struct field's getter
+ * that throws (or is stopped by a limit) leaves its exception pending. A StringView/Buffer result's bytes go to the args'
  * Arena member if it is set, else to call_arena, else to host->alloc. Inline
  * below. */
 uint32_t pp_js_sig_result_any(JSContext *ctx, const js_sig *sig, JSValueConst ret, void *out,
