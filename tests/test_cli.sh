@@ -24,7 +24,7 @@ expect_output() { # pattern, description
 # help and usage
 expect_status 0 "--help" "$cli" --help
 expect_output "list DIR" "--help lists commands"
-for c in list check watch new; do
+for c in list check watch new call; do
 	expect_status 0 "$c --help" "$cli" $c --help
 	expect_output "usage: polyplug $c" "$c --help"
 done
@@ -99,6 +99,62 @@ expect_output "2 bundles loaded, 0 failed" "both scaffolds load"
 expect_status 0 "list the scaffolds" "$cli" list "$work/scaffolds"
 expect_output "provides hello_c.Hello@1" "C scaffold contract"
 expect_output "provides hello_js.Hello@1" "JS scaffold contract"
+
+# call: one function, typed by the contract file the scaffold's manifest lists
+expect_status 0 "call the JS scaffold" "$cli" call "$work/scaffolds/hello_js" hello_js.Hello@1 hello world
+expect_output "^Hello, world$" "the JS scaffold answers"
+expect_status 0 "call the C scaffold by index" "$cli" call "$work/scaffolds/hello_c" hello_c.Hello@1 0 'C & you'
+expect_output "^Hello, C & you$" "the C scaffold answers"
+expect_status 0 "call into a plugins directory" "$cli" call "$work/scaffolds" hello_c.Hello@1 hello x
+expect_output "^Hello, x$" "a plugins directory finds the provider"
+expect_status 1 "call a contract nobody provides" "$cli" call "$work/scaffolds" hello_js.Helo@1 hello x
+expect_output "no bundle provides hello_js.Helo@1 \(loaded: .*\); did you mean hello_js.Hello@1\?" "the miss says what is loaded"
+expect_status 2 "call a function the contract lacks" "$cli" call "$work/scaffolds/hello_js" hello_js.Hello@1 greet x
+expect_output "has no function 'greet' \(it has: hello\)" "the functions are listed"
+expect_status 2 "call with too few arguments" "$cli" call "$work/scaffolds/hello_js" hello_js.Hello@1 hello
+expect_output "hello takes 1 argument \(StringView who\), not 0" "the params are listed"
+expect_status 2 "call without CONTRACT@MAJOR" "$cli" call "$work/scaffolds/hello_js" hello_js.Hello hello x
+mkdir -p "$work/calls/calc"
+cat >"$work/calls/calc/bundle.js" <<'JS'
+function polyplug_init() {
+  return [[{ contractLo: 893571648, contractHi: 2420000412, contractName: 'calc.Ops@1',
+             version: 0x10000, fnCount: 3, interface: { factory: () => ({}),
+             functions: [(i, a, b) => a + b, (i, x) => { console.log('halving', x); return x / 2; },
+                         (i, a) => { throw new Error('no way'); }],
+             signatures: [{ params: ['i32', 'i32'], result: 'i32' },
+                          { params: ['f64'], result: 'f64' }, { params: ['u8'], result: 'u8' }] } }],
+          { code: 0, message: '' }];
+}
+JS
+cat >"$work/calls/calc.toml" <<'TOML'
+[[guest_contract]]
+name = "calc.Ops"
+version = "1.0.0"
+[[guest_contract.functions]]
+name = "add"
+params = [{ name = "a", type = "i32" }, { name = "b", type = "i32" }]
+return = "i32"
+[[guest_contract.functions]]
+name = "half"
+params = [{ name = "x", type = "f64" }]
+return = "f64"
+[[guest_contract.functions]]
+name = "boom"
+params = [{ name = "a", type = "u8" }]
+return = "u8"
+TOML
+expect_status 0 "call with --contracts" "$cli" call --contracts "$work/calls/calc.toml" "$work/calls/calc" calc.Ops@1 add -5 7
+expect_output "^2$" "typed ints"
+expect_status 0 "call a logging function" "$cli" call --contracts "$work/calls/calc.toml" "$work/calls/calc" calc.Ops@1 half 5
+expect_output "^2.5$" "typed floats"
+expect_output "^\[calc\] halving 5$" "the plugin's log is shown"
+expect_status 2 "an argument out of range" "$cli" call --contracts "$work/calls/calc.toml" "$work/calls/calc" calc.Ops@1 boom 300
+expect_output "param 'a' \(u8\): '300' is not a value of that type" "the bad argument is named"
+expect_status 1 "a call that throws" "$cli" call --contracts "$work/calls/calc.toml" "$work/calls/calc" calc.Ops@1 boom 3
+expect_output "PP_ERR_GENERIC: bundle 'calc', contract 'calc.Ops@1', function 2: .*Error: no way" "the cause is printed"
+expect_status 0 "call with raw bytes" "$cli" call --out-size 4 "$work/calls/calc" calc.Ops@1 0 02000000 03000000
+expect_output "^05000000$" "raw args in, raw result out"
+expect_status 2 "raw args that are not hex" "$cli" call --out-size 4 "$work/calls/calc" calc.Ops@1 0 zz
 
 # watch: a rewrite is reloaded and reported; Ctrl-C ends it with status 0
 "$cli" watch --debounce 50 "$work/scaffolds" >"$work/watch.out" 2>&1 &

@@ -6,6 +6,7 @@
  *   polyplug check DIR       validate manifests and load everything (exit 1 on errors)
  *   polyplug watch DIR       load everything and hot-reload, printing events
  *   polyplug new c|js NAME   scaffold a bundle directory NAME that builds and loads
+ *   polyplug call DIR C@M FN [ARGS]  call one function and print its result (cli_call.c)
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -19,6 +20,8 @@
 
 #include <polyplug/polyplug.h>
 
+#include "cli.h"
+
 static const char usage_main[] =
         "usage: polyplug COMMAND [ARGS]\n"
         "\n"
@@ -31,9 +34,11 @@ static const char usage_main[] =
         "                    files change, printing what happens (Ctrl-C stops)\n"
         "  new c|js NAME     create the bundle directory NAME (manifest, source, and\n"
         "                    for C a Makefile) that builds and loads as it is\n"
+        "  call DIR CONTRACT@MAJOR FUNCTION [ARGS...]\n"
+        "                    load DIR, call one function and print its result\n"
         "\n"
         "polyplug COMMAND --help describes one command. Exit status: 0 success,\n"
-        "1 bundles failed to load, 2 usage or I/O error.\n";
+        "1 bundles failed to load (or the call failed), 2 usage or I/O error.\n";
 
 static const char usage_list[] =
         "usage: polyplug list DIR\n"
@@ -68,7 +73,9 @@ static const char usage_new[] =
         "(fn 0: hello(StringView who) -> StringView):\n"
         "  c:  manifest.toml, NAME.c and a Makefile (`make -C NAME` builds NAME.so)\n"
         "  js: manifest.toml and bundle.js\n"
-        "Then `polyplug check .` in the parent directory loads it.\n";
+        "and contracts.toml (the contract, for ppc and `polyplug call`). Then\n"
+        "`polyplug check .` in the parent directory loads it, and\n"
+        "`polyplug call NAME NAME.Hello@1 hello world` calls it.\n";
 
 static int usage(const char *text, int status)
 {
@@ -76,7 +83,48 @@ static int usage(const char *text, int status)
 	return status;
 }
 
-static bool wants_help(int argc, char **argv)
+int usage_error(const char *text)
+{
+	return usage(text, 2);
+}
+
+char *cli_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *text = NULL;
+	size_t n = 0, cap = 0;
+	for (;;) {
+		if (n + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 8192;
+			char *grown = cap < (64u << 20) ? realloc(text, cap) : NULL;
+			if (!grown) {
+				free(text);
+				fclose(f);
+				errno = ENOMEM;
+				return NULL;
+			}
+			text = grown;
+		}
+		size_t got = fread(text + n, 1, cap - n - 1, f);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	bool failed = ferror(f);
+	fclose(f);
+	if (failed) {
+		free(text);
+		errno = EIO;
+		return NULL;
+	}
+	text[n] = '\0';
+	*len = n;
+	return text;
+}
+
+bool cli_wants_help(int argc, char **argv)
 {
 	for (int i = 0; i < argc; i++)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
@@ -216,7 +264,7 @@ static int load_and_report(const char *dir, bool details, bool quiet, bool stric
 
 static int cmd_list(int argc, char **argv)
 {
-	if (wants_help(argc, argv))
+	if (cli_wants_help(argc, argv))
 		return usage(usage_list, 0);
 	if (argc != 1)
 		return usage(usage_list, 2);
@@ -225,7 +273,7 @@ static int cmd_list(int argc, char **argv)
 
 static int cmd_check(int argc, char **argv)
 {
-	if (wants_help(argc, argv))
+	if (cli_wants_help(argc, argv))
 		return usage(usage_check, 0);
 	bool quiet = false, strict = false;
 	for (; argc > 1; argc--, argv++)
@@ -263,7 +311,7 @@ static void print_event(void *ud, uint64_t id, const char *name, uint32_t phase,
 
 static int cmd_watch(int argc, char **argv)
 {
-	if (wants_help(argc, argv))
+	if (cli_wants_help(argc, argv))
 		return usage(usage_watch, 0);
 	unsigned long debounce = 0;
 	if (argc == 3 && strcmp(argv[0], "--debounce") == 0) {
@@ -342,7 +390,8 @@ static const char c_manifest[] = "name = \"@NAME@\"\n"
                                  "loader = \"native\"\n"
                                  "file = \"@NAME@.so\"\n"
                                  "provides = [\"@NAME@.Hello@1\"]\n"
-                                 "function_count = { \"@NAME@.Hello@1\" = 1 }\n";
+                                 "function_count = { \"@NAME@.Hello@1\" = 1 }\n"
+                                 "contracts = [\"contracts.toml\"]\n";
 
 static const char c_source[] =
         "/* @NAME@ — a polyplug-c bundle providing @NAME@.Hello@1:\n"
@@ -432,7 +481,8 @@ static const char js_manifest[] = "name = \"@NAME@\"\n"
                                   "loader = \"js-quickjs\"\n"
                                   "file = \"bundle.js\"\n"
                                   "provides = [\"@NAME@.Hello@1\"]\n"
-                                  "function_count = { \"@NAME@.Hello@1\" = 1 }\n";
+                                  "function_count = { \"@NAME@.Hello@1\" = 1 }\n"
+                                  "contracts = [\"contracts.toml\"]\n";
 
 static const char js_source[] =
         "// @NAME@ — a polyplug JS bundle providing @NAME@.Hello@1:\n"
@@ -460,6 +510,20 @@ static const char js_source[] =
         "  }], { code: 0, message: '' }];\n"
         "}\n";
 
+static const char contract_file[] =
+        "# What @NAME@ provides, as a ppc contract file: `ppc` makes typed C and JS\n"
+        "# from it (docs/contracts.md), and `polyplug call` types its arguments:\n"
+        "#   polyplug call @NAME@ @NAME@.Hello@1 hello world\n"
+        "\n"
+        "[[guest_contract]]\n"
+        "name = \"@NAME@.Hello\"\n"
+        "version = \"1.0.0\"\n"
+        "\n"
+        "[[guest_contract.functions]]\n"
+        "name = \"hello\"\n"
+        "params = [{ name = \"who\", type = \"StringView\" }]\n"
+        "return = \"StringView\"\n";
+
 static bool valid_name(const char *name)
 {
 	if (!*name || strlen(name) > 64)
@@ -473,7 +537,7 @@ static bool valid_name(const char *name)
 
 static int cmd_new(int argc, char **argv)
 {
-	if (wants_help(argc, argv))
+	if (cli_wants_help(argc, argv))
 		return usage(usage_new, 0);
 	if (argc != 2 || (strcmp(argv[0], "c") != 0 && strcmp(argv[0], "js") != 0))
 		return usage(usage_new, 2);
@@ -493,9 +557,10 @@ static int cmd_new(int argc, char **argv)
 	const struct {
 		const char *file, *tmpl;
 	} files[] = {{"manifest.toml", c ? c_manifest : js_manifest},
+	             {"contracts.toml", contract_file},
 	             {c ? source : "bundle.js", c ? c_source : js_source},
 	             {c ? "Makefile" : NULL, c_makefile}};
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
 		if (!files[i].file)
 			continue;
 		char *text = fill(files[i].tmpl, name);
@@ -508,6 +573,7 @@ static int cmd_new(int argc, char **argv)
 	if (c)
 		printf("build it: make -C %s\n", name);
 	printf("check it: polyplug check .\n");
+	printf("call it:  polyplug call %s %s.Hello@1 hello world\n", name, name);
 	return 0;
 }
 
@@ -521,8 +587,11 @@ int main(int argc, char **argv)
 	static const struct {
 		const char *name;
 		int (*run)(int argc, char **argv);
-	} commands[] = {
-	        {"list", cmd_list}, {"check", cmd_check}, {"watch", cmd_watch}, {"new", cmd_new}};
+	} commands[] = {{"list", cmd_list},
+	                {"check", cmd_check},
+	                {"watch", cmd_watch},
+	                {"new", cmd_new},
+	                {"call", cli_call}};
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		if (strcmp(cmd, commands[i].name) == 0)
 			return commands[i].run(argc - 2, argv + 2);

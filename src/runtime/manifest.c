@@ -409,6 +409,7 @@ static const char *const known_keys[] = {
         "needs_reinit_on_dep_reload",
         "memory",
         "concurrency",
+        "contracts", /* contract files, for tools (polyplug call); the runtime ignores them */
         "description",
         "authors",
         "license",

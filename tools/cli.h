@@ -1,0 +1,21 @@
+/*
+ * cli.h — what the `polyplug` tool's command files share (polyplug.c has
+ * main and the small commands; cli_call.c has `call`).
+ */
+#ifndef PP_CLI_H
+#define PP_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Whether any argument asks for help (-h, --help). */
+bool cli_wants_help(int argc, char **argv);
+/* Prints a command's usage to stderr; returns 2, the usage exit status. */
+int usage_error(const char *usage);
+/* A whole file, NUL-terminated (malloc'd), or NULL with errno set. */
+char *cli_read_file(const char *path, size_t *len);
+
+/* polyplug call ... (cli_call.c) */
+int cli_call(int argc, char **argv);
+
+#endif

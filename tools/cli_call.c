@@ -1,0 +1,629 @@
+/*
+ * cli_call.c — `polyplug call`: load a bundle (or a plugins directory), call
+ * one function of one contract, print its result and the log. Arguments are
+ * typed by a contract file (--contracts FILE, or the files the bundle's
+ * manifest lists under `contracts`), laid out as ppc lays them out; without
+ * one, the args struct is given as raw bytes. See docs/cli.md.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdalign.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <polyplug/polyplug.h>
+
+#include "cli.h"
+#include "ppc/model.h"
+#include "runtime/toml.h"
+
+static const char usage_call[] =
+        "usage: polyplug call [--contracts FILE] [--bundle NAME] [--out-size N]\n"
+        "                     DIR CONTRACT@MAJOR FUNCTION [ARGS...]\n"
+        "\n"
+        "Loads DIR (a bundle directory or file, or a plugins directory), calls\n"
+        "FUNCTION of CONTRACT@MAJOR on its default instance and prints the result;\n"
+        "log records (console.log, host->log) go to stderr.\n"
+        "  --contracts FILE  a ppc contract file typing FUNCTION's params and result\n"
+        "                    (default: the files the bundle's manifest lists under\n"
+        "                    `contracts`); FUNCTION is a name or an index, and each\n"
+        "                    ARG is a param: numbers, true/false, enum variants, text\n"
+        "                    for StringView and Buffer (hex:0a0b for bytes)\n"
+        "  --bundle NAME     call the provider from bundle NAME (default: the first)\n"
+        "  --out-size N      without a contract: the result's size in bytes, printed\n"
+        "                    as hex; ARGS are then the args struct as hex bytes\n"
+        "Exit status: 0 the call succeeded, 1 it (or the load) failed, 2 usage.\n";
+
+/* ---- Contract files ------------------------------------------------------------- */
+
+typedef struct models {
+	ppc_model *m[16];
+	size_t count;
+} models;
+
+static int read_contracts(models *ms, const char *path)
+{
+	if (ms->count == sizeof ms->m / sizeof ms->m[0]) {
+		fprintf(stderr, "polyplug: too many contract files\n");
+		return 2;
+	}
+	size_t len;
+	char *text = cli_read_file(path, &len);
+	if (!text) {
+		fprintf(stderr, "polyplug: cannot read %s: %s\n", path, strerror(errno));
+		return 2;
+	}
+	char err[512];
+	ppc_model *m = ppc_model_read(text, len, path, err, sizeof err);
+	free(text);
+	if (!m) {
+		fprintf(stderr, "polyplug: %s\n", err);
+		return 2;
+	}
+	ms->m[ms->count++] = m;
+	return 0;
+}
+
+/* The contract files a bundle directory's manifest lists (`contracts`). */
+static int manifest_contracts(models *ms, const char *dir)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/manifest.toml", dir);
+	size_t len;
+	char *text = cli_read_file(path, &len);
+	if (!text)
+		return 0; /* no manifest: nothing listed */
+	char err[512];
+	pp_toml_value *root = pp_toml_parse(text, len, path, err, sizeof err);
+	free(text);
+	if (!root)
+		return 0; /* the load reports it */
+	const pp_toml_value *list = pp_toml_get(root, "contracts");
+	int st = 0;
+	for (size_t i = 0; list && list->type == PP_TOML_ARRAY && i < list->u.array.count && !st;
+	     i++) {
+		const pp_toml_value *f = list->u.array.items[i];
+		if (f->type != PP_TOML_STRING || strstr(f->u.string.ptr, "..") ||
+		    f->u.string.ptr[0] == '/') {
+			fprintf(stderr, "polyplug: %s:%d:%d: key 'contracts': expected file names in "
+			                "the bundle directory\n",
+			        path, f->line, f->col);
+			st = 2;
+			break;
+		}
+		char file[4096];
+		snprintf(file, sizeof file, "%s/%s", dir, f->u.string.ptr);
+		st = read_contracts(ms, file);
+	}
+	pp_toml_free(root);
+	return st;
+}
+
+/* A bundle's directory: DIR itself, or the directory of a bundle file. */
+static bool is_bundle(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return false;
+	if (!S_ISDIR(st.st_mode))
+		return true;
+	static const char *const marks[] = {"manifest.toml", "bundle.js"};
+	for (size_t i = 0; i < 2; i++) {
+		char p[4096];
+		snprintf(p, sizeof p, "%s/%s", path, marks[i]);
+		if (stat(p, &st) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Every contract file DIR's bundles list: DIR's own, or each subdirectory's. */
+static int listed_contracts(models *ms, const char *dir, bool bundle)
+{
+	if (bundle)
+		return manifest_contracts(ms, dir);
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	int st = 0;
+	for (struct dirent *e; !st && (e = readdir(d)) != NULL;) {
+		if (e->d_name[0] == '.')
+			continue;
+		char sub[4096];
+		snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
+		st = manifest_contracts(ms, sub);
+	}
+	closedir(d);
+	return st;
+}
+
+static const ppc_contract *find_contract(const models *ms, const char *name, uint32_t major)
+{
+	for (size_t i = 0; i < ms->count; i++)
+		for (size_t k = 0; k < ms->m[i]->contract_count; k++) {
+			const ppc_contract *c = &ms->m[i]->contracts[k];
+			if (!c->host && c->major == major && strcmp(c->name, name) == 0)
+				return c;
+		}
+	return NULL;
+}
+
+/* ---- Arguments in ---------------------------------------------------------------- */
+
+static bool parse_int(const char *s, ppc_kind kind, int64_t *out)
+{
+	static const struct {
+		int64_t lo;
+		uint64_t hi;
+	} range[] = {
+	        [PPC_I8] = {INT8_MIN, INT8_MAX},    [PPC_U8] = {0, UINT8_MAX},
+	        [PPC_I16] = {INT16_MIN, INT16_MAX}, [PPC_U16] = {0, UINT16_MAX},
+	        [PPC_I32] = {INT32_MIN, INT32_MAX}, [PPC_U32] = {0, UINT32_MAX},
+	        [PPC_I64] = {INT64_MIN, INT64_MAX}, [PPC_U64] = {0, UINT64_MAX},
+	};
+	char *end;
+	errno = 0;
+	if (s[0] == '-') {
+		long long v = strtoll(s, &end, 0);
+		if (errno || *end || end == s || v < range[kind].lo)
+			return false;
+		*out = v;
+		return true;
+	}
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || *end || end == s || v > range[kind].hi)
+		return false;
+	*out = (int64_t)v;
+	return true;
+}
+
+static void store_int(void *p, ppc_kind kind, int64_t v)
+{
+	switch (kind) {
+	case PPC_I8:
+	case PPC_U8:
+		*(uint8_t *)p = (uint8_t)v;
+		break;
+	case PPC_I16:
+	case PPC_U16:
+		*(uint16_t *)p = (uint16_t)v;
+		break;
+	case PPC_I32:
+	case PPC_U32:
+		*(uint32_t *)p = (uint32_t)v;
+		break;
+	default:
+		*(uint64_t *)p = (uint64_t)v;
+		break;
+	}
+}
+
+static int hex_digit(char c)
+{
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+	                              : -1;
+}
+
+/* Hex text into bytes (malloc'd); NULL if it is not whole hex bytes. */
+static uint8_t *from_hex(const char *s, size_t *len)
+{
+	size_t n = strlen(s);
+	if (n % 2)
+		return NULL;
+	uint8_t *b = malloc(n / 2 + 1);
+	for (size_t i = 0; b && i < n / 2; i++) {
+		int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
+		if (hi < 0 || lo < 0) {
+			free(b);
+			return NULL;
+		}
+		b[i] = (uint8_t)(hi << 4 | lo);
+	}
+	*len = n / 2;
+	return b;
+}
+
+/* Writes the text of one param into the args struct at p. Bytes a view
+ * points at are kept in *keep (freed by the caller). Returns false with the
+ * reason printed. */
+static bool put_param(const ppc_field *f, const char *text, uint8_t *p, uint8_t **keep)
+{
+	ppc_kind kind = f->type.kind;
+	int64_t v = 0;
+	switch (kind) {
+	case PPC_BOOL:
+		if (strcmp(text, "true") != 0 && strcmp(text, "false") != 0)
+			break;
+		*p = text[0] == 't';
+		return true;
+	case PPC_F32:
+	case PPC_F64: {
+		char *end;
+		double d = strtod(text, &end);
+		if (*end || end == text)
+			break;
+		if (kind == PPC_F32) {
+			float x = (float)d;
+			memcpy(p, &x, sizeof x);
+		} else {
+			memcpy(p, &d, sizeof d);
+		}
+		return true;
+	}
+	case PPC_STRING:
+	case PPC_BUFFER: {
+		size_t len = strlen(text);
+		const uint8_t *bytes = (const uint8_t *)text;
+		if (kind == PPC_BUFFER && strncmp(text, "hex:", 4) == 0) {
+			*keep = from_hex(text + 4, &len);
+			if (!*keep)
+				break;
+			bytes = *keep;
+		}
+		pp_string_view view = {bytes, len};
+		memcpy(p, &view, sizeof view);
+		return true;
+	}
+	case PPC_ENUM:
+		for (size_t i = 0; i < f->type.en->variant_count; i++)
+			if (strcmp(text, f->type.en->variants[i].name) == 0) {
+				store_int(p, f->type.en->repr, f->type.en->variants[i].value);
+				return true;
+			}
+		if (!parse_int(text, f->type.en->repr, &v))
+			break;
+		store_int(p, f->type.en->repr, v);
+		return true;
+	case PPC_STRUCT:
+		fprintf(stderr, "polyplug: param '%s' is a struct (%s): struct params cannot be "
+		                "given on the command line\n",
+		        f->name, f->type.st->name);
+		return false;
+	case PPC_VOID:
+		break;
+	default:
+		if (!parse_int(text, kind, &v))
+			break;
+		store_int(p, kind, v);
+		return true;
+	}
+	fprintf(stderr, "polyplug: param '%s' (%s): '%s' is not a value of that type\n", f->name,
+	        ppc_type_name(f->type), text);
+	return false;
+}
+
+/* ---- Results out ------------------------------------------------------------------ */
+
+static int64_t load_int(const uint8_t *p, ppc_kind kind)
+{
+	switch (kind) {
+	case PPC_I8:
+		return *(const int8_t *)p;
+	case PPC_U8:
+		return *p;
+	case PPC_I16:
+		return *(const int16_t *)(const void *)p;
+	case PPC_U16:
+		return *(const uint16_t *)(const void *)p;
+	case PPC_I32:
+		return *(const int32_t *)(const void *)p;
+	case PPC_U32:
+		return *(const uint32_t *)(const void *)p;
+	default:
+		return *(const int64_t *)(const void *)p;
+	}
+}
+
+static void print_hex(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		printf("%02x", p[i]);
+}
+
+static void print_value(ppc_type t, const uint8_t *p, bool top)
+{
+	switch (t.kind) {
+	case PPC_VOID:
+		break;
+	case PPC_BOOL:
+		printf("%s", *p ? "true" : "false");
+		break;
+	case PPC_U64:
+		printf("%" PRIu64, *(const uint64_t *)(const void *)p);
+		break;
+	case PPC_F32:
+		printf("%.9g", (double)*(const float *)(const void *)p);
+		break;
+	case PPC_F64:
+		printf("%.17g", *(const double *)(const void *)p);
+		break;
+	case PPC_STRING: {
+		const pp_string_view *v = (const void *)p;
+		printf(top ? "%.*s" : "\"%.*s\"", (int)v->len, v->ptr ? (const char *)v->ptr : "");
+		break;
+	}
+	case PPC_BUFFER: {
+		const pp_string_view *v = (const void *)p;
+		printf("hex:");
+		print_hex(v->ptr, v->ptr ? v->len : 0);
+		break;
+	}
+	case PPC_ENUM: {
+		int64_t v = load_int(p, t.en->repr);
+		const char *name = NULL;
+		for (size_t i = 0; i < t.en->variant_count; i++)
+			if (t.en->variants[i].value == v)
+				name = t.en->variants[i].name;
+		if (name)
+			printf("%s", name);
+		else
+			printf("%" PRId64 " (not a %s variant)", v, t.en->name);
+		break;
+	}
+	case PPC_STRUCT:
+		printf("{ ");
+		for (size_t i = 0; i < t.st->field_count; i++) {
+			const ppc_field *f = &t.st->fields[i];
+			printf("%s%s: ", i ? ", " : "", f->name);
+			print_value(f->type, p + f->offset, false);
+		}
+		printf(" }");
+		break;
+	default:
+		printf("%" PRId64, load_int(p, t.kind));
+		break;
+	}
+}
+
+/* ---- The command --------------------------------------------------------------------- */
+
+/* The runtime's own scopes: what they would say reaches the user as the
+ * command's error message, so they are shown only when POLYPLUG_LOG asks. */
+static bool runtime_scope(pp_string_view scope)
+{
+	static const char *const own[] = {"runtime", "loader.js", "loader.native", "manifest",
+	                                  "watch"};
+	for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+		if (scope.len == strlen(own[i]) && memcmp(scope.ptr, own[i], scope.len) == 0)
+			return true;
+	return false;
+}
+
+/* Plugins' records (console.log, host->log) go to stderr. ud: whether the
+ * runtime's own records are wanted too. */
+static void log_to_stderr(void *ud, uint32_t level, pp_string_view scope, pp_string_view msg)
+{
+	if (!ud && runtime_scope(scope))
+		return;
+	static const char *const names[] = {"", "error ", "warn ", "", "debug ", "trace "};
+	fprintf(stderr, "%s[%.*s] %.*s\n", level <= PP_LOG_TRACE ? names[level] : "",
+	        (int)scope.len, (const char *)scope.ptr, (int)msg.len, (const char *)msg.ptr);
+}
+
+typedef struct call_opts {
+	const char *contracts[16];
+	size_t contract_count;
+	const char *bundle;
+	long out_size; /* -1: not given */
+} call_opts;
+
+/* Calls with the args built from ARGS; prints the result. */
+static int call_typed(pp_runtime *rt, pp_guest_contract_handle h, const ppc_function *fn,
+                      uint32_t fn_id, int argc, char **argv)
+{
+	if ((size_t)argc != fn->param_count) {
+		fprintf(stderr, "polyplug: %s takes %zu argument%s (", fn->name, fn->param_count,
+		        fn->param_count == 1 ? "" : "s");
+		for (size_t i = 0; i < fn->param_count; i++)
+			fprintf(stderr, "%s%s %s", i ? ", " : "", ppc_type_name(fn->params[i].type),
+			        fn->params[i].name);
+		fprintf(stderr, "), not %d\n", argc);
+		return 2;
+	}
+	const pp_host_api *host = pp_runtime_host_api(rt);
+	pp_call_arena arena;
+	alignas(16) uint8_t mem[256];
+	pp_call_arena_init(&arena, mem, sizeof mem, host);
+	uint8_t *args = calloc(1, fn->args_size ? fn->args_size : 1);
+	uint8_t *keep[PPC_MAX_PARAMS] = {NULL};
+	alignas(16) uint8_t out[1024] = {0}; /* a result is at most a 64-field struct of u64s */
+	int status = args ? 0 : 2;
+	for (size_t i = 0; !status && i < fn->param_count; i++)
+		if (!put_param(&fn->params[i], argv[i], args + fn->params[i].offset, &keep[i]))
+			status = 2;
+	if (!status && fn->needs_arena) {
+		pp_call_arena *a = &arena;
+		memcpy(args + fn->arena_offset, &a, sizeof(pp_call_arena *));
+	}
+	if (!status && ppc_type_size(fn->result) > sizeof out) {
+		fprintf(stderr, "polyplug: %s's result is too large to print\n", fn->name);
+		status = 2;
+	}
+	if (!status) {
+		uint32_t code = pp_call(rt, h, (pp_guest_contract_instance){NULL, 0}, fn_id, args,
+		                        out, &arena);
+		if (code == PP_OK) {
+			print_value(fn->result, out, true);
+			printf("%s", fn->result.kind == PPC_VOID ? "(void)\n" : "\n");
+		} else {
+			fprintf(stderr, "polyplug: %s: %s\n", pp_status_name(code), pp_last_error(rt));
+			status = 1;
+		}
+	}
+	for (size_t i = 0; i < PPC_MAX_PARAMS; i++)
+		free(keep[i]);
+	free(args);
+	pp_call_arena_free(&arena);
+	return status;
+}
+
+/* Without a contract: ARGS are the args struct in hex, the result out_size
+ * bytes printed as hex. */
+static int call_raw(pp_runtime *rt, pp_guest_contract_handle h, uint32_t fn_id, long out_size,
+                    int argc, char **argv)
+{
+	size_t total = 0;
+	uint8_t *args = NULL;
+	for (int i = 0; i < argc; i++) {
+		size_t n;
+		uint8_t *b = from_hex(argv[i], &n);
+		uint8_t *grown = b ? realloc(args, total + n + 1) : NULL;
+		if (!grown) {
+			fprintf(stderr, "polyplug: '%s' is not hex bytes (without a contract, ARGS are "
+			                "the args struct in hex)\n",
+			        argv[i]);
+			free(b);
+			free(args);
+			return 2;
+		}
+		args = grown;
+		memcpy(args + total, b, n);
+		total += n;
+		free(b);
+	}
+	uint8_t *out = calloc(1, (size_t)out_size + 1);
+	if (!out) {
+		free(args);
+		return 2;
+	}
+	pp_call_arena arena;
+	pp_call_arena_init(&arena, NULL, 0, pp_runtime_host_api(rt));
+	uint32_t code = pp_call(rt, h, (pp_guest_contract_instance){NULL, 0}, fn_id,
+	                        total ? args : NULL, out_size ? out : NULL, &arena);
+	int status = 0;
+	if (code == PP_OK) {
+		print_hex(out, (size_t)out_size);
+		printf("\n");
+	} else {
+		fprintf(stderr, "polyplug: %s: %s\n", pp_status_name(code), pp_last_error(rt));
+		status = 1;
+	}
+	pp_call_arena_free(&arena);
+	free(out);
+	free(args);
+	return status;
+}
+
+static int parse_opts(int *argc, char ***argv, call_opts *o)
+{
+	o->out_size = -1;
+	while (*argc > 0 && (*argv)[0][0] == '-' && (*argv)[0][1] == '-') {
+		const char *flag = (*argv)[0];
+		if (*argc < 2)
+			return usage_error(usage_call);
+		const char *value = (*argv)[1];
+		if (strcmp(flag, "--contracts") == 0 && o->contract_count < 16) {
+			o->contracts[o->contract_count++] = value;
+		} else if (strcmp(flag, "--bundle") == 0) {
+			o->bundle = value;
+		} else if (strcmp(flag, "--out-size") == 0) {
+			char *end;
+			o->out_size = strtol(value, &end, 10);
+			if (*end || end == value || o->out_size < 0 || o->out_size > (1 << 20))
+				return usage_error(usage_call);
+		} else {
+			return usage_error(usage_call);
+		}
+		*argc -= 2;
+		*argv += 2;
+	}
+	return *argc < 3 ? usage_error(usage_call) : 0;
+}
+
+int cli_call(int argc, char **argv)
+{
+	if (cli_wants_help(argc, argv)) {
+		fputs(usage_call, stdout);
+		return 0;
+	}
+	call_opts o = {0};
+	int st = parse_opts(&argc, &argv, &o);
+	if (st)
+		return st;
+	const char *dir = argv[0], *contract = argv[1], *function = argv[2];
+	const char *at = strrchr(contract, '@');
+	char *end = NULL;
+	unsigned long major = at ? strtoul(at + 1, &end, 10) : 0;
+	if (!at || at == contract || !at[1] || *end || major > UINT32_MAX) {
+		fprintf(stderr, "polyplug: '%s' is not CONTRACT@MAJOR (e.g. demo.Hello@1)\n",
+		        contract);
+		return 2;
+	}
+	bool bundle = is_bundle(dir);
+	models ms = {.count = 0};
+	for (size_t i = 0; i < o.contract_count && !st; i++)
+		st = read_contracts(&ms, o.contracts[i]);
+	if (!st && !o.contract_count)
+		st = listed_contracts(&ms, dir, bundle);
+
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.log = log_to_stderr;
+	cfg.log_userdata = cfg.log_level ? (void *)1 : NULL; /* POLYPLUG_LOG was set */
+	pp_runtime *rt = NULL;
+	if (!st && pp_runtime_new(&cfg, &rt) != PP_OK) {
+		fprintf(stderr, "polyplug: cannot create a runtime\n");
+		st = 2;
+	}
+	if (!st) {
+		pp_status ls = bundle ? pp_bundle_load(rt, dir, NULL, NULL)
+		                      : pp_bundle_load_dir(rt, dir, NULL, NULL, NULL);
+		if (ls != PP_OK) {
+			fprintf(stderr, "polyplug: %s: %s\n", pp_status_name(ls), pp_last_error(rt));
+			st = 1;
+		}
+	}
+	pp_guest_contract_handle h = pp_handle_null();
+	if (!st) {
+		h = pp_find_named(rt, contract, 0, o.bundle);
+		if (pp_handle_is_null(h)) {
+			fprintf(stderr, "polyplug: %s\n", pp_last_error(rt));
+			st = 1;
+		}
+	}
+	if (!st) {
+		char name[256];
+		snprintf(name, sizeof name, "%.*s", (int)(at - contract), contract);
+		const ppc_contract *c = find_contract(&ms, name, (uint32_t)major);
+		const ppc_function *fn = NULL;
+		uint32_t fn_id = UINT32_MAX;
+		for (size_t i = 0; c && i < c->function_count && !fn; i++)
+			if (strcmp(c->functions[i].name, function) == 0) {
+				fn = &c->functions[i];
+				fn_id = (uint32_t)i;
+			}
+		char *fend;
+		unsigned long index = strtoul(function, &fend, 10);
+		if (!fn && !*fend && fend != function && index < UINT32_MAX) {
+			fn_id = (uint32_t)index;
+			if (c && index < c->function_count)
+				fn = &c->functions[index];
+		}
+		if (fn && o.out_size < 0) {
+			st = call_typed(rt, h, fn, fn_id, argc - 3, argv + 3);
+		} else if (fn_id != UINT32_MAX && (!c || o.out_size >= 0)) {
+			st = call_raw(rt, h, fn_id, o.out_size < 0 ? 0 : o.out_size, argc - 3, argv + 3);
+		} else {
+			fprintf(stderr, "polyplug: %s has no function '%s'", contract, function);
+			for (size_t i = 0; c && i < c->function_count; i++)
+				fprintf(stderr, "%s%s", i ? ", " : " (it has: ", c->functions[i].name);
+			fprintf(stderr, "%s\n",
+			        c ? ")"
+			          : "; without a contract file (--contracts, or `contracts` in the "
+			            "manifest) give its index");
+			st = 2;
+		}
+	}
+	pp_runtime_free(rt);
+	for (size_t i = 0; i < ms.count; i++)
+		ppc_model_free(ms.m[i]);
+	return st;
+}
