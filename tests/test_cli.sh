@@ -100,6 +100,19 @@ expect_status 0 "list the scaffolds" "$cli" list "$work/scaffolds"
 expect_output "provides hello_c.Hello@1" "C scaffold contract"
 expect_output "provides hello_js.Hello@1" "JS scaffold contract"
 
+# check --strict: a native bundle exporting more than its entry points
+mkdir -p "$work/leaky" && cp -r "$work/scaffolds/hello_c" "$work/leaky/"
+echo 'int leaky_helper(void) { return 1; }' >>"$work/leaky/hello_c/hello_c.c"
+rm -f "$work/leaky/hello_c/hello_c.so"
+make -C "$work/leaky/hello_c" CFLAGS="-O2 -std=c11 -fPIC" >/dev/null 2>&1 || fail "the leaky build"
+expect_status 0 "check without --strict ignores exports" "$cli" check "$work/leaky"
+expect_status 1 "check --strict flags exports" "$cli" check --strict "$work/leaky"
+expect_output "WARN hello_c +exports 'leaky_helper' besides polyplug's entry points: build it with -fvisibility=hidden" "the export is named"
+expect_status 0 "check --strict passes the scaffolds" "$cli" check --strict "$work/scaffolds"
+printf 'name = "odd"\nfunction_cuont = {}\n' >"$work/keys/odd/manifest.toml"
+expect_status 1 "a misspelt key" "$cli" check --strict "$work/keys"
+expect_output "unknown key 'function_cuont' ignored \(did you mean 'function_count'\?\)" "did you mean"
+
 # call: one function, typed by the contract file the scaffold's manifest lists
 expect_status 0 "call the JS scaffold" "$cli" call "$work/scaffolds/hello_js" hello_js.Hello@1 hello world
 expect_output "^Hello, world$" "the JS scaffold answers"

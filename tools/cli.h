@@ -15,6 +15,11 @@ int usage_error(const char *usage);
 /* A whole file, NUL-terminated (malloc'd), or NULL with errno set. */
 char *cli_read_file(const char *path, size_t *len);
 
+/* Calls found(ud, name) for each symbol the shared library at path exports
+ * besides polyplug's entry points; returns how many, or -1 if path is not
+ * a readable ELF64 file. (cli_elf.c) */
+int cli_extra_exports(const char *path, void (*found)(void *ud, const char *symbol), void *ud);
+
 /* polyplug call ... (cli_call.c) */
 int cli_call(int argc, char **argv);
 

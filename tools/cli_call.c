@@ -91,8 +91,9 @@ static int manifest_contracts(models *ms, const char *dir)
 		const pp_toml_value *f = list->u.array.items[i];
 		if (f->type != PP_TOML_STRING || strstr(f->u.string.ptr, "..") ||
 		    f->u.string.ptr[0] == '/') {
-			fprintf(stderr, "polyplug: %s:%d:%d: key 'contracts': expected file names in "
-			                "the bundle directory\n",
+			fprintf(stderr,
+			        "polyplug: %s:%d:%d: key 'contracts': expected file names in "
+			        "the bundle directory\n",
 			        path, f->line, f->col);
 			st = 2;
 			break;
@@ -283,8 +284,9 @@ static bool put_param(const ppc_field *f, const char *text, uint8_t *p, uint8_t 
 		store_int(p, f->type.en->repr, v);
 		return true;
 	case PPC_STRUCT:
-		fprintf(stderr, "polyplug: param '%s' is a struct (%s): struct params cannot be "
-		                "given on the command line\n",
+		fprintf(stderr,
+		        "polyplug: param '%s' is a struct (%s): struct params cannot be "
+		        "given on the command line\n",
 		        f->name, f->type.st->name);
 		return false;
 	case PPC_VOID:
@@ -454,7 +456,8 @@ static int call_typed(pp_runtime *rt, pp_guest_contract_handle h, const ppc_func
 			print_value(fn->result, out, true);
 			printf("%s", fn->result.kind == PPC_VOID ? "(void)\n" : "\n");
 		} else {
-			fprintf(stderr, "polyplug: %s: %s\n", pp_status_name(code), pp_last_error(rt));
+			fprintf(stderr, "polyplug: %s: %s\n", pp_status_name(code),
+			        pp_last_error(rt));
 			status = 1;
 		}
 	}
@@ -477,8 +480,9 @@ static int call_raw(pp_runtime *rt, pp_guest_contract_handle h, uint32_t fn_id, 
 		uint8_t *b = from_hex(argv[i], &n);
 		uint8_t *grown = b ? realloc(args, total + n + 1) : NULL;
 		if (!grown) {
-			fprintf(stderr, "polyplug: '%s' is not hex bytes (without a contract, ARGS are "
-			                "the args struct in hex)\n",
+			fprintf(stderr,
+			        "polyplug: '%s' is not hex bytes (without a contract, ARGS are "
+			        "the args struct in hex)\n",
 			        argv[i]);
 			free(b);
 			free(args);
@@ -577,7 +581,8 @@ int cli_call(int argc, char **argv)
 		pp_status ls = bundle ? pp_bundle_load(rt, dir, NULL, NULL)
 		                      : pp_bundle_load_dir(rt, dir, NULL, NULL, NULL);
 		if (ls != PP_OK) {
-			fprintf(stderr, "polyplug: %s: %s\n", pp_status_name(ls), pp_last_error(rt));
+			fprintf(stderr, "polyplug: %s: %s\n", pp_status_name(ls),
+			        pp_last_error(rt));
 			st = 1;
 		}
 	}
@@ -610,11 +615,13 @@ int cli_call(int argc, char **argv)
 		if (fn && o.out_size < 0) {
 			st = call_typed(rt, h, fn, fn_id, argc - 3, argv + 3);
 		} else if (fn_id != UINT32_MAX && (!c || o.out_size >= 0)) {
-			st = call_raw(rt, h, fn_id, o.out_size < 0 ? 0 : o.out_size, argc - 3, argv + 3);
+			st = call_raw(rt, h, fn_id, o.out_size < 0 ? 0 : o.out_size, argc - 3,
+			              argv + 3);
 		} else {
 			fprintf(stderr, "polyplug: %s has no function '%s'", contract, function);
 			for (size_t i = 0; c && i < c->function_count; i++)
-				fprintf(stderr, "%s%s", i ? ", " : " (it has: ", c->functions[i].name);
+				fprintf(stderr, "%s%s",
+				        i ? ", " : " (it has: ", c->functions[i].name);
 			fprintf(stderr, "%s\n",
 			        c ? ")"
 			          : "; without a contract file (--contracts, or `contracts` in the "

@@ -9,6 +9,7 @@
  *   polyplug call DIR C@M FN [ARGS]  call one function and print its result (cli_call.c)
  */
 #define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -56,7 +57,8 @@ static const char usage_check[] =
         "each registers against its manifest. Prints one line per bundle (-q: only\n"
         "failures) and exits 0 if all loaded, 1 if not: meant for scripts and CI.\n"
         "--strict: a manifest key polyplug does not know (a warning otherwise) is\n"
-        "an error too.\n";
+        "an error too, and so is a native bundle exporting symbols besides\n"
+        "polyplug's entry points (built without -fvisibility=hidden).\n";
 
 static const char usage_watch[] =
         "usage: polyplug watch [--debounce MS] DIR\n"
@@ -235,6 +237,53 @@ static pp_runtime *new_runtime(pp_reload_fn events, warnings *w)
 	return rt;
 }
 
+/* ---- check --strict: what native bundles export ------------------------------ */
+
+typedef struct exports {
+	char list[512];
+	int count;
+} exports;
+
+static void note_export(void *ud, const char *symbol)
+{
+	exports *x = ud;
+	size_t used = strlen(x->list);
+	if (x->count++ < 5)
+		snprintf(x->list + used, sizeof x->list - used, "%s'%s'", used ? ", " : "", symbol);
+}
+
+/* Flags a native bundle whose library exports more than the entry points. */
+static void check_exports(void *ud, const pp_bundle_info *b)
+{
+	int *flagged = ud;
+	if (strcmp(b->loader, "native") != 0 || !b->path[0])
+		return;
+	struct stat st;
+	if (stat(b->path, &st) != 0)
+		return;
+	exports x = {"", 0};
+	if (!S_ISDIR(st.st_mode)) {
+		cli_extra_exports(b->path, note_export, &x);
+	} else {
+		DIR *d = opendir(b->path);
+		for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+			char file[4096];
+			snprintf(file, sizeof file, "%s/%s", b->path, e->d_name);
+			if (e->d_name[0] != '.' && stat(file, &st) == 0 && S_ISREG(st.st_mode))
+				cli_extra_exports(file, note_export, &x); /* -1: not a library */
+		}
+		if (d)
+			closedir(d);
+	}
+	if (!x.count)
+		return;
+	(*flagged)++;
+	printf("  WARN %-20s exports %s%s besides polyplug's entry points: build it with "
+	       "-fvisibility=hidden (and PP_EXPORT on the entry points), or a host's symbol of the "
+	       "same name can replace the plugin's\n",
+	       b->name, x.list, x.count > 5 ? " and more" : "");
+}
+
 static int load_and_report(const char *dir, bool details, bool quiet, bool strict)
 {
 	struct stat st;
@@ -251,6 +300,9 @@ static int load_and_report(const char *dir, bool details, bool quiet, bool stric
 	if (!quiet)
 		printf("%s:\n", dir);
 	pp_bundle_load_dir(rt, dir, report, &t, &loaded);
+	int exporting = 0;
+	if (strict)
+		pp_bundle_foreach(rt, check_exports, &exporting);
 	if (!quiet || t.failed)
 		printf("%zu bundle%s loaded, %d failed\n", loaded, loaded == 1 ? "" : "s",
 		       t.failed);
@@ -259,7 +311,11 @@ static int load_and_report(const char *dir, bool details, bool quiet, bool stric
 	if (strict && unknown)
 		printf("%d unknown manifest key%s: an error with --strict\n", unknown,
 		       unknown == 1 ? "" : "s");
-	return t.failed || (strict && unknown) ? 1 : 0;
+	if (exporting)
+		printf("%d native bundle%s export%s more than the entry points: an error with "
+		       "--strict\n",
+		       exporting, exporting == 1 ? "" : "s", exporting == 1 ? "s" : "");
+	return t.failed || (strict && (unknown || exporting)) ? 1 : 0;
 }
 
 static int cmd_list(int argc, char **argv)

@@ -501,6 +501,9 @@ pp_contract_node *pp__registry_node_of(pp_runtime *rt, const pp_guest_contract_i
 pp_status pp__instance_track(pp_contract_node *n, void *data);
 bool pp__instance_untrack(pp_contract_node *n, void *data);
 bool pp__version_matches(pp_version v, uint32_t min_version);
+/* Edit distance of two short strings, for "did you mean" (each at most 64
+ * bytes; longer ones are SIZE_MAX, "far"). */
+size_t pp__edit_distance(const char *a, const char *b);
 /* The id a guest contract's name gives: H("guest_contract:" name), with
  * "@major" appended when the name does not carry one. */
 uint64_t pp__contract_id_of_name(pp_string_view name, uint32_t major);

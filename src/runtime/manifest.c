@@ -457,9 +457,19 @@ static void read_root(reader *r, const pp_toml_value *root, const char *dir, pp_
 			known |= strcmp(root->u.table.keys[i], known_keys[k]) == 0;
 		if (!known) {
 			const pp_toml_value *v = root->u.table.values[i];
+			const char *near = NULL;
+			size_t best = 3; /* a typo, not another word */
+			for (size_t k = 0; k < sizeof known_keys / sizeof known_keys[0]; k++) {
+				size_t d = pp__edit_distance(root->u.table.keys[i], known_keys[k]);
+				if (d < best) {
+					best = d;
+					near = known_keys[k];
+				}
+			}
 			pp__log(r->rt, PP_LOG_WARN, "manifest",
-			        "%s:%d:%d: unknown key '%s' ignored", r->file, v->line, v->col,
-			        root->u.table.keys[i]);
+			        "%s:%d:%d: unknown key '%s' ignored%s%s%s", r->file, v->line,
+			        v->col, root->u.table.keys[i], near ? " (did you mean '" : "",
+			        near ? near : "", near ? "'?)" : "");
 		}
 	}
 }

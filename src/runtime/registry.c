@@ -557,9 +557,7 @@ pp_guest_contract_handle pp__registry_find_in(pp_runtime *rt, uint64_t contract_
 	return h;
 }
 
-/* Edit distance of two short strings, for "did you mean" (0..64 bytes;
- * longer ones are "far"). */
-static size_t distance(const char *a, const char *b)
+size_t pp__edit_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
 	if (la > 64 || lb > 64)
@@ -638,7 +636,7 @@ uint32_t pp__registry_not_found(pp_runtime *rt, uint64_t contract_id, uint32_t m
 				used += (size_t)k;
 				shown++;
 			}
-			size_t d = name ? distance(name, full) : SIZE_MAX;
+			size_t d = name ? pp__edit_distance(name, full) : SIZE_MAX;
 			if (d < best && d <= 3 && strcmp(name, full) != 0 && strlen(full) < 128) {
 				best = d;
 				snprintf(guess, sizeof guess, "; did you mean %s?", full);
