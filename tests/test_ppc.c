@@ -84,8 +84,8 @@ static pp_runtime *setup(void)
 	pp_runtime *rt = rt_with_log(&logs, PP_LOG_TRACE);
 	assert_int_equal(pp_host_contract_register(rt, &log_iface), PP_OK);
 	load_ok(rt, PPC_EVERY_C);
-	pp_load_options o = {.name = "every_js"};
-	if (pp_bundle_load(rt, PPC_EVERY_JS, &o, NULL) != PP_OK)
+	/* its manifest is ppc's too: the load holds the bundle to it */
+	if (pp_bundle_load(rt, PPC_EVERY_JS, NULL, NULL) != PP_OK)
 		fail_msg("loading the ppc JS bundle: %s", pp_last_error(rt));
 	return rt;
 }
@@ -281,6 +281,34 @@ static void callers_follow_reloads_and_report_missing_contracts(void **state)
 	pp_runtime_free(rt);
 }
 
+static void version_of(void *ud, const pp_bundle_info *b)
+{
+	if (strcmp(b->name, "every_js") == 0)
+		snprintf(ud, 32, "%s", b->version ? b->version : "");
+}
+
+/* ppc manifest: name, version, provides and function counts, checked by
+ * the load (a wrong promise would have failed it). */
+static void ppc_writes_the_manifest_the_load_checks(void **state)
+{
+	(void)state;
+	pp_runtime *rt = setup();
+	char version[32] = "";
+	pp_bundle_foreach(rt, version_of, version);
+	assert_string_equal(version, "1.2.0");
+	char path[512];
+	snprintf(path, sizeof path, "%s/manifest.toml", PPC_EVERY_JS);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	char text[2048] = "";
+	size_t n = fread(text, 1, sizeof text - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	assert_contains(text, "provides = [\"test.EveryJs@1\", \"test.RelayJs@1\"]");
+	assert_contains(text, "loader = \"js-quickjs\"");
+	pp_runtime_free(rt);
+}
+
 /* open_in targets one bundle's provider rather than the first. */
 static void callers_can_target_a_bundle_by_name(void **state)
 {
@@ -304,6 +332,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(every_type_host_to_c),
 	        cmocka_unit_test(callers_can_target_a_bundle_by_name),
+	        cmocka_unit_test(ppc_writes_the_manifest_the_load_checks),
 	        cmocka_unit_test(every_type_host_to_js),
 	        cmocka_unit_test(relays_check_c_to_js_and_js_to_c),
 	        cmocka_unit_test(structs_by_value),

@@ -40,7 +40,8 @@ int cli_extra_exports(const char *path, void (*found)(void *ud, const char *symb
 	count = 0;
 	for (unsigned i = 0; i < eh->e_shnum; i++) {
 		if (sh[i].sh_type != SHT_DYNSYM || sh[i].sh_link >= eh->e_shnum ||
-		    sh[i].sh_entsize != sizeof(Elf64_Sym) || sh[i].sh_offset % _Alignof(Elf64_Sym) ||
+		    sh[i].sh_entsize != sizeof(Elf64_Sym) ||
+		    sh[i].sh_offset % _Alignof(Elf64_Sym) ||
 		    !inside(len, sh[i].sh_offset, sh[i].sh_size))
 			continue;
 		const Elf64_Shdr *strs = &sh[sh[i].sh_link];
@@ -50,8 +51,10 @@ int cli_extra_exports(const char *path, void (*found)(void *ud, const char *symb
 		const Elf64_Sym *sym = (const void *)(file + sh[i].sh_offset);
 		size_t n = sh[i].sh_size / sizeof *sym;
 		for (size_t k = 0; k < n; k++) {
-			unsigned bind = ELF64_ST_BIND(sym[k].st_info), type = ELF64_ST_TYPE(sym[k].st_info);
-			if (sym[k].st_shndx == SHN_UNDEF || (bind != STB_GLOBAL && bind != STB_WEAK) ||
+			unsigned bind = ELF64_ST_BIND(sym[k].st_info),
+			         type = ELF64_ST_TYPE(sym[k].st_info);
+			if (sym[k].st_shndx == SHN_UNDEF ||
+			    (bind != STB_GLOBAL && bind != STB_WEAK) ||
 			    (type != STT_FUNC && type != STT_OBJECT) ||
 			    ELF64_ST_VISIBILITY(sym[k].st_other) != STV_DEFAULT ||
 			    sym[k].st_name >= strs->sh_size)

@@ -5,6 +5,7 @@
  *   ppc c CONTRACTS.toml -o OUT.h            the C header (both sides)
  *   ppc js CONTRACTS.toml --implement NAME[,NAME...] --impl SRC.js -o bundle.js
  *   ppc dts CONTRACTS.toml -o OUT.d.ts       TypeScript declarations
+ *   ppc manifest CONTRACTS.toml --implement NAME[,NAME...] --name BUNDLE -o manifest.toml
  */
 
 #include <errno.h>
@@ -29,6 +30,11 @@ static const char usage_text[] =
         "                                 contract, named after its last segment) plus\n"
         "                                 the glue; NAMES is a comma-separated list\n"
         "  dts FILE -o OUT.d.ts           TypeScript declarations for JS authors\n"
+        "  manifest FILE --implement NAMES --name BUNDLE [--file F] [--version V]\n"
+        "           -o manifest.toml      the bundle's manifest: name, loader (from F:\n"
+        "                                 .js or a shared library; default bundle.js),\n"
+        "                                 provides and function counts, and FILE under\n"
+        "                                 `contracts` when it sits next to the output\n"
         "\n"
         "Errors name the file, line, column and key. Exit status: 0 success, 1 a bad\n"
         "contract file, 2 usage or I/O error.\n";
@@ -148,6 +154,99 @@ static int write_js(FILE *f, void *ud)
 	return 0;
 }
 
+/* A string as a TOML basic string (names are validated identifiers; a
+ * file or version given on the command line may hold anything). */
+static void toml_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", (unsigned char)*s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+typedef struct manifest_job {
+	const ppc_model *m;
+	const ppc_contract *provides[64];
+	size_t count;
+	const char *name, *file, *version, *contracts;
+} manifest_job;
+
+static int write_manifest(FILE *f, void *ud)
+{
+	const manifest_job *j = ud;
+	size_t n = strlen(j->file);
+	bool js = n > 3 && strcmp(j->file + n - 3, ".js") == 0;
+	fprintf(f, "# Written by ppc from %s: the bundle's promises, checked at load.\n",
+	        j->m->file);
+	fputs("name = ", f);
+	toml_string(f, j->name);
+	fputs("\nversion = ", f);
+	toml_string(f, j->version);
+	fprintf(f, "\nloader = \"%s\"\nfile = ", js ? "js-quickjs" : "native");
+	toml_string(f, j->file);
+	fputs("\nprovides = [", f);
+	for (size_t i = 0; i < j->count; i++)
+		fprintf(f, "%s\"%s@%u\"", i ? ", " : "", j->provides[i]->name,
+		        j->provides[i]->major);
+	fputs("]\nfunction_count = { ", f);
+	for (size_t i = 0; i < j->count; i++)
+		fprintf(f, "%s\"%s@%u\" = %zu", i ? ", " : "", j->provides[i]->name,
+		        j->provides[i]->major, j->provides[i]->function_count);
+	fputs(" }\n", f);
+	if (j->contracts) {
+		fputs("contracts = [", f);
+		toml_string(f, j->contracts);
+		fputs("]\n", f);
+	}
+	return ferror(f) ? 2 : 0;
+}
+
+/* The manifest command: which contracts, and whether FILE is listed. */
+static int manifest(const ppc_model *m, const char *file, const char *out, int argc, char **argv)
+{
+	manifest_job j = {m,
+	                  {NULL},
+	                  0,
+	                  option(argc, argv, "--name"),
+	                  option(argc, argv, "--file"),
+	                  option(argc, argv, "--version"),
+	                  NULL};
+	const char *names = option(argc, argv, "--implement");
+	if (!names || !j.name) {
+		fputs(usage_text, stderr);
+		return 2;
+	}
+	j.file = j.file ? j.file : "bundle.js";
+	j.version = j.version ? j.version : "0.1.0";
+	for (const char *p = names; *p;) {
+		size_t len = strcspn(p, ",");
+		const ppc_contract *found = NULL;
+		for (size_t i = 0; i < m->contract_count && !found; i++)
+			if (!m->contracts[i].host && strlen(m->contracts[i].name) == len &&
+			    strncmp(m->contracts[i].name, p, len) == 0)
+				found = &m->contracts[i];
+		if (!found || j.count == 64) {
+			fprintf(stderr, "ppc: %s has no guest contract '%.*s'\n", file, (int)len,
+			        p);
+			return 1;
+		}
+		j.provides[j.count++] = found;
+		p += len + (p[len] == ',');
+	}
+	/* FILE is listed when it sits in the manifest's directory */
+	const char *fs = strrchr(file, '/'), *os = strrchr(out, '/');
+	size_t fdir = fs ? (size_t)(fs - file) : 0, odir = os ? (size_t)(os - out) : 0;
+	if (fdir == odir && strncmp(file, out, fdir) == 0)
+		j.contracts = fs ? fs + 1 : file;
+	return write_out(out, write_manifest, &j);
+}
+
 static int write_dts(FILE *f, void *ud)
 {
 	const job *j = ud;
@@ -230,6 +329,8 @@ int main(int argc, char **argv)
 		st = write_out(out, write_c, &j);
 	} else if (strcmp(cmd, "dts") == 0) {
 		st = write_out(out, write_dts, &j);
+	} else if (strcmp(cmd, "manifest") == 0) {
+		st = manifest(m, file, out, argc, argv);
 	} else if (strcmp(cmd, "js") == 0) {
 		const char *names = option(argc, argv, "--implement");
 		const char *impl = option(argc, argv, "--impl");
