@@ -218,7 +218,7 @@ static int manifest(const ppc_model *m, const char *file, const char *out, int a
 	                  option(argc, argv, "--version"),
 	                  NULL};
 	const char *names = option(argc, argv, "--implement");
-	if (!names || !j.name || !out) {
+	if (!names || !j.name || !out || !file) {
 		fputs(usage_text, stderr);
 		return 2;
 	}
