@@ -30,24 +30,36 @@ CMAKE_ARGS := -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DPOLYPLUG_SANITIZE=$(SANITIZE) \
 FUZZ_SECONDS ?= 30
 SOAK_SECONDS ?= 300
 
-.PHONY: all deps build test run valgrind bench fuzz soak format format-check tidy clean install
+.PHONY: all deps configure build test run valgrind bench fuzz soak format format-check tidy clean install
 
 all: build
 
-deps:
-	@SANITIZE=$(SANITIZE) scripts/deps.sh $(DEPS_DIR)
+# What the packages are for (scripts/deps.sh --for): each target installs
+# only what it needs; `make run` no test or lint tools.
+DEPS_FOR ?= test
 
-$(BDIR)/CMakeCache.txt:
+deps:
+	@scripts/deps.sh --for $(DEPS_FOR) $(DEPS_DIR)
+
+# Configured every time (it is quick): a build first configured without
+# cmocka (by `make run`) gains its tests once cmocka is there.
+configure:
 	@cmake -S . -B $(BDIR) $(CMAKE_ARGS) >/dev/null
 
-# Quiet when it works; the whole log when it does not.
-build: deps $(BDIR)/CMakeCache.txt
-	@cmake --build $(BDIR) -j $(JOBS) >$(BDIR)/build.log 2>&1 || \
-		{ cat $(BDIR)/build.log; echo "build failed (log: $(BDIR)/build.log)" >&2; exit 1; }
+# The log goes to a file; the terminal sees the percentage as it grows, and
+# the whole log when the build fails.
+build: deps configure
+	@set -o pipefail; printf 'building %s: ' "$(BDIR)"; \
+	cmake --build $(BDIR) -j $(JOBS) 2>&1 | tee $(BDIR)/build.log | \
+		awk 'match($$0, /^\[ *[0-9]+%\]/) { p = substr($$0, 2, RLENGTH - 3) + 0; \
+		     if (p >= shown + 10 || p == 100) { printf "%d%% ", p; shown = p; fflush() } } \
+		     END { print "done" }' || \
+		{ echo; cat $(BDIR)/build.log; echo "build failed (log: $(BDIR)/build.log)" >&2; exit 1; }
 
 test: build
 	@ctest --test-dir $(BDIR) --output-on-failure -j $(JOBS)
 
+run: DEPS_FOR = run
 run: build
 	@$(BDIR)/examples/demo_host examples
 	@echo
@@ -56,6 +68,7 @@ run: build
 valgrind: build
 	@ctest --test-dir $(BDIR) --output-on-failure -L valgrind
 
+fuzz: DEPS_FOR = fuzz
 fuzz: deps
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
@@ -67,15 +80,17 @@ bench:
 	@build/release/bench/pp_bench
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h')
-format:
+format format-check tidy: DEPS_FOR = lint
+format: deps
 	@clang-format -i $(FORMAT_FILES)
-format-check:
+format-check: deps
 	@clang-format --dry-run --Werror $(FORMAT_FILES)
 TIDY_FILES = $(shell git ls-files '*.c' ':!fuzz/*')  # fuzz/ builds with clang -Werror on its own
 tidy: build
 	@clang-tidy -p $(BDIR) --quiet $(TIDY_FILES) 2>/dev/null | grep -E -A3 'warning:|error:' ; \
 		test $${PIPESTATUS[0]} -eq 0
 
+install: DEPS_FOR = run
 install: build
 	@cmake --install $(BDIR) --prefix $(or $(PREFIX),/usr/local)
 

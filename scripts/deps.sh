@@ -2,10 +2,21 @@
 # Installs what building and testing polyplug-c needs on Debian 12, and fetches
 # the QuickJS sources into the build tree. Idempotent; silent when all is there.
 #
-#   scripts/deps.sh [DEPS_DIR]      (DEPS_DIR defaults to build/_deps)
+#   scripts/deps.sh [--for run|test|lint|fuzz|all] [DEPS_DIR]
+#
+# --for says what the packages are for, so that each make target installs
+# only what it needs: run (compiler, cmake, pkg-config: the library, the
+# tools and the demo), test (+ cmocka and valgrind), lint (+ clang-format,
+# clang-tidy), fuzz (+ clang), all (the default: everything).
+# DEPS_DIR defaults to build/_deps.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+purpose=all
+if [ "${1:-}" = --for ]; then
+	purpose=${2:?--for needs run, test, lint, fuzz or all}
+	shift 2
+fi
 deps_dir=${1:-$root/build/_deps}
 mkdir -p "$deps_dir"
 deps_dir=$(cd "$deps_dir" && pwd)
@@ -21,8 +32,15 @@ as_root() {
 }
 
 # --- Debian packages ---------------------------------------------------------
-packages=(build-essential patch cmake pkg-config xz-utils libcmocka-dev valgrind
-	clang-format clang-tidy clang)
+packages=(build-essential patch cmake pkg-config xz-utils)
+case $purpose in
+run) ;;
+test) packages+=(libcmocka-dev valgrind) ;;
+lint) packages+=(libcmocka-dev clang-format clang-tidy) ;;
+fuzz) packages+=(clang) ;;
+all) packages+=(libcmocka-dev valgrind clang-format clang-tidy clang) ;;
+*) say "--for $purpose: expected run, test, lint, fuzz or all"; exit 2 ;;
+esac
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

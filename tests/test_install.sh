@@ -29,6 +29,27 @@ cc -std=c11 -Wall -Werror -Wno-unused-parameter "$host_c" -o "$work/host_pc" \
 has "$("$work/host_pc" "$bundle")" "40 + 2 = 42"
 has "$(ldd "$work/host_pc")" "$prefix/lib/libpolyplug.so"
 
+# pkg-config, static: nothing of polyplug is loaded at run time
+cc -std=c11 -Wall -Werror -Wno-unused-parameter "$host_c" -o "$work/host_pc_static" \
+	$(pkg-config --static --cflags --libs polyplug-static)
+has "$("$work/host_pc_static" "$bundle")" "40 + 2 = 42"
+if has "$(ldd "$work/host_pc_static")" libpolyplug; then
+	echo "host_pc_static is linked to the shared library" >&2
+	exit 1
+fi
+
+# the docs are installed
+for f in README.md js.md runtime.md cli.md contracts.md; do
+	[ -e "$prefix/share/doc/polyplug-c/$f" ] || { echo "not installed: doc $f" >&2; exit 1; }
+done
+
+# the installed tool scaffolds a C bundle against the installed headers
+(cd "$work" && "$prefix/bin/polyplug" new c scaf >/dev/null)
+grep -q "^POLYPLUG_INCLUDE ?= $prefix/include\$" "$work/scaf/Makefile" ||
+	{ echo "the scaffold's Makefile does not use $prefix/include" >&2; exit 1; }
+make -C "$work/scaf" >/dev/null
+has "$("$prefix/bin/polyplug" call "$work/scaf" scaf.Hello@1 hello installed 2>&1)" "Hello, installed"
+
 # find_package, shared and static
 mkdir -p "$work/proj"
 cp "$host_c" "$work/proj/host.c"

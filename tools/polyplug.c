@@ -419,26 +419,54 @@ static int write_file(const char *dir, const char *name, const char *text)
 	return 0;
 }
 
-/* Replaces every "@NAME@" in tmpl with name (into a malloc'd string). */
-static char *fill(const char *tmpl, const char *name)
+/* tmpl with every "@NAME@" replaced by name and "@INCLUDE@" by include
+ * (a malloc'd string). */
+static char *fill(const char *tmpl, const char *name, const char *include)
 {
-	size_t n = strlen(tmpl), count = 0;
-	for (const char *p = tmpl; (p = strstr(p, "@NAME@")) != NULL; p += 6)
-		count++;
-	char *out = malloc(n + count * strlen(name) + 1);
+	static const char *const keys[] = {"@NAME@", "@INCLUDE@"};
+	const char *values[] = {name, include};
+	size_t n = strlen(tmpl) + 1;
+	for (size_t k = 0; k < 2; k++)
+		for (const char *p = tmpl; (p = strstr(p, keys[k])) != NULL; p += strlen(keys[k]))
+			n += strlen(values[k]);
+	char *out = malloc(n);
 	if (!out)
 		return NULL;
 	char *o = out;
 	for (const char *p = tmpl; *p;) {
-		if (strncmp(p, "@NAME@", 6) == 0) {
-			o += sprintf(o, "%s", name);
-			p += 6;
+		size_t k = 0;
+		while (k < 2 && strncmp(p, keys[k], strlen(keys[k])) != 0)
+			k++;
+		if (k < 2) {
+			o += sprintf(o, "%s", values[k]);
+			p += strlen(keys[k]);
 		} else {
 			*o++ = *p++;
 		}
 	}
 	*o = '\0';
 	return out;
+}
+
+/* The headers of the polyplug this tool belongs to: PREFIX/include when it
+ * runs installed (PREFIX/bin/polyplug), else the source tree it was built
+ * from. */
+static void include_dir(char *buf, size_t cap)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	char *slash = n > 0 ? (exe[n] = '\0', strrchr(exe, '/')) : NULL;
+	if (slash) {
+		*slash = '\0';
+		char probe[4200], real[4096];
+		snprintf(probe, sizeof probe, "%s/../include/polyplug/abi.h", exe);
+		if (realpath(probe, real)) {
+			real[strlen(real) - strlen("/polyplug/abi.h")] = '\0';
+			snprintf(buf, cap, "%s", real);
+			return;
+		}
+	}
+	snprintf(buf, cap, "%s", PP_INCLUDE_DIR);
 }
 
 static const char c_manifest[] = "name = \"@NAME@\"\n"
@@ -518,13 +546,12 @@ static const char c_source[] =
         "}\n";
 
 static const char c_makefile[] =
-        "# Builds @NAME@.so next to its manifest. The polyplug headers come from\n"
-        "# pkg-config (an installed polyplug-c) or POLYPLUG_INCLUDE.\n"
-        "POLYPLUG_INCLUDE ?= " PP_INCLUDE_DIR "\n"
+        "# Builds @NAME@.so next to its manifest, against the headers of the\n"
+        "# polyplug that wrote this file (POLYPLUG_INCLUDE=... overrides).\n"
+        "POLYPLUG_INCLUDE ?= @INCLUDE@\n"
         "CFLAGS ?= -O2 -g\n"
         "CFLAGS += -std=c11 -Wall -Wextra -fPIC -fvisibility=hidden\n"
-        "CPPFLAGS += $(shell pkg-config --cflags polyplug 2>/dev/null || echo "
-        "-I$(POLYPLUG_INCLUDE))\n"
+        "CPPFLAGS += -I$(POLYPLUG_INCLUDE)\n"
         "\n"
         "@NAME@.so: @NAME@.c\n"
         "\t$(CC) $(CPPFLAGS) $(CFLAGS) -shared -o $@ $<\n"
@@ -608,6 +635,8 @@ static int cmd_new(int argc, char **argv)
 		return 2;
 	}
 	bool c = strcmp(argv[0], "c") == 0;
+	char include[4096];
+	include_dir(include, sizeof include);
 	char source[80];
 	snprintf(source, sizeof source, "%s.c", name);
 	const struct {
@@ -619,7 +648,7 @@ static int cmd_new(int argc, char **argv)
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
 		if (!files[i].file)
 			continue;
-		char *text = fill(files[i].tmpl, name);
+		char *text = fill(files[i].tmpl, name, include);
 		int st = text ? write_file(name, files[i].file, text) : 2;
 		free(text);
 		if (st)

@@ -639,7 +639,7 @@ uint32_t pp__registry_not_found(pp_runtime *rt, uint64_t contract_id, uint32_t m
 			size_t d = name ? pp__edit_distance(name, full) : SIZE_MAX;
 			if (d < best && d <= 3 && strcmp(name, full) != 0 && strlen(full) < 128) {
 				best = d;
-				snprintf(guess, sizeof guess, "; did you mean %s?", full);
+				snprintf(guess, sizeof guess, "; did you mean %.128s?", full);
 			}
 		}
 		pp__read_unlock(ts);
