@@ -67,6 +67,27 @@ static void assert_everything_reclaimed(pp_runtime *rt)
 	assert_int_equal(plugin_copies(), 0);
 }
 
+/* POLYPLUG_KEEP_COPIES=1 (for debuggers, which read debug info from the
+ * file) keeps a native bundle's private copy on disk while it is loaded,
+ * and still removes it with the code. */
+static void keep_copies_leaves_the_copy_until_the_code_is_released(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	load_ok(rt, fx("calc_v1"));
+	assert_int_equal(plugin_copies(), 0); /* by default, unlinked once mapped */
+	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("calc_v1"), 0), PP_OK);
+	assert_everything_reclaimed(rt);
+	setenv("POLYPLUG_KEEP_COPIES", "1", 1);
+	load_ok(rt, fx("calc_v1"));
+	unsetenv("POLYPLUG_KEEP_COPIES");
+	assert_int_equal(plugin_copies(), 1);
+	assert_int_equal(plugin_mappings(), 1);
+	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("calc_v1"), 0), PP_OK);
+	assert_everything_reclaimed(rt);
+	pp_runtime_free(rt);
+}
+
 static void load_unload_a_thousand_times_keeps_memory_bounded(void **state)
 {
 	(void)state;
@@ -254,6 +275,7 @@ static void runtimes_on_four_threads_stay_isolated(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(keep_copies_leaves_the_copy_until_the_code_is_released),
 	        cmocka_unit_test(load_unload_a_thousand_times_keeps_memory_bounded),
 	        cmocka_unit_test(reload_many_times_reclaims_each_version),
 	        cmocka_unit_test(calls_race_unloads_and_reloads_safely),

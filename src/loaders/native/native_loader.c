@@ -223,10 +223,15 @@ static pp_status native_load(pp_runtime *rt, const pp_loader *self, const pp_bun
 	c->dl = dlopen(c->copy_path, RTLD_NOW | RTLD_LOCAL);
 	PP_TSAN_ACQUIRE(&dl_order);
 	/* Mapped (or failed): the file is not needed any more, and a host that
-	 * is killed from here on leaves nothing behind. */
-	unlink(c->copy_path);
-	free(c->copy_path);
-	c->copy_path = NULL;
+	 * is killed from here on leaves nothing behind. A debugger, though,
+	 * reads a library's debug info from its file: POLYPLUG_KEEP_COPIES=1
+	 * keeps it until the code is released (docs/debugging.md). */
+	const char *keep = getenv("POLYPLUG_KEEP_COPIES");
+	if (!c->dl || !keep || strcmp(keep, "1") != 0) {
+		unlink(c->copy_path);
+		free(c->copy_path);
+		c->copy_path = NULL;
+	}
 	if (!c->dl) {
 		const char *e = dlerror();
 		st = pp__error(rt, PP_ERR_LOAD_FAILED, "bundle '%s' (%s): dlopen failed: %s",
