@@ -189,6 +189,121 @@ static void async_typed_functions_and_init_are_awaited(void **state)
 	pp_runtime_free(rt);
 }
 
+/* An ES module bundle (JS_PRELUDE's helpers, exported), as the text of
+ * bundle.js: imports, then polyplug_init exported as `how`. */
+#define MODULE_BUNDLE(imports, how, fns)                       \
+	imports JS_PRELUDE how " function polyplug_init() {\n" \
+	                       "  return ok([reg('js.mod', [" fns "])]);\n}\n"
+
+static uint64_t load_dir(pp_runtime *rt, const char *dir, pp_status want)
+{
+	uint64_t id = 0;
+	pp_status st = pp_bundle_load(rt, dir, NULL, &id);
+	if (st != want)
+		fail_msg("loading %s: %s, want %s (%s)", dir, pp_status_name(st),
+		         pp_status_name(want), pp_last_error(rt));
+	return id;
+}
+
+static void es_modules_import_files_of_their_own_directory(void **state)
+{
+	(void)state;
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_env(&c, 0);
+	char dir[64], sub[128];
+	temp_dir(dir, sizeof dir);
+	snprintf(sub, sizeof sub, "%s/lib", dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	write_text(sub, "math.js",
+	           "export const add = (a, b) => a + b;\n"
+	           "export function boom() { throw new Error('deep'); }\n");
+	write_text(sub, "twice.js",
+	           "import { add } from '../lib/./math.js';\n"
+	           "export default function twice(x) { return add(x, x); }\n");
+	write_text(dir, "bundle.js",
+	           MODULE_BUNDLE("import { add, boom } from './lib/math.js';\n"
+	                         "import twice from './lib/twice.js';\n",
+	                         "export",
+	                         "() => add(2, 3) === 5 && twice(4) === 8 ? 0 : 9,"
+	                         "() => boom()"));
+	uint64_t id = load_dir(rt, dir, PP_OK);
+	assert_int_equal(js_call(rt, "js.mod", 0, NULL, NULL), PP_OK);
+	assert_int_equal(js_call(rt, "js.mod", 1, NULL, NULL), PP_ERR_GENERIC);
+	assert_contains(pp_last_error(rt), "Error: deep");
+	assert_contains(pp_last_error(rt), "lib/math.js:2"); /* frames name the module's file */
+	/* a reload reads the modules again */
+	write_text(sub, "math.js",
+	           "export const add = (a, b) => a + b + 1;\n"
+	           "export function boom() { return 0; }\n");
+	assert_int_equal(pp_bundle_reload(rt, id), PP_OK);
+	assert_int_equal(js_call(rt, "js.mod", 0, NULL, NULL), 9);
+	assert_int_equal(js_call(rt, "js.mod", 1, NULL, NULL), PP_OK);
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	/* polyplug_init as the default export, itself or inside an object */
+	write_text(dir, "bundle.js", MODULE_BUNDLE("", "export default", "() => 0"));
+	id = load_dir(rt, dir, PP_OK);
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	write_text(dir, "bundle.js",
+	           "export default { polyplug_init };\n" MODULE_BUNDLE("", "", "() => 0"));
+	id = load_dir(rt, dir, PP_OK);
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	write_text(dir, "bundle.js", "export const nothing = 1;\n");
+	load_dir(rt, dir, PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "the module exports no polyplug_init function");
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
+static void imports_that_leave_the_bundle_directory_are_refused(void **state)
+{
+	(void)state;
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_env(&c, 0);
+	char root[64], dir[128], outside[160], link[160];
+	temp_dir(root, sizeof root);
+	snprintf(dir, sizeof dir, "%s/bundle", root);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	write_text(root, "outside.js", "export const secret = 42;\n");
+	snprintf(outside, sizeof outside, "%s/outside.js", root);
+	snprintf(link, sizeof link, "%s/inside.js", dir);
+	assert_int_equal(symlink(outside, link), 0);
+	static const struct {
+		const char *import, *error;
+	} bad[] = {
+	        {"import { secret } from '../outside.js';",
+	         "the path leaves bundle 'bundle''s directory"},
+	        {"import { secret } from './a/../../outside.js';", "the path leaves bundle"},
+	        {"import { secret } from '/etc/hostname';", "only files of the bundle directory"},
+	        {"import { secret } from 'lodash';", "only files of the bundle directory"},
+	        {"import { secret } from './inside.js';", "outside the bundle directory"},
+	        {"import { secret } from './missing.js';", "cannot open"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char src[2048];
+		snprintf(src, sizeof src, "%s\n" MODULE_BUNDLE("", "export", "() => secret"),
+		         bad[i].import);
+		write_text(dir, "bundle.js", src);
+		load_dir(rt, dir, PP_ERR_LOAD_FAILED);
+		assert_contains(pp_last_error(rt), "bundle 'bundle'");
+		assert_contains(pp_last_error(rt), bad[i].error);
+	}
+	/* a dynamic import() at call time is held to the same rule */
+	write_text(dir, "bundle.js",
+	           MODULE_BUNDLE("", "export",
+	                         "async () => { await import('../outside.js'); return 0; }"));
+	load_dir(rt, dir, PP_OK);
+	assert_int_equal(js_call(rt, "js.mod", 0, NULL, NULL), PP_ERR_GENERIC);
+	assert_contains(pp_last_error(rt), "leaves bundle 'bundle''s directory");
+	/* a module loaded from memory has no directory to import from */
+	static const char mem[] =
+	        "import { x } from './x.js';\n" MODULE_BUNDLE("", "export", "() => 0");
+	pp_load_options o = {.name = "memory"};
+	assert_int_equal(pp_bundle_load_source(rt, mem, strlen(mem), &o, NULL), PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "was loaded from memory");
+	pp_runtime_free(rt);
+	remove_tree(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -196,6 +311,8 @@ int main(void)
 	        cmocka_unit_test(text_encoder_and_decoder_speak_utf8),
 	        cmocka_unit_test(microtasks_and_promises_run_before_the_call_returns),
 	        cmocka_unit_test(async_typed_functions_and_init_are_awaited),
+	        cmocka_unit_test(es_modules_import_files_of_their_own_directory),
+	        cmocka_unit_test(imports_that_leave_the_bundle_directory_are_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

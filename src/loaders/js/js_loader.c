@@ -836,6 +836,7 @@ static void vm_free(js_vm *vm)
 		JS_FreeRuntime(vm->qrt);
 	free(vm->contracts);
 	free(vm->bundle);
+	free(vm->module_dir);
 	pthread_mutex_destroy(&vm->park);
 	pthread_cond_destroy(&vm->unparked);
 	free(vm);
@@ -887,6 +888,7 @@ static js_vm *vm_new(pp_runtime *rt, const pp_bundle_source *src)
 	JS_SetMaxStackSize(vm->qrt, src->js.stack_bytes);
 	JS_SetInterruptHandler(vm->qrt, interrupt_handler, vm);
 	JS_SetContextOpaque(vm->ctx, vm);
+	pp_js_modules_init(vm);
 	vm->memory_mode = src->js.memory_mode;
 	/* required: checked from the first line of the bundle on */
 	vm->guard.on = vm->memory_mode == PP_JS_MEMORY_GUARDED;
@@ -1454,25 +1456,44 @@ static pp_status run_init(js_vm *vm, const pp_bundle_source *src, const js_sourc
 		        vm->bundle, s->file, s->len, vm->memory_bytes);
 		goto done;
 	}
+	/* a module (top-level import or export) or a script, the reference's
+	 * kind of bundle */
+	bool module = pp_js_is_module(s->code, s->len);
+	vm->module_dir = pp__strdup(s->dir);
+	if (!vm->module_dir) {
+		st = pp__error(vm->rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+		goto done;
+	}
 	pp_js_heap_limit(vm, true);
 	JSValue fn = JS_Eval(ctx, s->code, s->len, s->file,
-	                     JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY);
+	                     (module ? JS_EVAL_TYPE_MODULE : JS_EVAL_TYPE_GLOBAL) |
+	                             JS_EVAL_FLAG_COMPILE_ONLY);
 	pp_js_heap_limit(vm, false);
 	if (JS_IsException(fn)) {
 		st = load_exception(vm, s, PP_ERR_LOAD_FAILED, "compiling the bundle");
 		goto done;
 	}
+	JSModuleDef *mod = module ? JS_VALUE_GET_PTR(fn) : NULL;
+	/* a module's imports are loaded here, and its body's promise settled */
 	JSValue ev = pp_js_settle(vm, JS_EvalFunction(ctx, fn)); /* takes fn */
 	if (JS_IsException(ev)) {
 		st = load_exception(vm, s, PP_ERR_LOAD_FAILED, "evaluating the bundle");
 		goto done;
 	}
 	JS_FreeValue(ctx, ev);
-	init = JS_GetPropertyStr(ctx, global, "polyplug_init");
+	init = module ? pp_js_module_init_fn(ctx, mod)
+	              : JS_GetPropertyStr(ctx, global, "polyplug_init");
+	if (JS_IsException(init)) {
+		init = JS_UNDEFINED;
+		st = load_exception(vm, s, PP_ERR_LOAD_FAILED, "reading polyplug_init");
+		goto done;
+	}
 	if (!JS_IsFunction(ctx, init)) {
 		st = pp__error(vm->rt, PP_ERR_LOAD_FAILED,
-		               "bundle '%s' (%s): no global function polyplug_init", vm->bundle,
-		               s->file);
+		               module ? "bundle '%s' (%s): the module exports no polyplug_init "
+		                        "function (as 'polyplug_init' or its default export)"
+		                      : "bundle '%s' (%s): no global function polyplug_init",
+		               vm->bundle, s->file);
 		goto done;
 	}
 

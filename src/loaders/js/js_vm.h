@@ -148,7 +148,8 @@ struct js_vm {
 	uint32_t index; /* in pool->vms */
 	pp_runtime *rt;
 	const pp_host_api *host;
-	char *bundle; /* name, for messages */
+	char *bundle;     /* name, for messages */
+	char *module_dir; /* the bundle directory imports are confined to ("": none) */
 	JSRuntime *qrt;
 	JSContext *ctx;
 	JSValue bridge;
@@ -206,6 +207,15 @@ static inline JSValue pp_js_settle(js_vm *vm, JSValue ret)
 		return ret;
 	return pp_js_settle_slow(vm, ret);
 }
+
+/* js_modules.c: ES module bundles, imports confined to the bundle's
+ * directory. init_fn: the module's polyplug_init (an exception, or a
+ * non-function when it has none). */
+void pp_js_modules_init(js_vm *vm);
+JSValue pp_js_module_init_fn(JSContext *ctx, JSModuleDef *m);
+/* Whether a bundle's source is a module: its first statement, or any line
+ * that starts with one, is an import or an export. */
+bool pp_js_is_module(const char *code, size_t len);
 
 /* js_loader.c */
 /* Sets QuickJS's heap limit: the VM's limit less what its alloc blocks hold,

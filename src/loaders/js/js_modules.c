@@ -1,0 +1,174 @@
+/*
+ * js_modules.c — bundles written as ES modules.
+ *
+ * A bundle whose source has top-level `import` or `export` is compiled as a
+ * module. It may import files of its own bundle directory, by relative
+ * specifier ('./util.js', '../lib/x.js' from a subdirectory); what would
+ * leave the directory — a path out of it, an absolute path, a symlink that
+ * resolves outside — is refused with an error naming the specifier and the
+ * importer, and so are bare specifiers ('lodash') and any import of a bundle
+ * loaded from memory. polyplug_init is the module's export of that name, or
+ * its default export (the function, or an object holding polyplug_init).
+ *
+ * Module names are the files' paths, so stack frames name them; each file
+ * is read through pp__open_bundle_file, which checks the opened file, not
+ * the path.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "js_vm.h"
+
+/* Removes "." segments and applies ".." lexically; false if a ".." would
+ * climb above the start of path. In place. */
+static bool squash(char *path)
+{
+	char *out = path, *p = path;
+	bool absolute = *p == '/';
+	if (absolute)
+		out = ++p;
+	char *start = out;
+	while (*p) {
+		char *end = strchr(p, '/');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		if (n == 0 || (n == 1 && p[0] == '.')) {
+			/* nothing */
+		} else if (n == 2 && p[0] == '.' && p[1] == '.') {
+			if (out == start)
+				return false;
+			out--; /* the '/' after the last segment kept */
+			while (out > start && out[-1] != '/')
+				out--;
+		} else {
+			memmove(out, p, n);
+			out += n;
+			*out++ = '/';
+		}
+		p += n + (end != NULL);
+	}
+	if (out > start && out[-1] == '/')
+		out--;
+	*out = '\0';
+	return true;
+}
+
+static char *module_normalize(JSContext *ctx, const char *base, const char *name, void *opaque)
+{
+	const js_vm *vm = opaque;
+	if (!*vm->module_dir) {
+		JS_ThrowReferenceError(ctx, "import '%s': bundle '%s' was loaded from memory, so it "
+		                            "has no directory to import from",
+		                       name, vm->bundle);
+		return NULL;
+	}
+	if (name[0] != '.' || (name[1] != '/' && (name[1] != '.' || name[2] != '/'))) {
+		JS_ThrowReferenceError(ctx, "import '%s' in %s: only files of the bundle directory "
+		                            "can be imported, by a path starting with './' or '../'",
+		                       name, base);
+		return NULL;
+	}
+	/* the importer's directory, relative to the bundle directory */
+	size_t dn = strlen(vm->module_dir);
+	const char *rel = strncmp(base, vm->module_dir, dn) == 0 && base[dn] == '/' ? base + dn + 1
+	                                                                            : "";
+	const char *slash = strrchr(rel, '/');
+	size_t rn = slash ? (size_t)(slash - rel) : 0;
+	size_t cap = rn + strlen(name) + 2;
+	char *joined = malloc(cap);
+	if (!joined) {
+		JS_ThrowOutOfMemory(ctx);
+		return NULL;
+	}
+	snprintf(joined, cap, "%.*s%s%s", (int)rn, rel, rn ? "/" : "", name);
+	bool inside = squash(joined) && *joined;
+	char *full = NULL;
+	if (!inside)
+		JS_ThrowReferenceError(ctx, "import '%s' in %s: the path leaves bundle '%s''s "
+		                            "directory",
+		                       name, base, vm->bundle);
+	else if ((full = js_malloc(ctx, dn + strlen(joined) + 2)))
+		sprintf(full, "%s/%s", vm->module_dir, joined);
+	free(joined);
+	return full;
+}
+
+static JSModuleDef *module_load(JSContext *ctx, const char *name, void *opaque)
+{
+	js_vm *vm = opaque;
+	pp_bundle_source at = {.name = vm->bundle, .dir = vm->module_dir};
+	pp_status st;
+	int fd = pp__open_bundle_file(vm->rt, &at, name, &st);
+	size_t len = 0;
+	char *code = fd >= 0 ? pp__read_fd(fd, &len) : NULL;
+	if (!code) {
+		JS_ThrowReferenceError(ctx, "import '%s': %s", name,
+		                       fd >= 0 ? strerror(errno) : pp_last_error(vm->rt));
+		return NULL;
+	}
+	JSValue m = JS_UNDEFINED;
+	if (pp__utf8_prefix((const uint8_t *)code, len) != len)
+		JS_ThrowSyntaxError(ctx, "import '%s': the file is not valid UTF-8", name);
+	else if (len > vm->memory_bytes)
+		JS_ThrowRangeError(ctx, "import '%s': %zu bytes, more than the VM's memory limit",
+		                   name, len);
+	else {
+		/* parsed with the limit lifted, as the bundle itself is (js_loader.c) */
+		pp_js_heap_limit(vm, true);
+		m = JS_Eval(ctx, code, len, name, JS_EVAL_TYPE_MODULE | JS_EVAL_FLAG_COMPILE_ONLY);
+		pp_js_heap_limit(vm, false);
+	}
+	free(code);
+	if (JS_IsUndefined(m) || JS_IsException(m))
+		return NULL;
+	JSModuleDef *def = JS_VALUE_GET_PTR(m);
+	JS_FreeValue(ctx, m); /* the runtime's module list keeps it */
+	return def;
+}
+
+bool pp_js_is_module(const char *code, size_t len)
+{
+	if (JS_DetectModule(code, len)) /* the first statement */
+		return true;
+	/* or any line that starts with an import or export statement (a
+	 * dynamic import(...) is not one) */
+	for (const char *p = code, *end = code + len; p < end;) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *q = p;
+		while (q < end && (*q == ' ' || *q == '\t'))
+			q++;
+		size_t n = (size_t)((eol ? eol : end) - q);
+		for (int k = 0; k < 2; k++) {
+			const char *word = k ? "import" : "export";
+			if (n > 6 && memcmp(q, word, 6) == 0 && strchr(" \t{*\"'", q[6]))
+				return true;
+		}
+		p = eol ? eol + 1 : end;
+	}
+	return false;
+}
+
+void pp_js_modules_init(js_vm *vm)
+{
+	JS_SetModuleLoaderFunc(vm->qrt, module_normalize, module_load, vm);
+}
+
+JSValue pp_js_module_init_fn(JSContext *ctx, JSModuleDef *m)
+{
+	JSValue ns = JS_GetModuleNamespace(ctx, m);
+	if (JS_IsException(ns))
+		return ns;
+	JSValue init = JS_GetPropertyStr(ctx, ns, "polyplug_init");
+	if (!JS_IsException(init) && !JS_IsFunction(ctx, init)) {
+		JS_FreeValue(ctx, init);
+		init = JS_GetPropertyStr(ctx, ns, "default");
+		if (!JS_IsException(init) && !JS_IsFunction(ctx, init) && JS_IsObject(init)) {
+			JSValue inner = JS_GetPropertyStr(ctx, init, "polyplug_init");
+			JS_FreeValue(ctx, init);
+			init = inner;
+		}
+	}
+	JS_FreeValue(ctx, ns);
+	return init;
+}
