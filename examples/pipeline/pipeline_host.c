@@ -22,8 +22,9 @@ static void logger_log(void *state, const void *args, void *out, pp_abi_error *e
 	(void)out;
 	(void)err;
 	const host_logger_log_args *a = args;
-	static const char *const levels[] = {"debug", "info", "warn", "error"};
-	printf("    [host log %s] %.*s\n", a->level < 4 ? levels[a->level] : "?",
+	/* LogLevel is the runtime's PP_LOG_* numbering */
+	static const char *const levels[] = {"?", "error", "warn", "info", "debug", "trace"};
+	printf("    [host log %s] %.*s\n", a->level <= PP_LOG_TRACE ? levels[a->level] : "?",
 	       (int)a->message.len, (const char *)a->message.ptr);
 }
 

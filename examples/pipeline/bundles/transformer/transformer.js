@@ -13,7 +13,7 @@ class Transformer {
       throw e;
     }
     const [name, value, count] = input.slice(6).split('|');
-    this.log.log(1 /* Info */, `transformer: ${name} -> ${name.toUpperCase()}`);
+    this.log.log(3 /* Info, as PP_LOG_INFO */, `transformer: ${name} -> ${name.toUpperCase()}`);
     return `TRANSFORMED:${name.toUpperCase()}|${value} (transformed)|${Number(count) + 1}`;
   }
 }
