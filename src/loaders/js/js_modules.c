@@ -58,21 +58,23 @@ static char *module_normalize(JSContext *ctx, const char *base, const char *name
 {
 	const js_vm *vm = opaque;
 	if (!*vm->module_dir) {
-		JS_ThrowReferenceError(ctx, "import '%s': bundle '%s' was loaded from memory, so it "
-		                            "has no directory to import from",
+		JS_ThrowReferenceError(ctx,
+		                       "import '%s': bundle '%s' was loaded from memory, so it "
+		                       "has no directory to import from",
 		                       name, vm->bundle);
 		return NULL;
 	}
 	if (name[0] != '.' || (name[1] != '/' && (name[1] != '.' || name[2] != '/'))) {
-		JS_ThrowReferenceError(ctx, "import '%s' in %s: only files of the bundle directory "
-		                            "can be imported, by a path starting with './' or '../'",
+		JS_ThrowReferenceError(ctx,
+		                       "import '%s' in %s: only files of the bundle directory "
+		                       "can be imported, by a path starting with './' or '../'",
 		                       name, base);
 		return NULL;
 	}
 	/* the importer's directory, relative to the bundle directory */
 	size_t dn = strlen(vm->module_dir);
-	const char *rel = strncmp(base, vm->module_dir, dn) == 0 && base[dn] == '/' ? base + dn + 1
-	                                                                            : "";
+	const char *rel =
+	        strncmp(base, vm->module_dir, dn) == 0 && base[dn] == '/' ? base + dn + 1 : "";
 	const char *slash = strrchr(rel, '/');
 	size_t rn = slash ? (size_t)(slash - rel) : 0;
 	size_t cap = rn + strlen(name) + 2;
@@ -85,8 +87,9 @@ static char *module_normalize(JSContext *ctx, const char *base, const char *name
 	bool inside = squash(joined) && *joined;
 	char *full = NULL;
 	if (!inside)
-		JS_ThrowReferenceError(ctx, "import '%s' in %s: the path leaves bundle '%s''s "
-		                            "directory",
+		JS_ThrowReferenceError(ctx,
+		                       "import '%s' in %s: the path leaves bundle '%s''s "
+		                       "directory",
 		                       name, base, vm->bundle);
 	else if ((full = js_malloc(ctx, dn + strlen(joined) + 2)))
 		sprintf(full, "%s/%s", vm->module_dir, joined);
