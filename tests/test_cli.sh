@@ -168,6 +168,26 @@ expect_output "PP_ERR_GENERIC: bundle 'calc', contract 'calc.Ops@1', function 2:
 expect_status 0 "call with raw bytes" "$cli" call --out-size 4 "$work/calls/calc" calc.Ops@1 0 02000000 03000000
 expect_output "^05000000$" "raw args in, raw result out"
 expect_status 2 "raw args that are not hex" "$cli" call --out-size 4 "$work/calls/calc" calc.Ops@1 0 zz
+# sizes from the command line are padded: the plugin reads zeros, not the heap
+expect_status 0 "raw args shorter than the function's" "$cli" call --out-size 1 "$work/calls/calc" calc.Ops@1 0 05
+expect_output "^05$" "the missing bytes read as zero"
+# a contract file that disagrees with the bundle: declared first, so refused at load
+sed 's/{ name = "a", type = "i32" }, { name = "b", type = "i32" }/{ name = "a", type = "u8" }/' \
+	"$work/calls/calc.toml" >"$work/calls/small.toml"
+expect_status 1 "a contract file smaller than the bundle" "$cli" call --contracts "$work/calls/small.toml" "$work/calls/calc" calc.Ops@1 add 1
+expect_output "PP_ERR_" "the refusal is named"
+# what a plugin logs reaches the terminal without its control characters
+mkdir -p "$work/calls/noisy"
+cat >"$work/calls/noisy/bundle.js" <<'JS'
+function polyplug_init() {
+  return [[{ contractLo: 893571648, contractHi: 2420000412, contractName: 'calc.Ops@1',
+             version: 0x10000, fnCount: 1, interface: { factory: () => ({}),
+             functions: [() => { console.log('bell\u0007 and \u001b[31mred'); return 0; }] } }],
+          { code: 0, message: '' }];
+}
+JS
+expect_status 0 "a plugin logging escapes" "$cli" call --out-size 0 "$work/calls/noisy" calc.Ops@1 0
+expect_output "^\[noisy\] bell\? and \?\[31mred$" "escapes are shown as '?'"
 
 # watch: a rewrite is reloaded and reported; Ctrl-C ends it with status 0
 "$cli" watch --debounce 50 "$work/scaffolds" >"$work/watch.out" 2>&1 &

@@ -1,6 +1,8 @@
 /* test_js_env.c — the JavaScript environment a bundle runs in beyond
  * ECMAScript: console, TextEncoder/TextDecoder, queueMicrotask, and async
  * functions settled within the call. */
+#include <sys/stat.h>
+
 #include "js_helpers.h"
 
 /* A runtime logging to c at Trace, JS calls limited to cpu_ms. */
@@ -304,6 +306,93 @@ static void imports_that_leave_the_bundle_directory_are_refused(void **state)
 	remove_tree(root);
 }
 
+/* Guest code the environment runs for the guest — toJSON and toString in
+ * console.log, getters in TextDecoder.decode, promise handlers — cannot
+ * swallow the CPU limit's error: the call ends as PP_ERR_TIMEOUT. */
+static void the_cpu_limit_cannot_be_caught_through_the_environment(void **state)
+{
+	(void)state;
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_env(&c, 150);
+	load_env(rt,
+	         "function () { function level(k) { return { toJSON() {\n"
+	         "    if (!k) for (;;) {} var inner = level(k - 1);\n"
+	         "    for (;;) console.log(inner); } }; }\n"
+	         "  for (;;) console.log(level(3)); },\n"
+	         "function () { for (;;) { try { new TextDecoder().decode(\n"
+	         "  { get buffer() { for (;;) {} } }); } catch (e) {} } },\n"
+	         "function () { return Promise.resolve().then(() => { for (;;) {} })\n"
+	         "  .then(null, () => 0); },\n"
+	         "function () { var e = new Error('x');\n"
+	         "  e.toString = function () { throw new Error('no'); };\n"
+	         "  console.log(e, { get a() { throw 1; }, toJSON() { throw 2; } }); return 0; },\n"
+	         "function () { return 0; }");
+	for (uint32_t fn = 0; fn < 3; fn++) {
+		uint32_t code = js_call(rt, "js.env", fn, NULL, NULL);
+		if (code != PP_ERR_TIMEOUT)
+			fail_msg("function %u: %s (%s), want PP_ERR_TIMEOUT", fn,
+			         pp_status_name(code), pp_last_error(rt));
+		assert_int_equal(js_call(rt, "js.env", 4, NULL, NULL), PP_OK); /* still usable */
+	}
+	/* what an ordinary throw in toString or toJSON does: printed another way */
+	assert_int_equal(js_call(rt, "js.env", 3, NULL, NULL), PP_OK);
+	assert_int_equal(js_call(rt, "js.env", 4, NULL, NULL), PP_OK);
+	pp_runtime_free(rt);
+}
+
+/* A FIFO would block the host in open(); a huge (sparse) file would fill
+ * its memory: both are refused before they are read. A bundle that is a
+ * single file has no directory to import from (it may hold other bundles). */
+static void imports_read_only_regular_files_within_the_limit(void **state)
+{
+	(void)state;
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.log = capture_log;
+	cfg.log_userdata = &c;
+	cfg.js.memory_bytes = 4u << 20;
+	pp_runtime *rt = NULL;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	char dir[64], path[128];
+	temp_dir(dir, sizeof dir);
+	snprintf(path, sizeof path, "%s/fifo.js", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	snprintf(path, sizeof path, "%s/huge.js", dir);
+	int fd = open(path, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)64 << 20), 0); /* 64 MiB of holes */
+	close(fd);
+	static const struct {
+		const char *import, *error;
+	} bad[] = {
+	        {"import { x } from './fifo.js';", "fifo.js' is not a regular file"},
+	        {"import { x } from './huge.js';", "larger than the VM's memory limit"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char src[2048];
+		snprintf(src, sizeof src, "%s\n" MODULE_BUNDLE("", "export", "() => x"),
+		         bad[i].import);
+		write_text(dir, "bundle.js", src);
+		load_dir(rt, dir, PP_ERR_LOAD_FAILED);
+		assert_contains(pp_last_error(rt), bad[i].error);
+	}
+	/* the bundle file itself: the same */
+	snprintf(path, sizeof path, "%s/huge.js", dir);
+	pp_load_options o = {.loader = "js-quickjs"};
+	assert_int_equal(pp_bundle_load(rt, path, &o, NULL), PP_ERR_OUT_OF_MEMORY);
+	assert_contains(pp_last_error(rt), "larger than the VM's memory limit");
+	/* a single-file bundle imports nothing, not even its neighbours */
+	write_text(dir, "lib.js", "export const x = 1;\n");
+	write_text(dir, "single.js",
+	           "import { x } from './lib.js';\n" MODULE_BUNDLE("", "export", "() => x"));
+	snprintf(path, sizeof path, "%s/single.js", dir);
+	assert_int_equal(pp_bundle_load(rt, path, NULL, NULL), PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "has no bundle directory to import from");
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -313,6 +402,8 @@ int main(void)
 	        cmocka_unit_test(async_typed_functions_and_init_are_awaited),
 	        cmocka_unit_test(es_modules_import_files_of_their_own_directory),
 	        cmocka_unit_test(imports_that_leave_the_bundle_directory_are_refused),
+	        cmocka_unit_test(the_cpu_limit_cannot_be_caught_through_the_environment),
+	        cmocka_unit_test(imports_read_only_regular_files_within_the_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

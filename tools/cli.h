@@ -7,11 +7,16 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 /* Whether any argument asks for help (-h, --help). */
 bool cli_wants_help(int argc, char **argv);
 /* Prints a command's usage to stderr; returns 2, the usage exit status. */
 int usage_error(const char *usage);
+/* Writes a plugin's text to f with control characters (a terminal's escape
+ * sequences) shown as '?'; newlines and tabs stay. */
+void cli_put_text(FILE *f, const uint8_t *p, size_t n);
 /* A whole file, NUL-terminated (malloc'd), or NULL with errno set. */
 char *cli_read_file(const char *path, size_t *len);
 

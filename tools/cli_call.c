@@ -170,6 +170,9 @@ static bool parse_int(const char *s, ppc_kind kind, int64_t *out)
 	};
 	char *end;
 	errno = 0;
+	bool is_unsigned = range[kind].lo == 0;
+	if (!(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) || (is_unsigned && s[0] == '-'))
+		return false; /* no spaces or '+' (strtoll skips them), no sign for unsigned */
 	if (s[0] == '-') {
 		long long v = strtoll(s, &end, 0);
 		if (errno || *end || end == s || v < range[kind].lo)
@@ -302,6 +305,54 @@ static bool put_param(const ppc_field *f, const char *text, uint8_t *p, uint8_t 
 	return false;
 }
 
+/* ---- Layouts declared to the runtime ------------------------------------------------ */
+
+/* Offsets of the StringView/Buffer members of a struct of fields, nested
+ * ones included (what a guarded JS bundle may read through). */
+static size_t view_offsets(const ppc_field *fields, size_t count, size_t base, uint32_t *out,
+                           size_t n, size_t cap)
+{
+	for (size_t i = 0; i < count; i++) {
+		const ppc_field *f = &fields[i];
+		if ((f->type.kind == PPC_STRING || f->type.kind == PPC_BUFFER) && n < cap)
+			out[n++] = (uint32_t)(base + f->offset);
+		else if (f->type.kind == PPC_STRUCT)
+			n = view_offsets(f->type.st->fields, f->type.st->field_count,
+			                 base + f->offset, out, n, cap);
+	}
+	return n;
+}
+
+/* Declares the contract file's layouts for c before anything loads: a JS
+ * provider that would read or write more than the file says is refused at
+ * load, instead of overrunning the buffers made from the file. */
+static int declare_layouts(pp_runtime *rt, const ppc_contract *c)
+{
+	pp_fn_layout *l = calloc(c->function_count + 1, sizeof *l);
+	uint32_t *views = calloc(c->function_count * 64 + 1, sizeof *views);
+	int st = l && views ? 0 : 2;
+	for (size_t i = 0; !st && i < c->function_count; i++) {
+		const ppc_function *fn = &c->functions[i];
+		uint32_t *v = views + i * 64;
+		l[i] = (pp_fn_layout){
+		        (uint32_t)fn->args_size, (uint32_t)ppc_type_size(fn->result),
+		        fn->needs_arena ? (uint32_t)fn->arena_offset : PP_LAYOUT_NO_ARENA,
+		        (uint32_t)view_offsets(fn->params, fn->param_count, 0, v, 0, 64), v};
+	}
+	if (!st &&
+	    pp_contract_declare_layouts(rt, c->id, l, (uint32_t)c->function_count) != PP_OK) {
+		fprintf(stderr, "polyplug: %s\n", pp_last_error(rt));
+		st = 2;
+	}
+	free(l);
+	free(views);
+	return st;
+}
+
+/* Args and out buffers are at least this big and zeroed, so a plugin that
+ * reads a little more than it was given reads zeros, not the heap. */
+#define CALL_PAD 4096u
+
 /* ---- Results out ------------------------------------------------------------------ */
 
 static int64_t load_int(const uint8_t *p, ppc_kind kind)
@@ -406,8 +457,11 @@ static void log_to_stderr(void *ud, uint32_t level, pp_string_view scope, pp_str
 	if (!ud && runtime_scope(scope))
 		return;
 	static const char *const names[] = {"", "error ", "warn ", "", "debug ", "trace "};
-	fprintf(stderr, "%s[%.*s] %.*s\n", level <= PP_LOG_TRACE ? names[level] : "",
-	        (int)scope.len, (const char *)scope.ptr, (int)msg.len, (const char *)msg.ptr);
+	fprintf(stderr, "%s[", level <= PP_LOG_TRACE ? names[level] : "");
+	cli_put_text(stderr, scope.ptr, scope.len);
+	fputs("] ", stderr);
+	cli_put_text(stderr, msg.ptr, msg.len);
+	fputc('\n', stderr);
 }
 
 typedef struct call_opts {
@@ -434,9 +488,9 @@ static int call_typed(pp_runtime *rt, pp_guest_contract_handle h, const ppc_func
 	pp_call_arena arena;
 	alignas(16) uint8_t mem[256];
 	pp_call_arena_init(&arena, mem, sizeof mem, host);
-	uint8_t *args = calloc(1, fn->args_size ? fn->args_size : 1);
+	uint8_t *args = calloc(1, fn->args_size > CALL_PAD ? fn->args_size : CALL_PAD);
 	uint8_t *keep[PPC_MAX_PARAMS] = {NULL};
-	alignas(16) uint8_t out[1024] = {0}; /* a result is at most a 64-field struct of u64s */
+	alignas(16) uint8_t out[CALL_PAD] = {0};
 	int status = args ? 0 : 2;
 	for (size_t i = 0; !status && i < fn->param_count; i++)
 		if (!put_param(&fn->params[i], argv[i], args + fn->params[i].offset, &keep[i]))
@@ -493,15 +547,23 @@ static int call_raw(pp_runtime *rt, pp_guest_contract_handle h, uint32_t fn_id, 
 		total += n;
 		free(b);
 	}
-	uint8_t *out = calloc(1, (size_t)out_size + 1);
-	if (!out) {
+	/* padded and zeroed: the sizes come from the command line, not from
+	 * the plugin */
+	uint8_t *padded = calloc(1, total > CALL_PAD ? total : CALL_PAD);
+	uint8_t *out = calloc(1, (size_t)out_size > CALL_PAD ? (size_t)out_size : CALL_PAD);
+	if (!padded || !out) {
+		free(padded);
+		free(out);
 		free(args);
 		return 2;
 	}
+	if (total)
+		memcpy(padded, args, total);
 	pp_call_arena arena;
 	pp_call_arena_init(&arena, NULL, 0, pp_runtime_host_api(rt));
-	uint32_t code = pp_call(rt, h, (pp_guest_contract_instance){NULL, 0}, fn_id,
-	                        total ? args : NULL, out_size ? out : NULL, &arena);
+	uint32_t code =
+	        pp_call(rt, h, (pp_guest_contract_instance){NULL, 0}, fn_id, padded, out, &arena);
+	free(padded);
 	int status = 0;
 	if (code == PP_OK) {
 		print_hex(out, (size_t)out_size);
@@ -568,6 +630,10 @@ int cli_call(int argc, char **argv)
 	if (!st && !o.contract_count)
 		st = listed_contracts(&ms, dir, bundle);
 
+	char name[256];
+	snprintf(name, sizeof name, "%.*s", (int)(at - contract), contract);
+	const ppc_contract *c = st ? NULL : find_contract(&ms, name, (uint32_t)major);
+
 	pp_runtime_config cfg;
 	pp_runtime_config_init(&cfg);
 	cfg.log = log_to_stderr;
@@ -577,6 +643,8 @@ int cli_call(int argc, char **argv)
 		fprintf(stderr, "polyplug: cannot create a runtime\n");
 		st = 2;
 	}
+	if (!st && c)
+		st = declare_layouts(rt, c);
 	if (!st) {
 		pp_status ls = bundle ? pp_bundle_load(rt, dir, NULL, NULL)
 		                      : pp_bundle_load_dir(rt, dir, NULL, NULL, NULL);
@@ -595,9 +663,6 @@ int cli_call(int argc, char **argv)
 		}
 	}
 	if (!st) {
-		char name[256];
-		snprintf(name, sizeof name, "%.*s", (int)(at - contract), contract);
-		const ppc_contract *c = find_contract(&ms, name, (uint32_t)major);
 		const ppc_function *fn = NULL;
 		uint32_t fn_id = UINT32_MAX;
 		for (size_t i = 0; c && i < c->function_count && !fn; i++)

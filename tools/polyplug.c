@@ -85,6 +85,15 @@ static int usage(const char *text, int status)
 	return status;
 }
 
+void cli_put_text(FILE *f, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		fputc(p[i] < 0x20 && p[i] != '\n' && p[i] != '\t' ? '?'
+		      : p[i] == 0x7f                              ? '?'
+		                                                  : p[i],
+		      f);
+}
+
 int usage_error(const char *text)
 {
 	return usage(text, 2);
@@ -248,8 +257,13 @@ static void note_export(void *ud, const char *symbol)
 {
 	exports *x = ud;
 	size_t used = strlen(x->list);
-	if (x->count++ < 5)
-		snprintf(x->list + used, sizeof x->list - used, "%s'%s'", used ? ", " : "", symbol);
+	if (x->count++ < 5) {
+		snprintf(x->list + used, sizeof x->list - used, "%s'%.60s'", used ? ", " : "",
+		         symbol);
+		for (char *p = x->list + used; *p; p++) /* a symbol is the file's bytes */
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+				*p = '?';
+	}
 }
 
 /* Flags a native bundle whose library exports more than the entry points. */

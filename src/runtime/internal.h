@@ -422,10 +422,12 @@ void *pp__calloc_lines(size_t size);
  * safe when the view points into this thread's last-error buffer. */
 const char *pp__view_copy(char *buf, size_t cap, pp_string_view v);
 char *pp__strndup(const void *s, size_t n);
-/* A whole file, NUL-terminated, malloc'd; NULL with errno set on failure.
- * pp__read_fd reads from an open descriptor and closes it. */
-char *pp__read_file(const char *path, size_t *len);
-char *pp__read_fd(int fd, size_t *len);
+/* A whole file of at most max bytes, NUL-terminated, malloc'd; NULL with
+ * errno set on failure (EFBIG: larger than max; pp__read_file: EINVAL for
+ * what is not a regular file). pp__read_fd reads from an open descriptor
+ * and closes it. */
+char *pp__read_file(const char *path, size_t max, size_t *len);
+char *pp__read_fd(int fd, size_t max, size_t *len);
 /* Opens path of src's bundle for reading: a descriptor, or -1 with the error
  * set. When the bundle came from a directory, a file that resolves outside
  * it (through a symlink anywhere on its path) is refused; the check is made

@@ -486,7 +486,7 @@ pp_status pp__manifest_read(pp_runtime *rt, const char *dir, pp_manifest **out)
 	}
 	m->file_path = path;
 	size_t len = 0;
-	char *text = pp__read_file(path, &len);
+	char *text = pp__read_file(path, PP_MANIFEST_MAX_BYTES, &len);
 	if (!text) {
 		pp_status st =
 		        pp__error(rt, PP_ERR_IO, "cannot read %s: %s", path, strerror(errno));

@@ -22,6 +22,9 @@
 #ifndef PP_MANIFEST_H
 #define PP_MANIFEST_H
 
+/* A manifest larger than this is refused (it is a few lines of TOML). */
+#define PP_MANIFEST_MAX_BYTES (1u << 20)
+
 #include "internal.h"
 
 typedef struct pp_manifest_contract {

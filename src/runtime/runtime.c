@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -283,11 +284,17 @@ char *pp__strndup(const void *s, size_t n)
 	return d;
 }
 
-char *pp__read_fd(int fd, size_t *len)
+char *pp__read_fd(int fd, size_t max, size_t *len)
 {
 	char *buf = NULL;
 	size_t cap = 0, n = 0;
 	for (;;) {
+		if (n > max) { /* what grows while read is refused too */
+			free(buf);
+			close(fd);
+			errno = EFBIG;
+			return NULL;
+		}
 		if (n + 4096 + 1 > cap) {
 			cap = cap ? cap * 2 : 16384;
 			char *bigger = realloc(buf, cap);
@@ -319,20 +326,34 @@ char *pp__read_fd(int fd, size_t *len)
 	return buf;
 }
 
-char *pp__read_file(const char *path, size_t *len)
+char *pp__read_file(const char *path, size_t max, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	return fd < 0 ? NULL : pp__read_fd(fd, len);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat sb;
+	if (fd >= 0 && (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))) {
+		close(fd);
+		errno = EINVAL; /* a FIFO or a device would block or never end */
+		return NULL;
+	}
+	return fd < 0 ? NULL : pp__read_fd(fd, max, len);
 }
 
 int pp__open_bundle_file(pp_runtime *rt, const pp_bundle_source *src, const char *path,
                          pp_status *st)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		*st = pp__error(rt, errno == ENOMEM ? PP_ERR_OUT_OF_MEMORY : PP_ERR_IO,
 		                "bundle '%s': cannot open '%s': %s", src->name, path,
 		                strerror(errno));
+		return -1;
+	}
+	struct stat sb;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		*st = pp__error(rt, PP_ERR_LOAD_FAILED, "bundle '%s': '%s' is not a regular file",
+		                src->name, path);
+		close(fd);
 		return -1;
 	}
 	if (!src->dir || !*src->dir)

@@ -22,43 +22,72 @@
 
 /* ---- console ---------------------------------------------------------------- */
 
-/* Appends v to buf as console prints it: strings as they are, errors with
- * their stack, other objects as JSON when they have a JSON form. */
-static void append_value(JSContext *ctx, JSValueConst v, char *buf, size_t cap, size_t *used)
+/* After guest code ran: clears an exception it threw, unless the CPU limit
+ * threw it (that one must end the call). Returns false then. */
+static bool cleared(JSContext *ctx)
+{
+	if (!JS_HasException(ctx))
+		return true;
+	if (pp_js_interrupted(ctx))
+		return false;
+	JS_FreeValue(ctx, JS_GetException(ctx));
+	return true;
+}
+
+/* v's text as console prints it: strings as they are, errors with their
+ * stack, other objects as JSON when they have a JSON form, else String(v).
+ * JS_UNDEFINED if none could be made; JS_EXCEPTION if the CPU limit
+ * stopped the guest code that makes it (toString, toJSON, getters). */
+static JSValue console_text(JSContext *ctx, JSValueConst v)
 {
 	JSValue text = JS_UNDEFINED;
 	if (JS_IsObject(v) && !JS_IsFunction(ctx, v)) {
-		JSValue stack = JS_GetPropertyStr(ctx, v, "stack");
-		if (JS_IsString(stack) && JS_IsError(ctx, v)) {
+		JSValue stack =
+		        JS_IsError(ctx, v) ? JS_GetPropertyStr(ctx, v, "stack") : JS_UNDEFINED;
+		if (JS_IsString(stack)) {
 			JSValue head = JS_ToString(ctx, v);
 			const char *h = JS_IsException(head) ? NULL : JS_ToCString(ctx, head);
-			const char *s = JS_ToCString(ctx, stack);
-			char *both = malloc((h ? strlen(h) : 0) + (s ? strlen(s) : 0) + 2);
+			const char *st = JS_ToCString(ctx, stack);
+			char *both = h && st ? malloc(strlen(h) + strlen(st) + 2) : NULL;
 			if (both) {
-				sprintf(both, "%s\n%s", h ? h : "", s ? s : "");
+				sprintf(both, "%s\n%s", h, st);
 				text = JS_NewString(ctx, both);
 				free(both);
 			}
 			JS_FreeCString(ctx, h);
-			JS_FreeCString(ctx, s);
+			JS_FreeCString(ctx, st);
 			JS_FreeValue(ctx, head);
-		} else {
+		} else if (!JS_IsException(stack)) {
 			text = JS_JSONStringify(ctx, v, JS_UNDEFINED, JS_UNDEFINED);
 		}
 		JS_FreeValue(ctx, stack);
 		if (JS_IsException(text) || !JS_IsString(text)) { /* a cycle, or no JSON form */
-			JS_FreeValue(ctx, JS_GetException(ctx));
 			JS_FreeValue(ctx, text);
 			text = JS_UNDEFINED;
 		}
+		if (!cleared(ctx)) {
+			JS_FreeValue(ctx, text);
+			return JS_EXCEPTION;
+		}
 	}
-	if (JS_IsUndefined(text) && JS_IsSymbol(v))
-		text = JS_NewString(ctx, "Symbol()");
 	if (JS_IsUndefined(text))
-		text = JS_ToString(ctx, v);
-	const char *s = JS_IsException(text) ? NULL : JS_ToCString(ctx, text);
-	if (!s)
-		JS_FreeValue(ctx, JS_GetException(ctx));
+		text = JS_IsSymbol(v) ? JS_NewString(ctx, "Symbol()") : JS_ToString(ctx, v);
+	if (JS_IsException(text))
+		return cleared(ctx) ? JS_UNDEFINED : JS_EXCEPTION;
+	return text;
+}
+
+/* Appends v's console text to buf; -1 if the CPU limit stopped it. */
+static int append_value(JSContext *ctx, JSValueConst v, char *buf, size_t cap, size_t *used)
+{
+	JSValue text = console_text(ctx, v);
+	if (JS_IsException(text))
+		return -1;
+	const char *s = JS_IsUndefined(text) ? NULL : JS_ToCString(ctx, text);
+	if (!s && !cleared(ctx)) {
+		JS_FreeValue(ctx, text);
+		return -1;
+	}
 	int n = snprintf(buf + *used, cap - *used, "%s%s", *used ? " " : "",
 	                 s ? s : "(unprintable)");
 	*used += n > 0 ? (size_t)n : 0;
@@ -66,6 +95,7 @@ static void append_value(JSContext *ctx, JSValueConst v, char *buf, size_t cap, 
 		*used = cap - 1;
 	JS_FreeCString(ctx, s);
 	JS_FreeValue(ctx, text);
+	return 0;
 }
 
 /* console.<level>(...args): magic is the PP_LOG_* level. */
@@ -81,7 +111,10 @@ static JSValue console_log(JSContext *ctx, JSValueConst this_val, int argc, JSVa
 	size_t used = 0;
 	buf[0] = '\0';
 	for (int i = 0; i < argc && used < CAP - 1; i++)
-		append_value(ctx, argv[i], buf, CAP, &used);
+		if (append_value(ctx, argv[i], buf, CAP, &used) < 0) {
+			free(buf);
+			return JS_EXCEPTION; /* the CPU limit's: the call ends */
+		}
 	pp__log_view(vm->rt, (uint32_t)magic,
 	             (pp_string_view){(const uint8_t *)vm->bundle, strlen(vm->bundle)},
 	             (pp_string_view){(const uint8_t *)buf, used});
@@ -365,6 +398,8 @@ static JSValue decoder_decode(JSContext *ctx, JSValueConst this_val, int argc, J
 		return JS_NewString(ctx, "");
 	size_t len = 0;
 	const uint8_t *p = pp_js_view_bytes(ctx, argv[0], &len);
+	if (!p && JS_HasException(ctx))
+		return JS_EXCEPTION; /* a getter ran past the CPU limit */
 	if (!p)
 		return JS_ThrowTypeError(ctx,
 		                         "TextDecoder.decode: expected an ArrayBuffer, a typed "
@@ -462,10 +497,13 @@ static bool drain(js_vm *vm)
 {
 	while (JS_IsJobPending(vm->qrt)) {
 		JSContext *job_ctx;
-		if (JS_ExecutePendingJob(vm->qrt, &job_ctx) >= 0)
-			continue;
+		int ran = JS_ExecutePendingJob(vm->qrt, &job_ctx);
+		/* a promise handler may have caught the limit's error: the flag
+		 * says what happened */
 		if (vm->interrupted)
 			return false;
+		if (ran >= 0)
+			continue;
 		char *text = pp_js_exception_text(vm->ctx);
 		pp__log(vm->rt, PP_LOG_ERROR, vm->bundle, "uncaught exception in a microtask: %s",
 		        text ? text : "(out of memory)");
@@ -480,9 +518,13 @@ JSValue pp_js_settle_slow(js_vm *vm, JSValue ret)
 	/* a throw stays the call's result; the jobs it queued still run */
 	JSValue thrown = JS_IsException(ret) ? JS_GetException(ctx) : JS_UNDEFINED;
 	for (;;) {
-		if (!drain(vm)) {
+		if (vm->interrupted || !drain(vm)) {
+			/* the CPU limit ends the call, whatever the guest made of its
+			 * error (a .catch, a swallowed rejection) */
 			JS_FreeValue(ctx, thrown);
 			JS_FreeValue(ctx, ret);
+			if (!JS_HasException(ctx))
+				JS_ThrowInternalError(ctx, "interrupted");
 			return JS_EXCEPTION;
 		}
 		if (JS_IsException(ret))

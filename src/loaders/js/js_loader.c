@@ -172,6 +172,12 @@ static int interrupt_handler(JSRuntime *qrt, void *opaque)
 	return 1;
 }
 
+bool pp_js_interrupted(JSContext *ctx)
+{
+	const js_vm *vm = JS_GetContextOpaque(ctx);
+	return vm && vm->interrupted;
+}
+
 /* The watchdog's tick: a VM still inside the call it was in at the previous
  * tick is asked to poll its handler now. Asking a VM that runs no JS (its
  * owner is loading it, or destroying an instance) only makes its next call
@@ -962,7 +968,14 @@ static pp_status source_read(pp_runtime *rt, const pp_bundle_source *src, js_sou
 		int fd = pp__open_bundle_file(rt, &at, s->file, &st);
 		if (fd < 0)
 			return st;
-		s->code = pp__read_fd(fd, &s->len);
+		/* no more than the VM may hold (run_init says so by name) */
+		s->code = pp__read_fd(fd, src->js.memory_bytes, &s->len);
+		if (!s->code && errno == EFBIG)
+			return pp__error(
+			        rt, PP_ERR_OUT_OF_MEMORY,
+			        "bundle '%s' (%s): the source is larger than the VM's memory "
+			        "limit of %zu bytes",
+			        src->name, s->file, src->js.memory_bytes);
 		if (!s->code)
 			return pp__error(rt, errno == ENOMEM ? PP_ERR_OUT_OF_MEMORY : PP_ERR_IO,
 			                 "bundle '%s': cannot read '%s': %s", src->name, s->file,
@@ -1459,7 +1472,9 @@ static pp_status run_init(js_vm *vm, const pp_bundle_source *src, const js_sourc
 	/* a module (top-level import or export) or a script, the reference's
 	 * kind of bundle */
 	bool module = pp_js_is_module(s->code, s->len);
-	vm->module_dir = pp__strdup(s->dir);
+	/* imports come from a bundle directory only: a single file's directory
+	 * may hold other bundles */
+	vm->module_dir = pp__strdup(!src->code && is_dir(src->path) ? s->dir : "");
 	if (!vm->module_dir) {
 		st = pp__error(vm->rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 		goto done;

@@ -7,7 +7,9 @@
  * leave the directory — a path out of it, an absolute path, a symlink that
  * resolves outside — is refused with an error naming the specifier and the
  * importer, and so are bare specifiers ('lodash') and any import of a bundle
- * loaded from memory. polyplug_init is the module's export of that name, or
+ * loaded from memory or from a single file (whose directory may hold other
+ * bundles). Files are read only if regular, and no larger than the VM's
+ * memory limit. polyplug_init is the module's export of that name, or
  * its default export (the function, or an object holding polyplug_init).
  *
  * Module names are the files' paths, so stack frames name them; each file
@@ -59,8 +61,9 @@ static char *module_normalize(JSContext *ctx, const char *base, const char *name
 	const js_vm *vm = opaque;
 	if (!*vm->module_dir) {
 		JS_ThrowReferenceError(ctx,
-		                       "import '%s': bundle '%s' was loaded from memory, so it "
-		                       "has no directory to import from",
+		                       "import '%s': bundle '%s' has no bundle directory to "
+		                       "import from (it was loaded from memory or from a single "
+		                       "file)",
 		                       name, vm->bundle);
 		return NULL;
 	}
@@ -104,18 +107,22 @@ static JSModuleDef *module_load(JSContext *ctx, const char *name, void *opaque)
 	pp_status st;
 	int fd = pp__open_bundle_file(vm->rt, &at, name, &st);
 	size_t len = 0;
-	char *code = fd >= 0 ? pp__read_fd(fd, &len) : NULL;
+	/* read no more than the VM may hold: a huge or growing file is refused */
+	char *code = fd >= 0 ? pp__read_fd(fd, vm->memory_bytes, &len) : NULL;
 	if (!code) {
-		JS_ThrowReferenceError(ctx, "import '%s': %s", name,
-		                       fd >= 0 ? strerror(errno) : pp_last_error(vm->rt));
+		if (fd >= 0 && errno == EFBIG)
+			JS_ThrowRangeError(ctx,
+			                   "import '%s': larger than the VM's memory limit of %zu "
+			                   "bytes",
+			                   name, vm->memory_bytes);
+		else
+			JS_ThrowReferenceError(ctx, "import '%s': %s", name,
+			                       fd >= 0 ? strerror(errno) : pp_last_error(vm->rt));
 		return NULL;
 	}
 	JSValue m = JS_UNDEFINED;
 	if (pp__utf8_prefix((const uint8_t *)code, len) != len)
 		JS_ThrowSyntaxError(ctx, "import '%s': the file is not valid UTF-8", name);
-	else if (len > vm->memory_bytes)
-		JS_ThrowRangeError(ctx, "import '%s': %zu bytes, more than the VM's memory limit",
-		                   name, len);
 	else {
 		/* parsed with the limit lifted, as the bundle itself is (js_loader.c) */
 		pp_js_heap_limit(vm, true);

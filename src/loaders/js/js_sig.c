@@ -35,10 +35,17 @@ static const struct {
 
 _Static_assert(sizeof(pp_string_view) == 16, "StringView and Buffer are {ptr, len}");
 
-static void drop_exception(JSContext *ctx)
+/* Clears a pending exception the guest can be told about by a message
+ * instead — never one that a CPU limit threw, which must end the call.
+ * Returns whether nothing is pending now. */
+static bool drop_exception(JSContext *ctx)
 {
-	if (JS_HasException(ctx))
-		JS_FreeValue(ctx, JS_GetException(ctx));
+	if (!JS_HasException(ctx))
+		return true;
+	if (pp_js_interrupted(ctx))
+		return false;
+	JS_FreeValue(ctx, JS_GetException(ctx));
+	return true;
 }
 
 /* The type named by v, or -1 (why says so). */
@@ -452,7 +459,8 @@ const uint8_t *pp_js_view_bytes(JSContext *ctx, JSValueConst v, size_t *len)
 		*len = p ? size : 0;
 		return p ? p : (const uint8_t *)"";
 	}
-	drop_exception(ctx);
+	if (!drop_exception(ctx))
+		return NULL;
 	size_t offset = 0, length = 0, per = 0;
 	JSValue ab = JS_GetTypedArrayBuffer(ctx, v, &offset, &length, &per);
 	if (!JS_IsException(ab)) {
@@ -460,20 +468,20 @@ const uint8_t *pp_js_view_bytes(JSContext *ctx, JSValueConst v, size_t *len)
 		JS_FreeValue(ctx, ab);
 		return bytes;
 	}
-	drop_exception(ctx);
-	/* a DataView: QuickJS has no C accessor, so read what it reports and
-	 * check it against the buffer itself */
-	if (!JS_IsObject(v))
+	/* a DataView: QuickJS has no C accessor, so read what it reports (its
+	 * getters may be the guest's) and check it against the buffer itself */
+	if (!drop_exception(ctx) || !JS_IsObject(v))
 		return NULL;
-	ab = JS_GetPropertyStr(ctx, v, "buffer");
-	JSValue off = JS_GetPropertyStr(ctx, v, "byteOffset");
-	JSValue n = JS_GetPropertyStr(ctx, v, "byteLength");
-	uint64_t o64 = 0, n64 = 0;
 	const uint8_t *bytes = NULL;
+	ab = JS_GetPropertyStr(ctx, v, "buffer");
+	JSValue off = JS_IsException(ab) ? JS_EXCEPTION : JS_GetPropertyStr(ctx, v, "byteOffset");
+	JSValue n = JS_IsException(off) ? JS_EXCEPTION : JS_GetPropertyStr(ctx, v, "byteLength");
+	uint64_t o64 = 0, n64 = 0;
 	if (JS_IsNumber(off) && JS_IsNumber(n) && JS_ToIndex(ctx, &o64, off) == 0 &&
 	    JS_ToIndex(ctx, &n64, n) == 0)
 		bytes = window_of(ctx, ab, o64, n64, len);
-	drop_exception(ctx);
+	if (!drop_exception(ctx)) /* a getter ran past the CPU limit */
+		bytes = NULL;
 	JS_FreeValue(ctx, ab);
 	JS_FreeValue(ctx, off);
 	JS_FreeValue(ctx, n);

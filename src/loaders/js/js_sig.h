@@ -106,8 +106,12 @@ int pp_js_sig_args_any(JSContext *ctx, const js_sig *sig, const void *args, JSVa
 bool pp_js_sig_args_ok(const js_sig *sig, const void *args,
                        bool (*readable)(void *ud, const void *p, size_t len), void *ud);
 
+/* Whether the calling VM's CPU limit has stopped it (js_loader.c): its
+ * exception must end the call, never be cleared. */
+bool pp_js_interrupted(JSContext *ctx);
 /* The bytes of an ArrayBuffer, a typed array or a DataView (*len set), or
- * NULL if v is none. Valid until guest code runs. */
+ * NULL if v is none (or a getter of it ran past the CPU limit: its
+ * exception is left pending). Valid until guest code runs. */
 const uint8_t *pp_js_view_bytes(JSContext *ctx, JSValueConst v, size_t *len);
 /* A new Uint8Array holding a copy of len bytes at p (NULL p: empty). */
 JSValue pp_js_new_u8_copy(JSContext *ctx, const void *p, size_t len);

@@ -200,10 +200,12 @@ JSValue pp_js_settle_slow(js_vm *vm, JSValue ret);
 
 /* What a guest function returned, once the VM's job queue has run: a
  * Promise becomes what it settled to (a rejection is thrown), anything
- * else stays. Takes ret. Cheap when no job is queued and ret is no object. */
+ * else stays; if the CPU limit stopped any of it, an exception (the caller
+ * reads vm->interrupted). Takes ret. Cheap when no job is queued and ret is
+ * no object. */
 static inline JSValue pp_js_settle(js_vm *vm, JSValue ret)
 {
-	if (!JS_IsObject(ret) && !JS_IsJobPending(vm->qrt))
+	if (!JS_IsObject(ret) && !vm->interrupted && !JS_IsJobPending(vm->qrt))
 		return ret;
 	return pp_js_settle_slow(vm, ret);
 }
