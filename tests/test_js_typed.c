@@ -838,6 +838,29 @@ static void a_failed_call_names_its_function_cause_and_frames(void **state)
 	pp_runtime_free(rt);
 }
 
+/* A factory that returns no object, when a signature names a method, is
+ * told apart from an object that lacks the method. */
+static void a_factory_returning_no_object_is_named(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	static const char *const returns[] = {"undefined", "null", "7"};
+	static const char *const shown[] = {"returned undefined", "returned null", "returned 7"};
+	for (size_t i = 0; i < 3; i++) {
+		char src[2048];
+		snprintf(src, sizeof src,
+		         TYPED_PRELUDE "function polyplug_init() {\n"
+		                       "  return ok([treg('js.nofactory', [function () {}],\n"
+		                       "    [{ params: [], result: 'i32', method: 'get' }],\n"
+		                       "    function () { return %s; })]);\n}\n",
+		         returns[i]);
+		assert_int_equal(js_load_src(rt, "nofactory", src, NULL), PP_ERR_INIT_FAILED);
+		assert_contains(pp_last_error(rt), shown[i]);
+		assert_contains(pp_last_error(rt), "not an object with method 'get' (function 0)");
+	}
+	pp_runtime_free(rt);
+}
+
 /* Guest code the loader runs for itself — a struct result's getter, a
  * function's name getter at load — is held to the CPU limit like a call,
  * and what it leaves behind cannot fail a later call. */
@@ -906,6 +929,7 @@ int main(void)
 	        cmocka_unit_test(methods_are_bound_when_the_impl_is_made),
 	        cmocka_unit_test(a_failed_call_names_its_function_cause_and_frames),
 	        cmocka_unit_test(getters_the_loader_runs_are_held_to_the_limits),
+	        cmocka_unit_test(a_factory_returning_no_object_is_named),
 	        cmocka_unit_test(an_instance_destroyed_inside_its_own_call_outlives_the_call),
 	        cmocka_unit_test(raw_peers_call_typed_functions),
 	};

@@ -51,6 +51,20 @@ static js_impl *impl_new(JSContext *ctx, const js_contract *c, JSValue obj, char
 		JSAtom name = c->sigs[i].method;
 		if (name == JS_ATOM_NULL)
 			continue;
+		if (!JS_IsObject(obj)) { /* the factory returned no object at all */
+			char shown[80];
+			pp_js_describe_value(ctx, obj, shown, sizeof shown);
+			const char *method = JS_AtomToCString(ctx, name);
+			*why = text_printf(
+			        "the factory returned %s, not an object with method '%s' "
+			        "(function %u)",
+			        shown, method ? method : "?", i);
+			JS_FreeCString(ctx, method);
+			if (!*why || !method) /* out of memory: drop what it left */
+				JS_FreeValue(ctx, JS_GetException(ctx));
+			impl_free(ctx, c, impl);
+			return NULL;
+		}
 		JSValue m = JS_GetProperty(ctx, obj, name);
 		impl->methods[i] = m;
 		if (JS_IsException(m) || !JS_IsFunction(ctx, m)) {
