@@ -2,12 +2,14 @@
 # Installs what building and testing polyplug-c needs on Debian 12, and fetches
 # the QuickJS sources into the build tree. Idempotent; silent when all is there.
 #
-#   scripts/deps.sh [--for run|test|lint|fuzz|all] [DEPS_DIR]
+#   scripts/deps.sh [--for run|ts|test|lint|fuzz|all] [DEPS_DIR]
 #
 # --for says what the packages are for, so that each make target installs
 # only what it needs: run (compiler, cmake, pkg-config: the library, the
-# tools and the demo), test (+ cmocka and valgrind), lint (+ clang-format,
-# clang-tidy), fuzz (+ clang), all (the default: everything).
+# tools and the demo), ts (+ esbuild, for TypeScript bundles), test (+
+# cmocka, valgrind, and esbuild and tsc, which the suite's TypeScript
+# checks use), lint (+ clang-format, clang-tidy), fuzz (+ clang), all (the
+# default: everything).
 # DEPS_DIR defaults to build/_deps.
 set -euo pipefail
 
@@ -35,11 +37,12 @@ as_root() {
 packages=(build-essential patch cmake pkg-config xz-utils)
 case $purpose in
 run) ;;
-test) packages+=(libcmocka-dev valgrind) ;;
+ts) packages+=(esbuild) ;;
+test) packages+=(libcmocka-dev valgrind esbuild node-typescript) ;;
 lint) packages+=(libcmocka-dev clang-format clang-tidy) ;;
 fuzz) packages+=(clang) ;;
-all) packages+=(libcmocka-dev valgrind clang-format clang-tidy clang) ;;
-*) say "--for $purpose: expected run, test, lint, fuzz or all"; exit 2 ;;
+all) packages+=(libcmocka-dev valgrind esbuild node-typescript clang-format clang-tidy clang) ;;
+*) say "--for $purpose: expected run, ts, test, lint, fuzz or all"; exit 2 ;;
 esac
 missing=()
 for p in "${packages[@]}"; do

@@ -189,6 +189,42 @@ JS
 expect_status 0 "a plugin logging escapes" "$cli" call --out-size 0 "$work/calls/noisy" calc.Ops@1 0
 expect_output "^\[noisy\] bell\? and \?\[31mred$" "escapes are shown as '?'"
 
+# TypeScript: ppc's declarations make tsc --strict catch a missing method and
+# a wrong return type; `polyplug new ts` builds a bundle that calls at once
+ppc=$(dirname "$cli")/ppc
+if command -v tsc >/dev/null; then
+	mkdir -p "$work/ts"
+	"$ppc" dts "$work/calls/calc.toml" -o "$work/ts/contracts.d.ts" || fail "ppc dts"
+	write_ts() { # name, the class body
+		printf "import type { OpsContract } from './contracts';\nexport class Ops implements OpsContract {\n%s\n}\n" "$2" >"$work/ts/$1.ts"
+	}
+	write_ts good "  add(a: number, b: number): number { return a + b; }
+  half(x: number): number { return x / 2; }
+  boom(a: number): number { return a; }"
+	write_ts missing "  add(a: number, b: number): number { return a + b; }
+  half(x: number): number { return x / 2; }"
+	write_ts wrongtype "  add(a: number, b: number): string { return 'no'; }
+  half(x: number): number { return x / 2; }
+  boom(a: number): number { return a; }"
+	tsc_run() { (cd "$work/ts" && tsc --strict --noEmit --target es2020 --moduleResolution node "$1.ts"); }
+	expect_status 0 "tsc accepts a class that implements the contract" tsc_run good
+	expect_status 2 "tsc refuses a missing method" tsc_run missing
+	expect_output "Property 'boom' is missing" "the missing method is named"
+	expect_status 2 "tsc refuses a wrong return type" tsc_run wrongtype
+	expect_output "Type 'string' is not assignable to type 'number'" "the wrong type is named"
+fi
+if command -v esbuild >/dev/null; then
+	expect_status 0 "new ts builds at once" sh -c "cd '$work' && '$cli' new ts hello_ts"
+	expect_output "built hello_ts/bundle.js" "the TypeScript scaffold is built"
+	expect_status 0 "call the TypeScript scaffold" "$cli" call "$work/hello_ts" hello_ts.Hello@1 hello world
+	expect_output "^Hello, world$" "the TypeScript scaffold answers"
+	expect_output "^\[hello_ts\] greeting world$" "its console.log reaches the terminal"
+	if command -v tsc >/dev/null; then
+		expect_status 0 "the TypeScript scaffold type-checks" make -s -C "$work/hello_ts" check
+	fi
+fi
+
+
 # watch: a rewrite is reloaded and reported; Ctrl-C ends it with status 0
 "$cli" watch --debounce 50 "$work/scaffolds" >"$work/watch.out" 2>&1 &
 watch_pid=$!

@@ -33,8 +33,8 @@ static const char usage_main[] =
         "                    exit status 0 if all load, 1 if any does not\n"
         "  watch DIR         load the bundles under DIR and reload each one when its\n"
         "                    files change, printing what happens (Ctrl-C stops)\n"
-        "  new c|js NAME     create the bundle directory NAME (manifest, source, and\n"
-        "                    for C a Makefile) that builds and loads as it is\n"
+        "  new c|js|ts NAME  create the bundle directory NAME (manifest, source, and\n"
+        "                    for C and TypeScript a Makefile) that builds and loads\n"
         "  call DIR CONTRACT@MAJOR FUNCTION [ARGS...]\n"
         "                    load DIR, call one function and print its result\n"
         "\n"
@@ -69,12 +69,14 @@ static const char usage_watch[] =
         "until interrupted.\n";
 
 static const char usage_new[] =
-        "usage: polyplug new c|js NAME\n"
+        "usage: polyplug new c|js|ts NAME\n"
         "\n"
         "Creates the directory NAME holding a bundle that provides NAME.Hello@1\n"
         "(fn 0: hello(StringView who) -> StringView):\n"
         "  c:  manifest.toml, NAME.c and a Makefile (`make -C NAME` builds NAME.so)\n"
         "  js: manifest.toml and bundle.js\n"
+        "  ts: manifest.toml, NAME.ts and a Makefile; built at once into bundle.js\n"
+        "      with ppc and esbuild (Debian's esbuild package)\n"
         "and contracts.toml (the contract, for ppc and `polyplug call`). Then\n"
         "`polyplug check .` in the parent directory loads it, and\n"
         "`polyplug call NAME NAME.Hello@1 hello world` calls it.\n";
@@ -433,14 +435,15 @@ static int write_file(const char *dir, const char *name, const char *text)
 	return 0;
 }
 
-/* tmpl with every "@NAME@" replaced by name and "@INCLUDE@" by include
- * (a malloc'd string). */
-static char *fill(const char *tmpl, const char *name, const char *include)
+/* tmpl with every "@NAME@" replaced by name, "@INCLUDE@" by include and
+ * "@PPC@" by ppc (a malloc'd string). */
+static char *fill(const char *tmpl, const char *name, const char *include, const char *ppc)
 {
-	static const char *const keys[] = {"@NAME@", "@INCLUDE@"};
-	const char *values[] = {name, include};
+	enum { KEYS = 3 };
+	static const char *const keys[KEYS] = {"@NAME@", "@INCLUDE@", "@PPC@"};
+	const char *values[KEYS] = {name, include, ppc};
 	size_t n = strlen(tmpl) + 1;
-	for (size_t k = 0; k < 2; k++)
+	for (size_t k = 0; k < KEYS; k++)
 		for (const char *p = tmpl; (p = strstr(p, keys[k])) != NULL; p += strlen(keys[k]))
 			n += strlen(values[k]);
 	char *out = malloc(n);
@@ -449,9 +452,9 @@ static char *fill(const char *tmpl, const char *name, const char *include)
 	char *o = out;
 	for (const char *p = tmpl; *p;) {
 		size_t k = 0;
-		while (k < 2 && strncmp(p, keys[k], strlen(keys[k])) != 0)
+		while (k < KEYS && strncmp(p, keys[k], strlen(keys[k])) != 0)
 			k++;
-		if (k < 2) {
+		if (k < KEYS) {
 			o += sprintf(o, "%s", values[k]);
 			p += strlen(keys[k]);
 		} else {
@@ -460,6 +463,18 @@ static char *fill(const char *tmpl, const char *name, const char *include)
 	}
 	*o = '\0';
 	return out;
+}
+
+/* The directory this tool runs from (PREFIX/bin, or build/tools): ppc is
+ * next to it. "" if unknown. */
+static void tool_dir(char *buf, size_t cap)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	char *slash = n > 0 ? (exe[n] = '\0', strrchr(exe, '/')) : NULL;
+	if (slash)
+		*slash = '\0';
+	snprintf(buf, cap, "%s", slash ? exe : "");
 }
 
 /* The headers of the polyplug this tool belongs to: PREFIX/include when it
@@ -633,6 +648,43 @@ static const char contract_file[] =
         "params = [{ name = \"who\", type = \"StringView\" }]\n"
         "return = \"StringView\"\n";
 
+static const char ts_source[] =
+        "// @NAME@ — a polyplug bundle in TypeScript providing @NAME@.Hello@1\n"
+        "// (contracts.toml). `make` builds bundle.js: ppc writes the types to\n"
+        "// build/contracts.d.ts, esbuild compiles this file (with a source map), and\n"
+        "// ppc adds the glue. `make check` runs tsc --strict over it.\n"
+        "import type { HelloContract, PpcContext } from './build/contracts';\n"
+        "\n"
+        "export class Hello implements HelloContract {\n"
+        "  constructor(private readonly ctx: PpcContext) {}\n"
+        "\n"
+        "  hello(who: string): string {\n"
+        "    console.log(`greeting ${who}`);\n"
+        "    return `Hello, ${who}`;\n"
+        "  }\n"
+        "}\n";
+
+static const char ts_makefile[] =
+        "# Builds bundle.js from @NAME@.ts with ppc (next to the polyplug that wrote\n"
+        "# this) and esbuild (Debian's esbuild package).\n"
+        "PPC ?= @PPC@\n"
+        "ESBUILD ?= esbuild\n"
+        "TSC ?= tsc\n"
+        "\n"
+        "bundle.js: @NAME@.ts contracts.toml\n"
+        "\t@mkdir -p build\n"
+        "\t$(PPC) dts contracts.toml -o build/contracts.d.ts\n"
+        "\t$(ESBUILD) @NAME@.ts --bundle --format=iife --global-name=__polyplug_impl \\\n"
+        "\t\t--footer:js='var Hello = __polyplug_impl.Hello;' --target=es2020 \\\n"
+        "\t\t--sourcemap --log-level=warning --outfile=build/impl.js\n"
+        "\t$(PPC) js contracts.toml --implement @NAME@.Hello --impl build/impl.js -o bundle.js\n"
+        "\n"
+        "check: bundle.js\n"
+        "\t$(TSC) --strict --noEmit --target es2020 --moduleResolution node @NAME@.ts\n"
+        "\n"
+        "clean:\n"
+        "\trm -rf build bundle.js\n";
+
 static bool valid_name(const char *name)
 {
 	if (!*name || strlen(name) > 64)
@@ -648,7 +700,8 @@ static int cmd_new(int argc, char **argv)
 {
 	if (cli_wants_help(argc, argv))
 		return usage(usage_new, 0);
-	if (argc != 2 || (strcmp(argv[0], "c") != 0 && strcmp(argv[0], "js") != 0))
+	if (argc != 2 || (strcmp(argv[0], "c") != 0 && strcmp(argv[0], "js") != 0 &&
+	                  strcmp(argv[0], "ts") != 0))
 		return usage(usage_new, 2);
 	const char *name = argv[1];
 	if (!valid_name(name)) {
@@ -660,27 +713,42 @@ static int cmd_new(int argc, char **argv)
 		fprintf(stderr, "polyplug: cannot create %s: %s\n", name, strerror(errno));
 		return 2;
 	}
-	bool c = strcmp(argv[0], "c") == 0;
-	char include[4096];
+	bool c = strcmp(argv[0], "c") == 0, ts = strcmp(argv[0], "ts") == 0;
+	char include[4096], dir[4096], ppc[4200];
 	include_dir(include, sizeof include);
+	tool_dir(dir, sizeof dir);
+	snprintf(ppc, sizeof ppc, "%s%sppc", dir, *dir ? "/" : "");
 	char source[80];
-	snprintf(source, sizeof source, "%s.c", name);
+	snprintf(source, sizeof source, c ? "%s.c" : "%s.ts", name);
 	const struct {
 		const char *file, *tmpl;
 	} files[] = {{"manifest.toml", c ? c_manifest : js_manifest},
 	             {"contracts.toml", contract_file},
-	             {c ? source : "bundle.js", c ? c_source : js_source},
-	             {c ? "Makefile" : NULL, c_makefile}};
+	             {c || ts ? source : "bundle.js", c ? c_source : ts ? ts_source : js_source},
+	             {c || ts ? "Makefile" : NULL, c ? c_makefile : ts_makefile}};
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
 		if (!files[i].file)
 			continue;
-		char *text = fill(files[i].tmpl, name, include);
+		char *text = fill(files[i].tmpl, name, include, ppc);
 		int st = text ? write_file(name, files[i].file, text) : 2;
 		free(text);
 		if (st)
 			return st;
 	}
-	printf("created %s/ (%s bundle providing %s.Hello@1)\n", name, c ? "C" : "JS", name);
+	printf("created %s/ (%s bundle providing %s.Hello@1)\n", name,
+	       c ? "C" : ts ? "TypeScript" : "JS", name);
+	if (ts) { /* built now, so that it can be called at once */
+		char cmd[4200];
+		snprintf(cmd, sizeof cmd, "make -s -C '%s' >&2", name);
+		if (system(cmd) != 0) {
+			fprintf(stderr,
+			        "polyplug: building %s/bundle.js failed; it needs Debian's esbuild "
+			        "(apt install esbuild, or scripts/deps.sh --for ts), then: make -C %s\n",
+			        name, name);
+			return 1;
+		}
+		printf("built %s/bundle.js (rebuild after an edit: make -C %s)\n", name, name);
+	}
 	if (c)
 		printf("build it: make -C %s\n", name);
 	printf("check it: polyplug check .\n");
