@@ -222,6 +222,13 @@ if command -v esbuild >/dev/null; then
 	if command -v tsc >/dev/null; then
 		expect_status 0 "the TypeScript scaffold type-checks" make -s -C "$work/hello_ts" check
 	fi
+	# its source map names the .ts file and line in a thrown error's frames
+	sed -i 's/^    return `Hello, \${who}`;/    if (who === "boom") throw new Error("boom in ts");\n&/' \
+		"$work/hello_ts/hello_ts.ts"
+	expect_status 0 "rebuild the TypeScript scaffold" make -s -C "$work/hello_ts"
+	expect_status 1 "call a throwing TypeScript function" "$cli" call "$work/hello_ts" hello_ts.Hello@1 hello boom
+	expect_output "in hello\(\): Error: boom in ts" "the error reaches the caller"
+	expect_output "at hello \(hello_ts.ts:12:[0-9]+\)" "the frame names the .ts file and line"
 fi
 
 

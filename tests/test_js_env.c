@@ -393,6 +393,50 @@ static void imports_read_only_regular_files_within_the_limit(void **state)
 	remove_tree(dir);
 }
 
+/* A bundle's source map (a sourceMappingURL comment naming a file of its
+ * directory) is applied to the frames its errors show; a missing or broken
+ * map is said so once and leaves the frames as they are. */
+static void source_maps_name_the_original_file_and_line(void **state)
+{
+	(void)state;
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_env(&c, 0);
+	char dir[64];
+	temp_dir(dir, sizeof dir);
+	static const char src[] = "function thrower() {\n"
+	                          "  throw new Error('mapped');\n"
+	                          "}\n" JS_PRELUDE "function polyplug_init() {\n"
+	                          "  return ok([reg('js.mapped', [() => thrower()])]);\n}\n"
+	                          "//# sourceMappingURL=bundle.js.map\n";
+	write_text(dir, "bundle.js", src);
+	/* line 1 -> orig.ts:1:1, line 2 -> orig.ts:10:3 (0-based 9 and 2) */
+	write_text(dir, "bundle.js.map",
+	           "{\"version\":3,\"sources\":[\"src/orig.ts\"],\"names\":[],"
+	           "\"mappings\":\"AAAA;AASE\"}");
+	uint64_t id = load_dir(rt, dir, PP_OK);
+	assert_int_equal(js_call(rt, "js.mapped", 0, NULL, NULL), PP_ERR_GENERIC);
+	assert_contains(pp_last_error(rt), "at thrower (src/orig.ts:10:3)");
+	assert_null(strstr(pp_last_error(rt), "bundle.js:2:")); /* replaced */
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	/* broken maps: the bundle's own lines, and a warning */
+	static const char *const broken[] = {
+	        "not json", "{\"sources\":[\"a.ts\"],\"mappings\":\"A!!\"}",
+	        "{\"sources\":[],\"mappings\":\"AAAA\"}",
+	        "{\"sources\":[\"a.ts\"],\"mappings\":\"ACAA\"}", /* source 1 of 1 */
+	        "{\"sources\":[\"a.ts\"],\"mappings\":\"AAAA,gggggggggggA\"}"};
+	for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++) {
+		write_text(dir, "bundle.js.map", broken[i]);
+		int warned = c.count[PP_LOG_WARN];
+		id = load_dir(rt, dir, PP_OK);
+		assert_int_equal(c.count[PP_LOG_WARN], warned + 1); /* "source map ... not read" */
+		assert_int_equal(js_call(rt, "js.mapped", 0, NULL, NULL), PP_ERR_GENERIC);
+		assert_contains(pp_last_error(rt), "bundle.js:2:");
+		assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	}
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -404,6 +448,7 @@ int main(void)
 	        cmocka_unit_test(imports_that_leave_the_bundle_directory_are_refused),
 	        cmocka_unit_test(the_cpu_limit_cannot_be_caught_through_the_environment),
 	        cmocka_unit_test(imports_read_only_regular_files_within_the_limit),
+	        cmocka_unit_test(source_maps_name_the_original_file_and_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,15 +13,19 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <polyplug/polyplug.h>
 
 #include "cli.h"
+
+extern char **environ;
 
 static const char usage_main[] =
         "usage: polyplug COMMAND [ARGS]\n"
@@ -651,8 +655,8 @@ static const char contract_file[] =
 static const char ts_source[] =
         "// @NAME@ — a polyplug bundle in TypeScript providing @NAME@.Hello@1\n"
         "// (contracts.toml). `make` builds bundle.js: ppc writes the types to\n"
-        "// build/contracts.d.ts, esbuild compiles this file (with a source map), and\n"
-        "// ppc adds the glue. `make check` runs tsc --strict over it.\n"
+        "// build/contracts.d.ts and the glue, esbuild compiles this file with the\n"
+        "// glue and a source map. `make check` runs tsc --strict over it.\n"
         "import type { HelloContract, PpcContext } from './build/contracts';\n"
         "\n"
         "export class Hello implements HelloContract {\n"
@@ -671,19 +675,40 @@ static const char ts_makefile[] =
         "ESBUILD ?= esbuild\n"
         "TSC ?= tsc\n"
         "\n"
+        "# esbuild writes bundle.js and its source map (bundle.js.map), which the\n"
+        "# loader applies to stack traces; ppc's glue goes in as its footer.\n"
         "bundle.js: @NAME@.ts contracts.toml\n"
         "\t@mkdir -p build\n"
         "\t$(PPC) dts contracts.toml -o build/contracts.d.ts\n"
+        "\t$(PPC) js contracts.toml --implement @NAME@.Hello --glue-only -o build/glue.js\n"
         "\t$(ESBUILD) @NAME@.ts --bundle --format=iife --global-name=__polyplug_impl \\\n"
-        "\t\t--footer:js='var Hello = __polyplug_impl.Hello;' --target=es2020 \\\n"
-        "\t\t--sourcemap --log-level=warning --outfile=build/impl.js\n"
-        "\t$(PPC) js contracts.toml --implement @NAME@.Hello --impl build/impl.js -o bundle.js\n"
+        "\t\t--footer:js=\"var Hello = __polyplug_impl.Hello;$$(cat build/glue.js)\" \\\n"
+        "\t\t--target=es2020 --sourcemap --log-level=warning --outfile=bundle.js\n"
         "\n"
         "check: bundle.js\n"
         "\t$(TSC) --strict --noEmit --target es2020 --moduleResolution node @NAME@.ts\n"
         "\n"
         "clean:\n"
         "\trm -rf build bundle.js\n";
+
+/* make -s -C dir, its output on stderr; its exit status (or -1). */
+static int run_make(const char *dir)
+{
+	posix_spawn_file_actions_t io;
+	posix_spawn_file_actions_init(&io);
+	posix_spawn_file_actions_adddup2(&io, 2, 1);
+	char *argv[] = {"make", "-s", "-C", (char *)dir, NULL};
+	pid_t pid;
+	int st = posix_spawnp(&pid, "make", &io, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&io);
+	if (st != 0)
+		return -1;
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
 
 static bool valid_name(const char *name)
 {
@@ -700,8 +725,8 @@ static int cmd_new(int argc, char **argv)
 {
 	if (cli_wants_help(argc, argv))
 		return usage(usage_new, 0);
-	if (argc != 2 || (strcmp(argv[0], "c") != 0 && strcmp(argv[0], "js") != 0 &&
-	                  strcmp(argv[0], "ts") != 0))
+	if (argc != 2 ||
+	    (strcmp(argv[0], "c") != 0 && strcmp(argv[0], "js") != 0 && strcmp(argv[0], "ts") != 0))
 		return usage(usage_new, 2);
 	const char *name = argv[1];
 	if (!valid_name(name)) {
@@ -724,7 +749,9 @@ static int cmd_new(int argc, char **argv)
 		const char *file, *tmpl;
 	} files[] = {{"manifest.toml", c ? c_manifest : js_manifest},
 	             {"contracts.toml", contract_file},
-	             {c || ts ? source : "bundle.js", c ? c_source : ts ? ts_source : js_source},
+	             {c || ts ? source : "bundle.js", c    ? c_source
+	                                              : ts ? ts_source
+	                                                   : js_source},
 	             {c || ts ? "Makefile" : NULL, c ? c_makefile : ts_makefile}};
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
 		if (!files[i].file)
@@ -736,14 +763,16 @@ static int cmd_new(int argc, char **argv)
 			return st;
 	}
 	printf("created %s/ (%s bundle providing %s.Hello@1)\n", name,
-	       c ? "C" : ts ? "TypeScript" : "JS", name);
+	       c    ? "C"
+	       : ts ? "TypeScript"
+	            : "JS",
+	       name);
 	if (ts) { /* built now, so that it can be called at once */
-		char cmd[4200];
-		snprintf(cmd, sizeof cmd, "make -s -C '%s' >&2", name);
-		if (system(cmd) != 0) {
+		if (run_make(name) != 0) {
 			fprintf(stderr,
 			        "polyplug: building %s/bundle.js failed; it needs Debian's esbuild "
-			        "(apt install esbuild, or scripts/deps.sh --for ts), then: make -C %s\n",
+			        "(apt install esbuild, or scripts/deps.sh --for ts), then: make -C "
+			        "%s\n",
 			        name, name);
 			return 1;
 		}

@@ -28,7 +28,9 @@ static const char usage_text[] =
         "  js FILE --implement NAMES --impl SRC.js -o bundle.js\n"
         "                                 a JS bundle: SRC.js (defining one class per\n"
         "                                 contract, named after its last segment) plus\n"
-        "                                 the glue; NAMES is a comma-separated list\n"
+        "                                 the glue; NAMES is a comma-separated list.\n"
+        "                                 --glue-only instead of --impl: the glue alone,\n"
+        "                                 for a bundler to append (esbuild --footer)\n"
         "  dts FILE -o OUT.d.ts           TypeScript declarations for JS authors\n"
         "  manifest FILE --implement NAMES --name BUNDLE [--file F] [--version V]\n"
         "           -o manifest.toml      the bundle's manifest: name, loader (from F:\n"
@@ -340,10 +342,13 @@ int main(int argc, char **argv)
 		for (char *save = NULL, *p = list ? strtok_r(list, ",", &save) : NULL; p && n < 64;
 		     p = strtok_r(NULL, ",", &save))
 			parts[n++] = p;
-		char *src = impl ? slurp(impl, &j.impl_len) : NULL;
-		if (!names || !impl) {
+		bool glue_only = false;
+		for (int i = 3; i < argc; i++)
+			glue_only |= strcmp(argv[i], "--glue-only") == 0;
+		char *src = impl && !glue_only ? slurp(impl, &j.impl_len) : NULL;
+		if (!names || (!impl && !glue_only) || (impl && glue_only)) {
 			fputs(usage_text, stderr);
-		} else if (!src) {
+		} else if (!src && !glue_only) {
 			fprintf(stderr, "ppc: cannot read %s: %s\n", impl, strerror(errno));
 		} else {
 			j.names = parts;

@@ -451,7 +451,8 @@ char *pp_js_exception_text(JSContext *ctx)
 	JS_FreeCString(ctx, stack);
 	JS_FreeValue(ctx, sv);
 	JS_FreeValue(ctx, exc);
-	return text;
+	const js_vm *vm = JS_GetContextOpaque(ctx);
+	return vm ? pp_js_srcmap_apply(vm->srcmap, text) : text;
 }
 
 /* Classifies the pending exception: a limit that stopped the guest, or an
@@ -857,6 +858,7 @@ static void vm_free(js_vm *vm)
 	free(vm->contracts);
 	free(vm->bundle);
 	free(vm->module_dir);
+	pp_js_srcmap_free(vm->srcmap);
 	pthread_mutex_destroy(&vm->park);
 	pthread_cond_destroy(&vm->unparked);
 	free(vm);
@@ -1493,6 +1495,7 @@ static pp_status run_init(js_vm *vm, const pp_bundle_source *src, const js_sourc
 		st = pp__error(vm->rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 		goto done;
 	}
+	vm->srcmap = pp_js_srcmap_load(vm, s->dir, s->file, s->code, s->len);
 	pp_js_heap_limit(vm, true);
 	JSValue fn = JS_Eval(ctx, s->code, s->len, s->file,
 	                     (module ? JS_EVAL_TYPE_MODULE : JS_EVAL_TYPE_GLOBAL) |

@@ -148,8 +148,9 @@ struct js_vm {
 	uint32_t index; /* in pool->vms */
 	pp_runtime *rt;
 	const pp_host_api *host;
-	char *bundle;     /* name, for messages */
-	char *module_dir; /* the bundle directory imports are confined to ("": none) */
+	char *bundle;             /* name, for messages */
+	char *module_dir;         /* the bundle directory imports are confined to ("": none) */
+	struct js_srcmap *srcmap; /* the bundle's source map, or NULL */
 	JSRuntime *qrt;
 	JSContext *ctx;
 	JSValue bridge;
@@ -218,6 +219,15 @@ JSValue pp_js_module_init_fn(JSContext *ctx, JSModuleDef *m);
 /* Whether a bundle's source is a module: its first statement, or any line
  * that starts with one, is an import or an export. */
 bool pp_js_is_module(const char *code, size_t len);
+
+/* js_srcmap.c: the source map a bundle's sourceMappingURL names (NULL if
+ * none or unreadable, logged); apply rewrites FILE:LINE:COL of the bundle
+ * file in text (malloc'd, taken) to the original source's. */
+typedef struct js_srcmap js_srcmap;
+js_srcmap *pp_js_srcmap_load(js_vm *vm, const char *dir, const char *file, const char *code,
+                             size_t len);
+char *pp_js_srcmap_apply(const js_srcmap *m, char *text);
+void pp_js_srcmap_free(js_srcmap *m);
 
 /* js_loader.c */
 /* Sets QuickJS's heap limit: the VM's limit less what its alloc blocks hold,

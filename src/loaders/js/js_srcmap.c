@@ -1,0 +1,289 @@
+/*
+ * js_srcmap.c — a bundle's source map, applied to the stack frames and
+ * syntax errors its messages show, so that a bundle built from TypeScript
+ * (or by any bundler) names its original files and lines.
+ *
+ * The map is the file a `//# sourceMappingURL=FILE` comment of the bundle
+ * names, in the bundle directory (read like the bundle itself: a regular
+ * file inside the directory, at most the VM's memory limit). Its JSON is
+ * parsed by the VM at load; its "mappings" are decoded once into a table of
+ * segments per generated line. A map that is missing or malformed is no
+ * map: the messages then show the bundle's own lines, as without one.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "js_vm.h"
+
+typedef struct map_seg {
+	uint32_t gen_col, src, line, col; /* 0-based, as in the map */
+} map_seg;
+
+struct js_srcmap {
+	char *file; /* the bundle file the frames name */
+	char **sources;
+	uint32_t source_count;
+	uint32_t line_count;
+	size_t *line_start; /* line_count + 1 indexes into segs */
+	map_seg *segs;
+};
+
+void pp_js_srcmap_free(js_srcmap *m)
+{
+	if (!m)
+		return;
+	for (uint32_t i = 0; i < m->source_count; i++)
+		free(m->sources[i]);
+	free(m->sources);
+	free(m->line_start);
+	free(m->segs);
+	free(m->file);
+	free(m);
+}
+
+static int base64_digit(char c)
+{
+	static const char alphabet[] =
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *p = c ? strchr(alphabet, c) : NULL;
+	return p ? (int)(p - alphabet) : -1;
+}
+
+/* One base64 VLQ at *p; false if malformed or beyond 32 bits. */
+static bool vlq(const char **p, const char *end, int64_t *out)
+{
+	uint64_t v = 0;
+	for (unsigned shift = 0; *p < end && shift <= 30; shift += 5) {
+		int d = base64_digit(**p);
+		if (d < 0)
+			return false;
+		(*p)++;
+		v |= (uint64_t)(d & 31) << shift;
+		if (!(d & 32)) {
+			*out = v & 1 ? -(int64_t)(v >> 1) : (int64_t)(v >> 1);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Decodes "mappings" into m's table; false if malformed. */
+static bool decode(js_srcmap *m, const char *p, size_t len)
+{
+	const char *end = p + len;
+	size_t lines = 1, segs = 0;
+	for (const char *q = p; q < end; q++) {
+		lines += *q == ';';
+		segs += *q == ',' || *q == ';';
+	}
+	segs++;
+	if (lines > UINT32_MAX || segs > SIZE_MAX / sizeof(map_seg))
+		return false;
+	m->line_start = calloc(lines + 1, sizeof *m->line_start);
+	m->segs = calloc(segs, sizeof *m->segs);
+	if (!m->line_start || !m->segs)
+		return false;
+	m->line_count = (uint32_t)lines;
+	int64_t src = 0, line = 0, col = 0;
+	size_t n = 0;
+	uint32_t at_line = 0;
+	while (p <= end) {
+		int64_t gen_col = 0;
+		m->line_start[at_line] = n;
+		while (p < end && *p != ';') {
+			int64_t f[4] = {0, 0, 0, 0};
+			int fields = 0;
+			while (p < end && *p != ',' && *p != ';') {
+				if (fields == 5 ||
+				    !vlq(&p, end, fields < 4 ? &f[fields] : &(int64_t){0}))
+					return false;
+				fields++;
+			}
+			if (fields != 1 && fields != 4 && fields != 5)
+				return false;
+			gen_col += f[0];
+			if (fields >= 4) {
+				src += f[1];
+				line += f[2];
+				col += f[3];
+				if (gen_col < 0 || src < 0 || src >= m->source_count || line < 0 ||
+				    col < 0 || gen_col > UINT32_MAX || line > UINT32_MAX ||
+				    col > UINT32_MAX)
+					return false;
+				m->segs[n++] = (map_seg){(uint32_t)gen_col, (uint32_t)src,
+				                         (uint32_t)line, (uint32_t)col};
+			}
+			if (p < end && *p == ',')
+				p++;
+		}
+		at_line++;
+		if (p >= end)
+			break;
+		p++; /* ';' */
+	}
+	for (uint32_t l = at_line; l <= m->line_count; l++)
+		m->line_start[l] = n;
+	return true;
+}
+
+/* The file the last `//# sourceMappingURL=` comment names, or NULL. */
+static char *map_file_of(const char *code, size_t len)
+{
+	static const char mark[] = "//# sourceMappingURL=";
+	const char *found = NULL;
+	for (const char *p = code; (p = memmem(p, len - (size_t)(p - code), mark, sizeof mark - 1));
+	     p += sizeof mark - 1)
+		found = p + sizeof mark - 1;
+	if (!found)
+		return NULL;
+	size_t n = strcspn(found, "\r\n \t");
+	if (n == 0 || n > 255 || strncmp(found, "data:", 5) == 0)
+		return NULL; /* inline maps are not read */
+	char *name = malloc(n + 1);
+	if (name) {
+		memcpy(name, found, n);
+		name[n] = '\0';
+	}
+	return name;
+}
+
+/* A string array member of a parsed map, or false. */
+static bool read_sources(JSContext *ctx, JSValueConst json, js_srcmap *m)
+{
+	JSValue srcs = JS_GetPropertyStr(ctx, json, "sources");
+	JSValue len = JS_GetPropertyStr(ctx, srcs, "length");
+	uint32_t n = 0;
+	bool ok = JS_IsArray(ctx, srcs) > 0 && JS_ToUint32(ctx, &n, len) == 0 && n > 0 && n < 65536;
+	if (ok)
+		ok = (m->sources = calloc(n, sizeof(char *))) != NULL;
+	for (uint32_t i = 0; ok && i < n; i++) {
+		JSValue v = JS_GetPropertyUint32(ctx, srcs, i);
+		const char *str = JS_IsString(v) ? JS_ToCString(ctx, v) : NULL;
+		m->sources[i] = str ? strdup(str) : NULL;
+		ok = m->sources[i] != NULL;
+		m->source_count = ok ? i + 1 : i;
+		JS_FreeCString(ctx, str);
+		JS_FreeValue(ctx, v);
+	}
+	JS_FreeValue(ctx, len);
+	JS_FreeValue(ctx, srcs);
+	return ok;
+}
+
+js_srcmap *pp_js_srcmap_load(js_vm *vm, const char *dir, const char *file, const char *code,
+                             size_t len)
+{
+	JSContext *ctx = vm->ctx;
+	char *name = *dir ? map_file_of(code, len) : NULL;
+	if (!name)
+		return NULL;
+	js_srcmap *m = NULL;
+	char *path = NULL, *text = NULL;
+	size_t text_len = 0;
+	if (!strstr(name, "..") && name[0] != '/')
+		path = pp__path_join(dir, name);
+	pp_bundle_source at = {.name = vm->bundle, .dir = dir};
+	pp_status st;
+	int fd = path ? pp__open_bundle_file(vm->rt, &at, path, &st) : -1;
+	if (fd >= 0)
+		text = pp__read_fd(fd, vm->memory_bytes / 4, &text_len);
+	JSValue json = text ? JS_ParseJSON(ctx, text, text_len, name) : JS_UNDEFINED;
+	if (JS_IsObject(json) && (m = calloc(1, sizeof *m)) && (m->file = strdup(file)) &&
+	    read_sources(ctx, json, m)) {
+		JSValue mappings = JS_GetPropertyStr(ctx, json, "mappings");
+		size_t mlen = 0;
+		const char *mp =
+		        JS_IsString(mappings) ? JS_ToCStringLen(ctx, &mlen, mappings) : NULL;
+		bool ok = mp && decode(m, mp, mlen);
+		JS_FreeCString(ctx, mp);
+		JS_FreeValue(ctx, mappings);
+		if (!ok) {
+			pp_js_srcmap_free(m);
+			m = NULL;
+		}
+	} else {
+		pp_js_srcmap_free(m);
+		m = NULL;
+	}
+	if (JS_HasException(ctx) && !vm->interrupted)
+		JS_FreeValue(ctx, JS_GetException(ctx));
+	if (!m)
+		pp__log(vm->rt, PP_LOG_WARN, vm->bundle,
+		        "source map '%s' named by %s was not read (missing, too large or not a "
+		        "source map): messages show the bundle's own lines",
+		        name, file);
+	JS_FreeValue(ctx, json);
+	free(text);
+	free(path);
+	free(name);
+	return m;
+}
+
+/* The segment for 1-based (line, col) of the bundle file, or NULL. */
+static const map_seg *lookup(const js_srcmap *m, unsigned long line, unsigned long col)
+{
+	if (line == 0 || line > m->line_count)
+		return NULL;
+	const map_seg *best = NULL;
+	for (size_t i = m->line_start[line - 1]; i < m->line_start[line]; i++)
+		if (m->segs[i].gen_col + 1 <= col)
+			best = &m->segs[i];
+	return best;
+}
+
+/* ":LINE:COL" at p: sets line, col and the length read. */
+static bool frame_position(const char *p, unsigned long *line, unsigned long *col, size_t *n)
+{
+	const char *start = p;
+	char *end;
+	if (*p != ':' || p[1] < '0' || p[1] > '9')
+		return false;
+	*line = strtoul(p + 1, &end, 10);
+	if (*end != ':' || end[1] < '0' || end[1] > '9')
+		return false;
+	*col = strtoul(end + 1, &end, 10);
+	*n = (size_t)(end - start);
+	return true;
+}
+
+char *pp_js_srcmap_apply(const js_srcmap *m, char *text)
+{
+	if (!m || !text)
+		return text;
+	size_t flen = strlen(m->file), cap = strlen(text) * 2 + 64, used = 0;
+	char *out = malloc(cap);
+	if (!out)
+		return text;
+	for (const char *p = text; *p;) {
+		const char *hit = strstr(p, m->file);
+		unsigned long line = 0, col = 0;
+		size_t n = 0;
+		if (hit && frame_position(hit + flen, &line, &col, &n)) {
+			const map_seg *s = lookup(m, line, col);
+			const char *src = s ? m->sources[s->src] : NULL;
+			size_t keep = (size_t)(hit - p);
+			size_t need = keep + (src ? strlen(src) : 0) + 48;
+			if (s && used + need < cap) {
+				memcpy(out + used, p, keep);
+				used += keep;
+				used += (size_t)snprintf(out + used, cap - used, "%s:%u:%u", src,
+				                         s->line + 1, s->col + 1);
+				p = hit + flen + n;
+				continue;
+			}
+		}
+		size_t keep = hit ? (size_t)(hit - p) + flen : strlen(p);
+		if (used + keep + 1 > cap) { /* no room: the text as it was */
+			free(out);
+			return text;
+		}
+		memcpy(out + used, p, keep);
+		used += keep;
+		p += keep;
+	}
+	out[used] = '\0';
+	free(text);
+	return out;
+}
