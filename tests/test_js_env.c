@@ -433,6 +433,46 @@ static void source_maps_name_the_original_file_and_line(void **state)
 		assert_contains(pp_last_error(rt), "bundle.js:2:");
 		assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
 	}
+	/* a guest's message repeating the file name is rewritten 64 times at
+	 * most (the C work is not under the CPU limit), and a map whose tables
+	 * would outgrow their share of the VM's memory is refused */
+	write_text(dir, "bundle.js.map",
+	           "{\"version\":3,\"sources\":[\"src/orig.ts\"],\"names\":[],"
+	           "\"mappings\":\"AAAA;AASE\"}");
+	static const char noisy[] =
+	        "function thrower() {\n"
+	        "  throw new Error((bundlePath + '/bundle.js:2:3 ').repeat(30000));\n"
+	        "}\n" JS_PRELUDE "function polyplug_init() {\n"
+	        "  return ok([reg('js.mapped', [() => thrower(), () => { throw '\\n'.repeat(18); "
+	        "}])]);\n"
+	        "}\n//# sourceMappingURL=bundle.js.map\n";
+	write_text(dir, "bundle.js", noisy);
+	id = load_dir(rt, dir, PP_OK);
+	assert_int_equal(js_call(rt, "js.mapped", 0, NULL, NULL), PP_ERR_GENERIC);
+	assert_contains(pp_last_error(rt), "src/orig.ts:10:3 "); /* the first ones are mapped */
+	/* a message of newlines only: cut at 16 frames without writing past it */
+	assert_int_equal(js_call(rt, "js.mapped", 1, NULL, NULL), PP_ERR_GENERIC);
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	pp_runtime_free(rt);
+
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.log = capture_log;
+	cfg.log_userdata = &c;
+	cfg.js.memory_bytes = 4u << 20; /* map tables: 1 MiB at most */
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	size_t lines = 300000;
+	char *big = malloc(lines + 128);
+	assert_non_null(big);
+	int k = snprintf(big, 128, "{\"sources\":[\"a.ts\"],\"mappings\":\"");
+	memset(big + k, ';', lines);
+	strcpy(big + k + lines, "\"}");
+	write_text(dir, "bundle.js.map", big);
+	free(big);
+	int warned = c.count[PP_LOG_WARN];
+	id = load_dir(rt, dir, PP_OK);
+	assert_int_equal(c.count[PP_LOG_WARN], warned + 1);
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
 	pp_runtime_free(rt);
 	remove_tree(dir);
 }

@@ -679,8 +679,8 @@ static const char ts_makefile[] =
         "# loader applies to stack traces; ppc's glue goes in as its footer.\n"
         "bundle.js: @NAME@.ts contracts.toml\n"
         "\t@mkdir -p build\n"
-        "\t$(PPC) dts contracts.toml -o build/contracts.d.ts\n"
-        "\t$(PPC) js contracts.toml --implement @NAME@.Hello --glue-only -o build/glue.js\n"
+        "\t\"$(PPC)\" dts contracts.toml -o build/contracts.d.ts\n"
+        "\t\"$(PPC)\" js contracts.toml --implement @NAME@.Hello --glue-only -o build/glue.js\n"
         "\t$(ESBUILD) @NAME@.ts --bundle --format=iife --global-name=__polyplug_impl \\\n"
         "\t\t--footer:js=\"var Hello = __polyplug_impl.Hello;$$(cat build/glue.js)\" \\\n"
         "\t\t--target=es2020 --sourcemap --log-level=warning --outfile=bundle.js\n"
@@ -712,7 +712,7 @@ static int run_make(const char *dir)
 
 static bool valid_name(const char *name)
 {
-	if (!*name || strlen(name) > 64)
+	if (!*name || strlen(name) > 64 || name[0] == '-') /* not an option to make or cc */
 		return false;
 	for (const char *p = name; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
@@ -729,6 +729,16 @@ static int cmd_new(int argc, char **argv)
 	    (strcmp(argv[0], "c") != 0 && strcmp(argv[0], "js") != 0 && strcmp(argv[0], "ts") != 0))
 		return usage(usage_new, 2);
 	const char *name = argv[1];
+	/* a TypeScript bundle's name is part of a contract name ppc reads: an
+	 * identifier */
+	if (strcmp(argv[0], "ts") == 0 &&
+	    (strchr(name, '-') || (name[0] >= '0' && name[0] <= '9'))) {
+		fprintf(stderr,
+		        "polyplug: '%s' is not a TypeScript bundle name (letters, digits "
+		        "and _, not starting with a digit)\n",
+		        name);
+		return 2;
+	}
 	if (!valid_name(name)) {
 		fprintf(stderr, "polyplug: '%s' is not a bundle name (letters, digits, _ and -)\n",
 		        name);
@@ -743,6 +753,8 @@ static int cmd_new(int argc, char **argv)
 	include_dir(include, sizeof include);
 	tool_dir(dir, sizeof dir);
 	snprintf(ppc, sizeof ppc, "%s%sppc", dir, *dir ? "/" : "");
+	if (strpbrk(ppc, "\"$`\\\n")) /* not writable into the Makefile: from PATH */
+		snprintf(ppc, sizeof ppc, "ppc");
 	char source[80];
 	snprintf(source, sizeof source, c ? "%s.c" : "%s.ts", name);
 	const struct {

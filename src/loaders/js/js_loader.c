@@ -433,7 +433,8 @@ char *pp_js_exception_text(JSContext *ctx)
 		JS_FreeValue(ctx, JS_GetException(ctx)); /* toString itself threw */
 	size_t n =
 	        strlen(what ? what : "(unprintable exception)") + (stack ? strlen(stack) : 0) + 2;
-	char *text = malloc(n);
+	/* room for the "\n    ..." that may replace the last newline */
+	char *text = malloc(n + sizeof "\n    ...");
 	if (text) {
 		snprintf(text, n, "%s%s%s", what ? what : "(unprintable exception)",
 		         stack && *stack ? "\n" : "", stack ? stack : "");

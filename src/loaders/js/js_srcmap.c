@@ -24,11 +24,20 @@ typedef struct map_seg {
 struct js_srcmap {
 	char *file; /* the bundle file the frames name */
 	char **sources;
+	size_t *source_len;
 	uint32_t source_count;
 	uint32_t line_count;
-	size_t *line_start; /* line_count + 1 indexes into segs */
+	uint32_t *line_start; /* line_count + 1 indexes into segs */
 	map_seg *segs;
 };
+
+/* What a map may cost: its tables at most this share of the VM's memory
+ * limit, its source names at most this long, and at most this many
+ * positions rewritten in one message (the frames are 16 at most; a guest's
+ * own message may repeat the file name at will). */
+#define MAP_TABLE_SHARE 4
+#define MAP_MAX_SOURCE_NAME 4096u
+#define MAP_MAX_REWRITES 64
 
 void pp_js_srcmap_free(js_srcmap *m)
 {
@@ -37,6 +46,7 @@ void pp_js_srcmap_free(js_srcmap *m)
 	for (uint32_t i = 0; i < m->source_count; i++)
 		free(m->sources[i]);
 	free(m->sources);
+	free(m->source_len);
 	free(m->line_start);
 	free(m->segs);
 	free(m->file);
@@ -69,8 +79,9 @@ static bool vlq(const char **p, const char *end, int64_t *out)
 	return false;
 }
 
-/* Decodes "mappings" into m's table; false if malformed. */
-static bool decode(js_srcmap *m, const char *p, size_t len)
+/* Decodes "mappings" into m's table; false if malformed, or if its tables
+ * would take more than budget bytes. */
+static bool decode(js_srcmap *m, const char *p, size_t len, size_t budget)
 {
 	const char *end = p + len;
 	size_t lines = 1, segs = 0;
@@ -79,7 +90,8 @@ static bool decode(js_srcmap *m, const char *p, size_t len)
 		segs += *q == ',' || *q == ';';
 	}
 	segs++;
-	if (lines > UINT32_MAX || segs > SIZE_MAX / sizeof(map_seg))
+	if (lines >= UINT32_MAX || segs >= UINT32_MAX ||
+	    (lines + 1) * sizeof(uint32_t) + segs * sizeof(map_seg) > budget)
 		return false;
 	m->line_start = calloc(lines + 1, sizeof *m->line_start);
 	m->segs = calloc(segs, sizeof *m->segs);
@@ -87,8 +99,7 @@ static bool decode(js_srcmap *m, const char *p, size_t len)
 		return false;
 	m->line_count = (uint32_t)lines;
 	int64_t src = 0, line = 0, col = 0;
-	size_t n = 0;
-	uint32_t at_line = 0;
+	uint32_t n = 0, at_line = 0;
 	while (p <= end) {
 		int64_t gen_col = 0;
 		m->line_start[at_line] = n;
@@ -103,6 +114,8 @@ static bool decode(js_srcmap *m, const char *p, size_t len)
 			}
 			if (fields != 1 && fields != 4 && fields != 5)
 				return false;
+			if (f[0] < 0 && n > m->line_start[at_line])
+				return false; /* columns only grow within a line: lookup bisects */
 			gen_col += f[0];
 			if (fields >= 4) {
 				src += f[1];
@@ -157,12 +170,15 @@ static bool read_sources(JSContext *ctx, JSValueConst json, js_srcmap *m)
 	uint32_t n = 0;
 	bool ok = JS_IsArray(ctx, srcs) > 0 && JS_ToUint32(ctx, &n, len) == 0 && n > 0 && n < 65536;
 	if (ok)
-		ok = (m->sources = calloc(n, sizeof(char *))) != NULL;
+		ok = (m->sources = calloc(n, sizeof(char *))) != NULL &&
+		     (m->source_len = calloc(n, sizeof(size_t))) != NULL;
 	for (uint32_t i = 0; ok && i < n; i++) {
 		JSValue v = JS_GetPropertyUint32(ctx, srcs, i);
 		const char *str = JS_IsString(v) ? JS_ToCString(ctx, v) : NULL;
-		m->sources[i] = str ? strdup(str) : NULL;
+		m->sources[i] = str && strlen(str) <= MAP_MAX_SOURCE_NAME ? strdup(str) : NULL;
 		ok = m->sources[i] != NULL;
+		if (ok)
+			m->source_len[i] = strlen(m->sources[i]);
 		m->source_count = ok ? i + 1 : i;
 		JS_FreeCString(ctx, str);
 		JS_FreeValue(ctx, v);
@@ -196,7 +212,7 @@ js_srcmap *pp_js_srcmap_load(js_vm *vm, const char *dir, const char *file, const
 		size_t mlen = 0;
 		const char *mp =
 		        JS_IsString(mappings) ? JS_ToCStringLen(ctx, &mlen, mappings) : NULL;
-		bool ok = mp && decode(m, mp, mlen);
+		bool ok = mp && decode(m, mp, mlen, vm->memory_bytes / MAP_TABLE_SHARE);
 		JS_FreeCString(ctx, mp);
 		JS_FreeValue(ctx, mappings);
 		if (!ok) {
@@ -226,11 +242,18 @@ static const map_seg *lookup(const js_srcmap *m, unsigned long line, unsigned lo
 {
 	if (line == 0 || line > m->line_count)
 		return NULL;
-	const map_seg *best = NULL;
-	for (size_t i = m->line_start[line - 1]; i < m->line_start[line]; i++)
-		if (m->segs[i].gen_col + 1 <= col)
-			best = &m->segs[i];
-	return best;
+	/* the last segment of the line at or before col (0-based col - 1) */
+	size_t lo = m->line_start[line - 1], hi = m->line_start[line];
+	if (lo == hi || col == 0 || m->segs[lo].gen_col >= col)
+		return NULL;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->segs[mid].gen_col < col)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return &m->segs[lo];
 }
 
 /* ":LINE:COL" at p: sets line, col and the length read. */
@@ -256,15 +279,17 @@ char *pp_js_srcmap_apply(const js_srcmap *m, char *text)
 	char *out = malloc(cap);
 	if (!out)
 		return text;
+	int rewrites = 0;
 	for (const char *p = text; *p;) {
-		const char *hit = strstr(p, m->file);
+		const char *hit = rewrites < MAP_MAX_REWRITES ? strstr(p, m->file) : NULL;
 		unsigned long line = 0, col = 0;
 		size_t n = 0;
 		if (hit && frame_position(hit + flen, &line, &col, &n)) {
 			const map_seg *s = lookup(m, line, col);
 			const char *src = s ? m->sources[s->src] : NULL;
 			size_t keep = (size_t)(hit - p);
-			size_t need = keep + (src ? strlen(src) : 0) + 48;
+			size_t need = keep + (src ? m->source_len[s->src] : 0) + 48;
+			rewrites++;
 			if (s && used + need < cap) {
 				memcpy(out + used, p, keep);
 				used += keep;
