@@ -22,18 +22,6 @@
 
 /* ---- console ---------------------------------------------------------------- */
 
-/* After guest code ran: clears an exception it threw, unless the CPU limit
- * threw it (that one must end the call). Returns false then. */
-static bool cleared(JSContext *ctx)
-{
-	if (!JS_HasException(ctx))
-		return true;
-	if (pp_js_interrupted(ctx))
-		return false;
-	JS_FreeValue(ctx, JS_GetException(ctx));
-	return true;
-}
-
 /* v's text as console prints it: strings as they are, errors with their
  * stack, other objects as JSON when they have a JSON form, else String(v).
  * JS_UNDEFINED if none could be made; JS_EXCEPTION if the CPU limit
@@ -65,7 +53,7 @@ static JSValue console_text(JSContext *ctx, JSValueConst v)
 			JS_FreeValue(ctx, text);
 			text = JS_UNDEFINED;
 		}
-		if (!cleared(ctx)) {
+		if (!pp_js_clear_exception(ctx)) {
 			JS_FreeValue(ctx, text);
 			return JS_EXCEPTION;
 		}
@@ -73,7 +61,7 @@ static JSValue console_text(JSContext *ctx, JSValueConst v)
 	if (JS_IsUndefined(text))
 		text = JS_IsSymbol(v) ? JS_NewString(ctx, "Symbol()") : JS_ToString(ctx, v);
 	if (JS_IsException(text))
-		return cleared(ctx) ? JS_UNDEFINED : JS_EXCEPTION;
+		return pp_js_clear_exception(ctx) ? JS_UNDEFINED : JS_EXCEPTION;
 	return text;
 }
 
@@ -84,7 +72,7 @@ static int append_value(JSContext *ctx, JSValueConst v, char *buf, size_t cap, s
 	if (JS_IsException(text))
 		return -1;
 	const char *s = JS_IsUndefined(text) ? NULL : JS_ToCString(ctx, text);
-	if (!s && !cleared(ctx)) {
+	if (!s && !pp_js_clear_exception(ctx)) {
 		JS_FreeValue(ctx, text);
 		return -1;
 	}

@@ -1140,9 +1140,7 @@ static char *function_name(JSContext *ctx, const js_contract *c, uint32_t i)
 			text = JS_ToCString(ctx, v);
 	}
 	/* a getter that threw is no name; one the CPU limit stopped stays pending */
-	const js_vm *vm = JS_GetContextOpaque(ctx);
-	if (JS_HasException(ctx) && !vm->interrupted)
-		JS_FreeValue(ctx, JS_GetException(ctx));
+	pp_js_clear_exception(ctx);
 	char *name = NULL;
 	if (text && *text && (name = malloc(65))) {
 		size_t n = 0;

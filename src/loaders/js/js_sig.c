@@ -35,10 +35,7 @@ static const struct {
 
 _Static_assert(sizeof(pp_string_view) == 16, "StringView and Buffer are {ptr, len}");
 
-/* Clears a pending exception the guest can be told about by a message
- * instead — never one that a CPU limit threw, which must end the call.
- * Returns whether nothing is pending now. */
-static bool drop_exception(JSContext *ctx)
+bool pp_js_clear_exception(JSContext *ctx)
 {
 	if (!JS_HasException(ctx))
 		return true;
@@ -299,7 +296,7 @@ bool pp_js_sig_read(JSContext *ctx, JSValueConst spec, js_sig *sig, char *why, s
 done:
 	if (!ok)
 		pp_js_sig_free(ctx, sig);
-	drop_exception(ctx);
+	pp_js_clear_exception(ctx);
 	JS_FreeValue(ctx, params);
 	JS_FreeValue(ctx, result);
 	return ok;
@@ -444,7 +441,7 @@ static const uint8_t *window_of(JSContext *ctx, JSValueConst ab, uint64_t offset
 {
 	size_t size = 0;
 	uint8_t *p = JS_GetArrayBuffer(ctx, &size, ab);
-	drop_exception(ctx);
+	pp_js_clear_exception(ctx);
 	if (offset > size || length > size - offset)
 		return NULL;
 	*len = (size_t)length;
@@ -459,7 +456,7 @@ const uint8_t *pp_js_view_bytes(JSContext *ctx, JSValueConst v, size_t *len)
 		*len = p ? size : 0;
 		return p ? p : (const uint8_t *)"";
 	}
-	if (!drop_exception(ctx))
+	if (!pp_js_clear_exception(ctx))
 		return NULL;
 	size_t offset = 0, length = 0, per = 0;
 	JSValue ab = JS_GetTypedArrayBuffer(ctx, v, &offset, &length, &per);
@@ -470,7 +467,7 @@ const uint8_t *pp_js_view_bytes(JSContext *ctx, JSValueConst v, size_t *len)
 	}
 	/* a DataView: QuickJS has no C accessor, so read what it reports (its
 	 * getters may be the guest's) and check it against the buffer itself */
-	if (!drop_exception(ctx) || !JS_IsObject(v))
+	if (!pp_js_clear_exception(ctx) || !JS_IsObject(v))
 		return NULL;
 	const uint8_t *bytes = NULL;
 	ab = JS_GetPropertyStr(ctx, v, "buffer");
@@ -480,7 +477,7 @@ const uint8_t *pp_js_view_bytes(JSContext *ctx, JSValueConst v, size_t *len)
 	if (JS_IsNumber(off) && JS_IsNumber(n) && JS_ToIndex(ctx, &o64, off) == 0 &&
 	    JS_ToIndex(ctx, &n64, n) == 0)
 		bytes = window_of(ctx, ab, o64, n64, len);
-	if (!drop_exception(ctx)) /* a getter ran past the CPU limit */
+	if (!pp_js_clear_exception(ctx)) /* a getter ran past the CPU limit */
 		bytes = NULL;
 	JS_FreeValue(ctx, ab);
 	JS_FreeValue(ctx, off);
@@ -510,12 +507,12 @@ void pp_js_describe_value(JSContext *ctx, JSValueConst v, char *buf, size_t cap)
 		snprintf(buf, cap, "the string \"%.40s%s\"", str ? str : "",
 		         str && strlen(str) > 40 ? "..." : "");
 		JS_FreeCString(ctx, str);
-		drop_exception(ctx);
+		pp_js_clear_exception(ctx);
 	} else if (JS_IsBigInt(ctx, v)) {
 		snprintf(buf, cap, "a BigInt");
 	} else {
 		int array = JS_IsArray(ctx, v); /* a revoked Proxy throws */
-		drop_exception(ctx);
+		pp_js_clear_exception(ctx);
 		snprintf(buf, cap, "%s",
 		         JS_IsUndefined(v)       ? "undefined"
 		         : JS_IsNull(v)          ? "null"
@@ -587,14 +584,14 @@ static int refuse(JSContext *ctx, JSValueConst v, const value_at *at, uint8_t ki
 static bool bigint_exact(JSContext *ctx, JSValueConst v, bool is_unsigned, int64_t *out)
 {
 	if (JS_ToBigInt64(ctx, out, v) < 0) { /* wraps, as BigInt.asIntN(64) */
-		drop_exception(ctx);
+		pp_js_clear_exception(ctx);
 		return false;
 	}
 	JSValue back =
 	        is_unsigned ? JS_NewBigUint64(ctx, (uint64_t)*out) : JS_NewBigInt64(ctx, *out);
 	bool same = !JS_IsException(back) && JS_StrictEq(ctx, back, v);
 	JS_FreeValue(ctx, back);
-	drop_exception(ctx);
+	pp_js_clear_exception(ctx);
 	return same;
 }
 
@@ -615,7 +612,7 @@ static int store_value(JSContext *ctx, const js_sig *sig, js_type t, JSValueCons
 			snprintf(at->path + len, sizeof at->path - len, "%s%s", len ? "." : "",
 			         name ? name : "?");
 			JS_FreeCString(ctx, name);
-			drop_exception(ctx);
+			pp_js_clear_exception(ctx);
 			JSValue f = JS_GetProperty(ctx, v, st->fields[i].name);
 			if (JS_IsException(f)) { /* left pending: the caller classifies it */
 				snprintf(why, cap, "%s, field '%s': reading it failed", at->result,
@@ -696,7 +693,7 @@ uint32_t pp_js_sig_result_any(JSContext *ctx, const js_sig *sig, JSValueConst re
 		size_t len;
 		const char *s = JS_ToCStringLen(ctx, &len, ret);
 		if (!s) {
-			drop_exception(ctx);
+			pp_js_clear_exception(ctx);
 			snprintf(why, cap, "its string result could not be converted");
 			return PP_ERR_GENERIC;
 		}

@@ -109,6 +109,9 @@ bool pp_js_sig_args_ok(const js_sig *sig, const void *args,
 /* Whether the calling VM's CPU limit has stopped it (js_loader.c): its
  * exception must end the call, never be cleared. */
 bool pp_js_interrupted(JSContext *ctx);
+/* Clears a pending exception that a message will stand for — never the
+ * one a CPU limit threw. Returns whether nothing is pending now. */
+bool pp_js_clear_exception(JSContext *ctx);
 /* The bytes of an ArrayBuffer, a typed array or a DataView (*len set), or
  * NULL if v is none (or a getter of it ran past the CPU limit: its
  * exception is left pending). Valid until guest code runs. */

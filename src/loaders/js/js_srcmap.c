@@ -223,8 +223,7 @@ js_srcmap *pp_js_srcmap_load(js_vm *vm, const char *dir, const char *file, const
 		pp_js_srcmap_free(m);
 		m = NULL;
 	}
-	if (JS_HasException(ctx) && !vm->interrupted)
-		JS_FreeValue(ctx, JS_GetException(ctx));
+	pp_js_clear_exception(ctx);
 	if (!m)
 		pp__log(vm->rt, PP_LOG_WARN, vm->bundle,
 		        "source map '%s' named by %s was not read (missing, too large or not a "
