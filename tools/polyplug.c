@@ -486,13 +486,11 @@ static void tool_dir(char *buf, size_t cap)
  * from. */
 static void include_dir(char *buf, size_t cap)
 {
-	char exe[4096];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	char *slash = n > 0 ? (exe[n] = '\0', strrchr(exe, '/')) : NULL;
-	if (slash) {
-		*slash = '\0';
+	char dir[4096];
+	tool_dir(dir, sizeof dir);
+	if (*dir) {
 		char probe[4200], real[4096];
-		snprintf(probe, sizeof probe, "%s/../include/polyplug/abi.h", exe);
+		snprintf(probe, sizeof probe, "%s/../include/polyplug/abi.h", dir);
 		if (realpath(probe, real)) {
 			real[strlen(real) - strlen("/polyplug/abi.h")] = '\0';
 			snprintf(buf, cap, "%s", real);
