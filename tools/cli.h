@@ -17,8 +17,8 @@ int usage_error(const char *usage);
 /* Writes a plugin's text to f with control characters (a terminal's escape
  * sequences) shown as '?'; newlines and tabs stay. */
 void cli_put_text(FILE *f, const uint8_t *p, size_t n);
-/* A whole file, NUL-terminated (malloc'd), or NULL with errno set. */
-char *cli_read_file(const char *path, size_t *len);
+/* The largest file the tool reads (with ppc_read_file, ppc/model.h). */
+#define CLI_MAX_FILE ((size_t)64 << 20)
 
 /* Calls found(ud, name) for each symbol the shared library at path exports
  * besides polyplug's entry points; returns how many, or -1 if path is not

@@ -54,7 +54,7 @@ static int read_contracts(models *ms, const char *path)
 		return 2;
 	}
 	size_t len;
-	char *text = cli_read_file(path, &len);
+	char *text = ppc_read_file(path, CLI_MAX_FILE, &len);
 	if (!text) {
 		fprintf(stderr, "polyplug: cannot read %s: %s\n", path, strerror(errno));
 		return 2;
@@ -76,7 +76,7 @@ static int manifest_contracts(models *ms, const char *dir)
 	char path[4096];
 	snprintf(path, sizeof path, "%s/manifest.toml", dir);
 	size_t len;
-	char *text = cli_read_file(path, &len);
+	char *text = ppc_read_file(path, CLI_MAX_FILE, &len);
 	if (!text)
 		return 0; /* no manifest: nothing listed */
 	char err[512];

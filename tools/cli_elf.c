@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "ppc/model.h"
 
 static const char *const entry_points[] = {"polyplug_init", "polyplug_abi_version",
                                            "polyplug_shutdown", "_init", "_fini"};
@@ -26,7 +27,7 @@ static bool inside(size_t len, uint64_t off, uint64_t size)
 int cli_extra_exports(const char *path, void (*found)(void *ud, const char *symbol), void *ud)
 {
 	size_t len;
-	char *file = cli_read_file(path, &len);
+	char *file = ppc_read_file(path, CLI_MAX_FILE, &len);
 	if (!file)
 		return -1;
 	int count = -1;

@@ -105,42 +105,6 @@ int usage_error(const char *text)
 	return usage(text, 2);
 }
 
-char *cli_read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	char *text = NULL;
-	size_t n = 0, cap = 0;
-	for (;;) {
-		if (n + 4096 + 1 > cap) {
-			cap = cap ? cap * 2 : 8192;
-			char *grown = cap < (64u << 20) ? realloc(text, cap) : NULL;
-			if (!grown) {
-				free(text);
-				fclose(f);
-				errno = ENOMEM;
-				return NULL;
-			}
-			text = grown;
-		}
-		size_t got = fread(text + n, 1, cap - n - 1, f);
-		n += got;
-		if (got == 0)
-			break;
-	}
-	bool failed = ferror(f);
-	fclose(f);
-	if (failed) {
-		free(text);
-		errno = EIO;
-		return NULL;
-	}
-	text[n] = '\0';
-	*len = n;
-	return text;
-}
-
 bool cli_wants_help(int argc, char **argv)
 {
 	for (int i = 0; i < argc; i++)

@@ -5,6 +5,7 @@
  */
 #include "model.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,42 @@
 #include <polyplug/abi.h>
 
 #include "runtime/toml.h"
+
+char *ppc_read_file(const char *path, size_t max, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *text = NULL;
+	size_t n = 0, cap = 0;
+	for (;;) {
+		if (n + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 8192;
+			char *grown = n <= max ? realloc(text, cap) : NULL;
+			if (!grown) {
+				free(text);
+				fclose(f);
+				errno = ENOMEM;
+				return NULL;
+			}
+			text = grown;
+		}
+		size_t got = fread(text + n, 1, cap - n - 1, f);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	bool failed = ferror(f);
+	fclose(f);
+	if (failed || n > max) {
+		free(text);
+		errno = failed ? EIO : ENOMEM;
+		return NULL;
+	}
+	text[n] = '\0';
+	*len = n;
+	return text;
+}
 
 typedef struct reader {
 	const char *file;

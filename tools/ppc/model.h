@@ -119,6 +119,11 @@ typedef struct ppc_model {
 	size_t struct_count;
 } ppc_model;
 
+/* A whole file of at most max bytes, NUL-terminated (malloc'd), or NULL
+ * with errno set (ENOMEM past max). What ppc and the polyplug tool read
+ * their files with. */
+char *ppc_read_file(const char *path, size_t max, size_t *len);
+
 /* Reads a contract file. On failure returns NULL with "FILE:LINE:COL: key
  * 'k': what" in err. */
 ppc_model *ppc_model_read(const char *text, size_t len, const char *file, char *err, size_t errcap);

@@ -41,40 +41,6 @@ static const char usage_text[] =
         "Errors name the file, line, column and key. Exit status: 0 success, 1 a bad\n"
         "contract file, 2 usage or I/O error.\n";
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		size_t got = fread(buf + n, 1, cap - n - 1, f);
-		n += got;
-		if (got == 0)
-			break;
-		if (n + 1 == cap) {
-			char *bigger = realloc(buf, cap * 2);
-			if (!bigger) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = bigger;
-			cap *= 2;
-		}
-	}
-	bool bad = ferror(f);
-	fclose(f);
-	if (!buf || bad) {
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-}
-
 static const char *option(int argc, char **argv, const char *name)
 {
 	for (int i = 0; i + 1 < argc; i++)
@@ -289,7 +255,7 @@ int main(int argc, char **argv)
 	}
 	const char *cmd = argv[1], *file = argv[2];
 	size_t len;
-	char *text = slurp(file, &len);
+	char *text = ppc_read_file(file, SIZE_MAX, &len);
 	if (!text) {
 		fprintf(stderr, "ppc: cannot read %s: %s\n", file, strerror(errno));
 		return 2;
@@ -310,7 +276,7 @@ int main(int argc, char **argv)
 		const char *against = option(argc, argv, "--against");
 		if (against) {
 			size_t olen;
-			char *old_text = slurp(against, &olen);
+			char *old_text = ppc_read_file(against, SIZE_MAX, &olen);
 			ppc_model *old =
 			        old_text ? ppc_model_read(old_text, olen, against, err, sizeof err)
 			                 : NULL;
@@ -345,7 +311,7 @@ int main(int argc, char **argv)
 		bool glue_only = false;
 		for (int i = 3; i < argc; i++)
 			glue_only |= strcmp(argv[i], "--glue-only") == 0;
-		char *src = impl && !glue_only ? slurp(impl, &j.impl_len) : NULL;
+		char *src = impl && !glue_only ? ppc_read_file(impl, SIZE_MAX, &j.impl_len) : NULL;
 		if (!names || (!impl && !glue_only) || (impl && glue_only)) {
 			fputs(usage_text, stderr);
 		} else if (!src && !glue_only) {
