@@ -352,7 +352,8 @@ static inline uint32_t vm_enter(js_vm *vm)
  * version names some VM that does not know it. */
 static inline js_vm *instance_vm(const js_pool *pool, uint64_t id)
 {
-	return pool->vms[id % PP_JS_MAX_CONCURRENCY % pool->n];
+	uint32_t i = (uint32_t)(id % PP_JS_MAX_CONCURRENCY); /* a mask: no division */
+	return pool->vms[i < pool->n ? i : 0];
 }
 
 /* Takes a free VM of the pool: this thread's last one if free, else the
@@ -364,22 +365,24 @@ static uint32_t pool_take(js_pool *pool, js_vm **out)
 	/* a hint: the VM this thread had last */
 	static _Thread_local uint32_t last __attribute__((tls_model("initial-exec")));
 	uintptr_t me = pp__thread_id();
-	uint32_t start = last % pool->n;
-	for (uint32_t i = 0; i < pool->n; i++) {
-		js_vm *vm = pool->vms[(start + i) % pool->n];
+	uint32_t n = pool->n, start = last < n ? last : 0;
+	/* Round the pool from `start` without dividing (a division costs more
+	 * than the rest of this function). */
+	for (uint32_t i = 0, at = start; i < n; i++, at = at + 1 < n ? at + 1 : 0) {
+		js_vm *vm = pool->vms[at];
 		uintptr_t seen = 0;
 		if (atomic_compare_exchange_strong_explicit(
 		            &vm->owner, &seen, me, memory_order_acquire, memory_order_relaxed)) {
-			last = vm->index;
+			last = at;
 			*out = vm;
 			return PP_OK;
 		}
 	}
-	for (uint32_t i = 0; i < pool->n; i++) {
-		js_vm *vm = pool->vms[(start + i) % pool->n];
+	for (uint32_t i = 0, at = start; i < n; i++, at = at + 1 < n ? at + 1 : 0) {
+		js_vm *vm = pool->vms[at];
 		if (atomic_load_explicit(&vm->owner, memory_order_relaxed) != me &&
 		    vm_wait(vm, me) == PP_OK) {
-			last = vm->index;
+			last = at;
 			*out = vm;
 			return PP_OK;
 		}
