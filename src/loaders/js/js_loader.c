@@ -336,6 +336,7 @@ static inline void vm_begin(js_vm *vm, uintptr_t at)
 	                      memory_order_relaxed);
 	vm->call_started_ns = 0;
 	vm->interrupted = false;
+	vm->call_bytes = 0;
 }
 
 /* Takes the VM for one call. A nested call from the thread already inside is
@@ -481,9 +482,11 @@ static uint32_t exception_code(js_vm *vm, char **text)
 
 /* ---- Dispatch -------------------------------------------------------------- */
 
-static JSValue number_ptr(JSContext *ctx, const void *p)
+/* A pointer as the JS number the raw protocol passes: always a float, so
+ * no int32 test (JS cannot tell 0.0 from 0). */
+static inline JSValue number_ptr(const void *p)
 {
-	return JS_NewFloat64(ctx, (double)(uintptr_t)p);
+	return __JS_NewFloat64(NULL, (double)(uintptr_t)p);
 }
 
 /* A malloc'd formatted string (NULL if out of memory). */
@@ -525,6 +528,16 @@ static bool exact_u32(JSValueConst v, uint32_t *out)
 
 #define STATUS_RULE "a status is an integer in 0 .. 4294967295"
 
+/* A raw function's result that is no status: the call fails, saying so. */
+static __attribute__((noinline)) uint32_t not_a_status(JSContext *ctx, JSValueConst ret,
+                                                       char **failure)
+{
+	char shown[80];
+	pp_js_describe_value(ctx, ret, shown, sizeof shown);
+	*failure = text_printf("returned %s; " STATUS_RULE, shown);
+	return PP_ERR_GENERIC;
+}
+
 /* A typed function reports a status other than Generic by throwing an object
  * whose `code` is an integer in 1 .. 2^32-1. Leaves the exception pending. */
 static uint32_t thrown_status(JSContext *ctx)
@@ -541,10 +554,30 @@ static uint32_t thrown_status(JSContext *ctx)
 	return code;
 }
 
+/* A typed result the loader would not store: the message says why, and
+ * what the guest threw meanwhile (a getter, or a limit) when it did. */
+static __attribute__((noinline)) uint32_t result_refused(js_vm *vm, uint32_t code, const char *why,
+                                                         char **failure)
+{
+	if (!JS_HasException(vm->ctx)) {
+		*failure = text_printf("%s", why);
+		return code;
+	}
+	char *text;
+	code = exception_code(vm, &text);
+	*failure = text_printf("%s: %s", why, text ? text : "out of memory");
+	free(text);
+	return code;
+}
+
 /* A function with a typed signature: functions[fn_id](impl, ...params), its
- * returned value written to out. */
-static uint32_t call_typed(js_vm *vm, const js_contract *c, uint32_t fn_id, const js_impl *impl,
-                           const void *args, void *out, pp_call_arena *arena, char **failure)
+ * returned value written to out. `held`: impl cannot go away during the call
+ * (the default implementation lives as long as the VM); an instance's is
+ * held for it, since QuickJS borrows the function and `this`, and the guest
+ * may have the host destroy this very instance meanwhile. */
+static inline __attribute__((always_inline)) uint32_t
+call_typed(js_vm *vm, const js_contract *c, uint32_t fn_id, const js_impl *impl, bool held,
+           const void *args, void *out, pp_call_arena *arena, char **failure)
 {
 	JSContext *ctx = vm->ctx;
 	const js_sig *sig = &c->sigs[fn_id];
@@ -552,40 +585,33 @@ static uint32_t call_typed(js_vm *vm, const js_contract *c, uint32_t fn_id, cons
 	int n = pp_js_sig_args(ctx, sig, args, argv + 1);
 	if (n < 0)
 		return exception_code(vm, failure);
-	/* Held for the call: QuickJS borrows the function and `this`, and the
-	 * guest may have the host destroy this very instance meanwhile. */
-	argv[0] = JS_DupValue(ctx, impl->obj);
+	argv[0] = held ? impl->obj : JS_DupValue(ctx, impl->obj);
 	JSValue ret;
 	if (sig->method != JS_ATOM_NULL) {
-		JSValue fn = JS_DupValue(ctx, impl->methods[fn_id]);
+		JSValue fn = held ? impl->methods[fn_id] : JS_DupValue(ctx, impl->methods[fn_id]);
 		ret = JS_Call(ctx, fn, argv[0], n, argv + 1);
-		JS_FreeValue(ctx, fn);
+		if (!held)
+			JS_FreeValue(ctx, fn);
 	} else {
 		ret = JS_Call(ctx, c->functions[fn_id], JS_UNDEFINED, 1 + n, argv);
 	}
 	ret = pp_js_settle(vm, ret);
-	JS_FreeValue(ctx, argv[0]);
-	for (int i = 1; i <= n; i++)
-		JS_FreeValue(ctx, argv[i]);
-	uint32_t code;
-	if (JS_IsException(ret)) {
+	if (!held)
+		JS_FreeValue(ctx, argv[0]);
+	if (!sig->scalars) /* scalars hold no reference */
+		for (int i = 1; i <= n; i++)
+			JS_FreeValue(ctx, argv[i]);
+	if (__builtin_expect(JS_IsException(ret), 0)) {
 		uint32_t custom = thrown_status(ctx);
-		code = exception_code(vm, failure);
-		if (custom && code == PP_ERR_GENERIC)
-			code = custom;
-		return code;
+		uint32_t code = exception_code(vm, failure);
+		return custom && code == PP_ERR_GENERIC ? custom : code;
 	}
 	char why[160];
-	code = pp_js_sig_result(ctx, sig, ret, out, vm->host, args, arena, why, sizeof why);
+	uint32_t code =
+	        pp_js_sig_result(ctx, sig, ret, out, vm->host, args, arena, why, sizeof why);
 	JS_FreeValue(ctx, ret);
-	if (code != PP_OK && JS_HasException(ctx)) { /* a getter threw, or a limit hit */
-		char *text;
-		code = exception_code(vm, &text);
-		*failure = text_printf("%s: %s", why, text ? text : "out of memory");
-		free(text);
-	} else if (code != PP_OK) {
-		*failure = text_printf("%s", why);
-	}
+	if (__builtin_expect(code != PP_OK, 0))
+		code = result_refused(vm, code, why, failure);
 	return code;
 }
 
@@ -619,7 +645,6 @@ static void call_failure(js_vm *vm, const js_contract *c, uint32_t fn_id, uint32
 static inline void guard_begin(js_vm *vm, pp_call_arena *arena, const void *args, size_t args_len,
                                void *out, size_t out_len)
 {
-	vm->call_bytes = 0;
 	if (vm->guard.on) {
 		vm->call_arena = arena;
 		pp_js_guard_begin(vm, args, args_len, out, out_len);
@@ -630,7 +655,6 @@ static inline void guard_begin(js_vm *vm, pp_call_arena *arena, const void *args
  * RangeError: PP_ERR_INVALID_POINTER with the violation as its message. */
 static inline uint32_t guard_end(js_vm *vm, uint32_t code, char **failure)
 {
-	vm->call_bytes = 0;
 	if (!vm->guard.on)
 		return code;
 	vm->call_arena = NULL;
@@ -642,8 +666,47 @@ static inline uint32_t guard_end(js_vm *vm, uint32_t code, char **failure)
 	return PP_ERR_INVALID_POINTER;
 }
 
-/* vm.call: functions[fn_id](impl, args_ptr, out_ptr, arena_ptr, bridge), or
- * for a typed function, functions[fn_id](impl, ...params). */
+/* A raw-protocol function: functions[fn_id](impl, args_ptr, out_ptr,
+ * arena_ptr, bridge), returning its status. `held` as for call_typed. */
+static inline uint32_t call_raw(js_vm *vm, const js_contract *c, uint32_t fn_id,
+                                const js_impl *impl, bool held, const void *args, void *out,
+                                pp_call_arena *arena, char **failure)
+{
+	JSContext *ctx = vm->ctx;
+	guard_begin(vm, arena, args, c->layouts[fn_id].args, out, c->layouts[fn_id].out);
+	JSValue argv[5] = {held ? impl->obj : JS_DupValue(ctx, impl->obj), number_ptr(args),
+	                   number_ptr(out), number_ptr(arena), vm->bridge};
+	JSValue ret = pp_js_settle(vm, JS_Call(ctx, c->functions[fn_id], JS_UNDEFINED, 5, argv));
+	if (!held)
+		JS_FreeValue(ctx, argv[0]);
+	uint32_t code;
+	if (JS_IsException(ret))
+		code = exception_code(vm, failure);
+	else if (!exact_u32(ret, &code))
+		code = not_a_status(ctx, ret, failure);
+	JS_FreeValue(ctx, ret);
+	if (code == PP_OK && vm->guard.on &&
+	    pp_js_guard_out_holds_blocks(vm, out, c->layouts[fn_id].out))
+		JS_FreeValue(ctx, JS_GetException(ctx)); /* recorded; nobody to catch it */
+	return guard_end(vm, code, failure);
+}
+
+/* A call that reached no function: fn_id is past the contract's (the
+ * runtime words that), or the instance is one this VM never made (made by a
+ * replaced version, or destroyed): ids are never reused, so it cannot be
+ * mistaken for another. The reference's code. */
+static __attribute__((noinline)) uint32_t not_available(const js_contract *c, uint32_t fn_id,
+                                                        const void *inst, char **failure)
+{
+	if (fn_id < c->fn_count)
+		*failure = text_printf("instance %p was not made by this version of the bundle, or "
+		                       "was destroyed",
+		                       inst);
+	return PP_ERR_FUNCTION_NOT_AVAILABLE;
+}
+
+/* vm.call. The hot path: take a VM, find the implementation, call, give
+ * the VM back; everything else is out of line. */
 static void js_call(pp_vm_loader_data ld, pp_guest_contract_instance inst, uint32_t fn_id,
                     const void *args, void *out, pp_call_arena *arena, pp_abi_error *err)
 {
@@ -656,52 +719,24 @@ static void js_call(pp_vm_loader_data ld, pp_guest_contract_instance inst, uint3
 	}
 	js_vm *vm = c->vm;
 	char *failure = NULL;
-	js_impl *const *impl = NULL;
-	if (fn_id < c->fn_count)
-		impl = inst.data ? map_get(&c->instances, (uint64_t)(uintptr_t)inst.data)
-		                 : &c->default_impl;
+	const js_impl *impl = NULL;
+	if (fn_id < c->fn_count) {
+		js_impl *const *found =
+		        inst.data ? map_get(&c->instances, (uint64_t)(uintptr_t)inst.data)
+		                  : &c->default_impl;
+		impl = found ? *found : NULL;
+	}
 	if (!impl) {
-		/* No such function (the runtime words that), or an instance this
-		 * VM never made (one made by a replaced version, or destroyed):
-		 * ids are never reused, so it cannot be mistaken for another. The
-		 * reference's code. */
-		code = PP_ERR_FUNCTION_NOT_AVAILABLE;
-		if (fn_id < c->fn_count)
-			failure = text_printf("instance %p was not made by this version of the "
-			                      "bundle, or was destroyed",
-			                      inst.data);
+		code = not_available(c, fn_id, inst.data, &failure);
 	} else if (c->sigs && c->sigs[fn_id].typed) {
-		guard_begin(vm, arena, NULL, 0, NULL, 0);
-		code = call_typed(vm, c, fn_id, *impl, args, out, arena, &failure);
+		guard_begin(vm, arena, NULL, 0, NULL, 0); /* the guest sees no memory */
+		code = call_typed(vm, c, fn_id, impl, !inst.data, args, out, arena, &failure);
 		code = guard_end(vm, code, &failure);
 	} else {
-		JSContext *ctx = vm->ctx;
-		vm->call_bytes = 0;
-		if (vm->guard.on)
-			guard_begin(vm, arena, args, c->layouts[fn_id].args, out,
-			            c->layouts[fn_id].out);
-		/* impl held for the call, as in call_typed */
-		JSValue argv[5] = {JS_DupValue(ctx, (*impl)->obj), number_ptr(ctx, args),
-		                   number_ptr(ctx, out), number_ptr(ctx, arena), vm->bridge};
-		JSValue ret =
-		        pp_js_settle(vm, JS_Call(ctx, c->functions[fn_id], JS_UNDEFINED, 5, argv));
-		JS_FreeValue(ctx, argv[0]);
-		if (JS_IsException(ret)) {
-			code = exception_code(vm, &failure);
-		} else if (!exact_u32(ret, &code)) {
-			char shown[80];
-			pp_js_describe_value(ctx, ret, shown, sizeof shown);
-			failure = text_printf("returned %s; " STATUS_RULE, shown);
-			code = PP_ERR_GENERIC;
-		}
-		JS_FreeValue(ctx, ret);
-		if (code == PP_OK && vm->guard.on &&
-		    pp_js_guard_out_holds_blocks(vm, out, c->layouts[fn_id].out))
-			JS_FreeValue(ctx, JS_GetException(ctx)); /* recorded; nobody to catch it */
-		code = guard_end(vm, code, &failure);
+		code = call_raw(vm, c, fn_id, impl, !inst.data, args, out, arena, &failure);
 	}
 	vm_leave(vm);
-	/* Log outside the VM: the host's logger never runs under our lock. */
+	/* Reported outside the VM: the host's logger never runs under our lock. */
 	if (__builtin_expect(code != PP_OK, 0)) {
 		if (failure || code == PP_ERR_TIMEOUT || code == PP_ERR_OUT_OF_MEMORY)
 			call_failure(vm, c, fn_id, code, failure, err);
@@ -891,6 +926,7 @@ static js_vm *vm_new(pp_runtime *rt, const pp_bundle_source *src)
 		vm_free(vm);
 		return NULL;
 	}
+	vm->jobs = JS_GetJobCountAddress(vm->qrt);
 	/* QuickJS 2025-04-26 does not survive running out of memory while it
 	 * builds a context (it dereferences what it failed to allocate). So the
 	 * memory limit is set only once the context exists: a small limit cannot

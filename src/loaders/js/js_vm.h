@@ -152,6 +152,7 @@ struct js_vm {
 	char *module_dir;         /* the bundle directory imports are confined to ("": none) */
 	struct js_srcmap *srcmap; /* the bundle's source map, or NULL */
 	JSRuntime *qrt;
+	const int *jobs; /* qrt's pending job count (scripts/quickjs/0005) */
 	JSContext *ctx;
 	JSValue bridge;
 	double host_lo, host_hi;
@@ -206,7 +207,7 @@ JSValue pp_js_settle_slow(js_vm *vm, JSValue ret);
  * no object. */
 static inline JSValue pp_js_settle(js_vm *vm, JSValue ret)
 {
-	if (!JS_IsObject(ret) && !vm->interrupted && !JS_IsJobPending(vm->qrt))
+	if (!JS_IsObject(ret) && !vm->interrupted && *vm->jobs == 0)
 		return ret;
 	return pp_js_settle_slow(vm, ret);
 }
