@@ -92,13 +92,16 @@ static uint32_t call_failed(pp_runtime *rt, const pp_contract_node *n, uint32_t 
 	                 pp_status_name(err.code));
 }
 
-uint32_t pp_call(pp_runtime *rt, pp_guest_contract_handle h, pp_guest_contract_instance instance,
-                 uint32_t fn_id, const void *args, void *out, pp_call_arena *arena)
+/* pp_call inside its read section on ts. Inlined into both ways in, so
+ * that the common one keeps no cold call's registers. */
+static inline __attribute__((always_inline)) uint32_t call_in(pp_runtime *rt, pp_tstate *ts,
+                                                              pp_guest_contract_handle h,
+                                                              pp_guest_contract_instance instance,
+                                                              uint32_t fn_id, const void *args,
+                                                              void *out, pp_call_arena *arena)
 {
 	pp_abi_error err = {PP_OK, {NULL, 0}};
-	pp_tstate *ts = pp__read_lock(rt);
-	if (__builtin_expect(!ts, 0))
-		return PP_ERR_OUT_OF_MEMORY;
+	pp__read_enter(rt, ts);
 	const pp_contract_node *n = pp__registry_resolve(rt, h);
 	if (!n) {
 		pp__read_unlock(ts);
@@ -119,6 +122,27 @@ uint32_t pp_call(pp_runtime *rt, pp_guest_contract_handle h, pp_guest_contract_i
 	uint32_t code = err.code == PP_OK ? PP_OK : call_failed(rt, n, fn_id, err);
 	pp__read_unlock(ts);
 	return code;
+}
+
+/* A thread's first call into rt, or its first since it called another
+ * runtime: its state is looked up (or made) first. */
+static __attribute__((noinline)) uint32_t
+call_finding_state(pp_runtime *rt, pp_guest_contract_handle h, pp_guest_contract_instance instance,
+                   uint32_t fn_id, const void *args, void *out, pp_call_arena *arena)
+{
+	pp_tstate *ts = pp__tstate(rt);
+	if (!ts)
+		return PP_ERR_OUT_OF_MEMORY;
+	return call_in(rt, ts, h, instance, fn_id, args, out, arena);
+}
+
+uint32_t pp_call(pp_runtime *rt, pp_guest_contract_handle h, pp_guest_contract_instance instance,
+                 uint32_t fn_id, const void *args, void *out, pp_call_arena *arena)
+{
+	pp_tstate *ts = pp__tstate_cached(rt);
+	if (__builtin_expect(!ts, 0))
+		return call_finding_state(rt, h, instance, fn_id, args, out, arena);
+	return call_in(rt, ts, h, instance, fn_id, args, out, arena);
 }
 
 pp_status pp_instance_create(pp_runtime *rt, pp_guest_contract_handle h, const void *args,

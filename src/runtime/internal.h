@@ -355,13 +355,9 @@ bool pp__on_reclaimer(pp_runtime *rt);
  * ends. Nests; costs a thread-local store and (without membarrier) a fence.
  * Returns NULL only when the thread's state cannot be allocated. */
 pp_tstate *pp__tstate(pp_runtime *rt);
-static inline pp_tstate *pp__read_lock(pp_runtime *rt)
+/* Enters a read section on ts, this thread's state in rt. */
+static inline pp_tstate *pp__read_enter(pp_runtime *rt, pp_tstate *ts)
 {
-	pp_tstate *ts;
-	if (__builtin_expect(atomic_load_explicit(&pp__tls.rt, memory_order_relaxed) == rt, 1))
-		ts = pp__tls.ts;
-	else if ((ts = pp__tstate(rt)) == NULL)
-		return NULL;
 	if (__builtin_expect(ts->read_nest++ == 0, 1)) {
 		/* acquire: the section's reads cannot move above this load */
 		atomic_store_explicit(&ts->reader,
@@ -375,6 +371,23 @@ static inline pp_tstate *pp__read_lock(pp_runtime *rt)
 			PP_FULL_FENCE(rt);
 	}
 	return ts;
+}
+
+/* This thread's state in rt when it is the runtime the thread entered
+ * last (one thread-local compare), else NULL. */
+static inline pp_tstate *pp__tstate_cached(pp_runtime *rt)
+{
+	return __builtin_expect(atomic_load_explicit(&pp__tls.rt, memory_order_relaxed) == rt, 1)
+	               ? pp__tls.ts
+	               : NULL;
+}
+
+static inline pp_tstate *pp__read_lock(pp_runtime *rt)
+{
+	pp_tstate *ts = pp__tstate_cached(rt);
+	if (!ts && (ts = pp__tstate(rt)) == NULL)
+		return NULL;
+	return pp__read_enter(rt, ts);
 }
 
 static inline void pp__read_unlock(pp_tstate *ts)
