@@ -571,13 +571,11 @@ static __attribute__((noinline)) uint32_t result_refused(js_vm *vm, uint32_t cod
 }
 
 /* A function with a typed signature: functions[fn_id](impl, ...params), its
- * returned value written to out. `held`: impl cannot go away during the call
- * (the default implementation lives as long as the VM); an instance's is
- * held for it, since QuickJS borrows the function and `this`, and the guest
- * may have the host destroy this very instance meanwhile. */
+ * returned value written to out. QuickJS borrows the function and `this`:
+ * impl stays alive for the call (vm->calling). */
 static inline __attribute__((always_inline)) uint32_t
-call_typed(js_vm *vm, const js_contract *c, uint32_t fn_id, const js_impl *impl, bool held,
-           const void *args, void *out, pp_call_arena *arena, char **failure)
+call_typed(js_vm *vm, const js_contract *c, uint32_t fn_id, const js_impl *impl, const void *args,
+           void *out, pp_call_arena *arena, char **failure)
 {
 	JSContext *ctx = vm->ctx;
 	const js_sig *sig = &c->sigs[fn_id];
@@ -585,19 +583,14 @@ call_typed(js_vm *vm, const js_contract *c, uint32_t fn_id, const js_impl *impl,
 	int n = pp_js_sig_args(ctx, sig, args, argv + 1);
 	if (n < 0)
 		return exception_code(vm, failure);
-	argv[0] = held ? impl->obj : JS_DupValue(ctx, impl->obj);
+	argv[0] = impl->obj;
 	JSValue ret;
 	if (sig->method != JS_ATOM_NULL) {
-		JSValue fn = held ? impl->methods[fn_id] : JS_DupValue(ctx, impl->methods[fn_id]);
-		ret = JS_Call(ctx, fn, argv[0], n, argv + 1);
-		if (!held)
-			JS_FreeValue(ctx, fn);
+		ret = JS_Call(ctx, impl->methods[fn_id], argv[0], n, argv + 1);
 	} else {
 		ret = JS_Call(ctx, c->functions[fn_id], JS_UNDEFINED, 1 + n, argv);
 	}
 	ret = pp_js_settle(vm, ret);
-	if (!held)
-		JS_FreeValue(ctx, argv[0]);
 	if (!sig->scalars) /* scalars hold no reference */
 		for (int i = 1; i <= n; i++)
 			JS_FreeValue(ctx, argv[i]);
@@ -667,18 +660,16 @@ static inline uint32_t guard_end(js_vm *vm, uint32_t code, char **failure)
 }
 
 /* A raw-protocol function: functions[fn_id](impl, args_ptr, out_ptr,
- * arena_ptr, bridge), returning its status. `held` as for call_typed. */
+ * arena_ptr, bridge), returning its status. impl as for call_typed. */
 static inline uint32_t call_raw(js_vm *vm, const js_contract *c, uint32_t fn_id,
-                                const js_impl *impl, bool held, const void *args, void *out,
+                                const js_impl *impl, const void *args, void *out,
                                 pp_call_arena *arena, char **failure)
 {
 	JSContext *ctx = vm->ctx;
 	guard_begin(vm, arena, args, c->layouts[fn_id].args, out, c->layouts[fn_id].out);
-	JSValue argv[5] = {held ? impl->obj : JS_DupValue(ctx, impl->obj), number_ptr(args),
-	                   number_ptr(out), number_ptr(arena), vm->bridge};
+	JSValue argv[5] = {impl->obj, number_ptr(args), number_ptr(out), number_ptr(arena),
+	                   vm->bridge};
 	JSValue ret = pp_js_settle(vm, JS_Call(ctx, c->functions[fn_id], JS_UNDEFINED, 5, argv));
-	if (!held)
-		JS_FreeValue(ctx, argv[0]);
 	uint32_t code;
 	if (JS_IsException(ret))
 		code = exception_code(vm, failure);
@@ -728,12 +719,20 @@ static void js_call(pp_vm_loader_data ld, pp_guest_contract_instance inst, uint3
 	}
 	if (!impl) {
 		code = not_available(c, fn_id, inst.data, &failure);
-	} else if (c->sigs && c->sigs[fn_id].typed) {
-		guard_begin(vm, arena, NULL, 0, NULL, 0); /* the guest sees no memory */
-		code = call_typed(vm, c, fn_id, impl, !inst.data, args, out, arena, &failure);
-		code = guard_end(vm, code, &failure);
 	} else {
-		code = call_raw(vm, c, fn_id, impl, !inst.data, args, out, arena, &failure);
+		vm->calling = impl;
+		if (c->sigs && c->sigs[fn_id].typed) {
+			guard_begin(vm, arena, NULL, 0, NULL, 0); /* the guest sees no memory */
+			code = call_typed(vm, c, fn_id, impl, args, out, arena, &failure);
+			code = guard_end(vm, code, &failure);
+		} else {
+			code = call_raw(vm, c, fn_id, impl, args, out, arena, &failure);
+		}
+		vm->calling = NULL;
+		if (__builtin_expect(vm->doomed != NULL, 0)) { /* destroyed by its own call */
+			impl_free(vm->ctx, c, vm->doomed);
+			vm->doomed = NULL;
+		}
 	}
 	vm_leave(vm);
 	/* Reported outside the VM: the host's logger never runs under our lock. */
@@ -835,16 +834,21 @@ static void js_destroy_instance(pp_vm_loader_data ld, const pp_host_api *host,
 	js_vm *vm = instance_vm(c->pool, id);
 	c = &vm->contracts[c->slot];
 	/* Destroying from inside a call on this same thread is safe: the thread
-	 * already holds the VM, and a call holds its own references to the impl
-	 * and the method it runs. */
+	 * already holds the VM. The instance the call runs on (nothing else of
+	 * this VM can be running) is unlisted now and freed when the call ends:
+	 * QuickJS borrows its object and method until then. */
 	/* On a wait cycle the impl is left to the VM's teardown. */
 	uintptr_t me = pp__thread_id();
 	bool took = atomic_load_explicit(&vm->owner, memory_order_relaxed) != me;
 	if (took && vm_take(vm, me) != PP_OK)
 		return;
 	js_impl *impl;
-	if (map_take(&c->instances, id, &impl))
-		impl_free(vm->ctx, c, impl);
+	if (map_take(&c->instances, id, &impl)) {
+		if (impl == vm->calling)
+			vm->doomed = impl;
+		else
+			impl_free(vm->ctx, c, impl);
+	}
 	if (took)
 		vm_give(vm);
 }
