@@ -181,10 +181,6 @@ struct js_vm {
 	size_t memory_bytes;      /* the VM's memory limit */
 	uint64_t call_started_ns; /* 0 until the first poll of the current call */
 	bool interrupted;
-	/* The implementation the current call runs on, and, if the call had the
-	 * host destroy it, that one: freed when the call ends. */
-	const js_impl *calling;
-	js_impl *doomed;
 
 	js_guard guard;
 	uint32_t memory_mode;      /* PP_JS_MEMORY_*, as the load resolved it */
@@ -194,6 +190,10 @@ struct js_vm {
 
 	js_contract *contracts;
 	size_t contract_count;
+	/* The implementation the current call runs on, and, if the call had the
+	 * host destroy it, that one: freed when the call ends. */
+	const js_impl *calling;
+	js_impl *doomed;
 };
 
 /* js_bridge.c: a new bridge object for vm (JS_EXCEPTION on failure). */
