@@ -389,10 +389,14 @@ static void calls_from_other_threads_get_their_own_stack(void **state)
 {
 	(void)state;
 	pp_runtime *rt = rt_new();
-	js_load_ok(rt, "deep",
-	           JS_ONE("js.deep", "function (impl, a, o, ar, b) {"
-	                             " function r(n) { return n ? 1 + r(n - 1) : 0; }"
-	                             " b.writeI32(o, r(b.readI32(a))); return 0; }"));
+	/* A budget of 3 MiB, below every thread's stack: 300 frames fit it even
+	 * with an unoptimised QuickJS (a Debug build's frames are several times
+	 * larger), and only a stack limit measured on the wrong thread fails. */
+	pp_load_options o = {.name = "deep", .js = {.stack_bytes = 3u << 20}};
+	const char *src = JS_ONE("js.deep", "function (impl, a, o, ar, b) {"
+	                                    " function r(n) { return n ? 1 + r(n - 1) : 0; }"
+	                                    " b.writeI32(o, r(b.readI32(a))); return 0; }");
+	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &o, NULL), PP_OK);
 	for (int i = 0; i < 3; i++) {
 		deep_job j = {rt, 99, 0};
 		pthread_t t;
