@@ -166,6 +166,71 @@ static void microtasks_and_promises_run_before_the_call_returns(void **state)
 	pp_runtime_free(rt);
 }
 
+/* A promise rejected with no handler once the call's jobs have run is
+ * reported on the log with the bundle as scope; one handled later in the
+ * call, and the call's own rejected result (the call's error), are not. */
+static void unhandled_rejections_are_reported_once_the_jobs_have_run(void **state)
+{
+	(void)state;
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_env(&c, 200);
+	load_env(
+	        rt,
+	        "function () { Promise.reject(new Error('lost')); return 0; },\n"
+	        "function () { var p = Promise.reject(new Error('late'));\n"
+	        "  queueMicrotask(() => p.catch(() => {})); return 0; },\n"
+	        "async function () { await null; throw new Error('mine'); },\n"
+	        "function () { for (var i = 0; i < 20; i++) Promise.reject(i);\n"
+	        "  return 0; },\n"
+	        "function () { Promise.resolve().then(() => { throw new TypeError('in then'); });\n"
+	        "  return 0; },\n"
+	        "function () { Promise.reject(new Error('before the limit'));\n"
+	        "  for (;;) {} },\n"
+	        "function () { var r = { toString() { Promise.reject(r); return 'again'; } };\n"
+	        "  Promise.reject(r); return 0; }");
+	int errors = c.count[PP_LOG_ERROR];
+	assert_int_equal(js_call(rt, "js.env", 0, NULL, NULL), PP_OK);
+	assert_int_equal(c.count[PP_LOG_ERROR], errors + 1);
+	assert_string_equal(c.last_scope, "env");
+	assert_contains(c.last, "unhandled promise rejection: Error: lost\n    at ");
+	/* handled by a later job of the same call: nothing to report */
+	errors = c.count[PP_LOG_ERROR];
+	assert_int_equal(js_call(rt, "js.env", 1, NULL, NULL), PP_OK);
+	assert_int_equal(c.count[PP_LOG_ERROR], errors);
+	/* the call's own rejection is its error, logged once as the call's */
+	errors = c.count[PP_LOG_ERROR];
+	assert_int_equal(js_call(rt, "js.env", 2, NULL, NULL), PP_ERR_GENERIC);
+	assert_int_equal(c.count[PP_LOG_ERROR], errors + 1);
+	assert_contains(c.last, "Error: mine");
+	assert_false(strstr(c.last, "unhandled") != NULL);
+	/* many: a few kept and reported, the rest counted */
+	errors = c.count[PP_LOG_ERROR];
+	assert_int_equal(js_call(rt, "js.env", 3, NULL, NULL), PP_OK);
+	assert_int_equal(c.count[PP_LOG_ERROR], errors + 9);
+	assert_contains(c.last, "12 more unhandled promise rejections");
+	/* a handler that throws leaves its derived promise rejected */
+	assert_int_equal(js_call(rt, "js.env", 4, NULL, NULL), PP_OK);
+	assert_contains(c.last, "unhandled promise rejection: TypeError: in then");
+	/* a call stopped by its CPU limit reports nothing of its own, and the
+	 * next call starts clean */
+	errors = c.count[PP_LOG_ERROR];
+	assert_int_equal(js_call(rt, "js.env", 5, NULL, NULL), PP_ERR_TIMEOUT);
+	assert_int_equal(c.count[PP_LOG_ERROR], errors + 1); /* the timeout itself */
+	errors = c.count[PP_LOG_ERROR];
+	assert_int_equal(js_call(rt, "js.env", 1, NULL, NULL), PP_OK);
+	assert_int_equal(c.count[PP_LOG_ERROR], errors);
+	/* a reason whose text rejects again cannot loop: reported in rounds,
+	 * each round's text making the next, a few rounds at most */
+	errors = c.count[PP_LOG_ERROR];
+	assert_int_equal(js_call(rt, "js.env", 6, NULL, NULL), PP_OK);
+	assert_true(c.count[PP_LOG_ERROR] > errors && c.count[PP_LOG_ERROR] <= errors + 4);
+	assert_contains(c.last, "unhandled promise rejection: again");
+	errors = c.count[PP_LOG_ERROR];
+	assert_int_equal(js_call(rt, "js.env", 1, NULL, NULL), PP_OK);
+	assert_int_equal(c.count[PP_LOG_ERROR], errors); /* nothing left over */
+	pp_runtime_free(rt);
+}
+
 /* Async typed functions and an async polyplug_init: the settled value is
  * what the loader uses. */
 static void async_typed_functions_and_init_are_awaited(void **state)
@@ -483,6 +548,7 @@ int main(void)
 	        cmocka_unit_test(console_routes_to_the_host_log_with_the_bundle_as_scope),
 	        cmocka_unit_test(text_encoder_and_decoder_speak_utf8),
 	        cmocka_unit_test(microtasks_and_promises_run_before_the_call_returns),
+	        cmocka_unit_test(unhandled_rejections_are_reported_once_the_jobs_have_run),
 	        cmocka_unit_test(async_typed_functions_and_init_are_awaited),
 	        cmocka_unit_test(es_modules_import_files_of_their_own_directory),
 	        cmocka_unit_test(imports_that_leave_the_bundle_directory_are_refused),

@@ -11,7 +11,8 @@
  * Jobs (promise reactions, microtasks) run before a call returns, within its
  * CPU limit and guard: pp_js_settle drains the queue and, when the function
  * returned a Promise, uses what it settled to. Nothing is left queued
- * between calls.
+ * between calls. A promise rejected with no handler by the time the jobs
+ * have run is reported on the log, as Node reports it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -447,9 +448,96 @@ static JSValue queue_microtask(JSContext *ctx, JSValueConst this_val, int argc, 
 	return JS_UNDEFINED;
 }
 
+/* ---- Unhandled rejections ------------------------------------------------------- */
+
+#define REJECTIONS_KEPT (sizeof((js_vm *)0)->rejected / sizeof((js_vm *)0)->rejected[0])
+
+/* Queued when a promise is rejected with no handler: it does nothing but
+ * make the call settle on the slow path, which reports the rejection once
+ * every job has run (a job may still add the handler). */
+static JSValue wake_settle(JSContext *ctx, int argc, JSValueConst *argv)
+{
+	(void)ctx;
+	(void)argc;
+	(void)argv;
+	return JS_UNDEFINED;
+}
+
+static bool same_object(JSValueConst a, JSValueConst b)
+{
+	return JS_IsObject(a) && JS_IsObject(b) && JS_VALUE_GET_PTR(a) == JS_VALUE_GET_PTR(b);
+}
+
+/* QuickJS's rejection tracker: a promise rejected with no handler, or a
+ * handler added to one. Runs inside the VM, during guest code. */
+static void track_rejection(JSContext *ctx, JSValueConst promise, JSValueConst reason,
+                            JS_BOOL is_handled, void *opaque)
+{
+	js_vm *vm = opaque;
+	if (is_handled) {
+		for (size_t i = 0; i < vm->rejected_n; i++) {
+			if (same_object(vm->rejected[i].promise, promise)) {
+				JS_FreeValue(ctx, vm->rejected[i].promise);
+				JS_FreeValue(ctx, vm->rejected[i].reason);
+				vm->rejected[i] = vm->rejected[--vm->rejected_n];
+				return;
+			}
+		}
+		return;
+	}
+	if (vm->rejected_n == REJECTIONS_KEPT) {
+		vm->rejected_dropped++;
+		return;
+	}
+	/* out of memory for the job: reported at the next call that queues one */
+	if (vm->rejected_n == 0 && JS_EnqueueJob(ctx, wake_settle, 0, NULL) < 0)
+		pp_js_clear_exception(ctx);
+	vm->rejected[vm->rejected_n++] =
+	        (struct js_rejection){JS_DupValue(ctx, promise), JS_DupValue(ctx, reason)};
+}
+
+/* Logs the rejections still unhandled, except the call's own result
+ * (`result`: its rejection is the call's error). Making a reason's text
+ * runs guest code, which may reject more: those wait for the next report. */
+static void report_rejections(js_vm *vm, JSValueConst result)
+{
+	JSContext *ctx = vm->ctx;
+	struct js_rejection taken[REJECTIONS_KEPT];
+	size_t n = vm->rejected_n, dropped = vm->rejected_dropped;
+	memcpy(taken, vm->rejected, n * sizeof taken[0]);
+	vm->rejected_n = vm->rejected_dropped = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!same_object(taken[i].promise, result) && !vm->interrupted) {
+			JS_Throw(ctx, JS_DupValue(ctx, taken[i].reason));
+			char *text = pp_js_exception_text(ctx);
+			pp__log(vm->rt, PP_LOG_ERROR, vm->bundle, "unhandled promise rejection: %s",
+			        text ? text : "(out of memory)");
+			free(text);
+		}
+		JS_FreeValue(ctx, taken[i].promise);
+		JS_FreeValue(ctx, taken[i].reason);
+	}
+	if (dropped && !vm->interrupted)
+		pp__log(vm->rt, PP_LOG_ERROR, vm->bundle,
+		        "%zu more unhandled promise rejections (only %zu are kept per call)",
+		        dropped, REJECTIONS_KEPT);
+}
+
+void pp_js_rejections_free(js_vm *vm)
+{
+	for (size_t i = 0; i < vm->rejected_n; i++) {
+		JS_FreeValue(vm->ctx, vm->rejected[i].promise);
+		JS_FreeValue(vm->ctx, vm->rejected[i].reason);
+	}
+	vm->rejected_n = 0;
+}
+
+/* ---- Installing ----------------------------------------------------------------- */
+
 int pp_js_globals_install(js_vm *vm)
 {
 	JSContext *ctx = vm->ctx;
+	JS_SetHostPromiseRejectionTracker(vm->qrt, track_rejection, vm);
 	JSValue global = JS_GetGlobalObject(ctx);
 	JSValue console = JS_NewObject(ctx);
 	int st = JS_IsException(console) ? -1 : 0;
@@ -505,15 +593,26 @@ JSValue pp_js_settle_slow(js_vm *vm, JSValue ret)
 	JSContext *ctx = vm->ctx;
 	/* a throw stays the call's result; the jobs it queued still run */
 	JSValue thrown = JS_IsException(ret) ? JS_GetException(ctx) : JS_UNDEFINED;
-	for (;;) {
+	for (int reports = 0;;) {
 		if (vm->interrupted || !drain(vm)) {
 			/* the CPU limit ends the call, whatever the guest made of its
-			 * error (a .catch, a swallowed rejection) */
+			 * error (a .catch, a swallowed rejection); what it left
+			 * unhandled is not reported (no guest code runs now) */
+			pp_js_rejections_free(vm);
 			JS_FreeValue(ctx, thrown);
 			JS_FreeValue(ctx, ret);
 			if (!JS_HasException(ctx))
 				JS_ThrowInternalError(ctx, "interrupted");
 			return JS_EXCEPTION;
+		}
+		/* what is still unhandled now that every job has run (reporting
+		 * runs guest code: drain again after; a few rounds at most) */
+		if (vm->rejected_n) {
+			if (reports++ < 4) {
+				report_rejections(vm, ret);
+				continue;
+			}
+			pp_js_rejections_free(vm); /* made by the reporting itself */
 		}
 		if (JS_IsException(ret))
 			return JS_Throw(ctx, thrown);

@@ -891,6 +891,7 @@ static void vm_free(js_vm *vm)
 	pp_js_guard_free(vm, vm->guard.on || !vm->published);
 	if (vm->ctx) {
 		JS_UpdateStackTop(vm->qrt);
+		pp_js_rejections_free(vm);
 		for (size_t i = 0; i < vm->contract_count; i++)
 			contract_free(vm, &vm->contracts[i]);
 		JS_FreeValue(vm->ctx, vm->bridge);

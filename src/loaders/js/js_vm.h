@@ -194,14 +194,26 @@ struct js_vm {
 	 * host destroy it, that one: freed when the call ends. */
 	const js_impl *calling;
 	js_impl *doomed;
+
+	/* Promises rejected with no handler yet, as QuickJS's tracker reports
+	 * them (js_globals.c): reported once the jobs of the call that made them
+	 * have run, unless a handler came meanwhile. Those past the array's
+	 * size are only counted. */
+	struct js_rejection {
+		JSValue promise, reason;
+	} rejected[8];
+	size_t rejected_n, rejected_dropped;
 };
 
 /* js_bridge.c: a new bridge object for vm (JS_EXCEPTION on failure). */
 JSValue pp_js_bridge_new(js_vm *vm);
 
 /* js_globals.c: console, TextEncoder/TextDecoder, queueMicrotask on the
- * VM's global object (-1 with an exception pending on failure). */
+ * VM's global object, and the tracker of unhandled rejections (-1 with an
+ * exception pending on failure). */
 int pp_js_globals_install(js_vm *vm);
+/* Frees the rejections still kept (the VM is being freed). */
+void pp_js_rejections_free(js_vm *vm);
 JSValue pp_js_settle_slow(js_vm *vm, JSValue ret);
 
 /* What a guest function returned, once the VM's job queue has run: a
