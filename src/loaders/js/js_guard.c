@@ -122,23 +122,8 @@ bool pp_js_guard_access(js_vm *vm, const char *entry, uintptr_t addr, size_t len
 	return true;
 }
 
-void pp_js_guard_begin(js_vm *vm, const void *args, size_t args_len, void *out, size_t out_len)
+bool pp_js_guard_violated(js_guard *g, char **message)
 {
-	js_guard *g = &vm->guard;
-	g->call_n = 0;
-	if (!g->on)
-		return;
-	/* room for two is kept from the load on (pp_js_guard_init) */
-	if (args && args_len)
-		g->call[g->call_n++] = (js_region){(uintptr_t)args, args_len, JS_REGION_ARGS, 0};
-	if (out && out_len)
-		g->call[g->call_n++] =
-		        (js_region){(uintptr_t)out, out_len, JS_REGION_OUT, JS_REGION_WRITABLE};
-}
-
-bool pp_js_guard_end(js_vm *vm, char **message)
-{
-	js_guard *g = &vm->guard;
 	bool violated = g->violated;
 	if (violated && !g->violation)
 		g->violation = pp__strdup("a bridge memory violation (its message did not fit in "

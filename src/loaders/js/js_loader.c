@@ -640,7 +640,7 @@ static inline void guard_begin(js_vm *vm, pp_call_arena *arena, const void *args
 {
 	if (vm->guard.on) {
 		vm->call_arena = arena;
-		pp_js_guard_begin(vm, args, args_len, out, out_len);
+		pp_js_guard_begin(&vm->guard, args, args_len, out, out_len);
 	}
 }
 
@@ -652,7 +652,7 @@ static inline uint32_t guard_end(js_vm *vm, uint32_t code, char **failure)
 		return code;
 	vm->call_arena = NULL;
 	char *v;
-	if (!pp_js_guard_end(vm, &v))
+	if (!pp_js_guard_end(&vm->guard, &v))
 		return code;
 	free(*failure);
 	*failure = v;

@@ -38,11 +38,14 @@ typedef struct js_guard {
 } js_guard;
 
 bool pp_js_guard_init(js_guard *g);
-/* Starts a call's regions (args read-only, out writable; NULL or 0: none). */
-void pp_js_guard_begin(js_vm *vm, const void *args, size_t args_len, void *out, size_t out_len);
+/* Starts a call's regions (args read-only, out writable; NULL or 0: none).
+ * Inline below. */
+static inline void pp_js_guard_begin(js_guard *g, const void *args, size_t args_len, void *out,
+                                     size_t out_len);
 /* Ends the call's regions; true if it had a violation, whose message
- * (malloc'd, or NULL) goes to *message. */
-bool pp_js_guard_end(js_vm *vm, char **message);
+ * (malloc'd, or NULL) goes to *message. Inline below; its violated case: */
+static inline bool pp_js_guard_end(js_guard *g, char **message);
+bool pp_js_guard_violated(js_guard *g, char **message);
 /* A guarded raw function must not hand out its alloc blocks (the caller
  * would free what the bundle still holds): true, with a violation pending,
  * if out's pointer-sized words hold a block's address. */
@@ -62,6 +65,29 @@ bool pp_js_guard_add_block(js_vm *vm, void *p, size_t len);
 int pp_js_guard_take_block(js_vm *vm, const char *entry, void *p, size_t len);
 /* Frees the tables, and with `blocks` the live blocks too. */
 void pp_js_guard_free(js_vm *vm, bool blocks);
+
+static inline void pp_js_guard_begin(js_guard *g, const void *args, size_t args_len, void *out,
+                                     size_t out_len)
+{
+	g->call_n = 0;
+	if (!g->on)
+		return;
+	/* room for two is kept from the load on (pp_js_guard_init) */
+	if (args && args_len)
+		g->call[g->call_n++] = (js_region){(uintptr_t)args, args_len, JS_REGION_ARGS, 0};
+	if (out && out_len)
+		g->call[g->call_n++] =
+		        (js_region){(uintptr_t)out, out_len, JS_REGION_OUT, JS_REGION_WRITABLE};
+}
+
+static inline bool pp_js_guard_end(js_guard *g, char **message)
+{
+	if (__builtin_expect(g->violated, 0))
+		return pp_js_guard_violated(g, message);
+	g->call_n = 0; /* no violation: no message either */
+	*message = NULL;
+	return false;
+}
 
 /* [addr, addr + len) inside r? Overflow-safe: len may be anything. */
 static inline bool pp_js_region_holds(const js_region *r, uintptr_t addr, size_t len)
