@@ -184,7 +184,7 @@ static void unhandled_rejections_are_reported_once_the_jobs_have_run(void **stat
 	        "  return 0; },\n"
 	        "function () { Promise.resolve().then(() => { throw new TypeError('in then'); });\n"
 	        "  return 0; },\n"
-	        "function () { Promise.reject(new Error('before the limit'));\n"
+	        "function () { for (var i = 0; i < 20; i++) Promise.reject(i);\n"
 	        "  for (;;) {} },\n"
 	        "function () { var r = { toString() { Promise.reject(r); return 'again'; } };\n"
 	        "  Promise.reject(r); return 0; }");
@@ -212,13 +212,16 @@ static void unhandled_rejections_are_reported_once_the_jobs_have_run(void **stat
 	assert_int_equal(js_call(rt, "js.env", 4, NULL, NULL), PP_OK);
 	assert_contains(c.last, "unhandled promise rejection: TypeError: in then");
 	/* a call stopped by its CPU limit reports nothing of its own, and the
-	 * next call starts clean */
+	 * next call starts clean: none kept, none counted */
 	errors = c.count[PP_LOG_ERROR];
 	assert_int_equal(js_call(rt, "js.env", 5, NULL, NULL), PP_ERR_TIMEOUT);
 	assert_int_equal(c.count[PP_LOG_ERROR], errors + 1); /* the timeout itself */
 	errors = c.count[PP_LOG_ERROR];
 	assert_int_equal(js_call(rt, "js.env", 1, NULL, NULL), PP_OK);
 	assert_int_equal(c.count[PP_LOG_ERROR], errors);
+	assert_int_equal(js_call(rt, "js.env", 0, NULL, NULL), PP_OK);
+	assert_int_equal(c.count[PP_LOG_ERROR], errors + 1);
+	assert_contains(c.last, "Error: lost");
 	/* a reason whose text rejects again cannot loop: reported in rounds,
 	 * each round's text making the next, a few rounds at most */
 	errors = c.count[PP_LOG_ERROR];
@@ -228,6 +231,72 @@ static void unhandled_rejections_are_reported_once_the_jobs_have_run(void **stat
 	errors = c.count[PP_LOG_ERROR];
 	assert_int_equal(js_call(rt, "js.env", 1, NULL, NULL), PP_OK);
 	assert_int_equal(c.count[PP_LOG_ERROR], errors); /* nothing left over */
+	pp_runtime_free(rt);
+}
+
+/* Reporting a rejection runs the reason's getters, none of which may leave
+ * the call, or the next one, with an exception or a log line it did not
+ * make: a stack getter that throws, a toString the CPU limit stops. */
+static void reporting_a_rejection_leaves_no_exception_behind(void **state)
+{
+	(void)state;
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_env(&c, 200);
+	const char *src = JS_PRELUDE
+	        "function polyplug_init() {\n"
+	        "  var r = reg('js.stale', [\n"
+	        "    function (impl, a) { if (a === 1) Promise.reject({ toString() { return 'r'; "
+	        "},\n"
+	        "      get stack() { throw new Error('STALE'); } }); return a; },\n"
+	        "    function () { Promise.reject({ toString() { for (;;) {} } }); return 0; }]);\n"
+	        "  r.interface.signatures = [{ params: ['i32'], result: 'i32' },\n"
+	        "                            { params: [], result: 'i32' }];\n"
+	        "  return ok([r]);\n}\n";
+	js_load_ok(rt, "stale", src);
+	int32_t a = 1, out = 0;
+	assert_int_equal(js_call(rt, "js.stale", 0, &a, &out), PP_OK);
+	assert_int_equal(out, 1);
+	assert_contains(c.last, "unhandled promise rejection: r");
+	/* the stack getter's error did not stay pending: the next call fails
+	 * for its own reason, and names no STALE */
+	a = 2;
+	assert_int_equal(js_call(rt, "js.stale", 0, &a, NULL), PP_ERR_INVALID_ARGUMENT);
+	assert_null(strstr(pp_last_error(rt), "STALE"));
+	/* a toString stopped by the CPU limit ends the call, unreported */
+	int errors = c.count[PP_LOG_ERROR];
+	assert_int_equal(js_call(rt, "js.stale", 1, NULL, &out), PP_ERR_TIMEOUT);
+	assert_int_equal(c.count[PP_LOG_ERROR], errors + 1); /* the timeout itself */
+	assert_null(strstr(c.last, "unhandled"));
+	a = 3;
+	assert_int_equal(js_call(rt, "js.stale", 0, &a, &out), PP_OK);
+	assert_int_equal(out, 3);
+	pp_runtime_free(rt);
+}
+
+/* A load's own error is not also an unhandled rejection (an ES module's
+ * body rejects an inner promise with it), and a script's completion value
+ * is not awaited: a script ending in a rejected promise loads, the
+ * rejection reported as unhandled. */
+static void a_load_reports_its_own_error_once(void **state)
+{
+	(void)state;
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_env(&c, 200);
+	const char *mod = "throw new Error('top level');\n"
+	                  "export function polyplug_init() { return [[], { code: 0 }]; }\n";
+	pp_load_options o = {.name = "badmod"};
+	int errors = c.count[PP_LOG_ERROR];
+	assert_int_not_equal(pp_bundle_load_source(rt, mod, strlen(mod), &o, NULL), PP_OK);
+	assert_contains(pp_last_error(rt), "top level");
+	assert_int_equal(c.count[PP_LOG_ERROR], errors); /* its error is the load's only */
+	const char *script =
+	        JS_PRELUDE "function polyplug_init() {\n"
+	                   "  return ok([reg('js.script', [function () { return 0; }])]); }\n"
+	                   "Promise.reject(new Error('completion'));\n";
+	o.name = "script";
+	errors = c.count[PP_LOG_ERROR];
+	assert_int_equal(pp_bundle_load_source(rt, script, strlen(script), &o, NULL), PP_OK);
+	assert_int_equal(c.count[PP_LOG_ERROR], errors + 1); /* the unhandled rejection */
 	pp_runtime_free(rt);
 }
 
@@ -549,6 +618,8 @@ int main(void)
 	        cmocka_unit_test(text_encoder_and_decoder_speak_utf8),
 	        cmocka_unit_test(microtasks_and_promises_run_before_the_call_returns),
 	        cmocka_unit_test(unhandled_rejections_are_reported_once_the_jobs_have_run),
+	        cmocka_unit_test(reporting_a_rejection_leaves_no_exception_behind),
+	        cmocka_unit_test(a_load_reports_its_own_error_once),
 	        cmocka_unit_test(async_typed_functions_and_init_are_awaited),
 	        cmocka_unit_test(es_modules_import_files_of_their_own_directory),
 	        cmocka_unit_test(imports_that_leave_the_bundle_directory_are_refused),

@@ -496,27 +496,49 @@ static void track_rejection(JSContext *ctx, JSValueConst promise, JSValueConst r
 	        (struct js_rejection){JS_DupValue(ctx, promise), JS_DupValue(ctx, reason)};
 }
 
-/* Logs the rejections still unhandled, except the call's own result
- * (`result`: its rejection is the call's error). Making a reason's text
- * runs guest code, which may reject more: those wait for the next report. */
-static void report_rejections(js_vm *vm, JSValueConst result)
+/* The call's own error, which the call itself reports: what it threw, or
+ * what its returned promise was rejected with (JS_UNDEFINED if neither). */
+static JSValue own_error(JSContext *ctx, JSValueConst result, JSValueConst thrown)
+{
+	if (JS_IsException(result))
+		return JS_DupValue(ctx, thrown);
+	if (JS_PromiseState(ctx, result) == JS_PROMISE_REJECTED)
+		return JS_PromiseResult(ctx, result);
+	return JS_UNDEFINED;
+}
+
+/* Logs the rejections still unhandled, except the call's own (its result
+ * promise, or one rejected with the call's error: an ES module's body
+ * rejects an inner promise too). Making a reason's text runs guest code,
+ * which may reject more: those wait for the next report. */
+static void report_rejections(js_vm *vm, JSValueConst result, JSValueConst thrown)
 {
 	JSContext *ctx = vm->ctx;
 	struct js_rejection taken[REJECTIONS_KEPT];
 	size_t n = vm->rejected_n, dropped = vm->rejected_dropped;
 	memcpy(taken, vm->rejected, n * sizeof taken[0]);
 	vm->rejected_n = vm->rejected_dropped = 0;
+	JSValue err = own_error(ctx, result, thrown);
+	bool own_seen = false;
 	for (size_t i = 0; i < n; i++) {
-		if (!same_object(taken[i].promise, result) && !vm->interrupted) {
+		bool own = same_object(taken[i].promise, result) ||
+		           (!JS_IsUndefined(err) && JS_StrictEq(ctx, taken[i].reason, err));
+		own_seen = own_seen || own;
+		if (!own && !vm->interrupted) {
 			JS_Throw(ctx, JS_DupValue(ctx, taken[i].reason));
 			char *text = pp_js_exception_text(ctx);
-			pp__log(vm->rt, PP_LOG_ERROR, vm->bundle, "unhandled promise rejection: %s",
-			        text ? text : "(out of memory)");
+			if (!vm->interrupted) /* the limit stopped its toString: say nothing */
+				pp__log(vm->rt, PP_LOG_ERROR, vm->bundle,
+				        "unhandled promise rejection: %s",
+				        text ? text : "(out of memory)");
 			free(text);
 		}
 		JS_FreeValue(ctx, taken[i].promise);
 		JS_FreeValue(ctx, taken[i].reason);
 	}
+	if (dropped && !own_seen && !JS_IsUndefined(err))
+		dropped--; /* the call's own was among those only counted */
+	JS_FreeValue(ctx, err);
 	if (dropped && !vm->interrupted)
 		pp__log(vm->rt, PP_LOG_ERROR, vm->bundle,
 		        "%zu more unhandled promise rejections (only %zu are kept per call)",
@@ -529,7 +551,7 @@ void pp_js_rejections_free(js_vm *vm)
 		JS_FreeValue(vm->ctx, vm->rejected[i].promise);
 		JS_FreeValue(vm->ctx, vm->rejected[i].reason);
 	}
-	vm->rejected_n = 0;
+	vm->rejected_n = vm->rejected_dropped = 0;
 }
 
 /* ---- Installing ----------------------------------------------------------------- */
@@ -609,7 +631,7 @@ JSValue pp_js_settle_slow(js_vm *vm, JSValue ret)
 		 * runs guest code: drain again after; a few rounds at most) */
 		if (vm->rejected_n) {
 			if (reports++ < 4) {
-				report_rejections(vm, ret);
+				report_rejections(vm, ret, thrown);
 				continue;
 			}
 			pp_js_rejections_free(vm); /* made by the reporting itself */

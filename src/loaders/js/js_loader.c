@@ -432,6 +432,8 @@ char *pp_js_exception_text(JSContext *ctx)
 		sv = JS_GetPropertyStr(ctx, exc, "stack");
 		if (JS_IsString(sv))
 			stack = JS_ToCString(ctx, sv);
+		else if (JS_IsException(sv)) /* a getter threw: not the caller's */
+			pp_js_clear_exception(ctx);
 	}
 	if (!what)
 		JS_FreeValue(ctx, JS_GetException(ctx)); /* toString itself threw */
@@ -1549,8 +1551,14 @@ static pp_status run_init(js_vm *vm, const pp_bundle_source *src, const js_sourc
 		goto done;
 	}
 	JSModuleDef *mod = module ? JS_VALUE_GET_PTR(fn) : NULL;
-	/* a module's imports are loaded here, and its body's promise settled */
-	JSValue ev = pp_js_settle(vm, JS_EvalFunction(ctx, fn)); /* takes fn */
+	/* a module's imports are loaded here, and its body's promise settled; a
+	 * script's completion value is not awaited (nor reported as the load's) */
+	JSValue ev = JS_EvalFunction(ctx, fn); /* takes fn */
+	if (!module && !JS_IsException(ev)) {
+		JS_FreeValue(ctx, ev);
+		ev = JS_UNDEFINED;
+	}
+	ev = pp_js_settle(vm, ev);
 	if (JS_IsException(ev)) {
 		st = load_exception(vm, s, PP_ERR_LOAD_FAILED, "evaluating the bundle");
 		goto done;
