@@ -60,6 +60,11 @@ class RelayJs {
     let code = 0;
     try { e.fail(42); } catch (err) { code = err.code; }
     expect(code, 42, 'fail(42)');
+    let msg = '';
+    try { e.fail(18); } catch (err) { msg = err.message; }
+    expect(msg.endsWith('failed with code 18 (PP_ERR_TIMEOUT)'), true, 'a status by name');
+    try { e.fail(300); } catch (err) { msg = err.message; }
+    expect(msg.endsWith('failed with code 300'), true, 'a plugin code, unnamed');
     expect(e.shout('from js'), 'FROM JS', 'shout');
     const mid = e.midpoint({ from: { tag: 1, x: 2, y: 4, mood: 1 }, to: { tag: 2, x: 4, y: -4, mood: 1 } });
     expect(JSON.stringify(mid), '{"tag":3,"x":3,"y":0,"mood":1}', 'midpoint');

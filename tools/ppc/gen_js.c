@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <polyplug/polyplug.h>
+
 #include "gen.h"
 
 /* Expressions are written straight to the output, never built in a fixed
@@ -294,7 +296,9 @@ static const char js_support[] =
         "      takeString(at) { return ppc.takeView(at, (p, n) => b.fast.readString(p, n)); },\n"
         "      takeBuffer(at) { return ppc.takeView(at, (p, n) => b.fast.readBytes(p, n)); },\n"
         "      failed(what, rc) {\n"
-        "        const e = new Error(what + ' failed with code ' + rc);\n"
+        "        const name = STATUS_NAMES[rc];\n"
+        "        const e = new Error(what + ' failed with code ' + rc + (name ? ' (' + name + ')' "
+        ": ''));\n"
         "        e.code = rc;\n"
         "        return e;\n"
         "      },\n"
@@ -341,6 +345,12 @@ int ppc_gen_js(FILE *f, const ppc_model *m, const char *const *names, size_t cou
 		fputs(" });\n", f);
 	}
 	fputs("var polyplug_init = (function () {\n  'use strict';\n", f);
+	/* the runtime's status names, for the messages of failed calls */
+	fputs("  const STATUS_NAMES = {", f);
+	for (uint32_t code = 1; code < PP_ERR_PLUGIN_FIRST; code++)
+		if (strcmp(pp_status_name(code), "PP_ERR_UNKNOWN") != 0)
+			fprintf(f, "%s%u: '%s'", code > 1 ? ", " : " ", code, pp_status_name(code));
+	fputs(" };\n", f);
 	fputs(js_support, f);
 
 	/* peers and host contracts, for the implementation's constructor */
