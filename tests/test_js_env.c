@@ -530,6 +530,59 @@ static void imports_read_only_regular_files_within_the_limit(void **state)
 /* A bundle's source map (a sourceMappingURL comment naming a file of its
  * directory) is applied to the frames its errors show; a missing or broken
  * map is said so once and leaves the frames as they are. */
+/* An inline map (a base64 data: URL, as esbuild --sourcemap=inline writes)
+ * is read too, by in-memory bundles as well; a malformed one is a warning. */
+static void inline_source_maps_are_read(void **state)
+{
+	(void)state;
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_env(&c, 0);
+	/* {"version":3,"sources":["src/inline.ts"],"names":[],"mappings":"AAAA;AASE"} */
+	static const char map[] = "eyJ2ZXJzaW9uIjozLCJzb3VyY2VzIjpbInNyYy9pbmxpbmUudHMiXSwibmFtZXMi"
+	                          "OltdLCJtYXBwaW5ncyI6IkFBQUE7QUFTRSJ9";
+	static const char *const urls[] = {"data:application/json;base64,",
+	                                   "data:application/json;charset=utf-8;base64,"};
+	for (size_t i = 0; i < 2; i++) {
+		char src[4096];
+		snprintf(src, sizeof src,
+		         "function thrower() {\n"
+		         "  throw new Error('mapped');\n"
+		         "}\n" JS_PRELUDE "function polyplug_init() {\n"
+		         "  return ok([reg('js.inline', [() => thrower()])]);\n}\n"
+		         "//# sourceMappingURL=%s%s\n",
+		         urls[i], map);
+		pp_load_options o = {.name = "inline"};
+		uint64_t id = 0;
+		assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &o, &id), PP_OK);
+		assert_int_equal(js_call(rt, "js.inline", 0, NULL, NULL), PP_ERR_GENERIC);
+		assert_contains(pp_last_error(rt), "at thrower (src/inline.ts:10:3)");
+		assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	}
+	/* not base64, not JSON, not a JSON type: a warning, the bundle's lines */
+	static const char *const bad[] = {
+	        "data:application/json;base64,e!!",
+	        "data:application/json;base64,bm90IGpzb24=", "data:text/plain;base64,e30="};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char src[4096];
+		snprintf(src, sizeof src,
+		         "function thrower() {\n"
+		         "  throw new Error('mapped');\n"
+		         "}\n" JS_PRELUDE "function polyplug_init() {\n"
+		         "  return ok([reg('js.inline', [() => thrower()])]);\n}\n"
+		         "//# sourceMappingURL=%s\n",
+		         bad[i]);
+		pp_load_options o = {.name = "inline"};
+		uint64_t id = 0;
+		int warned = c.count[PP_LOG_WARN];
+		assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &o, &id), PP_OK);
+		assert_int_equal(c.count[PP_LOG_WARN], warned + 1);
+		assert_int_equal(js_call(rt, "js.inline", 0, NULL, NULL), PP_ERR_GENERIC);
+		assert_null(strstr(pp_last_error(rt), "inline.ts"));
+		assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	}
+	pp_runtime_free(rt);
+}
+
 static void source_maps_name_the_original_file_and_line(void **state)
 {
 	(void)state;
@@ -626,6 +679,7 @@ int main(void)
 	        cmocka_unit_test(the_cpu_limit_cannot_be_caught_through_the_environment),
 	        cmocka_unit_test(imports_read_only_regular_files_within_the_limit),
 	        cmocka_unit_test(source_maps_name_the_original_file_and_line),
+	        cmocka_unit_test(inline_source_maps_are_read),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,9 @@
  *
  * The map is the file a `//# sourceMappingURL=FILE` comment of the bundle
  * names, in the bundle directory (read like the bundle itself: a regular
- * file inside the directory, at most the VM's memory limit). Its JSON is
+ * file inside the directory, at most a quarter of the VM's memory limit),
+ * or the comment's own `data:application/json;base64,...` URL (an inline
+ * map, which an in-memory bundle may have too). Its JSON is
  * parsed by the VM at load; its "mappings" are decoded once into a table of
  * segments per generated line. A map that is missing or malformed is no
  * map: the messages then show the bundle's own lines, as without one.
@@ -141,8 +143,9 @@ static bool decode(js_srcmap *m, const char *p, size_t len, size_t budget)
 	return true;
 }
 
-/* The file the last `//# sourceMappingURL=` comment names, or NULL. */
-static char *map_file_of(const char *code, size_t len)
+/* The URL the last `//# sourceMappingURL=` comment gives (*n bytes), or
+ * NULL. */
+static const char *map_url(const char *code, size_t len, size_t *n)
 {
 	static const char mark[] = "//# sourceMappingURL=";
 	const char *found = NULL;
@@ -151,15 +154,49 @@ static char *map_file_of(const char *code, size_t len)
 		found = p + sizeof mark - 1;
 	if (!found)
 		return NULL;
-	size_t n = strcspn(found, "\r\n \t");
-	if (n == 0 || n > 255 || strncmp(found, "data:", 5) == 0)
-		return NULL; /* inline maps are not read */
-	char *name = malloc(n + 1);
-	if (name) {
-		memcpy(name, found, n);
-		name[n] = '\0';
+	const char *end = found;
+	while (end < code + len && !strchr("\r\n \t", *end) && *end)
+		end++;
+	*n = (size_t)(end - found);
+	return *n ? found : NULL;
+}
+
+/* The JSON of an inline map, `data:application/json[;params];base64,...`
+ * decoded (NULL if it is not one, is malformed or decodes to more than
+ * max bytes). */
+static char *inline_map(const char *url, size_t n, size_t max, size_t *len)
+{
+	static const char type[] = "data:application/json";
+	const char *comma = memchr(url, ',', n);
+	if (!comma || n < sizeof type - 1 || strncmp(url, type, sizeof type - 1) != 0 ||
+	    comma - url < 7 || strncmp(comma - 7, ";base64", 7) != 0)
+		return NULL;
+	const char *p = comma + 1, *end = url + n;
+	size_t digits = (size_t)(end - p);
+	while (digits && p[digits - 1] == '=')
+		digits--;
+	size_t cap = digits / 4 * 3 + 3;
+	char *out = cap <= max ? malloc(cap + 1) : NULL;
+	uint32_t acc = 0;
+	size_t bits = 0, k = 0;
+	for (size_t i = 0; out && i < digits; i++) {
+		int d = base64_digit(p[i]);
+		if (d < 0) {
+			free(out);
+			return NULL;
+		}
+		acc = (acc << 6) | (uint32_t)d;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[k++] = (char)((acc >> bits) & 0xff);
+		}
 	}
-	return name;
+	if (out) {
+		out[k] = '\0';
+		*len = k;
+	}
+	return out;
 }
 
 /* A string array member of a parsed map, or false. */
@@ -192,20 +229,26 @@ js_srcmap *pp_js_srcmap_load(js_vm *vm, const char *dir, const char *file, const
                              size_t len)
 {
 	JSContext *ctx = vm->ctx;
-	char *name = *dir ? map_file_of(code, len) : NULL;
-	if (!name)
-		return NULL;
+	size_t url_len = 0;
+	const char *url = map_url(code, len, &url_len);
+	bool inline_ = url && url_len >= 5 && strncmp(url, "data:", 5) == 0;
+	if (!url || (!inline_ && (!*dir || url_len > 255)))
+		return NULL; /* a file needs the bundle's directory */
 	js_srcmap *m = NULL;
 	char *path = NULL, *text = NULL;
 	size_t text_len = 0;
-	if (!strstr(name, "..") && name[0] != '/')
+	char *name = inline_ ? pp__strdup("(inline)") : pp__strndup(url, url_len);
+	if (inline_) {
+		text = inline_map(url, url_len, vm->memory_bytes / 4, &text_len);
+	} else if (name && !strstr(name, "..") && name[0] != '/') {
 		path = pp__path_join(dir, name);
-	pp_bundle_source at = {.name = vm->bundle, .dir = dir};
-	pp_status st;
-	int fd = path ? pp__open_bundle_file(vm->rt, &at, path, &st) : -1;
-	if (fd >= 0)
-		text = pp__read_fd(fd, vm->memory_bytes / 4, &text_len);
-	JSValue json = text ? JS_ParseJSON(ctx, text, text_len, name) : JS_UNDEFINED;
+		pp_bundle_source at = {.name = vm->bundle, .dir = dir};
+		pp_status st;
+		int fd = path ? pp__open_bundle_file(vm->rt, &at, path, &st) : -1;
+		if (fd >= 0)
+			text = pp__read_fd(fd, vm->memory_bytes / 4, &text_len);
+	}
+	JSValue json = text ? JS_ParseJSON(ctx, text, text_len, name ? name : "map") : JS_UNDEFINED;
 	if (JS_IsObject(json) && (m = calloc(1, sizeof *m)) && (m->file = strdup(file)) &&
 	    read_sources(ctx, json, m)) {
 		JSValue mappings = JS_GetPropertyStr(ctx, json, "mappings");
@@ -228,7 +271,7 @@ js_srcmap *pp_js_srcmap_load(js_vm *vm, const char *dir, const char *file, const
 		pp__log(vm->rt, PP_LOG_WARN, vm->bundle,
 		        "source map '%s' named by %s was not read (missing, too large or not a "
 		        "source map): messages show the bundle's own lines",
-		        name, file);
+		        name ? name : "?", file);
 	JS_FreeValue(ctx, json);
 	free(text);
 	free(path);
