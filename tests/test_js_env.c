@@ -527,19 +527,19 @@ static void imports_read_only_regular_files_within_the_limit(void **state)
 	remove_tree(dir);
 }
 
-/* A bundle's source map (a sourceMappingURL comment naming a file of its
- * directory) is applied to the frames its errors show; a missing or broken
- * map is said so once and leaves the frames as they are. */
 /* An inline map (a base64 data: URL, as esbuild --sourcemap=inline writes)
- * is read too, by in-memory bundles as well; a malformed one is a warning. */
+ * is read too, by in-memory bundles as well; a malformed one, or one of
+ * another media type, is a warning. */
 static void inline_source_maps_are_read(void **state)
 {
 	(void)state;
 	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	pp_runtime *rt = rt_env(&c, 0);
 	/* {"version":3,"sources":["src/inline.ts"],"names":[],"mappings":"AAAA;AASE"} */
-	static const char map[] = "eyJ2ZXJzaW9uIjozLCJzb3VyY2VzIjpbInNyYy9pbmxpbmUudHMiXSwibmFtZXMi"
-	                          "OltdLCJtYXBwaW5ncyI6IkFBQUE7QUFTRSJ9";
+#define INLINE_MAP                                                         \
+	"eyJ2ZXJzaW9uIjozLCJzb3VyY2VzIjpbInNyYy9pbmxpbmUudHMiXSwibmFtZXMi" \
+	"OltdLCJtYXBwaW5ncyI6IkFBQUE7QUFTRSJ9"
+	static const char map[] = INLINE_MAP;
 	static const char *const urls[] = {"data:application/json;base64,",
 	                                   "data:application/json;charset=utf-8;base64,"};
 	for (size_t i = 0; i < 2; i++) {
@@ -560,8 +560,8 @@ static void inline_source_maps_are_read(void **state)
 	}
 	/* not base64, not JSON, not a JSON type: a warning, the bundle's lines */
 	static const char *const bad[] = {
-	        "data:application/json;base64,e!!",
-	        "data:application/json;base64,bm90IGpzb24=", "data:text/plain;base64,e30="};
+	        "data:application/json;base64,e!!", "data:application/json;base64,bm90IGpzb24=",
+	        "data:text/plain;base64,e30=", "data:application/jsonp;base64," INLINE_MAP};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char src[4096];
 		snprintf(src, sizeof src,
@@ -583,6 +583,9 @@ static void inline_source_maps_are_read(void **state)
 	pp_runtime_free(rt);
 }
 
+/* A bundle's source map (a sourceMappingURL comment naming a file of its
+ * directory) is applied to the frames its errors show; a missing or broken
+ * map is said so once and leaves the frames as they are. */
 static void source_maps_name_the_original_file_and_line(void **state)
 {
 	(void)state;

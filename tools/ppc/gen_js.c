@@ -347,9 +347,13 @@ int ppc_gen_js(FILE *f, const ppc_model *m, const char *const *names, size_t cou
 	fputs("var polyplug_init = (function () {\n  'use strict';\n", f);
 	/* the runtime's status names, for the messages of failed calls */
 	fputs("  const STATUS_NAMES = {", f);
-	for (uint32_t code = 1; code < PP_ERR_PLUGIN_FIRST; code++)
-		if (strcmp(pp_status_name(code), "PP_ERR_UNKNOWN") != 0)
-			fprintf(f, "%s%u: '%s'", code > 1 ? ", " : " ", code, pp_status_name(code));
+	const char *sep = " ";
+	for (uint32_t code = 1; code < PP_ERR_PLUGIN_FIRST; code++) {
+		if (strcmp(pp_status_name(code), "PP_ERR_UNKNOWN") != 0) {
+			fprintf(f, "%s%u: '%s'", sep, code, pp_status_name(code));
+			sep = ", ";
+		}
+	}
 	fputs(" };\n", f);
 	fputs(js_support, f);
 

@@ -38,6 +38,10 @@ struct js_srcmap {
  * positions rewritten in one message (the frames are 16 at most; a guest's
  * own message may repeat the file name at will). */
 #define MAP_TABLE_SHARE 4
+/* A map's JSON at most min(this, a quarter of the VM's memory limit):
+ * QuickJS parses it in one builtin step, within the load's CPU limit but
+ * without polling it (about 1 s for 16 MiB of the worst JSON). */
+#define MAP_MAX_BYTES (16u << 20)
 #define MAP_MAX_SOURCE_NAME 4096u
 #define MAP_MAX_REWRITES 64
 
@@ -168,9 +172,10 @@ static char *inline_map(const char *url, size_t n, size_t max, size_t *len)
 {
 	static const char type[] = "data:application/json";
 	const char *comma = memchr(url, ',', n);
-	if (!comma || n < sizeof type - 1 || strncmp(url, type, sizeof type - 1) != 0 ||
-	    comma - url < 7 || strncmp(comma - 7, ";base64", 7) != 0)
-		return NULL;
+	if (!comma || n < sizeof type || strncmp(url, type, sizeof type - 1) != 0 ||
+	    (url[sizeof type - 1] != ';' && url[sizeof type - 1] != ',') || comma - url < 7 ||
+	    strncmp(comma - 7, ";base64", 7) != 0)
+		return NULL; /* not JSON (application/jsonp is not), or not base64 */
 	const char *p = comma + 1, *end = url + n;
 	size_t digits = (size_t)(end - p);
 	while (digits && p[digits - 1] == '=')
@@ -236,19 +241,21 @@ js_srcmap *pp_js_srcmap_load(js_vm *vm, const char *dir, const char *file, const
 		return NULL; /* a file needs the bundle's directory */
 	js_srcmap *m = NULL;
 	char *path = NULL, *text = NULL;
-	size_t text_len = 0;
+	size_t text_len = 0,
+	       max = vm->memory_bytes / 4 < MAP_MAX_BYTES ? vm->memory_bytes / 4 : MAP_MAX_BYTES;
 	char *name = inline_ ? pp__strdup("(inline)") : pp__strndup(url, url_len);
 	if (inline_) {
-		text = inline_map(url, url_len, vm->memory_bytes / 4, &text_len);
+		text = inline_map(url, url_len, max, &text_len);
 	} else if (name && !strstr(name, "..") && name[0] != '/') {
 		path = pp__path_join(dir, name);
 		pp_bundle_source at = {.name = vm->bundle, .dir = dir};
 		pp_status st;
 		int fd = path ? pp__open_bundle_file(vm->rt, &at, path, &st) : -1;
 		if (fd >= 0)
-			text = pp__read_fd(fd, vm->memory_bytes / 4, &text_len);
+			text = pp__read_fd(fd, max, &text_len);
 	}
 	JSValue json = text ? JS_ParseJSON(ctx, text, text_len, name ? name : "map") : JS_UNDEFINED;
+	free(text); /* parsed: the tables come from json */
 	if (JS_IsObject(json) && (m = calloc(1, sizeof *m)) && (m->file = strdup(file)) &&
 	    read_sources(ctx, json, m)) {
 		JSValue mappings = JS_GetPropertyStr(ctx, json, "mappings");
@@ -273,7 +280,6 @@ js_srcmap *pp_js_srcmap_load(js_vm *vm, const char *dir, const char *file, const
 		        "source map): messages show the bundle's own lines",
 		        name ? name : "?", file);
 	JS_FreeValue(ctx, json);
-	free(text);
 	free(path);
 	free(name);
 	return m;
