@@ -842,7 +842,7 @@ static void js_destroy_instance(pp_vm_loader_data ld, const pp_host_api *host,
 	/* On a wait cycle the impl is left to the VM's teardown. */
 	uintptr_t me = pp__thread_id();
 	bool took = atomic_load_explicit(&vm->owner, memory_order_relaxed) != me;
-	if (took && vm_take(vm, me) != PP_OK)
+	if (took && vm_enter(vm) != PP_OK) /* an entry like any other: fresh call state */
 		return;
 	js_impl *impl;
 	if (map_take(&c->instances, id, &impl)) {
