@@ -527,6 +527,24 @@ static void imports_read_only_regular_files_within_the_limit(void **state)
 	remove_tree(dir);
 }
 
+/* Loads, from memory, a bundle 'inline' whose function 0 throws from line 2
+ * and whose sourceMappingURL is url. */
+static uint64_t load_inline_mapped(pp_runtime *rt, const char *url)
+{
+	char src[4096];
+	snprintf(src, sizeof src,
+	         "function thrower() {\n"
+	         "  throw new Error('mapped');\n"
+	         "}\n" JS_PRELUDE "function polyplug_init() {\n"
+	         "  return ok([reg('js.inline', [() => thrower()])]);\n}\n"
+	         "//# sourceMappingURL=%s\n",
+	         url);
+	pp_load_options o = {.name = "inline"};
+	uint64_t id = 0;
+	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &o, &id), PP_OK);
+	return id;
+}
+
 /* An inline map (a base64 data: URL, as esbuild --sourcemap=inline writes)
  * is read too, by in-memory bundles as well; a malformed one, or one of
  * another media type, is a warning. */
@@ -539,21 +557,11 @@ static void inline_source_maps_are_read(void **state)
 #define INLINE_MAP                                                         \
 	"eyJ2ZXJzaW9uIjozLCJzb3VyY2VzIjpbInNyYy9pbmxpbmUudHMiXSwibmFtZXMi" \
 	"OltdLCJtYXBwaW5ncyI6IkFBQUE7QUFTRSJ9"
-	static const char map[] = INLINE_MAP;
-	static const char *const urls[] = {"data:application/json;base64,",
-	                                   "data:application/json;charset=utf-8;base64,"};
+	static const char *const urls[] = {
+	        "data:application/json;base64," INLINE_MAP,
+	        "data:application/json;charset=utf-8;base64," INLINE_MAP};
 	for (size_t i = 0; i < 2; i++) {
-		char src[4096];
-		snprintf(src, sizeof src,
-		         "function thrower() {\n"
-		         "  throw new Error('mapped');\n"
-		         "}\n" JS_PRELUDE "function polyplug_init() {\n"
-		         "  return ok([reg('js.inline', [() => thrower()])]);\n}\n"
-		         "//# sourceMappingURL=%s%s\n",
-		         urls[i], map);
-		pp_load_options o = {.name = "inline"};
-		uint64_t id = 0;
-		assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &o, &id), PP_OK);
+		uint64_t id = load_inline_mapped(rt, urls[i]);
 		assert_int_equal(js_call(rt, "js.inline", 0, NULL, NULL), PP_ERR_GENERIC);
 		assert_contains(pp_last_error(rt), "at thrower (src/inline.ts:10:3)");
 		assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
@@ -563,18 +571,8 @@ static void inline_source_maps_are_read(void **state)
 	        "data:application/json;base64,e!!", "data:application/json;base64,bm90IGpzb24=",
 	        "data:text/plain;base64,e30=", "data:application/jsonp;base64," INLINE_MAP};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		char src[4096];
-		snprintf(src, sizeof src,
-		         "function thrower() {\n"
-		         "  throw new Error('mapped');\n"
-		         "}\n" JS_PRELUDE "function polyplug_init() {\n"
-		         "  return ok([reg('js.inline', [() => thrower()])]);\n}\n"
-		         "//# sourceMappingURL=%s\n",
-		         bad[i]);
-		pp_load_options o = {.name = "inline"};
-		uint64_t id = 0;
 		int warned = c.count[PP_LOG_WARN];
-		assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &o, &id), PP_OK);
+		uint64_t id = load_inline_mapped(rt, bad[i]);
 		assert_int_equal(c.count[PP_LOG_WARN], warned + 1);
 		assert_int_equal(js_call(rt, "js.inline", 0, NULL, NULL), PP_ERR_GENERIC);
 		assert_null(strstr(pp_last_error(rt), "inline.ts"));

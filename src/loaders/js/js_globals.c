@@ -463,6 +463,12 @@ static JSValue wake_settle(JSContext *ctx, int argc, JSValueConst *argv)
 	return JS_UNDEFINED;
 }
 
+static void rejection_free(JSContext *ctx, struct js_rejection *r)
+{
+	JS_FreeValue(ctx, r->promise);
+	JS_FreeValue(ctx, r->reason);
+}
+
 static bool same_object(JSValueConst a, JSValueConst b)
 {
 	return JS_IsObject(a) && JS_IsObject(b) && JS_VALUE_GET_PTR(a) == JS_VALUE_GET_PTR(b);
@@ -477,8 +483,7 @@ static void track_rejection(JSContext *ctx, JSValueConst promise, JSValueConst r
 	if (is_handled) {
 		for (size_t i = 0; i < vm->rejected_n; i++) {
 			if (same_object(vm->rejected[i].promise, promise)) {
-				JS_FreeValue(ctx, vm->rejected[i].promise);
-				JS_FreeValue(ctx, vm->rejected[i].reason);
+				rejection_free(ctx, &vm->rejected[i]);
 				vm->rejected[i] = vm->rejected[--vm->rejected_n];
 				return;
 			}
@@ -533,8 +538,7 @@ static void report_rejections(js_vm *vm, JSValueConst result, JSValueConst throw
 				        text ? text : "(out of memory)");
 			free(text);
 		}
-		JS_FreeValue(ctx, taken[i].promise);
-		JS_FreeValue(ctx, taken[i].reason);
+		rejection_free(ctx, &taken[i]);
 	}
 	if (dropped && !own_seen && !JS_IsUndefined(err))
 		dropped--; /* the call's own was among those only counted */
@@ -547,10 +551,8 @@ static void report_rejections(js_vm *vm, JSValueConst result, JSValueConst throw
 
 void pp_js_rejections_free(js_vm *vm)
 {
-	for (size_t i = 0; i < vm->rejected_n; i++) {
-		JS_FreeValue(vm->ctx, vm->rejected[i].promise);
-		JS_FreeValue(vm->ctx, vm->rejected[i].reason);
-	}
+	for (size_t i = 0; i < vm->rejected_n; i++)
+		rejection_free(vm->ctx, &vm->rejected[i]);
 	vm->rejected_n = vm->rejected_dropped = 0;
 }
 
