@@ -67,6 +67,21 @@ static void layouts_are_pinned(void **state)
 	OFF(pp_call_arena, host, 24);
 	OFF(pp_call_arena, first_overflow, 32);
 	assert_int_equal(sizeof(pp_arena_overflow_block), 24);
+
+	/* What hosts' inline calls read (call_inline.h): part of this soname's
+	 * ABI; internal.h pins them to the runtime's private structs. */
+	assert_int_equal(PP__MAX_SLOTS, 1u << 20);
+	assert_int_equal(sizeof(pp__reader), 16);
+	OFF(pp__reader, nest, 8);
+	OFF(pp__node_view, function_count, 4);
+	OFF(pp__node_view, iface, 8);
+	assert_int_equal(sizeof(pp__slot_view), 16);
+	OFF(pp__runtime_head, slots, 8);
+	OFF(pp__runtime_head, membarrier, 16);
+	OFF(pp__runtime_head, fence_word, 20);
+	OFF(pp__runtime_head, tsan_sync, 24);
+	assert_int_equal(sizeof(pp__thread_cache), 16);
+	OFF(pp__thread_cache, reader, 8);
 }
 
 static void host_api_keeps_the_reference_order_after_its_size(void **state)

@@ -28,7 +28,14 @@
 #include <string.h>
 
 #ifdef __cplusplus
+/* The headers compile as C++ too (tests/CMakeLists.txt checks): hosts such
+ * as game engines are often written in it. */
+#define PP_ALIGNOF(T) alignof(T)
+#define PP_STATIC_ASSERT(cond, why) static_assert(cond, why)
 extern "C" {
+#else
+#define PP_ALIGNOF(T) _Alignof(T)
+#define PP_STATIC_ASSERT(cond, why) _Static_assert(cond, why)
 #endif
 
 /* 2: growable structs lead with their size, create_instance reports failure,
@@ -449,7 +456,7 @@ static inline void *pp_call_arena_alloc_overflow(pp_call_arena *a, size_t size, 
 	if (cap < PP_ARENA_BLOCK_MIN)
 		cap = PP_ARENA_BLOCK_MIN;
 	pp_arena_overflow_block *b = (pp_arena_overflow_block *)a->host->alloc(
-	        a->host, cap, _Alignof(pp_arena_overflow_block));
+	        a->host, cap, PP_ALIGNOF(pp_arena_overflow_block));
 	if (!b)
 		return NULL;
 	b->next = a->first_overflow;
@@ -490,7 +497,7 @@ static inline void pp_call_arena_free(pp_call_arena *a)
 	while (b) {
 		pp_arena_overflow_block *next = b->next;
 		if (a->host)
-			a->host->free(a->host, b, b->capacity, _Alignof(pp_arena_overflow_block));
+			a->host->free(a->host, b, b->capacity, PP_ALIGNOF(pp_arena_overflow_block));
 		b = next;
 	}
 	a->first_overflow = NULL;
@@ -500,22 +507,22 @@ static inline void pp_call_arena_free(pp_call_arena *a)
 /* ---- Pinned layouts ------------------------------------------------------ */
 
 #if defined(__x86_64__) || defined(__aarch64__)
-_Static_assert(sizeof(pp_string_view) == 16, "StringView is 16 bytes");
-_Static_assert(sizeof(pp_abi_error) == 24, "AbiError is 24 bytes");
-_Static_assert(sizeof(pp_version) == 12, "Version is 12 bytes");
-_Static_assert(sizeof(pp_guest_contract_handle) == 8, "handle is 8 bytes");
-_Static_assert(sizeof(pp_guest_contract_instance) == 16, "instance is 16 bytes");
-_Static_assert(sizeof(pp_native_dispatch) == 16, "NativeDispatch is 16 bytes");
-_Static_assert(sizeof(pp_dispatch_mechanisms) == 16, "DispatchMechanisms is 16 bytes");
-_Static_assert(PP_GUEST_CONTRACT_INTERFACE_V2_SIZE == 64, "GuestContractInterface shipped at 64");
-_Static_assert(PP_HOST_CONTRACT_INTERFACE_V2_SIZE == 64, "HostContractInterface shipped at 64");
-_Static_assert(sizeof(pp_guest_contract_interface) == 72, "GuestContractInterface is 72 bytes");
-_Static_assert(sizeof(pp_host_contract_interface) == 72, "HostContractInterface is 72 bytes");
-_Static_assert(sizeof(pp_plugin_descriptor) == 48, "PluginDescriptor is 48 bytes");
-_Static_assert(sizeof(pp_bundle_init_context) == 24, "BundleInitContext is 24 bytes");
-_Static_assert(sizeof(pp_call_arena) == 40, "CallArena is 40 bytes");
-_Static_assert(sizeof(pp_host_api) == 192, "HostApi is 192 bytes");
-_Static_assert(offsetof(pp_host_api, revision_counter) == 176, "HostApi tail");
+PP_STATIC_ASSERT(sizeof(pp_string_view) == 16, "StringView is 16 bytes");
+PP_STATIC_ASSERT(sizeof(pp_abi_error) == 24, "AbiError is 24 bytes");
+PP_STATIC_ASSERT(sizeof(pp_version) == 12, "Version is 12 bytes");
+PP_STATIC_ASSERT(sizeof(pp_guest_contract_handle) == 8, "handle is 8 bytes");
+PP_STATIC_ASSERT(sizeof(pp_guest_contract_instance) == 16, "instance is 16 bytes");
+PP_STATIC_ASSERT(sizeof(pp_native_dispatch) == 16, "NativeDispatch is 16 bytes");
+PP_STATIC_ASSERT(sizeof(pp_dispatch_mechanisms) == 16, "DispatchMechanisms is 16 bytes");
+PP_STATIC_ASSERT(PP_GUEST_CONTRACT_INTERFACE_V2_SIZE == 64, "GuestContractInterface shipped at 64");
+PP_STATIC_ASSERT(PP_HOST_CONTRACT_INTERFACE_V2_SIZE == 64, "HostContractInterface shipped at 64");
+PP_STATIC_ASSERT(sizeof(pp_guest_contract_interface) == 72, "GuestContractInterface is 72 bytes");
+PP_STATIC_ASSERT(sizeof(pp_host_contract_interface) == 72, "HostContractInterface is 72 bytes");
+PP_STATIC_ASSERT(sizeof(pp_plugin_descriptor) == 48, "PluginDescriptor is 48 bytes");
+PP_STATIC_ASSERT(sizeof(pp_bundle_init_context) == 24, "BundleInitContext is 24 bytes");
+PP_STATIC_ASSERT(sizeof(pp_call_arena) == 40, "CallArena is 40 bytes");
+PP_STATIC_ASSERT(sizeof(pp_host_api) == 192, "HostApi is 192 bytes");
+PP_STATIC_ASSERT(offsetof(pp_host_api, revision_counter) == 176, "HostApi tail");
 #endif
 
 #ifdef __cplusplus

@@ -350,6 +350,8 @@ PP_API pp_status pp_instance_create(pp_runtime *rt, pp_guest_contract_handle h, 
 PP_API pp_status pp_instance_destroy(pp_runtime *rt, pp_guest_contract_handle h,
                                      pp_guest_contract_instance instance);
 
+#include "call_inline.h" /* pp_call's common case, inline (PP_NO_INLINE_CALL: not) */
+
 #ifdef __cplusplus
 }
 #endif

@@ -76,9 +76,10 @@ static uint32_t no_such_function(pp_runtime *rt, const pp_contract_node *n, uint
 	        n->version->bundle->name, n->contract_name, fn_id, n->function_count);
 }
 
-static uint32_t call_failed(pp_runtime *rt, const pp_contract_node *n, uint32_t fn_id,
-                            pp_abi_error err)
+uint32_t pp__call_failed(pp_runtime *rt, const pp__node_view *view, uint32_t fn_id,
+                         pp_abi_error err)
 {
+	const pp_contract_node *n = (const pp_contract_node *)(const void *)view;
 	char msg[2048]; /* a guest's message and the top frames of its stack */
 	if (!*pp__view_copy(msg, sizeof msg, err.message) &&
 	    err.code == PP_ERR_FUNCTION_NOT_AVAILABLE && fn_id >= n->function_count)
@@ -92,57 +93,31 @@ static uint32_t call_failed(pp_runtime *rt, const pp_contract_node *n, uint32_t 
 	                 pp_status_name(err.code));
 }
 
-/* pp_call inside its read section on ts. Inlined into both ways in, so
- * that the common one keeps no cold call's registers. */
-static inline __attribute__((always_inline)) uint32_t call_in(pp_runtime *rt, pp_tstate *ts,
-                                                              pp_guest_contract_handle h,
-                                                              pp_guest_contract_instance instance,
-                                                              uint32_t fn_id, const void *args,
-                                                              void *out, pp_call_arena *arena)
-{
-	pp_abi_error err = {PP_OK, {NULL, 0}};
-	pp__read_enter(rt, ts);
-	const pp_contract_node *n = pp__registry_resolve(rt, h);
-	if (!n) {
-		pp__read_unlock(ts);
-		return stale(rt, h);
-	}
-	const pp_guest_contract_interface *iface = &n->iface;
-	if (iface->dispatch_type == PP_DISPATCH_NATIVE) {
-		if (fn_id >= n->function_count) {
-			uint32_t code = no_such_function(rt, n, fn_id);
-			pp__read_unlock(ts);
-			return code;
-		}
-		((pp_native_guest_fn)n->fns[fn_id])(instance, args, out, &err);
-	} else {
-		iface->dispatch.vm.call(iface->dispatch.vm.loader_data, instance, fn_id, args, out,
-		                        arena, &err);
-	}
-	uint32_t code = err.code == PP_OK ? PP_OK : call_failed(rt, n, fn_id, err);
-	pp__read_unlock(ts);
-	return code;
-}
-
-/* A thread's first call into rt, or its first since it called another
- * runtime: its state is looked up (or made) first. */
-static __attribute__((noinline)) uint32_t
-call_finding_state(pp_runtime *rt, pp_guest_contract_handle h, pp_guest_contract_instance instance,
-                   uint32_t fn_id, const void *args, void *out, pp_call_arena *arena)
-{
-	pp_tstate *ts = pp__tstate(rt);
-	if (!ts)
-		return PP_ERR_OUT_OF_MEMORY;
-	return call_in(rt, ts, h, instance, fn_id, args, out, arena);
-}
-
+/* Every call that call_inline.h's pp_call_inline does not finish itself
+ * comes here (and every call from code built with PP_NO_INLINE_CALL): the
+ * same read section and dispatch, after finding the thread's state, and
+ * the errors that path leaves to us. */
 uint32_t pp_call(pp_runtime *rt, pp_guest_contract_handle h, pp_guest_contract_instance instance,
                  uint32_t fn_id, const void *args, void *out, pp_call_arena *arena)
 {
-	pp_tstate *ts = pp__tstate_cached(rt);
-	if (__builtin_expect(!ts, 0))
-		return call_finding_state(rt, h, instance, fn_id, args, out, arena);
-	return call_in(rt, ts, h, instance, fn_id, args, out, arena);
+	pp_tstate *ts = pp__read_lock(rt);
+	if (!ts)
+		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+	const pp_contract_node *n = pp__registry_resolve(rt, h);
+	uint32_t code;
+	pp_abi_error err = {PP_OK, {NULL, 0}};
+	if (!n)
+		code = stale(rt, h);
+	else if (!pp__dispatch((const pp__node_view *)(const void *)n, instance, fn_id, args, out,
+	                       arena, &err))
+		code = no_such_function(rt, n, fn_id);
+	else
+		code = err.code == PP_OK
+		               ? PP_OK
+		               : pp__call_failed(rt, (const pp__node_view *)(const void *)n, fn_id,
+		                                 err);
+	pp__read_unlock(ts);
+	return code;
 }
 
 pp_status pp_instance_create(pp_runtime *rt, pp_guest_contract_handle h, const void *args,

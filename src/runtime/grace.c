@@ -41,7 +41,7 @@ static int membarrier(int cmd)
 /* A full barrier on every thread of the process (or just ours). */
 static void heavy_fence(pp_runtime *rt)
 {
-	if (!rt->membarrier) {
+	if (!rt->hot.membarrier) {
 		PP_FULL_FENCE(rt);
 		return;
 	}
@@ -70,7 +70,7 @@ static void backoff(unsigned *round)
 void pp__synchronize(pp_runtime *rt)
 {
 	pthread_mutex_lock(&rt->gp_lock);
-	uint64_t target = atomic_fetch_add_explicit(&rt->epoch, 1, memory_order_seq_cst) + 1;
+	uint64_t target = __atomic_add_fetch(&rt->hot.epoch, 1, __ATOMIC_SEQ_CST);
 	heavy_fence(rt);
 	/* The list only grows at its head (thread states are reused, never
 	 * unlinked before pp_runtime_free); a thread added after this snapshot
@@ -82,14 +82,14 @@ void pp__synchronize(pp_runtime *rt)
 	for (pp_tstate *ts = first; ts; ts = ts->next) {
 		unsigned round = 0;
 		for (;;) {
-			uint64_t e = atomic_load_explicit(&ts->reader, memory_order_acquire);
+			uint64_t e = __atomic_load_n(&ts->rd.epoch, __ATOMIC_ACQUIRE);
 			if (e == 0 || e >= target)
 				break;
 			backoff(&round);
 		}
 	}
 	heavy_fence(rt);
-	PP_TSAN_ACQUIRE(&rt->tsan_sync);
+	PP_TSAN_ACQUIRE(&rt->hot.tsan_sync);
 	pthread_mutex_unlock(&rt->gp_lock);
 }
 
@@ -99,7 +99,7 @@ void pp__retire(pp_runtime *rt, pp_retired *r, void (*fn)(pp_runtime *rt, pp_ret
 {
 	r->reclaim = fn;
 	r->next = NULL;
-	PP_TSAN_RELEASE(&rt->tsan_sync);
+	PP_TSAN_RELEASE(&rt->hot.tsan_sync);
 	atomic_fetch_add_explicit(&rt->pending_reclaims, 1, memory_order_relaxed);
 	pthread_mutex_lock(&rt->rq_lock);
 	r->seq = ++rt->rq_retired;
@@ -147,7 +147,7 @@ static void *reclaimer_main(void *arg)
 				atomic_fetch_sub_explicit(&rt->pending_reclaims, 1,
 				                          memory_order_release);
 			}
-			PP_TSAN_RELEASE(&rt->tsan_sync);
+			PP_TSAN_RELEASE(&rt->hot.tsan_sync);
 			pthread_mutex_lock(&rt->rq_lock);
 		} while (rt->rq_followups);
 		rt->rq_reclaimed = last;
@@ -164,7 +164,7 @@ bool pp__on_reclaimer(pp_runtime *rt)
 
 pp_status pp__grace_init(pp_runtime *rt)
 {
-	atomic_init(&rt->epoch, 1);
+	rt->hot.epoch = 1;
 	atomic_init(&rt->pending_reclaims, 0);
 	atomic_init(&rt->reclaimed, 0);
 	rt->rq_head = NULL;
@@ -172,11 +172,11 @@ pp_status pp__grace_init(pp_runtime *rt)
 	/* Registering is per process and idempotent; a kernel without it (or a
 	 * sandbox that forbids it) leaves readers on fences. */
 #if defined(PP_SANITIZE_THREAD)
-	rt->membarrier = false; /* TSan sees fences (its stand-in), not membarrier */
+	rt->hot.membarrier = false; /* TSan sees fences (its stand-in), not membarrier */
 #else
-	rt->membarrier = membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
+	rt->hot.membarrier = membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
 #endif
-	atomic_init(&rt->fence_word, 0);
+	rt->hot.fence_word = 0;
 	pthread_mutex_init(&rt->gp_lock, NULL);
 	pthread_mutex_init(&rt->rq_lock, NULL);
 	pthread_cond_init(&rt->rq_work, NULL);
@@ -198,7 +198,7 @@ void pp__grace_shutdown(pp_runtime *rt)
 	pthread_cond_signal(&rt->rq_work);
 	pthread_mutex_unlock(&rt->rq_lock);
 	pthread_join(rt->reclaimer, NULL);
-	PP_TSAN_ACQUIRE(&rt->tsan_sync);
+	PP_TSAN_ACQUIRE(&rt->hot.tsan_sync);
 	pthread_cond_destroy(&rt->rq_done);
 	pthread_cond_destroy(&rt->rq_work);
 	pthread_mutex_destroy(&rt->rq_lock);
@@ -208,7 +208,7 @@ void pp__grace_shutdown(pp_runtime *rt)
 pp_status pp_runtime_quiesce(pp_runtime *rt)
 {
 	pp_tstate *ts = pthread_getspecific(rt->tkey);
-	if (ts && ts->read_nest)
+	if (ts && ts->rd.nest)
 		return pp__error(rt, PP_ERR_REENTRANT_CALL,
 		                 "pp_runtime_quiesce called from inside a plugin call");
 	if (pp__on_reclaimer(rt))
@@ -223,6 +223,6 @@ pp_status pp_runtime_quiesce(pp_runtime *rt)
 	while (rt->rq_reclaimed < target)
 		pthread_cond_wait(&rt->rq_done, &rt->rq_lock);
 	pthread_mutex_unlock(&rt->rq_lock);
-	PP_TSAN_ACQUIRE(&rt->tsan_sync);
+	PP_TSAN_ACQUIRE(&rt->hot.tsan_sync);
 	return PP_OK;
 }

@@ -122,7 +122,7 @@ void pp__host_contracts_commit(pp_runtime *rt, pp_host_table *t)
 {
 	if (!t)
 		return;
-	PP_TSAN_RELEASE(&rt->tsan_sync);
+	PP_TSAN_RELEASE(&rt->hot.tsan_sync);
 	pp_host_table *old = atomic_exchange_explicit(&rt->hosts, t, memory_order_acq_rel);
 	if (old)
 		pp__retire(rt, &old->retired, table_reclaim);
@@ -267,7 +267,7 @@ const pp_host_entry *pp__host_contracts_find(pp_runtime *rt, uint64_t contract_i
                                              uint32_t min_version, uint32_t *why)
 {
 	pp_host_table *t = atomic_load_explicit(&rt->hosts, memory_order_acquire);
-	PP_TSAN_ACQUIRE(&rt->tsan_sync);
+	PP_TSAN_ACQUIRE(&rt->hot.tsan_sync);
 	*why = PP_ERR_HOST_CONTRACT_NOT_FOUND;
 	for (size_t i = 0; t && i < t->count; i++) {
 		const pp_host_contract_interface *h = t->entries[i].iface;

@@ -106,10 +106,21 @@ typedef struct pp_slot {
 	uint32_t next_free;
 } pp_slot;
 
+/* Inline calls (call_inline.h) read nodes and slots through views of their
+ * heads: these pin the two together. */
+_Static_assert(offsetof(pp_contract_node, generation) == offsetof(pp__node_view, generation) &&
+                       offsetof(pp_contract_node, function_count) ==
+                               offsetof(pp__node_view, function_count) &&
+                       offsetof(pp_contract_node, iface) == offsetof(pp__node_view, iface),
+               "pp__node_view is the head of pp_contract_node");
+_Static_assert(offsetof(pp_slot, node) == offsetof(pp__slot_view, node) &&
+                       sizeof(pp_slot) == sizeof(pp__slot_view),
+               "pp__slot_view is pp_slot");
+
 /* Slots live in one table reserved whole at creation (address space only:
  * pages are touched as slots are first used), so a handle's slot is one
  * index away and never moves. */
-#define PP_MAX_SLOTS (1u << 20)
+#define PP_MAX_SLOTS PP__MAX_SLOTS
 
 /* The lookup index: every published node, sorted by (contract id, seq).
  * Immutable; a publish builds a new one, swaps it in and retires the old. */
@@ -194,9 +205,8 @@ struct pp_bundle {
  * thread's read-side section (grace.c). */
 #define PP_INIT_DEPTH_MAX 16
 typedef struct pp_tstate {
+	pp__reader rd; /* first: pp__tls names it (call_inline.h) */
 	pp_runtime *rt;
-	_Atomic uint64_t reader; /* epoch of the outermost read section, 0 outside */
-	uint32_t read_nest;
 	uint32_t claims;          /* bundles this thread has busy (bundle.c) */
 	bool in_use;              /* false once its thread exited: the next new thread takes it */
 	_Atomic uintptr_t thread; /* pp__thread_id() of the thread using it */
@@ -207,22 +217,17 @@ typedef struct pp_tstate {
 	int init_depth;
 	/* Its thread's pp__tls while that thread lives (NULL after):
 	 * pp_runtime_free empties it there if it still names this runtime. */
-	struct pp_tls *_Atomic tls;
+	pp__thread_cache *_Atomic tls;
 	struct pp_tstate *prev, *next;
 } pp_tstate;
 
-/* The runtime this thread entered last and its state there: the read side's
- * fast path, a thread-local compare (initial-exec: no call to find it)
- * instead of pthread_getspecific. Matched by the runtime's address alone —
- * the state is never read to check it — and only its thread writes `ts`;
- * the thread's exit and pp_runtime_free empty `rt`, so a runtime freed (and
- * another made at its address) is never matched. Two runtimes used in turn
- * by one thread just miss it. */
-typedef struct pp_tls {
-	pp_runtime *_Atomic rt;
-	pp_tstate *ts;
-} pp_tls;
-extern _Thread_local pp_tls pp__tls __attribute__((tls_model("initial-exec")));
+/* The runtime this thread entered last and its state there (pp__tls,
+ * call_inline.h): the read side's fast path, a thread-local compare
+ * (initial-exec: no call to find it) instead of pthread_getspecific. Matched
+ * by the runtime's address alone — the state is never read to check it — and
+ * only its thread writes `reader`; the thread's exit and pp_runtime_free empty
+ * `rt`, so a runtime freed (and another made at its address) is never
+ * matched. Two runtimes used in turn by one thread just miss it. */
 
 /* Something the runtime's watchdog looks at every period_ns (watchdog.c). */
 typedef struct pp_watched pp_watched;
@@ -233,7 +238,10 @@ struct pp_watched {
 };
 
 struct pp_runtime {
-	pp_host_api host; /* first: plugins get &rt->host */
+	/* First: what inline calls read (call_inline.h). Readers publish the
+	 * epoch they entered in; grace.c advances it. */
+	pp__runtime_head hot;
+	pp_host_api host;
 	pp_runtime_config cfg;
 	_Atomic uint64_t revision;
 
@@ -255,12 +263,9 @@ struct pp_runtime {
 	pthread_mutex_t tstate_lock; /* the tstates list */
 	pp_tstate *tstates;
 
-	/* Grace periods and reclamation (grace.c): readers publish the epoch
-	 * they entered in; a reclaimer thread of this runtime frees what was
-	 * retired once every reader of this runtime has moved past it. */
-	_Atomic uint64_t epoch;
-	bool membarrier;             /* readers need only a compiler barrier */
-	_Atomic uint32_t fence_word; /* PP_FULL_FENCE's stand-in under TSan */
+	/* Grace periods and reclamation (grace.c; the epoch is in `hot`): a
+	 * reclaimer thread of this runtime frees what was retired once every
+	 * reader of this runtime has moved past it. */
 	pthread_mutex_t gp_lock;
 	pthread_mutex_t rq_lock;
 	pthread_cond_t rq_work, rq_done;
@@ -279,7 +284,6 @@ struct pp_runtime {
 	pp_watcher *watcher_done;          /* one that stopped itself, not yet joined */
 	char **plugin_dirs; /* loaded with pp_bundle_load_dir, watched for new bundles (under lock) */
 	size_t plugin_dir_count;
-	int tsan_sync; /* address TSan annotations synchronise on */
 
 	/* One revision counter per contract id ever published or asked about,
 	 * each allocated on its own so its address stays (under lock). */
@@ -302,8 +306,7 @@ struct pp_runtime {
 /* A full memory barrier. GCC's TSan refuses standalone fences; there a
  * seq_cst read-modify-write of a runtime word stands in for one. */
 #if defined(PP_SANITIZE_THREAD)
-#define PP_FULL_FENCE(rt) \
-	((void)atomic_fetch_add_explicit(&(rt)->fence_word, 0, memory_order_seq_cst))
+#define PP_FULL_FENCE(rt) ((void)__atomic_fetch_add(&(rt)->hot.fence_word, 0, __ATOMIC_SEQ_CST))
 #else
 #define PP_FULL_FENCE(rt) atomic_thread_fence(memory_order_seq_cst)
 #endif
@@ -355,30 +358,21 @@ bool pp__on_reclaimer(pp_runtime *rt);
  * ends. Nests; costs a thread-local store and (without membarrier) a fence.
  * Returns NULL only when the thread's state cannot be allocated. */
 pp_tstate *pp__tstate(pp_runtime *rt);
-/* Enters a read section on ts, this thread's state in rt. */
+/* Enters a read section on ts, this thread's state in rt (the one read
+ * side, call_inline.h's, which inline calls in hosts run too). */
 static inline pp_tstate *pp__read_enter(pp_runtime *rt, pp_tstate *ts)
 {
-	if (__builtin_expect(ts->read_nest++ == 0, 1)) {
-		/* acquire: the section's reads cannot move above this load */
-		atomic_store_explicit(&ts->reader,
-		                      atomic_load_explicit(&rt->epoch, memory_order_acquire),
-		                      memory_order_relaxed);
-		/* Order the store before the section's reads. With membarrier the
-		 * writer supplies the fence on our behalf. */
-		if (rt->membarrier)
-			atomic_signal_fence(memory_order_seq_cst);
-		else
-			PP_FULL_FENCE(rt);
-	}
+	pp__read_begin(&rt->hot, &ts->rd);
 	return ts;
 }
 
 /* This thread's state in rt when it is the runtime the thread entered
- * last (one thread-local compare), else NULL. */
+ * last (one thread-local compare), else NULL. rd is its state's first
+ * member. */
 static inline pp_tstate *pp__tstate_cached(pp_runtime *rt)
 {
-	return __builtin_expect(atomic_load_explicit(&pp__tls.rt, memory_order_relaxed) == rt, 1)
-	               ? pp__tls.ts
+	return __builtin_expect(__atomic_load_n(&pp__tls.rt, __ATOMIC_RELAXED) == rt, 1)
+	               ? (pp_tstate *)(void *)pp__tls.reader
 	               : NULL;
 }
 
@@ -392,8 +386,7 @@ static inline pp_tstate *pp__read_lock(pp_runtime *rt)
 
 static inline void pp__read_unlock(pp_tstate *ts)
 {
-	if (__builtin_expect(--ts->read_nest == 0, 1))
-		atomic_store_explicit(&ts->reader, 0, memory_order_release);
+	pp__read_end(&ts->rd);
 }
 
 /* runtime.c */
@@ -503,12 +496,7 @@ static inline pp_slot *pp__slot_at(pp_registry *r, uint32_t index)
 static inline const pp_contract_node *pp__registry_resolve(pp_runtime *rt,
                                                            pp_guest_contract_handle h)
 {
-	if (h.index >= PP_MAX_SLOTS)
-		return NULL;
-	pp_contract_node *n =
-	        atomic_load_explicit(&rt->reg.slots[h.index].node, memory_order_acquire);
-	PP_TSAN_ACQUIRE(&rt->tsan_sync);
-	return n && n->generation == h.generation ? n : NULL;
+	return (const pp_contract_node *)(const void *)pp__resolve(&rt->hot, h);
 }
 /* The published node whose interface is at iface (resolve hands those out),
  * or NULL. Caller is in a read section. */

@@ -41,7 +41,8 @@ pp_status pp__registry_init(pp_runtime *rt)
 	                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (slots == MAP_FAILED)
 		return PP_ERR_OUT_OF_MEMORY;
-	r->slots = slots; /* zero: every node NULL, every generation 0 */
+	r->slots = slots;      /* zero: every node NULL, every generation 0 */
+	rt->hot.slots = slots; /* what inline calls index */
 	r->free_head = UINT32_MAX;
 	pp_index *empty = calloc(1, sizeof *empty);
 	atomic_init(&r->index, empty);
@@ -365,7 +366,7 @@ static void index_fill(pp_registry *r, pp_index *idx)
 
 static void index_swap(pp_runtime *rt, pp_index *idx)
 {
-	PP_TSAN_RELEASE(&rt->tsan_sync);
+	PP_TSAN_RELEASE(&rt->hot.tsan_sync);
 	pp_index *old = atomic_exchange_explicit(&rt->reg.index, idx, memory_order_acq_rel);
 	pp__retire(rt, &old->retired, index_reclaim);
 }
@@ -421,7 +422,7 @@ pp_status pp__registry_publish(pp_runtime *rt, pp_bundle_version *nv, pp_bundle_
 			n->seq = r->next_seq++;
 			r->published++;
 		}
-		PP_TSAN_RELEASE(&rt->tsan_sync);
+		PP_TSAN_RELEASE(&rt->hot.tsan_sync);
 		atomic_store_explicit(&pp__slot_at(r, n->slot)->node, n, memory_order_release);
 	}
 	/* Whatever the old version provided and the new one does not. */
@@ -508,7 +509,7 @@ static size_t matches(pp_runtime *rt, uint64_t contract_id, uint32_t min_version
 	if (!ts)
 		return 0;
 	const pp_index *idx = atomic_load_explicit(&rt->reg.index, memory_order_acquire);
-	PP_TSAN_ACQUIRE(&rt->tsan_sync);
+	PP_TSAN_ACQUIRE(&rt->hot.tsan_sync);
 	size_t lo = 0, hi = idx->count, found = 0;
 	while (lo < hi) { /* the first entry with this id */
 		size_t mid = lo + (hi - lo) / 2;
@@ -610,7 +611,7 @@ uint32_t pp__registry_not_found(pp_runtime *rt, uint64_t contract_id, uint32_t m
 	pp_tstate *ts = pp__read_lock(rt);
 	if (ts) {
 		const pp_index *idx = atomic_load_explicit(&rt->reg.index, memory_order_acquire);
-		PP_TSAN_ACQUIRE(&rt->tsan_sync);
+		PP_TSAN_ACQUIRE(&rt->hot.tsan_sync);
 		for (size_t i = 0; i < idx->count; i++) {
 			const pp_contract_node *n = live_at(rt, idx, i);
 			if (!n)

@@ -50,7 +50,7 @@ void pp_runtime_config_init(pp_runtime_config *cfg)
  * thread reuses it, so the list never shrinks under a grace period's scan
  * and grows only to the number of threads alive at once. */
 
-_Thread_local pp_tls pp__tls;
+__thread pp__thread_cache pp__tls;
 
 /* pthread key destructor: the thread is exiting. */
 static void tstate_thread_exit(void *p)
@@ -60,16 +60,17 @@ static void tstate_thread_exit(void *p)
 	/* a later destructor calling in must not find the state a new thread
 	 * may take over */
 	pp_runtime *expect = ts->rt;
-	atomic_compare_exchange_strong(&pp__tls.rt, &expect, NULL);
+	__atomic_compare_exchange_n(&pp__tls.rt, &expect, NULL, false, __ATOMIC_SEQ_CST,
+	                            __ATOMIC_SEQ_CST);
 	atomic_store_explicit(&ts->tls, NULL, memory_order_relaxed);
 	ts->in_use = false;
 	atomic_store_explicit(&ts->thread, 0, memory_order_relaxed); /* ids are reused */
 	atomic_store_explicit(&ts->waiting_on, NULL, memory_order_relaxed);
 	/* A thread that ended inside a call (pthread_exit, cancellation) must
 	 * not hold grace periods up forever. */
-	ts->read_nest = 0;
+	ts->rd.nest = 0;
 	ts->init_depth = 0;
-	atomic_store_explicit(&ts->reader, 0, memory_order_release);
+	__atomic_store_n(&ts->rd.epoch, 0, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&ts->rt->tstate_lock);
 }
 
@@ -77,17 +78,18 @@ static void tstate_thread_exit(void *p)
 static pp_tstate *tstate_cache(pp_tstate *ts)
 {
 	atomic_store_explicit(&ts->tls, &pp__tls, memory_order_relaxed);
-	atomic_store_explicit(&pp__tls.rt, NULL, memory_order_relaxed);
-	pp__tls.ts = ts;
-	atomic_store_explicit(&pp__tls.rt, ts->rt, memory_order_relaxed);
+	__atomic_store_n(&pp__tls.rt, NULL, __ATOMIC_RELAXED);
+	pp__tls.reader = &ts->rd;
+	__atomic_store_n(&pp__tls.rt, ts->rt, __ATOMIC_RELAXED);
 	return ts;
 }
 
 pp_tstate *pp__tstate(pp_runtime *rt)
 {
-	if (atomic_load_explicit(&pp__tls.rt, memory_order_relaxed) == rt)
-		return pp__tls.ts;
-	pp_tstate *ts = pthread_getspecific(rt->tkey);
+	pp_tstate *ts = pp__tstate_cached(rt);
+	if (ts)
+		return ts;
+	ts = pthread_getspecific(rt->tkey);
 	if (ts)
 		return tstate_cache(ts);
 	pthread_mutex_lock(&rt->tstate_lock);
@@ -96,14 +98,13 @@ pp_tstate *pp__tstate(pp_runtime *rt)
 	bool fresh = ts == NULL;
 	if (fresh && (ts = pp__calloc_lines(sizeof *ts)) != NULL) {
 		ts->rt = rt;
-		atomic_init(&ts->reader, 0);
 	}
 	if (ts) {
 		ts->in_use = true;
 		atomic_store_explicit(&ts->thread, pp__thread_id(), memory_order_relaxed);
 		atomic_store_explicit(&ts->waiting_on, NULL, memory_order_relaxed);
 		ts->init_depth = 0;
-		ts->read_nest = 0;
+		ts->rd.nest = 0;
 		ts->claims = 0;
 		if (ts->err)
 			ts->err[0] = '\0';
@@ -153,7 +154,7 @@ pp_bundle_version *pp__init_version(pp_runtime *rt)
 bool pp__in_plugin(pp_runtime *rt)
 {
 	pp_tstate *ts = pthread_getspecific(rt->tkey);
-	return (ts && (ts->read_nest > 0 || ts->init_depth > 0)) || pp__on_reclaimer(rt);
+	return (ts && (ts->rd.nest > 0 || ts->init_depth > 0)) || pp__on_reclaimer(rt);
 }
 
 /* ---- Errors --------------------------------------------------------------- */
@@ -706,9 +707,10 @@ void pp_runtime_free(pp_runtime *rt)
 	pthread_mutex_lock(&rt->tstate_lock);
 	for (pp_tstate *ts = rt->tstates; ts; ts = ts->next) {
 		pp_runtime *expect = rt;
-		pp_tls *slot = atomic_load_explicit(&ts->tls, memory_order_relaxed);
+		pp__thread_cache *slot = atomic_load_explicit(&ts->tls, memory_order_relaxed);
 		if (slot)
-			atomic_compare_exchange_strong(&slot->rt, &expect, NULL);
+			__atomic_compare_exchange_n(&slot->rt, &expect, NULL, false,
+			                            __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 	}
 	pthread_key_delete(rt->tkey);
 	pthread_mutex_unlock(&rt->tstate_lock);

@@ -1,0 +1,153 @@
+/* test_call_inline.c — pp_call's inline fast path (call_inline.h) against the
+ * exported pp_call: the same results and the same errors in every case the
+ * fast path hands over, a thread's first call, and calls racing a reload
+ * and an unload. */
+#include <stdatomic.h>
+
+#include "helpers.h"
+
+#define CALC pp_guest_contract_id("test.calc", 1)
+
+uint32_t call_exported(pp_runtime *rt, pp_guest_contract_handle h,
+                       pp_guest_contract_instance instance, uint32_t fn_id, const void *args,
+                       void *out, pp_call_arena *arena);
+
+/* One call both ways; each must give the same code, out and message. */
+static void both_ways_agree(pp_runtime *rt, pp_guest_contract_handle h, uint32_t fn_id,
+                            uint32_t expect)
+{
+	pp_guest_contract_instance none = {NULL, 0};
+	pair p = {20, 22};
+	int32_t out_inline = -1, out_exported = -1;
+	char msg[512];
+	uint32_t inl = pp_call(rt, h, none, fn_id, &p, &out_inline, NULL);
+	snprintf(msg, sizeof msg, "%s", pp_last_error(rt));
+	uint32_t exp = call_exported(rt, h, none, fn_id, &p, &out_exported, NULL);
+	assert_int_equal(inl, expect);
+	assert_int_equal(exp, expect);
+	assert_int_equal(out_inline, out_exported);
+	if (expect != PP_OK)
+		assert_string_equal(msg, pp_last_error(rt));
+}
+
+static void inline_and_exported_calls_give_the_same_results_and_errors(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	uint64_t id = load_ok(rt, fx("calc_v1"));
+	pp_guest_contract_handle h = pp_find(rt, CALC, 0);
+	both_ways_agree(rt, h, 0, PP_OK); /* add */
+	both_ways_agree(rt, h, 2, 300);   /* the plugin's own code */
+	assert_contains(pp_last_error(rt), "calc refused: negative input");
+	both_ways_agree(rt, h, 4, PP_ERR_FUNCTION_NOT_AVAILABLE); /* past the table */
+	both_ways_agree(rt, h, UINT32_MAX, PP_ERR_FUNCTION_NOT_AVAILABLE);
+	assert_contains(pp_last_error(rt), "has no function");
+	/* handles the fast path cannot take: null, past the slot table, stale */
+	both_ways_agree(rt, pp_handle_null(), 0, PP_ERR_STALE_HANDLE);
+	pp_guest_contract_handle wild = {(1u << 20) + 5, h.generation};
+	both_ways_agree(rt, wild, 0, PP_ERR_STALE_HANDLE);
+	pp_guest_contract_handle other_gen = {h.index, h.generation + 1};
+	both_ways_agree(rt, other_gen, 0, PP_ERR_STALE_HANDLE);
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	both_ways_agree(rt, h, 0, PP_ERR_STALE_HANDLE);
+	assert_contains(pp_last_error(rt), "stale");
+	pp_runtime_free(rt);
+}
+
+typedef struct first_call {
+	pp_runtime *rt;
+	pp_guest_contract_handle h;
+	int32_t sums[3];
+	uint32_t codes[3];
+} first_call;
+
+static void *call_three_times(void *p)
+{
+	first_call *f = p;
+	pp_guest_contract_instance none = {NULL, 0};
+	for (int i = 0; i < 3; i++) {
+		pair args = {i, 40};
+		f->codes[i] = pp_call(f->rt, f->h, none, 0, &args, &f->sums[i], NULL);
+	}
+	return NULL;
+}
+
+/* A new thread has no state in the runtime: its first call takes the
+ * exported path, which makes the state; the next ones are inline. */
+static void a_threads_first_call_makes_its_state_and_the_next_ones_inline(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	load_ok(rt, fx("calc_v1"));
+	first_call f = {.rt = rt, .h = pp_find(rt, CALC, 0)};
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, call_three_times, &f), 0);
+	pthread_join(th, NULL);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(f.codes[i], PP_OK);
+		assert_int_equal(f.sums[i], i + 40);
+	}
+	pp_runtime_free(rt);
+}
+
+typedef struct racer {
+	pp_runtime *rt;
+	pp_guest_contract_handle h;
+	_Atomic int stop;
+	int ok, stale, wrong;
+} racer;
+
+static void *call_until_stopped(void *p)
+{
+	racer *r = p;
+	pp_guest_contract_instance none = {NULL, 0};
+	pp_guest_contract_handle h = r->h;
+	while (!atomic_load(&r->stop)) {
+		pair args = {1, 2};
+		int32_t sum = 0;
+		uint32_t code = pp_call(r->rt, h, none, 0, &args, &sum, NULL);
+		if (code == PP_OK && sum == 3) {
+			r->ok++;
+		} else if (code == PP_ERR_STALE_HANDLE) {
+			r->stale++;
+			h = pp_find(r->rt, CALC, 0); /* the next load's, once there */
+		} else {
+			r->wrong++;
+		}
+	}
+	return NULL;
+}
+
+/* Inline calls in a loop while the bundle is reloaded, unloaded and loaded
+ * again: each call runs a version that is still there or is stale, never
+ * code that was released (ASan and TSan builds check the memory). */
+static void inline_calls_racing_reload_and_unload_run_live_code_or_are_stale(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	uint64_t id = load_ok(rt, fx("calc_v1"));
+	racer r = {.rt = rt, .h = pp_find(rt, CALC, 0)};
+	atomic_init(&r.stop, 0);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, call_until_stopped, &r), 0);
+	for (int round = 0; round < 20; round++) {
+		assert_int_equal(pp_bundle_reload(rt, id), PP_OK);
+		assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+		id = load_ok(rt, fx("calc_v1"));
+	}
+	atomic_store(&r.stop, 1);
+	pthread_join(th, NULL);
+	assert_int_equal(r.wrong, 0);
+	assert_true(r.ok > 0);
+	pp_runtime_free(rt);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(inline_and_exported_calls_give_the_same_results_and_errors),
+	        cmocka_unit_test(a_threads_first_call_makes_its_state_and_the_next_ones_inline),
+	        cmocka_unit_test(inline_calls_racing_reload_and_unload_run_live_code_or_are_stale),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
