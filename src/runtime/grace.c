@@ -38,8 +38,7 @@ static int membarrier(int cmd)
 	return (int)syscall(__NR_membarrier, cmd, 0, 0);
 }
 
-/* A full barrier on every thread of the process (or just ours). */
-static void heavy_fence(pp_runtime *rt)
+void pp__heavy_fence(pp_runtime *rt)
 {
 	if (!rt->hot.membarrier) {
 		PP_FULL_FENCE(rt);
@@ -71,7 +70,7 @@ void pp__synchronize(pp_runtime *rt)
 {
 	pthread_mutex_lock(&rt->gp_lock);
 	uint64_t target = __atomic_add_fetch(&rt->hot.epoch, 1, __ATOMIC_SEQ_CST);
-	heavy_fence(rt);
+	pp__heavy_fence(rt);
 	/* The list only grows at its head (thread states are reused, never
 	 * unlinked before pp_runtime_free); a thread added after this snapshot
 	 * reads the new epoch. No lock is held while waiting, so a thread's
@@ -88,7 +87,7 @@ void pp__synchronize(pp_runtime *rt)
 			backoff(&round);
 		}
 	}
-	heavy_fence(rt);
+	pp__heavy_fence(rt);
 	PP_TSAN_ACQUIRE(&rt->hot.tsan_sync);
 	pthread_mutex_unlock(&rt->gp_lock);
 }

@@ -353,6 +353,10 @@ void pp__retire(pp_runtime *rt, pp_retired *r, void (*fn)(pp_runtime *rt, pp_ret
 void pp__synchronize(pp_runtime *rt);
 /* True on the runtime's reclaimer thread. */
 bool pp__on_reclaimer(pp_runtime *rt);
+/* A full memory barrier on every running thread of the process when
+ * rt->hot.membarrier (membarrier(2)), else on the calling thread only: the
+ * heavy side of a Dekker pair whose light side is a compiler barrier. */
+void pp__heavy_fence(pp_runtime *rt);
 
 /* A read section: nothing unpublished while it runs is reclaimed before it
  * ends. Nests; costs a thread-local store and (without membarrier) a fence.

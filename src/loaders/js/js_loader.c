@@ -136,7 +136,7 @@ static bool map_put(js_instance_map *m, uint64_t key, js_impl *v)
 	return true;
 }
 
-static js_impl **map_get(js_instance_map *m, uint64_t key)
+static __attribute__((noinline)) js_impl **map_get(js_instance_map *m, uint64_t key)
 {
 	if (!m->cap || key == MAP_EMPTY || key == MAP_GONE)
 		return NULL;
@@ -265,6 +265,8 @@ static uint32_t vm_wait(js_vm *vm, uintptr_t me)
 	uint32_t code = PP_OK;
 	pthread_mutex_lock(&vm->park);
 	atomic_fetch_add_explicit(&vm->parked, 1, memory_order_seq_cst);
+	if (vm->light_give) /* vm_give's side of the pair is a compiler barrier */
+		pp__heavy_fence(vm->rt);
 	for (;;) {
 		uintptr_t free_ = 0;
 		if (atomic_compare_exchange_strong_explicit(
@@ -306,9 +308,18 @@ static inline uint32_t vm_take(js_vm *vm, uintptr_t me)
 
 static inline void vm_give(js_vm *vm)
 {
-	/* seq_cst store then load: a thread that parks after our load sees the
-	 * VM free when it tries again, and one parked before it is woken. */
-	atomic_store_explicit(&vm->owner, 0, memory_order_seq_cst);
+	/* A Dekker pair with vm_wait: we store owner = 0 then load parked; a
+	 * waiter adds to parked then tries the owner. Either the waiter's try
+	 * sees the VM free or our load sees it parked and we wake it. The
+	 * store-load order costs a full fence: with membarrier the waiter (the
+	 * rare side) forces one on us, so a compiler barrier is enough here;
+	 * without, a seq_cst store and load. */
+	if (vm->light_give) {
+		atomic_store_explicit(&vm->owner, 0, memory_order_release);
+		atomic_signal_fence(memory_order_seq_cst);
+	} else {
+		atomic_store_explicit(&vm->owner, 0, memory_order_seq_cst);
+	}
 	if (__builtin_expect(atomic_load_explicit(&vm->parked, memory_order_seq_cst) != 0, 0)) {
 		pthread_mutex_lock(&vm->park);
 		pthread_cond_signal(&vm->unparked);
@@ -361,7 +372,7 @@ static inline js_vm *instance_vm(const js_pool *pool, uint64_t id)
  * first free one after it. When all are busy it waits for one this thread
  * is not inside; one whose wait would close a cycle is passed over for the
  * next. Refused only when every VM is this thread's or a cycle's. */
-static uint32_t pool_take(js_pool *pool, js_vm **out)
+static __attribute__((noinline)) uint32_t pool_take(js_pool *pool, js_vm **out)
 {
 	/* a hint: the VM this thread had last */
 	static _Thread_local uint32_t last __attribute__((tls_model("initial-exec")));
@@ -395,7 +406,8 @@ static uint32_t pool_take(js_pool *pool, js_vm **out)
  * first VM's) and points *cp at that VM's own copy. inst_id: the instance
  * called, or 0 for the default implementation (any free VM); at: as for
  * vm_begin. */
-static inline uint32_t pool_enter(js_contract **cp, uint64_t inst_id, uintptr_t at)
+static inline __attribute__((always_inline)) uint32_t pool_enter(js_contract **cp, uint64_t inst_id,
+                                                                 uintptr_t at)
 {
 	js_contract *c = *cp; /* read-only here: other threads' VMs are written */
 	js_pool *pool = c->pool;
@@ -464,7 +476,7 @@ char *pp_js_exception_text(JSContext *ctx)
 
 /* Classifies the pending exception: a limit that stopped the guest, or an
  * error it threw. Consumes the exception and returns its text in *text. */
-static uint32_t exception_code(js_vm *vm, char **text)
+static __attribute__((noinline, cold)) uint32_t exception_code(js_vm *vm, char **text)
 {
 	/* Out of memory is QuickJS's InternalError, or null when it could not
 	 * even allocate that error. A guest that throws either itself reads as
@@ -485,10 +497,12 @@ static uint32_t exception_code(js_vm *vm, char **text)
 /* ---- Dispatch -------------------------------------------------------------- */
 
 /* A pointer as the JS number the raw protocol passes: always a float, so
- * no int32 test (JS cannot tell 0.0 from 0). */
+ * no int32 test (JS cannot tell 0.0 from 0). User-space addresses are
+ * below 2^63: the signed conversion (one instruction, where an unsigned
+ * one takes a branch and several) gives the same value. */
 static inline JSValue number_ptr(const void *p)
 {
-	return __JS_NewFloat64(NULL, (double)(uintptr_t)p);
+	return __JS_NewFloat64(NULL, (double)(int64_t)(uintptr_t)p);
 }
 
 /* A malloc'd formatted string (NULL if out of memory). */
@@ -542,7 +556,7 @@ static __attribute__((noinline)) uint32_t not_a_status(JSContext *ctx, JSValueCo
 
 /* A typed function reports a status other than Generic by throwing an object
  * whose `code` is an integer in 1 .. 2^32-1. Leaves the exception pending. */
-static uint32_t thrown_status(JSContext *ctx)
+static __attribute__((noinline, cold)) uint32_t thrown_status(JSContext *ctx)
 {
 	JSValue exc = JS_GetException(ctx);
 	uint32_t code = 0;
@@ -614,8 +628,9 @@ call_typed(js_vm *vm, const js_contract *c, uint32_t fn_id, const js_impl *impl,
  * gets (prefixed there with bundle, contract and function): left as this
  * thread's last error, which the caller copies before anything can change
  * it. The log gets it too, whole. */
-static void call_failure(js_vm *vm, const js_contract *c, uint32_t fn_id, uint32_t code,
-                         const char *failure, pp_abi_error *err)
+static __attribute__((noinline, cold)) void call_failure(js_vm *vm, const js_contract *c,
+                                                         uint32_t fn_id, uint32_t code,
+                                                         const char *failure, pp_abi_error *err)
 {
 	const char *name = fn_id < c->fn_count ? c->fn_names[fn_id] : NULL;
 	char in[96] = "";
@@ -921,6 +936,7 @@ static js_vm *vm_new(pp_runtime *rt, const pp_bundle_source *src)
 	atomic_init(&vm->parked, 0);
 	atomic_init(&vm->calls, 0);
 	vm->rt = rt;
+	vm->light_give = rt->hot.membarrier;
 	vm->host = &rt->host;
 	vm->bridge = JS_UNDEFINED;
 	vm->bundle = pp__strdup(src->name);

@@ -186,9 +186,12 @@ struct js_vm {
 	/* One call at a time. `owner` is the thread inside (0 if none), taken
 	 * with one compare-and-swap; a nested call from that same thread is
 	 * refused before the VM is touched. Threads that find it busy park on
-	 * `park`/`unparked`, counted in `parked`. */
+	 * `park`/`unparked`, counted in `parked`. With `light_give` (the
+	 * runtime has membarrier) the owner gives the VM back with a plain
+	 * store and the parking thread pays for the fence (vm_give). */
 	_Atomic uintptr_t owner;
 	_Atomic uint32_t parked;
+	bool light_give;
 	pthread_mutex_t park;
 	pthread_cond_t unparked;
 
