@@ -1,10 +1,10 @@
 /* test_call_inline.c — pp_call's inline fast path (call_inline.h) against the
  * exported pp_call: the same results and the same errors in every case the
- * fast path hands over, a thread's first call, and calls racing a reload
- * and an unload. */
+ * fast path hands over, a thread's first call, native and JS calls racing a
+ * reload and an unload, and the thread cache a freed runtime leaves. */
 #include <stdatomic.h>
 
-#include "helpers.h"
+#include "js_helpers.h"
 
 #define CALC pp_guest_contract_id("test.calc", 1)
 
@@ -118,14 +118,24 @@ static void *call_until_stopped(void *p)
 	return NULL;
 }
 
+/* The JS twin of calc's add, raw protocol: the same contract id. */
+#define JS_CALC                                                                         \
+	JS_ONE("test.calc", "function (impl, a, o, ar, b) {\n"                          \
+	                    "  b.writeI32(o, (b.readI32(a) + b.readI32(a + 4)) | 0);\n" \
+	                    "  return 0;\n}")
+
+static uint64_t load_calc(pp_runtime *rt, bool js)
+{
+	return js ? js_load_ok(rt, "jscalc", JS_CALC) : load_ok(rt, fx("calc_v1"));
+}
+
 /* Inline calls in a loop while the bundle is reloaded, unloaded and loaded
  * again: each call runs a version that is still there or is stale, never
  * code that was released (ASan and TSan builds check the memory). */
-static void inline_calls_racing_reload_and_unload_run_live_code_or_are_stale(void **state)
+static void race_reload_and_unload(bool js)
 {
-	(void)state;
 	pp_runtime *rt = rt_new();
-	uint64_t id = load_ok(rt, fx("calc_v1"));
+	uint64_t id = load_calc(rt, js);
 	racer r = {.rt = rt, .h = pp_find(rt, CALC, 0)};
 	atomic_init(&r.stop, 0);
 	pthread_t th;
@@ -133,7 +143,7 @@ static void inline_calls_racing_reload_and_unload_run_live_code_or_are_stale(voi
 	for (int round = 0; round < 20; round++) {
 		assert_int_equal(pp_bundle_reload(rt, id), PP_OK);
 		assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
-		id = load_ok(rt, fx("calc_v1"));
+		id = load_calc(rt, js);
 	}
 	atomic_store(&r.stop, 1);
 	pthread_join(th, NULL);
@@ -142,12 +152,44 @@ static void inline_calls_racing_reload_and_unload_run_live_code_or_are_stale(voi
 	pp_runtime_free(rt);
 }
 
+static void inline_calls_racing_reload_and_unload_run_live_code_or_are_stale(void **state)
+{
+	(void)state;
+	race_reload_and_unload(false);
+}
+
+static void inline_js_calls_racing_reload_and_unload_run_live_code_or_are_stale(void **state)
+{
+	(void)state;
+	race_reload_and_unload(true);
+}
+
+/* Freeing a runtime empties the thread's cache to a value that matches no
+ * runtime, not even a NULL one: a later call cannot reach the freed state. */
+static void a_freed_runtime_leaves_the_thread_cache_matching_nothing(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	load_ok(rt, fx("calc_v1"));
+	pp_guest_contract_instance none = {NULL, 0};
+	pair p = {1, 2};
+	int32_t out = 0;
+	assert_int_equal(pp_call(rt, pp_find(rt, CALC, 0), none, 0, &p, &out, NULL), PP_OK);
+	assert_ptr_equal(pp__tls.rt, rt);
+	pp_runtime_free(rt);
+	assert_true(pp__tls.rt != rt);
+	assert_non_null(pp__tls.rt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(inline_and_exported_calls_give_the_same_results_and_errors),
 	        cmocka_unit_test(a_threads_first_call_makes_its_state_and_the_next_ones_inline),
 	        cmocka_unit_test(inline_calls_racing_reload_and_unload_run_live_code_or_are_stale),
+	        cmocka_unit_test(
+	                inline_js_calls_racing_reload_and_unload_run_live_code_or_are_stale),
+	        cmocka_unit_test(a_freed_runtime_leaves_the_thread_cache_matching_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

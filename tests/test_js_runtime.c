@@ -1,7 +1,12 @@
 /* test_js_runtime.c — JS bundles inside the runtime: peer calls across
  * languages, host contracts called from JS, threads (serialisation,
  * re-entry, parallelism, changing threads), engine limits, and reclamation. */
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <stdatomic.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 
 #include "js_helpers.h"
 #include "rss.h"
@@ -349,6 +354,61 @@ static void a_second_thread_waits_for_the_vm_then_succeeds(void **state)
 	pp_runtime_free(rt);
 }
 
+/* Bars the calling thread alone from membarrier(2) (EPERM), as a host's
+ * per-thread sandbox may. False if seccomp is not available here. */
+static bool deny_membarrier_on_this_thread(void)
+{
+	struct sock_filter f[] = {
+	        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_membarrier, 0, 1),
+	        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+	        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {sizeof f / sizeof f[0], f};
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+	       syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0;
+}
+
+typedef struct barred_job {
+	call_job job;
+	bool barred;
+} barred_job;
+
+static void *barred_call_thread(void *p)
+{
+	barred_job *b = p;
+	b->barred = deny_membarrier_on_this_thread();
+	return call_thread(&b->job);
+}
+
+/* A waiting caller fences with membarrier so that the VM's owner need not;
+ * a thread that may not use it waits all the same (it retries on a timer)
+ * instead of taking the process down. */
+static void a_waiter_barred_from_membarrier_still_gets_the_vm(void **state)
+{
+	(void)state;
+	gate g;
+	gate_init(&g, 0);
+	pp_runtime *rt = rt_new();
+	assert_int_equal(pp_host_contract_register(rt, &g.iface), PP_OK);
+	js_load_ok(rt, "gated", JS_GATED("js.gated"));
+	call_job a = {rt, "js.gated", 0, 99, 0};
+	barred_job b = {{rt, "js.gated", 1, 99, 0}, false};
+	pthread_t ta, tb;
+	assert_int_equal(pthread_create(&ta, NULL, call_thread, &a), 0);
+	gate_wait_inside(&g, 1); /* a holds the VM */
+	assert_int_equal(pthread_create(&tb, NULL, barred_call_thread, &b), 0);
+	usleep(50000); /* b is waiting by now */
+	gate_release(&g);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	assert_int_equal(a.code, PP_OK);
+	assert_int_equal(b.job.code, PP_OK);
+	pp_runtime_free(rt);
+	if (!b.barred)
+		skip(); /* no seccomp here: only the ordinary wait was shown */
+}
+
 static void different_bundles_run_in_parallel(void **state)
 {
 	(void)state;
@@ -679,6 +739,7 @@ int main(void)
 	        cmocka_unit_test(calling_into_the_same_vm_is_reentrant_and_recovers),
 	        cmocka_unit_test(js_calls_host_contracts),
 	        cmocka_unit_test(a_second_thread_waits_for_the_vm_then_succeeds),
+	        cmocka_unit_test(a_waiter_barred_from_membarrier_still_gets_the_vm),
 	        cmocka_unit_test(different_bundles_run_in_parallel),
 	        cmocka_unit_test(calls_from_other_threads_get_their_own_stack),
 	        cmocka_unit_test(endless_loop_times_out_and_the_vm_still_works),

@@ -35,6 +35,12 @@
 void __tsan_acquire(void *addr);
 #endif
 
+/* The views' layout is in the names of the two symbols hosts link against:
+ * a host built for another layout then fails to load instead of reading the
+ * wrong fields. Change a view, bump the suffix. */
+#define pp__tls pp__tls_layout1
+#define pp__call_failed pp__call_failed_layout1
+
 /* Slots a registry has: a handle's index is below this. */
 #define PP__MAX_SLOTS (1u << 20)
 
@@ -69,9 +75,10 @@ typedef struct pp__runtime_head {
 	int tsan_sync;              /* the address TSan annotations name */
 } pp__runtime_head;
 
-/* The runtime the calling thread entered last and its read state there, or
- * rt NULL. Only its thread writes it, except that thread exit and
- * pp_runtime_free empty rt, so a freed runtime is never matched. */
+/* The runtime the calling thread entered last and its read state there.
+ * Only its thread writes it, except that thread exit and pp_runtime_free
+ * set rt to a value no runtime has (not NULL: a NULL rt must not match a
+ * freed state), so a freed runtime is never matched. */
 typedef struct pp__thread_cache {
 	pp_runtime *rt;
 	pp__reader *reader;

@@ -38,20 +38,28 @@ static int membarrier(int cmd)
 	return (int)syscall(__NR_membarrier, cmd, 0, 0);
 }
 
-void pp__heavy_fence(pp_runtime *rt)
+bool pp__try_heavy_fence(pp_runtime *rt)
 {
 	if (!rt->hot.membarrier) {
 		PP_FULL_FENCE(rt);
-		return;
+		return true;
 	}
-	/* Readers skip their fence because of this call: it cannot be replaced
-	 * by a local one. It does not fail once registration succeeded. */
 	for (int tries = 0; membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0; tries++)
-		if (errno != EINTR || tries == 100) {
-			fprintf(stderr, "polyplug: membarrier failed after registration: %s\n",
-			        strerror(errno));
-			abort();
-		}
+		if (errno != EINTR || tries == 100)
+			return false; /* e.g. a seccomp filter on this thread alone */
+	return true;
+}
+
+void pp__heavy_fence(pp_runtime *rt)
+{
+	/* Readers skip their fence because of this call: it cannot be replaced
+	 * by a local one. It does not fail once registration succeeded, unless
+	 * the reclaimer thread itself is filtered. */
+	if (!pp__try_heavy_fence(rt)) {
+		fprintf(stderr, "polyplug: membarrier failed after registration: %s\n",
+		        strerror(errno));
+		abort();
+	}
 }
 
 static void backoff(unsigned *round)

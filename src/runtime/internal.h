@@ -229,6 +229,10 @@ typedef struct pp_tstate {
  * `rt`, so a runtime freed (and another made at its address) is never
  * matched. Two runtimes used in turn by one thread just miss it. */
 
+/* pp__tls.rt once emptied: no runtime's address, and not NULL, which a
+ * host passing a NULL runtime would match. */
+#define PP_TLS_EMPTY ((pp_runtime *)(uintptr_t)1)
+
 /* Something the runtime's watchdog looks at every period_ns (watchdog.c). */
 typedef struct pp_watched pp_watched;
 struct pp_watched {
@@ -357,6 +361,9 @@ bool pp__on_reclaimer(pp_runtime *rt);
  * rt->hot.membarrier (membarrier(2)), else on the calling thread only: the
  * heavy side of a Dekker pair whose light side is a compiler barrier. */
 void pp__heavy_fence(pp_runtime *rt);
+/* The same, false when membarrier fails on this thread (a seccomp filter of
+ * its own): for a side that can do without it. */
+bool pp__try_heavy_fence(pp_runtime *rt);
 
 /* A read section: nothing unpublished while it runs is reclaimed before it
  * ends. Nests; costs a thread-local store and (without membarrier) a fence.

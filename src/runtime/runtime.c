@@ -60,7 +60,7 @@ static void tstate_thread_exit(void *p)
 	/* a later destructor calling in must not find the state a new thread
 	 * may take over */
 	pp_runtime *expect = ts->rt;
-	__atomic_compare_exchange_n(&pp__tls.rt, &expect, NULL, false, __ATOMIC_SEQ_CST,
+	__atomic_compare_exchange_n(&pp__tls.rt, &expect, PP_TLS_EMPTY, false, __ATOMIC_SEQ_CST,
 	                            __ATOMIC_SEQ_CST);
 	atomic_store_explicit(&ts->tls, NULL, memory_order_relaxed);
 	ts->in_use = false;
@@ -78,7 +78,7 @@ static void tstate_thread_exit(void *p)
 static pp_tstate *tstate_cache(pp_tstate *ts)
 {
 	atomic_store_explicit(&ts->tls, &pp__tls, memory_order_relaxed);
-	__atomic_store_n(&pp__tls.rt, NULL, __ATOMIC_RELAXED);
+	__atomic_store_n(&pp__tls.rt, PP_TLS_EMPTY, __ATOMIC_RELAXED);
 	pp__tls.reader = &ts->rd;
 	__atomic_store_n(&pp__tls.rt, ts->rt, __ATOMIC_RELAXED);
 	return ts;
@@ -709,7 +709,7 @@ void pp_runtime_free(pp_runtime *rt)
 		pp_runtime *expect = rt;
 		pp__thread_cache *slot = atomic_load_explicit(&ts->tls, memory_order_relaxed);
 		if (slot)
-			__atomic_compare_exchange_n(&slot->rt, &expect, NULL, false,
+			__atomic_compare_exchange_n(&slot->rt, &expect, PP_TLS_EMPTY, false,
 			                            __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 	}
 	pthread_key_delete(rt->tkey);

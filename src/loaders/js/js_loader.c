@@ -263,10 +263,13 @@ static uint32_t vm_wait(js_vm *vm, uintptr_t me)
 	if (ts)
 		atomic_store_explicit(&ts->waiting_on, &vm->owner, memory_order_seq_cst);
 	uint32_t code = PP_OK;
-	pthread_mutex_lock(&vm->park);
+	/* Counted, then the fence vm_give leaves to us (outside the mutex: a
+	 * giver that sees us takes it to wake us). Should this thread be barred
+	 * from membarrier, a give we miss is caught by the timed retry below. */
 	atomic_fetch_add_explicit(&vm->parked, 1, memory_order_seq_cst);
-	if (vm->light_give) /* vm_give's side of the pair is a compiler barrier */
-		pp__heavy_fence(vm->rt);
+	if (vm->light_give)
+		(void)pp__try_heavy_fence(vm->rt);
+	pthread_mutex_lock(&vm->park);
 	for (;;) {
 		uintptr_t free_ = 0;
 		if (atomic_compare_exchange_strong_explicit(
