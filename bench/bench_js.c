@@ -9,7 +9,8 @@
  *   load floor   JS_NewRuntime + JS_NewContext, then free both
  *
  * Through the runtime, a JS bundle's functions are called the way generated
- * callers call (a resolved interface's vm.call) and through pp_call:
+ * callers call (a resolved interface's vm.call) and through pp_call as a
+ * host compiles it (its common case inlined here, call_inline.h):
  *   empty        fn 0: returns 0
  *   add, bridge  fn 1: reads both args and writes the sum with one bridge
  *                call per field (how the reference's bundles do it)
