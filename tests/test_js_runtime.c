@@ -322,37 +322,9 @@ typedef struct call_job {
 	uint32_t fn;
 	uint32_t code;
 	int32_t out;
+	bool bar_membarrier; /* deny this thread membarrier(2) first */
+	bool barred;         /* it was */
 } call_job;
-
-static void *call_thread(void *p)
-{
-	call_job *j = p;
-	j->code = js_call(j->rt, j->contract, j->fn, NULL, &j->out);
-	return NULL;
-}
-
-static void a_second_thread_waits_for_the_vm_then_succeeds(void **state)
-{
-	(void)state;
-	gate g;
-	gate_init(&g, 0);
-	pp_runtime *rt = rt_new();
-	assert_int_equal(pp_host_contract_register(rt, &g.iface), PP_OK);
-	js_load_ok(rt, "gated", JS_GATED("js.gated"));
-	call_job a = {rt, "js.gated", 0, 99, 0}, b = {rt, "js.gated", 1, 99, 0};
-	pthread_t ta, tb;
-	assert_int_equal(pthread_create(&ta, NULL, call_thread, &a), 0);
-	gate_wait_inside(&g, 1); /* a is inside the VM */
-	assert_int_equal(pthread_create(&tb, NULL, call_thread, &b), 0);
-	usleep(50000);
-	assert_int_equal(b.code, 99); /* still waiting: one call at a time */
-	gate_release(&g);
-	pthread_join(ta, NULL);
-	pthread_join(tb, NULL);
-	assert_int_equal(a.code, PP_OK);
-	assert_int_equal(b.code, PP_OK); /* not ReentrantCall */
-	pp_runtime_free(rt);
-}
 
 /* Bars the calling thread alone from membarrier(2) (EPERM), as a host's
  * per-thread sandbox may. False if seccomp is not available here. */
@@ -369,16 +341,47 @@ static bool deny_membarrier_on_this_thread(void)
 	       syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0;
 }
 
-typedef struct barred_job {
-	call_job job;
-	bool barred;
-} barred_job;
-
-static void *barred_call_thread(void *p)
+static void *call_thread(void *p)
 {
-	barred_job *b = p;
-	b->barred = deny_membarrier_on_this_thread();
-	return call_thread(&b->job);
+	call_job *j = p;
+	if (j->bar_membarrier)
+		j->barred = deny_membarrier_on_this_thread();
+	j->code = js_call(j->rt, j->contract, j->fn, NULL, &j->out);
+	return NULL;
+}
+
+/* Thread a holds the VM at the gate while thread b (barred from
+ * membarrier if asked) calls in: b must wait, then succeed. Returns
+ * whether b was barred. */
+static bool second_thread_waits_then_succeeds(bool bar_membarrier)
+{
+	gate g;
+	gate_init(&g, 0);
+	pp_runtime *rt = rt_new();
+	assert_int_equal(pp_host_contract_register(rt, &g.iface), PP_OK);
+	js_load_ok(rt, "gated", JS_GATED("js.gated"));
+	call_job a = {.rt = rt, .contract = "js.gated", .fn = 0, .code = 99};
+	call_job b = {.rt = rt, .contract = "js.gated", .fn = 1, .code = 99};
+	b.bar_membarrier = bar_membarrier;
+	pthread_t ta, tb;
+	assert_int_equal(pthread_create(&ta, NULL, call_thread, &a), 0);
+	gate_wait_inside(&g, 1); /* a is inside the VM */
+	assert_int_equal(pthread_create(&tb, NULL, call_thread, &b), 0);
+	usleep(50000);
+	assert_int_equal(b.code, 99); /* still waiting: one call at a time */
+	gate_release(&g);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	assert_int_equal(a.code, PP_OK);
+	assert_int_equal(b.code, PP_OK); /* not ReentrantCall */
+	pp_runtime_free(rt);
+	return b.barred;
+}
+
+static void a_second_thread_waits_for_the_vm_then_succeeds(void **state)
+{
+	(void)state;
+	second_thread_waits_then_succeeds(false);
 }
 
 /* A waiting caller fences with membarrier so that the VM's owner need not;
@@ -387,25 +390,7 @@ static void *barred_call_thread(void *p)
 static void a_waiter_barred_from_membarrier_still_gets_the_vm(void **state)
 {
 	(void)state;
-	gate g;
-	gate_init(&g, 0);
-	pp_runtime *rt = rt_new();
-	assert_int_equal(pp_host_contract_register(rt, &g.iface), PP_OK);
-	js_load_ok(rt, "gated", JS_GATED("js.gated"));
-	call_job a = {rt, "js.gated", 0, 99, 0};
-	barred_job b = {{rt, "js.gated", 1, 99, 0}, false};
-	pthread_t ta, tb;
-	assert_int_equal(pthread_create(&ta, NULL, call_thread, &a), 0);
-	gate_wait_inside(&g, 1); /* a holds the VM */
-	assert_int_equal(pthread_create(&tb, NULL, barred_call_thread, &b), 0);
-	usleep(50000); /* b is waiting by now */
-	gate_release(&g);
-	pthread_join(ta, NULL);
-	pthread_join(tb, NULL);
-	assert_int_equal(a.code, PP_OK);
-	assert_int_equal(b.job.code, PP_OK);
-	pp_runtime_free(rt);
-	if (!b.barred)
+	if (!second_thread_waits_then_succeeds(true))
 		skip(); /* no seccomp here: only the ordinary wait was shown */
 }
 
@@ -418,7 +403,8 @@ static void different_bundles_run_in_parallel(void **state)
 	assert_int_equal(pp_host_contract_register(rt, &g.iface), PP_OK);
 	js_load_ok(rt, "left", JS_GATED("js.left"));
 	js_load_ok(rt, "right", JS_GATED("js.right"));
-	call_job a = {rt, "js.left", 0, 99, 0}, b = {rt, "js.right", 0, 99, 0};
+	call_job a = {.rt = rt, .contract = "js.left", .code = 99};
+	call_job b = {.rt = rt, .contract = "js.right", .code = 99};
 	pthread_t ta, tb;
 	assert_int_equal(pthread_create(&ta, NULL, call_thread, &a), 0);
 	assert_int_equal(pthread_create(&tb, NULL, call_thread, &b), 0);
