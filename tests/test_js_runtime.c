@@ -551,6 +551,39 @@ static void the_cpu_limit_stops_calls_inside_builtins(void **state)
 	pp_runtime_free(rt);
 }
 
+/* The watchdog ticks at the shortest period of what it watches and is woken
+ * only when a registration shortens it: a bundle with a short limit loaded
+ * after one with a long limit (a 250 ms tick) is still stopped near its
+ * own limit, not at the long one's ticks. */
+static void a_shorter_cpu_limit_loaded_later_is_enforced_at_its_own_pace(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	pp_load_options slow = {.name = "patient", .js = {.cpu_ms = 60000}};
+	const char *src = JS_ONE("js.patient", ADD_FN);
+	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &slow, NULL), PP_OK);
+	pair p = {40, 2};
+	int32_t r = 0;
+	assert_int_equal(js_call(rt, "js.patient", 0, &p, &r), PP_OK); /* the watchdog runs */
+	usleep(20 * 1000); /* and sleeps on its 250 ms tick */
+
+	pp_load_options o = {.name = "hog", .js = {.cpu_ms = 40}};
+	char hog[4096];
+	snprintf(hog, sizeof hog, JS_ONE("js.hog", "function () { %s; return 0; }," ADD_FN),
+	         builtin_hogs[0]);
+	assert_int_equal(pp_bundle_load_source(rt, hog, strlen(hog), &o, NULL), PP_OK);
+	double t0 = thread_cpu_ms();
+	uint32_t code = js_call(rt, "js.hog", 0, NULL, NULL);
+	double ms = thread_cpu_ms() - t0;
+	if (code != PP_ERR_TIMEOUT || ms > 200 * SLOWDOWN)
+		fail_msg("status %u after %.0f ms of CPU (limit 40 ms; the other bundle's tick "
+		         "is 250 ms)",
+		         code, ms);
+	assert_int_equal(js_call(rt, "js.hog", 1, &p, &r), PP_OK);
+	assert_int_equal(r, 42);
+	pp_runtime_free(rt);
+}
+
 static void allocation_bomb_fails_the_call_not_the_process(void **state)
 {
 	(void)state;
@@ -730,6 +763,7 @@ int main(void)
 	        cmocka_unit_test(calls_from_other_threads_get_their_own_stack),
 	        cmocka_unit_test(endless_loop_times_out_and_the_vm_still_works),
 	        cmocka_unit_test(the_cpu_limit_stops_calls_inside_builtins),
+	        cmocka_unit_test(a_shorter_cpu_limit_loaded_later_is_enforced_at_its_own_pace),
 	        cmocka_unit_test(allocation_bomb_fails_the_call_not_the_process),
 	        cmocka_unit_test(runaway_recursion_is_a_guest_error),
 	        cmocka_unit_test(load_unload_a_thousand_js_bundles_keeps_memory_bounded),

@@ -303,6 +303,7 @@ struct pp_runtime {
 	pthread_mutex_t wd_lock;
 	pthread_cond_t wd_wake; /* on CLOCK_MONOTONIC */
 	pp_watched *wd_list;
+	uint64_t wd_period; /* what the watchdog ticks at; 0 while it waits for a first */
 	pthread_t wd_thread;
 	bool wd_started, wd_stop;
 };
