@@ -1206,6 +1206,29 @@ static void *call_slow(void *p)
 	return NULL;
 }
 
+/* The reclaimer lets a burst of retirements gather before their grace
+ * period starts; no one has to wait in pp_runtime_quiesce for them to be
+ * reclaimed. */
+static void a_burst_of_retirements_is_reclaimed_with_no_one_waiting(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	for (int i = 0; i < 20; i++) {
+		uint64_t id =
+		        js_load_ok(rt, "burst", JS_ONE("test.burst", "function () { return 0; }"));
+		assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	}
+	pp_stats st;
+	pp_runtime_stats(rt, &st);
+	for (int ms = 0; ms < 10000 && st.pending_reclaims; ms++) {
+		usleep(1000);
+		pp_runtime_stats(rt, &st);
+	}
+	assert_int_equal(st.pending_reclaims, 0);
+	assert_true(st.reclaimed >= 40); /* each bundle's version and VM, at least */
+	pp_runtime_free(rt);
+}
+
 static void quiesce_is_not_held_up_by_a_long_call_in_another_runtime(void **state)
 {
 	(void)state;
@@ -1285,6 +1308,7 @@ int main(void)
 	        cmocka_unit_test(a_load_whose_init_calls_a_busy_bundle_never_deadlocks),
 	        cmocka_unit_test(deep_recursion_on_a_small_thread_throws_in_the_guest),
 	        cmocka_unit_test(nested_vm_entries_share_the_thread_stack),
+	        cmocka_unit_test(a_burst_of_retirements_is_reclaimed_with_no_one_waiting),
 	        cmocka_unit_test(quiesce_is_not_held_up_by_a_long_call_in_another_runtime),
 	        cmocka_unit_test(quiesce_returns_under_load_and_unload_churn),
 	};

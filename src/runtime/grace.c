@@ -7,6 +7,7 @@
  * runtime's own reclaimer thread then advances the epoch and waits until
  * every thread of this runtime is either outside a section or entered one
  * after the advance — a grace period — before freeing what it took.
+ * Retirements of a burst gather first, to share one grace period.
  *
  * Why not a process-wide RCU library: its grace periods wait for every
  * reader in the process, so a long plugin call in one runtime stalled the
@@ -114,8 +115,35 @@ void pp__retire(pp_runtime *rt, pp_retired *r, void (*fn)(pp_runtime *rt, pp_ret
 		rt->rq_followups++; /* part of what is being reclaimed now */
 	*rt->rq_tail = r;
 	rt->rq_tail = &r->next;
-	pthread_cond_signal(&rt->rq_work);
+	if (!rt->rq_gathering) /* it takes this one with the rest */
+		pthread_cond_signal(&rt->rq_work);
 	pthread_mutex_unlock(&rt->rq_lock);
+}
+
+/* How long a retirement may wait for others to share its grace period. */
+#define GATHER_NS 1000000L
+
+/* A burst of retirements (a directory of bundles loading, each publish
+ * retiring the registry's index; a reload loop) shares one grace period:
+ * each period costs a membarrier — an interrupt on every CPU running a
+ * thread of this process — and a scan of the readers. So the reclaimer,
+ * woken for one retirement, lets others gather for up to GATHER_NS before
+ * it starts, unless a thread waits in pp_runtime_quiesce or the runtime is
+ * stopping. What is retired meanwhile does not wake it. Holds rq_lock. */
+static void gather(pp_runtime *rt)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += GATHER_NS;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	rt->rq_gathering = true;
+	while (!rt->rq_stop && !rt->rq_waiters &&
+	       pthread_cond_timedwait(&rt->rq_work, &rt->rq_lock, &until) != ETIMEDOUT)
+		;
+	rt->rq_gathering = false;
 }
 
 /* Takes the whole queue (caller holds rq_lock). */
@@ -137,6 +165,7 @@ static void *reclaimer_main(void *arg)
 			pthread_cond_wait(&rt->rq_work, &rt->rq_lock);
 		if (!rt->rq_head)
 			break; /* stopping, and nothing left */
+		gather(rt);
 		uint64_t last;
 		/* What a reclamation retires in turn (a VM after its version)
 		 * belongs to it: the batch counts as done only once that is
@@ -186,7 +215,11 @@ pp_status pp__grace_init(pp_runtime *rt)
 	rt->hot.fence_word = 0;
 	pthread_mutex_init(&rt->gp_lock, NULL);
 	pthread_mutex_init(&rt->rq_lock, NULL);
-	pthread_cond_init(&rt->rq_work, NULL);
+	pthread_condattr_t attr; /* gather() waits on the monotonic clock */
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&rt->rq_work, &attr);
+	pthread_condattr_destroy(&attr);
 	pthread_cond_init(&rt->rq_done, NULL);
 	if (pthread_create(&rt->reclaimer, NULL, reclaimer_main, rt) != 0) {
 		pthread_cond_destroy(&rt->rq_done);
@@ -227,8 +260,13 @@ pp_status pp_runtime_quiesce(pp_runtime *rt)
 	 * meanwhile is not waited for, so churn elsewhere cannot livelock us. */
 	pthread_mutex_lock(&rt->rq_lock);
 	uint64_t target = rt->rq_retired;
-	while (rt->rq_reclaimed < target)
-		pthread_cond_wait(&rt->rq_done, &rt->rq_lock);
+	if (rt->rq_reclaimed < target) {
+		rt->rq_waiters++;
+		pthread_cond_signal(&rt->rq_work); /* no gathering while we wait */
+		while (rt->rq_reclaimed < target)
+			pthread_cond_wait(&rt->rq_done, &rt->rq_lock);
+		rt->rq_waiters--;
+	}
 	pthread_mutex_unlock(&rt->rq_lock);
 	PP_TSAN_ACQUIRE(&rt->hot.tsan_sync);
 	return PP_OK;

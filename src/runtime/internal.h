@@ -276,6 +276,8 @@ struct pp_runtime {
 	pp_retired *rq_head, **rq_tail;
 	uint64_t rq_retired, rq_reclaimed; /* sequence numbers (under rq_lock) */
 	uint32_t rq_followups;             /* retired by reclamation itself, not yet taken */
+	uint32_t rq_waiters;               /* threads in pp_runtime_quiesce */
+	bool rq_gathering;                 /* the reclaimer lets a burst gather (grace.c) */
 	bool rq_stop;
 	pthread_t reclaimer;
 	_Atomic uint64_t pending_reclaims;
