@@ -87,6 +87,40 @@ static void every_param_type_arrives_exactly(void **state)
 	pp_runtime_free(rt);
 }
 
+/* Signatures of i32s only are read as an int32_t array, with no dispatch on
+ * each param's type: every position and extreme arrives as it is. */
+static void i32_params_arrive_in_place_at_every_extreme(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	js_load_ok(rt, "i32s",
+	           JS_TYPED("js.i32s",
+	                    "function (impl, a, b, c, d, e) { return [a, b, c, d, e].join(); },"
+	                    "function (impl, a, b) { return (a - b) | 0; },"
+	                    "function (impl, a, b) { return a - b; }",
+	                    "{ params: ['i32', 'i32', 'i32', 'i32', 'i32'], result: 'StringView' },"
+	                    "{ params: ['i32', 'i32'], result: 'i32' },"
+	                    "{ params: ['i32', 'i32'], result: 'i32' }"));
+	int32_t five[5] = {INT32_MIN, -1, 0, 1, INT32_MAX};
+	uint8_t mem[128];
+	pp_call_arena arena;
+	pp_call_arena_init(&arena, mem, sizeof mem, pp_runtime_host_api(rt));
+	pp_string_view text = {NULL, 0};
+	assert_int_equal(call_on(rt, "js.i32s", 0, five, &text, &arena), PP_OK);
+	if (!view_is(text, "-2147483648,-1,0,1,2147483647"))
+		fail_msg("got '%.*s'", (int)text.len, (const char *)text.ptr);
+	pp_call_arena_free(&arena);
+	int32_t two[2] = {INT32_MIN, 1}, out = 0;
+	assert_int_equal(call_on(rt, "js.i32s", 1, two, &out, NULL), PP_OK);
+	assert_int_equal(out, INT32_MAX); /* wrapped by the guest's | 0 */
+	/* without the | 0 the difference is a double out of range: refused */
+	out = 7;
+	assert_int_equal(call_on(rt, "js.i32s", 2, two, &out, NULL), PP_ERR_GENERIC);
+	assert_contains(pp_last_error(rt), "its i32 result is -2147483649");
+	assert_int_equal(out, 7);
+	pp_runtime_free(rt);
+}
+
 /* ---- JS -> host: every result type ----------------------------------------- */
 
 #define ID "function (impl, x) { return x; }"
@@ -168,6 +202,13 @@ static void results_of_the_wrong_type_or_range_fail_naming_them(void **state)
 	        {"u32", "4294967295", NULL},
 	        {"u32", "-0", NULL},
 	        {"u32", "2 ** 32", "its u32 result is 4294967296"},
+	        {"i32", "-(2 ** 31)", NULL},
+	        {"i32", "2 ** 31 - 1", NULL},
+	        {"i32", "2 ** 31",
+	         "its i32 result is 2147483648; expected an integer in "
+	         "-2147483648..2147483647"},
+	        {"i32", "-(2 ** 31) - 1", "its i32 result is -2147483649"},
+	        {"i32", "-0", NULL},
 	        {"i32", "2.75", "its i32 result is 2.75; expected an integer"},
 	        {"i32", "NaN", "its i32 result is NaN"},
 	        {"i32", "Infinity", "its i32 result is Infinity"},
@@ -918,6 +959,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(every_param_type_arrives_exactly),
+	        cmocka_unit_test(i32_params_arrive_in_place_at_every_extreme),
 	        cmocka_unit_test(every_result_type_is_written_back),
 	        cmocka_unit_test(results_of_the_wrong_type_or_range_fail_naming_them),
 	        cmocka_unit_test(strings_cross_as_utf8_of_any_size),

@@ -277,8 +277,11 @@ bool pp_js_sig_read(JSContext *ctx, JSValueConst spec, js_sig *sig, char *why, s
 	}
 	sig->nparams = (uint8_t)n;
 	sig->scalars = true;
-	for (uint8_t i = 0; i < sig->nparams; i++)
+	sig->i32s = true;
+	for (uint8_t i = 0; i < sig->nparams; i++) {
 		sig->scalars = sig->scalars && pp_js_sig_scalar(sig->types[i].kind);
+		sig->i32s = sig->i32s && sig->types[i].kind == SIG_I32;
+	}
 	sig->result = r;
 	sig->args_size = (uint32_t)offset;
 	sig->out_size = r.kind == SIG_VOID ? 0 : (uint32_t)type_size(sig, r);

@@ -75,6 +75,7 @@ typedef struct js_sig {
 	uint16_t arena_offset;
 	uint8_t nparams;              /* Arena included */
 	bool scalars;                 /* every param a number or bool (see below) */
+	bool i32s;                    /* every param an i32: the args are an int32_t[] */
 	uint32_t args_size, out_size; /* bytes the args struct and the result use */
 	js_type result;
 	js_type types[PP_JS_SIG_MAX_PARAMS];
@@ -177,6 +178,12 @@ static inline int pp_js_sig_args(JSContext *ctx, const js_sig *sig, const void *
 {
 	if (!sig->scalars || !args)
 		return pp_js_sig_args_any(ctx, sig, args, argv);
+	if (sig->i32s) { /* the commonest kind, read without dispatching on it */
+		for (uint8_t i = 0; i < sig->nparams; i++)
+			argv[i] = JS_NewInt32(ctx,
+			                      PP_JS_SIG_LOAD(int32_t, (const int32_t *)args + i));
+		return sig->nparams;
+	}
 	for (uint8_t i = 0; i < sig->nparams; i++)
 		argv[i] = pp_js_scalar_to_js(ctx, sig->types[i].kind,
 		                             (const uint8_t *)args + sig->offsets[i]);
@@ -243,9 +250,14 @@ static inline uint32_t pp_js_sig_result(JSContext *ctx, const js_sig *sig, JSVal
                                         void *out, const pp_host_api *host, const void *args,
                                         pp_call_arena *call_arena, char *why, size_t cap)
 {
-	if (JS_VALUE_GET_TAG(ret) == JS_TAG_INT && out &&
-	    pp_js_store_int(sig->result.kind, JS_VALUE_GET_INT(ret), out))
-		return PP_OK;
+	if (JS_VALUE_GET_TAG(ret) == JS_TAG_INT && out) {
+		if (sig->result.kind == SIG_I32) { /* an int-tagged value is an int32 */
+			PP_JS_SIG_STORE(int32_t, out, JS_VALUE_GET_INT(ret));
+			return PP_OK;
+		}
+		if (pp_js_store_int(sig->result.kind, JS_VALUE_GET_INT(ret), out))
+			return PP_OK;
+	}
 	return pp_js_sig_result_any(ctx, sig, ret, out, host, args, call_arena, why, cap);
 }
 
