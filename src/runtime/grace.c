@@ -262,7 +262,9 @@ pp_status pp_runtime_quiesce(pp_runtime *rt)
 	uint64_t target = rt->rq_retired;
 	if (rt->rq_reclaimed < target) {
 		rt->rq_waiters++;
-		pthread_cond_signal(&rt->rq_work); /* no gathering while we wait */
+		/* rq_waiters keeps the reclaimer from gathering while we wait;
+		 * the signal ends a gathering already under way */
+		pthread_cond_signal(&rt->rq_work);
 		while (rt->rq_reclaimed < target)
 			pthread_cond_wait(&rt->rq_done, &rt->rq_lock);
 		rt->rq_waiters--;
