@@ -192,7 +192,7 @@ static double floor_new_context(void *p)
 static double floor_kept_contexts(void *p)
 {
 	js_bench *b = p;
-	JSContext **ctxs = calloc((size_t)b->loads, sizeof *ctxs);
+	JSContext **ctxs = calloc((size_t)b->loads, sizeof(JSContext *));
 	if (!ctxs)
 		return 0;
 	double t0 = bench_now_ns();
