@@ -132,13 +132,7 @@ void pp__retire(pp_runtime *rt, pp_retired *r, void (*fn)(pp_runtime *rt, pp_ret
  * stopping. What is retired meanwhile does not wake it. Holds rq_lock. */
 static void gather(pp_runtime *rt)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_nsec += GATHER_NS;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	struct timespec until = pp__deadline(CLOCK_MONOTONIC, GATHER_NS);
 	rt->rq_gathering = true;
 	while (!rt->rq_stop && !rt->rq_waiters &&
 	       pthread_cond_timedwait(&rt->rq_work, &rt->rq_lock, &until) != ETIMEDOUT)

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "polyplug/polyplug.h"
 #include "tsan.h"
@@ -429,6 +430,9 @@ bool pp__in_plugin(pp_runtime *rt);
 void *pp__host_alloc(pp_runtime *rt, size_t size, size_t align);
 void pp__host_free(pp_runtime *rt, void *ptr, size_t size, size_t align);
 char *pp__strdup(const char *s);
+/* The time ns (< 1 s) from now on clock: a deadline for pthread_cond_timedwait
+ * on a condition variable of that clock. */
+struct timespec pp__deadline(clockid_t clock, long ns);
 /* Reads a host's growable struct (abi.h "Growth": it leads with its size,
  * 0 meaning ours) into dst, of dst_size bytes: only what the host's struct
  * has, dst's later members kept; dst's size becomes dst_size. False, dst

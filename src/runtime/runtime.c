@@ -424,6 +424,18 @@ char *pp__strdup(const char *s)
 	return pp__strndup(s, strlen(s));
 }
 
+struct timespec pp__deadline(clockid_t clock, long ns)
+{
+	struct timespec t;
+	clock_gettime(clock, &t);
+	t.tv_nsec += ns;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	return t;
+}
+
 size_t pp__utf8_prefix(const uint8_t *s, size_t n)
 {
 	size_t i = 0;

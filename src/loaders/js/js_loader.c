@@ -279,13 +279,8 @@ static uint32_t vm_wait(js_vm *vm, uintptr_t me)
 			code = PP_ERR_REENTRANT_CALL;
 			break;
 		}
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += 20 * 1000000L; /* look again: a cycle may close later */
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		/* look again in 20 ms: a cycle may close later */
+		struct timespec until = pp__deadline(CLOCK_REALTIME, 20 * 1000000L);
 		pthread_cond_timedwait(&vm->unparked, &vm->park, &until);
 	}
 	atomic_fetch_sub_explicit(&vm->parked, 1, memory_order_relaxed);
