@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -268,6 +269,22 @@ static inline void record_event(void *ud, uint64_t id, const char *name, uint32_
 		const char *h_ = (haystack);                                 \
 		if (!strstr(h_, (needle)))                                   \
 			fail_msg("expected \"%s\" in \"%s\"", (needle), h_); \
+	} while (0)
+
+/* Waits until COND holds, polling every millisecond, and fails the test if it
+ * has not after SECONDS. Racing tests use it to know the other thread has
+ * really run (a loaded CI machine may not schedule it for a while) instead of
+ * assuming a sleep was long enough. */
+#define await_true(cond, seconds)                                                            \
+	do {                                                                                 \
+		struct timespec t0_, now_, ms_ = {0, 1000000L};                              \
+		clock_gettime(CLOCK_MONOTONIC, &t0_);                                        \
+		while (!(cond)) {                                                            \
+			clock_gettime(CLOCK_MONOTONIC, &now_);                               \
+			if (now_.tv_sec - t0_.tv_sec > (seconds))                            \
+				fail_msg("still not true after %d s: %s", (seconds), #cond); \
+			nanosleep(&ms_, NULL);                                               \
+		}                                                                            \
 	} while (0)
 
 /* A host contract's instance hooks for stateless test contracts. */

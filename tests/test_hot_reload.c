@@ -6,6 +6,7 @@
  * needs_reinit_on_dep_reload.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -93,7 +94,6 @@ static void watched_bundle(pp_runtime *rt, char *dir, size_t cap, const char *co
 	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_OK);
 	if (watch) {
 		assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
-		sleep_ms(300);
 	}
 }
 
@@ -110,7 +110,6 @@ static void a_save_makes_one_reload(void **state)
 	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_OK);
 	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
 	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_ERR_INVALID_ARGUMENT);
-	sleep_ms(300); /* the watcher has built its watch set */
 	/* a save, then a build tool touching it twice more within the quiet period */
 	js_value_bundle(dir, "w.Save", 2);
 	sleep_ms(10);
@@ -131,14 +130,48 @@ static void a_save_makes_one_reload(void **state)
 	remove_tree(dir);
 }
 
+/* pp_watch_start returns with the loaded bundles watched: a save made the
+ * moment it returns, before the watcher thread has run at all, is reloaded.
+ * The thread is kept to one CPU, and made a FIFO real-time thread where that
+ * is allowed, so the watcher it creates waits until the save is done. */
+static void a_save_the_moment_watch_start_returns_is_reloaded(void **state)
+{
+	(void)state;
+	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = watched_runtime(&ev);
+	char dir[256];
+	temp_dir(dir, sizeof dir);
+	js_value_bundle(dir, "w.Now", 1);
+	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_OK);
+	cpu_set_t all, one;
+	assert_int_equal(sched_getaffinity(0, sizeof all, &all), 0);
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	assert_int_equal(sched_setaffinity(0, sizeof one, &one), 0);
+	struct sched_param fifo = {.sched_priority = 1}, normal = {0};
+	int policy;
+	assert_int_equal(pthread_getschedparam(pthread_self(), &policy, &normal), 0);
+	bool realtime = pthread_setschedparam(pthread_self(), SCHED_FIFO, &fifo) == 0;
+	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
+	js_value_bundle(dir, "w.Now", 2);
+	if (realtime)
+		assert_int_equal(pthread_setschedparam(pthread_self(), policy, &normal), 0);
+	assert_int_equal(sched_setaffinity(0, sizeof all, &all), 0);
+	await_events(&ev, "reloaded:", 1);
+	assert_int_equal(value_of(rt, "w.Now", 0), 2);
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
 typedef struct caller {
 	pp_runtime *rt;
 	const char *contract;
 	uint32_t fn;
 	int32_t old_value, new_value;
 	atomic_bool stop;
-	long calls, bad, went_back;
-	bool saw_new;
+	atomic_long calls;
+	long bad, went_back;
+	atomic_bool saw_new;
 } caller;
 
 static void *keep_calling(void *arg)
@@ -149,12 +182,12 @@ static void *keep_calling(void *arg)
 	while (!atomic_load(&c->stop)) {
 		int32_t out = 0;
 		uint32_t code = pp_call(c->rt, h, none, c->fn, NULL, &out, NULL);
-		c->calls++;
+		atomic_fetch_add(&c->calls, 1);
 		if (code != PP_OK || (out != c->old_value && out != c->new_value))
 			c->bad++;
 		else if (out == c->new_value)
-			c->saw_new = true;
-		else if (c->saw_new)
+			atomic_store(&c->saw_new, true);
+		else if (atomic_load(&c->saw_new))
 			c->went_back++; /* old after new: the swap was not atomic */
 	}
 	return NULL;
@@ -174,7 +207,6 @@ static void js_and_native_rewritten_under_load(void **state)
 	assert_int_equal(pp_bundle_load(rt, js, NULL, NULL), PP_OK);
 	assert_int_equal(pp_bundle_load(rt, native, NULL, NULL), PP_OK);
 	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
-	sleep_ms(300);
 
 	caller c[3] = {{rt, "w.Js", 0, 1, 2, false, 0, 0, 0, false},
 	               {rt, "w.Js", 0, 1, 2, false, 0, 0, 0, false},
@@ -182,7 +214,8 @@ static void js_and_native_rewritten_under_load(void **state)
 	pthread_t t[3];
 	for (int i = 0; i < 3; i++)
 		pthread_create(&t[i], NULL, keep_calling, &c[i]);
-	sleep_ms(50);
+	for (int i = 0; i < 3; i++) /* every caller is calling the old versions */
+		await_true(atomic_load(&c[i].calls) > 0, 30);
 	js_value_bundle(js, "w.Js", 2);
 	/* a compiler writes the new library in place, in pieces */
 	char tmp[600];
@@ -190,11 +223,15 @@ static void js_and_native_rewritten_under_load(void **state)
 	copy_file(fx("calc_v2"), tmp);
 	assert_int_equal(rename(tmp, lib), 0);
 	await_events(&ev, "reloaded:", 2);
-	sleep_ms(50);
+	for (int i = 0; i < 3; i++) /* and each goes on to reach the new one */
+		await_true(atomic_load(&c[i].saw_new), 30);
+	for (int i = 0; i < 3; i++) { /* and keeps calling it for a while */
+		long seen = atomic_load(&c[i].calls);
+		await_true(atomic_load(&c[i].calls) > seen + 100, 30);
+	}
 	for (int i = 0; i < 3; i++) {
 		atomic_store(&c[i].stop, true);
 		pthread_join(t[i], NULL);
-		assert_true(c[i].calls > 0);
 		assert_int_equal(c[i].bad, 0);
 		assert_int_equal(c[i].went_back, 0);
 		assert_true(c[i].saw_new);
@@ -240,7 +277,6 @@ static void dependents_reinit_after_a_dependency_reloads(void **state)
 	assert_int_equal(pp_bundle_load(rt, base, NULL, NULL), PP_OK);
 	assert_int_equal(pp_bundle_load(rt, user, NULL, NULL), PP_OK);
 	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
-	sleep_ms(300);
 	js_value_bundle(base, "w.Base", 2);
 	await_events(&ev, "reloaded:user", 1);
 	assert_int_equal(count(&ev, "reloaded:base"), 1);
@@ -342,7 +378,6 @@ static void a_bundle_directory_added_to_a_plugins_directory_is_loaded(void **sta
 	assert_int_equal(pp_bundle_load_dir(rt, root, NULL, NULL, &loaded), PP_OK);
 	assert_int_equal(loaded, 1);
 	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
-	sleep_ms(300);
 	/* made empty first, filled afterwards, as a copy or an unpack does */
 	assert_int_equal(mkdir(later, 0700), 0);
 	sleep_ms(2 * DEBOUNCE_MS);
@@ -463,6 +498,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(a_save_makes_one_reload),
+	        cmocka_unit_test(a_save_the_moment_watch_start_returns_is_reloaded),
 	        cmocka_unit_test(a_reload_moves_only_its_own_contracts_revisions),
 	        cmocka_unit_test(js_and_native_rewritten_under_load),
 	        cmocka_unit_test(a_broken_version_keeps_the_old_one),

@@ -579,7 +579,6 @@ pp_status pp_watch_start(pp_runtime *rt, uint32_t debounce_ms)
 	w->debounce_ms = debounce_ms ? debounce_ms : PP_WATCH_DEFAULT_DEBOUNCE_MS;
 	if (w->debounce_ms > 3600u * 1000u) /* poll() takes an int of milliseconds */
 		w->debounce_ms = 3600u * 1000u;
-	w->seen_changes = UINT64_MAX; /* build the set on the first turn */
 	w->stop[0] = w->stop[1] = -1;
 	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (w->fd < 0 || pipe(w->stop) != 0) {
@@ -590,7 +589,12 @@ pp_status pp_watch_start(pp_runtime *rt, uint32_t debounce_ms)
 		free(w);
 		return st;
 	}
+	/* The bundles loaded now are watched before this returns: a file saved
+	 * the moment it does is seen, whenever the thread first runs. */
+	rebuild(w);
 	if (pthread_create(&w->thread, NULL, watch_main, w) != 0) {
+		clear_watches(w);
+		plugins_free(w);
 		close(w->fd);
 		close(w->stop[0]);
 		close(w->stop[1]);
