@@ -163,6 +163,61 @@ static void a_save_the_moment_watch_start_returns_is_reloaded(void **state)
 	remove_tree(dir);
 }
 
+/* An ES module bundle.js whose fn 0 answers the `value` exported by the
+ * module at ./FROM. */
+static void module_bundle(const char *dir, const char *from)
+{
+	char src[4096];
+	snprintf(src, sizeof src,
+	         "import { value } from './%s';\n" JS_PRELUDE "export function polyplug_init() {\n"
+	         "  return ok([reg('w.Mod', [function (i, a, o, ar, b) {\n"
+	         "    b.writeI32(o, value); return 0; }])]);\n}\n",
+	         from);
+	save(dir, "bundle.js", src);
+}
+
+static void module_value(const char *dir, int value)
+{
+	char src[64];
+	snprintf(src, sizeof src, "export const value = %d;\n", value);
+	save(dir, "value.js", src);
+}
+
+/* A bundle reads its ES modules from its subdirectories: a module saved in
+ * one reloads the bundle, and so does one in a subdirectory made while it
+ * is watched. */
+static void a_module_saved_in_a_subdirectory_is_reloaded(void **state)
+{
+	(void)state;
+	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = watched_runtime(&ev);
+	char dir[256], lib[512], deep[512], later[512];
+	temp_dir(dir, sizeof dir);
+	snprintf(lib, sizeof lib, "%s/lib", dir);
+	snprintf(deep, sizeof deep, "%s/lib/deep", dir);
+	snprintf(later, sizeof later, "%s/later", dir);
+	assert_int_equal(mkdir(lib, 0700), 0);
+	assert_int_equal(mkdir(deep, 0700), 0);
+	module_value(deep, 1);
+	module_bundle(dir, "lib/deep/value.js");
+	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_OK);
+	assert_int_equal(value_of(rt, "w.Mod", 0), 1);
+	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
+	module_value(deep, 2);
+	await_events(&ev, "reloaded:", 1);
+	assert_int_equal(value_of(rt, "w.Mod", 0), 2);
+	/* a new subdirectory: made, filled and imported in one save... */
+	assert_int_equal(mkdir(later, 0700), 0);
+	module_value(later, 3);
+	module_bundle(dir, "later/value.js");
+	await_true(value_of(rt, "w.Mod", 0) == 3, 10);
+	/* ...and watched from the reload on */
+	module_value(later, 4);
+	await_true(value_of(rt, "w.Mod", 0) == 4, 10);
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
 typedef struct caller {
 	pp_runtime *rt;
 	const char *contract;
@@ -499,6 +554,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(a_save_makes_one_reload),
 	        cmocka_unit_test(a_save_the_moment_watch_start_returns_is_reloaded),
+	        cmocka_unit_test(a_module_saved_in_a_subdirectory_is_reloaded),
 	        cmocka_unit_test(a_reload_moves_only_its_own_contracts_revisions),
 	        cmocka_unit_test(js_and_native_rewritten_under_load),
 	        cmocka_unit_test(a_broken_version_keeps_the_old_one),

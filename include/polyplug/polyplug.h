@@ -252,13 +252,13 @@ PP_API pp_status pp_bundle_load_dir(pp_runtime *rt, const char *dir,
                                     size_t *loaded);
 
 /* Hot reload: a thread that watches every loaded bundle's files (a bundle
- * directory, or a bundle file's name in its directory) and reloads a bundle
- * once its files have been quiet for debounce_ms (0: the default), so a
- * save or a build makes one reload. The bundles loaded now are watched when
- * this returns; bundles loaded later within 250 ms of their load.
- * A failed reload keeps the old version serving; it is logged and reported
- * to on_reload as PP_RELOAD_FAILED. Stopped by pp_watch_stop or
- * pp_runtime_free. */
+ * directory and its subdirectories, or a bundle file's name in its
+ * directory) and reloads a bundle once its files have been quiet for
+ * debounce_ms (0: the default), so a save or a build makes one reload. The
+ * bundles loaded now are watched when this returns; bundles loaded later
+ * within 250 ms of their load. A failed reload keeps the old version
+ * serving; it is logged and reported to on_reload as PP_RELOAD_FAILED.
+ * Stopped by pp_watch_stop or pp_runtime_free. */
 #define PP_WATCH_DEFAULT_DEBOUNCE_MS 100u
 PP_API pp_status pp_watch_start(pp_runtime *rt, uint32_t debounce_ms);
 PP_API void pp_watch_stop(pp_runtime *rt);

@@ -5,11 +5,13 @@
  * writes make one reload. A reload that fails keeps the old version serving
  * (bundle.c logs it and reports PP_RELOAD_FAILED).
  *
- * The watch set follows the bundle list: a directory bundle's directory is
- * watched (its manifest, script or library changing), and every bundle's
- * parent directory for the bundle's own name (editors replace files by
- * renaming, which a watch on the file itself would miss; a directory may be
- * deleted and made again). Plugins directories loaded with
+ * The watch set follows the bundle list: a directory bundle's directory and
+ * its subdirectories are watched (its manifest, script, modules or library
+ * changing), and every bundle's parent directory for the bundle's own name
+ * (editors replace files by renaming, which a watch on the file itself would
+ * miss; a directory may be deleted and made again). A rebuild adds the new
+ * set before it removes what left it, so a directory watched before and
+ * after keeps its watch and no event falls between the two. Plugins directories loaded with
  * pp_bundle_load_dir are watched too: a bundle directory that appears in
  * one is loaded. If the kernel's event queue overflows, what changed is
  * found by comparing each bundle's file signature, and the set is rebuilt.
@@ -196,6 +198,47 @@ static bool add_parent_watch(pp_watcher *w, const char *path, uint64_t id)
 	return ok;
 }
 
+/* Subdirectories of a bundle directory a bundle may read (ES modules import
+ * from them), down to MAX_DEPTH levels and at most MAX_SUBDIRS per bundle.
+ * Symbolic links are not followed, and hidden directories and node_modules
+ * (a TypeScript project's, not the bundle's) are skipped. */
+#define MAX_DEPTH 8
+#define MAX_SUBDIRS 256
+
+static bool watch_subdirs(pp_watcher *w, const char *dir, uint64_t id, int depth, size_t *budget)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return true;
+	bool ok = true;
+	struct dirent *e;
+	while (ok && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' || ignored_name(e->d_name) ||
+		    strcmp(e->d_name, "node_modules") == 0)
+			continue;
+		char *sub = pp__path_join(dir, e->d_name);
+		struct stat st;
+		if (!sub) {
+			ok = false;
+		} else if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode)) {
+			if (*budget == 0 || depth == 0) {
+				pp__log(w->rt, PP_LOG_WARN, "watch",
+				        "not watching '%s': a bundle's subdirectories are watched "
+				        "%d levels deep, %d in all",
+				        sub, MAX_DEPTH, MAX_SUBDIRS);
+				free(sub);
+				break;
+			}
+			(*budget)--;
+			ok = add_watch(w, sub, NULL, id, sub) &&
+			     watch_subdirs(w, sub, id, depth - 1, budget);
+		}
+		free(sub);
+	}
+	closedir(d);
+	return ok;
+}
+
 static bool known(const plugins_dir *pd, const char *name)
 {
 	for (size_t i = 0; i < pd->known_count; i++)
@@ -299,6 +342,17 @@ static void watch_plugins(pp_watcher *w, char **dirs, size_t n)
 	}
 }
 
+static bool watching(const pp_watcher *w, int wd)
+{
+	for (size_t i = 0; i < w->count; i++)
+		if (w->items[i].wd == wd)
+			return true;
+	for (size_t i = 0; i < w->plugin_count; i++)
+		if (w->plugins[i].wd == wd)
+			return true;
+	return false;
+}
+
 /* The watch set for the bundles loaded now (the list changed: a load or an
  * unload happened, or a watched directory went away or came back). */
 static void rebuild(pp_watcher *w)
@@ -313,7 +367,10 @@ static void rebuild(pp_watcher *w)
 			pending[pending_n].id = w->items[i].bundle_id;
 			pending[pending_n++].due = w->items[i].due_ms;
 		}
-	clear_watches(w);
+	watched *old = w->items;
+	size_t old_count = w->count;
+	w->items = NULL;
+	w->count = 0;
 	w->dirty = false;
 	/* The bundles and plugins directories are listed under the lock;
 	 * watches are added (and failures logged) without it. */
@@ -342,8 +399,10 @@ static void rebuild(pp_watcher *w)
 		const char *path = list[i].path;
 		struct stat st;
 		bool ok = true;
+		size_t budget = MAX_SUBDIRS;
 		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-			ok = add_watch(w, path, NULL, list[i].id, path);
+			ok = add_watch(w, path, NULL, list[i].id, path) &&
+			     watch_subdirs(w, path, list[i].id, MAX_DEPTH, &budget);
 		/* the parent too: a file replaced, a directory deleted or recreated */
 		ok = add_parent_watch(w, path, list[i].id) && ok;
 		if (!ok)
@@ -359,6 +418,14 @@ static void rebuild(pp_watcher *w)
 		for (size_t i = 0; i < w->count; i++)
 			if (w->items[i].bundle_id == pending[k].id)
 				w->items[i].due_ms = pending[k].due;
+	/* what is still watched kept its watch descriptor: only the rest goes */
+	for (size_t i = 0; i < old_count; i++) {
+		if (!watching(w, old[i].wd))
+			inotify_rm_watch(w->fd, old[i].wd);
+		free(old[i].file);
+		free(old[i].path);
+	}
+	free(old);
 }
 
 /* Events were lost (the kernel's queue overflowed): whatever changed since
@@ -373,17 +440,6 @@ static void rescan(pp_watcher *w)
 	for (size_t i = 0; i < w->plugin_count; i++)
 		scan_plugins(w, &w->plugins[i], false);
 	w->dirty = true;
-}
-
-static bool watching(const pp_watcher *w, int wd)
-{
-	for (size_t i = 0; i < w->count; i++)
-		if (w->items[i].wd == wd)
-			return true;
-	for (size_t i = 0; i < w->plugin_count; i++)
-		if (w->plugins[i].wd == wd)
-			return true;
-	return false;
 }
 
 static void take_events(pp_watcher *w)
@@ -414,6 +470,9 @@ static void take_events(pp_watcher *w)
 				it->due_ms = now_ms() + w->debounce_ms; /* quiet period restarts */
 				if (it->file)
 					w->dirty = true; /* the bundle itself was replaced */
+				else if ((e->mask & IN_ISDIR) &&
+				         (e->mask & (IN_CREATE | IN_MOVED_TO)))
+					w->dirty = true; /* a new subdirectory to watch */
 			}
 			for (size_t i = 0; i < w->plugin_count; i++) {
 				plugins_dir *pd = &w->plugins[i];
@@ -464,7 +523,9 @@ static void reload_due(pp_watcher *w)
 		        (unsigned long long)id);
 		/* failures are logged and reported as PP_RELOAD_FAILED by the reload */
 		pp_bundle_reload(w->rt, id);
-		it->signature = signature_of(it->path);
+		for (size_t k = 0; k < w->count; k++) /* what a rescan compares with */
+			if (w->items[k].bundle_id == id)
+				w->items[k].signature = signature_of(w->items[k].path);
 	}
 	for (size_t i = 0; i < w->arrival_count;) {
 		arrival *a = &w->arrivals[i];
@@ -528,6 +589,8 @@ static void *watch_main(void *arg)
 			break;
 		if (fds[0].revents & POLLIN)
 			take_events(w);
+		if (w->dirty) /* watch a new subdirectory before its bundle reloads */
+			rebuild(w);
 		reload_due(w);
 	}
 	return NULL;
