@@ -209,11 +209,11 @@ pp_status pp__grace_init(pp_runtime *rt)
 	rt->hot.fence_word = 0;
 	pthread_mutex_init(&rt->gp_lock, NULL);
 	pthread_mutex_init(&rt->rq_lock, NULL);
-	pthread_condattr_t attr; /* gather() waits on the monotonic clock */
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&rt->rq_work, &attr);
-	pthread_condattr_destroy(&attr);
+	if (!pp__cond_init_monotonic(&rt->rq_work)) { /* gather() waits on that clock */
+		pthread_mutex_destroy(&rt->rq_lock);
+		pthread_mutex_destroy(&rt->gp_lock);
+		return PP_ERR_UNSUPPORTED;
+	}
 	pthread_cond_init(&rt->rq_done, NULL);
 	if (pthread_create(&rt->reclaimer, NULL, reclaimer_main, rt) != 0) {
 		pthread_cond_destroy(&rt->rq_done);

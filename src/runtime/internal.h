@@ -344,7 +344,7 @@ static inline uintptr_t pp__thread_id(void)
 pp_fn_layout *pp__declared_layouts(pp_runtime *rt, uint64_t contract_id, uint32_t *count);
 
 /* watchdog.c */
-void pp__watchdog_init(pp_runtime *rt);
+pp_status pp__watchdog_init(pp_runtime *rt);
 pp_status pp__watchdog_add(pp_runtime *rt, pp_watched *w);
 void pp__watchdog_remove(pp_runtime *rt, pp_watched *w); /* its check has stopped */
 void pp__watchdog_shutdown(pp_runtime *rt);
@@ -433,6 +433,9 @@ char *pp__strdup(const char *s);
 /* The time ns (< 1 s) from now on clock: a deadline for pthread_cond_timedwait
  * on a condition variable of that clock. */
 struct timespec pp__deadline(clockid_t clock, long ns);
+/* Initialises a condition variable whose timed waits take CLOCK_MONOTONIC
+ * deadlines; false if it cannot be made so (then it is not initialised). */
+bool pp__cond_init_monotonic(pthread_cond_t *c);
 /* Reads a host's growable struct (abi.h "Growth": it leads with its size,
  * 0 meaning ours) into dst, of dst_size bytes: only what the host's struct
  * has, dst's later members kept; dst's size becomes dst_size. False, dst

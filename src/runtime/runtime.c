@@ -424,6 +424,17 @@ char *pp__strdup(const char *s)
 	return pp__strndup(s, strlen(s));
 }
 
+bool pp__cond_init_monotonic(pthread_cond_t *c)
+{
+	pthread_condattr_t attr;
+	if (pthread_condattr_init(&attr) != 0)
+		return false;
+	bool ok = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 &&
+	          pthread_cond_init(c, &attr) == 0;
+	pthread_condattr_destroy(&attr);
+	return ok;
+}
+
 struct timespec pp__deadline(clockid_t clock, long ns)
 {
 	struct timespec t;
@@ -660,18 +671,20 @@ pp_status pp_runtime_new(const pp_runtime_config *cfg, pp_runtime **out)
 	atomic_init(&rt->revision, 0);
 	atomic_init(&rt->hosts, NULL);
 	atomic_init(&rt->next_instance_id, 1);
-	pp__watchdog_init(rt);
-	bool registry = pp__registry_init(rt) == PP_OK;
-	if (!registry || pp__grace_init(rt) != PP_OK) {
+	pp_status st = pp__watchdog_init(rt);
+	bool watchdog = st == PP_OK;
+	bool registry = watchdog && (st = pp__registry_init(rt)) == PP_OK;
+	if (!registry || (st = pp__grace_init(rt)) != PP_OK) {
 		if (registry)
 			pp__registry_destroy(rt);
+		if (watchdog)
+			pp__watchdog_shutdown(rt);
 		pthread_key_delete(rt->tkey);
 		pthread_mutex_destroy(&rt->lock);
 		pthread_cond_destroy(&rt->idle);
 		pthread_mutex_destroy(&rt->tstate_lock);
-		pp__watchdog_shutdown(rt);
 		free(rt);
-		return PP_ERR_OUT_OF_MEMORY;
+		return st;
 	}
 	rt->loaders[rt->loader_count++] = &pp_native_loader;
 	rt->loaders[rt->loader_count++] = &pp_js_loader;

@@ -63,14 +63,12 @@ static void *watchdog_main(void *arg)
 	return NULL;
 }
 
-void pp__watchdog_init(pp_runtime *rt)
+pp_status pp__watchdog_init(pp_runtime *rt)
 {
+	if (!pp__cond_init_monotonic(&rt->wd_wake))
+		return PP_ERR_UNSUPPORTED; /* its deadlines are on the monotonic clock */
 	pthread_mutex_init(&rt->wd_lock, NULL);
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&rt->wd_wake, &attr);
-	pthread_condattr_destroy(&attr);
+	return PP_OK;
 }
 
 pp_status pp__watchdog_add(pp_runtime *rt, pp_watched *w)
