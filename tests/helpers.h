@@ -244,6 +244,19 @@ static inline void write_text(const char *dir, const char *name, const char *tex
 	fclose(f);
 }
 
+/* Writes DIR/NAME the way editors save: a scratch file, then a rename, so a
+ * watcher never reads it half-written. */
+static inline void save_text(const char *dir, const char *name, const char *text)
+{
+	char scratch[256], tmp[1024], path[1024];
+	snprintf(scratch, sizeof scratch, ".%s.swp", name);
+	write_text(dir, scratch, text);
+	snprintf(tmp, sizeof tmp, "%s/%s", dir, scratch);
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if (rename(tmp, path) != 0)
+		fail_msg("cannot rename to %s", path);
+}
+
 /* Records the runtime's lifecycle events (on_reload) as "phase:name ". */
 typedef struct event_log {
 	pthread_mutex_t lock;

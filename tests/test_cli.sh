@@ -238,13 +238,16 @@ fi
 # watch: a rewrite is reloaded and reported; Ctrl-C ends it with status 0
 "$cli" watch --debounce 50 "$work/scaffolds" >"$work/watch.out" 2>&1 &
 watch_pid=$!
-for _ in $(seq 100); do grep -q "^watching" "$work/watch.out" && break; sleep 0.05; done
-sleep 0.3
-sed -i "s/'Hello, '/'Hi, '/" "$work/scaffolds/hello_js/bundle.js"
-for _ in $(seq 200); do grep -q "\[hello_js\] reloaded" "$work/watch.out" && break; sleep 0.05; done
+# "watching" is printed once the bundles are watched; waits are long (a
+# loaded machine) and end as soon as the line appears
+for _ in $(seq 600); do grep -q "^watching" "$work/watch.out" && break; sleep 0.05; done
+grep -q "^watching" "$work/watch.out" || { fail "watch did not start"; cat "$work/watch.out" >&2; }
+sed -i "s/'Hello, '/'Hi, '/" "$work/scaffolds/hello_js/bundle.js" # sed -i renames: one event
+for _ in $(seq 600); do grep -q "\[hello_js\] reloaded" "$work/watch.out" && break; sleep 0.05; done
 grep -q "\[hello_js\] reloaded" "$work/watch.out" || { fail "watch did not report a reload"; cat "$work/watch.out" >&2; }
-echo "function polyplug_init( {" >"$work/scaffolds/hello_js/bundle.js"
-for _ in $(seq 200); do grep -q "\[hello_js\] reload FAILED" "$work/watch.out" && break; sleep 0.05; done
+echo "function polyplug_init( {" >"$work/scaffolds/hello_js/.bundle.js.tmp"
+mv "$work/scaffolds/hello_js/.bundle.js.tmp" "$work/scaffolds/hello_js/bundle.js"
+for _ in $(seq 600); do grep -q "\[hello_js\] reload FAILED" "$work/watch.out" && break; sleep 0.05; done
 grep -q "\[hello_js\] reload FAILED: .*SyntaxError" "$work/watch.out" ||
 	{ fail "watch did not report the failed reload"; cat "$work/watch.out" >&2; }
 kill -INT $watch_pid

@@ -21,25 +21,13 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Writes DIR/NAME the way editors save: a scratch file, then a rename. */
-static void save(const char *dir, const char *name, const char *text)
-{
-	char scratch[256], tmp[1024], path[1024];
-	snprintf(scratch, sizeof scratch, ".%s.swp", name);
-	write_text(dir, scratch, text);
-	snprintf(tmp, sizeof tmp, "%s/%s", dir, scratch);
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	if (rename(tmp, path) != 0)
-		fail_msg("cannot rename to %s", path);
-}
-
 static void js_value_bundle(const char *dir, const char *contract, int value)
 {
 	char src[2048];
 	snprintf(src, sizeof src,
 	         JS_ONE("%s", "function (i, a, o, ar, b) { b.writeI32(o, %d); return 0; }"),
 	         contract, value);
-	save(dir, "bundle.js", src);
+	save_text(dir, "bundle.js", src);
 }
 
 /* ---- Events ------------------------------------------------------------------- */
@@ -54,11 +42,12 @@ static int count(event_log *e, const char *what)
 	return n;
 }
 
-/* Waits (up to 10 s) until `what` has happened n times. */
+/* Waits (up to 30 s: sanitizers and a loaded machine are slow) until `what`
+ * has happened n times. */
 static void await_events(event_log *e, const char *what, int n)
 {
 	for (int waited = 0; count(e, what) < n; waited += 10) {
-		if (waited > 10000)
+		if (waited > 30000)
 			fail_msg("timed out waiting for %d x '%s'; events: %s", n, what, e->log);
 		sleep_ms(10);
 	}
@@ -76,10 +65,10 @@ static int32_t value_of(pp_runtime *rt, const char *contract, uint32_t fn)
 	return code == PP_OK ? out : -(int32_t)code;
 }
 
-/* Waits (up to 10 s) until fn 0 of contract answers want. */
+/* Waits (up to 30 s) until fn 0 of contract answers want. */
 static void await_value(pp_runtime *rt, const char *contract, int32_t want)
 {
-	for (int i = 0; i < 500 && value_of(rt, contract, 0) != want; i++)
+	for (int i = 0; i < 1500 && value_of(rt, contract, 0) != want; i++)
 		sleep_ms(20);
 	assert_int_equal(value_of(rt, contract, 0), want);
 }
@@ -99,23 +88,41 @@ static void watched_bundle(pp_runtime *rt, char *dir, size_t cap, const char *co
 
 /* ---- Tests ------------------------------------------------------------------------ */
 
+static long elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
 static void a_save_makes_one_reload(void **state)
 {
 	(void)state;
 	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
-	pp_runtime *rt = watched_runtime(&ev);
+	pp_runtime *rt;
 	char dir[256];
-	temp_dir(dir, sizeof dir);
-	js_value_bundle(dir, "w.Save", 1);
-	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_OK);
-	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
-	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_ERR_INVALID_ARGUMENT);
-	/* a save, then a build tool touching it twice more within the quiet period */
-	js_value_bundle(dir, "w.Save", 2);
-	sleep_ms(10);
-	js_value_bundle(dir, "w.Save", 3);
-	sleep_ms(10);
-	js_value_bundle(dir, "w.Save", 4);
+	for (int attempt = 1;; attempt++) {
+		memset(ev.log, 0, sizeof ev.log);
+		rt = watched_runtime(&ev);
+		temp_dir(dir, sizeof dir);
+		js_value_bundle(dir, "w.Save", 1);
+		assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_OK);
+		assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
+		assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_ERR_INVALID_ARGUMENT);
+		/* a save, then a build tool touching it twice more within the quiet
+		 * period; a machine too busy to keep them within it tries again */
+		struct timespec t0;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		js_value_bundle(dir, "w.Save", 2);
+		sleep_ms(10);
+		js_value_bundle(dir, "w.Save", 3);
+		sleep_ms(10);
+		js_value_bundle(dir, "w.Save", 4);
+		if (elapsed_ms(&t0) < DEBOUNCE_MS / 2 || attempt == 5)
+			break;
+		pp_runtime_free(rt);
+		remove_tree(dir);
+	}
 	await_events(&ev, "reloaded:", 1);
 	sleep_ms(5 * DEBOUNCE_MS);
 	assert_int_equal(count(&ev, "reloaded:"), 1);
@@ -173,14 +180,14 @@ static void module_bundle(const char *dir, const char *from)
 	         "  return ok([reg('w.Mod', [function (i, a, o, ar, b) {\n"
 	         "    b.writeI32(o, value); return 0; }])]);\n}\n",
 	         from);
-	save(dir, "bundle.js", src);
+	save_text(dir, "bundle.js", src);
 }
 
 static void module_value(const char *dir, int value)
 {
 	char src[64];
 	snprintf(src, sizeof src, "export const value = %d;\n", value);
-	save(dir, "value.js", src);
+	save_text(dir, "value.js", src);
 }
 
 /* A bundle reads its ES modules from its subdirectories: a module saved in
@@ -210,10 +217,10 @@ static void a_module_saved_in_a_subdirectory_is_reloaded(void **state)
 	assert_int_equal(mkdir(later, 0700), 0);
 	module_value(later, 3);
 	module_bundle(dir, "later/value.js");
-	await_true(value_of(rt, "w.Mod", 0) == 3, 10);
+	await_value(rt, "w.Mod", 3);
 	/* ...and watched from the reload on */
 	module_value(later, 4);
-	await_true(value_of(rt, "w.Mod", 0) == 4, 10);
+	await_value(rt, "w.Mod", 4);
 	pp_runtime_free(rt);
 	remove_tree(dir);
 }
@@ -305,7 +312,7 @@ static void a_broken_version_keeps_the_old_one(void **state)
 	pp_runtime *rt = watched_runtime(&ev);
 	char dir[256];
 	watched_bundle(rt, dir, sizeof dir, "w.Broken", 1, true);
-	save(dir, "bundle.js", "function polyplug_init( { syntax error\n");
+	save_text(dir, "bundle.js", "function polyplug_init( { syntax error\n");
 	await_events(&ev, "failed:", 1);
 	assert_int_equal(value_of(rt, "w.Broken", 0), 1);
 	js_value_bundle(dir, "w.Broken", 7);
@@ -324,11 +331,11 @@ static void dependents_reinit_after_a_dependency_reloads(void **state)
 	temp_dir(base, sizeof base);
 	temp_dir(user, sizeof user);
 	js_value_bundle(base, "w.Base", 1);
-	save(base, "manifest.toml", "name = \"base\"\nprovides = [\"w.Base@1\"]\n");
+	save_text(base, "manifest.toml", "name = \"base\"\nprovides = [\"w.Base@1\"]\n");
 	js_value_bundle(user, "w.User", 1);
-	save(user, "manifest.toml",
-	     "name = \"user\"\nprovides = [\"w.User@1\"]\nneeds_reinit_on_dep_reload = true\n"
-	     "[[dependency]]\ncontract = \"w.Base@1\"\n");
+	save_text(user, "manifest.toml",
+	          "name = \"user\"\nprovides = [\"w.User@1\"]\nneeds_reinit_on_dep_reload = true\n"
+	          "[[dependency]]\ncontract = \"w.Base@1\"\n");
 	assert_int_equal(pp_bundle_load(rt, base, NULL, NULL), PP_OK);
 	assert_int_equal(pp_bundle_load(rt, user, NULL, NULL), PP_OK);
 	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
@@ -389,9 +396,7 @@ static void lost_events_are_found_by_a_rescan(void **state)
 	watched_bundle(rt, a, sizeof a, "w.A", 1, false);
 	watched_bundle(rt, b, sizeof b, "w.B", 1, true);
 	js_value_bundle(a, "w.A", 2); /* the watcher reloads A and is held there */
-	for (int i = 0; i < 500 && !atomic_load(&s.held); i++)
-		sleep_ms(10);
-	assert_int_equal(atomic_load(&s.held), 1);
+	await_true(atomic_load(&s.held) == 1, 30);
 	/* more events than the kernel queues (fs.inotify.max_queued_events) */
 	long max = 16384;
 	FILE *f = fopen("/proc/sys/fs/inotify/max_queued_events", "r");
