@@ -468,11 +468,11 @@ static void take_events(pp_watcher *w)
 				    (it->file && (!e->len || strcmp(it->file, e->name) != 0)))
 					continue;
 				it->due_ms = now_ms() + w->debounce_ms; /* quiet period restarts */
-				if (it->file)
-					w->dirty = true; /* the bundle itself was replaced */
-				else if ((e->mask & IN_ISDIR) &&
-				         (e->mask & (IN_CREATE | IN_MOVED_TO)))
-					w->dirty = true; /* a new subdirectory to watch */
+				/* The watch set changes when a single-file bundle was
+				 * replaced (a new inode) or a subdirectory appeared. */
+				if (it->file ||
+				    ((e->mask & IN_ISDIR) && (e->mask & (IN_CREATE | IN_MOVED_TO))))
+					w->dirty = true;
 			}
 			for (size_t i = 0; i < w->plugin_count; i++) {
 				plugins_dir *pd = &w->plugins[i];
