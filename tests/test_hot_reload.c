@@ -170,6 +170,49 @@ static void a_save_the_moment_watch_start_returns_is_reloaded(void **state)
 	remove_tree(dir);
 }
 
+/* A bundle loaded while watching is watched at the watcher's next turn (up
+ * to 250 ms later). A save in between is found by comparing its files with
+ * what its load saw; a bundle nobody touched is not reloaded for it (a
+ * native bundle's load writes its private copy into its own directory). */
+static void a_save_before_a_new_bundle_is_watched_is_reloaded(void **state)
+{
+	(void)state;
+	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = watched_runtime(&ev);
+	char old[256], fresh[256], quiet[256];
+	js_value_bundle(temp_dir(old, sizeof old), "w.Old", 1);
+	js_value_bundle(temp_dir(fresh, sizeof fresh), "w.Fresh", 1);
+	char lib[512]; /* native: its load makes a private copy beside it */
+	snprintf(lib, sizeof lib, "%s/libcalc.so", temp_dir(quiet, sizeof quiet));
+	copy_file(fx("calc_v1"), lib);
+	pp_load_options o = {.size = sizeof o, .name = "old"};
+	assert_int_equal(pp_bundle_load(rt, old, &o, NULL), PP_OK);
+	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
+
+	/* the watcher sleeps in poll() for up to 250 ms: the save comes first */
+	o.name = "fresh";
+	assert_int_equal(pp_bundle_load(rt, fresh, &o, NULL), PP_OK);
+	js_value_bundle(fresh, "w.Fresh", 2);
+	await_events(&ev, "reloaded:fresh", 1);
+	assert_int_equal(value_of(rt, "w.Fresh", 0), 2);
+
+	/* quiet is compared when the watcher wakes for old's first save, and
+	 * would be due before old's second */
+	o.name = "quiet";
+	assert_int_equal(pp_bundle_load(rt, quiet, &o, NULL), PP_OK);
+	js_value_bundle(old, "w.Old", 2);
+	await_events(&ev, "reloaded:old", 1);
+	js_value_bundle(old, "w.Old", 3);
+	await_events(&ev, "reloaded:old", 2);
+	assert_int_equal(value_of(rt, "w.Old", 0), 3);
+	assert_int_equal(count(&ev, "reloaded:quiet"), 0);
+	assert_int_equal(count(&ev, "reloaded:fresh"), 1);
+	pp_runtime_free(rt);
+	remove_tree(old);
+	remove_tree(fresh);
+	remove_tree(quiet);
+}
+
 /* An ES module bundle.js whose fn 0 answers the `value` exported by the
  * module at ./FROM. */
 static void module_bundle(const char *dir, const char *from)
@@ -559,6 +602,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(a_save_makes_one_reload),
 	        cmocka_unit_test(a_save_the_moment_watch_start_returns_is_reloaded),
+	        cmocka_unit_test(a_save_before_a_new_bundle_is_watched_is_reloaded),
 	        cmocka_unit_test(a_module_saved_in_a_subdirectory_is_reloaded),
 	        cmocka_unit_test(a_reload_moves_only_its_own_contracts_revisions),
 	        cmocka_unit_test(js_and_native_rewritten_under_load),

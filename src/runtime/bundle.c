@@ -575,6 +575,8 @@ pp_status pp_bundle_load(pp_runtime *rt, const char *path, const pp_load_options
 	if (take_options(rt, opts, &o) != PP_OK)
 		return PP_ERR_INVALID_ARGUMENT;
 	opts = opts ? &o : NULL;
+	/* Taken before anything is read: a save from here on reloads it. */
+	uint64_t signature = pp__watch_load_signature(rt, path);
 	/* The manifest is read before any lock is taken. */
 	pp_manifest *m = NULL;
 	if (is_dir(path) && pp__manifest_exists(path)) {
@@ -589,9 +591,10 @@ pp_status pp_bundle_load(pp_runtime *rt, const char *path, const pp_load_options
 	                    : pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 	pp_bundle *b = st == PP_OK ? bundle_new(rt, name, path, opts) : NULL;
 	pp_bundle_version *v = NULL;
-	if (b)
+	if (b) {
+		b->load_signature = signature;
 		v = version_new(b, m); /* takes m */
-	else
+	} else
 		pp__manifest_free(m);
 	free(name);
 	if (st == PP_OK && !v)

@@ -198,7 +198,8 @@ struct pp_bundle {
 	pp_js_limits js;           /* effective JS limits */
 	pp_bundle_version *cur;    /* the serving version; NULL while first loading */
 	uint32_t reload_count;
-	uintptr_t busy; /* the thread loading, reloading or unloading it; 0 if none */
+	uint64_t load_signature; /* its files' when a load began while watching, else 0 */
+	uintptr_t busy;          /* the thread loading, reloading or unloading it; 0 if none */
 	pp_bundle *next;
 };
 
@@ -342,6 +343,10 @@ static inline uintptr_t pp__thread_id(void)
 /* runtime.c: a copy of the layouts the host declared for contract_id
  * (malloc'd, *count entries), or NULL (none, or out of memory). */
 pp_fn_layout *pp__declared_layouts(pp_runtime *rt, uint64_t contract_id, uint32_t *count);
+
+/* watch.c: what a bundle's files at path look like as its load begins, for
+ * the watcher to compare once it watches them (0 when nothing watches). */
+uint64_t pp__watch_load_signature(pp_runtime *rt, const char *path);
 
 /* watchdog.c */
 pp_status pp__watchdog_init(pp_runtime *rt);

@@ -11,10 +11,13 @@
  * (editors replace files by renaming, which a watch on the file itself would
  * miss; a directory may be deleted and made again). A rebuild adds the new
  * set before it removes what left it, so a directory watched before and
- * after keeps its watch and no event falls between the two. Plugins directories loaded with
- * pp_bundle_load_dir are watched too: a bundle directory that appears in
- * one is loaded. If the kernel's event queue overflows, what changed is
- * found by comparing each bundle's file signature, and the set is rebuilt.
+ * after keeps its watch and no event falls between the two. A bundle loaded
+ * while watching is watched at the next rebuild; its load noted its files'
+ * signature first, and a rebuild that finds them changed reloads it.
+ * Plugins directories loaded with pp_bundle_load_dir are watched too: a
+ * bundle directory that appears in one is loaded. If the kernel's event
+ * queue overflows, what changed is found by comparing each bundle's file
+ * signature, and the set is rebuilt.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -67,6 +70,7 @@ struct pp_watcher {
 	uint32_t debounce_ms;
 	uint64_t seen_changes; /* rt->bundle_changes the watch set was built for */
 	bool dirty;            /* a watched directory went away or came back: rebuild */
+	bool built;            /* the first set, pp_watch_start's, is made */
 	watched *items;
 	size_t count;
 	plugins_dir *plugins;
@@ -116,15 +120,17 @@ static uint64_t stat_mix(uint64_t h, const struct stat *st)
 }
 
 /* What a rescan compares: names, sizes and times of a bundle's files (a
- * directory's entries, or one file). 0 when it is not there. */
+ * directory's entries, or one file). 0 when it is not there. A directory's
+ * own times are left out: they change with the scratch files ignored here
+ * (an editor's, a native bundle's private copy). */
 static uint64_t signature_of(const char *path)
 {
 	struct stat st;
 	if (stat(path, &st) != 0)
 		return 0;
-	uint64_t h = stat_mix(PP_FNV_OFFSET, &st);
 	if (!S_ISDIR(st.st_mode))
-		return h;
+		return stat_mix(PP_FNV_OFFSET, &st);
+	uint64_t h = mix(PP_FNV_OFFSET, &st.st_ino, sizeof st.st_ino);
 	DIR *d = opendir(path);
 	if (!d)
 		return h;
@@ -205,7 +211,13 @@ static bool add_parent_watch(pp_watcher *w, const char *path, uint64_t id)
 #define MAX_DEPTH 8
 #define MAX_SUBDIRS 256
 
-static bool watch_subdirs(pp_watcher *w, const char *dir, uint64_t id, int depth, size_t *budget)
+/* Calls visit(ctx, sub) for each such subdirectory of dir, parents first;
+ * false when visit failed or memory ran out. Past the limits the walk stops,
+ * with a warning when rt is given. */
+typedef bool (*subdir_visit)(void *ctx, const char *sub);
+
+static bool each_subdir(pp_runtime *rt, const char *dir, int depth, size_t *budget,
+                        subdir_visit visit, void *ctx)
 {
 	DIR *d = opendir(dir);
 	if (!d)
@@ -222,21 +234,56 @@ static bool watch_subdirs(pp_watcher *w, const char *dir, uint64_t id, int depth
 			ok = false;
 		} else if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode)) {
 			if (*budget == 0 || depth == 0) {
-				pp__log(w->rt, PP_LOG_WARN, "watch",
-				        "not watching '%s': a bundle's subdirectories are watched "
-				        "%d levels deep, %d in all",
-				        sub, MAX_DEPTH, MAX_SUBDIRS);
+				if (rt)
+					pp__log(rt, PP_LOG_WARN, "watch",
+					        "not watching '%s': a bundle's subdirectories are "
+					        "watched %d levels deep, %d in all",
+					        sub, MAX_DEPTH, MAX_SUBDIRS);
 				free(sub);
 				break;
 			}
 			(*budget)--;
-			ok = add_watch(w, sub, NULL, id, sub) &&
-			     watch_subdirs(w, sub, id, depth - 1, budget);
+			ok = visit(ctx, sub) && each_subdir(rt, sub, depth - 1, budget, visit, ctx);
 		}
 		free(sub);
 	}
 	closedir(d);
 	return ok;
+}
+
+typedef struct subdir_watch {
+	pp_watcher *w;
+	uint64_t id;
+} subdir_watch;
+
+static bool watch_subdir(void *ctx, const char *sub)
+{
+	subdir_watch *sw = ctx;
+	return add_watch(sw->w, sub, NULL, sw->id, sub);
+}
+
+static bool sign_subdir(void *ctx, const char *sub)
+{
+	uint64_t *sum = ctx; /* order-free, as in signature_of */
+	*sum += mix(signature_of(sub), sub, strlen(sub));
+	return true;
+}
+
+/* signature_of path and of the subdirectories a bundle there may read. */
+static uint64_t files_signature(const char *path)
+{
+	uint64_t h = signature_of(path), sum = 0;
+	size_t budget = MAX_SUBDIRS;
+	each_subdir(NULL, path, MAX_DEPTH, &budget, sign_subdir, &sum);
+	return mix(h, &sum, sizeof sum);
+}
+
+uint64_t pp__watch_load_signature(pp_runtime *rt, const char *path)
+{
+	pthread_mutex_lock(&rt->lock);
+	bool watching = rt->watcher != NULL;
+	pthread_mutex_unlock(&rt->lock);
+	return watching ? files_signature(path) : 0;
 }
 
 static bool known(const plugins_dir *pd, const char *name)
@@ -353,6 +400,14 @@ static bool watching(const pp_watcher *w, int wd)
 	return false;
 }
 
+static bool watched_before(const watched *old, size_t n, uint64_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (old[i].bundle_id == id)
+			return true;
+	return false;
+}
+
 /* The watch set for the bundles loaded now (the list changed: a load or an
  * unload happened, or a watched directory went away or came back). */
 static void rebuild(pp_watcher *w)
@@ -376,7 +431,7 @@ static void rebuild(pp_watcher *w)
 	 * watches are added (and failures logged) without it. */
 	pp_runtime *rt = w->rt;
 	struct {
-		uint64_t id;
+		uint64_t id, loaded; /* its files' signature when its load began */
 		char *path;
 	} *list = NULL;
 	size_t n = 0, nd = 0;
@@ -386,8 +441,10 @@ static void rebuild(pp_watcher *w)
 	list = calloc(rt->bundle_count + 1, sizeof *list);
 	for (pp_bundle *b = rt->bundles; list && b; b = b->next)
 		if (b->cur && *b->path) /* loaded, from disk */
-			if ((list[n].path = pp__strdup(b->path)) != NULL)
+			if ((list[n].path = pp__strdup(b->path)) != NULL) {
+				list[n].loaded = b->load_signature;
 				list[n++].id = b->id;
+			}
 	dirs = calloc(rt->plugin_dir_count + 1, sizeof *dirs);
 	for (size_t i = 0; dirs && i < rt->plugin_dir_count; i++)
 		if ((dirs[nd] = pp__strdup(rt->plugin_dirs[i])) != NULL)
@@ -399,14 +456,21 @@ static void rebuild(pp_watcher *w)
 		const char *path = list[i].path;
 		struct stat st;
 		bool ok = true;
-		size_t budget = MAX_SUBDIRS;
+		size_t budget = MAX_SUBDIRS, first = w->count;
+		subdir_watch sw = {w, list[i].id};
 		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 			ok = add_watch(w, path, NULL, list[i].id, path) &&
-			     watch_subdirs(w, path, list[i].id, MAX_DEPTH, &budget);
+			     each_subdir(rt, path, MAX_DEPTH, &budget, watch_subdir, &sw);
 		/* the parent too: a file replaced, a directory deleted or recreated */
 		ok = add_parent_watch(w, path, list[i].id) && ok;
 		if (!ok)
 			pp__log(rt, PP_LOG_ERROR, "watch", "out of memory watching '%s'", path);
+		/* A bundle loaded since the last rebuild was not watched while it
+		 * loaded: a save made meanwhile shows in its files' signature. */
+		if (w->built && list[i].loaded && !watched_before(old, old_count, list[i].id) &&
+		    files_signature(path) != list[i].loaded)
+			for (size_t k = first; k < w->count; k++)
+				w->items[k].due_ms = now_ms() + w->debounce_ms;
 		free(list[i].path);
 	}
 	free(list);
@@ -426,6 +490,7 @@ static void rebuild(pp_watcher *w)
 		free(old[i].path);
 	}
 	free(old);
+	w->built = true;
 }
 
 /* Events were lost (the kernel's queue overflowed): whatever changed since
