@@ -57,8 +57,9 @@ typedef struct inside {
 
 /* test.latch@1, a host contract: fn 0 marks the caller as inside and writes
  * whether the test has let it go yet (it naps a millisecond when not, so a
- * JS init polling it uses little of its CPU limit). A bundle's init holds
- * itself at a known point with it while the test acts. */
+ * JS init polling it uses little of its CPU limit); fn 1 lets it go. A
+ * bundle holds itself at a known point with it while the test, or another
+ * bundle, acts. */
 typedef struct latch {
 	pp_host_contract_interface iface; /* first: the instance is the latch */
 	atomic_int inside, go;
@@ -78,7 +79,16 @@ static void latch_poll(void *state, const void *args, void *out, pp_abi_error *e
 	memcpy(out, &go, sizeof go);
 }
 
-static const void *const latch_fns[] = {(const void *)latch_poll};
+/* fn 1: lets the latch go, for a bundle that releases another. */
+static void latch_release(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	(void)args;
+	(void)out;
+	(void)err;
+	atomic_store(&((latch *)state)->go, 1);
+}
+
+static const void *const latch_fns[] = {(const void *)latch_poll, (const void *)latch_release};
 
 static pp_host_contract_instance latch_instance(const pp_host_contract_interface *self,
                                                 const void *args)
@@ -98,7 +108,7 @@ static void latch_register(pp_runtime *rt, latch *l)
 	        .dispatch_type = PP_DISPATCH_NATIVE,
 	        .create_instance = latch_instance,
 	        .destroy_instance = drop_instance,
-	        .dispatch.native = {1, latch_fns},
+	        .dispatch.native = {2, latch_fns},
 	};
 	assert_int_equal(pp_host_contract_register(rt, &l->iface), PP_OK);
 }
@@ -111,7 +121,10 @@ static void latch_register(pp_runtime *rt, latch *l)
 	"  var rc = b.callHostContract(latch[0], latch[1], 0x10000, 0, 0, at);\n" \
 	"  var go = b.readI32(at); b.free(p[0], p[1], 4, 1);\n"                   \
 	"  if (rc !== 0) throw new Error('test.latch: ' + rc);\n"                 \
-	"  return go === 0;\n}\n"
+	"  return go === 0;\n}\n"                                                 \
+	"function letGo(b) {\n"                                                   \
+	"  var rc = b.callHostContract(latch[0], latch[1], 0x10000, 1, 0, 0);\n"  \
+	"  if (rc !== 0) throw new Error('test.latch: ' + rc);\n}\n"
 
 /* ---- Lifetimes ------------------------------------------------------------ */
 
@@ -1170,33 +1183,35 @@ static void a_load_whose_init_calls_a_busy_bundle_never_deadlocks(void **state)
 {
 	(void)state;
 	pp_runtime *rt = rt_new();
+	latch l;
+	latch_register(rt, &l);
 	load_ok(rt, fx("hostprov"));
-	/* X, fn 0: spin, then call a native plugin that uses the host table
+	/* X, fn 0: held until Y's init lets it go, then spins so that Y finds it
+	 * busy, then calls a native plugin that uses the host table
 	 * (register_host_contract takes the runtime's lock). */
 	js_load_ok(rt, "x",
-	           JS_PRELUDE "function spin(ms) { var t = Date.now(); while (Date.now() - t < ms) "
-	                      "{} }\n"
-	                      "var hp = cid('guest_contract:test.hostprov@1');\n"
-	                      "function polyplug_init(hl, hh, cl, ch, bridge) {\n"
-	                      "  return ok([reg('test.x', [\n"
-	                      "    function (impl, a, o, ar, b) { spin(300);\n"
-	                      "      return b.dispatchPeer(hp[0], hp[1], 0, 0, 0, o); },\n"
-	                      "    function () { return 0; }])]);\n}\n");
+	           JS_PRELUDE JS_LATCH
+	           "function spin(ms) { var t = Date.now(); while (Date.now() - t < ms) {} }\n"
+	           "var hp = cid('guest_contract:test.hostprov@1');\n"
+	           "function polyplug_init(hl, hh, cl, ch, bridge) {\n"
+	           "  return ok([reg('test.x', [\n"
+	           "    function (impl, a, o, ar, b) { while (held(b)) {} spin(300);\n"
+	           "      return b.dispatchPeer(hp[0], hp[1], 0, 0, 0, o); },\n"
+	           "    function () { return 0; }])]);\n}\n");
 	inside in = {.rt = rt};
 	pthread_t t;
 	pthread_create(&t, NULL, call_slow_x, &in);
-	while (!atomic_load(&in.entered))
-		;
-	usleep(50 * 1000);
+	await_true(atomic_load(&l.inside), 30); /* the other thread is inside X */
 	/* Y's init calls X, which the other thread is inside. */
 	pp_dependency needs_x = {pp_guest_contract_id("test.x", 1), 0};
 	pp_load_options o = {.name = "y", .dependencies = &needs_x, .dependency_count = 1};
-	static const char y[] =
-	        JS_PRELUDE "var x = cid('guest_contract:test.x@1');\n"
-	                   "function polyplug_init(hl, hh, cl, ch, b) {\n"
-	                   "  var st = b.dispatchPeer(x[0], x[1], 0, 1, 0, 0);\n"
-	                   "  if (st !== 0) throw new Error('x said ' + st);\n"
-	                   "  return ok([reg('test.y', [function () { return 0; }])]);\n}\n";
+	static const char y[] = JS_PRELUDE JS_LATCH
+	        "var x = cid('guest_contract:test.x@1');\n"
+	        "function polyplug_init(hl, hh, cl, ch, b) {\n"
+	        "  letGo(b);\n"
+	        "  var st = b.dispatchPeer(x[0], x[1], 0, 1, 0, 0);\n"
+	        "  if (st !== 0) throw new Error('x said ' + st);\n"
+	        "  return ok([reg('test.y', [function () { return 0; }])]);\n}\n";
 	assert_int_equal(pp_bundle_load_source(rt, y, strlen(y), &o, NULL), PP_OK);
 	join_within(&t, 1, 60);
 	assert_int_equal(in.st, PP_OK);
