@@ -2,6 +2,8 @@
 #ifndef PP_JS_HELPERS_H
 #define PP_JS_HELPERS_H
 
+#include <stdatomic.h>
+
 #include "helpers.h"
 
 /* Prepended to every test bundle: cid(name) computes a contract id's
@@ -59,5 +61,76 @@ static inline uint32_t js_call(pp_runtime *rt, const char *contract, uint32_t fn
 	pp_guest_contract_instance none = {NULL, 0};
 	return pp_call(rt, h, none, fn, args, out, NULL);
 }
+
+/* test.latch@1, a host contract: fn 0 marks the caller as inside and writes
+ * whether the test has let it go yet (it naps a millisecond when not, so a
+ * JS init polling it uses little of its CPU limit); fn 1 lets it go. A
+ * bundle holds itself at a known point with it while the test, or another
+ * bundle, acts. */
+typedef struct latch {
+	pp_host_contract_interface iface; /* first: the instance is the latch */
+	atomic_int inside, go;
+} latch;
+
+static inline void latch_poll(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	(void)args;
+	(void)err;
+	latch *l = state;
+	atomic_store(&l->inside, 1);
+	int32_t go = atomic_load(&l->go);
+	if (!go) {
+		struct timespec ms = {0, 1000000L};
+		nanosleep(&ms, NULL);
+	}
+	memcpy(out, &go, sizeof go);
+}
+
+/* fn 1: lets the latch go, for a bundle that releases another. */
+static inline void latch_release(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	(void)args;
+	(void)out;
+	(void)err;
+	atomic_store(&((latch *)state)->go, 1);
+}
+
+static const void *const latch_fns[] = {(const void *)latch_poll, (const void *)latch_release};
+
+static inline pp_host_contract_instance latch_instance(const pp_host_contract_interface *self,
+                                                       const void *args)
+{
+	(void)args;
+	pp_host_contract_instance i = {(void *)self};
+	return i;
+}
+
+static inline void latch_register(pp_runtime *rt, latch *l)
+{
+	memset(l, 0, sizeof *l);
+	l->iface = (pp_host_contract_interface){
+	        .contract_id = pp_host_contract_id("test.latch", 1),
+	        .contract_version = {1, 0, 0},
+	        .flags = PP_HOST_CONTRACT_SINGLETON,
+	        .dispatch_type = PP_DISPATCH_NATIVE,
+	        .create_instance = latch_instance,
+	        .destroy_instance = drop_instance,
+	        .dispatch.native = {2, latch_fns},
+	};
+	assert_int_equal(pp_host_contract_register(rt, &l->iface), PP_OK);
+}
+
+/* JS: held() is true until the test lets the latch go. */
+#define JS_LATCH                                                                  \
+	"var latch = cid('host_contract:test.latch@1');\n"                        \
+	"function held(b) {\n"                                                    \
+	"  var p = b.alloc(4), at = p[0] + p[1] * 4294967296;\n"                  \
+	"  var rc = b.callHostContract(latch[0], latch[1], 0x10000, 0, 0, at);\n" \
+	"  var go = b.readI32(at); b.free(p[0], p[1], 4, 1);\n"                   \
+	"  if (rc !== 0) throw new Error('test.latch: ' + rc);\n"                 \
+	"  return go === 0;\n}\n"                                                 \
+	"function letGo(b) {\n"                                                   \
+	"  var rc = b.callHostContract(latch[0], latch[1], 0x10000, 1, 0, 0);\n"  \
+	"  if (rc !== 0) throw new Error('test.latch: ' + rc);\n}\n"
 
 #endif

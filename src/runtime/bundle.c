@@ -488,6 +488,7 @@ static pp_status load_bundle(pp_runtime *rt, pp_bundle *b, pp_bundle_version *v,
 	if (st == PP_OK) {
 		b->cur = v;
 		rt->bundle_count++;
+		pp__watch_load_published(rt, b);
 		pp__bump_revision(rt, v, NULL);
 		atomic_fetch_add_explicit(&rt->bundle_changes, 1, memory_order_relaxed);
 	} else {
@@ -575,9 +576,9 @@ pp_status pp_bundle_load(pp_runtime *rt, const char *path, const pp_load_options
 	if (take_options(rt, opts, &o) != PP_OK)
 		return PP_ERR_INVALID_ARGUMENT;
 	opts = opts ? &o : NULL;
-	/* Taken before anything is read: a save from here on reloads it. */
-	uint64_t signature = pp__watch_load_signature(rt, path);
-	/* The manifest is read before any lock is taken. */
+	/* Noted before anything is read: the watcher compares with it. */
+	pp_unseen unseen = pp__watch_load_begins(rt, path);
+	/* The manifest is read before the runtime's lock is taken again. */
 	pp_manifest *m = NULL;
 	if (is_dir(path) && pp__manifest_exists(path)) {
 		pp_status st = pp__manifest_read(rt, path, &m);
@@ -592,7 +593,7 @@ pp_status pp_bundle_load(pp_runtime *rt, const char *path, const pp_load_options
 	pp_bundle *b = st == PP_OK ? bundle_new(rt, name, path, opts) : NULL;
 	pp_bundle_version *v = NULL;
 	if (b) {
-		b->load_signature = signature;
+		b->unseen = unseen;
 		v = version_new(b, m); /* takes m */
 	} else
 		pp__manifest_free(m);

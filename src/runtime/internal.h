@@ -183,6 +183,15 @@ struct pp_bundle_version {
 	pp_retired retired;
 };
 
+/* What the watcher must do when it first watches a bundle loaded while it
+ * ran (watch.c): nothing; compare the files with their signature taken as
+ * the load began; or reload it (a watcher started during the load). Set by
+ * the load, taken by the watcher under the runtime's lock. */
+typedef struct pp_unseen {
+	enum { PP_UNSEEN_NONE, PP_UNSEEN_COMPARE, PP_UNSEEN_RELOAD } check;
+	uint64_t signature;
+} pp_unseen;
+
 struct pp_bundle {
 	pp_runtime *rt;
 	uint64_t id;
@@ -198,8 +207,8 @@ struct pp_bundle {
 	pp_js_limits js;           /* effective JS limits */
 	pp_bundle_version *cur;    /* the serving version; NULL while first loading */
 	uint32_t reload_count;
-	uint64_t load_signature; /* its files' when a load began while watching, else 0 */
-	uintptr_t busy;          /* the thread loading, reloading or unloading it; 0 if none */
+	pp_unseen unseen; /* watch.c: its load, for the watcher's first look */
+	uintptr_t busy;   /* the thread loading, reloading or unloading it; 0 if none */
 	pp_bundle *next;
 };
 
@@ -290,6 +299,7 @@ struct pp_runtime {
 	_Atomic uint64_t bundle_changes;   /* bumped by every load and unload */
 	pp_watcher *watcher;               /* hot-reload thread, or NULL (under lock) */
 	pp_watcher *watcher_done;          /* one that stopped itself, not yet joined */
+	int watchers;                      /* starting or running (under lock) */
 	char **plugin_dirs; /* loaded with pp_bundle_load_dir, watched for new bundles (under lock) */
 	size_t plugin_dir_count;
 
@@ -344,9 +354,11 @@ static inline uintptr_t pp__thread_id(void)
  * (malloc'd, *count entries), or NULL (none, or out of memory). */
 pp_fn_layout *pp__declared_layouts(pp_runtime *rt, uint64_t contract_id, uint32_t *count);
 
-/* watch.c: what a bundle's files at path look like as its load begins, for
- * the watcher to compare once it watches them (0 when nothing watches). */
-uint64_t pp__watch_load_signature(pp_runtime *rt, const char *path);
+/* watch.c: what a load of the bundle at path, beginning now, leaves for the
+ * watcher (its files' signature while one runs); and, with the lock held as
+ * the bundle is published, what it leaves if a watcher started meanwhile. */
+pp_unseen pp__watch_load_begins(pp_runtime *rt, const char *path);
+void pp__watch_load_published(pp_runtime *rt, pp_bundle *b);
 
 /* watchdog.c */
 pp_status pp__watchdog_init(pp_runtime *rt);

@@ -112,17 +112,22 @@ static uint64_t mix(uint64_t h, const void *p, size_t n)
 	return pp_fnv1a64_update(h, p, n);
 }
 
+/* A file as a signature sees it: its inode, size and times (the change
+ * time too: a copy that keeps the old modification time still changes it). */
 static uint64_t stat_mix(uint64_t h, const struct stat *st)
 {
 	h = mix(h, &st->st_mtim, sizeof st->st_mtim);
+	h = mix(h, &st->st_ctim, sizeof st->st_ctim);
 	h = mix(h, &st->st_size, sizeof st->st_size);
 	return mix(h, &st->st_ino, sizeof st->st_ino);
 }
 
-/* What a rescan compares: names, sizes and times of a bundle's files (a
- * directory's entries, or one file). 0 when it is not there. A directory's
- * own times are left out: they change with the scratch files ignored here
- * (an editor's, a native bundle's private copy). */
+/* A signature of what a bundle reads at path: the file, or a directory's
+ * entries (a subdirectory's by name and inode: its contents have their own
+ * signature). 0 when it is not there. Directories' own times are left out:
+ * the scratch files ignored here change them (an editor's swap file, a
+ * native bundle's private copy). Compared by rescans, arrivals and the
+ * first look at a bundle loaded while watching. */
 static uint64_t signature_of(const char *path)
 {
 	struct stat st;
@@ -141,8 +146,11 @@ static uint64_t signature_of(const char *path)
 			continue;
 		char *full = pp__path_join(path, e->d_name);
 		struct stat es;
-		if (full && stat(full, &es) == 0)
-			sum += stat_mix(mix(PP_FNV_OFFSET, e->d_name, strlen(e->d_name)), &es);
+		if (full && stat(full, &es) == 0) {
+			uint64_t eh = mix(PP_FNV_OFFSET, e->d_name, strlen(e->d_name));
+			sum += S_ISDIR(es.st_mode) ? mix(eh, &es.st_ino, sizeof es.st_ino)
+			                           : stat_mix(eh, &es);
+		}
 		free(full);
 	}
 	closedir(d);
@@ -211,11 +219,11 @@ static bool add_parent_watch(pp_watcher *w, const char *path, uint64_t id)
 #define MAX_DEPTH 8
 #define MAX_SUBDIRS 256
 
-/* Calls visit(ctx, sub) for each such subdirectory of dir, parents first;
- * false when visit failed or memory ran out. Past the limits the walk stops,
- * with a warning when rt is given. */
 typedef bool (*subdir_visit)(void *ctx, const char *sub);
 
+/* Calls visit(ctx, sub) for each such subdirectory of dir, parents first;
+ * false when visit failed or memory ran out. A directory past the limits is
+ * skipped with the rest of its parent's (and a warning when rt is given). */
 static bool each_subdir(pp_runtime *rt, const char *dir, int depth, size_t *budget,
                         subdir_visit visit, void *ctx)
 {
@@ -278,12 +286,26 @@ static uint64_t files_signature(const char *path)
 	return mix(h, &sum, sizeof sum);
 }
 
-uint64_t pp__watch_load_signature(pp_runtime *rt, const char *path)
+/* A bundle loaded while watching is watched from the watcher's next turn
+ * (up to 250 ms on); a save before that must still reload it. Its load
+ * notes its files' signature before it reads them, and the watcher compares
+ * when it first watches it. A load that began before any watcher and ends
+ * after one started has nothing to compare with: it is reloaded once. */
+pp_unseen pp__watch_load_begins(pp_runtime *rt, const char *path)
 {
 	pthread_mutex_lock(&rt->lock);
-	bool watching = rt->watcher != NULL;
+	bool watching = rt->watchers > 0;
 	pthread_mutex_unlock(&rt->lock);
-	return watching ? files_signature(path) : 0;
+	pp_unseen u = {PP_UNSEEN_NONE, 0};
+	if (watching)
+		u = (pp_unseen){PP_UNSEEN_COMPARE, files_signature(path)};
+	return u;
+}
+
+void pp__watch_load_published(pp_runtime *rt, pp_bundle *b)
+{
+	if (b->unseen.check == PP_UNSEEN_NONE && rt->watchers > 0 && *b->path)
+		b->unseen.check = PP_UNSEEN_RELOAD;
 }
 
 static bool known(const plugins_dir *pd, const char *name)
@@ -400,28 +422,10 @@ static bool watching(const pp_watcher *w, int wd)
 	return false;
 }
 
-static bool watched_before(const watched *old, size_t n, uint64_t id)
-{
-	for (size_t i = 0; i < n; i++)
-		if (old[i].bundle_id == id)
-			return true;
-	return false;
-}
-
 /* The watch set for the bundles loaded now (the list changed: a load or an
  * unload happened, or a watched directory went away or came back). */
 static void rebuild(pp_watcher *w)
 {
-	/* reloads already due carry over to the new set */
-	size_t pending_n = 0;
-	struct {
-		uint64_t id, due;
-	} pending[64];
-	for (size_t i = 0; i < w->count && pending_n < 64; i++)
-		if (w->items[i].due_ms) {
-			pending[pending_n].id = w->items[i].bundle_id;
-			pending[pending_n++].due = w->items[i].due_ms;
-		}
 	watched *old = w->items;
 	size_t old_count = w->count;
 	w->items = NULL;
@@ -431,8 +435,9 @@ static void rebuild(pp_watcher *w)
 	 * watches are added (and failures logged) without it. */
 	pp_runtime *rt = w->rt;
 	struct {
-		uint64_t id, loaded; /* its files' signature when its load began */
+		uint64_t id;
 		char *path;
+		pp_unseen unseen;
 	} *list = NULL;
 	size_t n = 0, nd = 0;
 	char **dirs = NULL;
@@ -442,7 +447,8 @@ static void rebuild(pp_watcher *w)
 	for (pp_bundle *b = rt->bundles; list && b; b = b->next)
 		if (b->cur && *b->path) /* loaded, from disk */
 			if ((list[n].path = pp__strdup(b->path)) != NULL) {
-				list[n].loaded = b->load_signature;
+				list[n].unseen = b->unseen; /* looked at once */
+				b->unseen = (pp_unseen){PP_UNSEEN_NONE, 0};
 				list[n++].id = b->id;
 			}
 	dirs = calloc(rt->plugin_dir_count + 1, sizeof *dirs);
@@ -465,12 +471,13 @@ static void rebuild(pp_watcher *w)
 		ok = add_parent_watch(w, path, list[i].id) && ok;
 		if (!ok)
 			pp__log(rt, PP_LOG_ERROR, "watch", "out of memory watching '%s'", path);
-		/* A bundle loaded since the last rebuild was not watched while it
-		 * loaded: a save made meanwhile shows in its files' signature. */
-		if (w->built && list[i].loaded && !watched_before(old, old_count, list[i].id) &&
-		    files_signature(path) != list[i].loaded)
-			for (size_t k = first; k < w->count; k++)
-				w->items[k].due_ms = now_ms() + w->debounce_ms;
+		/* Loaded since the last rebuild (pp_watch_start's first one looks
+		 * at what was loaded before watching: nothing to compare). */
+		pp_unseen u = list[i].unseen;
+		if (w->built && first < w->count &&
+		    (u.check == PP_UNSEEN_RELOAD ||
+		     (u.check == PP_UNSEEN_COMPARE && files_signature(path) != u.signature)))
+			w->items[first].due_ms = now_ms() + w->debounce_ms;
 		free(list[i].path);
 	}
 	free(list);
@@ -478,10 +485,15 @@ static void rebuild(pp_watcher *w)
 	for (size_t i = 0; i < nd; i++)
 		free(dirs[i]);
 	free(dirs);
-	for (size_t k = 0; k < pending_n; k++)
-		for (size_t i = 0; i < w->count; i++)
-			if (w->items[i].bundle_id == pending[k].id)
-				w->items[i].due_ms = pending[k].due;
+	/* reloads already due carry over to the new set: one item per bundle
+	 * is enough (reload_due reloads a bundle once) */
+	for (size_t i = 0; i < old_count; i++)
+		for (size_t k = 0; old[i].due_ms && k < w->count; k++)
+			if (w->items[k].bundle_id == old[i].bundle_id) {
+				if (!w->items[k].due_ms || w->items[k].due_ms > old[i].due_ms)
+					w->items[k].due_ms = old[i].due_ms;
+				break;
+			}
 	/* what is still watched kept its watch descriptor: only the rest goes */
 	for (size_t i = 0; i < old_count; i++) {
 		if (!watching(w, old[i].wd))
@@ -687,19 +699,9 @@ static void reap(pp_runtime *rt)
 		watcher_free(w);
 }
 
-pp_status pp_watch_start(pp_runtime *rt, uint32_t debounce_ms)
+/* pp_watch_start once it has counted itself in rt->watchers. */
+static pp_status start_watcher(pp_runtime *rt, uint32_t debounce_ms)
 {
-	if (!rt)
-		return PP_ERR_INVALID_ARGUMENT;
-	reap(rt);
-	pthread_mutex_lock(&rt->lock);
-	bool running = rt->watcher != NULL;
-	pthread_mutex_unlock(&rt->lock);
-	if (running)
-		return pp__error(rt, PP_ERR_INVALID_ARGUMENT, "the watcher is already running");
-	if (!rt->cfg.hot_reload_enabled)
-		return pp__error(rt, PP_ERR_UNSUPPORTED,
-		                 "cannot watch: hot reload is disabled in the runtime config");
 	pp_watcher *w = calloc(1, sizeof *w);
 	if (!w)
 		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
@@ -730,7 +732,7 @@ pp_status pp_watch_start(pp_runtime *rt, uint32_t debounce_ms)
 		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "cannot start the watcher thread");
 	}
 	pthread_mutex_lock(&rt->lock);
-	running = rt->watcher != NULL;
+	bool running = rt->watcher != NULL;
 	if (!running)
 		rt->watcher = w;
 	pthread_mutex_unlock(&rt->lock);
@@ -743,6 +745,31 @@ pp_status pp_watch_start(pp_runtime *rt, uint32_t debounce_ms)
 	return PP_OK;
 }
 
+pp_status pp_watch_start(pp_runtime *rt, uint32_t debounce_ms)
+{
+	if (!rt)
+		return PP_ERR_INVALID_ARGUMENT;
+	reap(rt);
+	if (!rt->cfg.hot_reload_enabled)
+		return pp__error(rt, PP_ERR_UNSUPPORTED,
+		                 "cannot watch: hot reload is disabled in the runtime config");
+	/* Counted from here: loads that begin now note their files. */
+	pthread_mutex_lock(&rt->lock);
+	bool running = rt->watcher != NULL;
+	if (!running)
+		rt->watchers++;
+	pthread_mutex_unlock(&rt->lock);
+	if (running)
+		return pp__error(rt, PP_ERR_INVALID_ARGUMENT, "the watcher is already running");
+	pp_status st = start_watcher(rt, debounce_ms);
+	if (st != PP_OK) {
+		pthread_mutex_lock(&rt->lock);
+		rt->watchers--;
+		pthread_mutex_unlock(&rt->lock);
+	}
+	return st;
+}
+
 void pp_watch_stop(pp_runtime *rt)
 {
 	if (!rt)
@@ -753,6 +780,8 @@ void pp_watch_stop(pp_runtime *rt)
 	pthread_mutex_lock(&rt->lock);
 	pp_watcher *w = rt->watcher;
 	rt->watcher = NULL;
+	if (w)
+		rt->watchers--;
 	bool self = w && (pthread_equal(pthread_self(), w->thread) || (ts && ts->claims));
 	if (self)
 		rt->watcher_done = w;
