@@ -291,6 +291,47 @@ static void a_name_loaded_again_from_elsewhere_is_reloaded_for_a_save(void **sta
 	remove_tree(second);
 }
 
+/* Reloads already due survive a rebuild of the watch set, however many
+ * items the bundles due have (a bundle with many subdirectories once took
+ * every slot of a fixed table, and another bundle's save was dropped). */
+static void reloads_due_survive_a_rebuild_next_to_a_bundle_with_many_subdirectories(void **state)
+{
+	(void)state;
+	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = watched_runtime(&ev);
+	char big[256], small[256], later[256], sub[512];
+	temp_dir(big, sizeof big);
+	for (int i = 0; i < 70; i++) {
+		snprintf(sub, sizeof sub, "%s/d%02d", big, i);
+		assert_int_equal(mkdir(sub, 0700), 0);
+	}
+	js_value_bundle(big, "w.Big", 1);
+	js_value_bundle(temp_dir(small, sizeof small), "w.Small", 1);
+	js_value_bundle(temp_dir(later, sizeof later), "w.Later", 1);
+	/* a long debounce: both reloads are still due when the set is rebuilt */
+	assert_int_equal(pp_watch_start(rt, 1500), PP_OK);
+	pp_load_options o = {.size = sizeof o, .name = "big"};
+	assert_int_equal(pp_bundle_load(rt, big, &o, NULL), PP_OK);
+	js_value_bundle(big, "w.Big", 2); /* before it is watched */
+	o.name = "small";
+	assert_int_equal(pp_bundle_load(rt, small, &o, NULL), PP_OK);
+	/* the watcher's next turn (at most 250 ms) watches both and finds big
+	 * changed; waiting for it only decides whether this test covers the
+	 * case, never whether it passes */
+	sleep_ms(400);
+	js_value_bundle(small, "w.Small", 2);
+	o.name = "later"; /* another rebuild while both are due */
+	assert_int_equal(pp_bundle_load(rt, later, &o, NULL), PP_OK);
+	await_events(&ev, "reloaded:big", 1);
+	await_events(&ev, "reloaded:small", 1);
+	assert_int_equal(value_of(rt, "w.Big", 0), 2);
+	assert_int_equal(value_of(rt, "w.Small", 0), 2);
+	pp_runtime_free(rt);
+	remove_tree(big);
+	remove_tree(small);
+	remove_tree(later);
+}
+
 /* An ES module bundle.js whose fn 0 answers the `value` exported by the
  * module at ./FROM. */
 static void module_bundle(const char *dir, const char *from)
@@ -683,6 +724,8 @@ int main(void)
 	        cmocka_unit_test(a_save_before_a_new_bundle_is_watched_is_reloaded),
 	        cmocka_unit_test(a_load_overlapping_watch_start_is_reloaded_for_a_save),
 	        cmocka_unit_test(a_name_loaded_again_from_elsewhere_is_reloaded_for_a_save),
+	        cmocka_unit_test(
+	                reloads_due_survive_a_rebuild_next_to_a_bundle_with_many_subdirectories),
 	        cmocka_unit_test(a_module_saved_in_a_subdirectory_is_reloaded),
 	        cmocka_unit_test(a_reload_moves_only_its_own_contracts_revisions),
 	        cmocka_unit_test(js_and_native_rewritten_under_load),
