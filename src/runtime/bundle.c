@@ -595,8 +595,9 @@ pp_status pp_bundle_load(pp_runtime *rt, const char *path, const pp_load_options
 	if (b) {
 		b->unseen = unseen;
 		v = version_new(b, m); /* takes m */
-	} else
+	} else {
 		pp__manifest_free(m);
+	}
 	free(name);
 	if (st == PP_OK && !v)
 		st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
