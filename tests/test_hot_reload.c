@@ -291,6 +291,43 @@ static void a_name_loaded_again_from_elsewhere_is_reloaded_for_a_save(void **sta
 	remove_tree(second);
 }
 
+/* A host that reloads a bundle it loaded while watching, before the
+ * watcher first looked at it, makes the one reload: the watcher compares
+ * with what the reload read, not the load. */
+static void a_host_reload_before_the_watcher_looks_is_not_repeated(void **state)
+{
+	(void)state;
+	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = watched_runtime(&ev);
+	char anchor[256], dir[256];
+	js_value_bundle(temp_dir(anchor, sizeof anchor), "w.Anchor", 1);
+	js_value_bundle(temp_dir(dir, sizeof dir), "w.Host", 1);
+	pp_load_options o = {.size = sizeof o, .name = "anchor"};
+	assert_int_equal(pp_bundle_load(rt, anchor, &o, NULL), PP_OK);
+	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
+	/* once it has reloaded, the watcher sleeps in poll() for 250 ms */
+	js_value_bundle(anchor, "w.Anchor", 2);
+	await_events(&ev, "reloaded:anchor", 1);
+	o.name = "host";
+	uint64_t id;
+	assert_int_equal(pp_bundle_load(rt, dir, &o, &id), PP_OK);
+	js_value_bundle(dir, "w.Host", 2);
+	assert_int_equal(pp_bundle_reload(rt, id), PP_OK);
+	assert_int_equal(value_of(rt, "w.Host", 0), 2);
+	/* the anchor's next save wakes the watcher, which then looks at host;
+	 * had it found host changed, host would be due before the anchor's
+	 * third reload */
+	js_value_bundle(anchor, "w.Anchor", 3);
+	await_events(&ev, "reloaded:anchor", 2);
+	js_value_bundle(anchor, "w.Anchor", 4);
+	await_events(&ev, "reloaded:anchor", 3);
+	if (count(&ev, "reloaded:host") != 1)
+		fail_msg("host was reloaded again: %s", ev.log);
+	pp_runtime_free(rt);
+	remove_tree(anchor);
+	remove_tree(dir);
+}
+
 /* Reloads already due survive a rebuild of the watch set, however many
  * items the bundles due have (a bundle with many subdirectories once took
  * every slot of a fixed table, and another bundle's save was dropped). */
@@ -724,6 +761,7 @@ int main(void)
 	        cmocka_unit_test(a_save_before_a_new_bundle_is_watched_is_reloaded),
 	        cmocka_unit_test(a_load_overlapping_watch_start_is_reloaded_for_a_save),
 	        cmocka_unit_test(a_name_loaded_again_from_elsewhere_is_reloaded_for_a_save),
+	        cmocka_unit_test(a_host_reload_before_the_watcher_looks_is_not_repeated),
 	        cmocka_unit_test(
 	                reloads_due_survive_a_rebuild_next_to_a_bundle_with_many_subdirectories),
 	        cmocka_unit_test(a_module_saved_in_a_subdirectory_is_reloaded),

@@ -805,11 +805,15 @@ static pp_status reload(pp_runtime *rt, uint64_t id, visited *seen)
 			unclaim(rt, b);
 	}
 	pp_bundle_version *old = st == PP_OK && b ? b->cur : NULL;
+	bool unseen = b && b->unseen.check != PP_UNSEEN_NONE;
 	pthread_mutex_unlock(&rt->lock);
 	if (st != PP_OK || !b || !old)
 		return st;
 
 	notify(rt, b, PP_RELOAD_PREPARING, NULL);
+	/* Not yet looked at by the watcher: what this reload reads replaces
+	 * what the load read, so the note is taken again. */
+	pp_unseen note = unseen ? pp__watch_load_begins(rt, b->path) : (pp_unseen){0};
 	/* A bundle directory's manifest is read again (no lock held): the new
 	 * version may provide other contracts or live in another file. */
 	pp_manifest *m = NULL;
@@ -831,6 +835,10 @@ static pp_status reload(pp_runtime *rt, uint64_t id, visited *seen)
 	if (st == PP_OK && v) {
 		b->cur = v;
 		b->reload_count++;
+		if (unseen && b->unseen.check != PP_UNSEEN_NONE) { /* still not looked at */
+			b->unseen = note;
+			pp__watch_load_published(rt, b);
+		}
 		pp__bump_revision(rt, v, old);
 		pp__retire(rt, &old->retired, version_reclaim);
 	}

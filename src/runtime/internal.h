@@ -186,7 +186,8 @@ struct pp_bundle_version {
 /* What the watcher must do when it first watches a bundle loaded while it
  * ran (watch.c): nothing; compare the files with their signature taken as
  * the load began; or reload it (a watcher started during the load). Set by
- * the load, taken by the watcher under the runtime's lock. */
+ * the load (again by a reload before the watcher looked), taken by the
+ * watcher under the runtime's lock. */
 typedef struct pp_unseen {
 	enum { PP_UNSEEN_NONE, PP_UNSEEN_COMPARE, PP_UNSEEN_RELOAD } check;
 	uint64_t signature;
