@@ -7,7 +7,7 @@
 #                             pipeline example over examples/pipeline/data.csv
 #   make test SANITIZE=address|thread   the same under ASan+UBSan or TSan
 #   make valgrind             a subset of the suite under valgrind memcheck
-#   make bench                run the benchmarks (Release build)
+#   make bench [BENCH=native|js|threads|ppc]  the benchmarks (Release build), or one section
 #   make fuzz [FUZZ_SECONDS=30]  libFuzzer targets (clang), bounded time each
 #   make soak [SOAK_SECONDS=300] [SANITIZE=…]  load/reload/unload under calls
 #   make format | format-check | tidy
@@ -77,7 +77,7 @@ soak: build
 
 bench:
 	@$(MAKE) --no-print-directory build BDIR=build/release BUILD_TYPE=Release
-	@build/release/bench/pp_bench
+	@build/release/bench/pp_bench $(BENCH)
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h')
 format format-check tidy: DEPS_FOR = lint

@@ -31,6 +31,13 @@
  * concurrency = 2 (a VM each). Memory: the heap in use grown per small
  * bundle loaded (its VM, context, parsed code and the runtime's records).
  *
+ * Rows compared with each other take turns, round by round (bench.h's
+ * bench_rounds): the call rows with their floors, the load rows with
+ * theirs. The load rows still depend on the heap's state (what the rows
+ * before them freed, what the allocator kept or gave back) and on this
+ * machine's neighbours: from run to run they vary far more than the call
+ * rows do.
+ *
  * Guarded vs compat memory: the same bundle, once as written (raw functions
  * without layouts: compat, the bridge unchecked) and once declaring every
  * function's layout (guarded: each bridge read and write is checked against
@@ -76,7 +83,7 @@ static const char bundle_fmt[] =
         "          { code: 0, message: '' }];\n"
         "}\n";
 
-typedef struct js_bench {
+struct js_bench {
 	long iters;
 	/* the floors' own VM */
 	JSRuntime *qrt;
@@ -92,7 +99,7 @@ typedef struct js_bench {
 	int loads;
 	char **sources;
 	uint64_t *ids;
-} js_bench;
+};
 
 static volatile int32_t sink;
 
@@ -248,6 +255,28 @@ static double js_pp_call(void *p)
 	return t / (double)b->iters;
 }
 
+/* A call row: which interface and function js_resolved / js_pp_call run. */
+typedef struct js_pick {
+	js_bench *b;
+	const pp_guest_contract_interface *iface;
+	uint32_t fn;
+} js_pick;
+
+static double pick_resolved(void *p)
+{
+	js_pick *k = p;
+	k->b->iface = k->iface;
+	k->b->fn = k->fn;
+	return js_resolved(k->b);
+}
+
+static double pick_pp_call(void *p)
+{
+	js_pick *k = p;
+	k->b->fn = k->fn;
+	return js_pp_call(k->b);
+}
+
 /* Loads every source as its own bundle: µs each, as the loading thread
  * sees it. Unloaded untimed: a bundle's VM is freed on the runtime's
  * reclaimer thread, which batches its work. */
@@ -347,16 +376,34 @@ static void row(const char *what, double ns, double floor, const char *goal)
 	printf("  %-34s %8.2f  %7.2f%s\n", what, ns, ns / floor, goal);
 }
 
-void bench_js_floors(bool quick, int rounds, double *empty, double *add)
+js_bench *bench_js_floors_new(bool quick)
 {
-	js_bench b = {.iters = quick ? 2000 : 2000000};
-	*empty = *add = 0;
-	if (floors_setup(&b) == 0) {
-		floor_call(&b); /* warm-up */
-		*empty = bench_best(floor_call, &b, rounds);
-		*add = bench_best(floor_add, &b, rounds);
+	js_bench *b = calloc(1, sizeof *b);
+	if (b) {
+		b->iters = quick ? 2000 : 2000000;
+		if (floors_setup(b) != 0) {
+			bench_js_floors_free(b);
+			return NULL;
+		}
 	}
-	floors_teardown(&b);
+	return b;
+}
+
+double bench_js_floor_empty(void *b)
+{
+	return floor_call(b);
+}
+
+double bench_js_floor_add(void *b)
+{
+	return floor_add(b);
+}
+
+void bench_js_floors_free(js_bench *b)
+{
+	if (b)
+		floors_teardown(b);
+	free(b);
 }
 
 /* ---- Threads ---------------------------------------------------------------- */
@@ -436,7 +483,7 @@ static double heap_in_use(void)
 	return (double)mi.uordblks + (double)mi.hblkhd;
 }
 
-static int bench_threads(bool quick, int rounds)
+int bench_threads(bool quick, int rounds)
 {
 	pp_runtime *rt;
 	if (pp_runtime_new(NULL, &rt) != PP_OK)
@@ -493,26 +540,39 @@ int bench_js(bool quick, int rounds)
 		return 1;
 	}
 	floor_call(&b); /* warm-up: caches, branch predictors, clock speed */
-	double floor = bench_best(floor_call, &b, rounds);
-	double add_floor = bench_best(floor_add, &b, rounds);
-	double t[FN_COUNT][2];
+	/* The call rows, taking turns (bench_rounds): the two floors; each
+	 * function resolved, then through pp_call; the two adds in the guarded
+	 * copy of the bundle. picks[i] is what rows[i] calls. */
+	enum { GUARDED = FN_COUNT - FN_ADD_BRIDGE, ROWS = 2 + 2 * FN_COUNT + GUARDED };
+	js_pick picks[ROWS];
+	bench_row rows[ROWS] = {{floor_call, &b, 0}, {floor_add, &b, 0}};
+	int n = 2;
 	for (uint32_t fn = 0; fn < FN_COUNT; fn++) {
-		b.fn = fn;
-		t[fn][0] = bench_best(js_resolved, &b, rounds);
-		t[fn][1] = bench_best(js_pp_call, &b, rounds);
+		picks[n] = (js_pick){&b, b.iface, fn};
+		rows[n] = (bench_row){pick_resolved, &picks[n], 0};
+		n++;
+		picks[n] = (js_pick){&b, b.iface, fn};
+		rows[n] = (bench_row){pick_pp_call, &picks[n], 0};
+		n++;
 	}
-	/* the same two adds in the guarded copy of the bundle */
-	double g[FN_COUNT] = {0};
-	const pp_guest_contract_interface *compat = b.iface;
-	b.iface = b.iface_guarded;
 	for (uint32_t fn = FN_ADD_BRIDGE; fn < FN_COUNT; fn++) {
-		b.fn = fn;
-		g[fn] = bench_best(js_resolved, &b, rounds);
+		picks[n] = (js_pick){&b, b.iface_guarded, fn};
+		rows[n] = (bench_row){pick_resolved, &picks[n], 0};
+		n++;
 	}
-	b.iface = compat;
-	double load_floor = bench_best(floor_new_context, &b, rounds);
-	double kept_floor = bench_best(floor_kept_contexts, &b, rounds);
-	double load = bench_best(js_load, &b, rounds);
+	bench_rounds(rows, n, rounds);
+	double floor = rows[0].best, add_floor = rows[1].best;
+	double t[FN_COUNT][2], g[FN_COUNT] = {0};
+	for (uint32_t fn = 0; fn < FN_COUNT; fn++) {
+		t[fn][0] = rows[2 + 2 * fn].best;
+		t[fn][1] = rows[3 + 2 * fn].best;
+	}
+	for (uint32_t fn = FN_ADD_BRIDGE; fn < FN_COUNT; fn++)
+		g[fn] = rows[2 + 2 * FN_COUNT + (fn - FN_ADD_BRIDGE)].best;
+	bench_row loads[] = {
+	        {floor_new_context, &b, 0}, {floor_kept_contexts, &b, 0}, {js_load, &b, 0}};
+	bench_rounds(loads, 3, rounds);
+	double load_floor = loads[0].best, kept_floor = loads[1].best, load = loads[2].best;
 
 	printf("\nJS guest (QuickJS, %ld calls per round)\n", b.iters);
 	printf("                                      ns/call  x floor\n");
@@ -537,5 +597,5 @@ int bench_js(bool quick, int rounds)
 	row("small bundle load", load, load_floor, "  (goal <= 1.5)");
 	printf("  %-34s %8s  %7.2f\n", "small bundle load / kept pair", "", load / kept_floor);
 	teardown(&b);
-	return bench_threads(quick, rounds);
+	return 0;
 }

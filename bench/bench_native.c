@@ -201,12 +201,12 @@ int bench_native(bool quick, int rounds)
 		return 1;
 	}
 
-	double floor = bench_best(run_floor, &c, rounds);
-	double resolved = bench_best(run_resolved, &c, rounds);
-	double bare = bench_best(run_bare_entry, &c, rounds);
-	double mediated = bench_best(run_pp_call, &c, rounds);
-	double exported = bench_best(run_pp_call_exported, &c, rounds);
-	double cold = bench_best(run_cold, &c, rounds);
+	bench_row rows[] = {
+	        {run_floor, &c, 0},   {run_resolved, &c, 0},         {run_bare_entry, &c, 0},
+	        {run_pp_call, &c, 0}, {run_pp_call_exported, &c, 0}, {run_cold, &c, 0}};
+	bench_rounds(rows, (int)(sizeof rows / sizeof rows[0]), rounds);
+	double floor = rows[0].best, resolved = rows[1].best, bare = rows[2].best;
+	double mediated = rows[3].best, exported = rows[4].best, cold = rows[5].best;
 
 	printf("\nnative guest add(i32,i32)->i32 (%ld calls per round)\n", c.iters);
 	printf("                                    ns/call   x floor   overhead\n");

@@ -137,21 +137,28 @@ int bench_ppc(bool quick, int rounds)
 	int failed = pp_bundle_load(g.rt, PP_BENCH_GEN_JS, &o, NULL) != PP_OK ||
 	             pp_bundle_load(g.rt, PP_BENCH_GEN_C, NULL, NULL) != PP_OK ||
 	             bench_genjs_open(&g.js, g.rt) != PP_OK || bench_genc_open(&g.c, g.rt) != PP_OK;
+	js_bench *floors = bench_js_floors_new(quick);
+	failed |= floors == NULL;
 	int32_t check = 0;
 	if (!failed)
 		failed = bench_genjs_add(&g.js, 2, 3, &check) != PP_OK || check != 5 ||
 		         bench_genc_add(&g.c, 2, 3, &check) != PP_OK || check != 5;
 	if (failed) {
-		fprintf(stderr, "bench: ppc glue: %s\n", pp_last_error(g.rt));
+		fprintf(stderr, "bench: ppc glue: %s\n",
+		        floors ? pp_last_error(g.rt) : "cannot make the floors' QuickJS VM");
 	} else {
-		double js_floor, add_floor;
-		bench_js_floors(quick, rounds, &js_floor, &add_floor);
-		double c_floor = bench_best(floor_direct, &g, rounds);
-		double js_add = bench_best(gen_js_add, &g, rounds);
-		double js_add_resolved = bench_best(gen_js_add_resolved, &g, rounds);
-		double js_echo = bench_best(gen_js_echo, &g, rounds);
-		double c_add = bench_best(gen_c_add, &g, rounds);
-		double c_pp_call = bench_best(gen_c_pp_call, &g, rounds);
+		bench_row rows[] = {{bench_js_floor_empty, floors, 0},
+		                    {bench_js_floor_add, floors, 0},
+		                    {floor_direct, &g, 0},
+		                    {gen_js_add, &g, 0},
+		                    {gen_js_add_resolved, &g, 0},
+		                    {gen_js_echo, &g, 0},
+		                    {gen_c_add, &g, 0},
+		                    {gen_c_pp_call, &g, 0}};
+		bench_rounds(rows, (int)(sizeof rows / sizeof rows[0]), rounds);
+		double js_floor = rows[0].best, add_floor = rows[1].best, c_floor = rows[2].best;
+		double js_add = rows[3].best, js_add_resolved = rows[4].best;
+		double js_echo = rows[5].best, c_add = rows[6].best, c_pp_call = rows[7].best;
 		printf("\nppc-generated glue (%ld calls per round)\n", g.iters);
 		printf("                                      ns/call  x floor\n");
 		printf("  %-34s %8.2f  %7.2f\n", "JS_Call, add(a, b), Int32s (floor)", add_floor,
@@ -170,6 +177,7 @@ int bench_ppc(bool quick, int rounds)
 		       "C add(i32,i32), generated caller", c_add, c_add / c_floor,
 		       c_add - c_pp_call);
 	}
+	bench_js_floors_free(floors);
 	bench_genjs_close(&g.js);
 	bench_genc_close(&g.c);
 	pp_call_arena_free(&g.arena);
