@@ -1,8 +1,9 @@
 /* test_alloc_failures.c — allocation-failure injection. The runtime and
- * QuickJS (linked in statically) are built against wrapped malloc, calloc
- * and realloc (-Wl,--wrap): once armed on this thread, the Nth allocation
- * fails. QuickJS's own allocations are not failed (it does not survive
- * that: see tests/CMakeLists.txt and docs/js.md). For every N along a bundle load (native and JS, each from a
+ * QuickJS (linked in statically) are built against wrapped malloc, calloc,
+ * realloc and aligned_alloc (-Wl,--wrap): once armed on this thread, the Nth
+ * allocation fails. QuickJS's own allocations are not failed (it does not
+ * survive that: see tests/CMakeLists.txt and docs/js.md). For every N along
+ * a bundle load (native, JS, and JS with a pool of 2 VMs, each from a
  * directory with a manifest), a reload and an unload, the operation either
  * succeeds or fails with a status and a message, the runtime stays usable
  * (the same operation then succeeds), and nothing leaks (LeakSanitizer, in
@@ -14,6 +15,7 @@
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t size);
 void *__real_realloc(void *p, size_t n);
+void *__real_aligned_alloc(size_t align, size_t n);
 
 static _Thread_local long countdown; /* 0: disarmed; the allocation at 1 fails */
 static _Thread_local long failed;
@@ -46,6 +48,12 @@ void *__wrap_realloc(void *p, size_t n)
 	return fail_now() ? NULL : __real_realloc(p, n);
 }
 
+void *__wrap_aligned_alloc(size_t align, size_t n);
+void *__wrap_aligned_alloc(size_t align, size_t n)
+{
+	return fail_now() ? NULL : __real_aligned_alloc(align, n);
+}
+
 static void arm(long n)
 {
 	failed = 0;
@@ -70,14 +78,18 @@ static void native_dir(char *dir, size_t cap)
 	           "function_count = { \"test.calc@1\" = 4 }\n");
 }
 
-static void js_dir(char *dir, size_t cap)
+/* A JS bundle of `vms` VMs. */
+static void js_dir(char *dir, size_t cap, int vms)
 {
 	js_write_dir(
 	        dir, cap,
 	        JS_ONE("test.js", "function (i, a, o, ar, b) { b.writeI32(o, 7); return 0; }"));
-	write_text(dir, "manifest.toml",
-	           "name = \"jsb\"\nversion = \"1.0.0\"\nprovides = [\"test.js@1\"]\n"
-	           "function_count = { \"test.js@1\" = 1 }\n");
+	char manifest[256];
+	snprintf(manifest, sizeof manifest,
+	         "name = \"jsb\"\nversion = \"1.0.0\"\nprovides = [\"test.js@1\"]\n"
+	         "function_count = { \"test.js@1\" = 1 }\nconcurrency = %d\n",
+	         vms);
+	write_text(dir, "manifest.toml", manifest);
 }
 
 /* Checks a status from a run with an injected failure. */
@@ -157,8 +169,20 @@ static void every_failing_allocation_along_a_js_load_reload_and_unload(void **st
 {
 	(void)state;
 	char dir[256];
-	js_dir(dir, sizeof dir);
+	js_dir(dir, sizeof dir, 1);
 	every_failure_of("js", dir, "test.js", 7);
+	remove_tree(dir);
+}
+
+/* A failure while the second VM is made leaves the first made and the
+ * second not: both must be freed, the one by its parts, the other not at
+ * all. */
+static void every_failing_allocation_along_a_js_pool_load_reload_and_unload(void **state)
+{
+	(void)state;
+	char dir[256];
+	js_dir(dir, sizeof dir, 2);
+	every_failure_of("js pool", dir, "test.js", 7);
 	remove_tree(dir);
 }
 
@@ -167,6 +191,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(every_failing_allocation_along_a_native_load_reload_and_unload),
 	        cmocka_unit_test(every_failing_allocation_along_a_js_load_reload_and_unload),
+	        cmocka_unit_test(every_failing_allocation_along_a_js_pool_load_reload_and_unload),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

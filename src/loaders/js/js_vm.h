@@ -136,16 +136,7 @@ typedef struct js_instance_map {
 	size_t cap, used;
 } js_instance_map;
 
-/* A bundle's VMs: `concurrency` of them, each loaded from the same source
- * and registering contracts of the same shape. The runtime sees the first
- * VM's contracts; a call on the default implementation runs on any free VM,
- * an instance's calls on the VM that made it (its id says which). Loaded,
- * replaced and retired as one unit. */
-typedef struct js_pool {
-	pp_retired retired; /* its teardown, a grace period after its release */
-	uint32_t n;
-	js_vm *vms[];
-} js_pool;
+typedef struct js_pool js_pool;
 
 /* One contract a JS bundle registered. Its address is the interface's
  * loader data. Everything JS in it belongs to the VM and is touched only
@@ -232,6 +223,24 @@ struct js_vm {
 		JSValue promise, reason;
 	} rejected[8];
 	size_t rejected_n, rejected_dropped;
+};
+
+/* A bundle's VMs: `concurrency` of them, each loaded from the same source
+ * and registering contracts of the same shape. The runtime sees the first
+ * VM's contracts; a call on the default implementation runs on any free VM,
+ * an instance's calls on the VM that made it (its id says which). One
+ * allocation, loaded, replaced and retired as one unit. The VMs are in it,
+ * not pointed at: a call finds VM i from the pool's address alone. */
+struct js_pool {
+	pp_retired retired; /* its teardown, a grace period after its release */
+	uint32_t n;
+	/* those not made (a load failed first) are zeroes; each on cache lines
+	 * of its own, since a call writes its VM while other threads call the
+	 * others */
+	union js_pool_vm {
+		js_vm vm;
+		_Alignas(64) unsigned char line_;
+	} vms[];
 };
 
 /* js_bridge.c: a new bridge object for vm (JS_EXCEPTION on failure). */
