@@ -502,9 +502,12 @@ int bench_threads(bool quick, int rounds)
 	double best[5] = {0, 0, 0, 0, 0};
 	for (int r = 0; r < rounds; r++) {
 		pp_guest_contract_handle ab[2] = {a, b}, aa[2] = {a, a}, pp[2] = {pool, pool};
-		double t[5] = {throughput(rt, &a, 1, iters), throughput(rt, &pool, 1, iters),
-		               throughput(rt, ab, 2, iters), throughput(rt, aa, 2, iters),
-		               throughput(rt, pp, 2, iters)};
+		double t[5]; /* in this order: an initializer's calls are unsequenced */
+		t[0] = throughput(rt, &a, 1, iters);
+		t[1] = throughput(rt, &pool, 1, iters);
+		t[2] = throughput(rt, ab, 2, iters);
+		t[3] = throughput(rt, aa, 2, iters);
+		t[4] = throughput(rt, pp, 2, iters);
 		for (int i = 0; i < 5; i++)
 			best[i] = t[i] > best[i] ? t[i] : best[i];
 	}
