@@ -63,6 +63,54 @@ static void ticket(void *state, const void *args, void *out, pp_abi_error *err)
 	memcpy(out, &t, sizeof t);
 }
 
+/* test.Gate fn 0: args is a gate's number (0 or 1); marks that gate's
+ * caller inside and holds it until the test opens the gate (at most 60 s),
+ * then writes 1 to out. */
+typedef struct gates {
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	int inside[2], open[2];
+} gates;
+
+static gates the_gates = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {0, 0}, {0, 0}};
+
+static void gate_hold(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	(void)state;
+	(void)err;
+	int32_t g = 0;
+	memcpy(&g, args, sizeof g);
+	g = g == 1;
+	gates *t = &the_gates;
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 60;
+	pthread_mutex_lock(&t->lock);
+	t->inside[g] = 1;
+	while (!t->open[g])
+		if (pthread_cond_timedwait(&t->cv, &t->lock, &until) != 0)
+			break;
+	pthread_mutex_unlock(&t->lock);
+	int32_t one = 1;
+	memcpy(out, &one, sizeof one);
+}
+
+static int gate_inside(int g)
+{
+	pthread_mutex_lock(&the_gates.lock);
+	int in = the_gates.inside[g];
+	pthread_mutex_unlock(&the_gates.lock);
+	return in;
+}
+
+static void gate_open(int g)
+{
+	pthread_mutex_lock(&the_gates.lock);
+	the_gates.open[g] = 1;
+	pthread_cond_broadcast(&the_gates.cv);
+	pthread_mutex_unlock(&the_gates.lock);
+}
+
 static void meeting_reset(int want, int wait_ms)
 {
 	pthread_mutex_lock(&the_meeting.lock);
@@ -84,6 +132,7 @@ static pp_runtime *rt_with_host_contracts(uint32_t concurrency)
 	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
 	static const void *const meet_fns[] = {(const void *)meet};
 	static const void *const ticket_fns[] = {(const void *)ticket};
+	static const void *const gate_fns[] = {(const void *)gate_hold};
 	/* the runtime keeps the interfaces' addresses */
 	static pp_host_contract_interface m = {
 	        .size = sizeof m,
@@ -99,8 +148,13 @@ static pp_runtime *rt_with_host_contracts(uint32_t concurrency)
 	t = m;
 	t.contract_id = pp_host_contract_id("test.Ticket", 1);
 	t.dispatch.native.functions = ticket_fns;
+	static pp_host_contract_interface g;
+	g = m;
+	g.contract_id = pp_host_contract_id("test.Gate", 1);
+	g.dispatch.native.functions = gate_fns;
 	assert_int_equal(pp_host_contract_register(rt, &m), PP_OK);
 	assert_int_equal(pp_host_contract_register(rt, &t), PP_OK);
+	assert_int_equal(pp_host_contract_register(rt, &g), PP_OK);
 	return rt;
 }
 
@@ -108,8 +162,8 @@ static pp_runtime *rt_with_host_contracts(uint32_t concurrency)
 
 /* Each VM takes a ticket in its init (vm = 1, 2, ...). Function 0 meets and
  * writes [met, VERSION]; 1 writes this VM's ticket; 2 counts calls on its
- * implementation; with EXTRA, VMs after the first register one more
- * function than the first. */
+ * implementation; 3 holds at the test.Gate its args name; with EXTRA, VMs
+ * after the first register one more function than the first. */
 #define POOL_BUNDLE(VERSION, EXTRA)                                                      \
 	JS_PRELUDE                                                                       \
 	"function hid(s) { return cid('host_contract:' + s + '@1'); }\n"                 \
@@ -123,7 +177,9 @@ static pp_runtime *rt_with_host_contracts(uint32_t concurrency)
 	" var rc = b.callHostContract(m[0], m[1], 0x10000, 0, 0, o);"                    \
 	" b.writeI32(o + 4, " VERSION "); return rc; },\n"                               \
 	"    function (i, a, o, ar, b) { b.writeI32(o, vm); return 0; },\n"              \
-	"    function (i, a, o, ar, b) { i.n++; b.writeI32(o, i.n); return 0; }];\n"     \
+	"    function (i, a, o, ar, b) { i.n++; b.writeI32(o, i.n); return 0; },\n"      \
+	"    function (i, a, o, ar, b) { var g = hid('test.Gate');"                      \
+	" return b.callHostContract(g[0], g[1], 0x10000, 0, a, o); }];\n"                \
 	"  if (" EXTRA " && vm > 1) fns.push(function () { return 0; });\n"              \
 	"  return ok([reg('js.pool', fns)]);\n"                                          \
 	"}\n"
@@ -312,6 +368,71 @@ static void every_vm_of_a_pool_must_register_the_same_contracts(void **state)
 	pp_runtime_free(rt);
 }
 
+/* A pool call from another thread, on its own thread. */
+typedef struct pool_call {
+	pp_runtime *rt;
+	uint32_t fn;
+	int32_t arg, out;
+	uint32_t code;
+	atomic_int done;
+} pool_call;
+
+static void *call_pool(void *p)
+{
+	pool_call *c = p;
+	pp_guest_contract_instance none = {NULL, 0};
+	c->code = pp_call(c->rt, pool_handle(c->rt), none, c->fn, &c->arg, &c->out, NULL);
+	atomic_store(&c->done, 1);
+	return NULL;
+}
+
+/* Both VMs busy: A holds one at gate 0, B the other at gate 1. C waits for
+ * the VM it tried first (A's); B's comes free first, and C must take it
+ * instead of waiting for A (who is held until C is through). */
+static void a_caller_waiting_on_a_busy_pool_takes_the_vm_that_comes_free_first(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_with_host_contracts(0);
+	meeting_reset(2, 400); /* tickets from 1 */
+	pp_load_options two = {.size = sizeof two, .name = "two", .js.concurrency = 2};
+	static const char src[] = POOL_BUNDLE("1", "false");
+	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &two, NULL), PP_OK);
+	memset(the_gates.inside, 0, sizeof the_gates.inside);
+	memset(the_gates.open, 0, sizeof the_gates.open);
+
+	pool_call a = {.rt = rt, .fn = 3, .arg = 0}, b = {.rt = rt, .fn = 3, .arg = 1},
+	          c = {.rt = rt, .fn = 1};
+	pthread_t ta, tb, tc;
+	assert_int_equal(pthread_create(&ta, NULL, call_pool, &a), 0);
+	await_true(gate_inside(0), 30);
+	assert_int_equal(pthread_create(&tb, NULL, call_pool, &b), 0);
+	await_true(gate_inside(1), 30);
+	assert_int_equal(pthread_create(&tc, NULL, call_pool, &c), 0);
+	/* Let C start waiting: should it not have yet when B's VM comes free,
+	 * it takes that VM straight away and the test covers less, not fails. */
+	struct timespec nap = {0, 200 * 1000000L};
+	nanosleep(&nap, NULL);
+	gate_open(1);
+	/* C gets B's VM within the waiter's 20 ms look-around, not when A ends */
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		nanosleep(&(struct timespec){0, 1000000L}, NULL);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while (!atomic_load(&c.done) && now.tv_sec - t0.tv_sec < 20);
+	int c_through_while_a_held = atomic_load(&c.done);
+	gate_open(0);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	pthread_join(tc, NULL);
+	assert_true(c_through_while_a_held);
+	assert_int_equal(a.code, PP_OK);
+	assert_int_equal(b.code, PP_OK);
+	assert_int_equal(c.code, PP_OK);
+	assert_in_range(c.out, 1, 2); /* a VM's ticket */
+	pp_runtime_free(rt);
+}
+
 static void concurrency_outside_1_to_64_is_refused(void **state)
 {
 	(void)state;
@@ -347,6 +468,8 @@ int main(void)
 	        cmocka_unit_test(instances_stay_on_the_vm_that_made_them),
 	        cmocka_unit_test(a_reload_replaces_every_vm_of_the_pool),
 	        cmocka_unit_test(every_vm_of_a_pool_must_register_the_same_contracts),
+	        cmocka_unit_test(
+	                a_caller_waiting_on_a_busy_pool_takes_the_vm_that_comes_free_first),
 	        cmocka_unit_test(concurrency_outside_1_to_64_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

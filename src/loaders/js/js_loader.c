@@ -250,15 +250,35 @@ static size_t stack_room(size_t configured)
 	return room < configured ? room : configured; /* never 0: that means "no limit" */
 }
 
+/* Some VM of pool other than `but` that is free, taken for me; NULL if none. */
+static js_vm *pool_take_other(js_pool *pool, const js_vm *but, uintptr_t me)
+{
+	for (uint32_t i = 0; i < pool->n; i++) {
+		js_vm *vm = &pool->vms[i].vm;
+		uintptr_t seen = 0;
+		if (vm != but && atomic_compare_exchange_strong_explicit(&vm->owner, &seen, me,
+		                                                         memory_order_acquire,
+		                                                         memory_order_relaxed))
+			return vm;
+	}
+	return NULL;
+}
+
 /* Waits for the VM to be free and takes it: the slow path of vm_take.
  * While waiting, the thread says which VM it waits for (in its pp_tstate),
  * so a thread about to wait can follow "owner waits for a VM whose owner
  * waits for ..." and refuse at once when the chain comes back to itself: a
  * wait cycle between bundles calling each other from two threads. Each
  * waiter publishes its wait before it looks, so of the threads closing a
- * cycle the last one sees it; the others are woken by its refusal. */
-static uint32_t vm_wait(js_vm *vm, uintptr_t me)
+ * cycle the last one sees it; the others are woken by its refusal.
+ *
+ * With `any` (vm's pool, for a call that any of its VMs may serve), a VM of
+ * the pool that comes free first is taken instead: a give wakes only its
+ * own VM's waiters, so the waiter looks at the others each time it wakes,
+ * at least every 20 ms. *took is the VM taken. */
+static uint32_t vm_wait(js_vm *vm, uintptr_t me, js_pool *any, js_vm **took)
 {
+	*took = vm;
 	pp_tstate *ts = pp__tstate(vm->rt);
 	if (ts)
 		atomic_store_explicit(&ts->waiting_on, &vm->owner, memory_order_seq_cst);
@@ -275,11 +295,17 @@ static uint32_t vm_wait(js_vm *vm, uintptr_t me)
 		if (atomic_compare_exchange_strong_explicit(
 		            &vm->owner, &free_, me, memory_order_acquire, memory_order_relaxed))
 			break;
+		js_vm *other = any ? pool_take_other(any, vm, me) : NULL;
+		if (other) {
+			*took = other;
+			break;
+		}
 		if (pp__wait_would_cycle(vm->rt, &vm->owner, me)) {
 			code = PP_ERR_REENTRANT_CALL;
 			break;
 		}
-		/* look again in 20 ms: a cycle may close later */
+		/* look again in 20 ms: a cycle may close later, another VM may
+		 * come free */
 		struct timespec until = pp__deadline(CLOCK_REALTIME, 20 * 1000000L);
 		pthread_cond_timedwait(&vm->unparked, &vm->park, &until);
 	}
@@ -301,7 +327,7 @@ static inline uint32_t vm_take(js_vm *vm, uintptr_t me)
 		return PP_OK;
 	if (seen == me)
 		return PP_ERR_REENTRANT_CALL;
-	return vm_wait(vm, me);
+	return vm_wait(vm, me, NULL, &vm);
 }
 
 static inline void vm_give(js_vm *vm)
@@ -372,8 +398,9 @@ static _Thread_local uint32_t pool_last __attribute__((tls_model("initial-exec")
 
 /* Takes a VM of the pool when VM `start`, this thread's last, is busy: the
  * first free one after it. When all are busy it waits for one this thread
- * is not inside; one whose wait would close a cycle is passed over for the
- * next. Refused only when every VM is this thread's or a cycle's. */
+ * is not inside, or for any other to come free first; one whose wait would
+ * close a cycle is passed over for the next. Refused only when every VM is
+ * this thread's or a cycle's. */
 static __attribute__((noinline)) uint32_t pool_take_slow(js_pool *pool, uint32_t start,
                                                          uintptr_t me, js_vm **out)
 {
@@ -392,11 +419,11 @@ static __attribute__((noinline)) uint32_t pool_take_slow(js_pool *pool, uint32_t
 		}
 	}
 	for (uint32_t i = 0, at = start; i < n; i++, at = at + 1 < n ? at + 1 : 0) {
-		js_vm *vm = &pool->vms[at].vm;
+		js_vm *vm = &pool->vms[at].vm, *took;
 		if (atomic_load_explicit(&vm->owner, memory_order_relaxed) != me &&
-		    vm_wait(vm, me) == PP_OK) {
-			pool_last = at;
-			*out = vm;
+		    vm_wait(vm, me, pool, &took) == PP_OK) {
+			pool_last = took->index;
+			*out = took;
 			return PP_OK;
 		}
 	}
