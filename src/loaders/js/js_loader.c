@@ -250,15 +250,18 @@ static size_t stack_room(size_t configured)
 	return room < configured ? room : configured; /* never 0: that means "no limit" */
 }
 
-/* Some VM of pool other than `but` that is free, taken for me; NULL if none. */
-static js_vm *pool_take_other(js_pool *pool, const js_vm *but, uintptr_t me)
+/* Takes for me the first free VM of pool after VM `after`, going round the
+ * pool (VM `after` itself is not tried); NULL if none is free. Goes round
+ * without dividing (a division costs more than the rest of this function). */
+static js_vm *pool_take_other(js_pool *pool, uint32_t after, uintptr_t me)
 {
-	for (uint32_t i = 0; i < pool->n; i++) {
-		js_vm *vm = &pool->vms[i].vm;
+	uint32_t n = pool->n;
+	for (uint32_t i = 1, at = after + 1 < n ? after + 1 : 0; i < n;
+	     i++, at = at + 1 < n ? at + 1 : 0) {
+		js_vm *vm = &pool->vms[at].vm;
 		uintptr_t seen = 0;
-		if (vm != but && atomic_compare_exchange_strong_explicit(&vm->owner, &seen, me,
-		                                                         memory_order_acquire,
-		                                                         memory_order_relaxed))
+		if (atomic_compare_exchange_strong_explicit(
+		            &vm->owner, &seen, me, memory_order_acquire, memory_order_relaxed))
 			return vm;
 	}
 	return NULL;
@@ -295,7 +298,7 @@ static uint32_t vm_wait(js_vm *vm, uintptr_t me, js_pool *any, js_vm **took)
 		if (atomic_compare_exchange_strong_explicit(
 		            &vm->owner, &free_, me, memory_order_acquire, memory_order_relaxed))
 			break;
-		js_vm *other = any ? pool_take_other(any, vm, me) : NULL;
+		js_vm *other = any ? pool_take_other(any, vm->index, me) : NULL;
 		if (other) {
 			*took = other;
 			break;
@@ -405,18 +408,11 @@ static __attribute__((noinline)) uint32_t pool_take_slow(js_pool *pool, uint32_t
                                                          uintptr_t me, js_vm **out)
 {
 	uint32_t n = pool->n;
-	/* Round the pool from `start` without dividing (a division costs more
-	 * than the rest of this function). */
-	for (uint32_t i = 1, at = start + 1 < n ? start + 1 : 0; i < n;
-	     i++, at = at + 1 < n ? at + 1 : 0) {
-		js_vm *vm = &pool->vms[at].vm;
-		uintptr_t seen = 0;
-		if (atomic_compare_exchange_strong_explicit(
-		            &vm->owner, &seen, me, memory_order_acquire, memory_order_relaxed)) {
-			pool_last = at;
-			*out = vm;
-			return PP_OK;
-		}
+	js_vm *free_vm = pool_take_other(pool, start, me);
+	if (free_vm) {
+		pool_last = free_vm->index;
+		*out = free_vm;
+		return PP_OK;
 	}
 	for (uint32_t i = 0, at = start; i < n; i++, at = at + 1 < n ? at + 1 : 0) {
 		js_vm *vm = &pool->vms[at].vm, *took;
