@@ -235,6 +235,115 @@ static void reload_applies_new_dependencies(void **state)
 	remove_tree(root);
 }
 
+/* A reload may change what a bundle provides, but not so that a dependent
+ * loses what it needs, and its own new needs must be met like a load's. */
+static void a_reload_never_leaves_a_dependent_without_what_it_needs(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	char root[256], a[512], b[512];
+	temp_dir(root, sizeof root);
+	js_bundle(subdir(a, sizeof a, root, "a"), "bundle.js", "m.A", 1, NULL);
+	write_text(a, "manifest.toml", "name = \"a\"\nprovides = [\"m.A@1\"]\n");
+	js_bundle(subdir(b, sizeof b, root, "b"), "bundle.js", "m.B", 2, "m.A");
+	write_text(b, "manifest.toml",
+	           "name = \"b\"\nprovides = [\"m.B@1\"]\n[[dependency]]\ncontract = \"m.A@1\"\n");
+	assert_int_equal(pp_bundle_load(rt, a, NULL, NULL), PP_OK);
+	assert_int_equal(pp_bundle_load(rt, b, NULL, NULL), PP_OK);
+	/* a's new version would stop providing m.A@1, which b needs */
+	js_bundle(a, "bundle.js", "m.A2", 5, NULL);
+	write_text(a, "manifest.toml", "name = \"a\"\nprovides = [\"m.A2@1\"]\n");
+	assert_int_equal(pp_bundle_reload(rt, pp_bundle_id("a")), PP_ERR_DEPENDENCY_IN_USE);
+	assert_contains(pp_last_error(rt), "cannot reload bundle 'a': bundle 'b' needs contract "
+	                                   "'m.A@1' (min version 1.0), which its new version "
+	                                   "does not provide");
+	assert_int_equal(value_of(rt, "m.A"), 1);
+	assert_int_equal(value_of(rt, "m.B"), 2);
+	/* providing it alongside something new is fine */
+	js_bundle(a, "bundle.js", "m.A", 3, NULL);
+	write_text(a, "manifest.toml", "name = \"a\"\nprovides = [\"m.A@1\"]\n");
+	assert_int_equal(pp_bundle_reload(rt, pp_bundle_id("a")), PP_OK);
+	assert_int_equal(value_of(rt, "m.A"), 3);
+	/* b's new version needs what nobody provides: refused like a load */
+	write_text(b, "manifest.toml",
+	           "name = \"b\"\nprovides = [\"m.B@1\"]\n[[dependency]]\ncontract = \"m.A@1\"\n"
+	           "[[dependency]]\ncontract = \"m.Gone@1\"\n");
+	assert_int_equal(pp_bundle_reload(rt, pp_bundle_id("b")), PP_ERR_NOT_FOUND);
+	assert_contains(pp_last_error(rt),
+	                "bundle 'b' needs contract 'm.Gone@1' (min version 1.0), "
+	                "which no loaded bundle provides");
+	assert_int_equal(value_of(rt, "m.B"), 2);
+	/* a dependency that names its provider is met by that bundle only */
+	write_text(b, "manifest.toml",
+	           "name = \"b\"\nprovides = [\"m.B@1\"]\n[[dependency]]\ncontract = \"m.A@1\"\n"
+	           "bundle = \"other\"\n");
+	assert_int_equal(pp_bundle_reload(rt, pp_bundle_id("b")), PP_ERR_NOT_FOUND);
+	assert_contains(pp_last_error(rt),
+	                "needs contract 'm.A@1' (min version 1.0) from bundle 'other'");
+	assert_int_equal(bundle_count(rt), 2);
+	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("a"), PP_UNLOAD_CASCADE), PP_OK);
+	assert_int_equal(bundle_count(rt), 0);
+	pp_runtime_free(rt);
+	remove_tree(root);
+}
+
+typedef struct late_dependent {
+	pp_runtime *rt;
+	char dir[512];
+	int tries;
+	pp_status st;
+	char error[512];
+} late_dependent;
+
+/* At a's UNLOADING event (the host's last look before it goes), loads the
+ * bundle in ld->dir, which needs a. */
+static void load_dependent_at_unloading(void *ud, uint64_t id, const char *name, uint32_t phase,
+                                        const char *reason)
+{
+	(void)id;
+	(void)reason;
+	late_dependent *ld = ud;
+	if (phase != PP_RELOAD_UNLOADING || strcmp(name, "a") != 0)
+		return;
+	ld->tries++;
+	ld->st = pp_bundle_load(ld->rt, ld->dir, NULL, NULL);
+	snprintf(ld->error, sizeof ld->error, "%s", pp_last_error(ld->rt));
+}
+
+/* Once an unload is under way, what it unloads meets nobody's needs: a
+ * dependent loaded in that window would outlive its dependency. */
+static void a_dependent_loaded_while_its_dependency_unloads_is_refused(void **state)
+{
+	(void)state;
+	late_dependent ld = {.st = PP_OK};
+	pp_runtime *rt = ld.rt = rt_reporting(load_dependent_at_unloading, &ld);
+	char root[256], a[512];
+	temp_dir(root, sizeof root);
+	js_bundle(subdir(a, sizeof a, root, "a"), "bundle.js", "m.A", 1, NULL);
+	write_text(a, "manifest.toml", "name = \"a\"\nprovides = [\"m.A@1\"]\n");
+	js_bundle(subdir(ld.dir, sizeof ld.dir, root, "b"), "bundle.js", "m.B", 2, NULL);
+	write_text(ld.dir, "manifest.toml",
+	           "name = \"b\"\nprovides = [\"m.B@1\"]\n[[dependency]]\ncontract = \"m.A@1\"\n");
+	assert_int_equal(pp_bundle_load(rt, a, NULL, NULL), PP_OK);
+	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("a"), 0), PP_OK);
+	assert_int_equal(ld.tries, 1);
+	assert_int_equal(ld.st, PP_ERR_NOT_FOUND);
+	assert_contains(ld.error, "bundle 'b' needs contract 'm.A@1' (min version 1.0), "
+	                          "which no loaded bundle provides");
+	assert_int_equal(bundle_count(rt), 0);
+	/* the same by name */
+	write_text(ld.dir, "manifest.toml",
+	           "name = \"b\"\nprovides = [\"m.B@1\"]\nbundle_dependencies = [\"a\"]\n");
+	assert_int_equal(pp_bundle_load(rt, a, NULL, NULL), PP_OK);
+	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("a"), 0), PP_OK);
+	assert_int_equal(ld.tries, 2);
+	assert_int_equal(ld.st, PP_ERR_NOT_FOUND);
+	assert_contains(ld.error, "bundle 'b' needs bundle 'a', which is not loaded");
+	assert_int_equal(bundle_count(rt), 0);
+	pp_runtime_free(rt);
+	remove_tree(root);
+}
+
 /* ---- Plugins directories -------------------------------------------------------- */
 
 typedef struct seen {
@@ -431,6 +540,8 @@ int main(void)
 	        cmocka_unit_test(bad_manifests_fail_by_file_line_and_key),
 	        cmocka_unit_test(dependencies_guard_unload_and_reload_rereads),
 	        cmocka_unit_test(reload_applies_new_dependencies),
+	        cmocka_unit_test(a_reload_never_leaves_a_dependent_without_what_it_needs),
+	        cmocka_unit_test(a_dependent_loaded_while_its_dependency_unloads_is_refused),
 	        cmocka_unit_test(plugins_load_in_dependency_order),
 	        cmocka_unit_test(reference_manifests_load_unchanged_and_order_the_directory),
 	        cmocka_unit_test(missing_dependencies_and_cycles_are_named),

@@ -210,6 +210,35 @@ static void init_sees_only_declared_dependencies(void **state)
 	pp_runtime_free(rt);
 }
 
+/* What the host declares in pp_load_options is a dependency like a
+ * manifest's: required at load, and it guards the provider's unload. */
+static void a_dependency_the_host_declares_must_be_loaded_first(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	pp_dependency dep = {CALC, 1};
+	pp_load_options o = {.name = "peeker", .dependencies = &dep, .dependency_count = 1};
+	char expect[128];
+	snprintf(expect, sizeof expect, "bundle 'peeker' needs contract %016llx (major 1), which",
+	         (unsigned long long)CALC);
+	assert_int_equal(pp_bundle_load(rt, fx("peeker"), &o, NULL), PP_ERR_NOT_FOUND);
+	assert_contains(pp_last_error(rt), expect);
+	assert_int_equal(pp_bundle_foreach(rt, NULL, NULL), 0);
+	/* a provider of an older minor does not meet it; the message names it */
+	pp_dependency newer = {CALC, 1u << 16 | 99u};
+	o.dependencies = &newer;
+	uint64_t calc = load_ok(rt, fx("calc_v1"));
+	assert_int_equal(pp_bundle_load(rt, fx("peeker"), &o, NULL), PP_ERR_NOT_FOUND);
+	assert_contains(pp_last_error(rt), "needs contract 'test.calc@1' (min version 1.99)");
+	o.dependencies = &dep;
+	uint64_t peek;
+	assert_int_equal(pp_bundle_load(rt, fx("peeker"), &o, &peek), PP_OK);
+	assert_int_equal(pp_bundle_unload(rt, calc, 0), PP_ERR_DEPENDENCY_IN_USE);
+	assert_int_equal(pp_bundle_unload(rt, peek, 0), PP_OK);
+	assert_int_equal(pp_bundle_unload(rt, calc, 0), PP_OK);
+	pp_runtime_free(rt);
+}
+
 static void registration_outside_init_is_refused(void **state)
 {
 	(void)state;
@@ -319,6 +348,7 @@ int main(void)
 	        cmocka_unit_test(revision_counter_moves_on_every_change),
 	        cmocka_unit_test(reload_swaps_code_behind_the_same_handle),
 	        cmocka_unit_test(init_sees_only_declared_dependencies),
+	        cmocka_unit_test(a_dependency_the_host_declares_must_be_loaded_first),
 	        cmocka_unit_test(registration_outside_init_is_refused),
 	        cmocka_unit_test(bad_interfaces_are_refused_and_never_stored),
 	        cmocka_unit_test(instances_are_created_and_destroyed_through_the_runtime),

@@ -194,9 +194,11 @@ PP_API pp_status pp_host_contract_register(pp_runtime *rt, const pp_host_contrac
 /* ---- Bundles ------------------------------------------------------------- */
 
 /* A dependency on a guest contract that a bundle declares (manifests fill this
- * in; hosts may pass it directly). During its init a bundle can find only the
- * contracts it declared; a bundle that others depend on cannot be unloaded
- * without a cascade. */
+ * in; hosts may pass it directly, with the same effect). It must be served
+ * when the bundle loads and while it stays loaded: during its init a bundle
+ * can find only the contracts it declared; a bundle that others depend on
+ * cannot be unloaded without a cascade, nor reloaded into a version that no
+ * longer provides what they need. */
 typedef struct pp_dependency {
 	uint64_t contract_id;
 	uint32_t min_version;

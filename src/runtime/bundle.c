@@ -406,29 +406,151 @@ static void unclaim(pp_runtime *rt, pp_bundle *b)
 	pthread_cond_broadcast(&rt->idle);
 }
 
-/* ---- Load ----------------------------------------------------------------- */
+/* ---- Dependencies --------------------------------------------------------- */
 
-/* What the manifest says the bundle needs must be there already. */
-static pp_status check_needs(pp_runtime *rt, const pp_bundle_version *v)
+/*
+ * One rule, checked under the lock wherever it could break: what every
+ * published version needs (the contracts the host and its manifest declared,
+ * the bundles it names) is served by the other bundles' published versions.
+ * So a load is refused if its needs are not met, at its start and again at
+ * its publish (a dependency may have gone while it initialised); an unload
+ * is refused while a dependent is loaded (unless it cascades), and once it
+ * commits, the bundle it unloads meets nobody's needs; a reload is refused
+ * if its new version's needs are not met or it would stop serving what a
+ * dependent needs.
+ */
+
+/* A change about to be made: bundle `bundle` to serve version `next`. */
+typedef struct change {
+	const pp_bundle *bundle;
+	const pp_bundle_version *next;
+} change;
+
+/* The version b serves once c is made (c may be NULL): NULL if none. */
+static const pp_bundle_version *serving(const pp_bundle *b, const change *c)
 {
-	const pp_manifest *m = v->manifest;
-	for (size_t i = 0; m && i < m->dep_count; i++)
-		if (pp_handle_is_null(
-		            pp_find(rt, m->deps[i].dep.contract_id, m->deps[i].dep.min_version)))
-			return pp__error(
-			        rt, PP_ERR_NOT_FOUND,
-			        "bundle '%s' needs contract '%s' (min version %u.%u), which "
-			        "no loaded bundle provides",
-			        v->bundle->name, m->deps[i].contract,
-			        m->deps[i].dep.min_version >> 16,
-			        m->deps[i].dep.min_version & 0xFFFFu);
-	for (size_t i = 0; i < v->bundle_dep_count; i++)
-		if (!pp__bundle_by_id(rt, pp_bundle_id(v->bundle_deps[i])))
-			return pp__error(rt, PP_ERR_NOT_FOUND,
-			                 "bundle '%s' needs bundle '%s', which is not loaded",
-			                 v->bundle->name, v->bundle_deps[i]);
-	return PP_OK;
+	if (c && b == c->bundle)
+		return c->next;
+	return b->unloading ? NULL : b->cur;
 }
+
+/* The node of a bundle other than `self` that meets dep once c is made (from
+ * the bundle named `from` only, unless NULL), or NULL. */
+static const pp_contract_node *provider(pp_runtime *rt, const pp_dependency *dep, const char *from,
+                                        const pp_bundle *self, const change *c)
+{
+	for (const pp_bundle *b = rt->bundles; b; b = b->next) {
+		const pp_bundle_version *p = b == self ? NULL : serving(b, c);
+		if (!p || (from && strcmp(b->name, from) != 0))
+			continue;
+		for (const pp_contract_node *n = p->contracts; n; n = n->next)
+			if (n->iface.contract_id == dep->contract_id &&
+			    pp__version_matches(n->iface.contract_version, dep->min_version))
+				return n;
+	}
+	return NULL;
+}
+
+/* A contract's name for messages: the manifest's, else one a loaded bundle
+ * registered under its id, else the id. */
+static void contract_name(pp_runtime *rt, uint64_t id, const char *declared, char *buf, size_t cap)
+{
+	const pp_dependency any = {id, 0};
+	const pp_contract_node *n = declared ? NULL : provider(rt, &any, NULL, NULL, NULL);
+	if (declared)
+		snprintf(buf, cap, "contract '%s'", declared);
+	else if (n && n->contract_name && *n->contract_name)
+		snprintf(buf, cap, "contract '%s@%u'", n->contract_name,
+		         (unsigned)n->iface.contract_version.major);
+	else
+		snprintf(buf, cap, "contract %016llx", (unsigned long long)id);
+}
+
+typedef enum { NEEDS_MET, NEEDS_CONTRACT, NEEDS_BUNDLE } need;
+
+/* Whether v's needs are met once c is made (c may be NULL); if not, what is
+ * missing, described in buf: "contract 'm.A@1' (min version 1.2)" or
+ * "bundle 'a'". */
+static need unmet_need(pp_runtime *rt, const pp_bundle_version *v, const change *c, char *buf,
+                       size_t cap)
+{
+	/* v->deps holds the host's, then the manifest's */
+	const size_t host = v->bundle->host_dep_count;
+	for (size_t i = 0; i < v->dep_count; i++) {
+		const pp_manifest_dep *md = i >= host ? &v->manifest->deps[i - host] : NULL;
+		const pp_dependency *d = &v->deps[i];
+		if (provider(rt, d, md ? md->bundle : NULL, v->bundle, c))
+			continue;
+		char name[192], version[48] = "";
+		contract_name(rt, d->contract_id, md ? md->contract : NULL, name, sizeof name);
+		if (d->min_version >= 65536)
+			snprintf(version, sizeof version, " (min version %u.%u)",
+			         d->min_version >> 16, d->min_version & 0xFFFFu);
+		else if (d->min_version)
+			snprintf(version, sizeof version, " (major %u)", d->min_version);
+		const char *from = md ? md->bundle : NULL;
+		snprintf(buf, cap, "%s%s%s%s%s", name, version, from ? " from bundle '" : "",
+		         from ? from : "", from ? "'" : "");
+		return NEEDS_CONTRACT;
+	}
+	for (size_t i = 0; i < v->bundle_dep_count; i++) {
+		const pp_bundle *d = pp__bundle_by_id(rt, pp_bundle_id(v->bundle_deps[i]));
+		if (!d || d == v->bundle || !serving(d, c)) {
+			snprintf(buf, cap, "bundle '%s'", v->bundle_deps[i]);
+			return NEEDS_BUNDLE;
+		}
+	}
+	return NEEDS_MET;
+}
+
+/* What v needs must be served already (once c is made; c may be NULL). */
+static pp_status check_needs(pp_runtime *rt, const pp_bundle_version *v, const change *c)
+{
+	char what[320];
+	switch (unmet_need(rt, v, c, what, sizeof what)) {
+	case NEEDS_CONTRACT:
+		return pp__error(rt, PP_ERR_NOT_FOUND,
+		                 "bundle '%s' needs %s, which no loaded bundle provides",
+		                 v->bundle->name, what);
+	case NEEDS_BUNDLE:
+		return pp__error(rt, PP_ERR_NOT_FOUND, "bundle '%s' needs %s, which is not loaded",
+		                 v->bundle->name, what);
+	default:
+		return PP_OK;
+	}
+}
+
+/* True if version d needs what b's serving version provides, or b by name. */
+static bool depends_on(const pp_bundle_version *d, const pp_bundle *b)
+{
+	for (size_t i = 0; i < d->bundle_dep_count; i++)
+		if (strcmp(d->bundle_deps[i], b->name) == 0)
+			return true;
+	for (size_t i = 0; b->cur && i < d->dep_count; i++)
+		for (const pp_contract_node *n = b->cur->contracts; n; n = n->next)
+			if (n->iface.contract_id == d->deps[i].contract_id)
+				return true;
+	return false;
+}
+
+/* A reload of b to nv: nv's needs must be met, and its dependents' still be. */
+static pp_status check_reload(pp_runtime *rt, const pp_bundle *b, const pp_bundle_version *nv)
+{
+	const change c = {b, nv};
+	pp_status st = check_needs(rt, nv, &c);
+	char what[320];
+	for (const pp_bundle *d = rt->bundles; st == PP_OK && d; d = d->next)
+		if (d != b && d->cur && !d->unloading && depends_on(d->cur, b) &&
+		    unmet_need(rt, d->cur, &c, what, sizeof what) != NEEDS_MET)
+			st = pp__error(
+			        rt, PP_ERR_DEPENDENCY_IN_USE,
+			        "cannot reload bundle '%s': bundle '%s' needs %s, which its new "
+			        "version does not provide",
+			        b->name, d->name, what);
+	return st;
+}
+
+/* ---- Load ----------------------------------------------------------------- */
 
 static pp_status closing(pp_runtime *rt, const pp_bundle *b)
 {
@@ -458,7 +580,7 @@ static pp_status load_bundle(pp_runtime *rt, pp_bundle *b, pp_bundle_version *v,
 		st = pp__error(rt, PP_ERR_DUPLICATE_PROVIDER, "bundle '%s' is already %s", b->name,
 		               other->cur ? "loaded" : "being loaded");
 	else
-		st = check_needs(rt, v);
+		st = check_needs(rt, v, NULL);
 	pp_tstate *ts = st == PP_OK ? pp__tstate(rt) : NULL;
 	if (st == PP_OK && !ts)
 		st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
@@ -482,7 +604,7 @@ static pp_status load_bundle(pp_runtime *rt, pp_bundle *b, pp_bundle_version *v,
 	if (st == PP_OK && rt->closing)
 		st = closing(rt, b);
 	if (st == PP_OK) /* a dependency may have been unloaded while it initialised */
-		st = check_needs(rt, v);
+		st = check_needs(rt, v, NULL);
 	if (st == PP_OK)
 		st = publish(rt, v, NULL);
 	if (st == PP_OK) {
@@ -663,19 +785,6 @@ pp_status pp_bundle_load_source(pp_runtime *rt, const void *source, size_t len,
 
 /* ---- Unload --------------------------------------------------------------- */
 
-/* True if version d needs what b's serving version provides, or b by name. */
-static bool depends_on(const pp_bundle_version *d, const pp_bundle *b)
-{
-	for (size_t i = 0; i < d->bundle_dep_count; i++)
-		if (strcmp(d->bundle_deps[i], b->name) == 0)
-			return true;
-	for (size_t i = 0; b->cur && i < d->dep_count; i++)
-		for (const pp_contract_node *n = b->cur->contracts; n; n = n->next)
-			if (n->iface.contract_id == d->deps[i].contract_id)
-				return true;
-	return false;
-}
-
 static pp_status unload(pp_runtime *rt, uint64_t id, uint32_t flags, int depth)
 {
 	if (depth > 64)
@@ -719,6 +828,9 @@ static pp_status unload(pp_runtime *rt, uint64_t id, uint32_t flags, int depth)
 			return st;
 		pthread_mutex_lock(&rt->lock);
 	}
+	/* Committed: from now on b meets nobody's needs, so a dependent loading
+	 * while the host hears of the unload fails instead of outliving b. */
+	b->unloading = true;
 	pthread_mutex_unlock(&rt->lock);
 
 	notify(rt, b, PP_RELOAD_UNLOADING, NULL);
@@ -730,6 +842,8 @@ static pp_status unload(pp_runtime *rt, uint64_t id, uint32_t flags, int depth)
 		rt->bundle_count--;
 		pp__bump_revision(rt, v, NULL);
 		atomic_fetch_add_explicit(&rt->bundle_changes, 1, memory_order_relaxed);
+	} else {
+		b->unloading = false;
 	}
 	/* Waiters look b up again by id and do not find it. */
 	unclaim(rt, b);
@@ -830,6 +944,8 @@ static pp_status reload(pp_runtime *rt, uint64_t id, visited *seen)
 	if (st == PP_OK && v)
 		st = build_version(rt, v);
 	pthread_mutex_lock(&rt->lock);
+	if (st == PP_OK && v)
+		st = check_reload(rt, b, v);
 	if (st == PP_OK && v)
 		st = publish(rt, v, old);
 	if (st == PP_OK && v) {

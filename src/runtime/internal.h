@@ -210,6 +210,7 @@ struct pp_bundle {
 	uint32_t reload_count;
 	pp_unseen unseen; /* watch.c: its load, for the watcher's first look */
 	uintptr_t busy;   /* the thread loading, reloading or unloading it; 0 if none */
+	bool unloading;   /* an unload of it is committed: it meets no dependency (bundle.c) */
 	pp_bundle *next;
 };
 
