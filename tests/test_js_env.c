@@ -390,6 +390,36 @@ static void es_modules_import_files_of_their_own_directory(void **state)
 	remove_tree(dir);
 }
 
+/* A script is a script whenever it parses as one: a comment or a string
+ * with a line that starts like an import or export statement does not make
+ * the reference's kind of bundle a module (whose global polyplug_init would
+ * then be missing). What parses as neither reports the error of the kind it
+ * looks like. */
+static void a_script_that_only_looks_like_a_module_stays_a_script(void **state)
+{
+	(void)state;
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_env(&c, 0);
+	js_load_ok(rt, "looks",
+	           "/*\nexport default nothing: this bundle is a script\n*/\n"
+	           "var help = `\nimport { your, data } from './here.js'\n`;\n" JS_PRELUDE
+	           "function polyplug_init() {\n"
+	           "  return ok([reg('js.mod', [() => this === globalThis && help.length > 9 "
+	           "? 0 : 9])]);\n}\n");
+	assert_int_equal(js_call(rt, "js.mod", 0, NULL, NULL), PP_OK);
+	/* a top-level await makes a module without any import or export */
+	static const char awaits[] = "await Promise.resolve();\nfunction polyplug_init() {}\n";
+	assert_int_equal(js_load_src(rt, "awaits", awaits, NULL), PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "the module exports no polyplug_init function");
+	/* a module's own syntax error, not the script's at its first import */
+	static const char bad_module[] =
+	        "import { x } from './x.js';\nexport function polyplug_init() {\n  return (;\n}\n";
+	assert_int_equal(js_load_src(rt, "bad-module", bad_module, NULL), PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "SyntaxError");
+	assert_contains(pp_last_error(rt), ":3");
+	pp_runtime_free(rt);
+}
+
 static void imports_that_leave_the_bundle_directory_are_refused(void **state)
 {
 	(void)state;
@@ -676,6 +706,7 @@ int main(void)
 	        cmocka_unit_test(a_load_reports_its_own_error_once),
 	        cmocka_unit_test(async_typed_functions_and_init_are_awaited),
 	        cmocka_unit_test(es_modules_import_files_of_their_own_directory),
+	        cmocka_unit_test(a_script_that_only_looks_like_a_module_stays_a_script),
 	        cmocka_unit_test(imports_that_leave_the_bundle_directory_are_refused),
 	        cmocka_unit_test(the_cpu_limit_cannot_be_caught_through_the_environment),
 	        cmocka_unit_test(imports_read_only_regular_files_within_the_limit),

@@ -1567,6 +1567,34 @@ static int guard_parsers(js_vm *vm)
 	return st;
 }
 
+/* Compiles the bundle: as a script, the reference's kind of bundle, when it
+ * parses as one, else as an ES module (it has import or export statements,
+ * or a top-level await). Text that merely looks like a module (a comment or
+ * a string with a line starting "export ") cannot turn a script into one.
+ * When neither parses, the error shown is the kind the text looks like. */
+static JSValue compile_bundle(js_vm *vm, const js_source *s, bool *module)
+{
+	JSContext *ctx = vm->ctx;
+	const int flags = JS_EVAL_FLAG_COMPILE_ONLY;
+	JSValue fn, as_script = JS_UNDEFINED;
+	*module = false;
+	/* no script starts with an import or export: those skip the first try */
+	if (!JS_DetectModule(s->code, s->len)) {
+		fn = JS_Eval(ctx, s->code, s->len, s->file, JS_EVAL_TYPE_GLOBAL | flags);
+		if (!JS_IsException(fn))
+			return fn;
+		as_script = JS_GetException(ctx);
+	}
+	fn = JS_Eval(ctx, s->code, s->len, s->file, JS_EVAL_TYPE_MODULE | flags);
+	*module = !JS_IsException(fn);
+	if (*module || JS_IsUndefined(as_script) || pp_js_looks_like_module(s->code, s->len)) {
+		JS_FreeValue(ctx, as_script);
+		return fn;
+	}
+	JS_FreeValue(ctx, JS_GetException(ctx)); /* the module's: it is a script */
+	return JS_Throw(ctx, as_script);
+}
+
 /* Evaluates the bundle and runs the polyplug_init protocol, filling
  * vm->contracts. Runs with the VM entered. */
 static pp_status run_init(js_vm *vm, const pp_bundle_source *src, const js_source *s)
@@ -1599,9 +1627,6 @@ static pp_status run_init(js_vm *vm, const pp_bundle_source *src, const js_sourc
 		        vm->bundle, s->file, s->len, vm->memory_bytes);
 		goto done;
 	}
-	/* a module (top-level import or export) or a script, the reference's
-	 * kind of bundle */
-	bool module = pp_js_is_module(s->code, s->len);
 	/* imports come from a bundle directory only: a single file's directory
 	 * may hold other bundles */
 	vm->module_dir = pp__strdup(!src->code && is_dir(src->path) ? s->dir : "");
@@ -1610,10 +1635,9 @@ static pp_status run_init(js_vm *vm, const pp_bundle_source *src, const js_sourc
 		goto done;
 	}
 	vm->srcmap = pp_js_srcmap_load(vm, s->dir, s->file, s->code, s->len);
+	bool module;
 	pp_js_heap_limit(vm, true);
-	JSValue fn = JS_Eval(ctx, s->code, s->len, s->file,
-	                     (module ? JS_EVAL_TYPE_MODULE : JS_EVAL_TYPE_GLOBAL) |
-	                             JS_EVAL_FLAG_COMPILE_ONLY);
+	JSValue fn = compile_bundle(vm, s, &module);
 	pp_js_heap_limit(vm, false);
 	if (JS_IsException(fn)) {
 		st = load_exception(vm, s, PP_ERR_LOAD_FAILED, "compiling the bundle");

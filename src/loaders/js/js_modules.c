@@ -137,7 +137,7 @@ static JSModuleDef *module_load(JSContext *ctx, const char *name, void *opaque)
 	return def;
 }
 
-bool pp_js_is_module(const char *code, size_t len)
+bool pp_js_looks_like_module(const char *code, size_t len)
 {
 	if (JS_DetectModule(code, len)) /* the first statement */
 		return true;

@@ -271,9 +271,10 @@ static inline JSValue pp_js_settle(js_vm *vm, JSValue ret)
  * non-function when it has none). */
 void pp_js_modules_init(js_vm *vm);
 JSValue pp_js_module_init_fn(JSContext *ctx, JSModuleDef *m);
-/* Whether a bundle's source is a module: its first statement, or any line
- * that starts with one, is an import or an export. */
-bool pp_js_is_module(const char *code, size_t len);
+/* Whether a bundle's source looks like a module (its first statement, or
+ * any line that starts with one, is an import or an export): which of the
+ * two syntax errors to report when it parses as neither. */
+bool pp_js_looks_like_module(const char *code, size_t len);
 
 /* js_srcmap.c: the source map a bundle's sourceMappingURL names (NULL if
  * none or unreadable, logged); apply rewrites FILE:LINE:COL of the bundle
