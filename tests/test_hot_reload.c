@@ -548,6 +548,40 @@ static void dependents_reinit_after_a_dependency_reloads(void **state)
 	remove_tree(user);
 }
 
+/* A provider saved without what its dependent needs is refused until the
+ * dependent's new version, saved after it, stops needing it: then the
+ * watcher tries the provider again. */
+static void a_reload_refused_for_a_dependent_succeeds_once_the_dependent_reloads(void **state)
+{
+	(void)state;
+	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = watched_runtime(&ev);
+	char base[256], user[256];
+	temp_dir(base, sizeof base);
+	temp_dir(user, sizeof user);
+	js_value_bundle(base, "w.Base", 1);
+	save_text(base, "manifest.toml", "name = \"base\"\nprovides = [\"w.Base@1\"]\n");
+	js_value_bundle(user, "w.User", 1);
+	save_text(user, "manifest.toml",
+	          "name = \"user\"\nprovides = [\"w.User@1\"]\n"
+	          "[[dependency]]\ncontract = \"w.Base@1\"\n");
+	assert_int_equal(pp_bundle_load(rt, base, NULL, NULL), PP_OK);
+	assert_int_equal(pp_bundle_load(rt, user, NULL, NULL), PP_OK);
+	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
+	save_text(base, "manifest.toml", "name = \"base\"\nprovides = [\"w.Base2@1\"]\n");
+	js_value_bundle(base, "w.Base2", 2);
+	await_events(&ev, "failed:base", 1); /* user still needs w.Base@1 */
+	assert_int_equal(value_of(rt, "w.Base", 0), 1);
+	save_text(user, "manifest.toml", "name = \"user\"\nprovides = [\"w.User@1\"]\n");
+	await_events(&ev, "reloaded:base", 1);
+	assert_true(strstr(ev.log, "reloaded:user") < strstr(ev.log, "reloaded:base"));
+	assert_int_equal(value_of(rt, "w.Base2", 0), 2);
+	assert_int_equal(count(&ev, "failed:base"), 1);
+	pp_runtime_free(rt);
+	remove_tree(base);
+	remove_tree(user);
+}
+
 static void a_bundle_directory_deleted_and_recreated_is_reloaded(void **state)
 {
 	(void)state;
@@ -769,6 +803,8 @@ int main(void)
 	        cmocka_unit_test(js_and_native_rewritten_under_load),
 	        cmocka_unit_test(a_broken_version_keeps_the_old_one),
 	        cmocka_unit_test(dependents_reinit_after_a_dependency_reloads),
+	        cmocka_unit_test(
+	                a_reload_refused_for_a_dependent_succeeds_once_the_dependent_reloads),
 	        cmocka_unit_test(a_bundle_directory_deleted_and_recreated_is_reloaded),
 	        cmocka_unit_test(lost_events_are_found_by_a_rescan),
 	        cmocka_unit_test(a_bundle_directory_added_to_a_plugins_directory_is_loaded),

@@ -344,6 +344,50 @@ static void a_dependent_loaded_while_its_dependency_unloads_is_refused(void **st
 	remove_tree(root);
 }
 
+/* At b's UNLOADING event, reloads bundle a (in ld->dir) into a version
+ * that no longer provides what b needs. */
+static void drop_a_at_unloading(void *ud, uint64_t id, const char *name, uint32_t phase,
+                                const char *reason)
+{
+	(void)id;
+	(void)reason;
+	late_dependent *ld = ud;
+	if (phase != PP_RELOAD_UNLOADING || strcmp(name, "b") != 0)
+		return;
+	ld->tries++;
+	js_bundle(ld->dir, "bundle.js", "m.A2", 5, NULL);
+	write_text(ld->dir, "manifest.toml", "name = \"a\"\nprovides = [\"m.A2@1\"]\n");
+	ld->st = pp_bundle_reload(ld->rt, pp_bundle_id("a"));
+	snprintf(ld->error, sizeof ld->error, "%s", pp_last_error(ld->rt));
+}
+
+/* A bundle being unloaded is still published until it goes: while the
+ * host hears of it, what it needs stays. */
+static void a_reload_cannot_drop_what_an_unloading_dependent_needs(void **state)
+{
+	(void)state;
+	late_dependent ld = {.st = PP_OK};
+	pp_runtime *rt = ld.rt = rt_reporting(drop_a_at_unloading, &ld);
+	char root[256], b[512];
+	temp_dir(root, sizeof root);
+	js_bundle(subdir(ld.dir, sizeof ld.dir, root, "a"), "bundle.js", "m.A", 1, NULL);
+	write_text(ld.dir, "manifest.toml", "name = \"a\"\nprovides = [\"m.A@1\"]\n");
+	js_bundle(subdir(b, sizeof b, root, "b"), "bundle.js", "m.B", 2, "m.A");
+	write_text(b, "manifest.toml",
+	           "name = \"b\"\nprovides = [\"m.B@1\"]\n[[dependency]]\ncontract = \"m.A@1\"\n");
+	assert_int_equal(pp_bundle_load(rt, ld.dir, NULL, NULL), PP_OK);
+	assert_int_equal(pp_bundle_load(rt, b, NULL, NULL), PP_OK);
+	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("b"), 0), PP_OK);
+	assert_int_equal(ld.tries, 1);
+	assert_int_equal(ld.st, PP_ERR_DEPENDENCY_IN_USE);
+	assert_contains(ld.error, "cannot reload bundle 'a': bundle 'b' needs contract 'm.A@1'");
+	/* once b is gone, nothing holds a back */
+	assert_int_equal(pp_bundle_reload(rt, pp_bundle_id("a")), PP_OK);
+	assert_int_equal(value_of(rt, "m.A2"), 5);
+	pp_runtime_free(rt);
+	remove_tree(root);
+}
+
 /* ---- Plugins directories -------------------------------------------------------- */
 
 typedef struct seen {
@@ -542,6 +586,7 @@ int main(void)
 	        cmocka_unit_test(reload_applies_new_dependencies),
 	        cmocka_unit_test(a_reload_never_leaves_a_dependent_without_what_it_needs),
 	        cmocka_unit_test(a_dependent_loaded_while_its_dependency_unloads_is_refused),
+	        cmocka_unit_test(a_reload_cannot_drop_what_an_unloading_dependent_needs),
 	        cmocka_unit_test(plugins_load_in_dependency_order),
 	        cmocka_unit_test(reference_manifests_load_unchanged_and_order_the_directory),
 	        cmocka_unit_test(missing_dependencies_and_cycles_are_named),

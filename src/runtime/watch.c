@@ -39,6 +39,8 @@ typedef struct watched {
 	char *path;         /* what the signature is of: the bundle's directory or file */
 	uint64_t signature; /* of path's contents when watched, for rescans */
 	uint64_t due_ms;    /* reload when the clock passes this; 0: nothing pending */
+	bool waits;         /* its reload was refused for what other bundles provide or
+	                     * need: due again when another bundle's reload succeeds */
 } watched;
 
 /* A plugins directory (pp_bundle_load_dir): bundle directories that appear in
@@ -186,6 +188,7 @@ static bool add_watch(pp_watcher *w, const char *dir, const char *file, uint64_t
 	it->path = pp__strdup(path);
 	it->signature = signature_of(path);
 	it->due_ms = 0;
+	it->waits = false;
 	return (!file || it->file) && it->path;
 }
 
@@ -494,6 +497,10 @@ static void rebuild(pp_watcher *w)
 					w->items[k].due_ms = old[i].due_ms;
 				break;
 			}
+	for (size_t i = 0; i < old_count; i++)
+		for (size_t k = 0; old[i].waits && k < w->count; k++)
+			if (w->items[k].bundle_id == old[i].bundle_id)
+				w->items[k].waits = true;
 	/* what is still watched kept its watch descriptor: only the rest goes */
 	for (size_t i = 0; i < old_count; i++) {
 		if (!watching(w, old[i].wd))
@@ -599,10 +606,23 @@ static void reload_due(pp_watcher *w)
 		pp__log(w->rt, PP_LOG_INFO, "watch", "files of bundle %016llx changed; reloading",
 		        (unsigned long long)id);
 		/* failures are logged and reported as PP_RELOAD_FAILED by the reload */
-		pp_bundle_reload(w->rt, id);
-		for (size_t k = 0; k < w->count; k++) /* what a rescan compares with */
-			if (w->items[k].bundle_id == id)
-				w->items[k].signature = signature_of(w->items[k].path);
+		pp_status st = pp_bundle_reload(w->rt, id);
+		/* Bundles saved together may have to reload in an order: a provider
+		 * that drops what its dependent's new version no longer needs goes
+		 * after it, one that adds what it will need goes first. A reload
+		 * refused for that waits for another bundle's to succeed. */
+		bool waits = st == PP_ERR_DEPENDENCY_IN_USE || st == PP_ERR_NOT_FOUND;
+		for (size_t k = 0; k < w->count; k++) {
+			watched *o = &w->items[k];
+			if (o->bundle_id == id) {
+				o->signature =
+				        signature_of(o->path); /* what a rescan compares with */
+				o->waits = waits;
+			} else if (st == PP_OK && o->waits) {
+				o->waits = false;
+				o->due_ms = now;
+			}
+		}
 	}
 	for (size_t i = 0; i < w->arrival_count;) {
 		arrival *a = &w->arrivals[i];
