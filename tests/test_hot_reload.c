@@ -521,23 +521,34 @@ static void a_broken_version_keeps_the_old_one(void **state)
 	remove_tree(dir);
 }
 
+/* Bundle base (w.Base@1) and bundle user (w.User@1, which needs w.Base@1;
+ * `more` adds manifest keys) in fresh directories, loaded into rt, which
+ * then watches them. */
+static void base_and_user(pp_runtime *rt, char *base, char *user, size_t cap, const char *more)
+{
+	char manifest[512];
+	temp_dir(base, cap);
+	temp_dir(user, cap);
+	js_value_bundle(base, "w.Base", 1);
+	save_text(base, "manifest.toml", "name = \"base\"\nprovides = [\"w.Base@1\"]\n");
+	js_value_bundle(user, "w.User", 1);
+	snprintf(manifest, sizeof manifest,
+	         "name = \"user\"\nprovides = [\"w.User@1\"]\n%s"
+	         "[[dependency]]\ncontract = \"w.Base@1\"\n",
+	         more);
+	save_text(user, "manifest.toml", manifest);
+	assert_int_equal(pp_bundle_load(rt, base, NULL, NULL), PP_OK);
+	assert_int_equal(pp_bundle_load(rt, user, NULL, NULL), PP_OK);
+	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
+}
+
 static void dependents_reinit_after_a_dependency_reloads(void **state)
 {
 	(void)state;
 	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	pp_runtime *rt = watched_runtime(&ev);
 	char base[256], user[256];
-	temp_dir(base, sizeof base);
-	temp_dir(user, sizeof user);
-	js_value_bundle(base, "w.Base", 1);
-	save_text(base, "manifest.toml", "name = \"base\"\nprovides = [\"w.Base@1\"]\n");
-	js_value_bundle(user, "w.User", 1);
-	save_text(user, "manifest.toml",
-	          "name = \"user\"\nprovides = [\"w.User@1\"]\nneeds_reinit_on_dep_reload = true\n"
-	          "[[dependency]]\ncontract = \"w.Base@1\"\n");
-	assert_int_equal(pp_bundle_load(rt, base, NULL, NULL), PP_OK);
-	assert_int_equal(pp_bundle_load(rt, user, NULL, NULL), PP_OK);
-	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
+	base_and_user(rt, base, user, sizeof base, "needs_reinit_on_dep_reload = true\n");
 	js_value_bundle(base, "w.Base", 2);
 	await_events(&ev, "reloaded:user", 1);
 	assert_int_equal(count(&ev, "reloaded:base"), 1);
@@ -557,17 +568,7 @@ static void a_reload_refused_for_a_dependent_succeeds_once_the_dependent_reloads
 	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	pp_runtime *rt = watched_runtime(&ev);
 	char base[256], user[256];
-	temp_dir(base, sizeof base);
-	temp_dir(user, sizeof user);
-	js_value_bundle(base, "w.Base", 1);
-	save_text(base, "manifest.toml", "name = \"base\"\nprovides = [\"w.Base@1\"]\n");
-	js_value_bundle(user, "w.User", 1);
-	save_text(user, "manifest.toml",
-	          "name = \"user\"\nprovides = [\"w.User@1\"]\n"
-	          "[[dependency]]\ncontract = \"w.Base@1\"\n");
-	assert_int_equal(pp_bundle_load(rt, base, NULL, NULL), PP_OK);
-	assert_int_equal(pp_bundle_load(rt, user, NULL, NULL), PP_OK);
-	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
+	base_and_user(rt, base, user, sizeof base, "");
 	save_text(base, "manifest.toml", "name = \"base\"\nprovides = [\"w.Base2@1\"]\n");
 	js_value_bundle(base, "w.Base2", 2);
 	await_events(&ev, "failed:base", 1); /* user still needs w.Base@1 */

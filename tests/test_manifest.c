@@ -235,6 +235,18 @@ static void reload_applies_new_dependencies(void **state)
 	remove_tree(root);
 }
 
+/* Bundle a (m.A@1) and bundle b (m.B@1, which declares it needs m.A@1) in
+ * fresh directories under root, not loaded. */
+static void a_and_its_dependent_b(char *root, size_t rcap, char *a, char *b, size_t cap)
+{
+	temp_dir(root, rcap);
+	js_bundle(subdir(a, cap, root, "a"), "bundle.js", "m.A", 1, NULL);
+	write_text(a, "manifest.toml", "name = \"a\"\nprovides = [\"m.A@1\"]\n");
+	js_bundle(subdir(b, cap, root, "b"), "bundle.js", "m.B", 2, "m.A");
+	write_text(b, "manifest.toml",
+	           "name = \"b\"\nprovides = [\"m.B@1\"]\n[[dependency]]\ncontract = \"m.A@1\"\n");
+}
+
 /* A reload may change what a bundle provides, but not so that a dependent
  * loses what it needs, and its own new needs must be met like a load's. */
 static void a_reload_never_leaves_a_dependent_without_what_it_needs(void **state)
@@ -242,12 +254,7 @@ static void a_reload_never_leaves_a_dependent_without_what_it_needs(void **state
 	(void)state;
 	pp_runtime *rt = rt_new();
 	char root[256], a[512], b[512];
-	temp_dir(root, sizeof root);
-	js_bundle(subdir(a, sizeof a, root, "a"), "bundle.js", "m.A", 1, NULL);
-	write_text(a, "manifest.toml", "name = \"a\"\nprovides = [\"m.A@1\"]\n");
-	js_bundle(subdir(b, sizeof b, root, "b"), "bundle.js", "m.B", 2, "m.A");
-	write_text(b, "manifest.toml",
-	           "name = \"b\"\nprovides = [\"m.B@1\"]\n[[dependency]]\ncontract = \"m.A@1\"\n");
+	a_and_its_dependent_b(root, sizeof root, a, b, sizeof a);
 	assert_int_equal(pp_bundle_load(rt, a, NULL, NULL), PP_OK);
 	assert_int_equal(pp_bundle_load(rt, b, NULL, NULL), PP_OK);
 	/* a's new version would stop providing m.A@1, which b needs */
@@ -287,27 +294,41 @@ static void a_reload_never_leaves_a_dependent_without_what_it_needs(void **state
 	remove_tree(root);
 }
 
-typedef struct late_dependent {
+/* What the host does when it hears that bundle `of` is unloading. */
+typedef struct at_unloading {
 	pp_runtime *rt;
-	char dir[512];
+	const char *of;
+	pp_status (*act)(struct at_unloading *u);
+	char a[512], b[512];
 	int tries;
 	pp_status st;
 	char error[512];
-} late_dependent;
+} at_unloading;
 
-/* At a's UNLOADING event (the host's last look before it goes), loads the
- * bundle in ld->dir, which needs a. */
-static void load_dependent_at_unloading(void *ud, uint64_t id, const char *name, uint32_t phase,
-                                        const char *reason)
+static void act_at_unloading(void *ud, uint64_t id, const char *name, uint32_t phase,
+                             const char *reason)
 {
 	(void)id;
 	(void)reason;
-	late_dependent *ld = ud;
-	if (phase != PP_RELOAD_UNLOADING || strcmp(name, "a") != 0)
+	at_unloading *u = ud;
+	if (phase != PP_RELOAD_UNLOADING || strcmp(name, u->of) != 0)
 		return;
-	ld->tries++;
-	ld->st = pp_bundle_load(ld->rt, ld->dir, NULL, NULL);
-	snprintf(ld->error, sizeof ld->error, "%s", pp_last_error(ld->rt));
+	u->tries++;
+	u->st = u->act(u);
+	snprintf(u->error, sizeof u->error, "%s", pp_last_error(u->rt));
+}
+
+static pp_status load_b(at_unloading *u)
+{
+	return pp_bundle_load(u->rt, u->b, NULL, NULL);
+}
+
+/* Reloads a into a version that provides m.A2@1 instead of m.A@1. */
+static pp_status reload_a_without_m_a(at_unloading *u)
+{
+	js_bundle(u->a, "bundle.js", "m.A2", 5, NULL);
+	write_text(u->a, "manifest.toml", "name = \"a\"\nprovides = [\"m.A2@1\"]\n");
+	return pp_bundle_reload(u->rt, pp_bundle_id("a"));
 }
 
 /* Once an unload is under way, what it unloads meets nobody's needs: a
@@ -315,50 +336,28 @@ static void load_dependent_at_unloading(void *ud, uint64_t id, const char *name,
 static void a_dependent_loaded_while_its_dependency_unloads_is_refused(void **state)
 {
 	(void)state;
-	late_dependent ld = {.st = PP_OK};
-	pp_runtime *rt = ld.rt = rt_reporting(load_dependent_at_unloading, &ld);
-	char root[256], a[512];
-	temp_dir(root, sizeof root);
-	js_bundle(subdir(a, sizeof a, root, "a"), "bundle.js", "m.A", 1, NULL);
-	write_text(a, "manifest.toml", "name = \"a\"\nprovides = [\"m.A@1\"]\n");
-	js_bundle(subdir(ld.dir, sizeof ld.dir, root, "b"), "bundle.js", "m.B", 2, NULL);
-	write_text(ld.dir, "manifest.toml",
-	           "name = \"b\"\nprovides = [\"m.B@1\"]\n[[dependency]]\ncontract = \"m.A@1\"\n");
-	assert_int_equal(pp_bundle_load(rt, a, NULL, NULL), PP_OK);
+	at_unloading u = {.of = "a", .act = load_b, .st = PP_OK};
+	pp_runtime *rt = u.rt = rt_reporting(act_at_unloading, &u);
+	char root[256];
+	a_and_its_dependent_b(root, sizeof root, u.a, u.b, sizeof u.a);
+	assert_int_equal(pp_bundle_load(rt, u.a, NULL, NULL), PP_OK);
 	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("a"), 0), PP_OK);
-	assert_int_equal(ld.tries, 1);
-	assert_int_equal(ld.st, PP_ERR_NOT_FOUND);
-	assert_contains(ld.error, "bundle 'b' needs contract 'm.A@1' (min version 1.0), "
-	                          "which no loaded bundle provides");
+	assert_int_equal(u.tries, 1);
+	assert_int_equal(u.st, PP_ERR_NOT_FOUND);
+	assert_contains(u.error, "bundle 'b' needs contract 'm.A@1' (min version 1.0), "
+	                         "which no loaded bundle provides");
 	assert_int_equal(bundle_count(rt), 0);
 	/* the same by name */
-	write_text(ld.dir, "manifest.toml",
+	write_text(u.b, "manifest.toml",
 	           "name = \"b\"\nprovides = [\"m.B@1\"]\nbundle_dependencies = [\"a\"]\n");
-	assert_int_equal(pp_bundle_load(rt, a, NULL, NULL), PP_OK);
+	assert_int_equal(pp_bundle_load(rt, u.a, NULL, NULL), PP_OK);
 	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("a"), 0), PP_OK);
-	assert_int_equal(ld.tries, 2);
-	assert_int_equal(ld.st, PP_ERR_NOT_FOUND);
-	assert_contains(ld.error, "bundle 'b' needs bundle 'a', which is not loaded");
+	assert_int_equal(u.tries, 2);
+	assert_int_equal(u.st, PP_ERR_NOT_FOUND);
+	assert_contains(u.error, "bundle 'b' needs bundle 'a', which is not loaded");
 	assert_int_equal(bundle_count(rt), 0);
 	pp_runtime_free(rt);
 	remove_tree(root);
-}
-
-/* At b's UNLOADING event, reloads bundle a (in ld->dir) into a version
- * that no longer provides what b needs. */
-static void drop_a_at_unloading(void *ud, uint64_t id, const char *name, uint32_t phase,
-                                const char *reason)
-{
-	(void)id;
-	(void)reason;
-	late_dependent *ld = ud;
-	if (phase != PP_RELOAD_UNLOADING || strcmp(name, "b") != 0)
-		return;
-	ld->tries++;
-	js_bundle(ld->dir, "bundle.js", "m.A2", 5, NULL);
-	write_text(ld->dir, "manifest.toml", "name = \"a\"\nprovides = [\"m.A2@1\"]\n");
-	ld->st = pp_bundle_reload(ld->rt, pp_bundle_id("a"));
-	snprintf(ld->error, sizeof ld->error, "%s", pp_last_error(ld->rt));
 }
 
 /* A bundle being unloaded is still published until it goes: while the
@@ -366,21 +365,16 @@ static void drop_a_at_unloading(void *ud, uint64_t id, const char *name, uint32_
 static void a_reload_cannot_drop_what_an_unloading_dependent_needs(void **state)
 {
 	(void)state;
-	late_dependent ld = {.st = PP_OK};
-	pp_runtime *rt = ld.rt = rt_reporting(drop_a_at_unloading, &ld);
-	char root[256], b[512];
-	temp_dir(root, sizeof root);
-	js_bundle(subdir(ld.dir, sizeof ld.dir, root, "a"), "bundle.js", "m.A", 1, NULL);
-	write_text(ld.dir, "manifest.toml", "name = \"a\"\nprovides = [\"m.A@1\"]\n");
-	js_bundle(subdir(b, sizeof b, root, "b"), "bundle.js", "m.B", 2, "m.A");
-	write_text(b, "manifest.toml",
-	           "name = \"b\"\nprovides = [\"m.B@1\"]\n[[dependency]]\ncontract = \"m.A@1\"\n");
-	assert_int_equal(pp_bundle_load(rt, ld.dir, NULL, NULL), PP_OK);
-	assert_int_equal(pp_bundle_load(rt, b, NULL, NULL), PP_OK);
+	at_unloading u = {.of = "b", .act = reload_a_without_m_a, .st = PP_OK};
+	pp_runtime *rt = u.rt = rt_reporting(act_at_unloading, &u);
+	char root[256];
+	a_and_its_dependent_b(root, sizeof root, u.a, u.b, sizeof u.a);
+	assert_int_equal(pp_bundle_load(rt, u.a, NULL, NULL), PP_OK);
+	assert_int_equal(pp_bundle_load(rt, u.b, NULL, NULL), PP_OK);
 	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("b"), 0), PP_OK);
-	assert_int_equal(ld.tries, 1);
-	assert_int_equal(ld.st, PP_ERR_DEPENDENCY_IN_USE);
-	assert_contains(ld.error, "cannot reload bundle 'a': bundle 'b' needs contract 'm.A@1'");
+	assert_int_equal(u.tries, 1);
+	assert_int_equal(u.st, PP_ERR_DEPENDENCY_IN_USE);
+	assert_contains(u.error, "cannot reload bundle 'a': bundle 'b' needs contract 'm.A@1'");
 	/* once b is gone, nothing holds a back */
 	assert_int_equal(pp_bundle_reload(rt, pp_bundle_id("a")), PP_OK);
 	assert_int_equal(value_of(rt, "m.A2"), 5);
