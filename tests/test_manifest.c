@@ -520,11 +520,24 @@ static void missing_dependencies_and_cycles_are_named(void **state)
 	           "[\"broken\"]\n");
 	js_bundle(subdir(d, sizeof d, root, "fine"), "bundle.js", "m.Fine", 6, NULL);
 	write_text(d, "manifest.toml", "name = \"fine\"\nprovides = [\"m.Fine@1\"]\n");
+	/* what a loaded bundle provides meets a need that names another */
+	char out[256];
+	temp_dir(out, sizeof out);
+	js_bundle(out, "bundle.js", "m.Out", 7, NULL);
+	pp_load_options o = {.name = "outside"};
+	assert_int_equal(pp_bundle_load(rt, out, &o, NULL), PP_OK);
+	js_bundle(subdir(d, sizeof d, root, "picky"), "bundle.js", "m.P", 8, NULL);
+	write_text(d, "manifest.toml",
+	           "name = \"picky\"\nprovides = [\"m.P@1\"]\n[[dependency]]\n"
+	           "contract = \"m.Out@1\"\nbundle = \"other\"\n");
 
 	seen s = {.n = 0};
 	size_t loaded = 9;
 	assert_int_not_equal(pp_bundle_load_dir(rt, root, record, &s, &loaded), PP_OK);
-	assert_contains(pp_last_error(rt), "5 of 6 bundles");
+	assert_contains(pp_last_error(rt), "6 of 7 bundles");
+	assert_contains(s.errors[find_seen(&s, "picky")],
+	                "bundle 'picky' needs contract 'm.Out@1' from bundle 'other', which no "
+	                "bundle in");
 	assert_int_equal(loaded, 1);
 	assert_int_equal(s.status[find_seen(&s, "fine")], PP_OK);
 	int x = find_seen(&s, "x"), y = find_seen(&s, "y");
@@ -539,8 +552,9 @@ static void missing_dependencies_and_cycles_are_named(void **state)
 	int nb = find_seen(&s, "needs-broken");
 	assert_contains(s.errors[nb], "depends on 'broken', which failed");
 	assert_int_equal(value_of(rt, "m.Fine"), 6);
-	assert_int_equal(bundle_count(rt), 1);
+	assert_int_equal(bundle_count(rt), 2);
 	pp_runtime_free(rt);
+	remove_tree(out);
 	remove_tree(root);
 }
 

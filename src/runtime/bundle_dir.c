@@ -148,8 +148,9 @@ static pp_status link_dependencies(scan *s)
 					ok &= add_dep(n, j);
 					found = true;
 				}
-			if (!found && pp_handle_is_null(pp_find(s->rt, dep->dep.contract_id,
-			                                        dep->dep.min_version)))
+			if (!found &&
+			    pp_handle_is_null(pp_find_named(s->rt, dep->contract,
+			                                    dep->dep.min_version, dep->bundle)))
 				node_fail(n, PP_ERR_NOT_FOUND,
 				          "bundle '%s' needs contract '%s'%s%s%s, which no bundle "
 				          "in '%s' "
