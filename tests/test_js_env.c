@@ -559,7 +559,7 @@ static void imports_read_only_regular_files_within_the_limit(void **state)
 
 /* Loads, from memory, a bundle 'inline' whose function 0 throws from line 2
  * and whose sourceMappingURL is url. */
-static uint64_t load_inline_mapped(pp_runtime *rt, const char *url)
+static uint64_t load_inline_mapped(pp_runtime *rt, const char *url, uint32_t concurrency)
 {
 	char src[4096];
 	snprintf(src, sizeof src,
@@ -569,10 +569,27 @@ static uint64_t load_inline_mapped(pp_runtime *rt, const char *url)
 	         "  return ok([reg('js.inline', [() => thrower()])]);\n}\n"
 	         "//# sourceMappingURL=%s\n",
 	         url);
-	pp_load_options o = {.name = "inline"};
+	pp_load_options o = {.name = "inline", .js.concurrency = concurrency};
 	uint64_t id = 0;
 	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &o, &id), PP_OK);
 	return id;
+}
+
+/* Calls js.inline's thrower 200 times (threads at once spread over a
+ * pool's VMs), counting errors whose frame is not mapped. */
+typedef struct mapped_caller {
+	pp_runtime *rt;
+	int unmapped;
+} mapped_caller;
+
+static void *call_mapped(void *p)
+{
+	mapped_caller *c = p;
+	for (int i = 0; i < 200; i++)
+		if (js_call(c->rt, "js.inline", 0, NULL, NULL) != PP_ERR_GENERIC ||
+		    !strstr(pp_last_error(c->rt), "at thrower (src/inline.ts:10:3)"))
+			c->unmapped++;
+	return NULL;
 }
 
 /* An inline map (a base64 data: URL, as esbuild --sourcemap=inline writes)
@@ -591,7 +608,7 @@ static void inline_source_maps_are_read(void **state)
 	        "data:application/json;base64," INLINE_MAP,
 	        "data:application/json;charset=utf-8;base64," INLINE_MAP};
 	for (size_t i = 0; i < 2; i++) {
-		uint64_t id = load_inline_mapped(rt, urls[i]);
+		uint64_t id = load_inline_mapped(rt, urls[i], 1);
 		assert_int_equal(js_call(rt, "js.inline", 0, NULL, NULL), PP_ERR_GENERIC);
 		assert_contains(pp_last_error(rt), "at thrower (src/inline.ts:10:3)");
 		assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
@@ -602,12 +619,29 @@ static void inline_source_maps_are_read(void **state)
 	        "data:text/plain;base64,e30=", "data:application/jsonp;base64," INLINE_MAP};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		int warned = c.count[PP_LOG_WARN];
-		uint64_t id = load_inline_mapped(rt, bad[i]);
+		uint64_t id = load_inline_mapped(rt, bad[i], 1);
 		assert_int_equal(c.count[PP_LOG_WARN], warned + 1);
 		assert_int_equal(js_call(rt, "js.inline", 0, NULL, NULL), PP_ERR_GENERIC);
 		assert_null(strstr(pp_last_error(rt), "inline.ts"));
 		assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
 	}
+	/* a pool reads its map once: one warning, and every VM applies it */
+	int warned = c.count[PP_LOG_WARN];
+	uint64_t id = load_inline_mapped(rt, bad[0], 4);
+	assert_int_equal(c.count[PP_LOG_WARN], warned + 1);
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	id = load_inline_mapped(rt, urls[0], 4);
+	mapped_caller callers[4];
+	pthread_t th[4];
+	for (int i = 0; i < 4; i++) {
+		callers[i] = (mapped_caller){.rt = rt};
+		assert_int_equal(pthread_create(&th[i], NULL, call_mapped, &callers[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(callers[i].unmapped, 0);
+	}
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
 	pp_runtime_free(rt);
 }
 

@@ -970,7 +970,8 @@ static void vm_fini(js_vm *vm)
 	free(vm->contracts);
 	free(vm->bundle);
 	free(vm->module_dir);
-	pp_js_srcmap_free(vm->srcmap);
+	if (vm->index == 0)
+		pp_js_srcmap_free(vm->srcmap);
 	pthread_mutex_destroy(&vm->park);
 	pthread_cond_destroy(&vm->unparked);
 	memset(vm, 0, sizeof *vm);
@@ -1634,7 +1635,9 @@ static pp_status run_init(js_vm *vm, const pp_bundle_source *src, const js_sourc
 		st = pp__error(vm->rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 		goto done;
 	}
-	vm->srcmap = pp_js_srcmap_load(vm, s->dir, s->file, s->code, s->len);
+	/* read once per pool: VM 0's serves every VM (and is freed last) */
+	vm->srcmap = vm->index == 0 ? pp_js_srcmap_load(vm, s->dir, s->file, s->code, s->len)
+	                            : vm->pool->vms[0].vm.srcmap;
 	bool module;
 	pp_js_heap_limit(vm, true);
 	JSValue fn = compile_bundle(vm, s, &module);
@@ -1923,7 +1926,7 @@ static pp_status same_as_first(const js_vm *first, const js_vm *vm, const js_sou
 
 static void pool_free(js_pool *pool)
 {
-	for (uint32_t i = 0; i < pool->n; i++)
+	for (uint32_t i = pool->n; i-- > 0;) /* VM 0 last: it owns the source map */
 		vm_fini(&pool->vms[i].vm);
 	free(pool);
 }

@@ -165,9 +165,10 @@ struct js_vm {
 	uint32_t index; /* in pool->vms */
 	pp_runtime *rt;
 	const pp_host_api *host;
-	char *bundle;             /* name, for messages */
-	char *module_dir;         /* the bundle directory imports are confined to ("": none) */
-	struct js_srcmap *srcmap; /* the bundle's source map, or NULL */
+	char *bundle;     /* name, for messages */
+	char *module_dir; /* the bundle directory imports are confined to ("": none) */
+	struct js_srcmap
+	        *srcmap; /* the bundle's source map, or NULL: VM 0 owns it, the pool shares it */
 	JSRuntime *qrt;
 	const int *jobs; /* qrt's pending job count (scripts/quickjs/0005) */
 	JSContext *ctx;
