@@ -974,6 +974,27 @@ static void a_throwing_registration_getter_fails_the_load_with_its_cause(void **
 	assert_contains(pp_last_error(rt), "reading 'contractLo' of a registration exceeded the "
 	                                   "CPU limit of 100 ms");
 	assert_int_equal(bundle_count(rt), 0);
+	/* the same inside a signature: the getter's error, or the limit's, is
+	 * what the load reports, not a bad signature */
+	expect_refused(rt,
+	               JS_PRELUDE "function polyplug_init() {\n"
+	                          "  var r = reg('test.g', [function () { return 0; }]);\n"
+	                          "  r.interface.signatures = [{ get params() {\n"
+	                          "    throw new Error('params withheld'); }, result: 'i32' }];\n"
+	                          "  return ok([r]);\n}\n",
+	               PP_ERR_INIT_FAILED,
+	               "reading interface.signatures failed: Error: params "
+	               "withheld");
+	static const char sig_loop[] =
+	        JS_PRELUDE "function polyplug_init() {\n"
+	                   "  var r = reg('test.g', [function () { return 0; }]);\n"
+	                   "  r.interface.signatures = [{ params: [], get result() {\n"
+	                   "    for (;;) {} } }];\n"
+	                   "  return ok([r]);\n}\n";
+	assert_int_equal(pp_bundle_load_source(rt, sig_loop, strlen(sig_loop), &o, NULL),
+	                 PP_ERR_TIMEOUT);
+	assert_contains(pp_last_error(rt), "reading interface.signatures exceeded the CPU limit");
+	assert_int_equal(bundle_count(rt), 0);
 	pp_runtime_free(rt);
 }
 

@@ -471,7 +471,8 @@ static void imports_that_leave_the_bundle_directory_are_refused(void **state)
 }
 
 /* Guest code the environment runs for the guest — toJSON and toString in
- * console.log, getters in TextDecoder.decode, promise handlers — cannot
+ * console.log, getters in TextDecoder.decode, promise handlers, the text of
+ * an error a microtask threw — cannot
  * swallow the CPU limit's error: the call ends as PP_ERR_TIMEOUT. */
 static void the_cpu_limit_cannot_be_caught_through_the_environment(void **state)
 {
@@ -490,8 +491,12 @@ static void the_cpu_limit_cannot_be_caught_through_the_environment(void **state)
 	         "function () { var e = new Error('x');\n"
 	         "  e.toString = function () { throw new Error('no'); };\n"
 	         "  console.log(e, { get a() { throw 1; }, toJSON() { throw 2; } }); return 0; },\n"
-	         "function () { return 0; }");
-	for (uint32_t fn = 0; fn < 3; fn++) {
+	         "function () { return 0; },\n"
+	         "function () { queueMicrotask(function () {\n"
+	         "  throw { toString() { for (;;) {} } }; }); return 0; }");
+	static const uint32_t stopped[] = {0, 1, 2, 5};
+	for (size_t i = 0; i < sizeof stopped / sizeof stopped[0]; i++) {
+		uint32_t fn = stopped[i];
 		uint32_t code = js_call(rt, "js.env", fn, NULL, NULL);
 		if (code != PP_ERR_TIMEOUT)
 			fail_msg("function %u: %s (%s), want PP_ERR_TIMEOUT", fn,

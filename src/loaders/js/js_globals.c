@@ -605,6 +605,10 @@ static bool drain(js_vm *vm)
 		if (ran >= 0)
 			continue;
 		char *text = pp_js_exception_text(vm->ctx);
+		if (vm->interrupted) { /* the limit stopped its toString */
+			free(text);
+			return false;
+		}
 		pp__log(vm->rt, PP_LOG_ERROR, vm->bundle, "uncaught exception in a microtask: %s",
 		        text ? text : "(out of memory)");
 		free(text);

@@ -1316,10 +1316,13 @@ static pp_status read_signatures(js_vm *vm, const js_source *s, JSValueConst ifa
 			                    "reading interface.signatures");
 		} else if (!JS_IsUndefined(spec) && !JS_IsNull(spec) &&
 		           !pp_js_sig_read(ctx, spec, &c->sigs[i], why, sizeof why))
-			st = pp__error(
-			        vm->rt, PP_ERR_INIT_FAILED,
-			        "bundle '%s' (%s): contract '%s' function %u: bad signature: %s",
-			        vm->bundle, s->file, c->name, i, why);
+			st = JS_HasException(ctx) /* a getter threw, or the CPU limit */
+			             ? load_exception(vm, s, PP_ERR_INIT_FAILED,
+			                              "reading interface.signatures")
+			             : pp__error(vm->rt, PP_ERR_INIT_FAILED,
+			                         "bundle '%s' (%s): contract '%s' function %u: bad "
+			                         "signature: %s",
+			                         vm->bundle, s->file, c->name, i, why);
 		c->methods = c->methods || c->sigs[i].method != JS_ATOM_NULL;
 		JS_FreeValue(ctx, spec);
 	}

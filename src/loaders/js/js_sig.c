@@ -298,8 +298,9 @@ bool pp_js_sig_read(JSContext *ctx, JSValueConst spec, js_sig *sig, char *why, s
 	ok = true;
 done:
 	if (!ok)
-		pp_js_sig_free(ctx, sig);
-	pp_js_clear_exception(ctx);
+		pp_js_sig_free(ctx, sig); /* a getter's exception stays pending */
+	else
+		pp_js_clear_exception(ctx);
 	JS_FreeValue(ctx, params);
 	JS_FreeValue(ctx, result);
 	return ok;

@@ -92,7 +92,8 @@ void pp_js_sig_free(JSContext *ctx, js_sig *sig);
 bool pp_js_sig_same_shape(const js_sig *a, const js_sig *b);
 
 /* Reads one signature object into *sig. On a bad one returns false with the
- * reason in why (a pending JS exception is consumed). */
+ * reason in why, or with a getter's exception (or the CPU limit's) pending:
+ * the caller reports that instead. */
 bool pp_js_sig_read(JSContext *ctx, JSValueConst spec, js_sig *sig, char *why, size_t cap);
 
 /* Converts the args struct into argv (Arena params are not passed) and
