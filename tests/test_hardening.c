@@ -5,6 +5,7 @@
  * limit. Threads are real; a watchdog turns a deadlock into a failure. */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -773,6 +774,40 @@ static void eval_and_function_near_the_memory_limit_never_crash_the_host(void **
 	pp_runtime_free(rt);
 }
 
+/* eval and Function parse with QuickJS's own limit lifted (its parser does
+ * not survive an allocation failing): the VM's limit still holds, at the
+ * parser's polls. A parse that needs more (here about 0.5 GiB for 10 MB of
+ * source, under a 32 MiB limit) ends the call as out of memory, the host's
+ * memory stays near the limit, and the VM goes on working. */
+static void a_parse_that_needs_more_than_the_memory_limit_ends_the_call(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	static const char src[] =
+	        JS_ONE("test.parse",
+	               "function () { eval('function f() {}'.repeat(7e5)); return 0; },"
+	               "function () { new Function('function f() {}'.repeat(7e5)); return 0; },"
+	               "function () { return 0; }");
+	pp_load_options o = {.name = "parser", .js = {.memory_bytes = 32u << 20, .cpu_ms = 60000}};
+	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &o, NULL), PP_OK);
+	struct rusage before, after;
+	getrusage(RUSAGE_SELF, &before);
+	for (uint32_t fn = 0; fn < 2; fn++) {
+		uint32_t code = js_call(rt, "test.parse", fn, NULL, NULL);
+		if (code != PP_ERR_OUT_OF_MEMORY)
+			fail_msg("function %u: %s (%s)", fn, pp_status_name(code),
+			         pp_last_error(rt));
+		assert_contains(pp_last_error(rt),
+		                "parsing needed more memory than the VM's limit");
+		assert_int_equal(js_call(rt, "test.parse", 2, NULL, NULL), PP_OK);
+	}
+	getrusage(RUSAGE_SELF, &after);
+	long grew_kib = after.ru_maxrss - before.ru_maxrss;
+	if (grew_kib > 256L * 1024)
+		fail_msg("the peak resident set grew by %ld MiB", grew_kib / 1024);
+	pp_runtime_free(rt);
+}
+
 /* ---- Callbacks ------------------------------------------------------------ */
 
 typedef struct reload_probe {
@@ -1328,6 +1363,7 @@ int main(void)
 	        cmocka_unit_test(a_guest_working_with_its_heap_exhausted_never_corrupts_the_host),
 	        cmocka_unit_test(a_bundle_running_out_of_memory_while_compiling_fails_cleanly),
 	        cmocka_unit_test(eval_and_function_near_the_memory_limit_never_crash_the_host),
+	        cmocka_unit_test(a_parse_that_needs_more_than_the_memory_limit_ends_the_call),
 	        cmocka_unit_test(
 	                a_dependency_unloaded_during_a_dependents_init_stays_mapped_until_it_returns),
 	        cmocka_unit_test(find_never_misses_a_contract_that_is_being_reloaded),

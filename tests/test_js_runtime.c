@@ -523,13 +523,24 @@ static const char *const builtin_hogs[] = {
         "/(a+)+$/.test('a'.repeat(40) + 'b')",
         "Array.prototype.reverse.call({ length: 2 ** 53 - 1 })",
         "Array.prototype.forEach.call({ length: 2 ** 53 - 1 }, Math.abs)",
+        /* one call each, comparing the pattern at every position: minutes */
+        "var p = 'a'.repeat(1 << 14) + 'b'; 'a'.repeat(1 << 24).indexOf(p)",
+        "var p = 'a'.repeat(1 << 14) + 'b'; 'a'.repeat(1 << 24).lastIndexOf(p)",
+        "var p = 'a'.repeat(1 << 14) + 'b'; 'a'.repeat(1 << 24).includes(p)",
+        "var p = 'a'.repeat(1 << 14) + 'b'; 'a'.repeat(1 << 24).split(p)",
+        "var p = 'a'.repeat(1 << 14) + 'b'; 'a'.repeat(1 << 24).replaceAll(p, '')",
+        /* the parsers: a second or more each, one token at a time (the
+         * source made by doubling: repeat() is one long builtin step) */
+        "var s = '\"a\":0,'; for (var i = 0; i < 23; i++) s += s; JSON.parse('{'+s+'\"a\":0}')",
+        "var s = ';'; for (var i = 0; i < 26; i++) s += s; eval(s)",
+        "var s = ';'; for (var i = 0; i < 26; i++) s += s; new Function(s)",
 };
 
 static void the_cpu_limit_stops_calls_inside_builtins(void **state)
 {
 	(void)state;
 	pp_runtime *rt = rt_new();
-	pp_load_options o = {.name = "hog", .js = {.cpu_ms = 300, .memory_bytes = 64u << 20}};
+	pp_load_options o = {.name = "hog", .js = {.cpu_ms = 300, .memory_bytes = 192u << 20}};
 	for (size_t i = 0; i < sizeof builtin_hogs / sizeof *builtin_hogs; i++) {
 		char src[4096];
 		snprintf(src, sizeof src, JS_ONE("js.hog", "function () { %s; return 0; }," ADD_FN),

@@ -169,12 +169,24 @@ static uint64_t thread_cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* What the JS heap may hold: the VM's limit less what bridge blocks hold. */
+static size_t heap_limit(const js_vm *vm)
+{
+	size_t b = vm->guard.block_bytes;
+	return b < vm->memory_bytes ? vm->memory_bytes - b : 1;
+}
+
 /* QuickJS polls this every few thousand operations. The budget starts at the
  * first poll of a call, so short calls never read the clock at all. */
 static int interrupt_handler(JSRuntime *qrt, void *opaque)
 {
-	(void)qrt;
 	js_vm *vm = opaque;
+	/* A parse runs with QuickJS's limit lifted (pp_js_heap_limit): ours
+	 * holds at its polls, which come every few thousand tokens. */
+	if (vm->lifted && JS_GetMemoryInUse(qrt) > heap_limit(vm)) {
+		vm->interrupted = vm->parse_over = true;
+		return 1;
+	}
 	uint64_t now = thread_cpu_ns();
 	if (!vm->call_started_ns) {
 		vm->call_started_ns = now;
@@ -373,7 +385,7 @@ static inline void vm_begin(js_vm *vm, uintptr_t at)
 	                      atomic_load_explicit(&vm->calls, memory_order_relaxed) + 1,
 	                      memory_order_relaxed);
 	vm->call_started_ns = 0;
-	vm->interrupted = false;
+	vm->interrupted = vm->parse_over = false;
 	vm->call_bytes = 0;
 }
 
@@ -534,6 +546,11 @@ static __attribute__((noinline, cold)) uint32_t exception_code(js_vm *vm, char *
 	bool null = JS_IsNull(exc);
 	JS_Throw(vm->ctx, exc);
 	*text = pp_js_exception_text(vm->ctx);
+	if (vm->parse_over) {
+		free(*text);
+		*text = pp__strdup("parsing needed more memory than the VM's limit");
+		return PP_ERR_OUT_OF_MEMORY;
+	}
 	if (vm->interrupted)
 		return PP_ERR_TIMEOUT;
 	if (null || (*text && strncmp(*text, "InternalError: out of memory", 28) == 0)) {
@@ -1476,17 +1493,15 @@ done:
  * QuickJS's parser does not survive an allocation failing under it, so a
  * bundle near its memory limit could crash the host through them. Each is
  * replaced by a wrapper that converts its arguments to strings under the
- * limit, parses with the limit lifted (the source is in memory already,
- * within the limit; what parsing needs is a multiple of it), and runs
- * whatever runs under the limit again. A side effect: `eval` is always the
- * global (indirect) eval. */
+ * limit, parses with QuickJS's limit lifted and ours held at the parser's
+ * polls instead (interrupt_handler: a parse past it ends the call as out of
+ * memory, as the CPU limit ends it), and runs whatever runs under the limit
+ * again. A side effect: `eval` is always the global (indirect) eval. */
 
 void pp_js_heap_limit(js_vm *vm, bool lifted)
 {
-	size_t b = vm->guard.block_bytes;
-	JS_SetMemoryLimit(vm->qrt, lifted                 ? (size_t)-1
-	                           : b < vm->memory_bytes ? vm->memory_bytes - b
-	                                                  : 1);
+	vm->lifted = lifted;
+	JS_SetMemoryLimit(vm->qrt, lifted ? (size_t)-1 : heap_limit(vm));
 }
 
 static JSValue parse_eval(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)

@@ -201,7 +201,9 @@ struct js_vm {
 	uintptr_t entered_low;    /* and the bottom of that entry's stack */
 	size_t memory_bytes;      /* the VM's memory limit */
 	uint64_t call_started_ns; /* 0 until the first poll of the current call */
-	bool interrupted;
+	bool interrupted;         /* a limit stopped the call: it ends, uncatchably */
+	bool parse_over;          /* ... the memory limit, held at a parse's polls */
+	bool lifted;              /* a parse runs with QuickJS's own limit lifted */
 
 	js_guard guard;
 	uint32_t memory_mode;      /* PP_JS_MEMORY_*, as the load resolved it */
