@@ -206,6 +206,61 @@ static void bridge_allocations_count_against_the_limit_and_go_with_the_bundle(vo
 	pp_runtime_free(rt);
 }
 
+/* With no call arena, guarded arenaAlloc takes its bytes from the host for
+ * the caller to free: those the call's out names are the caller's, the
+ * rest (which nobody could free) go when the call ends, as all of them do
+ * when it fails. */
+static void arena_bytes_nobody_can_free_go_when_the_call_ends(void **state)
+{
+	(void)state;
+	counting c = {0};
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.alloc = count_alloc;
+	cfg.free = count_free;
+	cfg.alloc_userdata = &c;
+	pp_runtime *rt = NULL;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	static const char src[] = GUARD_PRELUDE
+	        "function polyplug_init() {\n"
+	        "  var fns = [\n"
+	        "    function (i, a, o, ar, b) { for (var k = 0; k < 4; k++)"
+	        " b.arenaAlloc(1 << 20, 0); return 0; },\n"
+	        "    function (i, a, o, ar, b) { var p = b.arenaAlloc(64, 0);"
+	        " b.writeU32(o, p[0]); b.writeU32(o + 4, p[1]); b.writeU32(o + 8, 64);"
+	        " b.arenaAlloc(1 << 20, 0); return 0; },\n"
+	        "    function (i, a, o, ar, b) { var p = b.arenaAlloc(64, 0);"
+	        " b.writeU32(o, p[0]); b.writeU32(o + 4, p[1]); throw new Error('no'); }];\n"
+	        "  return ok([regl('test.guard', fns, fns.map(function () {"
+	        " return { args: 8, out: 16 }; }))]);\n}\n";
+	pp_load_options o = {
+	        .name = "dropper",
+	        .js = {.memory_bytes = 16u << 20, .memory_mode = PP_JS_MEMORY_GUARDED}};
+	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &o, NULL), PP_OK);
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("test.guard", 1), 0);
+	pp_guest_contract_instance none = {NULL, 0};
+	pair p = {1, 2};
+	long long before = atomic_load(&c.live);
+	for (int i = 0; i < 50; i++) { /* 200 MiB in all, 16 MiB allowed */
+		pp_string_view out = {NULL, 0};
+		assert_int_equal(pp_call(rt, h, none, 0, &p, &out, NULL), PP_OK);
+	}
+	assert_true(atomic_load(&c.live) == before);
+	/* the view out names is the caller's; the other block is not */
+	pp_string_view out = {NULL, 0};
+	assert_int_equal(pp_call(rt, h, none, 1, &p, &out, NULL), PP_OK);
+	assert_non_null(out.ptr);
+	assert_int_equal(out.len, 64);
+	assert_true(atomic_load(&c.live) == before + 64);
+	const pp_host_api *host = pp_runtime_host_api(rt);
+	host->free(host, (void *)out.ptr, 64, 1);
+	assert_true(atomic_load(&c.live) == before);
+	/* a failed call hands nothing over */
+	assert_int_equal(pp_call(rt, h, none, 2, &p, &out, NULL), PP_ERR_GENERIC);
+	assert_true(atomic_load(&c.live) == before);
+	pp_runtime_free(rt);
+}
+
 /* A raw bundle (the reference's way) keeps running unchecked; a host or a
  * manifest can require guarded memory. */
 static void modes_follow_the_functions_the_host_and_the_manifest(void **state)
@@ -521,6 +576,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(every_abuse_fails_its_call_and_the_bundle_keeps_working),
 	        cmocka_unit_test(bridge_allocations_count_against_the_limit_and_go_with_the_bundle),
+	        cmocka_unit_test(arena_bytes_nobody_can_free_go_when_the_call_ends),
 	        cmocka_unit_test(modes_follow_the_functions_the_host_and_the_manifest),
 	        cmocka_unit_test(native_callees_declaring_layouts_get_blocks_that_large),
 	        cmocka_unit_test(outgoing_calls_cannot_forge_or_hand_out_memory),

@@ -532,7 +532,8 @@ static JSValue b_alloc(JSContext *ctx, JSValueConst this_val, int argc, JSValueC
 
 /* Bytes for the caller: from the call's arena (only the call's own, when
  * guarded, which also serves a guarded request without one), or with no
- * arena from the host, the caller freeing them. They are the guest's until
+ * arena from the host, the caller freeing them (guarded: those its out
+ * names; the rest are freed as the call ends). They are the guest's until
  * the call ends. */
 static JSValue b_arena_alloc(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
@@ -551,10 +552,12 @@ static JSValue b_arena_alloc(JSContext *ctx, JSValueConst this_val, int argc, JS
 		return JS_EXCEPTION;
 	const pp_host_api *h = vm->host;
 	void *p = arena ? pp_call_arena_alloc(arena, size, 1) : h->alloc(h, size, 1);
-	if (p) {
-		vm->call_bytes += size;
-		pp_js_guard_arena_block(vm, p, size);
+	if (p && !pp_js_guard_arena_block(vm, p, size, !arena)) {
+		h->free(h, p, size, 1);
+		return JS_ThrowOutOfMemory(ctx);
 	}
+	if (p)
+		vm->call_bytes += size;
 	return split(ctx, (uint64_t)(uintptr_t)p);
 }
 

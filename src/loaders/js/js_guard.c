@@ -163,15 +163,47 @@ bool pp_js_guard_init(js_guard *g)
 	return grow(&g->call, 0, &g->call_cap); /* args and out never need more */
 }
 
-void pp_js_guard_arena_block(js_vm *vm, void *p, size_t len)
+bool pp_js_guard_arena_block(js_vm *vm, void *p, size_t len, bool host)
 {
 	js_guard *g = &vm->guard;
 	if (!g->on || !p || !len)
-		return;
-	if (grow(&g->call, g->call_n, &g->call_cap))
-		g->call[g->call_n++] =
-		        (js_region){(uintptr_t)p, len, JS_REGION_ARENA, JS_REGION_WRITABLE};
-	/* else the block stays unreachable: a later access is refused */
+		return true;
+	if (!grow(&g->call, g->call_n, &g->call_cap))
+		return !host; /* an arena's stays unreachable: an access is refused */
+	uint8_t flags = JS_REGION_WRITABLE | (host ? JS_REGION_HOST : 0u);
+	g->call[g->call_n++] = (js_region){(uintptr_t)p, len, JS_REGION_ARENA, flags};
+	g->host_blocks = g->host_blocks || host;
+	return true;
+}
+
+/* Whether the pointer-sized words of r hold the address a. */
+static bool names(const js_region *r, uintptr_t a)
+{
+	for (size_t off = 0; off + sizeof a <= r->len; off += sizeof a) {
+		uintptr_t word;
+		memcpy(&word, (const uint8_t *)r->base + off, sizeof word);
+		if (word == a)
+			return true;
+	}
+	return false;
+}
+
+/* Without a call arena, arenaAlloc's bytes come from the host for the
+ * caller to free, which it can only do if out names them: others would be
+ * lost to both sides, so they go when the call ends. */
+void pp_js_guard_release_host_blocks(js_vm *vm, bool succeeded)
+{
+	js_guard *g = &vm->guard;
+	const js_region *out = NULL;
+	for (size_t i = 0; i < g->call_n; i++)
+		if (g->call[i].kind == JS_REGION_OUT)
+			out = &g->call[i];
+	for (size_t i = 0; i < g->call_n; i++) {
+		const js_region *r = &g->call[i];
+		if ((r->flags & JS_REGION_HOST) && !(succeeded && out && names(out, r->base)))
+			vm->host->free(vm->host, (void *)r->base, r->len, 1);
+	}
+	g->host_blocks = false;
 }
 
 bool pp_js_guard_add_block(js_vm *vm, void *p, size_t len)

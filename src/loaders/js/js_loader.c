@@ -734,6 +734,8 @@ static inline uint32_t guard_end(js_vm *vm, uint32_t code, char **failure)
 	if (!vm->guard.on)
 		return code;
 	vm->call_arena = NULL;
+	if (__builtin_expect(vm->guard.host_blocks, 0))
+		pp_js_guard_release_host_blocks(vm, code == PP_OK && !vm->guard.violated);
 	char *v;
 	if (!pp_js_guard_end(&vm->guard, &v))
 		return code;

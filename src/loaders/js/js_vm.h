@@ -17,13 +17,14 @@ typedef struct js_vm js_vm;
 
 enum { JS_REGION_ARGS, JS_REGION_OUT, JS_REGION_ARENA, JS_REGION_BLOCK };
 #define JS_REGION_WRITABLE 1u
+#define JS_REGION_HOST 2u /* an arena region the host allocated (no call arena) */
 
 /* Memory a guest was given: [base, base + len). */
 typedef struct js_region {
 	uintptr_t base;
 	size_t len;
 	uint8_t kind;  /* JS_REGION_* */
-	uint8_t flags; /* JS_REGION_WRITABLE */
+	uint8_t flags; /* JS_REGION_WRITABLE, JS_REGION_HOST */
 } js_region;
 
 typedef struct js_guard {
@@ -35,6 +36,7 @@ typedef struct js_guard {
 	size_t block_bytes; /* their total, counted against the memory limit */
 	char *violation;    /* the current call's first violation, or NULL */
 	bool violated;      /* the current call had one (its message may not fit) */
+	bool host_blocks;   /* the current call has JS_REGION_HOST regions */
 } js_guard;
 
 bool pp_js_guard_init(js_guard *g);
@@ -53,7 +55,12 @@ bool pp_js_guard_out_holds_blocks(js_vm *vm, const void *out, size_t len);
 /* May the guest touch [addr, addr + len)? Always in compat mode; in guarded
  * mode only inside its regions, else false with a RangeError pending. */
 bool pp_js_guard_access(js_vm *vm, const char *entry, uintptr_t addr, size_t len, bool write);
-void pp_js_guard_arena_block(js_vm *vm, void *p, size_t len);
+/* Records arenaAlloc's bytes as the call's (`host`: the host allocated
+ * them, there being no call arena); false if out of memory. */
+bool pp_js_guard_arena_block(js_vm *vm, void *p, size_t len, bool host);
+/* Frees the bytes arenaAlloc took from the host in the call unless the call
+ * succeeded and its out names them (the caller's then, to free). */
+void pp_js_guard_release_host_blocks(js_vm *vm, bool succeeded);
 /* Records msg as the call's violation and throws it as a RangeError. */
 void pp_js_guard_refuse(js_vm *vm, const char *msg);
 /* Refuses a size that is not an integer in [0, 2^32) (pending). */
