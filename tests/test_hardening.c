@@ -950,6 +950,49 @@ static void expect_refused(pp_runtime *rt, const char *src, pp_status want, cons
 	           "  r.fnCount = " count ";\n"                                 \
 	           "  return ok([r]);\n}\n"
 
+/* 40 registrations of 65536 functions each, all one function behind a
+ * Proxy: a few lines that once made the host hold 628 MB for a bundle
+ * limited to 16 MiB. The tables registrations need count against the VM's
+ * limit; the load fails before they are made. */
+static void registration_tables_count_against_the_memory_limit(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	static const char src[] =
+	        JS_PRELUDE "function polyplug_init() {\n"
+	                   "  var f = function () { return 0; }, regs = [];\n"
+	                   "  for (var k = 0; k < 40; k++) {\n"
+	                   "    var r = reg('test.wide' + k, [f]);\n"
+	                   "    r.fnCount = 65536;\n"
+	                   "    r.interface.functions = new Proxy([], { get: function () {"
+	                   " return f; } });\n"
+	                   "    regs.push(r);\n  }\n"
+	                   "  return ok(regs);\n}\n";
+	pp_load_options o = {.name = "wide", .js = {.memory_bytes = 16u << 20}};
+	struct rusage before, after;
+	getrusage(RUSAGE_SELF, &before);
+	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &o, NULL),
+	                 PP_ERR_OUT_OF_MEMORY);
+	getrusage(RUSAGE_SELF, &after);
+	assert_contains(pp_last_error(rt), "its tables need more host memory than is left of the "
+	                                   "VM's memory limit of 16777216 bytes");
+	long grew_kib = after.ru_maxrss - before.ru_maxrss;
+	if (grew_kib > 128L * 1024)
+		fail_msg("the peak resident set grew by %ld MiB", grew_kib / 1024);
+	/* what fits still loads */
+	o.js.memory_bytes = 64u << 20;
+	static const char fits[] =
+	        JS_PRELUDE "function polyplug_init() {\n"
+	                   "  var f = function () { return 0; };\n"
+	                   "  var r = reg('test.wide', [f]);\n"
+	                   "  r.fnCount = 65536;\n"
+	                   "  r.interface.functions = new Proxy([], { get: function () {"
+	                   " return f; } });\n"
+	                   "  return ok([r]);\n}\n";
+	assert_int_equal(pp_bundle_load_source(rt, fits, strlen(fits), &o, NULL), PP_OK);
+	pp_runtime_free(rt);
+}
+
 static void sizes_from_plugins_are_bounded_before_they_reach_an_allocator(void **state)
 {
 	(void)state;
@@ -1373,6 +1416,7 @@ int main(void)
 	        cmocka_unit_test(instance_ids_are_never_reused_across_versions),
 	        cmocka_unit_test(js_registrations_keep_their_minor_version),
 	        cmocka_unit_test(sizes_from_plugins_are_bounded_before_they_reach_an_allocator),
+	        cmocka_unit_test(registration_tables_count_against_the_memory_limit),
 	        cmocka_unit_test(a_throwing_registration_getter_fails_the_load_with_its_cause),
 	        cmocka_unit_test(the_js_init_fuzz_corpus_loads_or_fails_cleanly),
 	        cmocka_unit_test(instance_creation_failures_reach_the_caller_with_their_cause),

@@ -1305,6 +1305,24 @@ static pp_status read_names(js_vm *vm, const js_source *s, js_contract *c)
 	return PP_OK;
 }
 
+/* Host memory for a bundle's registrations (function tables, names,
+ * signatures) counts against its VM's limit with its heap: a few lines of
+ * JS (one Proxy as every registration's functions) must not make the host
+ * allocate gigabytes. Takes bytes of what is left, or says there is not
+ * enough. */
+static pp_status table_take(js_vm *vm, const js_source *s, const js_contract *c, size_t bytes)
+{
+	size_t used = JS_GetMemoryInUse(vm->qrt) + vm->table_bytes;
+	if (used <= vm->memory_bytes && bytes <= vm->memory_bytes - used) {
+		vm->table_bytes += bytes;
+		return PP_OK;
+	}
+	return pp__error(vm->rt, PP_ERR_OUT_OF_MEMORY,
+	                 "bundle '%s' (%s): contract '%s' (%u functions): its tables need more "
+	                 "host memory than is left of the VM's memory limit of %zu bytes",
+	                 vm->bundle, s->file, c->name, c->fn_count, vm->memory_bytes);
+}
+
 /* Reads the optional typed signatures: interface.signatures[i] = {params,
  * result} (or null) for function i. */
 static pp_status read_signatures(js_vm *vm, const js_source *s, JSValueConst iface, js_contract *c)
@@ -1342,6 +1360,8 @@ static pp_status read_signatures(js_vm *vm, const js_source *s, JSValueConst ifa
 			                         "bundle '%s' (%s): contract '%s' function %u: bad "
 			                         "signature: %s",
 			                         vm->bundle, s->file, c->name, i, why);
+		else
+			st = table_take(vm, s, c, pp_js_sig_bytes(&c->sigs[i]));
 		c->methods = c->methods || c->sigs[i].method != JS_ATOM_NULL;
 		JS_FreeValue(ctx, spec);
 	}
@@ -1405,6 +1425,13 @@ static pp_status read_registration(js_vm *vm, const js_source *s, JSValueConst e
 	JS_FreeCString(ctx, cname);
 	if (!c->name)
 		return pp__error(vm->rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+	/* each function's value, name (at most 64 bytes), signature and layout;
+	 * a signature's structs are taken as they are read */
+	st = table_take(vm, s, c,
+	                (size_t)fns_n * (sizeof(JSValue) + sizeof(char *) + 65 + sizeof(js_sig) +
+	                                 sizeof(js_layout)));
+	if (st != PP_OK)
+		return st;
 
 	JSValue iface, fns = JS_UNDEFINED;
 	if ((st = get_prop(vm, s, entry, "interface", &iface)) != PP_OK)

@@ -218,6 +218,14 @@ static bool parse_type(JSContext *ctx, JSValueConst v, const char *where, js_sig
 	return t >= 0;
 }
 
+size_t pp_js_sig_bytes(const js_sig *sig)
+{
+	size_t n = (size_t)sig->nstructs * sizeof *sig->structs;
+	for (uint8_t i = 0; i < sig->nstructs; i++)
+		n += (size_t)sig->structs[i].count * sizeof *sig->structs[i].fields;
+	return n;
+}
+
 bool pp_js_sig_read(JSContext *ctx, JSValueConst spec, js_sig *sig, char *why, size_t cap)
 {
 	memset(sig, 0, sizeof *sig);

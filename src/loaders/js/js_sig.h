@@ -85,6 +85,8 @@ typedef struct js_sig {
 	JSAtom method; /* { method: 'name' }: call impl.name(...) directly, or JS_ATOM_NULL */
 } js_sig;
 
+/* The bytes pp_js_sig_read allocated for sig's structs. */
+size_t pp_js_sig_bytes(const js_sig *sig);
 /* Frees what pp_js_sig_read allocated (atoms and structs). */
 void pp_js_sig_free(JSContext *ctx, js_sig *sig);
 /* Whether two signatures (of two VMs, so their atoms differ) describe the

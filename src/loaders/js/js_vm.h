@@ -207,6 +207,7 @@ struct js_vm {
 	uintptr_t entered_at;     /* js_call's frame at the last entry (0: not js_call) */
 	uintptr_t entered_low;    /* and the bottom of that entry's stack */
 	size_t memory_bytes;      /* the VM's memory limit */
+	size_t table_bytes;       /* host memory its registrations' tables hold */
 	uint64_t call_started_ns; /* 0 until the first poll of the current call */
 	bool interrupted;         /* a limit stopped the call: it ends, uncatchably */
 	bool parse_over;          /* ... the memory limit, held at a parse's polls */
