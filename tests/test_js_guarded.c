@@ -148,19 +148,26 @@ static void count_free(void *ud, void *p, size_t size, size_t align)
 	free(p);
 }
 
-static void bridge_allocations_count_against_the_limit_and_go_with_the_bundle(void **state)
+/* A quiet runtime whose host allocations c counts. */
+static pp_runtime *counting_runtime(counting *c)
 {
-	(void)state;
-	counting c = {0};
 	pp_runtime_config cfg;
 	pp_runtime_config_init(&cfg);
 	cfg.alloc = count_alloc;
 	cfg.free = count_free;
-	cfg.alloc_userdata = &c;
+	cfg.alloc_userdata = c;
 	cfg.log = NULL;
 	cfg.log_level = 0;
 	pp_runtime *rt = NULL;
 	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	return rt;
+}
+
+static void bridge_allocations_count_against_the_limit_and_go_with_the_bundle(void **state)
+{
+	(void)state;
+	counting c = {0};
+	pp_runtime *rt = counting_runtime(&c);
 	static const char src[] = GUARD_PRELUDE
 	        "var keep = [];\n"
 	        "function polyplug_init() {\n"
@@ -214,13 +221,7 @@ static void arena_bytes_nobody_can_free_go_when_the_call_ends(void **state)
 {
 	(void)state;
 	counting c = {0};
-	pp_runtime_config cfg;
-	pp_runtime_config_init(&cfg);
-	cfg.alloc = count_alloc;
-	cfg.free = count_free;
-	cfg.alloc_userdata = &c;
-	pp_runtime *rt = NULL;
-	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	pp_runtime *rt = counting_runtime(&c);
 	static const char src[] = GUARD_PRELUDE
 	        "function polyplug_init() {\n"
 	        "  var fns = [\n"
