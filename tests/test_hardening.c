@@ -101,6 +101,15 @@ static void a_bundle_loading_itself_from_its_init_yields_one_bundle(void **state
 	assert_int_equal(bundle_count(rt), 1);
 	/* nor may a plugin register a loader: it would be called after it is gone */
 	assert_int_equal(call_i32(rt, "test.selfload", 1, 0, &code), PP_ERR_UNSUPPORTED);
+	/* a path that is not one (NULL with a length, SIZE_MAX bytes, a NUL
+	 * inside) is refused before it is copied */
+	static const pp_status refused[] = {PP_ERR_INVALID_POINTER, PP_ERR_INVALID_ARGUMENT,
+	                                    PP_ERR_INVALID_ARGUMENT};
+	for (int32_t k = 0; k < 3; k++) {
+		assert_int_equal(call_i32(rt, "test.selfload", 2, k, &code), refused[k]);
+		assert_int_equal(code, PP_OK);
+	}
+	assert_int_equal(bundle_count(rt), 1);
 	pp_runtime_free(rt);
 }
 

@@ -259,11 +259,14 @@ static void bad_interfaces_are_refused_and_never_stored(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {"broken_null_fn", "broken_bad_dispatch",
-	                                  "broken_bad_utf8"};
-	static const char *const why[] = {"NULL function at index 1", "unknown dispatch type 7",
-	                                  "valid UTF-8"};
+	                                  "broken_bad_utf8", "broken_bad_layout",
+	                                  "broken_view_outside"};
+	static const char *const why[] = {
+	        "NULL function at index 1", "unknown dispatch type 7", "valid UTF-8",
+	        "(args 16 bytes, 1000000 views) has more views than its args can hold",
+	        "(args 16 bytes, 1 views) has a view outside its args"};
 	pp_runtime *rt = rt_new();
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		assert_int_equal(pp_bundle_load(rt, fx(bad[i]), NULL, NULL), PP_ERR_INIT_FAILED);
 		assert_contains(pp_last_error(rt), bad[i]);
 		assert_contains(pp_last_error(rt), why[i]);

@@ -98,6 +98,7 @@ typedef struct pp_version {
 #define PP_MAX_CONTRACT_FUNCTIONS 65536u /* functions in one contract */
 #define PP_MAX_REGISTRATIONS 4096u       /* contracts one JS bundle's init returns */
 #define PP_MAX_NAME_BYTES 4096u          /* a descriptor's plugin or contract name */
+#define PP_MAX_LAYOUT_VIEWS 256u         /* StringView/Buffer members in one layout */
 
 /* Log levels; any other value is treated as PP_LOG_ERROR. */
 enum { PP_LOG_ERROR = 1, PP_LOG_WARN = 2, PP_LOG_INFO = 3, PP_LOG_DEBUG = 4, PP_LOG_TRACE = 5 };

@@ -3,6 +3,7 @@
  * entry points that forward to the runtime. Each failing entry leaves its
  * message as the calling thread's last error.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -194,12 +195,33 @@ static pp_array h_get_dependencies(const pp_host_api *self)
 	return a;
 }
 
+/* A path a plugin passes as bytes and a length, as a string of ours in
+ * *out; one that is not a path is refused. */
+static pp_status path_arg(pp_runtime *rt, const char *entry, const uint8_t *path, size_t len,
+                          char **out)
+{
+	*out = NULL;
+	if (!path && len)
+		return pp__error(rt, PP_ERR_INVALID_POINTER,
+		                 "%s: the path is NULL with a length of %zu", entry, len);
+	if (len >= PATH_MAX || (len && memchr(path, '\0', len)))
+		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
+		                 "%s: not a path: %zu bytes%s (a path is shorter than %d bytes, "
+		                 "without a NUL)",
+		                 entry, len, len < PATH_MAX ? " with a NUL inside" : "", PATH_MAX);
+	if (!(*out = pp__strndup(path, len)))
+		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+	return PP_OK;
+}
+
 static void h_load_bundle(const pp_host_api *self, const uint8_t *path, size_t len,
                           pp_abi_error *out_err)
 {
 	pp_runtime *rt = RT(self);
-	char *p = pp__strndup(path, len);
-	pp_status st = p ? pp_bundle_load(rt, p, NULL, NULL) : PP_ERR_OUT_OF_MEMORY;
+	char *p;
+	pp_status st = path_arg(rt, "load_bundle", path, len, &p);
+	if (st == PP_OK)
+		st = pp_bundle_load(rt, p, NULL, NULL);
 	free(p);
 	set_out(rt, out_err, st);
 }
@@ -208,17 +230,19 @@ static void h_reload_bundle(const pp_host_api *self, const uint8_t *path, size_t
                             pp_abi_error *out_err)
 {
 	pp_runtime *rt = RT(self);
+	char *p;
+	pp_status st = path_arg(rt, "reload_bundle", path, len, &p);
 	uint64_t id = 0;
 	pthread_mutex_lock(&rt->lock);
-	for (pp_bundle *b = rt->bundles; path && b; b = b->next)
-		if (b->cur && strlen(b->path) == len && memcmp(b->path, path, len) == 0)
+	for (pp_bundle *b = rt->bundles; p && b; b = b->next)
+		if (b->cur && strcmp(b->path, p) == 0)
 			id = b->id;
 	pthread_mutex_unlock(&rt->lock);
-	pp_status st =
-	        id ? pp_bundle_reload(rt, id)
-	           : pp__error(rt, PP_ERR_NOT_FOUND, "reload_bundle: no bundle loaded from '%.*s'",
-	                       path ? (int)(len > 1024 ? 1024 : len) : 0,
-	                       path ? (const char *)path : "");
+	if (st == PP_OK)
+		st = id ? pp_bundle_reload(rt, id)
+		        : pp__error(rt, PP_ERR_NOT_FOUND,
+		                    "reload_bundle: no bundle loaded from '%s'", p);
+	free(p);
 	set_out(rt, out_err, st);
 }
 

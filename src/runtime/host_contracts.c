@@ -9,6 +9,7 @@
  * replaced or unloaded, and their singletons are destroyed with the
  * version's code, before it is unmapped.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,6 +60,17 @@ static pp_status check_iface(pp_runtime *rt, const pp_host_contract_interface *i
 				return pp__error(rt, PP_ERR_INVALID_POINTER,
 				                 "host contract %016llx: NULL function at index %u",
 				                 id, i);
+		/* kept, not copied, like the interface: checked once here */
+		const pp_fn_layout *layouts =
+		        iface->size >= offsetof(pp_host_contract_interface, layouts) +
+		                                sizeof(void *)
+		                ? iface->layouts
+		                : NULL;
+		char who[48];
+		snprintf(who, sizeof who, "host contract %016llx", id);
+		size_t views;
+		if (layouts)
+			return pp__check_layouts(rt, who, layouts, nd->function_count, &views);
 	} else if (!iface->dispatch.vm.call) {
 		return pp__error(rt, PP_ERR_INVALID_POINTER,
 		                 "host contract %016llx: VM dispatch with a NULL call", id);

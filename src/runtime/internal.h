@@ -90,6 +90,9 @@ typedef struct pp_contract_node {
 	 * code (before the code itself is released). */
 	pthread_mutex_t inst_lock;
 	struct pp_live_instance *live;
+	/* Native dispatch: the layouts the plugin declared, checked and copied
+	 * like the table (iface's points here), or NULL. */
+	pp_fn_layout *layouts;
 	/* Native dispatch: the plugin's function table as registration checked
 	 * it, copied (iface's points here): the plugin cannot change it later,
 	 * and a call reaches it straight from the node. */
@@ -550,6 +553,11 @@ size_t pp__edit_distance(const char *a, const char *b);
 /* The id a guest contract's name gives: H("guest_contract:" name), with
  * "@major" appended when the name does not carry one. */
 uint64_t pp__contract_id_of_name(pp_string_view name, uint32_t major);
+/* Checks fn_count native layouts: each view and the arena pointer lie inside
+ * the function's args, at most PP_MAX_LAYOUT_VIEWS views; an error names
+ * `who`. *views: their total. */
+pp_status pp__check_layouts(pp_runtime *rt, const char *who, const pp_fn_layout *layouts,
+                            uint32_t fn_count, size_t *views);
 
 /* host_contracts.c */
 /* Registers a host contract. During a bundle's init (on this thread) it is

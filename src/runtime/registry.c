@@ -23,6 +23,7 @@ static void node_free(pp_contract_node *n)
 		free(l);
 	}
 	pthread_mutex_destroy(&n->inst_lock);
+	free(n->layouts);
 	free(n->contract_name);
 	free(n->plugin_name);
 	free(n);
@@ -126,6 +127,65 @@ static pp_status check_name(pp_runtime *rt, const char *bundle, const char *what
 		                 "bundle '%s': the descriptor's %s '%.*s...' is not valid UTF-8 "
 		                 "(bad byte at offset %zu)",
 		                 bundle, what, (int)ok, (const char *)v.ptr, ok);
+	return PP_OK;
+}
+
+pp_status pp__check_layouts(pp_runtime *rt, const char *who, const pp_fn_layout *src,
+                            uint32_t fn_count, size_t *views)
+{
+	*views = 0;
+	for (uint32_t i = 0; i < fn_count; i++) {
+		const pp_fn_layout *l = &src[i];
+		const char *bad = NULL;
+		if (l->view_count > PP_MAX_LAYOUT_VIEWS ||
+		    l->view_count > l->args_size / sizeof(pp_string_view))
+			bad = "more views than its args can hold (or than PP_MAX_LAYOUT_VIEWS)";
+		else if (l->view_count && !l->view_offsets)
+			bad = "views with a NULL offset table";
+		else if (l->arena_offset != PP_LAYOUT_NO_ARENA &&
+		         (l->arena_offset > l->args_size ||
+		          l->args_size - l->arena_offset < sizeof(void *)))
+			bad = "an arena pointer outside its args";
+		for (uint32_t k = 0; !bad && k < l->view_count; k++)
+			if (l->view_offsets[k] > l->args_size ||
+			    l->args_size - l->view_offsets[k] < sizeof(pp_string_view))
+				bad = "a view outside its args";
+		if (bad)
+			return pp__error(
+			        rt, PP_ERR_INVALID_ARGUMENT,
+			        "%s: the layout of function %u (args %u bytes, %u views) has "
+			        "%s",
+			        who, i, l->args_size, l->view_count, bad);
+		*views += l->view_count;
+	}
+	return PP_OK;
+}
+
+/* A native contract's layouts, checked and copied into one block with
+ * their view offsets: the plugin cannot change them later. */
+static pp_status copy_layouts(pp_runtime *rt, const char *bundle, const char *contract,
+                              const pp_fn_layout *src, uint32_t fn_count, pp_fn_layout **out)
+{
+	*out = NULL;
+	char who[160];
+	snprintf(who, sizeof who, "bundle '%s': contract '%s'", bundle, contract);
+	size_t views;
+	pp_status st = pp__check_layouts(rt, who, src, fn_count, &views);
+	if (st != PP_OK)
+		return st;
+	/* at most 65536 layouts of 256 views: no overflow */
+	pp_fn_layout *copy = malloc((size_t)fn_count * sizeof *copy + views * sizeof(uint32_t) + 1);
+	if (!copy)
+		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+	uint32_t *offsets = (uint32_t *)(copy + fn_count);
+	for (uint32_t i = 0; i < fn_count; i++) {
+		copy[i] = src[i];
+		if (src[i].view_count)
+			memcpy(offsets, src[i].view_offsets, src[i].view_count * sizeof *offsets);
+		copy[i].view_offsets = src[i].view_count ? offsets : NULL;
+		offsets += src[i].view_count;
+	}
+	*out = copy;
 	return PP_OK;
 }
 
@@ -274,6 +334,16 @@ pp_status pp__registry_stage(pp_runtime *rt, pp_bundle_version *v, const pp_plug
 	if (dt == PP_DISPATCH_NATIVE) {
 		n->iface.dispatch.native.function_count = fn_count;
 		n->iface.dispatch.native.functions = n->fns;
+		const pp_fn_layout *layouts = n->iface.layouts; /* the plugin's, if size has it */
+		n->iface.layouts = NULL;
+		st = layouts ? copy_layouts(rt, bname, n->contract_name, layouts, fn_count,
+		                            &n->layouts)
+		             : PP_OK;
+		if (st != PP_OK) {
+			node_free(n);
+			return st;
+		}
+		n->iface.layouts = n->layouts;
 	}
 	pp_contract_node **tail = &v->contracts; /* registration order */
 	while (*tail)

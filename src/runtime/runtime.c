@@ -276,7 +276,7 @@ const char *pp__view_copy(char *buf, size_t cap, pp_string_view v)
 
 char *pp__strndup(const void *s, size_t n)
 {
-	char *d = malloc(n + 1);
+	char *d = n < SIZE_MAX ? malloc(n + 1) : NULL;
 	if (d) {
 		if (n)
 			memcpy(d, s, n);
