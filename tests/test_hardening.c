@@ -817,6 +817,55 @@ static void a_parse_that_needs_more_than_the_memory_limit_ends_the_call(void **s
 	pp_runtime_free(rt);
 }
 
+typedef struct chain {
+	pp_runtime *rt;
+	const char *dir;
+	pp_status st;
+	int too_deep;
+} chain;
+
+static void count_too_deep(void *ud, const pp_dir_entry *e)
+{
+	chain *c = ud;
+	if (e->error && strstr(e->error, "chain of dependencies is more than 64 bundles deep"))
+		c->too_deep++;
+}
+
+static void *load_chain(void *p)
+{
+	chain *c = p;
+	c->st = pp_bundle_load_dir(c->rt, c->dir, count_too_deep, c, NULL);
+	return NULL;
+}
+
+/* A plugins directory of 1000 bundles, each needing the next: the
+ * ordering once recursed a frame of over 1 KiB per link, so the host's
+ * thread overflowed its stack (here 256 KiB) before anything loaded. A
+ * chain deeper than an unload could cascade fails where it passes 64. */
+static void a_long_dependency_chain_fails_at_its_limit_not_on_the_stack(void **state)
+{
+	(void)state;
+	char root[256], dir[512], text[256];
+	temp_dir(root, sizeof root);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(dir, sizeof dir, "%s/b%04d", root, i);
+		assert_int_equal(mkdir(dir, 0755), 0);
+		int n = snprintf(text, sizeof text, "name = \"b%04d\"\nprovides = [\"t.B%d@1\"]\n",
+		                 i, i);
+		if (i < 999) /* the next one, which the scan orders after it */
+			snprintf(text + n, sizeof text - (size_t)n,
+			         "[[dependency]]\ncontract = \"t.B%d@1\"\n", i + 1);
+		write_text(dir, "manifest.toml", text);
+		write_text(dir, "bundle.js", "\xff"); /* a bundle, refused before it runs */
+	}
+	chain c = {.rt = rt_new(), .dir = root};
+	run_with_stack(256u << 10, load_chain, &c);
+	assert_int_not_equal(c.st, PP_OK);
+	assert_true(c.too_deep > 0);
+	pp_runtime_free(c.rt);
+	remove_tree(root);
+}
+
 /* ---- Callbacks ------------------------------------------------------------ */
 
 typedef struct reload_probe {
@@ -1416,6 +1465,7 @@ int main(void)
 	        cmocka_unit_test(a_bundle_running_out_of_memory_while_compiling_fails_cleanly),
 	        cmocka_unit_test(eval_and_function_near_the_memory_limit_never_crash_the_host),
 	        cmocka_unit_test(a_parse_that_needs_more_than_the_memory_limit_ends_the_call),
+	        cmocka_unit_test(a_long_dependency_chain_fails_at_its_limit_not_on_the_stack),
 	        cmocka_unit_test(
 	                a_dependency_unloaded_during_a_dependents_init_stays_mapped_until_it_returns),
 	        cmocka_unit_test(find_never_misses_a_contract_that_is_being_reloaded),

@@ -789,7 +789,7 @@ pp_status pp_bundle_load_source(pp_runtime *rt, const void *source, size_t len,
 
 static pp_status unload(pp_runtime *rt, uint64_t id, uint32_t flags, int depth)
 {
-	if (depth > 64)
+	if (depth > PP_MAX_DEPENDENCY_DEPTH)
 		return pp__error(rt, PP_ERR_DEPENDENCY_IN_USE,
 		                 "bundle %016llx: dependency chain too deep to cascade",
 		                 (unsigned long long)id);

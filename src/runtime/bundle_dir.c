@@ -177,8 +177,29 @@ static pp_status link_dependencies(scan *s)
 	return PP_OK;
 }
 
+/* Fails every bundle on the cycle that closes at node i (on the stack from
+ * `from` up to depth), the cycle spelled out. Out of line: visit's frames
+ * stay small. */
+static __attribute__((noinline)) void fail_cycle(scan *s, const size_t *stack, size_t from,
+                                                 size_t depth, size_t i)
+{
+	char cycle[1024];
+	size_t used = 0;
+	for (size_t k = from; k < depth && used < sizeof cycle; k++) {
+		int w = snprintf(cycle + used, sizeof cycle - used, "'%s' -> ",
+		                 s->nodes[stack[k]].name);
+		used += w > 0 ? (size_t)w : 0;
+	}
+	if (used < sizeof cycle)
+		snprintf(cycle + used, sizeof cycle - used, "'%s'", s->nodes[i].name);
+	for (size_t k = from; k < depth; k++)
+		node_fail(&s->nodes[stack[k]], PP_ERR_LOAD_FAILED, "dependency cycle: %s", cycle);
+}
+
 /* Depth-first: a node goes into the order after everything it needs. A back
- * edge is a cycle; every bundle on it fails with the cycle spelled out. */
+ * edge is a cycle; every bundle on it fails. A chain deeper than an unload
+ * could cascade fails where it passes the limit (and keeps the recursion, on
+ * whatever stack the host calls from, shallow). */
 static void visit(scan *s, size_t i, size_t *stack, size_t depth)
 {
 	node *n = &s->nodes[i];
@@ -188,23 +209,16 @@ static void visit(scan *s, size_t i, size_t *stack, size_t depth)
 		size_t from = depth;
 		while (from > 0 && stack[from - 1] != i)
 			from--;
-		char cycle[1024];
-		size_t used = 0;
-		for (size_t k = from - 1; k < depth && used < sizeof cycle; k++) {
-			int w = snprintf(cycle + used, sizeof cycle - used, "'%s' -> ",
-			                 s->nodes[stack[k]].name);
-			used += w > 0 ? (size_t)w : 0;
-		}
-		if (used < sizeof cycle)
-			snprintf(cycle + used, sizeof cycle - used, "'%s'", n->name);
-		for (size_t k = from - 1; k < depth; k++)
-			node_fail(&s->nodes[stack[k]], PP_ERR_LOAD_FAILED, "dependency cycle: %s",
-			          cycle);
+		fail_cycle(s, stack, from - 1, depth, i);
 		return;
 	}
 	n->mark = 1;
 	stack[depth] = i;
-	for (size_t d = 0; d < n->dep_count; d++)
+	if (depth >= PP_MAX_DEPENDENCY_DEPTH && n->dep_count)
+		node_fail(n, PP_ERR_LOAD_FAILED,
+		          "bundle '%s': its chain of dependencies is more than %d bundles deep",
+		          n->name, PP_MAX_DEPENDENCY_DEPTH);
+	for (size_t d = 0; d < n->dep_count && depth < PP_MAX_DEPENDENCY_DEPTH; d++)
 		visit(s, n->deps[d], stack, depth + 1);
 	n->mark = 2;
 	s->order[s->ordered++] = i;

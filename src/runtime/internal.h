@@ -553,6 +553,9 @@ size_t pp__edit_distance(const char *a, const char *b);
 /* The id a guest contract's name gives: H("guest_contract:" name), with
  * "@major" appended when the name does not carry one. */
 uint64_t pp__contract_id_of_name(pp_string_view name, uint32_t major);
+/* How deep a chain of dependencies may be: what an unload can cascade and a
+ * plugins directory orders. */
+#define PP_MAX_DEPENDENCY_DEPTH 64
 /* Checks fn_count native layouts: each view and the arena pointer lie inside
  * the function's args, at most PP_MAX_LAYOUT_VIEWS views; an error names
  * `who`. *views: their total. */
