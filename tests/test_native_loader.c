@@ -108,8 +108,23 @@ static void unreadable_and_foreign_paths_fail_cleanly(void **state)
 	write_text(dir, "fake.so", "not an ELF file\n");
 	snprintf(path, sizeof path, "%s/fake.so", dir);
 	assert_int_equal(pp_bundle_load(rt, path, NULL, NULL), PP_ERR_LOAD_FAILED);
-	assert_contains(pp_last_error(rt), "dlopen failed");
+	assert_contains(pp_last_error(rt), "is not a shared library (no ELF header)");
 	assert_contains(pp_last_error(rt), "bundle 'fake'");
+	/* a 3 GiB sparse file is refused before it is copied (it once wrote
+	 * 2.9 GiB next to the bundle, for dlopen to refuse after) */
+	snprintf(path, sizeof path, "%s/huge.so", dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "\177ELF", 4), 4);
+	assert_int_equal(ftruncate(fd, (off_t)3 << 30), 0);
+	close(fd);
+	assert_int_equal(pp_bundle_load(rt, path, NULL, NULL), PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "is not a shared library (larger than 1 GiB");
+	unlink(path);
+	DIR *d = opendir(dir); /* no private copy was left behind */
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		assert_null(strstr(e->d_name, ".polyplug-"));
+	closedir(d);
 	remove_tree(dir);
 	assert_untouched(rt);
 	pp_runtime_free(rt);

@@ -19,6 +19,9 @@
 /* The file names of the private copies: COPY_PREFIX pid "-" name "-" random. */
 #define COPY_PREFIX ".polyplug-"
 
+/* The largest plugin library loaded (it is copied before it is opened). */
+#define MAX_LIBRARY_BYTES ((off_t)1 << 30)
+
 typedef struct native_code {
 	void *dl;
 	void *base; /* where the library is mapped (dladdr's dli_fbase) */
@@ -127,22 +130,35 @@ static int copy_file_for(pp_runtime *rt, const pp_bundle_source *src, const char
 static char *copy_aside(pp_runtime *rt, const pp_bundle_source *src, const char *lib,
                         pp_status *why)
 {
+	int in = pp__open_bundle_file(rt, src, lib, why);
+	if (in < 0)
+		return NULL;
+	/* An ELF file of a size a library can have: a huge (or sparse) file is
+	 * refused before a byte of it is copied, not written out in full to be
+	 * refused by dlopen after. */
+	struct stat st = {0};
+	unsigned char magic[4];
+	if (fstat(in, &st) != 0 || st.st_size > MAX_LIBRARY_BYTES ||
+	    pread(in, magic, sizeof magic, 0) != (ssize_t)sizeof magic ||
+	    memcmp(magic, "\177ELF", sizeof magic) != 0) {
+		*why = pp__error(rt, PP_ERR_LOAD_FAILED,
+		                 "bundle '%s': '%s' is not a shared library (%s)", src->name, lib,
+		                 st.st_size > MAX_LIBRARY_BYTES ? "larger than 1 GiB, the limit"
+		                                                : "no ELF header");
+		close(in);
+		return NULL;
+	}
 	char *path = NULL;
 	int out = copy_file_for(rt, src, lib, &path);
 	if (out < 0) {
 		*why = pp__error(rt, errno == ENOMEM ? PP_ERR_OUT_OF_MEMORY : PP_ERR_IO,
 		                 "bundle '%s': cannot create a private copy of '%s': %s", src->name,
 		                 lib, strerror(errno));
-		return NULL;
-	}
-	int in = pp__open_bundle_file(rt, src, lib, why);
-	if (in < 0) {
-		close(out);
-		unlink(path);
-		free(path);
+		close(in);
 		return NULL;
 	}
 	bool ok = true;
+	off_t copied = 0;
 	char buf[65536];
 	while (ok) {
 		ssize_t r = read(in, buf, sizeof buf);
@@ -151,6 +167,10 @@ static char *copy_aside(pp_runtime *rt, const pp_bundle_source *src, const char 
 		if (r < 0) {
 			ok = errno == EINTR;
 			continue;
+		}
+		if ((copied += r) > MAX_LIBRARY_BYTES) { /* it grew while copied */
+			errno = EFBIG;
+			ok = false;
 		}
 		for (ssize_t off = 0; ok && off < r;) {
 			ssize_t w = write(out, buf + off, (size_t)(r - off));
