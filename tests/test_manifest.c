@@ -93,6 +93,32 @@ static uint32_t bundle_count(pp_runtime *rt)
 
 /* Every bad manifest: the load fails naming file, line, column and key (or
  * the broken promise), and the runtime is exactly as before. */
+/* A manifest.toml that is a FIFO was taken for no manifest at all (its
+ * constraints silently dropped); one that links out of the directory was
+ * read. Both are refused, as the bundle's own code would be. */
+static void a_manifest_that_is_not_a_file_of_the_bundle_is_refused(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	char root[256], b[512], other[512], target[600], link[600];
+	temp_dir(root, sizeof root);
+	js_bundle(subdir(b, sizeof b, root, "b"), "bundle.js", "m.B", 1, NULL);
+	snprintf(link, sizeof link, "%s/manifest.toml", b);
+	assert_int_equal(mkfifo(link, 0644), 0);
+	assert_int_equal(pp_bundle_load(rt, b, NULL, NULL), PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "manifest.toml' is not a regular file");
+	unlink(link);
+	subdir(other, sizeof other, root, "other");
+	write_text(other, "manifest.toml", "name = \"b\"\nsecret = 1\n");
+	snprintf(target, sizeof target, "%s/manifest.toml", other);
+	assert_int_equal(symlink(target, link), 0);
+	assert_int_equal(pp_bundle_load(rt, b, NULL, NULL), PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "outside the bundle directory");
+	assert_int_equal(bundle_count(rt), 0);
+	pp_runtime_free(rt);
+	remove_tree(root);
+}
+
 static void bad_manifests_fail_by_file_line_and_key(void **state)
 {
 	(void)state;
@@ -590,6 +616,7 @@ int main(void)
 	        cmocka_unit_test(manifest_sets_name_loader_and_file),
 	        cmocka_unit_test(reads_generated_reference_manifests),
 	        cmocka_unit_test(bad_manifests_fail_by_file_line_and_key),
+	        cmocka_unit_test(a_manifest_that_is_not_a_file_of_the_bundle_is_refused),
 	        cmocka_unit_test(dependencies_guard_unload_and_reload_rereads),
 	        cmocka_unit_test(reload_applies_new_dependencies),
 	        cmocka_unit_test(a_reload_never_leaves_a_dependent_without_what_it_needs),

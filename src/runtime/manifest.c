@@ -26,7 +26,8 @@ bool pp__manifest_exists(const char *dir)
 	char path[4096];
 	snprintf(path, sizeof path, "%s/manifest.toml", dir);
 	struct stat st;
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	/* anything of that name: reading it says what is wrong with it */
+	return lstat(path, &st) == 0;
 }
 
 void pp__manifest_free(pp_manifest *m)
@@ -486,10 +487,15 @@ pp_status pp__manifest_read(pp_runtime *rt, const char *dir, pp_manifest **out)
 	}
 	m->file_path = path;
 	size_t len = 0;
-	char *text = pp__read_file(path, PP_MANIFEST_MAX_BYTES, &len);
+	/* a regular file of the bundle directory, as the bundle's code is (a
+	 * FIFO would block, a symlink out would read another's) */
+	pp_bundle_source at = {.name = dir, .dir = dir};
+	pp_status st = PP_OK;
+	int fd = pp__open_bundle_file(rt, &at, path, &st);
+	char *text = fd >= 0 ? pp__read_fd(fd, PP_MANIFEST_MAX_BYTES, &len) : NULL;
 	if (!text) {
-		pp_status st =
-		        pp__error(rt, PP_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			st = pp__error(rt, PP_ERR_IO, "cannot read %s: %s", path, strerror(errno));
 		pp__manifest_free(m);
 		return st;
 	}
