@@ -179,6 +179,9 @@ sed 's/{ name = "a", type = "i32" }, { name = "b", type = "i32" }/{ name = "a", 
 	"$work/calls/calc.toml" >"$work/calls/small.toml"
 expect_status 1 "a contract file smaller than the bundle" "$cli" call --contracts "$work/calls/small.toml" "$work/calls/calc" calc.Ops@1 add 1
 expect_output "PP_ERR_" "the refusal is named"
+# a contract file that is a FIFO is refused, not waited on
+mkfifo "$work/calls/fifo.toml"
+expect_status 2 "a contract file that is a FIFO" timeout 20 "$cli" call --contracts "$work/calls/fifo.toml" "$work/calls/calc" calc.Ops@1 add 1 2
 # what a plugin logs reaches the terminal without its control characters
 mkdir -p "$work/calls/noisy"
 cat >"$work/calls/noisy/bundle.js" <<'JS'

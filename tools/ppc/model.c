@@ -6,10 +6,13 @@
 #include "model.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <polyplug/abi.h>
 
@@ -17,9 +20,20 @@
 
 char *ppc_read_file(const char *path, size_t max, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
+	/* a regular file only: a FIFO would block, a device never end */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		errno = EINVAL;
 		return NULL;
+	}
+	FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
 	char *text = NULL;
 	size_t n = 0, cap = 0;
 	for (;;) {
@@ -75,7 +89,7 @@ __attribute__((format(printf, 4, 5))) static void bad(reader *r, const pp_toml_v
 	va_end(ap);
 }
 
-static char *dup(reader *r, const char *s)
+static char *str_dup(reader *r, const char *s)
 {
 	char *d = strdup(s ? s : "");
 	if (!d)
@@ -224,7 +238,7 @@ static const pp_toml_value *get(reader *r, const pp_toml_value *t, const char *k
 static char *get_string(reader *r, const pp_toml_value *t, const char *key, bool required)
 {
 	const pp_toml_value *v = get(r, t, key, PP_TOML_STRING, required);
-	return v ? dup(r, v->u.string.ptr) : required ? NULL : dup(r, "");
+	return v ? str_dup(r, v->u.string.ptr) : required ? NULL : str_dup(r, "");
 }
 
 /* Only the keys given may appear in t. */
@@ -527,7 +541,7 @@ static void read_function(reader *r, ppc_model *m, const pp_toml_value *t, ppc_f
 			return;
 		}
 	} else {
-		fn->result_docs = dup(r, "");
+		fn->result_docs = str_dup(r, "");
 	}
 	if (rt && !resolve_type(r, m, rt, "return", &fn->result))
 		return;
@@ -711,7 +725,7 @@ ppc_model *ppc_model_read(const char *text, size_t len, const char *file, char *
 		snprintf(err, errcap, "%s: out of memory", file);
 		return NULL;
 	}
-	m->file = dup(&r, file);
+	m->file = str_dup(&r, file);
 	static const char *const keys[] = {"guest_contract", "host_contract", "enum", "struct",
 	                                   NULL};
 	only_keys(&r, root, "a contract file", keys);
