@@ -342,6 +342,37 @@ static void glue_for_the_widest_deepest_structs_is_never_cut_short(void **state)
 	free(src);
 }
 
+static size_t count_of(const char *in, const char *what)
+{
+	size_t n = 0;
+	for (const char *p = in; (p = strstr(p, what)) != NULL; p += strlen(what))
+		n++;
+	return n;
+}
+
+/* A contract's docs go into C and JSDoc comments: a closer inside once
+ * ended the .d.ts's comment and let the docs declare TypeScript, and an
+ * opener inside failed the C header under -Wcomment. Each is split. */
+static void docs_can_neither_end_nor_open_a_comment(void **state)
+{
+	(void)state;
+	static const char *const docs[] = {"ends */ declare const evil: number; /* opens", "*/*/",
+	                                   "/*", "a\n*/ b\n/* c", "**//**"};
+	for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++)
+		for (int js = 0; js < 2; js++) {
+			char *out = NULL;
+			size_t len = 0;
+			FILE *f = open_memstream(&out, &len);
+			assert_non_null(f);
+			ppc_comment(f, "  ", js ? "/**" : "/*", docs[i]);
+			fclose(f);
+			if (count_of(out, "/*") != 1 || count_of(out, "*/") != 1 ||
+			    strncmp(out, js ? "  /**" : "  /*", js ? 5 : 4) != 0)
+				fail_msg("docs '%s' became: %s", docs[i], out);
+			free(out);
+		}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -351,6 +382,7 @@ int main(void)
 	        cmocka_unit_test(fuzz_corpus_and_regressions_replay),
 	        cmocka_unit_test(contracts_past_the_loaders_limits_are_refused_with_their_place),
 	        cmocka_unit_test(glue_for_the_widest_deepest_structs_is_never_cut_short),
+	        cmocka_unit_test(docs_can_neither_end_nor_open_a_comment),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

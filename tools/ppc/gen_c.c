@@ -45,23 +45,6 @@ static void upper(const char *s, char *out, size_t cap)
 	out[n] = '\0';
 }
 
-/* A docs string as a C comment body (no "*" "/" inside). */
-static void comment(FILE *f, const char *indent, const char *docs)
-{
-	if (!docs || !*docs)
-		return;
-	fprintf(f, "%s/* ", indent);
-	for (const char *p = docs; *p; p++) {
-		if (p[0] == '*' && p[1] == '/')
-			fputs("* ", f);
-		else if (*p == '\n')
-			fprintf(f, "\n%s * ", indent);
-		else
-			fputc(*p, f);
-	}
-	fputs(" */\n", f);
-}
-
 static void params_decl(FILE *f, const ppc_function *fn)
 {
 	for (size_t i = 0; i < fn->param_count; i++)
@@ -73,10 +56,10 @@ static void types(FILE *f, const ppc_model *m)
 	for (size_t i = 0; i < m->enum_count; i++) {
 		const ppc_enum *e = &m->enums[i];
 		fputc('\n', f);
-		comment(f, "", e->docs);
+		ppc_comment(f, "", "/*", e->docs);
 		fprintf(f, "typedef %s %s;\nenum {\n", c_scalar(e->repr), e->name);
 		for (size_t j = 0; j < e->variant_count; j++) {
-			comment(f, "\t", e->variants[j].docs);
+			ppc_comment(f, "\t", "/*", e->variants[j].docs);
 			fprintf(f, "\t%s_%s = %lld,\n", e->name, e->variants[j].name,
 			        (long long)e->variants[j].value);
 		}
@@ -85,10 +68,10 @@ static void types(FILE *f, const ppc_model *m)
 	for (size_t i = 0; i < m->struct_count; i++) {
 		const ppc_struct *s = &m->structs[i];
 		fputc('\n', f);
-		comment(f, "", s->docs);
+		ppc_comment(f, "", "/*", s->docs);
 		fprintf(f, "typedef struct %s {\n", s->name);
 		for (size_t j = 0; j < s->field_count; j++) {
-			comment(f, "\t", s->fields[j].docs);
+			ppc_comment(f, "\t", "/*", s->fields[j].docs);
 			fprintf(f, "\t%s %s;\n", c_type(s->fields[j].type), s->fields[j].name);
 		}
 		fprintf(f, "} %s;\n", s->name);
@@ -108,7 +91,7 @@ static void contract_layout(FILE *f, const ppc_contract *c, const char *id, cons
 	for (size_t n = strlen(c->name); n < 40; n++)
 		fputc('-', f);
 	fputs(" */\n", f);
-	comment(f, "", c->docs);
+	ppc_comment(f, "", "/*", c->docs);
 	fprintf(f, "#define %s_NAME \"%s\"\n", ID, c->name);
 	fprintf(f, "#define %s_ID UINT64_C(0x%016llx) /* %s_contract_id(\"%s\", %u) */\n", ID,
 	        (unsigned long long)c->id, c->host ? "pp_host" : "pp_guest", c->name, c->major);
@@ -125,10 +108,10 @@ static void contract_layout(FILE *f, const ppc_contract *c, const char *id, cons
 	for (size_t i = 0; i < c->function_count; i++) {
 		const ppc_function *fn = &c->functions[i];
 		fputc('\n', f);
-		comment(f, "", fn->docs);
+		ppc_comment(f, "", "/*", fn->docs);
 		fprintf(f, "typedef struct %s_%s_args {\n", id, fn->name);
 		for (size_t j = 0; j < fn->param_count; j++) {
-			comment(f, "\t", fn->params[j].docs);
+			ppc_comment(f, "\t", "/*", fn->params[j].docs);
 			fprintf(f, "\t%s %s;\n", c_type(fn->params[j].type), fn->params[j].name);
 		}
 		if (fn->needs_arena)
@@ -327,7 +310,7 @@ static void host_callers(FILE *f, const ppc_contract *c, const char *id, const c
 		char FN[128], name[320];
 		upper(fn->name, FN, sizeof FN);
 		snprintf(name, sizeof name, "%s_%s", id, fn->name);
-		comment(f, "", fn->docs);
+		ppc_comment(f, "", "/*", fn->docs);
 		caller_start(f, name, "const pp_host_api *ppc_host_", id, fn);
 		fprintf(f,
 		        "\treturn ppc_call_host(ppc_host_, %s_ID, (%s_VERSION_MAJOR << 16) | "
@@ -388,7 +371,7 @@ static void guest_callers(FILE *f, const ppc_contract *c, const char *id, const 
 		upper(fn->name, FN, sizeof FN);
 		snprintf(name, sizeof name, "%s_%s", id, fn->name);
 		snprintf(first, sizeof first, "%s *ppc_c_", id);
-		comment(f, "", fn->docs);
+		ppc_comment(f, "", "/*", fn->docs);
 		caller_start(f, name, first, id, fn);
 		fprintf(f,
 		        "\treturn ppc_caller_call(&ppc_c_->base, %s_FN_%s, &ppc_a_, %s, %s);\n}\n",

@@ -446,8 +446,7 @@ static const char *ts_type(ppc_type t)
 
 static void ts_doc(FILE *f, const char *indent, const char *docs)
 {
-	if (docs && *docs)
-		fprintf(f, "%s/** %s */\n", indent, docs);
+	ppc_comment(f, indent, "/**", docs);
 }
 
 static void ts_methods(FILE *f, const ppc_contract *c)

@@ -18,6 +18,22 @@
 
 #include "runtime/toml.h"
 
+void ppc_comment(FILE *f, const char *indent, const char *open, const char *docs)
+{
+	if (!docs || !*docs)
+		return;
+	fprintf(f, "%s%s ", indent, open);
+	for (const char *p = docs; *p; p++) {
+		if ((p[0] == '*' && p[1] == '/') || (p[0] == '/' && p[1] == '*'))
+			fprintf(f, "%c ", p[0]); /* "* /", "/ *": neither ends nor opens one */
+		else if (*p == '\n')
+			fprintf(f, "\n%s * ", indent);
+		else
+			fputc(*p, f);
+	}
+	fputs(" */\n", f);
+}
+
 char *ppc_read_file(const char *path, size_t max, size_t *len)
 {
 	/* a regular file only: a FIFO would block, a device never end */

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 /* Limits: what the JS loader's typed signatures accept (src/loaders/js/
@@ -122,6 +123,11 @@ typedef struct ppc_model {
 /* A whole file of at most max bytes, NUL-terminated (malloc'd), or NULL
  * with errno set (ENOMEM past max). What ppc and the polyplug tool read
  * their files with. */
+/* docs as a block comment opened by `open` (C's or JSDoc's opener), each
+ * line indented: a closer or an opener inside is split by a space, so the
+ * text can neither end the comment nor open one (which -Wcomment refuses). */
+void ppc_comment(FILE *f, const char *indent, const char *open, const char *docs);
+
 char *ppc_read_file(const char *path, size_t max, size_t *len);
 
 /* Reads a contract file. On failure returns NULL with "FILE:LINE:COL: key
