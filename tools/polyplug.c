@@ -76,7 +76,7 @@ static const char usage_new[] =
         "usage: polyplug new c|js|ts NAME\n"
         "\n"
         "Creates the directory NAME holding a bundle that provides NAME.Hello@1\n"
-        "(fn 0: hello(StringView who) -> StringView):\n"
+        "(fn 0: hello(StringView who) -> StringView); NAME is an identifier:\n"
         "  c:  manifest.toml, NAME.c and a Makefile (`make -C NAME` builds NAME.so)\n"
         "  js: manifest.toml and bundle.js\n"
         "  ts: manifest.toml, NAME.ts and a Makefile; built at once into bundle.js\n"
@@ -672,13 +672,14 @@ static int run_make(const char *dir)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* An identifier of at most 64 bytes (never an option to make or cc). */
 static bool valid_name(const char *name)
 {
-	if (!*name || strlen(name) > 64 || name[0] == '-') /* not an option to make or cc */
+	if (!*name || strlen(name) > 64 || (name[0] >= '0' && name[0] <= '9'))
 		return false;
 	for (const char *p = name; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+		      (*p >= '0' && *p <= '9') || *p == '_'))
 			return false;
 	return true;
 }
@@ -691,19 +692,13 @@ static int cmd_new(int argc, char **argv)
 	    (strcmp(argv[0], "c") != 0 && strcmp(argv[0], "js") != 0 && strcmp(argv[0], "ts") != 0))
 		return usage(usage_new, 2);
 	const char *name = argv[1];
-	/* a TypeScript bundle's name is part of a contract name ppc reads: an
-	 * identifier */
-	if (strcmp(argv[0], "ts") == 0 &&
-	    (strchr(name, '-') || (name[0] >= '0' && name[0] <= '9'))) {
-		fprintf(stderr,
-		        "polyplug: '%s' is not a TypeScript bundle name (letters, digits "
-		        "and _, not starting with a digit)\n",
-		        name);
-		return 2;
-	}
+	/* the name is also the first segment of the contract NAME.Hello, which
+	 * `polyplug call` and ppc read: an identifier */
 	if (!valid_name(name)) {
-		fprintf(stderr, "polyplug: '%s' is not a bundle name (letters, digits, _ and -)\n",
-		        name);
+		fprintf(stderr,
+		        "polyplug: '%s' is not a name for `new` (it names the contract %s.Hello: "
+		        "letters, digits and _, not starting with a digit, at most 64)\n",
+		        name, name);
 		return 2;
 	}
 	if (mkdir(name, 0755) != 0) {
