@@ -63,6 +63,14 @@ expect_output "POLYPLUG_LOG='loud' is none of error, warn" "a bad POLYPLUG_LOG i
 expect_status 0 "list examples" "$cli" list "$examples"
 expect_output "#[0-9] +headline +1.0.0 +js-quickjs" "list shows headline"
 expect_output "provides demo.Score@1 +version 1.0.0, 2 functions, VM dispatch" "list contracts"
+# what a bundle names itself reaches the terminal as one line, without escapes
+mkdir -p "$work/esc/odd"
+cp "$work/keys/odd/bundle.js" "$work/esc/odd/"
+printf 'name = "odd"\nversion = "1.0\\u001b[2J\\nFAKE ok line"\n' >"$work/esc/odd/manifest.toml"
+expect_status 0 "list a bundle with escapes in its version" "$cli" list "$work/esc"
+! grep -q "$(printf '\033')" "$work/out" || fail "an escape reached the terminal"
+! grep -q "^FAKE" "$work/out" || fail "a version made a line of its own"
+expect_output "1.0\?\[2J\?FAKE" "the version is shown, its controls as '?'"
 
 # a plugins directory with problems: exit 1, each failure named
 mkdir -p "$work/bad/fine" "$work/bad/broken" "$work/bad/needy"

@@ -17,6 +17,10 @@ int usage_error(const char *usage);
 /* Writes a plugin's text to f with control characters (a terminal's escape
  * sequences) shown as '?'; newlines and tabs stay. */
 void cli_put_text(FILE *f, const uint8_t *p, size_t n);
+/* A plugin's name, version or path as one line for a listing: control
+ * characters (newlines too) as '?', cut to cap with "...". */
+const char *cli_one_line(char *buf, size_t cap, const char *s);
+#define CLI_FIELD 256
 /* The largest file the tool reads (with ppc_read_file, ppc/model.h). */
 #define CLI_MAX_FILE ((size_t)64 << 20)
 

@@ -100,6 +100,22 @@ void cli_put_text(FILE *f, const uint8_t *p, size_t n)
 		      f);
 }
 
+const char *cli_one_line(char *buf, size_t cap, const char *s)
+{
+	size_t n = 0;
+	for (; s && *s && n + 4 < cap; s++) {
+		buf[n] = *s;
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			buf[n] = '?';
+		n++;
+	}
+	if (s && *s) /* cut short */
+		for (int k = 0; k < 3 && n + 1 < cap; k++)
+			buf[n++] = '.';
+	buf[n] = '\0';
+	return buf;
+}
+
 int usage_error(const char *text)
 {
 	return usage(text, 2);
@@ -125,9 +141,10 @@ typedef struct tally {
 static void print_contract(void *ud, const pp_contract_info *c)
 {
 	(void)ud;
-	printf("      provides %-28s version %u.%u.%u, %u function%s, %s dispatch\n", c->name,
-	       c->version.major, c->version.minor, c->version.patch, c->function_count,
-	       c->function_count == 1 ? "" : "s",
+	char name[CLI_FIELD];
+	printf("      provides %-28s version %u.%u.%u, %u function%s, %s dispatch\n",
+	       cli_one_line(name, sizeof name, c->name), c->version.major, c->version.minor,
+	       c->version.patch, c->function_count, c->function_count == 1 ? "" : "s",
 	       c->dispatch_type == PP_DISPATCH_NATIVE ? "native" : "VM");
 }
 
@@ -149,20 +166,27 @@ static void find_bundle(void *ud, const pp_bundle_info *b)
 static void report(void *ud, const pp_dir_entry *e)
 {
 	tally *t = ud;
+	char name[CLI_FIELD], path[CLI_FIELD], version[CLI_FIELD], loader[CLI_FIELD];
+	cli_one_line(name, sizeof name, e->name);
 	if (e->status != PP_OK) {
 		t->failed++;
-		printf("  FAIL %-20s %s: %s\n", e->name, pp_status_name(e->status), e->error);
+		printf("  FAIL %-20s %s: ", name, pp_status_name(e->status));
+		cli_put_text(stdout, (const uint8_t *)e->error, e->error ? strlen(e->error) : 0);
+		putchar('\n');
 		return;
 	}
 	if (t->quiet)
 		return;
 	if (!t->details) {
-		printf("  ok   %s\n", e->name);
+		printf("  ok   %s\n", name);
 		return;
 	}
 	about a = {e->bundle_id, "?", "-"};
 	pp_bundle_foreach(t->rt, find_bundle, &a);
-	printf("  #%-3u %-20s %-8s %-10s %s\n", e->order, e->name, a.version, a.loader, e->path);
+	printf("  #%-3u %-20s %-8s %-10s %s\n", e->order, name,
+	       cli_one_line(version, sizeof version, a.version),
+	       cli_one_line(loader, sizeof loader, a.loader),
+	       cli_one_line(path, sizeof path, e->path));
 	pp_bundle_contracts(t->rt, e->bundle_id, print_contract, NULL);
 }
 
@@ -262,10 +286,12 @@ static void check_exports(void *ud, const pp_bundle_info *b)
 	if (!x.count)
 		return;
 	(*flagged)++;
+	char name[CLI_FIELD], list[CLI_FIELD];
 	printf("  WARN %-20s exports %s%s besides polyplug's entry points: build it with "
 	       "-fvisibility=hidden (and PP_EXPORT on the entry points), or a host's symbol of the "
 	       "same name can replace the plugin's\n",
-	       b->name, x.list, x.count > 5 ? " and more" : "");
+	       cli_one_line(name, sizeof name, b->name), cli_one_line(list, sizeof list, x.list),
+	       x.count > 5 ? " and more" : "");
 }
 
 static int load_and_report(const char *dir, bool details, bool quiet, bool strict)
@@ -344,8 +370,11 @@ static void print_event(void *ud, uint64_t id, const char *name, uint32_t phase,
 	(void)id;
 	static const char *const what[] = {"preparing to reload", "reloaded", "reload FAILED",
 	                                   "unloading", "loaded"};
-	printf("[%s] %s%s%s\n", name, phase < 5 ? what[phase] : "?", why ? ": " : "",
-	       why ? why : "");
+	char shown[CLI_FIELD];
+	printf("[%s] %s%s", cli_one_line(shown, sizeof shown, name), phase < 5 ? what[phase] : "?",
+	       why ? ": " : "");
+	cli_put_text(stdout, (const uint8_t *)why, why ? strlen(why) : 0);
+	putchar('\n');
 	fflush(stdout);
 }
 
