@@ -373,6 +373,36 @@ static void docs_can_neither_end_nor_open_a_comment(void **state)
 		}
 }
 
+/* Names the generated code could not hold: two contracts with the same C
+ * names (the header did not compile) or the same JS context member (the
+ * glue's later one silently won), and names the C uses itself. */
+static void names_the_generated_code_cannot_hold_are_refused(void **state)
+{
+	(void)state;
+#define CONTRACT(name, params)                                           \
+	"[[guest_contract]]\nname = \"" name "\"\nversion = \"1.0.0\"\n" \
+	"[[guest_contract.functions]]\nname = \"go\"\nparams = [" params "]\nreturn = \"i32\"\n"
+	static const struct {
+		const char *src, *expect;
+	} bad[] = {
+	        {CONTRACT("a.B", "") CONTRACT("a.b", ""), "contracts 'a.B' (line 1) and 'a.b'"},
+	        {CONTRACT("a.Y", "") CONTRACT("b.Y", ""), "same member of the JS context"},
+	        {CONTRACT("a.P", "{ name = \"memset\", type = \"i32\" }"), "'memset' is reserved"},
+	        {CONTRACT("a.P", "{ name = \"NULL\", type = \"i32\" }"), "'NULL' is reserved"},
+	        {"[[struct]]\nname = \"pp_string_view\"\nfields = [{ name = \"a\", type = "
+	         "\"i32\" }]\n" CONTRACT("a.S", ""),
+	         "'pp_string_view' is not a free identifier"},
+	};
+#undef CONTRACT
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char err[512] = "";
+		ppc_model *m =
+		        ppc_model_read(bad[i].src, strlen(bad[i].src), "x.toml", err, sizeof err);
+		if (m || !strstr(err, bad[i].expect))
+			fail_msg("case %zu: %s, want '%s'", i, m ? "accepted" : err, bad[i].expect);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -383,6 +413,7 @@ int main(void)
 	        cmocka_unit_test(contracts_past_the_loaders_limits_are_refused_with_their_place),
 	        cmocka_unit_test(glue_for_the_widest_deepest_structs_is_never_cut_short),
 	        cmocka_unit_test(docs_can_neither_end_nor_open_a_comment),
+	        cmocka_unit_test(names_the_generated_code_cannot_hold_are_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -188,22 +189,104 @@ static bool identifier(const char *s)
 }
 
 /* Names the generated C or JS could not use: keywords of either language,
- * and the ppc_ prefix the glue keeps for itself. */
+ * what the generated C calls, and the pp_/ppc_ prefixes of the runtime's and
+ * the glue's own names. */
 static bool reserved(const char *s)
 {
 	static const char *const words[] = {
-	        "auto",      "break",   "case",     "char",   "const",     "continue",   "default",
-	        "do",        "double",  "else",     "enum",   "extern",    "float",      "for",
-	        "goto",      "if",      "inline",   "int",    "long",      "register",   "restrict",
-	        "return",    "short",   "signed",   "sizeof", "static",    "struct",     "switch",
-	        "typedef",   "union",   "unsigned", "void",   "volatile",  "while",      "bool",
-	        "true",      "false",   "catch",    "class",  "debugger",  "delete",     "export",
-	        "extends",   "finally", "function", "import", "in",        "instanceof", "new",
-	        "null",      "super",   "this",     "throw",  "try",       "typeof",     "var",
-	        "with",      "yield",   "let",      "await",  "arguments", "eval",       "impl",
+	        "auto",
+	        "break",
+	        "case",
+	        "char",
+	        "const",
+	        "continue",
+	        "default",
+	        "do",
+	        "double",
+	        "else",
+	        "enum",
+	        "extern",
+	        "float",
+	        "for",
+	        "goto",
+	        "if",
+	        "inline",
+	        "int",
+	        "long",
+	        "register",
+	        "restrict",
+	        "return",
+	        "short",
+	        "signed",
+	        "sizeof",
+	        "static",
+	        "struct",
+	        "switch",
+	        "typedef",
+	        "union",
+	        "unsigned",
+	        "void",
+	        "volatile",
+	        "while",
+	        "bool",
+	        "true",
+	        "false",
+	        "catch",
+	        "class",
+	        "debugger",
+	        "delete",
+	        "export",
+	        "extends",
+	        "finally",
+	        "function",
+	        "import",
+	        "in",
+	        "instanceof",
+	        "new",
+	        "null",
+	        "super",
+	        "this",
+	        "throw",
+	        "try",
+	        "typeof",
+	        "var",
+	        "with",
+	        "yield",
+	        "let",
+	        "await",
+	        "arguments",
+	        "eval",
+	        "impl",
 	        "undefined",
+	        "NULL",
+	        "_Bool",
+	        "_Atomic",
+	        "_Alignas",
+	        "_Alignof",
+	        "_Generic",
+	        "_Noreturn",
+	        "_Static_assert",
+	        "_Thread_local",
+	        /* what the generated C calls or names */
+	        "memcpy",
+	        "memset",
+	        "strlen",
+	        "free",
+	        "offsetof",
+	        "size_t",
+	        "uint8_t",
+	        "int8_t",
+	        "uint16_t",
+	        "int16_t",
+	        "uint32_t",
+	        "int32_t",
+	        "uint64_t",
+	        "int64_t",
+	        "UINT64_C",
 	};
-	if (strncmp(s, "ppc_", 4) == 0 || strncmp(s, "$", 1) == 0)
+	/* the prefixes of the runtime's and the glue's own names */
+	if (strncmp(s, "ppc_", 4) == 0 || strncmp(s, "pp_", 3) == 0 || strncmp(s, "PP_", 3) == 0 ||
+	    strncmp(s, "$", 1) == 0)
 		return true;
 	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
 		if (strcmp(words[i], s) == 0)
@@ -354,7 +437,7 @@ static void read_enums(reader *r, ppc_model *m)
 		e->docs = get_string(r, t, "docs", false);
 		if (r->failed)
 			return;
-		if (!identifier(e->name) || builtin_kind(e->name) >= 0) {
+		if (!identifier(e->name) || builtin_kind(e->name) >= 0 || reserved(e->name)) {
 			bad(r, pp_toml_get(t, "name"), "name", "'%s' is not a free identifier",
 			    e->name);
 			return;
@@ -438,7 +521,9 @@ static ppc_field *read_fields(reader *r, ppc_model *m, const pp_toml_value *a, c
 		}
 		if (reserved(fd->name)) {
 			bad(r, pp_toml_get(t, "name"), "name",
-			    "'%s' is reserved (a C or JS keyword, or the glue's ppc_ prefix)",
+			    "'%s' is reserved (a C or JS keyword, a name the generated C uses, or "
+			    "a "
+			    "pp_/ppc_ prefix)",
 			    fd->name);
 			break;
 		}
@@ -480,7 +565,7 @@ static void read_structs(reader *r, ppc_model *m)
 		s->docs = get_string(r, t, "docs", false);
 		if (r->failed)
 			return;
-		if (!identifier(s->name) || builtin_kind(s->name) >= 0) {
+		if (!identifier(s->name) || builtin_kind(s->name) >= 0 || reserved(s->name)) {
 			bad(r, pp_toml_get(t, "name"), "name", "'%s' is not a free identifier",
 			    s->name);
 			return;
@@ -729,6 +814,32 @@ void ppc_model_free(ppc_model *m)
 	free(m);
 }
 
+/* Two contracts the generated code would name alike: the C names fold case
+ * and dots (a.B and a.b are both a_b), and the JS glue's context members are
+ * a contract's last segment (a.Y and b.Y are both peers.y). */
+static void distinct_names(reader *r, const ppc_model *m)
+{
+	for (size_t i = 0; i < m->contract_count && !r->failed; i++)
+		for (size_t j = i + 1; j < m->contract_count && !r->failed; j++) {
+			const ppc_contract *a = &m->contracts[i], *b = &m->contracts[j];
+			char ca[PPC_MAX_CONTRACT_NAME + 1], cb[PPC_MAX_CONTRACT_NAME + 1];
+			ppc_c_ident(a->name, ca, sizeof ca);
+			ppc_c_ident(b->name, cb, sizeof cb);
+			const char *la = strrchr(a->name, '.'), *lb = strrchr(b->name, '.');
+			la = la ? la + 1 : a->name;
+			lb = lb ? lb + 1 : b->name;
+			bool same_c = strcmp(ca, cb) == 0;
+			bool same_js = a->host == b->host && strcasecmp(la, lb) == 0;
+			if (same_c || same_js)
+				bad(r, NULL, a->host ? "host_contract" : "guest_contract",
+				    "contracts '%s' (line %d) and '%s' (line %d) would have the "
+				    "same "
+				    "%s in the generated code",
+				    a->name, a->line, b->name, b->line,
+				    same_c ? "C names" : "member of the JS context");
+		}
+}
+
 ppc_model *ppc_model_read(const char *text, size_t len, const char *file, char *err, size_t errcap)
 {
 	pp_toml_value *root = pp_toml_parse(text, len, file, err, errcap);
@@ -749,6 +860,8 @@ ppc_model *ppc_model_read(const char *text, size_t len, const char *file, char *
 	read_structs(&r, m);
 	read_contracts(&r, m, "guest_contract", false);
 	read_contracts(&r, m, "host_contract", true);
+	if (!r.failed)
+		distinct_names(&r, m);
 	if (!r.failed && m->contract_count == 0)
 		bad(&r, NULL, "guest_contract", "the file declares no contracts");
 	pp_toml_free(root);
