@@ -161,31 +161,45 @@ pp_status pp__check_layouts(pp_runtime *rt, const char *who, const pp_fn_layout 
 	return PP_OK;
 }
 
-/* A native contract's layouts, checked and copied into one block with
- * their view offsets: the plugin cannot change them later. */
+/* A native contract's layouts, copied into one block with their view
+ * offsets and checked there: the plugin changing its own table meanwhile
+ * changes nothing (the first check only bounds what is copied). */
 static pp_status copy_layouts(pp_runtime *rt, const char *bundle, const char *contract,
                               const pp_fn_layout *src, uint32_t fn_count, pp_fn_layout **out)
 {
 	*out = NULL;
 	char who[160];
 	snprintf(who, sizeof who, "bundle '%s': contract '%s'", bundle, contract);
-	size_t views;
-	pp_status st = pp__check_layouts(rt, who, src, fn_count, &views);
-	if (st != PP_OK)
-		return st;
-	/* at most 65536 layouts of 256 views: no overflow */
-	pp_fn_layout *copy = malloc((size_t)fn_count * sizeof *copy + views * sizeof(uint32_t) + 1);
+	pp_fn_layout *copy = malloc((size_t)fn_count * sizeof *copy + 1);
 	if (!copy)
 		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
-	uint32_t *offsets = (uint32_t *)(copy + fn_count);
-	for (uint32_t i = 0; i < fn_count; i++) {
-		copy[i] = src[i];
-		if (src[i].view_count)
-			memcpy(offsets, src[i].view_offsets, src[i].view_count * sizeof *offsets);
-		copy[i].view_offsets = src[i].view_count ? offsets : NULL;
-		offsets += src[i].view_count;
+	if (fn_count)
+		memcpy(copy, src, (size_t)fn_count * sizeof *copy);
+	size_t views;
+	pp_status st = pp__check_layouts(rt, who, copy, fn_count, &views);
+	if (st != PP_OK) {
+		free(copy);
+		return st;
 	}
-	*out = copy;
+	/* at most 65536 layouts of 256 views: no overflow */
+	pp_fn_layout *all = realloc(copy, (size_t)fn_count * sizeof *copy + views * 4 + 1);
+	if (!all) {
+		free(copy);
+		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+	}
+	uint32_t *offsets = (uint32_t *)(all + fn_count);
+	for (uint32_t i = 0; i < fn_count; i++) {
+		if (all[i].view_count)
+			memcpy(offsets, all[i].view_offsets, all[i].view_count * sizeof *offsets);
+		all[i].view_offsets = all[i].view_count ? offsets : NULL;
+		offsets += all[i].view_count;
+	}
+	st = pp__check_layouts(rt, who, all, fn_count, &views);
+	if (st != PP_OK) {
+		free(all);
+		return st;
+	}
+	*out = all;
 	return PP_OK;
 }
 
