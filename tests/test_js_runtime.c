@@ -503,10 +503,13 @@ static void endless_loop_times_out_and_the_vm_still_works(void **state)
 /* The parser hogs' sources double a ';' (or a 6-byte JSON member) this many
  * times: 64 MiB (48 MiB of JSON) take about a second to parse in a plain
  * build, and a quarter of that to make. Sanitizers are slower at both, so
- * they parse an eighth. */
-#if SLOWDOWN > 1
+ * they parse a quarter (ASan) or an eighth (TSan). */
+#if SLOWDOWN > 4
 #define PARSE_DOUBLINGS "23"
 #define JSON_DOUBLINGS "20"
+#elif SLOWDOWN > 1
+#define PARSE_DOUBLINGS "24"
+#define JSON_DOUBLINGS "21"
 #else
 #define PARSE_DOUBLINGS "26"
 #define JSON_DOUBLINGS "23"
