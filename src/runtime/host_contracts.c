@@ -61,11 +61,7 @@ static pp_status check_iface(pp_runtime *rt, const pp_host_contract_interface *i
 				                 "host contract %016llx: NULL function at index %u",
 				                 id, i);
 		/* kept, not copied, like the interface: checked once here */
-		const pp_fn_layout *layouts =
-		        iface->size >= offsetof(pp_host_contract_interface, layouts) +
-		                                sizeof(void *)
-		                ? iface->layouts
-		                : NULL;
+		const pp_fn_layout *layouts = pp__host_layouts(iface);
 		char who[48];
 		snprintf(who, sizeof who, "host contract %016llx", id);
 		size_t views;

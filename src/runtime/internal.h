@@ -556,6 +556,14 @@ uint64_t pp__contract_id_of_name(pp_string_view name, uint32_t major);
 /* How deep a chain of dependencies may be: what an unload can cascade and a
  * plugins directory orders. */
 #define PP_MAX_DEPENDENCY_DEPTH 64
+/* A host contract's layouts: the host keeps its interface, whose layouts
+ * member is read only when its size covers it (NULL otherwise). */
+static inline const pp_fn_layout *pp__host_layouts(const pp_host_contract_interface *i)
+{
+	return i->size >= offsetof(pp_host_contract_interface, layouts) + sizeof(const void *)
+	               ? i->layouts
+	               : NULL;
+}
 /* Checks fn_count native layouts: each view and the arena pointer lie inside
  * the function's args, at most PP_MAX_LAYOUT_VIEWS views; an error names
  * `who`. *views: their total. */

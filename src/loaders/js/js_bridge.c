@@ -390,15 +390,6 @@ static uint32_t dispatch_peer(js_vm *vm, uint64_t contract_id, uint32_t min_vers
 	return code;
 }
 
-/* The host keeps its interfaces: their layouts member is read only when
- * their size covers it. */
-static const pp_fn_layout *host_layouts(const pp_host_contract_interface *i)
-{
-	return i->size >= offsetof(pp_host_contract_interface, layouts) + sizeof(const void *)
-	               ? i->layouts
-	               : NULL;
-}
-
 /* resolve the host interface -> (check) -> get an instance -> dispatch
  * native or VM with a null instance and arena -> destroy a non-singleton
  * instance. */
@@ -419,7 +410,7 @@ static uint32_t call_host_contract(js_vm *vm, uint64_t contract_id, uint32_t min
 	}
 	const pp_host_contract_interface *iface = e->iface;
 	if (check && !check_callee(check, iface->dispatch_type, &iface->dispatch.native,
-	                           host_layouts(iface), NULL)) {
+	                           pp__host_layouts(iface), NULL)) {
 		pp__read_unlock(ts);
 		*refused = true;
 		return PP_ERR_INVALID_POINTER;
