@@ -13,6 +13,7 @@
 
 #include "polyplug/polyplug.h"
 #include "tsan.h"
+#include "utf8.h"
 
 /* The struct of type T whose member m is at ptr. */
 #define pp_container_of(ptr, T, m) ((T *)(void *)((char *)(ptr)-offsetof(T, m)))
@@ -485,12 +486,9 @@ int pp__open_bundle_file(pp_runtime *rt, const pp_bundle_source *src, const char
                          pp_status *st);
 /* dir "/" name, malloc'd (NULL if out of memory). */
 char *pp__path_join(const char *dir, const char *name);
-/* The length of s's longest valid UTF-8 prefix: n if all of s is valid,
- * else the offset of the first bad byte. One pass. */
-size_t pp__utf8_prefix(const uint8_t *s, size_t n);
 static inline bool pp__utf8_valid(const uint8_t *s, size_t n)
 {
-	return pp__utf8_prefix(s, n) == n;
+	return pp_utf8_prefix(s, n) == n;
 }
 /* Bumps the runtime's revision and those of the contracts versions a and b
  * (either may be NULL) provide. Caller holds the lock. */

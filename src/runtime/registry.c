@@ -121,7 +121,7 @@ static pp_status check_name(pp_runtime *rt, const char *bundle, const char *what
 		                 "bundle '%s': the descriptor's %s is %zu bytes long; the limit is "
 		                 "%u (PP_MAX_NAME_BYTES)",
 		                 bundle, what, v.len, PP_MAX_NAME_BYTES);
-	size_t ok = pp__utf8_prefix(v.ptr, v.len);
+	size_t ok = pp_utf8_prefix(v.ptr, v.len);
 	if (ok != v.len)
 		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
 		                 "bundle '%s': the descriptor's %s '%.*s...' is not valid UTF-8 "

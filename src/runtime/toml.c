@@ -4,6 +4,7 @@
  * the line and column where the parser stopped.
  */
 #include "toml.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -306,39 +307,6 @@ static bool buf_add_utf8(parser *ps, buf *b, uint32_t cp)
 	return buf_add(ps, b, u, n);
 }
 
-/* Length of the valid UTF-8 sequence at p (0 if invalid). */
-static size_t utf8_len(const unsigned char *p, const unsigned char *end)
-{
-	unsigned char c = p[0];
-	size_t n;
-	uint32_t cp;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF) {
-		n = 2;
-		cp = c & 0x1F;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		n = 3;
-		cp = c & 0x0F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if ((size_t)(end - p) < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3F);
-	}
-	if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-		return 0;
-	return n;
-}
-
 /* One character of string content (not the quote), with its checks. */
 static bool string_char(parser *ps, buf *b)
 {
@@ -348,7 +316,8 @@ static bool string_char(parser *ps, buf *b)
 		                   : "control character in a string: write it as an escape");
 		return false;
 	}
-	size_t n = utf8_len((const unsigned char *)ps->p, (const unsigned char *)ps->end);
+	uint32_t cp;
+	size_t n = pp_utf8_seq((const uint8_t *)ps->p, (size_t)(ps->end - ps->p), &cp);
 	if (n == 0) {
 		fail(ps, "invalid UTF-8 in a string");
 		return false;

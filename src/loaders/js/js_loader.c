@@ -1133,7 +1133,7 @@ static pp_status source_read(pp_runtime *rt, const pp_bundle_source *src, js_sou
 			                 "bundle '%s': cannot read '%s': %s", src->name, s->file,
 			                 strerror(errno));
 	}
-	size_t bad = pp__utf8_prefix((const uint8_t *)s->code, s->len);
+	size_t bad = pp_utf8_prefix((const uint8_t *)s->code, s->len);
 	if (bad != s->len) {
 		return pp__error(
 		        rt, PP_ERR_LOAD_FAILED,

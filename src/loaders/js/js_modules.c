@@ -121,7 +121,7 @@ static JSModuleDef *module_load(JSContext *ctx, const char *name, void *opaque)
 		return NULL;
 	}
 	JSValue m = JS_UNDEFINED;
-	if (pp__utf8_prefix((const uint8_t *)code, len) != len)
+	if (pp_utf8_prefix((const uint8_t *)code, len) != len)
 		JS_ThrowSyntaxError(ctx, "import '%s': the file is not valid UTF-8", name);
 	else {
 		/* parsed with the limit lifted, as the bundle itself is (js_loader.c) */
