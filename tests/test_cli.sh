@@ -248,6 +248,23 @@ if command -v esbuild >/dev/null; then
 fi
 
 
+# ppc manifest: what the command line gives is checked before it is written;
+# a manifest it writes loads
+expect_status 2 "ppc manifest refuses a control character" "$ppc" manifest "$work/calls/calc.toml" \
+	--implement calc.Ops --name calc --version "$(printf '1.0\177')" -o "$work/m.toml"
+expect_output "ppc: --version holds a control character" "the control character is named"
+expect_status 2 "ppc manifest refuses invalid UTF-8" "$ppc" manifest "$work/calls/calc.toml" \
+	--implement calc.Ops --name "$(printf 'ca\351lc')" -o "$work/m.toml"
+expect_output "ppc: --name is not valid UTF-8" "the invalid name is named"
+expect_status 2 "ppc manifest refuses a file outside the bundle" "$ppc" manifest "$work/calls/calc.toml" \
+	--implement calc.Ops --name calc --file ../x.js -o "$work/m.toml"
+expect_output "not a file name inside the bundle directory" "the file is refused"
+[ -e "$work/m.toml" ] && fail "a refused manifest was written"
+expect_status 0 "ppc manifest with a non-ASCII version" "$ppc" manifest "$work/calls/calc.toml" \
+	--implement calc.Ops --name calc --version "1.0-é" -o "$work/calls/calc/manifest.toml"
+expect_status 0 "its manifest loads" "$cli" list "$work/calls"
+expect_output "1.0-é" "the version reads back"
+
 # watch: a rewrite is reloaded and reported; Ctrl-C ends it with status 0
 "$cli" watch --debounce 50 "$work/scaffolds" >"$work/watch.out" 2>&1 &
 watch_pid=$!

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "gen.h"
+#include "runtime/utf8.h"
 
 static const char usage_text[] =
         "usage: ppc COMMAND CONTRACTS.toml [OPTIONS]\n"
@@ -130,12 +131,32 @@ static void toml_string(FILE *f, const char *s)
 	for (; *s; s++) {
 		if (*s == '"' || *s == '\\')
 			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
+		else if ((unsigned char)*s < 0x20 || *s == 0x7f)
 			fprintf(f, "\\u%04x", (unsigned char)*s);
 		else
 			fputc(*s, f);
 	}
 	fputc('"', f);
+}
+
+/* A manifest's name, version and file come from the command line: text the
+ * runtime's reader takes back (UTF-8, no control characters), or refused
+ * here rather than written for the load to refuse. */
+static bool manifest_text_ok(const char *option_name, const char *s)
+{
+	const char *why = *s ? NULL : "is empty";
+	size_t len = strlen(s);
+	for (size_t i = 0, n; i < len && !why; i += n) {
+		uint32_t cp = 0;
+		n = pp_utf8_seq((const uint8_t *)s + i, len - i, &cp);
+		if (!n)
+			why = "is not valid UTF-8";
+		else if (cp < 0x20 || cp == 0x7f)
+			why = "holds a control character";
+	}
+	if (why)
+		fprintf(stderr, "ppc: %s %s\n", option_name, why);
+	return !why;
 }
 
 typedef struct manifest_job {
@@ -192,6 +213,14 @@ static int manifest(const ppc_model *m, const char *file, const char *out, int a
 	}
 	j.file = j.file ? j.file : "bundle.js";
 	j.version = j.version ? j.version : "0.1.0";
+	if (!manifest_text_ok("--name", j.name) || !manifest_text_ok("--version", j.version) ||
+	    !manifest_text_ok("--file", j.file))
+		return 2;
+	if (j.file[0] == '/' || strstr(j.file, "..")) {
+		fprintf(stderr, "ppc: --file '%s' is not a file name inside the bundle directory\n",
+		        j.file);
+		return 2;
+	}
 	for (const char *p = names; *p;) {
 		size_t len = strcspn(p, ",");
 		const ppc_contract *found = NULL;
