@@ -265,6 +265,17 @@ expect_status 0 "ppc manifest with a non-ASCII version" "$ppc" manifest "$work/c
 expect_status 0 "its manifest loads" "$cli" list "$work/calls"
 expect_output "1.0-é" "the version reads back"
 
+# watch fails rather than watch less: with one inotify watch allowed (a
+# user namespace's own limit; skipped where user namespaces are not allowed)
+if unshare -U -r sh -c 'echo 1 >/proc/sys/user/max_inotify_watches' 2>/dev/null; then
+	expect_status 2 "watch with too few inotify watches" unshare -U -r sh -c \
+		'echo 1 >/proc/sys/user/max_inotify_watches && exec "$0" watch "$1"' "$cli" "$work/scaffolds"
+	expect_output "cannot watch '.*': No space left on device \(the limit of inotify watches" \
+		"the watch limit is named"
+else
+	echo "cli: skipped the inotify limit check (no user namespaces here)"
+fi
+
 # watch: a rewrite is reloaded and reported; Ctrl-C ends it with status 0
 "$cli" watch --debounce 50 "$work/scaffolds" >"$work/watch.out" 2>&1 &
 watch_pid=$!

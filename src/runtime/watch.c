@@ -79,6 +79,8 @@ struct pp_watcher {
 	size_t plugin_count;
 	arrival *arrivals;
 	size_t arrival_count;
+	char *missed;     /* the first directory that could not be watched, or NULL */
+	int missed_errno; /* why: pp_watch_start fails with it rather than watch less */
 };
 
 static uint64_t now_ms(void)
@@ -159,6 +161,33 @@ static uint64_t signature_of(const char *path)
 	return mix(h, &sum, sizeof sum);
 }
 
+/* Why dir is not watched, as pp_watch_start's error (returned) or the log
+ * says it. */
+static pp_status say_missed(pp_runtime *rt, const char *dir, int err, bool as_error)
+{
+	const char *hint = err == ENOSPC
+	                           ? " (the limit of inotify watches, fs.inotify.max_user_watches, "
+	                             "is reached)"
+	                           : "";
+	if (as_error)
+		return pp__error(rt, err == ENOMEM ? PP_ERR_OUT_OF_MEMORY : PP_ERR_IO,
+		                 "cannot watch '%s': %s%s", dir, strerror(err), hint);
+	pp__log(rt, PP_LOG_WARN, "watch", "cannot watch '%s': %s%s", dir, strerror(err), hint);
+	return PP_OK;
+}
+
+/* A directory that cannot be watched: pp_watch_start's first set fails with
+ * the first one; later rebuilds (the watcher's own thread) log each. */
+static void missed(pp_watcher *w, const char *dir, int err)
+{
+	if (w->built) {
+		say_missed(w->rt, dir, err, false);
+	} else if (!w->missed_errno) {
+		w->missed = pp__strdup(dir);
+		w->missed_errno = err;
+	}
+}
+
 static int watch_dir(pp_watcher *w, const char *dir)
 {
 	int wd = inotify_add_watch(w->fd, dir,
@@ -166,7 +195,7 @@ static int watch_dir(pp_watcher *w, const char *dir)
 	                                   IN_DELETE | IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF |
 	                                   IN_MOVE_SELF | IN_ONLYDIR);
 	if (wd < 0 && errno != ENOENT)
-		pp__log(w->rt, PP_LOG_WARN, "watch", "cannot watch '%s': %s", dir, strerror(errno));
+		missed(w, dir, errno);
 	return wd;
 }
 
@@ -473,7 +502,7 @@ static void rebuild(pp_watcher *w)
 		/* the parent too: a file replaced, a directory deleted or recreated */
 		ok = add_parent_watch(w, path, list[i].id) && ok;
 		if (!ok)
-			pp__log(rt, PP_LOG_ERROR, "watch", "out of memory watching '%s'", path);
+			missed(w, path, ENOMEM);
 		/* Loaded since the last rebuild (pp_watch_start's first one looks
 		 * at what was loaded before watching: nothing to compare). */
 		pp_unseen u = list[i].unseen;
@@ -693,15 +722,22 @@ static void *watch_main(void *arg)
 	return NULL;
 }
 
-static void watcher_free(pp_watcher *w)
+/* Everything but the thread. */
+static void watcher_close(pp_watcher *w)
 {
-	pthread_join(w->thread, NULL);
 	clear_watches(w);
 	plugins_free(w);
 	close(w->fd);
 	close(w->stop[0]);
 	close(w->stop[1]);
+	free(w->missed);
 	free(w);
+}
+
+static void watcher_free(pp_watcher *w)
+{
+	pthread_join(w->thread, NULL);
+	watcher_close(w);
 }
 
 /* Joins a watcher that stopped itself (from an on_reload callback on its
@@ -742,13 +778,14 @@ static pp_status start_watcher(pp_runtime *rt, uint32_t debounce_ms)
 	/* The bundles loaded now are watched before this returns: a file saved
 	 * the moment it does is seen, whenever the thread first runs. */
 	rebuild(w);
+	if (w->missed_errno) { /* watching less than asked would pass silently */
+		pp_status st = say_missed(rt, w->missed ? w->missed : "a bundle's directory",
+		                          w->missed_errno, true);
+		watcher_close(w);
+		return st;
+	}
 	if (pthread_create(&w->thread, NULL, watch_main, w) != 0) {
-		clear_watches(w);
-		plugins_free(w);
-		close(w->fd);
-		close(w->stop[0]);
-		close(w->stop[1]);
-		free(w);
+		watcher_close(w);
 		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "cannot start the watcher thread");
 	}
 	pthread_mutex_lock(&rt->lock);
