@@ -269,7 +269,7 @@ expect_output "1.0-é" "the version reads back"
 # user namespace's own limit; skipped where user namespaces are not allowed)
 if unshare -U -r sh -c 'echo 1 >/proc/sys/user/max_inotify_watches' 2>/dev/null; then
 	expect_status 2 "watch with too few inotify watches" unshare -U -r sh -c \
-		'echo 1 >/proc/sys/user/max_inotify_watches && exec "$0" watch "$1"' "$cli" "$work/scaffolds"
+		'echo 1 >/proc/sys/user/max_inotify_watches && exec timeout 60 "$0" watch "$1"' "$cli" "$work/scaffolds"
 	expect_output "cannot watch '.*': No space left on device \(the limit of inotify watches" \
 		"the watch limit is named"
 else
