@@ -468,6 +468,37 @@ static void buffers_are_copies_in_and_any_view_out(void **state)
 	pp_runtime_free(rt);
 }
 
+/* A view-like object whose `buffer` getter makes a new ArrayBuffer: the
+ * only reference to it is the loader's, which must outlive the copy (a Buffer
+ * result) and the decode (TextDecoder); freed first, both read freed memory. */
+static void a_view_whose_buffer_getter_makes_a_new_one_is_read_while_held(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	js_load_ok(rt, "fresh",
+	           "function fresh() { return { get buffer() {\n"
+	           "  var ab = new ArrayBuffer(4096); new Uint8Array(ab).fill(65); return ab; },\n"
+	           "  byteOffset: 0, byteLength: 4096 }; }\n" JS_TYPED(
+	                   "js.fresh",
+	                   "function () { return fresh(); },"
+	                   "function () { var s = new TextDecoder().decode(fresh());"
+	                   "  return s === 'A'.repeat(4096) ? 1 : 0; }",
+	                   "{ params: [], result: 'Buffer' }, { params: [], result: 'i32' }"));
+	uint8_t mem[8192];
+	pp_call_arena arena;
+	pp_call_arena_init(&arena, mem, sizeof mem, pp_runtime_host_api(rt));
+	pp_string_view out = {NULL, 0};
+	assert_int_equal(call_on(rt, "js.fresh", 0, NULL, &out, &arena), PP_OK);
+	assert_int_equal(out.len, 4096);
+	for (size_t i = 0; i < out.len; i++)
+		assert_int_equal(out.ptr[i], 65);
+	int32_t same = 0;
+	assert_int_equal(call_on(rt, "js.fresh", 1, NULL, &same, NULL), PP_OK);
+	assert_int_equal(same, 1);
+	pp_call_arena_free(&arena);
+	pp_runtime_free(rt);
+}
+
 /* bridge.fast: whole strings in one call for glue that keeps the raw
  * protocol (reading a StringView arg, writing a StringView result). */
 static void fast_string_helpers_move_whole_strings(void **state)
@@ -965,6 +996,7 @@ int main(void)
 	        cmocka_unit_test(strings_cross_as_utf8_of_any_size),
 	        cmocka_unit_test(result_bytes_go_to_the_args_arena_call_arena_or_host),
 	        cmocka_unit_test(buffers_are_copies_in_and_any_view_out),
+	        cmocka_unit_test(a_view_whose_buffer_getter_makes_a_new_one_is_read_while_held),
 	        cmocka_unit_test(fast_string_helpers_move_whole_strings),
 	        cmocka_unit_test(fast_byte_helpers_move_whole_buffers),
 	        cmocka_unit_test(throws_give_codes_and_messages),

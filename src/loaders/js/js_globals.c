@@ -386,14 +386,17 @@ static JSValue decoder_decode(JSContext *ctx, JSValueConst this_val, int argc, J
 	if (argc < 1 || JS_IsUndefined(argv[0]))
 		return JS_NewString(ctx, "");
 	size_t len = 0;
-	const uint8_t *p = pp_js_view_bytes(ctx, argv[0], &len);
+	JSValue hold;
+	const uint8_t *p = pp_js_view_bytes(ctx, argv[0], &len, &hold);
 	if (!p && JS_HasException(ctx))
 		return JS_EXCEPTION; /* a getter ran past the CPU limit */
 	if (!p)
 		return JS_ThrowTypeError(ctx,
 		                         "TextDecoder.decode: expected an ArrayBuffer, a typed "
 		                         "array or a DataView");
-	return decode_utf8(ctx, p, len, fatal, keep_bom);
+	JSValue text = decode_utf8(ctx, p, len, fatal, keep_bom);
+	JS_FreeValue(ctx, hold);
+	return text;
 }
 
 static const JSCFunctionListEntry encoder_proto[] = {

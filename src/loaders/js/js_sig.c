@@ -460,8 +460,9 @@ static const uint8_t *window_of(JSContext *ctx, JSValueConst ab, uint64_t offset
 	return length ? p + offset : (const uint8_t *)"";
 }
 
-const uint8_t *pp_js_view_bytes(JSContext *ctx, JSValueConst v, size_t *len)
+const uint8_t *pp_js_view_bytes(JSContext *ctx, JSValueConst v, size_t *len, JSValue *hold)
 {
+	*hold = JS_UNDEFINED;
 	size_t size = 0;
 	uint8_t *p = JS_GetArrayBuffer(ctx, &size, v);
 	if (p || !JS_HasException(ctx)) {
@@ -478,7 +479,9 @@ const uint8_t *pp_js_view_bytes(JSContext *ctx, JSValueConst v, size_t *len)
 		return bytes;
 	}
 	/* a DataView: QuickJS has no C accessor, so read what it reports (its
-	 * getters may be the guest's) and check it against the buffer itself */
+	 * getters may be the guest's) and check it against the buffer itself,
+	 * which the caller holds while it reads: a getter may have made it, and
+	 * nothing else refers to it */
 	if (!pp_js_clear_exception(ctx) || !JS_IsObject(v))
 		return NULL;
 	const uint8_t *bytes = NULL;
@@ -491,7 +494,10 @@ const uint8_t *pp_js_view_bytes(JSContext *ctx, JSValueConst v, size_t *len)
 		bytes = window_of(ctx, ab, o64, n64, len);
 	if (!pp_js_clear_exception(ctx)) /* a getter ran past the CPU limit */
 		bytes = NULL;
-	JS_FreeValue(ctx, ab);
+	if (bytes)
+		*hold = ab;
+	else
+		JS_FreeValue(ctx, ab);
 	JS_FreeValue(ctx, off);
 	JS_FreeValue(ctx, n);
 	return bytes;
@@ -715,12 +721,15 @@ uint32_t pp_js_sig_result_any(JSContext *ctx, const js_sig *sig, JSValueConst re
 	}
 	if (t.kind == SIG_BUFFER) {
 		size_t len = 0;
-		const uint8_t *p = pp_js_view_bytes(ctx, ret, &len);
+		JSValue hold;
+		const uint8_t *p = pp_js_view_bytes(ctx, ret, &len, &hold);
 		if (!p) {
 			refuse(ctx, ret, &(value_at){"its Buffer result", ""}, t.kind, why, cap);
 			return PP_ERR_GENERIC;
 		}
-		return put_bytes(host, p, len, out, arena, why, cap);
+		uint32_t st = put_bytes(host, p, len, out, arena, why, cap);
+		JS_FreeValue(ctx, hold);
+		return st;
 	}
 	char result[32];
 	snprintf(result, sizeof result, "its %s result", types[t.kind].name);

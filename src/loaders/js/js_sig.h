@@ -118,8 +118,9 @@ bool pp_js_interrupted(JSContext *ctx);
 bool pp_js_clear_exception(JSContext *ctx);
 /* The bytes of an ArrayBuffer, a typed array or a DataView (*len set), or
  * NULL if v is none (or a getter of it ran past the CPU limit: its
- * exception is left pending). Valid until guest code runs. */
-const uint8_t *pp_js_view_bytes(JSContext *ctx, JSValueConst v, size_t *len);
+ * exception is left pending). Valid until guest code runs and while *hold,
+ * which the caller frees after reading, keeps the buffer alive. */
+const uint8_t *pp_js_view_bytes(JSContext *ctx, JSValueConst v, size_t *len, JSValue *hold);
 /* A new Uint8Array holding a copy of len bytes at p (NULL p: empty). */
 JSValue pp_js_new_u8_copy(JSContext *ctx, const void *p, size_t len);
 /* A Number for a message, as JS prints NaN and Infinity. */
