@@ -696,6 +696,96 @@ static void instances_made_through_the_host_table_are_tracked_like_the_hosts(voi
 	pp_runtime_free(rt);
 }
 
+/* The host contract test.counter@1 that host_caller calls: inside that call
+ * (so the version it resolves stays mapped), it makes an instance of
+ * test.calc through the host table, reloads test.calc, and destroys the
+ * instance through the table with the interface it made it with. */
+typedef struct reload_between {
+	pp_host_contract_interface iface;
+	pp_runtime *rt;
+	uint64_t calc;
+	uint32_t reload;
+	int64_t made;
+	char second_destroy[256];
+} reload_between;
+
+static void create_reload_destroy(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	(void)args;
+	(void)err;
+	reload_between *rb = state;
+	const pp_host_api *h = pp_runtime_host_api(rb->rt);
+	pp_guest_contract_handle hd =
+	        h->find_guest_contract(h, pp_guest_contract_id("test.calc", 1), 1);
+	const pp_guest_contract_interface *iface = h->resolve_guest_contract(h, hd);
+	int64_t start = 41;
+	pp_guest_contract_instance inst = {NULL, 0};
+	pp_abi_error e = {PP_OK, {NULL, 0}};
+	h->create_guest_instance(h, iface, &start, &inst, &e);
+	rb->made = inst.data ? *(int64_t *)inst.data : -1;
+	rb->reload = pp_bundle_reload(rb->rt, rb->calc);
+	h->destroy_guest_instance(h, iface, inst); /* its version is retired, not freed */
+	h->destroy_guest_instance(h, iface, inst); /* again: refused */
+	snprintf(rb->second_destroy, sizeof rb->second_destroy, "%s", pp_last_error(rb->rt));
+	/* made through the replaced version and left alive: its reclamation
+	 * destroys it */
+	h->create_guest_instance(h, iface, &start, &inst, &e);
+	*(int64_t *)out = 0;
+}
+
+static const void *const reload_between_fns[] = {(const void *)create_reload_destroy};
+
+static pp_host_contract_instance reload_between_self(const pp_host_contract_interface *self,
+                                                     const void *args)
+{
+	(void)args;
+	return (pp_host_contract_instance){(void *)self};
+}
+
+static void reload_between_none(const pp_host_contract_interface *self,
+                                pp_host_contract_instance inst)
+{
+	(void)self;
+	(void)inst;
+}
+
+static void an_instance_of_a_version_replaced_during_the_call_is_destroyed_once(void **state)
+{
+	(void)state;
+	counting_alloc ca = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_counting(&ca);
+	reload_between rb = {.rt = rt};
+	rb.iface.contract_id = pp_host_contract_id("test.counter", 1);
+	rb.iface.contract_version = (pp_version){1, 0, 0};
+	rb.iface.flags = PP_HOST_CONTRACT_SINGLETON;
+	rb.iface.dispatch_type = PP_DISPATCH_NATIVE;
+	rb.iface.create_instance = reload_between_self;
+	rb.iface.destroy_instance = reload_between_none;
+	rb.iface.dispatch.native.function_count = 1;
+	rb.iface.dispatch.native.functions = reload_between_fns;
+	assert_int_equal(pp_host_contract_register(rt, &rb.iface), PP_OK);
+	rb.calc = load_ok(rt, fx("calc_v1"));
+	load_ok(rt, fx("host_caller"));
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("test.hostcall", 1), 0);
+	int32_t one = 1;
+	int64_t out = -1;
+	assert_int_equal(pp_call(rt, h, (pp_guest_contract_instance){NULL, 0}, 0, &one, &out, NULL),
+	                 PP_OK);
+	assert_int_equal(rb.made, 41);
+	assert_int_equal(rb.reload, PP_OK);
+	assert_contains(rb.second_destroy, "is not live in its version");
+	assert_int_equal(pp_runtime_quiesce(rt), PP_OK); /* the old version is reclaimed */
+	/* each made once and freed once: the first not again by the old
+	 * version's reclamation, the second by it */
+	pthread_mutex_lock(&ca.lock);
+	int allocs = ca.allocs, frees = ca.frees;
+	pthread_mutex_unlock(&ca.lock);
+	assert_int_equal(frees, allocs);
+	pp_runtime_free(rt);
+	assert_int_equal(ca.frees, ca.allocs);
+	assert_int_equal(ca.live, 0);
+}
+
 static void *load_with_manifest_dependency(void *p)
 {
 	inside *in = p;
@@ -1455,6 +1545,8 @@ int main(void)
 	                a_native_init_that_offers_a_host_contract_then_fails_leaves_nothing),
 	        cmocka_unit_test(replaced_code_cannot_register_a_host_contract),
 	        cmocka_unit_test(instances_made_through_the_host_table_are_tracked_like_the_hosts),
+	        cmocka_unit_test(
+	                an_instance_of_a_version_replaced_during_the_call_is_destroyed_once),
 	        cmocka_unit_test(a_dependency_unloaded_during_init_fails_the_dependents_load),
 	        cmocka_unit_test(a_native_bundle_finds_libraries_beside_it_through_origin),
 	        cmocka_unit_test(bundle_names_that_are_paths_are_refused_for_every_loader),

@@ -328,11 +328,13 @@ static void h_create_guest_instance(const pp_host_api *self,
 		return;
 	}
 	iface->create_instance(pp__loader_data(iface), self, args, out, &err);
-	/* An interface the registry handed out: the instance is tracked like one
-	 * from pp_instance_create, so its version's retirement finds it. */
-	pp_contract_node *n =
-	        err.code == PP_OK && out->data ? pp__registry_node_of(rt, iface) : NULL;
-	if (n && pp__instance_track(n, out->data) != PP_OK) {
+	/* An interface the registry handed out (its version current or replaced
+	 * during this call): the instance is tracked like one from
+	 * pp_instance_create, so its version's reclamation finds it. */
+	pp_status st = err.code == PP_OK && out->data
+	                       ? pp__instance_by_iface(rt, iface, out->data, true)
+	                       : PP_ERR_NOT_FOUND;
+	if (st == PP_ERR_OUT_OF_MEMORY) {
 		iface->destroy_instance(pp__loader_data(iface), self, *out);
 		out->data = NULL;
 		err = (pp_abi_error){PP_ERR_OUT_OF_MEMORY,
@@ -355,14 +357,10 @@ static void h_destroy_guest_instance(const pp_host_api *self,
 		return;
 	/* Of a registry interface, only an instance it still tracks: one its
 	 * version already destroyed (or never made) is left alone. */
-	pp_contract_node *n = instance.data ? pp__registry_node_of(rt, iface) : NULL;
-	if (!n || pp__instance_untrack(n, instance.data))
+	pp_status st = instance.data ? pp__instance_by_iface(rt, iface, instance.data, false)
+	                             : PP_ERR_NOT_FOUND;
+	if (st == PP_OK || st == PP_ERR_NOT_FOUND)
 		iface->destroy_instance(pp__loader_data(iface), self, instance);
-	else
-		pp__error(rt, PP_ERR_STALE_HANDLE,
-		          "destroy_guest_instance: instance %p of contract '%s' is not live in the "
-		          "version now loaded",
-		          instance.data, n->contract_name);
 	pp__read_unlock(ts);
 }
 

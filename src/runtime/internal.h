@@ -86,6 +86,8 @@ typedef struct pp_contract_node {
 	char *contract_name;
 	char *plugin_name;
 	struct pp_contract_node *next; /* the version's list */
+	/* the registry's list of every node until it is freed (nodes_lock) */
+	struct pp_contract_node *all_next, **all_link;
 	/* Instances made through pp_instance_create and not yet destroyed: when
 	 * this version is retired, the runtime destroys them with this version's
 	 * code (before the code itself is released). */
@@ -142,6 +144,10 @@ typedef struct pp_registry {
 	uint32_t published;
 	uint64_t next_seq;
 	pp_index *_Atomic index;
+	/* Every node from registration until its version is freed, published or
+	 * retired: what the host table's instance entries look interfaces up in. */
+	pthread_mutex_t nodes_lock;
+	pp_contract_node *nodes;
 } pp_registry;
 
 /* ---- Host contracts ------------------------------------------------------ */
@@ -539,9 +545,15 @@ static inline const pp_contract_node *pp__registry_resolve(pp_runtime *rt,
 {
 	return (const pp_contract_node *)(const void *)pp__resolve(&rt->hot, h);
 }
-/* The published node whose interface is at iface (resolve hands those out),
- * or NULL. Caller is in a read section. */
-pp_contract_node *pp__registry_node_of(pp_runtime *rt, const pp_guest_contract_interface *iface);
+/* pp_host_api's create/destroy_guest_instance name an interface, not a
+ * handle. Tracks (track) or gives up (!track) data on the node whose
+ * interface is at iface — published, or retired with a version not yet
+ * freed (one replaced during the caller's call) — with the node held so its
+ * reclamation cannot overlap. PP_OK: done; PP_ERR_NOT_FOUND: iface is no
+ * node of this runtime's; PP_ERR_STALE_HANDLE (error set): data is not
+ * live on it; PP_ERR_OUT_OF_MEMORY. */
+pp_status pp__instance_by_iface(pp_runtime *rt, const pp_guest_contract_interface *iface,
+                                void *data, bool track);
 pp_status pp__instance_track(pp_contract_node *n, void *data);
 bool pp__instance_untrack(pp_contract_node *n, void *data);
 bool pp__version_matches(pp_version v, uint32_t min_version);

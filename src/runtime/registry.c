@@ -51,6 +51,7 @@ pp_status pp__registry_init(pp_runtime *rt)
 		munmap(r->slots, (size_t)PP_MAX_SLOTS * sizeof(pp_slot));
 		return PP_ERR_OUT_OF_MEMORY;
 	}
+	pthread_mutex_init(&r->nodes_lock, NULL);
 	return PP_OK;
 }
 
@@ -60,6 +61,7 @@ void pp__registry_destroy(pp_runtime *rt)
 	/* Every bundle is gone and reclaimed by now. */
 	free(atomic_load_explicit(&r->index, memory_order_relaxed));
 	munmap(r->slots, (size_t)PP_MAX_SLOTS * sizeof(pp_slot));
+	pthread_mutex_destroy(&r->nodes_lock);
 }
 
 bool pp__version_matches(pp_version v, uint32_t min_version)
@@ -363,6 +365,13 @@ pp_status pp__registry_stage(pp_runtime *rt, pp_bundle_version *v, const pp_plug
 	while (*tail)
 		tail = &(*tail)->next;
 	*tail = n;
+	pthread_mutex_lock(&rt->reg.nodes_lock);
+	n->all_next = rt->reg.nodes;
+	n->all_link = &rt->reg.nodes;
+	if (n->all_next)
+		n->all_next->all_link = &n->all_next;
+	rt->reg.nodes = n;
+	pthread_mutex_unlock(&rt->reg.nodes_lock);
 	v->contract_count++;
 	return PP_OK;
 }
@@ -380,6 +389,11 @@ void pp__registry_free_nodes(pp_runtime *rt, pp_bundle_version *v)
 	while (v->contracts) {
 		pp_contract_node *n = v->contracts;
 		v->contracts = n->next;
+		pthread_mutex_lock(&rt->reg.nodes_lock); /* the host table finds it no more */
+		*n->all_link = n->all_next;
+		if (n->all_next)
+			n->all_next->all_link = n->all_link;
+		pthread_mutex_unlock(&rt->reg.nodes_lock);
 		pthread_mutex_lock(&n->inst_lock);
 		pp_live_instance *left = n->live;
 		n->live = NULL;
@@ -736,15 +750,24 @@ uint32_t pp__registry_not_found(pp_runtime *rt, uint64_t contract_id, uint32_t m
 	                 want, total ? "loaded: " : "nothing is loaded", loaded, guess);
 }
 
-pp_contract_node *pp__registry_node_of(pp_runtime *rt, const pp_guest_contract_interface *iface)
+pp_status pp__instance_by_iface(pp_runtime *rt, const pp_guest_contract_interface *iface,
+                                void *data, bool track)
 {
-	const pp_index *idx = atomic_load_explicit(&rt->reg.index, memory_order_acquire);
-	for (size_t i = 0; i < idx->count; i++) /* by address: iface may be anything */
-		if (&idx->nodes[i]->iface == iface) {
-			pp_contract_node *n = idx->nodes[i];
-			pp_contract_node *live = atomic_load_explicit(
-			        &pp__slot_at(&rt->reg, n->slot)->node, memory_order_acquire);
-			return live == n ? n : NULL;
-		}
-	return NULL;
+	pthread_mutex_lock(&rt->reg.nodes_lock);
+	pp_contract_node *n = rt->reg.nodes;
+	while (n && &n->iface != iface) /* by address: iface may be anything */
+		n = n->all_next;
+	pp_status st = PP_ERR_NOT_FOUND;
+	if (n && track)
+		st = pp__instance_track(n, data);
+	else if (n && pp__instance_untrack(n, data))
+		st = PP_OK;
+	else if (n)
+		st = pp__error(
+		        rt, PP_ERR_STALE_HANDLE,
+		        "destroy_guest_instance: instance %p of contract '%s' is not live in "
+		        "its version",
+		        data, n->contract_name);
+	pthread_mutex_unlock(&rt->reg.nodes_lock);
+	return st;
 }
