@@ -429,7 +429,8 @@ static void outgoing_calls_cannot_forge_or_hand_out_memory(void **state)
 	(void)state;
 	pp_runtime *rt = rt_new();
 	static const void *const fns[] = {(const void *)noop};
-	static const pp_fn_layout noop_layout[] = {{0, 16, PP_LAYOUT_NO_ARENA, 0, NULL}};
+	static const uint32_t result_view[] = {PP_LAYOUT_OUT_VIEW | 0};
+	static const pp_fn_layout noop_layout[] = {{0, 16, PP_LAYOUT_NO_ARENA, 1, result_view}};
 	pp_host_contract_interface hc = {
 	        .size = sizeof hc,
 	        .contract_id = pp_host_contract_id("test.Noop", 1),
@@ -451,7 +452,11 @@ static void outgoing_calls_cannot_forge_or_hand_out_memory(void **state)
 	        "  var forge = regl('test.forge', [function (i, a, o, ar, b) {"
 	        " b.writeU32(o, hl); b.writeU32(o + 4, hh); b.writeU32(o + 8, 64);"
 	        " b.writeU32(o + 12, 0); return 0; }], [{ args: 0, out: 16 }]);\n"
-	        "  return ok([echo, forge]);\n}\n";
+	        "  var pair = reg('test.pair', [function () { return { p: hh * 4294967296 + hl,"
+	        " n: 64 }; }]);\n"
+	        "  pair.interface.signatures = [{ params: [], result: { struct: [['p', 'u64'],"
+	        " ['n', 'u64']] } }];\n"
+	        "  return ok([echo, forge, pair]);\n}\n";
 	js_load_ok(rt, "peers", peers);
 	static const char src[] = GUARD_PRELUDE
 	        "function hid(s) { return cid('host_contract:' + s + '@1'); }\n"
@@ -464,7 +469,7 @@ static void outgoing_calls_cannot_forge_or_hand_out_memory(void **state)
 	        " b.writeU32(p + 8, 64); b.callHostContract(id[0], id[1], 0x10000, 0, 0, p, [0]);"
 	        " var lo = b.readU32(p), hi = b.readU32(p + 4);"
 	        " if (lo || hi) return 99; return b.readI32(hi * 4294967296 + lo + 8); },\n"
-	        /* 2: a raw JS callee's forged view is not adopted */
+	        /* 2: a raw JS callee's results are numbers: naming a view is refused */
 	        "    function (i, a, o, ar, b) { var id = cid('guest_contract:test.forge@1');"
 	        " var p = at(b.alloc(16));"
 	        " b.dispatchPeer(id[0], id[1], 1, 0, 0, p, [0]);"
@@ -499,7 +504,19 @@ static void outgoing_calls_cannot_forge_or_hand_out_memory(void **state)
 	        " Object.defineProperty(Array.prototype, 1, { set: function () { called++;"
 	        " b.free(p[0], p[1], 8, 1); }, configurable: true });"
 	        " var m = b.readMemory(at(p), 8); delete Array.prototype[1];"
-	        " b.free(p[0], p[1], 8, 1); return called ? 98 : m.length === 8 ? 0 : 97; }];\n"
+	        " b.free(p[0], p[1], 8, 1); return called ? 98 : m.length === 8 ? 0 : 97; },\n"
+	        /* 8: a typed peer's struct result is numbers, not a view to adopt */
+	        "    function (i, a, o, ar, b) { var id = cid('guest_contract:test.pair@1');"
+	        " var out = at(b.alloc(16)); b.dispatchPeer(id[0], id[1], 1, 0, 0, out, [0]);"
+	        " return b.readI32(b.readU32(out + 4) * 4294967296 + b.readU32(out)); },\n"
+	        /* 9: one view named twice */
+	        "    function (i, a, o, ar, b) { var id = cid('guest_contract:test.echo@1');"
+	        " var args = at(b.alloc(24)), out = at(b.alloc(32));"
+	        " for (var k = 0; k < 24; k += 4) b.writeU32(args + k, 0);"
+	        " return b.dispatchPeer(id[0], id[1], 1, 0, args, out, [0, 8]); },\n"
+	        /* 10: views named with no out */
+	        "    function (i, a, o, ar, b) { var id = cid('guest_contract:test.echo@1');"
+	        " return b.dispatchPeer(id[0], id[1], 1, 0, 0, 0, [0]); }];\n"
 	        "  var l = fns.map(function () { return { args: 8, out: 16 }; });\n"
 	        "  return ok([regl('test.guard', fns, l)]);\n}\n";
 	js_load_ok(rt, "caller", src);
@@ -508,12 +525,19 @@ static void outgoing_calls_cannot_forge_or_hand_out_memory(void **state)
 		const char *needle;
 	} cases[] = {
 	        {1, PP_ERR_INVALID_POINTER, "bridge.readI32 at address 0x8 "},
-	        {2, PP_ERR_INVALID_POINTER, "bridge.readI32"},
+	        {2, PP_ERR_INVALID_POINTER,
+	         "bridge.dispatchPeer: out offset 0 is no StringView/Buffer result of the "
+	         "callee's function 0 (it returns 0)"},
 	        {3, PP_ERR_INVALID_POINTER, "bridge.dispatchPeer"},
 	        {4, PP_ERR_INVALID_POINTER, "bridge.dispatchPeer at address 0x0 (1 bytes)"},
 	        {5, PP_OK, NULL},
 	        {6, PP_ERR_INVALID_POINTER, "which stays the bundle's"},
 	        {7, PP_OK, NULL},
+	        {8, PP_ERR_INVALID_POINTER,
+	         "bridge.dispatchPeer: out offset 0 is no StringView/Buffer result of the "
+	         "callee's function 0 (it returns 0)"},
+	        {9, PP_ERR_INVALID_POINTER, "result views at out offsets 0 and 8 overlap"},
+	        {10, PP_ERR_INVALID_POINTER, "bridge.dispatchPeer at address 0x0 (16 bytes)"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		pair p = {1, 2};
@@ -527,6 +551,112 @@ static void outgoing_calls_cannot_forge_or_hand_out_memory(void **state)
 		assert_int_equal(call_fn(rt, 0, &p, r), PP_OK);
 	}
 	pp_runtime_free(rt);
+}
+
+/* A host contract whose function 0 returns "hello" as a StringView from the
+ * host's allocator, as its layout declares (PP_LAYOUT_OUT_VIEW). */
+typedef struct hello_host {
+	pp_host_contract_interface iface;
+	const pp_host_api *host;
+} hello_host;
+
+static void hello(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	(void)args;
+	(void)err;
+	const pp_host_api *h = ((hello_host *)state)->host;
+	uint8_t *p = h->alloc(h, 5, 1);
+	memcpy(p, "hello", 5);
+	pp_string_view v = {p, 5};
+	memcpy(out, &v, sizeof v);
+}
+
+static pp_host_contract_instance hello_self(const pp_host_contract_interface *self,
+                                            const void *args)
+{
+	(void)args;
+	return (pp_host_contract_instance){(void *)self};
+}
+
+/* The bytes a callee allocates for a guarded caller are the caller's if it
+ * names them and freed by the loader if not; the result of a typed call
+ * that a violation then failed is freed too. Nothing is left behind. */
+static void results_a_guarded_caller_does_not_take_are_freed(void **state)
+{
+	(void)state;
+	counting_alloc ca = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_counting(&ca);
+	static const void *const fns[] = {(const void *)hello};
+	static const uint32_t result_view[] = {PP_LAYOUT_OUT_VIEW | 0};
+	static const pp_fn_layout layout[] = {{0, 16, PP_LAYOUT_NO_ARENA, 1, result_view}};
+	hello_host hh = {
+	        .iface = {.size = sizeof hh.iface,
+	                  .contract_id = pp_host_contract_id("test.Hello", 1),
+	                  .contract_version = {1, 0, 0},
+	                  .flags = PP_HOST_CONTRACT_SINGLETON,
+	                  .dispatch_type = PP_DISPATCH_NATIVE,
+	                  .create_instance = hello_self,
+	                  .destroy_instance = drop_instance,
+	                  .dispatch.native = {1, fns},
+	                  .layouts = layout},
+	        .host = pp_runtime_host_api(rt),
+	};
+	assert_int_equal(pp_host_contract_register(rt, &hh.iface), PP_OK);
+	static const char peers[] = GUARD_PRELUDE
+	        "var B;\n"
+	        "function polyplug_init(hl, hh, cl, ch, bridge) { B = bridge;\n"
+	        "  var text = reg('test.text', [function () { return 'typed bytes'; },"
+	        " function () { try { B.readI32(16); } catch (e) {}"
+	        " return 'lost bytes'; }]);\n"
+	        "  text.interface.signatures = [{ params: [], result: 'StringView' },"
+	        " { params: [], result: 'StringView' }];\n"
+	        "  return ok([text]);\n}\n";
+	js_load_ok(rt, "peers", peers);
+	static const char src[] = GUARD_PRELUDE
+	        "function at(p) { return p[1] * 4294967296 + p[0]; }\n"
+	        "function hello(b, views) { var id = cid('host_contract:test.Hello@1');"
+	        " var out = at(b.alloc(16));"
+	        " var rc = b.callHostContract(id[0], id[1], 0x10000, 0, 0, out, views);"
+	        " return [rc, out]; }\n"
+	        "function text(b, views) { var id = cid('guest_contract:test.text@1');"
+	        " var out = at(b.alloc(16));"
+	        " var rc = b.dispatchPeer(id[0], id[1], 1, 0, 0, out, views); return [rc, out]; }\n"
+	        "function take(b, r, first) { var lo = b.readU32(r[1]), hi = b.readU32(r[1] + 4),"
+	        " len = b.readU32(r[1] + 8), c = b.readByte(hi * 4294967296 + lo);"
+	        " b.free(lo, hi, len, 1); return c === first ? len : -1; }\n"
+	        "function polyplug_init() {\n"
+	        "  var fns = [" ADD_RAW ",\n"
+	        "    function (i, a, o, ar, b) { var r = hello(b, [0]);"
+	        " b.writeI32(o, take(b, r, 104)); return r[0]; },\n"
+	        "    function (i, a, o, ar, b) { var r = hello(b);"
+	        " b.writeI32(o, b.readU32(r[1]) + b.readU32(r[1] + 4)); return r[0]; },\n"
+	        "    function (i, a, o, ar, b) { var r = text(b, [0]);"
+	        " b.writeI32(o, take(b, r, 116)); return r[0]; },\n"
+	        "    function (i, a, o, ar, b) { var r = text(b);"
+	        " b.writeI32(o, b.readU32(r[1]) + b.readU32(r[1] + 4)); return r[0]; }];\n"
+	        "  return ok([regl('test.guard', fns, fns.map(function () {"
+	        " return { args: 8, out: 4 }; }))]);\n}\n";
+	js_load_ok(rt, "caller", src);
+	pair p = {1, 2};
+	int32_t r = -1;
+	assert_int_equal(call_fn(rt, 1, &p, &r), PP_OK); /* named: read and freed by the guest */
+	assert_int_equal(r, 5);
+	assert_int_equal(call_fn(rt, 2, &p, &r), PP_OK); /* not named: freed, the slot cleared */
+	assert_int_equal(r, 0);
+	assert_int_equal(call_fn(rt, 3, &p, &r), PP_OK);
+	assert_int_equal(r, 11);
+	assert_int_equal(call_fn(rt, 4, &p, &r), PP_OK);
+	assert_int_equal(r, 0);
+	/* a typed call whose guard found a violation leaves no bytes in out */
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("test.text", 1), 0);
+	pp_string_view out = {NULL, 0};
+	assert_int_equal(pp_call(rt, h, (pp_guest_contract_instance){NULL, 0}, 1, NULL, &out, NULL),
+	                 PP_ERR_INVALID_POINTER);
+	assert_null(out.ptr);
+	assert_int_equal(out.len, 0);
+	pp_runtime_free(rt);
+	assert_int_equal(ca.frees, ca.allocs);
+	assert_int_equal(ca.live, 0);
 }
 
 /* Sizes a bundle declares about itself are bounded by what the host
@@ -581,6 +711,7 @@ int main(void)
 	        cmocka_unit_test(modes_follow_the_functions_the_host_and_the_manifest),
 	        cmocka_unit_test(native_callees_declaring_layouts_get_blocks_that_large),
 	        cmocka_unit_test(outgoing_calls_cannot_forge_or_hand_out_memory),
+	        cmocka_unit_test(results_a_guarded_caller_does_not_take_are_freed),
 	        cmocka_unit_test(host_declared_layouts_bound_what_a_bundle_declares),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

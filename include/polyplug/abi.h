@@ -177,11 +177,15 @@ typedef void (*pp_vm_call_fn)(pp_vm_loader_data loader_data, pp_guest_contract_i
 typedef struct pp_fn_layout {
 	uint32_t args_size, out_size;
 	uint32_t arena_offset; /* of a pp_call_arena * member of args, or PP_LAYOUT_NO_ARENA */
-	uint32_t view_count;   /* StringView/Buffer members of args (nested ones too) */
+	uint32_t view_count;   /* entries in view_offsets */
+	/* StringView/Buffer members of args (nested ones too), by offset; and,
+	 * marked PP_LAYOUT_OUT_VIEW, those of out whose bytes the callee gives
+	 * the caller (the call's arena, or host->alloc: the caller frees them) */
 	const uint32_t *view_offsets;
 } pp_fn_layout;
 
 #define PP_LAYOUT_NO_ARENA UINT32_MAX
+#define PP_LAYOUT_OUT_VIEW 0x80000000u /* view_offsets entry: an offset in out */
 
 typedef struct pp_native_dispatch {
 	uint32_t function_count;

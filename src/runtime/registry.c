@@ -139,19 +139,26 @@ pp_status pp__check_layouts(pp_runtime *rt, const char *who, const pp_fn_layout 
 	for (uint32_t i = 0; i < fn_count; i++) {
 		const pp_fn_layout *l = &src[i];
 		const char *bad = NULL;
-		if (l->view_count > PP_MAX_LAYOUT_VIEWS ||
-		    l->view_count > l->args_size / sizeof(pp_string_view))
-			bad = "more views than its args can hold (or than PP_MAX_LAYOUT_VIEWS)";
+		uint32_t in_args = 0;
+		if (l->view_count > PP_MAX_LAYOUT_VIEWS)
+			bad = "more views than PP_MAX_LAYOUT_VIEWS";
 		else if (l->view_count && !l->view_offsets)
 			bad = "views with a NULL offset table";
 		else if (l->arena_offset != PP_LAYOUT_NO_ARENA &&
 		         (l->arena_offset > l->args_size ||
 		          l->args_size - l->arena_offset < sizeof(void *)))
 			bad = "an arena pointer outside its args";
-		for (uint32_t k = 0; !bad && k < l->view_count; k++)
-			if (l->view_offsets[k] > l->args_size ||
-			    l->args_size - l->view_offsets[k] < sizeof(pp_string_view))
-				bad = "a view outside its args";
+		for (uint32_t k = 0; !bad && k < l->view_count; k++) {
+			uint32_t at = l->view_offsets[k] & ~PP_LAYOUT_OUT_VIEW;
+			bool out = l->view_offsets[k] & PP_LAYOUT_OUT_VIEW;
+			uint32_t size = out ? l->out_size : l->args_size;
+			in_args += !out;
+			if (at > size || size - at < sizeof(pp_string_view))
+				bad = out ? "a result view outside its out"
+				          : "a view outside its args";
+		}
+		if (!bad && in_args > l->args_size / sizeof(pp_string_view))
+			bad = "more views than its args can hold";
 		if (bad)
 			return pp__error(
 			        rt, PP_ERR_INVALID_ARGUMENT,

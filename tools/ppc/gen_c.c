@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "gen.h"
+#include "polyplug/abi.h"
 
 static const char *c_scalar(ppc_kind k)
 {
@@ -137,31 +138,52 @@ static size_t views_in(ppc_type t, size_t off, size_t *out, size_t n, size_t cap
 	return n;
 }
 
-/* Each function's layout: its args and out sizes, the StringView/Buffer
- * members of args and its arena member (what the callee follows), as
- * ppc__ID_layouts[]. */
+#define OUT_VIEW (SIZE_MAX ^ (SIZE_MAX >> 1)) /* marks a result's view in fn_views' list */
+
+/* The view offsets of fn's layout: its args' StringView/Buffer members
+ * (what the callee follows), then its result's (bytes the callee gives the
+ * caller), marked OUT_VIEW. One past PP_MAX_LAYOUT_VIEWS at most. */
+static size_t fn_views(const ppc_function *fn, size_t offs[PP_MAX_LAYOUT_VIEWS + 1])
+{
+	size_t n = 0;
+	for (size_t j = 0; j < fn->param_count; j++)
+		n = views_in(fn->params[j].type, fn->params[j].offset, offs, n,
+		             PP_MAX_LAYOUT_VIEWS + 1);
+	size_t first_out = n;
+	n = views_in(fn->result, 0, offs, n, PP_MAX_LAYOUT_VIEWS + 1);
+	for (size_t k = first_out; k < n; k++)
+		offs[k] |= OUT_VIEW;
+	return n;
+}
+
+/* Each function's layout: its args and out sizes, its views and its arena
+ * member, as ppc__ID_layouts[]. */
 static void layouts_table(FILE *f, const ppc_contract *c, const char *id)
 {
 	/* guarded: a translation unit may be both a host and an implementation */
 	fprintf(f, "#ifndef PPC_LAYOUTS_%s_\n#define PPC_LAYOUTS_%s_\n", id, id);
+	size_t offs[PP_MAX_LAYOUT_VIEWS + 1];
 	for (size_t i = 0; i < c->function_count; i++) {
 		const ppc_function *fn = &c->functions[i];
-		size_t offs[64], n = 0;
-		for (size_t j = 0; j < fn->param_count; j++)
-			n = views_in(fn->params[j].type, fn->params[j].offset, offs, n, 64);
-		if (!n)
+		size_t n = fn_views(fn, offs);
+		if (n > PP_MAX_LAYOUT_VIEWS)
+			fprintf(f,
+			        "#error \"ppc: %s.%s has more than %u StringView/Buffer "
+			        "members\"\n",
+			        c->name, fn->name, PP_MAX_LAYOUT_VIEWS);
+		if (!n || n > PP_MAX_LAYOUT_VIEWS)
 			continue;
 		fprintf(f, "static const uint32_t ppc__%s_%s_views[] = {", id, fn->name);
 		for (size_t k = 0; k < n; k++)
-			fprintf(f, "%s%zu", k ? ", " : "", offs[k]);
+			fprintf(f, "%s%s%zu", k ? ", " : "",
+			        offs[k] & OUT_VIEW ? "PP_LAYOUT_OUT_VIEW | " : "",
+			        offs[k] & ~OUT_VIEW);
 		fputs("};\n", f);
 	}
 	fprintf(f, "static const pp_fn_layout ppc__%s_layouts[] = {\n", id);
 	for (size_t i = 0; i < c->function_count; i++) {
 		const ppc_function *fn = &c->functions[i];
-		size_t offs[64], n = 0;
-		for (size_t j = 0; j < fn->param_count; j++)
-			n = views_in(fn->params[j].type, fn->params[j].offset, offs, n, 64);
+		size_t n = fn_views(fn, offs);
 		char arena[32];
 		if (fn->needs_arena)
 			snprintf(arena, sizeof arena, "%zu", fn->arena_offset);

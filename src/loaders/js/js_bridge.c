@@ -198,10 +198,10 @@ typedef struct outgoing {
 	const void *args;
 	void *out;
 	uint32_t fn;
-	uint32_t views[16]; /* out offsets of StringView/Buffer results to adopt */
-	uint32_t nviews;
-	bool adopt; /* the callee's views are real allocations: native code, or a
-	               typed JS function whose loader writes them */
+	uint32_t named[16]; /* out offsets the caller names (argv[6]): its to read */
+	uint32_t nnamed;
+	uint32_t results[16]; /* out offsets where the callee puts bytes for the caller */
+	uint32_t nresults;
 } outgoing;
 
 static bool readable(void *ud, const void *p, size_t len)
@@ -220,6 +220,8 @@ static bool native_args_ok(outgoing *o, const pp_fn_layout *fl)
 		return true; /* then args_size is 0 (else the size check refused it) */
 	for (uint32_t i = 0; i < fl->view_count; i++) {
 		pp_string_view v;
+		if (fl->view_offsets[i] & PP_LAYOUT_OUT_VIEW)
+			continue; /* a result's, not the callee's to follow */
 		if (fl->view_offsets[i] > fl->args_size ||
 		    fl->args_size - fl->view_offsets[i] < sizeof v)
 			continue; /* a layout that contradicts itself: outside what was checked */
@@ -234,6 +236,52 @@ static bool native_args_ok(outgoing *o, const pp_fn_layout *fl)
 		if (a)
 			return readable(o, NULL, 1); /* refused: names the arena */
 	}
+	return true;
+}
+
+/* The callee's StringView/Buffer results, whose bytes it allocates for the
+ * caller: a typed JS function's (at 0: its loader writes them), or the
+ * out views a native layout marks PP_LAYOUT_OUT_VIEW. A raw JS function has
+ * none (what it writes into out are numbers to the loader). Each view the
+ * caller names must be one of them; they are cleared before the call, so
+ * what is there after it is the callee's, and then become the caller's
+ * blocks (named) or are freed (the rest). Out is the caller's own memory,
+ * checked for the callee's out size, which holds every result. */
+static bool callee_results(outgoing *o, const js_sig *sig, const pp_fn_layout *fl)
+{
+	char msg[240];
+	o->nresults = 0;
+	if (sig && (sig->result.kind == SIG_STRING || sig->result.kind == SIG_BUFFER))
+		o->results[o->nresults++] = 0;
+	for (uint32_t i = 0; fl && i < fl->view_count; i++) {
+		if (!(fl->view_offsets[i] & PP_LAYOUT_OUT_VIEW))
+			continue;
+		if (o->nresults == 16) {
+			snprintf(msg, sizeof msg,
+			         "bundle '%s': bridge.%s: the callee's function %u returns more "
+			         "than "
+			         "16 views, more than a guarded caller can take",
+			         o->vm->bundle, o->entry, o->fn);
+			pp_js_guard_refuse(o->vm, msg);
+			return false;
+		}
+		o->results[o->nresults++] = fl->view_offsets[i] & ~PP_LAYOUT_OUT_VIEW;
+	}
+	for (uint32_t i = 0; i < o->nnamed; i++) {
+		uint32_t k = 0;
+		while (k < o->nresults && o->results[k] != o->named[i])
+			k++;
+		if (k == o->nresults) {
+			snprintf(msg, sizeof msg,
+			         "bundle '%s': bridge.%s: out offset %u is no StringView/Buffer "
+			         "result of the callee's function %u (it returns %u)",
+			         o->vm->bundle, o->entry, o->named[i], o->fn, o->nresults);
+			pp_js_guard_refuse(o->vm, msg);
+			return false;
+		}
+	}
+	for (uint32_t k = 0; k < o->nresults; k++)
+		memset((uint8_t *)o->out + o->results[k], 0, sizeof(pp_string_view));
 	return true;
 }
 
@@ -266,21 +314,22 @@ static bool check_callee(outgoing *o, uint32_t dispatch_type, const pp_native_di
 		pp_js_guard_refuse(o->vm, msg);
 		return false;
 	}
-	o->adopt = dispatch_type == PP_DISPATCH_NATIVE || sig;
 	if (l.args && !may(o->ctx, o->entry, o->args, l.args, false))
 		return false;
 	if (l.out && !may(o->ctx, o->entry, o->out, l.out, true))
+		return false;
+	if (!callee_results(o, sig, fl))
 		return false;
 	if (fl)
 		return native_args_ok(o, fl);
 	return !sig || pp_js_sig_args_ok(sig, o->args, readable, o);
 }
 
-/* Reads the out offsets a guarded caller names (argv[6]) and clears those
- * slots, so that only the callee can fill them. */
+/* Reads the out offsets a guarded caller names (argv[6]): each inside its
+ * out, none overlapping another. */
 static int named_views(outgoing *o, JSValueConst offsets)
 {
-	o->nviews = 0;
+	o->nnamed = 0;
 	if (JS_IsUndefined(offsets))
 		return 0;
 	JSContext *ctx = o->ctx;
@@ -294,47 +343,62 @@ static int named_views(outgoing *o, JSValueConst offsets)
 	}
 	for (uint32_t i = 0; st == 0 && i < count; i++) {
 		JSValue v = JS_GetPropertyUint32(ctx, offsets, i);
-		st = JS_IsException(v) ? -1 : arg_size(ctx, o->entry, v, &o->views[i]);
+		st = JS_IsException(v) ? -1 : arg_size(ctx, o->entry, v, &o->named[i]);
 		JS_FreeValue(ctx, v);
 		if (st == 0)
-			o->nviews = i + 1;
+			o->nnamed = i + 1;
 	}
-	/* checked and cleared after every getter above has run */
-	for (uint32_t i = 0; st == 0 && i < o->nviews; i++) {
-		uint8_t *at = (uint8_t *)o->out + o->views[i];
-		if (!o->out || !may(ctx, o->entry, at, sizeof(pp_string_view), true))
+	/* checked after every getter above has run */
+	for (uint32_t i = 0; st == 0 && i < o->nnamed; i++) {
+		uint8_t *at = (uint8_t *)o->out + o->named[i];
+		if (!may(ctx, o->entry, o->out ? at : NULL, sizeof(pp_string_view), true))
 			st = -1;
-		else
-			memset(at, 0, sizeof(pp_string_view));
+		for (uint32_t k = 0; st == 0 && k < i; k++)
+			if (o->named[k] - o->named[i] + 15u < 31u) { /* |difference| < 16 */
+				char msg[200];
+				snprintf(msg, sizeof msg,
+				         "bundle '%s': bridge.%s: result views at out offsets %u "
+				         "and %u "
+				         "overlap",
+				         o->vm->bundle, o->entry, o->named[k], o->named[i]);
+				pp_js_guard_refuse(o->vm, msg);
+				st = -1;
+			}
 	}
 	return st;
 }
 
-/* After a successful call: the named results become the caller's blocks
- * (counted against its limit; an overlap with a block it has is refused).
- * A result that cannot be adopted is freed. Views from a callee whose
- * results are not real allocations (a raw JS function) are left alone: the
- * caller cannot read them. */
-static int adopt_views(outgoing *o)
+/* After a successful call: the callee's results the caller named become
+ * its blocks (counted against its limit; an overlap with a block it has is
+ * refused), the rest are freed — as is a named one that cannot be adopted. */
+static int take_results(outgoing *o)
 {
 	js_vm *vm = o->vm;
 	const pp_host_api *h = vm->host;
 	int st = 0;
-	for (uint32_t i = 0; o->adopt && i < o->nviews; i++) {
+	for (uint32_t k = 0; k < o->nresults; k++) {
+		uint8_t *at = (uint8_t *)o->out + o->results[k];
 		pp_string_view v;
-		memcpy(&v, (uint8_t *)o->out + o->views[i], sizeof v);
+		memcpy(&v, at, sizeof v);
 		if (!v.ptr || !v.len)
 			continue;
-		bool fits = st == 0 && v.len <= UINT32_MAX && within_limit(vm, (uint32_t)v.len);
-		if (fits && pp_js_guard_add_block(vm, (void *)v.ptr, v.len)) {
-			pp_js_heap_limit(vm, false);
-			continue;
+		bool named = false;
+		for (uint32_t i = 0; i < o->nnamed && !named; i++)
+			named = o->named[i] == o->results[k];
+		if (named && st == 0) {
+			if (v.len <= UINT32_MAX && within_limit(vm, (uint32_t)v.len) &&
+			    pp_js_guard_add_block(vm, (void *)v.ptr, v.len)) {
+				pp_js_heap_limit(vm, false);
+				continue;
+			}
+			/* past the limit (within_limit threw), an overlap with a block
+			 * the caller has, or no memory */
+			if (!JS_HasException(o->ctx))
+				JS_ThrowOutOfMemory(o->ctx);
+			st = -1;
 		}
-		if (fits) /* an overlap or no memory: add_block left an exception */
-			JS_ThrowOutOfMemory(o->ctx);
 		h->free(h, (void *)v.ptr, v.len, 1);
-		memset((uint8_t *)o->out + o->views[i], 0, sizeof v);
-		st = -1;
+		memset(at, 0, sizeof v);
 	}
 	return st;
 }
@@ -464,7 +528,7 @@ static JSValue outgoing_call(JSContext *ctx, int argc, JSValueConst *argv, bool 
 	        host ? call_host_contract(vm, join(lo, hi), min_ver, fn_id, args, out, check,
 	                                  &refused)
 	             : dispatch_peer(vm, join(lo, hi), min_ver, fn_id, args, out, check, &refused);
-	if (refused || (check && code == PP_OK && adopt_views(&o) < 0))
+	if (refused || (check && code == PP_OK && take_results(&o) < 0))
 		return JS_EXCEPTION;
 	return JS_NewUint32(ctx, code);
 }

@@ -808,8 +808,10 @@ static void js_call(pp_vm_loader_data ld, pp_guest_contract_instance inst, uint3
 		vm->calling = impl;
 		if (c->sigs && c->sigs[fn_id].typed) {
 			guard_begin(vm, arena, NULL, 0, NULL, 0); /* the guest sees no memory */
-			code = call_typed(vm, c, fn_id, impl, args, out, arena, &failure);
-			code = guard_end(vm, code, &failure);
+			uint32_t typed = call_typed(vm, c, fn_id, impl, args, out, arena, &failure);
+			code = guard_end(vm, typed, &failure);
+			if (__builtin_expect(code != typed, 0))
+				pp_js_sig_result_drop(&c->sigs[fn_id], vm->host, args, out, arena);
 		} else {
 			code = call_raw(vm, c, fn_id, impl, args, out, arena, &failure);
 		}

@@ -422,6 +422,19 @@ static pp_call_arena *sig_arena(const js_sig *sig, const void *args, pp_call_are
 
 /* ---- Result: JS value -> out ------------------------------------------------ */
 
+void pp_js_sig_result_drop(const js_sig *sig, const pp_host_api *host, const void *args, void *out,
+                           pp_call_arena *call_arena)
+{
+	if ((sig->result.kind != SIG_STRING && sig->result.kind != SIG_BUFFER) ||
+	    sig_arena(sig, args, call_arena))
+		return; /* nothing, or bytes that go with their arena */
+	pp_string_view v;
+	memcpy(&v, out, sizeof v);
+	if (v.ptr && v.len)
+		host->free(host, (void *)v.ptr, v.len, 1);
+	memset(out, 0, sizeof v);
+}
+
 #define STORE PP_JS_SIG_STORE
 
 /* bytes into the call's arena (the host's allocator when there is none: the

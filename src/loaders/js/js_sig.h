@@ -129,6 +129,12 @@ void pp_js_describe_number(double d, char *buf, size_t cap);
  * running guest code (no toString). */
 void pp_js_describe_value(JSContext *ctx, JSValueConst v, char *buf, size_t cap);
 
+/* Undoes a result written by a call that then failed (its guard found a
+ * violation): a StringView/Buffer's bytes from the host's allocator, which
+ * the caller of a failed call never frees, are freed and out cleared. */
+void pp_js_sig_result_drop(const js_sig *sig, const pp_host_api *host, const void *args, void *out,
+                           pp_call_arena *call_arena);
+
 /* Writes a typed function's returned value to out. Returns PP_OK, or a status
  * with the reason in why. A value of the wrong type or out of its type's
  * range is refused, never converted: "its i32 result is the string \"7\";
