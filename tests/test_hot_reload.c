@@ -788,9 +788,105 @@ static void a_reload_moves_only_its_own_contracts_revisions(void **state)
 	remove_tree(c);
 }
 
+/* pp_watch_stop from a host contract that a JS bundle called, while the
+ * watcher's on_reload waits to call that same bundle (its VM is the
+ * stopping call's): the stop cannot wait for the watcher, which waits for
+ * the VM. It returns; the watcher ends once its callback does. */
+typedef struct stop_inside {
+	pp_host_contract_interface iface;
+	pp_runtime *rt;
+	atomic_int in_callback, in_call, callback_done;
+	uint32_t callback_call;
+} stop_inside;
+
+static void stop_from_call(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	(void)args;
+	(void)out;
+	(void)err;
+	stop_inside *si = state;
+	atomic_store(&si->in_call, 1);
+	for (int i = 0; i < 3000 && !atomic_load(&si->in_callback); i++)
+		sleep_ms(10);
+	sleep_ms(100); /* the watcher's callback now waits for this call's VM */
+	pp_watch_stop(si->rt);
+}
+
+static const void *const stop_fns[] = {(const void *)stop_from_call};
+
+static pp_host_contract_instance stop_self(const pp_host_contract_interface *self, const void *args)
+{
+	(void)args;
+	return (pp_host_contract_instance){(void *)self};
+}
+
+static void call_back_in(void *ud, uint64_t id, const char *name, uint32_t phase,
+                         const char *reason)
+{
+	(void)id;
+	(void)name;
+	(void)reason;
+	stop_inside *si = ud;
+	if (phase != PP_RELOAD_PREPARING || atomic_exchange(&si->in_callback, 1))
+		return;
+	for (int i = 0; i < 3000 && !atomic_load(&si->in_call); i++)
+		sleep_ms(10);
+	int32_t out = 0;
+	si->callback_call = js_call(si->rt, "w.Stopper", 1, NULL, &out);
+	atomic_store(&si->callback_done, 1);
+}
+
+static void *call_stopper(void *p)
+{
+	stop_inside *si = p;
+	int32_t out = 0;
+	return (void *)(uintptr_t)js_call(si->rt, "w.Stopper", 0, NULL, &out);
+}
+
+static void a_watch_stop_inside_a_call_the_watcher_waits_for_returns(void **state)
+{
+	(void)state;
+	stop_inside si = {.iface = {.contract_id = pp_host_contract_id("w.Stop", 1),
+	                            .contract_version = {1, 0, 0},
+	                            .flags = PP_HOST_CONTRACT_SINGLETON,
+	                            .dispatch_type = PP_DISPATCH_NATIVE,
+	                            .create_instance = stop_self,
+	                            .destroy_instance = drop_instance,
+	                            .dispatch.native = {1, stop_fns}}};
+	si.rt = rt_reporting(call_back_in, &si);
+	assert_int_equal(pp_host_contract_register(si.rt, &si.iface), PP_OK);
+	js_load_ok(si.rt, "stopper",
+	           JS_PRELUDE
+	           "function polyplug_init() { var st = cid('host_contract:w.Stop@1');\n"
+	           "  return ok([reg('w.Stopper', [function (i, a, o, ar, b) {"
+	           " return b.callHostContract(st[0], st[1], 0x10000, 0, 0, 0); },"
+	           " function (i, a, o, ar, b) { b.writeI32(o, 1); return 0; }])]); }\n");
+	char dir[256];
+	watched_bundle(si.rt, dir, sizeof dir, "w.Value", 1, true);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, call_stopper, &si), 0);
+	for (int i = 0; i < 3000 && !atomic_load(&si.in_call); i++)
+		sleep_ms(10);
+	js_value_bundle(dir, "w.Value", 2); /* a save: the watcher reloads, calling back */
+	struct timespec deadline;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 30;
+	void *code = NULL;
+	if (pthread_timedjoin_np(t, &code, &deadline) != 0)
+		fail_msg("pp_watch_stop inside a call never returned (the watcher waits for its "
+		         "VM)");
+	assert_int_equal((uintptr_t)code, PP_OK);
+	for (int i = 0; i < 3000 && !atomic_load(&si.callback_done); i++)
+		sleep_ms(10);
+	assert_int_equal(si.callback_call, PP_OK);
+	pp_runtime_free(si.rt); /* joins the watcher */
+	remove_tree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(a_watch_stop_inside_a_call_the_watcher_waits_for_returns),
 	        cmocka_unit_test(a_save_makes_one_reload),
 	        cmocka_unit_test(a_save_the_moment_watch_start_returns_is_reloaded),
 	        cmocka_unit_test(a_save_before_a_new_bundle_is_watched_is_reloaded),

@@ -268,6 +268,10 @@ PP_API pp_status pp_bundle_load_dir(pp_runtime *rt, const char *dir,
  * Stopped by pp_watch_stop or pp_runtime_free. */
 #define PP_WATCH_DEFAULT_DEBOUNCE_MS 100u
 PP_API pp_status pp_watch_start(pp_runtime *rt, uint32_t debounce_ms);
+/* Stops the watcher and waits for its thread, except where waiting could
+ * deadlock — from its own on_reload callback, a lifecycle callback, or
+ * plugin code (a host contract a plugin called): then the thread ends once
+ * what it runs returns and is joined by a later start, stop or free. */
 PP_API void pp_watch_stop(pp_runtime *rt);
 
 /* One contract a bundle provides, as pp_bundle_contracts reports it. */

@@ -310,7 +310,7 @@ struct pp_runtime {
 	uint64_t tmp_seq;                  /* unique names for native copies (under lock) */
 	_Atomic uint64_t bundle_changes;   /* bumped by every load and unload */
 	pp_watcher *watcher;               /* hot-reload thread, or NULL (under lock) */
-	pp_watcher *watcher_done;          /* one that stopped itself, not yet joined */
+	pp_watcher *watcher_done;          /* stopped, not yet joined (watch.c's reap) */
 	int watchers;                      /* starting or running (under lock) */
 	char **plugin_dirs; /* loaded with pp_bundle_load_dir, watched for new bundles (under lock) */
 	size_t plugin_dir_count;

@@ -79,8 +79,9 @@ struct pp_watcher {
 	size_t plugin_count;
 	arrival *arrivals;
 	size_t arrival_count;
-	char *missed;     /* the first directory that could not be watched, or NULL */
-	int missed_errno; /* why: pp_watch_start fails with it rather than watch less */
+	pp_watcher *done_next; /* rt->watcher_done's list */
+	char *missed;          /* the first directory that could not be watched, or NULL */
+	int missed_errno;      /* why: pp_watch_start fails with it rather than watch less */
 };
 
 static uint64_t now_ms(void)
@@ -740,19 +741,46 @@ static void watcher_free(pp_watcher *w)
 	watcher_close(w);
 }
 
-/* Joins a watcher that stopped itself (from an on_reload callback on its
- * own thread), unless that thread is the caller. */
+/* Whether this thread may wait for a watcher's thread to end: not if it has
+ * a bundle busy (a stop from a lifecycle callback: the watcher may be
+ * waiting for that bundle) or runs plugin code (the watcher's callback may
+ * be waiting for a VM or a bundle this call holds). The watcher's own
+ * thread never may. */
+static bool may_join(pp_runtime *rt)
+{
+	pp_tstate *ts = pthread_getspecific(rt->tkey);
+	return !(ts && ts->claims) && !pp__in_plugin(rt);
+}
+
+/* Joins the watchers that were stopped where they could not be joined,
+ * unless this thread may not wait (they stay for a later caller) or is one
+ * of them. */
 static void reap(pp_runtime *rt)
 {
+	if (!may_join(rt))
+		return;
 	pthread_mutex_lock(&rt->lock);
-	pp_watcher *w = rt->watcher_done;
-	if (w && pthread_equal(pthread_self(), w->thread))
-		w = NULL;
-	if (w)
-		rt->watcher_done = NULL;
+	pp_watcher *done = rt->watcher_done, *mine = NULL;
+	rt->watcher_done = NULL;
+	for (pp_watcher **link = &done; *link;) {
+		pp_watcher *w = *link;
+		if (pthread_equal(pthread_self(), w->thread)) {
+			*link = w->done_next;
+			mine = w;
+		} else {
+			link = &w->done_next;
+		}
+	}
+	if (mine) {
+		mine->done_next = NULL;
+		rt->watcher_done = mine;
+	}
 	pthread_mutex_unlock(&rt->lock);
-	if (w)
+	while (done) {
+		pp_watcher *w = done;
+		done = w->done_next;
 		watcher_free(w);
+	}
 }
 
 /* pp_watch_start once it has counted itself in rt->watchers. */
@@ -831,26 +859,27 @@ void pp_watch_stop(pp_runtime *rt)
 {
 	if (!rt)
 		return;
-	/* The watcher may be waiting for a bundle this thread has busy (a stop
-	 * from a lifecycle callback): then it cannot be joined here either. */
-	pp_tstate *ts = pthread_getspecific(rt->tkey);
+	bool join = may_join(rt);
 	pthread_mutex_lock(&rt->lock);
 	pp_watcher *w = rt->watcher;
 	rt->watcher = NULL;
 	if (w)
 		rt->watchers--;
-	bool self = w && (pthread_equal(pthread_self(), w->thread) || (ts && ts->claims));
-	if (self)
+	bool later = w && (!join || pthread_equal(pthread_self(), w->thread));
+	if (later) {
+		w->done_next = rt->watcher_done;
 		rt->watcher_done = w;
+	}
 	pthread_mutex_unlock(&rt->lock);
 	if (w) {
 		ssize_t n = write(w->stop[1], "x", 1);
 		(void)n;
 	}
-	/* Called from a callback on the watcher's own thread: it cannot join
-	 * itself. It sees the stop byte once the callback returns, and is joined
-	 * by the next pp_watch_start, pp_watch_stop or pp_runtime_free. */
-	if (self)
+	/* Called where it may not wait (see may_join), or on the watcher's own
+	 * thread, which cannot join itself: the watcher sees the stop byte once
+	 * what it runs returns, and is joined by the next pp_watch_start,
+	 * pp_watch_stop or pp_runtime_free that may wait. */
+	if (later)
 		return;
 	if (w)
 		watcher_free(w);
