@@ -499,6 +499,50 @@ static void a_view_whose_buffer_getter_makes_a_new_one_is_read_while_held(void *
 	pp_runtime_free(rt);
 }
 
+/* Text crosses as well-formed UTF-8 both ways: invalid bytes arrive as one
+ * U+FFFD per maximal bad sequence (no valid byte lost), a lone surrogate
+ * leaves as U+FFFD; and a struct param's fields are the object's own,
+ * whatever setters Object.prototype has. */
+static void text_crosses_as_well_formed_utf8_and_structs_as_own_fields(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	js_load_ok(
+	        rt, "text",
+	        "var seen = 0;\n"
+	        "Object.defineProperty(Object.prototype, 'x', { set: function (v) { seen = v; },"
+	        " configurable: true });\n" JS_TYPED(
+	                "js.text",
+	                "function (impl, s) { return escape(s); },"
+	                "function () { return 'a\\uD800b\\uDFFF'; },"
+	                "function (impl, p) { return (Object.prototype.hasOwnProperty.call(p, 'x')"
+	                " && p.x === 7 ? 1000 : 0) + seen; }",
+	                "{ params: ['StringView'], result: 'StringView' },"
+	                "{ params: [], result: 'StringView' },"
+	                "{ params: [{ struct: [['x', 'i32'], ['y', 'i32']] }], result: 'i32' }"));
+	uint8_t mem[256];
+	pp_call_arena arena;
+	pp_call_arena_init(&arena, mem, sizeof mem, pp_runtime_host_api(rt));
+	pp_string_view in = {(const uint8_t *)"\x80"
+	                                      "A\xe2\x82"
+	                                      "BC",
+	                     6},
+	               out = {NULL, 0};
+	assert_int_equal(call_on(rt, "js.text", 0, &in, &out, &arena), PP_OK);
+	assert_true(view_is(out, "%uFFFDA%uFFFDBC"));
+	assert_int_equal(call_on(rt, "js.text", 1, NULL, &out, &arena), PP_OK);
+	assert_int_equal(out.len, 8);
+	assert_memory_equal(out.ptr,
+	                    "a\xef\xbf\xbd"
+	                    "b\xef\xbf\xbd",
+	                    8);
+	int32_t xy[2] = {7, 8}, r = -1;
+	assert_int_equal(call_on(rt, "js.text", 2, xy, &r, NULL), PP_OK);
+	assert_int_equal(r, 1000);
+	pp_call_arena_free(&arena);
+	pp_runtime_free(rt);
+}
+
 /* bridge.fast: whole strings in one call for glue that keeps the raw
  * protocol (reading a StringView arg, writing a StringView result). */
 static void fast_string_helpers_move_whole_strings(void **state)
@@ -997,6 +1041,7 @@ int main(void)
 	        cmocka_unit_test(result_bytes_go_to_the_args_arena_call_arena_or_host),
 	        cmocka_unit_test(buffers_are_copies_in_and_any_view_out),
 	        cmocka_unit_test(a_view_whose_buffer_getter_makes_a_new_one_is_read_while_held),
+	        cmocka_unit_test(text_crosses_as_well_formed_utf8_and_structs_as_own_fields),
 	        cmocka_unit_test(fast_string_helpers_move_whole_strings),
 	        cmocka_unit_test(fast_byte_helpers_move_whole_buffers),
 	        cmocka_unit_test(throws_give_codes_and_messages),

@@ -794,7 +794,7 @@ static JSValue f_read_string(JSContext *ctx, JSValueConst this_val, int argc, JS
 	ARG_SIZE(1, "fast.readString", len);
 	if (!may(ctx, "fast.readString", p, len, false))
 		return JS_EXCEPTION;
-	return JS_NewStringLen(ctx, p ? p : "", p ? len : 0);
+	return pp_js_utf8_string(ctx, p, p ? len : 0);
 }
 
 /* utf8Length(str): how many bytes writeString will need. */
@@ -819,18 +819,19 @@ static JSValue f_write_string(JSContext *ctx, JSValueConst this_val, int argc, J
 	ARG_PTR(0, p);
 	ARG_SIZE(1, "fast.writeString", cap);
 	size_t len;
-	const char *s = JS_ToCStringLen(ctx, &len, argv[2]);
+	char *owned;
+	const char *s = pp_js_string_utf8(ctx, argv[2], &len, &owned);
 	if (!s)
 		return JS_EXCEPTION;
 	if (len > cap)
 		len = cap;
-	if (!may(ctx, "fast.writeString", p, len, true)) {
-		JS_FreeCString(ctx, s);
-		return JS_EXCEPTION;
-	}
-	if (p && len)
-		memcpy(p, s, len);
+	bool ok = may(ctx, "fast.writeString", p, len, true);
+	if (ok && p && len)
+		memcpy(p, owned ? owned : s, len);
 	JS_FreeCString(ctx, s);
+	free(owned);
+	if (!ok)
+		return JS_EXCEPTION;
 	return JS_NewFloat64(ctx, p ? (double)len : 0);
 }
 

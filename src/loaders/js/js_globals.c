@@ -209,9 +209,12 @@ static JSValue decode_utf8(JSContext *ctx, const uint8_t *p, size_t n, bool fata
 	return s;
 }
 
-/* A string's UTF-8 with each lone surrogate (which QuickJS writes as its
- * 3-byte form) replaced by U+FFFD, the same length. */
-static const char *encode_utf8(JSContext *ctx, JSValueConst v, size_t *len, char **owned)
+JSValue pp_js_utf8_string(JSContext *ctx, const uint8_t *p, size_t n)
+{
+	return decode_utf8(ctx, p, n, false, true);
+}
+
+const char *pp_js_string_utf8(JSContext *ctx, JSValueConst v, size_t *len, char **owned)
 {
 	*owned = NULL;
 	const char *s = JS_ToCStringLen(ctx, len, v);
@@ -264,7 +267,8 @@ static JSValue encoder_encode(JSContext *ctx, JSValueConst this_val, int argc, J
 	size_t len = 0;
 	char *owned = NULL;
 	const char *s = NULL;
-	if (argc > 0 && !JS_IsUndefined(argv[0]) && !(s = encode_utf8(ctx, argv[0], &len, &owned)))
+	if (argc > 0 && !JS_IsUndefined(argv[0]) &&
+	    !(s = pp_js_string_utf8(ctx, argv[0], &len, &owned)))
 		return JS_EXCEPTION;
 	JSValue u8 = pp_js_new_u8_copy(ctx, owned ? owned : s, len);
 	JS_FreeCString(ctx, s);
@@ -285,7 +289,7 @@ static JSValue encoder_encode_into(JSContext *ctx, JSValueConst this_val, int ar
 	 * destination is read below. */
 	size_t len;
 	char *owned;
-	const char *s = encode_utf8(ctx, argv[0], &len, &owned);
+	const char *s = pp_js_string_utf8(ctx, argv[0], &len, &owned);
 	if (!s)
 		return JS_EXCEPTION;
 	size_t off = 0, cap = 0, per = 0, ab_len = 0;

@@ -328,8 +328,11 @@ static JSValue to_js(JSContext *ctx, const js_sig *sig, js_type t, const uint8_t
 		JSValue obj = JS_NewObject(ctx);
 		for (uint8_t i = 0; i < st->count && !JS_IsException(obj); i++) {
 			JSValue v = to_js(ctx, sig, st->fields[i].type, p + st->fields[i].offset);
+			/* defined, not set: a setter on Object.prototype (or a field
+			 * named __proto__) must not see or swallow it */
 			if (JS_IsException(v) ||
-			    JS_SetProperty(ctx, obj, st->fields[i].name, v) < 0) {
+			    JS_DefinePropertyValue(ctx, obj, st->fields[i].name, v, JS_PROP_C_W_E) <
+			            0) {
 				JS_FreeValue(ctx, obj);
 				obj = JS_EXCEPTION;
 			}
@@ -342,8 +345,7 @@ static JSValue to_js(JSContext *ctx, const js_sig *sig, js_type t, const uint8_t
 		return JS_NewBigUint64(ctx, LOAD(uint64_t, p));
 	case SIG_STRING: {
 		pp_string_view v = LOAD(pp_string_view, p);
-		return v.ptr ? JS_NewStringLen(ctx, (const char *)v.ptr, v.len)
-		             : JS_NewString(ctx, "");
+		return pp_js_utf8_string(ctx, v.ptr, v.ptr ? v.len : 0);
 	}
 	default: { /* SIG_BUFFER: a copy, so JS can neither keep nor write the caller's bytes */
 		pp_string_view v = LOAD(pp_string_view, p);
@@ -722,14 +724,17 @@ uint32_t pp_js_sig_result_any(JSContext *ctx, const js_sig *sig, JSValueConst re
 			return PP_ERR_GENERIC;
 		}
 		size_t len;
-		const char *s = JS_ToCStringLen(ctx, &len, ret);
+		char *owned;
+		const char *s = pp_js_string_utf8(ctx, ret, &len, &owned);
 		if (!s) {
 			pp_js_clear_exception(ctx);
 			snprintf(why, cap, "its string result could not be converted");
 			return PP_ERR_GENERIC;
 		}
-		uint32_t st = put_bytes(host, (const uint8_t *)s, len, out, arena, why, cap);
+		uint32_t st = put_bytes(host, (const uint8_t *)(owned ? owned : s), len, out, arena,
+		                        why, cap);
 		JS_FreeCString(ctx, s);
+		free(owned);
 		return st;
 	}
 	if (t.kind == SIG_BUFFER) {

@@ -121,6 +121,15 @@ bool pp_js_clear_exception(JSContext *ctx);
  * exception is left pending). Valid until guest code runs and while *hold,
  * which the caller frees after reading, keeps the buffer alive. */
 const uint8_t *pp_js_view_bytes(JSContext *ctx, JSValueConst v, size_t *len, JSValue *hold);
+/* Text crossing between C and JS as well-formed UTF-8 both ways (QuickJS
+ * alone writes a lone surrogate as its 3-byte form, and skips a byte after
+ * an invalid one): bytes to a string with each invalid sequence U+FFFD
+ * (the Encoding standard's decoding, as TextDecoder), and a string's UTF-8
+ * with each lone surrogate U+FFFD, the same length — *owned, malloc'd,
+ * holds the replaced bytes when there were any (use it instead of the
+ * result; free both: JS_FreeCString and free). */
+JSValue pp_js_utf8_string(JSContext *ctx, const uint8_t *p, size_t n);
+const char *pp_js_string_utf8(JSContext *ctx, JSValueConst v, size_t *len, char **owned);
 /* A new Uint8Array holding a copy of len bytes at p (NULL p: empty). */
 JSValue pp_js_new_u8_copy(JSContext *ctx, const void *p, size_t len);
 /* A Number for a message, as JS prints NaN and Infinity. */
