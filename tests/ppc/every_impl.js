@@ -48,7 +48,9 @@ class RelayJs {
     expect(e.echo(big), big + '!', 'big echo');
     expect(Array.from(e.reverse(new Uint8Array([1, 2, 3]))).join(), '3,2,1', 'reverse');
     expect(e.reverse(new Uint8Array(0)).length, 0, 'empty reverse');
-    const large = new Uint8Array(1 << 20).map((_, i) => (i * 7) & 255);
+    const large = new Uint8Array(1 << 20); /* filled natively: valgrind runs this too */
+    large[0] = 7;
+    large[large.length - 1] = 9;
     const back = e.reverse(large);
     expect(back.length, large.length, 'large reverse length');
     expect(back[0] === large[large.length - 1] && back[large.length - 1] === large[0], true,
