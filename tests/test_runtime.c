@@ -1,6 +1,9 @@
 /* test_runtime.c — the runtime object itself: configuration, the logging
  * funnel, per-thread last errors and the plugin allocator. */
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <unistd.h>
 
 #include "helpers.h"
 
@@ -294,6 +297,45 @@ static void a_thread_alternating_runtimes_keeps_each_ones_state(void **state)
 	pp_runtime_free(a.rt[1]);
 }
 
+/* Threads that used a runtime and then exit on their own (a host's worker
+ * pool) may be inside their exit while the runtime is freed: each state is
+ * freed once, by whichever side finishes with it, and never touched after.
+ * (ASan and TSan see a use after free or a race if not.) */
+typedef struct exiting {
+	pp_runtime *rt;
+	atomic_int used;
+} exiting;
+
+static void *use_and_exit(void *p)
+{
+	exiting *e = p;
+	pp_find(e->rt, pp_guest_contract_id("test.calc", 1), 0); /* a state in rt */
+	unsigned delay = (unsigned)atomic_fetch_add(&e->used, 1) * 53u % 400u;
+	usleep(delay); /* its own work after the runtime's: then its exit */
+	return NULL;
+}
+
+static void threads_exiting_while_their_runtime_is_freed_are_safe(void **state)
+{
+	(void)state;
+	pthread_attr_t detached;
+	pthread_attr_init(&detached);
+	pthread_attr_setdetachstate(&detached, PTHREAD_CREATE_DETACHED);
+	enum { THREADS = 8 };
+	for (int round = 0; round < 400; round++) {
+		exiting e = {.rt = rt_new()};
+		for (int i = 0; i < THREADS; i++) {
+			pthread_t t;
+			assert_int_equal(pthread_create(&t, &detached, use_and_exit, &e), 0);
+		}
+		while (atomic_load(&e.used) < THREADS)
+			sched_yield();
+		pp_runtime_free(e.rt); /* no call runs: some threads exit meanwhile */
+	}
+	pthread_attr_destroy(&detached);
+	usleep(20000); /* the last round's threads end (their exits free what they hold) */
+}
+
 static void plugin_memory_goes_through_the_configured_allocator(void **state)
 {
 	(void)state;
@@ -348,6 +390,7 @@ int main(void)
 	        cmocka_unit_test(runtime_logs_loads_through_the_funnel),
 	        cmocka_unit_test(last_error_is_per_thread),
 	        cmocka_unit_test(a_thread_alternating_runtimes_keeps_each_ones_state),
+	        cmocka_unit_test(threads_exiting_while_their_runtime_is_freed_are_safe),
 	        cmocka_unit_test(plugin_memory_goes_through_the_configured_allocator),
 	        cmocka_unit_test(default_allocator_honours_alignment),
 	};

@@ -399,7 +399,7 @@ static pp_status claim(pp_runtime *rt, uint64_t id, const char *what, pp_bundle 
 
 static void unclaim(pp_runtime *rt, pp_bundle *b)
 {
-	pp_tstate *ts = pthread_getspecific(rt->tkey); /* made by claim */
+	pp_tstate *ts = pp__tstate_peek(rt); /* made by claim */
 	if (ts && ts->claims)
 		ts->claims--;
 	b->busy = 0;

@@ -241,7 +241,7 @@ void pp__grace_shutdown(pp_runtime *rt)
 
 pp_status pp_runtime_quiesce(pp_runtime *rt)
 {
-	pp_tstate *ts = pthread_getspecific(rt->tkey);
+	pp_tstate *ts = pp__tstate_peek(rt);
 	if (ts && ts->rd.nest)
 		return pp__error(rt, PP_ERR_REENTRANT_CALL,
 		                 "pp_runtime_quiesce called from inside a plugin call");

@@ -242,6 +242,8 @@ typedef struct pp_tstate {
 	 * pp_runtime_free empties it there if it still names this runtime. */
 	pp__thread_cache *_Atomic tls;
 	struct pp_tstate *prev, *next;
+	struct pp_tstate *thread_next; /* its thread's list (runtime.c) */
+	_Atomic int life;              /* runtime.c: live, its thread exiting, or orphaned */
 } pp_tstate;
 
 /* The runtime this thread entered last and its state there (pp__tls,
@@ -286,7 +288,6 @@ struct pp_runtime {
 
 	pp_host_table *_Atomic hosts;
 
-	pthread_key_t tkey;
 	pthread_mutex_t tstate_lock; /* the tstates list */
 	pp_tstate *tstates;
 
@@ -402,6 +403,8 @@ bool pp__try_heavy_fence(pp_runtime *rt);
  * ends. Nests; costs a thread-local store and (without membarrier) a fence.
  * Returns NULL only when the thread's state cannot be allocated. */
 pp_tstate *pp__tstate(pp_runtime *rt);
+/* This thread's state in rt if it has one (none is made). */
+pp_tstate *pp__tstate_peek(pp_runtime *rt);
 /* Enters a read section on ts, this thread's state in rt (the one read
  * side, call_inline.h's, which inline calls in hosts run too). */
 static inline pp_tstate *pp__read_enter(pp_runtime *rt, pp_tstate *ts)

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,30 +49,105 @@ void pp_runtime_config_init(pp_runtime_config *cfg)
 /* A thread's state lives on the runtime's list from its first call until
  * pp_runtime_free. When the thread exits it is marked free and a later
  * thread reuses it, so the list never shrinks under a grace period's scan
- * and grows only to the number of threads alive at once. */
+ * and grows only to the number of threads alive at once.
+ *
+ * A thread finds its states through one process-wide key, made once and
+ * never deleted: its value is the thread's list of states, one per runtime
+ * it used, and its destructor retires each when the thread exits. (A key
+ * per runtime cannot be right: pp_runtime_free would delete it while a
+ * thread may be inside its destructor, and a thread exiting after the
+ * deletion would never free the state it held.) pp_runtime_free and a
+ * thread's exit settle each state with one atomic word, `life`: the exit
+ * claims TS_EXITING and retires it; the free claims TS_ORPHANED for a
+ * thread still alive, and from then on only that thread touches the state,
+ * freeing it when it exits or next looks at its list. */
+
+enum { TS_LIVE, TS_EXITING, TS_ORPHANED };
+
+static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t thread_key; /* written once, by make_thread_key */
+static bool thread_key_made;
 
 __thread pp__thread_cache pp__tls;
 
-/* pthread key destructor: the thread is exiting. */
-static void tstate_thread_exit(void *p)
+static void free_state(pp_tstate *ts)
 {
-	pp_tstate *ts = p;
-	pthread_mutex_lock(&ts->rt->tstate_lock);
-	/* a later destructor calling in must not find the state a new thread
-	 * may take over */
-	pp_runtime *expect = ts->rt;
-	__atomic_compare_exchange_n(&pp__tls.rt, &expect, PP_TLS_EMPTY, false, __ATOMIC_SEQ_CST,
-	                            __ATOMIC_SEQ_CST);
-	atomic_store_explicit(&ts->tls, NULL, memory_order_relaxed);
-	ts->in_use = false;
-	atomic_store_explicit(&ts->thread, 0, memory_order_relaxed); /* ids are reused */
-	atomic_store_explicit(&ts->waiting_on, NULL, memory_order_relaxed);
-	/* A thread that ended inside a call (pthread_exit, cancellation) must
-	 * not hold grace periods up forever. */
-	ts->rd.nest = 0;
-	ts->init_depth = 0;
-	__atomic_store_n(&ts->rd.epoch, 0, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&ts->rt->tstate_lock);
+	free(ts->err);
+	free(ts);
+}
+
+/* The thread is exiting (the key's destructor): each state goes back to its
+ * runtime for a later thread, or, orphaned, is freed. */
+static void thread_exit(void *list)
+{
+	for (pp_tstate *ts = list, *next; ts; ts = next) {
+		next = ts->thread_next;
+		int expect = TS_LIVE;
+		if (!atomic_compare_exchange_strong(&ts->life, &expect, TS_EXITING)) {
+			free_state(ts); /* its runtime is gone */
+			continue;
+		}
+		pthread_mutex_lock(&ts->rt->tstate_lock);
+		/* a later destructor calling in must not find the state a new
+		 * thread may take over */
+		pp_runtime *cached = ts->rt;
+		__atomic_compare_exchange_n(&pp__tls.rt, &cached, PP_TLS_EMPTY, false,
+		                            __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+		atomic_store_explicit(&ts->tls, NULL, memory_order_relaxed);
+		ts->in_use = false;
+		ts->thread_next = NULL;
+		atomic_store_explicit(&ts->thread, 0, memory_order_relaxed); /* ids are reused */
+		atomic_store_explicit(&ts->waiting_on, NULL, memory_order_relaxed);
+		/* A thread that ended inside a call (pthread_exit, cancellation) must
+		 * not hold grace periods up forever. */
+		ts->rd.nest = 0;
+		ts->init_depth = 0;
+		__atomic_store_n(&ts->rd.epoch, 0, __ATOMIC_RELEASE);
+		atomic_store_explicit(&ts->life, TS_LIVE, memory_order_release);
+		pthread_mutex_unlock(&ts->rt->tstate_lock);
+	}
+}
+
+static void make_thread_key(void)
+{
+	thread_key_made = pthread_key_create(&thread_key, thread_exit) == 0;
+}
+
+/* Unloading the library (dlclose) must not leave the destructor behind. */
+__attribute__((destructor)) static void delete_thread_key(void)
+{
+	if (thread_key_made)
+		pthread_key_delete(thread_key);
+}
+
+/* This thread's state in rt, or NULL. Its orphaned states (their runtimes
+ * were freed) are freed on the way: only this thread may, and a new runtime
+ * at a freed one's address must not match them. */
+static pp_tstate *thread_state(pp_runtime *rt)
+{
+	pp_tstate *head = thread_key_made ? pthread_getspecific(thread_key) : NULL, *found = NULL;
+	bool pruned = false;
+	for (pp_tstate **link = &head; *link;) {
+		pp_tstate *ts = *link;
+		if (atomic_load_explicit(&ts->life, memory_order_acquire) == TS_ORPHANED) {
+			*link = ts->thread_next;
+			free_state(ts);
+			pruned = true;
+			continue;
+		}
+		if (ts->rt == rt)
+			found = ts;
+		link = &ts->thread_next;
+	}
+	if (pruned)
+		pthread_setspecific(thread_key, head);
+	return found;
+}
+
+pp_tstate *pp__tstate_peek(pp_runtime *rt)
+{
+	pp_tstate *ts = pp__tstate_cached(rt);
+	return ts ? ts : thread_state(rt);
 }
 
 /* Caches ts, this thread's state, as the one to try first. */
@@ -89,7 +165,7 @@ pp_tstate *pp__tstate(pp_runtime *rt)
 	pp_tstate *ts = pp__tstate_cached(rt);
 	if (ts)
 		return ts;
-	ts = pthread_getspecific(rt->tkey);
+	ts = thread_state(rt);
 	if (ts)
 		return tstate_cache(ts);
 	pthread_mutex_lock(&rt->tstate_lock);
@@ -98,6 +174,7 @@ pp_tstate *pp__tstate(pp_runtime *rt)
 	bool fresh = ts == NULL;
 	if (fresh && (ts = pp__calloc_lines(sizeof *ts)) != NULL) {
 		ts->rt = rt;
+		atomic_init(&ts->life, TS_LIVE);
 	}
 	if (ts) {
 		ts->in_use = true;
@@ -108,9 +185,11 @@ pp_tstate *pp__tstate(pp_runtime *rt)
 		ts->claims = 0;
 		if (ts->err)
 			ts->err[0] = '\0';
+		ts->thread_next = pthread_getspecific(thread_key);
 	}
-	if (ts && pthread_setspecific(rt->tkey, ts) != 0) {
+	if (ts && pthread_setspecific(thread_key, ts) != 0) {
 		ts->in_use = false;
+		ts->thread_next = NULL;
 		if (fresh)
 			free(ts);
 		ts = NULL;
@@ -147,13 +226,13 @@ bool pp__wait_would_cycle(pp_runtime *rt, _Atomic uintptr_t *word, uintptr_t me)
 
 pp_bundle_version *pp__init_version(pp_runtime *rt)
 {
-	pp_tstate *ts = pthread_getspecific(rt->tkey);
+	pp_tstate *ts = pp__tstate_peek(rt);
 	return ts && ts->init_depth > 0 ? ts->init_stack[ts->init_depth - 1] : NULL;
 }
 
 bool pp__in_plugin(pp_runtime *rt)
 {
-	pp_tstate *ts = pthread_getspecific(rt->tkey);
+	pp_tstate *ts = pp__tstate_peek(rt);
 	return (ts && (ts->rd.nest > 0 || ts->init_depth > 0)) || pp__on_reclaimer(rt);
 }
 
@@ -180,14 +259,14 @@ void pp__error_setv(pp_runtime *rt, const char *fmt, va_list ap)
 
 void pp__clear_error(pp_runtime *rt)
 {
-	pp_tstate *ts = pthread_getspecific(rt->tkey);
+	pp_tstate *ts = pp__tstate_peek(rt);
 	if (ts && ts->err)
 		ts->err[0] = '\0';
 }
 
 const char *pp_last_error(pp_runtime *rt)
 {
-	pp_tstate *ts = rt ? pthread_getspecific(rt->tkey) : NULL;
+	pp_tstate *ts = rt ? pp__tstate_peek(rt) : NULL;
 	return ts && ts->err ? ts->err : "";
 }
 
@@ -623,7 +702,8 @@ pp_status pp_runtime_new(const pp_runtime_config *cfg, pp_runtime **out)
 		free(rt);
 		return PP_ERR_INVALID_ARGUMENT; /* an allocator needs both halves */
 	}
-	if (pthread_key_create(&rt->tkey, tstate_thread_exit) != 0) {
+	pthread_once(&thread_key_once, make_thread_key);
+	if (!thread_key_made) {
 		free(rt);
 		return PP_ERR_OUT_OF_MEMORY;
 	}
@@ -641,7 +721,6 @@ pp_status pp_runtime_new(const pp_runtime_config *cfg, pp_runtime **out)
 			pp__registry_destroy(rt);
 		if (watchdog)
 			pp__watchdog_shutdown(rt);
-		pthread_key_delete(rt->tkey);
 		pthread_mutex_destroy(&rt->lock);
 		pthread_cond_destroy(&rt->idle);
 		pthread_mutex_destroy(&rt->tstate_lock);
@@ -658,6 +737,50 @@ pp_status pp_runtime_new(const pp_runtime_config *cfg, pp_runtime **out)
 		        getenv("POLYPLUG_LOG"));
 	*out = rt;
 	return PP_OK;
+}
+
+/* pp_runtime_free's last word on the thread states: this thread's and those
+ * of threads gone are freed; a thread still alive keeps its own, orphaned,
+ * and frees it (its exit, or its next look at its list). A thread exiting
+ * right now finishes first. Nothing else uses the runtime by now. */
+static void release_states(pp_runtime *rt)
+{
+	pp_tstate *mine = thread_state(rt);
+	if (mine) { /* off this thread's list: freed below like a free state */
+		pp_tstate *head = pthread_getspecific(thread_key);
+		pp_tstate **link = &head;
+		while (*link != mine)
+			link = &(*link)->thread_next;
+		*link = mine->thread_next;
+		pthread_setspecific(thread_key, head);
+		mine->in_use = false;
+	}
+	pthread_mutex_lock(&rt->tstate_lock);
+	for (pp_tstate **link = &rt->tstates; *link;) {
+		pp_tstate *ts = *link, *next = ts->next;
+		/* Threads still alive may have us cached: not any more. */
+		pp_runtime *expect = rt;
+		pp__thread_cache *slot = atomic_load_explicit(&ts->tls, memory_order_relaxed);
+		if (slot)
+			__atomic_compare_exchange_n(&slot->rt, &expect, PP_TLS_EMPTY, false,
+			                            __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+		if (!ts->in_use) {
+			*link = next;
+			free_state(ts);
+			continue;
+		}
+		int live = TS_LIVE;
+		if (atomic_compare_exchange_strong(&ts->life, &live, TS_ORPHANED)) {
+			*link = next; /* its thread's now: not touched again */
+			continue;
+		}
+		/* its thread is exiting: it waits for this lock, then gives the
+		 * state back; look again */
+		pthread_mutex_unlock(&rt->tstate_lock);
+		sched_yield();
+		pthread_mutex_lock(&rt->tstate_lock);
+	}
+	pthread_mutex_unlock(&rt->tstate_lock);
 }
 
 void pp_runtime_free(pp_runtime *rt)
@@ -688,26 +811,7 @@ void pp_runtime_free(pp_runtime *rt)
 	for (size_t i = 0; i < rt->plugin_dir_count; i++)
 		free(rt->plugin_dirs[i]);
 	free(rt->plugin_dirs);
-	/* Threads still alive may have us cached: not any more. (Threads that
-	 * used the runtime must not be exiting now: one inside its key
-	 * destructor would wait for this lock and then use freed state.) */
-	pthread_mutex_lock(&rt->tstate_lock);
-	for (pp_tstate *ts = rt->tstates; ts; ts = ts->next) {
-		pp_runtime *expect = rt;
-		pp__thread_cache *slot = atomic_load_explicit(&ts->tls, memory_order_relaxed);
-		if (slot)
-			__atomic_compare_exchange_n(&slot->rt, &expect, PP_TLS_EMPTY, false,
-			                            __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-	}
-	pthread_key_delete(rt->tkey);
-	pthread_mutex_unlock(&rt->tstate_lock);
-	pp_tstate *ts = rt->tstates;
-	while (ts) {
-		pp_tstate *next = ts->next;
-		free(ts->err);
-		free(ts);
-		ts = next;
-	}
+	release_states(rt);
 	pthread_mutex_destroy(&rt->tstate_lock);
 	pthread_cond_destroy(&rt->idle);
 	pthread_mutex_destroy(&rt->lock);

@@ -748,7 +748,7 @@ static void watcher_free(pp_watcher *w)
  * thread never may. */
 static bool may_join(pp_runtime *rt)
 {
-	pp_tstate *ts = pthread_getspecific(rt->tkey);
+	pp_tstate *ts = pp__tstate_peek(rt);
 	return !(ts && ts->claims) && !pp__in_plugin(rt);
 }
 
