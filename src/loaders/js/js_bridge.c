@@ -12,6 +12,7 @@
  * other fast path, live in js_sig.c.)
  */
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -210,6 +211,21 @@ static bool readable(void *ud, const void *p, size_t len)
 	return may(o->ctx, o->entry, p, len, false);
 }
 
+/* Refuses the call as a guard violation: "bundle 'B': bridge.ENTRY: " and
+ * what fmt says. */
+static void refuse_call(const outgoing *o, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+static void refuse_call(const outgoing *o, const char *fmt, ...)
+{
+	char msg[320];
+	int n = snprintf(msg, sizeof msg, "bundle '%s': bridge.%s: ", o->vm->bundle, o->entry);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
+	va_end(ap);
+	pp_js_guard_refuse(o->vm, msg);
+}
+
 /* The pointers a native callee follows in args, as its layout declares:
  * each StringView/Buffer's bytes must be the caller's, and an arena member
  * NULL (the callee would write into whatever it points at). */
@@ -249,7 +265,6 @@ static bool native_args_ok(outgoing *o, const pp_fn_layout *fl)
  * checked for the callee's out size, which holds every result. */
 static bool callee_results(outgoing *o, const js_sig *sig, const pp_fn_layout *fl)
 {
-	char msg[240];
 	o->nresults = 0;
 	if (sig && (sig->result.kind == SIG_STRING || sig->result.kind == SIG_BUFFER))
 		o->results[o->nresults++] = 0;
@@ -257,12 +272,10 @@ static bool callee_results(outgoing *o, const js_sig *sig, const pp_fn_layout *f
 		if (!(fl->view_offsets[i] & PP_LAYOUT_OUT_VIEW))
 			continue;
 		if (o->nresults == 16) {
-			snprintf(msg, sizeof msg,
-			         "bundle '%s': bridge.%s: the callee's function %u returns more "
-			         "than "
-			         "16 views, more than a guarded caller can take",
-			         o->vm->bundle, o->entry, o->fn);
-			pp_js_guard_refuse(o->vm, msg);
+			refuse_call(o,
+			            "the callee's function %u returns more than 16 views, more "
+			            "than a guarded caller can take",
+			            o->fn);
 			return false;
 		}
 		o->results[o->nresults++] = fl->view_offsets[i] & ~PP_LAYOUT_OUT_VIEW;
@@ -272,11 +285,10 @@ static bool callee_results(outgoing *o, const js_sig *sig, const pp_fn_layout *f
 		while (k < o->nresults && o->results[k] != o->named[i])
 			k++;
 		if (k == o->nresults) {
-			snprintf(msg, sizeof msg,
-			         "bundle '%s': bridge.%s: out offset %u is no StringView/Buffer "
-			         "result of the callee's function %u (it returns %u)",
-			         o->vm->bundle, o->entry, o->named[i], o->fn, o->nresults);
-			pp_js_guard_refuse(o->vm, msg);
+			refuse_call(o,
+			            "out offset %u is no StringView/Buffer result of the callee's "
+			            "function %u (it returns %u)",
+			            o->named[i], o->fn, o->nresults);
 			return false;
 		}
 	}
@@ -305,13 +317,10 @@ static bool check_callee(outgoing *o, uint32_t dispatch_type, const pp_native_di
 		fl = &layouts[o->fn];
 		l = (js_layout){fl->args_size, fl->out_size, true};
 	} else {
-		char msg[200];
-		snprintf(msg, sizeof msg,
-		         "bundle '%s': bridge.%s: the callee's function %u declares no layout, and "
-		         "a "
-		         "guarded bundle may call only callees whose sizes are known",
-		         o->vm->bundle, o->entry, o->fn);
-		pp_js_guard_refuse(o->vm, msg);
+		refuse_call(o,
+		            "the callee's function %u declares no layout, and a guarded bundle "
+		            "may call only callees whose sizes are known",
+		            o->fn);
 		return false;
 	}
 	if (l.args && !may(o->ctx, o->entry, o->args, l.args, false))
@@ -355,13 +364,8 @@ static int named_views(outgoing *o, JSValueConst offsets)
 			st = -1;
 		for (uint32_t k = 0; st == 0 && k < i; k++)
 			if (o->named[k] - o->named[i] + 15u < 31u) { /* |difference| < 16 */
-				char msg[200];
-				snprintf(msg, sizeof msg,
-				         "bundle '%s': bridge.%s: result views at out offsets %u "
-				         "and %u "
-				         "overlap",
-				         o->vm->bundle, o->entry, o->named[k], o->named[i]);
-				pp_js_guard_refuse(o->vm, msg);
+				refuse_call(o, "result views at out offsets %u and %u overlap",
+				            o->named[k], o->named[i]);
 				st = -1;
 			}
 	}
