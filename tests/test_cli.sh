@@ -192,6 +192,17 @@ expect_output "PP_ERR_" "the refusal is named"
 # a contract file that is a FIFO is refused, not waited on
 mkfifo "$work/calls/fifo.toml"
 expect_status 2 "a contract file that is a FIFO" timeout 20 "$cli" call --contracts "$work/calls/fifo.toml" "$work/calls/calc" calc.Ops@1 add 1 2
+# a contract file the manifest lists is read from the bundle's directory only
+mkdir -p "$work/outside/calc"
+cp "$work/calls/calc/bundle.js" "$work/outside/calc/"
+printf 'name = "calc"\ncontracts = ["calc.toml"]\n' >"$work/outside/calc/manifest.toml"
+ln -s "$work/calls/calc.toml" "$work/outside/calc/calc.toml"
+expect_status 2 "a listed contract file linked from elsewhere" "$cli" call "$work/outside/calc" calc.Ops@1 add 1 2
+expect_output "'calc.toml' is missing or leads out of the bundle directory" "the link is refused"
+rm "$work/outside/calc/calc.toml"
+cp "$work/calls/calc.toml" "$work/outside/calc/"
+expect_status 0 "the same file inside the bundle" "$cli" call "$work/outside/calc" calc.Ops@1 add 1 2
+expect_output "^3$" "typed by the listed file"
 # what a plugin logs reaches the terminal without its control characters
 mkdir -p "$work/calls/noisy"
 cat >"$work/calls/noisy/bundle.js" <<'JS'

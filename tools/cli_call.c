@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdalign.h>
 #include <stdio.h>
@@ -70,11 +71,25 @@ static int read_contracts(models *ms, const char *path)
 	return 0;
 }
 
+/* Whether path, resolved, lies inside dir, resolved: a bundle's manifest
+ * and the files it names are read from its own directory only, as the
+ * runtime reads them (a symbolic link out of it is not followed). */
+static bool inside_dir(const char *dir, const char *path)
+{
+	char d[PATH_MAX], p[PATH_MAX];
+	if (!realpath(dir, d) || !realpath(path, p))
+		return false;
+	size_t n = strlen(d);
+	return strncmp(p, d, n) == 0 && (p[n] == '/' || (n == 1 && d[0] == '/'));
+}
+
 /* The contract files a bundle directory's manifest lists (`contracts`). */
 static int manifest_contracts(models *ms, const char *dir)
 {
 	char path[4096];
 	snprintf(path, sizeof path, "%s/manifest.toml", dir);
+	if (!inside_dir(dir, path))
+		return 0; /* none, or out of the directory: the load reports it */
 	size_t len;
 	char *text = ppc_read_file(path, CLI_MAX_FILE, &len);
 	if (!text)
@@ -100,6 +115,15 @@ static int manifest_contracts(models *ms, const char *dir)
 		}
 		char file[4096];
 		snprintf(file, sizeof file, "%s/%s", dir, f->u.string.ptr);
+		if (!inside_dir(dir, file)) {
+			fprintf(stderr,
+			        "polyplug: %s:%d:%d: key 'contracts': '%s' is missing or leads out "
+			        "of "
+			        "the bundle directory\n",
+			        path, f->line, f->col, f->u.string.ptr);
+			st = 2;
+			break;
+		}
 		st = read_contracts(ms, file);
 	}
 	pp_toml_free(root);
