@@ -186,12 +186,80 @@ static void every_failing_allocation_along_a_js_pool_load_reload_and_unload(void
 	remove_tree(dir);
 }
 
+/* A guarded bundle whose call allocates through the bridge, frees, calls a
+ * typed peer for a string twice (taking it once, leaving it once: the
+ * loader frees that one) and makes an instance of a native contract
+ * through the host table: every allocation along it may fail. */
+static const char guarded_caller[] = JS_PRELUDE
+        "function regl(name, fns, layouts) {\n"
+        "  var r = reg(name, fns); r.interface.layouts = layouts; return r;\n}\n"
+        "function at(p) { if (!p[0] && !p[1]) throw new Error('no memory'); /* as C's NULL */\n"
+        "  return p[1] * 4294967296 + p[0]; }\n"
+        "function polyplug_init() {\n"
+        "  var id = cid('guest_contract:test.text@1');\n"
+        "  var fns = [function (i, a, o, ar, b) {\n"
+        "    var p = b.alloc(64); b.writeI32(at(p), 5); b.free(p[0], p[1], 64, 1);\n"
+        "    var out = at(b.alloc(16));\n"
+        "    var rc = b.dispatchPeer(id[0], id[1], 1, 0, 0, out, [0]); if (rc) return rc;\n"
+        "    var len = b.readU32(out + 8);\n"
+        "    b.free(b.readU32(out), b.readU32(out + 4), len, 1);\n"
+        "    rc = b.dispatchPeer(id[0], id[1], 1, 0, 0, out); if (rc) return rc;\n"
+        "    b.writeI32(o, len); return 0; }];\n"
+        "  return ok([regl('test.guard', fns, [{ args: 8, out: 4 }])]);\n}\n";
+
+/* The peer, in a VM of its own. */
+static const char typed_peer[] =
+        JS_PRELUDE "function polyplug_init() {\n"
+                   "  var text = reg('test.text', [function () { return 'typed bytes'; }]);\n"
+                   "  text.interface.signatures = [{ params: [], result: 'StringView' }];\n"
+                   "  return ok([text]);\n}\n";
+
+static void every_failing_allocation_along_a_guarded_call(void **state)
+{
+	(void)state;
+	long n;
+	for (n = 1;; n++) {
+		pp_runtime *rt = rt_new();
+		js_load_ok(rt, "guarded", guarded_caller);
+		js_load_ok(rt, "peer", typed_peer);
+		load_ok(rt, fx("calc_v1"));
+		pp_guest_contract_handle calc =
+		        pp_find(rt, pp_guest_contract_id("test.calc", 1), 0);
+		arm(n);
+		int32_t out = -1;
+		pair p = {1, 2};
+		uint32_t st = js_call(rt, "test.guard", 0, &p, &out);
+		pp_guest_contract_instance inst = {NULL, 0};
+		pp_status made = st == PP_OK ? pp_instance_create(rt, calc, NULL, &inst) : PP_OK;
+		bool injected = disarm();
+		clear_outcome(rt, st, n);
+		clear_outcome(rt, made, n);
+		bool no_memory = st == PP_ERR_OUT_OF_MEMORY ||
+		                 (st == PP_ERR_GENERIC && strstr(pp_last_error(rt), "no memory"));
+		if (st != PP_OK && !no_memory)
+			fail_msg("allocation %ld failing: status %u, %s", n, st, pp_last_error(rt));
+		if (inst.data)
+			assert_int_equal(pp_instance_destroy(rt, calc, inst), PP_OK);
+		/* the runtime and the bundle are as usable as before */
+		st = js_call(rt, "test.guard", 0, &p, &out);
+		if (st != PP_OK || out != 11)
+			fail_msg("after allocation %ld failed: status %u, %d, %s", n, st, out,
+			         pp_last_error(rt));
+		pp_runtime_free(rt);
+		if (!injected)
+			break;
+	}
+	print_message("guarded call: %ld allocations tried\n", n);
+	assert_true(n > 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(every_failing_allocation_along_a_native_load_reload_and_unload),
 	        cmocka_unit_test(every_failing_allocation_along_a_js_load_reload_and_unload),
 	        cmocka_unit_test(every_failing_allocation_along_a_js_pool_load_reload_and_unload),
+	        cmocka_unit_test(every_failing_allocation_along_a_guarded_call),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
