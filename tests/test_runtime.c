@@ -336,6 +336,42 @@ static void threads_exiting_while_their_runtime_is_freed_are_safe(void **state)
 	usleep(20000); /* the last round's threads end (their exits free what they hold) */
 }
 
+/* Another library's thread-exit destructor that calls in after the
+ * runtime's own destructor retired the thread's state (glibc runs them
+ * again, PTHREAD_DESTRUCTOR_ITERATIONS rounds): it is refused a new state,
+ * which nothing would retire; LeakSanitizer sees one left behind. */
+static pthread_key_t late_key;
+static pp_runtime *late_rt;
+
+static void late_destructor(void *p)
+{
+	(void)p;
+	pp_find(late_rt, pp_guest_contract_id("test.calc", 1), 0);
+	pthread_setspecific(late_key, (void *)1); /* and another round */
+}
+
+static void *use_with_a_late_destructor(void *p)
+{
+	(void)p;
+	pthread_setspecific(late_key, (void *)1);
+	pp_find(late_rt, pp_guest_contract_id("test.calc", 1), 0);
+	return NULL;
+}
+
+static void a_destructor_calling_in_after_the_thread_exit_gets_no_state(void **state)
+{
+	(void)state;
+	late_rt = rt_new();
+	assert_int_equal(pthread_key_create(&late_key, late_destructor), 0);
+	for (int i = 0; i < 8; i++) {
+		pthread_t t;
+		assert_int_equal(pthread_create(&t, NULL, use_with_a_late_destructor, NULL), 0);
+		pthread_join(t, NULL);
+	}
+	pp_runtime_free(late_rt);
+	pthread_key_delete(late_key);
+}
+
 static void plugin_memory_goes_through_the_configured_allocator(void **state)
 {
 	(void)state;
@@ -391,6 +427,7 @@ int main(void)
 	        cmocka_unit_test(last_error_is_per_thread),
 	        cmocka_unit_test(a_thread_alternating_runtimes_keeps_each_ones_state),
 	        cmocka_unit_test(threads_exiting_while_their_runtime_is_freed_are_safe),
+	        cmocka_unit_test(a_destructor_calling_in_after_the_thread_exit_gets_no_state),
 	        cmocka_unit_test(plugin_memory_goes_through_the_configured_allocator),
 	        cmocka_unit_test(default_allocator_honours_alignment),
 	};

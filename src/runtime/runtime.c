@@ -64,11 +64,17 @@ void pp_runtime_config_init(pp_runtime_config *cfg)
 
 enum { TS_LIVE, TS_EXITING, TS_ORPHANED };
 
-static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
-static pthread_key_t thread_key; /* written once, by make_thread_key */
-static bool thread_key_made;
+static pthread_mutex_t thread_key_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_key_t thread_key; /* written once, under thread_key_lock */
+static _Atomic bool thread_key_made;
 
 __thread pp__thread_cache pp__tls;
+
+/* Set when the thread's exit has retired its states: a destructor of
+ * another library that calls in later (glibc runs destructors again, up to
+ * PTHREAD_DESTRUCTOR_ITERATIONS rounds) gets no state, since nothing would
+ * retire it. */
+static __thread bool thread_ended;
 
 static void free_state(pp_tstate *ts)
 {
@@ -80,6 +86,7 @@ static void free_state(pp_tstate *ts)
  * runtime for a later thread, or, orphaned, is freed. */
 static void thread_exit(void *list)
 {
+	thread_ended = true;
 	for (pp_tstate *ts = list, *next; ts; ts = next) {
 		next = ts->thread_next;
 		int expect = TS_LIVE;
@@ -108,15 +115,24 @@ static void thread_exit(void *list)
 	}
 }
 
-static void make_thread_key(void)
+/* Makes the key on the first runtime's creation (tried again by the next
+ * if the process had none left). */
+static bool have_thread_key(void)
 {
-	thread_key_made = pthread_key_create(&thread_key, thread_exit) == 0;
+	if (atomic_load_explicit(&thread_key_made, memory_order_acquire))
+		return true;
+	pthread_mutex_lock(&thread_key_lock);
+	if (!atomic_load_explicit(&thread_key_made, memory_order_relaxed) &&
+	    pthread_key_create(&thread_key, thread_exit) == 0)
+		atomic_store_explicit(&thread_key_made, true, memory_order_release);
+	pthread_mutex_unlock(&thread_key_lock);
+	return atomic_load_explicit(&thread_key_made, memory_order_relaxed);
 }
 
 /* Unloading the library (dlclose) must not leave the destructor behind. */
 __attribute__((destructor)) static void delete_thread_key(void)
 {
-	if (thread_key_made)
+	if (atomic_exchange(&thread_key_made, false))
 		pthread_key_delete(thread_key);
 }
 
@@ -168,6 +184,8 @@ pp_tstate *pp__tstate(pp_runtime *rt)
 	ts = thread_state(rt);
 	if (ts)
 		return tstate_cache(ts);
+	if (thread_ended || !atomic_load_explicit(&thread_key_made, memory_order_relaxed))
+		return NULL;
 	pthread_mutex_lock(&rt->tstate_lock);
 	for (ts = rt->tstates; ts && ts->in_use; ts = ts->next)
 		;
@@ -702,8 +720,7 @@ pp_status pp_runtime_new(const pp_runtime_config *cfg, pp_runtime **out)
 		free(rt);
 		return PP_ERR_INVALID_ARGUMENT; /* an allocator needs both halves */
 	}
-	pthread_once(&thread_key_once, make_thread_key);
-	if (!thread_key_made) {
+	if (!have_thread_key()) {
 		free(rt);
 		return PP_ERR_OUT_OF_MEMORY;
 	}
