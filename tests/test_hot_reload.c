@@ -883,10 +883,46 @@ static void a_watch_stop_inside_a_call_the_watcher_waits_for_returns(void **stat
 	remove_tree(dir);
 }
 
+/* pp_runtime_free stops the watcher before it unloads the bundles: a start
+ * from an UNLOADING callback (or plugin teardown) after that would watch a
+ * runtime being freed. It is refused. */
+typedef struct late_start {
+	pp_runtime *rt;
+	pp_status st;
+	int tries;
+} late_start;
+
+static void start_while_unloading(void *ud, uint64_t id, const char *name, uint32_t phase,
+                                  const char *reason)
+{
+	(void)id;
+	(void)name;
+	(void)reason;
+	late_start *ls = ud;
+	if (phase == PP_RELOAD_UNLOADING) {
+		ls->st = pp_watch_start(ls->rt, DEBOUNCE_MS);
+		ls->tries++;
+	}
+}
+
+static void a_watch_started_while_the_runtime_is_freed_is_refused(void **state)
+{
+	(void)state;
+	late_start ls = {.st = PP_OK};
+	ls.rt = rt_reporting(start_while_unloading, &ls);
+	char dir[256];
+	watched_bundle(ls.rt, dir, sizeof dir, "w.Late", 1, false);
+	pp_runtime_free(ls.rt);
+	assert_int_equal(ls.tries, 1);
+	assert_int_equal(ls.st, PP_ERR_INVALID_ARGUMENT);
+	remove_tree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(a_watch_stop_inside_a_call_the_watcher_waits_for_returns),
+	        cmocka_unit_test(a_watch_started_while_the_runtime_is_freed_is_refused),
 	        cmocka_unit_test(a_save_makes_one_reload),
 	        cmocka_unit_test(a_save_the_moment_watch_start_returns_is_reloaded),
 	        cmocka_unit_test(a_save_before_a_new_bundle_is_watched_is_reloaded),

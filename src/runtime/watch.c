@@ -817,15 +817,17 @@ static pp_status start_watcher(pp_runtime *rt, uint32_t debounce_ms)
 		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "cannot start the watcher thread");
 	}
 	pthread_mutex_lock(&rt->lock);
-	bool running = rt->watcher != NULL;
-	if (!running)
+	bool running = rt->watcher != NULL, closing = rt->closing;
+	if (!running && !closing)
 		rt->watcher = w;
 	pthread_mutex_unlock(&rt->lock);
-	if (running) { /* another thread started one meanwhile */
+	if (running || closing) { /* another thread started one, or the free began */
 		ssize_t n = write(w->stop[1], "x", 1);
 		(void)n;
 		watcher_free(w);
-		return pp__error(rt, PP_ERR_INVALID_ARGUMENT, "the watcher is already running");
+		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
+		                 closing ? "cannot watch: the runtime is being freed"
+		                         : "the watcher is already running");
 	}
 	return PP_OK;
 }
@@ -840,10 +842,13 @@ pp_status pp_watch_start(pp_runtime *rt, uint32_t debounce_ms)
 		                 "cannot watch: hot reload is disabled in the runtime config");
 	/* Counted from here: loads that begin now note their files. */
 	pthread_mutex_lock(&rt->lock);
-	bool running = rt->watcher != NULL;
-	if (!running)
+	bool running = rt->watcher != NULL, closing = rt->closing;
+	if (!running && !closing)
 		rt->watchers++;
 	pthread_mutex_unlock(&rt->lock);
+	if (closing) /* pp_runtime_free stopped the watcher already */
+		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
+		                 "cannot watch: the runtime is being freed");
 	if (running)
 		return pp__error(rt, PP_ERR_INVALID_ARGUMENT, "the watcher is already running");
 	pp_status st = start_watcher(rt, debounce_ms);
