@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* The length of the valid sequence at p (avail > 0 bytes there), or 0 if
  * p does not start one; the code point goes to *cp_out. */
@@ -55,6 +56,11 @@ static inline size_t pp_utf8_prefix(const uint8_t *s, size_t n)
 	size_t i = 0;
 	uint32_t cp;
 	while (i < n) {
+		uint64_t word;
+		if (n - i >= 8 && (memcpy(&word, s + i, 8), !(word & 0x8080808080808080u))) {
+			i += 8; /* ASCII, eight at a time */
+			continue;
+		}
 		size_t len = pp_utf8_seq(s + i, n - i, &cp);
 		if (!len)
 			return i;

@@ -172,8 +172,8 @@ static JSValue decode_utf8(JSContext *ctx, const uint8_t *p, size_t n, bool fata
 		p += 3;
 		n -= 3;
 	}
-	size_t extra = 0, at = 0;
-	while (at < n) { /* each invalid byte grows to at most 3 */
+	size_t extra = 0, at = pp_utf8_prefix(p, n); /* all of it, usually */
+	while (at < n) {                             /* each invalid byte grows to at most 3 */
 		size_t bad = 0, k = utf8_seq(p + at, n - at, &bad);
 		if (!k) {
 			if (fatal)
@@ -220,7 +220,8 @@ const char *pp_js_string_utf8(JSContext *ctx, JSValueConst v, size_t *len, char 
 	const char *s = JS_ToCStringLen(ctx, len, v);
 	if (!s)
 		return NULL;
-	for (size_t i = 0; i + 2 < *len; i++) {
+	const char *first = memchr(s, 0xED, *len); /* none, usually */
+	for (size_t i = first ? (size_t)(first - s) : *len; i + 2 < *len; i++) {
 		const uint8_t *b = (const uint8_t *)s + i;
 		if (b[0] != 0xED || b[1] < 0xA0)
 			continue;
