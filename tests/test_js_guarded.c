@@ -571,6 +571,15 @@ static void hello(void *state, const void *args, void *out, pp_abi_error *err)
 	memcpy(out, &v, sizeof v);
 }
 
+/* Function 1 answers the StringView it was given: memory its caller holds,
+ * though its layout says it makes its result. */
+static void echo_view(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	(void)state;
+	(void)err;
+	memcpy(out, args, sizeof(pp_string_view));
+}
+
 static pp_host_contract_instance hello_self(const pp_host_contract_interface *self,
                                             const void *args)
 {
@@ -586,9 +595,11 @@ static void results_a_guarded_caller_does_not_take_are_freed(void **state)
 	(void)state;
 	counting_alloc ca = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	pp_runtime *rt = rt_counting(&ca);
-	static const void *const fns[] = {(const void *)hello};
+	static const void *const fns[] = {(const void *)hello, (const void *)echo_view};
 	static const uint32_t result_view[] = {PP_LAYOUT_OUT_VIEW | 0};
-	static const pp_fn_layout layout[] = {{0, 16, PP_LAYOUT_NO_ARENA, 1, result_view}};
+	static const uint32_t echo_views[] = {0, PP_LAYOUT_OUT_VIEW | 0};
+	static const pp_fn_layout layout[] = {{0, 16, PP_LAYOUT_NO_ARENA, 1, result_view},
+	                                      {16, 16, PP_LAYOUT_NO_ARENA, 2, echo_views}};
 	hello_host hh = {
 	        .iface = {.size = sizeof hh.iface,
 	                  .contract_id = pp_host_contract_id("test.Hello", 1),
@@ -597,20 +608,36 @@ static void results_a_guarded_caller_does_not_take_are_freed(void **state)
 	                  .dispatch_type = PP_DISPATCH_NATIVE,
 	                  .create_instance = hello_self,
 	                  .destroy_instance = drop_instance,
-	                  .dispatch.native = {1, fns},
+	                  .dispatch.native = {2, fns},
 	                  .layouts = layout},
 	        .host = pp_runtime_host_api(rt),
 	};
+	/* two result views over the same bytes would hand one allocation over
+	 * twice: such a layout is refused */
+	static const uint32_t twice[] = {PP_LAYOUT_OUT_VIEW | 0, PP_LAYOUT_OUT_VIEW | 8};
+	static const pp_fn_layout twice_layout[] = {{0, 32, PP_LAYOUT_NO_ARENA, 2, twice}};
+	hello_host bad = hh;
+	bad.iface.contract_id = pp_host_contract_id("test.Twice", 1);
+	bad.iface.dispatch.native.function_count = 1;
+	bad.iface.layouts = twice_layout;
+	assert_int_equal(pp_host_contract_register(rt, &bad.iface), PP_ERR_INVALID_ARGUMENT);
+	assert_contains(pp_last_error(rt), "has result views that overlap");
 	assert_int_equal(pp_host_contract_register(rt, &hh.iface), PP_OK);
 	static const char peers[] = GUARD_PRELUDE
 	        "var B;\n"
 	        "function polyplug_init(hl, hh, cl, ch, bridge) { B = bridge;\n"
 	        "  var text = reg('test.text', [function () { return 'typed bytes'; },"
 	        " function () { try { B.readI32(16); } catch (e) {}"
-	        " return 'lost bytes'; }]);\n"
+	        " return 'lost bytes'; },"
+	        " function () { try { B.readI32(16); } catch (e) {} throw new Error('none'); }]);\n"
 	        "  text.interface.signatures = [{ params: [], result: 'StringView' },"
-	        " { params: [], result: 'StringView' }];\n"
-	        "  return ok([text]);\n}\n";
+	        " { params: [], result: 'StringView' }, { params: [], result: 'StringView' }];\n"
+	        /* a raw callee handing out arena bytes no guarded caller may take */
+	        "  var giver = regl('test.giver', [function (i, a, o, ar, b) {"
+	        " var p = b.arenaAlloc(65536, ar); b.writeU32(o, p[0]); b.writeU32(o + 4, p[1]);"
+	        " b.writeU32(o + 8, 65536); b.writeU32(o + 12, 0); return 0; }],"
+	        " [{ args: 0, out: 16 }]);\n"
+	        "  return ok([text, giver]);\n}\n";
 	js_load_ok(rt, "peers", peers);
 	static const char src[] = GUARD_PRELUDE
 	        "function at(p) { return p[1] * 4294967296 + p[0]; }\n"
@@ -633,7 +660,20 @@ static void results_a_guarded_caller_does_not_take_are_freed(void **state)
 	        "    function (i, a, o, ar, b) { var r = text(b, [0]);"
 	        " b.writeI32(o, take(b, r, 116)); return r[0]; },\n"
 	        "    function (i, a, o, ar, b) { var r = text(b);"
-	        " b.writeI32(o, b.readU32(r[1]) + b.readU32(r[1] + 4)); return r[0]; }];\n"
+	        " b.writeI32(o, b.readU32(r[1]) + b.readU32(r[1] + 4)); return r[0]; },\n"
+	        /* 5: a callee answering with the caller's own block */
+	        "    function (i, a, o, ar, b) { var id = cid('host_contract:test.Hello@1');"
+	        " var d = b.alloc(4), args = at(b.alloc(16)), out = at(b.alloc(16));"
+	        " b.writeU32(args, d[0]); b.writeU32(args + 4, d[1]); b.writeU32(args + 8, 4);"
+	        " b.writeU32(args + 12, 0);"
+	        " try { b.callHostContract(id[0], id[1], 0x10000, 1, args, out, [0]); }"
+	        " catch (e) {} b.free(d[0], d[1], 4, 1); return 0; },\n"
+	        /* 6: twenty calls to the raw giver */
+	        "    function (i, a, o, ar, b) { var id = cid('guest_contract:test.giver@1');"
+	        " var out = at(b.alloc(16));"
+	        " for (var k = 0; k < 20; k++) { var rc = b.dispatchPeer(id[0], id[1], 1, 0, 0, "
+	        "out);"
+	        " if (rc) return rc; } return 0; }];\n"
 	        "  return ok([regl('test.guard', fns, fns.map(function () {"
 	        " return { args: 8, out: 4 }; }))]);\n}\n";
 	js_load_ok(rt, "caller", src);
@@ -647,6 +687,34 @@ static void results_a_guarded_caller_does_not_take_are_freed(void **state)
 	assert_int_equal(r, 11);
 	assert_int_equal(call_fn(rt, 4, &p, &r), PP_OK);
 	assert_int_equal(r, 0);
+	/* a result in memory the caller holds is neither adopted again nor freed:
+	 * the caller's block stays its own, freed once */
+	assert_int_equal(call_fn(rt, 5, &p, &r), PP_ERR_INVALID_POINTER);
+	assert_contains(pp_last_error(rt), "the callee's result at out offset 0 is memory this "
+	                                   "bundle holds");
+	/* a raw callee's arena bytes go with the call */
+	pthread_mutex_lock(&ca.lock);
+	size_t before = ca.live;
+	pthread_mutex_unlock(&ca.lock);
+	assert_int_equal(call_fn(rt, 6, &p, &r), PP_OK);
+	pthread_mutex_lock(&ca.lock);
+	size_t grew = ca.live - before;
+	pthread_mutex_unlock(&ca.lock);
+	if (grew >= 65536)
+		fail_msg("20 calls left %zu bytes of the host's", grew);
+	/* a typed call that failed before writing a result leaves the host's
+	 * out alone */
+	const pp_host_api *host = pp_runtime_host_api(rt);
+	uint8_t *mine = host->alloc(host, 4, 1);
+	memcpy(mine, "keep", 4);
+	pp_string_view kept = {mine, 4};
+	pp_guest_contract_handle th = pp_find(rt, pp_guest_contract_id("test.text", 1), 0);
+	assert_int_equal(
+	        pp_call(rt, th, (pp_guest_contract_instance){NULL, 0}, 2, NULL, &kept, NULL),
+	        PP_ERR_INVALID_POINTER);
+	assert_ptr_equal(kept.ptr, mine);
+	assert_memory_equal(mine, "keep", 4);
+	host->free(host, mine, 4, 1);
 	/* a typed call whose guard found a violation leaves no bytes in out */
 	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("test.text", 1), 0);
 	pp_string_view out = {NULL, 0};

@@ -156,6 +156,14 @@ pp_status pp__check_layouts(pp_runtime *rt, const char *who, const pp_fn_layout 
 			if (at > size || size - at < sizeof(pp_string_view))
 				bad = out ? "a result view outside its out"
 				          : "a view outside its args";
+			/* each result is one allocation for the caller: two views
+			 * over the same bytes would hand it over twice */
+			for (uint32_t j = 0; out && !bad && j < k; j++) {
+				uint32_t other = l->view_offsets[j] & ~PP_LAYOUT_OUT_VIEW;
+				if ((l->view_offsets[j] & PP_LAYOUT_OUT_VIEW) &&
+				    (other > at ? other - at : at - other) < sizeof(pp_string_view))
+					bad = "result views that overlap";
+			}
 		}
 		if (!bad && in_args > l->args_size / sizeof(pp_string_view))
 			bad = "more views than its args can hold";

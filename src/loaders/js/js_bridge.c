@@ -389,14 +389,26 @@ static int take_results(outgoing *o)
 		bool named = false;
 		for (uint32_t i = 0; i < o->nnamed && !named; i++)
 			named = o->named[i] == o->results[k];
+		/* memory the caller holds is no allocation of the callee's: never
+		 * adopted again nor freed (a callee echoing a pointer it was given) */
+		if (pp_js_guard_touches(vm, v.ptr, v.len)) {
+			memset(at, 0, sizeof v);
+			if (st == 0)
+				refuse_call(o,
+				            "the callee's result at out offset %u is memory this "
+				            "bundle "
+				            "holds, not bytes made for it",
+				            o->results[k]);
+			st = -1;
+			continue;
+		}
 		if (named && st == 0) {
 			if (v.len <= UINT32_MAX && within_limit(vm, (uint32_t)v.len) &&
 			    pp_js_guard_add_block(vm, (void *)v.ptr, v.len)) {
 				pp_js_heap_limit(vm, false);
 				continue;
 			}
-			/* past the limit (within_limit threw), an overlap with a block
-			 * the caller has, or no memory */
+			/* past the limit (within_limit threw), or no memory */
 			if (!JS_HasException(o->ctx))
 				JS_ThrowOutOfMemory(o->ctx);
 			st = -1;
@@ -449,8 +461,16 @@ static uint32_t dispatch_peer(js_vm *vm, uint64_t contract_id, uint32_t min_vers
 		else
 			((pp_native_guest_fn)nd->functions[fn_id])(inst, args, out, &err);
 	} else {
+		/* A raw JS callee's arenaAlloc bytes, which a guarded caller may not
+		 * take (its out holds numbers to it), go to a scratch arena freed
+		 * here; without one they would be left to the caller, for good. A
+		 * typed callee's results are host blocks the caller takes. */
+		pp_call_arena scratch;
+		bool raw = check && !pp_js_callee_sig(iface, fn_id);
+		pp_call_arena_init(&scratch, NULL, 0, h);
 		iface->dispatch.vm.call(iface->dispatch.vm.loader_data, inst, fn_id, args, out,
-		                        NULL, &err);
+		                        raw ? &scratch : NULL, &err);
+		pp_call_arena_free(&scratch);
 	}
 	iface->destroy_instance(ld, h, inst);
 	code = err.code;

@@ -34,9 +34,9 @@ static const char *const kind_names[] = {
         [JS_REGION_BLOCK] = "a block from alloc",
 };
 
-/* The block whose range holds addr, by binary search (blocks are sorted by
- * base and never overlap), or NULL. */
-static js_region *block_at(js_guard *g, uintptr_t addr)
+/* The index of the first block starting above addr, by binary search
+ * (blocks are sorted by base and never overlap). */
+static size_t blocks_above(const js_guard *g, uintptr_t addr)
 {
 	size_t lo = 0, hi = g->block_n;
 	while (lo < hi) {
@@ -46,6 +46,13 @@ static js_region *block_at(js_guard *g, uintptr_t addr)
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+/* The block whose range holds addr, or NULL. */
+static js_region *block_at(js_guard *g, uintptr_t addr)
+{
+	size_t lo = blocks_above(g, addr);
 	if (lo == 0)
 		return NULL;
 	js_region *r = &g->blocks[lo - 1];
@@ -204,6 +211,22 @@ void pp_js_guard_release_host_blocks(js_vm *vm, bool succeeded)
 			vm->host->free(vm->host, (void *)r->base, r->len, 1);
 	}
 	g->host_blocks = false;
+}
+
+bool pp_js_guard_touches(js_vm *vm, const void *p, size_t len)
+{
+	js_guard *g = &vm->guard;
+	uintptr_t a = (uintptr_t)p, last = a + (len ? len - 1 : 0);
+	if (last < a)
+		return true; /* wraps: nothing real */
+	for (size_t i = 0; i < g->call_n; i++) {
+		const js_region *r = &g->call[i];
+		if (r->len && a <= r->base + (r->len - 1) && r->base <= last)
+			return true;
+	}
+	/* the block holding a, or the first one starting after it */
+	size_t above = blocks_above(g, a);
+	return block_at(g, a) || (above < g->block_n && g->blocks[above].base <= last);
 }
 
 bool pp_js_guard_add_block(js_vm *vm, void *p, size_t len)

@@ -810,7 +810,7 @@ static void js_call(pp_vm_loader_data ld, pp_guest_contract_instance inst, uint3
 			guard_begin(vm, arena, NULL, 0, NULL, 0); /* the guest sees no memory */
 			uint32_t typed = call_typed(vm, c, fn_id, impl, args, out, arena, &failure);
 			code = guard_end(vm, typed, &failure);
-			if (__builtin_expect(code != typed, 0))
+			if (__builtin_expect(code != typed, 0) && typed == PP_OK) /* it wrote out */
 				pp_js_sig_result_drop(&c->sigs[fn_id], vm->host, args, out, arena);
 		} else {
 			code = call_raw(vm, c, fn_id, impl, args, out, arena, &failure);

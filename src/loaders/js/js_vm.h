@@ -65,6 +65,9 @@ void pp_js_guard_release_host_blocks(js_vm *vm, bool succeeded);
 void pp_js_guard_refuse(js_vm *vm, const char *msg);
 /* Refuses a size that is not an integer in [0, 2^32) (pending). */
 void pp_js_guard_bad_size(js_vm *vm, const char *entry, double d);
+/* Whether [p, p + len) overlaps memory the bundle holds: a live block, or
+ * its call's args, out or arena blocks. */
+bool pp_js_guard_touches(js_vm *vm, const void *p, size_t len);
 /* Tracks a block as the bundle's (false: out of memory). */
 bool pp_js_guard_add_block(js_vm *vm, void *p, size_t len);
 /* Untracks the block at p of len bytes: 1 if it was the bundle's, 0 if not
