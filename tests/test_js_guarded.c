@@ -565,9 +565,10 @@ static void hello(void *state, const void *args, void *out, pp_abi_error *err)
 	(void)args;
 	(void)err;
 	const pp_host_api *h = ((hello_host *)state)->host;
-	uint8_t *p = h->alloc(h, 5, 1);
-	memcpy(p, "hello", 5);
-	pp_string_view v = {p, 5};
+	static const uint8_t text[] = {'h', 'e', 'l', 'l', 'o'};
+	uint8_t *p = h->alloc(h, sizeof text, 1);
+	memcpy(p, text, sizeof text);
+	pp_string_view v = {p, sizeof text};
 	memcpy(out, &v, sizeof v);
 }
 
@@ -705,15 +706,16 @@ static void results_a_guarded_caller_does_not_take_are_freed(void **state)
 	/* a typed call that failed before writing a result leaves the host's
 	 * out alone */
 	const pp_host_api *host = pp_runtime_host_api(rt);
-	uint8_t *mine = host->alloc(host, 4, 1);
-	memcpy(mine, "keep", 4);
+	static const uint8_t keep[] = {'k', 'e', 'e', 'p'};
+	uint8_t *mine = host->alloc(host, sizeof keep, 1);
+	memcpy(mine, keep, sizeof keep);
 	pp_string_view kept = {mine, 4};
 	pp_guest_contract_handle th = pp_find(rt, pp_guest_contract_id("test.text", 1), 0);
 	assert_int_equal(
 	        pp_call(rt, th, (pp_guest_contract_instance){NULL, 0}, 2, NULL, &kept, NULL),
 	        PP_ERR_INVALID_POINTER);
 	assert_ptr_equal(kept.ptr, mine);
-	assert_memory_equal(mine, "keep", 4);
+	assert_memory_equal(mine, keep, sizeof keep);
 	host->free(host, mine, 4, 1);
 	/* a typed call whose guard found a violation leaves no bytes in out */
 	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("test.text", 1), 0);

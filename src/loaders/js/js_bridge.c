@@ -292,6 +292,11 @@ static bool callee_results(outgoing *o, const js_sig *sig, const pp_fn_layout *f
 			return false;
 		}
 	}
+	if (o->nresults && !o->out) { /* may() refused a NULL out already */
+		refuse_call(o, "the callee's function %u has results and no out to put them in",
+		            o->fn);
+		return false;
+	}
 	for (uint32_t k = 0; k < o->nresults; k++)
 		memset((uint8_t *)o->out + o->results[k], 0, sizeof(pp_string_view));
 	return true;
