@@ -993,15 +993,25 @@ static void getters_the_loader_runs_are_held_to_the_limits(void **state)
 	pp_runtime *rt = NULL;
 	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
 	js_load_ok(rt, "getters",
-	           JS_TYPED("js.getters",
-	                    "function () { return { get x() { for (;;) {} } }; },"
-	                    "function () { return { get x() { throw new Error('no x'); } }; },"
-	                    "function () { var r = Proxy.revocable({}, {}); r.revoke();"
-	                    "  return r.proxy; },"
-	                    "function () { return 7; }",
-	                    "{ params: [], result: { struct: [['x', 'i32']] } },"
-	                    "{ params: [], result: { struct: [['x', 'i32']] } },"
-	                    "{ params: [], result: 'i32' }, { params: [], result: 'i32' }"));
+	           "var late = 0;\n" JS_TYPED(
+	                   "js.getters",
+	                   "function () { return { get x() { for (;;) {} } }; },"
+	                   "function () { return { get x() { throw new Error('no x'); } }; },"
+	                   "function () { var r = Proxy.revocable({}, {}); r.revoke();"
+	                   "  return r.proxy; },"
+	                   "function () { return 7; },"
+	                   /* 4-6: jobs a getter queues run in its own call */
+	                   "function () { return { get x() {"
+	                   "  Promise.resolve().then(function () { late++; }); return 1; } }; },"
+	                   "function () { return late; },"
+	                   "function () { return { get x() {"
+	                   "  queueMicrotask(function () { for (;;) {} }); return 1; } }; }",
+	                   "{ params: [], result: { struct: [['x', 'i32']] } },"
+	                   "{ params: [], result: { struct: [['x', 'i32']] } },"
+	                   "{ params: [], result: 'i32' }, { params: [], result: 'i32' },"
+	                   "{ params: [], result: { struct: [['x', 'i32']] } },"
+	                   "{ params: [], result: 'i32' },"
+	                   "{ params: [], result: { struct: [['x', 'i32']] } }"));
 	int32_t out = 0;
 	assert_int_equal(call_on(rt, "js.getters", 0, NULL, &out, NULL), PP_ERR_TIMEOUT);
 	assert_contains(pp_last_error(rt), "CPU limit of 100 ms");
@@ -1010,6 +1020,11 @@ static void getters_the_loader_runs_are_held_to_the_limits(void **state)
 	                                   "Error: no x");
 	assert_int_equal(call_on(rt, "js.getters", 2, NULL, &out, NULL), PP_ERR_GENERIC);
 	assert_contains(pp_last_error(rt), "its i32 result is an object");
+	assert_int_equal(call_on(rt, "js.getters", 4, NULL, &out, NULL), PP_OK);
+	assert_int_equal(call_on(rt, "js.getters", 5, NULL, &out, NULL), PP_OK);
+	assert_int_equal(out, 1); /* ran in call 4, not after this one's body */
+	assert_int_equal(call_on(rt, "js.getters", 6, NULL, &out, NULL), PP_ERR_TIMEOUT);
+	assert_contains(pp_last_error(rt), "CPU limit of 100 ms");
 	/* nothing was left pending: an instance and a call still work */
 	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("js.getters", 1), 0);
 	pp_guest_contract_instance inst;

@@ -652,6 +652,20 @@ static __attribute__((noinline)) uint32_t result_refused(js_vm *vm, uint32_t cod
 	return code;
 }
 
+/* Jobs a result's getters queued after the call had settled run in this
+ * call, not the bundle's next one (another caller's, with its own CPU
+ * budget and memory). If the CPU limit stops them, the call fails and the
+ * result it wrote goes. */
+static __attribute__((noinline)) uint32_t late_jobs(js_vm *vm, const js_sig *sig, const void *args,
+                                                    void *out, pp_call_arena *arena, char **failure)
+{
+	JSValue settled = pp_js_settle_slow(vm, JS_UNDEFINED);
+	if (!JS_IsException(settled))
+		return PP_OK;
+	pp_js_sig_result_drop(sig, vm->host, args, out, arena);
+	return exception_code(vm, failure);
+}
+
 /* A function with a typed signature: functions[fn_id](impl, ...params), its
  * returned value written to out. QuickJS borrows the function and `this`:
  * impl stays alive for the call (vm->calling). */
@@ -687,6 +701,8 @@ call_typed(js_vm *vm, const js_contract *c, uint32_t fn_id, const js_impl *impl,
 	JS_FreeValue(ctx, ret);
 	if (__builtin_expect(code != PP_OK, 0))
 		code = result_refused(vm, code, why, failure);
+	else if (__builtin_expect(*vm->jobs != 0, 0))
+		code = late_jobs(vm, sig, args, out, arena, failure);
 	return code;
 }
 
