@@ -331,37 +331,31 @@ static bool put_param(const ppc_field *f, const char *text, uint8_t *p, uint8_t 
 
 /* ---- Layouts declared to the runtime ------------------------------------------------ */
 
-/* Offsets of the StringView/Buffer members of a struct of fields, nested
- * ones included (what a guarded JS bundle may read through). */
-static size_t view_offsets(const ppc_field *fields, size_t count, size_t base, uint32_t *out,
-                           size_t n, size_t cap)
-{
-	for (size_t i = 0; i < count; i++) {
-		const ppc_field *f = &fields[i];
-		if ((f->type.kind == PPC_STRING || f->type.kind == PPC_BUFFER) && n < cap)
-			out[n++] = (uint32_t)(base + f->offset);
-		else if (f->type.kind == PPC_STRUCT)
-			n = view_offsets(f->type.st->fields, f->type.st->field_count,
-			                 base + f->offset, out, n, cap);
-	}
-	return n;
-}
-
 /* Declares the contract file's layouts for c before anything loads: a JS
  * provider that would read or write more than the file says is refused at
  * load, instead of overrunning the buffers made from the file. */
 static int declare_layouts(pp_runtime *rt, const ppc_contract *c)
 {
+	size_t total = 0; /* views in all functions' params, counted first */
+	for (size_t i = 0; i < c->function_count; i++)
+		for (size_t j = 0; j < c->functions[i].param_count; j++)
+			total = ppc_views(c->functions[i].params[j].type, 0, NULL, total, 0);
 	pp_fn_layout *l = calloc(c->function_count + 1, sizeof *l);
-	uint32_t *views = calloc(c->function_count * 64 + 1, sizeof *views);
-	int st = l && views ? 0 : 2;
-	for (size_t i = 0; !st && i < c->function_count; i++) {
+	size_t *at = calloc(total + 1, sizeof *at);
+	uint32_t *views = calloc(total + 1, sizeof *views);
+	int st = l && at && views ? 0 : 2;
+	for (size_t i = 0, used = 0; !st && i < c->function_count; i++) {
 		const ppc_function *fn = &c->functions[i];
-		uint32_t *v = views + i * 64;
-		l[i] = (pp_fn_layout){
-		        (uint32_t)fn->args_size, (uint32_t)ppc_type_size(fn->result),
-		        fn->needs_arena ? (uint32_t)fn->arena_offset : PP_LAYOUT_NO_ARENA,
-		        (uint32_t)view_offsets(fn->params, fn->param_count, 0, v, 0, 64), v};
+		size_t n = used;
+		for (size_t j = 0; j < fn->param_count; j++)
+			n = ppc_views(fn->params[j].type, fn->params[j].offset, at, n, total);
+		for (size_t k = used; k < n; k++)
+			views[k] = (uint32_t)at[k];
+		l[i] = (pp_fn_layout){(uint32_t)fn->args_size, (uint32_t)ppc_type_size(fn->result),
+		                      fn->needs_arena ? (uint32_t)fn->arena_offset
+		                                      : PP_LAYOUT_NO_ARENA,
+		                      (uint32_t)(n - used), views + used};
+		used = n;
 	}
 	if (!st &&
 	    pp_contract_declare_layouts(rt, c->id, l, (uint32_t)c->function_count) != PP_OK) {
@@ -369,6 +363,7 @@ static int declare_layouts(pp_runtime *rt, const ppc_contract *c)
 		st = 2;
 	}
 	free(l);
+	free(at);
 	free(views);
 	return st;
 }

@@ -126,32 +126,21 @@ static void contract_layout(FILE *f, const ppc_contract *c, const char *id, cons
 	}
 }
 
-/* Collects the offsets of the StringView/Buffer values in a type at off. */
-static size_t views_in(ppc_type t, size_t off, size_t *out, size_t n, size_t cap)
-{
-	if ((t.kind == PPC_STRING || t.kind == PPC_BUFFER) && n < cap)
-		out[n++] = off;
-	else if (t.kind == PPC_STRUCT)
-		for (size_t i = 0; i < t.st->field_count; i++)
-			n = views_in(t.st->fields[i].type, off + t.st->fields[i].offset, out, n,
-			             cap);
-	return n;
-}
-
 #define OUT_VIEW (SIZE_MAX ^ (SIZE_MAX >> 1)) /* marks a result's view in fn_views' list */
 
 /* The view offsets of fn's layout: its args' StringView/Buffer members
  * (what the callee follows), then its result's (bytes the callee gives the
- * caller), marked OUT_VIEW. One past PP_MAX_LAYOUT_VIEWS at most. */
+ * caller), marked OUT_VIEW; one past PP_MAX_LAYOUT_VIEWS at most are kept.
+ * Returns how many there are. */
 static size_t fn_views(const ppc_function *fn, size_t offs[PP_MAX_LAYOUT_VIEWS + 1])
 {
 	size_t n = 0;
 	for (size_t j = 0; j < fn->param_count; j++)
-		n = views_in(fn->params[j].type, fn->params[j].offset, offs, n,
-		             PP_MAX_LAYOUT_VIEWS + 1);
+		n = ppc_views(fn->params[j].type, fn->params[j].offset, offs, n,
+		              PP_MAX_LAYOUT_VIEWS + 1);
 	size_t first_out = n;
-	n = views_in(fn->result, 0, offs, n, PP_MAX_LAYOUT_VIEWS + 1);
-	for (size_t k = first_out; k < n; k++)
+	n = ppc_views(fn->result, 0, offs, n, PP_MAX_LAYOUT_VIEWS + 1);
+	for (size_t k = first_out; k < n && k <= PP_MAX_LAYOUT_VIEWS; k++)
 		offs[k] |= OUT_VIEW;
 	return n;
 }

@@ -180,15 +180,13 @@ static void read_expr(FILE *f, ppc_type t, const char *base, size_t off)
 /* ", [offsets]": where in out a result's StringView/Buffer values are. Their
  * bytes are the callee's, handed to the caller; a guarded bundle names them
  * so the loader lets it read and free them (docs/js.md "Memory safety"). */
-static void view_offsets(FILE *f, ppc_type t, size_t off, bool *any)
+static void view_offsets(FILE *f, ppc_type t)
 {
-	if (t.kind == PPC_STRING || t.kind == PPC_BUFFER) {
-		fprintf(f, "%s%zu", *any ? ", " : ", [", off);
-		*any = true;
-	} else if (t.kind == PPC_STRUCT) {
-		for (size_t i = 0; i < t.st->field_count; i++)
-			view_offsets(f, t.st->fields[i].type, off + t.st->fields[i].offset, any);
-	}
+	size_t offs[16], n = ppc_views(t, 0, offs, 0, 16); /* a caller names 16 at most */
+	for (size_t k = 0; k < n && k < 16; k++)
+		fprintf(f, "%s%zu", k ? ", " : ", [", offs[k]);
+	if (n)
+		fputc(']', f);
 }
 
 /* One caller object: { fn(args...) { ... } } for a peer or host contract. */
@@ -224,9 +222,8 @@ static void callers(FILE *f, const ppc_contract *c)
 			fprintf(f, "      const $rc = $b.dispatchPeer(%u, %u, %u, %zu, $args, $out",
 			        (unsigned)(uint32_t)c->id, (unsigned)(uint32_t)(c->id >> 32),
 			        c->major, i);
-		bool any = false;
-		view_offsets(f, fn->result, 0, &any);
-		fputs(any ? "]);\n" : ");\n", f);
+		view_offsets(f, fn->result);
+		fputs(");\n", f);
 		fprintf(f,
 		        "      try {\n        if ($rc !== 0) throw $ppc.failed('%s.%s', $rc);\n"
 		        "        return ",

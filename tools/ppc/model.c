@@ -137,6 +137,20 @@ static const struct {
         {"Buffer", PPC_BUFFER, 16},
 };
 
+size_t ppc_views(ppc_type t, size_t base, size_t *out, size_t n, size_t cap)
+{
+	if (t.kind == PPC_STRING || t.kind == PPC_BUFFER) {
+		if (n < cap)
+			out[n] = base;
+		return n + 1;
+	}
+	if (t.kind == PPC_STRUCT)
+		for (size_t i = 0; i < t.st->field_count; i++)
+			n = ppc_views(t.st->fields[i].type, base + t.st->fields[i].offset, out, n,
+			              cap);
+	return n;
+}
+
 size_t ppc_type_size(ppc_type t)
 {
 	if (t.kind == PPC_ENUM)

@@ -120,14 +120,14 @@ typedef struct ppc_model {
 	size_t struct_count;
 } ppc_model;
 
-/* A whole file of at most max bytes, NUL-terminated (malloc'd), or NULL
- * with errno set (ENOMEM past max). What ppc and the polyplug tool read
- * their files with. */
 /* docs as a block comment opened by `open` (C's or JSDoc's opener), each
  * line indented: a closer or an opener inside is split by a space, so the
  * text can neither end the comment nor open one (which -Wcomment refuses). */
 void ppc_comment(FILE *f, const char *indent, const char *open, const char *docs);
 
+/* A whole file of at most max bytes, NUL-terminated (malloc'd), or NULL
+ * with errno set (ENOMEM past max). What ppc and the polyplug tool read
+ * their files with. */
 char *ppc_read_file(const char *path, size_t max, size_t *len);
 
 /* Reads a contract file. On failure returns NULL with "FILE:LINE:COL: key
@@ -144,6 +144,10 @@ bool ppc_model_compatible(const ppc_model *older, const ppc_model *newer, char *
 
 size_t ppc_type_size(ppc_type t);
 size_t ppc_type_align(ppc_type t);
+/* The offsets of the StringView/Buffer values in a value of type t at base
+ * (t itself, or a struct's members, nested ones too), appended to out[n..]
+ * while cap allows. Returns n plus how many there are, past cap too. */
+size_t ppc_views(ppc_type t, size_t base, size_t *out, size_t n, size_t cap);
 /* The contract-file spelling of a type: "i32", "StringView", "Point". */
 const char *ppc_type_name(ppc_type t);
 
