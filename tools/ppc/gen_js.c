@@ -182,8 +182,9 @@ static void read_expr(FILE *f, ppc_type t, const char *base, size_t off)
  * so the loader lets it read and free them (docs/js.md "Memory safety"). */
 static void view_offsets(FILE *f, ppc_type t)
 {
-	size_t offs[16], n = ppc_views(t, 0, offs, 0, 16); /* a caller names 16 at most */
-	for (size_t k = 0; k < n && k < 16; k++)
+	/* all of them: past the 16 a caller may name, the bridge says so */
+	size_t offs[256], n = ppc_views(t, 0, offs, 0, 256);
+	for (size_t k = 0; k < n && k < 256; k++)
 		fprintf(f, "%s%zu", k ? ", " : ", [", offs[k]);
 	if (n)
 		fputc(']', f);
