@@ -4,6 +4,7 @@
 #include <stdatomic.h>
 
 #include "helpers.h"
+#include "runtime/ptrset.h"
 
 #define CALC pp_guest_contract_id("test.calc", 1)
 
@@ -345,6 +346,49 @@ static void instances_left_behind_are_destroyed_with_their_version(void **state)
 	pp_runtime_free(rt);
 }
 
+/* The set instances and interfaces are looked up in, against a plain
+ * array as the model: keys that collide, repeat, and come and go while the
+ * table grows and shrinks. */
+static void a_pointer_set_counts_every_key_through_growth_and_shrinking(void **state)
+{
+	(void)state;
+	enum { KEYS = 3000, STEPS = 60000 };
+	static size_t model[KEYS];
+	static char base[KEYS * 16];
+	pp_ptrset s = {0};
+	unsigned seed = 7;
+	for (int round = 0; round < 2; round++)
+		for (int step = 0; step < STEPS; step++) {
+			seed = seed * 1103515245u + 12345u;
+			size_t k = (seed >> 8) % KEYS;
+			/* addresses 16 apart, as an allocator's; a round that mostly
+			 * adds, then one that mostly removes */
+			const void *p = base + k * 16;
+			bool add = ((seed >> 24) % 4) < (round == 0 ? 3u : 1u);
+			if (add) {
+				assert_true(pp__ptrset_add(&s, p));
+				model[k]++;
+			} else {
+				assert_int_equal(pp__ptrset_remove(&s, p), model[k] > 0);
+				model[k] -= model[k] > 0;
+			}
+			if (step % 997 == 0)
+				for (size_t i = 0; i < KEYS; i++)
+					assert_int_equal(pp__ptrset_count(&s, base + i * 16),
+					                 model[i]);
+		}
+	size_t distinct = 0;
+	for (size_t i = 0; i < KEYS; i++)
+		distinct += model[i] > 0;
+	assert_int_equal(s.used, distinct);
+	for (size_t i = 0; i < KEYS; i++)
+		while (model[i]--)
+			assert_true(pp__ptrset_remove(&s, base + i * 16));
+	assert_null(s.slots); /* empty: nothing held */
+	assert_false(pp__ptrset_remove(&s, base));
+	assert_int_equal(pp__ptrset_count(&s, NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -361,6 +405,7 @@ int main(void)
 	        cmocka_unit_test(bad_interfaces_are_refused_and_never_stored),
 	        cmocka_unit_test(instances_are_created_and_destroyed_through_the_runtime),
 	        cmocka_unit_test(instances_left_behind_are_destroyed_with_their_version),
+	        cmocka_unit_test(a_pointer_set_counts_every_key_through_growth_and_shrinking),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

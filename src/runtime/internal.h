@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "polyplug/polyplug.h"
+#include "ptrset.h"
 #include "tsan.h"
 #include "utf8.h"
 
@@ -86,13 +87,11 @@ typedef struct pp_contract_node {
 	char *contract_name;
 	char *plugin_name;
 	struct pp_contract_node *next; /* the version's list */
-	/* the registry's list of every node until it is freed (nodes_lock) */
-	struct pp_contract_node *all_next, **all_link;
 	/* Instances made through pp_instance_create and not yet destroyed: when
 	 * this version is retired, the runtime destroys them with this version's
 	 * code (before the code itself is released). */
 	pthread_mutex_t inst_lock;
-	struct pp_live_instance *live;
+	pp_ptrset live; /* each instance's data pointer, counted */
 	/* Native dispatch: the layouts the plugin declared, checked and copied
 	 * like the table (iface's points here), or NULL. */
 	pp_fn_layout *layouts;
@@ -101,11 +100,6 @@ typedef struct pp_contract_node {
 	 * and a call reaches it straight from the node. */
 	const void *fns[];
 } pp_contract_node;
-
-typedef struct pp_live_instance {
-	void *data;
-	struct pp_live_instance *next;
-} pp_live_instance;
 
 typedef struct pp_slot {
 	pp_contract_node *_Atomic node; /* NULL when free */
@@ -144,10 +138,11 @@ typedef struct pp_registry {
 	uint32_t published;
 	uint64_t next_seq;
 	pp_index *_Atomic index;
-	/* Every node from registration until its version is freed, published or
-	 * retired: what the host table's instance entries look interfaces up in. */
+	/* The interface of every node from registration until its version is
+	 * freed, published or retired: what the host table's instance entries
+	 * look an interface pointer up in. */
 	pthread_mutex_t nodes_lock;
-	pp_contract_node *nodes;
+	pp_ptrset ifaces;
 } pp_registry;
 
 /* ---- Host contracts ------------------------------------------------------ */

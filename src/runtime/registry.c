@@ -17,11 +17,7 @@
 
 static void node_free(pp_contract_node *n)
 {
-	while (n->live) {
-		pp_live_instance *l = n->live;
-		n->live = l->next;
-		free(l);
-	}
+	pp__ptrset_clear(&n->live);
 	pthread_mutex_destroy(&n->inst_lock);
 	free(n->layouts);
 	free(n->contract_name);
@@ -61,6 +57,7 @@ void pp__registry_destroy(pp_runtime *rt)
 	/* Every bundle is gone and reclaimed by now. */
 	free(atomic_load_explicit(&r->index, memory_order_relaxed));
 	munmap(r->slots, (size_t)PP_MAX_SLOTS * sizeof(pp_slot));
+	pp__ptrset_clear(&r->ifaces);
 	pthread_mutex_destroy(&r->nodes_lock);
 }
 
@@ -376,17 +373,17 @@ pp_status pp__registry_stage(pp_runtime *rt, pp_bundle_version *v, const pp_plug
 		}
 		n->iface.layouts = n->layouts;
 	}
+	pthread_mutex_lock(&rt->reg.nodes_lock);
+	bool listed = pp__ptrset_add(&rt->reg.ifaces, &n->iface);
+	pthread_mutex_unlock(&rt->reg.nodes_lock);
+	if (!listed) {
+		node_free(n);
+		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+	}
 	pp_contract_node **tail = &v->contracts; /* registration order */
 	while (*tail)
 		tail = &(*tail)->next;
 	*tail = n;
-	pthread_mutex_lock(&rt->reg.nodes_lock);
-	n->all_next = rt->reg.nodes;
-	n->all_link = &rt->reg.nodes;
-	if (n->all_next)
-		n->all_next->all_link = &n->all_next;
-	rt->reg.nodes = n;
-	pthread_mutex_unlock(&rt->reg.nodes_lock);
 	v->contract_count++;
 	return PP_OK;
 }
@@ -405,22 +402,20 @@ void pp__registry_free_nodes(pp_runtime *rt, pp_bundle_version *v)
 		pp_contract_node *n = v->contracts;
 		v->contracts = n->next;
 		pthread_mutex_lock(&rt->reg.nodes_lock); /* the host table finds it no more */
-		*n->all_link = n->all_next;
-		if (n->all_next)
-			n->all_next->all_link = n->all_link;
+		(void)pp__ptrset_remove(&rt->reg.ifaces, &n->iface);
 		pthread_mutex_unlock(&rt->reg.nodes_lock);
 		pthread_mutex_lock(&n->inst_lock);
-		pp_live_instance *left = n->live;
-		n->live = NULL;
+		pp_ptrset left = n->live;
+		n->live = (pp_ptrset){NULL, 0, 0};
 		pthread_mutex_unlock(&n->inst_lock);
 		pp_vm_loader_data ld = pp__loader_data(&n->iface);
-		while (left) {
-			pp_live_instance *l = left;
-			left = l->next;
-			pp_guest_contract_instance inst = {l->data, n->iface.contract_id};
-			n->iface.destroy_instance(ld, &rt->host, inst);
-			free(l);
-		}
+		for (size_t i = 0; i < left.cap; i++)
+			for (size_t k = 0; k < left.slots[i].count; k++) {
+				pp_guest_contract_instance inst = {(void *)left.slots[i].key,
+				                                   n->iface.contract_id};
+				n->iface.destroy_instance(ld, &rt->host, inst);
+			}
+		pp__ptrset_clear(&left);
 		node_free(n);
 	}
 	v->contract_count = 0;
@@ -428,29 +423,18 @@ void pp__registry_free_nodes(pp_runtime *rt, pp_bundle_version *v)
 
 pp_status pp__instance_track(pp_contract_node *n, void *data)
 {
-	pp_live_instance *l = malloc(sizeof *l);
-	if (!l)
-		return PP_ERR_OUT_OF_MEMORY;
-	l->data = data;
 	pthread_mutex_lock(&n->inst_lock);
-	l->next = n->live;
-	n->live = l;
+	bool added = pp__ptrset_add(&n->live, data);
 	pthread_mutex_unlock(&n->inst_lock);
-	return PP_OK;
+	return added ? PP_OK : PP_ERR_OUT_OF_MEMORY;
 }
 
 bool pp__instance_untrack(pp_contract_node *n, void *data)
 {
 	pthread_mutex_lock(&n->inst_lock);
-	pp_live_instance **link = &n->live;
-	while (*link && (*link)->data != data)
-		link = &(*link)->next;
-	pp_live_instance *l = *link;
-	if (l)
-		*link = l->next;
+	bool removed = pp__ptrset_remove(&n->live, data);
 	pthread_mutex_unlock(&n->inst_lock);
-	free(l);
-	return l != NULL;
+	return removed;
 }
 
 /* ---- The index ------------------------------------------------------------ */
@@ -769,9 +753,11 @@ pp_status pp__instance_by_iface(pp_runtime *rt, const pp_guest_contract_interfac
                                 void *data, bool track)
 {
 	pthread_mutex_lock(&rt->reg.nodes_lock);
-	pp_contract_node *n = rt->reg.nodes;
-	while (n && &n->iface != iface) /* by address: iface may be anything */
-		n = n->all_next;
+	/* by address: iface may be anything, and is read only once found */
+	pp_contract_node *n =
+	        pp__ptrset_count(&rt->reg.ifaces, iface)
+	                ? (pp_contract_node *)((char *)iface - offsetof(pp_contract_node, iface))
+	                : NULL;
 	pp_status st = PP_ERR_NOT_FOUND;
 	if (n && track)
 		st = pp__instance_track(n, data);
