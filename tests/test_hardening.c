@@ -1299,6 +1299,42 @@ static void instance_creation_failures_reach_the_caller_with_their_cause(void **
 	pp_runtime_free(rt);
 }
 
+/* Size 0 means the struct as ABI 2 first shipped it, not as this library
+ * has it: a host's struct ends where its members end, and members appended
+ * later must not be read past it (ASan sees a read beyond these blocks). */
+static void a_struct_of_size_zero_is_read_to_its_first_version_only(void **state)
+{
+	(void)state;
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.size = 0;
+	cfg.js.cpu_ms = 100;
+	void *block = malloc(PP_RUNTIME_CONFIG_V2_SIZE); /* what a host's struct holds */
+	assert_non_null(block);
+	memcpy(block, &cfg, PP_RUNTIME_CONFIG_V2_SIZE);
+	pp_runtime *rt = NULL;
+	assert_int_equal(pp_runtime_new(block, &rt), PP_OK);
+	free(block);
+
+	pp_load_options o = {.size = 0, .name = "zero"};
+	o.js.concurrency = PP_JS_MAX_CONCURRENCY + 1; /* the first version's last member */
+	block = malloc(PP_LOAD_OPTIONS_V2_SIZE);
+	assert_non_null(block);
+	memcpy(block, &o, PP_LOAD_OPTIONS_V2_SIZE);
+	static const char src[] = JS_ONE("test.zero", "function () { for (;;) {} }");
+	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), block, NULL),
+	                 PP_ERR_INVALID_ARGUMENT);
+	assert_contains(pp_last_error(rt), "concurrency is 65 VMs");
+	o.js.concurrency = 2;
+	memcpy(block, &o, PP_LOAD_OPTIONS_V2_SIZE);
+	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), block, NULL), PP_OK);
+	free(block);
+	int32_t out = 0;
+	assert_int_equal(js_call(rt, "test.zero", 0, NULL, &out), PP_ERR_TIMEOUT);
+	assert_contains(pp_last_error(rt), "CPU limit of 100 ms"); /* the config's */
+	pp_runtime_free(rt);
+}
+
 static void structs_smaller_than_any_version_are_refused(void **state)
 {
 	(void)state;
@@ -1616,6 +1652,7 @@ int main(void)
 	        cmocka_unit_test(the_js_init_fuzz_corpus_loads_or_fails_cleanly),
 	        cmocka_unit_test(instance_creation_failures_reach_the_caller_with_their_cause),
 	        cmocka_unit_test(structs_smaller_than_any_version_are_refused),
+	        cmocka_unit_test(a_struct_of_size_zero_is_read_to_its_first_version_only),
 	        cmocka_unit_test(peer_calls_between_two_js_bundles_never_deadlock),
 	        cmocka_unit_test(a_load_whose_init_calls_a_busy_bundle_never_deadlocks),
 	        cmocka_unit_test(deep_recursion_on_a_small_thread_throws_in_the_guest),

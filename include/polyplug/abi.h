@@ -216,7 +216,7 @@ struct pp_guest_contract_interface {
 	void (*destroy_instance)(pp_vm_loader_data loader_data, const pp_host_api *host,
 	                         pp_guest_contract_instance instance);
 	pp_dispatch_mechanisms dispatch;
-	/* Appended in 0.2 (read only when size covers it): one entry per function,
+	/* Appended after ABI 2 first shipped (read only when size covers it): one entry per function,
 	 * or NULL when not known. */
 	const pp_fn_layout *layouts;
 };
@@ -248,7 +248,7 @@ struct pp_host_contract_interface {
 	void (*destroy_instance)(const pp_host_contract_interface *self,
 	                         pp_host_contract_instance instance);
 	pp_dispatch_mechanisms dispatch;
-	/* Appended in 0.2 (read only when size covers it): one entry per function,
+	/* Appended after ABI 2 first shipped (read only when size covers it): one entry per function,
 	 * or NULL when not known. */
 	const pp_fn_layout *layouts;
 };

@@ -117,6 +117,11 @@ typedef struct pp_runtime_config {
 	pp_js_limits js; /* limits for each JavaScript bundle's VM (see pp_js_limits) */
 } pp_runtime_config;
 
+/* What size 0 stands for: the members the struct had when ABI 2 first
+ * shipped, through js.concurrency. A member appended later is read only
+ * from a struct whose size covers it. (The same for pp_load_options.) */
+#define PP_RUNTIME_CONFIG_V2_SIZE (offsetof(pp_runtime_config, js.concurrency) + sizeof(uint32_t))
+
 /* Fills cfg with the defaults. */
 PP_API void pp_runtime_config_init(pp_runtime_config *cfg);
 
@@ -213,6 +218,8 @@ typedef struct pp_load_options {
 	uint32_t reinit_on_dep_reload; /* 1: reload this bundle after a dependency reloads */
 	pp_js_limits js;               /* per-bundle overrides of the runtime's JS limits */
 } pp_load_options;
+
+#define PP_LOAD_OPTIONS_V2_SIZE (offsetof(pp_load_options, js.concurrency) + sizeof(uint32_t))
 
 /* Loads a bundle from a directory or a file (a native .so, a .js). A
  * directory with a manifest.toml is loaded as it says (name, loader, file,

@@ -669,13 +669,14 @@ static pp_status pick_loader(pp_runtime *rt, pp_bundle_version *v, const pp_load
 }
 
 /* Load options as this runtime reads them: what the host's struct has (its
- * size, or ours when 0), members it lacks zero. Checked. */
+ * size, or ABI 2's first when 0), members it lacks zero. Checked. */
 static pp_status take_options(pp_runtime *rt, const pp_load_options *opts, pp_load_options *out)
 {
 	memset(out, 0, sizeof *out);
 	if (!opts)
 		return PP_OK;
-	if (!pp__take_grown(out, sizeof *out, opts, offsetof(pp_load_options, js.concurrency)))
+	if (!pp__take_grown(out, sizeof *out, opts, offsetof(pp_load_options, js.concurrency),
+	                    PP_LOAD_OPTIONS_V2_SIZE))
 		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
 		                 "pp_load_options.size is %u, smaller than any version of it (%zu)",
 		                 opts->size, offsetof(pp_load_options, js.concurrency));

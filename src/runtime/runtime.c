@@ -503,11 +503,11 @@ void *pp__calloc_lines(size_t size)
 	return p;
 }
 
-bool pp__take_grown(void *dst, size_t dst_size, const void *src, size_t min)
+bool pp__take_grown(void *dst, size_t dst_size, const void *src, size_t min, size_t v2)
 {
 	uint32_t size;
 	memcpy(&size, src, sizeof size);
-	size_t n = size ? size : dst_size;
+	size_t n = size ? size : v2;
 	if (n < min)
 		return false;
 	memcpy(dst, src, n < dst_size ? n : dst_size);
@@ -701,7 +701,8 @@ pp_status pp_runtime_new(const pp_runtime_config *cfg, pp_runtime **out)
 	if (cfg) {
 		/* members the host's struct lacks keep their defaults */
 		if (!pp__take_grown(&rt->cfg, sizeof rt->cfg, cfg,
-		                    offsetof(pp_runtime_config, js.concurrency))) {
+		                    offsetof(pp_runtime_config, js.concurrency),
+		                    PP_RUNTIME_CONFIG_V2_SIZE)) {
 			free(rt);
 			return PP_ERR_INVALID_ARGUMENT; /* smaller than any version ever was */
 		}
