@@ -144,6 +144,11 @@ static void bad_manifests_fail_by_file_line_and_key(void **state)
 	        {"name = \"b\"\n[[dependency]]\ncontract = \"m.X@2\"\nmin_version = \"1.0\"\n",
 	         "manifest.toml:4:15: key 'min_version': major 1 does not match",
 	         PP_ERR_LOAD_FAILED},
+	        /* packed, 0.5 would read as "major 5" and never be met */
+	        {"name = \"b\"\n[[dependency]]\ncontract = \"m.X@0\"\nmin_version = \"0.5\"\n",
+	         "manifest.toml:4:15: key 'min_version': \"0.5\": a minimum minor of a major-0 "
+	         "contract cannot be required",
+	         PP_ERR_LOAD_FAILED},
 	        {"name = \"b\"\n[[dependency]]\nmin_version = \"1.0\"\n",
 	         "a dependency needs 'contract'", PP_ERR_LOAD_FAILED},
 	        {"name = \"b\"\nloader = \"lua\"\n", "no loader named 'lua'", PP_ERR_UNSUPPORTED},
@@ -357,6 +362,62 @@ static pp_status reload_a_without_m_a(at_unloading *u)
 	return pp_bundle_reload(u->rt, pp_bundle_id("a"));
 }
 
+/* Two bundles may come to need each other (a reload adds the need, or the
+ * other provider of what one needs goes away): neither unloads alone, a
+ * cascading unload of either takes both, and pp_runtime_free frees both
+ * (the cascade used to chase the cycle to its depth limit, and teardown
+ * then leaked both bundles). */
+static void bundles_that_need_each_other_unload_together(void **state)
+{
+	(void)state;
+	char root[256], a[512], b[512];
+	for (int how = 0; how < 3; how++) {
+		pp_runtime *rt = rt_new();
+		a_and_its_dependent_b(root, sizeof root, a, b, sizeof a);
+		assert_int_equal(pp_bundle_load(rt, a, NULL, NULL), PP_OK);
+		assert_int_equal(pp_bundle_load(rt, b, NULL, NULL), PP_OK);
+		/* a's new version needs m.B@1, which b serves: a cycle */
+		write_text(a, "manifest.toml",
+		           "name = \"a\"\nprovides = [\"m.A@1\"]\n[[dependency]]\ncontract = "
+		           "\"m.B@1\"\n");
+		assert_int_equal(pp_bundle_reload(rt, pp_bundle_id("a")), PP_OK);
+		assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("a"), 0),
+		                 PP_ERR_DEPENDENCY_IN_USE);
+		assert_contains(pp_last_error(rt), "'b' depends on it");
+		assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("b"), 0),
+		                 PP_ERR_DEPENDENCY_IN_USE);
+		assert_contains(pp_last_error(rt), "'a' depends on it");
+		assert_int_equal(value_of(rt, "m.A"), 1);
+		if (how < 2) {
+			uint64_t id = pp_bundle_id(how == 0 ? "a" : "b");
+			assert_int_equal(pp_bundle_unload(rt, id, PP_UNLOAD_CASCADE), PP_OK);
+			assert_int_equal(bundle_count(rt), 0);
+		}
+		pp_runtime_free(rt); /* how 2: the cycle is still loaded (LeakSanitizer) */
+		remove_tree(root);
+	}
+
+	/* the other way: c also provides m.A@1 and needs m.B@1; once a goes,
+	 * b needs c and c needs b */
+	pp_runtime *rt = rt_new();
+	char c[512];
+	a_and_its_dependent_b(root, sizeof root, a, b, sizeof a);
+	js_bundle(subdir(c, sizeof c, root, "c"), "bundle.js", "m.A", 3, NULL);
+	write_text(c, "manifest.toml",
+	           "name = \"c\"\nprovides = [\"m.A@1\"]\n[[dependency]]\ncontract = \"m.B@1\"\n");
+	assert_int_equal(pp_bundle_load(rt, a, NULL, NULL), PP_OK);
+	assert_int_equal(pp_bundle_load(rt, b, NULL, NULL), PP_OK);
+	assert_int_equal(pp_bundle_load(rt, c, NULL, NULL), PP_OK);
+	/* c serves what b needs: a may go without taking b */
+	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("a"), 0), PP_OK);
+	assert_int_equal(value_of(rt, "m.A"), 3);
+	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("c"), 0), PP_ERR_DEPENDENCY_IN_USE);
+	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("c"), PP_UNLOAD_CASCADE), PP_OK);
+	assert_int_equal(bundle_count(rt), 0);
+	pp_runtime_free(rt);
+	remove_tree(root);
+}
+
 /* Once an unload is under way, what it unloads meets nobody's needs: a
  * dependent loaded in that window would outlive its dependency. */
 static void a_dependent_loaded_while_its_dependency_unloads_is_refused(void **state)
@@ -406,6 +467,45 @@ static void a_reload_cannot_drop_what_an_unloading_dependent_needs(void **state)
 	assert_int_equal(value_of(rt, "m.A2"), 5);
 	pp_runtime_free(rt);
 	remove_tree(root);
+}
+
+/* What a manifest lists is bounded (each entry is checked against what is
+ * loaded at every load), and a function_count names what provides lists:
+ * without provides it names nothing and is refused, not ignored. */
+static void long_lists_and_stray_counts_are_refused(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	char dir[256];
+	temp_dir(dir, sizeof dir);
+	js_bundle(dir, "bundle.js", "m.One", 1, NULL);
+	static const char *const keys[] = {"provides", "dependencies", "bundle_dependencies"};
+	size_t cap = 128u << 10;
+	char *text = malloc(cap);
+	assert_non_null(text);
+	for (size_t k = 0; k < 3; k++) {
+		size_t used = (size_t)snprintf(text, cap, "name = \"one\"\n%s = [", keys[k]);
+		for (int i = 0; i < 1025; i++)
+			used += (size_t)snprintf(text + used, cap - used,
+			                         k == 1   ? "%s{ contract = \"m.D%d@1\" }"
+			                         : k == 0 ? "%s\"m.P%d@1\""
+			                                  : "%s\"b%d\"",
+			                         i ? ", " : "", i);
+		snprintf(text + used, cap - used, "]\n");
+		write_text(dir, "manifest.toml", text);
+		assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_ERR_LOAD_FAILED);
+		assert_contains(pp_last_error(rt), "1025 entries; at most 1024 are read");
+	}
+	free(text);
+	write_text(dir, "manifest.toml", "name = \"one\"\nfunction_count = { \"m.One@1\" = 1 }\n");
+	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "'m.One@1' is not in provides");
+	write_text(
+	        dir, "manifest.toml",
+	        "name = \"one\"\nprovides = [\"m.One@1\"]\nfunction_count = { \"m.One@1\" = 1 }\n");
+	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_OK);
+	pp_runtime_free(rt);
+	remove_tree(dir);
 }
 
 /* ---- Plugins directories -------------------------------------------------------- */
@@ -620,6 +720,8 @@ int main(void)
 	        cmocka_unit_test(dependencies_guard_unload_and_reload_rereads),
 	        cmocka_unit_test(reload_applies_new_dependencies),
 	        cmocka_unit_test(a_reload_never_leaves_a_dependent_without_what_it_needs),
+	        cmocka_unit_test(bundles_that_need_each_other_unload_together),
+	        cmocka_unit_test(long_lists_and_stray_counts_are_refused),
 	        cmocka_unit_test(a_dependent_loaded_while_its_dependency_unloads_is_refused),
 	        cmocka_unit_test(a_reload_cannot_drop_what_an_unloading_dependent_needs),
 	        cmocka_unit_test(plugins_load_in_dependency_order),

@@ -213,6 +213,45 @@ static void deep_nesting_is_bounded(void **state)
 	assert_contains(err, "nested more than");
 }
 
+/* Each key is checked against its table's others, so a table's keys are
+ * bounded: 1 MiB of short keys used to cost a minute of strcmp. The
+ * bound holds for dotted keys, headers and inline tables alike. */
+static void a_table_holds_at_most_256_keys(void **state)
+{
+	(void)state;
+	static char text[64 << 10];
+	for (int shape = 0; shape < 4; shape++)
+		for (int keys = 256; keys <= 257; keys++) {
+			size_t used = 0, cap = sizeof text;
+			if (shape == 3)
+				used += (size_t)snprintf(text, cap, "t = {");
+			for (int i = 0; i < keys; i++)
+				if (shape == 0)
+					used += (size_t)snprintf(text + used, cap - used,
+					                         "k%d = 1\n", i);
+				else if (shape == 1)
+					used += (size_t)snprintf(text + used, cap - used,
+					                         "t.k%d = 1\n", i);
+				else if (shape == 2)
+					used += (size_t)snprintf(text + used, cap - used, "[k%d]\n",
+					                         i);
+				else
+					used += (size_t)snprintf(text + used, cap - used,
+					                         "%sk%d = 1", i ? ", " : "", i);
+			if (shape == 3)
+				used += (size_t)snprintf(text + used, sizeof text - used, "}\n");
+			char err[256] = "";
+			pp_toml_value *v = pp_toml_parse(text, used, "t.toml", err, sizeof err);
+			if (keys == 256) {
+				assert_non_null(v);
+			} else {
+				assert_null(v);
+				assert_contains(err, "a table has more than 256 keys");
+			}
+			pp_toml_free(v);
+		}
+}
+
 /* Every file of a directory goes through the parser: no crash, no leak. */
 static void parse_one(const char *data, size_t len, const char *name)
 {
@@ -236,6 +275,7 @@ int main(void)
 	        cmocka_unit_test(reads_tables_arrays_and_inline_tables),
 	        cmocka_unit_test(refuses_what_it_does_not_read),
 	        cmocka_unit_test(deep_nesting_is_bounded),
+	        cmocka_unit_test(a_table_holds_at_most_256_keys),
 	        cmocka_unit_test(fuzz_regressions_and_corpus_replay),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -428,12 +428,16 @@ typedef struct change {
 	const pp_bundle_version *next;
 } change;
 
-/* The version b serves once c is made (c may be NULL): NULL if none. */
+/* The version b serves once c is made (c may be NULL): NULL if none. A
+ * bundle this thread's cascading unload is taking serves nobody already, so
+ * the cascade takes whatever needs it, however they are tied together. */
 static const pp_bundle_version *serving(const pp_bundle *b, const change *c)
 {
 	if (c && b == c->bundle)
 		return c->next;
-	return b->unloading ? NULL : b->cur;
+	if (b->unloading || (b->cascade_by && b->cascade_by == pp__thread_id()))
+		return NULL;
+	return b->cur;
 }
 
 /* The node of a bundle other than `self` that meets dep once c is made (from
@@ -522,7 +526,8 @@ static pp_status check_needs(pp_runtime *rt, const pp_bundle_version *v, const c
 	}
 }
 
-/* True if version d needs what b's serving version provides, or b by name. */
+/* True if version d needs what b's serving version provides, or b by name
+ * (whether or not another bundle could serve it too). */
 static bool depends_on(const pp_bundle_version *d, const pp_bundle *b)
 {
 	for (size_t i = 0; i < d->bundle_dep_count; i++)
@@ -533,6 +538,18 @@ static bool depends_on(const pp_bundle_version *d, const pp_bundle *b)
 			if (n->iface.contract_id == d->deps[i].contract_id)
 				return true;
 	return false;
+}
+
+/* True if a need of bundle d would go unmet without b: what an unload of b
+ * must not leave behind. Another provider of the same contract still
+ * serves d; two bundles may need each other (b needs d's contract, whose
+ * other provider went away), which a cascading unload takes together. */
+static bool relies_on(pp_runtime *rt, const pp_bundle *d, const pp_bundle *b)
+{
+	const change gone = {b, NULL};
+	char what[320];
+	return d != b && d->cur && !d->unloading && serving(d, NULL) &&
+	       unmet_need(rt, d->cur, &gone, what, sizeof what) != NEEDS_MET;
 }
 
 /* A reload of b to nv: nv's needs must be met, and its dependents' still be. */
@@ -788,6 +805,9 @@ pp_status pp_bundle_load_source(pp_runtime *rt, const void *source, size_t len,
 
 /* ---- Unload --------------------------------------------------------------- */
 
+/* Unloads bundle id; with PP_UNLOAD_CASCADE first what relies on it, each
+ * bundle the cascade takes marked so that its dependents' scans pass over
+ * it: a cycle of bundles that need each other goes as a whole. */
 static pp_status unload(pp_runtime *rt, uint64_t id, uint32_t flags, int depth)
 {
 	if (depth > PP_MAX_DEPENDENCY_DEPTH)
@@ -806,7 +826,7 @@ static pp_status unload(pp_runtime *rt, uint64_t id, uint32_t flags, int depth)
 		size_t used = 0;
 		uint64_t first = 0;
 		for (pp_bundle *d = rt->bundles; d; d = d->next) {
-			if (d == b || !d->cur || !depends_on(d->cur, b))
+			if (!relies_on(rt, d, b))
 				continue;
 			if (!used)
 				first = d->id;
@@ -825,11 +845,18 @@ static pp_status unload(pp_runtime *rt, uint64_t id, uint32_t flags, int depth)
 			pthread_mutex_unlock(&rt->lock);
 			return st;
 		}
+		uintptr_t was = b->cascade_by;
+		b->cascade_by = pp__thread_id();
 		pthread_mutex_unlock(&rt->lock);
 		st = unload(rt, first, flags, depth + 1);
-		if (st != PP_OK)
-			return st;
 		pthread_mutex_lock(&rt->lock);
+		b = bundle_any(rt, id);
+		if (b)
+			b->cascade_by = was;
+		if (st != PP_OK) {
+			pthread_mutex_unlock(&rt->lock);
+			return st;
+		}
 	}
 	/* Committed: from now on b meets nobody's needs, so a dependent loading
 	 * while the host hears of the unload fails instead of outliving b. */
@@ -866,15 +893,32 @@ pp_status pp_bundle_unload(pp_runtime *rt, uint64_t bundle_id, uint32_t flags)
 	return unload(rt, bundle_id, flags, 0);
 }
 
+/* True if a loaded bundle relies on b (rt->lock held). */
+static bool needed(pp_runtime *rt, const pp_bundle *b)
+{
+	for (const pp_bundle *d = rt->bundles; d; d = d->next)
+		if (relies_on(rt, d, b))
+			return true;
+	return false;
+}
+
 void pp__bundles_unload_all(pp_runtime *rt)
 {
-	/* Last loaded first, so dependents go before what they depend on. */
+	/* A bundle nothing relies on first, the last loaded if it is one (so
+	 * no cascade runs deep); bundles that need each other go together. */
 	for (;;) {
 		pthread_mutex_lock(&rt->lock);
-		uint64_t id = 0;
-		for (pp_bundle *b = rt->bundles; b; b = b->next)
+		const pp_bundle *pick = NULL;
+		for (const pp_bundle *b = rt->bundles; b; b = b->next)
 			if (b->cur)
-				id = b->id;
+				pick = b;
+		if (pick && needed(rt, pick))
+			for (const pp_bundle *b = rt->bundles; b; b = b->next)
+				if (b->cur && !needed(rt, b)) {
+					pick = b;
+					break;
+				}
+		uint64_t id = pick ? pick->id : 0;
 		pthread_mutex_unlock(&rt->lock);
 		if (!id)
 			return;

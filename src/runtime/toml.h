@@ -57,7 +57,9 @@ struct pp_toml_value {
 };
 
 /* Parses text (len bytes, need not be NUL-terminated). file names the source
- * in messages. Returns the root table, or NULL with the message in err. */
+ * in messages. Returns the root table, or NULL with the message in err.
+ * Bounded for hostile input: values nest at most 64 deep, and a table has at
+ * most 256 keys (a key is looked up among its table's others). */
 pp_toml_value *pp_toml_parse(const char *text, size_t len, const char *file, char *err,
                              size_t errcap);
 
