@@ -544,6 +544,7 @@ static const char *const builtin_hogs[] = {
         "var p = 'a'.repeat(1 << 14) + 'b'; 'a'.repeat(1 << 24).includes(p)",
         "var p = 'a'.repeat(1 << 14) + 'b'; 'a'.repeat(1 << 24).split(p)",
         "var p = 'a'.repeat(1 << 14) + 'b'; 'a'.repeat(1 << 24).replaceAll(p, '')",
+        "var p = 'a'.repeat(1 << 14) + 'b'; 'a'.repeat(1 << 24).replace(p, '')",
 };
 
 /* The parsers: a second or more each, one token at a time. Their sources
