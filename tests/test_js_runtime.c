@@ -688,6 +688,29 @@ static void allocation_bomb_fails_the_call_not_the_process(void **state)
 	pp_runtime_free(rt);
 }
 
+/* Text a guest hands over with lone surrogates is copied to replace them:
+ * on the VM's heap, so the copy counts against its memory limit (it was
+ * malloc'd beside the limit: 12 MiB here, past a 40 MiB limit). */
+static void text_conversion_copies_count_against_the_memory_limit(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	pp_load_options o = {.name = "text", .js = {.memory_bytes = 40u << 20}};
+	/* 8 MiB of UTF-16, 12 MiB of UTF-8, 12 MiB replaced, 12 MiB of result */
+	const char *src =
+	        JS_ONE("js.text", "function () { var s = '\\ud800'.repeat(1 << 22);"
+	                          " return new TextEncoder().encode(s).length; }," ADD_FN);
+	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &o, NULL), PP_OK);
+	uint32_t code = js_call(rt, "js.text", 0, NULL, NULL);
+	if (code != PP_ERR_OUT_OF_MEMORY)
+		fail_msg("status %u: %s", code, pp_last_error(rt));
+	pair p = {40, 2};
+	int32_t r = 0;
+	assert_int_equal(js_call(rt, "js.text", 1, &p, &r), PP_OK);
+	assert_int_equal(r, 42);
+	pp_runtime_free(rt);
+}
+
 static void runaway_recursion_is_a_guest_error(void **state)
 {
 	(void)state;
@@ -844,6 +867,7 @@ int main(void)
 	        cmocka_unit_test(the_cpu_limit_stops_calls_inside_builtins),
 	        cmocka_unit_test(a_shorter_cpu_limit_loaded_later_is_enforced_at_its_own_pace),
 	        cmocka_unit_test(allocation_bomb_fails_the_call_not_the_process),
+	        cmocka_unit_test(text_conversion_copies_count_against_the_memory_limit),
 	        cmocka_unit_test(runaway_recursion_is_a_guest_error),
 	        cmocka_unit_test(load_unload_a_thousand_js_bundles_keeps_memory_bounded),
 	        cmocka_unit_test(reload_replaces_the_vm_behind_live_handles),

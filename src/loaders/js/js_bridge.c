@@ -847,18 +847,14 @@ static JSValue f_write_string(JSContext *ctx, JSValueConst this_val, int argc, J
 	(void)argc;
 	ARG_PTR(0, p);
 	ARG_SIZE(1, "fast.writeString", cap);
-	size_t len;
-	char *owned;
-	const char *s = pp_js_string_utf8(ctx, argv[2], &len, &owned);
-	if (!s)
+	pp_js_text t;
+	if (!pp_js_string_utf8(ctx, argv[2], &t))
 		return JS_EXCEPTION;
-	if (len > cap)
-		len = cap;
+	size_t len = t.len < cap ? t.len : cap;
 	bool ok = may(ctx, "fast.writeString", p, len, true);
 	if (ok && p && len)
-		memcpy(p, owned ? owned : s, len);
-	JS_FreeCString(ctx, s);
-	free(owned);
+		memcpy(p, t.bytes, len);
+	pp_js_text_release(ctx, &t);
 	if (!ok)
 		return JS_EXCEPTION;
 	return JS_NewFloat64(ctx, p ? (double)len : 0);

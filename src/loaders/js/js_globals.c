@@ -214,30 +214,40 @@ JSValue pp_js_utf8_string(JSContext *ctx, const uint8_t *p, size_t n)
 	return decode_utf8(ctx, p, n, false, true);
 }
 
-const char *pp_js_string_utf8(JSContext *ctx, JSValueConst v, size_t *len, char **owned)
+bool pp_js_string_utf8(JSContext *ctx, JSValueConst v, pp_js_text *t)
 {
-	*owned = NULL;
-	const char *s = JS_ToCStringLen(ctx, len, v);
+	*t = (pp_js_text){NULL, 0, NULL, NULL};
+	size_t len;
+	const char *s = JS_ToCStringLen(ctx, &len, v);
 	if (!s)
-		return NULL;
-	const char *first = memchr(s, 0xED, *len); /* none, usually */
-	for (size_t i = first ? (size_t)(first - s) : *len; i + 2 < *len; i++) {
+		return false;
+	const char *first = memchr(s, 0xED, len); /* none, usually */
+	for (size_t i = first ? (size_t)(first - s) : len; i + 2 < len; i++) {
 		const uint8_t *b = (const uint8_t *)s + i;
 		if (b[0] != 0xED || b[1] < 0xA0)
 			continue;
-		if (!*owned) {
-			*owned = malloc(*len + 1);
-			if (!*owned) {
+		if (!t->copy) {
+			/* js_malloc: counted against the VM's memory limit (and
+			 * throws when past it) */
+			t->copy = js_malloc(ctx, len + 1);
+			if (!t->copy) {
 				JS_FreeCString(ctx, s);
-				JS_ThrowOutOfMemory(ctx);
-				return NULL;
+				return false;
 			}
-			memcpy(*owned, s, *len + 1);
+			memcpy(t->copy, s, len + 1);
 		}
-		memcpy(*owned + i, replacement, sizeof replacement);
+		memcpy(t->copy + i, replacement, sizeof replacement);
 		i += 2;
 	}
-	return s;
+	*t = (pp_js_text){t->copy ? t->copy : s, len, s, t->copy};
+	return true;
+}
+
+void pp_js_text_release(JSContext *ctx, pp_js_text *t)
+{
+	JS_FreeCString(ctx, t->str);
+	js_free(ctx, t->copy);
+	*t = (pp_js_text){NULL, 0, NULL, NULL};
 }
 
 /* ---- TextEncoder / TextDecoder ----------------------------------------------- */
@@ -265,15 +275,11 @@ static JSValue encoder_new(JSContext *ctx, JSValueConst new_target, int argc, JS
 static JSValue encoder_encode(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
 	(void)this_val;
-	size_t len = 0;
-	char *owned = NULL;
-	const char *s = NULL;
-	if (argc > 0 && !JS_IsUndefined(argv[0]) &&
-	    !(s = pp_js_string_utf8(ctx, argv[0], &len, &owned)))
+	pp_js_text t = {NULL, 0, NULL, NULL};
+	if (argc > 0 && !JS_IsUndefined(argv[0]) && !pp_js_string_utf8(ctx, argv[0], &t))
 		return JS_EXCEPTION;
-	JSValue u8 = pp_js_new_u8_copy(ctx, owned ? owned : s, len);
-	JS_FreeCString(ctx, s);
-	free(owned);
+	JSValue u8 = pp_js_new_u8_copy(ctx, t.bytes, t.len);
+	pp_js_text_release(ctx, &t);
 	return u8;
 }
 
@@ -288,25 +294,22 @@ static JSValue encoder_encode_into(JSContext *ctx, JSValueConst this_val, int ar
 	/* The string first: converting it may run guest code (toString), which
 	 * could shrink or detach the destination; nothing runs after the
 	 * destination is read below. */
-	size_t len;
-	char *owned;
-	const char *s = pp_js_string_utf8(ctx, argv[0], &len, &owned);
-	if (!s)
+	pp_js_text t;
+	if (!pp_js_string_utf8(ctx, argv[0], &t))
 		return JS_EXCEPTION;
 	size_t off = 0, cap = 0, per = 0, ab_len = 0;
 	JSValue ab = JS_GetTypedArrayBuffer(ctx, argv[1], &off, &cap, &per);
 	uint8_t *base = JS_IsException(ab) ? NULL : JS_GetArrayBuffer(ctx, &ab_len, ab);
 	JS_FreeValue(ctx, ab);
 	if (!base || per != 1 || off > ab_len || cap > ab_len - off) {
-		JS_FreeCString(ctx, s);
-		free(owned);
+		pp_js_text_release(ctx, &t);
 		return JS_ThrowTypeError(ctx,
 		                         "encodeInto: the destination is not a live Uint8Array");
 	}
-	const uint8_t *u = (const uint8_t *)(owned ? owned : s);
+	const uint8_t *u = (const uint8_t *)t.bytes;
 	size_t written = 0;
 	double read = 0;
-	while (written < len) {
+	while (written < t.len) {
 		size_t k = u[written] < 0x80   ? 1
 		           : u[written] < 0xE0 ? 2
 		           : u[written] < 0xF0 ? 3
@@ -317,8 +320,7 @@ static JSValue encoder_encode_into(JSContext *ctx, JSValueConst this_val, int ar
 		written += k;
 		read += k == 4 ? 2 : 1; /* UTF-16 units */
 	}
-	JS_FreeCString(ctx, s);
-	free(owned);
+	pp_js_text_release(ctx, &t);
 	JSValue r = JS_NewObject(ctx);
 	if (JS_IsException(r))
 		return r;

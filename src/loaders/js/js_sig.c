@@ -723,18 +723,15 @@ uint32_t pp_js_sig_result_any(JSContext *ctx, const js_sig *sig, JSValueConst re
 			       cap);
 			return PP_ERR_GENERIC;
 		}
-		size_t len;
-		char *owned;
-		const char *s = pp_js_string_utf8(ctx, ret, &len, &owned);
-		if (!s) {
+		pp_js_text text;
+		if (!pp_js_string_utf8(ctx, ret, &text)) {
 			pp_js_clear_exception(ctx);
 			snprintf(why, cap, "its string result could not be converted");
 			return PP_ERR_GENERIC;
 		}
-		uint32_t st = put_bytes(host, (const uint8_t *)(owned ? owned : s), len, out, arena,
+		uint32_t st = put_bytes(host, (const uint8_t *)text.bytes, text.len, out, arena,
 		                        why, cap);
-		JS_FreeCString(ctx, s);
-		free(owned);
+		pp_js_text_release(ctx, &text);
 		return st;
 	}
 	if (t.kind == SIG_BUFFER) {

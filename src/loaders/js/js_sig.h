@@ -125,11 +125,20 @@ const uint8_t *pp_js_view_bytes(JSContext *ctx, JSValueConst v, size_t *len, JSV
  * alone writes a lone surrogate as its 3-byte form, and skips a byte after
  * an invalid one): bytes to a string with each invalid sequence U+FFFD
  * (the Encoding standard's decoding, as TextDecoder), and a string's UTF-8
- * with each lone surrogate U+FFFD, the same length — *owned, malloc'd,
- * holds the replaced bytes when there were any (use it instead of the
- * result; free both: JS_FreeCString and free). */
+ * with each lone surrogate U+FFFD, the same length. The second fills t
+ * (t->bytes, t->len) and returns false with an exception pending if it
+ * cannot; what it holds — a copy when there were surrogates, made on the
+ * VM's heap so that the memory limit counts it — goes with
+ * pp_js_text_release. */
+typedef struct pp_js_text {
+	const char *bytes;
+	size_t len;
+	const char *str; /* QuickJS's conversion */
+	char *copy;      /* the replaced bytes, or NULL */
+} pp_js_text;
 JSValue pp_js_utf8_string(JSContext *ctx, const uint8_t *p, size_t n);
-const char *pp_js_string_utf8(JSContext *ctx, JSValueConst v, size_t *len, char **owned);
+bool pp_js_string_utf8(JSContext *ctx, JSValueConst v, pp_js_text *t);
+void pp_js_text_release(JSContext *ctx, pp_js_text *t);
 /* A new Uint8Array holding a copy of len bytes at p (NULL p: empty). */
 JSValue pp_js_new_u8_copy(JSContext *ctx, const void *p, size_t len);
 /* A Number for a message, as JS prints NaN and Infinity. */
