@@ -469,6 +469,54 @@ static void a_reload_cannot_drop_what_an_unloading_dependent_needs(void **state)
 	remove_tree(root);
 }
 
+typedef struct reloads_seen {
+	size_t bundles, reloaded_once;
+} reloads_seen;
+
+static void count_reloads(void *ud, const pp_bundle_info *info)
+{
+	reloads_seen *r = ud;
+	r->bundles++;
+	r->reloaded_once += info->reload_count == 1;
+}
+
+/* A reload reinitialises every dependent that asks, however many and
+ * however deep: 80 direct dependents and a chain of 80 each behind the
+ * last (the reload stopped at 64 of either, silently, and went down the
+ * chain on the stack). */
+static void every_dependent_that_asks_is_reinitialised_once(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	char root[256], dir[512], text[512];
+	temp_dir(root, sizeof root);
+	js_bundle(subdir(dir, sizeof dir, root, "base"), "bundle.js", "m.Base", 1, NULL);
+	write_text(dir, "manifest.toml", "name = \"base\"\nprovides = [\"m.Base@1\"]\n");
+	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_OK);
+	for (int i = 0; i < 160; i++) {
+		char name[16], contract[16], needs[16];
+		snprintf(name, sizeof name, "%s%03d", i < 80 ? "fan" : "chain", i);
+		snprintf(contract, sizeof contract, "m.D%03d", i);
+		snprintf(needs, sizeof needs, "%s", i <= 80 ? "m.Base" : "");
+		if (i > 80)
+			snprintf(needs, sizeof needs, "m.D%03d", i - 1);
+		js_bundle(subdir(dir, sizeof dir, root, name), "bundle.js", contract, i, NULL);
+		snprintf(text, sizeof text,
+		         "name = \"%s\"\nprovides = [\"%s@1\"]\nneeds_reinit_on_dep_reload = true\n"
+		         "[[dependency]]\ncontract = \"%s@1\"\n",
+		         name, contract, needs);
+		write_text(dir, "manifest.toml", text);
+		assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_OK);
+	}
+	assert_int_equal(pp_bundle_reload(rt, pp_bundle_id("base")), PP_OK);
+	reloads_seen seen = {0, 0};
+	pp_bundle_foreach(rt, count_reloads, &seen);
+	assert_int_equal(seen.bundles, 161);
+	assert_int_equal(seen.reloaded_once, 161); /* each once, base too */
+	pp_runtime_free(rt);
+	remove_tree(root);
+}
+
 /* What a manifest lists is bounded (each entry is checked against what is
  * loaded at every load), and a function_count names what provides lists:
  * without provides it names nothing and is refused, not ignored. */
@@ -722,6 +770,7 @@ int main(void)
 	        cmocka_unit_test(a_reload_never_leaves_a_dependent_without_what_it_needs),
 	        cmocka_unit_test(bundles_that_need_each_other_unload_together),
 	        cmocka_unit_test(long_lists_and_stray_counts_are_refused),
+	        cmocka_unit_test(every_dependent_that_asks_is_reinitialised_once),
 	        cmocka_unit_test(a_dependent_loaded_while_its_dependency_unloads_is_refused),
 	        cmocka_unit_test(a_reload_cannot_drop_what_an_unloading_dependent_needs),
 	        cmocka_unit_test(plugins_load_in_dependency_order),

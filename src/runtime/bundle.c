@@ -934,20 +934,38 @@ void pp__bundles_unload_all(pp_runtime *rt)
 
 /* ---- Reload --------------------------------------------------------------- */
 
-typedef struct visited {
-	uint64_t ids[64];
-	size_t n;
-} visited;
+/* The bundles one pp_bundle_reload reloads: the one asked for, then, in
+ * the order found, the dependents that asked to be reinitialised when a
+ * dependency reloads (and theirs). Each reloads once, however the bundles
+ * are tied together; a list, not recursion, so a long chain costs no stack. */
+typedef struct worklist {
+	uint64_t *ids;
+	size_t n, cap;
+} worklist;
 
-static pp_status reload(pp_runtime *rt, uint64_t id, visited *seen)
+/* Adds id unless it is listed already; false if out of memory. */
+static bool worklist_add(worklist *w, uint64_t id)
 {
-	if (seen->n == sizeof seen->ids / sizeof seen->ids[0])
-		return PP_OK;
-	for (size_t i = 0; i < seen->n; i++)
-		if (seen->ids[i] == id)
-			return PP_OK; /* a dependency cycle: each bundle reloads once */
-	seen->ids[seen->n++] = id;
+	for (size_t i = 0; i < w->n; i++)
+		if (w->ids[i] == id)
+			return true;
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 8;
+		uint64_t *ids =
+		        cap <= SIZE_MAX / sizeof *ids ? realloc(w->ids, cap * sizeof *ids) : NULL;
+		if (!ids)
+			return false;
+		w->ids = ids;
+		w->cap = cap;
+	}
+	w->ids[w->n++] = id;
+	return true;
+}
 
+/* Reloads bundle id; on success lists its dependents that asked to be
+ * reinitialised in todo. */
+static pp_status reload_one(pp_runtime *rt, uint64_t id, worklist *todo)
+{
 	pp_bundle *b = NULL;
 	pthread_mutex_lock(&rt->lock);
 	pp_status st = claim(rt, id, "reload", &b);
@@ -1025,23 +1043,33 @@ static pp_status reload(pp_runtime *rt, uint64_t id, visited *seen)
 	}
 
 	/* Dependents that asked for it are reinitialised against the new code. */
-	uint64_t again[64];
-	size_t n_again = 0;
+	bool listed = true;
 	pthread_mutex_lock(&rt->lock);
 	unclaim(rt, b);
-	for (pp_bundle *d = rt->bundles; st == PP_OK && d && n_again < 64; d = d->next)
+	for (pp_bundle *d = rt->bundles; st == PP_OK && d && listed; d = d->next)
 		if (d != b && d->cur && d->cur->reinit_on_dep_reload && depends_on(d->cur, b))
-			again[n_again++] = d->id;
+			listed = worklist_add(todo, d->id);
 	pthread_mutex_unlock(&rt->lock);
-	for (size_t i = 0; i < n_again; i++)
-		reload(rt, again[i], seen);
+	if (!listed)
+		pp__log(rt, PP_LOG_ERROR, "runtime",
+		        "out of memory: some dependents of '%s' that ask to be reinitialised "
+		        "when it reloads were not",
+		        b->name);
 	return st;
 }
 
 pp_status pp_bundle_reload(pp_runtime *rt, uint64_t bundle_id)
 {
-	visited seen = {.n = 0};
-	return reload(rt, bundle_id, &seen);
+	worklist todo = {NULL, 0, 0};
+	if (!worklist_add(&todo, bundle_id))
+		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+	/* the caller hears of the bundle it asked for; the dependents' own
+	 * failures are reported through on_reload and the log */
+	pp_status st = reload_one(rt, bundle_id, &todo);
+	for (size_t i = 1; i < todo.n; i++) /* todo grows as they reload */
+		(void)reload_one(rt, todo.ids[i], &todo);
+	free(todo.ids);
+	return st;
 }
 
 /* ---- Listing -------------------------------------------------------------- */
