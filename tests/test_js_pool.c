@@ -438,13 +438,21 @@ static void concurrency_outside_1_to_64_is_refused(void **state)
 	(void)state;
 	pp_runtime *rt = rt_with_host_contracts(0);
 	static const char src[] = POOL_BUNDLE("1", "false");
-	const char *bad[] = {"concurrency = 0\n", "concurrency = 65\n", "concurrency = -1\n",
-	                     "concurrency = \"2\"\n"};
+	static const struct {
+		const char *key, *says;
+	} bad[] = {
+	        {"concurrency = 0\n", "0 VMs"},
+	        {"concurrency = 65\n", "65 VMs"},
+	        {"concurrency = -1\n", "-1 VMs"},
+	        {"concurrency = 18446744073709551615\n", "18446744073709551615 VMs"},
+	        {"concurrency = \"2\"\n", "expected an integer, found a string"},
+	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char dir[64];
-		pool_dir(dir, sizeof dir, bad[i], src);
+		pool_dir(dir, sizeof dir, bad[i].key, src);
 		assert_int_not_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_OK);
 		assert_contains(pp_last_error(rt), "concurrency");
+		assert_contains(pp_last_error(rt), bad[i].says);
 		remove_tree(dir);
 	}
 	pp_load_options many = {.size = sizeof many, .name = "many", .js.concurrency = 65};

@@ -464,7 +464,11 @@ static void read_root(reader *r, const pp_toml_value *root, const char *dir, pp_
 		bad(r, mem, "memory", "expected \"guarded\" or \"compat\", found \"%s\"",
 		    mem->u.string.ptr);
 	const pp_toml_value *conc = typed(r, root, "concurrency", PP_TOML_INTEGER);
-	if (conc && (conc->u.integer.value < 1 || conc->u.integer.value > PP_JS_MAX_CONCURRENCY))
+	if (conc && conc->u.integer.is_unsigned) /* above INT64_MAX */
+		bad(r, conc, "concurrency", "%llu VMs: expected 1 to %u",
+		    (unsigned long long)(uint64_t)conc->u.integer.value, PP_JS_MAX_CONCURRENCY);
+	else if (conc &&
+	         (conc->u.integer.value < 1 || conc->u.integer.value > PP_JS_MAX_CONCURRENCY))
 		bad(r, conc, "concurrency", "%lld VMs: expected 1 to %u",
 		    (long long)conc->u.integer.value, PP_JS_MAX_CONCURRENCY);
 	else if (conc)
