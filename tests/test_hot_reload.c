@@ -424,6 +424,57 @@ static void a_module_saved_in_a_subdirectory_is_reloaded(void **state)
 	remove_tree(dir);
 }
 
+/* What the watcher leaves alone never reloads a bundle: scratch files,
+ * hidden directories and node_modules, a symbolic link's target outside
+ * the bundle, and subdirectories past 8 levels; a file 8 levels down does. */
+static void what_the_watcher_ignores_never_reloads(void **state)
+{
+	(void)state;
+	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = watched_runtime(&ev);
+	char dir[256], outside[256], path[512], link[512];
+	temp_dir(outside, sizeof outside);
+	temp_dir(dir, sizeof dir);
+	js_value_bundle(dir, "w.Ign", 1);
+	static const char *const subs[] = {"node_modules", ".hidden"};
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, subs[i]);
+		assert_int_equal(mkdir(path, 0700), 0);
+	}
+	snprintf(link, sizeof link, "%s/linked", dir);
+	assert_int_equal(symlink(outside, link), 0);
+	size_t n = (size_t)snprintf(path, sizeof path, "%s", dir);
+	char level8[512] = "";
+	for (int level = 1; level <= 9; level++) {
+		n += (size_t)snprintf(path + n, sizeof path - n, "/d%d", level);
+		assert_int_equal(mkdir(path, 0700), 0);
+		if (level == 8)
+			snprintf(level8, sizeof level8, "%s", path);
+	}
+	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_OK);
+	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
+
+	static const char *const scratch[] = {".bundle.js.kate", "bundle.js~", ".bundle.js.swp",
+	                                      "bundle.js.swp", "out.tmp"};
+	for (size_t i = 0; i < 5; i++)
+		write_text(dir, scratch[i], "x");
+	snprintf(path, sizeof path, "%s/node_modules", dir);
+	write_text(path, "dep.js", "x");
+	snprintf(path, sizeof path, "%s/.hidden", dir);
+	write_text(path, "x.js", "x");
+	write_text(outside, "through-the-link.js", "x");
+	snprintf(path, sizeof path, "%s/d9", level8);
+	write_text(path, "too-deep.js", "x");
+	sleep_ms(6 * DEBOUNCE_MS);
+	assert_int_equal(count(&ev, "reloaded:"), 0);
+
+	write_text(level8, "deep.js", "x");
+	await_events(&ev, "reloaded:", 1);
+	pp_runtime_free(rt);
+	remove_tree(dir);
+	remove_tree(outside);
+}
+
 typedef struct caller {
 	pp_runtime *rt;
 	const char *contract;
@@ -932,6 +983,7 @@ int main(void)
 	        cmocka_unit_test(
 	                reloads_due_survive_a_rebuild_next_to_a_bundle_with_many_subdirectories),
 	        cmocka_unit_test(a_module_saved_in_a_subdirectory_is_reloaded),
+	        cmocka_unit_test(what_the_watcher_ignores_never_reloads),
 	        cmocka_unit_test(a_reload_moves_only_its_own_contracts_revisions),
 	        cmocka_unit_test(js_and_native_rewritten_under_load),
 	        cmocka_unit_test(a_broken_version_keeps_the_old_one),
