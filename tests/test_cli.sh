@@ -276,6 +276,25 @@ expect_status 0 "ppc manifest with a non-ASCII version" "$ppc" manifest "$work/c
 expect_status 0 "its manifest loads" "$cli" list "$work/calls"
 expect_output "1.0-é" "the version reads back"
 
+# ppc check: ids and layouts, and --against holds a kept major to its layout
+expect_status 0 "ppc check" "$ppc" check "$work/calls/calc.toml"
+expect_output "calc\.Ops@1" "ppc check names the contract"
+expect_status 0 "ppc check against itself" "$ppc" check "$work/calls/calc.toml" --against "$work/calls/calc.toml"
+sed 's/name = "b", type = "i32"/name = "b", type = "i64"/' "$work/calls/calc.toml" >"$work/changed.toml"
+expect_status 1 "ppc check --against: a changed layout under the same major" \
+	"$ppc" check "$work/changed.toml" --against "$work/calls/calc.toml"
+expect_output "calc\.Ops.*add" "the changed contract and function are named"
+sed 's/version = "1.0.0"/version = "2.0.0"/' "$work/changed.toml" >"$work/major.toml"
+expect_status 0 "ppc check --against: a new major may change it" \
+	"$ppc" check "$work/major.toml" --against "$work/calls/calc.toml"
+{ cat "$work/calls/calc.toml"; printf '[[guest_contract.functions]]\nname = "more"\nreturn = "u8"\n'; } >"$work/grown.toml"
+expect_status 1 "ppc check --against: functions added without a new minor" \
+	"$ppc" check "$work/grown.toml" --against "$work/calls/calc.toml"
+sed 's/version = "1.0.0"/version = "1.1.0"/' "$work/grown.toml" >"$work/minor.toml"
+expect_status 0 "ppc check --against: functions added with a new minor" \
+	"$ppc" check "$work/minor.toml" --against "$work/calls/calc.toml"
+expect_status 2 "ppc check --against a missing file" "$ppc" check "$work/calls/calc.toml" --against "$work/nope.toml"
+
 # watch fails rather than watch less: with one inotify watch allowed (a
 # user namespace's own limit; skipped where user namespaces are not allowed)
 if unshare -U -r sh -c 'echo 1 >/proc/sys/user/max_inotify_watches' 2>/dev/null; then
