@@ -124,6 +124,72 @@ static void text_encoder_and_decoder_speak_utf8(void **state)
 	pp_runtime_free(rt);
 }
 
+/* The global object holds ECMAScript's globals (as QuickJS 2025-04-26 has
+ * them), the documented additions and what the bundle defines, and nothing
+ * else: no timers, no require/process/std/os (docs/js.md, The environment). */
+static void the_global_object_has_exactly_the_documented_names(void **state)
+{
+	(void)state;
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_env(&c, 0);
+	/* each function returns 0, or logs what differs and returns non-zero */
+	load_env(rt,
+	         "function () {\n"
+	         "  var ecma = ['AggregateError', 'Array', 'ArrayBuffer', 'Atomics', 'BigInt',\n"
+	         "    'BigInt64Array', 'BigUint64Array', 'Boolean', 'DataView', 'Date', 'Error',\n"
+	         "    'EvalError', 'FinalizationRegistry', 'Float32Array', 'Float64Array',\n"
+	         "    'Function', 'Infinity', 'Int16Array', 'Int32Array', 'Int8Array',\n"
+	         "    'InternalError', 'JSON', 'Map', 'Math', 'NaN', 'Number', 'Object',\n"
+	         "    'Promise', 'Proxy', 'RangeError', 'ReferenceError', 'Reflect', 'RegExp',\n"
+	         "    'Set', 'SharedArrayBuffer', 'String', 'Symbol', 'SyntaxError', 'TypeError',\n"
+	         "    'URIError', 'Uint16Array', 'Uint32Array', 'Uint8Array',\n"
+	         "    'Uint8ClampedArray', 'WeakMap', 'WeakRef', 'WeakSet', 'decodeURI',\n"
+	         "    'decodeURIComponent', 'encodeURI', 'encodeURIComponent', 'escape', 'eval',\n"
+	         "    'globalThis', 'isFinite', 'isNaN', 'parseFloat', 'parseInt', 'undefined',\n"
+	         "    'unescape'];\n"
+	         "  var documented = ['console', 'TextEncoder', 'TextDecoder', 'queueMicrotask',\n"
+	         "    'bundlePath', 'polyplug_init'];\n"
+	         "  var own = ['cid', 'reg', 'ok']; /* JS_PRELUDE's */\n"
+	         "  var want = ecma.concat(documented, own).sort();\n"
+	         "  var got = Object.getOwnPropertyNames(globalThis).sort();\n"
+	         "  var extra = got.filter(n => want.indexOf(n) < 0);\n"
+	         "  var missing = want.filter(n => got.indexOf(n) < 0);\n"
+	         "  if (!extra.length && !missing.length) return 0;\n"
+	         "  console.error('extra: ' + extra.join(' ') + '; missing: ' + missing.join(' "
+	         "'));\n"
+	         "  return 1;\n"
+	         "},\n"
+	         "function () {\n"
+	         "  var names = Object.getOwnPropertyNames(console).sort().join(' ');\n"
+	         "  if (names === 'debug error info log trace warn') return 0;\n"
+	         "  console.error('console has: ' + names);\n"
+	         "  return 1;\n"
+	         "},\n"
+	         "function () {\n"
+	         "  var absent = ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval',\n"
+	         "    'require', 'process', 'std', 'os', 'fetch'];\n"
+	         "  var present = absent.filter(n => typeof globalThis[n] !== 'undefined' ||\n"
+	         "    n in globalThis);\n"
+	         "  if (typeof setTimeout !== 'undefined' || typeof require !== 'undefined' ||\n"
+	         "      typeof process !== 'undefined' || typeof std !== 'undefined' ||\n"
+	         "      typeof os !== 'undefined')\n"
+	         "    present.push('(by typeof)');\n"
+	         "  if (!present.length) return 0;\n"
+	         "  console.error('present: ' + present.join(' '));\n"
+	         "  return 1;\n"
+	         "},\n"
+	         "function () {\n"
+	         "  return typeof eval === 'function' && typeof Function === 'function' ? 0 : 1;\n"
+	         "}");
+	for (uint32_t fn = 0; fn < 4; fn++) {
+		c.last[0] = '\0';
+		uint32_t code = js_call(rt, "js.env", fn, NULL, NULL);
+		if (code != PP_OK)
+			fail_msg("function %u: %u (%s) %s", fn, code, pp_last_error(rt), c.last);
+	}
+	pp_runtime_free(rt);
+}
+
 static void microtasks_and_promises_run_before_the_call_returns(void **state)
 {
 	(void)state;
@@ -739,6 +805,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(console_routes_to_the_host_log_with_the_bundle_as_scope),
 	        cmocka_unit_test(text_encoder_and_decoder_speak_utf8),
+	        cmocka_unit_test(the_global_object_has_exactly_the_documented_names),
 	        cmocka_unit_test(microtasks_and_promises_run_before_the_call_returns),
 	        cmocka_unit_test(unhandled_rejections_are_reported_once_the_jobs_have_run),
 	        cmocka_unit_test(reporting_a_rejection_leaves_no_exception_behind),
