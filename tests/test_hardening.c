@@ -448,6 +448,46 @@ static void bundle_names_that_are_paths_are_refused_for_every_loader(void **stat
 	pp_runtime_free(rt);
 }
 
+/* A name over 255 bytes, or with a control character (tab, \x01, DEL), is
+ * refused by every loader with the reason; 255 bytes are accepted
+ * (docs/runtime.md, Objects). */
+static void long_bundle_names_and_control_characters_are_refused_with_the_reason(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	char longest[256], too_long[257];
+	memset(longest, 'n', 255);
+	longest[255] = '\0';
+	memset(too_long, 'n', 256);
+	too_long[256] = '\0';
+	static const char src[] = JS_ONE("test.n", "function () { return 0; }");
+	const char *const bad[] = {too_long, "tab\there", "a\x01b", "del\x7f"};
+	const char *const why[] = {"it is longer than 255 bytes", "it contains a control character",
+	                           "it contains a control character",
+	                           "it contains a control character"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		pp_load_options o = {.name = bad[i]};
+		assert_int_equal(pp_bundle_load(rt, fx("calc_v1"), &o, NULL),
+		                 PP_ERR_INVALID_ARGUMENT);
+		assert_contains(pp_last_error(rt), "is refused: ");
+		assert_contains(pp_last_error(rt), why[i]);
+		assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &o, NULL),
+		                 PP_ERR_INVALID_ARGUMENT);
+		assert_contains(pp_last_error(rt), why[i]);
+	}
+	assert_int_equal(bundle_count(rt), 0);
+	/* 255 bytes is still a name, for both loaders */
+	pp_load_options o = {.name = longest};
+	uint64_t id = 0;
+	assert_int_equal(pp_bundle_load(rt, fx("calc_v1"), &o, &id), PP_OK);
+	assert_int_equal(id, pp_bundle_id(longest));
+	assert_int_equal(calc_add(rt, 2, 3), 5);
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	assert_int_equal(js_load_src(rt, longest, src, &id), PP_OK);
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	pp_runtime_free(rt);
+}
+
 static void a_source_with_a_bad_last_byte_is_refused_at_once_with_its_offset(void **state)
 {
 	(void)state;
@@ -1630,6 +1670,8 @@ int main(void)
 	        cmocka_unit_test(a_dependency_unloaded_during_init_fails_the_dependents_load),
 	        cmocka_unit_test(a_native_bundle_finds_libraries_beside_it_through_origin),
 	        cmocka_unit_test(bundle_names_that_are_paths_are_refused_for_every_loader),
+	        cmocka_unit_test(
+	                long_bundle_names_and_control_characters_are_refused_with_the_reason),
 	        cmocka_unit_test(a_source_with_a_bad_last_byte_is_refused_at_once_with_its_offset),
 	        cmocka_unit_test(contract_names_too_long_or_not_utf8_say_which),
 	        cmocka_unit_test(files_resolving_outside_the_bundle_directory_are_refused),
