@@ -969,11 +969,56 @@ static void a_watch_started_while_the_runtime_is_freed_is_refused(void **state)
 	remove_tree(dir);
 }
 
+/* With hot_reload_enabled = 0, pp_bundle_reload is PP_ERR_UNSUPPORTED for
+ * native and JS bundles alike (nothing is prepared, the loaded version keeps
+ * serving) and pp_watch_start is refused the same way (docs/runtime.md,
+ * Reloading). */
+static void with_hot_reload_disabled_reload_and_watch_are_unsupported(void **state)
+{
+	(void)state;
+	event_log e = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.log = capture_log;
+	cfg.log_userdata = quiet_log();
+	cfg.on_reload = record_event;
+	cfg.reload_userdata = &e;
+	cfg.hot_reload_enabled = 0;
+	pp_runtime *rt = NULL;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	char dir[256];
+	watched_bundle(rt, dir, sizeof dir, "w.Off", 1, false);
+	uint64_t js = pp_bundle_id(strrchr(dir, '/') + 1);
+	uint64_t native = load_ok(rt, fx("calc_v1"));
+	assert_int_equal(pp_bundle_reload(rt, js), PP_ERR_UNSUPPORTED);
+	assert_contains(pp_last_error(rt), "hot reload is disabled");
+	assert_int_equal(pp_bundle_reload(rt, native), PP_ERR_UNSUPPORTED);
+	assert_contains(pp_last_error(rt), "hot reload is disabled");
+	assert_int_equal(count(&e, "preparing:"), 0);
+	assert_int_equal(count(&e, "reloaded:"), 0);
+	assert_int_equal(value_of(rt, "w.Off", 0), 1);
+	assert_int_equal(calc_add(rt, 2, 3), 5);
+	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_ERR_UNSUPPORTED);
+	assert_contains(pp_last_error(rt), "hot reload is disabled");
+	pp_watch_stop(rt); /* nothing to stop */
+	/* a save is not picked up: nothing watches */
+	js_value_bundle(dir, "w.Off", 2);
+	sleep_ms(3 * DEBOUNCE_MS);
+	assert_int_equal(value_of(rt, "w.Off", 0), 1);
+	/* loading and unloading are not affected */
+	assert_int_equal(pp_bundle_unload(rt, js, 0), PP_OK);
+	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_OK);
+	assert_int_equal(value_of(rt, "w.Off", 0), 2);
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(a_watch_stop_inside_a_call_the_watcher_waits_for_returns),
 	        cmocka_unit_test(a_watch_started_while_the_runtime_is_freed_is_refused),
+	        cmocka_unit_test(with_hot_reload_disabled_reload_and_watch_are_unsupported),
 	        cmocka_unit_test(a_save_makes_one_reload),
 	        cmocka_unit_test(a_save_the_moment_watch_start_returns_is_reloaded),
 	        cmocka_unit_test(a_save_before_a_new_bundle_is_watched_is_reloaded),
