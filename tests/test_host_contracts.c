@@ -185,6 +185,15 @@ static void registration_is_validated(void **state)
 	bad.iface.dispatch.native.function_count = 2;
 	assert_int_equal(pp_host_contract_register(rt, &bad.iface), PP_ERR_INVALID_POINTER);
 	bad.iface.dispatch.native.function_count = 1;
+	/* both instance hooks are required */
+	bad.iface.create_instance = NULL;
+	assert_int_equal(pp_host_contract_register(rt, &bad.iface), PP_ERR_INVALID_POINTER);
+	assert_contains(pp_last_error(rt), "create_instance and destroy_instance are required");
+	bad.iface.create_instance = host.iface.create_instance;
+	bad.iface.destroy_instance = NULL;
+	assert_int_equal(pp_host_contract_register(rt, &bad.iface), PP_ERR_INVALID_POINTER);
+	assert_contains(pp_last_error(rt), "create_instance and destroy_instance are required");
+	bad.iface.destroy_instance = host.iface.destroy_instance;
 	assert_int_equal(pp_host_contract_register(rt, &bad.iface), PP_OK);
 	pp_stats st;
 	pp_runtime_stats(rt, &st);

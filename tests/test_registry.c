@@ -259,10 +259,10 @@ static void registration_outside_init_is_refused(void **state)
 static void bad_interfaces_are_refused_and_never_stored(void **state)
 {
 	(void)state;
-	static const char *const bad[] = {"broken_null_fn",       "broken_bad_dispatch",
-	                                  "broken_bad_utf8",      "broken_bad_layout",
-	                                  "broken_view_outside",  "broken_out_view_outside",
-	                                  "broken_too_many_views"};
+	static const char *const bad[] = {
+	        "broken_null_fn",        "broken_bad_dispatch", "broken_bad_utf8",
+	        "broken_bad_layout",     "broken_view_outside", "broken_out_view_outside",
+	        "broken_too_many_views", "broken_no_create",    "broken_no_destroy"};
 	static const char *const why[] = {
 	        "NULL function at index 1",
 	        "unknown dispatch type 7",
@@ -270,7 +270,9 @@ static void bad_interfaces_are_refused_and_never_stored(void **state)
 	        "(args 16 bytes, 1000000 views) has more views than PP_MAX_LAYOUT_VIEWS",
 	        "(args 16 bytes, 1 views) has a view outside its args",
 	        "(args 16 bytes, 1 views) has a result view outside its out",
-	        "(args 16 bytes, 2 views) has more views than its args can hold"};
+	        "(args 16 bytes, 2 views) has more views than its args can hold",
+	        "contract 'test.broken@1' lacks create_instance or destroy_instance",
+	        "contract 'test.broken@1' lacks create_instance or destroy_instance"};
 	pp_runtime *rt = rt_new();
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		assert_int_equal(pp_bundle_load(rt, fx(bad[i]), NULL, NULL), PP_ERR_INIT_FAILED);
