@@ -1132,8 +1132,15 @@ static void instance_ids_are_never_reused_across_versions(void **state)
 	assert_int_equal(pp_bundle_reload(rt, id), PP_OK);
 	assert_int_equal(pp_instance_create(rt, h, NULL, &fresh), PP_OK);
 	assert_ptr_not_equal(old.data, fresh.data);
-	/* the replaced version's instance is not the new one's */
+	/* the replaced version's instance is not the new one's: calling it
+	 * through the new code is refused (docs/runtime.md, Instances), and
+	 * destroying it is stale */
+	out = -1;
+	assert_int_equal(pp_call(rt, h, old, 0, NULL, &out, NULL), PP_ERR_FUNCTION_NOT_AVAILABLE);
+	assert_contains(pp_last_error(rt), "was not made by this version of the bundle");
+	assert_int_equal(out, -1);
 	assert_int_equal(pp_instance_destroy(rt, h, old), PP_ERR_STALE_HANDLE);
+	assert_int_equal(pp_call(rt, h, old, 0, NULL, &out, NULL), PP_ERR_FUNCTION_NOT_AVAILABLE);
 	assert_int_equal(pp_call(rt, h, fresh, 0, NULL, &out, NULL), PP_OK);
 	assert_int_equal(out, 1);
 	assert_int_equal(pp_call(rt, h, fresh, 0, NULL, &out, NULL), PP_OK);
