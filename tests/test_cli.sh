@@ -105,6 +105,10 @@ expect_status 2 "new ts refuses a name that is no identifier" sh -c "cd '$work' 
 expect_status 2 "new js refuses a name its contract could not carry" sh -c "cd '$work' && '$cli' new js my-plug"
 expect_status 2 "new c refuses a name starting with a digit" sh -c "cd '$work' && '$cli' new c 1abc"
 expect_output "it names the contract 1abc.Hello: letters, digits and _" "the rule is said"
+long=$(printf 'n%.0s' $(seq 65))
+expect_status 2 "new refuses a name over 64 bytes" sh -c "cd '$work' && '$cli' new js $long"
+expect_output "is not a name for \`new\` .*at most 64\)" "the limit is said"
+[ -e "$work/$long" ] && fail "a refused name made a directory"
 expect_status 0 "the C scaffold builds" make -C "$work/hello_c"
 mkdir -p "$work/scaffolds" && mv "$work/hello_c" "$work/hello_js" "$work/scaffolds/"
 expect_status 0 "the scaffolds load" "$cli" check "$work/scaffolds"
@@ -215,6 +219,109 @@ function polyplug_init() {
 JS
 expect_status 0 "a plugin logging escapes" "$cli" call --out-size 0 "$work/calls/noisy" calc.Ops@1 0
 expect_output "^\[noisy\] bell\? and \?\[31mred$" "escapes are shown as '?'"
+
+# call: each argument form docs/cli.md names, typed by a contract file: 0x…
+# integers (range-checked), true/false, an enum variant's name or value, text
+# or hex: for a Buffer; results as their type reads, a struct as { field: … }
+mkdir -p "$work/calls/kinds"
+cat >"$work/calls/kinds/bundle.js" <<'JS'
+function cid(s) {
+  var h = 0xcbf29ce484222325n;
+  for (var i = 0; i < s.length; i++) { h ^= BigInt(s.charCodeAt(i)); h = (h * 0x100000001b3n) & 0xffffffffffffffffn; }
+  return [Number(h & 0xffffffffn), Number(h >> 32n)];
+}
+var Pt = { struct: [['x', 'i32'], ['y', 'f64']] };
+function polyplug_init() {
+  var id = cid('guest_contract:kinds.K@1');
+  return [[{ contractLo: id[0], contractHi: id[1], contractName: 'kinds.K@1', version: 0x10000, fnCount: 6,
+             interface: { factory: () => ({}),
+               functions: [(i, x) => x, (i, b) => !b, (i, c) => c + 1,
+                           (i, b) => b.slice().reverse(), (i, x, y) => ({ x: x, y: y }), (i, p) => p.x],
+               signatures: [{ params: ['u32'], result: 'u32' }, { params: ['bool'], result: 'bool' },
+                            { params: ['u8'], result: 'u8' }, { params: ['Buffer', 'Arena'], result: 'Buffer' },
+                            { params: ['i32', 'f64'], result: Pt }, { params: [Pt], result: 'i32' }] } }],
+          { code: 0, message: '' }];
+}
+JS
+cat >"$work/calls/kinds.toml" <<'TOML'
+[[enum]]
+name = "Color"
+repr = "u8"
+variants = [{ name = "Red", value = 1 }, { name = "Green", value = 2 }, { name = "Blue", value = 3 }]
+[[struct]]
+name = "Pt"
+fields = [{ name = "x", type = "i32" }, { name = "y", type = "f64" }]
+[[guest_contract]]
+name = "kinds.K"
+version = "1.0.0"
+[[guest_contract.functions]]
+name = "same"
+params = [{ name = "x", type = "u32" }]
+return = "u32"
+[[guest_contract.functions]]
+name = "flip"
+params = [{ name = "b", type = "bool" }]
+return = "bool"
+[[guest_contract.functions]]
+name = "next"
+params = [{ name = "c", type = "Color" }]
+return = "Color"
+[[guest_contract.functions]]
+name = "rev"
+params = [{ name = "b", type = "Buffer" }]
+return = "Buffer"
+[[guest_contract.functions]]
+name = "pt"
+params = [{ name = "x", type = "i32" }, { name = "y", type = "f64" }]
+return = "Pt"
+[[guest_contract.functions]]
+name = "px"
+params = [{ name = "p", type = "Pt" }]
+return = "i32"
+TOML
+kinds() { "$cli" call --contracts "$work/calls/kinds.toml" "$@"; }
+expect_status 0 "a 0x integer" kinds "$work/calls/kinds" kinds.K@1 same 0xff
+expect_output "^255$" "0x… reads as hex"
+expect_status 0 "the largest u32 in hex" kinds "$work/calls/kinds" kinds.K@1 same 0xffffffff
+expect_output "^4294967295$" "0xffffffff is a u32"
+expect_status 2 "a 0x integer out of range" kinds "$work/calls/kinds" kinds.K@1 same 0x100000000
+expect_output "param 'x' \(u32\): '0x100000000' is not a value of that type" "hex is range-checked"
+expect_status 0 "true" kinds "$work/calls/kinds" kinds.K@1 flip true
+expect_output "^false$" "a bool in, a bool out"
+expect_status 0 "false" kinds "$work/calls/kinds" kinds.K@1 flip false
+expect_output "^true$" "false reads as false"
+expect_status 2 "a bool that is not true/false" kinds "$work/calls/kinds" kinds.K@1 flip yes
+expect_output "param 'b' \(bool\): 'yes' is not a value of that type" "only true/false"
+expect_status 0 "an enum variant by name" kinds "$work/calls/kinds" kinds.K@1 next Red
+expect_output "^Green$" "the result prints as a variant name"
+expect_status 0 "an enum variant by value" kinds "$work/calls/kinds" kinds.K@1 next 2
+expect_output "^Blue$" "a variant's value is accepted"
+expect_status 0 "an enum result that is no variant" kinds "$work/calls/kinds" kinds.K@1 next Blue
+expect_output "^4 \(not a Color variant\)$" "a value outside the enum is shown as such"
+expect_status 2 "an unknown variant" kinds "$work/calls/kinds" kinds.K@1 next Purple
+expect_output "param 'c' \(Color\): 'Purple' is not a value of that type" "the unknown variant is named"
+expect_status 0 "a hex: Buffer" kinds "$work/calls/kinds" kinds.K@1 rev hex:0a0B0c
+expect_output "^hex:0c0b0a$" "hex: bytes in, a Buffer prints as hex:"
+expect_status 0 "a text Buffer" kinds "$work/calls/kinds" kinds.K@1 rev ab
+expect_output "^hex:6261$" "text is a Buffer's bytes"
+expect_status 2 "a hex: Buffer that is not hex" kinds "$work/calls/kinds" kinds.K@1 rev hex:0g
+expect_output "param 'b' \(Buffer\): 'hex:0g' is not a value of that type" "bad hex is refused"
+expect_status 0 "a struct result" kinds "$work/calls/kinds" kinds.K@1 pt 3 2.5
+expect_output "^\{ x: 3, y: 2.5 \}$" "a struct prints as { field: value, … }"
+expect_status 2 "a struct param" kinds "$work/calls/kinds" kinds.K@1 px 1
+expect_output "param 'p' is a struct \(Pt\): struct params cannot be given on the command line" \
+	"struct params are refused"
+# --bundle NAME: the provider from that bundle rather than the first
+mkdir -p "$work/twins/one" "$work/twins/two"
+cp "$work/calls/kinds/bundle.js" "$work/twins/one/"
+sed 's/(i, x) => x,/(i, x) => x + 1,/' "$work/calls/kinds/bundle.js" >"$work/twins/two/bundle.js"
+expect_status 0 "--bundle one" kinds --bundle one "$work/twins" kinds.K@1 same 7
+expect_output "^7$" "--bundle one calls one's"
+expect_status 0 "--bundle two" kinds --bundle two "$work/twins" kinds.K@1 same 7
+expect_output "^8$" "--bundle two calls two's"
+expect_status 1 "--bundle naming no provider" kinds --bundle three "$work/twins" kinds.K@1 same 7
+expect_output "no bundle named 'three' provides kinds.K@1 \(loaded: .*from bundle 'one'.*from bundle 'two'\)" \
+	"the providers are listed"
 
 # TypeScript: ppc's declarations make tsc --strict catch a missing method and
 # a wrong return type; `polyplug new ts` builds a bundle that calls at once
