@@ -434,5 +434,19 @@ status=$?
 watch_pid=
 [ $status = 0 ] || fail "watch exited $status after SIGINT"
 
+# SIGTERM stops watch as cleanly as Ctrl-C does
+"$cli" watch --debounce 50 "$work/scaffolds" >"$work/watch.out" 2>&1 &
+watch_pid=$!
+for _ in $(seq 600); do grep -q "^watching" "$work/watch.out" && break; sleep 0.05; done
+grep -q "^watching" "$work/watch.out" || { fail "watch did not start again"; cat "$work/watch.out" >&2; }
+sleep 0.2 # "watching" is printed just before the handlers are installed
+kill -TERM $watch_pid
+for _ in $(seq 600); do kill -0 $watch_pid 2>/dev/null || break; sleep 0.05; done
+kill -0 $watch_pid 2>/dev/null && { fail "watch still runs 30 s after SIGTERM"; kill -KILL $watch_pid; }
+wait $watch_pid
+status=$?
+watch_pid=
+[ $status = 0 ] || fail "watch exited $status after SIGTERM"
+
 [ $failures = 0 ] && echo "cli: all checks passed"
 exit $((failures > 0))
