@@ -105,10 +105,16 @@ expect_status 2 "new ts refuses a name that is no identifier" sh -c "cd '$work' 
 expect_status 2 "new js refuses a name its contract could not carry" sh -c "cd '$work' && '$cli' new js my-plug"
 expect_status 2 "new c refuses a name starting with a digit" sh -c "cd '$work' && '$cli' new c 1abc"
 expect_output "it names the contract 1abc.Hello: letters, digits and _" "the rule is said"
-long=$(printf 'n%.0s' $(seq 65))
-expect_status 2 "new refuses a name over 64 bytes" sh -c "cd '$work' && '$cli' new js $long"
-expect_output "is not a name for \`new\` .*at most 64\)" "the limit is said"
+long=$(printf 'n%.0s' $(seq 64))
+expect_status 2 "new refuses a name over 63 bytes" sh -c "cd '$work' && '$cli' new js $long"
+expect_output "is not a name for \`new\` .*at most 63\)" "the limit is said"
 [ -e "$work/$long" ] && fail "a refused name made a directory"
+# the longest name `new` takes makes a scaffold that answers at once
+long=$(printf 'n%.0s' $(seq 63))
+expect_status 0 "new takes a 63-byte name" sh -c "cd '$work' && '$cli' new js $long"
+expect_status 0 "its scaffold answers" "$cli" call "$work/$long" "$long.Hello@1" hello world
+expect_output "^Hello, world$" "the 63-byte scaffold answers"
+rm -rf "${work:?}/$long"
 expect_status 0 "the C scaffold builds" make -C "$work/hello_c"
 mkdir -p "$work/scaffolds" && mv "$work/hello_c" "$work/hello_js" "$work/scaffolds/"
 expect_status 0 "the scaffolds load" "$cli" check "$work/scaffolds"
@@ -439,8 +445,7 @@ watch_pid=
 watch_pid=$!
 for _ in $(seq 600); do grep -q "^watching" "$work/watch.out" && break; sleep 0.05; done
 grep -q "^watching" "$work/watch.out" || { fail "watch did not start again"; cat "$work/watch.out" >&2; }
-sleep 0.2 # "watching" is printed just before the handlers are installed
-kill -TERM $watch_pid
+kill -TERM $watch_pid # at once: the stop signals are held from before the load
 for _ in $(seq 600); do kill -0 $watch_pid 2>/dev/null || break; sleep 0.05; done
 kill -0 $watch_pid 2>/dev/null && { fail "watch still runs 30 s after SIGTERM"; kill -KILL $watch_pid; }
 wait $watch_pid

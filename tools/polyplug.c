@@ -24,6 +24,7 @@
 #include <polyplug/polyplug.h>
 
 #include "cli.h"
+#include "ppc/model.h"
 
 extern char **environ;
 
@@ -393,6 +394,21 @@ static int cmd_watch(int argc, char **argv)
 	}
 	if (argc != 1)
 		return usage(usage_watch, 2);
+	/* Ctrl-C and SIGTERM are held back until the wait below takes them:
+	 * one that comes while loading is not lost (nor kills the process),
+	 * and the runtime's threads, started with them blocked, never take
+	 * them */
+	sigset_t stops, others;
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGINT);
+	sigaddset(&stops, SIGTERM);
+	struct sigaction sa = {0};
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	pthread_sigmask(SIG_BLOCK, &stops, &others);
+	sigdelset(&others, SIGINT);
+	sigdelset(&others, SIGTERM);
 	static warnings w = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	pp_runtime *rt = new_runtime(print_event, &w);
 	if (!rt)
@@ -408,12 +424,8 @@ static int cmd_watch(int argc, char **argv)
 	printf("watching %zu bundle%s under %s (Ctrl-C stops)\n", loaded, loaded == 1 ? "" : "s",
 	       argv[0]);
 	fflush(stdout);
-	struct sigaction sa = {0};
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 	while (!stop)
-		pause();
+		sigsuspend(&others); /* takes a held-back stop, or waits for one */
 	pp_runtime_free(rt);
 	return 0;
 }
@@ -701,10 +713,11 @@ static int run_make(const char *dir)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* An identifier of at most 64 bytes (never an option to make or cc). */
+/* An identifier ppc takes as a contract name's first part (at most
+ * PPC_MAX_IDENT bytes; never an option to make or cc). */
 static bool valid_name(const char *name)
 {
-	if (!*name || strlen(name) > 64 || (name[0] >= '0' && name[0] <= '9'))
+	if (!*name || strlen(name) > PPC_MAX_IDENT || (name[0] >= '0' && name[0] <= '9'))
 		return false;
 	for (const char *p = name; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
@@ -726,8 +739,8 @@ static int cmd_new(int argc, char **argv)
 	if (!valid_name(name)) {
 		fprintf(stderr,
 		        "polyplug: '%s' is not a name for `new` (it names the contract %s.Hello: "
-		        "letters, digits and _, not starting with a digit, at most 64)\n",
-		        name, name);
+		        "letters, digits and _, not starting with a digit, at most %d)\n",
+		        name, name, PPC_MAX_IDENT);
 		return 2;
 	}
 	if (mkdir(name, 0755) != 0) {
