@@ -3,6 +3,7 @@
  * functions settled within the call. */
 #include <sys/stat.h>
 
+#include "../fuzz/srcmap_gen.h"
 #include "js_helpers.h"
 
 /* A runtime logging to c at Trace, JS calls limited to cpu_ms. */
@@ -796,8 +797,65 @@ static void source_maps_name_the_original_file_and_line(void **state)
 	id = load_dir(rt, dir, PP_OK);
 	assert_int_equal(c.count[PP_LOG_WARN], warned + 1);
 	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	/* and the map's file is read up to a quarter of the VM's memory limit
+	 * (1 MiB here): just under it is applied, just over it is not read */
+	write_text(dir, "bundle.js", src);
+	for (size_t size = (1u << 20) - 64; size <= (1u << 20) + 64; size += 128) {
+		char *map = malloc(size + 1);
+		assert_non_null(map);
+		k = snprintf(map, 128,
+		             "{\"sources\":[\"src/orig.ts\"],\"mappings\":\"AAAA;AASE\"}");
+		memset(map + k, ' ', size - (size_t)k); /* JSON's own whitespace */
+		map[size] = '\0';
+		write_text(dir, "bundle.js.map", map);
+		free(map);
+		warned = c.count[PP_LOG_WARN];
+		id = load_dir(rt, dir, PP_OK);
+		bool over = size > (1u << 20);
+		assert_int_equal(c.count[PP_LOG_WARN], warned + over);
+		assert_int_equal(js_call(rt, "js.mapped", 0, NULL, NULL), PP_ERR_GENERIC);
+		if (over)
+			assert_null(strstr(pp_last_error(rt), "src/orig.ts"));
+		else
+			assert_contains(pp_last_error(rt), "at thrower (src/orig.ts:10:3)");
+		assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	}
 	pp_runtime_free(rt);
 	remove_tree(dir);
+}
+
+static pp_runtime *replay_rt;
+
+static void replay_srcmap(const char *data, size_t len, const char *name)
+{
+	(void)name;
+	srcmap_run(replay_rt, (const uint8_t *)data, len);
+	assert_int_equal(pp_runtime_quiesce(replay_rt), PP_OK);
+}
+
+/* What fuzz_srcmap found, and its seeds: maps of every shape, applied to
+ * messages that name the bundle's positions at will, load (or are
+ * ignored) and rewrite cleanly, and the runtime stays usable. */
+static void the_source_map_fuzz_corpus_loads_and_rewrites_cleanly(void **state)
+{
+	(void)state;
+	replay_rt = rt_new();
+	assert_true(replay_dir(PP_SOURCE_DIR "/fuzz/corpus/srcmap", replay_srcmap) > 0);
+	replay_dir(PP_SOURCE_DIR "/fuzz/regressions/srcmap", replay_srcmap);
+	/* a seed's map is applied: its message names the original file */
+	static const uint8_t seed[] = "boom at fz:6:31\0{\"sources\":[\"src/a.ts\"],"
+	                              "\"mappings\":\"AAAA;AACA;AACA;AACA;AACA;AAAA,8BAAE\"}";
+	static char src[1 << 12];
+	size_t n = srcmap_bundle(seed, sizeof seed - 1, src, sizeof src);
+	pp_load_options o = {.name = "fz"};
+	assert_int_equal(pp_bundle_load_source(replay_rt, src, n, &o, NULL), PP_OK);
+	pp_guest_contract_handle h = pp_find(replay_rt, pp_guest_contract_id("fz.M", 1), 0);
+	uint8_t out[8];
+	assert_int_not_equal(
+	        pp_call(replay_rt, h, (pp_guest_contract_instance){NULL, 0}, 0, NULL, out, NULL),
+	        PP_OK);
+	assert_contains(pp_last_error(replay_rt), "src/a.ts:");
+	pp_runtime_free(replay_rt);
 }
 
 int main(void)
@@ -818,6 +876,7 @@ int main(void)
 	        cmocka_unit_test(imports_read_only_regular_files_within_the_limit),
 	        cmocka_unit_test(source_maps_name_the_original_file_and_line),
 	        cmocka_unit_test(inline_source_maps_are_read),
+	        cmocka_unit_test(the_source_map_fuzz_corpus_loads_and_rewrites_cleanly),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
