@@ -21,7 +21,8 @@
 
 static inline size_t srcmap_bundle(const uint8_t *in, size_t len, char *out, size_t cap)
 {
-	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char b64[] =
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	uint64_t id = pp_guest_contract_id("fz.M", 1);
 	size_t msg = 0;
 	while (msg < len && msg < 200 && in[msg])
