@@ -5,6 +5,7 @@
 
 #include "../fuzz/srcmap_gen.h"
 #include "js_helpers.h"
+#include "runtime/utf8.h"
 
 /* A runtime logging to c at Trace, JS calls limited to cpu_ms. */
 static pp_runtime *rt_env(log_capture *c, uint32_t cpu_ms)
@@ -64,6 +65,58 @@ static void console_routes_to_the_host_log_with_the_bundle_as_scope(void **state
 	assert_contains(c.last, "[object Object] Symbol() function f() {} 10");
 	assert_int_equal(js_call(rt, "js.env", 5, NULL, NULL), PP_OK);
 	assert_int_equal(c.last_level, PP_LOG_TRACE);
+	pp_runtime_free(rt);
+}
+
+/* What one console line reached the host with. */
+typedef struct line_seen {
+	size_t len;
+	bool well_formed;
+	char head[32];
+} line_seen;
+
+static void see_line(void *ud, uint32_t level, pp_string_view scope, pp_string_view msg)
+{
+	(void)level;
+	(void)scope;
+	line_seen *l = ud;
+	l->len = msg.len;
+	l->well_formed = pp_utf8_prefix(msg.ptr, msg.len) == msg.len;
+	snprintf(l->head, sizeof l->head, "%.*s", (int)(msg.len < 31 ? msg.len : 31),
+	         (const char *)msg.ptr);
+}
+
+/* A console line is at most 16 KiB of whole characters, in well-formed
+ * UTF-8 (a lone surrogate is U+FFFD), however long what is logged: an
+ * error's message and stack are taken only as far as a line shows (they
+ * were copied whole, outside the VM's memory limit). */
+static void console_lines_are_well_formed_and_bounded(void **state)
+{
+	(void)state;
+	line_seen l = {0};
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.log = see_line;
+	cfg.log_userdata = &l;
+	pp_runtime *rt = NULL;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	load_env(rt,
+	         "function () { console.error('\\u00e9'.repeat(20000)); return 0; },"
+	         "function () { console.error('a\\ud800b'); return 0; },"
+	         "function () { console.error(new Error('\\u00e9'.repeat(1 << 22))); return 0; },"
+	         "function () { console.error('x', '\\u20ac'.repeat(6000)); return 0; }");
+	for (uint32_t fn = 0; fn < 4; fn++) {
+		assert_int_equal(js_call(rt, "js.env", fn, NULL, NULL), PP_OK);
+		assert_true(l.well_formed);
+		assert_true(l.len < 16384);
+		if (fn != 1)
+			assert_true(l.len > 16000);
+	}
+	assert_int_equal(js_call(rt, "js.env", 1, NULL, NULL), PP_OK);
+	assert_string_equal(l.head, "a\xef\xbf\xbd"
+	                            "b");
+	assert_int_equal(js_call(rt, "js.env", 2, NULL, NULL), PP_OK);
+	assert_memory_equal(l.head, "Error: \xc3\xa9", 9);
 	pp_runtime_free(rt);
 }
 
@@ -862,6 +915,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(console_routes_to_the_host_log_with_the_bundle_as_scope),
+	        cmocka_unit_test(console_lines_are_well_formed_and_bounded),
 	        cmocka_unit_test(text_encoder_and_decoder_speak_utf8),
 	        cmocka_unit_test(the_global_object_has_exactly_the_documented_names),
 	        cmocka_unit_test(microtasks_and_promises_run_before_the_call_returns),

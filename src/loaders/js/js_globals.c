@@ -23,6 +23,20 @@
 
 /* ---- console ---------------------------------------------------------------- */
 
+/* The most of one console call's text that reaches the host log. */
+#define LOG_LINE 16384u
+
+/* How much of len bytes of UTF-8 at s fit in max without splitting a
+ * character. */
+static size_t whole_chars(const char *s, size_t len, size_t max)
+{
+	if (len <= max)
+		return len;
+	while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+		max--; /* s[max] continues a character begun before the cut */
+	return max;
+}
+
 /* v's text as console prints it: strings as they are, errors with their
  * stack, other objects as JSON when they have a JSON form, else String(v).
  * JS_UNDEFINED if none could be made; JS_EXCEPTION if the CPU limit
@@ -37,9 +51,13 @@ static JSValue console_text(JSContext *ctx, JSValueConst v)
 			JSValue head = JS_ToString(ctx, v);
 			const char *h = JS_IsException(head) ? NULL : JS_ToCString(ctx, head);
 			const char *st = JS_ToCString(ctx, stack);
-			char *both = h && st ? malloc(strlen(h) + strlen(st) + 2) : NULL;
+			/* as much of each as a log line shows: the guest picks their
+			 * sizes, and this copy is outside its VM's memory limit */
+			size_t hn = h ? whole_chars(h, strlen(h), LOG_LINE) : 0;
+			size_t sn = st ? whole_chars(st, strlen(st), LOG_LINE) : 0;
+			char *both = h && st ? malloc(hn + sn + 2) : NULL;
 			if (both) {
-				sprintf(both, "%s\n%s", h, st);
+				snprintf(both, hn + sn + 2, "%.*s\n%.*s", (int)hn, h, (int)sn, st);
 				text = JS_NewString(ctx, both);
 				free(both);
 			}
@@ -66,24 +84,27 @@ static JSValue console_text(JSContext *ctx, JSValueConst v)
 	return text;
 }
 
-/* Appends v's console text to buf; -1 if the CPU limit stopped it. */
+/* Appends v's console text to buf (cap bytes, NUL-terminated), as
+ * well-formed UTF-8 and whole characters; -1 if the CPU limit stopped it. */
 static int append_value(JSContext *ctx, JSValueConst v, char *buf, size_t cap, size_t *used)
 {
 	JSValue text = console_text(ctx, v);
 	if (JS_IsException(text))
 		return -1;
-	const char *s = JS_IsUndefined(text) ? NULL : JS_ToCString(ctx, text);
-	if (!s && !pp_js_clear_exception(ctx)) {
-		JS_FreeValue(ctx, text);
-		return -1;
-	}
-	int n = snprintf(buf + *used, cap - *used, "%s%s", *used ? " " : "",
-	                 s ? s : "(unprintable)");
-	*used += n > 0 ? (size_t)n : 0;
-	if (*used >= cap)
-		*used = cap - 1;
-	JS_FreeCString(ctx, s);
+	pp_js_text t = {NULL, 0, NULL, NULL};
+	bool ok = !JS_IsUndefined(text) && pp_js_string_utf8(ctx, text, &t);
 	JS_FreeValue(ctx, text);
+	if (!ok && !pp_js_clear_exception(ctx))
+		return -1;
+	const char *s = ok ? t.bytes : "(unprintable)";
+	size_t n = ok ? t.len : strlen(s);
+	if (*used && *used < cap - 1)
+		buf[(*used)++] = ' ';
+	n = whole_chars(s, n, cap - 1 - *used);
+	memcpy(buf + *used, s, n);
+	*used += n;
+	buf[*used] = '\0';
+	pp_js_text_release(ctx, &t);
 	return 0;
 }
 
@@ -93,7 +114,7 @@ static JSValue console_log(JSContext *ctx, JSValueConst this_val, int argc, JSVa
 {
 	(void)this_val;
 	js_vm *vm = JS_GetContextOpaque(ctx);
-	enum { CAP = 16384 };
+	enum { CAP = LOG_LINE };
 	char *buf = malloc(CAP);
 	if (!buf)
 		return JS_ThrowOutOfMemory(ctx);
