@@ -422,20 +422,36 @@ static void unclaim(pp_runtime *rt, pp_bundle *b)
  * which is cheap next to running a bundle's init.
  */
 
-/* A change about to be made: bundle `bundle` to serve version `next`. */
+/* The bundles a cascading unload is taking, outermost first: one per level
+ * of its recursion. Owned by the call, so two threads' cascades never see
+ * each other's. */
+typedef struct cascade {
+	uint64_t ids[PP_MAX_DEPENDENCY_DEPTH + 1];
+	size_t n;
+} cascade;
+
+static bool taking(const cascade *k, const pp_bundle *b)
+{
+	for (size_t i = 0; k && i < k->n; i++)
+		if (k->ids[i] == b->id)
+			return true;
+	return false;
+}
+
+/* A change about to be made: bundle `bundle` to serve version `next`, with
+ * the bundles a cascade is taking (may be NULL) serving nobody. */
 typedef struct change {
 	const pp_bundle *bundle;
 	const pp_bundle_version *next;
+	const cascade *gone;
 } change;
 
-/* The version b serves once c is made (c may be NULL): NULL if none. A
- * bundle this thread's cascading unload is taking serves nobody already, so
- * the cascade takes whatever needs it, however they are tied together. */
+/* The version b serves once c is made (c may be NULL): NULL if none. */
 static const pp_bundle_version *serving(const pp_bundle *b, const change *c)
 {
 	if (c && b == c->bundle)
 		return c->next;
-	if (b->unloading || (b->cascade_by && b->cascade_by == pp__thread_id()))
+	if (b->unloading || (c && taking(c->gone, b)))
 		return NULL;
 	return b->cur;
 }
@@ -544,18 +560,23 @@ static bool depends_on(const pp_bundle_version *d, const pp_bundle *b)
  * must not leave behind. Another provider of the same contract still
  * serves d; two bundles may need each other (b needs d's contract, whose
  * other provider went away), which a cascading unload takes together. */
-static bool relies_on(pp_runtime *rt, const pp_bundle *d, const pp_bundle *b)
+static bool relies_on(pp_runtime *rt, const pp_bundle *d, const pp_bundle *b, const cascade *k)
 {
-	const change gone = {b, NULL};
+	if (d == b || !d->cur || taking(k, d) || !depends_on(d->cur, b))
+		return false; /* the last: a cheap filter before the full check */
+	/* met with b (other bundles the cascade takes gone already), unmet
+	 * without it: so a sibling the cascade's own marks leave unmet is not
+	 * taken as relying on b */
+	const change with = {b, b->cur, k}, without = {b, NULL, k};
 	char what[320];
-	return d != b && d->cur && !d->unloading && serving(d, NULL) &&
-	       unmet_need(rt, d->cur, &gone, what, sizeof what) != NEEDS_MET;
+	return unmet_need(rt, d->cur, &with, what, sizeof what) == NEEDS_MET &&
+	       unmet_need(rt, d->cur, &without, what, sizeof what) != NEEDS_MET;
 }
 
 /* A reload of b to nv: nv's needs must be met, and its dependents' still be. */
 static pp_status check_reload(pp_runtime *rt, const pp_bundle *b, const pp_bundle_version *nv)
 {
-	const change c = {b, nv};
+	const change c = {b, nv, NULL};
 	pp_status st = check_needs(rt, nv, &c);
 	char what[320];
 	for (const pp_bundle *d = rt->bundles; st == PP_OK && d; d = d->next)
@@ -805,12 +826,13 @@ pp_status pp_bundle_load_source(pp_runtime *rt, const void *source, size_t len,
 
 /* ---- Unload --------------------------------------------------------------- */
 
-/* Unloads bundle id; with PP_UNLOAD_CASCADE first what relies on it, each
- * bundle the cascade takes marked so that its dependents' scans pass over
- * it: a cycle of bundles that need each other goes as a whole. */
-static pp_status unload(pp_runtime *rt, uint64_t id, uint32_t flags, int depth)
+/* Unloads bundle id; with PP_UNLOAD_CASCADE first what relies on it. k
+ * lists the bundles the enclosing levels of the cascade are taking: they
+ * count as gone already, and as nobody's dependents, so a cycle of bundles
+ * that need each other goes as a whole. */
+static pp_status unload(pp_runtime *rt, uint64_t id, uint32_t flags, cascade *k)
 {
-	if (depth > PP_MAX_DEPENDENCY_DEPTH)
+	if (k->n == PP_MAX_DEPENDENCY_DEPTH + 1)
 		return pp__error(rt, PP_ERR_DEPENDENCY_IN_USE,
 		                 "bundle %016llx: dependency chain too deep to cascade",
 		                 (unsigned long long)id);
@@ -823,40 +845,41 @@ static pp_status unload(pp_runtime *rt, uint64_t id, uint32_t flags, int depth)
 			return st;
 		}
 		char names[512];
-		size_t used = 0;
+		size_t used = 0, found = 0, unnamed = 0;
 		uint64_t first = 0;
 		for (pp_bundle *d = rt->bundles; d; d = d->next) {
-			if (!relies_on(rt, d, b))
+			if (!relies_on(rt, d, b, k))
 				continue;
-			if (!used)
+			if (!found++)
 				first = d->id;
 			int n = snprintf(names + used, sizeof names - used, "%s'%s'",
 			                 used ? ", " : "", d->name);
-			if (n > 0 && (size_t)n < sizeof names - used)
+			if (!unnamed && n > 0 && (size_t)n < sizeof names - used - 32)
 				used += (size_t)n;
+			else
+				unnamed++;
 		}
-		if (!used)
+		if (!found)
 			break;
 		unclaim(rt, b);
 		if (!(flags & PP_UNLOAD_CASCADE)) {
+			names[used] = '\0';
+			if (unnamed)
+				snprintf(names + used, sizeof names - used, " and %zu more",
+				         unnamed);
 			st = pp__error(rt, PP_ERR_DEPENDENCY_IN_USE,
 			               "cannot unload bundle '%s': %s depend%s on it", b->name,
-			               names, strchr(names, ',') ? "" : "s");
+			               names, found > 1 ? "" : "s");
 			pthread_mutex_unlock(&rt->lock);
 			return st;
 		}
-		uintptr_t was = b->cascade_by;
-		b->cascade_by = pp__thread_id();
 		pthread_mutex_unlock(&rt->lock);
-		st = unload(rt, first, flags, depth + 1);
-		pthread_mutex_lock(&rt->lock);
-		b = bundle_any(rt, id);
-		if (b)
-			b->cascade_by = was;
-		if (st != PP_OK) {
-			pthread_mutex_unlock(&rt->lock);
+		k->ids[k->n++] = id;
+		st = unload(rt, first, flags, k);
+		k->n--;
+		if (st != PP_OK)
 			return st;
-		}
+		pthread_mutex_lock(&rt->lock);
 	}
 	/* Committed: from now on b meets nobody's needs, so a dependent loading
 	 * while the host hears of the unload fails instead of outliving b. */
@@ -890,14 +913,15 @@ static pp_status unload(pp_runtime *rt, uint64_t id, uint32_t flags, int depth)
 
 pp_status pp_bundle_unload(pp_runtime *rt, uint64_t bundle_id, uint32_t flags)
 {
-	return unload(rt, bundle_id, flags, 0);
+	cascade k = {.n = 0};
+	return unload(rt, bundle_id, flags, &k);
 }
 
 /* True if a loaded bundle relies on b (rt->lock held). */
 static bool needed(pp_runtime *rt, const pp_bundle *b)
 {
 	for (const pp_bundle *d = rt->bundles; d; d = d->next)
-		if (relies_on(rt, d, b))
+		if (relies_on(rt, d, b, NULL))
 			return true;
 	return false;
 }
@@ -922,7 +946,7 @@ void pp__bundles_unload_all(pp_runtime *rt)
 		pthread_mutex_unlock(&rt->lock);
 		if (!id)
 			return;
-		if (unload(rt, id, PP_UNLOAD_CASCADE, 0) != PP_OK) {
+		if (pp_bundle_unload(rt, id, PP_UNLOAD_CASCADE) != PP_OK) {
 			/* Out of memory, or a plugin thread still busy with it: leaking
 			 * is the only safe choice left. */
 			pp__log(rt, PP_LOG_ERROR, "runtime",
@@ -1050,11 +1074,11 @@ static pp_status reload_one(pp_runtime *rt, uint64_t id, worklist *todo)
 		if (d != b && d->cur && d->cur->reinit_on_dep_reload && depends_on(d->cur, b))
 			listed = worklist_add(todo, d->id);
 	pthread_mutex_unlock(&rt->lock);
-	if (!listed)
+	if (!listed) /* by id: b is no longer ours to read */
 		pp__log(rt, PP_LOG_ERROR, "runtime",
-		        "out of memory: some dependents of '%s' that ask to be reinitialised "
-		        "when it reloads were not",
-		        b->name);
+		        "out of memory: some dependents of bundle %016llx that ask to be "
+		        "reinitialised when it reloads were not",
+		        (unsigned long long)id);
 	return st;
 }
 

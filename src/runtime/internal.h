@@ -216,9 +216,6 @@ struct pp_bundle {
 	pp_unseen unseen; /* watch.c: its load, for the watcher's first look */
 	uintptr_t busy;   /* the thread loading, reloading or unloading it; 0 if none */
 	bool unloading;   /* an unload of it is committed: it meets no dependency (bundle.c) */
-	/* the thread whose cascading unload takes it (bundle.c): to that thread
-	 * it serves nobody already; 0 if none */
-	uintptr_t cascade_by;
 	pp_bundle *next;
 };
 

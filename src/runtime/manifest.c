@@ -97,8 +97,9 @@ __attribute__((format(printf, 4, 5))) static void bad(reader *r, const pp_toml_v
 
 /* A manifest lists at most this many contracts, dependencies or bundles
  * in one key: the load checks each against what is loaded, under the
- * runtime's lock, so a longer list would only slow every load down. */
-#define MAX_LISTED 1024u
+ * runtime's lock, so a longer list would only slow every load down. As
+ * many as a TOML table holds, so function_count can name every contract. */
+#define MAX_LISTED 256u
 
 static const pp_toml_value *typed(reader *r, const pp_toml_value *t, const char *key,
                                   pp_toml_type type)
