@@ -327,10 +327,44 @@ static void callers_can_target_a_bundle_by_name(void **state)
 	pp_runtime_free(rt);
 }
 
+/* <contract>_declare(rt) holds a JS provider to the contract's sizes: the
+ * ppc bundle, whose sizes are the contract's, loads; a bundle declaring
+ * larger ones for the same contract is refused, naming the function. */
+static void the_generated_declare_holds_js_providers_to_the_contract_sizes(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_with_log(&logs, PP_LOG_TRACE);
+	assert_int_equal(test_everyjs_declare(rt), PP_OK);
+	pp_load_options o = {.size = sizeof o, .name = "liar", .loader = "js-quickjs"};
+	char src[2048];
+	snprintf(src, sizeof src,
+	         "function polyplug_init(hl, hh, cl, ch, bridge) {\n"
+	         "  var fns = [], layouts = [];\n"
+	         "  for (var i = 0; i < %d; i++) {\n"
+	         "    fns.push(function () { return 0; });\n"
+	         "    layouts.push({ args: 4096, out: 4096 });\n"
+	         "  }\n"
+	         "  return [[{ contractLo: %u, contractHi: %u, contractName: 'test.EveryJs@1',\n"
+	         "    version: 0x10000, fnCount: fns.length,\n"
+	         "    interface: { factory: function () { return {}; }, functions: fns,\n"
+	         "                 layouts: layouts } }], { code: 0, message: '' }];\n"
+	         "}\n",
+	         TEST_EVERYJS_FUNCTION_COUNT, (unsigned)(TEST_EVERYJS_ID & 0xffffffffu),
+	         (unsigned)(TEST_EVERYJS_ID >> 32));
+	assert_int_not_equal(pp_bundle_load_source(rt, src, strlen(src), &o, NULL), PP_OK);
+	assert_contains(pp_last_error(rt), "bundle 'liar'");
+	assert_contains(pp_last_error(rt), "function 0 declares args of 4096 and out of 4096 "
+	                                   "bytes; the host's callers pass 56 and 16");
+	if (pp_bundle_load(rt, PPC_EVERY_JS, NULL, NULL) != PP_OK)
+		fail_msg("loading the ppc JS bundle: %s", pp_last_error(rt));
+	pp_runtime_free(rt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(every_type_host_to_c),
+	        cmocka_unit_test(the_generated_declare_holds_js_providers_to_the_contract_sizes),
 	        cmocka_unit_test(callers_can_target_a_bundle_by_name),
 	        cmocka_unit_test(ppc_writes_the_manifest_the_load_checks),
 	        cmocka_unit_test(every_type_host_to_js),
