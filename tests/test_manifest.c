@@ -560,6 +560,133 @@ static void dependents_never_outlive_what_they_need_under_concurrent_unloads(voi
 	remove_tree(root);
 }
 
+/* A cascade takes everything that relies on what it takes, however the
+ * needs are shaped: c needs a and b (b needs a), by contract or by name; a
+ * cycle a <-> b with c needing both; and a ring of 70 (past the 64 levels a
+ * recursive cascade once had), which pp_runtime_free frees whole too. */
+static int unloads_seen;
+
+static void count_unloads(void *ud, uint64_t id, const char *name, uint32_t phase, const char *why)
+{
+	(void)ud;
+	(void)id;
+	(void)name;
+	(void)why;
+	unloads_seen += phase == PP_RELOAD_UNLOADING;
+}
+
+static void a_cascade_leaves_nothing_that_needed_what_it_took(void **state)
+{
+	(void)state;
+	char root[256], a[512], b[512], c[512];
+	static const char *const c_needs[] = {
+	        "[[dependency]]\ncontract = \"m.A@1\"\n[[dependency]]\ncontract = \"m.B@1\"\n",
+	        "bundle_dependencies = [\"b\"]\n[[dependency]]\ncontract = \"m.A@1\"\n"};
+	for (int shape = 0; shape < 3; shape++) {
+		pp_runtime *rt = rt_new();
+		a_and_its_dependent_b(root, sizeof root, a, b, sizeof a);
+		char text[256];
+		snprintf(text, sizeof text, "name = \"c\"\nprovides = [\"m.C@1\"]\n%s",
+		         c_needs[shape == 1]);
+		js_bundle(subdir(c, sizeof c, root, "c"), "bundle.js", "m.C", 3, NULL);
+		write_text(c, "manifest.toml", text);
+		assert_int_equal(pp_bundle_load(rt, a, NULL, NULL), PP_OK);
+		assert_int_equal(pp_bundle_load(rt, b, NULL, NULL), PP_OK);
+		assert_int_equal(pp_bundle_load(rt, c, NULL, NULL), PP_OK);
+		if (shape == 2) { /* a now needs b: a cycle, c needing both */
+			write_text(
+			        a, "manifest.toml",
+			        "name = \"a\"\nprovides = [\"m.A@1\"]\n[[dependency]]\ncontract = "
+			        "\"m.B@1\"\n");
+			assert_int_equal(pp_bundle_reload(rt, pp_bundle_id("a")), PP_OK);
+		}
+		assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("a"), PP_UNLOAD_CASCADE), PP_OK);
+		assert_int_equal(bundle_count(rt), 0);
+		pp_runtime_free(rt);
+		remove_tree(root);
+	}
+
+	enum { RING = 70 };
+	unloads_seen = 0;
+	pp_runtime *rt = rt_reporting(count_unloads, NULL);
+	char dir[512], first[512], text[256];
+	temp_dir(root, sizeof root);
+	for (int i = 0; i < RING; i++) {
+		char name[16], contract[16];
+		snprintf(name, sizeof name, "p%03d", i);
+		snprintf(contract, sizeof contract, "m.P%03d", i);
+		js_bundle(subdir(dir, sizeof dir, root, name), "bundle.js", contract, i, NULL);
+		int n = snprintf(text, sizeof text, "name = \"%s\"\nprovides = [\"%s@1\"]\n", name,
+		                 contract);
+		if (i > 0)
+			snprintf(text + n, sizeof text - (size_t)n,
+			         "[[dependency]]\ncontract = \"m.P%03d@1\"\n", i - 1);
+		else
+			snprintf(first, sizeof first, "%s", dir);
+		write_text(dir, "manifest.toml", text);
+		assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_OK);
+	}
+	snprintf(text, sizeof text,
+	         "name = \"p000\"\nprovides = [\"m.P000@1\"]\n[[dependency]]\ncontract = "
+	         "\"m.P%03d@1\"\n",
+	         RING - 1);
+	write_text(first, "manifest.toml", text);
+	assert_int_equal(pp_bundle_reload(rt, pp_bundle_id("p000")), PP_OK);
+	pp_runtime_free(rt); /* the ring is one cycle of 70: freed whole */
+	assert_int_equal(unloads_seen, RING);
+	remove_tree(root);
+}
+
+/* A cascade that finds a dependent another thread is unloading waits for
+ * that unload and then goes on (it failed with "no bundle with id ..."). */
+typedef struct slow_b {
+	pp_runtime *rt;
+	atomic_int in_callback;
+} slow_b;
+
+static void slow_when_b_unloads(void *ud, uint64_t id, const char *name, uint32_t phase,
+                                const char *why)
+{
+	(void)id;
+	(void)why;
+	slow_b *s = ud;
+	if (phase == PP_RELOAD_UNLOADING && strcmp(name, "b") == 0) {
+		atomic_store(&s->in_callback, 1);
+		struct timespec pause = {0, 200 * 1000 * 1000};
+		nanosleep(&pause, NULL);
+	}
+}
+
+static void *unload_b(void *p)
+{
+	slow_b *s = p;
+	return (void *)(intptr_t)pp_bundle_unload(s->rt, pp_bundle_id("b"), 0);
+}
+
+static void a_cascade_waits_for_a_dependent_another_thread_unloads(void **state)
+{
+	(void)state;
+	slow_b s = {.in_callback = 0};
+	pp_runtime *rt = s.rt = rt_reporting(slow_when_b_unloads, &s);
+	char root[256], a[512], b[512];
+	a_and_its_dependent_b(root, sizeof root, a, b, sizeof a);
+	assert_int_equal(pp_bundle_load(rt, a, NULL, NULL), PP_OK);
+	assert_int_equal(pp_bundle_load(rt, b, NULL, NULL), PP_OK);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, unload_b, &s), 0);
+	while (!atomic_load(&s.in_callback))
+		sched_yield();
+	pp_status st = pp_bundle_unload(rt, pp_bundle_id("a"), PP_UNLOAD_CASCADE);
+	if (st != PP_OK)
+		fail_msg("cascade: %u %s", st, pp_last_error(rt));
+	void *other;
+	pthread_join(th, &other);
+	assert_int_equal((intptr_t)other, PP_OK);
+	assert_int_equal(bundle_count(rt), 0);
+	pp_runtime_free(rt);
+	remove_tree(root);
+}
+
 /* Once an unload is under way, what it unloads meets nobody's needs: a
  * dependent loaded in that window would outlive its dependency. */
 static void a_dependent_loaded_while_its_dependency_unloads_is_refused(void **state)
@@ -931,6 +1058,8 @@ int main(void)
 	        cmocka_unit_test(bundles_that_need_each_other_unload_together),
 	        cmocka_unit_test(an_unloading_dependent_still_holds_what_it_needs),
 	        cmocka_unit_test(a_cascade_takes_any_number_of_direct_dependents),
+	        cmocka_unit_test(a_cascade_leaves_nothing_that_needed_what_it_took),
+	        cmocka_unit_test(a_cascade_waits_for_a_dependent_another_thread_unloads),
 	        cmocka_unit_test(dependents_never_outlive_what_they_need_under_concurrent_unloads),
 	        cmocka_unit_test(long_lists_and_stray_counts_are_refused),
 	        cmocka_unit_test(every_dependent_that_asks_is_reinitialised_once),

@@ -422,28 +422,12 @@ static void unclaim(pp_runtime *rt, pp_bundle *b)
  * which is cheap next to running a bundle's init.
  */
 
-/* The bundles a cascading unload is taking, outermost first: one per level
- * of its recursion. Owned by the call, so two threads' cascades never see
- * each other's. */
-typedef struct cascade {
-	uint64_t ids[PP_MAX_DEPENDENCY_DEPTH + 1];
-	size_t n;
-} cascade;
-
-static bool taking(const cascade *k, const pp_bundle *b)
-{
-	for (size_t i = 0; k && i < k->n; i++)
-		if (k->ids[i] == b->id)
-			return true;
-	return false;
-}
-
-/* A change about to be made: bundle `bundle` to serve version `next`, with
- * the bundles a cascade is taking (may be NULL) serving nobody. */
+/* A change about to be made: bundle `bundle` to serve version `next`, and
+ * with `gathered` the bundles an unload has gathered serving nobody. */
 typedef struct change {
 	const pp_bundle *bundle;
 	const pp_bundle_version *next;
-	const cascade *gone;
+	bool gathered;
 } change;
 
 /* The version b serves once c is made (c may be NULL): NULL if none. */
@@ -451,7 +435,7 @@ static const pp_bundle_version *serving(const pp_bundle *b, const change *c)
 {
 	if (c && b == c->bundle)
 		return c->next;
-	if (b->unloading || (c && taking(c->gone, b)))
+	if (b->unloading || (c && c->gathered && b->gathered))
 		return NULL;
 	return b->cur;
 }
@@ -556,27 +540,25 @@ static bool depends_on(const pp_bundle_version *d, const pp_bundle *b)
 	return false;
 }
 
-/* True if a need of bundle d would go unmet without b: what an unload of b
- * must not leave behind. Another provider of the same contract still
- * serves d; two bundles may need each other (b needs d's contract, whose
- * other provider went away), which a cascading unload takes together. */
-static bool relies_on(pp_runtime *rt, const pp_bundle *d, const pp_bundle *b, const cascade *k)
+/* True if a need of bundle d would go unmet without the bundles gathered
+ * (rt->lock held; n of them in set): what an unload of them must not leave
+ * behind. Another provider of the same contract still serves d. */
+static bool relies_on(pp_runtime *rt, const pp_bundle *d, pp_bundle *const *set, size_t n)
 {
-	if (d == b || !d->cur || taking(k, d) || !depends_on(d->cur, b))
-		return false; /* the last: a cheap filter before the full check */
-	/* met with b (other bundles the cascade takes gone already), unmet
-	 * without it: so a sibling the cascade's own marks leave unmet is not
-	 * taken as relying on b */
-	const change with = {b, b->cur, k}, without = {b, NULL, k};
+	if (!d->cur || d->gathered)
+		return false;
+	bool named = false; /* first the cheap question: does d name any of them */
+	for (size_t i = 0; i < n && !named; i++)
+		named = depends_on(d->cur, set[i]);
+	const change gone = {NULL, NULL, true};
 	char what[320];
-	return unmet_need(rt, d->cur, &with, what, sizeof what) == NEEDS_MET &&
-	       unmet_need(rt, d->cur, &without, what, sizeof what) != NEEDS_MET;
+	return named && unmet_need(rt, d->cur, &gone, what, sizeof what) != NEEDS_MET;
 }
 
 /* A reload of b to nv: nv's needs must be met, and its dependents' still be. */
 static pp_status check_reload(pp_runtime *rt, const pp_bundle *b, const pp_bundle_version *nv)
 {
-	const change c = {b, nv, NULL};
+	const change c = {b, nv, false};
 	pp_status st = check_needs(rt, nv, &c);
 	char what[320];
 	for (const pp_bundle *d = rt->bundles; st == PP_OK && d; d = d->next)
@@ -826,104 +808,227 @@ pp_status pp_bundle_load_source(pp_runtime *rt, const void *source, size_t len,
 
 /* ---- Unload --------------------------------------------------------------- */
 
-/* Unloads bundle id; with PP_UNLOAD_CASCADE first what relies on it. k
- * lists the bundles the enclosing levels of the cascade are taking: they
- * count as gone already, and as nobody's dependents, so a cycle of bundles
- * that need each other goes as a whole. */
-static pp_status unload(pp_runtime *rt, uint64_t id, uint32_t flags, cascade *k)
-{
-	if (k->n == PP_MAX_DEPENDENCY_DEPTH + 1)
-		return pp__error(rt, PP_ERR_DEPENDENCY_IN_USE,
-		                 "bundle %016llx: dependency chain too deep to cascade",
-		                 (unsigned long long)id);
-	pp_bundle *b;
-	pthread_mutex_lock(&rt->lock);
-	for (;;) {
-		pp_status st = claim(rt, id, "unload", &b);
-		if (st != PP_OK) {
-			pthread_mutex_unlock(&rt->lock);
-			return st;
-		}
-		char names[512];
-		size_t used = 0, found = 0, unnamed = 0;
-		uint64_t first = 0;
-		for (pp_bundle *d = rt->bundles; d; d = d->next) {
-			if (!relies_on(rt, d, b, k))
-				continue;
-			if (!found++)
-				first = d->id;
-			int n = snprintf(names + used, sizeof names - used, "%s'%s'",
-			                 used ? ", " : "", d->name);
-			if (!unnamed && n > 0 && (size_t)n < sizeof names - used - 32)
-				used += (size_t)n;
-			else
-				unnamed++;
-		}
-		if (!found)
-			break;
-		unclaim(rt, b);
-		if (!(flags & PP_UNLOAD_CASCADE)) {
-			names[used] = '\0';
-			if (unnamed)
-				snprintf(names + used, sizeof names - used, " and %zu more",
-				         unnamed);
-			st = pp__error(rt, PP_ERR_DEPENDENCY_IN_USE,
-			               "cannot unload bundle '%s': %s depend%s on it", b->name,
-			               names, found > 1 ? "" : "s");
-			pthread_mutex_unlock(&rt->lock);
-			return st;
-		}
-		pthread_mutex_unlock(&rt->lock);
-		k->ids[k->n++] = id;
-		st = unload(rt, first, flags, k);
-		k->n--;
-		if (st != PP_OK)
-			return st;
-		pthread_mutex_lock(&rt->lock);
-	}
-	/* Committed: from now on b meets nobody's needs, so a dependent loading
-	 * while the host hears of the unload fails instead of outliving b. */
-	b->unloading = true;
-	pthread_mutex_unlock(&rt->lock);
+/* The set one unload takes: b, and with a cascade everything that relies
+ * on what the set takes, to any depth and around any cycle. Gathered under
+ * the lock, each member marked `gathered` meanwhile. */
+typedef struct unload_set {
+	pp_bundle **m;
+	size_t n, cap;
+} unload_set;
 
-	notify(rt, b, PP_RELOAD_UNLOADING, NULL);
-	pthread_mutex_lock(&rt->lock);
-	pp_bundle_version *v = b->cur;
-	pp_status st = unpublish(rt, v);
-	if (st == PP_OK) {
-		unlink_bundle(rt, b);
-		rt->bundle_count--;
-		pp__bump_revision(rt, v, NULL);
-		atomic_fetch_add_explicit(&rt->bundle_changes, 1, memory_order_relaxed);
-	} else {
-		b->unloading = false;
+static void ungather(unload_set *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		s->m[i]->gathered = false;
+	s->n = 0;
+}
+
+/* Gathers b and (cascade) what relies on the set, or (not) b and in
+ * *first the first bundle that relies on b; false if out of memory. */
+static bool gather(pp_runtime *rt, pp_bundle *b, bool cascade, unload_set *s,
+                   const pp_bundle **first)
+{
+	size_t listed = 1; /* b at least */
+	for (const pp_bundle *d = rt->bundles; d; d = d->next)
+		listed++;
+	if (!s->m || s->cap < listed) {
+		pp_bundle **m = realloc(s->m, listed * sizeof(pp_bundle *));
+		if (!m)
+			return false;
+		s->m = m;
+		s->cap = listed;
 	}
-	/* Waiters look b up again by id and do not find it. */
-	unclaim(rt, b);
-	pthread_mutex_unlock(&rt->lock);
-	if (st != PP_OK)
-		return st;
-	pp__log(rt, PP_LOG_INFO, "runtime", "unloaded bundle '%s'", b->name);
-	/* Last: the reclaimer may free v and b (and run the plugin's shutdown)
-	 * at once. */
-	v->frees_bundle = true;
-	pp__retire(rt, &v->retired, version_reclaim);
+	s->m[s->n++] = b;
+	b->gathered = true;
+	*first = NULL;
+	for (bool grew = true; grew;) {
+		grew = false;
+		for (pp_bundle *d = rt->bundles; d; d = d->next)
+			if (relies_on(rt, d, s->m, s->n)) {
+				if (!cascade) {
+					*first = d;
+					return true;
+				}
+				s->m[s->n++] = d;
+				d->gathered = true;
+				grew = true;
+			}
+	}
+	return true;
+}
+
+/* "'x', 'y' and 3 more": the bundles that rely on set (gathered). */
+static void dependents_named(pp_runtime *rt, unload_set *s, char *names, size_t cap)
+{
+	size_t used = 0, found = 0, unnamed = 0;
+	names[0] = '\0';
+	for (const pp_bundle *d = rt->bundles; d; d = d->next) {
+		if (!relies_on(rt, d, s->m, s->n))
+			continue;
+		found++;
+		int k = snprintf(names + used, cap - used, "%s'%s'", used ? ", " : "", d->name);
+		if (!unnamed && k > 0 && (size_t)k < cap - used - 32)
+			used += (size_t)k;
+		else
+			unnamed++;
+	}
+	names[used] = '\0';
+	if (unnamed)
+		snprintf(names + used, cap - used, " and %zu more", unnamed);
+	snprintf(names + strlen(names), cap - strlen(names), " depend%s on it",
+	         found > 1 ? "" : "s");
+}
+
+/* Orders the set so that what a member needs comes after it: each next is
+ * one no other remaining member names (in a cycle, any). */
+static void dependents_first(unload_set *s)
+{
+	for (size_t done = 0; done < s->n; done++) {
+		size_t pick = done;
+		for (size_t i = done; i < s->n; i++) {
+			bool named = false;
+			for (size_t j = done; j < s->n && !named; j++)
+				named = j != i && depends_on(s->m[j]->cur, s->m[i]);
+			if (!named) {
+				pick = i;
+				break;
+			}
+		}
+		pp_bundle *t = s->m[done];
+		s->m[done] = s->m[pick];
+		s->m[pick] = t;
+	}
+}
+
+/* Claims every member of the set for this thread, or none. When another
+ * thread has one busy and this thread may wait (as claim), it waits, lets
+ * the set go and sets *again: the caller gathers anew. */
+static pp_status claim_all(pp_runtime *rt, unload_set *s, bool *again)
+{
+	uintptr_t me = pp__thread_id();
+	pp_tstate *ts = pp__tstate(rt);
+	*again = false;
+	if (!ts)
+		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+	for (size_t i = 0; i < s->n; i++) {
+		const pp_bundle *m = s->m[i];
+		if (!m->busy)
+			continue;
+		if (m->busy == me)
+			return pp__error(rt, PP_ERR_REENTRANT_CALL,
+			                 "cannot unload bundle '%s': this thread is loading, "
+			                 "reloading or unloading it (from its init or a callback)",
+			                 m->name);
+		if (pp__in_plugin(rt) || ts->claims)
+			return pp__error(
+			        rt, PP_ERR_REENTRANT_CALL,
+			        "cannot unload bundle '%s': another thread is loading, reloading "
+			        "or unloading it, and this thread %s",
+			        m->name,
+			        ts->claims ? "has a bundle busy itself (a lifecycle callback)"
+			                   : "runs plugin code, which must not wait for that");
+		ungather(s);
+		pthread_cond_wait(&rt->idle, &rt->lock);
+		*again = true;
+		return PP_OK;
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		s->m[i]->busy = me;
+		ts->claims++;
+	}
 	return PP_OK;
 }
 
-pp_status pp_bundle_unload(pp_runtime *rt, uint64_t bundle_id, uint32_t flags)
+/* Unloads bundle id; with PP_UNLOAD_CASCADE first everything that relies
+ * on it, to any depth and around any cycle, all committed together. */
+pp_status pp_bundle_unload(pp_runtime *rt, uint64_t id, uint32_t flags)
 {
-	cascade k = {.n = 0};
-	return unload(rt, bundle_id, flags, &k);
+	unload_set s = {NULL, 0, 0};
+	pp_status st;
+	bool again = true;
+	pthread_mutex_lock(&rt->lock);
+	while (again) {
+		again = false;
+		pp_bundle *b = bundle_any(rt, id), *loading = NULL;
+		const pp_bundle *first = NULL;
+		if (b && !b->cur && b->busy) { /* being loaded: wait for it, look again */
+			st = claim(rt, id, "unload", &loading);
+			if (st == PP_OK)
+				unclaim(rt, loading);
+			again = st == PP_OK;
+		} else if (!b || !b->cur) {
+			st = pp__error(rt, PP_ERR_NOT_FOUND,
+			               "cannot unload: no bundle with id %016llx is loaded",
+			               (unsigned long long)id);
+		} else if (!gather(rt, b, flags & PP_UNLOAD_CASCADE, &s, &first)) {
+			st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+		} else if (first) {
+			char names[512];
+			dependents_named(rt, &s, names, sizeof names);
+			st = pp__error(rt, PP_ERR_DEPENDENCY_IN_USE,
+			               "cannot unload bundle '%s': %s", b->name, names);
+		} else {
+			st = claim_all(rt, &s, &again);
+		}
+	}
+	if (st != PP_OK) {
+		ungather(&s);
+		pthread_mutex_unlock(&rt->lock);
+		free(s.m);
+		return st;
+	}
+	/* Committed: from now on the set meets nobody's needs, so a dependent
+	 * loading while the host hears of the unload fails instead of
+	 * outliving it. */
+	dependents_first(&s);
+	const size_t taken = s.n;
+	for (size_t i = 0; i < taken; i++) {
+		s.m[i]->unloading = true;
+		s.m[i]->gathered = false;
+	}
+	pthread_mutex_unlock(&rt->lock);
+
+	for (size_t i = 0; i < taken; i++)
+		notify(rt, s.m[i], PP_RELOAD_UNLOADING, NULL);
+	pthread_mutex_lock(&rt->lock);
+	size_t gone = 0;
+	while (gone < taken && (st = unpublish(rt, s.m[gone]->cur)) == PP_OK) {
+		pp_bundle *b = s.m[gone++];
+		unlink_bundle(rt, b);
+		rt->bundle_count--;
+		pp__bump_revision(rt, b->cur, NULL);
+		atomic_fetch_add_explicit(&rt->bundle_changes, 1, memory_order_relaxed);
+	}
+	/* out of memory unpublishing one: it and what it needs stay */
+	for (size_t i = gone; i < taken; i++)
+		s.m[i]->unloading = false;
+	/* Waiters look the gone ones up again by id and do not find them. */
+	for (size_t i = 0; i < taken; i++)
+		unclaim(rt, s.m[i]);
+	pthread_mutex_unlock(&rt->lock);
+	for (size_t i = 0; i < gone; i++) {
+		pp_bundle *b = s.m[i];
+		pp_bundle_version *v = b->cur;
+		pp__log(rt, PP_LOG_INFO, "runtime", "unloaded bundle '%s'", b->name);
+		/* Last: the reclaimer may free v and b (and run the plugin's
+		 * shutdown) at once. */
+		v->frees_bundle = true;
+		pp__retire(rt, &v->retired, version_reclaim);
+	}
+	free(s.m);
+	return st;
 }
 
 /* True if a loaded bundle relies on b (rt->lock held). */
-static bool needed(pp_runtime *rt, const pp_bundle *b)
+static bool needed(pp_runtime *rt, pp_bundle *b)
 {
-	for (const pp_bundle *d = rt->bundles; d; d = d->next)
-		if (relies_on(rt, d, b, NULL))
-			return true;
-	return false;
+	pp_bundle *one[1] = {b};
+	b->gathered = true;
+	bool found = false;
+	for (const pp_bundle *d = rt->bundles; d && !found; d = d->next)
+		found = relies_on(rt, d, one, 1);
+	b->gathered = false;
+	return found;
 }
 
 void pp__bundles_unload_all(pp_runtime *rt)
@@ -932,12 +1037,12 @@ void pp__bundles_unload_all(pp_runtime *rt)
 	 * no cascade runs deep); bundles that need each other go together. */
 	for (;;) {
 		pthread_mutex_lock(&rt->lock);
-		const pp_bundle *pick = NULL;
-		for (const pp_bundle *b = rt->bundles; b; b = b->next)
+		pp_bundle *pick = NULL;
+		for (pp_bundle *b = rt->bundles; b; b = b->next)
 			if (b->cur)
 				pick = b;
 		if (pick && needed(rt, pick))
-			for (const pp_bundle *b = rt->bundles; b; b = b->next)
+			for (pp_bundle *b = rt->bundles; b; b = b->next)
 				if (b->cur && !needed(rt, b)) {
 					pick = b;
 					break;

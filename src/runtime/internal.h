@@ -216,6 +216,8 @@ struct pp_bundle {
 	pp_unseen unseen; /* watch.c: its load, for the watcher's first look */
 	uintptr_t busy;   /* the thread loading, reloading or unloading it; 0 if none */
 	bool unloading;   /* an unload of it is committed: it meets no dependency (bundle.c) */
+	bool gathered;    /* in the set an unload is gathering (bundle.c; only while that
+	                     unload holds the lock, cleared before it lets go) */
 	pp_bundle *next;
 };
 
