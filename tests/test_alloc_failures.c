@@ -253,6 +253,63 @@ static void every_failing_allocation_along_a_guarded_call(void **state)
 	assert_true(n > 3);
 }
 
+static void count_bundle(void *ud, const pp_bundle_info *info)
+{
+	(void)info;
+	++*(int *)ud;
+}
+
+/* A cascade over a chain a <- b <- c, every allocation failing in turn:
+ * it takes all three or (out of memory) none, and then works. */
+static void every_failing_allocation_along_a_cascading_unload(void **state)
+{
+	(void)state;
+	char dirs[3][256];
+	static const char *const names[] = {"a", "b", "c"}, *const contracts[] = {"t.A", "t.B",
+	                                                                          "t.C"};
+	for (int i = 0; i < 3; i++) {
+		char src[1024], manifest[256];
+		snprintf(src, sizeof src,
+		         JS_ONE("%s", "function (i, a, o, ar, b) { b.writeI32(o, 7); return 0; }"),
+		         contracts[i]);
+		js_write_dir(dirs[i], sizeof dirs[i], src);
+		int n = snprintf(manifest, sizeof manifest,
+		                 "name = \"%s\"\nprovides = [\"%s@1\"]\n", names[i], contracts[i]);
+		if (i > 0)
+			snprintf(manifest + n, sizeof manifest - (size_t)n,
+			         "[[dependency]]\ncontract = \"%s@1\"\n", contracts[i - 1]);
+		write_text(dirs[i], "manifest.toml", manifest);
+	}
+	long n;
+	for (n = 1;; n++) {
+		pp_runtime *rt = rt_new();
+		for (int i = 0; i < 3; i++)
+			load_ok(rt, dirs[i]);
+		arm(n);
+		pp_status st = pp_bundle_unload(rt, pp_bundle_id("a"), PP_UNLOAD_CASCADE);
+		bool injected = disarm();
+		clear_outcome(rt, st, n);
+		int left = 0;
+		pp_bundle_foreach(rt, count_bundle, &left);
+		if (st == PP_OK)
+			assert_int_equal(left, 0);
+		else if (left != 3)
+			fail_msg("allocation %ld failing: %d of 3 bundles left", n, left);
+		if (st != PP_OK) {
+			assert_int_equal(answer(rt, "t.C"), 7);
+			assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("a"), PP_UNLOAD_CASCADE),
+			                 PP_OK);
+		}
+		pp_runtime_free(rt);
+		if (!injected)
+			break;
+	}
+	print_message("cascading unload: %ld allocations tried\n", n);
+	assert_true(n > 3);
+	for (int i = 0; i < 3; i++)
+		remove_tree(dirs[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -260,6 +317,7 @@ int main(void)
 	        cmocka_unit_test(every_failing_allocation_along_a_js_load_reload_and_unload),
 	        cmocka_unit_test(every_failing_allocation_along_a_js_pool_load_reload_and_unload),
 	        cmocka_unit_test(every_failing_allocation_along_a_guarded_call),
+	        cmocka_unit_test(every_failing_allocation_along_a_cascading_unload),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

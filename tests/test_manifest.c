@@ -687,6 +687,127 @@ static void a_cascade_waits_for_a_dependent_another_thread_unloads(void **state)
 	remove_tree(root);
 }
 
+/* ---- What a cascade reports, and in what order ------------------------------ */
+
+static char unloading_order[512];
+
+static void record_unloading(void *ud, uint64_t id, const char *name, uint32_t phase,
+                             const char *why)
+{
+	(void)id;
+	(void)why;
+	if (phase == PP_RELOAD_UNLOADING) {
+		size_t n = strlen(unloading_order);
+		snprintf(unloading_order + n, sizeof unloading_order - n, "%s ", name);
+	}
+	if (ud && phase == PP_RELOAD_UNLOADING) /* the operations of the test below */
+		((void (*)(const char *))ud)(name);
+}
+
+/* DIR/NAME: a bundle providing contract@1 with manifest lines `rest`. */
+static void bundle_with(const char *root, const char *name, const char *contract, int value,
+                        const char *rest)
+{
+	char dir[512], text[512];
+	js_bundle(subdir(dir, sizeof dir, root, name), "bundle.js", contract, value, NULL);
+	snprintf(text, sizeof text, "name = \"%s\"\nprovides = [\"%s@1\"]\n%s", name, contract,
+	         rest);
+	write_text(dir, "manifest.toml", text);
+}
+
+static void load_named(pp_runtime *rt, const char *root, const char *name)
+{
+	char dir[512];
+	snprintf(dir, sizeof dir, "%s/%s", root, name);
+	if (pp_bundle_load(rt, dir, NULL, NULL) != PP_OK)
+		fail_msg("load %s: %s", name, pp_last_error(rt));
+}
+
+/* UNLOADING comes dependents first, by what each really relies on: b needs
+ * a by name, a needs m.B, which b provides but z serves too (so a does not
+ * rely on b): b before a. A cycle a <-> b needing c: c last. */
+static void a_cascade_reports_dependents_first(void **state)
+{
+	(void)state;
+	char root[256];
+	temp_dir(root, sizeof root);
+	bundle_with(root, "z", "m.B", 9, "");
+	bundle_with(root, "a", "m.A", 1, "[[dependency]]\ncontract = \"m.B@1\"\n");
+	bundle_with(root, "b", "m.B", 2, "bundle_dependencies = [\"a\"]\n");
+	pp_runtime *rt = rt_reporting(record_unloading, NULL);
+	load_named(rt, root, "z");
+	load_named(rt, root, "a");
+	load_named(rt, root, "b");
+	unloading_order[0] = '\0';
+	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("a"), PP_UNLOAD_CASCADE), PP_OK);
+	assert_string_equal(unloading_order, "b a ");
+	pp_runtime_free(rt);
+	remove_tree(root);
+
+	temp_dir(root, sizeof root);
+	bundle_with(root, "c", "m.C", 3, "");
+	bundle_with(root, "a", "m.A", 1, "[[dependency]]\ncontract = \"m.C@1\"\n");
+	bundle_with(root, "b", "m.B", 2, "[[dependency]]\ncontract = \"m.A@1\"\n");
+	rt = rt_reporting(record_unloading, NULL);
+	load_named(rt, root, "c");
+	load_named(rt, root, "a");
+	load_named(rt, root, "b");
+	char dir[512];
+	snprintf(dir, sizeof dir, "%s/a", root);
+	write_text(dir, "manifest.toml",
+	           "name = \"a\"\nprovides = [\"m.A@1\"]\n[[dependency]]\ncontract = \"m.C@1\"\n"
+	           "[[dependency]]\ncontract = \"m.B@1\"\n");
+	assert_int_equal(pp_bundle_reload(rt, pp_bundle_id("a")), PP_OK);
+	unloading_order[0] = '\0';
+	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("c"), PP_UNLOAD_CASCADE), PP_OK);
+	assert_int_equal(strlen(unloading_order), 6);
+	assert_string_equal(unloading_order + 4, "c ");
+	assert_int_equal(bundle_count(rt), 0);
+	pp_runtime_free(rt);
+	remove_tree(root);
+}
+
+/* While a cascade takes {y, d}, q1 is relied on by nobody: d needs m.Q,
+ * which q2 serves too. Reloading and unloading q1 from the callback go
+ * through (d's need of y, already on its way out, once counted against
+ * every other bundle). */
+static pp_runtime *window_rt;
+static pp_status window_reload, window_unload;
+
+static void act_in_window(const char *name)
+{
+	if (strcmp(name, "d") != 0)
+		return;
+	window_reload = pp_bundle_reload(window_rt, pp_bundle_id("q1"));
+	window_unload = pp_bundle_unload(window_rt, pp_bundle_id("q1"), 0);
+}
+
+static void a_cascade_holds_only_what_its_members_rely_on(void **state)
+{
+	(void)state;
+	char root[256];
+	temp_dir(root, sizeof root);
+	bundle_with(root, "y", "m.Y", 1, "");
+	bundle_with(root, "q1", "m.Q", 2, "");
+	bundle_with(root, "q2", "m.Q", 3, "");
+	bundle_with(root, "d", "m.D", 4,
+	            "[[dependency]]\ncontract = \"m.Y@1\"\n[[dependency]]\ncontract = \"m.Q@1\"\n");
+	window_reload = window_unload = PP_ERR_GENERIC;
+	pp_runtime *rt = window_rt = rt_reporting(record_unloading, (void *)act_in_window);
+	load_named(rt, root, "y");
+	load_named(rt, root, "q1");
+	load_named(rt, root, "q2");
+	load_named(rt, root, "d");
+	pp_status st = pp_bundle_unload(rt, pp_bundle_id("y"), PP_UNLOAD_CASCADE);
+	if (st != PP_OK)
+		fail_msg("cascade: %u %s", st, pp_last_error(rt));
+	assert_int_equal(window_reload, PP_OK);
+	assert_int_equal(window_unload, PP_OK);
+	assert_int_equal(bundle_count(rt), 1); /* q2 */
+	pp_runtime_free(rt);
+	remove_tree(root);
+}
+
 /* Once an unload is under way, what it unloads meets nobody's needs: a
  * dependent loaded in that window would outlive its dependency. */
 static void a_dependent_loaded_while_its_dependency_unloads_is_refused(void **state)
@@ -1060,6 +1181,8 @@ int main(void)
 	        cmocka_unit_test(a_cascade_takes_any_number_of_direct_dependents),
 	        cmocka_unit_test(a_cascade_leaves_nothing_that_needed_what_it_took),
 	        cmocka_unit_test(a_cascade_waits_for_a_dependent_another_thread_unloads),
+	        cmocka_unit_test(a_cascade_reports_dependents_first),
+	        cmocka_unit_test(a_cascade_holds_only_what_its_members_rely_on),
 	        cmocka_unit_test(dependents_never_outlive_what_they_need_under_concurrent_unloads),
 	        cmocka_unit_test(long_lists_and_stray_counts_are_refused),
 	        cmocka_unit_test(every_dependent_that_asks_is_reinitialised_once),

@@ -337,12 +337,14 @@ static pp_status publish(pp_runtime *rt, pp_bundle_version *nv, pp_bundle_versio
 	return st;
 }
 
-/* Takes v's contracts and host contracts out of sight. Caller holds the lock. */
-static pp_status unpublish(pp_runtime *rt, pp_bundle_version *v)
+/* Takes n versions' contracts and host contracts out of sight at once, or,
+ * out of memory, none. Caller holds the lock. */
+static pp_status unpublish(pp_runtime *rt, pp_bundle_version *const *vs, size_t n)
 {
 	pp_host_table *t;
-	pp_status st = pp__host_contracts_prepare(rt, NULL, v, &t);
-	if (st == PP_OK && (st = pp__registry_unpublish(rt, v)) != PP_OK)
+	pp_status st =
+	        pp__host_contracts_prepare_drop(rt, (const pp_bundle_version *const *)vs, n, &t);
+	if (st == PP_OK && (st = pp__registry_unpublish(rt, vs, n)) != PP_OK)
 		free(t);
 	if (st == PP_OK)
 		pp__host_contracts_commit(rt, t);
@@ -476,16 +478,19 @@ typedef enum { NEEDS_MET, NEEDS_CONTRACT, NEEDS_BUNDLE } need;
 
 /* Whether v's needs are met once c is made (c may be NULL); if not, what is
  * missing, described in buf: "contract 'm.A@1' (min version 1.2)" or
- * "bundle 'a'". */
-static need unmet_need(pp_runtime *rt, const pp_bundle_version *v, const change *c, char *buf,
-                       size_t cap)
+ * "bundle 'a'". With `before`, only a need met before c and not after
+ * counts: what c would take from v. */
+static need unmet_need(pp_runtime *rt, const pp_bundle_version *v, const change *before,
+                       const change *c, char *buf, size_t cap)
 {
 	/* v->deps holds the host's, then the manifest's */
 	const size_t host = v->bundle->host_dep_count;
 	for (size_t i = 0; i < v->dep_count; i++) {
 		const pp_manifest_dep *md = i >= host ? &v->manifest->deps[i - host] : NULL;
 		const pp_dependency *d = &v->deps[i];
-		if (provider(rt, d, md ? md->bundle : NULL, v->bundle, c))
+		const char *from = md ? md->bundle : NULL;
+		if (provider(rt, d, from, v->bundle, c) ||
+		    (before && !provider(rt, d, from, v->bundle, before)))
 			continue;
 		char name[192], version[48] = "";
 		contract_name(rt, d->contract_id, md ? md->contract : NULL, name, sizeof name);
@@ -494,14 +499,14 @@ static need unmet_need(pp_runtime *rt, const pp_bundle_version *v, const change 
 			         d->min_version >> 16, d->min_version & 0xFFFFu);
 		else if (d->min_version)
 			snprintf(version, sizeof version, " (major %u)", d->min_version);
-		const char *from = md ? md->bundle : NULL;
 		snprintf(buf, cap, "%s%s%s%s%s", name, version, from ? " from bundle '" : "",
 		         from ? from : "", from ? "'" : "");
 		return NEEDS_CONTRACT;
 	}
 	for (size_t i = 0; i < v->bundle_dep_count; i++) {
 		const pp_bundle *d = pp__bundle_by_id(rt, pp_bundle_id(v->bundle_deps[i]));
-		if (!d || d == v->bundle || !serving(d, c)) {
+		bool was = d && d != v->bundle && serving(d, before);
+		if ((!d || d == v->bundle || !serving(d, c)) && (!before || was)) {
 			snprintf(buf, cap, "bundle '%s'", v->bundle_deps[i]);
 			return NEEDS_BUNDLE;
 		}
@@ -513,7 +518,7 @@ static need unmet_need(pp_runtime *rt, const pp_bundle_version *v, const change 
 static pp_status check_needs(pp_runtime *rt, const pp_bundle_version *v, const change *c)
 {
 	char what[320];
-	switch (unmet_need(rt, v, c, what, sizeof what)) {
+	switch (unmet_need(rt, v, NULL, c, what, sizeof what)) {
 	case NEEDS_CONTRACT:
 		return pp__error(rt, PP_ERR_NOT_FOUND,
 		                 "bundle '%s' needs %s, which no loaded bundle provides",
@@ -550,20 +555,22 @@ static bool relies_on(pp_runtime *rt, const pp_bundle *d, pp_bundle *const *set,
 	bool named = false; /* first the cheap question: does d name any of them */
 	for (size_t i = 0; i < n && !named; i++)
 		named = depends_on(d->cur, set[i]);
-	const change gone = {NULL, NULL, true};
+	/* a need met now and not once they are gone: one served only by them */
+	const change now = {NULL, NULL, false}, gone = {NULL, NULL, true};
 	char what[320];
-	return named && unmet_need(rt, d->cur, &gone, what, sizeof what) != NEEDS_MET;
+	return named && unmet_need(rt, d->cur, &now, &gone, what, sizeof what) != NEEDS_MET;
 }
 
 /* A reload of b to nv: nv's needs must be met, and its dependents' still be. */
 static pp_status check_reload(pp_runtime *rt, const pp_bundle *b, const pp_bundle_version *nv)
 {
-	const change c = {b, nv, false};
+	const change c = {b, nv, false}, now = {NULL, NULL, false};
 	pp_status st = check_needs(rt, nv, &c);
 	char what[320];
+	/* what a dependent has now and would not have after */
 	for (const pp_bundle *d = rt->bundles; st == PP_OK && d; d = d->next)
 		if (d != b && d->cur && depends_on(d->cur, b) &&
-		    unmet_need(rt, d->cur, &c, what, sizeof what) != NEEDS_MET)
+		    unmet_need(rt, d->cur, &now, &c, what, sizeof what) != NEEDS_MET)
 			st = pp__error(
 			        rt, PP_ERR_DEPENDENCY_IN_USE,
 			        "cannot reload bundle '%s': bundle '%s' needs %s, which its new "
@@ -813,6 +820,7 @@ pp_status pp_bundle_load_source(pp_runtime *rt, const void *source, size_t len,
  * the lock, each member marked `gathered` meanwhile. */
 typedef struct unload_set {
 	pp_bundle **m;
+	pp_bundle_version **v; /* the members' versions, for the unpublish */
 	size_t n, cap;
 } unload_set;
 
@@ -831,11 +839,15 @@ static bool gather(pp_runtime *rt, pp_bundle *b, bool cascade, unload_set *s,
 	size_t listed = 1; /* b at least */
 	for (const pp_bundle *d = rt->bundles; d; d = d->next)
 		listed++;
-	if (!s->m || s->cap < listed) {
+	if (!s->m || !s->v || s->cap < listed) {
 		pp_bundle **m = realloc(s->m, listed * sizeof(pp_bundle *));
-		if (!m)
+		if (m)
+			s->m = m;
+		pp_bundle_version **v =
+		        m ? realloc(s->v, listed * sizeof(pp_bundle_version *)) : NULL;
+		if (!v)
 			return false;
-		s->m = m;
+		s->v = v;
 		s->cap = listed;
 	}
 	s->m[s->n++] = b;
@@ -879,25 +891,81 @@ static void dependents_named(pp_runtime *rt, unload_set *s, char *names, size_t 
 	         found > 1 ? "" : "s");
 }
 
-/* Orders the set so that what a member needs comes after it: each next is
- * one no other remaining member names (in a cycle, any). */
-static void dependents_first(unload_set *s)
+/* The order of a set's UNLOADING reports, dependents first: the members'
+ * strongly connected groups by what each relies on (a need met now and not
+ * without the other), in reverse topological order (Tarjan). Only the
+ * reports' order: the set is unpublished at once. */
+typedef struct ordering {
+	pp_runtime *rt;
+	unload_set *s;
+	size_t *index, *low, *stack, sp, next, out;
+	bool *on;
+	pp_bundle **placed; /* dependencies first; reversed at the end */
+} ordering;
+
+#define UNVISITED SIZE_MAX
+
+static bool leans_on(pp_runtime *rt, const pp_bundle *x, const pp_bundle *y)
 {
-	for (size_t done = 0; done < s->n; done++) {
-		size_t pick = done;
-		for (size_t i = done; i < s->n; i++) {
-			bool named = false;
-			for (size_t j = done; j < s->n && !named; j++)
-				named = j != i && depends_on(s->m[j]->cur, s->m[i]);
-			if (!named) {
-				pick = i;
-				break;
-			}
+	const change now = {NULL, NULL, false}, without = {y, NULL, false};
+	char what[320];
+	return unmet_need(rt, x->cur, &now, &without, what, sizeof what) != NEEDS_MET;
+}
+
+static void connect(ordering *o, size_t v)
+{
+	o->index[v] = o->low[v] = o->next++;
+	o->stack[o->sp++] = v;
+	o->on[v] = true;
+	for (size_t w = 0; w < o->s->n; w++) {
+		if (w == v || !leans_on(o->rt, o->s->m[v], o->s->m[w]))
+			continue;
+		if (o->index[w] == UNVISITED) {
+			connect(o, w);
+			o->low[v] = o->low[w] < o->low[v] ? o->low[w] : o->low[v];
+		} else if (o->on[w] && o->index[w] < o->low[v]) {
+			o->low[v] = o->index[w];
 		}
-		pp_bundle *t = s->m[done];
-		s->m[done] = s->m[pick];
-		s->m[pick] = t;
 	}
+	if (o->low[v] != o->index[v])
+		return;
+	size_t w;
+	do {
+		w = o->stack[--o->sp];
+		o->on[w] = false;
+		o->placed[o->out++] = o->s->m[w];
+	} while (w != v);
+}
+
+static void dependents_first(pp_runtime *rt, unload_set *s)
+{
+	size_t n = s->n;
+	if (n < 2)
+		return;
+	ordering o = {rt,
+	              s,
+	              calloc(n, sizeof(size_t)),
+	              calloc(n, sizeof(size_t)),
+	              calloc(n, sizeof(size_t)),
+	              0,
+	              0,
+	              0,
+	              calloc(n, sizeof(bool)),
+	              calloc(n, sizeof(pp_bundle *))};
+	if (o.index && o.low && o.stack && o.on && o.placed) { /* else: the gathered order */
+		for (size_t i = 0; i < n; i++)
+			o.index[i] = UNVISITED;
+		for (size_t i = 0; i < n; i++)
+			if (o.index[i] == UNVISITED)
+				connect(&o, i);
+		for (size_t i = 0; i < n; i++)
+			s->m[i] = o.placed[n - 1 - i];
+	}
+	free(o.index);
+	free(o.low);
+	free(o.stack);
+	free(o.on);
+	free(o.placed);
 }
 
 /* Claims every member of the set for this thread, or none. When another
@@ -943,8 +1011,8 @@ static pp_status claim_all(pp_runtime *rt, unload_set *s, bool *again)
  * on it, to any depth and around any cycle, all committed together. */
 pp_status pp_bundle_unload(pp_runtime *rt, uint64_t id, uint32_t flags)
 {
-	unload_set s = {NULL, 0, 0};
-	pp_status st;
+	unload_set s = {NULL, NULL, 0, 0};
+	pp_status st = PP_OK;
 	bool again = true;
 	pthread_mutex_lock(&rt->lock);
 	while (again) {
@@ -975,38 +1043,43 @@ pp_status pp_bundle_unload(pp_runtime *rt, uint64_t id, uint32_t flags)
 		ungather(&s);
 		pthread_mutex_unlock(&rt->lock);
 		free(s.m);
+		free(s.v);
 		return st;
 	}
 	/* Committed: from now on the set meets nobody's needs, so a dependent
 	 * loading while the host hears of the unload fails instead of
 	 * outliving it. */
-	dependents_first(&s);
+	for (size_t i = 0; i < s.n; i++) /* the marks go; the members stay */
+		s.m[i]->gathered = false;
+	dependents_first(rt, &s);
 	const size_t taken = s.n;
 	for (size_t i = 0; i < taken; i++) {
 		s.m[i]->unloading = true;
-		s.m[i]->gathered = false;
+		s.v[i] = s.m[i]->cur;
 	}
 	pthread_mutex_unlock(&rt->lock);
 
 	for (size_t i = 0; i < taken; i++)
 		notify(rt, s.m[i], PP_RELOAD_UNLOADING, NULL);
 	pthread_mutex_lock(&rt->lock);
-	size_t gone = 0;
-	while (gone < taken && (st = unpublish(rt, s.m[gone]->cur)) == PP_OK) {
-		pp_bundle *b = s.m[gone++];
+	/* all at once, or (out of memory) none: the set stays as it was */
+	st = unpublish(rt, s.v, taken);
+	for (size_t i = 0; i < taken; i++) {
+		pp_bundle *b = s.m[i];
+		if (st != PP_OK) {
+			b->unloading = false;
+			continue;
+		}
 		unlink_bundle(rt, b);
 		rt->bundle_count--;
 		pp__bump_revision(rt, b->cur, NULL);
 		atomic_fetch_add_explicit(&rt->bundle_changes, 1, memory_order_relaxed);
 	}
-	/* out of memory unpublishing one: it and what it needs stay */
-	for (size_t i = gone; i < taken; i++)
-		s.m[i]->unloading = false;
 	/* Waiters look the gone ones up again by id and do not find them. */
 	for (size_t i = 0; i < taken; i++)
 		unclaim(rt, s.m[i]);
 	pthread_mutex_unlock(&rt->lock);
-	for (size_t i = 0; i < gone; i++) {
+	for (size_t i = 0; st == PP_OK && i < taken; i++) {
 		pp_bundle *b = s.m[i];
 		pp_bundle_version *v = b->cur;
 		pp__log(rt, PP_LOG_INFO, "runtime", "unloaded bundle '%s'", b->name);
@@ -1016,6 +1089,7 @@ pp_status pp_bundle_unload(pp_runtime *rt, uint64_t id, uint32_t flags)
 		pp__retire(rt, &v->retired, version_reclaim);
 	}
 	free(s.m);
+	free(s.v);
 	return st;
 }
 

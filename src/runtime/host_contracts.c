@@ -81,32 +81,44 @@ static pp_status duplicate(pp_runtime *rt, uint64_t id)
 }
 
 /* True if the table has id from anyone but drop's bundle version. */
-static bool taken(const pp_host_table *t, uint64_t id, const pp_bundle_version *drop)
+/* True if e belongs to one of the versions dropped. */
+static bool dropped_by(const pp_host_entry *e, const pp_bundle_version *const *drop, size_t ndrop)
 {
-	for (size_t i = 0; t && i < t->count; i++)
-		if (t->entries[i].iface->contract_id == id &&
-		    !(drop && t->entries[i].owner == drop))
+	for (size_t i = 0; i < ndrop; i++)
+		if (e->owner == drop[i])
 			return true;
 	return false;
 }
 
-/* A new table: the current one less drop's entries plus add[0..n). Caller
- * holds rt->lock. *out is NULL when nothing would change. */
+static bool taken(const pp_host_table *t, uint64_t id, const pp_bundle_version *const *drop,
+                  size_t ndrop)
+{
+	for (size_t i = 0; t && i < t->count; i++)
+		if (t->entries[i].iface->contract_id == id &&
+		    !dropped_by(&t->entries[i], drop, ndrop))
+			return true;
+	return false;
+}
+
+/* A new table: the current one less the dropped versions' entries plus
+ * add[0..n). Caller holds rt->lock. *out is NULL when nothing would
+ * change. */
 static pp_status table_build(pp_runtime *rt, const pp_host_entry *add, size_t n,
-                             const pp_bundle_version *drop, pp_host_table **out)
+                             const pp_bundle_version *const *drop, size_t ndrop,
+                             pp_host_table **out)
 {
 	*out = NULL;
 	pp_host_table *old = atomic_load_explicit(&rt->hosts, memory_order_relaxed);
 	size_t keep = 0, dropped = 0;
 	for (size_t i = 0; old && i < old->count; i++) {
-		bool gone = drop && old->entries[i].owner == drop;
+		bool gone = dropped_by(&old->entries[i], drop, ndrop);
 		keep += !gone;
 		dropped += gone;
 	}
 	if (n == 0 && dropped == 0)
 		return PP_OK;
 	for (size_t i = 0; i < n; i++) {
-		if (taken(old, add[i].iface->contract_id, drop))
+		if (taken(old, add[i].iface->contract_id, drop, ndrop))
 			return duplicate(rt, add[i].iface->contract_id);
 		for (size_t j = 0; j < i; j++)
 			if (add[j].iface->contract_id == add[i].iface->contract_id)
@@ -118,7 +130,7 @@ static pp_status table_build(pp_runtime *rt, const pp_host_entry *add, size_t n,
 		                 "out of memory registering a host contract");
 	t->count = 0;
 	for (size_t i = 0; old && i < old->count; i++)
-		if (!(drop && old->entries[i].owner == drop))
+		if (!dropped_by(&old->entries[i], drop, ndrop))
 			t->entries[t->count++] = old->entries[i];
 	for (size_t i = 0; i < n; i++)
 		t->entries[t->count++] = add[i];
@@ -215,8 +227,9 @@ pp_status pp__host_contracts_register(pp_runtime *rt, const pp_host_contract_int
 			if (staging->hosts[i].iface->contract_id == iface->contract_id)
 				return duplicate(rt, iface->contract_id);
 		pthread_mutex_lock(&rt->lock);
+		const pp_bundle_version *cur = staging->bundle->cur;
 		bool dup = taken(atomic_load_explicit(&rt->hosts, memory_order_relaxed),
-		                 iface->contract_id, staging->bundle->cur);
+		                 iface->contract_id, &cur, cur ? 1 : 0);
 		pthread_mutex_unlock(&rt->lock);
 		if (dup)
 			return duplicate(rt, iface->contract_id);
@@ -242,7 +255,7 @@ pp_status pp__host_contracts_register(pp_runtime *rt, const pp_host_contract_int
 		st = find_owner(rt, iface, &e.owner);
 	pp_host_table *t = NULL;
 	if (st == PP_OK)
-		st = table_build(rt, &e, 1, NULL, &t);
+		st = table_build(rt, &e, 1, NULL, 0, &t);
 	if (st == PP_OK && e.owner && !remember(e.owner, &e)) {
 		free(t);
 		st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
@@ -258,7 +271,14 @@ pp_status pp__host_contracts_register(pp_runtime *rt, const pp_host_contract_int
 pp_status pp__host_contracts_prepare(pp_runtime *rt, const pp_bundle_version *nv,
                                      const pp_bundle_version *old, pp_host_table **out)
 {
-	return table_build(rt, nv ? nv->hosts : NULL, nv ? nv->host_count : 0, old, out);
+	return table_build(rt, nv ? nv->hosts : NULL, nv ? nv->host_count : 0, &old, old ? 1 : 0,
+	                   out);
+}
+
+pp_status pp__host_contracts_prepare_drop(pp_runtime *rt, const pp_bundle_version *const *drop,
+                                          size_t n, pp_host_table **out)
+{
+	return table_build(rt, NULL, 0, drop, n, out);
 }
 
 void pp__host_contracts_free(pp_runtime *rt, pp_bundle_version *v)

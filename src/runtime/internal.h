@@ -516,8 +516,9 @@ void pp__registry_staged_function_count(pp_runtime *rt, uint64_t contract_id, ui
  * both provide keep their slots, so handles stay valid. All or nothing.
  * Caller holds rt->lock. */
 pp_status pp__registry_publish(pp_runtime *rt, pp_bundle_version *nv, pp_bundle_version *old);
-/* Unpublishes v's contracts (their handles go stale). Caller holds rt->lock. */
-pp_status pp__registry_unpublish(pp_runtime *rt, pp_bundle_version *v);
+/* Unpublishes the contracts of n versions at once (their handles go stale),
+ * or, out of memory, none. Caller holds rt->lock. */
+pp_status pp__registry_unpublish(pp_runtime *rt, pp_bundle_version *const *vs, size_t n);
 /* Frees v's contract nodes, first destroying the instances still alive with
  * v's code. Runs after a grace period (or for a version never published). */
 void pp__registry_free_nodes(pp_runtime *rt, pp_bundle_version *v);
@@ -596,6 +597,9 @@ pp_status pp__host_contracts_register(pp_runtime *rt, const pp_host_contract_int
  * rt->lock for both. */
 pp_status pp__host_contracts_prepare(pp_runtime *rt, const pp_bundle_version *nv,
                                      const pp_bundle_version *old, pp_host_table **out);
+/* The same for n versions leaving at once. */
+pp_status pp__host_contracts_prepare_drop(pp_runtime *rt, const pp_bundle_version *const *drop,
+                                          size_t n, pp_host_table **out);
 void pp__host_contracts_commit(pp_runtime *rt, pp_host_table *t);
 /* Destroys v's singletons (with v's code still loaded) and forgets them. */
 void pp__host_contracts_free(pp_runtime *rt, pp_bundle_version *v);

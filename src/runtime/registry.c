@@ -534,17 +534,18 @@ pp_status pp__registry_publish(pp_runtime *rt, pp_bundle_version *nv, pp_bundle_
 	return PP_OK;
 }
 
-pp_status pp__registry_unpublish(pp_runtime *rt, pp_bundle_version *v)
+pp_status pp__registry_unpublish(pp_runtime *rt, pp_bundle_version *const *vs, size_t n)
 {
 	pp_registry *r = &rt->reg;
 	pp_index *idx = malloc(sizeof *idx + (r->published + 1) * sizeof(pp_contract_node *));
 	if (!idx)
 		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "bundle '%s': out of memory unloading",
-		                 v->bundle->name);
-	for (pp_contract_node *n = v->contracts; n; n = n->next) {
-		slot_release(r, n->slot);
-		r->published--;
-	}
+		                 vs[0]->bundle->name);
+	for (size_t i = 0; i < n; i++)
+		for (pp_contract_node *c = vs[i]->contracts; c; c = c->next) {
+			slot_release(r, c->slot);
+			r->published--;
+		}
 	index_fill(r, idx);
 	index_swap(rt, idx);
 	return PP_OK;
