@@ -518,8 +518,9 @@ char *pp_js_exception_text(JSContext *ctx)
 		snprintf(text, n, "%s%s%s", what ? what : "(unprintable exception)",
 		         stack && *stack ? "\n" : "", stack ? stack : "");
 		/* at most MAX_FRAMES frames of the stack, without its last newline */
-		char *line = text;
-		for (int frames = 0; line && frames <= MAX_FRAMES; frames++)
+		/* (from text + 1, never past an empty text's terminator) */
+		char *line = *text ? strchr(text + 1, '\n') : NULL;
+		for (int frames = 1; line && frames <= MAX_FRAMES; frames++)
 			line = strchr(line + 1, '\n');
 		if (line)
 			strcpy(line, "\n    ...");
