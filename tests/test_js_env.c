@@ -934,6 +934,41 @@ static void the_source_map_fuzz_corpus_loads_and_rewrites_cleanly(void **state)
 	pp_runtime_free(replay_rt);
 }
 
+/* A bundle that starts importing a module whose evaluation never settles,
+ * and is then unloaded, is freed cleanly: QuickJS freed the module while
+ * the pending evaluation's functions still held it (ASan: use after free;
+ * a plain build aborted in glibc). A module that imports itself, and one
+ * awaited at load, likewise. */
+static void a_module_left_evaluating_is_freed_with_its_bundle(void **state)
+{
+	(void)state;
+	static const char *const calls[] = {
+	        "function () { import('./never.js'); return 0; }",
+	        "function () { import('./self.js'); return 0; }",
+	        "function () { import('./never.js').then(function () {}); return 0; }"};
+	for (size_t i = 0; i < 3; i++) {
+		pp_runtime *rt = rt_new();
+		char dir[64], src[1024];
+		temp_dir(dir, sizeof dir);
+		write_text(dir, "never.js", "await new Promise(function () {});\n");
+		write_text(
+		        dir, "self.js",
+		        "import * as me from './self.js';\nawait new Promise(function () {});\n");
+		snprintf(src, sizeof src,
+		         JS_PRELUDE "export function polyplug_init() {\n"
+		                    "  return ok([reg('js.never', [%s])]);\n}\n",
+		         calls[i]);
+		write_text(dir, "bundle.js", src);
+		uint64_t id = 0;
+		assert_int_equal(pp_bundle_load(rt, dir, NULL, &id), PP_OK);
+		assert_int_equal(js_call(rt, "js.never", 0, NULL, NULL), PP_OK);
+		assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+		assert_int_equal(pp_runtime_quiesce(rt), PP_OK); /* its VM is freed */
+		pp_runtime_free(rt);
+		remove_tree(dir);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -955,6 +990,7 @@ int main(void)
 	        cmocka_unit_test(source_maps_name_the_original_file_and_line),
 	        cmocka_unit_test(inline_source_maps_are_read),
 	        cmocka_unit_test(the_source_map_fuzz_corpus_loads_and_rewrites_cleanly),
+	        cmocka_unit_test(a_module_left_evaluating_is_freed_with_its_bundle),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
