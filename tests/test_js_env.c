@@ -969,6 +969,70 @@ static void a_module_left_evaluating_is_freed_with_its_bundle(void **state)
 	}
 }
 
+static pp_status load_limited(pp_runtime *rt, const char *name, const char *src, uint32_t cpu_ms)
+{
+	pp_load_options o = {.name = name, .js = {.cpu_ms = cpu_ms}};
+	return pp_bundle_load_source(rt, src, strlen(src), &o, NULL);
+}
+
+/* Jobs that guest code queues where the loader runs it after a call has
+ * settled (an exception's toString, a method getter at instance creation or
+ * at load), and jobs still queued when the CPU limit stops a call, never run
+ * in the bundle's next call, another caller's, under its budget: they run in
+ * the entry that made them, or (past its limit) not at all. */
+static void jobs_a_call_leaves_never_reach_the_next_caller(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	static const char tostr[] = JS_PRELUDE
+	        "function polyplug_init() {\n"
+	        "  return ok([reg('js.tostr', [function () { return 0; },\n"
+	        "    function () { throw { toString() {\n"
+	        "      queueMicrotask(function () { for (;;) {} }); return 'bye'; } }; },\n"
+	        "    function () { queueMicrotask(function () { for (;;) {} });\n"
+	        "      queueMicrotask(function () { for (;;) {} }); return 0; }])]);\n}\n";
+	assert_int_equal(load_limited(rt, "tostr", tostr, 200), PP_OK);
+	assert_int_equal(js_call(rt, "js.tostr", 1, NULL, NULL), PP_ERR_GENERIC);
+	assert_int_equal(js_call(rt, "js.tostr", 0, NULL, NULL), PP_OK);
+	/* two spinning jobs: the first is stopped, the second never runs */
+	assert_int_equal(js_call(rt, "js.tostr", 2, NULL, NULL), PP_ERR_TIMEOUT);
+	assert_int_equal(js_call(rt, "js.tostr", 0, NULL, NULL), PP_OK);
+
+	static const char getter[] = JS_PRELUDE
+	        "var ran = 0, made = 0;\n"
+	        "function polyplug_init() {\n"
+	        "  var r = reg('js.getter', [function () {}]);\n"
+	        "  r.interface.signatures = [{ params: [], result: 'i32', method: 'get' }];\n"
+	        "  r.interface.factory = function () {\n"
+	        "    var first = made++ === 0;\n"
+	        "    return { get get() { if (!first) queueMicrotask(function () {\n"
+	        "        ran++; for (;;) {} });\n"
+	        "      return function () { return ran; }; } }; };\n"
+	        "  return ok([r]);\n}\n";
+	assert_int_equal(load_limited(rt, "getter", getter, 200), PP_OK);
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("js.getter", 1), 0);
+	pp_guest_contract_instance none = {NULL, 0}, inst = {NULL, 0};
+	int32_t out = -1;
+	assert_int_equal(pp_instance_create(rt, h, NULL, &inst), PP_OK);
+	assert_int_equal(pp_call(rt, h, none, 0, NULL, &out, NULL), PP_OK);
+	assert_int_equal(out, 1); /* it ran, in the create, and was stopped there */
+	assert_int_equal(pp_instance_destroy(rt, h, inst), PP_OK);
+
+	static const char late[] = JS_PRELUDE
+	        "var ran = 0;\n"
+	        "function polyplug_init() {\n"
+	        "  var r = reg('js.late', [function () {}]);\n"
+	        "  r.interface.signatures = [{ params: [], result: 'i32', method: 'get' }];\n"
+	        "  r.interface.factory = function () {\n"
+	        "    return { get get() { queueMicrotask(function () { ran++; });\n"
+	        "      return function () { return ran; }; } }; };\n"
+	        "  return ok([r]);\n}\n";
+	assert_int_equal(load_limited(rt, "late", late, 0), PP_OK);
+	assert_int_equal(js_call(rt, "js.late", 0, NULL, &out), PP_OK);
+	assert_int_equal(out, 1); /* the load's job ran at the load */
+	pp_runtime_free(rt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -991,6 +1055,7 @@ int main(void)
 	        cmocka_unit_test(inline_source_maps_are_read),
 	        cmocka_unit_test(the_source_map_fuzz_corpus_loads_and_rewrites_cleanly),
 	        cmocka_unit_test(a_module_left_evaluating_is_freed_with_its_bundle),
+	        cmocka_unit_test(jobs_a_call_leaves_never_reach_the_next_caller),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -630,14 +630,18 @@ static bool drain(js_vm *vm)
 		JSContext *job_ctx;
 		int ran = JS_ExecutePendingJob(vm->qrt, &job_ctx);
 		/* a promise handler may have caught the limit's error: the flag
-		 * says what happened */
-		if (vm->interrupted)
+		 * says what happened; what is still queued goes unrun, so that it
+		 * cannot run in the bundle's next call (another caller's) */
+		if (vm->interrupted) {
+			JS_DropPendingJobs(vm->qrt);
 			return false;
+		}
 		if (ran >= 0)
 			continue;
 		char *text = pp_js_exception_text(vm->ctx);
 		if (vm->interrupted) { /* the limit stopped its toString */
 			free(text);
+			JS_DropPendingJobs(vm->qrt);
 			return false;
 		}
 		pp__log(vm->rt, PP_LOG_ERROR, vm->bundle, "uncaught exception in a microtask: %s",
@@ -656,7 +660,9 @@ JSValue pp_js_settle_slow(js_vm *vm, JSValue ret)
 		if (vm->interrupted || !drain(vm)) {
 			/* the CPU limit ends the call, whatever the guest made of its
 			 * error (a .catch, a swallowed rejection); what it left
-			 * unhandled is not reported (no guest code runs now) */
+			 * unhandled is not reported (no guest code runs now), and what
+			 * it left queued goes unrun */
+			JS_DropPendingJobs(vm->qrt);
 			pp_js_rejections_free(vm);
 			JS_FreeValue(ctx, thrown);
 			JS_FreeValue(ctx, ret);

@@ -490,8 +490,25 @@ static inline __attribute__((always_inline)) uint32_t pool_enter(js_contract **c
 	return PP_OK;
 }
 
+/* Jobs that guest code the loader ran after the entry settled queued (an
+ * exception's toString or code getter, a method getter, a finalizer the
+ * loader's collection queued) run before the VM is given back, charged to
+ * this entry, not to the bundle's next one (another caller's); if the CPU
+ * limit stops them, the rest go unrun. The entry's own outcome stands. */
+static __attribute__((noinline, cold)) void leftover_jobs(js_vm *vm)
+{
+	JSValue v = pp_js_settle_slow(vm, JS_UNDEFINED);
+	if (JS_IsException(v))
+		JS_FreeValue(vm->ctx, JS_GetException(vm->ctx));
+	else
+		JS_FreeValue(vm->ctx, v);
+	JS_DropPendingJobs(vm->qrt); /* what a report of a rejection queued last */
+}
+
 static inline void vm_leave(js_vm *vm)
 {
+	if (__builtin_expect(*vm->jobs != 0, 0))
+		leftover_jobs(vm);
 	vm_give(vm);
 }
 
@@ -954,7 +971,7 @@ static void js_destroy_instance(pp_vm_loader_data ld, const pp_host_api *host,
 			impl_free(vm->ctx, c, impl);
 	}
 	if (took)
-		vm_give(vm);
+		vm_leave(vm);
 }
 
 /* ---- Loading --------------------------------------------------------------- */
