@@ -603,6 +603,17 @@ static void imports_that_leave_the_bundle_directory_are_refused(void **state)
 	load_dir(rt, dir, PP_OK);
 	assert_int_equal(js_call(rt, "js.mod", 0, NULL, NULL), PP_ERR_GENERIC);
 	assert_contains(pp_last_error(rt), "leaves bundle 'bundle''s directory");
+	/* through a link: the guest learns that it leads out, not where to */
+	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("bundle"), 0), PP_OK);
+	write_text(dir, "bundle.js",
+	           MODULE_BUNDLE("", "export",
+	                         "async () => { try { await import('./inside.js'); }"
+	                         " catch (e) { throw new Error('saw: ' + e.message); } }"));
+	load_dir(rt, dir, PP_OK);
+	assert_int_equal(js_call(rt, "js.mod", 0, NULL, NULL), PP_ERR_GENERIC);
+	assert_contains(pp_last_error(rt), "saw: ");
+	assert_contains(pp_last_error(rt), "leads outside the bundle directory");
+	assert_null(strstr(pp_last_error(rt), "outside.js'"));
 	/* a module loaded from memory has no directory to import from */
 	static const char mem[] =
 	        "import { x } from './x.js';\n" MODULE_BUNDLE("", "export", "() => 0");

@@ -439,13 +439,42 @@ char *pp__read_file(const char *path, size_t max, size_t *len)
 int pp__open_bundle_file(pp_runtime *rt, const pp_bundle_source *src, const char *path,
                          pp_status *st)
 {
-	/* O_NONBLOCK: opening a FIFO must not wait for a writer */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer; O_NOCTTY: a
+	 * terminal a link leads to never becomes the process's */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		*st = pp__error(rt, errno == ENOMEM ? PP_ERR_OUT_OF_MEMORY : PP_ERR_IO,
 		                "bundle '%s': cannot open '%s': %s", src->name, path,
 		                strerror(errno));
 		return -1;
+	}
+	if (src->dir && *src->dir) {
+		/* Where the opened file really is, against where the directory is;
+		 * before anything else is said about it, and without naming where
+		 * it leads (a bundle's message may reach its own code). */
+		char link[32], file[PATH_MAX], *dir = realpath(src->dir, NULL);
+		snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+		ssize_t n = readlink(link, file, sizeof file - 1);
+		if (!dir || n < 0) {
+			*st = pp__error(rt, PP_ERR_IO, "bundle '%s': cannot resolve '%s': %s",
+			                src->name, dir ? path : src->dir, strerror(errno));
+			free(dir);
+			close(fd);
+			return -1;
+		}
+		file[n] = '\0';
+		size_t dn = strlen(dir);
+		bool inside = strncmp(file, dir, dn) == 0 &&
+		              (file[dn] == '/' || (dn == 1 && *dir == '/'));
+		if (!inside)
+			*st = pp__error(rt, PP_ERR_LOAD_FAILED,
+			                "bundle '%s': '%s' leads outside the bundle directory '%s'",
+			                src->name, path, dir);
+		free(dir);
+		if (!inside) {
+			close(fd);
+			return -1;
+		}
 	}
 	struct stat sb;
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
@@ -454,31 +483,6 @@ int pp__open_bundle_file(pp_runtime *rt, const pp_bundle_source *src, const char
 		close(fd);
 		return -1;
 	}
-	if (!src->dir || !*src->dir)
-		return fd;
-	/* Where the opened file really is, against where the directory is. */
-	char link[32], file[PATH_MAX], *dir = realpath(src->dir, NULL);
-	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(link, file, sizeof file - 1);
-	if (!dir || n < 0) {
-		*st = pp__error(rt, PP_ERR_IO, "bundle '%s': cannot resolve '%s': %s", src->name,
-		                dir ? path : src->dir, strerror(errno));
-		free(dir);
-		close(fd);
-		return -1;
-	}
-	file[n] = '\0';
-	size_t dn = strlen(dir);
-	bool inside = strncmp(file, dir, dn) == 0 && (file[dn] == '/' || (dn == 1 && *dir == '/'));
-	if (!inside) {
-		*st = pp__error(rt, PP_ERR_LOAD_FAILED,
-		                "bundle '%s': '%s' resolves to '%s', outside the bundle directory "
-		                "'%s'",
-		                src->name, path, file, dir);
-		close(fd);
-		fd = -1;
-	}
-	free(dir);
 	return fd;
 }
 
