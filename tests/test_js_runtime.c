@@ -711,6 +711,42 @@ static void text_conversion_copies_count_against_the_memory_limit(void **state)
 	pp_runtime_free(rt);
 }
 
+/* An instance's method table is on the VM's heap: a contract of 32768
+ * methods costs 512 KiB per instance, which the VM's 32 MiB limit now
+ * bounds (400 instances once took 200 MiB of host memory beside it). */
+static void instances_count_against_the_memory_limit(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	static const char src[] = JS_PRELUDE
+	        "function polyplug_init() {\n"
+	        "  var N = 32768, fns = [], sigs = [];\n"
+	        "  for (var i = 0; i < N; i++) { fns.push(function () {});\n"
+	        "    sigs.push({ params: [], result: 'i32', method: 'm' }); }\n"
+	        "  var proto = { m() { return 7; } };\n"
+	        "  var r = reg('js.wide', fns, function () { return Object.create(proto); });\n"
+	        "  r.interface.signatures = sigs;\n"
+	        "  return ok([r]);\n}\n";
+	pp_load_options o = {.name = "wide", .js = {.memory_bytes = 32u << 20}};
+	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &o, NULL), PP_OK);
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("js.wide", 1), 0);
+	enum { TRIES = 400 };
+	static pp_guest_contract_instance inst[TRIES];
+	int made = 0;
+	pp_status st = PP_OK;
+	while (made < TRIES && (st = pp_instance_create(rt, h, NULL, &inst[made])) == PP_OK)
+		made++;
+	assert_int_equal(st, PP_ERR_OUT_OF_MEMORY);
+	assert_true(made < 64); /* 32 MiB / 512 KiB */
+	for (int i = 0; i < made; i++)
+		assert_int_equal(pp_instance_destroy(rt, h, inst[i]), PP_OK);
+	int32_t out = 0;
+	assert_int_equal(pp_call(rt, h, (pp_guest_contract_instance){NULL, 0}, 0, NULL, &out, NULL),
+	                 PP_OK);
+	assert_int_equal(out, 7);
+	pp_runtime_free(rt);
+}
+
 static void runaway_recursion_is_a_guest_error(void **state)
 {
 	(void)state;
@@ -868,6 +904,7 @@ int main(void)
 	        cmocka_unit_test(a_shorter_cpu_limit_loaded_later_is_enforced_at_its_own_pace),
 	        cmocka_unit_test(allocation_bomb_fails_the_call_not_the_process),
 	        cmocka_unit_test(text_conversion_copies_count_against_the_memory_limit),
+	        cmocka_unit_test(instances_count_against_the_memory_limit),
 	        cmocka_unit_test(runaway_recursion_is_a_guest_error),
 	        cmocka_unit_test(load_unload_a_thousand_js_bundles_keeps_memory_bounded),
 	        cmocka_unit_test(reload_replaces_the_vm_behind_live_handles),

@@ -29,7 +29,7 @@ static void impl_free(JSContext *ctx, const js_contract *c, js_impl *impl)
 	JS_FreeValue(ctx, impl->obj);
 	for (uint32_t i = 0; c->methods && i < c->fn_count; i++)
 		JS_FreeValue(ctx, impl->methods[i]);
-	free(impl);
+	js_free(ctx, impl);
 }
 
 /* Wraps obj (a factory's result, owned from here on) with its methods. NULL
@@ -39,8 +39,12 @@ static js_impl *impl_new(JSContext *ctx, const js_contract *c, JSValue obj, char
 {
 	*why = NULL;
 	size_t n = c->methods ? c->fn_count : 0;
-	js_impl *impl = malloc(sizeof *impl + n * sizeof(JSValue));
+	/* on the VM's heap: an instance's method table counts against its
+	 * memory limit (a contract of many methods made each instance cost
+	 * host memory the limit did not see) */
+	js_impl *impl = js_malloc(ctx, sizeof *impl + n * sizeof(JSValue));
 	if (!impl) {
+		JS_FreeValue(ctx, JS_GetException(ctx)); /* stands for itself: NULL why */
 		JS_FreeValue(ctx, obj);
 		return NULL;
 	}
