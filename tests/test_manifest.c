@@ -42,6 +42,25 @@ static int32_t value_of(pp_runtime *rt, const char *contract)
 	return code == PP_OK ? out : -(int32_t)code;
 }
 
+/* DIR/NAME: a bundle providing contract@1 with manifest lines `rest`. */
+static void bundle_with(const char *root, const char *name, const char *contract, int value,
+                        const char *rest)
+{
+	char dir[512], text[512];
+	js_bundle(subdir(dir, sizeof dir, root, name), "bundle.js", contract, value, NULL);
+	snprintf(text, sizeof text, "name = \"%s\"\nprovides = [\"%s@1\"]\n%s", name, contract,
+	         rest);
+	write_text(dir, "manifest.toml", text);
+}
+
+static void load_named(pp_runtime *rt, const char *root, const char *name)
+{
+	char dir[512];
+	snprintf(dir, sizeof dir, "%s/%s", root, name);
+	if (pp_bundle_load(rt, dir, NULL, NULL) != PP_OK)
+		fail_msg("load %s: %s", name, pp_last_error(rt));
+}
+
 /* ---- One bundle directory ------------------------------------------------ */
 
 static void manifest_sets_name_loader_and_file(void **state)
@@ -463,22 +482,16 @@ static void a_cascade_takes_any_number_of_direct_dependents(void **state)
 {
 	(void)state;
 	pp_runtime *rt = rt_new();
-	char root[256], dir[512], text[256];
+	char root[256];
 	temp_dir(root, sizeof root);
-	js_bundle(subdir(dir, sizeof dir, root, "base"), "bundle.js", "m.Base", 1, NULL);
-	write_text(dir, "manifest.toml", "name = \"base\"\nprovides = [\"m.Base@1\"]\n");
-	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_OK);
+	bundle_with(root, "base", "m.Base", 1, "");
+	load_named(rt, root, "base");
 	for (int i = 0; i < 100; i++) {
 		char name[16], contract[16];
 		snprintf(name, sizeof name, "fan%03d", i);
 		snprintf(contract, sizeof contract, "m.F%03d", i);
-		js_bundle(subdir(dir, sizeof dir, root, name), "bundle.js", contract, i, NULL);
-		snprintf(text, sizeof text,
-		         "name = \"%s\"\nprovides = [\"%s@1\"]\n[[dependency]]\ncontract = "
-		         "\"m.Base@1\"\n",
-		         name, contract);
-		write_text(dir, "manifest.toml", text);
-		assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_OK);
+		bundle_with(root, name, contract, i, "[[dependency]]\ncontract = \"m.Base@1\"\n");
+		load_named(rt, root, name);
 	}
 	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("base"), 0), PP_ERR_DEPENDENCY_IN_USE);
 	assert_contains(pp_last_error(rt), " and 52 more depend on it"); /* too many to name */
@@ -609,28 +622,21 @@ static void a_cascade_leaves_nothing_that_needed_what_it_took(void **state)
 	enum { RING = 70 };
 	unloads_seen = 0;
 	pp_runtime *rt = rt_reporting(count_unloads, NULL);
-	char dir[512], first[512], text[256];
+	char text[256];
 	temp_dir(root, sizeof root);
 	for (int i = 0; i < RING; i++) {
 		char name[16], contract[16];
 		snprintf(name, sizeof name, "p%03d", i);
 		snprintf(contract, sizeof contract, "m.P%03d", i);
-		js_bundle(subdir(dir, sizeof dir, root, name), "bundle.js", contract, i, NULL);
-		int n = snprintf(text, sizeof text, "name = \"%s\"\nprovides = [\"%s@1\"]\n", name,
-		                 contract);
-		if (i > 0)
-			snprintf(text + n, sizeof text - (size_t)n,
-			         "[[dependency]]\ncontract = \"m.P%03d@1\"\n", i - 1);
-		else
-			snprintf(first, sizeof first, "%s", dir);
-		write_text(dir, "manifest.toml", text);
-		assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_OK);
+		snprintf(text, sizeof text, "[[dependency]]\ncontract = \"m.P%03d@1\"\n", i - 1);
+		bundle_with(root, name, contract, i, i > 0 ? text : "");
+		load_named(rt, root, name);
 	}
-	snprintf(text, sizeof text,
-	         "name = \"p000\"\nprovides = [\"m.P000@1\"]\n[[dependency]]\ncontract = "
-	         "\"m.P%03d@1\"\n",
-	         RING - 1);
-	write_text(first, "manifest.toml", text);
+	snprintf(text, sizeof text, "[[dependency]]\ncontract = \"m.P%03d@1\"\n", RING - 1);
+	char dir[512];
+	snprintf(dir, sizeof dir, "%s/p000", root);
+	remove_tree(dir);
+	bundle_with(root, "p000", "m.P000", 0, text); /* it now needs the last */
 	assert_int_equal(pp_bundle_reload(rt, pp_bundle_id("p000")), PP_OK);
 	pp_runtime_free(rt); /* the ring is one cycle of 70: freed whole */
 	assert_int_equal(unloads_seen, RING);
@@ -702,25 +708,6 @@ static void record_unloading(void *ud, uint64_t id, const char *name, uint32_t p
 	}
 	if (ud && phase == PP_RELOAD_UNLOADING) /* the operations of the test below */
 		((void (*)(const char *))ud)(name);
-}
-
-/* DIR/NAME: a bundle providing contract@1 with manifest lines `rest`. */
-static void bundle_with(const char *root, const char *name, const char *contract, int value,
-                        const char *rest)
-{
-	char dir[512], text[512];
-	js_bundle(subdir(dir, sizeof dir, root, name), "bundle.js", contract, value, NULL);
-	snprintf(text, sizeof text, "name = \"%s\"\nprovides = [\"%s@1\"]\n%s", name, contract,
-	         rest);
-	write_text(dir, "manifest.toml", text);
-}
-
-static void load_named(pp_runtime *rt, const char *root, const char *name)
-{
-	char dir[512];
-	snprintf(dir, sizeof dir, "%s/%s", root, name);
-	if (pp_bundle_load(rt, dir, NULL, NULL) != PP_OK)
-		fail_msg("load %s: %s", name, pp_last_error(rt));
 }
 
 /* UNLOADING comes dependents first, by what each really relies on: b needs
@@ -878,25 +865,24 @@ static void every_dependent_that_asks_is_reinitialised_once(void **state)
 {
 	(void)state;
 	pp_runtime *rt = rt_new();
-	char root[256], dir[512], text[512];
+	char root[256], text[256];
 	temp_dir(root, sizeof root);
-	js_bundle(subdir(dir, sizeof dir, root, "base"), "bundle.js", "m.Base", 1, NULL);
-	write_text(dir, "manifest.toml", "name = \"base\"\nprovides = [\"m.Base@1\"]\n");
-	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_OK);
+	bundle_with(root, "base", "m.Base", 1, "");
+	load_named(rt, root, "base");
 	for (int i = 0; i < 160; i++) {
-		char name[16], contract[16], needs[16];
+		char name[16], contract[16];
 		snprintf(name, sizeof name, "%s%03d", i < 80 ? "fan" : "chain", i);
 		snprintf(contract, sizeof contract, "m.D%03d", i);
-		snprintf(needs, sizeof needs, "%s", i <= 80 ? "m.Base" : "");
-		if (i > 80)
-			snprintf(needs, sizeof needs, "m.D%03d", i - 1);
-		js_bundle(subdir(dir, sizeof dir, root, name), "bundle.js", contract, i, NULL);
-		snprintf(text, sizeof text,
-		         "name = \"%s\"\nprovides = [\"%s@1\"]\nneeds_reinit_on_dep_reload = true\n"
-		         "[[dependency]]\ncontract = \"%s@1\"\n",
-		         name, contract, needs);
-		write_text(dir, "manifest.toml", text);
-		assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_OK);
+		if (i <= 80)
+			snprintf(text, sizeof text, "needs_reinit_on_dep_reload = true\n%s",
+			         "[[dependency]]\ncontract = \"m.Base@1\"\n");
+		else
+			snprintf(text, sizeof text,
+			         "needs_reinit_on_dep_reload = true\n[[dependency]]\ncontract = "
+			         "\"m.D%03d@1\"\n",
+			         i - 1);
+		bundle_with(root, name, contract, i, text);
+		load_named(rt, root, name);
 	}
 	assert_int_equal(pp_bundle_reload(rt, pp_bundle_id("base")), PP_OK);
 	reloads_seen seen = {0, 0};
