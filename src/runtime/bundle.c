@@ -1108,24 +1108,36 @@ static bool needed(pp_runtime *rt, pp_bundle *b)
 void pp__bundles_unload_all(pp_runtime *rt)
 {
 	/* A bundle nothing relies on first, the last loaded if it is one (so
-	 * no cascade runs deep); bundles that need each other go together. */
+	 * sets stay small); bundles that need each other go together. */
+	uintptr_t me = pp__thread_id();
 	for (;;) {
 		pthread_mutex_lock(&rt->lock);
 		pp_bundle *pick = NULL;
-		for (pp_bundle *b = rt->bundles; b; b = b->next)
+		bool loading = false;
+		for (pp_bundle *b = rt->bundles; b; b = b->next) {
 			if (b->cur)
 				pick = b;
+			loading |= !b->cur && b->busy && b->busy != me;
+		}
 		if (pick && needed(rt, pick))
 			for (pp_bundle *b = rt->bundles; b; b = b->next)
 				if (b->cur && !needed(rt, b)) {
 					pick = b;
 					break;
 				}
+		if (!pick && loading) {
+			/* a load under way on another thread (a plugin's) fails at its
+			 * publish now that the runtime is closing: wait for it to go */
+			pthread_cond_wait(&rt->idle, &rt->lock);
+			pthread_mutex_unlock(&rt->lock);
+			continue;
+		}
 		uint64_t id = pick ? pick->id : 0;
 		pthread_mutex_unlock(&rt->lock);
 		if (!id)
 			return;
-		if (pp_bundle_unload(rt, id, PP_UNLOAD_CASCADE) != PP_OK) {
+		pp_status st = pp_bundle_unload(rt, id, PP_UNLOAD_CASCADE);
+		if (st != PP_OK && st != PP_ERR_NOT_FOUND) { /* not found: gone meanwhile */
 			/* Out of memory, or a plugin thread still busy with it: leaking
 			 * is the only safe choice left. */
 			pp__log(rt, PP_LOG_ERROR, "runtime",
