@@ -658,7 +658,7 @@ static void slow_when_b_unloads(void *ud, uint64_t id, const char *name, uint32_
 	slow_b *s = ud;
 	if (phase == PP_RELOAD_UNLOADING && strcmp(name, "b") == 0) {
 		atomic_store(&s->in_callback, 1);
-		struct timespec pause = {0, 200 * 1000 * 1000};
+		struct timespec pause = {0, 200000000L};
 		nanosleep(&pause, NULL);
 	}
 }
