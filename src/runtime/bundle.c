@@ -416,8 +416,10 @@ static void unclaim(pp_runtime *rt, pp_bundle *b)
  * the bundles it names) is served by the other bundles' published versions.
  * So a load is refused if its needs are not met, at its start and again at
  * its publish (a dependency may have gone while it initialised); an unload
- * is refused while a dependent is loaded (unless it cascades), and once it
- * commits, the bundle it unloads meets nobody's needs; a reload is refused
+ * is refused while a bundle relies on it (has a need nothing else serves)
+ * unless it cascades, which gathers and commits everything that relies on
+ * it as one set, and once it commits, the set meets nobody's needs; a
+ * reload is refused
  * if its new version's needs are not met or it would stop serving what a
  * dependent needs. The checks walk every bundle's contracts, under the
  * lock, at each load and reload: linear in what is loaded per dependency,
