@@ -197,9 +197,9 @@ static __attribute__((noinline)) void fail_cycle(scan *s, const size_t *stack, s
 }
 
 /* Depth-first: a node goes into the order after everything it needs. A back
- * edge is a cycle; every bundle on it fails. A chain deeper than an unload
- * could cascade fails where it passes the limit (and keeps the recursion, on
- * whatever stack the host calls from, shallow). */
+ * edge is a cycle; every bundle on it fails. A chain deeper than
+ * PP_MAX_DEPENDENCY_DEPTH fails where it passes the limit, which keeps the
+ * recursion, on whatever stack the host calls from, shallow. */
 static void visit(scan *s, size_t i, size_t *stack, size_t depth)
 {
 	node *n = &s->nodes[i];

@@ -565,8 +565,8 @@ size_t pp__edit_distance(const char *a, const char *b);
 /* The id a guest contract's name gives: H("guest_contract:" name), with
  * "@major" appended when the name does not carry one. */
 uint64_t pp__contract_id_of_name(pp_string_view name, uint32_t major);
-/* How deep a chain of dependencies may be: what an unload can cascade and a
- * plugins directory orders. */
+/* How deep a chain of dependencies a plugins directory orders (its walk
+ * recurses on the host's stack). */
 #define PP_MAX_DEPENDENCY_DEPTH 64
 /* A host contract's layouts: the host keeps its interface, whose layouts
  * member is read only when its size covers it (NULL otherwise). */
