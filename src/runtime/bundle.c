@@ -357,6 +357,29 @@ static void notify(pp_runtime *rt, const pp_bundle *b, uint32_t phase, const cha
 		rt->cfg.on_reload(rt->cfg.reload_userdata, b->id, b->name, phase, reason);
 }
 
+/* Whether this thread may wait for busy bundle b to be let go (PP_OK), or
+ * the error that refuses the operation instead. */
+static pp_status may_wait_for(pp_runtime *rt, const pp_tstate *ts, const pp_bundle *b,
+                              const char *what)
+{
+	if (b->busy == pp__thread_id())
+		return pp__error(rt, PP_ERR_REENTRANT_CALL,
+		                 "cannot %s bundle '%s': this thread is loading, reloading or "
+		                 "unloading it (from its init or a callback)",
+		                 what, b->name);
+	/* A thread in plugin code, or one that has a bundle busy itself (an
+	 * on_reload callback), may hold what the other thread needs: it is
+	 * refused rather than made to wait. */
+	if (pp__in_plugin(rt) || ts->claims)
+		return pp__error(rt, PP_ERR_REENTRANT_CALL,
+		                 "cannot %s bundle '%s': another thread is loading, reloading "
+		                 "or unloading it, and this thread %s",
+		                 what, b->name,
+		                 ts->claims ? "has a bundle busy itself (a lifecycle callback)"
+		                            : "runs plugin code, which must not wait for that");
+	return PP_OK;
+}
+
 /* Marks the loaded bundle with this id busy for this thread, waiting while
  * another thread has it (unless this thread runs plugin code). Caller holds
  * the lock. */
@@ -378,23 +401,9 @@ static pp_status claim(pp_runtime *rt, uint64_t id, const char *what, pp_bundle 
 			*out = b;
 			return PP_OK;
 		}
-		if (b->busy == me)
-			return pp__error(
-			        rt, PP_ERR_REENTRANT_CALL,
-			        "cannot %s bundle '%s': this thread is loading, reloading or "
-			        "unloading it (from its init or a callback)",
-			        what, b->name);
-		/* A thread in plugin code, or one that has a bundle busy itself
-		 * (an on_reload callback), may hold what the other thread needs:
-		 * it is refused rather than made to wait. */
-		if (pp__in_plugin(rt) || ts->claims)
-			return pp__error(
-			        rt, PP_ERR_REENTRANT_CALL,
-			        "cannot %s bundle '%s': another thread is loading, reloading "
-			        "or unloading it, and this thread %s",
-			        what, b->name,
-			        ts->claims ? "has a bundle busy itself (a lifecycle callback)"
-			                   : "runs plugin code, which must not wait for that");
+		pp_status st = may_wait_for(rt, ts, b, what);
+		if (st != PP_OK)
+			return st;
 		pthread_cond_wait(&rt->idle, &rt->lock);
 	}
 }
@@ -984,19 +993,9 @@ static pp_status claim_all(pp_runtime *rt, unload_set *s, bool *again)
 		const pp_bundle *m = s->m[i];
 		if (!m->busy)
 			continue;
-		if (m->busy == me)
-			return pp__error(rt, PP_ERR_REENTRANT_CALL,
-			                 "cannot unload bundle '%s': this thread is loading, "
-			                 "reloading or unloading it (from its init or a callback)",
-			                 m->name);
-		if (pp__in_plugin(rt) || ts->claims)
-			return pp__error(
-			        rt, PP_ERR_REENTRANT_CALL,
-			        "cannot unload bundle '%s': another thread is loading, reloading "
-			        "or unloading it, and this thread %s",
-			        m->name,
-			        ts->claims ? "has a bundle busy itself (a lifecycle callback)"
-			                   : "runs plugin code, which must not wait for that");
+		pp_status st = may_wait_for(rt, ts, m, "unload");
+		if (st != PP_OK)
+			return st;
 		ungather(s);
 		pthread_cond_wait(&rt->idle, &rt->lock);
 		*again = true;
@@ -1023,7 +1022,7 @@ pp_status pp_bundle_unload(pp_runtime *rt, uint64_t id, uint32_t flags)
 		const pp_bundle *first = NULL;
 		if (b && !b->cur && b->busy) { /* being loaded: wait for it, look again */
 			st = claim(rt, id, "unload", &loading);
-			if (st == PP_OK)
+			if (st == PP_OK && loading)
 				unclaim(rt, loading);
 			again = st == PP_OK;
 		} else if (!b || !b->cur) {
