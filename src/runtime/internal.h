@@ -485,10 +485,11 @@ char *pp__strndup(const void *s, size_t n);
  * and closes it. */
 char *pp__read_file(const char *path, size_t max, size_t *len);
 char *pp__read_fd(int fd, size_t max, size_t *len);
-/* Opens path of src's bundle for reading: a descriptor, or -1 with the error
- * set. When the bundle came from a directory, a file that resolves outside
- * it (through a symlink anywhere on its path) is refused; the check is made
- * on the opened file, so the path cannot be swapped after it. */
+/* Opens path of src's bundle for reading (files.c): a descriptor of a
+ * regular file, or -1 with the error set. When the bundle came from a
+ * directory, no step of the path's resolution may leave it (a symlink out
+ * anywhere on the path is refused); the check holds for the file opened, so
+ * the path cannot be swapped after it. */
 int pp__open_bundle_file(pp_runtime *rt, const pp_bundle_source *src, const char *path,
                          pp_status *st);
 /* dir "/" name, malloc'd (NULL if out of memory). */

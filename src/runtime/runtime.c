@@ -4,15 +4,11 @@
  * the deferred-reclamation bookkeeping every other part relies on.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "internal.h"
 
@@ -380,119 +376,6 @@ char *pp__strndup(const void *s, size_t n)
 		d[n] = '\0';
 	}
 	return d;
-}
-
-char *pp__read_fd(int fd, size_t max, size_t *len)
-{
-	char *buf = NULL;
-	size_t cap = 0, n = 0;
-	for (;;) {
-		if (n > max) { /* what grows while read is refused too */
-			free(buf);
-			close(fd);
-			errno = EFBIG;
-			return NULL;
-		}
-		if (n + 4096 + 1 > cap) {
-			cap = cap ? cap * 2 : 16384;
-			char *bigger = realloc(buf, cap);
-			if (!bigger) {
-				free(buf);
-				close(fd);
-				errno = ENOMEM;
-				return NULL;
-			}
-			buf = bigger;
-		}
-		ssize_t got = read(fd, buf + n, cap - n - 1);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			int saved = errno;
-			free(buf);
-			close(fd);
-			errno = saved;
-			return NULL;
-		}
-		if (got == 0)
-			break;
-		n += (size_t)got;
-	}
-	close(fd);
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-}
-
-char *pp__read_file(const char *path, size_t max, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	struct stat sb;
-	if (fd >= 0 && (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))) {
-		close(fd);
-		errno = EINVAL; /* a FIFO or a device would block or never end */
-		return NULL;
-	}
-	return fd < 0 ? NULL : pp__read_fd(fd, max, len);
-}
-
-int pp__open_bundle_file(pp_runtime *rt, const pp_bundle_source *src, const char *path,
-                         pp_status *st)
-{
-	/* O_NONBLOCK: opening a FIFO must not wait for a writer; O_NOCTTY: a
-	 * terminal a link leads to never becomes the process's */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0) {
-		*st = pp__error(rt, errno == ENOMEM ? PP_ERR_OUT_OF_MEMORY : PP_ERR_IO,
-		                "bundle '%s': cannot open '%s': %s", src->name, path,
-		                strerror(errno));
-		return -1;
-	}
-	if (src->dir && *src->dir) {
-		/* Where the opened file really is, against where the directory is;
-		 * before anything else is said about it, and without naming where
-		 * it leads (a bundle's message may reach its own code). */
-		char link[32], file[PATH_MAX], *dir = realpath(src->dir, NULL);
-		snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-		ssize_t n = readlink(link, file, sizeof file - 1);
-		if (!dir || n < 0) {
-			*st = pp__error(rt, PP_ERR_IO, "bundle '%s': cannot resolve '%s': %s",
-			                src->name, dir ? path : src->dir, strerror(errno));
-			free(dir);
-			close(fd);
-			return -1;
-		}
-		file[n] = '\0';
-		size_t dn = strlen(dir);
-		bool inside = strncmp(file, dir, dn) == 0 &&
-		              (file[dn] == '/' || (dn == 1 && *dir == '/'));
-		if (!inside)
-			*st = pp__error(rt, PP_ERR_LOAD_FAILED,
-			                "bundle '%s': '%s' leads outside the bundle directory '%s'",
-			                src->name, path, dir);
-		free(dir);
-		if (!inside) {
-			close(fd);
-			return -1;
-		}
-	}
-	struct stat sb;
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		*st = pp__error(rt, PP_ERR_LOAD_FAILED, "bundle '%s': '%s' is not a regular file",
-		                src->name, path);
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-char *pp__path_join(const char *dir, const char *name)
-{
-	size_t n = strlen(dir) + strlen(name) + 2;
-	char *p = malloc(n);
-	if (p)
-		snprintf(p, n, "%s/%s", dir, name);
-	return p;
 }
 
 void *pp__calloc_lines(size_t size)

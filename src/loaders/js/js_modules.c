@@ -13,8 +13,8 @@
  * its default export (the function, or an object holding polyplug_init).
  *
  * Module names are the files' paths, so stack frames name them; each file
- * is read through pp__open_bundle_file, which checks the opened file, not
- * the path.
+ * is read through pp__open_bundle_file, which never leaves the directory
+ * while it resolves the path (nor says what lies outside).
  */
 #include <errno.h>
 #include <stdlib.h>

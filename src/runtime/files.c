@@ -1,0 +1,204 @@
+/*
+ * files.c — reading the files a bundle is made of.
+ *
+ * A bundle loaded from a directory may read only files of that directory:
+ * its code, its manifest, its modules, its source map, its library. They are
+ * opened so that no step of the path leaves the directory (openat2 with
+ * RESOLVE_BENEATH where the kernel has it; otherwise the opened file is
+ * checked against the directory before anything else is done with it), and
+ * read only if regular and no larger than the reader's bound. What a refusal
+ * says never tells whether something outside exists, or where a link leads:
+ * a bundle's own code may read the message.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#ifdef SYS_openat2
+#include <linux/openat2.h>
+#endif
+
+#include "internal.h"
+
+char *pp__read_fd(int fd, size_t max, size_t *len)
+{
+	char *buf = NULL;
+	size_t cap = 0, n = 0;
+	for (;;) {
+		if (n > max) { /* what grows while read is refused too */
+			free(buf);
+			close(fd);
+			errno = EFBIG;
+			return NULL;
+		}
+		if (n + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 16384;
+			char *bigger = realloc(buf, cap);
+			if (!bigger) {
+				free(buf);
+				close(fd);
+				errno = ENOMEM;
+				return NULL;
+			}
+			buf = bigger;
+		}
+		ssize_t got = read(fd, buf + n, cap - n - 1);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			int saved = errno;
+			free(buf);
+			close(fd);
+			errno = saved;
+			return NULL;
+		}
+		if (got == 0)
+			break;
+		n += (size_t)got;
+	}
+	close(fd);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+char *pp__read_file(const char *path, size_t max, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat sb;
+	if (fd >= 0 && (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))) {
+		close(fd);
+		errno = EINVAL; /* a FIFO or a device would block or never end */
+		return NULL;
+	}
+	return fd < 0 ? NULL : pp__read_fd(fd, max, len);
+}
+
+/* Opens path, which names a file of dir, with every step of its resolution
+ * kept beneath dir: openat2's RESOLVE_BENEATH refuses a '..' above dir, an
+ * absolute link and a link out, at the step that would leave, so nothing
+ * outside is looked up. -1 with errno: EXDEV when the way leaves dir;
+ * ENOSYS when there is no openat2 (an old kernel, a seccomp filter) or path
+ * is not written under dir. */
+static int open_beneath(const char *dir, const char *path, int flags)
+{
+#ifdef SYS_openat2
+	size_t dn = strlen(dir);
+	if (strncmp(path, dir, dn) != 0 || (path[dn] != '/' && dir[dn - 1] != '/')) {
+		errno = ENOSYS;
+		return -1;
+	}
+	const char *rel = path + dn;
+	while (*rel == '/')
+		rel++;
+	int at = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (at < 0)
+		return -1;
+	struct open_how how = {.flags = (uint64_t)flags,
+	                       .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+	long fd;
+	int tries = 0;
+	do /* EAGAIN: a rename raced the walk */
+		fd = syscall(SYS_openat2, at, *rel ? rel : ".", &how, sizeof how);
+	while (fd < 0 && errno == EAGAIN && ++tries < 8);
+	int saved = errno;
+	close(at);
+	errno = fd < 0 && (saved == EPERM || saved == EAGAIN) ? ENOSYS : saved;
+	return (int)fd;
+#else
+	(void)dir;
+	(void)path;
+	(void)flags;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+/* Opens path (O_PATH: a device or FIFO is not opened yet) and says whether
+ * the file is inside src's directory: the check made where openat2 cannot
+ * decide — an absolute link that leads back inside, or no openat2. */
+static int open_checked(pp_runtime *rt, const pp_bundle_source *src, const char *path, bool *inside,
+                        pp_status *st)
+{
+	int fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	char link[32], file[PATH_MAX], *dir = realpath(src->dir, NULL);
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, file, sizeof file - 1);
+	if (!dir || n < 0) {
+		*st = pp__error(rt, PP_ERR_IO, "bundle '%s': cannot resolve '%s': %s", src->name,
+		                dir ? path : src->dir, strerror(errno));
+		free(dir);
+		close(fd);
+		return -2;
+	}
+	file[n] = '\0';
+	size_t dn = strlen(dir);
+	*inside = strncmp(file, dir, dn) == 0 && (file[dn] == '/' || (dn == 1 && *dir == '/'));
+	free(dir);
+	return fd;
+}
+
+int pp__open_bundle_file(pp_runtime *rt, const pp_bundle_source *src, const char *path,
+                         pp_status *st)
+{
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer; O_NOCTTY: a
+	 * terminal a link leads to never becomes the process's */
+	enum { FLAGS = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY };
+	bool confined = src->dir && *src->dir;
+	int fd = confined ? open_beneath(src->dir, path, FLAGS) : open(path, FLAGS);
+	if (confined && fd < 0 && (errno == EXDEV || errno == ENOSYS)) {
+		/* Checked on the opened file, before anything is said about it.
+		 * Whether a way out leads anywhere is never told: a bundle's
+		 * message may reach its own code. */
+		bool left = errno == EXDEV, inside = false;
+		int at = open_checked(rt, src, path, &inside, st);
+		if (at == -2)
+			return -1;
+		if ((at < 0 && left) || (at >= 0 && !inside)) {
+			if (at >= 0)
+				close(at);
+			*st = pp__error(rt, PP_ERR_LOAD_FAILED,
+			                "bundle '%s': '%s' leads outside the bundle directory '%s'",
+			                src->name, path, src->dir);
+			return -1;
+		}
+		if (at >= 0) {
+			char link[32];
+			snprintf(link, sizeof link, "/proc/self/fd/%d", at);
+			fd = open(link, FLAGS); /* the file checked, not the path again */
+			int saved = errno;
+			close(at);
+			errno = saved;
+		}
+	}
+	if (fd < 0) {
+		*st = pp__error(rt, errno == ENOMEM ? PP_ERR_OUT_OF_MEMORY : PP_ERR_IO,
+		                "bundle '%s': cannot open '%s': %s", src->name, path,
+		                strerror(errno));
+		return -1;
+	}
+	struct stat sb;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		*st = pp__error(rt, PP_ERR_LOAD_FAILED, "bundle '%s': '%s' is not a regular file",
+		                src->name, path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+char *pp__path_join(const char *dir, const char *name)
+{
+	size_t n = strlen(dir) + strlen(name) + 2;
+	char *p = malloc(n);
+	if (p)
+		snprintf(p, n, "%s/%s", dir, name);
+	return p;
+}
