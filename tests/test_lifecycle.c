@@ -3,8 +3,13 @@
  * reloads on real threads, re-entrant cross-bundle calls, and a bundle that
  * unloads itself mid-call. */
 #include <dirent.h>
+#include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -86,6 +91,68 @@ static void keep_copies_leaves_the_copy_until_the_code_is_released(void **state)
 	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("calc_v1"), 0), PP_OK);
 	assert_everything_reclaimed(rt);
 	pp_runtime_free(rt);
+}
+
+/* In a child: makes dir unwritable — a read-only mount of its own, for
+ * root ignores permissions — and loads the library in it with TMPDIR set to
+ * tmp. 0 if the copy lived in tmp while loaded (logged as such) and is gone
+ * with the code, 77 if dir cannot be made read-only here. */
+static int load_from_read_only(const char *dir, const char *tmp)
+{
+	if (geteuid() == 0) {
+		if (unshare(CLONE_NEWNS) != 0 ||
+		    mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+		    mount("tmpfs", dir, "tmpfs", 0, "size=16m") != 0)
+			return 77;
+	}
+	char lib[256];
+	snprintf(lib, sizeof lib, "%s/calc.so", dir);
+	copy_file(fx("calc_v1"), lib);
+	if (geteuid() == 0 ? mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY, NULL) != 0
+	                   : chmod(dir, 0555) != 0)
+		return 77;
+	setenv("TMPDIR", tmp, 1);
+	setenv("POLYPLUG_KEEP_COPIES", "1", 1);
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_with_log(&c, PP_LOG_WARN);
+	uint64_t id = 0;
+	int bad = 0;
+	if (pp_bundle_load(rt, lib, NULL, &id) != PP_OK)
+		bad = 1;
+	else if (copies_in(tmp) != 1 || copies_in(dir) != 0 || calc_add(rt, 2, 3) != 5)
+		bad = 2;
+	else if (!strstr(c.last, "is not writable") || !strstr(c.last, tmp))
+		bad = 3;
+	else if (pp_bundle_unload(rt, id, 0) != PP_OK || pp_runtime_quiesce(rt) != PP_OK ||
+	         copies_in(tmp) != 0)
+		bad = 4;
+	if (bad)
+		fprintf(stderr, "step %d: %s | %s\n", bad, pp_last_error(rt), c.last);
+	pp_runtime_free(rt);
+	return bad;
+}
+
+/* A library in a directory the host cannot write is copied to $TMPDIR
+ * instead, says so, and the copy goes with the code. */
+static void a_library_in_a_read_only_directory_is_copied_to_tmpdir(void **state)
+{
+	(void)state;
+	char dir[64], tmp[64];
+	temp_dir(dir, sizeof dir);
+	temp_dir(tmp, sizeof tmp);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(load_from_read_only(dir, tmp));
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	chmod(dir, 0755);
+	remove_tree(dir);
+	remove_tree(tmp);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		skip(); /* no mount namespace for root here */
+	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 static void load_unload_a_thousand_times_keeps_memory_bounded(void **state)
@@ -276,6 +343,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(keep_copies_leaves_the_copy_until_the_code_is_released),
+	        cmocka_unit_test(a_library_in_a_read_only_directory_is_copied_to_tmpdir),
 	        cmocka_unit_test(load_unload_a_thousand_times_keeps_memory_bounded),
 	        cmocka_unit_test(reload_many_times_reclaims_each_version),
 	        cmocka_unit_test(calls_race_unloads_and_reloads_safely),
