@@ -329,6 +329,34 @@ expect_status 1 "--bundle naming no provider" kinds --bundle three "$work/twins"
 expect_output "no bundle named 'three' provides kinds.K@1 \(loaded: .*from bundle 'one'.*from bundle 'two'\)" \
 	"the providers are listed"
 
+# ppc's JS glue: enums are frozen values at run time, unless the
+# implementation brings its own
+ppc_js_kinds() { # dir, the implementation's text
+	mkdir -p "$1"
+	printf '%s\n' "$2" >"$1/impl.js"
+	"$(dirname "$cli")/ppc" js "$work/calls/kinds.toml" --implement kinds.K --impl "$1/impl.js" \
+		-o "$1/bundle.js" || fail "ppc js $1"
+}
+kinds_class='class K {
+  same(x) { return Object.isFrozen(Color) && Color.Green === 2 ? x : 0; }
+  flip(b) { try { Color.Red = 9; return false; } catch (e) { return Color.Red === 1 && e instanceof TypeError; } }
+  next(c) { return c === Color.Red ? Color.Green : Color.Red; }
+  rev(b) { return b; }
+  pt(x, y) { return { x: x, y: y }; }
+  px(p) { return p.x; }
+}'
+ppc_js_kinds "$work/glue/frozen" "$kinds_class"
+expect_status 0 "glue enums are frozen" kinds "$work/glue/frozen" kinds.K@1 same 5
+expect_output "^5$" "Color is a frozen object with the contract's values"
+expect_status 0 "glue enums refuse assignment" kinds "$work/glue/frozen" kinds.K@1 flip true
+expect_output "^true$" "assigning a variant throws in a class body"
+expect_status 0 "glue enums by name" kinds "$work/glue/frozen" kinds.K@1 next Red
+expect_output "^Green$" "Color.Red and Color.Green are the variants"
+ppc_js_kinds "$work/glue/own" "var Color = { Red: 1, Green: 3, Blue: 2 };
+$kinds_class"
+expect_status 0 "an implementation's own enum" kinds "$work/glue/own" kinds.K@1 next Red
+expect_output "^Blue$" "the implementation's Color is kept (its Green is 3)"
+
 # TypeScript: ppc's declarations make tsc --strict catch a missing method and
 # a wrong return type; `polyplug new ts` builds a bundle that calls at once
 ppc=$(dirname "$cli")/ppc
