@@ -4,6 +4,7 @@
 #include <stdatomic.h>
 
 #include "helpers.h"
+#include "runtime/internal.h"
 #include "runtime/ptrset.h"
 
 #define CALC pp_guest_contract_id("test.calc", 1)
@@ -391,6 +392,38 @@ static void a_pointer_set_counts_every_key_through_growth_and_shrinking(void **s
 	assert_int_equal(pp__ptrset_count(&s, NULL), 0);
 }
 
+/* A slot's generation never wraps back to one a kept handle carries: the
+ * slot is retired instead. 2^31 loads are out of a test's reach, so the slot
+ * is aged by hand, between loads, while nothing else runs. */
+static void a_handle_never_matches_again_after_its_slot_ages_out(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	uint64_t id = load_ok(rt, fx("calc_v1"));
+	pp_guest_contract_handle first = pp_find(rt, CALC, 1);
+	assert_int_equal(first.generation, 1);
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	pp__slot_at(&rt->reg, first.index)->generation = UINT32_MAX - 3;
+	id = load_ok(rt, fx("calc_v1")); /* the same slot, at UINT32_MAX - 2 */
+	pp_guest_contract_handle old = pp_find(rt, CALC, 1);
+	assert_int_equal(old.index, first.index);
+	assert_int_equal(old.generation, UINT32_MAX - 2);
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	for (int i = 0; i < 3; i++) { /* the slot is never taken again */
+		id = load_ok(rt, fx("calc_v1"));
+		pp_guest_contract_handle now = pp_find(rt, CALC, 1);
+		assert_int_not_equal(now.index, first.index);
+		assert_int_equal(calc_add(rt, 2, 3), 5);
+		pp_guest_contract_instance none = {NULL, 0};
+		pair p = {1, 1};
+		int32_t out = 0;
+		assert_int_equal(pp_call(rt, first, none, 0, &p, &out, NULL), PP_ERR_STALE_HANDLE);
+		assert_int_equal(pp_call(rt, old, none, 0, &p, &out, NULL), PP_ERR_STALE_HANDLE);
+		assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	}
+	pp_runtime_free(rt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -408,6 +441,7 @@ int main(void)
 	        cmocka_unit_test(instances_are_created_and_destroyed_through_the_runtime),
 	        cmocka_unit_test(instances_left_behind_are_destroyed_with_their_version),
 	        cmocka_unit_test(a_pointer_set_counts_every_key_through_growth_and_shrinking),
+	        cmocka_unit_test(a_handle_never_matches_again_after_its_slot_ages_out),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -75,7 +75,8 @@ bool pp__version_matches(pp_version v, uint32_t min_version)
 /* ---- Slots ---------------------------------------------------------------- */
 
 /* Takes a free slot (writer side). Its generation is bumped, so handles to a
- * previous occupant can never match the new one. */
+ * previous occupant can never match the new one. Generations start at 1 (0
+ * is the null handle's) and never wrap: see slot_release. */
 static pp_slot *slot_acquire(pp_registry *r, uint32_t *out_index)
 {
 	uint32_t index;
@@ -90,8 +91,6 @@ static pp_slot *slot_acquire(pp_registry *r, uint32_t *out_index)
 	}
 	pp_slot *s = pp__slot_at(r, index);
 	s->generation++;
-	if (s->generation == 0)
-		s->generation = 1; /* 0 is the null handle's */
 	*out_index = index;
 	return s;
 }
@@ -101,6 +100,11 @@ static void slot_release(pp_registry *r, uint32_t index)
 	pp_slot *s = pp__slot_at(r, index);
 	atomic_store_explicit(&s->node, NULL, memory_order_release);
 	s->generation++; /* stale from now on, even before reuse */
+	/* A slot whose next occupant would wrap the generation is retired, not
+	 * freed: a handle kept from its first occupant would match again. (After
+	 * 2^31 occupants; it costs the slot.) */
+	if (s->generation >= UINT32_MAX - 1)
+		return;
 	s->next_free = r->free_head;
 	r->free_head = index;
 }
