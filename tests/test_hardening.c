@@ -1382,6 +1382,73 @@ static void a_struct_of_size_zero_is_read_to_its_first_version_only(void **state
 	pp_runtime_free(rt);
 }
 
+/* A host built against a newer release passes bigger structs. What they
+ * add is taken as unset only if it is: a set member this library does not
+ * know (a limit, say) is refused, not silently dropped, and a size no
+ * version has (garbage) is refused before anything past the struct is read.
+ * An interface's appended members describe rather than ask: a bigger one is
+ * read to what this library knows. */
+static void a_struct_from_a_newer_release_is_taken_only_if_what_it_adds_is_unset(void **state)
+{
+	(void)state;
+	enum { MORE = 24 };
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.log = capture_log;
+	cfg.log_userdata = &c;
+	cfg.js.cpu_ms = 100;
+	unsigned char *block = calloc(1, sizeof cfg + MORE);
+	assert_non_null(block);
+	cfg.size = (uint32_t)(sizeof cfg + MORE);
+	memcpy(block, &cfg, sizeof cfg);
+	pp_runtime *rt = NULL;
+	block[sizeof cfg + MORE - 1] = 1;
+	assert_int_equal(pp_runtime_new((pp_runtime_config *)(void *)block, &rt),
+	                 PP_ERR_UNSUPPORTED);
+	assert_null(rt);
+	block[sizeof cfg + MORE - 1] = 0;
+	cfg.size = PP_MAX_STRUCT_SIZE + 1;
+	memcpy(block, &cfg.size, sizeof cfg.size);
+	assert_int_equal(pp_runtime_new((pp_runtime_config *)(void *)block, &rt),
+	                 PP_ERR_INVALID_ARGUMENT);
+	cfg.size = (uint32_t)(sizeof cfg + MORE);
+	memcpy(block, &cfg.size, sizeof cfg.size);
+	assert_int_equal(pp_runtime_new((pp_runtime_config *)(void *)block, &rt), PP_OK);
+	free(block);
+
+	pp_load_options o = {.size = (uint32_t)(sizeof o + MORE), .name = "newer"};
+	block = calloc(1, sizeof o + MORE);
+	assert_non_null(block);
+	memcpy(block, &o, sizeof o);
+	block[sizeof o + 3] = 0x80;
+	static const char src[] = JS_ONE("test.newer", "function () { for (;;) {} }");
+	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), (void *)block, NULL),
+	                 PP_ERR_UNSUPPORTED);
+	char want[64];
+	snprintf(want, sizeof want, "sets byte %zu, a member", sizeof o + 3);
+	assert_contains(pp_last_error(rt), want);
+	block[sizeof o + 3] = 0;
+	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), (void *)block, NULL), PP_OK);
+	free(block);
+	int32_t out = 0;
+	assert_int_equal(js_call(rt, "test.newer", 0, NULL, &out), PP_ERR_TIMEOUT);
+	assert_contains(pp_last_error(rt), "CPU limit of 100 ms"); /* the config was read */
+
+	struct {
+		pp_host_contract_interface iface;
+		uint64_t appended[2];
+	} hc = {.iface = {.size = sizeof hc,
+	                  .contract_id = pp_host_contract_id("test.newer", 1),
+	                  .contract_version = {1, 0, 0},
+	                  .dispatch_type = PP_DISPATCH_NATIVE,
+	                  .create_instance = no_instance,
+	                  .destroy_instance = drop_instance},
+	        .appended = {~0ull, ~0ull}};
+	assert_int_equal(pp_host_contract_register(rt, &hc.iface), PP_OK);
+	pp_runtime_free(rt);
+}
+
 static void structs_smaller_than_any_version_are_refused(void **state)
 {
 	(void)state;
@@ -1701,6 +1768,8 @@ int main(void)
 	        cmocka_unit_test(the_js_init_fuzz_corpus_loads_or_fails_cleanly),
 	        cmocka_unit_test(instance_creation_failures_reach_the_caller_with_their_cause),
 	        cmocka_unit_test(structs_smaller_than_any_version_are_refused),
+	        cmocka_unit_test(
+	                a_struct_from_a_newer_release_is_taken_only_if_what_it_adds_is_unset),
 	        cmocka_unit_test(a_struct_of_size_zero_is_read_to_its_first_version_only),
 	        cmocka_unit_test(peer_calls_between_two_js_bundles_never_deadlock),
 	        cmocka_unit_test(a_load_whose_init_calls_a_busy_bundle_never_deadlocks),

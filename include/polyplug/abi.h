@@ -17,7 +17,11 @@
  * sizeof the producer was built with. New members are only ever appended;
  * a reader takes a member only if size covers it, else its default. 0 means
  * the size this ABI version first shipped (so `= {0}` and designated
- * initialisers keep working).
+ * initialisers keep working). A struct from a newer release is read to
+ * what the reader knows; the host's config and load options ask for
+ * something, so there what the reader does not know must be zero (else
+ * PP_ERR_UNSUPPORTED, as Linux's extensible syscall structs do). No version
+ * of any of them is larger than PP_MAX_STRUCT_SIZE.
  */
 #ifndef POLYPLUG_ABI_H
 #define POLYPLUG_ABI_H
@@ -99,6 +103,7 @@ typedef struct pp_version {
 #define PP_MAX_REGISTRATIONS 4096u       /* contracts one JS bundle's init returns */
 #define PP_MAX_NAME_BYTES 4096u          /* a descriptor's plugin or contract name */
 #define PP_MAX_LAYOUT_VIEWS 256u         /* StringView/Buffer members in one layout */
+#define PP_MAX_STRUCT_SIZE 4096u         /* any version of a growable struct ("Growth") */
 
 /* Log levels; any other value is treated as PP_LOG_ERROR. */
 enum { PP_LOG_ERROR = 1, PP_LOG_WARN = 2, PP_LOG_INFO = 3, PP_LOG_DEBUG = 4, PP_LOG_TRACE = 5 };

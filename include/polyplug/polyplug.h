@@ -125,7 +125,9 @@ typedef struct pp_runtime_config {
 /* Fills cfg with the defaults. */
 PP_API void pp_runtime_config_init(pp_runtime_config *cfg);
 
-/* Creates a runtime. cfg may be NULL for the defaults; it is copied. */
+/* Creates a runtime. cfg may be NULL for the defaults; it is copied.
+ * PP_ERR_INVALID_ARGUMENT: cfg->size is no version's; PP_ERR_UNSUPPORTED: cfg
+ * comes from a newer release and sets a member this library does not know. */
 PP_API pp_status pp_runtime_new(const pp_runtime_config *cfg, pp_runtime **out);
 
 /* Unloads every bundle, waits until their code and VMs are reclaimed, and frees

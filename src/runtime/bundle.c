@@ -713,11 +713,19 @@ static pp_status take_options(pp_runtime *rt, const pp_load_options *opts, pp_lo
 	memset(out, 0, sizeof *out);
 	if (!opts)
 		return PP_OK;
-	if (!pp__take_grown(out, sizeof *out, opts, offsetof(pp_load_options, js.concurrency),
-	                    PP_LOAD_OPTIONS_V2_SIZE))
-		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
-		                 "pp_load_options.size is %u, smaller than any version of it (%zu)",
-		                 opts->size, offsetof(pp_load_options, js.concurrency));
+	size_t at;
+	pp_status st =
+	        pp__take_grown(out, sizeof *out, opts, offsetof(pp_load_options, js.concurrency),
+	                       PP_LOAD_OPTIONS_V2_SIZE, &at);
+	if (st == PP_ERR_UNSUPPORTED)
+		return pp__error(rt, st,
+		                 "pp_load_options.size is %u, from a newer release, and sets byte "
+		                 "%zu, a member this library (%zu bytes) does not know",
+		                 opts->size, at, sizeof *out);
+	if (st != PP_OK)
+		return pp__error(
+		        rt, st, "pp_load_options.size is %u; a version of it has %zu to %u bytes",
+		        opts->size, offsetof(pp_load_options, js.concurrency), PP_MAX_STRUCT_SIZE);
 	if (out->js.memory_mode > PP_JS_MEMORY_COMPAT)
 		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
 		                 "pp_load_options.js.memory_mode is %u, not a PP_JS_MEMORY_* value",

@@ -468,9 +468,12 @@ bool pp__cond_init_monotonic(pthread_cond_t *c);
 /* Reads a host's growable struct (abi.h "Growth": it leads with its size,
  * 0 meaning v2, its size when ABI 2 first shipped) into dst, of dst_size
  * bytes: only what the host's struct has, dst's later members kept; dst's
- * size becomes dst_size. False, dst untouched, when the struct is smaller
- * than min (its first version). */
-bool pp__take_grown(void *dst, size_t dst_size, const void *src, size_t min, size_t v2);
+ * size becomes dst_size. dst untouched and *at set on failure:
+ * PP_ERR_INVALID_ARGUMENT when the size is below min (its first version) or
+ * above PP_MAX_STRUCT_SIZE (no version's: garbage); PP_ERR_UNSUPPORTED, *at the
+ * byte, when a struct from a newer release sets a member past dst_size. */
+pp_status pp__take_grown(void *dst, size_t dst_size, const void *src, size_t min, size_t v2,
+                         size_t *at);
 /* Zeroed memory on cache lines of its own (free() it): for what one thread
  * writes on every call (its state, a VM), so that two threads working
  * apart never write to the same line. NULL when out of memory. */

@@ -390,17 +390,26 @@ void *pp__calloc_lines(size_t size)
 	return p;
 }
 
-bool pp__take_grown(void *dst, size_t dst_size, const void *src, size_t min, size_t v2)
+pp_status pp__take_grown(void *dst, size_t dst_size, const void *src, size_t min, size_t v2,
+                         size_t *at)
 {
 	uint32_t size;
 	memcpy(&size, src, sizeof size);
 	size_t n = size ? size : v2;
-	if (n < min)
-		return false;
+	*at = n;
+	if (n < min || n > PP_MAX_STRUCT_SIZE)
+		return PP_ERR_INVALID_ARGUMENT;
+	/* From a newer release: what it appended must be unset, or the host
+	 * asked for something this library would silently not do. */
+	for (size_t i = dst_size; i < n; i++)
+		if (((const unsigned char *)src)[i]) {
+			*at = i;
+			return PP_ERR_UNSUPPORTED;
+		}
 	memcpy(dst, src, n < dst_size ? n : dst_size);
 	size = (uint32_t)dst_size;
 	memcpy(dst, &size, sizeof size);
-	return true;
+	return PP_OK;
 }
 
 char *pp__strdup(const char *s)
@@ -587,11 +596,13 @@ pp_status pp_runtime_new(const pp_runtime_config *cfg, pp_runtime **out)
 	pp_runtime_config_init(&rt->cfg);
 	if (cfg) {
 		/* members the host's struct lacks keep their defaults */
-		if (!pp__take_grown(&rt->cfg, sizeof rt->cfg, cfg,
-		                    offsetof(pp_runtime_config, js.concurrency),
-		                    PP_RUNTIME_CONFIG_V2_SIZE)) {
+		size_t at;
+		pp_status st = pp__take_grown(&rt->cfg, sizeof rt->cfg, cfg,
+		                              offsetof(pp_runtime_config, js.concurrency),
+		                              PP_RUNTIME_CONFIG_V2_SIZE, &at);
+		if (st != PP_OK) {
 			free(rt);
-			return PP_ERR_INVALID_ARGUMENT; /* smaller than any version ever was */
+			return st; /* no version's size, or a newer member set */
 		}
 	}
 	if (!rt->cfg.log_level)
