@@ -1109,6 +1109,175 @@ static void watch_stop_from_on_reload_on_the_watcher_thread_is_safe(void **state
 	remove_tree(dir);
 }
 
+/* ---- Inits and the code they call ----------------------------------------- */
+
+/* While bundle x's init runs, what it registers and looks up is x's. Code it
+ * calls — a peer, a host contract — acts for itself: a host contract a peer
+ * registers stays the peer's and leaves with the peer's code (else the host
+ * table kept an interface into unmapped code: a crash at the next lookup and
+ * at pp_runtime_free). */
+#define CALLS_HOSTPROV_IN_INIT(fn, args_js)                                              \
+	JS_PRELUDE "var hp = cid('guest_contract:test.hostprov@1');\n"                   \
+	           "function polyplug_init(hl, hh, cl, ch, b) {\n"                       \
+	           "  var m = b.alloc(16); var io = m[0] + m[1] * 4294967296;\n"         \
+	           "  " args_js "\n"                                                     \
+	           "  var st = b.dispatchPeer(hp[0], hp[1], 0, " fn ", io, io + 8);\n"   \
+	           "  if (st !== 0) throw new Error('hostprov said ' + st);\n"           \
+	           "  if (b.readI32(io + 8) !== 0) throw new Error('registration: ' +\n" \
+	           "                                b.readI32(io + 8));\n"               \
+	           "  return ok([reg('test.x', [function () { return 0; }])]);\n}\n"
+
+static void a_host_contract_a_peer_registers_during_an_init_stays_the_peers(void **state)
+{
+	(void)state;
+	for (int native = 0; native < 2; native++) {
+		pp_runtime *rt = rt_new();
+		uint64_t y = load_ok(rt, fx("hostprov"));
+		pp_dependency needs = {pp_guest_contract_id("test.hostprov", 1), 0};
+		pp_load_options o = {.name = "x", .dependencies = &needs, .dependency_count = 1};
+		static const char x[] = CALLS_HOSTPROV_IN_INIT("0", "b.writeI32(io, 0);");
+		if (native) { /* the init calls hostprov through its resolved interface */
+			uint64_t peek = 0;
+			assert_int_equal(pp_bundle_load(rt, fx("peeker_calls"), &o, &peek), PP_OK);
+			uint32_t code;
+			assert_int_equal(call_i32(rt, "test.peek", 0, 0, &code), PP_OK);
+			assert_int_equal(code, PP_OK);
+		} else {
+			assert_int_equal(pp_bundle_load_source(rt, x, strlen(x), &o, NULL), PP_OK);
+		}
+		assert_non_null(host_iface(rt, "test.late"));
+		/* the contract goes with hostprov's code, not with x */
+		assert_int_equal(pp_bundle_reload(rt, y), PP_OK);
+		assert_int_equal(pp_runtime_quiesce(rt), PP_OK);
+		assert_non_null(host_iface(rt, "test.provided"));
+		assert_null(host_iface(rt, "test.late"));
+		pp_runtime_free(rt); /* and nothing of it is left to drop */
+	}
+}
+
+/* A host contract the host registers — from a host function a bundle's
+ * init called — is the host's: it outlives the bundle. */
+static pp_runtime *setup_rt;
+static int setup_destroyed;
+static void setup_noop(void *st, const void *a, void *o, pp_abi_error *e)
+{
+	(void)st;
+	(void)a;
+	(void)o;
+	(void)e;
+}
+static const void *const setup_noop_fns[] = {(const void *)setup_noop};
+static pp_host_contract_instance setup_make(const pp_host_contract_interface *self, const void *a)
+{
+	(void)self;
+	(void)a;
+	return (pp_host_contract_instance){&setup_destroyed};
+}
+static void setup_unmake(const pp_host_contract_interface *self, pp_host_contract_instance i)
+{
+	(void)self;
+	(void)i;
+	setup_destroyed++;
+}
+static pp_host_contract_interface setup_own = {.flags = PP_HOST_CONTRACT_SINGLETON,
+                                               .contract_version = {1, 0, 0},
+                                               .dispatch_type = PP_DISPATCH_NATIVE,
+                                               .create_instance = setup_make,
+                                               .destroy_instance = setup_unmake,
+                                               .dispatch.native = {1, setup_noop_fns}};
+static void setup_register(void *st, const void *a, void *o, pp_abi_error *e)
+{
+	(void)st;
+	(void)a;
+	(void)o;
+	setup_own.contract_id = pp_host_contract_id("test.hostown", 1);
+	e->code = pp_host_contract_register(setup_rt, &setup_own);
+}
+static const void *const setup_fns[] = {(const void *)setup_register};
+
+static void a_host_registration_made_from_an_init_stays_the_hosts(void **state)
+{
+	(void)state;
+	pp_runtime *rt = setup_rt = rt_new();
+	setup_destroyed = 0;
+	pp_host_contract_interface setup = {.contract_id = pp_host_contract_id("test.setup", 1),
+	                                    .flags = PP_HOST_CONTRACT_SINGLETON,
+	                                    .contract_version = {1, 0, 0},
+	                                    .dispatch_type = PP_DISPATCH_NATIVE,
+	                                    .create_instance = setup_make,
+	                                    .destroy_instance = setup_unmake,
+	                                    .dispatch.native = {1, setup_fns}};
+	assert_int_equal(pp_host_contract_register(rt, &setup), PP_OK);
+	static const char x[] =
+	        JS_PRELUDE "var s = cid('host_contract:test.setup@1');\n"
+	                   "function polyplug_init(hl, hh, cl, ch, b) {\n"
+	                   "  var st = b.callHostContract(s[0], s[1], 0, 0, 0, 0);\n"
+	                   "  if (st !== 0) throw new Error('setup said ' + st);\n"
+	                   "  return ok([reg('test.x', [function () { return 0; }])]);\n}\n";
+	uint64_t id = js_load_ok(rt, "x", x);
+	assert_non_null(host_iface(rt, "test.hostown"));
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	assert_int_equal(pp_runtime_quiesce(rt), PP_OK);
+	assert_non_null(host_iface(rt, "test.hostown"));
+	assert_int_equal(setup_destroyed, 0);
+	pp_runtime_free(rt);
+	assert_int_equal(setup_destroyed, 2); /* both singletons, with the runtime */
+}
+
+/* A peer that x's init calls looks its own peers up as it would for
+ * anyone: not through x's declared dependencies. */
+static void a_peer_called_from_an_init_looks_up_for_itself(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	load_ok(rt, fx("ping"));
+	load_ok(rt, fx("pong"));
+	uint32_t code;
+	assert_int_equal(call_i32(rt, "test.ping", 0, 3, &code), 3);
+	assert_int_equal(code, PP_OK);
+	pp_dependency needs = {pp_guest_contract_id("test.ping", 1), 0};
+	pp_load_options o = {.name = "x", .dependencies = &needs, .dependency_count = 1};
+	static const char x[] =
+	        JS_PRELUDE "var p = cid('guest_contract:test.ping@1');\n"
+	                   "var q = cid('guest_contract:test.pong@1');\n"
+	                   "function polyplug_init(hl, hh, cl, ch, b) {\n"
+	                   "  var m = b.alloc(8); var io = m[0] + m[1] * 4294967296;\n"
+	                   "  b.writeI32(io, 3);\n"
+	                   "  var st = b.dispatchPeer(p[0], p[1], 0, 0, io, io + 4);\n"
+	                   "  if (st !== 0) throw new Error('ping.bounce(3) failed with ' + st);\n"
+	                   "  if (b.dispatchPeer(q[0], q[1], 0, 0, io, io + 4) !== 4)\n"
+	                   "    throw new Error('x itself saw pong, which it did not declare');\n"
+	                   "  return ok([reg('test.x', [function () { return 0; }])]);\n}\n";
+	pp_status st = pp_bundle_load_source(rt, x, strlen(x), &o, NULL);
+	if (st != PP_OK)
+		fail_msg("%s: %s", pp_status_name(st), pp_last_error(rt));
+	pp_runtime_free(rt);
+}
+
+/* Only a bundle's own init registers guest contracts: a peer's code the
+ * init called directly is refused, naming both (its registration would
+ * have been published, and retired, with the init's bundle). */
+static void a_peer_cannot_register_guest_contracts_through_anothers_init(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	load_ok(rt, fx("hostprov"));
+	uint32_t code;
+	assert_int_equal(call_i32(rt, "test.hostprov", 2, 0, &code), PP_ERR_GENERIC);
+	assert_int_equal(code, PP_OK); /* the call worked; outside any init, it was refused */
+	pp_dependency needs = {pp_guest_contract_id("test.hostprov", 1), 0};
+	pp_load_options o = {.name = "x", .dependencies = &needs, .dependency_count = 1};
+	assert_int_equal(pp_bundle_load(rt, fx("peeker_calls"), &o, NULL), PP_OK);
+	assert_int_equal(call_i32(rt, "test.peek", 1, 0, &code), PP_ERR_GENERIC);
+	assert_true(pp_handle_is_null(pp_find(rt, pp_guest_contract_id("test.sneak", 1), 0)));
+	static const char x[] = CALLS_HOSTPROV_IN_INIT("2", "");
+	pp_load_options js = {.name = "xjs", .dependencies = &needs, .dependency_count = 1};
+	assert_int_equal(pp_bundle_load_source(rt, x, strlen(x), &js, NULL), PP_ERR_INIT_FAILED);
+	assert_contains(pp_last_error(rt), "registration: 1");
+	assert_true(pp_handle_is_null(pp_find(rt, pp_guest_contract_id("test.sneak", 1), 0)));
+	pp_runtime_free(rt);
+}
+
 /* ---- Instances and versions ----------------------------------------------- */
 
 #define COUNTER_JS                                                                  \
@@ -1768,6 +1937,10 @@ int main(void)
 	        cmocka_unit_test(the_js_init_fuzz_corpus_loads_or_fails_cleanly),
 	        cmocka_unit_test(instance_creation_failures_reach_the_caller_with_their_cause),
 	        cmocka_unit_test(structs_smaller_than_any_version_are_refused),
+	        cmocka_unit_test(a_host_contract_a_peer_registers_during_an_init_stays_the_peers),
+	        cmocka_unit_test(a_host_registration_made_from_an_init_stays_the_hosts),
+	        cmocka_unit_test(a_peer_called_from_an_init_looks_up_for_itself),
+	        cmocka_unit_test(a_peer_cannot_register_guest_contracts_through_anothers_init),
 	        cmocka_unit_test(
 	                a_struct_from_a_newer_release_is_taken_only_if_what_it_adds_is_unset),
 	        cmocka_unit_test(a_struct_of_size_zero_is_read_to_its_first_version_only),

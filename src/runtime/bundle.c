@@ -131,6 +131,18 @@ pp_bundle_version *pp__version_owning(pp_runtime *rt, const void *addr)
 	return NULL;
 }
 
+pp_bundle_version *pp__foreign_owner(pp_runtime *rt, const pp_bundle_version *init,
+                                     const void *iface, const void *create, const void *destroy)
+{
+	const void *const parts[] = {iface, create, destroy};
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+		pp_bundle_version *v = pp__version_owning(rt, parts[i]);
+		if (v && v != init)
+			return v;
+	}
+	return NULL;
+}
+
 static void free_names(char **names, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -309,7 +321,8 @@ static pp_status build_version(pp_runtime *rt, pp_bundle_version *v)
 	};
 	/* Init runs in a read section, like a call: what it finds and calls
 	 * (its dependencies) cannot be reclaimed under it. */
-	ts->init_stack[ts->init_depth++] = v;
+	ts->init_stack[ts->init_depth].version = v;
+	ts->init_stack[ts->init_depth++].nest = ts->rd.nest + 1;
 	pp__read_lock(rt);
 	pp_status st = v->loader->load(rt, v->loader, &src, &v->code);
 	pp__read_unlock(ts);

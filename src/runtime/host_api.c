@@ -33,10 +33,25 @@ static void h_register_guest_contract(const pp_host_api *self, const pp_plugin_d
 	/* The version being initialised belongs to this thread alone until it
 	 * is published: staging needs no lock. */
 	pp_bundle_version *v = pp__init_version(rt);
-	pp_status st = v ? pp__registry_stage(rt, v, d, iface)
+	pp_status st = v ? PP_OK
 	                 : pp__error(rt, PP_ERR_GENERIC,
 	                             "register_guest_contract is only allowed during a bundle's "
 	                             "init");
+	if (v && iface) { /* from the init's own code, not a peer's it called */
+		pthread_mutex_lock(&rt->lock);
+		pp_bundle_version *peer =
+		        pp__foreign_owner(rt, v, iface, (const void *)iface->create_instance,
+		                          (const void *)iface->destroy_instance);
+		if (peer)
+			st = pp__error(rt, PP_ERR_GENERIC,
+			               "bundle '%s' called register_guest_contract while bundle "
+			               "'%s''s init ran on its thread; it is only allowed during a "
+			               "bundle's own init",
+			               peer->bundle->name, v->bundle->name);
+		pthread_mutex_unlock(&rt->lock);
+	}
+	if (st == PP_OK)
+		st = pp__registry_stage(rt, v, d, iface);
 	set_out(rt, out_err, st);
 }
 

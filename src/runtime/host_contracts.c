@@ -220,7 +220,17 @@ pp_status pp__host_contracts_register(pp_runtime *rt, const pp_host_contract_int
 	pp_status st = check_iface(rt, iface);
 	if (st != PP_OK)
 		return st;
-	pp_bundle_version *staging = pp__init_version(rt);
+	/* The host's own registrations are never a bundle's, whatever runs on
+	 * the thread; a plugin's, made by the code of the init running, are
+	 * published with that init's version. */
+	pp_bundle_version *staging = by_plugin ? pp__init_version(rt) : NULL;
+	if (staging) {
+		pthread_mutex_lock(&rt->lock);
+		if (pp__foreign_owner(rt, staging, iface, (const void *)iface->create_instance,
+		                      (const void *)iface->destroy_instance))
+			staging = NULL; /* a peer's code, called by the init: the peer's */
+		pthread_mutex_unlock(&rt->lock);
+	}
 	if (staging) {
 		/* Published with the version; checked early for a clear error. */
 		for (size_t i = 0; i < staging->host_count; i++)

@@ -233,7 +233,14 @@ typedef struct pp_tstate {
 	_Atomic uintptr_t *_Atomic waiting_on; /* owner word of the guest VM it waits for */
 	char *err;
 	size_t err_cap;
-	pp_bundle_version *init_stack[PP_INIT_DEPTH_MAX];
+	/* The inits running on this thread, innermost last, each with the
+	 * read-section depth its own code runs at: code it calls through the
+	 * runtime (a call, a peer, a host contract) runs deeper and is not
+	 * its init (pp__init_version). */
+	struct {
+		pp_bundle_version *version;
+		uint32_t nest;
+	} init_stack[PP_INIT_DEPTH_MAX];
 	int init_depth;
 	/* Its thread's pp__tls while that thread lives (NULL after):
 	 * pp_runtime_free empties it there if it still names this runtime. */
@@ -450,7 +457,8 @@ void pp__clear_error(pp_runtime *rt);
 void pp__log(pp_runtime *rt, uint32_t level, const char *scope, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 void pp__log_view(pp_runtime *rt, uint32_t level, pp_string_view scope, pp_string_view msg);
-/* The bundle version whose init runs on this thread, or NULL. */
+/* The bundle version whose init runs on this thread, or NULL — also while
+ * code the init called through the runtime runs (bundle.c "init_stack"). */
 pp_bundle_version *pp__init_version(pp_runtime *rt);
 /* True while the calling thread runs plugin code of rt: inside a call (a read
  * section) or an init. Such a thread must never wait for another thread's
@@ -623,6 +631,14 @@ pp_bundle *pp__bundle_by_id(pp_runtime *rt, uint64_t id);
 const pp_loader *pp__loader_for_path(pp_runtime *rt, const char *path);
 /* The serving version whose code holds addr, or NULL. Caller holds rt->lock. */
 pp_bundle_version *pp__version_owning(pp_runtime *rt, const void *addr);
+/* The serving version, other than init, whose code holds an interface being
+ * registered (the struct or its instance hooks), or NULL. While init runs,
+ * native code it called directly — a peer through a resolved interface —
+ * registers as init's code would; this tells the two apart, so a peer's
+ * registration is never published and retired with init's version. Caller
+ * holds rt->lock. */
+pp_bundle_version *pp__foreign_owner(pp_runtime *rt, const pp_bundle_version *init,
+                                     const void *iface, const void *create, const void *destroy);
 
 /* native_loader.c: true if addr lies in a library the native loader mapped
  * for any runtime (serving, replaced or unloading). */

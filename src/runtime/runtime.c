@@ -241,7 +241,12 @@ bool pp__wait_would_cycle(pp_runtime *rt, _Atomic uintptr_t *word, uintptr_t me)
 pp_bundle_version *pp__init_version(pp_runtime *rt)
 {
 	pp_tstate *ts = pp__tstate_peek(rt);
-	return ts && ts->init_depth > 0 ? ts->init_stack[ts->init_depth - 1] : NULL;
+	if (!ts || ts->init_depth == 0)
+		return NULL;
+	/* Code the init called through the runtime runs in a deeper read
+	 * section: what it registers or looks up is its own, not the init's. */
+	int top = ts->init_depth - 1;
+	return ts->rd.nest == ts->init_stack[top].nest ? ts->init_stack[top].version : NULL;
 }
 
 bool pp__in_plugin(pp_runtime *rt)

@@ -432,10 +432,12 @@ static uint32_t dispatch_peer(js_vm *vm, uint64_t contract_id, uint32_t min_vers
 {
 	const pp_host_api *h = vm->host;
 	uint32_t code;
-	pp_tstate *ts = pp__read_lock(vm->rt); /* the peer cannot be reclaimed under us */
+	/* found as the caller (an init sees only what it declared), resolved
+	 * and called in a read section: the peer cannot be reclaimed under us */
+	pp_guest_contract_handle handle = h->find_guest_contract(h, contract_id, min_version);
+	pp_tstate *ts = pp__read_lock(vm->rt);
 	if (!ts)
 		return PP_ERR_OUT_OF_MEMORY;
-	pp_guest_contract_handle handle = h->find_guest_contract(h, contract_id, min_version);
 	const pp_guest_contract_interface *iface = h->resolve_guest_contract(h, handle);
 	if (!iface) {
 		pp__read_unlock(ts);
