@@ -401,10 +401,11 @@ static void a_handle_never_matches_again_after_its_slot_ages_out(void **state)
 	pp_runtime *rt = rt_new();
 	uint64_t id = load_ok(rt, fx("calc_v1"));
 	pp_guest_contract_handle first = pp_find(rt, CALC, 1);
-	assert_int_equal(first.generation, 1);
+	assert_int_equal(first.generation, rt->reg.generation_base + 1);
 	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
 	pp__slot_at(&rt->reg, first.index)->generation = UINT32_MAX - 3;
-	id = load_ok(rt, fx("calc_v1")); /* the same slot, at UINT32_MAX - 2 */
+	rt->reg.generation_base = first.generation - 1; /* a new slot starts as the first did */
+	id = load_ok(rt, fx("calc_v1"));                /* the same slot, at UINT32_MAX - 2 */
 	pp_guest_contract_handle old = pp_find(rt, CALC, 1);
 	assert_int_equal(old.index, first.index);
 	assert_int_equal(old.generation, UINT32_MAX - 2);
@@ -422,6 +423,64 @@ static void a_handle_never_matches_again_after_its_slot_ages_out(void **state)
 		assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
 	}
 	pp_runtime_free(rt);
+}
+
+/* A handle carries no runtime: one kept from another runtime, live or
+ * freed, names a slot there too, and must find it stale, not call what
+ * that runtime keeps in the slot (each runtime starts its generations
+ * elsewhere). */
+static void a_handle_from_another_runtime_is_stale_there(void **state)
+{
+	(void)state;
+	for (int freed = 0; freed < 2; freed++) {
+		pp_runtime *a = rt_new(), *b = rt_new();
+		load_ok(a, fx("calc_v1"));
+		pp_guest_contract_handle h = pp_find(a, CALC, 1);
+		assert_false(pp_handle_is_null(h));
+		if (freed)
+			pp_runtime_free(a);
+		load_ok(b, fx("calc_v1"));
+		pp_guest_contract_handle mine = pp_find(b, CALC, 1);
+		assert_int_equal(mine.index, h.index); /* the same slot */
+		pair p = {2, 3};
+		int32_t out = 0;
+		pp_guest_contract_instance none = {NULL, 0};
+		assert_int_equal(pp_call(b, h, none, 0, &p, &out, NULL), PP_ERR_STALE_HANDLE);
+		assert_null(pp_resolve(b, h));
+		assert_int_equal(pp_call(b, mine, none, 0, &p, &out, NULL), PP_OK);
+		assert_int_equal(out, 5);
+		pp_runtime_free(b);
+		if (!freed)
+			pp_runtime_free(a);
+	}
+}
+
+/* A NULL runtime is refused, also on a thread that never called before
+ * (whose call cache is fresh: it must not take NULL for its runtime). */
+static void *null_runtime_calls(void *arg)
+{
+	(void)arg;
+	pp_guest_contract_handle h = {0, 1};
+	pp_guest_contract_instance none = {NULL, 0}, made = {NULL, 0};
+	int32_t out = 0;
+	bool ok = pp_call(NULL, h, none, 0, NULL, &out, NULL) == PP_ERR_INVALID_ARGUMENT &&
+	          pp_handle_is_null(pp_find(NULL, CALC, 1)) &&
+	          pp_handle_is_null(pp_find_named(NULL, "test.calc@1", 0, NULL)) &&
+	          pp_find_all(NULL, CALC, 1, NULL, 0) == 0 && pp_resolve(NULL, h) == NULL &&
+	          pp_instance_create(NULL, h, NULL, &made) == PP_ERR_INVALID_ARGUMENT &&
+	          pp_instance_destroy(NULL, h, none) == PP_ERR_INVALID_ARGUMENT;
+	return ok ? arg : NULL;
+}
+
+static void calls_on_a_null_runtime_are_refused_on_any_thread(void **state)
+{
+	(void)state;
+	pthread_t t;
+	static int token;
+	void *ok = NULL;
+	assert_int_equal(pthread_create(&t, NULL, null_runtime_calls, &token), 0);
+	assert_int_equal(pthread_join(t, &ok), 0);
+	assert_ptr_equal(ok, &token);
 }
 
 int main(void)
@@ -442,6 +501,8 @@ int main(void)
 	        cmocka_unit_test(instances_left_behind_are_destroyed_with_their_version),
 	        cmocka_unit_test(a_pointer_set_counts_every_key_through_growth_and_shrinking),
 	        cmocka_unit_test(a_handle_never_matches_again_after_its_slot_ages_out),
+	        cmocka_unit_test(a_handle_from_another_runtime_is_stale_there),
+	        cmocka_unit_test(calls_on_a_null_runtime_are_refused_on_any_thread),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,8 @@
 
 pp_guest_contract_handle pp_find(pp_runtime *rt, uint64_t contract_id, uint32_t min_version)
 {
+	if (!rt)
+		return pp_handle_null();
 	pp_guest_contract_handle h = pp__registry_find(rt, contract_id, min_version, NULL);
 	if (pp_handle_is_null(h))
 		pp__registry_not_found(rt, contract_id, min_version, NULL, NULL);
@@ -20,6 +22,8 @@ pp_guest_contract_handle pp_find(pp_runtime *rt, uint64_t contract_id, uint32_t 
 pp_guest_contract_handle pp_find_named(pp_runtime *rt, const char *contract, uint32_t min_version,
                                        const char *bundle)
 {
+	if (!rt)
+		return pp_handle_null();
 	const char *at = contract ? strrchr(contract, '@') : NULL;
 	if (!at || !at[1] || strspn(at + 1, "0123456789") != strlen(at + 1) || strlen(at + 1) > 9) {
 		pp__error(rt, PP_ERR_INVALID_ARGUMENT,
@@ -48,12 +52,14 @@ pp_guest_contract_handle pp_find_named(pp_runtime *rt, const char *contract, uin
 size_t pp_find_all(pp_runtime *rt, uint64_t contract_id, uint32_t min_version,
                    pp_guest_contract_handle *out, size_t cap)
 {
+	if (!rt)
+		return 0;
 	return pp__registry_find_all(rt, contract_id, min_version, NULL, out, cap);
 }
 
 const pp_guest_contract_interface *pp_resolve(pp_runtime *rt, pp_guest_contract_handle h)
 {
-	pp_tstate *ts = pp__read_lock(rt);
+	pp_tstate *ts = rt ? pp__read_lock(rt) : NULL;
 	if (!ts)
 		return NULL;
 	const pp_contract_node *n = pp__registry_resolve(rt, h);
@@ -100,6 +106,8 @@ uint32_t pp__call_failed(pp_runtime *rt, const pp__node_view *view, uint32_t fn_
 uint32_t pp_call(pp_runtime *rt, pp_guest_contract_handle h, pp_guest_contract_instance instance,
                  uint32_t fn_id, const void *args, void *out, pp_call_arena *arena)
 {
+	if (!rt)
+		return PP_ERR_INVALID_ARGUMENT; /* no runtime to leave a message in */
 	pp_tstate *ts = pp__read_lock(rt);
 	if (!ts)
 		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
@@ -123,6 +131,8 @@ uint32_t pp_call(pp_runtime *rt, pp_guest_contract_handle h, pp_guest_contract_i
 pp_status pp_instance_create(pp_runtime *rt, pp_guest_contract_handle h, const void *args,
                              pp_guest_contract_instance *out)
 {
+	if (!rt || !out)
+		return PP_ERR_INVALID_ARGUMENT;
 	out->data = NULL;
 	out->contract_id = 0;
 	pp_status st = PP_OK;
@@ -157,6 +167,8 @@ pp_status pp_instance_create(pp_runtime *rt, pp_guest_contract_handle h, const v
 pp_status pp_instance_destroy(pp_runtime *rt, pp_guest_contract_handle h,
                               pp_guest_contract_instance instance)
 {
+	if (!rt)
+		return PP_ERR_INVALID_ARGUMENT;
 	pp_status st = PP_OK;
 	pp_tstate *ts = pp__read_lock(rt);
 	if (!ts)

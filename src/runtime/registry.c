@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -41,6 +43,14 @@ pp_status pp__registry_init(pp_runtime *rt)
 	r->slots = slots;      /* zero: every node NULL, every generation 0 */
 	rt->hot.slots = slots; /* what inline calls index */
 	r->free_head = UINT32_MAX;
+	/* Where this runtime's generations start: a handle carries no runtime,
+	 * so one kept from another runtime (or a freed one) names a slot here
+	 * too; with its own start, its generation matches only by chance. Below
+	 * 2^31: a slot serves at least 2^30 occupants before it retires. */
+	uint32_t seed = 0;
+	if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed)
+		seed = (uint32_t)((uintptr_t)rt >> 4) ^ (uint32_t)time(NULL);
+	r->generation_base = seed & 0x7FFFFFFFu;
 	pp_index *empty = calloc(1, sizeof *empty);
 	atomic_init(&r->index, empty);
 	if (!empty) {
@@ -75,8 +85,9 @@ bool pp__version_matches(pp_version v, uint32_t min_version)
 /* ---- Slots ---------------------------------------------------------------- */
 
 /* Takes a free slot (writer side). Its generation is bumped, so handles to a
- * previous occupant can never match the new one. Generations start at 1 (0
- * is the null handle's) and never wrap: see slot_release. */
+ * previous occupant can never match the new one. Generations start past
+ * the runtime's base (so never at 0, the null handle's) and never wrap: see
+ * slot_release. */
 static pp_slot *slot_acquire(pp_registry *r, uint32_t *out_index)
 {
 	uint32_t index;
@@ -88,6 +99,7 @@ static pp_slot *slot_acquire(pp_registry *r, uint32_t *out_index)
 		if (index >= PP_MAX_SLOTS)
 			return NULL;
 		r->slot_count++;
+		pp__slot_at(r, index)->generation = r->generation_base;
 	}
 	pp_slot *s = pp__slot_at(r, index);
 	s->generation++;

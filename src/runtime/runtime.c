@@ -64,7 +64,8 @@ static pthread_mutex_t thread_key_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_key_t thread_key; /* written once, under thread_key_lock */
 static _Atomic bool thread_key_made;
 
-__thread pp__thread_cache pp__tls;
+/* Not NULL at first either: a NULL runtime must never match. */
+__thread pp__thread_cache pp__tls = {PP_TLS_EMPTY, NULL};
 
 /* Set when the thread's exit has retired its states: a destructor of
  * another library that calls in later (glibc runs destructors again, up to
