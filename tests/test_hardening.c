@@ -1278,6 +1278,64 @@ static void a_peer_cannot_register_guest_contracts_through_anothers_init(void **
 	pp_runtime_free(rt);
 }
 
+/* The host table's call entries find, call and release in one read section
+ * of their own: a plugin's own thread, outside any call the runtime made,
+ * calls a peer and a host contract while both providers reload under it. */
+typedef struct provider_churn {
+	pp_runtime *rt;
+	atomic_int done;
+} provider_churn;
+
+static void *reload_calc_and_hostprov(void *arg)
+{
+	provider_churn *r = arg;
+	for (int i = 0; i < 150; i++)
+		if (pp_bundle_reload(r->rt, pp_bundle_id("calc_v1")) != PP_OK ||
+		    pp_bundle_reload(r->rt, pp_bundle_id("hostprov")) != PP_OK)
+			break;
+	atomic_store(&r->done, 1);
+	return NULL;
+}
+
+static void host_table_calls_are_safe_from_a_thread_outside_any_call(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	load_ok(rt, fx("calc_v1"));
+	load_ok(rt, fx("hostprov"));
+	const pp_host_api *h = pp_runtime_host_api(rt);
+	assert_true(h->size >= offsetof(pp_host_api, call_host_contract) + sizeof(void *));
+	provider_churn r = {.rt = rt};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, reload_calc_and_hostprov, &r), 0);
+	long calls = 0, wrong = 0;
+	while (!atomic_load(&r.done)) {
+		pair p = {20, 22};
+		int32_t sum = 0, total = 0, one = 1;
+		pp_abi_error e = {PP_OK, {NULL, 0}};
+		h->call_guest_contract(h, pp_guest_contract_id("test.calc", 1), 1, 0, &p, &sum,
+		                       NULL, &e);
+		wrong += e.code == PP_OK ? sum != 42 : e.code != PP_ERR_NOT_FOUND;
+		h->call_host_contract(h, pp_host_contract_id("test.provided", 1), 1 << 16, 0, &one,
+		                      &total, &e);
+		wrong += e.code == PP_OK ? total <= 0 : e.code != PP_ERR_NOT_FOUND;
+		calls += 2;
+	}
+	pthread_join(t, NULL);
+	if (wrong)
+		fail_msg("%ld of %ld calls went wrong", wrong, calls);
+	/* failures say what failed */
+	pp_abi_error e = {PP_OK, {NULL, 0}};
+	h->call_guest_contract(h, pp_guest_contract_id("test.calc", 1), 1, 99, NULL, NULL, NULL,
+	                       &e);
+	assert_int_equal(e.code, PP_ERR_FUNCTION_NOT_AVAILABLE);
+	assert_contains(pp_last_error(rt), "bundle 'calc_v1', contract 'test.calc' has no function 99");
+	h->call_host_contract(h, pp_host_contract_id("test.nothing", 1), 0, 0, NULL, NULL, &e);
+	assert_int_equal(e.code, PP_ERR_NOT_FOUND);
+	assert_contains(pp_last_error(rt), "not registered");
+	pp_runtime_free(rt);
+}
+
 /* ---- Instances and versions ----------------------------------------------- */
 
 #define COUNTER_JS                                                                  \
@@ -1941,6 +1999,7 @@ int main(void)
 	        cmocka_unit_test(a_host_registration_made_from_an_init_stays_the_hosts),
 	        cmocka_unit_test(a_peer_called_from_an_init_looks_up_for_itself),
 	        cmocka_unit_test(a_peer_cannot_register_guest_contracts_through_anothers_init),
+	        cmocka_unit_test(host_table_calls_are_safe_from_a_thread_outside_any_call),
 	        cmocka_unit_test(
 	                a_struct_from_a_newer_release_is_taken_only_if_what_it_adds_is_unset),
 	        cmocka_unit_test(a_struct_of_size_zero_is_read_to_its_first_version_only),

@@ -8,6 +8,7 @@
  * host's test.Log through the generated host-contract callers.
  */
 #include <inttypes.h>
+#include <stdatomic.h>
 
 #define PPC_HOST
 #include "every.h"
@@ -360,6 +361,56 @@ static void the_generated_declare_holds_js_providers_to_the_contract_sizes(void 
 	pp_runtime_free(rt);
 }
 
+/* A plugin's generated host-contract caller finds the contract once per
+ * call: a plugin-provided host contract reloaded and unloaded under it never
+ * hands its code a missing instance or another version's (relay_c counts
+ * the calls that went wrong; hostprov's add reads its singleton). */
+typedef struct churn {
+	pp_runtime *rt;
+	atomic_int done;
+} churn;
+
+static void *churn_provider(void *arg)
+{
+	churn *c = arg;
+	for (int i = 0; i < 200; i++) {
+		uint64_t id = pp_bundle_id("hostprov");
+		pp_status st =
+		        i % 4 == 3 ? pp_bundle_unload(c->rt, id, 0) : pp_bundle_reload(c->rt, id);
+		if (st != PP_OK)
+			break;
+		if (i % 4 == 3 && pp_bundle_load(c->rt, fx("hostprov"), NULL, NULL) != PP_OK)
+			break;
+	}
+	atomic_store(&c->done, 1);
+	return NULL;
+}
+
+static void a_generated_host_caller_survives_its_provider_reloading(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	load_ok(rt, fx("hostprov"));
+	if (pp_bundle_load(rt, PPC_RELAY_C, NULL, NULL) != PP_OK)
+		fail_msg("relay: %s", pp_last_error(rt));
+	pp_guest_contract_handle relay = pp_find(rt, pp_guest_contract_id("test.relay", 1), 1);
+	churn c = {.rt = rt};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, churn_provider, &c), 0);
+	uint32_t wrong = 0, rounds = 0;
+	pp_guest_contract_instance none = {NULL, 0};
+	while (!atomic_load(&c.done)) {
+		uint32_t n = 200, bad = 0;
+		assert_int_equal(pp_call(rt, relay, none, 0, &n, &bad, NULL), PP_OK);
+		wrong += bad;
+		rounds++;
+	}
+	pthread_join(t, NULL);
+	if (wrong)
+		fail_msg("%u of %u calls went wrong", wrong, rounds * 200);
+	pp_runtime_free(rt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -372,6 +423,7 @@ int main(void)
 	        cmocka_unit_test(structs_by_value),
 	        cmocka_unit_test(stateful_contracts_get_an_instance_per_caller),
 	        cmocka_unit_test(callers_follow_reloads_and_report_missing_contracts),
+	        cmocka_unit_test(a_generated_host_caller_survives_its_provider_reloading),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

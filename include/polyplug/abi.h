@@ -324,6 +324,19 @@ struct pp_host_api {
 	                               pp_guest_contract_instance instance);
 	const uint64_t *(*revision_counter)(const pp_host_api *self);
 	const void *reserved; /* NULL */
+	/* Appended after ABI 2 first shipped (present when size covers them).
+	 * One call of a peer's guest contract (on a fresh instance, as a
+	 * JS bundle's dispatchPeer) or of a host contract, in a read section of
+	 * its own: found once, so the code, the instance and its destroy come
+	 * from one version, and safe from any thread against unload and reload.
+	 * Resolving an interface and calling through it is safe only inside a
+	 * call the runtime made into the plugin; these are safe anywhere. */
+	void (*call_guest_contract)(const pp_host_api *self, uint64_t contract_id,
+	                            uint32_t min_version, uint32_t fn_id, const void *args,
+	                            void *out, pp_call_arena *arena, pp_abi_error *out_err);
+	void (*call_host_contract)(const pp_host_api *self, uint64_t contract_id,
+	                           uint32_t min_version, uint32_t fn_id, const void *args, void *out,
+	                           pp_abi_error *out_err);
 };
 
 /* ---- Native bundle entry points ------------------------------------------ */
@@ -531,7 +544,7 @@ PP_STATIC_ASSERT(sizeof(pp_host_contract_interface) == 72, "HostContractInterfac
 PP_STATIC_ASSERT(sizeof(pp_plugin_descriptor) == 48, "PluginDescriptor is 48 bytes");
 PP_STATIC_ASSERT(sizeof(pp_bundle_init_context) == 24, "BundleInitContext is 24 bytes");
 PP_STATIC_ASSERT(sizeof(pp_call_arena) == 40, "CallArena is 40 bytes");
-PP_STATIC_ASSERT(sizeof(pp_host_api) == 192, "HostApi is 192 bytes");
+PP_STATIC_ASSERT(sizeof(pp_host_api) == 208, "HostApi is 208 bytes");
 PP_STATIC_ASSERT(offsetof(pp_host_api, revision_counter) == 176, "HostApi tail");
 #endif
 

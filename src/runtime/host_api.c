@@ -1,7 +1,8 @@
 /*
  * host_api.c — the pp_host_api table every plugin receives: thin, self-passing
- * entry points that forward to the runtime. Each failing entry leaves its
- * message as the calling thread's last error.
+ * entry points that forward to the runtime, and the calls a plugin makes to
+ * a peer or a host contract (its JS bridge's too). Each failing entry leaves
+ * its message as the calling thread's last error.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -384,6 +385,129 @@ static const uint64_t *h_revision_counter(const pp_host_api *self)
 	return pp_revision_counter(RT(self));
 }
 
+/* ---- Calls a plugin makes ------------------------------------------------- */
+
+/* The whole call in one read section of its own: the contract is found
+ * once, and its instance, its code and the instance's destroy all come from
+ * that one version — from any thread, while anything reloads. (Through
+ * resolve_* and get_host_contract a caller makes two lookups, which a reload
+ * between them can answer from two versions.) */
+
+uint32_t pp__call_peer(pp_runtime *rt, uint64_t contract_id, uint32_t min_version, uint32_t fn,
+                       const void *args, void *out, pp_call_arena *arena, pp_callee_check check,
+                       void *ud, bool *refused)
+{
+	/* found as the caller: an init sees only what it declared */
+	pp_guest_contract_handle h =
+	        pp__registry_find(rt, contract_id, min_version, pp__init_version(rt));
+	pp_tstate *ts = pp__read_lock(rt);
+	if (!ts)
+		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+	const pp_contract_node *n = pp__registry_resolve(rt, h);
+	if (!n) {
+		pp__read_unlock(ts);
+		return pp__registry_not_found(rt, contract_id, min_version, NULL, NULL);
+	}
+	const pp_guest_contract_interface *iface = &n->iface;
+	pp_callee callee = {iface->dispatch_type, &iface->dispatch.native, iface->layouts, iface};
+	if (check && !check(ud, &callee, &arena)) {
+		pp__read_unlock(ts);
+		*refused = true;
+		return PP_ERR_INVALID_POINTER;
+	}
+	pp_vm_loader_data ld = pp__loader_data(iface);
+	pp_guest_contract_instance inst = {NULL, 0};
+	pp_abi_error err = {PP_OK, {NULL, 0}};
+	iface->create_instance(ld, &rt->host, NULL, &inst, &err);
+	/* A same-VM peer refuses to create (reentrant): its default instance
+	 * serves, as in the reference. Any other failure is the call's. */
+	uint32_t code = err.code;
+	if (code == PP_OK || code == PP_ERR_REENTRANT_CALL) {
+		err = (pp_abi_error){PP_OK, {NULL, 0}};
+		inst.contract_id = contract_id;
+		if (!pp__dispatch((const pp__node_view *)(const void *)n, inst, fn, args, out, arena,
+		                  &err))
+			err.code = PP_ERR_FUNCTION_NOT_AVAILABLE;
+		iface->destroy_instance(ld, &rt->host, inst);
+		code = err.code == PP_OK ? PP_OK
+		                         : pp__call_failed(rt, (const pp__node_view *)(const void *)n,
+		                                           fn, err);
+	}
+	pp__read_unlock(ts);
+	return code;
+}
+
+uint32_t pp__call_host(pp_runtime *rt, uint64_t contract_id, uint32_t min_version, uint32_t fn,
+                       const void *args, void *out, pp_callee_check check, void *ud,
+                       bool *refused)
+{
+	pp_tstate *ts = pp__read_lock(rt);
+	if (!ts)
+		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+	uint32_t why;
+	const pp_host_entry *e = pp__host_contracts_find(rt, contract_id, min_version, &why);
+	if (!e) {
+		pp__read_unlock(ts);
+		host_lookup_failed(rt, why, contract_id, min_version);
+		return PP_ERR_NOT_FOUND;
+	}
+	const pp_host_contract_interface *iface = e->iface;
+	pp_callee callee = {iface->dispatch_type, &iface->dispatch.native, pp__host_layouts(iface),
+	                    NULL};
+	pp_call_arena *none_arena = NULL;
+	if (check && !check(ud, &callee, &none_arena)) {
+		pp__read_unlock(ts);
+		*refused = true;
+		return PP_ERR_INVALID_POINTER;
+	}
+	bool single = iface->flags & PP_HOST_CONTRACT_SINGLETON;
+	pp_host_contract_instance inst = single ? e->singleton : iface->create_instance(iface, NULL);
+	pp_abi_error err = {PP_OK, {NULL, 0}};
+	if (iface->dispatch_type == PP_DISPATCH_NATIVE) {
+		const pp_native_dispatch *nd = &iface->dispatch.native;
+		if (fn >= nd->function_count || !nd->functions || !nd->functions[fn])
+			err.code = PP_ERR_FUNCTION_NOT_AVAILABLE;
+		else
+			((pp_native_host_fn)nd->functions[fn])(inst.data, args, out, &err);
+	} else {
+		pp_guest_contract_instance none = {NULL, 0};
+		iface->dispatch.vm.call(iface->dispatch.vm.loader_data, none, fn, args, out, NULL,
+		                        &err);
+	}
+	if (!single)
+		iface->destroy_instance(iface, inst);
+	pp__read_unlock(ts);
+	if (err.code != PP_OK) {
+		char msg[1024];
+		pp__view_copy(msg, sizeof msg, err.message);
+		pp__error(rt, err.code, "host contract %016llx, function %u %s%s",
+		          (unsigned long long)contract_id, fn,
+		          *msg ? "failed: " : "failed with code ", *msg ? msg : pp_status_name(err.code));
+	}
+	return err.code;
+}
+
+static void h_call_guest_contract(const pp_host_api *self, uint64_t contract_id,
+                                  uint32_t min_version, uint32_t fn, const void *args,
+                                  void *out, pp_call_arena *arena, pp_abi_error *out_err)
+{
+	pp_runtime *rt = RT(self);
+	bool refused = false;
+	set_out(rt, out_err,
+	        pp__call_peer(rt, contract_id, min_version, fn, args, out, arena, NULL, NULL,
+	                      &refused));
+}
+
+static void h_call_host_contract(const pp_host_api *self, uint64_t contract_id,
+                                 uint32_t min_version, uint32_t fn, const void *args, void *out,
+                                 pp_abi_error *out_err)
+{
+	pp_runtime *rt = RT(self);
+	bool refused = false;
+	set_out(rt, out_err,
+	        pp__call_host(rt, contract_id, min_version, fn, args, out, NULL, NULL, &refused));
+}
+
 void pp__host_api_init(pp_runtime *rt)
 {
 	pp_host_api *h = &rt->host;
@@ -412,4 +536,6 @@ void pp__host_api_init(pp_runtime *rt)
 	h->destroy_guest_instance = h_destroy_guest_instance;
 	h->revision_counter = h_revision_counter;
 	h->reserved = NULL;
+	h->call_guest_contract = h_call_guest_contract;
+	h->call_host_contract = h_call_host_contract;
 }

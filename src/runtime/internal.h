@@ -621,6 +621,25 @@ const pp_host_entry *pp__host_contracts_find(pp_runtime *rt, uint64_t contract_i
                                              uint32_t min_version, uint32_t *why);
 void pp__host_contracts_destroy(pp_runtime *rt);
 
+/* host_api.c: a plugin's call of a peer's guest contract, or of a host
+ * contract, in one read section (from any thread). check, when given, sees
+ * the callee before anything runs (the JS bridge's guard), and may name the
+ * arena a VM callee gets; false refuses the call (*refused set). Failures
+ * leave their message. */
+typedef struct pp_callee {
+	uint32_t dispatch_type;
+	const pp_native_dispatch *native;
+	const pp_fn_layout *layouts;
+	const pp_guest_contract_interface *guest; /* NULL: a host contract */
+} pp_callee;
+typedef bool (*pp_callee_check)(void *ud, const pp_callee *callee, pp_call_arena **vm_arena);
+uint32_t pp__call_peer(pp_runtime *rt, uint64_t contract_id, uint32_t min_version, uint32_t fn,
+                       const void *args, void *out, pp_call_arena *arena, pp_callee_check check,
+                       void *ud, bool *refused);
+uint32_t pp__call_host(pp_runtime *rt, uint64_t contract_id, uint32_t min_version, uint32_t fn,
+                       const void *args, void *out, pp_callee_check check, void *ud,
+                       bool *refused);
+
 /* host_api.c */
 void pp__host_api_init(pp_runtime *rt);
 

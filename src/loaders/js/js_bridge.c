@@ -203,6 +203,7 @@ typedef struct outgoing {
 	uint32_t nnamed;
 	uint32_t results[16]; /* out offsets where the callee puts bytes for the caller */
 	uint32_t nresults;
+	pp_call_arena scratch; /* a raw JS callee's arenaAlloc bytes (guard_callee) */
 } outgoing;
 
 static bool readable(void *ud, const void *p, size_t len)
@@ -424,111 +425,20 @@ static int take_results(outgoing *o)
 	return st;
 }
 
-/* find -> resolve -> (check) -> create an instance with the peer's own
- * loader data -> dispatch by type with bounds checks -> destroy the
- * instance. *refused: the check failed (an exception is pending). */
-static uint32_t dispatch_peer(js_vm *vm, uint64_t contract_id, uint32_t min_version, uint32_t fn_id,
-                              const void *args, void *out, outgoing *check, bool *refused)
+/* The guard's look at the callee (pp__call_peer and pp__call_host run the
+ * call): what the caller passes must suit it. A raw JS callee's arenaAlloc
+ * bytes, which a guarded caller may not take (its out holds numbers to
+ * them), go to a scratch arena freed after the call; without one they would
+ * be left to the caller, for good. A typed callee's results are host blocks
+ * the caller takes. */
+static bool guard_callee(void *ud, const pp_callee *c, pp_call_arena **vm_arena)
 {
-	const pp_host_api *h = vm->host;
-	uint32_t code;
-	/* found as the caller (an init sees only what it declared), resolved
-	 * and called in a read section: the peer cannot be reclaimed under us */
-	pp_guest_contract_handle handle = h->find_guest_contract(h, contract_id, min_version);
-	pp_tstate *ts = pp__read_lock(vm->rt);
-	if (!ts)
-		return PP_ERR_OUT_OF_MEMORY;
-	const pp_guest_contract_interface *iface = h->resolve_guest_contract(h, handle);
-	if (!iface) {
-		pp__read_unlock(ts);
-		return PP_ERR_NOT_FOUND;
-	}
-	if (check && !check_callee(check, iface->dispatch_type, &iface->dispatch.native,
-	                           iface->layouts, iface)) {
-		pp__read_unlock(ts);
-		*refused = true;
-		return PP_ERR_INVALID_POINTER;
-	}
-	pp_vm_loader_data ld = pp__loader_data(iface);
-	pp_guest_contract_instance inst = {NULL, 0};
-	pp_abi_error err = {PP_OK, {NULL, 0}};
-	iface->create_instance(ld, h, NULL, &inst, &err);
-	/* A same-VM peer refuses to create (reentrant): its default instance
-	 * serves, as in the reference. Any other failure is the call's. */
-	if (err.code != PP_OK && err.code != PP_ERR_REENTRANT_CALL) {
-		pp__read_unlock(ts);
-		return err.code;
-	}
-	err = (pp_abi_error){PP_OK, {NULL, 0}};
-	inst.contract_id = contract_id;
-	if (iface->dispatch_type == PP_DISPATCH_NATIVE) {
-		const pp_native_dispatch *nd = &iface->dispatch.native;
-		if (fn_id >= nd->function_count || !nd->functions || !nd->functions[fn_id])
-			err.code = PP_ERR_FUNCTION_NOT_AVAILABLE;
-		else
-			((pp_native_guest_fn)nd->functions[fn_id])(inst, args, out, &err);
-	} else {
-		/* A raw JS callee's arenaAlloc bytes, which a guarded caller may not
-		 * take (its out holds numbers to it), go to a scratch arena freed
-		 * here; without one they would be left to the caller, for good. A
-		 * typed callee's results are host blocks the caller takes. */
-		pp_call_arena scratch;
-		bool raw = check && !pp_js_callee_sig(iface, fn_id);
-		pp_call_arena_init(&scratch, NULL, 0, h);
-		iface->dispatch.vm.call(iface->dispatch.vm.loader_data, inst, fn_id, args, out,
-		                        raw ? &scratch : NULL, &err);
-		pp_call_arena_free(&scratch);
-	}
-	iface->destroy_instance(ld, h, inst);
-	code = err.code;
-	pp__read_unlock(ts);
-	return code;
-}
-
-/* resolve the host interface -> (check) -> get an instance -> dispatch
- * native or VM with a null instance and arena -> destroy a non-singleton
- * instance. */
-static uint32_t call_host_contract(js_vm *vm, uint64_t contract_id, uint32_t min_version,
-                                   uint32_t fn_id, const void *args, void *out, outgoing *check,
-                                   bool *refused)
-{
-	/* One lookup, in one read section: the interface and the instance come
-	 * from the same entry, and its code stays while the call runs. */
-	pp_tstate *ts = pp__read_lock(vm->rt);
-	if (!ts)
-		return PP_ERR_OUT_OF_MEMORY;
-	uint32_t why;
-	const pp_host_entry *e = pp__host_contracts_find(vm->rt, contract_id, min_version, &why);
-	if (!e) {
-		pp__read_unlock(ts);
-		return PP_ERR_NOT_FOUND;
-	}
-	const pp_host_contract_interface *iface = e->iface;
-	if (check && !check_callee(check, iface->dispatch_type, &iface->dispatch.native,
-	                           pp__host_layouts(iface), NULL)) {
-		pp__read_unlock(ts);
-		*refused = true;
-		return PP_ERR_INVALID_POINTER;
-	}
-	bool single = iface->flags & PP_HOST_CONTRACT_SINGLETON;
-	pp_host_contract_instance inst =
-	        single ? e->singleton : iface->create_instance(iface, NULL);
-	pp_abi_error err = {PP_OK, {NULL, 0}};
-	if (iface->dispatch_type == PP_DISPATCH_NATIVE) {
-		const pp_native_dispatch *nd = &iface->dispatch.native;
-		if (fn_id >= nd->function_count || !nd->functions || !nd->functions[fn_id])
-			err.code = PP_ERR_FUNCTION_NOT_AVAILABLE;
-		else
-			((pp_native_host_fn)nd->functions[fn_id])(inst.data, args, out, &err);
-	} else {
-		pp_guest_contract_instance none = {NULL, 0};
-		iface->dispatch.vm.call(iface->dispatch.vm.loader_data, none, fn_id, args, out,
-		                        NULL, &err);
-	}
-	if (!single)
-		iface->destroy_instance(iface, inst);
-	pp__read_unlock(ts);
-	return err.code;
+	outgoing *o = ud;
+	if (!check_callee(o, c->dispatch_type, c->native, c->layouts, c->guest))
+		return false;
+	if (c->guest && c->dispatch_type == PP_DISPATCH_VM && !pp_js_callee_sig(c->guest, o->fn))
+		*vm_arena = &o->scratch;
+	return true;
 }
 
 /* dispatchPeer(lo, hi, minVersion, fn, args, out[, resultViews]) and
@@ -555,10 +465,13 @@ static JSValue outgoing_call(JSContext *ctx, int argc, JSValueConst *argv, bool 
 	              named_views(&o, argc > 6 ? argv[6] : JS_UNDEFINED) < 0))
 		return JS_EXCEPTION;
 	bool refused = false;
-	uint32_t code =
-	        host ? call_host_contract(vm, join(lo, hi), min_ver, fn_id, args, out, check,
-	                                  &refused)
-	             : dispatch_peer(vm, join(lo, hi), min_ver, fn_id, args, out, check, &refused);
+	pp_callee_check guard = check ? guard_callee : NULL;
+	pp_call_arena_init(&o.scratch, NULL, 0, vm->host);
+	uint32_t code = host ? pp__call_host(vm->rt, join(lo, hi), min_ver, fn_id, args, out,
+	                                     guard, &o, &refused)
+	                     : pp__call_peer(vm->rt, join(lo, hi), min_ver, fn_id, args, out, NULL,
+	                                     guard, &o, &refused);
+	pp_call_arena_free(&o.scratch);
 	if (refused || (check && code == PP_OK && take_results(&o) < 0))
 		return JS_EXCEPTION;
 	return JS_NewUint32(ctx, code);
