@@ -411,6 +411,47 @@ static void a_generated_host_caller_survives_its_provider_reloading(void **state
 	pp_runtime_free(rt);
 }
 
+/* A reload landing between the caller's revision check and its call: the
+ * JS provider refuses the old instance before anything runs, and the
+ * caller finds the contract again — no call fails for it. */
+static void *reload_every_js(void *arg)
+{
+	churn *c = arg;
+	for (int i = 0; i < 100; i++)
+		if (pp_bundle_reload(c->rt, pp_bundle_id("every_js")) != PP_OK)
+			break;
+	atomic_store(&c->done, 1);
+	return NULL;
+}
+
+static void a_caller_racing_a_reload_never_fails_for_it(void **state)
+{
+	(void)state;
+	pp_runtime *rt = setup();
+	test_everyjs c;
+	assert_int_equal(test_everyjs_open(&c, rt), PP_OK);
+	churn ch = {.rt = rt};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, reload_every_js, &ch), 0);
+	long calls = 0, failed = 0;
+	while (!atomic_load(&ch.done)) {
+		uint64_t w = 0;
+		uint32_t code = test_everyjs_wide(&c, 1, 5, &w);
+		if (code != PP_OK || w != 4) {
+			if (!failed)
+				fprintf(stderr, "%s: %s\n", pp_status_name(code),
+				        pp_last_error(rt));
+			failed++;
+		}
+		calls++;
+	}
+	pthread_join(t, NULL);
+	test_everyjs_close(&c);
+	if (failed)
+		fail_msg("%ld of %ld calls failed", failed, calls);
+	pp_runtime_free(rt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -424,6 +465,7 @@ int main(void)
 	        cmocka_unit_test(stateful_contracts_get_an_instance_per_caller),
 	        cmocka_unit_test(callers_follow_reloads_and_report_missing_contracts),
 	        cmocka_unit_test(a_generated_host_caller_survives_its_provider_reloading),
+	        cmocka_unit_test(a_caller_racing_a_reload_never_fails_for_it),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -500,11 +500,22 @@ static const char host_support[] =
         "\tc->name = name;\n\tc->bundle = bundle;\n"
         "\tc->rev = pp_contract_revision_counter(rt, id);\n"
         "\treturn ppc_caller_refresh(c);\n}\n\n"
+        "/* A reload can land between the revision check and the call, which then\n"
+        " * reaches the new version with the old one's instance. A JS provider refuses\n"
+        " * it before running anything (PP_ERR_FUNCTION_NOT_AVAILABLE): the caller then\n"
+        " * finds the contract again and calls once more. A native provider is not\n"
+        " * asked: docs/contracts.md says what a host with stateful native contracts\n"
+        " * does around reloads. */\n"
         "static inline uint32_t ppc_caller_call(ppc_caller *c, uint32_t fn, const void *args, "
         "void *out,\n                                       pp_call_arena *arena)\n{\n"
-        "\tif (ppc_revision(c) != c->seen || !c->has_inst) {\n"
-        "\t\tpp_status st = ppc_caller_refresh(c);\n\t\tif (st != PP_OK)\n\t\t\treturn st;\n"
-        "\t}\n\treturn pp_call(c->rt, c->h, c->inst, fn, args, out, arena);\n}\n#endif\n";
+        "\tfor (int again = 0;; again++) {\n"
+        "\t\tif (ppc_revision(c) != c->seen || !c->has_inst) {\n"
+        "\t\t\tpp_status st = ppc_caller_refresh(c);\n\t\t\tif (st != PP_OK)\n"
+        "\t\t\t\treturn st;\n\t\t}\n"
+        "\t\tuint64_t seen = c->seen;\n"
+        "\t\tuint32_t code = pp_call(c->rt, c->h, c->inst, fn, args, out, arena);\n"
+        "\t\tif (code != PP_ERR_FUNCTION_NOT_AVAILABLE || again || ppc_revision(c) == seen)\n"
+        "\t\t\treturn code;\n\t}\n}\n#endif\n";
 
 /* "#if" the translation unit implements at least one guest contract. */
 static void implements_something(FILE *f, const ppc_model *m)
