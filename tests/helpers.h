@@ -31,6 +31,15 @@ static inline const char *fx(const char *name)
 	return p;
 }
 
+/* n rounds of a race a test provokes, or a tenth of them under valgrind
+ * (CTest's valgrind_ tests), which runs every call some fifty times slower:
+ * enough rounds to meet the race, not minutes of them. */
+static inline int race_rounds(int n)
+{
+	const char *v = getenv("PP_TEST_UNDER_VALGRIND");
+	return v && *v == '1' && n >= 10 ? n / 10 : n;
+}
+
 /* Captures log records so that expected failures do not spam the output. */
 typedef struct log_capture {
 	pthread_mutex_t lock; /* the runtime logs from any thread */

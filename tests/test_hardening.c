@@ -1289,7 +1289,7 @@ typedef struct provider_churn {
 static void *reload_calc_and_hostprov(void *arg)
 {
 	provider_churn *r = arg;
-	for (int i = 0; i < 150; i++)
+	for (int i = 0, n = race_rounds(150); i < n; i++)
 		if (pp_bundle_reload(r->rt, pp_bundle_id("calc_v1")) != PP_OK ||
 		    pp_bundle_reload(r->rt, pp_bundle_id("hostprov")) != PP_OK)
 			break;

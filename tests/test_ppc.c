@@ -373,7 +373,7 @@ typedef struct churn {
 static void *churn_provider(void *arg)
 {
 	churn *c = arg;
-	for (int i = 0; i < 200; i++) {
+	for (int i = 0, n = race_rounds(40); i < n; i++) {
 		uint64_t id = pp_bundle_id("hostprov");
 		pp_status st =
 		        i % 4 == 3 ? pp_bundle_unload(c->rt, id, 0) : pp_bundle_reload(c->rt, id);
@@ -417,7 +417,7 @@ static void a_generated_host_caller_survives_its_provider_reloading(void **state
 static void *reload_every_js(void *arg)
 {
 	churn *c = arg;
-	for (int i = 0; i < 100; i++)
+	for (int i = 0, n = race_rounds(30); i < n; i++)
 		if (pp_bundle_reload(c->rt, pp_bundle_id("every_js")) != PP_OK)
 			break;
 	atomic_store(&c->done, 1);

@@ -379,6 +379,8 @@ static void docs_can_neither_end_nor_open_a_comment(void **state)
 static void names_the_generated_code_cannot_hold_are_refused(void **state)
 {
 	(void)state;
+#define FNS(name, fn) "[[guest_contract]]\nname = \"" name "\"\nversion = \"1.0.0\"\n" FN(fn)
+#define FN(fn) "[[guest_contract.functions]]\nname = \"" fn "\"\n"
 #define CONTRACT(name, params)                                           \
 	"[[guest_contract]]\nname = \"" name "\"\nversion = \"1.0.0\"\n" \
 	"[[guest_contract.functions]]\nname = \"go\"\nparams = [" params "]\nreturn = \"i32\"\n"
@@ -392,8 +394,55 @@ static void names_the_generated_code_cannot_hold_are_refused(void **state)
 	        {"[[struct]]\nname = \"pp_string_view\"\nfields = [{ name = \"a\", type = "
 	         "\"i32\" }]\n" CONTRACT("a.S", ""),
 	         "'pp_string_view' is not a free identifier"},
+	        /* one name made twice in the C header, or a name a JS class or
+	         * object literal cannot carry (a hostile review's findings) */
+	        {FNS("store.Kv", "create") FN("destroy"), "define 'ppc__store_kv_create' twice"},
+	        {FNS("a.B", "functions"), "define 'ppc__a_b_functions' twice"},
+	        {FNS("a.B", "layouts"), "define 'ppc__a_b_layouts' twice"},
+	        {FNS("fs.File", "open") FN("close"), "define 'fs_file_close' twice"},
+	        {FNS("a.B", "open_in"), "define 'a_b_open_in' twice"},
+	        {FNS("a.B", "declare"), "define 'a_b_declare' twice"},
+	        {FNS("a.B", "x") FN("peer_x"), "define 'a_b_peer_x' twice"},
+	        {FNS("a.B", "x") FN("x_impl"), "define 'a_b_x_impl' twice"},
+	        {FNS("a.B", "x_args") FN("peer_x"), "define 'a_b_peer_x_args' twice"},
+	        {FNS("a.B", "get") FN("GET"), "define 'A_B_FN_GET' twice"},
+	        {FNS("a", "b_c") FNS("a.b", "c"),
+	         "define 'a_b_c' twice: for function 'b_c' of contract 'a' and for function 'c'"},
+	        {FNS("kv.Store", "id") FNS("kv.Store.fn", "x"), "define 'KV_STORE_FN_ID' twice"},
+	        {"[[struct]]\nname = \"geo_point\"\nfields = [{ name = \"a\", type = "
+	         "\"i32\" }]\n" FNS("geo.Point", "x"),
+	         "define 'geo_point' twice"},
+	        {"[[enum]]\nname = \"Color\"\nvariants = [{ name = \"Red\", value = 1 }]\n"
+	         "[[enum]]\nname = \"Color_Red\"\nvariants = [{ name = \"A\", value = 1 }]\n" FNS(
+	                 "a.B", "x"),
+	         "define 'Color_Red' twice"},
+	        {"[[struct]]\nname = \"Point\"\nfields = [{ name = \"x\", type = \"f64\" "
+	         "}]\n" CONTRACT("geo.Shapes", "{ name = \"Point\", type = \"Point\" }"),
+	         "parameter 'Point' of function 'go'"},
+	        {"[[enum]]\nname = \"Mode\"\nvariants = [{ name = \"Read\", value = 1 }, "
+	         "{ name = \"Read\", value = 2 }]\n" FNS("a.B", "x"),
+	         "two variants named 'Read'"},
+	        {"[[enum]]\nname = \"Small\"\nrepr = \"u8\"\nvariants = [{ name = \"Big\", "
+	         "value = 300 }]\n" FNS("a.B", "x"),
+	         "300 does not fit enum 'Small''s repr u8"},
+	        {"[[enum]]\nname = \"Small\"\nrepr = \"u8\"\nvariants = [{ name = \"Neg\", "
+	         "value = -1 }]\n" FNS("a.B", "x"),
+	         "-1 does not fit"},
+	        {"[[struct]]\nname = \"S\"\nfields = [{ name = \"__proto__\", type = "
+	         "\"i32\" }]\n" FNS("a.B", "x"),
+	         "'__proto__' is reserved"},
+	        {"[[enum]]\nname = \"E\"\nvariants = [{ name = \"__proto__\", value = 1 }]\n" FNS(
+	                 "a.B", "x"),
+	         "'__proto__' is not a usable identifier"},
+	        {FNS("text.String", "shout"), "named 'String', which would shadow"},
+	        {"[[enum]]\nname = \"Error\"\nvariants = [{ name = \"None\", value = 0 }]\n" FNS(
+	                 "fs.Lookup", "find"),
+	         "enum 'Error' would shadow the JavaScript global"},
+	        {FNS("a.B", "constructor"), "'constructor' is not a usable function name"},
 	};
 #undef CONTRACT
+#undef FNS
+#undef FN
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char err[512] = "";
 		ppc_model *m =

@@ -341,12 +341,17 @@ static pp_status build_version(pp_runtime *rt, pp_bundle_version *v)
  * its host contracts, all or nothing. Caller holds the lock. */
 static pp_status publish(pp_runtime *rt, pp_bundle_version *nv, pp_bundle_version *old)
 {
+	/* between two bumps of the revisions: a caller that saw a version
+	 * published (its call reached it) sees the revision moved */
+	const pp_bundle_version *const both[] = {nv, old};
+	pp__bump_revisions(rt, both, 2);
 	pp_host_table *t;
 	pp_status st = pp__host_contracts_prepare(rt, nv, old, &t);
 	if (st == PP_OK && (st = pp__registry_publish(rt, nv, old)) != PP_OK)
 		free(t);
 	if (st == PP_OK)
 		pp__host_contracts_commit(rt, t);
+	pp__bump_revisions(rt, both, 2);
 	return st;
 }
 
@@ -354,13 +359,15 @@ static pp_status publish(pp_runtime *rt, pp_bundle_version *nv, pp_bundle_versio
  * out of memory, none. Caller holds the lock. */
 static pp_status unpublish(pp_runtime *rt, pp_bundle_version *const *vs, size_t n)
 {
+	const pp_bundle_version *const *all = (const pp_bundle_version *const *)vs;
+	pp__bump_revisions(rt, all, n); /* as in publish */
 	pp_host_table *t;
-	pp_status st =
-	        pp__host_contracts_prepare_drop(rt, (const pp_bundle_version *const *)vs, n, &t);
+	pp_status st = pp__host_contracts_prepare_drop(rt, all, n, &t);
 	if (st == PP_OK && (st = pp__registry_unpublish(rt, vs, n)) != PP_OK)
 		free(t);
 	if (st == PP_OK)
 		pp__host_contracts_commit(rt, t);
+	pp__bump_revisions(rt, all, n);
 	return st;
 }
 
@@ -664,7 +671,6 @@ static pp_status load_bundle(pp_runtime *rt, pp_bundle *b, pp_bundle_version *v,
 		b->cur = v;
 		rt->bundle_count++;
 		pp__watch_load_published(rt, b);
-		pp__bump_revision(rt, v, NULL);
 		atomic_fetch_add_explicit(&rt->bundle_changes, 1, memory_order_relaxed);
 	} else {
 		unlink_bundle(rt, b);
@@ -1094,7 +1100,6 @@ pp_status pp_bundle_unload(pp_runtime *rt, uint64_t id, uint32_t flags)
 		}
 		unlink_bundle(rt, b);
 		rt->bundle_count--;
-		pp__bump_revision(rt, b->cur, NULL);
 		atomic_fetch_add_explicit(&rt->bundle_changes, 1, memory_order_relaxed);
 	}
 	/* Waiters look the gone ones up again by id and do not find them. */
@@ -1257,7 +1262,6 @@ static pp_status reload_one(pp_runtime *rt, uint64_t id, worklist *todo)
 			b->unseen = note;
 			pp__watch_load_published(rt, b);
 		}
-		pp__bump_revision(rt, v, old);
 		pp__retire(rt, &old->retired, version_reclaim);
 	}
 	pthread_mutex_unlock(&rt->lock);

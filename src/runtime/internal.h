@@ -510,9 +510,11 @@ static inline bool pp__utf8_valid(const uint8_t *s, size_t n)
 {
 	return pp_utf8_prefix(s, n) == n;
 }
-/* Bumps the runtime's revision and those of the contracts versions a and b
- * (either may be NULL) provide. Caller holds the lock. */
-void pp__bump_revision(pp_runtime *rt, const pp_bundle_version *a, const pp_bundle_version *b);
+/* Bumps the runtime's revision and those of the contracts the n versions
+ * (NULL entries skipped) provide. Caller holds the lock. A change is
+ * published between two bumps (bundle.c publish/unpublish): a counter is
+ * odd only while its change is being made. */
+void pp__bump_revisions(pp_runtime *rt, const pp_bundle_version *const *vs, size_t n);
 /* True if the thread `me`, about to wait on the VM owner word `word`, would
  * wait for itself: word's owner waits for a VM whose owner ... is me. */
 bool pp__wait_would_cycle(pp_runtime *rt, _Atomic uintptr_t *word, uintptr_t me);

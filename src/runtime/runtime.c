@@ -484,10 +484,10 @@ static void bump_contracts(pp_runtime *rt, const pp_bundle_version *v)
 	}
 }
 
-void pp__bump_revision(pp_runtime *rt, const pp_bundle_version *a, const pp_bundle_version *b)
+void pp__bump_revisions(pp_runtime *rt, const pp_bundle_version *const *vs, size_t n)
 {
-	bump_contracts(rt, a);
-	bump_contracts(rt, b);
+	for (size_t i = 0; i < n; i++)
+		bump_contracts(rt, vs[i]);
 	atomic_fetch_add_explicit(&rt->revision, 1, memory_order_acq_rel);
 }
 

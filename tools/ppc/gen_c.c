@@ -38,14 +38,6 @@ static const char *c_type(ppc_type t)
 	                              : c_scalar(t.kind);
 }
 
-static void upper(const char *s, char *out, size_t cap)
-{
-	size_t n = 0;
-	for (; *s && n + 1 < cap; s++)
-		out[n++] = (char)(*s >= 'a' && *s <= 'z' ? *s - 32 : *s);
-	out[n] = '\0';
-}
-
 static void params_decl(FILE *f, const ppc_function *fn)
 {
 	for (size_t i = 0; i < fn->param_count; i++)
@@ -102,7 +94,7 @@ static void contract_layout(FILE *f, const ppc_contract *c, const char *id, cons
 	fprintf(f, "enum {\n");
 	for (size_t i = 0; i < c->function_count; i++) {
 		char FN[128];
-		upper(c->functions[i].name, FN, sizeof FN);
+		ppc_c_upper(c->functions[i].name, FN, sizeof FN);
 		fprintf(f, "\t%s_FN_%s = %zu,\n", ID, FN, i);
 	}
 	fprintf(f, "\t%s_FUNCTION_COUNT = %zu\n};\n", ID, c->function_count);
@@ -319,7 +311,7 @@ static void host_callers(FILE *f, const ppc_contract *c, const char *id, const c
 	for (size_t i = 0; i < c->function_count; i++) {
 		const ppc_function *fn = &c->functions[i];
 		char FN[128], name[320];
-		upper(fn->name, FN, sizeof FN);
+		ppc_c_upper(fn->name, FN, sizeof FN);
 		snprintf(name, sizeof name, "%s_%s", id, fn->name);
 		ppc_comment(f, "", "/*", fn->docs);
 		caller_start(f, name, "const pp_host_api *ppc_host_", id, fn);
@@ -338,7 +330,7 @@ static void peer_callers(FILE *f, const ppc_contract *c, const char *id, const c
 	for (size_t i = 0; i < c->function_count; i++) {
 		const ppc_function *fn = &c->functions[i];
 		char FN[128], name[320];
-		upper(fn->name, FN, sizeof FN);
+		ppc_c_upper(fn->name, FN, sizeof FN);
 		snprintf(name, sizeof name, "%s_peer_%s", id, fn->name);
 		caller_start(f, name, "const pp_host_api *ppc_host_", id, fn);
 		fprintf(f,
@@ -379,7 +371,7 @@ static void guest_callers(FILE *f, const ppc_contract *c, const char *id, const 
 	for (size_t i = 0; i < c->function_count; i++) {
 		const ppc_function *fn = &c->functions[i];
 		char FN[128], name[320], first[200];
-		upper(fn->name, FN, sizeof FN);
+		ppc_c_upper(fn->name, FN, sizeof FN);
 		snprintf(name, sizeof name, "%s_%s", id, fn->name);
 		snprintf(first, sizeof first, "%s *ppc_c_", id);
 		ppc_comment(f, "", "/*", fn->docs);
@@ -470,7 +462,7 @@ static const char runtime_support[] =
 
 static const char host_support[] =
         "\n#if defined(PPC_HOST) && !defined(PPC_HOST_SUPPORT_)\n#define PPC_HOST_SUPPORT_\n"
-        "#include <stdatomic.h>\n#include <polyplug/polyplug.h>\n\n"
+        "#include <sched.h>\n#include <stdatomic.h>\n#include <polyplug/polyplug.h>\n\n"
         "/* A host's handle on one guest contract. Calls go through pp_call (safe\n"
         " * against concurrent unload); when the contract's revision counter moves\n"
         " * (a bundle providing it was loaded, reloaded or unloaded; others' changes\n"
@@ -481,9 +473,13 @@ static const char host_support[] =
         "\tconst char *bundle; /* the provider's bundle, or NULL for the first */\n"
         "\tpp_guest_contract_handle h;\n\tpp_guest_contract_instance inst;\n"
         "\tbool has_inst;\n\tuint64_t seen;\n\tconst uint64_t *rev;\n} ppc_caller;\n\n"
+        "/* The contract's revision, once no change of it is half made (the runtime\n"
+        " * publishes a change between two bumps: odd means under way, briefly). */\n"
         "static inline uint64_t ppc_revision(const ppc_caller *c)\n{\n"
-        "\treturn atomic_load_explicit((const _Atomic uint64_t *)(const void *)c->rev,\n"
-        "\t                            memory_order_acquire);\n}\n\n"
+        "\tfor (;;) {\n"
+        "\t\tuint64_t r = atomic_load_explicit((const _Atomic uint64_t *)(const void *)c->rev,\n"
+        "\t\t                                  memory_order_acquire);\n"
+        "\t\tif (!(r & 1))\n\t\t\treturn r;\n\t\tsched_yield();\n\t}\n}\n\n"
         "static inline void ppc_caller_close(ppc_caller *c)\n{\n"
         "\tif (c->has_inst)\n\t\tpp_instance_destroy(c->rt, c->h, c->inst);\n"
         "\tc->has_inst = false;\n}\n\n"
@@ -502,8 +498,9 @@ static const char host_support[] =
         "\treturn ppc_caller_refresh(c);\n}\n\n"
         "/* A reload can land between the revision check and the call, which then\n"
         " * reaches the new version with the old one's instance. A JS provider refuses\n"
-        " * it before running anything (PP_ERR_FUNCTION_NOT_AVAILABLE): the caller then\n"
-        " * finds the contract again and calls once more. A native provider is not\n"
+        " * it before running anything (PP_ERR_FUNCTION_NOT_AVAILABLE), and since the\n"
+        " * revision moved before the new version became reachable, the caller knows:\n"
+        " * it finds the contract again and calls once more. A native provider is not\n"
         " * asked: docs/contracts.md says what a host with stateful native contracts\n"
         " * does around reloads. */\n"
         "static inline uint32_t ppc_caller_call(ppc_caller *c, uint32_t fn, const void *args, "
@@ -512,9 +509,9 @@ static const char host_support[] =
         "\t\tif (ppc_revision(c) != c->seen || !c->has_inst) {\n"
         "\t\t\tpp_status st = ppc_caller_refresh(c);\n\t\t\tif (st != PP_OK)\n"
         "\t\t\t\treturn st;\n\t\t}\n"
-        "\t\tuint64_t seen = c->seen;\n"
         "\t\tuint32_t code = pp_call(c->rt, c->h, c->inst, fn, args, out, arena);\n"
-        "\t\tif (code != PP_ERR_FUNCTION_NOT_AVAILABLE || again || ppc_revision(c) == seen)\n"
+        "\t\tif (code != PP_ERR_FUNCTION_NOT_AVAILABLE || again == 8 ||\n"
+        "\t\t    ppc_revision(c) == c->seen)\n"
         "\t\t\treturn code;\n\t}\n}\n#endif\n";
 
 /* "#if" the translation unit implements at least one guest contract. */
@@ -526,7 +523,7 @@ static void implements_something(FILE *f, const ppc_model *m)
 			continue;
 		char id[160], ID[160]; /* contract names are at most 127 bytes */
 		ppc_c_ident(m->contracts[i].name, id, sizeof id);
-		upper(id, ID, sizeof ID);
+		ppc_c_upper(id, ID, sizeof ID);
 		fprintf(f, " || defined(PPC_IMPLEMENT_%s)", ID);
 	}
 	fputs("\n", f);
@@ -559,7 +556,7 @@ int ppc_gen_c(FILE *f, const ppc_model *m, const char *guard)
 		const ppc_contract *c = &m->contracts[i];
 		char id[160], ID[160];
 		ppc_c_ident(c->name, id, sizeof id);
-		upper(id, ID, sizeof ID);
+		ppc_c_upper(id, ID, sizeof ID);
 		contract_layout(f, c, id, ID);
 		if (c->host)
 			host_callers(f, c, id, ID);
@@ -574,7 +571,7 @@ int ppc_gen_c(FILE *f, const ppc_model *m, const char *guard)
 		const ppc_contract *c = &m->contracts[i];
 		char id[160], ID[160];
 		ppc_c_ident(c->name, id, sizeof id);
-		upper(id, ID, sizeof ID);
+		ppc_c_upper(id, ID, sizeof ID);
 		if (!c->host)
 			guest_callers(f, c, id, ID);
 		else /* for the host's interface: .layouts = ppc__ID_layouts */
@@ -594,7 +591,7 @@ int ppc_gen_c(FILE *f, const ppc_model *m, const char *guard)
 			continue;
 		char id[160], ID[160];
 		ppc_c_ident(m->contracts[i].name, id, sizeof id);
-		upper(id, ID, sizeof ID);
+		ppc_c_upper(id, ID, sizeof ID);
 		fprintf(f,
 		        "#ifdef PPC_IMPLEMENT_%s\n\tif (err.code == PP_OK)\n\t\terr = "
 		        "ppc__%s_register(host);\n#endif\n",

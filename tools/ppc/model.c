@@ -297,6 +297,8 @@ static bool reserved(const char *s)
 	        "uint64_t",
 	        "int64_t",
 	        "UINT64_C",
+	        /* a JS object literal's __proto__ sets the prototype, not a member */
+	        "__proto__",
 	};
 	/* the prefixes of the runtime's and the glue's own names */
 	if (strncmp(s, "ppc_", 4) == 0 || strncmp(s, "pp_", 3) == 0 || strncmp(s, "PP_", 3) == 0 ||
@@ -432,6 +434,21 @@ static int64_t int_of(reader *r, const pp_toml_value *v, const char *key)
 	return 0;
 }
 
+/* Whether v is a value of the integer kind k (PPC_I8 … PPC_U64). */
+static bool fits_repr(int64_t v, ppc_kind k)
+{
+	switch (k) {
+	case PPC_I8: return v >= INT8_MIN && v <= INT8_MAX;
+	case PPC_U8: return v >= 0 && v <= UINT8_MAX;
+	case PPC_I16: return v >= INT16_MIN && v <= INT16_MAX;
+	case PPC_U16: return v >= 0 && v <= UINT16_MAX;
+	case PPC_I32: return v >= INT32_MIN && v <= INT32_MAX;
+	case PPC_U32: return v >= 0 && v <= (int64_t)UINT32_MAX;
+	case PPC_U64: return v >= 0;
+	default: return true;
+	}
+}
+
 static void read_enums(reader *r, ppc_model *m)
 {
 	const pp_toml_value *a = array_of_tables(r, r->root, "enum");
@@ -481,9 +498,17 @@ static void read_enums(reader *r, ppc_model *m)
 			var->name = get_string(r, vt, "name", true);
 			var->docs = get_string(r, vt, "docs", false);
 			var->value = int_of(r, pp_toml_get(vt, "value"), "value");
-			if (!r->failed && !identifier(var->name))
-				bad(r, pp_toml_get(vt, "name"), "name", "'%s' is not an identifier",
+			if (!r->failed && (!identifier(var->name) || reserved(var->name)))
+				bad(r, pp_toml_get(vt, "name"), "name", "'%s' is not a usable identifier",
 				    var->name);
+			for (size_t v = 0; v + 1 < e->variant_count && !r->failed; v++)
+				if (strcmp(e->variants[v].name, var->name) == 0)
+					bad(r, pp_toml_get(vt, "name"), "name",
+					    "enum '%s' has two variants named '%s'", e->name, var->name);
+			if (!r->failed && !fits_repr(var->value, e->repr))
+				bad(r, pp_toml_get(vt, "value"), "value",
+				    "%lld does not fit enum '%s''s repr %s", (long long)var->value,
+				    e->name, builtins[e->repr].name);
 		}
 	}
 }
@@ -636,7 +661,8 @@ static void read_function(reader *r, ppc_model *m, const pp_toml_value *t, ppc_f
 	fn->docs = get_string(r, t, "docs", false);
 	if (r->failed)
 		return;
-	if (!identifier(fn->name) || reserved(fn->name)) {
+	/* 'constructor': a JS class's method of that name is the class itself */
+	if (!identifier(fn->name) || reserved(fn->name) || strcmp(fn->name, "constructor") == 0) {
 		bad(r, pp_toml_get(t, "name"), "name", "'%s' is not a usable function name",
 		    fn->name);
 		return;
@@ -854,6 +880,199 @@ static void distinct_names(reader *r, const ppc_model *m)
 		}
 }
 
+/* ---- Names at file scope ------------------------------------------------ */
+
+/* Every name the generated C header gives file scope — types, functions,
+ * macros, enumerators, and what the author defines (<id>_<fn>_impl, the
+ * stateful hooks) — spelled as gen_c.c spells them (keep the two together).
+ * A name made twice is refused here: the header would not compile, or would
+ * compile and call the wrong function (a contract 'kv.Store.fn' makes the
+ * macro KV_STORE_FN_ID, which replaces the enumerator of kv.Store's 'id'). */
+typedef struct c_name {
+	char name[320];
+	char from[200];
+} c_name;
+
+typedef struct c_names {
+	c_name *v;
+	size_t n, cap;
+	bool oom;
+} c_names;
+
+__attribute__((format(printf, 3, 4))) static void c_name_add(c_names *ns, const char *from,
+                                                           const char *fmt, ...)
+{
+	if (ns->oom)
+		return;
+	if (ns->n == ns->cap) {
+		size_t cap = ns->cap ? ns->cap * 2 : 64;
+		c_name *v = realloc(ns->v, cap * sizeof *v);
+		if (!v) {
+			ns->oom = true;
+			return;
+		}
+		ns->v = v;
+		ns->cap = cap;
+	}
+	c_name *e = &ns->v[ns->n++];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(e->name, sizeof e->name, fmt, ap);
+	va_end(ap);
+	snprintf(e->from, sizeof e->from, "%s", from);
+}
+
+static int c_name_cmp(const void *a, const void *b)
+{
+	return strcmp(((const c_name *)a)->name, ((const c_name *)b)->name);
+}
+
+void ppc_c_upper(const char *s, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (; *s && n + 1 < cap; s++)
+		out[n++] = (char)(*s >= 'a' && *s <= 'z' ? *s - 32 : *s);
+	out[n] = '\0';
+}
+
+static void c_names_of(c_names *ns, const ppc_model *m)
+{
+	char from[200];
+	for (size_t i = 0; i < m->enum_count; i++) {
+		const ppc_enum *e = &m->enums[i];
+		snprintf(from, sizeof from, "enum '%s'", e->name);
+		c_name_add(ns, from, "%s", e->name);
+		for (size_t j = 0; j < e->variant_count; j++)
+			c_name_add(ns, from, "%s_%s", e->name, e->variants[j].name);
+	}
+	for (size_t i = 0; i < m->struct_count; i++) {
+		snprintf(from, sizeof from, "struct '%s'", m->structs[i].name);
+		c_name_add(ns, from, "%s", m->structs[i].name);
+	}
+	for (size_t i = 0; i < m->contract_count; i++) {
+		const ppc_contract *c = &m->contracts[i];
+		char id[160], ID[160];
+		ppc_c_ident(c->name, id, sizeof id);
+		ppc_c_upper(id, ID, sizeof ID);
+		snprintf(from, sizeof from, "contract '%s'", c->name);
+		static const char *const macros[] = {"NAME", "ID", "VERSION_MAJOR", "VERSION_MINOR",
+		                                     "VERSION_PATCH", "FUNCTION_COUNT"};
+		for (size_t k = 0; k < sizeof macros / sizeof macros[0]; k++)
+			c_name_add(ns, from, "%s_%s", ID, macros[k]);
+		c_name_add(ns, from, "PPC_LAYOUTS_%s_", id);
+		c_name_add(ns, from, "ppc__%s_layouts", id);
+		if (!c->host) {
+			static const char *const own[] = {"create", "destroy", "declare",
+			                                  "open",   "open_in", "close"};
+			for (size_t k = 0; k < sizeof own / sizeof own[0]; k++)
+				c_name_add(ns, from, "%s_%s", id, own[k]);
+			c_name_add(ns, from, "%s", id);
+			c_name_add(ns, from, "%s_STATEFUL", ID);
+			c_name_add(ns, from, "PPC_IMPLEMENT_%s", ID);
+			static const char *const glue[] = {"functions", "create", "destroy", "register"};
+			for (size_t k = 0; k < sizeof glue / sizeof glue[0]; k++)
+				c_name_add(ns, from, "ppc__%s_%s", id, glue[k]);
+		}
+		for (size_t j = 0; j < c->function_count; j++) {
+			const char *fn = c->functions[j].name;
+			char FN[128], what[320];
+			ppc_c_upper(fn, FN, sizeof FN);
+			snprintf(what, sizeof what, "function '%s' of contract '%s'", fn, c->name);
+			c_name_add(ns, what, "%s_FN_%s", ID, FN);
+			c_name_add(ns, what, "%s_%s_args", id, fn);
+			c_name_add(ns, what, "ppc__%s_%s_views", id, fn);
+			c_name_add(ns, what, "%s_%s", id, fn); /* the host's or the plugin's caller */
+			if (!c->host) {
+				c_name_add(ns, what, "%s_%s_impl", id, fn);
+				c_name_add(ns, what, "ppc__%s_%s", id, fn);
+				c_name_add(ns, what, "%s_peer_%s", id, fn);
+			}
+		}
+	}
+}
+
+static void c_names_distinct(reader *r, const ppc_model *m)
+{
+	c_names ns = {0};
+	c_names_of(&ns, m);
+	if (ns.oom) {
+		free(ns.v);
+		bad(r, NULL, "-", "out of memory");
+		return;
+	}
+	qsort(ns.v, ns.n, sizeof *ns.v, c_name_cmp);
+	for (size_t i = 0; i + 1 < ns.n && !r->failed; i++)
+		if (strcmp(ns.v[i].name, ns.v[i + 1].name) == 0)
+			bad(r, NULL, "name",
+			    "the generated C would define '%s' twice: for %s and for %s; rename "
+			    "one",
+			    ns.v[i].name, ns.v[i].from, ns.v[i + 1].from);
+	/* A parameter named like a type or a file-scope name hides it in the
+	 * prototypes and bodies that name it after the parameter. */
+	for (size_t i = 0; i < m->contract_count && !r->failed; i++) {
+		const ppc_contract *c = &m->contracts[i];
+		for (size_t j = 0; j < c->function_count && !r->failed; j++) {
+			const ppc_function *fn = &c->functions[j];
+			for (size_t k = 0; k < fn->param_count && !r->failed; k++) {
+				c_name key;
+				snprintf(key.name, sizeof key.name, "%s", fn->params[k].name);
+				const c_name *hit = bsearch(&key, ns.v, ns.n, sizeof *ns.v, c_name_cmp);
+				if (hit)
+					bad(r, NULL, "params",
+					    "parameter '%s' of function '%s' in contract '%s' has the "
+					    "name of a file-scope name of the generated C (of %s); "
+					    "rename it",
+					    key.name, fn->name, c->name, hit->from);
+			}
+		}
+	}
+	free(ns.v);
+}
+
+/* JavaScript globals of a bundle's VM (docs/js.md): a class, an enum or a
+ * struct the glue and the declarations name after a contract segment, an
+ * enum or a struct must not take one's name, or it would shadow it in the
+ * bundle (the glue's own `String(…)` would call the author's class) or be
+ * taken for the global (`'Error' in globalThis`: the enum never defined). */
+static bool js_global(const char *s)
+{
+	static const char *const names[] = {
+	        "AggregateError", "Array", "ArrayBuffer", "Atomics", "BigInt", "BigInt64Array",
+	        "BigUint64Array", "Boolean", "DataView", "Date", "Error", "EvalError",
+	        "FinalizationRegistry", "Float16Array", "Float32Array", "Float64Array", "Function",
+	        "Infinity", "Int16Array", "Int32Array", "Int8Array", "InternalError", "Iterator",
+	        "JSON", "Map", "Math", "NaN", "Number", "Object", "Promise", "Proxy", "RangeError",
+	        "ReferenceError", "Reflect", "RegExp", "Set", "SharedArrayBuffer", "String",
+	        "Symbol", "SyntaxError", "TextDecoder", "TextEncoder", "TypeError", "URIError",
+	        "Uint16Array", "Uint32Array", "Uint8Array", "Uint8ClampedArray", "WeakMap",
+	        "WeakRef", "WeakSet", "console", "globalThis", "queueMicrotask", "polyplug_init"};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(s, names[i]) == 0)
+			return true;
+	return false;
+}
+
+static void js_names_free(reader *r, const ppc_model *m)
+{
+	for (size_t i = 0; i < m->enum_count && !r->failed; i++)
+		if (js_global(m->enums[i].name))
+			bad(r, NULL, "enum", "enum '%s' would shadow the JavaScript global '%s'",
+			    m->enums[i].name, m->enums[i].name);
+	for (size_t i = 0; i < m->struct_count && !r->failed; i++)
+		if (js_global(m->structs[i].name))
+			bad(r, NULL, "struct", "struct '%s' would shadow the JavaScript global '%s'",
+			    m->structs[i].name, m->structs[i].name);
+	for (size_t i = 0; i < m->contract_count && !r->failed; i++) {
+		const char *last = strrchr(m->contracts[i].name, '.');
+		last = last ? last + 1 : m->contracts[i].name;
+		if (js_global(last))
+			bad(r, NULL, m->contracts[i].host ? "host_contract" : "guest_contract",
+			    "contract '%s' (line %d): a JS class implementing it is named '%s', "
+			    "which would shadow the JavaScript global",
+			    m->contracts[i].name, m->contracts[i].line, last);
+	}
+}
+
 ppc_model *ppc_model_read(const char *text, size_t len, const char *file, char *err, size_t errcap)
 {
 	pp_toml_value *root = pp_toml_parse(text, len, file, err, errcap);
@@ -876,6 +1095,10 @@ ppc_model *ppc_model_read(const char *text, size_t len, const char *file, char *
 	read_contracts(&r, m, "host_contract", true);
 	if (!r.failed)
 		distinct_names(&r, m);
+	if (!r.failed)
+		c_names_distinct(&r, m);
+	if (!r.failed)
+		js_names_free(&r, m);
 	if (!r.failed && m->contract_count == 0)
 		bad(&r, NULL, "guest_contract", "the file declares no contracts");
 	pp_toml_free(root);

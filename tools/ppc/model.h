@@ -153,5 +153,7 @@ const char *ppc_type_name(ppc_type t);
 
 /* "pipeline.Decoder" -> "pipeline_decoder" (lowercase, '.' -> '_') */
 void ppc_c_ident(const char *name, char *out, size_t cap);
+/* "pipeline_decoder" -> "PIPELINE_DECODER" */
+void ppc_c_upper(const char *s, char *out, size_t cap);
 
 #endif
