@@ -151,7 +151,10 @@ PP_API const pp_host_api *pp_runtime_host_api(pp_runtime *rt);
 
 /* Address of the revision counter, bumped by every load, reload and unload.
  * A caller that caches a resolved interface compares the value (acquire load)
- * before each call and re-resolves when it moved. Valid until pp_runtime_free. */
+ * before each call and re-resolves when it moved. Each change is published
+ * between two bumps (the value is odd only while it is being made), so a
+ * call that reached a new version is followed by a load that sees the value
+ * moved. Valid until pp_runtime_free. (The same for the contract counters.) */
 PP_API const uint64_t *pp_revision_counter(pp_runtime *rt);
 
 /* Address of one contract's revision counter, bumped when a bundle that
