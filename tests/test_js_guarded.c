@@ -213,6 +213,77 @@ static void bridge_allocations_count_against_the_limit_and_go_with_the_bundle(vo
 	pp_runtime_free(rt);
 }
 
+/* A host allocator whose blocks hold what a heap's reused blocks hold:
+ * anything but zeros. */
+static void *dirty_alloc(void *ud, size_t size, size_t align)
+{
+	(void)ud;
+	(void)align;
+	void *p = malloc(size ? size : 1);
+	if (p)
+		memset(p, 0xA5, size);
+	return p;
+}
+
+static void plain_free(void *ud, void *p, size_t size, size_t align)
+{
+	(void)ud;
+	(void)size;
+	(void)align;
+	free(p);
+}
+
+/* Memory the bridge hands a bundle (alloc, arenaAlloc, guarded or not, from
+ * the host or from the caller's arena) holds zeros, never what the host's
+ * heap or an earlier call left there: a bundle reads no one else's bytes. */
+static void memory_a_bundle_is_given_holds_zeros(void **state)
+{
+	(void)state;
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.alloc = dirty_alloc;
+	cfg.free = plain_free;
+	cfg.log_level = 0;
+	pp_runtime *rt = NULL;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+#define ZEROED_FNS                                                                    \
+	"function zero(b, p, n) { for (var k = 0; k < n; k++) if (b.readByte(p + k))" \
+	" return false; return true; }\n"                                             \
+	"function fns() { return [function (i, a, o, ar, b) {\n"                      \
+	"  var m = b.alloc(256), p = m[0] + m[1] * 4294967296;\n"                     \
+	"  var x = b.arenaAlloc(64, ar), q = x[0] + x[1] * 4294967296;\n"   \
+	"  var y = b.arenaAlloc(64, 0), r = y[0] + y[1] * 4294967296;\n"           \
+	"  var ok = zero(b, p, 256) && zero(b, q, 64) && zero(b, r, 64);\n"           \
+	"  b.free(m[0], m[1], 256, 1); return ok ? 0 : 9; }]; }\n"
+	static const char guarded[] = GUARD_PRELUDE ZEROED_FNS
+	        "function polyplug_init() {\n"
+	        "  return ok([regl('test.guard', fns(), [{ args: 8, out: 4 }])]);\n}\n";
+	static const char compat[] = GUARD_PRELUDE ZEROED_FNS
+	        "function polyplug_init() {\n  return ok([reg('test.guard', fns())]);\n}\n";
+#undef ZEROED_FNS
+	const char *const srcs[] = {guarded, compat};
+	for (size_t i = 0; i < 2; i++) {
+		uint64_t id = 0;
+		pp_load_options o = {.name = i ? "compat" : "guarded"};
+		assert_int_equal(pp_bundle_load_source(rt, srcs[i], strlen(srcs[i]), &o, &id),
+		                 PP_OK);
+		pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("test.guard", 1), 0);
+		pp_guest_contract_instance none = {NULL, 0};
+		uint8_t buf[512];
+		memset(buf, 0xA5, sizeof buf); /* what an earlier call left */
+		pp_call_arena arena;
+		pp_call_arena_init(&arena, buf, sizeof buf, pp_runtime_host_api(rt));
+		pair p = {1, 2};
+		int32_t out = 0;
+		uint32_t code = pp_call(rt, h, none, 0, &p, &out, &arena);
+		pp_call_arena_free(&arena);
+		if (code != PP_OK)
+			fail_msg("%s: %s (%s)", o.name, pp_status_name(code), pp_last_error(rt));
+		assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	}
+	pp_runtime_free(rt);
+}
+
 /* With no call arena, guarded arenaAlloc takes its bytes from the host for
  * the caller to free: those the call's out names are the caller's, the
  * rest (which nobody could free) go when the call ends, as all of them do
@@ -778,6 +849,7 @@ int main(void)
 	        cmocka_unit_test(every_abuse_fails_its_call_and_the_bundle_keeps_working),
 	        cmocka_unit_test(bridge_allocations_count_against_the_limit_and_go_with_the_bundle),
 	        cmocka_unit_test(arena_bytes_nobody_can_free_go_when_the_call_ends),
+	        cmocka_unit_test(memory_a_bundle_is_given_holds_zeros),
 	        cmocka_unit_test(modes_follow_the_functions_the_host_and_the_manifest),
 	        cmocka_unit_test(native_callees_declaring_layouts_get_blocks_that_large),
 	        cmocka_unit_test(outgoing_calls_cannot_forge_or_hand_out_memory),

@@ -42,6 +42,36 @@ class RelayJs {
                      -9223372036854775808n, 18446744073709551615n, 1.5, -0.25),
            'true,-128,255,-32768,65535,-2147483648,4294967295,' +
            '-9223372036854775808,18446744073709551615,1.5,-0.25', 'scalars');
+    // arguments are checked before anything is called, never wrapped
+    const refused = (call, want) => {
+      let err = null;
+      try { call(); } catch (x) { err = x; }
+      if (!(err instanceof TypeError) || !err.message.includes(want))
+        throw new Error('want a TypeError with ' + want + ', got ' + (err ? err.message : 'none'));
+    };
+    const ok = [true, -128, 255, -32768, 65535, -2147483648, 4294967295, 0n, 0n, 1.5, -0.25];
+    const scalars = (i, v) => () => e.scalars(...ok.map((x, j) => (j === i ? v : x)));
+    refused(scalars(1, 128), "test.EveryC.scalars: param 's8' (i8): 128 is not a value");
+    refused(scalars(2, 256), "param 'u8v' (u8): 256");
+    refused(scalars(2, -1), "param 'u8v' (u8): -1");
+    refused(scalars(4, 65536), "param 'u16v' (u16): 65536");
+    refused(scalars(5, 2 ** 31), "param 's32' (i32): 2147483648");
+    refused(scalars(6, 2 ** 32 + 9), "param 'u32v' (u32): 4294967305");
+    refused(scalars(6, NaN), "param 'u32v' (u32): NaN");
+    refused(scalars(6, 1.5), "param 'u32v' (u32): 1.5");
+    refused(scalars(6, '7'), "param 'u32v' (u32): \"7\"");
+    refused(scalars(7, 2n ** 63n), "param 's64' (i64): 9223372036854775808n");
+    refused(scalars(8, 2n ** 64n + 5n), "param 'u64v' (u64)");
+    refused(scalars(8, -1n), "param 'u64v' (u64): -1n");
+    refused(scalars(8, 2 ** 53), "param 'u64v' (u64): 9007199254740992");
+    refused(scalars(0, 1), "param 'b' (bool): 1");
+    refused(scalars(9, '1.5'), "param 'f' (f32)");
+    refused(() => e.echo(7), "param 'text' (StringView): 7");
+    refused(() => e.reverse([1, 2, 300]), "param 'data' (Buffer): a object");
+    refused(() => e.next_mood(70000), "param 'm' (Mood)");
+    refused(() => e.midpoint({ from: null, to: {} }), "param 's.from' (Point)");
+    expect(e.scalars(...ok.map((x, j) => (j === 7 ? -5 : x))).split(',')[7], '-5',
+           'a safe Number for an i64');
     expect(e.echo('h\u00e9'), 'h\u00e9!', 'echo');
     expect(e.echo(''), '!', 'empty echo');
     const big = 'y'.repeat(200000);

@@ -62,55 +62,89 @@ static void js_member(const char *name, char *out, size_t cap)
 
 /* ---- Outgoing calls ------------------------------------------------------- */
 
-/* JS that writes value `v` of type t at `base + off`. v grows by one
- * ".field" per struct level: PPC_MAX_DEPTH levels of PPC_MAX_IDENT-byte
- * names always fit. */
-static void write_field(FILE *f, ppc_type t, const char *base, size_t off, const char *v)
+/* The range of an integer kind, as JS source. */
+static const char *int_range(ppc_kind k)
 {
-	switch (base_kind(t)) {
+	switch (k) {
+	case PPC_I8:
+		return "-128, 127";
+	case PPC_U8:
+		return "0, 255";
+	case PPC_I16:
+		return "-32768, 32767";
+	case PPC_U16:
+		return "0, 65535";
+	case PPC_I32:
+		return "-2147483648, 2147483647";
+	default:
+		return "0, 4294967295";
+	}
+}
+
+/* JS that writes value `v` of type t at `base + off`, checked first: a value
+ * that is not one of the type (256 for a u8, NaN, '7', 2^64 + 5) fails the
+ * call naming where (`contract.fn`), the param and the type, rather than
+ * going out wrapped. v grows by one ".field" per struct level:
+ * PPC_MAX_DEPTH levels of PPC_MAX_IDENT-byte names always fit. */
+static void write_field(FILE *f, const char *where, ppc_type t, const char *base, size_t off,
+                        const char *v)
+{
+	const char *tn = ppc_type_name(t);
+	ppc_kind k = base_kind(t);
+	switch (k) {
 	case PPC_BOOL:
-		fprintf(f, "      $b.writeByte(%s + %zu, %s ? 1 : 0);\n", base, off, v);
+		fprintf(f, "      $b.writeByte(%s + %zu, $ppc.bool(%s, '%s', '%s') ? 1 : 0);\n",
+		        base, off, v, where, v);
 		break;
 	case PPC_I8:
 	case PPC_U8:
-		fprintf(f, "      $b.writeByte(%s + %zu, %s & 0xff);\n", base, off, v);
+		fprintf(f,
+		        "      $b.writeByte(%s + %zu, $ppc.int(%s, %s, '%s', '%s', '%s') & "
+		        "0xff);\n",
+		        base, off, v, int_range(k), where, v, tn);
 		break;
 	case PPC_I16:
 	case PPC_U16:
 		fprintf(f,
-		        "      $b.writeByte(%s + %zu, %s & 0xff); $b.writeByte(%s + %zu, (%s >> 8) "
-		        "& "
-		        "0xff);\n",
-		        base, off, v, base, off + 1, v);
+		        "      { const $v = $ppc.int(%s, %s, '%s', '%s', '%s');\n"
+		        "        $b.writeByte(%s + %zu, $v & 0xff); $b.writeByte(%s + %zu, ($v >> "
+		        "8) & "
+		        "0xff); }\n",
+		        v, int_range(k), where, v, tn, base, off, base, off + 1);
 		break;
 	case PPC_I32:
-		fprintf(f, "      $b.writeI32(%s + %zu, %s);\n", base, off, v);
+		fprintf(f, "      $b.writeI32(%s + %zu, $ppc.int(%s, %s, '%s', '%s', '%s'));\n",
+		        base, off, v, int_range(k), where, v, tn);
 		break;
 	case PPC_U32:
-		fprintf(f, "      $b.writeU32(%s + %zu, %s);\n", base, off, v);
+		fprintf(f, "      $b.writeU32(%s + %zu, $ppc.int(%s, %s, '%s', '%s', '%s'));\n",
+		        base, off, v, int_range(k), where, v, tn);
 		break;
 	case PPC_I64:
 	case PPC_U64:
-		fprintf(f, "      $ppc.write64(%s + %zu, %s);\n", base, off, v);
+		fprintf(f, "      $ppc.write64(%s + %zu, $ppc.big(%s, %s, '%s', '%s', '%s'));\n",
+		        base, off, v, k == PPC_I64 ? "true" : "false", where, v, tn);
 		break;
 	case PPC_F32:
-		fprintf(f, "      $b.writeF32(%s + %zu, %s);\n", base, off, v);
-		break;
 	case PPC_F64:
-		fprintf(f, "      $b.writeF64(%s + %zu, %s);\n", base, off, v);
+		fprintf(f, "      $b.write%s(%s + %zu, $ppc.num(%s, '%s', '%s', '%s'));\n",
+		        k == PPC_F32 ? "F32" : "F64", base, off, v, where, v, tn);
 		break;
 	case PPC_STRING:
-		fprintf(f, "      $ppc.writeString(%s + %zu, %s, $temps);\n", base, off, v);
+		fprintf(f, "      $ppc.writeString(%s + %zu, $ppc.str(%s, '%s', '%s'), $temps);\n",
+		        base, off, v, where, v);
 		break;
 	case PPC_BUFFER:
-		fprintf(f, "      $ppc.writeBuffer(%s + %zu, %s, $temps);\n", base, off, v);
+		fprintf(f, "      $ppc.writeBuffer(%s + %zu, %s, $temps, '%s', '%s');\n", base, off,
+		        v, where, v);
 		break;
 	case PPC_STRUCT:
+		fprintf(f, "      $ppc.obj(%s, '%s', '%s', '%s');\n", v, where, v, tn);
 		for (size_t i = 0; i < t.st->field_count; i++) {
 			char fv[(PPC_MAX_IDENT + 2) * (PPC_MAX_DEPTH + 2)];
 			snprintf(fv, sizeof fv, "%s.%s", v, t.st->fields[i].name);
-			write_field(f, t.st->fields[i].type, base, off + t.st->fields[i].offset,
-			            fv);
+			write_field(f, where, t.st->fields[i].type, base,
+			            off + t.st->fields[i].offset, fv);
 		}
 		break;
 	default:
@@ -201,11 +235,13 @@ static void callers(FILE *f, const ppc_contract *c)
 		fprintf(f, "    %s(", fn->name);
 		for (size_t j = 0; j < fn->param_count; j++)
 			fprintf(f, "%s%s", j ? ", " : "", fn->params[j].name);
-		fputs(") {\n      const $temps = [];\n", f);
+		fputs(") {\n      const $temps = [];\n      try {\n", f);
 		fprintf(f, "      const $args = $ppc.alloc(%zu, $temps);\n",
 		        fn->args_size ? fn->args_size : 1);
+		char where[PPC_MAX_CONTRACT_NAME + PPC_MAX_IDENT + 2];
+		snprintf(where, sizeof where, "%s.%s", c->name, fn->name);
 		for (size_t j = 0; j < fn->param_count; j++)
-			write_field(f, fn->params[j].type, "$args", fn->params[j].offset,
+			write_field(f, where, fn->params[j].type, "$args", fn->params[j].offset,
 			            fn->params[j].name);
 		if (fn->needs_arena)
 			fprintf(f,
@@ -226,8 +262,7 @@ static void callers(FILE *f, const ppc_contract *c)
 		view_offsets(f, fn->result);
 		fputs(");\n", f);
 		fprintf(f,
-		        "      try {\n        if ($rc !== 0) throw $ppc.failed('%s.%s', $rc);\n"
-		        "        return ",
+		        "        if ($rc !== 0) throw $ppc.failed('%s.%s', $rc);\n        return ",
 		        c->name, fn->name);
 		if (fn->result.kind != PPC_VOID)
 			read_expr(f, fn->result, "$out", 0);
@@ -276,12 +311,52 @@ static const char js_support[] =
         "        if (n) b.fast.writeString(p, n, s);\n"
         "        ppc.writeView(at, p, n);\n"
         "      },\n"
-        "      writeBuffer(at, bytes, temps) {\n"
-        "        const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);\n"
-        "        const n = u8.length;\n"
+        "      // what the bytes really are: a view's own length could be a getter that lies\n"
+        "      writeBuffer(at, bytes, temps, where, name) {\n"
+        "        if (!(bytes instanceof ArrayBuffer || ArrayBuffer.isView(bytes)))\n"
+        "          ppc.refuse(where, name, 'Buffer', bytes);\n"
+        "        const n = bytes instanceof ArrayBuffer ? bytes.byteLength : bytes.byteLength;\n"
         "        const p = n ? ppc.alloc(n, temps) : 0;\n"
-        "        if (n) b.fast.writeBytes(p, n, u8);\n"
-        "        ppc.writeView(at, p, n);\n"
+        "        const w = n ? b.fast.writeBytes(p, n, bytes) : 0;\n"
+        "        ppc.writeView(at, p, w);\n"
+        "      },\n"
+        "      refuse(where, name, type, v) {\n"
+        "        const shown = typeof v === 'bigint' ? v + 'n' : typeof v === 'string' ?\n"
+        "          JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v) :\n"
+        "          typeof v === 'number' || typeof v === 'boolean' ? String(v) :\n"
+        "          v === null ? 'null' : 'a ' + typeof v;\n"
+        "        throw new TypeError(where + \": param '\" + name + \"' (\" + type + '): ' + shown "
+        "+\n"
+        "                            ' is not a value of that type');\n"
+        "      },\n"
+        "      bool(v, where, name) {\n"
+        "        if (typeof v !== 'boolean') ppc.refuse(where, name, 'bool', v);\n"
+        "        return v;\n"
+        "      },\n"
+        "      int(v, lo, hi, where, name, type) {\n"
+        "        if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi)\n"
+        "          ppc.refuse(where, name, type, v);\n"
+        "        return v;\n"
+        "      },\n"
+        "      big(v, signed, where, name, type) {\n"
+        "        const x = typeof v === 'bigint' ? v :\n"
+        "          typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : null;\n"
+        "        if (x === null || (signed ? x < -9223372036854775808n || x > "
+        "9223372036854775807n\n"
+        "                                  : x < 0n || x > 18446744073709551615n))\n"
+        "          ppc.refuse(where, name, type, v);\n"
+        "        return x;\n"
+        "      },\n"
+        "      num(v, where, name, type) {\n"
+        "        if (typeof v !== 'number') ppc.refuse(where, name, type, v);\n"
+        "        return v;\n"
+        "      },\n"
+        "      str(v, where, name) {\n"
+        "        if (typeof v !== 'string') ppc.refuse(where, name, 'StringView', v);\n"
+        "        return v;\n"
+        "      },\n"
+        "      obj(v, where, name, type) {\n"
+        "        if (typeof v !== 'object' || v === null) ppc.refuse(where, name, type, v);\n"
         "      },\n"
         "      // a StringView/Buffer result: the callee's host-allocated bytes, freed here\n"
         "      takeView(at, read) {\n"

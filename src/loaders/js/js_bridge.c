@@ -467,8 +467,8 @@ static JSValue outgoing_call(JSContext *ctx, int argc, JSValueConst *argv, bool 
 	bool refused = false;
 	pp_callee_check guard = check ? guard_callee : NULL;
 	pp_call_arena_init(&o.scratch, NULL, 0, vm->host);
-	uint32_t code = host ? pp__call_host(vm->rt, join(lo, hi), min_ver, fn_id, args, out,
-	                                     guard, &o, &refused)
+	uint32_t code = host ? pp__call_host(vm->rt, join(lo, hi), min_ver, fn_id, args, out, guard,
+	                                     &o, &refused)
 	                     : pp__call_peer(vm->rt, join(lo, hi), min_ver, fn_id, args, out, NULL,
 	                                     guard, &o, &refused);
 	pp_call_arena_free(&o.scratch);
@@ -524,8 +524,10 @@ static JSValue b_alloc(JSContext *ctx, JSValueConst this_val, int argc, JSValueC
 		h->free(h, p, size, 1);
 		return JS_ThrowOutOfMemory(ctx);
 	}
-	if (p)
+	if (p) {
+		memset(p, 0, size); /* never what the host's heap held before */
 		pp_js_heap_limit(vm, false);
+	}
 	return split(ctx, (uint64_t)(uintptr_t)p);
 }
 
@@ -555,8 +557,10 @@ static JSValue b_arena_alloc(JSContext *ctx, JSValueConst this_val, int argc, JS
 		h->free(h, p, size, 1);
 		return JS_ThrowOutOfMemory(ctx);
 	}
-	if (p)
+	if (p) {
+		memset(p, 0, size); /* never what an earlier call left in the arena */
 		vm->call_bytes += size;
+	}
 	return split(ctx, (uint64_t)(uintptr_t)p);
 }
 
