@@ -1329,7 +1329,8 @@ static void host_table_calls_are_safe_from_a_thread_outside_any_call(void **stat
 	h->call_guest_contract(h, pp_guest_contract_id("test.calc", 1), 1, 99, NULL, NULL, NULL,
 	                       &e);
 	assert_int_equal(e.code, PP_ERR_FUNCTION_NOT_AVAILABLE);
-	assert_contains(pp_last_error(rt), "bundle 'calc_v1', contract 'test.calc' has no function 99");
+	assert_contains(pp_last_error(rt),
+	                "bundle 'calc_v1', contract 'test.calc' has no function 99");
 	h->call_host_contract(h, pp_host_contract_id("test.nothing", 1), 0, 0, NULL, NULL, &e);
 	assert_int_equal(e.code, PP_ERR_NOT_FOUND);
 	assert_contains(pp_last_error(rt), "not registered");

@@ -251,8 +251,8 @@ static void memory_a_bundle_is_given_holds_zeros(void **state)
 	" return false; return true; }\n"                                             \
 	"function fns() { return [function (i, a, o, ar, b) {\n"                      \
 	"  var m = b.alloc(256), p = m[0] + m[1] * 4294967296;\n"                     \
-	"  var x = b.arenaAlloc(64, ar), q = x[0] + x[1] * 4294967296;\n"   \
-	"  var y = b.arenaAlloc(64, 0), r = y[0] + y[1] * 4294967296;\n"           \
+	"  var x = b.arenaAlloc(64, ar), q = x[0] + x[1] * 4294967296;\n"             \
+	"  var y = b.arenaAlloc(64, 0), r = y[0] + y[1] * 4294967296;\n"              \
 	"  var ok = zero(b, p, 256) && zero(b, q, 64) && zero(b, r, 64);\n"           \
 	"  b.free(m[0], m[1], 256, 1); return ok ? 0 : 9; }]; }\n"
 	static const char guarded[] = GUARD_PRELUDE ZEROED_FNS

@@ -335,8 +335,8 @@ struct pp_host_api {
 	                            uint32_t min_version, uint32_t fn_id, const void *args,
 	                            void *out, pp_call_arena *arena, pp_abi_error *out_err);
 	void (*call_host_contract)(const pp_host_api *self, uint64_t contract_id,
-	                           uint32_t min_version, uint32_t fn_id, const void *args, void *out,
-	                           pp_abi_error *out_err);
+	                           uint32_t min_version, uint32_t fn_id, const void *args,
+	                           void *out, pp_abi_error *out_err);
 };
 
 /* ---- Native bundle entry points ------------------------------------------ */

@@ -425,21 +425,21 @@ uint32_t pp__call_peer(pp_runtime *rt, uint64_t contract_id, uint32_t min_versio
 	if (code == PP_OK || code == PP_ERR_REENTRANT_CALL) {
 		err = (pp_abi_error){PP_OK, {NULL, 0}};
 		inst.contract_id = contract_id;
-		if (!pp__dispatch((const pp__node_view *)(const void *)n, inst, fn, args, out, arena,
-		                  &err))
+		if (!pp__dispatch((const pp__node_view *)(const void *)n, inst, fn, args, out,
+		                  arena, &err))
 			err.code = PP_ERR_FUNCTION_NOT_AVAILABLE;
 		iface->destroy_instance(ld, &rt->host, inst);
-		code = err.code == PP_OK ? PP_OK
-		                         : pp__call_failed(rt, (const pp__node_view *)(const void *)n,
-		                                           fn, err);
+		code = err.code == PP_OK
+		               ? PP_OK
+		               : pp__call_failed(rt, (const pp__node_view *)(const void *)n, fn,
+		                                 err);
 	}
 	pp__read_unlock(ts);
 	return code;
 }
 
 uint32_t pp__call_host(pp_runtime *rt, uint64_t contract_id, uint32_t min_version, uint32_t fn,
-                       const void *args, void *out, pp_callee_check check, void *ud,
-                       bool *refused)
+                       const void *args, void *out, pp_callee_check check, void *ud, bool *refused)
 {
 	pp_tstate *ts = pp__read_lock(rt);
 	if (!ts)
@@ -461,7 +461,8 @@ uint32_t pp__call_host(pp_runtime *rt, uint64_t contract_id, uint32_t min_versio
 		return PP_ERR_INVALID_POINTER;
 	}
 	bool single = iface->flags & PP_HOST_CONTRACT_SINGLETON;
-	pp_host_contract_instance inst = single ? e->singleton : iface->create_instance(iface, NULL);
+	pp_host_contract_instance inst =
+	        single ? e->singleton : iface->create_instance(iface, NULL);
 	pp_abi_error err = {PP_OK, {NULL, 0}};
 	if (iface->dispatch_type == PP_DISPATCH_NATIVE) {
 		const pp_native_dispatch *nd = &iface->dispatch.native;
@@ -482,14 +483,15 @@ uint32_t pp__call_host(pp_runtime *rt, uint64_t contract_id, uint32_t min_versio
 		pp__view_copy(msg, sizeof msg, err.message);
 		pp__error(rt, err.code, "host contract %016llx, function %u %s%s",
 		          (unsigned long long)contract_id, fn,
-		          *msg ? "failed: " : "failed with code ", *msg ? msg : pp_status_name(err.code));
+		          *msg ? "failed: " : "failed with code ",
+		          *msg ? msg : pp_status_name(err.code));
 	}
 	return err.code;
 }
 
 static void h_call_guest_contract(const pp_host_api *self, uint64_t contract_id,
-                                  uint32_t min_version, uint32_t fn, const void *args,
-                                  void *out, pp_call_arena *arena, pp_abi_error *out_err)
+                                  uint32_t min_version, uint32_t fn, const void *args, void *out,
+                                  pp_call_arena *arena, pp_abi_error *out_err)
 {
 	pp_runtime *rt = RT(self);
 	bool refused = false;

@@ -639,8 +639,7 @@ uint32_t pp__call_peer(pp_runtime *rt, uint64_t contract_id, uint32_t min_versio
                        const void *args, void *out, pp_call_arena *arena, pp_callee_check check,
                        void *ud, bool *refused);
 uint32_t pp__call_host(pp_runtime *rt, uint64_t contract_id, uint32_t min_version, uint32_t fn,
-                       const void *args, void *out, pp_callee_check check, void *ud,
-                       bool *refused);
+                       const void *args, void *out, pp_callee_check check, void *ud, bool *refused);
 
 /* host_api.c */
 void pp__host_api_init(pp_runtime *rt);

@@ -438,14 +438,22 @@ static int64_t int_of(reader *r, const pp_toml_value *v, const char *key)
 static bool fits_repr(int64_t v, ppc_kind k)
 {
 	switch (k) {
-	case PPC_I8: return v >= INT8_MIN && v <= INT8_MAX;
-	case PPC_U8: return v >= 0 && v <= UINT8_MAX;
-	case PPC_I16: return v >= INT16_MIN && v <= INT16_MAX;
-	case PPC_U16: return v >= 0 && v <= UINT16_MAX;
-	case PPC_I32: return v >= INT32_MIN && v <= INT32_MAX;
-	case PPC_U32: return v >= 0 && v <= (int64_t)UINT32_MAX;
-	case PPC_U64: return v >= 0;
-	default: return true;
+	case PPC_I8:
+		return v >= INT8_MIN && v <= INT8_MAX;
+	case PPC_U8:
+		return v >= 0 && v <= UINT8_MAX;
+	case PPC_I16:
+		return v >= INT16_MIN && v <= INT16_MAX;
+	case PPC_U16:
+		return v >= 0 && v <= UINT16_MAX;
+	case PPC_I32:
+		return v >= INT32_MIN && v <= INT32_MAX;
+	case PPC_U32:
+		return v >= 0 && v <= (int64_t)UINT32_MAX;
+	case PPC_U64:
+		return v >= 0;
+	default:
+		return true;
 	}
 }
 
@@ -499,12 +507,13 @@ static void read_enums(reader *r, ppc_model *m)
 			var->docs = get_string(r, vt, "docs", false);
 			var->value = int_of(r, pp_toml_get(vt, "value"), "value");
 			if (!r->failed && (!identifier(var->name) || reserved(var->name)))
-				bad(r, pp_toml_get(vt, "name"), "name", "'%s' is not a usable identifier",
-				    var->name);
+				bad(r, pp_toml_get(vt, "name"), "name",
+				    "'%s' is not a usable identifier", var->name);
 			for (size_t v = 0; v + 1 < e->variant_count && !r->failed; v++)
 				if (strcmp(e->variants[v].name, var->name) == 0)
 					bad(r, pp_toml_get(vt, "name"), "name",
-					    "enum '%s' has two variants named '%s'", e->name, var->name);
+					    "enum '%s' has two variants named '%s'", e->name,
+					    var->name);
 			if (!r->failed && !fits_repr(var->value, e->repr))
 				bad(r, pp_toml_get(vt, "value"), "value",
 				    "%lld does not fit enum '%s''s repr %s", (long long)var->value,
@@ -900,7 +909,7 @@ typedef struct c_names {
 } c_names;
 
 __attribute__((format(printf, 3, 4))) static void c_name_add(c_names *ns, const char *from,
-                                                           const char *fmt, ...)
+                                                             const char *fmt, ...)
 {
 	if (ns->oom)
 		return;
@@ -955,7 +964,8 @@ static void c_names_of(c_names *ns, const ppc_model *m)
 		ppc_c_ident(c->name, id, sizeof id);
 		ppc_c_upper(id, ID, sizeof ID);
 		snprintf(from, sizeof from, "contract '%s'", c->name);
-		static const char *const macros[] = {"NAME", "ID", "VERSION_MAJOR", "VERSION_MINOR",
+		static const char *const macros[] = {"NAME",          "ID",
+		                                     "VERSION_MAJOR", "VERSION_MINOR",
 		                                     "VERSION_PATCH", "FUNCTION_COUNT"};
 		for (size_t k = 0; k < sizeof macros / sizeof macros[0]; k++)
 			c_name_add(ns, from, "%s_%s", ID, macros[k]);
@@ -969,7 +979,8 @@ static void c_names_of(c_names *ns, const ppc_model *m)
 			c_name_add(ns, from, "%s", id);
 			c_name_add(ns, from, "%s_STATEFUL", ID);
 			c_name_add(ns, from, "PPC_IMPLEMENT_%s", ID);
-			static const char *const glue[] = {"functions", "create", "destroy", "register"};
+			static const char *const glue[] = {"functions", "create", "destroy",
+			                                   "register"};
 			for (size_t k = 0; k < sizeof glue / sizeof glue[0]; k++)
 				c_name_add(ns, from, "ppc__%s_%s", id, glue[k]);
 		}
@@ -981,7 +992,8 @@ static void c_names_of(c_names *ns, const ppc_model *m)
 			c_name_add(ns, what, "%s_FN_%s", ID, FN);
 			c_name_add(ns, what, "%s_%s_args", id, fn);
 			c_name_add(ns, what, "ppc__%s_%s_views", id, fn);
-			c_name_add(ns, what, "%s_%s", id, fn); /* the host's or the plugin's caller */
+			c_name_add(ns, what, "%s_%s", id,
+			           fn); /* the host's or the plugin's caller */
 			if (!c->host) {
 				c_name_add(ns, what, "%s_%s_impl", id, fn);
 				c_name_add(ns, what, "ppc__%s_%s", id, fn);
@@ -1016,10 +1028,12 @@ static void c_names_distinct(reader *r, const ppc_model *m)
 			for (size_t k = 0; k < fn->param_count && !r->failed; k++) {
 				c_name key;
 				snprintf(key.name, sizeof key.name, "%s", fn->params[k].name);
-				const c_name *hit = bsearch(&key, ns.v, ns.n, sizeof *ns.v, c_name_cmp);
+				const c_name *hit =
+				        bsearch(&key, ns.v, ns.n, sizeof *ns.v, c_name_cmp);
 				if (hit)
 					bad(r, NULL, "params",
-					    "parameter '%s' of function '%s' in contract '%s' has the "
+					    "parameter '%s' of function '%s' in contract '%s' has "
+					    "the "
 					    "name of a file-scope name of the generated C (of %s); "
 					    "rename it",
 					    key.name, fn->name, c->name, hit->from);
@@ -1036,16 +1050,61 @@ static void c_names_distinct(reader *r, const ppc_model *m)
  * taken for the global (`'Error' in globalThis`: the enum never defined). */
 static bool js_global(const char *s)
 {
-	static const char *const names[] = {
-	        "AggregateError", "Array", "ArrayBuffer", "Atomics", "BigInt", "BigInt64Array",
-	        "BigUint64Array", "Boolean", "DataView", "Date", "Error", "EvalError",
-	        "FinalizationRegistry", "Float16Array", "Float32Array", "Float64Array", "Function",
-	        "Infinity", "Int16Array", "Int32Array", "Int8Array", "InternalError", "Iterator",
-	        "JSON", "Map", "Math", "NaN", "Number", "Object", "Promise", "Proxy", "RangeError",
-	        "ReferenceError", "Reflect", "RegExp", "Set", "SharedArrayBuffer", "String",
-	        "Symbol", "SyntaxError", "TextDecoder", "TextEncoder", "TypeError", "URIError",
-	        "Uint16Array", "Uint32Array", "Uint8Array", "Uint8ClampedArray", "WeakMap",
-	        "WeakRef", "WeakSet", "console", "globalThis", "queueMicrotask", "polyplug_init"};
+	static const char *const names[] = {"AggregateError",
+	                                    "Array",
+	                                    "ArrayBuffer",
+	                                    "Atomics",
+	                                    "BigInt",
+	                                    "BigInt64Array",
+	                                    "BigUint64Array",
+	                                    "Boolean",
+	                                    "DataView",
+	                                    "Date",
+	                                    "Error",
+	                                    "EvalError",
+	                                    "FinalizationRegistry",
+	                                    "Float16Array",
+	                                    "Float32Array",
+	                                    "Float64Array",
+	                                    "Function",
+	                                    "Infinity",
+	                                    "Int16Array",
+	                                    "Int32Array",
+	                                    "Int8Array",
+	                                    "InternalError",
+	                                    "Iterator",
+	                                    "JSON",
+	                                    "Map",
+	                                    "Math",
+	                                    "NaN",
+	                                    "Number",
+	                                    "Object",
+	                                    "Promise",
+	                                    "Proxy",
+	                                    "RangeError",
+	                                    "ReferenceError",
+	                                    "Reflect",
+	                                    "RegExp",
+	                                    "Set",
+	                                    "SharedArrayBuffer",
+	                                    "String",
+	                                    "Symbol",
+	                                    "SyntaxError",
+	                                    "TextDecoder",
+	                                    "TextEncoder",
+	                                    "TypeError",
+	                                    "URIError",
+	                                    "Uint16Array",
+	                                    "Uint32Array",
+	                                    "Uint8Array",
+	                                    "Uint8ClampedArray",
+	                                    "WeakMap",
+	                                    "WeakRef",
+	                                    "WeakSet",
+	                                    "console",
+	                                    "globalThis",
+	                                    "queueMicrotask",
+	                                    "polyplug_init"};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (strcmp(s, names[i]) == 0)
 			return true;
@@ -1060,7 +1119,8 @@ static void js_names_free(reader *r, const ppc_model *m)
 			    m->enums[i].name, m->enums[i].name);
 	for (size_t i = 0; i < m->struct_count && !r->failed; i++)
 		if (js_global(m->structs[i].name))
-			bad(r, NULL, "struct", "struct '%s' would shadow the JavaScript global '%s'",
+			bad(r, NULL, "struct",
+			    "struct '%s' would shadow the JavaScript global '%s'",
 			    m->structs[i].name, m->structs[i].name);
 	for (size_t i = 0; i < m->contract_count && !r->failed; i++) {
 		const char *last = strrchr(m->contracts[i].name, '.');
