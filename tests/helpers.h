@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <setjmp.h>
@@ -38,6 +39,34 @@ static inline int race_rounds(int n)
 {
 	const char *v = getenv("PP_TEST_UNDER_VALGRIND");
 	return v && *v == '1' && n >= 10 ? n / 10 : n;
+}
+
+/* A thread that changes bundles under a test's calls: race_rounds(rounds)
+ * rounds, each reloading the named bundles — or, every unload_every-th
+ * round, unloading them and loading them again from their paths. done is
+ * set when it stops (at the end, or at the first failure). */
+typedef struct churn {
+	pp_runtime *rt;
+	const char *names[4], *paths[4]; /* NULL-ended */
+	int rounds, unload_every;
+	atomic_int done;
+} churn;
+
+static inline void *churn_bundles(void *arg)
+{
+	churn *c = arg;
+	bool ok = true;
+	for (int i = 1, n = race_rounds(c->rounds); ok && i <= n; i++)
+		for (int b = 0; ok && b < 4 && c->names[b]; b++) {
+			uint64_t id = pp_bundle_id(c->names[b]);
+			if (c->unload_every && i % c->unload_every == 0)
+				ok = pp_bundle_unload(c->rt, id, 0) == PP_OK &&
+				     pp_bundle_load(c->rt, c->paths[b], NULL, NULL) == PP_OK;
+			else
+				ok = pp_bundle_reload(c->rt, id) == PP_OK;
+		}
+	atomic_store(&c->done, 1);
+	return NULL;
 }
 
 /* Captures log records so that expected failures do not spam the output. */

@@ -1281,22 +1281,6 @@ static void a_peer_cannot_register_guest_contracts_through_anothers_init(void **
 /* The host table's call entries find, call and release in one read section
  * of their own: a plugin's own thread, outside any call the runtime made,
  * calls a peer and a host contract while both providers reload under it. */
-typedef struct provider_churn {
-	pp_runtime *rt;
-	atomic_int done;
-} provider_churn;
-
-static void *reload_calc_and_hostprov(void *arg)
-{
-	provider_churn *r = arg;
-	for (int i = 0, n = race_rounds(150); i < n; i++)
-		if (pp_bundle_reload(r->rt, pp_bundle_id("calc_v1")) != PP_OK ||
-		    pp_bundle_reload(r->rt, pp_bundle_id("hostprov")) != PP_OK)
-			break;
-	atomic_store(&r->done, 1);
-	return NULL;
-}
-
 static void host_table_calls_are_safe_from_a_thread_outside_any_call(void **state)
 {
 	(void)state;
@@ -1305,9 +1289,9 @@ static void host_table_calls_are_safe_from_a_thread_outside_any_call(void **stat
 	load_ok(rt, fx("hostprov"));
 	const pp_host_api *h = pp_runtime_host_api(rt);
 	assert_true(h->size >= offsetof(pp_host_api, call_host_contract) + sizeof(void *));
-	provider_churn r = {.rt = rt};
+	churn r = {.rt = rt, .names = {"calc_v1", "hostprov"}, .rounds = 150};
 	pthread_t t;
-	assert_int_equal(pthread_create(&t, NULL, reload_calc_and_hostprov, &r), 0);
+	assert_int_equal(pthread_create(&t, NULL, churn_bundles, &r), 0);
 	long calls = 0, wrong = 0;
 	while (!atomic_load(&r.done)) {
 		pair p = {20, 22};

@@ -631,6 +631,23 @@ static void imports_that_leave_the_bundle_directory_are_refused(void **state)
 	remove_tree(root);
 }
 
+/* root (a new temporary directory) and dir, root/bundle, holding links
+ * named links[i][0] to the absolute paths root/links[i][1] (root's real
+ * path: the links lead back inside only through an absolute path). */
+static void bundle_with_links(char *root, char *dir, const char *const (*links)[2], size_t n)
+{
+	char real[128], to[192], link[192];
+	temp_dir(root, 64);
+	snprintf(dir, 128, "%s/bundle", root);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_non_null(realpath(root, real));
+	for (size_t i = 0; i < n; i++) {
+		snprintf(to, sizeof to, "%s/%s", real, links[i][1]);
+		snprintf(link, sizeof link, "%s/%s", dir, links[i][0]);
+		assert_int_equal(symlink(to, link), 0);
+	}
+}
+
 /* A bundle may ship links, and read the message of an import it catches:
  * a link out fails the same way whether or not its target exists, so a
  * bundle cannot probe the host's files. A link by absolute path that leads
@@ -642,25 +659,15 @@ static void an_import_error_never_tells_whether_a_path_outside_exists(void **sta
 		skip(); /* documented: without openat2 (valgrind has none) it can tell */
 	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	pp_runtime *rt = rt_env(&c, 0);
-	char root[64], dir[128], real[128], to[160], link[192];
-	temp_dir(root, sizeof root);
-	snprintf(dir, sizeof dir, "%s/bundle", root);
-	assert_int_equal(mkdir(dir, 0755), 0);
+	static const char *const links[][2] = {{"a.js", "exists.js"},
+	                                       {"b.js", "missing.js"},
+	                                       {"c.js", "bundle/../exists.js"},
+	                                       {"d.js", "no/such/dir/x.js"},
+	                                       {"e.js", "bundle/lib.js"}};
+	char root[64], dir[128];
+	bundle_with_links(root, dir, links, sizeof links / sizeof links[0]);
 	write_text(root, "exists.js", "export const secret = 42;\n");
 	write_text(dir, "lib.js", "export const inside = 7;\n");
-	assert_non_null(realpath(root, real));
-	static const struct {
-		const char *link, *target;
-	} links[] = {{"a.js", "exists.js"},
-	             {"b.js", "missing.js"},
-	             {"c.js", "bundle/../exists.js"},
-	             {"d.js", "no/such/dir/x.js"},
-	             {"e.js", "bundle/lib.js"}};
-	for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
-		snprintf(to, sizeof to, "%s/%s", real, links[i].target);
-		snprintf(link, sizeof link, "%s/%s", dir, links[i].link);
-		assert_int_equal(symlink(to, link), 0);
-	}
 	write_text(dir, "bundle.js",
 	           MODULE_BUNDLE(
 	                   "", "export",
@@ -708,19 +715,11 @@ static const char *imports_checked_by_hand(const char *dir)
 static void bundle_files_stay_inside_where_openat2_is_refused(void **state)
 {
 	(void)state;
-	char root[64], dir[128], real[128], to[192], link[192];
-	temp_dir(root, sizeof root);
-	snprintf(dir, sizeof dir, "%s/bundle", root);
-	assert_int_equal(mkdir(dir, 0755), 0);
+	static const char *const links[][2] = {{"out.js", "out.js"}, {"back.js", "bundle/lib.js"}};
+	char root[64], dir[128];
+	bundle_with_links(root, dir, links, 2);
 	write_text(root, "out.js", "export const v = 1;\n");
 	write_text(dir, "lib.js", "export const v = 7;\n");
-	assert_non_null(realpath(root, real));
-	snprintf(to, sizeof to, "%s/out.js", real);
-	snprintf(link, sizeof link, "%s/out.js", dir);
-	assert_int_equal(symlink(to, link), 0);
-	snprintf(to, sizeof to, "%s/bundle/lib.js", real);
-	snprintf(link, sizeof link, "%s/back.js", dir);
-	assert_int_equal(symlink(to, link), 0);
 	write_text(dir, "bundle.js",
 	           "import { v } from './lib.js';\n" MODULE_BUNDLE(
 	                   "", "export",

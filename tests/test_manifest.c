@@ -504,16 +504,16 @@ static void a_cascade_takes_any_number_of_direct_dependents(void **state)
 /* Threads loading a, b (needs a) and c (needs b) and unloading them, with
  * and without cascades, never leave a dependent listed without what it
  * needs, and everything stays consistent to the end. */
-typedef struct churn {
+typedef struct chain_churn {
 	pp_runtime *rt;
 	const char *dirs[3];
 	unsigned seed;
 	atomic_bool *stop;
-} churn;
+} chain_churn;
 
 static void *churn_chain(void *p)
 {
-	churn *c = p;
+	chain_churn *c = p;
 	while (!atomic_load(c->stop)) {
 		c->seed = c->seed * 1103515245u + 12345u;
 		unsigned pick = (c->seed >> 16) % 6;
@@ -548,10 +548,10 @@ static void dependents_never_outlive_what_they_need_under_concurrent_unloads(voi
 	write_text(c, "manifest.toml",
 	           "name = \"c\"\nprovides = [\"m.C@1\"]\n[[dependency]]\ncontract = \"m.B@1\"\n");
 	atomic_bool stop = false;
-	churn t[3];
+	chain_churn t[3];
 	pthread_t th[3];
 	for (int i = 0; i < 3; i++) {
-		t[i] = (churn){rt, {a, b, c}, 7919u * (unsigned)i + 1, &stop};
+		t[i] = (chain_churn){rt, {a, b, c}, 7919u * (unsigned)i + 1, &stop};
 		assert_int_equal(pthread_create(&th[i], NULL, churn_chain, &t[i]), 0);
 	}
 	long bad = 0, looks = 0;

@@ -365,27 +365,6 @@ static void the_generated_declare_holds_js_providers_to_the_contract_sizes(void 
  * call: a plugin-provided host contract reloaded and unloaded under it never
  * hands its code a missing instance or another version's (relay_c counts
  * the calls that went wrong; hostprov's add reads its singleton). */
-typedef struct churn {
-	pp_runtime *rt;
-	atomic_int done;
-} churn;
-
-static void *churn_provider(void *arg)
-{
-	churn *c = arg;
-	for (int i = 0, n = race_rounds(40); i < n; i++) {
-		uint64_t id = pp_bundle_id("hostprov");
-		pp_status st =
-		        i % 4 == 3 ? pp_bundle_unload(c->rt, id, 0) : pp_bundle_reload(c->rt, id);
-		if (st != PP_OK)
-			break;
-		if (i % 4 == 3 && pp_bundle_load(c->rt, fx("hostprov"), NULL, NULL) != PP_OK)
-			break;
-	}
-	atomic_store(&c->done, 1);
-	return NULL;
-}
-
 static void a_generated_host_caller_survives_its_provider_reloading(void **state)
 {
 	(void)state;
@@ -394,9 +373,13 @@ static void a_generated_host_caller_survives_its_provider_reloading(void **state
 	if (pp_bundle_load(rt, PPC_RELAY_C, NULL, NULL) != PP_OK)
 		fail_msg("relay: %s", pp_last_error(rt));
 	pp_guest_contract_handle relay = pp_find(rt, pp_guest_contract_id("test.relay", 1), 1);
-	churn c = {.rt = rt};
+	churn c = {.rt = rt,
+	           .names = {"hostprov"},
+	           .paths = {PP_FIXTURE_DIR "/hostprov.so"},
+	           .rounds = 40,
+	           .unload_every = 4};
 	pthread_t t;
-	assert_int_equal(pthread_create(&t, NULL, churn_provider, &c), 0);
+	assert_int_equal(pthread_create(&t, NULL, churn_bundles, &c), 0);
 	uint32_t wrong = 0, rounds = 0;
 	pp_guest_contract_instance none = {NULL, 0};
 	while (!atomic_load(&c.done)) {
@@ -414,25 +397,15 @@ static void a_generated_host_caller_survives_its_provider_reloading(void **state
 /* A reload landing between the caller's revision check and its call: the
  * JS provider refuses the old instance before anything runs, and the
  * caller finds the contract again — no call fails for it. */
-static void *reload_every_js(void *arg)
-{
-	churn *c = arg;
-	for (int i = 0, n = race_rounds(30); i < n; i++)
-		if (pp_bundle_reload(c->rt, pp_bundle_id("every_js")) != PP_OK)
-			break;
-	atomic_store(&c->done, 1);
-	return NULL;
-}
-
 static void a_caller_racing_a_reload_never_fails_for_it(void **state)
 {
 	(void)state;
 	pp_runtime *rt = setup();
 	test_everyjs c;
 	assert_int_equal(test_everyjs_open(&c, rt), PP_OK);
-	churn ch = {.rt = rt};
+	churn ch = {.rt = rt, .names = {"every_js"}, .rounds = 30};
 	pthread_t t;
-	assert_int_equal(pthread_create(&t, NULL, reload_every_js, &ch), 0);
+	assert_int_equal(pthread_create(&t, NULL, churn_bundles, &ch), 0);
 	long calls = 0, failed = 0;
 	while (!atomic_load(&ch.done)) {
 		uint64_t w = 0;
