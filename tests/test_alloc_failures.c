@@ -261,6 +261,19 @@ static void count_bundle(void *ud, const pp_bundle_info *info)
 
 /* A cascade over a chain a <- b <- c, every allocation failing in turn:
  * it takes all three or (out of memory) none, and then works. */
+typedef struct phases {
+	int n[5];
+} phases;
+
+static void count_phase(void *ud, uint64_t id, const char *name, uint32_t phase, const char *reason)
+{
+	(void)id;
+	(void)name;
+	(void)reason;
+	if (phase < 5)
+		((phases *)ud)->n[phase]++;
+}
+
 static void every_failing_allocation_along_a_cascading_unload(void **state)
 {
 	(void)state;
@@ -282,13 +295,19 @@ static void every_failing_allocation_along_a_cascading_unload(void **state)
 	}
 	long n;
 	for (n = 1;; n++) {
-		pp_runtime *rt = rt_new();
+		phases seen = {0};
+		log_capture lc = {.lock = PTHREAD_MUTEX_INITIALIZER};
+		pp_runtime *rt = rt_with(&lc, PP_LOG_ERROR, count_phase, &seen);
 		for (int i = 0; i < 3; i++)
 			load_ok(rt, dirs[i]);
 		arm(n);
 		pp_status st = pp_bundle_unload(rt, pp_bundle_id("a"), PP_UNLOAD_CASCADE);
 		bool injected = disarm();
 		clear_outcome(rt, st, n);
+		/* every bundle told UNLOADING is gone, or hears it stays */
+		if (st != PP_OK && seen.n[PP_RELOAD_FAILED] != seen.n[PP_RELOAD_UNLOADING])
+			fail_msg("allocation %ld failing: %d UNLOADING, %d FAILED", n,
+			         seen.n[PP_RELOAD_UNLOADING], seen.n[PP_RELOAD_FAILED]);
 		int left = 0;
 		pp_bundle_foreach(rt, count_bundle, &left);
 		if (st == PP_OK)

@@ -54,7 +54,8 @@ typedef void (*pp_free_fn)(void *userdata, void *ptr, size_t size, size_t align)
 enum {
 	PP_RELOAD_PREPARING = 0, /* about to swap: destroy your instances of this bundle */
 	PP_RELOAD_RELOADED = 1,  /* the new code serves; handles stayed valid */
-	PP_RELOAD_FAILED = 2,    /* the new code did not load; the old one keeps serving */
+	PP_RELOAD_FAILED = 2,    /* the new code did not load; the old one keeps serving
+	                          * (after UNLOADING: the unload failed, it stays loaded) */
 	PP_RELOAD_UNLOADING = 3, /* the bundle is being unloaded */
 	PP_RELOAD_LOADED = 4     /* the bundle was loaded and its contracts published */
 };

@@ -1102,6 +1102,18 @@ pp_status pp_bundle_unload(pp_runtime *rt, uint64_t id, uint32_t flags)
 		rt->bundle_count--;
 		atomic_fetch_add_explicit(&rt->bundle_changes, 1, memory_order_relaxed);
 	}
+	if (st != PP_OK && taken) {
+		/* Told UNLOADING, the host hears that they stay: while the set is
+		 * still ours (claimed), without the lock. The reason is copied, and
+		 * is the call's last error again after the callbacks. */
+		char *why = pp__strdup(pp_last_error(rt));
+		pthread_mutex_unlock(&rt->lock);
+		for (size_t i = 0; i < taken; i++)
+			notify(rt, s.m[i], PP_RELOAD_FAILED, why ? why : "out of memory");
+		st = pp__error(rt, st, "%s", why ? why : "out of memory");
+		free(why);
+		pthread_mutex_lock(&rt->lock);
+	}
 	/* Waiters look the gone ones up again by id and do not find them. */
 	for (size_t i = 0; i < taken; i++)
 		unclaim(rt, s.m[i]);
