@@ -254,11 +254,14 @@ static void memory_a_bundle_is_given_holds_zeros(void **state)
 	"  var x = b.arenaAlloc(64, ar), q = x[0] + x[1] * 4294967296;\n"             \
 	"  var y = b.arenaAlloc(64, 0), r = y[0] + y[1] * 4294967296;\n"              \
 	"  var ok = zero(b, p, 256) && zero(b, q, 64) && zero(b, r, 64);\n"           \
-	"  b.free(m[0], m[1], 256, 1); return ok ? 0 : 9; }]; }\n"
+	"  b.free(m[0], m[1], 256, 1);\n"                                             \
+	"  if (typeof compat !== 'undefined') b.free(y[0], y[1], 64, 1);\n"           \
+	"  return ok ? 0 : 9; }]; }\n"
 	static const char guarded[] = GUARD_PRELUDE ZEROED_FNS
 	        "function polyplug_init() {\n"
 	        "  return ok([regl('test.guard', fns(), [{ args: 8, out: 4 }])]);\n}\n";
-	static const char compat[] = GUARD_PRELUDE ZEROED_FNS
+	static const char compat[] = GUARD_PRELUDE
+	        "var compat = 1;\n" ZEROED_FNS
 	        "function polyplug_init() {\n  return ok([reg('test.guard', fns())]);\n}\n";
 #undef ZEROED_FNS
 	const char *const srcs[] = {guarded, compat};

@@ -1012,7 +1012,8 @@ static void c_names_distinct(reader *r, const ppc_model *m)
 		bad(r, NULL, "-", "out of memory");
 		return;
 	}
-	qsort(ns.v, ns.n, sizeof *ns.v, c_name_cmp);
+	if (ns.n)
+		qsort(ns.v, ns.n, sizeof *ns.v, c_name_cmp);
 	for (size_t i = 0; i + 1 < ns.n && !r->failed; i++)
 		if (strcmp(ns.v[i].name, ns.v[i + 1].name) == 0)
 			bad(r, NULL, "name",
@@ -1029,7 +1030,8 @@ static void c_names_distinct(reader *r, const ppc_model *m)
 				c_name key;
 				snprintf(key.name, sizeof key.name, "%s", fn->params[k].name);
 				const c_name *hit =
-				        bsearch(&key, ns.v, ns.n, sizeof *ns.v, c_name_cmp);
+				        ns.n ? bsearch(&key, ns.v, ns.n, sizeof *ns.v, c_name_cmp)
+				             : NULL;
 				if (hit)
 					bad(r, NULL, "params",
 					    "parameter '%s' of function '%s' in contract '%s' has "
