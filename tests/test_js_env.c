@@ -650,8 +650,9 @@ static void bundle_with_links(char *root, char *dir, const char *const (*links)[
 
 /* A bundle may ship links, and read the message of an import it catches:
  * a link out fails the same way whether or not its target exists, so a
- * bundle cannot probe the host's files. A link by absolute path that leads
- * back inside keeps working. */
+ * bundle cannot probe the host's files — nor through an absolute link that
+ * would come back inside only if a directory outside exists, so absolute
+ * links are refused wherever they lead. A relative link inside works. */
 static void an_import_error_never_tells_whether_a_path_outside_exists(void **state)
 {
 	(void)state;
@@ -663,22 +664,28 @@ static void an_import_error_never_tells_whether_a_path_outside_exists(void **sta
 	                                       {"b.js", "missing.js"},
 	                                       {"c.js", "bundle/../exists.js"},
 	                                       {"d.js", "no/such/dir/x.js"},
-	                                       {"e.js", "bundle/lib.js"}};
-	char root[64], dir[128];
+	                                       {"e.js", "bundle/lib.js"},
+	                                       {"f.js", "present/../bundle/lib.js"},
+	                                       {"g.js", "absent/../bundle/lib.js"}};
+	char root[64], dir[128], rel[192];
 	bundle_with_links(root, dir, links, sizeof links / sizeof links[0]);
 	write_text(root, "exists.js", "export const secret = 42;\n");
 	write_text(dir, "lib.js", "export const inside = 7;\n");
+	snprintf(rel, sizeof rel, "%s/present", root);
+	assert_int_equal(mkdir(rel, 0755), 0);
+	snprintf(rel, sizeof rel, "%s/h.js", dir);
+	assert_int_equal(symlink("lib.js", rel), 0); /* relative, inside: followed */
 	write_text(dir, "bundle.js",
 	           MODULE_BUNDLE(
 	                   "", "export",
 	                   "async () => { const seen = [];\n"
-	                   "  for (const f of ['a', 'b', 'c', 'd']) {\n"
+	                   "  for (const f of ['a', 'b', 'c', 'd', 'e', 'f', 'g']) {\n"
 	                   "    try { await import('./' + f + '.js'); seen.push('imported'); }\n"
 	                   "    catch (e) { seen.push(e.message.split(f + '.js').join('?')); } }\n"
 	                   "  if (seen.some((m) => m !== seen[0])) throw new Error(seen.join(' | "
 	                   "'));\n"
 	                   "  console.log(seen[0]);\n"
-	                   "  return (await import('./e.js')).inside === 7 ? 0 : 9; }"));
+	                   "  return (await import('./h.js')).inside === 7 ? 0 : 9; }"));
 	load_dir(rt, dir, PP_OK);
 	uint32_t code = js_call(rt, "js.mod", 0, NULL, NULL);
 	if (code != PP_OK)

@@ -115,6 +115,40 @@ static uint32_t bundle_count(pp_runtime *rt)
 /* A manifest.toml that is a FIFO was taken for no manifest at all (its
  * constraints silently dropped); one that links out of the directory was
  * read. Both are refused, as the bundle's own code would be. */
+/* A manifest's file that is a link out of the directory is refused the
+ * same way whether or not its target exists: the load says nothing of
+ * what lies outside. */
+static void a_manifest_file_linking_out_fails_alike_whether_its_target_exists(void **state)
+{
+	(void)state;
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_with_log(&c, PP_LOG_ERROR);
+	char root[256], dir[2][512], target[2][512], msg[2][1024];
+	temp_dir(root, sizeof root);
+	snprintf(target[0], sizeof target[0], "%s/exists.js", root);
+	snprintf(target[1], sizeof target[1], "%s/missing.js", root);
+	js_bundle(root, "exists.js", "m.Out", 1, NULL);
+	for (int i = 0; i < 2; i++) {
+		subdir(dir[i], sizeof dir[i], root, i ? "b2" : "b1");
+		write_text(dir[i], "manifest.toml", "name = \"b\"\nfile = \"code.js\"\n");
+		char link[600];
+		snprintf(link, sizeof link, "%s/code.js", dir[i]);
+		assert_int_equal(symlink(target[i], link), 0);
+		assert_int_equal(pp_bundle_load(rt, dir[i], NULL, NULL), PP_ERR_LOAD_FAILED);
+		snprintf(msg[i], sizeof msg[i], "%s", pp_last_error(rt));
+		assert_contains(msg[i], "leads outside the bundle directory");
+	}
+	/* the same words, but for the directory's name */
+	char *at = strstr(msg[1], "b2");
+	while (at) {
+		at[1] = '1';
+		at = strstr(at, "b2");
+	}
+	assert_string_equal(msg[0], msg[1]);
+	pp_runtime_free(rt);
+	remove_tree(root);
+}
+
 static void a_manifest_that_is_not_a_file_of_the_bundle_is_refused(void **state)
 {
 	(void)state;
@@ -1159,6 +1193,7 @@ int main(void)
 	        cmocka_unit_test(reads_generated_reference_manifests),
 	        cmocka_unit_test(bad_manifests_fail_by_file_line_and_key),
 	        cmocka_unit_test(a_manifest_that_is_not_a_file_of_the_bundle_is_refused),
+	        cmocka_unit_test(a_manifest_file_linking_out_fails_alike_whether_its_target_exists),
 	        cmocka_unit_test(dependencies_guard_unload_and_reload_rereads),
 	        cmocka_unit_test(reload_applies_new_dependencies),
 	        cmocka_unit_test(a_reload_never_leaves_a_dependent_without_what_it_needs),

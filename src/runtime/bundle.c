@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "internal.h"
@@ -791,11 +792,14 @@ pp_status pp_bundle_load(pp_runtime *rt, const char *path, const pp_load_options
 	free(name);
 	if (st == PP_OK && !v)
 		st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
-	struct stat sb;
-	if (st == PP_OK && v && v->load_path && stat(v->load_path, &sb) != 0)
-		st = pp__error(rt, PP_ERR_IO,
-		               "bundle '%s': %s names file '%s', which cannot be opened", b->name,
-		               v->manifest->file_path, v->load_path);
+	if (st == PP_OK && v && v->load_path) {
+		/* opened as its loader will open it: inside the directory, and
+		 * saying nothing of what lies outside */
+		pp_bundle_source at = {.name = b->name, .dir = b->path};
+		int fd = pp__open_bundle_file(rt, &at, v->load_path, &st);
+		if (fd >= 0)
+			close(fd);
+	}
 	if (st == PP_OK && v)
 		st = pick_loader(rt, v, NULL);
 	if (st != PP_OK || !b || !v) {

@@ -4,8 +4,10 @@
  * A bundle loaded from a directory may read only files of that directory:
  * its code, its manifest, its modules, its source map, its library. They are
  * opened so that no step of the path leaves the directory (openat2 with
- * RESOLVE_BENEATH where the kernel has it; otherwise the opened file is
- * checked against the directory before anything else is done with it), and
+ * RESOLVE_BENEATH where the kernel has it: a '..' above it, an absolute
+ * link or a link out is refused where it would leave, whatever it leads
+ * to; otherwise the opened file is checked against the directory before
+ * anything else is done with it), and
  * read only if regular and no larger than the reader's bound. What a refusal
  * says never tells whether something outside exists, or where a link leads:
  * a bundle's own code may read the message.
@@ -120,8 +122,8 @@ static int open_beneath(const char *dir, const char *path, int flags)
 }
 
 /* Opens path (O_PATH: a device or FIFO is not opened yet) and says whether
- * the file is inside src's directory: the check made where openat2 cannot
- * decide — an absolute link that leads back inside, or no openat2. */
+ * the file is inside src's directory: the check made where there is no
+ * openat2. */
 static int open_checked(pp_runtime *rt, const pp_bundle_source *src, const char *path, bool *inside,
                         pp_status *st)
 {
@@ -153,23 +155,21 @@ int pp__open_bundle_file(pp_runtime *rt, const pp_bundle_source *src, const char
 	enum { FLAGS = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY };
 	bool confined = src->dir && *src->dir;
 	int fd = confined ? open_beneath(src->dir, path, FLAGS) : open(path, FLAGS);
-	if (confined && fd < 0 && (errno == EXDEV || errno == ENOSYS)) {
-		/* Checked on the opened file, before anything is said about it.
-		 * Whether a way out leads anywhere is never told: a bundle's
-		 * message may reach its own code. */
-		bool left = errno == EXDEV, inside = false;
+	/* EXDEV: the way leaves the directory ('..' above it, an absolute link,
+	 * a link out). Refused, whatever it leads to: following it would look
+	 * up paths outside, and a bundle's message may reach its own code. */
+	bool left = confined && fd < 0 && errno == EXDEV;
+	if (confined && fd < 0 && errno == ENOSYS) {
+		/* No openat2: checked on the opened file, before anything is said
+		 * about it. */
+		bool inside = false;
 		int at = open_checked(rt, src, path, &inside, st);
 		if (at == -2)
 			return -1;
-		if ((at < 0 && left) || (at >= 0 && !inside)) {
-			if (at >= 0)
-				close(at);
-			*st = pp__error(rt, PP_ERR_LOAD_FAILED,
-			                "bundle '%s': '%s' leads outside the bundle directory '%s'",
-			                src->name, path, src->dir);
-			return -1;
-		}
-		if (at >= 0) {
+		left = at >= 0 && !inside;
+		if (left)
+			close(at);
+		if (at >= 0 && inside) {
 			char link[32];
 			snprintf(link, sizeof link, "/proc/self/fd/%d", at);
 			fd = open(link, FLAGS); /* the file checked, not the path again */
@@ -177,6 +177,12 @@ int pp__open_bundle_file(pp_runtime *rt, const pp_bundle_source *src, const char
 			close(at);
 			errno = saved;
 		}
+	}
+	if (left) {
+		*st = pp__error(rt, PP_ERR_LOAD_FAILED,
+		                "bundle '%s': '%s' leads outside the bundle directory '%s'",
+		                src->name, path, src->dir);
+		return -1;
 	}
 	if (fd < 0) {
 		*st = pp__error(rt, errno == ENOMEM ? PP_ERR_OUT_OF_MEMORY : PP_ERR_IO,
