@@ -1309,6 +1309,19 @@ static void host_table_calls_are_safe_from_a_thread_outside_any_call(void **stat
 	pthread_join(t, NULL);
 	if (wrong)
 		fail_msg("%ld of %ld calls went wrong", wrong, calls);
+	/* a peer's message is read before its instance goes (here it lives in
+	 * the instance), and a create that fails says so, not an older error */
+	load_ok(rt, fx("msgpeer"));
+	pp_abi_error m = {PP_OK, {NULL, 0}};
+	h->call_guest_contract(h, pp_guest_contract_id("test.msg", 1), 1, 0, NULL, NULL, NULL, &m);
+	assert_int_equal(m.code, 300);
+	assert_contains(pp_last_error(rt), "kept in the instance");
+	assert_true(pp_handle_is_null(pp_find(rt, pp_guest_contract_id("test.none", 1), 0)));
+	h->call_guest_contract(h, pp_guest_contract_id("test.refuse", 1), 1, 0, NULL, NULL, NULL,
+	                       &m);
+	assert_int_equal(m.code, PP_ERR_GENERIC);
+	assert_contains(pp_last_error(rt), "create_instance failed: peer create refused: quota");
+	assert_contains((const char *)m.message.ptr, "peer create refused");
 	/* failures say what failed */
 	pp_abi_error e = {PP_OK, {NULL, 0}};
 	h->call_guest_contract(h, pp_guest_contract_id("test.calc", 1), 1, 99, NULL, NULL, NULL,

@@ -439,6 +439,22 @@ static void names_the_generated_code_cannot_hold_are_refused(void **state)
 	                 "fs.Lookup", "find"),
 	         "enum 'Error' would shadow the JavaScript global"},
 	        {FNS("a.B", "constructor"), "'constructor' is not a usable function name"},
+	        /* names the headers the generated code includes define or reserve */
+	        {"[[struct]]\nname = \"PPC_SUPPORT_\"\nfields = [{ name = \"a\", type = "
+	         "\"i32\" }]\n" FNS("a.B", "x"),
+	         "'PPC_SUPPORT_' is not a free identifier"},
+	        {"[[struct]]\nname = \"max_align_t\"\nfields = [{ name = \"a\", type = "
+	         "\"i32\" }]\n" FNS("a.B", "x"),
+	         "define 'max_align_t' (for struct 'max_align_t'), a name the C headers"},
+	        {"[[enum]]\nname = \"memory_order\"\nvariants = [{ name = \"A\", value = 1 "
+	         "}]\n" FNS("a.B", "x"),
+	         "define 'memory_order'"},
+	        {"[[struct]]\nname = \"strdup\"\nfields = [{ name = \"a\", type = "
+	         "\"i32\" }]\n" FNS("a.B", "x"),
+	         "define 'strdup'"},
+	        {FNS("size.t", "x"), "define 'size_t' (for contract 'size.t')"},
+	        {FNS("a.B", "x") "params = [{ name = \"INT8_MAX\", type = \"i32\" }]\n",
+	         "define 'INT8_MAX'"},
 	};
 #undef CONTRACT
 #undef FNS

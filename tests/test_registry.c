@@ -483,6 +483,33 @@ static void calls_on_a_null_runtime_are_refused_on_any_thread(void **state)
 	assert_ptr_equal(ok, &token);
 }
 
+/* A counter moves by one before a change is published and by one after:
+ * odd exactly while it is under way, even between changes — also on a
+ * reload, where the old and the new version both provide the contract. */
+static void revision_counters_move_twice_per_change_and_are_even_between(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	const _Atomic uint64_t *mine =
+	        (const _Atomic uint64_t *)(const void *)pp_contract_revision_counter(rt, CALC);
+	const _Atomic uint64_t *all =
+	        (const _Atomic uint64_t *)(const void *)pp_revision_counter(rt);
+	uint64_t m0 = atomic_load(mine), a0 = atomic_load(all);
+	uint64_t id = load_ok(rt, fx("calc_v1"));
+	assert_int_equal(atomic_load(mine), m0 + 2);
+	assert_int_equal(atomic_load(all), a0 + 2);
+	assert_int_equal(pp_bundle_reload(rt, id), PP_OK);
+	assert_int_equal(atomic_load(mine), m0 + 4);
+	load_ok(rt, fx("ping")); /* another contract's change moves only the runtime's */
+	assert_int_equal(atomic_load(mine), m0 + 4);
+	assert_int_equal(atomic_load(all), a0 + 6);
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	assert_int_equal(atomic_load(mine), m0 + 6);
+	assert_int_equal(atomic_load(mine) % 2, 0);
+	assert_int_equal(atomic_load(all) % 2, 0);
+	pp_runtime_free(rt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -503,6 +530,7 @@ int main(void)
 	        cmocka_unit_test(a_handle_never_matches_again_after_its_slot_ages_out),
 	        cmocka_unit_test(a_handle_from_another_runtime_is_stale_there),
 	        cmocka_unit_test(calls_on_a_null_runtime_are_refused_on_any_thread),
+	        cmocka_unit_test(revision_counters_move_twice_per_change_and_are_even_between),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -421,19 +421,27 @@ uint32_t pp__call_peer(pp_runtime *rt, uint64_t contract_id, uint32_t min_versio
 	iface->create_instance(ld, &rt->host, NULL, &inst, &err);
 	/* A same-VM peer refuses to create (reentrant): its default instance
 	 * serves, as in the reference. Any other failure is the call's. */
-	uint32_t code = err.code;
-	if (code == PP_OK || code == PP_ERR_REENTRANT_CALL) {
-		err = (pp_abi_error){PP_OK, {NULL, 0}};
-		inst.contract_id = contract_id;
-		if (!pp__dispatch((const pp__node_view *)(const void *)n, inst, fn, args, out,
-		                  arena, &err))
-			err.code = PP_ERR_FUNCTION_NOT_AVAILABLE;
-		iface->destroy_instance(ld, &rt->host, inst);
-		code = err.code == PP_OK
-		               ? PP_OK
-		               : pp__call_failed(rt, (const pp__node_view *)(const void *)n, fn,
-		                                 err);
+	char msg[2048]; /* the callee's message may live in the instance */
+	if (err.code != PP_OK && err.code != PP_ERR_REENTRANT_CALL) {
+		pp__view_copy(msg, sizeof msg, err.message);
+		pp__read_unlock(ts);
+		return pp__error(rt, err.code,
+		                 "bundle '%s', contract '%s': create_instance failed%s%s",
+		                 n->version->bundle->name, n->contract_name, *msg ? ": " : "", msg);
 	}
+	err = (pp_abi_error){PP_OK, {NULL, 0}};
+	inst.contract_id = contract_id;
+	if (!pp__dispatch((const pp__node_view *)(const void *)n, inst, fn, args, out, arena, &err))
+		err.code = PP_ERR_FUNCTION_NOT_AVAILABLE;
+	if (err.code != PP_OK) {
+		pp__view_copy(msg, sizeof msg, err.message);
+		err.message = (pp_string_view){(const uint8_t *)msg, strlen(msg)};
+	}
+	iface->destroy_instance(ld, &rt->host, inst);
+	uint32_t code =
+	        err.code == PP_OK
+	                ? PP_OK
+	                : pp__call_failed(rt, (const pp__node_view *)(const void *)n, fn, err);
 	pp__read_unlock(ts);
 	return code;
 }
@@ -475,17 +483,17 @@ uint32_t pp__call_host(pp_runtime *rt, uint64_t contract_id, uint32_t min_versio
 		iface->dispatch.vm.call(iface->dispatch.vm.loader_data, none, fn, args, out, NULL,
 		                        &err);
 	}
+	char msg[1024]; /* the callee's message may live in the instance */
+	if (err.code != PP_OK)
+		pp__view_copy(msg, sizeof msg, err.message);
 	if (!single)
 		iface->destroy_instance(iface, inst);
 	pp__read_unlock(ts);
-	if (err.code != PP_OK) {
-		char msg[1024];
-		pp__view_copy(msg, sizeof msg, err.message);
+	if (err.code != PP_OK)
 		pp__error(rt, err.code, "host contract %016llx, function %u %s%s",
 		          (unsigned long long)contract_id, fn,
 		          *msg ? "failed: " : "failed with code ",
 		          *msg ? msg : pp_status_name(err.code));
-	}
 	return err.code;
 }
 

@@ -449,16 +449,17 @@ struct timespec pp__deadline(clockid_t clock, long ns)
 typedef struct pp_contract_revision {
 	uint64_t contract_id;
 	_Atomic uint64_t value;
+	uint64_t bumped; /* the stamp of the last bump that moved it (under lock) */
 } pp_contract_revision;
 
-/* The counter of contract_id, made on first use (NULL if out of memory).
- * Caller holds the lock. */
-static pp_contract_revision *contract_revision(pp_runtime *rt, uint64_t contract_id)
+/* The counter of contract_id, made on first use when make (NULL if there
+ * is none, or out of memory). Caller holds the lock. */
+static pp_contract_revision *contract_revision(pp_runtime *rt, uint64_t contract_id, bool make)
 {
 	for (size_t i = 0; i < rt->contract_rev_count; i++)
 		if (rt->contract_revs[i]->contract_id == contract_id)
 			return rt->contract_revs[i];
-	pp_contract_revision *r = malloc(sizeof *r);
+	pp_contract_revision *r = make ? malloc(sizeof *r) : NULL;
 	pp_contract_revision **more =
 	        r ? realloc(rt->contract_revs, (rt->contract_rev_count + 1) * sizeof(void *))
 	          : NULL;
@@ -468,33 +469,39 @@ static pp_contract_revision *contract_revision(pp_runtime *rt, uint64_t contract
 	}
 	r->contract_id = contract_id;
 	atomic_init(&r->value, 0);
+	r->bumped = 0;
 	rt->contract_revs = more;
 	more[rt->contract_rev_count++] = r;
 	return r;
 }
 
-static void bump_contracts(pp_runtime *rt, const pp_bundle_version *v)
+/* Bumps each contract v provides once per stamp: a reload's new and old
+ * versions provide the same contracts, and a counter moves by one per bump
+ * (so it is odd exactly while a change is under way). A contract nobody
+ * asked the counter of has none: nobody reads it, since reading makes it. */
+static void bump_contracts(pp_runtime *rt, const pp_bundle_version *v, uint64_t stamp)
 {
 	for (const pp_contract_node *n = v ? v->contracts : NULL; n; n = n->next) {
-		pp_contract_revision *r = contract_revision(rt, n->iface.contract_id);
-		/* no counter (out of memory): nobody has one to read, since
-		 * reading makes it */
-		if (r)
+		pp_contract_revision *r = contract_revision(rt, n->iface.contract_id, false);
+		if (r && r->bumped != stamp) {
+			r->bumped = stamp;
 			atomic_fetch_add_explicit(&r->value, 1, memory_order_acq_rel);
+		}
 	}
 }
 
 void pp__bump_revisions(pp_runtime *rt, const pp_bundle_version *const *vs, size_t n)
 {
+	uint64_t stamp = atomic_load_explicit(&rt->revision, memory_order_relaxed) + 1;
 	for (size_t i = 0; i < n; i++)
-		bump_contracts(rt, vs[i]);
+		bump_contracts(rt, vs[i], stamp);
 	atomic_fetch_add_explicit(&rt->revision, 1, memory_order_acq_rel);
 }
 
 const uint64_t *pp_contract_revision_counter(pp_runtime *rt, uint64_t contract_id)
 {
 	pthread_mutex_lock(&rt->lock);
-	pp_contract_revision *r = contract_revision(rt, contract_id);
+	pp_contract_revision *r = contract_revision(rt, contract_id, true);
 	pthread_mutex_unlock(&rt->lock);
 	return r ? (const uint64_t *)(const void *)&r->value : pp_revision_counter(rt);
 }

@@ -78,6 +78,9 @@ class RelayJs {
     expect(e.echo(big), big + '!', 'big echo');
     expect(Array.from(e.reverse(new Uint8Array([1, 2, 3]))).join(), '3,2,1', 'reverse');
     expect(e.reverse(new Uint8Array(0)).length, 0, 'empty reverse');
+    const dv = new DataView(new Uint8Array([9, 1, 2, 3, 9]).buffer, 1, 3);
+    expect(Array.from(e.reverse(dv)).join(), '3,2,1', 'a DataView is a Buffer');
+    expect(Array.from(e.reverse(new Uint16Array([0x0201]))).join(), '2,1', 'any typed array');
     const large = new Uint8Array(1 << 20); /* filled natively: valgrind runs this too */
     large[0] = 7;
     large[large.length - 1] = 9;

@@ -301,8 +301,8 @@ static bool reserved(const char *s)
 	        "__proto__",
 	};
 	/* the prefixes of the runtime's and the glue's own names */
-	if (strncmp(s, "ppc_", 4) == 0 || strncmp(s, "pp_", 3) == 0 || strncmp(s, "PP_", 3) == 0 ||
-	    strncmp(s, "$", 1) == 0)
+	if (strncmp(s, "ppc_", 4) == 0 || strncmp(s, "PPC_", 4) == 0 || strncmp(s, "pp_", 3) == 0 ||
+	    strncmp(s, "PP_", 3) == 0 || strncmp(s, "$", 1) == 0)
 		return true;
 	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
 		if (strcmp(words[i], s) == 0)
@@ -1003,6 +1003,50 @@ static void c_names_of(c_names *ns, const ppc_model *m)
 	}
 }
 
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* A name the headers the generated code includes (stddef, stdint,
+ * stdbool, string, stdatomic, polyplug's) define or reserve: a type, struct
+ * or function of that name would clash with theirs. */
+static bool std_name(const char *s)
+{
+	static const char *const prefixes[] = {"atomic_", "ATOMIC_", "memory_order", "__",
+	                                       "pp_",     "PP_",     "ppc_",         "PPC_"};
+	for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+		if (strncmp(s, prefixes[i], strlen(prefixes[i])) == 0)
+			return true;
+	/* POSIX's _t types; string.h's str* and mem* */
+	if (has_suffix(s, "_t") || ((strncmp(s, "str", 3) == 0 || strncmp(s, "mem", 3) == 0) &&
+	                            s[3] >= 'a' && s[3] <= 'z'))
+		return true;
+	/* stdint's limits and constant macros: INT8_MIN, UINT64_C, SIZE_MAX, … */
+	static const char *const limits[] = {"INT",   "UINT", "SIZE",      "PTRDIFF",
+	                                     "WCHAR", "WINT", "SIG_ATOMIC"};
+	for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++)
+		if (strncmp(s, limits[i], strlen(limits[i])) == 0 &&
+		    (has_suffix(s, "_MIN") || has_suffix(s, "_MAX") || has_suffix(s, "_C")))
+			return true;
+	static const char *const words[] = {
+	        "NULL",          "offsetof", "bool",    "true",    "false", "kill_dependency",
+	        "static_assert", "alignof",  "alignas", "noreturn"};
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (strcmp(s, words[i]) == 0)
+			return true;
+	return false;
+}
+
+/* The names ppc makes with its own prefix (ppc__<id>_…, PPC_IMPLEMENT_<ID>,
+ * PPC_LAYOUTS_<id>_): theirs to take. */
+static bool ppc_own(const char *s)
+{
+	return strncmp(s, "ppc__", 5) == 0 || strncmp(s, "PPC_IMPLEMENT_", 14) == 0 ||
+	       strncmp(s, "PPC_LAYOUTS_", 12) == 0;
+}
+
 static void c_names_distinct(reader *r, const ppc_model *m)
 {
 	c_names ns = {0};
@@ -1014,6 +1058,12 @@ static void c_names_distinct(reader *r, const ppc_model *m)
 	}
 	if (ns.n)
 		qsort(ns.v, ns.n, sizeof *ns.v, c_name_cmp);
+	for (size_t i = 0; i < ns.n && !r->failed; i++)
+		if (std_name(ns.v[i].name) && !ppc_own(ns.v[i].name))
+			bad(r, NULL, "name",
+			    "the generated C would define '%s' (for %s), a name the C headers it "
+			    "includes define or reserve; rename it",
+			    ns.v[i].name, ns.v[i].from);
 	for (size_t i = 0; i + 1 < ns.n && !r->failed; i++)
 		if (strcmp(ns.v[i].name, ns.v[i + 1].name) == 0)
 			bad(r, NULL, "name",
@@ -1032,6 +1082,14 @@ static void c_names_distinct(reader *r, const ppc_model *m)
 				const c_name *hit =
 				        ns.n ? bsearch(&key, ns.v, ns.n, sizeof *ns.v, c_name_cmp)
 				             : NULL;
+				if (!hit && std_name(key.name))
+					bad(r, NULL, "params",
+					    "parameter '%s' of function '%s' in contract '%s': the "
+					    "generated "
+					    "C would define '%s', a name the C headers it includes "
+					    "define or "
+					    "reserve; rename it",
+					    key.name, fn->name, c->name, key.name);
 				if (hit)
 					bad(r, NULL, "params",
 					    "parameter '%s' of function '%s' in contract '%s' has "
