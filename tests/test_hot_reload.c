@@ -466,7 +466,7 @@ static void what_the_watcher_ignores_never_reloads(void **state)
 	snprintf(link, sizeof link, "%s/linked", dir);
 	assert_int_equal(symlink(outside, link), 0);
 	size_t n = (size_t)snprintf(path, sizeof path, "%s", dir);
-	char level8[512] = "";
+	char level8[512] = "", deep[520];
 	for (int level = 1; level <= 9; level++) {
 		n += (size_t)snprintf(path + n, sizeof path - n, "/d%d", level);
 		assert_int_equal(mkdir(path, 0700), 0);
@@ -485,8 +485,8 @@ static void what_the_watcher_ignores_never_reloads(void **state)
 	snprintf(path, sizeof path, "%s/.hidden", dir);
 	write_text(path, "x.js", "x");
 	write_text(outside, "through-the-link.js", "x");
-	snprintf(path, sizeof path, "%s/d9", level8);
-	write_text(path, "too-deep.js", "x");
+	snprintf(deep, sizeof deep, "%s/d9", level8);
+	write_text(deep, "too-deep.js", "x");
 	sleep_ms(6 * DEBOUNCE_MS);
 	assert_int_equal(count(&ev, "reloaded:"), 0);
 
