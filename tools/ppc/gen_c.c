@@ -499,9 +499,10 @@ static const char host_support[] =
         " * reaches the new version with the old one's instance. A JS provider refuses\n"
         " * it before running anything (PP_ERR_FUNCTION_NOT_AVAILABLE), and since the\n"
         " * revision moved before the new version became reachable, the caller knows:\n"
-        " * it finds the contract again and calls once more. A native provider is not\n"
-        " * asked: docs/contracts.md says what a host with stateful native contracts\n"
-        " * does around reloads. */\n"
+        " * it finds the contract again and calls once more. Only a JS (VM) provider:\n"
+        " * a native function may have run and failed on its own, and is not run twice;\n"
+        " * docs/contracts.md says what a host with stateful native contracts does\n"
+        " * around reloads. */\n"
         "static inline uint32_t ppc_caller_call(ppc_caller *c, uint32_t fn, const void *args, "
         "void *out,\n                                       pp_call_arena *arena)\n{\n"
         "\tfor (int again = 0;; again++) {\n"
@@ -511,7 +512,10 @@ static const char host_support[] =
         "\t\tuint32_t code = pp_call(c->rt, c->h, c->inst, fn, args, out, arena);\n"
         "\t\tif (code != PP_ERR_FUNCTION_NOT_AVAILABLE || again == 8 ||\n"
         "\t\t    ppc_revision(c) == c->seen)\n"
-        "\t\t\treturn code;\n\t}\n}\n#endif\n";
+        "\t\t\treturn code;\n"
+        "\t\tconst pp_guest_contract_interface *i = pp_resolve(c->rt, c->h);\n"
+        "\t\tif (!i || i->dispatch_type != PP_DISPATCH_VM)\n\t\t\treturn code;\n"
+        "\t}\n}\n#endif\n";
 
 /* "#if" the translation unit implements at least one guest contract. */
 static void implements_something(FILE *f, const ppc_model *m)
