@@ -695,6 +695,41 @@ static void an_import_error_never_tells_whether_a_path_outside_exists(void **sta
 	remove_tree(root);
 }
 
+/* A directory's bundle.js that links out is refused alike whether or not
+ * its target exists, however the directory's path is written ("b//"
+ * names b too: it once made the check fall back to one that tells). (A
+ * host that lets the loader be picked by the path learns more — no loader
+ * takes a dangling link — but a bundle cannot load bundles.) */
+static void a_bundle_js_linking_out_fails_alike_however_its_directory_is_written(void **state)
+{
+	(void)state;
+	if (syscall(SYS_openat2, AT_FDCWD, ".", NULL, 0) == -1 && errno == ENOSYS)
+		skip();
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_env(&c, 0);
+	static const char *const targets[][2] = {{"bundle.js", "exists.js"},
+	                                         {"bundle.js", "missing.js"}};
+	char msg[2][1024];
+	for (int i = 0; i < 2; i++) {
+		char root[64], dir[128], as_given[160];
+		bundle_with_links(root, dir, &targets[i], 1);
+		write_text(root, "exists.js", "function polyplug_init() {}\n");
+		/* the loader named, so that it is not picked by looking at the file */
+		write_text(dir, "manifest.toml", "name = \"b\"\nloader = \"js-quickjs\"\n");
+		snprintf(as_given, sizeof as_given, "%s//", dir);
+		assert_int_equal(pp_bundle_load(rt, as_given, NULL, NULL), PP_ERR_LOAD_FAILED);
+		snprintf(msg[i], sizeof msg[i], "%s", pp_last_error(rt));
+		assert_contains(msg[i], "leads outside the bundle directory");
+		remove_tree(root);
+	}
+	/* the same words, but for the temporary directories' names */
+	for (int i = 0; i < 2; i++)
+		for (char *t = strstr(msg[i], "pp-test-"); t; t = strstr(t + 8, "pp-test-"))
+			memset(t + 8, '?', 6);
+	assert_string_equal(msg[0], msg[1]);
+	pp_runtime_free(rt);
+}
+
 /* What a bundle in dir imports without openat2: NULL if all went as it
  * should, else what did not. */
 static const char *imports_checked_by_hand(const char *dir)
@@ -1195,6 +1230,8 @@ int main(void)
 	        cmocka_unit_test(imports_that_leave_the_bundle_directory_are_refused),
 	        cmocka_unit_test(an_import_error_never_tells_whether_a_path_outside_exists),
 	        cmocka_unit_test(bundle_files_stay_inside_where_openat2_is_refused),
+	        cmocka_unit_test(
+	                a_bundle_js_linking_out_fails_alike_however_its_directory_is_written),
 	        cmocka_unit_test(the_cpu_limit_cannot_be_caught_through_the_environment),
 	        cmocka_unit_test(imports_read_only_regular_files_within_the_limit),
 	        cmocka_unit_test(source_maps_name_the_original_file_and_line),

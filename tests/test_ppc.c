@@ -12,7 +12,7 @@
 
 #define PPC_HOST
 #include "every.h"
-#include "helpers.h"
+#include "js_helpers.h"
 
 /* ---- The host's test.Log ------------------------------------------------------ */
 
@@ -25,12 +25,18 @@ typedef struct log_state {
 
 static log_state host_log = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
+static void (*on_log)(void); /* a test's hook, run (once) by the next log */
+
 static void log_fn(void *state, const void *args, void *out, pp_abi_error *err)
 {
 	(void)state;
 	(void)out;
 	(void)err;
 	const test_log_log_args *a = args;
+	void (*hook)(void) = on_log;
+	on_log = NULL;
+	if (hook)
+		hook();
 	pthread_mutex_lock(&host_log.lock);
 	host_log.count++;
 	host_log.last_mood = a->mood;
@@ -425,6 +431,51 @@ static void a_caller_racing_a_reload_never_fails_for_it(void **state)
 	pp_runtime_free(rt);
 }
 
+/* A function that ran and failed on its own with PP_ERR_FUNCTION_NOT_AVAILABLE
+ * is not run again by the caller, even when the revision moved meanwhile
+ * (here: another bundle providing the contract loads from inside the call).
+ * Only a refusal from a version other than the one that made the instance
+ * is retried. */
+static pp_runtime *hook_rt;
+
+static void load_another_provider(void)
+{
+	pp_load_options o = {.name = "every_js_too"};
+	assert_int_equal(pp_bundle_load(hook_rt, PPC_EVERY_JS, &o, NULL), PP_OK);
+}
+
+static void a_caller_never_runs_a_failing_function_twice(void **state)
+{
+	(void)state;
+	pp_runtime *rt = hook_rt = rt_with_log(&logs, PP_LOG_TRACE);
+	assert_int_equal(pp_host_contract_register(rt, &log_iface), PP_OK);
+	char src[2048];
+	snprintf(src, sizeof src,
+	         JS_PRELUDE "var log = cid('host_contract:test.Log@1');\n"
+	                    "function polyplug_init() {\n"
+	                    "  var fns = [];\n"
+	                    "  for (var k = 0; k < %d; k++) fns.push(function () { return 0; });\n"
+	                    "  fns[%d] = function (i, a, o, ar, b) {\n"
+	                    "    var m = b.alloc(24), p = m[0] + m[1] * 4294967296;\n"
+	                    "    b.writeI32(p, 1);\n"
+	                    "    b.callHostContract(log[0], log[1], 0x10001, 0, p, 0);\n"
+	                    "    b.free(m[0], m[1], 24, 1);\n"
+	                    "    return 6; };\n"
+	                    "  return ok([reg('test.EveryJs', fns)]);\n}\n",
+	         TEST_EVERYJS_FUNCTION_COUNT, TEST_EVERYJS_FN_FAIL);
+	assert_int_equal(js_load_src(rt, "fails", src, NULL), PP_OK);
+	test_everyjs c;
+	assert_int_equal(test_everyjs_open_in(&c, rt, "fails"), PP_OK);
+	uint32_t before = host_log.count;
+	bool done = false;
+	on_log = load_another_provider;
+	assert_int_equal(test_everyjs_fail(&c, 6, &done), PP_ERR_FUNCTION_NOT_AVAILABLE);
+	assert_null(on_log); /* the other provider loaded during the call */
+	assert_int_equal(host_log.count - before, 1);
+	test_everyjs_close(&c);
+	pp_runtime_free(rt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -439,6 +490,7 @@ int main(void)
 	        cmocka_unit_test(callers_follow_reloads_and_report_missing_contracts),
 	        cmocka_unit_test(a_generated_host_caller_survives_its_provider_reloading),
 	        cmocka_unit_test(a_caller_racing_a_reload_never_fails_for_it),
+	        cmocka_unit_test(a_caller_never_runs_a_failing_function_twice),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -455,6 +455,9 @@ static void names_the_generated_code_cannot_hold_are_refused(void **state)
 	        {FNS("size.t", "x"), "define 'size_t' (for contract 'size.t')"},
 	        {FNS("a.B", "x") "params = [{ name = \"INT8_MAX\", type = \"i32\" }]\n",
 	         "define 'INT8_MAX'"},
+	        {FNS("a.B", "x") "params = [{ name = \"arena\", type = \"StringView\" }]\n"
+	                         "return = \"StringView\"\n",
+	         "parameter 'arena' of function 'x'"},
 	};
 #undef CONTRACT
 #undef FNS

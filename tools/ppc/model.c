@@ -1082,6 +1082,14 @@ static void c_names_distinct(reader *r, const ppc_model *m)
 				const c_name *hit =
 				        ns.n ? bsearch(&key, ns.v, ns.n, sizeof *ns.v, c_name_cmp)
 				             : NULL;
+				if (fn->needs_arena && strcmp(key.name, "arena") == 0)
+					bad(r, NULL, "params",
+					    "parameter 'arena' of function '%s' in contract '%s': "
+					    "a function "
+					    "returning %s has a member of that name for its "
+					    "result's bytes; "
+					    "rename it",
+					    fn->name, c->name, ppc_type_name(fn->result));
 				if (!hit && std_name(key.name))
 					bad(r, NULL, "params",
 					    "parameter '%s' of function '%s' in contract '%s': the "
