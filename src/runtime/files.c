@@ -3,14 +3,15 @@
  *
  * A bundle loaded from a directory may read only files of that directory:
  * its code, its manifest, its modules, its source map, its library. They are
- * opened so that no step of the path leaves the directory (openat2 with
- * RESOLVE_BENEATH where the kernel has it: a '..' above it, an absolute
- * link or a link out is refused where it would leave, whatever it leads
- * to; otherwise the opened file is checked against the directory before
- * anything else is done with it), and
- * read only if regular and no larger than the reader's bound. What a refusal
- * says never tells whether something outside exists, or where a link leads:
- * a bundle's own code may read the message.
+ * opened so that no step of the path leaves the directory: with openat2's
+ * RESOLVE_BENEATH where the kernel has it (a '..' above it, an absolute link
+ * or a link out is refused at the step that would leave, whatever it leads
+ * to), else by checking the opened file against the directory before
+ * anything else is done with it. They are read only if regular and no
+ * larger than the reader's bound. With openat2, what a refusal says never
+ * tells whether something outside exists, or where a link leads — a
+ * bundle's own code may read the message; without it, docs/js.md says what
+ * a bundle can learn.
  */
 #include <errno.h>
 #include <fcntl.h>

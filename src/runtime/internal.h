@@ -458,8 +458,9 @@ void pp__clear_error(pp_runtime *rt);
 void pp__log(pp_runtime *rt, uint32_t level, const char *scope, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 void pp__log_view(pp_runtime *rt, uint32_t level, pp_string_view scope, pp_string_view msg);
-/* The bundle version whose init runs on this thread, or NULL — also while
- * code the init called through the runtime runs (bundle.c "init_stack"). */
+/* The bundle version whose init's own code runs on this thread, or NULL —
+ * NULL too while code the init called through the runtime runs (see
+ * init_stack in pp_tstate). */
 pp_bundle_version *pp__init_version(pp_runtime *rt);
 /* True while the calling thread runs plugin code of rt: inside a call (a read
  * section) or an init. Such a thread must never wait for another thread's

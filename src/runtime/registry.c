@@ -114,7 +114,8 @@ static void slot_release(pp_registry *r, uint32_t index)
 	s->generation++; /* stale from now on, even before reuse */
 	/* A slot whose next occupant would wrap the generation is retired, not
 	 * freed: a handle kept from its first occupant would match again. (After
-	 * 2^31 occupants; it costs the slot.) */
+	 * 2^30 occupants or more, by where the runtime's generations start; it
+	 * costs the slot.) */
 	if (s->generation >= UINT32_MAX - 1)
 		return;
 	s->next_free = r->free_head;
