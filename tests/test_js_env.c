@@ -736,14 +736,11 @@ static const char *imports_checked_by_hand(const char *dir)
 {
 	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	pp_runtime *rt = rt_env(&c, 0);
-	const char *why = NULL;
-	if (pp_bundle_load(rt, dir, NULL, NULL) != PP_OK)
-		why = pp_last_error(rt);
-	else if (js_call(rt, "js.mod", 0, NULL, NULL) != PP_ERR_GENERIC ||
-	         !strstr(pp_last_error(rt), "leads outside the bundle directory"))
-		why = pp_last_error(rt);
-	else if (js_call(rt, "js.mod", 1, NULL, NULL) != PP_OK)
-		why = pp_last_error(rt);
+	bool ok = pp_bundle_load(rt, dir, NULL, NULL) == PP_OK &&
+	          js_call(rt, "js.mod", 0, NULL, NULL) == PP_ERR_GENERIC &&
+	          strstr(pp_last_error(rt), "leads outside the bundle directory") &&
+	          js_call(rt, "js.mod", 1, NULL, NULL) == PP_OK;
+	const char *why = ok ? NULL : pp_last_error(rt);
 	if (why)
 		fprintf(stderr, "%s\n", why);
 	pp_runtime_free(rt);
