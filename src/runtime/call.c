@@ -99,6 +99,14 @@ uint32_t pp__call_failed(pp_runtime *rt, const pp__node_view *view, uint32_t fn_
 	                 pp_status_name(err.code));
 }
 
+uint32_t pp__create_failed(pp_runtime *rt, const pp_contract_node *n, pp_abi_error err)
+{
+	char msg[2048];
+	pp__view_copy(msg, sizeof msg, err.message);
+	return pp__error(rt, err.code, "bundle '%s', contract '%s': create_instance failed%s%s",
+	                 n->version->bundle->name, n->contract_name, *msg ? ": " : "", msg);
+}
+
 /* Every call that call_inline.h's pp_call_inline does not finish itself
  * comes here (and every call from code built with PP_NO_INLINE_CALL): the
  * same read section and dispatch, after finding the thread's state, and
@@ -146,12 +154,7 @@ pp_status pp_instance_create(pp_runtime *rt, pp_guest_contract_handle h, const v
 		pp_abi_error err = {PP_OK, {NULL, 0}};
 		n->iface.create_instance(pp__loader_data(&n->iface), &rt->host, args, out, &err);
 		if (err.code != PP_OK) {
-			char msg[1024];
-			pp__view_copy(msg, sizeof msg, err.message);
-			st = pp__error(rt, err.code,
-			               "bundle '%s', contract '%s': create_instance failed%s%s",
-			               n->version->bundle->name, n->contract_name, *msg ? ": " : "",
-			               *msg ? msg : "");
+			st = pp__create_failed(rt, n, err);
 			out->data = NULL; /* whatever it left there is not an instance */
 			out->contract_id = 0;
 		} else if (out->data && pp__instance_track(n, out->data) != PP_OK) {

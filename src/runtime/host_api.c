@@ -421,16 +421,13 @@ uint32_t pp__call_peer(pp_runtime *rt, uint64_t contract_id, uint32_t min_versio
 	iface->create_instance(ld, &rt->host, NULL, &inst, &err);
 	/* A same-VM peer refuses to create (reentrant): its default instance
 	 * serves, as in the reference. Any other failure is the call's. */
-	char msg[2048]; /* the callee's message may live in the instance */
 	if (err.code != PP_OK && err.code != PP_ERR_REENTRANT_CALL) {
 		/* said inside the read section: n is not the caller's to keep */
-		pp__view_copy(msg, sizeof msg, err.message);
-		uint32_t code = pp__error(
-		        rt, err.code, "bundle '%s', contract '%s': create_instance failed%s%s",
-		        n->version->bundle->name, n->contract_name, *msg ? ": " : "", msg);
+		uint32_t code = pp__create_failed(rt, n, err);
 		pp__read_unlock(ts);
 		return code;
 	}
+	char msg[2048]; /* the callee's message may live in the instance */
 	err = (pp_abi_error){PP_OK, {NULL, 0}};
 	inst.contract_id = contract_id;
 	if (!pp__dispatch((const pp__node_view *)(const void *)n, inst, fn, args, out, arena, &err))

@@ -624,6 +624,11 @@ const pp_host_entry *pp__host_contracts_find(pp_runtime *rt, uint64_t contract_i
                                              uint32_t min_version, uint32_t *why);
 void pp__host_contracts_destroy(pp_runtime *rt);
 
+/* call.c: leaves "bundle B, contract C: create_instance failed: <its
+ * message>" as the last error and returns err.code. Inside the read section
+ * that reached n (the message may live in what create left). */
+uint32_t pp__create_failed(pp_runtime *rt, const pp_contract_node *n, pp_abi_error err);
+
 /* host_api.c: a plugin's call of a peer's guest contract, or of a host
  * contract, in one read section (from any thread). check, when given, sees
  * the callee before anything runs (the JS bridge's guard), and may name the
