@@ -181,11 +181,14 @@ typedef struct {
 	int32_t a, b;
 } pair;
 
+/* The contract of the calc fixtures. */
+#define CALC pp_guest_contract_id("test.calc", 1)
+
 static inline int32_t calc_add(pp_runtime *rt, int32_t a, int32_t b)
 {
 	pair p = {a, b};
 	int32_t out = -1;
-	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("test.calc", 1), 1);
+	pp_guest_contract_handle h = pp_find(rt, CALC, 1);
 	pp_guest_contract_instance none = {NULL, 0};
 	uint32_t code = pp_call(rt, h, none, 0, &p, &out, NULL);
 	if (code != PP_OK)

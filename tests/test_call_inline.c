@@ -6,8 +6,6 @@
 
 #include "js_helpers.h"
 
-#define CALC pp_guest_contract_id("test.calc", 1)
-
 uint32_t call_exported(pp_runtime *rt, pp_guest_contract_handle h,
                        pp_guest_contract_instance instance, uint32_t fn_id, const void *args,
                        void *out, pp_call_arena *arena);

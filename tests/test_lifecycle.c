@@ -15,8 +15,6 @@
 #include "helpers.h"
 #include "rss.h"
 
-#define CALC pp_guest_contract_id("test.calc", 1)
-
 /* Private plugin copies still mapped into this process (each maps several
  * segments; count the files). */
 static int plugin_mappings(void)

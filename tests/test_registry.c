@@ -7,8 +7,6 @@
 #include "runtime/internal.h"
 #include "runtime/ptrset.h"
 
-#define CALC pp_guest_contract_id("test.calc", 1)
-
 static uint64_t revision(pp_runtime *rt)
 {
 	return atomic_load_explicit((_Atomic uint64_t *)(void *)pp_revision_counter(rt),
@@ -383,13 +381,101 @@ static void a_pointer_set_counts_every_key_through_growth_and_shrinking(void **s
 	size_t distinct = 0;
 	for (size_t i = 0; i < KEYS; i++)
 		distinct += model[i] > 0;
-	assert_int_equal(s.used, distinct);
+	assert_int_equal(s.live, distinct);
 	for (size_t i = 0; i < KEYS; i++)
 		while (model[i]--)
 			assert_true(pp__ptrset_remove(&s, base + i * 16));
-	assert_null(s.slots); /* empty: nothing held */
+	assert_null(atomic_load(&s.table)); /* empty: nothing held */
 	assert_false(pp__ptrset_remove(&s, base));
 	assert_int_equal(pp__ptrset_count(&s, NULL), 0);
+}
+
+/* Lookups take no lock (pp_call checks each instance that way) while the
+ * owner adds and removes other keys, growing, shrinking and rebuilding the
+ * table: a key that stays is always found, one never added never is. The
+ * tables the set stops using are kept until the end, as a grace period
+ * would keep them from lookups still probing. */
+typedef struct retired_tables {
+	pp_ptrset_table *list[8192];
+	size_t count;
+} retired_tables;
+
+static void keep_table(void *ctx, pp_ptrset_table *t)
+{
+	retired_tables *r = ctx;
+	assert_true(r->count < 8192);
+	r->list[r->count++] = t;
+}
+
+typedef struct set_reader {
+	pp_ptrset *s;
+	const char *base;
+	atomic_bool *stop;
+	size_t misses, phantoms;
+	atomic_size_t lookups;
+} set_reader;
+
+enum { SET_STAYING = 64, SET_CHURNING = 2000 };
+
+static void *look_up_staying_keys(void *arg)
+{
+	set_reader *r = arg;
+	while (!atomic_load(r->stop)) {
+		for (size_t i = 0; i < SET_STAYING; i++) {
+			r->misses += pp__ptrset_count(r->s, r->base + i * 16) != 1;
+			/* odd addresses: never added */
+			r->phantoms += pp__ptrset_count(r->s, r->base + i * 16 + 1) != 0;
+		}
+		atomic_fetch_add(&r->lookups, 2 * SET_STAYING);
+	}
+	return NULL;
+}
+
+static void pointer_set_lookups_racing_changes_find_exactly_what_stays(void **state)
+{
+	(void)state;
+	static char base[(SET_STAYING + SET_CHURNING) * 16];
+	static retired_tables kept;
+	kept.count = 0;
+	pp_ptrset s = {.retire = keep_table, .ctx = &kept};
+	for (size_t i = 0; i < SET_STAYING; i++)
+		assert_true(pp__ptrset_add(&s, base + i * 16));
+	atomic_bool stop = false;
+	set_reader rd[2] = {{&s, base, &stop, 0, 0, 0}, {&s, base, &stop, 0, 0, 0}};
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, look_up_staying_keys, &rd[i]), 0);
+	const char *more = base + SET_STAYING * 16;
+	/* the rounds run until both readers have looked many times (a valgrind
+	 * run serialises the threads), within what the list of tables holds */
+	for (int round = 0; round < 600 && (round < race_rounds(40) ||
+	                                    atomic_load(&rd[0].lookups) < 100 * SET_STAYING ||
+	                                    atomic_load(&rd[1].lookups) < 100 * SET_STAYING);
+	     round++) {
+		/* grow to thousands of keys, then empty down to the staying ones:
+		 * tables grow, fill with removed slots, shrink */
+		for (size_t i = 0; i < SET_CHURNING; i++)
+			assert_true(pp__ptrset_add(&s, more + i * 16));
+		for (size_t i = 0; i < SET_CHURNING; i += 2)
+			assert_true(pp__ptrset_remove(&s, more + i * 16));
+		for (size_t i = 0; i < SET_CHURNING; i += 2)
+			assert_true(pp__ptrset_add(&s, more + i * 16));
+		for (size_t i = 0; i < SET_CHURNING; i++)
+			assert_true(pp__ptrset_remove(&s, more + i * 16));
+	}
+	atomic_store(&stop, true);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_true(atomic_load(&rd[i].lookups) >= 100 * SET_STAYING);
+		assert_int_equal(rd[i].misses, 0);
+		assert_int_equal(rd[i].phantoms, 0);
+	}
+	assert_true(kept.count > 10); /* the tables really were replaced */
+	for (size_t i = 0; i < SET_STAYING; i++)
+		assert_true(pp__ptrset_remove(&s, base + i * 16));
+	assert_null(atomic_load(&s.table));
+	while (kept.count)
+		free(kept.list[--kept.count]);
 }
 
 /* A slot's generation never wraps back to one a kept handle carries: the
@@ -532,6 +618,7 @@ int main(void)
 	        cmocka_unit_test(instances_are_created_and_destroyed_through_the_runtime),
 	        cmocka_unit_test(instances_left_behind_are_destroyed_with_their_version),
 	        cmocka_unit_test(a_pointer_set_counts_every_key_through_growth_and_shrinking),
+	        cmocka_unit_test(pointer_set_lookups_racing_changes_find_exactly_what_stays),
 	        cmocka_unit_test(a_handle_never_matches_again_after_its_slot_ages_out),
 	        cmocka_unit_test(a_handle_from_another_runtime_is_stale_there),
 	        cmocka_unit_test(calls_on_a_null_runtime_are_refused_on_any_thread),

@@ -60,14 +60,7 @@ extern const pp_loader pp_js_loader;
 
 /* ---- Grace periods (grace.c) -------------------------------------------- */
 
-/* Something unpublished that may be freed once no reader can still see it.
- * Each retired object is self-contained: it is safe to reclaim after any
- * grace period that began after it was unpublished, in any order. */
-typedef struct pp_retired {
-	struct pp_retired *next;
-	uint64_t seq;
-	void (*reclaim)(pp_runtime *rt, struct pp_retired *r);
-} pp_retired;
+/* pp_retired: retired.h. */
 
 /* ---- Registry ------------------------------------------------------------ */
 

@@ -1,16 +1,25 @@
 /*
  * ptrset.c — a set of pointers that counts repeats (ptrset.h).
  *
- * Open addressing with linear probing in a power-of-two table at most half
- * full, so a lookup touches a slot or two; removal shifts the run after the
- * removed slot back, so there are no tombstones and a set that grew for a
- * burst shrinks again as it empties. The hash is Fibonacci hashing of the
- * address: allocators hand out addresses that differ in a few middle bits,
- * and the multiply spreads those over the whole word.
+ * Open addressing with linear probing in a power-of-two table. Lookups take
+ * no lock, so a table is never rearranged under them: a key stays in the
+ * slot it was stored in, and removing it only drops its count to 0 (the
+ * slot answers 0 until the key is added again). When keys fill half the
+ * table, counting removed ones, or live ones fall below an eighth of it,
+ * the set builds a new table of the live keys alone, with room for four
+ * times as many, publishes it and hands the old one to the owner's retire
+ * hook: a lookup still probing the old table finds what it held when it was
+ * replaced. A table at most half full always has an empty slot, so every
+ * probe ends.
  *
- * A set does no locking; its owner does. A pointer here is only a key: the
- * set never reads through it, so a plugin's pointer, however bad, is safe
- * to look up.
+ * Ordering: a new key's count is stored before the key itself (release),
+ * so a lookup that sees the key sees its count; a table is filled before
+ * it is published (release). The hash is Fibonacci hashing of the address:
+ * allocators hand out addresses that differ in a few middle bits, and the
+ * multiply spreads those over the whole word.
+ *
+ * A pointer here is only a key: the set never reads through it, so a
+ * plugin's pointer, however bad, is safe to look up.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,92 +28,103 @@
 
 #define MIN_CAP 16u
 
-static size_t home(const pp_ptrset *s, const void *p)
+#define probe pp__ptrset_probe
+
+static void publish(pp_ptrset *s, pp_ptrset_table *t)
 {
-	uint64_t h = (uint64_t)(uintptr_t)p * UINT64_C(0x9E3779B97F4A7C15);
-	return (size_t)(h ^ (h >> 32)) & (s->cap - 1);
+	pp_ptrset_table *old = atomic_load_explicit(&s->table, memory_order_relaxed);
+	atomic_store_explicit(&s->table, t, memory_order_release);
+	if (old && s->retire)
+		s->retire(s->ctx, old);
+	else
+		free(old);
 }
 
-/* The slot holding p, or the empty slot where it would go. */
-static size_t probe(const pp_ptrset *s, const void *p)
+/* Replaces the table by one of the live keys alone, with room for four
+ * times as many as there will be after one more add; false if out of
+ * memory (the set is then unchanged). */
+static bool rebuild(pp_ptrset *s)
 {
-	size_t i = home(s, p);
-	while (s->slots[i].key && s->slots[i].key != p)
-		i = (i + 1) & (s->cap - 1);
-	return i;
-}
-
-/* Moves every key into a table of cap slots; false if out of memory (the
- * set is then unchanged). */
-static bool resize(pp_ptrset *s, size_t cap)
-{
-	pp_ptrset_slot *slots = calloc(cap, sizeof *slots);
-	if (!slots)
+	size_t cap = MIN_CAP;
+	while (cap / 4 < s->live + 1) {
+		if (cap > SIZE_MAX / 4 / sizeof(pp_ptrset_slot))
+			return false;
+		cap *= 2;
+	}
+	pp_ptrset_table *t = calloc(1, sizeof *t + cap * sizeof(pp_ptrset_slot));
+	if (!t)
 		return false;
-	pp_ptrset old = *s;
-	s->slots = slots;
-	s->cap = cap;
-	for (size_t i = 0; i < old.cap; i++)
-		if (old.slots[i].key)
-			s->slots[probe(s, old.slots[i].key)] = old.slots[i];
-	free(old.slots);
+	t->cap = cap;
+	pp_ptrset_table *old = atomic_load_explicit(&s->table, memory_order_relaxed);
+	for (size_t i = 0; old && i < old->cap; i++) {
+		size_t n = atomic_load_explicit(&old->slots[i].count, memory_order_relaxed);
+		if (!n)
+			continue;
+		const void *k = atomic_load_explicit(&old->slots[i].key, memory_order_relaxed);
+		pp_ptrset_slot *to = probe(t, k);
+		atomic_store_explicit(&to->count, n, memory_order_relaxed);
+		atomic_store_explicit(&to->key, k, memory_order_relaxed);
+	}
+	s->dead = 0;
+	publish(s, t);
 	return true;
 }
 
 bool pp__ptrset_add(pp_ptrset *s, const void *p)
 {
-	if (s->slots) {
-		pp_ptrset_slot *at = &s->slots[probe(s, p)];
-		if (at->key) {
-			at->count++; /* a count of SIZE_MAX adds would need as many calls */
-			return true;
+	pp_ptrset_table *t = atomic_load_explicit(&s->table, memory_order_relaxed);
+	pp_ptrset_slot *at = t ? probe(t, p) : NULL;
+	if (at && atomic_load_explicit(&at->key, memory_order_relaxed)) {
+		size_t n = atomic_load_explicit(&at->count, memory_order_relaxed);
+		if (n == 0) { /* removed before: live again, in the same slot */
+			s->live++;
+			s->dead--;
 		}
+		/* a count of SIZE_MAX adds would need as many calls */
+		atomic_store_explicit(&at->count, n + 1, memory_order_release);
+		return true;
 	}
-	if (!s->slots || (s->used + 1) * 2 > s->cap) {
-		if (s->cap > SIZE_MAX / 2 / sizeof(pp_ptrset_slot))
+	if (!t || (s->live + s->dead + 1) * 2 > t->cap) {
+		if (!rebuild(s))
 			return false;
-		if (!resize(s, s->cap ? s->cap * 2 : MIN_CAP))
-			return false;
+		at = probe(atomic_load_explicit(&s->table, memory_order_relaxed), p);
 	}
-	s->slots[probe(s, p)] = (pp_ptrset_slot){p, 1};
-	s->used++;
+	atomic_store_explicit(&at->count, 1, memory_order_relaxed);
+	atomic_store_explicit(&at->key, p, memory_order_release);
+	s->live++;
 	return true;
 }
 
 bool pp__ptrset_remove(pp_ptrset *s, const void *p)
 {
-	if (!s->slots)
+	pp_ptrset_table *t = atomic_load_explicit(&s->table, memory_order_relaxed);
+	pp_ptrset_slot *at = t ? probe(t, p) : NULL;
+	size_t n = at ? atomic_load_explicit(&at->count, memory_order_relaxed) : 0;
+	if (!n)
 		return false;
-	size_t i = probe(s, p), mask = s->cap - 1;
-	if (!s->slots[i].key)
-		return false;
-	if (--s->slots[i].count)
+	atomic_store_explicit(&at->count, n - 1, memory_order_release);
+	if (n > 1)
 		return true;
-	/* Shift back each key of the run after i that may live at i: one whose
-	 * home is no nearer to its slot than i is. */
-	for (size_t j = (i + 1) & mask; s->slots[j].key; j = (j + 1) & mask) {
-		size_t k = home(s, s->slots[j].key);
-		if (((j - k) & mask) >= ((j - i) & mask)) {
-			s->slots[i] = s->slots[j];
-			i = j;
-		}
+	s->live--;
+	s->dead++;
+	if (s->live == 0) {
+		s->dead = 0;
+		publish(s, NULL);
+	} else if (t->cap > MIN_CAP && s->live * 8 < t->cap) {
+		(void)rebuild(s); /* out of memory: stays as large */
 	}
-	s->slots[i] = (pp_ptrset_slot){NULL, 0};
-	s->used--;
-	if (s->used == 0)
-		pp__ptrset_clear(s);
-	else if (s->cap > MIN_CAP && s->used * 8 < s->cap)
-		(void)resize(s, s->cap / 2); /* out of memory: stays as large */
 	return true;
 }
 
-size_t pp__ptrset_count(const pp_ptrset *s, const void *p)
+pp_ptrset_table *pp__ptrset_take(pp_ptrset *s)
 {
-	return s->slots ? s->slots[probe(s, p)].count : 0;
+	pp_ptrset_table *t = atomic_load_explicit(&s->table, memory_order_relaxed);
+	atomic_store_explicit(&s->table, NULL, memory_order_relaxed);
+	s->live = s->dead = 0;
+	return t;
 }
 
 void pp__ptrset_clear(pp_ptrset *s)
 {
-	free(s->slots);
-	*s = (pp_ptrset){NULL, 0, 0};
+	free(pp__ptrset_take(s));
 }

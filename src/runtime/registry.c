@@ -17,6 +17,17 @@
 
 #include "internal.h"
 
+static void table_reclaim(pp_runtime *rt, pp_retired *r)
+{
+	(void)rt;
+	free((pp_ptrset_table *)(void *)r); /* retired comes first */
+}
+
+static void retire_table(void *rt, pp_ptrset_table *t)
+{
+	pp__retire(rt, &t->retired, table_reclaim);
+}
+
 static void node_free(pp_contract_node *n)
 {
 	pp__ptrset_clear(&n->live);
@@ -361,6 +372,8 @@ pp_status pp__registry_stage(pp_runtime *rt, pp_bundle_version *v, const pp_plug
 			                 bname, clen, (const char *)d->contract_name.ptr, cname, i);
 		}
 	pthread_mutex_init(&n->inst_lock, NULL);
+	n->live.retire = retire_table; /* pp_call looks instances up without the lock */
+	n->live.ctx = rt;
 	/* what the plugin's struct has; members it lacks keep their defaults */
 	size_t have = size ? size : PP_GUEST_CONTRACT_INTERFACE_V2_SIZE;
 	memset(&n->iface, 0, sizeof n->iface);
@@ -422,17 +435,18 @@ void pp__registry_free_nodes(pp_runtime *rt, pp_bundle_version *v)
 		(void)pp__ptrset_remove(&rt->reg.ifaces, &n->iface);
 		pthread_mutex_unlock(&rt->reg.nodes_lock);
 		pthread_mutex_lock(&n->inst_lock);
-		pp_ptrset left = n->live;
-		n->live = (pp_ptrset){NULL, 0, 0};
+		pp_ptrset_table *left = pp__ptrset_take(&n->live);
 		pthread_mutex_unlock(&n->inst_lock);
 		pp_vm_loader_data ld = pp__loader_data(&n->iface);
-		for (size_t i = 0; i < left.cap; i++)
-			for (size_t k = 0; k < left.slots[i].count; k++) {
-				pp_guest_contract_instance inst = {(void *)left.slots[i].key,
+		for (size_t i = 0; left && i < left->cap; i++) {
+			pp_ptrset_slot *at = &left->slots[i];
+			for (size_t k = atomic_load(&at->count); k; k--) {
+				pp_guest_contract_instance inst = {(void *)atomic_load(&at->key),
 				                                   n->iface.contract_id};
 				n->iface.destroy_instance(ld, &rt->host, inst);
 			}
-		pp__ptrset_clear(&left);
+		}
+		free(left);
 		node_free(n);
 	}
 	v->contract_count = 0;
