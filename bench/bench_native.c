@@ -11,6 +11,9 @@
  *             (thread-local compare, read section, slot, dispatch)
  *   exported  the same through the exported pp_call, as a host built with
  *             PP_NO_INLINE_CALL (or an FFI) calls it
+ *   instance  pp_call on an instance from pp_instance_create: the exported
+ *             pp_call, which checks that the version reached made it (a
+ *             lookup in its instance set)
  *   cold      find + resolve + call every time
  */
 #include <dlfcn.h>
@@ -33,6 +36,7 @@ static volatile int32_t sink;
 typedef struct bench_ctx {
 	pp_runtime *rt;
 	pp_guest_contract_handle h;
+	pp_guest_contract_instance inst; /* NULL data: the default */
 	pp_native_guest_fn direct;
 	long iters;
 } bench_ctx;
@@ -134,12 +138,11 @@ static double run_bare_entry(void *ctx)
 static double run_pp_call(void *ctx)
 {
 	bench_ctx *c = ctx;
-	pp_guest_contract_instance none = {NULL, 0};
 	int32_t out = 0;
 	double t0 = bench_now_ns();
 	for (long i = 0; i < c->iters; i++) {
 		add_args a = {(int32_t)i, 1};
-		pp_call(c->rt, c->h, none, 0, &a, &out, NULL);
+		pp_call(c->rt, c->h, c->inst, 0, &a, &out, NULL);
 	}
 	double t = bench_now_ns() - t0;
 	sink = out;
@@ -201,12 +204,22 @@ int bench_native(bool quick, int rounds)
 		return 1;
 	}
 
+	bench_ctx ci = c;
+	if (pp_instance_create(c.rt, c.h, NULL, &ci.inst) != PP_OK) {
+		fprintf(stderr, "bench: %s\n", pp_last_error(c.rt));
+		dlclose(dl);
+		pp_runtime_free(c.rt);
+		return 1;
+	}
+
 	bench_row rows[] = {
 	        {run_floor, &c, 0},   {run_resolved, &c, 0},         {run_bare_entry, &c, 0},
-	        {run_pp_call, &c, 0}, {run_pp_call_exported, &c, 0}, {run_cold, &c, 0}};
+	        {run_pp_call, &c, 0}, {run_pp_call_exported, &c, 0}, {run_pp_call, &ci, 0},
+	        {run_cold, &c, 0}};
 	bench_rounds(rows, (int)(sizeof rows / sizeof rows[0]), rounds);
 	double floor = rows[0].best, resolved = rows[1].best, bare = rows[2].best;
-	double mediated = rows[3].best, exported = rows[4].best, cold = rows[5].best;
+	double mediated = rows[3].best, exported = rows[4].best, checked = rows[5].best;
+	double cold = rows[6].best;
 
 	printf("\nnative guest add(i32,i32)->i32 (%ld calls per round)\n", c.iters);
 	printf("                                    ns/call   x floor   overhead\n");
@@ -220,8 +233,11 @@ int bench_native(bool quick, int rounds)
 	       mediated, mediated / floor, mediated - floor);
 	printf("  pp_call exported (not inline)     %7.2f   %7.2f   %+6.2f ns\n", exported,
 	       exported / floor, exported - floor);
+	printf("  pp_call on an instance (checked)  %7.2f   %7.2f   %+6.2f ns\n", checked,
+	       checked / floor, checked - floor);
 	printf("  find + pp_call every time         %7.2f   %7.2f   %+6.2f ns\n", cold,
 	       cold / floor, cold - floor);
+	pp_instance_destroy(c.rt, c.h, ci.inst);
 	dlclose(dl);
 	pp_runtime_free(c.rt);
 	return 0;

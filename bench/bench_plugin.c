@@ -23,7 +23,8 @@ static void create(pp_vm_loader_data ld, const pp_host_api *h, const void *args,
 	(void)h;
 	(void)args;
 	(void)err;
-	out->data = NULL;
+	static char state; /* add keeps none; an instance needs an address */
+	out->data = &state;
 }
 
 static void destroy(pp_vm_loader_data ld, const pp_host_api *h, pp_guest_contract_instance i)

@@ -1376,6 +1376,136 @@ static void instance_ids_are_never_reused_across_versions(void **state)
 	remove_tree(dir);
 }
 
+/* A native provider is not asked about an instance: its code would use
+ * whatever pointer it is handed. So pp_call checks that the version a call
+ * reaches made the instance and has not destroyed it. After a reload, the
+ * old version's instances were destroyed with it (calc frees its counter),
+ * and the new code never sees them; nor a pointer the runtime never handed
+ * out, nor a destroyed one. */
+enum { CALC_COUNT = 3 };
+
+static void native_code_never_runs_with_an_instance_its_version_did_not_make(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	uint64_t id = load_ok(rt, fx("calc_v1"));
+	pp_guest_contract_handle h = pp_find(rt, CALC, 1);
+	pp_guest_contract_instance old, fresh;
+	int64_t start = 41, out = 0;
+	assert_int_equal(pp_instance_create(rt, h, &start, &old), PP_OK);
+	assert_int_equal(pp_call(rt, h, old, CALC_COUNT, NULL, &out, NULL), PP_OK);
+	assert_int_equal(out, 42);
+	assert_int_equal(pp_bundle_reload(rt, id), PP_OK);
+	out = -1;
+	assert_int_equal(pp_call(rt, h, old, CALC_COUNT, NULL, &out, NULL),
+	                 PP_ERR_FUNCTION_NOT_AVAILABLE);
+	assert_contains(pp_last_error(rt), "bundle 'calc_v1', contract 'test.calc', function 3: "
+	                                   "instance");
+	assert_contains(pp_last_error(rt), "was not made by this version of the bundle");
+	assert_int_equal(out, -1);
+	int64_t mine = 5; /* never made by the runtime */
+	pp_guest_contract_instance forged = {&mine, CALC};
+	assert_int_equal(pp_call(rt, h, forged, CALC_COUNT, NULL, &out, NULL),
+	                 PP_ERR_FUNCTION_NOT_AVAILABLE);
+	assert_int_equal(mine, 5);
+	assert_int_equal(pp_instance_create(rt, h, NULL, &fresh), PP_OK);
+	assert_int_equal(pp_call(rt, h, fresh, CALC_COUNT, NULL, &out, NULL), PP_OK);
+	assert_int_equal(out, 1);
+	assert_int_equal(pp_instance_destroy(rt, h, fresh), PP_OK);
+	assert_int_equal(pp_call(rt, h, fresh, CALC_COUNT, NULL, &out, NULL),
+	                 PP_ERR_FUNCTION_NOT_AVAILABLE);
+	assert_int_equal(out, 1);
+	assert_int_equal(calc_add(rt, 2, 3), 5); /* the default instance is not checked */
+	pp_runtime_free(rt);
+}
+
+/* The same, raced: callers that each keep an instance and make a new one
+ * when theirs is refused, a thread that makes and destroys instances of the
+ * same version (so the set being looked up is rebuilt under the lookups),
+ * and reloads. A caller's own instance is never refused while its version
+ * lives, its count never jumps, and no call reaches freed memory (ASan). */
+typedef struct instance_caller {
+	pp_runtime *rt;
+	atomic_bool *stop;
+	long ok, refused, wrong;
+} instance_caller;
+
+static void *call_own_instance(void *arg)
+{
+	instance_caller *c = arg;
+	pp_guest_contract_handle h = pp_find(c->rt, CALC, 1);
+	pp_guest_contract_instance inst = {NULL, 0};
+	int64_t expect = 1;
+	while (!atomic_load(c->stop)) {
+		if (!inst.data) {
+			if (pp_instance_create(c->rt, h, NULL, &inst) != PP_OK)
+				inst.data = NULL;
+			expect = 1;
+			continue;
+		}
+		int64_t out = 0;
+		uint32_t rc = pp_call(c->rt, h, inst, CALC_COUNT, NULL, &out, NULL);
+		if (rc == PP_OK) {
+			c->ok++;
+			c->wrong += out != expect++;
+		} else if (rc == PP_ERR_FUNCTION_NOT_AVAILABLE) {
+			c->refused++; /* its version was replaced: make a new one */
+			assert_int_equal(pp_instance_destroy(c->rt, h, inst), PP_ERR_STALE_HANDLE);
+			inst.data = NULL;
+		} else {
+			c->wrong++;
+		}
+	}
+	if (inst.data)
+		pp_instance_destroy(c->rt, h, inst);
+	return NULL;
+}
+
+static void *churn_instances(void *arg)
+{
+	instance_caller *c = arg;
+	pp_guest_contract_handle h = pp_find(c->rt, CALC, 1);
+	pp_guest_contract_instance made[64];
+	while (!atomic_load(c->stop)) {
+		size_t n = 0;
+		while (n < 64 && pp_instance_create(c->rt, h, NULL, &made[n]) == PP_OK)
+			n++;
+		while (n)
+			(void)pp_instance_destroy(c->rt, h, made[--n]);
+		c->ok++;
+	}
+	return NULL;
+}
+
+static void instances_of_a_replaced_native_version_never_reach_its_successor(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	uint64_t id = load_ok(rt, fx("calc_v1"));
+	atomic_bool stop = false;
+	instance_caller c[3] = {{rt, &stop, 0, 0, 0}, {rt, &stop, 0, 0, 0}, {rt, &stop, 0, 0, 0}};
+	pthread_t t[3];
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(pthread_create(&t[i], NULL,
+		                                i < 2 ? call_own_instance : churn_instances, &c[i]),
+		                 0);
+	for (int i = 0; i < race_rounds(60); i++) {
+		struct timespec pause = {0, 2000000};
+		nanosleep(&pause, NULL); /* let the callers run on each version */
+		assert_int_equal(pp_bundle_reload(rt, id), PP_OK);
+	}
+	atomic_store(&stop, true);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	for (int i = 0; i < 2; i++) {
+		assert_true(c[i].ok > 0);
+		assert_int_equal(c[i].wrong, 0);
+	}
+	assert_true(c[0].refused + c[1].refused > 0); /* the race was run */
+	assert_true(c[2].ok > 0);
+	pp_runtime_free(rt);
+}
+
 static void js_registrations_keep_their_minor_version(void **state)
 {
 	(void)state;
@@ -1987,6 +2117,8 @@ int main(void)
 	        cmocka_unit_test(reload_reason_outlives_a_failing_call_in_the_callback),
 	        cmocka_unit_test(watch_stop_from_on_reload_on_the_watcher_thread_is_safe),
 	        cmocka_unit_test(instance_ids_are_never_reused_across_versions),
+	        cmocka_unit_test(native_code_never_runs_with_an_instance_its_version_did_not_make),
+	        cmocka_unit_test(instances_of_a_replaced_native_version_never_reach_its_successor),
 	        cmocka_unit_test(js_registrations_keep_their_minor_version),
 	        cmocka_unit_test(sizes_from_plugins_are_bounded_before_they_reach_an_allocator),
 	        cmocka_unit_test(registration_tables_count_against_the_memory_limit),

@@ -7,8 +7,9 @@
  * compiler inline what a call does when nothing unusual happens: find the
  * thread's read state by one thread-local compare, enter a read section,
  * resolve the handle's slot, dispatch, leave. Everything else — a thread's
- * first call into a runtime, a stale handle, a function past the table —
- * goes to the exported pp_call, which reports it. Both run the one read
+ * first call into a runtime, a call on an instance (whose version pp_call
+ * checks), a stale handle, a function past the table — goes to the
+ * exported pp_call, which checks or reports it. Both run the one read
  * section and the one dispatch defined here, so they cannot drift apart.
  *
  * The pp__ structs are views of the heads of the runtime's private ones;
@@ -155,7 +156,8 @@ pp_call_inline(pp_runtime *rt, pp_guest_contract_handle h, pp_guest_contract_ins
                uint32_t fn_id, const void *args, void *out, pp_call_arena *arena)
 {
 	pp__reader *r = pp__tls.reader;
-	if (__builtin_expect(__atomic_load_n(&pp__tls.rt, __ATOMIC_RELAXED) == rt, 1)) {
+	if (__builtin_expect(__atomic_load_n(&pp__tls.rt, __ATOMIC_RELAXED) == rt && !instance.data,
+	                     1)) {
 		pp__runtime_head *hot = (pp__runtime_head *)(void *)rt;
 		pp__read_begin(hot, r);
 		const pp__node_view *n = pp__resolve(hot, h);

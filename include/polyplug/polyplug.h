@@ -355,7 +355,10 @@ PP_API size_t pp_find_all(pp_runtime *rt, uint64_t contract_id, uint32_t min_ver
 PP_API const pp_guest_contract_interface *pp_resolve(pp_runtime *rt, pp_guest_contract_handle h);
 
 /* Calls function fn_id of the contract behind h on instance (NULL data for the
- * default implementation). Safe against a concurrent unload or reload. arena
+ * default implementation). Safe against a concurrent unload or reload. An
+ * instance must be one the version the call reaches made (pp_instance_create,
+ * or a plugin's create_guest_instance) and has not destroyed; any other is
+ * refused before plugin code runs (PP_ERR_FUNCTION_NOT_AVAILABLE). arena
  * may be NULL. Returns the call's code (PP_OK, a runtime code such as
  * PP_ERR_STALE_HANDLE, or the plugin's own code); a message the plugin
  * returned is in pp_last_error. */
@@ -367,9 +370,8 @@ PP_API uint32_t pp_call(pp_runtime *rt, pp_guest_contract_handle h,
  * track of the instances made here: those still alive when their bundle is
  * unloaded or reloaded are destroyed by the runtime with the code that made
  * them, so nothing leaks. Destroying an instance made by a version that has
- * since been replaced returns PP_ERR_STALE_HANDLE (the runtime reclaims it);
- * calling a replaced version's instance through the new code is the host's
- * error, which is why reload announces PP_RELOAD_PREPARING first. */
+ * since been replaced returns PP_ERR_STALE_HANDLE (the runtime reclaims it),
+ * and pp_call refuses it: after a reload, make a new one. */
 PP_API pp_status pp_instance_create(pp_runtime *rt, pp_guest_contract_handle h, const void *args,
                                     pp_guest_contract_instance *out);
 PP_API pp_status pp_instance_destroy(pp_runtime *rt, pp_guest_contract_handle h,

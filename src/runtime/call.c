@@ -82,6 +82,19 @@ static uint32_t no_such_function(pp_runtime *rt, const pp_contract_node *n, uint
 	        n->version->bundle->name, n->contract_name, fn_id, n->function_count);
 }
 
+/* An instance the version behind n did not make, or has destroyed: made by
+ * a version since replaced (whose instances the runtime destroyed with it),
+ * or never made through the runtime. Its code is not run with it. The JS
+ * loader's wording, for the same refusal. */
+static uint32_t foreign_instance(pp_runtime *rt, const pp_contract_node *n, uint32_t fn_id,
+                                 const void *data)
+{
+	return pp__error(rt, PP_ERR_FUNCTION_NOT_AVAILABLE,
+	                 "bundle '%s', contract '%s', function %u: instance %p was not made by "
+	                 "this version of the bundle, or was destroyed",
+	                 n->version->bundle->name, n->contract_name, fn_id, data);
+}
+
 uint32_t pp__call_failed(pp_runtime *rt, const pp__node_view *view, uint32_t fn_id,
                          pp_abi_error err)
 {
@@ -109,8 +122,10 @@ uint32_t pp__create_failed(pp_runtime *rt, const pp_contract_node *n, pp_abi_err
 
 /* Every call that call_inline.h's pp_call_inline does not finish itself
  * comes here (and every call from code built with PP_NO_INLINE_CALL): the
- * same read section and dispatch, after finding the thread's state, and
- * the errors that path leaves to us. */
+ * same read section and dispatch, after finding the thread's state, the
+ * errors that path leaves to us, and every call on an instance: the
+ * instance must be one the version now reached made and has not destroyed
+ * (a lookup in its set, without a lock). */
 uint32_t pp_call(pp_runtime *rt, pp_guest_contract_handle h, pp_guest_contract_instance instance,
                  uint32_t fn_id, const void *args, void *out, pp_call_arena *arena)
 {
@@ -124,6 +139,8 @@ uint32_t pp_call(pp_runtime *rt, pp_guest_contract_handle h, pp_guest_contract_i
 	pp_abi_error err = {PP_OK, {NULL, 0}};
 	if (!n)
 		code = stale(rt, h);
+	else if (instance.data && !pp__ptrset_count(&n->live, instance.data))
+		code = foreign_instance(rt, n, fn_id, instance.data);
 	else if (!pp__dispatch((const pp__node_view *)(const void *)n, instance, fn_id, args, out,
 	                       arena, &err))
 		code = no_such_function(rt, n, fn_id);
