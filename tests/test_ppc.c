@@ -431,6 +431,44 @@ static void a_caller_racing_a_reload_never_fails_for_it(void **state)
 	pp_runtime_free(rt);
 }
 
+/* The same with a native stateful provider, whose code is not asked about
+ * an instance: the runtime refuses the replaced version's instance before
+ * any code runs, and the caller makes a new one and calls once more. Each
+ * total counts from the instance's start, never from another's. */
+static void a_native_stateful_caller_racing_reloads_never_fails_for_it(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_with_log(&logs, PP_LOG_ERROR);
+	assert_int_equal(pp_host_contract_register(rt, &log_iface), PP_OK);
+	pp_load_options o = {.size = sizeof o, .name = "every_c"};
+	assert_int_equal(pp_bundle_load(rt, PPC_EVERY_C, &o, NULL), PP_OK);
+	test_tally c;
+	assert_int_equal(test_tally_open(&c, rt), PP_OK);
+	churn ch = {.rt = rt, .names = {"every_c"}, .rounds = 100};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, churn_bundles, &ch), 0);
+	long calls = 0, failed = 0;
+	int64_t last = 0;
+	while (!atomic_load(&ch.done)) {
+		int64_t total = 0;
+		uint32_t code = test_tally_add(&c, 1, &total);
+		if (code != PP_OK || (total != last + 1 && total != 1)) {
+			if (!failed)
+				fprintf(stderr, "%s, total %lld after %lld: %s\n",
+				        pp_status_name(code), (long long)total, (long long)last,
+				        pp_last_error(rt));
+			failed++;
+		}
+		last = total;
+		calls++;
+	}
+	pthread_join(t, NULL);
+	test_tally_close(&c);
+	if (failed)
+		fail_msg("%ld of %ld calls failed", failed, calls);
+	pp_runtime_free(rt);
+}
+
 /* A function that ran and failed on its own with PP_ERR_FUNCTION_NOT_AVAILABLE
  * is not run again by the caller, even when the revision moved meanwhile
  * (here: another bundle providing the contract loads from inside the call).
@@ -490,6 +528,7 @@ int main(void)
 	        cmocka_unit_test(callers_follow_reloads_and_report_missing_contracts),
 	        cmocka_unit_test(a_generated_host_caller_survives_its_provider_reloading),
 	        cmocka_unit_test(a_caller_racing_a_reload_never_fails_for_it),
+	        cmocka_unit_test(a_native_stateful_caller_racing_reloads_never_fails_for_it),
 	        cmocka_unit_test(a_caller_never_runs_a_failing_function_twice),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
