@@ -426,7 +426,7 @@ static void *look_up_staying_keys(void *arg)
 			/* odd addresses: never added */
 			r->phantoms += pp__ptrset_count(r->s, r->base + i * 16 + 1) != 0;
 		}
-		atomic_fetch_add(&r->lookups, 2 * SET_STAYING);
+		atomic_fetch_add(&r->lookups, (size_t)2 * SET_STAYING);
 	}
 	return NULL;
 }
@@ -445,12 +445,13 @@ static void pointer_set_lookups_racing_changes_find_exactly_what_stays(void **st
 	pthread_t t[2];
 	for (int i = 0; i < 2; i++)
 		assert_int_equal(pthread_create(&t[i], NULL, look_up_staying_keys, &rd[i]), 0);
-	const char *more = base + SET_STAYING * 16;
+	const char *more = base + (size_t)SET_STAYING * 16;
 	/* the rounds run until both readers have looked many times (a valgrind
 	 * run serialises the threads), within what the list of tables holds */
-	for (int round = 0; round < 600 && (round < race_rounds(40) ||
-	                                    atomic_load(&rd[0].lookups) < 100 * SET_STAYING ||
-	                                    atomic_load(&rd[1].lookups) < 100 * SET_STAYING);
+	for (int round = 0;
+	     round < 600 &&
+	     (round < race_rounds(40) || atomic_load(&rd[0].lookups) < (size_t)100 * SET_STAYING ||
+	      atomic_load(&rd[1].lookups) < (size_t)100 * SET_STAYING);
 	     round++) {
 		/* grow to thousands of keys, then empty down to the staying ones:
 		 * tables grow, fill with removed slots, shrink */
@@ -466,7 +467,7 @@ static void pointer_set_lookups_racing_changes_find_exactly_what_stays(void **st
 	atomic_store(&stop, true);
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(pthread_join(t[i], NULL), 0);
-		assert_true(atomic_load(&rd[i].lookups) >= 100 * SET_STAYING);
+		assert_true(atomic_load(&rd[i].lookups) >= (size_t)100 * SET_STAYING);
 		assert_int_equal(rd[i].misses, 0);
 		assert_int_equal(rd[i].phantoms, 0);
 	}
