@@ -400,9 +400,32 @@ static void a_generated_host_caller_survives_its_provider_reloading(void **state
 	pp_runtime_free(rt);
 }
 
+/* Calls one(caller) until ch's thread has done its reloads; the test fails
+ * if any call did (the first failure's message is printed). */
+static void call_while_reloading(pp_runtime *rt, churn *ch, bool (*one)(void *), void *caller)
+{
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, churn_bundles, ch), 0);
+	long calls = 0, failed = 0;
+	while (!atomic_load(&ch->done)) {
+		if (!one(caller) && !failed++)
+			fprintf(stderr, "%s\n", pp_last_error(rt));
+		calls++;
+	}
+	pthread_join(t, NULL);
+	if (failed)
+		fail_msg("%ld of %ld calls failed", failed, calls);
+}
+
+static bool call_wide(void *c)
+{
+	uint64_t w = 0;
+	return test_everyjs_wide(c, 1, 5, &w) == PP_OK && w == 4;
+}
+
 /* A reload landing between the caller's revision check and its call: the
- * JS provider refuses the old instance before anything runs, and the
- * caller finds the contract again — no call fails for it. */
+ * old instance is refused before anything runs, and the caller finds the
+ * contract again — no call fails for it. */
 static void a_caller_racing_a_reload_never_fails_for_it(void **state)
 {
 	(void)state;
@@ -410,31 +433,29 @@ static void a_caller_racing_a_reload_never_fails_for_it(void **state)
 	test_everyjs c;
 	assert_int_equal(test_everyjs_open(&c, rt), PP_OK);
 	churn ch = {.rt = rt, .names = {"every_js"}, .rounds = 30};
-	pthread_t t;
-	assert_int_equal(pthread_create(&t, NULL, churn_bundles, &ch), 0);
-	long calls = 0, failed = 0;
-	while (!atomic_load(&ch.done)) {
-		uint64_t w = 0;
-		uint32_t code = test_everyjs_wide(&c, 1, 5, &w);
-		if (code != PP_OK || w != 4) {
-			if (!failed)
-				fprintf(stderr, "%s: %s\n", pp_status_name(code),
-				        pp_last_error(rt));
-			failed++;
-		}
-		calls++;
-	}
-	pthread_join(t, NULL);
+	call_while_reloading(rt, &ch, call_wide, &c);
 	test_everyjs_close(&c);
-	if (failed)
-		fail_msg("%ld of %ld calls failed", failed, calls);
 	pp_runtime_free(rt);
+}
+
+typedef struct tally_caller {
+	test_tally c;
+	int64_t last;
+} tally_caller;
+
+/* Each total counts from its instance's start, never from another's. */
+static bool call_tally(void *arg)
+{
+	tally_caller *t = arg;
+	int64_t total = 0;
+	bool ok = test_tally_add(&t->c, 1, &total) == PP_OK && (total == t->last + 1 || total == 1);
+	t->last = total;
+	return ok;
 }
 
 /* The same with a native stateful provider, whose code is not asked about
  * an instance: the runtime refuses the replaced version's instance before
- * any code runs, and the caller makes a new one and calls once more. Each
- * total counts from the instance's start, never from another's. */
+ * any code runs, and the caller makes a new one and calls once more. */
 static void a_native_stateful_caller_racing_reloads_never_fails_for_it(void **state)
 {
 	(void)state;
@@ -442,30 +463,11 @@ static void a_native_stateful_caller_racing_reloads_never_fails_for_it(void **st
 	assert_int_equal(pp_host_contract_register(rt, &log_iface), PP_OK);
 	pp_load_options o = {.size = sizeof o, .name = "every_c"};
 	assert_int_equal(pp_bundle_load(rt, PPC_EVERY_C, &o, NULL), PP_OK);
-	test_tally c;
-	assert_int_equal(test_tally_open(&c, rt), PP_OK);
+	tally_caller t = {.last = 0};
+	assert_int_equal(test_tally_open(&t.c, rt), PP_OK);
 	churn ch = {.rt = rt, .names = {"every_c"}, .rounds = 100};
-	pthread_t t;
-	assert_int_equal(pthread_create(&t, NULL, churn_bundles, &ch), 0);
-	long calls = 0, failed = 0;
-	int64_t last = 0;
-	while (!atomic_load(&ch.done)) {
-		int64_t total = 0;
-		uint32_t code = test_tally_add(&c, 1, &total);
-		if (code != PP_OK || (total != last + 1 && total != 1)) {
-			if (!failed)
-				fprintf(stderr, "%s, total %lld after %lld: %s\n",
-				        pp_status_name(code), (long long)total, (long long)last,
-				        pp_last_error(rt));
-			failed++;
-		}
-		last = total;
-		calls++;
-	}
-	pthread_join(t, NULL);
-	test_tally_close(&c);
-	if (failed)
-		fail_msg("%ld of %ld calls failed", failed, calls);
+	call_while_reloading(rt, &ch, call_tally, &t);
+	test_tally_close(&t.c);
 	pp_runtime_free(rt);
 }
 
