@@ -25,12 +25,6 @@
 #include "internal.h"
 #include "manifest.h"
 
-static bool ends_with(const char *s, size_t n, const char *suffix)
-{
-	size_t m = strlen(suffix);
-	return n >= m && memcmp(s + n - m, suffix, m) == 0;
-}
-
 static bool is_dir(const char *path)
 {
 	struct stat st;
@@ -49,7 +43,7 @@ static char *name_from_path(const char *path)
 		if (path[i] == '/' && i + 1 < len)
 			base = path + i + 1;
 	size_t n = len - (size_t)(base - path);
-	if (!is_dir(path) && (ends_with(base, n, ".so") || ends_with(base, n, ".js"))) {
+	if (!is_dir(path) && (pp__ends_with(base, n, ".so") || pp__ends_with(base, n, ".js"))) {
 		n -= 3;
 		if (n > 3 && strncmp(base, "lib", 3) == 0) {
 			base += 3;

@@ -485,6 +485,8 @@ void *pp__calloc_lines(size_t size);
  * safe when the view points into this thread's last-error buffer. */
 const char *pp__view_copy(char *buf, size_t cap, pp_string_view v);
 char *pp__strndup(const void *s, size_t n);
+/* Whether the n bytes at s end with suffix. */
+bool pp__ends_with(const char *s, size_t n, const char *suffix);
 /* A whole file of at most max bytes, NUL-terminated, malloc'd; NULL with
  * errno set on failure (EFBIG: larger than max; pp__read_file: EINVAL for
  * what is not a regular file). pp__read_fd reads from an open descriptor

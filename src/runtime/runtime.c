@@ -373,6 +373,12 @@ const char *pp__view_copy(char *buf, size_t cap, pp_string_view v)
 	return buf;
 }
 
+bool pp__ends_with(const char *s, size_t n, const char *suffix)
+{
+	size_t m = strlen(suffix);
+	return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
 char *pp__strndup(const void *s, size_t n)
 {
 	char *d = n < SIZE_MAX ? malloc(n + 1) : NULL;

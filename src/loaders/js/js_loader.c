@@ -2079,7 +2079,7 @@ static bool js_accepts(const char *path)
 		return false;
 	size_t n = strlen(path);
 	if (S_ISREG(st.st_mode))
-		return n > 3 && strcmp(path + n - 3, ".js") == 0;
+		return n > 3 && pp__ends_with(path, n, ".js");
 	if (!S_ISDIR(st.st_mode))
 		return false;
 	char file[4096];

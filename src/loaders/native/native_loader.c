@@ -32,8 +32,7 @@ typedef struct native_code {
 
 static bool has_suffix(const char *s, const char *suffix)
 {
-	size_t n = strlen(s), m = strlen(suffix);
-	return n >= m && strcmp(s + n - m, suffix) == 0;
+	return pp__ends_with(s, strlen(s), suffix);
 }
 
 /* Finds the one shared library in a bundle directory. Returns a malloc'd path,
