@@ -253,6 +253,38 @@ static void every_failing_allocation_along_a_guarded_call(void **state)
 	assert_true(n > 3);
 }
 
+/* A bundle claiming more than the host's callers pass is refused at load
+ * whichever allocation fails: the copy of the host's layouts failing must
+ * not read as "the host declared none" (it did, once). */
+static void no_failing_allocation_lets_a_bundle_past_the_hosts_layouts(void **state)
+{
+	(void)state;
+	static const char liar[] =
+	        JS_PRELUDE "function polyplug_init() {\n"
+	                   "  var r = reg('test.liar', [function () { return 0; }]);\n"
+	                   "  r.interface.layouts = [{ args: 8, out: 4096 }];\n"
+	                   "  return ok([r]);\n}\n";
+	static const pp_fn_layout host[] = {{8, 4, PP_LAYOUT_NO_ARENA, 0, NULL}};
+	uint64_t id = pp_guest_contract_id("test.liar", 1);
+	long n;
+	for (n = 1;; n++) {
+		pp_runtime *rt = rt_new();
+		assert_int_equal(pp_contract_declare_layouts(rt, id, host, 1), PP_OK);
+		arm(n);
+		pp_status st = js_load_src(rt, "liar", liar, NULL);
+		bool injected = disarm();
+		if (st == PP_OK)
+			fail_msg("allocation %ld failing let the bundle load", n);
+		clear_outcome(rt, st, n);
+		assert_int_equal(js_load_src(rt, "liar", liar, NULL), PP_ERR_LOAD_FAILED);
+		assert_contains(pp_last_error(rt), "the host's callers pass 8 and 4");
+		pp_runtime_free(rt);
+		if (!injected)
+			break;
+	}
+	print_message("refused liar: %ld allocations tried\n", n);
+}
+
 static void count_bundle(void *ud, const pp_bundle_info *info)
 {
 	(void)info;
@@ -336,6 +368,7 @@ int main(void)
 	        cmocka_unit_test(every_failing_allocation_along_a_js_load_reload_and_unload),
 	        cmocka_unit_test(every_failing_allocation_along_a_js_pool_load_reload_and_unload),
 	        cmocka_unit_test(every_failing_allocation_along_a_guarded_call),
+	        cmocka_unit_test(no_failing_allocation_lets_a_bundle_past_the_hosts_layouts),
 	        cmocka_unit_test(every_failing_allocation_along_a_cascading_unload),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

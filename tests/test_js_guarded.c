@@ -846,6 +846,78 @@ static void host_declared_layouts_bound_what_a_bundle_declares(void **state)
 	pp_runtime_free(rt);
 }
 
+/* PP_JS_MEMORY_DECLARED: the host's sizes alone. A bundle providing a
+ * function the host declared nothing for is refused, whatever it declares
+ * about itself; a manifest cannot ask for less; a raw bundle runs guarded
+ * against the host's sizes. */
+static void a_host_requiring_its_own_layouts_refuses_what_it_did_not_declare(void **state)
+{
+	(void)state;
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.log = capture_log;
+	cfg.log_userdata = quiet_log();
+	cfg.js.memory_mode = PP_JS_MEMORY_DECLARED;
+	pp_runtime *rt = NULL;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	uint64_t id = pp_guest_contract_id("test.guard", 1);
+	/* honest about its sizes, but the host declared none */
+	static const char honest[] = GUARD_PRELUDE
+	        "function polyplug_init() { return ok([regl('test.guard', [" ADD_RAW ","
+	        " function () { return 0; }], [{ args: 8, out: 4 }, { args: 8, out: 4 }])]); }";
+	assert_int_equal(js_load_src(rt, "honest", honest, NULL), PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "bundle 'honest'");
+	assert_contains(pp_last_error(rt), "the host requires its own layouts "
+	                                   "(PP_JS_MEMORY_DECLARED), but declared none for "
+	                                   "function 0 of contract 'test.guard@1'");
+	/* declared for one function of two */
+	static const pp_fn_layout host[] = {{8, 4, PP_LAYOUT_NO_ARENA, 0, NULL},
+	                                    {8, 4, PP_LAYOUT_NO_ARENA, 0, NULL}};
+	assert_int_equal(pp_contract_declare_layouts(rt, id, host, 1), PP_OK);
+	assert_int_equal(js_load_src(rt, "honest", honest, NULL), PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "declared none for function 1 of contract");
+	/* a manifest asking for guarded does not lower the requirement, and
+	 * compat is refused */
+	char dir[256];
+	temp_dir(dir, sizeof dir);
+	write_text(dir, "bundle.js", honest);
+	write_text(dir, "manifest.toml", "name = \"m1\"\nmemory = \"guarded\"\n");
+	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "declared none for function 1");
+	write_text(dir, "manifest.toml", "name = \"m2\"\nmemory = \"compat\"\n");
+	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "asks for memory = \"compat\", but the host requires");
+	remove_tree(dir);
+	/* every function declared: a raw bundle (no sizes of its own) loads and
+	 * is held to the host's */
+	assert_int_equal(pp_contract_declare_layouts(rt, id, host, 2), PP_OK);
+	static const char raw[] =
+	        JS_ONE("test.guard", ADD_RAW ", function (i, a, o, ar, b) {"
+	                                     " b.writeI32(o + 4, 1); return 0; }");
+	js_load_ok(rt, "raw", raw);
+	pair p = {40, 2};
+	int32_t r = 0;
+	assert_int_equal(call_fn(rt, 0, &p, &r), PP_OK);
+	assert_int_equal(r, 42);
+	assert_int_equal(call_fn(rt, 1, &p, &r), PP_ERR_INVALID_POINTER);
+	/* the mode is checked where it is given */
+	pp_load_options bad = {.name = "x", .js = {.memory_mode = PP_JS_MEMORY_DECLARED + 1}};
+	assert_int_equal(pp_bundle_load_source(rt, raw, strlen(raw), &bad, NULL),
+	                 PP_ERR_INVALID_ARGUMENT);
+	cfg.js.memory_mode = PP_JS_MEMORY_DECLARED + 1;
+	pp_runtime *none = NULL;
+	assert_int_equal(pp_runtime_new(&cfg, &none), PP_ERR_INVALID_ARGUMENT);
+	pp_runtime_free(rt);
+	/* one bundle's load options can ask for it on a runtime that does not */
+	rt = rt_new();
+	pp_load_options strict = {.name = "strict", .js = {.memory_mode = PP_JS_MEMORY_DECLARED}};
+	assert_int_equal(pp_bundle_load_source(rt, honest, strlen(honest), &strict, NULL),
+	                 PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "declared none for function 0");
+	js_load_ok(rt, "lenient", honest);
+	pp_runtime_free(rt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -858,6 +930,7 @@ int main(void)
 	        cmocka_unit_test(outgoing_calls_cannot_forge_or_hand_out_memory),
 	        cmocka_unit_test(results_a_guarded_caller_does_not_take_are_freed),
 	        cmocka_unit_test(host_declared_layouts_bound_what_a_bundle_declares),
+	        cmocka_unit_test(a_host_requiring_its_own_layouts_refuses_what_it_did_not_declare),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -91,10 +91,15 @@ typedef struct pp_js_limits {
  * the reference's unchecked compat mode. GUARDED: required; a bundle that
  * cannot be guarded (or whose manifest asks for compat) is refused at load.
  * COMPAT: unchecked (in pp_load_options: the host's own choice for one
- * bundle; a manifest may still ask for guarded). */
+ * bundle; a manifest may still ask for guarded). DECLARED: guarded against
+ * the sizes the host declared (pp_contract_declare_layouts) alone: a bundle
+ * providing a function the host declared no layout for is refused at load,
+ * so a bundle that lies about its own sizes cannot reach past what the
+ * host's callers pass. The mode for bundles the host does not trust. */
 #define PP_JS_MEMORY_AUTO 0u
 #define PP_JS_MEMORY_GUARDED 1u
 #define PP_JS_MEMORY_COMPAT 2u
+#define PP_JS_MEMORY_DECLARED 3u
 
 #define PP_JS_DEFAULT_MEMORY_BYTES (256u << 20)
 #define PP_JS_DEFAULT_STACK_BYTES (1u << 20)

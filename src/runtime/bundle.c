@@ -286,16 +286,18 @@ static pp_status build_version(pp_runtime *rt, pp_bundle_version *v)
 		return pp__error(rt, PP_ERR_LOAD_FAILED,
 		                 "bundle '%s': bundles loading bundles nest deeper than %d",
 		                 b->name, PP_INIT_DEPTH_MAX);
-	/* The manifest may ask for guarded memory, or for compat unless the
-	 * host requires guarded. */
+	/* The manifest may ask for guarded memory (never less than the host
+	 * requires), or for compat unless the host requires guarded. */
 	pp_js_limits js = b->js;
 	uint32_t asked = v->manifest ? v->manifest->memory_mode : PP_JS_MEMORY_AUTO;
-	if (asked == PP_JS_MEMORY_COMPAT && js.memory_mode == PP_JS_MEMORY_GUARDED)
+	bool required =
+	        js.memory_mode == PP_JS_MEMORY_GUARDED || js.memory_mode == PP_JS_MEMORY_DECLARED;
+	if (asked == PP_JS_MEMORY_COMPAT && required)
 		return pp__error(rt, PP_ERR_LOAD_FAILED,
 		                 "bundle '%s': %s asks for memory = \"compat\", but the host "
 		                 "requires guarded memory for JS bundles",
 		                 b->name, v->manifest->file_path);
-	if (asked == PP_JS_MEMORY_GUARDED || js.memory_mode == PP_JS_MEMORY_AUTO)
+	if (asked == PP_JS_MEMORY_GUARDED ? !required : js.memory_mode == PP_JS_MEMORY_AUTO)
 		js.memory_mode = asked ? asked : js.memory_mode;
 	/* VMs: the host's choice for this bundle, else its manifest's, else the
 	 * runtime's */
@@ -740,7 +742,7 @@ static pp_status take_options(pp_runtime *rt, const pp_load_options *opts, pp_lo
 		return pp__error(
 		        rt, st, "pp_load_options.size is %u; a version of it has %zu to %u bytes",
 		        opts->size, offsetof(pp_load_options, js.concurrency), PP_MAX_STRUCT_SIZE);
-	if (out->js.memory_mode > PP_JS_MEMORY_COMPAT)
+	if (out->js.memory_mode > PP_JS_MEMORY_DECLARED)
 		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
 		                 "pp_load_options.js.memory_mode is %u, not a PP_JS_MEMORY_* value",
 		                 out->js.memory_mode);

@@ -225,7 +225,7 @@ typedef struct pp_tstate {
 	bool in_use;              /* false once its thread exited: the next new thread takes it */
 	_Atomic uintptr_t thread; /* pp__thread_id() of the thread using it */
 	_Atomic uintptr_t *_Atomic waiting_on; /* owner word of the guest VM it waits for */
-	char *err;
+	char *err; /* pp_last_error: err_small, or the heap once a message outgrew it */
 	size_t err_cap;
 	/* The inits running on this thread, innermost last, each with the
 	 * read-section depth its own code runs at: code it calls through the
@@ -242,6 +242,9 @@ typedef struct pp_tstate {
 	struct pp_tstate *prev, *next;
 	struct pp_tstate *thread_next; /* its thread's list (runtime.c) */
 	_Atomic int life;              /* runtime.c: live, its thread exiting, or orphaned */
+	/* Where messages start: a message that cannot get more memory keeps
+	 * what fits here rather than nothing. */
+	char err_small[192];
 } pp_tstate;
 
 /* The runtime this thread entered last and its state there (pp__tls,
@@ -361,9 +364,12 @@ static inline uintptr_t pp__thread_id(void)
 #endif
 }
 
-/* runtime.c: a copy of the layouts the host declared for contract_id
- * (malloc'd, *count entries), or NULL (none, or out of memory). */
-pp_fn_layout *pp__declared_layouts(pp_runtime *rt, uint64_t contract_id, uint32_t *count);
+/* runtime.c: a copy of the layouts the host declared for contract_id in
+ * *out (malloc'd, *count entries; NULL and 0 when it declared none).
+ * PP_ERR_OUT_OF_MEMORY (with a message) when they cannot be copied: a load
+ * must not go on as if the host had declared nothing. */
+pp_status pp__declared_layouts(pp_runtime *rt, uint64_t contract_id, pp_fn_layout **out,
+                               uint32_t *count);
 
 /* watch.c: what a load of the bundle at path, beginning now, leaves for the
  * watcher (its files' signature while one runs); and, with the lock held as

@@ -75,7 +75,8 @@ static __thread bool thread_ended;
 
 static void free_state(pp_tstate *ts)
 {
-	free(ts->err);
+	if (ts->err != ts->err_small)
+		free(ts->err);
 	free(ts);
 }
 
@@ -190,6 +191,8 @@ pp_tstate *pp__tstate(pp_runtime *rt)
 	if (fresh && (ts = pp__calloc_lines(sizeof *ts)) != NULL) {
 		ts->rt = rt;
 		atomic_init(&ts->life, TS_LIVE);
+		ts->err = ts->err_small;
+		ts->err_cap = sizeof ts->err_small;
 	}
 	if (ts) {
 		ts->in_use = true;
@@ -266,8 +269,9 @@ void pp__error_setv(pp_runtime *rt, const char *fmt, va_list ap)
 	va_list ap2;
 	va_copy(ap2, ap);
 	int n = vsnprintf(ts->err, ts->err_cap, fmt, ap);
-	if (n >= 0 && (size_t)n >= ts->err_cap) {
-		char *bigger = realloc(ts->err, (size_t)n + 1);
+	if (n >= 0 && (size_t)n >= ts->err_cap) { /* out of memory: what fits stays */
+		char *bigger = ts->err == ts->err_small ? malloc((size_t)n + 1)
+		                                        : realloc(ts->err, (size_t)n + 1);
 		if (bigger) {
 			ts->err = bigger;
 			ts->err_cap = (size_t)n + 1;
@@ -582,24 +586,26 @@ pp_status pp_contract_declare_layouts(pp_runtime *rt, uint64_t contract_id,
 	return PP_OK;
 }
 
-pp_fn_layout *pp__declared_layouts(pp_runtime *rt, uint64_t contract_id, uint32_t *count)
+pp_status pp__declared_layouts(pp_runtime *rt, uint64_t contract_id, pp_fn_layout **out,
+                               uint32_t *count)
 {
-	pp_fn_layout *copy = NULL;
+	bool declared = false;
+	*out = NULL;
 	*count = 0;
 	pthread_mutex_lock(&rt->lock);
-	for (size_t i = 0; i < rt->declared_count; i++) {
+	for (size_t i = 0; i < rt->declared_count && !declared; i++) {
 		const pp_declared_layouts *d = &rt->declared[i];
 		if (d->contract_id != contract_id)
 			continue;
-		copy = malloc(((size_t)d->count + 1) * sizeof *copy);
-		if (copy) {
-			memcpy(copy, d->layouts, (size_t)d->count * sizeof *copy);
+		declared = true;
+		*out = malloc(((size_t)d->count + 1) * sizeof **out);
+		if (*out) {
+			memcpy(*out, d->layouts, (size_t)d->count * sizeof **out);
 			*count = d->count;
 		}
-		break;
 	}
 	pthread_mutex_unlock(&rt->lock);
-	return copy;
+	return declared && !*out ? pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory") : PP_OK;
 }
 
 /* ---- Lifetime ------------------------------------------------------------- */
@@ -633,7 +639,7 @@ pp_status pp_runtime_new(const pp_runtime_config *cfg, pp_runtime **out)
 	if (!rt->cfg.js.cpu_ms)
 		rt->cfg.js.cpu_ms = PP_JS_DEFAULT_CPU_MS;
 	if ((rt->cfg.alloc == NULL) != (rt->cfg.free == NULL) ||
-	    rt->cfg.js.memory_mode > PP_JS_MEMORY_COMPAT ||
+	    rt->cfg.js.memory_mode > PP_JS_MEMORY_DECLARED ||
 	    rt->cfg.js.concurrency > PP_JS_MAX_CONCURRENCY) {
 		free(rt);
 		return PP_ERR_INVALID_ARGUMENT; /* an allocator needs both halves */

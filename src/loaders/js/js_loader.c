@@ -1089,7 +1089,8 @@ static bool vm_init(js_vm *vm, pp_runtime *rt, const pp_bundle_source *src, js_p
 	pp_js_modules_init(vm);
 	vm->memory_mode = src->js.memory_mode;
 	/* required: checked from the first line of the bundle on */
-	vm->guard.on = vm->memory_mode == PP_JS_MEMORY_GUARDED;
+	vm->guard.on =
+	        vm->memory_mode == PP_JS_MEMORY_GUARDED || vm->memory_mode == PP_JS_MEMORY_DECLARED;
 	if (!pp_js_guard_init(&vm->guard)) {
 		vm_fini(vm);
 		return false;
@@ -1862,12 +1863,23 @@ done:
 }
 
 /* The sizes the host declared for a contract bound what the bundle may
- * declare, and stand in for what it does not. */
+ * declare, and stand in for what it does not. With PP_JS_MEMORY_DECLARED
+ * every function must have them. */
 static pp_status apply_declared_layouts(js_vm *vm, const js_source *s, js_contract *c)
 {
-	uint32_t n;
-	pp_fn_layout *host = pp__declared_layouts(vm->rt, c->contract_id, &n);
-	pp_status st = PP_OK;
+	uint32_t n = 0;
+	pp_fn_layout *host = NULL;
+	pp_status st = pp__declared_layouts(vm->rt, c->contract_id, &host, &n);
+	if (st != PP_OK)
+		return st;
+	if (vm->memory_mode == PP_JS_MEMORY_DECLARED && (!host || n < c->fn_count)) {
+		free(host);
+		return pp__error(vm->rt, PP_ERR_LOAD_FAILED,
+		                 "bundle '%s' (%s): the host requires its own layouts "
+		                 "(PP_JS_MEMORY_DECLARED), but declared none for function %u of "
+		                 "contract '%s' (pp_contract_declare_layouts)",
+		                 vm->bundle, s->file, n, c->name);
+	}
 	for (uint32_t f = 0; host && f < c->fn_count && f < n && st == PP_OK; f++) {
 		js_layout *l = &c->layouts[f];
 		if (!l->known)
@@ -1899,7 +1911,7 @@ static pp_status choose_memory_mode(js_vm *vm, const js_source *s)
 		for (fn = 0; fn < vm->contracts[i].fn_count && !lacking; fn++)
 			if (!vm->contracts[i].layouts[fn].known)
 				lacking = &vm->contracts[i];
-	if (lacking && vm->memory_mode == PP_JS_MEMORY_GUARDED)
+	if (lacking && vm->memory_mode == PP_JS_MEMORY_GUARDED) /* DECLARED lacks none */
 		return pp__error(vm->rt, PP_ERR_LOAD_FAILED,
 		                 "bundle '%s' (%s): guarded memory is required, but function %u of "
 		                 "contract '%s' has neither a typed signature nor a layout "
