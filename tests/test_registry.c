@@ -385,9 +385,13 @@ static void a_pointer_set_counts_every_key_through_growth_and_shrinking(void **s
 	for (size_t i = 0; i < KEYS; i++)
 		while (model[i]--)
 			assert_true(pp__ptrset_remove(&s, base + i * 16));
-	assert_null(atomic_load(&s.table)); /* empty: nothing held */
+	/* empty: shrunk to the smallest table, kept for the next add */
+	assert_int_equal(atomic_load(&s.table)->cap, 16);
+	assert_int_equal(s.live, 0);
 	assert_false(pp__ptrset_remove(&s, base));
 	assert_int_equal(pp__ptrset_count(&s, NULL), 0);
+	pp__ptrset_clear(&s);
+	assert_null(atomic_load(&s.table));
 }
 
 /* Lookups take no lock (pp_call checks each instance that way) while the
@@ -409,6 +413,7 @@ static void keep_table(void *ctx, pp_ptrset_table *t)
 
 typedef struct set_reader {
 	pp_ptrset *s;
+	pthread_mutex_t *lock; /* the owner's, held for each change */
 	const char *base;
 	atomic_bool *stop;
 	size_t misses, phantoms;
@@ -422,30 +427,50 @@ static void *look_up_staying_keys(void *arg)
 	set_reader *r = arg;
 	while (!atomic_load(r->stop)) {
 		for (size_t i = 0; i < SET_STAYING; i++) {
-			r->misses += pp__ptrset_count(r->s, r->base + i * 16) != 1;
+			r->misses += pp__ptrset_lookup(r->s, r->base + i * 16, r->lock) != 1;
 			/* odd addresses: never added */
-			r->phantoms += pp__ptrset_count(r->s, r->base + i * 16 + 1) != 0;
+			r->phantoms += pp__ptrset_lookup(r->s, r->base + i * 16 + 1, r->lock) != 0;
 		}
 		atomic_fetch_add(&r->lookups, (size_t)2 * SET_STAYING);
 	}
 	return NULL;
 }
 
+static pthread_mutex_t set_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool add_locked(pp_ptrset *s, const void *p)
+{
+	pthread_mutex_lock(&set_lock);
+	bool ok = pp__ptrset_add(s, p);
+	pthread_mutex_unlock(&set_lock);
+	return ok;
+}
+
+static bool remove_locked(pp_ptrset *s, const void *p)
+{
+	pthread_mutex_lock(&set_lock);
+	bool ok = pp__ptrset_remove(s, p);
+	pthread_mutex_unlock(&set_lock);
+	return ok;
+}
+
 static void pointer_set_lookups_racing_changes_find_exactly_what_stays(void **state)
 {
 	(void)state;
-	static char base[(SET_STAYING + SET_CHURNING) * 16];
+	static char base[(SET_STAYING + 2 * SET_CHURNING) * 16];
 	static retired_tables kept;
 	kept.count = 0;
 	pp_ptrset s = {.retire = keep_table, .ctx = &kept};
 	for (size_t i = 0; i < SET_STAYING; i++)
 		assert_true(pp__ptrset_add(&s, base + i * 16));
 	atomic_bool stop = false;
-	set_reader rd[2] = {{&s, base, &stop, 0, 0, 0}, {&s, base, &stop, 0, 0, 0}};
+	set_reader rd[2] = {{&s, &set_lock, base, &stop, 0, 0, 0},
+	                    {&s, &set_lock, base, &stop, 0, 0, 0}};
 	pthread_t t[2];
 	for (int i = 0; i < 2; i++)
 		assert_int_equal(pthread_create(&t[i], NULL, look_up_staying_keys, &rd[i]), 0);
 	const char *more = base + (size_t)SET_STAYING * 16;
+	const char *other = more + (size_t)SET_CHURNING * 16;
 	/* the rounds run until both readers have looked many times (a valgrind
 	 * run serialises the threads), within what the list of tables holds */
 	for (int round = 0;
@@ -456,13 +481,25 @@ static void pointer_set_lookups_racing_changes_find_exactly_what_stays(void **st
 		/* grow to thousands of keys, then empty down to the staying ones:
 		 * tables grow, fill with removed slots, shrink */
 		for (size_t i = 0; i < SET_CHURNING; i++)
-			assert_true(pp__ptrset_add(&s, more + i * 16));
-		for (size_t i = 0; i < SET_CHURNING; i += 2)
-			assert_true(pp__ptrset_remove(&s, more + i * 16));
-		for (size_t i = 0; i < SET_CHURNING; i += 2)
-			assert_true(pp__ptrset_add(&s, more + i * 16));
+			assert_true(add_locked(&s, more + i * 16));
+		/* a quarter removed (too few to shrink), then given to other
+		 * keys and taken back by their own */
+		for (size_t i = 0; i < SET_CHURNING; i += 4)
+			assert_true(remove_locked(&s, more + i * 16));
+		for (size_t i = 0; i < SET_CHURNING; i += 4)
+			assert_true(add_locked(&s, other + i * 16));
+		for (size_t i = 0; i < SET_CHURNING; i += 8)
+			assert_true(add_locked(&s, more + i * 16));
+		for (size_t i = 0; i < SET_CHURNING; i += 4)
+			assert_true(remove_locked(&s, other + i * 16));
 		for (size_t i = 0; i < SET_CHURNING; i++)
-			assert_true(pp__ptrset_remove(&s, more + i * 16));
+			if (i % 4 != 0 || i % 8 == 0)
+				assert_true(remove_locked(&s, more + i * 16));
+		/* at a level: the table is rewritten in place under the lookups */
+		for (size_t i = 0; i < SET_CHURNING; i++) {
+			assert_true(add_locked(&s, other + i * 16));
+			assert_true(remove_locked(&s, other + i * 16));
+		}
 	}
 	atomic_store(&stop, true);
 	for (int i = 0; i < 2; i++) {
@@ -471,12 +508,88 @@ static void pointer_set_lookups_racing_changes_find_exactly_what_stays(void **st
 		assert_int_equal(rd[i].misses, 0);
 		assert_int_equal(rd[i].phantoms, 0);
 	}
-	assert_true(kept.count > 10); /* the tables really were replaced */
+	assert_true(kept.count > 10);          /* the tables really were replaced */
+	assert_true(atomic_load(&s.seq) > 10); /* and rewritten in place */
 	for (size_t i = 0; i < SET_STAYING; i++)
 		assert_true(pp__ptrset_remove(&s, base + i * 16));
-	assert_null(atomic_load(&s.table));
+	pp__ptrset_clear(&s);
 	while (kept.count)
 		free(kept.list[--kept.count]);
+}
+
+/* A host that makes and destroys an instance per request keeps the number
+ * of keys level: the set reuses removed slots and never replaces its
+ * table, so nothing waits for a grace period (which a long call would hold
+ * off: every replaced table would pile up meanwhile). */
+static void adds_and_removes_at_a_level_never_replace_the_table(void **state)
+{
+	(void)state;
+	static char base[4096 * 16];
+	static retired_tables kept;
+	kept.count = 0;
+	pp_ptrset s = {.retire = keep_table, .ctx = &kept};
+	for (size_t i = 0; i < 3; i++)
+		assert_true(pp__ptrset_add(&s, base + i * 16));
+	pp_ptrset_table *t = atomic_load(&s.table);
+	for (size_t i = 3; i < 4096; i++) { /* a new address every time */
+		assert_true(pp__ptrset_add(&s, base + i * 16));
+		assert_int_equal(pp__ptrset_count(&s, base + i * 16), 1);
+		assert_true(pp__ptrset_remove(&s, base + i * 16));
+		assert_int_equal(pp__ptrset_count(&s, base + i * 16), 0);
+	}
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(pp__ptrset_count(&s, base + i * 16), 1);
+		assert_true(pp__ptrset_remove(&s, base + i * 16));
+	}
+	assert_ptr_equal(atomic_load(&s.table), t);
+	assert_int_equal(kept.count, 0);
+	assert_true(atomic_load(&s.seq) > 0); /* rewritten in place, more than once */
+	pp__ptrset_clear(&s);
+}
+
+/* The same through the runtime, while another thread is inside a call
+ * (which holds off every grace period): a host making and destroying an
+ * instance per request leaves nothing waiting to be reclaimed. */
+typedef struct long_call {
+	pp_runtime *rt;
+	atomic_int phase; /* 1: inside; 2: may leave */
+} long_call;
+
+static void *stay_in_a_call(void *arg)
+{
+	long_call *c = arg;
+	pp_tstate *ts = pp__read_lock(c->rt);
+	atomic_store(&c->phase, 1);
+	while (atomic_load(&c->phase) != 2)
+		sched_yield();
+	pp__read_unlock(ts);
+	return NULL;
+}
+
+static void instances_made_and_destroyed_during_a_long_call_leave_nothing_to_reclaim(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	load_ok(rt, fx("calc_v1"));
+	pp_guest_contract_handle h = pp_find(rt, CALC, 1);
+	long_call c = {.rt = rt};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, stay_in_a_call, &c), 0);
+	while (atomic_load(&c.phase) != 1)
+		sched_yield();
+	uint64_t before = atomic_load(&rt->pending_reclaims);
+	for (int i = 0; i < 20000; i++) {
+		pp_guest_contract_instance inst;
+		assert_int_equal(pp_instance_create(rt, h, NULL, &inst), PP_OK);
+		int64_t out = 0;
+		assert_int_equal(pp_call(rt, h, inst, 3, NULL, &out, NULL), PP_OK);
+		assert_int_equal(pp_instance_destroy(rt, h, inst), PP_OK);
+	}
+	uint64_t piled = atomic_load(&rt->pending_reclaims) - before;
+	atomic_store(&c.phase, 2);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	pp_runtime_free(rt);
+	assert_true(piled <= 1);
 }
 
 /* A slot's generation never wraps back to one a kept handle carries: the
@@ -620,6 +733,9 @@ int main(void)
 	        cmocka_unit_test(instances_left_behind_are_destroyed_with_their_version),
 	        cmocka_unit_test(a_pointer_set_counts_every_key_through_growth_and_shrinking),
 	        cmocka_unit_test(pointer_set_lookups_racing_changes_find_exactly_what_stays),
+	        cmocka_unit_test(adds_and_removes_at_a_level_never_replace_the_table),
+	        cmocka_unit_test(
+	                instances_made_and_destroyed_during_a_long_call_leave_nothing_to_reclaim),
 	        cmocka_unit_test(a_handle_never_matches_again_after_its_slot_ages_out),
 	        cmocka_unit_test(a_handle_from_another_runtime_is_stale_there),
 	        cmocka_unit_test(calls_on_a_null_runtime_are_refused_on_any_thread),

@@ -139,7 +139,8 @@ uint32_t pp_call(pp_runtime *rt, pp_guest_contract_handle h, pp_guest_contract_i
 	pp_abi_error err = {PP_OK, {NULL, 0}};
 	if (!n)
 		code = stale(rt, h);
-	else if (instance.data && !pp__ptrset_count(&n->live, instance.data))
+	else if (instance.data &&
+	         !pp__ptrset_lookup(&n->live, instance.data, (pthread_mutex_t *)&n->inst_lock))
 		code = foreign_instance(rt, n, fn_id, instance.data);
 	else if (!pp__dispatch((const pp__node_view *)(const void *)n, instance, fn_id, args, out,
 	                       arena, &err))

@@ -2,19 +2,27 @@
  * ptrset.c — a set of pointers that counts repeats (ptrset.h).
  *
  * Open addressing with linear probing in a power-of-two table. Lookups take
- * no lock, so a table is never rearranged under them: a key stays in the
- * slot it was stored in, and removing it only drops its count to 0 (the
- * slot answers 0 until the key is added again). When keys fill half the
- * table, counting removed ones, or live ones fall below an eighth of it,
- * the set builds a new table of the live keys alone, with room for four
- * times as many, publishes it and hands the old one to the owner's retire
- * hook: a lookup still probing the old table finds what it held when it was
- * replaced. A table at most half full always has an empty slot, so every
- * probe ends.
+ * no lock, so a table is never rearranged under them: a slot, once given a
+ * key, is never empty again, so no probe chain breaks. Removing a key drops
+ * its count to 0; the slot then answers 0, and goes to the key itself if it
+ * is added again, or to the next new key whose chain passes it. When keys
+ * would fill half the table, counting removed ones, or live ones fall below
+ * an eighth of it (the smallest table stays, even empty), the set builds a
+ * table of the live keys alone, with room for four times as many. One of
+ * another size is published and the old one handed to the owner's retire
+ * hook: a lookup still probing the old table finds what it held when it
+ * was replaced. One of the same size (removed keys piled up: adds and
+ * removes at a level) is copied over the old one in place, under a
+ * sequence count, so a host making and destroying an instance per request
+ * never makes the runtime wait for a grace period. A table at most half
+ * full always has an empty slot, so every probe ends.
  *
- * Ordering: a new key's count is stored before the key itself (release),
- * so a lookup that sees the key sees its count; a table is filled before
- * it is published (release). The hash is Fibonacci hashing of the address:
+ * Ordering: a key stored in an empty slot is stored after its count
+ * (release), so a lookup that sees the key sees its count. A removed slot
+ * given to a new key gets the key first and then its count (release); a
+ * lookup reads the count before it reads the key again (pp__ptrset_count),
+ * so a count it reads belongs to the key it then sees. A table is filled
+ * before it is published (release). The hash is Fibonacci hashing of the address:
  * allocators hand out addresses that differ in a few middle bits, and the
  * multiply spreads those over the whole word.
  *
@@ -30,6 +38,19 @@
 
 #define probe pp__ptrset_probe
 
+/* The first slot of p's chain whose key was removed, or NULL. */
+static pp_ptrset_slot *first_removed(pp_ptrset_table *t, const void *p)
+{
+	size_t mask = t->cap - 1;
+	for (size_t i = pp__ptrset_home(t, p);; i = (i + 1) & mask) {
+		pp_ptrset_slot *at = &t->slots[i];
+		if (!atomic_load_explicit(&at->key, memory_order_relaxed))
+			return NULL;
+		if (!atomic_load_explicit(&at->count, memory_order_relaxed))
+			return at;
+	}
+}
+
 static void publish(pp_ptrset *s, pp_ptrset_table *t)
 {
 	pp_ptrset_table *old = atomic_load_explicit(&s->table, memory_order_relaxed);
@@ -42,7 +63,11 @@ static void publish(pp_ptrset *s, pp_ptrset_table *t)
 
 /* Replaces the table by one of the live keys alone, with room for four
  * times as many as there will be after one more add; false if out of
- * memory (the set is then unchanged). */
+ * memory (the set is then unchanged). A table of the same size is
+ * rewritten in place, between two bumps of seq, so that nothing waits for
+ * a grace period: a lookup that overlaps the rewrite sees seq move and
+ * looks again (pp__ptrset_lookup). It is emptied first, so a probe that
+ * overlaps the rewrite still finds an empty slot and ends. */
 static bool rebuild(pp_ptrset *s)
 {
 	size_t cap = MIN_CAP;
@@ -66,7 +91,24 @@ static bool rebuild(pp_ptrset *s)
 		atomic_store_explicit(&to->key, k, memory_order_relaxed);
 	}
 	s->dead = 0;
-	publish(s, t);
+	if (!old || old->cap != cap) {
+		publish(s, t);
+		return true;
+	}
+	atomic_fetch_add_explicit(&s->seq, 1, memory_order_acq_rel); /* odd */
+	for (int pass = 0; pass < 2; pass++)                         /* emptied, then filled */
+		for (size_t i = 0; i < cap; i++) {
+			pp_ptrset_slot *from = &t->slots[i], *to = &old->slots[i];
+			size_t n =
+			        pass ? atomic_load_explicit(&from->count, memory_order_relaxed) : 0;
+			const void *k =
+			        pass ? atomic_load_explicit(&from->key, memory_order_relaxed)
+			             : NULL;
+			atomic_store_explicit(&to->count, n, memory_order_release);
+			atomic_store_explicit(&to->key, k, memory_order_release);
+		}
+	atomic_fetch_add_explicit(&s->seq, 1, memory_order_release);
+	free(t);
 	return true;
 }
 
@@ -82,6 +124,14 @@ bool pp__ptrset_add(pp_ptrset *s, const void *p)
 		}
 		/* a count of SIZE_MAX adds would need as many calls */
 		atomic_store_explicit(&at->count, n + 1, memory_order_release);
+		return true;
+	}
+	pp_ptrset_slot *removed = t ? first_removed(t, p) : NULL;
+	if (removed) {
+		atomic_store_explicit(&removed->key, p, memory_order_relaxed);
+		atomic_store_explicit(&removed->count, 1, memory_order_release);
+		s->dead--;
+		s->live++;
 		return true;
 	}
 	if (!t || (s->live + s->dead + 1) * 2 > t->cap) {
@@ -107,12 +157,8 @@ bool pp__ptrset_remove(pp_ptrset *s, const void *p)
 		return true;
 	s->live--;
 	s->dead++;
-	if (s->live == 0) {
-		s->dead = 0;
-		publish(s, NULL);
-	} else if (t->cap > MIN_CAP && s->live * 8 < t->cap) {
+	if (t->cap > MIN_CAP && s->live * 8 < t->cap)
 		(void)rebuild(s); /* out of memory: stays as large */
-	}
 	return true;
 }
 

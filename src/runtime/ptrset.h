@@ -8,6 +8,7 @@
 #ifndef PP_PTRSET_H
 #define PP_PTRSET_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -27,7 +28,8 @@ typedef struct pp_ptrset_table {
 } pp_ptrset_table;
 
 typedef struct pp_ptrset {
-	_Atomic(pp_ptrset_table *) table; /* NULL when empty */
+	_Atomic(pp_ptrset_table *) table; /* NULL before the first add (kept when empty) */
+	_Atomic unsigned seq;             /* odd while the table is rewritten in place */
 	size_t live, dead;                /* slots whose count is above 0 / is 0 */
 	/* Given each table the set stops using. NULL: freed at once, for a set
 	 * whose lookups all hold the owner's lock. Otherwise the hook frees it
@@ -41,37 +43,69 @@ typedef struct pp_ptrset {
 bool pp__ptrset_add(pp_ptrset *s, const void *p);
 /* Removes p once; false if it is not in the set. */
 bool pp__ptrset_remove(pp_ptrset *s, const void *p);
-/* How many times p is in the set (0: not): below, inline for pp_call. */
+/* How many times p is in the set (0: not), for the set's owner (holding
+ * its lock). Below, inline. */
 static inline size_t pp__ptrset_count(const pp_ptrset *s, const void *p);
+/* The same on any thread, without the lock while the set is not being
+ * rewritten in place (then with it: lock is the owner's). Below, inline
+ * for pp_call. */
+static inline size_t pp__ptrset_lookup(const pp_ptrset *s, const void *p, pthread_mutex_t *lock);
 /* Empties the set and returns its table (NULL if it had none) for the
  * caller to read and free(): no lookup may be running. */
 pp_ptrset_table *pp__ptrset_take(pp_ptrset *s);
 /* Empties the set, freeing its table at once: no lookup may be running. */
 void pp__ptrset_clear(pp_ptrset *s);
 
+/* Where p's chain starts. */
+static inline size_t pp__ptrset_home(const pp_ptrset_table *t, const void *p)
+{
+	uint64_t h = (uint64_t)(uintptr_t)p * UINT64_C(0x9E3779B97F4A7C15);
+	return (size_t)(h ^ (h >> 32)) & (t->cap - 1);
+}
+
 /* The slot holding p, or the empty slot where it would go. */
 static inline pp_ptrset_slot *pp__ptrset_probe(pp_ptrset_table *t, const void *p)
 {
-	uint64_t h = (uint64_t)(uintptr_t)p * UINT64_C(0x9E3779B97F4A7C15);
 	size_t mask = t->cap - 1;
-	for (size_t i = (size_t)(h ^ (h >> 32)) & mask;; i = (i + 1) & mask) {
+	for (size_t i = pp__ptrset_home(t, p);; i = (i + 1) & mask) {
 		const void *k = atomic_load_explicit(&t->slots[i].key, memory_order_acquire);
 		if (!k || k == p)
 			return &t->slots[i];
 	}
 }
 
-/* Needs no lock: a lookup that races a change sees the set before or after
- * it. */
+/* A lookup that races an add or a remove sees the set before or after it;
+ * one that races a rewrite in place may see neither, which
+ * pp__ptrset_lookup's sequence check catches. */
 static inline size_t pp__ptrset_count(const pp_ptrset *s, const void *p)
 {
 	pp_ptrset_table *t = atomic_load_explicit(&s->table, memory_order_acquire);
 	pp_ptrset_slot *at = t ? pp__ptrset_probe(t, p) : NULL;
-	/* The key again: the slot the probe found empty may have been given
-	 * another key since, whose count this is not. */
-	if (!at || atomic_load_explicit(&at->key, memory_order_acquire) != p)
+	if (!at)
 		return 0;
-	return atomic_load_explicit(&at->count, memory_order_acquire);
+	size_t n = atomic_load_explicit(&at->count, memory_order_acquire);
+	/* The key again, after the count: the slot may have been given another
+	 * key since the probe (an empty one, or p's removed one), whose count
+	 * this is (ptrset.c, "Ordering"). */
+	return atomic_load_explicit(&at->key, memory_order_acquire) == p ? n : 0;
+}
+
+static inline size_t pp__ptrset_lookup(const pp_ptrset *s, const void *p, pthread_mutex_t *lock)
+{
+	for (int tries = 0; tries < 4; tries++) {
+		unsigned seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+		if (seq & 1)
+			continue;
+		size_t n = pp__ptrset_count(s, p);
+		/* count's loads acquire, so this one cannot come before them */
+		if (atomic_load_explicit(&s->seq, memory_order_relaxed) == seq)
+			return n;
+	}
+	/* a rewrite is under way (the owner holds the lock for it): wait */
+	pthread_mutex_lock(lock);
+	size_t n = pp__ptrset_count(s, p);
+	pthread_mutex_unlock(lock);
+	return n;
 }
 
 #endif
