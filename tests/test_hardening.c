@@ -718,16 +718,23 @@ static void instances_made_through_the_host_table_are_tracked_like_the_hosts(voi
 	pp_guest_contract_handle hd = pp_find(rt, pp_guest_contract_id("test.calc", 1), 0);
 	const pp_guest_contract_interface *iface = h->resolve_guest_contract(h, hd);
 	assert_non_null(iface);
-	/* made by the host, destroyed through the table: destroyed once */
+	/* made by the host: what it holds is not the plugin's value, which the
+	 * table takes, so the table refuses it; destroyed once */
 	pp_guest_contract_instance a;
 	assert_int_equal(pp_instance_create(rt, hd, NULL, &a), PP_OK);
 	h->destroy_guest_instance(h, iface, a);
+	assert_contains(pp_last_error(rt), "is not live");
+	assert_int_equal(pp_instance_destroy(rt, hd, a), PP_OK);
+	assert_int_equal(pp_instance_destroy(rt, hd, a), PP_ERR_STALE_HANDLE);
+	/* made through the table, destroyed through it: once */
+	pp_abi_error err = {PP_OK, {NULL, 0}};
+	h->create_guest_instance(h, iface, NULL, &a, &err);
+	assert_int_equal(err.code, PP_OK);
+	h->destroy_guest_instance(h, iface, a);
 	h->destroy_guest_instance(h, iface, a); /* again: refused, not freed twice */
 	assert_contains(pp_last_error(rt), "is not live");
-	assert_int_equal(pp_instance_destroy(rt, hd, a), PP_ERR_STALE_HANDLE);
 	/* made through the table and left alive: the unload destroys it */
 	pp_guest_contract_instance b;
-	pp_abi_error err = {PP_OK, {NULL, 0}};
 	h->create_guest_instance(h, iface, NULL, &b, &err);
 	assert_int_equal(err.code, PP_OK);
 	assert_non_null(b.data);
@@ -1362,11 +1369,11 @@ static void instance_ids_are_never_reused_across_versions(void **state)
 	 * through the new code is refused (docs/runtime.md, Instances), and
 	 * destroying it is stale */
 	out = -1;
-	assert_int_equal(pp_call(rt, h, old, 0, NULL, &out, NULL), PP_ERR_FUNCTION_NOT_AVAILABLE);
+	assert_int_equal(pp_call(rt, h, old, 0, NULL, &out, NULL), PP_ERR_STALE_INSTANCE);
 	assert_contains(pp_last_error(rt), "was not made by this version of the bundle");
 	assert_int_equal(out, -1);
 	assert_int_equal(pp_instance_destroy(rt, h, old), PP_ERR_STALE_HANDLE);
-	assert_int_equal(pp_call(rt, h, old, 0, NULL, &out, NULL), PP_ERR_FUNCTION_NOT_AVAILABLE);
+	assert_int_equal(pp_call(rt, h, old, 0, NULL, &out, NULL), PP_ERR_STALE_INSTANCE);
 	assert_int_equal(pp_call(rt, h, fresh, 0, NULL, &out, NULL), PP_OK);
 	assert_int_equal(out, 1);
 	assert_int_equal(pp_call(rt, h, fresh, 0, NULL, &out, NULL), PP_OK);
@@ -1397,8 +1404,7 @@ static void native_code_never_runs_with_an_instance_its_version_did_not_make(voi
 	assert_int_equal(out, 42);
 	assert_int_equal(pp_bundle_reload(rt, id), PP_OK);
 	out = -1;
-	assert_int_equal(pp_call(rt, h, old, CALC_COUNT, NULL, &out, NULL),
-	                 PP_ERR_FUNCTION_NOT_AVAILABLE);
+	assert_int_equal(pp_call(rt, h, old, CALC_COUNT, NULL, &out, NULL), PP_ERR_STALE_INSTANCE);
 	assert_contains(pp_last_error(rt), "bundle 'calc_v1', contract 'test.calc', function 3: "
 	                                   "instance");
 	assert_contains(pp_last_error(rt), "was not made by this version of the bundle");
@@ -1406,16 +1412,62 @@ static void native_code_never_runs_with_an_instance_its_version_did_not_make(voi
 	int64_t mine = 5; /* never made by the runtime */
 	pp_guest_contract_instance forged = {&mine, CALC};
 	assert_int_equal(pp_call(rt, h, forged, CALC_COUNT, NULL, &out, NULL),
-	                 PP_ERR_FUNCTION_NOT_AVAILABLE);
+	                 PP_ERR_STALE_INSTANCE);
 	assert_int_equal(mine, 5);
 	assert_int_equal(pp_instance_create(rt, h, NULL, &fresh), PP_OK);
 	assert_int_equal(pp_call(rt, h, fresh, CALC_COUNT, NULL, &out, NULL), PP_OK);
 	assert_int_equal(out, 1);
 	assert_int_equal(pp_instance_destroy(rt, h, fresh), PP_OK);
 	assert_int_equal(pp_call(rt, h, fresh, CALC_COUNT, NULL, &out, NULL),
-	                 PP_ERR_FUNCTION_NOT_AVAILABLE);
+	                 PP_ERR_STALE_INSTANCE);
 	assert_int_equal(out, 1);
 	assert_int_equal(calc_add(rt, 2, 3), 5); /* the default instance is not checked */
+	pp_runtime_free(rt);
+}
+
+/* The allocator gives a reclaimed version's instance addresses to the next
+ * version's instances (about 20 of 32 here): what the host holds for an old
+ * instance must still be refused, and destroying it must not destroy the
+ * instance now at that address. */
+static void a_replaced_versions_instance_stays_refused_when_its_address_is_reused(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	uint64_t id = load_ok(rt, fx("calc_v1"));
+	pp_guest_contract_handle h = pp_find(rt, CALC, 1);
+	enum { N = 32 };
+	pp_guest_contract_instance old[N], now[N];
+	for (int i = 0; i < N; i++)
+		assert_int_equal(pp_instance_create(rt, h, NULL, &old[i]), PP_OK);
+	assert_int_equal(pp_bundle_reload(rt, id), PP_OK);
+	assert_int_equal(pp_runtime_quiesce(rt), PP_OK); /* the old ones are freed */
+	for (int i = 0; i < N; i++)
+		assert_int_equal(pp_instance_create(rt, h, NULL, &now[i]), PP_OK);
+	int64_t out = 0;
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(pp_call(rt, h, old[i], CALC_COUNT, NULL, &out, NULL),
+		                 PP_ERR_STALE_INSTANCE);
+		assert_int_equal(pp_instance_destroy(rt, h, old[i]), PP_ERR_STALE_HANDLE);
+	}
+	for (int i = 0; i < N; i++) { /* every current instance untouched */
+		assert_int_equal(pp_call(rt, h, now[i], CALC_COUNT, NULL, &out, NULL), PP_OK);
+		assert_int_equal(out, 1);
+		assert_int_equal(pp_instance_destroy(rt, h, now[i]), PP_OK);
+	}
+	pp_runtime_free(rt);
+}
+
+/* A plugin cannot return the code the runtime refuses an instance with:
+ * callers take it to mean that nothing ran, and call again. */
+static void a_function_returning_the_runtimes_refusal_fails_generic(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	js_load_ok(rt, "pretender", JS_ONE("test.pretend", "function () { return 20; }"));
+	assert_int_equal(js_call(rt, "test.pretend", 0, NULL, NULL), PP_ERR_GENERIC);
+	assert_contains(pp_last_error(rt), "bundle 'pretender', contract 'test.pretend@1', "
+	                                   "function 0 returned PP_ERR_STALE_INSTANCE, a code "
+	                                   "only the runtime gives");
 	pp_runtime_free(rt);
 }
 
@@ -1448,7 +1500,7 @@ static void *call_own_instance(void *arg)
 		if (rc == PP_OK) {
 			c->ok++;
 			c->wrong += out != expect++;
-		} else if (rc == PP_ERR_FUNCTION_NOT_AVAILABLE) {
+		} else if (rc == PP_ERR_STALE_INSTANCE) {
 			c->refused++; /* its version was replaced: make a new one */
 			assert_int_equal(pp_instance_destroy(c->rt, h, inst), PP_ERR_STALE_HANDLE);
 			inst.data = NULL;
@@ -2118,6 +2170,9 @@ int main(void)
 	        cmocka_unit_test(watch_stop_from_on_reload_on_the_watcher_thread_is_safe),
 	        cmocka_unit_test(instance_ids_are_never_reused_across_versions),
 	        cmocka_unit_test(native_code_never_runs_with_an_instance_its_version_did_not_make),
+	        cmocka_unit_test(
+	                a_replaced_versions_instance_stays_refused_when_its_address_is_reused),
+	        cmocka_unit_test(a_function_returning_the_runtimes_refusal_fails_generic),
 	        cmocka_unit_test(instances_of_a_replaced_native_version_never_reach_its_successor),
 	        cmocka_unit_test(js_registrations_keep_their_minor_version),
 	        cmocka_unit_test(sizes_from_plugins_are_bounded_before_they_reach_an_allocator),

@@ -488,10 +488,17 @@ static void instances_have_their_own_state(void **state)
 	pp_call(rt, h, none, 0, NULL, &n, NULL);
 	assert_int_equal(n, 1); /* the default impl */
 	assert_int_equal(pp_instance_destroy(rt, h, x), PP_OK);
-	/* a destroyed (or never made) instance is not available */
-	assert_int_equal(pp_call(rt, h, x, 0, NULL, &n, NULL), PP_ERR_FUNCTION_NOT_AVAILABLE);
+	/* a destroyed (or never made) instance is refused by pp_call before
+	 * the VM is entered... */
+	assert_int_equal(pp_call(rt, h, x, 0, NULL, &n, NULL), PP_ERR_STALE_INSTANCE);
 	pp_guest_contract_instance bogus = {(void *)(uintptr_t)77, 0};
-	assert_int_equal(pp_call(rt, h, bogus, 0, NULL, &n, NULL), PP_ERR_FUNCTION_NOT_AVAILABLE);
+	assert_int_equal(pp_call(rt, h, bogus, 0, NULL, &n, NULL), PP_ERR_STALE_INSTANCE);
+	/* ...and by the loader itself, called through the interface (the
+	 * reference's code) */
+	const pp_guest_contract_interface *iface = pp_resolve(rt, h);
+	pp_abi_error e = {PP_OK, {NULL, 0}};
+	iface->dispatch.vm.call(iface->dispatch.vm.loader_data, bogus, 0, NULL, &n, NULL, &e);
+	assert_int_equal(e.code, PP_ERR_FUNCTION_NOT_AVAILABLE);
 	pp_runtime_free(rt); /* y is destroyed by the runtime */
 }
 

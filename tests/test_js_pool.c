@@ -320,7 +320,7 @@ static void instances_stay_on_the_vm_that_made_them(void **state)
 	assert_int_equal(pp_call(rt, h, x, 1, NULL, &vm, NULL), PP_OK);
 	assert_int_equal(vm, vm_of_x);
 	assert_int_equal(pp_instance_destroy(rt, h, x), PP_OK);
-	assert_int_equal(pp_call(rt, h, x, 2, NULL, &vm, NULL), PP_ERR_FUNCTION_NOT_AVAILABLE);
+	assert_int_equal(pp_call(rt, h, x, 2, NULL, &vm, NULL), PP_ERR_STALE_INSTANCE);
 	pp_runtime_free(rt);
 	remove_tree(dir);
 }

@@ -864,7 +864,7 @@ static void an_instance_destroyed_inside_its_own_call_outlives_the_call(void **s
 	assert_int_equal(out, 12);
 	/* gone now: a second call is refused, not run */
 	assert_int_equal(pp_call(rt, doomed.h, doomed.inst, 0, &x, &out, NULL),
-	                 PP_ERR_FUNCTION_NOT_AVAILABLE);
+	                 PP_ERR_STALE_INSTANCE);
 	pp_runtime_free(rt);
 }
 
@@ -951,7 +951,7 @@ static void a_failed_call_names_its_function_cause_and_frames(void **state)
 	/* an instance this version never made */
 	pp_guest_contract_instance alien = {(void *)(uintptr_t)123456, 0};
 	h = pp_find(rt, pp_guest_contract_id("js.named", 1), 0);
-	assert_int_equal(pp_call(rt, h, alien, 0, ab, &out, NULL), PP_ERR_FUNCTION_NOT_AVAILABLE);
+	assert_int_equal(pp_call(rt, h, alien, 0, ab, &out, NULL), PP_ERR_STALE_INSTANCE);
 	assert_contains(pp_last_error(rt), "was not made by this version of the bundle");
 	pp_runtime_free(rt);
 }

@@ -471,11 +471,12 @@ static void a_native_stateful_caller_racing_reloads_never_fails_for_it(void **st
 	pp_runtime_free(rt);
 }
 
-/* A function that ran and failed on its own with PP_ERR_FUNCTION_NOT_AVAILABLE
- * is not run again by the caller, even when the revision moved meanwhile
- * (here: another bundle providing the contract loads from inside the call).
- * Only a refusal from a version other than the one that made the instance
- * is retried. */
+/* A function that ran and failed is not run again by the caller, whatever
+ * happened meanwhile: another bundle providing the contract loaded from
+ * inside the call (the revision moved), or the answering bundle itself
+ * reloaded (the contract now has another version); nor when it returns
+ * PP_ERR_STALE_INSTANCE itself, the code the caller retries on, which only
+ * the runtime may give. */
 static pp_runtime *hook_rt;
 
 static void load_another_provider(void)
@@ -484,9 +485,16 @@ static void load_another_provider(void)
 	assert_int_equal(pp_bundle_load(hook_rt, PPC_EVERY_JS, &o, NULL), PP_OK);
 }
 
-static void a_caller_never_runs_a_failing_function_twice(void **state)
+static void reload_the_failing_bundle(void)
 {
-	(void)state;
+	assert_int_equal(pp_bundle_reload(hook_rt, pp_bundle_id("fails")), PP_OK);
+}
+
+/* Loads "fails", whose function FN_FAIL logs once through test.Log (running
+ * hook, when set) and returns code; calls it through the generated caller,
+ * which must return expect, with the function run once. */
+static void runs_once(void (*hook)(void), uint32_t code, uint32_t expect)
+{
 	pp_runtime *rt = hook_rt = rt_with_log(&logs, PP_LOG_TRACE);
 	assert_int_equal(pp_host_contract_register(rt, &log_iface), PP_OK);
 	char src[2048];
@@ -500,20 +508,34 @@ static void a_caller_never_runs_a_failing_function_twice(void **state)
 	                    "    b.writeI32(p, 1);\n"
 	                    "    b.callHostContract(log[0], log[1], 0x10001, 0, p, 0);\n"
 	                    "    b.free(m[0], m[1], 24, 1);\n"
-	                    "    return 6; };\n"
+	                    "    return %u; };\n"
 	                    "  return ok([reg('test.EveryJs', fns)]);\n}\n",
-	         TEST_EVERYJS_FUNCTION_COUNT, TEST_EVERYJS_FN_FAIL);
+	         TEST_EVERYJS_FUNCTION_COUNT, TEST_EVERYJS_FN_FAIL, code);
 	assert_int_equal(js_load_src(rt, "fails", src, NULL), PP_OK);
 	test_everyjs c;
 	assert_int_equal(test_everyjs_open_in(&c, rt, "fails"), PP_OK);
 	uint32_t before = host_log.count;
 	bool done = false;
-	on_log = load_another_provider;
-	assert_int_equal(test_everyjs_fail(&c, 6, &done), PP_ERR_FUNCTION_NOT_AVAILABLE);
-	assert_null(on_log); /* the other provider loaded during the call */
+	on_log = hook;
+	assert_int_equal(test_everyjs_fail(&c, 6, &done), expect);
+	if (expect != code)
+		assert_contains(pp_last_error(rt),
+		                "returned PP_ERR_STALE_INSTANCE, a code only the "
+		                "runtime gives");
+	assert_null(on_log); /* the hook ran during the call */
 	assert_int_equal(host_log.count - before, 1);
 	test_everyjs_close(&c);
 	pp_runtime_free(rt);
+}
+
+static void a_caller_never_runs_a_failing_function_twice(void **state)
+{
+	(void)state;
+	runs_once(load_another_provider, PP_ERR_FUNCTION_NOT_AVAILABLE,
+	          PP_ERR_FUNCTION_NOT_AVAILABLE);
+	runs_once(reload_the_failing_bundle, PP_ERR_FUNCTION_NOT_AVAILABLE,
+	          PP_ERR_FUNCTION_NOT_AVAILABLE);
+	runs_once(reload_the_failing_bundle, PP_ERR_STALE_INSTANCE, PP_ERR_GENERIC);
 }
 
 int main(void)

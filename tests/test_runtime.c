@@ -204,7 +204,8 @@ static void status_codes_have_names_and_descriptions(void **state)
 		const char *what = pp_status_describe(code);
 		assert_non_null(name);
 		assert_true(what && *what);
-		bool defined = code <= PP_ERR_VM_DEAD || (code >= PP_ERR_HOST_CONTRACT_NOT_FOUND &&
+		bool defined =
+		        code <= PP_ERR_STALE_INSTANCE || (code >= PP_ERR_HOST_CONTRACT_NOT_FOUND &&
 		                                          code <= PP_ERR_HOST_CONTRACT_CALL_FAILED);
 		assert_int_equal(strcmp(name, "PP_ERR_UNKNOWN") != 0, defined);
 		for (uint32_t other = 0; defined && other < code; other++)

@@ -77,10 +77,12 @@ enum {
 	PP_ERR_ABI_MISMATCH = 13,      /* a native bundle was built for another ABI version */
 	PP_ERR_INIT_FAILED = 14,       /* a bundle's polyplug_init refused to initialise */
 	PP_ERR_OUT_OF_MEMORY = 15,
-	PP_ERR_IO = 16,          /* a file could not be read or copied */
-	PP_ERR_UNSUPPORTED = 17, /* no loader for this kind of bundle, or feature off */
-	PP_ERR_TIMEOUT = 18,     /* a guest call exceeded its CPU-time limit */
-	PP_ERR_VM_DEAD = 19,     /* a guest VM was shut down after a fatal fault */
+	PP_ERR_IO = 16,             /* a file could not be read or copied */
+	PP_ERR_UNSUPPORTED = 17,    /* no loader for this kind of bundle, or feature off */
+	PP_ERR_TIMEOUT = 18,        /* a guest call exceeded its CPU-time limit */
+	PP_ERR_VM_DEAD = 19,        /* a guest VM was shut down after a fatal fault */
+	PP_ERR_STALE_INSTANCE = 20, /* pp_call: the version reached did not make the
+	                               instance (replaced, destroyed); nothing ran */
 	PP_ERR_HOST_CONTRACT_NOT_FOUND = 100,
 	PP_ERR_HOST_CONTRACT_VERSION_MISMATCH = 101,
 	PP_ERR_HOST_CONTRACT_CALL_FAILED = 102,

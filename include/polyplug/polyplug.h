@@ -361,9 +361,9 @@ PP_API const pp_guest_contract_interface *pp_resolve(pp_runtime *rt, pp_guest_co
 
 /* Calls function fn_id of the contract behind h on instance (NULL data for the
  * default implementation). Safe against a concurrent unload or reload. An
- * instance must be one the version the call reaches made (pp_instance_create,
- * or a plugin's create_guest_instance) and has not destroyed; any other is
- * refused before plugin code runs (PP_ERR_FUNCTION_NOT_AVAILABLE). arena
+ * instance must come from pp_instance_create on the version the call
+ * reaches and not be destroyed; any other is refused before plugin code
+ * runs (PP_ERR_STALE_INSTANCE). arena
  * may be NULL. Returns the call's code (PP_OK, a runtime code such as
  * PP_ERR_STALE_HANDLE, or the plugin's own code); a message the plugin
  * returned is in pp_last_error. */
@@ -376,7 +376,10 @@ PP_API uint32_t pp_call(pp_runtime *rt, pp_guest_contract_handle h,
  * unloaded or reloaded are destroyed by the runtime with the code that made
  * them, so nothing leaks. Destroying an instance made by a version that has
  * since been replaced returns PP_ERR_STALE_HANDLE (the runtime reclaims it),
- * and pp_call refuses it: after a reload, make a new one. */
+ * and pp_call refuses it: after a reload, make a new one. out->data is the
+ * runtime's value for the instance, bound to the version (docs/runtime.md
+ * "Instances"), for pp_call and pp_instance_destroy: not the plugin's
+ * pointer, not for the interface's functions. */
 PP_API pp_status pp_instance_create(pp_runtime *rt, pp_guest_contract_handle h, const void *args,
                                     pp_guest_contract_instance *out);
 PP_API pp_status pp_instance_destroy(pp_runtime *rt, pp_guest_contract_handle h,

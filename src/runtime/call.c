@@ -82,23 +82,38 @@ static uint32_t no_such_function(pp_runtime *rt, const pp_contract_node *n, uint
 	        n->version->bundle->name, n->contract_name, fn_id, n->function_count);
 }
 
+/* Instances as the host sees them. pp_instance_create hands out the
+ * plugin's data XOR the node's key, and every call and destroy takes the
+ * key off again: a value made by another version (another key) comes out
+ * as something this version never made, even when the allocator has given
+ * the old data's address to one of this version's instances. */
+static void *instance_data(const pp_contract_node *n, const void *value)
+{
+	return (void *)((uintptr_t)value ^ n->instance_key);
+}
+
 /* An instance the version behind n did not make, or has destroyed: made by
  * a version since replaced (whose instances the runtime destroyed with it),
- * or never made through the runtime. Its code is not run with it. The JS
- * loader's wording, for the same refusal. */
+ * or never made through pp_instance_create. Its code is not run with it. */
 static uint32_t foreign_instance(pp_runtime *rt, const pp_contract_node *n, uint32_t fn_id,
-                                 const void *data)
+                                 const void *value)
 {
-	return pp__error(rt, PP_ERR_FUNCTION_NOT_AVAILABLE,
+	return pp__error(rt, PP_ERR_STALE_INSTANCE,
 	                 "bundle '%s', contract '%s', function %u: instance %p was not made by "
 	                 "this version of the bundle, or was destroyed",
-	                 n->version->bundle->name, n->contract_name, fn_id, data);
+	                 n->version->bundle->name, n->contract_name, fn_id, value);
 }
 
 uint32_t pp__call_failed(pp_runtime *rt, const pp__node_view *view, uint32_t fn_id,
                          pp_abi_error err)
 {
 	const pp_contract_node *n = (const pp_contract_node *)(const void *)view;
+	if (err.code ==
+	    PP_ERR_STALE_INSTANCE) /* callers retry on it: only ours means "nothing ran" */
+		return pp__error(rt, PP_ERR_GENERIC,
+		                 "bundle '%s', contract '%s', function %u returned "
+		                 "PP_ERR_STALE_INSTANCE, a code only the runtime gives",
+		                 n->version->bundle->name, n->contract_name, fn_id);
 	char msg[2048]; /* a guest's message and the top frames of its stack */
 	if (!*pp__view_copy(msg, sizeof msg, err.message) &&
 	    err.code == PP_ERR_FUNCTION_NOT_AVAILABLE && fn_id >= n->function_count)
@@ -137,11 +152,14 @@ uint32_t pp_call(pp_runtime *rt, pp_guest_contract_handle h, pp_guest_contract_i
 	const pp_contract_node *n = pp__registry_resolve(rt, h);
 	uint32_t code;
 	pp_abi_error err = {PP_OK, {NULL, 0}};
+	const void *value = instance.data;
+	if (n && value)
+		instance.data = instance_data(n, value);
 	if (!n)
 		code = stale(rt, h);
-	else if (instance.data &&
+	else if (value &&
 	         !pp__ptrset_lookup(&n->live, instance.data, (pthread_mutex_t *)&n->inst_lock))
-		code = foreign_instance(rt, n, fn_id, instance.data);
+		code = foreign_instance(rt, n, fn_id, value);
 	else if (!pp__dispatch((const pp__node_view *)(const void *)n, instance, fn_id, args, out,
 	                       arena, &err))
 		code = no_such_function(rt, n, fn_id);
@@ -175,10 +193,22 @@ pp_status pp_instance_create(pp_runtime *rt, pp_guest_contract_handle h, const v
 			st = pp__create_failed(rt, n, err);
 			out->data = NULL; /* whatever it left there is not an instance */
 			out->contract_id = 0;
+		} else if (out->data && (uintptr_t)out->data == n->instance_key) {
+			/* would read as the default instance (a plugin's value with
+			 * the top bit set: not an address) */
+			n->iface.destroy_instance(pp__loader_data(&n->iface), &rt->host, *out);
+			out->data = NULL;
+			st = pp__error(
+			        rt, PP_ERR_GENERIC,
+			        "bundle '%s', contract '%s': create_instance returned a value "
+			        "the runtime cannot hand out",
+			        n->version->bundle->name, n->contract_name);
 		} else if (out->data && pp__instance_track(n, out->data) != PP_OK) {
 			n->iface.destroy_instance(pp__loader_data(&n->iface), &rt->host, *out);
 			out->data = NULL;
 			st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+		} else if (out->data) {
+			out->data = instance_data(n, out->data);
 		}
 	}
 	pp__read_unlock(ts);
@@ -195,15 +225,18 @@ pp_status pp_instance_destroy(pp_runtime *rt, pp_guest_contract_handle h,
 	if (!ts)
 		return pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 	pp_contract_node *n = (pp_contract_node *)pp__registry_resolve(rt, h);
+	const void *value = instance.data;
+	if (n && value)
+		instance.data = instance_data(n, value);
 	if (!n) {
 		st = stale(rt, h);
-	} else if (instance.data && !pp__instance_untrack(n, instance.data)) {
+	} else if (value && !pp__instance_untrack(n, instance.data)) {
 		/* Made by a version that has since been replaced (or never made
 		 * here): the runtime destroys it with that version's code. */
 		st = pp__error(rt, PP_ERR_STALE_HANDLE,
 		               "instance %p of contract '%s' was not created by the version now "
 		               "loaded; the runtime reclaims it with the replaced version",
-		               instance.data, n->contract_name);
+		               value, n->contract_name);
 	} else {
 		n->iface.destroy_instance(pp__loader_data(&n->iface), &rt->host, instance);
 	}

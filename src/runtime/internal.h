@@ -85,6 +85,11 @@ typedef struct pp_contract_node {
 	 * code (before the code itself is released). */
 	pthread_mutex_t inst_lock;
 	pp_ptrset live; /* each instance's data pointer, counted */
+	/* What the host is given for an instance is its data XOR this key,
+	 * drawn for each node: a value kept from another version (whose data
+	 * the allocator may since have given to one of this version's
+	 * instances) decodes here to nothing this version made (call.c). */
+	uintptr_t instance_key;
 	/* Native dispatch: the layouts the plugin declared, checked and copied
 	 * like the table (iface's points here), or NULL. */
 	pp_fn_layout *layouts;
@@ -137,6 +142,8 @@ typedef struct pp_registry {
 	 * look an interface pointer up in. */
 	pthread_mutex_t nodes_lock;
 	pp_ptrset ifaces;
+	uint64_t key_seed; /* random: nodes' instance keys (registry.c) */
+	_Atomic uint64_t keys_drawn;
 } pp_registry;
 
 /* ---- Host contracts ------------------------------------------------------ */

@@ -62,6 +62,9 @@ pp_status pp__registry_init(pp_runtime *rt)
 	if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed)
 		seed = (uint32_t)((uintptr_t)rt >> 4) ^ (uint32_t)time(NULL);
 	r->generation_base = seed & 0x7FFFFFFFu;
+	if (getrandom(&r->key_seed, sizeof r->key_seed, GRND_NONBLOCK) !=
+	    (ssize_t)sizeof r->key_seed)
+		r->key_seed = ((uint64_t)seed << 32) ^ (uint64_t)(uintptr_t)r;
 	pp_index *empty = calloc(1, sizeof *empty);
 	atomic_init(&r->index, empty);
 	if (!empty) {
@@ -372,6 +375,14 @@ pp_status pp__registry_stage(pp_runtime *rt, pp_bundle_version *v, const pp_plug
 			                 bname, clen, (const char *)d->contract_name.ptr, cname, i);
 		}
 	pthread_mutex_init(&n->inst_lock, NULL);
+	/* splitmix64 of a runtime-wide count: distinct for every node ever
+	 * made. The top bit set: a user-space address never XORs to NULL. */
+	uint64_t z = rt->reg.key_seed +
+	             atomic_fetch_add(&rt->reg.keys_drawn, 1) * UINT64_C(0x9E3779B97F4A7C15);
+	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+	n->instance_key =
+	        (uintptr_t)(z ^ (z >> 31)) | ((uintptr_t)1 << (sizeof(uintptr_t) * 8 - 1));
 	n->live.retire = retire_table; /* pp_call looks instances up without the lock */
 	n->live.ctx = rt;
 	/* what the plugin's struct has; members it lacks keep their defaults */

@@ -41,6 +41,9 @@ static const status_text statuses[] = {
          "no loader for this kind of bundle, or the feature is off"},
         {PP_ERR_TIMEOUT, "PP_ERR_TIMEOUT", "the guest call ran past its CPU-time limit"},
         {PP_ERR_VM_DEAD, "PP_ERR_VM_DEAD", "the guest VM was shut down after a fatal fault"},
+        {PP_ERR_STALE_INSTANCE, "PP_ERR_STALE_INSTANCE",
+         "the instance was not made by the version the call reached (replaced or destroyed); "
+         "nothing ran"},
         {PP_ERR_HOST_CONTRACT_NOT_FOUND, "PP_ERR_HOST_CONTRACT_NOT_FOUND",
          "the host offers no such contract"},
         {PP_ERR_HOST_CONTRACT_VERSION_MISMATCH, "PP_ERR_HOST_CONTRACT_VERSION_MISMATCH",
