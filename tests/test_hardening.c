@@ -1457,6 +1457,34 @@ static void a_replaced_versions_instance_stays_refused_when_its_address_is_reuse
 	pp_runtime_free(rt);
 }
 
+/* An instance holding another instance of its contract (made through the
+ * host table) destroys its child itself: the runtime, destroying what a
+ * version left alive, destroys each once (nest logs a second destroy). */
+static void instances_holding_instances_are_each_destroyed_once(void **state)
+{
+	(void)state;
+	log_capture logs = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_with_log(&logs, PP_LOG_ERROR);
+	uint64_t id = load_ok(rt, fx("nest"));
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("test.nest", 1), 0);
+	pp_guest_contract_instance inst;
+	int32_t depth = 2, got = 0;
+	assert_int_equal(pp_instance_create(rt, h, &depth, &inst), PP_OK);
+	assert_int_equal(pp_call(rt, h, inst, 0, NULL, &got, NULL), PP_OK);
+	assert_int_equal(got, 3);
+	/* left alive: the reload destroys the three with the old version */
+	assert_int_equal(pp_bundle_reload(rt, id), PP_OK);
+	assert_int_equal(pp_runtime_quiesce(rt), PP_OK);
+	assert_int_equal(logs.count[PP_LOG_ERROR], 0);
+	/* destroyed by the host: the parent destroys its children */
+	assert_int_equal(pp_instance_create(rt, h, &depth, &inst), PP_OK);
+	assert_int_equal(pp_instance_destroy(rt, h, inst), PP_OK);
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	assert_int_equal(pp_runtime_quiesce(rt), PP_OK);
+	assert_int_equal(logs.count[PP_LOG_ERROR], 0);
+	pp_runtime_free(rt);
+}
+
 /* A plugin cannot return the code the runtime refuses an instance with:
  * callers take it to mean that nothing ran, and call again. */
 static void a_function_returning_the_runtimes_refusal_fails_generic(void **state)
@@ -2173,6 +2201,7 @@ int main(void)
 	        cmocka_unit_test(
 	                a_replaced_versions_instance_stays_refused_when_its_address_is_reused),
 	        cmocka_unit_test(a_function_returning_the_runtimes_refusal_fails_generic),
+	        cmocka_unit_test(instances_holding_instances_are_each_destroyed_once),
 	        cmocka_unit_test(instances_of_a_replaced_native_version_never_reach_its_successor),
 	        cmocka_unit_test(js_registrations_keep_their_minor_version),
 	        cmocka_unit_test(sizes_from_plugins_are_bounded_before_they_reach_an_allocator),

@@ -437,28 +437,47 @@ void pp__registry_staged_function_count(pp_runtime *rt, uint64_t contract_id, ui
 			n->function_count = count;
 }
 
+/* Destroys the instances v's nodes still track, while every node is still
+ * listed: an instance whose destroy destroys another of this version
+ * through the host table (one it holds) finds that one taken from its set
+ * already, so the table leaves it to this loop, and each is destroyed
+ * once. What those destroys make anew is destroyed on a later pass. */
+static void destroy_left_instances(pp_runtime *rt, pp_bundle_version *v)
+{
+	for (int pass = 0; pass < 8; pass++) {
+		bool any = false;
+		for (pp_contract_node *n = v->contracts; n; n = n->next) {
+			pthread_mutex_lock(&n->inst_lock);
+			pp_ptrset_table *left = pp__ptrset_take(&n->live);
+			pthread_mutex_unlock(&n->inst_lock);
+			pp_vm_loader_data ld = pp__loader_data(&n->iface);
+			for (size_t i = 0; left && i < left->cap; i++) {
+				pp_ptrset_slot *at = &left->slots[i];
+				for (size_t k = atomic_load(&at->count); k; k--) {
+					pp_guest_contract_instance inst = {
+					        (void *)atomic_load(&at->key),
+					        n->iface.contract_id};
+					n->iface.destroy_instance(ld, &rt->host, inst);
+					any = true;
+				}
+			}
+			free(left);
+		}
+		if (!any)
+			return;
+	}
+}
+
 void pp__registry_free_nodes(pp_runtime *rt, pp_bundle_version *v)
 {
+	destroy_left_instances(rt, v);
 	while (v->contracts) {
 		pp_contract_node *n = v->contracts;
 		v->contracts = n->next;
 		pthread_mutex_lock(&rt->reg.nodes_lock); /* the host table finds it no more */
 		(void)pp__ptrset_remove(&rt->reg.ifaces, &n->iface);
 		pthread_mutex_unlock(&rt->reg.nodes_lock);
-		pthread_mutex_lock(&n->inst_lock);
-		pp_ptrset_table *left = pp__ptrset_take(&n->live);
-		pthread_mutex_unlock(&n->inst_lock);
-		pp_vm_loader_data ld = pp__loader_data(&n->iface);
-		for (size_t i = 0; left && i < left->cap; i++) {
-			pp_ptrset_slot *at = &left->slots[i];
-			for (size_t k = atomic_load(&at->count); k; k--) {
-				pp_guest_contract_instance inst = {(void *)atomic_load(&at->key),
-				                                   n->iface.contract_id};
-				n->iface.destroy_instance(ld, &rt->host, inst);
-			}
-		}
-		free(left);
-		node_free(n);
+		node_free(n); /* a destroy still making instances after 8 passes: dropped */
 	}
 	v->contract_count = 0;
 }
