@@ -36,11 +36,13 @@
 void __tsan_acquire(void *addr);
 #endif
 
-/* The views' layout is in the names of the two symbols hosts link against:
- * a host built for another layout then fails to load instead of reading the
- * wrong fields. Change a view, bump the suffix. */
-#define pp__tls pp__tls_layout1
-#define pp__call_failed pp__call_failed_layout1
+/* The views' layout, and what the inline path may do itself, are in the
+ * names of the two symbols hosts link against: a host built for another
+ * then fails to load instead of reading the wrong fields. Change a view or
+ * the inline path's duties, bump the suffix. 2: calls on an instance go to
+ * the exported pp_call, which checks the instance and takes its key off. */
+#define pp__tls pp__tls_layout2
+#define pp__call_failed pp__call_failed_layout2
 
 /* Slots a registry has: a handle's index is below this. */
 #define PP__MAX_SLOTS (1u << 20)
