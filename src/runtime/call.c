@@ -108,8 +108,8 @@ uint32_t pp__call_failed(pp_runtime *rt, const pp__node_view *view, uint32_t fn_
                          pp_abi_error err)
 {
 	const pp_contract_node *n = (const pp_contract_node *)(const void *)view;
-	if (err.code ==
-	    PP_ERR_STALE_INSTANCE) /* callers retry on it: only ours means "nothing ran" */
+	/* Callers call again on it: only the runtime's means "nothing ran". */
+	if (err.code == PP_ERR_STALE_INSTANCE)
 		return pp__error(rt, PP_ERR_GENERIC,
 		                 "bundle '%s', contract '%s', function %u returned "
 		                 "PP_ERR_STALE_INSTANCE, a code only the runtime gives",
@@ -138,9 +138,9 @@ uint32_t pp__create_failed(pp_runtime *rt, const pp_contract_node *n, pp_abi_err
 /* Every call that call_inline.h's pp_call_inline does not finish itself
  * comes here (and every call from code built with PP_NO_INLINE_CALL): the
  * same read section and dispatch, after finding the thread's state, the
- * errors that path leaves to us, and every call on an instance: the
- * instance must be one the version now reached made and has not destroyed
- * (a lookup in its set, without a lock). */
+ * errors that path leaves to us, and every call on an instance: its key
+ * taken off, the instance must be one the version now reached made and has
+ * not destroyed (a lookup in its set, without a lock). */
 uint32_t pp_call(pp_runtime *rt, pp_guest_contract_handle h, pp_guest_contract_instance instance,
                  uint32_t fn_id, const void *args, void *out, pp_call_arena *arena)
 {
