@@ -157,6 +157,16 @@ static inline log_capture *quiet_log(void)
 	return &sink;
 }
 
+/* The default config, logging to quiet_log(). */
+static inline pp_runtime_config quiet_config(void)
+{
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.log = capture_log;
+	cfg.log_userdata = quiet_log();
+	return cfg;
+}
+
 static inline pp_runtime *rt_new(void)
 {
 	return rt_with(quiet_log(), PP_LOG_TRACE, NULL, NULL);

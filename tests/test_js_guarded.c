@@ -336,6 +336,23 @@ static void arena_bytes_nobody_can_free_go_when_the_call_ends(void **state)
 	pp_runtime_free(rt);
 }
 
+/* Writes src as a bundle directory dir whose manifest asks for guarded
+ * memory, which rt refuses saying guarded_says, then for compat, which a
+ * host requiring guarded memory (strict) refuses. */
+static void manifests_ask(char *dir, size_t cap, const char *src, pp_runtime *rt,
+                          const char *guarded_says, pp_runtime *strict)
+{
+	temp_dir(dir, cap);
+	write_text(dir, "bundle.js", src);
+	write_text(dir, "manifest.toml", "name = \"m1\"\nmemory = \"guarded\"\n");
+	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), guarded_says);
+	write_text(dir, "manifest.toml", "name = \"m2\"\nmemory = \"compat\"\n");
+	assert_int_equal(pp_bundle_load(strict, dir, NULL, NULL), PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(strict),
+	                "asks for memory = \"compat\", but the host requires");
+}
+
 /* A raw bundle (the reference's way) keeps running unchecked; a host or a
  * manifest can require guarded memory. */
 static void modes_follow_the_functions_the_host_and_the_manifest(void **state)
@@ -370,15 +387,7 @@ static void modes_follow_the_functions_the_host_and_the_manifest(void **state)
 	/* manifests: memory = "guarded" requires it; "compat" is refused where
 	 * the host requires guarded */
 	char dir[256];
-	temp_dir(dir, sizeof dir);
-	write_text(dir, "bundle.js", raw);
-	write_text(dir, "manifest.toml", "name = \"m1\"\nmemory = \"guarded\"\n");
-	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_ERR_LOAD_FAILED);
-	assert_contains(pp_last_error(rt), "guarded memory is required");
-	write_text(dir, "manifest.toml", "name = \"m2\"\nmemory = \"compat\"\n");
-	assert_int_equal(pp_bundle_load(strict, dir, NULL, NULL), PP_ERR_LOAD_FAILED);
-	assert_contains(pp_last_error(strict),
-	                "asks for memory = \"compat\", but the host requires");
+	manifests_ask(dir, sizeof dir, raw, rt, "guarded memory is required", strict);
 	write_text(dir, "manifest.toml", "name = \"m3\"\nmemory = \"loose\"\n");
 	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_ERR_LOAD_FAILED);
 	assert_contains(pp_last_error(rt), "expected \"guarded\" or \"compat\"");
@@ -803,6 +812,24 @@ static void results_a_guarded_caller_does_not_take_are_freed(void **state)
 	assert_int_equal(ca.live, 0);
 }
 
+/* A raw bundle (the reference's way) of test.guard: add, and a function
+ * writing 4 bytes past an out of 4. */
+static const char RAW_GUARD[] = JS_ONE("test.guard", ADD_RAW ", function (i, a, o, ar, b) {"
+                                                             " b.writeI32(o + 4, 1); return 0; }");
+
+/* Declaring no sizes, it takes those the host declared (args 8, out 4) and
+ * runs guarded against them. */
+static void raw_bundle_is_held_to_the_hosts_sizes(pp_runtime *rt)
+{
+	js_load_ok(rt, "raw", RAW_GUARD);
+	pair p = {40, 2};
+	int32_t r = 0;
+	assert_int_equal(call_fn(rt, 0, &p, &r), PP_OK);
+	assert_int_equal(r, 42);
+	assert_int_equal(call_fn(rt, 1, &p, &r), PP_ERR_INVALID_POINTER);
+	assert_contains(pp_last_error(rt), "bridge.writeI32");
+}
+
 /* Sizes a bundle declares about itself are bounded by what the host
  * declares for the contract, and a raw bundle takes the host's sizes. */
 static void host_declared_layouts_bound_what_a_bundle_declares(void **state)
@@ -832,16 +859,7 @@ static void host_declared_layouts_bound_what_a_bundle_declares(void **state)
 	assert_contains(pp_last_error(rt), "function 1 declares args of 0 and out of 16 bytes");
 	/* a raw bundle (the reference's way) declares nothing: it takes the
 	 * host's sizes and runs guarded */
-	static const char raw[] =
-	        JS_ONE("test.guard", ADD_RAW ", function (i, a, o, ar, b) {"
-	                                     " b.writeI32(o + 4, 1); return 0; }");
-	js_load_ok(rt, "raw", raw);
-	pair p = {40, 2};
-	int32_t r = 0;
-	assert_int_equal(call_fn(rt, 0, &p, &r), PP_OK);
-	assert_int_equal(r, 42);
-	assert_int_equal(call_fn(rt, 1, &p, &r), PP_ERR_INVALID_POINTER);
-	assert_contains(pp_last_error(rt), "bridge.writeI32");
+	raw_bundle_is_held_to_the_hosts_sizes(rt);
 	assert_int_equal(pp_contract_declare_layouts(rt, id, NULL, 3), PP_ERR_INVALID_ARGUMENT);
 	pp_runtime_free(rt);
 }
@@ -853,10 +871,7 @@ static void host_declared_layouts_bound_what_a_bundle_declares(void **state)
 static void a_host_requiring_its_own_layouts_refuses_what_it_did_not_declare(void **state)
 {
 	(void)state;
-	pp_runtime_config cfg;
-	pp_runtime_config_init(&cfg);
-	cfg.log = capture_log;
-	cfg.log_userdata = quiet_log();
+	pp_runtime_config cfg = quiet_config();
 	cfg.js.memory_mode = PP_JS_MEMORY_DECLARED;
 	pp_runtime *rt = NULL;
 	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
@@ -879,30 +894,15 @@ static void a_host_requiring_its_own_layouts_refuses_what_it_did_not_declare(voi
 	/* a manifest asking for guarded does not lower the requirement, and
 	 * compat is refused */
 	char dir[256];
-	temp_dir(dir, sizeof dir);
-	write_text(dir, "bundle.js", honest);
-	write_text(dir, "manifest.toml", "name = \"m1\"\nmemory = \"guarded\"\n");
-	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_ERR_LOAD_FAILED);
-	assert_contains(pp_last_error(rt), "declared none for function 1");
-	write_text(dir, "manifest.toml", "name = \"m2\"\nmemory = \"compat\"\n");
-	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_ERR_LOAD_FAILED);
-	assert_contains(pp_last_error(rt), "asks for memory = \"compat\", but the host requires");
+	manifests_ask(dir, sizeof dir, honest, rt, "declared none for function 1", rt);
 	remove_tree(dir);
 	/* every function declared: a raw bundle (no sizes of its own) loads and
 	 * is held to the host's */
 	assert_int_equal(pp_contract_declare_layouts(rt, id, host, 2), PP_OK);
-	static const char raw[] =
-	        JS_ONE("test.guard", ADD_RAW ", function (i, a, o, ar, b) {"
-	                                     " b.writeI32(o + 4, 1); return 0; }");
-	js_load_ok(rt, "raw", raw);
-	pair p = {40, 2};
-	int32_t r = 0;
-	assert_int_equal(call_fn(rt, 0, &p, &r), PP_OK);
-	assert_int_equal(r, 42);
-	assert_int_equal(call_fn(rt, 1, &p, &r), PP_ERR_INVALID_POINTER);
+	raw_bundle_is_held_to_the_hosts_sizes(rt);
 	/* the mode is checked where it is given */
 	pp_load_options bad = {.name = "x", .js = {.memory_mode = PP_JS_MEMORY_DECLARED + 1}};
-	assert_int_equal(pp_bundle_load_source(rt, raw, strlen(raw), &bad, NULL),
+	assert_int_equal(pp_bundle_load_source(rt, RAW_GUARD, strlen(RAW_GUARD), &bad, NULL),
 	                 PP_ERR_INVALID_ARGUMENT);
 	cfg.js.memory_mode = PP_JS_MEMORY_DECLARED + 1;
 	pp_runtime *none = NULL;

@@ -123,10 +123,7 @@ static void meeting_reset(int want, int wait_ms)
 
 static pp_runtime *rt_with_host_contracts(uint32_t concurrency)
 {
-	pp_runtime_config cfg;
-	pp_runtime_config_init(&cfg);
-	cfg.log = capture_log;
-	cfg.log_userdata = quiet_log();
+	pp_runtime_config cfg = quiet_config();
 	cfg.js.concurrency = concurrency;
 	pp_runtime *rt = NULL;
 	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
