@@ -58,17 +58,14 @@ static void *caller(void *p)
 		pp_guest_contract_handle h = pp_find(s->rt, ids[js], 0);
 		int32_t args[2] = {40, 2}, out = 0;
 		pp_guest_contract_instance inst = {NULL, 0};
-		/* Own instances only of the JS bundle: an instance outliving a
-		 * reload is refused there, while a native plugin would be handed
-		 * its replaced version's pointer (docs/runtime.md, "Instances"). */
-		bool own = js && rand_r(&seed) % 4 == 0;
+		/* Own instances of either bundle: one outliving a reload is
+		 * refused (docs/runtime.md, "Instances"). */
+		bool own = rand_r(&seed) % 4 == 0;
 		uint32_t st = own ? pp_instance_create(s->rt, h, NULL, &inst) : PP_OK;
 		if (st == PP_OK) {
 			st = pp_call(s->rt, h, inst, 0, args, &out, NULL);
-			/* the JS loader's (and the reference's) code for an instance its
-			 * VM never made: one from before a reload */
-			if (st == PP_ERR_FUNCTION_NOT_AVAILABLE && inst.data)
-				st = PP_ERR_STALE_HANDLE;
+			if (st == PP_ERR_STALE_INSTANCE && inst.data)
+				st = PP_ERR_STALE_HANDLE; /* made before a reload */
 			if (st == PP_OK && out != 42) {
 				fprintf(stderr, "soak: 40 + 2 = %d\n", out);
 				atomic_fetch_add(&s->bad, 1);
