@@ -1458,13 +1458,16 @@ static void a_replaced_versions_instance_stays_refused_when_its_address_is_reuse
 }
 
 /* An instance holding another instance of its contract (made through the
- * host table) destroys its child itself: the runtime, destroying what a
- * version left alive, destroys each once (nest logs a second destroy). */
+ * host table) uses and destroys its child in its own destroy. The runtime,
+ * destroying what a version left alive, destroys each once, parents before
+ * their children (nest logs an ERROR for a second destroy, or a child gone
+ * before its parent); a destroy trying to make instances meanwhile is
+ * refused, so nothing is left behind. */
 static void instances_holding_instances_are_each_destroyed_once(void **state)
 {
 	(void)state;
 	log_capture logs = {.lock = PTHREAD_MUTEX_INITIALIZER};
-	pp_runtime *rt = rt_with_log(&logs, PP_LOG_ERROR);
+	pp_runtime *rt = rt_with_log(&logs, PP_LOG_WARN);
 	uint64_t id = load_ok(rt, fx("nest"));
 	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("test.nest", 1), 0);
 	pp_guest_contract_instance inst;
@@ -1472,16 +1475,42 @@ static void instances_holding_instances_are_each_destroyed_once(void **state)
 	assert_int_equal(pp_instance_create(rt, h, &depth, &inst), PP_OK);
 	assert_int_equal(pp_call(rt, h, inst, 0, NULL, &got, NULL), PP_OK);
 	assert_int_equal(got, 3);
-	/* left alive: the reload destroys the three with the old version */
+	depth = 1; /* tracked after their children, in whatever slots */
+	for (int i = 0; i < 16; i++)
+		assert_int_equal(pp_instance_create(rt, h, &depth, &inst), PP_OK);
+	/* left alive: the reload destroys all 35 with the old version */
 	assert_int_equal(pp_bundle_reload(rt, id), PP_OK);
 	assert_int_equal(pp_runtime_quiesce(rt), PP_OK);
 	assert_int_equal(logs.count[PP_LOG_ERROR], 0);
 	/* destroyed by the host: the parent destroys its children */
+	depth = 2;
 	assert_int_equal(pp_instance_create(rt, h, &depth, &inst), PP_OK);
 	assert_int_equal(pp_instance_destroy(rt, h, inst), PP_OK);
+	assert_int_equal(logs.count[PP_LOG_ERROR], 0);
+	/* a respawner left alive: its destroy's create is refused */
+	int32_t respawn = -2;
+	assert_int_equal(pp_instance_create(rt, h, &respawn, &inst), PP_OK);
+	int warned = logs.count[PP_LOG_WARN];
 	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
 	assert_int_equal(pp_runtime_quiesce(rt), PP_OK);
+	assert_int_equal(logs.count[PP_LOG_WARN], warned + 1);
+	assert_string_equal(logs.last, "respawn refused");
 	assert_int_equal(logs.count[PP_LOG_ERROR], 0);
+	pp_runtime_free(rt);
+}
+
+/* Nor can a create_instance fail with it. */
+static void a_create_failing_with_the_runtimes_refusal_fails_generic(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	load_ok(rt, fx("nest"));
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("test.nest", 1), 0);
+	int32_t pretend = -20;
+	pp_guest_contract_instance inst;
+	assert_int_equal(pp_instance_create(rt, h, &pretend, &inst), PP_ERR_GENERIC);
+	assert_contains(pp_last_error(rt), "create_instance failed with PP_ERR_STALE_INSTANCE, a "
+	                                   "code only the runtime gives: nest: pretending");
 	pp_runtime_free(rt);
 }
 
@@ -2202,6 +2231,7 @@ int main(void)
 	                a_replaced_versions_instance_stays_refused_when_its_address_is_reused),
 	        cmocka_unit_test(a_function_returning_the_runtimes_refusal_fails_generic),
 	        cmocka_unit_test(instances_holding_instances_are_each_destroyed_once),
+	        cmocka_unit_test(a_create_failing_with_the_runtimes_refusal_fails_generic),
 	        cmocka_unit_test(instances_of_a_replaced_native_version_never_reach_its_successor),
 	        cmocka_unit_test(js_registrations_keep_their_minor_version),
 	        cmocka_unit_test(sizes_from_plugins_are_bounded_before_they_reach_an_allocator),

@@ -131,8 +131,12 @@ uint32_t pp__create_failed(pp_runtime *rt, const pp_contract_node *n, pp_abi_err
 {
 	char msg[2048];
 	pp__view_copy(msg, sizeof msg, err.message);
-	return pp__error(rt, err.code, "bundle '%s', contract '%s': create_instance failed%s%s",
-	                 n->version->bundle->name, n->contract_name, *msg ? ": " : "", msg);
+	bool ours = err.code == PP_ERR_STALE_INSTANCE; /* as in pp__call_failed */
+	return pp__error(rt, ours ? PP_ERR_GENERIC : err.code,
+	                 "bundle '%s', contract '%s': create_instance failed%s%s%s",
+	                 n->version->bundle->name, n->contract_name,
+	                 ours ? " with PP_ERR_STALE_INSTANCE, a code only the runtime gives" : "",
+	                 *msg ? ": " : "", msg);
 }
 
 /* Every call that call_inline.h's pp_call_inline does not finish itself
@@ -203,10 +207,9 @@ pp_status pp_instance_create(pp_runtime *rt, pp_guest_contract_handle h, const v
 			        "bundle '%s', contract '%s': create_instance returned a value "
 			        "the runtime cannot hand out",
 			        n->version->bundle->name, n->contract_name);
-		} else if (out->data && pp__instance_track(n, out->data) != PP_OK) {
+		} else if (out->data && (st = pp__instance_track(n, out->data)) != PP_OK) {
 			n->iface.destroy_instance(pp__loader_data(&n->iface), &rt->host, *out);
 			out->data = NULL;
-			st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 		} else if (out->data) {
 			out->data = instance_data(n, out->data);
 		}

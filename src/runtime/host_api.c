@@ -343,6 +343,14 @@ static void h_create_guest_instance(const pp_host_api *self,
 		set_out(rt, out_err, pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory"));
 		return;
 	}
+	/* A version destroying what it left (a destroy making instances) makes
+	 * none: refused before its create runs, so no destroy follows. */
+	pp_status may = pp__instance_by_iface(rt, iface, NULL, true);
+	if (may != PP_OK && may != PP_ERR_NOT_FOUND) {
+		pp__read_unlock(ts);
+		set_out(rt, out_err, may);
+		return;
+	}
 	iface->create_instance(pp__loader_data(iface), self, args, out, &err);
 	/* An interface the registry handed out (its version current or replaced
 	 * during this call): the instance is tracked like one from
@@ -350,14 +358,14 @@ static void h_create_guest_instance(const pp_host_api *self,
 	pp_status st = err.code == PP_OK && out->data
 	                       ? pp__instance_by_iface(rt, iface, out->data, true)
 	                       : PP_ERR_NOT_FOUND;
-	if (st == PP_ERR_OUT_OF_MEMORY) {
+	if (st != PP_OK && st != PP_ERR_NOT_FOUND) { /* not tracked: out of memory, reclaiming */
 		iface->destroy_instance(pp__loader_data(iface), self, *out);
 		out->data = NULL;
-		err = (pp_abi_error){PP_ERR_OUT_OF_MEMORY,
-		                     PP_SV("out of memory tracking an instance")};
 	}
 	pp__read_unlock(ts);
-	if (out_err)
+	if (st != PP_OK && st != PP_ERR_NOT_FOUND)
+		set_out(rt, out_err, st);
+	else if (out_err)
 		*out_err = err;
 }
 

@@ -84,7 +84,8 @@ typedef struct pp_contract_node {
 	 * this version is retired, the runtime destroys them with this version's
 	 * code (before the code itself is released). */
 	pthread_mutex_t inst_lock;
-	pp_ptrset live; /* each instance's data pointer, counted */
+	pp_ptrset live;  /* each instance's data pointer, counted */
+	bool reclaiming; /* its version is destroying what it left: no new ones */
 	/* What the host is given for an instance is its data XOR this key,
 	 * drawn for each node: a value kept from another version (whose data
 	 * the allocator may since have given to one of this version's
@@ -580,6 +581,9 @@ static inline const pp_contract_node *pp__registry_resolve(pp_runtime *rt,
  * live on it; PP_ERR_OUT_OF_MEMORY. */
 pp_status pp__instance_by_iface(pp_runtime *rt, const pp_guest_contract_interface *iface,
                                 void *data, bool track);
+/* PP_OK, or a status with its message: out of memory, or n's version is
+ * being reclaimed (it makes no new instances then). data NULL: only
+ * whether it may. */
 pp_status pp__instance_track(pp_contract_node *n, void *data);
 bool pp__instance_untrack(pp_contract_node *n, void *data);
 bool pp__version_matches(pp_version v, uint32_t min_version);

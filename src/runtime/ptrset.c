@@ -87,6 +87,7 @@ static bool rebuild(pp_ptrset *s)
 			continue;
 		const void *k = atomic_load_explicit(&old->slots[i].key, memory_order_relaxed);
 		pp_ptrset_slot *to = probe(t, k);
+		to->order = old->slots[i].order;
 		atomic_store_explicit(&to->count, n, memory_order_relaxed);
 		atomic_store_explicit(&to->key, k, memory_order_relaxed);
 	}
@@ -104,6 +105,7 @@ static bool rebuild(pp_ptrset *s)
 			const void *k =
 			        pass ? atomic_load_explicit(&from->key, memory_order_relaxed)
 			             : NULL;
+			to->order = from->order;
 			atomic_store_explicit(&to->count, n, memory_order_release);
 			atomic_store_explicit(&to->key, k, memory_order_release);
 		}
@@ -121,6 +123,7 @@ bool pp__ptrset_add(pp_ptrset *s, const void *p)
 		if (n == 0) { /* removed before: live again, in the same slot */
 			s->live++;
 			s->dead--;
+			at->order = s->added++;
 		}
 		/* a count of SIZE_MAX adds would need as many calls */
 		atomic_store_explicit(&at->count, n + 1, memory_order_release);
@@ -128,6 +131,7 @@ bool pp__ptrset_add(pp_ptrset *s, const void *p)
 	}
 	pp_ptrset_slot *removed = t ? first_removed(t, p) : NULL;
 	if (removed) {
+		removed->order = s->added++;
 		atomic_store_explicit(&removed->key, p, memory_order_relaxed);
 		atomic_store_explicit(&removed->count, 1, memory_order_release);
 		s->dead--;
@@ -137,8 +141,10 @@ bool pp__ptrset_add(pp_ptrset *s, const void *p)
 	if (!t || (s->live + s->dead + 1) * 2 > t->cap) {
 		if (!rebuild(s))
 			return false;
-		at = probe(atomic_load_explicit(&s->table, memory_order_relaxed), p);
+		t = atomic_load_explicit(&s->table, memory_order_relaxed);
 	}
+	at = probe(t, p); /* the empty slot ending p's chain */
+	at->order = s->added++;
 	atomic_store_explicit(&at->count, 1, memory_order_relaxed);
 	atomic_store_explicit(&at->key, p, memory_order_release);
 	s->live++;
@@ -162,15 +168,9 @@ bool pp__ptrset_remove(pp_ptrset *s, const void *p)
 	return true;
 }
 
-pp_ptrset_table *pp__ptrset_take(pp_ptrset *s)
-{
-	pp_ptrset_table *t = atomic_load_explicit(&s->table, memory_order_relaxed);
-	atomic_store_explicit(&s->table, NULL, memory_order_relaxed);
-	s->live = s->dead = 0;
-	return t;
-}
-
 void pp__ptrset_clear(pp_ptrset *s)
 {
-	free(pp__ptrset_take(s));
+	free(atomic_load_explicit(&s->table, memory_order_relaxed));
+	atomic_store_explicit(&s->table, NULL, memory_order_relaxed);
+	s->live = s->dead = 0;
 }

@@ -19,6 +19,7 @@
 typedef struct pp_ptrset_slot {
 	_Atomic(const void *) key; /* NULL: never used since the table was built */
 	_Atomic size_t count;      /* times added and not yet removed; 0: removed */
+	uint64_t order;            /* when its count last rose from 0 (owner side) */
 } pp_ptrset_slot;
 
 typedef struct pp_ptrset_table {
@@ -31,6 +32,7 @@ typedef struct pp_ptrset {
 	_Atomic(pp_ptrset_table *) table; /* NULL before the first add (kept when empty) */
 	_Atomic unsigned seq;             /* odd while the table is rewritten in place */
 	size_t live, dead;                /* slots whose count is above 0 / is 0 */
+	uint64_t added;                   /* the next slot's order */
 	/* Given each table the set stops using. NULL: freed at once, for a set
 	 * whose lookups all hold the owner's lock. Otherwise the hook frees it
 	 * once no lookup can still be in it (a grace period). */
@@ -50,9 +52,6 @@ static inline size_t pp__ptrset_count(const pp_ptrset *s, const void *p);
  * rewritten in place (then with it: lock is the owner's). Below, inline
  * for pp_call. */
 static inline size_t pp__ptrset_lookup(const pp_ptrset *s, const void *p, pthread_mutex_t *lock);
-/* Empties the set and returns its table (NULL if it had none) for the
- * caller to read and free(): no lookup may be running. */
-pp_ptrset_table *pp__ptrset_take(pp_ptrset *s);
 /* Empties the set, freeing its table at once: no lookup may be running. */
 void pp__ptrset_clear(pp_ptrset *s);
 

@@ -437,35 +437,85 @@ void pp__registry_staged_function_count(pp_runtime *rt, uint64_t contract_id, ui
 			n->function_count = count;
 }
 
-/* Destroys the instances v's nodes still track, while every node is still
- * listed: an instance whose destroy destroys another of this version
- * through the host table (one it holds) finds that one taken from its set
- * already, so the table leaves it to this loop, and each is destroyed
- * once. What those destroys make anew is destroyed on a later pass. */
+/* One instance still tracked by a version being reclaimed. */
+typedef struct left_instance {
+	pp_contract_node *node;
+	const void *data;
+	uint64_t order;
+} left_instance;
+
+static int newest_first(const void *a, const void *b)
+{
+	const left_instance *x = a, *y = b;
+	return x->order < y->order ? 1 : x->order > y->order ? -1 : 0;
+}
+
+/* Destroys data of n as often as n tracks it. Each time it is untracked
+ * first, so a destroy that destroys it again through the host table (an
+ * instance holding it) finds it gone: once each. */
+static void destroy_tracked(pp_runtime *rt, pp_contract_node *n, const void *data)
+{
+	for (;;) {
+		pthread_mutex_lock(&n->inst_lock);
+		bool live = pp__ptrset_remove(&n->live, data);
+		pthread_mutex_unlock(&n->inst_lock);
+		if (!live)
+			return;
+		pp_guest_contract_instance inst = {(void *)data, n->iface.contract_id};
+		n->iface.destroy_instance(pp__loader_data(&n->iface), &rt->host, inst);
+	}
+}
+
+/* The first instance n still tracks, or NULL. */
+static const void *any_tracked(pp_contract_node *n)
+{
+	const void *data = NULL;
+	pthread_mutex_lock(&n->inst_lock);
+	pp_ptrset_table *t = atomic_load_explicit(&n->live.table, memory_order_relaxed);
+	for (size_t i = 0; t && i < t->cap && !data; i++)
+		if (atomic_load_explicit(&t->slots[i].count, memory_order_relaxed))
+			data = atomic_load_explicit(&t->slots[i].key, memory_order_relaxed);
+	pthread_mutex_unlock(&n->inst_lock);
+	return data;
+}
+
+/* Destroys the instances v's nodes still track, newest first, while every
+ * node stays listed: an instance made inside another's create (a child
+ * through the host table) is older than its parent, so the parent's
+ * destroy still finds it live and destroys it itself. From here on the
+ * version makes no new instances (pp__instance_track refuses), so nothing
+ * is left behind. Out of memory for the list: any order, still once each. */
 static void destroy_left_instances(pp_runtime *rt, pp_bundle_version *v)
 {
-	for (int pass = 0; pass < 8; pass++) {
-		bool any = false;
-		for (pp_contract_node *n = v->contracts; n; n = n->next) {
-			pthread_mutex_lock(&n->inst_lock);
-			pp_ptrset_table *left = pp__ptrset_take(&n->live);
-			pthread_mutex_unlock(&n->inst_lock);
-			pp_vm_loader_data ld = pp__loader_data(&n->iface);
-			for (size_t i = 0; left && i < left->cap; i++) {
-				pp_ptrset_slot *at = &left->slots[i];
-				for (size_t k = atomic_load(&at->count); k; k--) {
-					pp_guest_contract_instance inst = {
-					        (void *)atomic_load(&at->key),
-					        n->iface.contract_id};
-					n->iface.destroy_instance(ld, &rt->host, inst);
-					any = true;
-				}
-			}
-			free(left);
-		}
-		if (!any)
-			return;
+	size_t total = 0;
+	for (pp_contract_node *n = v->contracts; n; n = n->next) {
+		pthread_mutex_lock(&n->inst_lock);
+		n->reclaiming = true;
+		total += n->live.live;
+		pthread_mutex_unlock(&n->inst_lock);
 	}
+	left_instance *all = total ? calloc(total, sizeof *all) : NULL;
+	size_t k = 0;
+	for (pp_contract_node *n = all ? v->contracts : NULL; n; n = n->next) {
+		pthread_mutex_lock(&n->inst_lock);
+		pp_ptrset_table *t = atomic_load_explicit(&n->live.table, memory_order_relaxed);
+		for (size_t i = 0; t && i < t->cap && k < total; i++)
+			if (atomic_load_explicit(&t->slots[i].count, memory_order_relaxed))
+				all[k++] =
+				        (left_instance){n,
+				                        atomic_load_explicit(&t->slots[i].key,
+				                                             memory_order_relaxed),
+				                        t->slots[i].order};
+		pthread_mutex_unlock(&n->inst_lock);
+	}
+	if (k)
+		qsort(all, k, sizeof *all, newest_first);
+	for (size_t i = 0; i < k; i++)
+		destroy_tracked(rt, all[i].node, all[i].data);
+	free(all);
+	for (pp_contract_node *n = v->contracts; n; n = n->next) /* out of memory */
+		for (const void *data; (data = any_tracked(n)) != NULL;)
+			destroy_tracked(rt, n, data);
 }
 
 void pp__registry_free_nodes(pp_runtime *rt, pp_bundle_version *v)
@@ -477,7 +527,7 @@ void pp__registry_free_nodes(pp_runtime *rt, pp_bundle_version *v)
 		pthread_mutex_lock(&rt->reg.nodes_lock); /* the host table finds it no more */
 		(void)pp__ptrset_remove(&rt->reg.ifaces, &n->iface);
 		pthread_mutex_unlock(&rt->reg.nodes_lock);
-		node_free(n); /* a destroy still making instances after 8 passes: dropped */
+		node_free(n);
 	}
 	v->contract_count = 0;
 }
@@ -485,9 +535,14 @@ void pp__registry_free_nodes(pp_runtime *rt, pp_bundle_version *v)
 pp_status pp__instance_track(pp_contract_node *n, void *data)
 {
 	pthread_mutex_lock(&n->inst_lock);
-	bool added = pp__ptrset_add(&n->live, data);
+	bool refused = n->reclaiming, added = !refused && (!data || pp__ptrset_add(&n->live, data));
 	pthread_mutex_unlock(&n->inst_lock);
-	return added ? PP_OK : PP_ERR_OUT_OF_MEMORY;
+	if (refused)
+		return pp__error(n->rt, PP_ERR_STALE_HANDLE,
+		                 "bundle '%s', contract '%s': its version is being unloaded and "
+		                 "makes no new instances",
+		                 n->version->bundle->name, n->contract_name);
+	return added ? PP_OK : pp__error(n->rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 }
 
 bool pp__instance_untrack(pp_contract_node *n, void *data)
