@@ -36,7 +36,15 @@
 
 #define MIN_CAP 16u
 
-#define probe pp__ptrset_probe
+/* pp__ptrset_probe for the owner, whose table, at most half full, always
+ * has the slot. */
+static pp_ptrset_slot *probe(pp_ptrset_table *t, const void *p)
+{
+	pp_ptrset_slot *at = pp__ptrset_probe(t, p);
+	if (!at)
+		abort(); /* a table past half full: a bug here, not a plugin's doing */
+	return at;
+}
 
 /* The first slot of p's chain whose key was removed, or NULL. */
 static pp_ptrset_slot *first_removed(pp_ptrset_table *t, const void *p)

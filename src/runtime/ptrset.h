@@ -62,15 +62,19 @@ static inline size_t pp__ptrset_home(const pp_ptrset_table *t, const void *p)
 	return (size_t)(h ^ (h >> 32)) & (t->cap - 1);
 }
 
-/* The slot holding p, or the empty slot where it would go. */
+/* The slot holding p, or the empty slot where it would go. The owner's
+ * table always has one; a lookup overlapping a rewrite in place, which
+ * could in theory find every slot full as it passes, gives up after one
+ * lap (NULL), and its sequence check sends it round again. */
 static inline pp_ptrset_slot *pp__ptrset_probe(pp_ptrset_table *t, const void *p)
 {
 	size_t mask = t->cap - 1;
-	for (size_t i = pp__ptrset_home(t, p);; i = (i + 1) & mask) {
+	for (size_t i = pp__ptrset_home(t, p), step = 0; step <= mask; i = (i + 1) & mask, step++) {
 		const void *k = atomic_load_explicit(&t->slots[i].key, memory_order_acquire);
 		if (!k || k == p)
 			return &t->slots[i];
 	}
+	return NULL;
 }
 
 /* A lookup that races an add or a remove sees the set before or after it;

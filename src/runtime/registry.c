@@ -538,10 +538,11 @@ pp_status pp__instance_track(pp_contract_node *n, void *data)
 	bool refused = n->reclaiming, added = !refused && (!data || pp__ptrset_add(&n->live, data));
 	pthread_mutex_unlock(&n->inst_lock);
 	if (refused)
-		return pp__error(n->rt, PP_ERR_STALE_HANDLE,
-		                 "bundle '%s', contract '%s': its version is being unloaded and "
-		                 "makes no new instances",
-		                 n->version->bundle->name, n->contract_name);
+		return pp__error(
+		        n->rt, PP_ERR_STALE_HANDLE,
+		        "bundle '%s', contract '%s': this version was unloaded or replaced and "
+		        "makes no new instances",
+		        n->version->bundle->name, n->contract_name);
 	return added ? PP_OK : pp__error(n->rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 }
 
