@@ -1499,6 +1499,37 @@ static void instances_holding_instances_are_each_destroyed_once(void **state)
 	pp_runtime_free(rt);
 }
 
+/* The order holds across the version's contracts (a parent of test.nest
+ * holding a test.nest.leaf child, whose contract's instances came and went
+ * before) and for a child made in a call after the parent's create: the
+ * host's instances go first, then the plugin's, newest first. */
+static void children_in_other_contracts_or_made_later_go_after_their_parent(void **state)
+{
+	(void)state;
+	log_capture logs = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_with_log(&logs, PP_LOG_WARN);
+	uint64_t id = load_ok(rt, fx("nest_two"));
+	pp_guest_contract_handle leaf = pp_find(rt, pp_guest_contract_id("test.nest.leaf", 1), 0);
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("test.nest", 1), 0);
+	pp_guest_contract_instance inst;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(pp_instance_create(rt, leaf, NULL, &inst), PP_OK);
+		assert_int_equal(pp_instance_destroy(rt, leaf, inst), PP_OK);
+	}
+	int32_t cross = -3, got = 0;
+	assert_int_equal(pp_instance_create(rt, h, &cross, &inst), PP_OK);
+	assert_int_equal(pp_call(rt, h, inst, 0, NULL, &got, NULL), PP_OK);
+	assert_int_equal(got, 2);
+	assert_int_equal(pp_instance_create(rt, h, NULL, &inst), PP_OK);    /* a leaf... */
+	assert_int_equal(pp_call(rt, h, inst, 1, NULL, NULL, NULL), PP_OK); /* ...given a child */
+	assert_int_equal(pp_call(rt, h, inst, 0, NULL, &got, NULL), PP_OK);
+	assert_int_equal(got, 2);
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	assert_int_equal(pp_runtime_quiesce(rt), PP_OK);
+	assert_int_equal(logs.count[PP_LOG_ERROR], 0);
+	pp_runtime_free(rt);
+}
+
 /* Nor can a create_instance fail with it. */
 static void a_create_failing_with_the_runtimes_refusal_fails_generic(void **state)
 {
@@ -2232,6 +2263,7 @@ int main(void)
 	        cmocka_unit_test(a_function_returning_the_runtimes_refusal_fails_generic),
 	        cmocka_unit_test(instances_holding_instances_are_each_destroyed_once),
 	        cmocka_unit_test(a_create_failing_with_the_runtimes_refusal_fails_generic),
+	        cmocka_unit_test(children_in_other_contracts_or_made_later_go_after_their_parent),
 	        cmocka_unit_test(instances_of_a_replaced_native_version_never_reach_its_successor),
 	        cmocka_unit_test(js_registrations_keep_their_minor_version),
 	        cmocka_unit_test(sizes_from_plugins_are_bounded_before_they_reach_an_allocator),

@@ -367,7 +367,7 @@ static void a_pointer_set_counts_every_key_through_growth_and_shrinking(void **s
 			const void *p = base + k * 16;
 			bool add = ((seed >> 24) % 4) < (round == 0 ? 3u : 1u);
 			if (add) {
-				assert_true(pp__ptrset_add(&s, p));
+				assert_true(pp__ptrset_add(&s, p, 0));
 				model[k]++;
 			} else {
 				assert_int_equal(pp__ptrset_remove(&s, p), model[k] > 0);
@@ -441,7 +441,7 @@ static pthread_mutex_t set_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool add_locked(pp_ptrset *s, const void *p)
 {
 	pthread_mutex_lock(&set_lock);
-	bool ok = pp__ptrset_add(s, p);
+	bool ok = pp__ptrset_add(s, p, 0);
 	pthread_mutex_unlock(&set_lock);
 	return ok;
 }
@@ -462,7 +462,7 @@ static void pointer_set_lookups_racing_changes_find_exactly_what_stays(void **st
 	kept.count = 0;
 	pp_ptrset s = {.retire = keep_table, .ctx = &kept};
 	for (size_t i = 0; i < SET_STAYING; i++)
-		assert_true(pp__ptrset_add(&s, base + i * 16));
+		assert_true(pp__ptrset_add(&s, base + i * 16, 0));
 	atomic_bool stop = false;
 	set_reader rd[2] = {{&s, &set_lock, base, &stop, 0, 0, 0},
 	                    {&s, &set_lock, base, &stop, 0, 0, 0}};
@@ -529,10 +529,10 @@ static void adds_and_removes_at_a_level_never_replace_the_table(void **state)
 	kept.count = 0;
 	pp_ptrset s = {.retire = keep_table, .ctx = &kept};
 	for (size_t i = 0; i < 3; i++)
-		assert_true(pp__ptrset_add(&s, base + i * 16));
+		assert_true(pp__ptrset_add(&s, base + i * 16, 0));
 	pp_ptrset_table *t = atomic_load(&s.table);
 	for (size_t i = 3; i < 4096; i++) { /* a new address every time */
-		assert_true(pp__ptrset_add(&s, base + i * 16));
+		assert_true(pp__ptrset_add(&s, base + i * 16, 0));
 		assert_int_equal(pp__ptrset_count(&s, base + i * 16), 1);
 		assert_true(pp__ptrset_remove(&s, base + i * 16));
 		assert_int_equal(pp__ptrset_count(&s, base + i * 16), 0);

@@ -207,7 +207,7 @@ pp_status pp_instance_create(pp_runtime *rt, pp_guest_contract_handle h, const v
 			        "bundle '%s', contract '%s': create_instance returned a value "
 			        "the runtime cannot hand out",
 			        n->version->bundle->name, n->contract_name);
-		} else if (out->data && (st = pp__instance_track(n, out->data)) != PP_OK) {
+		} else if (out->data && (st = pp__instance_track(n, out->data, true)) != PP_OK) {
 			n->iface.destroy_instance(pp__loader_data(&n->iface), &rt->host, *out);
 			out->data = NULL;
 		} else if (out->data) {

@@ -6,6 +6,7 @@
  */
 #include <limits.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
@@ -358,12 +359,16 @@ static void h_create_guest_instance(const pp_host_api *self,
 	pp_status st = err.code == PP_OK && out->data
 	                       ? pp__instance_by_iface(rt, iface, out->data, true)
 	                       : PP_ERR_NOT_FOUND;
-	if (st != PP_OK && st != PP_ERR_NOT_FOUND) { /* not tracked: out of memory, reclaiming */
+	bool refused = st != PP_OK && st != PP_ERR_NOT_FOUND; /* out of memory, reclaiming */
+	char why[256];
+	if (refused) { /* the message outlives the destroy, which may set its own */
+		snprintf(why, sizeof why, "%s", pp_last_error(rt));
 		iface->destroy_instance(pp__loader_data(iface), self, *out);
 		out->data = NULL;
+		pp__error(rt, st, "%s", why);
 	}
 	pp__read_unlock(ts);
-	if (st != PP_OK && st != PP_ERR_NOT_FOUND)
+	if (refused)
 		set_out(rt, out_err, st);
 	else if (out_err)
 		*out_err = err;

@@ -145,6 +145,7 @@ typedef struct pp_registry {
 	pp_ptrset ifaces;
 	uint64_t key_seed; /* random: nodes' instance keys (registry.c) */
 	_Atomic uint64_t keys_drawn;
+	_Atomic uint64_t instance_clock; /* instances' order, for their reclamation */
 } pp_registry;
 
 /* ---- Host contracts ------------------------------------------------------ */
@@ -584,7 +585,7 @@ pp_status pp__instance_by_iface(pp_runtime *rt, const pp_guest_contract_interfac
 /* PP_OK, or a status with its message: out of memory, or n's version is
  * being reclaimed (it makes no new instances then). data NULL: only
  * whether it may. */
-pp_status pp__instance_track(pp_contract_node *n, void *data);
+pp_status pp__instance_track(pp_contract_node *n, void *data, bool by_host);
 bool pp__instance_untrack(pp_contract_node *n, void *data);
 bool pp__version_matches(pp_version v, uint32_t min_version);
 /* Edit distance of two short strings, for "did you mean" (each at most 64

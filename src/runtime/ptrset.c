@@ -122,7 +122,7 @@ static bool rebuild(pp_ptrset *s)
 	return true;
 }
 
-bool pp__ptrset_add(pp_ptrset *s, const void *p)
+bool pp__ptrset_add(pp_ptrset *s, const void *p, uint64_t order)
 {
 	pp_ptrset_table *t = atomic_load_explicit(&s->table, memory_order_relaxed);
 	pp_ptrset_slot *at = t ? probe(t, p) : NULL;
@@ -131,7 +131,7 @@ bool pp__ptrset_add(pp_ptrset *s, const void *p)
 		if (n == 0) { /* removed before: live again, in the same slot */
 			s->live++;
 			s->dead--;
-			at->order = s->added++;
+			at->order = order;
 		}
 		/* a count of SIZE_MAX adds would need as many calls */
 		atomic_store_explicit(&at->count, n + 1, memory_order_release);
@@ -139,7 +139,7 @@ bool pp__ptrset_add(pp_ptrset *s, const void *p)
 	}
 	pp_ptrset_slot *removed = t ? first_removed(t, p) : NULL;
 	if (removed) {
-		removed->order = s->added++;
+		removed->order = order;
 		atomic_store_explicit(&removed->key, p, memory_order_relaxed);
 		atomic_store_explicit(&removed->count, 1, memory_order_release);
 		s->dead--;
@@ -152,7 +152,7 @@ bool pp__ptrset_add(pp_ptrset *s, const void *p)
 		t = atomic_load_explicit(&s->table, memory_order_relaxed);
 	}
 	at = probe(t, p); /* the empty slot ending p's chain */
-	at->order = s->added++;
+	at->order = order;
 	atomic_store_explicit(&at->count, 1, memory_order_relaxed);
 	atomic_store_explicit(&at->key, p, memory_order_release);
 	s->live++;

@@ -19,7 +19,7 @@
 typedef struct pp_ptrset_slot {
 	_Atomic(const void *) key; /* NULL: never used since the table was built */
 	_Atomic size_t count;      /* times added and not yet removed; 0: removed */
-	uint64_t order;            /* when its count last rose from 0 (owner side) */
+	uint64_t order;            /* the owner's, from the add that raised count from 0 */
 } pp_ptrset_slot;
 
 typedef struct pp_ptrset_table {
@@ -32,7 +32,6 @@ typedef struct pp_ptrset {
 	_Atomic(pp_ptrset_table *) table; /* NULL before the first add (kept when empty) */
 	_Atomic unsigned seq;             /* odd while the table is rewritten in place */
 	size_t live, dead;                /* slots whose count is above 0 / is 0 */
-	uint64_t added;                   /* the next slot's order */
 	/* Given each table the set stops using. NULL: freed at once, for a set
 	 * whose lookups all hold the owner's lock. Otherwise the hook frees it
 	 * once no lookup can still be in it (a grace period). */
@@ -41,8 +40,9 @@ typedef struct pp_ptrset {
 } pp_ptrset;
 
 /* Adds p (not NULL) once more; false, and the set unchanged, if out of
- * memory. */
-bool pp__ptrset_add(pp_ptrset *s, const void *p);
+ * memory. order is the owner's (kept with p from the add that brings it in
+ * until it is removed as often; ptrset_slot.order). */
+bool pp__ptrset_add(pp_ptrset *s, const void *p, uint64_t order);
 /* Removes p once; false if it is not in the set. */
 bool pp__ptrset_remove(pp_ptrset *s, const void *p);
 /* How many times p is in the set (0: not), for the set's owner (holding

@@ -415,7 +415,7 @@ pp_status pp__registry_stage(pp_runtime *rt, pp_bundle_version *v, const pp_plug
 		n->iface.layouts = n->layouts;
 	}
 	pthread_mutex_lock(&rt->reg.nodes_lock);
-	bool listed = pp__ptrset_add(&rt->reg.ifaces, &n->iface);
+	bool listed = pp__ptrset_add(&rt->reg.ifaces, &n->iface, 0);
 	pthread_mutex_unlock(&rt->reg.nodes_lock);
 	if (!listed) {
 		node_free(n);
@@ -532,10 +532,18 @@ void pp__registry_free_nodes(pp_runtime *rt, pp_bundle_version *v)
 	v->contract_count = 0;
 }
 
-pp_status pp__instance_track(pp_contract_node *n, void *data)
+pp_status pp__instance_track(pp_contract_node *n, void *data, bool by_host)
 {
+	/* The runtime's clock, not the node's: a version's instances of all
+	 * its contracts are destroyed in one order. The host's own come first
+	 * (the top bit): a plugin's instance may hold children made through
+	 * the host table, at its create or later; the host's hold none. */
+	uint64_t order =
+	        atomic_fetch_add_explicit(&n->rt->reg.instance_clock, 1, memory_order_relaxed) |
+	        (by_host ? UINT64_C(1) << 63 : 0);
 	pthread_mutex_lock(&n->inst_lock);
-	bool refused = n->reclaiming, added = !refused && (!data || pp__ptrset_add(&n->live, data));
+	bool refused = n->reclaiming,
+	     added = !refused && (!data || pp__ptrset_add(&n->live, data, order));
 	pthread_mutex_unlock(&n->inst_lock);
 	if (refused)
 		return pp__error(
@@ -878,7 +886,7 @@ pp_status pp__instance_by_iface(pp_runtime *rt, const pp_guest_contract_interfac
 	                : NULL;
 	pp_status st = PP_ERR_NOT_FOUND;
 	if (n && track)
-		st = pp__instance_track(n, data);
+		st = pp__instance_track(n, data, false);
 	else if (n && pp__instance_untrack(n, data))
 		st = PP_OK;
 	else if (n)
