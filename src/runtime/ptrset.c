@@ -3,7 +3,8 @@
  *
  * Open addressing with linear probing in a power-of-two table. Lookups take
  * no lock, so a table is never rearranged under them: a slot, once given a
- * key, is never empty again, so no probe chain breaks. Removing a key drops
+ * key, is never empty again (but in a rewrite in place, which a sequence
+ * count covers), so no probe chain breaks. Removing a key drops
  * its count to 0; the slot then answers 0, and goes to the key itself if it
  * is added again, or to the next new key whose chain passes it. When keys
  * would fill half the table, counting removed ones, or live ones fall below
@@ -25,6 +26,9 @@
  * before it is published (release). The hash is Fibonacci hashing of the address:
  * allocators hand out addresses that differ in a few middle bits, and the
  * multiply spreads those over the whole word.
+ *
+ * Each key keeps the order its owner gave the add that brought it in (the
+ * registry destroys a version's leftover instances by it).
  *
  * A pointer here is only a key: the set never reads through it, so a
  * plugin's pointer, however bad, is safe to look up.
