@@ -538,9 +538,11 @@ pp_status pp__instance_track(pp_contract_node *n, void *data, bool by_host)
 	 * its contracts are destroyed in one order. The host's own come first
 	 * (the top bit): a plugin's instance may hold children made through
 	 * the host table, at its create or later; the host's hold none. */
-	uint64_t order =
-	        atomic_fetch_add_explicit(&n->rt->reg.instance_clock, 1, memory_order_relaxed) |
-	        (by_host ? UINT64_C(1) << 63 : 0);
+	uint64_t order = 0; /* a check alone (data NULL) takes no tick of the shared clock */
+	if (data)
+		order = atomic_fetch_add_explicit(&n->rt->reg.instance_clock, 1,
+		                                  memory_order_relaxed) |
+		        (by_host ? UINT64_C(1) << 63 : 0);
 	pthread_mutex_lock(&n->inst_lock);
 	bool refused = n->reclaiming,
 	     added = !refused && (!data || pp__ptrset_add(&n->live, data, order));
