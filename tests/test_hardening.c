@@ -1545,6 +1545,26 @@ static void a_create_failing_with_the_runtimes_refusal_fails_generic(void **stat
 	pp_runtime_free(rt);
 }
 
+/* Nor reach a plugin as the runtime's refusal, through the host table's
+ * create_guest_instance: a plugin's caller retrying on it would rerun what
+ * the create's failure was meant to stop. */
+static void a_plugin_never_gets_the_runtimes_refusal_from_a_create(void **state)
+{
+	(void)state;
+	log_capture logs = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_with(&logs, PP_LOG_WARN, NULL, NULL);
+	load_ok(rt, fx("nest"));
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("test.nest", 1), 0);
+	int32_t parent = -21;
+	pp_guest_contract_instance inst;
+	assert_int_equal(pp_instance_create(rt, h, &parent, &inst), PP_ERR_GENERIC);
+	assert_string_equal(logs.last, "the child's create failed with code 1");
+	assert_contains(pp_last_error(rt), "bundle 'nest', contract 'test.nest': create_instance "
+	                                   "failed with PP_ERR_STALE_INSTANCE, a code only the "
+	                                   "runtime gives: nest: pretending");
+	pp_runtime_free(rt);
+}
+
 /* A plugin cannot return the code the runtime refuses an instance with:
  * callers take it to mean that nothing ran, and call again. */
 static void a_function_returning_the_runtimes_refusal_fails_generic(void **state)
@@ -2263,6 +2283,7 @@ int main(void)
 	        cmocka_unit_test(a_function_returning_the_runtimes_refusal_fails_generic),
 	        cmocka_unit_test(instances_holding_instances_are_each_destroyed_once),
 	        cmocka_unit_test(a_create_failing_with_the_runtimes_refusal_fails_generic),
+	        cmocka_unit_test(a_plugin_never_gets_the_runtimes_refusal_from_a_create),
 	        cmocka_unit_test(children_in_other_contracts_or_made_later_go_after_their_parent),
 	        cmocka_unit_test(instances_of_a_replaced_native_version_never_reach_its_successor),
 	        cmocka_unit_test(js_registrations_keep_their_minor_version),

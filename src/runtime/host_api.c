@@ -325,6 +325,28 @@ static void h_log(const pp_host_api *self, uint32_t level, pp_string_view scope,
 	pp__log_view(RT(self), level, scope, message);
 }
 
+/* A create that failed with PP_ERR_STALE_INSTANCE fails with
+ * PP_ERR_GENERIC, as from pp_instance_create: a caller retrying on the
+ * runtime's refusal must not be led to rerun anything. */
+static pp_abi_error stale_create(pp_runtime *rt, const pp_guest_contract_interface *iface,
+                                 pp_abi_error err)
+{
+	const pp_contract_node *n = pp__node_by_iface(rt, iface);
+	uint32_t code;
+	if (n) {
+		code = pp__create_failed(rt, n, err);
+	} else { /* an interface of the plugin's own */
+		char msg[2048];
+		pp__view_copy(msg, sizeof msg, err.message);
+		code = pp__error(rt, PP_ERR_GENERIC,
+		                 "create_guest_instance: create_instance failed with "
+		                 "PP_ERR_STALE_INSTANCE, a code only the runtime gives%s%s",
+		                 *msg ? ": " : "", msg);
+	}
+	const char *m = pp_last_error(rt);
+	return (pp_abi_error){code, {(const uint8_t *)m, strlen(m)}};
+}
+
 static void h_create_guest_instance(const pp_host_api *self,
                                     const pp_guest_contract_interface *iface, const void *args,
                                     pp_guest_contract_instance *out, pp_abi_error *out_err)
@@ -353,6 +375,8 @@ static void h_create_guest_instance(const pp_host_api *self,
 		return;
 	}
 	iface->create_instance(pp__loader_data(iface), self, args, out, &err);
+	if (err.code == PP_ERR_STALE_INSTANCE) /* the runtime's code: not the plugin's to give */
+		err = stale_create(rt, iface, err);
 	/* An interface the registry handed out (its version current or replaced
 	 * during this call): the instance is tracked like one from
 	 * pp_instance_create, so its version's reclamation finds it. */

@@ -582,6 +582,9 @@ static inline const pp_contract_node *pp__registry_resolve(pp_runtime *rt,
  * live on it; PP_ERR_OUT_OF_MEMORY. */
 pp_status pp__instance_by_iface(pp_runtime *rt, const pp_guest_contract_interface *iface,
                                 void *data, bool track);
+/* The node whose interface is at iface (published, or retired with a
+ * version not yet freed), or NULL. The caller is in a read section. */
+const pp_contract_node *pp__node_by_iface(pp_runtime *rt, const pp_guest_contract_interface *iface);
 /* PP_OK, or a status with its message: out of memory, or n's version is
  * being reclaimed (it makes no new instances then). data NULL: only
  * whether it may. */

@@ -877,15 +877,28 @@ uint32_t pp__registry_not_found(pp_runtime *rt, uint64_t contract_id, uint32_t m
 	                 want, total ? "loaded: " : "nothing is loaded", loaded, guess);
 }
 
+/* The node whose interface is at iface, or NULL: by address, since iface
+ * may be anything, and read only once found. Holds nodes_lock. */
+static pp_contract_node *node_of_iface(pp_runtime *rt, const pp_guest_contract_interface *iface)
+{
+	return pp__ptrset_count(&rt->reg.ifaces, iface)
+	               ? (pp_contract_node *)((char *)iface - offsetof(pp_contract_node, iface))
+	               : NULL;
+}
+
+const pp_contract_node *pp__node_by_iface(pp_runtime *rt, const pp_guest_contract_interface *iface)
+{
+	pthread_mutex_lock(&rt->reg.nodes_lock);
+	const pp_contract_node *n = node_of_iface(rt, iface);
+	pthread_mutex_unlock(&rt->reg.nodes_lock);
+	return n;
+}
+
 pp_status pp__instance_by_iface(pp_runtime *rt, const pp_guest_contract_interface *iface,
                                 void *data, bool track)
 {
 	pthread_mutex_lock(&rt->reg.nodes_lock);
-	/* by address: iface may be anything, and is read only once found */
-	pp_contract_node *n =
-	        pp__ptrset_count(&rt->reg.ifaces, iface)
-	                ? (pp_contract_node *)((char *)iface - offsetof(pp_contract_node, iface))
-	                : NULL;
+	pp_contract_node *n = node_of_iface(rt, iface);
 	pp_status st = PP_ERR_NOT_FOUND;
 	if (n && track)
 		st = pp__instance_track(n, data, false);
