@@ -255,6 +255,14 @@ static void results_of_the_wrong_type_or_range_fail_naming_them(void **state)
 	        {"Buffer", "'text'",
 	         "its Buffer result is the string \"text\"; expected an "
 	         "ArrayBuffer, a typed array or a DataView"},
+	        /* shaped like a DataView, even made by the global's name */
+	        {"Buffer", "({ buffer: new ArrayBuffer(2), byteOffset: 0, byteLength: 2 })",
+	         "its Buffer result is an object; expected an ArrayBuffer, a typed array or a "
+	         "DataView"},
+	        {"Buffer",
+	         "(function () { globalThis.DataView = function () { return { buffer: new "
+	         "ArrayBuffer(2), byteOffset: 0, byteLength: 2 }; }; return new DataView(); })()",
+	         "its Buffer result is an object; expected an ArrayBuffer"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char src[4096];
@@ -471,14 +479,17 @@ static void buffers_are_copies_in_and_any_view_out(void **state)
 /* A view-like object whose `buffer` getter makes a new ArrayBuffer: the
  * only reference to it is the loader's, which must outlive the copy (a Buffer
  * result) and the decode (TextDecoder); freed first, both read freed memory. */
+/* A DataView's own getters are the guest's to replace: the one for its
+ * buffer here makes a new one, which nothing else holds, for each read. */
 static void a_view_whose_buffer_getter_makes_a_new_one_is_read_while_held(void **state)
 {
 	(void)state;
 	pp_runtime *rt = rt_new();
 	js_load_ok(rt, "fresh",
-	           "function fresh() { return { get buffer() {\n"
-	           "  var ab = new ArrayBuffer(4096); new Uint8Array(ab).fill(65); return ab; },\n"
-	           "  byteOffset: 0, byteLength: 4096 }; }\n" JS_TYPED(
+	           "function fresh() { var dv = new DataView(new ArrayBuffer(4096));\n"
+	           "  return Object.defineProperty(dv, 'buffer', { get() {\n"
+	           "    var ab = new ArrayBuffer(4096); new Uint8Array(ab).fill(65); return ab;\n"
+	           "  } }); }\n" JS_TYPED(
 	                   "js.fresh",
 	                   "function () { return fresh(); },"
 	                   "function () { var s = new TextDecoder().decode(fresh());"

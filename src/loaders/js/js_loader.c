@@ -208,6 +208,12 @@ bool pp_js_interrupted(JSContext *ctx)
 	return vm && vm->interrupted;
 }
 
+JSClassID pp_js_dataview_class(JSContext *ctx)
+{
+	const js_vm *vm = JS_GetContextOpaque(ctx);
+	return vm ? vm->dataview_class : JS_INVALID_CLASS_ID;
+}
+
 /* The watchdog's tick: a VM still inside the call it was in at the previous
  * tick is asked to poll its handler now. Asking a VM that runs no JS (its
  * owner is loading it, or destroying an instance) only makes its next call
@@ -1086,6 +1092,15 @@ static bool vm_init(js_vm *vm, pp_runtime *rt, const pp_bundle_source *src, js_p
 	JS_SetMaxStackSize(vm->qrt, src->js.stack_bytes);
 	JS_SetInterruptHandler(vm->qrt, interrupt_handler, vm);
 	JS_SetContextOpaque(vm->ctx, vm);
+	/* DataView's class, from one made before any bundle code could replace
+	 * the global: only its objects are read as DataViews. If this fails
+	 * (memory), none is. */
+	static const char dataview[] = "new DataView(new ArrayBuffer(0))";
+	JSValue dv =
+	        JS_Eval(vm->ctx, dataview, sizeof dataview - 1, "<polyplug>", JS_EVAL_TYPE_GLOBAL);
+	vm->dataview_class = JS_GetClassID(dv);
+	JS_FreeValue(vm->ctx, dv);
+	pp_js_clear_exception(vm->ctx);
 	pp_js_modules_init(vm);
 	vm->memory_mode = src->js.memory_mode;
 	/* required: checked from the first line of the bundle on */

@@ -493,11 +493,13 @@ const uint8_t *pp_js_view_bytes(JSContext *ctx, JSValueConst v, size_t *len, JSV
 		JS_FreeValue(ctx, ab);
 		return bytes;
 	}
-	/* a DataView: QuickJS has no C accessor, so read what it reports (its
-	 * getters may be the guest's) and check it against the buffer itself,
-	 * which the caller holds while it reads: a getter may have made it, and
-	 * nothing else refers to it */
-	if (!pp_js_clear_exception(ctx) || !JS_IsObject(v))
+	/* a DataView (of its class: an object with the same three properties is
+	 * none). QuickJS has no C accessor, so read what it reports (its getters
+	 * may be the guest's) and check it against the buffer itself, which the
+	 * caller holds while it reads: a getter may have made it, and nothing
+	 * else refers to it */
+	if (!pp_js_clear_exception(ctx) || !JS_IsObject(v) ||
+	    JS_GetClassID(v) != pp_js_dataview_class(ctx))
 		return NULL;
 	const uint8_t *bytes = NULL;
 	ab = JS_GetPropertyStr(ctx, v, "buffer");

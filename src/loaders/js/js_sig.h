@@ -116,8 +116,11 @@ bool pp_js_interrupted(JSContext *ctx);
 /* Clears a pending exception that a message will stand for — never the
  * one a CPU limit threw. Returns whether nothing is pending now. */
 bool pp_js_clear_exception(JSContext *ctx);
+/* The class of a genuine DataView in ctx's VM (js_loader.c), or
+ * JS_INVALID_CLASS_ID. */
+JSClassID pp_js_dataview_class(JSContext *ctx);
 /* The bytes of an ArrayBuffer, a typed array or a DataView (*len set), or
- * NULL if v is none (or a getter of it ran past the CPU limit: its
+ * NULL if v is none (an object that only looks like one is none) (or a getter of it ran past the CPU limit: its
  * exception is left pending). Valid until guest code runs and while *hold,
  * which the caller frees after reading, keeps the buffer alive. */
 const uint8_t *pp_js_view_bytes(JSContext *ctx, JSValueConst v, size_t *len, JSValue *hold);
