@@ -1545,6 +1545,69 @@ static void a_create_failing_with_the_runtimes_refusal_fails_generic(void **stat
 	pp_runtime_free(rt);
 }
 
+/* What an on_reload callback sees while its thread has the bundle busy. */
+typedef struct quiesce_in_callback {
+	pp_runtime *rt;
+	log_capture logs; /* the worker's lines, at WARN */
+	int step;         /* 1: ask the worker; 2: quiesce */
+	pp_status quiesced;
+} quiesce_in_callback;
+
+static int warnings(log_capture *c)
+{
+	pthread_mutex_lock(&c->lock);
+	int n = c->count[PP_LOG_WARN];
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
+static void quiesce_on_reload(void *ud, uint64_t id, const char *name, uint32_t phase,
+                              const char *reason)
+{
+	(void)id;
+	(void)name;
+	(void)reason;
+	quiesce_in_callback *q = ud;
+	if (phase == PP_RELOAD_PREPARING && q->step == 1) {
+		q->step = 2;
+		uint32_t code;
+		call_i32(q->rt, "test.worker", 0, 0, &code); /* the worker reloads its bundle */
+		assert_int_equal(code, PP_OK);
+		await_true(warnings(&q->logs) >= 1, 30); /* "reloading" */
+		struct timespec ms = {0, 20 * 1000000L};
+		nanosleep(&ms, NULL); /* it waits its turn for the bundle now */
+	} else if (phase == PP_RELOAD_RELOADED && q->step == 2) {
+		q->step = 0;
+		q->quiesced = pp_runtime_quiesce(q->rt);
+	}
+}
+
+/* pp_runtime_quiesce from an on_reload callback is refused: the old
+ * version's shutdown, which quiesce waits for, joins the plugin's own
+ * thread, which waits for the bundle the callback's thread has busy. It
+ * used to hang there for good. */
+static void quiesce_from_a_reload_callback_is_refused_rather_than_hang(void **state)
+{
+	(void)state;
+	quiesce_in_callback q = {.logs = {.lock = PTHREAD_MUTEX_INITIALIZER}, .step = 0};
+	q.rt = rt_with(&q.logs, PP_LOG_WARN, quiesce_on_reload, &q);
+	uint64_t id = load_ok(q.rt, fx("worker"));
+	q.step = 1;
+	alarm(120); /* a hang ends the test instead of waiting for CTest's timeout */
+	assert_int_equal(pp_bundle_reload(q.rt, id), PP_OK);
+	assert_int_equal(q.quiesced, PP_ERR_REENTRANT_CALL);
+	assert_contains(pp_last_error(q.rt), "pp_runtime_quiesce called while this thread has a "
+	                                     "bundle busy");
+	/* the worker's reload then goes ahead, and quiesce works outside */
+	await_true(warnings(&q.logs) >= 2, 30);
+	pthread_mutex_lock(&q.logs.lock);
+	assert_string_equal(q.logs.last, "reloaded: 0");
+	pthread_mutex_unlock(&q.logs.lock);
+	assert_int_equal(pp_runtime_quiesce(q.rt), PP_OK);
+	alarm(0);
+	pp_runtime_free(q.rt);
+}
+
 /* Nor reach a plugin as the runtime's refusal, through the host table's
  * create_guest_instance: a plugin's caller retrying on it would rerun what
  * the create's failure was meant to stop. */
@@ -2284,6 +2347,7 @@ int main(void)
 	        cmocka_unit_test(instances_holding_instances_are_each_destroyed_once),
 	        cmocka_unit_test(a_create_failing_with_the_runtimes_refusal_fails_generic),
 	        cmocka_unit_test(a_plugin_never_gets_the_runtimes_refusal_from_a_create),
+	        cmocka_unit_test(quiesce_from_a_reload_callback_is_refused_rather_than_hang),
 	        cmocka_unit_test(children_in_other_contracts_or_made_later_go_after_their_parent),
 	        cmocka_unit_test(instances_of_a_replaced_native_version_never_reach_its_successor),
 	        cmocka_unit_test(js_registrations_keep_their_minor_version),

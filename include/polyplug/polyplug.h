@@ -172,7 +172,8 @@ PP_API const uint64_t *pp_contract_revision_counter(pp_runtime *rt, uint64_t con
 
 /* Blocks until everything unloaded or replaced before the call (code, VMs,
  * instances, host contracts) has been reclaimed. Refused
- * (PP_ERR_REENTRANT_CALL) from inside a plugin call or from plugin teardown. */
+ * (PP_ERR_REENTRANT_CALL) from inside a plugin call, from plugin teardown,
+ * and from a lifecycle callback (on_reload) while its bundle is busy. */
 PP_API pp_status pp_runtime_quiesce(pp_runtime *rt);
 
 typedef struct pp_stats {

@@ -250,6 +250,13 @@ pp_status pp_runtime_quiesce(pp_runtime *rt)
 		        rt, PP_ERR_REENTRANT_CALL,
 		        "pp_runtime_quiesce called from a plugin's teardown (the runtime's "
 		        "reclaimer thread)");
+	/* A thread with a bundle busy (in an on_reload callback) may hold up a
+	 * plugin thread that waits its turn for that bundle, while a shutdown
+	 * the reclaimer runs waits for that plugin thread. */
+	if (ts && ts->claims)
+		return pp__error(rt, PP_ERR_REENTRANT_CALL,
+		                 "pp_runtime_quiesce called while this thread has a bundle busy "
+		                 "(from a lifecycle callback)");
 	/* What was retired before this call; what reclamation itself retires
 	 * meanwhile is not waited for, so churn elsewhere cannot livelock us. */
 	pthread_mutex_lock(&rt->rq_lock);
