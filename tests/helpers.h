@@ -115,11 +115,19 @@ typedef struct counting_alloc {
 	pthread_mutex_t lock;
 	int allocs, frees;
 	size_t live;
+	/* if set, run once at the next allocation, before it: host code the
+	 * runtime calls with no lock held, as another host thread acting then */
+	void (*before_next)(struct counting_alloc *c);
+	void *arg;
 } counting_alloc;
 
 static inline void *ca_alloc(void *ud, size_t size, size_t align)
 {
 	counting_alloc *c = ud;
+	void (*hook)(counting_alloc *) = c->before_next;
+	c->before_next = NULL;
+	if (hook)
+		hook(c);
 	pthread_mutex_lock(&c->lock);
 	c->allocs++;
 	c->live += size;

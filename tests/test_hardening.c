@@ -1545,6 +1545,64 @@ static void a_create_failing_with_the_runtimes_refusal_fails_generic(void **stat
 	pp_runtime_free(rt);
 }
 
+/* Unloads a bundle from inside a host allocation and waits for its
+ * teardown, noting the bytes then live: what the runtime holds for itself. */
+typedef struct unload_at_alloc {
+	pp_runtime *rt;
+	const char *name;
+	size_t live_after;
+} unload_at_alloc;
+
+static void unload_named(counting_alloc *c)
+{
+	unload_at_alloc *u = c->arg;
+	assert_int_equal(pp_bundle_unload(u->rt, pp_bundle_id(u->name), 0), PP_OK);
+	assert_int_equal(pp_runtime_quiesce(u->rt), PP_OK);
+	pthread_mutex_lock(&c->lock);
+	u->live_after = c->live;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* find_all_guest_contracts and list_bundles hand back arrays their caller
+ * frees with len * size bytes: a bundle unloaded while the array was made
+ * (between counting and filling) leaves an array of that size still, and
+ * none when nothing is left. They used to hand back a shorter len for the
+ * block, so a host allocator that tracks sizes was told a wrong one. */
+static void host_table_arrays_are_freed_with_the_size_allocated(void **state)
+{
+	(void)state;
+	counting_alloc c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_counting(&c);
+	const pp_host_api *h = pp_runtime_host_api(rt);
+	load_ok(rt, fx("calc_v1"));
+	pp_load_options alt = {.size = sizeof alt, .name = "calc_alt"};
+	assert_int_equal(pp_bundle_load(rt, fx("calc_alt"), &alt, NULL), PP_OK);
+	assert_int_equal(pp_bundle_load(rt, fx("msgpeer"), NULL, NULL), PP_OK);
+	unload_at_alloc u = {rt, "calc_alt", 0};
+	c.arg = &u;
+	c.before_next = unload_named;
+	pp_array a = h->find_all_guest_contracts(h, CALC, 0);
+	assert_int_equal(a.len, 1);
+	h->free(h, a.items, a.len * sizeof(pp_guest_contract_handle), a.align);
+	assert_int_equal(c.live, u.live_after);
+
+	u.name = "msgpeer";
+	c.before_next = unload_named;
+	a = h->list_bundles(h);
+	assert_int_equal(a.len, 1);
+	assert_true(((const uint64_t *)a.items)[0] == pp_bundle_id("calc_v1"));
+	h->free(h, a.items, a.len * sizeof(uint64_t), a.align);
+	assert_int_equal(c.live, u.live_after);
+
+	u.name = "calc_v1"; /* the last provider */
+	c.before_next = unload_named;
+	a = h->find_all_guest_contracts(h, CALC, 0);
+	assert_int_equal(a.len, 0);
+	assert_null(a.items);
+	assert_int_equal(c.live, u.live_after);
+	pp_runtime_free(rt);
+}
+
 /* What an on_reload callback sees while its thread has the bundle busy. */
 typedef struct quiesce_in_callback {
 	pp_runtime *rt;
@@ -2348,6 +2406,7 @@ int main(void)
 	        cmocka_unit_test(a_create_failing_with_the_runtimes_refusal_fails_generic),
 	        cmocka_unit_test(a_plugin_never_gets_the_runtimes_refusal_from_a_create),
 	        cmocka_unit_test(quiesce_from_a_reload_callback_is_refused_rather_than_hang),
+	        cmocka_unit_test(host_table_arrays_are_freed_with_the_size_allocated),
 	        cmocka_unit_test(children_in_other_contracts_or_made_later_go_after_their_parent),
 	        cmocka_unit_test(instances_of_a_replaced_native_version_never_reach_its_successor),
 	        cmocka_unit_test(js_registrations_keep_their_minor_version),

@@ -74,6 +74,26 @@ static pp_guest_contract_handle h_find(const pp_host_api *self, uint64_t contrac
 	return pp__registry_find(rt, contract_id, min_version, pp__init_version(rt));
 }
 
+/* The array a host-table entry hands back, whose caller frees len * size
+ * bytes (abi.md): items has room for n, got of them filled. A list that
+ * shrank in between (a bundle unloaded) is moved to a block of its size, so
+ * the free names the size allocated; none at all gives no block. */
+static pp_array fitted(pp_runtime *rt, void *items, size_t n, size_t got, size_t size, size_t align)
+{
+	pp_array a = {items, got, align};
+	if (got == n)
+		return a;
+	a.items = got ? pp__host_alloc(rt, got * size, align) : NULL;
+	if (a.items)
+		memcpy(a.items, items, got * size);
+	else
+		a.len = 0;
+	if (got && !a.items)
+		pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+	pp__host_free(rt, items, n * size, align);
+	return a;
+}
+
 static pp_array h_find_all(const pp_host_api *self, uint64_t contract_id, uint32_t min_version)
 {
 	pp_runtime *rt = RT(self);
@@ -91,11 +111,8 @@ static pp_array h_find_all(const pp_host_api *self, uint64_t contract_id, uint32
 			return a;
 		}
 		size_t got = pp__registry_find_all(rt, contract_id, min_version, viewer, items, n);
-		if (got <= n) {
-			a.items = items;
-			a.len = got;
-			return a;
-		}
+		if (got <= n)
+			return fitted(rt, items, n, got, sizeof *items, a.align);
 		/* a provider appeared in between: try again with more room */
 		pp__host_free(rt, items, n * sizeof *items, _Alignof(pp_guest_contract_handle));
 	}
@@ -167,8 +184,10 @@ static pp_array h_list_bundles(const pp_host_api *self)
 	/* Copied under the lock into a local list: the host allocator is host
 	 * code and never runs under the lock. */
 	for (;;) {
+		size_t n = 0;
 		pthread_mutex_lock(&rt->lock);
-		size_t n = rt->bundle_count;
+		for (pp_bundle *b = rt->bundles; b; b = b->next)
+			n += b->cur != NULL;
 		pthread_mutex_unlock(&rt->lock);
 		if (n == 0)
 			return a;
@@ -176,17 +195,18 @@ static pp_array h_list_bundles(const pp_host_api *self)
 		if (!ids)
 			return a;
 		size_t i = 0;
+		bool fits = true;
 		pthread_mutex_lock(&rt->lock);
-		bool fits = rt->bundle_count <= n;
-		for (pp_bundle *b = rt->bundles; fits && b; b = b->next)
-			if (b->cur)
+		for (pp_bundle *b = rt->bundles; fits && b; b = b->next) {
+			if (!b->cur)
+				continue;
+			fits = i < n; /* not if one was loaded in between */
+			if (fits)
 				ids[i++] = b->id;
-		pthread_mutex_unlock(&rt->lock);
-		if (fits) {
-			a.items = ids;
-			a.len = i;
-			return a;
 		}
+		pthread_mutex_unlock(&rt->lock);
+		if (fits)
+			return fitted(rt, ids, n, i, sizeof *ids, a.align);
 		pp__host_free(rt, ids, n * sizeof *ids, _Alignof(uint64_t));
 	}
 }
