@@ -1603,6 +1603,63 @@ static void host_table_arrays_are_freed_with_the_size_allocated(void **state)
 	pp_runtime_free(rt);
 }
 
+/* A create that fails through the host table leaves its cause as the
+ * calling thread's last error (abi.md: entries that fail leave a message),
+ * not an older one, and hands the plugin the same message. */
+static void a_failed_create_through_the_host_table_leaves_its_cause(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	load_ok(rt, fx("msgpeer"));
+	const pp_host_api *h = pp_runtime_host_api(rt);
+	assert_null(h->resolve_guest_contract(h, pp_handle_null())); /* an older failure */
+	pp_guest_contract_handle hd =
+	        h->find_guest_contract(h, pp_guest_contract_id("test.refuse", 1), 0);
+	const pp_guest_contract_interface *iface = h->resolve_guest_contract(h, hd);
+	assert_non_null(iface);
+	pp_guest_contract_instance inst;
+	pp_abi_error e = {PP_OK, {NULL, 0}};
+	h->create_guest_instance(h, iface, NULL, &inst, &e);
+	assert_int_equal(e.code, PP_ERR_GENERIC);
+	assert_null(inst.data);
+	assert_string_equal(pp_last_error(rt),
+	                    "bundle 'msgpeer', contract 'test.refuse': "
+	                    "create_instance failed: peer create refused: quota");
+	assert_int_equal(e.message.len, strlen(pp_last_error(rt)));
+	assert_memory_equal(e.message.ptr, pp_last_error(rt), e.message.len);
+	pp_runtime_free(rt);
+}
+
+/* reload_bundle names a bundle by the path it was loaded from: an empty
+ * path is none (bundles loaded from memory have no path: it once reloaded
+ * one of them), and a path two bundles were loaded from names neither. */
+static void reload_bundle_by_path_reloads_only_the_bundle_it_names(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	js_load_ok(rt, "inmem", JS_ONE("test.mem", "function () { return 0; }"));
+	const pp_host_api *h = pp_runtime_host_api(rt);
+	pp_abi_error e = {PP_OK, {NULL, 0}};
+	h->reload_bundle(h, NULL, 0, &e);
+	assert_int_equal(e.code, PP_ERR_INVALID_ARGUMENT);
+	assert_string_equal(pp_last_error(rt), "reload_bundle: the path is empty");
+	h->load_bundle(h, (const uint8_t *)"", 0, &e);
+	assert_int_equal(e.code, PP_ERR_INVALID_ARGUMENT);
+
+	const char *path = fx("calc_v1");
+	pp_load_options o = {.size = sizeof o, .name = "one"};
+	assert_int_equal(pp_bundle_load(rt, path, &o, NULL), PP_OK);
+	h->reload_bundle(h, (const uint8_t *)path, strlen(path), &e);
+	assert_int_equal(e.code, PP_OK);
+	o.name = "two";
+	assert_int_equal(pp_bundle_load(rt, path, &o, NULL), PP_OK);
+	h->reload_bundle(h, (const uint8_t *)path, strlen(path), &e);
+	assert_int_equal(e.code, PP_ERR_INVALID_ARGUMENT);
+	assert_contains(pp_last_error(rt), "reload_bundle: bundles 'one' and 'two' were both "
+	                                   "loaded from '");
+	pp_runtime_free(rt);
+}
+
 /* What an on_reload callback sees while its thread has the bundle busy. */
 typedef struct quiesce_in_callback {
 	pp_runtime *rt;
@@ -2407,6 +2464,8 @@ int main(void)
 	        cmocka_unit_test(a_plugin_never_gets_the_runtimes_refusal_from_a_create),
 	        cmocka_unit_test(quiesce_from_a_reload_callback_is_refused_rather_than_hang),
 	        cmocka_unit_test(host_table_arrays_are_freed_with_the_size_allocated),
+	        cmocka_unit_test(a_failed_create_through_the_host_table_leaves_its_cause),
+	        cmocka_unit_test(reload_bundle_by_path_reloads_only_the_bundle_it_names),
 	        cmocka_unit_test(children_in_other_contracts_or_made_later_go_after_their_parent),
 	        cmocka_unit_test(instances_of_a_replaced_native_version_never_reach_its_successor),
 	        cmocka_unit_test(js_registrations_keep_their_minor_version),

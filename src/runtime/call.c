@@ -4,6 +4,7 @@
  * enter cannot be reclaimed under them; nothing here takes a lock or
  * allocates.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,9 +133,12 @@ uint32_t pp__create_failed(pp_runtime *rt, const pp_contract_node *n, pp_abi_err
 	char msg[2048];
 	pp__view_copy(msg, sizeof msg, err.message);
 	bool ours = err.code == PP_ERR_STALE_INSTANCE; /* as in pp__call_failed */
-	return pp__error(rt, ours ? PP_ERR_GENERIC : err.code,
-	                 "bundle '%s', contract '%s': create_instance failed%s%s%s",
-	                 n->version->bundle->name, n->contract_name,
+	char where[256] = "create_guest_instance";     /* an interface of a plugin's own */
+	if (n)
+		snprintf(where, sizeof where, "bundle '%s', contract '%s'",
+		         n->version->bundle->name, n->contract_name);
+	return pp__error(rt, ours ? PP_ERR_GENERIC : err.code, "%s: create_instance failed%s%s%s",
+	                 where,
 	                 ours ? " with PP_ERR_STALE_INSTANCE, a code only the runtime gives" : "",
 	                 *msg ? ": " : "", msg);
 }

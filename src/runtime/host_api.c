@@ -241,6 +241,8 @@ static pp_status path_arg(pp_runtime *rt, const char *entry, const uint8_t *path
 	if (!path && len)
 		return pp__error(rt, PP_ERR_INVALID_POINTER,
 		                 "%s: the path is NULL with a length of %zu", entry, len);
+	if (!len) /* bundles loaded from memory have no path: never theirs */
+		return pp__error(rt, PP_ERR_INVALID_ARGUMENT, "%s: the path is empty", entry);
 	if (len >= PATH_MAX || (len && memchr(path, '\0', len)))
 		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
 		                 "%s: not a path: %zu bytes%s (a path is shorter than %d bytes, "
@@ -270,12 +272,20 @@ static void h_reload_bundle(const pp_host_api *self, const uint8_t *path, size_t
 	char *p;
 	pp_status st = path_arg(rt, "reload_bundle", path, len, &p);
 	uint64_t id = 0;
+	char first[128] = "", other[128] = ""; /* two loaded from p: which is meant? */
 	pthread_mutex_lock(&rt->lock);
 	for (pp_bundle *b = rt->bundles; p && b; b = b->next)
-		if (b->cur && strcmp(b->path, p) == 0)
+		if (b->cur && strcmp(b->path, p) == 0) {
+			snprintf(*first ? other : first, sizeof first, "%s", b->name);
 			id = b->id;
+		}
 	pthread_mutex_unlock(&rt->lock);
-	if (st == PP_OK)
+	if (st == PP_OK && *other)
+		st = pp__error(rt, PP_ERR_INVALID_ARGUMENT,
+		               "reload_bundle: bundles '%s' and '%s' were both loaded from '%s'; "
+		               "the host reloads one by id",
+		               first, other, p);
+	else if (st == PP_OK)
 		st = id ? pp_bundle_reload(rt, id)
 		        : pp__error(rt, PP_ERR_NOT_FOUND,
 		                    "reload_bundle: no bundle loaded from '%s'", p);
@@ -345,24 +355,15 @@ static void h_log(const pp_host_api *self, uint32_t level, pp_string_view scope,
 	pp__log_view(RT(self), level, scope, message);
 }
 
-/* A create that failed with PP_ERR_STALE_INSTANCE fails with
- * PP_ERR_GENERIC, as from pp_instance_create: a caller retrying on the
- * runtime's refusal must not be led to rerun anything. */
-static pp_abi_error stale_create(pp_runtime *rt, const pp_guest_contract_interface *iface,
-                                 pp_abi_error err)
+/* A create that failed, said as the thread's last error (naming bundle and
+ * contract when the interface is the registry's), which the error handed
+ * back points at. PP_ERR_STALE_INSTANCE becomes PP_ERR_GENERIC, as from
+ * pp_instance_create: a caller retrying on the runtime's refusal must not
+ * be led to rerun anything. */
+static pp_abi_error create_failed(pp_runtime *rt, const pp_guest_contract_interface *iface,
+                                  pp_abi_error err)
 {
-	const pp_contract_node *n = pp__node_by_iface(rt, iface);
-	uint32_t code;
-	if (n) {
-		code = pp__create_failed(rt, n, err);
-	} else { /* an interface of the plugin's own */
-		char msg[2048];
-		pp__view_copy(msg, sizeof msg, err.message);
-		code = pp__error(rt, PP_ERR_GENERIC,
-		                 "create_guest_instance: create_instance failed with "
-		                 "PP_ERR_STALE_INSTANCE, a code only the runtime gives%s%s",
-		                 *msg ? ": " : "", msg);
-	}
+	uint32_t code = pp__create_failed(rt, pp__node_by_iface(rt, iface), err);
 	const char *m = pp_last_error(rt);
 	return (pp_abi_error){code, {(const uint8_t *)m, strlen(m)}};
 }
@@ -395,8 +396,8 @@ static void h_create_guest_instance(const pp_host_api *self,
 		return;
 	}
 	iface->create_instance(pp__loader_data(iface), self, args, out, &err);
-	if (err.code == PP_ERR_STALE_INSTANCE) /* the runtime's code: not the plugin's to give */
-		err = stale_create(rt, iface, err);
+	if (err.code != PP_OK)
+		err = create_failed(rt, iface, err);
 	/* An interface the registry handed out (its version current or replaced
 	 * during this call): the instance is tracked like one from
 	 * pp_instance_create, so its version's reclamation finds it. */

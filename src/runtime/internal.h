@@ -641,8 +641,10 @@ const pp_host_entry *pp__host_contracts_find(pp_runtime *rt, uint64_t contract_i
 void pp__host_contracts_destroy(pp_runtime *rt);
 
 /* call.c: leaves "bundle B, contract C: create_instance failed: <its
- * message>" as the last error and returns err.code. Inside the read section
- * that reached n (the message may live in what create left). */
+ * message>" as the last error ("create_guest_instance: ..." for n NULL, an
+ * interface of a plugin's own) and returns err.code (PP_ERR_GENERIC for
+ * the runtime's PP_ERR_STALE_INSTANCE). Inside the read section that
+ * reached n (the message may live in what create left). */
 uint32_t pp__create_failed(pp_runtime *rt, const pp_contract_node *n, pp_abi_error err);
 
 /* host_api.c: a plugin's call of a peer's guest contract, or of a host
