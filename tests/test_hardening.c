@@ -1660,6 +1660,43 @@ static void reload_bundle_by_path_reloads_only_the_bundle_it_names(void **state)
 	pp_runtime_free(rt);
 }
 
+/* An instance holding a child made from another bundle's interface: when
+ * that bundle reloads, its old version's reclamation destroys the child and
+ * frees the interface; the parent's later destroy of the child through it
+ * is refused, not made through freed memory (ASan saw a use after free; a
+ * plain build called into the unloaded code). */
+static void a_child_of_a_reloaded_bundle_is_not_destroyed_through_its_old_interface(void **state)
+{
+	(void)state;
+	log_capture logs = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_with(&logs, PP_LOG_WARN, NULL, NULL);
+	uint64_t leaf = load_ok(rt, fx("nest_leaf"));
+	load_ok(rt, fx("nest"));
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("test.nest", 1), 0);
+	int32_t kind = -4;
+	pp_guest_contract_instance parent;
+	assert_int_equal(pp_instance_create(rt, h, &kind, &parent), PP_OK);
+	int32_t depth = 0;
+	assert_int_equal(pp_call(rt, h, parent, 0, NULL, &depth, NULL), PP_OK);
+	assert_int_equal(depth, 2); /* the child is there */
+	assert_int_equal(pp_bundle_reload(rt, leaf), PP_OK);
+	for (int i = 0; i < 3; i++) /* what the reclamation retires in turn, too */
+		assert_int_equal(pp_runtime_quiesce(rt), PP_OK);
+	assert_int_equal(pp_instance_destroy(rt, h, parent), PP_OK);
+	assert_contains(pp_last_error(rt), "destroy_guest_instance: ");
+	assert_contains(pp_last_error(rt), " is no interface of a loaded version");
+	assert_int_equal(logs.count[PP_LOG_ERROR], 0);
+	/* nor does the table make instances through it */
+	const pp_host_api *t = pp_runtime_host_api(rt);
+	pp_guest_contract_instance made = {NULL, 0};
+	pp_abi_error e = {PP_OK, {NULL, 0}};
+	t->create_guest_instance(t, (const pp_guest_contract_interface *)(const void *)&logs, NULL,
+	                         &made, &e);
+	assert_int_equal(e.code, PP_ERR_STALE_HANDLE);
+	assert_null(made.data);
+	pp_runtime_free(rt);
+}
+
 /* What an on_reload callback sees while its thread has the bundle busy. */
 typedef struct quiesce_in_callback {
 	pp_runtime *rt;
@@ -2466,6 +2503,8 @@ int main(void)
 	        cmocka_unit_test(host_table_arrays_are_freed_with_the_size_allocated),
 	        cmocka_unit_test(a_failed_create_through_the_host_table_leaves_its_cause),
 	        cmocka_unit_test(reload_bundle_by_path_reloads_only_the_bundle_it_names),
+	        cmocka_unit_test(
+	                a_child_of_a_reloaded_bundle_is_not_destroyed_through_its_old_interface),
 	        cmocka_unit_test(children_in_other_contracts_or_made_later_go_after_their_parent),
 	        cmocka_unit_test(instances_of_a_replaced_native_version_never_reach_its_successor),
 	        cmocka_unit_test(js_registrations_keep_their_minor_version),

@@ -368,6 +368,16 @@ static pp_abi_error create_failed(pp_runtime *rt, const pp_guest_contract_interf
 	return (pp_abi_error){code, {(const uint8_t *)m, strlen(m)}};
 }
 
+/* The refusal of an interface the registry does not list. */
+static pp_status unlisted(pp_runtime *rt, const char *what,
+                          const pp_guest_contract_interface *iface)
+{
+	return pp__error(rt, PP_ERR_STALE_HANDLE,
+	                 "%s_guest_instance: %p is no interface of a loaded version (its "
+	                 "version is gone, with the instances it made, or it never was one)",
+	                 what, (const void *)iface);
+}
+
 static void h_create_guest_instance(const pp_host_api *self,
                                     const pp_guest_contract_interface *iface, const void *args,
                                     pp_guest_contract_instance *out, pp_abi_error *out_err)
@@ -387,20 +397,22 @@ static void h_create_guest_instance(const pp_host_api *self,
 		set_out(rt, out_err, pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory"));
 		return;
 	}
-	/* A version destroying what it left (a destroy making instances) makes
-	 * none: refused before its create runs, so no destroy follows. */
+	/* Only through an interface the registry lists (its version current, or
+	 * replaced during this call): one it does not may be of a version gone,
+	 * freed memory. A version destroying what it left (a destroy making
+	 * instances) makes none: refused before its create runs, so no destroy
+	 * follows. */
 	pp_status may = pp__instance_by_iface(rt, iface, NULL, true);
-	if (may != PP_OK && may != PP_ERR_NOT_FOUND) {
+	if (may != PP_OK) {
 		pp__read_unlock(ts);
-		set_out(rt, out_err, may);
+		set_out(rt, out_err, may == PP_ERR_NOT_FOUND ? unlisted(rt, "create", iface) : may);
 		return;
 	}
 	iface->create_instance(pp__loader_data(iface), self, args, out, &err);
 	if (err.code != PP_OK)
 		err = create_failed(rt, iface, err);
-	/* An interface the registry handed out (its version current or replaced
-	 * during this call): the instance is tracked like one from
-	 * pp_instance_create, so its version's reclamation finds it. */
+	/* tracked like one from pp_instance_create, so its version's
+	 * reclamation finds it */
 	pp_status st = err.code == PP_OK && out->data
 	                       ? pp__instance_by_iface(rt, iface, out->data, true)
 	                       : PP_ERR_NOT_FOUND;
@@ -429,12 +441,17 @@ static void h_destroy_guest_instance(const pp_host_api *self,
 	pp_tstate *ts = pp__read_lock(rt);
 	if (!ts)
 		return;
-	/* Of a registry interface, only an instance it still tracks: one its
-	 * version already destroyed (or never made) is left alone. */
+	/* Through an interface the registry lists, only an instance it still
+	 * tracks: one its version already destroyed (or never made) is left
+	 * alone, and so is any through an interface it does not list — of a
+	 * version gone, whose reclamation destroyed the instance. */
 	pp_status st = instance.data ? pp__instance_by_iface(rt, iface, instance.data, false)
-	                             : PP_ERR_NOT_FOUND;
-	if (st == PP_OK || st == PP_ERR_NOT_FOUND)
+	               : pp__node_by_iface(rt, iface) ? PP_OK
+	                                              : PP_ERR_NOT_FOUND;
+	if (st == PP_OK)
 		iface->destroy_instance(pp__loader_data(iface), self, instance);
+	else if (st == PP_ERR_NOT_FOUND)
+		unlisted(rt, "destroy", iface);
 	pp__read_unlock(ts);
 }
 
