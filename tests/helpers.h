@@ -74,6 +74,7 @@ typedef struct log_capture {
 	pthread_mutex_t lock; /* the runtime logs from any thread */
 	int count[6];
 	char last[1024];
+	char previous[1024]; /* the record before last */
 	char last_scope[64];
 	uint32_t last_level;
 } log_capture;
@@ -84,6 +85,7 @@ static inline void capture_log(void *ud, uint32_t level, pp_string_view scope, p
 	pthread_mutex_lock(&c->lock);
 	c->count[level <= 5 ? level : 0]++;
 	c->last_level = level;
+	memcpy(c->previous, c->last, sizeof c->previous);
 	snprintf(c->last, sizeof c->last, "%.*s", (int)msg.len, (const char *)msg.ptr);
 	snprintf(c->last_scope, sizeof c->last_scope, "%.*s", (int)scope.len,
 	         (const char *)scope.ptr);

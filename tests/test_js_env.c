@@ -340,7 +340,11 @@ static void unhandled_rejections_are_reported_once_the_jobs_have_run(void **stat
 	        "function () { for (var i = 0; i < 20; i++) Promise.reject(i);\n"
 	        "  for (;;) {} },\n"
 	        "function () { var r = { toString() { Promise.reject(r); return 'again'; } };\n"
-	        "  Promise.reject(r); return 0; }");
+	        "  Promise.reject(r); return 0; },\n"
+	        "function () { for (var i = 0; i < 20; i++) Promise.reject(i);\n"
+	        "  throw new Error('thrown'); },\n"
+	        "async function () { for (var i = 0; i < 20; i++) Promise.reject(i);\n"
+	        "  await null; throw new Error('rejected'); }");
 	int errors = c.count[PP_LOG_ERROR];
 	assert_int_equal(js_call(rt, "js.env", 0, NULL, NULL), PP_OK);
 	assert_int_equal(c.count[PP_LOG_ERROR], errors + 1);
@@ -361,6 +365,18 @@ static void unhandled_rejections_are_reported_once_the_jobs_have_run(void **stat
 	assert_int_equal(js_call(rt, "js.env", 3, NULL, NULL), PP_OK);
 	assert_int_equal(c.count[PP_LOG_ERROR], errors + 9);
 	assert_contains(c.last, "12 more unhandled promise rejections");
+	/* the same, and then a throw: none of those counted is the call's own */
+	errors = c.count[PP_LOG_ERROR];
+	assert_int_equal(js_call(rt, "js.env", 7, NULL, NULL), PP_ERR_GENERIC);
+	assert_contains(pp_last_error(rt), "Error: thrown");
+	assert_int_equal(c.count[PP_LOG_ERROR], errors + 10); /* 8, the rest, the call */
+	assert_contains(c.previous, "12 more unhandled promise rejections");
+	/* and a rejected result, among those counted, is the call's own */
+	errors = c.count[PP_LOG_ERROR];
+	assert_int_equal(js_call(rt, "js.env", 8, NULL, NULL), PP_ERR_GENERIC);
+	assert_contains(pp_last_error(rt), "Error: rejected");
+	assert_int_equal(c.count[PP_LOG_ERROR], errors + 10);
+	assert_contains(c.previous, "12 more unhandled promise rejections");
 	/* a handler that throws leaves its derived promise rejected */
 	assert_int_equal(js_call(rt, "js.env", 4, NULL, NULL), PP_OK);
 	assert_contains(c.last, "unhandled promise rejection: TypeError: in then");

@@ -571,8 +571,10 @@ static void report_rejections(js_vm *vm, JSValueConst result, JSValueConst throw
 		}
 		rejection_free(ctx, &taken[i]);
 	}
-	if (dropped && !own_seen && !JS_IsUndefined(err))
-		dropped--; /* the call's own was among those only counted */
+	/* a returned promise rejected with no handler was tracked: if not kept,
+	 * it is among those only counted (a throw rejects no promise) */
+	if (dropped && !own_seen && !JS_IsException(result) && !JS_IsUndefined(err))
+		dropped--;
 	JS_FreeValue(ctx, err);
 	if (dropped && !vm->interrupted)
 		pp__log(vm->rt, PP_LOG_ERROR, vm->bundle,
