@@ -589,6 +589,39 @@ static void a_script_that_only_looks_like_a_module_stays_a_script(void **state)
 	pp_runtime_free(rt);
 }
 
+/* A manifest naming the bundle's script (file = "src/main.js") leaves the
+ * bundle directory the root of its imports: they resolve from the script's
+ * own directory, and may reach the rest of the bundle but not beyond. (Its
+ * imports were refused as those of a single file.) */
+static void a_script_a_manifest_names_imports_from_its_bundle_directory(void **state)
+{
+	(void)state;
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_env(&c, 0);
+	char dir[64], src[128], lib[128];
+	temp_dir(dir, sizeof dir);
+	snprintf(src, sizeof src, "%s/src", dir);
+	snprintf(lib, sizeof lib, "%s/lib", dir);
+	assert_int_equal(mkdir(src, 0755), 0);
+	assert_int_equal(mkdir(lib, 0755), 0);
+	write_text(lib, "util.js", "export const add = (a, b) => a + b;\n");
+	write_text(src, "twice.js", "export const twice = (x) => 2 * x;\n");
+	write_text(src, "main.js",
+	           MODULE_BUNDLE("import { add } from '../lib/util.js';\n"
+	                         "import { twice } from './twice.js';\n",
+	                         "export", "() => add(2, 3) === 5 && twice(4) === 8 ? 0 : 9"));
+	write_text(dir, "manifest.toml", "name = \"named\"\nfile = \"src/main.js\"\n");
+	uint64_t id = load_dir(rt, dir, PP_OK);
+	assert_int_equal(js_call(rt, "js.mod", 0, NULL, NULL), PP_OK);
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	write_text(src, "main.js",
+	           MODULE_BUNDLE("import { add } from '../../outside.js';\n", "export", "() => 0"));
+	load_dir(rt, dir, PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "../../outside.js");
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
 static void imports_that_leave_the_bundle_directory_are_refused(void **state)
 {
 	(void)state;
@@ -1244,6 +1277,7 @@ int main(void)
 	        cmocka_unit_test(es_modules_import_files_of_their_own_directory),
 	        cmocka_unit_test(a_script_that_only_looks_like_a_module_stays_a_script),
 	        cmocka_unit_test(imports_that_leave_the_bundle_directory_are_refused),
+	        cmocka_unit_test(a_script_a_manifest_names_imports_from_its_bundle_directory),
 	        cmocka_unit_test(an_import_error_never_tells_whether_a_path_outside_exists),
 	        cmocka_unit_test(bundle_files_stay_inside_where_openat2_is_refused),
 	        cmocka_unit_test(

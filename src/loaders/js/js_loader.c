@@ -1731,9 +1731,13 @@ static pp_status run_init(js_vm *vm, const pp_bundle_source *src, const js_sourc
 		        vm->bundle, s->file, s->len, vm->memory_bytes);
 		goto done;
 	}
-	/* imports come from a bundle directory only: a single file's directory
-	 * may hold other bundles */
-	vm->module_dir = pp__strdup(!src->code && is_dir(src->path) ? s->dir : "");
+	/* imports come from a bundle directory only (one a manifest names its
+	 * file in, too): a single file's directory may hold other bundles */
+	const char *root = src->code ? "" : src->dir ? src->dir : is_dir(src->path) ? s->dir : "";
+	size_t root_len = strlen(root);
+	while (root_len > 1 && root[root_len - 1] == '/')
+		root_len--;
+	vm->module_dir = pp__strndup(root, root_len);
 	if (!vm->module_dir) {
 		st = pp__error(vm->rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 		goto done;
