@@ -738,6 +738,72 @@ static void a_bundle_directory_added_to_a_plugins_directory_is_loaded(void **sta
 	remove_tree(root);
 }
 
+/* A name that left a plugins directory and comes back is a new bundle
+ * directory, loaded like any: here one whose first load failed, deleted and
+ * made again fixed. (A name once seen there was never loaded again.) */
+static void a_bundle_directory_made_again_in_a_plugins_directory_is_loaded(void **state)
+{
+	(void)state;
+	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = watched_runtime(&ev);
+	char root[256], good[512], bad[512];
+	temp_dir(root, sizeof root);
+	snprintf(good, sizeof good, "%s/good", root);
+	snprintf(bad, sizeof bad, "%s/bad", root);
+	assert_int_equal(mkdir(good, 0700), 0);
+	assert_int_equal(mkdir(bad, 0700), 0);
+	js_value_bundle(good, "w.Good", 1);
+	save_text(bad, "bundle.js", "this is not javascript (");
+	size_t loaded = 0;
+	pp_bundle_load_dir(rt, root, NULL, NULL, &loaded);
+	assert_int_equal(loaded, 1);
+	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
+	remove_tree(bad);
+	sleep_ms(3 * DEBOUNCE_MS);
+	assert_int_equal(mkdir(bad, 0700), 0);
+	js_value_bundle(bad, "w.Bad", 7);
+	await_value(rt, "w.Bad", 7);
+	await_events(&ev, "loaded:bad", 1);
+	pp_runtime_free(rt);
+	remove_tree(root);
+}
+
+/* A plugins directory deleted and made again, with its bundles (a redeploy:
+ * rm -rf, then a copy): nothing was left to watch it, and its bundles were
+ * never reloaded again. Now the watcher looks until it is back, reloads the
+ * bundle whose files came back, and watches it as before. */
+static void a_plugins_directory_made_again_keeps_its_bundles_reloading(void **state)
+{
+	(void)state;
+	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = watched_runtime(&ev);
+	char root[256], plugins[512], a[600];
+	temp_dir(root, sizeof root);
+	snprintf(plugins, sizeof plugins, "%s/plugins", root);
+	snprintf(a, sizeof a, "%s/a", plugins);
+	assert_int_equal(mkdir(plugins, 0700), 0);
+	assert_int_equal(mkdir(a, 0700), 0);
+	js_value_bundle(a, "w.A", 1);
+	size_t loaded = 0;
+	assert_int_equal(pp_bundle_load_dir(rt, plugins, NULL, NULL, &loaded), PP_OK);
+	assert_int_equal(loaded, 1);
+	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
+	remove_tree(plugins);
+	sleep_ms(3 * DEBOUNCE_MS);
+	assert_int_equal(mkdir(plugins, 0700), 0);
+	assert_int_equal(mkdir(a, 0700), 0);
+	js_value_bundle(a, "w.A", 2);
+	await_value(rt, "w.A", 2);
+	/* and it is watched again: the next save reloads it too */
+	int reloads = count(&ev, "reloaded:a");
+	sleep_ms(3 * DEBOUNCE_MS);
+	js_value_bundle(a, "w.A", 3);
+	await_value(rt, "w.A", 3);
+	assert_true(count(&ev, "reloaded:a") > reloads);
+	pp_runtime_free(rt);
+	remove_tree(root);
+}
+
 /* A host thread's lifecycle callback stops the watcher while the watcher
  * waits for the very bundle that the callback keeps busy. */
 typedef struct stopper {
@@ -1043,6 +1109,8 @@ int main(void)
 	        cmocka_unit_test(a_bundle_directory_deleted_and_recreated_is_reloaded),
 	        cmocka_unit_test(lost_events_are_found_by_a_rescan),
 	        cmocka_unit_test(a_bundle_directory_added_to_a_plugins_directory_is_loaded),
+	        cmocka_unit_test(a_bundle_directory_made_again_in_a_plugins_directory_is_loaded),
+	        cmocka_unit_test(a_plugins_directory_made_again_keeps_its_bundles_reloading),
 	        cmocka_unit_test(watch_stop_from_a_busy_bundles_callback_never_deadlocks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,9 +15,14 @@
  * while watching is watched at the next rebuild; its load noted its files'
  * signature first, and a rebuild that finds them changed reloads it.
  * Plugins directories loaded with pp_bundle_load_dir are watched too: a
- * bundle directory that appears in one is loaded. If the kernel's event
- * queue overflows, what changed is found by comparing each bundle's file
- * signature, and the set is rebuilt.
+ * bundle directory that appears in one is loaded (also under a name that
+ * was there before and left). If the kernel's event queue overflows, what
+ * changed is found by comparing each bundle's file signature, and the set is
+ * rebuilt. What is missing when the set is built (a bundle's directory, a
+ * plugins directory: a redeploy deleted and is making them again) has no
+ * watch that could tell when it is back, so the set is rebuilt every while
+ * until it is; a bundle whose files were missing is reloaded when they are
+ * back.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -82,7 +87,16 @@ struct pp_watcher {
 	pp_watcher *done_next; /* rt->watcher_done's list */
 	char *missed;          /* the first directory that could not be watched, or NULL */
 	int missed_errno;      /* why: pp_watch_start fails with it rather than watch less */
+	uint64_t *gone;        /* bundles whose files were missing at the last rebuild */
+	size_t gone_count;
+	bool absent;       /* a directory to watch did not exist (ENOENT) */
+	uint64_t retry_ms; /* rebuild then: one was absent at the last rebuild; 0: none */
+	uint32_t retry_gap_ms;
 };
+
+/* How often a set with something missing is rebuilt: soon, then less often. */
+#define RETRY_FIRST_MS 250u
+#define RETRY_MAX_MS 4000u
 
 static uint64_t now_ms(void)
 {
@@ -197,6 +211,8 @@ static int watch_dir(pp_watcher *w, const char *dir)
 	                                   IN_MOVE_SELF | IN_ONLYDIR);
 	if (wd < 0 && errno != ENOENT)
 		missed(w, dir, errno);
+	else if (wd < 0)
+		w->absent = true;
 	return wd;
 }
 
@@ -349,6 +365,17 @@ static bool known(const plugins_dir *pd, const char *name)
 	return false;
 }
 
+/* A name that left a plugins directory may come back as a new bundle. */
+static void forget(plugins_dir *pd, const char *name)
+{
+	for (size_t i = 0; i < pd->known_count; i++)
+		if (strcmp(pd->known[i], name) == 0) {
+			free(pd->known[i]);
+			pd->known[i] = pd->known[--pd->known_count];
+			return;
+		}
+}
+
 static void remember(plugins_dir *pd, const char *name)
 {
 	char **bigger = realloc(pd->known, (pd->known_count + 1) * sizeof *bigger);
@@ -440,8 +467,19 @@ static void watch_plugins(pp_watcher *w, char **dirs, size_t n)
 			*pd = (plugins_dir){-1, dir, NULL, 0};
 		}
 		pd->wd = watch_dir(w, pd->dir); /* the same wd if it is watched already */
+		if (pd->wd < 0)                 /* gone: what is there when it is back is new */
+			while (pd->known_count)
+				forget(pd, pd->known[0]);
 		scan_plugins(w, pd, fresh);
 	}
+}
+
+static bool was_gone(const pp_watcher *w, uint64_t id)
+{
+	for (size_t i = 0; i < w->gone_count; i++)
+		if (w->gone[i] == id)
+			return true;
+	return false;
 }
 
 static bool watching(const pp_watcher *w, int wd)
@@ -489,21 +527,29 @@ static void rebuild(pp_watcher *w)
 		if ((dirs[nd] = pp__strdup(rt->plugin_dirs[i])) != NULL)
 			nd++;
 	pthread_mutex_unlock(&rt->lock);
-	if (!list || !dirs)
+	uint64_t *gone = calloc(n + 1, sizeof *gone);
+	size_t gone_count = 0;
+	w->absent = false;
+	if (!list || !dirs || !gone)
 		pp__log(rt, PP_LOG_ERROR, "watch", "out of memory listing what to watch");
 	for (size_t i = 0; i < n; i++) {
 		const char *path = list[i].path;
 		struct stat st;
-		bool ok = true;
+		bool ok = true, there = stat(path, &st) == 0;
 		size_t budget = MAX_SUBDIRS, first = w->count;
 		subdir_watch sw = {w, list[i].id};
-		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		if (there && S_ISDIR(st.st_mode))
 			ok = add_watch(w, path, NULL, list[i].id, path) &&
 			     each_subdir(rt, path, MAX_DEPTH, &budget, watch_subdir, &sw);
 		/* the parent too: a file replaced, a directory deleted or recreated */
 		ok = add_parent_watch(w, path, list[i].id) && ok;
 		if (!ok)
 			missed(w, path, ENOMEM);
+		/* files missing, then back: what is back may be anything */
+		if (!there && gone)
+			gone[gone_count++] = list[i].id;
+		else if (there && first < w->count && was_gone(w, list[i].id))
+			w->items[first].due_ms = now_ms() + w->debounce_ms;
 		/* Loaded since the last rebuild (pp_watch_start's first one looks
 		 * at what was loaded before watching: nothing to compare). */
 		pp_unseen u = list[i].unseen;
@@ -514,10 +560,23 @@ static void rebuild(pp_watcher *w)
 		free(list[i].path);
 	}
 	free(list);
+	free(w->gone);
+	w->gone = gone;
+	w->gone_count = gone_count;
 	watch_plugins(w, dirs, nd);
 	for (size_t i = 0; i < nd; i++)
 		free(dirs[i]);
 	free(dirs);
+	/* Nothing watches what was absent: look again, soon, then less often.
+	 * (A bundle directory deleted is seen from its parent's watch; its
+	 * parent deleted too, only this way.) */
+	if (w->absent) {
+		uint32_t gap = w->retry_ms ? 2 * w->retry_gap_ms : RETRY_FIRST_MS;
+		w->retry_gap_ms = gap < RETRY_MAX_MS ? gap : RETRY_MAX_MS;
+		w->retry_ms = now_ms() + w->retry_gap_ms;
+	} else {
+		w->retry_ms = 0;
+	}
 	/* reloads already due carry over to the new set: one item per bundle
 	 * is enough (reload_due reloads a bundle once) */
 	for (size_t i = 0; i < old_count; i++)
@@ -590,8 +649,12 @@ static void take_events(pp_watcher *w)
 			}
 			for (size_t i = 0; i < w->plugin_count; i++) {
 				plugins_dir *pd = &w->plugins[i];
-				if (pd->wd == e->wd && e->len &&
-				    (e->mask & (IN_CREATE | IN_MOVED_TO)) && !known(pd, e->name)) {
+				if (pd->wd != e->wd || !e->len)
+					continue;
+				if (e->mask & (IN_DELETE | IN_MOVED_FROM)) {
+					forget(pd, e->name);
+				} else if ((e->mask & (IN_CREATE | IN_MOVED_TO)) &&
+				           !known(pd, e->name)) {
 					remember(pd, e->name);
 					arrive(w, pd->dir, e->name);
 				}
@@ -690,11 +753,18 @@ static void *watch_main(void *arg)
 {
 	pp_watcher *w = arg;
 	for (;;) {
-		if (w->dirty || atomic_load_explicit(&w->rt->bundle_changes,
-		                                     memory_order_relaxed) != w->seen_changes)
+		uint64_t now = now_ms();
+		if (w->dirty || (w->retry_ms && w->retry_ms <= now) ||
+		    atomic_load_explicit(&w->rt->bundle_changes, memory_order_relaxed) !=
+		            w->seen_changes)
 			rebuild(w);
 		int timeout = 250; /* also how soon new bundles get watched */
-		uint64_t now = now_ms();
+		now = now_ms();
+		if (w->retry_ms) {
+			uint64_t left = w->retry_ms > now ? w->retry_ms - now : 0;
+			if (left < (uint64_t)timeout)
+				timeout = (int)left;
+		}
 		for (size_t i = 0; i < w->count; i++)
 			if (w->items[i].due_ms) {
 				uint64_t left =
@@ -732,6 +802,7 @@ static void watcher_close(pp_watcher *w)
 	close(w->stop[0]);
 	close(w->stop[1]);
 	free(w->missed);
+	free(w->gone);
 	free(w);
 }
 
