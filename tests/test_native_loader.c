@@ -193,6 +193,72 @@ static void bundles_call_each_other(void **state)
 	pp_runtime_free(rt);
 }
 
+/* The first n bytes of calc_v1.so, as libcut.so in dir. */
+static void write_cut(const char *path, long n)
+{
+	FILE *in = fopen(fx("calc_v1"), "rb");
+	assert_non_null(in);
+	static char buf[1 << 20];
+	size_t got = fread(buf, 1, sizeof buf, in);
+	fclose(in);
+	assert_true(n >= 0 && (size_t)n <= got);
+	FILE *out = fopen(path, "wb");
+	assert_non_null(out);
+	assert_int_equal(fwrite(buf, 1, (size_t)n, out), (size_t)n);
+	assert_int_equal(fclose(out), 0);
+}
+
+/* A library cut short on disk (a build or copy still writing it, a disk
+ * that filled up) keeps an intact ELF header: its load fails, naming the
+ * file and where it ends, where dlopen used to map its segments past the
+ * end of the file and ld.so to touch them (SIGBUS in the host). Cut
+ * anywhere, it loads or fails; the host never crashes. */
+static void a_library_cut_short_fails_to_load_rather_than_crash(void **state)
+{
+	(void)state;
+	char dir[64], path[128];
+	temp_dir(dir, sizeof dir);
+	snprintf(path, sizeof path, "%s/libcut.so", dir);
+	struct stat st;
+	assert_int_equal(stat(fx("calc_v1"), &st), 0);
+	pp_runtime *rt = rt_new();
+	write_cut(path, 9000);
+	assert_int_equal(pp_bundle_load(rt, path, NULL, NULL), PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "bundle 'cut': '");
+	assert_contains(pp_last_error(rt), "libcut.so' is cut short (9000 bytes): its segment ");
+	for (long n = 0; n < (long)st.st_size; n += (long)st.st_size / 97 + 1) {
+		write_cut(path, n);
+		uint64_t id = 0;
+		pp_status got = pp_bundle_load(rt, path, NULL, &id);
+		if (got == PP_OK)
+			assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+		else if (got != PP_ERR_LOAD_FAILED)
+			fail_msg("cut at %ld: %s", n, pp_last_error(rt));
+	}
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
+/* Cut short in place under a loaded bundle and reloaded (as the watcher
+ * would): the reload fails and the old version keeps serving. */
+static void reloading_a_library_cut_short_keeps_the_old_version(void **state)
+{
+	(void)state;
+	char dir[64], path[128];
+	temp_dir(dir, sizeof dir);
+	snprintf(path, sizeof path, "%s/libcut.so", dir);
+	copy_file(fx("calc_v1"), path);
+	pp_runtime *rt = rt_new();
+	uint64_t id;
+	assert_int_equal(pp_bundle_load(rt, path, NULL, &id), PP_OK);
+	assert_int_equal(truncate(path, 9000), 0);
+	assert_int_equal(pp_bundle_reload(rt, id), PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "is cut short");
+	assert_int_equal(calc_add(rt, 20, 22), 42);
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
 static void two_runtimes_do_not_share_plugin_state(void **state)
 {
 	(void)state;
@@ -324,6 +390,8 @@ int main(void)
 	        cmocka_unit_test(loading_the_same_bundle_twice_is_refused),
 	        cmocka_unit_test(bundle_directory_is_loaded_by_its_library),
 	        cmocka_unit_test(bundles_call_each_other),
+	        cmocka_unit_test(a_library_cut_short_fails_to_load_rather_than_crash),
+	        cmocka_unit_test(reloading_a_library_cut_short_keeps_the_old_version),
 	        cmocka_unit_test(two_runtimes_do_not_share_plugin_state),
 	        cmocka_unit_test(unload_refuses_while_a_dependent_is_loaded),
 	        cmocka_unit_test(bundles_are_listed_in_load_order),

@@ -7,7 +7,9 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <elf.h>
 #include <fcntl.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +127,44 @@ static int copy_file_for(pp_runtime *rt, const pp_bundle_source *src, const char
 	return -1;
 }
 
+/* Whether the ELF file of size bytes open at fd holds every byte its
+ * program headers give its segments. A library cut short (a build or copy
+ * still writing it, a disk that filled up, a truncate during the copy) keeps
+ * an intact header, and dlopen maps segments past its end, which ld.so then
+ * touches: SIGBUS in the host. Anything else wrong is dlopen's to refuse. */
+static bool elf_whole(int fd, uint64_t size, char *why, size_t cap)
+{
+	ElfW(Ehdr) eh;
+	if (size < sizeof eh || pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh) {
+		snprintf(why, cap, "it ends inside its ELF header");
+		return false;
+	}
+	if (eh.e_ident[EI_CLASS] != (sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32) ||
+	    eh.e_phentsize != sizeof(ElfW(Phdr)))
+		return true; /* not a library of this machine's: dlopen says so */
+	uint64_t table_end = (uint64_t)eh.e_phoff + (uint64_t)eh.e_phnum * sizeof(ElfW(Phdr));
+	if (eh.e_phoff > size || table_end > size) {
+		snprintf(why, cap, "its program headers end at byte %llu, past its end",
+		         (unsigned long long)table_end);
+		return false;
+	}
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		ElfW(Phdr) ph;
+		off_t at = (off_t)(eh.e_phoff + (uint64_t)i * sizeof ph);
+		if (pread(fd, &ph, sizeof ph, at) != (ssize_t)sizeof ph) {
+			snprintf(why, cap, "its program header %u cannot be read", i);
+			return false;
+		}
+		uint64_t end = (uint64_t)ph.p_offset + (uint64_t)ph.p_filesz;
+		if (ph.p_offset > size || end > size || end < (uint64_t)ph.p_offset) {
+			snprintf(why, cap, "its segment %u ends at byte %llu, past its end", i,
+			         (unsigned long long)end);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Copies lib to a fresh file so dlopen maps this exact version. */
 static char *copy_aside(pp_runtime *rt, const pp_bundle_source *src, const char *lib,
                         pp_status *why)
@@ -182,11 +222,18 @@ static char *copy_aside(pp_runtime *rt, const pp_bundle_source *src, const char 
 	int saved = errno;
 	if (in >= 0)
 		close(in);
+	/* checked on the copy: what dlopen will map, whatever the file does now */
+	char cut[160] = "";
+	bool whole = !ok || elf_whole(out, (uint64_t)copied, cut, sizeof cut);
 	if (out >= 0 && close(out) != 0)
 		ok = false;
-	if (!ok) {
-		*why = pp__error(rt, PP_ERR_IO, "bundle '%s': cannot copy '%s' to '%s': %s",
-		                 src->name, lib, path, strerror(saved));
+	if (!ok || !whole) {
+		*why = whole ? pp__error(rt, PP_ERR_IO, "bundle '%s': cannot copy '%s' to '%s': %s",
+		                         src->name, lib, path, strerror(saved))
+		             : pp__error(rt, PP_ERR_LOAD_FAILED,
+		                         "bundle '%s': '%s' is cut short (%lld bytes): %s; a "
+		                         "build or copy may still be writing it",
+		                         src->name, lib, (long long)copied, cut);
 		unlink(path);
 		free(path);
 		return NULL;
