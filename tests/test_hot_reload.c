@@ -738,6 +738,41 @@ static void a_bundle_directory_added_to_a_plugins_directory_is_loaded(void **sta
 	remove_tree(root);
 }
 
+/* A bundle directory of a plugins directory whose load failed is loaded
+ * once it is fixed in place — there when watching began, or arrived later
+ * (and not while it stays as it failed). It was only ever loaded again if
+ * it left and came back. */
+static void a_bundle_whose_load_failed_is_loaded_once_fixed_in_place(void **state)
+{
+	(void)state;
+	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = watched_runtime(&ev);
+	char root[256], good[512], bad[512], later[512];
+	temp_dir(root, sizeof root);
+	snprintf(good, sizeof good, "%s/good", root);
+	snprintf(bad, sizeof bad, "%s/bad", root);
+	snprintf(later, sizeof later, "%s/later", root);
+	assert_int_equal(mkdir(good, 0700), 0);
+	assert_int_equal(mkdir(bad, 0700), 0);
+	js_value_bundle(good, "w.Good", 1);
+	save_text(bad, "bundle.js", "this is not javascript (");
+	size_t loaded = 0;
+	pp_bundle_load_dir(rt, root, NULL, NULL, &loaded);
+	assert_int_equal(loaded, 1);
+	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
+	assert_int_equal(mkdir(later, 0700), 0);
+	save_text(later, "bundle.js", "neither is this (");
+	sleep_ms(1500); /* the arrival's load fails; both stay as they failed */
+	assert_int_equal(count(&ev, "loaded:bad"), 0);
+	assert_int_equal(count(&ev, "loaded:later"), 0);
+	js_value_bundle(bad, "w.Bad", 7);
+	js_value_bundle(later, "w.Later", 8);
+	await_value(rt, "w.Bad", 7);
+	await_value(rt, "w.Later", 8);
+	pp_runtime_free(rt);
+	remove_tree(root);
+}
+
 /* A name that left a plugins directory and comes back is a new bundle
  * directory, loaded like any: here one whose first load failed, deleted and
  * made again fixed. (A name once seen there was never loaded again.) */
@@ -1109,6 +1144,7 @@ int main(void)
 	        cmocka_unit_test(a_bundle_directory_deleted_and_recreated_is_reloaded),
 	        cmocka_unit_test(lost_events_are_found_by_a_rescan),
 	        cmocka_unit_test(a_bundle_directory_added_to_a_plugins_directory_is_loaded),
+	        cmocka_unit_test(a_bundle_whose_load_failed_is_loaded_once_fixed_in_place),
 	        cmocka_unit_test(a_bundle_directory_made_again_in_a_plugins_directory_is_loaded),
 	        cmocka_unit_test(a_plugins_directory_made_again_keeps_its_bundles_reloading),
 	        cmocka_unit_test(watch_stop_from_a_busy_bundles_callback_never_deadlocks),

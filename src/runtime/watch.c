@@ -60,7 +60,8 @@ typedef struct plugins_dir {
 /* A directory that appeared in a plugins directory, loaded once it holds a
  * bundle whose files stayed the same over a debounce interval (a copy in
  * progress is not loaded half-written). A failed load is tried again when
- * the files change, for a while. */
+ * the files change: its directory is looked at every second while it stays
+ * as it failed; one that holds no bundle is looked at for a while. */
 typedef struct arrival {
 	char *path;
 	uint64_t due_ms;
@@ -386,27 +387,52 @@ static void remember(plugins_dir *pd, const char *name)
 		pd->known_count++;
 }
 
-static void arrive(pp_watcher *w, const char *dir, const char *name)
+static bool bundle_at(pp_runtime *rt, const char *path)
+{
+	bool found = false;
+	pthread_mutex_lock(&rt->lock);
+	for (pp_bundle *b = rt->bundles; b && !found; b = b->next)
+		found = strcmp(b->path, path) == 0;
+	pthread_mutex_unlock(&rt->lock);
+	return found;
+}
+
+static bool holds_a_bundle(pp_runtime *rt, const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+		return false;
+	char *manifest = pp__path_join(path, "manifest.toml");
+	bool yes = manifest && stat(manifest, &st) == 0;
+	free(manifest);
+	return yes || pp__loader_for_path(rt, path) != NULL;
+}
+
+static arrival *arrive(pp_watcher *w, const char *dir, const char *name)
 {
 	char *path = pp__path_join(dir, name);
 	if (!path)
-		return;
+		return NULL;
 	for (size_t i = 0; i < w->arrival_count; i++)
 		if (strcmp(w->arrivals[i].path, path) == 0) {
 			w->arrivals[i].due_ms = now_ms() + w->debounce_ms; /* quiet restarts */
 			free(path);
-			return;
+			return &w->arrivals[i];
 		}
 	arrival *bigger = realloc(w->arrivals, (w->arrival_count + 1) * sizeof *bigger);
 	if (!bigger) {
 		free(path);
-		return;
+		return NULL;
 	}
 	w->arrivals = bigger;
-	w->arrivals[w->arrival_count++] = (arrival){path, now_ms() + w->debounce_ms, 480, 0, 0};
+	w->arrivals[w->arrival_count] = (arrival){path, now_ms() + w->debounce_ms, 480, 0, 0};
+	return &w->arrivals[w->arrival_count++];
 }
 
-/* Names in a plugins directory not seen before become arrivals. */
+/* Names in a plugins directory not seen before become arrivals. At the
+ * first look, those already there are the ones loaded — except a bundle
+ * whose load failed (or that the host unloaded): it is loaded once it
+ * changes, as if its load had failed as an arrival. */
 static void scan_plugins(pp_watcher *w, plugins_dir *pd, bool first)
 {
 	DIR *d = opendir(pd->dir);
@@ -417,8 +443,15 @@ static void scan_plugins(pp_watcher *w, plugins_dir *pd, bool first)
 		if (ignored_name(e->d_name) || known(pd, e->d_name))
 			continue;
 		remember(pd, e->d_name);
-		if (!first)
+		char *path = first ? pp__path_join(pd->dir, e->d_name) : NULL;
+		if (!first) {
 			arrive(w, pd->dir, e->d_name);
+		} else if (path && holds_a_bundle(w->rt, path) && !bundle_at(w->rt, path)) {
+			arrival *a = arrive(w, pd->dir, e->d_name);
+			if (a)
+				a->seen = a->failed_at = signature_of(path);
+		}
+		free(path);
 	}
 	closedir(d);
 }
@@ -663,27 +696,6 @@ static void take_events(pp_watcher *w)
 	}
 }
 
-static bool bundle_at(pp_runtime *rt, const char *path)
-{
-	bool found = false;
-	pthread_mutex_lock(&rt->lock);
-	for (pp_bundle *b = rt->bundles; b && !found; b = b->next)
-		found = strcmp(b->path, path) == 0;
-	pthread_mutex_unlock(&rt->lock);
-	return found;
-}
-
-static bool holds_a_bundle(pp_runtime *rt, const char *path)
-{
-	struct stat st;
-	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-		return false;
-	char *manifest = pp__path_join(path, "manifest.toml");
-	bool yes = manifest && stat(manifest, &st) == 0;
-	free(manifest);
-	return yes || pp__loader_for_path(rt, path) != NULL;
-}
-
 static void reload_due(pp_watcher *w)
 {
 	uint64_t now = now_ms();
@@ -725,9 +737,11 @@ static void reload_due(pp_watcher *w)
 		}
 		uint64_t sig = holds_a_bundle(w->rt, a->path) ? signature_of(a->path) : 0;
 		bool settled = sig && sig == a->seen && sig != a->failed_at;
+		bool broken = sig && sig == a->failed_at; /* as its load failed: no try spent */
 		a->seen = sig;
-		if (!settled && --a->tries > 0 && !bundle_at(w->rt, a->path)) {
-			a->due_ms = now + (sig ? w->debounce_ms : 250); /* filling, or failed */
+		if (!settled && (broken || --a->tries > 0) && !bundle_at(w->rt, a->path)) {
+			/* failed and unchanged, filling, or holding no bundle (yet) */
+			a->due_ms = now + (broken ? 1000 : sig ? w->debounce_ms : 250);
 			i++;
 			continue;
 		}
