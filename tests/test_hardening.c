@@ -1760,6 +1760,47 @@ static void quiesce_from_a_reload_callback_is_refused_rather_than_hang(void **st
 	pp_runtime_free(q.rt);
 }
 
+/* What a reload asked for while the runtime is freed gets. */
+typedef struct reload_in_teardown {
+	pp_runtime *rt;
+	uint64_t other; /* the bundle to reload */
+	bool tearing;   /* pp_runtime_free has begun */
+	pp_status got;  /* what the reload returned */
+	char why[256];
+} reload_in_teardown;
+
+static void reload_other_on_unload(void *ud, uint64_t id, const char *name, uint32_t phase,
+                                   const char *reason)
+{
+	(void)name;
+	(void)reason;
+	reload_in_teardown *r = ud;
+	if (phase != PP_RELOAD_UNLOADING || !r->tearing || id == r->other || r->got != PP_OK)
+		return;
+	r->got = pp_bundle_reload(r->rt, r->other);
+	snprintf(r->why, sizeof r->why, "%s", pp_last_error(r->rt));
+}
+
+/* A reload asked for while the runtime is freed (by a plugin's thread, or
+ * from a callback of the teardown's own unloads) is refused, as a load is:
+ * it used to build and initialise a new version only for the teardown to
+ * unload it, and a plugin reloading in a loop could keep the teardown
+ * waiting for the bundle. */
+static void a_reload_while_the_runtime_is_freed_is_refused(void **state)
+{
+	(void)state;
+	reload_in_teardown r = {.got = PP_OK};
+	log_capture logs = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	r.rt = rt_with(&logs, PP_LOG_WARN, reload_other_on_unload, &r);
+	r.other = load_ok(r.rt, fx("calc_v1"));
+	load_ok(r.rt, fx("ping")); /* the later load is unloaded first */
+	assert_int_equal(pp_bundle_reload(r.rt, r.other), PP_OK); /* reloads before the free */
+	r.tearing = true;
+	pp_runtime_free(r.rt);
+	assert_int_equal(r.got, PP_ERR_UNSUPPORTED);
+	assert_contains(r.why, "cannot reload bundle 'calc_v1': the runtime is being freed");
+}
+
 /* Nor reach a plugin as the runtime's refusal, through the host table's
  * create_guest_instance: a plugin's caller retrying on it would rerun what
  * the create's failure was meant to stop. */
@@ -2491,6 +2532,7 @@ int main(void)
 	        cmocka_unit_test(reloads_crossed_through_callbacks_never_deadlock),
 	        cmocka_unit_test(reload_reason_outlives_a_failing_call_in_the_callback),
 	        cmocka_unit_test(watch_stop_from_on_reload_on_the_watcher_thread_is_safe),
+	        cmocka_unit_test(a_reload_while_the_runtime_is_freed_is_refused),
 	        cmocka_unit_test(instance_ids_are_never_reused_across_versions),
 	        cmocka_unit_test(native_code_never_runs_with_an_instance_its_version_did_not_make),
 	        cmocka_unit_test(

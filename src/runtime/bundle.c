@@ -1224,7 +1224,11 @@ static pp_status reload_one(pp_runtime *rt, uint64_t id, worklist *todo)
 	pthread_mutex_lock(&rt->lock);
 	pp_status st = claim(rt, id, "reload", &b);
 	if (st == PP_OK && b) {
-		if (!rt->cfg.hot_reload_enabled)
+		if (rt->closing) /* teardown would wait for a new version only to unload it */
+			st = pp__error(rt, PP_ERR_UNSUPPORTED,
+			               "cannot reload bundle '%s': the runtime is being freed",
+			               b->name);
+		else if (!rt->cfg.hot_reload_enabled)
 			st = pp__error(rt, PP_ERR_UNSUPPORTED,
 			               "cannot reload bundle '%s': hot reload is disabled in the "
 			               "runtime config",
