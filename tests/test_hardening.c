@@ -1339,6 +1339,11 @@ static void host_table_calls_are_safe_from_a_thread_outside_any_call(void **stat
 	h->call_host_contract(h, pp_host_contract_id("test.nothing", 1), 0, 0, NULL, NULL, &e);
 	assert_int_equal(e.code, PP_ERR_NOT_FOUND);
 	assert_contains(pp_last_error(rt), "not registered");
+	/* a lookup that finds nothing says what there is, as pp_find does */
+	assert_true(pp_handle_is_null(
+	        h->find_guest_contract(h, pp_guest_contract_id("test.calx", 1), 1)));
+	assert_contains(pp_last_error(rt), "no bundle provides contract 0x");
+	assert_contains(pp_last_error(rt), "test.calc@1 1.2.0 from bundle 'calc_v1'");
 	int32_t one = 1, total = 0; /* a minor newer than registered: the message says so */
 	h->call_host_contract(h, pp_host_contract_id("test.provided", 1), 1 << 16 | 9, 0, &one,
 	                      &total, &e);

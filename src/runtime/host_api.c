@@ -71,7 +71,11 @@ static pp_guest_contract_handle h_find(const pp_host_api *self, uint64_t contrac
                                        uint32_t min_version)
 {
 	pp_runtime *rt = RT(self);
-	return pp__registry_find(rt, contract_id, min_version, pp__init_version(rt));
+	pp_guest_contract_handle h =
+	        pp__registry_find(rt, contract_id, min_version, pp__init_version(rt));
+	if (pp_handle_is_null(h)) /* a miss says what there is, as pp_find's does */
+		pp__registry_not_found(rt, contract_id, min_version, NULL, NULL);
+	return h;
 }
 
 /* The array a host-table entry hands back, whose caller frees len * size
