@@ -84,6 +84,46 @@ static void manifest_sets_name_loader_and_file(void **state)
 
 /* The shape polyplug's generator writes: runtime, a u64 bundle_id, a
  * per-platform [file] table. */
+/* A directory whose path is 4085 bytes long (the most PATH_MAX allows is
+ * 4095), holding bundle.js and a file named "manifest." and no manifest:
+ * "DIR/manifest.toml" cut to 4095 bytes names that file. */
+static void a_long_bundle_path_is_never_cut_to_another_files_name(void **state)
+{
+	(void)state;
+	char root[64], path[4096];
+	temp_dir(root, sizeof root);
+	size_t n = (size_t)snprintf(path, sizeof path, "%s", root);
+	while (n < 4085) { /* components of up to 200 bytes */
+		size_t add = 4085 - n - 1 < 200 ? 4085 - n - 1 : 200;
+		path[n++] = '/';
+		memset(path + n, 'd', add);
+		n += add;
+		path[n] = '\0';
+		if (mkdir(path, 0700) != 0)
+			fail_msg("mkdir failed at length %zu", n);
+	}
+	assert_int_equal(strlen(path), 4085);
+	char file[4096];
+	snprintf(file, sizeof file, "%s/manifest.", path);
+	FILE *f = fopen(file, "w");
+	assert_non_null(f);
+	fclose(f);
+	snprintf(file, sizeof file, "%s/bundle.js", path);
+	f = fopen(file, "w");
+	assert_non_null(f);
+	fputs(JS_PRELUDE "function polyplug_init(hl, hh, cl, ch, bridge) {\n"
+	                 "  return ok([reg('m.Long', [function (i, a, o, ar, b) {\n"
+	                 "    b.writeI32(o, 5); return 0; }])]);\n}\n",
+	      f);
+	fclose(f);
+	pp_runtime *rt = rt_new();
+	if (pp_bundle_load(rt, path, NULL, NULL) != PP_OK)
+		fail_msg("load: %s", pp_last_error(rt));
+	assert_int_equal(value_of(rt, "m.Long"), 5);
+	pp_runtime_free(rt);
+	remove_tree(root);
+}
+
 static void reads_generated_reference_manifests(void **state)
 {
 	(void)state;
@@ -1190,6 +1230,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(manifest_sets_name_loader_and_file),
+	        cmocka_unit_test(a_long_bundle_path_is_never_cut_to_another_files_name),
 	        cmocka_unit_test(reads_generated_reference_manifests),
 	        cmocka_unit_test(bad_manifests_fail_by_file_line_and_key),
 	        cmocka_unit_test(a_manifest_that_is_not_a_file_of_the_bundle_is_refused),

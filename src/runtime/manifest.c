@@ -23,11 +23,12 @@
 
 bool pp__manifest_exists(const char *dir)
 {
-	char path[4096];
-	snprintf(path, sizeof path, "%s/manifest.toml", dir);
+	char *path = pp__path_join(dir, "manifest.toml");
 	struct stat st;
 	/* anything of that name: reading it says what is wrong with it */
-	return lstat(path, &st) == 0;
+	bool there = path && lstat(path, &st) == 0;
+	free(path);
+	return there;
 }
 
 void pp__manifest_free(pp_manifest *m)

@@ -2113,9 +2113,10 @@ static bool js_accepts(const char *path)
 		return n > 3 && pp__ends_with(path, n, ".js");
 	if (!S_ISDIR(st.st_mode))
 		return false;
-	char file[4096];
-	snprintf(file, sizeof file, "%s/bundle.js", path);
-	return stat(file, &st) == 0 && S_ISREG(st.st_mode);
+	char *file = pp__path_join(path, "bundle.js");
+	bool there = file && stat(file, &st) == 0 && S_ISREG(st.st_mode);
+	free(file);
+	return there;
 }
 
 const pp_loader pp_js_loader = {
