@@ -1197,6 +1197,31 @@ static void a_module_left_evaluating_is_freed_with_its_bundle(void **state)
 	}
 }
 
+/* A dynamic import() that fails (a file that is not there, one that throws
+ * as it is evaluated, one that does not parse, one outside the directory)
+ * and is caught is the bundle's business: nothing is logged as unhandled. */
+static void a_caught_failing_dynamic_import_is_not_reported_unhandled(void **state)
+{
+	(void)state;
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_env(&c, 0);
+	char dir[64];
+	temp_dir(dir, sizeof dir);
+	write_text(dir, "throws.js", "throw new Error('at evaluation');\n");
+	write_text(dir, "broken.js", "export const = ;\n");
+	write_text(dir, "bundle.js",
+	           MODULE_BUNDLE("", "export",
+	                         "async () => { for (const f of ['./missing.js', './throws.js',"
+	                         " './broken.js', '../out.js']) {"
+	                         " try { await import(f); return 9; } catch (e) {} } return 0; }"));
+	load_dir(rt, dir, PP_OK);
+	assert_int_equal(js_call(rt, "js.mod", 0, NULL, NULL), PP_OK);
+	if (c.count[PP_LOG_ERROR])
+		fail_msg("%d errors logged, the last: %s", c.count[PP_LOG_ERROR], c.last);
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
 static pp_status load_limited(pp_runtime *rt, const char *name, const char *src, uint32_t cpu_ms)
 {
 	pp_load_options o = {.name = name, .js = {.cpu_ms = cpu_ms}};
@@ -1288,6 +1313,7 @@ int main(void)
 	        cmocka_unit_test(inline_source_maps_are_read),
 	        cmocka_unit_test(the_source_map_fuzz_corpus_loads_and_rewrites_cleanly),
 	        cmocka_unit_test(a_module_left_evaluating_is_freed_with_its_bundle),
+	        cmocka_unit_test(a_caught_failing_dynamic_import_is_not_reported_unhandled),
 	        cmocka_unit_test(jobs_a_call_leaves_never_reach_the_next_caller),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
