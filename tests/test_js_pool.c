@@ -322,6 +322,76 @@ static void instances_stay_on_the_vm_that_made_them(void **state)
 	remove_tree(dir);
 }
 
+/* Instances one thread makes go to the VMs in turn: they all went to the
+ * VM that thread had last, so calls on them from many threads took turns
+ * while the other VMs stood idle. */
+static void instances_made_on_one_thread_spread_over_the_pool(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_with_host_contracts(0);
+	meeting_reset(2, 400);
+	pp_load_options four = {.size = sizeof four, .name = "four", .js.concurrency = 4};
+	static const char src[] = POOL_BUNDLE("1", "false");
+	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &four, NULL), PP_OK);
+	pp_guest_contract_handle h = pool_handle(rt);
+	bool vm_seen[5] = {false};
+	pp_guest_contract_instance made[4];
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pp_instance_create(rt, h, NULL, &made[i]), PP_OK);
+		int32_t vm = 0;
+		assert_int_equal(pp_call(rt, h, made[i], 1, NULL, &vm, NULL), PP_OK);
+		assert_in_range(vm, 1, 4);
+		if (vm_seen[vm])
+			fail_msg("instance %d is on VM %d, as an earlier one", i, vm);
+		vm_seen[vm] = true;
+	}
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pp_instance_destroy(rt, h, made[i]), PP_OK);
+	pp_runtime_free(rt);
+}
+
+/* A compat bundle (the reference's raw protocol) allocates a block with
+ * bridge.alloc and hands it out; the host frees it, or another VM of the
+ * pool does. Its record stayed on the VM that made it: the allocator gave
+ * the address out again, the record overlapped it, and every later alloc
+ * failed (and the dead bytes counted against the VM's limit). */
+#define BLOCK_BUNDLE                                                                    \
+	JS_PRELUDE "function polyplug_init(hl, hh, cl, ch, b) {\n"                      \
+	           "  return ok([reg('js.blocks', [\n"                                  \
+	           "    function (i, a, o, ar, b) { var q = b.alloc(48);\n"             \
+	           "      b.writeU32(o, q[0]); b.writeU32(o + 4, q[1]); return 0; },\n" \
+	           "    function (i, a, o, ar, b) {\n"                                  \
+	           "      b.free(b.readU32(a), b.readU32(a + 4), 48, 1); return 0; }])]);\n}\n"
+
+static void a_block_freed_outside_the_vm_that_made_it_leaves_alloc_working(void **state)
+{
+	(void)state;
+	static const char src[] = BLOCK_BUNDLE;
+	for (uint32_t vms = 1; vms <= 2; vms++) {
+		pp_runtime *rt = rt_new();
+		pp_load_options o = {.size = sizeof o, .name = "blocks", .js.concurrency = vms};
+		assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &o, NULL), PP_OK);
+		pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("js.blocks", 1), 0);
+		pp_guest_contract_instance x, y; /* with 2 VMs, one on each */
+		assert_int_equal(pp_instance_create(rt, h, NULL, &x), PP_OK);
+		assert_int_equal(pp_instance_create(rt, h, NULL, &y), PP_OK);
+		for (int i = 0; i < 200; i++) {
+			uint32_t at[2] = {0, 0};
+			if (pp_call(rt, h, x, 0, NULL, at, NULL) != PP_OK)
+				fail_msg("%u VMs, alloc %d: %s", vms, i, pp_last_error(rt));
+			void *p = (void *)(uintptr_t)((uint64_t)at[1] << 32 | at[0]);
+			assert_non_null(p);
+			if (vms == 1) /* the caller frees what it was handed */
+				pp_runtime_host_api(rt)->free(pp_runtime_host_api(rt), p, 48, 1);
+			else /* the other VM frees it */
+				assert_int_equal(pp_call(rt, h, y, 1, at, NULL, NULL), PP_OK);
+		}
+		assert_int_equal(pp_instance_destroy(rt, h, x), PP_OK);
+		assert_int_equal(pp_instance_destroy(rt, h, y), PP_OK);
+		pp_runtime_free(rt);
+	}
+}
+
 static void a_reload_replaces_every_vm_of_the_pool(void **state)
 {
 	(void)state;
@@ -471,6 +541,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(a_pool_runs_calls_from_two_threads_at_once),
 	        cmocka_unit_test(instances_stay_on_the_vm_that_made_them),
+	        cmocka_unit_test(instances_made_on_one_thread_spread_over_the_pool),
+	        cmocka_unit_test(a_block_freed_outside_the_vm_that_made_it_leaves_alloc_working),
 	        cmocka_unit_test(a_reload_replaces_every_vm_of_the_pool),
 	        cmocka_unit_test(every_vm_of_a_pool_must_register_the_same_contracts),
 	        cmocka_unit_test(

@@ -410,7 +410,7 @@ static int take_results(outgoing *o)
 		}
 		if (named && st == 0) {
 			if (v.len <= UINT32_MAX && within_limit(vm, (uint32_t)v.len) &&
-			    pp_js_guard_add_block(vm, (void *)v.ptr, v.len)) {
+			    pp_js_guard_add_block(vm, (void *)v.ptr, v.len, false)) {
 				pp_js_heap_limit(vm, false);
 				continue;
 			}
@@ -520,7 +520,7 @@ static JSValue b_alloc(JSContext *ctx, JSValueConst this_val, int argc, JSValueC
 		return JS_EXCEPTION;
 	const pp_host_api *h = vm->host;
 	void *p = h->alloc(h, size, 1);
-	if (p && !pp_js_guard_add_block(vm, p, size)) {
+	if (p && !pp_js_guard_add_block(vm, p, size, true)) {
 		h->free(h, p, size, 1);
 		return JS_ThrowOutOfMemory(ctx);
 	}

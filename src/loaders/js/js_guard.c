@@ -229,12 +229,30 @@ bool pp_js_guard_touches(js_vm *vm, const void *p, size_t len)
 	return block_at(g, a) || (above < g->block_n && g->blocks[above].base <= last);
 }
 
-bool pp_js_guard_add_block(js_vm *vm, void *p, size_t len)
+/* Drops the records of blocks overlapping [base, base + len). */
+static void forget_blocks(js_guard *g, uintptr_t base, size_t len)
+{
+	size_t from = blocks_above(g, base), to = from;
+	if (from > 0 && base - g->blocks[from - 1].base < g->blocks[from - 1].len)
+		from--; /* the block holding base */
+	while (to < g->block_n && g->blocks[to].base - base < len)
+		to++;
+	for (size_t i = from; i < to; i++)
+		g->block_bytes -= g->blocks[i].len;
+	memmove(&g->blocks[from], &g->blocks[to], (g->block_n - to) * sizeof *g->blocks);
+	g->block_n -= to - from;
+}
+
+bool pp_js_guard_add_block(js_vm *vm, void *p, size_t len, bool fresh)
 {
 	js_guard *g = &vm->guard;
 	if (!grow(&g->blocks, g->block_n, &g->block_cap))
 		return false;
 	uintptr_t base = (uintptr_t)p;
+	if (base + len < base)
+		return false;
+	if (fresh) /* stale records: their blocks were freed elsewhere */
+		forget_blocks(g, base, len);
 	size_t at = g->block_n;
 	while (at > 0 && g->blocks[at - 1].base > base)
 		at--;
@@ -265,8 +283,11 @@ int pp_js_guard_take_block(js_vm *vm, const char *entry, void *p, size_t len)
 	if (!g->on)
 		return 0; /* compat: not ours, freed as the reference would */
 	violation(vm, entry, base, len,
-	          b && b->base == base
-	                  ? "a live block of this bundle, but of another size"
+	          b && b->base == base ? "a live block of this bundle, but of another size"
+	          : vm->pool && vm->pool->n > 1
+	                  ? "not a live block this VM of the bundle's pool allocated (never "
+	                    "allocated, freed already, not the start of a block, or another "
+	                    "VM's: each VM frees its own)"
 	                  : "not a live block this bundle allocated (never allocated, freed "
 	                    "already, or not the start of a block)");
 	return -1;

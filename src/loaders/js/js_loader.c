@@ -897,6 +897,11 @@ static void js_create_instance(pp_vm_loader_data ld, const pp_host_api *host, co
 	js_contract *c = ld.data;
 	out->data = NULL;
 	out->contract_id = 0;
+	/* An instance stays where it is made: spread them, rather than put
+	 * every instance one thread makes on the VM that thread had last. */
+	if (c->pool->n > 1)
+		pool_last = atomic_fetch_add_explicit(&c->pool->creates, 1, memory_order_relaxed) %
+		            c->pool->n;
 	uint32_t code = pool_enter(&c, 0, 0);
 	js_vm *vm = c->vm;
 	if (code != PP_OK) {

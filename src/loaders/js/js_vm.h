@@ -68,8 +68,11 @@ void pp_js_guard_bad_size(js_vm *vm, const char *entry, double d);
 /* Whether [p, p + len) overlaps memory the bundle holds: a live block, or
  * its call's args, out or arena blocks. */
 bool pp_js_guard_touches(js_vm *vm, const void *p, size_t len);
-/* Tracks a block as the bundle's (false: out of memory). */
-bool pp_js_guard_add_block(js_vm *vm, void *p, size_t len);
+/* Tracks a block as the bundle's (false: out of memory, or it overlaps a
+ * block held). fresh: the host's allocator has just handed p out, so what
+ * is recorded there was freed outside this VM (by the host, or by another
+ * VM of the pool) and is forgotten. */
+bool pp_js_guard_add_block(js_vm *vm, void *p, size_t len, bool fresh);
 /* Untracks the block at p of len bytes: 1 if it was the bundle's, 0 if not
  * (compat: the caller frees it anyway), -1 on a guarded violation (pending). */
 int pp_js_guard_take_block(js_vm *vm, const char *entry, void *p, size_t len);
@@ -249,6 +252,10 @@ struct js_vm {
 struct js_pool {
 	pp_retired retired; /* its teardown, a grace period after its release */
 	uint32_t n;
+	/* creates so far: the next one starts at VM creates % n, so that
+	 * instances made on one thread spread over the pool. On a line of its
+	 * own: calls read the line above. */
+	_Alignas(64) _Atomic uint32_t creates;
 	/* those not made (a load failed first) are zeroes; each on cache lines
 	 * of its own, since a call writes its VM while other threads call the
 	 * others */
