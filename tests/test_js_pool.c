@@ -432,6 +432,20 @@ static void every_vm_of_a_pool_must_register_the_same_contracts(void **state)
 	assert_true(pp_handle_is_null(pool_handle(rt)));
 	/* nothing of it stayed: the same bundle with one VM loads */
 	js_load_ok(rt, "uneven", src);
+	/* an init that fails on a later VM only: the message says which */
+	static const char later[] =
+	        JS_PRELUDE "function polyplug_init(hl, hh, cl, ch, b) {\n"
+	                   "  var p = b.alloc(4), at = p[1] * 4294967296 + p[0];\n"
+	                   "  var t = cid('host_contract:test.Ticket@1');\n"
+	                   "  b.callHostContract(t[0], t[1], 0x10000, 0, 0, at);\n"
+	                   "  var vm = b.readI32(at); b.free(p[0], p[1], 4, 1);\n"
+	                   "  if (vm > 1) throw new Error('not on this VM');\n"
+	                   "  return ok([reg('js.later', [function () { return 0; }])]);\n}\n";
+	meeting_reset(2, 400);
+	three.name = "later";
+	assert_int_not_equal(pp_bundle_load_source(rt, later, strlen(later), &three, NULL), PP_OK);
+	assert_contains(pp_last_error(rt), "not on this VM");
+	assert_contains(pp_last_error(rt), "(VM 1 of the pool of 3; VM 0 loaded)");
 	pp_runtime_free(rt);
 }
 

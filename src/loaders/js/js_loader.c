@@ -2071,6 +2071,13 @@ static pp_status js_load(pp_runtime *rt, const pp_loader *self, const pp_bundle_
 	for (uint32_t i = 0; pool && i < n && st == PP_OK; i++) {
 		js_vm *vm = NULL;
 		st = load_vm(rt, src, &s, pool, i, &vm);
+		if (st != PP_OK && i > 0) { /* the first VMs loaded: say which did not */
+			char *why = pp__strdup(pp_last_error(rt));
+			if (why)
+				pp__error(rt, st, "%s (VM %u of the pool of %u; VM 0 loaded)", why,
+				          i, n);
+			free(why);
+		}
 		if (i == 0)
 			first = vm;
 		else if (st == PP_OK && first && vm)
