@@ -449,6 +449,69 @@ static void every_vm_of_a_pool_must_register_the_same_contracts(void **state)
 	pp_runtime_free(rt);
 }
 
+/* test.Rewrite fn 0: rewrites the file rewrite_path names to rewrite_text. */
+static char rewrite_path[128];
+static const char *rewrite_text;
+
+static void rewrite(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	(void)state;
+	(void)args;
+	(void)out;
+	(void)err;
+	FILE *f = fopen(rewrite_path, "w");
+	if (f) {
+		fputs(rewrite_text, f);
+		fclose(f);
+	}
+}
+
+/* The files a pool's load imports are read once, by the first VM that
+ * imports them: a file changed while the VMs load (here by the first VM's
+ * own init, standing for a deploy landing mid-load) made the VMs of one
+ * load run different code. */
+static void every_vm_of_a_pool_runs_the_code_its_load_read_first(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_with_host_contracts(0);
+	static const void *const rewrite_fns[] = {(const void *)rewrite};
+	static pp_host_contract_interface r = {
+	        .size = sizeof r,
+	        .contract_version = {1, 0, 0},
+	        .dispatch_type = PP_DISPATCH_NATIVE,
+	        .create_instance = no_instance,
+	        .destroy_instance = drop_instance,
+	        .dispatch.native = {1, rewrite_fns},
+	};
+	r.contract_id = pp_host_contract_id("test.Rewrite", 1);
+	assert_int_equal(pp_host_contract_register(rt, &r), PP_OK);
+	char dir[64];
+	pool_dir(dir, sizeof dir, "concurrency = 2\n",
+	         "import { k } from './lib.js';\n" JS_PRELUDE
+	         "export function polyplug_init(hl, hh, cl, ch, b) {\n"
+	         "  var w = cid('host_contract:test.Rewrite@1');\n"
+	         "  b.callHostContract(w[0], w[1], 0x10000, 0, 0, 0);\n"
+	         "  return ok([reg('js.pool', [function (i, a, o, ar, b) {\n"
+	         "    b.writeI32(o, k); return 0; }])]);\n}\n");
+	write_text(dir, "lib.js", "export const k = 1;\n");
+	snprintf(rewrite_path, sizeof rewrite_path, "%s/lib.js", dir);
+	rewrite_text = "export const k = 2;\n";
+	load_ok(rt, dir);
+	pp_guest_contract_handle h = pool_handle(rt);
+	pp_guest_contract_instance x, y; /* one on each VM */
+	assert_int_equal(pp_instance_create(rt, h, NULL, &x), PP_OK);
+	assert_int_equal(pp_instance_create(rt, h, NULL, &y), PP_OK);
+	int32_t kx = 0, ky = 0;
+	assert_int_equal(pp_call(rt, h, x, 0, NULL, &kx, NULL), PP_OK);
+	assert_int_equal(pp_call(rt, h, y, 0, NULL, &ky, NULL), PP_OK);
+	assert_int_equal(kx, 1);
+	assert_int_equal(ky, 1);
+	assert_int_equal(pp_instance_destroy(rt, h, x), PP_OK);
+	assert_int_equal(pp_instance_destroy(rt, h, y), PP_OK);
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
 /* A pool call from another thread, on its own thread. */
 typedef struct pool_call {
 	pp_runtime *rt;
@@ -559,6 +622,7 @@ int main(void)
 	        cmocka_unit_test(a_block_freed_outside_the_vm_that_made_it_leaves_alloc_working),
 	        cmocka_unit_test(a_reload_replaces_every_vm_of_the_pool),
 	        cmocka_unit_test(every_vm_of_a_pool_must_register_the_same_contracts),
+	        cmocka_unit_test(every_vm_of_a_pool_runs_the_code_its_load_read_first),
 	        cmocka_unit_test(
 	                a_caller_waiting_on_a_busy_pool_takes_the_vm_that_comes_free_first),
 	        cmocka_unit_test(concurrency_outside_1_to_64_is_refused),

@@ -1991,7 +1991,7 @@ static pp_status register_contracts(js_vm *vm, const js_source *s)
 /* Loads one VM of a pool: runs the bundle's init in it and settles its
  * memory mode. */
 static pp_status load_vm(pp_runtime *rt, const pp_bundle_source *src, const js_source *s,
-                         js_pool *pool, uint32_t index, js_vm **out)
+                         js_pool *pool, uint32_t index, js_imports *imports, js_vm **out)
 {
 	js_vm *vm = &pool->vms[index].vm;
 	*out = vm;
@@ -2000,7 +2000,9 @@ static pp_status load_vm(pp_runtime *rt, const pp_bundle_source *src, const js_s
 		                 "bundle '%s': cannot create a QuickJS runtime", src->name);
 	vm_enter(vm);
 	guard_begin(vm, NULL, NULL, 0, NULL, 0);
+	vm->imports = imports;
 	pp_status st = run_init(vm, src, s);
+	vm->imports = NULL; /* imports at call time read the files then */
 	char *violation = NULL;
 	if (guard_end(vm, PP_OK, &violation) != PP_OK && st == PP_OK)
 		st = pp__error(rt, PP_ERR_INVALID_POINTER, "bundle '%s' (%s): loading: %s",
@@ -2068,9 +2070,10 @@ static pp_status js_load(pp_runtime *rt, const pp_loader *self, const pp_bundle_
 	if (pool)
 		pool->n = n;
 	js_vm *first = NULL;
+	js_imports imports = {NULL, 0, 0}; /* one code for all the VMs */
 	for (uint32_t i = 0; pool && i < n && st == PP_OK; i++) {
 		js_vm *vm = NULL;
-		st = load_vm(rt, src, &s, pool, i, &vm);
+		st = load_vm(rt, src, &s, pool, i, n > 1 ? &imports : NULL, &vm);
 		if (st != PP_OK && i > 0) { /* the first VMs loaded: say which did not */
 			char *why = pp__strdup(pp_last_error(rt));
 			if (why)
@@ -2088,6 +2091,7 @@ static pp_status js_load(pp_runtime *rt, const pp_loader *self, const pp_bundle_
 	for (uint32_t i = 0; pool && i < n && pool->vms[i].vm.rt; i++)
 		pool->vms[i].vm.published = st == PP_OK;
 	source_free(&s);
+	pp_js_imports_free(&imports);
 	if (st != PP_OK) {
 		if (pool)
 			pool_free(pool); /* nothing of it was published */

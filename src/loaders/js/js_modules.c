@@ -100,15 +100,70 @@ static char *module_normalize(JSContext *ctx, const char *base, const char *name
 	return full;
 }
 
+void pp_js_imports_free(js_imports *im)
+{
+	for (size_t i = 0; i < im->n; i++) {
+		free(im->files[i].name);
+		free(im->files[i].code);
+	}
+	free(im->files);
+	memset(im, 0, sizeof *im);
+}
+
+/* name's file as the load read it first, or NULL. */
+static const struct js_import *imported(const js_vm *vm, const char *name)
+{
+	for (size_t i = 0; vm->imports && i < vm->imports->n; i++)
+		if (strcmp(vm->imports->files[i].name, name) == 0)
+			return &vm->imports->files[i];
+	return NULL;
+}
+
+/* Keeps code (taken) as name's for the load's other VMs; false if out of
+ * memory (code freed). */
+static bool keep_import(js_vm *vm, const char *name, char *code, size_t len)
+{
+	js_imports *im = vm->imports;
+	if (im->n == im->cap) {
+		size_t cap = im->cap ? im->cap * 2 : 8;
+		struct js_import *bigger = realloc(im->files, cap * sizeof *bigger);
+		if (!bigger) {
+			free(code);
+			return false;
+		}
+		im->files = bigger;
+		im->cap = cap;
+	}
+	char *copy = strdup(name);
+	if (!copy) {
+		free(code);
+		return false;
+	}
+	im->files[im->n++] = (struct js_import){copy, code, len};
+	return true;
+}
+
 static JSModuleDef *module_load(JSContext *ctx, const char *name, void *opaque)
 {
 	js_vm *vm = opaque;
-	pp_bundle_source at = {.name = vm->bundle, .dir = vm->module_dir};
-	pp_status st;
-	int fd = pp__open_bundle_file(vm->rt, &at, name, &st);
-	size_t len = 0;
-	/* read no more than the VM may hold: a huge or growing file is refused */
-	char *code = fd >= 0 ? pp__read_fd(fd, vm->memory_bytes, &len) : NULL;
+	/* a pool's VMs load what the first one read, whatever changes on disk
+	 * in between: one load, one code */
+	const struct js_import *kept = imported(vm, name);
+	char *code = kept ? kept->code : NULL;
+	size_t len = kept ? kept->len : 0;
+	int fd = -1;
+	if (!kept) {
+		pp_bundle_source at = {.name = vm->bundle, .dir = vm->module_dir};
+		pp_status st;
+		fd = pp__open_bundle_file(vm->rt, &at, name, &st);
+		/* read no more than the VM may hold: a huge or growing file is
+		 * refused */
+		code = fd >= 0 ? pp__read_fd(fd, vm->memory_bytes, &len) : NULL;
+		if (code && vm->imports && !keep_import(vm, name, code, len)) {
+			JS_ThrowOutOfMemory(ctx);
+			return NULL;
+		}
+	}
 	if (!code) {
 		if (fd >= 0 && errno == EFBIG)
 			JS_ThrowRangeError(ctx,
@@ -129,7 +184,8 @@ static JSModuleDef *module_load(JSContext *ctx, const char *name, void *opaque)
 		m = JS_Eval(ctx, code, len, name, JS_EVAL_TYPE_MODULE | JS_EVAL_FLAG_COMPILE_ONLY);
 		pp_js_heap_limit(vm, false);
 	}
-	free(code);
+	if (!vm->imports) /* else the load keeps it */
+		free(code);
 	if (JS_IsUndefined(m) || JS_IsException(m))
 		return NULL;
 	JSModuleDef *def = JS_VALUE_GET_PTR(m);

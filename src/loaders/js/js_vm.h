@@ -180,6 +180,9 @@ struct js_vm {
 	const pp_host_api *host;
 	char *bundle;     /* name, for messages */
 	char *module_dir; /* the bundle directory imports are confined to ("": none) */
+	/* while the VM loads: the files a pool's load imported so far, so
+	 * that every VM of it runs the same code (NULL otherwise) */
+	struct js_imports *imports;
 	struct js_srcmap
 	        *srcmap; /* the bundle's source map, or NULL: VM 0 owns it, the pool shares it */
 	JSRuntime *qrt;
@@ -264,6 +267,19 @@ struct js_pool {
 		_Alignas(64) unsigned char line_;
 	} vms[];
 };
+
+/* The files one load of a pool imported, by module name: read by the
+ * first VM that imports each, served to the others from here. */
+typedef struct js_imports {
+	struct js_import {
+		char *name, *code; /* code is NUL-terminated, as JS_Eval wants */
+		size_t len;
+	} * files;
+	size_t n, cap;
+} js_imports;
+
+/* js_modules.c: frees what a load's imports kept. */
+void pp_js_imports_free(js_imports *im);
 
 /* js_bridge.c: a new bridge object for vm (JS_EXCEPTION on failure). */
 JSValue pp_js_bridge_new(js_vm *vm);
