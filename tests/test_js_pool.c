@@ -577,6 +577,88 @@ static void a_caller_waiting_on_a_busy_pool_takes_the_vm_that_comes_free_first(v
 	pp_runtime_free(rt);
 }
 
+/* P, a pool of 2: fn 0 holds at the gate its args name, then calls R and
+ * writes [gate's 1, R's status, R's answer...]; fn 1 answers 42; fn 2 holds
+ * at a gate. R, one VM: fn 0 calls P's fn 1, writing [status, answer]. */
+#define P_BUNDLE                                                                          \
+	JS_PRELUDE                                                                        \
+	"function polyplug_init(hl, hh, cl, ch, b) {\n"                                   \
+	"  var g = cid('host_contract:test.Gate@1'), r = cid('guest_contract:js.r@1');\n" \
+	"  return ok([reg('js.pool', [\n"                                                 \
+	"    function (i, a, o, ar, b) {\n"                                               \
+	"      b.callHostContract(g[0], g[1], 0x10000, 0, a, o);\n"                       \
+	"      b.writeI32(o + 4, b.dispatchPeer(r[0], r[1], 0x10000, 0, 0, o + 8));\n"    \
+	"      return 0; },\n"                                                            \
+	"    function (i, a, o, ar, b) { b.writeI32(o, 42); return 0; },\n"               \
+	"    function (i, a, o, ar, b) {\n"                                               \
+	"      return b.callHostContract(g[0], g[1], 0x10000, 0, a, o); }])]);\n}\n"
+#define R_BUNDLE                                                                            \
+	JS_PRELUDE "function polyplug_init(hl, hh, cl, ch, b) {\n"                          \
+	           "  var p = cid('guest_contract:js.pool@1');\n"                           \
+	           "  return ok([reg('js.r', [function (i, a, o, ar, b) {\n"                \
+	           "    b.writeI32(o, b.dispatchPeer(p[0], p[1], 0x10000, 1, 0, o + 4));\n" \
+	           "    return 0; }])]);\n}\n"
+
+typedef struct peer_call {
+	pp_runtime *rt;
+	const char *contract;
+	uint32_t fn;
+	int32_t arg, out[4];
+	uint32_t code;
+} peer_call;
+
+static void *call_peer(void *p)
+{
+	peer_call *c = p;
+	pp_guest_contract_handle h = pp_find(c->rt, pp_guest_contract_id(c->contract, 1), 0);
+	c->code = pp_call(c->rt, h, (pp_guest_contract_instance){NULL, 0}, c->fn, &c->arg, c->out,
+	                  NULL);
+	return NULL;
+}
+
+/* A thread waiting for any VM of a pool waits for none in particular: A in
+ * P's VM 0 calls R, whose thread W waits for a VM of P, both of them held
+ * (VM 1 by C, which calls nobody). There is no cycle: C ends, W takes VM 1,
+ * and R comes free for A. A's call was refused as one, because W was taken
+ * to wait for VM 0 alone. */
+static void a_wait_for_any_vm_of_a_pool_closes_no_cycle_through_one_of_them(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_with_host_contracts(0);
+	pp_load_options two = {.size = sizeof two, .name = "P", .js.concurrency = 2};
+	pp_load_options one = {.size = sizeof one, .name = "R"};
+	static const char ps[] = P_BUNDLE, rs[] = R_BUNDLE;
+	assert_int_equal(pp_bundle_load_source(rt, ps, strlen(ps), &two, NULL), PP_OK);
+	assert_int_equal(pp_bundle_load_source(rt, rs, strlen(rs), &one, NULL), PP_OK);
+	memset(the_gates.inside, 0, sizeof the_gates.inside);
+	memset(the_gates.open, 0, sizeof the_gates.open);
+	peer_call a = {rt, "js.pool", 0, 0, {0}, 0}, c = {rt, "js.pool", 2, 1, {0}, 0},
+	          w = {rt, "js.r", 0, 0, {0}, 0};
+	pthread_t ta, tc, tw;
+	assert_int_equal(pthread_create(&ta, NULL, call_peer, &a), 0);
+	await_true(gate_inside(0), 30);
+	assert_int_equal(pthread_create(&tc, NULL, call_peer, &c), 0);
+	await_true(gate_inside(1), 30);
+	assert_int_equal(pthread_create(&tw, NULL, call_peer, &w), 0);
+	struct timespec nap = {0, 300 * 1000000L};
+	nanosleep(&nap, NULL); /* W waits for a VM of P (if not yet, less is tested) */
+	gate_open(0);          /* A calls R, which W holds */
+	nanosleep(&nap, NULL);
+	gate_open(1); /* C leaves VM 1 */
+	pthread_join(ta, NULL);
+	pthread_join(tc, NULL);
+	pthread_join(tw, NULL);
+	assert_int_equal(a.code, PP_OK);
+	assert_int_equal(a.out[1], PP_OK); /* A's call into R */
+	assert_int_equal(a.out[2], PP_OK); /* R's into P, from A's thread: VM 1 */
+	assert_int_equal(a.out[3], 42);
+	assert_int_equal(w.code, PP_OK);
+	assert_int_equal(w.out[0], PP_OK);
+	assert_int_equal(w.out[1], 42);
+	assert_int_equal(c.code, PP_OK);
+	pp_runtime_free(rt);
+}
+
 static void concurrency_outside_1_to_64_is_refused(void **state)
 {
 	(void)state;
@@ -625,6 +707,7 @@ int main(void)
 	        cmocka_unit_test(every_vm_of_a_pool_runs_the_code_its_load_read_first),
 	        cmocka_unit_test(
 	                a_caller_waiting_on_a_busy_pool_takes_the_vm_that_comes_free_first),
+	        cmocka_unit_test(a_wait_for_any_vm_of_a_pool_closes_no_cycle_through_one_of_them),
 	        cmocka_unit_test(concurrency_outside_1_to_64_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

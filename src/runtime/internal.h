@@ -233,7 +233,7 @@ typedef struct pp_tstate {
 	uint32_t claims;          /* bundles this thread has busy (bundle.c) */
 	bool in_use;              /* false once its thread exited: the next new thread takes it */
 	_Atomic uintptr_t thread; /* pp__thread_id() of the thread using it */
-	_Atomic uintptr_t *_Atomic waiting_on; /* owner word of the guest VM it waits for */
+	_Atomic uintptr_t waiting_on; /* what it waits for (a pp_waited), or 0 */
 	char *err; /* pp_last_error: err_small, or the heap once a message outgrew it */
 	size_t err_cap;
 	/* The inits running on this thread, innermost last, each with the
@@ -526,9 +526,27 @@ static inline bool pp__utf8_valid(const uint8_t *s, size_t n)
  * published between two bumps (bundle.c publish/unpublish): a counter is
  * odd only while its change is being made. */
 void pp__bump_revisions(pp_runtime *rt, const pp_bundle_version *const *vs, size_t n);
-/* True if the thread `me`, about to wait on the VM owner word `word`, would
- * wait for itself: word's owner waits for a VM whose owner ... is me. */
-bool pp__wait_would_cycle(pp_runtime *rt, _Atomic uintptr_t *word, uintptr_t me);
+/* What a thread waits for, published in its pp_tstate's waiting_on: the
+ * owner word of one guest VM (pp_waited_word), or any of a set of them
+ * (pp_waited_set: a pool of VMs, one of which comes free). */
+typedef struct pp_wait_set {
+	_Atomic uintptr_t *first; /* the first owner word */
+	size_t stride;            /* bytes from one word to the next */
+	uint32_t n;
+} pp_wait_set;
+typedef uintptr_t pp_waited; /* a word's address, or a set's with the low bit set */
+static inline pp_waited pp_waited_word(_Atomic uintptr_t *word)
+{
+	return (uintptr_t)word;
+}
+static inline pp_waited pp_waited_set(const pp_wait_set *set)
+{
+	return (uintptr_t)set | 1u;
+}
+/* True if the thread `me`, about to wait for `waited`, would wait for
+ * itself: the word's owner waits for a VM whose owner ... is me (for a set,
+ * every word of it leads back to me: one that does not can come free). */
+bool pp__wait_would_cycle(pp_runtime *rt, pp_waited waited, uintptr_t me);
 
 /* registry.c */
 pp_status pp__registry_init(pp_runtime *rt);

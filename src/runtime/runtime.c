@@ -102,7 +102,7 @@ static void thread_exit(void *list)
 		ts->in_use = false;
 		ts->thread_next = NULL;
 		atomic_store_explicit(&ts->thread, 0, memory_order_relaxed); /* ids are reused */
-		atomic_store_explicit(&ts->waiting_on, NULL, memory_order_relaxed);
+		atomic_store_explicit(&ts->waiting_on, 0, memory_order_relaxed);
 		/* A thread that ended inside a call (pthread_exit, cancellation) must
 		 * not hold grace periods up forever. */
 		ts->rd.nest = 0;
@@ -197,7 +197,7 @@ pp_tstate *pp__tstate(pp_runtime *rt)
 	if (ts) {
 		ts->in_use = true;
 		atomic_store_explicit(&ts->thread, pp__thread_id(), memory_order_relaxed);
-		atomic_store_explicit(&ts->waiting_on, NULL, memory_order_relaxed);
+		atomic_store_explicit(&ts->waiting_on, 0, memory_order_relaxed);
 		ts->init_depth = 0;
 		ts->rd.nest = 0;
 		ts->claims = 0;
@@ -223,23 +223,40 @@ pp_tstate *pp__tstate(pp_runtime *rt)
 	return ts;
 }
 
-bool pp__wait_would_cycle(pp_runtime *rt, _Atomic uintptr_t *word, uintptr_t me)
+/* Whether waiting for `waited` leads back to me, within depth hops and a
+ * budget of words looked at (past either: no, as the 64 hops always said;
+ * a waiter looks again every 20 ms). */
+static bool leads_to(const pp_tstate *first, pp_waited waited, uintptr_t me, int depth, int *budget)
+{
+	if (!waited || depth >= 64 || --*budget < 0)
+		return false;
+	if (waited & 1u) { /* any of a set: a cycle only if every word leads to me */
+		const pp_wait_set *set = (const pp_wait_set *)(waited & ~(uintptr_t)1u);
+		for (uint32_t i = 0; i < set->n; i++)
+			if (!leads_to(first, (uintptr_t)set->first + i * set->stride, me, depth + 1,
+			              budget))
+				return false;
+		return set->n > 0;
+	}
+	uintptr_t owner = atomic_load_explicit((_Atomic uintptr_t *)waited, memory_order_seq_cst);
+	if (owner == 0)
+		return false;
+	if (owner == me)
+		return true;
+	const pp_tstate *ts = first;
+	while (ts && atomic_load_explicit(&ts->thread, memory_order_relaxed) != owner)
+		ts = ts->next;
+	return ts && leads_to(first, atomic_load_explicit(&ts->waiting_on, memory_order_seq_cst),
+	                      me, depth + 1, budget);
+}
+
+bool pp__wait_would_cycle(pp_runtime *rt, pp_waited waited, uintptr_t me)
 {
 	pthread_mutex_lock(&rt->tstate_lock);
 	pp_tstate *first = rt->tstates; /* never freed before the runtime: walk unlocked */
 	pthread_mutex_unlock(&rt->tstate_lock);
-	for (int hops = 0; word && hops < 64; hops++) {
-		uintptr_t owner = atomic_load_explicit(word, memory_order_seq_cst);
-		if (owner == 0)
-			return false;
-		if (owner == me)
-			return true;
-		pp_tstate *ts = first;
-		while (ts && atomic_load_explicit(&ts->thread, memory_order_relaxed) != owner)
-			ts = ts->next;
-		word = ts ? atomic_load_explicit(&ts->waiting_on, memory_order_seq_cst) : NULL;
-	}
-	return false;
+	int budget = 4096;
+	return leads_to(first, waited, me, 0, &budget);
 }
 
 pp_bundle_version *pp__init_version(pp_runtime *rt)

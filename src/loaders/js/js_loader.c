@@ -305,8 +305,9 @@ static uint32_t vm_wait(js_vm *vm, uintptr_t me, js_pool *any, js_vm **took)
 {
 	*took = vm;
 	pp_tstate *ts = pp__tstate(vm->rt);
+	pp_waited waited = any ? pp_waited_set(&any->owners) : pp_waited_word(&vm->owner);
 	if (ts)
-		atomic_store_explicit(&ts->waiting_on, &vm->owner, memory_order_seq_cst);
+		atomic_store_explicit(&ts->waiting_on, waited, memory_order_seq_cst);
 	uint32_t code = PP_OK;
 	/* Counted, then the fence vm_give leaves to us (outside the mutex: a
 	 * giver that sees us takes it to wake us). Should this thread be barred
@@ -325,7 +326,7 @@ static uint32_t vm_wait(js_vm *vm, uintptr_t me, js_pool *any, js_vm **took)
 			*took = other;
 			break;
 		}
-		if (pp__wait_would_cycle(vm->rt, &vm->owner, me)) {
+		if (pp__wait_would_cycle(vm->rt, waited, me)) {
 			code = PP_ERR_REENTRANT_CALL;
 			break;
 		}
@@ -337,7 +338,7 @@ static uint32_t vm_wait(js_vm *vm, uintptr_t me, js_pool *any, js_vm **took)
 	atomic_fetch_sub_explicit(&vm->parked, 1, memory_order_relaxed);
 	pthread_mutex_unlock(&vm->park);
 	if (ts)
-		atomic_store_explicit(&ts->waiting_on, NULL, memory_order_seq_cst);
+		atomic_store_explicit(&ts->waiting_on, 0, memory_order_seq_cst);
 	return code;
 }
 
@@ -2067,8 +2068,11 @@ static pp_status js_load(pp_runtime *rt, const pp_loader *self, const pp_bundle_
 	/* n <= PP_JS_MAX_CONCURRENCY: the size cannot overflow */
 	if (st == PP_OK && !(pool = pp__calloc_lines(sizeof *pool + n * sizeof pool->vms[0])))
 		st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
-	if (pool)
+	if (pool) {
 		pool->n = n;
+		/* a waiter for any VM waits for these */
+		pool->owners = (pp_wait_set){&pool->vms[0].vm.owner, sizeof pool->vms[0], n};
+	}
 	js_vm *first = NULL;
 	js_imports imports = {NULL, 0, 0}; /* one code for all the VMs */
 	for (uint32_t i = 0; pool && i < n && st == PP_OK; i++) {

@@ -255,6 +255,7 @@ struct js_vm {
 struct js_pool {
 	pp_retired retired; /* its teardown, a grace period after its release */
 	uint32_t n;
+	pp_wait_set owners; /* the VMs' owner words, for a call any of them may serve */
 	/* creates so far: the next one starts at VM creates % n, so that
 	 * instances made on one thread spread over the pool. On a line of its
 	 * own: calls read the line above. */
