@@ -186,6 +186,29 @@ static void every_failing_allocation_along_a_js_pool_load_reload_and_unload(void
 	remove_tree(dir);
 }
 
+/* An ES module pool whose load imports two files: the first VM keeps what
+ * it read for the second (js_modules.c), and a failure anywhere along it
+ * frees what was kept. */
+static void every_failing_allocation_along_a_js_pool_load_that_imports(void **state)
+{
+	(void)state;
+	char dir[256];
+	js_write_dir(dir, sizeof dir,
+	             "import { seven } from './a.js';\n" JS_PRELUDE
+	             "export function polyplug_init() {\n"
+	             "  return ok([reg('test.js', [function (i, a, o, ar, b) {\n"
+	             "    b.writeI32(o, seven()); return 0; }])]);\n}\n");
+	write_text(dir, "a.js",
+	           "import { three } from './b.js';\n"
+	           "export function seven() { return three + 4; }\n");
+	write_text(dir, "b.js", "export const three = 3;\n");
+	write_text(dir, "manifest.toml",
+	           "name = \"jsm\"\nversion = \"1.0.0\"\nprovides = [\"test.js@1\"]\n"
+	           "concurrency = 2\n");
+	every_failure_of("js pool with imports", dir, "test.js", 7);
+	remove_tree(dir);
+}
+
 /* A guarded bundle whose call allocates through the bridge, frees, calls a
  * typed peer for a string twice (taking it once, leaving it once: the
  * loader frees that one) and makes an instance of a native contract
@@ -367,6 +390,7 @@ int main(void)
 	        cmocka_unit_test(every_failing_allocation_along_a_native_load_reload_and_unload),
 	        cmocka_unit_test(every_failing_allocation_along_a_js_load_reload_and_unload),
 	        cmocka_unit_test(every_failing_allocation_along_a_js_pool_load_reload_and_unload),
+	        cmocka_unit_test(every_failing_allocation_along_a_js_pool_load_that_imports),
 	        cmocka_unit_test(every_failing_allocation_along_a_guarded_call),
 	        cmocka_unit_test(no_failing_allocation_lets_a_bundle_past_the_hosts_layouts),
 	        cmocka_unit_test(every_failing_allocation_along_a_cascading_unload),
