@@ -445,7 +445,7 @@ static void every_vm_of_a_pool_must_register_the_same_contracts(void **state)
 	three.name = "later";
 	assert_int_not_equal(pp_bundle_load_source(rt, later, strlen(later), &three, NULL), PP_OK);
 	assert_contains(pp_last_error(rt), "not on this VM");
-	assert_contains(pp_last_error(rt), "(VM 1 of the pool of 3; VM 0 loaded)");
+	assert_contains(pp_last_error(rt), "(VM 1 of the pool of 3; those before it loaded)");
 	pp_runtime_free(rt);
 }
 
@@ -659,6 +659,70 @@ static void a_wait_for_any_vm_of_a_pool_closes_no_cycle_through_one_of_them(void
 	pp_runtime_free(rt);
 }
 
+/* S, a pool of 2: fn 0 holds at the gate its args name, then calls its own
+ * fn 1 (served by another VM of the pool), writing [gate's 1, status,
+ * answer]; fn 1 answers 42. */
+#define SELF_BUNDLE                                                                          \
+	JS_PRELUDE                                                                           \
+	"function polyplug_init(hl, hh, cl, ch, b) {\n"                                      \
+	"  var g = cid('host_contract:test.Gate@1'), s = cid('guest_contract:js.self@1');\n" \
+	"  return ok([reg('js.self', [\n"                                                    \
+	"    function (i, a, o, ar, b) {\n"                                                  \
+	"      b.callHostContract(g[0], g[1], 0x10000, 0, a, o);\n"                          \
+	"      b.writeI32(o + 4, b.dispatchPeer(s[0], s[1], 0x10000, 1, 0, o + 8));\n"       \
+	"      return 0; },\n"                                                               \
+	"    function (i, a, o, ar, b) { b.writeI32(o, 42); return 0; }])]);\n}\n"
+
+static atomic_int self_calls_done;
+
+static void *call_self(void *p)
+{
+	call_peer(p);
+	atomic_fetch_add(&self_calls_done, 1);
+	return NULL;
+}
+
+/* Two threads each hold a VM of a pool of 2 and call back into it, each
+ * waiting for any VM: a deadlock. Neither's wait leads back to itself
+ * through a VM the other holds (the other waits for the pool, whose VMs
+ * lead to it), so both waited for good; now one is refused, and the other
+ * then gets its VM. */
+static void two_threads_calling_back_into_a_full_pool_are_not_left_waiting(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_with_host_contracts(0);
+	pp_load_options two = {.size = sizeof two, .name = "S", .js.concurrency = 2};
+	static const char src[] = SELF_BUNDLE;
+	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &two, NULL), PP_OK);
+	memset(the_gates.inside, 0, sizeof the_gates.inside);
+	memset(the_gates.open, 0, sizeof the_gates.open);
+	atomic_store(&self_calls_done, 0);
+	peer_call x = {rt, "js.self", 0, 0, {0}, 0}, y = {rt, "js.self", 0, 1, {0}, 0};
+	pthread_t tx, ty;
+	assert_int_equal(pthread_create(&tx, NULL, call_self, &x), 0);
+	await_true(gate_inside(0), 30);
+	assert_int_equal(pthread_create(&ty, NULL, call_self, &y), 0);
+	await_true(gate_inside(1), 30);
+	gate_open(0);
+	gate_open(1);
+	/* a hang ends the test rather than CTest's timeout */
+	for (int i = 0; i < 3000 && atomic_load(&self_calls_done) < 2; i++)
+		nanosleep(&(struct timespec){0, 10 * 1000000L}, NULL);
+	if (atomic_load(&self_calls_done) < 2)
+		fail_msg("both threads still wait after 30 s: the deadlock was not found");
+	pthread_join(tx, NULL);
+	pthread_join(ty, NULL);
+	assert_int_equal(x.code, PP_OK);
+	assert_int_equal(y.code, PP_OK);
+	/* one inner call was refused; the other ran on the VM that freed */
+	bool x_refused = x.out[1] == PP_ERR_REENTRANT_CALL;
+	peer_call *served = x_refused ? &y : &x;
+	assert_int_equal((x_refused ? x : y).out[1], PP_ERR_REENTRANT_CALL);
+	assert_int_equal(served->out[1], PP_OK);
+	assert_int_equal(served->out[2], 42);
+	pp_runtime_free(rt);
+}
+
 static void concurrency_outside_1_to_64_is_refused(void **state)
 {
 	(void)state;
@@ -708,6 +772,7 @@ int main(void)
 	        cmocka_unit_test(
 	                a_caller_waiting_on_a_busy_pool_takes_the_vm_that_comes_free_first),
 	        cmocka_unit_test(a_wait_for_any_vm_of_a_pool_closes_no_cycle_through_one_of_them),
+	        cmocka_unit_test(two_threads_calling_back_into_a_full_pool_are_not_left_waiting),
 	        cmocka_unit_test(concurrency_outside_1_to_64_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

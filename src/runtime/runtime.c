@@ -223,19 +223,24 @@ pp_tstate *pp__tstate(pp_runtime *rt)
 	return ts;
 }
 
-/* Whether waiting for `waited` leads back to me, within depth hops and a
- * budget of words looked at (past either: no, as the 64 hops always said;
- * a waiter looks again every 20 ms). */
-static bool leads_to(const pp_tstate *first, pp_waited waited, uintptr_t me, int depth, int *budget)
+/* Whether waiting for `waited` leads back to me: the thread holding it is
+ * me, or waits for something that leads back. For a set (any of a pool's
+ * VMs), every word of it must. A thread met again on the way (path[0..on))
+ * is stuck as far as this look goes: it waits for what is being judged, so
+ * two threads each holding a VM of a pool and waiting for another are
+ * found, though neither's wait comes back to the one looking. Past 64 hops
+ * or a budget of words: no (a waiter looks again every 20 ms). */
+static bool leads_to(const pp_tstate *first, pp_waited waited, uintptr_t me, uintptr_t *path,
+                     int on, int *budget)
 {
-	if (!waited || depth >= 64 || --*budget < 0)
+	if (!waited || on >= 64 || --*budget < 0)
 		return false;
-	if (waited & 1u) { /* any of a set: a cycle only if every word leads to me */
+	if (waited & 1u) {
 		const pp_wait_set *set = (const pp_wait_set *)(waited & ~(uintptr_t)1u);
 		for (uint32_t i = 0; i < set->n; i++)
-			if (!leads_to(first, (uintptr_t)set->first + i * set->stride, me, depth + 1,
+			if (!leads_to(first, (uintptr_t)set->first + i * set->stride, me, path, on,
 			              budget))
-				return false;
+				return false; /* that VM can come free without me */
 		return set->n > 0;
 	}
 	uintptr_t owner = atomic_load_explicit((_Atomic uintptr_t *)waited, memory_order_seq_cst);
@@ -243,11 +248,15 @@ static bool leads_to(const pp_tstate *first, pp_waited waited, uintptr_t me, int
 		return false;
 	if (owner == me)
 		return true;
+	for (int i = 0; i < on; i++)
+		if (path[i] == owner)
+			return true;
 	const pp_tstate *ts = first;
 	while (ts && atomic_load_explicit(&ts->thread, memory_order_relaxed) != owner)
 		ts = ts->next;
+	path[on] = owner;
 	return ts && leads_to(first, atomic_load_explicit(&ts->waiting_on, memory_order_seq_cst),
-	                      me, depth + 1, budget);
+	                      me, path, on + 1, budget);
 }
 
 bool pp__wait_would_cycle(pp_runtime *rt, pp_waited waited, uintptr_t me)
@@ -255,8 +264,9 @@ bool pp__wait_would_cycle(pp_runtime *rt, pp_waited waited, uintptr_t me)
 	pthread_mutex_lock(&rt->tstate_lock);
 	pp_tstate *first = rt->tstates; /* never freed before the runtime: walk unlocked */
 	pthread_mutex_unlock(&rt->tstate_lock);
+	uintptr_t path[64];
 	int budget = 4096;
-	return leads_to(first, waited, me, 0, &budget);
+	return leads_to(first, waited, me, path, 0, &budget);
 }
 
 pp_bundle_version *pp__init_version(pp_runtime *rt)

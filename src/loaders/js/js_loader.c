@@ -2081,8 +2081,9 @@ static pp_status js_load(pp_runtime *rt, const pp_loader *self, const pp_bundle_
 		if (st != PP_OK && i > 0) { /* the first VMs loaded: say which did not */
 			char *why = pp__strdup(pp_last_error(rt));
 			if (why)
-				pp__error(rt, st, "%s (VM %u of the pool of %u; VM 0 loaded)", why,
-				          i, n);
+				pp__error(rt, st,
+				          "%s (VM %u of the pool of %u; those before it loaded)",
+				          why, i, n);
 			free(why);
 		}
 		if (i == 0)
