@@ -1,7 +1,8 @@
 /*
  * soak.c — `make soak`: for a while (argv[1] seconds, default 300), one
- * thread loads, reloads and unloads a native and a JS bundle in a random
- * order while four threads call them and create, use and destroy instances.
+ * thread loads, reloads and unloads a native and a JS bundle (one VM or a
+ * pool of two, chosen at each load) in a random order while four threads
+ * call them and create, use and destroy instances.
  *
  * Passes when nothing crashed, every call returned PP_OK or a status that
  * says the bundle is not there right now (stale handle, not found), and the
@@ -96,8 +97,10 @@ static void churn(soak *s, unsigned *seed)
 	pp_status st;
 	switch (rand_r(seed) % 3) {
 	case 0:
-		if (js) {
-			pp_load_options o = {.name = "soakjs"};
+		if (js) { /* one VM or a pool of two */
+			pp_load_options o = {.size = sizeof o,
+			                     .name = "soakjs",
+			                     .js.concurrency = 1 + (uint32_t)(rand_r(seed) % 2)};
 			st = pp_bundle_load_source(s->rt, JS_SOURCE, strlen(JS_SOURCE), &o, NULL);
 		} else {
 			pp_load_options o = {.name = "calc"};

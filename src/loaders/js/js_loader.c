@@ -294,8 +294,9 @@ static js_vm *pool_take_other(js_pool *pool, uint32_t after, uintptr_t me)
  * so a thread about to wait can follow "owner waits for a VM whose owner
  * waits for ..." and refuse at once when the chain comes back to itself: a
  * wait cycle between bundles calling each other from two threads. Each
- * waiter publishes its wait before it looks, so of the threads closing a
- * cycle the last one sees it; the others are woken by its refusal.
+ * waiter publishes its wait before it looks (again at each look), so of the
+ * threads closing a cycle the last one sees it; the others are woken by its
+ * refusal.
  *
  * With `any` (vm's pool, for a call that any of its VMs may serve), a VM of
  * the pool that comes free first is taken instead: a give wakes only its
@@ -306,8 +307,6 @@ static uint32_t vm_wait(js_vm *vm, uintptr_t me, js_pool *any, js_vm **took)
 	*took = vm;
 	pp_tstate *ts = pp__tstate(vm->rt);
 	pp_waited waited = any ? pp_waited_set(&any->owners) : pp_waited_word(&vm->owner);
-	if (ts)
-		atomic_store_explicit(&ts->waiting_on, waited, memory_order_seq_cst);
 	uint32_t code = PP_OK;
 	/* Counted, then the fence vm_give leaves to us (outside the mutex: a
 	 * giver that sees us takes it to wake us). Should this thread be barred
@@ -317,6 +316,12 @@ static uint32_t vm_wait(js_vm *vm, uintptr_t me, js_pool *any, js_vm **took)
 		(void)pp__try_heavy_fence(vm->rt);
 	pthread_mutex_lock(&vm->park);
 	for (;;) {
+		/* Not published while it tries: a thread seen holding a VM it
+		 * says it waits for has held it since before its wait (a call
+		 * back into its own pool), never just taken it, which a look
+		 * would read as a wait for itself. */
+		if (ts)
+			atomic_store_explicit(&ts->waiting_on, 0, memory_order_seq_cst);
 		uintptr_t free_ = 0;
 		if (atomic_compare_exchange_strong_explicit(
 		            &vm->owner, &free_, me, memory_order_acquire, memory_order_relaxed))
@@ -326,6 +331,8 @@ static uint32_t vm_wait(js_vm *vm, uintptr_t me, js_pool *any, js_vm **took)
 			*took = other;
 			break;
 		}
+		if (ts) /* published before the look */
+			atomic_store_explicit(&ts->waiting_on, waited, memory_order_seq_cst);
 		if (pp__wait_would_cycle(vm->rt, waited, me)) {
 			code = PP_ERR_REENTRANT_CALL;
 			break;
@@ -335,10 +342,10 @@ static uint32_t vm_wait(js_vm *vm, uintptr_t me, js_pool *any, js_vm **took)
 		struct timespec until = pp__deadline(CLOCK_REALTIME, 20 * 1000000L);
 		pthread_cond_timedwait(&vm->unparked, &vm->park, &until);
 	}
-	atomic_fetch_sub_explicit(&vm->parked, 1, memory_order_relaxed);
-	pthread_mutex_unlock(&vm->park);
 	if (ts)
 		atomic_store_explicit(&ts->waiting_on, 0, memory_order_seq_cst);
+	atomic_fetch_sub_explicit(&vm->parked, 1, memory_order_relaxed);
+	pthread_mutex_unlock(&vm->park);
 	return code;
 }
 
