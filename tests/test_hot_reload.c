@@ -738,6 +738,26 @@ static void a_bundle_directory_added_to_a_plugins_directory_is_loaded(void **sta
 	remove_tree(root);
 }
 
+/* A plugins directory ROOT (made, in root) holding good (a bundle of
+ * w.Good) and bad (ROOT/bad, in bad: a script that does not parse), loaded
+ * (good only) and watched. */
+static void watch_good_and_bad(pp_runtime *rt, char *root, size_t root_cap, char *bad,
+                               size_t bad_cap)
+{
+	char good[512];
+	temp_dir(root, root_cap);
+	snprintf(good, sizeof good, "%s/good", root);
+	snprintf(bad, bad_cap, "%s/bad", root);
+	assert_int_equal(mkdir(good, 0700), 0);
+	assert_int_equal(mkdir(bad, 0700), 0);
+	js_value_bundle(good, "w.Good", 1);
+	save_text(bad, "bundle.js", "this is not javascript (");
+	size_t loaded = 0;
+	pp_bundle_load_dir(rt, root, NULL, NULL, &loaded);
+	assert_int_equal(loaded, 1);
+	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
+}
+
 /* A bundle directory of a plugins directory whose load failed is loaded
  * once it is fixed in place — there when watching began, or arrived later
  * (and not while it stays as it failed). It was only ever loaded again if
@@ -747,19 +767,9 @@ static void a_bundle_whose_load_failed_is_loaded_once_fixed_in_place(void **stat
 	(void)state;
 	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	pp_runtime *rt = watched_runtime(&ev);
-	char root[256], good[512], bad[512], later[512];
-	temp_dir(root, sizeof root);
-	snprintf(good, sizeof good, "%s/good", root);
-	snprintf(bad, sizeof bad, "%s/bad", root);
+	char root[256], bad[512], later[512];
+	watch_good_and_bad(rt, root, sizeof root, bad, sizeof bad);
 	snprintf(later, sizeof later, "%s/later", root);
-	assert_int_equal(mkdir(good, 0700), 0);
-	assert_int_equal(mkdir(bad, 0700), 0);
-	js_value_bundle(good, "w.Good", 1);
-	save_text(bad, "bundle.js", "this is not javascript (");
-	size_t loaded = 0;
-	pp_bundle_load_dir(rt, root, NULL, NULL, &loaded);
-	assert_int_equal(loaded, 1);
-	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
 	assert_int_equal(mkdir(later, 0700), 0);
 	save_text(later, "bundle.js", "neither is this (");
 	sleep_ms(1500); /* the arrival's load fails; both stay as they failed */
@@ -781,18 +791,8 @@ static void a_bundle_directory_made_again_in_a_plugins_directory_is_loaded(void 
 	(void)state;
 	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	pp_runtime *rt = watched_runtime(&ev);
-	char root[256], good[512], bad[512];
-	temp_dir(root, sizeof root);
-	snprintf(good, sizeof good, "%s/good", root);
-	snprintf(bad, sizeof bad, "%s/bad", root);
-	assert_int_equal(mkdir(good, 0700), 0);
-	assert_int_equal(mkdir(bad, 0700), 0);
-	js_value_bundle(good, "w.Good", 1);
-	save_text(bad, "bundle.js", "this is not javascript (");
-	size_t loaded = 0;
-	pp_bundle_load_dir(rt, root, NULL, NULL, &loaded);
-	assert_int_equal(loaded, 1);
-	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
+	char root[256], bad[512];
+	watch_good_and_bad(rt, root, sizeof root, bad, sizeof bad);
 	remove_tree(bad);
 	sleep_ms(3 * DEBOUNCE_MS);
 	assert_int_equal(mkdir(bad, 0700), 0);

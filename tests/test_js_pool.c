@@ -121,6 +121,23 @@ static void meeting_reset(int want, int wait_ms)
 	pthread_mutex_unlock(&the_meeting.lock);
 }
 
+/* test.Rewrite fn 0: rewrites the file rewrite_path names to rewrite_text. */
+static char rewrite_path[128];
+static const char *rewrite_text;
+
+static void rewrite(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	(void)state;
+	(void)args;
+	(void)out;
+	(void)err;
+	FILE *f = fopen(rewrite_path, "w");
+	if (f) {
+		fputs(rewrite_text, f);
+		fclose(f);
+	}
+}
+
 static pp_runtime *rt_with_host_contracts(uint32_t concurrency)
 {
 	pp_runtime_config cfg = quiet_config();
@@ -149,9 +166,15 @@ static pp_runtime *rt_with_host_contracts(uint32_t concurrency)
 	g = m;
 	g.contract_id = pp_host_contract_id("test.Gate", 1);
 	g.dispatch.native.functions = gate_fns;
+	static const void *const rewrite_fns[] = {(const void *)rewrite};
+	static pp_host_contract_interface r;
+	r = m;
+	r.contract_id = pp_host_contract_id("test.Rewrite", 1);
+	r.dispatch.native.functions = rewrite_fns;
 	assert_int_equal(pp_host_contract_register(rt, &m), PP_OK);
 	assert_int_equal(pp_host_contract_register(rt, &t), PP_OK);
 	assert_int_equal(pp_host_contract_register(rt, &g), PP_OK);
+	assert_int_equal(pp_host_contract_register(rt, &r), PP_OK);
 	return rt;
 }
 
@@ -191,6 +214,14 @@ static const char *pool_dir(char *buf, size_t cap, const char *manifest_extra, c
 	         manifest_extra);
 	write_text(buf, "manifest.toml", manifest);
 	return buf;
+}
+
+/* Loads src as bundle name with a pool of vms VMs. */
+static void load_pool(pp_runtime *rt, const char *name, uint32_t vms, const char *src)
+{
+	pp_load_options o = {.size = sizeof o, .name = name, .js.concurrency = vms};
+	if (pp_bundle_load_source(rt, src, strlen(src), &o, NULL) != PP_OK)
+		fail_msg("loading %s with %u VMs: %s", name, vms, pp_last_error(rt));
 }
 
 static pp_guest_contract_handle pool_handle(pp_runtime *rt)
@@ -242,9 +273,8 @@ static void a_pool_runs_calls_from_two_threads_at_once(void **state)
 {
 	(void)state;
 	pp_runtime *rt = rt_with_host_contracts(0);
-	pp_load_options two = {.size = sizeof two, .name = "two", .js.concurrency = 2};
 	static const char src[] = POOL_BUNDLE("1", "false");
-	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &two, NULL), PP_OK);
+	load_pool(rt, "two", 2, src);
 	assert_int_equal(two_callers_meet(rt, NULL, true), 2);
 	pp_runtime_free(rt);
 
@@ -330,9 +360,8 @@ static void instances_made_on_one_thread_spread_over_the_pool(void **state)
 	(void)state;
 	pp_runtime *rt = rt_with_host_contracts(0);
 	meeting_reset(2, 400);
-	pp_load_options four = {.size = sizeof four, .name = "four", .js.concurrency = 4};
 	static const char src[] = POOL_BUNDLE("1", "false");
-	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &four, NULL), PP_OK);
+	load_pool(rt, "four", 4, src);
 	pp_guest_contract_handle h = pool_handle(rt);
 	bool vm_seen[5] = {false};
 	pp_guest_contract_instance made[4];
@@ -369,8 +398,7 @@ static void a_block_freed_outside_the_vm_that_made_it_leaves_alloc_working(void 
 	static const char src[] = BLOCK_BUNDLE;
 	for (uint32_t vms = 1; vms <= 2; vms++) {
 		pp_runtime *rt = rt_new();
-		pp_load_options o = {.size = sizeof o, .name = "blocks", .js.concurrency = vms};
-		assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &o, NULL), PP_OK);
+		load_pool(rt, "blocks", vms, src);
 		pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("js.blocks", 1), 0);
 		pp_guest_contract_instance x, y; /* with 2 VMs, one on each */
 		assert_int_equal(pp_instance_create(rt, h, NULL, &x), PP_OK);
@@ -449,23 +477,6 @@ static void every_vm_of_a_pool_must_register_the_same_contracts(void **state)
 	pp_runtime_free(rt);
 }
 
-/* test.Rewrite fn 0: rewrites the file rewrite_path names to rewrite_text. */
-static char rewrite_path[128];
-static const char *rewrite_text;
-
-static void rewrite(void *state, const void *args, void *out, pp_abi_error *err)
-{
-	(void)state;
-	(void)args;
-	(void)out;
-	(void)err;
-	FILE *f = fopen(rewrite_path, "w");
-	if (f) {
-		fputs(rewrite_text, f);
-		fclose(f);
-	}
-}
-
 /* The files a pool's load imports are read once, by the first VM that
  * imports them: a file changed while the VMs load (here by the first VM's
  * own init, standing for a deploy landing mid-load) made the VMs of one
@@ -474,17 +485,6 @@ static void every_vm_of_a_pool_runs_the_code_its_load_read_first(void **state)
 {
 	(void)state;
 	pp_runtime *rt = rt_with_host_contracts(0);
-	static const void *const rewrite_fns[] = {(const void *)rewrite};
-	static pp_host_contract_interface r = {
-	        .size = sizeof r,
-	        .contract_version = {1, 0, 0},
-	        .dispatch_type = PP_DISPATCH_NATIVE,
-	        .create_instance = no_instance,
-	        .destroy_instance = drop_instance,
-	        .dispatch.native = {1, rewrite_fns},
-	};
-	r.contract_id = pp_host_contract_id("test.Rewrite", 1);
-	assert_int_equal(pp_host_contract_register(rt, &r), PP_OK);
 	char dir[64];
 	pool_dir(dir, sizeof dir, "concurrency = 2\n",
 	         "import { k } from './lib.js';\n" JS_PRELUDE
@@ -538,9 +538,8 @@ static void a_caller_waiting_on_a_busy_pool_takes_the_vm_that_comes_free_first(v
 	(void)state;
 	pp_runtime *rt = rt_with_host_contracts(0);
 	meeting_reset(2, 400); /* tickets from 1 */
-	pp_load_options two = {.size = sizeof two, .name = "two", .js.concurrency = 2};
 	static const char src[] = POOL_BUNDLE("1", "false");
-	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &two, NULL), PP_OK);
+	load_pool(rt, "two", 2, src);
 	memset(the_gates.inside, 0, sizeof the_gates.inside);
 	memset(the_gates.open, 0, sizeof the_gates.open);
 
@@ -625,11 +624,8 @@ static void a_wait_for_any_vm_of_a_pool_closes_no_cycle_through_one_of_them(void
 {
 	(void)state;
 	pp_runtime *rt = rt_with_host_contracts(0);
-	pp_load_options two = {.size = sizeof two, .name = "P", .js.concurrency = 2};
-	pp_load_options one = {.size = sizeof one, .name = "R"};
-	static const char ps[] = P_BUNDLE, rs[] = R_BUNDLE;
-	assert_int_equal(pp_bundle_load_source(rt, ps, strlen(ps), &two, NULL), PP_OK);
-	assert_int_equal(pp_bundle_load_source(rt, rs, strlen(rs), &one, NULL), PP_OK);
+	load_pool(rt, "P", 2, P_BUNDLE);
+	load_pool(rt, "R", 1, R_BUNDLE);
 	memset(the_gates.inside, 0, sizeof the_gates.inside);
 	memset(the_gates.open, 0, sizeof the_gates.open);
 	peer_call a = {rt, "js.pool", 0, 0, {0}, 0}, c = {rt, "js.pool", 2, 1, {0}, 0},
@@ -691,9 +687,8 @@ static void two_threads_calling_back_into_a_full_pool_are_not_left_waiting(void 
 {
 	(void)state;
 	pp_runtime *rt = rt_with_host_contracts(0);
-	pp_load_options two = {.size = sizeof two, .name = "S", .js.concurrency = 2};
 	static const char src[] = SELF_BUNDLE;
-	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &two, NULL), PP_OK);
+	load_pool(rt, "S", 2, src);
 	memset(the_gates.inside, 0, sizeof the_gates.inside);
 	memset(the_gates.open, 0, sizeof the_gates.open);
 	atomic_store(&self_calls_done, 0);
@@ -758,8 +753,7 @@ static void callers_waiting_only_for_each_other_are_never_refused(void **state)
 	for (uint32_t vms = 1; vms <= 2; vms++) {
 		pp_runtime *rt = rt_with_host_contracts(0);
 		meeting_reset(2, 400);
-		pp_load_options o = {.size = sizeof o, .name = "busy", .js.concurrency = vms};
-		assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), &o, NULL), PP_OK);
+		load_pool(rt, "busy", vms, src);
 		busy_caller b[4];
 		pthread_t t[4];
 		for (int i = 0; i < 4; i++) {
