@@ -234,6 +234,7 @@ typedef struct pp_tstate {
 	bool in_use;              /* false once its thread exited: the next new thread takes it */
 	_Atomic uintptr_t thread; /* pp__thread_id() of the thread using it */
 	_Atomic uintptr_t waiting_on; /* what it waits for (a pp_waited), or 0 */
+	_Atomic uint32_t wait_seq;    /* bumped after each change of waiting_on */
 	char *err; /* pp_last_error: err_small, or the heap once a message outgrew it */
 	size_t err_cap;
 	/* The inits running on this thread, innermost last, each with the
@@ -543,9 +544,12 @@ static inline pp_waited pp_waited_set(const pp_wait_set *set)
 {
 	return (uintptr_t)set | 1u;
 }
-/* True if the thread `me`, about to wait for `waited`, would wait for
- * itself: the word's owner waits for a VM whose owner ... is me (for a set,
- * every word of it leads back to me: one that does not can come free). */
+/* Says what ts's thread now waits for (0: nothing), for the looks of
+ * other threads. */
+void pp__publish_wait(pp_tstate *ts, pp_waited waited);
+/* True if the thread `me`, about to wait for `waited`, would close a wait
+ * cycle: me and the threads it would wait for, directly or not, could none
+ * of them ever go on, and me waiting is what holds some of them. */
 bool pp__wait_would_cycle(pp_runtime *rt, pp_waited waited, uintptr_t me);
 
 /* registry.c */

@@ -102,7 +102,7 @@ static void thread_exit(void *list)
 		ts->in_use = false;
 		ts->thread_next = NULL;
 		atomic_store_explicit(&ts->thread, 0, memory_order_relaxed); /* ids are reused */
-		atomic_store_explicit(&ts->waiting_on, 0, memory_order_relaxed);
+		pp__publish_wait(ts, 0);
 		/* A thread that ended inside a call (pthread_exit, cancellation) must
 		 * not hold grace periods up forever. */
 		ts->rd.nest = 0;
@@ -197,7 +197,7 @@ pp_tstate *pp__tstate(pp_runtime *rt)
 	if (ts) {
 		ts->in_use = true;
 		atomic_store_explicit(&ts->thread, pp__thread_id(), memory_order_relaxed);
-		atomic_store_explicit(&ts->waiting_on, 0, memory_order_relaxed);
+		pp__publish_wait(ts, 0);
 		ts->init_depth = 0;
 		ts->rd.nest = 0;
 		ts->claims = 0;
@@ -223,40 +223,122 @@ pp_tstate *pp__tstate(pp_runtime *rt)
 	return ts;
 }
 
-/* Whether waiting for `waited` leads back to me: the thread holding it is
- * me, or waits for something that leads back. For a set (any of a pool's
- * VMs), every word of it must. A thread met again on the way (path[0..on))
- * is stuck as far as this look goes: it waits for what is being judged, so
- * two threads each holding a VM of a pool and waiting for another are
- * found, though neither's wait comes back to the one looking. Past 64 hops
- * or a budget of words: no (a waiter looks again every 20 ms). */
-static bool leads_to(const pp_tstate *first, pp_waited waited, uintptr_t me, uintptr_t *path,
-                     int on, int *budget)
+void pp__publish_wait(pp_tstate *ts, pp_waited waited)
 {
-	if (!waited || on >= 64 || --*budget < 0)
-		return false;
+	/* stored, then counted: a look that read the count before and finds
+	 * it unchanged after read a wait that held all along */
+	atomic_store_explicit(&ts->waiting_on, waited, memory_order_seq_cst);
+	atomic_fetch_add_explicit(&ts->wait_seq, 1, memory_order_seq_cst);
+}
+
+/*
+ * The wait-cycle look. A thread waits for one VM's owner word, or for any
+ * word of a pool's set. The look gathers the threads that what `me` would
+ * wait for leads to (a word's owner, what that owner waits for, ...), then
+ * finds, as a fixed point, those that can go on: one not waiting, or
+ * waiting for a word that is free or held by one that can go on. If me
+ * cannot, and me going on would let some other thread go on (me is part of
+ * what is stuck, not only waiting behind someone else's cycle, whose own
+ * members will refuse), waiting would close a cycle.
+ *
+ * The reads are not one snapshot: a thread read as waiting may have
+ * stopped since. So each thread's wait count is read before its wait and
+ * again at the end; if any moved, the answer is no (the waiter looks again
+ * in 20 ms). A waiter withdraws its wait while it tries to take a VM
+ * (js_loader.c vm_wait), so one seen waiting holds nothing it took since.
+ * A waiting thread gives nothing back, so the words read as its own are
+ * still its own when its count has not moved.
+ */
+enum { LOOK_THREADS = 64, LOOK_WORDS = PP_JS_MAX_CONCURRENCY };
+
+typedef struct look_thread {
+	const pp_tstate *ts; /* NULL for me */
+	uintptr_t id;
+	pp_waited waited;
+	uint32_t seq;               /* ts's wait count, read before its wait */
+	uint32_t n;                 /* words it waits for */
+	int8_t held_by[LOOK_WORDS]; /* the look_thread holding each; -1: free or going on */
+	bool goes_on;
+} look_thread;
+
+/* The words of a wait: *first and stride for the count returned. */
+static uint32_t wait_words(pp_waited waited, uintptr_t *first, size_t *stride)
+{
 	if (waited & 1u) {
 		const pp_wait_set *set = (const pp_wait_set *)(waited & ~(uintptr_t)1u);
-		for (uint32_t i = 0; i < set->n; i++)
-			if (!leads_to(first, (uintptr_t)set->first + i * set->stride, me, path, on,
-			              budget))
-				return false; /* that VM can come free without me */
-		return set->n > 0;
+		*first = (uintptr_t)set->first;
+		*stride = set->stride;
+		return set->n;
 	}
-	uintptr_t owner = atomic_load_explicit((_Atomic uintptr_t *)waited, memory_order_seq_cst);
-	if (owner == 0)
-		return false;
-	if (owner == me)
-		return true;
-	for (int i = 0; i < on; i++)
-		if (path[i] == owner)
-			return true;
+	*first = waited;
+	*stride = 0;
+	return 1;
+}
+
+/* Marks those of t[0..n) that can go on; `me_goes_on` assumes me can. */
+static void settle(look_thread *t, uint32_t n, bool me_goes_on)
+{
+	for (uint32_t i = 0; i < n; i++)
+		t[i].goes_on = i == 0 && me_goes_on;
+	for (bool changed = true; changed;) {
+		changed = false;
+		for (uint32_t i = 0; i < n; i++)
+			for (uint32_t k = 0; !t[i].goes_on && k < t[i].n; k++)
+				if (t[i].held_by[k] < 0 || t[t[i].held_by[k]].goes_on)
+					t[i].goes_on = changed = true;
+	}
+}
+
+/* The index in t[0..*n) of the thread holding a word whose owner is
+ * `owner`, adding it if it waits; -1 if the word is free or its holder
+ * runs (it will come free); -2 past the look's bounds. */
+static int holder(const pp_tstate *first, uintptr_t owner, look_thread *t, uint32_t *n)
+{
+	if (!owner)
+		return -1;
+	for (uint32_t j = 0; j < *n; j++)
+		if (t[j].id == owner)
+			return (int)j;
 	const pp_tstate *ts = first;
 	while (ts && atomic_load_explicit(&ts->thread, memory_order_relaxed) != owner)
 		ts = ts->next;
-	path[on] = owner;
-	return ts && leads_to(first, atomic_load_explicit(&ts->waiting_on, memory_order_seq_cst),
-	                      me, path, on + 1, budget);
+	if (!ts)
+		return -1;
+	uint32_t seq = atomic_load_explicit(&ts->wait_seq, memory_order_seq_cst);
+	pp_waited of = atomic_load_explicit(&ts->waiting_on, memory_order_seq_cst);
+	if (!of)
+		return -1;
+	if (*n == LOOK_THREADS)
+		return -2;
+	t[*n] = (look_thread){.ts = ts, .id = owner, .waited = of, .seq = seq};
+	return (int)(*n)++;
+}
+
+/* Gathers into t (me first) the threads me's wait leads to; false when
+ * past the look's bounds (then: no cycle). */
+static bool gather(const pp_tstate *first, pp_waited waited, uintptr_t me, look_thread *t,
+                   uint32_t *count)
+{
+	t[0] = (look_thread){.ts = NULL, .id = me, .waited = waited};
+	uint32_t n = 1;
+	for (uint32_t i = 0; i < n; i++) {
+		uintptr_t word;
+		size_t stride;
+		t[i].n = wait_words(t[i].waited, &word, &stride);
+		if (t[i].n > LOOK_WORDS)
+			return false;
+		for (uint32_t k = 0; k < t[i].n; k++, word += stride) {
+			int j = holder(first,
+			               atomic_load_explicit((_Atomic uintptr_t *)word,
+			                                    memory_order_seq_cst),
+			               t, &n);
+			if (j == -2)
+				return false;
+			t[i].held_by[k] = (int8_t)j;
+		}
+	}
+	*count = n;
+	return true;
 }
 
 bool pp__wait_would_cycle(pp_runtime *rt, pp_waited waited, uintptr_t me)
@@ -264,9 +346,26 @@ bool pp__wait_would_cycle(pp_runtime *rt, pp_waited waited, uintptr_t me)
 	pthread_mutex_lock(&rt->tstate_lock);
 	pp_tstate *first = rt->tstates; /* never freed before the runtime: walk unlocked */
 	pthread_mutex_unlock(&rt->tstate_lock);
-	uintptr_t path[64];
-	int budget = 4096;
-	return leads_to(first, waited, me, path, 0, &budget);
+	look_thread *t = malloc(LOOK_THREADS * sizeof *t);
+	uint32_t n = 0;
+	bool cycle = t && gather(first, waited, me, t, &n);
+	if (cycle) {
+		settle(t, n, false);
+		cycle = !t[0].goes_on;
+	}
+	if (cycle) { /* stuck: part of it, or only behind it? */
+		bool held[LOOK_THREADS];
+		for (uint32_t i = 0; i < n; i++)
+			held[i] = !t[i].goes_on;
+		settle(t, n, true);
+		cycle = false;
+		for (uint32_t i = 1; i < n; i++)
+			cycle = cycle || (held[i] && t[i].goes_on);
+	}
+	for (uint32_t i = 1; cycle && i < n; i++) /* every wait read held all along */
+		cycle = atomic_load_explicit(&t[i].ts->wait_seq, memory_order_seq_cst) == t[i].seq;
+	free(t);
+	return cycle;
 }
 
 pp_bundle_version *pp__init_version(pp_runtime *rt)

@@ -321,7 +321,7 @@ static uint32_t vm_wait(js_vm *vm, uintptr_t me, js_pool *any, js_vm **took)
 		 * back into its own pool), never just taken it, which a look
 		 * would read as a wait for itself. */
 		if (ts)
-			atomic_store_explicit(&ts->waiting_on, 0, memory_order_seq_cst);
+			pp__publish_wait(ts, 0);
 		uintptr_t free_ = 0;
 		if (atomic_compare_exchange_strong_explicit(
 		            &vm->owner, &free_, me, memory_order_acquire, memory_order_relaxed))
@@ -332,7 +332,7 @@ static uint32_t vm_wait(js_vm *vm, uintptr_t me, js_pool *any, js_vm **took)
 			break;
 		}
 		if (ts) /* published before the look */
-			atomic_store_explicit(&ts->waiting_on, waited, memory_order_seq_cst);
+			pp__publish_wait(ts, waited);
 		if (pp__wait_would_cycle(vm->rt, waited, me)) {
 			code = PP_ERR_REENTRANT_CALL;
 			break;
@@ -343,7 +343,7 @@ static uint32_t vm_wait(js_vm *vm, uintptr_t me, js_pool *any, js_vm **took)
 		pthread_cond_timedwait(&vm->unparked, &vm->park, &until);
 	}
 	if (ts)
-		atomic_store_explicit(&ts->waiting_on, 0, memory_order_seq_cst);
+		pp__publish_wait(ts, 0);
 	atomic_fetch_sub_explicit(&vm->parked, 1, memory_order_relaxed);
 	pthread_mutex_unlock(&vm->park);
 	return code;
