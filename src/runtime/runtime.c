@@ -246,8 +246,9 @@ void pp__publish_wait(pp_tstate *ts, pp_waited waited)
  * again at the end; if any moved, the answer is no (the waiter looks again
  * in 20 ms). A waiter withdraws its wait while it tries to take a VM
  * (js_loader.c vm_wait), so one seen waiting holds nothing it took since.
- * A waiting thread gives nothing back, so the words read as its own are
- * still its own when its count has not moved.
+ * A waiting thread gives nothing back, so a word read as a thread's after
+ * its count was read (for a thread met first through that word: read again
+ * after its count) is still its own when its count has not moved.
  */
 enum { LOOK_THREADS = 64, LOOK_WORDS = PP_JS_MAX_CONCURRENCY };
 
@@ -289,15 +290,16 @@ static void settle(look_thread *t, uint32_t n, bool me_goes_on)
 	}
 }
 
-/* The index in t[0..*n) of the thread holding a word whose owner is
- * `owner`, adding it if it waits; -1 if the word is free or its holder
- * runs (it will come free); -2 past the look's bounds. */
-static int holder(const pp_tstate *first, uintptr_t owner, look_thread *t, uint32_t *n)
+/* The index in t[0..*n) of the thread holding `word`, adding it if it
+ * waits; -1 if the word is free or its holder runs (it will come free); -2
+ * when the look cannot tell (past its bounds, or the holder changed). */
+static int holder(const pp_tstate *first, _Atomic uintptr_t *word, look_thread *t, uint32_t *n)
 {
+	uintptr_t owner = atomic_load_explicit(word, memory_order_seq_cst);
 	if (!owner)
 		return -1;
 	for (uint32_t j = 0; j < *n; j++)
-		if (t[j].id == owner)
+		if (t[j].id == owner) /* its count was read before this word */
 			return (int)j;
 	const pp_tstate *ts = first;
 	while (ts && atomic_load_explicit(&ts->thread, memory_order_relaxed) != owner)
@@ -308,7 +310,11 @@ static int holder(const pp_tstate *first, uintptr_t owner, look_thread *t, uint3
 	pp_waited of = atomic_load_explicit(&ts->waiting_on, memory_order_seq_cst);
 	if (!of)
 		return -1;
-	if (*n == LOOK_THREADS)
+	/* Met first here, its count read after the word: it may have given
+	 * the word back and begun another wait in between. Still the word's
+	 * now, with its wait holding from here on, it holds it for as long as
+	 * its count does not move. */
+	if (atomic_load_explicit(word, memory_order_seq_cst) != owner || *n == LOOK_THREADS)
 		return -2;
 	t[*n] = (look_thread){.ts = ts, .id = owner, .waited = of, .seq = seq};
 	return (int)(*n)++;
@@ -328,10 +334,7 @@ static bool gather(const pp_tstate *first, pp_waited waited, uintptr_t me, look_
 		if (t[i].n > LOOK_WORDS)
 			return false;
 		for (uint32_t k = 0; k < t[i].n; k++, word += stride) {
-			int j = holder(first,
-			               atomic_load_explicit((_Atomic uintptr_t *)word,
-			                                    memory_order_seq_cst),
-			               t, &n);
+			int j = holder(first, (_Atomic uintptr_t *)word, t, &n);
 			if (j == -2)
 				return false;
 			t[i].held_by[k] = (int8_t)j;
