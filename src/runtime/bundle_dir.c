@@ -46,14 +46,8 @@ __attribute__((format(printf, 3, 4))) static void node_fail(node *n, pp_status s
 	n->status = st ? st : PP_ERR_LOAD_FAILED;
 	va_list ap;
 	va_start(ap, fmt);
-	int len = vsnprintf(NULL, 0, fmt, ap);
+	n->error = pp__vstrprintf(fmt, ap);
 	va_end(ap);
-	n->error = len >= 0 ? malloc((size_t)len + 1) : NULL;
-	if (n->error) {
-		va_start(ap, fmt);
-		vsnprintf(n->error, (size_t)len + 1, fmt, ap);
-		va_end(ap);
-	}
 }
 
 static bool is_bundle_dir(pp_runtime *rt, const char *path)

@@ -467,6 +467,9 @@ void pp__clear_error(pp_runtime *rt);
 void pp__log(pp_runtime *rt, uint32_t level, const char *scope, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 void pp__log_view(pp_runtime *rt, uint32_t level, pp_string_view scope, pp_string_view msg);
+/* A malloc'd formatted string (NULL if out of memory). */
+char *pp__strprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *pp__vstrprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 /* The bundle version whose init's own code runs on this thread, or NULL —
  * NULL too while code the init called through the runtime runs (see
  * init_stack in pp_tstate). */
@@ -535,14 +538,20 @@ typedef struct pp_wait_set {
 	size_t stride;            /* bytes from one word to the next */
 	uint32_t n;
 } pp_wait_set;
-typedef uintptr_t pp_waited; /* a word's address, or a set's with the low bit set */
+typedef uintptr_t pp_waited;          /* a word's address, or a set's with PP_WAITED_SET set */
+#define PP_WAITED_SET ((uintptr_t)1u) /* words and sets are aligned: the low bit is free */
 static inline pp_waited pp_waited_word(_Atomic uintptr_t *word)
 {
 	return (uintptr_t)word;
 }
 static inline pp_waited pp_waited_set(const pp_wait_set *set)
 {
-	return (uintptr_t)set | 1u;
+	return (uintptr_t)set | PP_WAITED_SET;
+}
+/* The set `waited` names, or NULL when it names one word. */
+static inline const pp_wait_set *pp_waited_as_set(pp_waited waited)
+{
+	return waited & PP_WAITED_SET ? (const pp_wait_set *)(waited & ~PP_WAITED_SET) : NULL;
 }
 /* Says what ts's thread now waits for (0: nothing), for the looks of
  * other threads. */

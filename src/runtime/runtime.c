@@ -265,8 +265,8 @@ typedef struct look_thread {
 /* The words of a wait: *first and stride for the count returned. */
 static uint32_t wait_words(pp_waited waited, uintptr_t *first, size_t *stride)
 {
-	if (waited & 1u) {
-		const pp_wait_set *set = (const pp_wait_set *)(waited & ~(uintptr_t)1u);
+	const pp_wait_set *set = pp_waited_as_set(waited);
+	if (set) {
 		*first = (uintptr_t)set->first;
 		*stride = set->stride;
 		return set->n;
@@ -468,6 +468,27 @@ void pp__log(pp_runtime *rt, uint32_t level, const char *scope, const char *fmt,
 	pp_string_view m = {(const uint8_t *)buf,
 	                    (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1};
 	pp__log_view(rt, level, s, m);
+}
+
+char *pp__vstrprintf(const char *fmt, va_list ap)
+{
+	va_list again;
+	va_copy(again, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	char *text = n >= 0 ? malloc((size_t)n + 1) : NULL;
+	if (text)
+		vsnprintf(text, (size_t)n + 1, fmt, again);
+	va_end(again);
+	return text;
+}
+
+char *pp__strprintf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *text = pp__vstrprintf(fmt, ap);
+	va_end(ap);
+	return text;
 }
 
 /* ---- Memory --------------------------------------------------------------- */

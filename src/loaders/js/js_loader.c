@@ -18,8 +18,6 @@
 #define SCOPE "loader.js"
 #define MAX_FRAMES 16 /* of a guest's stack in messages */
 
-static char *text_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
 /* ---- Implementations and the instance map (id -> impl), under the VM ------ */
 
 static void impl_free(JSContext *ctx, const js_contract *c, js_impl *impl)
@@ -59,7 +57,7 @@ static js_impl *impl_new(JSContext *ctx, const js_contract *c, JSValue obj, char
 			char shown[80];
 			pp_js_describe_value(ctx, obj, shown, sizeof shown);
 			const char *method = JS_AtomToCString(ctx, name);
-			*why = text_printf(
+			*why = pp__strprintf(
 			        "the factory returned %s, not an object with method '%s' "
 			        "(function %u)",
 			        shown, method ? method : "?", i);
@@ -76,9 +74,10 @@ static js_impl *impl_new(JSContext *ctx, const js_contract *c, JSValue obj, char
 			if (!JS_IsException(m)) {
 				const char *shown = JS_AtomToCString(ctx, name);
 				if (shown)
-					*why = text_printf("its implementation has no method '%s' "
-					                   "(function %u)",
-					                   shown, i);
+					*why = pp__strprintf(
+					        "its implementation has no method '%s' "
+					        "(function %u)",
+					        shown, i);
 				else /* out of memory: the exception it left is the cause */
 					JS_FreeValue(ctx, JS_GetException(ctx));
 				JS_FreeCString(ctx, shown);
@@ -607,22 +606,6 @@ static inline JSValue number_ptr(const void *p)
 	return __JS_NewFloat64(NULL, (double)(int64_t)(uintptr_t)p);
 }
 
-/* A malloc'd formatted string (NULL if out of memory). */
-static char *text_printf(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	char *text = n >= 0 ? malloc((size_t)n + 1) : NULL;
-	if (text) {
-		va_start(ap, fmt);
-		vsnprintf(text, (size_t)n + 1, fmt, ap);
-		va_end(ap);
-	}
-	return text;
-}
-
 /* A status a guest hands back (a raw function's result, init's `code`, a
  * thrown `code`): an integer in [0, 2^32). Anything else — NaN, Infinity,
  * 0.5, -1, 2^40, a string — is refused, never converted: wrapping would turn
@@ -652,7 +635,7 @@ static __attribute__((noinline)) uint32_t not_a_status(JSContext *ctx, JSValueCo
 {
 	char shown[80];
 	pp_js_describe_value(ctx, ret, shown, sizeof shown);
-	*failure = text_printf("returned %s; " STATUS_RULE, shown);
+	*failure = pp__strprintf("returned %s; " STATUS_RULE, shown);
 	return PP_ERR_GENERIC;
 }
 
@@ -678,12 +661,12 @@ static __attribute__((noinline)) uint32_t result_refused(js_vm *vm, uint32_t cod
                                                          char **failure)
 {
 	if (!JS_HasException(vm->ctx)) {
-		*failure = text_printf("%s", why);
+		*failure = pp__strprintf("%s", why);
 		return code;
 	}
 	char *text;
 	code = exception_code(vm, &text);
-	*failure = text_printf("%s: %s", why, text ? text : "out of memory");
+	*failure = pp__strprintf("%s: %s", why, text ? text : "out of memory");
 	free(text);
 	return code;
 }
@@ -827,9 +810,10 @@ static __attribute__((noinline)) uint32_t not_available(const js_contract *c, ui
                                                         const void *inst, char **failure)
 {
 	if (fn_id < c->fn_count)
-		*failure = text_printf("instance %p was not made by this version of the bundle, or "
-		                       "was destroyed",
-		                       inst);
+		*failure =
+		        pp__strprintf("instance %p was not made by this version of the bundle, or "
+		                      "was destroyed",
+		                      inst);
 	return PP_ERR_FUNCTION_NOT_AVAILABLE;
 }
 
@@ -959,8 +943,8 @@ static void js_create_instance(pp_vm_loader_data ld, const pp_host_api *host, co
 	} else if (code == PP_ERR_INVALID_POINTER) {
 		create_failed(vm, c, code, failure, err);
 	} else if (code != PP_OK) {
-		char *why =
-		        text_printf("the factory failed: %s", failure ? failure : "out of memory");
+		char *why = pp__strprintf("the factory failed: %s",
+		                          failure ? failure : "out of memory");
 		create_failed(vm, c, code, why ? why : "the factory failed (out of memory)", err);
 		free(why);
 	}
