@@ -186,15 +186,17 @@ static void every_failing_allocation_along_a_js_pool_load_reload_and_unload(void
 	remove_tree(dir);
 }
 
-/* An ES module pool whose load imports two files: the first VM keeps what
- * it read for the second (js_modules.c), and a failure anywhere along it
- * frees what was kept. */
+/* An ES module pool whose load imports two files and fails to import a
+ * third: the first VM keeps what it read, and why it could not read, for
+ * the second (js_modules.c), and a failure anywhere along it frees what
+ * was kept. */
 static void every_failing_allocation_along_a_js_pool_load_that_imports(void **state)
 {
 	(void)state;
 	char dir[256];
 	js_write_dir(dir, sizeof dir,
 	             "import { seven } from './a.js';\n" JS_PRELUDE
+	             "try { await import('./none.js'); } catch (e) {}\n"
 	             "export function polyplug_init() {\n"
 	             "  return ok([reg('test.js', [function (i, a, o, ar, b) {\n"
 	             "    b.writeI32(o, seven()); return 0; }])]);\n}\n");

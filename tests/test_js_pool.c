@@ -512,6 +512,41 @@ static void every_vm_of_a_pool_runs_the_code_its_load_read_first(void **state)
 	remove_tree(dir);
 }
 
+/* And so is a file the first VM could not read: an import that failed on
+ * it (and was caught) fails on the others too, though the file arrived
+ * while they loaded (here written by the first VM's init). */
+static void every_vm_of_a_pool_fails_an_import_its_load_could_not_read(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_with_host_contracts(0);
+	char dir[64];
+	pool_dir(dir, sizeof dir, "concurrency = 2\n",
+	         JS_PRELUDE
+	         "var late = 0;\n"
+	         "try { late = (await import('./late.js')).k; } catch (e) { late = -1; }\n"
+	         "export function polyplug_init(hl, hh, cl, ch, b) {\n"
+	         "  var w = cid('host_contract:test.Rewrite@1');\n"
+	         "  b.callHostContract(w[0], w[1], 0x10000, 0, 0, 0);\n"
+	         "  return ok([reg('js.pool', [function (i, a, o, ar, b) {\n"
+	         "    b.writeI32(o, late); return 0; }])]);\n}\n");
+	snprintf(rewrite_path, sizeof rewrite_path, "%s/late.js", dir);
+	rewrite_text = "export const k = 2;\n";
+	load_ok(rt, dir);
+	pp_guest_contract_handle h = pool_handle(rt);
+	pp_guest_contract_instance x, y; /* one on each VM */
+	assert_int_equal(pp_instance_create(rt, h, NULL, &x), PP_OK);
+	assert_int_equal(pp_instance_create(rt, h, NULL, &y), PP_OK);
+	int32_t lx = 0, ly = 0;
+	assert_int_equal(pp_call(rt, h, x, 0, NULL, &lx, NULL), PP_OK);
+	assert_int_equal(pp_call(rt, h, y, 0, NULL, &ly, NULL), PP_OK);
+	assert_int_equal(lx, -1);
+	assert_int_equal(ly, -1);
+	assert_int_equal(pp_instance_destroy(rt, h, x), PP_OK);
+	assert_int_equal(pp_instance_destroy(rt, h, y), PP_OK);
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
 /* A pool call from another thread, on its own thread. */
 typedef struct pool_call {
 	pp_runtime *rt;
@@ -876,6 +911,7 @@ int main(void)
 	        cmocka_unit_test(a_reload_replaces_every_vm_of_the_pool),
 	        cmocka_unit_test(every_vm_of_a_pool_must_register_the_same_contracts),
 	        cmocka_unit_test(every_vm_of_a_pool_runs_the_code_its_load_read_first),
+	        cmocka_unit_test(every_vm_of_a_pool_fails_an_import_its_load_could_not_read),
 	        cmocka_unit_test(
 	                a_caller_waiting_on_a_busy_pool_takes_the_vm_that_comes_free_first),
 	        cmocka_unit_test(a_wait_for_any_vm_of_a_pool_closes_no_cycle_through_one_of_them),

@@ -105,6 +105,7 @@ void pp_js_imports_free(js_imports *im)
 	for (size_t i = 0; i < im->n; i++) {
 		free(im->files[i].name);
 		free(im->files[i].code);
+		free(im->files[i].error);
 	}
 	free(im->files);
 	memset(im, 0, sizeof *im);
@@ -119,28 +120,51 @@ static const struct js_import *imported(const js_vm *vm, const char *name)
 	return NULL;
 }
 
-/* Keeps code (taken) as name's for the load's other VMs; false if out of
- * memory (code freed). */
-static bool keep_import(js_vm *vm, const char *name, char *code, size_t len)
+/* Reads name's file into *f: its code, or why it could not be read (false
+ * only when out of memory for even that). */
+static bool read_import(js_vm *vm, const char *name, struct js_import *f)
+{
+	pp_bundle_source at = {.name = vm->bundle, .dir = vm->module_dir};
+	pp_status st;
+	int fd = pp__open_bundle_file(vm->rt, &at, name, &st);
+	/* read no more than the VM may hold: a huge or growing file is refused */
+	if (fd >= 0 && (f->code = pp__read_fd(fd, vm->memory_bytes, &f->len)))
+		return true;
+	f->too_big = fd >= 0 && errno == EFBIG;
+	const char *why = fd >= 0 ? strerror(errno) : pp_last_error(vm->rt);
+	if (f->too_big)
+		f->error =
+		        pp__strprintf("import '%s': larger than the VM's memory limit of %zu bytes",
+		                      name, vm->memory_bytes);
+	else
+		f->error = pp__strprintf("import '%s': %s", name, why);
+	return f->error != NULL;
+}
+
+/* Keeps what *f holds (taken: *f is emptied) as name's for the load's
+ * other VMs; NULL if out of memory (freed). */
+static const struct js_import *keep_import(js_vm *vm, const char *name, struct js_import *f)
 {
 	js_imports *im = vm->imports;
+	char *copy = NULL;
 	if (im->n == im->cap) {
 		size_t cap = im->cap ? im->cap * 2 : 8;
 		struct js_import *bigger = realloc(im->files, cap * sizeof *bigger);
-		if (!bigger) {
-			free(code);
-			return false;
-		}
+		if (!bigger)
+			goto fail;
 		im->files = bigger;
 		im->cap = cap;
 	}
-	char *copy = strdup(name);
-	if (!copy) {
-		free(code);
-		return false;
-	}
-	im->files[im->n++] = (struct js_import){copy, code, len};
-	return true;
+	if (!(copy = strdup(name)))
+		goto fail;
+	f->name = copy;
+	im->files[im->n] = *f;
+	*f = (struct js_import){0};
+	return &im->files[im->n++];
+fail:
+	free(f->code);
+	free(f->error);
+	return NULL;
 }
 
 static JSModuleDef *module_load(JSContext *ctx, const char *name, void *opaque)
@@ -149,32 +173,23 @@ static JSModuleDef *module_load(JSContext *ctx, const char *name, void *opaque)
 	/* a pool's VMs load what the first one read, whatever changes on disk
 	 * in between: one load, one code */
 	const struct js_import *kept = imported(vm, name);
-	char *code = kept ? kept->code : NULL;
-	size_t len = kept ? kept->len : 0;
-	int fd = -1;
-	if (!kept) {
-		pp_bundle_source at = {.name = vm->bundle, .dir = vm->module_dir};
-		pp_status st;
-		fd = pp__open_bundle_file(vm->rt, &at, name, &st);
-		/* read no more than the VM may hold: a huge or growing file is
-		 * refused */
-		code = fd >= 0 ? pp__read_fd(fd, vm->memory_bytes, &len) : NULL;
-		if (code && vm->imports && !keep_import(vm, name, code, len)) {
-			JS_ThrowOutOfMemory(ctx);
-			return NULL;
-		}
-	}
-	if (!code) {
-		if (fd >= 0 && errno == EFBIG)
-			JS_ThrowRangeError(ctx,
-			                   "import '%s': larger than the VM's memory limit of %zu "
-			                   "bytes",
-			                   name, vm->memory_bytes);
-		else
-			JS_ThrowReferenceError(ctx, "import '%s': %s", name,
-			                       fd >= 0 ? strerror(errno) : pp_last_error(vm->rt));
+	struct js_import read = {0};
+	if (!kept && (!read_import(vm, name, &read) ||
+	              (vm->imports && !(kept = keep_import(vm, name, &read))))) {
+		JS_ThrowOutOfMemory(ctx);
 		return NULL;
 	}
+	const struct js_import *f = kept ? kept : &read;
+	if (f->error) {
+		if (f->too_big)
+			JS_ThrowRangeError(ctx, "%s", f->error);
+		else
+			JS_ThrowReferenceError(ctx, "%s", f->error);
+		free(read.error);
+		return NULL;
+	}
+	const char *code = f->code;
+	size_t len = f->len;
 	JSValue m = JS_UNDEFINED;
 	if (pp_utf8_prefix((const uint8_t *)code, len) != len)
 		JS_ThrowSyntaxError(ctx, "import '%s': the file is not valid UTF-8", name);
@@ -184,8 +199,7 @@ static JSModuleDef *module_load(JSContext *ctx, const char *name, void *opaque)
 		m = JS_Eval(ctx, code, len, name, JS_EVAL_TYPE_MODULE | JS_EVAL_FLAG_COMPILE_ONLY);
 		pp_js_heap_limit(vm, false);
 	}
-	if (!vm->imports) /* else the load keeps it */
-		free(code);
+	free(read.code); /* NULL when the load keeps it */
 	if (JS_IsUndefined(m) || JS_IsException(m))
 		return NULL;
 	JSModuleDef *def = JS_VALUE_GET_PTR(m);

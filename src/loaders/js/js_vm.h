@@ -270,11 +270,14 @@ struct js_pool {
 };
 
 /* The files one load of a pool imported, by module name: read by the
- * first VM that imports each, served to the others from here. */
+ * first VM that imports each, served to the others from here — a file it
+ * could not read too, so a later VM fails as it did. */
 typedef struct js_imports {
 	struct js_import {
 		char *name, *code; /* code is NUL-terminated, as JS_Eval wants */
 		size_t len;
+		char *error;  /* instead of code: why it could not be read */
+		bool too_big; /* the error is the VM's memory limit */
 	} * files;
 	size_t n, cap;
 } js_imports;
