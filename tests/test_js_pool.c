@@ -477,6 +477,27 @@ static void every_vm_of_a_pool_must_register_the_same_contracts(void **state)
 	pp_runtime_free(rt);
 }
 
+/* Loads the pool of two in dir, whose first VM's init rewrites dir/file to
+ * text, and checks that its fn 0 answers `expect` on both VMs. */
+static void both_vms_answer(const char *dir, const char *file, const char *text, int32_t expect)
+{
+	pp_runtime *rt = rt_with_host_contracts(0);
+	snprintf(rewrite_path, sizeof rewrite_path, "%s/%s", dir, file);
+	rewrite_text = text;
+	load_ok(rt, dir);
+	pp_guest_contract_handle h = pool_handle(rt);
+	pp_guest_contract_instance on[2]; /* one on each VM: creates take them in turn */
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pp_instance_create(rt, h, NULL, &on[i]), PP_OK);
+	for (int i = 0; i < 2; i++) {
+		int32_t got = 0;
+		assert_int_equal(pp_call(rt, h, on[i], 0, NULL, &got, NULL), PP_OK);
+		assert_int_equal(got, expect);
+		assert_int_equal(pp_instance_destroy(rt, h, on[i]), PP_OK);
+	}
+	pp_runtime_free(rt);
+}
+
 /* The files a pool's load imports are read once, by the first VM that
  * imports them: a file changed while the VMs load (here by the first VM's
  * own init, standing for a deploy landing mid-load) made the VMs of one
@@ -484,7 +505,6 @@ static void every_vm_of_a_pool_must_register_the_same_contracts(void **state)
 static void every_vm_of_a_pool_runs_the_code_its_load_read_first(void **state)
 {
 	(void)state;
-	pp_runtime *rt = rt_with_host_contracts(0);
 	char dir[64];
 	pool_dir(dir, sizeof dir, "concurrency = 2\n",
 	         "import { k } from './lib.js';\n" JS_PRELUDE
@@ -494,21 +514,7 @@ static void every_vm_of_a_pool_runs_the_code_its_load_read_first(void **state)
 	         "  return ok([reg('js.pool', [function (i, a, o, ar, b) {\n"
 	         "    b.writeI32(o, k); return 0; }])]);\n}\n");
 	write_text(dir, "lib.js", "export const k = 1;\n");
-	snprintf(rewrite_path, sizeof rewrite_path, "%s/lib.js", dir);
-	rewrite_text = "export const k = 2;\n";
-	load_ok(rt, dir);
-	pp_guest_contract_handle h = pool_handle(rt);
-	pp_guest_contract_instance x, y; /* one on each VM */
-	assert_int_equal(pp_instance_create(rt, h, NULL, &x), PP_OK);
-	assert_int_equal(pp_instance_create(rt, h, NULL, &y), PP_OK);
-	int32_t kx = 0, ky = 0;
-	assert_int_equal(pp_call(rt, h, x, 0, NULL, &kx, NULL), PP_OK);
-	assert_int_equal(pp_call(rt, h, y, 0, NULL, &ky, NULL), PP_OK);
-	assert_int_equal(kx, 1);
-	assert_int_equal(ky, 1);
-	assert_int_equal(pp_instance_destroy(rt, h, x), PP_OK);
-	assert_int_equal(pp_instance_destroy(rt, h, y), PP_OK);
-	pp_runtime_free(rt);
+	both_vms_answer(dir, "lib.js", "export const k = 2;\n", 1);
 	remove_tree(dir);
 }
 
@@ -518,7 +524,6 @@ static void every_vm_of_a_pool_runs_the_code_its_load_read_first(void **state)
 static void every_vm_of_a_pool_fails_an_import_its_load_could_not_read(void **state)
 {
 	(void)state;
-	pp_runtime *rt = rt_with_host_contracts(0);
 	char dir[64];
 	pool_dir(dir, sizeof dir, "concurrency = 2\n",
 	         JS_PRELUDE
@@ -529,21 +534,7 @@ static void every_vm_of_a_pool_fails_an_import_its_load_could_not_read(void **st
 	         "  b.callHostContract(w[0], w[1], 0x10000, 0, 0, 0);\n"
 	         "  return ok([reg('js.pool', [function (i, a, o, ar, b) {\n"
 	         "    b.writeI32(o, late); return 0; }])]);\n}\n");
-	snprintf(rewrite_path, sizeof rewrite_path, "%s/late.js", dir);
-	rewrite_text = "export const k = 2;\n";
-	load_ok(rt, dir);
-	pp_guest_contract_handle h = pool_handle(rt);
-	pp_guest_contract_instance x, y; /* one on each VM */
-	assert_int_equal(pp_instance_create(rt, h, NULL, &x), PP_OK);
-	assert_int_equal(pp_instance_create(rt, h, NULL, &y), PP_OK);
-	int32_t lx = 0, ly = 0;
-	assert_int_equal(pp_call(rt, h, x, 0, NULL, &lx, NULL), PP_OK);
-	assert_int_equal(pp_call(rt, h, y, 0, NULL, &ly, NULL), PP_OK);
-	assert_int_equal(lx, -1);
-	assert_int_equal(ly, -1);
-	assert_int_equal(pp_instance_destroy(rt, h, x), PP_OK);
-	assert_int_equal(pp_instance_destroy(rt, h, y), PP_OK);
-	pp_runtime_free(rt);
+	both_vms_answer(dir, "late.js", "export const k = 2;\n", -1);
 	remove_tree(dir);
 }
 
