@@ -186,6 +186,39 @@ static void every_failing_allocation_along_a_js_pool_load_reload_and_unload(void
 	remove_tree(dir);
 }
 
+/* "A native call allocates nothing once its thread has called into the
+ * runtime before" (runtime.md "Calls"): with every allocation failing after
+ * one call, calls through pp_call, inline and exported, on the default
+ * instance and on one made before, all succeed and try to allocate nothing. */
+static void a_native_call_allocates_nothing_after_its_threads_first(void **state)
+{
+	(void)state;
+	char dir[256];
+	native_dir(dir, sizeof dir);
+	pp_runtime *rt = rt_new();
+	load_ok(rt, dir);
+	assert_int_equal(answer(rt, "test.calc"), 42); /* the thread's first call */
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("test.calc", 1), 1);
+	pp_guest_contract_instance none = {NULL, 0}, made;
+	assert_int_equal(pp_instance_create(rt, h, NULL, &made), PP_OK);
+	pair p = {40, 2};
+	arm(1);
+	for (int i = 0; i < 1000; i++) {
+		int32_t out = 0;
+		pp_guest_contract_instance on = i % 2 ? made : none;
+		uint32_t st = i % 3 ? pp_call(rt, h, on, 0, &p, &out, NULL)
+		                    : (pp_call)(rt, h, on, 0, &p, &out, NULL);
+		if (st != PP_OK || out != 42) {
+			disarm();
+			fail_msg("call %d: status %u, out %d", i, st, out);
+		}
+	}
+	assert_false(disarm());
+	assert_int_equal(pp_instance_destroy(rt, h, made), PP_OK);
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
 /* An ES module pool whose load imports two files and fails to import a
  * third: the first VM keeps what it read, and why it could not read, for
  * the second (js_modules.c), and a failure anywhere along it frees what
@@ -393,6 +426,7 @@ int main(void)
 	        cmocka_unit_test(every_failing_allocation_along_a_js_load_reload_and_unload),
 	        cmocka_unit_test(every_failing_allocation_along_a_js_pool_load_reload_and_unload),
 	        cmocka_unit_test(every_failing_allocation_along_a_js_pool_load_that_imports),
+	        cmocka_unit_test(a_native_call_allocates_nothing_after_its_threads_first),
 	        cmocka_unit_test(every_failing_allocation_along_a_guarded_call),
 	        cmocka_unit_test(no_failing_allocation_lets_a_bundle_past_the_hosts_layouts),
 	        cmocka_unit_test(every_failing_allocation_along_a_cascading_unload),

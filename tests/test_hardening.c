@@ -1770,6 +1770,64 @@ static void quiesce_from_a_reload_callback_is_refused_rather_than_hang(void **st
 	pp_runtime_free(q.rt);
 }
 
+/* test.counter for host_caller, calling pp_runtime_quiesce: from inside the
+ * plugin's call, then from its teardown. */
+typedef struct quiesce_inside {
+	pp_host_contract_interface iface; /* first: the instance is its address */
+	pp_runtime *rt;
+	int calls;
+	pp_status got[2];
+	char why[2][160];
+} quiesce_inside;
+
+static void quiesce_from_host_contract(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	(void)args;
+	(void)err;
+	quiesce_inside *q = state;
+	int k = q->calls < 2 ? q->calls++ : 1;
+	q->got[k] = pp_runtime_quiesce(q->rt);
+	snprintf(q->why[k], sizeof q->why[k], "%s", pp_last_error(q->rt));
+	*(int64_t *)out = 0;
+}
+
+static const void *const quiesce_inside_fns[] = {(const void *)quiesce_from_host_contract};
+
+/* pp_runtime_quiesce waits for every thread's read sections and for the
+ * reclaimer's work: from inside a plugin call, or from a plugin's teardown
+ * (which the reclaimer runs), it would wait for itself. Both are refused,
+ * and neither hangs. */
+static void quiesce_from_inside_a_call_or_a_teardown_is_refused(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	quiesce_inside q = {.rt = rt};
+	q.iface.contract_id = pp_host_contract_id("test.counter", 1);
+	q.iface.contract_version = (pp_version){1, 0, 0};
+	q.iface.flags = PP_HOST_CONTRACT_SINGLETON;
+	q.iface.dispatch_type = PP_DISPATCH_NATIVE;
+	q.iface.create_instance = reload_between_self;
+	q.iface.destroy_instance = reload_between_none;
+	q.iface.dispatch.native.function_count = 1;
+	q.iface.dispatch.native.functions = quiesce_inside_fns;
+	assert_int_equal(pp_host_contract_register(rt, &q.iface), PP_OK);
+	uint64_t id = load_ok(rt, fx("host_caller"));
+	alarm(120); /* a hang ends the test instead of waiting for CTest's timeout */
+	uint32_t code;
+	call_i32(rt, "test.hostcall", 0, 1, &code);
+	assert_int_equal(code, PP_OK);
+	assert_int_equal(q.got[0], PP_ERR_REENTRANT_CALL);
+	assert_string_equal(q.why[0], "pp_runtime_quiesce called from inside a plugin call");
+	/* its shutdown calls test.counter once more, on the reclaimer */
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	assert_int_equal(pp_runtime_quiesce(rt), PP_OK);
+	assert_int_equal(q.calls, 2);
+	assert_int_equal(q.got[1], PP_ERR_REENTRANT_CALL);
+	assert_contains(q.why[1], "pp_runtime_quiesce called from a plugin's teardown");
+	alarm(0);
+	pp_runtime_free(rt);
+}
+
 /* What a reload asked for while the runtime is freed gets. */
 typedef struct reload_in_teardown {
 	pp_runtime *rt;
@@ -2552,6 +2610,7 @@ int main(void)
 	        cmocka_unit_test(a_create_failing_with_the_runtimes_refusal_fails_generic),
 	        cmocka_unit_test(a_plugin_never_gets_the_runtimes_refusal_from_a_create),
 	        cmocka_unit_test(quiesce_from_a_reload_callback_is_refused_rather_than_hang),
+	        cmocka_unit_test(quiesce_from_inside_a_call_or_a_teardown_is_refused),
 	        cmocka_unit_test(host_table_arrays_are_freed_with_the_size_allocated),
 	        cmocka_unit_test(a_failed_create_through_the_host_table_leaves_its_cause),
 	        cmocka_unit_test(reload_bundle_by_path_reloads_only_the_bundle_it_names),

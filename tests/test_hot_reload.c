@@ -656,6 +656,39 @@ static void a_reload_refused_for_a_dependent_succeeds_once_the_dependent_reloads
 	remove_tree(user);
 }
 
+/* The other order: a dependent saved needing a contract its provider does
+ * not give yet is refused (PP_ERR_NOT_FOUND) until the provider's new
+ * version, saved after it, gives it: then the watcher tries the dependent
+ * again. */
+static void a_dependent_refused_for_a_missing_contract_reloads_once_its_provider_does(void **state)
+{
+	(void)state;
+	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = watched_runtime(&ev);
+	char base[256], user[256];
+	base_and_user(rt, base, user, sizeof base, "");
+	save_text(user, "manifest.toml",
+	          "name = \"user\"\nprovides = [\"w.User@1\"]\n"
+	          "[[dependency]]\ncontract = \"w.Base2@1\"\n");
+	js_value_bundle(user, "w.User", 2);
+	await_events(&ev, "failed:user", 1); /* nothing provides w.Base2@1 */
+	assert_int_equal(value_of(rt, "w.User", 0), 1);
+	save_text(base, "bundle.js",
+	          JS_PRELUDE "function polyplug_init(hl, hh, cl, ch, b) {\n"
+	                     "  function two(i, a, o, ar, b) { b.writeI32(o, 2); return 0; }\n"
+	                     "  return ok([reg('w.Base', [two]), reg('w.Base2', [two])]);\n}\n");
+	save_text(base, "manifest.toml",
+	          "name = \"base\"\nprovides = [\"w.Base@1\", \"w.Base2@1\"]\n");
+	await_events(&ev, "reloaded:user", 1);
+	assert_true(strstr(ev.log, "reloaded:base") < strstr(ev.log, "reloaded:user"));
+	assert_int_equal(value_of(rt, "w.User", 0), 2);
+	assert_int_equal(value_of(rt, "w.Base2", 0), 2);
+	assert_int_equal(count(&ev, "failed:user"), 1);
+	pp_runtime_free(rt);
+	remove_tree(base);
+	remove_tree(user);
+}
+
 static void a_bundle_directory_deleted_and_recreated_is_reloaded(void **state)
 {
 	(void)state;
@@ -779,6 +812,32 @@ static void a_bundle_whose_load_failed_is_loaded_once_fixed_in_place(void **stat
 	js_value_bundle(later, "w.Later", 8);
 	await_value(rt, "w.Bad", 7);
 	await_value(rt, "w.Later", 8);
+	pp_runtime_free(rt);
+	remove_tree(root);
+}
+
+/* A bundle of a watched plugins directory that the host unloads stays
+ * unloaded: saving its files does not load it again (it is not a load that
+ * failed), while the directory's other bundles are still watched. */
+static void a_bundle_the_host_unloads_is_not_loaded_again_by_the_watcher(void **state)
+{
+	(void)state;
+	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = watched_runtime(&ev);
+	char root[256], bad[512], good[512];
+	watch_good_and_bad(rt, root, sizeof root, bad, sizeof bad);
+	snprintf(good, sizeof good, "%s/good", root);
+	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("good"), 0), PP_OK);
+	js_value_bundle(good, "w.Good", 2);
+	js_value_bundle(bad, "w.Bad", 3); /* the watcher is still at work */
+	await_value(rt, "w.Bad", 3);
+	sleep_ms(1500); /* past a second look at what failed or left */
+	assert_true(pp_handle_is_null(pp_find(rt, pp_guest_contract_id("w.Good", 1), 0)));
+	pthread_mutex_lock(&ev.lock);
+	const char *unloaded = strstr(ev.log, "unloading:good");
+	assert_non_null(unloaded);
+	assert_null(strstr(unloaded, "loaded:good")); /* nor reloaded */
+	pthread_mutex_unlock(&ev.lock);
 	pp_runtime_free(rt);
 	remove_tree(root);
 }
@@ -1141,10 +1200,13 @@ int main(void)
 	        cmocka_unit_test(dependents_reinit_after_a_dependency_reloads),
 	        cmocka_unit_test(
 	                a_reload_refused_for_a_dependent_succeeds_once_the_dependent_reloads),
+	        cmocka_unit_test(
+	                a_dependent_refused_for_a_missing_contract_reloads_once_its_provider_does),
 	        cmocka_unit_test(a_bundle_directory_deleted_and_recreated_is_reloaded),
 	        cmocka_unit_test(lost_events_are_found_by_a_rescan),
 	        cmocka_unit_test(a_bundle_directory_added_to_a_plugins_directory_is_loaded),
 	        cmocka_unit_test(a_bundle_whose_load_failed_is_loaded_once_fixed_in_place),
+	        cmocka_unit_test(a_bundle_the_host_unloads_is_not_loaded_again_by_the_watcher),
 	        cmocka_unit_test(a_bundle_directory_made_again_in_a_plugins_directory_is_loaded),
 	        cmocka_unit_test(a_plugins_directory_made_again_keeps_its_bundles_reloading),
 	        cmocka_unit_test(watch_stop_from_a_busy_bundles_callback_never_deadlocks),
