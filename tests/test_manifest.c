@@ -82,6 +82,41 @@ static void manifest_sets_name_loader_and_file(void **state)
 	remove_tree(dir);
 }
 
+/* A manifest is read up to 1 MiB (runtime.md "Manifests"): one of exactly
+ * that loads, one byte more is refused naming the bound. */
+static void a_manifest_past_1_mib_is_refused_naming_the_bound(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	char dir[256];
+	temp_dir(dir, sizeof dir);
+	js_bundle(dir, "main.js", "m.Big", 12, NULL);
+	static const char head[] = "name = \"big\"\nfile = \"main.js\"\n";
+	size_t size = 1u << 20;
+	char *text = malloc(size + 2);
+	assert_non_null(text);
+	memcpy(text, head, sizeof head - 1);
+	memset(text + sizeof head - 1, ' ', size - (sizeof head - 1) - 1);
+	text[sizeof head - 1] = '#'; /* a comment to the end */
+	text[size - 1] = '\n';
+	text[size] = '\0';
+	write_text(dir, "manifest.toml", text);
+	uint64_t id = 0;
+	if (pp_bundle_load(rt, dir, NULL, &id) != PP_OK)
+		fail_msg("a manifest of 1 MiB: %s", pp_last_error(rt));
+	assert_int_equal(value_of(rt, "m.Big"), 12);
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	text[size] = '\n';
+	text[size + 1] = '\0';
+	write_text(dir, "manifest.toml", text);
+	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "/manifest.toml: larger than a manifest may be "
+	                                   "(1048576 bytes)");
+	free(text);
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
 /* The shape polyplug's generator writes: runtime, a u64 bundle_id, a
  * per-platform [file] table. */
 /* A directory whose path is 4085 bytes long (the most PATH_MAX allows is
@@ -1230,6 +1265,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(manifest_sets_name_loader_and_file),
+	        cmocka_unit_test(a_manifest_past_1_mib_is_refused_naming_the_bound),
 	        cmocka_unit_test(a_long_bundle_path_is_never_cut_to_another_files_name),
 	        cmocka_unit_test(reads_generated_reference_manifests),
 	        cmocka_unit_test(bad_manifests_fail_by_file_line_and_key),

@@ -517,7 +517,11 @@ pp_status pp__manifest_read(pp_runtime *rt, const char *dir, pp_manifest **out)
 	int fd = pp__open_bundle_file(rt, &at, path, &st);
 	char *text = fd >= 0 ? pp__read_fd(fd, PP_MANIFEST_MAX_BYTES, &len) : NULL;
 	if (!text) {
-		if (fd >= 0)
+		if (fd >= 0 && errno == EFBIG)
+			st = pp__error(rt, PP_ERR_LOAD_FAILED,
+			               "%s: larger than a manifest may be (%u bytes)", path,
+			               PP_MANIFEST_MAX_BYTES);
+		else if (fd >= 0)
 			st = pp__error(rt, PP_ERR_IO, "cannot read %s: %s", path, strerror(errno));
 		pp__manifest_free(m);
 		return st;
