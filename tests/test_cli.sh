@@ -144,7 +144,7 @@ expect_output "^Hello, C & you$" "the C scaffold answers"
 expect_status 0 "call into a plugins directory" "$cli" call "$work/scaffolds" hello_c.Hello@1 hello x
 expect_output "^Hello, x$" "a plugins directory finds the provider"
 expect_status 1 "call a contract nobody provides" "$cli" call "$work/scaffolds" hello_js.Helo@1 hello x
-expect_output "no bundle provides hello_js.Helo@1 \(loaded: .*\); did you mean hello_js.Hello@1\?" "the miss says what is loaded"
+expect_output "PP_ERR_NOT_FOUND: no bundle provides hello_js.Helo@1 \(loaded: .*\); did you mean hello_js.Hello@1\?" "the miss says what is loaded"
 expect_status 2 "call a function the contract lacks" "$cli" call "$work/scaffolds/hello_js" hello_js.Hello@1 greet x
 expect_output "has no function 'greet' \(it has: hello\)" "the functions are listed"
 expect_status 2 "call with too few arguments" "$cli" call "$work/scaffolds/hello_js" hello_js.Hello@1 hello

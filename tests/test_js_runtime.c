@@ -223,7 +223,8 @@ static void js_calls_host_contracts(void **state)
 
 	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("vm"), 0), PP_OK);
 	/* Missing, or too old a minor: NotFound, as the reference's bridge
-	 * answers (the host table's call_host_contract gives 100 and 101). */
+	 * answers (so does the host table's call_host_contract; its lookups
+	 * leave 100 and 101 as the last error). */
 	js_load_ok(rt, "missing", JS_HOSTCALL("test.nobody", "1"));
 	args.fn = 0;
 	assert_int_equal(js_call(rt, "js.hostcall", 0, &args, &product), PP_ERR_NOT_FOUND);

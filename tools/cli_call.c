@@ -357,9 +357,10 @@ static int declare_layouts(pp_runtime *rt, const ppc_contract *c)
 		                      (uint32_t)(n - used), views + used};
 		used = n;
 	}
-	if (!st &&
-	    pp_contract_declare_layouts(rt, c->id, l, (uint32_t)c->function_count) != PP_OK) {
-		fprintf(stderr, "polyplug: %s\n", pp_last_error(rt));
+	pp_status ds =
+	        st ? PP_OK : pp_contract_declare_layouts(rt, c->id, l, (uint32_t)c->function_count);
+	if (ds != PP_OK) {
+		fprintf(stderr, "polyplug: %s: %s\n", pp_status_name(ds), pp_last_error(rt));
 		st = 2;
 	}
 	free(l);
@@ -677,7 +678,8 @@ int cli_call(int argc, char **argv)
 	if (!st) {
 		h = pp_find_named(rt, contract, 0, o.bundle);
 		if (pp_handle_is_null(h)) {
-			fprintf(stderr, "polyplug: %s\n", pp_last_error(rt));
+			fprintf(stderr, "polyplug: %s: %s\n", pp_status_name(PP_ERR_NOT_FOUND),
+			        pp_last_error(rt));
 			st = 1;
 		}
 	}

@@ -416,8 +416,9 @@ static int cmd_watch(int argc, char **argv)
 	tally t = {rt, false, false, 0};
 	size_t loaded = 0;
 	pp_bundle_load_dir(rt, argv[0], report, &t, &loaded);
-	if (pp_watch_start(rt, (uint32_t)debounce) != PP_OK) {
-		fprintf(stderr, "polyplug: %s\n", pp_last_error(rt));
+	pp_status ws = pp_watch_start(rt, (uint32_t)debounce);
+	if (ws != PP_OK) {
+		fprintf(stderr, "polyplug: %s: %s\n", pp_status_name(ws), pp_last_error(rt));
 		pp_runtime_free(rt);
 		return 2;
 	}
