@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "js_helpers.h"
+#include "runtime/internal.h" /* the look hook */
 
 /* ---- Host contracts the bundles call --------------------------------------- */
 
@@ -63,16 +64,16 @@ static void ticket(void *state, const void *args, void *out, pp_abi_error *err)
 	memcpy(out, &t, sizeof t);
 }
 
-/* test.Gate fn 0: args is a gate's number (0 or 1); marks that gate's
+/* test.Gate fn 0: args is a gate's number (0 to 7); marks that gate's
  * caller inside and holds it until the test opens the gate (at most 60 s),
  * then writes 1 to out. */
 typedef struct gates {
 	pthread_mutex_t lock;
 	pthread_cond_t cv;
-	int inside[2], open[2];
+	int inside[8], open[8];
 } gates;
 
-static gates the_gates = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {0, 0}, {0, 0}};
+static gates the_gates = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, {0}};
 
 static void gate_hold(void *state, const void *args, void *out, pp_abi_error *err)
 {
@@ -80,7 +81,7 @@ static void gate_hold(void *state, const void *args, void *out, pp_abi_error *er
 	(void)err;
 	int32_t g = 0;
 	memcpy(&g, args, sizeof g);
-	g = g == 1;
+	g = g >= 0 && g < 8 ? g : 0;
 	gates *t = &the_gates;
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
@@ -749,6 +750,108 @@ static void two_threads_calling_back_into_a_full_pool_are_not_left_waiting(void 
 	pp_runtime_free(rt);
 }
 
+/* A bundle providing NAME: fn 0 holds at the gate args[0] names, then calls
+ * fn 1 of the contract args[1] names (0: js.p, 1: js.q, 2: js.x, 3: js.y),
+ * writing [gate's 1, status, answer]; fn 1 answers 42. */
+#define GATED_CALLER(NAME)                                                             \
+	JS_PRELUDE                                                                     \
+	"var to = ['js.p', 'js.q', 'js.x', 'js.y'].map(function (s) {\n"               \
+	"  return cid('guest_contract:' + s + '@1'); });\n"                            \
+	"function polyplug_init(hl, hh, cl, ch, b) {\n"                                \
+	"  var g = cid('host_contract:test.Gate@1');\n"                                \
+	"  return ok([reg('" NAME "', [\n"                                             \
+	"    function (i, a, o, ar, b) {\n"                                            \
+	"      b.callHostContract(g[0], g[1], 0x10000, 0, a, o);\n"                    \
+	"      var t = to[b.readI32(a + 4)];\n"                                        \
+	"      b.writeI32(o + 4, b.dispatchPeer(t[0], t[1], 0x10000, 1, 0, o + 8));\n" \
+	"      return 0; },\n"                                                         \
+	"    function (i, a, o, ar, b) { b.writeI32(o, 42); return 0; }])]);\n}\n"
+
+typedef struct gated_call {
+	pp_runtime *rt;
+	const char *contract;
+	int32_t args[2], out[4];
+	uint32_t code;
+	bool looks_held; /* this thread's looks wait while hold_looks is set */
+} gated_call;
+
+static _Thread_local bool looks_held_here;
+static atomic_bool hold_looks;
+
+static void hold_look(void *ud)
+{
+	(void)ud;
+	while (looks_held_here && atomic_load(&hold_looks))
+		nanosleep(&(struct timespec){0, 1000000L}, NULL);
+}
+
+static void *call_gated(void *p)
+{
+	gated_call *c = p;
+	looks_held_here = c->looks_held;
+	pp_guest_contract_handle h = pp_find(c->rt, pp_guest_contract_id(c->contract, 1), 0);
+	c->code =
+	        pp_call(c->rt, h, (pp_guest_contract_instance){NULL, 0}, 0, c->args, c->out, NULL);
+	return NULL;
+}
+
+/* A thread waiting behind a cycle it is not part of waits, even when
+ * another thread waits behind it. P is a pool of 2; Q, X and Y have a VM
+ * each. A holds P's VM and calls Q; B holds P's other VM and calls X; C
+ * holds X and calls Y; D holds Y and calls X: C and D are a cycle, whose
+ * looks are held (as when both are preempted, or their looks read a wait
+ * that moved) while M, holding Q, calls P. M's going on would free A, but
+ * M closes no cycle: once C or D is refused, the other goes on, then B,
+ * whose VM of P M takes, and then A gets Q. M was refused. */
+static void a_caller_behind_anothers_cycle_is_not_refused_when_others_wait_behind_it(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_with_host_contracts(0);
+	load_pool(rt, "P", 2, GATED_CALLER("js.p"));
+	load_pool(rt, "Q", 1, GATED_CALLER("js.q"));
+	load_pool(rt, "X", 1, GATED_CALLER("js.x"));
+	load_pool(rt, "Y", 1, GATED_CALLER("js.y"));
+	memset(the_gates.inside, 0, sizeof the_gates.inside);
+	memset(the_gates.open, 0, sizeof the_gates.open);
+	atomic_store(&hold_looks, false);
+	rt->look_hook = hold_look;
+	gated_call a = {rt, "js.p", {0, 1}, {0}, 0, false}, b = {rt, "js.p", {1, 2}, {0}, 0, false},
+	           c = {rt, "js.x", {2, 3}, {0}, 0, true}, d = {rt, "js.y", {3, 2}, {0}, 0, true},
+	           m = {rt, "js.q", {4, 0}, {0}, 0, false};
+	gated_call *all[5] = {&a, &b, &c, &d, &m};
+	pthread_t th[5];
+	for (int i = 0; i < 5; i++) { /* each in its VM, at gate i */
+		assert_int_equal(pthread_create(&th[i], NULL, call_gated, all[i]), 0);
+		await_true(gate_inside(i), 30);
+	}
+	struct timespec nap = {0, 100 * 1000000L};
+	gate_open(0); /* A waits for Q (M's) */
+	nanosleep(&nap, NULL);
+	gate_open(1); /* B waits for X (C's) */
+	nanosleep(&nap, NULL);
+	atomic_store(&hold_looks, true);
+	gate_open(2); /* C waits for Y (D's), its look held */
+	nanosleep(&nap, NULL);
+	gate_open(3); /* D waits for X (C's): the cycle, its look held */
+	nanosleep(&nap, NULL);
+	gate_open(4); /* M waits for a VM of P (A's and B's) and looks */
+	nanosleep(&(struct timespec){0, 300 * 1000000L}, NULL);
+	atomic_store(&hold_looks, false); /* C or D refuses the cycle */
+	for (int i = 0; i < 5; i++)
+		pthread_join(th[i], NULL);
+	rt->look_hook = NULL;
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(all[i]->code, PP_OK);
+	/* the cycle's own call (C's or D's, or both if they looked at once) */
+	assert_true(c.out[1] == PP_ERR_REENTRANT_CALL || d.out[1] == PP_ERR_REENTRANT_CALL);
+	gated_call *waited[3] = {&a, &b, &m}; /* only waited */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(waited[i]->out[1], PP_OK);
+		assert_int_equal(waited[i]->out[2], 42);
+	}
+	pp_runtime_free(rt);
+}
+
 /* M, a pool: fn 0 meets (every caller inside at once), then calls its own
  * fn 1 (another VM of the pool), writing [met, status, answer]. */
 #define MEETSELF_BUNDLE                                                                    \
@@ -909,6 +1012,8 @@ int main(void)
 	        cmocka_unit_test(two_threads_calling_back_into_a_full_pool_are_not_left_waiting),
 	        cmocka_unit_test(a_full_pool_calling_back_into_itself_is_refused_at_any_size),
 	        cmocka_unit_test(callers_waiting_only_for_each_other_are_never_refused),
+	        cmocka_unit_test(
+	                a_caller_behind_anothers_cycle_is_not_refused_when_others_wait_behind_it),
 	        cmocka_unit_test(concurrency_outside_1_to_64_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -301,6 +301,10 @@ struct pp_runtime {
 
 	pthread_mutex_t tstate_lock; /* the tstates list */
 	pp_tstate *tstates;
+	/* Tests only: called as a wait-cycle look begins, on the looking
+	 * thread (tests/test_js_pool.c holds looks with it). */
+	void (*look_hook)(void *ud);
+	void *look_hook_ud;
 
 	/* Grace periods and reclamation (grace.c; the epoch is in `hot`): a
 	 * reclaimer thread of this runtime frees what was retired once every

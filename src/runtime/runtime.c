@@ -260,6 +260,7 @@ typedef struct look_thread {
 	uint32_t n;                 /* words it waits for */
 	int8_t held_by[LOOK_WORDS]; /* the look_thread holding each; -1: free or going on */
 	bool goes_on;
+	bool own_cycle; /* stuck even if me goes on: behind a cycle whose members refuse */
 } look_thread;
 
 /* The words of a wait: *first and stride for the count returned. */
@@ -276,11 +277,12 @@ static uint32_t wait_words(pp_waited waited, uintptr_t *first, size_t *stride)
 	return 1;
 }
 
-/* Marks those of t[0..n) that can go on; `me_goes_on` assumes me can. */
+/* Marks those of t[0..n) that can go on; `me_goes_on` assumes me can, and
+ * those marked own_cycle are taken to. */
 static void settle(look_thread *t, uint32_t n, bool me_goes_on)
 {
 	for (uint32_t i = 0; i < n; i++)
-		t[i].goes_on = i == 0 && me_goes_on;
+		t[i].goes_on = (i == 0 && me_goes_on) || t[i].own_cycle;
 	for (bool changed = true; changed;) {
 		changed = false;
 		for (uint32_t i = 0; i < n; i++)
@@ -344,8 +346,18 @@ static bool gather(const pp_tstate *first, pp_waited waited, uintptr_t me, look_
 	return true;
 }
 
+/* Whether me, about to wait, closes a cycle of its own. Stuck (no thread it
+ * waits for, directly or not, can go on), it may still be only behind
+ * others' cycles, whose members refuse when they look: those are the
+ * threads stuck even if me went on. Taking them to go on, me is refused if
+ * it is still stuck. A set of threads whose waits are all for VMs held
+ * inside it (a deadlock) stays stuck; the smallest such set holding me has
+ * no member stuck once me goes on (those would make a smaller one), so me
+ * is refused. */
 bool pp__wait_would_cycle(pp_runtime *rt, pp_waited waited, uintptr_t me)
 {
+	if (rt->look_hook) /* tests only */
+		rt->look_hook(rt->look_hook_ud);
 	pthread_mutex_lock(&rt->tstate_lock);
 	pp_tstate *first = rt->tstates; /* never freed before the runtime: walk unlocked */
 	pthread_mutex_unlock(&rt->tstate_lock);
@@ -356,14 +368,12 @@ bool pp__wait_would_cycle(pp_runtime *rt, pp_waited waited, uintptr_t me)
 		settle(t, n, false);
 		cycle = !t[0].goes_on;
 	}
-	if (cycle) { /* stuck: part of it, or only behind it? */
-		bool held[LOOK_THREADS];
-		for (uint32_t i = 0; i < n; i++)
-			held[i] = !t[i].goes_on;
+	if (cycle) { /* stuck: in a cycle of its own, or only behind others'? */
 		settle(t, n, true);
-		cycle = false;
 		for (uint32_t i = 1; i < n; i++)
-			cycle = cycle || (held[i] && t[i].goes_on);
+			t[i].own_cycle = !t[i].goes_on;
+		settle(t, n, false);
+		cycle = !t[0].goes_on;
 	}
 	for (uint32_t i = 1; cycle && i < n; i++) /* every wait read held all along */
 		cycle = atomic_load_explicit(&t[i].ts->wait_seq, memory_order_seq_cst) == t[i].seq;

@@ -338,7 +338,7 @@ static uint32_t vm_wait(js_vm *vm, uintptr_t me, js_pool *any, js_vm **took)
 		}
 		/* look again in 20 ms: a cycle may close later, another VM may
 		 * come free */
-		struct timespec until = pp__deadline(CLOCK_REALTIME, 20 * 1000000L);
+		struct timespec until = pp__deadline(CLOCK_MONOTONIC, 20 * 1000000L);
 		pthread_cond_timedwait(&vm->unparked, &vm->park, &until);
 	}
 	if (ts)
@@ -1044,10 +1044,13 @@ static void vm_fini(js_vm *vm)
 static bool vm_init(js_vm *vm, pp_runtime *rt, const pp_bundle_source *src, js_pool *pool,
                     uint32_t index)
 {
+	/* a waiter's 20 ms naps on the monotonic clock: a wall clock stepped
+	 * back must not stretch them */
+	if (!pp__cond_init_monotonic(&vm->unparked))
+		return false; /* nothing made yet */
 	vm->pool = pool;
 	vm->index = index;
 	pthread_mutex_init(&vm->park, NULL);
-	pthread_cond_init(&vm->unparked, NULL);
 	atomic_init(&vm->owner, 0);
 	atomic_init(&vm->parked, 0);
 	atomic_init(&vm->calls, 0);
