@@ -796,21 +796,29 @@ static void reload_between_none(const pp_host_contract_interface *self,
 	(void)inst;
 }
 
+/* Registers *iface as test.counter@1 (what host_caller calls): a
+ * singleton whose instance is the interface itself, fn 0 the one given. */
+static void register_counter(pp_runtime *rt, pp_host_contract_interface *iface,
+                             const void *const *fns)
+{
+	iface->contract_id = pp_host_contract_id("test.counter", 1);
+	iface->contract_version = (pp_version){1, 0, 0};
+	iface->flags = PP_HOST_CONTRACT_SINGLETON;
+	iface->dispatch_type = PP_DISPATCH_NATIVE;
+	iface->create_instance = reload_between_self;
+	iface->destroy_instance = reload_between_none;
+	iface->dispatch.native.function_count = 1;
+	iface->dispatch.native.functions = fns;
+	assert_int_equal(pp_host_contract_register(rt, iface), PP_OK);
+}
+
 static void an_instance_of_a_version_replaced_during_the_call_is_destroyed_once(void **state)
 {
 	(void)state;
 	counting_alloc ca = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	pp_runtime *rt = rt_counting(&ca);
 	reload_between rb = {.rt = rt};
-	rb.iface.contract_id = pp_host_contract_id("test.counter", 1);
-	rb.iface.contract_version = (pp_version){1, 0, 0};
-	rb.iface.flags = PP_HOST_CONTRACT_SINGLETON;
-	rb.iface.dispatch_type = PP_DISPATCH_NATIVE;
-	rb.iface.create_instance = reload_between_self;
-	rb.iface.destroy_instance = reload_between_none;
-	rb.iface.dispatch.native.function_count = 1;
-	rb.iface.dispatch.native.functions = reload_between_fns;
-	assert_int_equal(pp_host_contract_register(rt, &rb.iface), PP_OK);
+	register_counter(rt, &rb.iface, reload_between_fns);
 	rb.calc = load_ok(rt, fx("calc_v1"));
 	load_ok(rt, fx("host_caller"));
 	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("test.hostcall", 1), 0);
@@ -1802,15 +1810,7 @@ static void quiesce_from_inside_a_call_or_a_teardown_is_refused(void **state)
 	(void)state;
 	pp_runtime *rt = rt_new();
 	quiesce_inside q = {.rt = rt};
-	q.iface.contract_id = pp_host_contract_id("test.counter", 1);
-	q.iface.contract_version = (pp_version){1, 0, 0};
-	q.iface.flags = PP_HOST_CONTRACT_SINGLETON;
-	q.iface.dispatch_type = PP_DISPATCH_NATIVE;
-	q.iface.create_instance = reload_between_self;
-	q.iface.destroy_instance = reload_between_none;
-	q.iface.dispatch.native.function_count = 1;
-	q.iface.dispatch.native.functions = quiesce_inside_fns;
-	assert_int_equal(pp_host_contract_register(rt, &q.iface), PP_OK);
+	register_counter(rt, &q.iface, quiesce_inside_fns);
 	uint64_t id = load_ok(rt, fx("host_caller"));
 	alarm(120); /* a hang ends the test instead of waiting for CTest's timeout */
 	uint32_t code;
