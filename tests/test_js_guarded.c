@@ -674,6 +674,63 @@ static pp_host_contract_instance hello_self(const pp_host_contract_interface *se
 /* The bytes a callee allocates for a guarded caller are the caller's if it
  * names them and freed by the loader if not; the result of a typed call
  * that a violation then failed is freed too. Nothing is left behind. */
+/* Jobs queued by guest code the loader runs after a call settled (here a
+ * thrown object's toString, called to word the failure) run inside that
+ * call's guard. They ran after it: a violation in them was left pending and
+ * failed the next call, an innocent one, with the old message; host bytes
+ * they took with arenaAlloc (no call arena) were never freed; a failed
+ * factory's jobs did the same to the next call. */
+/* late(job) throws an object whose toString (which the loader calls to
+ * word the failure) queues job. */
+#define LATE_JOBS_BUNDLE                                                                 \
+	GUARD_PRELUDE                                                                    \
+	"function late(job) { throw { toString: function () {\n"                         \
+	"  queueMicrotask(function () { try { job(); } catch (e) {} });\n"               \
+	"  return 'thrown'; } }; }\n"                                                    \
+	"var made = 0;\n"                                                                \
+	"function polyplug_init() {\n"                                                   \
+	"  var fns = [\n"                                                                \
+	"    function (i, a, o, ar, b) { late(function () { b.writeI32(16, 1); }); },\n" \
+	"    function (i, a, o, ar, b) {\n"                                              \
+	"      late(function () { b.arenaAlloc(1 << 20, 0); }); },\n"                    \
+	"    function (i, a, o, ar, b) {\n"                                              \
+	"      b.writeI32(o, b.readI32(a) + b.readI32(a + 4)); return 0; }\n"            \
+	"  ];\n"                                                                         \
+	"  var r = regl('test.guard', fns,\n"                                            \
+	"    [{args: 8, out: 4}, {args: 8, out: 4}, {args: 8, out: 4}]);\n"              \
+	"  r.interface.factory = function (b) {\n"                                       \
+	"    if (made++ < 2) return {}; /* the default, then one */\n"                   \
+	"    late(function () { b.readI32(64); }); };\n"                                 \
+	"  return ok([r]);\n}\n"
+
+static void jobs_left_after_a_call_settled_are_charged_to_that_call(void **state)
+{
+	(void)state;
+	counting_alloc ca = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_counting(&ca);
+	js_load_ok(rt, "late", LATE_JOBS_BUNDLE);
+	pair p = {40, 2};
+	int32_t sum = 0;
+	assert_int_equal(call_fn(rt, 0, &p, &sum), PP_ERR_INVALID_POINTER);
+	assert_contains(pp_last_error(rt), "bridge.writeI32 at address 0x10");
+	assert_int_equal(call_fn(rt, 2, &p, &sum), PP_OK); /* the next call is its own */
+	assert_int_equal(sum, 42);
+	size_t live = ca.live;
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(call_fn(rt, 1, &p, &sum), PP_ERR_GENERIC);
+		assert_int_equal(call_fn(rt, 2, &p, &sum), PP_OK);
+	}
+	assert_true(ca.live < live + (1u << 20)); /* not 8 MiB more */
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("test.guard", 1), 0);
+	pp_guest_contract_instance x;
+	assert_int_equal(pp_instance_create(rt, h, NULL, &x), PP_OK);
+	assert_int_equal(pp_instance_destroy(rt, h, x), PP_OK);
+	assert_int_equal(pp_instance_create(rt, h, NULL, &x), PP_ERR_INVALID_POINTER);
+	assert_contains(pp_last_error(rt), "bridge.readI32 at address 0x40");
+	assert_int_equal(call_fn(rt, 2, &p, &sum), PP_OK);
+	pp_runtime_free(rt);
+}
+
 static void results_a_guarded_caller_does_not_take_are_freed(void **state)
 {
 	(void)state;
@@ -928,6 +985,7 @@ int main(void)
 	        cmocka_unit_test(modes_follow_the_functions_the_host_and_the_manifest),
 	        cmocka_unit_test(native_callees_declaring_layouts_get_blocks_that_large),
 	        cmocka_unit_test(outgoing_calls_cannot_forge_or_hand_out_memory),
+	        cmocka_unit_test(jobs_left_after_a_call_settled_are_charged_to_that_call),
 	        cmocka_unit_test(results_a_guarded_caller_does_not_take_are_freed),
 	        cmocka_unit_test(host_declared_layouts_bound_what_a_bundle_declares),
 	        cmocka_unit_test(a_host_requiring_its_own_layouts_refuses_what_it_did_not_declare),

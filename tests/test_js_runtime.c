@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 
 #include "js_helpers.h"
+#include "loaders/js/js_vm.h" /* a contract's instance map */
 #include "rss.h"
 
 #define ADD_FN                              \
@@ -896,6 +897,140 @@ static void runtimes_on_one_thread_stay_isolated(void **state)
 	pp_runtime_free(b);
 }
 
+/* ---- Instances -------------------------------------------------------------- */
+
+static const js_contract *js_contract_of(pp_runtime *rt, pp_guest_contract_handle h)
+{
+	const pp_guest_contract_interface *iface = pp_resolve(rt, h);
+	assert_non_null(iface);
+	return iface->dispatch.vm.loader_data.data;
+}
+
+/* Every destroy left a deleted slot that counted as used until the map
+ * grew, and each growth doubled it: the map grew with every instance ever
+ * made (dispatchPeer makes and destroys one per call), about 32 bytes each,
+ * until unload. It now stays the size of what is alive. */
+static void a_contracts_instance_map_stays_the_size_of_its_live_instances(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	js_load_ok(rt, "many", JS_ONE("test.many", "function () { return 0; }"));
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("test.many", 1), 0);
+	const js_contract *c = js_contract_of(rt, h);
+	pp_guest_contract_instance x[1000];
+	for (int i = 0; i < 100000; i++) {
+		assert_int_equal(pp_instance_create(rt, h, NULL, &x[0]), PP_OK);
+		assert_int_equal(pp_instance_destroy(rt, h, x[0]), PP_OK);
+	}
+	assert_true(c->instances.cap <= 64);
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(pp_instance_create(rt, h, NULL, &x[i]), PP_OK);
+	assert_int_equal(c->instances.live, 1000);
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(pp_instance_destroy(rt, h, x[i]), PP_OK);
+	for (int i = 0; i < 10000; i++) { /* and it shrinks back */
+		assert_int_equal(pp_instance_create(rt, h, NULL, &x[0]), PP_OK);
+		assert_int_equal(pp_instance_destroy(rt, h, x[0]), PP_OK);
+	}
+	assert_true(c->instances.cap <= 64);
+	pp_runtime_free(rt);
+}
+
+/* test.kill fn 0 (called by B): says B is inside, waits until A's call is
+ * under way (A called test.mark, fn 1), gives it time to wait for B's VM,
+ * then destroys A's instance. */
+static struct {
+	pp_runtime *rt;
+	pp_guest_contract_handle h;
+	pp_guest_contract_instance inst;
+	atomic_int a_inside, b_inside;
+	_Atomic pp_status destroyed;
+} kill_state;
+
+static void kill_mark(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	(void)state, (void)args, (void)out, (void)err;
+	atomic_store(&kill_state.a_inside, 1);
+}
+
+static void kill_instance(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	(void)state, (void)args, (void)out, (void)err;
+	atomic_store(&kill_state.b_inside, 1);
+	for (int i = 0; i < 3000 && !atomic_load(&kill_state.a_inside); i++)
+		nanosleep(&(struct timespec){0, 10 * 1000000L}, NULL);
+	nanosleep(&(struct timespec){0, 150 * 1000000L}, NULL); /* A waits for B by then */
+	atomic_store(&kill_state.destroyed,
+	             pp_instance_destroy(kill_state.rt, kill_state.h, kill_state.inst));
+}
+
+static void *call_b(void *p)
+{
+	pp_runtime *rt = p;
+	int32_t out = 0;
+	js_call(rt, "test.cb", 0, NULL, &out);
+	return NULL;
+}
+
+/* B's thread destroys an instance of A while A's VM is held by a thread
+ * waiting for B's: waiting for A's VM would close a cycle. The destroy was
+ * dropped (the host heard PP_OK, the runtime forgot the instance, and A
+ * kept it, with its memory, until unload); the VM's next entry frees it. */
+static void a_destroy_that_cannot_wait_for_its_vm_is_done_by_its_next_entry(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	static const void *const fns[] = {(const void *)kill_instance, (const void *)kill_mark};
+	static pp_host_contract_interface kill = {
+	        .size = sizeof kill,
+	        .contract_version = {1, 0, 0},
+	        .flags = PP_HOST_CONTRACT_SINGLETON,
+	        .dispatch_type = PP_DISPATCH_NATIVE,
+	        .create_instance = latch_instance,
+	        .destroy_instance = drop_instance,
+	        .dispatch.native = {2, fns},
+	};
+	kill.contract_id = pp_host_contract_id("test.kill", 1);
+	assert_int_equal(pp_host_contract_register(rt, &kill), PP_OK);
+	js_load_ok(rt, "ca",
+	           JS_PRELUDE "var k = cid('host_contract:test.kill@1');\n"
+	                      "function polyplug_init() {\n"
+	                      "  var r = reg('test.ca', [function (i, a, o, ar, b) {\n"
+	                      "    b.callHostContract(k[0], k[1], 0x10000, 1, 0, 0);\n"
+	                      "    var id = cid('guest_contract:test.cb@1');\n"
+	                      "    return b.dispatchPeer(id[0], id[1], 0x10000, 1, 0, 0); }]);\n"
+	                      "  r.interface.factory = function () { return {}; };\n"
+	                      "  return ok([r]);\n}\n");
+	js_load_ok(rt, "cb",
+	           JS_PRELUDE "var k = cid('host_contract:test.kill@1');\n"
+	                      "function polyplug_init() {\n"
+	                      "  return ok([reg('test.cb', [function (i, a, o, ar, b) {\n"
+	                      "    return b.callHostContract(k[0], k[1], 0x10000, 0, 0, 0); },\n"
+	                      "    function () { return 0; }])]);\n}\n");
+	kill_state.rt = rt;
+	kill_state.h = pp_find(rt, pp_guest_contract_id("test.ca", 1), 0);
+	atomic_store(&kill_state.a_inside, 0);
+	atomic_store(&kill_state.b_inside, 0);
+	atomic_store(&kill_state.destroyed, 12345);
+	const js_contract *c = js_contract_of(rt, kill_state.h);
+	assert_int_equal(pp_instance_create(rt, kill_state.h, NULL, &kill_state.inst), PP_OK);
+	assert_int_equal(c->instances.live, 1);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, call_b, rt), 0);
+	await_true(atomic_load(&kill_state.b_inside), 30);
+	uint32_t code = pp_call(rt, kill_state.h, kill_state.inst, 0, NULL, &(int32_t){0}, NULL);
+	pthread_join(t, NULL);
+	assert_int_equal(code, PP_OK); /* its call into B waited, then ran */
+	assert_int_equal(atomic_load(&kill_state.destroyed), PP_OK);
+	assert_int_equal(pp_call(rt, kill_state.h, kill_state.inst, 0, NULL, &(int32_t){0}, NULL),
+	                 PP_ERR_STALE_INSTANCE);
+	pp_guest_contract_instance y; /* an entry: the destroy left to it is done */
+	assert_int_equal(pp_instance_create(rt, kill_state.h, NULL, &y), PP_OK);
+	assert_int_equal(pp_instance_destroy(rt, kill_state.h, y), PP_OK);
+	assert_int_equal(c->instances.live, 0);
+	pp_runtime_free(rt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -918,6 +1053,8 @@ int main(void)
 	        cmocka_unit_test(reload_replaces_the_vm_behind_live_handles),
 	        cmocka_unit_test(loads_on_four_threads_each_with_its_own_runtime),
 	        cmocka_unit_test(runtimes_on_one_thread_stay_isolated),
+	        cmocka_unit_test(a_contracts_instance_map_stays_the_size_of_its_live_instances),
+	        cmocka_unit_test(a_destroy_that_cannot_wait_for_its_vm_is_done_by_its_next_entry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -99,9 +99,14 @@ static size_t map_slot(const js_instance_map *m, uint64_t key)
 	return (size_t)(h >> 32) & (m->cap - 1);
 }
 
-static bool map_grow(js_instance_map *m)
+/* Makes m again without its deleted slots, at the size its live keys need
+ * (a quarter full, 16 slots at least): it neither grows with every instance
+ * ever made nor stays large once they are gone. */
+static bool map_rebuild(js_instance_map *m)
 {
-	size_t cap = m->cap ? m->cap * 2 : 16;
+	size_t cap = 16;
+	while (cap < (m->live + 1) * 4)
+		cap *= 2;
 	uint64_t *keys = calloc(cap, sizeof *keys);
 	js_impl **values = calloc(cap, sizeof(js_impl *));
 	if (!keys || !values) {
@@ -109,33 +114,34 @@ static bool map_grow(js_instance_map *m)
 		free(values);
 		return false;
 	}
-	js_instance_map bigger = {keys, values, cap, 0};
+	js_instance_map fresh = {keys, values, cap, 0, 0};
 	for (size_t i = 0; i < m->cap; i++) {
 		if (m->keys[i] == MAP_EMPTY || m->keys[i] == MAP_GONE)
 			continue;
-		size_t j = map_slot(&bigger, m->keys[i]);
-		while (bigger.keys[j] != MAP_EMPTY)
+		size_t j = map_slot(&fresh, m->keys[i]);
+		while (fresh.keys[j] != MAP_EMPTY)
 			j = (j + 1) & (cap - 1);
-		bigger.keys[j] = m->keys[i];
-		bigger.values[j] = m->values[i];
-		bigger.used++;
+		fresh.keys[j] = m->keys[i];
+		fresh.values[j] = m->values[i];
+		fresh.used = ++fresh.live;
 	}
 	free(m->keys);
 	free(m->values);
-	*m = bigger;
+	*m = fresh;
 	return true;
 }
 
 static bool map_put(js_instance_map *m, uint64_t key, js_impl *v)
 {
-	if ((m->used + 1) * 2 > m->cap && !map_grow(m))
+	if ((m->used + 1) * 2 > m->cap && !map_rebuild(m))
 		return false;
 	size_t i = map_slot(m, key);
 	while (m->keys[i] != MAP_EMPTY && m->keys[i] != MAP_GONE)
 		i = (i + 1) & (m->cap - 1);
+	m->used += m->keys[i] == MAP_EMPTY; /* a deleted slot is counted already */
 	m->keys[i] = key;
 	m->values[i] = v;
-	m->used++;
+	m->live++;
 	return true;
 }
 
@@ -159,7 +165,8 @@ static bool map_take(js_instance_map *m, uint64_t key, js_impl **out)
 	if (!v)
 		return false;
 	*out = *v;
-	m->keys[v - m->values] = MAP_GONE; /* slot stays counted until the next grow */
+	m->keys[v - m->values] = MAP_GONE; /* stays counted in used until a rebuild */
+	m->live--;
 	return true;
 }
 
@@ -383,6 +390,26 @@ static inline void vm_give(js_vm *vm)
 	}
 }
 
+/* Frees the instances whose destroy was left to this entry (the VM is
+ * taken). */
+static __attribute__((noinline, cold)) void destroy_later(js_vm *vm)
+{
+	pthread_mutex_lock(&vm->park);
+	struct js_later *later = vm->later;
+	size_t n = vm->later_n;
+	vm->later = NULL;
+	vm->later_n = vm->later_cap = 0;
+	atomic_store_explicit(&vm->later_any, false, memory_order_relaxed);
+	pthread_mutex_unlock(&vm->park);
+	for (size_t i = 0; i < n; i++) {
+		js_contract *c = &vm->contracts[later[i].slot];
+		js_impl *impl;
+		if (map_take(&c->instances, later[i].id, &impl))
+			impl_free(vm->ctx, c, impl);
+	}
+	free(later);
+}
+
 /* A VM just taken starts a call: the caller's stack, wherever it is, is
  * where JS's stack budget starts, and the budget never exceeds what is left
  * of the thread's stack. `at`: the frame of the function entering, when that
@@ -392,6 +419,8 @@ static inline void vm_give(js_vm *vm)
  * else), so the hot path of a host calling in a loop skips both. */
 static inline void vm_begin(js_vm *vm, uintptr_t at)
 {
+	if (__builtin_expect(atomic_load_explicit(&vm->later_any, memory_order_relaxed), 0))
+		destroy_later(vm);
 	if (!at || at != vm->entered_at || stack_low != vm->entered_low) {
 		JS_SetMaxStackSize(vm->qrt, stack_room(vm->stack_bytes));
 		JS_UpdateStackTop(vm->qrt);
@@ -505,28 +534,6 @@ static inline __attribute__((always_inline)) uint32_t pool_enter(js_contract **c
 	vm_begin(vm, at);
 	*cp = own;
 	return PP_OK;
-}
-
-/* Jobs that guest code the loader ran after the entry settled queued (an
- * exception's toString or code getter, a method getter, a finalizer the
- * loader's collection queued) run before the VM is given back, charged to
- * this entry, not to the bundle's next one (another caller's); if the CPU
- * limit stops them, the rest go unrun. The entry's own outcome stands. */
-static __attribute__((noinline, cold)) void leftover_jobs(js_vm *vm)
-{
-	JSValue v = pp_js_settle_slow(vm, JS_UNDEFINED);
-	if (JS_IsException(v))
-		JS_FreeValue(vm->ctx, JS_GetException(vm->ctx));
-	else
-		JS_FreeValue(vm->ctx, v);
-	JS_DropPendingJobs(vm->qrt); /* what a report of a rejection queued last */
-}
-
-static inline void vm_leave(js_vm *vm)
-{
-	if (__builtin_expect(*vm->jobs != 0, 0))
-		leftover_jobs(vm);
-	vm_give(vm);
 }
 
 char *pp_js_exception_text(JSContext *ctx)
@@ -751,6 +758,23 @@ static __attribute__((noinline, cold)) void call_failure(js_vm *vm, const js_con
 	        vm->bundle, c->name, fn_id, m);
 }
 
+/* Jobs that guest code the loader ran after the entry settled queued (an
+ * exception's toString or code getter, a method getter, a finalizer the
+ * loader's collection queued) run before the entry's guard ends, charged to
+ * it, not to the bundle's next entry (another caller's): what they touch is
+ * checked against the entry's regions, a violation fails the entry, and
+ * what they take from the host is freed with the entry's. If the CPU limit
+ * stops them, the rest go unrun. */
+static __attribute__((noinline, cold)) void leftover_jobs(js_vm *vm)
+{
+	JSValue v = pp_js_settle_slow(vm, JS_UNDEFINED);
+	if (JS_IsException(v))
+		JS_FreeValue(vm->ctx, JS_GetException(vm->ctx));
+	else
+		JS_FreeValue(vm->ctx, v);
+	JS_DropPendingJobs(vm->qrt); /* what a report of a rejection queued last */
+}
+
 /* A call's guarded regions: its args and out (the sizes its layout gives;
  * a typed function's guest never sees them), and its arena. */
 static inline void guard_begin(js_vm *vm, pp_call_arena *arena, const void *args, size_t args_len,
@@ -766,6 +790,8 @@ static inline void guard_begin(js_vm *vm, pp_call_arena *arena, const void *args
  * RangeError: PP_ERR_INVALID_POINTER with the violation as its message. */
 static inline uint32_t guard_end(js_vm *vm, uint32_t code, char **failure)
 {
+	if (__builtin_expect(*vm->jobs != 0, 0))
+		leftover_jobs(vm);
 	if (!vm->guard.on)
 		return code;
 	vm->call_arena = NULL;
@@ -777,6 +803,27 @@ static inline uint32_t guard_end(js_vm *vm, uint32_t code, char **failure)
 	free(*failure);
 	*failure = v;
 	return PP_ERR_INVALID_POINTER;
+}
+
+/* Jobs queued once the entry's guard had ended (by a finalizer the last
+ * frees queued) run in a region of their own, which holds nothing: never
+ * in the next entry's. */
+static __attribute__((noinline, cold)) void stray_jobs(js_vm *vm)
+{
+	guard_begin(vm, NULL, NULL, 0, NULL, 0);
+	char *failure = NULL;
+	if (guard_end(vm, PP_OK, &failure) != PP_OK)
+		pp__log(vm->rt, PP_LOG_WARN, SCOPE,
+		        "bundle '%s': a job run after its entry ended: %s", vm->bundle,
+		        failure ? failure : "refused");
+	free(failure);
+}
+
+static inline void vm_leave(js_vm *vm)
+{
+	if (__builtin_expect(*vm->jobs != 0, 0))
+		stray_jobs(vm);
+	vm_give(vm);
 }
 
 /* A raw-protocol function: functions[fn_id](impl, args_ptr, out_ptr,
@@ -951,6 +998,45 @@ static void js_create_instance(pp_vm_loader_data ld, const pp_host_api *host, co
 	free(failure);
 }
 
+/* Leaves instance id of c to the VM's next entry (the host's destroy has
+ * already unlisted it: it must not stay alive, holding the VM's memory,
+ * until unload), and makes that entry now if the VM is free. */
+static __attribute__((noinline, cold)) void destroy_when_free(js_vm *vm, const js_contract *c,
+                                                              uint64_t id)
+{
+	pthread_mutex_lock(&vm->park);
+	bool kept = vm->later_n < vm->later_cap;
+	if (!kept) {
+		size_t cap = vm->later_cap ? vm->later_cap * 2 : 8;
+		struct js_later *bigger = cap < SIZE_MAX / sizeof *bigger
+		                                  ? realloc(vm->later, cap * sizeof *bigger)
+		                                  : NULL;
+		if (bigger) {
+			vm->later = bigger;
+			vm->later_cap = cap;
+			kept = true;
+		}
+	}
+	if (kept) {
+		vm->later[vm->later_n++] = (struct js_later){c->slot, id};
+		atomic_store_explicit(&vm->later_any, true, memory_order_relaxed);
+	}
+	pthread_mutex_unlock(&vm->park);
+	if (!kept) {
+		pp__log(vm->rt, PP_LOG_WARN, SCOPE,
+		        "bundle '%s', contract '%s': out of memory: an instance destroyed while "
+		        "its VM could not be waited for is freed only when the bundle unloads",
+		        vm->bundle, c->name);
+		return;
+	}
+	uintptr_t free_ = 0;
+	if (atomic_compare_exchange_strong_explicit(&vm->owner, &free_, pp__thread_id(),
+	                                            memory_order_acquire, memory_order_relaxed)) {
+		vm_begin(vm, 0);
+		vm_leave(vm);
+	}
+}
+
 static void js_destroy_instance(pp_vm_loader_data ld, const pp_host_api *host,
                                 pp_guest_contract_instance inst)
 {
@@ -965,11 +1051,12 @@ static void js_destroy_instance(pp_vm_loader_data ld, const pp_host_api *host,
 	 * already holds the VM. The instance the call runs on (nothing else of
 	 * this VM can be running) is unlisted now and freed when the call ends:
 	 * QuickJS borrows its object and method until then. */
-	/* On a wait cycle the impl is left to the VM's teardown. */
 	uintptr_t me = pp__thread_id();
 	bool took = atomic_load_explicit(&vm->owner, memory_order_relaxed) != me;
-	if (took && vm_enter(vm) != PP_OK) /* an entry like any other: fresh call state */
+	if (took && vm_enter(vm) != PP_OK) {  /* an entry like any other: fresh call state */
+		destroy_when_free(vm, c, id); /* waiting would close a cycle */
 		return;
+	}
 	js_impl *impl;
 	if (map_take(&c->instances, id, &impl)) {
 		if (impl == vm->calling)
@@ -1029,7 +1116,8 @@ static void vm_fini(js_vm *vm)
 	}
 	if (vm->qrt)
 		JS_FreeRuntime(vm->qrt);
-	free(vm->contracts);
+	free(vm->contracts); /* their maps held the instances left for later */
+	free(vm->later);
 	free(vm->bundle);
 	free(vm->module_dir);
 	if (vm->index == 0)
@@ -1053,6 +1141,7 @@ static bool vm_init(js_vm *vm, pp_runtime *rt, const pp_bundle_source *src, js_p
 	pthread_mutex_init(&vm->park, NULL);
 	atomic_init(&vm->owner, 0);
 	atomic_init(&vm->parked, 0);
+	atomic_init(&vm->later_any, false);
 	atomic_init(&vm->calls, 0);
 	vm->rt = rt;
 	vm->light_give = rt->hot.membarrier;

@@ -146,7 +146,9 @@ typedef struct js_impl {
 typedef struct js_instance_map {
 	uint64_t *keys; /* 0 = empty, UINT64_MAX = deleted */
 	js_impl **values;
-	size_t cap, used;
+	size_t cap;
+	size_t used; /* slots not empty: live keys and deleted ones */
+	size_t live; /* live keys */
 } js_instance_map;
 
 typedef struct js_pool js_pool;
@@ -203,6 +205,14 @@ struct js_vm {
 	bool light_give;
 	pthread_mutex_t park;
 	pthread_cond_t unparked;
+	/* Instances whose destroy could not wait for the VM (waiting would
+	 * have closed a cycle), under `park`: freed by the VM's next entry. */
+	struct js_later {
+		uint32_t slot; /* of the contract in `contracts` */
+		uint64_t id;
+	} * later;
+	size_t later_n, later_cap;
+	_Atomic bool later_any; /* later_n != 0: read as an entry begins */
 
 	/* CPU limit: the interrupt handler reads the clock only once a call has
 	 * run long enough for QuickJS to poll, and stops it past the budget.
