@@ -3,7 +3,7 @@
  * counter, reload swaps, and the init-time trust rule. */
 #include <stdatomic.h>
 
-#include "helpers.h"
+#include "js_helpers.h"
 #include "runtime/internal.h"
 #include "runtime/ptrset.h"
 
@@ -715,6 +715,40 @@ static void revision_counters_move_twice_per_change_and_are_even_between(void **
 	pp_runtime_free(rt);
 }
 
+/* A bundle registering contracts a and b, each with one function. */
+#define JS_TWO(a, b)                                \
+	JS_PRELUDE "function polyplug_init() {\n"   \
+	           "  function f() { return 0; }\n" \
+	           "  return ok([reg('" a "', [f]), reg('" b "', [f])]);\n}\n"
+
+/* A registry holds at most 2^20 contracts at once (runtime.md "Capacity";
+ * the test lowers the bound to 4): past it a load fails with "the registry
+ * is full", publishing nothing and keeping none of the slots it took; a
+ * reload, which keeps its slots, still works, and an unload makes room. */
+static void a_full_registry_refuses_a_load_and_keeps_none_of_its_slots(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	rt->reg.slot_limit = 4;
+	uint64_t one = js_load_ok(rt, "one", JS_TWO("r.A", "r.B"));
+	uint64_t two = js_load_ok(rt, "two", JS_ONE("r.C", "function () { return 0; }"));
+	static const char three[] = JS_TWO("r.D", "r.E");
+	assert_int_equal(js_load_src(rt, "three", three, NULL), PP_ERR_OUT_OF_MEMORY);
+	assert_string_equal(pp_last_error(rt), "bundle 'three': the registry is full");
+	assert_true(pp_handle_is_null(pp_find(rt, pp_guest_contract_id("r.D", 1), 0)));
+	/* the slot it took first is free again */
+	uint64_t four = js_load_ok(rt, "four", JS_ONE("r.F", "function () { return 0; }"));
+	assert_int_equal(pp_bundle_reload(rt, one), PP_OK);
+	assert_int_equal(js_load_src(rt, "three", three, NULL), PP_ERR_OUT_OF_MEMORY);
+	assert_int_equal(pp_bundle_unload(rt, two, 0), PP_OK);
+	assert_int_equal(pp_bundle_unload(rt, four, 0), PP_OK);
+	assert_int_equal(pp_runtime_quiesce(rt), PP_OK);
+	js_load_ok(rt, "three", three);
+	assert_false(pp_handle_is_null(pp_find(rt, pp_guest_contract_id("r.E", 1), 0)));
+	assert_false(pp_handle_is_null(pp_find(rt, pp_guest_contract_id("r.A", 1), 0)));
+	pp_runtime_free(rt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -740,6 +774,7 @@ int main(void)
 	        cmocka_unit_test(a_handle_from_another_runtime_is_stale_there),
 	        cmocka_unit_test(calls_on_a_null_runtime_are_refused_on_any_thread),
 	        cmocka_unit_test(revision_counters_move_twice_per_change_and_are_even_between),
+	        cmocka_unit_test(a_full_registry_refuses_a_load_and_keeps_none_of_its_slots),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

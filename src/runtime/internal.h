@@ -133,6 +133,7 @@ typedef struct pp_index {
 typedef struct pp_registry {
 	pp_slot *slots; /* PP_MAX_SLOTS of them, set before any reader runs */
 	uint32_t slot_count;
+	uint32_t slot_limit;      /* PP_MAX_SLOTS (tests lower it to fill the registry) */
 	uint32_t free_head;       /* UINT32_MAX when empty */
 	uint32_t generation_base; /* a fresh slot's first generation is one past it */
 	uint32_t published;

@@ -54,6 +54,7 @@ pp_status pp__registry_init(pp_runtime *rt)
 	r->slots = slots;      /* zero: every node NULL, every generation 0 */
 	rt->hot.slots = slots; /* what inline calls index */
 	r->free_head = UINT32_MAX;
+	r->slot_limit = PP_MAX_SLOTS;
 	/* Where this runtime's generations start: a handle carries no runtime,
 	 * so one kept from another runtime (or a freed one) names a slot here
 	 * too; with its own start, its generation matches only by chance. Below
@@ -110,7 +111,7 @@ static pp_slot *slot_acquire(pp_registry *r, uint32_t *out_index)
 		r->free_head = pp__slot_at(r, index)->next_free;
 	} else {
 		index = r->slot_count;
-		if (index >= PP_MAX_SLOTS)
+		if (index >= r->slot_limit)
 			return NULL;
 		r->slot_count++;
 		pp__slot_at(r, index)->generation = r->generation_base;
