@@ -369,6 +369,8 @@ static inline uint32_t vm_take(js_vm *vm, uintptr_t me)
 	return vm_wait(vm, me, NULL, &vm);
 }
 
+static void give_slow(js_vm *vm);
+
 static inline void vm_give(js_vm *vm)
 {
 	/* A Dekker pair with vm_wait: we store owner = 0 then load parked; a
@@ -383,11 +385,8 @@ static inline void vm_give(js_vm *vm)
 	} else {
 		atomic_store_explicit(&vm->owner, 0, memory_order_seq_cst);
 	}
-	if (__builtin_expect(atomic_load_explicit(&vm->parked, memory_order_seq_cst) != 0, 0)) {
-		pthread_mutex_lock(&vm->park);
-		pthread_cond_signal(&vm->unparked);
-		pthread_mutex_unlock(&vm->park);
-	}
+	if (__builtin_expect(atomic_load_explicit(&vm->parked, memory_order_seq_cst) != 0, 0))
+		give_slow(vm);
 }
 
 /* Frees the instances whose destroy was left to this entry (the VM is
@@ -400,6 +399,8 @@ static __attribute__((noinline, cold)) void destroy_later(js_vm *vm)
 	vm->later = NULL;
 	vm->later_n = vm->later_cap = 0;
 	atomic_store_explicit(&vm->later_any, false, memory_order_relaxed);
+	if (n) /* they no longer wait for the VM (destroy_when_free) */
+		atomic_fetch_sub_explicit(&vm->parked, 1, memory_order_relaxed);
 	pthread_mutex_unlock(&vm->park);
 	for (size_t i = 0; i < n; i++) {
 		js_contract *c = &vm->contracts[later[i].slot];
@@ -998,9 +999,10 @@ static void js_create_instance(pp_vm_loader_data ld, const pp_host_api *host, co
 	free(failure);
 }
 
-/* Leaves instance id of c to the VM's next entry (the host's destroy has
- * already unlisted it: it must not stay alive, holding the VM's memory,
- * until unload), and makes that entry now if the VM is free. */
+/* Leaves instance id of c to the VM's holder, who frees it as it gives the
+ * VM back (the host's destroy has already unlisted it: it must not stay
+ * alive, holding the VM's memory, until unload), or frees it now if the VM
+ * is free. */
 static __attribute__((noinline, cold)) void destroy_when_free(js_vm *vm, const js_contract *c,
                                                               uint64_t id)
 {
@@ -1018,6 +1020,10 @@ static __attribute__((noinline, cold)) void destroy_when_free(js_vm *vm, const j
 		}
 	}
 	if (kept) {
+		/* The destroys left for later count as one waiter: the holder's
+		 * give then takes the slow path, which does them (give_slow). */
+		if (vm->later_n == 0)
+			atomic_fetch_add_explicit(&vm->parked, 1, memory_order_seq_cst);
 		vm->later[vm->later_n++] = (struct js_later){c->slot, id};
 		atomic_store_explicit(&vm->later_any, true, memory_order_relaxed);
 	}
@@ -1029,10 +1035,32 @@ static __attribute__((noinline, cold)) void destroy_when_free(js_vm *vm, const j
 		        vm->bundle, c->name);
 		return;
 	}
+	/* as a waiter does (vm_wait): counted, then the fence vm_give leaves to
+	 * us, then the try; if the holder gave before our count, we take it */
+	if (vm->light_give)
+		(void)pp__try_heavy_fence(vm->rt);
 	uintptr_t free_ = 0;
 	if (atomic_compare_exchange_strong_explicit(&vm->owner, &free_, pp__thread_id(),
 	                                            memory_order_acquire, memory_order_relaxed)) {
-		vm_begin(vm, 0);
+		vm_begin(vm, 0); /* does them */
+		vm_leave(vm);
+	}
+}
+
+/* vm_give when someone waits: wakes a waiter, and if destroys were left for
+ * later (destroy_when_free), takes the VM back to do them — the thread that
+ * left them may be gone, and no other entry may come. */
+static __attribute__((noinline)) void give_slow(js_vm *vm)
+{
+	pthread_mutex_lock(&vm->park);
+	bool later = vm->later_n != 0;
+	pthread_cond_signal(&vm->unparked);
+	pthread_mutex_unlock(&vm->park);
+	uintptr_t free_ = 0;
+	if (later &&
+	    atomic_compare_exchange_strong_explicit(&vm->owner, &free_, pp__thread_id(),
+	                                            memory_order_acquire, memory_order_relaxed)) {
+		vm_begin(vm, 0); /* does them */
 		vm_leave(vm);
 	}
 }

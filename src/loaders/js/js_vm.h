@@ -206,7 +206,9 @@ struct js_vm {
 	pthread_mutex_t park;
 	pthread_cond_t unparked;
 	/* Instances whose destroy could not wait for the VM (waiting would
-	 * have closed a cycle), under `park`: freed by the VM's next entry. */
+	 * have closed a cycle), under `park`: counted as one waiter in `parked`
+	 * while any, and freed by the holder as it gives the VM back (or by
+	 * the next entry). */
 	struct js_later {
 		uint32_t slot; /* of the contract in `contracts` */
 		uint64_t id;
