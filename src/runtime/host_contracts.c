@@ -266,12 +266,12 @@ pp_status pp__host_contracts_register(pp_runtime *rt, const pp_host_contract_int
 	pp_host_table *t = NULL;
 	if (st == PP_OK)
 		st = table_build(rt, &e, 1, NULL, 0, &t);
-	if (st == PP_OK && e.owner && !remember(e.owner, &e)) {
-		free(t);
+	if (st == PP_OK && e.owner && !remember(e.owner, &e))
 		st = pp__error(rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
-	}
 	if (st == PP_OK)
 		pp__host_contracts_commit(rt, t);
+	else
+		free(t);
 	pthread_mutex_unlock(&rt->lock);
 	if (st != PP_OK)
 		drop_singleton(&e);
