@@ -414,6 +414,35 @@ static void default_allocator_honours_alignment(void **state)
 	pp_runtime_free(rt);
 }
 
+/* pp_last_error stays valid until the thread's next failing call, so a host
+ * may hand it back in (a name it reports, a path): the next message, which
+ * quotes it, was formatted over it — garbled, and once it outgrew its
+ * buffer, read from memory the realloc had freed (ASan). */
+static void a_message_quoting_the_last_error_quotes_it_whole(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	char name[600], before[2048];
+	memset(name, 'x', sizeof name - 1);
+	name[sizeof name - 1] = '\0';
+	for (int round = 0; round < 4; round++) { /* small and heap buffers, both ways */
+		const char *ask = round % 2 ? pp_last_error(rt) : name;
+		snprintf(before, sizeof before, "%s", pp_last_error(rt));
+		assert_true(pp_handle_is_null(pp_find_named(rt, ask, 0, NULL)));
+		if (round % 2)
+			assert_non_null(strstr(pp_last_error(rt), before));
+		snprintf(before, sizeof before, "%s", pp_last_error(rt));
+		assert_int_not_equal(pp_bundle_load(rt, pp_last_error(rt), NULL, NULL), PP_OK);
+		assert_non_null(strstr(pp_last_error(rt), before));
+		assert_true(pp_handle_is_null(pp_find_named(rt, "a", 0, NULL))); /* a short one */
+	}
+	/* and a refusal never leaves the one before it as its message */
+	assert_int_equal(pp_instance_create(rt, pp_handle_null(), NULL, NULL),
+	                 PP_ERR_INVALID_ARGUMENT);
+	assert_string_equal(pp_last_error(rt), "pp_instance_create: out is NULL");
+	pp_runtime_free(rt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -431,6 +460,7 @@ int main(void)
 	        cmocka_unit_test(a_destructor_calling_in_after_the_thread_exit_gets_no_state),
 	        cmocka_unit_test(plugin_memory_goes_through_the_configured_allocator),
 	        cmocka_unit_test(default_allocator_honours_alignment),
+	        cmocka_unit_test(a_message_quoting_the_last_error_quotes_it_whole),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

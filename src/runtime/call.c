@@ -183,8 +183,10 @@ uint32_t pp_call(pp_runtime *rt, pp_guest_contract_handle h, pp_guest_contract_i
 pp_status pp_instance_create(pp_runtime *rt, pp_guest_contract_handle h, const void *args,
                              pp_guest_contract_instance *out)
 {
-	if (!rt || !out)
+	if (!rt)
 		return PP_ERR_INVALID_ARGUMENT;
+	if (!out)
+		return pp__error(rt, PP_ERR_INVALID_ARGUMENT, "pp_instance_create: out is NULL");
 	out->data = NULL;
 	out->contract_id = 0;
 	pp_status st = PP_OK;

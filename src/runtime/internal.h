@@ -236,8 +236,12 @@ typedef struct pp_tstate {
 	_Atomic uintptr_t thread; /* pp__thread_id() of the thread using it */
 	_Atomic uintptr_t waiting_on; /* what it waits for (a pp_waited), or 0 */
 	_Atomic uint32_t wait_seq;    /* bumped after each change of waiting_on */
-	char *err; /* pp_last_error: err_small, or the heap once a message outgrew it */
-	size_t err_cap;
+	/* pp_last_error, and the buffer the next message is written into: a
+	 * message is never formatted over the one before it, which its
+	 * arguments may quote (a host passing pp_last_error back in). Each is
+	 * one of err_small, or the heap once a message outgrew it. */
+	char *err, *err_next;
+	size_t err_cap, err_next_cap;
 	/* The inits running on this thread, innermost last, each with the
 	 * read-section depth its own code runs at: code it calls through the
 	 * runtime (a call, a peer, a host contract) runs deeper and is not
@@ -254,8 +258,8 @@ typedef struct pp_tstate {
 	struct pp_tstate *thread_next; /* its thread's list (runtime.c) */
 	_Atomic int life;              /* runtime.c: live, its thread exiting, or orphaned */
 	/* Where messages start: a message that cannot get more memory keeps
-	 * what fits here rather than nothing. */
-	char err_small[192];
+	 * what fits rather than nothing. */
+	char err_small[2][192];
 } pp_tstate;
 
 /* The runtime this thread entered last and its state there (pp__tls,

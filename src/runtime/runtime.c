@@ -73,10 +73,17 @@ __thread pp__thread_cache pp__tls = {PP_TLS_EMPTY, NULL};
  * retire it. */
 static __thread bool thread_ended;
 
+static bool err_small(const pp_tstate *ts, const char *buf)
+{
+	return buf == ts->err_small[0] || buf == ts->err_small[1];
+}
+
 static void free_state(pp_tstate *ts)
 {
-	if (ts->err != ts->err_small)
+	if (!err_small(ts, ts->err))
 		free(ts->err);
+	if (!err_small(ts, ts->err_next))
+		free(ts->err_next);
 	free(ts);
 }
 
@@ -191,8 +198,9 @@ pp_tstate *pp__tstate(pp_runtime *rt)
 	if (fresh && (ts = pp__calloc_lines(sizeof *ts)) != NULL) {
 		ts->rt = rt;
 		atomic_init(&ts->life, TS_LIVE);
-		ts->err = ts->err_small;
-		ts->err_cap = sizeof ts->err_small;
+		ts->err = ts->err_small[0];
+		ts->err_next = ts->err_small[1];
+		ts->err_cap = ts->err_next_cap = sizeof ts->err_small[0];
 	}
 	if (ts) {
 		ts->in_use = true;
@@ -407,15 +415,23 @@ void pp__error_setv(pp_runtime *rt, const char *fmt, va_list ap)
 		return;
 	va_list ap2;
 	va_copy(ap2, ap);
-	int n = vsnprintf(ts->err, ts->err_cap, fmt, ap);
-	if (n >= 0 && (size_t)n >= ts->err_cap) { /* out of memory: what fits stays */
-		char *bigger = ts->err == ts->err_small ? malloc((size_t)n + 1)
-		                                        : realloc(ts->err, (size_t)n + 1);
-		if (bigger) {
-			ts->err = bigger;
-			ts->err_cap = (size_t)n + 1;
-			vsnprintf(ts->err, ts->err_cap, fmt, ap2);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	if (n >= 0) {
+		/* into the other buffer: the arguments may quote this one */
+		char *to = ts->err_next;
+		size_t cap = ts->err_next_cap;
+		char *bigger = (size_t)n >= cap ? malloc((size_t)n + 1) : NULL;
+		if (bigger) { /* else out of memory: what fits */
+			if (!err_small(ts, to))
+				free(to);
+			to = bigger;
+			cap = (size_t)n + 1;
 		}
+		vsnprintf(to, cap, fmt, ap2);
+		ts->err_next = ts->err;
+		ts->err_next_cap = ts->err_cap;
+		ts->err = to;
+		ts->err_cap = cap;
 	}
 	va_end(ap2);
 }
