@@ -141,7 +141,8 @@ PP_API pp_status pp_runtime_new(const pp_runtime_config *cfg, pp_runtime **out);
 PP_API void pp_runtime_free(pp_runtime *rt);
 
 /* The message of this thread's last failing call on rt, or "" if none. Valid
- * until this thread's next failing call on rt. */
+ * until this thread's next failing call on rt; it may be passed back in as
+ * an argument of that call (whose message then quotes it whole). */
 PP_API const char *pp_last_error(pp_runtime *rt);
 
 /* The name of a status code as spelled in abi.h ("PP_ERR_TIMEOUT"), and a
