@@ -315,6 +315,29 @@ static void instances_are_created_and_destroyed_through_the_runtime(void **state
 	pp_runtime_free(rt);
 }
 
+/* An instance belongs to the runtime that made it: handed to another
+ * runtime (with that runtime's handle to the same contract of the same
+ * library), it is none of that runtime's instances and is refused before
+ * any plugin code runs, and it goes on working where it was made. */
+static void an_instance_from_another_runtime_is_refused_there(void **state)
+{
+	(void)state;
+	pp_runtime *a = rt_new(), *b = rt_new();
+	load_ok(a, fx("calc_v1"));
+	load_ok(b, fx("calc_v1"));
+	pp_guest_contract_handle ha = pp_find(a, CALC, 0), hb = pp_find(b, CALC, 0);
+	pp_guest_contract_instance x;
+	int64_t start = 10, n = 0;
+	assert_int_equal(pp_instance_create(a, ha, &start, &x), PP_OK);
+	assert_int_equal(pp_call(b, hb, x, 3, NULL, &n, NULL), PP_ERR_STALE_INSTANCE);
+	assert_int_equal(pp_instance_destroy(b, hb, x), PP_ERR_STALE_HANDLE);
+	assert_int_equal(pp_call(a, ha, x, 3, NULL, &n, NULL), PP_OK);
+	assert_int_equal(n, 11); /* untouched by b */
+	assert_int_equal(pp_instance_destroy(a, ha, x), PP_OK);
+	pp_runtime_free(b);
+	pp_runtime_free(a);
+}
+
 static void instances_left_behind_are_destroyed_with_their_version(void **state)
 {
 	(void)state;
@@ -775,6 +798,7 @@ int main(void)
 	        cmocka_unit_test(calls_on_a_null_runtime_are_refused_on_any_thread),
 	        cmocka_unit_test(revision_counters_move_twice_per_change_and_are_even_between),
 	        cmocka_unit_test(a_full_registry_refuses_a_load_and_keeps_none_of_its_slots),
+	        cmocka_unit_test(an_instance_from_another_runtime_is_refused_there),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
