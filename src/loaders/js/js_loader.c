@@ -389,28 +389,6 @@ static inline void vm_give(js_vm *vm)
 		give_slow(vm);
 }
 
-/* Frees the instances whose destroy was left to this entry (the VM is
- * taken). */
-static __attribute__((noinline, cold)) void destroy_later(js_vm *vm)
-{
-	pthread_mutex_lock(&vm->park);
-	struct js_later *later = vm->later;
-	size_t n = vm->later_n;
-	vm->later = NULL;
-	vm->later_n = vm->later_cap = 0;
-	atomic_store_explicit(&vm->later_any, false, memory_order_relaxed);
-	if (n) /* they no longer wait for the VM (destroy_when_free) */
-		atomic_fetch_sub_explicit(&vm->parked, 1, memory_order_relaxed);
-	pthread_mutex_unlock(&vm->park);
-	for (size_t i = 0; i < n; i++) {
-		js_contract *c = &vm->contracts[later[i].slot];
-		js_impl *impl;
-		if (map_take(&c->instances, later[i].id, &impl))
-			impl_free(vm->ctx, c, impl);
-	}
-	free(later);
-}
-
 /* A VM just taken starts a call: the caller's stack, wherever it is, is
  * where JS's stack budget starts, and the budget never exceeds what is left
  * of the thread's stack. `at`: the frame of the function entering, when that
@@ -420,8 +398,6 @@ static __attribute__((noinline, cold)) void destroy_later(js_vm *vm)
  * else), so the hot path of a host calling in a loop skips both. */
 static inline void vm_begin(js_vm *vm, uintptr_t at)
 {
-	if (__builtin_expect(atomic_load_explicit(&vm->later_any, memory_order_relaxed), 0))
-		destroy_later(vm);
 	if (!at || at != vm->entered_at || stack_low != vm->entered_low) {
 		JS_SetMaxStackSize(vm->qrt, stack_room(vm->stack_bytes));
 		JS_UpdateStackTop(vm->qrt);
@@ -999,6 +975,34 @@ static void js_create_instance(pp_vm_loader_data ld, const pp_host_api *host, co
 	free(failure);
 }
 
+/* Frees the instances whose destroy was left for later (destroy_when_free)
+ * if the VM is free, in an entry of their own; else its holder does, as it
+ * gives the VM back (give_slow). */
+static __attribute__((noinline, cold)) void destroy_left(js_vm *vm)
+{
+	uintptr_t free_ = 0;
+	if (!atomic_compare_exchange_strong_explicit(&vm->owner, &free_, pp__thread_id(),
+	                                             memory_order_acquire, memory_order_relaxed))
+		return;
+	vm_begin(vm, 0);
+	pthread_mutex_lock(&vm->park);
+	struct js_later *later = vm->later;
+	size_t n = vm->later_n;
+	vm->later = NULL;
+	vm->later_n = vm->later_cap = 0;
+	if (n) /* they no longer wait for the VM */
+		atomic_fetch_sub_explicit(&vm->parked, 1, memory_order_relaxed);
+	pthread_mutex_unlock(&vm->park);
+	for (size_t i = 0; i < n; i++) {
+		js_contract *c = &vm->contracts[later[i].slot];
+		js_impl *impl;
+		if (map_take(&c->instances, later[i].id, &impl))
+			impl_free(vm->ctx, c, impl);
+	}
+	free(later);
+	vm_leave(vm);
+}
+
 /* Leaves instance id of c to the VM's holder, who frees it as it gives the
  * VM back (the host's destroy has already unlisted it: it must not stay
  * alive, holding the VM's memory, until unload), or frees it now if the VM
@@ -1025,7 +1029,6 @@ static __attribute__((noinline, cold)) void destroy_when_free(js_vm *vm, const j
 		if (vm->later_n == 0)
 			atomic_fetch_add_explicit(&vm->parked, 1, memory_order_seq_cst);
 		vm->later[vm->later_n++] = (struct js_later){c->slot, id};
-		atomic_store_explicit(&vm->later_any, true, memory_order_relaxed);
 	}
 	pthread_mutex_unlock(&vm->park);
 	if (!kept) {
@@ -1039,12 +1042,7 @@ static __attribute__((noinline, cold)) void destroy_when_free(js_vm *vm, const j
 	 * us, then the try; if the holder gave before our count, we take it */
 	if (vm->light_give)
 		(void)pp__try_heavy_fence(vm->rt);
-	uintptr_t free_ = 0;
-	if (atomic_compare_exchange_strong_explicit(&vm->owner, &free_, pp__thread_id(),
-	                                            memory_order_acquire, memory_order_relaxed)) {
-		vm_begin(vm, 0); /* does them */
-		vm_leave(vm);
-	}
+	destroy_left(vm);
 }
 
 /* vm_give when someone waits: wakes a waiter, and if destroys were left for
@@ -1056,13 +1054,8 @@ static __attribute__((noinline)) void give_slow(js_vm *vm)
 	bool later = vm->later_n != 0;
 	pthread_cond_signal(&vm->unparked);
 	pthread_mutex_unlock(&vm->park);
-	uintptr_t free_ = 0;
-	if (later &&
-	    atomic_compare_exchange_strong_explicit(&vm->owner, &free_, pp__thread_id(),
-	                                            memory_order_acquire, memory_order_relaxed)) {
-		vm_begin(vm, 0); /* does them */
-		vm_leave(vm);
-	}
+	if (later)
+		destroy_left(vm);
 }
 
 static void js_destroy_instance(pp_vm_loader_data ld, const pp_host_api *host,
@@ -1169,7 +1162,6 @@ static bool vm_init(js_vm *vm, pp_runtime *rt, const pp_bundle_source *src, js_p
 	pthread_mutex_init(&vm->park, NULL);
 	atomic_init(&vm->owner, 0);
 	atomic_init(&vm->parked, 0);
-	atomic_init(&vm->later_any, false);
 	atomic_init(&vm->calls, 0);
 	vm->rt = rt;
 	vm->light_give = rt->hot.membarrier;

@@ -207,14 +207,12 @@ struct js_vm {
 	pthread_cond_t unparked;
 	/* Instances whose destroy could not wait for the VM (waiting would
 	 * have closed a cycle), under `park`: counted as one waiter in `parked`
-	 * while any, and freed by the holder as it gives the VM back (or by
-	 * the next entry). */
+	 * while any, and freed by the holder as it gives the VM back. */
 	struct js_later {
 		uint32_t slot; /* of the contract in `contracts` */
 		uint64_t id;
 	} * later;
 	size_t later_n, later_cap;
-	_Atomic bool later_any; /* later_n != 0: read as an entry begins */
 
 	/* CPU limit: the interrupt handler reads the clock only once a call has
 	 * run long enough for QuickJS to poll, and stops it past the budget.
