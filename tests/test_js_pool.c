@@ -112,6 +112,15 @@ static void gate_open(int g)
 	pthread_mutex_unlock(&the_gates.lock);
 }
 
+/* Every gate closed, nobody inside. */
+static void gates_reset(void)
+{
+	pthread_mutex_lock(&the_gates.lock);
+	memset(the_gates.inside, 0, sizeof the_gates.inside);
+	memset(the_gates.open, 0, sizeof the_gates.open);
+	pthread_mutex_unlock(&the_gates.lock);
+}
+
 static void meeting_reset(int want, int wait_ms)
 {
 	pthread_mutex_lock(&the_meeting.lock);
@@ -539,20 +548,37 @@ static void every_vm_of_a_pool_fails_an_import_its_load_could_not_read(void **st
 	remove_tree(dir);
 }
 
-/* A pool call from another thread, on its own thread. */
-typedef struct pool_call {
+/* A call from a thread of its own: fn of contract with args (a bundle
+ * taking one reads args[0]). */
+typedef struct peer_call {
 	pp_runtime *rt;
+	const char *contract;
 	uint32_t fn;
-	int32_t arg, out;
+	int32_t args[2], out[4];
 	uint32_t code;
+	bool looks_held; /* its thread's looks wait while hold_looks is set */
 	atomic_int done;
-} pool_call;
+} peer_call;
 
-static void *call_pool(void *p)
+/* Holds the wait-cycle looks (the runtime's look_hook) of the threads whose
+ * call says so, while hold_looks is set. */
+static _Thread_local bool looks_held_here;
+static atomic_bool hold_looks;
+
+static void hold_look(void *ud)
 {
-	pool_call *c = p;
-	pp_guest_contract_instance none = {NULL, 0};
-	c->code = pp_call(c->rt, pool_handle(c->rt), none, c->fn, &c->arg, &c->out, NULL);
+	(void)ud;
+	while (looks_held_here && atomic_load(&hold_looks))
+		nanosleep(&(struct timespec){0, 1000000L}, NULL);
+}
+
+static void *call_peer(void *p)
+{
+	peer_call *c = p;
+	looks_held_here = c->looks_held;
+	pp_guest_contract_handle h = pp_find(c->rt, pp_guest_contract_id(c->contract, 1), 0);
+	c->code = pp_call(c->rt, h, (pp_guest_contract_instance){NULL, 0}, c->fn, c->args, c->out,
+	                  NULL);
 	atomic_store(&c->done, 1);
 	return NULL;
 }
@@ -567,17 +593,17 @@ static void a_caller_waiting_on_a_busy_pool_takes_the_vm_that_comes_free_first(v
 	meeting_reset(2, 400); /* tickets from 1 */
 	static const char src[] = POOL_BUNDLE("1", "false");
 	load_pool(rt, "two", 2, src);
-	memset(the_gates.inside, 0, sizeof the_gates.inside);
-	memset(the_gates.open, 0, sizeof the_gates.open);
+	gates_reset();
 
-	pool_call a = {.rt = rt, .fn = 3, .arg = 0}, b = {.rt = rt, .fn = 3, .arg = 1},
-	          c = {.rt = rt, .fn = 1};
+	peer_call a = {.rt = rt, .contract = "js.pool", .fn = 3, .args = {0}},
+	          b = {.rt = rt, .contract = "js.pool", .fn = 3, .args = {1}},
+	          c = {.rt = rt, .contract = "js.pool", .fn = 1};
 	pthread_t ta, tb, tc;
-	assert_int_equal(pthread_create(&ta, NULL, call_pool, &a), 0);
+	assert_int_equal(pthread_create(&ta, NULL, call_peer, &a), 0);
 	await_true(gate_inside(0), 30);
-	assert_int_equal(pthread_create(&tb, NULL, call_pool, &b), 0);
+	assert_int_equal(pthread_create(&tb, NULL, call_peer, &b), 0);
 	await_true(gate_inside(1), 30);
-	assert_int_equal(pthread_create(&tc, NULL, call_pool, &c), 0);
+	assert_int_equal(pthread_create(&tc, NULL, call_peer, &c), 0);
 	/* Let C start waiting: should it not have yet when B's VM comes free,
 	 * it takes that VM straight away and the test covers less, not fails. */
 	struct timespec nap = {0, 200 * 1000000L};
@@ -599,7 +625,7 @@ static void a_caller_waiting_on_a_busy_pool_takes_the_vm_that_comes_free_first(v
 	assert_int_equal(a.code, PP_OK);
 	assert_int_equal(b.code, PP_OK);
 	assert_int_equal(c.code, PP_OK);
-	assert_in_range(c.out, 1, 2); /* a VM's ticket */
+	assert_in_range(c.out[0], 1, 2); /* a VM's ticket */
 	pp_runtime_free(rt);
 }
 
@@ -625,23 +651,6 @@ static void a_caller_waiting_on_a_busy_pool_takes_the_vm_that_comes_free_first(v
 	           "    b.writeI32(o, b.dispatchPeer(p[0], p[1], 0x10000, 1, 0, o + 4));\n" \
 	           "    return 0; }])]);\n}\n"
 
-typedef struct peer_call {
-	pp_runtime *rt;
-	const char *contract;
-	uint32_t fn;
-	int32_t arg, out[4];
-	uint32_t code;
-} peer_call;
-
-static void *call_peer(void *p)
-{
-	peer_call *c = p;
-	pp_guest_contract_handle h = pp_find(c->rt, pp_guest_contract_id(c->contract, 1), 0);
-	c->code = pp_call(c->rt, h, (pp_guest_contract_instance){NULL, 0}, c->fn, &c->arg, c->out,
-	                  NULL);
-	return NULL;
-}
-
 /* A thread waiting for any VM of a pool waits for none in particular: A in
  * P's VM 0 calls R, whose thread W waits for a VM of P, both of them held
  * (VM 1 by C, which calls nobody). There is no cycle: C ends, W takes VM 1,
@@ -653,10 +662,10 @@ static void a_wait_for_any_vm_of_a_pool_closes_no_cycle_through_one_of_them(void
 	pp_runtime *rt = rt_with_host_contracts(0);
 	load_pool(rt, "P", 2, P_BUNDLE);
 	load_pool(rt, "R", 1, R_BUNDLE);
-	memset(the_gates.inside, 0, sizeof the_gates.inside);
-	memset(the_gates.open, 0, sizeof the_gates.open);
-	peer_call a = {rt, "js.pool", 0, 0, {0}, 0}, c = {rt, "js.pool", 2, 1, {0}, 0},
-	          w = {rt, "js.r", 0, 0, {0}, 0};
+	gates_reset();
+	peer_call a = {.rt = rt, .contract = "js.pool", .args = {0}},
+	          c = {.rt = rt, .contract = "js.pool", .fn = 2, .args = {1}},
+	          w = {.rt = rt, .contract = "js.r", .args = {0}};
 	pthread_t ta, tc, tw;
 	assert_int_equal(pthread_create(&ta, NULL, call_peer, &a), 0);
 	await_true(gate_inside(0), 30);
@@ -716,10 +725,10 @@ static void two_threads_calling_back_into_a_full_pool_are_not_left_waiting(void 
 	pp_runtime *rt = rt_with_host_contracts(0);
 	static const char src[] = SELF_BUNDLE;
 	load_pool(rt, "S", 2, src);
-	memset(the_gates.inside, 0, sizeof the_gates.inside);
-	memset(the_gates.open, 0, sizeof the_gates.open);
+	gates_reset();
 	atomic_store(&self_calls_done, 0);
-	peer_call x = {rt, "js.self", 0, 0, {0}, 0}, y = {rt, "js.self", 0, 1, {0}, 0};
+	peer_call x = {.rt = rt, .contract = "js.self", .args = {0}},
+	          y = {.rt = rt, .contract = "js.self", .args = {1}};
 	pthread_t tx, ty;
 	assert_int_equal(pthread_create(&tx, NULL, call_self, &x), 0);
 	await_true(gate_inside(0), 30);
@@ -767,34 +776,6 @@ static void two_threads_calling_back_into_a_full_pool_are_not_left_waiting(void 
 	"      return 0; },\n"                                                         \
 	"    function (i, a, o, ar, b) { b.writeI32(o, 42); return 0; }])]);\n}\n"
 
-typedef struct gated_call {
-	pp_runtime *rt;
-	const char *contract;
-	int32_t args[2], out[4];
-	uint32_t code;
-	bool looks_held; /* this thread's looks wait while hold_looks is set */
-} gated_call;
-
-static _Thread_local bool looks_held_here;
-static atomic_bool hold_looks;
-
-static void hold_look(void *ud)
-{
-	(void)ud;
-	while (looks_held_here && atomic_load(&hold_looks))
-		nanosleep(&(struct timespec){0, 1000000L}, NULL);
-}
-
-static void *call_gated(void *p)
-{
-	gated_call *c = p;
-	looks_held_here = c->looks_held;
-	pp_guest_contract_handle h = pp_find(c->rt, pp_guest_contract_id(c->contract, 1), 0);
-	c->code =
-	        pp_call(c->rt, h, (pp_guest_contract_instance){NULL, 0}, 0, c->args, c->out, NULL);
-	return NULL;
-}
-
 /* A thread waiting behind a cycle it is not part of waits, even when
  * another thread waits behind it. P is a pool of 2; Q, X and Y have a VM
  * each. A holds P's VM and calls Q; B holds P's other VM and calls X; C
@@ -811,17 +792,18 @@ static void a_caller_behind_anothers_cycle_is_not_refused_when_others_wait_behin
 	load_pool(rt, "Q", 1, GATED_CALLER("js.q"));
 	load_pool(rt, "X", 1, GATED_CALLER("js.x"));
 	load_pool(rt, "Y", 1, GATED_CALLER("js.y"));
-	memset(the_gates.inside, 0, sizeof the_gates.inside);
-	memset(the_gates.open, 0, sizeof the_gates.open);
+	gates_reset();
 	atomic_store(&hold_looks, false);
 	rt->look_hook = hold_look;
-	gated_call a = {rt, "js.p", {0, 1}, {0}, 0, false}, b = {rt, "js.p", {1, 2}, {0}, 0, false},
-	           c = {rt, "js.x", {2, 3}, {0}, 0, true}, d = {rt, "js.y", {3, 2}, {0}, 0, true},
-	           m = {rt, "js.q", {4, 0}, {0}, 0, false};
-	gated_call *all[5] = {&a, &b, &c, &d, &m};
+	peer_call a = {.rt = rt, .contract = "js.p", .args = {0, 1}},
+	          b = {.rt = rt, .contract = "js.p", .args = {1, 2}},
+	          c = {.rt = rt, .contract = "js.x", .args = {2, 3}, .looks_held = true},
+	          d = {.rt = rt, .contract = "js.y", .args = {3, 2}, .looks_held = true},
+	          m = {.rt = rt, .contract = "js.q", .args = {4, 0}};
+	peer_call *all[5] = {&a, &b, &c, &d, &m};
 	pthread_t th[5];
 	for (int i = 0; i < 5; i++) { /* each in its VM, at gate i */
-		assert_int_equal(pthread_create(&th[i], NULL, call_gated, all[i]), 0);
+		assert_int_equal(pthread_create(&th[i], NULL, call_peer, all[i]), 0);
 		await_true(gate_inside(i), 30);
 	}
 	struct timespec nap = {0, 100 * 1000000L};
@@ -844,7 +826,7 @@ static void a_caller_behind_anothers_cycle_is_not_refused_when_others_wait_behin
 		assert_int_equal(all[i]->code, PP_OK);
 	/* the cycle's own call (C's or D's, or both if they looked at once) */
 	assert_true(c.out[1] == PP_ERR_REENTRANT_CALL || d.out[1] == PP_ERR_REENTRANT_CALL);
-	gated_call *waited[3] = {&a, &b, &m}; /* only waited */
+	peer_call *waited[3] = {&a, &b, &m}; /* only waited */
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(waited[i]->out[1], PP_OK);
 		assert_int_equal(waited[i]->out[2], 42);
@@ -881,7 +863,7 @@ static void a_full_pool_calling_back_into_itself_is_refused_at_any_size(void **s
 	peer_call c[N];
 	pthread_t t[N];
 	for (int i = 0; i < N; i++) {
-		c[i] = (peer_call){rt, "js.ms", 0, 0, {0}, 0};
+		c[i] = (peer_call){.rt = rt, .contract = "js.ms", .args = {0}};
 		assert_int_equal(pthread_create(&t[i], NULL, call_self, &c[i]), 0);
 	}
 	for (int i = 0; i < 6000 && atomic_load(&self_calls_done) < N; i++)
