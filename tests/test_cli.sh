@@ -412,6 +412,18 @@ expect_status 2 "ppc manifest refuses a file outside the bundle" "$ppc" manifest
 	--implement calc.Ops --name calc --file ../x.js -o "$work/m.toml"
 expect_output "not a file name inside the bundle directory" "the file is refused"
 [ -e "$work/m.toml" ] && fail "a refused manifest was written"
+# --implement is read one way by both commands: an empty or repeated name is
+# refused, never skipped or written twice
+for cmd in manifest js; do
+	extra="--name calc"
+	[ $cmd = js ] && extra="--glue-only"
+	expect_status 1 "ppc $cmd refuses a contract named twice" "$ppc" $cmd "$work/calls/calc.toml" \
+		--implement calc.Ops,calc.Ops $extra -o "$work/m.toml"
+	expect_output "ppc: --implement names 'calc.Ops' twice" "ppc $cmd names the repeated contract"
+	expect_status 1 "ppc $cmd refuses an empty name" "$ppc" $cmd "$work/calls/calc.toml" \
+		--implement calc.Ops,,calc.Ops $extra -o "$work/m.toml"
+	expect_output "declares no guest contract ''" "ppc $cmd names the empty name"
+done
 expect_status 0 "ppc manifest with a non-ASCII version" "$ppc" manifest "$work/calls/calc.toml" \
 	--implement calc.Ops --name calc --version "1.0-é" -o "$work/calls/calc/manifest.toml"
 expect_status 0 "its manifest loads" "$cli" list "$work/calls"

@@ -325,10 +325,8 @@ static void glue_for_the_widest_deepest_structs_is_never_cut_short(void **state)
 	ppc_model *m = read_ok(src);
 	text out;
 	text_open(&out);
-	const char *names[] = {"x.Y"};
-	char err[256];
-	assert_int_equal(
-	        ppc_gen_js(out.f, m, names, 1, "class Y {}\n", 11, "y.js", err, sizeof err), 0);
+	const ppc_contract *mine[] = {&m->contracts[0]};
+	assert_int_equal(ppc_gen_js(out.f, m, mine, 1, "class Y {}\n", 11, "y.js"), 0);
 	const char *js = text_close(&out);
 	/* the last field of the innermost struct, in the signature and in the
 	 * peer caller's reader and writer */
@@ -471,6 +469,57 @@ static void names_the_generated_code_cannot_hold_are_refused(void **state)
 	}
 }
 
+/* What --implement names, for `ppc js` and `ppc manifest` alike (one
+ * reader): guest contracts only, each once, 1 to 64, empty names refused
+ * rather than skipped. */
+static void implement_lists_name_each_guest_contract_once_and_at_most_64(void **state)
+{
+	(void)state;
+	text t;
+	text_open(&t);
+	for (int i = 0; i < PPC_MAX_IMPLEMENT + 1; i++)
+		fprintf(t.f,
+		        "[[guest_contract]]\nname = \"g.C%d\"\nversion = \"1.0.0\"\n"
+		        "[[guest_contract.functions]]\nname = \"f\"\n",
+		        i);
+	fputs("[[host_contract]]\nname = \"h.H\"\nversion = \"1.0.0\"\n"
+	      "[[host_contract.functions]]\nname = \"f\"\n",
+	      t.f);
+	char *src = (char *)text_close(&t);
+	ppc_model *m = read_ok(src);
+	const ppc_contract *out[PPC_MAX_IMPLEMENT];
+	char err[256];
+	assert_int_equal(ppc_pick_guests(m, "g.C3,g.C1", out, err, sizeof err), 2);
+	assert_string_equal(out[0]->name, "g.C3");
+	assert_string_equal(out[1]->name, "g.C1");
+	static const struct {
+		const char *names, *why;
+	} refused[] = {
+	        {"g.C1,g.C1", "--implement names 'g.C1' twice"},
+	        {"h.H", "c.toml declares no guest contract 'h.H'"},
+	        {"g.C", "c.toml declares no guest contract 'g.C'"},
+	        {"", "c.toml declares no guest contract ''"},
+	        {"g.C1,,g.C2", "c.toml declares no guest contract ''"},
+	        {"g.C1,", "c.toml declares no guest contract ''"},
+	};
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		strcpy(err, "unset");
+		assert_int_equal(ppc_pick_guests(m, refused[i].names, out, err, sizeof err), 0);
+		assert_string_equal(err, refused[i].why);
+	}
+	/* 64 is the most; the 65th is refused, not dropped */
+	char all[PPC_MAX_IMPLEMENT * 8 + 16] = "";
+	for (int i = 0; i < PPC_MAX_IMPLEMENT; i++)
+		sprintf(all + strlen(all), "%sg.C%d", i ? "," : "", i);
+	assert_int_equal(ppc_pick_guests(m, all, out, err, sizeof err), PPC_MAX_IMPLEMENT);
+	assert_string_equal(out[PPC_MAX_IMPLEMENT - 1]->name, "g.C63");
+	strcat(all, ",g.C64");
+	assert_int_equal(ppc_pick_guests(m, all, out, err, sizeof err), 0);
+	assert_string_equal(err, "--implement names more than 64 contracts");
+	ppc_model_free(m);
+	free(src);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -482,6 +531,7 @@ int main(void)
 	        cmocka_unit_test(glue_for_the_widest_deepest_structs_is_never_cut_short),
 	        cmocka_unit_test(docs_can_neither_end_nor_open_a_comment),
 	        cmocka_unit_test(names_the_generated_code_cannot_hold_are_refused),
+	        cmocka_unit_test(implement_lists_name_each_guest_contract_once_and_at_most_64),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -381,25 +381,9 @@ static const char js_support[] =
         "    return ppc;\n"
         "  }\n";
 
-int ppc_gen_js(FILE *f, const ppc_model *m, const char *const *names, size_t count,
-               const char *impl, size_t impl_len, const char *impl_file, char *err, size_t errcap)
+int ppc_gen_js(FILE *f, const ppc_model *m, const ppc_contract *const *mine, size_t count,
+               const char *impl, size_t impl_len, const char *impl_file)
 {
-	const ppc_contract *mine[64];
-	if (count == 0 || count > 64) {
-		snprintf(err, errcap, "name between 1 and 64 contracts to implement");
-		return -1;
-	}
-	for (size_t i = 0; i < count; i++) {
-		mine[i] = NULL;
-		for (size_t j = 0; j < m->contract_count; j++)
-			if (!m->contracts[j].host && strcmp(m->contracts[j].name, names[i]) == 0)
-				mine[i] = &m->contracts[j];
-		if (!mine[i]) {
-			snprintf(err, errcap, "%s declares no guest contract '%s'", m->file,
-			         names[i]);
-			return -1;
-		}
-	}
 	if (impl) { /* NULL: the glue alone, for a bundler to append */
 		fprintf(f, "// ---- %s (the implementation) ----\n", impl_file);
 		fwrite(impl, 1, impl_len, f);

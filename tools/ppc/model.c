@@ -1314,3 +1314,37 @@ bool ppc_model_compatible(const ppc_model *older, const ppc_model *newer, char *
 	}
 	return true;
 }
+
+size_t ppc_pick_guests(const ppc_model *m, const char *names, const ppc_contract **out, char *err,
+                       size_t errcap)
+{
+	size_t n = 0;
+	for (const char *p = names;; p++) {
+		size_t len = strcspn(p, ",");
+		const ppc_contract *found = NULL;
+		for (size_t i = 0; i < m->contract_count && !found; i++)
+			if (!m->contracts[i].host && strlen(m->contracts[i].name) == len &&
+			    strncmp(m->contracts[i].name, p, len) == 0)
+				found = &m->contracts[i];
+		for (size_t i = 0; i < n && found; i++)
+			if (out[i] == found) {
+				snprintf(err, errcap, "--implement names '%.*s' twice", (int)len,
+				         p);
+				return 0;
+			}
+		if (!found) {
+			snprintf(err, errcap, "%s declares no guest contract '%.*s'", m->file,
+			         (int)len, p);
+			return 0;
+		}
+		if (n == PPC_MAX_IMPLEMENT) {
+			snprintf(err, errcap, "--implement names more than %d contracts",
+			         PPC_MAX_IMPLEMENT);
+			return 0;
+		}
+		out[n++] = found;
+		p += len;
+		if (!*p)
+			return n;
+	}
+}

@@ -27,6 +27,7 @@
 #define PPC_MAX_DEPTH 9           /* structs nested in structs, the outermost counted */
 #define PPC_MAX_STRUCTS 32        /* struct values spelled out in one function's signature */
 #define PPC_MAX_FUNCTIONS 65536   /* functions of a contract (PP_MAX_CONTRACT_FUNCTIONS) */
+#define PPC_MAX_IMPLEMENT 64      /* contracts one bundle's --implement names */
 
 typedef enum ppc_kind {
 	PPC_VOID,
@@ -141,6 +142,13 @@ void ppc_model_free(ppc_model *m);
  * false with the first break in err, naming the contract, the function and
  * the version it needs. */
 bool ppc_model_compatible(const ppc_model *older, const ppc_model *newer, char *err, size_t errcap);
+
+/* The guest contracts named by `names`, a comma-separated list (what
+ * `--implement` takes), in its order: at least one and at most
+ * PPC_MAX_IMPLEMENT, none named twice. Returns how many it put in out, or 0
+ * with the reason in err. */
+size_t ppc_pick_guests(const ppc_model *m, const char *names, const ppc_contract **out, char *err,
+                       size_t errcap);
 
 size_t ppc_type_size(ppc_type t);
 size_t ppc_type_align(ppc_type t);

@@ -83,7 +83,7 @@ static int write_out(const char *path, writer w, void *ud)
 typedef struct job {
 	const ppc_model *m;
 	const char *out;
-	const char *const *names;
+	const ppc_contract *mine[PPC_MAX_IMPLEMENT];
 	size_t count;
 	const char *impl;
 	size_t impl_len;
@@ -114,13 +114,7 @@ static int write_c(FILE *f, void *ud)
 static int write_js(FILE *f, void *ud)
 {
 	const job *j = ud;
-	char err[512];
-	if (ppc_gen_js(f, j->m, j->names, j->count, j->impl, j->impl_len, j->impl_file, err,
-	               sizeof err) != 0) {
-		fprintf(stderr, "ppc: %s\n", err);
-		return 1;
-	}
-	return 0;
+	return ppc_gen_js(f, j->m, j->mine, j->count, j->impl, j->impl_len, j->impl_file) ? 2 : 0;
 }
 
 /* A string as a TOML basic string (names are validated identifiers; a
@@ -161,7 +155,7 @@ static bool manifest_text_ok(const char *option_name, const char *s)
 
 typedef struct manifest_job {
 	const ppc_model *m;
-	const ppc_contract *provides[64];
+	const ppc_contract *provides[PPC_MAX_IMPLEMENT];
 	size_t count;
 	const char *name, *file, *version, *contracts;
 } manifest_job;
@@ -221,20 +215,11 @@ static int manifest(const ppc_model *m, const char *file, const char *out, int a
 		        j.file);
 		return 2;
 	}
-	for (const char *p = names; *p;) {
-		size_t len = strcspn(p, ",");
-		const ppc_contract *found = NULL;
-		for (size_t i = 0; i < m->contract_count && !found; i++)
-			if (!m->contracts[i].host && strlen(m->contracts[i].name) == len &&
-			    strncmp(m->contracts[i].name, p, len) == 0)
-				found = &m->contracts[i];
-		if (!found || j.count == 64) {
-			fprintf(stderr, "ppc: %s has no guest contract '%.*s'\n", file, (int)len,
-			        p);
-			return 1;
-		}
-		j.provides[j.count++] = found;
-		p += len + (p[len] == ',');
+	char err[512];
+	j.count = ppc_pick_guests(m, names, j.provides, err, sizeof err);
+	if (!j.count) {
+		fprintf(stderr, "ppc: %s\n", err);
+		return 1;
 	}
 	/* FILE is listed when it sits in the manifest's directory */
 	const char *fs = strrchr(file, '/'), *os = strrchr(out, '/');
@@ -298,7 +283,7 @@ int main(int argc, char **argv)
 	}
 	int st = 2;
 	const char *out = option(argc, argv, "-o");
-	job j = {m, out, NULL, 0, NULL, 0, NULL};
+	job j = {m, out, {NULL}, 0, NULL, 0, NULL};
 	if (strcmp(cmd, "check") == 0) {
 		print_layouts(m);
 		st = 0;
@@ -331,29 +316,24 @@ int main(int argc, char **argv)
 	} else if (strcmp(cmd, "js") == 0) {
 		const char *names = option(argc, argv, "--implement");
 		const char *impl = option(argc, argv, "--impl");
-		char *list = names ? strdup(names) : NULL;
-		const char *parts[64];
-		size_t n = 0;
-		for (char *save = NULL, *p = list ? strtok_r(list, ",", &save) : NULL; p && n < 64;
-		     p = strtok_r(NULL, ",", &save))
-			parts[n++] = p;
 		bool glue_only = false;
 		for (int i = 3; i < argc; i++)
 			glue_only |= strcmp(argv[i], "--glue-only") == 0;
-		char *src = impl && !glue_only ? ppc_read_file(impl, SIZE_MAX, &j.impl_len) : NULL;
+		char *src = NULL;
 		if (!names || (!impl && !glue_only) || (impl && glue_only)) {
 			fputs(usage_text, stderr);
-		} else if (!src && !glue_only) {
+		} else if ((j.count = ppc_pick_guests(m, names, j.mine, err, sizeof err)) == 0) {
+			fprintf(stderr, "ppc: %s\n", err);
+			st = 1;
+		} else if (!glue_only &&
+		           (src = ppc_read_file(impl, SIZE_MAX, &j.impl_len)) == NULL) {
 			fprintf(stderr, "ppc: cannot read %s: %s\n", impl, strerror(errno));
 		} else {
-			j.names = parts;
-			j.count = n;
 			j.impl = src;
 			j.impl_file = impl;
 			st = write_out(out, write_js, &j);
 		}
 		free(src);
-		free(list);
 	} else {
 		fprintf(stderr, "ppc: unknown command '%s'\n\n%s", cmd, usage_text);
 	}
