@@ -1127,6 +1127,67 @@ static void plugins_load_in_dependency_order(void **state)
 	remove_tree(root);
 }
 
+/* A log callback that rewrites a manifest when a bundle's init says so:
+ * a file changed between the directory's scan and that bundle's load. */
+typedef struct rewrite_cue {
+	const char *dir, *text;
+	int done;
+} rewrite_cue;
+
+static void rewrite_on_cue(void *ud, uint32_t level, pp_string_view scope, pp_string_view msg)
+{
+	(void)level;
+	(void)scope;
+	rewrite_cue *c = ud;
+	if (!c->done && msg.len == 11 && memcmp(msg.ptr, "rewrite-now", 11) == 0) {
+		write_text(c->dir, "manifest.toml", c->text);
+		c->done = 1;
+	}
+}
+
+static void id_of_2b(void *ud, const pp_dir_entry *e)
+{
+	if (strcmp(e->name, "2-b") == 0)
+		*(uint64_t *)ud = e->bundle_id;
+}
+
+static void a_plugins_directory_loads_the_manifests_its_order_came_from(void **state)
+{
+	(void)state;
+	char root[256], a[512], b[512];
+	temp_dir(root, sizeof root);
+	/* 1-a has no manifest, so it loads first; its init rewrites 2-b's
+	 * manifest to promise a contract 2-b does not provide */
+	write_text(subdir(a, sizeof a, root, "1-a"), "bundle.js",
+	           JS_PRELUDE "function polyplug_init(hl, hh, cl, ch, bridge) {\n"
+	                      "  console.log('rewrite-now');\n"
+	                      "  return ok([reg('m.A', [function (i, a, o, ar, b) {\n"
+	                      "    b.writeI32(o, 1); return 0; }])]);\n}\n");
+	bundle_with(root, "2-b", "m.B", 2, "");
+	snprintf(b, sizeof b, "%s/2-b", root);
+	rewrite_cue cue = {b, "name = \"2-b\"\nprovides = [\"m.Nope@1\"]\n", 0};
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.log = rewrite_on_cue;
+	cfg.log_userdata = &cue;
+	pp_runtime *rt = NULL;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	size_t loaded = 0;
+	uint64_t id = 0;
+	pp_status st = pp_bundle_load_dir(rt, root, id_of_2b, &id, &loaded);
+	if (st != PP_OK)
+		fail_msg("%s", pp_last_error(rt));
+	assert_int_equal(cue.done, 1);
+	assert_int_equal(loaded, 2);
+	assert_int_equal(value_of(rt, "m.B"), 2);
+	/* a reload reads the file as it is now */
+	assert_int_not_equal(id, 0);
+	assert_int_equal(pp_bundle_reload(rt, id), PP_ERR_LOAD_FAILED);
+	assert_non_null(strstr(pp_last_error(rt), "m.Nope@1"));
+	pp_runtime_free(rt);
+	remove_tree(root);
+}
+
 /* What polyplug's own files write: name and bundle_name both (the same),
  * the id as hex, a [function_count] table, and generated [[dependency]]
  * tables with a bare contract name, its id and a "major.minor" minimum. */
@@ -1287,6 +1348,7 @@ int main(void)
 	        cmocka_unit_test(a_dependent_loaded_while_its_dependency_unloads_is_refused),
 	        cmocka_unit_test(a_reload_cannot_drop_what_an_unloading_dependent_needs),
 	        cmocka_unit_test(plugins_load_in_dependency_order),
+	        cmocka_unit_test(a_plugins_directory_loads_the_manifests_its_order_came_from),
 	        cmocka_unit_test(reference_manifests_load_unchanged_and_order_the_directory),
 	        cmocka_unit_test(missing_dependencies_and_cycles_are_named),
 	        cmocka_unit_test(lifecycle_events_reach_the_host),

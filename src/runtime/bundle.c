@@ -759,10 +759,6 @@ pp_status pp_bundle_load(pp_runtime *rt, const char *path, const pp_load_options
 	if (!rt || !path || !*path)
 		return rt ? pp__error(rt, PP_ERR_INVALID_ARGUMENT, "pp_bundle_load: empty path")
 		          : PP_ERR_INVALID_ARGUMENT;
-	pp_load_options o;
-	if (take_options(rt, opts, &o) != PP_OK)
-		return PP_ERR_INVALID_ARGUMENT;
-	opts = opts ? &o : NULL;
 	/* Noted before anything is read: the watcher compares with it. */
 	pp_unseen unseen = pp__watch_load_begins(rt, path);
 	/* The manifest is read before the runtime's lock is taken again. */
@@ -772,6 +768,18 @@ pp_status pp_bundle_load(pp_runtime *rt, const char *path, const pp_load_options
 		if (st != PP_OK)
 			return st;
 	}
+	return pp__bundle_load_read(rt, path, opts, unseen, m, out_id);
+}
+
+pp_status pp__bundle_load_read(pp_runtime *rt, const char *path, const pp_load_options *opts,
+                               pp_unseen unseen, pp_manifest *m, uint64_t *out_id)
+{
+	pp_load_options o;
+	if (take_options(rt, opts, &o) != PP_OK) {
+		pp__manifest_free(m);
+		return PP_ERR_INVALID_ARGUMENT;
+	}
+	opts = opts ? &o : NULL;
 	char *name = opts && opts->name ? pp__strdup(opts->name)
 	             : m                ? pp__strdup(m->name)
 	                                : name_from_path(path);

@@ -19,10 +19,11 @@
 typedef struct node {
 	char *name;
 	char *path;
-	pp_manifest *manifest;
-	char *error;      /* why it is not loaded (NULL if out of memory) */
-	pp_status status; /* PP_OK until something fails it */
-	size_t *deps;     /* indexes of nodes that must load first */
+	pp_manifest *manifest; /* NULL: none, or taken by the load */
+	pp_unseen unseen;      /* noted before the manifest was read (watch.c) */
+	char *error;           /* why it is not loaded (NULL if out of memory) */
+	pp_status status;      /* PP_OK until something fails it */
+	size_t *deps;          /* indexes of nodes that must load first */
 	size_t dep_count;
 	int mark;    /* 0 unvisited, 1 on the DFS stack, 2 done */
 	uint64_t id; /* once loaded */
@@ -87,6 +88,7 @@ static pp_status find_bundles(scan *s)
 			node *nd = &s->nodes[s->count++];
 			nd->path = path;
 			path = NULL;
+			nd->unseen = pp__watch_load_begins(s->rt, nd->path);
 			if (pp__manifest_exists(nd->path)) {
 				pp_status ms = pp__manifest_read(s->rt, nd->path, &nd->manifest);
 				if (ms != PP_OK)
@@ -278,7 +280,10 @@ pp_status pp_bundle_load_dir(pp_runtime *rt, const char *dir,
 				        n->name, s.nodes[n->deps[d]].name);
 		if (n->status == PP_OK) {
 			pp_load_options o = {.name = n->name};
-			pp_status ls = pp_bundle_load(rt, n->path, &o, &n->id);
+			/* the manifest the order came from is the one loaded */
+			pp_status ls = pp__bundle_load_read(rt, n->path, &o, n->unseen, n->manifest,
+			                                    &n->id);
+			n->manifest = NULL;
 			if (ls != PP_OK)
 				node_fail(n, ls, "%s", pp_last_error(rt));
 			else

@@ -65,6 +65,13 @@ pp_status pp__manifest_read(pp_runtime *rt, const char *dir, pp_manifest **out);
 
 void pp__manifest_free(pp_manifest *m);
 
+/* pp_bundle_load past what it reads first, for a caller that read it
+ * already (pp_bundle_load_dir, whose order came from these manifests):
+ * unseen from pp__watch_load_begins, taken before m was read, and m itself
+ * (taken, freed on every path; NULL: path has no manifest). */
+pp_status pp__bundle_load_read(pp_runtime *rt, const char *path, const pp_load_options *opts,
+                               pp_unseen unseen, pp_manifest *m, uint64_t *out_id);
+
 /* Checks what a bundle version registered against m: every contract it
  * provides and nothing else, with the declared function counts. */
 pp_status pp__manifest_check(pp_runtime *rt, const pp_manifest *m, const pp_bundle_version *v);
