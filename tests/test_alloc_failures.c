@@ -112,6 +112,13 @@ static int32_t answer(pp_runtime *rt, const char *contract)
 
 typedef enum { LOAD, RELOAD, UNLOAD } op;
 
+static void has_its_manifest(void *ud, const pp_bundle_info *info)
+{
+	if (!info->version || strcmp(info->version, "1.0.0") != 0)
+		fail_msg("allocation %ld failing: bundle '%s' lost its manifest", *(long *)ud,
+		         info->name);
+}
+
 /* Runs `what` on a fresh runtime with the Nth allocation failing, for N =
  * 1, 2, ... until a run needs fewer allocations than N. Returns how many. */
 static long every_failure(const char *path, const char *contract, int32_t expect, op what)
@@ -139,6 +146,7 @@ static long every_failure(const char *path, const char *contract, int32_t expect
 			assert_int_equal(pp_bundle_load(rt, path, NULL, &id), PP_OK);
 		}
 		assert_int_equal(answer(rt, contract), expect);
+		pp_bundle_foreach(rt, has_its_manifest, &n);
 		pp_runtime_free(rt);
 		if (!injected)
 			return n;
@@ -419,6 +427,87 @@ static void every_failing_allocation_along_a_cascading_unload(void **state)
 		remove_tree(dirs[i]);
 }
 
+typedef struct bundle_ids {
+	uint64_t id[8];
+	int n;
+} bundle_ids;
+
+/* Collects the ids of the bundles loaded, each under its manifest's name
+ * (a bundle loaded without its manifest has its directory's). */
+static void collect_id(void *ud, const pp_bundle_info *info)
+{
+	bundle_ids *ids = ud;
+	if (ids->n < 8)
+		ids->id[ids->n++] = info->id;
+	if (strlen(info->name) != 1 && strcmp(info->name, "4-plain") != 0)
+		fail_msg("bundle '%s' loaded without its manifest", info->name);
+}
+
+/* A plugins directory of a chain c -> b -> a (manifests naming them) and a
+ * bundle without one, loaded by pp_bundle_load_dir with every allocation failing in
+ * turn: it loads all four, or fails with a message having loaded only
+ * bundles whose needs are met; with those unloaded, it loads all four. */
+static void every_failing_allocation_along_a_plugins_directory_load(void **state)
+{
+	(void)state;
+	char root[256], dir[512];
+	temp_dir(root, sizeof root);
+	static const char *const dirs[] = {"3-a", "2-b", "1-c", "4-plain"},
+	                         *const names[] = {"a", "b", "c", NULL},
+	                         *const contracts[] = {"t.A", "t.B", "t.C", "t.P"};
+	for (int i = 0; i < 4; i++) {
+		char src[1024], manifest[256];
+		snprintf(dir, sizeof dir, "%s/%s", root, dirs[i]);
+		assert_int_equal(mkdir(dir, 0700), 0);
+		snprintf(src, sizeof src,
+		         JS_ONE("%s", "function (i, a, o, ar, b) { b.writeI32(o, 7); return 0; }"),
+		         contracts[i]);
+		write_text(dir, "bundle.js", src);
+		if (!names[i])
+			continue;
+		int n = snprintf(manifest, sizeof manifest,
+		                 "name = \"%s\"\nprovides = [\"%s@1\"]\n", names[i], contracts[i]);
+		if (i > 0)
+			snprintf(manifest + n, sizeof manifest - (size_t)n,
+			         "[[dependency]]\ncontract = \"%s@1\"\n", contracts[i - 1]);
+		write_text(dir, "manifest.toml", manifest);
+	}
+	long n;
+	for (n = 1;; n++) {
+		log_capture lc = {.lock = PTHREAD_MUTEX_INITIALIZER};
+		pp_runtime *rt = rt_with(&lc, PP_LOG_ERROR, NULL, NULL);
+		size_t loaded = 0;
+		arm(n);
+		pp_status st = pp_bundle_load_dir(rt, root, NULL, NULL, &loaded);
+		bool injected = disarm();
+		clear_outcome(rt, st, n);
+		bundle_ids ids = {.n = 0};
+		pp_bundle_foreach(rt, collect_id, &ids);
+		assert_int_equal((size_t)ids.n, loaded);
+		if (st == PP_OK)
+			assert_int_equal(loaded, 4);
+		/* what loaded works: c only with b, b only with a */
+		if (answer(rt, "t.C") == 7)
+			assert_int_equal(answer(rt, "t.B"), 7);
+		if (answer(rt, "t.B") == 7)
+			assert_int_equal(answer(rt, "t.A"), 7);
+		for (int i = ids.n; i-- > 0;)
+			assert_int_equal(
+			        pp_bundle_unload(rt, ids.id[i], PP_UNLOAD_CASCADE) == PP_OK ||
+			                pp_bundle_unload(rt, ids.id[i], 0) == PP_ERR_NOT_FOUND,
+			        1);
+		assert_int_equal(pp_bundle_load_dir(rt, root, NULL, NULL, &loaded), PP_OK);
+		assert_int_equal(loaded, 4);
+		assert_int_equal(answer(rt, "t.C"), 7);
+		pp_runtime_free(rt);
+		if (!injected)
+			break;
+	}
+	print_message("plugins directory load: %ld allocations tried\n", n);
+	assert_true(n > 20);
+	remove_tree(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -430,6 +519,7 @@ int main(void)
 	        cmocka_unit_test(every_failing_allocation_along_a_guarded_call),
 	        cmocka_unit_test(no_failing_allocation_lets_a_bundle_past_the_hosts_layouts),
 	        cmocka_unit_test(every_failing_allocation_along_a_cascading_unload),
+	        cmocka_unit_test(every_failing_allocation_along_a_plugins_directory_load),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,9 +51,11 @@ __attribute__((format(printf, 3, 4))) static void node_fail(node *n, pp_status s
 	va_end(ap);
 }
 
-static bool is_bundle_dir(pp_runtime *rt, const char *path)
+bool pp__holds_a_bundle(pp_runtime *rt, const char *path)
 {
-	return pp__manifest_exists(path) || pp__loader_for_path(rt, path) != NULL;
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+	       (pp__manifest_exists(path) || pp__loader_for_path(rt, path) != NULL);
 }
 
 static bool add_dep(node *n, size_t dep)
@@ -82,9 +84,9 @@ static pp_status find_bundles(scan *s)
 		const char *e = entries[i]->d_name;
 		char *path =
 		        s->nodes && st == PP_OK && e[0] != '.' ? pp__path_join(s->dir, e) : NULL;
-		struct stat sb;
-		if (path && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode) &&
-		    is_bundle_dir(s->rt, path)) {
+		if (!path && s->nodes && st == PP_OK && e[0] != '.') /* not passed over */
+			st = pp__error(s->rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
+		if (path && pp__holds_a_bundle(s->rt, path)) {
 			node *nd = &s->nodes[s->count++];
 			nd->path = path;
 			path = NULL;

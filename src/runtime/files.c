@@ -203,6 +203,19 @@ int pp__open_bundle_file(pp_runtime *rt, const pp_bundle_source *src, const char
 	return fd;
 }
 
+bool pp__dir_may_hold(const char *dir, const char *name, bool regular)
+{
+	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct stat st;
+	int r = fd >= 0 ? fstatat(fd, name, &st, regular ? 0 : AT_SYMLINK_NOFOLLOW) : -1;
+	int err = errno;
+	if (fd >= 0)
+		close(fd);
+	if (r == 0)
+		return !regular || S_ISREG(st.st_mode);
+	return err != ENOENT && err != ENOTDIR && err != EACCES;
+}
+
 char *pp__path_join(const char *dir, const char *name)
 {
 	size_t n = strlen(dir) + strlen(name) + 2;

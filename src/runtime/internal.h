@@ -530,6 +530,16 @@ int pp__open_bundle_file(pp_runtime *rt, const pp_bundle_source *src, const char
                          pp_status *st);
 /* dir "/" name, malloc'd (NULL if out of memory). */
 char *pp__path_join(const char *dir, const char *name);
+/* Whether dir holds name (a regular file, links followed, if `regular`;
+ * else anything, not followed), allocating nothing. When it cannot tell
+ * (out of descriptors or kernel memory, a name too long) it says yes: what
+ * then reads the file says why it cannot, where a no would have passed
+ * over a bundle's manifest or code without a word. */
+bool pp__dir_may_hold(const char *dir, const char *name, bool regular);
+/* Whether path is a directory a bundle may load from: it holds a
+ * manifest.toml, or a loader takes it (bundle_dir.c; the watcher asks it
+ * of what arrives in a plugins directory). */
+bool pp__holds_a_bundle(pp_runtime *rt, const char *path);
 static inline bool pp__utf8_valid(const uint8_t *s, size_t n)
 {
 	return pp_utf8_prefix(s, n) == n;

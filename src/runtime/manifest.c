@@ -23,12 +23,8 @@
 
 bool pp__manifest_exists(const char *dir)
 {
-	char *path = pp__path_join(dir, "manifest.toml");
-	struct stat st;
 	/* anything of that name: reading it says what is wrong with it */
-	bool there = path && lstat(path, &st) == 0;
-	free(path);
-	return there;
+	return pp__dir_may_hold(dir, "manifest.toml", false);
 }
 
 void pp__manifest_free(pp_manifest *m)

@@ -397,17 +397,6 @@ static bool bundle_at(pp_runtime *rt, const char *path)
 	return found;
 }
 
-static bool holds_a_bundle(pp_runtime *rt, const char *path)
-{
-	struct stat st;
-	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-		return false;
-	char *manifest = pp__path_join(path, "manifest.toml");
-	bool yes = manifest && stat(manifest, &st) == 0;
-	free(manifest);
-	return yes || pp__loader_for_path(rt, path) != NULL;
-}
-
 static arrival *arrive(pp_watcher *w, const char *dir, const char *name)
 {
 	char *path = pp__path_join(dir, name);
@@ -446,7 +435,7 @@ static void scan_plugins(pp_watcher *w, plugins_dir *pd, bool first)
 		char *path = first ? pp__path_join(pd->dir, e->d_name) : NULL;
 		if (!first) {
 			arrive(w, pd->dir, e->d_name);
-		} else if (path && holds_a_bundle(w->rt, path) && !bundle_at(w->rt, path)) {
+		} else if (path && pp__holds_a_bundle(w->rt, path) && !bundle_at(w->rt, path)) {
 			arrival *a = arrive(w, pd->dir, e->d_name);
 			if (a)
 				a->seen = a->failed_at = signature_of(path);
@@ -735,7 +724,7 @@ static void reload_due(pp_watcher *w)
 			i++;
 			continue;
 		}
-		uint64_t sig = holds_a_bundle(w->rt, a->path) ? signature_of(a->path) : 0;
+		uint64_t sig = pp__holds_a_bundle(w->rt, a->path) ? signature_of(a->path) : 0;
 		bool settled = sig && sig == a->seen && sig != a->failed_at;
 		bool broken = sig && sig == a->failed_at; /* as its load failed: no try spent */
 		a->seen = sig;

@@ -2235,12 +2235,7 @@ static bool js_accepts(const char *path)
 	size_t n = strlen(path);
 	if (S_ISREG(st.st_mode))
 		return n > 3 && pp__ends_with(path, n, ".js");
-	if (!S_ISDIR(st.st_mode))
-		return false;
-	char *file = pp__path_join(path, "bundle.js");
-	bool there = file && stat(file, &st) == 0 && S_ISREG(st.st_mode);
-	free(file);
-	return there;
+	return S_ISDIR(st.st_mode) && pp__dir_may_hold(path, "bundle.js", true);
 }
 
 const pp_loader pp_js_loader = {
