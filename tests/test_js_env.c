@@ -933,6 +933,53 @@ static void imports_read_only_regular_files_within_the_limit(void **state)
 	remove_tree(dir);
 }
 
+/* Each file within the limit, many of them (or one file under many names)
+ * could still take the host's memory: a pool keeps what its first VM read
+ * for the others, and a file that is one comment compiles to nothing the
+ * VM's limit sees. What a VM imports totals at most its memory limit. */
+static void the_files_a_bundle_imports_total_at_most_its_memory_limit(void **state)
+{
+	(void)state;
+	pp_runtime_config cfg = quiet_config();
+	cfg.js.memory_bytes = 4u << 20;
+	pp_runtime *rt = NULL;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	char dir[64], path[128], link_path[128];
+	temp_dir(dir, sizeof dir);
+	/* 3 MiB: a comment of holes, then an export */
+	snprintf(path, sizeof path, "%s/part.js", dir);
+	int fd = open(path, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	static const char tail[] = "*/ export const x = 1;\n";
+	off_t end = (off_t)3 << 20;
+	assert_int_equal(pwrite(fd, "/*", 2, 0), 2);
+	assert_int_equal(pwrite(fd, tail, sizeof tail - 1, end), (ssize_t)(sizeof tail - 1));
+	close(fd);
+	snprintf(link_path, sizeof link_path, "%s/again.js", dir);
+	assert_int_equal(link(path, link_path), 0);
+	for (uint32_t vms = 1; vms <= 2; vms++) {
+		pp_load_options o = {.js.concurrency = vms};
+		/* one is within the limit */
+		write_text(
+		        dir, "bundle.js",
+		        "import { x } from './part.js';\n" MODULE_BUNDLE("", "export", "() => x"));
+		uint64_t id = 0;
+		if (pp_bundle_load(rt, dir, &o, &id) != PP_OK)
+			fail_msg("%u VMs: %s", vms, pp_last_error(rt));
+		assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+		/* the same file again, under another name: past it */
+		write_text(dir, "bundle.js",
+		           "import { x } from './part.js';\nimport { x as y } from "
+		           "'./again.js';\n" MODULE_BUNDLE("", "export", "() => x + y"));
+		assert_int_equal(pp_bundle_load(rt, dir, &o, NULL), PP_ERR_LOAD_FAILED);
+		assert_contains(pp_last_error(rt),
+		                "again.js': with the files imported before, past "
+		                "the VM's memory limit of 4194304 bytes");
+	}
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
 /* Loads, from memory, a bundle 'inline' whose function 0 throws from line 2
  * and whose sourceMappingURL is url. */
 static uint64_t load_inline_mapped(pp_runtime *rt, const char *url, uint32_t concurrency)
@@ -1309,6 +1356,7 @@ int main(void)
 	                a_bundle_js_linking_out_fails_alike_however_its_directory_is_written),
 	        cmocka_unit_test(the_cpu_limit_cannot_be_caught_through_the_environment),
 	        cmocka_unit_test(imports_read_only_regular_files_within_the_limit),
+	        cmocka_unit_test(the_files_a_bundle_imports_total_at_most_its_memory_limit),
 	        cmocka_unit_test(source_maps_name_the_original_file_and_line),
 	        cmocka_unit_test(inline_source_maps_are_read),
 	        cmocka_unit_test(the_source_map_fuzz_corpus_loads_and_rewrites_cleanly),
