@@ -880,6 +880,55 @@ static void the_cpu_limit_cannot_be_caught_through_the_environment(void **state)
 	pp_runtime_free(rt);
 }
 
+/* Counts the log records that are not well-formed UTF-8. */
+typedef struct utf8_records {
+	pthread_mutex_t lock;
+	int records, bad;
+} utf8_records;
+
+static void check_utf8_log(void *ud, uint32_t level, pp_string_view scope, pp_string_view msg)
+{
+	(void)level;
+	utf8_records *r = ud;
+	pthread_mutex_lock(&r->lock);
+	r->records++;
+	if (pp_utf8_prefix(scope.ptr, scope.len) != scope.len ||
+	    pp_utf8_prefix(msg.ptr, msg.len) != msg.len)
+		r->bad++;
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* A lone surrogate in a JS string is written by QuickJS as CESU-8 (ED A0
+ * 80), which is not UTF-8. Whatever way it reaches the host — a thrown
+ * error, the raw bridge's log, an unhandled rejection, a job's uncaught
+ * throw — the host gets well-formed UTF-8, with U+FFFD in its place. */
+static void messages_and_log_records_reach_the_host_as_well_formed_utf8(void **state)
+{
+	(void)state;
+	utf8_records r = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.log = check_utf8_log;
+	cfg.log_userdata = &r;
+	cfg.log_level = PP_LOG_TRACE;
+	pp_runtime *rt = NULL;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	js_load_ok(rt, "sur",
+	           JS_ONE("js.sur", "function () { throw new Error('a\\ud800b'); },"
+	                            "function (i, a, o, ar, b) { b.log(3, 's\\udfff', 'm\\ud800'); "
+	                            "  Promise.reject(new Error('r\\ud800'));"
+	                            "  queueMicrotask(() => { throw 'q\\udfff'; }); return 0; }"));
+	assert_int_not_equal(js_call(rt, "js.sur", 0, NULL, NULL), PP_OK);
+	const char *e = pp_last_error(rt);
+	assert_int_equal(pp_utf8_prefix((const uint8_t *)e, strlen(e)), strlen(e));
+	assert_contains(e, "a\xEF\xBF\xBD");
+	int before = r.records;
+	assert_int_equal(js_call(rt, "js.sur", 1, NULL, NULL), PP_OK);
+	assert_true(r.records >= before + 3); /* the log, the rejection, the throw */
+	assert_int_equal(r.bad, 0);
+	pp_runtime_free(rt);
+}
+
 /* A FIFO would block the host in open(); a huge (sparse) file would fill
  * its memory: both are refused before they are read. A bundle that is a
  * single file has no directory to import from (it may hold other bundles). */
@@ -1355,6 +1404,7 @@ int main(void)
 	        cmocka_unit_test(
 	                a_bundle_js_linking_out_fails_alike_however_its_directory_is_written),
 	        cmocka_unit_test(the_cpu_limit_cannot_be_caught_through_the_environment),
+	        cmocka_unit_test(messages_and_log_records_reach_the_host_as_well_formed_utf8),
 	        cmocka_unit_test(imports_read_only_regular_files_within_the_limit),
 	        cmocka_unit_test(the_files_a_bundle_imports_total_at_most_its_memory_limit),
 	        cmocka_unit_test(source_maps_name_the_original_file_and_line),

@@ -37,7 +37,8 @@ typedef uint32_t pp_status;
 /* ---- Runtime ------------------------------------------------------------- */
 
 /* Receives every log record at or below the configured level. scope and
- * message are borrowed for the call and not NUL-terminated. It may be called
+ * message are borrowed for the call and not NUL-terminated, and always
+ * well-formed UTF-8 (bytes a plugin logged that are not become U+FFFD). It may be called
  * from any thread, including the runtime's reclamation thread (a plugin's
  * shutdown may log), so it must be thread-safe; it must not call back into
  * the runtime. */
@@ -140,9 +141,10 @@ PP_API pp_status pp_runtime_new(const pp_runtime_config *cfg, pp_runtime **out);
  * the runtime. Must not be called from inside a plugin call. */
 PP_API void pp_runtime_free(pp_runtime *rt);
 
-/* The message of this thread's last failing call on rt, or "" if none. Valid
- * until this thread's next failing call on rt; it may be passed back in as
- * an argument of that call (whose message then quotes it whole). */
+/* The message of this thread's last failing call on rt, or "" if none, in
+ * well-formed UTF-8 (bytes a plugin put in it that are not become U+FFFD).
+ * Valid until this thread's next failing call on rt; it may be passed back
+ * in as an argument of that call (whose message then quotes it whole). */
 PP_API const char *pp_last_error(pp_runtime *rt);
 
 /* The name of a status code as spelled in abi.h ("PP_ERR_TIMEOUT"), and a

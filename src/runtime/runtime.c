@@ -408,6 +408,37 @@ bool pp__in_plugin(pp_runtime *rt)
 
 /* ---- Errors --------------------------------------------------------------- */
 
+/* s[0..n) as well-formed UTF-8, each byte that starts no valid sequence
+ * replaced by U+FFFD (malloc'd, NUL-terminated, *len its length; NULL if out
+ * of memory). What the host gets as a message or a log record is always
+ * UTF-8, whatever a plugin put in it: a JS string's lone surrogate as
+ * QuickJS writes it (CESU-8), a native plugin's bytes. */
+static char *lossy(const uint8_t *s, size_t n, size_t *len)
+{
+	if (n > (SIZE_MAX - 1) / 3)
+		return NULL;
+	char *out = malloc(3 * n + 1);
+	size_t o = 0;
+	for (size_t i = 0; out && i < n;) {
+		uint32_t cp;
+		size_t k = pp_utf8_seq(s + i, n - i, &cp);
+		if (k) {
+			memcpy(out + o, s + i, k);
+			o += k;
+			i += k;
+		} else {
+			memcpy(out + o, "\xEF\xBF\xBD", 3);
+			o += 3;
+			i++;
+		}
+	}
+	if (out) {
+		out[o] = '\0';
+		*len = o;
+	}
+	return out;
+}
+
 void pp__error_setv(pp_runtime *rt, const char *fmt, va_list ap)
 {
 	pp_tstate *ts = pp__tstate(rt);
@@ -428,6 +459,17 @@ void pp__error_setv(pp_runtime *rt, const char *fmt, va_list ap)
 			cap = (size_t)n + 1;
 		}
 		vsnprintf(to, cap, fmt, ap2);
+		size_t len = (size_t)n < cap ? (size_t)n : cap - 1;
+		size_t valid = pp_utf8_prefix((const uint8_t *)to, len);
+		char *clean = valid < len ? lossy((const uint8_t *)to, len, &len) : NULL;
+		if (clean) {
+			if (!err_small(ts, to))
+				free(to);
+			to = clean;
+			cap = len + 1;
+		} else {
+			to[valid] = '\0'; /* out of memory: the valid part */
+		}
 		ts->err_next = ts->err;
 		ts->err_next_cap = ts->err_cap;
 		ts->err = to;
@@ -471,12 +513,24 @@ void pp__log_view(pp_runtime *rt, uint32_t level, pp_string_view scope, pp_strin
 		msg.len = 65536;
 	if (level > rt->cfg.log_level)
 		return;
+	char *clean[2] = {NULL, NULL};
+	pp_string_view *text[2] = {&scope, &msg};
+	for (int i = 0; i < 2; i++) {
+		size_t valid = pp_utf8_prefix(text[i]->ptr, text[i]->len), len = 0;
+		if (valid == text[i]->len)
+			continue;
+		clean[i] = lossy(text[i]->ptr, text[i]->len, &len);
+		*text[i] = clean[i] ? (pp_string_view){(const uint8_t *)clean[i], len}
+		                    : (pp_string_view){text[i]->ptr, valid};
+	}
 	if (rt->cfg.log)
 		rt->cfg.log(rt->cfg.log_userdata, level, scope, msg);
 	else
 		fprintf(stderr, "polyplug %s [%.*s] %.*s\n", level_name(level), (int)scope.len,
 		        scope.ptr ? (const char *)scope.ptr : "", (int)msg.len,
 		        msg.ptr ? (const char *)msg.ptr : "");
+	free(clean[0]);
+	free(clean[1]);
 }
 
 void pp__log(pp_runtime *rt, uint32_t level, const char *scope, const char *fmt, ...)
