@@ -1224,6 +1224,36 @@ static void source_maps_name_the_original_file_and_line(void **state)
 	remove_tree(dir);
 }
 
+/* A bundle that is a single file has no directory of its own (the one it
+ * sits in may hold other bundles' files): it may not read its source map
+ * from there, as it may not import from there; an inline map is its own. */
+static void a_single_file_bundle_reads_no_source_map_from_its_neighbours(void **state)
+{
+	(void)state;
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_env(&c, 0);
+	char dir[64], path[128];
+	temp_dir(dir, sizeof dir);
+	write_text(dir, "neighbour.json",
+	           "{\"version\":3,\"sources\":[\"SECRET\"],\"names\":[],"
+	           "\"mappings\":\"AAAA;AASE\"}");
+	write_text(dir, "single.js",
+	           "function thrower() {\n"
+	           "  throw new Error('mapped');\n"
+	           "}\n" JS_PRELUDE "function polyplug_init() {\n"
+	           "  return ok([reg('js.single', [() => thrower()])]);\n}\n"
+	           "//# sourceMappingURL=neighbour.json\n");
+	snprintf(path, sizeof path, "%s/single.js", dir);
+	uint64_t id = 0;
+	assert_int_equal(pp_bundle_load(rt, path, NULL, &id), PP_OK);
+	assert_int_equal(js_call(rt, "js.single", 0, NULL, NULL), PP_ERR_GENERIC);
+	assert_null(strstr(pp_last_error(rt), "SECRET"));
+	assert_contains(pp_last_error(rt), "single.js:2:");
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
 static pp_runtime *replay_rt;
 
 static void replay_srcmap(const char *data, size_t len, const char *name)
@@ -1408,6 +1438,7 @@ int main(void)
 	        cmocka_unit_test(imports_read_only_regular_files_within_the_limit),
 	        cmocka_unit_test(the_files_a_bundle_imports_total_at_most_its_memory_limit),
 	        cmocka_unit_test(source_maps_name_the_original_file_and_line),
+	        cmocka_unit_test(a_single_file_bundle_reads_no_source_map_from_its_neighbours),
 	        cmocka_unit_test(inline_source_maps_are_read),
 	        cmocka_unit_test(the_source_map_fuzz_corpus_loads_and_rewrites_cleanly),
 	        cmocka_unit_test(a_module_left_evaluating_is_freed_with_its_bundle),

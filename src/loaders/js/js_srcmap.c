@@ -237,8 +237,8 @@ js_srcmap *pp_js_srcmap_load(js_vm *vm, const char *dir, const char *file, const
 	size_t url_len = 0;
 	const char *url = map_url(code, len, &url_len);
 	bool inline_ = url && url_len >= 5 && strncmp(url, "data:", 5) == 0;
-	if (!url || (!inline_ && (!*dir || url_len > 255)))
-		return NULL; /* a file needs the bundle's directory */
+	if (!url || (!inline_ && (!*vm->module_dir || url_len > 255)))
+		return NULL; /* a file needs a bundle directory */
 	js_srcmap *m = NULL;
 	char *path = NULL, *text = NULL;
 	size_t text_len = 0,
@@ -248,7 +248,7 @@ js_srcmap *pp_js_srcmap_load(js_vm *vm, const char *dir, const char *file, const
 		text = inline_map(url, url_len, max, &text_len);
 	} else if (name && !strstr(name, "..") && name[0] != '/') {
 		path = pp__path_join(dir, name);
-		pp_bundle_source at = {.name = vm->bundle, .dir = dir};
+		pp_bundle_source at = {.name = vm->bundle, .dir = vm->module_dir};
 		pp_status st;
 		int fd = path ? pp__open_bundle_file(vm->rt, &at, path, &st) : -1;
 		if (fd >= 0)

@@ -330,8 +330,11 @@ JSValue pp_js_module_init_fn(JSContext *ctx, JSModuleDef *m);
 bool pp_js_looks_like_module(const char *code, size_t len);
 
 /* js_srcmap.c: the source map a bundle's sourceMappingURL names (NULL if
- * none or unreadable, logged); apply rewrites FILE:LINE:COL of the bundle
- * file in text (malloc'd, taken) to the original source's. */
+ * none or unreadable, logged): inline, or a file named relative to dir (the
+ * bundle file's), read only from the VM's module_dir (none for a bundle
+ * from memory or a single file: its directory may hold other bundles).
+ * apply rewrites FILE:LINE:COL of the bundle file in text (malloc'd, taken)
+ * to the original source's. */
 typedef struct js_srcmap js_srcmap;
 js_srcmap *pp_js_srcmap_load(js_vm *vm, const char *dir, const char *file, const char *code,
                              size_t len);
