@@ -138,7 +138,11 @@ static void an_empty_exception_is_reported_like_any_other(void **state)
 	load_env(rt, "function () { throw ''; },"
 	             "function () { throw { toString: function () { return ''; } }; },"
 	             "function () { queueMicrotask(function () { throw ''; }); return 0; },"
-	             "function () { Promise.reject(''); return 0; }");
+	             "function () { Promise.reject(''); return 0; },"
+	             "function () { throw null; }");
+	/* null is what QuickJS throws when it cannot allocate its error: said */
+	assert_int_equal(js_call(rt, "js.env", 4, NULL, NULL), PP_ERR_OUT_OF_MEMORY);
+	assert_contains(pp_last_error(rt), ": null (what QuickJS throws when out of memory)");
 	for (uint32_t fn = 0; fn < 2; fn++) {
 		assert_int_equal(js_call(rt, "js.env", fn, NULL, NULL), PP_ERR_GENERIC);
 		assert_contains(pp_last_error(rt), "bundle 'env'");
@@ -188,6 +192,8 @@ static void text_encoder_and_decoder_speak_utf8(void **state)
 	         "  try { d.decode(bom, { stream: true }); return 8; } catch (x) {}\n"
 	         "  try { d.decode('text'); return 9; } catch (x) {}\n"
 	         "  try { TextDecoder(); return 10; } catch (x) {}\n"
+	         "  try { new TextDecoder('utf-8\\0junk'); return 11; } catch (x) {\n"
+	         "    if (!(x instanceof RangeError)) return 12; }\n"
 	         "  return 0; },\n"
 	         "function () {\n" /* encodeInto: whole characters, as many as fit */
 	         "  var e = new TextEncoder(), u = new Uint8Array(5);\n"
@@ -197,6 +203,8 @@ static void text_encoder_and_decoder_speak_utf8(void **state)
 	         "  r = e.encodeInto('\\ud83d\\ude00', new Uint8Array(4));\n"
 	         "  if (r.read !== 2 || r.written !== 4) return 3;\n"
 	         "  try { e.encodeInto('x', [1, 2]); return 4; } catch (x) {}\n"
+	         "  try { e.encodeInto('x', new Uint8ClampedArray(2)); return 5; } catch (x) {}\n"
+	         "  try { e.encodeInto('x', new Int8Array(2)); return 6; } catch (x) {}\n"
 	         "  return 0; },\n"
 	         "function () {\n" /* a toString that detaches the destination */
 	         "  var ab = new ArrayBuffer(8), u = new Uint8Array(ab);\n"
@@ -645,6 +653,7 @@ static void imports_that_leave_the_bundle_directory_are_refused(void **state)
 	        {"import { secret } from 'lodash';", "only files of the bundle directory"},
 	        {"import { secret } from './inside.js';", "outside the bundle directory"},
 	        {"import { secret } from './missing.js';", "cannot open"},
+	        {"import { secret } from './a/..';", "the path names, not a file of, bundle"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char src[2048];
@@ -1143,16 +1152,23 @@ static void source_maps_name_the_original_file_and_line(void **state)
 	assert_null(strstr(pp_last_error(rt), "bundle.js:2:")); /* replaced */
 	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
 	/* broken maps: the bundle's own lines, and a warning */
-	static const char *const broken[] = {
-	        "not json", "{\"sources\":[\"a.ts\"],\"mappings\":\"A!!\"}",
-	        "{\"sources\":[],\"mappings\":\"AAAA\"}",
-	        "{\"sources\":[\"a.ts\"],\"mappings\":\"ACAA\"}", /* source 1 of 1 */
-	        "{\"sources\":[\"a.ts\"],\"mappings\":\"AAAA,gggggggggggA\"}"};
+	static const struct {
+		const char *map, *why;
+	} broken[] = {{"not json", "(SyntaxError: "},
+	              {"[1, 2]", "(its sources are not 1 to 65535 strings)"},
+	              {"7", "(not a JSON object)"},
+	              {"{\"sources\":[\"a.ts\"],\"mappings\":\"A!!\"}", "(its mappings are not"},
+	              {"{\"sources\":[],\"mappings\":\"AAAA\"}", "(its sources are not"},
+	              {"{\"sources\":[\"a.ts\"],\"mappings\":\"ACAA\"}", /* source 1 of 1 */
+	               "(its mappings are not"},
+	              {"{\"sources\":[\"a.ts\"],\"mappings\":\"AAAA,gggggggggggA\"}",
+	               "(its mappings are not"}};
 	for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++) {
-		write_text(dir, "bundle.js.map", broken[i]);
+		write_text(dir, "bundle.js.map", broken[i].map);
 		int warned = c.count[PP_LOG_WARN];
 		id = load_dir(rt, dir, PP_OK);
 		assert_int_equal(c.count[PP_LOG_WARN], warned + 1); /* "source map ... not read" */
+		assert_contains(c.previous, broken[i].why);         /* before "loaded bundle" */
 		assert_int_equal(js_call(rt, "js.mapped", 0, NULL, NULL), PP_ERR_GENERIC);
 		assert_contains(pp_last_error(rt), "bundle.js:2:");
 		assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);

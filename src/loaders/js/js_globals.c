@@ -319,8 +319,10 @@ static JSValue encoder_encode_into(JSContext *ctx, JSValueConst this_val, int ar
 	if (!pp_js_string_utf8(ctx, argv[0], &t))
 		return JS_EXCEPTION;
 	size_t off = 0, cap = 0, per = 0, ab_len = 0;
-	JSValue ab = JS_GetTypedArrayBuffer(ctx, argv[1], &off, &cap, &per);
-	uint8_t *base = JS_IsException(ab) ? NULL : JS_GetArrayBuffer(ctx, &ab_len, ab);
+	const js_vm *vm = JS_GetContextOpaque(ctx);
+	bool u8 = JS_GetClassID(argv[1]) == vm->u8_class; /* not Int8Array, not clamped */
+	JSValue ab = u8 ? JS_GetTypedArrayBuffer(ctx, argv[1], &off, &cap, &per) : JS_UNDEFINED;
+	uint8_t *base = JS_IsObject(ab) ? JS_GetArrayBuffer(ctx, &ab_len, ab) : NULL;
 	JS_FreeValue(ctx, ab);
 	if (!base || per != 1 || off > ab_len || cap > ab_len - off) {
 		pp_js_text_release(ctx, &t);
@@ -367,11 +369,12 @@ static int option(JSContext *ctx, JSValueConst opts, const char *name)
 static JSValue decoder_new(JSContext *ctx, JSValueConst new_target, int argc, JSValueConst *argv)
 {
 	if (argc > 0 && !JS_IsUndefined(argv[0])) {
-		const char *label = JS_ToCString(ctx, argv[0]);
+		size_t len = 0;
+		const char *label = JS_ToCStringLen(ctx, &len, argv[0]);
 		if (!label)
 			return JS_EXCEPTION;
 		const char *l = label + strspn(label, " \t\n\f\r");
-		size_t n = strlen(l);
+		size_t n = len - (size_t)(l - label); /* a NUL inside is not the end */
 		while (n && strchr(" \t\n\f\r", l[n - 1]))
 			n--;
 		bool utf8 = (n == 5 && strncasecmp(l, "utf-8", 5) == 0) ||

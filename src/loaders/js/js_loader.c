@@ -214,6 +214,16 @@ bool pp_js_interrupted(JSContext *ctx)
 	return vm && vm->interrupted;
 }
 
+/* The class of the object made by code, a constructor call of a builtin. */
+static JSClassID class_of(JSContext *ctx, const char *code)
+{
+	JSValue v = JS_Eval(ctx, code, strlen(code), "<polyplug>", JS_EVAL_TYPE_GLOBAL);
+	JSClassID id = JS_GetClassID(v);
+	JS_FreeValue(ctx, v);
+	pp_js_clear_exception(ctx);
+	return id;
+}
+
 JSClassID pp_js_dataview_class(JSContext *ctx)
 {
 	const js_vm *vm = JS_GetContextOpaque(ctx);
@@ -516,7 +526,10 @@ static inline __attribute__((always_inline)) uint32_t pool_enter(js_contract **c
 char *pp_js_exception_text(JSContext *ctx)
 {
 	JSValue exc = JS_GetException(ctx);
-	const char *what = JS_ToCString(ctx, exc);
+	/* null: what QuickJS throws when it cannot allocate even its error */
+	const char *what = JS_IsNull(exc) ? NULL : JS_ToCString(ctx, exc);
+	const char *unprintable = JS_IsNull(exc) ? "null (what QuickJS throws when out of memory)"
+	                                         : "(unprintable exception)";
 	const char *stack = NULL;
 	JSValue sv = JS_UNDEFINED;
 	if (JS_IsObject(exc)) {
@@ -526,15 +539,14 @@ char *pp_js_exception_text(JSContext *ctx)
 		else if (JS_IsException(sv)) /* a getter threw: not the caller's */
 			pp_js_clear_exception(ctx);
 	}
-	if (!what)
+	if (!what && !JS_IsNull(exc))
 		JS_FreeValue(ctx, JS_GetException(ctx)); /* toString itself threw */
-	size_t n =
-	        strlen(what ? what : "(unprintable exception)") + (stack ? strlen(stack) : 0) + 2;
+	size_t n = strlen(what ? what : unprintable) + (stack ? strlen(stack) : 0) + 2;
 	/* room for the "\n    ..." that may replace the last newline */
 	char *text = malloc(n + sizeof "\n    ...");
 	if (text) {
-		snprintf(text, n, "%s%s%s", what ? what : "(unprintable exception)",
-		         stack && *stack ? "\n" : "", stack ? stack : "");
+		snprintf(text, n, "%s%s%s", what ? what : unprintable, stack && *stack ? "\n" : "",
+		         stack ? stack : "");
 		/* at most MAX_FRAMES frames of the stack, without its last newline */
 		/* (from text + 1, never past an empty text's terminator) */
 		char *line = *text ? strchr(text + 1, '\n') : NULL;
@@ -1201,15 +1213,11 @@ static bool vm_init(js_vm *vm, pp_runtime *rt, const pp_bundle_source *src, js_p
 	JS_SetMaxStackSize(vm->qrt, src->js.stack_bytes);
 	JS_SetInterruptHandler(vm->qrt, interrupt_handler, vm);
 	JS_SetContextOpaque(vm->ctx, vm);
-	/* DataView's class, from one made before any bundle code could replace
-	 * the global: only its objects are read as DataViews. If this fails
-	 * (memory), none is. */
-	static const char dataview[] = "new DataView(new ArrayBuffer(0))";
-	JSValue dv =
-	        JS_Eval(vm->ctx, dataview, sizeof dataview - 1, "<polyplug>", JS_EVAL_TYPE_GLOBAL);
-	vm->dataview_class = JS_GetClassID(dv);
-	JS_FreeValue(vm->ctx, dv);
-	pp_js_clear_exception(vm->ctx);
+	/* DataView's and Uint8Array's classes, from objects made before any
+	 * bundle code could replace the globals: only their objects are read as
+	 * such. If this fails (memory), none is. */
+	vm->dataview_class = class_of(vm->ctx, "new DataView(new ArrayBuffer(0))");
+	vm->u8_class = class_of(vm->ctx, "new Uint8Array(0)");
 	pp_js_modules_init(vm);
 	vm->memory_mode = src->js.memory_mode;
 	/* required: checked from the first line of the bundle on */

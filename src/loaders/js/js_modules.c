@@ -87,13 +87,12 @@ static char *module_normalize(JSContext *ctx, const char *base, const char *name
 		return NULL;
 	}
 	snprintf(joined, cap, "%.*s%s%s", (int)rn, rel, rn ? "/" : "", name);
-	bool inside = squash(joined) && *joined;
+	bool inside = squash(joined);
 	char *full = NULL;
-	if (!inside)
-		JS_ThrowReferenceError(ctx,
-		                       "import '%s' in %s: the path leaves bundle '%s''s "
-		                       "directory",
-		                       name, base, vm->bundle);
+	if (!inside || !*joined)
+		JS_ThrowReferenceError(
+		        ctx, "import '%s' in %s: the path %s bundle '%s''s directory", name, base,
+		        inside ? "names, not a file of," : "leaves", vm->bundle);
 	else if ((full = js_malloc(ctx, dn + strlen(joined) + 2)))
 		sprintf(full, "%s/%s", vm->module_dir, joined);
 	free(joined);

@@ -193,6 +193,7 @@ struct js_vm {
 	JSValue bridge;
 	double host_lo, host_hi;
 	JSClassID dataview_class; /* of a DataView made before the bundle's code ran */
+	JSClassID u8_class;       /* and of a Uint8Array */
 
 	/* One call at a time. `owner` is the thread inside (0 if none), taken
 	 * with one compare-and-swap; a nested call from that same thread is
