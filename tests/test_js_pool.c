@@ -557,6 +557,7 @@ typedef struct peer_call {
 	int32_t args[2], out[4];
 	uint32_t code;
 	bool looks_held; /* its thread's looks wait while hold_looks is set */
+	bool looks_torn; /* its thread's first look that finds a cycle is torn */
 	atomic_int done;
 } peer_call;
 
@@ -565,17 +566,43 @@ typedef struct peer_call {
 static _Thread_local bool looks_held_here;
 static atomic_bool hold_looks;
 
-static void hold_look(void *ud)
+/* And on the thread whose call says so (looks_torn), the first look that
+ * finds a cycle sees every other thread's wait move before it checks: as
+ * if the thread it met had taken its VM and begun another wait. Its looks
+ * that found one are counted, up to its first refusal. */
+static _Thread_local bool looks_torn_here;
+static atomic_int torn_looks, torn_looks_to_refusal;
+
+static void hold_look(void *ud, int stage)
 {
-	(void)ud;
-	while (looks_held_here && atomic_load(&hold_looks))
-		nanosleep(&(struct timespec){0, 1000000L}, NULL);
+	pp_runtime *rt = ud;
+	if (stage == PP_LOOK_BEGINS) {
+		while (looks_held_here && atomic_load(&hold_looks))
+			nanosleep(&(struct timespec){0, 1000000L}, NULL);
+		return;
+	}
+	if (!looks_torn_here)
+		return;
+	if (stage == PP_LOOK_REFUSES) {
+		int none = 0;
+		atomic_compare_exchange_strong(&torn_looks_to_refusal, &none,
+		                               atomic_load(&torn_looks));
+		return;
+	}
+	if (atomic_fetch_add(&torn_looks, 1) != 0)
+		return;
+	pthread_mutex_lock(&rt->tstate_lock);
+	for (pp_tstate *ts = rt->tstates; ts; ts = ts->next)
+		if (ts != pp__tstate_peek(rt))
+			atomic_fetch_add(&ts->wait_seq, 1);
+	pthread_mutex_unlock(&rt->tstate_lock);
 }
 
 static void *call_peer(void *p)
 {
 	peer_call *c = p;
 	looks_held_here = c->looks_held;
+	looks_torn_here = c->looks_torn;
 	pp_guest_contract_handle h = pp_find(c->rt, pp_guest_contract_id(c->contract, 1), 0);
 	c->code = pp_call(c->rt, h, (pp_guest_contract_instance){NULL, 0}, c->fn, c->args, c->out,
 	                  NULL);
@@ -776,6 +803,49 @@ static void two_threads_calling_back_into_a_full_pool_are_not_left_waiting(void 
 	"      return 0; },\n"                                                         \
 	"    function (i, a, o, ar, b) { b.writeI32(o, 42); return 0; }])]);\n}\n"
 
+/* The look reads one thread's wait after another, not a snapshot: a wait it
+ * read may have ended before it finished. It reads each count again at the
+ * end and refuses nothing if one moved; the waiter looks again in 20 ms.
+ * C holds X and calls Y (its looks held); D holds Y and calls X, closing
+ * the cycle, and its first look finds every wait moved: it is not refused
+ * then, but at a look after. */
+static void a_look_whose_reads_were_overtaken_refuses_nothing_and_looks_again(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_with_host_contracts(0);
+	load_pool(rt, "X", 1, GATED_CALLER("js.x"));
+	load_pool(rt, "Y", 1, GATED_CALLER("js.y"));
+	gates_reset();
+	atomic_store(&hold_looks, true);
+	atomic_store(&torn_looks, 0);
+	atomic_store(&torn_looks_to_refusal, 0);
+	rt->look_hook = hold_look;
+	rt->look_hook_ud = rt;
+	peer_call c = {.rt = rt, .contract = "js.x", .args = {0, 3}, .looks_held = true},
+	          d = {.rt = rt, .contract = "js.y", .args = {1, 2}, .looks_torn = true};
+	pthread_t tc, td;
+	assert_int_equal(pthread_create(&tc, NULL, call_peer, &c), 0);
+	await_true(gate_inside(0), 30);
+	assert_int_equal(pthread_create(&td, NULL, call_peer, &d), 0);
+	await_true(gate_inside(1), 30);
+	gate_open(0); /* C waits for Y, its looks held */
+	nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
+	gate_open(1); /* D waits for X: a cycle */
+	/* (C, held in its look, keeps Y's wait lock: D finishes once it goes) */
+	await_true(atomic_load(&torn_looks_to_refusal) > 0, 30);
+	atomic_store(&hold_looks, false);
+	pthread_join(tc, NULL);
+	pthread_join(td, NULL);
+	rt->look_hook = NULL;
+	assert_int_equal(c.code, PP_OK);
+	assert_int_equal(d.code, PP_OK);
+	assert_int_equal(d.out[1], PP_ERR_REENTRANT_CALL);        /* D's call into X */
+	assert_int_equal(atomic_load(&torn_looks_to_refusal), 2); /* at the next look */
+	assert_int_equal(c.out[1], PP_OK);                        /* C then got Y */
+	assert_int_equal(c.out[2], 42);
+	pp_runtime_free(rt);
+}
+
 /* A thread waiting behind a cycle it is not part of waits, even when
  * another thread waits behind it. P is a pool of 2; Q, X and Y have a VM
  * each. A holds P's VM and calls Q; B holds P's other VM and calls X; C
@@ -795,6 +865,7 @@ static void a_caller_behind_anothers_cycle_is_not_refused_when_others_wait_behin
 	gates_reset();
 	atomic_store(&hold_looks, false);
 	rt->look_hook = hold_look;
+	rt->look_hook_ud = rt;
 	peer_call a = {.rt = rt, .contract = "js.p", .args = {0, 1}},
 	          b = {.rt = rt, .contract = "js.p", .args = {1, 2}},
 	          c = {.rt = rt, .contract = "js.x", .args = {2, 3}, .looks_held = true},
@@ -996,6 +1067,7 @@ int main(void)
 	        cmocka_unit_test(callers_waiting_only_for_each_other_are_never_refused),
 	        cmocka_unit_test(
 	                a_caller_behind_anothers_cycle_is_not_refused_when_others_wait_behind_it),
+	        cmocka_unit_test(a_look_whose_reads_were_overtaken_refuses_nothing_and_looks_again),
 	        cmocka_unit_test(concurrency_outside_1_to_64_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

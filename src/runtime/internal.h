@@ -197,6 +197,8 @@ struct pp_bundle_version {
  * the load began; or reload it (a watcher started during the load). Set by
  * the load (again by a reload before the watcher looked), taken by the
  * watcher under the runtime's lock. */
+enum { PP_LOOK_BEGINS, PP_LOOK_CHECKS, PP_LOOK_REFUSES }; /* look_hook's stages */
+
 typedef struct pp_unseen {
 	enum { PP_UNSEEN_NONE, PP_UNSEEN_COMPARE, PP_UNSEEN_RELOAD } check;
 	uint64_t signature;
@@ -306,9 +308,12 @@ struct pp_runtime {
 
 	pthread_mutex_t tstate_lock; /* the tstates list */
 	pp_tstate *tstates;
-	/* Tests only: called as a wait-cycle look begins, on the looking
-	 * thread (tests/test_js_pool.c holds looks with it). */
-	void (*look_hook)(void *ud);
+	/* Tests only: called on the looking thread as a wait-cycle look begins
+	 * (PP_LOOK_BEGINS), before it reads again the wait counts of the
+	 * threads it met (PP_LOOK_CHECKS) and when it refuses (PP_LOOK_REFUSES).
+	 * tests/test_js_pool.c holds looks with it, and makes a wait seem to
+	 * move. */
+	void (*look_hook)(void *ud, int stage);
 	void *look_hook_ud;
 
 	/* Grace periods and reclamation (grace.c; the epoch is in `hot`): a

@@ -365,7 +365,7 @@ static bool gather(const pp_tstate *first, pp_waited waited, uintptr_t me, look_
 bool pp__wait_would_cycle(pp_runtime *rt, pp_waited waited, uintptr_t me)
 {
 	if (rt->look_hook) /* tests only */
-		rt->look_hook(rt->look_hook_ud);
+		rt->look_hook(rt->look_hook_ud, PP_LOOK_BEGINS);
 	pthread_mutex_lock(&rt->tstate_lock);
 	pp_tstate *first = rt->tstates; /* never freed before the runtime: walk unlocked */
 	pthread_mutex_unlock(&rt->tstate_lock);
@@ -383,8 +383,12 @@ bool pp__wait_would_cycle(pp_runtime *rt, pp_waited waited, uintptr_t me)
 		settle(t, n, false);
 		cycle = !t[0].goes_on;
 	}
+	if (cycle && rt->look_hook)
+		rt->look_hook(rt->look_hook_ud, PP_LOOK_CHECKS);
 	for (uint32_t i = 1; cycle && i < n; i++) /* every wait read held all along */
 		cycle = atomic_load_explicit(&t[i].ts->wait_seq, memory_order_seq_cst) == t[i].seq;
+	if (cycle && rt->look_hook)
+		rt->look_hook(rt->look_hook_ud, PP_LOOK_REFUSES);
 	free(t);
 	return cycle;
 }
