@@ -375,7 +375,8 @@ static JSValue decoder_new(JSContext *ctx, JSValueConst new_target, int argc, JS
 			return JS_EXCEPTION;
 		const char *l = label + strspn(label, " \t\n\f\r");
 		size_t n = len - (size_t)(l - label); /* a NUL inside is not the end */
-		while (n && strchr(" \t\n\f\r", l[n - 1]))
+		while (n && l[n - 1] &&
+		       strchr(" \t\n\f\r", l[n - 1])) /* not a NUL: strchr matches it */
 			n--;
 		bool utf8 = (n == 5 && strncasecmp(l, "utf-8", 5) == 0) ||
 		            (n == 4 && strncasecmp(l, "utf8", 4) == 0) ||

@@ -2185,7 +2185,7 @@ static pp_status js_load(pp_runtime *rt, const pp_loader *self, const pp_bundle_
 		pool->owners = (pp_wait_set){&pool->vms[0].vm.owner, sizeof pool->vms[0], n};
 	}
 	js_vm *first = NULL;
-	js_imports imports = {NULL, 0, 0}; /* one code for all the VMs */
+	js_imports imports = {NULL, 0, 0, 0}; /* one code for all the VMs */
 	for (uint32_t i = 0; pool && i < n && st == PP_OK; i++) {
 		js_vm *vm = NULL;
 		st = load_vm(rt, src, &s, pool, i, n > 1 ? &imports : NULL, &vm);

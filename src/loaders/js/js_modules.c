@@ -120,25 +120,24 @@ static const struct js_import *imported(const js_vm *vm, const char *name)
 }
 
 /* Reads name's file into *f: its code, or why it could not be read (false
- * only when out of memory for even that). The files a VM reads for imports
- * total at most its memory limit: a pool keeps them for its other VMs, and
- * one that is a comment compiles to nothing the VM's limit would see. */
+ * only when out of memory for even that). A pool's load keeps what its
+ * first VM read for the others, all of it at most the VM's memory limit
+ * (a file that is one comment compiles to nothing the VM's heap counts);
+ * other reads are freed once compiled. */
 static bool read_import(js_vm *vm, const char *name, struct js_import *f)
 {
 	pp_bundle_source at = {.name = vm->bundle, .dir = vm->module_dir};
 	pp_status st;
 	int fd = pp__open_bundle_file(vm->rt, &at, name, &st);
-	size_t left = vm->memory_bytes - vm->import_bytes;
-	if (fd >= 0 && (f->code = pp__read_fd(fd, left, &f->len))) {
-		vm->import_bytes += f->len;
+	size_t kept = vm->imports ? vm->imports->bytes : 0;
+	if (fd >= 0 && (f->code = pp__read_fd(fd, vm->memory_bytes - kept, &f->len)))
 		return true;
-	}
 	f->too_big = fd >= 0 && errno == EFBIG;
 	const char *why = fd >= 0 ? strerror(errno) : pp_last_error(vm->rt);
 	if (f->too_big)
 		f->error = pp__strprintf("import '%s': %s the VM's memory limit of %zu bytes", name,
-		                         vm->import_bytes ? "with the files imported before, past"
-		                                          : "larger than",
+		                         kept ? "with the files the load imported before, past"
+		                              : "larger than",
 		                         vm->memory_bytes);
 	else
 		f->error = pp__strprintf("import '%s': %s", name, why);
@@ -162,6 +161,7 @@ static const struct js_import *keep_import(js_vm *vm, const char *name, struct j
 	if (!(copy = strdup(name)))
 		goto fail;
 	f->name = copy;
+	im->bytes += f->len;
 	im->files[im->n] = *f;
 	*f = (struct js_import){0};
 	return &im->files[im->n++];

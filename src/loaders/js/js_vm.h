@@ -229,7 +229,6 @@ struct js_vm {
 	uintptr_t entered_low;    /* and the bottom of that entry's stack */
 	size_t memory_bytes;      /* the VM's memory limit */
 	size_t table_bytes;       /* host memory its registrations' tables hold */
-	size_t import_bytes;      /* of the files it read for imports: at most memory_bytes */
 	uint64_t call_started_ns; /* 0 until the first poll of the current call */
 	bool interrupted;         /* a limit stopped the call: it ends, uncatchably */
 	bool parse_over;          /* ... the memory limit, held at a parse's polls */
@@ -292,6 +291,7 @@ typedef struct js_imports {
 		bool too_big; /* the error is the VM's memory limit */
 	} * files;
 	size_t n, cap;
+	size_t bytes; /* of the code kept: at most the VM's memory limit */
 } js_imports;
 
 /* js_modules.c: frees what a load's imports kept. */
