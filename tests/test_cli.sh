@@ -194,6 +194,51 @@ expect_status 2 "raw args that are not hex" "$cli" call --out-size 4 "$work/call
 # sizes from the command line are padded: the plugin reads zeros, not the heap
 expect_status 0 "raw args shorter than the function's" "$cli" call --out-size 1 "$work/calls/calc" calc.Ops@1 0 05
 expect_output "^05$" "the missing bytes read as zero"
+# a JS bundle's own signature never decides how much of the buffers is read
+# or written: the call declares their sizes first, so a larger signature is
+# refused at load (a struct of 31 structs of 64 f64: 15,872 bytes)
+mkdir -p "$work/calls/huge"
+cat >"$work/calls/huge/bundle.js" <<'JS'
+function cid(s) {
+  var h = 0xcbf29ce484222325n;
+  for (var i = 0; i < s.length; i++) { h ^= BigInt(s.charCodeAt(i)); h = (h * 0x100000001b3n) & 0xffffffffffffffffn; }
+  return [Number(h & 0xffffffffn), Number(h >> 32n)];
+}
+var Inner = { struct: Array.from({ length: 64 }, (_, i) => ['f' + i, 'f64']) };
+var Big = { struct: Array.from({ length: 31 }, (_, i) => ['s' + i, Inner]) };
+function big() {
+  var o = {};
+  for (var i = 0; i < 31; i++) { var s = {}; for (var j = 0; j < 64; j++) s['f' + j] = 1.5; o['s' + i] = s; }
+  return o;
+}
+function polyplug_init() {
+  var id = cid('guest_contract:huge.H@1');
+  return [[{ contractLo: id[0], contractHi: id[1], contractName: 'huge.H@1', version: 0x10000, fnCount: 2,
+             interface: { factory: () => ({}), functions: [(i) => big(), (i, b) => b.s30.f63],
+                          signatures: [{ params: [], result: Big }, { params: [Big], result: 'f64' }] } }],
+          { code: 0, message: '' }];
+}
+JS
+expect_status 1 "a raw call of a function writing more than --out-size" "$cli" call --out-size 8 "$work/calls/huge" huge.H@1 0
+expect_output "PP_ERR_LOAD_FAILED: .*function 0 declares args of 0 and out of 15872 bytes; the host's callers pass 4096 and 4096" \
+	"a result larger than the out buffer is refused at load"
+expect_status 1 "a raw call of a function reading more than the args given" "$cli" call --out-size 8 "$work/calls/huge" huge.H@1 1 00
+expect_output "PP_ERR_LOAD_FAILED: .*function 1 declares args of 15872 and out of 8 bytes; the host's callers pass 4096 and 4096" \
+	"params larger than the args buffer are refused at load"
+# with a contract file saying so, the buffers are as big as its layout
+{
+	printf '[[struct]]\nname = "In"\nfields = ['
+	for j in $(seq 0 63); do printf '%s{ name = "f%d", type = "f64" }' "$([ "$j" = 0 ] || echo ', ')" "$j"; done
+	printf ']\n[[struct]]\nname = "Big"\nfields = ['
+	for i in $(seq 0 30); do printf '%s{ name = "s%d", type = "In" }' "$([ "$i" = 0 ] || echo ', ')" "$i"; done
+	printf ']\n[[guest_contract]]\nname = "huge.H"\nversion = "1.0.0"\n'
+	printf '[[guest_contract.functions]]\nname = "big"\nparams = []\nreturn = "Big"\n'
+	printf '[[guest_contract.functions]]\nname = "last"\nparams = [{ name = "b", type = "Big" }]\nreturn = "f64"\n'
+} >"$work/calls/huge.toml"
+expect_status 0 "a raw call typed by a contract file with a large result" "$cli" call --contracts "$work/calls/huge.toml" --out-size 8 "$work/calls/huge" huge.H@1 0
+expect_output "^000000000000f83f$" "the out buffer holds the contract's result"
+expect_status 0 "a typed call with a large result" "$cli" call --contracts "$work/calls/huge.toml" "$work/calls/huge" huge.H@1 big
+expect_output "s30: \{ f0: 1.5, .* f63: 1.5 \} \}$" "a result larger than 4096 bytes prints whole"
 # a contract file that disagrees with the bundle: declared first, so refused at load
 sed 's/{ name = "a", type = "i32" }, { name = "b", type = "i32" }/{ name = "a", type = "u8" }/' \
 	"$work/calls/calc.toml" >"$work/calls/small.toml"

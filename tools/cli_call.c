@@ -331,47 +331,79 @@ static bool put_param(const ppc_field *f, const char *text, uint8_t *p, uint8_t 
 
 /* ---- Layouts declared to the runtime ------------------------------------------------ */
 
-/* Declares the contract file's layouts for c before anything loads: a JS
- * provider that would read or write more than the file says is refused at
- * load, instead of overrunning the buffers made from the file. */
-static int declare_layouts(pp_runtime *rt, const ppc_contract *c)
-{
-	size_t total = 0; /* views in all functions' params, counted first */
-	for (size_t i = 0; i < c->function_count; i++)
-		for (size_t j = 0; j < c->functions[i].param_count; j++)
-			total = ppc_views(c->functions[i].params[j].type, 0, NULL, total, 0);
-	pp_fn_layout *l = calloc(c->function_count + 1, sizeof *l);
-	size_t *at = calloc(total + 1, sizeof *at);
-	uint32_t *views = calloc(total + 1, sizeof *views);
-	int st = l && at && views ? 0 : 2;
-	for (size_t i = 0, used = 0; !st && i < c->function_count; i++) {
-		const ppc_function *fn = &c->functions[i];
-		size_t n = used;
-		for (size_t j = 0; j < fn->param_count; j++)
-			n = ppc_views(fn->params[j].type, fn->params[j].offset, at, n, total);
-		for (size_t k = used; k < n; k++)
-			views[k] = (uint32_t)at[k];
-		l[i] = (pp_fn_layout){(uint32_t)fn->args_size, (uint32_t)ppc_type_size(fn->result),
-		                      fn->needs_arena ? (uint32_t)fn->arena_offset
-		                                      : PP_LAYOUT_NO_ARENA,
-		                      (uint32_t)(n - used), views + used};
-		used = n;
-	}
-	pp_status ds =
-	        st ? PP_OK : pp_contract_declare_layouts(rt, c->id, l, (uint32_t)c->function_count);
-	if (ds != PP_OK) {
-		fprintf(stderr, "polyplug: %s: %s\n", pp_status_name(ds), pp_last_error(rt));
-		st = 2;
-	}
-	free(l);
-	free(at);
-	free(views);
-	return st;
-}
-
 /* Args and out buffers are at least this big and zeroed, so a plugin that
  * reads a little more than it was given reads zeros, not the heap. */
 #define CALL_PAD 4096u
+
+/* What the call declares for CONTRACT@MAJOR before anything loads, so that
+ * a JS provider whose own signature or layout would read or write more is
+ * refused at load instead of overrunning the buffers: for each function,
+ * the largest args and out the contract files give it; for the function
+ * called by index, at least the sizes of the buffers a raw call passes. The
+ * buffers of the call are made at least as big as what is declared for its
+ * function (call_sizes). A function nothing says anything about is not
+ * called by this command: it is left unbounded. */
+typedef struct plan {
+	pp_fn_layout *l;
+	uint32_t count;
+} plan;
+
+static uint32_t size32(size_t n)
+{
+	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
+static uint32_t max32(uint32_t a, uint32_t b)
+{
+	return a > b ? a : b;
+}
+
+static int plan_layouts(plan *p, const ppc_contract *const *cs, size_t ncs, long index,
+                        uint32_t raw_args, uint32_t raw_out)
+{
+	size_t n = index >= 0 ? (size_t)index + 1 : 0;
+	for (size_t i = 0; i < ncs; i++)
+		if (cs[i]->function_count > n)
+			n = cs[i]->function_count;
+	if (n > PP_MAX_CONTRACT_FUNCTIONS)
+		n = PP_MAX_CONTRACT_FUNCTIONS;
+	p->count = (uint32_t)n;
+	p->l = calloc(n + 1, sizeof *p->l);
+	if (!p->l) {
+		fprintf(stderr, "polyplug: out of memory\n");
+		return 2;
+	}
+	for (size_t f = 0; f < n; f++) {
+		bool said = index >= 0 && (size_t)index == f;
+		uint32_t args = said ? raw_args : 0, out = said ? raw_out : 0;
+		for (size_t i = 0; i < ncs; i++)
+			if (f < cs[i]->function_count) {
+				said = true;
+				args = max32(args, size32(cs[i]->functions[f].args_size));
+				out = max32(out, size32(ppc_type_size(cs[i]->functions[f].result)));
+			}
+		p->l[f] = (pp_fn_layout){said ? args : UINT32_MAX, said ? out : UINT32_MAX,
+		                         PP_LAYOUT_NO_ARENA, 0, NULL};
+	}
+	return 0;
+}
+
+/* The buffers a call of fn_id passes: at least what it needs (*args, *out)
+ * and what was declared for it. False if nothing was declared for a
+ * function that exists (which the plan rules out). */
+static bool call_sizes(const plan *p, uint32_t fn_id, size_t *args, size_t *out)
+{
+	*args = *args > CALL_PAD ? *args : CALL_PAD;
+	*out = *out > CALL_PAD ? *out : CALL_PAD;
+	if (fn_id >= p->count)
+		return true; /* no such function: the call is refused before it runs */
+	const pp_fn_layout *l = &p->l[fn_id];
+	if (l->args_size == UINT32_MAX || l->out_size == UINT32_MAX)
+		return false;
+	*args = *args > l->args_size ? *args : l->args_size;
+	*out = *out > l->out_size ? *out : l->out_size;
+	return true;
+}
 
 /* ---- Results out ------------------------------------------------------------------ */
 
@@ -491,9 +523,10 @@ typedef struct call_opts {
 	long out_size; /* -1: not given */
 } call_opts;
 
-/* Calls with the args built from ARGS; prints the result. */
+/* Calls with the args built from ARGS; prints the result. The buffers are
+ * args_cap and out_cap bytes (call_sizes). */
 static int call_typed(pp_runtime *rt, pp_guest_contract_handle h, const ppc_function *fn,
-                      uint32_t fn_id, int argc, char **argv)
+                      uint32_t fn_id, size_t args_cap, size_t out_cap, int argc, char **argv)
 {
 	if ((size_t)argc != fn->param_count) {
 		fprintf(stderr, "polyplug: %s takes %zu argument%s (", fn->name, fn->param_count,
@@ -508,20 +541,18 @@ static int call_typed(pp_runtime *rt, pp_guest_contract_handle h, const ppc_func
 	pp_call_arena arena;
 	alignas(16) uint8_t mem[256];
 	pp_call_arena_init(&arena, mem, sizeof mem, host);
-	uint8_t *args = calloc(1, fn->args_size > CALL_PAD ? fn->args_size : CALL_PAD);
+	uint8_t *args = calloc(1, args_cap);
 	uint8_t *keep[PPC_MAX_PARAMS] = {NULL};
-	alignas(16) uint8_t out[CALL_PAD] = {0};
-	int status = args ? 0 : 2;
+	uint8_t *out = calloc(1, out_cap);
+	int status = args && out ? 0 : 2;
+	if (status)
+		fprintf(stderr, "polyplug: out of memory\n");
 	for (size_t i = 0; !status && i < fn->param_count; i++)
 		if (!put_param(&fn->params[i], argv[i], args + fn->params[i].offset, &keep[i]))
 			status = 2;
 	if (!status && fn->needs_arena) {
 		pp_call_arena *a = &arena;
 		memcpy(args + fn->arena_offset, &a, sizeof(pp_call_arena *));
-	}
-	if (!status && ppc_type_size(fn->result) > sizeof out) {
-		fprintf(stderr, "polyplug: %s's result is too large to print\n", fn->name);
-		status = 2;
 	}
 	if (!status) {
 		uint32_t code = pp_call(rt, h, (pp_guest_contract_instance){NULL, 0}, fn_id, args,
@@ -538,14 +569,17 @@ static int call_typed(pp_runtime *rt, pp_guest_contract_handle h, const ppc_func
 	for (size_t i = 0; i < PPC_MAX_PARAMS; i++)
 		free(keep[i]);
 	free(args);
+	free(out);
 	pp_call_arena_free(&arena);
 	return status;
 }
 
 /* Without a contract: ARGS are the args struct in hex, the result out_size
- * bytes printed as hex. */
+ * bytes printed as hex. The buffers are at least args_cap and out_cap bytes
+ * (call_sizes), padded and zeroed: the sizes come from the command line,
+ * not from the plugin. */
 static int call_raw(pp_runtime *rt, pp_guest_contract_handle h, uint32_t fn_id, long out_size,
-                    int argc, char **argv)
+                    size_t args_cap, size_t out_cap, int argc, char **argv)
 {
 	size_t total = 0;
 	uint8_t *args = NULL;
@@ -567,11 +601,10 @@ static int call_raw(pp_runtime *rt, pp_guest_contract_handle h, uint32_t fn_id, 
 		total += n;
 		free(b);
 	}
-	/* padded and zeroed: the sizes come from the command line, not from
-	 * the plugin */
-	uint8_t *padded = calloc(1, total > CALL_PAD ? total : CALL_PAD);
-	uint8_t *out = calloc(1, (size_t)out_size > CALL_PAD ? (size_t)out_size : CALL_PAD);
+	uint8_t *padded = calloc(1, total > args_cap ? total : args_cap);
+	uint8_t *out = calloc(1, (size_t)out_size > out_cap ? (size_t)out_size : out_cap);
 	if (!padded || !out) {
+		fprintf(stderr, "polyplug: out of memory\n");
 		free(padded);
 		free(out);
 		free(args);
@@ -624,6 +657,27 @@ static int parse_opts(int *argc, char ***argv, call_opts *o)
 	return *argc < 3 ? usage_error(usage_call) : 0;
 }
 
+/* FUNCTION as an index (digits only), or -1 if it is a name. */
+static long function_index(const char *function)
+{
+	char *end;
+	errno = 0;
+	unsigned long index = strtoul(function, &end, 10);
+	if (function[0] < '0' || function[0] > '9' || *end || errno || index >= UINT32_MAX)
+		return -1;
+	return (long)index;
+}
+
+/* The buffer sizes a raw call passes with ARGS (hex bytes) and --out-size. */
+static void raw_sizes(int argc, char **argv, long out_size, uint32_t *args, uint32_t *out)
+{
+	size_t total = 0;
+	for (int i = 0; i < argc; i++)
+		total += strlen(argv[i]) / 2;
+	*args = max32(size32(total), CALL_PAD);
+	*out = max32(size32(out_size < 0 ? 0 : (size_t)out_size), CALL_PAD);
+}
+
 int cli_call(int argc, char **argv)
 {
 	if (cli_wants_help(argc, argv)) {
@@ -654,6 +708,27 @@ int cli_call(int argc, char **argv)
 	snprintf(name, sizeof name, "%.*s", (int)(at - contract), contract);
 	const ppc_contract *c = st ? NULL : find_contract(&ms, name, (uint32_t)major);
 
+	/* the function called: by name in the contract file, or by index */
+	const ppc_function *fn = NULL;
+	uint32_t fn_id = UINT32_MAX;
+	for (size_t i = 0; c && i < c->function_count && !fn; i++)
+		if (strcmp(c->functions[i].name, function) == 0) {
+			fn = &c->functions[i];
+			fn_id = (uint32_t)i;
+		}
+	long index = function_index(function);
+	if (!fn && index >= 0) {
+		fn_id = (uint32_t)index;
+		if (c && (size_t)index < c->function_count)
+			fn = &c->functions[index];
+	}
+	bool typed = fn && o.out_size < 0;
+	uint32_t raw_args, raw_out;
+	raw_sizes(argc - 3, argv + 3, o.out_size, &raw_args, &raw_out);
+	plan p = {NULL, 0};
+	if (!st)
+		st = plan_layouts(&p, &c, c ? 1 : 0, typed ? -1 : index, raw_args, raw_out);
+
 	pp_runtime_config cfg;
 	pp_runtime_config_init(&cfg);
 	cfg.log = log_to_stderr;
@@ -663,8 +738,15 @@ int cli_call(int argc, char **argv)
 		fprintf(stderr, "polyplug: cannot create a runtime\n");
 		st = 2;
 	}
-	if (!st && c)
-		st = declare_layouts(rt, c);
+	if (!st && p.count) {
+		pp_status ds = pp_contract_declare_layouts(
+		        rt, pp_guest_contract_id(name, (uint32_t)major), p.l, p.count);
+		if (ds != PP_OK) {
+			fprintf(stderr, "polyplug: %s: %s\n", pp_status_name(ds),
+			        pp_last_error(rt));
+			st = 2;
+		}
+	}
 	if (!st) {
 		pp_status ls = bundle ? pp_bundle_load(rt, dir, NULL, NULL)
 		                      : pp_bundle_load_dir(rt, dir, NULL, NULL, NULL);
@@ -683,39 +765,32 @@ int cli_call(int argc, char **argv)
 			st = 1;
 		}
 	}
-	if (!st) {
-		const ppc_function *fn = NULL;
-		uint32_t fn_id = UINT32_MAX;
-		for (size_t i = 0; c && i < c->function_count && !fn; i++)
-			if (strcmp(c->functions[i].name, function) == 0) {
-				fn = &c->functions[i];
-				fn_id = (uint32_t)i;
-			}
-		char *fend;
-		unsigned long index = strtoul(function, &fend, 10);
-		if (!fn && !*fend && fend != function && index < UINT32_MAX) {
-			fn_id = (uint32_t)index;
-			if (c && index < c->function_count)
-				fn = &c->functions[index];
-		}
-		if (fn && o.out_size < 0) {
-			st = call_typed(rt, h, fn, fn_id, argc - 3, argv + 3);
-		} else if (fn_id != UINT32_MAX && (!c || o.out_size >= 0)) {
-			st = call_raw(rt, h, fn_id, o.out_size < 0 ? 0 : o.out_size, argc - 3,
-			              argv + 3);
-		} else {
-			fprintf(stderr, "polyplug: %s has no function '%s'", contract, function);
-			for (size_t i = 0; c && i < c->function_count; i++)
-				fprintf(stderr, "%s%s",
-				        i ? ", " : " (it has: ", c->functions[i].name);
-			fprintf(stderr, "%s\n",
-			        c ? ")"
-			          : "; without a contract file (--contracts, or `contracts` in the "
-			            "manifest) give its index");
-			st = 2;
-		}
+	size_t args_cap = typed ? fn->args_size : 0,
+	       out_cap = typed ? ppc_type_size(fn->result) : 0;
+	if (!st && fn_id != UINT32_MAX && !call_sizes(&p, fn_id, &args_cap, &out_cap)) {
+		fprintf(stderr, "polyplug: no layout was declared for function %" PRIu32 "\n",
+		        fn_id);
+		st = 2;
+	}
+	if (st) {
+		/* nothing to call */
+	} else if (typed) {
+		st = call_typed(rt, h, fn, fn_id, args_cap, out_cap, argc - 3, argv + 3);
+	} else if (fn_id != UINT32_MAX && (!c || o.out_size >= 0)) {
+		st = call_raw(rt, h, fn_id, o.out_size < 0 ? 0 : o.out_size, args_cap, out_cap,
+		              argc - 3, argv + 3);
+	} else {
+		fprintf(stderr, "polyplug: %s has no function '%s'", contract, function);
+		for (size_t i = 0; c && i < c->function_count; i++)
+			fprintf(stderr, "%s%s", i ? ", " : " (it has: ", c->functions[i].name);
+		fprintf(stderr, "%s\n",
+		        c ? ")"
+		          : "; without a contract file (--contracts, or `contracts` in the "
+		            "manifest) give its index");
+		st = 2;
 	}
 	pp_runtime_free(rt);
+	free(p.l);
 	for (size_t i = 0; i < ms.count; i++)
 		ppc_model_free(ms.m[i]);
 	return st;
