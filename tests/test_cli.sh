@@ -374,6 +374,47 @@ expect_status 1 "--bundle naming no provider" kinds --bundle three "$work/twins"
 expect_output "no bundle named 'three' provides kinds.K@1 \(loaded: .*from bundle 'one'.*from bundle 'two'\)" \
 	"the providers are listed"
 
+# in a plugins directory, the contract files of the bundle that provides the
+# contract type the call: another bundle's file for the same contract does
+# not decide it (the twins' files name function 0 differently)
+mkdir -p "$work/sides/one" "$work/sides/two"
+cp "$work/twins/one/bundle.js" "$work/sides/one/"
+cp "$work/twins/two/bundle.js" "$work/sides/two/"
+cp "$work/calls/kinds.toml" "$work/sides/one/contracts.toml"
+sed 's/name = "same"/name = "ident"/' "$work/calls/kinds.toml" >"$work/sides/two/contracts.toml"
+printf 'name = "%s"\ncontracts = ["contracts.toml"]\n' one >"$work/sides/one/manifest.toml"
+printf 'name = "%s"\ncontracts = ["contracts.toml"]\n' two >"$work/sides/two/manifest.toml"
+expect_status 0 "the provider's own contract file (one)" "$cli" call --bundle one "$work/sides" kinds.K@1 same 7
+expect_output "^7$" "one's file names function 0 'same'"
+expect_status 0 "the provider's own contract file (two)" "$cli" call --bundle two "$work/sides" kinds.K@1 ident 7
+expect_output "^8$" "two's file names function 0 'ident'"
+expect_status 2 "a name only another bundle's file gives" "$cli" call --bundle two "$work/sides" kinds.K@1 same 7
+expect_output "has no function 'same' \(it has: ident, " "two's own functions are listed"
+# a neighbour whose contract files cannot be read does not block the others;
+# it is named when it is the provider
+mkdir -p "$work/sides/broken"
+cp "$work/calls/calc/bundle.js" "$work/sides/broken/"
+printf 'name = "broken"\ncontracts = ["contracts.toml"]\n' >"$work/sides/broken/manifest.toml"
+printf '[[guest_contract]]\nname = \n' >"$work/sides/broken/contracts.toml"
+expect_status 0 "call past a neighbour with a broken contract file" "$cli" call --bundle one "$work/sides" kinds.K@1 same 7
+expect_output "^7$" "the broken neighbour is not read for the call"
+expect_status 2 "call the bundle with the broken contract file" "$cli" call "$work/sides" calc.Ops@1 add 1 2
+expect_output "polyplug: .*broken/contracts.toml:" "the provider's broken file is named"
+# any number of bundles, each listing its contract file
+mkdir -p "$work/many"
+for i in $(seq 0 16); do
+	(cd "$work/many" && "$cli" new js "m$i" >/dev/null) || fail "new js m$i"
+done
+expect_status 0 "call into 17 bundles with contract files" "$cli" call "$work/many" m16.Hello@1 hello x
+expect_output "^Hello, x$" "the 17th bundle is called by name"
+# without a file typing it, a function is called by index, and the message says why
+expect_status 2 "a name with --contracts that lack the contract" "$cli" call --contracts "$work/calls/calc.toml" "$work/calls/kinds" kinds.K@1 same 1
+expect_output "no --contracts file defines kinds.K@1, so 'same' cannot be called by name: give a file that does, or its index" \
+	"the --contracts files are said to lack it"
+expect_status 2 "a name without contract files" "$cli" call "$work/calls/calc" calc.Ops@1 add 1 2
+expect_output "bundle 'calc' lists no contract file defining calc.Ops@1 \(\`contracts\` in its manifest\), so 'add' cannot be called by name: give --contracts FILE, or its index" \
+	"the bundle is said to list none"
+
 # ppc's JS glue: enums are frozen values at run time, unless the
 # implementation brings its own
 ppc_js_kinds() { # dir, the implementation's text

@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdalign.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +33,9 @@ static const char usage_call[] =
         "FUNCTION of CONTRACT@MAJOR on its default instance and prints the result;\n"
         "log records (console.log, host->log) go to stderr.\n"
         "  --contracts FILE  a ppc contract file typing FUNCTION's params and result\n"
-        "                    (default: the files the bundle's manifest lists under\n"
-        "                    `contracts`); FUNCTION is a name or an index, and each\n"
+        "                    (default: the files the providing bundle's manifest\n"
+        "                    lists under `contracts`); FUNCTION is a name or an\n"
+        "                    index, and each\n"
         "                    ARG is a param: numbers, true/false, enum variants, text\n"
         "                    for StringView and Buffer (hex:0a0b for bytes)\n"
         "  --bundle NAME     call the provider from bundle NAME (default: the first)\n"
@@ -43,31 +45,86 @@ static const char usage_call[] =
 
 /* ---- Contract files ------------------------------------------------------------- */
 
-typedef struct models {
-	ppc_model *m[16];
-	size_t count;
-} models;
+/* The contract files one source lists: the --contracts files, or one
+ * bundle's manifest's `contracts`. */
+typedef struct listed {
+	char *dir; /* the bundle's directory; NULL for --contracts */
+	ppc_model **m;
+	size_t count, cap;
+	char *error;           /* why they could not all be read, or NULL */
+	const ppc_contract *c; /* the first of them defining CONTRACT@MAJOR, or NULL */
+} listed;
 
-static int read_contracts(models *ms, const char *path)
+/* Every source: the --contracts files alone, DIR's bundle, or one per
+ * subdirectory of a plugins directory. */
+typedef struct sources {
+	listed *l;
+	size_t count, cap;
+} sources;
+
+static listed *add_source(sources *s, const char *dir)
 {
-	if (ms->count == sizeof ms->m / sizeof ms->m[0]) {
-		fprintf(stderr, "polyplug: too many contract files\n");
-		return 2;
+	if (s->count == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 8;
+		listed *more = realloc(s->l, cap * sizeof *more);
+		if (!more)
+			return NULL;
+		s->l = more;
+		s->cap = cap;
+	}
+	listed *l = &s->l[s->count];
+	*l = (listed){.dir = dir ? strdup(dir) : NULL};
+	if (dir && !l->dir)
+		return NULL;
+	s->count++;
+	return l;
+}
+
+static void free_sources(sources *s)
+{
+	for (size_t i = 0; i < s->count; i++) {
+		for (size_t k = 0; k < s->l[i].count; k++)
+			ppc_model_free(s->l[i].m[k]);
+		free(s->l[i].m);
+		free(s->l[i].dir);
+		free(s->l[i].error);
+	}
+	free(s->l);
+}
+
+/* Writes a reason into err (cut to cap). */
+__attribute__((format(printf, 3, 4))) static void say(char *err, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, cap, fmt, ap);
+	va_end(ap);
+}
+
+/* Reads one contract file into l; 2 with the reason in err if it cannot. */
+static int read_contracts(listed *l, const char *path, char *err, size_t cap)
+{
+	if (l->count == l->cap) {
+		size_t n = l->cap ? 2 * l->cap : 4;
+		ppc_model **more = realloc(l->m, n * sizeof(ppc_model *));
+		if (!more) {
+			say(err, cap, "out of memory");
+			return 2;
+		}
+		l->m = more;
+		l->cap = n;
 	}
 	size_t len;
 	char *text = ppc_read_file(path, CLI_MAX_FILE, &len);
 	if (!text) {
-		fprintf(stderr, "polyplug: cannot read %s: %s\n", path, strerror(errno));
+		say(err, cap, "cannot read %s: %s", path, strerror(errno));
 		return 2;
 	}
-	char err[512];
-	ppc_model *m = ppc_model_read(text, len, path, err, sizeof err);
+	ppc_model *m = ppc_model_read(text, len, path, err, cap);
 	free(text);
-	if (!m) {
-		fprintf(stderr, "polyplug: %s\n", err);
+	if (!m)
 		return 2;
-	}
-	ms->m[ms->count++] = m;
+	l->m[l->count++] = m;
 	return 0;
 }
 
@@ -83,8 +140,9 @@ static bool inside_dir(const char *dir, const char *path)
 	return strncmp(p, d, n) == 0 && (p[n] == '/' || (n == 1 && d[0] == '/'));
 }
 
-/* The contract files a bundle directory's manifest lists (`contracts`). */
-static int manifest_contracts(models *ms, const char *dir)
+/* The contract files a bundle directory's manifest lists (`contracts`);
+ * 2 with the reason in err if one cannot be read. */
+static int manifest_contracts(listed *l, const char *dir, char *err, size_t cap)
 {
 	char path[4096];
 	snprintf(path, sizeof path, "%s/manifest.toml", dir);
@@ -94,8 +152,7 @@ static int manifest_contracts(models *ms, const char *dir)
 	char *text = ppc_read_file(path, CLI_MAX_FILE, &len);
 	if (!text)
 		return 0; /* no manifest: nothing listed */
-	char err[512];
-	pp_toml_value *root = pp_toml_parse(text, len, path, err, sizeof err);
+	pp_toml_value *root = pp_toml_parse(text, len, path, err, cap);
 	free(text);
 	if (!root)
 		return 0; /* the load reports it */
@@ -106,25 +163,24 @@ static int manifest_contracts(models *ms, const char *dir)
 		const pp_toml_value *f = list->u.array.items[i];
 		if (f->type != PP_TOML_STRING || strstr(f->u.string.ptr, "..") ||
 		    f->u.string.ptr[0] == '/') {
-			fprintf(stderr,
-			        "polyplug: %s:%d:%d: key 'contracts': expected file names in "
-			        "the bundle directory\n",
-			        path, f->line, f->col);
+			say(err, cap,
+			    "%s:%d:%d: key 'contracts': expected file names in the bundle "
+			    "directory",
+			    path, f->line, f->col);
 			st = 2;
 			break;
 		}
 		char file[4096];
 		snprintf(file, sizeof file, "%s/%s", dir, f->u.string.ptr);
 		if (!inside_dir(dir, file)) {
-			fprintf(stderr,
-			        "polyplug: %s:%d:%d: key 'contracts': '%s' is missing or leads out "
-			        "of "
-			        "the bundle directory\n",
-			        path, f->line, f->col, f->u.string.ptr);
+			say(err, cap,
+			    "%s:%d:%d: key 'contracts': '%s' is missing or leads out of the "
+			    "bundle directory",
+			    path, f->line, f->col, f->u.string.ptr);
 			st = 2;
 			break;
 		}
-		st = read_contracts(ms, file);
+		st = read_contracts(l, file, err, cap);
 	}
 	pp_toml_free(root);
 	return st;
@@ -148,31 +204,36 @@ static bool is_bundle(const char *path)
 	return false;
 }
 
-/* Every contract file DIR's bundles list: DIR's own, or each subdirectory's. */
-static int listed_contracts(models *ms, const char *dir, bool bundle)
+/* The contract files each bundle under a plugins directory lists, one
+ * source per subdirectory. A bundle whose list cannot be read keeps the
+ * reason: it matters only if that bundle turns out to be the provider. */
+static int plugins_dir_contracts(sources *s, const char *dir)
 {
-	if (bundle)
-		return manifest_contracts(ms, dir);
 	DIR *d = opendir(dir);
 	if (!d)
-		return 0;
+		return 0; /* the load reports it */
 	int st = 0;
 	for (struct dirent *e; !st && (e = readdir(d)) != NULL;) {
 		if (e->d_name[0] == '.')
 			continue;
-		char sub[4096];
+		char sub[4096], err[512] = "";
 		snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
-		st = manifest_contracts(ms, sub);
+		listed *l = add_source(s, sub);
+		bool read = l && manifest_contracts(l, sub, err, sizeof err) == 0;
+		if (!l || (!read && !(l->error = strdup(err)))) {
+			fprintf(stderr, "polyplug: out of memory\n");
+			st = 2;
+		}
 	}
 	closedir(d);
 	return st;
 }
 
-static const ppc_contract *find_contract(const models *ms, const char *name, uint32_t major)
+static const ppc_contract *find_contract(const listed *l, const char *name, uint32_t major)
 {
-	for (size_t i = 0; i < ms->count; i++)
-		for (size_t k = 0; k < ms->m[i]->contract_count; k++) {
-			const ppc_contract *c = &ms->m[i]->contracts[k];
+	for (size_t i = 0; i < l->count; i++)
+		for (size_t k = 0; k < l->m[i]->contract_count; k++) {
+			const ppc_contract *c = &l->m[i]->contracts[k];
 			if (!c->host && c->major == major && strcmp(c->name, name) == 0)
 				return c;
 		}
@@ -657,6 +718,35 @@ static int parse_opts(int *argc, char ***argv, call_opts *o)
 	return *argc < 3 ? usage_error(usage_call) : 0;
 }
 
+/* The bundle whose provider of CONTRACT@MAJOR a call reaches (h): its name
+ * and the path it was loaded from. */
+typedef struct found_provider {
+	pp_runtime *rt;
+	const char *contract;
+	pp_guest_contract_handle h;
+	char name[CLI_FIELD];
+	char path[PATH_MAX];
+} found_provider;
+
+static void find_provider(void *ud, const pp_bundle_info *info)
+{
+	found_provider *fp = ud;
+	if (fp->name[0])
+		return;
+	pp_guest_contract_handle h = pp_find_named(fp->rt, fp->contract, 0, info->name);
+	if (h.index == fp->h.index && h.generation == fp->h.generation && !pp_handle_is_null(h)) {
+		snprintf(fp->name, sizeof fp->name, "%s", info->name);
+		snprintf(fp->path, sizeof fp->path, "%s", info->path);
+	}
+}
+
+/* Whether a and b, resolved, are the same file. */
+static bool same_file(const char *a, const char *b)
+{
+	char ra[PATH_MAX], rb[PATH_MAX];
+	return a && b && realpath(a, ra) && realpath(b, rb) && strcmp(ra, rb) == 0;
+}
+
 /* FUNCTION as an index (digits only), or -1 if it is a name. */
 static long function_index(const char *function)
 {
@@ -698,36 +788,48 @@ int cli_call(int argc, char **argv)
 		return 2;
 	}
 	bool bundle = is_bundle(dir);
-	models ms = {.count = 0};
-	for (size_t i = 0; i < o.contract_count && !st; i++)
-		st = read_contracts(&ms, o.contracts[i]);
-	if (!st && !o.contract_count)
-		st = listed_contracts(&ms, dir, bundle);
-
-	char name[256];
+	char name[256], err[512] = "";
 	snprintf(name, sizeof name, "%.*s", (int)(at - contract), contract);
-	const ppc_contract *c = st ? NULL : find_contract(&ms, name, (uint32_t)major);
-
-	/* the function called: by name in the contract file, or by index */
-	const ppc_function *fn = NULL;
-	uint32_t fn_id = UINT32_MAX;
-	for (size_t i = 0; c && i < c->function_count && !fn; i++)
-		if (strcmp(c->functions[i].name, function) == 0) {
-			fn = &c->functions[i];
-			fn_id = (uint32_t)i;
+	sources s = {NULL, 0, 0};
+	if (o.contract_count || bundle) {
+		listed *l = add_source(&s, o.contract_count ? NULL : dir);
+		for (size_t i = 0; l && i < o.contract_count && !st; i++)
+			st = read_contracts(l, o.contracts[i], err, sizeof err);
+		if (l && !o.contract_count)
+			st = manifest_contracts(l, dir, err, sizeof err);
+		if (!l)
+			snprintf(err, sizeof err, "out of memory");
+		if (!l || st) {
+			fprintf(stderr, "polyplug: %s\n", err);
+			st = 2;
 		}
-	long index = function_index(function);
-	if (!fn && index >= 0) {
-		fn_id = (uint32_t)index;
-		if (c && (size_t)index < c->function_count)
-			fn = &c->functions[index];
+	} else {
+		st = plugins_dir_contracts(&s, dir);
 	}
-	bool typed = fn && o.out_size < 0;
+
+	/* which bundle provides the contract is known once loaded; until then
+	 * every source's definition of it counts for the sizes declared */
+	long index = function_index(function);
+	const ppc_contract **defs = calloc(s.count + 1, sizeof(const ppc_contract *));
+	size_t ndefs = 0;
+	bool untyped = o.out_size >= 0 || s.count == 0; /* a raw call is possible */
+	for (size_t i = 0; defs && i < s.count; i++) {
+		listed *l = &s.l[i];
+		l->c = l->error ? NULL : find_contract(l, name, (uint32_t)major);
+		if (l->c)
+			defs[ndefs++] = l->c;
+		untyped |= !l->c || (index >= 0 && (size_t)index >= l->c->function_count);
+	}
 	uint32_t raw_args, raw_out;
 	raw_sizes(argc - 3, argv + 3, o.out_size, &raw_args, &raw_out);
 	plan p = {NULL, 0};
+	if (!st && !defs) {
+		fprintf(stderr, "polyplug: out of memory\n");
+		st = 2;
+	}
 	if (!st)
-		st = plan_layouts(&p, &c, c ? 1 : 0, typed ? -1 : index, raw_args, raw_out);
+		st = plan_layouts(&p, defs, ndefs, untyped ? index : -1, raw_args, raw_out);
+	free(defs);
 
 	pp_runtime_config cfg;
 	pp_runtime_config_init(&cfg);
@@ -765,6 +867,39 @@ int cli_call(int argc, char **argv)
 			st = 1;
 		}
 	}
+
+	/* the provider's own contract files type the call (or --contracts) */
+	found_provider fp = {rt, contract, h, "", ""};
+	const listed *pl = NULL;
+	if (!st)
+		pp_bundle_foreach(rt, find_provider, &fp);
+	if (!st && (o.contract_count || bundle)) {
+		pl = &s.l[0];
+	} else if (!st) {
+		for (size_t i = 0; i < s.count && !pl; i++)
+			if (same_file(s.l[i].dir, fp.path))
+				pl = &s.l[i];
+	}
+	if (!st && pl && pl->error) {
+		fprintf(stderr, "polyplug: %s\n", pl->error);
+		st = 2;
+	}
+	const ppc_contract *c = pl ? pl->c : NULL;
+
+	/* the function called: by name in the contract file, or by index */
+	const ppc_function *fn = NULL;
+	uint32_t fn_id = UINT32_MAX;
+	for (size_t i = 0; c && i < c->function_count && !fn; i++)
+		if (strcmp(c->functions[i].name, function) == 0) {
+			fn = &c->functions[i];
+			fn_id = (uint32_t)i;
+		}
+	if (!fn && index >= 0) {
+		fn_id = (uint32_t)index;
+		if (c && (size_t)index < c->function_count)
+			fn = &c->functions[index];
+	}
+	bool typed = fn && o.out_size < 0;
 	size_t args_cap = typed ? fn->args_size : 0,
 	       out_cap = typed ? ppc_type_size(fn->result) : 0;
 	if (!st && fn_id != UINT32_MAX && !call_sizes(&p, fn_id, &args_cap, &out_cap)) {
@@ -779,19 +914,28 @@ int cli_call(int argc, char **argv)
 	} else if (fn_id != UINT32_MAX && (!c || o.out_size >= 0)) {
 		st = call_raw(rt, h, fn_id, o.out_size < 0 ? 0 : o.out_size, args_cap, out_cap,
 		              argc - 3, argv + 3);
-	} else {
+	} else if (c) {
 		fprintf(stderr, "polyplug: %s has no function '%s'", contract, function);
-		for (size_t i = 0; c && i < c->function_count; i++)
+		for (size_t i = 0; i < c->function_count; i++)
 			fprintf(stderr, "%s%s", i ? ", " : " (it has: ", c->functions[i].name);
-		fprintf(stderr, "%s\n",
-		        c ? ")"
-		          : "; without a contract file (--contracts, or `contracts` in the "
-		            "manifest) give its index");
+		fprintf(stderr, ")\n");
+		st = 2;
+	} else {
+		char who[CLI_FIELD];
+		if (o.contract_count)
+			fprintf(stderr, "polyplug: no --contracts file defines %s", contract);
+		else
+			fprintf(stderr,
+			        "polyplug: bundle '%s' lists no contract file defining %s "
+			        "(`contracts` in its manifest)",
+			        cli_one_line(who, sizeof who, fp.name[0] ? fp.name : dir),
+			        contract);
+		fprintf(stderr, ", so '%s' cannot be called by name: give %sits index\n", function,
+		        o.contract_count ? "a file that does, or " : "--contracts FILE, or ");
 		st = 2;
 	}
 	pp_runtime_free(rt);
 	free(p.l);
-	for (size_t i = 0; i < ms.count; i++)
-		ppc_model_free(ms.m[i]);
+	free_sources(&s);
 	return st;
 }
