@@ -362,6 +362,49 @@ expect_output "^\{ x: 3, y: 2.5 \}$" "a struct prints as { field: value, … }"
 expect_status 2 "a struct param" kinds "$work/calls/kinds" kinds.K@1 px 1
 expect_output "param 'p' is a struct \(Pt\): struct params cannot be given on the command line" \
 	"struct params are refused"
+# integers are decimal or 0x…, never octal; leading spaces are refused for
+# floats as for integers; a float the type cannot hold is refused, not
+# turned into inf or 0
+expect_status 0 "a decimal integer with a leading 0" kinds "$work/calls/kinds" kinds.K@1 same 010
+expect_output "^10$" "010 is ten, not octal eight"
+expect_status 0 "08" kinds "$work/calls/kinds" kinds.K@1 same 08
+expect_output "^8$" "08 is eight"
+expect_status 2 "0x without digits" kinds "$work/calls/kinds" kinds.K@1 same 0x
+expect_status 2 "an integer with a leading space" kinds "$work/calls/kinds" kinds.K@1 same " 5"
+expect_status 0 "a negative decimal with a leading 0" "$cli" call --contracts "$work/calls/calc.toml" "$work/calls/calc" calc.Ops@1 add -010 0
+expect_output "^-10$" "-010 is minus ten"
+expect_status 0 "a negative hex integer" "$cli" call --contracts "$work/calls/calc.toml" "$work/calls/calc" calc.Ops@1 add -0x10 0
+expect_output "^-16$" "-0x10 is minus sixteen"
+expect_status 2 "a float with a leading space" "$cli" call --contracts "$work/calls/calc.toml" "$work/calls/calc" calc.Ops@1 half " 2.5"
+expect_output "param 'x' \(f64\): ' 2.5' is not a value of that type" "the spaced float is refused"
+expect_status 2 "a float with a '+'" "$cli" call --contracts "$work/calls/calc.toml" "$work/calls/calc" calc.Ops@1 half +2.5
+expect_status 2 "an f64 that underflows to 0" "$cli" call --contracts "$work/calls/calc.toml" "$work/calls/calc" calc.Ops@1 half 1e-400
+expect_status 2 "an f64 that overflows" "$cli" call --contracts "$work/calls/calc.toml" "$work/calls/calc" calc.Ops@1 half 1e999
+mkdir -p "$work/calls/f32"
+cat >"$work/calls/f32/bundle.js" <<'JS'
+function cid(s) {
+  var h = 0xcbf29ce484222325n;
+  for (var i = 0; i < s.length; i++) { h ^= BigInt(s.charCodeAt(i)); h = (h * 0x100000001b3n) & 0xffffffffffffffffn; }
+  return [Number(h & 0xffffffffn), Number(h >> 32n)];
+}
+function polyplug_init() {
+  var id = cid('guest_contract:f32.F@1');
+  return [[{ contractLo: id[0], contractHi: id[1], contractName: 'f32.F@1', version: 0x10000, fnCount: 1,
+             interface: { factory: () => ({}), functions: [(i, x) => x],
+                          signatures: [{ params: ['f32'], result: 'f32' }] } }],
+          { code: 0, message: '' }];
+}
+JS
+printf '[[guest_contract]]\nname = "f32.F"\nversion = "1.0.0"\n[[guest_contract.functions]]\nname = "same"\nparams = [{ name = "x", type = "f32" }]\nreturn = "f32"\n' \
+	>"$work/calls/f32.toml"
+f32() { "$cli" call --contracts "$work/calls/f32.toml" "$work/calls/f32" f32.F@1 same "$@"; }
+expect_status 0 "an f32" f32 2.5
+expect_output "^2.5$" "an f32 in, an f32 out"
+expect_status 2 "an f32 beyond its range" f32 1e39
+expect_output "param 'x' \(f32\): '1e39' is not a value of that type" "1e39 is no f32"
+expect_status 2 "an f32 that underflows to 0" f32 1e-50
+expect_status 0 "inf as an f32" f32 inf
+expect_output "^inf$" "inf given is inf"
 # --bundle NAME: the provider from that bundle rather than the first
 mkdir -p "$work/twins/one" "$work/twins/two"
 cp "$work/calls/kinds/bundle.js" "$work/twins/one/"

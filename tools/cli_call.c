@@ -7,7 +7,9 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
@@ -242,6 +244,16 @@ static const ppc_contract *find_contract(const listed *l, const char *name, uint
 
 /* ---- Arguments in ---------------------------------------------------------------- */
 
+static int hex_digit(char c)
+{
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+	                              : -1;
+}
+
+/* An integer as docs/cli.md says: decimal (a leading 0 does not make it
+ * octal) or 0x… hex, with '-' only for a signed type; no spaces, no '+'. */
 static bool parse_int(const char *s, ppc_kind kind, int64_t *out)
 {
 	static const struct {
@@ -256,16 +268,21 @@ static bool parse_int(const char *s, ppc_kind kind, int64_t *out)
 	char *end;
 	errno = 0;
 	bool is_unsigned = range[kind].lo == 0;
-	if (!(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) || (is_unsigned && s[0] == '-'))
+	const char *digits = s + (s[0] == '-');
+	int base = digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X') ? 16 : 10;
+	if (base == 16)
+		digits += 2;
+	if (hex_digit(digits[0]) < 0 || (base == 10 && digits[0] > '9') ||
+	    (is_unsigned && s[0] == '-'))
 		return false; /* no spaces or '+' (strtoll skips them), no sign for unsigned */
 	if (s[0] == '-') {
-		long long v = strtoll(s, &end, 0);
+		long long v = strtoll(s, &end, base);
 		if (errno || *end || end == s || v < range[kind].lo)
 			return false;
 		*out = v;
 		return true;
 	}
-	unsigned long long v = strtoull(s, &end, 0);
+	unsigned long long v = strtoull(s, &end, base);
 	if (errno || *end || end == s || v > range[kind].hi)
 		return false;
 	*out = (int64_t)v;
@@ -291,14 +308,6 @@ static void store_int(void *p, ppc_kind kind, int64_t v)
 		*(uint64_t *)p = (uint64_t)v;
 		break;
 	}
-}
-
-static int hex_digit(char c)
-{
-	return c >= '0' && c <= '9'   ? c - '0'
-	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
-	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
-	                              : -1;
 }
 
 /* Hex text into bytes (malloc'd); NULL if it is not whole hex bytes. */
@@ -335,12 +344,21 @@ static bool put_param(const ppc_field *f, const char *text, uint8_t *p, uint8_t 
 		return true;
 	case PPC_F32:
 	case PPC_F64: {
+		/* no leading spaces (strtod skips them) and no '+', as for
+		 * integers; a value the type cannot hold is refused: overflowing
+		 * to inf, underflowing to 0 */
 		char *end;
+		errno = 0;
 		double d = strtod(text, &end);
-		if (*end || end == text)
+		if (*end || end == text || isspace((unsigned char)text[0]) || text[0] == '+' ||
+		    (errno == ERANGE && (isinf(d) || d == 0)))
 			break;
+		if (kind == PPC_F32 && !isinf(d) && fabs(d) > FLT_MAX)
+			break; /* (converting it is undefined) */
 		if (kind == PPC_F32) {
 			float x = (float)d;
+			if (x == 0 && d != 0)
+				break;
 			memcpy(p, &x, sizeof x);
 		} else {
 			memcpy(p, &d, sizeof d);
