@@ -145,6 +145,17 @@ expect_status 0 "call into a plugins directory" "$cli" call "$work/scaffolds" he
 expect_output "^Hello, x$" "a plugins directory finds the provider"
 expect_status 1 "call a contract nobody provides" "$cli" call "$work/scaffolds" hello_js.Helo@1 hello x
 expect_output "PP_ERR_NOT_FOUND: no bundle provides hello_js.Helo@1 \(loaded: .*\); did you mean hello_js.Hello@1\?" "the miss says what is loaded"
+# a text result: the plugin's bytes when piped, its control characters as
+# '?' on a terminal (where an escape could retitle or rewrite it)
+title=$(printf 'x\033]0;pwned\007y')
+expect_status 0 "a text result with escapes, piped" "$cli" call "$work/scaffolds/hello_js" hello_js.Hello@1 hello "$title"
+grep -q "^Hello, $title\$" "$work/out" || fail "a piped text result is the plugin's bytes"
+if command -v script >/dev/null; then
+	expect_status 0 "a text result with escapes, on a terminal" \
+		script -qec "'$cli' call '$work/scaffolds/hello_js' hello_js.Hello@1 hello \"\$(printf 'x\\033]0;pwned\\007y')\"" /dev/null
+	! grep -q "$(printf '\033')" "$work/out" || fail "an escape in a result reached the terminal"
+	expect_output "^Hello, x\?\]0;pwned\?y" "a result's escapes show as '?' on a terminal"
+fi
 expect_status 2 "call a function the contract lacks" "$cli" call "$work/scaffolds/hello_js" hello_js.Hello@1 greet x
 expect_output "has no function 'greet' \(it has: hello\)" "the functions are listed"
 expect_status 2 "call with too few arguments" "$cli" call "$work/scaffolds/hello_js" hello_js.Hello@1 hello

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <polyplug/polyplug.h>
 
@@ -530,8 +531,17 @@ static void print_value(ppc_type t, const uint8_t *p, bool top)
 		printf("%.17g", *(const double *)(const void *)p);
 		break;
 	case PPC_STRING: {
+		/* on a terminal, its control characters show as '?' (an escape
+		 * sequence could retitle or rewrite the terminal); piped, the
+		 * bytes are the plugin's */
 		const pp_string_view *v = (const void *)p;
-		printf(top ? "%.*s" : "\"%.*s\"", (int)v->len, v->ptr ? (const char *)v->ptr : "");
+		size_t n = v->ptr ? v->len : 0;
+		fputs(top ? "" : "\"", stdout);
+		if (isatty(STDOUT_FILENO))
+			cli_put_text(stdout, v->ptr, n);
+		else
+			fwrite(v->ptr ? (const void *)v->ptr : "", 1, n, stdout);
+		fputs(top ? "" : "\"", stdout);
 		break;
 	}
 	case PPC_BUFFER: {
