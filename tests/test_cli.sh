@@ -132,6 +132,29 @@ expect_status 0 "check without --strict ignores exports" "$cli" check "$work/lea
 expect_status 1 "check --strict flags exports" "$cli" check --strict "$work/leaky"
 expect_output "WARN hello_c +exports 'leaky_helper' besides polyplug's entry points: build it with -fvisibility=hidden" "the export is named"
 expect_status 0 "check --strict passes the scaffolds" "$cli" check --strict "$work/scaffolds"
+# a library loads without section headers: --strict reads its dynamic
+# symbols through PT_DYNAMIC then, and says so when it finds none
+strip_sections() { # e_shoff, e_shnum and e_shstrndx to 0
+	python3 -c 'import sys; p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[0x28:0x30] = bytes(8); b[0x3c:0x40] = bytes(4); open(p, "wb").write(b)' "$1"
+}
+if command -v python3 >/dev/null; then
+	strip_sections "$work/leaky/hello_c/hello_c.so"
+	expect_status 0 "a library without section headers loads" "$cli" check "$work/leaky"
+	expect_status 1 "check --strict reads exports without section headers" "$cli" check --strict "$work/leaky"
+	expect_output "WARN hello_c +exports 'leaky_helper' besides" "the export is found through PT_DYNAMIC"
+	# a second library in the bundle with no dynamic table to be found
+	cp "$work/leaky/hello_c/hello_c.so" "$work/leaky/hello_c/extra.so"
+	python3 -c 'import sys, struct; p = sys.argv[1]; b = bytearray(open(p, "rb").read()); off, = struct.unpack_from("<Q", b, 0x20); n, = struct.unpack_from("<H", b, 0x38)
+for i in range(n):
+	if struct.unpack_from("<I", b, off + 56 * i)[0] == 2: struct.pack_into("<I", b, off + 56 * i, 0)
+open(p, "wb").write(b)' "$work/leaky/hello_c/extra.so"
+	expect_status 1 "check --strict on a library with no dynamic symbol table" "$cli" check --strict "$work/leaky"
+	expect_output "WARN hello_c +no dynamic symbol table found in extra.so to check what it exports" \
+		"an unreadable library is named, not passed"
+	expect_output "1 native bundle with a library whose exports could not be read: an error with --strict" \
+		"the count says why --strict fails"
+	rm "$work/leaky/hello_c/extra.so"
+fi
 printf 'name = "odd"\nfunction_cuont = {}\n' >"$work/keys/odd/manifest.toml"
 expect_status 1 "a misspelt key" "$cli" check --strict "$work/keys"
 expect_output "unknown key 'function_cuont' ignored \(did you mean 'function_count'\?\)" "did you mean"

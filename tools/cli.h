@@ -25,8 +25,10 @@ const char *cli_one_line(char *buf, size_t cap, const char *s);
 #define CLI_MAX_FILE ((size_t)64 << 20)
 
 /* Calls found(ud, name) for each symbol the shared library at path exports
- * besides polyplug's entry points; returns how many, or -1 if path is not
- * a readable ELF64 file. (cli_elf.c) */
+ * besides polyplug's entry points (read from SHT_DYNSYM, else from
+ * PT_DYNAMIC); returns how many, -1 if path is not a readable ELF64 file,
+ * -2 if it is an ELF64 shared object in which no dynamic symbol table could
+ * be found. (cli_elf.c) */
 int cli_extra_exports(const char *path, void (*found)(void *ud, const char *symbol), void *ud);
 
 /* polyplug call ... (cli_call.c) */

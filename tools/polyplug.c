@@ -246,6 +246,7 @@ static pp_runtime *new_runtime(pp_reload_fn events, warnings *w)
 typedef struct exports {
 	char list[512];
 	int count;
+	char unchecked[CLI_FIELD]; /* a library with no dynamic symbol table found */
 } exports;
 
 static void note_export(void *ud, const char *symbol)
@@ -261,33 +262,56 @@ static void note_export(void *ud, const char *symbol)
 	}
 }
 
-/* Flags a native bundle whose library exports more than the entry points. */
+/* Reads one file's exports into x; notes a library whose exports cannot be
+ * read (-2), not a file that is no library (-1). */
+static void file_exports(exports *x, const char *path)
+{
+	if (cli_extra_exports(path, note_export, x) == -2 && !x->unchecked[0]) {
+		const char *base = strrchr(path, '/');
+		cli_one_line(x->unchecked, sizeof x->unchecked, base ? base + 1 : path);
+	}
+}
+
+/* What check --strict flags: bundles exporting more than the entry points,
+ * and bundles with a library whose exports could not be read. */
+typedef struct flags {
+	int exporting, unchecked;
+} flags;
+
+/* Flags a native bundle whose library exports more than the entry points,
+ * or whose exports cannot be read. */
 static void check_exports(void *ud, const pp_bundle_info *b)
 {
-	int *flagged = ud;
+	flags *flagged = ud;
 	if (strcmp(b->loader, "native") != 0 || !b->path[0])
 		return;
 	struct stat st;
 	if (stat(b->path, &st) != 0)
 		return;
-	exports x = {"", 0};
+	exports x = {"", 0, ""};
 	if (!S_ISDIR(st.st_mode)) {
-		cli_extra_exports(b->path, note_export, &x);
+		file_exports(&x, b->path);
 	} else {
 		DIR *d = opendir(b->path);
 		for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
 			char file[4096];
 			snprintf(file, sizeof file, "%s/%s", b->path, e->d_name);
 			if (e->d_name[0] != '.' && stat(file, &st) == 0 && S_ISREG(st.st_mode))
-				cli_extra_exports(file, note_export, &x); /* -1: not a library */
+				file_exports(&x, file);
 		}
 		if (d)
 			closedir(d);
 	}
+	char name[CLI_FIELD], list[CLI_FIELD];
+	if (x.unchecked[0]) {
+		flagged->unchecked++;
+		printf("  WARN %-20s no dynamic symbol table found in %s to check what it "
+		       "exports\n",
+		       cli_one_line(name, sizeof name, b->name), x.unchecked);
+	}
 	if (!x.count)
 		return;
-	(*flagged)++;
-	char name[CLI_FIELD], list[CLI_FIELD];
+	flagged->exporting++;
 	printf("  WARN %-20s exports %s%s besides polyplug's entry points: build it with "
 	       "-fvisibility=hidden (and PP_EXPORT on the entry points), or a host's symbol of the "
 	       "same name can replace the plugin's\n",
@@ -311,9 +335,9 @@ static int load_and_report(const char *dir, bool details, bool quiet, bool stric
 	if (!quiet)
 		printf("%s:\n", dir);
 	pp_bundle_load_dir(rt, dir, report, &t, &loaded);
-	int exporting = 0;
+	flags fl = {0, 0};
 	if (strict)
-		pp_bundle_foreach(rt, check_exports, &exporting);
+		pp_bundle_foreach(rt, check_exports, &fl);
 	if (!quiet || t.failed)
 		printf("%zu bundle%s loaded, %d failed\n", loaded, loaded == 1 ? "" : "s",
 		       t.failed);
@@ -322,11 +346,15 @@ static int load_and_report(const char *dir, bool details, bool quiet, bool stric
 	if (strict && unknown)
 		printf("%d unknown manifest key%s: an error with --strict\n", unknown,
 		       unknown == 1 ? "" : "s");
-	if (exporting)
+	if (fl.exporting)
 		printf("%d native bundle%s export%s more than the entry points: an error with "
 		       "--strict\n",
-		       exporting, exporting == 1 ? "" : "s", exporting == 1 ? "s" : "");
-	return t.failed || (strict && (unknown || exporting)) ? 1 : 0;
+		       fl.exporting, fl.exporting == 1 ? "" : "s", fl.exporting == 1 ? "s" : "");
+	if (fl.unchecked)
+		printf("%d native bundle%s with a library whose exports could not be read: an "
+		       "error with --strict\n",
+		       fl.unchecked, fl.unchecked == 1 ? "" : "s");
+	return t.failed || (strict && (unknown || fl.exporting || fl.unchecked)) ? 1 : 0;
 }
 
 static int cmd_list(int argc, char **argv)
