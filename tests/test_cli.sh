@@ -153,6 +153,12 @@ open(p, "wb").write(b)' "$work/leaky/hello_c/extra.so"
 		"an unreadable library is named, not passed"
 	expect_output "1 native bundle with a library whose exports could not be read: an error with --strict" \
 		"the count says why --strict fails"
+	# one claiming more program headers than a library has is not walked
+	# (each word of its hash table would be looked up through all of them)
+	cp "$work/leaky/hello_c/hello_c.so" "$work/leaky/hello_c/extra.so"
+	python3 -c 'import sys, struct; p = sys.argv[1]; b = bytearray(open(p, "rb").read()); struct.pack_into("<H", b, 0x38, 257); open(p, "wb").write(b)' "$work/leaky/hello_c/extra.so"
+	expect_status 1 "check --strict on a library of 257 program headers" "$cli" check --strict "$work/leaky"
+	expect_output "WARN hello_c +no dynamic symbol table found in extra.so" "its table is not read"
 	rm "$work/leaky/hello_c/extra.so"
 fi
 printf 'name = "odd"\nfunction_cuont = {}\n' >"$work/keys/odd/manifest.toml"

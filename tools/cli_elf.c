@@ -159,7 +159,9 @@ static bool gnu_hash_count(const char *file, size_t len, const Elf64_Ehdr *eh, u
  * section headers or not. */
 static bool from_dynamic(const char *file, size_t len, const Elf64_Ehdr *eh, symtab *t)
 {
-	if (eh->e_phnum == 0 || eh->e_phentsize != sizeof(Elf64_Phdr) ||
+	/* (a library has a dozen program headers; each word read through them
+	 * looks at all, and a hash table's words are up to the file's size) */
+	if (eh->e_phnum == 0 || eh->e_phnum > 256 || eh->e_phentsize != sizeof(Elf64_Phdr) ||
 	    eh->e_phoff % _Alignof(Elf64_Phdr) != 0 ||
 	    !inside(len, eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr)))
 		return false;
