@@ -443,7 +443,7 @@ static void names_the_generated_code_cannot_hold_are_refused(void **state)
 	         "'PPC_SUPPORT_' is not a free identifier"},
 	        {"[[struct]]\nname = \"max_align_t\"\nfields = [{ name = \"a\", type = "
 	         "\"i32\" }]\n" FNS("a.B", "x"),
-	         "define 'max_align_t' (for struct 'max_align_t'), a name the C headers"},
+	         "define 'max_align_t' (for struct 'max_align_t'), a name C or the headers"},
 	        {"[[enum]]\nname = \"memory_order\"\nvariants = [{ name = \"A\", value = 1 "
 	         "}]\n" FNS("a.B", "x"),
 	         "define 'memory_order'"},
@@ -466,6 +466,67 @@ static void names_the_generated_code_cannot_hold_are_refused(void **state)
 		        ppc_model_read(bad[i].src, strlen(bad[i].src), "x.toml", err, sizeof err);
 		if (m || !strstr(err, bad[i].expect))
 			fail_msg("case %zu: %s, want '%s'", i, m ? "accepted" : err, bad[i].expect);
+	}
+}
+
+/* Names C itself takes, that a header compiled as C11, C23 or GNU C could
+ * not use as ppc writes them (a hostile review's findings: `ppc check`
+ * accepted each, and the header did not compile). */
+static void names_c_reserves_or_gnu_c_predefines_are_refused(void **state)
+{
+	(void)state;
+#define FN_WITH(param)                                                             \
+	"[[guest_contract.functions]]\nname = \"go\"\nparams = [{ name = \"" param \
+	"\", type = \"i32\" }]\n"
+#define HELLO(fns) "[[guest_contract]]\nname = \"demo.Hello\"\nversion = \"1.0.0\"\n" fns
+#define STRUCT(name, field) \
+	"[[struct]]\nname = \"" name "\"\nfields = [{ name = \"" field "\", type = \"i32\" }]\n"
+	static const struct {
+		const char *src, *expect;
+	} bad[] = {
+	        {HELLO(FN_WITH("_Float64")), "'_Float64' is reserved"},
+	        {HELLO(FN_WITH("_Complex")), "'_Complex' is reserved"},
+	        {HELLO(FN_WITH("_Imaginary")), "'_Imaginary' is reserved"},
+	        {HELLO(FN_WITH("asm")), "'asm' is reserved"},
+	        {HELLO(FN_WITH("linux")), "'linux' is reserved"},
+	        {HELLO(FN_WITH("unix")), "'unix' is reserved"},
+	        {HELLO(FN_WITH("i386")), "'i386' is reserved"},
+	        {HELLO(FN_WITH("constexpr")), "'constexpr' is reserved"},
+	        {HELLO(FN_WITH("nullptr")), "'nullptr' is reserved"},
+	        {HELLO(FN_WITH("thread_local")), "'thread_local' is reserved"},
+	        {HELLO(FN_WITH("typeof_unqual")), "'typeof_unqual' is reserved"},
+	        {STRUCT("P", "__LINE__") HELLO(FN_WITH("p")), "'__LINE__' is reserved"},
+	        {STRUCT("P", "INT8_MAX") HELLO(FN_WITH("p")),
+	         "field 'INT8_MAX' of struct 'P': the generated C would define 'INT8_MAX'"},
+	        {STRUCT("P", "DEMO_HELLO_ID") HELLO(FN_WITH("p")),
+	         "field 'DEMO_HELLO_ID' of struct 'P' has the name of a file-scope name of the "
+	         "generated C (of contract 'demo.Hello')"},
+	        {STRUCT("unix", "x") HELLO(FN_WITH("p")), "'unix' is not a free identifier"},
+	        {STRUCT("asm", "x") HELLO(FN_WITH("p")), "'asm' is not a free identifier"},
+	        {STRUCT("_Float32", "x") HELLO(FN_WITH("p")),
+	         "'_Float32' is not a free identifier"},
+	        {"[[enum]]\nname = \"thread\"\nvariants = [{ name = \"local\", value = 1 "
+	         "}]\n" HELLO(FN_WITH("p")),
+	         "define 'thread_local' (for enum 'thread')"},
+	        {"[[guest_contract]]\nname = \"Double\"\nversion = \"1.0.0\"\n" FN_WITH("p"),
+	         "define 'double' (for contract 'Double')"},
+	        {"[[guest_contract]]\nname = \"Int\"\nversion = \"1.0.0\"\n" FN_WITH("p"),
+	         "define 'int' (for contract 'Int')"},
+	        {"[[guest_contract]]\nname = \"Unix\"\nversion = \"1.0.0\"\n" FN_WITH("p"),
+	         "define 'unix' (for contract 'Unix')"},
+	        {"[[guest_contract]]\nname = \"_Bool.x\"\nversion = \"1.0.0\"\n" FN_WITH("p"),
+	         "the generated C would define '_BOOL_X_"},
+	};
+#undef STRUCT
+#undef HELLO
+#undef FN_WITH
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char err[512] = "";
+		ppc_model *m =
+		        ppc_model_read(bad[i].src, strlen(bad[i].src), "x.toml", err, sizeof err);
+		if (m || !strstr(err, bad[i].expect))
+			fail_msg("case %zu: %s, want '%s'", i, m ? "accepted" : err, bad[i].expect);
+		ppc_model_free(m);
 	}
 }
 
@@ -531,6 +592,7 @@ int main(void)
 	        cmocka_unit_test(glue_for_the_widest_deepest_structs_is_never_cut_short),
 	        cmocka_unit_test(docs_can_neither_end_nor_open_a_comment),
 	        cmocka_unit_test(names_the_generated_code_cannot_hold_are_refused),
+	        cmocka_unit_test(names_c_reserves_or_gnu_c_predefines_are_refused),
 	        cmocka_unit_test(implement_lists_name_each_guest_contract_once_and_at_most_64),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -202,12 +202,26 @@ static bool identifier(const char *s)
 	return true;
 }
 
-/* Names the generated C or JS could not use: keywords of either language,
- * what the generated C calls, and the pp_/ppc_ prefixes of the runtime's and
- * the glue's own names. */
+/* Names the generated C or JS could not use: keywords of either language
+ * (C23's and GNU C's too: a header compiled with -std=gnu11 meets `asm` and
+ * the predefined macros `linux`, `unix`, `i386`), the C implementation's own
+ * names (`_` and a capital, or `__`: `_Float64`, `__LINE__`), what the
+ * generated C calls, and the pp_/ppc_ prefixes of the runtime's and the
+ * glue's own names. */
 static bool reserved(const char *s)
 {
 	static const char *const words[] = {
+	        "asm",
+	        "constexpr",
+	        "nullptr",
+	        "thread_local",
+	        "typeof_unqual",
+	        "static_assert",
+	        "alignas",
+	        "alignof",
+	        "linux",
+	        "unix",
+	        "i386",
 	        "auto",
 	        "break",
 	        "case",
@@ -273,14 +287,6 @@ static bool reserved(const char *s)
 	        "impl",
 	        "undefined",
 	        "NULL",
-	        "_Bool",
-	        "_Atomic",
-	        "_Alignas",
-	        "_Alignof",
-	        "_Generic",
-	        "_Noreturn",
-	        "_Static_assert",
-	        "_Thread_local",
 	        /* what the generated C calls or names */
 	        "memcpy",
 	        "memset",
@@ -297,12 +303,14 @@ static bool reserved(const char *s)
 	        "uint64_t",
 	        "int64_t",
 	        "UINT64_C",
-	        /* a JS object literal's __proto__ sets the prototype, not a member */
-	        "__proto__",
 	};
 	/* the prefixes of the runtime's and the glue's own names */
 	if (strncmp(s, "ppc_", 4) == 0 || strncmp(s, "PPC_", 4) == 0 || strncmp(s, "pp_", 3) == 0 ||
 	    strncmp(s, "PP_", 3) == 0 || strncmp(s, "$", 1) == 0)
+		return true;
+	/* _Bool, _Float64, __LINE__; and __proto__, which in a JS object literal
+	 * sets the prototype rather than a member */
+	if (s[0] == '_' && (s[1] == '_' || (s[1] >= 'A' && s[1] <= 'Z')))
 		return true;
 	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
 		if (strcmp(words[i], s) == 0)
@@ -1047,6 +1055,31 @@ static bool ppc_own(const char *s)
 	       strncmp(s, "PPC_LAYOUTS_", 12) == 0;
 }
 
+/* A parameter's or a struct field's name (`kind` 'parameter' of `owner`
+ * 'function' `name` in contract `contract`, or 'field' of 'struct' `name`)
+ * is neither a name the C headers define nor one of the generated C's
+ * file-scope names (ns, sorted). */
+static void member_free(reader *r, const c_names *ns, const char *key, const char *s,
+                        const char *kind, const char *owner, const char *name, const char *contract)
+{
+	char where[300];
+	snprintf(where, sizeof where, "%s '%s' of %s '%s'%s%s%s", kind, s, owner, name,
+	         contract ? " in contract '" : "", contract ? contract : "", contract ? "'" : "");
+	c_name key_name;
+	snprintf(key_name.name, sizeof key_name.name, "%s", s);
+	const c_name *hit =
+	        ns->n ? bsearch(&key_name, ns->v, ns->n, sizeof *ns->v, c_name_cmp) : NULL;
+	if (hit)
+		bad(r, NULL, key,
+		    "%s has the name of a file-scope name of the generated C (of %s); rename it",
+		    where, hit->from);
+	else if (std_name(s))
+		bad(r, NULL, key,
+		    "%s: the generated C would define '%s', a name the C headers it includes "
+		    "define or reserve; rename it",
+		    where, s);
+}
+
 static void c_names_distinct(reader *r, const ppc_model *m)
 {
 	c_names ns = {0};
@@ -1059,10 +1092,10 @@ static void c_names_distinct(reader *r, const ppc_model *m)
 	if (ns.n)
 		qsort(ns.v, ns.n, sizeof *ns.v, c_name_cmp);
 	for (size_t i = 0; i < ns.n && !r->failed; i++)
-		if (std_name(ns.v[i].name) && !ppc_own(ns.v[i].name))
+		if ((std_name(ns.v[i].name) || reserved(ns.v[i].name)) && !ppc_own(ns.v[i].name))
 			bad(r, NULL, "name",
-			    "the generated C would define '%s' (for %s), a name the C headers it "
-			    "includes define or reserve; rename it",
+			    "the generated C would define '%s' (for %s), a name C or the headers "
+			    "it includes define or reserve; rename it",
 			    ns.v[i].name, ns.v[i].from);
 	for (size_t i = 0; i + 1 < ns.n && !r->failed; i++)
 		if (strcmp(ns.v[i].name, ns.v[i + 1].name) == 0)
@@ -1071,40 +1104,28 @@ static void c_names_distinct(reader *r, const ppc_model *m)
 			    "one",
 			    ns.v[i].name, ns.v[i].from, ns.v[i + 1].from);
 	/* A parameter named like a type or a file-scope name hides it in the
-	 * prototypes and bodies that name it after the parameter. */
+	 * prototypes and bodies that name it after the parameter; a parameter or
+	 * a struct field named like a macro (INT8_MAX, DEMO_HELLO_ID) is
+	 * replaced by it. */
+	for (size_t i = 0; i < m->struct_count && !r->failed; i++) {
+		const ppc_struct *st = &m->structs[i];
+		for (size_t k = 0; k < st->field_count && !r->failed; k++)
+			member_free(r, &ns, "fields", st->fields[k].name, "field", "struct",
+			            st->name, NULL);
+	}
 	for (size_t i = 0; i < m->contract_count && !r->failed; i++) {
 		const ppc_contract *c = &m->contracts[i];
 		for (size_t j = 0; j < c->function_count && !r->failed; j++) {
 			const ppc_function *fn = &c->functions[j];
 			for (size_t k = 0; k < fn->param_count && !r->failed; k++) {
-				c_name key;
-				snprintf(key.name, sizeof key.name, "%s", fn->params[k].name);
-				const c_name *hit =
-				        ns.n ? bsearch(&key, ns.v, ns.n, sizeof *ns.v, c_name_cmp)
-				             : NULL;
-				if (fn->needs_arena && strcmp(key.name, "arena") == 0)
+				if (fn->needs_arena && strcmp(fn->params[k].name, "arena") == 0)
 					bad(r, NULL, "params",
 					    "parameter 'arena' of function '%s' in contract '%s': "
-					    "a function "
-					    "returning %s has a member of that name for its "
-					    "result's bytes; "
-					    "rename it",
+					    "a function returning %s has a member of that name for "
+					    "its result's bytes; rename it",
 					    fn->name, c->name, ppc_type_name(fn->result));
-				if (!hit && std_name(key.name))
-					bad(r, NULL, "params",
-					    "parameter '%s' of function '%s' in contract '%s': the "
-					    "generated "
-					    "C would define '%s', a name the C headers it includes "
-					    "define or "
-					    "reserve; rename it",
-					    key.name, fn->name, c->name, key.name);
-				if (hit)
-					bad(r, NULL, "params",
-					    "parameter '%s' of function '%s' in contract '%s' has "
-					    "the "
-					    "name of a file-scope name of the generated C (of %s); "
-					    "rename it",
-					    key.name, fn->name, c->name, hit->from);
+				member_free(r, &ns, "params", fn->params[k].name, "parameter",
+				            "function", fn->name, c->name);
 			}
 		}
 	}
