@@ -4,7 +4,7 @@
  * and key. Also replays the ppc fuzz corpus and regressions.
  */
 #include "gen.h"
-#include "helpers.h"
+#include "js_helpers.h"
 #include "model.h"
 
 static ppc_model *read_ok(const char *text)
@@ -530,6 +530,101 @@ static void names_c_reserves_or_gnu_c_predefines_are_refused(void **state)
 	}
 }
 
+/* Names the JS glue (strict mode) or the TypeScript declarations could not
+ * hold: the glue did not parse (`typeof class`, a param `private`), tsc
+ * refused an interface `number`, or a struct merged silently with a
+ * generated interface. */
+static void names_the_js_glue_or_the_declarations_cannot_hold_are_refused(void **state)
+{
+	(void)state;
+#define CONTRACT(name, param)                                                                    \
+	"[[guest_contract]]\nname = \"" name "\"\nversion = \"1.0.0\"\n"                         \
+	"[[guest_contract.functions]]\nname = \"go\"\nparams = [{ name = \"" param "\", type = " \
+	"\"i32\" }]\n"
+#define STRUCT(name) \
+	"[[struct]]\nname = \"" name "\"\nfields = [{ name = \"x\", type = \"i32\" }]\n"
+	static const struct {
+		const char *src, *expect;
+	} bad[] = {
+	        {CONTRACT("demo.Hello", "implements"), "'implements' is reserved"},
+	        {CONTRACT("demo.Hello", "interface"), "'interface' is reserved"},
+	        {CONTRACT("demo.Hello", "package"), "'package' is reserved"},
+	        {CONTRACT("demo.Hello", "private"), "'private' is reserved"},
+	        {CONTRACT("demo.Hello", "protected"), "'protected' is reserved"},
+	        {CONTRACT("demo.Hello", "public"), "'public' is reserved"},
+	        {CONTRACT("demo.Hello", "let"), "'let' is reserved"},
+	        {CONTRACT("demo.Hello", "yield"), "'yield' is reserved"},
+	        {CONTRACT("demo.class", "n"), "x.toml:2:8: key 'name': contract 'demo.class': its "
+	                                      "last segment names the JS class implementing it, "
+	                                      "and 'class' is reserved"},
+	        {CONTRACT("demo.function", "n"), "and 'function' is reserved"},
+	        {CONTRACT("demo.this", "n"), "and 'this' is reserved"},
+	        {STRUCT("number") CONTRACT("demo.Hello", "n"), "'number' is not a free identifier"},
+	        {STRUCT("any") CONTRACT("demo.Hello", "n"), "'any' is not a free identifier"},
+	        {STRUCT("string") CONTRACT("demo.Hello", "n"), "'string' is not a free identifier"},
+	        {"[[enum]]\nname = \"unknown\"\nvariants = [{ name = \"A\", value = 1 "
+	         "}]\n" CONTRACT("demo.Hello", "n"),
+	         "'unknown' is not a free identifier"},
+	        {STRUCT("HelloContract") CONTRACT("demo.Hello", "n"),
+	         "the TypeScript declarations would declare 'HelloContract' twice"},
+	        {STRUCT("HelloCaller") CONTRACT("demo.Hello", "n"),
+	         "would declare 'HelloCaller' twice"},
+	        {STRUCT("PpcContext") CONTRACT("demo.Hello", "n"),
+	         "would declare 'PpcContext' twice"},
+	        {CONTRACT("demo.Hello",
+	                  "n") "[[host_contract]]\nname = \"host.Hello\"\nversion = "
+	                       "\"1.0.0\"\n[[host_contract.functions]]\nname = \"go\"\n",
+	         "would declare 'HelloCaller' twice: for contract '"},
+	};
+#undef STRUCT
+#undef CONTRACT
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char err[512] = "";
+		ppc_model *m =
+		        ppc_model_read(bad[i].src, strlen(bad[i].src), "x.toml", err, sizeof err);
+		if (m || !strstr(err, bad[i].expect))
+			fail_msg("case %zu: %s, want '%s'", i, m ? "accepted" : err, bad[i].expect);
+		ppc_model_free(m);
+	}
+}
+
+/* The glue's own bindings are $ names: a class named like one it once had
+ * (context, makeContext, bridge, ppc, …) is the class the glue finds and
+ * constructs, not the glue's object. */
+static void the_glue_constructs_the_authors_class_whatever_its_name(void **state)
+{
+	(void)state;
+	static const char *const names[] = {
+	        "context",       "makeContext", "makeSupport",  "bridge", "ppc",
+	        "registrations", "hostLo",      "STATUS_NAMES", "peers",  "host"};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		char toml[512], impl[256], contract[128];
+		snprintf(contract, sizeof contract, "demo.%s", names[i]);
+		snprintf(toml, sizeof toml,
+		         "[[guest_contract]]\nname = \"%s\"\nversion = \"1.0.0\"\n"
+		         "[[guest_contract.functions]]\nname = \"greet\"\n"
+		         "params = [{ name = \"n\", type = \"i32\" }]\nreturn = \"i32\"\n",
+		         contract);
+		snprintf(impl, sizeof impl, "class %s { greet(n) { return n + 1; } }\n", names[i]);
+		ppc_model *m = read_ok(toml);
+		text out;
+		text_open(&out);
+		const ppc_contract *mine[] = {&m->contracts[0]};
+		assert_int_equal(ppc_gen_js(out.f, m, mine, 1, impl, strlen(impl), "impl.js"), 0);
+		const char *js = text_close(&out);
+		pp_runtime *rt = rt_new();
+		js_load_ok(rt, names[i], js);
+		int32_t n = 41, got = 0;
+		uint32_t rc = js_call(rt, contract, 0, &n, &got);
+		if (rc != PP_OK || got != 42)
+			fail_msg("contract %s: code %u (%s), result %d", contract, rc,
+			         pp_last_error(rt), got);
+		pp_runtime_free(rt);
+		free(out.p);
+		ppc_model_free(m);
+	}
+}
+
 /* What --implement names, for `ppc js` and `ppc manifest` alike (one
  * reader): guest contracts only, each once, 1 to 64, empty names refused
  * rather than skipped. */
@@ -593,6 +688,8 @@ int main(void)
 	        cmocka_unit_test(docs_can_neither_end_nor_open_a_comment),
 	        cmocka_unit_test(names_the_generated_code_cannot_hold_are_refused),
 	        cmocka_unit_test(names_c_reserves_or_gnu_c_predefines_are_refused),
+	        cmocka_unit_test(names_the_js_glue_or_the_declarations_cannot_hold_are_refused),
+	        cmocka_unit_test(the_glue_constructs_the_authors_class_whatever_its_name),
 	        cmocka_unit_test(implement_lists_name_each_guest_contract_once_and_at_most_64),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -275,7 +275,7 @@ static void callers(FILE *f, const ppc_contract *c)
 
 static const char js_support[] =
         "  // Memory for outgoing calls: allocated from the host, freed after the call.\n"
-        "  function makeSupport(b) {\n"
+        "  function $makeSupport(b) {\n"
         "    const TWO32 = 4294967296;\n"
         "    const ptrOf = (pair) => pair[1] * TWO32 + pair[0];\n"
         "    const ppc = {\n"
@@ -371,7 +371,7 @@ static const char js_support[] =
         "      takeString(at) { return ppc.takeView(at, (p, n) => b.fast.readString(p, n)); },\n"
         "      takeBuffer(at) { return ppc.takeView(at, (p, n) => b.fast.readBytes(p, n)); },\n"
         "      failed(what, rc) {\n"
-        "        const name = STATUS_NAMES[rc];\n"
+        "        const name = $STATUS_NAMES[rc];\n"
         "        const e = new Error(what + ' failed with code ' + rc + (name ? ' (' + name + ')' "
         ": ''));\n"
         "        e.code = rc;\n"
@@ -403,9 +403,13 @@ int ppc_gen_js(FILE *f, const ppc_model *m, const ppc_contract *const *mine, siz
 			        (long long)e->variants[j].value);
 		fputs(" });\n", f);
 	}
+	/* Every binding of the glue's own is a $ name, which no contract, enum
+	 * or struct name can take (identifiers are [A-Za-z0-9_]): `typeof Cls`
+	 * and `new Cls` find the author's class whatever it is called (a
+	 * contract demo.context once constructed the glue's context object). */
 	fputs("var polyplug_init = (function () {\n  'use strict';\n", f);
 	/* the runtime's status names, for the messages of failed calls */
-	fputs("  const STATUS_NAMES = {", f);
+	fputs("  const $STATUS_NAMES = {", f);
 	const char *sep = " ";
 	for (uint32_t code = 1; code < PP_ERR_PLUGIN_FIRST; code++) {
 		if (strcmp(pp_status_name(code), "PP_ERR_UNKNOWN") != 0) {
@@ -417,7 +421,7 @@ int ppc_gen_js(FILE *f, const ppc_model *m, const ppc_contract *const *mine, siz
 	fputs(js_support, f);
 
 	/* peers and host contracts, for the implementation's constructor */
-	fputs("  function makeContext($b, $ppc) {\n    const peers = {\n", f);
+	fputs("  function $makeContext($b, $ppc) {\n    const peers = {\n", f);
 	for (int want_host = 0; want_host < 2; want_host++) {
 		for (size_t j = 0; j < m->contract_count; j++)
 			if (m->contracts[j].host == want_host && true)
@@ -427,10 +431,10 @@ int ppc_gen_js(FILE *f, const ppc_model *m, const ppc_contract *const *mine, siz
 	}
 	fputs("    };\n    return { bridge: $b, peers, host };\n  }\n\n", f);
 
-	fputs("  return function polyplug_init(hostLo, hostHi, ctxLo, ctxHi, bridge) {\n"
-	      "    const ppc = makeSupport(bridge);\n"
-	      "    const context = makeContext(bridge, ppc);\n"
-	      "    const registrations = [];\n",
+	fputs("  return function polyplug_init($hostLo, $hostHi, $ctxLo, $ctxHi, $bridge) {\n"
+	      "    const $ppc = $makeSupport($bridge);\n"
+	      "    const $context = $makeContext($bridge, $ppc);\n"
+	      "    const $registrations = [];\n",
 	      f);
 	for (size_t i = 0; i < count; i++) {
 		const ppc_contract *c = mine[i];
@@ -441,20 +445,20 @@ int ppc_gen_js(FILE *f, const ppc_model *m, const ppc_contract *const *mine, siz
 		        "(implementing %s)' }];\n",
 		        cls, cls, c->name);
 		fprintf(f,
-		        "    registrations.push({\n"
+		        "    $registrations.push({\n"
 		        "      contractLo: %u, contractHi: %u, contractName: '%s@%u',\n"
 		        "      version: 0x%08x, fnCount: %zu,\n"
 		        "      interface: {\n"
-		        "        factory: () => new %s(context),\n"
+		        "        factory: () => new %s($context),\n"
 		        "        functions: [\n",
 		        (unsigned)(uint32_t)c->id, (unsigned)(uint32_t)(c->id >> 32), c->name,
 		        c->major, c->major << 16 | c->minor, c->function_count, cls);
 		for (size_t k = 0; k < c->function_count; k++) {
 			const ppc_function *fn = &c->functions[k];
-			fputs("          (impl", f);
+			fputs("          ($impl", f);
 			for (size_t j = 0; j < fn->param_count; j++)
 				fprintf(f, ", %s", fn->params[j].name);
-			fprintf(f, ") => impl.%s(", fn->name);
+			fprintf(f, ") => $impl.%s(", fn->name);
 			for (size_t j = 0; j < fn->param_count; j++)
 				fprintf(f, "%s%s", j ? ", " : "", fn->params[j].name);
 			fputs("),\n", f);
@@ -475,7 +479,7 @@ int ppc_gen_js(FILE *f, const ppc_model *m, const ppc_contract *const *mine, siz
 		}
 		fputs("        ],\n      },\n    });\n", f);
 	}
-	fputs("    return [registrations, { code: 0, message: '' }];\n  };\n})();\n", f);
+	fputs("    return [$registrations, { code: 0, message: '' }];\n  };\n})();\n", f);
 	return ferror(f) ? -1 : 0;
 }
 

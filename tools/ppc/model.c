@@ -203,7 +203,7 @@ static bool identifier(const char *s)
 }
 
 /* Names the generated C or JS could not use: keywords of either language
- * (C23's and GNU C's too: a header compiled with -std=gnu11 meets `asm` and
+ * (JS's strict-mode reserved words, the glue being strict; C23's and GNU C's: a header compiled with -std=gnu11 meets `asm` and
  * the predefined macros `linux`, `unix`, `i386`), the C implementation's own
  * names (`_` and a capital, or `__`: `_Float64`, `__LINE__`), what the
  * generated C calls, and the pp_/ppc_ prefixes of the runtime's and the
@@ -284,6 +284,12 @@ static bool reserved(const char *s)
 	        "await",
 	        "arguments",
 	        "eval",
+	        "implements",
+	        "interface",
+	        "package",
+	        "private",
+	        "protected",
+	        "public",
 	        "impl",
 	        "undefined",
 	        "NULL",
@@ -387,6 +393,20 @@ static int builtin_kind(const char *name)
 	return -1;
 }
 
+/* A name an enum or a struct can take: also a type name in TypeScript,
+ * where the primitive types' names are not free. */
+static bool type_name_free(const char *s)
+{
+	static const char *const ts_types[] = {"any",    "bigint", "boolean", "never",  "number",
+	                                       "object", "string", "symbol",  "unknown"};
+	if (!identifier(s) || builtin_kind(s) >= 0 || reserved(s))
+		return false;
+	for (size_t i = 0; i < sizeof ts_types / sizeof ts_types[0]; i++)
+		if (strcmp(s, ts_types[i]) == 0)
+			return false;
+	return true;
+}
+
 static bool resolve_type(reader *r, ppc_model *m, const pp_toml_value *v, const char *key,
                          ppc_type *out)
 {
@@ -484,7 +504,7 @@ static void read_enums(reader *r, ppc_model *m)
 		e->docs = get_string(r, t, "docs", false);
 		if (r->failed)
 			return;
-		if (!identifier(e->name) || builtin_kind(e->name) >= 0 || reserved(e->name)) {
+		if (!type_name_free(e->name)) {
 			bad(r, pp_toml_get(t, "name"), "name", "'%s' is not a free identifier",
 			    e->name);
 			return;
@@ -621,7 +641,7 @@ static void read_structs(reader *r, ppc_model *m)
 		s->docs = get_string(r, t, "docs", false);
 		if (r->failed)
 			return;
-		if (!identifier(s->name) || builtin_kind(s->name) >= 0 || reserved(s->name)) {
+		if (!type_name_free(s->name)) {
 			bad(r, pp_toml_get(t, "name"), "name", "'%s' is not a free identifier",
 			    s->name);
 			return;
@@ -762,12 +782,20 @@ static void read_contracts(reader *r, ppc_model *m, const char *key, bool host)
 			return;
 		}
 		const pp_toml_value *nv = pp_toml_get(t, "name");
+		const char *last = strrchr(c->name, '.');
+		last = last ? last + 1 : c->name;
 		if (strlen(c->name) > PPC_MAX_CONTRACT_NAME || !contract_name_ok(c->name))
 			bad(r, nv, "name",
 			    "'%.140s' is not a contract name (identifiers joined by '.', at most "
 			    "%d "
 			    "bytes)",
 			    c->name, PPC_MAX_CONTRACT_NAME);
+		else if (reserved(last))
+			bad(r, nv, "name",
+			    "contract '%s': its last segment names the JS class implementing it, "
+			    "and '%s' is reserved (a C or JS keyword, a name the generated code "
+			    "uses, or a pp_/ppc_ prefix)",
+			    c->name, last);
 		unsigned long parts[3] = {0, 0, 0};
 		const char *p = version;
 		bool well_formed = true;
@@ -1220,6 +1248,40 @@ static void js_names_free(reader *r, const ppc_model *m)
 			    "which would shadow the JavaScript global",
 			    m->contracts[i].name, m->contracts[i].line, last);
 	}
+	/* The declarations' type names: the enums, the structs, PpcContext and
+	 * each contract's <Last>Contract and <Last>Caller. One made twice would
+	 * silently merge two interfaces into one that types neither. */
+	c_names ts = {0};
+	char from[200];
+	c_name_add(&ts, "the declarations' own", "PpcContext");
+	for (size_t i = 0; i < m->enum_count; i++) {
+		snprintf(from, sizeof from, "enum '%s'", m->enums[i].name);
+		c_name_add(&ts, from, "%s", m->enums[i].name);
+	}
+	for (size_t i = 0; i < m->struct_count; i++) {
+		snprintf(from, sizeof from, "struct '%s'", m->structs[i].name);
+		c_name_add(&ts, from, "%s", m->structs[i].name);
+	}
+	for (size_t i = 0; i < m->contract_count; i++) {
+		const ppc_contract *c = &m->contracts[i];
+		const char *last = strrchr(c->name, '.');
+		last = last ? last + 1 : c->name;
+		snprintf(from, sizeof from, "contract '%s'", c->name);
+		if (!c->host)
+			c_name_add(&ts, from, "%sContract", last);
+		c_name_add(&ts, from, "%sCaller", last);
+	}
+	if (ts.oom)
+		bad(r, NULL, "-", "out of memory");
+	else if (ts.n)
+		qsort(ts.v, ts.n, sizeof *ts.v, c_name_cmp);
+	for (size_t i = 0; !ts.oom && i + 1 < ts.n && !r->failed; i++)
+		if (strcmp(ts.v[i].name, ts.v[i + 1].name) == 0)
+			bad(r, NULL, "name",
+			    "the TypeScript declarations would declare '%s' twice: for %s and "
+			    "for %s; rename one",
+			    ts.v[i].name, ts.v[i].from, ts.v[i + 1].from);
+	free(ts.v);
 }
 
 ppc_model *ppc_model_read(const char *text, size_t len, const char *file, char *err, size_t errcap)
