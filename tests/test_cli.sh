@@ -662,5 +662,58 @@ status=$?
 watch_pid=
 [ $status = 0 ] || fail "watch exited $status after SIGTERM"
 
+# ppc: a file `ppc check` accepts generates a header that compiles, as C11
+# and as GNU C, whatever its names; refused names are refused by check. And a
+# path is never code in what ppc writes (a directory `a*` in `a*/int evil =
+# 42;/*` once defined `evil` in the header; a line break, live JS).
+if command -v "${CC:-cc}" >/dev/null; then
+	inc=$(cd "$(dirname "$0")/../include" && pwd)
+	mkdir -p "$work/names"
+	compiles() { # header [contract]: compiled as C11 and GNU C, the contract implemented
+		printf '#define PPC_HOST\n#define PPC_IMPLEMENT_%s\n#include "%s"\n' \
+			"$(echo "${2:-demo.Hello}" | tr 'a-z.' 'A-Z_')" "$1" >"$1.c"
+		for std in c11 gnu11; do
+			"${CC:-cc}" -std=$std -fsyntax-only -Wall -Wextra -Werror -Wno-unused-function \
+				-I"$inc" "$1.c" || return 1
+		done
+	}
+	accepted=0
+	for spec in p:asm p:linux p:unix p:i386 p:_Float64 p:_Complex p:_Imaginary p:constexpr \
+		p:nullptr p:thread_local p:typeof p:bool p:self p:number p:INT8_MAX p:DEMO_HELLO_ID \
+		f:__LINE__ f:INT8_MAX f:DEMO_HELLO_ID f:unix f:x f:string s:unix s:asm s:_Float32 \
+		s:number s:Vec c:Double c:Int c:Unix c:Linux c:_Bool.x c:demo.class c:demo.context c:a.b.C; do
+		kind=${spec%%:*} n=${spec#*:} f="$work/names/$kind-$n.toml"
+		contract=demo.Hello param=p struct=S field=x
+		case $kind in p) param=$n ;; f) field=$n ;; s) struct=$n ;; c) contract=$n ;; esac
+		printf '[[struct]]\nname = "%s"\nfields = [{ name = "%s", type = "i32" }]\n[[guest_contract]]\nname = "%s"\nversion = "1.0.0"\n[[guest_contract.functions]]\nname = "go"\nparams = [{ name = "%s", type = "%s" }]\n' \
+			"$struct" "$field" "$contract" "$param" "$struct" >"$f"
+		"$ppc" check "$f" >/dev/null 2>&1 || continue
+		accepted=$((accepted + 1))
+		"$ppc" c "$f" -o "$f.h" || { fail "ppc c $spec"; continue; }
+		compiles "$f.h" "$contract" 2>"$work/out" || { fail "ppc check accepts $spec, its header does not compile"; cat "$work/out" >&2; }
+	done
+	[ $accepted -ge 5 ] || fail "only $accepted of the names were accepted: the check above checks nothing"
+	d="$work/paths/a*/int evil = 42;/*"
+	mkdir -p "$d" "$work/paths/n
+globalThis.pwned=1;"
+	printf '[[guest_contract]]\nname = "demo.Hello"\nversion = "1.0.0"\n[[guest_contract.functions]]\nname = "go"\n' >"$d/c.toml"
+	cp "$d/c.toml" "$work/paths/n
+globalThis.pwned=1;/c.toml"
+	expect_status 0 "ppc c from a directory named like code" "$ppc" c "$d/c.toml" -o "$work/paths/evil.h"
+	compiles "$work/paths/evil.h" 2>"$work/out" || { fail "the header from a directory named like code does not compile"; cat "$work/out" >&2; }
+	"${CC:-cc}" -E -P -I"$inc" "$work/paths/evil.h" >"$work/paths/evil.i"
+	grep -q evil "$work/paths/evil.i" && fail "a directory's name defined code in the header"
+	n="$work/paths/n
+globalThis.pwned=1;/c.toml"
+	expect_status 0 "ppc js from a directory with a line break" "$ppc" js "$n" \
+		--implement demo.Hello --glue-only -o "$work/paths/bundle.js"
+	expect_status 0 "ppc dts from a directory with a line break" "$ppc" dts "$n" -o "$work/paths/c.d.ts"
+	expect_status 0 "ppc manifest from a directory with a line break" "$ppc" manifest "$n" \
+		--implement demo.Hello --name x -o "$work/paths/manifest.toml"
+	for out in bundle.js c.d.ts manifest.toml; do
+		grep -q "^globalThis.pwned" "$work/paths/$out" && fail "a directory's name is code in $out"
+	done
+fi
+
 [ $failures = 0 ] && echo "cli: all checks passed"
 exit $((failures > 0))

@@ -18,6 +18,7 @@
 #include <polyplug/abi.h>
 
 #include "runtime/toml.h"
+#include "runtime/utf8.h"
 
 void ppc_comment(FILE *f, const char *indent, const char *open, const char *docs)
 {
@@ -33,6 +34,26 @@ void ppc_comment(FILE *f, const char *indent, const char *open, const char *docs
 			fputc(*p, f);
 	}
 	fputs(" */\n", f);
+}
+
+void ppc_comment_path(FILE *f, const char *path)
+{
+	size_t len = strlen(path);
+	for (size_t i = 0, n; i < len; i += n) {
+		const uint8_t *p = (const uint8_t *)path + i;
+		uint32_t cp = 0;
+		size_t seq = pp_utf8_seq(p, len - i, &cp);
+		n = seq ? seq : 1; /* not UTF-8: that one byte */
+		bool plain = seq && cp >= 0x20 && cp != 0x7f && cp != 0x2028 && cp != 0x2029 &&
+		             !(p[0] == '*' && p[1] == '/') && !(p[0] == '/' && p[1] == '*');
+		if (p[0] == '\\')
+			fputs("\\\\", f);
+		else if (plain)
+			fwrite(p, 1, n, f);
+		else
+			for (size_t k = 0; k < n; k++)
+				fprintf(f, "\\x%02x", p[k]);
+	}
 }
 
 char *ppc_read_file(const char *path, size_t max, size_t *len)

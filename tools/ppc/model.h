@@ -126,6 +126,13 @@ typedef struct ppc_model {
  * text can neither end the comment nor open one (which -Wcomment refuses). */
 void ppc_comment(FILE *f, const char *indent, const char *open, const char *docs);
 
+/* A path (given on the command line) as text inside a comment of any
+ * generated file, C's, JS's `//` or TOML's `#`: a byte or character that
+ * could end or open the comment or end its line (control characters,
+ * U+2028, U+2029), or that is not UTF-8, is written as \xNN, and a
+ * backslash as \\, so a file name can never become code. */
+void ppc_comment_path(FILE *f, const char *path);
+
 /* A whole file of at most max bytes, NUL-terminated (malloc'd), or NULL
  * with errno set (ENOMEM past max). What ppc and the polyplug tool read
  * their files with. */

@@ -165,8 +165,9 @@ static int write_manifest(FILE *f, void *ud)
 	const manifest_job *j = ud;
 	size_t n = strlen(j->file);
 	bool js = n > 3 && strcmp(j->file + n - 3, ".js") == 0;
-	fprintf(f, "# Written by ppc from %s: the bundle's promises, checked at load.\n",
-	        j->m->file);
+	fputs("# Written by ppc from ", f);
+	ppc_comment_path(f, j->m->file);
+	fputs(": the bundle's promises, checked at load.\n", f);
 	fputs("name = ", f);
 	toml_string(f, j->name);
 	fputs("\nversion = ", f);
