@@ -775,11 +775,47 @@ static void read_function(reader *r, ppc_model *m, const pp_toml_value *t, ppc_f
 	}
 }
 
+typedef struct fn_ref {
+	const ppc_function *fn;
+} fn_ref;
+
+static int fn_ref_cmp(const void *a, const void *b)
+{
+	const ppc_function *fa = ((const fn_ref *)a)->fn, *fb = ((const fn_ref *)b)->fn;
+	int c = strcmp(fa->name, fb->name);
+	return c ? c : (fa > fb) - (fa < fb); /* equal names in declaration order */
+}
+
+/* No function of c is declared twice: sorted by name, not each against
+ * every other (a contract may have PPC_MAX_FUNCTIONS). */
+static void functions_distinct(reader *r, const ppc_contract *c, const pp_toml_value *fs)
+{
+	fn_ref *v = malloc(c->function_count * sizeof *v);
+	if (!v) {
+		bad(r, fs, "functions", "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < c->function_count; i++)
+		v[i].fn = &c->functions[i];
+	qsort(v, c->function_count, sizeof *v, fn_ref_cmp);
+	for (size_t i = 0; i + 1 < c->function_count && !r->failed; i++)
+		if (strcmp(v[i].fn->name, v[i + 1].fn->name) == 0)
+			bad(r, pp_toml_get(fs->u.array.items[v[i + 1].fn - c->functions], "name"),
+			    "name", "function '%s' is declared twice", v[i + 1].fn->name);
+	free(v);
+}
+
 static void read_contracts(reader *r, ppc_model *m, const char *key, bool host)
 {
 	const pp_toml_value *a = array_of_tables(r, r->root, key);
 	if (!a || r->failed)
 		return;
+	if (a->u.array.count > PPC_MAX_CONTRACTS - m->contract_count) {
+		bad(r, a->u.array.items[PPC_MAX_CONTRACTS - m->contract_count], key,
+		    "the file declares more than %d contracts; the limit is %d", PPC_MAX_CONTRACTS,
+		    PPC_MAX_CONTRACTS);
+		return;
+	}
 	ppc_contract *all =
 	        realloc(m->contracts, (m->contract_count + a->u.array.count + 1) * sizeof *all);
 	if (!all) {
@@ -861,14 +897,11 @@ static void read_contracts(reader *r, ppc_model *m, const char *key, bool host)
 			bad(r, fs, "functions", "out of memory");
 			return;
 		}
-		for (size_t j = 0; j < fs->u.array.count && !r->failed; j++) {
-			ppc_function *fn = &c->functions[c->function_count++];
-			read_function(r, m, fs->u.array.items[j], fn);
-			for (size_t k = 0; !r->failed && k + 1 < c->function_count; k++)
-				if (strcmp(c->functions[k].name, fn->name) == 0)
-					bad(r, pp_toml_get(fs->u.array.items[j], "name"), "name",
-					    "function '%s' is declared twice", fn->name);
-		}
+		for (size_t j = 0; j < fs->u.array.count && !r->failed; j++)
+			read_function(r, m, fs->u.array.items[j],
+			              &c->functions[c->function_count++]);
+		if (!r->failed)
+			functions_distinct(r, c, fs);
 	}
 }
 
@@ -920,30 +953,60 @@ void ppc_model_free(ppc_model *m)
 	free(m);
 }
 
+/* A contract under one of the names the generated code gives it. */
+typedef struct contract_key {
+	char key[PPC_MAX_CONTRACT_NAME + 3];
+	const ppc_contract *c;
+} contract_key;
+
+static int contract_key_cmp(const void *a, const void *b)
+{
+	const contract_key *ka = a, *kb = b;
+	int c = strcmp(ka->key, kb->key);
+	return c ? c : (ka->c > kb->c) - (ka->c < kb->c); /* equal keys in declaration order */
+}
+
 /* Two contracts the generated code would name alike: the C names fold case
  * and dots (a.B and a.b are both a_b), and the JS glue's context members are
- * a contract's last segment (a.Y and b.Y are both peers.y). */
+ * a contract's last segment (a.Y and b.Y are both peers.y). Sorted, not
+ * each against every other (a file may have PPC_MAX_CONTRACTS). */
 static void distinct_names(reader *r, const ppc_model *m)
 {
-	for (size_t i = 0; i < m->contract_count && !r->failed; i++)
-		for (size_t j = i + 1; j < m->contract_count && !r->failed; j++) {
-			const ppc_contract *a = &m->contracts[i], *b = &m->contracts[j];
-			char ca[PPC_MAX_CONTRACT_NAME + 1], cb[PPC_MAX_CONTRACT_NAME + 1];
-			ppc_c_ident(a->name, ca, sizeof ca);
-			ppc_c_ident(b->name, cb, sizeof cb);
-			const char *la = strrchr(a->name, '.'), *lb = strrchr(b->name, '.');
-			la = la ? la + 1 : a->name;
-			lb = lb ? lb + 1 : b->name;
-			bool same_c = strcmp(ca, cb) == 0;
-			bool same_js = a->host == b->host && strcasecmp(la, lb) == 0;
-			if (same_c || same_js)
+	contract_key *v = malloc((m->contract_count + 1) * sizeof *v);
+	if (!v) {
+		bad(r, NULL, "-", "out of memory");
+		return;
+	}
+	for (int js = 0; js < 2 && !r->failed; js++) {
+		for (size_t i = 0; i < m->contract_count; i++) {
+			const ppc_contract *c = &m->contracts[i];
+			v[i].c = c;
+			if (!js) {
+				ppc_c_ident(c->name, v[i].key, sizeof v[i].key);
+				continue;
+			}
+			const char *last = strrchr(c->name, '.');
+			last = last ? last + 1 : c->name;
+			size_t n = 0;
+			v[i].key[n++] = c->host ? 'h' : 'g'; /* peers and host are two objects */
+			for (; *last && n + 1 < sizeof v[i].key; last++)
+				v[i].key[n++] =
+				        (char)(*last >= 'A' && *last <= 'Z' ? *last + 32 : *last);
+			v[i].key[n] = '\0';
+		}
+		if (m->contract_count)
+			qsort(v, m->contract_count, sizeof *v, contract_key_cmp);
+		for (size_t i = 0; i + 1 < m->contract_count && !r->failed; i++) {
+			const ppc_contract *a = v[i].c, *b = v[i + 1].c;
+			if (strcmp(v[i].key, v[i + 1].key) == 0)
 				bad(r, NULL, a->host ? "host_contract" : "guest_contract",
 				    "contracts '%s' (line %d) and '%s' (line %d) would have the "
-				    "same "
-				    "%s in the generated code",
+				    "same %s in the generated code",
 				    a->name, a->line, b->name, b->line,
-				    same_c ? "C names" : "member of the JS context");
+				    js ? "member of the JS context" : "C names");
 		}
+	}
+	free(v);
 }
 
 /* ---- Names at file scope ------------------------------------------------ */

@@ -28,6 +28,7 @@
 #define PPC_MAX_STRUCTS 32        /* struct values spelled out in one function's signature */
 #define PPC_MAX_FUNCTIONS 65536   /* functions of a contract (PP_MAX_CONTRACT_FUNCTIONS) */
 #define PPC_MAX_IMPLEMENT 64      /* contracts one bundle's --implement names */
+#define PPC_MAX_CONTRACTS 4096    /* contracts of a file, guest and host together */
 
 typedef enum ppc_kind {
 	PPC_VOID,
