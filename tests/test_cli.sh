@@ -693,6 +693,12 @@ if command -v "${CC:-cc}" >/dev/null; then
 		compiles "$f.h" "$contract" 2>"$work/out" || { fail "ppc check accepts $spec, its header does not compile"; cat "$work/out" >&2; }
 	done
 	[ $accepted -ge 5 ] || fail "only $accepted of the names were accepted: the check above checks nothing"
+	# the extreme enum values are C literals of their own (-9223372036854775808
+	# is the negation of an unsigned constant: an error under -Werror)
+	printf '[[enum]]\nname = "Lo"\nrepr = "i64"\nvariants = [{ name = "Min", value = -9223372036854775808 }, { name = "Max", value = 9223372036854775807 }]\n[[enum]]\nname = "Hi"\nrepr = "u64"\nvariants = [{ name = "Max", value = "18446744073709551615" }, { name = "Zero", value = 0 }]\n[[guest_contract]]\nname = "demo.Hello"\nversion = "1.0.0"\n[[guest_contract.functions]]\nname = "go"\nparams = [{ name = "lo", type = "Lo" }, { name = "hi", type = "Hi" }]\n' >"$work/names/extremes.toml"
+	expect_status 0 "ppc c with extreme enum values" "$ppc" c "$work/names/extremes.toml" -o "$work/names/extremes.h"
+	printf '_Static_assert(Lo_Min == INT64_MIN && Hi_Max == UINT64_MAX, "exact");\n' >>"$work/names/extremes.h"
+	compiles "$work/names/extremes.h" 2>"$work/out" || { fail "extreme enum values do not compile"; cat "$work/out" >&2; }
 	d="$work/paths/a*/int evil = 42;/*"
 	mkdir -p "$d" "$work/paths/n
 globalThis.pwned=1;"

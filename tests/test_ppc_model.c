@@ -356,6 +356,58 @@ static void contracts_past_4096_are_refused_and_duplicates_are_found_anywhere(vo
 	free(src);
 }
 
+/* Enum values are read exactly: a u64 past INT64_MAX (quoted or not) was
+ * cut to INT64_MAX or refused as "expected an integer", a string past 64
+ * bits silently became INT64_MAX, and " 7" was taken for 7. */
+static void enum_values_are_read_exactly_or_refused(void **state)
+{
+	(void)state;
+#define ENUM(repr, value)                                                                         \
+	"[[enum]]\nname = \"E\"\nrepr = \"" repr "\"\nvariants = [{ name = \"A\", value = " value \
+	" }]\n[[guest_contract]]\nname = \"d.C\"\nversion = \"1.0.0\"\n"                          \
+	"[[guest_contract.functions]]\nname = \"f\"\nparams = [{ name = \"e\", type = \"E\" }]\n"
+	static const struct {
+		const char *src;
+		uint64_t bits;
+	} ok[] = {
+	        {ENUM("u64", "\"18446744073709551615\""), UINT64_MAX},
+	        {ENUM("u64", "18446744073709551615"), UINT64_MAX},
+	        {ENUM("u64", "\"0xffffffffffffffff\""), UINT64_MAX},
+	        {ENUM("i64", "-9223372036854775808"), (uint64_t)INT64_MIN},
+	        {ENUM("i64", "\"-9223372036854775808\""), (uint64_t)INT64_MIN},
+	        {ENUM("i8", "\"-128\""), (uint64_t)(int64_t)-128},
+	};
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		ppc_model *m = read_ok(ok[i].src);
+		if ((uint64_t)m->enums[0].variants[0].value != ok[i].bits)
+			fail_msg("case %zu: read %lld", i,
+			         (long long)m->enums[0].variants[0].value);
+		char shown[32];
+		ppc_value_text(&m->enums[0], m->enums[0].variants[0].value, shown, sizeof shown);
+		if (i < 3)
+			assert_string_equal(shown, "18446744073709551615");
+		ppc_model_free(m);
+	}
+	static const struct {
+		const char *src, *expect;
+	} bad[] = {
+	        {ENUM("i64", "\"99999999999999999999\""),
+	         "c.toml:4:35: key 'value': '99999999999999999999' is past the range of a 64-bit "
+	         "integer"},
+	        {ENUM("i64", "\"9223372036854775808\""),
+	         "9223372036854775808 does not fit enum 'E''s repr i64"},
+	        {ENUM("i64", "9223372036854775808"), "9223372036854775808 does not fit"},
+	        {ENUM("u64", "-1"), "-1 does not fit enum 'E''s repr u64"},
+	        {ENUM("i8", "\"-129\""), "-129 does not fit"},
+	        {ENUM("u8", "\" 7\""), "key 'value': expected an integer"},
+	        {ENUM("u8", "\"+7\""), "key 'value': expected an integer"},
+	        {ENUM("u8", "\"7 \""), "key 'value': expected an integer"},
+	};
+#undef ENUM
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		expect_refused(bad[i].src, "c.toml:4:", bad[i].expect);
+}
+
 static void glue_for_the_widest_deepest_structs_is_never_cut_short(void **state)
 {
 	(void)state;
@@ -800,6 +852,7 @@ int main(void)
 	        cmocka_unit_test(fuzz_corpus_and_regressions_replay),
 	        cmocka_unit_test(contracts_past_the_loaders_limits_are_refused_with_their_place),
 	        cmocka_unit_test(contracts_past_4096_are_refused_and_duplicates_are_found_anywhere),
+	        cmocka_unit_test(enum_values_are_read_exactly_or_refused),
 	        cmocka_unit_test(glue_for_the_widest_deepest_structs_is_never_cut_short),
 	        cmocka_unit_test(docs_can_neither_end_nor_open_a_comment),
 	        cmocka_unit_test(names_the_generated_code_cannot_hold_are_refused),

@@ -53,8 +53,16 @@ static void types(FILE *f, const ppc_model *m)
 		fprintf(f, "typedef %s %s;\nenum {\n", c_scalar(e->repr), e->name);
 		for (size_t j = 0; j < e->variant_count; j++) {
 			ppc_comment(f, "\t", "/*", e->variants[j].docs);
-			fprintf(f, "\t%s_%s = %lld,\n", e->name, e->variants[j].name,
-			        (long long)e->variants[j].value);
+			/* neither literal is one C has: -9223372036854775808 is the
+			 * negation of an unsigned constant, a u64 past INT64_MAX is one */
+			int64_t v = e->variants[j].value;
+			char text[32];
+			ppc_value_text(e, v, text, sizeof text);
+			if (e->repr == PPC_I64 && v == INT64_MIN)
+				snprintf(text, sizeof text, "(-9223372036854775807 - 1)");
+			fprintf(f, "\t%s_%s = %s%s%s,\n", e->name, e->variants[j].name,
+			        e->repr == PPC_U64 && v < 0 ? "UINT64_C(" : "", text,
+			        e->repr == PPC_U64 && v < 0 ? ")" : "");
 		}
 		fputs("};\n", f);
 	}

@@ -401,9 +401,11 @@ int ppc_gen_js(FILE *f, const ppc_model *m, const ppc_contract *const *mine, siz
 		const ppc_enum *e = &m->enums[i];
 		fprintf(f, "if (!('%s' in globalThis)) globalThis.%s = Object.freeze({", e->name,
 		        e->name);
-		for (size_t j = 0; j < e->variant_count; j++)
-			fprintf(f, "%s%s: %lld", j ? ", " : " ", e->variants[j].name,
-			        (long long)e->variants[j].value);
+		for (size_t j = 0; j < e->variant_count; j++) {
+			char text[32];
+			ppc_value_text(e, e->variants[j].value, text, sizeof text);
+			fprintf(f, "%s%s: %s", j ? ", " : " ", e->variants[j].name, text);
+		}
 		fputs(" });\n", f);
 	}
 	/* Every binding of the glue's own is a $ name, which no contract, enum
@@ -545,9 +547,11 @@ int ppc_gen_dts(FILE *f, const ppc_model *m)
 		const ppc_enum *e = &m->enums[i];
 		ts_doc(f, "", e->docs);
 		fprintf(f, "export declare const enum %s {\n", e->name);
-		for (size_t j = 0; j < e->variant_count; j++)
-			fprintf(f, "  %s = %lld,\n", e->variants[j].name,
-			        (long long)e->variants[j].value);
+		for (size_t j = 0; j < e->variant_count; j++) {
+			char text[32];
+			ppc_value_text(e, e->variants[j].value, text, sizeof text);
+			fprintf(f, "  %s = %s,\n", e->variants[j].name, text);
+		}
 		fputs("}\n", f);
 	}
 	for (size_t i = 0; i < m->struct_count; i++) {

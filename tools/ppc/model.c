@@ -469,41 +469,56 @@ static const pp_toml_value *array_of_tables(reader *r, const pp_toml_value *t, c
 	return a;
 }
 
-static int64_t int_of(reader *r, const pp_toml_value *v, const char *key)
+/* The largest magnitude of a value of the integer kind k (PPC_I8 … PPC_U64)
+ * on the side `negative` says. */
+static uint64_t repr_bound(ppc_kind k, bool negative)
 {
-	if (v && v->type == PP_TOML_INTEGER && !v->u.integer.is_unsigned)
-		return v->u.integer.value;
-	if (v && v->type == PP_TOML_STRING) { /* the reference writes value = "0" */
-		char *end;
-		long long x = strtoll(v->u.string.ptr, &end, 0);
-		if (*v->u.string.ptr && !*end)
-			return x;
-	}
-	bad(r, v, key, "expected an integer");
-	return 0;
+	static const uint64_t max[] = {
+	        [PPC_I8] = INT8_MAX,    [PPC_U8] = UINT8_MAX,   [PPC_I16] = INT16_MAX,
+	        [PPC_U16] = UINT16_MAX, [PPC_I32] = INT32_MAX,  [PPC_U32] = UINT32_MAX,
+	        [PPC_I64] = INT64_MAX,  [PPC_U64] = UINT64_MAX,
+	};
+	bool is_signed = k == PPC_I8 || k == PPC_I16 || k == PPC_I32 || k == PPC_I64;
+	if (negative)
+		return is_signed ? max[k] + 1 : 0;
+	return max[k];
 }
 
-/* Whether v is a value of the integer kind k (PPC_I8 … PPC_U64). */
-static bool fits_repr(int64_t v, ppc_kind k)
+/* A variant's value: an integer, or a string of one ("3", "-0x10": the
+ * reference writes value = "0"), exactly, and of the enum's repr. A u64
+ * above INT64_MAX is kept as its bit pattern (ppc_variant). */
+static int64_t variant_value(reader *r, const pp_toml_value *v, const ppc_enum *e)
 {
-	switch (k) {
-	case PPC_I8:
-		return v >= INT8_MIN && v <= INT8_MAX;
-	case PPC_U8:
-		return v >= 0 && v <= UINT8_MAX;
-	case PPC_I16:
-		return v >= INT16_MIN && v <= INT16_MAX;
-	case PPC_U16:
-		return v >= 0 && v <= UINT16_MAX;
-	case PPC_I32:
-		return v >= INT32_MIN && v <= INT32_MAX;
-	case PPC_U32:
-		return v >= 0 && v <= (int64_t)UINT32_MAX;
-	case PPC_U64:
-		return v >= 0;
-	default:
-		return true;
+	bool negative = false, number = false;
+	uint64_t mag = 0;
+	if (v && v->type == PP_TOML_INTEGER) {
+		number = true;
+		negative = !v->u.integer.is_unsigned && v->u.integer.value < 0;
+		mag = negative ? 0 - (uint64_t)v->u.integer.value : (uint64_t)v->u.integer.value;
+	} else if (v && v->type == PP_TOML_STRING) {
+		const char *p = v->u.string.ptr;
+		negative = *p == '-';
+		p += negative;
+		char *end;
+		errno = 0;
+		mag = strtoull(p, &end, 0);
+		number = *p >= '0' && *p <= '9' && !*end && end != p;
+		if (number && errno == ERANGE) {
+			bad(r, v, "value", "'%s' is past the range of a 64-bit integer",
+			    v->u.string.ptr);
+			return 0;
+		}
 	}
+	if (!number) {
+		bad(r, v, "value", "expected an integer");
+		return 0;
+	}
+	if (mag > repr_bound(e->repr, negative)) {
+		bad(r, v, "value", "%s%llu does not fit enum '%s''s repr %s", negative ? "-" : "",
+		    (unsigned long long)mag, e->name, builtins[e->repr].name);
+		return 0;
+	}
+	return negative ? (int64_t)(0 - mag) : (int64_t)mag;
 }
 
 static void read_enums(reader *r, ppc_model *m)
@@ -554,7 +569,7 @@ static void read_enums(reader *r, ppc_model *m)
 			only_keys(r, vt, "a variant", vkeys);
 			var->name = get_string(r, vt, "name", true);
 			var->docs = get_string(r, vt, "docs", false);
-			var->value = int_of(r, pp_toml_get(vt, "value"), "value");
+			var->value = variant_value(r, pp_toml_get(vt, "value"), e);
 			if (!r->failed && (!identifier(var->name) || reserved(var->name)))
 				bad(r, pp_toml_get(vt, "name"), "name",
 				    "'%s' is not a usable identifier", var->name);
@@ -563,10 +578,6 @@ static void read_enums(reader *r, ppc_model *m)
 					bad(r, pp_toml_get(vt, "name"), "name",
 					    "enum '%s' has two variants named '%s'", e->name,
 					    var->name);
-			if (!r->failed && !fits_repr(var->value, e->repr))
-				bad(r, pp_toml_get(vt, "value"), "value",
-				    "%lld does not fit enum '%s''s repr %s", (long long)var->value,
-				    e->name, builtins[e->repr].name);
 		}
 	}
 }
@@ -1054,6 +1065,14 @@ __attribute__((format(printf, 3, 4))) static void c_name_add(c_names *ns, const 
 static int c_name_cmp(const void *a, const void *b)
 {
 	return strcmp(((const c_name *)a)->name, ((const c_name *)b)->name);
+}
+
+void ppc_value_text(const ppc_enum *e, int64_t value, char *out, size_t cap)
+{
+	if (e->repr == PPC_U64)
+		snprintf(out, cap, "%llu", (unsigned long long)(uint64_t)value);
+	else
+		snprintf(out, cap, "%lld", (long long)value);
 }
 
 void ppc_c_upper(const char *s, char *out, size_t cap)

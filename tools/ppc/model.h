@@ -78,7 +78,7 @@ struct ppc_struct {
 typedef struct ppc_variant {
 	char *name;
 	char *docs;
-	int64_t value;
+	int64_t value; /* of a u64 enum: the bit pattern (ppc_value_text) */
 } ppc_variant;
 
 struct ppc_enum {
@@ -169,6 +169,8 @@ const char *ppc_type_name(ppc_type t);
 
 /* "pipeline.Decoder" -> "pipeline_decoder" (lowercase, '.' -> '_') */
 void ppc_c_ident(const char *name, char *out, size_t cap);
+/* A variant's value of enum e in decimal, exactly (a u64's unsigned). */
+void ppc_value_text(const ppc_enum *e, int64_t value, char *out, size_t cap);
 /* "pipeline_decoder" -> "PIPELINE_DECODER" */
 void ppc_c_upper(const char *s, char *out, size_t cap);
 
