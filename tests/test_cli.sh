@@ -699,6 +699,14 @@ if command -v "${CC:-cc}" >/dev/null; then
 	expect_status 0 "ppc c with extreme enum values" "$ppc" c "$work/names/extremes.toml" -o "$work/names/extremes.h"
 	printf '_Static_assert(Lo_Min == INT64_MIN && Hi_Max == UINT64_MAX, "exact");\n' >>"$work/names/extremes.h"
 	compiles "$work/names/extremes.h" 2>"$work/out" || { fail "extreme enum values do not compile"; cat "$work/out" >&2; }
+	# a host contract's major past 32767: (MAJOR << 16) once overflowed an int
+	printf '[[host_contract]]\nname = "host.Log"\nversion = "65535.0.0"\n[[host_contract.functions]]\nname = "log"\n' >>"$work/names/extremes.toml"
+	expect_status 0 "ppc c with a host major of 65535" "$ppc" c "$work/names/extremes.toml" -o "$work/names/major.h"
+	if "${CC:-cc}" -Werror -Wshift-overflow=2 -x c -fsyntax-only /dev/null 2>/dev/null; then
+		printf '#define PPC_HOST\n#include "%s"\n' "$work/names/major.h" >"$work/names/major.c"
+		"${CC:-cc}" -std=c11 -Wall -Wextra -Werror -Wshift-overflow=2 -fsyntax-only -I"$inc" \
+			"$work/names/major.c" 2>"$work/out" || { fail "a host major of 65535 overflows"; cat "$work/out" >&2; }
+	fi
 	d="$work/paths/a*/int evil = 42;/*"
 	mkdir -p "$d" "$work/paths/n
 globalThis.pwned=1;"

@@ -324,7 +324,8 @@ static void host_callers(FILE *f, const ppc_contract *c, const char *id, const c
 		ppc_comment(f, "", "/*", fn->docs);
 		caller_start(f, name, "const pp_host_api *ppc_host_", id, fn);
 		fprintf(f,
-		        "\treturn ppc_call_host(ppc_host_, %s_ID, (%s_VERSION_MAJOR << 16) | "
+		        "\treturn ppc_call_host(ppc_host_, %s_ID, ((uint32_t)%s_VERSION_MAJOR << "
+		        "16) | "
 		        "%s_VERSION_MINOR, %s_FN_%s, &ppc_a_, %s);\n}\n",
 		        ID, ID, ID, ID, FN, result_arg(fn));
 	}
