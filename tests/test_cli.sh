@@ -581,6 +581,13 @@ expect_status 2 "ppc manifest refuses a file outside the bundle" "$ppc" manifest
 	--implement calc.Ops --name calc --file ../x.js -o "$work/m.toml"
 expect_output "not a file name inside the bundle directory" "the file is refused"
 [ -e "$work/m.toml" ] && fail "a refused manifest was written"
+# a file ppc cannot write whole is not left, and the failure is said
+# (the process may write 1 KiB: the glue is longer)
+expect_status 2 "ppc js past the file size limit" bash -c \
+	'trap "" XFSZ; ulimit -f 1; exec "$1" js "$2" --implement calc.Ops --glue-only -o "$3"' \
+	_ "$ppc" "$work/calls/calc.toml" "$work/big.js"
+expect_output "ppc: cannot write $work/big.js: File too large" "the write's failure is named"
+[ -e "$work/big.js" ] || [ -e "$work/big.js.tmp" ] && fail "a half-written glue was left"
 # --implement is read one way by both commands: an empty or repeated name is
 # refused, never skipped or written twice
 for cmd in manifest js; do

@@ -50,7 +50,9 @@ static const char *option(int argc, char **argv, const char *name)
 	return NULL;
 }
 
-/* Writes through a temporary file so a failed run leaves no half output. */
+/* Writes through a temporary file so a failed run leaves no half output.
+ * A writer returns 0, or 2 when it could not write (the stream's error, or
+ * out of memory: errno says which), and prints nothing: write_out says it. */
 typedef int (*writer)(FILE *f, void *ud);
 
 static int write_out(const char *path, writer w, void *ud)
@@ -69,12 +71,12 @@ static int write_out(const char *path, writer w, void *ud)
 		return 2;
 	}
 	int st = w(f, ud);
+	int err = errno;
 	if (fclose(f) != 0 || st != 0 || rename(tmp, path) != 0) {
+		fprintf(stderr, "ppc: cannot write %s: %s\n", path, strerror(st ? err : errno));
 		remove(tmp);
-		if (st == 0)
-			fprintf(stderr, "ppc: cannot write %s: %s\n", path, strerror(errno));
 		free(tmp);
-		return st ? st : 2;
+		return 2;
 	}
 	free(tmp);
 	return 0;
