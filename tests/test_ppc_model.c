@@ -843,6 +843,47 @@ static void implement_lists_name_each_guest_contract_once_and_at_most_64(void **
 	free(src);
 }
 
+/* Refusals found only once the whole file is read (names the generated code
+ * would make twice, names it would shadow) point at the declaration that
+ * makes the clash, not at the file's first line. */
+static void refusals_found_after_reading_point_at_the_declaration(void **state)
+{
+	(void)state;
+#define FN "[[guest_contract.functions]]\nname = \"f\"\n"
+	static const struct {
+		const char *src, *where;
+	} cases[] = {
+	        /* two contracts whose C names fold alike: the second */
+	        {"[[guest_contract]]\nname = \"a.B\"\nversion = \"1.0.0\"\n" FN
+	         "[[guest_contract]]\nname = \"a.b\"\nversion = \"1.0.0\"\n" FN,
+	         "c.toml:7:8: key 'guest_contract'"},
+	        /* a struct field named like a macro the header includes */
+	        {"[[struct]]\nname = \"S\"\nfields = [\n  { name = \"x\", type = \"u8\" },\n"
+	         "  { name = \"INT8_MAX\", type = \"u8\" }]\n"
+	         "[[guest_contract]]\nname = \"a.B\"\nversion = \"1.0.0\"\n" FN,
+	         "c.toml:5:12: key 'fields'"},
+	        /* an enum shadowing a JS global */
+	        {"[[enum]]\nname = \"Error\"\nvariants = [{ name = \"A\", value = 0 }]\n"
+	         "[[guest_contract]]\nname = \"a.B\"\nversion = \"1.0.0\"\n" FN,
+	         "c.toml:2:8: key 'enum'"},
+	        /* a struct the declarations would merge with a contract's interface */
+	        {"[[struct]]\nname = \"HelloContract\"\n"
+	         "fields = [{ name = \"x\", type = \"u8\" }]\n"
+	         "[[guest_contract]]\nname = \"demo.Hello\"\nversion = \"1.0.0\"\n" FN,
+	         "c.toml:5:8: key 'name'"},
+	};
+#undef FN
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char err[512];
+		ppc_model *m = ppc_model_read(cases[i].src, strlen(cases[i].src), "c.toml", err,
+		                              sizeof err);
+		if (m)
+			fail_msg("case %zu accepted", i);
+		if (strncmp(err, cases[i].where, strlen(cases[i].where)) != 0)
+			fail_msg("case %zu: '%s', want it at '%s'", i, err, cases[i].where);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -861,6 +902,7 @@ int main(void)
 	        cmocka_unit_test(the_glue_constructs_the_authors_class_whatever_its_name),
 	        cmocka_unit_test(paths_in_generated_comments_stay_comments),
 	        cmocka_unit_test(implement_lists_name_each_guest_contract_once_and_at_most_64),
+	        cmocka_unit_test(refusals_found_after_reading_point_at_the_declaration),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

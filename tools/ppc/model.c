@@ -111,20 +111,47 @@ typedef struct reader {
 	const pp_toml_value *root;
 } reader;
 
-__attribute__((format(printf, 4, 5))) static void bad(reader *r, const pp_toml_value *at,
-                                                      const char *key, const char *fmt, ...)
+static void vbad(reader *r, ppc_pos at, const char *key, const char *fmt, va_list ap)
 {
 	if (r->failed)
 		return;
 	r->failed = true;
-	int n = snprintf(r->err, r->errcap, "%s:%d:%d: key '%s': ", r->file, at ? at->line : 1,
-	                 at ? at->col : 1, key);
-	if (n < 0 || (size_t)n >= r->errcap)
-		return;
+	int n = snprintf(r->err, r->errcap, "%s:%d:%d: key '%s': ", r->file, at.line, at.col, key);
+	if (n >= 0 && (size_t)n < r->errcap)
+		vsnprintf(r->err + n, r->errcap - (size_t)n, fmt, ap);
+}
+
+/* The first failure, at the value `at` (NULL: the file's start). */
+__attribute__((format(printf, 4, 5))) static void bad(reader *r, const pp_toml_value *at,
+                                                      const char *key, const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(r->err + n, r->errcap - (size_t)n, fmt, ap);
+	vbad(r, at ? (ppc_pos){at->line, at->col} : (ppc_pos){1, 1}, key, fmt, ap);
 	va_end(ap);
+}
+
+/* The same, at a declaration's place. */
+__attribute__((format(printf, 4, 5))) static void bad_at(reader *r, ppc_pos at, const char *key,
+                                                         const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vbad(r, at, key, fmt, ap);
+	va_end(ap);
+}
+
+/* The later of two places: a clash is reported where it is made. */
+static ppc_pos later(ppc_pos a, ppc_pos b)
+{
+	return a.line > b.line || (a.line == b.line && a.col > b.col) ? a : b;
+}
+
+/* Where table t's name is written (t itself if it has none). */
+static ppc_pos name_pos(const pp_toml_value *t)
+{
+	const pp_toml_value *v = pp_toml_get(t, "name");
+	return v ? (ppc_pos){v->line, v->col} : (ppc_pos){t->line, t->col};
 }
 
 static char *str_dup(reader *r, const char *s)
@@ -537,6 +564,7 @@ static void read_enums(reader *r, ppc_model *m)
 		ppc_enum *e = &m->enums[m->enum_count++];
 		only_keys(r, t, "an enum", keys);
 		e->name = get_string(r, t, "name", true);
+		e->at = name_pos(t);
 		e->docs = get_string(r, t, "docs", false);
 		if (r->failed)
 			return;
@@ -618,6 +646,7 @@ static ppc_field *read_fields(reader *r, ppc_model *m, const pp_toml_value *a, c
 		ppc_field *fd = &f[(*count)++];
 		only_keys(r, t, key, keys);
 		fd->name = get_string(r, t, "name", true);
+		fd->at = name_pos(t);
 		fd->docs = get_string(r, t, "docs", false);
 		if (r->failed)
 			break;
@@ -670,6 +699,7 @@ static void read_structs(reader *r, ppc_model *m)
 		ppc_struct *s = &m->structs[m->struct_count++];
 		only_keys(r, t, "a struct", keys);
 		s->name = get_string(r, t, "name", true);
+		s->at = name_pos(t);
 		s->docs = get_string(r, t, "docs", false);
 		if (r->failed)
 			return;
@@ -727,6 +757,7 @@ static void read_function(reader *r, ppc_model *m, const pp_toml_value *t, ppc_f
 	static const char *const keys[] = {"name", "docs", "params", "return", NULL};
 	only_keys(r, t, "a function", keys);
 	fn->name = get_string(r, t, "name", true);
+	fn->at = name_pos(t);
 	fn->docs = get_string(r, t, "docs", false);
 	if (r->failed)
 		return;
@@ -843,6 +874,7 @@ static void read_contracts(reader *r, ppc_model *m, const char *key, bool host)
 		c->line = t->line;
 		only_keys(r, t, host ? "a host contract" : "a guest contract", keys);
 		c->name = get_string(r, t, "name", true);
+		c->at = name_pos(t);
 		c->docs = get_string(r, t, "docs", false);
 		char *version = get_string(r, t, "version", true);
 		if (r->failed) {
@@ -1010,11 +1042,12 @@ static void distinct_names(reader *r, const ppc_model *m)
 		for (size_t i = 0; i + 1 < m->contract_count && !r->failed; i++) {
 			const ppc_contract *a = v[i].c, *b = v[i + 1].c;
 			if (strcmp(v[i].key, v[i + 1].key) == 0)
-				bad(r, NULL, a->host ? "host_contract" : "guest_contract",
-				    "contracts '%s' (line %d) and '%s' (line %d) would have the "
-				    "same %s in the generated code",
-				    a->name, a->line, b->name, b->line,
-				    js ? "member of the JS context" : "C names");
+				bad_at(r, later(a->at, b->at),
+				       a->host ? "host_contract" : "guest_contract",
+				       "contracts '%s' (line %d) and '%s' (line %d) would have the "
+				       "same %s in the generated code",
+				       a->name, a->line, b->name, b->line,
+				       js ? "member of the JS context" : "C names");
 		}
 	}
 	free(v);
@@ -1031,12 +1064,14 @@ static void distinct_names(reader *r, const ppc_model *m)
 typedef struct c_name {
 	char name[320];
 	char from[200];
+	ppc_pos at; /* where `from` is declared */
 } c_name;
 
 typedef struct c_names {
 	c_name *v;
 	size_t n, cap;
 	bool oom;
+	ppc_pos at; /* of the names added next */
 } c_names;
 
 __attribute__((format(printf, 3, 4))) static void c_name_add(c_names *ns, const char *from,
@@ -1060,6 +1095,7 @@ __attribute__((format(printf, 3, 4))) static void c_name_add(c_names *ns, const 
 	vsnprintf(e->name, sizeof e->name, fmt, ap);
 	va_end(ap);
 	snprintf(e->from, sizeof e->from, "%s", from);
+	e->at = ns->at;
 }
 
 static int c_name_cmp(const void *a, const void *b)
@@ -1089,16 +1125,19 @@ static void c_names_of(c_names *ns, const ppc_model *m)
 	for (size_t i = 0; i < m->enum_count; i++) {
 		const ppc_enum *e = &m->enums[i];
 		snprintf(from, sizeof from, "enum '%s'", e->name);
+		ns->at = e->at;
 		c_name_add(ns, from, "%s", e->name);
 		for (size_t j = 0; j < e->variant_count; j++)
 			c_name_add(ns, from, "%s_%s", e->name, e->variants[j].name);
 	}
 	for (size_t i = 0; i < m->struct_count; i++) {
 		snprintf(from, sizeof from, "struct '%s'", m->structs[i].name);
+		ns->at = m->structs[i].at;
 		c_name_add(ns, from, "%s", m->structs[i].name);
 	}
 	for (size_t i = 0; i < m->contract_count; i++) {
 		const ppc_contract *c = &m->contracts[i];
+		ns->at = c->at;
 		char id[160], ID[160];
 		ppc_c_ident(c->name, id, sizeof id);
 		ppc_c_upper(id, ID, sizeof ID);
@@ -1128,6 +1167,7 @@ static void c_names_of(c_names *ns, const ppc_model *m)
 			char FN[128], what[320];
 			ppc_c_upper(fn, FN, sizeof FN);
 			snprintf(what, sizeof what, "function '%s' of contract '%s'", fn, c->name);
+			ns->at = c->functions[j].at;
 			c_name_add(ns, what, "%s_FN_%s", ID, FN);
 			c_name_add(ns, what, "%s_%s_args", id, fn);
 			c_name_add(ns, what, "ppc__%s_%s_views", id, fn);
@@ -1190,9 +1230,10 @@ static bool ppc_own(const char *s)
  * 'function' `name` in contract `contract`, or 'field' of 'struct' `name`)
  * is neither a name the C headers define nor one of the generated C's
  * file-scope names (ns, sorted). */
-static void member_free(reader *r, const c_names *ns, const char *key, const char *s,
+static void member_free(reader *r, const c_names *ns, const char *key, const ppc_field *f,
                         const char *kind, const char *owner, const char *name, const char *contract)
 {
+	const char *s = f->name;
 	char where[300];
 	snprintf(where, sizeof where, "%s '%s' of %s '%s'%s%s%s", kind, s, owner, name,
 	         contract ? " in contract '" : "", contract ? contract : "", contract ? "'" : "");
@@ -1201,14 +1242,14 @@ static void member_free(reader *r, const c_names *ns, const char *key, const cha
 	const c_name *hit =
 	        ns->n ? bsearch(&key_name, ns->v, ns->n, sizeof *ns->v, c_name_cmp) : NULL;
 	if (hit)
-		bad(r, NULL, key,
-		    "%s has the name of a file-scope name of the generated C (of %s); rename it",
-		    where, hit->from);
+		bad_at(r, f->at, key,
+		       "%s has the name of a file-scope name of the generated C (of %s); rename it",
+		       where, hit->from);
 	else if (std_name(s))
-		bad(r, NULL, key,
-		    "%s: the generated C would define '%s', a name the C headers it includes "
-		    "define or reserve; rename it",
-		    where, s);
+		bad_at(r, f->at, key,
+		       "%s: the generated C would define '%s', a name the C headers it includes "
+		       "define or reserve; rename it",
+		       where, s);
 }
 
 static void c_names_distinct(reader *r, const ppc_model *m)
@@ -1224,16 +1265,17 @@ static void c_names_distinct(reader *r, const ppc_model *m)
 		qsort(ns.v, ns.n, sizeof *ns.v, c_name_cmp);
 	for (size_t i = 0; i < ns.n && !r->failed; i++)
 		if ((std_name(ns.v[i].name) || reserved(ns.v[i].name)) && !ppc_own(ns.v[i].name))
-			bad(r, NULL, "name",
-			    "the generated C would define '%s' (for %s), a name C or the headers "
-			    "it includes define or reserve; rename it",
-			    ns.v[i].name, ns.v[i].from);
+			bad_at(r, ns.v[i].at, "name",
+			       "the generated C would define '%s' (for %s), a name C or the "
+			       "headers "
+			       "it includes define or reserve; rename it",
+			       ns.v[i].name, ns.v[i].from);
 	for (size_t i = 0; i + 1 < ns.n && !r->failed; i++)
 		if (strcmp(ns.v[i].name, ns.v[i + 1].name) == 0)
-			bad(r, NULL, "name",
-			    "the generated C would define '%s' twice: for %s and for %s; rename "
-			    "one",
-			    ns.v[i].name, ns.v[i].from, ns.v[i + 1].from);
+			bad_at(r, later(ns.v[i].at, ns.v[i + 1].at), "name",
+			       "the generated C would define '%s' twice: for %s and for %s; rename "
+			       "one",
+			       ns.v[i].name, ns.v[i].from, ns.v[i + 1].from);
 	/* A parameter named like a type or a file-scope name hides it in the
 	 * prototypes and bodies that name it after the parameter; a parameter or
 	 * a struct field named like a macro (INT8_MAX, DEMO_HELLO_ID) is
@@ -1241,8 +1283,8 @@ static void c_names_distinct(reader *r, const ppc_model *m)
 	for (size_t i = 0; i < m->struct_count && !r->failed; i++) {
 		const ppc_struct *st = &m->structs[i];
 		for (size_t k = 0; k < st->field_count && !r->failed; k++)
-			member_free(r, &ns, "fields", st->fields[k].name, "field", "struct",
-			            st->name, NULL);
+			member_free(r, &ns, "fields", &st->fields[k], "field", "struct", st->name,
+			            NULL);
 	}
 	for (size_t i = 0; i < m->contract_count && !r->failed; i++) {
 		const ppc_contract *c = &m->contracts[i];
@@ -1250,12 +1292,14 @@ static void c_names_distinct(reader *r, const ppc_model *m)
 			const ppc_function *fn = &c->functions[j];
 			for (size_t k = 0; k < fn->param_count && !r->failed; k++) {
 				if (fn->needs_arena && strcmp(fn->params[k].name, "arena") == 0)
-					bad(r, NULL, "params",
-					    "parameter 'arena' of function '%s' in contract '%s': "
-					    "a function returning %s has a member of that name for "
-					    "its result's bytes; rename it",
-					    fn->name, c->name, ppc_type_name(fn->result));
-				member_free(r, &ns, "params", fn->params[k].name, "parameter",
+					bad_at(r, fn->params[k].at, "params",
+					       "parameter 'arena' of function '%s' in contract "
+					       "'%s': "
+					       "a function returning %s has a member of that name "
+					       "for "
+					       "its result's bytes; rename it",
+					       fn->name, c->name, ppc_type_name(fn->result));
+				member_free(r, &ns, "params", &fn->params[k], "parameter",
 				            "function", fn->name, c->name);
 			}
 		}
@@ -1335,38 +1379,44 @@ static void js_names_free(reader *r, const ppc_model *m)
 {
 	for (size_t i = 0; i < m->enum_count && !r->failed; i++)
 		if (js_global(m->enums[i].name))
-			bad(r, NULL, "enum", "enum '%s' would shadow the JavaScript global '%s'",
-			    m->enums[i].name, m->enums[i].name);
+			bad_at(r, m->enums[i].at, "enum",
+			       "enum '%s' would shadow the JavaScript global '%s'",
+			       m->enums[i].name, m->enums[i].name);
 	for (size_t i = 0; i < m->struct_count && !r->failed; i++)
 		if (js_global(m->structs[i].name))
-			bad(r, NULL, "struct",
-			    "struct '%s' would shadow the JavaScript global '%s'",
-			    m->structs[i].name, m->structs[i].name);
+			bad_at(r, m->structs[i].at, "struct",
+			       "struct '%s' would shadow the JavaScript global '%s'",
+			       m->structs[i].name, m->structs[i].name);
 	for (size_t i = 0; i < m->contract_count && !r->failed; i++) {
 		const char *last = strrchr(m->contracts[i].name, '.');
 		last = last ? last + 1 : m->contracts[i].name;
 		if (js_global(last))
-			bad(r, NULL, m->contracts[i].host ? "host_contract" : "guest_contract",
-			    "contract '%s' (line %d): a JS class implementing it is named '%s', "
-			    "which would shadow the JavaScript global",
-			    m->contracts[i].name, m->contracts[i].line, last);
+			bad_at(r, m->contracts[i].at,
+			       m->contracts[i].host ? "host_contract" : "guest_contract",
+			       "contract '%s' (line %d): a JS class implementing it is named '%s', "
+			       "which would shadow the JavaScript global",
+			       m->contracts[i].name, m->contracts[i].line, last);
 	}
 	/* The declarations' type names: the enums, the structs, PpcContext and
 	 * each contract's <Last>Contract and <Last>Caller. One made twice would
 	 * silently merge two interfaces into one that types neither. */
 	c_names ts = {0};
 	char from[200];
+	ts.at = (ppc_pos){1, 1};
 	c_name_add(&ts, "the declarations' own", "PpcContext");
 	for (size_t i = 0; i < m->enum_count; i++) {
 		snprintf(from, sizeof from, "enum '%s'", m->enums[i].name);
+		ts.at = m->enums[i].at;
 		c_name_add(&ts, from, "%s", m->enums[i].name);
 	}
 	for (size_t i = 0; i < m->struct_count; i++) {
 		snprintf(from, sizeof from, "struct '%s'", m->structs[i].name);
+		ts.at = m->structs[i].at;
 		c_name_add(&ts, from, "%s", m->structs[i].name);
 	}
 	for (size_t i = 0; i < m->contract_count; i++) {
 		const ppc_contract *c = &m->contracts[i];
+		ts.at = c->at;
 		const char *last = strrchr(c->name, '.');
 		last = last ? last + 1 : c->name;
 		snprintf(from, sizeof from, "contract '%s'", c->name);
@@ -1380,10 +1430,10 @@ static void js_names_free(reader *r, const ppc_model *m)
 		qsort(ts.v, ts.n, sizeof *ts.v, c_name_cmp);
 	for (size_t i = 0; !ts.oom && i + 1 < ts.n && !r->failed; i++)
 		if (strcmp(ts.v[i].name, ts.v[i + 1].name) == 0)
-			bad(r, NULL, "name",
-			    "the TypeScript declarations would declare '%s' twice: for %s and "
-			    "for %s; rename one",
-			    ts.v[i].name, ts.v[i].from, ts.v[i + 1].from);
+			bad_at(r, later(ts.v[i].at, ts.v[i + 1].at), "name",
+			       "the TypeScript declarations would declare '%s' twice: for %s and "
+			       "for %s; rename one",
+			       ts.v[i].name, ts.v[i].from, ts.v[i + 1].from);
 	free(ts.v);
 }
 

@@ -52,6 +52,13 @@ typedef enum ppc_kind {
 typedef struct ppc_struct ppc_struct;
 typedef struct ppc_enum ppc_enum;
 
+/* Where a name was declared in the contract file: what a refusal found
+ * only once the file is read whole (a name the generated code would make
+ * twice) points at. */
+typedef struct ppc_pos {
+	int line, col;
+} ppc_pos;
+
 typedef struct ppc_type {
 	ppc_kind kind;
 	const ppc_enum *en;   /* PPC_ENUM */
@@ -60,6 +67,7 @@ typedef struct ppc_type {
 
 typedef struct ppc_field {
 	char *name;
+	ppc_pos at;
 	char *docs;
 	ppc_type type;
 	size_t offset;
@@ -67,6 +75,7 @@ typedef struct ppc_field {
 
 struct ppc_struct {
 	char *name;
+	ppc_pos at;
 	char *docs;
 	ppc_field *fields;
 	size_t field_count;
@@ -83,6 +92,7 @@ typedef struct ppc_variant {
 
 struct ppc_enum {
 	char *name;
+	ppc_pos at;
 	char *docs;
 	ppc_kind repr; /* an integer kind */
 	ppc_variant *variants;
@@ -91,6 +101,7 @@ struct ppc_enum {
 
 typedef struct ppc_function {
 	char *name;
+	ppc_pos at;
 	char *docs;
 	ppc_field *params; /* offsets within the args struct */
 	size_t param_count;
@@ -103,6 +114,7 @@ typedef struct ppc_function {
 
 typedef struct ppc_contract {
 	char *name; /* "pipeline.Decoder" */
+	ppc_pos at;
 	char *docs;
 	bool host; /* [[host_contract]] */
 	uint32_t major, minor, patch;
