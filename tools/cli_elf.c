@@ -121,37 +121,44 @@ static bool word_at(const char *file, size_t len, const Elf64_Ehdr *eh, uint64_t
 }
 
 /* How many symbols a DT_GNU_HASH table covers: past the last chain that the
- * highest bucket starts. Every word is read through the segments. */
+ * highest bucket starts. Its head (counts, bloom words, buckets) must lie
+ * whole in one segment, and the chain from the start of its last; each is
+ * then read from the file directly, so the work is bounded by the file's
+ * size, however the segments map it. */
 static bool gnu_hash_count(const char *file, size_t len, const Elf64_Ehdr *eh, uint64_t at,
                            uint64_t *count)
 {
-	uint32_t nbuckets, symoffset, bloom_size;
-	if (!word_at(file, len, eh, at, &nbuckets) || !word_at(file, len, eh, at + 4, &symoffset) ||
-	    !word_at(file, len, eh, at + 8, &bloom_size))
+	uint64_t off;
+	uint32_t head[4]; /* nbuckets, symoffset, bloom_size, bloom_shift */
+	if (!file_offset(file, len, eh, at, sizeof head, &off))
 		return false;
-	uint64_t buckets = at + 16 + (uint64_t)bloom_size * 8;
-	uint64_t chains = buckets + (uint64_t)nbuckets * 4;
+	memcpy(head, file + off, sizeof head);
+	uint32_t nbuckets = head[0], symoffset = head[1];
+	uint64_t span = sizeof head + (uint64_t)head[2] * 8 + (uint64_t)nbuckets * 4;
+	if (!file_offset(file, len, eh, at, span, &off))
+		return false;
+	const char *buckets = file + off + sizeof head + (uint64_t)head[2] * 8;
 	uint32_t last = 0;
 	for (uint32_t b = 0; b < nbuckets; b++) {
 		uint32_t v;
-		if (!word_at(file, len, eh, buckets + (uint64_t)b * 4, &v))
-			return false;
+		memcpy(&v, buckets + (size_t)b * 4, sizeof v);
 		last = v > last ? v : last;
 	}
 	if (last < symoffset) { /* no bucket used: the table holds symoffset symbols */
 		*count = symoffset;
 		return true;
 	}
-	for (uint64_t i = last;; i++) {
+	if (!file_offset(file, len, eh, at + span + (uint64_t)(last - symoffset) * 4, 4, &off))
+		return false;
+	for (uint64_t i = last; inside(len, off, 4); i++, off += 4) {
 		uint32_t v;
-		if (i - symoffset > len / 4 ||
-		    !word_at(file, len, eh, chains + (i - symoffset) * 4, &v))
-			return false;
+		memcpy(&v, file + off, sizeof v);
 		if (v & 1) {
 			*count = i + 1;
 			return true;
 		}
 	}
+	return false;
 }
 
 /* The dynamic symbol table from PT_DYNAMIC (DT_SYMTAB, DT_STRTAB, DT_STRSZ,
