@@ -298,6 +298,71 @@ expect_output "PP_ERR_LOAD_FAILED: .*function 1 declares args of 15872 and out o
 } >"$work/calls/huge.toml"
 expect_status 0 "a raw call typed by a contract file with a large result" "$cli" call --contracts "$work/calls/huge.toml" --out-size 8 "$work/calls/huge" huge.H@1 0
 expect_output "^000000000000f83f$" "the out buffer holds the contract's result"
+# the name is looked up as written: a major spelt "01" would find a
+# contract other than the @1 whose sizes were declared
+expect_status 2 "a major with a leading zero" "$cli" call --out-size 8 "$work/calls/huge" huge.H@01 0
+expect_output "is not CONTRACT@MAJOR" "it is refused"
+# a JS bundle's bridge is checked from its init on, whatever it asks for
+js_probe() { # dir, manifest lines, init's statement, function 0's statement
+	mkdir -p "$1"
+	printf '%b' "$2" >"$1/manifest.toml"
+	cat >"$1/bundle.js" <<JS
+function cid(s) {
+  var h = 0xcbf29ce484222325n;
+  for (var i = 0; i < s.length; i++) { h ^= BigInt(s.charCodeAt(i)); h = (h * 0x100000001b3n) & 0xffffffffffffffffn; }
+  return [Number(h & 0xffffffffn), Number(h >> 32n)];
+}
+function polyplug_init(hostLo, hostHi, ctxLo, ctxHi, bridge) {
+  var host = hostLo + hostHi * 4294967296;
+  $3;
+  var id = cid('guest_contract:p.P@1');
+  return [[{ contractLo: id[0], contractHi: id[1], contractName: 'p.P@1', version: 0x10000, fnCount: 2,
+             interface: { factory: () => ({}),
+                          functions: [(impl, a, out, arena, bridge) => { $4; return 0; }, () => 0],
+                          layouts: [{ args: 0, out: 8 }] } }],
+          { code: 0, message: '' }];
+}
+JS
+}
+js_probe "$work/probe/init" 'name = "init"\n' "bridge.writeU32(host + 0x100000, 1)" ""
+expect_status 1 "an init writing host memory" "$cli" call --out-size 8 "$work/probe/init" p.P@1 0
+expect_output "PP_ERR_INIT_FAILED: .*writeU32 at address .*outside the memory this bundle was given" "it is refused"
+js_probe "$work/probe/compat" 'name = "compat"\nmemory = "compat"\n' "" "bridge.writeU32(out + 4160, 1)"
+expect_status 1 "a bundle asking for compat memory" "$cli" call --out-size 8 "$work/probe/compat" p.P@1 0
+expect_output "compat" "it is refused, saying why"
+js_probe "$work/probe/extra" 'name = "extra"\n' "" "bridge.writeU32(out + 4160, 1)"
+expect_status 1 "a bundle with an unsized function" "$cli" call --out-size 8 "$work/probe/extra" p.P@1 0
+expect_output "guarded memory is required, but function 1 of contract 'p.P@1' has neither" "it is refused, not run unchecked"
+# a result's text must lie in the memory the call gave: a bundle whose own
+# signature returns numbers where the contract file says text is caught
+mkdir -p "$work/probe/sv"
+cat >"$work/probe/sv/bundle.js" <<'JS'
+function cid(s) {
+  var h = 0xcbf29ce484222325n;
+  for (var i = 0; i < s.length; i++) { h ^= BigInt(s.charCodeAt(i)); h = (h * 0x100000001b3n) & 0xffffffffffffffffn; }
+  return [Number(h & 0xffffffffn), Number(h >> 32n)];
+}
+var H = [0, 0];
+var Four = { struct: [['a', 'u32'], ['b', 'u32'], ['c', 'u32'], ['d', 'u32']] };
+function polyplug_init(hostLo, hostHi) {
+  H = [hostLo, hostHi];
+  var id = cid('guest_contract:sv.S@1');
+  return [[{ contractLo: id[0], contractHi: id[1], contractName: 'sv.S@1', version: 0x10000, fnCount: 1,
+             interface: { factory: () => ({}), functions: [() => ({ a: H[0], b: H[1], c: 100000, d: 0 })],
+                          signatures: [{ params: [], result: Four }] } }],
+          { code: 0, message: '' }];
+}
+JS
+printf '[[guest_contract]]\nname = "sv.S"\nversion = "1.0.0"\n[[guest_contract.functions]]\nname = "get"\nparams = []\nreturn = "StringView"\n' >"$work/probe/sv/c.toml"
+printf 'name = "sv"\ncontracts = ["c.toml"]\n' >"$work/probe/sv/manifest.toml"
+expect_status 1 "a text result pointing outside the call's memory" "$cli" call "$work/probe/sv" sv.S@1 get
+expect_output "get's result holds text or bytes outside the memory the call was given" "it is not read"
+# a plugins directory: a bundle that does not load is said and passed over
+js_probe "$work/probe/dir/bad" 'name = "bad"\nmemory = "compat"\n' "" ""
+mkdir -p "$work/probe/dir/calc" && cp "$work/calls/calc/"* "$work/probe/dir/calc/"
+expect_status 0 "a call past a neighbour that does not load" "$cli" call --contracts "$work/calls/calc.toml" "$work/probe/dir" calc.Ops@1 add 2 3
+expect_output "^5$" "the call is made"
+expect_output "bundle 'bad' not loaded: PP_ERR_" "the neighbour is named"
 expect_status 0 "a typed call with a large result" "$cli" call --contracts "$work/calls/huge.toml" "$work/calls/huge" huge.H@1 big
 expect_output "s30: \{ f0: 1.5, .* f63: 1.5 \} \}$" "a result larger than 4096 bytes prints whole"
 # a contract file that disagrees with the bundle: declared first, so refused at load

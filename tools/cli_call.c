@@ -513,6 +513,40 @@ static void print_hex(const uint8_t *p, size_t n)
 		printf("%02x", p[i]);
 }
 
+/* Whether n bytes at p lie in what the call's arena handed out: its buffer
+ * up to where it got to, or an overflow block's used part. */
+static bool in_arena(const pp_call_arena *a, const uint8_t *p, uint64_t n)
+{
+	uintptr_t at = (uintptr_t)p;
+	if (n == 0)
+		return true;
+	if (a->base && at >= (uintptr_t)a->base && at <= (uintptr_t)a->cur &&
+	    n <= (uintptr_t)a->cur - at)
+		return true;
+	for (const pp_arena_overflow_block *b = a->first_overflow; b; b = b->next) {
+		uintptr_t lo = (uintptr_t)b + sizeof *b, hi = (uintptr_t)b + b->used;
+		if (at >= lo && at <= hi && n <= hi - at)
+			return true;
+	}
+	return false;
+}
+
+/* Whether the text and bytes of a result of type t at p (nested in structs
+ * too) lie in the call's arena, where the callee puts them. The contract
+ * file saying so is no proof: a JS bundle whose own signature differs
+ * writes numbers there, which would be read as a pointer and a length. */
+static bool views_in(const pp_call_arena *a, ppc_type t, const uint8_t *p)
+{
+	if (t.kind == PPC_STRING || t.kind == PPC_BUFFER) {
+		const pp_string_view *v = (const void *)p;
+		return in_arena(a, v->ptr, v->len);
+	}
+	for (size_t i = 0; t.kind == PPC_STRUCT && i < t.st->field_count; i++)
+		if (!views_in(a, t.st->fields[i].type, p + t.st->fields[i].offset))
+			return false;
+	return true;
+}
+
 static void print_value(ppc_type t, const uint8_t *p, bool top)
 {
 	switch (t.kind) {
@@ -605,6 +639,21 @@ static void log_to_stderr(void *ud, uint32_t level, pp_string_view scope, pp_str
 	fputc('\n', stderr);
 }
 
+/* pp_bundle_load_dir's report: a bundle of the directory that did not load
+ * (the call goes on if another provides the contract). */
+static void say_unloaded(void *ud, const pp_dir_entry *e)
+{
+	(void)ud;
+	if (e->status == PP_OK)
+		return;
+	const char *why = e->error ? e->error : "";
+	fputs("polyplug: bundle '", stderr);
+	cli_put_text(stderr, (const uint8_t *)e->name, strlen(e->name));
+	fprintf(stderr, "' not loaded: %s: ", pp_status_name(e->status));
+	cli_put_text(stderr, (const uint8_t *)why, strlen(why));
+	fputc('\n', stderr);
+}
+
 typedef struct call_opts {
 	const char *contracts[16];
 	size_t contract_count;
@@ -646,7 +695,14 @@ static int call_typed(pp_runtime *rt, pp_guest_contract_handle h, const ppc_func
 	if (!status) {
 		uint32_t code = pp_call(rt, h, (pp_guest_contract_instance){NULL, 0}, fn_id, args,
 		                        out, &arena);
-		if (code == PP_OK) {
+		if (code == PP_OK && !views_in(&arena, fn->result, out)) {
+			fprintf(stderr,
+			        "polyplug: %s's result holds text or bytes outside the memory the "
+			        "call was given: the bundle does not return what the contract file "
+			        "says\n",
+			        fn->name);
+			status = 1;
+		} else if (code == PP_OK) {
 			print_value(fn->result, out, true);
 			printf("%s", fn->result.kind == PPC_VOID ? "(void)\n" : "\n");
 		} else {
@@ -810,7 +866,12 @@ int cli_call(int argc, char **argv)
 	const char *at = strrchr(contract, '@');
 	char *end = NULL;
 	unsigned long major = at ? strtoul(at + 1, &end, 10) : 0;
-	if (!at || at == contract || !at[1] || *end || major > UINT32_MAX) {
+	char canonical[16];
+	snprintf(canonical, sizeof canonical, "%lu", major);
+	/* as written, the name is what the lookup hashes: "x@01" would find a
+	 * contract other than the x@1 whose sizes are declared */
+	if (!at || at == contract || !at[1] || *end || major > UINT32_MAX ||
+	    strcmp(at + 1, canonical) != 0) {
 		fprintf(stderr, "polyplug: '%s' is not CONTRACT@MAJOR (e.g. demo.Hello@1)\n",
 		        contract);
 		return 2;
@@ -863,6 +924,9 @@ int cli_call(int argc, char **argv)
 	pp_runtime_config_init(&cfg);
 	cfg.log = log_to_stderr;
 	cfg.log_userdata = cfg.log_level ? (void *)1 : NULL; /* POLYPLUG_LOG was set */
+	/* a JS bundle's bridge is checked from its init on, against the sizes
+	 * declared below: the buffers this tool passes are all it may reach */
+	cfg.js.memory_mode = PP_JS_MEMORY_GUARDED;
 	pp_runtime *rt = NULL;
 	if (!st && pp_runtime_new(&cfg, &rt) != PP_OK) {
 		fprintf(stderr, "polyplug: cannot create a runtime\n");
@@ -877,10 +941,17 @@ int cli_call(int argc, char **argv)
 			st = 2;
 		}
 	}
-	if (!st) {
-		pp_status ls = bundle ? pp_bundle_load(rt, dir, NULL, NULL)
-		                      : pp_bundle_load_dir(rt, dir, NULL, NULL, NULL);
+	if (!st && bundle) {
+		pp_status ls = pp_bundle_load(rt, dir, NULL, NULL);
 		if (ls != PP_OK) {
+			fprintf(stderr, "polyplug: %s: %s\n", pp_status_name(ls),
+			        pp_last_error(rt));
+			st = 1;
+		}
+	} else if (!st) { /* a bundle that does not load is said, and passed over */
+		size_t loaded = 0;
+		pp_status ls = pp_bundle_load_dir(rt, dir, say_unloaded, NULL, &loaded);
+		if (ls != PP_OK && !loaded) {
 			fprintf(stderr, "polyplug: %s: %s\n", pp_status_name(ls),
 			        pp_last_error(rt));
 			st = 1;
