@@ -11,6 +11,18 @@ watch_pid=
 failures=0
 
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+js_bundle() { # FILE: a JS bundle of cid() (a contract's id) and stdin
+	{
+		cat <<'JS'
+function cid(s) {
+  var h = 0xcbf29ce484222325n;
+  for (var i = 0; i < s.length; i++) { h ^= BigInt(s.charCodeAt(i)); h = (h * 0x100000001b3n) & 0xffffffffffffffffn; }
+  return [Number(h & 0xffffffffn), Number(h >> 32n)];
+}
+JS
+		cat
+	} >"$1"
+}
 expect_status() { # want, description, command...
 	local want=$1 what=$2; shift 2
 	"$@" >"$work/out" 2>&1
@@ -259,12 +271,7 @@ expect_output "^05$" "the missing bytes read as zero"
 # or written: the call declares their sizes first, so a larger signature is
 # refused at load (a struct of 31 structs of 64 f64: 15,872 bytes)
 mkdir -p "$work/calls/huge"
-cat >"$work/calls/huge/bundle.js" <<'JS'
-function cid(s) {
-  var h = 0xcbf29ce484222325n;
-  for (var i = 0; i < s.length; i++) { h ^= BigInt(s.charCodeAt(i)); h = (h * 0x100000001b3n) & 0xffffffffffffffffn; }
-  return [Number(h & 0xffffffffn), Number(h >> 32n)];
-}
+js_bundle "$work/calls/huge/bundle.js" <<'JS'
 var Inner = { struct: Array.from({ length: 64 }, (_, i) => ['f' + i, 'f64']) };
 var Big = { struct: Array.from({ length: 31 }, (_, i) => ['s' + i, Inner]) };
 function big() {
@@ -306,12 +313,7 @@ expect_output "is not CONTRACT@MAJOR" "it is refused"
 js_probe() { # dir, manifest lines, init's statement, function 0's statement
 	mkdir -p "$1"
 	printf '%b' "$2" >"$1/manifest.toml"
-	cat >"$1/bundle.js" <<JS
-function cid(s) {
-  var h = 0xcbf29ce484222325n;
-  for (var i = 0; i < s.length; i++) { h ^= BigInt(s.charCodeAt(i)); h = (h * 0x100000001b3n) & 0xffffffffffffffffn; }
-  return [Number(h & 0xffffffffn), Number(h >> 32n)];
-}
+	js_bundle "$1/bundle.js" <<JS
 function polyplug_init(hostLo, hostHi, ctxLo, ctxHi, bridge) {
   var host = hostLo + hostHi * 4294967296;
   $3;
@@ -336,12 +338,7 @@ expect_output "guarded memory is required, but function 1 of contract 'p.P@1' ha
 # a result's text must lie in the memory the call gave: a bundle whose own
 # signature returns numbers where the contract file says text is caught
 mkdir -p "$work/probe/sv"
-cat >"$work/probe/sv/bundle.js" <<'JS'
-function cid(s) {
-  var h = 0xcbf29ce484222325n;
-  for (var i = 0; i < s.length; i++) { h ^= BigInt(s.charCodeAt(i)); h = (h * 0x100000001b3n) & 0xffffffffffffffffn; }
-  return [Number(h & 0xffffffffn), Number(h >> 32n)];
-}
+js_bundle "$work/probe/sv/bundle.js" <<'JS'
 var H = [0, 0];
 var Four = { struct: [['a', 'u32'], ['b', 'u32'], ['c', 'u32'], ['d', 'u32']] };
 function polyplug_init(hostLo, hostHi) {
@@ -401,12 +398,7 @@ expect_output "^\[noisy\] bell\? and \?\[31mred$" "escapes are shown as '?'"
 # integers (range-checked), true/false, an enum variant's name or value, text
 # or hex: for a Buffer; results as their type reads, a struct as { field: … }
 mkdir -p "$work/calls/kinds"
-cat >"$work/calls/kinds/bundle.js" <<'JS'
-function cid(s) {
-  var h = 0xcbf29ce484222325n;
-  for (var i = 0; i < s.length; i++) { h ^= BigInt(s.charCodeAt(i)); h = (h * 0x100000001b3n) & 0xffffffffffffffffn; }
-  return [Number(h & 0xffffffffn), Number(h >> 32n)];
-}
+js_bundle "$work/calls/kinds/bundle.js" <<'JS'
 var Pt = { struct: [['x', 'i32'], ['y', 'f64']] };
 function polyplug_init() {
   var id = cid('guest_contract:kinds.K@1');
@@ -507,12 +499,7 @@ expect_status 2 "a float with a '+'" "$cli" call --contracts "$work/calls/calc.t
 expect_status 2 "an f64 that underflows to 0" "$cli" call --contracts "$work/calls/calc.toml" "$work/calls/calc" calc.Ops@1 half 1e-400
 expect_status 2 "an f64 that overflows" "$cli" call --contracts "$work/calls/calc.toml" "$work/calls/calc" calc.Ops@1 half 1e999
 mkdir -p "$work/calls/f32"
-cat >"$work/calls/f32/bundle.js" <<'JS'
-function cid(s) {
-  var h = 0xcbf29ce484222325n;
-  for (var i = 0; i < s.length; i++) { h ^= BigInt(s.charCodeAt(i)); h = (h * 0x100000001b3n) & 0xffffffffffffffffn; }
-  return [Number(h & 0xffffffffn), Number(h >> 32n)];
-}
+js_bundle "$work/calls/f32/bundle.js" <<'JS'
 function polyplug_init() {
   var id = cid('guest_contract:f32.F@1');
   return [[{ contractLo: id[0], contractHi: id[1], contractName: 'f32.F@1', version: 0x10000, fnCount: 1,

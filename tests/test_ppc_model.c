@@ -16,6 +16,23 @@ static ppc_model *read_ok(const char *text)
 	return m;
 }
 
+/* A contract file ppc refuses, and what its message must hold. */
+typedef struct refusal {
+	const char *src, *expect;
+} refusal;
+
+static void refused_each(const refusal *bad, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char err[512] = "";
+		ppc_model *m =
+		        ppc_model_read(bad[i].src, strlen(bad[i].src), "x.toml", err, sizeof err);
+		if (m || !strstr(err, bad[i].expect))
+			fail_msg("case %zu: %s, want '%s'", i, m ? "accepted" : err, bad[i].expect);
+		ppc_model_free(m);
+	}
+}
+
 static void layouts_follow_c(void **state)
 {
 	(void)state;
@@ -388,9 +405,7 @@ static void enum_values_are_read_exactly_or_refused(void **state)
 			assert_string_equal(shown, "18446744073709551615");
 		ppc_model_free(m);
 	}
-	static const struct {
-		const char *src, *expect;
-	} bad[] = {
+	static const refusal bad[] = {
 	        {ENUM("i64", "\"99999999999999999999\""),
 	         "c.toml:4:35: key 'value': '99999999999999999999' is past the range of a 64-bit "
 	         "integer"},
@@ -492,9 +507,7 @@ static void names_the_generated_code_cannot_hold_are_refused(void **state)
 #define CONTRACT(name, params)                                           \
 	"[[guest_contract]]\nname = \"" name "\"\nversion = \"1.0.0\"\n" \
 	"[[guest_contract.functions]]\nname = \"go\"\nparams = [" params "]\nreturn = \"i32\"\n"
-	static const struct {
-		const char *src, *expect;
-	} bad[] = {
+	static const refusal bad[] = {
 	        {CONTRACT("a.B", "") CONTRACT("a.b", ""), "contracts 'a.B' (line 1) and 'a.b'"},
 	        {CONTRACT("a.Y", "") CONTRACT("b.Y", ""), "same member of the JS context"},
 	        {CONTRACT("a.P", "{ name = \"memset\", type = \"i32\" }"), "'memset' is reserved"},
@@ -570,13 +583,7 @@ static void names_the_generated_code_cannot_hold_are_refused(void **state)
 #undef CONTRACT
 #undef FNS
 #undef FN
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		char err[512] = "";
-		ppc_model *m =
-		        ppc_model_read(bad[i].src, strlen(bad[i].src), "x.toml", err, sizeof err);
-		if (m || !strstr(err, bad[i].expect))
-			fail_msg("case %zu: %s, want '%s'", i, m ? "accepted" : err, bad[i].expect);
-	}
+	refused_each(bad, sizeof bad / sizeof bad[0]);
 }
 
 /* Names C itself takes, that a header compiled as C11, C23 or GNU C could
@@ -591,9 +598,7 @@ static void names_c_reserves_or_gnu_c_predefines_are_refused(void **state)
 #define HELLO(fns) "[[guest_contract]]\nname = \"demo.Hello\"\nversion = \"1.0.0\"\n" fns
 #define STRUCT(name, field) \
 	"[[struct]]\nname = \"" name "\"\nfields = [{ name = \"" field "\", type = \"i32\" }]\n"
-	static const struct {
-		const char *src, *expect;
-	} bad[] = {
+	static const refusal bad[] = {
 	        {HELLO(FN_WITH("_Float64")), "'_Float64' is reserved"},
 	        {HELLO(FN_WITH("_Complex")), "'_Complex' is reserved"},
 	        {HELLO(FN_WITH("_Imaginary")), "'_Imaginary' is reserved"},
@@ -630,14 +635,7 @@ static void names_c_reserves_or_gnu_c_predefines_are_refused(void **state)
 #undef STRUCT
 #undef HELLO
 #undef FN_WITH
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		char err[512] = "";
-		ppc_model *m =
-		        ppc_model_read(bad[i].src, strlen(bad[i].src), "x.toml", err, sizeof err);
-		if (m || !strstr(err, bad[i].expect))
-			fail_msg("case %zu: %s, want '%s'", i, m ? "accepted" : err, bad[i].expect);
-		ppc_model_free(m);
-	}
+	refused_each(bad, sizeof bad / sizeof bad[0]);
 }
 
 /* Names the JS glue (strict mode) or the TypeScript declarations could not
@@ -653,9 +651,7 @@ static void names_the_js_glue_or_the_declarations_cannot_hold_are_refused(void *
 	"\"i32\" }]\n"
 #define STRUCT(name) \
 	"[[struct]]\nname = \"" name "\"\nfields = [{ name = \"x\", type = \"i32\" }]\n"
-	static const struct {
-		const char *src, *expect;
-	} bad[] = {
+	static const refusal bad[] = {
 	        {CONTRACT("demo.Hello", "implements"), "'implements' is reserved"},
 	        {CONTRACT("demo.Hello", "interface"), "'interface' is reserved"},
 	        {CONTRACT("demo.Hello", "package"), "'package' is reserved"},
@@ -688,14 +684,7 @@ static void names_the_js_glue_or_the_declarations_cannot_hold_are_refused(void *
 	};
 #undef STRUCT
 #undef CONTRACT
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		char err[512] = "";
-		ppc_model *m =
-		        ppc_model_read(bad[i].src, strlen(bad[i].src), "x.toml", err, sizeof err);
-		if (m || !strstr(err, bad[i].expect))
-			fail_msg("case %zu: %s, want '%s'", i, m ? "accepted" : err, bad[i].expect);
-		ppc_model_free(m);
-	}
+	refused_each(bad, sizeof bad / sizeof bad[0]);
 }
 
 /* The glue's own bindings are $ names: a class named like one it once had
