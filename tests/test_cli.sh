@@ -598,6 +598,29 @@ ppc_js_kinds "$work/glue/own" "var Color = { Red: 1, Green: 3, Blue: 2 };
 $kinds_class"
 expect_status 0 "an implementation's own enum" kinds "$work/glue/own" kinds.K@1 next Red
 expect_output "^Blue$" "the implementation's Color is kept (its Green is 3)"
+# an enum of a 64-bit repr holds BigInts, as its params arrive (1n, not 1),
+# exact up to 2^64-1
+cat >"$work/calls/wide.toml" <<'TOML'
+[[enum]]
+name = "Wide"
+repr = "u64"
+variants = [{ name = "Small", value = 1 }, { name = "Top", value = "18446744073709551615" }]
+[[guest_contract]]
+name = "wide.W"
+version = "1.0.0"
+[[guest_contract.functions]]
+name = "next"
+params = [{ name = "w", type = "Wide" }]
+return = "Wide"
+TOML
+mkdir -p "$work/glue/wide"
+printf 'class W { next(w) { return w === Wide.Small ? Wide.Top : Wide.Small; } }\n' >"$work/glue/wide/impl.js"
+"$(dirname "$cli")/ppc" js "$work/calls/wide.toml" --implement wide.W --impl "$work/glue/wide/impl.js" \
+	-o "$work/glue/wide/bundle.js" || fail "ppc js wide"
+expect_status 0 "a u64 enum's variant compared with its param" "$cli" call --contracts "$work/calls/wide.toml" "$work/glue/wide" wide.W@1 next Small
+expect_output "^Top$" "the variant is the param's BigInt"
+expect_status 0 "a u64 enum's top variant" "$cli" call --contracts "$work/calls/wide.toml" "$work/glue/wide" wide.W@1 next Top
+expect_output "^Small$" "2^64-1 is exact"
 
 # TypeScript: ppc's declarations make tsc --strict catch a missing method and
 # a wrong return type; `polyplug new ts` builds a bundle that calls at once

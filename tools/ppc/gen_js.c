@@ -396,15 +396,18 @@ int ppc_gen_js(FILE *f, const ppc_model *m, const ppc_contract *const *mine, siz
 	ppc_comment_path(f, m->file);
 	fputs(": do not edit below this line ----\n", f);
 	/* enums as values (TypeScript's `Mood.Happy` compiles to this), unless
-	 * the implementation has its own */
+	 * the implementation has its own: of a 64-bit repr, BigInts, as such a
+	 * param arrives (1n === 1 is false) and exact past 2^53 */
 	for (size_t i = 0; i < m->enum_count; i++) {
 		const ppc_enum *e = &m->enums[i];
+		bool wide = e->repr == PPC_I64 || e->repr == PPC_U64;
 		fprintf(f, "if (!('%s' in globalThis)) globalThis.%s = Object.freeze({", e->name,
 		        e->name);
 		for (size_t j = 0; j < e->variant_count; j++) {
 			char text[32];
 			ppc_value_text(e, e->variants[j].value, text, sizeof text);
-			fprintf(f, "%s%s: %s", j ? ", " : " ", e->variants[j].name, text);
+			fprintf(f, "%s%s: %s%s", j ? ", " : " ", e->variants[j].name, text,
+			        wide ? "n" : "");
 		}
 		fputs(" });\n", f);
 	}
