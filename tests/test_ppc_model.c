@@ -393,6 +393,8 @@ static void enum_values_are_read_exactly_or_refused(void **state)
 	        {ENUM("i64", "-9223372036854775808"), (uint64_t)INT64_MIN},
 	        {ENUM("i64", "\"-9223372036854775808\""), (uint64_t)INT64_MIN},
 	        {ENUM("i8", "\"-128\""), (uint64_t)(int64_t)-128},
+	        {ENUM("u8", "\"010\""), 10}, /* decimal, not octal */
+	        {ENUM("u8", "\"0x10\""), 16},
 	};
 	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
 		ppc_model *m = read_ok(ok[i].src);
@@ -417,7 +419,12 @@ static void enum_values_are_read_exactly_or_refused(void **state)
 	        {ENUM("u8", "\" 7\""), "key 'value': expected an integer"},
 	        {ENUM("u8", "\"+7\""), "key 'value': expected an integer"},
 	        {ENUM("u8", "\"7 \""), "key 'value': expected an integer"},
+	        {ENUM("u8", "\"3\\u00005\""), "key 'value': expected an integer"},
+	        {ENUM("u8", "\"0x\""), "key 'value': expected an integer"},
 	};
+	/* a string with a NUL inside is not read as the text before it */
+	expect_refused(ENUM("u8\\u0000x", "1"),
+	               "c.toml:3:", "key 'repr': the string holds a NUL character");
 #undef ENUM
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		expect_refused(bad[i].src, "c.toml:4:", bad[i].expect);
@@ -600,6 +607,17 @@ static void names_c_reserves_or_gnu_c_predefines_are_refused(void **state)
 	"[[struct]]\nname = \"" name "\"\nfields = [{ name = \"" field "\", type = \"i32\" }]\n"
 	static const refusal bad[] = {
 	        {HELLO(FN_WITH("_Float64")), "'_Float64' is reserved"},
+	        /* what string.h declares under -std=gnu11 */
+	        {"[[guest_contract]]\nname = \"Index\"\nversion = \"1.0.0\"\n" FN_WITH("p"),
+	         "define 'index' (for contract 'Index')"},
+	        {STRUCT("bzero", "x") HELLO(FN_WITH("p")), "define 'bzero'"},
+	        /* polyplug's own names: its entry points, its include guards */
+	        {"[[guest_contract]]\nname = \"polyplug\"\nversion = \"1.0.0\"\n"
+	         "[[guest_contract.functions]]\nname = \"init\"\n",
+	         "of contract 'polyplug'), a name C or the headers it includes define"},
+	        {STRUCT("polyplug_shutdown", "x") HELLO(FN_WITH("p")),
+	         "define 'polyplug_shutdown'"},
+	        {HELLO(FN_WITH("POLYPLUG_CALL_INLINE_H")), "POLYPLUG_CALL_INLINE_H"},
 	        {HELLO(FN_WITH("_Complex")), "'_Complex' is reserved"},
 	        {HELLO(FN_WITH("_Imaginary")), "'_Imaginary' is reserved"},
 	        {HELLO(FN_WITH("asm")), "'asm' is reserved"},
@@ -668,6 +686,8 @@ static void names_the_js_glue_or_the_declarations_cannot_hold_are_refused(void *
 	        {STRUCT("number") CONTRACT("demo.Hello", "n"), "'number' is not a free identifier"},
 	        {STRUCT("any") CONTRACT("demo.Hello", "n"), "'any' is not a free identifier"},
 	        {STRUCT("string") CONTRACT("demo.Hello", "n"), "'string' is not a free identifier"},
+	        {STRUCT("keyof") CONTRACT("demo.Hello", "n"), "'keyof' is not a free identifier"},
+	        {STRUCT("infer") CONTRACT("demo.Hello", "n"), "'infer' is not a free identifier"},
 	        {"[[enum]]\nname = \"unknown\"\nvariants = [{ name = \"A\", value = 1 "
 	         "}]\n" CONTRACT("demo.Hello", "n"),
 	         "'unknown' is not a free identifier"},
@@ -851,6 +871,11 @@ static void refusals_found_after_reading_point_at_the_declaration(void **state)
 	         "  { name = \"INT8_MAX\", type = \"u8\" }]\n"
 	         "[[guest_contract]]\nname = \"a.B\"\nversion = \"1.0.0\"\n" FN,
 	         "c.toml:5:12: key 'fields'"},
+	        /* an enum variant making a C keyword: at the variant */
+	        {"[[enum]]\nname = \"thread\"\nvariants = [\n  { name = \"a\", value = 0 },\n"
+	         "  { name = \"local\", value = 1 }]\n"
+	         "[[guest_contract]]\nname = \"a.B\"\nversion = \"1.0.0\"\n" FN,
+	         "c.toml:5:12: key 'name'"},
 	        /* an enum shadowing a JS global */
 	        {"[[enum]]\nname = \"Error\"\nvariants = [{ name = \"A\", value = 0 }]\n"
 	         "[[guest_contract]]\nname = \"a.B\"\nversion = \"1.0.0\"\n" FN,

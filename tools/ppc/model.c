@@ -5,6 +5,7 @@
  */
 #include "model.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -395,6 +396,13 @@ static bool contract_name_ok(const char *s)
 
 /* ---- Field access ------------------------------------------------------------- */
 
+/* Whether v is a string holding a NUL (TOML's \u0000): read as C text, it
+ * would be cut there, and "u8\u0000x" taken for u8. */
+static bool nul_inside(const pp_toml_value *v)
+{
+	return v && v->type == PP_TOML_STRING && strlen(v->u.string.ptr) != v->u.string.len;
+}
+
 static const pp_toml_value *get(reader *r, const pp_toml_value *t, const char *key,
                                 pp_toml_type type, bool required)
 {
@@ -407,6 +415,10 @@ static const pp_toml_value *get(reader *r, const pp_toml_value *t, const char *k
 	if (v->type != type) {
 		bad(r, v, key, "expected %s, found %s", pp_toml_type_name(type),
 		    pp_toml_type_name(v->type));
+		return NULL;
+	}
+	if (nul_inside(v)) {
+		bad(r, v, key, "the string holds a NUL character");
 		return NULL;
 	}
 	return v;
@@ -445,8 +457,11 @@ static int builtin_kind(const char *name)
  * where the primitive types' names are not free. */
 static bool type_name_free(const char *s)
 {
-	static const char *const ts_types[] = {"any",    "bigint", "boolean", "never",  "number",
-	                                       "object", "string", "symbol",  "unknown"};
+	/* TypeScript's type words, and the type operators that cannot name a
+	 * type either (`p: keyof` does not parse) */
+	static const char *const ts_types[] = {"any",      "bigint", "boolean", "never",   "number",
+	                                       "object",   "string", "symbol",  "unknown", "keyof",
+	                                       "readonly", "unique", "infer"};
 	if (!identifier(s) || builtin_kind(s) >= 0 || reserved(s))
 		return false;
 	for (size_t i = 0; i < sizeof ts_types / sizeof ts_types[0]; i++)
@@ -459,7 +474,7 @@ static bool resolve_type(reader *r, ppc_model *m, const pp_toml_value *v, const 
                          ppc_type *out)
 {
 	memset(out, 0, sizeof *out);
-	if (!v || v->type != PP_TOML_STRING) {
+	if (!v || v->type != PP_TOML_STRING || nul_inside(v)) {
 		bad(r, v, key, "expected a type name");
 		return false;
 	}
@@ -526,10 +541,12 @@ static int64_t variant_value(reader *r, const pp_toml_value *v, const ppc_enum *
 		const char *p = v->u.string.ptr;
 		negative = *p == '-';
 		p += negative;
+		bool hex = p[0] == '0' && (p[1] == 'x' || p[1] == 'X');
 		char *end;
 		errno = 0;
-		mag = strtoull(p, &end, 0);
-		number = *p >= '0' && *p <= '9' && !*end && end != p;
+		mag = strtoull(p, &end, hex ? 16 : 10); /* "010" is ten, not octal */
+		number = *p >= '0' && *p <= '9' && (!hex || isxdigit((unsigned char)p[2])) &&
+		         end == v->u.string.ptr + v->u.string.len && end != p;
 		if (number && errno == ERANGE) {
 			bad(r, v, "value", "'%s' is past the range of a 64-bit integer",
 			    v->u.string.ptr);
@@ -596,6 +613,7 @@ static void read_enums(reader *r, ppc_model *m)
 			ppc_variant *var = &e->variants[e->variant_count++];
 			only_keys(r, vt, "a variant", vkeys);
 			var->name = get_string(r, vt, "name", true);
+			var->at = name_pos(vt);
 			var->docs = get_string(r, vt, "docs", false);
 			var->value = variant_value(r, pp_toml_get(vt, "value"), e);
 			if (!r->failed && (!identifier(var->name) || reserved(var->name)))
@@ -1127,8 +1145,10 @@ static void c_names_of(c_names *ns, const ppc_model *m)
 		snprintf(from, sizeof from, "enum '%s'", e->name);
 		ns->at = e->at;
 		c_name_add(ns, from, "%s", e->name);
-		for (size_t j = 0; j < e->variant_count; j++)
+		for (size_t j = 0; j < e->variant_count; j++) {
+			ns->at = e->variants[j].at;
 			c_name_add(ns, from, "%s_%s", e->name, e->variants[j].name);
+		}
 	}
 	for (size_t i = 0; i < m->struct_count; i++) {
 		snprintf(from, sizeof from, "struct '%s'", m->structs[i].name);
@@ -1193,8 +1213,9 @@ static bool has_suffix(const char *s, const char *suffix)
  * or function of that name would clash with theirs. */
 static bool std_name(const char *s)
 {
-	static const char *const prefixes[] = {"atomic_", "ATOMIC_", "memory_order", "__",
-	                                       "pp_",     "PP_",     "ppc_",         "PPC_"};
+	static const char *const prefixes[] = {"atomic_",   "ATOMIC_",  "memory_order", "__",
+	                                       "pp_",       "PP_",      "ppc_",         "PPC_",
+	                                       "polyplug_", "POLYPLUG_"};
 	for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
 		if (strncmp(s, prefixes[i], strlen(prefixes[i])) == 0)
 			return true;
@@ -1209,9 +1230,15 @@ static bool std_name(const char *s)
 		if (strncmp(s, limits[i], strlen(limits[i])) == 0 &&
 		    (has_suffix(s, "_MIN") || has_suffix(s, "_MAX") || has_suffix(s, "_C")))
 			return true;
-	static const char *const words[] = {
-	        "NULL",          "offsetof", "bool",    "true",    "false", "kill_dependency",
-	        "static_assert", "alignof",  "alignas", "noreturn"};
+	/* and what string.h adds under -std=gnu11 (glibc's POSIX and BSD
+	 * functions) */
+	static const char *const words[] = {"NULL",           "offsetof", "bool",
+	                                    "true",           "false",    "kill_dependency",
+	                                    "static_assert",  "alignof",  "alignas",
+	                                    "noreturn",       "index",    "rindex",
+	                                    "bcmp",           "bcopy",    "bzero",
+	                                    "explicit_bzero", "ffs",      "ffsl",
+	                                    "ffsll",          "stpcpy",   "stpncpy"};
 	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
 		if (strcmp(s, words[i]) == 0)
 			return true;

@@ -86,6 +86,7 @@ struct ppc_struct {
 
 typedef struct ppc_variant {
 	char *name;
+	ppc_pos at;
 	char *docs;
 	int64_t value; /* of a u64 enum: the bit pattern (ppc_value_text) */
 } ppc_variant;
