@@ -655,6 +655,13 @@ static void hello(void *state, const void *args, void *out, pp_abi_error *err)
 	memcpy(out, &v, sizeof v);
 }
 
+/* Function 2 makes its result, then fails. */
+static void hello_then_fail(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	hello(state, args, out, err);
+	err->code = PP_ERR_GENERIC;
+}
+
 /* Function 1 answers the StringView it was given: memory its caller holds,
  * though its layout says it makes its result. */
 static void echo_view(void *state, const void *args, void *out, pp_abi_error *err)
@@ -736,11 +743,13 @@ static void results_a_guarded_caller_does_not_take_are_freed(void **state)
 	(void)state;
 	counting_alloc ca = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	pp_runtime *rt = rt_counting(&ca);
-	static const void *const fns[] = {(const void *)hello, (const void *)echo_view};
+	static const void *const fns[] = {(const void *)hello, (const void *)echo_view,
+	                                  (const void *)hello_then_fail};
 	static const uint32_t result_view[] = {PP_LAYOUT_OUT_VIEW | 0};
 	static const uint32_t echo_views[] = {0, PP_LAYOUT_OUT_VIEW | 0};
 	static const pp_fn_layout layout[] = {{0, 16, PP_LAYOUT_NO_ARENA, 1, result_view},
-	                                      {16, 16, PP_LAYOUT_NO_ARENA, 2, echo_views}};
+	                                      {16, 16, PP_LAYOUT_NO_ARENA, 2, echo_views},
+	                                      {0, 16, PP_LAYOUT_NO_ARENA, 1, result_view}};
 	hello_host hh = {
 	        .iface = {.size = sizeof hh.iface,
 	                  .contract_id = pp_host_contract_id("test.Hello", 1),
@@ -749,7 +758,7 @@ static void results_a_guarded_caller_does_not_take_are_freed(void **state)
 	                  .dispatch_type = PP_DISPATCH_NATIVE,
 	                  .create_instance = hello_self,
 	                  .destroy_instance = drop_instance,
-	                  .dispatch.native = {2, fns},
+	                  .dispatch.native = {3, fns},
 	                  .layouts = layout},
 	        .host = pp_runtime_host_api(rt),
 	};
@@ -814,7 +823,13 @@ static void results_a_guarded_caller_does_not_take_are_freed(void **state)
 	        " var out = at(b.alloc(16));"
 	        " for (var k = 0; k < 20; k++) { var rc = b.dispatchPeer(id[0], id[1], 1, 0, 0, "
 	        "out);"
-	        " if (rc) return rc; } return 0; }];\n"
+	        " if (rc) return rc; } return 0; },\n"
+	        /* 7: twenty calls whose callee made its result, then failed */
+	        "    function (i, a, o, ar, b) { var id = cid('host_contract:test.Hello@1');"
+	        " var out = at(b.alloc(16));"
+	        " for (var k = 0; k < 20; k++) {"
+	        " if (b.callHostContract(id[0], id[1], 0x10000, 2, 0, out, [0]) !== 1) return 99;"
+	        " if (b.readU32(out) || b.readU32(out + 8)) return 98; } return 0; }];\n"
 	        "  return ok([regl('test.guard', fns, fns.map(function () {"
 	        " return { args: 8, out: 4 }; }))]);\n}\n";
 	js_load_ok(rt, "caller", src);
@@ -843,6 +858,16 @@ static void results_a_guarded_caller_does_not_take_are_freed(void **state)
 	pthread_mutex_unlock(&ca.lock);
 	if (grew >= 65536)
 		fail_msg("20 calls left %zu bytes of the host's", grew);
+	/* the results of failed calls go with them, their slots cleared */
+	pthread_mutex_lock(&ca.lock);
+	before = ca.live;
+	pthread_mutex_unlock(&ca.lock);
+	assert_int_equal(call_fn(rt, 7, &p, &r), PP_OK);
+	pthread_mutex_lock(&ca.lock);
+	grew = ca.live - before;
+	pthread_mutex_unlock(&ca.lock);
+	if (grew >= 100) /* 20 results of 5 bytes */
+		fail_msg("20 failed calls left %zu bytes of the host's", grew);
 	/* a typed call that failed before writing a result leaves the host's
 	 * out alone */
 	const pp_host_api *host = pp_runtime_host_api(rt);

@@ -378,10 +378,12 @@ static int named_views(outgoing *o, JSValueConst offsets)
 	return st;
 }
 
-/* After a successful call: the callee's results the caller named become
- * its blocks (counted against its limit; an overlap with a block it has is
- * refused), the rest are freed — as is a named one that cannot be adopted. */
-static int take_results(outgoing *o)
+/* After a call: the callee's results the caller named become its blocks
+ * (counted against its limit; an overlap with a block it has is refused),
+ * the rest are freed — as is a named one that cannot be adopted, and every
+ * one a failed call (`adopt` false) left: the caller could neither read nor
+ * free them. */
+static int take_results(outgoing *o, bool adopt)
 {
 	js_vm *vm = o->vm;
 	const pp_host_api *h = vm->host;
@@ -399,6 +401,8 @@ static int take_results(outgoing *o)
 		 * adopted again nor freed (a callee echoing a pointer it was given) */
 		if (pp_js_guard_touches(vm, v.ptr, v.len)) {
 			memset(at, 0, sizeof v);
+			if (!adopt) /* the call failed already: only never freed */
+				continue;
 			if (st == 0)
 				refuse_call(o,
 				            "the callee's result at out offset %u is memory this "
@@ -408,7 +412,7 @@ static int take_results(outgoing *o)
 			st = -1;
 			continue;
 		}
-		if (named && st == 0) {
+		if (adopt && named && st == 0) {
 			if (v.len <= UINT32_MAX && within_limit(vm, (uint32_t)v.len) &&
 			    pp_js_guard_add_block(vm, (void *)v.ptr, v.len, false)) {
 				pp_js_heap_limit(vm, false);
@@ -472,7 +476,7 @@ static JSValue outgoing_call(JSContext *ctx, int argc, JSValueConst *argv, bool 
 	                     : pp__call_peer(vm->rt, join(lo, hi), min_ver, fn_id, args, out, NULL,
 	                                     guard, &o, &refused);
 	pp_call_arena_free(&o.scratch);
-	if (refused || (check && code == PP_OK && take_results(&o) < 0))
+	if (refused || (check && take_results(&o, code == PP_OK) < 0))
 		return JS_EXCEPTION;
 	return JS_NewUint32(ctx, code);
 }
