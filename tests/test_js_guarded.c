@@ -62,6 +62,16 @@ static const struct abuse {
          "bridge.dispatchPeer", "(8 bytes): outside the memory"},
         {"b.callHostContract(1, 2, 0x10000, 0, a, 16)", "bridge.callHostContract at address 0x10",
          "outside the memory"},
+        /* ids, versions and function numbers are exact: NaN or 2^32 would
+         * reach function 0, a NaN version would accept any */
+        {"b.callHostContract(1, 2, 0x10000, NaN, 0, 0)", "bridge.callHostContract",
+         "a function number must be an integer in 0 .. 4294967295, not NaN"},
+        {"b.callHostContract(1, 2, 0x10000, 2 ** 32, 0, 0)", "bridge.callHostContract",
+         "a function number must be an integer"},
+        {"b.dispatchPeer(1, 2, NaN, 0, 0, 0)", "bridge.dispatchPeer",
+         "a version must be an integer"},
+        {"b.dispatchPeer(2 ** 32 + 1, 2, 1, 0, 0, 0)", "bridge.dispatchPeer",
+         "a contract id word must be an integer"},
         /* a guest that catches the RangeError still fails its call */
         {"try { b.writeI32(0, 1); } catch (e) { }", "bridge.writeI32", "outside the memory"},
         /* an address kept from an earlier call is not this call's */
@@ -829,7 +839,10 @@ static void results_a_guarded_caller_does_not_take_are_freed(void **state)
 	        " var out = at(b.alloc(16));"
 	        " for (var k = 0; k < 20; k++) {"
 	        " if (b.callHostContract(id[0], id[1], 0x10000, 2, 0, out, [0]) !== 1) return 99;"
-	        " if (b.readU32(out) || b.readU32(out + 8)) return 98; } return 0; }];\n"
+	        " if (b.readU32(out) || b.readU32(out + 8)) return 98; } return 0; },\n"
+	        /* 8: a function the host contract does not have */
+	        "    function (i, a, o, ar, b) { var id = cid('host_contract:test.Hello@1');"
+	        " return b.callHostContract(id[0], id[1], 0x10000, 7, 0, 0); }];\n"
 	        "  return ok([regl('test.guard', fns, fns.map(function () {"
 	        " return { args: 8, out: 4 }; }))]);\n}\n";
 	js_load_ok(rt, "caller", src);
@@ -868,6 +881,8 @@ static void results_a_guarded_caller_does_not_take_are_freed(void **state)
 	pthread_mutex_unlock(&ca.lock);
 	if (grew >= 100) /* 20 results of 5 bytes */
 		fail_msg("20 failed calls left %zu bytes of the host's", grew);
+	/* past its functions: a status the guest gets, as unguarded */
+	assert_int_equal(call_fn(rt, 8, &p, &r), PP_ERR_FUNCTION_NOT_AVAILABLE);
 	/* a typed call that failed before writing a result leaves the host's
 	 * out alone */
 	const pp_host_api *host = pp_runtime_host_api(rt);

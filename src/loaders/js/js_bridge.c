@@ -56,10 +56,12 @@ static int arg_u32(JSContext *ctx, JSValueConst v, uint32_t *out)
 	return JS_ToUint32(ctx, out, v);
 }
 
-/* A size or length from the guest. Guarded: an integer in [0, 2^32); NaN,
- * -1, 2^40 or 2^53 would wrap (to 0 or to 4 GiB) under ToUint32 and are
- * refused. Compat: ToUint32, as the reference converts a u32. */
-static int arg_size(JSContext *ctx, const char *entry, JSValueConst v, uint32_t *out)
+/* A 32-bit number from the guest that must be exact (`what` it is, for
+ * the message). Guarded: an integer in [0, 2^32); NaN, -1, 2^40 or 2^53
+ * would wrap (to 0 or to 4 GiB) under ToUint32 and are refused. Compat:
+ * ToUint32, as the reference converts a u32. */
+static int arg_exact(JSContext *ctx, const char *entry, const char *what, JSValueConst v,
+                     uint32_t *out)
 {
 	if (!vm_of(ctx)->guard.on)
 		return JS_ToUint32(ctx, out, v);
@@ -67,11 +69,17 @@ static int arg_size(JSContext *ctx, const char *entry, JSValueConst v, uint32_t 
 	if (JS_ToFloat64(ctx, &d, v))
 		return -1;
 	if (!(d >= 0 && d <= UINT32_MAX && d == (double)(uint32_t)d)) {
-		pp_js_guard_bad_size(vm_of(ctx), entry, d);
+		pp_js_guard_bad_u32(vm_of(ctx), entry, what, d);
 		return -1;
 	}
 	*out = (uint32_t)d;
 	return 0;
+}
+
+/* A size or length from the guest. */
+static int arg_size(JSContext *ctx, const char *entry, JSValueConst v, uint32_t *out)
+{
+	return arg_exact(ctx, entry, "a size", v, out);
 }
 
 /* May the guest touch [p, p + len)? (See js_guard.c; always, in compat.) */
@@ -319,7 +327,9 @@ static bool check_callee(outgoing *o, uint32_t dispatch_type, const pp_native_di
 	if (jl) {
 		l = *jl;
 		sig = pp_js_callee_sig(guest, o->fn);
-	} else if (dispatch_type == PP_DISPATCH_NATIVE && layouts && o->fn < nd->function_count) {
+	} else if (dispatch_type == PP_DISPATCH_NATIVE && o->fn >= nd->function_count) {
+		return true; /* no such function: the call says so, calling nothing */
+	} else if (dispatch_type == PP_DISPATCH_NATIVE && layouts) {
 		fl = &layouts[o->fn];
 		l = (js_layout){fl->args_size, fl->out_size, true};
 	} else {
@@ -450,18 +460,18 @@ static bool guard_callee(void *ud, const pp_callee *c, pp_call_arena **vm_arena)
 static JSValue outgoing_call(JSContext *ctx, int argc, JSValueConst *argv, bool host)
 {
 	js_vm *vm = vm_of(ctx);
-	ARG_U32(0, lo);
-	ARG_U32(1, hi);
-	ARG_U32(2, min_ver);
-	ARG_U32(3, fn_id);
+	const char *entry = host ? "callHostContract" : "dispatchPeer";
+	/* exact when guarded: NaN or 2^32 would reach function 0, and a NaN
+	 * version would accept any */
+	uint32_t lo, hi, min_ver, fn_id;
+	if (arg_exact(ctx, entry, "a contract id word", argv[0], &lo) ||
+	    arg_exact(ctx, entry, "a contract id word", argv[1], &hi) ||
+	    arg_exact(ctx, entry, "a version", argv[2], &min_ver) ||
+	    arg_exact(ctx, entry, "a function number", argv[3], &fn_id))
+		return JS_EXCEPTION;
 	ARG_PTR(4, args);
 	ARG_PTR(5, out);
-	outgoing o = {.ctx = ctx,
-	              .vm = vm,
-	              .entry = host ? "callHostContract" : "dispatchPeer",
-	              .args = args,
-	              .out = out,
-	              .fn = fn_id};
+	outgoing o = {.ctx = ctx, .vm = vm, .entry = entry, .args = args, .out = out, .fn = fn_id};
 	outgoing *check = vm->guard.on ? &o : NULL;
 	/* foreign addresses are refused whether or not the callee exists */
 	if (check && ((args && !may(ctx, o.entry, args, 1, false)) ||

@@ -90,13 +90,13 @@ static void violation(js_vm *vm, const char *entry, uintptr_t addr, size_t len, 
 	pp_js_guard_refuse(vm, msg);
 }
 
-void pp_js_guard_bad_size(js_vm *vm, const char *entry, double d)
+void pp_js_guard_bad_u32(js_vm *vm, const char *entry, const char *what, double d)
 {
-	char msg[200], shown[32];
+	char msg[240], shown[32];
 	pp_js_describe_number(d, shown, sizeof shown);
 	snprintf(msg, sizeof msg,
-	         "bundle '%s': bridge.%s: a size must be an integer in 0 .. 4294967295, not %s",
-	         vm->bundle, entry, shown);
+	         "bundle '%s': bridge.%s: %s must be an integer in 0 .. 4294967295, not %s",
+	         vm->bundle, entry, what, shown);
 	pp_js_guard_refuse(vm, msg);
 }
 

@@ -63,8 +63,9 @@ bool pp_js_guard_arena_block(js_vm *vm, void *p, size_t len, bool host);
 void pp_js_guard_release_host_blocks(js_vm *vm, bool succeeded);
 /* Records msg as the call's violation and throws it as a RangeError. */
 void pp_js_guard_refuse(js_vm *vm, const char *msg);
-/* Refuses a size that is not an integer in [0, 2^32) (pending). */
-void pp_js_guard_bad_size(js_vm *vm, const char *entry, double d);
+/* Refuses a number that is not an integer in [0, 2^32) (pending): `what`
+ * says which ("a size", "a contract id word", ...). */
+void pp_js_guard_bad_u32(js_vm *vm, const char *entry, const char *what, double d);
 /* Whether [p, p + len) overlaps memory the bundle holds: a live block, or
  * its call's args, out or arena blocks. */
 bool pp_js_guard_touches(js_vm *vm, const void *p, size_t len);
