@@ -82,9 +82,9 @@ static pp_status find_bundles(scan *s)
 	pp_status st = PP_OK;
 	for (int i = 0; i < n; i++) {
 		const char *e = entries[i]->d_name;
-		char *path =
-		        s->nodes && st == PP_OK && e[0] != '.' ? pp__path_join(s->dir, e) : NULL;
-		if (!path && s->nodes && st == PP_OK && e[0] != '.') /* not passed over */
+		bool look = s->nodes && st == PP_OK && e[0] != '.';
+		char *path = look ? pp__path_join(s->dir, e) : NULL;
+		if (look && !path) /* not passed over */
 			st = pp__error(s->rt, PP_ERR_OUT_OF_MEMORY, "out of memory");
 		if (path && pp__holds_a_bundle(s->rt, path)) {
 			node *nd = &s->nodes[s->count++];

@@ -414,9 +414,7 @@ bool pp__in_plugin(pp_runtime *rt)
 
 /* s[0..n) as well-formed UTF-8, each byte that starts no valid sequence
  * replaced by U+FFFD (malloc'd, NUL-terminated, *len its length; NULL if out
- * of memory). What the host gets as a message or a log record is always
- * UTF-8, whatever a plugin put in it: a JS string's lone surrogate as
- * QuickJS writes it (CESU-8), a native plugin's bytes. */
+ * of memory). */
 static char *lossy(const uint8_t *s, size_t n, size_t *len)
 {
 	if (n > (SIZE_MAX - 1) / 3)
@@ -443,6 +441,20 @@ static char *lossy(const uint8_t *s, size_t n, size_t *len)
 	return out;
 }
 
+/* s[0..n) as the host may get it, well-formed UTF-8 whatever a plugin put
+ * in it (a JS string's lone surrogate as QuickJS writes it, CESU-8; a
+ * native plugin's bytes): itself when it is; else a copy with U+FFFD
+ * (*owned, the caller's to free); else, out of memory, its valid part. */
+static pp_string_view well_formed(const uint8_t *s, size_t n, char **owned)
+{
+	*owned = NULL;
+	size_t valid = pp_utf8_prefix(s, n), len = 0;
+	if (valid == n)
+		return (pp_string_view){s, n};
+	*owned = lossy(s, n, &len);
+	return *owned ? (pp_string_view){(const uint8_t *)*owned, len} : (pp_string_view){s, valid};
+}
+
 void pp__error_setv(pp_runtime *rt, const char *fmt, va_list ap)
 {
 	pp_tstate *ts = pp__tstate(rt);
@@ -463,16 +475,16 @@ void pp__error_setv(pp_runtime *rt, const char *fmt, va_list ap)
 			cap = (size_t)n + 1;
 		}
 		vsnprintf(to, cap, fmt, ap2);
-		size_t len = (size_t)n < cap ? (size_t)n : cap - 1;
-		size_t valid = pp_utf8_prefix((const uint8_t *)to, len);
-		char *clean = valid < len ? lossy((const uint8_t *)to, len, &len) : NULL;
+		char *clean;
+		pp_string_view v = well_formed((const uint8_t *)to,
+		                               (size_t)n < cap ? (size_t)n : cap - 1, &clean);
 		if (clean) {
 			if (!err_small(ts, to))
 				free(to);
 			to = clean;
-			cap = len + 1;
+			cap = v.len + 1;
 		} else {
-			to[valid] = '\0'; /* out of memory: the valid part */
+			to[v.len] = '\0';
 		}
 		ts->err_next = ts->err;
 		ts->err_next_cap = ts->err_cap;
@@ -517,16 +529,9 @@ void pp__log_view(pp_runtime *rt, uint32_t level, pp_string_view scope, pp_strin
 		msg.len = 65536;
 	if (level > rt->cfg.log_level)
 		return;
-	char *clean[2] = {NULL, NULL};
-	pp_string_view *text[2] = {&scope, &msg};
-	for (int i = 0; i < 2; i++) {
-		size_t valid = pp_utf8_prefix(text[i]->ptr, text[i]->len), len = 0;
-		if (valid == text[i]->len)
-			continue;
-		clean[i] = lossy(text[i]->ptr, text[i]->len, &len);
-		*text[i] = clean[i] ? (pp_string_view){(const uint8_t *)clean[i], len}
-		                    : (pp_string_view){text[i]->ptr, valid};
-	}
+	char *clean[2];
+	scope = well_formed(scope.ptr, scope.len, &clean[0]);
+	msg = well_formed(msg.ptr, msg.len, &clean[1]);
 	if (rt->cfg.log)
 		rt->cfg.log(rt->cfg.log_userdata, level, scope, msg);
 	else
