@@ -240,32 +240,36 @@ js_srcmap *pp_js_srcmap_load(js_vm *vm, const char *dir, const char *file, const
 	if (!url || (!inline_ && (!*vm->module_dir || url_len > 255)))
 		return NULL; /* a file needs a bundle directory */
 	js_srcmap *m = NULL;
-	char *path = NULL, *text = NULL, *why = NULL; /* why it was not read */
+	char *path = NULL, *text = NULL, why[512] = ""; /* why it was not read */
 	size_t text_len = 0,
 	       max = vm->memory_bytes / 4 < MAP_MAX_BYTES ? vm->memory_bytes / 4 : MAP_MAX_BYTES;
 	char *name = inline_ ? pp__strdup("(inline)") : pp__strndup(url, url_len);
 	if (inline_) {
 		text = inline_map(url, url_len, max, &text_len);
 		if (!text)
-			why = pp__strprintf("not base64 JSON of at most %zu bytes", max);
+			snprintf(why, sizeof why, "not base64 JSON of at most %zu bytes", max);
 	} else if (name && !strstr(name, "..") && name[0] != '/') {
 		path = pp__path_join(dir, name);
 		pp_bundle_source at = {.name = vm->bundle, .dir = vm->module_dir};
 		pp_status st;
 		int fd = path ? pp__open_bundle_file(vm->rt, &at, path, &st) : -1;
-		if (fd >= 0 && !(text = pp__read_fd(fd, max, &text_len)))
-			why = errno == EFBIG ? pp__strprintf("larger than %zu bytes", max)
-			                     : pp__strdup(strerror(errno));
+		if (fd >= 0 && !(text = pp__read_fd(fd, max, &text_len)) && errno == EFBIG)
+			snprintf(why, sizeof why, "larger than %zu bytes", max);
+		else if (fd >= 0 && !text)
+			snprintf(why, sizeof why, "%s", strerror(errno));
 		else if (fd < 0)
-			why = pp__strdup(pp_last_error(vm->rt));
+			snprintf(why, sizeof why, "%s", pp_last_error(vm->rt));
 	} else if (name) {
-		why = pp__strdup("not a file name inside the bundle directory");
+		snprintf(why, sizeof why, "not a file name inside the bundle directory");
 	}
 	bool read = text != NULL;
 	JSValue json = read ? JS_ParseJSON(ctx, text, text_len, name ? name : "map") : JS_UNDEFINED;
 	free(text); /* parsed: the tables come from json */
-	if (read && JS_IsException(json))
-		why = pp_js_exception_text(ctx);
+	if (read && JS_IsException(json)) {
+		char *text_of = pp_js_exception_text(ctx);
+		snprintf(why, sizeof why, "%s", text_of ? text_of : "out of memory");
+		free(text_of);
+	}
 	if (JS_IsObject(json) && (m = calloc(1, sizeof *m)) && (m->file = strdup(file)) &&
 	    read_sources(ctx, json, m)) {
 		JSValue mappings = JS_GetPropertyStr(ctx, json, "mappings");
@@ -278,15 +282,16 @@ js_srcmap *pp_js_srcmap_load(js_vm *vm, const char *dir, const char *file, const
 		if (!ok) {
 			pp_js_srcmap_free(m);
 			m = NULL;
-			why = pp__strdup(
-			        "its mappings are not a valid table, or it would take more "
-			        "than its share of the VM's memory");
+			snprintf(why, sizeof why,
+			         "its mappings are not a valid table, or it would take more than "
+			         "its "
+			         "share of the VM's memory");
 		}
 	} else {
 		if (m && m->file)
-			why = pp__strdup("its sources are not 1 to 65535 strings");
-		else if (read && !why && !JS_IsObject(json))
-			why = pp__strdup("not a JSON object");
+			snprintf(why, sizeof why, "its sources are not 1 to 65535 strings");
+		else if (read && !*why && !JS_IsObject(json))
+			snprintf(why, sizeof why, "not a JSON object");
 		pp_js_srcmap_free(m);
 		m = NULL;
 	}
@@ -295,8 +300,7 @@ js_srcmap *pp_js_srcmap_load(js_vm *vm, const char *dir, const char *file, const
 		pp__log(vm->rt, PP_LOG_WARN, vm->bundle,
 		        "source map '%s' named by %s was not read (%s): messages show the "
 		        "bundle's own lines",
-		        name ? name : "?", file, why ? why : "out of memory");
-	free(why);
+		        name ? name : "?", file, *why ? why : "out of memory");
 	JS_FreeValue(ctx, json);
 	free(path);
 	free(name);
