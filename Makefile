@@ -42,13 +42,14 @@ deps:
 	@scripts/deps.sh --for $(DEPS_FOR) $(DEPS_DIR)
 
 # Configured every time (it is quick): a build first configured without
-# cmocka (by `make run`) gains its tests once cmocka is there.
-configure:
+# cmocka (by `make run`) gains its tests once cmocka is there. After deps,
+# even under make -j: CMake needs the sources deps fetches.
+configure: deps
 	@cmake -S . -B $(BDIR) $(CMAKE_ARGS) >/dev/null
 
 # The log goes to a file; the terminal sees the percentage as it grows, and
 # the whole log when the build fails.
-build: deps configure
+build: configure
 	@set -o pipefail; printf 'building %s: ' "$(BDIR)"; \
 	cmake --build $(BDIR) -j $(JOBS) 2>&1 | tee $(BDIR)/build.log | \
 		awk 'match($$0, /^\[ *[0-9]+%\]/) { p = substr($$0, 2, RLENGTH - 3) + 0; \
