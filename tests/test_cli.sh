@@ -645,6 +645,55 @@ if command -v tsc >/dev/null; then
 	expect_output "Property 'boom' is missing" "the missing method is named"
 	expect_status 2 "tsc refuses a wrong return type" tsc_run wrongtype
 	expect_output "Type 'string' is not assignable to type 'number'" "the wrong type is named"
+	# enums are the glue's global objects: a 64-bit one holds BigInts, so
+	# comparing its param with a number is caught
+	cat >"$work/ts/enums.toml" <<'TOML'
+[[enum]]
+name = "Color"
+repr = "i32"
+variants = [{ name = "Red", value = -1 }, { name = "Green", value = 2 }]
+[[enum]]
+name = "Wide"
+repr = "u64"
+variants = [{ name = "Small", value = 1 }, { name = "Top", value = "18446744073709551615" }]
+[[guest_contract]]
+name = "en.E"
+version = "1.0.0"
+[[guest_contract.functions]]
+name = "next"
+params = [{ name = "w", type = "Wide" }]
+return = "Wide"
+[[guest_contract.functions]]
+name = "col"
+params = [{ name = "c", type = "Color" }]
+return = "Color"
+TOML
+	"$ppc" dts "$work/ts/enums.toml" -o "$work/ts/enums.d.ts" || fail "ppc dts enums"
+	write_en() { # name, the class body
+		printf "import type { EContract } from './enums';\nexport class E implements EContract {\n%s\n}\n" "$2" >"$work/ts/$1.ts"
+	}
+	write_en en_good "  next(w: Wide): Wide { return w === Wide.Small ? Wide.Top : Wide.Small; }
+  col(c: Color): Color { return c === Color.Red ? Color.Green : Color.Red; }"
+	write_en en_number "  next(w: Wide): Wide { return w === 1 ? Wide.Top : Wide.Small; }
+  col(c: Color): Color { return c; }"
+	write_en en_outside "  next(w: Wide): Wide { return w; }
+  col(c: Color): Color { return 1; }"
+	expect_status 0 "tsc accepts enums used as the glue's globals" tsc_run en_good
+	expect_status 2 "tsc refuses a 64-bit enum compared with a number" tsc_run en_number
+	expect_output "types 'bigint' and 'number' have no overlap" "the BigInt is named"
+	expect_status 2 "tsc refuses a value that is no variant" tsc_run en_outside
+	expect_output "Type '1' is not assignable to type 'Color'" "the value is named"
+	if command -v esbuild >/dev/null; then
+		"$ppc" js "$work/ts/enums.toml" --implement en.E --glue-only -o "$work/ts/enums_glue.js" || fail "ppc js enums"
+		mkdir -p "$work/ts/en"
+		expect_status 0 "esbuild builds a class using the enums" esbuild "$work/ts/en_good.ts" --bundle \
+			--format=iife --global-name=__polyplug_impl --target=es2020 --log-level=warning \
+			--footer:js="var E = __polyplug_impl.E;$(cat "$work/ts/enums_glue.js")" --outfile="$work/ts/en/bundle.js"
+		expect_status 0 "a TypeScript 64-bit enum compared with its param" "$cli" call --contracts "$work/ts/enums.toml" "$work/ts/en" en.E@1 next Small
+		expect_output "^Top$" "Wide.Small is the param's BigInt"
+		expect_status 0 "a TypeScript enum compared with its param" "$cli" call --contracts "$work/ts/enums.toml" "$work/ts/en" en.E@1 col Red
+		expect_output "^Green$" "Color.Red is the param's Number"
+	fi
 fi
 if command -v esbuild >/dev/null; then
 	expect_status 0 "new ts builds at once" sh -c "cd '$work' && '$cli' new ts hello_ts"

@@ -544,18 +544,29 @@ int ppc_gen_dts(FILE *f, const ppc_model *m)
 	      "//   export class Greeter implements GreeterContract { ... }\n"
 	      "// Each contract's interface is <Name>Contract, so that the class you write\n"
 	      "// (<Name>) does not merge with it: tsc then reports a missing method or a\n"
-	      "// wrong type. Enums are also values at run time (ppc's glue defines them).\n",
+	      "// wrong type. Enums are globals, as the glue defines them at run time:\n"
+	      "// use Mood.Happy without importing it (the type Mood may be imported).\n",
 	      f);
+	/* An enum is the object the glue makes (a const enum's values would be
+	 * Numbers, and esbuild cannot import a value from a .d.ts): its type
+	 * holds each variant's literal, a BigInt literal when the repr is 64-bit,
+	 * as the glue's values and such a param are. */
 	for (size_t i = 0; i < m->enum_count; i++) {
 		const ppc_enum *e = &m->enums[i];
-		ts_doc(f, "", e->docs);
-		fprintf(f, "export declare const enum %s {\n", e->name);
+		bool wide = e->repr == PPC_I64 || e->repr == PPC_U64;
+		fprintf(f, "type $%s = {\n", e->name);
 		for (size_t j = 0; j < e->variant_count; j++) {
 			char text[32];
 			ppc_value_text(e, e->variants[j].value, text, sizeof text);
-			fprintf(f, "  %s = %s,\n", e->variants[j].name, text);
+			fprintf(f, "  readonly %s: %s%s;\n", e->variants[j].name, text,
+			        wide ? "n" : "");
 		}
-		fputs("}\n", f);
+		fputs("};\ndeclare global {\n", f);
+		ts_doc(f, "  ", e->docs);
+		fprintf(f, "  const %s: $%s;\n  type %s = $%s[keyof $%s];\n}\n", e->name, e->name,
+		        e->name, e->name, e->name);
+		ts_doc(f, "", e->docs);
+		fprintf(f, "export type %s = $%s[keyof $%s];\n", e->name, e->name, e->name);
 	}
 	for (size_t i = 0; i < m->struct_count; i++) {
 		const ppc_struct *s = &m->structs[i];
