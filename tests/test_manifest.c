@@ -180,6 +180,76 @@ static void reads_generated_reference_manifests(void **state)
 	remove_tree(dir);
 }
 
+/* The thread each "shutdown" record of the calc fixture came from. */
+typedef struct {
+	pthread_mutex_t lock;
+	int shutdowns;
+	pthread_t on;
+} shutdown_seen;
+
+static void see_shutdown(void *ud, uint32_t level, pp_string_view scope, pp_string_view msg)
+{
+	(void)level;
+	shutdown_seen *s = ud;
+	if (scope.len != 12 || memcmp(scope.ptr, "fixture.calc", 12) != 0 || msg.len != 8 ||
+	    memcmp(msg.ptr, "shutdown", 8) != 0)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->shutdowns++;
+	s->on = pthread_self();
+	pthread_mutex_unlock(&s->lock);
+}
+
+static int shutdowns_seen(shutdown_seen *s, pthread_t *on)
+{
+	pthread_mutex_lock(&s->lock);
+	int n = s->shutdowns;
+	*on = s->on;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+/* What runtime.md says of teardown: a retired version's runs on the
+ * runtime's reclaimer, never the host's thread; a version a load undoes
+ * after its init returned (a broken promise of its manifest) was never
+ * published, and its teardown runs on the loading thread, before the
+ * load returns. */
+static void
+teardown_runs_on_the_reclaimer_after_an_unload_and_on_the_loader_when_a_load_fails(void **state)
+{
+	(void)state;
+	shutdown_seen seen = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.log = see_shutdown;
+	cfg.log_userdata = &seen;
+	cfg.log_level = PP_LOG_DEBUG;
+	pp_runtime *rt = NULL;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	char dir[256], path[512];
+	temp_dir(dir, sizeof dir);
+	snprintf(path, sizeof path, "%s/libcalc.so", dir);
+	copy_file(fx("calc_v1"), path);
+	write_text(dir, "manifest.toml",
+	           "name = \"calc\"\nprovides = [\"test.calc@1\"]\n"
+	           "function_count = { \"test.calc@1\" = 4 }\n");
+	uint64_t id = 0;
+	assert_int_equal(pp_bundle_load(rt, dir, NULL, &id), PP_OK);
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	pthread_t on;
+	await_true(shutdowns_seen(&seen, &on) == 1, 10);
+	assert_false(pthread_equal(on, pthread_self()));
+
+	write_text(dir, "manifest.toml",
+	           "name = \"calc\"\nprovides = [\"test.calc@1\"]\n"
+	           "function_count = { \"test.calc@1\" = 3 }\n");
+	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_ERR_LOAD_FAILED);
+	assert_int_equal(shutdowns_seen(&seen, &on), 2);
+	assert_true(pthread_equal(on, pthread_self()));
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
 static uint32_t bundle_count(pp_runtime *rt)
 {
 	return (uint32_t)pp_bundle_foreach(rt, NULL, NULL);
@@ -1348,6 +1418,8 @@ int main(void)
 	        cmocka_unit_test(a_dependent_loaded_while_its_dependency_unloads_is_refused),
 	        cmocka_unit_test(a_reload_cannot_drop_what_an_unloading_dependent_needs),
 	        cmocka_unit_test(plugins_load_in_dependency_order),
+	        cmocka_unit_test(
+	                teardown_runs_on_the_reclaimer_after_an_unload_and_on_the_loader_when_a_load_fails),
 	        cmocka_unit_test(a_plugins_directory_loads_the_manifests_its_order_came_from),
 	        cmocka_unit_test(reference_manifests_load_unchanged_and_order_the_directory),
 	        cmocka_unit_test(missing_dependencies_and_cycles_are_named),
