@@ -2385,6 +2385,168 @@ static void peer_calls_between_two_js_bundles_never_deadlock(void **state)
 	pp_runtime_free(rt);
 }
 
+/* A log callback that calls back into the runtime it logs for: listing,
+ * finding, and at the records of a load, reload and unload, a reload, an
+ * unload and a load of its own. None of it may hang (runtime.md: no lock is
+ * held while the log callback runs). */
+typedef struct log_reenter {
+	_Atomic(pp_runtime *) rt;
+	atomic_uint calc;
+	uint32_t reload_st, unload_st, load_st; /* UINT32_MAX: not reached */
+	atomic_int records;
+} log_reenter;
+
+static void reenter_log(void *ud, uint32_t level, pp_string_view scope, pp_string_view msg)
+{
+	(void)level;
+	(void)scope;
+	log_reenter *l = ud;
+	pp_runtime *rt = atomic_load(&l->rt);
+	if (!rt)
+		return;
+	atomic_fetch_add(&l->records, 1);
+	char text[256];
+	snprintf(text, sizeof text, "%.*s", (int)msg.len, (const char *)msg.ptr);
+	pp_bundle_foreach(rt, NULL, NULL);
+	(void)pp_find_named(rt, "test.calc@1", 0, NULL);
+	uint64_t calc = pp_bundle_id("calc_v1");
+	if (strcmp(text, "loaded bundle 'calc_v1' (native loader)") == 0 &&
+	    l->reload_st == UINT32_MAX)
+		l->reload_st = pp_bundle_reload(rt, calc);
+	else if (strcmp(text, "reloaded bundle 'calc_v1'") == 0 && l->unload_st == UINT32_MAX)
+		l->unload_st = pp_bundle_unload(rt, calc, 0);
+	else if (strcmp(text, "unloaded bundle 'calc_v1'") == 0 && l->load_st == UINT32_MAX)
+		l->load_st = pp_bundle_load(rt, fx("calc_v2"), NULL, NULL);
+}
+
+static void *reenter_steps(void *p)
+{
+	log_reenter *l = p;
+	pp_runtime *rt = atomic_load(&l->rt);
+	uint64_t id;
+	if (pp_bundle_load(rt, fx("calc_v1"), NULL, &id) != PP_OK)
+		return NULL;
+	(void)pp_bundle_reload(rt, id);
+	(void)pp_bundle_unload(rt, id, 0);
+	(void)pp_bundle_load(rt, "/nonexistent/bundle.so", NULL, NULL); /* an error record */
+	return NULL;
+}
+
+static void a_log_callback_calling_back_into_the_runtime_never_hangs(void **state)
+{
+	(void)state;
+	static log_reenter l;
+	memset(&l, 0, sizeof l);
+	l.reload_st = l.unload_st = l.load_st = UINT32_MAX;
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.log = reenter_log;
+	cfg.log_userdata = &l;
+	cfg.log_level = PP_LOG_DEBUG;
+	pp_runtime *rt = NULL;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	atomic_store(&l.rt, rt);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, reenter_steps, &l), 0);
+	join_within(&t, 1, 60);
+	assert_true(atomic_load(&l.records) > 0);
+	/* each step was reached, and either ran or was refused as re-entry (a
+	 * reload of the bundle whose load is logging), never waited for */
+	const uint32_t *st[] = {&l.reload_st, &l.unload_st, &l.load_st};
+	for (int i = 0; i < 3; i++)
+		if (*st[i] != PP_OK && *st[i] != PP_ERR_REENTRANT_CALL)
+			fail_msg("step %d: %u (%s)", i, *st[i], pp_last_error(rt));
+	atomic_store(&l.rt, NULL);
+	pp_runtime_free(rt);
+}
+
+/* A ring of RING threads: thread k, inside bundle k, waits until all are
+ * inside theirs, then calls bundle k+1 (mod RING), which thread k+1 holds.
+ * The last wait closes a cycle of RING threads, as long as the look follows
+ * (runtime.md: up to 64). */
+enum { RING = 64 };
+
+typedef struct ring {
+	pp_host_contract_interface iface; /* first: the instance is the ring */
+	pthread_barrier_t all_inside;
+} ring;
+
+static void ring_wait(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	(void)args;
+	(void)out;
+	(void)err;
+	pthread_barrier_wait(&((ring *)state)->all_inside);
+}
+
+static const void *const ring_fns[] = {(const void *)ring_wait};
+
+typedef struct ring_member {
+	pp_runtime *rt;
+	char contract[32];
+	uint32_t st;
+} ring_member;
+
+static void *ring_call(void *p)
+{
+	ring_member *m = p;
+	int32_t out;
+	m->st = js_call(m->rt, m->contract, 0, NULL, &out);
+	return NULL;
+}
+
+static void a_wait_closing_a_cycle_of_64_threads_is_refused_and_the_others_go_on(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	static ring r;
+	r.iface = (pp_host_contract_interface){
+	        .contract_id = pp_host_contract_id("test.ring", 1),
+	        .contract_version = {1, 0, 0},
+	        .flags = PP_HOST_CONTRACT_SINGLETON,
+	        .dispatch_type = PP_DISPATCH_NATIVE,
+	        .create_instance = latch_instance,
+	        .destroy_instance = drop_instance,
+	        .dispatch.native = {1, ring_fns},
+	};
+	pthread_barrier_init(&r.all_inside, NULL, RING);
+	assert_int_equal(pp_host_contract_register(rt, &r.iface), PP_OK);
+	static ring_member m[RING];
+	for (int k = 0; k < RING; k++) {
+		char name[16], src[2048];
+		snprintf(name, sizeof name, "ring%d", k);
+		snprintf(m[k].contract, sizeof m[k].contract, "test.ring%d", k);
+		snprintf(src, sizeof src,
+		         JS_PRELUDE
+		         "var r = cid('host_contract:test.ring@1');\n"
+		         "var next = cid('guest_contract:test.ring%d@1');\n"
+		         "function polyplug_init() {\n"
+		         "  return ok([reg('test.ring%d', [\n"
+		         "    function (impl, a, o, ar, b) {\n"
+		         "      var rc = b.callHostContract(r[0], r[1], 0x10000, 0, 0, 0);\n"
+		         "      if (rc !== 0) throw new Error('test.ring: ' + rc);\n"
+		         "      return b.dispatchPeer(next[0], next[1], 0, 1, 0, 0); },\n"
+		         "    function () { return 0; }])]);\n}\n",
+		         (k + 1) % RING, k);
+		js_load_ok(rt, name, src);
+		m[k].rt = rt;
+	}
+	pthread_t t[RING];
+	for (int k = 0; k < RING; k++)
+		assert_int_equal(pthread_create(&t[k], NULL, ring_call, &m[k]), 0);
+	join_within(t, RING, 120);
+	int refused = 0;
+	for (int k = 0; k < RING; k++) {
+		if (m[k].st == PP_ERR_REENTRANT_CALL)
+			refused++;
+		else
+			assert_int_equal(m[k].st, PP_OK);
+	}
+	assert_int_equal(refused, 1);
+	pthread_barrier_destroy(&r.all_inside);
+	pp_runtime_free(rt);
+}
+
 static void *call_slow_x(void *p)
 {
 	inside *in = p;
@@ -2637,6 +2799,9 @@ int main(void)
 	                a_struct_from_a_newer_release_is_taken_only_if_what_it_adds_is_unset),
 	        cmocka_unit_test(a_struct_of_size_zero_is_read_to_its_first_version_only),
 	        cmocka_unit_test(peer_calls_between_two_js_bundles_never_deadlock),
+	        cmocka_unit_test(a_log_callback_calling_back_into_the_runtime_never_hangs),
+	        cmocka_unit_test(
+	                a_wait_closing_a_cycle_of_64_threads_is_refused_and_the_others_go_on),
 	        cmocka_unit_test(a_load_whose_init_calls_a_busy_bundle_never_deadlocks),
 	        cmocka_unit_test(deep_recursion_on_a_small_thread_throws_in_the_guest),
 	        cmocka_unit_test(nested_vm_entries_share_the_thread_stack),
