@@ -674,6 +674,16 @@ static void imports_that_leave_the_bundle_directory_are_refused(void **state)
 	load_dir(rt, dir, PP_OK);
 	assert_int_equal(js_call(rt, "js.mod", 0, NULL, NULL), PP_ERR_GENERIC);
 	assert_contains(pp_last_error(rt), "leaves bundle 'bundle''s directory");
+	/* a specifier is read up to its first NUL (js.md): what follows it
+	 * cannot lead out */
+	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("bundle"), 0), PP_OK);
+	write_text(dir, "a.js", "export const inside = 7;\n");
+	write_text(dir, "bundle.js",
+	           MODULE_BUNDLE("", "export",
+	                         "async () => (await import('./a.js\\0/../../outside.js')).inside"
+	                         " === 7 ? 0 : 9"));
+	load_dir(rt, dir, PP_OK);
+	assert_int_equal(js_call(rt, "js.mod", 0, NULL, NULL), PP_OK);
 	/* through a link: the guest learns that it leads out, not where to */
 	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("bundle"), 0), PP_OK);
 	write_text(dir, "bundle.js",

@@ -79,6 +79,48 @@ static void missing_init_symbol_is_named(void **state)
 	pp_runtime_free(rt);
 }
 
+/* runtime.md, "Native symbols": opened RTLD_NOW, a library whose symbol
+ * resolves nowhere fails its load, naming the symbol, before its init. */
+static void a_library_with_an_undefined_symbol_fails_to_load_naming_it(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	assert_int_equal(pp_bundle_load(rt, fx("broken_undefined_symbol"), NULL, NULL),
+	                 PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "broken_undefined_symbol");
+	assert_contains(pp_last_error(rt), "pp_fixture_defined_nowhere");
+	assert_untouched(rt);
+	pp_runtime_free(rt);
+}
+
+/* Opened RTLD_LOCAL: two bundles exporting a function of one name each call
+ * their own (in the global scope, the second would call the first's). */
+static void a_bundles_exported_symbols_never_serve_another_bundle(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	uint64_t one = load_ok(rt, fx("interpose_1"));
+	uint64_t two = load_ok(rt, fx("interpose_2"));
+	pp_guest_contract_handle h[2];
+	uint64_t id = pp_guest_contract_id("test.interpose", 1);
+	assert_int_equal(pp_find_all(rt, id, 0, h, 2), 2);
+	int32_t seen = 0;
+	for (int i = 0; i < 2; i++) {
+		const pp_guest_contract_interface *f = pp_resolve(rt, h[i]);
+		assert_non_null(f);
+		int32_t out = 0;
+		pp_abi_error err = {0};
+		((pp_native_guest_fn)f->dispatch.native.functions[0])(
+		        (pp_guest_contract_instance){0}, NULL, &out, &err);
+		assert_int_equal(err.code, 0);
+		seen |= 1 << out;
+	}
+	assert_int_equal(seen, (1 << 1) | (1 << 2));
+	assert_int_equal(pp_bundle_unload(rt, two, 0), PP_OK);
+	assert_int_equal(pp_bundle_unload(rt, one, 0), PP_OK);
+	pp_runtime_free(rt);
+}
+
 static void bundle_that_registers_nothing_is_refused(void **state)
 {
 	(void)state;
@@ -386,6 +428,8 @@ int main(void)
 	        cmocka_unit_test(wrong_abi_version_is_refused),
 	        cmocka_unit_test(missing_init_symbol_is_named),
 	        cmocka_unit_test(bundle_that_registers_nothing_is_refused),
+	        cmocka_unit_test(a_library_with_an_undefined_symbol_fails_to_load_naming_it),
+	        cmocka_unit_test(a_bundles_exported_symbols_never_serve_another_bundle),
 	        cmocka_unit_test(unreadable_and_foreign_paths_fail_cleanly),
 	        cmocka_unit_test(loading_the_same_bundle_twice_is_refused),
 	        cmocka_unit_test(bundle_directory_is_loaded_by_its_library),

@@ -18,6 +18,11 @@ static void config_defaults(void **state)
 	assert_int_equal(cfg.log_level, 0); /* "the default": Info, or Warn on stderr */
 	assert_true(cfg.hot_reload_enabled);
 	assert_null(cfg.alloc);
+	/* the defaults docs/js.md "Limits" gives */
+	assert_int_equal(cfg.js.memory_bytes, 256u << 20);
+	assert_int_equal(cfg.js.stack_bytes, 1u << 20);
+	assert_int_equal(cfg.js.cpu_ms, 5000);
+	assert_int_equal(cfg.js.memory_mode, PP_JS_MEMORY_AUTO);
 	pp_runtime *rt = NULL;
 	assert_int_equal(pp_runtime_new(NULL, &rt), PP_OK);
 	assert_non_null(rt);
