@@ -1179,6 +1179,49 @@ static void with_hot_reload_disabled_reload_and_watch_are_unsupported(void **sta
 	remove_tree(dir);
 }
 
+/* ---- Hostile directories ------------------------------------------------------- */
+
+/* A plugins directory that fills with names (a plugin's cache written
+ * there, an unpacked archive, a hostile plugin): the watcher keeps up, a
+ * save still reloads at once and pp_watch_stop returns at once. Each event
+ * looked through every name seen and every arrival: 40000 names kept the
+ * watcher busy for about 9 s (growing with their square), the save waited
+ * as long and a pp_watch_stop then (or pp_runtime_free) too. */
+static void many_names_in_a_plugins_directory_do_not_keep_the_watcher_busy(void **state)
+{
+	(void)state;
+	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = watched_runtime(&ev);
+	char root[256], first[512], path[600];
+	temp_dir(root, sizeof root);
+	snprintf(first, sizeof first, "%s/first", root);
+	assert_int_equal(mkdir(first, 0700), 0);
+	js_value_bundle(first, "w.First", 1);
+	assert_int_equal(pp_bundle_load_dir(rt, root, NULL, NULL, NULL), PP_OK);
+	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
+	int n = race_rounds(40000);
+	for (int i = 0; i < n; i++) {
+		snprintf(path, sizeof path, "%s/cache-entry-%06d", root, i);
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd < 0)
+			fail_msg("cannot make %s", path);
+		close(fd);
+	}
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	js_value_bundle(first, "w.First", 2);
+	await_value(rt, "w.First", 2);
+	long reload = elapsed_ms(&t0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pp_watch_stop(rt);
+	long stop = elapsed_ms(&t0);
+	pp_runtime_free(rt);
+	remove_tree(root);
+	if (reload > 3000 || stop > 1000)
+		fail_msg("after %d names: a save reloaded in %ld ms, pp_watch_stop took %ld ms", n,
+		         reload, stop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1211,6 +1254,7 @@ int main(void)
 	        cmocka_unit_test(a_bundle_directory_made_again_in_a_plugins_directory_is_loaded),
 	        cmocka_unit_test(a_plugins_directory_made_again_keeps_its_bundles_reloading),
 	        cmocka_unit_test(watch_stop_from_a_busy_bundles_callback_never_deadlocks),
+	        cmocka_unit_test(many_names_in_a_plugins_directory_do_not_keep_the_watcher_busy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

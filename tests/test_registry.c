@@ -6,6 +6,7 @@
 #include "js_helpers.h"
 #include "runtime/internal.h"
 #include "runtime/ptrset.h"
+#include "runtime/strset.h"
 
 static uint64_t revision(pp_runtime *rt)
 {
@@ -417,6 +418,51 @@ static void a_pointer_set_counts_every_key_through_growth_and_shrinking(void **s
 	assert_null(atomic_load(&s.table));
 }
 
+/* The set the watcher keeps a plugins directory's names in, against a
+ * plain array as the model: names that come and go while the table grows,
+ * each removal moving the rest of its chain back. */
+static void a_string_set_finds_every_name_through_growth_and_removals(void **state)
+{
+	(void)state;
+	enum { KEYS = 2000, STEPS = 40000 };
+	static bool in[KEYS];
+	static size_t value[KEYS];
+	pp_strset s = {0};
+	unsigned seed = 11;
+	char key[32];
+	for (int round = 0; round < 2; round++)
+		for (int step = 0; step < STEPS; step++) {
+			seed = seed * 1103515245u + 12345u;
+			size_t k = (seed >> 8) % KEYS;
+			snprintf(key, sizeof key, "entry-%zu", k);
+			if (((seed >> 24) % 4) < (round == 0 ? 3u : 1u)) {
+				assert_true(pp__strset_put(&s, key, (size_t)step));
+				in[k] = true;
+				value[k] = (size_t)step;
+			} else {
+				assert_int_equal(pp__strset_remove(&s, key), in[k]);
+				in[k] = false;
+			}
+			if (step % 997 == 0)
+				for (size_t i = 0; i < KEYS; i++) {
+					snprintf(key, sizeof key, "entry-%zu", i);
+					size_t *v = pp__strset_get(&s, key);
+					assert_int_equal(v != NULL, in[i]);
+					if (v)
+						assert_int_equal(*v, value[i]);
+				}
+		}
+	size_t count = 0;
+	for (size_t i = 0; i < KEYS; i++)
+		count += in[i];
+	assert_int_equal(s.count, count);
+	assert_null(pp__strset_get(&s, "not there"));
+	pp__strset_clear(&s);
+	assert_int_equal(s.count, 0);
+	assert_null(pp__strset_get(&s, "entry-1"));
+	assert_false(pp__strset_remove(&s, "entry-1"));
+}
+
 /* Lookups take no lock (pp_call checks each instance that way) while the
  * owner adds and removes other keys, growing, shrinking and rebuilding the
  * table: a key that stays is always found, one never added never is. The
@@ -789,6 +835,7 @@ int main(void)
 	        cmocka_unit_test(instances_are_created_and_destroyed_through_the_runtime),
 	        cmocka_unit_test(instances_left_behind_are_destroyed_with_their_version),
 	        cmocka_unit_test(a_pointer_set_counts_every_key_through_growth_and_shrinking),
+	        cmocka_unit_test(a_string_set_finds_every_name_through_growth_and_removals),
 	        cmocka_unit_test(pointer_set_lookups_racing_changes_find_exactly_what_stays),
 	        cmocka_unit_test(adds_and_removes_at_a_level_never_replace_the_table),
 	        cmocka_unit_test(

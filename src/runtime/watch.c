@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "strset.h"
 
 typedef struct watched {
 	int wd;
@@ -49,12 +50,14 @@ typedef struct watched {
 } watched;
 
 /* A plugins directory (pp_bundle_load_dir): bundle directories that appear in
- * it are loaded. `known` are the names already seen there. */
+ * it are loaded. `known` are the names already seen there: a set, since a
+ * directory may hold many thousands (a plugin's cache, an unpacked archive),
+ * each event names one, and a list looked through per event took the
+ * watcher seconds, with pp_watch_stop waiting for it. */
 typedef struct plugins_dir {
 	int wd;
 	char *dir;
-	char **known;
-	size_t known_count;
+	pp_strset known;
 } plugins_dir;
 
 /* A directory that appeared in a plugins directory, loaded once it holds a
@@ -84,7 +87,8 @@ struct pp_watcher {
 	plugins_dir *plugins;
 	size_t plugin_count;
 	arrival *arrivals;
-	size_t arrival_count;
+	size_t arrival_count, arrival_cap;
+	pp_strset arriving;    /* each arrival's path, to its index in arrivals */
 	pp_watcher *done_next; /* rt->watcher_done's list */
 	char *missed;          /* the first directory that could not be watched, or NULL */
 	int missed_errno;      /* why: pp_watch_start fails with it rather than watch less */
@@ -360,31 +364,18 @@ void pp__watch_load_published(pp_runtime *rt, pp_bundle *b)
 
 static bool known(const plugins_dir *pd, const char *name)
 {
-	for (size_t i = 0; i < pd->known_count; i++)
-		if (strcmp(pd->known[i], name) == 0)
-			return true;
-	return false;
+	return pp__strset_get(&pd->known, name) != NULL;
 }
 
 /* A name that left a plugins directory may come back as a new bundle. */
 static void forget(plugins_dir *pd, const char *name)
 {
-	for (size_t i = 0; i < pd->known_count; i++)
-		if (strcmp(pd->known[i], name) == 0) {
-			free(pd->known[i]);
-			pd->known[i] = pd->known[--pd->known_count];
-			return;
-		}
+	pp__strset_remove(&pd->known, name);
 }
 
 static void remember(plugins_dir *pd, const char *name)
 {
-	char **bigger = realloc(pd->known, (pd->known_count + 1) * sizeof *bigger);
-	if (!bigger)
-		return;
-	pd->known = bigger;
-	if ((pd->known[pd->known_count] = pp__strdup(name)) != NULL)
-		pd->known_count++;
+	(void)pp__strset_put(&pd->known, name, 0); /* out of memory: an arrival again later */
 }
 
 static bool bundle_at(pp_runtime *rt, const char *path)
@@ -402,20 +393,40 @@ static arrival *arrive(pp_watcher *w, const char *dir, const char *name)
 	char *path = pp__path_join(dir, name);
 	if (!path)
 		return NULL;
-	for (size_t i = 0; i < w->arrival_count; i++)
-		if (strcmp(w->arrivals[i].path, path) == 0) {
-			w->arrivals[i].due_ms = now_ms() + w->debounce_ms; /* quiet restarts */
+	size_t *at = pp__strset_get(&w->arriving, path);
+	if (at) {
+		w->arrivals[*at].due_ms = now_ms() + w->debounce_ms; /* quiet restarts */
+		free(path);
+		return &w->arrivals[*at];
+	}
+	if (w->arrival_count == w->arrival_cap) {
+		size_t cap = w->arrival_cap ? 2 * w->arrival_cap : 16;
+		arrival *bigger = cap <= SIZE_MAX / sizeof *bigger
+		                          ? realloc(w->arrivals, cap * sizeof *bigger)
+		                          : NULL;
+		if (!bigger) {
 			free(path);
-			return &w->arrivals[i];
+			return NULL;
 		}
-	arrival *bigger = realloc(w->arrivals, (w->arrival_count + 1) * sizeof *bigger);
-	if (!bigger) {
+		w->arrivals = bigger;
+		w->arrival_cap = cap;
+	}
+	if (!pp__strset_put(&w->arriving, path, w->arrival_count)) {
 		free(path);
 		return NULL;
 	}
-	w->arrivals = bigger;
 	w->arrivals[w->arrival_count] = (arrival){path, now_ms() + w->debounce_ms, 480, 0, 0};
 	return &w->arrivals[w->arrival_count++];
+}
+
+/* Drops arrival i; the last takes its place. */
+static void depart(pp_watcher *w, size_t i)
+{
+	pp__strset_remove(&w->arriving, w->arrivals[i].path);
+	free(w->arrivals[i].path);
+	w->arrivals[i] = w->arrivals[--w->arrival_count];
+	if (i < w->arrival_count)
+		*pp__strset_get(&w->arriving, w->arrivals[i].path) = i;
 }
 
 /* Names in a plugins directory not seen before become arrivals. At the
@@ -449,9 +460,7 @@ static void plugins_free(pp_watcher *w)
 {
 	for (size_t i = 0; i < w->plugin_count; i++) {
 		inotify_rm_watch(w->fd, w->plugins[i].wd);
-		for (size_t k = 0; k < w->plugins[i].known_count; k++)
-			free(w->plugins[i].known[k]);
-		free(w->plugins[i].known);
+		pp__strset_clear(&w->plugins[i].known);
 		free(w->plugins[i].dir);
 	}
 	free(w->plugins);
@@ -461,7 +470,8 @@ static void plugins_free(pp_watcher *w)
 		free(w->arrivals[i].path);
 	free(w->arrivals);
 	w->arrivals = NULL;
-	w->arrival_count = 0;
+	w->arrival_count = w->arrival_cap = 0;
+	pp__strset_clear(&w->arriving);
 }
 
 /* Watches the plugins directories the runtime loaded, keeping what each has
@@ -486,12 +496,11 @@ static void watch_plugins(pp_watcher *w, char **dirs, size_t n)
 			}
 			w->plugins = bigger;
 			pd = &w->plugins[w->plugin_count++];
-			*pd = (plugins_dir){-1, dir, NULL, 0};
+			*pd = (plugins_dir){-1, dir, {NULL, 0, 0}};
 		}
 		pd->wd = watch_dir(w, pd->dir); /* the same wd if it is watched already */
 		if (pd->wd < 0)                 /* gone: what is there when it is back is new */
-			while (pd->known_count)
-				forget(pd, pd->known[0]);
+			pp__strset_clear(&pd->known);
 		scan_plugins(w, pd, fresh);
 	}
 }
@@ -724,6 +733,15 @@ static void reload_due(pp_watcher *w)
 			i++;
 			continue;
 		}
+		/* A file, a FIFO, a device: never a bundle, unless a directory
+		 * takes its name, which is an event of its own. (A link may come
+		 * to lead to one.) Looked at for a while, thousands of them cost
+		 * the watcher a stat each every turn. */
+		struct stat ls;
+		if (lstat(a->path, &ls) == 0 && !S_ISDIR(ls.st_mode) && !S_ISLNK(ls.st_mode)) {
+			depart(w, i);
+			continue;
+		}
 		uint64_t sig = pp__holds_a_bundle(w->rt, a->path) ? signature_of(a->path) : 0;
 		bool settled = sig && sig == a->seen && sig != a->failed_at;
 		bool broken = sig && sig == a->failed_at; /* as its load failed: no try spent */
@@ -747,8 +765,7 @@ static void reload_due(pp_watcher *w)
 				continue;
 			}
 		}
-		free(a->path);
-		w->arrivals[i] = w->arrivals[--w->arrival_count];
+		depart(w, i);
 	}
 }
 
