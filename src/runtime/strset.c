@@ -5,12 +5,15 @@
  * half full, so every probe ends at an empty slot. Removing a key moves the
  * keys after it in its chain back (no tombstones), so a set whose keys come
  * and go (a directory's entries made and deleted) never fills with the dead.
- * The hash is FNV-1a: a plugin choosing names that collide only slows its
- * own lookups, which compare whole strings.
+ * The hash is FNV-1a from a random start, finished with splitmix64's mix:
+ * names are a plugin's choice, and names made to share a chain under a
+ * known hash would make the watcher's lookups quadratic again.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "internal.h"
 #include "strset.h"
@@ -19,8 +22,10 @@
 
 static size_t home(const pp_strset *s, const char *key)
 {
-	uint64_t h = pp_fnv1a64(key, strlen(key));
-	return (size_t)(h ^ (h >> 32)) & (s->cap - 1);
+	uint64_t h = pp_fnv1a64_update(s->seed, key, strlen(key));
+	h = (h ^ (h >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+	h = (h ^ (h >> 27)) * UINT64_C(0x94D049BB133111EB);
+	return (size_t)(h ^ (h >> 31)) & (s->cap - 1);
 }
 
 /* The slot holding key, or the empty one where it would go (cap > 0). */
@@ -41,7 +46,10 @@ static bool grow(pp_strset *s)
 	pp_strset_slot *slots = calloc(cap, sizeof *slots);
 	if (!slots)
 		return false;
-	pp_strset bigger = {slots, cap, s->count};
+	uint64_t seed = s->seed;
+	if (!s->cap && getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed)
+		seed = (uint64_t)(uintptr_t)slots ^ ((uint64_t)time(NULL) << 32);
+	pp_strset bigger = {slots, cap, s->count, seed};
 	for (size_t i = 0; i < s->cap; i++)
 		if (s->slots[i].key)
 			*probe(&bigger, s->slots[i].key) = s->slots[i];
@@ -102,5 +110,5 @@ void pp__strset_clear(pp_strset *s)
 	for (size_t i = 0; i < s->cap; i++)
 		free(s->slots[i].key);
 	free(s->slots);
-	*s = (pp_strset){NULL, 0, 0};
+	*s = (pp_strset){NULL, 0, 0, 0};
 }

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct pp_strset_slot {
 	char *key; /* a copy the set owns; NULL: empty */
@@ -19,6 +20,7 @@ typedef struct pp_strset {
 	pp_strset_slot *slots; /* NULL before the first put */
 	size_t cap;            /* a power of two, or 0 */
 	size_t count;
+	uint64_t seed; /* drawn with the first table: where each name's chain starts */
 } pp_strset;
 
 /* Adds a copy of key with value, or sets the value of key already there;
