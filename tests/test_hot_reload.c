@@ -1181,6 +1181,86 @@ static void with_hot_reload_disabled_reload_and_watch_are_unsupported(void **sta
 
 /* ---- Hostile directories ------------------------------------------------------- */
 
+/* A host contract that writes DIR/state.json each time it is called: what
+ * a plugin does that keeps a cache, a log or a pid file next to its code. */
+static char touch_dir[256];
+static atomic_int touches;
+static char save_during[2048]; /* saved as bundle.js at the next touch, if pending */
+static atomic_bool save_pending;
+
+static void touch_state(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	(void)state;
+	(void)args;
+	(void)out;
+	(void)err;
+	char text[32];
+	snprintf(text, sizeof text, "%d", atomic_fetch_add(&touches, 1));
+	write_text(touch_dir, "state.json", text);
+	if (atomic_exchange(&save_pending, false)) /* a save landing while the reload runs */
+		save_text(touch_dir, "bundle.js", save_during);
+}
+
+static const void *const touch_fns[] = {(const void *)touch_state};
+
+/* A bundle whose init writes a file of its own directory (a native plugin
+ * keeping its state or log next to its code): the reload a save makes
+ * writes it again, which is not a save. It reloaded every debounce interval,
+ * forever (about 20 reloads in 1.6 s). A reload that found nothing changed
+ * since the one before is an echo of it; it is done (a save may have landed
+ * while the reload read its files), an echo of an echo is not. A later save
+ * reloads again. */
+static void a_bundle_rewriting_its_own_file_in_init_does_not_reload_forever(void **state)
+{
+	(void)state;
+	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_with(&c, PP_LOG_WARN, record_event, &ev);
+	pp_host_contract_interface touch = {.contract_id = pp_host_contract_id("w.Touch", 1),
+	                                    .contract_version = {1, 0, 0},
+	                                    .flags = PP_HOST_CONTRACT_SINGLETON,
+	                                    .dispatch_type = PP_DISPATCH_NATIVE,
+	                                    .create_instance = no_instance,
+	                                    .destroy_instance = drop_instance,
+	                                    .dispatch.native = {1, touch_fns}};
+	assert_int_equal(pp_host_contract_register(rt, &touch), PP_OK);
+	temp_dir(touch_dir, sizeof touch_dir);
+	atomic_store(&touches, 0);
+	static const char src[] =
+	        JS_PRELUDE "var t = cid('host_contract:w.Touch@1');\n"
+	                   "function polyplug_init(hl, hh, cl, ch, b) {\n"
+	                   "  b.callHostContract(t[0], t[1], 0x10000, 0, 0, 0);\n"
+	                   "  return ok([reg('w.Touchy', [function (i, a, o, ar, b) {"
+	                   " b.writeI32(o, %d); return 0; }])]);\n}\n";
+	char text[2048];
+	snprintf(text, sizeof text, src, 1);
+	save_text(touch_dir, "bundle.js", text);
+	assert_int_equal(pp_bundle_load(rt, touch_dir, NULL, NULL), PP_OK);
+	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
+	for (int save = 1; save <= 2; save++) {
+		snprintf(text, sizeof text, src, 1 + save);
+		save_text(touch_dir, "bundle.js", text);
+		await_value(rt, "w.Touchy", 1 + save);
+		sleep_ms(20 * DEBOUNCE_MS);
+		int reloads = count(&ev, "reloaded:");
+		if (reloads != 2 * save)
+			fail_msg("%d saves made %d reloads (init wrote its state %d times)", save,
+			         reloads, atomic_load(&touches));
+		pthread_mutex_lock(&c.lock);
+		assert_int_equal(c.count[PP_LOG_WARN], save);
+		assert_contains(c.last, "changed only while its reload ran, twice in a row");
+		pthread_mutex_unlock(&c.lock);
+	}
+	/* a save landing while a reload runs is not lost: the echo loads it */
+	snprintf(save_during, sizeof save_during, src, 42);
+	atomic_store(&save_pending, true);
+	snprintf(text, sizeof text, src, 4);
+	save_text(touch_dir, "bundle.js", text);
+	await_value(rt, "w.Touchy", 42);
+	pp_runtime_free(rt);
+	remove_tree(touch_dir);
+}
+
 /* A plugins directory that fills with names (a plugin's cache written
  * there, an unpacked archive, a hostile plugin): the watcher keeps up, a
  * save still reloads at once and pp_watch_stop returns at once. Each event
@@ -1255,6 +1335,7 @@ int main(void)
 	        cmocka_unit_test(a_plugins_directory_made_again_keeps_its_bundles_reloading),
 	        cmocka_unit_test(watch_stop_from_a_busy_bundles_callback_never_deadlocks),
 	        cmocka_unit_test(many_names_in_a_plugins_directory_do_not_keep_the_watcher_busy),
+	        cmocka_unit_test(a_bundle_rewriting_its_own_file_in_init_does_not_reload_forever),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,6 +47,8 @@ typedef struct watched {
 	uint64_t due_ms;    /* reload when the clock passes this; 0: nothing pending */
 	bool waits;         /* its reload was refused for what other bundles provide or
 	                     * need: due again when another bundle's reload succeeds */
+	bool echo;          /* its last reload found nothing changed since the one before:
+	                     * what changed, changed while that one ran */
 } watched;
 
 /* A plugins directory (pp_bundle_load_dir): bundle directories that appear in
@@ -239,7 +241,7 @@ static bool add_watch(pp_watcher *w, const char *dir, const char *file, uint64_t
 	it->path = pp__strdup(path);
 	it->signature = signature_of(path);
 	it->due_ms = 0;
-	it->waits = false;
+	it->waits = it->echo = false;
 	return (!file || it->file) && it->path;
 }
 
@@ -496,7 +498,7 @@ static void watch_plugins(pp_watcher *w, char **dirs, size_t n)
 			}
 			w->plugins = bigger;
 			pd = &w->plugins[w->plugin_count++];
-			*pd = (plugins_dir){-1, dir, {NULL, 0, 0}};
+			*pd = (plugins_dir){-1, dir, {NULL, 0, 0, 0}};
 		}
 		pd->wd = watch_dir(w, pd->dir); /* the same wd if it is watched already */
 		if (pd->wd < 0)                 /* gone: what is there when it is back is new */
@@ -618,9 +620,11 @@ static void rebuild(pp_watcher *w)
 				break;
 			}
 	for (size_t i = 0; i < old_count; i++)
-		for (size_t k = 0; old[i].waits && k < w->count; k++)
-			if (w->items[k].bundle_id == old[i].bundle_id)
-				w->items[k].waits = true;
+		for (size_t k = 0; (old[i].waits || old[i].echo) && k < w->count; k++)
+			if (w->items[k].bundle_id == old[i].bundle_id) {
+				w->items[k].waits |= old[i].waits;
+				w->items[k].echo |= old[i].echo;
+			}
 	/* what is still watched kept its watch descriptor: only the rest goes */
 	for (size_t i = 0; i < old_count; i++) {
 		if (!watching(w, old[i].wd))
@@ -706,6 +710,25 @@ static void reload_due(pp_watcher *w)
 		for (size_t k = i + 1; k < w->count; k++) /* one reload per bundle */
 			if (w->items[k].bundle_id == id)
 				w->items[k].due_ms = 0;
+		/* Nothing changed since the bundle's last reload ended: the events
+		 * came from changes made while it ran — its own init writing in its
+		 * directory (a cache, a log, a pid file), or a save that landed as
+		 * the reload read its files. That first echo is reloaded, so no save
+		 * is lost; the echo of an echo is not, or a bundle writing its own
+		 * directory would reload forever. */
+		bool unchanged = true;
+		for (size_t k = 0; unchanged && k < w->count; k++)
+			if (w->items[k].bundle_id == id)
+				unchanged = signature_of(w->items[k].path) == w->items[k].signature;
+		if (unchanged && it->echo) {
+			pp__log(w->rt, PP_LOG_WARN, "watch",
+			        "%s changed only while its reload ran, twice in a row: not "
+			        "reloaded "
+			        "again (does its init write there? keep such files elsewhere, or "
+			        "name them .* or *.tmp)",
+			        it->path);
+			continue;
+		}
 		pp__log(w->rt, PP_LOG_INFO, "watch", "files of bundle %016llx changed; reloading",
 		        (unsigned long long)id);
 		/* failures are logged and reported as PP_RELOAD_FAILED by the reload */
@@ -721,6 +744,7 @@ static void reload_due(pp_watcher *w)
 				o->signature =
 				        signature_of(o->path); /* what a rescan compares with */
 				o->waits = waits;
+				o->echo = unchanged && st == PP_OK;
 			} else if (st == PP_OK && o->waits) {
 				o->waits = false;
 				o->due_ms = now;
