@@ -1257,6 +1257,31 @@ static void source_maps_name_the_original_file_and_line(void **state)
 		assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
 	}
 	pp_runtime_free(rt);
+	/* and never past 16 MiB, whatever the limit (a quarter of 128 MiB is
+	 * 32 MiB) */
+	cfg.js.memory_bytes = 128u << 20;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	for (size_t size = (16u << 20) - 64; size <= (16u << 20) + 64; size += 128) {
+		char *map = malloc(size + 1);
+		assert_non_null(map);
+		k = snprintf(map, 128,
+		             "{\"sources\":[\"src/orig.ts\"],\"mappings\":\"AAAA;AASE\"}");
+		memset(map + k, ' ', size - (size_t)k);
+		map[size] = '\0';
+		write_text(dir, "bundle.js.map", map);
+		free(map);
+		warned = c.count[PP_LOG_WARN];
+		id = load_dir(rt, dir, PP_OK);
+		bool over = size > (16u << 20);
+		assert_int_equal(c.count[PP_LOG_WARN], warned + over);
+		assert_int_equal(js_call(rt, "js.mapped", 0, NULL, NULL), PP_ERR_GENERIC);
+		if (over)
+			assert_null(strstr(pp_last_error(rt), "src/orig.ts"));
+		else
+			assert_contains(pp_last_error(rt), "at thrower (src/orig.ts:10:3)");
+		assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	}
+	pp_runtime_free(rt);
 	remove_tree(dir);
 }
 

@@ -313,6 +313,23 @@ static void contracts_past_the_loaders_limits_are_refused_with_their_place(void 
 	src = (char *)text_close(&t);
 	expect_refused(src, "c.toml:2:", "at most 127 bytes");
 	free(src);
+
+	/* 65,536 functions a contract, the loaders' limit; one more is refused */
+	text_open(&t);
+	fputs("[[guest_contract]]\nname = \"d.Big\"\nversion = \"1.0.0\"\n", t.f);
+	for (int i = 0; i < PPC_MAX_FUNCTIONS; i++)
+		fprintf(t.f, "[[guest_contract.functions]]\nname = \"f%d\"\n", i);
+	src = (char *)text_close(&t);
+	ppc_model *m = read_ok(src);
+	assert_int_equal(m->contracts[0].function_count, PPC_MAX_FUNCTIONS);
+	ppc_model_free(m);
+	size_t len = strlen(src);
+	char *more = malloc(len + 64);
+	assert_non_null(more);
+	snprintf(more, len + 64, "%s[[guest_contract.functions]]\nname = \"past\"\n", src);
+	expect_refused(more, "c.toml:", "contract 'd.Big' has 65537 functions; the limit is 65536");
+	free(more);
+	free(src);
 }
 
 /* A file holds at most PPC_MAX_CONTRACTS contracts; the one past it is
