@@ -497,6 +497,45 @@ static void what_the_watcher_ignores_never_reloads(void **state)
 	remove_tree(outside);
 }
 
+/* At most 256 subdirectories of a bundle are watched (runtime.md): of 300,
+ * the first past the limit is named in a warning, and a change in it does
+ * not reload; a change in the bundle's own directory still does. */
+static void a_bundle_past_256_subdirectories_is_watched_up_to_them(void **state)
+{
+	(void)state;
+	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_with(&c, PP_LOG_WARN, record_event, &ev);
+	char dir[256], sub[512];
+	temp_dir(dir, sizeof dir);
+	js_value_bundle(dir, "w.Many", 1);
+	for (int i = 0; i < 300; i++) {
+		snprintf(sub, sizeof sub, "%s/s%03d", dir, i);
+		assert_int_equal(mkdir(sub, 0700), 0);
+	}
+	assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_OK);
+	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
+	char skipped[512];
+	pthread_mutex_lock(&c.lock);
+	assert_int_equal(c.count[PP_LOG_WARN], 1);
+	assert_contains(c.last, "watched 8 levels deep, 256 in all");
+	const char *at = strstr(c.last, "not watching '");
+	assert_non_null(at);
+	snprintf(skipped, sizeof skipped, "%s", at + strlen("not watching '"));
+	pthread_mutex_unlock(&c.lock);
+	char *end = strchr(skipped, '\'');
+	assert_non_null(end);
+	*end = '\0';
+	assert_true(strncmp(skipped, dir, strlen(dir)) == 0);
+	write_text(skipped, "late.js", "x");
+	sleep_ms(6 * DEBOUNCE_MS);
+	assert_int_equal(count(&ev, "reloaded:"), 0);
+	write_text(dir, "more.js", "x");
+	await_events(&ev, "reloaded:", 1);
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
 typedef struct caller {
 	pp_runtime *rt;
 	const char *contract;
@@ -1318,6 +1357,7 @@ int main(void)
 	                reloads_due_survive_a_rebuild_next_to_a_bundle_with_many_subdirectories),
 	        cmocka_unit_test(a_module_saved_in_a_subdirectory_is_reloaded),
 	        cmocka_unit_test(what_the_watcher_ignores_never_reloads),
+	        cmocka_unit_test(a_bundle_past_256_subdirectories_is_watched_up_to_them),
 	        cmocka_unit_test(a_reload_moves_only_its_own_contracts_revisions),
 	        cmocka_unit_test(js_and_native_rewritten_under_load),
 	        cmocka_unit_test(a_broken_version_keeps_the_old_one),
