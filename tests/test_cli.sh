@@ -111,6 +111,9 @@ grep -q "ok   fine" "$work/out" && fail "check -q printed a success line"
 (cd "$work" && "$cli" new c hello_c >/dev/null && "$cli" new js hello_js >/dev/null) ||
 	fail "new c / new js"
 expect_status 2 "new refuses an existing directory" sh -c "cd '$work' && '$cli' new js hello_js"
+# its Makefile compiles against the writer's headers unless told otherwise
+expect_status 0 "new c's Makefile takes POLYPLUG_INCLUDE" make -n -C "$work/hello_c" POLYPLUG_INCLUDE=/opt/pp-include
+expect_output "-I/opt/pp-include" "the include directory given is used"
 expect_status 2 "new refuses a bad name" sh -c "cd '$work' && '$cli' new c 'bad name'"
 expect_status 2 "new refuses a name that reads as an option" sh -c "cd '$work' && '$cli' new c -x"
 expect_status 2 "new ts refuses a name that is no identifier" sh -c "cd '$work' && '$cli' new ts my-plug"
@@ -696,6 +699,12 @@ TOML
 	fi
 fi
 if command -v esbuild >/dev/null; then
+	# without esbuild, the files are written and the message says how to get it
+	mkdir -p "$work/noesbuild/bin"
+	for tool in make sh mkdir cat; do ln -sf "$(command -v $tool)" "$work/noesbuild/bin/$tool"; done
+	expect_status 1 "new ts without esbuild" sh -c "cd '$work/noesbuild' && PATH='$work/noesbuild/bin' '$cli' new ts hello_ts"
+	expect_output "it needs Debian's esbuild \(apt install esbuild, or scripts/deps.sh --for ts\)" "how to install esbuild is said"
+	[ -f "$work/noesbuild/hello_ts/hello_ts.ts" ] || fail "new ts without esbuild wrote no files"
 	expect_status 0 "new ts builds at once" sh -c "cd '$work' && '$cli' new ts hello_ts"
 	expect_output "built hello_ts/bundle.js" "the TypeScript scaffold is built"
 	expect_status 0 "call the TypeScript scaffold" "$cli" call "$work/hello_ts" hello_ts.Hello@1 hello world
