@@ -418,6 +418,28 @@ static void modes_follow_the_functions_the_host_and_the_manifest(void **state)
 	        " return 0; }], [{ args: NaN, out: 4 }])]); }";
 	assert_int_equal(js_load_src(rt, "bad", bad, NULL), PP_ERR_INIT_FAILED);
 	assert_contains(pp_last_error(rt), "interface.layouts[0]: args is NaN, not a byte count");
+
+	/* where the host requires guarded memory, the init is checked too: a
+	 * write to 16 or into the host table fails the load, and the runtime
+	 * goes on (by default the init runs unchecked: README, js.md) */
+	static const char *const targets[] = {"16", "hl + hh * 4294967296"};
+	for (size_t i = 0; i < 2; i++) {
+		char writes[1024];
+		snprintf(writes, sizeof writes,
+		         GUARD_PRELUDE "function polyplug_init(hl, hh, cl, ch, b) {"
+		                       " b.writeI32(%s, 1); return ok([regl('test.iw', [" ADD_RAW
+		                       "], [{ args: 8, out: 4 }])]); }",
+		         targets[i]);
+		pp_load_options o = {.name = "iw"};
+		assert_int_not_equal(
+		        pp_bundle_load_source(strict, writes, strlen(writes), &o, NULL), PP_OK);
+		assert_contains(pp_last_error(strict), "bridge.writeI32 at address 0x");
+		assert_contains(pp_last_error(strict), "outside the memory");
+	}
+	src = guarded_source();
+	pp_load_options fine = {.name = "g2"};
+	assert_int_equal(pp_bundle_load_source(strict, src, strlen(src), &fine, NULL), PP_OK);
+	free(src);
 	pp_runtime_free(strict);
 	pp_runtime_free(rt);
 }
