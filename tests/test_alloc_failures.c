@@ -508,10 +508,81 @@ static void every_failing_allocation_along_a_plugins_directory_load(void **state
 	remove_tree(root);
 }
 
+static bool reloaded(event_log *e, const char *what)
+{
+	pthread_mutex_lock(&e->lock);
+	bool seen = strstr(e->log, what) != NULL;
+	pthread_mutex_unlock(&e->lock);
+	return seen;
+}
+
+/* pp_watch_start builds its watches on the caller's thread (a plugins
+ * directory, its bundles, their subdirectories): with every allocation
+ * failing in turn it starts, or fails with a status and a message and then
+ * starts; once started, it watches everything (a change in a bundle's
+ * subdirectory reloads it), and nothing leaks. */
+static void every_failing_allocation_along_a_watch_start(void **state)
+{
+	(void)state;
+	char root[256], dir[512], lib[600];
+	temp_dir(root, sizeof root);
+	static const char *const names[] = {"a", "b"};
+	for (int i = 0; i < 2; i++) {
+		char src[1024];
+		snprintf(dir, sizeof dir, "%s/%s", root, names[i]);
+		assert_int_equal(mkdir(dir, 0700), 0);
+		snprintf(lib, sizeof lib, "%s/lib", dir);
+		assert_int_equal(mkdir(lib, 0700), 0);
+		snprintf(src, sizeof src,
+		         JS_ONE("t.W%d",
+		                "function (i, a, o, ar, b) { b.writeI32(o, 7); return 0; }"),
+		         i);
+		write_text(dir, "bundle.js", src);
+	}
+	long n;
+	for (n = 1;; n++) {
+		event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+		log_capture lc = {.lock = PTHREAD_MUTEX_INITIALIZER};
+		pp_runtime *rt = rt_with(&lc, PP_LOG_ERROR, record_event, &ev);
+		size_t loaded = 0;
+		assert_int_equal(pp_bundle_load_dir(rt, root, NULL, NULL, &loaded), PP_OK);
+		assert_int_equal(loaded, 2);
+		arm(n);
+		pp_status st = pp_watch_start(rt, 10);
+		bool injected = disarm();
+		clear_outcome(rt, st, n);
+		if (st != PP_OK)
+			assert_int_equal(pp_watch_start(rt, 10), PP_OK);
+		for (int i = 0; i < 2; i++) {
+			char what[32];
+			snprintf(lib, sizeof lib, "%s/%s/lib", root, names[i]);
+			write_text(lib, "x.js", "x");
+			snprintf(what, sizeof what, "reloaded:%s ", names[i]);
+			for (int ms = 0; !reloaded(&ev, what); ms++) {
+				if (ms == 20000)
+					fail_msg("allocation %ld failing (pp_watch_start: %u): a "
+					         "change "
+					         "in %s did not reload it",
+					         n, st, lib);
+				struct timespec one = {0, 1000000L};
+				nanosleep(&one, NULL);
+			}
+		}
+		pp_watch_stop(rt);
+		pp_runtime_free(rt);
+		if (!injected)
+			break;
+	}
+	print_message("watch start: %ld allocations tried\n", n);
+	assert_true(n > 10);
+	remove_tree(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(every_failing_allocation_along_a_native_load_reload_and_unload),
+	        cmocka_unit_test(every_failing_allocation_along_a_watch_start),
 	        cmocka_unit_test(every_failing_allocation_along_a_js_load_reload_and_unload),
 	        cmocka_unit_test(every_failing_allocation_along_a_js_pool_load_reload_and_unload),
 	        cmocka_unit_test(every_failing_allocation_along_a_js_pool_load_that_imports),

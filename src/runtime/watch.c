@@ -494,6 +494,7 @@ static void watch_plugins(pp_watcher *w, char **dirs, size_t n)
 				free(dir);
 				if (bigger)
 					w->plugins = bigger;
+				missed(w, dirs[i], ENOMEM);
 				continue;
 			}
 			w->plugins = bigger;
@@ -545,26 +546,34 @@ static void rebuild(pp_watcher *w)
 	} *list = NULL;
 	size_t n = 0, nd = 0;
 	char **dirs = NULL;
+	bool listed = true; /* every bundle and plugins directory is on the lists */
 	pthread_mutex_lock(&rt->lock);
 	w->seen_changes = atomic_load_explicit(&rt->bundle_changes, memory_order_relaxed);
 	list = calloc(rt->bundle_count + 1, sizeof *list);
 	for (pp_bundle *b = rt->bundles; list && b; b = b->next)
-		if (b->cur && *b->path) /* loaded, from disk */
+		if (b->cur && *b->path) { /* loaded, from disk */
 			if ((list[n].path = pp__strdup(b->path)) != NULL) {
 				list[n].unseen = b->unseen; /* looked at once */
 				b->unseen = (pp_unseen){PP_UNSEEN_NONE, 0};
 				list[n++].id = b->id;
+			} else {
+				listed = false;
 			}
+		}
 	dirs = calloc(rt->plugin_dir_count + 1, sizeof *dirs);
 	for (size_t i = 0; dirs && i < rt->plugin_dir_count; i++)
 		if ((dirs[nd] = pp__strdup(rt->plugin_dirs[i])) != NULL)
 			nd++;
+		else
+			listed = false;
 	pthread_mutex_unlock(&rt->lock);
 	uint64_t *gone = calloc(n + 1, sizeof *gone);
 	size_t gone_count = 0;
 	w->absent = false;
-	if (!list || !dirs || !gone)
-		pp__log(rt, PP_LOG_ERROR, "watch", "out of memory listing what to watch");
+	/* Out of memory, the set would be short: pp_watch_start fails rather
+	 * than watch less than it was asked to; a later rebuild logs it. */
+	if (!list || !dirs || !gone || !listed)
+		missed(w, "the loaded bundles", ENOMEM);
 	for (size_t i = 0; i < n; i++) {
 		const char *path = list[i].path;
 		struct stat st;
