@@ -1341,6 +1341,43 @@ static void many_names_in_a_plugins_directory_do_not_keep_the_watcher_busy(void 
 		         reload, stop);
 }
 
+
+/* A single-file bundle (a .js file) is watched through its parent
+ * directory for its name, and each event there rebuilds the watch set (the
+ * file may be a new inode): the rebuild notes the file's new signature
+ * before the reload is due. The echo rule then saw every save after the
+ * first as "nothing changed since the last reload" and dropped every other
+ * save with the "twice in a row" warning. */
+static void every_save_of_a_single_file_bundle_is_reloaded(void **state)
+{
+	(void)state;
+	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_with(&c, PP_LOG_WARN, record_event, &ev);
+	char dir[256], file[512], src[2048];
+	temp_dir(dir, sizeof dir);
+	snprintf(file, sizeof file, "%s/one.js", dir);
+	for (int value = 1; value <= 4; value++) {
+		snprintf(src, sizeof src,
+		         JS_ONE("w.One", "function (i, a, o, ar, b) { b.writeI32(o, %d); return 0; }"),
+		         value);
+		save_text(dir, "one.js", src);
+		if (value == 1) {
+			assert_int_equal(pp_bundle_load(rt, file, NULL, NULL), PP_OK);
+			assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
+			continue;
+		}
+		await_value(rt, "w.One", value);
+		sleep_ms(4 * DEBOUNCE_MS); /* quiet between saves, as a person types */
+	}
+	pthread_mutex_lock(&c.lock);
+	if (c.count[PP_LOG_WARN] != 0)
+		fail_msg("warned: %s", c.last);
+	pthread_mutex_unlock(&c.lock);
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1376,6 +1413,7 @@ int main(void)
 	        cmocka_unit_test(watch_stop_from_a_busy_bundles_callback_never_deadlocks),
 	        cmocka_unit_test(many_names_in_a_plugins_directory_do_not_keep_the_watcher_busy),
 	        cmocka_unit_test(a_bundle_rewriting_its_own_file_in_init_does_not_reload_forever),
+	        cmocka_unit_test(every_save_of_a_single_file_bundle_is_reloaded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

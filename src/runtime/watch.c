@@ -634,6 +634,18 @@ static void rebuild(pp_watcher *w)
 				w->items[k].waits |= old[i].waits;
 				w->items[k].echo |= old[i].echo;
 			}
+	/* A path still watched keeps the signature its bundle's last reload (or
+	 * first watch) noted, not what is there now: a save this rebuild came
+	 * after (a single-file bundle's new inode, a new subdirectory, another
+	 * bundle's load) is still a change when its reload is due, not an
+	 * echo (reload_due). */
+	for (size_t k = 0; k < w->count; k++)
+		for (size_t i = 0; i < old_count; i++)
+			if (old[i].bundle_id == w->items[k].bundle_id && old[i].path &&
+			    w->items[k].path && strcmp(old[i].path, w->items[k].path) == 0) {
+				w->items[k].signature = old[i].signature;
+				break;
+			}
 	/* what is still watched kept its watch descriptor: only the rest goes */
 	for (size_t i = 0; i < old_count; i++) {
 		if (!watching(w, old[i].wd))
