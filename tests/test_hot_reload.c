@@ -1242,6 +1242,19 @@ static void touch_state(void *state, const void *args, void *out, pp_abi_error *
 
 static const void *const touch_fns[] = {(const void *)touch_state};
 
+/* touch_state without the state file: only the pending save. */
+static void save_if_pending(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	(void)state;
+	(void)args;
+	(void)out;
+	(void)err;
+	if (atomic_exchange(&save_pending, false))
+		save_text(touch_dir, "bundle.js", save_during);
+}
+
+static const void *const save_fns[] = {(const void *)save_if_pending};
+
 /* A bundle whose init writes a file of its own directory (a native plugin
  * keeping its state or log next to its code): the reload a save makes
  * writes it again, which is not a save. It reloaded every debounce interval,
@@ -1298,6 +1311,94 @@ static void a_bundle_rewriting_its_own_file_in_init_does_not_reload_forever(void
 	await_value(rt, "w.Touchy", 42);
 	pp_runtime_free(rt);
 	remove_tree(touch_dir);
+}
+
+/* The same bundle, saved broken: its init writes its state, then fails.
+ * Each failed reload wrote the directory again, and a reload that failed
+ * never counted as an echo: it reloaded (and failed) every debounce
+ * interval, forever, until the next save. */
+static void a_failing_bundle_rewriting_its_own_file_in_init_does_not_reload_forever(void **state)
+{
+	(void)state;
+	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_with(&c, PP_LOG_WARN, record_event, &ev);
+	pp_host_contract_interface touch = {.contract_id = pp_host_contract_id("w.Touch", 1),
+	                                    .contract_version = {1, 0, 0},
+	                                    .flags = PP_HOST_CONTRACT_SINGLETON,
+	                                    .dispatch_type = PP_DISPATCH_NATIVE,
+	                                    .create_instance = no_instance,
+	                                    .destroy_instance = drop_instance,
+	                                    .dispatch.native = {1, touch_fns}};
+	assert_int_equal(pp_host_contract_register(rt, &touch), PP_OK);
+	temp_dir(touch_dir, sizeof touch_dir);
+	atomic_store(&touches, 0);
+	atomic_store(&save_pending, false);
+	static const char src[] =
+	        JS_PRELUDE "var t = cid('host_contract:w.Touch@1');\n"
+	                   "function polyplug_init(hl, hh, cl, ch, b) {\n"
+	                   "  b.callHostContract(t[0], t[1], 0x10000, 0, 0, 0);\n"
+	                   "  %s\n"
+	                   "  return ok([reg('w.Touchy', [function (i, a, o, ar, b) {"
+	                   " b.writeI32(o, 1); return 0; }])]);\n}\n";
+	char text[2048];
+	snprintf(text, sizeof text, src, "");
+	save_text(touch_dir, "bundle.js", text);
+	assert_int_equal(pp_bundle_load(rt, touch_dir, NULL, NULL), PP_OK);
+	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
+	snprintf(text, sizeof text, src, "throw new Error('broken');");
+	save_text(touch_dir, "bundle.js", text);
+	await_events(&ev, "failed:", 1);
+	sleep_ms(20 * DEBOUNCE_MS);
+	int failed = count(&ev, "failed:");
+	if (failed > 2)
+		fail_msg("one broken save made %d failed reloads (init wrote its state %d times)",
+		         failed, atomic_load(&touches));
+	assert_int_equal(value_of(rt, "w.Touchy", 0), 1); /* the old version still answers */
+	pp_runtime_free(rt);
+	remove_tree(touch_dir);
+}
+
+/* A provider's reload refused for its dependent is tried again once the
+ * dependent reloads: that retry applies the save, it is no echo. Counted as
+ * one (nothing changed since the refused reload), it left a save landing
+ * while the retry ran to be dropped as an echo of an echo. */
+static void a_save_landing_while_a_refused_reload_is_retried_is_reloaded(void **state)
+{
+	(void)state;
+	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = watched_runtime(&ev);
+	pp_host_contract_interface touch = {.contract_id = pp_host_contract_id("w.Touch", 1),
+	                                    .contract_version = {1, 0, 0},
+	                                    .flags = PP_HOST_CONTRACT_SINGLETON,
+	                                    .dispatch_type = PP_DISPATCH_NATIVE,
+	                                    .create_instance = no_instance,
+	                                    .destroy_instance = drop_instance,
+	                                    .dispatch.native = {1, save_fns}};
+	assert_int_equal(pp_host_contract_register(rt, &touch), PP_OK);
+	char base[256], user[256];
+	base_and_user(rt, base, user, sizeof base, "");
+	snprintf(touch_dir, sizeof touch_dir, "%s", base);
+	atomic_store(&save_pending, false);
+	static const char src[] =
+	        JS_PRELUDE "var t = cid('host_contract:w.Touch@1');\n"
+	                   "function polyplug_init(hl, hh, cl, ch, b) {\n"
+	                   "  %s\n"
+	                   "  return ok([reg('w.Base2', [function (i, a, o, ar, b) {"
+	                   " b.writeI32(o, %d); return 0; }])]);\n}\n";
+	char text[2048];
+	snprintf(save_during, sizeof save_during, src, "", 3);
+	snprintf(text, sizeof text, src, "b.callHostContract(t[0], t[1], 0x10000, 0, 0, 0);", 2);
+	save_text(base, "manifest.toml", "name = \"base\"\nprovides = [\"w.Base2@1\"]\n");
+	save_text(base, "bundle.js", text);
+	await_events(&ev, "failed:base", 1); /* user still needs w.Base@1 */
+	atomic_store(&save_pending, true);   /* saved as the retry runs its init */
+	save_text(user, "manifest.toml", "name = \"user\"\nprovides = [\"w.User@1\"]\n");
+	await_events(&ev, "reloaded:base", 1);
+	await_value(rt, "w.Base2", 3);
+	pp_runtime_free(rt);
+	remove_tree(base);
+	remove_tree(user);
 }
 
 /* A plugins directory that fills with names (a plugin's cache written
@@ -1414,6 +1515,8 @@ int main(void)
 	        cmocka_unit_test(many_names_in_a_plugins_directory_do_not_keep_the_watcher_busy),
 	        cmocka_unit_test(a_bundle_rewriting_its_own_file_in_init_does_not_reload_forever),
 	        cmocka_unit_test(every_save_of_a_single_file_bundle_is_reloaded),
+	        cmocka_unit_test(a_failing_bundle_rewriting_its_own_file_in_init_does_not_reload_forever),
+	        cmocka_unit_test(a_save_landing_while_a_refused_reload_is_retried_is_reloaded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

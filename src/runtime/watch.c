@@ -765,9 +765,15 @@ static void reload_due(pp_watcher *w)
 				o->signature =
 				        signature_of(o->path); /* what a rescan compares with */
 				o->waits = waits;
-				o->echo = unchanged && st == PP_OK;
+				/* failed or refused too: an init that writes its
+				 * directory and then fails would fail again forever */
+				o->echo = unchanged;
 			} else if (st == PP_OK && o->waits) {
-				o->waits = false;
+				/* The retry applies the save its refused reload did
+				 * not: a change, not an echo (signature 0 is
+				 * nothing there, which the files are not). */
+				o->waits = o->echo = false;
+				o->signature = 0;
 				o->due_ms = now;
 			}
 		}
