@@ -810,6 +810,38 @@ static void a_bundle_directory_added_to_a_plugins_directory_is_loaded(void **sta
 	remove_tree(root);
 }
 
+/* A name in a plugins directory that held a file, replaced by a link to a
+ * bundle directory the way `ln -sf` and deploy tools do it (a link made
+ * under another name, renamed over the file): no name leaves the
+ * directory, so the name was known and the link never became an arrival.
+ * The file's own arrival used to last long enough to see it; since files
+ * are dropped at first look, the bundle was never loaded. */
+static void a_file_replaced_by_a_link_to_a_bundle_in_a_plugins_directory_is_loaded(void **state)
+{
+	(void)state;
+	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = watched_runtime(&ev);
+	char root[256], first[512], elsewhere[256], name[512], tmp[512];
+	temp_dir(root, sizeof root);
+	temp_dir(elsewhere, sizeof elsewhere);
+	snprintf(first, sizeof first, "%s/first", root);
+	snprintf(name, sizeof name, "%s/linked", root);
+	snprintf(tmp, sizeof tmp, "%s/linked.new", root);
+	assert_int_equal(mkdir(first, 0700), 0);
+	js_value_bundle(first, "w.First", 1);
+	assert_int_equal(pp_bundle_load_dir(rt, root, NULL, NULL, NULL), PP_OK);
+	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
+	write_text(root, "linked", "a placeholder");
+	sleep_ms(5 * DEBOUNCE_MS); /* the watcher has looked at it */
+	js_value_bundle(elsewhere, "w.Linked", 5);
+	assert_int_equal(symlink(elsewhere, tmp), 0);
+	assert_int_equal(rename(tmp, name), 0);
+	await_value(rt, "w.Linked", 5);
+	pp_runtime_free(rt);
+	remove_tree(root);
+	remove_tree(elsewhere);
+}
+
 /* A plugins directory ROOT (made, in root) holding good (a bundle of
  * w.Good) and bad (ROOT/bad, in bad: a script that does not parse), loaded
  * (good only) and watched. */
@@ -1517,6 +1549,7 @@ int main(void)
 	        cmocka_unit_test(every_save_of_a_single_file_bundle_is_reloaded),
 	        cmocka_unit_test(a_failing_bundle_rewriting_its_own_file_in_init_does_not_reload_forever),
 	        cmocka_unit_test(a_save_landing_while_a_refused_reload_is_retried_is_reloaded),
+	        cmocka_unit_test(a_file_replaced_by_a_link_to_a_bundle_in_a_plugins_directory_is_loaded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -709,8 +709,11 @@ static void take_events(pp_watcher *w)
 					continue;
 				if (e->mask & (IN_DELETE | IN_MOVED_FROM)) {
 					forget(pd, e->name);
-				} else if ((e->mask & (IN_CREATE | IN_MOVED_TO)) &&
-				           !known(pd, e->name)) {
+				} else if ((e->mask & IN_MOVED_TO) ||
+				           ((e->mask & IN_CREATE) && !known(pd, e->name))) {
+					/* a rename over a name it knows (a link swapped
+					 * in for a file) leaves none: it is new all the
+					 * same (and passed over if it is loaded) */
 					remember(pd, e->name);
 					arrive(w, pd->dir, e->name);
 				}
