@@ -673,7 +673,7 @@ return = "Color"
 TOML
 	"$ppc" dts "$work/ts/enums.toml" -o "$work/ts/enums.d.ts" || fail "ppc dts enums"
 	write_en() { # name, the class body
-		printf "import type { EContract } from './enums';\nexport class E implements EContract {\n%s\n}\n" "$2" >"$work/ts/$1.ts"
+		printf "import type { EContract, Color, Wide } from './enums';\nexport class E implements EContract {\n%s\n}\n" "$2" >"$work/ts/$1.ts"
 	}
 	write_en en_good "  next(w: Wide): Wide { return w === Wide.Small ? Wide.Top : Wide.Small; }
   col(c: Color): Color { return c === Color.Red ? Color.Green : Color.Red; }"
@@ -686,6 +686,11 @@ TOML
 	expect_output "types 'bigint' and 'number' have no overlap" "the BigInt is named"
 	expect_status 2 "tsc refuses a value that is no variant" tsc_run en_outside
 	expect_output "Type '1' is not assignable to type 'Color'" "the value is named"
+	# two bundles' declarations of one enum in one program (an IDE's project)
+	mkdir -p "$work/ts/other"
+	"$ppc" dts "$work/ts/enums.toml" -o "$work/ts/other/enums.d.ts" || fail "ppc dts again"
+	printf "import type { EContract as Other } from './other/enums';\nimport { E } from './en_good';\nexport class F extends E implements Other {}\n" >"$work/ts/both.ts"
+	expect_status 0 "tsc takes two declarations of one enum" tsc_run both
 	if command -v esbuild >/dev/null; then
 		"$ppc" js "$work/ts/enums.toml" --implement en.E --glue-only -o "$work/ts/enums_glue.js" || fail "ppc js enums"
 		mkdir -p "$work/ts/en"

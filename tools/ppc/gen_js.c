@@ -544,13 +544,16 @@ int ppc_gen_dts(FILE *f, const ppc_model *m)
 	      "//   export class Greeter implements GreeterContract { ... }\n"
 	      "// Each contract's interface is <Name>Contract, so that the class you write\n"
 	      "// (<Name>) does not merge with it: tsc then reports a missing method or a\n"
-	      "// wrong type. Enums are globals, as the glue defines them at run time:\n"
-	      "// use Mood.Happy without importing it (the type Mood may be imported).\n",
+	      "// wrong type. An enum's object is a global, as the glue defines it at run\n"
+	      "// time: use Mood.Happy without importing it; import its type by name\n"
+	      "// (import type { Mood } from './contracts').\n",
 	      f);
 	/* An enum is the object the glue makes (a const enum's values would be
 	 * Numbers, and esbuild cannot import a value from a .d.ts): its type
 	 * holds each variant's literal, a BigInt literal when the repr is 64-bit,
-	 * as the glue's values and such a param are. */
+	 * as the glue's values and such a param are. The object is a global
+	 * `var`, which another file may declare again with the same type (two
+	 * bundles' declarations in one project); its type is the module's. */
 	for (size_t i = 0; i < m->enum_count; i++) {
 		const ppc_enum *e = &m->enums[i];
 		bool wide = e->repr == PPC_I64 || e->repr == PPC_U64;
@@ -563,8 +566,7 @@ int ppc_gen_dts(FILE *f, const ppc_model *m)
 		}
 		fputs("};\ndeclare global {\n", f);
 		ts_doc(f, "  ", e->docs);
-		fprintf(f, "  const %s: $%s;\n  type %s = $%s[keyof $%s];\n}\n", e->name, e->name,
-		        e->name, e->name, e->name);
+		fprintf(f, "  var %s: $%s;\n}\n", e->name, e->name);
 		ts_doc(f, "", e->docs);
 		fprintf(f, "export type %s = $%s[keyof $%s];\n", e->name, e->name, e->name);
 	}
