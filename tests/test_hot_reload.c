@@ -1474,7 +1474,6 @@ static void many_names_in_a_plugins_directory_do_not_keep_the_watcher_busy(void 
 		         reload, stop);
 }
 
-
 /* A single-file bundle (a .js file) is watched through its parent
  * directory for its name, and each event there rebuilds the watch set (the
  * file may be a new inode): the rebuild notes the file's new signature
@@ -1492,7 +1491,8 @@ static void every_save_of_a_single_file_bundle_is_reloaded(void **state)
 	snprintf(file, sizeof file, "%s/one.js", dir);
 	for (int value = 1; value <= 4; value++) {
 		snprintf(src, sizeof src,
-		         JS_ONE("w.One", "function (i, a, o, ar, b) { b.writeI32(o, %d); return 0; }"),
+		         JS_ONE("w.One",
+		                "function (i, a, o, ar, b) { b.writeI32(o, %d); return 0; }"),
 		         value);
 		save_text(dir, "one.js", src);
 		if (value == 1) {
@@ -1547,9 +1547,11 @@ int main(void)
 	        cmocka_unit_test(many_names_in_a_plugins_directory_do_not_keep_the_watcher_busy),
 	        cmocka_unit_test(a_bundle_rewriting_its_own_file_in_init_does_not_reload_forever),
 	        cmocka_unit_test(every_save_of_a_single_file_bundle_is_reloaded),
-	        cmocka_unit_test(a_failing_bundle_rewriting_its_own_file_in_init_does_not_reload_forever),
+	        cmocka_unit_test(
+	                a_failing_bundle_rewriting_its_own_file_in_init_does_not_reload_forever),
 	        cmocka_unit_test(a_save_landing_while_a_refused_reload_is_retried_is_reloaded),
-	        cmocka_unit_test(a_file_replaced_by_a_link_to_a_bundle_in_a_plugins_directory_is_loaded),
+	        cmocka_unit_test(
+	                a_file_replaced_by_a_link_to_a_bundle_in_a_plugins_directory_is_loaded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
