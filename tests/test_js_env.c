@@ -1149,6 +1149,33 @@ static void inline_source_maps_are_read(void **state)
 /* A bundle's source map (a sourceMappingURL comment naming a file of its
  * directory) is applied to the frames its errors show; a missing or broken
  * map is said so once and leaves the frames as they are. */
+/* The bundle in dir (throwing from thrower(), at bundle.js:2:3) with a map
+ * of just under and just over cap bytes: the first is applied, the second
+ * not read (a warning says why). */
+static void map_read_up_to(pp_runtime *rt, log_capture *c, const char *dir, size_t cap)
+{
+	for (size_t size = cap - 64; size <= cap + 64; size += 128) {
+		char *map = malloc(size + 1);
+		assert_non_null(map);
+		int k = snprintf(map, 128,
+		                 "{\"sources\":[\"src/orig.ts\"],\"mappings\":\"AAAA;AASE\"}");
+		memset(map + k, ' ', size - (size_t)k); /* JSON's own whitespace */
+		map[size] = '\0';
+		write_text(dir, "bundle.js.map", map);
+		free(map);
+		int warned = c->count[PP_LOG_WARN];
+		uint64_t id = load_dir(rt, dir, PP_OK);
+		bool over = size > cap;
+		assert_int_equal(c->count[PP_LOG_WARN], warned + over);
+		assert_int_equal(js_call(rt, "js.mapped", 0, NULL, NULL), PP_ERR_GENERIC);
+		if (over)
+			assert_null(strstr(pp_last_error(rt), "src/orig.ts"));
+		else
+			assert_contains(pp_last_error(rt), "at thrower (src/orig.ts:10:3)");
+		assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	}
+}
+
 static void source_maps_name_the_original_file_and_line(void **state)
 {
 	(void)state;
@@ -1236,51 +1263,13 @@ static void source_maps_name_the_original_file_and_line(void **state)
 	/* and the map's file is read up to a quarter of the VM's memory limit
 	 * (1 MiB here): just under it is applied, just over it is not read */
 	write_text(dir, "bundle.js", src);
-	for (size_t size = (1u << 20) - 64; size <= (1u << 20) + 64; size += 128) {
-		char *map = malloc(size + 1);
-		assert_non_null(map);
-		k = snprintf(map, 128,
-		             "{\"sources\":[\"src/orig.ts\"],\"mappings\":\"AAAA;AASE\"}");
-		memset(map + k, ' ', size - (size_t)k); /* JSON's own whitespace */
-		map[size] = '\0';
-		write_text(dir, "bundle.js.map", map);
-		free(map);
-		warned = c.count[PP_LOG_WARN];
-		id = load_dir(rt, dir, PP_OK);
-		bool over = size > (1u << 20);
-		assert_int_equal(c.count[PP_LOG_WARN], warned + over);
-		assert_int_equal(js_call(rt, "js.mapped", 0, NULL, NULL), PP_ERR_GENERIC);
-		if (over)
-			assert_null(strstr(pp_last_error(rt), "src/orig.ts"));
-		else
-			assert_contains(pp_last_error(rt), "at thrower (src/orig.ts:10:3)");
-		assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
-	}
+	map_read_up_to(rt, &c, dir, 1u << 20);
 	pp_runtime_free(rt);
 	/* and never past 16 MiB, whatever the limit (a quarter of 128 MiB is
 	 * 32 MiB) */
 	cfg.js.memory_bytes = 128u << 20;
 	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
-	for (size_t size = (16u << 20) - 64; size <= (16u << 20) + 64; size += 128) {
-		char *map = malloc(size + 1);
-		assert_non_null(map);
-		k = snprintf(map, 128,
-		             "{\"sources\":[\"src/orig.ts\"],\"mappings\":\"AAAA;AASE\"}");
-		memset(map + k, ' ', size - (size_t)k);
-		map[size] = '\0';
-		write_text(dir, "bundle.js.map", map);
-		free(map);
-		warned = c.count[PP_LOG_WARN];
-		id = load_dir(rt, dir, PP_OK);
-		bool over = size > (16u << 20);
-		assert_int_equal(c.count[PP_LOG_WARN], warned + over);
-		assert_int_equal(js_call(rt, "js.mapped", 0, NULL, NULL), PP_ERR_GENERIC);
-		if (over)
-			assert_null(strstr(pp_last_error(rt), "src/orig.ts"));
-		else
-			assert_contains(pp_last_error(rt), "at thrower (src/orig.ts:10:3)");
-		assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
-	}
+	map_read_up_to(rt, &c, dir, 16u << 20);
 	pp_runtime_free(rt);
 	remove_tree(dir);
 }
