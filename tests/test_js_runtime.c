@@ -609,7 +609,7 @@ static void the_cpu_limit_stops_calls_inside_builtins(void **state)
 	/* the bundle's own source is parsed under the load's CPU limit; its
 	 * reading and checking before the parse are not (js.md), so they are
 	 * measured first: the same source failing at its first token */
-	size_t n = (size_t)1 << atoi(PARSE_DOUBLINGS);
+	size_t n = (size_t)1 << strtol(PARSE_DOUBLINGS, NULL, 10);
 	char *big = malloc(n);
 	assert_non_null(big);
 	memset(big, ';', n);
