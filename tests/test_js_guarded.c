@@ -72,6 +72,11 @@ static const struct abuse {
          "a version must be an integer"},
         {"b.dispatchPeer(2 ** 32 + 1, 2, 1, 0, 0, 0)", "bridge.dispatchPeer",
          "a contract id word must be an integer"},
+        /* lookups too: a wrapped id would find another contract */
+        {"b.findByContract(NaN, 2, 1)", "bridge.findByContract",
+         "a contract id word must be an integer"},
+        {"b.findAllByContract(1, 2, -1)", "bridge.findAllByContract",
+         "a version must be an integer"},
         /* a guest that catches the RangeError still fails its call */
         {"try { b.writeI32(0, 1); } catch (e) { }", "bridge.writeI32", "outside the memory"},
         /* an address kept from an earlier call is not this call's */

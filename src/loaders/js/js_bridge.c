@@ -76,6 +76,16 @@ static int arg_exact(JSContext *ctx, const char *entry, const char *what, JSValu
 	return 0;
 }
 
+/* A contract id's two words and a version, argv[0..2] (exact when guarded:
+ * a wrapped id would look up another contract). */
+static int arg_contract(JSContext *ctx, const char *entry, JSValueConst *argv, uint32_t *lo,
+                        uint32_t *hi, uint32_t *version)
+{
+	return arg_exact(ctx, entry, "a contract id word", argv[0], lo) ||
+	       arg_exact(ctx, entry, "a contract id word", argv[1], hi) ||
+	       arg_exact(ctx, entry, "a version", argv[2], version);
+}
+
 /* A size or length from the guest. */
 static int arg_size(JSContext *ctx, const char *entry, JSValueConst v, uint32_t *out)
 {
@@ -133,9 +143,9 @@ static JSValue b_find_by_contract(JSContext *ctx, JSValueConst this_val, int arg
 {
 	(void)this_val;
 	(void)argc;
-	ARG_U32(0, lo);
-	ARG_U32(1, hi);
-	ARG_U32(2, min_ver);
+	uint32_t lo, hi, min_ver;
+	if (arg_contract(ctx, "findByContract", argv, &lo, &hi, &min_ver))
+		return JS_EXCEPTION;
 	const pp_host_api *h = vm_of(ctx)->host;
 	pp_guest_contract_handle handle = h->find_guest_contract(h, join(lo, hi), min_ver);
 	return pp_handle_is_null(handle) ? JS_NULL : number_u64(ctx, pp_handle_pack(handle));
@@ -156,9 +166,9 @@ static JSValue b_find_all_by_contract(JSContext *ctx, JSValueConst this_val, int
 {
 	(void)this_val;
 	(void)argc;
-	ARG_U32(0, lo);
-	ARG_U32(1, hi);
-	ARG_U32(2, min_ver);
+	uint32_t lo, hi, min_ver;
+	if (arg_contract(ctx, "findAllByContract", argv, &lo, &hi, &min_ver))
+		return JS_EXCEPTION;
 	const pp_host_api *h = vm_of(ctx)->host;
 	pp_array a = h->find_all_guest_contracts(h, join(lo, hi), min_ver);
 	if (a.items)
@@ -464,9 +474,7 @@ static JSValue outgoing_call(JSContext *ctx, int argc, JSValueConst *argv, bool 
 	/* exact when guarded: NaN or 2^32 would reach function 0, and a NaN
 	 * version would accept any */
 	uint32_t lo, hi, min_ver, fn_id;
-	if (arg_exact(ctx, entry, "a contract id word", argv[0], &lo) ||
-	    arg_exact(ctx, entry, "a contract id word", argv[1], &hi) ||
-	    arg_exact(ctx, entry, "a version", argv[2], &min_ver) ||
+	if (arg_contract(ctx, entry, argv, &lo, &hi, &min_ver) ||
 	    arg_exact(ctx, entry, "a function number", argv[3], &fn_id))
 		return JS_EXCEPTION;
 	ARG_PTR(4, args);
