@@ -390,12 +390,12 @@ cat >"$work/calls/noisy/bundle.js" <<'JS'
 function polyplug_init() {
   return [[{ contractLo: 893571648, contractHi: 2420000412, contractName: 'calc.Ops@1',
              version: 0x10000, fnCount: 1, interface: { factory: () => ({}),
-             functions: [() => { console.log('bell\u0007 and \u001b[31mred'); return 0; }] } }],
+             functions: [() => { console.log('bell\u0007 and \u001b[31mred \u009b32mgreen \u00e9'); return 0; }] } }],
           { code: 0, message: '' }];
 }
 JS
 expect_status 0 "a plugin logging escapes" "$cli" call --out-size 0 "$work/calls/noisy" calc.Ops@1 0
-expect_output "^\[noisy\] bell\? and \?\[31mred$" "escapes are shown as '?'"
+expect_output "^\[noisy\] bell\? and \?\[31mred \?32mgreen é$" "escapes, C1's too, are shown as '?'; other text stays"
 
 # call: each argument form docs/cli.md names, typed by a contract file: 0x…
 # integers (range-checked), true/false, an enum variant's name or value, text

@@ -15,10 +15,12 @@ bool cli_wants_help(int argc, char **argv);
 /* Prints a command's usage to stderr; returns 2, the usage exit status. */
 int usage_error(const char *usage);
 /* Writes a plugin's text to f with control characters (a terminal's escape
- * sequences) shown as '?'; newlines and tabs stay. */
+ * sequences: C0, DEL, C1) and bytes that are not UTF-8 shown as '?';
+ * newlines and tabs stay. */
 void cli_put_text(FILE *f, const uint8_t *p, size_t n);
 /* A plugin's name, version or path as one line for a listing: control
- * characters (newlines too) as '?', cut to cap with "...". */
+ * characters (newlines too) and bytes that are not UTF-8 as '?', cut to cap
+ * with "..." (never inside a character). */
 const char *cli_one_line(char *buf, size_t cap, const char *s);
 #define CLI_FIELD 256
 /* The largest file the tool reads (with ppc_read_file, ppc/model.h). */

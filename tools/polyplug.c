@@ -25,6 +25,7 @@
 
 #include "cli.h"
 #include "ppc/model.h"
+#include "runtime/utf8.h"
 
 extern char **environ;
 
@@ -92,25 +93,55 @@ static int usage(const char *text, int status)
 	return status;
 }
 
+/* The length of the character at p (avail > 0 bytes), and whether a
+ * terminal may be given it as it is: not a C0 control (but a line break or
+ * a tab when lines are kept), DEL or a C1 control (U+0080..U+009F: 8-bit CSI
+ * is an escape too), and valid UTF-8 (a byte that starts no sequence is one
+ * character, not shown). */
+static size_t term_char(const uint8_t *p, size_t avail, bool lines, bool *shown)
+{
+	uint32_t cp;
+	size_t n = pp_utf8_seq(p, avail, &cp);
+	if (!n) {
+		*shown = false;
+		return 1;
+	}
+	*shown = !((cp < 0x20 && !(lines && (cp == '\n' || cp == '\t'))) ||
+	           (cp >= 0x7f && cp <= 0x9f));
+	return n;
+}
+
 void cli_put_text(FILE *f, const uint8_t *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		fputc(p[i] < 0x20 && p[i] != '\n' && p[i] != '\t' ? '?'
-		      : p[i] == 0x7f                              ? '?'
-		                                                  : p[i],
-		      f);
+	for (size_t i = 0; i < n;) {
+		bool shown;
+		size_t k = term_char(p + i, n - i, true, &shown);
+		if (shown)
+			fwrite(p + i, 1, k, f);
+		else
+			fputc('?', f);
+		i += k;
+	}
 }
 
 const char *cli_one_line(char *buf, size_t cap, const char *s)
 {
-	size_t n = 0;
-	for (; s && *s && n + 4 < cap; s++) {
-		buf[n] = *s;
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+	const uint8_t *p = (const uint8_t *)(s ? s : "");
+	size_t len = strlen((const char *)p), n = 0, i = 0;
+	while (i < len) {
+		bool shown;
+		size_t k = term_char(p + i, len - i, false, &shown);
+		size_t put = shown ? k : 1;
+		if (n + put + 4 > cap)
+			break;
+		if (shown)
+			memcpy(buf + n, p + i, k);
+		else
 			buf[n] = '?';
-		n++;
+		n += put;
+		i += k;
 	}
-	if (s && *s) /* cut short */
+	if (i < len) /* cut short */
 		for (int k = 0; k < 3 && n + 1 < cap; k++)
 			buf[n++] = '.';
 	buf[n] = '\0';
