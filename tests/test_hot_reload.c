@@ -728,6 +728,34 @@ static void a_dependent_refused_for_a_missing_contract_reloads_once_its_provider
 	remove_tree(user);
 }
 
+/* A dependent saved to need a contract no loaded bundle provides is
+ * refused (PP_ERR_NOT_FOUND) and waits. Its provider may be a new bundle,
+ * loaded while watching (a deploy dropping it into a plugins directory, or
+ * the host loading it): that load meets the need, but only another
+ * bundle's reload retried a waiting one, so the saved dependent was never
+ * reloaded. */
+static void a_dependent_waiting_for_a_new_bundle_reloads_once_it_is_loaded(void **state)
+{
+	(void)state;
+	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = watched_runtime(&ev);
+	char base[256], user[256], fresh[256];
+	base_and_user(rt, base, user, sizeof base, "");
+	save_text(user, "manifest.toml",
+	          "name = \"user\"\nprovides = [\"w.User@1\"]\n"
+	          "[[dependency]]\ncontract = \"w.New@1\"\n");
+	js_value_bundle(user, "w.User", 2);
+	await_events(&ev, "failed:user", 1); /* nothing provides w.New@1 yet */
+	js_value_bundle(temp_dir(fresh, sizeof fresh), "w.New", 1);
+	save_text(fresh, "manifest.toml", "name = \"fresh\"\nprovides = [\"w.New@1\"]\n");
+	assert_int_equal(pp_bundle_load(rt, fresh, NULL, NULL), PP_OK);
+	await_value(rt, "w.User", 2);
+	pp_runtime_free(rt);
+	remove_tree(base);
+	remove_tree(user);
+	remove_tree(fresh);
+}
+
 static void a_bundle_directory_deleted_and_recreated_is_reloaded(void **state)
 {
 	(void)state;
@@ -1536,6 +1564,7 @@ int main(void)
 	                a_reload_refused_for_a_dependent_succeeds_once_the_dependent_reloads),
 	        cmocka_unit_test(
 	                a_dependent_refused_for_a_missing_contract_reloads_once_its_provider_does),
+	        cmocka_unit_test(a_dependent_waiting_for_a_new_bundle_reloads_once_it_is_loaded),
 	        cmocka_unit_test(a_bundle_directory_deleted_and_recreated_is_reloaded),
 	        cmocka_unit_test(lost_events_are_found_by_a_rescan),
 	        cmocka_unit_test(a_bundle_directory_added_to_a_plugins_directory_is_loaded),

@@ -46,7 +46,7 @@ typedef struct watched {
 	uint64_t signature; /* of path's contents when watched, for rescans */
 	uint64_t due_ms;    /* reload when the clock passes this; 0: nothing pending */
 	bool waits;         /* its reload was refused for what other bundles provide or
-	                     * need: due again when another bundle's reload succeeds */
+	                     * need: due again when another bundle reloads, loads or unloads */
 	bool echo;          /* its last reload found nothing changed since the one before:
 	                     * what changed, changed while that one ran */
 } watched;
@@ -548,7 +548,9 @@ static void rebuild(pp_watcher *w)
 	char **dirs = NULL;
 	bool listed = true; /* every bundle and plugins directory is on the lists */
 	pthread_mutex_lock(&rt->lock);
-	w->seen_changes = atomic_load_explicit(&rt->bundle_changes, memory_order_relaxed);
+	uint64_t changes = atomic_load_explicit(&rt->bundle_changes, memory_order_relaxed);
+	bool loads = w->built && changes != w->seen_changes; /* a load or an unload since */
+	w->seen_changes = changes;
 	list = calloc(rt->bundle_count + 1, sizeof *list);
 	for (pp_bundle *b = rt->bundles; list && b; b = b->next)
 		if (b->cur && *b->path) { /* loaded, from disk */
@@ -646,6 +648,17 @@ static void rebuild(pp_watcher *w)
 				w->items[k].signature = old[i].signature;
 				break;
 			}
+	/* A reload refused for what other bundles provide or need may succeed
+	 * once one is loaded (a new provider) or unloaded (the last user of
+	 * what it drops), not only once one reloads: tried again, as a change
+	 * (reload_due). */
+	for (size_t k = 0; loads && k < w->count; k++)
+		if (w->items[k].waits) {
+			w->items[k].waits = w->items[k].echo = false;
+			w->items[k].signature = 0;
+			if (!w->items[k].due_ms)
+				w->items[k].due_ms = now_ms() + w->debounce_ms;
+		}
 	/* what is still watched kept its watch descriptor: only the rest goes */
 	for (size_t i = 0; i < old_count; i++) {
 		if (!watching(w, old[i].wd))
