@@ -1461,6 +1461,55 @@ static void a_save_landing_while_a_refused_reload_is_retried_is_reloaded(void **
 	remove_tree(user);
 }
 
+/* A bundle loaded while watching and saved before the watcher first looks
+ * at it is reloaded for that save when the watcher compares its files with
+ * what its load saw. That reload is for a save, not an echo of one: a save
+ * landing while it runs is reloaded. It was counted as an echo (nothing
+ * changed since the watcher looked), so the save landing then was dropped
+ * as an echo of an echo. */
+static void a_save_landing_while_a_new_bundles_first_reload_runs_is_reloaded(void **state)
+{
+	(void)state;
+	stall s = {.ev = {.lock = PTHREAD_MUTEX_INITIALIZER}};
+	pp_runtime *rt = rt_reporting(stall_watcher, &s);
+	pp_host_contract_interface touch = {.contract_id = pp_host_contract_id("w.Touch", 1),
+	                                    .contract_version = {1, 0, 0},
+	                                    .flags = PP_HOST_CONTRACT_SINGLETON,
+	                                    .dispatch_type = PP_DISPATCH_NATIVE,
+	                                    .create_instance = no_instance,
+	                                    .destroy_instance = drop_instance,
+	                                    .dispatch.native = {1, save_fns}};
+	assert_int_equal(pp_host_contract_register(rt, &touch), PP_OK);
+	atomic_store(&save_pending, false);
+	static const char src[] =
+	        JS_PRELUDE "var t = cid('host_contract:w.Touch@1');\n"
+	                   "function polyplug_init(hl, hh, cl, ch, b) {\n"
+	                   "  b.callHostContract(t[0], t[1], 0x10000, 0, 0, 0);\n"
+	                   "  return ok([reg('w.Late', [function (i, a, o, ar, b) {"
+	                   " b.writeI32(o, %d); return 0; }])]);\n}\n";
+	char anchor[256], text[2048];
+	js_value_bundle(temp_dir(anchor, sizeof anchor), "w.Anchor", 1);
+	temp_dir(touch_dir, sizeof touch_dir);
+	snprintf(text, sizeof text, src, 1);
+	save_text(touch_dir, "bundle.js", text);
+	assert_int_equal(pp_bundle_load(rt, anchor, NULL, NULL), PP_OK);
+	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
+	/* the watcher is held in the anchor's reload: it cannot look at the
+	 * new bundle before it is loaded and saved */
+	js_value_bundle(anchor, "w.Anchor", 2);
+	await_true(atomic_load(&s.held) == 1, 30);
+	assert_int_equal(pp_bundle_load(rt, touch_dir, NULL, NULL), PP_OK);
+	snprintf(text, sizeof text, src, 2);
+	save_text(touch_dir, "bundle.js", text);
+	snprintf(save_during, sizeof save_during, src, 42);
+	atomic_store(&save_pending, true); /* saved as the reload for 2 runs its init */
+	atomic_store(&s.release, 1);
+	await_value(rt, "w.Late", 42);
+	pp_runtime_free(rt);
+	remove_tree(anchor);
+	remove_tree(touch_dir);
+}
+
 /* A plugins directory that fills with names (a plugin's cache written
  * there, an unpacked archive, a hostile plugin): the watcher keeps up, a
  * save still reloads at once and pp_watch_stop returns at once. Each event
@@ -1581,6 +1630,7 @@ int main(void)
 	        cmocka_unit_test(a_save_landing_while_a_refused_reload_is_retried_is_reloaded),
 	        cmocka_unit_test(
 	                a_file_replaced_by_a_link_to_a_bundle_in_a_plugins_directory_is_loaded),
+	        cmocka_unit_test(a_save_landing_while_a_new_bundles_first_reload_runs_is_reloaded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

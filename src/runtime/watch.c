@@ -590,17 +590,25 @@ static void rebuild(pp_watcher *w)
 		if (!ok)
 			missed(w, path, ENOMEM);
 		/* files missing, then back: what is back may be anything */
+		bool due = false;
 		if (!there && gone)
 			gone[gone_count++] = list[i].id;
 		else if (there && first < w->count && was_gone(w, list[i].id))
-			w->items[first].due_ms = now_ms() + w->debounce_ms;
+			due = true;
 		/* Loaded since the last rebuild (pp_watch_start's first one looks
 		 * at what was loaded before watching: nothing to compare). */
 		pp_unseen u = list[i].unseen;
 		if (w->built && first < w->count &&
 		    (u.check == PP_UNSEEN_RELOAD ||
 		     (u.check == PP_UNSEEN_COMPARE && files_signature(path) != u.signature)))
+			due = true;
+		/* Its files changed before this watch could see them: the reload
+		 * is for that change, not an echo of one (reload_due). Signature
+		 * 0 is nothing there, which the files are not. */
+		if (due) {
 			w->items[first].due_ms = now_ms() + w->debounce_ms;
+			w->items[first].signature = 0;
+		}
 		free(list[i].path);
 	}
 	free(list);
