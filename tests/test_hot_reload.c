@@ -813,6 +813,44 @@ static void lost_events_are_found_by_a_rescan(void **state)
 	remove_tree(b);
 }
 
+/* A save landing while its bundle's reload runs is seen by its events
+ * (the echo rule reloads it). When those events are lost (the kernel's
+ * queue overflowed while the reload ran), the rescan compares the files
+ * with what the watcher noted when that reload ended, which is the save
+ * already: nothing looked changed, and the save was never reloaded. */
+static void a_save_lost_in_an_overflow_while_its_bundle_reloads_is_reloaded(void **state)
+{
+	(void)state;
+	stall s = {.ev = {.lock = PTHREAD_MUTEX_INITIALIZER}};
+	log_capture warnings = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_with(&warnings, PP_LOG_WARN, stall_watcher, &s);
+	char a[256];
+	watched_bundle(rt, a, sizeof a, "w.A", 1, true);
+	js_value_bundle(a, "w.A", 2); /* the watcher reloads A and is held there */
+	await_true(atomic_load(&s.held) == 1, 30);
+	long max = 16384;
+	FILE *f = fopen("/proc/sys/fs/inotify/max_queued_events", "r");
+	char line[32];
+	if (f && fgets(line, sizeof line, f) && strtol(line, NULL, 10) > 0)
+		max = strtol(line, NULL, 10);
+	if (f)
+		fclose(f);
+	char path[512];
+	snprintf(path, sizeof path, "%s/.churn", a);
+	for (long i = 0; i < max / 2 + 64; i++) {
+		FILE *t = fopen(path, "w");
+		if (t)
+			fclose(t);
+	}
+	js_value_bundle(a, "w.A", 3); /* as A's reload runs; its events are lost */
+	atomic_store(&s.release, 1);
+	await_value(rt, "w.A", 3);
+	pp_runtime_free(rt);
+	assert_true(warnings.count[PP_LOG_WARN] >= 1);
+	assert_contains(warnings.last, "rescanning");
+	remove_tree(a);
+}
+
 static void a_bundle_directory_added_to_a_plugins_directory_is_loaded(void **state)
 {
 	(void)state;
@@ -1616,6 +1654,7 @@ int main(void)
 	        cmocka_unit_test(a_dependent_waiting_for_a_new_bundle_reloads_once_it_is_loaded),
 	        cmocka_unit_test(a_bundle_directory_deleted_and_recreated_is_reloaded),
 	        cmocka_unit_test(lost_events_are_found_by_a_rescan),
+	        cmocka_unit_test(a_save_lost_in_an_overflow_while_its_bundle_reloads_is_reloaded),
 	        cmocka_unit_test(a_bundle_directory_added_to_a_plugins_directory_is_loaded),
 	        cmocka_unit_test(a_bundle_whose_load_failed_is_loaded_once_fixed_in_place),
 	        cmocka_unit_test(a_bundle_the_host_unloads_is_not_loaded_again_by_the_watcher),

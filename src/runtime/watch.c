@@ -762,9 +762,13 @@ static void reload_due(pp_watcher *w)
 		 * is lost; the echo of an echo is not, or a bundle writing its own
 		 * directory would reload forever. */
 		bool unchanged = true;
-		for (size_t k = 0; unchanged && k < w->count; k++)
-			if (w->items[k].bundle_id == id)
-				unchanged = signature_of(w->items[k].path) == w->items[k].signature;
+		uint64_t before = 0, after = 0; /* its files as the reload begins, ends */
+		for (size_t k = 0; k < w->count; k++)
+			if (w->items[k].bundle_id == id) {
+				uint64_t sig = signature_of(w->items[k].path);
+				unchanged = unchanged && sig == w->items[k].signature;
+				before += sig;
+			}
 		if (unchanged && it->echo) {
 			pp__log(w->rt, PP_LOG_WARN, "watch",
 			        "%s changed only while its reload ran, twice in a row: not "
@@ -788,6 +792,7 @@ static void reload_due(pp_watcher *w)
 			if (o->bundle_id == id) {
 				o->signature =
 				        signature_of(o->path); /* what a rescan compares with */
+				after += o->signature;
 				o->waits = waits;
 				/* failed or refused too: an init that writes its
 				 * directory and then fails would fail again forever */
@@ -801,6 +806,11 @@ static void reload_due(pp_watcher *w)
 				o->due_ms = now;
 			}
 		}
+		/* Changed while the reload ran: its events make the echo due,
+		 * unless the kernel's queue lost them (a rescan compares with
+		 * what is there now, the change included). */
+		if (before != after)
+			it->due_ms = now_ms() + w->debounce_ms;
 	}
 	for (size_t i = 0; i < w->arrival_count;) {
 		arrival *a = &w->arrivals[i];
