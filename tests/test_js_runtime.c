@@ -958,9 +958,9 @@ static void a_contracts_instance_map_stays_the_size_of_its_live_instances(void *
 	pp_runtime_free(rt);
 }
 
-/* test.kill fn 0 (called by B): says B is inside, waits until A's call is
- * under way (A called test.mark, fn 1), gives it time to wait for B's VM,
- * then destroys A's instance. */
+/* test.kill fn 0 (called by B): says B is inside, waits until A's call
+ * waits for B's VM, then destroys A's instance. (fn 1 marks A's call under
+ * way.) */
 static struct {
 	pp_runtime *rt;
 	pp_guest_contract_handle h;
@@ -975,13 +975,29 @@ static void kill_mark(void *state, const void *args, void *out, pp_abi_error *er
 	atomic_store(&kill_state.a_inside, 1);
 }
 
+/* Whether a thread of rt other than this one waits for a VM. */
+static bool another_waits(pp_runtime *rt)
+{
+	bool waits = false;
+	pthread_mutex_lock(&rt->tstate_lock);
+	for (const pp_tstate *ts = rt->tstates; ts; ts = ts->next)
+		if (atomic_load(&ts->thread) != pp__thread_id() && atomic_load(&ts->waiting_on))
+			waits = true;
+	pthread_mutex_unlock(&rt->tstate_lock);
+	return waits;
+}
+
 static void kill_instance(void *state, const void *args, void *out, pp_abi_error *err)
 {
 	(void)state, (void)args, (void)out, (void)err;
 	atomic_store(&kill_state.b_inside, 1);
-	for (int i = 0; i < 3000 && !atomic_load(&kill_state.a_inside); i++)
+	/* A's call waits for B's VM: seen, not guessed from a sleep (150 ms
+	 * once was not enough on a loaded machine, and this destroy's own wait
+	 * then came first, so A's call was the one refused); then a moment for
+	 * the look its wait began with to end */
+	for (int i = 0; i < 3000 && !another_waits(kill_state.rt); i++)
 		nanosleep(&(struct timespec){0, 10 * 1000000L}, NULL);
-	nanosleep(&(struct timespec){0, 150 * 1000000L}, NULL); /* A waits for B by then */
+	nanosleep(&(struct timespec){0, 50 * 1000000L}, NULL);
 	atomic_store(&kill_state.destroyed,
 	             pp_instance_destroy(kill_state.rt, kill_state.h, kill_state.inst));
 }
