@@ -1,14 +1,17 @@
 /*
  * soak.c — `make soak`: for a while (argv[1] seconds, default 300), one
  * thread loads, reloads and unloads a native and a JS bundle (one VM or a
- * pool of two, chosen at each load) in a random order while four threads
- * call them and create, use and destroy instances.
+ * pool of two, chosen at each load) in a random order, and now and then
+ * stops and starts the file watcher, while four threads call them and create,
+ * use and destroy instances, and a fifth keeps saving a third bundle's file,
+ * which the watcher reloads.
  *
  * Passes when nothing crashed, every call returned PP_OK or a status that
- * says the bundle is not there right now (stale handle, not found), and the
- * resident set stayed flat after warm-up (it prints both; a plain build
- * allows 16 MiB of growth, sanitizer builds only print). Exit status 0 on
- * success; a closing line "N passed, M failed" for CI.
+ * says the bundle is not there right now (stale handle, not found), the
+ * watcher loaded the last save, and the resident set stayed flat after
+ * warm-up (it prints both; a plain build allows 16 MiB of growth, sanitizer
+ * builds only print). Exit status 0 on success; a closing line "N passed,
+ * M failed" for CI.
  */
 #define _GNU_SOURCE
 #include <polyplug/polyplug.h>
@@ -36,11 +39,25 @@
 	"        impl.n++; b.writeI32(o, b.readI32(a) + b.readI32(a + 4)); return 0; }] }\n"    \
 	"  }], { code: 0, message: '' }];\n}\n"
 
+/* The watched bundle: fn 0 answers the value of its last save. */
+#define JS_SAVED                                                                                   \
+	"function cid(s) { var h = 0xcbf29ce484222325n;\n"                                         \
+	"  for (var i = 0; i < s.length; i++) {\n"                                                 \
+	"    h ^= BigInt(s.charCodeAt(i)); h = (h * 0x100000001b3n) & 0xffffffffffffffffn; }\n"    \
+	"  return [Number(h & 0xffffffffn), Number(h >> 32n)]; }\n"                                \
+	"function polyplug_init() {\n"                                                             \
+	"  var id = cid('guest_contract:soak.Saved@1');\n"                                         \
+	"  return [[{ contractLo: id[0], contractHi: id[1], contractName: 'soak.Saved@1',\n"       \
+	"    version: 0x00010000, fnCount: 1, interface: { factory: function () { return {}; },\n" \
+	"      functions: [function (impl, a, o, ar, b) { b.writeI32(o, %d); return 0; }] }\n"     \
+	"  }], { code: 0, message: '' }];\n}\n"
+
 typedef struct soak {
 	pp_runtime *rt;
 	atomic_bool stop;
-	atomic_long calls, instances, bad, churns;
+	atomic_long calls, instances, bad, churns, saves;
 	char native[512];
+	char saved_dir[64]; /* the watched bundle's directory */
 } soak;
 
 static bool allowed(uint32_t st)
@@ -54,7 +71,21 @@ static void *caller(void *p)
 	unsigned seed = (unsigned)(uintptr_t)pthread_self();
 	const uint64_t ids[2] = {pp_guest_contract_id("test.calc", 1),
 	                         pp_guest_contract_id("soak.Js", 1)};
+	const uint64_t saved = pp_guest_contract_id("soak.Saved", 1);
 	while (!atomic_load(&s->stop)) {
+		if (rand_r(&seed) % 8 == 0) { /* the watched bundle, reloading as it is saved */
+			int32_t out = 0;
+			uint32_t st =
+			        pp_call(s->rt, pp_find(s->rt, saved, 0),
+			                (pp_guest_contract_instance){NULL, 0}, 0, NULL, &out, NULL);
+			if (!allowed(st) || (st == PP_OK && out < 1)) {
+				fprintf(stderr, "soak: the saved bundle: status %u, %d: %s\n", st,
+				        out, pp_last_error(s->rt));
+				atomic_fetch_add(&s->bad, 1);
+			}
+			atomic_fetch_add(&s->calls, 1);
+			continue;
+		}
 		bool js = rand_r(&seed) & 1;
 		pp_guest_contract_handle h = pp_find(s->rt, ids[js], 0);
 		int32_t args[2] = {40, 2}, out = 0;
@@ -87,6 +118,43 @@ static void *caller(void *p)
 		atomic_fetch_add(&s->calls, 1);
 	}
 	return NULL;
+}
+
+/* Saves the watched bundle answering value, as an editor does: a scratch
+ * file (ignored) renamed over bundle.js. */
+static bool save(const soak *s, int value)
+{
+	char tmp[128], path[128], src[2048];
+	snprintf(tmp, sizeof tmp, "%s/bundle.js.tmp", s->saved_dir);
+	snprintf(path, sizeof path, "%s/bundle.js", s->saved_dir);
+	snprintf(src, sizeof src, JS_SAVED, value);
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return false;
+	bool ok = fputs(src, f) >= 0;
+	ok = fclose(f) == 0 && ok;
+	return ok && rename(tmp, path) == 0;
+}
+
+static void *saver(void *p)
+{
+	soak *s = p;
+	while (!atomic_load(&s->stop)) {
+		if (!save(s, 2 + (int)atomic_fetch_add(&s->saves, 1))) {
+			fprintf(stderr, "soak: cannot save %s/bundle.js\n", s->saved_dir);
+			atomic_fetch_add(&s->bad, 1);
+		}
+		usleep(30 * 1000);
+	}
+	return NULL;
+}
+
+static int32_t saved_answer(const soak *s)
+{
+	int32_t out = 0;
+	uint32_t st = pp_call(s->rt, pp_find(s->rt, pp_guest_contract_id("soak.Saved", 1), 0),
+	                      (pp_guest_contract_instance){NULL, 0}, 0, NULL, &out, NULL);
+	return st == PP_OK ? out : -1;
 }
 
 /* One lifecycle step on one of the two bundles. */
@@ -146,9 +214,19 @@ int main(int argc, char **argv)
 	cfg.log_level = PP_LOG_ERROR;
 	if (pp_runtime_new(&cfg, &s.rt) != PP_OK)
 		return 2;
-	pthread_t t[4];
+	snprintf(s.saved_dir, sizeof s.saved_dir, "/tmp/pp-soak-XXXXXX");
+	pp_load_options saved = {.name = "soaksaved"};
+	if (!mkdtemp(s.saved_dir) || !save(&s, 1) ||
+	    pp_bundle_load(s.rt, s.saved_dir, &saved, NULL) != PP_OK ||
+	    pp_watch_start(s.rt, 20) != PP_OK) {
+		fprintf(stderr, "soak: cannot set up the watched bundle: %s\n",
+		        pp_last_error(s.rt));
+		return 2;
+	}
+	pthread_t t[5];
 	for (int i = 0; i < 4; i++)
 		pthread_create(&t[i], NULL, caller, &s);
+	pthread_create(&t[4], NULL, saver, &s);
 	unsigned seed = 12345;
 	double start = now_s(), warm_at = start + seconds / 5;
 	long warm = 0, peak = 0;
@@ -159,6 +237,13 @@ int main(int argc, char **argv)
 		churn(&s, &seed);
 		if (rand_r(&seed) % 64 == 0)
 			pp_runtime_quiesce(s.rt);
+		if (rand_r(&seed) % 512 == 0) { /* saves made meanwhile are not seen */
+			pp_watch_stop(s.rt);
+			if (pp_watch_start(s.rt, 20) != PP_OK) {
+				fprintf(stderr, "soak: pp_watch_start: %s\n", pp_last_error(s.rt));
+				atomic_fetch_add(&s.bad, 1);
+			}
+		}
 		if (!warm && now >= warm_at) {
 			pp_runtime_quiesce(s.rt);
 			warm = rss_kib();
@@ -171,15 +256,31 @@ int main(int argc, char **argv)
 		usleep(200);
 	}
 	atomic_store(&s.stop, true);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		pthread_join(t[i], NULL);
+	/* the last save, made with the watcher running, is what loads */
+	int32_t last = 2 + (int32_t)atomic_load(&s.saves);
+	bool seen = save(&s, last);
+	for (int i = 0; seen && i < 2000 && saved_answer(&s) != last; i++)
+		usleep(10 * 1000);
+	if (!seen || saved_answer(&s) != last) {
+		fprintf(stderr, "soak: the last save (%d) was not loaded: the bundle answers %d\n",
+		        last, saved_answer(&s));
+		atomic_fetch_add(&s.bad, 1);
+	}
+	pp_watch_stop(s.rt);
 	pp_runtime_quiesce(s.rt);
 	long end = rss_kib();
 	pp_runtime_free(s.rt);
+	char path[128];
+	snprintf(path, sizeof path, "%s/bundle.js", s.saved_dir);
+	unlink(path);
+	rmdir(s.saved_dir);
 
 	long growth = end - warm;
-	printf("soak: %.0f s, %ld calls, %ld instances, %ld lifecycle steps\n", seconds,
-	       atomic_load(&s.calls), atomic_load(&s.instances), atomic_load(&s.churns));
+	printf("soak: %.0f s, %ld calls, %ld instances, %ld lifecycle steps, %ld saves\n", seconds,
+	       atomic_load(&s.calls), atomic_load(&s.instances), atomic_load(&s.churns),
+	       atomic_load(&s.saves));
 	printf("soak: RSS after warm-up %ld KiB, peak %ld KiB, at the end %ld KiB (%+ld KiB)\n",
 	       warm, peak, end, growth);
 	int failed = atomic_load(&s.bad) != 0;
