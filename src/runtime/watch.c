@@ -86,6 +86,8 @@ struct pp_watcher {
 	bool built;            /* the first set, pp_watch_start's, is made */
 	watched *items;
 	size_t count;
+	const watched *prev; /* the set a rebuild replaces, while it runs */
+	size_t prev_count;
 	plugins_dir *plugins;
 	size_t plugin_count;
 	arrival *arrivals;
@@ -223,6 +225,30 @@ static int watch_dir(pp_watcher *w, const char *dir)
 	return wd;
 }
 
+/* The signature path's last reload (or first watch) noted, if the set a
+ * rebuild replaces watched it for the same bundle; else what is there now.
+ * A save the rebuild came after (a single-file bundle's new inode, a new
+ * subdirectory, another bundle's load) is then still a change when its
+ * reload is due, not an echo (reload_due). */
+static uint64_t noted_signature(const pp_watcher *w, uint64_t id, const char *path)
+{
+	for (size_t i = 0; i < w->prev_count; i++)
+		if (w->prev[i].bundle_id == id && w->prev[i].path &&
+		    strcmp(w->prev[i].path, path) == 0)
+			return w->prev[i].signature;
+	return signature_of(path);
+}
+
+/* Due at due_ms as a change, whatever the files look like: reload_due takes
+ * it for neither an echo nor a bundle that waits. (Signature 0 is nothing
+ * there, which the files are not.) */
+static void due_as_change(watched *it, uint64_t due_ms)
+{
+	it->waits = it->echo = false;
+	it->signature = 0;
+	it->due_ms = due_ms;
+}
+
 /* Watches dir (for `file` only, or everything in it) on behalf of a bundle. */
 static bool add_watch(pp_watcher *w, const char *dir, const char *file, uint64_t id,
                       const char *path)
@@ -239,7 +265,7 @@ static bool add_watch(pp_watcher *w, const char *dir, const char *file, uint64_t
 	it->bundle_id = id;
 	it->file = file ? pp__strdup(file) : NULL;
 	it->path = pp__strdup(path);
-	it->signature = signature_of(path);
+	it->signature = noted_signature(w, id, path);
 	it->due_ms = 0;
 	it->waits = it->echo = false;
 	return (!file || it->file) && it->path;
@@ -533,6 +559,8 @@ static void rebuild(pp_watcher *w)
 {
 	watched *old = w->items;
 	size_t old_count = w->count;
+	w->prev = old;
+	w->prev_count = old_count;
 	w->items = NULL;
 	w->count = 0;
 	w->dirty = false;
@@ -603,12 +631,9 @@ static void rebuild(pp_watcher *w)
 		     (u.check == PP_UNSEEN_COMPARE && files_signature(path) != u.signature)))
 			due = true;
 		/* Its files changed before this watch could see them: the reload
-		 * is for that change, not an echo of one (reload_due). Signature
-		 * 0 is nothing there, which the files are not. */
-		if (due) {
-			w->items[first].due_ms = now_ms() + w->debounce_ms;
-			w->items[first].signature = 0;
-		}
+		 * is for that change, not an echo of one (reload_due). */
+		if (due)
+			due_as_change(&w->items[first], now_ms() + w->debounce_ms);
 		free(list[i].path);
 	}
 	free(list);
@@ -644,30 +669,17 @@ static void rebuild(pp_watcher *w)
 				w->items[k].waits |= old[i].waits;
 				w->items[k].echo |= old[i].echo;
 			}
-	/* A path still watched keeps the signature its bundle's last reload (or
-	 * first watch) noted, not what is there now: a save this rebuild came
-	 * after (a single-file bundle's new inode, a new subdirectory, another
-	 * bundle's load) is still a change when its reload is due, not an
-	 * echo (reload_due). */
-	for (size_t k = 0; k < w->count; k++)
-		for (size_t i = 0; i < old_count; i++)
-			if (old[i].bundle_id == w->items[k].bundle_id && old[i].path &&
-			    w->items[k].path && strcmp(old[i].path, w->items[k].path) == 0) {
-				w->items[k].signature = old[i].signature;
-				break;
-			}
 	/* A reload refused for what other bundles provide or need may succeed
 	 * once one is loaded (a new provider) or unloaded (the last user of
 	 * what it drops), not only once one reloads: tried again, as a change
 	 * (reload_due). */
 	for (size_t k = 0; loads && k < w->count; k++)
-		if (w->items[k].waits) {
-			w->items[k].waits = w->items[k].echo = false;
-			w->items[k].signature = 0;
-			if (!w->items[k].due_ms)
-				w->items[k].due_ms = now_ms() + w->debounce_ms;
-		}
+		if (w->items[k].waits)
+			due_as_change(&w->items[k], w->items[k].due_ms ? w->items[k].due_ms
+			                                               : now_ms() + w->debounce_ms);
 	/* what is still watched kept its watch descriptor: only the rest goes */
+	w->prev = NULL;
+	w->prev_count = 0;
 	for (size_t i = 0; i < old_count; i++) {
 		if (!watching(w, old[i].wd))
 			inotify_rm_watch(w->fd, old[i].wd);
@@ -798,12 +810,8 @@ static void reload_due(pp_watcher *w)
 				 * directory and then fails would fail again forever */
 				o->echo = unchanged;
 			} else if (st == PP_OK && o->waits) {
-				/* The retry applies the save its refused reload did
-				 * not: a change, not an echo (signature 0 is
-				 * nothing there, which the files are not). */
-				o->waits = o->echo = false;
-				o->signature = 0;
-				o->due_ms = now;
+				/* the retry applies the save its refused reload did not */
+				due_as_change(o, now);
 			}
 		}
 		/* Changed while the reload ran: its events make the echo due,
