@@ -192,13 +192,13 @@ struct pp_bundle_version {
 	pp_retired retired;
 };
 
+enum { PP_LOOK_BEGINS, PP_LOOK_CHECKS, PP_LOOK_REFUSES }; /* look_hook's stages */
+
 /* What the watcher must do when it first watches a bundle loaded while it
  * ran (watch.c): nothing; compare the files with their signature taken as
  * the load began; or reload it (a watcher started during the load). Set by
  * the load (again by a reload before the watcher looked), taken by the
  * watcher under the runtime's lock. */
-enum { PP_LOOK_BEGINS, PP_LOOK_CHECKS, PP_LOOK_REFUSES }; /* look_hook's stages */
-
 typedef struct pp_unseen {
 	enum { PP_UNSEEN_NONE, PP_UNSEEN_COMPARE, PP_UNSEEN_RELOAD } check;
 	uint64_t signature;
