@@ -107,6 +107,21 @@ static inline pp_runtime *rt_with(log_capture *c, uint32_t level, pp_reload_fn o
 	return rt;
 }
 
+/* A runtime whose log records go to log(ud, ...), at level (0: the config's
+ * default). */
+static inline pp_runtime *rt_logging_to(pp_log_fn log, void *ud, uint32_t level)
+{
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.log = log;
+	cfg.log_userdata = ud;
+	if (level)
+		cfg.log_level = level;
+	pp_runtime *rt = NULL;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	return rt;
+}
+
 static inline pp_runtime *rt_with_log(log_capture *c, uint32_t level)
 {
 	return rt_with(c, level, NULL, NULL);

@@ -2438,13 +2438,7 @@ static void a_log_callback_calling_back_into_the_runtime_never_hangs(void **stat
 	static log_reenter l;
 	memset(&l, 0, sizeof l);
 	l.reload_st = l.unload_st = l.load_st = UINT32_MAX;
-	pp_runtime_config cfg;
-	pp_runtime_config_init(&cfg);
-	cfg.log = reenter_log;
-	cfg.log_userdata = &l;
-	cfg.log_level = PP_LOG_DEBUG;
-	pp_runtime *rt = NULL;
-	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	pp_runtime *rt = rt_logging_to(reenter_log, &l, PP_LOG_DEBUG);
 	atomic_store(&l.rt, rt);
 	pthread_t t;
 	assert_int_equal(pthread_create(&t, NULL, reenter_steps, &l), 0);

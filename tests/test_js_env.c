@@ -101,12 +101,7 @@ static void console_lines_are_well_formed_and_bounded(void **state)
 {
 	(void)state;
 	line_seen l = {0};
-	pp_runtime_config cfg;
-	pp_runtime_config_init(&cfg);
-	cfg.log = see_line;
-	cfg.log_userdata = &l;
-	pp_runtime *rt = NULL;
-	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	pp_runtime *rt = rt_logging_to(see_line, &l, 0);
 	load_env(rt,
 	         "function () { console.error('\\u00e9'.repeat(20000)); return 0; },"
 	         "function () { console.error('a\\ud800b'); return 0; },"
@@ -928,13 +923,7 @@ static void messages_and_log_records_reach_the_host_as_well_formed_utf8(void **s
 {
 	(void)state;
 	utf8_records r = {.lock = PTHREAD_MUTEX_INITIALIZER};
-	pp_runtime_config cfg;
-	pp_runtime_config_init(&cfg);
-	cfg.log = check_utf8_log;
-	cfg.log_userdata = &r;
-	cfg.log_level = PP_LOG_TRACE;
-	pp_runtime *rt = NULL;
-	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	pp_runtime *rt = rt_logging_to(check_utf8_log, &r, PP_LOG_TRACE);
 	js_load_ok(rt, "sur",
 	           JS_ONE("js.sur", "function () { throw new Error('a\\ud800b'); },"
 	                            "function (i, a, o, ar, b) { b.log(3, 's\\udfff', 'm\\ud800'); "

@@ -221,13 +221,7 @@ teardown_runs_on_the_reclaimer_after_an_unload_and_on_the_loader_when_a_load_fai
 {
 	(void)state;
 	shutdown_seen seen = {.lock = PTHREAD_MUTEX_INITIALIZER};
-	pp_runtime_config cfg;
-	pp_runtime_config_init(&cfg);
-	cfg.log = see_shutdown;
-	cfg.log_userdata = &seen;
-	cfg.log_level = PP_LOG_DEBUG;
-	pp_runtime *rt = NULL;
-	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	pp_runtime *rt = rt_logging_to(see_shutdown, &seen, PP_LOG_DEBUG);
 	char dir[256], path[512];
 	temp_dir(dir, sizeof dir);
 	snprintf(path, sizeof path, "%s/libcalc.so", dir);
@@ -1238,12 +1232,7 @@ static void a_plugins_directory_loads_the_manifests_its_order_came_from(void **s
 	bundle_with(root, "2-b", "m.B", 2, "");
 	snprintf(b, sizeof b, "%s/2-b", root);
 	rewrite_cue cue = {b, "name = \"2-b\"\nprovides = [\"m.Nope@1\"]\n", 0};
-	pp_runtime_config cfg;
-	pp_runtime_config_init(&cfg);
-	cfg.log = rewrite_on_cue;
-	cfg.log_userdata = &cue;
-	pp_runtime *rt = NULL;
-	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	pp_runtime *rt = rt_logging_to(rewrite_on_cue, &cue, 0);
 	size_t loaded = 0;
 	uint64_t id = 0;
 	pp_status st = pp_bundle_load_dir(rt, root, id_of_2b, &id, &loaded);
