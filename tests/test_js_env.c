@@ -659,6 +659,9 @@ static void imports_that_leave_the_bundle_directory_are_refused(void **state)
 		         bad[i].import);
 		write_text(dir, "bundle.js", src);
 		load_dir(rt, dir, PP_ERR_LOAD_FAILED);
+		char importer[192];
+		snprintf(importer, sizeof importer, "' in %s/bundle.js: ", dir);
+		assert_contains(pp_last_error(rt), importer);
 		assert_contains(pp_last_error(rt), "bundle 'bundle'");
 		assert_contains(pp_last_error(rt), bad[i].error);
 	}
@@ -750,7 +753,8 @@ static void an_import_error_never_tells_whether_a_path_outside_exists(void **sta
 	                   "async () => { const seen = [];\n"
 	                   "  for (const f of ['a', 'b', 'c', 'd', 'e', 'f', 'g']) {\n"
 	                   "    try { await import('./' + f + '.js'); seen.push('imported'); }\n"
-	                   "    catch (e) { seen.push(e.message.split(f + '.js').join('?')); } }\n"
+	                   "    catch (e) { seen.push(e.message.split('/' + f + '.js').join('?')); "
+	                   "} }\n"
 	                   "  if (seen.some((m) => m !== seen[0])) throw new Error(seen.join(' | "
 	                   "'));\n"
 	                   "  console.log(seen[0]);\n"
@@ -970,11 +974,13 @@ static void imports_read_only_regular_files_within_the_limit(void **state)
 	        {"import { x } from './huge.js';", "larger than the VM's memory limit"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		char src[2048];
+		char src[2048], importer[160];
 		snprintf(src, sizeof src, "%s\n" MODULE_BUNDLE("", "export", "() => x"),
 		         bad[i].import);
 		write_text(dir, "bundle.js", src);
 		load_dir(rt, dir, PP_ERR_LOAD_FAILED);
+		snprintf(importer, sizeof importer, "' in %s/bundle.js: bundle '", dir);
+		assert_contains(pp_last_error(rt), importer);
 		assert_contains(pp_last_error(rt), bad[i].error);
 	}
 	/* the bundle file itself: the same */
@@ -991,6 +997,75 @@ static void imports_read_only_regular_files_within_the_limit(void **state)
 	assert_contains(pp_last_error(rt), "has no bundle directory to import from");
 	pp_runtime_free(rt);
 	remove_tree(dir);
+}
+
+/* A file of the bundle that an import cannot read — a directory named like
+ * a module, a FIFO, one over the size bound, one not there, one that is not
+ * UTF-8 — fails with a message naming the specifier, the module whose
+ * import asked for it (not only the bundle's file), the bundle and why:
+ * at load in pp_last_error, and as the rejection of an import() at call
+ * time. */
+static void an_import_that_cannot_be_read_names_its_importer(void **state)
+{
+	(void)state;
+	pp_runtime_config cfg = quiet_config();
+	cfg.js.memory_bytes = 4u << 20;
+	pp_runtime *rt = NULL;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	char root[64], dir[128], lib[160], path[192];
+	temp_dir(root, sizeof root);
+	snprintf(dir, sizeof dir, "%s/bundle", root);
+	snprintf(lib, sizeof lib, "%s/lib", dir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_int_equal(mkdir(lib, 0755), 0);
+	snprintf(path, sizeof path, "%s/dir.js", lib);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof path, "%s/fifo.js", lib);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	snprintf(path, sizeof path, "%s/huge.js", lib);
+	int fd = open(path, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)64 << 20), 0);
+	close(fd);
+	write_text(lib, "latin1.js", "export const x = '\xE9';\n");
+	static const struct {
+		const char *file, *error;
+	} bad[] = {
+	        {"dir.js", "/lib/dir.js' is not a regular file"},
+	        {"fifo.js", "/lib/fifo.js' is not a regular file"},
+	        {"huge.js", "/lib/huge.js' is larger than the VM's memory limit"},
+	        {"missing.js", "cannot open '"},
+	        {"latin1.js", "/lib/latin1.js' is not valid UTF-8"},
+	};
+	write_text(dir, "bundle.js",
+	           MODULE_BUNDLE("import { x } from './lib/a.js';\n", "export", "() => 0"));
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char src[256], want[320];
+		snprintf(src, sizeof src, "import { x } from './%s';\nexport { x };\n",
+		         bad[i].file);
+		write_text(lib, "a.js", src);
+		load_dir(rt, dir, PP_ERR_LOAD_FAILED);
+		snprintf(want, sizeof want,
+		         "import './%s' in %s/a.js: bundle 'bundle': ", bad[i].file, lib);
+		assert_contains(pp_last_error(rt), want);
+		assert_contains(pp_last_error(rt), bad[i].error);
+	}
+	/* at call time: what the bundle catches says the same */
+	write_text(lib, "a.js", "export const load = (f) => import('./' + f);\n");
+	write_text(dir, "bundle.js",
+	           MODULE_BUNDLE("import { load } from './lib/a.js';\n", "export",
+	                         "async () => { try { await load('dir.js'); return 9; }"
+	                         " catch (e) { throw new Error('saw: ' + e.message); } }"));
+	load_dir(rt, dir, PP_OK);
+	assert_int_equal(js_call(rt, "js.mod", 0, NULL, NULL), PP_ERR_GENERIC);
+	char want[512];
+	snprintf(want, sizeof want,
+	         "saw: import './dir.js' in %s/a.js: bundle 'bundle': '%s/dir.js' is not a "
+	         "regular file",
+	         lib, lib);
+	assert_contains(pp_last_error(rt), want);
+	pp_runtime_free(rt);
+	remove_tree(root);
 }
 
 /* Each file within the limit, many of them (or one file under many names)
@@ -1032,8 +1107,8 @@ static void what_a_pools_load_keeps_of_its_imports_totals_at_most_the_memory_lim
 	                   "(i, a, o, ar, b) => { b.writeI32(o, got); return 0; }"));
 	pp_load_options pool = {.js.concurrency = 2};
 	assert_int_equal(pp_bundle_load(rt, dir, &pool, NULL), PP_ERR_LOAD_FAILED);
-	assert_contains(pp_last_error(rt), "again.js': with the files the load imported before, "
-	                                   "past the VM's memory limit of 4194304 bytes");
+	assert_contains(pp_last_error(rt), "again.js', with the files the load imported before, "
+	                                   "is past the VM's memory limit of 4194304 bytes");
 	/* one VM keeps nothing for others; nor do imports at call time, those
 	 * that fail included */
 	uint64_t id = load_dir(rt, dir, PP_OK);
@@ -1475,6 +1550,7 @@ int main(void)
 	        cmocka_unit_test(the_cpu_limit_cannot_be_caught_through_the_environment),
 	        cmocka_unit_test(messages_and_log_records_reach_the_host_as_well_formed_utf8),
 	        cmocka_unit_test(imports_read_only_regular_files_within_the_limit),
+	        cmocka_unit_test(an_import_that_cannot_be_read_names_its_importer),
 	        cmocka_unit_test(
 	                what_a_pools_load_keeps_of_its_imports_totals_at_most_the_memory_limit),
 	        cmocka_unit_test(source_maps_name_the_original_file_and_line),

@@ -1153,6 +1153,7 @@ static void vm_fini(js_vm *vm)
 	free(vm->later);
 	free(vm->bundle);
 	free(vm->module_dir);
+	free(vm->importing);
 	if (vm->index == 0)
 		pp_js_srcmap_free(vm->srcmap);
 	pthread_mutex_destroy(&vm->park);

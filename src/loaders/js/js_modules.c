@@ -5,18 +5,20 @@
  * module. It may import files of its own bundle directory, by relative
  * specifier ('./util.js', '../lib/x.js' from a subdirectory); what would
  * leave the directory — a path out of it, an absolute path, a symlink that
- * resolves outside — is refused with an error naming the specifier and the
- * importer, and so are bare specifiers ('lodash') and any import of a bundle
- * loaded from memory or from a single file (whose directory may hold other
- * bundles). Files are read only if regular, and no larger than the VM's
- * memory limit. polyplug_init is the module's export of that name, or
- * its default export (the function, or an object holding polyplug_init).
+ * resolves outside — is refused, and so are bare specifiers ('lodash') and
+ * any import of a bundle loaded from memory or from a single file (whose
+ * directory may hold other bundles). Files are read only if regular, and no
+ * larger than the VM's memory limit. Every failure names the specifier, the
+ * importer, the bundle and why. polyplug_init is the module's export of
+ * that name, or its default export (the function, or an object holding
+ * polyplug_init).
  *
  * Module names are the files' paths, so stack frames name them; each file
  * is read through pp__open_bundle_file, which never leaves the directory
  * while it resolves the path (nor says what lies outside).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -56,22 +58,63 @@ static bool squash(char *path)
 	return true;
 }
 
+/* Throws, as one of JS_Throw*Error's kinds, "import 'SPEC' in IMPORTER:
+ * WHY", WHY naming the bundle. Made here because JS_Throw*Error cuts a
+ * message at 255 bytes, which long paths would fill before the cause; the
+ * specifier, the bundle's own string of any size, is shown up to 1 KiB. */
+static __attribute__((format(printf, 5, 6))) void
+import_error(JSContext *ctx, JSValue (*kind)(JSContext *, const char *, ...), const char *spec,
+             const char *base, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *why = pp__vstrprintf(fmt, ap);
+	va_end(ap);
+	size_t shown = pp_utf8_prefix((const uint8_t *)spec, strnlen(spec, 1024));
+	char *msg = why ? pp__strprintf("import '%.*s%s' in %s: %s", (int)shown, spec,
+	                                spec[shown] ? "..." : "", base, why)
+	                : NULL;
+	free(why);
+	JSValue text = msg ? JS_NewString(ctx, msg) : JS_EXCEPTION;
+	free(msg);
+	kind(ctx, "import");
+	JSValue e = JS_GetException(ctx);
+	if (JS_IsException(text) ||
+	    JS_DefinePropertyValueStr(ctx, e, "message", text,
+	                              JS_PROP_WRITABLE | JS_PROP_CONFIGURABLE) < 0) {
+		JS_FreeValue(ctx, e);
+		JS_FreeValue(ctx, JS_GetException(ctx));
+		JS_ThrowOutOfMemory(ctx);
+	} else {
+		JS_Throw(ctx, e);
+	}
+}
+
 static char *module_normalize(JSContext *ctx, const char *base, const char *name, void *opaque)
 {
-	const js_vm *vm = opaque;
+	js_vm *vm = opaque;
+	/* QuickJS tells module_load, which it calls next for a module not
+	 * loaded yet, only the path: what that says on failure is the import's */
+	size_t nn = strlen(name), bn = strlen(base);
+	free(vm->importing);
+	if (!(vm->importing = malloc(nn + bn + 2))) {
+		JS_ThrowOutOfMemory(ctx);
+		return NULL;
+	}
+	memcpy(vm->importing, name, nn + 1);
+	memcpy(vm->importing + nn + 1, base, bn + 1);
 	if (!*vm->module_dir) {
-		JS_ThrowReferenceError(ctx,
-		                       "import '%s': bundle '%s' has no bundle directory to "
-		                       "import from (it was loaded from memory or from a single "
-		                       "file)",
-		                       name, vm->bundle);
+		import_error(ctx, JS_ThrowReferenceError, name, base,
+		             "bundle '%s' has no bundle directory to import from (it was loaded "
+		             "from memory or from a single file)",
+		             vm->bundle);
 		return NULL;
 	}
 	if (name[0] != '.' || (name[1] != '/' && (name[1] != '.' || name[2] != '/'))) {
-		JS_ThrowReferenceError(ctx,
-		                       "import '%s' in %s: only files of the bundle directory "
-		                       "can be imported, by a path starting with './' or '../'",
-		                       name, base);
+		import_error(ctx, JS_ThrowReferenceError, name, base,
+		             "bundle '%s': only files of the bundle directory can be imported, by "
+		             "a path starting with './' or '../'",
+		             vm->bundle);
 		return NULL;
 	}
 	/* the importer's directory, relative to the bundle directory */
@@ -80,7 +123,7 @@ static char *module_normalize(JSContext *ctx, const char *base, const char *name
 	        strncmp(base, vm->module_dir, dn) == 0 && base[dn] == '/' ? base + dn + 1 : "";
 	const char *slash = strrchr(rel, '/');
 	size_t rn = slash ? (size_t)(slash - rel) : 0;
-	size_t cap = rn + strlen(name) + 2;
+	size_t cap = rn + nn + 2;
 	char *joined = malloc(cap);
 	if (!joined) {
 		JS_ThrowOutOfMemory(ctx);
@@ -90,9 +133,9 @@ static char *module_normalize(JSContext *ctx, const char *base, const char *name
 	bool inside = squash(joined);
 	char *full = NULL;
 	if (!inside || !*joined)
-		JS_ThrowReferenceError(
-		        ctx, "import '%s' in %s: the path %s bundle '%s''s directory", name, base,
-		        inside ? "names, not a file of," : "leaves", vm->bundle);
+		import_error(ctx, JS_ThrowReferenceError, name, base,
+		             "the path %s bundle '%s''s directory",
+		             inside ? "names, not a file of," : "leaves", vm->bundle);
 	else if ((full = js_malloc(ctx, dn + strlen(joined) + 2)))
 		sprintf(full, "%s/%s", vm->module_dir, joined);
 	free(joined);
@@ -119,11 +162,11 @@ static const struct js_import *imported(const js_vm *vm, const char *name)
 	return NULL;
 }
 
-/* Reads name's file into *f: its code, or why it could not be read (false
- * only when out of memory for even that). A pool's load keeps what its
- * first VM read for the others, all of it at most the VM's memory limit
- * (a file that is one comment compiles to nothing the VM's heap counts);
- * other reads are freed once compiled. */
+/* Reads name's file into *f: its code, or why it could not be read, naming
+ * the bundle and the file (false only when out of memory for even that).
+ * A pool's load keeps what its first VM read for the others, all of it at
+ * most the VM's memory limit (a file that is one comment compiles to
+ * nothing the VM's heap counts); other reads are freed once compiled. */
 static bool read_import(js_vm *vm, const char *name, struct js_import *f)
 {
 	pp_bundle_source at = {.name = vm->bundle, .dir = vm->module_dir};
@@ -133,14 +176,17 @@ static bool read_import(js_vm *vm, const char *name, struct js_import *f)
 	if (fd >= 0 && (f->code = pp__read_fd(fd, vm->memory_bytes - kept, &f->len)))
 		return true;
 	f->too_big = fd >= 0 && errno == EFBIG;
-	const char *why = fd >= 0 ? strerror(errno) : pp_last_error(vm->rt);
 	if (f->too_big)
-		f->error = pp__strprintf("import '%s': %s the VM's memory limit of %zu bytes", name,
-		                         kept ? "with the files the load imported before, past"
-		                              : "larger than",
+		f->error = pp__strprintf("bundle '%s': '%s'%s the VM's memory limit of %zu bytes",
+		                         vm->bundle, name,
+		                         kept ? ", with the files the load imported before, is past"
+		                              : " is larger than",
 		                         vm->memory_bytes);
-	else
-		f->error = pp__strprintf("import '%s': %s", name, why);
+	else if (fd >= 0)
+		f->error = pp__strprintf("bundle '%s': cannot read '%s': %s", vm->bundle, name,
+		                         strerror(errno));
+	else /* pp__open_bundle_file's message names the bundle and the file */
+		f->error = pp__strdup(pp_last_error(vm->rt));
 	return f->error != NULL;
 }
 
@@ -184,11 +230,11 @@ static JSModuleDef *module_load(JSContext *ctx, const char *name, void *opaque)
 		return NULL;
 	}
 	const struct js_import *f = kept ? kept : &read;
+	/* the importer of what module_normalize passed: it called us next */
+	const char *spec = vm->importing, *base = spec + strlen(spec) + 1;
 	if (f->error) {
-		if (f->too_big)
-			JS_ThrowRangeError(ctx, "%s", f->error);
-		else
-			JS_ThrowReferenceError(ctx, "%s", f->error);
+		import_error(ctx, f->too_big ? JS_ThrowRangeError : JS_ThrowReferenceError, spec,
+		             base, "%s", f->error);
 		free(read.error);
 		return NULL;
 	}
@@ -196,7 +242,8 @@ static JSModuleDef *module_load(JSContext *ctx, const char *name, void *opaque)
 	size_t len = f->len;
 	JSValue m = JS_UNDEFINED;
 	if (pp_utf8_prefix((const uint8_t *)code, len) != len)
-		JS_ThrowSyntaxError(ctx, "import '%s': the file is not valid UTF-8", name);
+		import_error(ctx, JS_ThrowSyntaxError, spec, base,
+		             "bundle '%s': '%s' is not valid UTF-8", vm->bundle, name);
 	else {
 		/* parsed with the limit lifted, as the bundle itself is (js_loader.c) */
 		pp_js_heap_limit(vm, true);

@@ -183,6 +183,9 @@ struct js_vm {
 	const pp_host_api *host;
 	char *bundle;     /* name, for messages */
 	char *module_dir; /* the bundle directory imports are confined to ("": none) */
+	/* the import being resolved, for module_load's messages: its
+	 * specifier, a NUL, then its importer's name (js_modules.c) */
+	char *importing;
 	/* while the VM loads: the files a pool's load imported so far, so
 	 * that every VM of it runs the same code (NULL otherwise) */
 	struct js_imports *imports;
