@@ -217,6 +217,57 @@ static void text_encoder_and_decoder_speak_utf8(void **state)
 	pp_runtime_free(rt);
 }
 
+/* Web IDL's brand check: TextDecoder's and TextEncoder's methods and
+ * attributes work on their own objects only, and throw a TypeError on any
+ * other `this` — a plain object that says {fatal: true}, the prototype, the
+ * other class's object. A decoder's options are its own, read-only: what a
+ * guest defines on it shows through the attribute but decodes nothing. */
+static void text_codec_methods_throw_on_a_this_not_their_own(void **state)
+{
+	(void)state;
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_env(&c, 0);
+	load_env(rt,
+	         "function () {\n"
+	         "  var ok = new Uint8Array([0x61]), bad = new Uint8Array([0xff]);\n"
+	         "  var D = TextDecoder.prototype, E = TextEncoder.prototype;\n"
+	         "  function refused(f) { try { f(); return false; } catch (x) {\n"
+	         "    return x instanceof TypeError; } }\n"
+	         "  var get = (p, n) => Object.getOwnPropertyDescriptor(p, n).get;\n"
+	         "  var others = [{ fatal: true }, {}, D, Object.create(D), new TextEncoder(),\n"
+	         "    undefined, null, 1, 'x', ok];\n"
+	         "  for (var i = 0; i < others.length; i++) {\n"
+	         "    var o = others[i];\n"
+	         "    if (!refused(() => D.decode.call(o, ok))) return 1;\n"
+	         "    if (!refused(() => get(D, 'fatal').call(o))) return 2;\n"
+	         "    if (!refused(() => get(D, 'ignoreBOM').call(o))) return 3;\n"
+	         "    if (!refused(() => get(D, 'encoding').call(o))) return 4;\n"
+	         "  }\n"
+	         "  others[4] = new TextDecoder(); others[2] = E; others[3] = Object.create(E);\n"
+	         "  for (var i = 0; i < others.length; i++) {\n"
+	         "    var o = others[i];\n"
+	         "    if (!refused(() => E.encode.call(o, 'a'))) return 5;\n"
+	         "    if (!refused(() => E.encodeInto.call(o, 'a', new Uint8Array(1)))) return 6;\n"
+	         "    if (!refused(() => get(E, 'encoding').call(o))) return 7;\n"
+	         "  }\n"
+	         "  var f = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });\n"
+	         "  if (f.fatal !== true || f.ignoreBOM !== true || f.encoding !== 'utf-8')\n"
+	         "    return 8;\n"
+	         "  if (new TextDecoder().fatal !== false) return 9;\n"
+	         "  if (!refused(() => { 'use strict'; f.fatal = false; })) return 10;\n"
+	         "  Object.defineProperty(f, 'fatal', { value: false });\n"
+	         "  if (f.fatal !== false || !refused(() => f.decode(bad))) return 11;\n"
+	         "  class Sub extends TextDecoder {}\n"
+	         "  var s = new Sub('utf-8', { fatal: true });\n"
+	         "  if (!s.fatal || !refused(() => s.decode(bad)) || s.decode(ok) !== 'a') return "
+	         "12;\n"
+	         "  return 0; }");
+	uint32_t code = js_call(rt, "js.env", 0, NULL, NULL);
+	if (code != PP_OK)
+		fail_msg("check %u failed (%s)", code, pp_last_error(rt));
+	pp_runtime_free(rt);
+}
+
 /* The global object holds ECMAScript's globals (as QuickJS 2025-04-26 has
  * them), the documented additions and what the bundle defines, and nothing
  * else: no timers, no require/process/std/os (docs/js.md, The environment). */
@@ -1533,6 +1584,7 @@ int main(void)
 	        cmocka_unit_test(console_lines_are_well_formed_and_bounded),
 	        cmocka_unit_test(an_empty_exception_is_reported_like_any_other),
 	        cmocka_unit_test(text_encoder_and_decoder_speak_utf8),
+	        cmocka_unit_test(text_codec_methods_throw_on_a_this_not_their_own),
 	        cmocka_unit_test(the_global_object_has_exactly_the_documented_names),
 	        cmocka_unit_test(microtasks_and_promises_run_before_the_call_returns),
 	        cmocka_unit_test(unhandled_rejections_are_reported_once_the_jobs_have_run),

@@ -273,16 +273,42 @@ void pp_js_text_release(JSContext *ctx, pp_js_text *t)
 
 /* ---- TextEncoder / TextDecoder ----------------------------------------------- */
 
-/* `new Ctor()` makes a plain object with Ctor.prototype. */
-static JSValue new_from(JSContext *ctx, JSValueConst new_target)
+/* TextEncoder and TextDecoder objects are of classes of their own, so that
+ * their methods and attributes can tell them (Web IDL's brand check: on
+ * anything else they throw a TypeError) and a decoder's options cannot be
+ * forged: they live in its opaque word, out of the guest's reach. */
+enum { ENCODER, DECODER };
+enum { FATAL = 1, IGNORE_BOM = 2 }; /* a decoder's options, as bits of its opaque */
+
+static const char *const text_class_name[] = {"TextEncoder", "TextDecoder"};
+
+/* this's options if it is an object of `kind`'s class (an encoder has none),
+ * else -1 with a TypeError naming what was asked of it. */
+static int text_this(JSContext *ctx, JSValueConst this_val, int kind, const char *what)
+{
+	const js_vm *vm = JS_GetContextOpaque(ctx);
+	JSClassID id = vm->text_class[kind];
+	if (JS_GetClassID(this_val) != id) {
+		JS_ThrowTypeError(ctx, "%s.%s: 'this' is not a %s", text_class_name[kind], what,
+		                  text_class_name[kind]);
+		return -1;
+	}
+	return (int)(uintptr_t)JS_GetOpaque(this_val, id);
+}
+
+/* `new Ctor()` makes an object of `kind`'s class with Ctor.prototype. */
+static JSValue new_from(JSContext *ctx, JSValueConst new_target, int kind, int options)
 {
 	if (JS_IsUndefined(new_target))
 		return JS_ThrowTypeError(ctx, "the constructor must be called with 'new'");
 	JSValue proto = JS_GetPropertyStr(ctx, new_target, "prototype");
 	if (JS_IsException(proto))
 		return proto;
-	JSValue obj = JS_NewObjectProto(ctx, proto);
+	const js_vm *vm = JS_GetContextOpaque(ctx);
+	JSValue obj = JS_NewObjectProtoClass(ctx, proto, vm->text_class[kind]);
 	JS_FreeValue(ctx, proto);
+	if (!JS_IsException(obj))
+		JS_SetOpaque(obj, (void *)(uintptr_t)options);
 	return obj;
 }
 
@@ -290,12 +316,28 @@ static JSValue encoder_new(JSContext *ctx, JSValueConst new_target, int argc, JS
 {
 	(void)argc;
 	(void)argv;
-	return new_from(ctx, new_target);
+	return new_from(ctx, new_target, ENCODER, 0);
+}
+
+/* The encoding attribute of both: magic is the kind. */
+static JSValue text_encoding(JSContext *ctx, JSValueConst this_val, int magic)
+{
+	if (text_this(ctx, this_val, magic, "encoding") < 0)
+		return JS_EXCEPTION;
+	return JS_NewString(ctx, "utf-8");
+}
+
+/* A decoder's fatal and ignoreBOM attributes: magic is the option's bit. */
+static JSValue decoder_option(JSContext *ctx, JSValueConst this_val, int magic)
+{
+	int options = text_this(ctx, this_val, DECODER, magic == FATAL ? "fatal" : "ignoreBOM");
+	return options < 0 ? JS_EXCEPTION : JS_NewBool(ctx, options & magic);
 }
 
 static JSValue encoder_encode(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
-	(void)this_val;
+	if (text_this(ctx, this_val, ENCODER, "encode") < 0)
+		return JS_EXCEPTION;
 	pp_js_text t = {NULL, 0, NULL, NULL};
 	if (argc > 0 && !JS_IsUndefined(argv[0]) && !pp_js_string_utf8(ctx, argv[0], &t))
 		return JS_EXCEPTION;
@@ -309,7 +351,8 @@ static JSValue encoder_encode(JSContext *ctx, JSValueConst this_val, int argc, J
 static JSValue encoder_encode_into(JSContext *ctx, JSValueConst this_val, int argc,
                                    JSValueConst *argv)
 {
-	(void)this_val;
+	if (text_this(ctx, this_val, ENCODER, "encodeInto") < 0)
+		return JS_EXCEPTION;
 	if (argc < 2)
 		return JS_ThrowTypeError(ctx, "encodeInto(string, Uint8Array)");
 	/* The string first: converting it may run guest code (toString), which
@@ -394,24 +437,17 @@ static JSValue decoder_new(JSContext *ctx, JSValueConst new_target, int argc, JS
 	int keep_bom = option(ctx, argc > 1 ? argv[1] : JS_UNDEFINED, "ignoreBOM");
 	if (fatal < 0 || keep_bom < 0)
 		return JS_EXCEPTION;
-	JSValue obj = new_from(ctx, new_target);
-	if (JS_IsException(obj))
-		return obj;
-	if (JS_DefinePropertyValueStr(ctx, obj, "encoding", JS_NewString(ctx, "utf-8"), 0) < 0 ||
-	    JS_DefinePropertyValueStr(ctx, obj, "fatal", JS_NewBool(ctx, fatal), 0) < 0 ||
-	    JS_DefinePropertyValueStr(ctx, obj, "ignoreBOM", JS_NewBool(ctx, keep_bom), 0) < 0) {
-		JS_FreeValue(ctx, obj);
-		return JS_EXCEPTION;
-	}
-	return obj;
+	return new_from(ctx, new_target, DECODER,
+	                (fatal ? FATAL : 0) | (keep_bom ? IGNORE_BOM : 0));
 }
 
 static JSValue decoder_decode(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
+	int options = text_this(ctx, this_val, DECODER, "decode");
+	if (options < 0)
+		return JS_EXCEPTION;
 	int stream = option(ctx, argc > 1 ? argv[1] : JS_UNDEFINED, "stream");
-	int fatal = option(ctx, this_val, "fatal");
-	int keep_bom = option(ctx, this_val, "ignoreBOM");
-	if (stream < 0 || fatal < 0 || keep_bom < 0)
+	if (stream < 0)
 		return JS_EXCEPTION;
 	if (stream)
 		return JS_ThrowTypeError(ctx, "TextDecoder: { stream: true } is not supported");
@@ -426,7 +462,7 @@ static JSValue decoder_decode(JSContext *ctx, JSValueConst this_val, int argc, J
 		return JS_ThrowTypeError(ctx,
 		                         "TextDecoder.decode: expected an ArrayBuffer, a typed "
 		                         "array or a DataView");
-	JSValue text = decode_utf8(ctx, p, len, fatal, keep_bom);
+	JSValue text = decode_utf8(ctx, p, len, options & FATAL, options & IGNORE_BOM);
 	JS_FreeValue(ctx, hold);
 	return text;
 }
@@ -434,17 +470,32 @@ static JSValue decoder_decode(JSContext *ctx, JSValueConst this_val, int argc, J
 static const JSCFunctionListEntry encoder_proto[] = {
         JS_CFUNC_DEF("encode", 0, encoder_encode),
         JS_CFUNC_DEF("encodeInto", 2, encoder_encode_into),
-        JS_PROP_STRING_DEF("encoding", "utf-8", JS_PROP_CONFIGURABLE),
+        JS_CGETSET_MAGIC_DEF("encoding", text_encoding, NULL, ENCODER),
 };
 
 static const JSCFunctionListEntry decoder_proto[] = {
         JS_CFUNC_DEF("decode", 0, decoder_decode),
+        JS_CGETSET_MAGIC_DEF("encoding", text_encoding, NULL, DECODER),
+        JS_CGETSET_MAGIC_DEF("fatal", decoder_option, NULL, FATAL),
+        JS_CGETSET_MAGIC_DEF("ignoreBOM", decoder_option, NULL, IGNORE_BOM),
 };
 
-/* global[name] = a constructor whose prototype has fns. */
-static int add_class(JSContext *ctx, JSValueConst global, const char *name, JSCFunction *ctor,
+/* global[name] = a constructor whose prototype has fns, for objects of
+ * `kind`'s class. The class's id is the process's (QuickJS numbers
+ * classes process-wide, once: its own lock guards the first call); each
+ * VM's runtime registers it, and keeps the id it got (what another thread
+ * wrote is not read again). */
+static int add_class(js_vm *vm, JSValueConst global, int kind, JSCFunction *ctor,
                      const JSCFunctionListEntry *fns, int count)
 {
+	static JSClassID ids[2];
+	JSContext *ctx = vm->ctx;
+	const char *name = text_class_name[kind];
+	vm->text_class[kind] = JS_NewClassID(&ids[kind]);
+	if (JS_NewClass(vm->qrt, vm->text_class[kind], &(JSClassDef){.class_name = name}) < 0) {
+		JS_ThrowOutOfMemory(ctx);
+		return -1;
+	}
 	JSValue proto = JS_NewObject(ctx);
 	if (JS_IsException(proto))
 		return -1;
@@ -612,10 +663,10 @@ int pp_js_globals_install(js_vm *vm)
 		                               JS_PROP_WRITABLE | JS_PROP_CONFIGURABLE);
 	JS_FreeValue(ctx, console);
 	if (st >= 0)
-		st = add_class(ctx, global, "TextEncoder", encoder_new, encoder_proto,
+		st = add_class(vm, global, ENCODER, encoder_new, encoder_proto,
 		               sizeof encoder_proto / sizeof encoder_proto[0]);
 	if (st >= 0)
-		st = add_class(ctx, global, "TextDecoder", decoder_new, decoder_proto,
+		st = add_class(vm, global, DECODER, decoder_new, decoder_proto,
 		               sizeof decoder_proto / sizeof decoder_proto[0]);
 	if (st >= 0) {
 		JSValue q = JS_NewCFunction(ctx, queue_microtask, "queueMicrotask", 1);

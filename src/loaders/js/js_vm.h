@@ -198,6 +198,7 @@ struct js_vm {
 	double host_lo, host_hi;
 	JSClassID dataview_class; /* of a DataView made before the bundle's code ran */
 	JSClassID u8_class;       /* and of a Uint8Array */
+	JSClassID text_class[2];  /* TextEncoder's, TextDecoder's (js_globals.c) */
 
 	/* One call at a time. `owner` is the thread inside (0 if none), taken
 	 * with one compare-and-swap; a nested call from that same thread is
