@@ -3,15 +3,13 @@
  *
  * A bundle loaded from a directory may read only files of that directory:
  * its code, its manifest, its modules, its source map, its library. They are
- * opened so that no step of the path leaves the directory: with openat2's
- * RESOLVE_BENEATH where the kernel has it (a '..' above it, an absolute link
- * or a link out is refused at the step that would leave, whatever it leads
- * to), else by checking the opened file against the directory before
- * anything else is done with it. They are read only if regular and no
- * larger than the reader's bound. With openat2, what a refusal says never
- * tells whether something outside exists, or where a link leads — a
- * bundle's own code may read the message; without it, docs/js.md says what
- * a bundle can learn.
+ * opened so that no step of the path leaves the directory: a '..' above it,
+ * an absolute link or a link out is refused at the step that would leave,
+ * whatever it leads to — by openat2's RESOLVE_BENEATH where the kernel has
+ * it, else by the same walk done here a step at a time. They are read only
+ * if regular and no larger than the reader's bound. What a refusal says
+ * never tells whether something outside exists, or where a link leads — a
+ * bundle's own code may read the message.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -82,15 +80,104 @@ char *pp__read_file(const char *path, size_t max, size_t *len)
 	return fd < 0 ? NULL : pp__read_fd(fd, max, len);
 }
 
+/* What walk_beneath bounds: directories deep below the bundle directory,
+ * and links followed (the kernel's own limit). */
+enum { WALK_DEPTH = 256, WALK_LINKS = 40 };
+
+/* openat2's RESOLVE_BENEATH done by hand, for where there is no openat2:
+ * opens rel below the directory at, one step at a time, no step followed
+ * by the kernel. A link is read and its target walked in its place; a '..'
+ * goes back to the directory the walk came from. A '..' above at or an
+ * absolute link fails with EXDEV before anything it names is looked up, so
+ * what is refused says nothing of what lies outside, as with openat2. */
+static int walk_beneath(int at, const char *rel, int flags)
+{
+	int dirs[WALK_DEPTH], depth = 0, links = 0, fd = -1, err = 0;
+	dirs[0] = at;
+	char *todo = pp__strdup(rel), *p = todo;
+	if (!todo) {
+		errno = ENOMEM;
+		return -1;
+	}
+	while (!err) {
+		while (*p == '/')
+			p++;
+		char *step = p;
+		p += strcspn(p, "/");
+		bool last = *p == '\0';
+		if (!last)
+			*p++ = '\0';
+		if (last && (*step == '\0' || strcmp(step, ".") == 0)) {
+			fd = openat(dirs[depth], ".", flags); /* the directory reached */
+			err = fd < 0 ? errno : 0;
+			break;
+		}
+		if (*step == '\0' || strcmp(step, ".") == 0)
+			continue;
+		if (strcmp(step, "..") == 0) { /* last: "" is next, the directory */
+			if (depth == 0)
+				err = EXDEV;
+			else
+				close(dirs[depth--]);
+			continue;
+		}
+		int here = openat(dirs[depth], step, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		struct stat sb;
+		if (here < 0 || fstat(here, &sb) != 0) {
+			err = errno;
+		} else if (S_ISLNK(sb.st_mode)) {
+			char to[PATH_MAX];
+			ssize_t n = readlinkat(here, "", to, sizeof to - 1);
+			if (n < 0)
+				err = errno;
+			else if (++links > WALK_LINKS)
+				err = ELOOP;
+			else if (n == 0)
+				err = ENOENT;
+			else if (to[0] == '/')
+				err = EXDEV;
+			/* walked on: the link's target, then what was left after it */
+			size_t cap = err ? 0 : (size_t)n + strlen(p) + 2;
+			char *next = cap ? malloc(cap) : NULL;
+			if (next) {
+				snprintf(next, cap, "%.*s%s%s", (int)n, to, last ? "" : "/", p);
+				free(todo);
+				todo = p = next;
+			} else if (!err) {
+				err = ENOMEM;
+			}
+		} else if (last) {
+			/* by name again, not followed: a link put in its place
+			 * since is refused (ELOOP), not opened */
+			fd = openat(dirs[depth], step, flags | O_NOFOLLOW);
+			err = fd < 0 ? errno : 0;
+			close(here);
+			break;
+		} else if (depth + 1 == WALK_DEPTH) {
+			err = ENAMETOOLONG;
+		} else {
+			dirs[++depth] = here;
+			here = -1;
+		}
+		if (here >= 0)
+			close(here);
+	}
+	while (depth > 0)
+		close(dirs[depth--]);
+	free(todo);
+	errno = err;
+	return err ? -1 : fd;
+}
+
 /* Opens path, which names a file of dir, with every step of its resolution
  * kept beneath dir: openat2's RESOLVE_BENEATH refuses a '..' above dir, an
  * absolute link and a link out, at the step that would leave, so nothing
- * outside is looked up. -1 with errno: EXDEV when the way leaves dir;
- * ENOSYS when there is no openat2 (an old kernel, a seccomp filter) or path
- * is not written under dir. */
+ * outside is looked up; where openat2 is missing or refused (an old
+ * kernel, a seccomp filter: ENOSYS or EPERM), walk_beneath does the same.
+ * -1 with errno: EXDEV when the way leaves dir; ENOSYS when path is not
+ * written under dir. */
 static int open_beneath(const char *dir, const char *path, int flags)
 {
-#ifdef SYS_openat2
 	size_t dn = strlen(dir);
 	while (dn > 1 && dir[dn - 1] == '/') /* "b//" names b, as "b/bundle.js" writes it */
 		dn--;
@@ -104,29 +191,27 @@ static int open_beneath(const char *dir, const char *path, int flags)
 	int at = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (at < 0)
 		return -1;
+	long fd = -1;
+	errno = ENOSYS;
+#ifdef SYS_openat2
 	struct open_how how = {.flags = (uint64_t)flags,
 	                       .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
-	long fd;
 	int tries = 0;
 	do /* EAGAIN: a rename raced the walk */
 		fd = syscall(SYS_openat2, at, *rel ? rel : ".", &how, sizeof how);
 	while (fd < 0 && errno == EAGAIN && ++tries < 8);
+#endif
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM || errno == EAGAIN))
+		fd = walk_beneath(at, rel, flags);
 	int saved = errno;
 	close(at);
-	errno = fd < 0 && (saved == EPERM || saved == EAGAIN) ? ENOSYS : saved;
+	errno = saved;
 	return (int)fd;
-#else
-	(void)dir;
-	(void)path;
-	(void)flags;
-	errno = ENOSYS;
-	return -1;
-#endif
 }
 
 /* Opens path (O_PATH: a device or FIFO is not opened yet) and says whether
- * the file is inside src's directory: the check made where there is no
- * openat2. */
+ * the file is inside src's directory: the check made for a path not
+ * written under it (which open_beneath cannot walk). */
 static int open_checked(pp_runtime *rt, const pp_bundle_source *src, const char *path, bool *inside,
                         pp_status *st)
 {
@@ -163,8 +248,8 @@ int pp__open_bundle_file(pp_runtime *rt, const pp_bundle_source *src, const char
 	 * up paths outside, and a bundle's message may reach its own code. */
 	bool left = confined && fd < 0 && errno == EXDEV;
 	if (confined && fd < 0 && errno == ENOSYS) {
-		/* No openat2: checked on the opened file, before anything is said
-		 * about it. */
+		/* a path not written under the directory: checked on the opened
+		 * file, before anything is said about it */
 		bool inside = false;
 		int at = open_checked(rt, src, path, &inside, st);
 		if (at == -2)
