@@ -573,29 +573,30 @@ static atomic_bool hold_looks;
 static _Thread_local bool looks_torn_here;
 static atomic_int torn_looks, torn_looks_to_refusal;
 
-static void hold_look(void *ud, int stage)
+static int hold_look(void *ud, int stage)
 {
 	pp_runtime *rt = ud;
 	if (stage == PP_LOOK_BEGINS) {
 		while (looks_held_here && atomic_load(&hold_looks))
 			nanosleep(&(struct timespec){0, 1000000L}, NULL);
-		return;
+		return 0;
 	}
 	if (!looks_torn_here)
-		return;
+		return 0;
 	if (stage == PP_LOOK_REFUSES) {
 		int none = 0;
 		atomic_compare_exchange_strong(&torn_looks_to_refusal, &none,
 		                               atomic_load(&torn_looks));
-		return;
+		return 0;
 	}
 	if (atomic_fetch_add(&torn_looks, 1) != 0)
-		return;
+		return 0;
 	pthread_mutex_lock(&rt->tstate_lock);
 	for (pp_tstate *ts = rt->tstates; ts; ts = ts->next)
 		if (ts != pp__tstate_peek(rt))
 			atomic_fetch_add(&ts->wait_seq, 1);
 	pthread_mutex_unlock(&rt->tstate_lock);
+	return 0;
 }
 
 static void *call_peer(void *p)

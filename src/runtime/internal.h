@@ -192,7 +192,14 @@ struct pp_bundle_version {
 	pp_retired retired;
 };
 
-enum { PP_LOOK_BEGINS, PP_LOOK_CHECKS, PP_LOOK_REFUSES }; /* look_hook's stages */
+/* look_hook's stages */
+enum {
+	PP_LOOK_BEGINS,
+	PP_LOOK_CHECKS,
+	PP_LOOK_REFUSES,
+	PP_LOOK_SUBDIR,
+	PP_LOOK_SUBDIR_OPENED,
+};
 
 /* What the watcher must do when it first watches a bundle loaded while it
  * ran (watch.c): nothing; compare the files with their signature taken as
@@ -312,8 +319,15 @@ struct pp_runtime {
 	 * (PP_LOOK_BEGINS), before it reads again the wait counts of the
 	 * threads it met (PP_LOOK_CHECKS) and when it refuses (PP_LOOK_REFUSES).
 	 * tests/test_js_pool.c holds looks with it, and makes a wait seem to
-	 * move. */
-	void (*look_hook)(void *ud, int stage);
+	 * move. Also called by the watcher, on the thread building its watch
+	 * set, once it has found a bundle's subdirectory (PP_LOOK_SUBDIR) and
+	 * once it has opened it, as it is about to watch it
+	 * (PP_LOOK_SUBDIR_OPENED): tests/test_hot_reload.c swaps the
+	 * subdirectory for a link at either, and at the second may return an
+	 * errno that watching it then fails with (as inotify's limit reached
+	 * would, or a chmod 000 for anyone but root). Other returns are not
+	 * read. */
+	int (*look_hook)(void *ud, int stage);
 	void *look_hook_ud;
 
 	/* Grace periods and reclamation (grace.c; the epoch is in `hot`): a

@@ -349,6 +349,14 @@ typedef struct subdir_watch {
 static bool watch_subdir(void *ctx, const char *sub)
 {
 	subdir_watch *sw = ctx;
+	pp_runtime *rt = sw->w->rt;
+	if (rt->look_hook) /* tests only */
+		rt->look_hook(rt->look_hook_ud, PP_LOOK_SUBDIR);
+	int err = rt->look_hook ? rt->look_hook(rt->look_hook_ud, PP_LOOK_SUBDIR_OPENED) : 0;
+	if (err) { /* tests only: as if inotify refused it */
+		missed(sw->w, sub, err);
+		return true;
+	}
 	return add_watch(sw->w, sub, NULL, sw->id, sub);
 }
 
