@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "js_helpers.h"
+#include "runtime/internal.h" /* the look hook */
 
 #define DEBOUNCE_MS 80
 
@@ -534,6 +535,98 @@ static void a_bundle_past_256_subdirectories_is_watched_up_to_them(void **state)
 	await_events(&ev, "reloaded:", 1);
 	pp_runtime_free(rt);
 	remove_tree(dir);
+}
+
+/* Whether this process's inotify instances watch the directory at path:
+ * /proc/self/fdinfo lists each watch with its inode. */
+static bool inotify_watches(const char *path)
+{
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	DIR *fds = opendir("/proc/self/fd");
+	assert_non_null(fds);
+	bool found = false;
+	struct dirent *e;
+	while (!found && (e = readdir(fds)) != NULL) {
+		char link[300], target[64] = "", line[512];
+		snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+		if (readlink(link, target, sizeof target - 1) < 0 ||
+		    strcmp(target, "anon_inode:inotify") != 0)
+			continue;
+		snprintf(link, sizeof link, "/proc/self/fdinfo/%s", e->d_name);
+		FILE *f = fopen(link, "r");
+		while (f && !found && fgets(line, sizeof line, f)) {
+			const char *at = strstr(line, " ino:");
+			found = strncmp(line, "inotify ", 8) == 0 && at &&
+			        strtoul(at + 5, NULL, 16) == (unsigned long)st.st_ino;
+		}
+		if (f)
+			fclose(f);
+	}
+	closedir(fds);
+	return found;
+}
+
+/* The look hook (runtime/internal.h): at the watcher's first look at a
+ * bundle's subdirectory at `stage`, `sub` is swapped for a link to
+ * `outside` (its directory moved aside to a hidden name). */
+typedef struct swap_subdir {
+	int stage;
+	const char *sub, *outside;
+	atomic_bool swapped;
+} swap_subdir;
+
+static int swap_for_a_link(void *ud, int stage)
+{
+	swap_subdir *s = ud;
+	if (stage != s->stage || atomic_exchange(&s->swapped, true))
+		return 0;
+	char aside[600];
+	const char *slash = strrchr(s->sub, '/');
+	snprintf(aside, sizeof aside, "%.*s/.moved-aside", (int)(slash - s->sub), s->sub);
+	if (rename(s->sub, aside) != 0 || symlink(s->outside, s->sub) != 0)
+		fail_msg("cannot swap %s for a link", s->sub);
+	return 0;
+}
+
+/* A bundle's subdirectory swapped for a link to a directory outside the
+ * bundle as the watcher watches it — after it found it a directory, or
+ * after it opened it — leads the watch nowhere outside: the outside
+ * directory is not watched, and a change in it does not reload the
+ * bundle; a change in the bundle still does. */
+static void a_subdirectory_swapped_for_a_link_is_never_watched_outside_the_bundle(void **state)
+{
+	(void)state;
+	static const int stages[] = {PP_LOOK_SUBDIR, PP_LOOK_SUBDIR_OPENED};
+	for (size_t i = 0; i < 2; i++) {
+		event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+		pp_runtime *rt = watched_runtime(&ev);
+		char dir[256], outside[256], lib[512];
+		temp_dir(outside, sizeof outside);
+		temp_dir(dir, sizeof dir);
+		snprintf(lib, sizeof lib, "%s/lib", dir);
+		assert_int_equal(mkdir(lib, 0700), 0);
+		js_value_bundle(dir, "w.Swap", 1);
+		assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_OK);
+		swap_subdir swap = {stages[i], lib, outside, false};
+		rt->look_hook = swap_for_a_link;
+		rt->look_hook_ud = &swap;
+		assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
+		assert_true(atomic_load(&swap.swapped));
+		assert_true(inotify_watches(dir));
+		assert_false(inotify_watches(outside));
+		/* the swap was a change in the bundle's directory */
+		await_events(&ev, "reloaded:", 1);
+		write_text(outside, "through-the-link.js", "x");
+		sleep_ms(6 * DEBOUNCE_MS);
+		assert_int_equal(count(&ev, "reloaded:"), 1);
+		assert_false(inotify_watches(outside));
+		write_text(dir, "more.js", "x");
+		await_events(&ev, "reloaded:", 2);
+		pp_runtime_free(rt);
+		remove_tree(dir);
+		remove_tree(outside);
+	}
 }
 
 typedef struct caller {
@@ -1643,6 +1736,8 @@ int main(void)
 	        cmocka_unit_test(a_module_saved_in_a_subdirectory_is_reloaded),
 	        cmocka_unit_test(what_the_watcher_ignores_never_reloads),
 	        cmocka_unit_test(a_bundle_past_256_subdirectories_is_watched_up_to_them),
+	        cmocka_unit_test(
+	                a_subdirectory_swapped_for_a_link_is_never_watched_outside_the_bundle),
 	        cmocka_unit_test(a_reload_moves_only_its_own_contracts_revisions),
 	        cmocka_unit_test(js_and_native_rewritten_under_load),
 	        cmocka_unit_test(a_broken_version_keeps_the_old_one),

@@ -26,8 +26,10 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -44,6 +46,8 @@ typedef struct watched {
 	char *file;         /* only this name in the directory, or NULL for any */
 	char *path;         /* what the signature is of: the bundle's directory or file */
 	uint64_t signature; /* of path's contents when watched, for rescans */
+	bool inside;        /* path is a subdirectory of the bundle: a link there is
+	                     * not followed (it leads out of the bundle) */
 	uint64_t due_ms;    /* reload when the clock passes this; 0: nothing pending */
 	bool waits;         /* its reload was refused for what other bundles provide or
 	                     * need: due again when another bundle reloads, loads or unloads */
@@ -150,39 +154,68 @@ static uint64_t stat_mix(uint64_t h, const struct stat *st)
 	return mix(h, &st->st_ino, sizeof st->st_ino);
 }
 
-/* A signature of what a bundle reads at path: the file, or a directory's
- * entries (a subdirectory's by name and inode: its contents have their own
- * signature). 0 when it is not there. Directories' own times are left out:
- * the scratch files ignored here change them (an editor's swap file, a
- * native bundle's private copy). Compared by rescans, arrivals and the
- * first look at a bundle loaded while watching. */
-static uint64_t signature_of(const char *path)
+/* The directory name in the directory open as at (or AT_FDCWD), opened to
+ * read; without `follow`, never through a link at name (ENOTDIR or ELOOP).
+ * NULL when it cannot be, errno saying why. */
+static DIR *open_dir(int at, const char *name, bool follow)
 {
-	struct stat st;
-	if (stat(path, &st) != 0)
-		return 0;
-	if (!S_ISDIR(st.st_mode))
-		return stat_mix(PP_FNV_OFFSET, &st);
-	uint64_t h = mix(PP_FNV_OFFSET, &st.st_ino, sizeof st.st_ino);
-	DIR *d = opendir(path);
-	if (!d)
-		return h;
+	int fd =
+	        openat(at, name,
+	               O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d && fd >= 0) {
+		int err = errno;
+		close(fd);
+		errno = err;
+	}
+	return d;
+}
+
+/* A signature of the directory open as d, whose inode is ino: its entries
+ * (a subdirectory's by name and inode: its contents have their own
+ * signature), read relative to d, so what took its name since is not read. */
+static uint64_t dir_signature(ino_t ino, DIR *d)
+{
+	uint64_t h = mix(PP_FNV_OFFSET, &ino, sizeof ino);
 	struct dirent *e;
 	uint64_t sum = 0; /* order-free: readdir's order is not stable */
 	while ((e = readdir(d)) != NULL) {
-		if (ignored_name(e->d_name))
-			continue;
-		char *full = pp__path_join(path, e->d_name);
 		struct stat es;
-		if (full && stat(full, &es) == 0) {
-			uint64_t eh = mix(PP_FNV_OFFSET, e->d_name, strlen(e->d_name));
-			sum += S_ISDIR(es.st_mode) ? mix(eh, &es.st_ino, sizeof es.st_ino)
-			                           : stat_mix(eh, &es);
-		}
-		free(full);
+		if (ignored_name(e->d_name) || fstatat(dirfd(d), e->d_name, &es, 0) != 0)
+			continue;
+		uint64_t eh = mix(PP_FNV_OFFSET, e->d_name, strlen(e->d_name));
+		sum += S_ISDIR(es.st_mode) ? mix(eh, &es.st_ino, sizeof es.st_ino)
+		                           : stat_mix(eh, &es);
 	}
-	closedir(d);
 	return mix(h, &sum, sizeof sum);
+}
+
+/* A signature of what a bundle reads at path: the file, or a directory's
+ * entries. 0 when it is not there. Directories' own times are left out:
+ * the scratch files ignored here change them (an editor's swap file, a
+ * native bundle's private copy). With `follow`, a link at path counts as
+ * what it leads to (a bundle's own path is the host's to choose); without,
+ * as a link (a subdirectory in a bundle, which may be swapped for one that
+ * leads out). Compared by rescans, arrivals and the first look at a bundle
+ * loaded while watching. */
+static uint64_t signature_of(const char *path, bool follow)
+{
+	struct stat st;
+	if ((follow ? stat(path, &st) : lstat(path, &st)) != 0)
+		return 0;
+	if (!S_ISDIR(st.st_mode))
+		return stat_mix(PP_FNV_OFFSET, &st);
+	DIR *d = open_dir(AT_FDCWD, path, follow);
+	if (!d)
+		return mix(PP_FNV_OFFSET, &st.st_ino, sizeof st.st_ino);
+	uint64_t h = dir_signature(st.st_ino, d);
+	closedir(d);
+	return h;
+}
+
+static uint64_t item_signature(const watched *it)
+{
+	return signature_of(it->path, !it->inside);
 }
 
 /* Why dir is not watched, as pp_watch_start's error (returned) or the log
@@ -212,12 +245,13 @@ static void missed(pp_watcher *w, const char *dir, int err)
 	}
 }
 
+#define WATCH_MASK                                                                          \
+	(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_MODIFY | \
+	 IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+
 static int watch_dir(pp_watcher *w, const char *dir)
 {
-	int wd = inotify_add_watch(w->fd, dir,
-	                           IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
-	                                   IN_DELETE | IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF |
-	                                   IN_MOVE_SELF | IN_ONLYDIR);
+	int wd = inotify_add_watch(w->fd, dir, WATCH_MASK);
 	if (wd < 0 && errno != ENOENT)
 		missed(w, dir, errno);
 	else if (wd < 0)
@@ -230,13 +264,13 @@ static int watch_dir(pp_watcher *w, const char *dir)
  * A save the rebuild came after (a single-file bundle's new inode, a new
  * subdirectory, another bundle's load) is then still a change when its
  * reload is due, not an echo (reload_due). */
-static uint64_t noted_signature(const pp_watcher *w, uint64_t id, const char *path)
+static uint64_t noted_signature(const pp_watcher *w, uint64_t id, const char *path, bool inside)
 {
 	for (size_t i = 0; i < w->prev_count; i++)
 		if (w->prev[i].bundle_id == id && w->prev[i].path &&
 		    strcmp(w->prev[i].path, path) == 0)
 			return w->prev[i].signature;
-	return signature_of(path);
+	return signature_of(path, !inside);
 }
 
 /* Due at due_ms as a change, whatever the files look like: reload_due takes
@@ -249,13 +283,10 @@ static void due_as_change(watched *it, uint64_t due_ms)
 	it->due_ms = due_ms;
 }
 
-/* Watches dir (for `file` only, or everything in it) on behalf of a bundle. */
-static bool add_watch(pp_watcher *w, const char *dir, const char *file, uint64_t id,
-                      const char *path)
+/* Notes watch wd (for `file` only, or everything in it) as a bundle's. */
+static bool add_item(pp_watcher *w, int wd, const char *file, uint64_t id, const char *path,
+                     bool inside)
 {
-	int wd = watch_dir(w, dir);
-	if (wd < 0)
-		return true; /* logged (or gone for now: a rebuild tries again) */
 	watched *items = realloc(w->items, (w->count + 1) * sizeof *items);
 	if (!items)
 		return false;
@@ -265,10 +296,21 @@ static bool add_watch(pp_watcher *w, const char *dir, const char *file, uint64_t
 	it->bundle_id = id;
 	it->file = file ? pp__strdup(file) : NULL;
 	it->path = pp__strdup(path);
-	it->signature = noted_signature(w, id, path);
+	it->signature = noted_signature(w, id, path, inside);
+	it->inside = inside;
 	it->due_ms = 0;
 	it->waits = it->echo = false;
 	return (!file || it->file) && it->path;
+}
+
+/* Watches dir (for `file` only, or everything in it) on behalf of a bundle. */
+static bool add_watch(pp_watcher *w, const char *dir, const char *file, uint64_t id,
+                      const char *path)
+{
+	int wd = watch_dir(w, dir);
+	if (wd < 0)
+		return true; /* logged (or gone for now: a rebuild tries again) */
+	return add_item(w, wd, file, id, path, false);
 }
 
 /* Watches path's parent directory for path's own name (file bundles, and
@@ -296,47 +338,71 @@ static bool add_parent_watch(pp_watcher *w, const char *path, uint64_t id)
 
 /* Subdirectories of a bundle directory a bundle may read (ES modules import
  * from them), down to MAX_DEPTH levels and at most MAX_SUBDIRS per bundle.
- * Symbolic links are not followed, and hidden directories and node_modules
- * (a TypeScript project's, not the bundle's) are skipped. */
+ * Hidden directories and node_modules (a TypeScript project's, not the
+ * bundle's) are skipped. Symbolic links are not followed, and the walk
+ * cannot be led out of the bundle by one swapped in for a subdirectory as
+ * it runs: each is opened from its parent's descriptor, never through a
+ * link (O_NOFOLLOW), and what is read and watched is the directory opened. */
 #define MAX_DEPTH 8
 #define MAX_SUBDIRS 256
 
-typedef bool (*subdir_visit)(void *ctx, const char *sub);
+/* Visits the subdirectory open as d, at path sub (which names it for logs
+ * and rescans; it may lead elsewhere by now). May read d, and rewinds it.
+ * d is NULL when it could not be opened, errno saying why. */
+typedef bool (*subdir_visit)(void *ctx, DIR *d, const char *sub);
 
-/* Calls visit(ctx, sub) for each such subdirectory of dir, parents first;
- * false when visit failed or memory ran out. A directory past the limits is
- * skipped with the rest of its parent's (and a warning when rt is given). */
-static bool each_subdir(pp_runtime *rt, const char *dir, int depth, size_t *budget,
+/* Calls visit for each such subdirectory of the directory open as d (at
+ * path dir), parents first; false when visit failed or memory ran
+ * out. A directory past the limits is skipped with the rest of its
+ * parent's (and a warning when rt is given). */
+static bool each_subdir(pp_runtime *rt, DIR *d, const char *dir, int depth, size_t *budget,
                         subdir_visit visit, void *ctx)
 {
-	DIR *d = opendir(dir);
-	if (!d)
-		return true;
 	bool ok = true;
 	struct dirent *e;
 	while (ok && (e = readdir(d)) != NULL) {
+		struct stat st;
 		if (e->d_name[0] == '.' || ignored_name(e->d_name) ||
-		    strcmp(e->d_name, "node_modules") == 0)
+		    strcmp(e->d_name, "node_modules") == 0 ||
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISDIR(st.st_mode))
 			continue;
 		char *sub = pp__path_join(dir, e->d_name);
-		struct stat st;
-		if (!sub) {
-			ok = false;
-		} else if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode)) {
-			if (*budget == 0 || depth == 0) {
-				if (rt)
-					pp__log(rt, PP_LOG_WARN, "watch",
-					        "not watching '%s': a bundle's subdirectories are "
-					        "watched %d levels deep, %d in all",
-					        sub, MAX_DEPTH, MAX_SUBDIRS);
-				free(sub);
-				break;
-			}
-			(*budget)--;
-			ok = visit(ctx, sub) && each_subdir(rt, sub, depth - 1, budget, visit, ctx);
+		if (!sub)
+			return false;
+		if (*budget == 0 || depth == 0) {
+			if (rt)
+				pp__log(rt, PP_LOG_WARN, "watch",
+				        "not watching '%s': a bundle's subdirectories are "
+				        "watched %d levels deep, %d in all",
+				        sub, MAX_DEPTH, MAX_SUBDIRS);
+			free(sub);
+			break;
 		}
+		(*budget)--;
+		if (rt && rt->look_hook) /* tests only */
+			rt->look_hook(rt->look_hook_ud, PP_LOOK_SUBDIR);
+		DIR *sd = open_dir(dirfd(d), e->d_name, false);
+		/* not a directory any more (gone, or swapped for a link or a
+		 * file): passed over, its parent's watch saw that change */
+		if (sd || (errno != ENOENT && errno != ENOTDIR && errno != ELOOP))
+			ok = visit(ctx, sd, sub) &&
+			     (!sd || each_subdir(rt, sd, sub, depth - 1, budget, visit, ctx));
+		if (sd)
+			closedir(sd);
 		free(sub);
 	}
+	return ok;
+}
+
+/* Each subdirectory of the bundle directory at path, as each_subdir. */
+static bool each_subdir_of(pp_runtime *rt, const char *path, subdir_visit visit, void *ctx)
+{
+	DIR *d = opendir(path);
+	if (!d)
+		return true;
+	size_t budget = MAX_SUBDIRS;
+	bool ok = each_subdir(rt, d, path, MAX_DEPTH, &budget, visit, ctx);
 	closedir(d);
 	return ok;
 }
@@ -346,33 +412,54 @@ typedef struct subdir_watch {
 	uint64_t id;
 } subdir_watch;
 
-static bool watch_subdir(void *ctx, const char *sub)
+/* Watches the directory open as fd, at path: inotify_add_watch on
+ * /proc/self/fd/N follows that link to the very directory opened, whatever
+ * has taken its name since. Where /proc is not mounted, the path, with a
+ * link at its end not followed. */
+static int watch_opened(pp_watcher *w, int fd, const char *path)
 {
-	subdir_watch *sw = ctx;
-	pp_runtime *rt = sw->w->rt;
-	if (rt->look_hook) /* tests only */
-		rt->look_hook(rt->look_hook_ud, PP_LOOK_SUBDIR);
+	pp_runtime *rt = w->rt;
 	int err = rt->look_hook ? rt->look_hook(rt->look_hook_ud, PP_LOOK_SUBDIR_OPENED) : 0;
 	if (err) { /* tests only: as if inotify refused it */
-		missed(sw->w, sub, err);
-		return true;
+		errno = err;
+		return -1;
 	}
-	return add_watch(sw->w, sub, NULL, sw->id, sub);
+	char self[48];
+	snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+	int wd = inotify_add_watch(w->fd, self, WATCH_MASK);
+	if (wd < 0 && errno == ENOENT) /* fd is open: no /proc */
+		wd = inotify_add_watch(w->fd, path, WATCH_MASK | IN_DONT_FOLLOW);
+	return wd;
 }
 
-static bool sign_subdir(void *ctx, const char *sub)
+static bool watch_subdir(void *ctx, DIR *d, const char *sub)
 {
-	uint64_t *sum = ctx; /* order-free, as in signature_of */
-	*sum += mix(signature_of(sub), sub, strlen(sub));
+	subdir_watch *sw = ctx;
+	int wd = d ? watch_opened(sw->w, dirfd(d), sub) : -1;
+	if (wd < 0) {
+		if (errno != ENOENT)
+			missed(sw->w, sub, errno);
+		return true;
+	}
+	return add_item(sw->w, wd, NULL, sw->id, sub, true);
+}
+
+static bool sign_subdir(void *ctx, DIR *d, const char *sub)
+{
+	uint64_t *sum = ctx; /* order-free, as in dir_signature */
+	struct stat st;
+	if (!d || fstat(dirfd(d), &st) != 0)
+		return true;
+	*sum += mix(dir_signature(st.st_ino, d), sub, strlen(sub));
+	rewinddir(d); /* each_subdir reads it next */
 	return true;
 }
 
 /* signature_of path and of the subdirectories a bundle there may read. */
 static uint64_t files_signature(const char *path)
 {
-	uint64_t h = signature_of(path), sum = 0;
-	size_t budget = MAX_SUBDIRS;
-	each_subdir(NULL, path, MAX_DEPTH, &budget, sign_subdir, &sum);
+	uint64_t h = signature_of(path, true), sum = 0;
+	each_subdir_of(NULL, path, sign_subdir, &sum);
 	return mix(h, &sum, sizeof sum);
 }
 
@@ -485,7 +572,7 @@ static void scan_plugins(pp_watcher *w, plugins_dir *pd, bool first)
 		} else if (path && pp__holds_a_bundle(w->rt, path) && !bundle_at(w->rt, path)) {
 			arrival *a = arrive(w, pd->dir, e->d_name);
 			if (a)
-				a->seen = a->failed_at = signature_of(path);
+				a->seen = a->failed_at = signature_of(path, true);
 		}
 		free(path);
 	}
@@ -616,11 +703,11 @@ static void rebuild(pp_watcher *w)
 		const char *path = list[i].path;
 		struct stat st;
 		bool ok = true, there = stat(path, &st) == 0;
-		size_t budget = MAX_SUBDIRS, first = w->count;
+		size_t first = w->count;
 		subdir_watch sw = {w, list[i].id};
 		if (there && S_ISDIR(st.st_mode))
 			ok = add_watch(w, path, NULL, list[i].id, path) &&
-			     each_subdir(rt, path, MAX_DEPTH, &budget, watch_subdir, &sw);
+			     each_subdir_of(rt, path, watch_subdir, &sw);
 		/* the parent too: a file replaced, a directory deleted or recreated */
 		ok = add_parent_watch(w, path, list[i].id) && ok;
 		if (!ok)
@@ -705,7 +792,7 @@ static void rescan(pp_watcher *w)
 {
 	pp__log(w->rt, PP_LOG_WARN, "watch", "inotify queue overflowed; rescanning");
 	for (size_t i = 0; i < w->count; i++)
-		if (signature_of(w->items[i].path) != w->items[i].signature)
+		if (item_signature(&w->items[i]) != w->items[i].signature)
 			w->items[i].due_ms = now_ms() + w->debounce_ms;
 	for (size_t i = 0; i < w->plugin_count; i++)
 		scan_plugins(w, &w->plugins[i], false);
@@ -785,7 +872,7 @@ static void reload_due(pp_watcher *w)
 		uint64_t before = 0, after = 0; /* its files as the reload begins, ends */
 		for (size_t k = 0; k < w->count; k++)
 			if (w->items[k].bundle_id == id) {
-				uint64_t sig = signature_of(w->items[k].path);
+				uint64_t sig = item_signature(&w->items[k]);
 				unchanged = unchanged && sig == w->items[k].signature;
 				before += sig;
 			}
@@ -810,8 +897,7 @@ static void reload_due(pp_watcher *w)
 		for (size_t k = 0; k < w->count; k++) {
 			watched *o = &w->items[k];
 			if (o->bundle_id == id) {
-				o->signature =
-				        signature_of(o->path); /* what a rescan compares with */
+				o->signature = item_signature(o); /* what a rescan compares with */
 				after += o->signature;
 				o->waits = waits;
 				/* failed or refused too: an init that writes its
@@ -843,7 +929,7 @@ static void reload_due(pp_watcher *w)
 			depart(w, i);
 			continue;
 		}
-		uint64_t sig = pp__holds_a_bundle(w->rt, a->path) ? signature_of(a->path) : 0;
+		uint64_t sig = pp__holds_a_bundle(w->rt, a->path) ? signature_of(a->path, true) : 0;
 		bool settled = sig && sig == a->seen && sig != a->failed_at;
 		bool broken = sig && sig == a->failed_at; /* as its load failed: no try spent */
 		a->seen = sig;
