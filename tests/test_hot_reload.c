@@ -5,6 +5,7 @@
  * reload only the new one), a new version that fails to load, and
  * needs_reinit_on_dep_reload.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -627,6 +628,51 @@ static void a_subdirectory_swapped_for_a_link_is_never_watched_outside_the_bundl
 		remove_tree(dir);
 		remove_tree(outside);
 	}
+}
+
+/* The look hook: inotify refuses every bundle subdirectory, as it would a
+ * chmod 000 one for anyone but root. */
+static int refuse_subdirs(void *ud, int stage)
+{
+	(void)ud;
+	return stage == PP_LOOK_SUBDIR_OPENED ? EACCES : 0;
+}
+
+/* A subdirectory a bundle holds that cannot be watched does not turn hot
+ * reload off (a bundle may ship one, or its init make one): pp_watch_start
+ * succeeds, a warning names the subdirectory and why, and the rest of that
+ * bundle and the other bundles are watched. */
+static void an_unwatchable_subdirectory_in_a_bundle_is_a_warning_not_a_failed_start(void **state)
+{
+	(void)state;
+	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_with(&c, PP_LOG_WARN, record_event, &ev);
+	char dir[256], other[256], locked[512];
+	temp_dir(dir, sizeof dir);
+	snprintf(locked, sizeof locked, "%s/locked", dir);
+	assert_int_equal(mkdir(locked, 0700), 0);
+	js_value_bundle(dir, "w.Locked", 1);
+	js_value_bundle(temp_dir(other, sizeof other), "w.Other", 1);
+	pp_load_options o = {.size = sizeof o, .name = "locked"};
+	assert_int_equal(pp_bundle_load(rt, dir, &o, NULL), PP_OK);
+	o.name = "other";
+	assert_int_equal(pp_bundle_load(rt, other, &o, NULL), PP_OK);
+	rt->look_hook = refuse_subdirs;
+	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
+	char want[600];
+	snprintf(want, sizeof want, "cannot watch '%s': %s", locked, strerror(EACCES));
+	pthread_mutex_lock(&c.lock);
+	assert_int_equal(c.count[PP_LOG_WARN], 1);
+	assert_contains(c.last, want);
+	pthread_mutex_unlock(&c.lock);
+	js_value_bundle(dir, "w.Locked", 2);
+	await_value(rt, "w.Locked", 2);
+	js_value_bundle(other, "w.Other", 2);
+	await_value(rt, "w.Other", 2);
+	pp_runtime_free(rt);
+	remove_tree(dir);
+	remove_tree(other);
 }
 
 typedef struct caller {
@@ -1738,6 +1784,8 @@ int main(void)
 	        cmocka_unit_test(a_bundle_past_256_subdirectories_is_watched_up_to_them),
 	        cmocka_unit_test(
 	                a_subdirectory_swapped_for_a_link_is_never_watched_outside_the_bundle),
+	        cmocka_unit_test(
+	                an_unwatchable_subdirectory_in_a_bundle_is_a_warning_not_a_failed_start),
 	        cmocka_unit_test(a_reload_moves_only_its_own_contracts_revisions),
 	        cmocka_unit_test(js_and_native_rewritten_under_load),
 	        cmocka_unit_test(a_broken_version_keeps_the_old_one),

@@ -284,9 +284,11 @@ PP_API pp_status pp_bundle_load_dir(pp_runtime *rt, const char *dir,
  * too (the load notes their files' names, sizes, times and inodes). A
  * failed reload keeps the old version serving; it is logged and reported
  * to on_reload as PP_RELOAD_FAILED. Fails (PP_ERR_IO, naming the
- * directory) when a loaded bundle's directory cannot be watched, e.g. when
- * the system's limit of inotify watches is reached; a bundle loaded later
- * that cannot be watched is logged as a warning.
+ * directory) when a loaded bundle's directory, a bundle file's directory or
+ * a plugins directory cannot be watched, e.g. when the system's limit of
+ * inotify watches is reached; a subdirectory inside a bundle that cannot be
+ * watched, and a bundle loaded later that cannot be, are logged as
+ * warnings (the rest is watched).
  * Stopped by pp_watch_stop or pp_runtime_free. */
 #define PP_WATCH_DEFAULT_DEBOUNCE_MS 100u
 PP_API pp_status pp_watch_start(pp_runtime *rt, uint32_t debounce_ms);

@@ -233,8 +233,11 @@ static pp_status say_missed(pp_runtime *rt, const char *dir, int err, bool as_er
 	return PP_OK;
 }
 
-/* A directory that cannot be watched: pp_watch_start's first set fails with
- * the first one; later rebuilds (the watcher's own thread) log each. */
+/* A directory the host asked to watch (a bundle's directory, a file
+ * bundle's parent, a plugins directory) that cannot be, or memory for the
+ * set running out: pp_watch_start's first set fails with the first one;
+ * later rebuilds (the watcher's own thread) log each. A subdirectory in a
+ * bundle is only logged (watch_subdir). */
 static void missed(pp_watcher *w, const char *dir, int err)
 {
 	if (w->built) {
@@ -432,13 +435,18 @@ static int watch_opened(pp_watcher *w, int fd, const char *path)
 	return wd;
 }
 
+/* A subdirectory that cannot be opened or watched (a chmod 000 one, one
+ * past inotify's limit) is a warning, never pp_watch_start's failure: what a
+ * bundle holds is the bundle's, not the host's, and one bundle shipping
+ * such a directory (or its init making one) must not turn hot reload off
+ * for every bundle. The rest is watched. */
 static bool watch_subdir(void *ctx, DIR *d, const char *sub)
 {
 	subdir_watch *sw = ctx;
 	int wd = d ? watch_opened(sw->w, dirfd(d), sub) : -1;
 	if (wd < 0) {
 		if (errno != ENOENT)
-			missed(sw->w, sub, errno);
+			say_missed(sw->w->rt, sub, errno, false);
 		return true;
 	}
 	return add_item(sw->w, wd, NULL, sw->id, sub, true);
