@@ -519,11 +519,25 @@ static bool bundle_at(pp_runtime *rt, const char *path)
 	return found;
 }
 
-static arrival *arrive(pp_watcher *w, const char *dir, const char *name)
+/* A new name in plugins directory pd that cannot be recorded, memory running
+ * out on the watcher's thread: said, naming it (pp__log formats on the
+ * stack), and forgotten, so that the next listing of pd (a rebuild, a
+ * rescan) finds it again rather than taking it for one already seen. */
+static arrival *arrival_lost(pp_watcher *w, plugins_dir *pd, const char *name)
 {
-	char *path = pp__path_join(dir, name);
+	pp__log(w->rt, PP_LOG_WARN, "watch",
+	        "out of memory: '%s/%s' is not looked at for a new bundle until '%s' is "
+	        "listed again",
+	        pd->dir, name, pd->dir);
+	forget(pd, name);
+	return NULL;
+}
+
+static arrival *arrive(pp_watcher *w, plugins_dir *pd, const char *name)
+{
+	char *path = pp__path_join(pd->dir, name);
 	if (!path)
-		return NULL;
+		return arrival_lost(w, pd, name);
 	size_t *at = pp__strset_get(&w->arriving, path);
 	if (at) {
 		w->arrivals[*at].due_ms = now_ms() + w->debounce_ms; /* quiet restarts */
@@ -537,14 +551,14 @@ static arrival *arrive(pp_watcher *w, const char *dir, const char *name)
 		                          : NULL;
 		if (!bigger) {
 			free(path);
-			return NULL;
+			return arrival_lost(w, pd, name);
 		}
 		w->arrivals = bigger;
 		w->arrival_cap = cap;
 	}
 	if (!pp__strset_put(&w->arriving, path, w->arrival_count)) {
 		free(path);
-		return NULL;
+		return arrival_lost(w, pd, name);
 	}
 	w->arrivals[w->arrival_count] = (arrival){path, now_ms() + w->debounce_ms, 480, 0, 0};
 	return &w->arrivals[w->arrival_count++];
@@ -576,9 +590,11 @@ static void scan_plugins(pp_watcher *w, plugins_dir *pd, bool first)
 		remember(pd, e->d_name);
 		char *path = first ? pp__path_join(pd->dir, e->d_name) : NULL;
 		if (!first) {
-			arrive(w, pd->dir, e->d_name);
-		} else if (path && pp__holds_a_bundle(w->rt, path) && !bundle_at(w->rt, path)) {
-			arrival *a = arrive(w, pd->dir, e->d_name);
+			arrive(w, pd, e->d_name);
+		} else if (!path) {
+			arrival_lost(w, pd, e->d_name);
+		} else if (pp__holds_a_bundle(w->rt, path) && !bundle_at(w->rt, path)) {
+			arrival *a = arrive(w, pd, e->d_name);
 			if (a)
 				a->seen = a->failed_at = signature_of(path, true);
 		}
@@ -851,7 +867,7 @@ static void take_events(pp_watcher *w)
 					 * in for a file) leaves none: it is new all the
 					 * same (and passed over if it is loaded) */
 					remember(pd, e->name);
-					arrive(w, pd->dir, e->name);
+					arrive(w, pd, e->name);
 				}
 			}
 		}
