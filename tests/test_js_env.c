@@ -971,6 +971,43 @@ static void bundle_files_stay_inside_where_openat2_is_refused(void **state)
 	remove_tree(root);
 }
 
+/* What a bundle in dir says of './dot.js' (a link to lib.js/../lib.js):
+ * NULL if it fails as "Not a directory", else what it said. */
+static const char *import_through_a_file(const char *dir)
+{
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_env(&c, 0);
+	bool ok = pp_bundle_load(rt, dir, NULL, NULL) == PP_OK &&
+	          js_call(rt, "js.mod", 0, NULL, NULL) == PP_ERR_GENERIC &&
+	          strstr(pp_last_error(rt), "/dot.js': Not a directory");
+	static char why[4096];
+	snprintf(why, sizeof why, "%s", ok ? "" : pp_last_error(rt));
+	if (!ok)
+		fprintf(stderr, "%s\n", why);
+	pp_runtime_free(rt);
+	return ok ? NULL : why;
+}
+
+/* A path that goes on after a file is refused as openat2 refuses it, even
+ * where a '..' would come back: without openat2, the walk once kept the
+ * file as a directory it went down, and "lib.js/../lib.js" opened. */
+static void a_file_on_the_way_is_not_a_directory_with_or_without_openat2(void **state)
+{
+	(void)state;
+	char root[64], dir[128], link[160];
+	temp_dir(root, sizeof root);
+	snprintf(dir, sizeof dir, "%s/bundle", root);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(link, sizeof link, "%s/dot.js", dir);
+	assert_int_equal(symlink("lib.js/../lib.js", link), 0);
+	write_text(dir, "lib.js", "export const v = 7;\n");
+	write_text(dir, "bundle.js",
+	           MODULE_BUNDLE("", "export", "async () => (await import('./dot.js')).v"));
+	assert_null(import_through_a_file(dir));
+	without_openat2(import_through_a_file, dir);
+	remove_tree(root);
+}
+
 /* Guest code the environment runs for the guest — toJSON and toString in
  * console.log, getters in TextDecoder.decode, promise handlers, the text of
  * an error a microtask threw — cannot
@@ -1655,6 +1692,7 @@ int main(void)
 	        cmocka_unit_test(a_script_a_manifest_names_imports_from_its_bundle_directory),
 	        cmocka_unit_test(an_import_error_never_tells_whether_a_path_outside_exists),
 	        cmocka_unit_test(bundle_files_stay_inside_where_openat2_is_refused),
+	        cmocka_unit_test(a_file_on_the_way_is_not_a_directory_with_or_without_openat2),
 	        cmocka_unit_test(
 	                without_openat2_an_import_error_never_tells_whether_a_path_outside_exists),
 	        cmocka_unit_test(

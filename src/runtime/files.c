@@ -153,6 +153,8 @@ static int walk_beneath(int at, const char *rel, int flags)
 			err = fd < 0 ? errno : 0;
 			close(here);
 			break;
+		} else if (!S_ISDIR(sb.st_mode)) {
+			err = ENOTDIR; /* as the kernel says of "lib.js/../x.js" */
 		} else if (depth + 1 == WALK_DEPTH) {
 			err = ENAMETOOLONG;
 		} else {
