@@ -1008,6 +1008,60 @@ static void a_file_on_the_way_is_not_a_directory_with_or_without_openat2(void **
 	remove_tree(root);
 }
 
+/* What a bundle in dir says when its function 0 imports a file 300
+ * directories deep: NULL if it imported, else why not. */
+static const char *import_deep(const char *dir)
+{
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_env(&c, 0);
+	bool ok = pp_bundle_load(rt, dir, NULL, NULL) == PP_OK &&
+	          js_call(rt, "js.mod", 0, NULL, NULL) == PP_OK;
+	static char why[4096];
+	snprintf(why, sizeof why, "%s", ok ? "" : pp_last_error(rt));
+	if (!ok)
+		fprintf(stderr, "%s\n", why);
+	pp_runtime_free(rt);
+	return ok ? NULL : why;
+}
+
+/* A path however deep inside opens as openat2 opens it: without openat2,
+ * the walk once held every directory it went down open, at most 255 of
+ * them (a deeper path failed "File name too long", and a guest importing
+ * in a loop kept that many of the host's descriptors busy). */
+static void a_deep_path_inside_opens_with_or_without_openat2(void **state)
+{
+	(void)state;
+	char root[64], dir[128], deep[768];
+	temp_dir(root, sizeof root);
+	snprintf(dir, sizeof dir, "%s/bundle", root);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	int n = snprintf(deep, sizeof deep, "%s", dir);
+	for (int i = 0; i < 300; i++) {
+		n += snprintf(deep + n, sizeof deep - (size_t)n, "/d");
+		assert_int_equal(mkdir(deep, 0755), 0);
+	}
+	write_text(deep, "f.js", "export const v = 7;\n");
+	/* and up.js, a link beside it all the way up and down again */
+	char up[2048], link[800];
+	n = 0;
+	for (int i = 0; i < 300; i++)
+		n += snprintf(up + n, sizeof up - (size_t)n, "../");
+	for (int i = 0; i < 300; i++)
+		n += snprintf(up + n, sizeof up - (size_t)n, "d/");
+	snprintf(up + n, sizeof up - (size_t)n, "f.js");
+	snprintf(link, sizeof link, "%s/up.js", deep);
+	assert_int_equal(symlink(up, link), 0);
+	write_text(dir, "bundle.js",
+	           MODULE_BUNDLE("", "export",
+	                         "async () => { const d = './' + 'd/'.repeat(300);\n"
+	                         "  const a = await import(d + 'f.js'), b = await import(d + "
+	                         "'up.js');\n"
+	                         "  return a.v === 7 && b.v === 7 ? 0 : 9; }"));
+	assert_null(import_deep(dir));
+	without_openat2(import_deep, dir);
+	remove_tree(root);
+}
+
 /* Guest code the environment runs for the guest — toJSON and toString in
  * console.log, getters in TextDecoder.decode, promise handlers, the text of
  * an error a microtask threw — cannot
@@ -1693,6 +1747,7 @@ int main(void)
 	        cmocka_unit_test(an_import_error_never_tells_whether_a_path_outside_exists),
 	        cmocka_unit_test(bundle_files_stay_inside_where_openat2_is_refused),
 	        cmocka_unit_test(a_file_on_the_way_is_not_a_directory_with_or_without_openat2),
+	        cmocka_unit_test(a_deep_path_inside_opens_with_or_without_openat2),
 	        cmocka_unit_test(
 	                without_openat2_an_import_error_never_tells_whether_a_path_outside_exists),
 	        cmocka_unit_test(

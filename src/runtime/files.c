@@ -80,25 +80,79 @@ char *pp__read_file(const char *path, size_t max, size_t *len)
 	return fd < 0 ? NULL : pp__read_fd(fd, max, len);
 }
 
-/* What walk_beneath bounds: directories deep below the bundle directory,
- * and links followed (the kernel's own limit). */
-enum { WALK_DEPTH = 256, WALK_LINKS = 40 };
+/* How many links walk_beneath follows (the kernel's own limit). */
+enum { WALK_LINKS = 40 };
+
+/* A directory walk_beneath went down from, as fstat tells it: a '..' must
+ * come back to it. */
+struct walk_dir {
+	dev_t dev;
+	ino_t ino;
+};
+
+/* walk_beneath's '..': *cur becomes its parent, which must be `to`, else
+ * something was renamed since the walk went down (EAGAIN, as openat2
+ * says). 0, or an errno. */
+static int walk_up(int *cur, int at, struct walk_dir to)
+{
+	int up = openat(*cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct stat sb;
+	int err = 0;
+	if (up < 0 || fstat(up, &sb) != 0)
+		err = errno;
+	else if (sb.st_dev != to.dev || sb.st_ino != to.ino)
+		err = EAGAIN;
+	if (err) {
+		if (up >= 0)
+			close(up);
+		return err;
+	}
+	if (*cur != at)
+		close(*cur);
+	*cur = up;
+	return 0;
+}
+
+/* Room for twice as many directories above (16 at first); false if out
+ * of memory (*above kept). */
+static bool walk_grow(struct walk_dir **above, size_t *cap)
+{
+	size_t more = *cap ? 2 * *cap : 16;
+	struct walk_dir *bigger = realloc(*above, more * sizeof *bigger);
+	if (!bigger)
+		return false;
+	*above = bigger;
+	*cap = more;
+	return true;
+}
 
 /* openat2's RESOLVE_BENEATH done by hand, for where there is no openat2:
  * opens rel below the directory at, one step at a time, no step followed
  * by the kernel. A link is read and its target walked in its place; a '..'
- * goes back to the directory the walk came from. A '..' above at or an
- * absolute link fails with EXDEV before anything it names is looked up, so
- * what is refused says nothing of what lies outside, as with openat2. */
+ * goes up to the directory the walk came down from (EAGAIN if it is no
+ * longer the parent). A '..' above at or an absolute link fails with EXDEV
+ * before anything it names is looked up, so what is refused says nothing
+ * of what lies outside, as with openat2. Only the directory reached is
+ * held open, whatever the depth: the ones above are known by device and
+ * inode. */
 static int walk_beneath(int at, const char *rel, int flags)
 {
-	int dirs[WALK_DEPTH], depth = 0, links = 0, fd = -1, err = 0;
-	dirs[0] = at;
-	char *todo = pp__strdup(rel), *p = todo;
-	if (!todo) {
-		errno = ENOMEM;
+	struct walk_dir *above = NULL, cur_id;
+	size_t depth = 0, cap = 0;
+	int cur = at, links = 0, fd = -1, err = 0;
+	struct stat sb;
+	if (strlen(rel) >= PATH_MAX) {
+		errno = ENAMETOOLONG; /* as the kernel says */
 		return -1;
 	}
+	char *todo = pp__strdup(rel), *p = todo;
+	if (!todo || fstat(at, &sb) != 0) {
+		err = todo ? errno : ENOMEM;
+		free(todo);
+		errno = err;
+		return -1;
+	}
+	cur_id = (struct walk_dir){sb.st_dev, sb.st_ino};
 	while (!err) {
 		while (*p == '/')
 			p++;
@@ -108,21 +162,19 @@ static int walk_beneath(int at, const char *rel, int flags)
 		if (!last)
 			*p++ = '\0';
 		if (last && (*step == '\0' || strcmp(step, ".") == 0)) {
-			fd = openat(dirs[depth], ".", flags); /* the directory reached */
+			fd = openat(cur, ".", flags); /* the directory reached */
 			err = fd < 0 ? errno : 0;
 			break;
 		}
 		if (*step == '\0' || strcmp(step, ".") == 0)
 			continue;
 		if (strcmp(step, "..") == 0) { /* last: "" is next, the directory */
-			if (depth == 0)
-				err = EXDEV;
-			else
-				close(dirs[depth--]);
+			err = depth == 0 ? EXDEV : walk_up(&cur, at, above[depth - 1]);
+			if (!err)
+				cur_id = above[--depth];
 			continue;
 		}
-		int here = openat(dirs[depth], step, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		struct stat sb;
+		int here = openat(cur, step, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		if (here < 0 || fstat(here, &sb) != 0) {
 			err = errno;
 		} else if (S_ISLNK(sb.st_mode)) {
@@ -137,10 +189,10 @@ static int walk_beneath(int at, const char *rel, int flags)
 			else if (to[0] == '/')
 				err = EXDEV;
 			/* walked on: the link's target, then what was left after it */
-			size_t cap = err ? 0 : (size_t)n + strlen(p) + 2;
-			char *next = cap ? malloc(cap) : NULL;
+			size_t len = err ? 0 : (size_t)n + strlen(p) + 2;
+			char *next = len ? malloc(len) : NULL;
 			if (next) {
-				snprintf(next, cap, "%.*s%s%s", (int)n, to, last ? "" : "/", p);
+				snprintf(next, len, "%.*s%s%s", (int)n, to, last ? "" : "/", p);
 				free(todo);
 				todo = p = next;
 			} else if (!err) {
@@ -149,23 +201,28 @@ static int walk_beneath(int at, const char *rel, int flags)
 		} else if (last) {
 			/* by name again, not followed: a link put in its place
 			 * since is refused (ELOOP), not opened */
-			fd = openat(dirs[depth], step, flags | O_NOFOLLOW);
+			fd = openat(cur, step, flags | O_NOFOLLOW);
 			err = fd < 0 ? errno : 0;
 			close(here);
 			break;
 		} else if (!S_ISDIR(sb.st_mode)) {
 			err = ENOTDIR; /* as the kernel says of "lib.js/../x.js" */
-		} else if (depth + 1 == WALK_DEPTH) {
-			err = ENAMETOOLONG;
+		} else if (depth == cap && !walk_grow(&above, &cap)) {
+			err = ENOMEM;
 		} else {
-			dirs[++depth] = here;
+			above[depth++] = cur_id;
+			cur_id = (struct walk_dir){sb.st_dev, sb.st_ino};
+			if (cur != at)
+				close(cur);
+			cur = here;
 			here = -1;
 		}
 		if (here >= 0)
 			close(here);
 	}
-	while (depth > 0)
-		close(dirs[depth--]);
+	if (cur != at)
+		close(cur);
+	free(above);
 	free(todo);
 	errno = err;
 	return err ? -1 : fd;
@@ -194,17 +251,21 @@ static int open_beneath(const char *dir, const char *path, int flags)
 	if (at < 0)
 		return -1;
 	long fd = -1;
+	int tries = 0;
 	errno = ENOSYS;
 #ifdef SYS_openat2
 	struct open_how how = {.flags = (uint64_t)flags,
 	                       .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
-	int tries = 0;
 	do /* EAGAIN: a rename raced the walk */
 		fd = syscall(SYS_openat2, at, *rel ? rel : ".", &how, sizeof how);
 	while (fd < 0 && errno == EAGAIN && ++tries < 8);
 #endif
-	if (fd < 0 && (errno == ENOSYS || errno == EPERM || errno == EAGAIN))
-		fd = walk_beneath(at, rel, flags);
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM || errno == EAGAIN)) {
+		tries = 0;
+		do
+			fd = walk_beneath(at, rel, flags);
+		while (fd < 0 && errno == EAGAIN && ++tries < 8);
+	}
 	int saved = errno;
 	close(at);
 	errno = saved;
