@@ -268,6 +268,37 @@ static void text_codec_methods_throw_on_a_this_not_their_own(void **state)
 	pp_runtime_free(rt);
 }
 
+/* new.target's prototype is taken as ECMAScript's GetPrototypeFromConstructor
+ * takes it: where it is not an object (a bound function has none, a Proxy
+ * may say anything), the object gets its constructor's own prototype, as
+ * QuickJS's built-in classes do; it was made with none (no methods). A
+ * prototype getter that throws ends the construction with its error. */
+static void text_codecs_made_for_a_new_target_without_a_prototype_get_their_own(void **state)
+{
+	(void)state;
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_env(&c, 0);
+	load_env(rt,
+	         "function () {\n"
+	         "  var bound = function () {}.bind(), ok = new Uint8Array([0x61]);\n"
+	         "  var odd = new Proxy(function () {}, { get: (t, k) =>\n"
+	         "    k === 'prototype' ? 42 : t[k] });\n"
+	         "  var d = Reflect.construct(TextDecoder, ['utf-8', { fatal: true }], bound);\n"
+	         "  if (Object.getPrototypeOf(d) !== TextDecoder.prototype) return 1;\n"
+	         "  if (!d.fatal || d.decode(ok) !== 'a') return 2;\n"
+	         "  var e = Reflect.construct(TextEncoder, [], odd);\n"
+	         "  if (Object.getPrototypeOf(e) !== TextEncoder.prototype) return 3;\n"
+	         "  if (e.encode('a')[0] !== 0x61) return 4;\n"
+	         "  var boom = new Proxy(function () {}, { get: () => { throw 'boom'; } });\n"
+	         "  try { Reflect.construct(TextDecoder, [], boom); return 5; }\n"
+	         "  catch (x) { if (x !== 'boom') return 6; }\n"
+	         "  return 0; }");
+	uint32_t code = js_call(rt, "js.env", 0, NULL, NULL);
+	if (code != PP_OK)
+		fail_msg("check %u failed (%s)", code, pp_last_error(rt));
+	pp_runtime_free(rt);
+}
+
 /* The global object holds ECMAScript's globals (as QuickJS 2025-04-26 has
  * them), the documented additions and what the bundle defines, and nothing
  * else: no timers, no require/process/std/os (docs/js.md, The environment). */
@@ -1734,6 +1765,8 @@ int main(void)
 	        cmocka_unit_test(an_empty_exception_is_reported_like_any_other),
 	        cmocka_unit_test(text_encoder_and_decoder_speak_utf8),
 	        cmocka_unit_test(text_codec_methods_throw_on_a_this_not_their_own),
+	        cmocka_unit_test(
+	                text_codecs_made_for_a_new_target_without_a_prototype_get_their_own),
 	        cmocka_unit_test(the_global_object_has_exactly_the_documented_names),
 	        cmocka_unit_test(microtasks_and_promises_run_before_the_call_returns),
 	        cmocka_unit_test(unhandled_rejections_are_reported_once_the_jobs_have_run),

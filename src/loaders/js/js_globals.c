@@ -296,7 +296,9 @@ static int text_this(JSContext *ctx, JSValueConst this_val, int kind, const char
 	return (int)(uintptr_t)JS_GetOpaque(this_val, id);
 }
 
-/* `new Ctor()` makes an object of `kind`'s class with Ctor.prototype. */
+/* `new Ctor()` makes an object of `kind`'s class with Ctor.prototype: if
+ * new.target's is not an object (a bound function's, a Proxy's), the
+ * class's own, as ECMAScript's GetPrototypeFromConstructor has it. */
 static JSValue new_from(JSContext *ctx, JSValueConst new_target, int kind, int options)
 {
 	if (JS_IsUndefined(new_target))
@@ -305,6 +307,10 @@ static JSValue new_from(JSContext *ctx, JSValueConst new_target, int kind, int o
 	if (JS_IsException(proto))
 		return proto;
 	const js_vm *vm = JS_GetContextOpaque(ctx);
+	if (!JS_IsObject(proto)) {
+		JS_FreeValue(ctx, proto);
+		proto = JS_GetClassProto(ctx, vm->text_class[kind]);
+	}
 	JSValue obj = JS_NewObjectProtoClass(ctx, proto, vm->text_class[kind]);
 	JS_FreeValue(ctx, proto);
 	if (!JS_IsException(obj))
@@ -511,7 +517,7 @@ static int add_class(js_vm *vm, JSValueConst global, int kind, JSCFunction *ctor
 		return -1;
 	}
 	JS_SetConstructor(ctx, fn, proto);
-	JS_FreeValue(ctx, proto);
+	JS_SetClassProto(ctx, vm->text_class[kind], proto); /* new_from's fallback */
 	return JS_DefinePropertyValueStr(ctx, global, name, fn,
 	                                 JS_PROP_WRITABLE | JS_PROP_CONFIGURABLE);
 }
