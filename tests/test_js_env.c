@@ -261,6 +261,9 @@ static void text_codec_methods_throw_on_a_this_not_their_own(void **state)
 	         "  var s = new Sub('utf-8', { fatal: true });\n"
 	         "  if (!s.fatal || !refused(() => s.decode(bad)) || s.decode(ok) !== 'a') return "
 	         "12;\n"
+	         "  var tag = (o) => Object.prototype.toString.call(o);\n"
+	         "  if (tag(f) !== '[object TextDecoder]' || tag(new TextEncoder()) !==\n"
+	         "      '[object TextEncoder]' || tag(s) !== '[object TextDecoder]') return 13;\n"
 	         "  return 0; }");
 	uint32_t code = js_call(rt, "js.env", 0, NULL, NULL);
 	if (code != PP_OK)

@@ -477,6 +477,7 @@ static const JSCFunctionListEntry encoder_proto[] = {
         JS_CFUNC_DEF("encode", 0, encoder_encode),
         JS_CFUNC_DEF("encodeInto", 2, encoder_encode_into),
         JS_CGETSET_MAGIC_DEF("encoding", text_encoding, NULL, ENCODER),
+        JS_PROP_STRING_DEF("[Symbol.toStringTag]", "TextEncoder", JS_PROP_CONFIGURABLE),
 };
 
 static const JSCFunctionListEntry decoder_proto[] = {
@@ -484,6 +485,7 @@ static const JSCFunctionListEntry decoder_proto[] = {
         JS_CGETSET_MAGIC_DEF("encoding", text_encoding, NULL, DECODER),
         JS_CGETSET_MAGIC_DEF("fatal", decoder_option, NULL, FATAL),
         JS_CGETSET_MAGIC_DEF("ignoreBOM", decoder_option, NULL, IGNORE_BOM),
+        JS_PROP_STRING_DEF("[Symbol.toStringTag]", "TextDecoder", JS_PROP_CONFIGURABLE),
 };
 
 /* global[name] = a constructor whose prototype has fns, for objects of
