@@ -1302,6 +1302,32 @@ static void an_import_that_cannot_be_read_names_its_importer(void **state)
 	remove_tree(root);
 }
 
+/* A module that is read but does not parse, or lacks a name imported from
+ * it, fails the load with QuickJS's SyntaxError, which names that module
+ * (and the line of a parse error): what docs/js.md promises of them. */
+static void a_broken_or_short_imported_module_fails_naming_that_module(void **state)
+{
+	(void)state;
+	pp_runtime_config cfg = quiet_config();
+	pp_runtime *rt = NULL;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	char dir[64], want[192];
+	temp_dir(dir, sizeof dir);
+	write_text(dir, "bundle.js",
+	           MODULE_BUNDLE("import { nope } from './lib.js';\n", "export", "() => nope"));
+	write_text(dir, "lib.js", "export const x = 1;\n");
+	load_dir(rt, dir, PP_ERR_LOAD_FAILED);
+	snprintf(want, sizeof want, "Could not find export 'nope' in module '%s/lib.js'", dir);
+	assert_contains(pp_last_error(rt), want);
+	write_text(dir, "lib.js", "export const x = 1;\nexport const nope = (;\n");
+	load_dir(rt, dir, PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "SyntaxError");
+	snprintf(want, sizeof want, "%s/lib.js:2", dir);
+	assert_contains(pp_last_error(rt), want);
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
 /* Each file within the limit, many of them (or one file under many names)
  * could still take the host's memory: a pool's load keeps what its first VM
  * read for the others, and a file that is one comment compiles to nothing
@@ -1792,6 +1818,7 @@ int main(void)
 	        cmocka_unit_test(messages_and_log_records_reach_the_host_as_well_formed_utf8),
 	        cmocka_unit_test(imports_read_only_regular_files_within_the_limit),
 	        cmocka_unit_test(an_import_that_cannot_be_read_names_its_importer),
+	        cmocka_unit_test(a_broken_or_short_imported_module_fails_naming_that_module),
 	        cmocka_unit_test(
 	                what_a_pools_load_keeps_of_its_imports_totals_at_most_the_memory_limit),
 	        cmocka_unit_test(source_maps_name_the_original_file_and_line),

@@ -8,10 +8,12 @@
  * resolves outside — is refused, and so are bare specifiers ('lodash') and
  * any import of a bundle loaded from memory or from a single file (whose
  * directory may hold other bundles). Files are read only if regular, and no
- * larger than the VM's memory limit. Every failure names the specifier, the
- * importer, the bundle and why. polyplug_init is the module's export of
- * that name, or its default export (the function, or an object holding
- * polyplug_init).
+ * larger than the VM's memory limit. Every import that cannot be resolved
+ * or read names the specifier, the importer, the bundle and why (a module
+ * that is read but does not parse, or lacks a name imported from it, fails
+ * with QuickJS's SyntaxError naming that module). polyplug_init is the
+ * module's export of that name, or its default export (the function, or an
+ * object holding polyplug_init).
  *
  * Module names are the files' paths, so stack frames name them; each file
  * is read through pp__open_bundle_file, which never leaves the directory
