@@ -222,6 +222,54 @@ static void text_encoder_and_decoder_speak_utf8(void **state)
  * other `this` — a plain object that says {fatal: true}, the prototype, the
  * other class's object. A decoder's options are its own, read-only: what a
  * guest defines on it shows through the attribute but decodes nothing. */
+/* A guest picks the size of what it throws, up to its heap: the loader
+ * keeps at most 16 KiB of an exception's message and of its stack (whole
+ * characters, " ..." where cut), whose copies (the error a failed load
+ * returns, the thread's last error, the log) are outside the VM's memory
+ * limit. A failed call's message is at most 2 KiB of it, cut between
+ * characters. */
+static void a_huge_exception_reaches_the_host_cut_to_a_bounded_message(void **state)
+{
+	(void)state;
+	pp_runtime_config cfg = quiet_config();
+	pp_runtime *rt = NULL;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	static const struct {
+		const char *body, *cut, *also;
+	} cases[] = {
+	        {"throw new Error('\\u20ac'.repeat(1 << 20));", "\xe2\x82\xac ...\n",
+	         "at polyplug_init"},
+	        {"const name = 'f'.repeat(1 << 20);\n"
+	         "const o = { [name]: function () { throw new Error('in a long name'); } };\n"
+	         "o[name]();",
+	         "fff ...", "Error: in a long name\n"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char src[512];
+		snprintf(src, sizeof src, "function polyplug_init() { %s }\n", cases[i].body);
+		assert_int_equal(js_load_src(rt, "huge", src, NULL), PP_ERR_INIT_FAILED);
+		const char *e = pp_last_error(rt);
+		if (strlen(e) > 40000)
+			fail_msg("case %zu: a message of %zu bytes", i, strlen(e));
+		assert_contains(e, cases[i].cut);
+		assert_contains(e, cases[i].also);
+	}
+	/* three offsets: one of them puts a character across the cut */
+	load_env(rt,
+	         "(i, a, o, ar, b, s) => { throw new Error('\\u20ac'.repeat(1 << 20)); },\n"
+	         "(i, a, o, ar, b, s) => { throw new Error('x' + '\\u20ac'.repeat(1 << 20)); },\n"
+	         "(i, a, o, ar, b, s) => { throw new Error('xx' + '\\u20ac'.repeat(1 << 20)); }");
+	for (uint32_t fn = 0; fn < 3; fn++) {
+		assert_int_equal(js_call(rt, "js.env", fn, NULL, NULL), PP_ERR_GENERIC);
+		const char *e = pp_last_error(rt);
+		assert_true(strlen(e) < 2048 + 256); /* and the bundle, contract and function */
+		assert_contains(e, "\xe2\x82\xac\xe2\x82\xac");
+		if (strstr(e, "\xef\xbf\xbd"))
+			fail_msg("function %u: a character was split: %s", fn, e + strlen(e) - 12);
+	}
+	pp_runtime_free(rt);
+}
+
 static void text_codec_methods_throw_on_a_this_not_their_own(void **state)
 {
 	(void)state;
@@ -1793,6 +1841,7 @@ int main(void)
 	        cmocka_unit_test(console_lines_are_well_formed_and_bounded),
 	        cmocka_unit_test(an_empty_exception_is_reported_like_any_other),
 	        cmocka_unit_test(text_encoder_and_decoder_speak_utf8),
+	        cmocka_unit_test(a_huge_exception_reaches_the_host_cut_to_a_bounded_message),
 	        cmocka_unit_test(text_codec_methods_throw_on_a_this_not_their_own),
 	        cmocka_unit_test(
 	                text_codecs_made_for_a_new_target_without_a_prototype_get_their_own),

@@ -607,9 +607,8 @@ void pp__host_free(pp_runtime *rt, void *ptr, size_t size, size_t align)
 
 const char *pp__view_copy(char *buf, size_t cap, pp_string_view v)
 {
-	size_t n = v.ptr ? v.len : 0;
-	if (n >= cap)
-		n = cap - 1;
+	/* whole characters: a guest's message cut here reads as it wrote it */
+	size_t n = v.ptr ? pp_utf8_cut((const char *)v.ptr, v.len, cap - 1) : 0;
 	if (v.ptr && n)
 		memmove(buf, v.ptr, n);
 	buf[n] = '\0';

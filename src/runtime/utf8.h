@@ -69,4 +69,16 @@ static inline size_t pp_utf8_prefix(const uint8_t *s, size_t n)
 	return n;
 }
 
+/* How much of len bytes of UTF-8 at s fit in max bytes without splitting a
+ * character: len if all of it fits. Backs up over at most three bytes (a
+ * character's most), so bytes that are not UTF-8 are still cut near max. */
+static inline size_t pp_utf8_cut(const char *s, size_t len, size_t max)
+{
+	if (len <= max)
+		return len;
+	for (size_t i = 0; i < 3 && max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80; i++)
+		max--; /* s[max] continues a character begun before the cut */
+	return max;
+}
+
 #endif

@@ -24,18 +24,7 @@
 /* ---- console ---------------------------------------------------------------- */
 
 /* The most of one console call's text that reaches the host log. */
-#define LOG_LINE 16384u
-
-/* How much of len bytes of UTF-8 at s fit in max without splitting a
- * character. */
-static size_t whole_chars(const char *s, size_t len, size_t max)
-{
-	if (len <= max)
-		return len;
-	while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
-		max--; /* s[max] continues a character begun before the cut */
-	return max;
-}
+#define LOG_LINE PP_JS_TEXT_MAX
 
 /* v's text as console prints it: strings as they are, errors with their
  * stack, other objects as JSON when they have a JSON form, else String(v).
@@ -53,8 +42,8 @@ static JSValue console_text(JSContext *ctx, JSValueConst v)
 			const char *st = JS_ToCString(ctx, stack);
 			/* as much of each as a log line shows: the guest picks their
 			 * sizes, and this copy is outside its VM's memory limit */
-			size_t hn = h ? whole_chars(h, strlen(h), LOG_LINE) : 0;
-			size_t sn = st ? whole_chars(st, strlen(st), LOG_LINE) : 0;
+			size_t hn = h ? pp_utf8_cut(h, strlen(h), LOG_LINE) : 0;
+			size_t sn = st ? pp_utf8_cut(st, strlen(st), LOG_LINE) : 0;
 			char *both = h && st ? malloc(hn + sn + 2) : NULL;
 			if (both) {
 				snprintf(both, hn + sn + 2, "%.*s\n%.*s", (int)hn, h, (int)sn, st);
@@ -100,7 +89,7 @@ static int append_value(JSContext *ctx, JSValueConst v, char *buf, size_t cap, s
 	size_t n = ok ? t.len : strlen(s);
 	if (*used && *used < cap - 1)
 		buf[(*used)++] = ' ';
-	n = whole_chars(s, n, cap - 1 - *used);
+	n = pp_utf8_cut(s, n, cap - 1 - *used);
 	memcpy(buf + *used, s, n);
 	*used += n;
 	buf[*used] = '\0';

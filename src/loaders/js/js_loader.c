@@ -541,12 +541,17 @@ char *pp_js_exception_text(JSContext *ctx)
 	}
 	if (!what && !JS_IsNull(exc))
 		JS_FreeValue(ctx, JS_GetException(ctx)); /* toString itself threw */
-	size_t n = strlen(what ? what : unprintable) + (stack ? strlen(stack) : 0) + 2;
+	/* each at most PP_JS_TEXT_MAX, whole characters, " ..." where cut */
+	const char *head = what ? what : unprintable;
+	size_t hl = strlen(head), sl = stack ? strlen(stack) : 0;
+	size_t hn = pp_utf8_cut(head, hl, PP_JS_TEXT_MAX),
+	       sn = pp_utf8_cut(stack, sl, PP_JS_TEXT_MAX);
+	size_t n = hn + sn + 2 * sizeof " ..." + 2;
 	/* room for the "\n    ..." that may replace the last newline */
 	char *text = malloc(n + sizeof "\n    ...");
 	if (text) {
-		snprintf(text, n, "%s%s%s", what ? what : unprintable, stack && *stack ? "\n" : "",
-		         stack ? stack : "");
+		snprintf(text, n, "%.*s%s%s%.*s%s", (int)hn, head, hn < hl ? " ..." : "",
+		         sl ? "\n" : "", (int)sn, sl ? stack : "", sn < sl ? " ..." : "");
 		/* at most MAX_FRAMES frames of the stack, without its last newline */
 		/* (from text + 1, never past an empty text's terminator) */
 		char *line = *text ? strchr(text + 1, '\n') : NULL;

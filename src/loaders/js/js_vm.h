@@ -11,6 +11,12 @@
 #include "../../runtime/internal.h"
 #include "js_sig.h"
 
+/* The most of one text a guest makes that the host copies: a console
+ * record, an exception's message, its stack. The guest picks their sizes,
+ * up to its heap, and the copies (a log record, a thread's last error) are
+ * outside its VM's memory limit. */
+#define PP_JS_TEXT_MAX 16384u
+
 typedef struct js_vm js_vm;
 
 /* ---- Guarded memory (js_guard.c) ---- */
