@@ -675,6 +675,52 @@ static void an_unwatchable_subdirectory_in_a_bundle_is_a_warning_not_a_failed_st
 	remove_tree(other);
 }
 
+/* A subdirectory a bundle holds that stays unwatched — refused by inotify,
+ * or past the 256 watched — is warned about once, not at every rebuild of
+ * the watch set: a bundle shipping 256 of them would otherwise log 256
+ * lines at each load, unload, single-file save or retry, for as long as the
+ * host runs. Three loads (each a rebuild, awaited until it watches the new
+ * bundle) add no warning. */
+static void a_subdirectory_left_unwatched_is_warned_about_once_not_at_every_rebuild(void **state)
+{
+	(void)state;
+	for (int refused = 1; refused >= 0; refused--) {
+		log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+		pp_runtime *rt = rt_with(&c, PP_LOG_WARN, NULL, NULL);
+		char dir[256], sub[512], more[3][256];
+		temp_dir(dir, sizeof dir);
+		js_value_bundle(dir, "w.Left", 1);
+		for (int i = 0; i < (refused ? 1 : 257); i++) {
+			snprintf(sub, sizeof sub, "%s/s%03d", dir, i);
+			assert_int_equal(mkdir(sub, 0700), 0);
+		}
+		assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_OK);
+		if (refused)
+			rt->look_hook = refuse_subdirs;
+		assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
+		pthread_mutex_lock(&c.lock);
+		assert_int_equal(c.count[PP_LOG_WARN], 1);
+		assert_contains(c.last, refused ? "cannot watch '" : "not watching '");
+		pthread_mutex_unlock(&c.lock);
+		for (int i = 0; i < 3; i++) {
+			char contract[32];
+			snprintf(contract, sizeof contract, "w.More%d", i);
+			js_value_bundle(temp_dir(more[i], sizeof more[i]), contract, 1);
+			assert_int_equal(pp_bundle_load(rt, more[i], NULL, NULL), PP_OK);
+			await_true(inotify_watches(more[i]), 30);
+		}
+		sleep_ms(2 * DEBOUNCE_MS); /* the last rebuild's warnings, if any */
+		pthread_mutex_lock(&c.lock);
+		if (c.count[PP_LOG_WARN] != 1)
+			fail_msg("%d warnings, the last: %s", c.count[PP_LOG_WARN], c.last);
+		pthread_mutex_unlock(&c.lock);
+		pp_runtime_free(rt);
+		remove_tree(dir);
+		for (int i = 0; i < 3; i++)
+			remove_tree(more[i]);
+	}
+}
+
 typedef struct caller {
 	pp_runtime *rt;
 	const char *contract;
@@ -1786,6 +1832,8 @@ int main(void)
 	                a_subdirectory_swapped_for_a_link_is_never_watched_outside_the_bundle),
 	        cmocka_unit_test(
 	                an_unwatchable_subdirectory_in_a_bundle_is_a_warning_not_a_failed_start),
+	        cmocka_unit_test(
+	                a_subdirectory_left_unwatched_is_warned_about_once_not_at_every_rebuild),
 	        cmocka_unit_test(a_reload_moves_only_its_own_contracts_revisions),
 	        cmocka_unit_test(js_and_native_rewritten_under_load),
 	        cmocka_unit_test(a_broken_version_keeps_the_old_one),

@@ -105,6 +105,10 @@ struct pp_watcher {
 	bool absent;       /* a directory to watch did not exist (ENOENT) */
 	uint64_t retry_ms; /* rebuild then: one was absent at the last rebuild; 0: none */
 	uint32_t retry_gap_ms;
+	/* Subdirectories in bundles the set leaves unwatched, each to why (an
+	 * errno; 0: past the limits), and those the set a rebuild replaces left
+	 * (while it runs): each is warned about once while it stays so. */
+	pp_strset unwatched, was_unwatched;
 };
 
 /* How often a set with something missing is rebuilt: soon, then less often. */
@@ -354,11 +358,30 @@ static bool add_parent_watch(pp_watcher *w, const char *path, uint64_t id)
  * d is NULL when it could not be opened, errno saying why. */
 typedef bool (*subdir_visit)(void *ctx, DIR *d, const char *sub);
 
+/* A subdirectory in a bundle the set leaves unwatched: refused (err, an
+ * errno) or past the limits (err 0). Said once while it stays so, not at
+ * every rebuild: a bundle may hold hundreds, and a rebuild comes with every
+ * load, unload, single-file bundle's save and retry. */
+static void note_unwatched(pp_watcher *w, const char *sub, int err)
+{
+	const size_t *was = pp__strset_get(&w->was_unwatched, sub);
+	bool said = was && *was == (size_t)err;
+	if (!said && err)
+		say_missed(w->rt, sub, err, false);
+	else if (!said)
+		pp__log(w->rt, PP_LOG_WARN, "watch",
+		        "not watching '%s': a bundle's subdirectories are watched %d levels deep, "
+		        "%d in all",
+		        sub, MAX_DEPTH, MAX_SUBDIRS);
+	(void)pp__strset_put(&w->unwatched, sub, (size_t)err); /* out of memory: said again */
+}
+
 /* Calls visit for each such subdirectory of the directory open as d (at
  * path dir), parents first; false when visit failed or memory ran
  * out. A directory past the limits is skipped with the rest of its
- * parent's (and a warning when rt is given). */
-static bool each_subdir(pp_runtime *rt, DIR *d, const char *dir, int depth, size_t *budget,
+ * parent's (and noted as unwatched when w, the watcher building its set,
+ * is given). */
+static bool each_subdir(pp_watcher *w, DIR *d, const char *dir, int depth, size_t *budget,
                         subdir_visit visit, void *ctx)
 {
 	bool ok = true;
@@ -374,23 +397,20 @@ static bool each_subdir(pp_runtime *rt, DIR *d, const char *dir, int depth, size
 		if (!sub)
 			return false;
 		if (*budget == 0 || depth == 0) {
-			if (rt)
-				pp__log(rt, PP_LOG_WARN, "watch",
-				        "not watching '%s': a bundle's subdirectories are "
-				        "watched %d levels deep, %d in all",
-				        sub, MAX_DEPTH, MAX_SUBDIRS);
+			if (w)
+				note_unwatched(w, sub, 0);
 			free(sub);
 			break;
 		}
 		(*budget)--;
-		if (rt && rt->look_hook) /* tests only */
-			rt->look_hook(rt->look_hook_ud, PP_LOOK_SUBDIR);
+		if (w && w->rt->look_hook) /* tests only */
+			w->rt->look_hook(w->rt->look_hook_ud, PP_LOOK_SUBDIR);
 		DIR *sd = open_dir(dirfd(d), e->d_name, false);
 		/* not a directory any more (gone, or swapped for a link or a
 		 * file): passed over, its parent's watch saw that change */
 		if (sd || (errno != ENOENT && errno != ENOTDIR && errno != ELOOP))
 			ok = visit(ctx, sd, sub) &&
-			     (!sd || each_subdir(rt, sd, sub, depth - 1, budget, visit, ctx));
+			     (!sd || each_subdir(w, sd, sub, depth - 1, budget, visit, ctx));
 		if (sd)
 			closedir(sd);
 		free(sub);
@@ -399,13 +419,13 @@ static bool each_subdir(pp_runtime *rt, DIR *d, const char *dir, int depth, size
 }
 
 /* Each subdirectory of the bundle directory at path, as each_subdir. */
-static bool each_subdir_of(pp_runtime *rt, const char *path, subdir_visit visit, void *ctx)
+static bool each_subdir_of(pp_watcher *w, const char *path, subdir_visit visit, void *ctx)
 {
 	DIR *d = opendir(path);
 	if (!d)
 		return true;
 	size_t budget = MAX_SUBDIRS;
-	bool ok = each_subdir(rt, d, path, MAX_DEPTH, &budget, visit, ctx);
+	bool ok = each_subdir(w, d, path, MAX_DEPTH, &budget, visit, ctx);
 	closedir(d);
 	return ok;
 }
@@ -446,7 +466,7 @@ static bool watch_subdir(void *ctx, DIR *d, const char *sub)
 	int wd = d ? watch_opened(sw->w, dirfd(d), sub) : -1;
 	if (wd < 0) {
 		if (errno != ENOENT)
-			say_missed(sw->w->rt, sub, errno, false);
+			note_unwatched(sw->w, sub, errno);
 		return true;
 	}
 	return add_item(sw->w, wd, NULL, sw->id, sub, true);
@@ -683,6 +703,8 @@ static void rebuild(pp_watcher *w)
 	w->items = NULL;
 	w->count = 0;
 	w->dirty = false;
+	w->was_unwatched = w->unwatched;
+	w->unwatched = (pp_strset){NULL, 0, 0, 0};
 	/* The bundles and plugins directories are listed under the lock;
 	 * watches are added (and failures logged) without it. */
 	pp_runtime *rt = w->rt;
@@ -731,7 +753,7 @@ static void rebuild(pp_watcher *w)
 		subdir_watch sw = {w, list[i].id};
 		if (there && S_ISDIR(st.st_mode))
 			ok = add_watch(w, path, NULL, list[i].id, path) &&
-			     each_subdir_of(rt, path, watch_subdir, &sw);
+			     each_subdir_of(w, path, watch_subdir, &sw);
 		/* the parent too: a file replaced, a directory deleted or recreated */
 		ok = add_parent_watch(w, path, list[i].id) && ok;
 		if (!ok)
@@ -806,6 +828,7 @@ static void rebuild(pp_watcher *w)
 		free(old[i].path);
 	}
 	free(old);
+	pp__strset_clear(&w->was_unwatched);
 	w->built = true;
 }
 
@@ -1034,6 +1057,7 @@ static void watcher_close(pp_watcher *w)
 	close(w->stop[1]);
 	free(w->missed);
 	free(w->gone);
+	pp__strset_clear(&w->unwatched);
 	free(w);
 }
 
