@@ -624,66 +624,133 @@ static void watch_log(void *ud, uint32_t level, pp_string_view scope, pp_string_
 		atomic_store(&lw->seen, true);
 }
 
-/* A bundle directory that arrives in a watched plugins directory while the
- * watcher's own thread cannot allocate is not silently dropped: a warning
- * names it, and once memory is back the next listing of the directory (the
- * rebuild after a load) finds and loads it. Each of the arrival's
- * allocations fails in turn (the thread spared 0 to 4 allocations: its
- * path, the arrivals' array, the set of arriving paths). */
-static void an_arrival_the_watcher_cannot_record_is_logged(void **state)
+static const char *const js_answer = "function (i, a, o, ar, b) { b.writeI32(o, %d); return 0; }";
+
+/* Writes a one-contract JS bundle answering value at dir/bundle.js, as a save. */
+static void save_answer(const char *dir, const char *contract, int value)
 {
-	(void)state;
-	static const char *const fn = "function (i, a, o, ar, b) { b.writeI32(o, %d); return 0; }";
-	for (long n = 0; n < 5; n++) {
-		char root[256], dir[512], made[256], spare[256], src[1024], body[128];
-		temp_dir(root, sizeof root);
-		snprintf(dir, sizeof dir, "%s/a", root);
-		assert_int_equal(mkdir(dir, 0700), 0);
-		snprintf(body, sizeof body, fn, 7);
-		snprintf(src, sizeof src, JS_ONE("t.A", "%s"), body);
-		write_text(dir, "bundle.js", src);
-		event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
-		log_watch lw = {.seen = false}; /* named before the watcher's thread reads it */
-		snprintf(lw.want, sizeof lw.want, "'%s/b'", root);
-		pp_runtime_config cfg;
-		pp_runtime_config_init(&cfg);
-		cfg.log = watch_log;
-		cfg.log_userdata = &lw;
-		cfg.log_level = PP_LOG_WARN;
-		cfg.on_reload = starve_after_reload;
-		cfg.reload_userdata = &ev;
-		pp_runtime *rt = NULL;
-		assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
-		size_t loaded = 0;
-		assert_int_equal(pp_bundle_load_dir(rt, root, NULL, NULL, &loaded), PP_OK);
-		assert_int_equal(loaded, 1);
-		assert_int_equal(pp_watch_start(rt, 10), PP_OK);
+	char body[128], src[1024];
+	snprintf(body, sizeof body, js_answer, value);
+	snprintf(src, sizeof src, JS_ONE("%s", "%s"), contract, body);
+	save_text(dir, "bundle.js", src);
+}
 
-		/* a save the watcher reloads marks its thread starved */
-		atomic_store(&spared, n);
-		atomic_store(&starving, true);
-		snprintf(body, sizeof body, fn, 8);
-		snprintf(src, sizeof src, JS_ONE("t.A", "%s"), body);
-		save_text(dir, "bundle.js", src);
-		await_true(reloaded(&ev, "reloaded:a "), 20);
-		/* b arrives whole (made elsewhere, then moved in) */
-		snprintf(body, sizeof body, fn, 7);
-		snprintf(src, sizeof src, JS_ONE("t.B", "%s"), body);
-		js_write_dir(made, sizeof made, src);
-		snprintf(dir, sizeof dir, "%s/b", root);
-		assert_int_equal(rename(made, dir), 0);
-		await_true(atomic_load(&lw.seen), 20);
-		atomic_store(&starving, false);
+/* A runtime watching plugins directory root, which holds bundle a (t.A, 7),
+ * logging warnings to lw and reloads to ev; its watcher's thread is starved
+ * past n allocations once it has reloaded a, which a save makes it do. */
+static pp_runtime *starved_watcher(const char *root, long n, event_log *ev, log_watch *lw)
+{
+	char dir[512];
+	snprintf(dir, sizeof dir, "%s/a", root);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	save_answer(dir, "t.A", 7);
+	pp_runtime_config cfg;
+	pp_runtime_config_init(&cfg);
+	cfg.log = watch_log;
+	cfg.log_userdata = lw;
+	cfg.log_level = PP_LOG_WARN;
+	cfg.on_reload = starve_after_reload;
+	cfg.reload_userdata = ev;
+	pp_runtime *rt = NULL;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	size_t loaded = 0;
+	assert_int_equal(pp_bundle_load_dir(rt, root, NULL, NULL, &loaded), PP_OK);
+	assert_int_equal(loaded, 1);
+	assert_int_equal(pp_watch_start(rt, 10), PP_OK);
+	atomic_store(&spared, n);
+	atomic_store(&starving, true);
+	save_answer(dir, "t.A", 8);
+	await_true(reloaded(ev, "reloaded:a "), 20);
+	return rt;
+}
 
+/* A bundle directory b arrives in a watched plugins directory while the
+ * watcher's own thread cannot allocate past `n` allocations (0 to 4: each
+ * of the arrival's allocations fails in turn: its path, the arrivals'
+ * array, the set of arriving paths). Expects a warning naming it, then,
+ * memory back (and, with `nudge`, a load making the watcher rebuild its
+ * set), b loaded. */
+static void lose_an_arrival(long n, bool nudge)
+{
+	char root[256], dir[512], made[256], spare[256] = "", src[1024], body[128];
+	temp_dir(root, sizeof root);
+	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	log_watch lw = {.seen = false}; /* named before the watcher's thread reads it */
+	snprintf(lw.want, sizeof lw.want, "'%s/b'", root);
+	pp_runtime *rt = starved_watcher(root, n, &ev, &lw);
+	/* b arrives whole (made elsewhere, then moved in) */
+	snprintf(body, sizeof body, js_answer, 7);
+	snprintf(src, sizeof src, JS_ONE("t.B", "%s"), body);
+	js_write_dir(made, sizeof made, src);
+	snprintf(dir, sizeof dir, "%s/b", root);
+	assert_int_equal(rename(made, dir), 0);
+	await_true(atomic_load(&lw.seen), 20);
+	atomic_store(&starving, false);
+
+	if (nudge) {
 		snprintf(src, sizeof src, JS_ONE("t.S", "%s"), body);
 		js_write_dir(spare, sizeof spare, src);
 		assert_int_equal(pp_bundle_load(rt, spare, NULL, NULL), PP_OK);
-		await_true(answer(rt, "t.B") == 7, 20);
-		pp_watch_stop(rt);
-		pp_runtime_free(rt);
-		remove_tree(root);
-		remove_tree(spare);
 	}
+	await_true(answer(rt, "t.B") == 7, 20);
+	pp_watch_stop(rt);
+	pp_runtime_free(rt);
+	remove_tree(root);
+	if (*spare)
+		remove_tree(spare);
+}
+
+/* An arrival the watcher's thread cannot record for lack of memory is not
+ * silently dropped: a warning names it, and the next listing of its plugins
+ * directory (here the rebuild after a load) finds and loads it. */
+static void an_arrival_the_watcher_cannot_record_is_logged(void **state)
+{
+	(void)state;
+	for (long n = 0; n < 5; n++)
+		lose_an_arrival(n, true);
+}
+
+/* Nor does it wait for something else to make the watcher list its plugins
+ * directory again (a load, an unload, a new subdirectory): the watcher
+ * lists it again on its own, soon, then less often while memory stays
+ * short, and loads the bundle once memory is back. */
+static void an_arrival_lost_for_memory_is_loaded_once_memory_is_back(void **state)
+{
+	(void)state;
+	for (long n = 0; n < 5; n++)
+		lose_an_arrival(n, false);
+}
+
+/* A rebuild of the watch set on the watcher's own thread that runs out of
+ * memory (here listing the bundles, after a load) leaves the set short: a
+ * warning says so, and once memory is back the watcher rebuilds it on its
+ * own, so a save in a bundle it left out reloads it again. */
+static void a_watch_set_left_short_for_memory_is_rebuilt_once_memory_is_back(void **state)
+{
+	(void)state;
+	char root[256], dir[512], spare[256], src[1024], body[128];
+	temp_dir(root, sizeof root);
+	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	log_watch lw = {.seen = false};
+	snprintf(lw.want, sizeof lw.want, "'the loaded bundles'");
+	pp_runtime *rt = starved_watcher(root, 0, &ev, &lw);
+	snprintf(body, sizeof body, js_answer, 7);
+	snprintf(src, sizeof src, JS_ONE("t.S", "%s"), body);
+	js_write_dir(spare, sizeof spare, src);
+	assert_int_equal(pp_bundle_load(rt, spare, NULL, NULL), PP_OK); /* a rebuild */
+	await_true(atomic_load(&lw.seen), 20);
+	atomic_store(&starving, false);
+	/* a save before the set is whole again is not seen: saved until one is */
+	snprintf(dir, sizeof dir, "%s/a", root);
+	for (int i = 0; i < 40 && answer(rt, "t.A") != 9; i++) {
+		save_answer(dir, "t.A", 9);
+		usleep(500 * 1000);
+	}
+	assert_int_equal(answer(rt, "t.A"), 9);
+	pp_watch_stop(rt);
+	pp_runtime_free(rt);
+	remove_tree(root);
+	remove_tree(spare);
 }
 
 int main(void)
@@ -692,6 +759,8 @@ int main(void)
 	        cmocka_unit_test(every_failing_allocation_along_a_native_load_reload_and_unload),
 	        cmocka_unit_test(every_failing_allocation_along_a_watch_start),
 	        cmocka_unit_test(an_arrival_the_watcher_cannot_record_is_logged),
+	        cmocka_unit_test(an_arrival_lost_for_memory_is_loaded_once_memory_is_back),
+	        cmocka_unit_test(a_watch_set_left_short_for_memory_is_rebuilt_once_memory_is_back),
 	        cmocka_unit_test(every_failing_allocation_along_a_js_load_reload_and_unload),
 	        cmocka_unit_test(every_failing_allocation_along_a_js_pool_load_reload_and_unload),
 	        cmocka_unit_test(every_failing_allocation_along_a_js_pool_load_that_imports),

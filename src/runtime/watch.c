@@ -102,8 +102,10 @@ struct pp_watcher {
 	int missed_errno;      /* why: pp_watch_start fails with it rather than watch less */
 	uint64_t *gone;        /* bundles whose files were missing at the last rebuild */
 	size_t gone_count;
-	bool absent;       /* a directory to watch did not exist (ENOENT) */
-	uint64_t retry_ms; /* rebuild then: one was absent at the last rebuild; 0: none */
+	bool absent;          /* a directory to watch did not exist (ENOENT) */
+	bool short_of_memory; /* memory ran out for the set or for an arrival */
+	uint64_t retry_ms;    /* rebuild then: one was absent, or memory short, at the last
+	                       * rebuild (or an arrival was lost since); 0: none */
 	uint32_t retry_gap_ms;
 	/* Subdirectories in bundles the set leaves unwatched, each to why (an
 	 * errno; 0: past the limits), and those the set a rebuild replaces left
@@ -237,15 +239,32 @@ static pp_status say_missed(pp_runtime *rt, const char *dir, int err, bool as_er
 	return PP_OK;
 }
 
+/* Memory ran out on the watcher's thread for what it watches or looks at
+ * (the set, a new name in a plugins directory): nothing else may come to
+ * make it look again (an event, a load), so it rebuilds the set and lists
+ * the plugins directories again on the retry schedule — soon, then every
+ * 4 s at most while memory stays short. */
+static void note_short_of_memory(pp_watcher *w)
+{
+	w->short_of_memory = true;
+	if (!w->retry_ms) { /* (a rebuild sets it anew as it ends) */
+		w->retry_gap_ms = RETRY_FIRST_MS;
+		w->retry_ms = now_ms() + RETRY_FIRST_MS;
+	}
+}
+
 /* A directory the host asked to watch (a bundle's directory, a file
  * bundle's parent, a plugins directory) that cannot be, or memory for the
  * set running out: pp_watch_start's first set fails with the first one;
- * later rebuilds (the watcher's own thread) log each. A subdirectory in a
- * bundle is only logged (watch_subdir). */
+ * later rebuilds (the watcher's own thread) log each, and try again when
+ * memory ran out. A subdirectory in a bundle is only logged
+ * (watch_subdir). */
 static void missed(pp_watcher *w, const char *dir, int err)
 {
 	if (w->built) {
 		say_missed(w->rt, dir, err, false);
+		if (err == ENOMEM)
+			note_short_of_memory(w);
 	} else if (!w->missed_errno) {
 		w->missed = pp__strdup(dir);
 		w->missed_errno = err;
@@ -541,8 +560,9 @@ static bool bundle_at(pp_runtime *rt, const char *path)
 
 /* A new name in plugins directory pd that cannot be recorded, memory running
  * out on the watcher's thread: said, naming it (pp__log formats on the
- * stack), and forgotten, so that the next listing of pd (a rebuild, a
- * rescan) finds it again rather than taking it for one already seen. */
+ * stack), and forgotten, so that the next listing of pd (the retry
+ * note_short_of_memory schedules, or an earlier rebuild or rescan) finds it
+ * again rather than taking it for one already seen. */
 static arrival *arrival_lost(pp_watcher *w, plugins_dir *pd, const char *name)
 {
 	pp__log(w->rt, PP_LOG_WARN, "watch",
@@ -550,6 +570,7 @@ static arrival *arrival_lost(pp_watcher *w, plugins_dir *pd, const char *name)
 	        "listed again",
 	        pd->dir, name, pd->dir);
 	forget(pd, name);
+	note_short_of_memory(w);
 	return NULL;
 }
 
@@ -703,6 +724,7 @@ static void rebuild(pp_watcher *w)
 	w->items = NULL;
 	w->count = 0;
 	w->dirty = false;
+	w->short_of_memory = false;
 	w->was_unwatched = w->unwatched;
 	w->unwatched = (pp_strset){NULL, 0, 0, 0};
 	/* The bundles and plugins directories are listed under the lock;
@@ -787,8 +809,9 @@ static void rebuild(pp_watcher *w)
 	free(dirs);
 	/* Nothing watches what was absent: look again, soon, then less often.
 	 * (A bundle directory deleted is seen from its parent's watch; its
-	 * parent deleted too, only this way.) */
-	if (w->absent) {
+	 * parent deleted too, only this way.) So too for what memory running
+	 * out left out. */
+	if (w->absent || w->short_of_memory) {
 		uint32_t gap = w->retry_ms ? 2 * w->retry_gap_ms : RETRY_FIRST_MS;
 		w->retry_gap_ms = gap < RETRY_MAX_MS ? gap : RETRY_MAX_MS;
 		w->retry_ms = now_ms() + w->retry_gap_ms;
