@@ -568,6 +568,37 @@ static bool inotify_watches(const char *path)
 	return found;
 }
 
+/* A bundle the host loads through a symbolic link to its directory is the
+ * directory the link leads to (the host chose the link): a module saved in
+ * its subdirectory, watched as opened from there, reloads it, and a save
+ * that changes nothing else does once, not again. */
+static void
+a_module_saved_in_a_subdirectory_of_a_bundle_loaded_through_a_link_is_reloaded(void **state)
+{
+	(void)state;
+	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = watched_runtime(&ev);
+	char dir[256], links[256], link[512], lib[512];
+	temp_dir(dir, sizeof dir);
+	temp_dir(links, sizeof links);
+	snprintf(lib, sizeof lib, "%s/lib", dir);
+	snprintf(link, sizeof link, "%s/bundle", links);
+	assert_int_equal(mkdir(lib, 0700), 0);
+	assert_int_equal(symlink(dir, link), 0);
+	module_value(lib, 1);
+	module_bundle(dir, "lib/value.js");
+	assert_int_equal(pp_bundle_load(rt, link, NULL, NULL), PP_OK);
+	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
+	assert_true(inotify_watches(lib));
+	module_value(lib, 2);
+	await_value(rt, "w.Mod", 2);
+	sleep_ms(6 * DEBOUNCE_MS);
+	assert_int_equal(count(&ev, "reloaded:"), 1);
+	pp_runtime_free(rt);
+	remove_tree(links);
+	remove_tree(dir);
+}
+
 /* The look hook (runtime/internal.h): at the watcher's first look at a
  * bundle's subdirectory at `stage`, `sub` is swapped for a link to
  * `outside` (its directory moved aside to a hidden name). */
@@ -1826,6 +1857,8 @@ int main(void)
 	        cmocka_unit_test(
 	                reloads_due_survive_a_rebuild_next_to_a_bundle_with_many_subdirectories),
 	        cmocka_unit_test(a_module_saved_in_a_subdirectory_is_reloaded),
+	        cmocka_unit_test(
+	                a_module_saved_in_a_subdirectory_of_a_bundle_loaded_through_a_link_is_reloaded),
 	        cmocka_unit_test(what_the_watcher_ignores_never_reloads),
 	        cmocka_unit_test(a_bundle_past_256_subdirectories_is_watched_up_to_them),
 	        cmocka_unit_test(
