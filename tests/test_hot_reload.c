@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "js_helpers.h"
@@ -539,22 +540,23 @@ static void a_bundle_past_256_subdirectories_is_watched_up_to_them(void **state)
 }
 
 /* Whether this process's inotify instances watch the directory at path:
- * /proc/self/fdinfo lists each watch with its inode. */
+ * /proc/thread-self/fdinfo lists each watch with its inode (thread-self:
+ * /proc/self has no fd list once the main thread has ended). */
 static bool inotify_watches(const char *path)
 {
 	struct stat st;
 	assert_int_equal(stat(path, &st), 0);
-	DIR *fds = opendir("/proc/self/fd");
+	DIR *fds = opendir("/proc/thread-self/fd");
 	assert_non_null(fds);
 	bool found = false;
 	struct dirent *e;
 	while (!found && (e = readdir(fds)) != NULL) {
 		char link[300], target[64] = "", line[512];
-		snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+		snprintf(link, sizeof link, "/proc/thread-self/fd/%s", e->d_name);
 		if (readlink(link, target, sizeof target - 1) < 0 ||
 		    strcmp(target, "anon_inode:inotify") != 0)
 			continue;
-		snprintf(link, sizeof link, "/proc/self/fdinfo/%s", e->d_name);
+		snprintf(link, sizeof link, "/proc/thread-self/fdinfo/%s", e->d_name);
 		FILE *f = fopen(link, "r");
 		while (f && !found && fgets(line, sizeof line, f)) {
 			const char *at = strstr(line, " ino:");
@@ -606,12 +608,14 @@ typedef struct swap_subdir {
 	int stage;
 	const char *sub, *outside;
 	atomic_bool swapped;
+	atomic_int skip; /* looks at `stage` to let pass first */
 } swap_subdir;
 
 static int swap_for_a_link(void *ud, int stage)
 {
 	swap_subdir *s = ud;
-	if (stage != s->stage || atomic_exchange(&s->swapped, true))
+	if (stage != s->stage || atomic_fetch_sub(&s->skip, 1) > 0 ||
+	    atomic_exchange(&s->swapped, true))
 		return 0;
 	char aside[600];
 	const char *slash = strrchr(s->sub, '/');
@@ -640,7 +644,7 @@ static void a_subdirectory_swapped_for_a_link_is_never_watched_outside_the_bundl
 		assert_int_equal(mkdir(lib, 0700), 0);
 		js_value_bundle(dir, "w.Swap", 1);
 		assert_int_equal(pp_bundle_load(rt, dir, NULL, NULL), PP_OK);
-		swap_subdir swap = {stages[i], lib, outside, false};
+		swap_subdir swap = {stages[i], lib, outside, false, 0};
 		rt->look_hook = swap_for_a_link;
 		rt->look_hook_ud = &swap;
 		assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
@@ -659,6 +663,73 @@ static void a_subdirectory_swapped_for_a_link_is_never_watched_outside_the_bundl
 		remove_tree(dir);
 		remove_tree(outside);
 	}
+}
+
+/* What a_watch_stays_inside_the_bundle_after_the_main_thread_has_ended's
+ * child runs on a thread of its own once its main thread has ended: a
+ * bundle with a subdirectory a/b whose parent a is swapped for a link to a
+ * directory outside holding a b of its own, as the watcher watches b (opened
+ * from a). Exits 0 when the b outside is not watched. Plain checks: cmocka's
+ * asserts cannot fail on this thread. */
+static void *watch_with_the_main_thread_gone(void *unused)
+{
+	(void)unused;
+	/* ended once /proc/self finds no descriptor (polled, not joined: TSan
+	 * cannot join a main thread) */
+	char probe[64];
+	snprintf(probe, sizeof probe, "/proc/self/fd/%d", open("/", O_PATH | O_CLOEXEC));
+	for (int i = 0; access(probe, F_OK) == 0; i++) {
+		if (i == 5000)
+			_exit(7);
+		sleep_ms(1);
+	}
+	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = watched_runtime(&ev);
+	char dir[256], outside[256], a[512], b[600], outside_b[600];
+	temp_dir(outside, sizeof outside);
+	temp_dir(dir, sizeof dir);
+	snprintf(a, sizeof a, "%s/a", dir);
+	snprintf(b, sizeof b, "%s/b", a);
+	snprintf(outside_b, sizeof outside_b, "%s/b", outside);
+	if (mkdir(a, 0700) != 0 || mkdir(b, 0700) != 0 || mkdir(outside_b, 0700) != 0)
+		_exit(2);
+	js_value_bundle(dir, "w.Orphan", 1);
+	if (pp_bundle_load(rt, dir, NULL, NULL) != PP_OK)
+		_exit(3);
+	swap_subdir swap = {PP_LOOK_SUBDIR_OPENED, a, outside, false, 1}; /* a's own look passes */
+	rt->look_hook = swap_for_a_link;
+	rt->look_hook_ud = &swap;
+	int code = pp_watch_start(rt, DEBOUNCE_MS) != PP_OK ? 4
+	           : !atomic_load(&swap.swapped)            ? 5
+	           : inotify_watches(outside_b)             ? 6
+	                                                    : 0;
+	pp_runtime_free(rt);
+	remove_tree(dir);
+	remove_tree(outside);
+	_exit(code); /* not exit: what cmocka holds for the ended main thread is not a leak */
+}
+
+/* The watcher watches a subdirectory as the directory it opened, through
+ * the kernel's link to its descriptor; /proc/self/fd has none once the
+ * host's main thread has ended (pthread_exit), and a watch by path would
+ * follow a parent swapped for a link out of the bundle. */
+static void a_watch_stays_inside_the_bundle_after_the_main_thread_has_ended(void **state)
+{
+	(void)state;
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, watch_with_the_main_thread_gone, NULL) != 0)
+			_exit(1);
+		pthread_exit(NULL);
+	}
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("the child %s %d",
+		         WIFEXITED(status) ? "exited with" : "was killed by signal",
+		         WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 }
 
 /* The look hook: inotify refuses every bundle subdirectory, as it would a
@@ -1863,6 +1934,7 @@ int main(void)
 	        cmocka_unit_test(a_bundle_past_256_subdirectories_is_watched_up_to_them),
 	        cmocka_unit_test(
 	                a_subdirectory_swapped_for_a_link_is_never_watched_outside_the_bundle),
+	        cmocka_unit_test(a_watch_stays_inside_the_bundle_after_the_main_thread_has_ended),
 	        cmocka_unit_test(
 	                an_unwatchable_subdirectory_in_a_bundle_is_a_warning_not_a_failed_start),
 	        cmocka_unit_test(

@@ -455,9 +455,10 @@ typedef struct subdir_watch {
 } subdir_watch;
 
 /* Watches the directory open as fd, at path: inotify_add_watch on
- * /proc/self/fd/N follows that link to the very directory opened, whatever
- * has taken its name since. Where /proc is not mounted, the path, with a
- * link at its end not followed. */
+ * /proc/thread-self/fd/N follows that link to the very directory opened,
+ * whatever has taken its name since. (Not /proc/self: once the host's main
+ * thread has ended, it lists no descriptors.) Where /proc is not mounted,
+ * the path, with a link at its end not followed. */
 static int watch_opened(pp_watcher *w, int fd, const char *path)
 {
 	pp_runtime *rt = w->rt;
@@ -467,7 +468,7 @@ static int watch_opened(pp_watcher *w, int fd, const char *path)
 		return -1;
 	}
 	char self[48];
-	snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+	snprintf(self, sizeof self, "/proc/thread-self/fd/%d", fd);
 	int wd = inotify_add_watch(w->fd, self, WATCH_MASK);
 	if (wd < 0 && errno == ENOENT) /* fd is open: no /proc */
 		wd = inotify_add_watch(w->fd, path, WATCH_MASK | IN_DONT_FOLLOW);
