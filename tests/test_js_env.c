@@ -217,11 +217,19 @@ static void text_encoder_and_decoder_speak_utf8(void **state)
 	pp_runtime_free(rt);
 }
 
-/* Web IDL's brand check: TextDecoder's and TextEncoder's methods and
- * attributes work on their own objects only, and throw a TypeError on any
- * other `this` — a plain object that says {fatal: true}, the prototype, the
- * other class's object. A decoder's options are its own, read-only: what a
- * guest defines on it shows through the attribute but decodes nothing. */
+/* Loads a bundle whose js.env function 0 is `checks` (a function returning
+ * 0, or the number of the check that failed) and expects 0 from a call. */
+static void checks_pass(const char *checks)
+{
+	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_env(&c, 0);
+	load_env(rt, checks);
+	uint32_t code = js_call(rt, "js.env", 0, NULL, NULL);
+	if (code != PP_OK)
+		fail_msg("check %u failed (%s)", code, pp_last_error(rt));
+	pp_runtime_free(rt);
+}
+
 /* A guest picks the size of what it throws, up to its heap: the loader
  * keeps at most 16 KiB of an exception's message and of its stack (whole
  * characters, " ..." where cut), whose copies (the error a failed load
@@ -270,53 +278,52 @@ static void a_huge_exception_reaches_the_host_cut_to_a_bounded_message(void **st
 	pp_runtime_free(rt);
 }
 
+/* Web IDL's brand check: TextDecoder's and TextEncoder's methods and
+ * attributes work on their own objects only, and throw a TypeError on any
+ * other `this` — a plain object that says {fatal: true}, the prototype, the
+ * other class's object. A decoder's options are its own, read-only: what a
+ * guest defines on it shows through the attribute but decodes nothing. */
 static void text_codec_methods_throw_on_a_this_not_their_own(void **state)
 {
 	(void)state;
-	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
-	pp_runtime *rt = rt_env(&c, 0);
-	load_env(rt,
-	         "function () {\n"
-	         "  var ok = new Uint8Array([0x61]), bad = new Uint8Array([0xff]);\n"
-	         "  var D = TextDecoder.prototype, E = TextEncoder.prototype;\n"
-	         "  function refused(f) { try { f(); return false; } catch (x) {\n"
-	         "    return x instanceof TypeError; } }\n"
-	         "  var get = (p, n) => Object.getOwnPropertyDescriptor(p, n).get;\n"
-	         "  var others = [{ fatal: true }, {}, D, Object.create(D), new TextEncoder(),\n"
-	         "    undefined, null, 1, 'x', ok];\n"
-	         "  for (var i = 0; i < others.length; i++) {\n"
-	         "    var o = others[i];\n"
-	         "    if (!refused(() => D.decode.call(o, ok))) return 1;\n"
-	         "    if (!refused(() => get(D, 'fatal').call(o))) return 2;\n"
-	         "    if (!refused(() => get(D, 'ignoreBOM').call(o))) return 3;\n"
-	         "    if (!refused(() => get(D, 'encoding').call(o))) return 4;\n"
-	         "  }\n"
-	         "  others[4] = new TextDecoder(); others[2] = E; others[3] = Object.create(E);\n"
-	         "  for (var i = 0; i < others.length; i++) {\n"
-	         "    var o = others[i];\n"
-	         "    if (!refused(() => E.encode.call(o, 'a'))) return 5;\n"
-	         "    if (!refused(() => E.encodeInto.call(o, 'a', new Uint8Array(1)))) return 6;\n"
-	         "    if (!refused(() => get(E, 'encoding').call(o))) return 7;\n"
-	         "  }\n"
-	         "  var f = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });\n"
-	         "  if (f.fatal !== true || f.ignoreBOM !== true || f.encoding !== 'utf-8')\n"
-	         "    return 8;\n"
-	         "  if (new TextDecoder().fatal !== false) return 9;\n"
-	         "  if (!refused(() => { 'use strict'; f.fatal = false; })) return 10;\n"
-	         "  Object.defineProperty(f, 'fatal', { value: false });\n"
-	         "  if (f.fatal !== false || !refused(() => f.decode(bad))) return 11;\n"
-	         "  class Sub extends TextDecoder {}\n"
-	         "  var s = new Sub('utf-8', { fatal: true });\n"
-	         "  if (!s.fatal || !refused(() => s.decode(bad)) || s.decode(ok) !== 'a') return "
-	         "12;\n"
-	         "  var tag = (o) => Object.prototype.toString.call(o);\n"
-	         "  if (tag(f) !== '[object TextDecoder]' || tag(new TextEncoder()) !==\n"
-	         "      '[object TextEncoder]' || tag(s) !== '[object TextDecoder]') return 13;\n"
-	         "  return 0; }");
-	uint32_t code = js_call(rt, "js.env", 0, NULL, NULL);
-	if (code != PP_OK)
-		fail_msg("check %u failed (%s)", code, pp_last_error(rt));
-	pp_runtime_free(rt);
+	checks_pass(
+	        "function () {\n"
+	        "  var ok = new Uint8Array([0x61]), bad = new Uint8Array([0xff]);\n"
+	        "  var D = TextDecoder.prototype, E = TextEncoder.prototype;\n"
+	        "  function refused(f) { try { f(); return false; } catch (x) {\n"
+	        "    return x instanceof TypeError; } }\n"
+	        "  var get = (p, n) => Object.getOwnPropertyDescriptor(p, n).get;\n"
+	        "  var others = [{ fatal: true }, {}, D, Object.create(D), new TextEncoder(),\n"
+	        "    undefined, null, 1, 'x', ok];\n"
+	        "  for (var i = 0; i < others.length; i++) {\n"
+	        "    var o = others[i];\n"
+	        "    if (!refused(() => D.decode.call(o, ok))) return 1;\n"
+	        "    if (!refused(() => get(D, 'fatal').call(o))) return 2;\n"
+	        "    if (!refused(() => get(D, 'ignoreBOM').call(o))) return 3;\n"
+	        "    if (!refused(() => get(D, 'encoding').call(o))) return 4;\n"
+	        "  }\n"
+	        "  others[4] = new TextDecoder(); others[2] = E; others[3] = Object.create(E);\n"
+	        "  for (var i = 0; i < others.length; i++) {\n"
+	        "    var o = others[i];\n"
+	        "    if (!refused(() => E.encode.call(o, 'a'))) return 5;\n"
+	        "    if (!refused(() => E.encodeInto.call(o, 'a', new Uint8Array(1)))) return 6;\n"
+	        "    if (!refused(() => get(E, 'encoding').call(o))) return 7;\n"
+	        "  }\n"
+	        "  var f = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });\n"
+	        "  if (f.fatal !== true || f.ignoreBOM !== true || f.encoding !== 'utf-8')\n"
+	        "    return 8;\n"
+	        "  if (new TextDecoder().fatal !== false) return 9;\n"
+	        "  if (!refused(() => { 'use strict'; f.fatal = false; })) return 10;\n"
+	        "  Object.defineProperty(f, 'fatal', { value: false });\n"
+	        "  if (f.fatal !== false || !refused(() => f.decode(bad))) return 11;\n"
+	        "  class Sub extends TextDecoder {}\n"
+	        "  var s = new Sub('utf-8', { fatal: true });\n"
+	        "  if (!s.fatal || !refused(() => s.decode(bad)) || s.decode(ok) !== 'a') return "
+	        "12;\n"
+	        "  var tag = (o) => Object.prototype.toString.call(o);\n"
+	        "  if (tag(f) !== '[object TextDecoder]' || tag(new TextEncoder()) !==\n"
+	        "      '[object TextEncoder]' || tag(s) !== '[object TextDecoder]') return 13;\n"
+	        "  return 0; }");
 }
 
 /* new.target's prototype is taken as ECMAScript's GetPrototypeFromConstructor
@@ -327,27 +334,20 @@ static void text_codec_methods_throw_on_a_this_not_their_own(void **state)
 static void text_codecs_made_for_a_new_target_without_a_prototype_get_their_own(void **state)
 {
 	(void)state;
-	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
-	pp_runtime *rt = rt_env(&c, 0);
-	load_env(rt,
-	         "function () {\n"
-	         "  var bound = function () {}.bind(), ok = new Uint8Array([0x61]);\n"
-	         "  var odd = new Proxy(function () {}, { get: (t, k) =>\n"
-	         "    k === 'prototype' ? 42 : t[k] });\n"
-	         "  var d = Reflect.construct(TextDecoder, ['utf-8', { fatal: true }], bound);\n"
-	         "  if (Object.getPrototypeOf(d) !== TextDecoder.prototype) return 1;\n"
-	         "  if (!d.fatal || d.decode(ok) !== 'a') return 2;\n"
-	         "  var e = Reflect.construct(TextEncoder, [], odd);\n"
-	         "  if (Object.getPrototypeOf(e) !== TextEncoder.prototype) return 3;\n"
-	         "  if (e.encode('a')[0] !== 0x61) return 4;\n"
-	         "  var boom = new Proxy(function () {}, { get: () => { throw 'boom'; } });\n"
-	         "  try { Reflect.construct(TextDecoder, [], boom); return 5; }\n"
-	         "  catch (x) { if (x !== 'boom') return 6; }\n"
-	         "  return 0; }");
-	uint32_t code = js_call(rt, "js.env", 0, NULL, NULL);
-	if (code != PP_OK)
-		fail_msg("check %u failed (%s)", code, pp_last_error(rt));
-	pp_runtime_free(rt);
+	checks_pass("function () {\n"
+	            "  var bound = function () {}.bind(), ok = new Uint8Array([0x61]);\n"
+	            "  var odd = new Proxy(function () {}, { get: (t, k) =>\n"
+	            "    k === 'prototype' ? 42 : t[k] });\n"
+	            "  var d = Reflect.construct(TextDecoder, ['utf-8', { fatal: true }], bound);\n"
+	            "  if (Object.getPrototypeOf(d) !== TextDecoder.prototype) return 1;\n"
+	            "  if (!d.fatal || d.decode(ok) !== 'a') return 2;\n"
+	            "  var e = Reflect.construct(TextEncoder, [], odd);\n"
+	            "  if (Object.getPrototypeOf(e) !== TextEncoder.prototype) return 3;\n"
+	            "  if (e.encode('a')[0] !== 0x61) return 4;\n"
+	            "  var boom = new Proxy(function () {}, { get: () => { throw 'boom'; } });\n"
+	            "  try { Reflect.construct(TextDecoder, [], boom); return 5; }\n"
+	            "  catch (x) { if (x !== 'boom') return 6; }\n"
+	            "  return 0; }");
 }
 
 /* The global object holds ECMAScript's globals (as QuickJS 2025-04-26 has
