@@ -27,6 +27,7 @@ static _Thread_local bool starved_here;
 static _Thread_local long spared_here;
 static atomic_bool starving;
 static atomic_long spared;
+static atomic_long starved_failures; /* allocations a starved thread was refused */
 
 static bool fail_now(void)
 {
@@ -36,6 +37,7 @@ static bool fail_now(void)
 			return false;
 		}
 		failed++;
+		atomic_fetch_add(&starved_failures, 1);
 		return true;
 	}
 	if (countdown == 0)
@@ -753,6 +755,59 @@ static void a_watch_set_left_short_for_memory_is_rebuilt_once_memory_is_back(voi
 	remove_tree(spare);
 }
 
+/* Every allocation of a rebuild on the watcher's own thread failing in
+ * turn (and every one after it: the thread stays starved until the test
+ * feeds it): whatever the rebuild left of the set, the watcher keeps
+ * running, never looks at a half-made entry, and once memory is back a save
+ * in each bundle reloads it. */
+static void every_failing_allocation_along_a_watcher_rebuild(void **state)
+{
+	(void)state;
+	long n = 1; /* 0 is the test above */
+	for (;; n++) {
+		char root[256], dir[512], spare[256], src[1024], body[128];
+		temp_dir(root, sizeof root);
+		event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+		log_watch lw = {.seen = false};
+		atomic_store(&starved_failures, 0);
+		pp_runtime *rt = starved_watcher(root, n, &ev, &lw);
+		snprintf(body, sizeof body, js_answer, 7);
+		snprintf(src, sizeof src, JS_ONE("t.S", "%s"), body);
+		js_write_dir(spare, sizeof spare, src);
+		assert_int_equal(pp_bundle_load(rt, spare, NULL, NULL), PP_OK); /* a rebuild */
+		/* the rebuild comes within a quarter of a second of the load */
+		for (int i = 0; i < 100 && atomic_load(&starved_failures) == 0; i++)
+			usleep(10 * 1000);
+		atomic_store(&starving, false);
+		bool refused = atomic_load(&starved_failures) > 0;
+		snprintf(dir, sizeof dir, "%s/a", root);
+		for (int i = 0; i < 80 && answer(rt, "t.A") != 9; i++) {
+			save_answer(dir, "t.A", 9);
+			usleep(250 * 1000);
+		}
+		if (answer(rt, "t.A") != 9)
+			fail_msg("allocation %ld of the rebuild failing: a save of a never "
+			         "reloaded it",
+			         n);
+		for (int i = 0; i < 80 && answer(rt, "t.S") != 3; i++) {
+			save_answer(spare, "t.S", 3);
+			usleep(250 * 1000);
+		}
+		if (answer(rt, "t.S") != 3)
+			fail_msg("allocation %ld of the rebuild failing: a save of the spare never "
+			         "reloaded it",
+			         n);
+		pp_watch_stop(rt);
+		pp_runtime_free(rt);
+		remove_tree(root);
+		remove_tree(spare);
+		if (!refused)
+			break;
+	}
+	print_message("watcher rebuild: %ld allocations tried\n", n);
+	assert_true(n > 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -761,6 +816,7 @@ int main(void)
 	        cmocka_unit_test(an_arrival_the_watcher_cannot_record_is_logged),
 	        cmocka_unit_test(an_arrival_lost_for_memory_is_loaded_once_memory_is_back),
 	        cmocka_unit_test(a_watch_set_left_short_for_memory_is_rebuilt_once_memory_is_back),
+	        cmocka_unit_test(every_failing_allocation_along_a_watcher_rebuild),
 	        cmocka_unit_test(every_failing_allocation_along_a_js_load_reload_and_unload),
 	        cmocka_unit_test(every_failing_allocation_along_a_js_pool_load_reload_and_unload),
 	        cmocka_unit_test(every_failing_allocation_along_a_js_pool_load_that_imports),

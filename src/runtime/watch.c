@@ -313,20 +313,28 @@ static void due_as_change(watched *it, uint64_t due_ms)
 static bool add_item(pp_watcher *w, int wd, const char *file, uint64_t id, const char *path,
                      bool inside)
 {
-	watched *items = realloc(w->items, (w->count + 1) * sizeof *items);
-	if (!items)
+	/* copies first: an entry is whole or not there (a NULL file would
+	 * watch every name in the directory, a NULL path be stat-ed) */
+	char *file_copy = file ? pp__strdup(file) : NULL, *path_copy = pp__strdup(path);
+	watched *items = (!file || file_copy) && path_copy
+	                         ? realloc(w->items, (w->count + 1) * sizeof *items)
+	                         : NULL;
+	if (!items) {
+		free(file_copy);
+		free(path_copy);
 		return false;
+	}
 	w->items = items;
 	watched *it = &w->items[w->count++];
 	it->wd = wd;
 	it->bundle_id = id;
-	it->file = file ? pp__strdup(file) : NULL;
-	it->path = pp__strdup(path);
+	it->file = file_copy;
+	it->path = path_copy;
 	it->signature = noted_signature(w, id, path, inside);
 	it->inside = inside;
 	it->due_ms = 0;
 	it->waits = it->echo = false;
-	return (!file || it->file) && it->path;
+	return true;
 }
 
 /* Watches dir (for `file` only, or everything in it) on behalf of a bundle. */
