@@ -546,16 +546,18 @@ void pp__log(pp_runtime *rt, uint32_t level, const char *scope, const char *fmt,
 {
 	if (level > rt->cfg.log_level)
 		return;
-	char buf[1024];
+	/* a record is at most 1023 bytes, cut between characters: the bytes
+	 * past the cut are formatted too, to see where the cut falls */
+	char buf[1024 + 3];
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return;
+	size_t len = (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1;
 	pp_string_view s = {(const uint8_t *)scope, strlen(scope)};
-	pp_string_view m = {(const uint8_t *)buf,
-	                    (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1};
+	pp_string_view m = {(const uint8_t *)buf, pp_utf8_cut(buf, len, 1023)};
 	pp__log_view(rt, level, s, m);
 }
 
