@@ -637,6 +637,17 @@ static void save_answer(const char *dir, const char *contract, int value)
 	save_text(dir, "bundle.js", src);
 }
 
+/* Saves contract's bundle at dir answering value until it does (a save
+ * before the watch set is whole again is not seen): at most 20 s. */
+static bool saved_until_answered(pp_runtime *rt, const char *dir, const char *contract, int value)
+{
+	for (int i = 0; i < 80 && answer(rt, contract) != value; i++) {
+		save_answer(dir, contract, value);
+		usleep(250 * 1000);
+	}
+	return answer(rt, contract) == value;
+}
+
 /* A runtime watching plugins directory root, which holds bundle a (t.A, 7),
  * logging warnings to lw and reloads to ev; its watcher's thread is starved
  * past n allocations once it has reloaded a, which a save makes it do. */
@@ -742,13 +753,8 @@ static void a_watch_set_left_short_for_memory_is_rebuilt_once_memory_is_back(voi
 	assert_int_equal(pp_bundle_load(rt, spare, NULL, NULL), PP_OK); /* a rebuild */
 	await_true(atomic_load(&lw.seen), 20);
 	atomic_store(&starving, false);
-	/* a save before the set is whole again is not seen: saved until one is */
 	snprintf(dir, sizeof dir, "%s/a", root);
-	for (int i = 0; i < 40 && answer(rt, "t.A") != 9; i++) {
-		save_answer(dir, "t.A", 9);
-		usleep(500 * 1000);
-	}
-	assert_int_equal(answer(rt, "t.A"), 9);
+	assert_true(saved_until_answered(rt, dir, "t.A", 9));
 	pp_watch_stop(rt);
 	pp_runtime_free(rt);
 	remove_tree(root);
@@ -782,21 +788,9 @@ static void every_failing_allocation_along_a_watcher_rebuild(void **state)
 		atomic_store(&starving, false);
 		bool refused = atomic_load(&starved_failures) > 0;
 		snprintf(dir, sizeof dir, "%s/a", root);
-		for (int i = 0; i < 80 && answer(rt, "t.A") != 9; i++) {
-			save_answer(dir, "t.A", 9);
-			usleep(250 * 1000);
-		}
-		if (answer(rt, "t.A") != 9)
-			fail_msg("allocation %ld of the rebuild failing: a save of a never "
-			         "reloaded it",
-			         n);
-		for (int i = 0; i < 80 && answer(rt, "t.S") != 3; i++) {
-			save_answer(spare, "t.S", 3);
-			usleep(250 * 1000);
-		}
-		if (answer(rt, "t.S") != 3)
-			fail_msg("allocation %ld of the rebuild failing: a save of the spare never "
-			         "reloaded it",
+		if (!saved_until_answered(rt, dir, "t.A", 9) ||
+		    !saved_until_answered(rt, spare, "t.S", 3))
+			fail_msg("allocation %ld of the rebuild failing: a save was never reloaded",
 			         n);
 		pp_watch_stop(rt);
 		pp_runtime_free(rt);

@@ -1063,21 +1063,29 @@ static void bundle_files_stay_inside_where_openat2_is_refused(void **state)
 	remove_tree(root);
 }
 
-/* What a bundle in dir says of './dot.js' (a link to lib.js/../lib.js):
- * NULL if it fails as "Not a directory", else what it said. */
-static const char *import_through_a_file(const char *dir)
+/* Loads the bundle in dir and calls its js.mod function 0: NULL if the call
+ * returns `want` (and, given `says`, its message holds it), else why not
+ * (printed too: a check run in a child says only that it failed). */
+static const char *call_outcome(const char *dir, uint32_t want, const char *says)
 {
 	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	pp_runtime *rt = rt_env(&c, 0);
 	bool ok = pp_bundle_load(rt, dir, NULL, NULL) == PP_OK &&
-	          js_call(rt, "js.mod", 0, NULL, NULL) == PP_ERR_GENERIC &&
-	          strstr(pp_last_error(rt), "/dot.js': Not a directory");
+	          js_call(rt, "js.mod", 0, NULL, NULL) == want &&
+	          (!says || strstr(pp_last_error(rt), says));
 	static char why[4096];
 	snprintf(why, sizeof why, "%s", ok ? "" : pp_last_error(rt));
 	if (!ok)
 		fprintf(stderr, "%s\n", why);
 	pp_runtime_free(rt);
 	return ok ? NULL : why;
+}
+
+/* What a bundle in dir says of './dot.js' (a link to lib.js/../lib.js):
+ * NULL if it fails as "Not a directory", else what it said. */
+static const char *import_through_a_file(const char *dir)
+{
+	return call_outcome(dir, PP_ERR_GENERIC, "/dot.js': Not a directory");
 }
 
 /* A path that goes on after a file is refused as openat2 refuses it, even
@@ -1104,16 +1112,7 @@ static void a_file_on_the_way_is_not_a_directory_with_or_without_openat2(void **
  * directories deep: NULL if it imported, else why not. */
 static const char *import_deep(const char *dir)
 {
-	log_capture c = {.lock = PTHREAD_MUTEX_INITIALIZER};
-	pp_runtime *rt = rt_env(&c, 0);
-	bool ok = pp_bundle_load(rt, dir, NULL, NULL) == PP_OK &&
-	          js_call(rt, "js.mod", 0, NULL, NULL) == PP_OK;
-	static char why[4096];
-	snprintf(why, sizeof why, "%s", ok ? "" : pp_last_error(rt));
-	if (!ok)
-		fprintf(stderr, "%s\n", why);
-	pp_runtime_free(rt);
-	return ok ? NULL : why;
+	return call_outcome(dir, PP_OK, NULL);
 }
 
 /* A path however deep inside opens as openat2 opens it: without openat2,
