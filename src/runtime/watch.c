@@ -224,6 +224,18 @@ static uint64_t item_signature(const watched *it)
 	return signature_of(it->path, !it->inside);
 }
 
+/* signature_of the directory open as d (a subdirectory found by the walk),
+ * read from d itself, which is left rewound for its next reader. */
+static uint64_t opened_signature(DIR *d)
+{
+	struct stat st;
+	if (fstat(dirfd(d), &st) != 0)
+		return 0;
+	uint64_t h = dir_signature(st.st_ino, d);
+	rewinddir(d);
+	return h;
+}
+
 /* Why dir is not watched, as pp_watch_start's error (returned) or the log
  * says it. */
 static pp_status say_missed(pp_runtime *rt, const char *dir, int err, bool as_error)
@@ -286,17 +298,18 @@ static int watch_dir(pp_watcher *w, const char *dir)
 }
 
 /* The signature path's last reload (or first watch) noted, if the set a
- * rebuild replaces watched it for the same bundle; else what is there now.
- * A save the rebuild came after (a single-file bundle's new inode, a new
+ * rebuild replaces watched it for the same bundle; else what is there now
+ * (in `opened`, a subdirectory the walk has open, when given). A save the
+ * rebuild came after (a single-file bundle's new inode, a new
  * subdirectory, another bundle's load) is then still a change when its
  * reload is due, not an echo (reload_due). */
-static uint64_t noted_signature(const pp_watcher *w, uint64_t id, const char *path, bool inside)
+static uint64_t noted_signature(const pp_watcher *w, uint64_t id, const char *path, DIR *opened)
 {
 	for (size_t i = 0; i < w->prev_count; i++)
 		if (w->prev[i].bundle_id == id && w->prev[i].path &&
 		    strcmp(w->prev[i].path, path) == 0)
 			return w->prev[i].signature;
-	return signature_of(path, !inside);
+	return opened ? opened_signature(opened) : signature_of(path, true);
 }
 
 /* Due at due_ms as a change, whatever the files look like: reload_due takes
@@ -309,9 +322,11 @@ static void due_as_change(watched *it, uint64_t due_ms)
 	it->due_ms = due_ms;
 }
 
-/* Notes watch wd (for `file` only, or everything in it) as a bundle's. */
+/* Notes watch wd (for `file` only, or everything in it) as a bundle's;
+ * `opened`: the subdirectory of a bundle at path, as the walk opened it
+ * (NULL for what the host chose: a bundle's path, its parent). */
 static bool add_item(pp_watcher *w, int wd, const char *file, uint64_t id, const char *path,
-                     bool inside)
+                     DIR *opened)
 {
 	/* copies first: an entry is whole or not there (a NULL file would
 	 * watch every name in the directory, a NULL path be stat-ed) */
@@ -330,8 +345,8 @@ static bool add_item(pp_watcher *w, int wd, const char *file, uint64_t id, const
 	it->bundle_id = id;
 	it->file = file_copy;
 	it->path = path_copy;
-	it->signature = noted_signature(w, id, path, inside);
-	it->inside = inside;
+	it->signature = noted_signature(w, id, path, opened);
+	it->inside = opened != NULL;
 	it->due_ms = 0;
 	it->waits = it->echo = false;
 	return true;
@@ -344,7 +359,7 @@ static bool add_watch(pp_watcher *w, const char *dir, const char *file, uint64_t
 	int wd = watch_dir(w, dir);
 	if (wd < 0)
 		return true; /* logged (or gone for now: a rebuild tries again) */
-	return add_item(w, wd, file, id, path, false);
+	return add_item(w, wd, file, id, path, NULL);
 }
 
 /* Watches path's parent directory for path's own name (file bundles, and
@@ -497,17 +512,14 @@ static bool watch_subdir(void *ctx, DIR *d, const char *sub)
 			note_unwatched(sw->w, sub, errno);
 		return true;
 	}
-	return add_item(sw->w, wd, NULL, sw->id, sub, true);
+	return add_item(sw->w, wd, NULL, sw->id, sub, d);
 }
 
 static bool sign_subdir(void *ctx, DIR *d, const char *sub)
 {
 	uint64_t *sum = ctx; /* order-free, as in dir_signature */
-	struct stat st;
-	if (!d || fstat(dirfd(d), &st) != 0)
-		return true;
-	*sum += mix(dir_signature(st.st_ino, d), sub, strlen(sub));
-	rewinddir(d); /* each_subdir reads it next */
+	if (d)
+		*sum += mix(opened_signature(d), sub, strlen(sub));
 	return true;
 }
 
