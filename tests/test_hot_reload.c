@@ -1138,21 +1138,29 @@ static void a_save_lost_in_an_overflow_while_its_bundle_reloads_is_reloaded(void
 	remove_tree(a);
 }
 
-static void a_bundle_directory_added_to_a_plugins_directory_is_loaded(void **state)
+/* Makes a plugins directory at root holding bundle directory root/first
+ * (w.First, answering 1), loads it into rt and watches it. */
+static void watch_plugins_dir_with_first(pp_runtime *rt, char *root, size_t root_cap, char *first,
+                                         size_t first_cap)
 {
-	(void)state;
-	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
-	pp_runtime *rt = watched_runtime(&ev);
-	char root[256], first[512], later[512];
-	temp_dir(root, sizeof root);
-	snprintf(first, sizeof first, "%s/first", root);
-	snprintf(later, sizeof later, "%s/later", root);
+	temp_dir(root, root_cap);
+	snprintf(first, first_cap, "%s/first", root);
 	assert_int_equal(mkdir(first, 0700), 0);
 	js_value_bundle(first, "w.First", 1);
 	size_t loaded = 0;
 	assert_int_equal(pp_bundle_load_dir(rt, root, NULL, NULL, &loaded), PP_OK);
 	assert_int_equal(loaded, 1);
 	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
+}
+
+static void a_bundle_directory_added_to_a_plugins_directory_is_loaded(void **state)
+{
+	(void)state;
+	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = watched_runtime(&ev);
+	char root[256], first[512], later[512];
+	watch_plugins_dir_with_first(rt, root, sizeof root, first, sizeof first);
+	snprintf(later, sizeof later, "%s/later", root);
 	/* made empty first, filled afterwards, as a copy or an unpack does */
 	assert_int_equal(mkdir(later, 0700), 0);
 	sleep_ms(2 * DEBOUNCE_MS);
@@ -1175,15 +1183,10 @@ static void a_file_replaced_by_a_link_to_a_bundle_in_a_plugins_directory_is_load
 	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	pp_runtime *rt = watched_runtime(&ev);
 	char root[256], first[512], elsewhere[256], name[512], tmp[512];
-	temp_dir(root, sizeof root);
+	watch_plugins_dir_with_first(rt, root, sizeof root, first, sizeof first);
 	temp_dir(elsewhere, sizeof elsewhere);
-	snprintf(first, sizeof first, "%s/first", root);
 	snprintf(name, sizeof name, "%s/linked", root);
 	snprintf(tmp, sizeof tmp, "%s/linked.new", root);
-	assert_int_equal(mkdir(first, 0700), 0);
-	js_value_bundle(first, "w.First", 1);
-	assert_int_equal(pp_bundle_load_dir(rt, root, NULL, NULL, NULL), PP_OK);
-	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
 	write_text(root, "linked", "a placeholder");
 	sleep_ms(5 * DEBOUNCE_MS); /* the watcher has looked at it */
 	js_value_bundle(elsewhere, "w.Linked", 5);
@@ -1847,12 +1850,7 @@ static void many_names_in_a_plugins_directory_do_not_keep_the_watcher_busy(void 
 	event_log ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	pp_runtime *rt = watched_runtime(&ev);
 	char root[256], first[512], path[600];
-	temp_dir(root, sizeof root);
-	snprintf(first, sizeof first, "%s/first", root);
-	assert_int_equal(mkdir(first, 0700), 0);
-	js_value_bundle(first, "w.First", 1);
-	assert_int_equal(pp_bundle_load_dir(rt, root, NULL, NULL, NULL), PP_OK);
-	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
+	watch_plugins_dir_with_first(rt, root, sizeof root, first, sizeof first);
 	int n = race_rounds(40000);
 	for (int i = 0; i < n; i++) {
 		snprintf(path, sizeof path, "%s/cache-entry-%06d", root, i);
