@@ -280,14 +280,14 @@ static void guest_skeleton(FILE *f, const ppc_contract *c, const char *id, const
 	        c->major, c->minor, c->patch);
 }
 
-/* The head and body shared by every typed caller: its signature (first
- * param `first`, then the function's params, an arena if its result needs
- * one, and a result pointer) and the filling of the args struct. The caller
- * writes the return statement. */
-static void caller_start(FILE *f, const char *name, const char *first, const char *id,
-                         const ppc_function *fn)
+/* The head and body shared by every typed caller: its signature (`storage`,
+ * first param `first`, then the function's params, an arena if its result
+ * needs one, and a result pointer) and the filling of the args struct. The
+ * caller writes the return statement. */
+static void caller_start(FILE *f, const char *storage, const char *name, const char *first,
+                         const char *id, const ppc_function *fn)
 {
-	fprintf(f, "static inline uint32_t %s(%s", name, first);
+	fprintf(f, "%s uint32_t %s(%s", storage, name, first);
 	params_decl(f, fn);
 	if (fn->needs_arena)
 		fputs(", pp_call_arena *ppc_arena_", f);
@@ -322,7 +322,7 @@ static void host_callers(FILE *f, const ppc_contract *c, const char *id, const c
 		ppc_c_upper(fn->name, FN, sizeof FN);
 		snprintf(name, sizeof name, "%s_%s", id, fn->name);
 		ppc_comment(f, "", "/*", fn->docs);
-		caller_start(f, name, "const pp_host_api *ppc_host_", id, fn);
+		caller_start(f, "static inline", name, "const pp_host_api *ppc_host_", id, fn);
 		fprintf(f,
 		        "\treturn ppc_call_host(ppc_host_, %s_ID, ((uint32_t)%s_VERSION_MAJOR << "
 		        "16) | "
@@ -341,7 +341,7 @@ static void peer_callers(FILE *f, const ppc_contract *c, const char *id, const c
 		char FN[128], name[320];
 		ppc_c_upper(fn->name, FN, sizeof FN);
 		snprintf(name, sizeof name, "%s_peer_%s", id, fn->name);
-		caller_start(f, name, "const pp_host_api *ppc_host_", id, fn);
+		caller_start(f, "static inline", name, "const pp_host_api *ppc_host_", id, fn);
 		fprintf(f,
 		        "\treturn ppc_call_peer(ppc_host_, %s_ID, %s_VERSION_MAJOR, %s_FN_%s, "
 		        "&ppc_a_, %s, %s);\n}\n",
@@ -384,7 +384,10 @@ static void guest_callers(FILE *f, const ppc_contract *c, const char *id, const 
 		snprintf(name, sizeof name, "%s_%s", id, fn->name);
 		snprintf(first, sizeof first, "%s *ppc_c_", id);
 		ppc_comment(f, "", "/*", fn->docs);
-		caller_start(f, name, first, id, fn);
+		/* inline whole, as pp_call is: an out-of-line entry would cost the
+		 * host more than everything the caller adds to pp_call */
+		caller_start(f, "static inline __attribute__((always_inline))", name, first, id,
+		             fn);
 		fprintf(f,
 		        "\treturn ppc_caller_call(&ppc_c_->base, %s_FN_%s, &ppc_a_, %s, %s);\n}\n",
 		        ID, FN, result_arg(fn), arena_arg(fn));
@@ -509,9 +512,11 @@ static const char host_support[] =
         " * reaches the new version with the old one's instance. pp_call refuses it\n"
         " * before any code runs, with PP_ERR_STALE_INSTANCE, a code only the runtime\n"
         " * gives; the caller finds the contract again, makes a new instance and\n"
-        " * calls once more. A function that ran and failed is never run twice. */\n"
-        "static inline uint32_t ppc_caller_call(ppc_caller *c, uint32_t fn, const void *args, "
-        "void *out,\n                                       pp_call_arena *arena)\n{\n"
+        " * calls once more. A function that ran and failed is never run twice.\n"
+        " * Out of line: only the first call and calls after a change come here. */\n"
+        "static __attribute__((noinline, unused)) uint32_t\n"
+        "ppc_caller_call_again(ppc_caller *c, uint32_t fn, const void *args, void *out,\n"
+        "                      pp_call_arena *arena)\n{\n"
         "\tfor (int again = 0;; again++) {\n"
         "\t\tif (ppc_revision(c) != c->seen || !c->has_inst) {\n"
         "\t\t\tpp_status st = ppc_caller_refresh(c);\n\t\t\tif (st != PP_OK)\n"
@@ -520,7 +525,17 @@ static const char host_support[] =
         "\t\tif (code != PP_ERR_STALE_INSTANCE || again == 8)\n"
         "\t\t\treturn code;\n"
         "\t\tppc_caller_close(c); /* stale: made by a replaced version */\n"
-        "\t}\n}\n#endif\n";
+        "\t}\n}\n\n"
+        "/* A call: inline while the contract has not moved since this caller found it. */\n"
+        "static inline __attribute__((always_inline)) uint32_t\n"
+        "ppc_caller_call(ppc_caller *c, uint32_t fn, const void *args, void *out, pp_call_arena "
+        "*arena)\n{\n"
+        "\tif (__builtin_expect(ppc_revision(c) == c->seen && c->has_inst, 1)) {\n"
+        "\t\tuint32_t code = pp_call(c->rt, c->h, c->inst, fn, args, out, arena);\n"
+        "\t\tif (__builtin_expect(code != PP_ERR_STALE_INSTANCE, 1))\n"
+        "\t\t\treturn code;\n"
+        "\t\tppc_caller_close(c);\n\t}\n"
+        "\treturn ppc_caller_call_again(c, fn, args, out, arena);\n}\n#endif\n";
 
 /* "#if" the translation unit implements at least one guest contract. */
 static void implements_something(FILE *f, const ppc_model *m)
