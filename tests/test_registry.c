@@ -240,6 +240,38 @@ static void a_dependency_the_host_declares_must_be_loaded_first(void **state)
 	pp_runtime_free(rt);
 }
 
+/* PP_MAX_REGISTRATIONS holds for a native bundle as for a JS one: up to
+ * it a bundle loads, reloads and unloads; one more fails its load, with
+ * nothing published, and the runtime goes on. */
+static void a_bundle_registers_at_most_the_registration_limit(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	uint64_t id = load_ok(rt, fx("many_4096"));
+	pp_stats st;
+	pp_runtime_stats(rt, &st);
+	assert_int_equal(st.contracts, PP_MAX_REGISTRATIONS);
+	pp_guest_contract_handle last = pp_find(rt, pp_guest_contract_id("test.many.4095", 1), 0);
+	assert_false(pp_handle_is_null(last));
+	pp_guest_contract_instance none = {NULL, 0};
+	assert_int_equal(pp_call(rt, last, none, 0, NULL, NULL, NULL), PP_OK);
+	assert_int_equal(pp_bundle_reload(rt, id), PP_OK);
+	assert_int_equal(pp_call(rt, last, none, 0, NULL, NULL, NULL), PP_OK);
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+
+	assert_int_equal(pp_bundle_load(rt, fx("broken_4097"), NULL, NULL), PP_ERR_INIT_FAILED);
+	assert_contains(pp_last_error(rt), "broken_4097");
+	assert_contains(pp_last_error(rt), "contract 'test.many.4096' is one more than a bundle "
+	                                   "may register (the limit is PP_MAX_REGISTRATIONS, "
+	                                   "4096)");
+	pp_runtime_stats(rt, &st);
+	assert_int_equal(st.contracts, 0);
+	assert_int_equal(st.bundles, 0);
+	load_ok(rt, fx("calc_v1")); /* still usable */
+	assert_int_equal(calc_add(rt, 2, 3), 5);
+	pp_runtime_free(rt);
+}
+
 static void registration_outside_init_is_refused(void **state)
 {
 	(void)state;
@@ -832,6 +864,7 @@ int main(void)
 	        cmocka_unit_test(a_dependency_the_host_declares_must_be_loaded_first),
 	        cmocka_unit_test(registration_outside_init_is_refused),
 	        cmocka_unit_test(bad_interfaces_are_refused_and_never_stored),
+	        cmocka_unit_test(a_bundle_registers_at_most_the_registration_limit),
 	        cmocka_unit_test(instances_are_created_and_destroyed_through_the_runtime),
 	        cmocka_unit_test(instances_left_behind_are_destroyed_with_their_version),
 	        cmocka_unit_test(a_pointer_set_counts_every_key_through_growth_and_shrinking),

@@ -102,7 +102,7 @@ typedef struct pp_version {
 /* Limits the runtime enforces on what a plugin registers: a registration
  * past them is refused at load with a message naming the limit. */
 #define PP_MAX_CONTRACT_FUNCTIONS 65536u /* functions in one contract */
-#define PP_MAX_REGISTRATIONS 4096u       /* contracts one JS bundle's init returns */
+#define PP_MAX_REGISTRATIONS 4096u       /* guest contracts one bundle registers */
 #define PP_MAX_NAME_BYTES 4096u          /* a descriptor's plugin or contract name */
 #define PP_MAX_LAYOUT_VIEWS 256u         /* StringView/Buffer members in one layout */
 #define PP_MAX_STRUCT_SIZE 4096u         /* any version of a growable struct ("Growth") */

@@ -361,6 +361,14 @@ pp_status pp__registry_stage(pp_runtime *rt, pp_bundle_version *v, const pp_plug
 			return pp__error(rt, PP_ERR_DUPLICATE_PROVIDER,
 			                 "bundle '%s' registered contract '%s' twice", bname,
 			                 n->contract_name);
+	/* which also bounds the walks over a version's list, here and when it
+	 * is published */
+	if (v->contract_count >= PP_MAX_REGISTRATIONS)
+		return pp__error(rt, PP_ERR_INVALID_ARGUMENT,
+		                 "bundle '%s': contract '%.*s%s' is one more than a bundle may "
+		                 "register (the limit is PP_MAX_REGISTRATIONS, %u)",
+		                 bname, clen, (const char *)d->contract_name.ptr, cname,
+		                 PP_MAX_REGISTRATIONS);
 
 	pp_contract_node *n = calloc(1, sizeof *n + fn_count * sizeof(const void *));
 	if (!n)
