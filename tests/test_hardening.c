@@ -1124,6 +1124,142 @@ static void watch_stop_from_on_reload_on_the_watcher_thread_is_safe(void **state
 	remove_tree(dir);
 }
 
+/* A bundle's own lifecycle callback cannot reload or unload it: the
+ * callback's thread has it busy, and waiting for itself would never end
+ * (docs/runtime.md, Reloading: "a reload of it from the callback is
+ * PP_ERR_REENTRANT_CALL"). */
+typedef struct own_callback {
+	pp_runtime *rt;
+	uint64_t id;
+	pp_status reload[2], unload[2]; /* 0: from PREPARING, 1: from UNLOADING */
+	char why[256];
+} own_callback;
+
+static void act_on_own_bundle(void *ud, uint64_t id, const char *name, uint32_t phase,
+                              const char *reason)
+{
+	(void)name;
+	(void)reason;
+	own_callback *o = ud;
+	if (id != o->id || (phase != PP_RELOAD_PREPARING && phase != PP_RELOAD_UNLOADING))
+		return;
+	int k = phase == PP_RELOAD_UNLOADING;
+	o->reload[k] = pp_bundle_reload(o->rt, id);
+	snprintf(o->why, sizeof o->why, "%s", pp_last_error(o->rt));
+	o->unload[k] = pp_bundle_unload(o->rt, id, 0);
+}
+
+static void a_bundle_cannot_be_reloaded_or_unloaded_from_its_own_callback(void **state)
+{
+	(void)state;
+	own_callback o = {.reload = {PP_OK, PP_OK}, .unload = {PP_OK, PP_OK}};
+	pp_runtime *rt = o.rt = rt_reporting(act_on_own_bundle, &o);
+	o.id = load_ok(rt, fx("calc_v1"));
+	alarm(60); /* a thread waiting for itself ends the test instead of hanging */
+	assert_int_equal(pp_bundle_reload(rt, o.id), PP_OK);
+	assert_int_equal(o.reload[0], PP_ERR_REENTRANT_CALL);
+	assert_int_equal(o.unload[0], PP_ERR_REENTRANT_CALL);
+	assert_contains(o.why, "cannot reload bundle 'calc_v1': this thread is loading, "
+	                       "reloading or unloading it");
+	assert_int_equal(calc_add(rt, 2, 3), 5); /* the reload went ahead, the bundle serves */
+	assert_int_equal(pp_bundle_unload(rt, o.id, 0), PP_OK);
+	assert_int_equal(o.reload[1], PP_ERR_REENTRANT_CALL);
+	assert_int_equal(o.unload[1], PP_ERR_REENTRANT_CALL);
+	alarm(0);
+	pp_runtime_free(rt);
+}
+
+/* test.counter for host_caller (plugin code calling the host), reloading a
+ * bundle that another thread has busy: its PREPARING callback holds it
+ * until the test lets it go, or 5 s pass — so a runtime that made the
+ * plugin's thread wait fails the test rather than hang it. */
+typedef struct busy_elsewhere {
+	pp_host_contract_interface iface; /* first: the instance is its address */
+	pp_runtime *rt;
+	uint64_t held;
+	pthread_mutex_t lock;
+	pthread_cond_t moved;
+	bool inside, go, timed_out;
+	pp_status got;
+	char why[256];
+} busy_elsewhere;
+
+static void hold_while_preparing(void *ud, uint64_t id, const char *name, uint32_t phase,
+                                 const char *reason)
+{
+	(void)name;
+	(void)reason;
+	busy_elsewhere *b = ud;
+	if (phase != PP_RELOAD_PREPARING || id != b->held)
+		return;
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 5;
+	pthread_mutex_lock(&b->lock);
+	b->inside = true;
+	pthread_cond_broadcast(&b->moved);
+	while (!b->go && !b->timed_out)
+		b->timed_out = pthread_cond_timedwait(&b->moved, &b->lock, &until) != 0;
+	pthread_mutex_unlock(&b->lock);
+}
+
+static void reload_the_held_bundle(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	(void)args;
+	(void)err;
+	busy_elsewhere *b = state;
+	b->got = pp_bundle_reload(b->rt, b->held);
+	snprintf(b->why, sizeof b->why, "%s", pp_last_error(b->rt));
+	*(int64_t *)out = 0;
+}
+
+static const void *const busy_elsewhere_fns[] = {(const void *)reload_the_held_bundle};
+
+static void *reload_held(void *p)
+{
+	busy_elsewhere *b = p;
+	pp_bundle_reload(b->rt, b->held);
+	return NULL;
+}
+
+/* A thread in plugin code may hold what the thread with a bundle busy
+ * needs, so it is refused (PP_ERR_REENTRANT_CALL) rather than made to wait
+ * for that bundle (docs/runtime.md, Threads). */
+static void plugin_code_is_refused_rather_than_made_to_wait_for_a_busy_bundle(void **state)
+{
+	(void)state;
+	busy_elsewhere b = {
+	        .lock = PTHREAD_MUTEX_INITIALIZER, .moved = PTHREAD_COND_INITIALIZER, .got = PP_OK};
+	pp_runtime *rt = b.rt = rt_reporting(hold_while_preparing, &b);
+	register_counter(rt, &b.iface, busy_elsewhere_fns);
+	b.held = load_ok(rt, fx("calc_v1"));
+	load_ok(rt, fx("host_caller"));
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, reload_held, &b), 0);
+	pthread_mutex_lock(&b.lock);
+	while (!b.inside)
+		pthread_cond_wait(&b.moved, &b.lock);
+	pthread_mutex_unlock(&b.lock);
+
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("test.hostcall", 1), 0);
+	int32_t one = 1;
+	int64_t out = -1;
+	assert_int_equal(pp_call(rt, h, (pp_guest_contract_instance){NULL, 0}, 0, &one, &out, NULL),
+	                 PP_OK);
+	pthread_mutex_lock(&b.lock);
+	bool waited = b.timed_out; /* the call waited for the bundle instead */
+	b.go = true;
+	pthread_cond_broadcast(&b.moved);
+	pthread_mutex_unlock(&b.lock);
+	join_within(&t, 1, 60);
+	assert_false(waited);
+	assert_int_equal(b.got, PP_ERR_REENTRANT_CALL);
+	assert_contains(b.why, "cannot reload bundle 'calc_v1': another thread is loading, "
+	                       "reloading or unloading it, and this thread runs plugin code");
+	assert_int_equal(calc_add(rt, 2, 3), 5);
+	pp_runtime_free(rt);
+}
+
 /* ---- Inits and the code they call ----------------------------------------- */
 
 /* While bundle x's init runs, what it registers and looks up is x's. Code it
@@ -2759,6 +2895,8 @@ int main(void)
 	        cmocka_unit_test(reloads_crossed_through_callbacks_never_deadlock),
 	        cmocka_unit_test(reload_reason_outlives_a_failing_call_in_the_callback),
 	        cmocka_unit_test(watch_stop_from_on_reload_on_the_watcher_thread_is_safe),
+	        cmocka_unit_test(a_bundle_cannot_be_reloaded_or_unloaded_from_its_own_callback),
+	        cmocka_unit_test(plugin_code_is_refused_rather_than_made_to_wait_for_a_busy_bundle),
 	        cmocka_unit_test(a_reload_while_the_runtime_is_freed_is_refused),
 	        cmocka_unit_test(instance_ids_are_never_reused_across_versions),
 	        cmocka_unit_test(native_code_never_runs_with_an_instance_its_version_did_not_make),
