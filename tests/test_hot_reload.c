@@ -740,6 +740,38 @@ static int refuse_subdirs(void *ud, int stage)
 	return stage == PP_LOOK_SUBDIR_OPENED ? EACCES : 0;
 }
 
+/* A directory the host asked to watch that inotify refuses (here a single
+ * file bundle's parent, replaced by a file: ENOTDIR; in the field the
+ * watch limit) fails pp_watch_start with PP_ERR_IO naming it and why,
+ * rather than watch part of what was asked; nothing is left running, and
+ * once the directory can be watched the watcher starts. */
+static void a_bundle_directory_inotify_refuses_fails_watch_start_naming_it(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	char dir[256], parent[300], path[320];
+	temp_dir(dir, sizeof dir);
+	snprintf(parent, sizeof parent, "%s/sub", dir);
+	snprintf(path, sizeof path, "%s/bundle.js", parent);
+	assert_int_equal(mkdir(parent, 0700), 0);
+	js_value_bundle(parent, "w.Refused", 1);
+	assert_int_equal(pp_bundle_load(rt, path, NULL, NULL), PP_OK);
+	remove_tree(parent);
+	write_text(dir, "sub", "a file where the directory was\n");
+
+	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_ERR_IO);
+	char want[400];
+	snprintf(want, sizeof want, "cannot watch '%s': %s", parent, strerror(ENOTDIR));
+	assert_string_equal(pp_last_error(rt), want);
+	pp_watch_stop(rt); /* none runs: nothing to stop */
+
+	assert_int_equal(unlink(parent), 0);
+	assert_int_equal(mkdir(parent, 0700), 0);
+	assert_int_equal(pp_watch_start(rt, DEBOUNCE_MS), PP_OK);
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
 /* A subdirectory a bundle holds that cannot be watched does not turn hot
  * reload off (a bundle may ship one, or its init make one): pp_watch_start
  * succeeds, a warning names the subdirectory and why, and the rest of that
@@ -1933,6 +1965,7 @@ int main(void)
 	        cmocka_unit_test(
 	                a_subdirectory_swapped_for_a_link_is_never_watched_outside_the_bundle),
 	        cmocka_unit_test(a_watch_stays_inside_the_bundle_after_the_main_thread_has_ended),
+	        cmocka_unit_test(a_bundle_directory_inotify_refuses_fails_watch_start_naming_it),
 	        cmocka_unit_test(
 	                an_unwatchable_subdirectory_in_a_bundle_is_a_warning_not_a_failed_start),
 	        cmocka_unit_test(
