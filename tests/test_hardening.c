@@ -884,6 +884,42 @@ static void many_instances_are_destroyed_in_any_order_each_once(void **state)
 	pp_runtime_free(rt);
 }
 
+/* A plugin that hands out one pointer for several instances has it
+ * destroyed as often as it was made (docs/runtime.md, Instances): by the
+ * host, then no more, and with its version for the ones left — never
+ * once for all, nor once too often. nest's -5 hands out one shared node. */
+static void one_pointer_made_several_times_is_destroyed_as_often(void **state)
+{
+	(void)state;
+	log_capture logs = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_with_log(&logs, PP_LOG_WARN);
+	uint64_t id = load_ok(rt, fx("nest"));
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("test.nest", 1), 0);
+	int32_t shared = -5;
+	pp_guest_contract_instance inst[3];
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(pp_instance_create(rt, h, &shared, &inst[i]), PP_OK);
+	assert_ptr_equal(inst[0].data, inst[2].data);
+	assert_int_equal(pp_instance_destroy(rt, h, inst[0]), PP_OK);
+	assert_string_equal(logs.last, "shared: 2 left");
+	assert_int_equal(pp_instance_destroy(rt, h, inst[1]), PP_OK);
+	assert_int_equal(pp_instance_destroy(rt, h, inst[2]), PP_OK);
+	assert_string_equal(logs.last, "shared: 0 left");
+	assert_int_equal(pp_instance_destroy(rt, h, inst[0]), PP_ERR_STALE_HANDLE);
+	assert_int_equal(logs.count[PP_LOG_WARN], 3); /* the refused one destroyed nothing */
+
+	for (int i = 0; i < 2; i++) /* left alive for the version's teardown */
+		assert_int_equal(pp_instance_create(rt, h, &shared, &inst[i]), PP_OK);
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	assert_int_equal(pp_runtime_quiesce(rt), PP_OK);
+	pthread_mutex_lock(&logs.lock);
+	assert_int_equal(logs.count[PP_LOG_WARN], 5);
+	assert_int_equal(logs.count[PP_LOG_ERROR], 0);
+	assert_string_equal(logs.last, "shared: 0 left");
+	pthread_mutex_unlock(&logs.lock);
+	pp_runtime_free(rt);
+}
+
 static void *load_with_manifest_dependency(void *p)
 {
 	inside *in = p;
@@ -2876,6 +2912,7 @@ int main(void)
 	        cmocka_unit_test(
 	                an_instance_of_a_version_replaced_during_the_call_is_destroyed_once),
 	        cmocka_unit_test(many_instances_are_destroyed_in_any_order_each_once),
+	        cmocka_unit_test(one_pointer_made_several_times_is_destroyed_as_often),
 	        cmocka_unit_test(a_dependency_unloaded_during_init_fails_the_dependents_load),
 	        cmocka_unit_test(a_native_bundle_finds_libraries_beside_it_through_origin),
 	        cmocka_unit_test(bundle_names_that_are_paths_are_refused_for_every_loader),
