@@ -189,6 +189,56 @@ static void reload_swaps_code_behind_the_same_handle(void **state)
 	remove_tree(dir);
 }
 
+/* A JS bundle answering `value` from fn 0 of each contract it names. */
+#define JS_ANSWERS(value, regs)                                                                 \
+	JS_PRELUDE "function answer(i, a, o, ar, b) { b.writeI32(o, " #value "); return 0; }\n" \
+	           "function polyplug_init() { return ok([" regs "]); }\n"
+
+static int32_t answer_of(pp_runtime *rt, pp_guest_contract_handle h)
+{
+	int32_t v = -1;
+	pp_guest_contract_instance none = {NULL, 0};
+	assert_int_equal(pp_call(rt, h, none, 0, NULL, &v, NULL), PP_OK);
+	return v;
+}
+
+/* docs/runtime.md, Reloading: contracts a reload provides again keep their
+ * slot, generation and registration order; those it no longer provides are
+ * unpublished; new ones are added. */
+static void a_reload_keeps_what_it_provides_again_in_place_and_drops_the_rest(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	char dir[64];
+	js_write_dir(dir, sizeof dir,
+	             JS_ANSWERS(1, "reg('r.Kept', [answer]), reg('r.Dropped', [answer])"));
+	uint64_t id = load_ok(rt, dir);
+	js_load_ok(rt, "second", JS_ANSWERS(9, "reg('r.Kept', [answer])"));
+	uint64_t kept_id = pp_guest_contract_id("r.Kept", 1);
+	pp_guest_contract_handle kept = pp_find(rt, kept_id, 0);
+	pp_guest_contract_handle dropped = pp_find(rt, pp_guest_contract_id("r.Dropped", 1), 0);
+	assert_int_equal(answer_of(rt, kept), 1);
+
+	write_text(dir, "bundle.js",
+	           JS_ANSWERS(2, "reg('r.Added', [answer]), reg('r.Kept', [answer])"));
+	assert_int_equal(pp_bundle_reload(rt, id), PP_OK);
+	pp_guest_contract_handle all[3];
+	assert_int_equal(pp_find_all(rt, kept_id, 0, all, 3), 2);
+	assert_int_equal(all[0].index, kept.index); /* still first, in its slot */
+	assert_int_equal(all[0].generation, kept.generation);
+	assert_int_equal(answer_of(rt, kept), 2); /* the new code */
+	assert_int_equal(answer_of(rt, all[1]), 9);
+	assert_int_equal(answer_of(rt, pp_find(rt, kept_id, 0)), 2);
+
+	pp_guest_contract_instance none = {NULL, 0};
+	int32_t v;
+	assert_int_equal(pp_call(rt, dropped, none, 0, NULL, &v, NULL), PP_ERR_STALE_HANDLE);
+	assert_true(pp_handle_is_null(pp_find(rt, pp_guest_contract_id("r.Dropped", 1), 0)));
+	assert_int_equal(answer_of(rt, pp_find(rt, pp_guest_contract_id("r.Added", 1), 0)), 2);
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
 static void init_sees_only_declared_dependencies(void **state)
 {
 	(void)state;
@@ -860,6 +910,7 @@ int main(void)
 	        cmocka_unit_test(unknown_function_is_not_available),
 	        cmocka_unit_test(revision_counter_moves_on_every_change),
 	        cmocka_unit_test(reload_swaps_code_behind_the_same_handle),
+	        cmocka_unit_test(a_reload_keeps_what_it_provides_again_in_place_and_drops_the_rest),
 	        cmocka_unit_test(init_sees_only_declared_dependencies),
 	        cmocka_unit_test(a_dependency_the_host_declares_must_be_loaded_first),
 	        cmocka_unit_test(registration_outside_init_is_refused),
