@@ -1042,6 +1042,32 @@ static void a_host_requiring_its_own_layouts_refuses_what_it_did_not_declare(voi
 	pp_runtime_free(rt);
 }
 
+/* Under PP_JS_MEMORY_DECLARED the init is guarded as well, not only the
+ * calls (README: "Its polyplug_init is guarded only then"): an init
+ * reading the host table it is handed fails the load, and the same bundle
+ * without that read loads. */
+static void an_init_is_guarded_where_the_host_requires_its_own_layouts(void **state)
+{
+	(void)state;
+	pp_runtime_config cfg = quiet_config();
+	cfg.js.memory_mode = PP_JS_MEMORY_DECLARED;
+	pp_runtime *rt = NULL;
+	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	static const pp_fn_layout host[] = {{8, 4, PP_LAYOUT_NO_ARENA, 0, NULL},
+	                                    {8, 4, PP_LAYOUT_NO_ARENA, 0, NULL}};
+	assert_int_equal(
+	        pp_contract_declare_layouts(rt, pp_guest_contract_id("test.guard", 1), host, 2),
+	        PP_OK);
+	static const char peeks[] = JS_PRELUDE
+	        "function polyplug_init(hl, hh, cl, ch, b) { b.readI32(hl + hh * 4294967296);"
+	        " return ok([reg('test.guard', [" ADD_RAW ", " ADD_RAW "])]); }";
+	assert_int_not_equal(js_load_src(rt, "peeks", peeks, NULL), PP_OK);
+	assert_contains(pp_last_error(rt), "bridge.readI32 at address 0x");
+	assert_contains(pp_last_error(rt), "outside the memory");
+	raw_bundle_is_held_to_the_hosts_sizes(rt);
+	pp_runtime_free(rt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1056,6 +1082,7 @@ int main(void)
 	        cmocka_unit_test(results_a_guarded_caller_does_not_take_are_freed),
 	        cmocka_unit_test(host_declared_layouts_bound_what_a_bundle_declares),
 	        cmocka_unit_test(a_host_requiring_its_own_layouts_refuses_what_it_did_not_declare),
+	        cmocka_unit_test(an_init_is_guarded_where_the_host_requires_its_own_layouts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
