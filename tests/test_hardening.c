@@ -2044,6 +2044,44 @@ static void a_reload_while_the_runtime_is_freed_is_refused(void **state)
 	assert_contains(r.why, "cannot reload bundle 'calc_v1': the runtime is being freed");
 }
 
+/* What a load asked for while the runtime is freed gets. */
+typedef struct load_in_teardown {
+	pp_runtime *rt;
+	bool tearing;  /* pp_runtime_free has begun */
+	int loads;     /* tried */
+	pp_status got; /* what the first returned */
+	char why[256];
+} load_in_teardown;
+
+static void load_on_unload(void *ud, uint64_t id, const char *name, uint32_t phase,
+                           const char *reason)
+{
+	(void)id;
+	(void)name;
+	(void)reason;
+	load_in_teardown *l = ud;
+	if (phase != PP_RELOAD_UNLOADING || !l->tearing || l->loads++)
+		return;
+	l->got = pp_bundle_load(l->rt, fx("calc_alt"), NULL, NULL);
+	snprintf(l->why, sizeof l->why, "%s", pp_last_error(l->rt));
+}
+
+/* pp_runtime_free refuses further loads (docs/runtime.md, Threads), here
+ * from a callback of its own unloads: a bundle loaded then would be left
+ * for a runtime that is going away. */
+static void a_load_while_the_runtime_is_freed_is_refused(void **state)
+{
+	(void)state;
+	load_in_teardown l = {.got = PP_OK};
+	l.rt = rt_reporting(load_on_unload, &l);
+	load_ok(l.rt, fx("calc_v1"));
+	l.tearing = true;
+	pp_runtime_free(l.rt);
+	assert_int_equal(l.loads, 1);
+	assert_int_equal(l.got, PP_ERR_UNSUPPORTED);
+	assert_contains(l.why, "bundle 'calc_alt': the runtime is being freed; no more loads");
+}
+
 /* Nor reach a plugin as the runtime's refusal, through the host table's
  * create_guest_instance: a plugin's caller retrying on it would rerun what
  * the create's failure was meant to stop. */
@@ -2935,6 +2973,7 @@ int main(void)
 	        cmocka_unit_test(a_bundle_cannot_be_reloaded_or_unloaded_from_its_own_callback),
 	        cmocka_unit_test(plugin_code_is_refused_rather_than_made_to_wait_for_a_busy_bundle),
 	        cmocka_unit_test(a_reload_while_the_runtime_is_freed_is_refused),
+	        cmocka_unit_test(a_load_while_the_runtime_is_freed_is_refused),
 	        cmocka_unit_test(instance_ids_are_never_reused_across_versions),
 	        cmocka_unit_test(native_code_never_runs_with_an_instance_its_version_did_not_make),
 	        cmocka_unit_test(
