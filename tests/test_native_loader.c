@@ -132,6 +132,43 @@ static void bundle_that_registers_nothing_is_refused(void **state)
 	pp_runtime_free(rt);
 }
 
+/* README: a plugin that fails to initialise, registers garbage or sizes
+ * near 2^32, or was built for another ABI is refused with a message naming
+ * the bundle, the file and the cause, and the runtime stays as it was. */
+static void every_refused_native_bundle_is_named_with_its_file_and_cause(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *fixture, *cause;
+	} refused[] = {
+	        {"broken_wrong_abi", "built for ABI version"},
+	        {"broken_abi_1", "built for ABI version 1"},
+	        {"broken_no_init", "missing symbol polyplug_init"},
+	        {"broken_init_fail", "no config file found"},
+	        {"broken_nothing", "registered no contracts"},
+	        {"broken_null_fn", "has a NULL function at index 1"},
+	        {"broken_huge_count", "declares 4294967295 functions; the limit is 65536"},
+	        {"broken_bad_dispatch", "has unknown dispatch type 7"},
+	        {"broken_bad_utf8", "is not valid UTF-8 (bad byte at offset 5)"},
+	        {"broken_no_create", "lacks create_instance or destroy_instance"},
+	        {"broken_dup", "registered contract 'test.broken' twice"},
+	        {"broken_undefined_symbol", "undefined symbol: pp_fixture_defined_nowhere"},
+	};
+	pp_runtime *rt = rt_new();
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		const char *path = fx(refused[i].fixture);
+		assert_int_not_equal(pp_bundle_load(rt, path, NULL, NULL), PP_OK);
+		char named[600];
+		snprintf(named, sizeof named, "bundle '%s' (%s): ", refused[i].fixture, path);
+		const char *e = pp_last_error(rt);
+		if (strncmp(e, named, strlen(named)) != 0 || !strstr(e, refused[i].cause))
+			fail_msg("%s: \"%s\" does not open with \"%s\" and say \"%s\"",
+			         refused[i].fixture, e, named, refused[i].cause);
+		assert_untouched(rt);
+	}
+	pp_runtime_free(rt);
+}
+
 static void unreadable_and_foreign_paths_fail_cleanly(void **state)
 {
 	(void)state;
@@ -427,6 +464,7 @@ int main(void)
 	        cmocka_unit_test(init_failure_names_bundle_and_cause),
 	        cmocka_unit_test(wrong_abi_version_is_refused),
 	        cmocka_unit_test(missing_init_symbol_is_named),
+	        cmocka_unit_test(every_refused_native_bundle_is_named_with_its_file_and_cause),
 	        cmocka_unit_test(bundle_that_registers_nothing_is_refused),
 	        cmocka_unit_test(a_library_with_an_undefined_symbol_fails_to_load_naming_it),
 	        cmocka_unit_test(a_bundles_exported_symbols_never_serve_another_bundle),
