@@ -196,6 +196,44 @@ static void load_errors_name_the_bundle_and_the_missing_piece(void **state)
 	pp_runtime_free(rt);
 }
 
+/* The same refusals of a bundle loaded from disk name its file as well
+ * (js.md, Loading: "Load errors name the bundle, the file and the missing
+ * piece"). */
+static void load_errors_from_disk_name_the_bundle_its_file_and_the_cause(void **state)
+{
+	(void)state;
+	static const bad_bundle cases[] = {
+	        {"syntax", "var x = );\n", "compiling the bundle failed: SyntaxError",
+	         PP_ERR_LOAD_FAILED},
+	        {"no-init", "var nothing = 1;\n", "no global function polyplug_init",
+	         PP_ERR_LOAD_FAILED},
+	        {"init-throws", "function polyplug_init() { throw new TypeError('init boom'); }\n",
+	         "TypeError: init boom", PP_ERR_INIT_FAILED},
+	        {"empty", "function polyplug_init() { return [[], {code: 0}]; }\n",
+	         "empty registrations array", PP_ERR_INIT_FAILED},
+	        {"not-fn", JS_PRELUDE "function polyplug_init() { return ok([reg('x', [42])]); }\n",
+	         "functions[0] is missing or not a function", PP_ERR_INIT_FAILED},
+	};
+	pp_runtime *rt = rt_new();
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char dir[64], named[256];
+		js_write_dir(dir, sizeof dir, cases[i].src);
+		pp_load_options o = {.name = cases[i].name};
+		pp_status st = pp_bundle_load(rt, dir, &o, NULL);
+		const char *e = pp_last_error(rt);
+		snprintf(named, sizeof named, "bundle '%s' (%s/bundle.js): ", cases[i].name, dir);
+		if (st != cases[i].code || strncmp(e, named, strlen(named)) != 0 ||
+		    !strstr(e, cases[i].expect))
+			fail_msg("%s: got %u \"%s\", want %u \"%s...%s\"", cases[i].name, st, e,
+			         cases[i].code, named, cases[i].expect);
+		remove_tree(dir);
+	}
+	pp_stats st;
+	pp_runtime_stats(rt, &st);
+	assert_int_equal(st.bundles, 0);
+	pp_runtime_free(rt);
+}
+
 /* A registration's id must be the one its name gives: a mistyped id would
  * otherwise publish the contract where no caller of that name finds it. */
 static void a_contract_id_that_is_not_its_names_is_refused(void **state)
@@ -761,6 +799,7 @@ int main(void)
 	        cmocka_unit_test(every_registration_is_registered),
 	        cmocka_unit_test(one_bad_registration_publishes_none),
 	        cmocka_unit_test(load_errors_name_the_bundle_and_the_missing_piece),
+	        cmocka_unit_test(load_errors_from_disk_name_the_bundle_its_file_and_the_cause),
 	        cmocka_unit_test(a_contract_id_that_is_not_its_names_is_refused),
 	        cmocka_unit_test(a_lookup_that_finds_nothing_says_what_is_loaded),
 	        cmocka_unit_test(missing_file_fails),
