@@ -169,6 +169,37 @@ static void every_refused_native_bundle_is_named_with_its_file_and_cause(void **
 	pp_runtime_free(rt);
 }
 
+/* docs/runtime.md, Objects: a bundle loaded without a name is named after
+ * its path — a file's name without its .so and a leading "lib", or a
+ * directory's name as it is (trailing slash or not). */
+static void a_bundle_is_named_after_its_file_without_lib_and_extension(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	char dir[64], path[160];
+	temp_dir(dir, sizeof dir);
+	snprintf(path, sizeof path, "%s/libkeep.so", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	static const struct {
+		const char *copy, *load, *name;
+	} cases[] = {{"libmath.so", "libmath.so", "math"},
+	             {"plain.so", "plain.so", "plain"},
+	             {"lib.so", "lib.so", "lib"},
+	             {"libkeep.so/calc.so", "libkeep.so/", "libkeep.so"}};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, cases[i].copy);
+		copy_file(fx("calc_v1"), path);
+		snprintf(path, sizeof path, "%s/%s", dir, cases[i].load);
+		uint64_t id = 0;
+		assert_int_equal(pp_bundle_load(rt, path, NULL, &id), PP_OK);
+		if (id != pp_bundle_id(cases[i].name))
+			fail_msg("%s: not named '%s'", cases[i].load, cases[i].name);
+		assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	}
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
 static void unreadable_and_foreign_paths_fail_cleanly(void **state)
 {
 	(void)state;
@@ -471,6 +502,7 @@ int main(void)
 	        cmocka_unit_test(unreadable_and_foreign_paths_fail_cleanly),
 	        cmocka_unit_test(loading_the_same_bundle_twice_is_refused),
 	        cmocka_unit_test(bundle_directory_is_loaded_by_its_library),
+	        cmocka_unit_test(a_bundle_is_named_after_its_file_without_lib_and_extension),
 	        cmocka_unit_test(bundles_call_each_other),
 	        cmocka_unit_test(a_library_cut_short_fails_to_load_rather_than_crash),
 	        cmocka_unit_test(reloading_a_library_cut_short_keeps_the_old_version),
