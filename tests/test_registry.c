@@ -116,6 +116,29 @@ static void unload_makes_old_handles_stale(void **state)
 	pp_runtime_free(rt);
 }
 
+/* A call through the null handle (what a find that found nothing gives)
+ * or a stale one fails with PP_ERR_STALE_HANDLE and a message saying which
+ * handle and which it was (README's host: "handle ... is null"). */
+static void a_call_through_a_null_or_stale_handle_says_which(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	pp_guest_contract_instance none = {NULL, 0};
+	int32_t out;
+	pp_guest_contract_handle missing = pp_find_named(rt, "math.Adder@1", 0, NULL);
+	assert_int_equal(pp_call(rt, missing, none, 0, NULL, &out, NULL), PP_ERR_STALE_HANDLE);
+	assert_string_equal(pp_last_error(rt), "handle 4294967295:0 is null");
+	uint64_t id = load_ok(rt, fx("calc_v1"));
+	pp_guest_contract_handle h = pp_find(rt, CALC, 0);
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	assert_int_equal(pp_call(rt, h, none, 0, NULL, &out, NULL), PP_ERR_STALE_HANDLE);
+	char want[96];
+	snprintf(want, sizeof want, "handle %u:%u is stale (its bundle was unloaded)", h.index,
+	         h.generation);
+	assert_string_equal(pp_last_error(rt), want);
+	pp_runtime_free(rt);
+}
+
 static void unknown_function_is_not_available(void **state)
 {
 	(void)state;
@@ -907,6 +930,7 @@ int main(void)
 	        cmocka_unit_test(several_bundles_provide_one_contract_in_registration_order),
 	        cmocka_unit_test(same_bundle_registering_twice_is_a_duplicate),
 	        cmocka_unit_test(unload_makes_old_handles_stale),
+	        cmocka_unit_test(a_call_through_a_null_or_stale_handle_says_which),
 	        cmocka_unit_test(unknown_function_is_not_available),
 	        cmocka_unit_test(revision_counter_moves_on_every_change),
 	        cmocka_unit_test(reload_swaps_code_behind_the_same_handle),
