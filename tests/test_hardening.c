@@ -113,6 +113,34 @@ static void a_bundle_loading_itself_from_its_init_yields_one_bundle(void **state
 	pp_runtime_free(rt);
 }
 
+/* An init may load other bundles (docs/runtime.md, Loading: registrations
+ * are attributed through a per-thread stack of bundles being initialised,
+ * popped on every exit path): what a nested load registers is the loaded
+ * bundle's, and what the init registers after it — after a nested load
+ * that failed, too — is still the init's own. */
+static void registrations_around_a_nested_load_stay_with_their_bundle(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	uint64_t outer = load_ok(rt, fx("loadsib"));
+	uint32_t code;
+	assert_int_equal(call_i32(rt, "test.outer.a", 0, 0, &code), PP_ERR_INIT_FAILED);
+	assert_int_equal(code, PP_OK);
+	assert_int_equal(call_i32(rt, "test.outer.b", 0, 0, &code), PP_OK);
+	assert_int_equal(code, PP_OK);
+	assert_int_equal(bundle_count(rt), 2);
+	assert_int_equal(calc_add(rt, 40, 2), 42);
+	/* both of the outer's contracts go with it; test.calc stays calc_v1's */
+	assert_int_equal(pp_bundle_unload(rt, outer, 0), PP_OK);
+	assert_true(pp_handle_is_null(pp_find(rt, pp_guest_contract_id("test.outer.a", 1), 0)));
+	assert_true(pp_handle_is_null(pp_find(rt, pp_guest_contract_id("test.outer.b", 1), 0)));
+	assert_int_equal(calc_add(rt, 40, 2), 42);
+	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("calc_v1"), 0), PP_OK);
+	assert_true(pp_handle_is_null(pp_find(rt, CALC, 0)));
+	assert_int_equal(bundle_count(rt), 0);
+	pp_runtime_free(rt);
+}
+
 typedef struct racer {
 	pp_runtime *rt;
 	const char *src;
@@ -2941,6 +2969,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(host_contracts_a_plugin_registered_leave_with_its_version),
 	        cmocka_unit_test(a_bundle_loading_itself_from_its_init_yields_one_bundle),
+	        cmocka_unit_test(registrations_around_a_nested_load_stay_with_their_bundle),
 	        cmocka_unit_test(concurrent_loads_of_one_name_yield_one_bundle),
 	        cmocka_unit_test(loads_unloads_and_calls_racing_never_touch_a_freed_bundle),
 	        cmocka_unit_test(
