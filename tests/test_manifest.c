@@ -84,6 +84,34 @@ static void manifest_sets_name_loader_and_file(void **state)
 	remove_tree(dir);
 }
 
+/* docs/runtime.md, Manifests: a manifest's `name` names the bundle unless
+ * the host gives one in pp_load_options, which overrides it — through a
+ * reload, which reads the manifest again, too. */
+static void the_hosts_name_overrides_the_manifests(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	char dir[256];
+	temp_dir(dir, sizeof dir);
+	js_bundle(dir, "bundle.js", "m.Named", 1, NULL);
+	write_text(dir, "manifest.toml", "name = \"from-manifest\"\nprovides = [\"m.Named@1\"]\n");
+	pp_load_options o = {.name = "from-host"};
+	uint64_t id = 0;
+	assert_int_equal(pp_bundle_load(rt, dir, &o, &id), PP_OK);
+	assert_true(id == pp_bundle_id("from-host"));
+	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("from-manifest"), 0), PP_ERR_NOT_FOUND);
+	js_bundle(dir, "bundle.js", "m.Named", 2, NULL);
+	assert_int_equal(pp_bundle_reload(rt, id), PP_OK);
+	assert_int_equal(value_of(rt, "m.Named"), 2);
+	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("from-manifest"), 0), PP_ERR_NOT_FOUND);
+	assert_int_equal(pp_bundle_unload(rt, pp_bundle_id("from-host"), 0), PP_OK);
+	/* without one, the manifest's */
+	assert_int_equal(pp_bundle_load(rt, dir, NULL, &id), PP_OK);
+	assert_true(id == pp_bundle_id("from-manifest"));
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
 /* A manifest is read up to 1 MiB (runtime.md "Manifests"): one of exactly
  * that loads, one byte more is refused naming the bound. */
 static void a_manifest_past_1_mib_is_refused_naming_the_bound(void **state)
@@ -1387,6 +1415,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(manifest_sets_name_loader_and_file),
+	        cmocka_unit_test(the_hosts_name_overrides_the_manifests),
 	        cmocka_unit_test(a_manifest_past_1_mib_is_refused_naming_the_bound),
 	        cmocka_unit_test(a_long_bundle_path_is_never_cut_to_another_files_name),
 	        cmocka_unit_test(reads_generated_reference_manifests),
