@@ -193,6 +193,44 @@ static void concurrent_loads_of_one_name_yield_one_bundle(void **state)
 	}
 }
 
+static void *load_twin_held(void *p)
+{
+	racer *r = p;
+	r->st = js_load_src(r->rt, "held-twin", r->src, NULL);
+	return NULL;
+}
+
+/* A bundle being loaded holds its name (docs/runtime.md, Loading): a
+ * second load of it while its init runs fails at once, "being loaded",
+ * rather than waiting or loading a second copy; once it is loaded, "already
+ * loaded". Its init is held at a latch while the second load is tried. */
+static void a_second_load_while_the_first_initialises_fails_as_being_loaded(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	latch l;
+	latch_register(rt, &l);
+	static const char src[] = JS_PRELUDE JS_LATCH
+	        "function polyplug_init(hl, hh, cl, ch, b) {\n"
+	        "  while (held(b)) {}\n"
+	        "  return ok([reg('test.heldtwin', [function () { return 0; }])]);\n}\n";
+	racer first = {.rt = rt, .src = src};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, load_twin_held, &first), 0);
+	await_true(atomic_load(&l.inside), 30);
+	assert_int_equal(js_load_src(rt, "held-twin", src, NULL), PP_ERR_DUPLICATE_PROVIDER);
+	assert_contains(pp_last_error(rt), "bundle 'held-twin' is already being loaded");
+	int still_held = !atomic_load(&l.go); /* it did not wait for the first */
+	atomic_store(&l.go, 1);
+	join_within(&t, 1, 60);
+	assert_true(still_held);
+	assert_int_equal(first.st, PP_OK);
+	assert_int_equal(js_load_src(rt, "held-twin", src, NULL), PP_ERR_DUPLICATE_PROVIDER);
+	assert_contains(pp_last_error(rt), "bundle 'held-twin' is already loaded");
+	assert_int_equal(bundle_count(rt), 1);
+	pp_runtime_free(rt);
+}
+
 static void *churn_loads(void *p)
 {
 	racer *r = p;
@@ -2971,6 +3009,7 @@ int main(void)
 	        cmocka_unit_test(a_bundle_loading_itself_from_its_init_yields_one_bundle),
 	        cmocka_unit_test(registrations_around_a_nested_load_stay_with_their_bundle),
 	        cmocka_unit_test(concurrent_loads_of_one_name_yield_one_bundle),
+	        cmocka_unit_test(a_second_load_while_the_first_initialises_fails_as_being_loaded),
 	        cmocka_unit_test(loads_unloads_and_calls_racing_never_touch_a_freed_bundle),
 	        cmocka_unit_test(
 	                a_native_init_that_offers_a_host_contract_then_fails_leaves_nothing),
