@@ -1801,6 +1801,30 @@ static void a_create_failing_with_the_runtimes_refusal_fails_generic(void **stat
 	pp_runtime_free(rt);
 }
 
+/* A native create_instance that sets its error fails pp_instance_create
+ * with that status and a message naming the bundle, the contract and the
+ * cause, and hands out no instance — never PP_OK without one
+ * (docs/runtime.md, Instances). nest's pool of nodes runs out after 256. */
+static void a_native_create_that_fails_gives_its_status_and_cause_and_no_instance(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	load_ok(rt, fx("nest"));
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("test.nest", 1), 0);
+	int32_t leaf = 0;
+	pp_guest_contract_instance inst;
+	pp_status st;
+	int made = 0;
+	while ((st = pp_instance_create(rt, h, &leaf, &inst)) == PP_OK && made < 1000)
+		made++;
+	assert_int_equal(made, 256);
+	assert_int_equal(st, PP_ERR_OUT_OF_MEMORY);
+	assert_null(inst.data);
+	assert_string_equal(pp_last_error(rt), "bundle 'nest', contract 'test.nest': "
+	                                       "create_instance failed: nest: no nodes left");
+	pp_runtime_free(rt); /* the 256 are destroyed with the version */
+}
+
 /* Unloads a bundle from inside a host allocation and waits for its
  * teardown, noting the bytes then live: what the runtime holds for itself. */
 typedef struct unload_at_alloc {
@@ -3049,6 +3073,8 @@ int main(void)
 	        cmocka_unit_test(a_function_returning_the_runtimes_refusal_fails_generic),
 	        cmocka_unit_test(instances_holding_instances_are_each_destroyed_once),
 	        cmocka_unit_test(a_create_failing_with_the_runtimes_refusal_fails_generic),
+	        cmocka_unit_test(
+	                a_native_create_that_fails_gives_its_status_and_cause_and_no_instance),
 	        cmocka_unit_test(a_plugin_never_gets_the_runtimes_refusal_from_a_create),
 	        cmocka_unit_test(quiesce_from_a_reload_callback_is_refused_rather_than_hang),
 	        cmocka_unit_test(quiesce_from_inside_a_call_or_a_teardown_is_refused),
