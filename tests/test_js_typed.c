@@ -350,6 +350,36 @@ static void strings_cross_as_utf8_of_any_size(void **state)
 /* Where a result's bytes go: an Arena param in the args struct (how
  * generated glue says it), else the call's arena, else the host's
  * allocator, the caller freeing with host->free. */
+/* A StringView or Buffer (16 bytes) is aligned as C aligns it, by its
+ * pointer (8), not by its size: after an i32 it starts at 8, not 16. */
+static void string_and_buffer_params_sit_where_c_lays_them_out(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	js_load_ok(rt, "views",
+	           JS_TYPED("js.views",
+	                    "function (impl, n, s, k, b, m) {"
+	                    "  return [s, n, k, b.length, m].join(':'); }",
+	                    "{ params: ['i32', 'StringView', 'u8', 'Buffer', 'u32'],"
+	                    "  result: 'StringView' }"));
+	struct {
+		int32_t n;
+		pp_string_view s;
+		uint8_t k;
+		pp_string_view b;
+		uint32_t m;
+	} args = {7, {(const uint8_t *)"hello", 5}, 3, {(const uint8_t *)"xy", 2}, 9};
+	uint8_t mem[64];
+	pp_call_arena arena;
+	pp_call_arena_init(&arena, mem, sizeof mem, pp_runtime_host_api(rt));
+	pp_string_view out = {NULL, 0};
+	assert_int_equal(call_on(rt, "js.views", 0, &args, &out, &arena), PP_OK);
+	assert_int_equal(out.len, strlen("hello:7:3:2:9"));
+	assert_memory_equal(out.ptr, "hello:7:3:2:9", out.len);
+	pp_call_arena_free(&arena);
+	pp_runtime_free(rt);
+}
+
 static void result_bytes_go_to_the_args_arena_call_arena_or_host(void **state)
 {
 	(void)state;
@@ -1064,6 +1094,7 @@ int main(void)
 	        cmocka_unit_test(every_result_type_is_written_back),
 	        cmocka_unit_test(results_of_the_wrong_type_or_range_fail_naming_them),
 	        cmocka_unit_test(strings_cross_as_utf8_of_any_size),
+	        cmocka_unit_test(string_and_buffer_params_sit_where_c_lays_them_out),
 	        cmocka_unit_test(result_bytes_go_to_the_args_arena_call_arena_or_host),
 	        cmocka_unit_test(buffers_are_copies_in_and_any_view_out),
 	        cmocka_unit_test(a_view_whose_buffer_getter_makes_a_new_one_is_read_while_held),

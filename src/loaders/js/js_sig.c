@@ -68,8 +68,12 @@ static size_t type_size(const js_sig *sig, js_type t)
 	return t.kind == SIG_STRUCT ? sig->structs[t.st].size : types[t.kind].size;
 }
 
+/* As C aligns it: a number by its size, a StringView or Buffer (16 bytes) by
+ * its pointer. */
 static size_t type_align(const js_sig *sig, js_type t)
 {
+	if (t.kind == SIG_STRING || t.kind == SIG_BUFFER)
+		return _Alignof(pp_string_view);
 	return t.kind == SIG_STRUCT ? sig->structs[t.st].align : types[t.kind].size;
 }
 
