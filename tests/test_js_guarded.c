@@ -634,9 +634,13 @@ static void outgoing_calls_cannot_forge_or_hand_out_memory(void **state)
 	        " var args = at(b.alloc(24)), out = at(b.alloc(32));"
 	        " for (var k = 0; k < 24; k += 4) b.writeU32(args + k, 0);"
 	        " return b.dispatchPeer(id[0], id[1], 1, 0, args, out, [0, 8]); },\n"
-	        /* 10: views named with no out */
+	        /* 10: views named with no out (none is computed from a NULL out:
+	         * clang's UBSan reported the offset applied to it) */
 	        "    function (i, a, o, ar, b) { var id = cid('guest_contract:test.echo@1');"
-	        " return b.dispatchPeer(id[0], id[1], 1, 0, 0, 0, [0]); }];\n"
+	        " return b.dispatchPeer(id[0], id[1], 1, 0, 0, 0, [0]); },\n"
+	        /* 11: the same at another offset */
+	        "    function (i, a, o, ar, b) { var id = cid('guest_contract:test.echo@1');"
+	        " return b.dispatchPeer(id[0], id[1], 1, 0, 0, 0, [8]); }];\n"
 	        "  var l = fns.map(function () { return { args: 8, out: 16 }; });\n"
 	        "  return ok([regl('test.guard', fns, l)]);\n}\n";
 	js_load_ok(rt, "caller", src);
@@ -658,6 +662,7 @@ static void outgoing_calls_cannot_forge_or_hand_out_memory(void **state)
 	         "callee's function 0 (it returns 0)"},
 	        {9, PP_ERR_INVALID_POINTER, "result views at out offsets 0 and 8 overlap"},
 	        {10, PP_ERR_INVALID_POINTER, "bridge.dispatchPeer at address 0x0 (16 bytes)"},
+	        {11, PP_ERR_INVALID_POINTER, "bridge.dispatchPeer at address 0x0 (16 bytes)"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		pair p = {1, 2};

@@ -385,8 +385,8 @@ static int named_views(outgoing *o, JSValueConst offsets)
 	}
 	/* checked after every getter above has run */
 	for (uint32_t i = 0; st == 0 && i < o->nnamed; i++) {
-		uint8_t *at = (uint8_t *)o->out + o->named[i];
-		if (!may(ctx, o->entry, o->out ? at : NULL, sizeof(pp_string_view), true))
+		uint8_t *at = o->out ? (uint8_t *)o->out + o->named[i] : NULL;
+		if (!may(ctx, o->entry, at, sizeof(pp_string_view), true))
 			st = -1;
 		for (uint32_t k = 0; st == 0 && k < i; k++)
 			if (o->named[k] - o->named[i] + 15u < 31u) { /* |difference| < 16 */
