@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	pp_runtime *rt = fuzz_runtime();
+	pp_runtime *rt = fuzz_runtime(NULL);
 	srcmap_run(rt, data, size);
 	pp_runtime_quiesce(rt);
 	return 0;

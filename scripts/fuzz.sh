@@ -16,7 +16,7 @@ cmake -S "$root/fuzz" -B "$out" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debu
 cmake --build "$out" -j"$(nproc)" >>"$out.log" 2>&1 || { cat "$out.log" >&2; exit 1; }
 
 mkdir -p "$out/crashes"
-for target in toml ppc js_init srcmap; do
+for target in toml ppc js_init js_call srcmap; do
 	work=$out/corpus-$target
 	mkdir -p "$work"
 	cp "$root/fuzz/corpus/$target/"* "$work/"

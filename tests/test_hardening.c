@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../fuzz/js_init_gen.h"
+#include "../fuzz/js_call_gen.h" /* and js_init_gen.h */
 #include "js_helpers.h"
 
 /* Joins n threads, failing the test if they are not done within `seconds`
@@ -773,6 +773,30 @@ static void the_js_init_fuzz_corpus_loads_or_fails_cleanly(void **state)
 	js_load_ok(replay_rt, "after", JS_ONE("test.after", "function () { return 0; }"));
 	assert_int_equal(js_call(replay_rt, "test.after", 0, NULL, &out), PP_OK);
 	pp_runtime_free(replay_rt);
+}
+
+static void replay_js_call(const char *data, size_t len, const char *name)
+{
+	const char *broken = js_call_run(replay_rt, (const uint8_t *)data, len);
+	if (broken)
+		fail_msg("%s: %s", name, broken);
+}
+
+/* Each input's bundle does hostile things during its calls; after each
+ * call the runtime's promises to its caller hold (fuzz/js_call_gen.h). */
+static void the_js_call_fuzz_corpus_keeps_what_a_call_promises_its_caller(void **state)
+{
+	(void)state;
+	pp_runtime_config cfg = quiet_config();
+	js_call_config(&cfg);
+	assert_int_equal(pp_runtime_new(&cfg, &replay_rt), PP_OK);
+	assert_true(replay_dir(PP_SOURCE_DIR "/fuzz/corpus/js_call", replay_js_call) > 0);
+	replay_dir(PP_SOURCE_DIR "/fuzz/regressions/js_call", replay_js_call);
+	int32_t out;
+	js_load_ok(replay_rt, "after", JS_ONE("test.after", "function () { return 0; }"));
+	assert_int_equal(js_call(replay_rt, "test.after", 0, NULL, &out), PP_OK);
+	pp_runtime_free(replay_rt);
+	assert_int_equal(jc_host_heap.live, 0);
 }
 
 static void instances_made_through_the_host_table_are_tracked_like_the_hosts(void **state)
@@ -3090,6 +3114,7 @@ int main(void)
 	        cmocka_unit_test(registration_tables_count_against_the_memory_limit),
 	        cmocka_unit_test(a_throwing_registration_getter_fails_the_load_with_its_cause),
 	        cmocka_unit_test(the_js_init_fuzz_corpus_loads_or_fails_cleanly),
+	        cmocka_unit_test(the_js_call_fuzz_corpus_keeps_what_a_call_promises_its_caller),
 	        cmocka_unit_test(instance_creation_failures_reach_the_caller_with_their_cause),
 	        cmocka_unit_test(structs_smaller_than_any_version_are_refused),
 	        cmocka_unit_test(a_host_contract_a_peer_registers_during_an_init_stays_the_peers),
