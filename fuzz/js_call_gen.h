@@ -695,7 +695,8 @@ static inline size_t js_call_bundle(js_gen *g, jc_bundle *b)
 	        "0xffffffffffffffffn; }\n"
 	        "  return [Number(h & 0xffffffffn), Number(h >> 32n)]; }\n"
 	        "var ID = cid('guest_contract:test.c@1');\n"
-	        "var G = { bridge: null, last: null, ab: 0, blk: 0, n: 0, r: 0, spun: 0 };\n"
+	        "var G = { bridge: null, last: null, ab: 0, blk: 0, n: 0, r: 0, spun: 0, gets: 0 "
+	        "};\n"
 	        "function P(x) { return x ? x[0] + x[1] * 4294967296 : 0; }\n"
 	        "function W64(at, v) { G.bridge.writeU32(at, v % 4294967296);\n"
 	        "  G.bridge.writeU32(at + 4, Math.floor(v / 4294967296)); }\n"
@@ -760,9 +761,25 @@ static inline size_t js_call_bundle(js_gen *g, jc_bundle *b)
 	         "    version: 0x00010000, fnCount: %u, interface: {\n",
 	         b->nfn);
 	gen_put(g, buf);
+	/* the impl whose methods a create looks up: plain, or behind a Proxy,
+	 * a Promise or a thenable, or with getters that fail after a few */
+	static const char *const impls[] = {
+	        "o",
+	        "o",
+	        "o",
+	        "new Proxy(o, { get: function (t, k) { q(1); return t[k]; } })",
+	        "Promise.resolve(o)",
+	        "Object.assign({ then: function (r) { r(o); } }, M)",
+	        "(function () { for (var k in M) Object.defineProperty(o, k, { get: (function (f) {"
+	        " return function () { if (++G.gets > 3) throw new Error('method getter');"
+	        " return f; }; })(M[k]) }); return o; })()",
+	        "(async function () { await null; return o; })()",
+	};
+	gen_put(g, "      factory: function (br) { G.bridge = br; var o = { n: 0 };\n"
+	           "        for (var k in M) o[k] = M[k]; return ");
+	gen_put(g, JC_PICK(g, impls));
 	gen_put(g,
-	        "      factory: function (br) { G.bridge = br; var o = { n: 0 };\n"
-	        "        for (var k in M) o[k] = M[k]; return o; },\n"
+	        "; },\n"
 	        "      functions: F, signatures: S, layouts: L } }], { code: 0, message: '' }];\n"
 	        "}\n");
 	return g->used;
