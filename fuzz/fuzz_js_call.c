@@ -15,7 +15,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	pp_runtime *rt = fuzz_runtime(js_call_config);
+	static pp_runtime *rt;
+	if (!rt) {
+		rt = fuzz_runtime(js_call_config);
+		js_call_host_register(rt);
+	}
 	const char *broken = js_call_run(rt, data, size);
 	if (broken) {
 		fprintf(stderr, "fuzz_js_call: %s\n", broken);

@@ -143,6 +143,88 @@ static inline void js_call_config(pp_runtime_config *cfg)
 	cfg->alloc_userdata = &jc_host_heap;
 }
 
+/* ---- A host contract the guest may call: test.h@1 ------------------------------
+ * 0 answers a StringView it allocates, 1 echoes the StringView it was given
+ * (memory its caller holds), 2 allocates its answer and then fails, 3 adds
+ * two i32s: each with its layout, so a guarded caller may call it. */
+
+static const pp_host_api *jc_host;
+
+static void jc_hello(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	(void)state;
+	(void)args;
+	(void)err;
+	uint8_t *p = jc_host->alloc(jc_host, 5, 1);
+	if (p)
+		memcpy(p, "hello", 5);
+	pp_string_view v = {p, p ? 5 : 0};
+	memcpy(out, &v, sizeof v);
+}
+
+static void jc_echo(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	(void)state;
+	(void)err;
+	memcpy(out, args, sizeof(pp_string_view));
+}
+
+static void jc_hello_fail(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	jc_hello(state, args, out, err);
+	err->code = PP_ERR_GENERIC;
+}
+
+static void jc_add(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	(void)state;
+	(void)err;
+	int32_t ab[2];
+	memcpy(ab, args, sizeof ab);
+	uint32_t sum = (uint32_t)ab[0] + (uint32_t)ab[1];
+	memcpy(out, &sum, sizeof sum);
+}
+
+static pp_host_contract_instance jc_host_self(const pp_host_contract_interface *self,
+                                              const void *args)
+{
+	(void)args;
+	return (pp_host_contract_instance){(void *)self};
+}
+
+static void jc_host_drop(const pp_host_contract_interface *self, pp_host_contract_instance inst)
+{
+	(void)self;
+	(void)inst;
+}
+
+/* Registers test.h@1 with rt (once per runtime). */
+static inline void js_call_host_register(pp_runtime *rt)
+{
+	static const void *const fns[] = {(const void *)jc_hello, (const void *)jc_echo,
+	                                  (const void *)jc_hello_fail, (const void *)jc_add};
+	static const uint32_t result[] = {PP_LAYOUT_OUT_VIEW | 0};
+	static const uint32_t echo[] = {0, PP_LAYOUT_OUT_VIEW | 0};
+	static const pp_fn_layout layouts[] = {{0, 16, PP_LAYOUT_NO_ARENA, 1, result},
+	                                       {16, 16, PP_LAYOUT_NO_ARENA, 2, echo},
+	                                       {0, 16, PP_LAYOUT_NO_ARENA, 1, result},
+	                                       {8, 4, PP_LAYOUT_NO_ARENA, 0, NULL}};
+	static pp_host_contract_interface iface = {
+	        .size = sizeof iface,
+	        .flags = PP_HOST_CONTRACT_SINGLETON,
+	        .contract_version = {1, 0, 0},
+	        .dispatch_type = PP_DISPATCH_NATIVE,
+	        .create_instance = jc_host_self,
+	        .destroy_instance = jc_host_drop,
+	        .dispatch.native = {4, fns},
+	        .layouts = layouts,
+	};
+	iface.contract_id = pp_host_contract_id("test.h", 1);
+	jc_host = pp_runtime_host_api(rt);
+	if (pp_host_contract_register(rt, &iface) != PP_OK)
+		abort(); /* the harness's own setup */
+}
+
 /* ---- The bundle ------------------------------------------------------------ */
 
 /* Types as the loader lays them out: S1 and S2 are the prelude's structs. */
@@ -457,7 +539,7 @@ static inline void jc_action(js_gen *g, const jc_bundle *b, int depth)
 {
 	char buf[96];
 	unsigned c = gen_byte(g);
-	switch (c % 22) {
+	switch (c % 23) {
 	case 1:
 		gen_put(g, JC_PICK(g, ((const char *const[]){"q(1);", "q(100);", "q(10000);"})));
 		break;
@@ -488,6 +570,17 @@ static inline void jc_action(js_gen *g, const jc_bundle *b, int depth)
 		jc_addr(g);
 		gen_put(g, JC_PICK(g, ((const char *const[]){");", ", [0]);", ", [0, 0]);",
 		                                             ", [8]);", ", [NaN]);"})));
+		break;
+	case 21: /* a host contract */
+		snprintf(buf, sizeof buf,
+		         "G.r = G.bridge.callHostContract(HID[0], HID[1], 0x10000, %u, ",
+		         gen_byte(g) % 5);
+		gen_put(g, buf);
+		jc_addr(g);
+		gen_put(g, ", ");
+		jc_addr(g);
+		gen_put(g,
+		        JC_PICK(g, ((const char *const[]){");", ", [0]);", ", [4]);", ", []);"})));
 		break;
 	case 7:
 		gen_put(g, "G.blk = P(G.bridge.alloc(");
@@ -695,6 +788,7 @@ static inline size_t js_call_bundle(js_gen *g, jc_bundle *b)
 	        "0xffffffffffffffffn; }\n"
 	        "  return [Number(h & 0xffffffffn), Number(h >> 32n)]; }\n"
 	        "var ID = cid('guest_contract:test.c@1');\n"
+	        "var HID = cid('host_contract:test.h@1');\n"
 	        "var G = { bridge: null, last: null, ab: 0, blk: 0, n: 0, r: 0, spun: 0, gets: 0 "
 	        "};\n"
 	        "function P(x) { return x ? x[0] + x[1] * 4294967296 : 0; }\n"

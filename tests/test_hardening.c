@@ -790,6 +790,7 @@ static void the_js_call_fuzz_corpus_keeps_what_a_call_promises_its_caller(void *
 	pp_runtime_config cfg = quiet_config();
 	js_call_config(&cfg);
 	assert_int_equal(pp_runtime_new(&cfg, &replay_rt), PP_OK);
+	js_call_host_register(replay_rt);
 	assert_true(replay_dir(PP_SOURCE_DIR "/fuzz/corpus/js_call", replay_js_call) > 0);
 	replay_dir(PP_SOURCE_DIR "/fuzz/regressions/js_call", replay_js_call);
 	int32_t out;
