@@ -4,7 +4,9 @@
  * (registrations, interfaces, signatures, the error object) filled with the
  * values a hostile plugin would pick (NaN, -1, 2^53, 2^32-1 and 2^32+5 as
  * counts, huge strings, getters that throw or loop, proxies, BigInts).
- * Shared by fuzz/fuzz_js_init.c and the test that replays its corpus.
+ * Shared by fuzz/fuzz_js_init.c and the test that replays its corpus;
+ * fuzz/js_call_gen.h writes its bundles with the same reader and writer
+ * (js_gen, gen_byte, gen_put).
  *
  * The generated functions never touch memory through the bridge: that is
  * the raw reference bridge's trust model, not what is fuzzed here.
