@@ -32,6 +32,10 @@ const char *cli_one_line(char *buf, size_t cap, const char *s);
  * -2 if it is an ELF64 shared object in which no dynamic symbol table could
  * be found. (cli_elf.c) */
 int cli_extra_exports(const char *path, void (*found)(void *ud, const char *symbol), void *ud);
+/* The same for the len bytes of a file at file, aligned as malloc aligns
+ * (the fuzz target's entry). */
+int cli_exports_in(const char *file, size_t len, void (*found)(void *ud, const char *symbol),
+                   void *ud);
 
 /* polyplug call ... (cli_call.c) */
 int cli_call(int argc, char **argv);

@@ -227,29 +227,32 @@ static bool from_dynamic(const char *file, size_t len, const Elf64_Ehdr *eh, sym
 	return false;
 }
 
+int cli_exports_in(const char *file, size_t len, void (*found)(void *ud, const char *symbol),
+                   void *ud)
+{
+	const Elf64_Ehdr *eh = (const void *)file;
+	if (len < sizeof *eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 ||
+	    eh->e_ident[EI_CLASS] != ELFCLASS64)
+		return -1;
+	symtab t[8];
+	size_t n = from_sections(file, len, eh, t, sizeof t / sizeof t[0]);
+	if (n == 0 && from_dynamic(file, len, eh, &t[0]))
+		n = 1;
+	if (n == 0)
+		return eh->e_type == ET_DYN ? -2 : -1;
+	int count = 0;
+	for (size_t i = 0; i < n; i++)
+		count += scan(file, &t[i], found, ud);
+	return count;
+}
+
 int cli_extra_exports(const char *path, void (*found)(void *ud, const char *symbol), void *ud)
 {
 	size_t len;
 	char *file = ppc_read_file(path, CLI_MAX_FILE, &len);
 	if (!file)
 		return -1;
-	int count = -1;
-	const Elf64_Ehdr *eh = (const void *)file;
-	if (len < sizeof *eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 ||
-	    eh->e_ident[EI_CLASS] != ELFCLASS64)
-		goto done;
-	symtab t[8];
-	size_t n = from_sections(file, len, eh, t, sizeof t / sizeof t[0]);
-	if (n == 0 && from_dynamic(file, len, eh, &t[0]))
-		n = 1;
-	if (n == 0) {
-		count = eh->e_type == ET_DYN ? -2 : -1;
-		goto done;
-	}
-	count = 0;
-	for (size_t i = 0; i < n; i++)
-		count += scan(file, &t[i], found, ud);
-done:
+	int count = cli_exports_in(file, len, found, ud);
 	free(file);
 	return count;
 }
