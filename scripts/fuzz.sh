@@ -16,12 +16,14 @@ cmake -S "$root/fuzz" -B "$out" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debu
 cmake --build "$out" -j"$(nproc)" >>"$out.log" 2>&1 || { cat "$out.log" >&2; exit 1; }
 
 mkdir -p "$out/crashes"
-for target in toml ppc js_init js_call srcmap; do
+for target in toml ppc js_init js_call srcmap elf; do
+	max_len=4096
+	[ "$target" = elf ] && max_len=16384 # its seeds are small shared libraries
 	work=$out/corpus-$target
 	mkdir -p "$work"
 	cp "$root/fuzz/corpus/$target/"* "$work/"
 	echo "fuzz: $target for ${seconds}s"
-	"$out/fuzz_$target" -max_total_time="$seconds" -max_len=4096 -timeout=10 \
+	"$out/fuzz_$target" -max_total_time="$seconds" -max_len="$max_len" -timeout=10 \
 		-artifact_prefix="$out/crashes/$target-" -print_final_stats=1 \
 		"$work" "$root/fuzz/regressions/$target" 2>"$out/$target.log" ||
 		{ tail -40 "$out/$target.log" >&2; echo "fuzz: $target found a crash (see $out/crashes)" >&2; exit 1; }

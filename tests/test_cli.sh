@@ -197,6 +197,17 @@ PY
 	expect_output "WARN hello_c +no dynamic symbol table found in extra.bin" "read in time, and said"
 	rm "$work/leaky/hello_c/extra.bin"
 fi
+# the elf fuzz target's seeds and regressions (fuzz/corpus/elf,
+# fuzz/regressions/elf) beside the leaky library: read without a crash, and
+# one whose exports cannot be read is named
+for f in "$examples"/../fuzz/corpus/elf/* "$examples"/../fuzz/regressions/elf/*; do
+	cp "$f" "$work/leaky/hello_c/extra.so"
+	expect_status 1 "check --strict beside ${f#"$examples"/../}" timeout 20 "$cli" check --strict "$work/leaky"
+	if grep -q "no dynamic symbol table found" "$work/out"; then
+		expect_output "found in extra.so to check" "${f#"$examples"/../} is named"
+	fi
+done
+rm -f "$work/leaky/hello_c/extra.so"
 printf 'name = "odd"\nfunction_cuont = {}\n' >"$work/keys/odd/manifest.toml"
 expect_status 1 "a misspelt key" "$cli" check --strict "$work/keys"
 expect_output "unknown key 'function_cuont' ignored \(did you mean 'function_count'\?\)" "did you mean"
