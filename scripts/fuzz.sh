@@ -16,7 +16,7 @@ cmake -S "$root/fuzz" -B "$out" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debu
 cmake --build "$out" -j"$(nproc)" >>"$out.log" 2>&1 || { cat "$out.log" >&2; exit 1; }
 
 mkdir -p "$out/crashes"
-for target in toml ppc js_init js_call srcmap elf; do
+for target in toml ppc js_init js_call srcmap manifest elf; do
 	max_len=4096
 	[ "$target" = elf ] && max_len=16384 # its seeds are small shared libraries
 	work=$out/corpus-$target

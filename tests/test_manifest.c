@@ -5,6 +5,7 @@
  * dependency order, missing dependencies, cycles, reload re-reading the
  * manifest, and lifecycle events.
  */
+#include "../fuzz/manifest_run.h"
 #include "js_helpers.h"
 
 /* DIR/SUB as a fresh directory, in buf. */
@@ -1411,6 +1412,35 @@ static void lifecycle_events_reach_the_host(void **state)
 	remove_tree(dir);
 }
 
+static pp_runtime *replay_rt;
+static char replay_at[256];
+
+static void replay_manifest(const char *data, size_t len, const char *name)
+{
+	const char *broken = manifest_run(replay_rt, replay_at, (const uint8_t *)data, len);
+	if (broken)
+		fail_msg("%s: %s (%s)", name, broken, pp_last_error(replay_rt));
+}
+
+/* Each input of the manifest fuzz corpus, as a bundle's manifest.toml: a
+ * refusal names the file, a load unloads (fuzz/manifest_run.h). */
+static void the_manifest_fuzz_corpus_names_the_file_or_loads_and_unloads(void **state)
+{
+	(void)state;
+	replay_rt = rt_new();
+	temp_dir(replay_at, sizeof replay_at);
+	assert_true(manifest_run_prepare(replay_at));
+	assert_true(replay_dir(PP_SOURCE_DIR "/fuzz/corpus/manifest", replay_manifest) > 0);
+	replay_dir(PP_SOURCE_DIR "/fuzz/regressions/manifest", replay_manifest);
+	/* and a bundle of the corpus loads and is called after them all */
+	write_text(replay_at, "manifest.toml", "name = \"fz\"\nfile = \"main.js\"\n");
+	assert_int_equal(pp_bundle_load(replay_rt, replay_at, NULL, NULL), PP_OK);
+	int32_t out = -1;
+	assert_int_equal(js_call(replay_rt, "fz.Main", 0, NULL, &out), PP_OK);
+	pp_runtime_free(replay_rt);
+	remove_tree(replay_at);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1444,6 +1474,7 @@ int main(void)
 	        cmocka_unit_test(reference_manifests_load_unchanged_and_order_the_directory),
 	        cmocka_unit_test(missing_dependencies_and_cycles_are_named),
 	        cmocka_unit_test(lifecycle_events_reach_the_host),
+	        cmocka_unit_test(the_manifest_fuzz_corpus_names_the_file_or_loads_and_unloads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
