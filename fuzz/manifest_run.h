@@ -14,14 +14,14 @@
 
 #include "runtime/manifest.h"
 
-#define MANIFEST_RUN_JS                                                                       \
-	"function polyplug_init(hl, hh, cl, ch, bridge) {\n"                                  \
-	"  var s = 'guest_contract:fz.Main@1', h = 0xcbf29ce484222325n;\n"                    \
-	"  for (var i = 0; i < s.length; i++)\n"                                              \
-	"    h = ((h ^ BigInt(s.charCodeAt(i))) * 0x100000001b3n) & 0xffffffffffffffffn;\n"   \
-	"  return [[{ contractLo: Number(h & 0xffffffffn), contractHi: Number(h >> 32n),\n"   \
-	"    contractName: 'fz.Main@1', version: 0x00010000, fnCount: 1,\n"                   \
-	"    interface: { factory: function () { return {}; },\n"                             \
+#define MANIFEST_RUN_JS                                                                     \
+	"function polyplug_init(hl, hh, cl, ch, bridge) {\n"                                \
+	"  var s = 'guest_contract:fz.Main@1', h = 0xcbf29ce484222325n;\n"                  \
+	"  for (var i = 0; i < s.length; i++)\n"                                            \
+	"    h = ((h ^ BigInt(s.charCodeAt(i))) * 0x100000001b3n) & 0xffffffffffffffffn;\n" \
+	"  return [[{ contractLo: Number(h & 0xffffffffn), contractHi: Number(h >> 32n),\n" \
+	"    contractName: 'fz.Main@1', version: 0x00010000, fnCount: 1,\n"                 \
+	"    interface: { factory: function () { return {}; },\n"                           \
 	"      functions: [function () { return 0; }] } }], { code: 0, message: '' }];\n}\n"
 
 /* Writes len bytes to dir/name; false if it could not. */
@@ -53,7 +53,8 @@ static inline const char *manifest_run_walk(const pp_manifest *m)
 	for (size_t i = 0; i < m->provides_count; i++)
 		n += strlen(m->provides[i].name);
 	for (size_t i = 0; i < m->dep_count; i++)
-		n += strlen(m->deps[i].contract) + (m->deps[i].bundle ? strlen(m->deps[i].bundle) : 0);
+		n += strlen(m->deps[i].contract) +
+		     (m->deps[i].bundle ? strlen(m->deps[i].bundle) : 0);
 	for (size_t i = 0; i < m->bundle_dep_count; i++)
 		n += strlen(m->bundle_deps[i]);
 	if (m->concurrency > PP_JS_MAX_CONCURRENCY)
