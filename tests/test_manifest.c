@@ -427,6 +427,46 @@ static void bad_manifests_fail_by_file_line_and_key(void **state)
 	pp_runtime_free(rt);
 }
 
+/* C reads a string only up to a NUL: "guarded\u0000x" must not be taken
+ * for "guarded", nor "m.A\u0000x" for the contract m.A (found while
+ * writing fuzz_manifest; fuzz/regressions/manifest/nul-in-*). */
+static void a_nul_in_a_string_value_is_refused_not_read_up_to_it(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *manifest, *expect;
+	} bad[] = {
+	        {"name = \"b\"\nmemory = \"guarded\\u0000x\"\n",
+	         "manifest.toml:2:10: key 'memory': contains a NUL character"},
+	        {"name = \"b\"\nbundle_name = \"b\\u0000c\"\n",
+	         "manifest.toml:2:15: key 'bundle_name': contains a NUL character"},
+	        {"name = \"b\"\n[[dependency]]\ncontract = \"m.A@1\"\nbundle = \"a\"\n"
+	         "kind = \"bundle\\u0000\"\n",
+	         "manifest.toml:5:8: key 'kind': contains a NUL character"},
+	        {"name = \"b\"\n[[dependency]]\ncontract = \"m.A\\u0000x\"\nmin_version = "
+	         "\"1.0\"\n",
+	         "manifest.toml:3:12: key 'contract': contains a NUL character"},
+	        {"name = \"b\"\n[[dependency]]\ncontract = \"m.A@1\"\nmin_version = "
+	         "\"1.0\\u0000x\"\n",
+	         "manifest.toml:4:15: key 'min_version': '1.0' is not a version"},
+	};
+	pp_runtime *rt = rt_new();
+	js_load_ok(rt, "a", JS_ONE("m.A", "function () { return 0; }"));
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char dir[256];
+		temp_dir(dir, sizeof dir);
+		js_bundle(dir, "bundle.js", "m.B", 1, NULL);
+		write_text(dir, "manifest.toml", bad[i].manifest);
+		pp_status st = pp_bundle_load(rt, dir, NULL, NULL);
+		if (st != PP_ERR_LOAD_FAILED || !strstr(pp_last_error(rt), bad[i].expect))
+			fail_msg("case %zu: got %u '%s', want '%s'", i, st, pp_last_error(rt),
+			         bad[i].expect);
+		assert_int_equal(bundle_count(rt), 1);
+		remove_tree(dir);
+	}
+	pp_runtime_free(rt);
+}
+
 static void dependencies_guard_unload_and_reload_rereads(void **state)
 {
 	(void)state;
@@ -1450,6 +1490,7 @@ int main(void)
 	        cmocka_unit_test(a_long_bundle_path_is_never_cut_to_another_files_name),
 	        cmocka_unit_test(reads_generated_reference_manifests),
 	        cmocka_unit_test(bad_manifests_fail_by_file_line_and_key),
+	        cmocka_unit_test(a_nul_in_a_string_value_is_refused_not_read_up_to_it),
 	        cmocka_unit_test(a_manifest_that_is_not_a_file_of_the_bundle_is_refused),
 	        cmocka_unit_test(a_manifest_file_linking_out_fails_alike_whether_its_target_exists),
 	        cmocka_unit_test(dependencies_guard_unload_and_reload_rereads),

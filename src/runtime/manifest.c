@@ -98,6 +98,13 @@ __attribute__((format(printf, 4, 5))) static void bad(reader *r, const pp_toml_v
  * many as a TOML table holds, so function_count can name every contract. */
 #define MAX_LISTED 256u
 
+/* A string value holding a NUL: what C reads of it stops there, so it would
+ * be taken for a shorter string than the file says. */
+static bool nul_inside(const pp_toml_value *v)
+{
+	return v->type == PP_TOML_STRING && strlen(v->u.string.ptr) != v->u.string.len;
+}
+
 static const pp_toml_value *typed(reader *r, const pp_toml_value *t, const char *key,
                                   pp_toml_type type)
 {
@@ -105,6 +112,10 @@ static const pp_toml_value *typed(reader *r, const pp_toml_value *t, const char 
 	if (v && v->type != type) {
 		bad(r, v, key, "expected %s, found %s", pp_toml_type_name(type),
 		    pp_toml_type_name(v->type));
+		return NULL;
+	}
+	if (v && nul_inside(v)) {
+		bad(r, v, key, "contains a NUL character");
 		return NULL;
 	}
 	if (v && type == PP_TOML_ARRAY && v->u.array.count > MAX_LISTED) {
@@ -118,7 +129,7 @@ static char *string_of(reader *r, const pp_toml_value *v, const char *key)
 {
 	if (!v)
 		return NULL;
-	if (strlen(v->u.string.ptr) != v->u.string.len) {
+	if (nul_inside(v)) {
 		bad(r, v, key, "contains a NUL character");
 		return NULL;
 	}
@@ -260,7 +271,8 @@ static bool version_of(reader *r, const pp_toml_value *v, unsigned long *maj_out
 			min = strtoul(end + 1, &end, 10);
 		if (*end == '.') /* a patch number is allowed and ignored */
 			(void)strtoul(end + 1, &end, 10);
-		if (*end || errno || end == v->u.string.ptr || maj > 0xFFFF || min > 0xFFFF) {
+		if (*end || errno || end == v->u.string.ptr || maj > 0xFFFF || min > 0xFFFF ||
+		    nul_inside(v)) {
 			bad(r, v, "min_version", "'%s' is not a version \"major.minor\"",
 			    v->u.string.ptr);
 			return false;
@@ -342,6 +354,10 @@ static void read_dependency(reader *r, const pp_toml_value *t, const char *key, 
 	const pp_toml_value *c = pp_toml_get(t, "contract");
 	if (!c) {
 		bad(r, t, key, "a dependency needs 'contract'");
+		return;
+	}
+	if (nul_inside(c)) {
+		bad(r, c, "contract", "contains a NUL character");
 		return;
 	}
 	const pp_toml_value *mv = pp_toml_get(t, "min_version");
