@@ -197,6 +197,13 @@ PY
 	expect_output "WARN hello_c +no dynamic symbol table found in extra.bin" "read in time, and said"
 	rm "$work/leaky/hello_c/extra.bin"
 fi
+# a library larger than the tool reads (64 MiB) is flagged and named, not
+# passed unchecked
+cp "$work/scaffolds/hello_c/hello_c.so" "$work/scaffolds/hello_c/big.so"
+truncate -s 65M "$work/scaffolds/hello_c/big.so"
+expect_status 1 "check --strict on a library too large to read" "$cli" check --strict "$work/scaffolds"
+expect_output "WARN hello_c +no dynamic symbol table found in big.so to check" "the large library is named"
+rm "$work/scaffolds/hello_c/big.so"
 # the elf fuzz target's seeds and regressions (fuzz/corpus/elf,
 # fuzz/regressions/elf) beside the leaky library: read without a crash, and
 # one whose exports cannot be read is named

@@ -30,7 +30,7 @@ const char *cli_one_line(char *buf, size_t cap, const char *s);
  * besides polyplug's entry points (read from SHT_DYNSYM, else from
  * PT_DYNAMIC); returns how many, -1 if path is not a readable ELF64 file,
  * -2 if it is an ELF64 shared object in which no dynamic symbol table could
- * be found. (cli_elf.c) */
+ * be found, or an ELF64 file larger than CLI_MAX_FILE. (cli_elf.c) */
 int cli_extra_exports(const char *path, void (*found)(void *ud, const char *symbol), void *ud);
 /* The same for the len bytes of a file at file, aligned as malloc aligns
  * (the fuzz target's entry). */

@@ -12,9 +12,12 @@
  * from the file is checked against it.
  */
 #include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "ppc/model.h"
@@ -246,12 +249,25 @@ int cli_exports_in(const char *file, size_t len, void (*found)(void *ud, const c
 	return count;
 }
 
+/* Whether the file at path starts as an ELF64 file does (read without
+ * blocking: the caller found it a regular file, or reading it said so). */
+static bool starts_elf64(const char *path)
+{
+	unsigned char id[EI_CLASS + 1];
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	bool elf = fd >= 0 && read(fd, id, sizeof id) == (ssize_t)sizeof id &&
+	           memcmp(id, ELFMAG, SELFMAG) == 0 && id[EI_CLASS] == ELFCLASS64;
+	if (fd >= 0)
+		close(fd);
+	return elf;
+}
+
 int cli_extra_exports(const char *path, void (*found)(void *ud, const char *symbol), void *ud)
 {
 	size_t len;
 	char *file = ppc_read_file(path, CLI_MAX_FILE, &len);
-	if (!file)
-		return -1;
+	if (!file) /* a library too large to read is not checked, so not passed */
+		return errno == ENOMEM && starts_elf64(path) ? -2 : -1;
 	int count = cli_exports_in(file, len, found, ud);
 	free(file);
 	return count;
