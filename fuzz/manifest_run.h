@@ -24,6 +24,9 @@
 	"    interface: { factory: function () { return {}; },\n"                           \
 	"      functions: [function () { return 0; }] } }], { code: 0, message: '' }];\n}\n"
 
+/* How many inputs loaded (the replay checks that some do). */
+static unsigned manifest_run_loads;
+
 /* Writes len bytes to dir/name; false if it could not. */
 static inline bool manifest_run_write(const char *dir, const char *name, const void *p, size_t len)
 {
@@ -43,18 +46,38 @@ static inline bool manifest_run_prepare(const char *dir)
 	return manifest_run_write(dir, "main.js", MANIFEST_RUN_JS, strlen(MANIFEST_RUN_JS));
 }
 
-/* Whether every string m holds ends where it should and its counts hold. */
-static inline const char *manifest_run_walk(const pp_manifest *m)
+/* Whether ref ("name@major") is the contract id says it is. */
+static inline bool manifest_run_ref(const char *ref, uint64_t id, uint32_t *major)
 {
+	char name[256];
+	return pp__contract_ref(ref, name, sizeof name, major) && name[0] &&
+	       pp_guest_contract_id(name, *major) == id;
+}
+
+/* What an accepted manifest holds: its strings end where they should (ASan
+ * sees a read past them), each contract's id is its name's, a dependency's
+ * min_version is of its contract's major, the file is inside dir. */
+static inline const char *manifest_run_walk(const pp_manifest *m, const char *dir)
+{
+	uint32_t major;
 	if (!m->name || !m->name[0] || !m->file_path)
 		return "an accepted manifest has no name";
 	size_t n = strlen(m->name) + (m->version ? strlen(m->version) : 0) +
-	           (m->loader ? strlen(m->loader) : 0) + (m->file ? strlen(m->file) : 0);
+	           (m->loader ? strlen(m->loader) : 0);
+	if (m->file && (strncmp(m->file, dir, strlen(dir)) != 0 || m->file[strlen(dir)] != '/' ||
+	                strstr(m->file, "..")))
+		return "an accepted file is not inside the bundle directory";
 	for (size_t i = 0; i < m->provides_count; i++)
-		n += strlen(m->provides[i].name);
-	for (size_t i = 0; i < m->dep_count; i++)
-		n += strlen(m->deps[i].contract) +
-		     (m->deps[i].bundle ? strlen(m->deps[i].bundle) : 0);
+		if (!manifest_run_ref(m->provides[i].name, m->provides[i].id, &major))
+			return "a provided contract's id is not its name's";
+	for (size_t i = 0; i < m->dep_count; i++) {
+		const pp_manifest_dep *d = &m->deps[i];
+		if (!manifest_run_ref(d->contract, d->dep.contract_id, &major))
+			return "a dependency's contract id is not its name's";
+		if (d->dep.min_version >> 16 != major)
+			return "a dependency's min_version is not of its contract's major";
+		n += d->bundle ? strlen(d->bundle) : 0;
+	}
 	for (size_t i = 0; i < m->bundle_dep_count; i++)
 		n += strlen(m->bundle_deps[i]);
 	if (m->concurrency > PP_JS_MAX_CONCURRENCY)
@@ -69,7 +92,8 @@ static inline const char *manifest_run_refusal(pp_runtime *rt, const char *path)
 	return e && strstr(e, path) ? NULL : "a refused manifest's error does not name the file";
 }
 
-/* The input as dir/manifest.toml, read and then loaded and unloaded. */
+/* The input as dir/manifest.toml, read, then loaded, called (if it
+ * registered fz.Main@1) and unloaded. */
 static inline const char *manifest_run(pp_runtime *rt, const char *dir, const uint8_t *data,
                                        size_t size)
 {
@@ -79,7 +103,7 @@ static inline const char *manifest_run(pp_runtime *rt, const char *dir, const ui
 		return "cannot write the manifest";
 	pp_manifest *m = NULL;
 	bool read = pp__manifest_read(rt, dir, &m) == PP_OK;
-	const char *broken = read ? manifest_run_walk(m) : manifest_run_refusal(rt, path);
+	const char *broken = read ? manifest_run_walk(m, dir) : manifest_run_refusal(rt, path);
 	pp__manifest_free(m);
 	if (broken)
 		return broken;
@@ -93,6 +117,11 @@ static inline const char *manifest_run(pp_runtime *rt, const char *dir, const ui
 	}
 	if (!read)
 		return "a manifest refused when read was loaded";
+	manifest_run_loads++;
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("fz.Main", 1), 0);
+	pp_guest_contract_instance none = {NULL, 0};
+	if (!pp_handle_is_null(h) && pp_call(rt, h, none, 0, NULL, NULL, NULL) != PP_OK)
+		return "a bundle loaded from a manifest cannot be called";
 	if (pp_bundle_unload(rt, id, 0) != PP_OK)
 		return "a bundle loaded from a manifest does not unload";
 	pp_runtime_quiesce(rt);

@@ -1471,6 +1471,7 @@ static void the_manifest_fuzz_corpus_names_the_file_or_loads_and_unloads(void **
 	temp_dir(replay_at, sizeof replay_at);
 	assert_true(manifest_run_prepare(replay_at));
 	assert_true(replay_dir(PP_SOURCE_DIR "/fuzz/corpus/manifest", replay_manifest) > 0);
+	assert_true(manifest_run_loads > 0);
 	replay_dir(PP_SOURCE_DIR "/fuzz/regressions/manifest", replay_manifest);
 	/* and a bundle of the corpus loads and is called after them all */
 	write_text(replay_at, "manifest.toml", "name = \"fz\"\nfile = \"main.js\"\n");
