@@ -354,6 +354,19 @@ static inline void jc_addr(js_gen *g)
 	gen_put(g, ")");
 }
 
+/* A bridge call from a template: each '@' an address, each '$' a size. */
+static inline void jc_bridge_call(js_gen *g, const char *t)
+{
+	for (; *t; t++) {
+		if (*t == '@')
+			jc_addr(g);
+		else if (*t == '$')
+			gen_put(g, JC_PICK(g, jc_sizes));
+		else
+			gen_put(g, (char[]){*t, 0});
+	}
+}
+
 static inline void jc_value(js_gen *g, uint8_t kind, int depth);
 
 /* A value the type takes (mostly; a field of a struct may be anything). */
@@ -613,15 +626,7 @@ static inline void jc_action(js_gen *g, const jc_bundle *b, int depth)
 		        "G.bridge.fast.writeBytes(@, $, new Uint8Array(40).fill(7));",
 		        "G.bridge.fast.writeBytes(@, $, new DataView(new ArrayBuffer(8)));",
 		};
-		const char *w = JC_PICK(g, writes);
-		for (; *w; w++) {
-			if (*w == '@')
-				jc_addr(g);
-			else if (*w == '$')
-				gen_put(g, JC_PICK(g, jc_sizes));
-			else
-				gen_put(g, (char[]){*w, 0});
-		}
+		jc_bridge_call(g, JC_PICK(g, writes));
 		break;
 	}
 	case 12: { /* a read */
@@ -635,15 +640,7 @@ static inline void jc_action(js_gen *g, const jc_bundle *b, int depth)
 		        "G.v = G.bridge.fast.readString(@, $);",
 		        "G.v = G.bridge.fast.readBytes(@, $);",
 		};
-		const char *r = JC_PICK(g, reads);
-		for (; *r; r++) {
-			if (*r == '@')
-				jc_addr(g);
-			else if (*r == '$')
-				gen_put(g, JC_PICK(g, jc_sizes));
-			else
-				gen_put(g, (char[]){*r, 0});
-		}
+		jc_bridge_call(g, JC_PICK(g, reads));
 		break;
 	}
 	case 13:
