@@ -92,24 +92,10 @@ static inline void capture_log(void *ud, uint32_t level, pp_string_view scope, p
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* A runtime logging to c at level, with on_reload(ud, ...) if given. */
-static inline pp_runtime *rt_with(log_capture *c, uint32_t level, pp_reload_fn on_reload, void *ud)
-{
-	pp_runtime_config cfg;
-	pp_runtime_config_init(&cfg);
-	cfg.log = capture_log;
-	cfg.log_userdata = c;
-	cfg.log_level = level;
-	cfg.on_reload = on_reload;
-	cfg.reload_userdata = ud;
-	pp_runtime *rt = NULL;
-	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
-	return rt;
-}
-
 /* A runtime whose log records go to log(ud, ...), at level (0: the config's
- * default). */
-static inline pp_runtime *rt_logging_to(pp_log_fn log, void *ud, uint32_t level)
+ * default), with on_reload(rud, ...) if given. */
+static inline pp_runtime *rt_configured(pp_log_fn log, void *ud, uint32_t level,
+                                        pp_reload_fn on_reload, void *rud)
 {
 	pp_runtime_config cfg;
 	pp_runtime_config_init(&cfg);
@@ -117,9 +103,22 @@ static inline pp_runtime *rt_logging_to(pp_log_fn log, void *ud, uint32_t level)
 	cfg.log_userdata = ud;
 	if (level)
 		cfg.log_level = level;
+	cfg.on_reload = on_reload;
+	cfg.reload_userdata = rud;
 	pp_runtime *rt = NULL;
 	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
 	return rt;
+}
+
+/* A runtime logging to c at level, with on_reload(ud, ...) if given. */
+static inline pp_runtime *rt_with(log_capture *c, uint32_t level, pp_reload_fn on_reload, void *ud)
+{
+	return rt_configured(capture_log, c, level, on_reload, ud);
+}
+
+static inline pp_runtime *rt_logging_to(pp_log_fn log, void *ud, uint32_t level)
+{
+	return rt_configured(log, ud, level, NULL, NULL);
 }
 
 static inline pp_runtime *rt_with_log(log_capture *c, uint32_t level)

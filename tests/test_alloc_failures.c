@@ -657,15 +657,7 @@ static pp_runtime *starved_watcher(const char *root, long n, event_log *ev, log_
 	snprintf(dir, sizeof dir, "%s/a", root);
 	assert_int_equal(mkdir(dir, 0700), 0);
 	save_answer(dir, "t.A", 7);
-	pp_runtime_config cfg;
-	pp_runtime_config_init(&cfg);
-	cfg.log = watch_log;
-	cfg.log_userdata = lw;
-	cfg.log_level = PP_LOG_WARN;
-	cfg.on_reload = starve_after_reload;
-	cfg.reload_userdata = ev;
-	pp_runtime *rt = NULL;
-	assert_int_equal(pp_runtime_new(&cfg, &rt), PP_OK);
+	pp_runtime *rt = rt_configured(watch_log, lw, PP_LOG_WARN, starve_after_reload, ev);
 	size_t loaded = 0;
 	assert_int_equal(pp_bundle_load_dir(rt, root, NULL, NULL, &loaded), PP_OK);
 	assert_int_equal(loaded, 1);
