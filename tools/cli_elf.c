@@ -175,59 +175,60 @@ static bool from_dynamic(const char *file, size_t len, const Elf64_Ehdr *eh, sym
 	    eh->e_phoff % _Alignof(Elf64_Phdr) != 0 ||
 	    !inside(len, eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr)))
 		return false;
-	const Elf64_Phdr *ph = (const void *)(file + eh->e_phoff);
-	for (unsigned i = 0; i < eh->e_phnum; i++) {
-		if (ph[i].p_type != PT_DYNAMIC || ph[i].p_offset % _Alignof(Elf64_Dyn) ||
-		    !inside(len, ph[i].p_offset, ph[i].p_filesz))
-			continue;
-		const Elf64_Dyn *d = (const void *)(file + ph[i].p_offset);
-		uint64_t symaddr = 0, strtab = 0, strsz = 0, hash = 0, gnu_hash = 0, syment = 0;
-		bool has_sym = false, has_str = false;
-		for (uint64_t k = 0; k < ph[i].p_filesz / sizeof *d && d[k].d_tag != DT_NULL; k++) {
-			uint64_t v = d[k].d_un.d_val;
-			switch (d[k].d_tag) {
-			case DT_SYMTAB:
-				symaddr = v;
-				has_sym = true;
-				break;
-			case DT_STRTAB:
-				strtab = v;
-				has_str = true;
-				break;
-			case DT_STRSZ:
-				strsz = v;
-				break;
-			case DT_HASH:
-				hash = v;
-				break;
-			case DT_GNU_HASH:
-				gnu_hash = v;
-				break;
-			case DT_SYMENT:
-				syment = v;
-				break;
-			default:
-				break;
-			}
+	/* The last PT_DYNAMIC, as glibc's and musl's loaders take it: one
+	 * table read once, however many a file claims. */
+	const Elf64_Phdr *ph = (const void *)(file + eh->e_phoff), *dyn = NULL;
+	for (unsigned i = 0; i < eh->e_phnum; i++)
+		if (ph[i].p_type == PT_DYNAMIC)
+			dyn = &ph[i];
+	if (!dyn || dyn->p_offset % _Alignof(Elf64_Dyn) ||
+	    !inside(len, dyn->p_offset, dyn->p_filesz))
+		return false;
+	const Elf64_Dyn *d = (const void *)(file + dyn->p_offset);
+	uint64_t symaddr = 0, strtab = 0, strsz = 0, hash = 0, gnu_hash = 0, syment = 0;
+	bool has_sym = false, has_str = false;
+	for (uint64_t k = 0; k < dyn->p_filesz / sizeof *d && d[k].d_tag != DT_NULL; k++) {
+		uint64_t v = d[k].d_un.d_val;
+		switch (d[k].d_tag) {
+		case DT_SYMTAB:
+			symaddr = v;
+			has_sym = true;
+			break;
+		case DT_STRTAB:
+			strtab = v;
+			has_str = true;
+			break;
+		case DT_STRSZ:
+			strsz = v;
+			break;
+		case DT_HASH:
+			hash = v;
+			break;
+		case DT_GNU_HASH:
+			gnu_hash = v;
+			break;
+		case DT_SYMENT:
+			syment = v;
+			break;
+		default:
+			break;
 		}
-		uint64_t count = 0;
-		uint32_t nchain;
-		if (!has_sym || !has_str || (syment && syment != sizeof(Elf64_Sym)))
-			continue;
-		if (hash && word_at(file, len, eh, hash + 4, &nchain))
-			count = nchain;
-		else if (!gnu_hash || !gnu_hash_count(file, len, eh, gnu_hash, &count))
-			continue;
-		if (count > len / sizeof(Elf64_Sym) ||
-		    !file_offset(file, len, eh, symaddr, count * sizeof(Elf64_Sym), &t->sym_off) ||
-		    !file_offset(file, len, eh, strtab, strsz, &t->str_off))
-			continue;
-		t->count = count;
-		t->str_size = strsz;
-		if (table_ok(file, len, t))
-			return true;
 	}
-	return false;
+	uint64_t count = 0;
+	uint32_t nchain;
+	if (!has_sym || !has_str || (syment && syment != sizeof(Elf64_Sym)))
+		return false;
+	if (hash && word_at(file, len, eh, hash + 4, &nchain))
+		count = nchain;
+	else if (!gnu_hash || !gnu_hash_count(file, len, eh, gnu_hash, &count))
+		return false;
+	if (count > len / sizeof(Elf64_Sym) ||
+	    !file_offset(file, len, eh, symaddr, count * sizeof(Elf64_Sym), &t->sym_off) ||
+	    !file_offset(file, len, eh, strtab, strsz, &t->str_off))
+		return false;
+	t->count = count;
+	t->str_size = strsz;
+	return table_ok(file, len, t);
 }
 
 int cli_exports_in(const char *file, size_t len, void (*found)(void *ud, const char *symbol),
