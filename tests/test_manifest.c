@@ -374,6 +374,22 @@ static void bad_manifests_fail_by_file_line_and_key(void **state)
 	         PP_ERR_LOAD_FAILED},
 	        {"name = \"b\"\n[[dependency]]\nmin_version = \"1.0\"\n",
 	         "a dependency needs 'contract'", PP_ERR_LOAD_FAILED},
+	        /* only digits: strtoul's leniency (space, sign, "-0") is not a version */
+	        {"name = \"b\"\n[[dependency]]\ncontract = \"m.X@1\"\nmin_version = \" 1.0\"\n",
+	         "manifest.toml:4:15: key 'min_version': ' 1.0' is not a version",
+	         PP_ERR_LOAD_FAILED},
+	        {"name = \"b\"\n[[dependency]]\ncontract = \"m.X@1\"\nmin_version = \"+1.0\"\n",
+	         "key 'min_version': '+1.0' is not a version", PP_ERR_LOAD_FAILED},
+	        {"name = \"b\"\n[[dependency]]\ncontract = \"m.X@0\"\nmin_version = \"-0\"\n",
+	         "key 'min_version': '-0' is not a version", PP_ERR_LOAD_FAILED},
+	        {"name = \"b\"\n[[dependency]]\ncontract = \"m.X@1\"\nmin_version = \"1.\"\n",
+	         "key 'min_version': '1.' is not a version", PP_ERR_LOAD_FAILED},
+	        {"name = \"b\"\n[[dependency]]\ncontract = \"m.X@1\"\nmin_version = \"1.2.\"\n",
+	         "key 'min_version': '1.2.' is not a version", PP_ERR_LOAD_FAILED},
+	        {"name = \"b\"\n[[dependency]]\ncontract = \"m.X@1\"\nmin_version = \"1.0 \"\n",
+	         "key 'min_version': '1.0 ' is not a version", PP_ERR_LOAD_FAILED},
+	        {"name = \"b\"\n[[dependency]]\ncontract = \"m.X@1\"\nmin_version = \"1.65536\"\n",
+	         "key 'min_version': '1.65536' is not a version", PP_ERR_LOAD_FAILED},
 	        {"name = \"b\"\nloader = \"lua\"\n", "no loader named 'lua'", PP_ERR_UNSUPPORTED},
 	        {"name = \"b\"\nfile = \"missing.js\"\n", "missing.js", PP_ERR_IO},
 	        {"name = \"b\"\nprovides = [\"m.Other@1\"]\n",
@@ -1230,12 +1246,13 @@ static void plugins_load_in_dependency_order(void **state)
 	char root[256], d[512];
 	temp_dir(root, sizeof root);
 	/* 1-last needs 2-middle's contract; 2-middle needs 3-first by name:
-	 * directory order is the reverse of what works */
+	 * directory order is the reverse of what works (min_version's patch is
+	 * allowed and ignored) */
 	js_bundle(subdir(d, sizeof d, root, "1-last"), "bundle.js", "m.Last", 1, "m.Middle");
 	write_text(d, "manifest.toml",
 	           "name = \"last\"\nprovides = [\"m.Last@1\"]\n"
 	           "[[dependency]]\nkind = \"contract\"\ncontract = \"m.Middle@1\"\nmin_version = "
-	           "\"1.0\"\n");
+	           "\"1.0.3\"\n");
 	js_bundle(subdir(d, sizeof d, root, "2-middle"), "bundle.js", "m.Middle", 2, "m.First");
 	write_text(d, "manifest.toml",
 	           "name = \"middle\"\nprovides = [\"m.Middle@1\"]\nbundle_dependencies = "

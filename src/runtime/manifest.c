@@ -252,28 +252,41 @@ static void read_provides(reader *r, const pp_toml_value *root, pp_manifest *m)
 	}
 }
 
-/* min_version: "major.minor" or an integer major, packed major << 16 |
- * minor; it must agree with the contract's @major. */
+/* A version part: 1 to 5 decimal digits, at most 65535 (no sign, space or
+ * other leniency of strtoul's). Advances *s past it. */
+static bool version_part(const char **s, unsigned long *out)
+{
+	size_t n = strspn(*s, "0123456789");
+	if (n == 0 || n > 5)
+		return false;
+	*out = strtoul(*s, NULL, 10);
+	*s += n;
+	return *out <= 0xFFFF;
+}
+
 /* min_version as written: "major.minor" (a patch is ignored) or an integer
  * major. */
 static bool version_of(reader *r, const pp_toml_value *v, unsigned long *maj_out,
                        unsigned long *min_out)
 {
-	unsigned long maj = 0, min = 0;
+	unsigned long maj = 0, min = 0, patch;
 	if (v->type == PP_TOML_INTEGER && !v->u.integer.is_unsigned && v->u.integer.value >= 0 &&
 	    v->u.integer.value <= 0xFFFF) {
 		maj = (unsigned long)v->u.integer.value;
 	} else if (v->type == PP_TOML_STRING) {
-		char *end;
-		errno = 0;
-		maj = strtoul(v->u.string.ptr, &end, 10);
-		if (*end == '.')
-			min = strtoul(end + 1, &end, 10);
-		if (*end == '.') /* a patch number is allowed and ignored */
-			(void)strtoul(end + 1, &end, 10);
-		if (*end || errno || end == v->u.string.ptr || maj > 0xFFFF || min > 0xFFFF ||
-		    nul_inside(v)) {
-			bad(r, v, "min_version", "'%s' is not a version \"major.minor\"",
+		const char *at = v->u.string.ptr;
+		bool ok = version_part(&at, &maj);
+		if (ok && *at == '.') {
+			at++;
+			ok = version_part(&at, &min);
+		}
+		if (ok && *at == '.') { /* a patch number is allowed and ignored */
+			at++;
+			ok = version_part(&at, &patch);
+		}
+		if (!ok || *at || nul_inside(v)) {
+			bad(r, v, "min_version",
+			    "'%s' is not a version \"major.minor\" (decimal numbers up to 65535)",
 			    v->u.string.ptr);
 			return false;
 		}
