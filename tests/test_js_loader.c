@@ -37,6 +37,19 @@ static void loads_by_directory_and_by_file(void **state)
 	remove_tree(dir);
 }
 
+/* Source text has no directory: its bundlePath is the empty string (js.md,
+ * Loading). */
+static void a_bundle_loaded_from_source_text_has_an_empty_bundle_path(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	js_load_ok(rt, "text",
+	           JS_ONE("js.path", "function () {"
+	                             " return bundlePath === '' ? 0 : 9; }"));
+	assert_int_equal(js_call(rt, "js.path", 0, NULL, NULL), PP_OK);
+	pp_runtime_free(rt);
+}
+
 static void code_and_path_sources_give_the_same_results(void **state)
 {
 	(void)state;
@@ -751,6 +764,48 @@ static void log_levels_arrive_as_the_reference_maps_them(void **state)
 	pp_runtime_free(rt);
 }
 
+/* The bridge's minimum versions (js.md, The bridge): a guest contract's is a
+ * plain major below 65536, else packed major << 16 | minor; a host
+ * contract's is always packed. */
+static void bridge_versions_are_a_plain_major_or_packed_for_guests_packed_for_hosts(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	latch l;
+	latch_register(rt, &l); /* test.latch 1.0 */
+	atomic_store(&l.go, 1);
+	load_provider(rt, "provider", "js.ver", 2, 0); /* js.ver 1.2 */
+	js_load_ok(rt, "finder",
+	           JS_PRELUDE JS_LATCH
+	           "var ver = cid('guest_contract:js.ver@1');\n"
+	           "function polyplug_init() {\n"
+	           "  return ok([reg('js.find', [\n"
+	           "    function (i, a, o, ar, b) {\n"
+	           "      return b.findByContract(ver[0], ver[1], b.readU32(a)) === null ? 1 : 0;"
+	           " },\n"
+	           "    function (i, a, o, ar, b) {\n"
+	           "      return b.callHostContract(latch[0], latch[1], b.readU32(a), 1, 0, 0); "
+	           "}])]);\n}\n");
+	static const struct {
+		uint32_t min;
+		bool found;
+	} guest[] = {{0, true},       {1, true},        {2, false},      {0x10000, true},
+	             {0x10002, true}, {0x10003, false}, {0x20000, false}};
+	for (size_t i = 0; i < sizeof guest / sizeof guest[0]; i++)
+		if (js_call(rt, "js.find", 0, &guest[i].min, NULL) != (guest[i].found ? 0u : 1u))
+			fail_msg("findByContract with minVer 0x%x: want %s", guest[i].min,
+			         guest[i].found ? "found" : "null");
+	/* 1 is no plain major for a host contract: packed, it asks for 0.1 */
+	static const uint32_t host_ok[] = {0, 0x10000}, host_refused[] = {1, 0x10001, 0x20000};
+	for (size_t i = 0; i < sizeof host_ok / sizeof host_ok[0]; i++)
+		assert_int_equal(js_call(rt, "js.find", 1, &host_ok[i], NULL), PP_OK);
+	for (size_t i = 0; i < sizeof host_refused / sizeof host_refused[0]; i++)
+		if (js_call(rt, "js.find", 1, &host_refused[i], NULL) == PP_OK)
+			fail_msg("callHostContract with minVer 0x%x reached test.latch 1.0",
+			         host_refused[i]);
+	pp_runtime_free(rt);
+}
+
 static void alloc_and_free_work_during_init(void **state)
 {
 	(void)state;
@@ -794,6 +849,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(loads_by_directory_and_by_file),
+	        cmocka_unit_test(a_bundle_loaded_from_source_text_has_an_empty_bundle_path),
 	        cmocka_unit_test(code_and_path_sources_give_the_same_results),
 	        cmocka_unit_test(bytes_must_be_valid_utf8),
 	        cmocka_unit_test(every_registration_is_registered),
@@ -811,6 +867,8 @@ int main(void)
 	        cmocka_unit_test(pointer_halves_and_u32_values_stay_exact),
 	        cmocka_unit_test(arena_alloc_overflows_into_host_blocks),
 	        cmocka_unit_test(log_levels_arrive_as_the_reference_maps_them),
+	        cmocka_unit_test(
+	                bridge_versions_are_a_plain_major_or_packed_for_guests_packed_for_hosts),
 	        cmocka_unit_test(alloc_and_free_work_during_init),
 	        cmocka_unit_test(init_context_carries_the_bundle_id),
 	};
