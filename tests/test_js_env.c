@@ -184,7 +184,8 @@ static void text_encoder_and_decoder_speak_utf8(void **state)
 	         "    return 5;\n"
 	         "  try { new TextDecoder('latin1'); return 6; } catch (x) {\n"
 	         "    if (!(x instanceof RangeError)) return 7; }\n"
-	         "  try { d.decode(bom, { stream: true }); return 8; } catch (x) {}\n"
+	         "  try { d.decode(bom, { stream: true }); return 8; } catch (x) {\n"
+	         "    if (!(x instanceof TypeError)) return 16; }\n"
 	         "  try { d.decode('text'); return 9; } catch (x) {}\n"
 	         "  try { TextDecoder(); return 10; } catch (x) {}\n"
 	         "  try { new TextDecoder('utf-8\\0junk'); return 11; } catch (x) {\n"
@@ -424,6 +425,20 @@ static void the_global_object_has_exactly_the_documented_names(void **state)
 			fail_msg("function %u: %u (%s) %s", fn, code, pp_last_error(rt), c.last);
 	}
 	pp_runtime_free(rt);
+}
+
+/* eval is the loader's wrapper, so no call to it is a direct eval: it never
+ * sees the caller's scope, and its declarations are globals (js.md, Limits:
+ * "eval is therefore always the global (indirect) eval"). */
+static void eval_is_always_the_global_eval(void **state)
+{
+	(void)state;
+	checks_pass("function () {\n"
+	            "  var secret = 1;\n"
+	            "  if (eval('typeof secret') !== 'undefined') return 1;\n"
+	            "  (function () { 'use strict'; eval('var leaked = 5'); })();\n"
+	            "  if (globalThis.leaked !== 5) return 2;\n"
+	            "  return 0; }");
 }
 
 static void microtasks_and_promises_run_before_the_call_returns(void **state)
@@ -735,6 +750,29 @@ static void a_script_that_only_looks_like_a_module_stays_a_script(void **state)
 	assert_int_equal(js_load_src(rt, "bad-module", bad_module, NULL), PP_ERR_LOAD_FAILED);
 	assert_contains(pp_last_error(rt), "SyntaxError");
 	assert_contains(pp_last_error(rt), ":3");
+	pp_runtime_free(rt);
+}
+
+/* Source that parses as neither kind: the module's syntax error when a line
+ * (not only the first) starts with `import` or `export`, else the script's
+ * (js.md, Loading). The two errors are on different lines here. */
+static void a_bundle_parsing_as_neither_reports_the_error_of_the_kind_it_looks_like(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	/* the script stops at line 2's export, the module at line 3 */
+	static const char later_export[] = "var a = 1;\n"
+	                                   "export function polyplug_init() {}\n"
+	                                   "var b = (;\n";
+	assert_int_equal(js_load_src(rt, "later", later_export, NULL), PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "SyntaxError");
+	assert_contains(pp_last_error(rt), "later:3");
+	/* no line starts with one: the script's error, at the export */
+	static const char inline_export[] = "var a = 1; export function polyplug_init() {}\n"
+	                                    "var b = (;\n";
+	assert_int_equal(js_load_src(rt, "inline", inline_export, NULL), PP_ERR_LOAD_FAILED);
+	assert_contains(pp_last_error(rt), "SyntaxError");
+	assert_contains(pp_last_error(rt), "inline:1");
 	pp_runtime_free(rt);
 }
 
@@ -1855,6 +1893,7 @@ int main(void)
 	        cmocka_unit_test(
 	                text_codecs_made_for_a_new_target_without_a_prototype_get_their_own),
 	        cmocka_unit_test(the_global_object_has_exactly_the_documented_names),
+	        cmocka_unit_test(eval_is_always_the_global_eval),
 	        cmocka_unit_test(microtasks_and_promises_run_before_the_call_returns),
 	        cmocka_unit_test(unhandled_rejections_are_reported_once_the_jobs_have_run),
 	        cmocka_unit_test(reporting_a_rejection_leaves_no_exception_behind),
@@ -1862,6 +1901,8 @@ int main(void)
 	        cmocka_unit_test(async_typed_functions_and_init_are_awaited),
 	        cmocka_unit_test(es_modules_import_files_of_their_own_directory),
 	        cmocka_unit_test(a_script_that_only_looks_like_a_module_stays_a_script),
+	        cmocka_unit_test(
+	                a_bundle_parsing_as_neither_reports_the_error_of_the_kind_it_looks_like),
 	        cmocka_unit_test(imports_that_leave_the_bundle_directory_are_refused),
 	        cmocka_unit_test(a_script_a_manifest_names_imports_from_its_bundle_directory),
 	        cmocka_unit_test(an_import_error_never_tells_whether_a_path_outside_exists),
