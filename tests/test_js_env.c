@@ -606,6 +606,55 @@ static void reporting_a_rejection_leaves_no_exception_behind(void **state)
 	pp_runtime_free(rt);
 }
 
+/* Counts the log records that report "unhandled promise rejection: Error:
+ * late" (the rejection a guest makes while the loader reads its error). */
+static void count_late_rejections(void *ud, uint32_t level, pp_string_view scope,
+                                  pp_string_view msg)
+{
+	(void)level;
+	(void)scope;
+	static const char late[] = "unhandled promise rejection: Error: late";
+	if (memmem(msg.ptr, msg.len, late, sizeof late - 1))
+		atomic_fetch_add((atomic_int *)ud, 1);
+}
+
+/* A rejection made by guest code the loader runs after the call's jobs (a
+ * thrown object's toString, a thrown code's getter, a struct field's getter)
+ * is reported by that same call, once (js.md, Promises and async
+ * functions): the tracker queues a job, which the call runs before it ends. */
+static void a_rejection_made_while_the_loader_reads_a_result_is_reported_by_that_call(void **state)
+{
+	(void)state;
+	atomic_int late = 0;
+	pp_runtime *rt = rt_logging_to(count_late_rejections, &late, PP_LOG_TRACE);
+	js_load_ok(rt, "late",
+	           JS_PRELUDE
+	           "function rejectLate() { Promise.reject(new Error('late')); }\n"
+	           "function polyplug_init() {\n"
+	           "  var r = reg('js.late', [\n"
+	           "    function () { throw { toString() { rejectLate(); return 'bye'; } }; },\n"
+	           "    function () { throw { get code() { rejectLate(); return 300; } }; },\n"
+	           "    function () { return { get x() { rejectLate(); return 7; } }; },\n"
+	           "    function () { Promise.reject(new Error('own')); return { x: 1 }; }]);\n"
+	           "  var i32 = { params: [], result: 'i32' };\n"
+	           "  var st = { params: [], result: { struct: [['x', 'i32']] } };\n"
+	           "  r.interface.signatures = [i32, i32, st, st];\n"
+	           "  return ok([r]);\n}\n");
+	int32_t out = 0;
+	assert_int_equal(js_call(rt, "js.late", 0, NULL, &out), PP_ERR_GENERIC);
+	assert_contains(pp_last_error(rt), "bye");
+	assert_int_equal(atomic_load(&late), 1);
+	assert_int_equal(js_call(rt, "js.late", 1, NULL, &out), 300);
+	assert_int_equal(atomic_load(&late), 2);
+	assert_int_equal(js_call(rt, "js.late", 2, NULL, &out), PP_OK);
+	assert_int_equal(out, 7);
+	assert_int_equal(atomic_load(&late), 3);
+	/* none is left for a later call to report again */
+	assert_int_equal(js_call(rt, "js.late", 3, NULL, &out), PP_OK);
+	assert_int_equal(atomic_load(&late), 3);
+	pp_runtime_free(rt);
+}
+
 /* A load's own error is not also an unhandled rejection (an ES module's
  * body rejects an inner promise with it), and a script's completion value
  * is not awaited: a script ending in a rejected promise loads, the
@@ -1897,6 +1946,8 @@ int main(void)
 	        cmocka_unit_test(microtasks_and_promises_run_before_the_call_returns),
 	        cmocka_unit_test(unhandled_rejections_are_reported_once_the_jobs_have_run),
 	        cmocka_unit_test(reporting_a_rejection_leaves_no_exception_behind),
+	        cmocka_unit_test(
+	                a_rejection_made_while_the_loader_reads_a_result_is_reported_by_that_call),
 	        cmocka_unit_test(a_load_reports_its_own_error_once),
 	        cmocka_unit_test(async_typed_functions_and_init_are_awaited),
 	        cmocka_unit_test(es_modules_import_files_of_their_own_directory),
