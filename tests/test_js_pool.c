@@ -389,6 +389,48 @@ static void instances_made_on_one_thread_spread_over_the_pool(void **state)
 	pp_runtime_free(rt);
 }
 
+/* Counts the records a factory logs ("factory N": N the arguments it got);
+ * any other count of arguments counts as -1000. */
+static void count_factory_runs(void *ud, uint32_t level, pp_string_view scope, pp_string_view msg)
+{
+	(void)level;
+	(void)scope;
+	if (msg.len >= 8 && memcmp(msg.ptr, "factory ", 8) == 0)
+		atomic_fetch_add((atomic_int *)ud, msg.len == 9 && msg.ptr[8] == '3' ? 1 : -1000);
+}
+
+/* A factory runs once per VM at load, for the default impl, and once per
+ * pp_instance_create, with (bridge, hostLo, hostHi) only: the create's args
+ * never reach it (js.md, Loading). */
+static void the_factory_runs_once_per_vm_at_load_and_once_per_create(void **state)
+{
+	(void)state;
+	static const char src[] =
+	        JS_PRELUDE "function polyplug_init() {\n"
+	                   "  return ok([reg('js.made', [function () { return 0; }],\n"
+	                   "    function () { console.log('factory ' + arguments.length);\n"
+	                   "      return {}; })]);\n}\n";
+	for (uint32_t vms = 1; vms <= 3; vms += 2) {
+		atomic_int made = 0;
+		pp_runtime *rt = rt_logging_to(count_factory_runs, &made, PP_LOG_TRACE);
+		load_pool(rt, "made", vms, src);
+		assert_int_equal(atomic_load(&made), vms);
+		pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("js.made", 1), 0);
+		pp_guest_contract_instance x, y, none = {NULL, 0};
+		int32_t args[4] = {1, 2, 3, 4};
+		assert_int_equal(pp_instance_create(rt, h, args, &x), PP_OK);
+		assert_int_equal(pp_instance_create(rt, h, args, &y), PP_OK);
+		assert_int_equal(atomic_load(&made), vms + 2);
+		/* calls make none */
+		assert_int_equal(pp_call(rt, h, none, 0, NULL, NULL, NULL), PP_OK);
+		assert_int_equal(pp_call(rt, h, x, 0, NULL, NULL, NULL), PP_OK);
+		assert_int_equal(atomic_load(&made), vms + 2);
+		assert_int_equal(pp_instance_destroy(rt, h, x), PP_OK);
+		assert_int_equal(pp_instance_destroy(rt, h, y), PP_OK);
+		pp_runtime_free(rt);
+	}
+}
+
 /* A compat bundle (the reference's raw protocol) allocates a block with
  * bridge.alloc and hands it out; the host frees it, or another VM of the
  * pool does. Its record stayed on the VM that made it: the allocator gave
@@ -1055,6 +1097,7 @@ int main(void)
 	        cmocka_unit_test(a_pool_runs_calls_from_two_threads_at_once),
 	        cmocka_unit_test(instances_stay_on_the_vm_that_made_them),
 	        cmocka_unit_test(instances_made_on_one_thread_spread_over_the_pool),
+	        cmocka_unit_test(the_factory_runs_once_per_vm_at_load_and_once_per_create),
 	        cmocka_unit_test(a_block_freed_outside_the_vm_that_made_it_leaves_alloc_working),
 	        cmocka_unit_test(a_reload_replaces_every_vm_of_the_pool),
 	        cmocka_unit_test(every_vm_of_a_pool_must_register_the_same_contracts),
