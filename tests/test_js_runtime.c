@@ -959,14 +959,15 @@ static void a_contracts_instance_map_stays_the_size_of_its_live_instances(void *
 }
 
 /* test.kill fn 0 (called by B): says B is inside, waits until A's call
- * waits for B's VM, then destroys A's instance. (fn 1 marks A's call under
- * way.) */
+ * waits for B's VM, then destroys A's instance (or, with create, makes
+ * one). (fn 1 marks A's call under way.) */
 static struct {
 	pp_runtime *rt;
 	pp_guest_contract_handle h;
 	pp_guest_contract_instance inst;
+	bool create;
 	atomic_int a_inside, b_inside;
-	_Atomic pp_status destroyed;
+	_Atomic pp_status destroyed, created;
 } kill_state;
 
 static void kill_mark(void *state, const void *args, void *out, pp_abi_error *err)
@@ -998,6 +999,11 @@ static void kill_instance(void *state, const void *args, void *out, pp_abi_error
 	for (int i = 0; i < 3000 && !another_waits(kill_state.rt); i++)
 		nanosleep(&(struct timespec){0, 10 * 1000000L}, NULL);
 	nanosleep(&(struct timespec){0, 50 * 1000000L}, NULL);
+	if (kill_state.create) {
+		atomic_store(&kill_state.created, pp_instance_create(kill_state.rt, kill_state.h,
+		                                                     NULL, &kill_state.inst));
+		return;
+	}
 	atomic_store(&kill_state.destroyed,
 	             pp_instance_destroy(kill_state.rt, kill_state.h, kill_state.inst));
 }
@@ -1010,13 +1016,10 @@ static void *call_b(void *p)
 	return NULL;
 }
 
-/* B's thread destroys an instance of A (a bundle of `vms` VMs; the
- * instance on the last) while A's VM is held by a thread waiting for B's:
- * waiting for A's VM would close a cycle. The destroy was dropped (the host
- * heard PP_OK, the runtime forgot the instance, and A kept it, with its
- * memory, until unload). It is left to the VM, whose holder does it as it
- * gives the VM back: also a VM of a pool that no call may enter again. */
-static void destroy_across_a_cycle(uint32_t vms)
+/* Bundles A (test.ca, of `vms` VMs) and B (test.cb): A's function 0 marks
+ * itself inside, then calls B's function 1; B's function 0 calls test.kill
+ * fn 0, which acts on A while A's caller waits for B's VM. */
+static pp_runtime *bundles_around_a_cycle(uint32_t vms, bool create)
 {
 	pp_runtime *rt = rt_new();
 	static const void *const fns[] = {(const void *)kill_instance, (const void *)kill_mark};
@@ -1050,9 +1053,23 @@ static void destroy_across_a_cycle(uint32_t vms)
 	                      "    function () { return 0; }])]);\n}\n");
 	kill_state.rt = rt;
 	kill_state.h = pp_find(rt, pp_guest_contract_id("test.ca", 1), 0);
+	kill_state.create = create;
 	atomic_store(&kill_state.a_inside, 0);
 	atomic_store(&kill_state.b_inside, 0);
 	atomic_store(&kill_state.destroyed, 12345);
+	atomic_store(&kill_state.created, 12345);
+	return rt;
+}
+
+/* B's thread destroys an instance of A (a bundle of `vms` VMs; the
+ * instance on the last) while A's VM is held by a thread waiting for B's:
+ * waiting for A's VM would close a cycle. The destroy was dropped (the host
+ * heard PP_OK, the runtime forgot the instance, and A kept it, with its
+ * memory, until unload). It is left to the VM, whose holder does it as it
+ * gives the VM back: also a VM of a pool that no call may enter again. */
+static void destroy_across_a_cycle(uint32_t vms)
+{
+	pp_runtime *rt = bundles_around_a_cycle(vms, false);
 	const js_contract *first = js_contract_of(rt, kill_state.h);
 	const js_contract *c = &first->pool->vms[vms - 1].vm.contracts[first->slot];
 	pp_guest_contract_instance on[2]; /* creates take the VMs in turn */
@@ -1080,6 +1097,38 @@ static void a_destroy_that_cannot_wait_for_its_vm_is_done_when_the_vm_is_given_b
 	destroy_across_a_cycle(2);
 }
 
+/* A create whose factory would wait for a VM held by a thread that waits
+ * for the creating thread's is refused with PP_ERR_REENTRANT_CALL, as a
+ * call closing the cycle is (js.md, Threads: "a factory refuses the same
+ * way"); the caller holding the VM goes on, and no instance is left. A's
+ * caller looks for cycles again every 20 ms: if its look meets the create's
+ * wait first, the call is the one refused and the create then runs; the
+ * round is played again. */
+static void a_create_that_would_close_a_wait_cycle_is_refused(void **state)
+{
+	(void)state;
+	for (int round = 0;; round++) {
+		pp_runtime *rt = bundles_around_a_cycle(1, true);
+		const js_contract *c = js_contract_of(rt, kill_state.h);
+		pthread_t t;
+		assert_int_equal(pthread_create(&t, NULL, call_b, rt), 0);
+		await_true(atomic_load(&kill_state.b_inside), 30);
+		pp_guest_contract_instance none = {NULL, 0};
+		uint32_t code = pp_call(rt, kill_state.h, none, 0, NULL, &(int32_t){0}, NULL);
+		pthread_join(t, NULL);
+		pp_status created = atomic_load(&kill_state.created);
+		if (code == PP_ERR_REENTRANT_CALL && created == PP_OK && round < 5) {
+			pp_runtime_free(rt);
+			continue;
+		}
+		assert_int_equal(code, PP_OK); /* its call into B waited, then ran */
+		assert_int_equal(created, PP_ERR_REENTRANT_CALL);
+		assert_int_equal(c->instances.live, 0);
+		pp_runtime_free(rt);
+		return;
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1105,6 +1154,7 @@ int main(void)
 	        cmocka_unit_test(a_contracts_instance_map_stays_the_size_of_its_live_instances),
 	        cmocka_unit_test(
 	                a_destroy_that_cannot_wait_for_its_vm_is_done_when_the_vm_is_given_back),
+	        cmocka_unit_test(a_create_that_would_close_a_wait_cycle_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
