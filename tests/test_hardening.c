@@ -753,6 +753,33 @@ static void a_bundle_running_out_of_memory_while_compiling_fails_cleanly(void **
 	free(src);
 }
 
+/* A bundle's file is read no further than the VM's memory limit: one larger
+ * is refused as out of memory, naming the limit, as source text is (js.md,
+ * Limits). */
+static void a_bundle_file_larger_than_the_memory_limit_is_refused_naming_it(void **state)
+{
+	(void)state;
+	static const char head[] = JS_ONE("test.bigfile", "function () { return 0; }") "//";
+	size_t n = sizeof head - 1 + 200000;
+	char *src = malloc(n + 2);
+	assert_non_null(src);
+	memcpy(src, head, sizeof head - 1);
+	memset(src + sizeof head - 1, 'x', n - (sizeof head - 1));
+	memcpy(src + n, "\n", 2);
+	char dir[64];
+	js_write_dir(dir, sizeof dir, src);
+	free(src);
+	pp_runtime *rt = rt_new();
+	pp_load_options o = {.name = "bigfile", .js = {.memory_bytes = 100000}};
+	assert_int_equal(pp_bundle_load(rt, dir, &o, NULL), PP_ERR_OUT_OF_MEMORY);
+	assert_contains(pp_last_error(rt), "bundle 'bigfile'");
+	assert_contains(pp_last_error(rt), "memory limit of 100000 bytes");
+	o.js.memory_bytes = 16u << 20; /* where it fits, it loads */
+	assert_int_equal(pp_bundle_load(rt, dir, &o, NULL), PP_OK);
+	pp_runtime_free(rt);
+	remove_tree(dir);
+}
+
 static pp_runtime *replay_rt;
 
 static void replay_js_init(const char *data, size_t len, const char *name)
@@ -3081,6 +3108,7 @@ int main(void)
 	        cmocka_unit_test(files_resolving_outside_the_bundle_directory_are_refused),
 	        cmocka_unit_test(a_guest_working_with_its_heap_exhausted_never_corrupts_the_host),
 	        cmocka_unit_test(a_bundle_running_out_of_memory_while_compiling_fails_cleanly),
+	        cmocka_unit_test(a_bundle_file_larger_than_the_memory_limit_is_refused_naming_it),
 	        cmocka_unit_test(eval_and_function_near_the_memory_limit_never_crash_the_host),
 	        cmocka_unit_test(a_parse_that_needs_more_than_the_memory_limit_ends_the_call),
 	        cmocka_unit_test(a_long_dependency_chain_fails_at_its_limit_not_on_the_stack),
