@@ -57,6 +57,8 @@ static void layouts_are_pinned(void **state)
 	assert_int_equal(sizeof(pp_bundle_init_context), 24);
 	OFF(pp_bundle_init_context, bundle_path, 8);
 	assert_int_equal(sizeof(pp_array), 24);
+	OFF(pp_array, len, 8);
+	OFF(pp_array, align, 16);
 	assert_int_equal(sizeof(pp_dependency_info), 24);
 	OFF(pp_dependency_info, min_version, 8);
 	OFF(pp_dependency_info, bundle_id, 16);
@@ -66,7 +68,9 @@ static void layouts_are_pinned(void **state)
 	OFF(pp_call_arena, base, 16);
 	OFF(pp_call_arena, host, 24);
 	OFF(pp_call_arena, first_overflow, 32);
-	assert_int_equal(sizeof(pp_arena_overflow_block), 24);
+	assert_int_equal(sizeof(pp_arena_overflow_block), 24); /* {next, capacity, used} */
+	OFF(pp_arena_overflow_block, capacity, 8);
+	OFF(pp_arena_overflow_block, used, 16);
 
 	/* What hosts' inline calls read (call_inline.h): part of this soname's
 	 * ABI; internal.h pins them to the runtime's private structs. */
@@ -165,6 +169,65 @@ static void handles_pack_like_the_reference(void **state)
 	assert_int_equal(back.index, h.index);
 	assert_int_equal(back.generation, h.generation);
 	assert_int_equal(pp_version_pack(1, 2), 0x10002);
+}
+
+/* The numbers docs/abi.md gives: a host or plugin of another language
+ * spells them out, so each is part of the ABI, not just its name. */
+static void the_documented_constants_keep_their_values(void **state)
+{
+	(void)state;
+	assert_int_equal(PP_ABI_VERSION, 2);
+	assert_int_equal(PP_DISPATCH_NATIVE, 0);
+	assert_int_equal(PP_DISPATCH_VM, 1);
+	assert_int_equal(PP_MAX_CONTRACT_FUNCTIONS, 65536);
+	assert_int_equal(PP_MAX_REGISTRATIONS, 4096);
+	assert_int_equal(PP_MAX_NAME_BYTES, 4096);
+	assert_int_equal(PP_MAX_LAYOUT_VIEWS, 256);
+	assert_int_equal(PP_MAX_STRUCT_SIZE, 4096);
+	assert_int_equal(PP_ARENA_BLOCK_MIN, 4096);
+	/* the reference's codes, then polyplug-c's inside the runtime's range */
+	static const uint32_t codes[] = {
+	        PP_OK,
+	        PP_ERR_GENERIC,
+	        PP_ERR_BUFFER_TOO_SMALL,
+	        PP_ERR_PANIC,
+	        PP_ERR_NOT_FOUND,
+	        PP_ERR_STALE_HANDLE,
+	        PP_ERR_FUNCTION_NOT_AVAILABLE,
+	        PP_ERR_DUPLICATE_PROVIDER,
+	        PP_ERR_INVALID_POINTER,
+	        PP_ERR_REENTRANT_CALL,
+	        PP_ERR_DEPENDENCY_IN_USE,
+	        PP_ERR_INVALID_ARGUMENT,
+	        PP_ERR_LOAD_FAILED,
+	        PP_ERR_ABI_MISMATCH,
+	        PP_ERR_INIT_FAILED,
+	        PP_ERR_OUT_OF_MEMORY,
+	        PP_ERR_IO,
+	        PP_ERR_UNSUPPORTED,
+	        PP_ERR_TIMEOUT,
+	        PP_ERR_VM_DEAD,
+	        PP_ERR_STALE_INSTANCE,
+	};
+	for (uint32_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+		assert_int_equal(codes[i], i);
+	assert_int_equal(PP_ERR_HOST_CONTRACT_NOT_FOUND, 100);
+	assert_int_equal(PP_ERR_HOST_CONTRACT_VERSION_MISMATCH, 101);
+	assert_int_equal(PP_ERR_HOST_CONTRACT_CALL_FAILED, 102);
+	assert_int_equal(PP_ERR_PLUGIN_FIRST, 256);
+}
+
+#define PP_NAME_OF(x) #x
+#define PP_EXPANDED_NAME(x) PP_NAME_OF(x)
+
+/* A host compiled with the inline call path links against names that carry
+ * the private layout's version, so one built for another layout fails to
+ * load instead of misreading (docs/abi.md, "The inline call path"). */
+static void inline_hosts_link_against_names_that_carry_the_layout_version(void **state)
+{
+	(void)state;
+	assert_string_equal(PP_EXPANDED_NAME(pp__tls), "pp__tls_layout2");
+	assert_string_equal(PP_EXPANDED_NAME(pp__call_failed), "pp__call_failed_layout2");
 }
 
 /* ---- Arena ---------------------------------------------------------------- */
@@ -317,6 +380,8 @@ int main(void)
 	        cmocka_unit_test(host_api_entries_are_all_set),
 	        cmocka_unit_test(fnv_golden_values),
 	        cmocka_unit_test(handles_pack_like_the_reference),
+	        cmocka_unit_test(the_documented_constants_keep_their_values),
+	        cmocka_unit_test(inline_hosts_link_against_names_that_carry_the_layout_version),
 	        cmocka_unit_test(arena_bumps_within_its_buffer),
 	        cmocka_unit_test(arena_overflows_into_host_blocks_and_keeps_them),
 	        cmocka_unit_test(arena_without_buffer_or_host),
