@@ -401,6 +401,36 @@ static void bad_interfaces_are_refused_and_never_stored(void **state)
 	pp_runtime_free(rt);
 }
 
+/* An interface's size below what ABI 2 first shipped is no version of it:
+ * refused with PP_ERR_ABI_MISMATCH, naming the size (docs/abi.md). */
+static void a_guest_interface_smaller_than_any_version_is_refused(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	assert_int_equal(pp_bundle_load(rt, fx("broken_small_iface"), NULL, NULL),
+	                 PP_ERR_INIT_FAILED);
+	assert_contains(pp_last_error(rt), "(PP_ERR_ABI_MISMATCH)");
+	assert_contains(pp_last_error(rt), "contract 'test.broken' has an interface of 16 bytes, "
+	                                   "smaller than any version of it (64)");
+	assert_true(pp_handle_is_null(pp_find(rt, pp_guest_contract_id("test.broken", 1), 0)));
+	pp_runtime_free(rt);
+}
+
+/* A plugin built against a newer release passes a bigger interface: what
+ * it appends describes, so it is ignored, never read as this library's
+ * members (docs/abi.md, "Compatibility across releases"). */
+static void a_bigger_guest_interface_from_a_newer_release_is_read_to_what_is_known(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	load_ok(rt, fx("newer_iface"));
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("test.broken", 1), 0);
+	assert_false(pp_handle_is_null(h));
+	pp_guest_contract_instance none = {NULL, 0};
+	assert_int_equal(pp_call(rt, h, none, 0, NULL, NULL, NULL), PP_OK);
+	pp_runtime_free(rt);
+}
+
 static void instances_are_created_and_destroyed_through_the_runtime(void **state)
 {
 	(void)state;
@@ -946,6 +976,9 @@ int main(void)
 	        cmocka_unit_test(a_dependency_the_host_declares_must_be_loaded_first),
 	        cmocka_unit_test(registration_outside_init_is_refused),
 	        cmocka_unit_test(bad_interfaces_are_refused_and_never_stored),
+	        cmocka_unit_test(a_guest_interface_smaller_than_any_version_is_refused),
+	        cmocka_unit_test(
+	                a_bigger_guest_interface_from_a_newer_release_is_read_to_what_is_known),
 	        cmocka_unit_test(a_bundle_registers_at_most_the_registration_limit),
 	        cmocka_unit_test(instances_are_created_and_destroyed_through_the_runtime),
 	        cmocka_unit_test(instances_left_behind_are_destroyed_with_their_version),
