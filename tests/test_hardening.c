@@ -3,6 +3,7 @@
  * deadlock bundles against each other, overflow the host's stack, stall
  * another runtime, reuse an identity, or sneak an unchecked size past a
  * limit. Threads are real; a watchdog turns a deadlock into a failure. */
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/resource.h>
@@ -1992,6 +1993,34 @@ static void reload_bundle_by_path_reloads_only_the_bundle_it_names(void **state)
 	pp_runtime_free(rt);
 }
 
+/* load_bundle and reload_bundle refuse a length of PATH_MAX or more before
+ * copying it; one byte shorter is a path, looked for like any other. */
+static void host_table_paths_of_path_max_bytes_are_refused_before_use(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	const pp_host_api *h = pp_runtime_host_api(rt);
+	char *path = malloc(PATH_MAX + 1);
+	assert_non_null(path);
+	memset(path, 'a', PATH_MAX);
+	path[0] = '/';
+	path[PATH_MAX] = '\0';
+	pp_abi_error e = {PP_OK, {NULL, 0}};
+	h->load_bundle(h, (const uint8_t *)path, PATH_MAX, &e);
+	assert_int_equal(e.code, PP_ERR_INVALID_ARGUMENT);
+	assert_contains(pp_last_error(rt), "load_bundle: not a path");
+	e = (pp_abi_error){PP_OK, {NULL, 0}};
+	h->reload_bundle(h, (const uint8_t *)path, PATH_MAX, &e);
+	assert_int_equal(e.code, PP_ERR_INVALID_ARGUMENT);
+	assert_contains(pp_last_error(rt), "reload_bundle: not a path");
+	e = (pp_abi_error){PP_OK, {NULL, 0}};
+	h->load_bundle(h, (const uint8_t *)path, PATH_MAX - 1, &e);
+	assert_int_not_equal(e.code, PP_OK); /* no such file, but a path */
+	assert_null(strstr(pp_last_error(rt), "not a path"));
+	free(path);
+	pp_runtime_free(rt);
+}
+
 /* An instance holding a child made from another bundle's interface: when
  * that bundle reloads, its old version's reclamation destroys the child and
  * frees the interface; the parent's later destroy of the child through it
@@ -2684,6 +2713,30 @@ static void structs_smaller_than_any_version_are_refused(void **state)
 	pp_runtime_free(rt);
 }
 
+/* A pp_load_options whose size is above PP_MAX_STRUCT_SIZE is no version
+ * of it (garbage): refused before anything past it is read, as the config
+ * is (docs/abi.md). */
+static void load_options_larger_than_any_version_are_refused(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	static const char src[] = JS_ONE("test.big", "function () { return 0; }");
+	/* all of it there and zero: only the size is wrong */
+	unsigned char *block = calloc(1, PP_MAX_STRUCT_SIZE + 1);
+	assert_non_null(block);
+	pp_load_options o = {.size = PP_MAX_STRUCT_SIZE + 1, .name = "big"};
+	memcpy(block, &o, sizeof o);
+	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), (void *)block, NULL),
+	                 PP_ERR_INVALID_ARGUMENT);
+	assert_contains(pp_last_error(rt), "pp_load_options.size is 4097; a version of it has");
+	assert_contains(pp_last_error(rt), "to 4096 bytes");
+	o.size = PP_MAX_STRUCT_SIZE; /* the largest a version may have */
+	memcpy(block, &o, sizeof o);
+	assert_int_equal(pp_bundle_load_source(rt, src, strlen(src), (void *)block, NULL), PP_OK);
+	free(block);
+	pp_runtime_free(rt);
+}
+
 /* ---- Threads -------------------------------------------------------------- */
 
 /* Bundle SELF: fn 0 spins, then calls fn 1 of PEER; fn 1 returns at once. */
@@ -3137,6 +3190,7 @@ int main(void)
 	        cmocka_unit_test(host_table_arrays_are_freed_with_the_size_allocated),
 	        cmocka_unit_test(a_failed_create_through_the_host_table_leaves_its_cause),
 	        cmocka_unit_test(reload_bundle_by_path_reloads_only_the_bundle_it_names),
+	        cmocka_unit_test(host_table_paths_of_path_max_bytes_are_refused_before_use),
 	        cmocka_unit_test(
 	                a_child_of_a_reloaded_bundle_is_not_destroyed_through_its_old_interface),
 	        cmocka_unit_test(children_in_other_contracts_or_made_later_go_after_their_parent),
@@ -3149,6 +3203,7 @@ int main(void)
 	        cmocka_unit_test(the_js_call_fuzz_corpus_keeps_what_a_call_promises_its_caller),
 	        cmocka_unit_test(instance_creation_failures_reach_the_caller_with_their_cause),
 	        cmocka_unit_test(structs_smaller_than_any_version_are_refused),
+	        cmocka_unit_test(load_options_larger_than_any_version_are_refused),
 	        cmocka_unit_test(a_host_contract_a_peer_registers_during_an_init_stays_the_peers),
 	        cmocka_unit_test(a_host_registration_made_from_an_init_stays_the_hosts),
 	        cmocka_unit_test(a_peer_called_from_an_init_looks_up_for_itself),
