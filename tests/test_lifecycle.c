@@ -337,6 +337,105 @@ static void runtimes_on_four_threads_stay_isolated(void **state)
 	}
 }
 
+/* Which thread each lifecycle event arrived on, against the one expected. */
+typedef struct thread_check {
+	pthread_mutex_t lock;
+	pthread_t expected;
+	int events, elsewhere;
+} thread_check;
+
+static void note_event_thread(void *ud, uint64_t id, const char *name, uint32_t phase,
+                              const char *why)
+{
+	(void)id;
+	(void)name;
+	(void)phase;
+	(void)why;
+	thread_check *t = ud;
+	pthread_mutex_lock(&t->lock);
+	t->events++;
+	t->elsewhere += !pthread_equal(pthread_self(), t->expected);
+	pthread_mutex_unlock(&t->lock);
+}
+
+typedef struct churn_once {
+	pp_runtime *rt;
+	thread_check *check;
+	pp_status load, reload, unload;
+} churn_once;
+
+static void *load_reload_unload(void *arg)
+{
+	churn_once *c = arg;
+	pthread_mutex_lock(&c->check->lock);
+	c->check->expected = pthread_self();
+	pthread_mutex_unlock(&c->check->lock);
+	uint64_t id = 0;
+	c->load = pp_bundle_load(c->rt, fx("calc_v1"), NULL, &id);
+	c->reload = pp_bundle_reload(c->rt, id);
+	c->unload = pp_bundle_unload(c->rt, id, 0);
+	return NULL;
+}
+
+/* docs/event-loop.md: on_reload runs on the thread that loads, reloads or
+ * unloads, so a loop host must post it to the loop. */
+static void lifecycle_events_arrive_on_the_thread_that_loads_reloads_or_unloads(void **state)
+{
+	(void)state;
+	thread_check check = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_reporting(note_event_thread, &check);
+	churn_once c = {.rt = rt, .check = &check};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, load_reload_unload, &c), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(c.load, PP_OK);
+	assert_int_equal(c.reload, PP_OK);
+	assert_int_equal(c.unload, PP_OK);
+	assert_true(check.events >= 4); /* loaded, preparing, reloaded, unloading */
+	assert_int_equal(check.elsewhere, 0);
+	pp_runtime_free(rt);
+}
+
+/* The thread calc's polyplug_shutdown logged from. */
+typedef struct shutdown_seen {
+	pthread_mutex_t lock;
+	int seen;
+	pthread_t thread;
+} shutdown_seen;
+
+static void note_shutdown_thread(void *ud, uint32_t level, pp_string_view scope, pp_string_view msg)
+{
+	(void)level;
+	shutdown_seen *s = ud;
+	if (scope.len != 12 || memcmp(scope.ptr, "fixture.calc", 12) != 0 || msg.len != 8 ||
+	    memcmp(msg.ptr, "shutdown", 8) != 0)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->seen++;
+	s->thread = pthread_self();
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* docs/event-loop.md: a plugin's shutdown runs on the runtime's reclaimer
+ * thread, never on the host thread that unloaded it (nor on one waiting in
+ * pp_runtime_quiesce). */
+static void a_plugins_shutdown_runs_on_the_reclaimer_thread(void **state)
+{
+	(void)state;
+	shutdown_seen s = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pp_runtime *rt = rt_logging_to(note_shutdown_thread, &s, PP_LOG_DEBUG);
+	uint64_t id = load_ok(rt, fx("calc_v1"));
+	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
+	assert_int_equal(pp_runtime_quiesce(rt), PP_OK);
+	pthread_mutex_lock(&s.lock);
+	int seen = s.seen;
+	bool here = seen && pthread_equal(s.thread, pthread_self());
+	pthread_mutex_unlock(&s.lock);
+	assert_int_equal(seen, 1);
+	assert_false(here);
+	pp_runtime_free(rt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -348,6 +447,9 @@ int main(void)
 	        cmocka_unit_test(reentrant_calls_across_bundles_nest),
 	        cmocka_unit_test(bundle_unloading_itself_mid_call_keeps_running),
 	        cmocka_unit_test(runtimes_on_four_threads_stay_isolated),
+	        cmocka_unit_test(
+	                lifecycle_events_arrive_on_the_thread_that_loads_reloads_or_unloads),
+	        cmocka_unit_test(a_plugins_shutdown_runs_on_the_reclaimer_thread),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
