@@ -63,6 +63,8 @@ JS
 printf 'name = "odd"\nflavour = "strange"\n' >"$work/keys/odd/manifest.toml"
 expect_status 0 "check with an unknown key" "$cli" check "$work/keys"
 expect_output "unknown key 'flavour' ignored" "the unknown key is a warning"
+expect_output "keys/odd/manifest.toml:2:[0-9]+: unknown key 'flavour' ignored" "the warning names the file, line and column"
+[ "$(grep -c "unknown key 'flavour'" "$work/out")" = 1 ] || fail "the unknown key is warned about once"
 expect_status 1 "check --strict with an unknown key" "$cli" check -q --strict "$work/keys"
 expect_output "1 unknown manifest key: an error with --strict" "--strict says why"
 expect_status 2 "check with an unknown flag" "$cli" check --frobnicate "$work/keys"
@@ -106,6 +108,10 @@ expect_output "FAIL misnamed +PP_ERR_INIT_FAILED: .*registering contract 'x.Fine
 expect_output "ok +fine" "the good one still loads"
 expect_status 1 "check -q" "$cli" check -q "$work/bad"
 grep -q "ok   fine" "$work/out" && fail "check -q printed a success line"
+# list says why a bundle did not load, and exits 1 as check does
+expect_status 1 "list a bad directory" "$cli" list "$work/bad"
+expect_output "FAIL broken +PP_ERR_[A-Z_]+: .*manifest.toml:3:1: unterminated array" "list names the manifest error"
+expect_output "FAIL needy +PP_ERR_[A-Z_]+: bundle 'needy' needs contract 'x.Missing@1'" "list names the missing dependency"
 
 # scaffolds that build and load
 (cd "$work" && "$cli" new c hello_c >/dev/null && "$cli" new js hello_js >/dev/null) ||
@@ -295,6 +301,15 @@ expect_output "^2$" "typed ints"
 expect_status 0 "call a logging function" "$cli" call --contracts "$work/calls/calc.toml" "$work/calls/calc" calc.Ops@1 half 5
 expect_output "^2.5$" "typed floats"
 expect_output "^\[calc\] halving 5$" "the plugin's log is shown"
+# the result goes to stdout, what the plugin logs to stderr
+"$cli" call --contracts "$work/calls/calc.toml" "$work/calls/calc" calc.Ops@1 half 5 \
+	>"$work/stdout" 2>"$work/stderr" || fail "call a logging function, split"
+grep -qx "2.5" "$work/stdout" && ! grep -q halving "$work/stdout" ||
+	fail "the result alone is on stdout: $(cat "$work/stdout")"
+grep -qx "\[calc\] halving 5" "$work/stderr" || fail "the plugin's log is on stderr: $(cat "$work/stderr")"
+# DIR may be a bundle's file rather than its directory
+expect_status 0 "call a bundle file" "$cli" call --contracts "$work/calls/calc.toml" "$work/calls/calc/bundle.js" calc.Ops@1 add 2 3
+expect_output "^5$" "the file is loaded and called"
 expect_status 2 "an argument out of range" "$cli" call --contracts "$work/calls/calc.toml" "$work/calls/calc" calc.Ops@1 boom 300
 expect_output "param 'a' \(u8\): '300' is not a value of that type" "the bad argument is named"
 expect_status 1 "a call that throws" "$cli" call --contracts "$work/calls/calc.toml" "$work/calls/calc" calc.Ops@1 boom 3
@@ -798,10 +813,40 @@ expect_status 0 "ppc manifest with a non-ASCII version" "$ppc" manifest "$work/c
 	--implement calc.Ops --name calc --version "1.0-é" -o "$work/calls/calc/manifest.toml"
 expect_status 0 "its manifest loads" "$cli" list "$work/calls"
 expect_output "1.0-é" "the version reads back"
+# ppc manifest: the loader follows the file (default bundle.js), each
+# contract's function_count is written, and the contract file is listed
+# when it sits next to the manifest
+expect_status 0 "ppc manifest for a native file" "$ppc" manifest "$work/calls/calc.toml" \
+	--implement calc.Ops --name calc --file calc.so -o "$work/calls/native.toml"
+grep -qx 'loader = "native"' "$work/calls/native.toml" || fail "a .so implies the native loader"
+grep -qx 'function_count = { "calc.Ops@1" = 3 }' "$work/calls/native.toml" || fail "function_count is written"
+grep -qx 'contracts = \["calc.toml"\]' "$work/calls/native.toml" || fail "a contract file beside the manifest is listed"
+mkdir -p "$work/calls/apart"
+expect_status 0 "ppc manifest away from its contract file" "$ppc" manifest "$work/calls/calc.toml" \
+	--implement calc.Ops --name calc -o "$work/calls/apart/manifest.toml"
+grep -qx 'loader = "js-quickjs"' "$work/calls/apart/manifest.toml" &&
+	grep -qx 'file = "bundle.js"' "$work/calls/apart/manifest.toml" || fail "the file defaults to bundle.js, a JS bundle"
+grep -q '^contracts' "$work/calls/apart/manifest.toml" && fail "a contract file elsewhere is not listed"
+# docs/debugging.md: a bundle ppc writes is a one-line header, then the
+# implementation unchanged, so a frame's line N is the source's line N-1
+mkdir -p "$work/lines"
+printf '[[guest_contract]]\nname = "lines.L"\nversion = "1.0.0"\n[[guest_contract.functions]]\nname = "go"\nreturn = "i32"\n' \
+	>"$work/lines/contracts.toml"
+printf 'class L {\n  go() {\n    throw new Error("on line three");\n  }\n}\n' >"$work/lines/impl.js"
+expect_status 0 "ppc js with an implementation" "$ppc" js "$work/lines/contracts.toml" --implement lines.L \
+	--impl "$work/lines/impl.js" -o "$work/lines/bundle.js"
+[ "$(sed -n 2,6p "$work/lines/bundle.js")" = "$(cat "$work/lines/impl.js")" ] ||
+	fail "the implementation follows one header line, unchanged"
+expect_status 0 "ppc manifest for it" "$ppc" manifest "$work/lines/contracts.toml" --implement lines.L \
+	--name lines -o "$work/lines/manifest.toml"
+expect_status 1 "call a function throwing on its line 3" "$cli" call "$work/lines" lines.L@1 go
+expect_output "at go \(.*bundle\.js:4:[0-9]+\)" "the frame is the source's line plus one"
 
 # ppc check: ids and layouts, and --against holds a kept major to its layout
 expect_status 0 "ppc check" "$ppc" check "$work/calls/calc.toml"
 expect_output "calc\.Ops@1" "ppc check names the contract"
+expect_output "^contract calc\.Ops@1 \(1\.0\.0\) id 0x903e469c3542d240$" "ppc check prints the contract's id"
+expect_output "fn 0 add\(i32 a @0, i32 b @4\) -> i32; args 8 bytes" "ppc check prints each args layout"
 expect_status 0 "ppc check against itself" "$ppc" check "$work/calls/calc.toml" --against "$work/calls/calc.toml"
 sed 's/name = "b", type = "i32"/name = "b", type = "i64"/' "$work/calls/calc.toml" >"$work/changed.toml"
 expect_status 1 "ppc check --against: a changed layout under the same major" \
@@ -844,6 +889,12 @@ mv "$work/scaffolds/hello_js/.bundle.js.tmp" "$work/scaffolds/hello_js/bundle.js
 for _ in $(seq 600); do grep -q "\[hello_js\] reload FAILED" "$work/watch.out" && break; sleep 0.05; done
 grep -q "\[hello_js\] reload FAILED: .*SyntaxError" "$work/watch.out" ||
 	{ fail "watch did not report the failed reload"; cat "$work/watch.out" >&2; }
+# a bundle directory added under the watched directory is loaded and said
+mkdir -p "$work/later"
+(cd "$work/later" && "$cli" new js late >/dev/null) || fail "new js late"
+mv "$work/later/late" "$work/scaffolds/late"
+for _ in $(seq 600); do grep -q "\[late\] loaded" "$work/watch.out" && break; sleep 0.05; done
+grep -q "\[late\] loaded" "$work/watch.out" || { fail "watch did not report a new bundle loaded"; cat "$work/watch.out" >&2; }
 kill -INT $watch_pid
 wait $watch_pid
 status=$?
