@@ -933,6 +933,36 @@ static void raw_peers_call_typed_functions(void **state)
 	pp_runtime_free(rt);
 }
 
+/* docs/debugging.md: a failed JS call's message carries the exception with
+ * up to 16 frames of its stack; a deeper stack ends in "    ..." there. */
+static void a_failed_calls_stack_is_cut_to_16_frames(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	js_load_ok(rt, "deep",
+	           JS_PRELUDE
+	           "function down(n) { if (n === 0) throw new Error('at the bottom');\n"
+	           "                   return down(n - 1) + 1; }\n"
+	           "function polyplug_init() {\n"
+	           "  return ok([reg('js.deep', [() => down(10), () => down(40)])]);\n}\n");
+	for (uint32_t deep = 0; deep <= 1; deep++) {
+		assert_int_equal(js_call(rt, "js.deep", deep, NULL, NULL), PP_ERR_GENERIC);
+		const char *e = pp_last_error(rt);
+		assert_contains(e, "Error: at the bottom");
+		int frames = 0;
+		for (const char *at = strstr(e, "\n    at "); at; at = strstr(at + 1, "\n    at "))
+			frames++;
+		if (deep) {
+			assert_int_equal(frames, 16);
+			assert_contains(e, "\n    ...");
+		} else {
+			assert_int_equal(frames, 12); /* the 11 calls of down, and its caller */
+			assert_null(strstr(e, "\n    ..."));
+		}
+	}
+	pp_runtime_free(rt);
+}
+
 /* Whatever stops a JS call, the host's pp_last_error says where (bundle,
  * contract, function and its name) and why (the exception and the frames
  * with file:line, or the limit); "no such function" reads the same for
@@ -1106,6 +1136,7 @@ int main(void)
 	        cmocka_unit_test(typed_functions_get_the_instance_impl),
 	        cmocka_unit_test(methods_are_bound_when_the_impl_is_made),
 	        cmocka_unit_test(a_failed_call_names_its_function_cause_and_frames),
+	        cmocka_unit_test(a_failed_calls_stack_is_cut_to_16_frames),
 	        cmocka_unit_test(getters_the_loader_runs_are_held_to_the_limits),
 	        cmocka_unit_test(a_factory_returning_no_object_is_named),
 	        cmocka_unit_test(an_instance_destroyed_inside_its_own_call_outlives_the_call),
