@@ -4,7 +4,9 @@
  *   JS   add(i32,i32) into a generated JS bundle, against the raw JS_Call add
  *        floor: through its resolved interface (straight into the loader, as
  *        a cached caller would), and through the generated host caller
- *        (revision check, then pp_call, inlined); echo(StringView, 1 KiB) through the
+ *        (revision check, then pp_call on the caller's instance, inlined:
+ *        the JS loader's lookup of the instance is the only check it meets,
+ *        call_inline.h); echo(StringView, 1 KiB) through the
  *        generated caller, against the empty JS_Call floor
  *   C    add(i32,i32) into a generated C bundle: through the generated host
  *        caller and through a plain pp_call of the same function, against a

@@ -79,6 +79,8 @@ static void layouts_are_pinned(void **state)
 	OFF(pp__reader, nest, 8);
 	OFF(pp__node_view, function_count, 4);
 	OFF(pp__node_view, iface, 8);
+	OFF(pp__node_view, instance_key, 8 + sizeof(pp_guest_contract_interface));
+	OFF(pp__node_view, loader_checks_instances, 16 + sizeof(pp_guest_contract_interface));
 	assert_int_equal(sizeof(pp__slot_view), 16);
 	OFF(pp__runtime_head, slots, 8);
 	OFF(pp__runtime_head, membarrier, 16);
@@ -226,8 +228,8 @@ static void the_documented_constants_keep_their_values(void **state)
 static void inline_hosts_link_against_names_that_carry_the_layout_version(void **state)
 {
 	(void)state;
-	assert_string_equal(PP_EXPANDED_NAME(pp__tls), "pp__tls_layout2");
-	assert_string_equal(PP_EXPANDED_NAME(pp__call_failed), "pp__call_failed_layout2");
+	assert_string_equal(PP_EXPANDED_NAME(pp__tls), "pp__tls_layout3");
+	assert_string_equal(PP_EXPANDED_NAME(pp__call_failed), "pp__call_failed_layout3");
 }
 
 /* ---- Arena ---------------------------------------------------------------- */

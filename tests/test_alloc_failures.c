@@ -337,6 +337,47 @@ static void every_failing_allocation_along_a_guarded_call(void **state)
 	assert_true(n > 3);
 }
 
+/* A JS instance made through every allocation its create makes outside
+ * QuickJS (the loader's map and its room for a destroy left for later, the
+ * runtime's set): each failing fails the create with a status and a
+ * message and leaves no instance; the next create, call and destroy work. */
+static void every_failing_allocation_along_a_js_instance_create(void **state)
+{
+	(void)state;
+	static const char made[] =
+	        JS_PRELUDE "function polyplug_init() {\n"
+	                   "  var r = reg('test.made', [function (i, a, o, ar, b) {\n"
+	                   "    b.writeI32(o, ++i.n); return 0; }]);\n"
+	                   "  r.interface.factory = function () { return { n: 0 }; };\n"
+	                   "  return ok([r]);\n}\n";
+	long n;
+	for (n = 1;; n++) {
+		pp_runtime *rt = rt_new();
+		js_load_ok(rt, "made", made);
+		pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("test.made", 1), 0);
+		pp_guest_contract_instance inst = {NULL, 0};
+		arm(n);
+		pp_status st = pp_instance_create(rt, h, NULL, &inst);
+		bool injected = disarm();
+		clear_outcome(rt, st, n);
+		if (st != PP_OK && (st != PP_ERR_OUT_OF_MEMORY || inst.data))
+			fail_msg("allocation %ld failing: status %u, %p, %s", n, st, inst.data,
+			         pp_last_error(rt));
+		if (st == PP_OK)
+			assert_int_equal(pp_instance_destroy(rt, h, inst), PP_OK);
+		int32_t out = 0;
+		assert_int_equal(pp_instance_create(rt, h, NULL, &inst), PP_OK);
+		assert_int_equal(pp_call(rt, h, inst, 0, NULL, &out, NULL), PP_OK);
+		assert_int_equal(out, 1);
+		assert_int_equal(pp_instance_destroy(rt, h, inst), PP_OK);
+		pp_runtime_free(rt);
+		if (!injected)
+			break;
+	}
+	print_message("JS instance create: %ld allocations tried\n", n);
+	assert_true(n > 2);
+}
+
 /* A bundle claiming more than the host's callers pass is refused at load
  * whichever allocation fails: the copy of the host's layouts failing must
  * not read as "the host declared none" (it did, once). */
@@ -809,6 +850,7 @@ int main(void)
 	        cmocka_unit_test(every_failing_allocation_along_a_js_pool_load_that_imports),
 	        cmocka_unit_test(a_native_call_allocates_nothing_after_its_threads_first),
 	        cmocka_unit_test(every_failing_allocation_along_a_guarded_call),
+	        cmocka_unit_test(every_failing_allocation_along_a_js_instance_create),
 	        cmocka_unit_test(no_failing_allocation_lets_a_bundle_past_the_hosts_layouts),
 	        cmocka_unit_test(every_failing_allocation_along_a_cascading_unload),
 	        cmocka_unit_test(every_failing_allocation_along_a_plugins_directory_load),

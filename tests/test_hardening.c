@@ -1692,6 +1692,29 @@ static void instance_ids_are_never_reused_across_versions(void **state)
 	remove_tree(dir);
 }
 
+/* pp_call leaves a JS contract's instances to the loader, which finds each
+ * in its map (call_inline.h): the one value that decodes to no instance at
+ * all, the version's key itself, must be refused there, not taken for the
+ * default instance. Inline and exported alike. */
+static void the_value_decoding_to_no_instance_is_refused_not_the_default(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	js_load_ok(rt, "ctr", COUNTER_JS);
+	pp_guest_contract_handle h = pp_find(rt, pp_guest_contract_id("test.ctr", 1), 0);
+	const pp__node_view *n = /* the head of the node (call_inline.h) */
+	        (const void *)((const char *)pp_resolve(rt, h) - offsetof(pp__node_view, iface));
+	assert_true(n->loader_checks_instances);
+	pp_guest_contract_instance key = {(void *)n->instance_key, 0};
+	int32_t out = -1;
+	assert_int_equal(pp_call(rt, h, key, 0, NULL, &out, NULL), PP_ERR_STALE_INSTANCE);
+	assert_contains(pp_last_error(rt), "was not made by this version of the bundle");
+	assert_int_equal((pp_call)(rt, h, key, 0, NULL, &out, NULL), PP_ERR_STALE_INSTANCE);
+	assert_int_equal(out, -1);
+	assert_int_equal(pp_instance_destroy(rt, h, key), PP_ERR_STALE_HANDLE);
+	pp_runtime_free(rt);
+}
+
 /* A native provider is not asked about an instance: its code would use
  * whatever pointer it is handed. So pp_call checks that the version a call
  * reaches made the instance and has not destroyed it. After a reload, the
@@ -3176,6 +3199,7 @@ int main(void)
 	        cmocka_unit_test(a_reload_while_the_runtime_is_freed_is_refused),
 	        cmocka_unit_test(a_load_while_the_runtime_is_freed_is_refused),
 	        cmocka_unit_test(instance_ids_are_never_reused_across_versions),
+	        cmocka_unit_test(the_value_decoding_to_no_instance_is_refused_not_the_default),
 	        cmocka_unit_test(native_code_never_runs_with_an_instance_its_version_did_not_make),
 	        cmocka_unit_test(
 	                a_replaced_versions_instance_stays_refused_when_its_address_is_reused),

@@ -631,7 +631,7 @@ static int hold_look(void *ud, int stage)
 		                               atomic_load(&torn_looks));
 		return 0;
 	}
-	if (atomic_fetch_add(&torn_looks, 1) != 0)
+	if (stage != PP_LOOK_CHECKS || atomic_fetch_add(&torn_looks, 1) != 0)
 		return 0;
 	pthread_mutex_lock(&rt->tstate_lock);
 	for (pp_tstate *ts = rt->tstates; ts; ts = ts->next)

@@ -1097,6 +1097,50 @@ static void a_destroy_that_cannot_wait_for_its_vm_is_done_when_the_vm_is_given_b
 	destroy_across_a_cycle(2);
 }
 
+/* Calls the instance destroyed across the cycle as the VM's holder has
+ * given the VM back and before it takes it again to free the instance:
+ * what another thread's call would do if it took the VM first. Once: that
+ * call gives the VM back the same way. */
+static int call_the_destroyed(void *ud, int stage)
+{
+	uint32_t *late = ud;
+	if (stage != PP_LOOK_LATER_GIVEN || *late != 12345)
+		return 0;
+	*late = 0; /* the call's own give comes here too */
+	*late = pp_call(kill_state.rt, kill_state.h, kill_state.inst, 0, NULL, &(int32_t){0}, NULL);
+	return 0;
+}
+
+/* An instance destroyed while its VM could not be waited for stays in its
+ * contract's map until the VM's holder frees it; a call that takes the VM
+ * first must not run on it. The JS loader's own lookup is the only check
+ * such a call meets (pp_call leaves instances to the loader that checks
+ * them), so it refuses the instance as pp_call would:
+ * PP_ERR_STALE_INSTANCE, nothing run. */
+static void a_destroyed_instance_waiting_to_be_freed_is_refused_to_a_call(void **state)
+{
+	(void)state;
+	pp_runtime *rt = bundles_around_a_cycle(1, false);
+	const js_contract *c = js_contract_of(rt, kill_state.h);
+	assert_int_equal(pp_instance_create(rt, kill_state.h, NULL, &kill_state.inst), PP_OK);
+	uint32_t late = 12345;
+	rt->look_hook = call_the_destroyed;
+	rt->look_hook_ud = &late;
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, call_b, rt), 0);
+	await_true(atomic_load(&kill_state.b_inside), 30);
+	uint32_t code = pp_call(rt, kill_state.h, kill_state.inst, 0, NULL, &(int32_t){0}, NULL);
+	pthread_join(t, NULL);
+	rt->look_hook = NULL;
+	assert_int_equal(code, PP_OK);
+	assert_int_equal(atomic_load(&kill_state.destroyed), PP_OK);
+	assert_int_equal(late, PP_ERR_STALE_INSTANCE);
+	assert_contains(pp_last_error(rt), "was not made by this version of the bundle, or was "
+	                                   "destroyed");
+	assert_int_equal(c->instances.live, 0); /* then freed, once */
+	pp_runtime_free(rt);
+}
+
 /* A create whose factory would wait for a VM held by a thread that waits
  * for the creating thread's is refused with PP_ERR_REENTRANT_CALL, as a
  * call closing the cycle is (js.md, Threads: "a factory refuses the same
@@ -1155,6 +1199,7 @@ int main(void)
 	        cmocka_unit_test(
 	                a_destroy_that_cannot_wait_for_its_vm_is_done_when_the_vm_is_given_back),
 	        cmocka_unit_test(a_create_that_would_close_a_wait_cycle_is_refused),
+	        cmocka_unit_test(a_destroyed_instance_waiting_to_be_freed_is_refused_to_a_call),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,9 +7,10 @@
  * compiler inline what a call does when nothing unusual happens: find the
  * thread's read state by one thread-local compare, enter a read section,
  * resolve the handle's slot, dispatch, leave. Everything else — a thread's
- * first call into a runtime, a call on an instance (whose version pp_call
- * checks), a stale handle, a function past the table — goes to the
- * exported pp_call, which checks or reports it. Both run the one read
+ * first call into a runtime, a call on an instance whose loader does not
+ * check its instances itself (pp_call looks it up), a stale handle, a
+ * function past the table — goes to the exported pp_call, which checks or
+ * reports it. Both run the one read
  * section and the one dispatch defined here, so they cannot drift apart.
  *
  * The pp__ structs are views of the heads of the runtime's private ones;
@@ -40,9 +41,12 @@ void __tsan_acquire(void *addr);
  * names of the two symbols hosts link against: a host built for another
  * then fails to load instead of reading the wrong fields. Change a view or
  * the inline path's duties, bump the suffix. 2: calls on an instance go to
- * the exported pp_call, which checks the instance and takes its key off. */
-#define pp__tls pp__tls_layout2
-#define pp__call_failed pp__call_failed_layout2
+ * the exported pp_call, which checks the instance and takes its key off.
+ * 3: calls on an instance of a contract whose loader checks its instances
+ * (the JS loader's) are made here too, and pp__call_failed words a refusal
+ * of the instance. */
+#define pp__tls pp__tls_layout3
+#define pp__call_failed pp__call_failed_layout3
 
 /* Slots a registry has: a handle's index is below this. */
 #define PP__MAX_SLOTS (1u << 20)
@@ -57,11 +61,16 @@ typedef struct pp__reader {
 } pp__reader;
 
 /* A published contract as a call sees it (the head of the runtime's node):
- * immutable while a handle's slot points at it. */
+ * immutable while a handle's slot points at it. An instance the host holds
+ * is the loader's value XOR instance_key; with loader_checks_instances set,
+ * the loader refuses a value its version did not make (or has destroyed)
+ * as it looks it up, so a call on an instance needs no lookup of ours. */
 typedef struct __attribute__((may_alias)) pp__node_view {
 	uint32_t generation;
 	uint32_t function_count;
 	pp_guest_contract_interface iface;
+	uintptr_t instance_key;
+	uint32_t loader_checks_instances;
 } pp__node_view;
 
 typedef struct __attribute__((may_alias)) pp__slot_view {
@@ -88,10 +97,11 @@ typedef struct pp__thread_cache {
 } pp__thread_cache;
 PP_API extern __thread pp__thread_cache pp__tls __attribute__((tls_model("initial-exec")));
 
-/* The message of a failed call, left as pp_last_error; returns err.code. Called
- * inside the read section that reached n. */
+/* The message of a failed call, left as pp_last_error; returns err.code (or
+ * PP_ERR_STALE_INSTANCE when the loader refused instance, the value the
+ * host passed). Called inside the read section that reached n. */
 PP_API uint32_t pp__call_failed(pp_runtime *rt, const pp__node_view *n, uint32_t fn_id,
-                                pp_abi_error err);
+                                pp_abi_error err, const void *instance);
 
 /* Enters / leaves a read section: nothing unpublished while it is open is
  * reclaimed before it closes. Sections nest. The entry publishes the epoch
@@ -158,17 +168,23 @@ pp_call_inline(pp_runtime *rt, pp_guest_contract_handle h, pp_guest_contract_ins
                uint32_t fn_id, const void *args, void *out, pp_call_arena *arena)
 {
 	pp__reader *r = pp__tls.reader;
-	if (__builtin_expect(__atomic_load_n(&pp__tls.rt, __ATOMIC_RELAXED) == rt && !instance.data,
-	                     1)) {
+	if (__builtin_expect(__atomic_load_n(&pp__tls.rt, __ATOMIC_RELAXED) == rt, 1)) {
 		pp__runtime_head *hot = (pp__runtime_head *)(void *)rt;
 		pp__read_begin(hot, r);
 		const pp__node_view *n = pp__resolve(hot, h);
 		pp_abi_error err = {PP_OK, {NULL, 0}};
-		if (__builtin_expect(n && pp__dispatch(n, instance, fn_id, args, out, arena, &err),
-		                     1)) {
+		pp_guest_contract_instance in = instance;
+		if (__builtin_expect(in.data != NULL, 0) && n) {
+			/* (the key itself decodes to no instance: pp_call refuses it) */
+			if (n->loader_checks_instances && (uintptr_t)in.data != n->instance_key)
+				in.data = (void *)((uintptr_t)in.data ^ n->instance_key);
+			else
+				n = NULL; /* pp_call looks it up */
+		}
+		if (__builtin_expect(n && pp__dispatch(n, in, fn_id, args, out, arena, &err), 1)) {
 			uint32_t code = __builtin_expect(err.code == PP_OK, 1)
 			                        ? (uint32_t)PP_OK
-			                        : pp__call_failed(rt, n, fn_id, err);
+			                        : pp__call_failed(rt, n, fn_id, err, instance.data);
 			pp__read_end(r);
 			return code;
 		}

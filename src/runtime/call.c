@@ -105,10 +105,15 @@ static uint32_t foreign_instance(pp_runtime *rt, const pp_contract_node *n, uint
 	                 n->version->bundle->name, n->contract_name, fn_id, value);
 }
 
+const char pp__not_made_here[] =
+        "the instance was not made by this version of the bundle, or was destroyed";
+
 uint32_t pp__call_failed(pp_runtime *rt, const pp__node_view *view, uint32_t fn_id,
-                         pp_abi_error err)
+                         pp_abi_error err, const void *instance)
 {
 	const pp_contract_node *n = (const pp_contract_node *)(const void *)view;
+	if (instance && err.message.ptr == (const uint8_t *)pp__not_made_here)
+		return foreign_instance(rt, n, fn_id, instance);
 	/* Callers call again on it: only the runtime's means "nothing ran". */
 	if (err.code == PP_ERR_STALE_INSTANCE)
 		return pp__error(rt, PP_ERR_GENERIC,
@@ -148,7 +153,8 @@ uint32_t pp__create_failed(pp_runtime *rt, const pp_contract_node *n, pp_abi_err
  * same read section and dispatch, after finding the thread's state, the
  * errors that path leaves to us, and every call on an instance: its key
  * taken off, the instance must be one the version now reached made and has
- * not destroyed (a lookup in its set, without a lock). */
+ * not destroyed (a lookup in its set, without a lock; or, for the JS
+ * loader, the lookup it makes anyway, which refuses the same ones). */
 uint32_t pp_call(pp_runtime *rt, pp_guest_contract_handle h, pp_guest_contract_instance instance,
                  uint32_t fn_id, const void *args, void *out, pp_call_arena *arena)
 {
@@ -165,8 +171,10 @@ uint32_t pp_call(pp_runtime *rt, pp_guest_contract_handle h, pp_guest_contract_i
 		instance.data = instance_data(n, value);
 	if (!n)
 		code = stale(rt, h);
-	else if (value &&
-	         !pp__ptrset_lookup(&n->live, instance.data, (pthread_mutex_t *)&n->inst_lock))
+	else if (value && (n->loader_checks_instances
+	                           ? !instance.data /* not the default instance */
+	                           : !pp__ptrset_lookup(&n->live, instance.data,
+	                                                (pthread_mutex_t *)&n->inst_lock)))
 		code = foreign_instance(rt, n, fn_id, value);
 	else if (!pp__dispatch((const pp__node_view *)(const void *)n, instance, fn_id, args, out,
 	                       arena, &err))
@@ -175,7 +183,7 @@ uint32_t pp_call(pp_runtime *rt, pp_guest_contract_handle h, pp_guest_contract_i
 		code = err.code == PP_OK
 		               ? PP_OK
 		               : pp__call_failed(rt, (const pp__node_view *)(const void *)n, fn_id,
-		                                 err);
+		                                 err, value);
 	pp__read_unlock(ts);
 	return code;
 }

@@ -516,10 +516,10 @@ uint32_t pp__call_peer(pp_runtime *rt, uint64_t contract_id, uint32_t min_versio
 		err.message = (pp_string_view){(const uint8_t *)msg, strlen(msg)};
 	}
 	iface->destroy_instance(ld, &rt->host, inst);
-	uint32_t code =
-	        err.code == PP_OK
-	                ? PP_OK
-	                : pp__call_failed(rt, (const pp__node_view *)(const void *)n, fn, err);
+	uint32_t code = err.code == PP_OK
+	                        ? PP_OK
+	                        : pp__call_failed(rt, (const pp__node_view *)(const void *)n, fn,
+	                                          err, NULL);
 	pp__read_unlock(ts);
 	return code;
 }

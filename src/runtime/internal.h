@@ -57,6 +57,9 @@ struct pp_loader {
 
 extern const pp_loader pp_native_loader; /* immutable; safe to share */
 extern const pp_loader pp_js_loader;
+/* Whether iface's vm.call is the JS loader's (js_loader.c), which checks
+ * the instances it is called on itself (pp_contract_node). */
+bool pp_js_checks_instances(const pp_guest_contract_interface *iface);
 
 /* ---- Grace periods (grace.c) -------------------------------------------- */
 
@@ -73,6 +76,15 @@ typedef struct pp_contract_node {
 	uint32_t generation;     /* what a handle to it carries */
 	uint32_t function_count; /* native: the table's; VM: what its loader says */
 	pp_guest_contract_interface iface;
+	/* What the host is given for an instance is its data XOR this key,
+	 * drawn for each node: a value kept from another version (whose data
+	 * the allocator may since have given to one of this version's
+	 * instances) decodes here to nothing this version made (call.c). */
+	uintptr_t instance_key;
+	/* Nonzero when vm.call is the JS loader's, which refuses an instance
+	 * its version did not make or has destroyed as it looks the instance
+	 * up (pp__not_made_here): a call on one needs no lookup in `live`. */
+	uint32_t loader_checks_instances;
 	pp_runtime *rt;
 	pp_bundle_version *version;
 	uint64_t seq; /* registration order, for find */
@@ -86,11 +98,6 @@ typedef struct pp_contract_node {
 	pthread_mutex_t inst_lock;
 	pp_ptrset live;  /* each instance's data pointer, counted */
 	bool reclaiming; /* its version is destroying what it left: no new ones */
-	/* What the host is given for an instance is its data XOR this key,
-	 * drawn for each node: a value kept from another version (whose data
-	 * the allocator may since have given to one of this version's
-	 * instances) decodes here to nothing this version made (call.c). */
-	uintptr_t instance_key;
 	/* Native dispatch: the layouts the plugin declared, checked and copied
 	 * like the table (iface's points here), or NULL. */
 	pp_fn_layout *layouts;
@@ -111,7 +118,11 @@ typedef struct pp_slot {
 _Static_assert(offsetof(pp_contract_node, generation) == offsetof(pp__node_view, generation) &&
                        offsetof(pp_contract_node, function_count) ==
                                offsetof(pp__node_view, function_count) &&
-                       offsetof(pp_contract_node, iface) == offsetof(pp__node_view, iface),
+                       offsetof(pp_contract_node, iface) == offsetof(pp__node_view, iface) &&
+                       offsetof(pp_contract_node, instance_key) ==
+                               offsetof(pp__node_view, instance_key) &&
+                       offsetof(pp_contract_node, loader_checks_instances) ==
+                               offsetof(pp__node_view, loader_checks_instances),
                "pp__node_view is the head of pp_contract_node");
 _Static_assert(offsetof(pp_slot, node) == offsetof(pp__slot_view, node) &&
                        sizeof(pp_slot) == sizeof(pp__slot_view),
@@ -199,6 +210,7 @@ enum {
 	PP_LOOK_REFUSES,
 	PP_LOOK_SUBDIR,
 	PP_LOOK_SUBDIR_OPENED,
+	PP_LOOK_LATER_GIVEN,
 };
 
 /* What the watcher must do when it first watches a bundle loaded while it
@@ -325,8 +337,11 @@ struct pp_runtime {
 	 * (PP_LOOK_SUBDIR_OPENED): tests/test_hot_reload.c swaps the
 	 * subdirectory for a link at either, and at the second may return an
 	 * errno that watching it then fails with (as inotify's limit reached
-	 * would, or a chmod 000 for anyone but root). Other returns are not
-	 * read. */
+	 * would, or a chmod 000 for anyone but root). And by a JS VM's holder
+	 * that has given the VM back, before it takes it again to free the
+	 * instances whose destroys were left to it (PP_LOOK_LATER_GIVEN):
+	 * tests/test_js_runtime.c calls such an instance there. Other returns
+	 * are not read. */
 	int (*look_hook)(void *ud, int stage);
 	void *look_hook_ud;
 
@@ -715,6 +730,12 @@ void pp__host_contracts_destroy(pp_runtime *rt);
  * the runtime's PP_ERR_STALE_INSTANCE). Inside the read section that
  * reached n (the message may live in what create left). */
 uint32_t pp__create_failed(pp_runtime *rt, const pp_contract_node *n, pp_abi_error err);
+
+/* call.c: the message a vm.call that checks its instances
+ * (loader_checks_instances) answers a call on one it did not make with:
+ * plugin code cannot point at it, so pp_call tells that refusal from a
+ * plugin's failure by it, and words it as its own (PP_ERR_STALE_INSTANCE). */
+extern const char pp__not_made_here[];
 
 /* host_api.c: a plugin's call of a peer's guest contract, or of a host
  * contract, in one read section (from any thread). check, when given, sees

@@ -398,6 +398,7 @@ pp_status pp__registry_stage(pp_runtime *rt, pp_bundle_version *v, const pp_plug
 	size_t have = size ? size : PP_GUEST_CONTRACT_INTERFACE_V2_SIZE;
 	memset(&n->iface, 0, sizeof n->iface);
 	memcpy(&n->iface, iface, have < sizeof n->iface ? have : sizeof n->iface);
+	n->loader_checks_instances = pp_js_checks_instances(&n->iface);
 	n->iface.size = (uint32_t)sizeof n->iface;
 	n->iface.dispatch_type = dt;
 	n->rt = rt;

@@ -843,18 +843,31 @@ static inline uint32_t call_raw(js_vm *vm, const js_contract *c, uint32_t fn_id,
 	return guard_end(vm, code, failure);
 }
 
+/* Whether instance id of c was destroyed and left for later: then it is
+ * still in c's map, but no call may run on it. */
+static __attribute__((noinline, cold)) bool left_for_later(js_vm *vm, const js_contract *c,
+                                                           uint64_t id)
+{
+	bool found = false;
+	pthread_mutex_lock(&vm->park);
+	size_t n = atomic_load_explicit(&vm->later_n, memory_order_relaxed);
+	for (size_t i = 0; i < n && !found; i++)
+		found = vm->later[i].slot == c->slot && vm->later[i].id == id;
+	pthread_mutex_unlock(&vm->park);
+	return found;
+}
+
 /* A call that reached no function: fn_id is past the contract's (the
  * runtime words that), or the instance is one this VM never made (made by a
  * replaced version, or destroyed): ids are never reused, so it cannot be
- * mistaken for another. The reference's code. */
+ * mistaken for another. The reference's code; the message pp_call knows as
+ * its own refusal (pp__not_made_here). */
 static __attribute__((noinline)) uint32_t not_available(const js_contract *c, uint32_t fn_id,
-                                                        const void *inst, char **failure)
+                                                        pp_abi_error *err)
 {
 	if (fn_id < c->fn_count)
-		*failure =
-		        pp__strprintf("instance %p was not made by this version of the bundle, or "
-		                      "was destroyed",
-		                      inst);
+		err->message = (pp_string_view){(const uint8_t *)pp__not_made_here,
+		                                strlen(pp__not_made_here)};
 	return PP_ERR_FUNCTION_NOT_AVAILABLE;
 }
 
@@ -874,13 +887,17 @@ static void js_call(pp_vm_loader_data ld, pp_guest_contract_instance inst, uint3
 	char *failure = NULL;
 	const js_impl *impl = NULL;
 	if (fn_id < c->fn_count) {
-		js_impl *const *found =
-		        inst.data ? map_get(&c->instances, (uint64_t)(uintptr_t)inst.data)
-		                  : &c->default_impl;
+		uint64_t id = (uint64_t)(uintptr_t)inst.data;
+		js_impl *const *found = id ? map_get(&c->instances, id) : &c->default_impl;
 		impl = found ? *found : NULL;
+		/* destroyed while the VM was held, its freeing left for later */
+		if (impl && id &&
+		    __builtin_expect(atomic_load_explicit(&vm->later_n, memory_order_relaxed), 0) &&
+		    left_for_later(vm, c, id))
+			impl = NULL;
 	}
 	if (!impl) {
-		code = not_available(c, fn_id, inst.data, &failure);
+		code = not_available(c, fn_id, err);
 	} else {
 		vm->calling = impl;
 		if (c->sigs && c->sigs[fn_id].typed) {
@@ -909,6 +926,24 @@ static void js_call(pp_vm_loader_data ld, pp_guest_contract_instance inst, uint3
 }
 
 /* ---- Instances ------------------------------------------------------------- */
+
+/* Makes room in vm's list of destroys left for later for one more instance
+ * than it holds (destroy_when_free then never allocates). The holder's. */
+static bool later_room(js_vm *vm)
+{
+	if (vm->later_cap > vm->instances)
+		return true;
+	size_t cap = vm->later_cap ? vm->later_cap * 2 : 8;
+	pthread_mutex_lock(&vm->park);
+	struct js_later *bigger =
+	        cap < SIZE_MAX / sizeof *bigger ? realloc(vm->later, cap * sizeof *bigger) : NULL;
+	if (bigger) {
+		vm->later = bigger;
+		vm->later_cap = cap;
+	}
+	pthread_mutex_unlock(&vm->park);
+	return bigger != NULL;
+}
 
 /* The error a create reports: the message is left as the thread's last
  * error, which the caller copies before anything else can change it. */
@@ -967,7 +1002,8 @@ static void js_create_instance(pp_vm_loader_data ld, const pp_host_api *host, co
 		                                        memory_order_relaxed) *
 		                      PP_JS_MAX_CONCURRENCY +
 		              vm->index;
-		if (map_put(&c->instances, id, impl)) {
+		if (later_room(vm) && map_put(&c->instances, id, impl)) {
+			vm->instances++;
 			out->data = (void *)(uintptr_t)id;
 			out->contract_id = c->contract_id;
 		} else {
@@ -1002,21 +1038,29 @@ static __attribute__((noinline, cold)) void destroy_left(js_vm *vm)
 	                                             memory_order_acquire, memory_order_relaxed))
 		return;
 	vm_begin(vm, 0);
-	pthread_mutex_lock(&vm->park);
-	struct js_later *later = vm->later;
-	size_t n = vm->later_n;
-	vm->later = NULL;
-	vm->later_n = vm->later_cap = 0;
-	if (n) /* they no longer wait for the VM */
-		atomic_fetch_sub_explicit(&vm->parked, 1, memory_order_relaxed);
-	pthread_mutex_unlock(&vm->park);
-	for (size_t i = 0; i < n; i++) {
-		js_contract *c = &vm->contracts[later[i].slot];
-		js_impl *impl;
-		if (map_take(&c->instances, later[i].id, &impl))
-			impl_free(vm->ctx, c, impl);
+	/* a few at a time, off the list's end, so that the list keeps its room
+	 * and the lock is not held while instances are freed */
+	for (;;) {
+		struct js_later batch[16];
+		pthread_mutex_lock(&vm->park);
+		size_t n = atomic_load_explicit(&vm->later_n, memory_order_relaxed);
+		size_t k = n < 16 ? n : 16;
+		memcpy(batch, vm->later + (n - k), k * sizeof *batch);
+		atomic_store_explicit(&vm->later_n, n - k, memory_order_relaxed);
+		if (k && k == n) /* they no longer wait for the VM */
+			atomic_fetch_sub_explicit(&vm->parked, 1, memory_order_relaxed);
+		pthread_mutex_unlock(&vm->park);
+		if (!k)
+			break;
+		for (size_t i = 0; i < k; i++) {
+			js_contract *c = &vm->contracts[batch[i].slot];
+			js_impl *impl;
+			if (map_take(&c->instances, batch[i].id, &impl)) {
+				vm->instances--;
+				impl_free(vm->ctx, c, impl);
+			}
+		}
 	}
-	free(later);
 	vm_leave(vm);
 }
 
@@ -1028,31 +1072,26 @@ static __attribute__((noinline, cold)) void destroy_when_free(js_vm *vm, const j
                                                               uint64_t id)
 {
 	pthread_mutex_lock(&vm->park);
-	bool kept = vm->later_n < vm->later_cap;
-	if (!kept) {
-		size_t cap = vm->later_cap ? vm->later_cap * 2 : 8;
-		struct js_later *bigger = cap < SIZE_MAX / sizeof *bigger
-		                                  ? realloc(vm->later, cap * sizeof *bigger)
-		                                  : NULL;
-		if (bigger) {
-			vm->later = bigger;
-			vm->later_cap = cap;
-			kept = true;
-		}
-	}
+	/* Room was made when the instance was (later_room): the runtime
+	 * destroys each instance in the maps once. Only a plugin calling the
+	 * interface's destroy itself, with values it was not given, can find
+	 * the list full. */
+	size_t n = atomic_load_explicit(&vm->later_n, memory_order_relaxed);
+	bool kept = n < vm->later_cap;
 	if (kept) {
 		/* The destroys left for later count as one waiter: the holder's
 		 * give then takes the slow path, which does them (give_slow). */
-		if (vm->later_n == 0)
+		if (n == 0)
 			atomic_fetch_add_explicit(&vm->parked, 1, memory_order_seq_cst);
-		vm->later[vm->later_n++] = (struct js_later){c->slot, id};
+		vm->later[n] = (struct js_later){c->slot, id};
+		atomic_store_explicit(&vm->later_n, n + 1, memory_order_relaxed);
 	}
 	pthread_mutex_unlock(&vm->park);
 	if (!kept) {
 		pp__log(vm->rt, PP_LOG_WARN, SCOPE,
-		        "bundle '%s', contract '%s': out of memory: an instance destroyed while "
-		        "its VM could not be waited for is freed only when the bundle unloads",
-		        vm->bundle, c->name);
+		        "bundle '%s', contract '%s': more destroys than instances (instance "
+		        "%llu destroyed through the interface, not the runtime): ignored",
+		        vm->bundle, c->name, (unsigned long long)id);
 		return;
 	}
 	/* as a waiter does (vm_wait): counted, then the fence vm_give leaves to
@@ -1068,9 +1107,11 @@ static __attribute__((noinline, cold)) void destroy_when_free(js_vm *vm, const j
 static __attribute__((noinline)) void give_slow(js_vm *vm)
 {
 	pthread_mutex_lock(&vm->park);
-	bool later = vm->later_n != 0;
+	bool later = atomic_load_explicit(&vm->later_n, memory_order_relaxed) != 0;
 	pthread_cond_signal(&vm->unparked);
 	pthread_mutex_unlock(&vm->park);
+	if (later && vm->rt->look_hook) /* tests only: another takes it first */
+		vm->rt->look_hook(vm->rt->look_hook_ud, PP_LOOK_LATER_GIVEN);
 	if (later)
 		destroy_left(vm);
 }
@@ -1097,6 +1138,7 @@ static void js_destroy_instance(pp_vm_loader_data ld, const pp_host_api *host,
 	}
 	js_impl *impl;
 	if (map_take(&c->instances, id, &impl)) {
+		vm->instances--;
 		if (impl == vm->calling)
 			vm->doomed = impl;
 		else
@@ -2262,6 +2304,11 @@ const pp_loader pp_js_loader = {
         .owns = NULL,
         .userdata = NULL,
 };
+
+bool pp_js_checks_instances(const pp_guest_contract_interface *iface)
+{
+	return iface->dispatch_type == PP_DISPATCH_VM && iface->dispatch.vm.call == js_call;
+}
 
 const js_layout *pp_js_layout_of(const pp_guest_contract_interface *iface, uint32_t fn)
 {

@@ -219,12 +219,18 @@ struct js_vm {
 	pthread_cond_t unparked;
 	/* Instances whose destroy could not wait for the VM (waiting would
 	 * have closed a cycle), under `park`: counted as one waiter in `parked`
-	 * while any, and freed by the holder as it gives the VM back. */
+	 * while any, and freed by the holder as it gives the VM back. Until
+	 * then they are still in their contract's map, so a call on one looks
+	 * here too (`later_n` is read without the lock first). Creating an
+	 * instance makes room for it here (`later_cap` >= `instances`, the
+	 * count in the maps, the holder's): leaving a destroy never allocates,
+	 * so it cannot fail. */
 	struct js_later {
 		uint32_t slot; /* of the contract in `contracts` */
 		uint64_t id;
 	} * later;
-	size_t later_n, later_cap;
+	_Atomic size_t later_n;
+	size_t later_cap, instances;
 
 	/* CPU limit: the interrupt handler reads the clock only once a call has
 	 * run long enough for QuickJS to poll, and stops it past the budget.
