@@ -1173,6 +1173,113 @@ static void a_create_that_would_close_a_wait_cycle_is_refused(void **state)
 	}
 }
 
+/* test.meet fn k (called from bundle x for k 0, y for k 1): once both
+ * threads are inside their bundles, calls the other bundle's fn 1 from
+ * host code, straight into a wait for its VM (a peer call would make an
+ * instance first, whose own refusal falls back), and keeps its status. */
+static pthread_barrier_t both_inside;
+static atomic_int looks_begun, looks_refusing;
+static _Atomic uint32_t meet_codes[2];
+static pp_runtime *meet_rt;
+
+static void meet(uint32_t k)
+{
+	pthread_barrier_wait(&both_inside);
+	int32_t out = 0;
+	atomic_store(&meet_codes[k], js_call(meet_rt, k ? "test.x" : "test.y", 1, NULL, &out));
+}
+
+static void meet_x(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	(void)state, (void)args, (void)out, (void)err;
+	meet(0);
+}
+
+static void meet_y(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	(void)state, (void)args, (void)out, (void)err;
+	meet(1);
+}
+
+/* Two threads' first looks begin together, each having published its
+ * wait, and the first look to refuse waits (up to 200 ms) for a second
+ * before it does: were looks to overlap, the second would read the first's
+ * wait as still there, and refuse too. */
+static void look_meet(atomic_int *count)
+{
+	if (atomic_fetch_add(count, 1) >= 2)
+		return;
+	for (int ms = 0; ms < 200 && atomic_load(count) < 2; ms++)
+		nanosleep(&(struct timespec){0, 1000000L}, NULL);
+}
+
+static int look_together(void *ud, int stage)
+{
+	(void)ud;
+	if (stage == PP_LOOK_BEGINS)
+		look_meet(&looks_begun);
+	else if (stage == PP_LOOK_REFUSES)
+		look_meet(&looks_refusing);
+	return 0;
+}
+
+static void *call_x(void *p)
+{
+	int32_t out = 0;
+	return (void *)(uintptr_t)js_call(p, "test.x", 0, NULL, &out);
+}
+
+/* Two threads close a cycle together, each inside its own bundle calling
+ * the other's, and both look at the same moment: exactly one is refused
+ * (looks take turns, and a refused thread's wait is withdrawn before the
+ * next, which finds it going on); the other's call then goes through. */
+static void two_threads_closing_a_cycle_together_see_one_of_them_refused(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	static const void *const fns[] = {(const void *)meet_x, (const void *)meet_y};
+	static pp_host_contract_interface meeting = {
+	        .size = sizeof meeting,
+	        .contract_version = {1, 0, 0},
+	        .flags = PP_HOST_CONTRACT_SINGLETON,
+	        .dispatch_type = PP_DISPATCH_NATIVE,
+	        .create_instance = latch_instance,
+	        .destroy_instance = drop_instance,
+	        .dispatch.native = {2, fns},
+	};
+	meeting.contract_id = pp_host_contract_id("test.meet", 1);
+	assert_int_equal(pp_host_contract_register(rt, &meeting), PP_OK);
+#define JS_MEET(self, k)                                                                   \
+	JS_PRELUDE "var m = cid('host_contract:test.meet@1');\n"                           \
+	           "function polyplug_init() {\n"                                          \
+	           "  return ok([reg('" self "', [function (i, a, o, ar, b) {\n"           \
+	           "    return b.callHostContract(m[0], m[1], 0x10000, " k ", 0, 0); },\n" \
+	           "    function () { return 0; }])]);\n}\n"
+	js_load_ok(rt, "x", JS_MEET("test.x", "0"));
+	js_load_ok(rt, "y", JS_MEET("test.y", "1"));
+#undef JS_MEET
+	meet_rt = rt;
+	pthread_barrier_init(&both_inside, NULL, 2);
+	atomic_store(&looks_begun, 0);
+	atomic_store(&looks_refusing, 0);
+	rt->look_hook = look_together;
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, call_x, rt), 0);
+	int32_t out = 0;
+	assert_int_equal(js_call(rt, "test.y", 0, NULL, &out), PP_OK);
+	void *x;
+	pthread_join(t, &x);
+	rt->look_hook = NULL;
+	pthread_barrier_destroy(&both_inside);
+	assert_int_equal((uint32_t)(uintptr_t)x, PP_OK);
+	uint32_t a = atomic_load(&meet_codes[0]), b = atomic_load(&meet_codes[1]);
+	if (!((a == PP_OK && b == PP_ERR_REENTRANT_CALL) ||
+	      (a == PP_ERR_REENTRANT_CALL && b == PP_OK)))
+		fail_msg("x's call into y: %u, y's into x: %u; want one refused, the other through",
+		         a, b);
+	pp_runtime_free(rt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1200,6 +1307,7 @@ int main(void)
 	                a_destroy_that_cannot_wait_for_its_vm_is_done_when_the_vm_is_given_back),
 	        cmocka_unit_test(a_create_that_would_close_a_wait_cycle_is_refused),
 	        cmocka_unit_test(a_destroyed_instance_waiting_to_be_freed_is_refused_to_a_call),
+	        cmocka_unit_test(two_threads_closing_a_cycle_together_see_one_of_them_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -326,6 +326,7 @@ struct pp_runtime {
 	pp_host_table *_Atomic hosts;
 
 	pthread_mutex_t tstate_lock; /* the tstates list */
+	pthread_mutex_t look_lock;   /* one wait-cycle look at a time */
 	pp_tstate *tstates;
 	/* Tests only: called on the looking thread as a wait-cycle look begins
 	 * (PP_LOOK_BEGINS), before it reads again the wait counts of the
@@ -611,8 +612,10 @@ static inline const pp_wait_set *pp_waited_as_set(pp_waited waited)
 void pp__publish_wait(pp_tstate *ts, pp_waited waited);
 /* True if the thread `me`, about to wait for `waited`, would close a wait
  * cycle: me and the threads it would wait for, directly or not, could none
- * of them ever go on, and me waiting is what holds some of them. */
-bool pp__wait_would_cycle(pp_runtime *rt, pp_waited waited, uintptr_t me);
+ * of them ever go on, and me waiting is what holds some of them. Then its
+ * published wait (in ts, its state, if it has one) is withdrawn before the
+ * next look. */
+bool pp__wait_would_cycle(pp_runtime *rt, pp_tstate *ts, pp_waited waited, uintptr_t me);
 
 /* registry.c */
 pp_status pp__registry_init(pp_runtime *rt);

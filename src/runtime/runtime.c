@@ -362,10 +362,14 @@ static bool gather(const pp_tstate *first, pp_waited waited, uintptr_t me, look_
  * inside it (a deadlock) stays stuck; the smallest such set holding me has
  * no member stuck once me goes on (those would make a smaller one), so me
  * is refused. */
-bool pp__wait_would_cycle(pp_runtime *rt, pp_waited waited, uintptr_t me)
+bool pp__wait_would_cycle(pp_runtime *rt, pp_tstate *ts, pp_waited waited, uintptr_t me)
 {
 	if (rt->look_hook) /* tests only */
 		rt->look_hook(rt->look_hook_ud, PP_LOOK_BEGINS);
+	/* One look at a time, and a refused thread's wait withdrawn before the
+	 * next: of threads closing a cycle at the same moment, the first to
+	 * look is refused, and the others' looks find it going on. */
+	pthread_mutex_lock(&rt->look_lock);
 	pthread_mutex_lock(&rt->tstate_lock);
 	pp_tstate *first = rt->tstates; /* never freed before the runtime: walk unlocked */
 	pthread_mutex_unlock(&rt->tstate_lock);
@@ -389,6 +393,9 @@ bool pp__wait_would_cycle(pp_runtime *rt, pp_waited waited, uintptr_t me)
 		cycle = atomic_load_explicit(&t[i].ts->wait_seq, memory_order_seq_cst) == t[i].seq;
 	if (cycle && rt->look_hook)
 		rt->look_hook(rt->look_hook_ud, PP_LOOK_REFUSES);
+	if (cycle && ts)
+		pp__publish_wait(ts, 0);
+	pthread_mutex_unlock(&rt->look_lock);
 	free(t);
 	return cycle;
 }
@@ -891,6 +898,7 @@ pp_status pp_runtime_new(const pp_runtime_config *cfg, pp_runtime **out)
 	pthread_mutex_init(&rt->lock, NULL);
 	pthread_cond_init(&rt->idle, NULL);
 	pthread_mutex_init(&rt->tstate_lock, NULL);
+	pthread_mutex_init(&rt->look_lock, NULL);
 	atomic_init(&rt->revision, 0);
 	atomic_init(&rt->hosts, NULL);
 	atomic_init(&rt->next_instance_id, 1);
@@ -905,6 +913,7 @@ pp_status pp_runtime_new(const pp_runtime_config *cfg, pp_runtime **out)
 		pthread_mutex_destroy(&rt->lock);
 		pthread_cond_destroy(&rt->idle);
 		pthread_mutex_destroy(&rt->tstate_lock);
+		pthread_mutex_destroy(&rt->look_lock);
 		free(rt);
 		return st;
 	}
@@ -994,6 +1003,7 @@ void pp_runtime_free(pp_runtime *rt)
 	free(rt->plugin_dirs);
 	release_states(rt);
 	pthread_mutex_destroy(&rt->tstate_lock);
+	pthread_mutex_destroy(&rt->look_lock);
 	pthread_cond_destroy(&rt->idle);
 	pthread_mutex_destroy(&rt->lock);
 	free(rt);

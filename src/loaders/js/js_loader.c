@@ -349,7 +349,7 @@ static uint32_t vm_wait(js_vm *vm, uintptr_t me, js_pool *any, js_vm **took)
 		}
 		if (ts) /* published before the look */
 			pp__publish_wait(ts, waited);
-		if (pp__wait_would_cycle(vm->rt, waited, me)) {
+		if (pp__wait_would_cycle(vm->rt, ts, waited, me)) {
 			code = PP_ERR_REENTRANT_CALL;
 			break;
 		}
