@@ -164,6 +164,13 @@ expect_status 0 "check --strict passes the scaffolds" "$cli" check --strict "$wo
 strip_sections() { # e_shoff, e_shnum and e_shstrndx to 0
 	python3 -c 'import sys; p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[0x28:0x30] = bytes(8); b[0x3c:0x40] = bytes(4); open(p, "wb").write(b)' "$1"
 }
+retype_segments() { # FILE FROM TO: each program header of type FROM becomes TO
+	python3 -c 'import sys, struct; p, f, t = sys.argv[1], int(sys.argv[2], 0), int(sys.argv[3], 0)
+b = bytearray(open(p, "rb").read()); off, = struct.unpack_from("<Q", b, 0x20); n, = struct.unpack_from("<H", b, 0x38)
+for i in range(n):
+	if struct.unpack_from("<I", b, off + 56 * i)[0] == f: struct.pack_into("<I", b, off + 56 * i, t)
+open(p, "wb").write(b)' "$@"
+}
 if command -v python3 >/dev/null; then
 	strip_sections "$work/leaky/hello_c/hello_c.so"
 	expect_status 0 "a library without section headers loads" "$cli" check "$work/leaky"
@@ -171,10 +178,7 @@ if command -v python3 >/dev/null; then
 	expect_output "WARN hello_c +exports 'leaky_helper' besides" "the export is found through PT_DYNAMIC"
 	# a second library in the bundle with no dynamic table to be found
 	cp "$work/leaky/hello_c/hello_c.so" "$work/leaky/hello_c/extra.so"
-	python3 -c 'import sys, struct; p = sys.argv[1]; b = bytearray(open(p, "rb").read()); off, = struct.unpack_from("<Q", b, 0x20); n, = struct.unpack_from("<H", b, 0x38)
-for i in range(n):
-	if struct.unpack_from("<I", b, off + 56 * i)[0] == 2: struct.pack_into("<I", b, off + 56 * i, 0)
-open(p, "wb").write(b)' "$work/leaky/hello_c/extra.so"
+	retype_segments "$work/leaky/hello_c/extra.so" 2 0
 	expect_status 1 "check --strict on a library with no dynamic symbol table" "$cli" check --strict "$work/leaky"
 	expect_output "WARN hello_c +no dynamic symbol table found in extra.so to check what it exports" \
 		"an unreadable library is named, not passed"
@@ -191,10 +195,7 @@ open(p, "wb").write(b)' "$work/leaky/hello_c/extra.so"
 	# table once, not each a file claims (255 each pointing at a hash chain
 	# to the end of the file took seconds)
 	cp "$work/leaky/hello_c/hello_c.so" "$work/leaky/hello_c/extra.so"
-	python3 -c 'import sys, struct; p = sys.argv[1]; b = bytearray(open(p, "rb").read()); off, = struct.unpack_from("<Q", b, 0x20); n, = struct.unpack_from("<H", b, 0x38)
-for i in range(n):
-	if struct.unpack_from("<I", b, off + 56 * i)[0] == 0x6474e551: struct.pack_into("<I", b, off + 56 * i, 2)
-open(p, "wb").write(b)' "$work/leaky/hello_c/extra.so"
+	retype_segments "$work/leaky/hello_c/extra.so" 0x6474e551 2
 	expect_status 1 "check --strict on a library with a second, empty PT_DYNAMIC" "$cli" check --strict "$work/leaky"
 	expect_output "WARN hello_c +no dynamic symbol table found in extra.so" "only the last PT_DYNAMIC is read"
 	rm "$work/leaky/hello_c/extra.so"

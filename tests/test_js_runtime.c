@@ -1016,6 +1016,24 @@ static void *call_b(void *p)
 	return NULL;
 }
 
+/* Registers name@1, a singleton host contract of n native functions, in
+ * *iface (the caller's, static: it stays registered). */
+static void host_functions(pp_runtime *rt, pp_host_contract_interface *iface, const char *name,
+                           const void *const *fns, uint32_t n)
+{
+	*iface = (pp_host_contract_interface){
+	        .size = sizeof *iface,
+	        .contract_id = pp_host_contract_id(name, 1),
+	        .contract_version = {1, 0, 0},
+	        .flags = PP_HOST_CONTRACT_SINGLETON,
+	        .dispatch_type = PP_DISPATCH_NATIVE,
+	        .create_instance = latch_instance,
+	        .destroy_instance = drop_instance,
+	        .dispatch.native = {n, fns},
+	};
+	assert_int_equal(pp_host_contract_register(rt, iface), PP_OK);
+}
+
 /* Bundles A (test.ca, of `vms` VMs) and B (test.cb): A's function 0 marks
  * itself inside, then calls B's function 1; B's function 0 calls test.kill
  * fn 0, which acts on A while A's caller waits for B's VM. */
@@ -1023,17 +1041,8 @@ static pp_runtime *bundles_around_a_cycle(uint32_t vms, bool create)
 {
 	pp_runtime *rt = rt_new();
 	static const void *const fns[] = {(const void *)kill_instance, (const void *)kill_mark};
-	static pp_host_contract_interface kill = {
-	        .size = sizeof kill,
-	        .contract_version = {1, 0, 0},
-	        .flags = PP_HOST_CONTRACT_SINGLETON,
-	        .dispatch_type = PP_DISPATCH_NATIVE,
-	        .create_instance = latch_instance,
-	        .destroy_instance = drop_instance,
-	        .dispatch.native = {2, fns},
-	};
-	kill.contract_id = pp_host_contract_id("test.kill", 1);
-	assert_int_equal(pp_host_contract_register(rt, &kill), PP_OK);
+	static pp_host_contract_interface kill;
+	host_functions(rt, &kill, "test.kill", fns, 2);
 	static const char ca[] =
 	        JS_PRELUDE "var k = cid('host_contract:test.kill@1');\n"
 	                   "function polyplug_init() {\n"
@@ -1238,17 +1247,8 @@ static void two_threads_closing_a_cycle_together_see_one_of_them_refused(void **
 	(void)state;
 	pp_runtime *rt = rt_new();
 	static const void *const fns[] = {(const void *)meet_x, (const void *)meet_y};
-	static pp_host_contract_interface meeting = {
-	        .size = sizeof meeting,
-	        .contract_version = {1, 0, 0},
-	        .flags = PP_HOST_CONTRACT_SINGLETON,
-	        .dispatch_type = PP_DISPATCH_NATIVE,
-	        .create_instance = latch_instance,
-	        .destroy_instance = drop_instance,
-	        .dispatch.native = {2, fns},
-	};
-	meeting.contract_id = pp_host_contract_id("test.meet", 1);
-	assert_int_equal(pp_host_contract_register(rt, &meeting), PP_OK);
+	static pp_host_contract_interface meeting;
+	host_functions(rt, &meeting, "test.meet", fns, 2);
 #define JS_MEET(self, k)                                                                   \
 	JS_PRELUDE "var m = cid('host_contract:test.meet@1');\n"                           \
 	           "function polyplug_init() {\n"                                          \

@@ -396,46 +396,6 @@ static void lifecycle_events_arrive_on_the_thread_that_loads_reloads_or_unloads(
 	pp_runtime_free(rt);
 }
 
-/* The thread calc's polyplug_shutdown logged from. */
-typedef struct shutdown_seen {
-	pthread_mutex_t lock;
-	int seen;
-	pthread_t thread;
-} shutdown_seen;
-
-static void note_shutdown_thread(void *ud, uint32_t level, pp_string_view scope, pp_string_view msg)
-{
-	(void)level;
-	shutdown_seen *s = ud;
-	if (scope.len != 12 || memcmp(scope.ptr, "fixture.calc", 12) != 0 || msg.len != 8 ||
-	    memcmp(msg.ptr, "shutdown", 8) != 0)
-		return;
-	pthread_mutex_lock(&s->lock);
-	s->seen++;
-	s->thread = pthread_self();
-	pthread_mutex_unlock(&s->lock);
-}
-
-/* docs/event-loop.md: a plugin's shutdown runs on the runtime's reclaimer
- * thread, never on the host thread that unloaded it (nor on one waiting in
- * pp_runtime_quiesce). */
-static void a_plugins_shutdown_runs_on_the_reclaimer_thread(void **state)
-{
-	(void)state;
-	shutdown_seen s = {.lock = PTHREAD_MUTEX_INITIALIZER};
-	pp_runtime *rt = rt_logging_to(note_shutdown_thread, &s, PP_LOG_DEBUG);
-	uint64_t id = load_ok(rt, fx("calc_v1"));
-	assert_int_equal(pp_bundle_unload(rt, id, 0), PP_OK);
-	assert_int_equal(pp_runtime_quiesce(rt), PP_OK);
-	pthread_mutex_lock(&s.lock);
-	int seen = s.seen;
-	bool here = seen && pthread_equal(s.thread, pthread_self());
-	pthread_mutex_unlock(&s.lock);
-	assert_int_equal(seen, 1);
-	assert_false(here);
-	pp_runtime_free(rt);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -449,7 +409,6 @@ int main(void)
 	        cmocka_unit_test(runtimes_on_four_threads_stay_isolated),
 	        cmocka_unit_test(
 	                lifecycle_events_arrive_on_the_thread_that_loads_reloads_or_unloads),
-	        cmocka_unit_test(a_plugins_shutdown_runs_on_the_reclaimer_thread),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
