@@ -1150,6 +1150,77 @@ static void a_destroyed_instance_waiting_to_be_freed_is_refused_to_a_call(void *
 	pp_runtime_free(rt);
 }
 
+/* test.recall fn 0 (called by test.sc's function 0, inside its VM): first
+ * destroys `kill` when set, then calls `target` (fn 1) as the host would
+ * from inside, keeping the status. */
+static struct {
+	pp_runtime *rt;
+	pp_guest_contract_handle h;
+	pp_guest_contract_instance kill, target;
+	uint32_t got;
+} recall;
+
+static void recall_call(void *state, const void *args, void *out, pp_abi_error *err)
+{
+	(void)state, (void)args, (void)out, (void)err;
+	if (recall.kill.data)
+		assert_int_equal(pp_instance_destroy(recall.rt, recall.h, recall.kill), PP_OK);
+	recall.got = pp_call(recall.rt, recall.h, recall.target, 1, NULL, NULL, NULL);
+}
+
+/* A call from inside a VM on an instance of that VM is refused as
+ * reentrant, and was refused as stale when pp_call looked the instance up
+ * itself: for one the version destroyed (or never made), it still is, as
+ * the promise says. The thread holds the VM, so the loader can tell. */
+static void a_destroyed_instance_called_from_inside_its_vm_is_stale_not_reentrant(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	static const void *const fns[] = {(const void *)recall_call};
+	static pp_host_contract_interface hc = {
+	        .size = sizeof hc,
+	        .contract_version = {1, 0, 0},
+	        .flags = PP_HOST_CONTRACT_SINGLETON,
+	        .dispatch_type = PP_DISPATCH_NATIVE,
+	        .create_instance = latch_instance,
+	        .destroy_instance = drop_instance,
+	        .dispatch.native = {1, fns},
+	};
+	hc.contract_id = pp_host_contract_id("test.recall", 1);
+	assert_int_equal(pp_host_contract_register(rt, &hc), PP_OK);
+	js_load_ok(rt, "sc",
+	           JS_PRELUDE "var k = cid('host_contract:test.recall@1');\n"
+	                      "function polyplug_init() {\n"
+	                      "  return ok([reg('test.sc', [function (i, a, o, ar, b) {\n"
+	                      "    return b.callHostContract(k[0], k[1], 0x10000, 0, 0, 0); },\n"
+	                      "    function (i) { i.n++; return 0; }])]);\n}\n");
+	recall.rt = rt;
+	recall.h = pp_find(rt, pp_guest_contract_id("test.sc", 1), 0);
+	pp_guest_contract_instance none = {NULL, 0}, live, dead;
+	assert_int_equal(pp_instance_create(rt, recall.h, NULL, &live), PP_OK);
+	assert_int_equal(pp_instance_create(rt, recall.h, NULL, &dead), PP_OK);
+	assert_int_equal(pp_instance_destroy(rt, recall.h, dead), PP_OK);
+	struct {
+		pp_guest_contract_instance on, kill, target;
+		uint32_t want;
+	} cases[] = {
+	        {none, {NULL, 0}, live, PP_ERR_REENTRANT_CALL}, /* live: it would re-enter */
+	        {none, {NULL, 0}, dead, PP_ERR_STALE_INSTANCE},
+	        {live, {NULL, 0}, dead, PP_ERR_STALE_INSTANCE},
+	        {none, {NULL, 0}, {(void *)(uintptr_t)0x1234, 0}, PP_ERR_STALE_INSTANCE},
+	        {live, live, live, PP_ERR_STALE_INSTANCE}, /* destroyed by its own call */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		recall.kill = cases[i].kill;
+		recall.target = cases[i].target;
+		recall.got = 12345;
+		assert_int_equal(pp_call(rt, recall.h, cases[i].on, 0, NULL, NULL, NULL), PP_OK);
+		assert_int_equal(recall.got, cases[i].want);
+	}
+	assert_int_equal(pp_call(rt, recall.h, live, 1, NULL, NULL, NULL), PP_ERR_STALE_INSTANCE);
+	pp_runtime_free(rt);
+}
+
 /* A create whose factory would wait for a VM held by a thread that waits
  * for the creating thread's is refused with PP_ERR_REENTRANT_CALL, as a
  * call closing the cycle is (js.md, Threads: "a factory refuses the same
@@ -1308,6 +1379,8 @@ int main(void)
 	        cmocka_unit_test(a_create_that_would_close_a_wait_cycle_is_refused),
 	        cmocka_unit_test(a_destroyed_instance_waiting_to_be_freed_is_refused_to_a_call),
 	        cmocka_unit_test(two_threads_closing_a_cycle_together_see_one_of_them_refused),
+	        cmocka_unit_test(
+	                a_destroyed_instance_called_from_inside_its_vm_is_stale_not_reentrant),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -871,6 +871,22 @@ static __attribute__((noinline)) uint32_t not_available(const js_contract *c, ui
 	return PP_ERR_FUNCTION_NOT_AVAILABLE;
 }
 
+/* Whether a call on instance id of c, refused as reentrant, names an
+ * instance its VM does not hold (never made, destroyed, or left for later):
+ * then it is refused as one the version did not make. Known only when this
+ * thread is the VM's holder (further up its stack), which may read the map;
+ * a VM held by another thread is not looked into. */
+static __attribute__((noinline, cold)) bool not_held_by_my_vm(const js_contract *c, uint64_t id)
+{
+	js_vm *vm = instance_vm(c->pool, id);
+	if (atomic_load_explicit(&vm->owner, memory_order_relaxed) != pp__thread_id())
+		return false;
+	js_contract *own = &vm->contracts[c->slot];
+	return !map_get(&own->instances, id) ||
+	       (atomic_load_explicit(&vm->later_n, memory_order_relaxed) &&
+	        left_for_later(vm, own, id));
+}
+
 /* vm.call. The hot path: take a VM, find the implementation, call, give
  * the VM back; everything else is out of line. */
 static void js_call(pp_vm_loader_data ld, pp_guest_contract_instance inst, uint32_t fn_id,
@@ -880,6 +896,9 @@ static void js_call(pp_vm_loader_data ld, pp_guest_contract_instance inst, uint3
 	uint32_t code = pool_enter(&c, (uint64_t)(uintptr_t)inst.data,
 	                           (uintptr_t)__builtin_frame_address(0));
 	if (code != PP_OK) {
+		if (code == PP_ERR_REENTRANT_CALL && inst.data && fn_id < c->fn_count &&
+		    not_held_by_my_vm(c, (uint64_t)(uintptr_t)inst.data))
+			code = not_available(c, fn_id, err);
 		err->code = code;
 		return;
 	}
