@@ -1681,6 +1681,9 @@ static void instance_ids_are_never_reused_across_versions(void **state)
 	assert_int_equal(pp_call(rt, h, old, 0, NULL, &out, NULL), PP_ERR_STALE_INSTANCE);
 	assert_contains(pp_last_error(rt), "was not made by this version of the bundle");
 	assert_int_equal(out, -1);
+	/* the instance is told first, whatever the function, as for a native
+	 * contract (the JS loader's lookup being the check) */
+	assert_int_equal(pp_call(rt, h, old, 9, NULL, &out, NULL), PP_ERR_STALE_INSTANCE);
 	assert_int_equal(pp_instance_destroy(rt, h, old), PP_ERR_STALE_HANDLE);
 	assert_int_equal(pp_call(rt, h, old, 0, NULL, &out, NULL), PP_ERR_STALE_INSTANCE);
 	assert_int_equal(pp_call(rt, h, fresh, 0, NULL, &out, NULL), PP_OK);

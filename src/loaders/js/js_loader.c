@@ -857,15 +857,15 @@ static __attribute__((noinline, cold)) bool left_for_later(js_vm *vm, const js_c
 	return found;
 }
 
-/* A call that reached no function: fn_id is past the contract's (the
- * runtime words that), or the instance is one this VM never made (made by a
- * replaced version, or destroyed): ids are never reused, so it cannot be
- * mistaken for another. The reference's code; the message pp_call knows as
- * its own refusal (pp__not_made_here). */
-static __attribute__((noinline)) uint32_t not_available(const js_contract *c, uint32_t fn_id,
-                                                        pp_abi_error *err)
+/* A call that reached no function: the instance is one this VM never made
+ * (made by a replaced version, or destroyed: ids are never reused, so it
+ * cannot be mistaken for another), or fn_id is past the contract's (the
+ * runtime words that). The instance is told first, as pp_call tells a
+ * native one. The reference's code; for the instance, the message pp_call
+ * knows as its own refusal (pp__not_made_here). */
+static __attribute__((noinline)) uint32_t not_available(bool instance_refused, pp_abi_error *err)
 {
-	if (fn_id < c->fn_count)
+	if (instance_refused)
 		err->message = (pp_string_view){(const uint8_t *)pp__not_made_here,
 		                                strlen(pp__not_made_here)};
 	return PP_ERR_FUNCTION_NOT_AVAILABLE;
@@ -896,27 +896,24 @@ static void js_call(pp_vm_loader_data ld, pp_guest_contract_instance inst, uint3
 	uint32_t code = pool_enter(&c, (uint64_t)(uintptr_t)inst.data,
 	                           (uintptr_t)__builtin_frame_address(0));
 	if (code != PP_OK) {
-		if (code == PP_ERR_REENTRANT_CALL && inst.data && fn_id < c->fn_count &&
+		if (code == PP_ERR_REENTRANT_CALL && inst.data &&
 		    not_held_by_my_vm(c, (uint64_t)(uintptr_t)inst.data))
-			code = not_available(c, fn_id, err);
+			code = not_available(true, err);
 		err->code = code;
 		return;
 	}
 	js_vm *vm = c->vm;
 	char *failure = NULL;
-	const js_impl *impl = NULL;
-	if (fn_id < c->fn_count) {
-		uint64_t id = (uint64_t)(uintptr_t)inst.data;
-		js_impl *const *found = id ? map_get(&c->instances, id) : &c->default_impl;
-		impl = found ? *found : NULL;
-		/* destroyed while the VM was held, its freeing left for later */
-		if (impl && id &&
-		    __builtin_expect(atomic_load_explicit(&vm->later_n, memory_order_relaxed), 0) &&
-		    left_for_later(vm, c, id))
-			impl = NULL;
-	}
-	if (!impl) {
-		code = not_available(c, fn_id, err);
+	uint64_t id = (uint64_t)(uintptr_t)inst.data;
+	js_impl *const *found = id ? map_get(&c->instances, id) : &c->default_impl;
+	const js_impl *impl = found ? *found : NULL;
+	/* destroyed while the VM was held, its freeing left for later */
+	if (impl && id &&
+	    __builtin_expect(atomic_load_explicit(&vm->later_n, memory_order_relaxed), 0) &&
+	    left_for_later(vm, c, id))
+		impl = NULL;
+	if (!impl || fn_id >= c->fn_count) {
+		code = not_available(!impl, err);
 	} else {
 		vm->calling = impl;
 		if (c->sigs && c->sigs[fn_id].typed) {
