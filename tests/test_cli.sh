@@ -982,5 +982,26 @@ globalThis.pwned=1;/c.toml"
 	done
 fi
 
+# docs/event-loop.md's libuv sketch compiles, against a stand-in for uv.h
+# (libuv is no dependency): what it uses of libuv, and all of polyplug.h
+if command -v "${CC:-cc}" >/dev/null; then
+	inc=$(cd "$(dirname "$0")/../include" && pwd)
+	doc=$(cd "$(dirname "$0")/../docs" && pwd)/event-loop.md
+	mkdir -p "$work/uv"
+	cat >"$work/uv/uv.h" <<'UV'
+typedef struct uv_loop_s uv_loop_t;
+typedef struct uv_work_s {
+	void *data;
+} uv_work_t;
+int uv_queue_work(uv_loop_t *loop, uv_work_t *req, void (*work_cb)(uv_work_t *),
+                  void (*after_work_cb)(uv_work_t *, int));
+UV
+	awk '/^A sketch with libuv/ { on = 1 } on && /^```c$/ { in_c = 1; next }
+		in_c && /^```$/ { exit } in_c' "$doc" >"$work/uv/sketch.c"
+	[ -s "$work/uv/sketch.c" ] || fail "no C sketch found in docs/event-loop.md"
+	expect_status 0 "docs/event-loop.md's sketch compiles" "${CC:-cc}" -std=c11 -fsyntax-only \
+		-Wall -Wextra -Werror -Wno-unused-function -I"$work/uv" -I"$inc" "$work/uv/sketch.c"
+fi
+
 [ $failures = 0 ] && echo "cli: all checks passed"
 exit $((failures > 0))
