@@ -2321,13 +2321,15 @@ static void a_function_returning_the_runtimes_refusal_fails_generic(void **state
 typedef struct instance_caller {
 	pp_runtime *rt;
 	atomic_bool *stop;
+	uint64_t contract; /* its function `count` writes the instance's next count as an i64 */
+	uint32_t count;
 	long ok, refused, wrong;
 } instance_caller;
 
 static void *call_own_instance(void *arg)
 {
 	instance_caller *c = arg;
-	pp_guest_contract_handle h = pp_find(c->rt, CALC, 1);
+	pp_guest_contract_handle h = pp_find(c->rt, c->contract, 1);
 	pp_guest_contract_instance inst = {NULL, 0};
 	int64_t expect = 1;
 	while (!atomic_load(c->stop)) {
@@ -2338,7 +2340,7 @@ static void *call_own_instance(void *arg)
 			continue;
 		}
 		int64_t out = 0;
-		uint32_t rc = pp_call(c->rt, h, inst, CALC_COUNT, NULL, &out, NULL);
+		uint32_t rc = pp_call(c->rt, h, inst, c->count, NULL, &out, NULL);
 		if (rc == PP_OK) {
 			c->ok++;
 			c->wrong += out != expect++;
@@ -2358,7 +2360,7 @@ static void *call_own_instance(void *arg)
 static void *churn_instances(void *arg)
 {
 	instance_caller *c = arg;
-	pp_guest_contract_handle h = pp_find(c->rt, CALC, 1);
+	pp_guest_contract_handle h = pp_find(c->rt, c->contract, 1);
 	pp_guest_contract_instance made[64];
 	while (!atomic_load(c->stop)) {
 		size_t n = 0;
@@ -2371,13 +2373,15 @@ static void *churn_instances(void *arg)
 	return NULL;
 }
 
-static void instances_of_a_replaced_native_version_never_reach_its_successor(void **state)
+/* Two callers on instances of their own and a churner making and
+ * destroying them, while bundle id is reloaded. */
+static void race_instances_across_reloads(pp_runtime *rt, uint64_t id, uint64_t contract,
+                                          uint32_t count)
 {
-	(void)state;
-	pp_runtime *rt = rt_new();
-	uint64_t id = load_ok(rt, fx("calc_v1"));
 	atomic_bool stop = false;
-	instance_caller c[3] = {{rt, &stop, 0, 0, 0}, {rt, &stop, 0, 0, 0}, {rt, &stop, 0, 0, 0}};
+	instance_caller c[3];
+	for (int i = 0; i < 3; i++)
+		c[i] = (instance_caller){rt, &stop, contract, count, 0, 0, 0};
 	pthread_t t[3];
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(pthread_create(&t[i], NULL,
@@ -2397,7 +2401,35 @@ static void instances_of_a_replaced_native_version_never_reach_its_successor(voi
 	}
 	assert_true(c[0].refused + c[1].refused > 0); /* the race was run */
 	assert_true(c[2].ok > 0);
+}
+
+static void instances_of_a_replaced_native_version_never_reach_its_successor(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	uint64_t id = load_ok(rt, fx("calc_v1"));
+	race_instances_across_reloads(rt, id, CALC, CALC_COUNT);
 	pp_runtime_free(rt);
+}
+
+/* The same for a JS bundle of two VMs, whose instances pp_call leaves to
+ * the loader's lookup (call_inline.h): ids are never reused, so one of a
+ * replaced version, or destroyed, is refused as the runtime's set would. */
+static void instances_of_a_replaced_js_version_never_reach_its_successor(void **state)
+{
+	(void)state;
+	pp_runtime *rt = rt_new();
+	char dir[256];
+	js_write_dir(dir, sizeof dir,
+	             JS_PRELUDE "function polyplug_init() {\n"
+	                        "  return ok([reg('test.ctr64', [function (impl, a, o, ar, b) {\n"
+	                        "    impl.n++; b.writeI32(o, impl.n); b.writeI32(o + 4, 0);\n"
+	                        "    return 0; }])]);\n}\n");
+	write_text(dir, "manifest.toml", "name = \"ctr64\"\nconcurrency = 2\n");
+	uint64_t id = load_ok(rt, dir);
+	race_instances_across_reloads(rt, id, pp_guest_contract_id("test.ctr64", 1), 0);
+	pp_runtime_free(rt);
+	remove_tree(dir);
 }
 
 static void js_registrations_keep_their_minor_version(void **state)
@@ -3222,6 +3254,7 @@ int main(void)
 	                a_child_of_a_reloaded_bundle_is_not_destroyed_through_its_old_interface),
 	        cmocka_unit_test(children_in_other_contracts_or_made_later_go_after_their_parent),
 	        cmocka_unit_test(instances_of_a_replaced_native_version_never_reach_its_successor),
+	        cmocka_unit_test(instances_of_a_replaced_js_version_never_reach_its_successor),
 	        cmocka_unit_test(js_registrations_keep_their_minor_version),
 	        cmocka_unit_test(sizes_from_plugins_are_bounded_before_they_reach_an_allocator),
 	        cmocka_unit_test(registration_tables_count_against_the_memory_limit),
