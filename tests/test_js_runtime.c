@@ -1199,17 +1199,8 @@ static void a_destroyed_instance_called_from_inside_its_vm_is_stale_not_reentran
 	(void)state;
 	pp_runtime *rt = rt_new();
 	static const void *const fns[] = {(const void *)recall_call};
-	static pp_host_contract_interface hc = {
-	        .size = sizeof hc,
-	        .contract_version = {1, 0, 0},
-	        .flags = PP_HOST_CONTRACT_SINGLETON,
-	        .dispatch_type = PP_DISPATCH_NATIVE,
-	        .create_instance = latch_instance,
-	        .destroy_instance = drop_instance,
-	        .dispatch.native = {1, fns},
-	};
-	hc.contract_id = pp_host_contract_id("test.recall", 1);
-	assert_int_equal(pp_host_contract_register(rt, &hc), PP_OK);
+	static pp_host_contract_interface hc;
+	host_functions(rt, &hc, "test.recall", fns, 1);
 	js_load_ok(rt, "sc",
 	           JS_PRELUDE "var k = cid('host_contract:test.recall@1');\n"
 	                      "function polyplug_init() {\n"
