@@ -857,6 +857,20 @@ static __attribute__((noinline, cold)) bool left_for_later(js_vm *vm, const js_c
 	return found;
 }
 
+/* The implementation a call on instance id (0: the default) of c, vm's
+ * contract, runs on; NULL for an instance vm never made, or destroyed
+ * (its freeing perhaps left for later). By vm's holder. */
+static inline const js_impl *impl_of(js_vm *vm, js_contract *c, uint64_t id)
+{
+	js_impl *const *found = id ? map_get(&c->instances, id) : &c->default_impl;
+	const js_impl *impl = found ? *found : NULL;
+	if (impl && id &&
+	    __builtin_expect(atomic_load_explicit(&vm->later_n, memory_order_relaxed), 0) &&
+	    left_for_later(vm, c, id))
+		return NULL;
+	return impl;
+}
+
 /* A call that reached no function: the instance is one this VM never made
  * (made by a replaced version, or destroyed: ids are never reused, so it
  * cannot be mistaken for another), or fn_id is past the contract's (the
@@ -881,10 +895,7 @@ static __attribute__((noinline, cold)) bool not_held_by_my_vm(const js_contract 
 	js_vm *vm = instance_vm(c->pool, id);
 	if (atomic_load_explicit(&vm->owner, memory_order_relaxed) != pp__thread_id())
 		return false;
-	js_contract *own = &vm->contracts[c->slot];
-	return !map_get(&own->instances, id) ||
-	       (atomic_load_explicit(&vm->later_n, memory_order_relaxed) &&
-	        left_for_later(vm, own, id));
+	return !impl_of(vm, &vm->contracts[c->slot], id);
 }
 
 /* vm.call. The hot path: take a VM, find the implementation, call, give
@@ -904,14 +915,7 @@ static void js_call(pp_vm_loader_data ld, pp_guest_contract_instance inst, uint3
 	}
 	js_vm *vm = c->vm;
 	char *failure = NULL;
-	uint64_t id = (uint64_t)(uintptr_t)inst.data;
-	js_impl *const *found = id ? map_get(&c->instances, id) : &c->default_impl;
-	const js_impl *impl = found ? *found : NULL;
-	/* destroyed while the VM was held, its freeing left for later */
-	if (impl && id &&
-	    __builtin_expect(atomic_load_explicit(&vm->later_n, memory_order_relaxed), 0) &&
-	    left_for_later(vm, c, id))
-		impl = NULL;
+	const js_impl *impl = impl_of(vm, c, (uint64_t)(uintptr_t)inst.data);
 	if (!impl || fn_id >= c->fn_count) {
 		code = not_available(!impl, err);
 	} else {
